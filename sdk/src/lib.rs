@@ -1,1 +1,123 @@
-//! placeholder
+//! # ministack-sdk: write an AWS service as a ministack plugin
+//!
+//! A plugin is a WebAssembly component (`wasm32-wasip2`) that the ministack
+//! host loads. The host decodes every wire protocol from the service model the
+//! plugin carries, so a plugin only ever sees `(operation name, JSON input in
+//! the model's input shape)` and answers with JSON in the output shape or an
+//! [`AwsError`]. This crate turns the WIT contract (`wit/plugin.wit`) into plain
+//! Rust:
+//!
+//! - [`Service`] + [`export_plugin!`]: what the component exports;
+//! - [`Router`]: operation name → typed handler `fn(&Context, In) -> Result<Out, AwsError>`;
+//! - [`AwsError`]: AWS error codes with the right fault and status;
+//! - [`store::Table`]: typed tables (serde) over the host's transactional store;
+//! - [`blobs`], [`services`], [`tasks`], [`identity`], [`log`]: the other host
+//!   capabilities;
+//! - [`ids`], [`arn`], [`time`], [`pagination`], [`rand`]: small helpers every
+//!   service needs.
+//!
+//! ```ignore
+//! use ministack_sdk::prelude::*;
+//!
+//! struct Sts;
+//! impl Service for Sts {
+//!     const NAME: &'static str = "sts";
+//!     const MODEL: &'static str = include_str!("../model/service-2.json");
+//!     fn router() -> Router {
+//!         Router::new().op("GetCallerIdentity", get_caller_identity)
+//!     }
+//! }
+//! export_plugin!(Sts);
+//! ```
+//!
+//! Host calls only work inside the host. Natively (unit tests, `cargo clippy`)
+//! the bindings compile to stubs that panic when called, so keep pure logic in
+//! functions that take plain values and test those natively.
+
+// Lets the generated bindings name `::ministack_sdk::...` from inside this crate too.
+extern crate self as ministack_sdk;
+
+#[doc(hidden)]
+#[allow(clippy::all, missing_docs, unsafe_op_in_unsafe_fn)]
+pub mod generated;
+
+pub mod arn;
+pub mod blobs;
+mod context;
+pub mod encoding;
+mod error;
+pub mod identity;
+pub mod ids;
+pub mod log;
+pub mod pagination;
+pub mod rand;
+mod router;
+pub mod services;
+pub mod store;
+pub mod tasks;
+pub mod time;
+
+pub use context::Context;
+pub use error::AwsError;
+pub use router::{Empty, HttpRequest, HttpResponse, Protocol, RawRoute, Router, Service};
+pub use store::{RawTable, Scan, Scope, Table};
+
+/// What most plugins import: `use ministack_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::arn::Arn;
+    pub use crate::blobs::{BlobOut, BlobRef};
+    pub use crate::store::{Page, RawTable, Scan, Scope, Table, keys};
+    pub use crate::{AwsError, Context, Empty, Router, Service, export_plugin};
+    pub use serde::{Deserialize, Serialize};
+}
+
+/// Used by [`export_plugin!`] and the generated bindings; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::generated::exports::ministack::plugin::service::{
+        Descriptor, Guest as ServiceGuest,
+    };
+    pub use crate::generated::ministack::plugin::types::{
+        AwsError as WitAwsError, Call, Context as WitContext, HttpRequest as WitHttpRequest,
+        HttpResponse as WitHttpResponse,
+    };
+    pub use crate::router::glue::{describe, handle, handle_http, on_task};
+    pub use wit_bindgen;
+}
+
+/// Exports a [`Service`] as the component's `service` interface.
+///
+/// Use it once, at the root of the plugin's `lib.rs`: `export_plugin!(MyService);`.
+#[macro_export]
+macro_rules! export_plugin {
+    ($service:ty) => {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        struct __ministack_exported_service;
+
+        impl $crate::__private::ServiceGuest for __ministack_exported_service {
+            fn describe() -> $crate::__private::Descriptor {
+                $crate::__private::describe::<$service>()
+            }
+            fn handle(
+                call: $crate::__private::Call,
+            ) -> ::core::result::Result<::std::string::String, $crate::__private::WitAwsError> {
+                $crate::__private::handle::<$service>(call)
+            }
+            fn on_task(
+                ctx: $crate::__private::WitContext,
+                name: ::std::string::String,
+                payload: ::std::string::String,
+            ) -> ::core::result::Result<(), $crate::__private::WitAwsError> {
+                $crate::__private::on_task::<$service>(ctx, name, payload)
+            }
+            fn handle_http(
+                request: $crate::__private::WitHttpRequest,
+            ) -> $crate::__private::WitHttpResponse {
+                $crate::__private::handle_http::<$service>(request)
+            }
+        }
+
+        $crate::__export_plugin_impl!(__ministack_exported_service with_types_in $crate::generated);
+    };
+}

@@ -1,0 +1,167 @@
+//! Large payloads held by the host (S3 objects, Lambda zips, request bodies).
+//!
+//! The bytes of a big object never need to enter the plugin: a streaming blob
+//! member of an operation's input arrives as a [`BlobRef`] (the host has
+//! already stored the request body), and a streaming member of the output can
+//! be a [`BlobOut`] that the host streams from its store, with Range support.
+//! Blobs created by a request that fails are dropped; a release takes effect
+//! when the request's unit commits.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::AwsError;
+use crate::generated::ministack::plugin::blobs as wit;
+use crate::generated::ministack::plugin::types::BlobRef as WitBlobRef;
+
+/// A blob the host holds: how a streaming blob member appears in an
+/// operation's input JSON (`{"blob-id", "size", "md5-hex", "checksums"}`), and
+/// what a plugin keeps in its records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    #[serde(rename = "blob-id")]
+    pub id: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(rename = "md5-hex", default)]
+    pub md5_hex: String,
+    /// Algorithm (`CRC32`, `CRC32C`, `SHA1`, `SHA256`, `CRC64NVME`) → base64 digest.
+    #[serde(default, deserialize_with = "checksums_from_map_or_pairs")]
+    pub checksums: BTreeMap<String, String>,
+}
+
+impl BlobRef {
+    /// The S3-style ETag: the MD5 in quotes.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.md5_hex)
+    }
+
+    pub fn checksum(&self, algorithm: &str) -> Option<&str> {
+        self.checksums
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(algorithm))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The whole blob as a streaming output member.
+    pub fn to_output(&self) -> BlobOut {
+        BlobOut::whole(&self.id)
+    }
+}
+
+/// Accepts `{"CRC32": "..."}` or `[["CRC32", "..."]]`.
+fn checksums_from_map_or_pairs<'de, D>(d: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Map(BTreeMap<String, String>),
+        Pairs(Vec<(String, String)>),
+        Null(()),
+    }
+    Ok(match Repr::deserialize(d)? {
+        Repr::Map(m) => m,
+        Repr::Pairs(p) => p.into_iter().collect(),
+        Repr::Null(()) => BTreeMap::new(),
+    })
+}
+
+impl From<WitBlobRef> for BlobRef {
+    fn from(b: WitBlobRef) -> Self {
+        BlobRef {
+            id: b.id,
+            size: b.size,
+            md5_hex: b.md5_hex,
+            checksums: b.checksums.into_iter().collect(),
+        }
+    }
+}
+
+/// A streaming blob member of an operation's output: the host streams the
+/// blob (or the byte range of it) to the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobOut {
+    #[serde(rename = "blob-id")]
+    pub id: String,
+    /// `[first, last]` byte offsets, both inclusive as in an HTTP Range header.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub range: Option<[u64; 2]>,
+}
+
+impl BlobOut {
+    pub fn whole(id: &str) -> Self {
+        BlobOut {
+            id: id.to_string(),
+            range: None,
+        }
+    }
+
+    /// Bytes `first..=last`.
+    pub fn range(id: &str, first: u64, last: u64) -> Self {
+        BlobOut {
+            id: id.to_string(),
+            range: Some([first, last]),
+        }
+    }
+}
+
+/// Stores bytes as a new blob.
+pub fn create(bytes: &[u8]) -> BlobRef {
+    wit::create(bytes).into()
+}
+
+/// Reads `len` bytes from `offset` (fewer at the end of the blob).
+pub fn read(id: &str, offset: u64, len: u32) -> Result<Vec<u8>, AwsError> {
+    wit::read(id, offset, len).map_err(|e| AwsError::internal(format!("blob {id}: {e}")))
+}
+
+/// A new blob made of `(id, offset, length)` slices of others, without moving
+/// bytes through the plugin (multipart complete, copy with a range).
+pub fn concat(parts: &[(String, u64, u64)]) -> Result<BlobRef, AwsError> {
+    wit::concat(parts)
+        .map(Into::into)
+        .map_err(|e| AwsError::internal(format!("blob concat: {e}")))
+}
+
+/// Size and digests, or `None` when the blob does not exist.
+pub fn stat(id: &str) -> Option<BlobRef> {
+    wit::stat(id).map(Into::into)
+}
+
+/// Drops the blob when the request's unit commits.
+pub fn release(id: &str) {
+    wit::release(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_ref_json_forms() {
+        let a: BlobRef = serde_json::from_str(
+            r#"{"blob-id":"b1","size":3,"md5-hex":"abc","checksums":{"CRC32":"AAAA"}}"#,
+        )
+        .unwrap();
+        let b: BlobRef = serde_json::from_str(
+            r#"{"blob-id":"b1","size":3,"md5-hex":"abc","checksums":[["CRC32","AAAA"]]}"#,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.checksum("crc32"), Some("AAAA"));
+        assert_eq!(a.etag(), "\"abc\"");
+        let c: BlobRef = serde_json::from_str(r#"{"blob-id":"b2"}"#).unwrap();
+        assert_eq!(c.size, 0);
+        assert_eq!(
+            serde_json::to_string(&BlobOut::range("b1", 0, 9)).unwrap(),
+            r#"{"blob-id":"b1","range":[0,9]}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&BlobOut::whole("b1")).unwrap(),
+            r#"{"blob-id":"b1"}"#
+        );
+    }
+}

@@ -1,0 +1,463 @@
+//! The `service` export: a [`Service`] names its model and maps operation
+//! names to typed handlers through a [`Router`].
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::{AwsError, Context};
+
+/// An operation's input or output with no members (`{}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// A raw HTTP route a plugin claims ahead of the model-based routing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawRoute {
+    /// `""` for any host, or a suffix such as `.execute-api.localhost`.
+    pub host_suffix: String,
+    /// Path prefix, e.g. `/_ministack/sqs/`.
+    pub path_prefix: String,
+}
+
+/// A request on one of the plugin's raw routes.
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    /// Path as sent, percent-encoded, without the query.
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The answer to an [`HttpRequest`].
+#[derive(Debug, Clone, Default)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        HttpResponse {
+            status,
+            headers: vec![("content-type".to_string(), content_type.to_string())],
+            body: body.into(),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        HttpResponse::new(404, "text/plain", "not found")
+    }
+}
+
+/// The wire protocol family of a model, which decides the generic error codes
+/// (`ValidationError` vs `ValidationException`, `InvalidAction` vs
+/// `UnknownOperationException`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `query` and `ec2`.
+    Query,
+    /// `rest-xml`.
+    RestXml,
+    /// `json`, `rest-json`, `smithy-rpc-v2-cbor`.
+    Json,
+}
+
+impl Protocol {
+    /// Reads `metadata.protocol` (or the first of `metadata.protocols`).
+    pub fn of_model(model_json: &str) -> Protocol {
+        #[derive(Deserialize)]
+        struct Model {
+            #[serde(default)]
+            metadata: Metadata,
+        }
+        #[derive(Deserialize, Default)]
+        struct Metadata {
+            #[serde(default)]
+            protocol: Option<String>,
+            #[serde(default)]
+            protocols: Vec<String>,
+        }
+        let metadata = serde_json::from_str::<Model>(model_json)
+            .map(|m| m.metadata)
+            .unwrap_or_default();
+        let name = metadata
+            .protocols
+            .first()
+            .cloned()
+            .or(metadata.protocol)
+            .unwrap_or_default();
+        match name.as_str() {
+            "query" | "ec2" => Protocol::Query,
+            "rest-xml" => Protocol::RestXml,
+            _ => Protocol::Json,
+        }
+    }
+
+    /// The error for input that does not fit the handler's type.
+    pub fn validation_error(self, message: String) -> AwsError {
+        match self {
+            Protocol::Query => AwsError::validation_error(message),
+            // S3 has no ValidationException; InvalidArgument is its generic one.
+            Protocol::RestXml => AwsError::new("InvalidArgument", message).with_status(400),
+            Protocol::Json => AwsError::validation(message),
+        }
+    }
+
+    /// The error for an operation no handler is registered for.
+    pub fn unknown_operation(self, operation: &str) -> AwsError {
+        match self {
+            Protocol::Query => AwsError::invalid_action(operation),
+            Protocol::RestXml => {
+                AwsError::not_implemented(format!("The operation {operation} is not implemented."))
+            }
+            Protocol::Json => AwsError::unknown_operation(operation),
+        }
+    }
+}
+
+/// Why an operation failed: its input did not fit the handler's type (the
+/// error code then depends on the protocol), or the handler said no.
+enum OpError {
+    Input(String),
+    Aws(AwsError),
+}
+
+type OpHandler = Box<dyn Fn(&Context, &str) -> Result<String, OpError> + Send + Sync>;
+type TaskHandler = Box<dyn Fn(&Context, &str) -> Result<(), AwsError> + Send + Sync>;
+type HttpHandler = Box<dyn Fn(&Context, HttpRequest) -> HttpResponse + Send + Sync>;
+
+/// Operation name → handler, task name → handler, and the raw HTTP handler.
+///
+/// ```ignore
+/// Router::new()
+///     .op("GetCallerIdentity", get_caller_identity) // fn(&Context, In) -> Result<Out, AwsError>
+///     .task("expire-session", expire_session)       // fn(&Context, P) -> Result<(), AwsError>
+/// ```
+///
+/// Inputs and outputs are serde types whose member names are the model's
+/// (`#[serde(rename_all = "PascalCase")]` usually does it). Leave optional
+/// output members out rather than null: `#[serde(skip_serializing_if =
+/// "Option::is_none")]`. Timestamps are epoch seconds (numbers).
+#[derive(Default)]
+pub struct Router {
+    ops: HashMap<&'static str, OpHandler>,
+    tasks: HashMap<&'static str, TaskHandler>,
+    http: Option<HttpHandler>,
+    protocol: OnceLock<Protocol>,
+    model: &'static str,
+}
+
+impl Router {
+    pub fn new() -> Self {
+        Router::default()
+    }
+
+    /// Registers the handler of a model operation.
+    pub fn op<In, Out, F>(mut self, operation: &'static str, handler: F) -> Self
+    where
+        In: DeserializeOwned,
+        Out: Serialize,
+        F: Fn(&Context, In) -> Result<Out, AwsError> + Send + Sync + 'static,
+    {
+        let wrapped = move |ctx: &Context, input_json: &str| -> Result<String, OpError> {
+            let input_json = if input_json.trim().is_empty() {
+                "{}"
+            } else {
+                input_json
+            };
+            let input: In = serde_json::from_str(input_json)
+                .map_err(|e| OpError::Input(format!("Invalid input for {operation}: {e}")))?;
+            let output = handler(ctx, input).map_err(OpError::Aws)?;
+            serde_json::to_string(&output).map_err(|e| {
+                OpError::Aws(AwsError::internal(format!(
+                    "Could not serialize the output of {operation}: {e}"
+                )))
+            })
+        };
+        self.ops.insert(operation, Box::new(wrapped));
+        self
+    }
+
+    /// Registers the handler of a scheduled task (see [`crate::tasks::schedule`]).
+    /// The payload is JSON; `ministack:migrate` gets the old schema version
+    /// as a number.
+    pub fn task<P, F>(mut self, name: &'static str, handler: F) -> Self
+    where
+        P: DeserializeOwned,
+        F: Fn(&Context, P) -> Result<(), AwsError> + Send + Sync + 'static,
+    {
+        let wrapped = move |ctx: &Context, payload: &str| -> Result<(), AwsError> {
+            let payload = if payload.trim().is_empty() {
+                "null"
+            } else {
+                payload
+            };
+            let payload: P = serde_json::from_str(payload)
+                .map_err(|e| AwsError::internal(format!("Invalid payload for task {name}: {e}")))?;
+            handler(ctx, payload)
+        };
+        self.tasks.insert(name, Box::new(wrapped));
+        self
+    }
+
+    /// Registers the handler of the raw HTTP routes (see [`Service::raw_routes`]).
+    pub fn http<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&Context, HttpRequest) -> HttpResponse + Send + Sync + 'static,
+    {
+        self.http = Some(Box::new(handler));
+        self
+    }
+
+    /// Names of the registered operations, sorted.
+    pub fn operations(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.ops.keys().map(|s| s.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    /// The model the router answers for; sets the generic error codes.
+    pub fn with_model(mut self, model_json: &'static str) -> Self {
+        self.model = model_json;
+        self
+    }
+
+    fn protocol(&self) -> Protocol {
+        *self.protocol.get_or_init(|| Protocol::of_model(self.model))
+    }
+
+    /// Runs the handler of `operation` on JSON input; JSON output or an AWS error.
+    pub fn dispatch(
+        &self,
+        ctx: &Context,
+        operation: &str,
+        input_json: &str,
+    ) -> Result<String, AwsError> {
+        let Some(handler) = self.ops.get(operation) else {
+            return Err(self.protocol().unknown_operation(operation));
+        };
+        handler(ctx, input_json).map_err(|e| match e {
+            OpError::Input(message) => self.protocol().validation_error(message),
+            OpError::Aws(e) => e,
+        })
+    }
+
+    /// Runs the handler of a scheduled task. Unknown tasks (including
+    /// `ministack:migrate` when the plugin registers none) succeed and do nothing.
+    pub fn run_task(&self, ctx: &Context, name: &str, payload: &str) -> Result<(), AwsError> {
+        match self.tasks.get(name) {
+            Some(handler) => handler(ctx, payload),
+            None => {
+                crate::log::warn(&format!("no handler for task {name}; ignored"));
+                Ok(())
+            }
+        }
+    }
+
+    /// Answers a raw HTTP request (404 without a handler).
+    pub fn serve_http(&self, ctx: &Context, request: HttpRequest) -> HttpResponse {
+        match &self.http {
+            Some(handler) => handler(ctx, request),
+            None => HttpResponse::not_found(),
+        }
+    }
+}
+
+/// A service plugin: its name, model and operations. Export it with
+/// [`crate::export_plugin!`].
+pub trait Service: 'static {
+    /// Service name, e.g. `"sqs"`; also its name in plugins.toml.
+    const NAME: &'static str;
+    /// botocore `service-2.json` with documentation stripped (`include_str!`).
+    const MODEL: &'static str;
+    /// Plugin version (semver), shown in listings.
+    const VERSION: &'static str = "0.1.0";
+    /// Version of the stored data layout; raise it when records change shape
+    /// and handle the `ministack:migrate` task.
+    const SCHEMA_VERSION: u32 = 1;
+
+    /// The operations (and tasks, and raw HTTP handler).
+    fn router() -> Router;
+
+    /// Raw HTTP routes claimed ahead of the model-based routing.
+    fn raw_routes() -> Vec<RawRoute> {
+        Vec::new()
+    }
+
+    /// Capabilities needed beyond the basic ones (e.g. `"containers"`, `"identity"`).
+    fn capabilities() -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The glue between the generated `service` export and a [`Service`].
+pub mod glue {
+    use std::sync::OnceLock;
+
+    use super::{HttpRequest, Router, Service};
+    use crate::__private::{
+        Call, Descriptor, WitAwsError, WitContext, WitHttpRequest, WitHttpResponse,
+    };
+    use crate::Context;
+    use crate::generated::exports::ministack::plugin::service::RawRoute as WitRawRoute;
+
+    /// The router, built on first use and kept for the life of the instance
+    /// (a fresh instance per request builds it once). A component exports
+    /// exactly one service, so one static serves.
+    fn router<S: Service>() -> &'static Router {
+        static ROUTER: OnceLock<Router> = OnceLock::new();
+        ROUTER.get_or_init(|| S::router().with_model(S::MODEL))
+    }
+
+    pub fn describe<S: Service>() -> Descriptor {
+        Descriptor {
+            name: S::NAME.to_string(),
+            version: S::VERSION.to_string(),
+            schema_version: S::SCHEMA_VERSION,
+            model_json: S::MODEL.to_string(),
+            implemented: router::<S>().operations(),
+            raw_routes: S::raw_routes()
+                .into_iter()
+                .map(|r| WitRawRoute {
+                    host_suffix: r.host_suffix,
+                    path_prefix: r.path_prefix,
+                })
+                .collect(),
+            capabilities: S::capabilities(),
+        }
+    }
+
+    pub fn handle<S: Service>(call: Call) -> Result<String, WitAwsError> {
+        let ctx = Context::from(call.ctx);
+        router::<S>()
+            .dispatch(&ctx, &call.operation, &call.input_json)
+            .map_err(Into::into)
+    }
+
+    pub fn on_task<S: Service>(
+        ctx: WitContext,
+        name: String,
+        payload: String,
+    ) -> Result<(), WitAwsError> {
+        let ctx = Context::from(ctx);
+        router::<S>()
+            .run_task(&ctx, &name, &payload)
+            .map_err(Into::into)
+    }
+
+    pub fn handle_http<S: Service>(request: WitHttpRequest) -> WitHttpResponse {
+        let ctx = Context::from(request.ctx);
+        let response = router::<S>().serve_http(
+            &ctx,
+            HttpRequest {
+                method: request.method,
+                path: request.path,
+                query: request.query,
+                headers: request.headers,
+                body: request.body,
+            },
+        );
+        WitHttpResponse {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct EchoIn {
+        name: String,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct EchoOut {
+        greeting: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nothing: Option<String>,
+    }
+
+    fn echo(ctx: &Context, input: EchoIn) -> Result<EchoOut, AwsError> {
+        if input.name.is_empty() {
+            return Err(AwsError::validation_error("Name is empty"));
+        }
+        Ok(EchoOut {
+            greeting: format!("hello {} in {}", input.name, ctx.account),
+            nothing: None,
+        })
+    }
+
+    const QUERY_MODEL: &str = r#"{"metadata":{"protocol":"query","protocols":["query"]}}"#;
+    const JSON_MODEL: &str = r#"{"metadata":{"protocol":"json"}}"#;
+
+    #[test]
+    fn dispatches_typed_handlers() {
+        let router = Router::new()
+            .op("Echo", echo)
+            .op("Nop", |_: &Context, _: Empty| Ok(Empty {}));
+        let ctx = Context::for_test("123456789012", "us-east-1");
+        let out = router.dispatch(&ctx, "Echo", r#"{"Name":"bob"}"#).unwrap();
+        assert_eq!(out, r#"{"Greeting":"hello bob in 123456789012"}"#);
+        assert_eq!(router.dispatch(&ctx, "Nop", "").unwrap(), "{}");
+        assert_eq!(router.operations(), vec!["Echo", "Nop"]);
+    }
+
+    #[test]
+    fn input_errors_follow_the_protocol() {
+        let ctx = Context::for_test("123456789012", "us-east-1");
+        let query = Router::new().op("Echo", echo).with_model(QUERY_MODEL);
+        let e = query.dispatch(&ctx, "Echo", r#"{"Name":5}"#).unwrap_err();
+        assert_eq!(e.code, "ValidationError");
+        assert!(e.extra.is_none());
+        let json = Router::new().op("Echo", echo).with_model(JSON_MODEL);
+        assert_eq!(
+            json.dispatch(&ctx, "Echo", "{}").unwrap_err().code,
+            "ValidationException"
+        );
+    }
+
+    #[test]
+    fn unknown_operations_are_aws_errors() {
+        let ctx = Context::for_test("123456789012", "us-east-1");
+        let query = Router::new().with_model(QUERY_MODEL);
+        assert_eq!(
+            query.dispatch(&ctx, "Nope", "{}").unwrap_err().code,
+            "InvalidAction"
+        );
+        let json = Router::new().with_model(JSON_MODEL);
+        assert_eq!(
+            json.dispatch(&ctx, "Nope", "{}").unwrap_err().code,
+            "UnknownOperationException"
+        );
+    }
+
+    #[test]
+    fn handler_errors_pass_through() {
+        let ctx = Context::for_test("123456789012", "us-east-1");
+        let router = Router::new().op("Echo", echo).with_model(JSON_MODEL);
+        let e = router.dispatch(&ctx, "Echo", r#"{"Name":""}"#).unwrap_err();
+        assert_eq!(e.code, "ValidationError");
+    }
+}

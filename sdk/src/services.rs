@@ -1,0 +1,69 @@
+//! Calls into other services through the host's dispatcher (the same path as
+//! HTTP, without the wire). A call ends the current store unit: what the
+//! handler wrote so far commits, and later writes form a new unit.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::generated::ministack::plugin::services as wit;
+use crate::{AwsError, Context};
+
+/// Which service, in which account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Plugin name, e.g. `"sqs"`.
+    pub service: String,
+    pub account: String,
+    pub region: String,
+}
+
+impl Target {
+    /// `service` in the caller's account and region.
+    pub fn new(service: &str, ctx: &Context) -> Self {
+        Target {
+            service: service.to_string(),
+            account: ctx.account.clone(),
+            region: ctx.region.clone(),
+        }
+    }
+
+    /// `service` in another account or region (e.g. from a resource ARN).
+    pub fn at(service: &str, account: &str, region: &str) -> Self {
+        Target {
+            service: service.to_string(),
+            account: account.to_string(),
+            region: region.to_string(),
+        }
+    }
+}
+
+/// Calls `operation` with typed input and output.
+///
+/// ```ignore
+/// let role: GetRoleResponse = services::call(&Target::new("iam", ctx), "GetRole", &GetRole { role_name })?;
+/// ```
+pub fn call<In: Serialize, Out: DeserializeOwned>(
+    target: &Target,
+    operation: &str,
+    input: &In,
+) -> Result<Out, AwsError> {
+    let input_json = serde_json::to_string(input)
+        .map_err(|e| AwsError::internal(format!("cannot encode input of {operation}: {e}")))?;
+    let output = call_json(target, operation, &input_json)?;
+    serde_json::from_str(&output).map_err(|e| {
+        AwsError::internal(format!(
+            "unexpected output of {}:{operation}: {e}",
+            target.service
+        ))
+    })
+}
+
+/// Calls `operation` with JSON input; JSON output.
+pub fn call_json(target: &Target, operation: &str, input_json: &str) -> Result<String, AwsError> {
+    let t = wit::Target {
+        service: target.service.clone(),
+        account: target.account.clone(),
+        region: target.region.clone(),
+    };
+    wit::call(&t, operation, input_json).map_err(Into::into)
+}

@@ -1,0 +1,444 @@
+//! Typed tables over the host's store.
+//!
+//! The host keeps one database per plugin; a table is a name inside it, and a
+//! [`Scope`] says which part of the data a key lives in (the caller's account
+//! and region by default, the account, or shared by all accounts). Everything
+//! one request reads and writes is one atomic unit: it lands when the handler
+//! returns `Ok` and vanishes when it returns an error, panics or times out.
+//!
+//! ```ignore
+//! #[derive(Serialize, Deserialize)]
+//! struct Queue { url: String, created: f64 }
+//!
+//! const QUEUES: Table<Queue> = Table::new("queues");            // account + region
+//! const USERS: Table<User> = Table::account("users");           // account, every region
+//! const BUCKET_OWNERS: Table<String> = Table::global("buckets"); // all accounts
+//!
+//! QUEUES.put("orders", &queue)?;
+//! let q = QUEUES.get("orders")?.ok_or_else(|| AwsError::not_found("QueueDoesNotExist", "..."))?;
+//! let page = QUEUES.page(&Scan::prefix("ord"), next_token.as_deref(), 1000)?;
+//! ```
+//!
+//! Keys are strings (UTF-8 bytes on the wire, ordered bytewise); values are
+//! JSON. See [`keys`] for composite and ordered keys.
+
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use crate::generated::ministack::plugin::store::Scope;
+use crate::generated::ministack::plugin::store::{self as wit, KeyRange};
+use crate::{AwsError, pagination};
+
+/// Which keys a scan, count or delete-range visits.
+///
+/// Bounds are whole keys (the prefix included) and apply after the prefix
+/// filter. `start_after` is the usual pagination bound: in a forward scan the
+/// rows after that key, in a reverse scan the rows before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scan {
+    pub prefix: String,
+    /// Exclusive bound in the direction of the scan.
+    pub start_after: Option<String>,
+    /// Inclusive lower bound.
+    pub from: Option<String>,
+    /// Exclusive upper bound.
+    pub to: Option<String>,
+    pub reverse: bool,
+    /// At most this many rows (0: no limit).
+    pub limit: u32,
+}
+
+impl Scan {
+    /// Every key.
+    pub fn all() -> Self {
+        Scan::default()
+    }
+
+    /// Keys that begin with `prefix`.
+    pub fn prefix(prefix: impl Into<String>) -> Self {
+        Scan {
+            prefix: prefix.into(),
+            ..Scan::default()
+        }
+    }
+
+    /// Rows strictly after `key` in scan order (strictly before it when reversed).
+    pub fn start_after(mut self, key: impl Into<String>) -> Self {
+        self.start_after = Some(key.into());
+        self
+    }
+
+    /// Keys `>= key`.
+    pub fn from(mut self, key: impl Into<String>) -> Self {
+        self.from = Some(key.into());
+        self
+    }
+
+    /// Keys `< key`.
+    pub fn to(mut self, key: impl Into<String>) -> Self {
+        self.to = Some(key.into());
+        self
+    }
+
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Descending key order.
+    pub fn reverse(mut self) -> Self {
+        self.reverse = true;
+        self
+    }
+
+    /// The WIT range: `start_after` folds into the bounds (the smallest key
+    /// after `k` is `k` followed by a zero byte).
+    pub fn key_range(&self) -> KeyRange {
+        let mut start = self.from.clone().map(String::into_bytes);
+        let mut end = self.to.clone().map(String::into_bytes);
+        if let Some(after) = &self.start_after {
+            if self.reverse {
+                let bound = after.as_bytes().to_vec();
+                end = Some(match end {
+                    Some(e) if e < bound => e,
+                    _ => bound,
+                });
+            } else {
+                let mut bound = after.as_bytes().to_vec();
+                bound.push(0);
+                start = Some(match start {
+                    Some(s) if s > bound => s,
+                    _ => bound,
+                });
+            }
+        }
+        KeyRange {
+            prefix: self.prefix.as_bytes().to_vec(),
+            start,
+            end,
+            reverse: self.reverse,
+        }
+    }
+
+    fn wit_limit(&self) -> u32 {
+        if self.limit == 0 {
+            u32::MAX
+        } else {
+            self.limit
+        }
+    }
+}
+
+/// One page of a listing and the token for the next (see [`Table::page`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<V> {
+    pub items: Vec<(String, V)>,
+    /// Opaque token for the next page; `None` on the last page.
+    pub next_token: Option<String>,
+}
+
+/// A table of `V` values (serde, stored as JSON) under string keys.
+///
+/// `const` tables are the usual form: `const ROLES: Table<Role> = Table::new("roles");`.
+pub struct Table<V> {
+    name: &'static str,
+    scope: Scope,
+    _values: PhantomData<fn() -> V>,
+}
+
+impl<V> Clone for Table<V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<V> Copy for Table<V> {}
+
+impl<V> std::fmt::Debug for Table<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Table({:?}, {})", self.scope, self.name)
+    }
+}
+
+impl<V: Serialize + DeserializeOwned> Table<V> {
+    /// A table in the caller's account and region.
+    pub const fn new(name: &'static str) -> Self {
+        Table::with_scope(name, Scope::AccountRegion)
+    }
+
+    /// A table in the caller's account, shared by every region (IAM-style).
+    pub const fn account(name: &'static str) -> Self {
+        Table::with_scope(name, Scope::Account)
+    }
+
+    /// A table shared by every account and region (S3 bucket names, Route 53).
+    pub const fn global(name: &'static str) -> Self {
+        Table::with_scope(name, Scope::Global)
+    }
+
+    pub const fn with_scope(name: &'static str, scope: Scope) -> Self {
+        Table {
+            name,
+            scope,
+            _values: PhantomData,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// The same table as raw bytes.
+    pub fn raw(&self) -> RawTable {
+        RawTable::with_scope(self.name, self.scope)
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<V>, AwsError> {
+        match wit::get(self.scope, self.name, key.as_bytes()) {
+            Some(bytes) => decode(self.name, key.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        wit::get(self.scope, self.name, key.as_bytes()).is_some()
+    }
+
+    pub fn put(&self, key: &str, value: &V) -> Result<(), AwsError> {
+        let bytes = serde_json::to_vec(value).map_err(|e| {
+            AwsError::internal(format!("cannot encode a {} record: {e}", self.name))
+        })?;
+        wit::put(self.scope, self.name, key.as_bytes(), &bytes);
+        Ok(())
+    }
+
+    /// Removes the key; true when it was there.
+    pub fn delete(&self, key: &str) -> bool {
+        wit::delete(self.scope, self.name, key.as_bytes())
+    }
+
+    /// Read-modify-write of one record (atomic: the request is one unit).
+    /// `f` gets the current value (if any) and returns the new one.
+    pub fn update<F>(&self, key: &str, f: F) -> Result<V, AwsError>
+    where
+        F: FnOnce(Option<V>) -> Result<V, AwsError>,
+    {
+        let new = f(self.get(key)?)?;
+        self.put(key, &new)?;
+        Ok(new)
+    }
+
+    /// Rows in key order.
+    pub fn scan(&self, scan: &Scan) -> Result<Vec<(String, V)>, AwsError> {
+        wit::scan(self.scope, self.name, &scan.key_range(), scan.wit_limit())
+            .into_iter()
+            .map(|(k, v)| {
+                let value = decode(self.name, &k, &v)?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), value))
+            })
+            .collect()
+    }
+
+    /// Values of the keys that begin with `prefix`, in key order.
+    pub fn values(&self, prefix: &str) -> Result<Vec<V>, AwsError> {
+        Ok(self
+            .scan(&Scan::prefix(prefix))?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    pub fn count(&self, scan: &Scan) -> u64 {
+        wit::count(self.scope, self.name, &scan.key_range())
+    }
+
+    /// Deletes every key in the range (the limit is ignored); returns how many.
+    pub fn delete_range(&self, scan: &Scan) -> u64 {
+        wit::delete_range(self.scope, self.name, &scan.key_range())
+    }
+
+    /// One page of at most `limit` rows after the position in `next_token`
+    /// (a token from a previous page of the same scan, or `None` to begin).
+    /// A token we did not issue is [`AwsError::invalid_next_token`]; map it
+    /// with `map_err` where the service uses another code.
+    pub fn page(
+        &self,
+        scan: &Scan,
+        next_token: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<V>, AwsError> {
+        let mut scan = scan.clone();
+        if let Some(token) = next_token.filter(|t| !t.is_empty()) {
+            let key = pagination::decode(token).ok_or_else(AwsError::invalid_next_token)?;
+            scan.start_after = Some(key);
+        }
+        let limit = limit.max(1);
+        scan.limit = limit.saturating_add(1);
+        let mut items = self.scan(&scan)?;
+        let next_token = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|(k, _)| pagination::encode(k))
+        } else {
+            None
+        };
+        Ok(Page { items, next_token })
+    }
+}
+
+fn decode<V: DeserializeOwned>(table: &str, key: &[u8], bytes: &[u8]) -> Result<V, AwsError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        AwsError::internal(format!(
+            "stored record {table}/{} does not decode: {e}",
+            String::from_utf8_lossy(key)
+        ))
+    })
+}
+
+/// A table of raw bytes under byte keys (for plugins that encode their own records).
+#[derive(Debug, Clone, Copy)]
+pub struct RawTable {
+    name: &'static str,
+    scope: Scope,
+}
+
+impl RawTable {
+    pub const fn new(name: &'static str) -> Self {
+        RawTable::with_scope(name, Scope::AccountRegion)
+    }
+
+    pub const fn with_scope(name: &'static str, scope: Scope) -> Self {
+        RawTable { name, scope }
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        wit::get(self.scope, self.name, key)
+    }
+
+    pub fn put(&self, key: &[u8], value: &[u8]) {
+        wit::put(self.scope, self.name, key, value)
+    }
+
+    pub fn delete(&self, key: &[u8]) -> bool {
+        wit::delete(self.scope, self.name, key)
+    }
+
+    /// Rows in byte order; `limit` 0 means no limit.
+    pub fn scan(&self, range: &KeyRange, limit: u32) -> Vec<(Vec<u8>, Vec<u8>)> {
+        wit::scan(
+            self.scope,
+            self.name,
+            range,
+            if limit == 0 { u32::MAX } else { limit },
+        )
+    }
+
+    pub fn count(&self, range: &KeyRange) -> u64 {
+        wit::count(self.scope, self.name, range)
+    }
+
+    pub fn delete_range(&self, range: &KeyRange) -> u64 {
+        wit::delete_range(self.scope, self.name, range)
+    }
+}
+
+pub use crate::generated::ministack::plugin::store::KeyRange as RawRange;
+
+/// Key encodings that keep the store's bytewise order meaningful.
+///
+/// - Composite keys: [`join`] the parts with a zero byte, so that all keys of
+///   one parent are contiguous and sort by their parts in order
+///   (`("a", "x") < ("a", "y") < ("ab", "")`). Scan a parent's children with
+///   `Scan::prefix(keys::prefix(&[parent]))`. Parts must not contain `\0`
+///   (AWS names never do).
+/// - Numbers: [`u64`] zero-pads to 20 digits so that text order is numeric
+///   order; [`u64_desc`] sorts newest first for timestamps.
+pub mod keys {
+    /// Separator between the parts of a composite key.
+    pub const SEP: char = '\0';
+
+    /// `parts` joined by [`SEP`].
+    pub fn join(parts: &[&str]) -> String {
+        parts.join("\0")
+    }
+
+    /// The prefix of every key under `parts` (the parts and a trailing separator).
+    pub fn prefix(parts: &[&str]) -> String {
+        let mut p = join(parts);
+        p.push(SEP);
+        p
+    }
+
+    /// The parts of a composite key.
+    pub fn split(key: &str) -> Vec<&str> {
+        key.split(SEP).collect()
+    }
+
+    /// The last part of a composite key (the child's own name).
+    pub fn last(key: &str) -> &str {
+        key.rsplit(SEP).next().unwrap_or(key)
+    }
+
+    /// Fixed-width decimal: text order is numeric order.
+    pub fn u64(n: u64) -> String {
+        format!("{n:020}")
+    }
+
+    /// Fixed-width decimal of `u64::MAX - n`: larger numbers sort first.
+    pub fn u64_desc(n: u64) -> String {
+        format!("{:020}", u64::MAX - n)
+    }
+
+    /// Back from [`u64`] / [`u64_desc`].
+    pub fn parse_u64(s: &str, descending: bool) -> Option<u64> {
+        let n: u64 = s.parse().ok()?;
+        Some(if descending { u64::MAX - n } else { n })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn composite_keys_group_children() {
+        let mut ks = [
+            keys::join(&["ab", ""]),
+            keys::join(&["a", "y"]),
+            keys::join(&["a", "x"]),
+            keys::join(&["a-b", "x"]),
+        ];
+        ks.sort();
+        assert_eq!(ks[0], keys::join(&["a", "x"]));
+        assert_eq!(ks[1], keys::join(&["a", "y"]));
+        assert!(ks[0].starts_with(&keys::prefix(&["a"])));
+        assert!(!ks[2].starts_with(&keys::prefix(&["a"])));
+        assert_eq!(keys::split(&ks[1]), vec!["a", "y"]);
+        assert_eq!(keys::last(&ks[1]), "y");
+    }
+
+    #[test]
+    fn numbers_sort_as_text() {
+        assert!(keys::u64(9) < keys::u64(10));
+        assert!(keys::u64_desc(10) < keys::u64_desc(9));
+        assert_eq!(keys::parse_u64(&keys::u64_desc(42), true), Some(42));
+        assert_eq!(keys::parse_u64(&keys::u64(42), false), Some(42));
+    }
+
+    #[test]
+    fn start_after_folds_into_bounds() {
+        let r = Scan::prefix("p").start_after("pk").key_range();
+        assert_eq!(r.start, Some(b"pk\0".to_vec()));
+        assert_eq!(r.end, None);
+        let r = Scan::prefix("p").start_after("pk").reverse().key_range();
+        assert_eq!(r.start, None);
+        assert_eq!(r.end, Some(b"pk".to_vec()));
+        assert!(r.reverse);
+        let r = Scan::all().from("pz").start_after("pk").key_range();
+        assert_eq!(r.start, Some(b"pz".to_vec()));
+    }
+}
