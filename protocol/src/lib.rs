@@ -9,9 +9,26 @@
 //!   [`ServiceModel::operation_names`], [`ServiceModel::match_rest`]
 //! - [`decode_request`], [`streaming_input`], [`encode_response`], [`encode_error`]
 
-use std::collections::BTreeMap;
-
 pub use http;
+
+mod bindings;
+mod cbor;
+mod ec2;
+mod eventstream;
+mod json;
+mod model;
+mod query;
+mod quirks;
+mod rest;
+mod rest_json;
+mod rest_xml;
+mod scalar;
+mod timestamp;
+mod validate;
+mod xml;
+
+
+use model::{Model, Operation, ShapeId};
 
 /// The wire protocol of one request/response exchange.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -112,7 +129,7 @@ pub enum ResponseBody {
 /// A parsed botocore service model.
 pub struct ServiceModel {
     metadata: Metadata,
-    operations: BTreeMap<String, ()>,
+    model: Model,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,22 +138,106 @@ pub struct ModelError(pub String);
 
 impl ServiceModel {
     /// Parses a botocore `service-2.json`.
-    pub fn from_json(_json: &str) -> Result<Self, ModelError> {
-        todo!("protocol helper")
+    pub fn from_json(json: &str) -> Result<Self, ModelError> {
+        let (metadata, model) = model::parse(json)?;
+        Ok(ServiceModel { metadata, model })
     }
     pub fn metadata(&self) -> &Metadata {
         &self.metadata
     }
     pub fn has_operation(&self, name: &str) -> bool {
-        self.operations.contains_key(name)
+        self.model.operations.contains_key(name)
     }
     pub fn operation_names(&self) -> impl Iterator<Item = &str> {
-        self.operations.keys().map(String::as_str)
+        self.model.operations.keys().map(String::as_str)
     }
     /// For REST protocols: the operation whose method + URI template + required
     /// query keys match, most specific first. None when nothing matches.
-    pub fn match_rest(&self, _head: &RequestHead<'_>) -> Option<&str> {
-        todo!("protocol helper")
+    pub fn match_rest(&self, head: &RequestHead<'_>) -> Option<&str> {
+        self.match_rest_op(head).map(|(op, _)| op.name.as_str())
+    }
+
+    /// The matched operation and its URI labels.
+    fn match_rest_op(&self, head: &RequestHead<'_>) -> Option<(&Operation, rest::Labels)> {
+        let path = quirks::s3::effective_path(self, head);
+        let query = rest::parse_query(head.query);
+        for name in &self.model.rest_order {
+            let op = &self.model.operations[name];
+            if !op.method.eq_ignore_ascii_case(head.method.as_str()) {
+                continue;
+            }
+            if let Some(labels) = op.template.matches(&path, &query) {
+                return Some((op, labels));
+            }
+        }
+        None
+    }
+
+    fn is_s3(&self) -> bool {
+        quirks::s3::is_s3(&self.metadata)
+    }
+
+    fn operation(&self, name: &str) -> Option<&Operation> {
+        self.model.operations.get(name)
+    }
+}
+
+/// Which of the service's protocols this request speaks.
+pub fn detect_protocol(model: &ServiceModel, head: &RequestHead<'_>, body: &[u8]) -> Protocol {
+    let protocols = &model.metadata.protocols;
+    let header = |n: &str| {
+        head.headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let content_type = header("content-type").to_ascii_lowercase();
+    let speaks = |p: Protocol| protocols.contains(&p);
+    if speaks(Protocol::RpcV2Cbor)
+        && (header("smithy-protocol") == "rpc-v2-cbor" || head.path.contains("/operation/"))
+        && head.path.starts_with("/service/")
+    {
+        return Protocol::RpcV2Cbor;
+    }
+    if speaks(Protocol::Json)
+        && (content_type.starts_with("application/x-amz-json") || !header("x-amz-target").is_empty())
+    {
+        return Protocol::Json;
+    }
+    let query_proto = if speaks(Protocol::Ec2) {
+        Some(Protocol::Ec2)
+    } else if speaks(Protocol::Query) {
+        Some(Protocol::Query)
+    } else {
+        None
+    };
+    if let Some(q) = query_proto {
+        let form = content_type.starts_with("application/x-www-form-urlencoded");
+        let has_action = |s: &[u8]| {
+            s.starts_with(b"Action=") || s.windows(8).any(|w| w == b"&Action=")
+        };
+        if form || has_action(head.query.as_bytes()) || has_action(body) {
+            return q;
+        }
+    }
+    protocols
+        .iter()
+        .copied()
+        .find(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
+        .unwrap_or(protocols[0])
+}
+
+fn unknown_operation(protocol: Protocol, what: &str) -> AwsError {
+    match protocol {
+        Protocol::Query | Protocol::Ec2 => {
+            AwsError::new("InvalidAction", format!("The action {what} is not valid for this web service."), 400)
+        }
+        Protocol::RestJson | Protocol::RestXml => AwsError::new(
+            "UnknownOperationException",
+            format!("No operation matches {what}"),
+            404,
+        ),
+        _ => AwsError::new("UnknownOperationException", format!("Unknown operation {what}"), 400),
     }
 }
 
@@ -145,38 +246,143 @@ impl ServiceModel {
 /// `InvalidAction`, `MissingParameter`, `SerializationException`), ready for
 /// [`encode_error`].
 pub fn decode_request(
-    _model: &ServiceModel,
-    _head: &RequestHead<'_>,
-    _body: RequestBody,
+    model: &ServiceModel,
+    head: &RequestHead<'_>,
+    body: RequestBody,
 ) -> Result<Decoded, (Protocol, AwsError)> {
-    todo!("protocol helper")
+    let bytes: &[u8] = match &body {
+        RequestBody::Bytes(b) => b,
+        RequestBody::Blob(_) => &[],
+    };
+    let protocol = detect_protocol(model, head, bytes);
+    let fail = |e: AwsError| (protocol, e);
+    let (op, input) = match protocol {
+        Protocol::Json => json::decode(model, head, bytes).map_err(fail)?,
+        Protocol::RpcV2Cbor => cbor::decode(model, head, bytes).map_err(fail)?,
+        Protocol::Query | Protocol::Ec2 => query::decode(model, protocol, head, bytes).map_err(fail)?,
+        Protocol::RestJson | Protocol::RestXml => {
+            let (op, labels) = model
+                .match_rest_op(head)
+                .ok_or_else(|| fail(unknown_operation(protocol, &format!("{} {}", head.method, head.path))))?;
+            let input = if protocol == Protocol::RestJson {
+                rest_json::decode(model, op, labels, head, body).map_err(fail)?
+            } else {
+                rest_xml::decode(model, op, labels, head, body).map_err(fail)?
+            };
+            (op, input)
+        }
+    };
+    if let Some(input_ref) = &op.input {
+        validate::validate(&model.model, input_ref.shape, &input, protocol).map_err(fail)?;
+    }
+    Ok(Decoded {
+        operation: op.name.clone(),
+        protocol,
+        input,
+    })
 }
 
 /// For REST requests whose operation has a streaming blob input payload
 /// (S3 PutObject, UploadPart, Lambda Invoke...): the member name, so the host
 /// can stream the body into a blob instead of buffering it.
-pub fn streaming_input(_model: &ServiceModel, _head: &RequestHead<'_>) -> Option<String> {
-    todo!("protocol helper")
+pub fn streaming_input(model: &ServiceModel, head: &RequestHead<'_>) -> Option<String> {
+    if !model
+        .metadata
+        .protocols
+        .iter()
+        .any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
+    {
+        return None;
+    }
+    let (op, _) = model.match_rest_op(head)?;
+    let input = model.model.shape(op.input.as_ref()?.shape);
+    let payload = input.payload.as_deref()?;
+    let member = input.member(payload)?;
+    let target = model.model.shape(member.shape);
+    (target.kind == model::Kind::Blob && target.streaming).then(|| member.name.clone())
 }
 
 /// Encodes an operation's JSON output in the request's protocol.
 pub fn encode_response(
-    _model: &ServiceModel,
-    _protocol: Protocol,
-    _operation: &str,
-    _output: &serde_json::Value,
-    _request_id: &str,
+    model: &ServiceModel,
+    protocol: Protocol,
+    operation: &str,
+    output: &serde_json::Value,
+    request_id: &str,
 ) -> Result<HttpResponse, AwsError> {
-    todo!("protocol helper")
+    let op = model
+        .operation(operation)
+        .ok_or_else(|| unknown_operation(protocol, operation))?;
+    let empty = serde_json::Value::Object(Default::default());
+    let output = if output.is_null() { &empty } else { output };
+    match protocol {
+        Protocol::Json => json::encode_output(model, op, output),
+        Protocol::RpcV2Cbor => cbor::encode_output(model, op, output),
+        Protocol::Query => query::encode_output(model, op, output, request_id),
+        Protocol::Ec2 => ec2::encode_output(model, op, output, request_id),
+        Protocol::RestJson => rest_json::encode_output(model, op, output),
+        Protocol::RestXml => rest_xml::encode_output(model, op, output),
+    }
+}
+
+/// Finds the modelled error shape for a code (operation errors first).
+fn error_shape(model: &ServiceModel, operation: Option<&str>, code: &str) -> Option<ShapeId> {
+    if let Some(op) = operation.and_then(|o| model.operation(o)) {
+        for &id in &op.errors {
+            let s = model.model.shape(id);
+            if s.name == code || s.error_code.as_deref() == Some(code) {
+                return Some(id);
+            }
+        }
+    }
+    model.model.errors_by_code.get(code).copied()
+}
+
+/// The status and the fault side of an error, from the error or its shape.
+fn error_status(model: &ServiceModel, shape: Option<ShapeId>, error: &AwsError) -> (u16, bool) {
+    let s = shape.map(|id| model.model.shape(id));
+    let sender = s
+        .map(|s| s.error_sender_fault.unwrap_or(!s.fault))
+        .unwrap_or(error.sender_fault);
+    let status = error
+        .status
+        .or_else(|| s.and_then(|s| s.error_status))
+        .unwrap_or(if error.sender_fault || (s.is_some() && sender) { 400 } else { 500 });
+    let sender = if error.status.is_some() { error.sender_fault } else { sender || error.sender_fault };
+    (status, sender)
 }
 
 /// Encodes an AWS error in the protocol's envelope.
 pub fn encode_error(
-    _model: &ServiceModel,
-    _protocol: Protocol,
-    _operation: Option<&str>,
-    _error: &AwsError,
-    _request_id: &str,
+    model: &ServiceModel,
+    protocol: Protocol,
+    operation: Option<&str>,
+    error: &AwsError,
+    request_id: &str,
 ) -> HttpResponse {
-    todo!("protocol helper")
+    let shape = error_shape(model, operation, &error.code);
+    let (status, sender) = error_status(model, shape, error);
+    let ctx = ErrorContext {
+        shape,
+        status,
+        sender,
+        request_id,
+    };
+    match protocol {
+        Protocol::Json => json::encode_error(model, error, &ctx),
+        Protocol::RpcV2Cbor => cbor::encode_error(model, error, &ctx),
+        Protocol::Query => query::encode_error(model, error, &ctx),
+        Protocol::Ec2 => ec2::encode_error(model, error, &ctx),
+        Protocol::RestJson => rest_json::encode_error(model, error, &ctx),
+        Protocol::RestXml => rest_xml::encode_error(model, error, &ctx),
+    }
 }
+
+/// What every error encoder needs beyond the error itself.
+pub(crate) struct ErrorContext<'a> {
+    pub shape: Option<ShapeId>,
+    pub status: u16,
+    pub sender: bool,
+    pub request_id: &'a str,
+}
+

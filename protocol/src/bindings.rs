@@ -1,0 +1,351 @@
+//! HTTP bindings shared by rest-json and rest-xml: URI labels, query string,
+//! headers, prefix headers, status code and the payload member.
+
+use http::HeaderMap;
+use serde_json::{Map, Value};
+
+use crate::model::{Kind, Location, Member, Model, Operation, ShapeId, TsFormat};
+use crate::rest::{Labels, parse_query};
+use crate::scalar::{b64_decode, b64_encode, parse_text, to_text};
+use crate::{RequestHead, quirks};
+
+fn ts(m: &Model, member: &Member, default: TsFormat) -> TsFormat {
+    member
+        .timestamp_format
+        .or(m.shape(member.shape).timestamp_format)
+        .unwrap_or(default)
+}
+
+/// Splits a header list value on commas outside double quotes, unquoting.
+pub(crate) fn split_header_list(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = v.chars().peekable();
+    let mut was_quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            '\\' if quoted => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            ',' if !quoted => {
+                out.push(if was_quoted { cur.clone() } else { cur.trim().to_string() });
+                cur.clear();
+                was_quoted = false;
+            }
+            c => {
+                if !(was_quoted && !quoted && c.is_whitespace()) && !(cur.is_empty() && !quoted && c == ' ') {
+                    cur.push(c);
+                }
+            }
+        }
+    }
+    out.push(if was_quoted { cur } else { cur.trim().to_string() });
+    out
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<String> {
+    let vals: Vec<&'h str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if vals.is_empty() {
+        // Non-UTF-8 header values are read as Latin-1, as HTTP allows.
+        return headers
+            .get(name)
+            .map(|v| v.as_bytes().iter().map(|&b| b as char).collect());
+    }
+    Some(vals.join(", "))
+}
+
+fn parse_header(m: &Model, member: &Member, raw: &str) -> Result<Value, String> {
+    let shape = m.shape(member.shape);
+    match shape.kind {
+        Kind::List => {
+            let item = shape.member.as_deref().expect("resolved list");
+            let kind = m.shape(item.shape).kind;
+            let parts = if kind == Kind::Timestamp && ts(m, item, TsFormat::Rfc822) == TsFormat::Rfc822 {
+                // HTTP dates contain a comma: pair the pieces back up.
+                let pieces: Vec<&str> = raw.split(',').map(str::trim).collect();
+                pieces.chunks(2).map(|c| c.join(", ")).collect()
+            } else {
+                split_header_list(raw)
+            };
+            parts
+                .iter()
+                .map(|p| parse_text(kind, ts(m, item, TsFormat::Rfc822), p).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        }
+        Kind::String if member.jsonvalue => {
+            let bytes = b64_decode(raw).ok_or("expected base64 JSON")?;
+            serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+        }
+        Kind::Blob => Ok(Value::from(raw.trim())),
+        kind => parse_text(kind, ts(m, member, TsFormat::Rfc822), raw.trim()).map_err(|e| format!("expected {e}")),
+    }
+}
+
+/// Reads the non-body members of a REST input.
+pub(crate) fn decode_bindings(
+    m: &Model,
+    op: &Operation,
+    id: ShapeId,
+    labels: &Labels,
+    head: &RequestHead<'_>,
+) -> Result<Map<String, Value>, String> {
+    let shape = m.shape(id);
+    let query = parse_query(head.query);
+    let mut out = Map::new();
+    let claimed: Vec<&str> = shape
+        .members
+        .iter()
+        .filter(|mm| mm.location == Location::QueryString && m.shape(mm.shape).kind != Kind::Map)
+        .map(|mm| mm.wire_name())
+        .chain(op.template.static_query_keys())
+        .collect();
+    for member in &shape.members {
+        let target = m.shape(member.shape);
+        let err = |e: String| format!("{}: {e}", member.name);
+        match member.location {
+            Location::Uri => {
+                if let Some((_, v)) = labels.iter().find(|(n, _)| n == member.wire_name()) {
+                    let v = parse_text(target.kind, ts(m, member, TsFormat::Iso8601), v)
+                        .map_err(|e| err(format!("expected {e}")))?;
+                    out.insert(member.name.clone(), v);
+                }
+            }
+            Location::QueryString => match target.kind {
+                Kind::Map => {
+                    let value = target.value.as_deref().expect("resolved map");
+                    let is_list = m.shape(value.shape).kind == Kind::List;
+                    let mut map = Map::new();
+                    for (k, v) in query.iter().filter(|(k, _)| !claimed.contains(&k.as_str())) {
+                        if is_list {
+                            let e = map.entry(k.clone()).or_insert_with(|| Value::Array(vec![]));
+                            if let Value::Array(a) = e {
+                                a.push(Value::from(v.clone()));
+                            }
+                        } else if !map.contains_key(k) {
+                            map.insert(k.clone(), Value::from(v.clone()));
+                        }
+                    }
+                    if !map.is_empty() {
+                        out.insert(member.name.clone(), Value::Object(map));
+                    }
+                }
+                Kind::List => {
+                    let item = target.member.as_deref().expect("resolved list");
+                    let kind = m.shape(item.shape).kind;
+                    let vals: Vec<Value> = query
+                        .iter()
+                        .filter(|(k, _)| k == member.wire_name())
+                        .map(|(_, v)| parse_text(kind, ts(m, item, TsFormat::Iso8601), v))
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| err(format!("expected {e}")))?;
+                    if !vals.is_empty() {
+                        out.insert(member.name.clone(), Value::Array(vals));
+                    }
+                }
+                kind => {
+                    if let Some((_, v)) = query.iter().find(|(k, _)| k == member.wire_name()) {
+                        if quirks::s3::skip_empty_query_value(kind, v) {
+                            continue;
+                        }
+                        let v = parse_text(kind, ts(m, member, TsFormat::Iso8601), v)
+                            .map_err(|e| err(format!("expected {e}")))?;
+                        out.insert(member.name.clone(), v);
+                    }
+                }
+            },
+            Location::Header => {
+                if let Some(raw) = header_str(head.headers, member.wire_name()) {
+                    if raw.is_empty() && target.kind != Kind::String {
+                        continue;
+                    }
+                    out.insert(member.name.clone(), parse_header(m, member, &raw).map_err(err)?);
+                }
+            }
+            Location::Headers => {
+                let prefix = member.wire_name().to_ascii_lowercase();
+                let mut map = Map::new();
+                for name in head.headers.keys() {
+                    if let Some(rest) = name.as_str().strip_prefix(prefix.as_str())
+                        && let Some(v) = header_str(head.headers, name.as_str())
+                    {
+                        map.insert(rest.to_string(), Value::from(v));
+                    }
+                }
+                if !map.is_empty() {
+                    out.insert(member.name.clone(), Value::Object(map));
+                }
+            }
+            Location::StatusCode | Location::Body => {}
+        }
+    }
+    Ok(out)
+}
+
+/// A header value for an output member.
+fn header_text(m: &Model, member: &Member, v: &Value) -> Option<String> {
+    let shape = m.shape(member.shape);
+    match shape.kind {
+        Kind::List => {
+            let item = shape.member.as_deref().expect("resolved list");
+            let kind = m.shape(item.shape).kind;
+            let Value::Array(items) = v else { return None };
+            let parts: Vec<String> = items
+                .iter()
+                .filter_map(|i| to_text(kind, ts(m, item, TsFormat::Rfc822), i))
+                .map(|s| {
+                    if kind == Kind::String && (s.contains(',') || s.contains('"')) {
+                        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+                    } else {
+                        s
+                    }
+                })
+                .collect();
+            Some(parts.join(", "))
+        }
+        Kind::String if member.jsonvalue => Some(b64_encode(
+            serde_json::to_string(v).unwrap_or_default().as_bytes(),
+        )),
+        kind => to_text(kind, ts(m, member, TsFormat::Rfc822), v),
+    }
+}
+
+/// What the non-body members of a REST output contribute.
+pub(crate) struct OutputBindings {
+    pub status: Option<u16>,
+    pub headers: Vec<(String, String)>,
+}
+
+pub(crate) fn encode_bindings(m: &Model, id: ShapeId, v: &Value) -> OutputBindings {
+    let shape = m.shape(id);
+    let mut out = OutputBindings {
+        status: None,
+        headers: Vec::new(),
+    };
+    let Value::Object(obj) = v else { return out };
+    for member in &shape.members {
+        let Some(val) = obj.get(&member.name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        match member.location {
+            Location::Header => {
+                if let Some(text) = header_text(m, member, val) {
+                    out.headers.push((member.wire_name().to_string(), text));
+                }
+            }
+            Location::Headers => {
+                if let Value::Object(map) = val {
+                    for (k, hv) in map {
+                        let text = match hv {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        out.headers.push((format!("{}{k}", member.wire_name()), text));
+                    }
+                }
+            }
+            Location::StatusCode => out.status = val.as_u64().and_then(|s| u16::try_from(s).ok()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Does the structure have members that go in the body?
+pub(crate) fn has_body_members(m: &Model, id: ShapeId) -> bool {
+    m.shape(id).members.iter().any(|mm| mm.location == Location::Body)
+}
+
+/// The payload member of a shape, if it names one.
+pub(crate) fn payload_member(m: &Model, id: ShapeId) -> Option<&Member> {
+    let s = m.shape(id);
+    s.payload.as_deref().and_then(|p| s.member(p))
+}
+
+/// A streamed request body: the blob-ref goes into the streaming payload member.
+pub(crate) fn insert_blob_ref(m: &Model, id: ShapeId, out: &mut Map<String, Value>, blob: Value) {
+    if let Some(pm) = payload_member(m, id) {
+        out.insert(pm.name.clone(), blob);
+    }
+}
+
+/// A blob or string payload from the raw body.
+pub(crate) fn raw_payload(m: &Model, pm: &Member, bytes: &[u8]) -> Value {
+    match m.shape(pm.shape).kind {
+        Kind::String => Value::from(String::from_utf8_lossy(bytes).into_owned()),
+        _ => Value::from(b64_encode(bytes)),
+    }
+}
+
+pub(crate) fn default_content_type(headers: &mut Vec<(String, String)>, ct: &str) {
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        headers.push(("Content-Type".into(), ct.into()));
+    }
+}
+
+/// A blob or string payload to the raw body; a blob-ref object becomes a
+/// streamed [`ResponseBody::Blob`].
+pub(crate) fn raw_payload_out(
+    m: &Model,
+    pm: &Member,
+    value: Option<&Value>,
+    headers: &mut Vec<(String, String)>,
+    blob_content_type: &str,
+) -> Result<crate::ResponseBody, crate::AwsError> {
+    use crate::ResponseBody;
+    let kind = m.shape(pm.shape).kind;
+    if value.is_some() {
+        default_content_type(
+            headers,
+            if kind == Kind::String { "text/plain" } else { blob_content_type },
+        );
+    }
+    Ok(match value {
+        None => ResponseBody::Bytes(Vec::new()),
+        Some(Value::String(s)) if kind == Kind::String => ResponseBody::Bytes(s.clone().into_bytes()),
+        Some(Value::String(s)) => ResponseBody::Bytes(b64_decode(s).ok_or_else(|| {
+            crate::AwsError::new("InternalFailure", format!("{}: invalid base64 blob", pm.name), 500)
+        })?),
+        Some(Value::Object(obj)) => {
+            let range = obj.get("range").and_then(|r| {
+                let a = r.as_array()?;
+                Some((a.first()?.as_u64()?, a.get(1)?.as_u64()?))
+            });
+            ResponseBody::Blob {
+                blob: Value::Object(obj.clone()),
+                range,
+            }
+        }
+        Some(other) => ResponseBody::Bytes(other.to_string().into_bytes()),
+    })
+}
+
+/// How event payloads of an event stream are written.
+#[derive(Clone, Copy)]
+pub(crate) enum EventBody {
+    Json,
+    Xml,
+}
+
+pub(crate) fn event_stream_out(
+    m: &Model,
+    pm: &Member,
+    value: Option<&Value>,
+    headers: &mut Vec<(String, String)>,
+    format: EventBody,
+) -> crate::ResponseBody {
+    default_content_type(headers, "application/vnd.amazon.eventstream");
+    let empty = Value::Array(vec![]);
+    crate::ResponseBody::Bytes(crate::eventstream::encode_events(m, pm.shape, value.unwrap_or(&empty), format))
+}

@@ -1,0 +1,331 @@
+//! awsJson 1.0 / 1.1 (and the awsQueryCompatible variant), plus the JSON
+//! shape walking that rest-json shares.
+
+use serde_json::{Map, Value};
+
+use crate::model::{Kind, Location, Model, Operation, ShapeId, TsFormat};
+use crate::scalar::{float_of, float_value, timestamp_of};
+use crate::timestamp;
+use crate::{AwsError, ErrorContext, HttpResponse, RequestHead, ResponseBody, ServiceModel};
+
+pub(crate) fn serialization_error(msg: impl Into<String>) -> AwsError {
+    AwsError::new("SerializationException", msg, 400)
+}
+
+/// JSON wire value → our JSON (wire names → member names, timestamps → epoch).
+pub(crate) fn from_wire(
+    m: &Model,
+    id: ShapeId,
+    ts: Option<TsFormat>,
+    v: Value,
+    path: &str,
+) -> Result<Value, String> {
+    let shape = m.shape(id);
+    let bad = |what: &str| Err(format!("{path}: expected {what}"));
+    match shape.kind {
+        Kind::Structure => {
+            let Value::Object(obj) = v else {
+                return bad("an object");
+            };
+            let mut obj = obj;
+            let mut out = Map::new();
+            for member in &shape.members {
+                if member.location != Location::Body {
+                    continue;
+                }
+                let Some(val) = obj.remove(member.wire_name()) else {
+                    continue;
+                };
+                if val.is_null() {
+                    continue;
+                }
+                let p = format!("{path}.{}", member.name);
+                let conv = from_wire(m, member.shape, member.timestamp_format, val, &p)?;
+                out.insert(member.name.clone(), conv);
+            }
+            Ok(Value::Object(out))
+        }
+        Kind::List => {
+            let Value::Array(items) = v else {
+                return bad("a list");
+            };
+            let member = shape.member.as_deref().expect("resolved list");
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                if item.is_null() {
+                    out.push(Value::Null);
+                    continue;
+                }
+                out.push(from_wire(
+                    m,
+                    member.shape,
+                    member.timestamp_format,
+                    item,
+                    &format!("{path}[{i}]"),
+                )?);
+            }
+            Ok(Value::Array(out))
+        }
+        Kind::Map => {
+            let Value::Object(obj) = v else {
+                return bad("a map");
+            };
+            let value = shape.value.as_deref().expect("resolved map");
+            let mut out = Map::new();
+            for (k, item) in obj {
+                let conv = if item.is_null() {
+                    Value::Null
+                } else {
+                    from_wire(m, value.shape, value.timestamp_format, item, &format!("{path}.{k}"))?
+                };
+                out.insert(k, conv);
+            }
+            Ok(Value::Object(out))
+        }
+        Kind::String => match v {
+            Value::String(_) => Ok(v),
+            _ => bad("a string"),
+        },
+        Kind::Boolean => match v {
+            Value::Bool(_) => Ok(v),
+            _ => bad("a boolean"),
+        },
+        k if k.is_integer() => match &v {
+            Value::Number(n) if n.is_i64() || n.is_u64() => Ok(v),
+            Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+                Ok(Value::from(n.as_f64().unwrap_or(0.0) as i64))
+            }
+            _ => bad("an integer"),
+        },
+        k if k.is_float() => match &v {
+            Value::Number(_) => Ok(v),
+            Value::String(s) if matches!(s.as_str(), "NaN" | "Infinity" | "-Infinity") => Ok(v),
+            _ => bad("a number"),
+        },
+        Kind::Blob => match v {
+            Value::String(_) => Ok(v),
+            _ => bad("a base64 string"),
+        },
+        Kind::Timestamp => {
+            let _ = ts;
+            match timestamp_of(&v) {
+                Some(secs) => Ok(timestamp::epoch_number(secs)),
+                None => bad("a timestamp"),
+            }
+        }
+        _ => Ok(v),
+    }
+}
+
+/// Our JSON → JSON wire value. With `body_only`, non-body members of the
+/// top structure are left out (rest-json puts them in headers/URI).
+pub(crate) fn to_wire(m: &Model, id: ShapeId, ts: Option<TsFormat>, v: &Value) -> Value {
+    let shape = m.shape(id);
+    match shape.kind {
+        Kind::Structure => {
+            let Value::Object(obj) = v else {
+                return v.clone();
+            };
+            let mut out = Map::new();
+            for member in &shape.members {
+                let Some(val) = obj.get(&member.name) else {
+                    continue;
+                };
+                if val.is_null() || member.location != Location::Body {
+                    continue;
+                }
+                out.insert(
+                    member.wire_name().to_string(),
+                    to_wire(m, member.shape, member.timestamp_format, val),
+                );
+            }
+            Value::Object(out)
+        }
+        Kind::List => {
+            let member = shape.member.as_deref().expect("resolved list");
+            match v {
+                Value::Array(items) => Value::Array(
+                    items
+                        .iter()
+                        .map(|i| {
+                            if i.is_null() {
+                                Value::Null
+                            } else {
+                                to_wire(m, member.shape, member.timestamp_format, i)
+                            }
+                        })
+                        .collect(),
+                ),
+                _ => v.clone(),
+            }
+        }
+        Kind::Map => {
+            let value = shape.value.as_deref().expect("resolved map");
+            match v {
+                Value::Object(obj) => Value::Object(
+                    obj.iter()
+                        .map(|(k, i)| {
+                            let w = if i.is_null() {
+                                Value::Null
+                            } else {
+                                to_wire(m, value.shape, value.timestamp_format, i)
+                            };
+                            (k.clone(), w)
+                        })
+                        .collect(),
+                ),
+                _ => v.clone(),
+            }
+        }
+        Kind::Timestamp => {
+            let Some(secs) = timestamp_of(v) else {
+                return v.clone();
+            };
+            match ts.or(shape.timestamp_format) {
+                Some(TsFormat::Iso8601) => Value::from(timestamp::format_iso8601(secs)),
+                Some(TsFormat::Rfc822) => Value::from(timestamp::format_http_date(secs)),
+                _ => timestamp::epoch_number(secs),
+            }
+        }
+        k if k.is_float() => match float_of(v) {
+            Some(f) if matches!(v, Value::String(_)) => float_value(f),
+            _ => v.clone(),
+        },
+        _ => v.clone(),
+    }
+}
+
+fn json_content_type(model: &ServiceModel) -> String {
+    format!(
+        "application/x-amz-json-{}",
+        model.metadata.json_version.as_deref().unwrap_or("1.0")
+    )
+}
+
+/// Parses a JSON body (empty = `{}`) and converts it to our JSON.
+pub(crate) fn decode_body(m: &Model, id: ShapeId, bytes: &[u8]) -> Result<Value, AwsError> {
+    let trimmed = bytes.trim_ascii();
+    let wire: Value = if trimmed.is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice(trimmed)
+            .map_err(|e| serialization_error(format!("Malformed JSON body: {e}")))?
+    };
+    let wire = if wire.is_null() {
+        Value::Object(Map::new())
+    } else {
+        wire
+    };
+    from_wire(m, id, None, wire, "input").map_err(serialization_error)
+}
+
+pub(crate) fn decode<'m>(
+    model: &'m ServiceModel,
+    head: &RequestHead<'_>,
+    bytes: &[u8],
+) -> Result<(&'m Operation, Value), AwsError> {
+    let target = head
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if target.is_empty() {
+        return Err(AwsError::new(
+            "UnknownOperationException",
+            "Missing X-Amz-Target header",
+            400,
+        ));
+    }
+    let name = target.rsplit('.').next().unwrap_or(target);
+    let op = model.operation(name).ok_or_else(|| {
+        AwsError::new(
+            "UnknownOperationException",
+            format!("Unknown operation {target}"),
+            400,
+        )
+    })?;
+    let input = match &op.input {
+        Some(r) => decode_body(&model.model, r.shape, bytes)?,
+        None => Value::Object(Map::new()),
+    };
+    Ok((op, input))
+}
+
+pub(crate) fn encode_output(
+    model: &ServiceModel,
+    op: &Operation,
+    output: &Value,
+) -> Result<HttpResponse, AwsError> {
+    let body = match &op.output {
+        Some(r) => to_wire(&model.model, r.shape, None, output),
+        None => Value::Object(Map::new()),
+    };
+    Ok(HttpResponse {
+        status: 200,
+        headers: vec![("Content-Type".into(), json_content_type(model))],
+        body: ResponseBody::Bytes(serde_json::to_vec(&body).unwrap_or_default()),
+    })
+}
+
+/// The JSON body of an error: `__type`, the message, the extra members.
+pub(crate) fn error_body(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext, type_name: &str) -> Map<String, Value> {
+    let m = &model.model;
+    let mut body = Map::new();
+    body.insert("__type".into(), Value::from(type_name));
+    let mut message_key = "message".to_string();
+    if let Some(id) = ctx.shape {
+        let shape = m.shape(id);
+        if let Some(mm) = shape
+            .members
+            .iter()
+            .find(|mm| mm.name.eq_ignore_ascii_case("message"))
+        {
+            message_key = mm.wire_name().to_string();
+        }
+        if let Some(extra) = &error.extra {
+            if let Value::Object(w) = to_wire(m, id, None, &Value::Object(extra.clone())) {
+                body.extend(w);
+            }
+        }
+    } else if let Some(extra) = &error.extra {
+        body.extend(extra.clone());
+    }
+    body.insert(message_key, Value::from(error.message.clone()));
+    body
+}
+
+/// The query-compatible error header `x-amzn-query-error: Code;Sender`.
+pub(crate) fn query_error_header(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> Option<(String, String)> {
+    if !model.metadata.aws_query_compatible {
+        return None;
+    }
+    let code = ctx
+        .shape
+        .and_then(|id| model.model.shape(id).error_code.clone())
+        .unwrap_or_else(|| error.code.clone());
+    let side = if ctx.sender { "Sender" } else { "Receiver" };
+    Some(("x-amzn-query-error".into(), format!("{code};{side}")))
+}
+
+/// The `__type` of an error: the shape name when modelled (query-compatible
+/// services raise the query code, but JSON clients expect the shape name).
+pub(crate) fn error_type_name(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> String {
+    ctx.shape
+        .map(|id| model.model.shape(id).name.clone())
+        .unwrap_or_else(|| error.code.clone())
+}
+
+pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> HttpResponse {
+    let type_name = error_type_name(model, error, ctx);
+    let body = error_body(model, error, ctx, &type_name);
+    let mut headers = vec![
+        ("Content-Type".into(), json_content_type(model)),
+        ("x-amzn-errortype".into(), type_name),
+    ];
+    headers.extend(query_error_header(model, error, ctx));
+    HttpResponse {
+        status: ctx.status,
+        headers,
+        body: ResponseBody::Bytes(serde_json::to_vec(&Value::Object(body)).unwrap_or_default()),
+    }
+}

@@ -1,0 +1,277 @@
+//! awsQuery: form-encoded requests (`Action=...&Version=...`), XML responses
+//! `<OpResponse><OpResult>..</OpResult><ResponseMetadata>`. The ec2 variant
+//! shares the request reader (with its own naming rules, see ec2.rs).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::model::{Kind, Member, Model, Operation, ShapeId, TsFormat};
+use crate::rest::parse_query;
+use crate::scalar::parse_text;
+use crate::xml::{Writer, struct_attrs, write_members};
+use crate::{AwsError, ErrorContext, HttpResponse, Protocol, RequestHead, ResponseBody, ServiceModel};
+
+pub(crate) type Params = BTreeMap<String, String>;
+
+fn invalid(msg: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameterValue", msg, 400)
+}
+
+/// The form parameters of a query request: the query string, then the body.
+pub(crate) fn params(head: &RequestHead<'_>, body: &[u8]) -> Params {
+    let mut p: Params = parse_query(head.query).into_iter().collect();
+    for (k, v) in form_urlencoded::parse(body) {
+        p.insert(k.into_owned(), v.into_owned());
+    }
+    p
+}
+
+pub(crate) fn decode<'m>(
+    model: &'m ServiceModel,
+    protocol: Protocol,
+    head: &RequestHead<'_>,
+    body: &[u8],
+) -> Result<(&'m Operation, Value), AwsError> {
+    let params = params(head, body);
+    let action = params.get("Action").map(String::as_str).unwrap_or("");
+    if action.is_empty() {
+        return Err(AwsError::new("MissingAction", "Missing Action parameter", 400));
+    }
+    let op = model.operation(action).ok_or_else(|| {
+        AwsError::new(
+            "InvalidAction",
+            format!("The action {action} is not valid for this web service."),
+            400,
+        )
+    })?;
+    let ec2 = protocol == Protocol::Ec2;
+    let input = match &op.input {
+        Some(r) => read_struct(&model.model, r.shape, "", &params, ec2, "")?,
+        None => Map::new(),
+    };
+    Ok((op, Value::Object(input)))
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// Is there any parameter at `key` or below it?
+fn present(params: &Params, key: &str) -> bool {
+    params
+        .range(key.to_string()..)
+        .next()
+        .is_some_and(|(k, _)| k == key || (k.starts_with(key) && k.as_bytes().get(key.len()) == Some(&b'.')))
+        || params
+            .range(format!("{key}.")..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&format!("{key}.")))
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The query key of a structure member.
+fn member_key(member: &Member, ec2: bool) -> String {
+    if ec2 {
+        if let Some(q) = &member.query_name {
+            return q.clone();
+        }
+        return capitalize(member.wire_name());
+    }
+    member.wire_name().to_string()
+}
+
+fn read_struct(m: &Model, id: ShapeId, prefix: &str, params: &Params, ec2: bool, path: &str) -> Result<Map<String, Value>, AwsError> {
+    let shape = m.shape(id);
+    let mut out = Map::new();
+    for member in &shape.members {
+        let key = join(prefix, &member_key(member, ec2));
+        let p = join(path, &member.name);
+        if let Some(v) = read_value(m, member, &key, params, ec2, &p)? {
+            out.insert(member.name.clone(), v);
+        }
+    }
+    Ok(out)
+}
+
+fn read_value(m: &Model, member: &Member, key: &str, params: &Params, ec2: bool, path: &str) -> Result<Option<Value>, AwsError> {
+    let shape = m.shape(member.shape);
+    match shape.kind {
+        Kind::Structure => {
+            if !present(params, key) {
+                return Ok(None);
+            }
+            read_struct(m, member.shape, key, params, ec2, path).map(|s| Some(Value::Object(s)))
+        }
+        Kind::List => {
+            let item = shape.member.as_deref().expect("resolved list");
+            let list_prefix = if ec2 {
+                key.to_string()
+            } else if member.flattened || shape.flattened {
+                match &item.location_name {
+                    Some(n) => match key.rsplit_once('.') {
+                        Some((parent, _)) => format!("{parent}.{n}"),
+                        None => n.clone(),
+                    },
+                    None => key.to_string(),
+                }
+            } else {
+                format!("{key}.{}", item.location_name.as_deref().unwrap_or("member"))
+            };
+            if !present(params, &list_prefix) {
+                // An empty list is sent as `Key=`.
+                return Ok(params.contains_key(key).then(|| Value::Array(vec![])));
+            }
+            let mut items = Vec::new();
+            for i in 1.. {
+                let k = format!("{list_prefix}.{i}");
+                if !present(params, &k) {
+                    break;
+                }
+                let v = read_value(m, item, &k, params, ec2, &format!("{path}[{i}]"))?;
+                items.push(v.unwrap_or(Value::Null));
+            }
+            Ok(Some(Value::Array(items)))
+        }
+        Kind::Map => {
+            let kmem = shape.key.as_deref().expect("resolved map");
+            let vmem = shape.value.as_deref().expect("resolved map");
+            let base = if member.flattened || shape.flattened || ec2 {
+                key.to_string()
+            } else {
+                format!("{key}.entry")
+            };
+            if !present(params, &base) {
+                return Ok(params.contains_key(key).then(|| Value::Object(Map::new())));
+            }
+            let kname = kmem.location_name.as_deref().unwrap_or("key");
+            let vname = vmem.location_name.as_deref().unwrap_or("value");
+            let mut out = Map::new();
+            for i in 1.. {
+                let e = format!("{base}.{i}");
+                if !present(params, &e) {
+                    break;
+                }
+                let Some(k) = params.get(&format!("{e}.{kname}")) else {
+                    continue;
+                };
+                let v = read_value(m, vmem, &format!("{e}.{vname}"), params, ec2, path)?;
+                out.insert(k.clone(), v.unwrap_or(Value::Null));
+            }
+            Ok(Some(Value::Object(out)))
+        }
+        kind => {
+            let Some(text) = params.get(key) else {
+                return Ok(None);
+            };
+            let ts = member
+                .timestamp_format
+                .or(shape.timestamp_format)
+                .unwrap_or(TsFormat::Iso8601);
+            if member.jsonvalue {
+                return Ok(Some(serde_json::from_str(text).unwrap_or_else(|_| Value::from(text.as_str()))));
+            }
+            parse_text(kind, ts, text)
+                .map(Some)
+                .map_err(|e| invalid(format!("Value ({text}) for parameter {path} is invalid. Expected {e}.")))
+        }
+    }
+}
+
+/// The xmlns of query responses: the model's, else AWS's usual doc URI.
+fn namespace(model: &ServiceModel) -> String {
+    model.metadata.xml_namespace.clone().unwrap_or_else(|| {
+        format!(
+            "https://{}.amazonaws.com/doc/{}/",
+            model.metadata.endpoint_prefix, model.metadata.api_version
+        )
+    })
+}
+
+pub(crate) fn encode_output(
+    model: &ServiceModel,
+    op: &Operation,
+    output: &Value,
+    request_id: &str,
+) -> Result<HttpResponse, AwsError> {
+    let m = &model.model;
+    let mut w = Writer::default();
+    let root = format!("{}Response", op.name);
+    w.start(&root, &[("xmlns".into(), namespace(model))]);
+    if let Some(r) = &op.output {
+        match &r.result_wrapper {
+            Some(wrapper) => {
+                let attrs = struct_attrs(m, r.shape, output, None);
+                w.start(wrapper, &attrs);
+                write_members(&mut w, m, r.shape, output, false);
+                w.end(wrapper);
+            }
+            None => write_members(&mut w, m, r.shape, output, false),
+        }
+    }
+    w.start("ResponseMetadata", &[]);
+    w.leaf("RequestId", request_id);
+    w.end("ResponseMetadata");
+    w.end(&root);
+    Ok(HttpResponse {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/xml".into())],
+        body: ResponseBody::Bytes(w.out.into_bytes()),
+    })
+}
+
+/// The code on the query wire: the shape's `error.code` when it has one.
+pub(crate) fn query_code(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> String {
+    ctx.shape
+        .and_then(|id| model.model.shape(id).error_code.clone())
+        .unwrap_or_else(|| error.code.clone())
+}
+
+/// Writes Code, Message and the extra members of an error.
+pub(crate) fn write_error_fields(w: &mut Writer, model: &ServiceModel, code: &str, error: &AwsError, ctx: &ErrorContext) {
+    w.leaf("Code", code);
+    w.leaf("Message", &error.message);
+    if let Some(extra) = &error.extra {
+        let mut extra = extra.clone();
+        extra.retain(|k, _| !k.eq_ignore_ascii_case("message") && k != "Code" && k != "Type");
+        match ctx.shape {
+            Some(id) => write_members(w, &model.model, id, &Value::Object(extra), true),
+            None => {
+                for (k, v) in &extra {
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    w.leaf(k, &text);
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> HttpResponse {
+    let mut w = Writer::default();
+    w.start("ErrorResponse", &[("xmlns".into(), namespace(model))]);
+    w.start("Error", &[]);
+    w.leaf("Type", if ctx.sender { "Sender" } else { "Receiver" });
+    write_error_fields(&mut w, model, &query_code(model, error, ctx), error, ctx);
+    w.end("Error");
+    w.leaf("RequestId", ctx.request_id);
+    w.end("ErrorResponse");
+    HttpResponse {
+        status: ctx.status,
+        headers: vec![("Content-Type".into(), "text/xml".into())],
+        body: ResponseBody::Bytes(w.out.into_bytes()),
+    }
+}

@@ -1,0 +1,3 @@
+//! Service quirks: small, named exceptions to the generic codecs.
+
+pub(crate) mod s3;

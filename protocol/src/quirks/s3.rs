@@ -1,0 +1,91 @@
+//! S3's departures from plain restXml.
+
+use crate::model::Kind;
+use crate::{Metadata, RequestHead, ServiceModel};
+
+pub(crate) fn is_s3(meta: &Metadata) -> bool {
+    meta.endpoint_prefix == "s3" || meta.service_id.as_deref() == Some("S3")
+}
+
+/// S3 errors are `<Error><Code>..</Code>..<RequestId>..</RequestId></Error>`,
+/// without the `<ErrorResponse>` wrapper other restXml services use.
+pub(crate) fn bare_error_envelope(model: &ServiceModel) -> bool {
+    model.is_s3()
+}
+
+/// S3 answers with `xmlns="http://s3.amazonaws.com/doc/2006-03-01/"` on
+/// result documents whose shapes carry no namespace in the model.
+pub(crate) fn default_namespace(model: &ServiceModel) -> Option<String> {
+    if model.is_s3() {
+        return Some("http://s3.amazonaws.com/doc/2006-03-01/".into());
+    }
+    model.metadata.xml_namespace.clone()
+}
+
+/// Virtual-hosted addressing: `bucket.localhost`, `bucket.s3.localhost`,
+/// `bucket.s3.<region>.localhost` (and the same under `localhost.localstack.cloud`
+/// or `amazonaws.com`) name the bucket in the Host header; the path is the key.
+/// Returns the bucket when the host names one.
+pub(crate) fn virtual_host_bucket(host: &str) -> Option<&str> {
+    let host = host.split(':').next().unwrap_or(host);
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return None;
+    }
+    const SUFFIXES: [&str; 3] = ["localhost.localstack.cloud", "amazonaws.com", "localhost"];
+    for suffix in SUFFIXES {
+        let Some(rest) = host.strip_suffix(suffix).and_then(|r| r.strip_suffix('.')) else {
+            continue;
+        };
+        // rest = bucket | bucket.s3 | bucket.s3.<region> | s3 | s3.<region>
+        // (bucket names may contain dots, so strip the s3 part from the right)
+        let bucket = if let Some(i) = rest.rfind(".s3.") {
+            &rest[..i]
+        } else if let Some(b) = rest.strip_suffix(".s3") {
+            b
+        } else if let Some(i) = rest.rfind(".s3-") {
+            &rest[..i]
+        } else {
+            rest
+        };
+        if bucket.is_empty() || bucket == "s3" || bucket.starts_with("s3.") || bucket.starts_with("s3-") {
+            return None;
+        }
+        return Some(bucket);
+    }
+    None
+}
+
+/// The path to route on: `/bucket` + path for a virtual-hosted S3 request.
+pub(crate) fn effective_path<'a>(model: &ServiceModel, head: &RequestHead<'a>) -> std::borrow::Cow<'a, str> {
+    if model.is_s3()
+        && let Some(host) = head.headers.get("host").and_then(|h| h.to_str().ok())
+        && let Some(bucket) = virtual_host_bucket(host)
+    {
+        return std::borrow::Cow::Owned(format!("/{bucket}{}", head.path));
+    }
+    std::borrow::Cow::Borrowed(head.path)
+}
+
+/// S3 clients send `max-keys=` (empty) and expect it to mean "absent";
+/// an empty value for a non-string query member is skipped.
+pub(crate) fn skip_empty_query_value(kind: Kind, v: &str) -> bool {
+    kind != Kind::String && v.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_hosts() {
+        assert_eq!(virtual_host_bucket("bucket.localhost"), Some("bucket"));
+        assert_eq!(virtual_host_bucket("bucket.localhost:4566"), Some("bucket"));
+        assert_eq!(virtual_host_bucket("bucket.s3.localhost"), Some("bucket"));
+        assert_eq!(virtual_host_bucket("my.dotted.bucket.s3.us-east-1.localhost"), Some("my.dotted.bucket"));
+        assert_eq!(virtual_host_bucket("b.s3.localhost.localstack.cloud:4566"), Some("b"));
+        assert_eq!(virtual_host_bucket("localhost:4566"), None);
+        assert_eq!(virtual_host_bucket("s3.localhost"), None);
+        assert_eq!(virtual_host_bucket("s3.us-east-1.localhost"), None);
+        assert_eq!(virtual_host_bucket("127.0.0.1:4566"), None);
+    }
+}

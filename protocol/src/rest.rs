@@ -1,0 +1,283 @@
+//! REST routing: matching a request's method + path + query against the
+//! operations' `requestUri` templates (`/{Bucket}/{Key+}?uploads`).
+//!
+//! A template is split into path segments. A segment is a literal, a label
+//! (`{Name}`, one non-empty segment, may sit between a literal prefix and
+//! suffix) or a greedy label (`{Key+}`, the rest of the path, slashes
+//! included). The part after `?` lists required query keys (`?uploads`) or
+//! key=value pairs (`?list-type=2`). Candidates are tried most specific first:
+//! more literal segments, then more required query keys, then no greedy label.
+
+use percent_encoding::percent_decode_str;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Label {
+        prefix: String,
+        name: String,
+        suffix: String,
+    },
+    Greedy(String),
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct UriTemplate {
+    segments: Vec<Segment>,
+    /// Required query keys with an optional required value.
+    query: Vec<(String, Option<String>)>,
+    trailing_slash: bool,
+}
+
+/// Labels captured by a match, percent-decoded.
+pub(crate) type Labels = Vec<(String, String)>;
+
+impl UriTemplate {
+    pub fn parse(uri: &str) -> UriTemplate {
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let trimmed = path.trim_start_matches('/');
+        let mut segments = Vec::new();
+        if !trimmed.is_empty() {
+            for seg in trimmed.split('/') {
+                segments.push(parse_segment(seg));
+            }
+        }
+        let query = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None => (p.to_string(), None),
+            })
+            .collect();
+        UriTemplate {
+            trailing_slash: path.len() > 1 && path.ends_with('/'),
+            segments,
+            query,
+        }
+    }
+
+    /// Larger is more specific.
+    pub fn specificity(&self) -> (usize, usize, bool, usize) {
+        let literals = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count();
+        let partial = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Label { prefix, suffix, .. } if !prefix.is_empty() || !suffix.is_empty()))
+            .count();
+        let greedy = self
+            .segments
+            .iter()
+            .any(|s| matches!(s, Segment::Greedy(_)));
+        (
+            literals * 2 + partial,
+            self.query.len(),
+            !greedy,
+            self.segments.len(),
+        )
+    }
+
+    /// The static query pairs of the template (`?list-type=2`), which are not
+    /// members of the input.
+    pub fn static_query_keys(&self) -> impl Iterator<Item = &str> {
+        self.query.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Matches a raw (percent-encoded) path and query; returns the labels.
+    pub fn matches(&self, path: &str, query: &[(String, String)]) -> Option<Labels> {
+        for (k, v) in &self.query {
+            let found = query.iter().any(|(qk, qv)| {
+                qk == k
+                    && match v {
+                        Some(v) => qv == v,
+                        None => true,
+                    }
+            });
+            if !found {
+                return None;
+            }
+        }
+        let mut rest = path.strip_prefix('/').unwrap_or(path);
+        let mut labels = Vec::new();
+        let n = self.segments.len();
+        for (i, seg) in self.segments.iter().enumerate() {
+            match seg {
+                Segment::Greedy(name) => {
+                    if rest.is_empty() {
+                        return None;
+                    }
+                    // A greedy label may be followed by literal segments.
+                    let tail: Vec<&Segment> = self.segments[i + 1..].iter().collect();
+                    let mut value = rest;
+                    if !tail.is_empty() {
+                        let mut suffix = String::new();
+                        for t in &tail {
+                            match t {
+                                Segment::Literal(l) => {
+                                    suffix.push('/');
+                                    suffix.push_str(l);
+                                }
+                                _ => return None,
+                            }
+                        }
+                        value = rest.strip_suffix(suffix.as_str())?;
+                        if value.is_empty() {
+                            return None;
+                        }
+                    }
+                    labels.push((name.clone(), decode(value)));
+                    return Some(labels);
+                }
+                _ => {
+                    let (seg_text, remaining) = match rest.find('/') {
+                        Some(p) => (&rest[..p], Some(&rest[p + 1..])),
+                        None => (rest, None),
+                    };
+                    match seg {
+                        Segment::Literal(l) => {
+                            if seg_text != l && decode(seg_text) != *l {
+                                return None;
+                            }
+                        }
+                        Segment::Label {
+                            prefix,
+                            name,
+                            suffix,
+                        } => {
+                            let v = seg_text
+                                .strip_prefix(prefix.as_str())?
+                                .strip_suffix(suffix.as_str())?;
+                            if v.is_empty() {
+                                return None;
+                            }
+                            labels.push((name.clone(), decode(v)));
+                        }
+                        Segment::Greedy(_) => unreachable!("handled above"),
+                    }
+                    match remaining {
+                        Some(r) => {
+                            if i + 1 == n {
+                                // Only a trailing slash may remain.
+                                if !r.is_empty() {
+                                    return None;
+                                }
+                                rest = "";
+                            } else {
+                                rest = r;
+                            }
+                        }
+                        None => {
+                            if i + 1 < n {
+                                return None;
+                            }
+                            rest = "";
+                        }
+                    }
+                }
+            }
+        }
+        if self.segments.is_empty() && !rest.is_empty() {
+            return None;
+        }
+        let _ = self.trailing_slash;
+        Some(labels)
+    }
+}
+
+fn parse_segment(seg: &str) -> Segment {
+    if let (Some(open), Some(close)) = (seg.find('{'), seg.rfind('}'))
+        && open < close
+    {
+        let name = &seg[open + 1..close];
+        if let Some(g) = name.strip_suffix('+') {
+            return Segment::Greedy(g.to_string());
+        }
+        return Segment::Label {
+            prefix: seg[..open].to_string(),
+            name: name.to_string(),
+            suffix: seg[close + 1..].to_string(),
+        };
+    }
+    Segment::Literal(seg.to_string())
+}
+
+pub(crate) fn decode(s: &str) -> String {
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+/// Splits a raw query string into decoded pairs (`+` is a space, as in forms).
+pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> Vec<(String, String)> {
+        parse_query(s)
+    }
+
+    #[test]
+    fn labels_and_greedy() {
+        let t = UriTemplate::parse("/{Bucket}/{Key+}");
+        let l = t.matches("/b/a/b%20c/", &[]).unwrap();
+        assert_eq!(l[0], ("Bucket".into(), "b".into()));
+        assert_eq!(l[1], ("Key".into(), "a/b c/".into()));
+        assert!(t.matches("/b", &[]).is_none());
+        assert!(t.matches("/b/", &[]).is_none());
+    }
+
+    #[test]
+    fn greedy_with_literal_suffix() {
+        let t = UriTemplate::parse("/v1/{Path+}/meta");
+        let l = t.matches("/v1/a/b/meta", &[]).unwrap();
+        assert_eq!(l[0].1, "a/b");
+        assert!(t.matches("/v1/a/b", &[]).is_none());
+    }
+
+    #[test]
+    fn query_discriminators() {
+        let t = UriTemplate::parse("/{Bucket}?list-type=2");
+        assert!(t.matches("/b", &q("list-type=2&prefix=x")).is_some());
+        assert!(t.matches("/b", &q("list-type=1")).is_none());
+        let t = UriTemplate::parse("/{Bucket}/{Key+}?uploads");
+        assert!(t.matches("/b/k", &q("uploads")).is_some());
+        assert!(t.matches("/b/k", &q("")).is_none());
+    }
+
+    #[test]
+    fn specificity_orders_candidates() {
+        let plain = UriTemplate::parse("/{Bucket}");
+        let tagging = UriTemplate::parse("/{Bucket}?tagging");
+        let lit = UriTemplate::parse("/2015-03-31/functions/{Name}");
+        let greedy = UriTemplate::parse("/{Bucket}/{Key+}");
+        let two = UriTemplate::parse("/{Bucket}/{Id}");
+        assert!(tagging.specificity() > plain.specificity());
+        assert!(lit.specificity() > tagging.specificity());
+        assert!(two.specificity() > greedy.specificity());
+    }
+
+    #[test]
+    fn root_and_trailing_slash() {
+        let root = UriTemplate::parse("/");
+        assert!(root.matches("/", &[]).is_some());
+        assert!(root.matches("/b", &[]).is_none());
+        let b = UriTemplate::parse("/{Bucket}");
+        assert!(b.matches("/b/", &[]).is_some());
+        assert!(b.matches("/", &[]).is_none());
+    }
+
+    #[test]
+    fn partial_label_segment() {
+        let t = UriTemplate::parse("/things/{Id}.json");
+        assert_eq!(t.matches("/things/42.json", &[]).unwrap()[0].1, "42");
+        assert!(t.matches("/things/42", &[]).is_none());
+    }
+}

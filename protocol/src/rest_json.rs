@@ -1,0 +1,121 @@
+//! restJson1: HTTP bindings + a JSON body (or a payload member).
+
+use serde_json::{Map, Value};
+
+use crate::bindings::{self, decode_bindings, encode_bindings, has_body_members, payload_member};
+use crate::json::{decode_body, error_body, error_type_name, to_wire};
+use crate::model::{Kind, Operation};
+use crate::rest::Labels;
+use crate::{AwsError, ErrorContext, HttpResponse, RequestBody, RequestHead, ResponseBody, ServiceModel};
+
+pub(crate) fn decode(
+    model: &ServiceModel,
+    op: &Operation,
+    labels: Labels,
+    head: &RequestHead<'_>,
+    body: RequestBody,
+) -> Result<Value, AwsError> {
+    let m = &model.model;
+    let Some(input) = &op.input else {
+        return Ok(Value::Object(Map::new()));
+    };
+    let mut out = decode_bindings(m, op, input.shape, &labels, head)
+        .map_err(|e| AwsError::new("SerializationException", e, 400))?;
+    let bytes = match body {
+        RequestBody::Bytes(b) => b,
+        RequestBody::Blob(v) => {
+            bindings::insert_blob_ref(m, input.shape, &mut out, v);
+            return Ok(Value::Object(out));
+        }
+    };
+    match payload_member(m, input.shape) {
+        Some(pm) => {
+            if !bytes.is_empty() {
+                let v = match m.shape(pm.shape).kind {
+                    Kind::Blob | Kind::String => bindings::raw_payload(m, pm, &bytes),
+                    Kind::Document => serde_json::from_slice(&bytes)
+                        .map_err(|e| AwsError::new("SerializationException", e.to_string(), 400))?,
+                    _ => decode_body(m, pm.shape, &bytes)?,
+                };
+                out.insert(pm.name.clone(), v);
+            }
+        }
+        None => {
+            if has_body_members(m, input.shape)
+                && let Value::Object(b) = decode_body(m, input.shape, &bytes)?
+            {
+                out.extend(b);
+            }
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+pub(crate) fn encode_output(
+    model: &ServiceModel,
+    op: &Operation,
+    output: &Value,
+) -> Result<HttpResponse, AwsError> {
+    let m = &model.model;
+    let mut status = op.response_code.unwrap_or(200);
+    let Some(out_ref) = &op.output else {
+        return Ok(HttpResponse {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: ResponseBody::Bytes(b"{}".to_vec()),
+        });
+    };
+    let b = encode_bindings(m, out_ref.shape, output);
+    status = b.status.unwrap_or(status);
+    let mut headers = b.headers;
+    let body = match payload_member(m, out_ref.shape) {
+        Some(pm) => {
+            let value = output.get(&pm.name).filter(|v| !v.is_null());
+            match m.shape(pm.shape).kind {
+                Kind::Blob | Kind::String => {
+                    bindings::raw_payload_out(m, pm, value, &mut headers, "application/octet-stream")?
+                }
+                _ if m.shape(pm.shape).eventstream => {
+                    bindings::event_stream_out(m, pm, value, &mut headers, bindings::EventBody::Json)
+                }
+                _ => {
+                    bindings::default_content_type(&mut headers, "application/json");
+                    let v = match value {
+                        Some(v) => to_wire(m, pm.shape, None, v),
+                        None => Value::Object(Map::new()),
+                    };
+                    ResponseBody::Bytes(serde_json::to_vec(&v).unwrap_or_default())
+                }
+            }
+        }
+        None => {
+            bindings::default_content_type(&mut headers, "application/json");
+            let v = to_wire(m, out_ref.shape, None, output);
+            ResponseBody::Bytes(serde_json::to_vec(&v).unwrap_or_default())
+        }
+    };
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> HttpResponse {
+    let type_name = error_type_name(model, error, ctx);
+    let mut headers = vec![
+        ("Content-Type".into(), "application/json".into()),
+        ("x-amzn-errortype".into(), type_name.clone()),
+    ];
+    if let (Some(id), Some(extra)) = (ctx.shape, &error.extra) {
+        headers.extend(encode_bindings(&model.model, id, &Value::Object(extra.clone())).headers);
+    }
+    let mut body = error_body(model, error, ctx, &type_name);
+    body.remove("__type");
+    body.insert("code".into(), Value::from(type_name));
+    HttpResponse {
+        status: ctx.status,
+        headers,
+        body: ResponseBody::Bytes(serde_json::to_vec(&Value::Object(body)).unwrap_or_default()),
+    }
+}

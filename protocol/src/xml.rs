@@ -1,0 +1,378 @@
+//! XML shared by query, ec2 and rest-xml: a small DOM read with quick-xml,
+//! a writer, and the shape walking both ways.
+
+use quick_xml::Reader;
+use quick_xml::escape::{escape, unescape};
+use quick_xml::events::Event;
+use serde_json::{Map, Value};
+
+use crate::model::{Kind, Location, Member, Model, ShapeId, TsFormat};
+use crate::scalar::{parse_text, to_text};
+
+/// One XML element (names without namespace prefixes).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Element {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub children: Vec<Element>,
+    pub text: String,
+}
+
+fn local(name: &[u8]) -> String {
+    let s = String::from_utf8_lossy(name);
+    match s.rsplit_once(':') {
+        Some((_, l)) => l.to_string(),
+        None => s.into_owned(),
+    }
+}
+
+/// Parses a document into its root element.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Element, String> {
+    let mut reader = Reader::from_reader(bytes);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut buf = Vec::new();
+    let open = |e: &quick_xml::events::BytesStart| -> Result<Element, String> {
+        let mut el = Element {
+            name: local(e.name().as_ref()),
+            ..Default::default()
+        };
+        for a in e.attributes() {
+            let a = a.map_err(|e| e.to_string())?;
+            let v = a
+                .unescape_value()
+                .map_err(|e| e.to_string())?
+                .into_owned();
+            el.attrs
+                .push((String::from_utf8_lossy(a.key.as_ref()).into_owned(), v));
+        }
+        Ok(el)
+    };
+    loop {
+        match reader.read_event_into(&mut buf).map_err(|e| e.to_string())? {
+            Event::Start(e) => stack.push(open(&e)?),
+            Event::Empty(e) => {
+                let el = open(&e)?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => return Ok(el),
+                }
+            }
+            Event::End(_) => {
+                let el = stack.pop().ok_or("unbalanced XML")?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => return Ok(el),
+                }
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    let raw = String::from_utf8_lossy(t.as_ref()).into_owned();
+                    let un = unescape(&raw).map_err(|e| e.to_string())?;
+                    top.text.push_str(&un);
+                }
+            }
+            Event::GeneralRef(r) => {
+                if let Some(top) = stack.last_mut() {
+                    let name = String::from_utf8_lossy(r.as_ref()).into_owned();
+                    let entity = format!("&{name};");
+                    let un = unescape(&entity).map_err(|e| e.to_string())?;
+                    top.text.push_str(&un);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&String::from_utf8_lossy(t.as_ref()));
+                }
+            }
+            Event::Eof => return Err("unexpected end of XML".into()),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+/// An XML text builder.
+#[derive(Default)]
+pub(crate) struct Writer {
+    pub out: String,
+}
+
+impl Writer {
+    pub fn start(&mut self, name: &str, attrs: &[(String, String)]) {
+        self.out.push('<');
+        self.out.push_str(name);
+        for (k, v) in attrs {
+            self.out.push(' ');
+            self.out.push_str(k);
+            self.out.push_str("=\"");
+            self.out.push_str(&escape(v.as_str()));
+            self.out.push('"');
+        }
+        self.out.push('>');
+    }
+    pub fn end(&mut self, name: &str) {
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+    pub fn text(&mut self, t: &str) {
+        // Escape \r so it survives XML end-of-line normalisation.
+        let e = escape(t);
+        if e.contains('\r') {
+            self.out.push_str(&e.replace('\r', "&#xD;"));
+        } else {
+            self.out.push_str(&e);
+        }
+    }
+    pub fn leaf(&mut self, name: &str, text: &str) {
+        self.start(name, &[]);
+        self.text(text);
+        self.end(name);
+    }
+}
+
+/// Timestamps in XML default to ISO 8601.
+fn ts_format(m: &Model, id: ShapeId, member_ts: Option<TsFormat>) -> TsFormat {
+    member_ts
+        .or(m.shape(id).timestamp_format)
+        .unwrap_or(TsFormat::Iso8601)
+}
+
+fn ns_attr(ns: &crate::model::XmlNs) -> (String, String) {
+    match &ns.prefix {
+        Some(p) => (format!("xmlns:{p}"), ns.uri.clone()),
+        None => ("xmlns".into(), ns.uri.clone()),
+    }
+}
+
+/// Element name of a member inside a structure (botocore `_member_key_name`).
+fn member_element_name<'a>(m: &'a Model, member: &'a Member) -> &'a str {
+    let shape = m.shape(member.shape);
+    if shape.kind == Kind::List && (member.flattened || shape.flattened) {
+        if let Some(n) = shape.member.as_deref().and_then(|x| x.location_name.as_deref()) {
+            return n;
+        }
+    }
+    member.wire_name()
+}
+
+/// Writes the members of a structure value (not its own element).
+pub(crate) fn write_members(w: &mut Writer, m: &Model, id: ShapeId, v: &Value, body_only: bool) {
+    let shape = m.shape(id);
+    let Value::Object(obj) = v else { return };
+    for member in &shape.members {
+        if member.xml_attribute || (body_only && member.location != Location::Body) {
+            continue;
+        }
+        let Some(val) = obj.get(&member.name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let target = m.shape(member.shape);
+        let name = member_element_name(m, member);
+        let flattened = member.flattened || target.flattened;
+        write_value(w, m, member, name, val, flattened);
+    }
+}
+
+/// Attributes (xmlAttribute members, and namespaces) of a structure element.
+pub(crate) fn struct_attrs(m: &Model, id: ShapeId, v: &Value, member_ns: Option<&crate::model::XmlNs>) -> Vec<(String, String)> {
+    let shape = m.shape(id);
+    let mut attrs = Vec::new();
+    if let Some(ns) = member_ns.or(shape.xml_namespace.as_ref()) {
+        attrs.push(ns_attr(ns));
+    }
+    if let Value::Object(obj) = v {
+        for member in shape.members.iter().filter(|mm| mm.xml_attribute) {
+            if let Some(val) = obj.get(&member.name).filter(|v| !v.is_null()) {
+                let t = m.shape(member.shape);
+                if let Some(text) = to_text(t.kind, ts_format(m, member.shape, member.timestamp_format), val) {
+                    if let Some(ns) = &member.xml_namespace {
+                        attrs.push(ns_attr(ns));
+                    }
+                    attrs.push((member.wire_name().to_string(), text));
+                }
+            }
+        }
+    }
+    attrs
+}
+
+/// Writes one member (element `name`), expanding flattened lists and maps.
+pub(crate) fn write_value(w: &mut Writer, m: &Model, member: &Member, name: &str, v: &Value, flattened: bool) {
+    let shape = m.shape(member.shape);
+    match shape.kind {
+        Kind::List => {
+            let Value::Array(items) = v else { return };
+            let item_member = shape.member.as_deref().expect("resolved list");
+            if flattened {
+                for item in items.iter().filter(|i| !i.is_null()) {
+                    write_value(w, m, item_member, name, item, false);
+                }
+            } else {
+                let mut attrs = Vec::new();
+                if let Some(ns) = member.xml_namespace.as_ref() {
+                    attrs.push(ns_attr(ns));
+                }
+                w.start(name, &attrs);
+                let inner = item_member.location_name.as_deref().unwrap_or("member");
+                let inner_flat = m.shape(item_member.shape).flattened;
+                for item in items.iter().filter(|i| !i.is_null()) {
+                    write_value(w, m, item_member, inner, item, inner_flat);
+                }
+                w.end(name);
+            }
+        }
+        Kind::Map => {
+            let Value::Object(obj) = v else { return };
+            let key = shape.key.as_deref().expect("resolved map");
+            let value = shape.value.as_deref().expect("resolved map");
+            let kname = key.location_name.as_deref().unwrap_or("key");
+            let vname = value.location_name.as_deref().unwrap_or("value");
+            let entry = |w: &mut Writer, k: &str, val: &Value| {
+                let mut kattrs = Vec::new();
+                if let Some(ns) = &key.xml_namespace {
+                    kattrs.push(ns_attr(ns));
+                }
+                w.start(kname, &kattrs);
+                w.text(k);
+                w.end(kname);
+                if !val.is_null() {
+                    write_value(w, m, value, vname, val, false);
+                }
+            };
+            if flattened {
+                for (k, val) in obj {
+                    w.start(name, &[]);
+                    entry(w, k, val);
+                    w.end(name);
+                }
+            } else {
+                let mut attrs = Vec::new();
+                if let Some(ns) = member.xml_namespace.as_ref() {
+                    attrs.push(ns_attr(ns));
+                }
+                w.start(name, &attrs);
+                for (k, val) in obj {
+                    w.start("entry", &[]);
+                    entry(w, k, val);
+                    w.end("entry");
+                }
+                w.end(name);
+            }
+        }
+        Kind::Structure => {
+            let attrs = struct_attrs(m, member.shape, v, member.xml_namespace.as_ref());
+            w.start(name, &attrs);
+            write_members(w, m, member.shape, v, false);
+            w.end(name);
+        }
+        kind => {
+            let ts = ts_format(m, member.shape, member.timestamp_format);
+            let Some(text) = to_text(kind, ts, v) else { return };
+            let mut attrs = Vec::new();
+            if let Some(ns) = member.xml_namespace.as_ref().or(shape.xml_namespace.as_ref()) {
+                attrs.push(ns_attr(ns));
+            }
+            w.start(name, &attrs);
+            w.text(&text);
+            w.end(name);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- reading
+
+fn children_named<'a>(el: &'a Element, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    el.children.iter().filter(move |c| c.name == name)
+}
+
+/// Reads the members of a structure from element `el`.
+pub(crate) fn read_struct(m: &Model, id: ShapeId, el: &Element, path: &str) -> Result<Map<String, Value>, String> {
+    let shape = m.shape(id);
+    let mut out = Map::new();
+    for member in &shape.members {
+        if member.location != Location::Body {
+            continue;
+        }
+        if member.xml_attribute {
+            let wire = member.wire_name();
+            if let Some((_, v)) = el.attrs.iter().find(|(k, _)| k == wire || local(k.as_bytes()) == wire) {
+                let t = m.shape(member.shape);
+                let val = parse_text(t.kind, ts_format(m, member.shape, member.timestamp_format), v)
+                    .map_err(|e| format!("{path}.{}: expected {e}", member.name))?;
+                out.insert(member.name.clone(), val);
+            }
+            continue;
+        }
+        let target = m.shape(member.shape);
+        let name = member_element_name(m, member);
+        let p = format!("{path}.{}", member.name);
+        let flattened = member.flattened || target.flattened;
+        if flattened && matches!(target.kind, Kind::List | Kind::Map) {
+            let nodes: Vec<&Element> = children_named(el, name).collect();
+            if nodes.is_empty() {
+                continue;
+            }
+            let v = if target.kind == Kind::List {
+                let item = target.member.as_deref().expect("resolved list");
+                Value::Array(
+                    nodes
+                        .iter()
+                        .map(|n| read_value(m, item, n, &p))
+                        .collect::<Result<_, _>>()?,
+                )
+            } else {
+                let mut map = Map::new();
+                for n in nodes {
+                    read_map_entry(m, member.shape, n, &mut map, &p)?;
+                }
+                Value::Object(map)
+            };
+            out.insert(member.name.clone(), v);
+        } else if let Some(node) = children_named(el, name).next() {
+            out.insert(member.name.clone(), read_value(m, member, node, &p)?);
+        }
+    }
+    Ok(out)
+}
+
+fn read_map_entry(m: &Model, map_id: ShapeId, entry: &Element, out: &mut Map<String, Value>, path: &str) -> Result<(), String> {
+    let shape = m.shape(map_id);
+    let key = shape.key.as_deref().expect("resolved map");
+    let value = shape.value.as_deref().expect("resolved map");
+    let kname = key.location_name.as_deref().unwrap_or("key");
+    let vname = value.location_name.as_deref().unwrap_or("value");
+    let k = children_named(entry, kname).next().map(|e| e.text.clone()).unwrap_or_default();
+    let v = match children_named(entry, vname).next() {
+        Some(n) => read_value(m, value, n, path)?,
+        None => Value::Null,
+    };
+    out.insert(k, v);
+    Ok(())
+}
+
+/// Reads the value of `member` from its element.
+pub(crate) fn read_value(m: &Model, member: &Member, el: &Element, path: &str) -> Result<Value, String> {
+    let shape = m.shape(member.shape);
+    match shape.kind {
+        Kind::Structure => read_struct(m, member.shape, el, path).map(Value::Object),
+        Kind::List => {
+            let item = shape.member.as_deref().expect("resolved list");
+            let inner = item.location_name.as_deref().unwrap_or("member");
+            Ok(Value::Array(
+                children_named(el, inner)
+                    .map(|n| read_value(m, item, n, path))
+                    .collect::<Result<_, _>>()?,
+            ))
+        }
+        Kind::Map => {
+            let mut map = Map::new();
+            for entry in children_named(el, "entry") {
+                read_map_entry(m, member.shape, entry, &mut map, path)?;
+            }
+            Ok(Value::Object(map))
+        }
+        kind => parse_text(kind, ts_format(m, member.shape, member.timestamp_format), &el.text)
+            .map_err(|e| format!("{path}: expected {e}")),
+    }
+}
