@@ -1,1 +1,54 @@
-fn main() {}
+//! `ministack`: a local AWS cloud whose services are WebAssembly plugins.
+//!
+//! A request's path through the host, one module each:
+//! [`server`] → [`gateway`] → [`internal`] | [`auth`] → [`router`] →
+//! protocol decode (`ministack-protocol`) → [`plugins`] (wasm, calling back
+//! into [`capabilities`]) → protocol encode.
+
+mod auth;
+mod body;
+mod capabilities;
+mod config;
+mod gateway;
+mod internal;
+mod plugins;
+mod router;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing_subscriber::EnvFilter;
+
+fn main() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let config = config::Config::from_env()?;
+    init_tracing(&config.log_level);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let addr = SocketAddr::new(config.bind_host, config.port);
+        // Bind first: a busy port fails fast, before any plugin is loaded.
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        let runtime = plugins::Runtime::start(config).await?;
+        let names: Vec<&str> = runtime.registry().plugins.iter().map(|p| p.name()).collect();
+        tracing::info!("ministack ready on {addr} in {:.1} ms with {} plugins: {}", started.elapsed().as_secs_f64() * 1000.0, names.len(), names.join(", "));
+        let gateway = Arc::new(gateway::Gateway { runtime: runtime.clone() });
+        server::serve(listener, gateway).await?;
+        runtime.tasks.cancel_all();
+        Ok(())
+    })
+}
+
+fn init_tracing(level: &str) {
+    // MiniStack takes Python level names; tracing wants lowercase ones.
+    let level = match level.to_ascii_uppercase().as_str() {
+        "WARNING" => "warn".to_string(),
+        "CRITICAL" | "FATAL" => "error".to_string(),
+        _ => level.to_ascii_lowercase(),
+    };
+    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,41 @@
+# Two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+# Plugin crates named in the default bundle (target/.../plugin/<crate>.wasm).
+PLUGINS := $(shell grep -oE 'plugin/[a-z0-9_-]+\.wasm' plugins.toml | sed -E 's|plugin/||; s|\.wasm||')
+TEST_PLUGINS := $(shell grep -oE 'plugin/[a-z0-9_-]+\.wasm' tests/plugins.toml | sed -E 's|plugin/||; s|\.wasm||')
+PYTHON ?= python3
+
+.PHONY: build run test test-plugins unit e2e fmt lint bench clean
+
+## Build the host and every plugin of plugins.toml, release mode.
+build:
+	rustup target add wasm32-wasip2
+	$(CARGO) build --release -p ministack
+	$(CARGO) build --profile plugin --target wasm32-wasip2 $(addprefix -p ,$(PLUGINS))
+
+## Build and start the gateway on GATEWAY_PORT (default 4566).
+run: build
+	./target/release/ministack
+
+test-plugins: build
+	$(CARGO) build --profile plugin --target wasm32-wasip2 $(addprefix -p ,$(TEST_PLUGINS))
+
+## Every test: unit tests, protocol vectors, end-to-end tests with real clients.
+test: test-plugins
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+	$(CARGO) test --release --workspace
+	$(PYTHON) -m pytest tests/e2e -q -p no:cacheprovider
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,155 @@
+//! Who is calling: access key, account, region and signing service.
+//!
+//! The gateway accepts any credentials (as MiniStack does); it only reads
+//! them to scope state. Sources, in MiniStack's order: the SigV4
+//! `Authorization` header, the presigned `X-Amz-Credential` query parameter,
+//! SigV2 `AWSAccessKeyId` in the query, then the SigV2 `AWS key:sig` header.
+
+pub mod sigv2;
+pub mod sigv4;
+
+use crate::capabilities::identity::CredentialRegistry;
+
+/// What a request's signature says about its caller.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Signature {
+    pub access_key_id: String,
+    /// From the SigV4 credential scope (absent in SigV2).
+    pub region: Option<String>,
+    /// Signing name from the SigV4 credential scope, e.g. "sts", "s3".
+    pub service: Option<String>,
+}
+
+/// The caller of one request, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub access_key_id: String,
+    pub account: String,
+    pub region: String,
+    pub signing_service: Option<String>,
+    /// ARN and user id when the key is one the gateway issued (STS, IAM).
+    pub arn: String,
+    pub user_id: String,
+}
+
+/// Reads the signature of a request from its headers and query string.
+pub fn signature(headers: &http::HeaderMap, query: &str) -> Option<Signature> {
+    if let Some(auth) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        if let Some(sig) = sigv4::from_authorization(auth) {
+            return Some(sig);
+        }
+    }
+    if !query.is_empty() {
+        if let Some(sig) = sigv4::from_presigned_query(query) {
+            return Some(sig);
+        }
+        if let Some(sig) = sigv2::from_query(query) {
+            return Some(sig);
+        }
+    }
+    headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(sigv2::from_authorization)
+}
+
+/// Resolves the caller: a 12-digit access key is the account id; a key the
+/// gateway issued acts in its own account; anything else acts in the
+/// default account. The region comes from the credential scope.
+pub fn resolve(
+    sig: Option<Signature>,
+    registry: &CredentialRegistry,
+    default_account: &str,
+    default_region: &str,
+) -> Caller {
+    let sig = sig.unwrap_or_default();
+    let region = sig.region.clone().filter(|r| is_region(r)).unwrap_or_else(|| default_region.to_string());
+    if let Some(cred) = registry.lookup(&sig.access_key_id) {
+        return Caller {
+            access_key_id: sig.access_key_id,
+            account: cred.account,
+            region,
+            signing_service: sig.service,
+            arn: cred.arn,
+            user_id: cred.user_id,
+        };
+    }
+    let account = if is_account_id(&sig.access_key_id) {
+        sig.access_key_id.clone()
+    } else {
+        default_account.to_string()
+    };
+    Caller {
+        access_key_id: sig.access_key_id,
+        arn: String::new(),
+        user_id: String::new(),
+        account,
+        region,
+        signing_service: sig.service,
+    }
+}
+
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A plausible region name (letters, digits, dashes), so a garbage scope
+/// never becomes a state key.
+fn is_region(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(auth: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::AUTHORIZATION, auth.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn twelve_digit_key_is_the_account() {
+        let sig = signature(
+            &headers("AWS4-HMAC-SHA256 Credential=111122223333/20240101/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=abc"),
+            "",
+        );
+        let caller = resolve(sig, &CredentialRegistry::default(), "000000000000", "us-east-1");
+        assert_eq!(caller.account, "111122223333");
+        assert_eq!(caller.region, "eu-west-1");
+        assert_eq!(caller.signing_service.as_deref(), Some("sts"));
+    }
+
+    #[test]
+    fn other_keys_use_the_default_account_and_region() {
+        let caller = resolve(
+            signature(&headers("AWS test:c2lnbmF0dXJl"), ""),
+            &CredentialRegistry::default(),
+            "000000000000",
+            "us-east-1",
+        );
+        assert_eq!(caller.access_key_id, "test");
+        assert_eq!(caller.account, "000000000000");
+        assert_eq!(caller.region, "us-east-1");
+        let caller = resolve(None, &CredentialRegistry::default(), "123456789012", "ap-south-1");
+        assert_eq!((caller.account.as_str(), caller.region.as_str()), ("123456789012", "ap-south-1"));
+    }
+
+    #[test]
+    fn header_wins_over_query() {
+        let sig = signature(
+            &headers("AWS4-HMAC-SHA256 Credential=AKIDHEADER/20240101/us-west-2/s3/aws4_request, SignedHeaders=host, Signature=abc"),
+            "X-Amz-Credential=AKIDQUERY%2F20240101%2Feu-west-1%2Fs3%2Faws4_request",
+        )
+        .unwrap();
+        assert_eq!(sig.access_key_id, "AKIDHEADER");
+    }
+
+    #[test]
+    fn garbage_region_falls_back() {
+        let sig = Signature { access_key_id: "k".into(), region: Some("../../etc".into()), service: None };
+        let caller = resolve(Some(sig), &CredentialRegistry::default(), "000000000000", "us-east-1");
+        assert_eq!(caller.region, "us-east-1");
+    }
+}

@@ -1,0 +1,66 @@
+//! `services`: one plugin calls another service's operation through the same
+//! dispatcher HTTP requests use (SNS → SQS, S3 → notifications, ...).
+//!
+//! The call ends the caller's current unit first, so the callee sees what
+//! the caller wrote, and begins a new unit after it returns.
+
+use std::time::Instant;
+
+use wasmtime::component::{HasData, Linker};
+
+use super::{CallContext, HostState, HostTrap, RequestState};
+use crate::plugins::bindings::ministack::plugin::services::{self as wit, Target};
+use crate::plugins::bindings::ministack::plugin::types::AwsError;
+
+/// services.call nesting limit (a cycle between plugins ends here).
+pub const MAX_DEPTH: u32 = 16;
+
+pub struct ServicesView<'a>(pub &'a mut RequestState);
+
+struct ServicesCap;
+impl HasData for ServicesCap {
+    type Data<'a> = ServicesView<'a>;
+}
+
+pub fn add_to_linker(
+    linker: &mut Linker<HostState>,
+    get: fn(&mut HostState) -> ServicesView<'_>,
+) -> anyhow::Result<()> {
+    wit::add_to_linker::<HostState, ServicesCap>(linker, get)
+}
+
+impl wit::Host for ServicesView<'_> {
+    async fn call(
+        &mut self,
+        target: Target,
+        operation: String,
+        input_json: String,
+    ) -> wasmtime::Result<Result<String, AwsError>> {
+        let req = &mut *self.0;
+        if req.ctx.depth + 1 >= MAX_DEPTH {
+            return Err(wasmtime::Error::new(HostTrap::TooDeep(MAX_DEPTH)));
+        }
+        req.commit_unit().await.map_err(wasmtime::Error::new)?;
+        // The callee may change state: from here on a re-run would repeat it.
+        req.visible = true;
+        let ctx = CallContext {
+            account: if target.account.is_empty() { req.ctx.account.clone() } else { target.account },
+            region: if target.region.is_empty() { req.ctx.region.clone() } else { target.region },
+            request_id: req.ctx.request_id.clone(),
+            access_key_id: req.ctx.access_key_id.clone(),
+            caller_arn: req.ctx.caller_arn.clone(),
+            depth: req.ctx.depth + 1,
+        };
+        let began = Instant::now();
+        let result = Box::pin(req.runtime.clone().call_service(&target.service, ctx, &operation, &input_json)).await;
+        req.waited += began.elapsed();
+        req.next_unit().await.map_err(wasmtime::Error::new)?;
+        Ok(result.map_err(|e| AwsError {
+            code: e.code,
+            message: e.message,
+            status: e.status,
+            sender_fault: e.sender_fault,
+            extra_json: e.extra.map(|m| serde_json::Value::Object(m).to_string()),
+        }))
+    }
+}

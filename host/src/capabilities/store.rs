@@ -1,0 +1,138 @@
+//! `store`: key → bytes tables in the plugin's own redb database.
+//!
+//! Keys are scoped by prefixing them with the caller's account and region
+//! (or account only, or nothing for global scope), so ordering within a scope
+//! is the plugin's own bytewise order and scopes never see each other.
+
+use ministack_state::KeyRange;
+use wasmtime::component::{HasData, Linker};
+
+use super::{HostState, HostTrap, RequestState};
+use crate::plugins::bindings::ministack::plugin::store::{self as wit, Scope};
+
+pub struct StoreView<'a>(pub &'a mut RequestState);
+
+struct StoreCap;
+impl HasData for StoreCap {
+    type Data<'a> = StoreView<'a>;
+}
+
+pub fn add_to_linker(
+    linker: &mut Linker<HostState>,
+    get: fn(&mut HostState) -> StoreView<'_>,
+) -> anyhow::Result<()> {
+    wit::add_to_linker::<HostState, StoreCap>(linker, get)
+}
+
+/// Tables starting with `__` belong to the host (blob registry, metadata).
+fn check_table(table: &str) -> wasmtime::Result<()> {
+    if table.is_empty() || table.len() > 200 || table.starts_with("__") {
+        return Err(wasmtime::Error::msg(format!("invalid table name {table:?}")));
+    }
+    Ok(())
+}
+
+/// The bytes every key of a scope starts with.
+pub fn scope_prefix(scope: Scope, account: &str, region: &str) -> Vec<u8> {
+    match scope {
+        Scope::AccountRegion => format!("R{account}/{region}\0").into_bytes(),
+        Scope::Account => format!("A{account}\0").into_bytes(),
+        Scope::Global => b"G\0".to_vec(),
+    }
+}
+
+impl StoreView<'_> {
+    fn prefix(&self, scope: Scope) -> Vec<u8> {
+        scope_prefix(scope, &self.0.ctx.account, &self.0.ctx.region)
+    }
+
+    fn key(&self, scope: Scope, key: &[u8]) -> Vec<u8> {
+        let mut k = self.prefix(scope);
+        k.extend_from_slice(key);
+        k
+    }
+
+    fn range(&self, scope: Scope, range: wit::KeyRange) -> KeyRange {
+        let p = self.prefix(scope);
+        let join = |k: Vec<u8>| {
+            let mut v = p.clone();
+            v.extend_from_slice(&k);
+            v
+        };
+        KeyRange {
+            prefix: join(range.prefix),
+            start: range.start.map(join),
+            end: range.end.map(join),
+            reverse: range.reverse,
+        }
+    }
+}
+
+fn trap(e: impl Into<HostTrap>) -> wasmtime::Error {
+    wasmtime::Error::new(e.into())
+}
+
+impl wit::Host for StoreView<'_> {
+    async fn get(&mut self, scope: Scope, table: String, key: Vec<u8>) -> wasmtime::Result<Option<Vec<u8>>> {
+        check_table(&table)?;
+        let key = self.key(scope, &key);
+        self.0.unit().get(&table, &key).map_err(trap)
+    }
+
+    async fn put(&mut self, scope: Scope, table: String, key: Vec<u8>, value: Vec<u8>) -> wasmtime::Result<()> {
+        check_table(&table)?;
+        let key = self.key(scope, &key);
+        self.0.unit().put(&table, &key, &value).map_err(trap)
+    }
+
+    async fn delete(&mut self, scope: Scope, table: String, key: Vec<u8>) -> wasmtime::Result<bool> {
+        check_table(&table)?;
+        let key = self.key(scope, &key);
+        self.0.unit().delete(&table, &key).map_err(trap)
+    }
+
+    async fn scan(
+        &mut self,
+        scope: Scope,
+        table: String,
+        range: wit::KeyRange,
+        limit: u32,
+    ) -> wasmtime::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        check_table(&table)?;
+        let strip = self.prefix(scope).len();
+        let range = self.range(scope, range);
+        let rows = self.0.unit().scan(&table, &range, limit).map_err(trap)?;
+        Ok(rows.into_iter().map(|(mut k, v)| (k.split_off(strip), v)).collect())
+    }
+
+    async fn count(&mut self, scope: Scope, table: String, range: wit::KeyRange) -> wasmtime::Result<u64> {
+        check_table(&table)?;
+        let range = self.range(scope, range);
+        self.0.unit().count(&table, &range).map_err(trap)
+    }
+
+    async fn delete_range(&mut self, scope: Scope, table: String, range: wit::KeyRange) -> wasmtime::Result<u64> {
+        check_table(&table)?;
+        let range = self.range(scope, range);
+        self.0.unit().delete_range(&table, &range).map_err(trap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_never_share_a_prefix() {
+        let a = scope_prefix(Scope::AccountRegion, "111111111111", "us-east-1");
+        let b = scope_prefix(Scope::AccountRegion, "111111111111", "us-east-10");
+        let c = scope_prefix(Scope::Account, "111111111111", "us-east-1");
+        let g = scope_prefix(Scope::Global, "111111111111", "us-east-1");
+        for (x, y) in [(&a, &b), (&a, &c), (&a, &g), (&c, &g)] {
+            assert!(!x.starts_with(y) && !y.starts_with(x), "{x:?} vs {y:?}");
+        }
+        assert!(check_table("__blobs").is_err());
+        assert!(check_table("").is_err());
+        assert!(check_table("queues").is_ok());
+    }
+}

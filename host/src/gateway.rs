@@ -1,0 +1,238 @@
+//! One request's path: internal endpoints → identify → route → decode →
+//! dispatch → encode. Every response carries request ids and CORS headers.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use ministack_protocol::{self as protocol, AwsError, HttpResponse, Protocol, RequestBody, RequestHead};
+use serde_json::json;
+
+use crate::auth;
+use crate::body::{self, ReadError, ResponseBody};
+use crate::capabilities::CallContext;
+use crate::internal;
+use crate::plugins::{self, Plugin, Runtime};
+use crate::router::{Route, RouteInput};
+
+pub struct Gateway {
+    pub runtime: Arc<Runtime>,
+}
+
+const CORS_ALLOW_METHODS: &str = "GET, PUT, POST, DELETE, HEAD, OPTIONS, PATCH";
+
+impl Gateway {
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<ResponseBody> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut resp = if req.method() == Method::OPTIONS {
+            preflight()
+        } else {
+            self.dispatch(req, &request_id).await
+        };
+        let h = resp.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            h.insert("x-amzn-requestid", v.clone());
+            h.insert("x-amz-request-id", v);
+        }
+        h.entry("access-control-allow-origin").or_insert(HeaderValue::from_static("*"));
+        h.entry("access-control-expose-headers").or_insert(HeaderValue::from_static("*"));
+        resp
+    }
+
+    async fn dispatch(&self, req: Request<Incoming>, request_id: &str) -> Response<ResponseBody> {
+        let (parts, body) = req.into_parts();
+        if let Some(endpoint) = internal::Endpoint::match_path(&parts.method, parts.uri.path()) {
+            let bytes = body::collect(body).await.unwrap_or_default();
+            return internal::handle(&self.runtime, endpoint, parts.uri.query().unwrap_or(""), &bytes).await;
+        }
+        let runtime = &self.runtime;
+        let path = parts.uri.path();
+        let query = parts.uri.query().unwrap_or("");
+        let caller = auth::resolve(
+            auth::signature(&parts.headers, query),
+            &runtime.identity,
+            &runtime.config.default_account,
+            &runtime.config.default_region,
+        );
+        let head = RequestHead { method: &parts.method, path, query, headers: &parts.headers };
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("");
+        let router = &runtime.registry().router;
+        let mut input = RouteInput { head, host, signing_service: caller.signing_service.as_deref(), form_body: None };
+        let mut body = Some(body);
+        let mut buffered: Option<Bytes> = None;
+        let mut route = router.route(&input);
+        if let Route::NeedBody = route {
+            match body::collect(body.take().expect("body unread")).await {
+                Ok(b) => buffered = Some(b),
+                Err(e) => return read_error(e),
+            }
+            input.form_body = buffered.as_deref();
+            route = router.route(&input);
+        }
+        let head = input.head;
+        let plugin = match route {
+            Route::Service(p) => p,
+            Route::Raw(p) => {
+                return json_error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", &format!("raw HTTP routes of plugin {} are not served yet", p.name()));
+            }
+            Route::None | Route::NeedBody => return unclaimed(&parts.headers, path),
+        };
+
+        // The body: streamed into a blob for streaming members, else buffered.
+        let mut body_blob = None;
+        let request_body = if let Some(b) = buffered {
+            RequestBody::Bytes(b)
+        } else if protocol::streaming_input(&plugin.model, &head).is_some() {
+            match body::into_blob(runtime, plugin.name(), body.take().expect("body unread")).await {
+                Ok(info) => {
+                    let blob = json!({
+                        "blob-id": info.id,
+                        "size": info.size,
+                        "md5-hex": info.md5_hex,
+                        "checksums": info.checksums.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                    });
+                    body_blob = Some(info.id);
+                    RequestBody::Blob(blob)
+                }
+                Err(e) => return read_error(e),
+            }
+        } else {
+            match body::collect(body.take().expect("body unread")).await {
+                Ok(b) => RequestBody::Bytes(b),
+                Err(e) => return read_error(e),
+            }
+        };
+
+        let decoded = match protocol::decode_request(&plugin.model, &head, request_body) {
+            Ok(d) => d,
+            Err((proto, e)) => {
+                if let Some(id) = &body_blob {
+                    runtime.blobs.release(plugin.name(), id);
+                }
+                return self.encode_error(&plugin, proto, None, &e, request_id);
+            }
+        };
+        if !plugin.description.implemented.contains(&decoded.operation) {
+            if let Some(id) = &body_blob {
+                runtime.blobs.release(plugin.name(), id);
+            }
+            let e = plugins::not_implemented(&plugin, &decoded.operation);
+            return self.encode_error(&plugin, decoded.protocol, Some(&decoded.operation), &e, request_id);
+        }
+        let ctx = CallContext {
+            account: caller.account,
+            region: caller.region,
+            request_id: request_id.to_string(),
+            access_key_id: caller.access_key_id,
+            caller_arn: caller.arn,
+            depth: 0,
+        };
+        let input_json = decoded.input.to_string();
+        let result = runtime.call(&plugin, ctx, &decoded.operation, &input_json, body_blob.as_deref()).await;
+        let op = decoded.operation.as_str();
+        let output = match result {
+            Ok(out) => out,
+            Err(e) => return self.encode_error(&plugin, decoded.protocol, Some(op), &e, request_id),
+        };
+        let value: serde_json::Value = match serde_json::from_str(&output) {
+            Ok(v) => v,
+            Err(e) => {
+                let e = plugins::internal_failure(format!("plugin {} returned invalid JSON: {e}", plugin.name()));
+                return self.encode_error(&plugin, decoded.protocol, Some(op), &e, request_id);
+            }
+        };
+        match protocol::encode_response(&plugin.model, decoded.protocol, op, &value, request_id) {
+            Ok(resp) => self.to_http(&plugin, resp),
+            Err(e) => self.encode_error(&plugin, decoded.protocol, Some(op), &e, request_id),
+        }
+    }
+
+    fn encode_error(&self, plugin: &Plugin, proto: Protocol, op: Option<&str>, e: &AwsError, request_id: &str) -> Response<ResponseBody> {
+        let resp = protocol::encode_error(&plugin.model, proto, op, e, request_id);
+        self.to_http(plugin, resp)
+    }
+
+    fn to_http(&self, plugin: &Plugin, resp: HttpResponse) -> Response<ResponseBody> {
+        let body = match resp.body {
+            protocol::ResponseBody::Bytes(b) => ResponseBody::from_bytes(b),
+            protocol::ResponseBody::Blob { blob, range } => {
+                let id = blob.get("blob-id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                let size = self.runtime.blobs.stat(plugin.name(), &id).map_or(0, |i| i.size);
+                let (start, end) = range.unwrap_or((0, size));
+                ResponseBody::blob(self.runtime.clone(), plugin.name().to_string(), id, start, end.min(size))
+            }
+        };
+        let mut out = Response::new(body);
+        *out.status_mut() = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        for (k, v) in resp.headers {
+            if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+                out.headers_mut().append(k, v);
+            }
+        }
+        out
+    }
+}
+
+fn preflight() -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::empty());
+    let h = r.headers_mut();
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    h.insert("access-control-allow-methods", HeaderValue::from_static(CORS_ALLOW_METHODS));
+    h.insert("access-control-allow-headers", HeaderValue::from_static("*"));
+    h.insert("access-control-max-age", HeaderValue::from_static("86400"));
+    r
+}
+
+pub fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::from_bytes(value.to_string()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn json_error(status: StatusCode, code: &str, message: &str) -> Response<ResponseBody> {
+    let mut r = json_response(status, &json!({"__type": code, "message": message}));
+    if let Ok(v) = HeaderValue::from_str(code) {
+        r.headers_mut().insert("x-amzn-errortype", v);
+    }
+    r
+}
+
+fn xml_error(status: StatusCode, code: &str, message: &str) -> Response<ResponseBody> {
+    let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{escaped}</Message></Error></ErrorResponse>"
+    );
+    let mut r = Response::new(ResponseBody::from_bytes(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    r
+}
+
+/// No plugin claims the request: answer in the protocol its headers suggest.
+fn unclaimed(headers: &http::HeaderMap, path: &str) -> Response<ResponseBody> {
+    let message = format!("No enabled service handles this request ({path}). See GET /_ministack/plugins for the services this gateway serves.");
+    let json = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("json"))
+        || headers.contains_key("x-amz-target");
+    if json {
+        json_error(StatusCode::BAD_REQUEST, "UnknownOperationException", &message)
+    } else {
+        xml_error(StatusCode::BAD_REQUEST, "InvalidAction", &message)
+    }
+}
+
+fn read_error(e: ReadError) -> Response<ResponseBody> {
+    match e {
+        ReadError::TooLarge => xml_error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The request body is too large"),
+        ReadError::Io(m) => xml_error(StatusCode::BAD_REQUEST, "IncompleteBody", &format!("Could not read the request body: {m}")),
+    }
+}

@@ -1,0 +1,156 @@
+//! The gateway's own endpoints, MiniStack-compatible:
+//! `/_ministack/health` (also `/_localstack/health`, `/health`),
+//! `/_ministack/ready`, `POST /_ministack/reset`, `POST /_ministack/config`,
+//! and `/_ministack/plugins` (what each plugin implements).
+
+use std::collections::BTreeMap;
+
+use http::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::body::ResponseBody;
+use crate::gateway::json_response;
+use crate::plugins::Runtime;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Health,
+    Ready,
+    Reset,
+    Config,
+    Plugins,
+    /// Any other `/_localstack/*` path: a JSON 404 rather than S3.
+    UnknownLocalstack,
+}
+
+/// Keys POST /_ministack/config accepts (MiniStack's list), each applied as
+/// a setting of the plugin that owns it; `<plugin>.<setting>` also works
+/// for any setting a plugin's plugins.toml entry declares.
+const CONFIG_KEYS: &[(&str, &str, &str)] = &[
+    ("athena.ATHENA_ENGINE", "athena", "ATHENA_ENGINE"),
+    ("athena.ATHENA_DATA_DIR", "athena", "ATHENA_DATA_DIR"),
+    ("stepfunctions._sfn_mock_config", "stepfunctions", "SFN_MOCK_CONFIG"),
+    ("stepfunctions._SFN_WAIT_SCALE", "stepfunctions", "SFN_WAIT_SCALE"),
+    ("lambda_svc.LAMBDA_EXECUTOR", "lambda", "LAMBDA_EXECUTOR"),
+    ("cloudtrail._recording_enabled", "cloudtrail", "CLOUDTRAIL_RECORDING"),
+    ("alb.TARGET_CONNECT_TIMEOUT", "elasticloadbalancing", "ALB_TARGET_CONNECT_TIMEOUT_SECONDS"),
+    ("alb.TARGET_IDLE_TIMEOUT", "elasticloadbalancing", "ALB_TARGET_IDLE_TIMEOUT_SECONDS"),
+];
+
+impl Endpoint {
+    pub fn match_path(method: &Method, path: &str) -> Option<Self> {
+        Some(match path.trim_end_matches('/') {
+            "/_ministack/health" | "/_localstack/health" | "/health" => Endpoint::Health,
+            "/_ministack/ready" => Endpoint::Ready,
+            "/_ministack/reset" if method == Method::POST => Endpoint::Reset,
+            "/_ministack/config" if method == Method::POST => Endpoint::Config,
+            "/_ministack/plugins" => Endpoint::Plugins,
+            p if p.starts_with("/_localstack/") => Endpoint::UnknownLocalstack,
+            _ => return None,
+        })
+    }
+}
+
+pub async fn handle(runtime: &Runtime, endpoint: Endpoint, query: &str, body: &[u8]) -> Response<ResponseBody> {
+    match endpoint {
+        Endpoint::Health => json_response(StatusCode::OK, &health(runtime)),
+        Endpoint::Ready => json_response(StatusCode::OK, &json!({"status": "completed", "total": 0, "completed": 0, "failed": 0})),
+        Endpoint::Reset => {
+            let only = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "service").map(|(_, v)| v.into_owned());
+            match runtime.reset(only.as_deref()) {
+                Ok(()) => json_response(StatusCode::OK, &json!({"reset": "ok"})),
+                Err(e) => json_response(StatusCode::BAD_REQUEST, &json!({"error": e.to_string()})),
+            }
+        }
+        Endpoint::Config => match serde_json::from_slice::<serde_json::Map<String, Value>>(body) {
+            Ok(map) => json_response(StatusCode::OK, &json!({"applied": apply_config(runtime, map)})),
+            Err(e) => json_response(StatusCode::BAD_REQUEST, &json!({"error": format!("body must be a JSON object: {e}")})),
+        },
+        Endpoint::Plugins => json_response(StatusCode::OK, &plugins(runtime)),
+        Endpoint::UnknownLocalstack => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": "not found", "hint": "this gateway serves /_ministack/health, /_ministack/reset, /_ministack/config and /_ministack/plugins"}),
+        ),
+    }
+}
+
+fn health(runtime: &Runtime) -> Value {
+    let services: BTreeMap<&str, &str> = runtime.registry().plugins.iter().map(|p| (p.name(), "available")).collect();
+    json!({
+        "services": services,
+        "edition": runtime.config.edition,
+        "version": runtime.config.version,
+        "ready_scripts": {"status": "completed", "total": 0, "completed": 0, "failed": 0},
+    })
+}
+
+fn plugins(runtime: &Runtime) -> Value {
+    let list: Vec<Value> = runtime
+        .registry()
+        .plugins
+        .iter()
+        .map(|p| {
+            let meta = p.model.metadata();
+            let modelled: Vec<&str> = p.model.operation_names().collect();
+            let missing: Vec<&str> = modelled.iter().copied().filter(|op| !p.description.implemented.contains(*op)).collect();
+            json!({
+                "name": p.name(),
+                "version": p.description.version,
+                "api_version": meta.api_version,
+                "protocols": meta.protocols.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>(),
+                "implemented": p.description.implemented,
+                "implemented_count": p.description.implemented.len(),
+                "operation_count": modelled.len(),
+                "not_implemented": missing,
+                "capabilities": p.core.entry.capabilities,
+                "memory_mb": p.core.entry.memory_mb,
+                "timeout_ms": p.core.entry.timeout_ms,
+            })
+        })
+        .collect();
+    json!({ "plugins": list })
+}
+
+fn apply_config(runtime: &Runtime, map: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    let mut applied = serde_json::Map::new();
+    for (key, value) in map {
+        let target = CONFIG_KEYS
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, plugin, setting)| (plugin.to_string(), setting.to_string()))
+            .or_else(|| {
+                let (plugin, setting) = key.split_once('.')?;
+                let p = runtime.registry().by_name.get(plugin)?;
+                p.core.entry.settings.contains_key(setting).then(|| (plugin.to_string(), setting.to_string()))
+            });
+        let Some((plugin, setting)) = target else {
+            tracing::info!("POST /_ministack/config: ignoring key {key:?} (not whitelisted)");
+            continue;
+        };
+        let text = match &value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if let Some(p) = runtime.registry().by_name.get(&plugin) {
+            p.core.settings.write().unwrap().insert(setting, text);
+        }
+        applied.insert(key, value);
+    }
+    applied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(Endpoint::match_path(&Method::GET, "/_ministack/health"), Some(Endpoint::Health));
+        assert_eq!(Endpoint::match_path(&Method::HEAD, "/health/"), Some(Endpoint::Health));
+        assert_eq!(Endpoint::match_path(&Method::GET, "/_localstack/health"), Some(Endpoint::Health));
+        assert_eq!(Endpoint::match_path(&Method::POST, "/_ministack/reset"), Some(Endpoint::Reset));
+        assert_eq!(Endpoint::match_path(&Method::GET, "/_ministack/reset"), None);
+        assert_eq!(Endpoint::match_path(&Method::GET, "/_localstack/info"), Some(Endpoint::UnknownLocalstack));
+        assert_eq!(Endpoint::match_path(&Method::GET, "/my-bucket/health"), None);
+    }
+}

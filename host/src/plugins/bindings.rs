@@ -1,0 +1,17 @@
+//! Host-side bindings generated from `wit/plugin.wit`. Every import may trap
+//! (a storage failure or a denied capability ends the call) and is async (a
+//! commit, a wait or a call into another plugin does real I/O).
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "plugin",
+    imports: { default: async | trappable },
+    exports: { default: async },
+});
+
+pub use exports::ministack::plugin::service::{Descriptor, RawRoute};
+pub use ministack::plugin::types::{AwsError, Call, Context, HttpRequest, HttpResponse};
+
+/// The contract version this host implements: `ministack:plugin@0.1.x`.
+pub const CONTRACT_PACKAGE: &str = "ministack:plugin";
+pub const CONTRACT_VERSION: (u64, u64) = (0, 1);

@@ -1,0 +1,54 @@
+"""A plugin that panics, loops forever or allocates past its limit fails only
+that request, with a 500-class AWS error; the next request works."""
+
+import time
+
+
+def echo_works(gateway):
+    r = gateway.json_call("Faulty", "Echo", {"Message": "still here"})
+    assert r.status_code == 200, r.text
+    assert r.json()["Message"] == "still here"
+
+
+def test_panic_fails_only_that_request(gateway):
+    r = gateway.json_call("Faulty", "Panic", {})
+    assert r.status_code == 500
+    body = r.json()
+    assert body["__type"] == "InternalFailure"
+    assert "panicked" in body["message"]
+    echo_works(gateway)
+
+
+def test_infinite_loop_hits_the_time_limit(gateway):
+    started = time.monotonic()
+    r = gateway.json_call("Faulty", "Loop", {})
+    took = time.monotonic() - started
+    assert r.status_code == 500
+    assert r.json()["__type"] == "InternalFailure"
+    assert "time limit" in r.json()["message"]
+    # tests/plugins.toml gives faulty 1000 ms.
+    assert 0.9 < took < 5
+    echo_works(gateway)
+
+
+def test_allocation_past_the_memory_limit(gateway):
+    r = gateway.json_call("Faulty", "Alloc", {"Megabytes": 256})
+    assert r.status_code == 500
+    assert r.json()["__type"] == "InternalFailure"
+    assert "memory limit" in r.json()["message"]
+    echo_works(gateway)
+    ok = gateway.json_call("Faulty", "Alloc", {"Megabytes": 4})
+    assert ok.status_code == 200, ok.text
+
+
+def test_loop_does_not_block_other_requests(gateway):
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(4) as pool:
+        looping = [pool.submit(gateway.json_call, "Faulty", "Loop", {}) for _ in range(2)]
+        time.sleep(0.1)
+        started = time.monotonic()
+        echo_works(gateway)
+        assert time.monotonic() - started < 0.5
+        for f in looping:
+            assert f.result().status_code == 500
