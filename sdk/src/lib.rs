@@ -42,10 +42,12 @@ extern crate self as ministack_sdk;
 pub mod generated;
 
 pub mod arn;
+pub mod authz;
 pub mod blobs;
 mod context;
 pub mod encoding;
 mod error;
+pub mod hash;
 pub mod identity;
 pub mod ids;
 pub mod log;
@@ -56,6 +58,7 @@ pub mod services;
 pub mod store;
 pub mod tasks;
 pub mod time;
+pub mod validate;
 
 pub use context::Context;
 pub use error::AwsError;
