@@ -35,18 +35,28 @@ pub(crate) fn split_header_list(v: &str) -> Vec<String> {
                 }
             }
             ',' if !quoted => {
-                out.push(if was_quoted { cur.clone() } else { cur.trim().to_string() });
+                out.push(if was_quoted {
+                    cur.clone()
+                } else {
+                    cur.trim().to_string()
+                });
                 cur.clear();
                 was_quoted = false;
             }
             c => {
-                if !(was_quoted && !quoted && c.is_whitespace()) && !(cur.is_empty() && !quoted && c == ' ') {
+                if !(was_quoted && !quoted && c.is_whitespace())
+                    && !(cur.is_empty() && !quoted && c == ' ')
+                {
                     cur.push(c);
                 }
             }
         }
     }
-    out.push(if was_quoted { cur } else { cur.trim().to_string() });
+    out.push(if was_quoted {
+        cur
+    } else {
+        cur.trim().to_string()
+    });
     out
 }
 
@@ -71,16 +81,19 @@ fn parse_header(m: &Model, member: &Member, raw: &str) -> Result<Value, String> 
         Kind::List => {
             let item = shape.member.as_deref().expect("resolved list");
             let kind = m.shape(item.shape).kind;
-            let parts = if kind == Kind::Timestamp && ts(m, item, TsFormat::Rfc822) == TsFormat::Rfc822 {
-                // HTTP dates contain a comma: pair the pieces back up.
-                let pieces: Vec<&str> = raw.split(',').map(str::trim).collect();
-                pieces.chunks(2).map(|c| c.join(", ")).collect()
-            } else {
-                split_header_list(raw)
-            };
+            let parts =
+                if kind == Kind::Timestamp && ts(m, item, TsFormat::Rfc822) == TsFormat::Rfc822 {
+                    // HTTP dates contain a comma: pair the pieces back up.
+                    let pieces: Vec<&str> = raw.split(',').map(str::trim).collect();
+                    pieces.chunks(2).map(|c| c.join(", ")).collect()
+                } else {
+                    split_header_list(raw)
+                };
             parts
                 .iter()
-                .map(|p| parse_text(kind, ts(m, item, TsFormat::Rfc822), p).map_err(|e| e.to_string()))
+                .map(|p| {
+                    parse_text(kind, ts(m, item, TsFormat::Rfc822), p).map_err(|e| e.to_string())
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
         }
@@ -89,7 +102,8 @@ fn parse_header(m: &Model, member: &Member, raw: &str) -> Result<Value, String> 
             serde_json::from_slice(&bytes).map_err(|e| e.to_string())
         }
         Kind::Blob => Ok(Value::from(raw.trim())),
-        kind => parse_text(kind, ts(m, member, TsFormat::Rfc822), raw.trim()).map_err(|e| format!("expected {e}")),
+        kind => parse_text(kind, ts(m, member, TsFormat::Rfc822), raw.trim())
+            .map_err(|e| format!("expected {e}")),
     }
 }
 
@@ -104,13 +118,9 @@ pub(crate) fn decode_bindings(
     let shape = m.shape(id);
     let query = parse_query(head.query);
     let mut out = Map::new();
-    let claimed: Vec<&str> = shape
-        .members
-        .iter()
-        .filter(|mm| mm.location == Location::QueryString && m.shape(mm.shape).kind != Kind::Map)
-        .map(|mm| mm.wire_name())
-        .chain(op.template.static_query_keys())
-        .collect();
+    // A query-string map takes every parameter (members bound to a key
+    // included, as restJson1 specifies), except the template's discriminators.
+    let claimed: Vec<&str> = op.template.static_query_keys().collect();
     for member in &shape.members {
         let target = m.shape(member.shape);
         let err = |e: String| format!("{}: {e}", member.name);
@@ -170,7 +180,10 @@ pub(crate) fn decode_bindings(
                     if raw.is_empty() && target.kind != Kind::String {
                         continue;
                     }
-                    out.insert(member.name.clone(), parse_header(m, member, &raw).map_err(err)?);
+                    out.insert(
+                        member.name.clone(),
+                        parse_header(m, member, &raw).map_err(err)?,
+                    );
                 }
             }
             Location::Headers => {
@@ -251,7 +264,8 @@ pub(crate) fn encode_bindings(m: &Model, id: ShapeId, v: &Value) -> OutputBindin
                             Value::String(s) => s.clone(),
                             other => other.to_string(),
                         };
-                        out.headers.push((format!("{}{k}", member.wire_name()), text));
+                        out.headers
+                            .push((format!("{}{k}", member.wire_name()), text));
                     }
                 }
             }
@@ -262,9 +276,20 @@ pub(crate) fn encode_bindings(m: &Model, id: ShapeId, v: &Value) -> OutputBindin
     out
 }
 
-/// Does the structure have members that go in the body?
+/// Does the input structure have members that go in the body?
 pub(crate) fn has_body_members(m: &Model, id: ShapeId) -> bool {
-    m.shape(id).members.iter().any(|mm| mm.location == Location::Body)
+    m.shape(id)
+        .members
+        .iter()
+        .any(|mm| mm.location == Location::Body)
+}
+
+/// Does the output structure have members that go in the body?
+pub(crate) fn has_output_body_members(m: &Model, id: ShapeId) -> bool {
+    m.shape(id)
+        .members
+        .iter()
+        .any(|mm| mm.location.in_output_body())
 }
 
 /// The payload member of a shape, if it names one.
@@ -289,7 +314,10 @@ pub(crate) fn raw_payload(m: &Model, pm: &Member, bytes: &[u8]) -> Value {
 }
 
 pub(crate) fn default_content_type(headers: &mut Vec<(String, String)>, ct: &str) {
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
         headers.push(("Content-Type".into(), ct.into()));
     }
 }
@@ -308,14 +336,24 @@ pub(crate) fn raw_payload_out(
     if value.is_some() {
         default_content_type(
             headers,
-            if kind == Kind::String { "text/plain" } else { blob_content_type },
+            if kind == Kind::String {
+                "text/plain"
+            } else {
+                blob_content_type
+            },
         );
     }
     Ok(match value {
         None => ResponseBody::Bytes(Vec::new()),
-        Some(Value::String(s)) if kind == Kind::String => ResponseBody::Bytes(s.clone().into_bytes()),
+        Some(Value::String(s)) if kind == Kind::String => {
+            ResponseBody::Bytes(s.clone().into_bytes())
+        }
         Some(Value::String(s)) => ResponseBody::Bytes(b64_decode(s).ok_or_else(|| {
-            crate::AwsError::new("InternalFailure", format!("{}: invalid base64 blob", pm.name), 500)
+            crate::AwsError::new(
+                "InternalFailure",
+                format!("{}: invalid base64 blob", pm.name),
+                500,
+            )
         })?),
         Some(Value::Object(obj)) => {
             let range = obj.get("range").and_then(|r| {
@@ -347,5 +385,10 @@ pub(crate) fn event_stream_out(
 ) -> crate::ResponseBody {
     default_content_type(headers, "application/vnd.amazon.eventstream");
     let empty = Value::Array(vec![]);
-    crate::ResponseBody::Bytes(crate::eventstream::encode_events(m, pm.shape, value.unwrap_or(&empty), format))
+    crate::ResponseBody::Bytes(crate::eventstream::encode_events(
+        m,
+        pm.shape,
+        value.unwrap_or(&empty),
+        format,
+    ))
 }

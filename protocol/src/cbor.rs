@@ -161,7 +161,10 @@ fn to_wire(m: &Model, id: ShapeId, v: &Value) -> Cbor {
             let mut out = Vec::new();
             for member in &shape.members {
                 if let Some(val) = obj.get(&member.name).filter(|v| !v.is_null()) {
-                    out.push((Cbor::Text(member.name.clone()), to_wire(m, member.shape, val)));
+                    out.push((
+                        Cbor::Text(member.name.clone()),
+                        to_wire(m, member.shape, val),
+                    ));
                 }
             }
             Cbor::Map(out)
@@ -171,7 +174,13 @@ fn to_wire(m: &Model, id: ShapeId, v: &Value) -> Cbor {
             Cbor::Array(
                 items
                     .iter()
-                    .map(|i| if i.is_null() { Cbor::Null } else { to_wire(m, member.shape, i) })
+                    .map(|i| {
+                        if i.is_null() {
+                            Cbor::Null
+                        } else {
+                            to_wire(m, member.shape, i)
+                        }
+                    })
                     .collect(),
             )
         }
@@ -180,19 +189,28 @@ fn to_wire(m: &Model, id: ShapeId, v: &Value) -> Cbor {
             Cbor::Map(
                 obj.iter()
                     .map(|(k, i)| {
-                        let w = if i.is_null() { Cbor::Null } else { to_wire(m, value.shape, i) };
+                        let w = if i.is_null() {
+                            Cbor::Null
+                        } else {
+                            to_wire(m, value.shape, i)
+                        };
                         (Cbor::Text(k.clone()), w)
                     })
                     .collect(),
             )
         }
-        (Kind::Blob, Value::String(s)) => Cbor::Bytes(b64_decode(s).unwrap_or_else(|| s.as_bytes().to_vec())),
+        (Kind::Blob, Value::String(s)) => {
+            Cbor::Bytes(b64_decode(s).unwrap_or_else(|| s.as_bytes().to_vec()))
+        }
         (Kind::Timestamp, v) => match timestamp_of(v) {
-            Some(secs) => Cbor::Tag(1, Box::new(if secs.fract() == 0.0 {
-                Cbor::Integer((secs as i64).into())
-            } else {
-                Cbor::Float(secs)
-            })),
+            Some(secs) => Cbor::Tag(
+                1,
+                Box::new(if secs.fract() == 0.0 {
+                    Cbor::Integer((secs as i64).into())
+                } else {
+                    Cbor::Float(secs)
+                }),
+            ),
             None => Cbor::Null,
         },
         (k, v) if k.is_float() => match (v, float_of(v)) {
@@ -287,7 +305,11 @@ pub(crate) fn encode_output(
     })
 }
 
-pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> HttpResponse {
+pub(crate) fn encode_error(
+    model: &ServiceModel,
+    error: &AwsError,
+    ctx: &ErrorContext,
+) -> HttpResponse {
     let type_name = error_type_name(model, error, ctx);
     let mut entries = vec![(Cbor::Text("__type".into()), Cbor::Text(type_name))];
     if let (Some(id), Some(extra)) = (ctx.shape, &error.extra)

@@ -4,17 +4,18 @@
 
 use serde_json::Value;
 
+use crate::model::Operation;
 use crate::query::{query_code, write_error_fields};
 use crate::xml::{Writer, write_members};
 use crate::{AwsError, ErrorContext, HttpResponse, ResponseBody, ServiceModel};
-use crate::model::Operation;
 
 fn namespace(model: &ServiceModel) -> String {
-    model
-        .metadata
-        .xml_namespace
-        .clone()
-        .unwrap_or_else(|| format!("http://ec2.amazonaws.com/doc/{}/", model.metadata.api_version))
+    model.metadata.xml_namespace.clone().unwrap_or_else(|| {
+        format!(
+            "http://ec2.amazonaws.com/doc/{}/",
+            model.metadata.api_version
+        )
+    })
 }
 
 pub(crate) fn encode_output(
@@ -38,7 +39,11 @@ pub(crate) fn encode_output(
     })
 }
 
-pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> HttpResponse {
+pub(crate) fn encode_error(
+    model: &ServiceModel,
+    error: &AwsError,
+    ctx: &ErrorContext,
+) -> HttpResponse {
     let mut w = Writer::default();
     w.start("Response", &[]);
     w.start("Errors", &[]);

@@ -23,7 +23,12 @@ fn str_header(name: &'static str, v: &str) -> Header {
 }
 
 /// Encodes a list of events for the event-stream shape `stream`.
-pub(crate) fn encode_events(m: &Model, stream: ShapeId, events: &Value, format: EventBody) -> Vec<u8> {
+pub(crate) fn encode_events(
+    m: &Model,
+    stream: ShapeId,
+    events: &Value,
+    format: EventBody,
+) -> Vec<u8> {
     let mut out = Vec::new();
     let Value::Array(events) = events else {
         return out;
@@ -31,8 +36,12 @@ pub(crate) fn encode_events(m: &Model, stream: ShapeId, events: &Value, format: 
     let shape = m.shape(stream);
     for event in events {
         let Value::Object(obj) = event else { continue };
-        let Some((name, body)) = obj.iter().next() else { continue };
-        let Some(member) = shape.member(name) else { continue };
+        let Some((name, body)) = obj.iter().next() else {
+            continue;
+        };
+        let Some(member) = shape.member(name) else {
+            continue;
+        };
         let msg = encode_event(m, member.shape, name, body, format);
         // Writing to a Vec only fails on oversized headers; skip such an event.
         let _ = write_message_to(&msg, &mut out);
@@ -50,7 +59,10 @@ fn encode_event(m: &Model, id: ShapeId, name: &str, body: &Value, format: EventB
             str_header(":exception-type", name),
         ]
     } else {
-        vec![str_header(":message-type", "event"), str_header(":event-type", name)]
+        vec![
+            str_header(":message-type", "event"),
+            str_header(":event-type", name),
+        ]
     };
     for member in shape.members.iter().filter(|mm| mm.event_header) {
         let Some(v) = fields.get(&member.name).filter(|v| !v.is_null()) else {
@@ -66,8 +78,12 @@ fn encode_event(m: &Model, id: ShapeId, name: &str, body: &Value, format: EventB
                 .as_str()
                 .and_then(b64_decode)
                 .map(|b| HeaderValue::ByteArray(b.into())),
-            Kind::Timestamp => timestamp_of(v).map(|s| HeaderValue::Timestamp(DateTime::from_secs_f64(s))),
-            _ => v.as_str().map(|s| HeaderValue::String(s.to_string().into())),
+            Kind::Timestamp => {
+                timestamp_of(v).map(|s| HeaderValue::Timestamp(DateTime::from_secs_f64(s)))
+            }
+            _ => v
+                .as_str()
+                .map(|s| HeaderValue::String(s.to_string().into())),
         };
         if let Some(value) = value {
             headers.push(Header::new(member.wire_name().to_string(), value));
@@ -84,7 +100,9 @@ fn encode_event(m: &Model, id: ShapeId, name: &str, body: &Value, format: EventB
                         "application/octet-stream",
                         v.as_str().and_then(b64_decode).unwrap_or_default(),
                     ),
-                    (Kind::String, Some(v)) => ("text/plain", v.as_str().unwrap_or("").as_bytes().to_vec()),
+                    (Kind::String, Some(v)) => {
+                        ("text/plain", v.as_str().unwrap_or("").as_bytes().to_vec())
+                    }
                     (_, Some(v)) => match format {
                         EventBody::Json => (
                             "application/json",

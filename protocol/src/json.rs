@@ -76,7 +76,13 @@ pub(crate) fn from_wire(
                 let conv = if item.is_null() {
                     Value::Null
                 } else {
-                    from_wire(m, value.shape, value.timestamp_format, item, &format!("{path}.{k}"))?
+                    from_wire(
+                        m,
+                        value.shape,
+                        value.timestamp_format,
+                        item,
+                        &format!("{path}.{k}"),
+                    )?
                 };
                 out.insert(k, conv);
             }
@@ -131,7 +137,7 @@ pub(crate) fn to_wire(m: &Model, id: ShapeId, ts: Option<TsFormat>, v: &Value) -
                 let Some(val) = obj.get(&member.name) else {
                     continue;
                 };
-                if val.is_null() || member.location != Location::Body {
+                if val.is_null() || !member.location.in_output_body() {
                     continue;
                 }
                 out.insert(
@@ -268,7 +274,12 @@ pub(crate) fn encode_output(
 }
 
 /// The JSON body of an error: `__type`, the message, the extra members.
-pub(crate) fn error_body(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext, type_name: &str) -> Map<String, Value> {
+pub(crate) fn error_body(
+    model: &ServiceModel,
+    error: &AwsError,
+    ctx: &ErrorContext,
+    type_name: &str,
+) -> Map<String, Value> {
     let m = &model.model;
     let mut body = Map::new();
     body.insert("__type".into(), Value::from(type_name));
@@ -295,7 +306,11 @@ pub(crate) fn error_body(model: &ServiceModel, error: &AwsError, ctx: &ErrorCont
 }
 
 /// The query-compatible error header `x-amzn-query-error: Code;Sender`.
-pub(crate) fn query_error_header(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> Option<(String, String)> {
+pub(crate) fn query_error_header(
+    model: &ServiceModel,
+    error: &AwsError,
+    ctx: &ErrorContext,
+) -> Option<(String, String)> {
     if !model.metadata.aws_query_compatible {
         return None;
     }
@@ -309,13 +324,21 @@ pub(crate) fn query_error_header(model: &ServiceModel, error: &AwsError, ctx: &E
 
 /// The `__type` of an error: the shape name when modelled (query-compatible
 /// services raise the query code, but JSON clients expect the shape name).
-pub(crate) fn error_type_name(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> String {
+pub(crate) fn error_type_name(
+    model: &ServiceModel,
+    error: &AwsError,
+    ctx: &ErrorContext,
+) -> String {
     ctx.shape
         .map(|id| model.model.shape(id).name.clone())
         .unwrap_or_else(|| error.code.clone())
 }
 
-pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> HttpResponse {
+pub(crate) fn encode_error(
+    model: &ServiceModel,
+    error: &AwsError,
+    ctx: &ErrorContext,
+) -> HttpResponse {
     let type_name = error_type_name(model, error, ctx);
     let body = error_body(model, error, ctx, &type_name);
     let mut headers = vec![

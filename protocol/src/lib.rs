@@ -27,7 +27,6 @@ mod timestamp;
 mod validate;
 mod xml;
 
-
 use model::{Model, Operation, ShapeId};
 
 /// The wire protocol of one request/response exchange.
@@ -123,7 +122,10 @@ pub enum ResponseBody {
     Bytes(Vec<u8>),
     /// A streaming output member named a host blob: the server streams it,
     /// serving `range` (inclusive start, exclusive end) when set.
-    Blob { blob: serde_json::Value, range: Option<(u64, u64)> },
+    Blob {
+        blob: serde_json::Value,
+        range: Option<(u64, u64)>,
+    },
 }
 
 /// A parsed botocore service model.
@@ -200,7 +202,8 @@ pub fn detect_protocol(model: &ServiceModel, head: &RequestHead<'_>, body: &[u8]
         return Protocol::RpcV2Cbor;
     }
     if speaks(Protocol::Json)
-        && (content_type.starts_with("application/x-amz-json") || !header("x-amz-target").is_empty())
+        && (content_type.starts_with("application/x-amz-json")
+            || !header("x-amz-target").is_empty())
     {
         return Protocol::Json;
     }
@@ -213,9 +216,8 @@ pub fn detect_protocol(model: &ServiceModel, head: &RequestHead<'_>, body: &[u8]
     };
     if let Some(q) = query_proto {
         let form = content_type.starts_with("application/x-www-form-urlencoded");
-        let has_action = |s: &[u8]| {
-            s.starts_with(b"Action=") || s.windows(8).any(|w| w == b"&Action=")
-        };
+        let has_action =
+            |s: &[u8]| s.starts_with(b"Action=") || s.windows(8).any(|w| w == b"&Action=");
         if form || has_action(head.query.as_bytes()) || has_action(body) {
             return q;
         }
@@ -229,15 +231,21 @@ pub fn detect_protocol(model: &ServiceModel, head: &RequestHead<'_>, body: &[u8]
 
 fn unknown_operation(protocol: Protocol, what: &str) -> AwsError {
     match protocol {
-        Protocol::Query | Protocol::Ec2 => {
-            AwsError::new("InvalidAction", format!("The action {what} is not valid for this web service."), 400)
-        }
+        Protocol::Query | Protocol::Ec2 => AwsError::new(
+            "InvalidAction",
+            format!("The action {what} is not valid for this web service."),
+            400,
+        ),
         Protocol::RestJson | Protocol::RestXml => AwsError::new(
             "UnknownOperationException",
             format!("No operation matches {what}"),
             404,
         ),
-        _ => AwsError::new("UnknownOperationException", format!("Unknown operation {what}"), 400),
+        _ => AwsError::new(
+            "UnknownOperationException",
+            format!("Unknown operation {what}"),
+            400,
+        ),
     }
 }
 
@@ -259,11 +267,16 @@ pub fn decode_request(
     let (op, input) = match protocol {
         Protocol::Json => json::decode(model, head, bytes).map_err(fail)?,
         Protocol::RpcV2Cbor => cbor::decode(model, head, bytes).map_err(fail)?,
-        Protocol::Query | Protocol::Ec2 => query::decode(model, protocol, head, bytes).map_err(fail)?,
+        Protocol::Query | Protocol::Ec2 => {
+            query::decode(model, protocol, head, bytes).map_err(fail)?
+        }
         Protocol::RestJson | Protocol::RestXml => {
-            let (op, labels) = model
-                .match_rest_op(head)
-                .ok_or_else(|| fail(unknown_operation(protocol, &format!("{} {}", head.method, head.path))))?;
+            let (op, labels) = model.match_rest_op(head).ok_or_else(|| {
+                fail(unknown_operation(
+                    protocol,
+                    &format!("{} {}", head.method, head.path),
+                ))
+            })?;
             let input = if protocol == Protocol::RestJson {
                 rest_json::decode(model, op, labels, head, body).map_err(fail)?
             } else {
@@ -347,8 +360,16 @@ fn error_status(model: &ServiceModel, shape: Option<ShapeId>, error: &AwsError) 
     let status = error
         .status
         .or_else(|| s.and_then(|s| s.error_status))
-        .unwrap_or(if error.sender_fault || (s.is_some() && sender) { 400 } else { 500 });
-    let sender = if error.status.is_some() { error.sender_fault } else { sender || error.sender_fault };
+        .unwrap_or(if error.sender_fault || (s.is_some() && sender) {
+            400
+        } else {
+            500
+        });
+    let sender = if error.status.is_some() {
+        error.sender_fault
+    } else {
+        sender || error.sender_fault
+    };
     (status, sender)
 }
 
@@ -385,4 +406,3 @@ pub(crate) struct ErrorContext<'a> {
     pub sender: bool,
     pub request_id: &'a str,
 }
-

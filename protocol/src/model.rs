@@ -79,6 +79,14 @@ pub(crate) enum Location {
     StatusCode,
 }
 
+impl Location {
+    /// In a response, URI and query-string bindings mean nothing: such
+    /// members are written in the body.
+    pub(crate) fn in_output_body(self) -> bool {
+        matches!(self, Location::Body | Location::Uri | Location::QueryString)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TsFormat {
     Iso8601,
@@ -505,7 +513,9 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
         (s.kind == Kind::List && s.member.is_none())
             || (s.kind == Kind::Map && (s.key.is_none() || s.value.is_none()))
     }) {
-        return Err(ModelError("list or map shape without member/key/value".into()));
+        return Err(ModelError(
+            "list or map shape without member/key/value".into(),
+        ));
     }
 
     let sref = |r: RawRef| -> Result<ShapeRef, ModelError> {

@@ -10,7 +10,9 @@ use crate::model::{Kind, Member, Model, Operation, ShapeId, TsFormat};
 use crate::rest::parse_query;
 use crate::scalar::parse_text;
 use crate::xml::{Writer, struct_attrs, write_members};
-use crate::{AwsError, ErrorContext, HttpResponse, Protocol, RequestHead, ResponseBody, ServiceModel};
+use crate::{
+    AwsError, ErrorContext, HttpResponse, Protocol, RequestHead, ResponseBody, ServiceModel,
+};
 
 pub(crate) type Params = BTreeMap<String, String>;
 
@@ -36,7 +38,11 @@ pub(crate) fn decode<'m>(
     let params = params(head, body);
     let action = params.get("Action").map(String::as_str).unwrap_or("");
     if action.is_empty() {
-        return Err(AwsError::new("MissingAction", "Missing Action parameter", 400));
+        return Err(AwsError::new(
+            "MissingAction",
+            "Missing Action parameter",
+            400,
+        ));
     }
     let op = model.operation(action).ok_or_else(|| {
         AwsError::new(
@@ -66,7 +72,9 @@ fn present(params: &Params, key: &str) -> bool {
     params
         .range(key.to_string()..)
         .next()
-        .is_some_and(|(k, _)| k == key || (k.starts_with(key) && k.as_bytes().get(key.len()) == Some(&b'.')))
+        .is_some_and(|(k, _)| {
+            k == key || (k.starts_with(key) && k.as_bytes().get(key.len()) == Some(&b'.'))
+        })
         || params
             .range(format!("{key}.")..)
             .next()
@@ -92,7 +100,14 @@ fn member_key(member: &Member, ec2: bool) -> String {
     member.wire_name().to_string()
 }
 
-fn read_struct(m: &Model, id: ShapeId, prefix: &str, params: &Params, ec2: bool, path: &str) -> Result<Map<String, Value>, AwsError> {
+fn read_struct(
+    m: &Model,
+    id: ShapeId,
+    prefix: &str,
+    params: &Params,
+    ec2: bool,
+    path: &str,
+) -> Result<Map<String, Value>, AwsError> {
     let shape = m.shape(id);
     let mut out = Map::new();
     for member in &shape.members {
@@ -105,7 +120,14 @@ fn read_struct(m: &Model, id: ShapeId, prefix: &str, params: &Params, ec2: bool,
     Ok(out)
 }
 
-fn read_value(m: &Model, member: &Member, key: &str, params: &Params, ec2: bool, path: &str) -> Result<Option<Value>, AwsError> {
+fn read_value(
+    m: &Model,
+    member: &Member,
+    key: &str,
+    params: &Params,
+    ec2: bool,
+    path: &str,
+) -> Result<Option<Value>, AwsError> {
     let shape = m.shape(member.shape);
     match shape.kind {
         Kind::Structure => {
@@ -119,15 +141,20 @@ fn read_value(m: &Model, member: &Member, key: &str, params: &Params, ec2: bool,
             let list_prefix = if ec2 {
                 key.to_string()
             } else if member.flattened || shape.flattened {
+                // Items are `Key.N`; botocore instead names them after the
+                // list's member (`item.N`), so accept that too.
                 match &item.location_name {
-                    Some(n) => match key.rsplit_once('.') {
+                    Some(n) if !present(params, key) => match key.rsplit_once('.') {
                         Some((parent, _)) => format!("{parent}.{n}"),
                         None => n.clone(),
                     },
-                    None => key.to_string(),
+                    _ => key.to_string(),
                 }
             } else {
-                format!("{key}.{}", item.location_name.as_deref().unwrap_or("member"))
+                format!(
+                    "{key}.{}",
+                    item.location_name.as_deref().unwrap_or("member")
+                )
             };
             if !present(params, &list_prefix) {
                 // An empty list is sent as `Key=`.
@@ -180,11 +207,15 @@ fn read_value(m: &Model, member: &Member, key: &str, params: &Params, ec2: bool,
                 .or(shape.timestamp_format)
                 .unwrap_or(TsFormat::Iso8601);
             if member.jsonvalue {
-                return Ok(Some(serde_json::from_str(text).unwrap_or_else(|_| Value::from(text.as_str()))));
+                return Ok(Some(
+                    serde_json::from_str(text).unwrap_or_else(|_| Value::from(text.as_str())),
+                ));
             }
-            parse_text(kind, ts, text)
-                .map(Some)
-                .map_err(|e| invalid(format!("Value ({text}) for parameter {path} is invalid. Expected {e}.")))
+            parse_text(kind, ts, text).map(Some).map_err(|e| {
+                invalid(format!(
+                    "Value ({text}) for parameter {path} is invalid. Expected {e}."
+                ))
+            })
         }
     }
 }
@@ -239,7 +270,13 @@ pub(crate) fn query_code(model: &ServiceModel, error: &AwsError, ctx: &ErrorCont
 }
 
 /// Writes Code, Message and the extra members of an error.
-pub(crate) fn write_error_fields(w: &mut Writer, model: &ServiceModel, code: &str, error: &AwsError, ctx: &ErrorContext) {
+pub(crate) fn write_error_fields(
+    w: &mut Writer,
+    model: &ServiceModel,
+    code: &str,
+    error: &AwsError,
+    ctx: &ErrorContext,
+) {
     w.leaf("Code", code);
     w.leaf("Message", &error.message);
     if let Some(extra) = &error.extra {
@@ -260,7 +297,11 @@ pub(crate) fn write_error_fields(w: &mut Writer, model: &ServiceModel, code: &st
     }
 }
 
-pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> HttpResponse {
+pub(crate) fn encode_error(
+    model: &ServiceModel,
+    error: &AwsError,
+    ctx: &ErrorContext,
+) -> HttpResponse {
     let mut w = Writer::default();
     w.start("ErrorResponse", &[("xmlns".into(), namespace(model))]);
     w.start("Error", &[]);

@@ -6,7 +6,9 @@ use crate::bindings::{self, decode_bindings, encode_bindings, has_body_members, 
 use crate::json::{decode_body, error_body, error_type_name, to_wire};
 use crate::model::{Kind, Operation};
 use crate::rest::Labels;
-use crate::{AwsError, ErrorContext, HttpResponse, RequestBody, RequestHead, ResponseBody, ServiceModel};
+use crate::{
+    AwsError, ErrorContext, HttpResponse, RequestBody, RequestHead, ResponseBody, ServiceModel,
+};
 
 pub(crate) fn decode(
     model: &ServiceModel,
@@ -72,12 +74,20 @@ pub(crate) fn encode_output(
         Some(pm) => {
             let value = output.get(&pm.name).filter(|v| !v.is_null());
             match m.shape(pm.shape).kind {
-                Kind::Blob | Kind::String => {
-                    bindings::raw_payload_out(m, pm, value, &mut headers, "application/octet-stream")?
-                }
-                _ if m.shape(pm.shape).eventstream => {
-                    bindings::event_stream_out(m, pm, value, &mut headers, bindings::EventBody::Json)
-                }
+                Kind::Blob | Kind::String => bindings::raw_payload_out(
+                    m,
+                    pm,
+                    value,
+                    &mut headers,
+                    "application/octet-stream",
+                )?,
+                _ if m.shape(pm.shape).eventstream => bindings::event_stream_out(
+                    m,
+                    pm,
+                    value,
+                    &mut headers,
+                    bindings::EventBody::Json,
+                ),
                 _ => {
                     bindings::default_content_type(&mut headers, "application/json");
                     let v = match value {
@@ -88,11 +98,13 @@ pub(crate) fn encode_output(
                 }
             }
         }
-        None => {
+        None if bindings::has_output_body_members(m, out_ref.shape) => {
             bindings::default_content_type(&mut headers, "application/json");
             let v = to_wire(m, out_ref.shape, None, output);
             ResponseBody::Bytes(serde_json::to_vec(&v).unwrap_or_default())
         }
+        // Everything went to headers/status: no body, as AWS sends it.
+        None => ResponseBody::Bytes(Vec::new()),
     };
     Ok(HttpResponse {
         status,
@@ -101,7 +113,11 @@ pub(crate) fn encode_output(
     })
 }
 
-pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> HttpResponse {
+pub(crate) fn encode_error(
+    model: &ServiceModel,
+    error: &AwsError,
+    ctx: &ErrorContext,
+) -> HttpResponse {
     let type_name = error_type_name(model, error, ctx);
     let mut headers = vec![
         ("Content-Type".into(), "application/json".into()),

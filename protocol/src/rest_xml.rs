@@ -8,10 +8,17 @@ use crate::model::{Kind, Operation};
 use crate::query::write_error_fields;
 use crate::rest::Labels;
 use crate::xml::{self, Writer, read_struct, read_value, struct_attrs, write_members};
-use crate::{AwsError, ErrorContext, HttpResponse, RequestBody, RequestHead, ResponseBody, ServiceModel, quirks};
+use crate::{
+    AwsError, ErrorContext, HttpResponse, RequestBody, RequestHead, ResponseBody, ServiceModel,
+    quirks,
+};
 
 fn malformed(e: String) -> AwsError {
-    AwsError::new("MalformedXML", format!("The XML you provided was not well-formed: {e}"), 400)
+    AwsError::new(
+        "MalformedXML",
+        format!("The XML you provided was not well-formed: {e}"),
+        400,
+    )
 }
 
 pub(crate) fn decode(
@@ -44,7 +51,10 @@ pub(crate) fn decode(
                 }
             } else if !blank {
                 let root = xml::parse(&bytes).map_err(malformed)?;
-                out.insert(pm.name.clone(), read_value(m, pm, &root, &pm.name).map_err(malformed)?);
+                out.insert(
+                    pm.name.clone(),
+                    read_value(m, pm, &root, &pm.name).map_err(malformed)?,
+                );
             }
         }
         None => {
@@ -80,9 +90,13 @@ pub(crate) fn encode_output(
             let value = output.get(&pm.name).filter(|v| !v.is_null());
             let target = m.shape(pm.shape);
             match target.kind {
-                Kind::Blob | Kind::String => {
-                    bindings::raw_payload_out(m, pm, value, &mut headers, "application/octet-stream")?
-                }
+                Kind::Blob | Kind::String => bindings::raw_payload_out(
+                    m,
+                    pm,
+                    value,
+                    &mut headers,
+                    "application/octet-stream",
+                )?,
                 _ if target.eventstream => {
                     bindings::event_stream_out(m, pm, value, &mut headers, bindings::EventBody::Xml)
                 }
@@ -108,7 +122,7 @@ pub(crate) fn encode_output(
             }
         }
         None => {
-            if has_body_members(m, out_ref.shape) {
+            if bindings::has_output_body_members(m, out_ref.shape) {
                 bindings::default_content_type(&mut headers, "application/xml");
                 let shape = m.shape(out_ref.shape);
                 let name = out_ref
@@ -117,7 +131,8 @@ pub(crate) fn encode_output(
                     .or(shape.location_name.as_deref())
                     .unwrap_or(&shape.name);
                 let mut w = Writer::default();
-                let mut attrs = struct_attrs(m, out_ref.shape, output, out_ref.xml_namespace.as_ref());
+                let mut attrs =
+                    struct_attrs(m, out_ref.shape, output, out_ref.xml_namespace.as_ref());
                 add_default_ns(&mut attrs, default_ns.as_deref());
                 w.start(name, &attrs);
                 write_members(&mut w, m, out_ref.shape, output, true);
@@ -143,7 +158,11 @@ fn add_default_ns(attrs: &mut Vec<(String, String)>, ns: Option<&str>) {
     }
 }
 
-pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError, ctx: &ErrorContext) -> HttpResponse {
+pub(crate) fn encode_error(
+    model: &ServiceModel,
+    error: &AwsError,
+    ctx: &ErrorContext,
+) -> HttpResponse {
     let mut headers = vec![("Content-Type".into(), "application/xml".into())];
     if let (Some(id), Some(extra)) = (ctx.shape, &error.extra) {
         headers.extend(encode_bindings(&model.model, id, &Value::Object(extra.clone())).headers);

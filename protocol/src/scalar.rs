@@ -103,9 +103,7 @@ pub(crate) fn parse_text(kind: Kind, ts: TsFormat, text: &str) -> Result<Value, 
             }
         }
         Kind::Blob => Value::from(text.trim()),
-        Kind::Timestamp => {
-            timestamp::epoch_number(parse_timestamp(text, ts).ok_or("timestamp")?)
-        }
+        Kind::Timestamp => timestamp::epoch_number(parse_timestamp(text, ts).ok_or("timestamp")?),
         Kind::Document => serde_json::from_str(text).unwrap_or_else(|_| Value::from(text)),
         Kind::Structure | Kind::List | Kind::Map => return Err("scalar"),
     })
@@ -120,7 +118,11 @@ pub(crate) fn to_text(kind: Kind, ts: TsFormat, v: &Value) -> Option<String> {
             if f.is_nan() {
                 "NaN".into()
             } else if f.is_infinite() {
-                if f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+                if f > 0.0 {
+                    "Infinity".into()
+                } else {
+                    "-Infinity".into()
+                }
             } else if let Value::Number(n) = v {
                 n.to_string()
             } else {

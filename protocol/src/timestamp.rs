@@ -117,7 +117,9 @@ pub(crate) fn parse_http_date(s: &str) -> Option<f64> {
     }
     // RFC 2822 parsing in `time` wants a numeric zone for anything but GMT/UT.
     let fixed = s.replace(" UTC", " GMT").replace(" Z", " GMT");
-    OffsetDateTime::parse(&fixed, &Rfc2822).ok().map(from_datetime)
+    OffsetDateTime::parse(&fixed, &Rfc2822)
+        .ok()
+        .map(from_datetime)
 }
 
 /// Any of the three formats (epoch seconds, ISO 8601, HTTP date).
@@ -139,10 +141,19 @@ mod tests {
     fn round_trips() {
         assert_eq!(format_iso8601(1398796238.0), "2014-04-29T18:30:38Z");
         assert_eq!(format_iso8601(1398796238.123), "2014-04-29T18:30:38.123Z");
-        assert_eq!(format_http_date(1398796238.0), "Tue, 29 Apr 2014 18:30:38 GMT");
+        assert_eq!(
+            format_http_date(1398796238.0),
+            "Tue, 29 Apr 2014 18:30:38 GMT"
+        );
         assert_eq!(parse_iso8601("2014-04-29T18:30:38Z"), Some(1398796238.0));
-        assert_eq!(parse_iso8601("2014-04-29T18:30:38.123Z"), Some(1398796238.123));
-        assert_eq!(parse_http_date("Tue, 29 Apr 2014 18:30:38 GMT"), Some(1398796238.0));
+        assert_eq!(
+            parse_iso8601("2014-04-29T18:30:38.123Z"),
+            Some(1398796238.123)
+        );
+        assert_eq!(
+            parse_http_date("Tue, 29 Apr 2014 18:30:38 GMT"),
+            Some(1398796238.0)
+        );
         assert_eq!(parse_any("1398796238"), Some(1398796238.0));
         assert_eq!(format_epoch(1398796238.5), "1398796238.5");
         assert_eq!(parse_iso8601("not a date"), None);

@@ -17,7 +17,9 @@ fn missing(protocol: Protocol, path: &str) -> AwsError {
         ),
         _ => AwsError::new(
             "ValidationException",
-            format!("1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"),
+            format!(
+                "1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"
+            ),
             400,
         ),
     }
@@ -32,7 +34,12 @@ fn invalid(protocol: Protocol, msg: String) -> AwsError {
     AwsError::new(code, format!("1 validation error detected: {msg}"), 400)
 }
 
-pub(crate) fn validate(m: &Model, id: ShapeId, v: &Value, protocol: Protocol) -> Result<(), AwsError> {
+pub(crate) fn validate(
+    m: &Model,
+    id: ShapeId,
+    v: &Value,
+    protocol: Protocol,
+) -> Result<(), AwsError> {
     walk(m, id, v, protocol, "")
 }
 
@@ -62,7 +69,9 @@ fn walk(m: &Model, id: ShapeId, v: &Value, protocol: Protocol, path: &str) -> Re
         {
             return Err(invalid(
                 protocol,
-                format!("Value at '{path}' failed to satisfy constraint: Member must have {what} greater than or equal to {min}"),
+                format!(
+                    "Value at '{path}' failed to satisfy constraint: Member must have {what} greater than or equal to {min}"
+                ),
             ));
         }
         if let Some(max) = shape.max
@@ -70,7 +79,9 @@ fn walk(m: &Model, id: ShapeId, v: &Value, protocol: Protocol, path: &str) -> Re
         {
             return Err(invalid(
                 protocol,
-                format!("Value at '{path}' failed to satisfy constraint: Member must have {what} less than or equal to {max}"),
+                format!(
+                    "Value at '{path}' failed to satisfy constraint: Member must have {what} less than or equal to {max}"
+                ),
             ));
         }
         Ok(())
@@ -93,11 +104,19 @@ fn walk(m: &Model, id: ShapeId, v: &Value, protocol: Protocol, path: &str) -> Re
             }
         }
         Kind::List => {
-            let Value::Array(items) = v else { return Ok(()) };
+            let Value::Array(items) = v else {
+                return Ok(());
+            };
             len_check(items.len(), "length")?;
             let member = shape.member.as_deref().expect("resolved list");
             for (i, item) in items.iter().enumerate() {
-                walk(m, member.shape, item, protocol, &format!("{path}.{}", i + 1))?;
+                walk(
+                    m,
+                    member.shape,
+                    item,
+                    protocol,
+                    &format!("{path}.{}", i + 1),
+                )?;
             }
         }
         Kind::Map => {
@@ -115,7 +134,10 @@ fn walk(m: &Model, id: ShapeId, v: &Value, protocol: Protocol, path: &str) -> Re
             {
                 return Err(invalid(
                     protocol,
-                    format!("Value '{s}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]", values.join(", ")),
+                    format!(
+                        "Value '{s}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                        values.join(", ")
+                    ),
                 ));
             }
             len_check(s.chars().count(), "length")?;
@@ -134,7 +156,9 @@ fn walk(m: &Model, id: ShapeId, v: &Value, protocol: Protocol, path: &str) -> Re
             {
                 return Err(invalid(
                     protocol,
-                    format!("Value '{f}' at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {min}"),
+                    format!(
+                        "Value '{f}' at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
+                    ),
                 ));
             }
             if let Some(max) = shape.max
@@ -142,7 +166,9 @@ fn walk(m: &Model, id: ShapeId, v: &Value, protocol: Protocol, path: &str) -> Re
             {
                 return Err(invalid(
                     protocol,
-                    format!("Value '{f}' at '{path}' failed to satisfy constraint: Member must have value less than or equal to {max}"),
+                    format!(
+                        "Value '{f}' at '{path}' failed to satisfy constraint: Member must have value less than or equal to {max}"
+                    ),
                 ));
             }
         }

@@ -38,17 +38,17 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Element, String> {
         };
         for a in e.attributes() {
             let a = a.map_err(|e| e.to_string())?;
-            let v = a
-                .unescape_value()
-                .map_err(|e| e.to_string())?
-                .into_owned();
+            let v = a.unescape_value().map_err(|e| e.to_string())?.into_owned();
             el.attrs
                 .push((String::from_utf8_lossy(a.key.as_ref()).into_owned(), v));
         }
         Ok(el)
     };
     loop {
-        match reader.read_event_into(&mut buf).map_err(|e| e.to_string())? {
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?
+        {
             Event::Start(e) => stack.push(open(&e)?),
             Event::Empty(e) => {
                 let el = open(&e)?;
@@ -149,7 +149,11 @@ fn ns_attr(ns: &crate::model::XmlNs) -> (String, String) {
 fn member_element_name<'a>(m: &'a Model, member: &'a Member) -> &'a str {
     let shape = m.shape(member.shape);
     if shape.kind == Kind::List && (member.flattened || shape.flattened) {
-        if let Some(n) = shape.member.as_deref().and_then(|x| x.location_name.as_deref()) {
+        if let Some(n) = shape
+            .member
+            .as_deref()
+            .and_then(|x| x.location_name.as_deref())
+        {
             return n;
         }
     }
@@ -161,7 +165,7 @@ pub(crate) fn write_members(w: &mut Writer, m: &Model, id: ShapeId, v: &Value, b
     let shape = m.shape(id);
     let Value::Object(obj) = v else { return };
     for member in &shape.members {
-        if member.xml_attribute || (body_only && member.location != Location::Body) {
+        if member.xml_attribute || (body_only && !member.location.in_output_body()) {
             continue;
         }
         let Some(val) = obj.get(&member.name).filter(|v| !v.is_null()) else {
@@ -175,7 +179,12 @@ pub(crate) fn write_members(w: &mut Writer, m: &Model, id: ShapeId, v: &Value, b
 }
 
 /// Attributes (xmlAttribute members, and namespaces) of a structure element.
-pub(crate) fn struct_attrs(m: &Model, id: ShapeId, v: &Value, member_ns: Option<&crate::model::XmlNs>) -> Vec<(String, String)> {
+pub(crate) fn struct_attrs(
+    m: &Model,
+    id: ShapeId,
+    v: &Value,
+    member_ns: Option<&crate::model::XmlNs>,
+) -> Vec<(String, String)> {
     let shape = m.shape(id);
     let mut attrs = Vec::new();
     if let Some(ns) = member_ns.or(shape.xml_namespace.as_ref()) {
@@ -185,7 +194,11 @@ pub(crate) fn struct_attrs(m: &Model, id: ShapeId, v: &Value, member_ns: Option<
         for member in shape.members.iter().filter(|mm| mm.xml_attribute) {
             if let Some(val) = obj.get(&member.name).filter(|v| !v.is_null()) {
                 let t = m.shape(member.shape);
-                if let Some(text) = to_text(t.kind, ts_format(m, member.shape, member.timestamp_format), val) {
+                if let Some(text) = to_text(
+                    t.kind,
+                    ts_format(m, member.shape, member.timestamp_format),
+                    val,
+                ) {
                     if let Some(ns) = &member.xml_namespace {
                         attrs.push(ns_attr(ns));
                     }
@@ -198,7 +211,14 @@ pub(crate) fn struct_attrs(m: &Model, id: ShapeId, v: &Value, member_ns: Option<
 }
 
 /// Writes one member (element `name`), expanding flattened lists and maps.
-pub(crate) fn write_value(w: &mut Writer, m: &Model, member: &Member, name: &str, v: &Value, flattened: bool) {
+pub(crate) fn write_value(
+    w: &mut Writer,
+    m: &Model,
+    member: &Member,
+    name: &str,
+    v: &Value,
+    flattened: bool,
+) {
     let shape = m.shape(member.shape);
     match shape.kind {
         Kind::List => {
@@ -268,9 +288,15 @@ pub(crate) fn write_value(w: &mut Writer, m: &Model, member: &Member, name: &str
         }
         kind => {
             let ts = ts_format(m, member.shape, member.timestamp_format);
-            let Some(text) = to_text(kind, ts, v) else { return };
+            let Some(text) = to_text(kind, ts, v) else {
+                return;
+            };
             let mut attrs = Vec::new();
-            if let Some(ns) = member.xml_namespace.as_ref().or(shape.xml_namespace.as_ref()) {
+            if let Some(ns) = member
+                .xml_namespace
+                .as_ref()
+                .or(shape.xml_namespace.as_ref())
+            {
                 attrs.push(ns_attr(ns));
             }
             w.start(name, &attrs);
@@ -287,7 +313,12 @@ fn children_named<'a>(el: &'a Element, name: &'a str) -> impl Iterator<Item = &'
 }
 
 /// Reads the members of a structure from element `el`.
-pub(crate) fn read_struct(m: &Model, id: ShapeId, el: &Element, path: &str) -> Result<Map<String, Value>, String> {
+pub(crate) fn read_struct(
+    m: &Model,
+    id: ShapeId,
+    el: &Element,
+    path: &str,
+) -> Result<Map<String, Value>, String> {
     let shape = m.shape(id);
     let mut out = Map::new();
     for member in &shape.members {
@@ -296,10 +327,18 @@ pub(crate) fn read_struct(m: &Model, id: ShapeId, el: &Element, path: &str) -> R
         }
         if member.xml_attribute {
             let wire = member.wire_name();
-            if let Some((_, v)) = el.attrs.iter().find(|(k, _)| k == wire || local(k.as_bytes()) == wire) {
+            if let Some((_, v)) = el
+                .attrs
+                .iter()
+                .find(|(k, _)| k == wire || local(k.as_bytes()) == wire)
+            {
                 let t = m.shape(member.shape);
-                let val = parse_text(t.kind, ts_format(m, member.shape, member.timestamp_format), v)
-                    .map_err(|e| format!("{path}.{}: expected {e}", member.name))?;
+                let val = parse_text(
+                    t.kind,
+                    ts_format(m, member.shape, member.timestamp_format),
+                    v,
+                )
+                .map_err(|e| format!("{path}.{}: expected {e}", member.name))?;
                 out.insert(member.name.clone(), val);
             }
             continue;
@@ -309,7 +348,12 @@ pub(crate) fn read_struct(m: &Model, id: ShapeId, el: &Element, path: &str) -> R
         let p = format!("{path}.{}", member.name);
         let flattened = member.flattened || target.flattened;
         if flattened && matches!(target.kind, Kind::List | Kind::Map) {
-            let nodes: Vec<&Element> = children_named(el, name).collect();
+            // Clients name flattened list items after the member (botocore's
+            // serializer) or after the list's member (its parser): take either.
+            let mut nodes: Vec<&Element> = children_named(el, member.wire_name()).collect();
+            if nodes.is_empty() {
+                nodes = children_named(el, name).collect();
+            }
             if nodes.is_empty() {
                 continue;
             }
@@ -336,13 +380,22 @@ pub(crate) fn read_struct(m: &Model, id: ShapeId, el: &Element, path: &str) -> R
     Ok(out)
 }
 
-fn read_map_entry(m: &Model, map_id: ShapeId, entry: &Element, out: &mut Map<String, Value>, path: &str) -> Result<(), String> {
+fn read_map_entry(
+    m: &Model,
+    map_id: ShapeId,
+    entry: &Element,
+    out: &mut Map<String, Value>,
+    path: &str,
+) -> Result<(), String> {
     let shape = m.shape(map_id);
     let key = shape.key.as_deref().expect("resolved map");
     let value = shape.value.as_deref().expect("resolved map");
     let kname = key.location_name.as_deref().unwrap_or("key");
     let vname = value.location_name.as_deref().unwrap_or("value");
-    let k = children_named(entry, kname).next().map(|e| e.text.clone()).unwrap_or_default();
+    let k = children_named(entry, kname)
+        .next()
+        .map(|e| e.text.clone())
+        .unwrap_or_default();
     let v = match children_named(entry, vname).next() {
         Some(n) => read_value(m, value, n, path)?,
         None => Value::Null,
@@ -352,7 +405,12 @@ fn read_map_entry(m: &Model, map_id: ShapeId, entry: &Element, out: &mut Map<Str
 }
 
 /// Reads the value of `member` from its element.
-pub(crate) fn read_value(m: &Model, member: &Member, el: &Element, path: &str) -> Result<Value, String> {
+pub(crate) fn read_value(
+    m: &Model,
+    member: &Member,
+    el: &Element,
+    path: &str,
+) -> Result<Value, String> {
     let shape = m.shape(member.shape);
     match shape.kind {
         Kind::Structure => read_struct(m, member.shape, el, path).map(Value::Object),
@@ -372,7 +430,11 @@ pub(crate) fn read_value(m: &Model, member: &Member, el: &Element, path: &str) -
             }
             Ok(Value::Object(map))
         }
-        kind => parse_text(kind, ts_format(m, member.shape, member.timestamp_format), &el.text)
-            .map_err(|e| format!("{path}: expected {e}")),
+        kind => parse_text(
+            kind,
+            ts_format(m, member.shape, member.timestamp_format),
+            &el.text,
+        )
+        .map_err(|e| format!("{path}: expected {e}")),
     }
 }

@@ -44,7 +44,8 @@ fn vectors_dir() -> PathBuf {
 }
 
 fn load(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read vectors")).expect("parse vectors")
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read vectors"))
+        .expect("parse vectors")
 }
 
 struct Ignore {
@@ -76,13 +77,18 @@ impl Ignore {
     }
     fn ignored(&self, file: &str, dir: &str, suite: &str, id: &str) -> bool {
         self.suites.contains(&format!("{dir}:{suite}"))
-            || self.cases.contains(&(file.to_string(), dir.to_string(), id.to_string()))
+            || self
+                .cases
+                .contains(&(file.to_string(), dir.to_string(), id.to_string()))
     }
 }
 
 fn model_for(suite: &Value, given: &Value) -> Result<ServiceModel, String> {
     let mut ops = Map::new();
-    ops.insert(given["name"].as_str().unwrap_or("").to_string(), given.clone());
+    ops.insert(
+        given["name"].as_str().unwrap_or("").to_string(),
+        given.clone(),
+    );
     let doc = json!({"metadata": suite["metadata"], "operations": ops, "shapes": suite["shapes"]});
     ServiceModel::from_json(&doc.to_string()).map_err(|e| e.to_string())
 }
@@ -108,8 +114,25 @@ fn float_eq(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-6 * a.abs().max(1.0)
 }
 
+/// Clients leave empty lists, maps and structures off the wire (or send
+/// `{}` for an absent payload structure), so on the server side an empty
+/// collection and an absent member are the same request.
+fn is_empty_collection(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
 /// Compares our decoded JSON against the vector's `params`, by shape type.
-fn compare(shapes: &Value, name: &str, ours: &Value, want: &Value, path: &str) -> Result<(), String> {
+fn compare(
+    shapes: &Value,
+    name: &str,
+    ours: &Value,
+    want: &Value,
+    path: &str,
+) -> Result<(), String> {
     let s = shape(shapes, name);
     let ty = s["type"].as_str().unwrap_or("");
     let fail = || Err(format!("{path}: ours {ours} want {want}"));
@@ -126,13 +149,16 @@ fn compare(shapes: &Value, name: &str, ours: &Value, want: &Value, path: &str) -
                     continue;
                 }
                 let Some(ov) = o.get(k) else {
+                    if is_empty_collection(wv) {
+                        continue;
+                    }
                     return Err(format!("{path}.{k}: missing (want {wv})"));
                 };
                 let member_shape = s["members"][k]["shape"].as_str().unwrap_or("");
                 compare(shapes, member_shape, ov, wv, &format!("{path}.{k}"))?;
             }
             for k in o.keys() {
-                if !w.contains_key(k) {
+                if !w.contains_key(k) && !is_empty_collection(&o[k]) {
                     return Err(format!("{path}.{k}: unexpected {}", o[k]));
                 }
             }
@@ -174,7 +200,11 @@ fn compare(shapes: &Value, name: &str, ours: &Value, want: &Value, path: &str) -
         "blob" => {
             let got = ours.as_str().and_then(|s| B64.decode(s).ok());
             let want_bytes = want.as_str().map(|s| s.as_bytes().to_vec());
-            if got.is_some() && got == want_bytes { Ok(()) } else { fail() }
+            if got.is_some() && got == want_bytes {
+                Ok(())
+            } else {
+                fail()
+            }
         }
         "timestamp" | "float" | "double" => match (as_f64(ours), as_f64(want)) {
             (Some(a), Some(b)) if float_eq(a, b) => Ok(()),
@@ -187,7 +217,11 @@ fn compare(shapes: &Value, name: &str, ours: &Value, want: &Value, path: &str) -
             }
         }
         _ => {
-            if ours == want { Ok(()) } else { fail() }
+            if ours == want {
+                Ok(())
+            } else {
+                fail()
+            }
         }
     }
 }
@@ -200,19 +234,45 @@ fn to_ours(shapes: &Value, name: &str, v: &Value) -> Value {
             o.iter()
                 .map(|(k, x)| {
                     let ms = s["members"][k]["shape"].as_str().unwrap_or("");
-                    (k.clone(), if x.is_null() { Value::Null } else { to_ours(shapes, ms, x) })
+                    (
+                        k.clone(),
+                        if x.is_null() {
+                            Value::Null
+                        } else {
+                            to_ours(shapes, ms, x)
+                        },
+                    )
                 })
                 .collect(),
         ),
         ("list", Value::Array(a)) => {
             let ms = s["member"]["shape"].as_str().unwrap_or("");
-            Value::Array(a.iter().map(|x| if x.is_null() { Value::Null } else { to_ours(shapes, ms, x) }).collect())
+            Value::Array(
+                a.iter()
+                    .map(|x| {
+                        if x.is_null() {
+                            Value::Null
+                        } else {
+                            to_ours(shapes, ms, x)
+                        }
+                    })
+                    .collect(),
+            )
         }
         ("map", Value::Object(o)) => {
             let ms = s["value"]["shape"].as_str().unwrap_or("");
             Value::Object(
                 o.iter()
-                    .map(|(k, x)| (k.clone(), if x.is_null() { Value::Null } else { to_ours(shapes, ms, x) }))
+                    .map(|(k, x)| {
+                        (
+                            k.clone(),
+                            if x.is_null() {
+                                Value::Null
+                            } else {
+                                to_ours(shapes, ms, x)
+                            },
+                        )
+                    })
                     .collect(),
             )
         }
@@ -230,12 +290,20 @@ struct Tally {
 impl Tally {
     fn ratio(&self) -> f64 {
         let counted = self.total - self.skipped;
-        if counted == 0 { 1.0 } else { self.passed as f64 / counted as f64 }
+        if counted == 0 {
+            1.0
+        } else {
+            self.passed as f64 / counted as f64
+        }
     }
 }
 
 fn run_inputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally {
-    let mut t = Tally { passed: 0, total: 0, skipped: 0 };
+    let mut t = Tally {
+        passed: 0,
+        total: 0,
+        skipped: 0,
+    };
     let path = vectors_dir().join("input").join(format!("{file}.json"));
     let is_cbor = file.starts_with("smithy-rpc-v2-cbor");
     for suite in load(&path).as_array().into_iter().flatten() {
@@ -249,6 +317,7 @@ fn run_inputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally 
                 Err(e) => {
                     if ignore.ignored(file, "input", desc, id) {
                         t.skipped += 1;
+                        println!("SKIP {file} input {id}: {e}");
                     } else {
                         failures.push(format!("{file} input {id}: {e}"));
                     }
@@ -263,7 +332,8 @@ fn run_input_case(suite: &Value, case: &Value, is_cbor: bool) -> Result<(), Stri
     let given = &case["given"];
     let model = model_for(suite, given)?;
     let ser = &case["serialized"];
-    let method = Method::from_bytes(ser["method"].as_str().unwrap_or("POST").as_bytes()).map_err(|e| e.to_string())?;
+    let method = Method::from_bytes(ser["method"].as_str().unwrap_or("POST").as_bytes())
+        .map_err(|e| e.to_string())?;
     let uri = ser["uri"].as_str().unwrap_or("/");
     let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
     let mut headers = HeaderMap::new();
@@ -273,7 +343,10 @@ fn run_input_case(suite: &Value, case: &Value, is_cbor: bool) -> Result<(), Stri
         headers.append(name, value);
     }
     if let Some(host) = ser["host"].as_str() {
-        headers.insert("host", HeaderValue::from_str(host).map_err(|e| e.to_string())?);
+        headers.insert(
+            "host",
+            HeaderValue::from_str(host).map_err(|e| e.to_string())?,
+        );
     }
     let body_text = ser["body"].as_str().unwrap_or("");
     let body = if is_cbor {
@@ -281,7 +354,12 @@ fn run_input_case(suite: &Value, case: &Value, is_cbor: bool) -> Result<(), Stri
     } else {
         body_text.as_bytes().to_vec()
     };
-    let head = RequestHead { method: &method, path, query, headers: &headers };
+    let head = RequestHead {
+        method: &method,
+        path,
+        query,
+        headers: &headers,
+    };
     let decoded = decode_request(&model, &head, RequestBody::Bytes(body.into()))
         .map_err(|(p, e)| format!("decode failed ({p:?}): {} {}", e.code, e.message))?;
     let op = given["name"].as_str().unwrap_or("");
@@ -290,7 +368,13 @@ fn run_input_case(suite: &Value, case: &Value, is_cbor: bool) -> Result<(), Stri
     }
     let input_shape = given["input"]["shape"].as_str();
     match input_shape {
-        Some(s) => compare(&suite["shapes"], s, &decoded.input, &case["params"], "input"),
+        Some(s) => compare(
+            &suite["shapes"],
+            s,
+            &decoded.input,
+            &case["params"],
+            "input",
+        ),
         None => Ok(()),
     }
 }
@@ -307,7 +391,11 @@ fn protocol_of(name: &str) -> Protocol {
 }
 
 fn run_outputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally {
-    let mut t = Tally { passed: 0, total: 0, skipped: 0 };
+    let mut t = Tally {
+        passed: 0,
+        total: 0,
+        skipped: 0,
+    };
     let path = vectors_dir().join("output").join(format!("{file}.json"));
     let mut jobs = String::new();
     let mut meta: Vec<(String, String)> = Vec::new(); // (id, suite description)
@@ -331,9 +419,15 @@ fn run_outputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally
                         .into_iter()
                         .flatten()
                         .filter_map(|e| e["shape"].as_str())
-                        .find(|s| *s == code || suite["shapes"][*s]["error"]["code"].as_str() == Some(code));
+                        .find(|s| {
+                            *s == code
+                                || suite["shapes"][*s]["error"]["code"].as_str() == Some(code)
+                        });
                     if let Some(es) = err_shape {
-                        extra = to_ours(&suite["shapes"], es, &Value::Object(extra)).as_object().cloned().unwrap_or_default();
+                        extra = to_ours(&suite["shapes"], es, &Value::Object(extra))
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default();
                     }
                     let err = AwsError {
                         code: code.to_string(),
@@ -414,8 +508,15 @@ fn run_outputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally
             t.passed += 1;
         } else if ignore.ignored(file, "output", desc, id) {
             t.skipped += 1;
+            println!(
+                "SKIP {file} output {id}: {}",
+                v["detail"].as_str().unwrap_or("")
+            );
         } else {
-            failures.push(format!("{file} output {id}: {}", v["detail"].as_str().unwrap_or("")));
+            failures.push(format!(
+                "{file} output {id}: {}",
+                v["detail"].as_str().unwrap_or("")
+            ));
         }
     }
     t

@@ -47,7 +47,11 @@ pub(crate) fn virtual_host_bucket(host: &str) -> Option<&str> {
         } else {
             rest
         };
-        if bucket.is_empty() || bucket == "s3" || bucket.starts_with("s3.") || bucket.starts_with("s3-") {
+        if bucket.is_empty()
+            || bucket == "s3"
+            || bucket.starts_with("s3.")
+            || bucket.starts_with("s3-")
+        {
             return None;
         }
         return Some(bucket);
@@ -56,7 +60,10 @@ pub(crate) fn virtual_host_bucket(host: &str) -> Option<&str> {
 }
 
 /// The path to route on: `/bucket` + path for a virtual-hosted S3 request.
-pub(crate) fn effective_path<'a>(model: &ServiceModel, head: &RequestHead<'a>) -> std::borrow::Cow<'a, str> {
+pub(crate) fn effective_path<'a>(
+    model: &ServiceModel,
+    head: &RequestHead<'a>,
+) -> std::borrow::Cow<'a, str> {
     if model.is_s3()
         && let Some(host) = head.headers.get("host").and_then(|h| h.to_str().ok())
         && let Some(bucket) = virtual_host_bucket(host)
@@ -81,8 +88,14 @@ mod tests {
         assert_eq!(virtual_host_bucket("bucket.localhost"), Some("bucket"));
         assert_eq!(virtual_host_bucket("bucket.localhost:4566"), Some("bucket"));
         assert_eq!(virtual_host_bucket("bucket.s3.localhost"), Some("bucket"));
-        assert_eq!(virtual_host_bucket("my.dotted.bucket.s3.us-east-1.localhost"), Some("my.dotted.bucket"));
-        assert_eq!(virtual_host_bucket("b.s3.localhost.localstack.cloud:4566"), Some("b"));
+        assert_eq!(
+            virtual_host_bucket("my.dotted.bucket.s3.us-east-1.localhost"),
+            Some("my.dotted.bucket")
+        );
+        assert_eq!(
+            virtual_host_bucket("b.s3.localhost.localstack.cloud:4566"),
+            Some("b")
+        );
         assert_eq!(virtual_host_bucket("localhost:4566"), None);
         assert_eq!(virtual_host_bucket("s3.localhost"), None);
         assert_eq!(virtual_host_bucket("s3.us-east-1.localhost"), None);
