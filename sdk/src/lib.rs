@@ -91,13 +91,19 @@ pub mod __private {
 /// Exports a [`Service`] as the component's `service` interface.
 ///
 /// Use it once, at the root of the plugin's `lib.rs`: `export_plugin!(MyService);`.
+///
+/// The exports exist only in the wasm build: a native build (unit tests,
+/// clippy) has nothing to export to, and native linkers reject the
+/// component-model export names.
 #[macro_export]
 macro_rules! export_plugin {
     ($service:ty) => {
+        #[cfg(target_arch = "wasm32")]
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         struct __ministack_exported_service;
 
+        #[cfg(target_arch = "wasm32")]
         impl $crate::__private::ServiceGuest for __ministack_exported_service {
             fn describe() -> $crate::__private::Descriptor {
                 $crate::__private::describe::<$service>()
@@ -121,6 +127,12 @@ macro_rules! export_plugin {
             }
         }
 
+        // Natively, keep the service and its handlers reachable (no dead-code
+        // warnings in tests and clippy).
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() -> $crate::Router = <$service as $crate::Service>::router;
+
+        #[cfg(target_arch = "wasm32")]
         $crate::__export_plugin_impl!(__ministack_exported_service with_types_in $crate::generated);
     };
 }

@@ -63,6 +63,30 @@ impl Validator {
         self
     }
 
+    /// [`Validator::length`] for a sensitive member: the value is not echoed.
+    pub fn length_hidden(
+        &mut self,
+        member: &str,
+        value: &str,
+        min: usize,
+        max: usize,
+    ) -> &mut Self {
+        let n = value.chars().count();
+        if n < min {
+            self.fail_hidden(
+                member,
+                &format!("Member must have length greater than or equal to {min}"),
+            );
+        }
+        if max > 0 && n > max {
+            self.fail_hidden(
+                member,
+                &format!("Member must have length less than or equal to {max}"),
+            );
+        }
+        self
+    }
+
     /// Every character satisfies `allowed`; `pattern` is the model's regex, for the message.
     pub fn pattern(
         &mut self,
