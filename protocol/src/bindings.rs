@@ -44,8 +44,9 @@ pub(crate) fn split_header_list(v: &str) -> Vec<String> {
                 was_quoted = false;
             }
             c => {
-                if !(was_quoted && !quoted && c.is_whitespace())
-                    && !(cur.is_empty() && !quoted && c == ' ')
+                let after_quote = was_quoted && !quoted && c.is_whitespace();
+                let leading_space = !quoted && cur.is_empty() && c == ' ';
+                if !after_quote && !leading_space
                 {
                     cur.push(c);
                 }

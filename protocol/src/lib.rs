@@ -9,6 +9,10 @@
 //!   [`ServiceModel::operation_names`], [`ServiceModel::match_rest`]
 //! - [`decode_request`], [`streaming_input`], [`encode_response`], [`encode_error`]
 
+// The API contract returns `AwsError` by value (the host matches on it);
+// it is only built on the error path, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub use http;
 
 mod bindings;

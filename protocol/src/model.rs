@@ -112,6 +112,8 @@ pub(crate) struct XmlNs {
 }
 
 /// A member of a structure, or the member/key/value of a list or map.
+// Every wire-affecting trait is loaded, including ones no codec reads yet.
+#[allow(dead_code)]
 #[derive(Clone, Debug)]
 pub(crate) struct Member {
     pub name: String,
@@ -138,6 +140,8 @@ impl Member {
     }
 }
 
+// Every wire-affecting trait is loaded, including ones no codec reads yet.
+#[allow(dead_code)]
 #[derive(Clone, Debug)]
 pub(crate) struct Shape {
     pub name: String,
@@ -184,6 +188,8 @@ pub(crate) struct ShapeRef {
     pub result_wrapper: Option<String>,
 }
 
+// Every wire-affecting trait is loaded, including ones no codec reads yet.
+#[allow(dead_code)]
 #[derive(Clone, Debug)]
 pub(crate) struct Operation {
     pub name: String,

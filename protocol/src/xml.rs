@@ -148,14 +148,14 @@ fn ns_attr(ns: &crate::model::XmlNs) -> (String, String) {
 /// Element name of a member inside a structure (botocore `_member_key_name`).
 fn member_element_name<'a>(m: &'a Model, member: &'a Member) -> &'a str {
     let shape = m.shape(member.shape);
-    if shape.kind == Kind::List && (member.flattened || shape.flattened) {
-        if let Some(n) = shape
+    if shape.kind == Kind::List
+        && (member.flattened || shape.flattened)
+        && let Some(n) = shape
             .member
             .as_deref()
             .and_then(|x| x.location_name.as_deref())
-        {
-            return n;
-        }
+    {
+        return n;
     }
     member.wire_name()
 }
