@@ -4,8 +4,26 @@
 //! atomically (temp file + fsync + rename). Digests are computed while the
 //! bytes stream in. A blob created by a unit that rolls back is deleted; a
 //! release takes effect when the unit commits.
+//!
+//! On disk a blob is `<dir>/<plugin>/<id>`: the bytes followed by a trailer
+//! (the digests, the size and a magic number), so a blob is one file and one
+//! rename. Files being written are `<dir>/<plugin>/.tmp-<id>`; leftovers of a
+//! crash are removed when the store opens. Ids are generated here
+//! (`b` + 32 hex digits); any other id is refused, so an id can never name a
+//! path outside the store.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use crate::StateError;
+use crate::checksum::{DIGEST_BYTES, Digest, Digests};
 
 /// A blob's identity, size and digests (see the WIT `blob-ref`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +35,17 @@ pub struct BlobInfo {
     pub checksums: Vec<(String, String)>,
 }
 
+impl BlobInfo {
+    fn new(id: String, digest: &Digest) -> Self {
+        Self {
+            id,
+            size: digest.size,
+            md5_hex: digest.md5_hex(),
+            checksums: digest.checksums(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct BlobConfig {
     /// S3_PERSIST=1: files under `dir`.
@@ -24,67 +53,501 @@ pub struct BlobConfig {
     pub dir: PathBuf,
 }
 
-pub struct BlobStore {}
+pub const ENV_S3_PERSIST: &str = "S3_PERSIST";
+pub const ENV_S3_DATA_DIR: &str = "S3_DATA_DIR";
+pub const DEFAULT_DATA_DIR: &str = "/tmp/ministack-data/s3";
+
+impl BlobConfig {
+    pub fn in_memory() -> Self {
+        Self {
+            persist: false,
+            dir: PathBuf::from(DEFAULT_DATA_DIR),
+        }
+    }
+
+    pub fn persistent(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            persist: true,
+            dir: dir.into(),
+        }
+    }
+
+    /// S3_PERSIST (1/true/yes) and S3_DATA_DIR.
+    pub fn from_env() -> Self {
+        Self {
+            persist: std::env::var(ENV_S3_PERSIST).is_ok_and(|v| crate::truthy(&v)),
+            dir: PathBuf::from(
+                std::env::var(ENV_S3_DATA_DIR).unwrap_or_else(|_| DEFAULT_DATA_DIR.into()),
+            ),
+        }
+    }
+}
+
+/// Magic number closing every blob file.
+const MAGIC: &[u8; 8] = b"MSBLOB01";
+const TRAILER: u64 = (DIGEST_BYTES + MAGIC.len()) as u64;
+/// Chunks at least this big are hashed and written off the async workers.
+const OFFLOAD: usize = 64 * 1024;
+/// Piece size when copying between blobs.
+const COPY_PIECE: u64 = 1 << 20;
+const TMP_PREFIX: &str = ".tmp-";
+
+struct MemBlob {
+    bytes: Bytes,
+    info: BlobInfo,
+}
+
+struct Inner {
+    persist: bool,
+    dir: PathBuf,
+    /// plugin -> id -> blob (in memory only).
+    memory: Mutex<HashMap<String, HashMap<String, Arc<MemBlob>>>>,
+}
+
+pub struct BlobStore {
+    inner: Arc<Inner>,
+}
+
+enum Sink {
+    Memory(Vec<u8>),
+    File {
+        file: File,
+        tmp: PathBuf,
+        path: PathBuf,
+    },
+}
 
 /// Writes a new blob chunk by chunk, computing digests on the way.
-pub struct BlobWriter {}
+pub struct BlobWriter {
+    inner: Arc<Inner>,
+    plugin: String,
+    id: String,
+    /// None only while a chunk is being written off-thread.
+    state: Option<(Digests, Sink)>,
+}
+
+fn storage(e: impl std::fmt::Display) -> StateError {
+    StateError::Storage(e.to_string())
+}
+
+/// `b` followed by 32 lower-case hex digits.
+pub fn is_valid_id(id: &str) -> bool {
+    id.len() == 33
+        && id.starts_with('b')
+        && id[1..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn new_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("b{nanos:016x}{:08x}{:08x}", std::process::id(), n as u32)
+}
+
+fn check_id(id: &str) -> Result<(), StateError> {
+    if is_valid_id(id) {
+        Ok(())
+    } else {
+        Err(StateError::Storage(format!("invalid blob id {id:?}")))
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Runs blocking work off the async workers when a runtime is there.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StateError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking(f).await.map_err(storage),
+        Err(_) => Ok(f()),
+    }
+}
+
+impl Inner {
+    fn plugin_dir(&self, plugin: &str) -> PathBuf {
+        self.dir.join(plugin)
+    }
+
+    fn path(&self, plugin: &str, id: &str) -> PathBuf {
+        self.plugin_dir(plugin).join(id)
+    }
+}
+
+/// Reads a blob file's trailer.
+fn read_trailer(file: &File) -> Option<Digest> {
+    let len = file.metadata().ok()?.len();
+    if len < TRAILER {
+        return None;
+    }
+    let mut trailer = [0u8; TRAILER as usize];
+    file.read_exact_at(&mut trailer, len - TRAILER).ok()?;
+    if &trailer[DIGEST_BYTES..] != MAGIC {
+        return None;
+    }
+    let digest = Digest::from_bytes(trailer[..DIGEST_BYTES].try_into().ok()?);
+    (digest.size == len - TRAILER).then_some(digest)
+}
 
 impl BlobStore {
-    pub fn open(_config: BlobConfig) -> Result<Self, crate::StateError> {
-        todo!("state helper")
+    pub fn open(config: BlobConfig) -> Result<Self, crate::StateError> {
+        if config.persist {
+            std::fs::create_dir_all(&config.dir)
+                .map_err(|e| StateError::Storage(format!("{}: {e}", config.dir.display())))?;
+            // Temp files of writes a crash interrupted.
+            for plugin in std::fs::read_dir(&config.dir).map_err(storage)?.flatten() {
+                if !plugin.path().is_dir() {
+                    continue;
+                }
+                for entry in std::fs::read_dir(plugin.path()).map_err(storage)?.flatten() {
+                    if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
+                }
+            }
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                persist: config.persist,
+                dir: config.dir,
+                memory: Mutex::new(HashMap::new()),
+            }),
+        })
     }
 }
 
 impl BlobStore {
     /// Starts a new blob in `plugin`'s namespace.
-    pub fn writer(&self, _plugin: &str) -> Result<BlobWriter, crate::StateError> {
-        todo!("state helper")
+    pub fn writer(&self, plugin: &str) -> Result<BlobWriter, crate::StateError> {
+        crate::check_name(plugin)?;
+        let id = new_id();
+        let sink = if self.inner.persist {
+            let dir = self.inner.plugin_dir(plugin);
+            std::fs::create_dir_all(&dir).map_err(storage)?;
+            let tmp = dir.join(format!("{TMP_PREFIX}{id}"));
+            let file = File::create(&tmp).map_err(storage)?;
+            Sink::File {
+                file,
+                tmp,
+                path: dir.join(&id),
+            }
+        } else {
+            Sink::Memory(Vec::new())
+        };
+        Ok(BlobWriter {
+            inner: self.inner.clone(),
+            plugin: plugin.to_string(),
+            id,
+            state: Some((Digests::new(), sink)),
+        })
     }
+
     /// Creates a blob from bytes in one go.
-    pub async fn create(&self, _plugin: &str, _bytes: &[u8]) -> Result<BlobInfo, crate::StateError> {
-        todo!("state helper")
+    pub async fn create(&self, plugin: &str, bytes: &[u8]) -> Result<BlobInfo, crate::StateError> {
+        let mut w = self.writer(plugin)?;
+        w.write(bytes).await?;
+        w.finish().await
     }
-    pub fn stat(&self, _plugin: &str, _id: &str) -> Option<BlobInfo> {
-        todo!("state helper")
+
+    pub fn stat(&self, plugin: &str, id: &str) -> Option<BlobInfo> {
+        if !is_valid_id(id) || crate::check_name(plugin).is_err() {
+            return None;
+        }
+        if self.inner.persist {
+            let file = File::open(self.inner.path(plugin, id)).ok()?;
+            read_trailer(&file).map(|d| BlobInfo::new(id.to_string(), &d))
+        } else {
+            let memory = crate::lock(&self.inner.memory);
+            memory.get(plugin)?.get(id).map(|b| b.info.clone())
+        }
     }
+
     /// Up to `len` bytes from `offset` (fewer at the end; empty past the end).
     pub async fn read(
         &self,
-        _plugin: &str,
-        _id: &str,
-        _offset: u64,
-        _len: u64,
+        plugin: &str,
+        id: &str,
+        offset: u64,
+        len: u64,
     ) -> Result<bytes::Bytes, crate::StateError> {
-        todo!("state helper")
+        check_id(id)?;
+        crate::check_name(plugin)?;
+        let missing = || StateError::Storage(format!("no such blob {id}"));
+        if !self.inner.persist {
+            let memory = crate::lock(&self.inner.memory);
+            let blob = memory
+                .get(plugin)
+                .and_then(|m| m.get(id))
+                .ok_or_else(missing)?;
+            let size = blob.bytes.len() as u64;
+            let start = offset.min(size);
+            let end = start.saturating_add(len).min(size);
+            return Ok(blob.bytes.slice(start as usize..end as usize));
+        }
+        let path = self.inner.path(plugin, id);
+        let id = id.to_string();
+        blocking(move || {
+            let file =
+                File::open(&path).map_err(|_| StateError::Storage(format!("no such blob {id}")))?;
+            // Final files always carry a trailer (they are renamed complete).
+            let size = file
+                .metadata()
+                .map_err(storage)?
+                .len()
+                .saturating_sub(TRAILER);
+            let start = offset.min(size);
+            let end = start.saturating_add(len).min(size);
+            let mut buf = vec![0u8; (end - start) as usize];
+            file.read_exact_at(&mut buf, start).map_err(storage)?;
+            Ok(Bytes::from(buf))
+        })
+        .await?
     }
+
     /// A new blob from slices (id, offset, length) of existing ones.
     pub async fn concat(
         &self,
-        _plugin: &str,
-        _parts: &[(String, u64, u64)],
+        plugin: &str,
+        parts: &[(String, u64, u64)],
     ) -> Result<BlobInfo, crate::StateError> {
-        todo!("state helper")
+        for (id, offset, len) in parts {
+            let info = self
+                .stat(plugin, id)
+                .ok_or_else(|| StateError::Storage(format!("no such blob {id}")))?;
+            if offset.checked_add(*len).is_none_or(|end| end > info.size) {
+                return Err(StateError::Storage(format!(
+                    "range {offset}+{len} is outside blob {id} of {} bytes",
+                    info.size
+                )));
+            }
+        }
+        let mut w = self.writer(plugin)?;
+        for (id, offset, len) in parts {
+            let mut at = *offset;
+            let end = offset + len;
+            while at < end {
+                let piece = (end - at).min(COPY_PIECE);
+                let bytes = self.read(plugin, id, at, piece).await?;
+                if bytes.len() as u64 != piece {
+                    return Err(StateError::Storage(format!(
+                        "blob {id} changed while being copied"
+                    )));
+                }
+                w.write(&bytes).await?;
+                at += piece;
+            }
+        }
+        w.finish().await
     }
+
     /// Deletes the blob's bytes now (the host defers this to commit).
-    pub fn release(&self, _plugin: &str, _id: &str) {
-        todo!("state helper")
+    pub fn release(&self, plugin: &str, id: &str) {
+        if !is_valid_id(id) || crate::check_name(plugin).is_err() {
+            return;
+        }
+        if self.inner.persist {
+            let _ = std::fs::remove_file(self.inner.path(plugin, id));
+        } else if let Some(m) = crate::lock(&self.inner.memory).get_mut(plugin) {
+            m.remove(id);
+        }
     }
+
     /// Ids of every blob of `plugin` (to sweep orphans after a crash).
-    pub fn list(&self, _plugin: &str) -> Vec<String> {
-        todo!("state helper")
+    pub fn list(&self, plugin: &str) -> Vec<String> {
+        if crate::check_name(plugin).is_err() {
+            return Vec::new();
+        }
+        let mut ids: Vec<String> = if self.inner.persist {
+            match std::fs::read_dir(self.inner.plugin_dir(plugin)) {
+                Ok(entries) => entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|name| is_valid_id(name))
+                    .collect(),
+                Err(_) => Vec::new(),
+            }
+        } else {
+            crate::lock(&self.inner.memory)
+                .get(plugin)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        ids.sort();
+        ids
     }
+
     /// Deletes every blob of `plugin`, or of all plugins when None.
-    pub fn reset(&self, _plugin: Option<&str>) -> Result<(), crate::StateError> {
-        todo!("state helper")
+    pub fn reset(&self, plugin: Option<&str>) -> Result<(), crate::StateError> {
+        if let Some(p) = plugin {
+            crate::check_name(p)?;
+        }
+        if !self.inner.persist {
+            let mut memory = crate::lock(&self.inner.memory);
+            match plugin {
+                Some(p) => {
+                    memory.remove(p);
+                }
+                None => memory.clear(),
+            }
+            return Ok(());
+        }
+        let dirs: Vec<PathBuf> = match plugin {
+            Some(p) => vec![self.inner.plugin_dir(p)],
+            None => match std::fs::read_dir(&self.inner.dir) {
+                Ok(entries) => entries
+                    .flatten()
+                    .filter(|e| {
+                        e.path().is_dir()
+                            && crate::check_name(&e.file_name().to_string_lossy()).is_ok()
+                    })
+                    .map(|e| e.path())
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+        };
+        for dir in dirs {
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StateError::Storage(format!("{}: {e}", dir.display()))),
+            }
+        }
+        Ok(())
     }
 }
 
 impl BlobWriter {
-    pub async fn write(&mut self, _chunk: &[u8]) -> Result<(), crate::StateError> {
-        todo!("state helper")
+    /// The id the blob will have.
+    pub fn id(&self) -> &str {
+        &self.id
     }
+
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), crate::StateError> {
+        let (mut digests, mut sink) = self
+            .state
+            .take()
+            .ok_or_else(|| storage("blob writer failed earlier"))?;
+        fn append(digests: &mut Digests, sink: &mut Sink, data: &[u8]) -> std::io::Result<()> {
+            digests.update(data);
+            match sink {
+                Sink::Memory(buf) => {
+                    buf.extend_from_slice(data);
+                    Ok(())
+                }
+                Sink::File { file, .. } => file.write_all(data),
+            }
+        }
+        let (digests, sink, result) = if chunk.len() < OFFLOAD {
+            let result = append(&mut digests, &mut sink, chunk);
+            (digests, sink, result)
+        } else {
+            let data = chunk.to_vec();
+            blocking(move || {
+                let result = append(&mut digests, &mut sink, &data);
+                (digests, sink, result)
+            })
+            .await?
+        };
+        if let Err(e) = result {
+            // The writer stays unusable; nothing of the blob remains.
+            if let Sink::File { tmp, .. } = sink {
+                let _ = std::fs::remove_file(tmp);
+            }
+            return Err(storage(e));
+        }
+        self.state = Some((digests, sink));
+        Ok(())
+    }
+
     /// Makes the blob durable (fsync + rename when persistent) and returns it.
-    pub async fn finish(self) -> Result<BlobInfo, crate::StateError> {
-        todo!("state helper")
+    pub async fn finish(mut self) -> Result<BlobInfo, crate::StateError> {
+        let (digests, sink) = self
+            .state
+            .take()
+            .ok_or_else(|| storage("blob writer failed earlier"))?;
+        let digest = digests.finish();
+        let info = BlobInfo::new(self.id.clone(), &digest);
+        match sink {
+            Sink::Memory(buf) => {
+                let blob = Arc::new(MemBlob {
+                    bytes: Bytes::from(buf),
+                    info: info.clone(),
+                });
+                crate::lock(&self.inner.memory)
+                    .entry(self.plugin.clone())
+                    .or_default()
+                    .insert(self.id.clone(), blob);
+            }
+            Sink::File {
+                mut file,
+                tmp,
+                path,
+            } => {
+                let tmp_on_error = tmp.clone();
+                let done = blocking(move || -> std::io::Result<()> {
+                    file.write_all(&digest.to_bytes())?;
+                    file.write_all(MAGIC)?;
+                    file.sync_all()?;
+                    drop(file);
+                    std::fs::rename(&tmp, &path)?;
+                    sync_dir(path.parent().unwrap_or(Path::new(".")))
+                })
+                .await?;
+                if let Err(e) = done {
+                    let _ = std::fs::remove_file(tmp_on_error);
+                    return Err(storage(e));
+                }
+            }
+        }
+        Ok(info)
     }
 }
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        // Not finished: nothing of it may remain.
+        if let Some((_, Sink::File { tmp, .. })) = self.state.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Child process of the blob crash test: writes blobs until killed and
+/// prints `ack <id> <md5> <size>` after each `finish`.
+#[cfg(test)]
+pub(crate) fn crash_child(dir: &Path) {
+    let store = BlobStore::open(BlobConfig::persistent(dir)).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut rng = crate::tests::Rng::seeded();
+        loop {
+            let size = rng.below(3 << 20) as usize;
+            let mut w = store.writer("s3").unwrap();
+            let mut left = size;
+            let mut digests = Digests::new();
+            while left > 0 {
+                let n = left.min(1 + rng.below(256 << 10) as usize);
+                let chunk: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                digests.update(&chunk);
+                w.write(&chunk).await.unwrap();
+                left -= n;
+            }
+            let info = w.finish().await.unwrap();
+            assert_eq!(info.md5_hex, digests.finish().md5_hex());
+            println!("ack {} {} {}", info.id, info.md5_hex, info.size);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests;
