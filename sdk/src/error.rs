@@ -27,7 +27,8 @@ pub struct AwsError {
     /// True when the caller is at fault (`Sender` in query errors, 4xx).
     pub sender_fault: bool,
     /// Additional members of the error shape (e.g. `{"Resource": ...}`).
-    pub extra: Option<Map<String, Value>>,
+    /// Boxed to keep `Result<_, AwsError>` small.
+    pub extra: Option<Box<Map<String, Value>>>,
 }
 
 impl AwsError {
@@ -67,7 +68,7 @@ impl AwsError {
     pub fn with_member(mut self, name: &str, value: impl Serialize) -> Self {
         let value = serde_json::to_value(value).unwrap_or(Value::Null);
         self.extra
-            .get_or_insert_with(Map::new)
+            .get_or_insert_with(Default::default)
             .insert(name.to_string(), value);
         self
     }
@@ -194,7 +195,7 @@ impl From<AwsError> for WitAwsError {
             message: e.message,
             status: e.status,
             sender_fault: e.sender_fault,
-            extra_json: e.extra.map(|m| Value::Object(m).to_string()),
+            extra_json: e.extra.map(|m| Value::Object(*m).to_string()),
         }
     }
 }
@@ -208,7 +209,8 @@ impl From<WitAwsError> for AwsError {
             sender_fault: e.sender_fault,
             extra: e
                 .extra_json
-                .and_then(|s| serde_json::from_str::<Map<String, Value>>(&s).ok()),
+                .and_then(|s| serde_json::from_str::<Map<String, Value>>(&s).ok())
+                .map(Box::new),
         }
     }
 }
