@@ -14,6 +14,9 @@ use md5::Digest as _;
 const CRC64_NVME: crc::Crc<u64, crc::Table<16>> =
     crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_NVME);
 
+/// Slices at least this long are hashed on two threads.
+const PARALLEL_BYTES: usize = 256 * 1024;
+
 /// The names S3 uses for its checksum algorithms, in the order [`Digest::checksums`] lists them.
 pub const ALGORITHMS: [&str; 5] = ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"];
 
@@ -47,14 +50,46 @@ impl Digests {
         }
     }
 
+    /// Feeds bytes. A large slice is hashed on two threads (MD5 and the CRCs
+    /// here, SHA1 and SHA256 on a scoped helper): MD5 alone is the slowest
+    /// digest, so this nearly halves the wall time of a big upload.
     pub fn update(&mut self, bytes: &[u8]) {
-        self.md5.update(bytes);
-        self.crc32.update(bytes);
-        self.crc32c = crc32c::crc32c_append(self.crc32c, bytes);
-        self.sha1.update(bytes);
-        self.sha256.update(bytes);
-        self.crc64.update(bytes);
-        self.len += bytes.len() as u64;
+        let Self {
+            md5,
+            crc32,
+            crc32c,
+            sha1,
+            sha256,
+            crc64,
+            len,
+        } = self;
+        *len += bytes.len() as u64;
+        let mut rest = || {
+            md5.update(bytes);
+            crc32.update(bytes);
+            *crc32c = crc32c::crc32c_append(*crc32c, bytes);
+            crc64.update(bytes);
+        };
+        if bytes.len() >= PARALLEL_BYTES {
+            let spawned = std::thread::scope(|s| {
+                let helper = std::thread::Builder::new().spawn_scoped(s, || {
+                    sha1.update(bytes);
+                    sha256.update(bytes);
+                });
+                rest();
+                match helper {
+                    Ok(h) => h.join().map_err(std::panic::resume_unwind).is_ok(),
+                    Err(_) => false,
+                }
+            });
+            if spawned {
+                return;
+            }
+        } else {
+            rest();
+        }
+        sha1.update(bytes);
+        sha256.update(bytes);
     }
 
     /// Bytes seen so far.
@@ -270,14 +305,15 @@ mod tests {
 
     #[test]
     fn streaming_equals_one_shot_and_round_trips() {
-        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        // Above PARALLEL_BYTES: the one-shot digest takes the two-thread path.
+        let data: Vec<u8> = (0..600_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
         let mut d = Digests::new();
         for piece in data.chunks(777) {
             d.update(piece);
         }
         let streamed = d.finish();
         assert_eq!(streamed, Digests::of(&data));
-        assert_eq!(streamed.size, 100_000);
+        assert_eq!(streamed.size, 600_000);
         assert_eq!(Digest::from_bytes(&streamed.to_bytes()), streamed);
     }
 
