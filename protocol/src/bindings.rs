@@ -46,8 +46,7 @@ pub(crate) fn split_header_list(v: &str) -> Vec<String> {
             c => {
                 let after_quote = was_quoted && !quoted && c.is_whitespace();
                 let leading_space = !quoted && cur.is_empty() && c == ' ';
-                if !after_quote && !leading_space
-                {
+                if !after_quote && !leading_space {
                     cur.push(c);
                 }
             }

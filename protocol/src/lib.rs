@@ -167,16 +167,62 @@ impl ServiceModel {
     fn match_rest_op(&self, head: &RequestHead<'_>) -> Option<(&Operation, rest::Labels)> {
         let path = quirks::s3::effective_path(self, head);
         let query = rest::parse_query(head.query);
+        // Several operations may share a template (S3: PutObject, CopyObject,
+        // UploadPart, UploadPartCopy are all `PUT /{Bucket}/{Key+}`); among
+        // the most specific matches, the one whose required header and query
+        // members are all present, and most of them, wins.
+        let mut best: Option<(&Operation, rest::Labels, (usize, usize))> = None;
         for name in &self.model.rest_order {
             let op = &self.model.operations[name];
             if !op.method.eq_ignore_ascii_case(head.method.as_str()) {
                 continue;
             }
+            if let Some((b, _, _)) = &best
+                && b.template.specificity() != op.template.specificity()
+            {
+                break;
+            }
             if let Some(labels) = op.template.matches(&path, &query) {
-                return Some((op, labels));
+                let score = self.bound_members_score(op, head, &query);
+                let better = match &best {
+                    None => true,
+                    Some((_, _, s)) => score.0 < s.0 || (score.0 == s.0 && score.1 > s.1),
+                };
+                if better {
+                    best = Some((op, labels, score));
+                }
             }
         }
-        None
+        best.map(|(op, labels, _)| (op, labels))
+    }
+
+    /// (required header/query members missing, required ones present).
+    fn bound_members_score(
+        &self,
+        op: &Operation,
+        head: &RequestHead<'_>,
+        query: &[(String, String)],
+    ) -> (usize, usize) {
+        let Some(input) = &op.input else {
+            return (0, 0);
+        };
+        let (mut missing, mut present) = (0, 0);
+        for m in &self.model.shape(input.shape).members {
+            if !m.required {
+                continue;
+            }
+            let found = match m.location {
+                model::Location::Header => head.headers.contains_key(m.wire_name()),
+                model::Location::QueryString => query.iter().any(|(k, _)| k == m.wire_name()),
+                _ => continue,
+            };
+            if found {
+                present += 1;
+            } else {
+                missing += 1;
+            }
+        }
+        (missing, present)
     }
 
     fn is_s3(&self) -> bool {
@@ -316,7 +362,8 @@ pub fn streaming_input(model: &ServiceModel, head: &RequestHead<'_>) -> Option<S
     let payload = input.payload.as_deref()?;
     let member = input.member(payload)?;
     let target = model.model.shape(member.shape);
-    (target.kind == model::Kind::Blob && target.streaming).then(|| member.name.clone())
+    (target.kind == model::Kind::Blob && (target.streaming || member.streaming))
+        .then(|| member.name.clone())
 }
 
 /// Encodes an operation's JSON output in the request's protocol.
@@ -352,7 +399,7 @@ fn error_shape(model: &ServiceModel, operation: Option<&str>, code: &str) -> Opt
             }
         }
     }
-    model.model.errors_by_code.get(code).copied()
+    model.model.error_by_code(code)
 }
 
 /// The status and the fault side of an error, from the error or its shape.

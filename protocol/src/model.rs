@@ -5,6 +5,7 @@
 //! resolved to indices once, so the codecs never look a shape up by name.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
@@ -131,6 +132,8 @@ pub(crate) struct Member {
     pub idempotency_token: bool,
     pub event_payload: bool,
     pub event_header: bool,
+    /// `streaming` on the member (S3 puts it there) or on its shape.
+    pub streaming: bool,
 }
 
 impl Member {
@@ -204,30 +207,118 @@ pub(crate) struct Operation {
 }
 
 /// The resolved model: shapes by index, operations by name.
+///
+/// Startup matters (several plugins' models load before the gateway is
+/// ready), so only metadata and operations are parsed up front. Each shape
+/// is kept as the byte range of its raw JSON and parsed on first use.
 pub(crate) struct Model {
-    pub shapes: Vec<Shape>,
+    text: Box<str>,
+    raw_shapes: Vec<(std::ops::Range<usize>, String)>,
+    shapes: Vec<OnceLock<Shape>>,
+    index: HashMap<String, ShapeId>,
     pub operations: BTreeMap<String, Operation>,
-    /// Error shapes by wire code (the shape name and `error.code`).
-    pub errors_by_code: HashMap<String, ShapeId>,
+    /// Error shapes by `error.code`, built on first need.
+    error_codes: OnceLock<HashMap<String, ShapeId>>,
     /// REST operations ordered most specific first, for routing.
     pub rest_order: Vec<String>,
 }
 
 impl Model {
     pub fn shape(&self, id: ShapeId) -> &Shape {
-        &self.shapes[id as usize]
+        let i = id as usize;
+        if i >= self.shapes.len() {
+            return fallback_shape();
+        }
+        self.shapes[i].get_or_init(|| self.parse_shape(i))
     }
+
+    fn parse_shape(&self, i: usize) -> Shape {
+        let (range, name) = &self.raw_shapes[i];
+        let raw: RawShape = match serde_json::from_str(&self.text[range.clone()]) {
+            Ok(r) => r,
+            Err(_) => {
+                return Shape {
+                    name: name.clone(),
+                    ..fallback_shape().clone()
+                };
+            }
+        };
+        resolve_shape(name.clone(), raw, &|n: &str| {
+            self.index.get(n).copied().unwrap_or(UNKNOWN_SHAPE)
+        })
+    }
+
+    /// The exception shape raised with `code` (its name or `error.code`).
+    pub fn error_by_code(&self, code: &str) -> Option<ShapeId> {
+        if let Some(&id) = self.index.get(code)
+            && self.shape(id).exception
+        {
+            return Some(id);
+        }
+        let codes = self.error_codes.get_or_init(|| {
+            let mut map = HashMap::new();
+            for (i, (range, _)) in self.raw_shapes.iter().enumerate() {
+                // Cheap pre-filter before parsing: only exceptions matter.
+                let text = &self.text[range.clone()];
+                if text.contains("\"exception\"") && text.contains("\"code\"") {
+                    let s = self.shape(i as ShapeId);
+                    if let Some(c) = &s.error_code {
+                        map.insert(c.clone(), i as ShapeId);
+                    }
+                }
+            }
+            map
+        });
+        codes.get(code).copied()
+    }
+}
+
+/// A member pointing at a shape the model does not define gets this id.
+const UNKNOWN_SHAPE: ShapeId = ShapeId::MAX;
+
+/// What an unknown or malformed shape reads as: a document (passed through).
+fn fallback_shape() -> &'static Shape {
+    static FALLBACK: OnceLock<Shape> = OnceLock::new();
+    FALLBACK.get_or_init(|| Shape {
+        name: String::new(),
+        kind: Kind::Document,
+        members: Vec::new(),
+        member: None,
+        key: None,
+        value: None,
+        flattened: false,
+        location_name: None,
+        xml_namespace: None,
+        timestamp_format: None,
+        enum_values: None,
+        min: None,
+        max: None,
+        pattern: false,
+        streaming: false,
+        eventstream: false,
+        event: false,
+        exception: false,
+        fault: false,
+        error_code: None,
+        error_status: None,
+        error_sender_fault: None,
+        payload: None,
+        union: false,
+        document: true,
+        requires_length: false,
+        result_wrapper: None,
+    })
 }
 
 // ---------------------------------------------------------------- raw serde
 
 #[derive(Deserialize)]
-struct RawModel {
+struct RawModel<'a> {
     metadata: RawMetadata,
     #[serde(default)]
     operations: HashMap<String, RawOperation>,
-    #[serde(default)]
-    shapes: Ordered<RawShape>,
+    #[serde(default, borrow)]
+    shapes: Ordered<&'a serde_json::value::RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -315,8 +406,11 @@ struct RawMember {
     jsonvalue: bool,
     host_label: bool,
     idempotency_token: bool,
+    #[serde(rename = "eventpayload")]
     event_payload: bool,
+    #[serde(rename = "eventheader")]
     event_header: bool,
+    streaming: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -428,12 +522,20 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
         xml_namespace: m.xml_namespace,
     };
 
-    let index: HashMap<String, ShapeId> = raw
+    let base = json.as_ptr() as usize;
+    let raw_shapes: Vec<(std::ops::Range<usize>, String)> = raw
         .shapes
         .0
+        .into_iter()
+        .map(|(name, v)| {
+            let start = v.get().as_ptr() as usize - base;
+            (start..start + v.get().len(), name)
+        })
+        .collect();
+    let index: HashMap<String, ShapeId> = raw_shapes
         .iter()
         .enumerate()
-        .map(|(i, (n, _))| (n.clone(), i as ShapeId))
+        .map(|(i, (_, n))| (n.clone(), i as ShapeId))
         .collect();
     let lookup = |name: &str| -> Result<ShapeId, ModelError> {
         index
@@ -441,89 +543,6 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
             .copied()
             .ok_or_else(|| ModelError(format!("unknown shape {name}")))
     };
-    let member = |name: String, r: RawMember, required: bool| -> Result<Member, ModelError> {
-        Ok(Member {
-            name,
-            shape: lookup(&r.shape)?,
-            required,
-            location: match r.location.as_deref() {
-                Some("uri") => Location::Uri,
-                Some("querystring") => Location::QueryString,
-                Some("header") => Location::Header,
-                Some("headers") => Location::Headers,
-                Some("statusCode") => Location::StatusCode,
-                _ => Location::Body,
-            },
-            location_name: r.location_name,
-            query_name: r.query_name,
-            flattened: r.flattened.unwrap_or(false),
-            xml_namespace: r.xml_namespace.map(RawXmlNs::resolve),
-            xml_attribute: r.xml_attribute,
-            timestamp_format: r.timestamp_format.as_deref().and_then(TsFormat::parse),
-            jsonvalue: r.jsonvalue,
-            host_label: r.host_label,
-            idempotency_token: r.idempotency_token,
-            event_payload: r.event_payload,
-            event_header: r.event_header,
-        })
-    };
-
-    let mut shapes = Vec::with_capacity(raw.shapes.0.len());
-    for (name, s) in raw.shapes.0 {
-        let kind = Kind::parse(&s.kind)
-            .ok_or_else(|| ModelError(format!("shape {name}: unknown type {}", s.kind)))?;
-        let mut members = Vec::with_capacity(s.members.0.len());
-        for (mname, r) in s.members.0 {
-            let req = s.required.contains(&mname);
-            members.push(member(mname, r, req)?);
-        }
-        let boxed = |n: &str, r: Option<RawMember>| -> Result<Option<Box<Member>>, ModelError> {
-            r.map(|r| member(n.to_string(), r, false).map(Box::new))
-                .transpose()
-        };
-        let (error_code, error_status, error_sender_fault) = match s.error {
-            Some(e) => (e.code, e.http_status_code, e.sender_fault),
-            None => (None, None, None),
-        };
-        shapes.push(Shape {
-            kind: if s.document { Kind::Document } else { kind },
-            members,
-            member: boxed("member", s.member)?,
-            key: boxed("key", s.key)?,
-            value: boxed("value", s.value)?,
-            flattened: s.flattened,
-            location_name: s.location_name,
-            xml_namespace: s.xml_namespace.map(RawXmlNs::resolve),
-            timestamp_format: s.timestamp_format.as_deref().and_then(TsFormat::parse),
-            enum_values: s.enum_values,
-            min: s.min,
-            max: s.max,
-            pattern: s.pattern.is_some(),
-            streaming: s.streaming,
-            eventstream: s.eventstream,
-            event: s.event,
-            exception: s.exception,
-            fault: s.fault,
-            error_code,
-            error_status,
-            error_sender_fault,
-            payload: s.payload,
-            union: s.union,
-            document: s.document,
-            requires_length: s.requires_length,
-            result_wrapper: None,
-            name,
-        });
-    }
-    if shapes.iter().any(|s| {
-        (s.kind == Kind::List && s.member.is_none())
-            || (s.kind == Kind::Map && (s.key.is_none() || s.value.is_none()))
-    }) {
-        return Err(ModelError(
-            "list or map shape without member/key/value".into(),
-        ));
-    }
-
     let sref = |r: RawRef| -> Result<ShapeRef, ModelError> {
         Ok(ShapeRef {
             shape: lookup(&r.shape)?,
@@ -532,15 +551,6 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
             result_wrapper: r.result_wrapper,
         })
     };
-    let mut errors_by_code = HashMap::new();
-    for (i, s) in shapes.iter().enumerate() {
-        if s.exception {
-            errors_by_code.insert(s.name.clone(), i as ShapeId);
-            if let Some(c) = &s.error_code {
-                errors_by_code.insert(c.clone(), i as ShapeId);
-            }
-        }
-    }
     let mut operations = BTreeMap::new();
     for (key, o) in raw.operations {
         let name = o.name.unwrap_or_else(|| key.clone());
@@ -567,13 +577,106 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
         let (ta, tb) = (&operations[a].template, &operations[b].template);
         tb.specificity().cmp(&ta.specificity()).then(a.cmp(b))
     });
+    let shapes = raw_shapes.iter().map(|_| OnceLock::new()).collect();
     Ok((
         metadata,
         Model {
+            text: json.into(),
+            raw_shapes,
             shapes,
+            index,
             operations,
-            errors_by_code,
+            error_codes: OnceLock::new(),
             rest_order,
         },
     ))
+}
+
+fn resolve_member(
+    name: String,
+    r: RawMember,
+    required: bool,
+    lookup: &dyn Fn(&str) -> ShapeId,
+) -> Member {
+    Member {
+        name,
+        shape: lookup(&r.shape),
+        required,
+        location: match r.location.as_deref() {
+            Some("uri") => Location::Uri,
+            Some("querystring") => Location::QueryString,
+            Some("header") => Location::Header,
+            Some("headers") => Location::Headers,
+            Some("statusCode") => Location::StatusCode,
+            _ => Location::Body,
+        },
+        location_name: r.location_name,
+        query_name: r.query_name,
+        flattened: r.flattened.unwrap_or(false),
+        xml_namespace: r.xml_namespace.map(RawXmlNs::resolve),
+        xml_attribute: r.xml_attribute,
+        timestamp_format: r.timestamp_format.as_deref().and_then(TsFormat::parse),
+        jsonvalue: r.jsonvalue,
+        host_label: r.host_label,
+        idempotency_token: r.idempotency_token,
+        event_payload: r.event_payload,
+        event_header: r.event_header,
+        streaming: r.streaming,
+    }
+}
+
+fn resolve_shape(name: String, s: RawShape, lookup: &dyn Fn(&str) -> ShapeId) -> Shape {
+    // An unknown type reads as a document (passed through untouched).
+    let kind = Kind::parse(&s.kind).unwrap_or(Kind::Document);
+    let mut members = Vec::with_capacity(s.members.0.len());
+    for (mname, r) in s.members.0 {
+        let req = s.required.contains(&mname);
+        members.push(resolve_member(mname, r, req, lookup));
+    }
+    let boxed = |n: &str, r: Option<RawMember>| {
+        r.map(|r| Box::new(resolve_member(n.to_string(), r, false, lookup)))
+    };
+    let (error_code, error_status, error_sender_fault) = match s.error {
+        Some(e) => (e.code, e.http_status_code, e.sender_fault),
+        None => (None, None, None),
+    };
+    let member = boxed("member", s.member);
+    let key = boxed("key", s.key);
+    let value = boxed("value", s.value);
+    // A list or map without its member/key/value is malformed: pass it through.
+    let malformed = (kind == Kind::List && member.is_none())
+        || (kind == Kind::Map && (key.is_none() || value.is_none()));
+    Shape {
+        kind: if s.document || malformed {
+            Kind::Document
+        } else {
+            kind
+        },
+        members,
+        member,
+        key,
+        value,
+        flattened: s.flattened,
+        location_name: s.location_name,
+        xml_namespace: s.xml_namespace.map(RawXmlNs::resolve),
+        timestamp_format: s.timestamp_format.as_deref().and_then(TsFormat::parse),
+        enum_values: s.enum_values,
+        min: s.min,
+        max: s.max,
+        pattern: s.pattern.is_some(),
+        streaming: s.streaming,
+        eventstream: s.eventstream,
+        event: s.event,
+        exception: s.exception,
+        fault: s.fault,
+        error_code,
+        error_status,
+        error_sender_fault,
+        payload: s.payload,
+        union: s.union,
+        document: s.document,
+        requires_length: s.requires_length,
+        result_wrapper: None,
+        name,
+    }
 }

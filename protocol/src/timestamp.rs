@@ -12,7 +12,9 @@ fn to_datetime(secs: f64) -> Option<OffsetDateTime> {
     if !secs.is_finite() {
         return None;
     }
-    let nanos = (secs * 1e9).round() as i128;
+    // AWS timestamps carry at most milliseconds; rounding there keeps
+    // 0.123 from printing as 0.122999.
+    let nanos = (secs * 1e3).round() as i128 * 1_000_000;
     OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
 }
 

@@ -94,7 +94,7 @@ fn walk(m: &Model, id: ShapeId, v: &Value, protocol: Protocol, path: &str) -> Re
                     None | Some(Value::Null) => {
                         // Idempotency tokens are filled in by clients; a
                         // streaming payload may be empty.
-                        let streaming = m.shape(member.shape).streaming;
+                        let streaming = member.streaming || m.shape(member.shape).streaming;
                         if member.required && !member.idempotency_token && !streaming {
                             return Err(missing(protocol, &member.name));
                         }
