@@ -293,10 +293,14 @@ pub(crate) fn error_body(
         {
             message_key = mm.wire_name().to_string();
         }
-        if let Some(extra) = &error.extra
-            && let Value::Object(w) = to_wire(m, id, None, &Value::Object(extra.clone()))
-        {
-            body.extend(w);
+        if let Some(extra) = &error.extra {
+            if let Value::Object(w) = to_wire(m, id, None, &Value::Object(extra.clone())) {
+                body.extend(w);
+            }
+            // Unmodelled extras go through as given.
+            for (k, v) in extra.iter().filter(|(k, _)| shape.member(k).is_none()) {
+                body.insert(k.clone(), v.clone());
+            }
         }
     } else if let Some(extra) = &error.extra {
         body.extend(extra.clone());

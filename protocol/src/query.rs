@@ -282,17 +282,21 @@ pub(crate) fn write_error_fields(
     if let Some(extra) = &error.extra {
         let mut extra = extra.clone();
         extra.retain(|k, _| !k.eq_ignore_ascii_case("message") && k != "Code" && k != "Type");
-        match ctx.shape {
-            Some(id) => write_members(w, &model.model, id, &Value::Object(extra), true),
-            None => {
-                for (k, v) in &extra {
-                    let text = match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    w.leaf(k, &text);
-                }
-            }
+        // Modelled members by the error shape; anything else as plain
+        // elements (S3's NoSuchBucket carries BucketName without modelling it).
+        let modelled = |k: &str| {
+            ctx.shape
+                .is_some_and(|id| model.model.shape(id).member(k).is_some())
+        };
+        if let Some(id) = ctx.shape {
+            write_members(w, &model.model, id, &Value::Object(extra.clone()), true);
+        }
+        for (k, v) in extra.iter().filter(|(k, _)| !modelled(k)) {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            w.leaf(k, &text);
         }
     }
 }

@@ -122,12 +122,14 @@ pub(crate) fn encode_output(
             }
         }
         None => {
-            if bindings::has_output_body_members(m, out_ref.shape) {
+            if let Some(body) = quirks::s3::bucket_location_body(model, &op.name, output) {
+                bindings::default_content_type(&mut headers, "application/xml");
+                ResponseBody::Bytes(body)
+            } else if bindings::has_output_body_members(m, out_ref.shape) {
                 bindings::default_content_type(&mut headers, "application/xml");
                 let shape = m.shape(out_ref.shape);
-                let name = out_ref
-                    .location_name
-                    .as_deref()
+                let name = quirks::s3::result_element(model, &op.name)
+                    .or(out_ref.location_name.as_deref())
                     .or(shape.location_name.as_deref())
                     .unwrap_or(&shape.name);
                 let mut w = Writer::default();

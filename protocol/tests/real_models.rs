@@ -434,6 +434,40 @@ fn s3_rest_xml_round_trip() {
         "{ebody}"
     );
     assert!(ebody.contains("<RequestId>rid-9</RequestId>"));
+    let lbody = String::from_utf8(body_bytes(&r)).unwrap();
+    assert!(
+        lbody.starts_with("<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"),
+        "{lbody}"
+    );
+    let loc = encode_response(
+        &m,
+        Protocol::RestXml,
+        "GetBucketLocation",
+        &json!({"LocationConstraint": "eu-west-1"}),
+        "rid",
+    )
+    .unwrap();
+    let nb = encode_error(
+        &m,
+        Protocol::RestXml,
+        Some("ListObjectsV2"),
+        &AwsError {
+            code: "NoSuchBucket".into(),
+            message: "The specified bucket does not exist".into(),
+            sender_fault: true,
+            extra: Some(serde_json::Map::from_iter([(
+                "BucketName".to_string(),
+                json!("nope"),
+            )])),
+            ..Default::default()
+        },
+        "rid",
+    );
+    assert!(
+        String::from_utf8(body_bytes(&nb))
+            .unwrap()
+            .contains("<BucketName>nope</BucketName>")
+    );
     let parsed = botocore_parse(&[
         ("s3", "rest-xml", "ListObjectsV2", &r),
         ("s3", "rest-xml", "GetObject", &small),
@@ -447,6 +481,13 @@ fn s3_rest_xml_round_trip() {
     assert_eq!(parsed[2]["Error"]["Code"], "NoSuchKey");
     assert_eq!(parsed[3]["ContentRange"], "bytes 2-4/10");
     assert_eq!(parsed[3]["Metadata"]["color"], "blue");
+    let parsed = botocore_parse(&[
+        ("s3", "rest-xml", "GetBucketLocation", &loc),
+        ("s3", "rest-xml", "ListObjectsV2", &nb),
+    ]);
+    assert_eq!(parsed[0]["LocationConstraint"], "eu-west-1");
+    assert_eq!(parsed[1]["Error"]["Code"], "NoSuchBucket");
+    assert_eq!(parsed[1]["Error"]["BucketName"], "nope");
 }
 
 #[test]

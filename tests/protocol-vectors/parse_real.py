@@ -48,6 +48,13 @@ for line in sys.stdin:
             resp["body"] = StreamingBody(io.BytesIO(body), len(body))
         parser = create_parser(case.get("protocol") or model.protocol)
         parsed = parser.parse(resp, op.output_shape)
+        if case["service"] == "s3" and case["operation"] == "GetBucketLocation" and "Error" not in parsed:
+            # botocore reads this one document with a handler, as the client does.
+            from types import SimpleNamespace
+
+            from botocore.handlers import parse_get_bucket_location
+
+            parse_get_bucket_location(parsed, SimpleNamespace(raw=True, content=body))
         if "Error" in parsed:
             shape = model.shape_for_error_code(parsed["Error"]["Code"])
             if shape is not None:

@@ -102,3 +102,61 @@ mod tests {
         assert_eq!(virtual_host_bucket("127.0.0.1:4566"), None);
     }
 }
+
+/// Root elements of S3 result documents as S3 sends them (the model names
+/// output shapes `ListObjectsV2Output` etc.; SDKs other than botocore and
+/// people reading responses expect S3's names).
+pub(crate) fn result_element(model: &ServiceModel, operation: &str) -> Option<&'static str> {
+    if !model.is_s3() {
+        return None;
+    }
+    Some(match operation {
+        "ListObjects" | "ListObjectsV2" => "ListBucketResult",
+        "ListBuckets" => "ListAllMyBucketsResult",
+        "ListDirectoryBuckets" => "ListAllMyDirectoryBucketsResult",
+        "ListObjectVersions" => "ListVersionsResult",
+        "ListMultipartUploads" => "ListMultipartUploadsResult",
+        "ListParts" => "ListPartsResult",
+        "CreateMultipartUpload" => "InitiateMultipartUploadResult",
+        "CompleteMultipartUpload" => "CompleteMultipartUploadResult",
+        "DeleteObjects" => "DeleteResult",
+        "GetBucketAcl" | "GetObjectAcl" => "AccessControlPolicy",
+        "GetBucketTagging" | "GetObjectTagging" => "Tagging",
+        "GetBucketVersioning" => "VersioningConfiguration",
+        "GetBucketCors" => "CORSConfiguration",
+        "GetBucketLifecycleConfiguration" => "LifecycleConfiguration",
+        "GetBucketNotificationConfiguration" => "NotificationConfiguration",
+        "GetBucketWebsite" => "WebsiteConfiguration",
+        "GetBucketLogging" => "BucketLoggingStatus",
+        "GetBucketAccelerateConfiguration" => "AccelerateConfiguration",
+        "GetBucketRequestPayment" => "RequestPaymentConfiguration",
+        "GetObjectAttributes" => "GetObjectAttributesResponse",
+        _ => return None,
+    })
+}
+
+/// GetBucketLocation answers `<LocationConstraint xmlns="...">eu-west-1</LocationConstraint>`:
+/// the member's text is the whole document (botocore has a customization to
+/// read exactly this).
+pub(crate) fn bucket_location_body(
+    model: &ServiceModel,
+    operation: &str,
+    output: &serde_json::Value,
+) -> Option<Vec<u8>> {
+    if !model.is_s3() || operation != "GetBucketLocation" {
+        return None;
+    }
+    let mut w = crate::xml::Writer::default();
+    w.start(
+        "LocationConstraint",
+        &[(
+            "xmlns".into(),
+            "http://s3.amazonaws.com/doc/2006-03-01/".into(),
+        )],
+    );
+    if let Some(v) = output.get("LocationConstraint").and_then(|v| v.as_str()) {
+        w.text(v);
+    }
+    w.end("LocationConstraint");
+    Some(w.out.into_bytes())
+}
