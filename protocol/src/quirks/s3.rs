@@ -79,29 +79,6 @@ pub(crate) fn skip_empty_query_value(kind: Kind, v: &str) -> bool {
     kind != Kind::String && v.is_empty()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn virtual_hosts() {
-        assert_eq!(virtual_host_bucket("bucket.localhost"), Some("bucket"));
-        assert_eq!(virtual_host_bucket("bucket.localhost:4566"), Some("bucket"));
-        assert_eq!(virtual_host_bucket("bucket.s3.localhost"), Some("bucket"));
-        assert_eq!(
-            virtual_host_bucket("my.dotted.bucket.s3.us-east-1.localhost"),
-            Some("my.dotted.bucket")
-        );
-        assert_eq!(
-            virtual_host_bucket("b.s3.localhost.localstack.cloud:4566"),
-            Some("b")
-        );
-        assert_eq!(virtual_host_bucket("localhost:4566"), None);
-        assert_eq!(virtual_host_bucket("s3.localhost"), None);
-        assert_eq!(virtual_host_bucket("s3.us-east-1.localhost"), None);
-        assert_eq!(virtual_host_bucket("127.0.0.1:4566"), None);
-    }
-}
 
 /// Root elements of S3 result documents as S3 sends them (the model names
 /// output shapes `ListObjectsV2Output` etc.; SDKs other than botocore and
@@ -159,4 +136,28 @@ pub(crate) fn bucket_location_body(
     }
     w.end("LocationConstraint");
     Some(w.out.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_hosts() {
+        assert_eq!(virtual_host_bucket("bucket.localhost"), Some("bucket"));
+        assert_eq!(virtual_host_bucket("bucket.localhost:4566"), Some("bucket"));
+        assert_eq!(virtual_host_bucket("bucket.s3.localhost"), Some("bucket"));
+        assert_eq!(
+            virtual_host_bucket("my.dotted.bucket.s3.us-east-1.localhost"),
+            Some("my.dotted.bucket")
+        );
+        assert_eq!(
+            virtual_host_bucket("b.s3.localhost.localstack.cloud:4566"),
+            Some("b")
+        );
+        assert_eq!(virtual_host_bucket("localhost:4566"), None);
+        assert_eq!(virtual_host_bucket("s3.localhost"), None);
+        assert_eq!(virtual_host_bucket("s3.us-east-1.localhost"), None);
+        assert_eq!(virtual_host_bucket("127.0.0.1:4566"), None);
+    }
 }
