@@ -444,6 +444,34 @@ fn group_commit_sees_pending_writes_and_read_only_waits_for_them() {
 }
 
 #[test]
+fn conflicting_units_in_one_batch_the_second_fails() {
+    let dir = temp_dir("batch");
+    let stores = Stores::open(StateConfig::persistent(&dir)).unwrap();
+    let db = stores.database("test").unwrap();
+    rt().block_on(async {
+        seed(&db, "t", &[b"k"]).await;
+        for round in 0..20u8 {
+            let mut a = db.begin();
+            let mut b = db.begin();
+            let va = a.get("t", b"k").unwrap().unwrap();
+            let vb = b.get("t", b"k").unwrap().unwrap();
+            a.put("t", b"k", &[va[0].wrapping_add(1)]).unwrap();
+            b.put("t", b"k", &[vb[0].wrapping_add(1)]).unwrap();
+            b.put("t", &[b'x', round], b"b").unwrap();
+            // Both reach the committer together; validation follows apply order.
+            let (ra, rb) = tokio::join!(a.commit(), b.commit());
+            assert!(ra.is_ok());
+            assert!(matches!(rb, Err(StateError::Conflict)));
+            let mut r = db.begin();
+            assert_eq!(r.get("t", b"k").unwrap(), Some(vec![round + 2]));
+            assert_eq!(r.get("t", &[b'x', round]).unwrap(), None);
+        }
+    });
+    drop((db, stores));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn persistence_schema_version_and_reset() {
     let dir = temp_dir("persist");
     rt().block_on(async {
@@ -586,7 +614,9 @@ fn crash_child() {
         return;
     }
     let durability = if mode == "relaxed" {
-        Durability::Relaxed { window_ms: 5 }
+        Durability::Relaxed {
+            window_ms: RELAXED_CHILD_WINDOW_MS,
+        }
     } else {
         Durability::Group
     };
@@ -707,6 +737,82 @@ fn acknowledged_commits_survive_kill_9() {
         runs * 2
     );
 }
+
+/// Relaxed mode loses at most the last window: units acknowledged well
+/// before the kill (window + generous slack for a loaded machine) are there.
+#[test]
+fn relaxed_mode_loses_at_most_the_window() {
+    let slack = Duration::from_millis(400);
+    for run in 0..3 {
+        let dir = temp_dir(&format!("relaxed-window-{run}"));
+        let acks = run_and_kill_timed("relaxed", &dir, Duration::from_millis(700));
+        let stores = Stores::open(StateConfig::persistent(&dir)).unwrap();
+        let mut u = stores.database("crash").unwrap().begin();
+        let mut old = 0;
+        for (ack, age) in &acks {
+            if *age < slack + Duration::from_millis(RELAXED_CHILD_WINDOW_MS) {
+                continue;
+            }
+            old += 1;
+            let mut parts = ack.split(' ').skip(1);
+            let w: u8 = parts.next().unwrap().parse().unwrap();
+            let i: u32 = parts.next().unwrap().parse().unwrap();
+            let key = [&[w][..], &i.to_be_bytes()].concat();
+            assert!(
+                u.get("rows", &key).unwrap().is_some(),
+                "{ack} acknowledged {age:?} before the kill was lost"
+            );
+        }
+        assert!(old > 0, "no acknowledgement old enough to check");
+        drop(u);
+        drop(stores);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Like [`run_and_kill`], killing after `after`; each line comes with how
+/// long before the kill the parent received it.
+fn run_and_kill_timed(mode: &str, dir: &Path, after: Duration) -> Vec<(String, Duration)> {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "tests::crash_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(CHILD_ENV, mode)
+        .env(CHILD_DIR_ENV, dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(at) = line.find("ack ") {
+                lines.push((line[at..].to_string(), Instant::now()));
+            }
+        }
+        lines
+    });
+    std::thread::sleep(after);
+    child.kill().unwrap();
+    let killed = Instant::now();
+    let _ = child.wait();
+    reader
+        .join()
+        .unwrap()
+        .into_iter()
+        .map(|(l, t)| (l, killed.saturating_duration_since(t)))
+        .collect()
+}
+
+const RELAXED_CHILD_WINDOW_MS: u64 = 5;
 
 #[test]
 fn relaxed_mode_reopens_clean_after_kill_9() {
