@@ -248,7 +248,7 @@ pub(crate) fn encode_bindings(m: &Model, id: ShapeId, v: &Value) -> OutputBindin
     };
     let Value::Object(obj) = v else { return out };
     for member in &shape.members {
-        let Some(val) = obj.get(&member.name).filter(|v| !v.is_null()) else {
+        let Some(val) = crate::scalar::field(obj, &member.name).filter(|v| !v.is_null()) else {
             continue;
         };
         match member.location {

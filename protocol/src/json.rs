@@ -262,14 +262,15 @@ pub(crate) fn encode_output(
     op: &Operation,
     output: &Value,
 ) -> Result<HttpResponse, AwsError> {
-    let body = match &op.output {
-        Some(r) => to_wire(&model.model, r.shape, None, output),
-        None => Value::Object(Map::new()),
-    };
+    let mut body = Vec::with_capacity(256);
+    match &op.output {
+        Some(r) => write_wire(&mut body, &model.model, r.shape, None, output),
+        None => body.extend_from_slice(b"{}"),
+    }
     Ok(HttpResponse {
         status: 200,
         headers: vec![("Content-Type".into(), json_content_type(model))],
-        body: ResponseBody::Bytes(serde_json::to_vec(&body).unwrap_or_default()),
+        body: ResponseBody::Bytes(body),
     })
 }
 
@@ -354,5 +355,86 @@ pub(crate) fn encode_error(
         status: ctx.status,
         headers,
         body: ResponseBody::Bytes(serde_json::to_vec(&Value::Object(body)).unwrap_or_default()),
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Our JSON → JSON wire bytes, written straight out (no intermediate
+/// `Value`: the response path is hot). Same mapping as [`to_wire`].
+pub(crate) fn write_wire(
+    out: &mut Vec<u8>,
+    m: &Model,
+    id: ShapeId,
+    ts: Option<TsFormat>,
+    v: &Value,
+) {
+    let shape = m.shape(id);
+    match (shape.kind, v) {
+        (Kind::Structure, Value::Object(obj)) => {
+            out.push(b'{');
+            let mut first = true;
+            for (k, val) in obj {
+                if val.is_null() {
+                    continue;
+                }
+                let Some(member) = shape.members.iter().find(|mm| mm.name == *k) else {
+                    continue;
+                };
+                if !member.location.in_output_body() {
+                    continue;
+                }
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                write_str(out, member.wire_name());
+                out.push(b':');
+                write_wire(out, m, member.shape, member.timestamp_format, val);
+            }
+            out.push(b'}');
+        }
+        (Kind::List, Value::Array(items)) => {
+            let member = shape.member.as_deref().expect("resolved list");
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if item.is_null() {
+                    out.extend_from_slice(b"null");
+                } else {
+                    write_wire(out, m, member.shape, member.timestamp_format, item);
+                }
+            }
+            out.push(b']');
+        }
+        (Kind::Map, Value::Object(obj)) => {
+            let value = shape.value.as_deref().expect("resolved map");
+            out.push(b'{');
+            for (i, (k, item)) in obj.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                if item.is_null() {
+                    out.extend_from_slice(b"null");
+                } else {
+                    write_wire(out, m, value.shape, value.timestamp_format, item);
+                }
+            }
+            out.push(b'}');
+        }
+        (Kind::Timestamp, _)
+        | (Kind::Float | Kind::Double | Kind::BigDecimal, Value::String(_)) => {
+            let _ = serde_json::to_writer(&mut *out, &to_wire(m, id, ts, v));
+        }
+        _ => {
+            let _ = serde_json::to_writer(&mut *out, v);
+        }
     }
 }

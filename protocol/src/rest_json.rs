@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::bindings::{self, decode_bindings, encode_bindings, has_body_members, payload_member};
-use crate::json::{decode_body, error_body, error_type_name, to_wire};
+use crate::json::{decode_body, error_body, error_type_name, to_wire, write_wire};
 use crate::model::{Kind, Operation};
 use crate::rest::Labels;
 use crate::{
@@ -100,8 +100,9 @@ pub(crate) fn encode_output(
         }
         None if bindings::has_output_body_members(m, out_ref.shape) => {
             bindings::default_content_type(&mut headers, "application/json");
-            let v = to_wire(m, out_ref.shape, None, output);
-            ResponseBody::Bytes(serde_json::to_vec(&v).unwrap_or_default())
+            let mut body = Vec::with_capacity(256);
+            write_wire(&mut body, m, out_ref.shape, None, output);
+            ResponseBody::Bytes(body)
         }
         // Everything went to headers/status: no body, as AWS sends it.
         None => ResponseBody::Bytes(Vec::new()),

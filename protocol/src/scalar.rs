@@ -136,3 +136,14 @@ pub(crate) fn to_text(kind: Kind, ts: TsFormat, v: &Value) -> Option<String> {
         _ => return None,
     })
 }
+
+/// `obj.get(name)` for the small objects of the response path: a linear
+/// scan with memcmp beats hashing the key (SipHash) below a few dozen keys.
+#[inline]
+pub(crate) fn field<'a>(obj: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if obj.len() <= 24 {
+        obj.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+    } else {
+        obj.get(name)
+    }
+}

@@ -28,24 +28,65 @@ fn from_datetime(dt: OffsetDateTime) -> f64 {
 
 /// `2014-04-29T18:30:38Z`, with `.123` milliseconds when not whole.
 pub(crate) fn format_iso8601(secs: f64) -> String {
-    let Some(dt) = to_datetime(secs) else {
-        return secs.to_string();
-    };
-    let ms = dt.millisecond();
-    let mut s = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    );
-    if ms != 0 {
-        s.push_str(&format!(".{ms:03}"));
-    }
-    s.push('Z');
+    let mut s = String::with_capacity(24);
+    write_iso8601(&mut s, secs);
     s
+}
+
+/// Days since 1970-01-01 → (year, month, day) (H. Hinnant's civil_from_days).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn push_2(out: &mut String, n: u32) {
+    out.push((b'0' + (n / 10 % 10) as u8) as char);
+    out.push((b'0' + (n % 10) as u8) as char);
+}
+
+/// Appends the ISO 8601 form (the response hot path: no `fmt`, no `time`).
+pub(crate) fn write_iso8601(out: &mut String, secs: f64) {
+    if !secs.is_finite() || secs.abs() > 253_402_300_799.0 {
+        // Out of the four-digit-year range: let `time` (or Display) say it.
+        match to_datetime(secs) {
+            Some(dt) => out.push_str(&dt.to_string()),
+            None => out.push_str(&secs.to_string()),
+        }
+        return;
+    }
+    let total_ms = (secs * 1e3).round() as i64;
+    let ms = total_ms.rem_euclid(1000) as u32;
+    let whole = total_ms.div_euclid(1000);
+    let days = whole.div_euclid(86_400);
+    let sod = whole.rem_euclid(86_400) as u32;
+    let (y, m, d) = civil_from_days(days);
+    let y = y.max(0) as u32;
+    push_2(out, y / 100);
+    push_2(out, y % 100);
+    out.push('-');
+    push_2(out, m);
+    out.push('-');
+    push_2(out, d);
+    out.push('T');
+    push_2(out, sod / 3600);
+    out.push(':');
+    push_2(out, sod / 60 % 60);
+    out.push(':');
+    push_2(out, sod % 60);
+    if ms != 0 {
+        out.push('.');
+        out.push((b'0' + (ms / 100) as u8) as char);
+        push_2(out, ms % 100);
+    }
+    out.push('Z');
 }
 
 /// IMF-fixdate: `Tue, 29 Apr 2014 18:30:38 GMT`.
@@ -159,5 +200,17 @@ mod tests {
         assert_eq!(parse_any("1398796238"), Some(1398796238.0));
         assert_eq!(format_epoch(1398796238.5), "1398796238.5");
         assert_eq!(parse_iso8601("not a date"), None);
+        assert_eq!(format_iso8601(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_iso8601(-1.5), "1969-12-31T23:59:58.500Z");
+        assert_eq!(format_iso8601(951782400.0), "2000-02-29T00:00:00Z");
+        for secs in [
+            -86400.0 * 400.0 * 365.0,
+            0.001,
+            1e9,
+            4102444800.0,
+            253402300799.0,
+        ] {
+            assert_eq!(parse_iso8601(&format_iso8601(secs)), Some(secs), "{secs}");
+        }
     }
 }

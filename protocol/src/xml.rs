@@ -7,7 +7,7 @@ use quick_xml::events::Event;
 use serde_json::{Map, Value};
 
 use crate::model::{Kind, Location, Member, Model, ShapeId, TsFormat};
-use crate::scalar::{parse_text, to_text};
+use crate::scalar::{field, parse_text, to_text};
 
 /// One XML element (names without namespace prefixes).
 #[derive(Debug, Default, Clone)]
@@ -168,7 +168,7 @@ pub(crate) fn write_members(w: &mut Writer, m: &Model, id: ShapeId, v: &Value, b
         if member.xml_attribute || (body_only && !member.location.in_output_body()) {
             continue;
         }
-        let Some(val) = obj.get(&member.name).filter(|v| !v.is_null()) else {
+        let Some(val) = field(obj, &member.name).filter(|v| !v.is_null()) else {
             continue;
         };
         let target = m.shape(member.shape);
@@ -192,7 +192,7 @@ pub(crate) fn struct_attrs(
     }
     if let Value::Object(obj) = v {
         for member in shape.members.iter().filter(|mm| mm.xml_attribute) {
-            if let Some(val) = obj.get(&member.name).filter(|v| !v.is_null()) {
+            if let Some(val) = field(obj, &member.name).filter(|v| !v.is_null()) {
                 let t = m.shape(member.shape);
                 if let Some(text) = to_text(
                     t.kind,
@@ -288,9 +288,6 @@ pub(crate) fn write_value(
         }
         kind => {
             let ts = ts_format(m, member.shape, member.timestamp_format);
-            let Some(text) = to_text(kind, ts, v) else {
-                return;
-            };
             let mut attrs = Vec::new();
             if let Some(ns) = member
                 .xml_namespace
@@ -299,8 +296,30 @@ pub(crate) fn write_value(
             {
                 attrs.push(ns_attr(ns));
             }
-            w.start(name, &attrs);
-            w.text(&text);
+            // Fast paths for the common leaves write straight into the
+            // buffer; everything else goes through `to_text`.
+            match (kind, v) {
+                (Kind::String, Value::String(s)) => {
+                    w.start(name, &attrs);
+                    w.text(s);
+                }
+                (Kind::Timestamp, Value::Number(n)) if ts == TsFormat::Iso8601 => {
+                    w.start(name, &attrs);
+                    crate::timestamp::write_iso8601(&mut w.out, n.as_f64().unwrap_or(0.0));
+                }
+                (k, Value::Number(n)) if k.is_integer() => {
+                    w.start(name, &attrs);
+                    use std::fmt::Write as _;
+                    let _ = write!(w.out, "{n}");
+                }
+                _ => {
+                    let Some(text) = to_text(kind, ts, v) else {
+                        return;
+                    };
+                    w.start(name, &attrs);
+                    w.text(&text);
+                }
+            }
             w.end(name);
         }
     }

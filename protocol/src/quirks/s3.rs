@@ -79,7 +79,6 @@ pub(crate) fn skip_empty_query_value(kind: Kind, v: &str) -> bool {
     kind != Kind::String && v.is_empty()
 }
 
-
 /// Root elements of S3 result documents as S3 sends them (the model names
 /// output shapes `ListObjectsV2Output` etc.; SDKs other than botocore and
 /// people reading responses expect S3's names).
