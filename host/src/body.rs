@@ -1,7 +1,6 @@
 //! Bodies on both sides of the server: collecting small request bodies,
 //! streaming large ones into blobs, and streaming blobs out.
 
-
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -20,7 +19,10 @@ const CHUNK: u64 = 1 << 20;
 /// A response body: bytes in hand, or a blob streamed from the host's store.
 pub enum ResponseBody {
     Full(Option<Bytes>),
-    Stream { rx: mpsc::Receiver<Result<Bytes, std::io::Error>>, remaining: u64 },
+    Stream {
+        rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+        remaining: u64,
+    },
 }
 
 impl ResponseBody {
@@ -34,7 +36,13 @@ impl ResponseBody {
 
     /// Streams `[start, end)` of a blob, reading 1 MiB at a time so memory
     /// stays flat whatever the blob's size.
-    pub fn blob(runtime: std::sync::Arc<Runtime>, plugin: String, id: String, start: u64, end: u64) -> Self {
+    pub fn blob(
+        runtime: std::sync::Arc<Runtime>,
+        plugin: String,
+        id: String,
+        start: u64,
+        end: u64,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
             let mut offset = start;
@@ -48,7 +56,9 @@ impl ResponseBody {
                         }
                     }
                     Ok(_) => {
-                        let _ = tx.send(Err(std::io::Error::other("blob ended early"))).await;
+                        let _ = tx
+                            .send(Err(std::io::Error::other("blob ended early")))
+                            .await;
                         return;
                     }
                     Err(e) => {
@@ -58,7 +68,10 @@ impl ResponseBody {
                 }
             }
         });
-        ResponseBody::Stream { rx, remaining: end.saturating_sub(start) }
+        ResponseBody::Stream {
+            rx,
+            remaining: end.saturating_sub(start),
+        }
     }
 }
 
@@ -66,7 +79,10 @@ impl Body for ResponseBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
             ResponseBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             ResponseBody::Stream { rx, remaining } => match rx.poll_recv(cx) {
@@ -107,29 +123,46 @@ pub enum ReadError {
 pub async fn collect<B>(body: B) -> Result<Bytes, ReadError>
 where
     B: Body<Data = Bytes>,
-    B::Error: std::fmt::Display,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let limited = http_body_util::Limited::new(body, MAX_BUFFERED_BODY);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ReadError::TooLarge),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(ReadError::TooLarge)
+        }
         Err(e) => Err(ReadError::Io(e.to_string())),
     }
 }
 
 /// Streams a request body into a new blob of `plugin`, frame by frame.
-pub async fn into_blob<B>(runtime: &Runtime, plugin: &str, mut body: B) -> Result<ministack_state::blobs::BlobInfo, ReadError>
+pub async fn into_blob<B>(
+    runtime: &Runtime,
+    plugin: &str,
+    mut body: B,
+) -> Result<ministack_state::blobs::BlobInfo, ReadError>
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
-    let mut writer = runtime.blobs.writer(plugin).map_err(|e| ReadError::Io(e.to_string()))?;
+    let mut writer = runtime
+        .blobs
+        .writer(plugin)
+        .map_err(|e| ReadError::Io(e.to_string()))?;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| ReadError::Io(e.to_string()))?;
         if let Ok(data) = frame.into_data() {
-            writer.write(&data).await.map_err(|e| ReadError::Io(e.to_string()))?;
+            writer
+                .write(&data)
+                .await
+                .map_err(|e| ReadError::Io(e.to_string()))?;
         }
     }
-    writer.finish().await.map_err(|e| ReadError::Io(e.to_string()))
+    writer
+        .finish()
+        .await
+        .map_err(|e| ReadError::Io(e.to_string()))
 }
-

@@ -82,7 +82,9 @@ impl Config {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(100),
             },
-            Some(other) => anyhow::bail!("MINISTACK_DURABILITY must be group or relaxed, got {other:?}"),
+            Some(other) => {
+                anyhow::bail!("MINISTACK_DURABILITY must be group or relaxed, got {other:?}")
+            }
         };
         Ok(Self {
             port,
@@ -97,18 +99,26 @@ impl Config {
                     .filter(|x| !x.is_empty())
                     .collect()
             }),
-            plugins_file: var("MINISTACK_PLUGINS").map(PathBuf::from).unwrap_or_else(|| "plugins.toml".into()),
+            plugins_file: var("MINISTACK_PLUGINS")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "plugins.toml".into()),
             extra_plugins_file: var("MINISTACK_PLUGINS_FILE").map(PathBuf::from),
             plugins_dir: var("PLUGINS_DIR").map(PathBuf::from),
             cache_dir,
             persist_state: flag("PERSIST_STATE"),
-            state_dir: var("STATE_DIR").map(PathBuf::from).unwrap_or_else(|| "/tmp/ministack-state".into()),
+            state_dir: var("STATE_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "/tmp/ministack-state".into()),
             persist_blobs: flag("S3_PERSIST") || flag("LOCALSTACK_PERSISTENCE"),
-            blob_dir: var("S3_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| "/tmp/ministack-data/s3".into()),
+            blob_dir: var("S3_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "/tmp/ministack-data/s3".into()),
             durability,
             version: var("MINISTACK_VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").into()),
             edition: var("MINISTACK_EDITION").unwrap_or_else(|| "light".into()),
-            max_instances: var("MINISTACK_MAX_INSTANCES").and_then(|v| v.parse().ok()).unwrap_or(1000),
+            max_instances: var("MINISTACK_MAX_INSTANCES")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1000),
         })
     }
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use ministack_protocol::{self as protocol, AwsError, HttpResponse, Protocol, RequestBody, RequestHead};
+use ministack_protocol::{
+    self as protocol, AwsError, HttpResponse, Protocol, RequestBody, RequestHead,
+};
 use serde_json::json;
 
 use crate::auth;
@@ -35,8 +37,10 @@ impl Gateway {
             h.insert("x-amzn-requestid", v.clone());
             h.insert("x-amz-request-id", v);
         }
-        h.entry("access-control-allow-origin").or_insert(HeaderValue::from_static("*"));
-        h.entry("access-control-expose-headers").or_insert(HeaderValue::from_static("*"));
+        h.entry("access-control-allow-origin")
+            .or_insert(HeaderValue::from_static("*"));
+        h.entry("access-control-expose-headers")
+            .or_insert(HeaderValue::from_static("*"));
         resp
     }
 
@@ -44,7 +48,13 @@ impl Gateway {
         let (parts, body) = req.into_parts();
         if let Some(endpoint) = internal::Endpoint::match_path(&parts.method, parts.uri.path()) {
             let bytes = body::collect(body).await.unwrap_or_default();
-            return internal::handle(&self.runtime, endpoint, parts.uri.query().unwrap_or(""), &bytes).await;
+            return internal::handle(
+                &self.runtime,
+                endpoint,
+                parts.uri.query().unwrap_or(""),
+                &bytes,
+            )
+            .await;
         }
         let runtime = &self.runtime;
         let path = parts.uri.path();
@@ -55,7 +65,12 @@ impl Gateway {
             &runtime.config.default_account,
             &runtime.config.default_region,
         );
-        let head = RequestHead { method: &parts.method, path, query, headers: &parts.headers };
+        let head = RequestHead {
+            method: &parts.method,
+            path,
+            query,
+            headers: &parts.headers,
+        };
         let host = parts
             .headers
             .get(http::header::HOST)
@@ -63,7 +78,12 @@ impl Gateway {
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
             .unwrap_or("");
         let router = &runtime.registry().router;
-        let mut input = RouteInput { head, host, signing_service: caller.signing_service.as_deref(), form_body: None };
+        let input = RouteInput {
+            head,
+            host,
+            signing_service: caller.signing_service.as_deref(),
+            form_body: None,
+        };
         let mut body = Some(body);
         let mut buffered: Option<Bytes> = None;
         let mut route = router.route(&input);
@@ -72,14 +92,25 @@ impl Gateway {
                 Ok(b) => buffered = Some(b),
                 Err(e) => return read_error(e),
             }
-            input.form_body = buffered.as_deref();
-            route = router.route(&input);
+            route = router.route(&RouteInput {
+                form_body: buffered.as_deref(),
+                ..input
+            });
         }
-        let head = input.head;
+        let head = RequestHead {
+            method: &parts.method,
+            path,
+            query,
+            headers: &parts.headers,
+        };
         let plugin = match route {
             Route::Service(p) => p,
             Route::Raw(p) => {
-                return json_error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", &format!("raw HTTP routes of plugin {} are not served yet", p.name()));
+                return json_error(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "NotImplemented",
+                    &format!("raw HTTP routes of plugin {} are not served yet", p.name()),
+                );
             }
             Route::None | Route::NeedBody => return unclaimed(&parts.headers, path),
         };
@@ -123,7 +154,13 @@ impl Gateway {
                 runtime.blobs.release(plugin.name(), id);
             }
             let e = plugins::not_implemented(&plugin, &decoded.operation);
-            return self.encode_error(&plugin, decoded.protocol, Some(&decoded.operation), &e, request_id);
+            return self.encode_error(
+                &plugin,
+                decoded.protocol,
+                Some(&decoded.operation),
+                &e,
+                request_id,
+            );
         }
         let ctx = CallContext {
             account: caller.account,
@@ -134,16 +171,29 @@ impl Gateway {
             depth: 0,
         };
         let input_json = decoded.input.to_string();
-        let result = runtime.call(&plugin, ctx, &decoded.operation, &input_json, body_blob.as_deref()).await;
+        let result = runtime
+            .call(
+                &plugin,
+                ctx,
+                &decoded.operation,
+                &input_json,
+                body_blob.as_deref(),
+            )
+            .await;
         let op = decoded.operation.as_str();
         let output = match result {
             Ok(out) => out,
-            Err(e) => return self.encode_error(&plugin, decoded.protocol, Some(op), &e, request_id),
+            Err(e) => {
+                return self.encode_error(&plugin, decoded.protocol, Some(op), &e, request_id);
+            }
         };
         let value: serde_json::Value = match serde_json::from_str(&output) {
             Ok(v) => v,
             Err(e) => {
-                let e = plugins::internal_failure(format!("plugin {} returned invalid JSON: {e}", plugin.name()));
+                let e = plugins::internal_failure(format!(
+                    "plugin {} returned invalid JSON: {e}",
+                    plugin.name()
+                ));
                 return self.encode_error(&plugin, decoded.protocol, Some(op), &e, request_id);
             }
         };
@@ -153,7 +203,14 @@ impl Gateway {
         }
     }
 
-    fn encode_error(&self, plugin: &Plugin, proto: Protocol, op: Option<&str>, e: &AwsError, request_id: &str) -> Response<ResponseBody> {
+    fn encode_error(
+        &self,
+        plugin: &Plugin,
+        proto: Protocol,
+        op: Option<&str>,
+        e: &AwsError,
+        request_id: &str,
+    ) -> Response<ResponseBody> {
         let resp = protocol::encode_error(&plugin.model, proto, op, e, request_id);
         self.to_http(plugin, resp)
     }
@@ -162,16 +219,34 @@ impl Gateway {
         let body = match resp.body {
             protocol::ResponseBody::Bytes(b) => ResponseBody::from_bytes(b),
             protocol::ResponseBody::Blob { blob, range } => {
-                let id = blob.get("blob-id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-                let size = self.runtime.blobs.stat(plugin.name(), &id).map_or(0, |i| i.size);
+                let id = blob
+                    .get("blob-id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let size = self
+                    .runtime
+                    .blobs
+                    .stat(plugin.name(), &id)
+                    .map_or(0, |i| i.size);
                 let (start, end) = range.unwrap_or((0, size));
-                ResponseBody::blob(self.runtime.clone(), plugin.name().to_string(), id, start, end.min(size))
+                ResponseBody::blob(
+                    self.runtime.clone(),
+                    plugin.name().to_string(),
+                    id,
+                    start,
+                    end.min(size),
+                )
             }
         };
         let mut out = Response::new(body);
-        *out.status_mut() = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        *out.status_mut() =
+            StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         for (k, v) in resp.headers {
-            if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+            if let (Ok(k), Ok(v)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(&v),
+            ) {
                 out.headers_mut().append(k, v);
             }
         }
@@ -183,8 +258,14 @@ fn preflight() -> Response<ResponseBody> {
     let mut r = Response::new(ResponseBody::empty());
     let h = r.headers_mut();
     h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    h.insert("access-control-allow-methods", HeaderValue::from_static(CORS_ALLOW_METHODS));
-    h.insert("access-control-allow-headers", HeaderValue::from_static("*"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static(CORS_ALLOW_METHODS),
+    );
+    h.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("*"),
+    );
     h.insert("access-control-max-age", HeaderValue::from_static("86400"));
     r
 }
@@ -192,7 +273,10 @@ fn preflight() -> Response<ResponseBody> {
 pub fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<ResponseBody> {
     let mut r = Response::new(ResponseBody::from_bytes(value.to_string()));
     *r.status_mut() = status;
-    r.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -205,26 +289,38 @@ fn json_error(status: StatusCode, code: &str, message: &str) -> Response<Respons
 }
 
 fn xml_error(status: StatusCode, code: &str, message: &str) -> Response<ResponseBody> {
-    let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{escaped}</Message></Error></ErrorResponse>"
     );
     let mut r = Response::new(ResponseBody::from_bytes(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml"),
+    );
     r
 }
 
 /// No plugin claims the request: answer in the protocol its headers suggest.
 fn unclaimed(headers: &http::HeaderMap, path: &str) -> Response<ResponseBody> {
-    let message = format!("No enabled service handles this request ({path}). See GET /_ministack/plugins for the services this gateway serves.");
+    let message = format!(
+        "No enabled service handles this request ({path}). See GET /_ministack/plugins for the services this gateway serves."
+    );
     let json = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.contains("json"))
         || headers.contains_key("x-amz-target");
     if json {
-        json_error(StatusCode::BAD_REQUEST, "UnknownOperationException", &message)
+        json_error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            &message,
+        )
     } else {
         xml_error(StatusCode::BAD_REQUEST, "InvalidAction", &message)
     }
@@ -232,7 +328,15 @@ fn unclaimed(headers: &http::HeaderMap, path: &str) -> Response<ResponseBody> {
 
 fn read_error(e: ReadError) -> Response<ResponseBody> {
     match e {
-        ReadError::TooLarge => xml_error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The request body is too large"),
-        ReadError::Io(m) => xml_error(StatusCode::BAD_REQUEST, "IncompleteBody", &format!("Could not read the request body: {m}")),
+        ReadError::TooLarge => xml_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            "The request body is too large",
+        ),
+        ReadError::Io(m) => xml_error(
+            StatusCode::BAD_REQUEST,
+            "IncompleteBody",
+            &format!("Could not read the request body: {m}"),
+        ),
     }
 }

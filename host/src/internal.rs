@@ -29,12 +29,32 @@ pub enum Endpoint {
 const CONFIG_KEYS: &[(&str, &str, &str)] = &[
     ("athena.ATHENA_ENGINE", "athena", "ATHENA_ENGINE"),
     ("athena.ATHENA_DATA_DIR", "athena", "ATHENA_DATA_DIR"),
-    ("stepfunctions._sfn_mock_config", "stepfunctions", "SFN_MOCK_CONFIG"),
-    ("stepfunctions._SFN_WAIT_SCALE", "stepfunctions", "SFN_WAIT_SCALE"),
+    (
+        "stepfunctions._sfn_mock_config",
+        "stepfunctions",
+        "SFN_MOCK_CONFIG",
+    ),
+    (
+        "stepfunctions._SFN_WAIT_SCALE",
+        "stepfunctions",
+        "SFN_WAIT_SCALE",
+    ),
     ("lambda_svc.LAMBDA_EXECUTOR", "lambda", "LAMBDA_EXECUTOR"),
-    ("cloudtrail._recording_enabled", "cloudtrail", "CLOUDTRAIL_RECORDING"),
-    ("alb.TARGET_CONNECT_TIMEOUT", "elasticloadbalancing", "ALB_TARGET_CONNECT_TIMEOUT_SECONDS"),
-    ("alb.TARGET_IDLE_TIMEOUT", "elasticloadbalancing", "ALB_TARGET_IDLE_TIMEOUT_SECONDS"),
+    (
+        "cloudtrail._recording_enabled",
+        "cloudtrail",
+        "CLOUDTRAIL_RECORDING",
+    ),
+    (
+        "alb.TARGET_CONNECT_TIMEOUT",
+        "elasticloadbalancing",
+        "ALB_TARGET_CONNECT_TIMEOUT_SECONDS",
+    ),
+    (
+        "alb.TARGET_IDLE_TIMEOUT",
+        "elasticloadbalancing",
+        "ALB_TARGET_IDLE_TIMEOUT_SECONDS",
+    ),
 ];
 
 impl Endpoint {
@@ -51,20 +71,36 @@ impl Endpoint {
     }
 }
 
-pub async fn handle(runtime: &Runtime, endpoint: Endpoint, query: &str, body: &[u8]) -> Response<ResponseBody> {
+pub async fn handle(
+    runtime: &Runtime,
+    endpoint: Endpoint,
+    query: &str,
+    body: &[u8],
+) -> Response<ResponseBody> {
     match endpoint {
         Endpoint::Health => json_response(StatusCode::OK, &health(runtime)),
-        Endpoint::Ready => json_response(StatusCode::OK, &json!({"status": "completed", "total": 0, "completed": 0, "failed": 0})),
+        Endpoint::Ready => json_response(
+            StatusCode::OK,
+            &json!({"status": "completed", "total": 0, "completed": 0, "failed": 0}),
+        ),
         Endpoint::Reset => {
-            let only = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "service").map(|(_, v)| v.into_owned());
+            let only = form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "service")
+                .map(|(_, v)| v.into_owned());
             match runtime.reset(only.as_deref()) {
                 Ok(()) => json_response(StatusCode::OK, &json!({"reset": "ok"})),
                 Err(e) => json_response(StatusCode::BAD_REQUEST, &json!({"error": e.to_string()})),
             }
         }
         Endpoint::Config => match serde_json::from_slice::<serde_json::Map<String, Value>>(body) {
-            Ok(map) => json_response(StatusCode::OK, &json!({"applied": apply_config(runtime, map)})),
-            Err(e) => json_response(StatusCode::BAD_REQUEST, &json!({"error": format!("body must be a JSON object: {e}")})),
+            Ok(map) => json_response(
+                StatusCode::OK,
+                &json!({"applied": apply_config(runtime, map)}),
+            ),
+            Err(e) => json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": format!("body must be a JSON object: {e}")}),
+            ),
         },
         Endpoint::Plugins => json_response(StatusCode::OK, &plugins(runtime)),
         Endpoint::UnknownLocalstack => json_response(
@@ -75,7 +111,12 @@ pub async fn handle(runtime: &Runtime, endpoint: Endpoint, query: &str, body: &[
 }
 
 fn health(runtime: &Runtime) -> Value {
-    let services: BTreeMap<&str, &str> = runtime.registry().plugins.iter().map(|p| (p.name(), "available")).collect();
+    let services: BTreeMap<&str, &str> = runtime
+        .registry()
+        .plugins
+        .iter()
+        .map(|p| (p.name(), "available"))
+        .collect();
     json!({
         "services": services,
         "edition": runtime.config.edition,
@@ -92,7 +133,11 @@ fn plugins(runtime: &Runtime) -> Value {
         .map(|p| {
             let meta = p.model.metadata();
             let modelled: Vec<&str> = p.model.operation_names().collect();
-            let missing: Vec<&str> = modelled.iter().copied().filter(|op| !p.description.implemented.contains(*op)).collect();
+            let missing: Vec<&str> = modelled
+                .iter()
+                .copied()
+                .filter(|op| !p.description.implemented.contains(*op))
+                .collect();
             json!({
                 "name": p.name(),
                 "version": p.description.version,
@@ -103,6 +148,11 @@ fn plugins(runtime: &Runtime) -> Value {
                 "operation_count": modelled.len(),
                 "not_implemented": missing,
                 "capabilities": p.core.entry.capabilities,
+                "declared_capabilities": p.description.capabilities,
+                "loaded_from": match p.load_source {
+                    crate::plugins::cache::Source::Cache => "cache",
+                    crate::plugins::cache::Source::Compiled => "compiled",
+                },
                 "memory_mb": p.core.entry.memory_mb,
                 "timeout_ms": p.core.entry.timeout_ms,
             })
@@ -111,7 +161,10 @@ fn plugins(runtime: &Runtime) -> Value {
     json!({ "plugins": list })
 }
 
-fn apply_config(runtime: &Runtime, map: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+fn apply_config(
+    runtime: &Runtime,
+    map: serde_json::Map<String, Value>,
+) -> serde_json::Map<String, Value> {
     let mut applied = serde_json::Map::new();
     for (key, value) in map {
         let target = CONFIG_KEYS
@@ -121,7 +174,11 @@ fn apply_config(runtime: &Runtime, map: serde_json::Map<String, Value>) -> serde
             .or_else(|| {
                 let (plugin, setting) = key.split_once('.')?;
                 let p = runtime.registry().by_name.get(plugin)?;
-                p.core.entry.settings.contains_key(setting).then(|| (plugin.to_string(), setting.to_string()))
+                p.core
+                    .entry
+                    .settings
+                    .contains_key(setting)
+                    .then(|| (plugin.to_string(), setting.to_string()))
             });
         let Some((plugin, setting)) = target else {
             tracing::info!("POST /_ministack/config: ignoring key {key:?} (not whitelisted)");
@@ -145,12 +202,33 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(Endpoint::match_path(&Method::GET, "/_ministack/health"), Some(Endpoint::Health));
-        assert_eq!(Endpoint::match_path(&Method::HEAD, "/health/"), Some(Endpoint::Health));
-        assert_eq!(Endpoint::match_path(&Method::GET, "/_localstack/health"), Some(Endpoint::Health));
-        assert_eq!(Endpoint::match_path(&Method::POST, "/_ministack/reset"), Some(Endpoint::Reset));
-        assert_eq!(Endpoint::match_path(&Method::GET, "/_ministack/reset"), None);
-        assert_eq!(Endpoint::match_path(&Method::GET, "/_localstack/info"), Some(Endpoint::UnknownLocalstack));
-        assert_eq!(Endpoint::match_path(&Method::GET, "/my-bucket/health"), None);
+        assert_eq!(
+            Endpoint::match_path(&Method::GET, "/_ministack/health"),
+            Some(Endpoint::Health)
+        );
+        assert_eq!(
+            Endpoint::match_path(&Method::HEAD, "/health/"),
+            Some(Endpoint::Health)
+        );
+        assert_eq!(
+            Endpoint::match_path(&Method::GET, "/_localstack/health"),
+            Some(Endpoint::Health)
+        );
+        assert_eq!(
+            Endpoint::match_path(&Method::POST, "/_ministack/reset"),
+            Some(Endpoint::Reset)
+        );
+        assert_eq!(
+            Endpoint::match_path(&Method::GET, "/_ministack/reset"),
+            None
+        );
+        assert_eq!(
+            Endpoint::match_path(&Method::GET, "/_localstack/info"),
+            Some(Endpoint::UnknownLocalstack)
+        );
+        assert_eq!(
+            Endpoint::match_path(&Method::GET, "/my-bucket/health"),
+            None
+        );
     }
 }

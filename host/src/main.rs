@@ -25,7 +25,9 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let config = config::Config::from_env()?;
     init_tracing(&config.log_level);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let addr = SocketAddr::new(config.bind_host, config.port);
         // Bind first: a busy port fails fast, before any plugin is loaded.
@@ -33,9 +35,21 @@ fn main() -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         let runtime = plugins::Runtime::start(config).await?;
-        let names: Vec<&str> = runtime.registry().plugins.iter().map(|p| p.name()).collect();
-        tracing::info!("ministack ready on {addr} in {:.1} ms with {} plugins: {}", started.elapsed().as_secs_f64() * 1000.0, names.len(), names.join(", "));
-        let gateway = Arc::new(gateway::Gateway { runtime: runtime.clone() });
+        let names: Vec<&str> = runtime
+            .registry()
+            .plugins
+            .iter()
+            .map(|p| p.name())
+            .collect();
+        tracing::info!(
+            "ministack ready on {addr} in {:.1} ms with {} plugins: {}",
+            started.elapsed().as_secs_f64() * 1000.0,
+            names.len(),
+            names.join(", ")
+        );
+        let gateway = Arc::new(gateway::Gateway {
+            runtime: runtime.clone(),
+        });
         server::serve(listener, gateway).await?;
         runtime.tasks.cancel_all();
         Ok(())
@@ -50,5 +64,9 @@ fn init_tracing(level: &str) {
         _ => level.to_ascii_lowercase(),
     };
     let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -53,11 +53,19 @@ pub struct Router {
 }
 
 fn is_rest(p: &Plugin) -> bool {
-    p.model.metadata().protocols.iter().any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
+    p.model
+        .metadata()
+        .protocols
+        .iter()
+        .any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
 }
 
 fn is_query(p: &Plugin) -> bool {
-    p.model.metadata().protocols.iter().any(|p| matches!(p, Protocol::Query | Protocol::Ec2))
+    p.model
+        .metadata()
+        .protocols
+        .iter()
+        .any(|p| matches!(p, Protocol::Query | Protocol::Ec2))
 }
 
 impl Router {
@@ -74,17 +82,30 @@ impl Router {
         for p in plugins {
             let meta = p.model.metadata();
             for (host_suffix, path_prefix) in &p.description.raw_routes {
-                r.raw.push((host_suffix.clone(), path_prefix.clone(), p.clone()));
+                r.raw
+                    .push((host_suffix.clone(), path_prefix.clone(), p.clone()));
             }
             if let Some(t) = &meta.target_prefix {
                 r.by_target_prefix.insert(t.clone(), p.clone());
             }
-            let signing = meta.signing_name.clone().unwrap_or_else(|| meta.endpoint_prefix.clone());
-            r.by_signing_name.entry(signing).or_default().push(p.clone());
-            r.by_endpoint_prefix.entry(meta.endpoint_prefix.clone()).or_default().push(p.clone());
+            let signing = meta
+                .signing_name
+                .clone()
+                .unwrap_or_else(|| meta.endpoint_prefix.clone());
+            r.by_signing_name
+                .entry(signing)
+                .or_default()
+                .push(p.clone());
+            r.by_endpoint_prefix
+                .entry(meta.endpoint_prefix.clone())
+                .or_default()
+                .push(p.clone());
             if is_query(p) {
                 for op in p.model.operation_names() {
-                    r.by_action.entry(op.to_string()).or_default().push(p.clone());
+                    r.by_action
+                        .entry(op.to_string())
+                        .or_default()
+                        .push(p.clone());
                 }
             }
             if meta.endpoint_prefix == "s3" && p.name() == "s3" {
@@ -94,7 +115,8 @@ impl Router {
             }
         }
         // Longest raw prefixes first, so the most specific claim wins.
-        r.raw.sort_by(|a, b| (b.0.len() + b.1.len()).cmp(&(a.0.len() + a.1.len())));
+        r.raw
+            .sort_by(|a, b| (b.0.len() + b.1.len()).cmp(&(a.0.len() + a.1.len())));
         if let Some(s3) = &r.s3 {
             r.rest.push(s3.clone());
         }
@@ -117,14 +139,20 @@ impl Router {
             }
         }
         if header(head, "smithy-protocol") == Some("rpc-v2-cbor") {
-            if let Some(name) = head.path.strip_prefix("/service/").and_then(|r| r.split('/').next()) {
+            if let Some(name) = head
+                .path
+                .strip_prefix("/service/")
+                .and_then(|r| r.split('/').next())
+            {
                 if let Some(p) = self.by_target_prefix.get(name) {
                     return Route::Service(p.clone());
                 }
             }
         }
         // Candidates: the plugins signing with the request's service name.
-        let signed: Option<&Vec<Arc<Plugin>>> = input.signing_service.and_then(|s| self.by_signing_name.get(s));
+        let signed: Option<&Vec<Arc<Plugin>>> = input
+            .signing_service
+            .and_then(|s| self.by_signing_name.get(s));
         if let Some(list) = signed {
             if list.len() == 1 {
                 return Route::Service(list[0].clone());
@@ -133,13 +161,22 @@ impl Router {
         let allowed = |p: &Arc<Plugin>| signed.is_none_or(|l| l.iter().any(|x| Arc::ptr_eq(x, p)));
 
         if let Some(prefix) = aws_host_service(host) {
-            if let Some(p) = self.by_endpoint_prefix.get(prefix).and_then(|l| l.iter().find(|p| allowed(p))) {
+            if let Some(p) = self
+                .by_endpoint_prefix
+                .get(prefix)
+                .and_then(|l| l.iter().find(|p| allowed(p)))
+            {
                 return Route::Service(p.clone());
             }
         }
-        let action = form_value(head.query, "Action").or_else(|| input.form_body.and_then(|b| form_value_bytes(b, "Action")));
+        let action = form_value(head.query, "Action")
+            .or_else(|| input.form_body.and_then(|b| form_value_bytes(b, "Action")));
         if let Some(action) = action {
-            if let Some(p) = self.by_action.get(&action).and_then(|l| l.iter().find(|p| allowed(p))) {
+            if let Some(p) = self
+                .by_action
+                .get(&action)
+                .and_then(|l| l.iter().find(|p| allowed(p)))
+            {
                 return Route::Service(p.clone());
             }
         } else if input.form_body.is_none() && is_form(head) {
@@ -166,7 +203,8 @@ fn header<'a>(head: &'a RequestHead<'_>, name: &str) -> Option<&'a str> {
 
 fn is_form(head: &RequestHead<'_>) -> bool {
     head.method == http::Method::POST
-        && header(head, "content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+        && header(head, "content-type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
 }
 
 fn form_value(query: &str, key: &str) -> Option<String> {
@@ -174,7 +212,9 @@ fn form_value(query: &str, key: &str) -> Option<String> {
 }
 
 fn form_value_bytes(body: &[u8], key: &str) -> Option<String> {
-    form_urlencoded::parse(body).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// `sqs.us-east-1.amazonaws.com`, `sts.amazonaws.com`,
@@ -195,15 +235,24 @@ mod tests {
     fn aws_hosts() {
         assert_eq!(aws_host_service("sqs.us-east-1.amazonaws.com"), Some("sqs"));
         assert_eq!(aws_host_service("sts.amazonaws.com"), Some("sts"));
-        assert_eq!(aws_host_service("dynamodb.eu-west-1.localhost.localstack.cloud"), Some("dynamodb"));
+        assert_eq!(
+            aws_host_service("dynamodb.eu-west-1.localhost.localstack.cloud"),
+            Some("dynamodb")
+        );
         assert_eq!(aws_host_service("localhost"), None);
         assert_eq!(aws_host_service("amazonaws.com"), None);
     }
 
     #[test]
     fn form_values() {
-        assert_eq!(form_value("Action=GetCallerIdentity&Version=2011-06-15", "Action").as_deref(), Some("GetCallerIdentity"));
-        assert_eq!(form_value_bytes(b"Version=1&Action=Send%4dessage", "Action").as_deref(), Some("SendMessage"));
+        assert_eq!(
+            form_value("Action=GetCallerIdentity&Version=2011-06-15", "Action").as_deref(),
+            Some("GetCallerIdentity")
+        );
+        assert_eq!(
+            form_value_bytes(b"Version=1&Action=Send%4dessage", "Action").as_deref(),
+            Some("SendMessage")
+        );
         assert_eq!(form_value("a=b", "Action"), None);
     }
 }

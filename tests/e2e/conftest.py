@@ -126,6 +126,18 @@ class Gateway:
             timeout=30,
         )
 
+    def rest_call(self, method, path, service, body=None, account="000000000000", region="us-east-1", session=None, **kw):
+        """A raw REST request signed (scope only) for `service`."""
+        auth = (
+            f"AWS4-HMAC-SHA256 Credential={account}/20260101/{region}/{service}/aws4_request, "
+            "SignedHeaders=host, Signature=0"
+        )
+        headers = {"Authorization": auth, **kw.pop("headers", {})}
+        data = json.dumps(body) if body is not None else None
+        if data is not None:
+            headers.setdefault("Content-Type", "application/json")
+        return (session or requests).request(method, self.url + path, data=data, headers=headers, timeout=30, **kw)
+
     def aws(self, *args, account="000000000000", region="us-east-1", check=True):
         env = {
             **os.environ,

@@ -11,15 +11,25 @@ import time
 import requests
 
 
-def call(gateway, op, body, **kw):
-    r = gateway.json_call("Counter", op, body, **kw)
-    return r
+def increment(gateway, key, **kw):
+    return gateway.rest_call("POST", f"/counters/{key}/increment", "counter", **kw)
 
 
 def value(gateway, key, **kw):
-    r = call(gateway, "Get", {"Key": key}, **kw)
+    r = gateway.rest_call("GET", f"/counters/{key}", "counter", **kw)
     assert r.status_code == 200, r.text
     return r.json().get("Value", 0)
+
+
+def put_scoped(gateway, scope, key, v, **kw):
+    r = gateway.rest_call("PUT", f"/scoped/{scope}/{key}", "counter", body={"Value": v}, **kw)
+    assert r.status_code == 200, r.text
+
+
+def get_scoped(gateway, scope, key, **kw):
+    r = gateway.rest_call("GET", f"/scoped/{scope}/{key}", "counter", **kw)
+    assert r.status_code == 200, r.text
+    return r.json().get("Value")
 
 
 def test_a_thousand_concurrent_increments_lose_nothing(gateway):
@@ -29,11 +39,7 @@ def test_a_thousand_concurrent_increments_lose_nothing(gateway):
     session.mount("http://", adapter)
 
     def inc(_):
-        r = session.post(
-            gateway.url + "/",
-            json={"Key": key},
-            headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "Counter.Increment"},
-        )
+        r = increment(gateway, key, session=session)
         assert r.status_code == 200, r.text
         return r.json()["Value"]
 
@@ -49,9 +55,10 @@ def test_a_thousand_concurrent_increments_lose_nothing(gateway):
 
 def test_an_error_after_writes_leaves_no_trace(gateway):
     key = f"rollback-{random.random()}"
-    assert call(gateway, "Increment", {"Key": key}).status_code == 200
-    r = call(gateway, "FailAfterWrite", {"Key": key})
-    assert r.status_code == 400
+    assert increment(gateway, key).status_code == 200
+    r = gateway.rest_call("POST", f"/counters/{key}/fail-after-write", "counter")
+    assert r.status_code == 409
+    assert r.headers["x-amzn-errortype"].startswith("IntentionalFailure")
     assert value(gateway, key) == 1
 
 
@@ -59,26 +66,22 @@ def test_accounts_and_regions_never_see_each_other(gateway):
     key = f"iso-{random.random()}"
     places = [("111111111111", "us-east-1"), ("111111111111", "eu-west-1"), ("222222222222", "us-east-1")]
     for i, (account, region) in enumerate(places):
-        r = call(gateway, "PutScoped", {"Scope": "account-region", "Key": key, "Value": f"v{i}"}, account=account, region=region)
-        assert r.status_code == 200, r.text
+        put_scoped(gateway, "account-region", key, f"v{i}", account=account, region=region)
     for i, (account, region) in enumerate(places):
-        r = call(gateway, "GetScoped", {"Scope": "account-region", "Key": key}, account=account, region=region)
-        assert r.json()["Value"] == f"v{i}"
+        assert get_scoped(gateway, "account-region", key, account=account, region=region) == f"v{i}"
+    assert get_scoped(gateway, "account-region", key, account="333333333333", region="us-east-1") is None
     # Account scope: shared by the regions of one account, not across accounts.
-    call(gateway, "PutScoped", {"Scope": "account", "Key": key, "Value": "acct"}, account="111111111111", region="us-east-1")
-    r = call(gateway, "GetScoped", {"Scope": "account", "Key": key}, account="111111111111", region="ap-south-1")
-    assert r.json()["Value"] == "acct"
-    r = call(gateway, "GetScoped", {"Scope": "account", "Key": key}, account="222222222222", region="us-east-1")
-    assert r.json().get("Value") is None
+    put_scoped(gateway, "account", key, "acct", account="111111111111", region="us-east-1")
+    assert get_scoped(gateway, "account", key, account="111111111111", region="ap-south-1") == "acct"
+    assert get_scoped(gateway, "account", key, account="222222222222", region="us-east-1") is None
     # Global scope: everyone.
-    call(gateway, "PutScoped", {"Scope": "global", "Key": key, "Value": "all"}, account="111111111111")
-    r = call(gateway, "GetScoped", {"Scope": "global", "Key": key}, account="333333333333", region="sa-east-1")
-    assert r.json()["Value"] == "all"
+    put_scoped(gateway, "global", key, "all", account="111111111111")
+    assert get_scoped(gateway, "global", key, account="333333333333", region="sa-east-1") == "all"
 
 
 def test_reset_empties_state(make_gateway):
     g = make_gateway()
-    call(g, "Increment", {"Key": "k"})
+    increment(g, "k")
     assert value(g, "k") == 1
     assert requests.post(g.url + "/_ministack/reset").json() == {"reset": "ok"}
     assert value(g, "k") == 0
@@ -96,12 +99,7 @@ def test_acknowledged_writes_survive_kill_minus_nine(make_gateway):
             while not stop.is_set():
                 key = f"r{round_}-w{n}-{i}"
                 try:
-                    r = requests.post(
-                        g.url + "/",
-                        json={"Key": key},
-                        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "Counter.Increment"},
-                        timeout=5,
-                    )
+                    r = increment(g, key)
                 except requests.RequestException:
                     return
                 if r.status_code == 200:
@@ -120,12 +118,7 @@ def test_acknowledged_writes_survive_kill_minus_nine(make_gateway):
     assert len(acknowledged) > rounds
     session = requests.Session()
     for key in acknowledged:
-        r = session.post(
-            g.url + "/",
-            json={"Key": key},
-            headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "Counter.Get"},
-        )
-        assert r.json().get("Value") == 1, f"acknowledged write {key} lost"
+        assert value(g, key, session=session) == 1, f"acknowledged write {key} lost"
 
 
 def rss_kib(pid):

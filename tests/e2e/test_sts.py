@@ -91,13 +91,15 @@ def test_assume_role_with_web_identity(gateway):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"RoleArn": "not-an-arn", "RoleSessionName": "ok"},
+        {"RoleArn": "arn:aws:iam::12345:role/too-short-account", "RoleSessionName": "ok"},
+        {"RoleArn": "arn:aws:s3:::a-bucket-not-a-role", "RoleSessionName": "ok"},
         {"RoleArn": "arn:aws:iam::111111111111:role/r", "RoleSessionName": "ok", "DurationSeconds": 43201},
         {"RoleArn": "arn:aws:iam::111111111111:role/r", "RoleSessionName": "bad name!"},
     ],
 )
 def test_invalid_assume_role_is_a_validation_error(gateway, kwargs):
-    sts = gateway.client("sts", account=ACCOUNT_A)
+    # Client-side validation off: these must be refused by the gateway itself.
+    sts = gateway.client("sts", account=ACCOUNT_A, parameter_validation=False)
     with pytest.raises(botocore.exceptions.ClientError) as err:
         sts.assume_role(**kwargs)
     assert err.value.response["Error"]["Code"] == "ValidationError"
@@ -120,7 +122,10 @@ def test_cli_round_trip(gateway):
         account=ACCOUNT_A,
     )
     assert json.loads(out.stdout)["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT_B}:assumed-role/cli/s1"
-    bad = gateway.aws("sts", "assume-role", "--role-arn", "nope", "--role-session-name", "s1", check=False)
+    bad = gateway.aws(
+        "sts", "assume-role", "--role-arn", "arn:aws:iam::12345:role/bad-account", "--role-session-name", "s1",
+        check=False,
+    )
     assert bad.returncode != 0
     assert "ValidationError" in bad.stderr
 

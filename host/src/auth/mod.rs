@@ -34,7 +34,10 @@ pub struct Caller {
 
 /// Reads the signature of a request from its headers and query string.
 pub fn signature(headers: &http::HeaderMap, query: &str) -> Option<Signature> {
-    if let Some(auth) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(auth) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         if let Some(sig) = sigv4::from_authorization(auth) {
             return Some(sig);
         }
@@ -63,7 +66,11 @@ pub fn resolve(
     default_region: &str,
 ) -> Caller {
     let sig = sig.unwrap_or_default();
-    let region = sig.region.clone().filter(|r| is_region(r)).unwrap_or_else(|| default_region.to_string());
+    let region = sig
+        .region
+        .clone()
+        .filter(|r| is_region(r))
+        .unwrap_or_else(|| default_region.to_string());
     if let Some(cred) = registry.lookup(&sig.access_key_id) {
         return Caller {
             access_key_id: sig.access_key_id,
@@ -96,7 +103,10 @@ pub fn is_account_id(s: &str) -> bool {
 /// A plausible region name (letters, digits, dashes), so a garbage scope
 /// never becomes a state key.
 fn is_region(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]
@@ -112,10 +122,17 @@ mod tests {
     #[test]
     fn twelve_digit_key_is_the_account() {
         let sig = signature(
-            &headers("AWS4-HMAC-SHA256 Credential=111122223333/20240101/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=abc"),
+            &headers(
+                "AWS4-HMAC-SHA256 Credential=111122223333/20240101/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=abc",
+            ),
             "",
         );
-        let caller = resolve(sig, &CredentialRegistry::default(), "000000000000", "us-east-1");
+        let caller = resolve(
+            sig,
+            &CredentialRegistry::default(),
+            "000000000000",
+            "us-east-1",
+        );
         assert_eq!(caller.account, "111122223333");
         assert_eq!(caller.region, "eu-west-1");
         assert_eq!(caller.signing_service.as_deref(), Some("sts"));
@@ -132,8 +149,16 @@ mod tests {
         assert_eq!(caller.access_key_id, "test");
         assert_eq!(caller.account, "000000000000");
         assert_eq!(caller.region, "us-east-1");
-        let caller = resolve(None, &CredentialRegistry::default(), "123456789012", "ap-south-1");
-        assert_eq!((caller.account.as_str(), caller.region.as_str()), ("123456789012", "ap-south-1"));
+        let caller = resolve(
+            None,
+            &CredentialRegistry::default(),
+            "123456789012",
+            "ap-south-1",
+        );
+        assert_eq!(
+            (caller.account.as_str(), caller.region.as_str()),
+            ("123456789012", "ap-south-1")
+        );
     }
 
     #[test]
@@ -148,8 +173,17 @@ mod tests {
 
     #[test]
     fn garbage_region_falls_back() {
-        let sig = Signature { access_key_id: "k".into(), region: Some("../../etc".into()), service: None };
-        let caller = resolve(Some(sig), &CredentialRegistry::default(), "000000000000", "us-east-1");
+        let sig = Signature {
+            access_key_id: "k".into(),
+            region: Some("../../etc".into()),
+            service: None,
+        };
+        let caller = resolve(
+            Some(sig),
+            &CredentialRegistry::default(),
+            "000000000000",
+            "us-east-1",
+        );
         assert_eq!(caller.region, "us-east-1");
     }
 }

@@ -8,7 +8,11 @@ pub fn from_authorization(value: &str) -> Option<Signature> {
     let rest = value.trim_start().strip_prefix("AWS ")?;
     let (key, _sig) = rest.split_once(':')?;
     let key = key.trim();
-    (!key.is_empty()).then(|| Signature { access_key_id: key.to_string(), region: None, service: None })
+    (!key.is_empty()).then(|| Signature {
+        access_key_id: key.to_string(),
+        region: None,
+        service: None,
+    })
 }
 
 /// `?AWSAccessKeyId=AKID&Signature=...&Expires=...` (presigned SigV2, or the
@@ -16,7 +20,11 @@ pub fn from_authorization(value: &str) -> Option<Signature> {
 pub fn from_query(query: &str) -> Option<Signature> {
     form_urlencoded::parse(query.as_bytes())
         .find(|(k, v)| k == "AWSAccessKeyId" && !v.is_empty())
-        .map(|(_, v)| Signature { access_key_id: v.into_owned(), region: None, service: None })
+        .map(|(_, v)| Signature {
+            access_key_id: v.into_owned(),
+            region: None,
+            service: None,
+        })
 }
 
 #[cfg(test)]
@@ -25,7 +33,12 @@ mod tests {
 
     #[test]
     fn header_and_query_forms() {
-        assert_eq!(from_authorization("AWS AKIDEXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=").unwrap().access_key_id, "AKIDEXAMPLE");
+        assert_eq!(
+            from_authorization("AWS AKIDEXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=")
+                .unwrap()
+                .access_key_id,
+            "AKIDEXAMPLE"
+        );
         assert_eq!(
             from_query("AWSAccessKeyId=111122223333&Expires=1141889120&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D")
                 .unwrap()

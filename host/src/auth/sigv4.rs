@@ -29,7 +29,11 @@ fn parse_scope(credential: &str) -> Option<Signature> {
     let _date = parts.next();
     let region = parts.next().map(str::to_string).filter(|r| !r.is_empty());
     let service = parts.next().map(str::to_string).filter(|s| !s.is_empty());
-    Some(Signature { access_key_id: access_key_id.to_string(), region, service })
+    Some(Signature {
+        access_key_id: access_key_id.to_string(),
+        region,
+        service,
+    })
 }
 
 #[cfg(test)]
@@ -61,7 +65,10 @@ mod tests {
     #[test]
     fn rejects_other_schemes_and_empty_keys() {
         assert!(from_authorization("Bearer abc").is_none());
-        assert!(from_authorization("AWS4-HMAC-SHA256 Credential=/20150830/us-east-1/iam/aws4_request").is_none());
+        assert!(
+            from_authorization("AWS4-HMAC-SHA256 Credential=/20150830/us-east-1/iam/aws4_request")
+                .is_none()
+        );
         assert!(from_authorization("AWS4-HMAC-SHA256 SignedHeaders=host").is_none());
         assert!(from_presigned_query("a=b").is_none());
     }

@@ -26,12 +26,17 @@ impl HasData for BlobsCap {
 pub fn add_to_linker(
     linker: &mut Linker<HostState>,
     get: fn(&mut HostState) -> BlobsView<'_>,
-) -> anyhow::Result<()> {
+) -> wasmtime::Result<()> {
     wit::add_to_linker::<HostState, BlobsCap>(linker, get)
 }
 
 pub fn to_wit(info: BlobInfo) -> BlobRef {
-    BlobRef { id: info.id, size: info.size, md5_hex: info.md5_hex, checksums: info.checksums }
+    BlobRef {
+        id: info.id,
+        size: info.size,
+        md5_hex: info.md5_hex,
+        checksums: info.checksums,
+    }
 }
 
 impl RequestState {
@@ -55,23 +60,41 @@ fn trap(e: impl Into<HostTrap>) -> wasmtime::Error {
 impl wit::Host for BlobsView<'_> {
     async fn create(&mut self, bytes: Vec<u8>) -> wasmtime::Result<BlobRef> {
         let req = &mut *self.0;
-        let info = req.runtime.blobs.create(&req.plugin.name, &bytes).await.map_err(trap)?;
+        let info = req
+            .runtime
+            .blobs
+            .create(&req.plugin.name, &bytes)
+            .await
+            .map_err(trap)?;
         req.adopt_blob(&info.id).map_err(trap)?;
         Ok(to_wit(info))
     }
 
-    async fn read(&mut self, id: String, offset: u64, len: u32) -> wasmtime::Result<Result<Vec<u8>, String>> {
+    async fn read(
+        &mut self,
+        id: String,
+        offset: u64,
+        len: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, String>> {
         let req = &mut *self.0;
         if !req.owns_blob(&id).map_err(trap)? {
             return Ok(Err(format!("no blob {id:?}")));
         }
-        match req.runtime.blobs.read(&req.plugin.name, &id, offset, len as u64).await {
+        match req
+            .runtime
+            .blobs
+            .read(&req.plugin.name, &id, offset, len as u64)
+            .await
+        {
             Ok(bytes) => Ok(Ok(bytes.to_vec())),
             Err(e) => Ok(Err(e.to_string())),
         }
     }
 
-    async fn concat(&mut self, parts: Vec<(String, u64, u64)>) -> wasmtime::Result<Result<BlobRef, String>> {
+    async fn concat(
+        &mut self,
+        parts: Vec<(String, u64, u64)>,
+    ) -> wasmtime::Result<Result<BlobRef, String>> {
         let req = &mut *self.0;
         for (id, _, _) in &parts {
             if !req.owns_blob(id).map_err(trap)? {
@@ -97,7 +120,11 @@ impl wit::Host for BlobsView<'_> {
 
     async fn release(&mut self, id: String) -> wasmtime::Result<()> {
         let req = &mut *self.0;
-        if req.unit().delete(REGISTRY_TABLE, id.as_bytes()).map_err(trap)? {
+        if req
+            .unit()
+            .delete(REGISTRY_TABLE, id.as_bytes())
+            .map_err(trap)?
+        {
             req.pending.released_blobs.push(id);
         }
         Ok(())

@@ -36,7 +36,10 @@ pub struct CredentialRegistry {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl CredentialRegistry {
@@ -51,7 +54,10 @@ impl CredentialRegistry {
                 keys.insert(c.access_key_id.clone(), c);
             }
         }
-        Ok(Self { keys: RwLock::new(keys), db: Some(db) })
+        Ok(Self {
+            keys: RwLock::new(keys),
+            db: Some(db),
+        })
     }
 
     /// The live credential for an access key.
@@ -67,10 +73,17 @@ impl CredentialRegistry {
     pub async fn register(&self, c: StoredCredential) -> Result<(), HostTrap> {
         if let Some(db) = &self.db {
             let mut unit = db.begin();
-            unit.put(TABLE, c.access_key_id.as_bytes(), &serde_json::to_vec(&c).unwrap_or_default())?;
+            unit.put(
+                TABLE,
+                c.access_key_id.as_bytes(),
+                &serde_json::to_vec(&c).unwrap_or_default(),
+            )?;
             unit.commit().await?;
         }
-        self.keys.write().unwrap().insert(c.access_key_id.clone(), c);
+        self.keys
+            .write()
+            .unwrap()
+            .insert(c.access_key_id.clone(), c);
         Ok(())
     }
 
@@ -100,7 +113,7 @@ impl HasData for IdentityCap {
 pub fn add_to_linker(
     linker: &mut Linker<HostState>,
     get: fn(&mut HostState) -> IdentityView<'_>,
-) -> anyhow::Result<()> {
+) -> wasmtime::Result<()> {
     wit::add_to_linker::<HostState, IdentityCap>(linker, get)
 }
 
@@ -126,12 +139,22 @@ impl wit::Host for IdentityView<'_> {
             user_id: c.user_id,
             expires: c.expires,
         };
-        self.0.runtime.identity.register(stored).await.map_err(wasmtime::Error::new)
+        self.0
+            .runtime
+            .identity
+            .register(stored)
+            .await
+            .map_err(wasmtime::Error::new)
     }
 
     async fn revoke(&mut self, access_key_id: String) -> wasmtime::Result<()> {
         self.0.granted("identity").map_err(wasmtime::Error::new)?;
-        self.0.runtime.identity.revoke(&access_key_id).await.map_err(wasmtime::Error::new)
+        self.0
+            .runtime
+            .identity
+            .revoke(&access_key_id)
+            .await
+            .map_err(wasmtime::Error::new)
     }
 
     async fn lookup(&mut self, access_key_id: String) -> wasmtime::Result<Option<Credential>> {

@@ -13,7 +13,10 @@ impl HasData for LogCap {
     type Data<'a> = LogView<'a>;
 }
 
-pub fn add_to_linker(linker: &mut Linker<HostState>, get: fn(&mut HostState) -> LogView<'_>) -> anyhow::Result<()> {
+pub fn add_to_linker(
+    linker: &mut Linker<HostState>,
+    get: fn(&mut HostState) -> LogView<'_>,
+) -> wasmtime::Result<()> {
     wit::add_to_linker::<HostState, LogCap>(linker, get)
 }
 

@@ -30,7 +30,9 @@ pub enum HostTrap {
     /// request was visible to others: the dispatcher runs it again.
     #[error("conflict with a concurrent request")]
     Retry,
-    #[error("a concurrent request changed data this request had already acted on; retry the request")]
+    #[error(
+        "a concurrent request changed data this request had already acted on; retry the request"
+    )]
     Conflict,
     #[error("the plugin ran past its time limit of {0} ms")]
     TimeLimit(u64),
@@ -113,7 +115,9 @@ impl RequestState {
     /// Commits the current unit and its pending effects. A conflict before
     /// anything became visible asks for a transparent re-run.
     pub async fn commit_unit(&mut self) -> Result<(), HostTrap> {
-        let Some(unit) = self.unit.take() else { return Ok(()) };
+        let Some(unit) = self.unit.take() else {
+            return Ok(());
+        };
         let wrote = !unit.is_read_only();
         if wrote {
             if let Err(e) = unit.commit().await {
@@ -132,10 +136,20 @@ impl RequestState {
             self.runtime.blobs.release(&self.plugin.name, &id);
         }
         for topic in pending.notifications {
-            self.runtime.tasks.notify(&self.plugin.name, &self.ctx.account, &self.ctx.region, &topic);
+            self.runtime.tasks.notify(
+                &self.plugin.name,
+                &self.ctx.account,
+                &self.ctx.region,
+                &topic,
+            );
         }
         for task in pending.schedules {
-            self.runtime.tasks.start(self.runtime.clone(), self.plugin.name.clone(), &self.ctx, task);
+            self.runtime.tasks.start(
+                self.runtime.clone(),
+                self.plugin.name.clone(),
+                &self.ctx,
+                task,
+            );
         }
         Ok(())
     }
@@ -164,7 +178,13 @@ impl RequestState {
     }
 
     pub fn granted(&self, capability: &'static str) -> Result<(), HostTrap> {
-        if self.plugin.entry.capabilities.iter().any(|c| c == capability) {
+        if self
+            .plugin
+            .entry
+            .capabilities
+            .iter()
+            .any(|c| c == capability)
+        {
             Ok(())
         } else {
             Err(HostTrap::NotGranted(capability))
@@ -180,12 +200,22 @@ pub struct MemoryLimit {
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimit {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let ok = desired <= self.max_bytes;
         self.hit |= !ok;
         Ok(ok)
     }
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -210,7 +240,10 @@ impl HostState {
             wasi,
             table: ResourceTable::new(),
             stderr,
-            limits: MemoryLimit { max_bytes, hit: false },
+            limits: MemoryLimit {
+                max_bytes,
+                hit: false,
+            },
             req,
         }
     }
@@ -218,17 +251,20 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 /// Links WASI p2 (which Rust's std imports) and every capability.
-pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    crate::plugins::bindings::ministack::plugin::types::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
-        linker,
-        |s| s,
-    )?;
+    crate::plugins::bindings::ministack::plugin::types::add_to_linker::<
+        HostState,
+        wasmtime::component::HasSelf<HostState>,
+    >(linker, |s| s)?;
     store::add_to_linker(linker, |s| store::StoreView(&mut s.req))?;
     blobs::add_to_linker(linker, |s| blobs::BlobsView(&mut s.req))?;
     services::add_to_linker(linker, |s| services::ServicesView(&mut s.req))?;

@@ -25,7 +25,7 @@ impl HasData for ServicesCap {
 pub fn add_to_linker(
     linker: &mut Linker<HostState>,
     get: fn(&mut HostState) -> ServicesView<'_>,
-) -> anyhow::Result<()> {
+) -> wasmtime::Result<()> {
     wit::add_to_linker::<HostState, ServicesCap>(linker, get)
 }
 
@@ -44,15 +44,29 @@ impl wit::Host for ServicesView<'_> {
         // The callee may change state: from here on a re-run would repeat it.
         req.visible = true;
         let ctx = CallContext {
-            account: if target.account.is_empty() { req.ctx.account.clone() } else { target.account },
-            region: if target.region.is_empty() { req.ctx.region.clone() } else { target.region },
+            account: if target.account.is_empty() {
+                req.ctx.account.clone()
+            } else {
+                target.account
+            },
+            region: if target.region.is_empty() {
+                req.ctx.region.clone()
+            } else {
+                target.region
+            },
             request_id: req.ctx.request_id.clone(),
             access_key_id: req.ctx.access_key_id.clone(),
             caller_arn: req.ctx.caller_arn.clone(),
             depth: req.ctx.depth + 1,
         };
         let began = Instant::now();
-        let result = Box::pin(req.runtime.clone().call_service(&target.service, ctx, &operation, &input_json)).await;
+        let result = Box::pin(req.runtime.clone().call_service(
+            &target.service,
+            ctx,
+            &operation,
+            &input_json,
+        ))
+        .await;
         req.waited += began.elapsed();
         req.next_unit().await.map_err(wasmtime::Error::new)?;
         Ok(result.map_err(|e| AwsError {

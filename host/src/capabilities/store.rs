@@ -20,14 +20,16 @@ impl HasData for StoreCap {
 pub fn add_to_linker(
     linker: &mut Linker<HostState>,
     get: fn(&mut HostState) -> StoreView<'_>,
-) -> anyhow::Result<()> {
+) -> wasmtime::Result<()> {
     wit::add_to_linker::<HostState, StoreCap>(linker, get)
 }
 
 /// Tables starting with `__` belong to the host (blob registry, metadata).
 fn check_table(table: &str) -> wasmtime::Result<()> {
     if table.is_empty() || table.len() > 200 || table.starts_with("__") {
-        return Err(wasmtime::Error::msg(format!("invalid table name {table:?}")));
+        return Err(wasmtime::Error::msg(format!(
+            "invalid table name {table:?}"
+        )));
     }
     Ok(())
 }
@@ -73,19 +75,35 @@ fn trap(e: impl Into<HostTrap>) -> wasmtime::Error {
 }
 
 impl wit::Host for StoreView<'_> {
-    async fn get(&mut self, scope: Scope, table: String, key: Vec<u8>) -> wasmtime::Result<Option<Vec<u8>>> {
+    async fn get(
+        &mut self,
+        scope: Scope,
+        table: String,
+        key: Vec<u8>,
+    ) -> wasmtime::Result<Option<Vec<u8>>> {
         check_table(&table)?;
         let key = self.key(scope, &key);
         self.0.unit().get(&table, &key).map_err(trap)
     }
 
-    async fn put(&mut self, scope: Scope, table: String, key: Vec<u8>, value: Vec<u8>) -> wasmtime::Result<()> {
+    async fn put(
+        &mut self,
+        scope: Scope,
+        table: String,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<()> {
         check_table(&table)?;
         let key = self.key(scope, &key);
         self.0.unit().put(&table, &key, &value).map_err(trap)
     }
 
-    async fn delete(&mut self, scope: Scope, table: String, key: Vec<u8>) -> wasmtime::Result<bool> {
+    async fn delete(
+        &mut self,
+        scope: Scope,
+        table: String,
+        key: Vec<u8>,
+    ) -> wasmtime::Result<bool> {
         check_table(&table)?;
         let key = self.key(scope, &key);
         self.0.unit().delete(&table, &key).map_err(trap)
@@ -102,16 +120,29 @@ impl wit::Host for StoreView<'_> {
         let strip = self.prefix(scope).len();
         let range = self.range(scope, range);
         let rows = self.0.unit().scan(&table, &range, limit).map_err(trap)?;
-        Ok(rows.into_iter().map(|(mut k, v)| (k.split_off(strip), v)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(mut k, v)| (k.split_off(strip), v))
+            .collect())
     }
 
-    async fn count(&mut self, scope: Scope, table: String, range: wit::KeyRange) -> wasmtime::Result<u64> {
+    async fn count(
+        &mut self,
+        scope: Scope,
+        table: String,
+        range: wit::KeyRange,
+    ) -> wasmtime::Result<u64> {
         check_table(&table)?;
         let range = self.range(scope, range);
         self.0.unit().count(&table, &range).map_err(trap)
     }
 
-    async fn delete_range(&mut self, scope: Scope, table: String, range: wit::KeyRange) -> wasmtime::Result<u64> {
+    async fn delete_range(
+        &mut self,
+        scope: Scope,
+        table: String,
+        range: wit::KeyRange,
+    ) -> wasmtime::Result<u64> {
         check_table(&table)?;
         let range = self.range(scope, range);
         self.0.unit().delete_range(&table, &range).map_err(trap)

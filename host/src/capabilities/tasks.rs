@@ -50,17 +50,35 @@ impl TaskRegistry {
         }
     }
 
-    pub fn start(&self, runtime: Arc<Runtime>, plugin: String, ctx: &CallContext, task: PendingTask) {
+    pub fn start(
+        &self,
+        runtime: Arc<Runtime>,
+        plugin: String,
+        ctx: &CallContext,
+        task: PendingTask,
+    ) {
         let ctx = ctx.clone();
         let id = task.id.clone();
         let handle = tokio::spawn(async move {
             tokio::time::sleep(task.after).await;
             runtime.tasks.scheduled.lock().unwrap().remove(&task.id);
-            if let Err(e) = runtime.run_task(&plugin, ctx, &task.name, &task.payload).await {
-                tracing::warn!(plugin, task = task.name, "scheduled task failed: {} {}", e.code, e.message);
+            if let Err(e) = runtime
+                .run_task(&plugin, ctx, &task.name, &task.payload)
+                .await
+            {
+                tracing::warn!(
+                    plugin,
+                    task = task.name,
+                    "scheduled task failed: {} {}",
+                    e.code,
+                    e.message
+                );
             }
         });
-        self.scheduled.lock().unwrap().insert(id, handle.abort_handle());
+        self.scheduled
+            .lock()
+            .unwrap()
+            .insert(id, handle.abort_handle());
     }
 
     pub fn cancel(&self, id: &str) {
@@ -84,16 +102,29 @@ impl HasData for TasksCap {
     type Data<'a> = TasksView<'a>;
 }
 
-pub fn add_to_linker(linker: &mut Linker<HostState>, get: fn(&mut HostState) -> TasksView<'_>) -> anyhow::Result<()> {
+pub fn add_to_linker(
+    linker: &mut Linker<HostState>,
+    get: fn(&mut HostState) -> TasksView<'_>,
+) -> wasmtime::Result<()> {
     wit::add_to_linker::<HostState, TasksCap>(linker, get)
 }
 
 impl wit::Host for TasksView<'_> {
-    async fn schedule(&mut self, after_ms: u64, name: String, payload: String) -> wasmtime::Result<String> {
+    async fn schedule(
+        &mut self,
+        after_ms: u64,
+        name: String,
+        payload: String,
+    ) -> wasmtime::Result<String> {
         let req = &mut *self.0;
         let n = req.runtime.tasks.next_id.fetch_add(1, Ordering::Relaxed);
         let id = format!("task-{n}-{}", uuid::Uuid::new_v4().simple());
-        req.pending.schedules.push(PendingTask { id: id.clone(), after: Duration::from_millis(after_ms), name, payload });
+        req.pending.schedules.push(PendingTask {
+            id: id.clone(),
+            after: Duration::from_millis(after_ms),
+            name,
+            payload,
+        });
         Ok(id)
     }
 
@@ -126,7 +157,9 @@ impl wit::Host for TasksView<'_> {
         let woke = if req.unit_began_at_seq > before + own {
             true
         } else {
-            tokio::time::timeout(Duration::from_millis(timeout_ms), notified).await.is_ok()
+            tokio::time::timeout(Duration::from_millis(timeout_ms), notified)
+                .await
+                .is_ok()
         };
         if woke {
             // What woke us is committed; read it in a fresh unit.

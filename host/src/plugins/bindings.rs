@@ -9,8 +9,8 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::ministack::plugin::service::{Descriptor, RawRoute};
-pub use ministack::plugin::types::{AwsError, Call, Context, HttpRequest, HttpResponse};
+pub use exports::ministack::plugin::service::Descriptor;
+pub use ministack::plugin::types::{AwsError, Call, Context};
 
 /// The contract version this host implements: `ministack:plugin@0.1.x`.
 pub const CONTRACT_PACKAGE: &str = "ministack:plugin";

@@ -28,7 +28,10 @@ impl CompileCache {
     pub fn new(engine: &Engine, dir: PathBuf) -> Self {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
-        Self { dir, engine_key: format!("{:016x}", h.finish()) }
+        Self {
+            dir,
+            engine_key: format!("{:016x}", h.finish()),
+        }
     }
 
     fn artifact(&self, wasm: &[u8]) -> PathBuf {

@@ -18,7 +18,7 @@ pub struct EngineSettings {
     pub max_memory_bytes: u64,
 }
 
-pub fn build(settings: &EngineSettings) -> anyhow::Result<Engine> {
+pub fn build(settings: &EngineSettings) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);

@@ -67,7 +67,8 @@ pub struct Manifest {
 impl Manifest {
     /// Reads a manifest file; relative wasm paths are taken from its folder.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         Self::parse(&text, path.parent().unwrap_or(Path::new(".")))
             .with_context(|| format!("in {}", path.display()))
     }
@@ -78,7 +79,9 @@ impl Manifest {
         for (name, mut entry) in file.plugins {
             validate_name(&name)?;
             for cap in &entry.capabilities {
-                if !BASIC_CAPABILITIES.contains(&cap.as_str()) && !GRANTED_CAPABILITIES.contains(&cap.as_str()) {
+                if !BASIC_CAPABILITIES.contains(&cap.as_str())
+                    && !GRANTED_CAPABILITIES.contains(&cap.as_str())
+                {
                     anyhow::bail!("plugin {name}: unknown capability {cap:?}");
                 }
             }
@@ -97,13 +100,18 @@ impl Manifest {
 
     /// Adds every `<name>.wasm` of a folder not already named (PLUGINS_DIR).
     pub fn add_dir(&mut self, dir: &Path) -> anyhow::Result<()> {
-        let entries = std::fs::read_dir(dir).with_context(|| format!("reading PLUGINS_DIR {}", dir.display()))?;
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("reading PLUGINS_DIR {}", dir.display()))?;
         for entry in entries {
             let path = entry?.path();
             if path.extension().and_then(|e| e.to_str()) != Some("wasm") {
                 continue;
             }
-            let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+            let Some(name) = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .map(str::to_string)
+            else {
                 continue;
             };
             validate_name(&name)?;
@@ -134,8 +142,13 @@ impl Manifest {
 fn validate_name(name: &str) -> anyhow::Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    anyhow::ensure!(ok, "plugin name {name:?} must be lowercase letters, digits, '-' or '_'");
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    anyhow::ensure!(
+        ok,
+        "plugin name {name:?} must be lowercase letters, digits, '-' or '_'"
+    );
     Ok(())
 }
 
@@ -161,10 +174,18 @@ mod tests {
 
     #[test]
     fn services_restricts_and_merge_overrides() {
-        let mut m = Manifest::parse("[plugins.a]\npath=\"a.wasm\"\n[plugins.b]\npath=\"b.wasm\"\n", Path::new("/")).unwrap();
+        let mut m = Manifest::parse(
+            "[plugins.a]\npath=\"a.wasm\"\n[plugins.b]\npath=\"b.wasm\"\n",
+            Path::new("/"),
+        )
+        .unwrap();
         m.merge(Manifest::parse("[plugins.b]\npath=\"other.wasm\"\n", Path::new("/x")).unwrap());
         assert_eq!(m.plugins["b"].path, PathBuf::from("/x/other.wasm"));
-        let only_b: Vec<_> = m.enabled(Some(&["b".to_string()])).into_iter().map(|(n, _)| n).collect();
+        let only_b: Vec<_> = m
+            .enabled(Some(&["b".to_string()]))
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(only_b, ["b"]);
     }
 
@@ -172,6 +193,12 @@ mod tests {
     fn rejects_bad_names_unknown_keys_and_capabilities() {
         assert!(Manifest::parse("[plugins.\"../x\"]\npath=\"a\"\n", Path::new("/")).is_err());
         assert!(Manifest::parse("[plugins.a]\npath=\"a\"\ncolour=1\n", Path::new("/")).is_err());
-        assert!(Manifest::parse("[plugins.a]\npath=\"a\"\ncapabilities=[\"root\"]\n", Path::new("/")).is_err());
+        assert!(
+            Manifest::parse(
+                "[plugins.a]\npath=\"a\"\ncapabilities=[\"root\"]\n",
+                Path::new("/")
+            )
+            .is_err()
+        );
     }
 }

@@ -106,8 +106,14 @@ pub struct Runtime {
 /// What to call in a plugin instance.
 enum Entry<'a> {
     Describe,
-    Handle { operation: &'a str, input_json: &'a str },
-    Task { name: &'a str, payload: &'a str },
+    Handle {
+        operation: &'a str,
+        input_json: &'a str,
+    },
+    Task {
+        name: &'a str,
+        payload: &'a str,
+    },
 }
 
 enum Output {
@@ -117,7 +123,13 @@ enum Output {
 }
 
 pub fn internal_failure(message: impl Into<String>) -> AwsError {
-    AwsError { code: "InternalFailure".into(), message: message.into(), status: Some(500), sender_fault: false, extra: None }
+    AwsError {
+        code: "InternalFailure".into(),
+        message: message.into(),
+        status: Some(500),
+        sender_fault: false,
+        extra: None,
+    }
 }
 
 fn from_wit_error(e: bindings::AwsError) -> AwsError {
@@ -149,7 +161,11 @@ impl Runtime {
             manifest.add_dir(dir)?;
         }
         let entries = manifest.enabled(config.services.as_deref());
-        let max_memory_mb = entries.iter().map(|(_, e)| e.memory_mb).max().unwrap_or(manifest::DEFAULT_MEMORY_MB);
+        let max_memory_mb = entries
+            .iter()
+            .map(|(_, e)| e.memory_mb)
+            .max()
+            .unwrap_or(manifest::DEFAULT_MEMORY_MB);
 
         let engine = engine::build(&engine::EngineSettings {
             max_instances: config.max_instances,
@@ -164,7 +180,10 @@ impl Runtime {
             state_dir: config.state_dir.clone(),
             durability: config.durability,
         })?;
-        let blobs = BlobStore::open(BlobConfig { persist: config.persist_blobs, dir: config.blob_dir.clone() })?;
+        let blobs = BlobStore::open(BlobConfig {
+            persist: config.persist_blobs,
+            dir: config.blob_dir.clone(),
+        })?;
         let identity = CredentialRegistry::open(stores.database(IDENTITY_DB)?)?;
         let cache = cache::CompileCache::new(&engine, config.cache_dir.clone());
         let runtime = Arc::new(Self {
@@ -188,14 +207,23 @@ impl Runtime {
         for p in &plugins {
             runtime.sweep_blobs(p);
         }
-        let by_name = plugins.iter().map(|p| (p.name().to_string(), p.clone())).collect();
+        let by_name = plugins
+            .iter()
+            .map(|p| (p.name().to_string(), p.clone()))
+            .collect();
         let router = Router::new(&plugins);
-        let _ = runtime.registry.set(Registry { plugins, by_name, router });
+        let _ = runtime.registry.set(Registry {
+            plugins,
+            by_name,
+            router,
+        });
         Ok(runtime)
     }
 
     pub fn registry(&self) -> &Registry {
-        self.registry.get().expect("plugins are loaded before serving")
+        self.registry
+            .get()
+            .expect("plugins are loaded before serving")
     }
 
     async fn load_plugin(
@@ -204,7 +232,8 @@ impl Runtime {
         name: &str,
         entry: PluginEntry,
     ) -> anyhow::Result<Plugin> {
-        let wasm = std::fs::read(&entry.path).with_context(|| format!("reading {}", entry.path.display()))?;
+        let wasm = std::fs::read(&entry.path)
+            .with_context(|| format!("reading {}", entry.path.display()))?;
         let (component, load_source) = cache.load(&self.engine, &wasm)?;
         check_contract(&self.engine, &component, name, &entry)?;
         let pre = PluginPre::new(self.linker.instantiate_pre(&component)?)?;
@@ -230,11 +259,18 @@ impl Runtime {
             Err(e) => anyhow::bail!("describe failed: {}", e.message),
         };
         if d.name != name {
-            tracing::warn!("plugin {name} describes itself as {:?}; using {name}", d.name);
+            tracing::warn!(
+                "plugin {name} describes itself as {:?}; using {name}",
+                d.name
+            );
         }
         for cap in &d.capabilities {
-            if GRANTED_CAPABILITIES.contains(&cap.as_str()) && !core.entry.capabilities.contains(cap) {
-                anyhow::bail!("needs capability {cap:?}: grant it in plugins.toml (capabilities = [{cap:?}])");
+            if GRANTED_CAPABILITIES.contains(&cap.as_str())
+                && !core.entry.capabilities.contains(cap)
+            {
+                anyhow::bail!(
+                    "needs capability {cap:?}: grant it in plugins.toml (capabilities = [{cap:?}])"
+                );
             }
         }
         let model = ServiceModel::from_json(&d.model_json).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -242,11 +278,18 @@ impl Runtime {
             version: d.version,
             schema_version: d.schema_version,
             implemented: d.implemented.into_iter().collect(),
-            raw_routes: d.raw_routes.into_iter().map(|r| (r.host_suffix, r.path_prefix)).collect(),
+            raw_routes: d
+                .raw_routes
+                .into_iter()
+                .map(|r| (r.host_suffix, r.path_prefix))
+                .collect(),
             capabilities: d.capabilities,
         };
         for op in &description.implemented {
-            anyhow::ensure!(model.has_operation(op), "implements {op:?}, which its model does not define");
+            anyhow::ensure!(
+                model.has_operation(op),
+                "implements {op:?}, which its model does not define"
+            );
         }
         match core.db.schema_version()? {
             Some(stored) if stored > description.schema_version => anyhow::bail!(
@@ -256,16 +299,32 @@ impl Runtime {
             ),
             Some(stored) if stored < description.schema_version => {
                 let payload = stored.to_string();
-                self.run(&pre, &core, ctx, Entry::Task { name: "ministack:migrate", payload: &payload })
-                    .await
-                    .map_err(|e| anyhow::anyhow!("migrating data from schema {stored}: {}", e.message))?;
+                self.run(
+                    &pre,
+                    &core,
+                    ctx,
+                    Entry::Task {
+                        name: "ministack:migrate",
+                        payload: &payload,
+                    },
+                )
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("migrating data from schema {stored}: {}", e.message)
+                })?;
                 core.db.set_schema_version(description.schema_version)?;
             }
             Some(_) => {}
             None => core.db.set_schema_version(description.schema_version)?,
         }
         tracing::debug!(plugin = name, ?load_source, "loaded");
-        Ok(Plugin { core, description, model, pre, load_source })
+        Ok(Plugin {
+            core,
+            description,
+            model,
+            pre,
+            load_source,
+        })
     }
 
     /// Deletes blobs no unit ever registered (a crash between the bytes and
@@ -274,7 +333,10 @@ impl Runtime {
         let mut unit = plugin.core.db.begin();
         let mut orphans = 0;
         for id in self.blobs.list(plugin.name()) {
-            if matches!(unit.get(capabilities::blobs::REGISTRY_TABLE, id.as_bytes()), Ok(None)) {
+            if matches!(
+                unit.get(capabilities::blobs::REGISTRY_TABLE, id.as_bytes()),
+                Ok(None)
+            ) {
                 self.blobs.release(plugin.name(), &id);
                 orphans += 1;
             }
@@ -295,7 +357,18 @@ impl Runtime {
         input_json: &str,
         body_blob: Option<&str>,
     ) -> Result<String, AwsError> {
-        let result = self.run_with_blob(&plugin.pre, &plugin.core, ctx, Entry::Handle { operation, input_json }, body_blob).await;
+        let result = self
+            .run_with_blob(
+                &plugin.pre,
+                &plugin.core,
+                ctx,
+                Entry::Handle {
+                    operation,
+                    input_json,
+                },
+                body_blob,
+            )
+            .await;
         match result {
             Ok(Output::Json(s)) => Ok(s),
             Ok(_) => unreachable!("handle returns json"),
@@ -317,7 +390,11 @@ impl Runtime {
         input_json: &str,
     ) -> Result<String, AwsError> {
         let Some(plugin) = self.registry().by_name.get(service).cloned() else {
-            return Err(AwsError::new("ServiceUnavailable", format!("service {service} is not enabled in this gateway"), 503));
+            return Err(AwsError::new(
+                "ServiceUnavailable",
+                format!("service {service} is not enabled in this gateway"),
+                503,
+            ));
         };
         if !plugin.description.implemented.contains(operation) {
             return Err(not_implemented(&plugin, operation));
@@ -326,12 +403,33 @@ impl Runtime {
     }
 
     /// A scheduled task (tasks.schedule) coming due.
-    pub async fn run_task(self: &Arc<Self>, plugin: &str, ctx: CallContext, name: &str, payload: &str) -> Result<(), AwsError> {
-        let Some(plugin) = self.registry().by_name.get(plugin).cloned() else { return Ok(()) };
-        self.run(&plugin.pre, &plugin.core, ctx, Entry::Task { name, payload }).await.map(|_| ())
+    pub async fn run_task(
+        self: &Arc<Self>,
+        plugin: &str,
+        ctx: CallContext,
+        name: &str,
+        payload: &str,
+    ) -> Result<(), AwsError> {
+        let Some(plugin) = self.registry().by_name.get(plugin).cloned() else {
+            return Ok(());
+        };
+        self.run(
+            &plugin.pre,
+            &plugin.core,
+            ctx,
+            Entry::Task { name, payload },
+        )
+        .await
+        .map(|_| ())
     }
 
-    async fn run(self: &Arc<Self>, pre: &PluginPre<HostState>, core: &Arc<PluginCore>, ctx: CallContext, entry: Entry<'_>) -> Result<Output, AwsError> {
+    async fn run(
+        self: &Arc<Self>,
+        pre: &PluginPre<HostState>,
+        core: &Arc<PluginCore>,
+        ctx: CallContext,
+        entry: Entry<'_>,
+    ) -> Result<Output, AwsError> {
         self.run_with_blob(pre, core, ctx, entry, None).await
     }
 
@@ -348,13 +446,19 @@ impl Runtime {
             if attempt > OPTIMISTIC_ATTEMPTS && serial.is_none() {
                 serial = Some(core.retry_lock.lock().await);
             }
-            match self.run_once(pre, core, ctx.clone(), &entry, body_blob).await {
+            match self
+                .run_once(pre, core, ctx.clone(), &entry, body_blob)
+                .await
+            {
                 Err(Attempt::Retry) => continue,
                 Err(Attempt::Failed(e)) => return Err(e),
                 Ok(out) => return Ok(out),
             }
         }
-        Err(internal_failure(format!("plugin {} could not finish: too many conflicting concurrent requests", core.name)))
+        Err(internal_failure(format!(
+            "plugin {} could not finish: too many conflicting concurrent requests",
+            core.name
+        )))
     }
 
     async fn run_once(
@@ -367,7 +471,8 @@ impl Runtime {
     ) -> Result<Output, Attempt> {
         let mut req = RequestState::new(self.clone(), core.clone(), ctx.clone());
         if let Some(id) = body_blob {
-            req.register_blob(id).map_err(|e| Attempt::Failed(internal_failure(e.to_string())))?;
+            req.register_blob(id)
+                .map_err(|e| Attempt::Failed(internal_failure(e.to_string())))?;
         }
         let mut store = Store::new(&self.engine, HostState::new(req));
         store.limiter(|s| &mut s.limits);
@@ -383,14 +488,22 @@ impl Runtime {
         });
         let instance = match pre.instantiate_async(&mut store).await {
             Ok(i) => i,
-            Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
+            Err(e)
+                if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                    .is_some() =>
+            {
                 return Err(Attempt::Failed(AwsError::new(
                     "ServiceUnavailable",
                     "too many requests in flight; raise MINISTACK_MAX_INSTANCES",
                     503,
                 )));
             }
-            Err(e) => return Err(Attempt::Failed(internal_failure(format!("instantiating plugin {}: {e}", core.name)))),
+            Err(e) => {
+                return Err(Attempt::Failed(internal_failure(format!(
+                    "instantiating plugin {}: {e}",
+                    core.name
+                ))));
+            }
         };
         let result = call_entry(&instance, &mut store, core, &ctx, entry).await;
         let outcome = match result {
@@ -408,7 +521,11 @@ impl Runtime {
                 if matches!(trap.downcast_ref::<HostTrap>(), Some(HostTrap::Retry)) {
                     Err(Attempt::Retry)
                 } else {
-                    Err(Attempt::Failed(describe_trap(&core.name, &trap, store.data())))
+                    Err(Attempt::Failed(describe_trap(
+                        &core.name,
+                        &trap,
+                        store.data(),
+                    )))
                 }
             }
         };
@@ -422,7 +539,11 @@ impl Runtime {
     pub fn reset(&self, only: Option<&str>) -> anyhow::Result<()> {
         match only {
             Some(name) => {
-                let plugin = self.registry().by_name.get(name).context("no such plugin")?;
+                let plugin = self
+                    .registry()
+                    .by_name
+                    .get(name)
+                    .context("no such plugin")?;
                 plugin.core.db.reset()?;
                 self.blobs.reset(Some(name))?;
                 plugin.core.bump_commit_seq();
@@ -457,12 +578,27 @@ async fn call_entry(
     let service = instance.ministack_plugin_service();
     let wit_ctx = wit_context(store.data().req.runtime.config.endpoint(), core, ctx);
     match entry {
-        Entry::Describe => Ok(Ok(Output::Description(service.call_describe(&mut *store).await?))),
-        Entry::Handle { operation, input_json } => {
-            let call = bindings::Call { ctx: wit_ctx, operation: operation.to_string(), input_json: input_json.to_string() };
-            Ok(service.call_handle(&mut *store, &call).await?.map(Output::Json))
+        Entry::Describe => Ok(Ok(Output::Description(
+            service.call_describe(&mut *store).await?,
+        ))),
+        Entry::Handle {
+            operation,
+            input_json,
+        } => {
+            let call = bindings::Call {
+                ctx: wit_ctx,
+                operation: operation.to_string(),
+                input_json: input_json.to_string(),
+            };
+            Ok(service
+                .call_handle(&mut *store, &call)
+                .await?
+                .map(Output::Json))
         }
-        Entry::Task { name, payload } => Ok(service.call_on_task(&mut *store, &wit_ctx, name, payload).await?.map(|()| Output::Done)),
+        Entry::Task { name, payload } => Ok(service
+            .call_on_task(&mut *store, &wit_ctx, name, payload)
+            .await?
+            .map(|()| Output::Done)),
     }
 }
 
@@ -474,7 +610,13 @@ fn wit_context(endpoint: String, core: &PluginCore, ctx: &CallContext) -> bindin
         access_key_id: ctx.access_key_id.clone(),
         caller_arn: ctx.caller_arn.clone(),
         endpoint,
-        settings: core.settings.read().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        settings: core
+            .settings
+            .read()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 
@@ -484,7 +626,10 @@ fn describe_trap(plugin: &str, trap: &wasmtime::Error, state: &HostState) -> Aws
     let reason = if let Some(t) = trap.downcast_ref::<HostTrap>() {
         t.to_string()
     } else if state.limits.hit {
-        format!("the plugin exceeded its memory limit of {} MiB", state.limits.max_bytes >> 20)
+        format!(
+            "the plugin exceeded its memory limit of {} MiB",
+            state.limits.max_bytes >> 20
+        )
     } else if let Some(line) = stderr.lines().find(|l| l.contains("panicked")) {
         format!("the plugin panicked: {}", line.trim())
     } else {
@@ -494,14 +639,19 @@ fn describe_trap(plugin: &str, trap: &wasmtime::Error, state: &HostState) -> Aws
     if !stderr.is_empty() {
         tracing::debug!(plugin, "stderr: {stderr}");
     }
-    internal_failure(format!("Service {plugin} failed to process the request: {reason}"))
+    internal_failure(format!(
+        "Service {plugin} failed to process the request: {reason}"
+    ))
 }
 
 /// The error for an operation the model has and the plugin does not.
 pub fn not_implemented(plugin: &Plugin, operation: &str) -> AwsError {
     AwsError::new(
         "NotImplemented",
-        format!("The operation {operation} of service {} is not implemented by this gateway yet", plugin.name()),
+        format!(
+            "The operation {operation} of service {} is not implemented by this gateway yet",
+            plugin.name()
+        ),
         501,
     )
 }
@@ -509,18 +659,38 @@ pub fn not_implemented(plugin: &Plugin, operation: &str) -> AwsError {
 /// Checks the component against the contract: it exports our `service`
 /// interface in a compatible version, and imports no capability that
 /// plugins.toml does not grant it.
-fn check_contract(engine: &Engine, component: &Component, name: &str, entry: &PluginEntry) -> anyhow::Result<()> {
+fn check_contract(
+    engine: &Engine,
+    component: &Component,
+    name: &str,
+    entry: &PluginEntry,
+) -> anyhow::Result<()> {
     let ty = component.component_type();
     let prefix = format!("{}/service@", bindings::CONTRACT_PACKAGE);
-    let export = ty.exports(engine).map(|(n, _)| n.to_string()).find(|n| n.starts_with(&prefix));
+    let export = ty
+        .exports(engine)
+        .map(|(n, _)| n.to_string())
+        .find(|n| n.starts_with(&prefix));
     let Some(export) = export else {
-        anyhow::bail!("{name} is not a ministack plugin: it does not export {}/service", bindings::CONTRACT_PACKAGE);
+        anyhow::bail!(
+            "{name} is not a ministack plugin: it does not export {}/service",
+            bindings::CONTRACT_PACKAGE
+        );
     };
     let version = &export[prefix.len()..];
-    let mut parts = version.split('.').map(|p| p.parse::<u64>().unwrap_or(u64::MAX));
-    let (major, minor) = (parts.next().unwrap_or(u64::MAX), parts.next().unwrap_or(u64::MAX));
+    let mut parts = version
+        .split('.')
+        .map(|p| p.parse::<u64>().unwrap_or(u64::MAX));
+    let (major, minor) = (
+        parts.next().unwrap_or(u64::MAX),
+        parts.next().unwrap_or(u64::MAX),
+    );
     let (want_major, want_minor) = bindings::CONTRACT_VERSION;
-    let compatible = if want_major == 0 { major == 0 && minor == want_minor } else { major == want_major };
+    let compatible = if want_major == 0 {
+        major == 0 && minor == want_minor
+    } else {
+        major == want_major
+    };
     anyhow::ensure!(
         compatible,
         "{name} was built for {}@{version}, but this gateway implements {}@{want_major}.{want_minor}.x; \
@@ -530,10 +700,14 @@ fn check_contract(engine: &Engine, component: &Component, name: &str, entry: &Pl
     );
     let cap_prefix = format!("{}/", bindings::CONTRACT_PACKAGE);
     for (import, _) in ty.imports(engine) {
-        let Some(rest) = import.strip_prefix(&cap_prefix) else { continue };
+        let Some(rest) = import.strip_prefix(&cap_prefix) else {
+            continue;
+        };
         let cap = rest.split('@').next().unwrap_or(rest);
         if GRANTED_CAPABILITIES.contains(&cap) && !entry.capabilities.iter().any(|c| c == cap) {
-            anyhow::bail!("{name} imports capability {cap:?}, which plugins.toml does not grant it");
+            anyhow::bail!(
+                "{name} imports capability {cap:?}, which plugins.toml does not grant it"
+            );
         }
     }
     Ok(())
@@ -542,8 +716,8 @@ fn check_contract(engine: &Engine, component: &Component, name: &str, entry: &Pl
 impl RequestState {
     /// Registers a blob the host made for this call (a streamed body).
     pub fn register_blob(&mut self, id: &str) -> Result<(), HostTrap> {
-        self.unit().put(capabilities::blobs::REGISTRY_TABLE, id.as_bytes(), b"")?;
+        self.unit()
+            .put(capabilities::blobs::REGISTRY_TABLE, id.as_bytes(), b"")?;
         Ok(())
     }
 }
-
