@@ -142,7 +142,12 @@ pub(crate) fn to_text(kind: Kind, ts: TsFormat, v: &Value) -> Option<String> {
 #[inline]
 pub(crate) fn field<'a>(obj: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
     if obj.len() <= 24 {
-        obj.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+        // Length and first byte first: most keys differ there, which saves
+        // a memcmp call per comparison.
+        let (len, first) = (name.len(), name.as_bytes().first());
+        obj.iter()
+            .find(|(k, _)| k.len() == len && k.as_bytes().first() == first && k.as_str() == name)
+            .map(|(_, v)| v)
     } else {
         obj.get(name)
     }

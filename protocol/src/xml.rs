@@ -116,12 +116,22 @@ impl Writer {
         self.out.push('>');
     }
     pub fn text(&mut self, t: &str) {
-        // Escape \r so it survives XML end-of-line normalisation.
-        let e = escape(t);
-        if e.contains('\r') {
-            self.out.push_str(&e.replace('\r', "&#xD;"));
-        } else {
-            self.out.push_str(&e);
+        // Most text needs no escaping: copy it in one go.
+        if !t.bytes().any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | b'\r')) {
+            self.out.push_str(t);
+            return;
+        }
+        for c in t.chars() {
+            match c {
+                '<' => self.out.push_str("&lt;"),
+                '>' => self.out.push_str("&gt;"),
+                '&' => self.out.push_str("&amp;"),
+                '"' => self.out.push_str("&quot;"),
+                '\'' => self.out.push_str("&apos;"),
+                // Escape \r so it survives XML end-of-line normalisation.
+                '\r' => self.out.push_str("&#xD;"),
+                c => self.out.push(c),
+            }
         }
     }
     pub fn leaf(&mut self, name: &str, text: &str) {
