@@ -15,14 +15,16 @@
 //! Every unit reads from a snapshot taken at its first read. Commit takes the
 //! database's lock, checks that nothing the unit read (keys, absent keys and
 //! scanned ranges) was written after its snapshot ([`versions`]), gives the
-//! unit the next sequence number and then:
-//! - in memory, and with [`Durability::Relaxed`]: writes it to redb at once
-//!   (`Durability::None`, one redb transaction, under the lock);
-//! - with [`Durability::Group`]: queues it for the committer thread, which
-//!   writes every queued unit in one `Durability::Immediate` transaction (one
-//!   fsync) and then resolves their `commit()` futures. Queued writes are
-//!   visible to units that begin after their validation ([`pending`]), so a
-//!   hot key takes many updates per fsync.
+//! unit the next sequence number and queues its writes. Queued writes are
+//! visible at once to units that begin afterwards ([`pending`]), so a hot key
+//! takes many updates per redb transaction; nobody is answered before the
+//! transaction holding its writes has landed. Who writes the queue:
+//! - with [`Durability::Group`] (persistent): the committer thread, in one
+//!   `Durability::Immediate` transaction (one fsync) per batch;
+//! - in memory and with [`Durability::Relaxed`]: the committing unit itself
+//!   when nobody else is writing (no thread hop for a lone request), else the
+//!   current writer; `Durability::None`, one transaction per batch. The
+//!   relaxed mode's flusher makes them durable every window.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -349,6 +351,8 @@ struct Shared {
     persist: bool,
     /// Highest sequence that redb holds.
     applied: AtomicU64,
+    /// `Core::seq`, readable without the lock.
+    validated: AtomicU64,
     core: Mutex<Core>,
     /// Wakes the committer / flusher.
     work: Condvar,
@@ -400,6 +404,7 @@ impl Database {
             mode,
             persist,
             applied: AtomicU64::new(0),
+            validated: AtomicU64::new(0),
             core: Mutex::new(Core {
                 seq: 0,
                 versions: Default::default(),
@@ -509,6 +514,7 @@ impl Database {
         txn.commit().map_err(storage)?;
         core.seq += 1;
         let seq = core.seq;
+        shared.validated.store(seq, Ordering::Release);
         if reset {
             core.versions.reset(seq);
         }
@@ -566,10 +572,58 @@ fn apply<'a>(
     txn.commit().map_err(storage)
 }
 
+/// Writes the queued units in one transaction, publishes them and answers
+/// their `commit()`. The caller has set `busy`.
+fn land_batch(shared: &Shared, durability: redb::Durability) {
+    let batch = std::mem::take(&mut shared.lock().queue);
+    let Some(last) = batch.last().map(|q| q.seq) else {
+        return;
+    };
+    let result = apply(&shared.redb, durability, batch.iter().map(|q| &q.writes));
+    let mut dropped = Vec::new();
+    {
+        let mut core = shared.lock();
+        let mut applied = last;
+        if result.is_err() {
+            // Units queued since may have read the lost writes: run them again.
+            core.last_failure = last;
+            dropped = std::mem::take(&mut core.queue);
+            applied = core.seq;
+        }
+        shared.set_applied(applied);
+        core.pending.prune(applied);
+    }
+    for q in batch {
+        let r = match &result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(StateError::Storage(e.to_string())),
+        };
+        let _ = q.done.send(r);
+    }
+    for q in dropped {
+        let _ = q.done.send(Err(StateError::Conflict));
+    }
+    if let Err(e) = result {
+        tracing::error!("commit failed: {e}");
+    }
+}
+
+/// True (and still `busy`) when units are queued; otherwise clears `busy`.
+fn more_work(shared: &Shared) -> bool {
+    let mut core = shared.lock();
+    if core.queue.is_empty() {
+        core.busy = false;
+        shared.idle.notify_all();
+        false
+    } else {
+        true
+    }
+}
+
 /// Group commit: writes every queued unit in one fsync'd transaction.
 fn committer(shared: Arc<Shared>) {
     loop {
-        let batch = {
+        {
             let mut core = shared.lock();
             while core.queue.is_empty() {
                 if core.shutdown {
@@ -581,42 +635,40 @@ fn committer(shared: Arc<Shared>) {
                     .unwrap_or_else(PoisonError::into_inner);
             }
             core.busy = true;
-            std::mem::take(&mut core.queue)
-        };
-        let last = batch.last().map_or(0, |q| q.seq);
-        let result = apply(
-            &shared.redb,
-            redb::Durability::Immediate,
-            batch.iter().map(|q| &q.writes),
-        );
-        let mut dropped = Vec::new();
-        {
-            let mut core = shared.lock();
-            core.busy = false;
-            let mut applied = last;
-            if result.is_err() {
-                // Units queued since may have read the lost writes: run them again.
-                core.last_failure = last;
-                dropped = std::mem::take(&mut core.queue);
-                applied = core.seq;
+        }
+        loop {
+            land_batch(&shared, redb::Durability::Immediate);
+            if !more_work(&shared) {
+                break;
             }
-            shared.set_applied(applied);
-            core.pending.prune(applied);
-            shared.idle.notify_all();
         }
-        for q in batch {
-            let r = match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(StateError::Storage(e.to_string())),
-            };
-            let _ = q.done.send(r);
+    }
+}
+
+/// In memory and relaxed: the unit that finds nobody writing writes the
+/// queue itself (its own unit included), so a lone request pays no thread
+/// hop. What queued up meanwhile goes to a blocking task, so this request
+/// can answer; under load that task keeps landing batches, one redb
+/// transaction for many units.
+fn lead(shared: &Arc<Shared>) {
+    land_batch(shared, redb::Durability::None);
+    if !more_work(shared) {
+        return;
+    }
+    let rest = {
+        let shared = shared.clone();
+        move || {
+            loop {
+                land_batch(&shared, redb::Durability::None);
+                if !more_work(&shared) {
+                    break;
+                }
+            }
         }
-        for q in dropped {
-            let _ = q.done.send(Err(StateError::Conflict));
-        }
-        if let Err(e) = result {
-            tracing::error!("group commit failed: {e}");
-        }
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => drop(handle.spawn_blocking(rest)),
+        Err(_) => rest(),
     }
 }
 
@@ -708,27 +760,26 @@ fn snapshot<'s>(
     slot: &'s mut Option<Snapshot>,
 ) -> Result<&'s Snapshot, StateError> {
     if slot.is_none() {
-        let snap = match shared.mode {
-            Mode::Inline => {
-                let base = shared.applied.load(Ordering::Acquire);
-                let txn = shared.redb.begin_read().map_err(storage)?;
-                Snapshot {
-                    txn,
-                    base,
-                    top: base,
-                }
+        let base = shared.applied.load(Ordering::Acquire);
+        let snap = if shared.validated.load(Ordering::Acquire) == base {
+            // Nothing pending: redb alone is the snapshot (if it has moved on
+            // meanwhile, validation against `base` is merely conservative).
+            let txn = shared.redb.begin_read().map_err(storage)?;
+            Snapshot {
+                txn,
+                base,
+                top: base,
             }
-            Mode::Group => {
-                // Under the lock so that redb cannot move past `top`.
-                let mut core = shared.lock();
-                let base = shared.applied.load(Ordering::Acquire);
-                let top = core.seq;
-                let txn = shared.redb.begin_read().map_err(storage)?;
-                if top > base {
-                    core.pending.register(base);
-                }
-                Snapshot { txn, base, top }
+        } else {
+            // Under the lock so that redb cannot move past `top`.
+            let mut core = shared.lock();
+            let base = shared.applied.load(Ordering::Acquire);
+            let top = core.seq;
+            let txn = shared.redb.begin_read().map_err(storage)?;
+            if top > base {
+                core.pending.register(base);
             }
+            Snapshot { txn, base, top }
         };
         *slot = Some(snap);
     }
@@ -1002,59 +1053,44 @@ impl Unit {
                 writes.push((name.clone(), std::mem::take(&mut t.writes)));
             }
         }
-        match shared.mode {
-            Mode::Inline => {
-                let mut core = shared.lock();
-                if core.versions.validate(top, reads(&self.tables)).is_err() {
-                    return Err(StateError::Conflict);
-                }
-                apply(
-                    &shared.redb,
-                    redb::Durability::None,
-                    std::iter::once(&writes),
-                )?;
-                core.seq += 1;
-                let seq = core.seq;
-                for (table, w) in &writes {
-                    core.versions.record(seq, table, w.keys());
-                }
-                shared.applied.store(seq, Ordering::Release);
-                Ok(())
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let lead_now = {
+            let mut core = shared.lock();
+            let stale = self.snapshot.is_some() && core.last_failure > base;
+            if stale || core.versions.validate(top, reads(&self.tables)).is_err() {
+                return Err(StateError::Conflict);
             }
-            Mode::Group => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                let conflict = {
-                    let mut core = shared.lock();
-                    let stale = self.snapshot.is_some() && core.last_failure > base;
-                    match core.versions.validate(top, reads(&self.tables)) {
-                        Err(seq) => Some(seq),
-                        Ok(()) if stale => Some(0),
-                        Ok(()) => {
-                            core.seq += 1;
-                            let seq = core.seq;
-                            let core = &mut *core;
-                            for (table, w) in &writes {
-                                core.versions.record(seq, table, w.keys());
-                                core.pending.add(seq, table, w.iter());
-                            }
-                            core.queue.push(Queued {
-                                seq,
-                                writes,
-                                done: tx,
-                            });
-                            shared.work.notify_one();
-                            None
-                        }
-                    }
-                };
-                if conflict.is_some() {
-                    return Err(StateError::Conflict);
-                }
-                drop(self);
-                rx.await
-                    .unwrap_or_else(|_| Err(storage("the committer stopped")))
+            core.seq += 1;
+            let seq = core.seq;
+            shared.validated.store(seq, Ordering::Release);
+            let core = &mut *core;
+            for (table, w) in &writes {
+                core.versions.record(seq, table, w.keys());
+                core.pending.add(seq, table, w.iter());
             }
+            core.queue.push(Queued {
+                seq,
+                writes,
+                done: tx,
+            });
+            match shared.mode {
+                Mode::Group => {
+                    shared.work.notify_one();
+                    false
+                }
+                Mode::Inline if core.busy => false,
+                Mode::Inline => {
+                    core.busy = true;
+                    true
+                }
+            }
+        };
+        drop(self);
+        if lead_now {
+            lead(&shared);
         }
+        rx.await
+            .unwrap_or_else(|_| Err(storage("the committer stopped")))
     }
 
     /// Drops the writes.
