@@ -14,9 +14,9 @@
 //!
 //! Every unit reads from a snapshot taken at its first read. Commit takes the
 //! database's lock, checks that nothing the unit read (keys, absent keys and
-//! scanned ranges) was written after its snapshot ([`versions`]), gives the
+//! scanned ranges) was written after its snapshot (module `versions`), gives the
 //! unit the next sequence number and queues its writes. Queued writes are
-//! visible at once to units that begin afterwards ([`pending`]), so a hot key
+//! visible at once to units that begin afterwards (module `pending`), so a hot key
 //! takes many updates per redb transaction; nobody is answered before the
 //! transaction holding its writes has landed. Who writes the queue:
 //! - with [`Durability::Group`] (persistent): the committer thread, in one

@@ -400,7 +400,18 @@ fn thousand_concurrent_increments_in_a_file_relaxed() {
 fn group_commit_sees_pending_writes_and_read_only_waits_for_them() {
     let dir = temp_dir("pending");
     let stores = Stores::open(StateConfig::persistent(&dir)).unwrap();
-    let db = stores.database("test").unwrap();
+    counting_units_are_serializable(&stores.database("test").unwrap());
+    drop(stores);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn batched_memory_commits_are_serializable() {
+    counting_units_are_serializable(&memory());
+}
+
+/// 64 concurrent units each count the rows and add one holding the count.
+fn counting_units_are_serializable(db: &Arc<Database>) {
     rt().block_on(async {
         // Many writers at once: later units read earlier, not yet durable, ones.
         let mut tasks = Vec::new();
@@ -438,9 +449,6 @@ fn group_commit_sees_pending_writes_and_read_only_waits_for_them() {
         values.sort();
         assert_eq!(values, (0..64).collect::<Vec<u64>>());
     });
-    drop(db);
-    drop(stores);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
