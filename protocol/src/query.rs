@@ -16,6 +16,8 @@ use crate::{
 
 pub(crate) type Params = BTreeMap<String, String>;
 
+const MAX_KEY_DEPTH: usize = 64;
+
 fn invalid(msg: impl Into<String>) -> AwsError {
     AwsError::new("InvalidParameterValue", msg, 400)
 }
@@ -26,6 +28,9 @@ pub(crate) fn params(head: &RequestHead<'_>, body: &[u8]) -> Params {
     for (k, v) in form_urlencoded::parse(body) {
         p.insert(k.into_owned(), v.into_owned());
     }
+    // Keys nest by dots and the reader recurses per level: no real request
+    // nests anywhere near this deep.
+    p.retain(|k, _| k.bytes().filter(|&b| b == b'.').count() <= MAX_KEY_DEPTH);
     p
 }
 

@@ -144,7 +144,7 @@ pub(crate) fn parse_iso8601(s: &str) -> Option<f64> {
     if let Ok(dt) = OffsetDateTime::parse(&upper, &Rfc3339) {
         return Some(from_datetime(dt));
     }
-    if !upper.ends_with('Z') && !upper[10.min(upper.len())..].contains(['+', '-']) {
+    if !upper.ends_with('Z') && !upper.get(10..).unwrap_or("").contains(['+', '-']) {
         let z = format!("{upper}Z");
         if let Ok(dt) = OffsetDateTime::parse(&z, &Rfc3339) {
             return Some(from_datetime(dt));
@@ -200,6 +200,11 @@ mod tests {
         assert_eq!(parse_any("1398796238"), Some(1398796238.0));
         assert_eq!(format_epoch(1398796238.5), "1398796238.5");
         assert_eq!(parse_iso8601("not a date"), None);
+        assert_eq!(
+            parse_iso8601("2014-04-2\u{e9}T00:00:00"),
+            None,
+            "no panic off a char boundary"
+        );
         assert_eq!(format_iso8601(0.0), "1970-01-01T00:00:00Z");
         assert_eq!(format_iso8601(-1.5), "1969-12-31T23:59:58.500Z");
         assert_eq!(format_iso8601(951782400.0), "2000-02-29T00:00:00Z");

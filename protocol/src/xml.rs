@@ -26,6 +26,9 @@ fn local(name: &[u8]) -> String {
     }
 }
 
+/// Deepest element nesting accepted in a request body.
+const MAX_DEPTH: usize = 128;
+
 /// Parses a document into its root element.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Element, String> {
     let mut reader = Reader::from_reader(bytes);
@@ -49,7 +52,13 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Element, String> {
             .read_event_into(&mut buf)
             .map_err(|e| e.to_string())?
         {
-            Event::Start(e) => stack.push(open(&e)?),
+            Event::Start(e) => {
+                // Bounded depth: the shape walk that follows recurses.
+                if stack.len() >= MAX_DEPTH {
+                    return Err("XML nested too deeply".into());
+                }
+                stack.push(open(&e)?)
+            }
             Event::Empty(e) => {
                 let el = open(&e)?;
                 match stack.last_mut() {
@@ -117,7 +126,10 @@ impl Writer {
     }
     pub fn text(&mut self, t: &str) {
         // Most text needs no escaping: copy it in one go.
-        if !t.bytes().any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | b'\r')) {
+        if !t
+            .bytes()
+            .any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | b'\r'))
+        {
             self.out.push_str(t);
             return;
         }
