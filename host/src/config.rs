@@ -118,7 +118,7 @@ impl Config {
             edition: var("MINISTACK_EDITION").unwrap_or_else(|| "light".into()),
             max_instances: var("MINISTACK_MAX_INSTANCES")
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(1000),
+                .unwrap_or(256),
         })
     }
 

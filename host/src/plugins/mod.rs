@@ -148,6 +148,7 @@ fn from_wit_error(e: bindings::AwsError) -> AwsError {
 impl Runtime {
     /// Builds the engine, opens state, loads every enabled plugin.
     pub async fn start(config: Config) -> anyhow::Result<Arc<Self>> {
+        let t0 = std::time::Instant::now();
         let mut manifest = if config.plugins_file.exists() {
             Manifest::read(&config.plugins_file)?
         } else {
@@ -172,6 +173,7 @@ impl Runtime {
             max_memory_bytes: max_memory_mb << 20,
         })?;
         engine::start_ticker(&engine);
+        tracing::debug!("engine built in {:?}", t0.elapsed());
         let mut linker = Linker::new(&engine);
         capabilities::add_to_linker(&mut linker)?;
 
@@ -186,6 +188,7 @@ impl Runtime {
         })?;
         let identity = CredentialRegistry::open(stores.database(IDENTITY_DB)?)?;
         let cache = cache::CompileCache::new(&engine, config.cache_dir.clone());
+        tracing::debug!("state opened at {:?}", t0.elapsed());
         let runtime = Arc::new(Self {
             config,
             engine,
@@ -199,7 +202,10 @@ impl Runtime {
 
         let mut plugins = Vec::new();
         for (name, entry) in entries {
-            match runtime.load_plugin(&cache, &name, entry).await {
+            let t = std::time::Instant::now();
+            let loaded = runtime.load_plugin(&cache, &name, entry).await;
+            tracing::debug!(plugin = name, "loaded in {:?}", t.elapsed());
+            match loaded {
                 Ok(p) => plugins.push(Arc::new(p)),
                 Err(e) => tracing::error!("plugin {name} not loaded: {e:#}"),
             }
@@ -273,7 +279,13 @@ impl Runtime {
                 );
             }
         }
+        tracing::debug!(
+            plugin = name,
+            "described at {:?}",
+            std::time::Instant::now()
+        );
         let model = ServiceModel::from_json(&d.model_json).map_err(|e| anyhow::anyhow!("{e}"))?;
+        tracing::debug!(plugin = name, "model parsed");
         let description = Description {
             version: d.version,
             schema_version: d.schema_version,
