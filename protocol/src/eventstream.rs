@@ -143,3 +143,19 @@ fn encode_event(m: &Model, id: ShapeId, name: &str, body: &Value, format: EventB
     headers.push(str_header(":content-type", content_type));
     Message::new_from_parts(headers, payload)
 }
+
+/// The `initial-response` frame that awsJson event streams start with: the
+/// JSON of the output's other members.
+pub(crate) fn initial_response(json_payload: Vec<u8>) -> Vec<u8> {
+    let msg = Message::new_from_parts(
+        vec![
+            str_header(":message-type", "event"),
+            str_header(":event-type", "initial-response"),
+            str_header(":content-type", "application/json"),
+        ],
+        json_payload,
+    );
+    let mut out = Vec::new();
+    let _ = write_message_to(&msg, &mut out);
+    out
+}

@@ -263,8 +263,37 @@ pub(crate) fn encode_output(
     output: &Value,
 ) -> Result<HttpResponse, AwsError> {
     let mut body = Vec::with_capacity(256);
+    let m = &model.model;
+    if let Some(r) = &op.output
+        && let Some(stream) = m
+            .shape(r.shape)
+            .members
+            .iter()
+            .find(|mm| m.shape(mm.shape).eventstream)
+    {
+        // An event-stream output (Logs StartLiveTail): the body is the
+        // stream, opened by an initial-response event with the other members.
+        let mut rest = output.as_object().cloned().unwrap_or_default();
+        let events = rest.remove(&stream.name).unwrap_or(Value::Array(vec![]));
+        write_wire(&mut body, m, r.shape, None, &Value::Object(rest));
+        let mut frames = crate::eventstream::initial_response(body);
+        frames.extend(crate::eventstream::encode_events(
+            m,
+            stream.shape,
+            &events,
+            crate::bindings::EventBody::Json,
+        ));
+        return Ok(HttpResponse {
+            status: 200,
+            headers: vec![(
+                "Content-Type".into(),
+                "application/vnd.amazon.eventstream".into(),
+            )],
+            body: ResponseBody::Bytes(frames),
+        });
+    }
     match &op.output {
-        Some(r) => write_wire(&mut body, &model.model, r.shape, None, output),
+        Some(r) => write_wire(&mut body, m, r.shape, None, output),
         None => body.extend_from_slice(b"{}"),
     }
     Ok(HttpResponse {

@@ -709,8 +709,17 @@ fn s3_select_event_stream_decodes_with_the_sdk_framing() {
     );
     assert_eq!(events[2].0, "End");
     // botocore's own event-stream parser reads the same bytes.
-    let parsed = botocore_parse(&[("s3", "rest-xml", "SelectObjectContent", &r)]);
-    assert!(parsed[0].get("__error__").is_none(), "{:?}", parsed[0]);
+    let parsed = botocore_parse_events(&[("s3", "rest-xml", "SelectObjectContent", &r)]);
+    assert_eq!(parsed[0]["events"][0]["Records"]["Payload"], "a,b\n");
+    assert_eq!(
+        parsed[0]["events"][1]["Stats"]["Details"]["BytesReturned"],
+        4
+    );
+    assert!(
+        parsed[0]["events"][2].get("End").is_some(),
+        "{:?}",
+        parsed[0]
+    );
 }
 
 #[test]
@@ -746,4 +755,59 @@ fn never_panics_on_garbage() {
             }
         }
     }
+}
+
+#[test]
+fn logs_live_tail_json_event_stream() {
+    let m = model("logs");
+    let out = json!({"responseStream": [
+        {"sessionStart": {"requestId": "r", "sessionId": "s", "logGroupIdentifiers": ["g"]}},
+        {"sessionUpdate": {"sessionMetadata": {"sampled": false}, "sessionResults": [
+            {"logStreamName": "st", "logGroupIdentifier": "g", "message": "hello", "timestamp": 1700000000000_i64, "ingestionTime": 1700000000001_i64}
+        ]}}
+    ]});
+    let r = encode_response(&m, Protocol::Json, "StartLiveTail", &out, "rid").unwrap();
+    assert_eq!(
+        header(&r, "content-type"),
+        Some("application/vnd.amazon.eventstream")
+    );
+    // botocore reads the initial-response and then the events.
+    let parsed = botocore_parse_events(&[("logs", "json", "StartLiveTail", &r)]);
+    assert_eq!(parsed[0]["events"][0]["sessionStart"]["sessionId"], "s");
+    assert_eq!(
+        parsed[0]["events"][1]["sessionUpdate"]["sessionResults"][0]["message"],
+        "hello"
+    );
+}
+
+/// Like [`botocore_parse`], but drains event streams into `events`.
+fn botocore_parse_events(cases: &[(&str, &str, &str, &HttpResponse)]) -> Vec<Value> {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/protocol-vectors/parse_real.py");
+    let mut input = String::new();
+    for (service, protocol, op, r) in cases {
+        let line = json!({
+            "service": service, "protocol": protocol, "operation": op, "status": r.status,
+            "headers": r.headers, "body_b64": B64.encode(body_bytes(r)), "drain_events": true,
+        });
+        input.push_str(&line.to_string());
+        input.push('\n');
+    }
+    let mut child = Command::new("python3")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }

@@ -31,6 +31,20 @@ def norm(v):
     return v
 
 
+class RawStream:
+    """What botocore's EventStream reads: a urllib3-like raw response."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def stream(self, amt=1024):
+        for i in range(0, len(self.data), amt):
+            yield self.data[i : i + amt]
+
+    def close(self):
+        pass
+
+
 session = botocore.session.get_session()
 for line in sys.stdin:
     if not line.strip():
@@ -44,7 +58,9 @@ for line in sys.stdin:
             headers[k] = v
         body = base64.b64decode(case["body_b64"])
         resp = {"status_code": case["status"], "headers": headers, "body": body, "context": {}}
-        if op.has_streaming_output and case["status"] < 300:
+        if op.has_event_stream_output and case["status"] < 300:
+            resp["body"] = RawStream(body)
+        elif op.has_streaming_output and case["status"] < 300:
             resp["body"] = StreamingBody(io.BytesIO(body), len(body))
         parser = create_parser(case.get("protocol") or model.protocol)
         parsed = parser.parse(resp, op.output_shape)
@@ -55,6 +71,11 @@ for line in sys.stdin:
             from botocore.handlers import parse_get_bucket_location
 
             parse_get_bucket_location(parsed, SimpleNamespace(raw=True, content=body))
+        if case.get("drain_events"):
+            for k, v in list(parsed.items()):
+                if hasattr(v, "__iter__") and hasattr(v, "get_initial_response"):
+                    parsed["events"] = [e for e in v]
+                    del parsed[k]
         if "Error" in parsed:
             shape = model.shape_for_error_code(parsed["Error"]["Code"])
             if shape is not None:
