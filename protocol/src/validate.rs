@@ -176,3 +176,111 @@ fn walk(m: &Model, id: ShapeId, v: &Value, protocol: Protocol, path: &str) -> Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::http::{HeaderMap, HeaderValue, Method};
+    use crate::{Protocol, RequestBody, RequestHead, ServiceModel, decode_request};
+
+    const MODEL: &str = r#"{
+      "metadata": {"apiVersion": "2020-01-01", "protocol": "json", "protocols": ["json", "query"],
+                   "jsonVersion": "1.0", "targetPrefix": "Svc"},
+      "operations": {"Put": {"name": "Put", "http": {"method": "POST", "requestUri": "/"},
+                             "input": {"shape": "PutInput"}}},
+      "shapes": {
+        "PutInput": {"type": "structure", "required": ["Name"], "members": {
+          "Name": {"shape": "Name"}, "Count": {"shape": "Count"}, "Mode": {"shape": "Mode"},
+          "Tags": {"shape": "Tags"}, "Token": {"shape": "Name", "idempotencyToken": true}}},
+        "Name": {"type": "string", "min": 1, "max": 5},
+        "Count": {"type": "integer", "min": 1, "max": 10},
+        "Mode": {"type": "string", "enum": ["A", "B"]},
+        "Tags": {"type": "list", "member": {"shape": "Name"}, "max": 2}
+      }
+    }"#;
+
+    fn json(body: &str) -> Result<serde_json::Value, (Protocol, crate::AwsError)> {
+        let m = ServiceModel::from_json(MODEL).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.0"),
+        );
+        h.insert("x-amz-target", HeaderValue::from_static("Svc.Put"));
+        let head = RequestHead {
+            method: &Method::POST,
+            path: "/",
+            query: "",
+            headers: &h,
+        };
+        decode_request(&m, &head, RequestBody::Bytes(body.to_string().into())).map(|d| d.input)
+    }
+
+    fn query(body: &str) -> Result<serde_json::Value, (Protocol, crate::AwsError)> {
+        let m = ServiceModel::from_json(MODEL).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let head = RequestHead {
+            method: &Method::POST,
+            path: "/",
+            query: "",
+            headers: &h,
+        };
+        decode_request(&m, &head, RequestBody::Bytes(body.to_string().into())).map(|d| d.input)
+    }
+
+    fn code(r: Result<serde_json::Value, (Protocol, crate::AwsError)>) -> String {
+        r.unwrap_err().1.code
+    }
+
+    #[test]
+    fn valid_input_passes_and_unknown_members_are_dropped() {
+        let v = json(r#"{"Name":"ab","Count":3,"Mode":"A","Tags":["x"],"Bogus":1}"#).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"Name":"ab","Count":3,"Mode":"A","Tags":["x"]})
+        );
+    }
+
+    #[test]
+    fn json_errors() {
+        assert_eq!(code(json(r#"{"Count":3}"#)), "ValidationException");
+        assert_eq!(code(json(r#"{"Name":""}"#)), "ValidationException");
+        assert_eq!(code(json(r#"{"Name":"toolong"}"#)), "ValidationException");
+        assert_eq!(
+            code(json(r#"{"Name":"a","Count":11}"#)),
+            "ValidationException"
+        );
+        assert_eq!(
+            code(json(r#"{"Name":"a","Mode":"C"}"#)),
+            "ValidationException"
+        );
+        assert_eq!(
+            code(json(r#"{"Name":"a","Tags":["x","y","z"]}"#)),
+            "ValidationException"
+        );
+        assert_eq!(code(json(r#"{"Name":5}"#)), "SerializationException");
+        assert_eq!(
+            code(json(r#"{"Name":"a","Count":"3"}"#)),
+            "SerializationException"
+        );
+        assert_eq!(code(json("[1,2")), "SerializationException");
+        // The idempotency token is not required even though a client fills it in.
+        assert!(json(r#"{"Name":"a"}"#).is_ok());
+    }
+
+    #[test]
+    fn query_errors() {
+        assert!(query("Action=Put&Name=ab&Tags.member.1=x").is_ok());
+        assert_eq!(code(query("Action=Put&Count=2")), "MissingParameter");
+        assert_eq!(
+            code(query("Action=Put&Name=a&Count=x")),
+            "InvalidParameterValue"
+        );
+        assert_eq!(code(query("Action=Put&Name=a&Mode=C")), "ValidationError");
+        assert_eq!(code(query("Action=Nope")), "InvalidAction");
+        assert_eq!(code(query("Name=a")), "MissingAction");
+    }
+}
