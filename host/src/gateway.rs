@@ -106,11 +106,14 @@ impl Gateway {
         let plugin = match route {
             Route::Service(p) => p,
             Route::Raw(p) => {
-                return json_error(
-                    StatusCode::NOT_IMPLEMENTED,
-                    "NotImplemented",
-                    &format!("raw HTTP routes of plugin {} are not served yet", p.name()),
-                );
+                let bytes = match buffered {
+                    Some(b) => b,
+                    None => match body::collect(body.take().expect("body unread")).await {
+                        Ok(b) => b,
+                        Err(e) => return read_error(e),
+                    },
+                };
+                return self.raw(&p, &parts, caller, request_id, bytes).await;
             }
             Route::None | Route::NeedBody => return unclaimed(&parts.headers, path),
         };
@@ -162,14 +165,7 @@ impl Gateway {
                 request_id,
             );
         }
-        let ctx = CallContext {
-            account: caller.account,
-            region: caller.region,
-            request_id: request_id.to_string(),
-            access_key_id: caller.access_key_id,
-            caller_arn: caller.arn,
-            depth: 0,
-        };
+        let ctx = call_context(caller, request_id);
         let input_json = decoded.input.to_string();
         let result = runtime
             .call(
@@ -200,6 +196,50 @@ impl Gateway {
         match protocol::encode_response(&plugin.model, decoded.protocol, op, &value, request_id) {
             Ok(resp) => self.to_http(&plugin, resp),
             Err(e) => self.encode_error(&plugin, decoded.protocol, Some(op), &e, request_id),
+        }
+    }
+
+    /// A raw route: the plugin answers the HTTP request itself.
+    async fn raw(
+        &self,
+        plugin: &Arc<Plugin>,
+        parts: &http::request::Parts,
+        caller: auth::Caller,
+        request_id: &str,
+        body: Bytes,
+    ) -> Response<ResponseBody> {
+        let request = plugins::RawRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or("").to_string(),
+            headers: parts
+                .headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect(),
+            body: body.to_vec(),
+        };
+        let ctx = call_context(caller, request_id);
+        match self.runtime.call_http(plugin, ctx, &request).await {
+            Ok(r) => {
+                let mut out = Response::new(ResponseBody::from_bytes(r.body));
+                *out.status_mut() =
+                    StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                for (k, v) in r.headers {
+                    if let (Ok(k), Ok(v)) = (
+                        http::HeaderName::from_bytes(k.as_bytes()),
+                        HeaderValue::from_str(&v),
+                    ) {
+                        out.headers_mut().append(k, v);
+                    }
+                }
+                out
+            }
+            Err(e) => {
+                let status = StatusCode::from_u16(e.status.unwrap_or(500))
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                json_error(status, &e.code, &e.message)
+            }
         }
     }
 
@@ -251,6 +291,17 @@ impl Gateway {
             }
         }
         out
+    }
+}
+
+fn call_context(caller: auth::Caller, request_id: &str) -> CallContext {
+    CallContext {
+        account: caller.account,
+        region: caller.region,
+        request_id: request_id.to_string(),
+        access_key_id: caller.access_key_id,
+        caller_arn: caller.arn,
+        depth: 0,
     }
 }
 

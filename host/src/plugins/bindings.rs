@@ -10,7 +10,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::ministack::plugin::service::Descriptor;
-pub use ministack::plugin::types::{AwsError, Call, Context};
+pub use ministack::plugin::types::{AwsError, Call, Context, HttpRequest, HttpResponse};
 
 /// The contract version this host implements: `ministack:plugin@0.1.x`.
 pub const CONTRACT_PACKAGE: &str = "ministack:plugin";

@@ -114,11 +114,22 @@ enum Entry<'a> {
         name: &'a str,
         payload: &'a str,
     },
+    Http(&'a RawRequest),
+}
+
+/// A request on a plugin's raw route, as it came.
+pub struct RawRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 enum Output {
     Description(bindings::Descriptor),
     Json(String),
+    Http(bindings::HttpResponse),
     Done,
 }
 
@@ -414,6 +425,22 @@ impl Runtime {
         self.call(&plugin, ctx, operation, input_json, None).await
     }
 
+    /// A request on one of the plugin's raw routes (`handle-http`).
+    pub async fn call_http(
+        self: &Arc<Self>,
+        plugin: &Arc<Plugin>,
+        ctx: CallContext,
+        request: &RawRequest,
+    ) -> Result<bindings::HttpResponse, AwsError> {
+        match self
+            .run(&plugin.pre, &plugin.core, ctx, Entry::Http(request))
+            .await?
+        {
+            Output::Http(r) => Ok(r),
+            _ => unreachable!("handle-http returns a response"),
+        }
+    }
+
     /// A scheduled task (tasks.schedule) coming due.
     pub async fn run_task(
         self: &Arc<Self>,
@@ -611,6 +638,19 @@ async fn call_entry(
             .call_on_task(&mut *store, &wit_ctx, name, payload)
             .await?
             .map(|()| Output::Done)),
+        Entry::Http(r) => {
+            let request = bindings::HttpRequest {
+                ctx: wit_ctx,
+                method: r.method.clone(),
+                path: r.path.clone(),
+                query: r.query.clone(),
+                headers: r.headers.clone(),
+                body: r.body.clone(),
+            };
+            Ok(Ok(Output::Http(
+                service.call_handle_http(&mut *store, &request).await?,
+            )))
+        }
     }
 }
 
