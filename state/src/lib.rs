@@ -335,6 +335,9 @@ struct Queued {
 struct Core {
     /// Last sequence given to a validated unit.
     seq: u64,
+    /// Tops of the live snapshots (top -> count): what validation may still
+    /// need from `versions`.
+    live: BTreeMap<u64, usize>,
     versions: versions::Versions,
     pending: pending::Pending,
     queue: Vec<Queued>,
@@ -351,8 +354,6 @@ struct Shared {
     persist: bool,
     /// Highest sequence that redb holds.
     applied: AtomicU64,
-    /// `Core::seq`, readable without the lock.
-    validated: AtomicU64,
     core: Mutex<Core>,
     /// Wakes the committer / flusher.
     work: Condvar,
@@ -404,9 +405,9 @@ impl Database {
             mode,
             persist,
             applied: AtomicU64::new(0),
-            validated: AtomicU64::new(0),
             core: Mutex::new(Core {
                 seq: 0,
+                live: BTreeMap::new(),
                 versions: Default::default(),
                 pending: Default::default(),
                 queue: Vec::new(),
@@ -514,7 +515,6 @@ impl Database {
         txn.commit().map_err(storage)?;
         core.seq += 1;
         let seq = core.seq;
-        shared.validated.store(seq, Ordering::Release);
         if reset {
             core.versions.reset(seq);
         }
@@ -744,13 +744,19 @@ pub struct Unit {
 
 impl Drop for Unit {
     fn drop(&mut self) {
-        if let Some(s) = self.snapshot.take()
-            && s.top > s.base
-        {
+        if let Some(s) = self.snapshot.take() {
             let mut core = self.db.shared.lock();
-            core.pending.unregister(s.base);
-            let applied = self.db.shared.applied.load(Ordering::Acquire);
-            core.pending.prune(applied);
+            if let Some(n) = core.live.get_mut(&s.top) {
+                *n -= 1;
+                if *n == 0 {
+                    core.live.remove(&s.top);
+                }
+            }
+            if s.top > s.base {
+                core.pending.unregister(s.base);
+                let applied = self.db.shared.applied.load(Ordering::Acquire);
+                core.pending.prune(applied);
+            }
         }
     }
 }
@@ -760,27 +766,16 @@ fn snapshot<'s>(
     slot: &'s mut Option<Snapshot>,
 ) -> Result<&'s Snapshot, StateError> {
     if slot.is_none() {
+        // Under the lock so that redb cannot move past `top`.
+        let mut core = shared.lock();
         let base = shared.applied.load(Ordering::Acquire);
-        let snap = if shared.validated.load(Ordering::Acquire) == base {
-            // Nothing pending: redb alone is the snapshot (if it has moved on
-            // meanwhile, validation against `base` is merely conservative).
-            let txn = shared.redb.begin_read().map_err(storage)?;
-            Snapshot {
-                txn,
-                base,
-                top: base,
-            }
-        } else {
-            // Under the lock so that redb cannot move past `top`.
-            let mut core = shared.lock();
-            let base = shared.applied.load(Ordering::Acquire);
-            let top = core.seq;
-            let txn = shared.redb.begin_read().map_err(storage)?;
-            if top > base {
-                core.pending.register(base);
-            }
-            Snapshot { txn, base, top }
-        };
+        let top = core.seq;
+        let txn = shared.redb.begin_read().map_err(storage)?;
+        if top > base {
+            core.pending.register(base);
+        }
+        *core.live.entry(top).or_default() += 1;
+        let snap = Snapshot { txn, base, top };
         *slot = Some(snap);
     }
     slot.as_ref().ok_or_else(|| storage("no snapshot"))
@@ -1062,12 +1057,14 @@ impl Unit {
             }
             core.seq += 1;
             let seq = core.seq;
-            shared.validated.store(seq, Ordering::Release);
             let core = &mut *core;
             for (table, w) in &writes {
                 core.versions.record(seq, table, w.keys());
                 core.pending.add(seq, table, w.iter());
             }
+            // No live snapshot predates this: older versions are not needed.
+            let oldest = core.live.keys().next().copied().unwrap_or(seq);
+            core.versions.forget_upto(oldest);
             core.queue.push(Queued {
                 seq,
                 writes,

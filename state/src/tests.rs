@@ -294,6 +294,37 @@ fn absent_keys_and_ranges_are_validated() {
 }
 
 #[test]
+fn validation_index_keeps_only_what_live_units_need() {
+    rt().block_on(async {
+        let db = memory();
+        for i in 0..5_000u32 {
+            let mut u = db.begin();
+            let _ = u.get("t", b"k").unwrap();
+            u.put("t", &i.to_be_bytes(), b"v").unwrap();
+            u.commit().await.unwrap();
+        }
+        let indexed = || db.shared.lock().versions.indexed();
+        assert!(indexed() <= 1, "{} entries kept", indexed());
+        // A unit that read long ago keeps what it may conflict with...
+        let mut old = db.begin();
+        assert_eq!(old.get("t", b"watched").unwrap(), None);
+        for i in 0..100u32 {
+            let mut u = db.begin();
+            let _ = u.get("t", b"k").unwrap();
+            u.put("t", &(10_000 + i).to_be_bytes(), b"v").unwrap();
+            u.commit().await.unwrap();
+        }
+        assert!(indexed() >= 100);
+        seed(&db, "t", &[b"watched"]).await;
+        old.put("t", b"x", b"y").unwrap();
+        assert!(matches!(old.commit().await, Err(StateError::Conflict)));
+        // ...and once it is gone, so are they.
+        seed(&db, "t", &[b"z"]).await;
+        assert!(indexed() <= 1, "{} entries kept", indexed());
+    });
+}
+
+#[test]
 fn read_only_units_commit_trivially_and_see_a_snapshot() {
     rt().block_on(async {
         let db = memory();

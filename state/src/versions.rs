@@ -5,7 +5,8 @@
 //! when nothing it read (point keys, including absent ones, and scanned
 //! ranges) was written with a sequence above `v`.
 //!
-//! Memory stays bounded: only the last [`LOG_CAP`] key writes are indexed.
+//! Memory stays small: an entry is dropped as soon as no live snapshot is
+//! older than it, and at most [`LOG_CAP`] key writes are indexed in any case.
 //! Writes older than that are summarised by `floor`; a unit whose snapshot
 //! predates `floor` is checked per table instead (conservative: it may get a
 //! conflict it did not strictly have, never the reverse).
@@ -106,16 +107,34 @@ impl Versions {
             self.log.push_back((seq, name.clone(), key.clone()));
         }
         while self.log.len() > LOG_CAP {
-            let Some((s, table, key)) = self.log.pop_front() else {
-                break;
-            };
-            if let Some(t) = self.tables.get_mut(&table)
-                && t.keys.get(&key) == Some(&s)
-            {
-                t.keys.remove(&key);
-            }
-            self.floor = s;
+            self.forget_oldest();
         }
+    }
+
+    /// Drops the index entries of writes at or below `seq`: no snapshot that
+    /// old is alive, so no validation can ask about them.
+    pub(crate) fn forget_upto(&mut self, seq: u64) {
+        while self.log.front().is_some_and(|(s, _, _)| *s <= seq) {
+            self.forget_oldest();
+        }
+    }
+
+    fn forget_oldest(&mut self) {
+        let Some((s, table, key)) = self.log.pop_front() else {
+            return;
+        };
+        if let Some(t) = self.tables.get_mut(&table)
+            && t.keys.get(&key) == Some(&s)
+        {
+            t.keys.remove(&key);
+        }
+        self.floor = self.floor.max(s);
+    }
+
+    /// Index entries held (for tests and metrics).
+    #[cfg(test)]
+    pub(crate) fn indexed(&self) -> usize {
+        self.log.len()
     }
 
     /// Everything was deleted at `seq`.
