@@ -1025,6 +1025,10 @@ impl Unit {
 
     /// Validates and lands the writes; resolves once they are durable (per
     /// [`Durability`]). `Err(Conflict)` means nothing was written.
+    ///
+    /// Validation happens on the first poll. A unit that passed it is queued
+    /// and lands even if this future is then dropped (a timeout around the
+    /// commit does not undo it); only `Ok` says it is durable.
     pub async fn commit(mut self) -> Result<(), StateError> {
         let shared = self.db.shared.clone();
         let (base, top) = self.snapshot.as_ref().map_or((0, 0), |s| (s.base, s.top));
