@@ -246,15 +246,21 @@ pub(crate) fn encode_output(
     let root = format!("{}Response", op.name);
     w.start(&root, &[("xmlns".into(), namespace(model))]);
     if let Some(r) = &op.output {
-        match &r.result_wrapper {
-            Some(wrapper) => {
-                let attrs = struct_attrs(m, r.shape, output, None);
-                w.start(wrapper, &attrs);
-                write_members(&mut w, m, r.shape, output, false);
-                w.end(wrapper);
+        // awsQuery always wraps the output in `<{Operation}Result>`; botocore
+        // models say so with resultWrapper, models converted from other
+        // protocols (SQS's json-era model) do not.
+        let default_wrapper;
+        let wrapper = match &r.result_wrapper {
+            Some(w) => w.as_str(),
+            None => {
+                default_wrapper = format!("{}Result", op.name);
+                &default_wrapper
             }
-            None => write_members(&mut w, m, r.shape, output, false),
-        }
+        };
+        let attrs = struct_attrs(m, r.shape, output, None);
+        w.start(wrapper, &attrs);
+        write_members(&mut w, m, r.shape, output, false);
+        w.end(wrapper);
     }
     w.start("ResponseMetadata", &[]);
     w.leaf("RequestId", request_id);

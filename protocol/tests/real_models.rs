@@ -201,11 +201,13 @@ fn sqs_speaks_query_when_the_model_lists_it() {
         "rid",
     )
     .unwrap();
-    // The json-era model has no resultWrapper, so members sit in the root,
-    // where botocore (reading the same model) looks for them.
-    let parsed = botocore_parse(&[("sqs", "query", "SendMessage", &r)]);
-    assert_eq!(parsed[0]["MessageId"], "m1");
-    assert_eq!(parsed[0]["ResponseMetadata"]["RequestId"], "rid");
+    // The json-era model has no resultWrapper; query clients (whose models
+    // have one) expect `<SendMessageResult>` all the same.
+    let body = String::from_utf8(body_bytes(&r)).unwrap();
+    assert!(
+        body.contains("<SendMessageResult><MessageId>m1</MessageId></SendMessageResult><ResponseMetadata><RequestId>rid</RequestId>"),
+        "{body}"
+    );
     // Missing required member in query → MissingParameter.
     let (p, e) = decode(
         &m,
