@@ -47,14 +47,14 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-fn push_2(out: &mut String, n: u32) {
-    out.push((b'0' + (n / 10 % 10) as u8) as char);
-    out.push((b'0' + (n % 10) as u8) as char);
+fn put_2(buf: &mut [u8], at: usize, n: u32) {
+    buf[at] = b'0' + (n / 10 % 10) as u8;
+    buf[at + 1] = b'0' + (n % 10) as u8;
 }
 
 /// Appends the ISO 8601 form (the response hot path: no `fmt`, no `time`).
 pub(crate) fn write_iso8601(out: &mut String, secs: f64) {
-    if !secs.is_finite() || secs.abs() > 253_402_300_799.0 {
+    if !(-62_167_219_200.0..=253_402_300_799.0).contains(&secs) {
         // Out of the four-digit-year range: let `time` (or Display) say it.
         match to_datetime(secs) {
             Some(dt) => out.push_str(&dt.to_string()),
@@ -68,25 +68,25 @@ pub(crate) fn write_iso8601(out: &mut String, secs: f64) {
     let days = whole.div_euclid(86_400);
     let sod = whole.rem_euclid(86_400) as u32;
     let (y, m, d) = civil_from_days(days);
-    let y = y.max(0) as u32;
-    push_2(out, y / 100);
-    push_2(out, y % 100);
-    out.push('-');
-    push_2(out, m);
-    out.push('-');
-    push_2(out, d);
-    out.push('T');
-    push_2(out, sod / 3600);
-    out.push(':');
-    push_2(out, sod / 60 % 60);
-    out.push(':');
-    push_2(out, sod % 60);
-    if ms != 0 {
-        out.push('.');
-        out.push((b'0' + (ms / 100) as u8) as char);
-        push_2(out, ms % 100);
-    }
-    out.push('Z');
+    let y = y.clamp(0, 9999) as u32;
+    let mut buf = *b"0000-00-00T00:00:00.000Z";
+    put_2(&mut buf, 0, y / 100);
+    put_2(&mut buf, 2, y % 100);
+    put_2(&mut buf, 5, m);
+    put_2(&mut buf, 8, d);
+    put_2(&mut buf, 11, sod / 3600);
+    put_2(&mut buf, 14, sod / 60 % 60);
+    put_2(&mut buf, 17, sod % 60);
+    let text = if ms != 0 {
+        buf[20] = b'0' + (ms / 100) as u8;
+        put_2(&mut buf, 21, ms % 100);
+        &buf[..]
+    } else {
+        buf[19] = b'Z';
+        &buf[..20]
+    };
+    // Only ASCII digits and separators were written.
+    out.push_str(std::str::from_utf8(text).unwrap_or_default());
 }
 
 /// IMF-fixdate: `Tue, 29 Apr 2014 18:30:38 GMT`.

@@ -125,26 +125,26 @@ impl Writer {
         self.out.push('>');
     }
     pub fn text(&mut self, t: &str) {
-        // Most text needs no escaping: copy it in one go.
-        if !t
-            .bytes()
-            .any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | b'\r'))
-        {
-            self.out.push_str(t);
-            return;
-        }
-        for c in t.chars() {
-            match c {
-                '<' => self.out.push_str("&lt;"),
-                '>' => self.out.push_str("&gt;"),
-                '&' => self.out.push_str("&amp;"),
-                '"' => self.out.push_str("&quot;"),
-                '\'' => self.out.push_str("&apos;"),
+        // Copy the runs between special bytes in one go (all of them are
+        // ASCII, so byte offsets are char boundaries).
+        let bytes = t.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let rep = match b {
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'&' => "&amp;",
+                b'"' => "&quot;",
+                b'\'' => "&apos;",
                 // Escape \r so it survives XML end-of-line normalisation.
-                '\r' => self.out.push_str("&#xD;"),
-                c => self.out.push(c),
-            }
+                b'\r' => "&#xD;",
+                _ => continue,
+            };
+            self.out.push_str(&t[start..i]);
+            self.out.push_str(rep);
+            start = i + 1;
         }
+        self.out.push_str(&t[start..]);
     }
     pub fn leaf(&mut self, name: &str, text: &str) {
         self.start(name, &[]);

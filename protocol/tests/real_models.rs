@@ -813,3 +813,24 @@ fn botocore_parse_events(cases: &[(&str, &str, &str, &HttpResponse)]) -> Vec<Val
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+#[test]
+fn models_are_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ServiceModel>();
+    // Lazy shape parsing from several threads at once gives the same answers.
+    let m = std::sync::Arc::new(model("s3"));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                decode(&m, "GET", "/b?list-type=2&prefix=x", &[], b"")
+                    .unwrap()
+                    .input
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap()["Prefix"], "x");
+    }
+}
