@@ -101,9 +101,17 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Element, String> {
 }
 
 /// An XML text builder.
-#[derive(Default)]
 pub(crate) struct Writer {
     pub out: String,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        // Most documents fit; bigger ones grow from here.
+        Writer {
+            out: String::with_capacity(2048),
+        }
+    }
 }
 
 impl Writer {
@@ -309,7 +317,10 @@ pub(crate) fn write_value(
             w.end(name);
         }
         kind => {
-            let ts = ts_format(m, member.shape, member.timestamp_format);
+            let ts = match kind {
+                Kind::Timestamp => ts_format(m, member.shape, member.timestamp_format),
+                _ => TsFormat::Iso8601,
+            };
             let mut attrs = Vec::new();
             if let Some(ns) = member
                 .xml_namespace
