@@ -83,6 +83,9 @@ pub(crate) fn encode_output(
     };
     let b = encode_bindings(m, out_ref.shape, output);
     status = b.status.unwrap_or(status);
+    if quirks::s3::partial_content(model, &op.name, output) {
+        status = 206;
+    }
     let mut headers = b.headers;
     let default_ns = quirks::s3::default_namespace(model);
     let body = match payload_member(m, out_ref.shape) {

@@ -400,6 +400,7 @@ fn s3_rest_xml_round_trip() {
         other => panic!("expected a blob body, got {other:?}"),
     }
     assert_eq!(header(&g, "Content-Range"), Some("bytes 2-4/10"));
+    assert_eq!(g.status, 206, "a ranged GetObject is Partial Content");
     assert_eq!(
         header(&g, "Last-Modified"),
         Some("Tue, 14 Nov 2023 22:13:20 GMT")

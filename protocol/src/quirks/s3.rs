@@ -137,6 +137,18 @@ pub(crate) fn bucket_location_body(
     Some(w.out.into_bytes())
 }
 
+/// A ranged GetObject answers 206 Partial Content (the model has no status
+/// member for it); the plugin signals the range with `ContentRange`.
+pub(crate) fn partial_content(
+    model: &ServiceModel,
+    operation: &str,
+    output: &serde_json::Value,
+) -> bool {
+    model.is_s3()
+        && operation == "GetObject"
+        && output.get("ContentRange").is_some_and(|v| !v.is_null())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
