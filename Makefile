@@ -1,8 +1,9 @@
 # Two commands a newcomer needs: `make run` and `make test`.
 SHELL := /bin/bash
 CARGO ?= cargo
-# Plugin crates named in the default bundle (target/.../plugin/<crate>.wasm).
-PLUGINS := $(shell grep -oE 'plugin/[a-z0-9_-]+\.wasm' plugins.toml | sed -E 's|plugin/||; s|\.wasm||')
+# Plugin crates named in the default bundle (target/.../plugin/<crate>.wasm)
+# that exist in this tree (plugins/<crate>/).
+PLUGINS := $(foreach p,$(shell grep -oE 'plugin/[a-z0-9_-]+\.wasm' plugins.toml | sed -E 's|plugin/||; s|\.wasm||'),$(if $(wildcard plugins/$(p)/Cargo.toml),$(p)))
 TEST_PLUGINS := $(shell grep -oE 'plugin/[a-z0-9_-]+\.wasm' tests/plugins.toml | sed -E 's|plugin/||; s|\.wasm||')
 PYTHON ?= python3
 

@@ -9,6 +9,11 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use tokio::sync::mpsc;
 
+use base64::Engine as _;
+use ministack_protocol::AwsError;
+use ministack_state::checksum;
+use ministack_state::chunked::ChunkedDecoder;
+
 use crate::plugins::Runtime;
 
 /// Bodies larger than this are refused unless they stream into a blob.
@@ -138,31 +143,196 @@ where
     }
 }
 
-/// Streams a request body into a new blob of `plugin`, frame by frame.
+/// Streams a request body into a new blob of `plugin`, frame by frame,
+/// decoding `aws-chunked` framing (SigV4 streaming uploads) on the way and
+/// checking `Content-MD5` and `x-amz-checksum-*` (headers or trailers)
+/// against the digests computed while writing. Trailers are added to
+/// `headers`, and `aws-chunked` is dropped from `Content-Encoding`, so the
+/// codec sees the request as a plain upload.
 pub async fn into_blob<B>(
     runtime: &Runtime,
     plugin: &str,
+    headers: &mut http::HeaderMap,
     mut body: B,
-) -> Result<ministack_state::blobs::BlobInfo, ReadError>
+) -> Result<ministack_state::blobs::BlobInfo, AwsError>
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
-    let mut writer = runtime
-        .blobs
-        .writer(plugin)
-        .map_err(|e| ReadError::Io(e.to_string()))?;
+    let chunked = is_aws_chunked(headers);
+    let mut decoder = chunked.then(ChunkedDecoder::new);
+    let mut writer = runtime.blobs.writer(plugin).map_err(internal)?;
+    let mut decoded = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ReadError::Io(e.to_string()))?;
-        if let Ok(data) = frame.into_data() {
-            writer
-                .write(&data)
-                .await
-                .map_err(|e| ReadError::Io(e.to_string()))?;
+        let frame = frame.map_err(|e| incomplete(&e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        match decoder.as_mut() {
+            None => writer.write(&data).await.map_err(internal)?,
+            Some(d) => {
+                decoded.clear();
+                d.feed_into(&data, &mut decoded)
+                    .map_err(|e| incomplete(&e.to_string()))?;
+                if !decoded.is_empty() {
+                    writer.write(&decoded).await.map_err(internal)?;
+                }
+            }
         }
     }
-    writer
-        .finish()
-        .await
-        .map_err(|e| ReadError::Io(e.to_string()))
+    if let Some(d) = decoder {
+        for (name, value) in d.finish().map_err(|e| incomplete(&e.to_string()))? {
+            if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(name.as_bytes()), value.parse()) {
+                headers.insert(n, v);
+            }
+        }
+        strip_aws_chunked(headers);
+    }
+    let info = writer.finish().await.map_err(internal)?;
+    if let Err(e) = verify_digests(headers, &info) {
+        runtime.blobs.release(plugin, &info.id);
+        return Err(e);
+    }
+    Ok(info)
+}
+
+fn is_aws_chunked(headers: &http::HeaderMap) -> bool {
+    let encoding = headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let sha = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    encoding.split(',').any(|e| e.trim() == "aws-chunked") || sha.starts_with("STREAMING-")
+}
+
+fn strip_aws_chunked(headers: &mut http::HeaderMap) {
+    let Some(v) = headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let rest: Vec<&str> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|e| *e != "aws-chunked" && !e.is_empty())
+        .collect();
+    if rest.is_empty() {
+        headers.remove(http::header::CONTENT_ENCODING);
+    } else if let Ok(v) = rest.join(", ").parse() {
+        headers.insert(http::header::CONTENT_ENCODING, v);
+    }
+}
+
+/// S3's answers for a body that does not match the digests the client sent.
+fn verify_digests(
+    headers: &http::HeaderMap,
+    info: &ministack_state::blobs::BlobInfo,
+) -> Result<(), AwsError> {
+    if let Some(md5) = headers.get("content-md5").and_then(|v| v.to_str().ok()) {
+        let valid = base64::engine::general_purpose::STANDARD
+            .decode(md5.trim())
+            .is_ok_and(|b| b.len() == 16);
+        if !valid {
+            return Err(AwsError::new(
+                "InvalidDigest",
+                "The Content-MD5 you specified was invalid.",
+                400,
+            ));
+        }
+        if !checksum::content_md5_matches(&info.md5_hex, md5) {
+            return Err(AwsError::new(
+                "BadDigest",
+                "The Content-MD5 you specified did not match what we received.",
+                400,
+            ));
+        }
+    }
+    for (name, value) in headers {
+        let name = name.as_str();
+        if checksum::algorithm_of_header(name).is_none() {
+            continue;
+        }
+        let value = value.to_str().unwrap_or("");
+        if let Err(checksum::ChecksumError::Mismatch { algorithm }) =
+            checksum::verify_header(&info.checksums, name, value)
+        {
+            return Err(AwsError::new(
+                "BadDigest",
+                format!("The {algorithm} you specified did not match the calculated checksum."),
+                400,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn internal(e: ministack_state::StateError) -> AwsError {
+    AwsError::new(
+        "InternalError",
+        format!("storing the request body: {e}"),
+        500,
+    )
+}
+
+fn incomplete(message: &str) -> AwsError {
+    AwsError::new(
+        "IncompleteBody",
+        format!("Could not read the request body: {message}"),
+        400,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_chunked_detection_and_stripping() {
+        let mut h = http::HeaderMap::new();
+        assert!(!is_aws_chunked(&h));
+        h.insert(
+            "x-amz-content-sha256",
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER".parse().unwrap(),
+        );
+        assert!(is_aws_chunked(&h));
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::CONTENT_ENCODING,
+            "aws-chunked, gzip".parse().unwrap(),
+        );
+        assert!(is_aws_chunked(&h));
+        strip_aws_chunked(&mut h);
+        assert_eq!(h.get(http::header::CONTENT_ENCODING).unwrap(), "gzip");
+        h.insert(
+            http::header::CONTENT_ENCODING,
+            "aws-chunked".parse().unwrap(),
+        );
+        strip_aws_chunked(&mut h);
+        assert!(h.get(http::header::CONTENT_ENCODING).is_none());
+    }
+
+    #[test]
+    fn digest_mismatches_are_s3_errors() {
+        let info = ministack_state::blobs::BlobInfo {
+            id: "b0".into(),
+            size: 3,
+            md5_hex: "900150983cd24fb0d6963f7d28e17f72".into(),
+            checksums: vec![("CRC32".into(), "NSRBwg==".into())],
+        };
+        let mut h = http::HeaderMap::new();
+        h.insert("content-md5", "kAFQmDzST7DWlj99KOF/cg==".parse().unwrap());
+        h.insert("x-amz-checksum-crc32", "NSRBwg==".parse().unwrap());
+        assert!(verify_digests(&h, &info).is_ok());
+        h.insert("x-amz-checksum-crc32", "AAAAAA==".parse().unwrap());
+        assert_eq!(verify_digests(&h, &info).unwrap_err().code, "BadDigest");
+        h.remove("x-amz-checksum-crc32");
+        h.insert("content-md5", "not base64!".parse().unwrap());
+        assert_eq!(verify_digests(&h, &info).unwrap_err().code, "InvalidDigest");
+        h.insert("content-md5", "AAAAAAAAAAAAAAAAAAAAAA==".parse().unwrap());
+        assert_eq!(verify_digests(&h, &info).unwrap_err().code, "BadDigest");
+    }
 }

@@ -57,8 +57,9 @@ impl Gateway {
             .await;
         }
         let runtime = &self.runtime;
-        let path = parts.uri.path();
-        let query = parts.uri.query().unwrap_or("");
+        let uri = parts.uri.clone();
+        let path = uri.path();
+        let query = uri.query().unwrap_or("");
         let caller = auth::resolve(
             auth::signature(&parts.headers, query),
             &runtime.identity,
@@ -119,28 +120,49 @@ impl Gateway {
         };
 
         // The body: streamed into a blob for streaming members, else buffered.
+        let streaming =
+            buffered.is_none() && protocol::streaming_input(&plugin.model, &head).is_some();
         let mut body_blob = None;
+        let mut parts = parts;
         let request_body = if let Some(b) = buffered {
             RequestBody::Bytes(b)
-        } else if protocol::streaming_input(&plugin.model, &head).is_some() {
-            match body::into_blob(runtime, plugin.name(), body.take().expect("body unread")).await {
+        } else if streaming {
+            let body = body.take().expect("body unread");
+            match body::into_blob(runtime, plugin.name(), &mut parts.headers, body).await {
                 Ok(info) => {
                     let blob = json!({
                         "blob-id": info.id,
                         "size": info.size,
                         "md5-hex": info.md5_hex,
-                        "checksums": info.checksums.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                        "checksums": info.checksums.iter()
+                            .map(|(k, v)| (k.clone(), json!(v)))
+                            .collect::<serde_json::Map<_, _>>(),
                     });
                     body_blob = Some(info.id);
                     RequestBody::Blob(blob)
                 }
-                Err(e) => return read_error(e),
+                Err(e) => {
+                    let proto = plugin
+                        .model
+                        .metadata()
+                        .protocols
+                        .first()
+                        .copied()
+                        .unwrap_or(Protocol::RestXml);
+                    return self.encode_error(&plugin, proto, None, &e, request_id);
+                }
             }
         } else {
             match body::collect(body.take().expect("body unread")).await {
                 Ok(b) => RequestBody::Bytes(b),
                 Err(e) => return read_error(e),
             }
+        };
+        let head = RequestHead {
+            method: &parts.method,
+            path,
+            query,
+            headers: &parts.headers,
         };
 
         let decoded = match protocol::decode_request(&plugin.model, &head, request_body) {
@@ -279,6 +301,12 @@ impl Gateway {
                 )
             }
         };
+        // A streamed blob's length is the host's to state, whatever the
+        // plugin put in its output.
+        let blob_len = match &body {
+            ResponseBody::Stream { remaining, .. } => Some(*remaining),
+            ResponseBody::Full(_) => None,
+        };
         let mut out = Response::new(body);
         *out.status_mut() =
             StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -289,6 +317,10 @@ impl Gateway {
             ) {
                 out.headers_mut().append(k, v);
             }
+        }
+        if let Some(len) = blob_len {
+            out.headers_mut()
+                .insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
         }
         out
     }

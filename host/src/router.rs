@@ -116,7 +116,7 @@ impl Router {
         }
         // Longest raw prefixes first, so the most specific claim wins.
         r.raw
-            .sort_by(|a, b| (b.0.len() + b.1.len()).cmp(&(a.0.len() + a.1.len())));
+            .sort_by_key(|(host, path, _)| std::cmp::Reverse(host.len() + path.len()));
         if let Some(s3) = &r.s3 {
             r.rest.push(s3.clone());
         }
@@ -138,36 +138,29 @@ impl Router {
                 return Route::Service(p.clone());
             }
         }
-        if header(head, "smithy-protocol") == Some("rpc-v2-cbor") {
-            if let Some(name) = head
+        if header(head, "smithy-protocol") == Some("rpc-v2-cbor")
+            && let Some(name) = head
                 .path
                 .strip_prefix("/service/")
                 .and_then(|r| r.split('/').next())
-            {
-                if let Some(p) = self.by_target_prefix.get(name) {
-                    return Route::Service(p.clone());
-                }
-            }
+            && let Some(p) = self.by_target_prefix.get(name)
+        {
+            return Route::Service(p.clone());
         }
         // Candidates: the plugins signing with the request's service name.
         let signed: Option<&Vec<Arc<Plugin>>> = input
             .signing_service
             .and_then(|s| self.by_signing_name.get(s));
-        if let Some(list) = signed {
-            if list.len() == 1 {
-                return Route::Service(list[0].clone());
-            }
+        if let Some([only]) = signed.map(Vec::as_slice) {
+            return Route::Service(only.clone());
         }
         let allowed = |p: &Arc<Plugin>| signed.is_none_or(|l| l.iter().any(|x| Arc::ptr_eq(x, p)));
 
-        if let Some(prefix) = aws_host_service(host) {
-            if let Some(p) = self
-                .by_endpoint_prefix
-                .get(prefix)
-                .and_then(|l| l.iter().find(|p| allowed(p)))
-            {
-                return Route::Service(p.clone());
-            }
+        if let Some(p) = aws_host_service(host)
+            .and_then(|prefix| self.by_endpoint_prefix.get(prefix))
+            .and_then(|l| l.iter().find(|p| allowed(p)))
+        {
+            return Route::Service(p.clone());
         }
         let action = form_value(head.query, "Action")
             .or_else(|| input.form_body.and_then(|b| form_value_bytes(b, "Action")));

@@ -86,7 +86,7 @@ impl From<WitBlobRef> for BlobRef {
 pub struct BlobOut {
     #[serde(rename = "blob-id")]
     pub id: String,
-    /// `[first, last]` byte offsets, both inclusive as in an HTTP Range header.
+    /// `[start, end)` byte offsets, end exclusive (docs/json-conventions.md).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub range: Option<[u64; 2]>,
 }
@@ -99,11 +99,12 @@ impl BlobOut {
         }
     }
 
-    /// Bytes `first..=last`.
+    /// Bytes `first..=last` (as in an HTTP `Range` header). On the wire
+    /// to the host the range is `[start, end)`: end exclusive.
     pub fn range(id: &str, first: u64, last: u64) -> Self {
         BlobOut {
             id: id.to_string(),
-            range: Some([first, last]),
+            range: Some([first, last.saturating_add(1)]),
         }
     }
 }
@@ -157,7 +158,7 @@ mod tests {
         assert_eq!(c.size, 0);
         assert_eq!(
             serde_json::to_string(&BlobOut::range("b1", 0, 9)).unwrap(),
-            r#"{"blob-id":"b1","range":[0,9]}"#
+            r#"{"blob-id":"b1","range":[0,10]}"#
         );
         assert_eq!(
             serde_json::to_string(&BlobOut::whole("b1")).unwrap(),

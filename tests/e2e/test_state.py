@@ -170,3 +170,54 @@ def test_one_gib_streams_through_with_flat_memory(make_gateway):
     growth_mib = (peak - base) / 1024
     print(f"1 GiB up and down: RSS growth {growth_mib:.1f} MiB")
     assert growth_mib < 64
+
+
+def aws_chunked(payload, chunk=5, trailers=()):
+    out = b""
+    for i in range(0, len(payload), chunk):
+        part = payload[i:i + chunk]
+        out += f"{len(part):x}\r\n".encode() + part + b"\r\n"
+    out += b"0\r\n"
+    for name, value in trailers:
+        out += f"{name}:{value}\r\n".encode()
+    return out + b"\r\n"
+
+
+def crc32_b64(data):
+    import base64
+    import zlib
+
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def test_aws_chunked_upload_is_decoded_and_checked(gateway):
+    payload = b"hello, streaming world" * 3
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "x-amz-decoded-content-length": str(len(payload)),
+        "x-amz-trailer": "x-amz-checksum-crc32",
+    }
+    body = aws_chunked(payload, trailers=[("x-amz-checksum-crc32", crc32_b64(payload))])
+    r = requests.put(gateway.url + "/blobs/chunked", data=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["Size"] == len(payload)
+    assert requests.get(gateway.url + "/blobs/chunked").content == payload
+
+    bad = aws_chunked(payload, trailers=[("x-amz-checksum-crc32", crc32_b64(b"other"))])
+    r = requests.put(gateway.url + "/blobs/chunked-bad", data=bad, headers=headers)
+    assert r.status_code == 400
+    assert r.headers["x-amzn-errortype"].startswith("BadDigest")
+
+    r = requests.put(gateway.url + "/blobs/md5", data=b"abc", headers={"Content-MD5": "AAAAAAAAAAAAAAAAAAAAAA=="})
+    assert r.status_code == 400
+    assert r.headers["x-amzn-errortype"].startswith("BadDigest")
+    assert requests.get(gateway.url + "/blobs/md5").status_code == 404
+
+
+def test_ranged_blob_download(gateway):
+    data = bytes(range(256)) * 4
+    assert requests.put(gateway.url + "/blobs/ranged", data=data).status_code == 200
+    r = requests.get(gateway.url + "/blobs/ranged", headers={"Range": "bytes=10-19"})
+    assert r.status_code in (200, 206)
+    assert r.content == data[10:20]

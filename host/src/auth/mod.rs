@@ -34,13 +34,11 @@ pub struct Caller {
 
 /// Reads the signature of a request from its headers and query string.
 pub fn signature(headers: &http::HeaderMap, query: &str) -> Option<Signature> {
-    if let Some(auth) = headers
+    let auth = headers
         .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        if let Some(sig) = sigv4::from_authorization(auth) {
-            return Some(sig);
-        }
+        .and_then(|v| v.to_str().ok());
+    if let Some(sig) = auth.and_then(sigv4::from_authorization) {
+        return Some(sig);
     }
     if !query.is_empty() {
         if let Some(sig) = sigv4::from_presigned_query(query) {
@@ -50,10 +48,7 @@ pub fn signature(headers: &http::HeaderMap, query: &str) -> Option<Signature> {
             return Some(sig);
         }
     }
-    headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(sigv2::from_authorization)
+    auth.and_then(sigv2::from_authorization)
 }
 
 /// Resolves the caller: a 12-digit access key is the account id; a key the
