@@ -100,6 +100,7 @@ def test_operation_in_model_but_not_implemented(gateway):
     r = gateway.json_call("Faulty", "Unimplemented", {})
     assert r.status_code == 501
     assert r.json()["__type"] == "NotImplemented"
+    assert r.headers["x-amzn-errortype"] == "NotImplemented"
     assert "Unimplemented" in r.json()["message"]
 
 
@@ -117,3 +118,19 @@ def test_services_env_restricts_plugins(make_gateway):
     g = make_gateway(env={"SERVICES": "counter"})
     services = requests.get(g.url + "/_ministack/health").json()["services"]
     assert services == {"counter": "available"}
+
+
+def test_raw_route_goes_to_the_plugin_untouched(gateway):
+    r = requests.post(
+        gateway.url + "/_faulty/anything/here?x=1&y=two",
+        data=b"0123456789",
+        headers={"Authorization": "AWS4-HMAC-SHA256 Credential=123456789012/20260101/us-east-1/x/aws4_request, SignedHeaders=host, Signature=0"},
+    )
+    assert r.status_code == 201
+    assert r.json() == {
+        "method": "POST",
+        "path": "/_faulty/anything/here",
+        "query": "x=1&y=two",
+        "bodyLength": 10,
+        "account": "123456789012",
+    }

@@ -17,7 +17,29 @@ impl Service for Faulty {
             .op("Loop", endless_loop)
             .op("Alloc", alloc)
             .op("Echo", echo)
+            .http(raw_echo)
     }
+
+    /// A data-plane route, to test the host's raw routing.
+    fn raw_routes() -> Vec<ministack_sdk::RawRoute> {
+        vec![ministack_sdk::RawRoute {
+            host_suffix: String::new(),
+            path_prefix: "/_faulty/".to_string(),
+        }]
+    }
+}
+
+/// Answers a raw HTTP request with what it received (method, path, query,
+/// body length and the caller's account).
+fn raw_echo(ctx: &Context, request: ministack_sdk::HttpRequest) -> ministack_sdk::HttpResponse {
+    let body = serde_json::json!({
+        "method": request.method,
+        "path": request.path,
+        "query": request.query,
+        "bodyLength": request.body.len(),
+        "account": ctx.account,
+    });
+    ministack_sdk::HttpResponse::new(201, "application/json", body.to_string())
 }
 
 export_plugin!(Faulty);

@@ -1,0 +1,42 @@
+# ministack: the gateway and its default plugins, precompiled.
+#
+#   docker build -t ministack .
+#   docker run --rm -p 4566:4566 ministack
+#
+# Build stage: the host and every plugin of plugins.toml (release), then the
+# plugins' native code precompiled into the image's cache so a container is
+# ready in milliseconds.
+ARG RUST_IMAGE=rust:1.95-slim-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
+FROM ${RUST_IMAGE} AS build
+WORKDIR /src
+COPY . .
+RUN rustup target add wasm32-wasip2 \
+ && cargo build --release -p ministack \
+ && make build CARGO=cargo \
+ && mkdir -p /out/plugins /out/cache \
+ && cp target/release/ministack /out/ \
+ && for f in $(grep -oE 'target/wasm32-wasip2/plugin/[a-z0-9_-]+\.wasm' plugins.toml); do cp "$f" /out/plugins/; done \
+ && sed -E 's|target/wasm32-wasip2/plugin/|plugins/|' plugins.toml > /out/plugins.toml \
+ # Start once against the image's cache folder: compiles every plugin.
+ && cd /out && (GATEWAY_PORT=4599 BIND_HOST=127.0.0.1 MINISTACK_CACHE_DIR=/out/cache ./ministack & pid=$!; \
+      for i in $(seq 1 300); do sleep 0.1; if (exec 3<>/dev/tcp/127.0.0.1/4599) 2>/dev/null; then break; fi; done; \
+      kill $pid; wait $pid || true)
+
+FROM ${RUNTIME_IMAGE}
+WORKDIR /opt/ministack
+COPY --from=build /out/ /opt/ministack/
+ENV GATEWAY_PORT=4566 \
+    BIND_HOST=0.0.0.0 \
+    MINISTACK_HOST=localhost \
+    MINISTACK_CACHE_DIR=/opt/ministack/cache \
+    STATE_DIR=/var/lib/ministack/state \
+    S3_DATA_DIR=/var/lib/ministack/s3 \
+    PERSIST_STATE=0 \
+    S3_PERSIST=0 \
+    LOG_LEVEL=info
+EXPOSE 4566
+HEALTHCHECK --interval=10s --timeout=2s --start-period=2s \
+  CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${GATEWAY_PORT} && printf 'GET /_ministack/health HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '200 OK' <&3"]
+CMD ["/opt/ministack/ministack"]
