@@ -1,0 +1,1173 @@
+//! Objects: put, get, head, delete, copy, list, tagging, versions.
+
+use std::collections::BTreeMap;
+
+use ministack_sdk::blobs;
+use ministack_sdk::encoding::base64_decode;
+use ministack_sdk::prelude::*;
+use ministack_sdk::{ids, pagination, time};
+use serde_json::{Map, Value, json};
+
+use crate::buckets::{Bucket, bucket};
+use crate::util::{self, Condition};
+use crate::{owner, s3_error};
+
+/// The current version of every object, by `bucket \0 key`.
+pub const OBJECTS: Table<Object> = Table::global("objects");
+/// Every version (and delete marker) of objects in buckets that have had
+/// versioning, by `bucket \0 key \0 newest-first sequence`.
+pub const VERSIONS: Table<Object> = Table::global("versions");
+
+/// Content and server-side headers stored with an object and echoed back.
+pub const ECHOED: &[&str] = &[
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "ContentType",
+    "Expires",
+    "WebsiteRedirectLocation",
+    "ServerSideEncryption",
+    "SSEKMSKeyId",
+    "BucketKeyEnabled",
+    "SSECustomerAlgorithm",
+    "SSECustomerKeyMD5",
+    "ObjectLockMode",
+    "ObjectLockRetainUntilDate",
+    "ObjectLockLegalHoldStatus",
+];
+
+const CHECKSUMS: &[&str] = &["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Object {
+    pub key: String,
+    /// `None` for a delete marker.
+    pub blob: Option<BlobRef>,
+    pub etag: String,
+    pub size: u64,
+    pub last_modified: u64,
+    /// `None`: the object was written while the bucket was unversioned (the `null` version).
+    pub version_id: Option<String>,
+    #[serde(default)]
+    pub delete_marker: bool,
+    /// Sequence part of the VERSIONS key.
+    #[serde(default)]
+    pub seq: String,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub headers: Map<String, Value>,
+    #[serde(default)]
+    pub storage_class: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    #[serde(default)]
+    pub parts_count: Option<u64>,
+    /// Checksum algorithm the client asked for (returned with ChecksumMode).
+    #[serde(default)]
+    pub checksum_algorithm: Option<String>,
+    #[serde(default)]
+    pub checksum_type: Option<String>,
+    /// Checksums to report (composite for multipart objects).
+    #[serde(default)]
+    pub checksums: BTreeMap<String, String>,
+}
+
+impl Object {
+    fn version(&self) -> &str {
+        self.version_id.as_deref().unwrap_or("null")
+    }
+}
+
+pub fn s(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+pub fn object_key(bucket: &str, key: &str) -> String {
+    keys::join(&[bucket, key])
+}
+
+fn no_such_key(key: &str) -> AwsError {
+    s3_error("NoSuchKey", "The specified key does not exist.", 404).with_member("Key", key)
+}
+
+fn versioning(b: &Bucket) -> Option<String> {
+    b.config
+        .get("versioning")
+        .and_then(|v| v["Status"].as_str())
+        .map(str::to_string)
+}
+
+/// Checks the key's length (AWS: 1..=1024 bytes).
+pub fn check_key(key: &str) -> Result<(), AwsError> {
+    if key.is_empty() || key.len() > 1024 {
+        return Err(s3_error("KeyTooLongError", "Your key is too long", 400));
+    }
+    Ok(())
+}
+
+/// The body of an upload as a host blob (a blob ref, small base64 bytes, or nothing).
+pub fn body_blob(input: &Value) -> Result<BlobRef, AwsError> {
+    match input.get("Body") {
+        Some(Value::Object(_)) => serde_json::from_value(input["Body"].clone())
+            .map_err(|e| AwsError::internal(format!("body: {e}"))),
+        Some(Value::String(b64)) => {
+            let bytes = base64_decode(b64)
+                .ok_or_else(|| s3_error("InvalidArgument", "Body is not base64", 400))?;
+            Ok(blobs::create(&bytes))
+        }
+        _ => Ok(blobs::create(&[])),
+    }
+}
+
+/// Content-MD5 and x-amz-checksum-* checks of an uploaded body.
+pub fn check_integrity(input: &Value, blob: &BlobRef) -> Result<(), AwsError> {
+    if let Some(md5) = s(input, "ContentMD5") {
+        let raw = base64_decode(&md5)
+            .filter(|b| b.len() == 16)
+            .ok_or_else(|| {
+                s3_error(
+                    "InvalidDigest",
+                    "The Content-MD5 you specified was invalid.",
+                    400,
+                )
+            })?;
+        if ministack_sdk::hash::hex(&raw) != blob.md5_hex {
+            return Err(s3_error(
+                "BadDigest",
+                "The Content-MD5 you specified did not match what we received.",
+                400,
+            ));
+        }
+    }
+    for alg in CHECKSUMS {
+        if let Some(given) = s(input, &format!("Checksum{alg}"))
+            && let Some(actual) = blob.checksum(alg)
+            && given != actual
+        {
+            return Err(s3_error(
+                "BadDigest",
+                format!("The {alg} you specified did not match the calculated checksum."),
+                400,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The checksum algorithm of an upload: asked for, or implied by a checksum header.
+pub fn requested_checksum(input: &Value) -> Option<String> {
+    s(input, "ChecksumAlgorithm")
+        .map(|a| a.to_uppercase())
+        .or_else(|| {
+            CHECKSUMS
+                .iter()
+                .find(|a| input.get(format!("Checksum{a}")).is_some())
+                .map(|a| a.to_string())
+        })
+}
+
+fn headers_of(input: &Value) -> Map<String, Value> {
+    let mut h = Map::new();
+    for k in ECHOED {
+        if let Some(v) = input.get(*k) {
+            h.insert(k.to_string(), v.clone());
+        }
+    }
+    if !h.contains_key("ContentType") {
+        h.insert("ContentType".into(), json!("binary/octet-stream"));
+    }
+    h
+}
+
+fn metadata_of(input: &Value) -> BTreeMap<String, String> {
+    input
+        .get("Metadata")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.to_lowercase(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A fresh object version from an upload's request members.
+pub fn new_object(input: &Value, key: &str, blob: BlobRef) -> Object {
+    let algorithm = requested_checksum(input);
+    let mut checksums = BTreeMap::new();
+    if let Some(a) = &algorithm
+        && let Some(c) = blob.checksum(a)
+    {
+        checksums.insert(a.clone(), c.to_string());
+    }
+    Object {
+        key: key.to_string(),
+        etag: blob.etag(),
+        size: blob.size,
+        blob: Some(blob),
+        last_modified: time::now_secs(),
+        metadata: metadata_of(input),
+        headers: headers_of(input),
+        storage_class: s(input, "StorageClass").filter(|c| c != "STANDARD"),
+        tags: s(input, "Tagging")
+            .map(|t| util::parse_tagging(&t))
+            .unwrap_or_default(),
+        checksum_type: algorithm.as_ref().map(|_| "FULL_OBJECT".to_string()),
+        checksum_algorithm: algorithm,
+        checksums,
+        ..Object::default()
+    }
+}
+
+fn release(o: &Object) {
+    if let Some(b) = &o.blob {
+        blobs::release(&b.id);
+    }
+}
+
+fn version_seq() -> String {
+    keys::u64_desc((time::now() * 1_000_000.0) as u64)
+}
+
+/// Stores `obj` as the new current version of its key, following the
+/// bucket's versioning state; returns the version id (if versioned).
+pub fn store(b: &Bucket, mut obj: Object) -> Result<Option<String>, AwsError> {
+    let okey = object_key(&b.name, &obj.key);
+    let previous = OBJECTS.get(&okey)?;
+    match versioning(b).as_deref() {
+        None => {
+            if let Some(p) = previous {
+                release(&p);
+            }
+            obj.version_id = None;
+            OBJECTS.put(&okey, &obj)?;
+            Ok(None)
+        }
+        Some(state) => {
+            // An object from before versioning becomes the `null` version.
+            if let Some(p) = &previous
+                && p.version_id.is_none()
+                && p.seq.is_empty()
+            {
+                let mut p = p.clone();
+                p.seq = keys::u64_desc(p.last_modified * 1_000_000);
+                VERSIONS.put(&keys::join(&[&b.name, &p.key, &p.seq]), &p)?;
+            }
+            if state == "Suspended" {
+                drop_null_version(b, &obj.key)?;
+                obj.version_id = None;
+            } else {
+                obj.version_id = Some(new_version_id());
+            }
+            obj.seq = version_seq();
+            VERSIONS.put(&keys::join(&[&b.name, &obj.key, &obj.seq]), &obj)?;
+            if obj.delete_marker {
+                OBJECTS.delete(&okey);
+            } else {
+                OBJECTS.put(&okey, &obj)?;
+            }
+            Ok(Some(obj.version().to_string()))
+        }
+    }
+}
+
+fn new_version_id() -> String {
+    ids::alnum(32)
+}
+
+fn drop_null_version(b: &Bucket, key: &str) -> Result<(), AwsError> {
+    for (k, v) in VERSIONS.scan(&Scan::prefix(keys::prefix(&[&b.name, key])))? {
+        if v.version_id.is_none() {
+            release(&v);
+            VERSIONS.delete(&k);
+        }
+    }
+    Ok(())
+}
+
+/// The version named by `version_id`, or the current object.
+fn find(b: &Bucket, key: &str, version_id: Option<&str>) -> Result<Object, AwsError> {
+    let okey = object_key(&b.name, key);
+    let Some(vid) = version_id else {
+        return OBJECTS.get(&okey)?.ok_or_else(|| no_such_key(key));
+    };
+    if let Some(cur) = OBJECTS.get(&okey)?
+        && cur.version() == vid
+    {
+        return Ok(cur);
+    }
+    for (_, v) in VERSIONS.scan(&Scan::prefix(keys::prefix(&[&b.name, key])))? {
+        if v.version() == vid {
+            return Ok(v);
+        }
+    }
+    if vid != "null" && vid.len() != 32 {
+        return Err(
+            s3_error("InvalidArgument", "Invalid version id specified", 400)
+                .with_member("ArgumentName", "versionId")
+                .with_member("ArgumentValue", vid),
+        );
+    }
+    Err(s3_error(
+        "NoSuchVersion",
+        "The specified version does not exist.",
+        404,
+    )
+    .with_member("Key", key)
+    .with_member("VersionId", vid))
+}
+
+fn read_conditions(input: &Value, o: &Object) -> Result<(), AwsError> {
+    match util::evaluate(
+        &o.etag,
+        o.last_modified,
+        s(input, "IfMatch").as_deref(),
+        s(input, "IfNoneMatch").as_deref(),
+        input.get("IfModifiedSince").and_then(Value::as_f64),
+        input.get("IfUnmodifiedSince").and_then(Value::as_f64),
+    ) {
+        Condition::Proceed => Ok(()),
+        Condition::NotModified => Err(s3_error("NotModified", "Not Modified", 304)),
+        Condition::PreconditionFailed => Err(s3_error(
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+            412,
+        )
+        .with_member("Condition", "If-Match")),
+    }
+}
+
+/// The members GetObject and HeadObject share.
+fn describe(o: &Object, input: &Value) -> Map<String, Value> {
+    let mut out = o.headers.clone();
+    out.insert("AcceptRanges".into(), json!("bytes"));
+    out.insert("ETag".into(), json!(o.etag));
+    out.insert("LastModified".into(), json!(o.last_modified));
+    out.insert("ContentLength".into(), json!(o.size));
+    out.insert("Metadata".into(), json!(o.metadata));
+    if let Some(v) = &o.version_id {
+        out.insert("VersionId".into(), json!(v));
+    }
+    if let Some(c) = &o.storage_class {
+        out.insert("StorageClass".into(), json!(c));
+    }
+    if !o.tags.is_empty() {
+        out.insert("TagCount".into(), json!(o.tags.len()));
+    }
+    if let Some(n) = o.parts_count
+        && input.get("PartNumber").is_some()
+    {
+        out.insert("PartsCount".into(), json!(n));
+    }
+    if s(input, "ChecksumMode").as_deref() == Some("ENABLED") && input.get("Range").is_none() {
+        for (alg, v) in &o.checksums {
+            out.insert(format!("Checksum{alg}"), json!(v));
+        }
+        if let Some(t) = &o.checksum_type {
+            out.insert("ChecksumType".into(), json!(t));
+        }
+    }
+    for (q, member) in [
+        ("ResponseCacheControl", "CacheControl"),
+        ("ResponseContentDisposition", "ContentDisposition"),
+        ("ResponseContentEncoding", "ContentEncoding"),
+        ("ResponseContentLanguage", "ContentLanguage"),
+        ("ResponseContentType", "ContentType"),
+        ("ResponseExpires", "Expires"),
+    ] {
+        if let Some(v) = input.get(q) {
+            out.insert(member.into(), v.clone());
+        }
+    }
+    out
+}
+
+fn read_target(input: &Value) -> Result<(Bucket, Object), AwsError> {
+    let b = bucket(&s(input, "Bucket").unwrap_or_default())?;
+    let key = s(input, "Key").unwrap_or_default();
+    let o = find(&b, &key, s(input, "VersionId").as_deref())?;
+    if o.delete_marker {
+        return Err(s3_error(
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            405,
+        )
+        .with_member("Method", "GET")
+        .with_member("ResourceType", "DeleteMarker"));
+    }
+    read_conditions(input, &o)?;
+    Ok((b, o))
+}
+
+pub fn put_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
+    let key = s(&input, "Key").unwrap_or_default();
+    check_key(&key)?;
+    let blob = body_blob(&input)?;
+    check_integrity(&input, &blob)?;
+    let current = OBJECTS.get(&object_key(&b.name, &key))?;
+    check_write_conditions(&input, current.as_ref())?;
+    let obj = new_object(&input, &key, blob);
+    let mut out = Map::new();
+    out.insert("ETag".into(), json!(obj.etag));
+    for (alg, v) in &obj.checksums {
+        out.insert(format!("Checksum{alg}"), json!(v));
+        out.insert("ChecksumType".into(), json!("FULL_OBJECT"));
+    }
+    for k in ["ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"] {
+        if let Some(v) = obj.headers.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    out.insert("Size".into(), json!(obj.size));
+    if let Some(v) = store(&b, obj)? {
+        out.insert("VersionId".into(), json!(v));
+    }
+    Ok(Value::Object(out))
+}
+
+/// Conditional writes: `If-None-Match: *` and `If-Match: <etag>`.
+pub fn check_write_conditions(input: &Value, current: Option<&Object>) -> Result<(), AwsError> {
+    let failed = || {
+        s3_error(
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+            412,
+        )
+    };
+    if let Some(inm) = s(input, "IfNoneMatch")
+        && inm.trim() == "*"
+        && current.is_some()
+    {
+        return Err(failed().with_member("Condition", "If-None-Match"));
+    }
+    if let Some(m) = s(input, "IfMatch") {
+        match current {
+            None => return Err(no_such_key(&s(input, "Key").unwrap_or_default())),
+            Some(c) if m.trim_matches('"') != c.etag.trim_matches('"') => {
+                return Err(failed().with_member("Condition", "If-Match"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+pub fn get_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let (_, o) = read_target(&input)?;
+    let mut out = describe(&o, &input);
+    let blob = o.blob.as_ref().map(|b| b.id.clone()).unwrap_or_default();
+    match util::parse_range(s(&input, "Range").as_deref(), o.size) {
+        Err(util::Unsatisfiable) => {
+            return Err(s3_error(
+                "InvalidRange",
+                "The requested range is not satisfiable",
+                416,
+            )
+            .with_member("RangeRequested", s(&input, "Range").unwrap_or_default())
+            .with_member("ActualObjectSize", o.size.to_string()));
+        }
+        Ok(Some((first, last))) => {
+            out.insert(
+                "ContentRange".into(),
+                json!(format!("bytes {first}-{last}/{}", o.size)),
+            );
+            out.insert("ContentLength".into(), json!(last - first + 1));
+            out.insert(
+                "Body".into(),
+                serde_json::to_value(BlobOut::range(&blob, first, last)).unwrap_or_default(),
+            );
+        }
+        Ok(None) => {
+            out.insert(
+                "Body".into(),
+                serde_json::to_value(BlobOut::whole(&blob)).unwrap_or_default(),
+            );
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+pub fn head_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let (_, o) = read_target(&input)?;
+    let mut out = describe(&o, &input);
+    if let Ok(Some((first, last))) = util::parse_range(s(&input, "Range").as_deref(), o.size) {
+        out.insert(
+            "ContentRange".into(),
+            json!(format!("bytes {first}-{last}/{}", o.size)),
+        );
+        out.insert("ContentLength".into(), json!(last - first + 1));
+    }
+    Ok(Value::Object(out))
+}
+
+/// Deletes one key (or one version); answers the members of DeleteObject's output.
+fn delete_one(
+    b: &Bucket,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<Map<String, Value>, AwsError> {
+    let okey = object_key(&b.name, key);
+    let mut out = Map::new();
+    match (version_id, versioning(b)) {
+        (None, None) => {
+            if let Some(o) = OBJECTS.get(&okey)? {
+                release(&o);
+                OBJECTS.delete(&okey);
+            }
+        }
+        (None, Some(_)) => {
+            let marker = Object {
+                key: key.to_string(),
+                delete_marker: true,
+                last_modified: time::now_secs(),
+                ..Object::default()
+            };
+            let vid = store(b, marker)?;
+            out.insert("DeleteMarker".into(), json!(true));
+            if let Some(v) = vid {
+                out.insert("VersionId".into(), json!(v));
+            }
+        }
+        (Some(vid), _) => {
+            let mut found = None;
+            for (k, v) in VERSIONS.scan(&Scan::prefix(keys::prefix(&[&b.name, key])))? {
+                if v.version() == vid {
+                    found = Some((k, v));
+                    break;
+                }
+            }
+            if let Some((k, v)) = found {
+                release(&v);
+                VERSIONS.delete(&k);
+                if v.delete_marker {
+                    out.insert("DeleteMarker".into(), json!(true));
+                }
+                // The newest remaining version becomes current.
+                let newest = VERSIONS
+                    .scan(&Scan::prefix(keys::prefix(&[&b.name, key])).limit(1))?
+                    .into_iter()
+                    .next();
+                match newest {
+                    Some((_, n)) if !n.delete_marker => OBJECTS.put(&okey, &n)?,
+                    _ => {
+                        OBJECTS.delete(&okey);
+                    }
+                }
+            } else if vid == "null"
+                && let Some(o) = OBJECTS.get(&okey)?
+                && o.version_id.is_none()
+            {
+                release(&o);
+                OBJECTS.delete(&okey);
+            }
+            out.insert("VersionId".into(), json!(vid));
+        }
+    }
+    Ok(out)
+}
+
+pub fn delete_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
+    let key = s(&input, "Key").unwrap_or_default();
+    if let Some(m) = s(&input, "IfMatch") {
+        let cur = OBJECTS.get(&object_key(&b.name, &key))?;
+        match cur {
+            None => return Err(no_such_key(&key)),
+            Some(c) if c.etag.trim_matches('"') != m.trim_matches('"') => {
+                return Err(s3_error(
+                    "PreconditionFailed",
+                    "At least one of the pre-conditions you specified did not hold",
+                    412,
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(Value::Object(delete_one(
+        &b,
+        &key,
+        s(&input, "VersionId").as_deref(),
+    )?))
+}
+
+pub fn delete_objects(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
+    let quiet = input.pointer("/Delete/Quiet") == Some(&Value::Bool(true));
+    let items = input
+        .pointer("/Delete/Objects")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if items.len() > 1000 {
+        return Err(s3_error(
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+            400,
+        ));
+    }
+    let mut deleted = Vec::new();
+    let mut errors = Vec::new();
+    for it in items {
+        let key = s(&it, "Key").unwrap_or_default();
+        if key.is_empty() {
+            errors.push(json!({"Key": key, "Code": "InvalidArgument", "Message": "Invalid key"}));
+            continue;
+        }
+        let vid = s(&it, "VersionId");
+        let mut d = delete_one(&b, &key, vid.as_deref())?;
+        if !quiet {
+            d.insert("Key".into(), json!(key));
+            if let Some(v) = d.remove("VersionId") {
+                if d.contains_key("DeleteMarker") && vid.is_none() {
+                    d.insert("DeleteMarkerVersionId".into(), v);
+                } else {
+                    d.insert("VersionId".into(), v);
+                }
+            }
+            deleted.push(Value::Object(d));
+        }
+    }
+    let mut out = Map::new();
+    if !deleted.is_empty() {
+        out.insert("Deleted".into(), Value::Array(deleted));
+    }
+    if !errors.is_empty() {
+        out.insert("Errors".into(), Value::Array(errors));
+    }
+    Ok(Value::Object(out))
+}
+
+/// `bucket/key[?versionId=v]`, percent-encoded, with or without a leading slash.
+pub fn parse_copy_source(src: &str) -> Result<(String, String, Option<String>), AwsError> {
+    let src = src.strip_prefix('/').unwrap_or(src);
+    let (path, version) = match src.split_once("?versionId=") {
+        Some((p, v)) => (p, Some(v.to_string())),
+        None => (src, None),
+    };
+    let path = util::url_decode(path);
+    match path.split_once('/') {
+        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.into(), k.into(), version)),
+        _ => Err(s3_error(
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            400,
+        )
+        .with_member("ArgumentName", "x-amz-copy-source")),
+    }
+}
+
+/// The source object of a copy, after the x-amz-copy-source-if-* checks.
+pub fn copy_source(input: &Value) -> Result<Object, AwsError> {
+    let (sb, sk, sv) = parse_copy_source(&s(input, "CopySource").unwrap_or_default())?;
+    let src_bucket = bucket(&sb)?;
+    let src = find(&src_bucket, &sk, sv.as_deref())?;
+    if src.delete_marker {
+        return Err(no_such_key(&sk));
+    }
+    let cond = util::evaluate(
+        &src.etag,
+        src.last_modified,
+        s(input, "CopySourceIfMatch").as_deref(),
+        s(input, "CopySourceIfNoneMatch").as_deref(),
+        input
+            .get("CopySourceIfModifiedSince")
+            .and_then(Value::as_f64),
+        input
+            .get("CopySourceIfUnmodifiedSince")
+            .and_then(Value::as_f64),
+    );
+    if cond != Condition::Proceed {
+        return Err(s3_error(
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+            412,
+        ));
+    }
+    Ok(src)
+}
+
+/// A new blob with the bytes `[offset, offset+len)` of `blob`.
+pub fn copy_blob(blob: &BlobRef, offset: u64, len: u64) -> Result<BlobRef, AwsError> {
+    if len == 0 {
+        return Ok(blobs::create(&[]));
+    }
+    blobs::concat(&[(blob.id.clone(), offset, len)])
+}
+
+pub fn copy_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
+    let key = s(&input, "Key").unwrap_or_default();
+    check_key(&key)?;
+    let src = copy_source(&input)?;
+    let replace_meta = s(&input, "MetadataDirective").as_deref() == Some("REPLACE");
+    let replace_tags = s(&input, "TaggingDirective").as_deref() == Some("REPLACE");
+    let (sb, sk, _) = parse_copy_source(&s(&input, "CopySource").unwrap_or_default())?;
+    let to_self = sb == b.name && sk == key;
+    let changes = replace_meta
+        || input.get("StorageClass").is_some()
+        || input.get("ServerSideEncryption").is_some()
+        || input.get("WebsiteRedirectLocation").is_some();
+    if to_self && !changes && versioning(&b).is_none() {
+        return Err(s3_error(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+            400,
+        ));
+    }
+    let source_blob = src.blob.clone().unwrap_or_default();
+    let blob = copy_blob(&source_blob, 0, src.size)?;
+    let mut obj = if replace_meta {
+        new_object(&input, &key, blob)
+    } else {
+        let mut o = new_object(&input, &key, blob);
+        o.metadata = src.metadata.clone();
+        for (k, v) in &src.headers {
+            o.headers.entry(k.clone()).or_insert(v.clone());
+        }
+        if input.get("ContentType").is_none()
+            && let Some(ct) = src.headers.get("ContentType")
+        {
+            o.headers.insert("ContentType".into(), ct.clone());
+        }
+        o
+    };
+    obj.etag = src.etag.clone();
+    if !replace_tags {
+        obj.tags = src.tags.clone();
+    }
+    if obj.checksums.is_empty() {
+        obj.checksums = src.checksums.clone();
+        obj.checksum_algorithm = src.checksum_algorithm.clone();
+        obj.checksum_type = src.checksum_type.clone();
+    }
+    let current = OBJECTS.get(&object_key(&b.name, &key))?;
+    check_write_conditions(&input, current.as_ref())?;
+    let etag = obj.etag.clone();
+    let last_modified = obj.last_modified;
+    let mut result = json!({"ETag": etag, "LastModified": last_modified});
+    for (alg, v) in &obj.checksums {
+        result[format!("Checksum{alg}")] = json!(v);
+    }
+    let mut out = Map::new();
+    if let Some(v) = store(&b, obj)? {
+        out.insert("VersionId".into(), json!(v));
+    }
+    if let Some(v) = &src.version_id {
+        out.insert("CopySourceVersionId".into(), json!(v));
+    }
+    out.insert("CopyObjectResult".into(), result);
+    Ok(Value::Object(out))
+}
+
+/// One page of a listing: objects and common prefixes after `start_after`.
+pub struct Listing {
+    pub contents: Vec<Object>,
+    pub prefixes: Vec<String>,
+    pub truncated: bool,
+    /// The last key or common prefix returned.
+    pub last: Option<String>,
+}
+
+pub fn walk(
+    bucket: &str,
+    prefix: &str,
+    delimiter: &str,
+    start_after: Option<&str>,
+    max_keys: usize,
+) -> Result<Listing, AwsError> {
+    let base = keys::prefix(&[bucket]);
+    let mut after = match start_after {
+        Some(a) if a > prefix => Some(format!("{base}{a}")),
+        _ => None,
+    };
+    let mut l = Listing {
+        contents: Vec::new(),
+        prefixes: Vec::new(),
+        truncated: false,
+        last: None,
+    };
+    loop {
+        let mut scan = Scan::prefix(format!("{base}{prefix}")).limit(1000);
+        if let Some(a) = &after {
+            scan = scan.start_after(a.clone());
+        }
+        let rows = OBJECTS.scan(&scan)?;
+        let n = rows.len();
+        for (k, o) in rows {
+            let key = &k[base.len()..];
+            after = Some(k.clone());
+            let cp = util::common_prefix(key, prefix, delimiter);
+            if let Some(cp) = &cp
+                && l.prefixes.last() == Some(cp)
+            {
+                continue;
+            }
+            if start_after.is_some_and(|a| {
+                cp.as_deref().is_some_and(|c| c <= a) && a.starts_with(cp.as_deref().unwrap_or(""))
+            }) {
+                continue;
+            }
+            if l.contents.len() + l.prefixes.len() == max_keys {
+                l.truncated = true;
+                return Ok(l);
+            }
+            match cp {
+                Some(cp) => {
+                    l.last = Some(cp.clone());
+                    l.prefixes.push(cp);
+                }
+                None => {
+                    l.last = Some(key.to_string());
+                    l.contents.push(o);
+                }
+            }
+        }
+        if n < 1000 {
+            return Ok(l);
+        }
+    }
+}
+
+fn max_keys(input: &Value) -> usize {
+    input
+        .get("MaxKeys")
+        .and_then(Value::as_i64)
+        .map(|n| n.clamp(0, 1000) as usize)
+        .unwrap_or(1000)
+}
+
+fn summary(o: &Object, url: bool, with_owner: Option<&str>) -> Value {
+    let mut v = json!({
+        "Key": if url { util::url_encode(&o.key) } else { o.key.clone() },
+        "LastModified": o.last_modified,
+        "ETag": o.etag,
+        "Size": o.size,
+        "StorageClass": o.storage_class.clone().unwrap_or_else(|| "STANDARD".into()),
+    });
+    if let Some(alg) = &o.checksum_algorithm {
+        v["ChecksumAlgorithm"] = json!([alg]);
+        if let Some(t) = &o.checksum_type {
+            v["ChecksumType"] = json!(t);
+        }
+    }
+    if let Some(acct) = with_owner {
+        v["Owner"] = owner(acct);
+    }
+    v
+}
+
+fn listing_common(
+    input: &Value,
+    l: &Listing,
+    out: &mut Map<String, Value>,
+    url: bool,
+    owner_of: Option<&str>,
+) {
+    let enc = |x: &str| {
+        if url {
+            util::url_encode(x)
+        } else {
+            x.to_string()
+        }
+    };
+    out.insert(
+        "Contents".into(),
+        Value::Array(
+            l.contents
+                .iter()
+                .map(|o| summary(o, url, owner_of))
+                .collect(),
+        ),
+    );
+    if !l.prefixes.is_empty() {
+        out.insert(
+            "CommonPrefixes".into(),
+            Value::Array(
+                l.prefixes
+                    .iter()
+                    .map(|p| json!({"Prefix": enc(p)}))
+                    .collect(),
+            ),
+        );
+    }
+    out.insert("IsTruncated".into(), json!(l.truncated));
+    out.insert("MaxKeys".into(), json!(max_keys(input)));
+    out.insert(
+        "Prefix".into(),
+        json!(enc(&s(input, "Prefix").unwrap_or_default())),
+    );
+    if let Some(d) = s(input, "Delimiter") {
+        out.insert("Delimiter".into(), json!(enc(&d)));
+    }
+    if url {
+        out.insert("EncodingType".into(), json!("url"));
+    }
+    if l.contents.is_empty() {
+        out.remove("Contents");
+    }
+}
+
+fn encoding_url(input: &Value) -> Result<bool, AwsError> {
+    match s(input, "EncodingType").as_deref() {
+        None => Ok(false),
+        Some("url") => Ok(true),
+        Some(_) => Err(s3_error(
+            "InvalidArgument",
+            "Invalid Encoding Method specified in Request",
+            400,
+        )
+        .with_member("ArgumentName", "encoding-type")),
+    }
+}
+
+pub fn list_objects(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
+    let url = encoding_url(&input)?;
+    let prefix = s(&input, "Prefix").unwrap_or_default();
+    let delimiter = s(&input, "Delimiter").unwrap_or_default();
+    let marker = s(&input, "Marker");
+    let l = walk(
+        &b.name,
+        &prefix,
+        &delimiter,
+        marker.as_deref(),
+        max_keys(&input),
+    )?;
+    let mut out = Map::new();
+    out.insert("Name".into(), json!(b.name));
+    out.insert("Marker".into(), json!(marker.clone().unwrap_or_default()));
+    listing_common(&input, &l, &mut out, url, Some(&b.account));
+    if l.truncated
+        && !delimiter.is_empty()
+        && let Some(last) = &l.last
+    {
+        out.insert(
+            "NextMarker".into(),
+            json!(if url {
+                util::url_encode(last)
+            } else {
+                last.clone()
+            }),
+        );
+    }
+    Ok(Value::Object(out))
+}
+
+pub fn list_objects_v2(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
+    let url = encoding_url(&input)?;
+    let prefix = s(&input, "Prefix").unwrap_or_default();
+    let delimiter = s(&input, "Delimiter").unwrap_or_default();
+    let token = s(&input, "ContinuationToken");
+    let start = match &token {
+        Some(t) => Some(pagination::decode(t).ok_or_else(|| {
+            s3_error(
+                "InvalidArgument",
+                "The continuation token provided is incorrect",
+                400,
+            )
+            .with_member("ArgumentName", "continuation-token")
+        })?),
+        None => s(&input, "StartAfter"),
+    };
+    let l = walk(
+        &b.name,
+        &prefix,
+        &delimiter,
+        start.as_deref(),
+        max_keys(&input),
+    )?;
+    let fetch_owner = input.get("FetchOwner") == Some(&Value::Bool(true));
+    let mut out = Map::new();
+    out.insert("Name".into(), json!(b.name));
+    listing_common(
+        &input,
+        &l,
+        &mut out,
+        url,
+        fetch_owner.then_some(b.account.as_str()),
+    );
+    out.insert(
+        "KeyCount".into(),
+        json!(l.contents.len() + l.prefixes.len()),
+    );
+    if let Some(t) = token {
+        out.insert("ContinuationToken".into(), json!(t));
+    }
+    if let Some(sa) = s(&input, "StartAfter") {
+        out.insert(
+            "StartAfter".into(),
+            json!(if url { util::url_encode(&sa) } else { sa }),
+        );
+    }
+    if l.truncated
+        && let Some(last) = &l.last
+    {
+        out.insert(
+            "NextContinuationToken".into(),
+            json!(pagination::encode(last)),
+        );
+    }
+    Ok(Value::Object(out))
+}
+
+pub fn list_object_versions(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
+    let prefix = s(&input, "Prefix").unwrap_or_default();
+    let max = max_keys(&input);
+    let key_marker = s(&input, "KeyMarker").unwrap_or_default();
+    let base = keys::prefix(&[&b.name]);
+    // (key, newest-first order) → entry; unversioned objects are the `null` version.
+    let mut all: Vec<(String, String, Object)> = Vec::new();
+    for (k, o) in VERSIONS.scan(&Scan::prefix(format!("{base}{prefix}")))? {
+        let rest = &k[base.len()..];
+        let key = keys::split(rest)[0].to_string();
+        all.push((key, o.seq.clone(), o));
+    }
+    for (k, o) in OBJECTS.scan(&Scan::prefix(format!("{base}{prefix}")))? {
+        if o.version_id.is_none() && o.seq.is_empty() {
+            all.push((k[base.len()..].to_string(), String::new(), o));
+        }
+    }
+    all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut versions = Vec::new();
+    let mut markers = Vec::new();
+    let mut truncated = false;
+    let mut next = None;
+    let mut prev_key: Option<String> = None;
+    for (key, _, o) in all {
+        if !key_marker.is_empty() && key.as_str() <= key_marker.as_str() {
+            continue;
+        }
+        let latest = prev_key.as_deref() != Some(key.as_str());
+        prev_key = Some(key.clone());
+        if versions.len() + markers.len() == max {
+            truncated = true;
+            break;
+        }
+        next = Some((key.clone(), o.version().to_string()));
+        let mut v = json!({
+            "Key": key, "VersionId": o.version(), "IsLatest": latest,
+            "LastModified": o.last_modified, "Owner": owner(&b.account),
+        });
+        if o.delete_marker {
+            markers.push(v);
+        } else {
+            v["ETag"] = json!(o.etag);
+            v["Size"] = json!(o.size);
+            v["StorageClass"] = json!(o.storage_class.clone().unwrap_or_else(|| "STANDARD".into()));
+            versions.push(v);
+        }
+    }
+    let mut out = Map::new();
+    out.insert("Name".into(), json!(b.name));
+    out.insert("Prefix".into(), json!(prefix));
+    out.insert("KeyMarker".into(), json!(key_marker));
+    out.insert("MaxKeys".into(), json!(max));
+    out.insert("IsTruncated".into(), json!(truncated));
+    if truncated && let Some((k, v)) = next {
+        out.insert("NextKeyMarker".into(), json!(k));
+        out.insert("NextVersionIdMarker".into(), json!(v));
+    }
+    if !versions.is_empty() {
+        out.insert("Versions".into(), Value::Array(versions));
+    }
+    if !markers.is_empty() {
+        out.insert("DeleteMarkers".into(), Value::Array(markers));
+    }
+    Ok(Value::Object(out))
+}
+
+fn tag_set(tags: &[(String, String)]) -> Value {
+    Value::Array(
+        tags.iter()
+            .map(|(k, v)| json!({"Key": k, "Value": v}))
+            .collect(),
+    )
+}
+
+/// Applies `f` to the addressed version of an object (current and stored copies).
+fn update_object(input: &Value, f: impl Fn(&mut Object)) -> Result<Object, AwsError> {
+    let b = bucket(&s(input, "Bucket").unwrap_or_default())?;
+    let key = s(input, "Key").unwrap_or_default();
+    let mut o = find(&b, &key, s(input, "VersionId").as_deref())?;
+    f(&mut o);
+    let okey = object_key(&b.name, &key);
+    if OBJECTS
+        .get(&okey)?
+        .is_some_and(|c| c.version() == o.version())
+    {
+        OBJECTS.put(&okey, &o)?;
+    }
+    if !o.seq.is_empty() {
+        VERSIONS.put(&keys::join(&[&b.name, &key, &o.seq]), &o)?;
+    }
+    Ok(o)
+}
+
+pub fn put_object_tagging(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let tags: Vec<(String, String)> = input
+        .pointer("/Tagging/TagSet")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|t| {
+                    (
+                        s(t, "Key").unwrap_or_default(),
+                        s(t, "Value").unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if tags.len() > 10 {
+        return Err(s3_error(
+            "BadRequest",
+            "Object tags cannot be greater than 10",
+            400,
+        ));
+    }
+    let o = update_object(&input, |o| o.tags = tags.clone())?;
+    Ok(version_member(&o))
+}
+
+fn version_member(o: &Object) -> Value {
+    match &o.version_id {
+        Some(v) => json!({"VersionId": v}),
+        None => json!({}),
+    }
+}
+
+pub fn get_object_tagging(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
+    let o = find(
+        &b,
+        &s(&input, "Key").unwrap_or_default(),
+        s(&input, "VersionId").as_deref(),
+    )?;
+    let mut out = version_member(&o);
+    out["TagSet"] = tag_set(&o.tags);
+    Ok(out)
+}
+
+pub fn delete_object_tagging(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let o = update_object(&input, |o| o.tags.clear())?;
+    Ok(version_member(&o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_sources() {
+        assert_eq!(
+            parse_copy_source("/b/a%20b/c?versionId=v1").unwrap(),
+            ("b".into(), "a b/c".into(), Some("v1".into()))
+        );
+        assert!(parse_copy_source("bucketonly").is_err());
+    }
+}

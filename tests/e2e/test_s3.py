@@ -1,0 +1,431 @@
+"""S3 through the whole gateway with boto3 and the aws CLI: buckets,
+objects (metadata, ranges, conditions, copy), listings in UTF-8 binary order,
+multipart uploads, versioning, bucket subresources, AWS's errors."""
+
+import hashlib
+import json
+import os
+import time
+import uuid
+
+import botocore.exceptions
+import pytest
+import requests
+
+ACCOUNT_A = "111111111111"
+ACCOUNT_B = "222222222222"
+
+
+@pytest.fixture()
+def s3(gateway):
+    return gateway.client("s3", s3={"addressing_style": "path"})
+
+
+@pytest.fixture()
+def bucket(s3):
+    name = f"b-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def code_of(exc):
+    return exc.value.response["Error"]["Code"], exc.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_bucket_lifecycle_and_errors(gateway, s3):
+    name = f"life-{uuid.uuid4().hex[:8]}"
+    assert s3.create_bucket(Bucket=name)["Location"] == f"/{name}"
+    assert s3.head_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.create_bucket(Bucket=name)
+    assert code_of(e) == ("BucketAlreadyOwnedByYou", 409)
+    other = gateway.client("s3", account=ACCOUNT_B, s3={"addressing_style": "path"})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        other.create_bucket(Bucket=name)
+    assert code_of(e) == ("BucketAlreadyExists", 409)
+    assert name not in [b["Name"] for b in other.list_buckets()["Buckets"]]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.create_bucket(Bucket="Bad_Name")
+    assert code_of(e) == ("InvalidBucketName", 400)
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.delete_bucket(Bucket=name)
+    assert code_of(e) == ("BucketNotEmpty", 409)
+    s3.delete_object(Bucket=name, Key="k")
+    s3.delete_bucket(Bucket=name)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.head_bucket(Bucket=name)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=name, Key="k")
+    assert code_of(e) == ("NoSuchBucket", 404)
+
+
+def test_bucket_location(gateway):
+    eu = gateway.client("s3", region="eu-west-1", s3={"addressing_style": "path"})
+    name = f"eu-{uuid.uuid4().hex[:8]}"
+    eu.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert eu.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-1"
+    us = gateway.client("s3", s3={"addressing_style": "path"})
+    name2 = f"us-{uuid.uuid4().hex[:8]}"
+    us.create_bucket(Bucket=name2)
+    assert us.get_bucket_location(Bucket=name2)["LocationConstraint"] is None
+
+
+def test_put_get_head_with_metadata(s3, bucket):
+    body = b"hello world"
+    put = s3.put_object(
+        Bucket=bucket, Key="dir/hello.txt", Body=body, ContentType="text/plain",
+        Metadata={"Owner": "me"}, CacheControl="max-age=60", ContentDisposition="inline",
+        ServerSideEncryption="AES256", Tagging="a=1&b=2", StorageClass="STANDARD_IA",
+    )
+    assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+    assert put["ServerSideEncryption"] == "AES256"
+    got = s3.get_object(Bucket=bucket, Key="dir/hello.txt")
+    assert got["Body"].read() == body
+    assert got["ContentType"] == "text/plain"
+    assert got["ContentLength"] == len(body)
+    assert got["Metadata"] == {"owner": "me"}
+    assert got["CacheControl"] == "max-age=60"
+    assert got["ContentDisposition"] == "inline"
+    assert got["ServerSideEncryption"] == "AES256"
+    assert got["StorageClass"] == "STANDARD_IA"
+    assert got["TagCount"] == 2
+    assert got["ETag"] == put["ETag"]
+    head = s3.head_object(Bucket=bucket, Key="dir/hello.txt")
+    assert head["ContentLength"] == len(body)
+    assert head["Metadata"] == {"owner": "me"}
+    tags = s3.get_object_tagging(Bucket=bucket, Key="dir/hello.txt")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("a", "1"), ("b", "2")]
+    over = s3.get_object(Bucket=bucket, Key="dir/hello.txt", ResponseContentType="application/x-test",
+                         ResponseCacheControl="no-cache")
+    assert over["ContentType"] == "application/x-test"
+    assert over["CacheControl"] == "no-cache"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="missing")
+    assert code_of(e) == ("NoSuchKey", 404)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.head_object(Bucket=bucket, Key="missing")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    s3.delete_object(Bucket=bucket, Key="dir/hello.txt")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="dir/hello.txt")
+    assert code_of(e) == ("NoSuchKey", 404)
+
+
+def test_empty_object_and_default_content_type(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    got = s3.get_object(Bucket=bucket, Key="empty")
+    assert got["Body"].read() == b""
+    assert got["ContentLength"] == 0
+    assert got["ContentType"] == "binary/octet-stream"
+    assert got["ETag"] == '"d41d8cd98f00b204e9800998ecf8427e"'
+
+
+def test_ranges(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="r", Body=b"0123456789")
+    got = s3.get_object(Bucket=bucket, Key="r", Range="bytes=2-5")
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert got["Body"].read() == b"2345"
+    assert got["ContentRange"] == "bytes 2-5/10"
+    assert s3.get_object(Bucket=bucket, Key="r", Range="bytes=-3")["Body"].read() == b"789"
+    assert s3.get_object(Bucket=bucket, Key="r", Range="bytes=7-")["Body"].read() == b"789"
+    assert s3.get_object(Bucket=bucket, Key="r", Range="bytes=8-100")["Body"].read() == b"89"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="r", Range="bytes=10-20")
+    assert code_of(e) == ("InvalidRange", 416)
+
+
+def test_conditional_requests(s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="c", Body=b"abc")["ETag"]
+    assert s3.get_object(Bucket=bucket, Key="c", IfMatch=etag)["Body"].read() == b"abc"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="c", IfMatch='"nope"')
+    assert code_of(e) == ("PreconditionFailed", 412)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="c", IfNoneMatch=etag)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    future = time.time() + 3600
+    past = time.time() - 3600
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="c", IfModifiedSince=future)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    assert s3.get_object(Bucket=bucket, Key="c", IfModifiedSince=past)["Body"].read() == b"abc"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="c", IfUnmodifiedSince=past)
+    assert code_of(e) == ("PreconditionFailed", 412)
+    # Conditional write: If-None-Match: * refuses to overwrite.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="c", Body=b"new", IfNoneMatch="*")
+    assert code_of(e) == ("PreconditionFailed", 412)
+    s3.put_object(Bucket=bucket, Key="fresh", Body=b"new", IfNoneMatch="*")
+    assert s3.get_object(Bucket=bucket, Key="c")["Body"].read() == b"abc"
+
+
+def test_content_md5_checked(s3, bucket):
+    import base64
+    good = base64.b64encode(hashlib.md5(b"data").digest()).decode()
+    s3.put_object(Bucket=bucket, Key="m", Body=b"data", ContentMD5=good)
+    bad = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="m2", Body=b"data", ContentMD5=bad)
+    assert code_of(e)[0] in ("BadDigest", "InvalidDigest")
+    assert code_of(e)[1] == 400
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key="m2")
+
+
+def test_copy_object(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="src", Body=b"payload", Metadata={"k": "v"}, ContentType="text/x", Tagging="t=1")
+    out = s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"})
+    assert out["CopyObjectResult"]["ETag"] == f'"{hashlib.md5(b"payload").hexdigest()}"'
+    got = s3.get_object(Bucket=bucket, Key="dst")
+    assert got["Body"].read() == b"payload"
+    assert got["Metadata"] == {"k": "v"}
+    assert got["ContentType"] == "text/x"
+    assert s3.get_object_tagging(Bucket=bucket, Key="dst")["TagSet"] == [{"Key": "t", "Value": "1"}]
+    s3.copy_object(Bucket=bucket, Key="dst2", CopySource=f"{bucket}/src", MetadataDirective="REPLACE",
+                   Metadata={"n": "2"}, TaggingDirective="REPLACE", Tagging="x=y")
+    h = s3.head_object(Bucket=bucket, Key="dst2")
+    assert h["Metadata"] == {"n": "2"}
+    assert s3.get_object_tagging(Bucket=bucket, Key="dst2")["TagSet"] == [{"Key": "x", "Value": "y"}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="src", CopySource=f"{bucket}/src")
+    assert code_of(e) == ("InvalidRequest", 400)
+    s3.copy_object(Bucket=bucket, Key="src", CopySource=f"{bucket}/src", MetadataDirective="REPLACE", Metadata={"z": "1"})
+    assert s3.head_object(Bucket=bucket, Key="src")["Metadata"] == {"z": "1"}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="x", CopySource=f"{bucket}/src", CopySourceIfMatch='"nope"')
+    assert code_of(e) == ("PreconditionFailed", 412)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="x", CopySource=f"{bucket}/missing")
+    assert code_of(e) == ("NoSuchKey", 404)
+    # Deleting the source leaves the copy intact (separate blobs).
+    s3.delete_object(Bucket=bucket, Key="src")
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"payload"
+
+
+def test_delete_objects(s3, bucket):
+    for k in ["a", "b", "c"]:
+        s3.put_object(Bucket=bucket, Key=k, Body=k.encode())
+    out = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "a"}, {"Key": "b"}, {"Key": "zz"}]})
+    assert sorted(d["Key"] for d in out["Deleted"]) == ["a", "b", "zz"]
+    quiet = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "c"}], "Quiet": True})
+    assert "Deleted" not in quiet
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+ODD_KEYS = ["a", "a b", "a+b", "a/b/c", "a/d", "b/x", "é", "z", "~", "ü/1", "Z", "a%2F"]
+
+
+def test_listing_order_prefix_delimiter_pagination(s3, bucket):
+    for k in ODD_KEYS:
+        s3.put_object(Bucket=bucket, Key=k, Body=b"1")
+    expected = sorted(ODD_KEYS, key=lambda k: k.encode())
+    v2 = s3.list_objects_v2(Bucket=bucket)
+    assert [o["Key"] for o in v2["Contents"]] == expected
+    assert v2["KeyCount"] == len(expected)
+    v1 = s3.list_objects(Bucket=bucket)
+    assert [o["Key"] for o in v1["Contents"]] == expected
+    assert "Owner" in v1["Contents"][0]
+    d = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in d["CommonPrefixes"]] == ["a/", "b/", "ü/"]
+    assert "a/b/c" not in [o["Key"] for o in d["Contents"]]
+    sub = s3.list_objects_v2(Bucket=bucket, Prefix="a/", Delimiter="/")
+    assert [o["Key"] for o in sub["Contents"]] == ["a/d"]
+    assert [p["Prefix"] for p in sub["CommonPrefixes"]] == ["a/b/"]
+    # Pagination with continuation tokens and with the paginator.
+    keys, token = [], None
+    while True:
+        kw = {"ContinuationToken": token} if token else {}
+        page = s3.list_objects_v2(Bucket=bucket, MaxKeys=5, **kw)
+        keys += [o["Key"] for o in page.get("Contents", [])]
+        if not page["IsTruncated"]:
+            break
+        token = page["NextContinuationToken"]
+    assert keys == expected
+    pages = s3.get_paginator("list_objects").paginate(Bucket=bucket, PaginationConfig={"PageSize": 4})
+    assert [o["Key"] for p in pages for o in p.get("Contents", [])] == expected
+    after = s3.list_objects_v2(Bucket=bucket, StartAfter="a/d")
+    assert [o["Key"] for o in after["Contents"]] == [k for k in expected if k.encode() > b"a/d"]
+    enc = s3.list_objects_v2(Bucket=bucket, Prefix="a ", EncodingType="url")
+    # An explicit EncodingType is not decoded by botocore: the wire form shows.
+    assert [o["Key"] for o in enc["Contents"]] == ["a%20b"]
+    assert enc["EncodingType"] == "url"
+    owner = s3.list_objects_v2(Bucket=bucket, MaxKeys=1, FetchOwner=True)["Contents"][0]
+    assert owner["Owner"]["ID"]
+
+
+def test_multipart_upload(s3, bucket):
+    part1 = os.urandom(5 * 1024 * 1024)
+    part2 = b"tail-bytes"
+    up = s3.create_multipart_upload(Bucket=bucket, Key="big", Metadata={"m": "1"}, ContentType="app/x")
+    uid = up["UploadId"]
+    listed = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert [(u["Key"], u["UploadId"]) for u in listed] == [("big", uid)]
+    e1 = s3.upload_part(Bucket=bucket, Key="big", UploadId=uid, PartNumber=1, Body=part1)["ETag"]
+    e2 = s3.upload_part(Bucket=bucket, Key="big", UploadId=uid, PartNumber=2, Body=part2)["ETag"]
+    parts = s3.list_parts(Bucket=bucket, Key="big", UploadId=uid)["Parts"]
+    assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, len(part1)), (2, len(part2))]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=uid, MultipartUpload={
+            "Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]})
+    assert code_of(e) == ("InvalidPartOrder", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=uid, MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": '"0000"'}]})
+    assert code_of(e) == ("InvalidPart", 400)
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=uid, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    digest = hashlib.md5(hashlib.md5(part1).digest() + hashlib.md5(part2).digest()).hexdigest()
+    assert done["ETag"] == f'"{digest}-2"'
+    got = s3.get_object(Bucket=bucket, Key="big")
+    assert got["Body"].read() == part1 + part2
+    assert got["Metadata"] == {"m": "1"}
+    assert got["ContentType"] == "app/x"
+    assert s3.get_object(Bucket=bucket, Key="big", Range="bytes=5242878-5242882")["Body"].read() == part1[-2:] + part2[:3]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.list_parts(Bucket=bucket, Key="big", UploadId=uid)
+    assert code_of(e) == ("NoSuchUpload", 404)
+
+
+def test_multipart_small_part_abort_and_part_copy(s3, bucket):
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    e1 = s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=1, Body=b"small")["ETag"]
+    e2 = s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=2, Body=b"small")["ETag"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    assert code_of(e) == ("EntityTooSmall", 400)
+    s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=uid)
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=1, Body=b"x")
+    assert code_of(e) == ("NoSuchUpload", 404)
+    s3.put_object(Bucket=bucket, Key="source", Body=b"0123456789")
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="copied")["UploadId"]
+    c = s3.upload_part_copy(Bucket=bucket, Key="copied", UploadId=uid, PartNumber=1,
+                            CopySource=f"{bucket}/source", CopySourceRange="bytes=2-5")
+    s3.complete_multipart_upload(Bucket=bucket, Key="copied", UploadId=uid, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": c["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket=bucket, Key="copied")["Body"].read() == b"2345"
+
+
+def test_versioning(s3, bucket):
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="v", Body=b"before")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    v1 = s3.put_object(Bucket=bucket, Key="v", Body=b"one")["VersionId"]
+    v2 = s3.put_object(Bucket=bucket, Key="v", Body=b"two")["VersionId"]
+    assert v1 != v2
+    assert s3.get_object(Bucket=bucket, Key="v")["Body"].read() == b"two"
+    assert s3.get_object(Bucket=bucket, Key="v", VersionId=v1)["Body"].read() == b"one"
+    assert s3.get_object(Bucket=bucket, Key="v", VersionId="null")["Body"].read() == b"before"
+    d = s3.delete_object(Bucket=bucket, Key="v")
+    assert d["DeleteMarker"] is True
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="v")
+    assert code_of(e) == ("NoSuchKey", 404)
+    vs = s3.list_object_versions(Bucket=bucket)
+    assert [v["VersionId"] for v in vs["Versions"]] == [v2, v1, "null"]
+    assert [m["VersionId"] for m in vs["DeleteMarkers"]] == [d["VersionId"]]
+    assert vs["DeleteMarkers"][0]["IsLatest"] is True
+    # Removing the delete marker brings v2 back.
+    s3.delete_object(Bucket=bucket, Key="v", VersionId=d["VersionId"])
+    assert s3.get_object(Bucket=bucket, Key="v")["Body"].read() == b"two"
+    s3.delete_object(Bucket=bucket, Key="v", VersionId=v2)
+    assert s3.get_object(Bucket=bucket, Key="v")["Body"].read() == b"one"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.delete_bucket(Bucket=bucket)
+    assert code_of(e) == ("BucketNotEmpty", 409)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.put_object(Bucket=bucket, Key="s", Body=b"1").get("VersionId") == "null"
+
+
+def test_bucket_subresources(s3, bucket):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_tagging(Bucket=bucket)
+    assert code_of(e) == ("NoSuchTagSet", 404)
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "env", "Value": "dev"}]})
+    assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "env", "Value": "dev"}]
+    s3.delete_bucket_tagging(Bucket=bucket)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_tagging(Bucket=bucket)
+    assert code_of(e) == ("NoSuchTagSet", 404)
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_policy(Bucket=bucket)
+    assert code_of(e) == ("NoSuchBucketPolicy", 404)
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]})
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == json.loads(policy)
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_bucket_policy(Bucket=bucket, Policy="not json")
+    assert code_of(e) == ("MalformedPolicy", 400)
+
+    rules = [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"], "MaxAgeSeconds": 300}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_cors(Bucket=bucket)
+    assert code_of(e) == ("NoSuchCORSConfiguration", 404)
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    assert s3.get_bucket_cors(Bucket=bucket)["CORSRules"] == rules
+
+    enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k1"}}]})
+    enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == "k1"
+
+    lc = [{"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 7}}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert code_of(e) == ("NoSuchLifecycleConfiguration", 404)
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": lc})
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"] == lc
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_public_access_block(Bucket=bucket)
+    assert code_of(e) == ("NoSuchPublicAccessBlockConfiguration", 404)
+    pab = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False}
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=pab)
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == pab
+
+    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    assert s3.get_bucket_website(Bucket=bucket)["IndexDocument"] == {"Suffix": "index.html"}
+    assert s3.get_bucket_request_payment(Bucket=bucket)["Payer"] == "BucketOwner"
+    assert s3.get_bucket_acl(Bucket=bucket)["Grants"][0]["Permission"] == "FULL_CONTROL"
+
+
+def test_virtual_hosted_addressing(gateway, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="vh/key.txt", Body=b"virtual")
+    port = gateway.url.rsplit(":", 1)[1]
+    auth = ("AWS4-HMAC-SHA256 Credential=000000000000/20260101/us-east-1/s3/aws4_request, "
+            "SignedHeaders=host, Signature=0")
+    for host in [f"{bucket}.localhost", f"{bucket}.s3.localhost", f"{bucket}.s3.us-east-1.localhost"]:
+        r = requests.get(f"{gateway.url}/vh/key.txt", headers={"Host": f"{host}:{port}", "Authorization": auth}, timeout=10)
+        assert r.status_code == 200, (host, r.text)
+        assert r.content == b"virtual"
+    r = requests.get(f"{gateway.url}/vh/nope", headers={"Host": f"{bucket}.localhost:{port}", "Authorization": auth}, timeout=10)
+    assert r.status_code == 404
+    assert "<Code>NoSuchKey</Code>" in r.text
+
+
+def test_aws_cli_cp_ls_multipart(gateway, bucket, tmp_path):
+    src = tmp_path / "big.bin"
+    data = os.urandom(20 * 1024 * 1024 + 123)
+    src.write_bytes(data)
+    gateway.aws("s3", "cp", str(src), f"s3://{bucket}/cli/big.bin")
+    out = gateway.aws("s3", "ls", f"s3://{bucket}/cli/")
+    assert "big.bin" in out.stdout and str(len(data)) in out.stdout
+    dst = tmp_path / "back.bin"
+    gateway.aws("s3", "cp", f"s3://{bucket}/cli/big.bin", str(dst))
+    assert hashlib.sha256(dst.read_bytes()).digest() == hashlib.sha256(data).digest()
+    head = json.loads(gateway.aws("s3api", "head-object", "--bucket", bucket, "--key", "cli/big.bin").stdout)
+    assert head["ETag"].endswith('-3"')  # 8 MiB CLI parts
+    rec = gateway.aws("s3", "ls", "--recursive", f"s3://{bucket}")
+    assert "cli/big.bin" in rec.stdout
