@@ -1,0 +1,272 @@
+//! Pure logic: queue URLs, names, attribute values, the MD5 digests SQS
+//! computes over message attributes, and receipt handles.
+
+use std::collections::BTreeMap;
+
+use ministack_sdk::encoding::{base64_decode, base64url_decode, base64url_encode};
+use ministack_sdk::hash::{hex, md5};
+use serde::{Deserialize, Serialize};
+
+/// A message attribute as the model shapes it (`MessageAttributeValue`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttributeValue {
+    pub data_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub string_value: Option<String>,
+    /// Base64 text (the JSON convention for blobs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub string_list_values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binary_list_values: Vec<String>,
+}
+
+pub type Attributes = BTreeMap<String, AttributeValue>;
+
+/// The queue name in a QueueUrl, in any form SDKs send:
+/// `http(s)://host[:port]/<account>/<name>` (also without scheme, or a
+/// bare name). Returns (account if present, name).
+pub fn parse_queue_url(url: &str) -> Option<(Option<String>, String)> {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [] => None,
+        [name] if !url.contains("://") => Some((None, name.to_string())),
+        [_host] => None,
+        [.., account, name] => {
+            let account = (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| account.to_string());
+            Some((account, name.to_string()))
+        }
+    }
+}
+
+/// Queue names: 1–80 of alphanumerics, `-`, `_`; FIFO queues end `.fifo`.
+pub fn valid_queue_name(name: &str) -> bool {
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    !base.is_empty()
+        && name.len() <= 80
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Batch entry ids: up to 80 of alphanumerics, `-`, `_`.
+pub fn valid_batch_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 80
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Characters SQS accepts in a message body (XML 1.0's allowed set).
+pub fn valid_body(body: &str) -> bool {
+    body.chars().all(|c| {
+        matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+    })
+}
+
+fn push_len_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// MD5OfMessageAttributes as AWS computes it: attributes sorted by name,
+/// each as len+name, len+type, a transport byte (1 string, 2 binary) and
+/// len+value.
+pub fn md5_of_attributes(attrs: &Attributes) -> Option<String> {
+    if attrs.is_empty() {
+        return None;
+    }
+    let mut buf = Vec::new();
+    for (name, v) in attrs {
+        push_len_prefixed(&mut buf, name.as_bytes());
+        push_len_prefixed(&mut buf, v.data_type.as_bytes());
+        if let Some(s) = &v.string_value {
+            buf.push(1);
+            push_len_prefixed(&mut buf, s.as_bytes());
+        } else if let Some(b) = &v.binary_value {
+            buf.push(2);
+            push_len_prefixed(&mut buf, &base64_decode(b).unwrap_or_default());
+        }
+    }
+    Some(hex(&md5(&buf)))
+}
+
+/// Checks one message attribute; the error message when it is invalid.
+pub fn check_attribute(name: &str, v: &AttributeValue) -> Result<(), String> {
+    if name.is_empty()
+        || name.len() > 256
+        || name.starts_with('.')
+        || name.ends_with('.')
+        || name.contains("..")
+        || name.to_ascii_lowercase().starts_with("aws.")
+        || name.to_ascii_lowercase().starts_with("amazon.")
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+    {
+        return Err(format!("The message attribute name '{name}' is invalid."));
+    }
+    let base = v.data_type.split('.').next().unwrap_or("");
+    match base {
+        "String" | "Number" => {
+            if v.string_value.is_none() {
+                return Err(format!(
+                    "The message attribute '{name}' with type '{base}' must use field 'String'."
+                ));
+            }
+            if base == "Number" {
+                let s = v.string_value.as_deref().unwrap_or("");
+                if s.parse::<f64>().is_err() {
+                    return Err(format!(
+                        "Can't cast the value of message (user) attribute '{name}' to a number."
+                    ));
+                }
+            }
+        }
+        "Binary" => {
+            if v.binary_value.is_none() {
+                return Err(format!(
+                    "The message attribute '{name}' with type 'Binary' must use field 'Binary'."
+                ));
+            }
+        }
+        _ => {
+            return Err(format!(
+                "The type of message (user) attribute '{name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String."
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Bytes an attribute counts towards the message size.
+pub fn attributes_size(attrs: &Attributes) -> usize {
+    attrs
+        .iter()
+        .map(|(n, v)| {
+            n.len()
+                + v.data_type.len()
+                + v.string_value.as_ref().map_or(0, |s| s.len())
+                + v.binary_value
+                    .as_ref()
+                    .map_or(0, |b| base64_decode(b).map_or(0, |d| d.len()))
+        })
+        .sum()
+}
+
+/// Whether a message attribute name is selected by ReceiveMessage's
+/// MessageAttributeNames (`All`, `.*`, exact names, `prefix.*`).
+pub fn attribute_selected(name: &str, wanted: &[String]) -> bool {
+    wanted.iter().any(|w| {
+        w == "All"
+            || w == ".*"
+            || w == name
+            || w.strip_suffix(".*")
+                .is_some_and(|p| name.starts_with(&format!("{p}.")))
+    })
+}
+
+/// A receipt handle names the message row and the receive that issued it.
+pub fn receipt_handle(queue: &str, order: &str, token: &str) -> String {
+    base64url_encode(format!("{queue}\n{order}\n{token}").as_bytes())
+}
+
+pub fn parse_receipt_handle(handle: &str) -> Option<(String, String, String)> {
+    let raw = String::from_utf8(base64url_decode(handle)?).ok()?;
+    let mut it = raw.splitn(3, '\n');
+    Some((
+        it.next()?.to_string(),
+        it.next()?.to_string(),
+        it.next()?.to_string(),
+    ))
+}
+
+/// Parses an integer attribute within bounds.
+pub fn int_in(value: &str, min: i64, max: i64) -> Option<i64> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|v| (min..=max).contains(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_urls_in_every_form() {
+        assert_eq!(
+            parse_queue_url("http://localhost:4566/000000000000/q1"),
+            Some((Some("000000000000".into()), "q1".into()))
+        );
+        assert_eq!(
+            parse_queue_url("https://sqs.us-east-1.amazonaws.com/123456789012/a.fifo"),
+            Some((Some("123456789012".into()), "a.fifo".into()))
+        );
+        assert_eq!(
+            parse_queue_url("http://localhost:4566/queue/us-east-1/000000000000/q"),
+            Some((Some("000000000000".into()), "q".into()))
+        );
+        assert_eq!(parse_queue_url("q"), Some((None, "q".into())));
+        assert_eq!(parse_queue_url("http://host/"), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(valid_queue_name("a-b_c"));
+        assert!(valid_queue_name("x.fifo"));
+        assert!(!valid_queue_name(".fifo"));
+        assert!(!valid_queue_name("a.b"));
+        assert!(!valid_queue_name(&"a".repeat(81)));
+    }
+
+    #[test]
+    fn attribute_md5_matches_aws() {
+        // Value from the AWS SDK test suites: one String attribute.
+        let mut a = Attributes::new();
+        a.insert(
+            "foo".into(),
+            AttributeValue {
+                data_type: "String".into(),
+                string_value: Some("bar".into()),
+                ..Default::default()
+            },
+        );
+        let mut buf = Vec::new();
+        buf.extend_from_slice(&[0, 0, 0, 3]);
+        buf.extend_from_slice(b"foo");
+        buf.extend_from_slice(&[0, 0, 0, 6]);
+        buf.extend_from_slice(b"String");
+        buf.push(1);
+        buf.extend_from_slice(&[0, 0, 0, 3]);
+        buf.extend_from_slice(b"bar");
+        assert_eq!(md5_of_attributes(&a), Some(hex(&md5(&buf))));
+        assert_eq!(md5_of_attributes(&Attributes::new()), None);
+    }
+
+    #[test]
+    fn selection_and_handles() {
+        let w = vec!["foo.*".to_string(), "x".to_string()];
+        assert!(attribute_selected("foo.bar", &w));
+        assert!(attribute_selected("x", &w));
+        assert!(!attribute_selected("foobar", &w));
+        let h = receipt_handle("q", "0001", "tok");
+        assert_eq!(
+            parse_receipt_handle(&h),
+            Some(("q".into(), "0001".into(), "tok".into()))
+        );
+        assert_eq!(parse_receipt_handle("!!"), None);
+    }
+
+    #[test]
+    fn bodies() {
+        assert!(valid_body("hello\n"));
+        assert!(!valid_body("a\u{1}b"));
+    }
+}

@@ -1,0 +1,774 @@
+//! Messages: SendMessage(+Batch), ReceiveMessage (visibility, long polling,
+//! FIFO groups, redrive), DeleteMessage(+Batch), ChangeMessageVisibility(+Batch).
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use ministack_sdk::hash::{md5_hex, sha256_hex};
+use ministack_sdk::prelude::*;
+use ministack_sdk::{ids, tasks, time};
+
+use crate::checks::{
+    Attributes, attribute_selected, attributes_size, check_attribute, md5_of_attributes,
+    parse_receipt_handle, receipt_handle, valid_batch_id, valid_body,
+};
+use crate::queues::{QUEUES, Queue, load, parse_redrive};
+
+/// A message, keyed `(queue, order)`; order sorts by send time (standard)
+/// or sequence number (FIFO).
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct Message {
+    pub id: String,
+    pub body: String,
+    pub md5_body: String,
+    #[serde(default)]
+    pub attributes: Attributes,
+    #[serde(default)]
+    pub system_attributes: Attributes,
+    pub sent: f64,
+    pub sender: String,
+    /// When the message can next be received (delay or visibility).
+    pub visible_at: f64,
+    pub receive_count: u64,
+    #[serde(default)]
+    pub first_receive: Option<f64>,
+    #[serde(default)]
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub dedup_id: Option<String>,
+    #[serde(default)]
+    pub sequence: Option<String>,
+    /// Token of the latest receive: older receipt handles are stale.
+    #[serde(default)]
+    pub token: String,
+}
+
+pub const MESSAGES: Table<Message> = Table::new("messages");
+/// FIFO deduplication: `(queue, scope key)` → (message id, sequence, expiry).
+pub const DEDUP: Table<(String, String, f64)> = Table::new("dedup");
+
+const DEDUP_WINDOW: f64 = 300.0;
+
+pub fn topic(ctx: &Context, queue: &str) -> String {
+    format!("sqs/{}/{}/{}", ctx.account, ctx.region, queue)
+}
+
+fn invalid_param(msg: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameterValue", msg)
+}
+
+/// What one send asks for, shared by SendMessage and its batch entries.
+#[derive(Deserialize, Clone, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct SendEntry {
+    #[serde(default)]
+    id: String,
+    message_body: String,
+    delay_seconds: Option<i64>,
+    #[serde(default)]
+    message_attributes: Attributes,
+    #[serde(default)]
+    message_system_attributes: Attributes,
+    message_deduplication_id: Option<String>,
+    message_group_id: Option<String>,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct SendResult {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    id: String,
+    message_id: String,
+    #[serde(rename = "MD5OfMessageBody")]
+    md5_of_message_body: String,
+    #[serde(
+        rename = "MD5OfMessageAttributes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    md5_of_message_attributes: Option<String>,
+    #[serde(
+        rename = "MD5OfMessageSystemAttributes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    md5_of_message_system_attributes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sequence_number: Option<String>,
+}
+
+/// Validates and enqueues one message.
+fn send_one(ctx: &Context, q: &mut Queue, e: SendEntry) -> Result<SendResult, AwsError> {
+    if e.message_body.is_empty() {
+        return Err(AwsError::new(
+            "MissingParameter",
+            "The request must contain the parameter MessageBody.",
+        ));
+    }
+    if !valid_body(&e.message_body) {
+        return Err(AwsError::new(
+            "InvalidMessageContents",
+            "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
+        ));
+    }
+    if e.message_attributes.len() > 10 {
+        return Err(invalid_param(
+            "Number of message attributes [11] exceeds the allowed maximum [10].",
+        ));
+    }
+    for (n, v) in &e.message_attributes {
+        check_attribute(n, v).map_err(invalid_param)?;
+    }
+    for n in e.message_system_attributes.keys() {
+        if n != "AWSTraceHeader" {
+            return Err(invalid_param(format!(
+                "Message system attribute name '{n}' is invalid."
+            )));
+        }
+    }
+    let max = q.attr_i64("MaximumMessageSize", 262_144) as usize;
+    let size = e.message_body.len() + attributes_size(&e.message_attributes);
+    if size > max {
+        return Err(invalid_param(format!(
+            "One or more parameters are invalid. Reason: Message must be shorter than {max} bytes."
+        )));
+    }
+    let now = time::now();
+    let fifo = q.fifo();
+    let delay = match e.delay_seconds {
+        Some(d) if fifo => {
+            if d != 0 {
+                return Err(invalid_param(
+                    "Value 1 for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.",
+                ));
+            }
+            q.attr_i64("DelaySeconds", 0)
+        }
+        Some(d) if !(0..=900).contains(&d) => {
+            return Err(invalid_param(format!(
+                "Value {d} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900."
+            )));
+        }
+        Some(d) => d,
+        None => q.attr_i64("DelaySeconds", 0),
+    };
+    let md5_body = md5_hex(e.message_body.as_bytes());
+    let md5_attrs = md5_of_attributes(&e.message_attributes);
+    let md5_sys = md5_of_attributes(&e.message_system_attributes);
+    let mut msg = Message {
+        id: ids::uuid(),
+        body: e.message_body,
+        md5_body: md5_body.clone(),
+        attributes: e.message_attributes,
+        system_attributes: e.message_system_attributes,
+        sent: now,
+        sender: sender_id(ctx),
+        visible_at: now + delay as f64,
+        ..Default::default()
+    };
+    let order;
+    if fifo {
+        let group = e.message_group_id.ok_or_else(|| {
+            AwsError::new(
+                "MissingParameter",
+                "The request must contain the parameter MessageGroupId.",
+            )
+        })?;
+        let dedup = match e.message_deduplication_id {
+            Some(d) => d,
+            None if q
+                .attributes
+                .get("ContentBasedDeduplication")
+                .map(String::as_str)
+                == Some("true") =>
+            {
+                sha256_hex(msg.body.as_bytes())
+            }
+            None => {
+                return Err(invalid_param(
+                    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+                ));
+            }
+        };
+        let scope_key =
+            if q.attributes.get("DeduplicationScope").map(String::as_str) == Some("messageGroup") {
+                keys::join(&[&q.name, &group, &dedup])
+            } else {
+                keys::join(&[&q.name, &dedup])
+            };
+        if let Some((id, seq, expires)) = DEDUP.get(&scope_key)?
+            && expires > now
+        {
+            return Ok(SendResult {
+                message_id: id,
+                md5_of_message_body: md5_body,
+                md5_of_message_attributes: md5_attrs,
+                md5_of_message_system_attributes: md5_sys,
+                sequence_number: Some(seq),
+                ..Default::default()
+            });
+        }
+        q.sequence += 1;
+        let seq = format!("{:020}", 18_000_000_000_000_000_000u64 + q.sequence);
+        order = seq.clone();
+        DEDUP.put(
+            &scope_key,
+            &(msg.id.clone(), seq.clone(), now + DEDUP_WINDOW),
+        )?;
+        msg.group_id = Some(group);
+        msg.dedup_id = Some(dedup);
+        msg.sequence = Some(seq);
+    } else {
+        if e.message_group_id.is_some() || e.message_deduplication_id.is_some() {
+            // Standard queues accept MessageGroupId (fair queues); a
+            // deduplication id is only for FIFO queues.
+            if e.message_deduplication_id.is_some() {
+                return Err(invalid_param(
+                    "Value for parameter MessageDeduplicationId is invalid. Reason: The request includes a parameter that is not valid for this queue type.",
+                ));
+            }
+            msg.group_id = e.message_group_id;
+        }
+        order = format!("{}{}", keys::u64((now * 1_000_000.0) as u64), &msg.id[..8]);
+    }
+    MESSAGES.put(&keys::join(&[&q.name, &order]), &msg)?;
+    Ok(SendResult {
+        message_id: msg.id,
+        md5_of_message_body: md5_body,
+        md5_of_message_attributes: md5_attrs,
+        md5_of_message_system_attributes: md5_sys,
+        sequence_number: msg.sequence,
+        ..Default::default()
+    })
+}
+
+fn sender_id(ctx: &Context) -> String {
+    if ctx.access_key_id.is_empty() {
+        ctx.account.clone()
+    } else {
+        ctx.access_key_id.clone()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SendMessageRequest {
+    queue_url: String,
+    #[serde(flatten)]
+    entry: SendEntry,
+}
+
+pub fn send_message(ctx: &Context, input: SendMessageRequest) -> Result<SendResult, AwsError> {
+    let mut q = load(&input.queue_url)?;
+    let out = send_one(ctx, &mut q, input.entry)?;
+    if q.fifo() {
+        QUEUES.put(&q.name, &q)?;
+    }
+    tasks::notify(&topic(ctx, &q.name));
+    Ok(out)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchError {
+    id: String,
+    sender_fault: bool,
+    code: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    message: String,
+}
+
+impl BatchError {
+    fn of(id: &str, e: AwsError) -> Self {
+        BatchError {
+            id: id.to_string(),
+            sender_fault: e.sender_fault,
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+
+/// The checks every batch request makes on its entry ids.
+fn check_batch_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Result<(), AwsError> {
+    let ids: Vec<&str> = ids.collect();
+    if ids.is_empty() {
+        return Err(AwsError::new(
+            "EmptyBatchRequest",
+            "There should be at least one SendMessageBatchRequestEntry in the request.",
+        ));
+    }
+    if ids.len() > 10 {
+        return Err(AwsError::new(
+            "TooManyEntriesInBatchRequest",
+            format!(
+                "Maximum number of entries per request are 10. You have sent {}.",
+                ids.len()
+            ),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for id in &ids {
+        if !valid_batch_id(id) {
+            return Err(AwsError::new(
+                "InvalidBatchEntryId",
+                "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
+            ));
+        }
+        if !seen.insert(*id) {
+            return Err(AwsError::new(
+                "BatchEntryIdsNotDistinct",
+                format!("Id {id} repeated."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SendMessageBatchRequest {
+    queue_url: String,
+    #[serde(default)]
+    entries: Vec<SendEntry>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SendMessageBatchResult {
+    successful: Vec<SendResult>,
+    failed: Vec<BatchError>,
+}
+
+pub fn send_message_batch(
+    ctx: &Context,
+    input: SendMessageBatchRequest,
+) -> Result<SendMessageBatchResult, AwsError> {
+    let mut q = load(&input.queue_url)?;
+    check_batch_ids(input.entries.iter().map(|e| e.id.as_str()))?;
+    let total: usize = input
+        .entries
+        .iter()
+        .map(|e| e.message_body.len() + attributes_size(&e.message_attributes))
+        .sum();
+    let max = q.attr_i64("MaximumMessageSize", 262_144) as usize;
+    if total > max.max(262_144) {
+        return Err(AwsError::new(
+            "BatchRequestTooLong",
+            format!(
+                "Batch requests cannot be longer than {max} bytes. You have sent {total} bytes."
+            ),
+        ));
+    }
+    let mut successful = Vec::new();
+    let mut failed = Vec::new();
+    for e in input.entries {
+        let id = e.id.clone();
+        match send_one(ctx, &mut q, e) {
+            Ok(mut r) => {
+                r.id = id;
+                successful.push(r);
+            }
+            Err(err) => failed.push(BatchError::of(&id, err)),
+        }
+    }
+    if q.fifo() {
+        QUEUES.put(&q.name, &q)?;
+    }
+    if !successful.is_empty() {
+        tasks::notify(&topic(ctx, &q.name));
+    }
+    Ok(SendMessageBatchResult { successful, failed })
+}
+
+// ---- receive ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReceiveMessageRequest {
+    queue_url: String,
+    #[serde(default)]
+    attribute_names: Vec<String>,
+    #[serde(default)]
+    message_system_attribute_names: Vec<String>,
+    #[serde(default)]
+    message_attribute_names: Vec<String>,
+    max_number_of_messages: Option<i64>,
+    visibility_timeout: Option<i64>,
+    wait_time_seconds: Option<i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReceivedMessage {
+    message_id: String,
+    receipt_handle: String,
+    #[serde(rename = "MD5OfBody")]
+    md5_of_body: String,
+    body: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    attributes: BTreeMap<String, String>,
+    #[serde(
+        rename = "MD5OfMessageAttributes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    md5_of_message_attributes: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    message_attributes: Attributes,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReceiveMessageResult {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    messages: Vec<ReceivedMessage>,
+}
+
+fn system_attributes(m: &Message, wanted: &[String]) -> BTreeMap<String, String> {
+    let all = wanted.iter().any(|w| w == "All");
+    let want = |n: &str| all || wanted.iter().any(|w| w == n);
+    let mut out = BTreeMap::new();
+    let millis = |t: f64| ((t * 1000.0) as u64).to_string();
+    if want("SenderId") {
+        out.insert("SenderId".into(), m.sender.clone());
+    }
+    if want("SentTimestamp") {
+        out.insert("SentTimestamp".into(), millis(m.sent));
+    }
+    if want("ApproximateReceiveCount") {
+        out.insert(
+            "ApproximateReceiveCount".into(),
+            m.receive_count.to_string(),
+        );
+    }
+    if want("ApproximateFirstReceiveTimestamp") {
+        out.insert(
+            "ApproximateFirstReceiveTimestamp".into(),
+            millis(m.first_receive.unwrap_or(m.sent)),
+        );
+    }
+    if want("AWSTraceHeader")
+        && let Some(v) = m
+            .system_attributes
+            .get("AWSTraceHeader")
+            .and_then(|v| v.string_value.clone())
+    {
+        out.insert("AWSTraceHeader".into(), v);
+    }
+    for (name, v) in [
+        ("MessageGroupId", &m.group_id),
+        ("MessageDeduplicationId", &m.dedup_id),
+        ("SequenceNumber", &m.sequence),
+    ] {
+        if want(name)
+            && let Some(v) = v
+        {
+            out.insert(name.into(), v.clone());
+        }
+    }
+    out
+}
+
+/// One pass over the queue: takes up to `max` receivable messages, moving
+/// those over maxReceiveCount to the dead-letter queue and dropping expired
+/// ones.
+fn receive_once(
+    ctx: &Context,
+    q: &Queue,
+    input: &ReceiveMessageRequest,
+    max: usize,
+    visibility: i64,
+) -> Result<Vec<ReceivedMessage>, AwsError> {
+    let now = time::now();
+    let retention = q.attr_i64("MessageRetentionPeriod", 345_600) as f64;
+    let redrive = q
+        .attributes
+        .get("RedrivePolicy")
+        .and_then(|p| parse_redrive(p));
+    let rows = MESSAGES.scan(&Scan::prefix(keys::prefix(&[&q.name])))?;
+    let fifo = q.fifo();
+    // FIFO: a group with a message in flight is blocked.
+    let mut blocked: HashSet<String> = HashSet::new();
+    if fifo {
+        for (_, m) in &rows {
+            if m.visible_at > now && m.receive_count > 0 {
+                blocked.extend(m.group_id.clone());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let wanted_system: Vec<String> = input
+        .attribute_names
+        .iter()
+        .chain(&input.message_system_attribute_names)
+        .cloned()
+        .collect();
+    for (key, mut m) in rows {
+        if out.len() >= max {
+            break;
+        }
+        if m.sent + retention <= now {
+            MESSAGES.delete(&key);
+            continue;
+        }
+        if m.visible_at > now {
+            if fifo {
+                blocked.extend(m.group_id.clone());
+            }
+            continue;
+        }
+        if fifo
+            && let Some(g) = &m.group_id
+            && blocked.contains(g)
+        {
+            continue;
+        }
+        if let Some((target, max_receives)) = &redrive
+            && m.receive_count >= *max_receives as u64
+            && move_to_dlq(target, &key, &m)?
+        {
+            continue;
+        }
+        m.receive_count += 1;
+        m.first_receive.get_or_insert(now);
+        m.visible_at = now + visibility as f64;
+        m.token = ids::alnum(12);
+        MESSAGES.put(&key, &m)?;
+        let order = keys::last(&key).to_string();
+        let selected: Attributes = m
+            .attributes
+            .iter()
+            .filter(|(n, _)| attribute_selected(n, &input.message_attribute_names))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        out.push(ReceivedMessage {
+            message_id: m.id.clone(),
+            receipt_handle: receipt_handle(&q.name, &order, &m.token),
+            md5_of_body: m.md5_body.clone(),
+            body: m.body.clone(),
+            attributes: system_attributes(&m, &wanted_system),
+            md5_of_message_attributes: md5_of_attributes(&selected),
+            message_attributes: selected,
+        });
+    }
+    let _ = ctx;
+    Ok(out)
+}
+
+/// Moves a message to the dead-letter queue named by `target` (an ARN in
+/// this account and region). False when that queue does not exist.
+fn move_to_dlq(target: &str, key: &str, m: &Message) -> Result<bool, AwsError> {
+    let name = target.rsplit(':').next().unwrap_or_default();
+    let Some(mut dlq) = QUEUES.get(name)? else {
+        return Ok(false);
+    };
+    let now = time::now();
+    let mut moved = m.clone();
+    moved.visible_at = now;
+    moved.token = String::new();
+    let order = if dlq.fifo() {
+        dlq.sequence += 1;
+        QUEUES.put(&dlq.name, &dlq)?;
+        let seq = format!("{:020}", 18_000_000_000_000_000_000u64 + dlq.sequence);
+        moved.sequence = Some(seq.clone());
+        seq
+    } else {
+        format!("{}{}", keys::u64((now * 1_000_000.0) as u64), &m.id[..8])
+    };
+    MESSAGES.put(&keys::join(&[&dlq.name, &order]), &moved)?;
+    MESSAGES.delete(key);
+    Ok(true)
+}
+
+pub fn receive_message(
+    ctx: &Context,
+    input: ReceiveMessageRequest,
+) -> Result<ReceiveMessageResult, AwsError> {
+    let q = load(&input.queue_url)?;
+    let max = input.max_number_of_messages.unwrap_or(1);
+    if !(1..=10).contains(&max) {
+        return Err(AwsError::new(
+            "InvalidParameterValue",
+            format!(
+                "Value {max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided."
+            ),
+        ));
+    }
+    let visibility = input
+        .visibility_timeout
+        .unwrap_or_else(|| q.attr_i64("VisibilityTimeout", 30));
+    if !(0..=43_200).contains(&visibility) {
+        return Err(invalid_param(format!(
+            "Value {visibility} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200."
+        )));
+    }
+    let wait = input
+        .wait_time_seconds
+        .unwrap_or_else(|| q.attr_i64("ReceiveMessageWaitTimeSeconds", 0));
+    if !(0..=20).contains(&wait) {
+        return Err(invalid_param(format!(
+            "Value {wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided."
+        )));
+    }
+    let deadline = time::now() + wait as f64;
+    let topic = topic(ctx, &q.name);
+    loop {
+        // Reload: the queue may be gone or changed after a wait.
+        let q = crate::queues::load(&input.queue_url)?;
+        let messages = receive_once(ctx, &q, &input, max as usize, visibility)?;
+        let left = deadline - time::now();
+        if !messages.is_empty() || left <= 0.0 {
+            return Ok(ReceiveMessageResult { messages });
+        }
+        // Wake on a send, or at the latest every second (delayed or
+        // in-flight messages becoming visible).
+        tasks::wait(&topic, Duration::from_secs_f64(left.min(1.0)));
+    }
+}
+
+// ---- delete and visibility ----
+
+/// The row a receipt handle names, if the handle is still the latest one.
+fn by_handle(q: &Queue, handle: &str) -> Result<Option<(String, Message)>, AwsError> {
+    let (queue, order, token) = parse_receipt_handle(handle).ok_or_else(|| {
+        AwsError::new(
+            "ReceiptHandleIsInvalid",
+            format!("The input receipt handle \"{handle}\" is not a valid receipt handle."),
+        )
+    })?;
+    if queue != q.name {
+        return Err(AwsError::new(
+            "ReceiptHandleIsInvalid",
+            format!("The input receipt handle \"{handle}\" is not a valid receipt handle."),
+        ));
+    }
+    let key = keys::join(&[&queue, &order]);
+    Ok(MESSAGES
+        .get(&key)?
+        .filter(|m| m.token == token)
+        .map(|m| (key, m)))
+}
+
+fn delete_one(q: &Queue, handle: &str) -> Result<(), AwsError> {
+    // A stale handle (the message was received again or deleted) deletes
+    // nothing and succeeds, as in AWS.
+    if let Some((key, _)) = by_handle(q, handle)? {
+        MESSAGES.delete(&key);
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteMessageRequest {
+    queue_url: String,
+    receipt_handle: String,
+}
+
+pub fn delete_message(_ctx: &Context, input: DeleteMessageRequest) -> Result<Empty, AwsError> {
+    let q = load(&input.queue_url)?;
+    delete_one(&q, &input.receipt_handle)?;
+    Ok(Empty::default())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HandleEntry {
+    id: String,
+    receipt_handle: String,
+    visibility_timeout: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HandleBatchRequest {
+    queue_url: String,
+    #[serde(default)]
+    entries: Vec<HandleEntry>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IdResult {
+    id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HandleBatchResult {
+    successful: Vec<IdResult>,
+    failed: Vec<BatchError>,
+}
+
+pub fn delete_message_batch(
+    _ctx: &Context,
+    input: HandleBatchRequest,
+) -> Result<HandleBatchResult, AwsError> {
+    let q = load(&input.queue_url)?;
+    check_batch_ids(input.entries.iter().map(|e| e.id.as_str()))?;
+    let mut successful = Vec::new();
+    let mut failed = Vec::new();
+    for e in input.entries {
+        match delete_one(&q, &e.receipt_handle) {
+            Ok(()) => successful.push(IdResult { id: e.id }),
+            Err(err) => failed.push(BatchError::of(&e.id, err)),
+        }
+    }
+    Ok(HandleBatchResult { successful, failed })
+}
+
+fn change_one(q: &Queue, handle: &str, timeout: i64) -> Result<(), AwsError> {
+    if !(0..=43_200).contains(&timeout) {
+        return Err(invalid_param(format!(
+            "Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200."
+        )));
+    }
+    let now = time::now();
+    match by_handle(q, handle)? {
+        Some((key, mut m)) if m.visible_at > now && m.receive_count > 0 => {
+            m.visible_at = now + timeout as f64;
+            MESSAGES.put(&key, &m)?;
+            Ok(())
+        }
+        _ => Err(AwsError::new(
+            "MessageNotInflight",
+            "The message referred to isn't in flight.",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChangeVisibilityRequest {
+    queue_url: String,
+    receipt_handle: String,
+    visibility_timeout: i64,
+}
+
+pub fn change_message_visibility(
+    ctx: &Context,
+    input: ChangeVisibilityRequest,
+) -> Result<Empty, AwsError> {
+    let q = load(&input.queue_url)?;
+    change_one(&q, &input.receipt_handle, input.visibility_timeout)?;
+    if input.visibility_timeout == 0 {
+        tasks::notify(&topic(ctx, &q.name));
+    }
+    Ok(Empty::default())
+}
+
+pub fn change_message_visibility_batch(
+    ctx: &Context,
+    input: HandleBatchRequest,
+) -> Result<HandleBatchResult, AwsError> {
+    let q = load(&input.queue_url)?;
+    check_batch_ids(input.entries.iter().map(|e| e.id.as_str()))?;
+    let mut successful = Vec::new();
+    let mut failed = Vec::new();
+    for e in input.entries {
+        match change_one(&q, &e.receipt_handle, e.visibility_timeout.unwrap_or(0)) {
+            Ok(()) => successful.push(IdResult { id: e.id }),
+            Err(err) => failed.push(BatchError::of(&e.id, err)),
+        }
+    }
+    tasks::notify(&topic(ctx, &q.name));
+    Ok(HandleBatchResult { successful, failed })
+}

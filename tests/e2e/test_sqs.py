@@ -1,0 +1,341 @@
+"""SQS through the whole gateway with boto3 (JSON protocol) and raw query
+requests: queues, messages, visibility, long polling, FIFO, redrive, errors."""
+
+import hashlib
+import json
+import struct
+import threading
+import time
+import uuid
+
+import botocore.exceptions
+import pytest
+import requests
+
+ACCOUNT = "000000000000"
+
+
+@pytest.fixture
+def sqs(gateway):
+    return gateway.client("sqs")
+
+
+def new_queue(sqs, suffix="", **attrs):
+    name = f"q-{uuid.uuid4().hex[:10]}{suffix}"
+    return sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"], name
+
+
+def error_of(call, *args, **kw):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call(*args, **kw)
+    return e.value.response
+
+
+def md5_of_attributes(attrs):
+    buf = b""
+    for name in sorted(attrs):
+        v = attrs[name]
+        buf += struct.pack(">I", len(name)) + name.encode()
+        buf += struct.pack(">I", len(v["DataType"])) + v["DataType"].encode()
+        if "StringValue" in v:
+            buf += b"\x01" + struct.pack(">I", len(v["StringValue"].encode())) + v["StringValue"].encode()
+        else:
+            buf += b"\x02" + struct.pack(">I", len(v["BinaryValue"])) + v["BinaryValue"]
+    return hashlib.md5(buf).hexdigest()
+
+
+def test_queue_lifecycle_and_urls(gateway, sqs):
+    url, name = new_queue(sqs)
+    assert url == f"http://localhost:{gateway.port}/{ACCOUNT}/{name}"
+    assert sqs.get_queue_url(QueueName=name)["QueueUrl"] == url
+    # Idempotent with equal attributes, QueueNameExists otherwise.
+    assert sqs.create_queue(QueueName=name)["QueueUrl"] == url
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "40"})
+    assert sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "40"})["QueueUrl"] == url
+    err = error_of(sqs.create_queue, QueueName=name, Attributes={"VisibilityTimeout": "41"})
+    assert err["Error"]["Code"] in ("QueueAlreadyExists", "QueueNameExists")
+    assert name in [u.rsplit("/", 1)[1] for u in sqs.list_queues(QueueNamePrefix=name[:8])["QueueUrls"]]
+    # Any host form of the URL names the same queue.
+    other = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{name}"
+    assert sqs.get_queue_attributes(QueueUrl=other, AttributeNames=["VisibilityTimeout"])["Attributes"] == {
+        "VisibilityTimeout": "40"
+    }
+    sqs.delete_queue(QueueUrl=url)
+    err = error_of(sqs.get_queue_url, QueueName=name)
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_list_queues_pages(sqs):
+    prefix = f"pg{uuid.uuid4().hex[:6]}"
+    for i in range(3):
+        sqs.create_queue(QueueName=f"{prefix}-{i}")
+    page = sqs.list_queues(QueueNamePrefix=prefix, MaxResults=2)
+    assert len(page["QueueUrls"]) == 2 and "NextToken" in page
+    rest = sqs.list_queues(QueueNamePrefix=prefix, MaxResults=2, NextToken=page["NextToken"])
+    assert len(rest["QueueUrls"]) == 1 and "NextToken" not in rest
+    assert rest["QueueUrls"][0].endswith(f"{prefix}-2")
+
+
+def test_attributes_all_and_counters(sqs):
+    url, name = new_queue(sqs, DelaySeconds="0", MessageRetentionPeriod="600")
+    sqs.send_message(QueueUrl=url, MessageBody="a")
+    sqs.send_message(QueueUrl=url, MessageBody="b")
+    sqs.send_message(QueueUrl=url, MessageBody="c", DelaySeconds=30)
+    sqs.receive_message(QueueUrl=url)
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == "1"
+    assert attrs["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert attrs["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert attrs["QueueArn"] == f"arn:aws:sqs:us-east-1:{ACCOUNT}:{name}"
+    assert attrs["MessageRetentionPeriod"] == "600"
+    assert attrs["VisibilityTimeout"] == "30"
+    assert attrs["MaximumMessageSize"] == "262144"
+    assert int(attrs["CreatedTimestamp"]) > 1_600_000_000
+    err = error_of(sqs.set_queue_attributes, QueueUrl=url, Attributes={"VisibilityTimeout": "99999"})
+    assert err["Error"]["Code"] == "InvalidAttributeValue"
+    # The host checks the QueueAttributeName enum before the plugin sees it.
+    err = error_of(sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["Nope"])
+    assert err["Error"]["Code"] == "ValidationException"
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_send_receive_delete_with_md5s(sqs):
+    url, _ = new_queue(sqs)
+    attrs = {
+        "color": {"DataType": "String", "StringValue": "blue"},
+        "n": {"DataType": "Number", "StringValue": "42"},
+        "raw": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        "other.x": {"DataType": "String.custom", "StringValue": "y"},
+    }
+    out = sqs.send_message(QueueUrl=url, MessageBody="héllo", MessageAttributes=attrs)
+    assert out["MD5OfMessageBody"] == hashlib.md5("héllo".encode()).hexdigest()
+    assert out["MD5OfMessageAttributes"] == md5_of_attributes(attrs)
+    got = sqs.receive_message(
+        QueueUrl=url,
+        MessageAttributeNames=["color", "other.*"],
+        MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+    )["Messages"]
+    assert len(got) == 1
+    m = got[0]
+    assert m["Body"] == "héllo" and m["MessageId"] == out["MessageId"]
+    assert set(m["MessageAttributes"]) == {"color", "other.x"}
+    assert m["MD5OfMessageAttributes"] == md5_of_attributes({k: attrs[k] for k in ("color", "other.x")})
+    assert m["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert abs(int(m["Attributes"]["SentTimestamp"]) / 1000 - time.time()) < 30
+    # In flight: nothing more to receive.
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_visibility_timeout_and_stale_handles(sqs):
+    url, _ = new_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="v")
+    first = sqs.receive_message(QueueUrl=url, VisibilityTimeout=1)["Messages"][0]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    time.sleep(1.2)
+    second = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30, AttributeNames=["All"])["Messages"][0]
+    assert second["MessageId"] == first["MessageId"]
+    assert second["Attributes"]["ApproximateReceiveCount"] == "2"
+    # The first handle is stale: deleting with it removes nothing.
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+    # ChangeMessageVisibility to 0 makes it visible again at once.
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=second["ReceiptHandle"], VisibilityTimeout=0)
+    third = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    assert third["MessageId"] == first["MessageId"]
+    err = error_of(sqs.delete_message, QueueUrl=url, ReceiptHandle="garbage!")
+    assert err["Error"]["Code"] == "ReceiptHandleIsInvalid"
+
+
+def test_batches_and_entry_errors(sqs):
+    url, _ = new_queue(sqs)
+    out = sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "a", "MessageBody": "one"},
+            {"Id": "b", "MessageBody": "two", "DelaySeconds": 0},
+            {"Id": "bad", "MessageBody": "x", "MessageAttributes": {"aws.no": {"DataType": "String", "StringValue": "v"}}},
+        ],
+    )
+    assert sorted(s["Id"] for s in out["Successful"]) == ["a", "b"]
+    assert out["Failed"][0]["Id"] == "bad" and out["Failed"][0]["SenderFault"] is True
+    assert out["Failed"][0]["Code"] == "InvalidParameterValue"
+    msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    assert sorted(m["Body"] for m in msgs) == ["one", "two"]
+    handles = [{"Id": f"e{i}", "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]
+    vis = sqs.change_message_visibility_batch(
+        QueueUrl=url, Entries=[{**h, "VisibilityTimeout": 120} for h in handles]
+    )
+    assert len(vis["Successful"]) == 2
+    deleted = sqs.delete_message_batch(QueueUrl=url, Entries=handles)
+    assert sorted(s["Id"] for s in deleted["Successful"]) == ["e0", "e1"]
+    err = error_of(sqs.send_message_batch, QueueUrl=url, Entries=[{"Id": "x", "MessageBody": "1"}] * 2)
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
+    many = [{"Id": f"i{i}", "MessageBody": "m"} for i in range(11)]
+    err = error_of(sqs.send_message_batch, QueueUrl=url, Entries=many)
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
+    err = error_of(sqs.delete_message_batch, QueueUrl=url, Entries=[])
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.EmptyBatchRequest"
+
+
+def test_delay_and_max_messages(sqs):
+    url, _ = new_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"now{i}")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]
+    assert len(got) == 3
+    got += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in got) == [f"now{i}" for i in range(5)]
+    time.sleep(1.1)
+    assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "later"
+    err = error_of(sqs.receive_message, QueueUrl=url, MaxNumberOfMessages=11)
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_long_polling_returns_when_a_message_arrives(gateway, sqs):
+    url, _ = new_queue(sqs)
+    sender = gateway.client("sqs")
+    sent_at = []
+
+    def send_later():
+        time.sleep(1.0)
+        sent_at.append(time.monotonic())
+        sender.send_message(QueueUrl=url, MessageBody="wake")
+
+    t = threading.Thread(target=send_later)
+    start = time.monotonic()
+    t.start()
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)
+    done = time.monotonic()
+    t.join()
+    assert got["Messages"][0]["Body"] == "wake"
+    assert done - sent_at[0] < 0.5, f"returned {done - sent_at[0]:.3f}s after the send"
+    assert done - start < 5
+    # With nothing to receive, the poll lasts its wait time.
+    start = time.monotonic()
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)
+    assert 0.9 < time.monotonic() - start < 3
+
+
+def test_purge_and_tags(sqs):
+    url, name = new_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    sqs.purge_queue(QueueUrl=url)
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    sqs.tag_queue(QueueUrl=url, Tags={"team": "a", "env": "dev"})
+    sqs.untag_queue(QueueUrl=url, TagKeys=["env"])
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"team": "a"}
+    created = sqs.create_queue(QueueName=name + "t", tags={"k": "v"})["QueueUrl"]
+    assert sqs.list_queue_tags(QueueUrl=created)["Tags"] == {"k": "v"}
+
+
+def test_fifo_order_groups_and_dedup(sqs):
+    url, _ = new_queue(sqs, ".fifo", FifoQueue="true")
+    seqs = []
+    for i in range(3):
+        r = sqs.send_message(QueueUrl=url, MessageBody=f"g1-{i}", MessageGroupId="g1", MessageDeduplicationId=f"d{i}")
+        seqs.append(int(r["SequenceNumber"]))
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    dup = sqs.send_message(QueueUrl=url, MessageBody="again", MessageGroupId="g1", MessageDeduplicationId="d0")
+    sqs.send_message(QueueUrl=url, MessageBody="g2-0", MessageGroupId="g2", MessageDeduplicationId="e0")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, AttributeNames=["All"])["Messages"]
+    assert [m["Body"] for m in first] == ["g1-0", "g1-1"]
+    assert first[0]["MessageId"] == dup["MessageId"]
+    assert first[0]["Attributes"]["MessageGroupId"] == "g1"
+    assert first[0]["Attributes"]["SequenceNumber"] == str(seqs[0])
+    # g1 is blocked while its messages are in flight; g2 is not.
+    nxt = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in nxt] == ["g2-0"]
+    for m in first:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["g1-2"]
+    err = error_of(sqs.send_message, QueueUrl=url, MessageBody="x")
+    assert err["Error"]["Code"] == "MissingParameter"
+    err = error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageGroupId="g")
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_fifo_content_based_dedup(sqs):
+    url, _ = new_queue(sqs, ".fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    a = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+    b = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+    assert a["MessageId"] == b["MessageId"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == "1"
+    assert attrs["FifoQueue"] == "true" and attrs["ContentBasedDeduplication"] == "true"
+
+
+def test_redrive_to_dead_letter_queue(sqs):
+    dlq_url, dlq_name = new_queue(sqs)
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    url, _ = new_queue(sqs, RedrivePolicy=policy)
+    sent = sqs.send_message(QueueUrl=url, MessageBody="poison")
+    for _ in range(2):
+        assert sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]["Body"] == "poison"
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    moved = sqs.receive_message(QueueUrl=dlq_url)["Messages"][0]
+    assert moved["MessageId"] == sent["MessageId"]
+    assert sqs.list_dead_letter_source_queues(QueueUrl=dlq_url)["queueUrls"] == [url]
+
+
+def test_permissions(sqs):
+    url, _ = new_queue(sqs)
+    sqs.add_permission(QueueUrl=url, Label="l1", AWSAccountIds=["111111111111"], Actions=["SendMessage"])
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert policy["Statement"][0]["Sid"] == "l1"
+    assert policy["Statement"][0]["Action"] == "SQS:SendMessage"
+    sqs.remove_permission(QueueUrl=url, Label="l1")
+    assert "Policy" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    err = error_of(sqs.remove_permission, QueueUrl=url, Label="l1")
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_queues_are_per_account(gateway):
+    a = gateway.client("sqs", account="111111111111")
+    b = gateway.client("sqs", account="222222222222")
+    name = f"acct-{uuid.uuid4().hex[:8]}"
+    url = a.create_queue(QueueName=name)["QueueUrl"]
+    assert "/111111111111/" in url
+    assert error_of(b.get_queue_url, QueueName=name)["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
+
+
+def test_bad_input(sqs):
+    url, _ = new_queue(sqs)
+    err = error_of(sqs.send_message, QueueUrl=url, MessageBody="x" * (262_144 + 1))
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+    err = error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageAttributes={"a": {"DataType": "Weird", "StringValue": "v"}})
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+    err = error_of(sqs.send_message, QueueUrl=url, MessageBody="bad\x01char")
+    assert err["Error"]["Code"] == "InvalidMessageContents"
+    err = error_of(sqs.send_message, QueueUrl=url + "-missing", MessageBody="x")
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
+    err = error_of(sqs.create_queue, QueueName="bad name!")
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+    err = error_of(sqs.create_queue, QueueName="q" + uuid.uuid4().hex[:6], Attributes={"Bogus": "1"})
+    assert err["Error"]["Code"] == "InvalidAttributeName"
+
+
+def test_json_error_shape_and_query_header(gateway):
+    r = requests.post(
+        gateway.url,
+        data=json.dumps({"QueueUrl": f"{gateway.url}/{ACCOUNT}/nope-{uuid.uuid4().hex[:6]}"}),
+        headers={
+            "X-Amz-Target": "AmazonSQS.GetQueueAttributes",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=x",
+        },
+    )
+    assert r.status_code == 400
+    assert r.json()["__type"].endswith("QueueDoesNotExist")
+    assert r.headers["x-amzn-query-error"] == "AWS.SimpleQueueService.NonExistentQueue;Sender"
+
+
+def test_unimplemented_operations_answer_501(sqs):
+    err = error_of(sqs.list_message_move_tasks, SourceArn=f"arn:aws:sqs:us-east-1:{ACCOUNT}:x")
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 501
