@@ -336,6 +336,29 @@ def test_json_error_shape_and_query_header(gateway):
     assert r.headers["x-amzn-query-error"] == "AWS.SimpleQueueService.NonExistentQueue;Sender"
 
 
-def test_unimplemented_operations_answer_501(sqs):
-    err = error_of(sqs.list_message_move_tasks, SourceArn=f"arn:aws:sqs:us-east-1:{ACCOUNT}:x")
-    assert err["ResponseMetadata"]["HTTPStatusCode"] == 501
+def test_message_move_task_redrives_back_to_the_source(sqs):
+    dlq_url, _ = new_queue(sqs)
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    src_url, _ = new_queue(sqs, RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"}))
+    for body in ("m1", "m2"):
+        sqs.send_message(QueueUrl=src_url, MessageBody=body)
+    sqs.receive_message(QueueUrl=src_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    assert "Messages" not in sqs.receive_message(QueueUrl=src_url, MaxNumberOfMessages=10)
+    dlq_attrs = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert dlq_attrs["Attributes"]["ApproximateNumberOfMessages"] == "2"
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+    assert tasks[0]["TaskHandle"] == handle
+    assert tasks[0]["Status"] == "COMPLETED" and tasks[0]["ApproximateNumberOfMessagesMoved"] == 2
+    back = sqs.receive_message(
+        QueueUrl=src_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["ApproximateReceiveCount"]
+    )
+    assert sorted(m["Body"] for m in back["Messages"]) == ["m1", "m2"]
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in back["Messages"]} == {"1"}
+    err = error_of(sqs.cancel_message_move_task, TaskHandle=handle)
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # A queue that is nobody's dead-letter queue cannot be a source.
+    err = error_of(sqs.start_message_move_task, SourceArn=dlq_arn.replace(dlq_arn.rsplit(":", 1)[1], src_url.rsplit("/", 1)[1]))
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+    err = error_of(sqs.list_message_move_tasks, SourceArn=f"arn:aws:sqs:us-east-1:{ACCOUNT}:missing-q")
+    assert err["Error"]["Code"] == "ResourceNotFoundException"

@@ -13,6 +13,7 @@ use ministack_sdk::prelude::*;
 
 pub mod checks;
 mod messages;
+mod moves;
 mod queues;
 
 pub struct Sqs;
@@ -52,7 +53,28 @@ impl Service for Sqs {
                 "ChangeMessageVisibilityBatch",
                 messages::change_message_visibility_batch,
             )
+            .op("StartMessageMoveTask", moves::start_message_move_task)
+            .op("ListMessageMoveTasks", moves::list_message_move_tasks)
+            .op("CancelMessageMoveTask", moves::cancel_message_move_task)
     }
 }
 
 export_plugin!(Sqs);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implements_every_operation_of_the_model() {
+        let model: serde_json::Value = serde_json::from_str(Sqs::MODEL).unwrap();
+        let mut modelled: Vec<String> = model["operations"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        modelled.sort();
+        assert_eq!(Sqs::router().operations(), modelled);
+    }
+}

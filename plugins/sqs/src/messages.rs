@@ -41,6 +41,9 @@ pub struct Message {
     /// Token of the latest receive: older receipt handles are stale.
     #[serde(default)]
     pub token: String,
+    /// ARN of the queue a dead-lettered message came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 pub const MESSAGES: Table<Message> = Table::new("messages");
@@ -523,7 +526,7 @@ fn receive_once(
         }
         if let Some((target, max_receives)) = &redrive
             && m.receive_count >= *max_receives as u64
-            && move_to_dlq(target, &key, &m)?
+            && move_to_dlq(ctx, q, target, &key, &m)?
         {
             continue;
         }
@@ -549,19 +552,32 @@ fn receive_once(
             message_attributes: selected,
         });
     }
-    let _ = ctx;
     Ok(out)
 }
 
 /// Moves a message to the dead-letter queue named by `target` (an ARN in
 /// this account and region). False when that queue does not exist.
-fn move_to_dlq(target: &str, key: &str, m: &Message) -> Result<bool, AwsError> {
+fn move_to_dlq(
+    ctx: &Context,
+    from: &Queue,
+    target: &str,
+    key: &str,
+    m: &Message,
+) -> Result<bool, AwsError> {
     let name = target.rsplit(':').next().unwrap_or_default();
-    let Some(mut dlq) = QUEUES.get(name)? else {
+    let Some(dlq) = QUEUES.get(name)? else {
         return Ok(false);
     };
-    let now = time::now();
     let mut moved = m.clone();
+    moved.source = Some(from.arn(ctx));
+    enqueue_moved(dlq, moved)?;
+    MESSAGES.delete(key);
+    Ok(true)
+}
+
+/// Puts an existing message at the end of `dest` (redrive and move tasks).
+pub fn enqueue_moved(mut dlq: Queue, mut moved: Message) -> Result<(), AwsError> {
+    let now = time::now();
     moved.visible_at = now;
     moved.token = String::new();
     let order = if dlq.fifo() {
@@ -571,11 +587,14 @@ fn move_to_dlq(target: &str, key: &str, m: &Message) -> Result<bool, AwsError> {
         moved.sequence = Some(seq.clone());
         seq
     } else {
-        format!("{}{}", keys::u64((now * 1_000_000.0) as u64), &m.id[..8])
+        format!(
+            "{}{}",
+            keys::u64((now * 1_000_000.0) as u64),
+            &moved.id[..8]
+        )
     };
     MESSAGES.put(&keys::join(&[&dlq.name, &order]), &moved)?;
-    MESSAGES.delete(key);
-    Ok(true)
+    Ok(())
 }
 
 pub fn receive_message(
