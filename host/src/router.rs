@@ -17,9 +17,29 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ministack_protocol::{Protocol, RequestHead};
+use ministack_protocol::{Protocol, RequestHead, ServiceModel};
 
 use crate::plugins::Plugin;
+
+/// What the router needs of a plugin: its name, model and raw routes.
+pub trait Routable {
+    fn name(&self) -> &str;
+    fn model(&self) -> &ServiceModel;
+    /// (host suffix, path prefix) pairs.
+    fn raw_routes(&self) -> &[(String, String)];
+}
+
+impl Routable for Plugin {
+    fn name(&self) -> &str {
+        Plugin::name(self)
+    }
+    fn model(&self) -> &ServiceModel {
+        &self.model
+    }
+    fn raw_routes(&self) -> &[(String, String)] {
+        &self.description.raw_routes
+    }
+}
 
 /// What the router needs to know about a request.
 pub struct RouteInput<'a> {
@@ -30,46 +50,46 @@ pub struct RouteInput<'a> {
     pub form_body: Option<&'a [u8]>,
 }
 
-pub enum Route {
+pub enum Route<P = Plugin> {
     /// A raw route: the plugin's `handle-http` gets the request as it is.
-    Raw(Arc<Plugin>),
+    Raw(Arc<P>),
     /// A model operation of this plugin.
-    Service(Arc<Plugin>),
+    Service(Arc<P>),
     /// Only the body can tell (an `Action=` form): read it and route again.
     NeedBody,
     None,
 }
 
-pub struct Router {
-    raw: Vec<(String, String, Arc<Plugin>)>,
-    by_target_prefix: HashMap<String, Arc<Plugin>>,
-    by_signing_name: HashMap<String, Vec<Arc<Plugin>>>,
-    by_endpoint_prefix: HashMap<String, Vec<Arc<Plugin>>>,
+pub struct Router<P = Plugin> {
+    raw: Vec<(String, String, Arc<P>)>,
+    by_target_prefix: HashMap<String, Arc<P>>,
+    by_signing_name: HashMap<String, Vec<Arc<P>>>,
+    by_endpoint_prefix: HashMap<String, Vec<Arc<P>>>,
     /// Query/ec2 action name → plugins whose model has it.
-    by_action: HashMap<String, Vec<Arc<Plugin>>>,
+    by_action: HashMap<String, Vec<Arc<P>>>,
     /// REST plugins, S3 last.
-    rest: Vec<Arc<Plugin>>,
-    s3: Option<Arc<Plugin>>,
+    rest: Vec<Arc<P>>,
+    s3: Option<Arc<P>>,
 }
 
-fn is_rest(p: &Plugin) -> bool {
-    p.model
+fn is_rest<P: Routable + ?Sized>(p: &P) -> bool {
+    p.model()
         .metadata()
         .protocols
         .iter()
         .any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
 }
 
-fn is_query(p: &Plugin) -> bool {
-    p.model
+fn is_query<P: Routable + ?Sized>(p: &P) -> bool {
+    p.model()
         .metadata()
         .protocols
         .iter()
         .any(|p| matches!(p, Protocol::Query | Protocol::Ec2))
 }
 
-impl Router {
-    pub fn new(plugins: &[Arc<Plugin>]) -> Self {
+impl<P: Routable> Router<P> {
+    pub fn new(plugins: &[Arc<P>]) -> Self {
         let mut r = Router {
             raw: Vec::new(),
             by_target_prefix: HashMap::new(),
@@ -80,8 +100,8 @@ impl Router {
             s3: None,
         };
         for p in plugins {
-            let meta = p.model.metadata();
-            for (host_suffix, path_prefix) in &p.description.raw_routes {
+            let meta = p.model().metadata();
+            for (host_suffix, path_prefix) in p.raw_routes() {
                 r.raw
                     .push((host_suffix.clone(), path_prefix.clone(), p.clone()));
             }
@@ -100,8 +120,8 @@ impl Router {
                 .entry(meta.endpoint_prefix.clone())
                 .or_default()
                 .push(p.clone());
-            if is_query(p) {
-                for op in p.model.operation_names() {
+            if is_query(p.as_ref()) {
+                for op in p.model().operation_names() {
                     r.by_action
                         .entry(op.to_string())
                         .or_default()
@@ -110,7 +130,7 @@ impl Router {
             }
             if meta.endpoint_prefix == "s3" && p.name() == "s3" {
                 r.s3 = Some(p.clone());
-            } else if is_rest(p) {
+            } else if is_rest(p.as_ref()) {
                 r.rest.push(p.clone());
             }
         }
@@ -123,7 +143,7 @@ impl Router {
         r
     }
 
-    pub fn route(&self, input: &RouteInput<'_>) -> Route {
+    pub fn route(&self, input: &RouteInput<'_>) -> Route<P> {
         let head = &input.head;
         let host = input.host.split(':').next().unwrap_or("");
 
@@ -148,13 +168,13 @@ impl Router {
             return Route::Service(p.clone());
         }
         // Candidates: the plugins signing with the request's service name.
-        let signed: Option<&Vec<Arc<Plugin>>> = input
+        let signed: Option<&Vec<Arc<P>>> = input
             .signing_service
             .and_then(|s| self.by_signing_name.get(s));
         if let Some([only]) = signed.map(Vec::as_slice) {
             return Route::Service(only.clone());
         }
-        let allowed = |p: &Arc<Plugin>| signed.is_none_or(|l| l.iter().any(|x| Arc::ptr_eq(x, p)));
+        let allowed = |p: &Arc<P>| signed.is_none_or(|l| l.iter().any(|x| Arc::ptr_eq(x, p)));
 
         if let Some(p) = aws_host_service(host)
             .and_then(|prefix| self.by_endpoint_prefix.get(prefix))
@@ -176,7 +196,7 @@ impl Router {
             return Route::NeedBody;
         }
         for p in self.rest.iter().filter(|p| allowed(p)) {
-            if p.model.match_rest(head).is_some() {
+            if p.model().match_rest(head).is_some() {
                 return Route::Service(p.clone());
             }
         }
@@ -223,6 +243,276 @@ fn aws_host_service(host: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plugin as the router sees it, with a real (tiny) model.
+    struct Fake {
+        name: &'static str,
+        model: ServiceModel,
+        raw: Vec<(String, String)>,
+    }
+
+    impl Routable for Fake {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn model(&self) -> &ServiceModel {
+            &self.model
+        }
+        fn raw_routes(&self) -> &[(String, String)] {
+            &self.raw
+        }
+    }
+
+    fn model(
+        protocol: &str,
+        signing: &str,
+        target: Option<&str>,
+        ops: &[(&str, &str, &str)],
+    ) -> ServiceModel {
+        let mut operations = serde_json::Map::new();
+        for (name, method, uri) in ops {
+            operations.insert(
+                name.to_string(),
+                serde_json::json!({"name": name, "http": {"method": method, "requestUri": uri}}),
+            );
+        }
+        let mut metadata = serde_json::json!({
+            "apiVersion": "2024-01-01", "endpointPrefix": signing, "signingName": signing,
+            "protocol": protocol, "protocols": [protocol], "jsonVersion": "1.0", "serviceId": signing,
+        });
+        if let Some(t) = target {
+            metadata["targetPrefix"] = serde_json::json!(t);
+        }
+        let m = serde_json::json!({"version": "2.0", "metadata": metadata, "operations": operations, "shapes": {}});
+        ServiceModel::from_json(&m.to_string()).unwrap()
+    }
+
+    fn fake(name: &'static str, model: ServiceModel) -> Arc<Fake> {
+        Arc::new(Fake {
+            name,
+            model,
+            raw: Vec::new(),
+        })
+    }
+
+    fn router() -> Router<Fake> {
+        let mut data = Fake {
+            name: "data",
+            model: model("rest-json", "data", None, &[("Get", "GET", "/data/{Id}")]),
+            raw: vec![(String::new(), "/_data/".into())],
+        };
+        data.raw.push((".execute-api.localhost".into(), "/".into()));
+        Router::new(&[
+            fake(
+                "queue",
+                model(
+                    "json",
+                    "queue",
+                    Some("Queue_2024"),
+                    &[("Send", "POST", "/")],
+                ),
+            ),
+            fake(
+                "ident",
+                model("query", "ident", None, &[("WhoAmI", "POST", "/")]),
+            ),
+            fake(
+                "shared-a",
+                model("json", "shared", Some("SharedA"), &[("A", "POST", "/")]),
+            ),
+            fake(
+                "shared-b",
+                model("rest-json", "shared", None, &[("B", "GET", "/b/{X}")]),
+            ),
+            fake(
+                "s3",
+                model(
+                    "rest-xml",
+                    "s3",
+                    None,
+                    &[("GetObject", "GET", "/{Bucket}/{Key+}")],
+                ),
+            ),
+            Arc::new(data),
+        ])
+    }
+
+    fn route(
+        r: &Router<Fake>,
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Option<(bool, String)> {
+        let method: http::Method = method.parse().unwrap();
+        let mut map = http::HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        let signing = headers
+            .iter()
+            .find(|(k, _)| *k == "authorization")
+            .and_then(|(_, v)| crate::auth::sigv4::from_authorization(v))
+            .and_then(|s| s.service);
+        let host = headers
+            .iter()
+            .find(|(k, _)| *k == "host")
+            .map_or("localhost", |(_, v)| v);
+        let input = RouteInput {
+            head: RequestHead {
+                method: &method,
+                path,
+                query,
+                headers: &map,
+            },
+            host,
+            signing_service: signing.as_deref(),
+            form_body: body,
+        };
+        match r.route(&input) {
+            Route::Service(p) => Some((false, p.name.to_string())),
+            Route::Raw(p) => Some((true, p.name.to_string())),
+            Route::NeedBody => Some((false, "<need body>".into())),
+            Route::None => None,
+        }
+    }
+
+    fn signed(service: &str) -> String {
+        format!(
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        )
+    }
+
+    #[test]
+    fn routes_in_the_documented_order() {
+        let r = router();
+        // Raw routes first, even when the signing name says otherwise.
+        assert_eq!(
+            route(
+                &r,
+                "GET",
+                "/_data/x",
+                "",
+                &[("authorization", &signed("queue"))],
+                None
+            ),
+            Some((true, "data".into()))
+        );
+        assert_eq!(
+            route(
+                &r,
+                "GET",
+                "/",
+                "",
+                &[("host", "abc.execute-api.localhost:4566")],
+                None
+            ),
+            Some((true, "data".into()))
+        );
+        // X-Amz-Target.
+        assert_eq!(
+            route(
+                &r,
+                "POST",
+                "/",
+                "",
+                &[("x-amz-target", "Queue_2024.Send")],
+                None
+            ),
+            Some((false, "queue".into()))
+        );
+        // A unique signing name.
+        assert_eq!(
+            route(
+                &r,
+                "POST",
+                "/",
+                "",
+                &[("authorization", &signed("ident"))],
+                None
+            ),
+            Some((false, "ident".into()))
+        );
+        // Host header of the AWS endpoint.
+        assert_eq!(
+            route(
+                &r,
+                "POST",
+                "/",
+                "",
+                &[("host", "queue.us-east-1.amazonaws.com")],
+                None
+            ),
+            Some((false, "queue".into()))
+        );
+        // Action= in a form body: first the router asks for the body.
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        assert_eq!(
+            route(&r, "POST", "/", "", &form, None),
+            Some((false, "<need body>".into()))
+        );
+        assert_eq!(
+            route(&r, "POST", "/", "", &form, Some(b"Action=WhoAmI&Version=1")),
+            Some((false, "ident".into()))
+        );
+        assert_eq!(
+            route(&r, "GET", "/", "Action=WhoAmI", &[], None),
+            Some((false, "ident".into()))
+        );
+        // REST templates, S3 last.
+        assert_eq!(
+            route(&r, "GET", "/data/42", "", &[], None),
+            Some((false, "data".into()))
+        );
+        assert_eq!(
+            route(&r, "GET", "/bucket/key", "", &[], None),
+            Some((false, "s3".into()))
+        );
+    }
+
+    #[test]
+    fn a_shared_signing_name_narrows_the_candidates() {
+        let r = router();
+        let auth = signed("shared");
+        assert_eq!(
+            route(
+                &r,
+                "POST",
+                "/",
+                "",
+                &[("authorization", &auth), ("x-amz-target", "SharedA.A")],
+                None
+            ),
+            Some((false, "shared-a".into()))
+        );
+        assert_eq!(
+            route(&r, "GET", "/b/1", "", &[("authorization", &auth)], None),
+            Some((false, "shared-b".into()))
+        );
+        // /data/1 matches another plugin's template, but the signature says "shared".
+        assert_eq!(
+            route(&r, "GET", "/data/1", "", &[("authorization", &auth)], None),
+            Some((false, "shared-a".into()))
+        );
+    }
+
+    #[test]
+    fn without_s3_an_unclaimed_request_is_none() {
+        let r: Router<Fake> = Router::new(&[fake(
+            "queue",
+            model(
+                "json",
+                "queue",
+                Some("Queue_2024"),
+                &[("Send", "POST", "/")],
+            ),
+        )]);
+        assert_eq!(route(&r, "GET", "/nothing/here", "", &[], None), None);
+    }
 
     #[test]
     fn aws_hosts() {

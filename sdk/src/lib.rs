@@ -16,7 +16,7 @@
 //! - [`ids`], [`arn`], [`time`], [`pagination`], [`rand`]: small helpers every
 //!   service needs.
 //!
-//! ```ignore
+//! ```text
 //! use ministack_sdk::prelude::*;
 //!
 //! struct Sts;

@@ -144,7 +144,7 @@ type HttpHandler = Box<dyn Fn(&Context, HttpRequest) -> HttpResponse + Send + Sy
 
 /// Operation name → handler, task name → handler, and the raw HTTP handler.
 ///
-/// ```ignore
+/// ```text
 /// Router::new()
 ///     .op("GetCallerIdentity", get_caller_identity) // fn(&Context, In) -> Result<Out, AwsError>
 ///     .task("expire-session", expire_session)       // fn(&Context, P) -> Result<(), AwsError>

@@ -39,7 +39,7 @@ impl Target {
 
 /// Calls `operation` with typed input and output.
 ///
-/// ```ignore
+/// ```text
 /// let role: GetRoleResponse = services::call(&Target::new("iam", ctx), "GetRole", &GetRole { role_name })?;
 /// ```
 pub fn call<In: Serialize, Out: DeserializeOwned>(

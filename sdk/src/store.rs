@@ -6,7 +6,7 @@
 //! one request reads and writes is one atomic unit: it lands when the handler
 //! returns `Ok` and vanishes when it returns an error, panics or times out.
 //!
-//! ```ignore
+//! ```text
 //! #[derive(Serialize, Deserialize)]
 //! struct Queue { url: String, created: f64 }
 //!

@@ -5,7 +5,7 @@
 //! satisfy constraint: Member must have length greater than or equal to 2; ...`.
 //! Member names in the messages are lowerCamelCase (`roleSessionName`).
 //!
-//! ```ignore
+//! ```text
 //! let mut v = Validator::new();
 //! v.pattern("roleSessionName", &name, is_word_or(&['+', '=', ',', '.', '@', '-']), r"[\w+=,.@-]*");
 //! v.length("roleSessionName", &name, 2, 64);

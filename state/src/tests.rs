@@ -602,7 +602,6 @@ pub(crate) fn run_and_kill(
         .args([
             "--exact",
             "tests::crash_child",
-            "--ignored",
             "--nocapture",
             "--test-threads",
             "1",
@@ -642,7 +641,6 @@ pub(crate) fn run_and_kill(
 }
 
 #[test]
-#[ignore = "child process of the crash tests"]
 fn crash_child() {
     let (Ok(mode), Ok(dir)) = (std::env::var(CHILD_ENV), std::env::var(CHILD_DIR_ENV)) else {
         return;
@@ -817,7 +815,6 @@ fn run_and_kill_timed(mode: &str, dir: &Path, after: Duration) -> Vec<(String, D
         .args([
             "--exact",
             "tests::crash_child",
-            "--ignored",
             "--nocapture",
             "--test-threads",
             "1",

@@ -1,6 +1,7 @@
 """A plugin that panics, loops forever or allocates past its limit fails only
 that request, with a 500-class AWS error; the next request works."""
 
+import os
 import time
 
 
@@ -27,7 +28,8 @@ def test_infinite_loop_hits_the_time_limit(gateway):
     assert r.json()["__type"] == "InternalFailure"
     assert "time limit" in r.json()["message"]
     # tests/plugins.toml gives faulty 1000 ms.
-    assert 0.9 < took < 5
+    # Not before the limit; and it does end (a hang would be the bug).
+    assert 0.9 < took < 30
     echo_works(gateway)
 
 
@@ -44,11 +46,18 @@ def test_allocation_past_the_memory_limit(gateway):
 def test_loop_does_not_block_other_requests(gateway):
     import concurrent.futures as cf
 
+    def timed_loop():
+        r = gateway.json_call("Faulty", "Loop", {})
+        return r, time.monotonic()
+
     with cf.ThreadPoolExecutor(4) as pool:
-        looping = [pool.submit(gateway.json_call, "Faulty", "Loop", {}) for _ in range(2)]
-        time.sleep(0.1)
-        started = time.monotonic()
+        # As many endless loops as the machine has cores.
+        looping = [pool.submit(timed_loop) for _ in range(os.cpu_count() or 2)]
+        time.sleep(0.2)
         echo_works(gateway)
-        assert time.monotonic() - started < 0.5
+        echoed = time.monotonic()
         for f in looping:
-            assert f.result().status_code == 500
+            r, ended = f.result()
+            assert r.status_code == 500
+            # The echo was answered while the loops were still running.
+            assert echoed < ended

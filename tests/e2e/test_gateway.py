@@ -72,7 +72,9 @@ def test_plugins_listing_shows_implemented_operations(gateway):
     assert sts["capabilities"] == ["identity"]
 
 
-def test_unclaimed_request_gets_an_aws_error(gateway):
+def test_unclaimed_request_gets_an_aws_error(make_gateway):
+    # Without S3 (which takes every unclaimed path, as in MiniStack).
+    gateway = make_gateway(env={"SERVICES": "sts,faulty"})
     r = requests.post(
         gateway.url + "/",
         data=json.dumps({}),
@@ -81,6 +83,9 @@ def test_unclaimed_request_gets_an_aws_error(gateway):
     assert r.status_code == 400
     assert r.json()["__type"] == "UnknownOperationException"
     assert r.headers["x-amzn-errortype"] == "UnknownOperationException"
+    r = requests.get(gateway.url + "/some/path")
+    assert r.status_code == 400
+    assert "<Code>InvalidAction</Code>" in r.text
 
 
 def test_unknown_action_of_a_query_service(gateway):

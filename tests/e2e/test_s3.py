@@ -429,3 +429,74 @@ def test_aws_cli_cp_ls_multipart(gateway, bucket, tmp_path):
     assert head["ETag"].endswith('-3"')  # 8 MiB CLI parts
     rec = gateway.aws("s3", "ls", "--recursive", f"s3://{bucket}")
     assert "cli/big.bin" in rec.stdout
+
+
+def test_configurations_by_id(s3, bucket):
+    cfg = {"Id": "m1", "Filter": {"Prefix": "logs/"}}
+    s3.put_bucket_metrics_configuration(Bucket=bucket, Id="m1", MetricsConfiguration=cfg)
+    assert s3.get_bucket_metrics_configuration(Bucket=bucket, Id="m1")["MetricsConfiguration"] == cfg
+    assert [c["Id"] for c in s3.list_bucket_metrics_configurations(Bucket=bucket)["MetricsConfigurationList"]] == ["m1"]
+    s3.delete_bucket_metrics_configuration(Bucket=bucket, Id="m1")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_metrics_configuration(Bucket=bucket, Id="m1")
+    assert code_of(e) == ("NoSuchConfiguration", 404)
+    tier = {"Id": "t1", "Status": "Enabled", "Tierings": [{"Days": 90, "AccessTier": "ARCHIVE_ACCESS"}]}
+    s3.put_bucket_intelligent_tiering_configuration(Bucket=bucket, Id="t1", IntelligentTieringConfiguration=tier)
+    got = s3.get_bucket_intelligent_tiering_configuration(Bucket=bucket, Id="t1")
+    assert got["IntelligentTieringConfiguration"] == tier
+
+
+def test_object_attributes_acl_restore(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="o", Body=b"12345", ChecksumAlgorithm="SHA256")
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="o", ObjectAttributes=["ETag", "ObjectSize", "StorageClass", "Checksum"])
+    assert attrs["ETag"] == hashlib.md5(b"12345").hexdigest()
+    assert attrs["ObjectSize"] == 5
+    assert attrs["StorageClass"] == "STANDARD"
+    import base64
+    assert attrs["Checksum"]["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"12345").digest()).decode()
+    acl = s3.get_object_acl(Bucket=bucket, Key="o")
+    assert acl["Grants"][0]["Permission"] == "FULL_CONTROL"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.restore_object(Bucket=bucket, Key="o", RestoreRequest={"Days": 1})
+    assert code_of(e) == ("InvalidObjectState", 403)
+    s3.put_object(Bucket=bucket, Key="cold", Body=b"x", StorageClass="GLACIER")
+    s3.restore_object(Bucket=bucket, Key="cold", RestoreRequest={"Days": 2})
+    assert 'ongoing-request="false"' in s3.head_object(Bucket=bucket, Key="cold")["Restore"]
+    s3.put_object_tagging(Bucket=bucket, Key="o", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    assert s3.get_object_tagging(Bucket=bucket, Key="o")["TagSet"] == [{"Key": "k", "Value": "v"}]
+    s3.delete_object_tagging(Bucket=bucket, Key="o")
+    assert s3.get_object_tagging(Bucket=bucket, Key="o")["TagSet"] == []
+
+
+def test_object_lock_retention_and_legal_hold(s3):
+    name = f"lock-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    assert s3.get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object_retention(Bucket=name, Key="k")
+    assert code_of(e) == ("NoSuchObjectLockConfiguration", 404)
+    until = int(time.time()) + 86400
+    s3.put_object_retention(Bucket=name, Key="k", Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until})
+    ret = s3.get_object_retention(Bucket=name, Key="k")["Retention"]
+    assert ret["Mode"] == "GOVERNANCE" and int(ret["RetainUntilDate"].timestamp()) == until
+    s3.put_object_legal_hold(Bucket=name, Key="k", LegalHold={"Status": "ON"})
+    assert s3.get_object_legal_hold(Bucket=name, Key="k")["LegalHold"]["Status"] == "ON"
+    assert s3.head_object(Bucket=name, Key="k")["ObjectLockLegalHoldStatus"] == "ON"
+
+
+def test_aws_cli_sync_both_ways(gateway, bucket, tmp_path):
+    up = tmp_path / "up"
+    (up / "sub").mkdir(parents=True)
+    files = {"a.txt": b"alpha", "sub/b.txt": b"beta", "sub/c.bin": os.urandom(1000)}
+    for rel, data in files.items():
+        (up / rel).write_bytes(data)
+    gateway.aws("s3", "sync", str(up), f"s3://{bucket}/tree")
+    down = tmp_path / "down"
+    gateway.aws("s3", "sync", f"s3://{bucket}/tree", str(down))
+    for rel, data in files.items():
+        assert (down / rel).read_bytes() == data
+    # A second sync has nothing to do.
+    again = gateway.aws("s3", "sync", str(up), f"s3://{bucket}/tree")
+    assert "upload:" not in again.stdout

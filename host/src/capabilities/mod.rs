@@ -275,3 +275,39 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 }
 
 impl crate::plugins::bindings::ministack::plugin::types::Host for HostState {}
+
+#[cfg(test)]
+mod tests {
+    use wasmtime::ResourceLimiter;
+
+    use super::*;
+
+    #[test]
+    fn memory_limit_refuses_growth_past_the_cap_and_remembers() {
+        let mut limit = MemoryLimit {
+            max_bytes: 64 << 20,
+            hit: false,
+        };
+        assert!(limit.memory_growing(0, 1 << 20, None).unwrap());
+        assert!(limit.memory_growing(1 << 20, 64 << 20, None).unwrap());
+        assert!(!limit.hit);
+        assert!(
+            !limit
+                .memory_growing(64 << 20, (64 << 20) + 65536, None)
+                .unwrap()
+        );
+        assert!(limit.hit);
+    }
+
+    #[test]
+    fn conflicts_become_retries() {
+        assert!(matches!(
+            HostTrap::from(StateError::Conflict),
+            HostTrap::Retry
+        ));
+        assert!(matches!(
+            HostTrap::from(StateError::Storage("x".into())),
+            HostTrap::Storage(_)
+        ));
+    }
+}

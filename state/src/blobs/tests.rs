@@ -209,7 +209,6 @@ pub(crate) async fn stream_and_measure(dir: &Path, mib: u64) -> (u64, BlobInfo, 
 }
 
 #[test]
-#[ignore = "child process of streamed_blob_keeps_rss_small"]
 fn rss_child() {
     let Ok(dir) = std::env::var("MINISTACK_STATE_RSS_DIR") else {
         return;
@@ -227,7 +226,6 @@ fn streamed_blob_keeps_rss_small() {
         .args([
             "--exact",
             "blobs::tests::rss_child",
-            "--ignored",
             "--nocapture",
             "--test-threads",
             "1",

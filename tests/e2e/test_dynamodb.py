@@ -1,0 +1,660 @@
+"""DynamoDB through the whole gateway with boto3 (client and resource) and
+the aws CLI: tables, items, the expression language, indexes, batches and
+transactions, AWS's validation errors."""
+
+import concurrent.futures
+import decimal
+import uuid
+
+import boto3
+import botocore.exceptions
+import pytest
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.config import Config
+
+
+def ddb(gateway, **kw):
+    return gateway.client("dynamodb", **kw)
+
+
+def resource(gateway):
+    return boto3.resource(
+        "dynamodb",
+        endpoint_url=gateway.url,
+        region_name="us-east-1",
+        aws_access_key_id="000000000000",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def name(prefix="t"):
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def make_table(client, hash_type="S", range_type=None, **kw):
+    table = name()
+    defs = [{"AttributeName": "pk", "AttributeType": hash_type}]
+    schema = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    if range_type:
+        defs.append({"AttributeName": "sk", "AttributeType": range_type})
+        schema.append({"AttributeName": "sk", "KeyType": "RANGE"})
+    defs += kw.pop("extra_defs", [])
+    client.create_table(
+        TableName=table, KeySchema=schema, AttributeDefinitions=defs, BillingMode="PAY_PER_REQUEST", **kw
+    )
+    return table
+
+
+def error(excinfo):
+    e = excinfo.value.response
+    return e["Error"]["Code"], e["Error"]["Message"], e["ResponseMetadata"]["HTTPStatusCode"]
+
+
+# ---------- tables ----------
+
+
+def test_create_describe_list_delete_table(gateway):
+    c = ddb(gateway)
+    t = name()
+    out = c.create_table(
+        TableName=t,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 7},
+        Tags=[{"Key": "team", "Value": "core"}],
+    )["TableDescription"]
+    assert out["TableStatus"] == "ACTIVE"
+    assert out["TableArn"] == f"arn:aws:dynamodb:us-east-1:000000000000:table/{t}"
+    assert out["ProvisionedThroughput"]["WriteCapacityUnits"] == 7
+    c.get_waiter("table_exists").wait(TableName=t, WaiterConfig={"Delay": 1})
+    c.put_item(TableName=t, Item={"id": {"S": "a"}, "v": {"S": "x" * 10}})
+    d = c.describe_table(TableName=t)["Table"]
+    assert d["ItemCount"] == 1 and d["TableSizeBytes"] > 10
+    assert d["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+    assert t in c.list_tables()["TableNames"]
+    assert c.list_tags_of_resource(ResourceArn=d["TableArn"])["Tags"] == [{"Key": "team", "Value": "core"}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.create_table(
+            TableName=t,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    assert error(e)[0] == "ResourceInUseException" and error(e)[2] == 400
+    assert c.delete_table(TableName=t)["TableDescription"]["TableStatus"] == "DELETING"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.describe_table(TableName=t)
+    assert error(e)[:1] == ("ResourceNotFoundException",)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.get_item(TableName=t, Key={"id": {"S": "a"}})
+    assert error(e)[0] == "ResourceNotFoundException"
+
+
+def test_list_tables_paginates(gateway):
+    c = ddb(gateway, region="eu-west-3")
+    made = sorted(make_table(c) for _ in range(5))
+    page = c.list_tables(Limit=2)
+    assert len(page["TableNames"]) == 2 and page["LastEvaluatedTableName"] == page["TableNames"][-1]
+    seen = []
+    for p in c.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": 2}):
+        seen += p["TableNames"]
+    assert seen == made
+
+
+def test_create_table_validation(gateway):
+    c = ddb(gateway)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.create_table(
+            TableName=name(),
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "other", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    code, msg, status = error(e)
+    assert code == "ValidationException" and status == 400
+    assert "Some index key attributes are not defined in AttributeDefinitions" in msg
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.create_table(
+            TableName=name(),
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        )
+    assert "ReadCapacityUnits and WriteCapacityUnits must both be specified" in error(e)[1]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.create_table(
+            TableName=name(),
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": "id", "AttributeType": "S"},
+                {"AttributeName": "x", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    assert "Number of attributes in KeySchema does not exactly match" in error(e)[1]
+
+
+def test_update_table_billing_protection_and_tags(gateway):
+    c = ddb(gateway)
+    t = make_table(c, DeletionProtectionEnabled=True)
+    d = c.update_table(
+        TableName=t, BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 3, "WriteCapacityUnits": 4}
+    )["TableDescription"]
+    assert d["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+    assert d["ProvisionedThroughput"]["ReadCapacityUnits"] == 3
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.delete_table(TableName=t)
+    assert error(e)[0] == "ValidationException" and "protected against deletion" in error(e)[1]
+    c.update_table(TableName=t, DeletionProtectionEnabled=False)
+    arn = d["TableArn"]
+    c.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
+    c.untag_resource(ResourceArn=arn, TagKeys=["a"])
+    assert c.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "b", "Value": "2"}]
+    c.delete_table(TableName=t)
+
+
+def test_ttl_limits_and_endpoints(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    assert c.describe_time_to_live(TableName=t)["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+    spec = {"Enabled": True, "AttributeName": "expires"}
+    assert c.update_time_to_live(TableName=t, TimeToLiveSpecification=spec)["TimeToLiveSpecification"] == spec
+    d = c.describe_time_to_live(TableName=t)["TimeToLiveDescription"]
+    assert d == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.update_time_to_live(TableName=t, TimeToLiveSpecification=spec)
+    assert error(e)[:2] == ("ValidationException", "TimeToLive is already enabled")
+    assert c.describe_limits()["TableMaxReadCapacityUnits"] == 40000
+    assert c.describe_endpoints()["Endpoints"][0]["Address"] == "dynamodb.us-east-1.amazonaws.com"
+
+
+# ---------- items ----------
+
+
+def test_put_get_delete_with_return_values(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    item = {
+        "pk": {"S": "k"},
+        "n": {"N": "1.50"},
+        "big": {"N": "12345678901234567890123456789012345678"},
+        "ss": {"SS": ["a", "b"]},
+        "m": {"M": {"l": {"L": [{"BOOL": True}, {"NULL": True}, {"B": b"\x00\x01"}]}}},
+    }
+    assert "Attributes" not in c.put_item(TableName=t, Item=item, ReturnValues="ALL_OLD")
+    got = c.get_item(TableName=t, Key={"pk": {"S": "k"}}, ConsistentRead=True)["Item"]
+    assert got["n"] == {"N": "1.5"}
+    assert got["big"] == {"N": "12345678901234567890123456789012345678"}
+    assert got["m"]["M"]["l"]["L"][2] == {"B": b"\x00\x01"}
+    old = c.put_item(TableName=t, Item={"pk": {"S": "k"}, "v": {"S": "2"}}, ReturnValues="ALL_OLD")["Attributes"]
+    assert old["n"] == {"N": "1.5"}
+    proj = c.get_item(TableName=t, Key={"pk": {"S": "k"}}, ProjectionExpression="v")["Item"]
+    assert proj == {"v": {"S": "2"}}
+    assert c.delete_item(TableName=t, Key={"pk": {"S": "k"}}, ReturnValues="ALL_OLD")["Attributes"]["v"] == {"S": "2"}
+    assert "Item" not in c.get_item(TableName=t, Key={"pk": {"S": "k"}})
+
+
+def test_item_validation_messages(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="N")
+    cases = [
+        ({"pk": {"S": "a"}}, "One or more parameter values were invalid: Missing the key sk in the item"),
+        ({"pk": {"N": "1"}, "sk": {"N": "1"}}, "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"),
+        ({"pk": {"S": ""}, "sk": {"N": "1"}}, "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"),
+        ({"pk": {"S": "a"}, "sk": {"N": "1"}, "x": {"N": "abc"}}, "The parameter cannot be converted to a numeric value: abc"),
+        ({"pk": {"S": "a"}, "sk": {"N": "1"}, "x": {"SS": ["a", "a"]}}, "Input collection [a, a] contains duplicates."),
+        ({"pk": {"S": "a"}, "sk": {"N": "1"}, "x": {"N": "1" * 39}}, "Attempting to store more than 38 significant digits in a Number"),
+        ({"pk": {"S": "a"}, "sk": {"N": "1"}, "x": {"S": "x" * 410_000}}, "Item size has exceeded the maximum allowed size"),
+    ]
+    for item, msg in cases:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            c.put_item(TableName=t, Item=item)
+        assert error(e) == ("ValidationException", msg, 400), item.keys()
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.get_item(TableName=t, Key={"pk": {"S": "a"}})
+    assert error(e)[1] == "The provided key element does not match the schema"
+
+
+def test_conditions_on_put_and_delete(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    c.put_item(TableName=t, Item={"pk": {"S": "a"}, "v": {"N": "5"}}, ConditionExpression="attribute_not_exists(pk)")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.put_item(
+            TableName=t,
+            Item={"pk": {"S": "a"}},
+            ConditionExpression="attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    assert error(e) == ("ConditionalCheckFailedException", "The conditional request failed", 400)
+    assert e.value.response["Item"] == {"pk": {"S": "a"}, "v": {"N": "5"}}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.delete_item(
+            TableName=t,
+            Key={"pk": {"S": "a"}},
+            ConditionExpression="v > :x",
+            ExpressionAttributeValues={":x": {"N": "5"}},
+        )
+    assert error(e)[0] == "ConditionalCheckFailedException"
+    c.delete_item(
+        TableName=t, Key={"pk": {"S": "a"}}, ConditionExpression="v BETWEEN :a AND :b",
+        ExpressionAttributeValues={":a": {"N": "4.9"}, ":b": {"N": "5"}},
+    )
+    assert "Item" not in c.get_item(TableName=t, Key={"pk": {"S": "a"}})
+
+
+def test_update_expressions(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    key = {"pk": {"S": "u"}}
+    out = c.update_item(
+        TableName=t,
+        Key=key,
+        UpdateExpression="SET #n = :one, #l = :list, #m = :map ADD tags :tags",
+        ExpressionAttributeNames={"#n": "count", "#l": "list", "#m": "map"},
+        ExpressionAttributeValues={
+            ":one": {"N": "1"},
+            ":list": {"L": [{"S": "a"}, {"S": "b"}, {"S": "c"}]},
+            ":map": {"M": {"inner": {"M": {"x": {"N": "1"}}}}},
+            ":tags": {"SS": ["red", "blue"]},
+        },
+        ReturnValues="ALL_NEW",
+    )["Attributes"]
+    assert out["count"] == {"N": "1"} and out["pk"] == key["pk"]
+    out = c.update_item(
+        TableName=t,
+        Key=key,
+        UpdateExpression="SET #n = #n + :two, #m.inner.x = :nine, #l = list_append(#l, :more), fresh = if_not_exists(fresh, :zero) "
+        "DELETE tags :red",
+        ExpressionAttributeNames={"#n": "count", "#l": "list", "#m": "map"},
+        ExpressionAttributeValues={
+            ":two": {"N": "2"}, ":nine": {"N": "9"}, ":more": {"L": [{"S": "d"}]}, ":zero": {"N": "0"}, ":red": {"SS": ["red"]}
+        },
+        ReturnValues="UPDATED_NEW",
+    )["Attributes"]
+    assert out["count"] == {"N": "3"}
+    assert out["map"] == {"M": {"inner": {"M": {"x": {"N": "9"}}}}}
+    item = c.get_item(TableName=t, Key=key)["Item"]
+    assert item["list"] == {"L": [{"S": "a"}, {"S": "b"}, {"S": "c"}, {"S": "d"}]}
+    assert item["tags"] == {"SS": ["blue"]}
+    assert item["fresh"] == {"N": "0"}
+    old = c.update_item(
+        TableName=t, Key=key, UpdateExpression="REMOVE #l[1], #l[0]", ExpressionAttributeNames={"#l": "list"},
+        ReturnValues="UPDATED_OLD",
+    )["Attributes"]
+    assert old == {"list": {"L": [{"S": "a"}, {"S": "b"}]}}
+    assert c.get_item(TableName=t, Key=key)["Item"]["list"] == {"L": [{"S": "c"}, {"S": "d"}]}
+    # ADD on numbers with 38-digit precision, and on number sets.
+    c.update_item(
+        TableName=t, Key=key, UpdateExpression="ADD big :a, ns :s",
+        ExpressionAttributeValues={":a": {"N": "0.1"}, ":s": {"NS": ["1", "2"]}},
+    )
+    c.update_item(
+        TableName=t, Key=key, UpdateExpression="ADD big :a, ns :s",
+        ExpressionAttributeValues={":a": {"N": "0.2"}, ":s": {"NS": ["2", "3"]}},
+    )
+    item = c.get_item(TableName=t, Key=key)["Item"]
+    assert item["big"] == {"N": "0.3"}
+    assert sorted(item["ns"]["NS"]) == ["1", "2", "3"]
+
+
+def test_update_item_errors(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    key = {"pk": {"S": "e"}}
+    cases = [
+        (dict(UpdateExpression="SET pk = :v", ExpressionAttributeValues={":v": {"S": "x"}}),
+         "One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key"),
+        (dict(UpdateExpression="SET a = :v", ExpressionAttributeValues={":v": {"S": "x"}, ":w": {"S": "y"}}),
+         "Value provided in ExpressionAttributeValues unused in expressions: keys: {:w}"),
+        (dict(UpdateExpression="SET a = :v", ExpressionAttributeNames={"#u": "x"}, ExpressionAttributeValues={":v": {"S": "x"}}),
+         "Value provided in ExpressionAttributeNames unused in expressions: keys: {#u}"),
+        (dict(UpdateExpression="SET a = :nope"),
+         "Invalid UpdateExpression: An expression attribute value used in expression is not defined; attribute value: :nope"),
+        (dict(UpdateExpression="SET #zz = :v", ExpressionAttributeValues={":v": {"S": "x"}}),
+         "Invalid UpdateExpression: An expression attribute name used in the document path is not defined; attribute name: #zz"),
+        (dict(UpdateExpression="SET status = :v", ExpressionAttributeValues={":v": {"S": "x"}}),
+         "Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: status"),
+        (dict(UpdateExpression="SET a = :v REMOVE a", ExpressionAttributeValues={":v": {"S": "x"}}),
+         "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [a], path two: [a]"),
+        (dict(UpdateExpression="SET a = a + :v", ExpressionAttributeValues={":v": {"N": "1"}}),
+         "The provided expression refers to an attribute that does not exist in the item"),
+        (dict(UpdateExpression="SET nested.x = :v", ExpressionAttributeValues={":v": {"N": "1"}}),
+         "The document path provided in the update expression is invalid for update"),
+    ]
+    for kw, msg in cases:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            c.update_item(TableName=t, Key=key, **kw)
+        assert error(e) == ("ValidationException", msg, 400), kw
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.update_item(TableName=t, Key=key, UpdateExpression="SET a = :v,", ExpressionAttributeValues={":v": {"S": "x"}})
+    assert error(e)[1].startswith("Invalid UpdateExpression: Syntax error; token: <EOF>")
+    assert "Item" not in c.get_item(TableName=t, Key=key)
+
+
+def test_condition_functions_and_types(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    c.put_item(TableName=t, Item={
+        "pk": {"S": "c"}, "s": {"S": "hello world"}, "n": {"N": "10"}, "b": {"B": b"\x01\x02\x03"},
+        "ss": {"SS": ["x", "y"]}, "l": {"L": [{"N": "1"}, {"S": "two"}]}, "m": {"M": {"deep": {"M": {"v": {"S": "z"}}}}},
+    })
+
+    def holds(expr, values=None, names=None):
+        kw = {"ConditionExpression": expr}
+        if values:
+            kw["ExpressionAttributeValues"] = values
+        if names:
+            kw["ExpressionAttributeNames"] = names
+        try:
+            c.update_item(TableName=t, Key={"pk": {"S": "c"}}, UpdateExpression="SET touched = :touched",
+                          ExpressionAttributeValues={**(values or {}), ":touched": {"BOOL": True}},
+                          **{k: v for k, v in kw.items() if k != "ExpressionAttributeValues"})
+            return True
+        except botocore.exceptions.ClientError as e:
+            if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+
+    assert holds("begins_with(s, :p)", {":p": {"S": "hello"}})
+    assert not holds("begins_with(s, :p)", {":p": {"S": "world"}})
+    assert holds("contains(s, :p) AND contains(ss, :x) AND contains(l, :two)", {":p": {"S": "o w"}, ":x": {"S": "x"}, ":two": {"S": "two"}})
+    assert holds("size(l) = :two AND size(s) > :ten", {":two": {"N": "2"}, ":ten": {"N": "10"}})
+    assert holds("attribute_type(ss, :t) AND attribute_type(m.deep, :m)", {":t": {"S": "SS"}, ":m": {"S": "M"}})
+    assert holds("m.deep.v = :z AND l[1] = :two", {":z": {"S": "z"}, ":two": {"S": "two"}})
+    assert holds("n IN (:a, :b, :c)", {":a": {"N": "1"}, ":b": {"N": "10.0"}, ":c": {"N": "3"}})
+    assert holds("NOT (n < :a OR n > :b) AND b < :bb", {":a": {"N": "9"}, ":b": {"N": "11"}, ":bb": {"B": b"\x01\x03"}})
+    assert not holds("s < :n", {":n": {"N": "1"}})
+    assert holds("#s <> :n", {":n": {"N": "1"}}, {"#s": "s"})
+    assert not holds("attribute_exists(m.deep.nope)")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        holds("attribute_type(s, :t)", {":t": {"S": "XX"}})
+    assert error(e)[0] == "ValidationException" and "Invalid attribute type name found" in error(e)[1]
+
+
+def test_thousand_concurrent_adds_end_at_a_thousand(gateway):
+    c = ddb(gateway, max_pool_connections=32)
+    t = make_table(c)
+
+    def add(_):
+        c.update_item(TableName=t, Key={"pk": {"S": "ctr"}}, UpdateExpression="ADD n :one",
+                      ExpressionAttributeValues={":one": {"N": "1"}})
+
+    with concurrent.futures.ThreadPoolExecutor(32) as pool:
+        list(pool.map(add, range(1000)))
+    assert c.get_item(TableName=t, Key={"pk": {"S": "ctr"}})["Item"]["n"] == {"N": "1000"}
+
+
+# ---------- query and scan ----------
+
+
+def test_numeric_sort_keys_order_numerically(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="N")
+    values = ["-100", "-1.5", "-1", "0", "0.001", "2", "10", "11", "100", "1e20"]
+    for v in reversed(values):
+        c.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"N": v}})
+    out = c.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+    assert [i["sk"]["N"] for i in out["Items"]] == ["-100", "-1.5", "-1", "0", "0.001", "2", "10", "11", "100", "100000000000000000000"]
+    out = c.query(TableName=t, KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+                  ExpressionAttributeValues={":p": {"S": "p"}, ":a": {"N": "-1.5"}, ":b": {"N": "10"}}, ScanIndexForward=False)
+    assert [i["sk"]["N"] for i in out["Items"]] == ["10", "2", "0.001", "0", "-1", "-1.5"]
+    for op, want in [("<", ["-100", "-1.5", "-1"]), ("<=", ["-100", "-1.5", "-1", "0"]), (">", ["100", "100000000000000000000"]), (">=", ["11", "100", "100000000000000000000"])]:
+        v = "0" if op in ("<", "<=") and want[-1] == "0" else ("-1" if op == "<" else ("11" if op == ">=" else "11"))
+        out = c.query(TableName=t, KeyConditionExpression=f"pk = :p AND sk {op} :v",
+                      ExpressionAttributeValues={":p": {"S": "p"}, ":v": {"N": {"<": "0", "<=": "0", ">": "11", ">=": "11"}[op]}})
+        assert [i["sk"]["N"] for i in out["Items"]] == want, op
+
+
+def test_binary_and_string_sort_keys_order_bytewise(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="B")
+    keys = [b"", b"\x00", b"\x00\x01", b"\x01", b"\x7f", b"\x80", b"\xff", b"\xff\x00"]
+    for k in reversed(keys[1:]):
+        c.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"B": k}})
+    out = c.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+    assert [i["sk"]["B"] for i in out["Items"]] == keys[1:]
+    out = c.query(TableName=t, KeyConditionExpression="pk = :p AND begins_with(sk, :b)",
+                  ExpressionAttributeValues={":p": {"S": "p"}, ":b": {"B": b"\xff"}})
+    assert [i["sk"]["B"] for i in out["Items"]] == [b"\xff", b"\xff\x00"]
+    s = make_table(c, range_type="S")
+    words = ["B", "a", "aa", "ab", "b", "é", "z"]
+    for w in words:
+        c.put_item(TableName=s, Item={"pk": {"S": "p"}, "sk": {"S": w}})
+    out = c.query(TableName=s, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+    assert [i["sk"]["S"] for i in out["Items"]] == sorted(words, key=lambda w: w.encode())
+
+
+def test_query_limit_pages_filter_and_count(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="N")
+    for i in range(100):
+        c.put_item(TableName=t, Item={"pk": {"S": "q"}, "sk": {"N": str(i)}, "even": {"BOOL": i % 2 == 0}})
+    c.put_item(TableName=t, Item={"pk": {"S": "other"}, "sk": {"N": "1"}})
+    got, start, pages = [], None, 0
+    while True:
+        kw = {"ExclusiveStartKey": start} if start else {}
+        out = c.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "q"}}, Limit=30, **kw)
+        pages += 1
+        got += [int(i["sk"]["N"]) for i in out["Items"]]
+        start = out.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert got == list(range(100)) and pages == 4
+    # The filter applies after the limit: 10 read, 5 returned.
+    out = c.query(TableName=t, KeyConditionExpression="pk = :p", FilterExpression="even = :t",
+                  ExpressionAttributeValues={":p": {"S": "q"}, ":t": {"BOOL": True}}, Limit=10)
+    assert out["Count"] == 5 and out["ScannedCount"] == 10 and out["LastEvaluatedKey"]["sk"] == {"N": "9"}
+    out = c.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "q"}}, Select="COUNT")
+    assert out["Count"] == 100 and "Items" not in out
+    out = c.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "q"}},
+                  ScanIndexForward=False, Limit=3, ProjectionExpression="sk")
+    assert out["Items"] == [{"sk": {"N": "99"}}, {"sk": {"N": "98"}}, {"sk": {"N": "97"}}]
+    out = c.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "q"}},
+                  ScanIndexForward=False, Limit=3, ExclusiveStartKey=out["LastEvaluatedKey"])
+    assert [i["sk"]["N"] for i in out["Items"]] == ["96", "95", "94"]
+
+
+def test_query_validation(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="N")
+    cases = [
+        (dict(KeyConditionExpression="sk = :v", ExpressionAttributeValues={":v": {"N": "1"}}),
+         "Query condition missed key schema element: pk"),
+        (dict(KeyConditionExpression="pk = :v", ExpressionAttributeValues={":v": {"N": "1"}}),
+         "One or more parameter values were invalid: Condition parameter type does not match schema type"),
+        (dict(KeyConditionExpression="pk = :v OR sk = :w", ExpressionAttributeValues={":v": {"S": "a"}, ":w": {"N": "1"}}),
+         "Invalid operator used in KeyConditionExpression: OR"),
+        (dict(),
+         "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."),
+    ]
+    for kw, msg in cases:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            c.query(TableName=t, **kw)
+        assert error(e) == ("ValidationException", msg, 400), kw
+
+
+def test_scan_filter_pages_and_segments(gateway):
+    c = ddb(gateway)
+    t = make_table(c, hash_type="N")
+    for i in range(40):
+        c.put_item(TableName=t, Item={"pk": {"N": str(i)}, "grp": {"S": "a" if i < 10 else "b"}})
+    out = c.scan(TableName=t, FilterExpression="grp = :a", ExpressionAttributeValues={":a": {"S": "a"}})
+    assert sorted(int(i["pk"]["N"]) for i in out["Items"]) == list(range(10)) and out["ScannedCount"] == 40
+    seen = []
+    for seg in range(3):
+        start = None
+        while True:
+            kw = {"ExclusiveStartKey": start} if start else {}
+            out = c.scan(TableName=t, Segment=seg, TotalSegments=3, Limit=5, **kw)
+            seen += [int(i["pk"]["N"]) for i in out["Items"]]
+            start = out.get("LastEvaluatedKey")
+            if not start:
+                break
+    assert sorted(seen) == list(range(40))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.scan(TableName=t, Segment=3, TotalSegments=3)
+    assert "The Segment parameter is zero-based and must be less than parameter TotalSegments" in error(e)[1]
+
+
+def test_indexes_maintained_on_write_and_backfilled(gateway):
+    c = ddb(gateway)
+    t = make_table(
+        c, range_type="S",
+        extra_defs=[{"AttributeName": "city", "AttributeType": "S"}, {"AttributeName": "age", "AttributeType": "N"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "by-city", "KeySchema": [{"AttributeName": "city", "KeyType": "HASH"}, {"AttributeName": "age", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }],
+        LocalSecondaryIndexes=[{
+            "IndexName": "by-age", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "age", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+    )
+    people = [("u1", "Paris", 30), ("u2", "Paris", 25), ("u3", "Rome", 40), ("u4", "Paris", 35)]
+    for pk, city, age in people:
+        c.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"S": pk}, "city": {"S": city}, "age": {"N": str(age)}, "x": {"S": "y"}})
+    c.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"S": "nocity"}, "age": {"N": "1"}})  # sparse in by-city
+    out = c.query(TableName=t, IndexName="by-city", KeyConditionExpression="city = :c AND age > :a",
+                  ExpressionAttributeValues={":c": {"S": "Paris"}, ":a": {"N": "26"}})
+    assert [i["sk"]["S"] for i in out["Items"]] == ["u1", "u4"]
+    assert set(out["Items"][0]) == {"pk", "sk", "city", "age"}
+    # Moving an item moves its index entry.
+    c.update_item(TableName=t, Key={"pk": {"S": "p"}, "sk": {"S": "u1"}}, UpdateExpression="SET city = :r",
+                  ExpressionAttributeValues={":r": {"S": "Rome"}})
+    c.delete_item(TableName=t, Key={"pk": {"S": "p"}, "sk": {"S": "u4"}})
+    out = c.query(TableName=t, IndexName="by-city", KeyConditionExpression="city = :c", ExpressionAttributeValues={":c": {"S": "Paris"}})
+    assert [i["sk"]["S"] for i in out["Items"]] == ["u2"]
+    out = c.query(TableName=t, IndexName="by-age", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}},
+                  ScanIndexForward=False, Limit=2)
+    assert [i["age"]["N"] for i in out["Items"]] == ["40", "30"] and out["Items"][0]["x"] == {"S": "y"}
+    assert set(out["LastEvaluatedKey"]) == {"pk", "sk", "age"}
+    out = c.query(TableName=t, IndexName="by-age", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}},
+                  ScanIndexForward=False, ExclusiveStartKey=out["LastEvaluatedKey"])
+    assert [i["age"]["N"] for i in out["Items"]] == ["25", "1"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.query(TableName=t, IndexName="by-city", ConsistentRead=True, KeyConditionExpression="city = :c",
+                ExpressionAttributeValues={":c": {"S": "Paris"}})
+    assert error(e)[1] == "Consistent reads are not supported on global secondary indexes"
+    # A GSI added after the data exists is backfilled.
+    d = c.update_table(
+        TableName=t, AttributeDefinitions=[{"AttributeName": "x", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "by-x", "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
+                                                 "Projection": {"ProjectionType": "ALL"}}}],
+    )["TableDescription"]
+    assert {i["IndexName"] for i in d["GlobalSecondaryIndexes"]} == {"by-city", "by-x"}
+    out = c.query(TableName=t, IndexName="by-x", KeyConditionExpression="x = :y", ExpressionAttributeValues={":y": {"S": "y"}})
+    assert sorted(i["sk"]["S"] for i in out["Items"]) == ["u1", "u2", "u3"]
+    c.update_table(TableName=t, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-x"}}])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.query(TableName=t, IndexName="by-x", KeyConditionExpression="x = :y", ExpressionAttributeValues={":y": {"S": "y"}})
+    assert error(e)[0] == "ValidationException"
+
+
+# ---------- batches and transactions ----------
+
+
+def test_batch_write_and_get(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    out = c.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": {"pk": {"S": f"k{i}"}, "v": {"N": str(i)}}}} for i in range(25)]})
+    assert out["UnprocessedItems"] == {}
+    c.batch_write_item(RequestItems={t: [{"DeleteRequest": {"Key": {"pk": {"S": "k0"}}}}]})
+    out = c.batch_get_item(RequestItems={t: {"Keys": [{"pk": {"S": "k0"}}, {"pk": {"S": "k1"}}, {"pk": {"S": "k24"}}], "ProjectionExpression": "v"}})
+    assert sorted(i["v"]["N"] for i in out["Responses"][t]) == ["1", "24"] and out["UnprocessedKeys"] == {}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.batch_get_item(RequestItems={t: {"Keys": [{"pk": {"S": "a"}}, {"pk": {"S": "a"}}]}})
+    assert error(e)[1] == "Provided list of item keys contains duplicates"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": {"pk": {"S": f"x{i}"}}}} for i in range(26)]})
+    assert error(e)[0] == "ValidationException"
+
+
+def test_transactions_are_all_or_nothing(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    c.put_item(TableName=t, Item={"pk": {"S": "acct1"}, "bal": {"N": "100"}})
+    c.put_item(TableName=t, Item={"pk": {"S": "acct2"}, "bal": {"N": "0"}})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.transact_write_items(TransactItems=[
+            {"Update": {"TableName": t, "Key": {"pk": {"S": "acct1"}}, "UpdateExpression": "SET bal = bal - :x",
+                        "ExpressionAttributeValues": {":x": {"N": "150"}}}},
+            {"Put": {"TableName": t, "Item": {"pk": {"S": "new"}}}},
+            {"ConditionCheck": {"TableName": t, "Key": {"pk": {"S": "acct2"}}, "ConditionExpression": "bal > :z",
+                                "ExpressionAttributeValues": {":z": {"N": "0"}}, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+        ])
+    code, msg, status = error(e)
+    assert code == "TransactionCanceledException" and status == 400
+    assert msg == "Transaction cancelled, please refer cancellation reasons for specific reasons [None, None, ConditionalCheckFailed]"
+    reasons = e.value.response["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["None", "None", "ConditionalCheckFailed"]
+    assert reasons[2]["Item"] == {"pk": {"S": "acct2"}, "bal": {"N": "0"}}
+    assert c.get_item(TableName=t, Key={"pk": {"S": "acct1"}})["Item"]["bal"] == {"N": "100"}
+    assert "Item" not in c.get_item(TableName=t, Key={"pk": {"S": "new"}})
+    items = [
+        {"Update": {"TableName": t, "Key": {"pk": {"S": "acct1"}}, "UpdateExpression": "SET bal = bal - :x",
+                    "ConditionExpression": "bal >= :x", "ExpressionAttributeValues": {":x": {"N": "30"}}}},
+        {"Update": {"TableName": t, "Key": {"pk": {"S": "acct2"}}, "UpdateExpression": "SET bal = bal + :x",
+                    "ExpressionAttributeValues": {":x": {"N": "30"}}}},
+        {"Delete": {"TableName": t, "Key": {"pk": {"S": "gone"}}}},
+    ]
+    c.transact_write_items(TransactItems=items, ClientRequestToken="tok-1")
+    c.transact_write_items(TransactItems=items, ClientRequestToken="tok-1")  # idempotent: applied once
+    out = c.transact_get_items(TransactItems=[
+        {"Get": {"TableName": t, "Key": {"pk": {"S": "acct1"}}}},
+        {"Get": {"TableName": t, "Key": {"pk": {"S": "acct2"}}, "ProjectionExpression": "bal"}},
+        {"Get": {"TableName": t, "Key": {"pk": {"S": "missing"}}}},
+    ])["Responses"]
+    assert out[0]["Item"]["bal"] == {"N": "70"} and out[1]["Item"] == {"bal": {"N": "30"}} and out[2] == {}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.transact_write_items(TransactItems=items[:1], ClientRequestToken="tok-1")
+    assert error(e)[0] == "IdempotentParameterMismatchException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.transact_write_items(TransactItems=[items[0], {"Delete": {"TableName": t, "Key": {"pk": {"S": "acct1"}}}}])
+    assert error(e)[:2] == ("ValidationException", "Transaction request cannot include multiple operations on one item")
+
+
+# ---------- boto3 resource ----------
+
+
+def test_resource_table_batch_writer_and_conditions(gateway):
+    db = resource(gateway)
+    t = name()
+    table = db.create_table(
+        TableName=t,
+        KeySchema=[{"AttributeName": "user", "KeyType": "HASH"}, {"AttributeName": "ts", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "user", "AttributeType": "S"}, {"AttributeName": "ts", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table.wait_until_exists()
+    assert table.table_status == "ACTIVE"
+    with table.batch_writer() as w:
+        for i in range(60):
+            w.put_item(Item={"user": "ann" if i % 2 else "bob", "ts": i, "score": decimal.Decimal(f"{i}.5"), "tags": {"x", f"t{i % 3}"}})
+    table.reload()
+    assert table.item_count == 60
+    out = table.query(KeyConditionExpression=Key("user").eq("ann") & Key("ts").between(10, 20))
+    assert [i["ts"] for i in out["Items"]] == [11, 13, 15, 17, 19]
+    assert out["Items"][0]["score"] == decimal.Decimal("11.5")
+    out = table.query(KeyConditionExpression=Key("user").eq("bob"), FilterExpression=Attr("score").gt(50) & Attr("tags").contains("t0"))
+    assert [i["ts"] for i in out["Items"]] == [54]
+    out = table.scan(FilterExpression=Attr("ts").is_in([1, 2, 3]) | Attr("score").lt(decimal.Decimal("0.6")))
+    assert sorted(i["ts"] for i in out["Items"]) == [0, 1, 2, 3]
+    table.update_item(Key={"user": "ann", "ts": 1}, UpdateExpression="SET score = score + :d",
+                      ConditionExpression=Attr("score").eq(decimal.Decimal("1.5")), ExpressionAttributeValues={":d": decimal.Decimal("0.25")})
+    assert table.get_item(Key={"user": "ann", "ts": 1})["Item"]["score"] == decimal.Decimal("1.75")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        table.put_item(Item={"user": "ann", "ts": 1}, ConditionExpression=Attr("user").not_exists())
+    assert error(e)[0] == "ConditionalCheckFailedException"
+    table.delete()
+
+
+def test_aws_cli_put_and_query(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="N")
+    gateway.aws("dynamodb", "put-item", "--table-name", t, "--item", '{"pk": {"S": "cli"}, "sk": {"N": "2"}}')
+    gateway.aws("dynamodb", "put-item", "--table-name", t, "--item", '{"pk": {"S": "cli"}, "sk": {"N": "10"}}')
+    import json
+    out = json.loads(gateway.aws("dynamodb", "query", "--table-name", t, "--key-condition-expression", "pk = :p",
+                                 "--expression-attribute-values", '{":p": {"S": "cli"}}').stdout)
+    assert [i["sk"]["N"] for i in out["Items"]] == ["2", "10"]
