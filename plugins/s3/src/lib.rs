@@ -10,6 +10,7 @@ use ministack_sdk::prelude::*;
 
 mod buckets;
 mod multipart;
+mod objectmeta;
 mod objects;
 mod subresources;
 pub mod util;
@@ -39,6 +40,14 @@ impl Service for S3 {
             .op("PutObjectTagging", objects::put_object_tagging)
             .op("GetObjectTagging", objects::get_object_tagging)
             .op("DeleteObjectTagging", objects::delete_object_tagging)
+            .op("GetObjectAcl", objectmeta::get_object_acl)
+            .op("PutObjectAcl", objectmeta::put_object_acl)
+            .op("GetObjectAttributes", objectmeta::get_object_attributes)
+            .op("PutObjectRetention", objectmeta::put_object_retention)
+            .op("GetObjectRetention", objectmeta::get_object_retention)
+            .op("PutObjectLegalHold", objectmeta::put_object_legal_hold)
+            .op("GetObjectLegalHold", objectmeta::get_object_legal_hold)
+            .op("RestoreObject", objectmeta::restore_object)
             .op("CreateMultipartUpload", multipart::create_multipart_upload)
             .op("UploadPart", multipart::upload_part)
             .op("UploadPartCopy", multipart::upload_part_copy)

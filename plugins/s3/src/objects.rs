@@ -288,7 +288,7 @@ fn drop_null_version(b: &Bucket, key: &str) -> Result<(), AwsError> {
 }
 
 /// The version named by `version_id`, or the current object.
-fn find(b: &Bucket, key: &str, version_id: Option<&str>) -> Result<Object, AwsError> {
+pub fn find(b: &Bucket, key: &str, version_id: Option<&str>) -> Result<Object, AwsError> {
     let okey = object_key(&b.name, key);
     let Some(vid) = version_id else {
         return OBJECTS.get(&okey)?.ok_or_else(|| no_such_key(key));
@@ -1090,7 +1090,7 @@ fn tag_set(tags: &[(String, String)]) -> Value {
 }
 
 /// Applies `f` to the addressed version of an object (current and stored copies).
-fn update_object(input: &Value, f: impl Fn(&mut Object)) -> Result<Object, AwsError> {
+pub fn update_object(input: &Value, f: impl Fn(&mut Object)) -> Result<Object, AwsError> {
     let b = bucket(&s(input, "Bucket").unwrap_or_default())?;
     let key = s(input, "Key").unwrap_or_default();
     let mut o = find(&b, &key, s(input, "VersionId").as_deref())?;
@@ -1134,7 +1134,7 @@ pub fn put_object_tagging(_ctx: &Context, input: Value) -> Result<Value, AwsErro
     Ok(version_member(&o))
 }
 
-fn version_member(o: &Object) -> Value {
+pub fn version_member(o: &Object) -> Value {
     match &o.version_id {
         Some(v) => json!({"VersionId": v}),
         None => json!({}),

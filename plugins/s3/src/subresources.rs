@@ -219,7 +219,136 @@ fn name_of(input: &Value) -> String {
     input["Bucket"].as_str().unwrap_or_default().to_string()
 }
 
-pub fn register(mut r: Router) -> Router {
+/// Configurations kept by id: Put, Get, Delete, List operations, member, list member.
+type ById = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+const BY_ID: &[ById] = &[
+    (
+        "PutBucketAnalyticsConfiguration",
+        "GetBucketAnalyticsConfiguration",
+        "DeleteBucketAnalyticsConfiguration",
+        "ListBucketAnalyticsConfigurations",
+        "AnalyticsConfiguration",
+        "AnalyticsConfigurationList",
+    ),
+    (
+        "PutBucketMetricsConfiguration",
+        "GetBucketMetricsConfiguration",
+        "DeleteBucketMetricsConfiguration",
+        "ListBucketMetricsConfigurations",
+        "MetricsConfiguration",
+        "MetricsConfigurationList",
+    ),
+    (
+        "PutBucketInventoryConfiguration",
+        "GetBucketInventoryConfiguration",
+        "DeleteBucketInventoryConfiguration",
+        "ListBucketInventoryConfigurations",
+        "InventoryConfiguration",
+        "InventoryConfigurationList",
+    ),
+    (
+        "PutBucketIntelligentTieringConfiguration",
+        "GetBucketIntelligentTieringConfiguration",
+        "DeleteBucketIntelligentTieringConfiguration",
+        "ListBucketIntelligentTieringConfigurations",
+        "IntelligentTieringConfiguration",
+        "IntelligentTieringConfigurationList",
+    ),
+];
+
+fn no_such_configuration() -> AwsError {
+    s3_error(
+        "NoSuchConfiguration",
+        "The specified configuration does not exist.",
+        404,
+    )
+}
+
+fn register_by_id(mut r: Router) -> Router {
+    for &(put, get, del, lst, member, list) in BY_ID {
+        r = r
+            .op(
+                put,
+                move |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+                    let name = name_of(&input);
+                    let mut b = bucket(&name)?;
+                    let id = input["Id"].as_str().unwrap_or_default().to_string();
+                    let mut value = input.get(member).cloned().unwrap_or(json!({}));
+                    if value["Id"].as_str() != Some(id.as_str()) {
+                        return Err(s3_error(
+                            "InvalidArgument",
+                            "Configuration ID mismatch",
+                            400,
+                        ));
+                    }
+                    value["Id"] = json!(id);
+                    let entry = b.config.entry(member.to_string()).or_insert(json!({}));
+                    entry[id] = value;
+                    BUCKETS.put(&name, &b)?;
+                    Ok(json!({}))
+                },
+            )
+            .op(
+                get,
+                move |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+                    let b = bucket(&name_of(&input))?;
+                    let id = input["Id"].as_str().unwrap_or_default();
+                    b.config
+                        .get(member)
+                        .and_then(|m| m.get(id))
+                        .map(|v| json!({ member: v }))
+                        .ok_or_else(no_such_configuration)
+                },
+            )
+            .op(
+                del,
+                move |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+                    let name = name_of(&input);
+                    let mut b = bucket(&name)?;
+                    let id = input["Id"].as_str().unwrap_or_default();
+                    let removed = b
+                        .config
+                        .get_mut(member)
+                        .and_then(Value::as_object_mut)
+                        .and_then(|m| m.remove(id));
+                    if removed.is_none() {
+                        return Err(no_such_configuration());
+                    }
+                    BUCKETS.put(&name, &b)?;
+                    Ok(json!({}))
+                },
+            )
+            .op(
+                lst,
+                move |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+                    let b = bucket(&name_of(&input))?;
+                    let mut items: Vec<Value> = b
+                        .config
+                        .get(member)
+                        .and_then(Value::as_object)
+                        .map(|m| m.values().cloned().collect())
+                        .unwrap_or_default();
+                    items.sort_by(|a, b| a["Id"].as_str().cmp(&b["Id"].as_str()));
+                    let mut out = json!({"IsTruncated": false});
+                    if !items.is_empty() {
+                        out[list] = Value::Array(items);
+                    }
+                    Ok(out)
+                },
+            );
+    }
+    r
+}
+
+pub fn register(r: Router) -> Router {
+    let mut r = register_by_id(r);
     for s in SUBS {
         let (key, member) = (s.key, s.member);
         r = r.op(s.put, move |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
