@@ -500,3 +500,43 @@ def test_aws_cli_sync_both_ways(gateway, bucket, tmp_path):
     # A second sync has nothing to do.
     again = gateway.aws("s3", "sync", str(up), f"s3://{bucket}/tree")
     assert "upload:" not in again.stdout
+
+
+def test_objects_survive_a_restart_with_persistence(make_gateway, tmp_path):
+    g = make_gateway(env={
+        "PERSIST_STATE": "1", "STATE_DIR": str(tmp_path / "state"),
+        "S3_PERSIST": "1", "S3_DATA_DIR": str(tmp_path / "data"),
+    })
+    s3 = g.client("s3", s3={"addressing_style": "path"})
+    s3.create_bucket(Bucket="persisted")
+    data = os.urandom(300_000)
+    s3.put_object(Bucket="persisted", Key="k", Body=data, Metadata={"a": "b"})
+    g.kill()
+    g.restart()
+    s3 = g.client("s3", s3={"addressing_style": "path"})
+    got = s3.get_object(Bucket="persisted", Key="k")
+    assert got["Body"].read() == data
+    assert got["Metadata"] == {"a": "b"}
+
+
+def test_presigned_get_url(gateway, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="p.txt", Body=b"presigned")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "p.txt"}, ExpiresIn=300)
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 200 and r.content == b"presigned"
+    out = gateway.aws("s3", "presign", f"s3://{bucket}/p.txt")
+    r = requests.get(out.stdout.strip(), timeout=10)
+    assert r.status_code == 200 and r.content == b"presigned"
+
+
+def test_delete_marker_reads(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="d", Body=b"x")
+    marker = s3.delete_object(Bucket=bucket, Key="d")["VersionId"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="d", VersionId=marker)
+    assert code_of(e) == ("MethodNotAllowed", 405)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="d", VersionId="A" * 32)
+    assert code_of(e) == ("NoSuchVersion", 404)
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
