@@ -637,9 +637,9 @@ pub fn receive_message(
         if !messages.is_empty() || left <= 0.0 {
             return Ok(ReceiveMessageResult { messages });
         }
-        // Wake on a send, or at the latest every second (delayed or
+        // Wake on a send, or at the latest every half second (delayed or
         // in-flight messages becoming visible).
-        tasks::wait(&topic, Duration::from_secs_f64(left.min(1.0)));
+        tasks::wait(&topic, Duration::from_secs_f64(left.min(0.5)));
     }
 }
 
