@@ -1,0 +1,250 @@
+//! BatchGetItem, BatchWriteItem, TransactGetItems, TransactWriteItems.
+//!
+//! A request is one atomic unit of the store, so a transaction is
+//! all-or-nothing by construction: any failure returns an error and every
+//! write of the request vanishes.
+
+use std::collections::BTreeSet;
+
+use ministack_sdk::prelude::*;
+use serde_json::{Map, Value, json};
+
+use crate::db::{Tbl, str_field, to_item, validation};
+use crate::expr;
+use crate::items::{self, parse};
+
+pub fn batch_get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let req = input["RequestItems"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let total: usize = req
+        .values()
+        .map(|r| r["Keys"].as_array().map_or(0, |k| k.len()))
+        .sum();
+    if total > 100 {
+        return Err(validation(
+            "Too many items requested for the BatchGetItem call",
+        ));
+    }
+    if req.is_empty() {
+        return Err(AwsError::validation_error(
+            "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
+    let mut responses = Map::new();
+    for (name, r) in &req {
+        let t = Tbl::open(name)?;
+        let p = parse(r)?;
+        let mut seen = BTreeSet::new();
+        let mut items = Vec::new();
+        for k in r["Keys"].as_array().into_iter().flatten() {
+            let key = t.check_key(&to_item(k, "Key")?)?;
+            if !seen.insert(key.clone()) {
+                return Err(validation("Provided list of item keys contains duplicates"));
+            }
+            if let Some(item) = t.get(&key) {
+                items.push(Value::Object(match &p.projection {
+                    Some(paths) => expr::project(&item, paths),
+                    None => item,
+                }));
+            }
+        }
+        responses.insert(name.clone(), Value::Array(items));
+    }
+    Ok(json!({ "Responses": responses, "UnprocessedKeys": {} }))
+}
+
+pub fn batch_write_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let req = input["RequestItems"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let total: usize = req
+        .values()
+        .map(|r| r.as_array().map_or(0, |k| k.len()))
+        .sum();
+    if total > 25 {
+        return Err(AwsError::validation_error(format!(
+            "1 validation error detected: Value '{{{}}}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
+            req.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    if total == 0 {
+        return Err(AwsError::validation_error(
+            "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
+    let none = items::Parsed::default();
+    for (name, writes) in &req {
+        let t = Tbl::open(name)?;
+        let mut seen = BTreeSet::new();
+        for w in writes.as_array().into_iter().flatten() {
+            let key = if let Some(p) = w.get("PutRequest") {
+                let item = crate::db::clean_item(&to_item(&p["Item"], "Item")?)?;
+                t.check_item_key(&item)?
+            } else if let Some(d) = w.get("DeleteRequest") {
+                t.check_key(&to_item(&d["Key"], "Key")?)?
+            } else {
+                return Err(validation(
+                    "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
+                ));
+            };
+            if !seen.insert(key) {
+                return Err(validation("Provided list of item keys contains duplicates"));
+            }
+        }
+        for w in writes.as_array().into_iter().flatten() {
+            if let Some(p) = w.get("PutRequest") {
+                items::put(&t, p, &none)?;
+            } else if let Some(d) = w.get("DeleteRequest") {
+                items::delete(&t, d, &none)?;
+            }
+        }
+    }
+    Ok(json!({ "UnprocessedItems": {} }))
+}
+
+pub fn transact_get_items(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let list = input["TransactItems"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if list.len() > 100 {
+        return Err(validation(
+            "Member must have length less than or equal to 100",
+        ));
+    }
+    let mut out = Vec::new();
+    for ti in &list {
+        let g = &ti["Get"];
+        let t = Tbl::open(str_field(g, "TableName").unwrap_or(""))?;
+        let p = parse(g)?;
+        let key = t.check_key(&to_item(&g["Key"], "Key")?)?;
+        out.push(match t.get(&key) {
+            Some(item) => json!({ "Item": match &p.projection {
+                Some(paths) => expr::project(&item, paths),
+                None => item,
+            }}),
+            None => json!({}),
+        });
+    }
+    Ok(json!({ "Responses": out }))
+}
+
+/// ClientRequestToken → (request fingerprint, when).
+const TOKENS: Table<(String, u64)> = Table::new("transaction-tokens");
+
+pub fn transact_write_items(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let list = input["TransactItems"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if list.is_empty() || list.len() > 100 {
+        return Err(AwsError::validation_error(format!(
+            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {} 100",
+            if list.is_empty() {
+                "greater than or equal to 1, less than or equal to"
+            } else {
+                "less than or equal to"
+            }
+        )));
+    }
+    let now = ministack_sdk::time::now_secs();
+    if let Some(token) = str_field(&input, "ClientRequestToken") {
+        let fingerprint =
+            ministack_sdk::hash::sha256_hex(input["TransactItems"].to_string().as_bytes());
+        if let Some((fp, at)) = TOKENS.get(token)?
+            && now < at + 600
+        {
+            if fp != fingerprint {
+                return Err(AwsError::new(
+                    "IdempotentParameterMismatchException",
+                    "The request uses the same client token as a previous, but non-identical request",
+                ));
+            }
+            return Ok(json!({}));
+        }
+        TOKENS.put(token, &(fingerprint, now))?;
+    }
+    // Parse and validate everything first; the same item twice is refused.
+    let mut ops = Vec::new();
+    let mut seen = BTreeSet::new();
+    for ti in &list {
+        let (kind, body) = ["ConditionCheck", "Put", "Update", "Delete"]
+            .iter()
+            .find_map(|k| ti.get(*k).map(|b| (*k, b.clone())))
+            .ok_or_else(|| {
+                validation("TransactItems can only contain one of Check, Put, Update or Delete")
+            })?;
+        let name = str_field(&body, "TableName").unwrap_or("").to_string();
+        let t = Tbl::open(&name)?;
+        let key = if kind == "Put" {
+            t.check_item_key(&crate::db::clean_item(&to_item(&body["Item"], "Item")?)?)?
+        } else {
+            t.check_key(&to_item(&body["Key"], "Key")?)?
+        };
+        if !seen.insert((name.clone(), key.clone())) {
+            return Err(validation(
+                "Transaction request cannot include multiple operations on one item",
+            ));
+        }
+        if kind == "ConditionCheck" && body.get("ConditionExpression").is_none() {
+            return Err(validation(
+                "The ConditionExpression parameter is required for ConditionCheck",
+            ));
+        }
+        let p = parse(&body)?;
+        ops.push((kind, body, t, key, p));
+    }
+    let mut reasons = Vec::new();
+    let mut failed = false;
+    for (kind, body, t, key, p) in &ops {
+        let r = match *kind {
+            "ConditionCheck" => {
+                let old = t.get(key);
+                match items::holds(
+                    p.condition.as_ref().expect("checked"),
+                    old.as_ref().unwrap_or(&Default::default()),
+                ) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(items::check_failed(old.as_ref(), body)),
+                    Err(e) => Err(e),
+                }
+            }
+            "Put" => items::put(t, body, p).map(|_| ()),
+            "Update" => items::update(t, body, p).map(|_| ()),
+            _ => items::delete(t, body, p).map(|_| ()),
+        };
+        match r {
+            Ok(()) => reasons.push(json!({"Code": "None"})),
+            Err(e) if e.code == "ConditionalCheckFailedException" => {
+                failed = true;
+                let mut reason = json!({"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"});
+                if str_field(body, "ReturnValuesOnConditionCheckFailure") == Some("ALL_OLD")
+                    && let Some(old) = t.get(key)
+                {
+                    reason["Item"] = Value::Object(old);
+                }
+                reasons.push(reason);
+            }
+            Err(e) if e.code == "ValidationException" => {
+                failed = true;
+                reasons.push(json!({"Code": "ValidationError", "Message": e.message}));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if failed {
+        let codes: Vec<&str> = reasons
+            .iter()
+            .map(|r| r["Code"].as_str().unwrap_or("None"))
+            .collect();
+        return Err(AwsError::new(
+            "TransactionCanceledException",
+            format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
+        )
+        .with_member("CancellationReasons", reasons));
+    }
+    Ok(json!({}))
+}

@@ -1,0 +1,367 @@
+//! Items: PutItem, GetItem, UpdateItem, DeleteItem, and what the batch and
+//! transaction operations share with them.
+
+use ministack_sdk::prelude::*;
+use serde_json::{Map, Value, json};
+
+use crate::db::{Tbl, check_size, clean_item, clean_value, str_field, to_item, validation};
+use crate::expr::{self, Action, Cmp, Cond, Ctx, Item, Operand, Path, Step};
+
+/// The expressions of one request, parsed against its attribute maps.
+#[derive(Default)]
+pub struct Parsed {
+    pub condition: Option<Cond>,
+    pub update: Option<Vec<Action>>,
+    pub projection: Option<Vec<Path>>,
+    pub key: Option<Cond>,
+    pub filter: Option<Cond>,
+}
+
+pub fn parse(input: &Value) -> Result<Parsed, AwsError> {
+    let names = input
+        .get("ExpressionAttributeNames")
+        .and_then(|v| v.as_object());
+    let raw_values = input
+        .get("ExpressionAttributeValues")
+        .and_then(|v| v.as_object());
+    if raw_values.is_some_and(|m| m.is_empty()) {
+        return Err(validation("ExpressionAttributeValues must not be empty"));
+    }
+    if names.is_some_and(|m| m.is_empty()) {
+        return Err(validation("ExpressionAttributeNames must not be empty"));
+    }
+    let values: Option<Map<String, Value>> = match raw_values {
+        Some(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                out.insert(
+                    k.clone(),
+                    clean_value(v).map_err(|e| {
+                        validation(format!(
+                            "ExpressionAttributeValues contains invalid value: {} for key {k}",
+                            e.message
+                        ))
+                    })?,
+                );
+            }
+            Some(out)
+        }
+        None => None,
+    };
+    let mut ctx = Ctx::new(names, values.as_ref());
+    let mut p = Parsed::default();
+    let mut any = false;
+    fn wrap(which: &'static str) -> impl Fn(String) -> AwsError {
+        move |e: String| validation(format!("Invalid {which}: {e}"))
+    }
+    if let Some(s) = str_field(input, "ConditionExpression") {
+        any = true;
+        p.condition =
+            Some(expr::parse_condition(s, &mut ctx).map_err(wrap("ConditionExpression"))?);
+    }
+    if let Some(s) = str_field(input, "UpdateExpression") {
+        any = true;
+        p.update = Some(expr::parse_update(s, &mut ctx).map_err(wrap("UpdateExpression"))?);
+    }
+    if let Some(s) = str_field(input, "ProjectionExpression") {
+        any = true;
+        p.projection =
+            Some(expr::parse_projection(s, &mut ctx).map_err(wrap("ProjectionExpression"))?);
+    }
+    if let Some(s) = str_field(input, "KeyConditionExpression") {
+        any = true;
+        p.key = Some(expr::parse_condition(s, &mut ctx).map_err(wrap("KeyConditionExpression"))?);
+    }
+    if let Some(s) = str_field(input, "FilterExpression") {
+        any = true;
+        p.filter = Some(expr::parse_condition(s, &mut ctx).map_err(wrap("FilterExpression"))?);
+    }
+    if !any {
+        if raw_values.is_some() {
+            return Err(validation(
+                "ExpressionAttributeValues can only be specified when using expressions",
+            ));
+        }
+        if names.is_some() {
+            return Err(validation(
+                "ExpressionAttributeNames can only be specified when using expressions",
+            ));
+        }
+    }
+    ctx.check_unused().map_err(validation)?;
+    // Legacy parameters.
+    if let Some(list) = input.get("AttributesToGet").and_then(|v| v.as_array()) {
+        if p.projection.is_some() {
+            return Err(validation(
+                "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
+            ));
+        }
+        p.projection = Some(
+            list.iter()
+                .filter_map(|v| v.as_str())
+                .map(|s| vec![Step::Attr(s.to_string())])
+                .collect(),
+        );
+    }
+    for (field, slot) in [("Expected", 0), ("QueryFilter", 1), ("ScanFilter", 1)] {
+        if let Some(m) = input.get(field).and_then(|v| v.as_object()) {
+            let c = legacy_condition(m, str_field(input, "ConditionalOperator").unwrap_or("AND"))?;
+            if slot == 0 {
+                p.condition = c;
+            } else {
+                p.filter = c;
+            }
+        }
+    }
+    if let Some(m) = input.get("KeyConditions").and_then(|v| v.as_object()) {
+        p.key = legacy_condition(m, "AND")?;
+    }
+    if let Some(m) = input.get("AttributeUpdates").and_then(|v| v.as_object()) {
+        let mut actions = Vec::new();
+        for (k, u) in m {
+            let path = vec![Step::Attr(k.clone())];
+            let v = u.get("Value").map(clean_value).transpose()?;
+            match (str_field(u, "Action").unwrap_or("PUT"), v) {
+                ("PUT", Some(v)) => actions.push(Action::Set(path, Operand::Value(v))),
+                ("ADD", Some(v)) => actions.push(Action::Add(path, v)),
+                ("DELETE", Some(v)) => actions.push(Action::Delete(path, v)),
+                ("DELETE", None) => actions.push(Action::Remove(path)),
+                _ => {
+                    return Err(validation(
+                        "One or more parameter values were invalid: Only DELETE action is allowed when no attribute value is specified",
+                    ));
+                }
+            }
+        }
+        p.update = Some(actions);
+    }
+    Ok(p)
+}
+
+/// Expected / QueryFilter / ScanFilter / KeyConditions as a condition.
+fn legacy_condition(m: &Map<String, Value>, op: &str) -> Result<Option<Cond>, AwsError> {
+    let mut out: Option<Cond> = None;
+    for (name, c) in m {
+        let path = Operand::Path(vec![Step::Attr(name.clone())]);
+        let p = vec![Step::Attr(name.clone())];
+        let vals: Vec<Operand> = c["AttributeValueList"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| clean_value(v).map(Operand::Value))
+            .collect::<Result<_, _>>()?;
+        let v = |i: usize| {
+            vals.get(i).cloned().ok_or_else(|| validation("One or more parameter values were invalid: Invalid number of argument(s) for the ComparisonOperator"))
+        };
+        let cond = match str_field(c, "ComparisonOperator") {
+            None => match (c.get("Exists").and_then(|x| x.as_bool()), c.get("Value")) {
+                (Some(false), None) => Cond::NotExists(p),
+                (_, Some(val)) => Cond::Cmp(Cmp::Eq, path, Operand::Value(clean_value(val)?)),
+                _ => Cond::Exists(p),
+            },
+            Some("EQ") => Cond::Cmp(Cmp::Eq, path, v(0)?),
+            Some("NE") => Cond::Cmp(Cmp::Ne, path, v(0)?),
+            Some("LT") => Cond::Cmp(Cmp::Lt, path, v(0)?),
+            Some("LE") => Cond::Cmp(Cmp::Le, path, v(0)?),
+            Some("GT") => Cond::Cmp(Cmp::Gt, path, v(0)?),
+            Some("GE") => Cond::Cmp(Cmp::Ge, path, v(0)?),
+            Some("NOT_NULL") => Cond::Exists(p),
+            Some("NULL") => Cond::NotExists(p),
+            Some("CONTAINS") => Cond::Contains(path, v(0)?),
+            Some("NOT_CONTAINS") => Cond::And(
+                Box::new(Cond::Exists(p)),
+                Box::new(Cond::Not(Box::new(Cond::Contains(path, v(0)?)))),
+            ),
+            Some("BEGINS_WITH") => Cond::BeginsWith(path, v(0)?),
+            Some("IN") => Cond::In(path, vals.clone()),
+            Some("BETWEEN") => Cond::Between(path, v(0)?, v(1)?),
+            Some(other) => {
+                return Err(validation(format!(
+                    "Unsupported ComparisonOperator: {other}"
+                )));
+            }
+        };
+        out = Some(match out {
+            None => cond,
+            Some(prev) if op == "OR" => Cond::Or(Box::new(prev), Box::new(cond)),
+            Some(prev) => Cond::And(Box::new(prev), Box::new(cond)),
+        });
+    }
+    Ok(out)
+}
+
+pub fn holds(c: &Cond, item: &Item) -> Result<bool, AwsError> {
+    expr::test(c, item).map_err(validation)
+}
+
+pub fn check_failed(old: Option<&Item>, input: &Value) -> AwsError {
+    let mut e = AwsError::new(
+        "ConditionalCheckFailedException",
+        "The conditional request failed",
+    );
+    if str_field(input, "ReturnValuesOnConditionCheckFailure") == Some("ALL_OLD")
+        && let Some(o) = old
+    {
+        e = e.with_member("Item", o);
+    }
+    e
+}
+
+pub fn consumed(input: &Value, table: &str, units: f64, out: &mut Value) {
+    if matches!(
+        str_field(input, "ReturnConsumedCapacity"),
+        Some("TOTAL" | "INDEXES")
+    ) {
+        out["ConsumedCapacity"] = json!({"TableName": table, "CapacityUnits": units});
+    }
+}
+
+fn returns(input: &Value, allowed: &[&str]) -> Result<String, AwsError> {
+    let rv = str_field(input, "ReturnValues")
+        .unwrap_or("NONE")
+        .to_string();
+    if !allowed.contains(&rv.as_str()) {
+        return Err(validation("Return values set to invalid value"));
+    }
+    Ok(rv)
+}
+
+/// PutItem's work, shared with BatchWriteItem and TransactWriteItems
+/// (`Err(None)` is a failed condition).
+pub fn put(t: &Tbl, input: &Value, p: &Parsed) -> Result<(Option<Item>, Item), AwsError> {
+    let item = clean_item(&to_item(&input["Item"], "Item")?)?;
+    let key = t.check_item_key(&item)?;
+    check_size(&item)?;
+    let old = t.get(&key);
+    if let Some(c) = &p.condition
+        && !holds(c, old.as_ref().unwrap_or(&Item::new()))?
+    {
+        return Err(check_failed(old.as_ref(), input));
+    }
+    t.write(&key, old.as_ref(), Some(&item));
+    Ok((old, item))
+}
+
+pub fn put_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
+    let rv = returns(&input, &["NONE", "ALL_OLD"])?;
+    let p = parse(&input)?;
+    let (old, _) = put(&t, &input, &p)?;
+    let mut out = json!({});
+    if rv == "ALL_OLD"
+        && let Some(o) = old
+    {
+        out["Attributes"] = Value::Object(o);
+    }
+    consumed(&input, &t.name, 1.0, &mut out);
+    Ok(out)
+}
+
+pub fn get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
+    let p = parse(&input)?;
+    let key = t.check_key(&to_item(&input["Key"], "Key")?)?;
+    let mut out = json!({});
+    if let Some(item) = t.get(&key) {
+        let item = match &p.projection {
+            Some(paths) => expr::project(&item, paths),
+            None => item,
+        };
+        out["Item"] = Value::Object(item);
+    }
+    consumed(&input, &t.name, 0.5, &mut out);
+    Ok(out)
+}
+
+pub fn delete(t: &Tbl, input: &Value, p: &Parsed) -> Result<Option<Item>, AwsError> {
+    let key = t.check_key(&to_item(&input["Key"], "Key")?)?;
+    let old = t.get(&key);
+    if let Some(c) = &p.condition
+        && !holds(c, old.as_ref().unwrap_or(&Item::new()))?
+    {
+        return Err(check_failed(old.as_ref(), input));
+    }
+    if old.is_some() {
+        t.write(&key, old.as_ref(), None);
+    }
+    Ok(old)
+}
+
+pub fn delete_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
+    let rv = returns(&input, &["NONE", "ALL_OLD"])?;
+    let p = parse(&input)?;
+    let old = delete(&t, &input, &p)?;
+    let mut out = json!({});
+    if rv == "ALL_OLD"
+        && let Some(o) = old
+    {
+        out["Attributes"] = Value::Object(o);
+    }
+    consumed(&input, &t.name, 1.0, &mut out);
+    Ok(out)
+}
+
+fn action_path(a: &Action) -> &Path {
+    match a {
+        Action::Set(p, _) | Action::Remove(p) | Action::Add(p, _) | Action::Delete(p, _) => p,
+    }
+}
+
+pub fn update(t: &Tbl, input: &Value, p: &Parsed) -> Result<(Option<Item>, Item), AwsError> {
+    let key_item = to_item(&input["Key"], "Key")?;
+    let key = t.check_key(&key_item)?;
+    let old = t.get(&key);
+    if let Some(c) = &p.condition
+        && !holds(c, old.as_ref().unwrap_or(&Item::new()))?
+    {
+        return Err(check_failed(old.as_ref(), input));
+    }
+    let mut new = old.clone().unwrap_or_else(|| key_item.clone());
+    if let Some(actions) = &p.update {
+        for a in actions {
+            if let Some(Step::Attr(first)) = action_path(a).first()
+                && t.schema.names().contains(&first.as_str())
+            {
+                return Err(validation(format!(
+                    "One or more parameter values were invalid: Cannot update attribute {first}. This attribute is part of the key"
+                )));
+            }
+        }
+        expr::apply(actions, &mut new).map_err(validation)?;
+    }
+    let new = clean_item(&new)?;
+    t.check_item_key(&new)?;
+    check_size(&new)?;
+    t.write(&key, old.as_ref(), Some(&new));
+    Ok((old, new))
+}
+
+pub fn update_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
+    let rv = returns(
+        &input,
+        &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"],
+    )?;
+    let p = parse(&input)?;
+    let (old, new) = update(&t, &input, &p)?;
+    let paths: Vec<Path> = p
+        .update
+        .iter()
+        .flatten()
+        .map(|a| action_path(a).clone())
+        .collect();
+    let attrs = match rv.as_str() {
+        "ALL_OLD" => old,
+        "ALL_NEW" => Some(new),
+        "UPDATED_OLD" => old.map(|o| expr::project(&o, &paths)),
+        "UPDATED_NEW" => Some(expr::project(&new, &paths)),
+        _ => None,
+    };
+    let mut out = json!({});
+    if let Some(a) = attrs.filter(|a| !a.is_empty()) {
+        out["Attributes"] = Value::Object(a);
+    }
+    consumed(&input, &t.name, 1.0, &mut out);
+    Ok(out)
+}

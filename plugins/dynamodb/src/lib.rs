@@ -1,0 +1,55 @@
+//! Amazon DynamoDB as a ministack plugin.
+//!
+//! Tables live in the host's ordered store: every item under a key whose
+//! bytewise order is DynamoDB's order ([`keycode`]), so Query is a range
+//! scan; secondary indexes are rows of their own, kept on every write
+//! ([`db`]). Numbers are exact 38-digit decimals ([`num`]). The expression
+//! language is parsed by a recursive-descent parser and evaluated on the
+//! JSON attribute values ([`expr`]). One request is one atomic unit of the
+//! store, which makes conditional writes and transactions all-or-nothing.
+
+use ministack_sdk::prelude::*;
+
+pub mod batch;
+pub mod db;
+pub mod expr;
+pub mod items;
+pub mod keycode;
+pub mod num;
+pub mod reads;
+pub mod tables;
+
+pub struct DynamoDb;
+
+impl Service for DynamoDb {
+    const NAME: &'static str = "dynamodb";
+    const MODEL: &'static str = include_str!("../model/service-2.json");
+
+    fn router() -> Router {
+        Router::new()
+            .op("CreateTable", tables::create_table)
+            .op("DescribeTable", tables::describe_table)
+            .op("UpdateTable", tables::update_table)
+            .op("DeleteTable", tables::delete_table)
+            .op("ListTables", tables::list_tables)
+            .op("TagResource", tables::tag_resource)
+            .op("UntagResource", tables::untag_resource)
+            .op("ListTagsOfResource", tables::list_tags_of_resource)
+            .op("UpdateTimeToLive", tables::update_time_to_live)
+            .op("DescribeTimeToLive", tables::describe_time_to_live)
+            .op("DescribeLimits", tables::describe_limits)
+            .op("DescribeEndpoints", tables::describe_endpoints)
+            .op("PutItem", items::put_item)
+            .op("GetItem", items::get_item)
+            .op("UpdateItem", items::update_item)
+            .op("DeleteItem", items::delete_item)
+            .op("Query", reads::query)
+            .op("Scan", reads::scan)
+            .op("BatchGetItem", batch::batch_get_item)
+            .op("BatchWriteItem", batch::batch_write_item)
+            .op("TransactGetItems", batch::transact_get_items)
+            .op("TransactWriteItems", batch::transact_write_items)
+    }
+}
+
+export_plugin!(DynamoDb);
