@@ -197,6 +197,19 @@ def test_delay_and_max_messages(sqs):
     assert err["Error"]["Code"] == "InvalidParameterValue"
 
 
+def test_receive_reaches_past_many_in_flight_messages(sqs):
+    url, _ = new_queue(sqs)
+    for start in range(0, 45, 10):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": f"m{i}", "MessageBody": str(i)} for i in range(start, min(start + 10, 45))]
+        )
+    seen = []
+    for _ in range(5):
+        seen += [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert sorted(seen, key=int) == [str(i) for i in range(45)]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+
+
 def test_long_polling_returns_when_a_message_arrives(gateway, sqs):
     url, _ = new_queue(sqs)
     sender = gateway.client("sqs")

@@ -51,6 +51,8 @@ pub const MESSAGES: Table<Message> = Table::new("messages");
 pub const DEDUP: Table<(String, String, f64)> = Table::new("dedup");
 
 const DEDUP_WINDOW: f64 = 300.0;
+/// Rows a receive reads at a time from a standard queue.
+const PAGE: u32 = 32;
 
 pub fn topic(ctx: &Context, queue: &str) -> String {
     format!("sqs/{}/{}/{}", ctx.account, ctx.region, queue)
@@ -486,9 +488,16 @@ fn receive_once(
         .attributes
         .get("RedrivePolicy")
         .and_then(|p| parse_redrive(p));
-    let rows = MESSAGES.scan(&Scan::prefix(keys::prefix(&[&q.name])))?;
     let fifo = q.fifo();
-    // FIFO: a group with a message in flight is blocked.
+    let prefix = keys::prefix(&[&q.name]);
+    // FIFO queues are read whole (a group with a message in flight is
+    // blocked); standard queues in pages, so a receive reads (and conflicts
+    // with) only the front of a long queue.
+    let mut rows = if fifo {
+        MESSAGES.scan(&Scan::prefix(prefix.clone()))?
+    } else {
+        MESSAGES.scan(&Scan::prefix(prefix.clone()).limit(PAGE))?
+    };
     let mut blocked: HashSet<String> = HashSet::new();
     if fifo {
         for (_, m) in &rows {
@@ -504,53 +513,65 @@ fn receive_once(
         .chain(&input.message_system_attribute_names)
         .cloned()
         .collect();
-    for (key, mut m) in rows {
-        if out.len() >= max {
-            break;
-        }
-        if m.sent + retention <= now {
-            MESSAGES.delete(&key);
-            continue;
-        }
-        if m.visible_at > now {
-            if fifo {
-                blocked.extend(m.group_id.clone());
+    'pages: loop {
+        let page_len = rows.len();
+        let mut last = None;
+        for (key, mut m) in std::mem::take(&mut rows) {
+            last = Some(key.clone());
+            if out.len() >= max {
+                break 'pages;
             }
-            continue;
+            if m.sent + retention <= now {
+                MESSAGES.delete(&key);
+                continue;
+            }
+            if m.visible_at > now {
+                if fifo {
+                    blocked.extend(m.group_id.clone());
+                }
+                continue;
+            }
+            if fifo
+                && let Some(g) = &m.group_id
+                && blocked.contains(g)
+            {
+                continue;
+            }
+            if let Some((target, max_receives)) = &redrive
+                && m.receive_count >= *max_receives as u64
+                && move_to_dlq(ctx, q, target, &key, &m)?
+            {
+                continue;
+            }
+            m.receive_count += 1;
+            m.first_receive.get_or_insert(now);
+            m.visible_at = now + visibility as f64;
+            m.token = ids::alnum(12);
+            MESSAGES.put(&key, &m)?;
+            let order = keys::last(&key).to_string();
+            let selected: Attributes = m
+                .attributes
+                .iter()
+                .filter(|(n, _)| attribute_selected(n, &input.message_attribute_names))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect();
+            out.push(ReceivedMessage {
+                message_id: m.id.clone(),
+                receipt_handle: receipt_handle(&q.name, &order, &m.token),
+                md5_of_body: m.md5_body.clone(),
+                body: m.body.clone(),
+                attributes: system_attributes(&m, &wanted_system),
+                md5_of_message_attributes: md5_of_attributes(&selected),
+                message_attributes: selected,
+            });
         }
-        if fifo
-            && let Some(g) = &m.group_id
-            && blocked.contains(g)
-        {
-            continue;
+        match last {
+            Some(last) if !fifo && page_len == PAGE as usize && out.len() < max => {
+                rows =
+                    MESSAGES.scan(&Scan::prefix(prefix.clone()).start_after(last).limit(PAGE))?;
+            }
+            _ => break,
         }
-        if let Some((target, max_receives)) = &redrive
-            && m.receive_count >= *max_receives as u64
-            && move_to_dlq(ctx, q, target, &key, &m)?
-        {
-            continue;
-        }
-        m.receive_count += 1;
-        m.first_receive.get_or_insert(now);
-        m.visible_at = now + visibility as f64;
-        m.token = ids::alnum(12);
-        MESSAGES.put(&key, &m)?;
-        let order = keys::last(&key).to_string();
-        let selected: Attributes = m
-            .attributes
-            .iter()
-            .filter(|(n, _)| attribute_selected(n, &input.message_attribute_names))
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect();
-        out.push(ReceivedMessage {
-            message_id: m.id.clone(),
-            receipt_handle: receipt_handle(&q.name, &order, &m.token),
-            md5_of_body: m.md5_body.clone(),
-            body: m.body.clone(),
-            attributes: system_attributes(&m, &wanted_system),
-            md5_of_message_attributes: md5_of_attributes(&selected),
-            message_attributes: selected,
-        });
     }
     Ok(out)
 }
