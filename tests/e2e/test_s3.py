@@ -540,3 +540,35 @@ def test_delete_marker_reads(s3, bucket):
         s3.get_object(Bucket=bucket, Key="d", VersionId="A" * 32)
     assert code_of(e) == ("NoSuchVersion", 404)
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_notifications_arrive_in_a_queue(gateway, s3, bucket):
+    sqs = gateway.client("sqs")
+    url = sqs.create_queue(QueueName=f"events-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [
+        {"Id": "created", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}, {"Name": "suffix", "Value": ".jpg"}]}}},
+        {"Id": "removed", "QueueArn": arn, "Events": ["s3:ObjectRemoved:*"]},
+    ]})
+    conf = s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert [c["Id"] for c in conf["QueueConfigurations"]] == ["created", "removed"]
+    s3.put_object(Bucket=bucket, Key="in/photo.jpg", Body=b"jpeg")
+    s3.put_object(Bucket=bucket, Key="in/skip.png", Body=b"png")
+    s3.put_object(Bucket=bucket, Key="out/skip.jpg", Body=b"jpeg")
+    s3.delete_object(Bucket=bucket, Key="in/skip.png")
+    records = []
+    for _ in range(5):
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            records += json.loads(m["Body"])["Records"]
+        if len(records) >= 2:
+            break
+    events = sorted((r["eventName"], r["s3"]["object"]["key"]) for r in records)
+    assert events == [("ObjectCreated:Put", "in/photo.jpg"), ("ObjectRemoved:Delete", "in/skip.png")]
+    created = next(r for r in records if r["eventName"] == "ObjectCreated:Put")
+    assert created["eventSource"] == "aws:s3"
+    assert created["s3"]["bucket"]["name"] == bucket
+    assert created["s3"]["bucket"]["arn"] == f"arn:aws:s3:::{bucket}"
+    assert created["s3"]["object"]["size"] == 4
+    assert created["s3"]["object"]["eTag"] == hashlib.md5(b"jpeg").hexdigest()
+    assert created["s3"]["configurationId"] == "created"

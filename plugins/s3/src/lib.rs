@@ -9,6 +9,7 @@
 use ministack_sdk::prelude::*;
 
 mod buckets;
+mod events;
 mod multipart;
 mod objectmeta;
 mod objects;

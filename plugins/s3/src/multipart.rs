@@ -273,7 +273,9 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
     let checksums = obj.checksums.clone();
     drop_upload(&ukey, &u, &[])?;
     let mut out = Map::new();
-    if let Some(v) = objects::store(&b, obj)? {
+    let size = obj.size;
+    let vid = objects::store(&b, obj)?;
+    if let Some(v) = &vid {
         out.insert("VersionId".into(), json!(v));
     }
     out.insert(
@@ -292,6 +294,17 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
         out.insert(format!("Checksum{alg}"), json!(v));
         out.insert("ChecksumType".into(), json!("FULL_OBJECT"));
     }
+    crate::events::notify(
+        ctx,
+        &b,
+        &crate::events::Event {
+            name: "ObjectCreated:CompleteMultipartUpload",
+            key: &u.key,
+            size,
+            etag: &etag,
+            version_id: vid.as_deref(),
+        },
+    );
     Ok(Value::Object(out))
 }
 

@@ -9,6 +9,7 @@ use ministack_sdk::{ids, pagination, time};
 use serde_json::{Map, Value, json};
 
 use crate::buckets::{Bucket, bucket};
+use crate::events;
 use crate::util::{self, Condition};
 use crate::{owner, s3_error};
 
@@ -401,7 +402,7 @@ fn read_target(input: &Value) -> Result<(Bucket, Object), AwsError> {
     Ok((b, o))
 }
 
-pub fn put_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
     let key = s(&input, "Key").unwrap_or_default();
     check_key(&key)?;
@@ -422,9 +423,22 @@ pub fn put_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         }
     }
     out.insert("Size".into(), json!(obj.size));
-    if let Some(v) = store(&b, obj)? {
+    let (size, etag) = (obj.size, obj.etag.clone());
+    let vid = store(&b, obj)?;
+    if let Some(v) = &vid {
         out.insert("VersionId".into(), json!(v));
     }
+    events::notify(
+        ctx,
+        &b,
+        &events::Event {
+            name: "ObjectCreated:Put",
+            key: &key,
+            size,
+            etag: &etag,
+            version_id: vid.as_deref(),
+        },
+    );
     Ok(Value::Object(out))
 }
 
@@ -569,7 +583,7 @@ fn delete_one(
     Ok(out)
 }
 
-pub fn delete_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn delete_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
     let key = s(&input, "Key").unwrap_or_default();
     if let Some(m) = s(&input, "IfMatch") {
@@ -586,14 +600,31 @@ pub fn delete_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
             _ => {}
         }
     }
-    Ok(Value::Object(delete_one(
-        &b,
-        &key,
-        s(&input, "VersionId").as_deref(),
-    )?))
+    let out = delete_one(&b, &key, s(&input, "VersionId").as_deref())?;
+    notify_removed(ctx, &b, &key, &out);
+    Ok(Value::Object(out))
 }
 
-pub fn delete_objects(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+fn notify_removed(ctx: &Context, b: &Bucket, key: &str, out: &Map<String, Value>) {
+    let marker = out.get("DeleteMarker") == Some(&Value::Bool(true));
+    events::notify(
+        ctx,
+        b,
+        &events::Event {
+            name: if marker {
+                "ObjectRemoved:DeleteMarkerCreated"
+            } else {
+                "ObjectRemoved:Delete"
+            },
+            key,
+            size: 0,
+            etag: "",
+            version_id: out.get("VersionId").and_then(Value::as_str),
+        },
+    );
+}
+
+pub fn delete_objects(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
     let quiet = input.pointer("/Delete/Quiet") == Some(&Value::Bool(true));
     let items = input
@@ -610,6 +641,7 @@ pub fn delete_objects(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     }
     let mut deleted = Vec::new();
     let mut errors = Vec::new();
+    let mut removed = Vec::new();
     for it in items {
         let key = s(&it, "Key").unwrap_or_default();
         if key.is_empty() {
@@ -618,6 +650,7 @@ pub fn delete_objects(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         }
         let vid = s(&it, "VersionId");
         let mut d = delete_one(&b, &key, vid.as_deref())?;
+        removed.push((key.clone(), d.clone()));
         if !quiet {
             d.insert("Key".into(), json!(key));
             if let Some(v) = d.remove("VersionId") {
@@ -636,6 +669,9 @@ pub fn delete_objects(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     }
     if !errors.is_empty() {
         out.insert("Errors".into(), Value::Array(errors));
+    }
+    for (key, d) in &removed {
+        notify_removed(ctx, &b, key, d);
     }
     Ok(Value::Object(out))
 }
@@ -697,7 +733,7 @@ pub fn copy_blob(blob: &BlobRef, offset: u64, len: u64) -> Result<BlobRef, AwsEr
     blobs::concat(&[(blob.id.clone(), offset, len)])
 }
 
-pub fn copy_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
     let key = s(&input, "Key").unwrap_or_default();
     check_key(&key)?;
@@ -752,13 +788,26 @@ pub fn copy_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         result[format!("Checksum{alg}")] = json!(v);
     }
     let mut out = Map::new();
-    if let Some(v) = store(&b, obj)? {
+    let size = obj.size;
+    let vid = store(&b, obj)?;
+    if let Some(v) = &vid {
         out.insert("VersionId".into(), json!(v));
     }
     if let Some(v) = &src.version_id {
         out.insert("CopySourceVersionId".into(), json!(v));
     }
     out.insert("CopyObjectResult".into(), result);
+    events::notify(
+        ctx,
+        &b,
+        &events::Event {
+            name: "ObjectCreated:Copy",
+            key: &key,
+            size,
+            etag: &etag,
+            version_id: vid.as_deref(),
+        },
+    );
     Ok(Value::Object(out))
 }
 

@@ -1,0 +1,219 @@
+//! Event notifications: the bucket's notification configuration names SQS
+//! queues, SNS topics, Lambda functions and EventBridge; each matching event
+//! is delivered through `services::call` in AWS's event JSON. A target that
+//! is missing or fails is logged and skipped: the object operation has
+//! already succeeded. Lambda and EventBridge are called with their own
+//! operations (Invoke, PutEvents), so they need no change here when those
+//! plugins arrive.
+
+use ministack_sdk::prelude::*;
+use ministack_sdk::services::{self, Target};
+use ministack_sdk::{ids, time};
+use serde_json::{Value, json};
+
+use crate::buckets::Bucket;
+use crate::util;
+
+/// What happened to which object version.
+pub struct Event<'a> {
+    /// `ObjectCreated:Put`, `ObjectRemoved:Delete`, ...
+    pub name: &'a str,
+    pub key: &'a str,
+    pub size: u64,
+    pub etag: &'a str,
+    pub version_id: Option<&'a str>,
+}
+
+/// `s3:ObjectCreated:*` matches `ObjectCreated:Put`.
+pub fn event_matches(pattern: &str, name: &str) -> bool {
+    let pattern = pattern.strip_prefix("s3:").unwrap_or(pattern);
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+/// The key filter of a configuration (prefix/suffix rules).
+pub fn filter_matches(config: &Value, key: &str) -> bool {
+    let rules = config
+        .pointer("/Filter/Key/FilterRules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    rules.iter().all(|r| {
+        let value = r["Value"].as_str().unwrap_or_default();
+        match r["Name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase()
+            .as_str()
+        {
+            "prefix" => key.starts_with(value),
+            "suffix" => key.ends_with(value),
+            _ => true,
+        }
+    })
+}
+
+fn record(ctx: &Context, b: &Bucket, e: &Event, configuration_id: &str) -> Value {
+    let mut object = json!({
+        "key": util::url_encode(e.key),
+        "size": e.size,
+        "eTag": e.etag.trim_matches('"'),
+        "sequencer": format!("{:016X}", (time::now() * 1_000_000.0) as u64),
+    });
+    if let Some(v) = e.version_id {
+        object["versionId"] = json!(v);
+    }
+    if e.name.starts_with("ObjectRemoved") {
+        object.as_object_mut().map(|o| o.remove("size"));
+        object.as_object_mut().map(|o| o.remove("eTag"));
+    }
+    let principal = format!("AWS:{}", ctx.account);
+    json!({"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": b.region,
+        "eventTime": time::iso8601_millis(time::now()),
+        "eventName": e.name,
+        "userIdentity": {"principalId": principal},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": ctx.request_id, "x-amz-id-2": ids::alnum(60)},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": configuration_id,
+            "bucket": {"name": b.name, "ownerIdentity": {"principalId": crate::canonical_id(&b.account)},
+                       "arn": format!("arn:aws:s3:::{}", b.name)},
+            "object": object,
+        },
+    }]})
+}
+
+fn arn_target(service: &str, arn: &str, ctx: &Context) -> Option<(Target, String)> {
+    let a: Arn = arn.parse().ok()?;
+    let account = if a.account.is_empty() {
+        ctx.account.clone()
+    } else {
+        a.account.clone()
+    };
+    let region = if a.region.is_empty() {
+        ctx.region.clone()
+    } else {
+        a.region.clone()
+    };
+    let name = a.resource.clone();
+    Some((Target::at(service, &account, &region), name))
+}
+
+/// Delivers `e` to every matching destination of the bucket's configuration.
+/// Call it last in a handler: a service call commits the request's writes.
+pub fn notify(ctx: &Context, b: &Bucket, e: &Event) {
+    let Some(config) = b.config.get("notification") else {
+        return;
+    };
+    let matching = |list: &str| -> Vec<Value> {
+        config[list]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|c| {
+                        c["Events"].as_array().is_some_and(|ev| {
+                            ev.iter()
+                                .any(|p| event_matches(p.as_str().unwrap_or(""), e.name))
+                        }) && filter_matches(c, e.key)
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let id = |c: &Value| c["Id"].as_str().unwrap_or("notification").to_string();
+    for c in matching("QueueConfigurations") {
+        let body = record(ctx, b, e, &id(&c)).to_string();
+        if let Some((t, name)) = arn_target("sqs", c["QueueArn"].as_str().unwrap_or(""), ctx) {
+            let url = format!(
+                "{}/{}/{}",
+                ctx.endpoint.trim_end_matches('/'),
+                t.account,
+                name
+            );
+            deliver(
+                &t,
+                "SendMessage",
+                json!({"QueueUrl": url, "MessageBody": body}),
+            );
+        }
+    }
+    for c in matching("TopicConfigurations") {
+        let body = record(ctx, b, e, &id(&c)).to_string();
+        if let Some((t, _)) = arn_target("sns", c["TopicArn"].as_str().unwrap_or(""), ctx) {
+            deliver(
+                &t,
+                "Publish",
+                json!({"TopicArn": c["TopicArn"], "Message": body,
+                                          "Subject": "Amazon S3 Notification"}),
+            );
+        }
+    }
+    for c in matching("LambdaFunctionConfigurations") {
+        let body = record(ctx, b, e, &id(&c)).to_string();
+        if let Some((t, _)) =
+            arn_target("lambda", c["LambdaFunctionArn"].as_str().unwrap_or(""), ctx)
+        {
+            deliver(
+                &t,
+                "Invoke",
+                json!({"FunctionName": c["LambdaFunctionArn"], "InvocationType": "Event",
+                                         "Payload": ministack_sdk::encoding::base64_encode(body.as_bytes())}),
+            );
+        }
+    }
+    if config.get("EventBridgeConfiguration").is_some() {
+        let detail_type = if e.name.starts_with("ObjectCreated") {
+            "Object Created"
+        } else {
+            "Object Deleted"
+        };
+        let detail = json!({"version": "0", "bucket": {"name": b.name},
+                            "object": {"key": e.key, "size": e.size, "etag": e.etag.trim_matches('"')},
+                            "request-id": ctx.request_id, "requester": ctx.account, "reason": e.name});
+        let t = Target::new("events", ctx);
+        deliver(
+            &t,
+            "PutEvents",
+            json!({"Entries": [{"Source": "aws.s3", "DetailType": detail_type,
+            "Detail": detail.to_string(), "EventBusName": "default",
+            "Resources": [format!("arn:aws:s3:::{}", b.name)]}]}),
+        );
+    }
+}
+
+fn deliver(t: &Target, operation: &str, input: Value) {
+    if let Err(err) = services::call_json(t, operation, &input.to_string()) {
+        ministack_sdk::warn!(
+            "s3 notification to {}:{operation} failed: {}",
+            t.service,
+            err.message
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_and_filter_matching() {
+        assert!(event_matches("s3:ObjectCreated:*", "ObjectCreated:Put"));
+        assert!(event_matches(
+            "s3:ObjectRemoved:Delete",
+            "ObjectRemoved:Delete"
+        ));
+        assert!(!event_matches("s3:ObjectRemoved:*", "ObjectCreated:Copy"));
+        let c = json!({"Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}, {"Name": "Suffix", "Value": ".jpg"}]}}});
+        assert!(filter_matches(&c, "in/a.jpg"));
+        assert!(!filter_matches(&c, "in/a.png"));
+        assert!(!filter_matches(&c, "out/a.jpg"));
+        assert!(filter_matches(&json!({}), "x"));
+    }
+}
