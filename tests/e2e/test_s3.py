@@ -572,3 +572,27 @@ def test_notifications_arrive_in_a_queue(gateway, s3, bucket):
     assert created["s3"]["object"]["size"] == 4
     assert created["s3"]["object"]["eTag"] == hashlib.md5(b"jpeg").hexdigest()
     assert created["s3"]["configurationId"] == "created"
+
+
+def test_aws_cli_mb_ls_rm_rb_and_100_mib_copy(gateway, tmp_path):
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    gateway.aws("s3", "mb", f"s3://{name}")
+    assert name in gateway.aws("s3", "ls").stdout
+    src = tmp_path / "hundred.bin"
+    with open(src, "wb") as f:
+        for _ in range(100):
+            f.write(os.urandom(1024 * 1024))
+    gateway.aws("s3", "cp", str(src), f"s3://{name}/x/hundred.bin")
+    head = json.loads(gateway.aws("s3api", "head-object", "--bucket", name, "--key", "x/hundred.bin").stdout)
+    assert head["ContentLength"] == 100 * 1024 * 1024
+    assert head["ETag"].endswith('-13"')  # 8 MiB parts
+    back = tmp_path / "back.bin"
+    gateway.aws("s3", "cp", f"s3://{name}/x/hundred.bin", str(back))
+    assert back.stat().st_size == src.stat().st_size
+    with open(src, "rb") as a, open(back, "rb") as b:
+        assert hashlib.md5(a.read()).digest() == hashlib.md5(b.read()).digest()
+    out = gateway.aws("s3", "rb", f"s3://{name}", check=False)
+    assert out.returncode != 0 and "BucketNotEmpty" in out.stderr
+    gateway.aws("s3", "rm", "--recursive", f"s3://{name}")
+    gateway.aws("s3", "rb", f"s3://{name}")
+    assert name not in gateway.aws("s3", "ls").stdout
