@@ -328,13 +328,19 @@ def test_permissions(sqs):
     assert err["Error"]["Code"] == "InvalidParameterValue"
 
 
-def test_queues_are_per_account(gateway):
+def test_queues_are_per_account_and_urls_reach_the_owner(gateway):
     a = gateway.client("sqs", account="111111111111")
     b = gateway.client("sqs", account="222222222222")
     name = f"acct-{uuid.uuid4().hex[:8]}"
     url = a.create_queue(QueueName=name)["QueueUrl"]
     assert "/111111111111/" in url
     assert error_of(b.get_queue_url, QueueName=name)["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert b.get_queue_url(QueueName=name, QueueOwnerAWSAccountId="111111111111")["QueueUrl"] == url
+    # Account B sends to A's queue by URL; the message lands in A's queue.
+    b.send_message(QueueUrl=url, MessageBody="from b")
+    assert a.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "from b"
+    err = error_of(b.send_message, QueueUrl=url + "-missing", MessageBody="x")
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
 
 
 def test_bad_input(sqs):

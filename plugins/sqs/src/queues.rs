@@ -245,15 +245,20 @@ pub struct GetQueueUrlRequest {
 }
 
 pub fn get_queue_url(ctx: &Context, input: GetQueueUrlRequest) -> Result<QueueUrlResult, AwsError> {
-    let account = input.owner.unwrap_or_else(|| ctx.account.clone());
-    let table: Table<Queue> = if account == ctx.account {
-        QUEUES
-    } else {
-        return Err(no_queue());
-    };
-    let q = table.get(&input.queue_name)?.ok_or_else(no_queue)?;
+    if let Some(owner) = input.owner.filter(|o| *o != ctx.account) {
+        // Ask the owner's account (queue policies are not evaluated).
+        return ministack_sdk::services::call(
+            &ministack_sdk::services::Target::at("sqs", &owner, &ctx.region),
+            "GetQueueUrl",
+            &serde_json::json!({"QueueName": input.queue_name}),
+        )
+        .map(|v: serde_json::Value| QueueUrlResult {
+            queue_url: v["QueueUrl"].as_str().unwrap_or_default().to_string(),
+        });
+    }
+    let q = QUEUES.get(&input.queue_name)?.ok_or_else(no_queue)?;
     Ok(QueueUrlResult {
-        queue_url: queue_url(ctx, &account, &q.name),
+        queue_url: q.url(ctx),
     })
 }
 
