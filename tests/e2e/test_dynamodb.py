@@ -4,7 +4,9 @@ transactions, AWS's validation errors."""
 
 import concurrent.futures
 import decimal
+import time
 import uuid
+from pathlib import Path
 
 import boto3
 import botocore.exceptions
@@ -658,3 +660,34 @@ def test_aws_cli_put_and_query(gateway):
     out = json.loads(gateway.aws("dynamodb", "query", "--table-name", t, "--key-condition-expression", "pk = :p",
                                  "--expression-attribute-values", '{":p": {"S": "cli"}}').stdout)
     assert [i["sk"]["N"] for i in out["Items"]] == ["2", "10"]
+
+
+def test_ttl_sweep_deletes_expired_items(make_gateway, tmp_path):
+    plugins = tmp_path / "plugins.toml"
+    wasm = Path(__file__).resolve().parents[2] / "target/wasm32-wasip2/plugin/dynamodb.wasm"
+    plugins.write_text(f'[plugins.dynamodb]\npath = "{wasm}"\n\n[plugins.dynamodb.settings]\nttl_sweep_seconds = "0.5"\n')
+    g = make_gateway(plugins_file=plugins)
+    c = ddb(g)
+    t = make_table(c, extra_defs=[{"AttributeName": "g", "AttributeType": "S"}], GlobalSecondaryIndexes=[{
+        "IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}])
+    now = int(time.time())
+    c.put_item(TableName=t, Item={"pk": {"S": "old"}, "g": {"S": "x"}, "exp": {"N": str(now - 10)}})
+    c.put_item(TableName=t, Item={"pk": {"S": "new"}, "g": {"S": "x"}, "exp": {"N": str(now + 3600)}})
+    c.put_item(TableName=t, Item={"pk": {"S": "none"}, "g": {"S": "x"}})
+    c.update_time_to_live(TableName=t, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    deadline = time.time() + 15
+    while time.time() < deadline and "Item" in c.get_item(TableName=t, Key={"pk": {"S": "old"}}):
+        time.sleep(0.2)
+    assert "Item" not in c.get_item(TableName=t, Key={"pk": {"S": "old"}})
+    out = c.query(TableName=t, IndexName="by-g", KeyConditionExpression="g = :x", ExpressionAttributeValues={":x": {"S": "x"}})
+    assert sorted(i["pk"]["S"] for i in out["Items"]) == ["new", "none"]
+
+
+def test_operations_not_built_yet_answer_not_implemented(gateway):
+    c = ddb(gateway)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.execute_statement(Statement="SELECT * FROM x")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.list_backups()
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

@@ -49,6 +49,7 @@ impl Service for DynamoDb {
             .op("BatchWriteItem", batch::batch_write_item)
             .op("TransactGetItems", batch::transact_get_items)
             .op("TransactWriteItems", batch::transact_write_items)
+            .task(tables::TTL_SWEEP, tables::ttl_sweep)
     }
 }
 

@@ -575,9 +575,83 @@ pub fn update_time_to_live(_ctx: &Context, input: Value) -> Result<Value, AwsErr
             "The provided attribute name does not match the current TimeToLive attribute name",
         ));
     }
-    meta.ttl = Some(json!({"Enabled": enabled, "AttributeName": attr}));
+    let generation = current
+        .as_ref()
+        .and_then(|t| t["Generation"].as_u64())
+        .unwrap_or(0)
+        + 1;
+    meta.ttl = Some(json!({"Enabled": enabled, "AttributeName": attr, "Generation": generation}));
     TABLES.put(&name, &meta)?;
+    if enabled {
+        ministack_sdk::tasks::schedule(
+            sweep_interval(_ctx),
+            TTL_SWEEP,
+            &TtlSweep {
+                table: name,
+                generation,
+            },
+        )?;
+    }
     Ok(json!({ "TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attr} }))
+}
+
+/// Task: delete the items whose TTL attribute (epoch seconds) has passed,
+/// then sweep again later while TTL stays enabled (same generation).
+pub const TTL_SWEEP: &str = "ttl-sweep";
+
+#[derive(Serialize, Deserialize)]
+pub struct TtlSweep {
+    pub table: String,
+    pub generation: u64,
+}
+
+/// Seconds between sweeps: plugin setting `ttl_sweep_seconds` (default 60).
+fn sweep_interval(ctx: &Context) -> std::time::Duration {
+    let secs = ctx
+        .setting("ttl_sweep_seconds")
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(60.0);
+    std::time::Duration::from_millis((secs.max(0.1) * 1000.0) as u64)
+}
+
+pub fn ttl_sweep(ctx: &Context, job: TtlSweep) -> Result<(), AwsError> {
+    let Some(meta) = TABLES.get(&job.table)? else {
+        return Ok(());
+    };
+    let Some(ttl) = meta.ttl.clone() else {
+        return Ok(());
+    };
+    if ttl["Enabled"].as_bool() != Some(true) || ttl["Generation"].as_u64() != Some(job.generation)
+    {
+        return Ok(());
+    }
+    let attr = str_field(&ttl, "AttributeName").unwrap_or("").to_string();
+    let t = Tbl::from_meta(meta);
+    let now = crate::num::Num::parse(&ministack_sdk::time::now_secs().to_string())
+        .unwrap_or_else(|_| crate::num::Num::zero());
+    let range = RawRange {
+        prefix: t.prefix(),
+        start: None,
+        end: None,
+        reverse: false,
+    };
+    let plen = t.prefix().len();
+    for (k, v) in ITEMS.scan(&range, 0) {
+        let Ok(item) = serde_json::from_slice::<crate::expr::Item>(&v) else {
+            continue;
+        };
+        let expired = item
+            .get(&attr)
+            .and_then(|a| a.get("N"))
+            .and_then(|n| n.as_str())
+            .and_then(|n| crate::num::Num::parse(n).ok())
+            .is_some_and(|n| n <= now);
+        if expired {
+            t.write(&k[plen..], Some(&item), None);
+        }
+    }
+    ministack_sdk::tasks::schedule(sweep_interval(ctx), TTL_SWEEP, &job)?;
+    Ok(())
 }
 
 pub fn describe_time_to_live(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
