@@ -290,6 +290,14 @@ def test_fifo_order_groups_and_dedup(sqs):
     assert err["Error"]["Code"] == "MissingParameter"
     err = error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageGroupId="g")
     assert err["Error"]["Code"] == "InvalidParameterValue"
+    # Per-message delays are a standard-queue feature.
+    err = error_of(
+        sqs.send_message, QueueUrl=url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="z", DelaySeconds=5
+    )
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+    # A FIFO queue's name must end .fifo.
+    err = error_of(sqs.create_queue, QueueName=f"nf-{uuid.uuid4().hex[:6]}", Attributes={"FifoQueue": "true"})
+    assert err["Error"]["Code"] == "InvalidParameterValue"
 
 
 def test_fifo_content_based_dedup(sqs):
