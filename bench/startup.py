@@ -28,12 +28,33 @@ def free_port():
         return s.getsockname()[1]
 
 
+def tree_pids(pid):
+    """pid and all its descendants (a launcher may fork the real server)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
 def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident set of pid and its descendants, MiB."""
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
 
 
 def launch(cmd, env, port, timeout=60):
@@ -81,13 +102,8 @@ def measure(label, cmd, make_env, runs):
     return {"label": label, "ready_ms": statistics.median(ready), "rss_mib": statistics.median(rss), "runs": ready}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--binary", default=str(ROOT / "target/release/ministack"))
-    ap.add_argument("--ministack", help="path of MiniStack's `ministack` executable")
-    args = ap.parse_args()
-
+def run_all(binary, ministack=None, runs=5):
+    """Every startup measurement; a list of dicts (label, ready_ms, rss_mib, runs)."""
     warm_cache = tempfile.mkdtemp(prefix="ministack-bench-cache-")
     base = {**os.environ, "BIND_HOST": "127.0.0.1", "LOG_LEVEL": "error"}
 
@@ -100,15 +116,28 @@ def main():
 
     # Fill the warm cache once.
     port = free_port()
-    launch([args.binary], warm(port), port)
+    launch([binary], warm(port), port)
 
-    results = [
-        measure("ministack (warm cache)", [args.binary], warm, args.runs),
-        measure("ministack (cold cache)", [args.binary], cold, args.runs),
-    ]
-    if args.ministack:
-        results.append(measure("MiniStack (Python)", [args.ministack], lambda p: {**base, "GATEWAY_PORT": str(p)}, args.runs))
-    shutil.rmtree(warm_cache, ignore_errors=True)
+    try:
+        results = [
+            measure("ministack (warm cache)", [binary], warm, runs),
+            measure("ministack (cold cache)", [binary], cold, runs),
+        ]
+        if ministack:
+            results.append(measure("MiniStack (Python)", [ministack], lambda p: {**base, "GATEWAY_PORT": str(p)}, runs))
+    finally:
+        shutil.rmtree(warm_cache, ignore_errors=True)
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--binary", default=str(ROOT / "target/release/ministack"))
+    ap.add_argument("--ministack", help="path of MiniStack's `ministack` executable")
+    args = ap.parse_args()
+
+    results = run_all(args.binary, args.ministack, args.runs)
 
     print(f"{'':28} {'ready (median)':>15} {'idle RSS':>10}")
     for r in results:

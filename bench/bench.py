@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""ministack vs MiniStack, measured in the same run, on loopback.
+
+Run through `make bench` (or `bash bench/run.sh`), which installs wrk and
+MiniStack and builds the hello server first. Directly:
+
+    bench/.venv/bin/python bench/bench.py --ministack bench/.venv/bin/ministack \\
+        --hello bench/hello/target/release/bench-hello [--seconds 10] [--out BENCHMARKS.md]
+
+Measures: launch -> first 200 on /_ministack/health (bench/startup.py), idle
+RSS, wrk at 1 and 32 connections per operation (bench/wrk/*.lua), a bare
+hyper "hello" server as the physical ceiling, 64 MiB PUT/GET throughput, RSS
+after the load. Prints one table and writes BENCHMARKS.md.
+"""
+
+import argparse
+import datetime
+import hashlib
+import http.client
+import json
+import os
+import platform
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import startup  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+WRK = ROOT / "bench" / "wrk"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# (label, lua script): the wrk cases, in order.
+CASES = [
+    ("S3 PutObject 1 KiB", "s3_put.lua"),
+    ("S3 GetObject 1 KiB", "s3_get.lua"),
+    ("SQS SendMessage", "sqs_send.lua"),
+    ("SQS ReceiveMessage", "sqs_receive.lua"),
+    ("DynamoDB PutItem", "ddb_put.lua"),
+    ("DynamoDB GetItem", "ddb_get.lua"),
+    ("DynamoDB Query 100 items", "ddb_query.lua"),
+    ("STS GetCallerIdentity", "sts_identity.lua"),
+]
+CONNS = [1, 32]
+BIG = 64 * 1024 * 1024
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def cpu_seconds(pid):
+    """utime + stime of pid and its descendants (children still alive)."""
+    total = 0
+    for p in startup.tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / CLK_TCK
+
+
+class Server:
+    def __init__(self, name, cmd, env):
+        self.name, self.cmd = name, cmd
+        self.port = startup.free_port()
+        self.env = {**env, "GATEWAY_PORT": str(self.port), "BIND_HOST": "127.0.0.1", "LOG_LEVEL": "error"}
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, health="/_ministack/health", timeout=60):
+        cmd = [c.replace("{port}", str(self.port)) for c in self.cmd]
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(self.url + health, timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"{self.name} not ready in {timeout} s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def fixtures(server):
+    """Bucket + 1 KiB object, queue, table with 100 items under pk=bench."""
+    import boto3
+    from botocore.config import Config
+
+    kw = dict(endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
+              aws_secret_access_key="test", config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+    s3 = boto3.client("s3", **kw)
+    s3.create_bucket(Bucket="bench-bucket")
+    s3.put_object(Bucket="bench-bucket", Key="bench-get", Body=b"g" * 1024)
+    sqs = boto3.client("sqs", **kw)
+    queue_url = sqs.create_queue(QueueName="bench-queue")["QueueUrl"]
+    ddb = boto3.client("dynamodb", **kw)
+    ddb.create_table(TableName="bench-table", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "N"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}])
+    for i in range(100):
+        ddb.put_item(TableName="bench-table",
+                     Item={"pk": {"S": "bench"}, "sk": {"N": str(i)}, "payload": {"S": "v" * 100}})
+    n = ddb.query(TableName="bench-table", KeyConditionExpression="pk = :p",
+                  ExpressionAttributeValues={":p": {"S": "bench"}})["Count"]
+    if n != 100:
+        raise RuntimeError(f"{server.name}: fixture query returned {n} items, not 100")
+    boto3.client("sts", **kw).get_caller_identity()
+    return queue_url
+
+
+def probe(server, script, queue_url):
+    """One request as the wrk script builds it: (status, body head), to report failures."""
+    txt = (WRK / script).read_text()
+    method = re.search(r'wrk\.method = "(\w+)"', txt).group(1)
+    path = re.search(r'wrk\.path = "([^"]+)"', txt).group(1)
+    headers = dict(re.findall(r'wrk\.headers\["([^"]+)"\] = "([^"]*)"', txt))
+    svc = re.search(r'auth\("(\w+)"\)', txt)
+    if svc:
+        headers["Authorization"] = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/" + svc.group(1)
+                                    + "/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64)
+    body = None
+    if "wrk.body" in txt:
+        if "s3_put" in script:
+            body = b"x" * 1024
+        else:
+            m = re.search(r"wrk\.body = (.+)", txt).group(1)
+            m = m.replace("' .. q .. '", queue_url).replace('string.rep("v", 100)', "'" + "v" * 100 + "'")
+            body = eval(m.replace(" .. ", " + ")).encode()  # the Lua string literals are Python literals too
+    c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data[:300].decode("utf-8", "replace")
+
+
+def parse_wrk(out):
+    def dur(s):
+        v, u = re.match(r"([\d.]+)(us|ms|s)", s).groups()
+        return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[u]
+
+    res = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+           "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+           "p50": dur(re.search(r"\s50%\s+(\S+)", out).group(1)),
+           "p99": dur(re.search(r"\s99%\s+(\S+)", out).group(1)),
+           "non2xx": 0, "sock_err": 0}
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if m:
+        res["non2xx"] = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        res["sock_err"] = sum(int(x) for x in m.groups())
+    return res
+
+
+def wrk(server, script, conns, seconds, queue_url=""):
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(WRK / script), server.url]
+    c0, t0 = cpu_seconds(server.proc.pid), time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "QUEUE_URL": queue_url})
+    c1 = cpu_seconds(server.proc.pid)
+    if p.returncode != 0:
+        raise RuntimeError(f"wrk failed: {p.stderr}")
+    res = parse_wrk(p.stdout)
+    res["cpu_us"] = (c1 - c0) * 1e6 / max(res["requests"], 1)
+    return res
+
+
+def big_object(server, reps=3):
+    """64 MiB PUT and GET: median MiB/s over reps, on one keep-alive connection."""
+    body = os.urandom(BIG)
+    digest = hashlib.md5(body).hexdigest()
+    auth = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, "
+            "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64)
+    h = {"Authorization": auth, "X-Amz-Date": "20260101T000000Z", "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    put, get = [], []
+    c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        c.request("PUT", "/bench-bucket/big", body=body,
+                  headers={**h, "Content-Type": "application/octet-stream", "Content-Length": str(BIG)})
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            raise RuntimeError(f"{server.name}: 64 MiB PUT -> {r.status}")
+        put.append(64 / (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        c.request("GET", "/bench-bucket/big", headers=h)
+        r = c.getresponse()
+        data = r.read()
+        if r.status != 200 or hashlib.md5(data).hexdigest() != digest:
+            raise RuntimeError(f"{server.name}: 64 MiB GET -> {r.status}, {len(data)} bytes")
+        get.append(64 / (time.perf_counter() - t0))
+    c.close()
+    return statistics.median(put), statistics.median(get)
+
+
+def machine():
+    def sh(c):
+        try:
+            return subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return "?"
+    cpu = "?"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) // 1024
+    return {
+        "nproc": sh("nproc"), "cpu": cpu, "mem": f"{mem} MiB", "kernel": platform.release(),
+        "os": sh(". /etc/os-release && echo $PRETTY_NAME"), "load": open("/proc/loadavg").read().split()[:3],
+        "wrk": sh("wrk --version 2>&1 | head -1"), "python": platform.python_version(),
+        "commit": sh(f"git -C {ROOT} rev-parse --short HEAD") + (" (dirty tree)" if sh(f"git -C {ROOT} status --porcelain") else ""),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", default=str(ROOT / "target/release/ministack"))
+    ap.add_argument("--ministack", required=True, help="MiniStack's `ministack` executable")
+    ap.add_argument("--hello", required=True, help="the bench/hello server binary")
+    ap.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
+    ap.add_argument("--runs", type=int, default=5, help="launches per startup median")
+    ap.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    ap.add_argument("--command", default=" ".join(shlex.quote(a) for a in sys.argv))
+    args = ap.parse_args()
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    mach = machine()
+    mini_version = subprocess.run([str(Path(args.ministack).parent / "pip"), "show", "ministack"],
+                                  capture_output=True, text=True).stdout
+    mini_version = re.search(r"Version: (\S+)", mini_version).group(1) if "Version" in mini_version else "?"
+    log(f"machine: {mach}")
+
+    log("startup: launch -> health, median of", args.runs)
+    st = {r["label"]: r for r in startup.run_all(args.binary, args.ministack, args.runs)}
+
+    rows = []  # (section, label, ours, theirs, unit, higher_is_better)
+    fails = []
+    st_w, st_c, st_m = st["ministack (warm cache)"], st["ministack (cold cache)"], st["MiniStack (Python)"]
+    rows += [("startup", "launch → health 200, warm cache (median)", st_w["ready_ms"], st_m["ready_ms"], "ms", False),
+             ("startup", "launch → health 200, cold cache (median)", st_c["ready_ms"], st_m["ready_ms"], "ms", False),
+             ("startup", "idle RSS (1 s after ready)", st_w["rss_mib"], st_m["rss_mib"], "MiB", False)]
+
+    cache = tempfile.mkdtemp(prefix="ministack-bench-cache-")
+    state = tempfile.mkdtemp(prefix="ministack-bench-state-")
+    ours = Server("ministack", [args.binary], {**os.environ, "MINISTACK_CACHE_DIR": cache,
+                                                 "STATE_DIR": state, "S3_DATA_DIR": state + "/s3"})
+    theirs = Server("MiniStack", [args.ministack], {**os.environ, "STATE_DIR": state + "/mini",
+                                                     "S3_DATA_DIR": state + "/mini-s3"})
+    hello = Server("hello", [args.hello, "{port}"], dict(os.environ))
+    servers = [ours, theirs]
+    results = {}
+    hello_res = {}
+    try:
+        log("hello: starting")
+        hello.start(health="/")
+        for c in CONNS:
+            hello_res[c] = wrk(hello, "hello.lua", c, args.seconds)
+            log(f"  hello c={c}: {hello_res[c]['rps']:.0f} req/s")
+        hello.stop()
+
+        queues = {}
+        for s in servers:
+            log(f"{s.name}: starting, fixtures")
+            s.start()
+            queues[s.name] = fixtures(s)
+        for label, script in CASES:
+            for s in servers:
+                status, body = probe(s, script, queues[s.name])
+                if not 200 <= status < 300:
+                    fails.append(f"{s.name} {label}: HTTP {status}: {body}")
+                for c in CONNS:
+                    r = wrk(s, script, c, args.seconds, queues[s.name])
+                    results[(label, c, s.name)] = r
+                    log(f"  {s.name:9} {label:26} c={c:<2} {r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms "
+                        f"p99 {r['p99']:.2f} ms non-2xx {r['non2xx']} cpu {r['cpu_us']:.0f} us/req")
+                    if r["non2xx"] or r["sock_err"]:
+                        fails.append(f"{s.name} {label} c={c}: {r['non2xx']} non-2xx, {r['sock_err']} socket errors "
+                                     f"of {r['requests']}")
+        big = {}
+        for s in servers:
+            try:
+                big[s.name] = big_object(s)
+                log(f"  {s.name}: 64 MiB PUT {big[s.name][0]:.0f} MiB/s GET {big[s.name][1]:.0f} MiB/s")
+            except Exception as e:  # noqa: BLE001
+                fails.append(str(e))
+                big[s.name] = (float("nan"), float("nan"))
+        rss_after = {s.name: startup.rss_mib(s.proc.pid) for s in servers}
+    finally:
+        for s in [hello] + servers:
+            s.stop()
+        subprocess.run(["rm", "-rf", cache, state])
+
+    for label, _ in CASES:
+        for c in CONNS:
+            a, b = results[(label, c, "ministack")], results[(label, c, "MiniStack")]
+            sec = f"{label}, {c} conn"
+            rows += [(sec, "req/s", a["rps"], b["rps"], "", True),
+                     (sec, "p50", a["p50"], b["p50"], "ms", False),
+                     (sec, "p99", a["p99"], b["p99"], "ms", False),
+                     (sec, "server CPU per request", a["cpu_us"], b["cpu_us"], "µs", False),
+                     (sec, "non-2xx", a["non2xx"], b["non2xx"], "", None)]
+    rows += [("64 MiB object", "PUT throughput (median of 3)", big["ministack"][0], big["MiniStack"][0], "MiB/s", True),
+             ("64 MiB object", "GET throughput (median of 3)", big["ministack"][1], big["MiniStack"][1], "MiB/s", True),
+             ("after load", "RSS after the whole load", rss_after["ministack"], rss_after["MiniStack"], "MiB", False)]
+
+    def fmt(v, unit):
+        if isinstance(v, int):
+            return str(v)
+        if v != v:
+            return "n/a"
+        if unit == "ms":
+            return f"{v:.2f}"
+        return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
+
+    def ratio(a, b, hib):
+        if hib is None or not a or not b or a != a or b != b:
+            return ""
+        return f"{(a / b if hib else b / a):.1f}×"
+
+    table = ["| | metric | ministack | MiniStack | ours better by |", "|---|---|---:|---:|---:|"]
+    for sec, label, a, b, unit, hib in rows:
+        u = f" ({unit})" if unit else ""
+        table.append(f"| {sec} | {label}{u} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b, hib)} |")
+
+    hello_tab = ["| connections | hello req/s | p50 (ms) | p99 (ms) | best ministack op req/s | share of hello |",
+                 "|---:|---:|---:|---:|---:|---:|"]
+    for c in CONNS:
+        best = max(results[(label, c, "ministack")]["rps"] for label, _ in CASES)
+        sts = results[("STS GetCallerIdentity", c, "ministack")]["rps"]
+        h = hello_res[c]
+        hello_tab.append(f"| {c} | {h['rps']:,.0f} | {h['p50']:.2f} | {h['p99']:.2f} | {best:,.0f} | "
+                         f"{100 * best / h['rps']:.0f} % (STS: {100 * sts / h['rps']:.0f} %) |")
+
+    print("\n".join(table))
+    print()
+    print("Physical reference (bare hyper hello server, same wrk settings):")
+    print("\n".join(hello_tab))
+    if fails:
+        print("\nFAILURES:")
+        for f in fails:
+            print("  " + f)
+
+    busy = float(mach["load"][0]) >= 0.5
+    md = [
+        "# Benchmarks",
+        "",
+        "ministack (this repo, Rust + WebAssembly plugins) against "
+        f"[MiniStack](https://pypi.org/project/ministack/) {mini_version} (Python), "
+        "measured in the same run on the same machine, both on loopback. "
+        "Regenerate with `make bench` (writes this file).",
+        "",
+        f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Machine: {mach['nproc']} CPUs ({mach['cpu']}), {mach['mem']} RAM, Linux {mach['kernel']}, {mach['os']}",
+        f"- Load average at start: {' '.join(mach['load'])}"
+        + (" — **the machine was busy** (other builds and tests were running), so absolute figures are low "
+           "and noisy; the ratios from the same run are the meaningful part." if busy else ""),
+        f"- ministack commit {mach['commit']}; {mach['wrk']}; Python {mach['python']}",
+        f"- wrk duration per case: {args.seconds} s, 1 thread (`-t1`), at 1 and 32 connections"
+        + (" (short runs: the default is 10 s)" if args.seconds < 10 else ""),
+        "",
+        "## Results",
+        "",
+        "\"ours better by\" is ministack's advantage: ministack/MiniStack for throughput, "
+        "MiniStack/ministack for times and memory (above 1× means ministack is better). MiniStack has no "
+        "plugin cache, so both startup rows compare against its one launch figure. Server CPU per request is the "
+        "server's user+system CPU time during the wrk run divided by the requests wrk completed.",
+        "",
+        *table,
+        "",
+        "### Physical reference",
+        "",
+        "A bare hyper 1 \"hello\" server (`bench/hello`) under the same wrk settings: the HTTP ceiling of this "
+        "machine with wrk sharing its cores. \"share of hello\" is the gateway's best operation as a fraction of it.",
+        "",
+        *hello_tab,
+        "",
+        "## Non-2xx responses and failures",
+        "",
+        *(["None: every request of every case answered 2xx on both servers."] if not fails
+          else [f"- {f}" for f in fails]),
+        "",
+        "## Exact commands",
+        "",
+        "```sh",
+        "make bench                 # = make build && bash bench/run.sh",
+        f"# this file was produced by: BENCH_SECONDS={args.seconds} bash bench/run.sh",
+        "# bench/run.sh installs wrk (apt), MiniStack + boto3 into bench/.venv (pip), builds bench/hello, then:",
+        f"{args.command}",
+        "# each wrk case (QUEUE_URL in the environment for the SQS scripts):",
+        f"wrk -t1 -c{{1,32}} -d{args.seconds}s --latency -s bench/wrk/<case>.lua http://127.0.0.1:<port>",
+        "```",
+        "",
+        "Servers: `target/release/ministack` and `bench/.venv/bin/ministack`, each with `GATEWAY_PORT=<free port>` "
+        "`BIND_HOST=127.0.0.1 LOG_LEVEL=error`, fixtures (bucket with a 1 KiB object, queue, table with 100 items "
+        "under one partition key) created with boto3 before the load. wrk scripts: "
+        + ", ".join(f"`bench/wrk/{s}`" for _, s in CASES) + ". Startup: `bench/startup.py` "
+        f"(median of {args.runs} launches; cold = empty `MINISTACK_CACHE_DIR` each launch). "
+        "64 MiB objects: one PUT then one GET on a keep-alive connection, 3 times, median.",
+        "",
+    ]
+    Path(args.out).write_text("\n".join(md))
+    log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# ministack vs MiniStack, one command: `make bench` (which builds the host and
+# plugins in release mode first), or `bash bench/run.sh` if they are built.
+#   BENCH_SECONDS=10   wrk duration per case (short runs: 2-3)
+#   BENCH_RUNS=5       launches per startup median
+#   BENCH_OUT=BENCHMARKS.md
+# Installs wrk (apt) and MiniStack + boto3 (pip, into bench/.venv), builds the
+# bare hyper "hello" reference server (bench/hello, its own target dir), then
+# runs bench/bench.py, which starts every server on 127.0.0.1 and stops them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SECONDS_PER_CASE=${BENCH_SECONDS:-10}
+RUNS=${BENCH_RUNS:-5}
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+CARGO=${CARGO:-cargo}
+
+# Whatever is started from here is stopped on exit (bench.py stops its own
+# servers too; this catches an interrupted run).
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ ! -x target/release/ministack ]; then
+    echo "target/release/ministack is missing: run 'make bench' (or 'make build' first)" >&2
+    exit 1
+fi
+
+if ! command -v wrk >/dev/null; then
+    echo "== installing wrk" >&2
+    SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq wrk
+fi
+
+if [ ! -x bench/.venv/bin/ministack ] || ! bench/.venv/bin/python -c 'import boto3' 2>/dev/null; then
+    echo "== installing MiniStack and boto3 into bench/.venv" >&2
+    python3 -m venv bench/.venv
+    bench/.venv/bin/pip install -q --disable-pip-version-check ministack boto3
+fi
+
+echo "== building bench/hello" >&2
+(cd bench/hello && $CARGO build -q --release --target-dir target)
+
+echo "== measuring (wrk ${SECONDS_PER_CASE} s per case)" >&2
+bench/.venv/bin/python bench/bench.py \
+    --binary target/release/ministack \
+    --ministack bench/.venv/bin/ministack \
+    --hello bench/hello/target/release/bench-hello \
+    --seconds "$SECONDS_PER_CASE" --runs "$RUNS" --out "$OUT" \
+    --command "bench/.venv/bin/python bench/bench.py --binary target/release/ministack --ministack bench/.venv/bin/ministack --hello bench/hello/target/release/bench-hello --seconds $SECONDS_PER_CASE --runs $RUNS --out $(basename "$OUT")" &
+PIDS+=($!)
+wait $!

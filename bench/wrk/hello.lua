@@ -1,0 +1,3 @@
+-- The bare hyper "hello" server: GET / (the physical reference).
+wrk.method = "GET"
+wrk.path = "/"
