@@ -241,6 +241,35 @@ def test_long_polling_returns_when_a_message_arrives(gateway, sqs):
     assert 0.9 < time.monotonic() - start < 3
 
 
+def test_concurrent_long_pollers_get_each_message_once(gateway, sqs):
+    url, _ = new_queue(sqs)
+    received, errors = [], []
+
+    def consume():
+        c = gateway.client("sqs")
+        try:
+            while True:
+                msgs = c.receive_message(QueueUrl=url, WaitTimeSeconds=2, MaxNumberOfMessages=5).get("Messages", [])
+                if not msgs:
+                    return
+                for m in msgs:
+                    received.append(m["Body"])
+                    c.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    consumers = [threading.Thread(target=consume) for _ in range(4)]
+    for t in consumers:
+        t.start()
+    producer = gateway.client("sqs")
+    for i in range(60):
+        producer.send_message(QueueUrl=url, MessageBody=str(i))
+    for t in consumers:
+        t.join()
+    assert not errors, errors
+    assert sorted(received, key=int) == [str(i) for i in range(60)]
+
+
 def test_aws_cli(gateway):
     name = f"cli-{uuid.uuid4().hex[:8]}"
     url = json.loads(gateway.aws("sqs", "create-queue", "--queue-name", name).stdout)["QueueUrl"]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ministack_sdk::hash::{md5_hex, sha256_hex};
 use ministack_sdk::prelude::*;
-use ministack_sdk::{ids, tasks, time};
+use ministack_sdk::{ids, services, tasks, time};
 
 use crate::checks::{
     Attributes, attribute_selected, attributes_size, check_attribute, md5_of_attributes,
@@ -386,18 +386,21 @@ pub fn send_message_batch(
 
 // ---- receive ----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
 pub struct ReceiveMessageRequest {
     queue_url: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     attribute_names: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     message_system_attribute_names: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     message_attribute_names: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     max_number_of_messages: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     visibility_timeout: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     wait_time_seconds: Option<i64>,
 }
 
@@ -621,7 +624,7 @@ pub fn enqueue_moved(mut dlq: Queue, mut moved: Message) -> Result<(), AwsError>
 pub fn receive_message(
     ctx: &Context,
     input: ReceiveMessageRequest,
-) -> Result<ReceiveMessageResult, AwsError> {
+) -> Result<serde_json::Value, AwsError> {
     let q = load(&input.queue_url)?;
     let max = input.max_number_of_messages.unwrap_or(1);
     if !(1..=10).contains(&max) {
@@ -648,20 +651,45 @@ pub fn receive_message(
             "Value {wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided."
         )));
     }
+    let messages = receive_once(ctx, &q, &input, max as usize, visibility)?;
+    if !messages.is_empty() || wait == 0 {
+        return to_json(ReceiveMessageResult { messages });
+    }
+    // Long polling. After a wait the request is in a new store unit that
+    // could no longer be re-run on a conflict, so each retry is a fresh
+    // request (a ReceiveMessage without wait, through services.call) that
+    // the host re-runs on conflicts like any other.
     let deadline = time::now() + wait as f64;
     let topic = topic(ctx, &q.name);
+    let again = ReceiveMessageRequest {
+        max_number_of_messages: Some(max),
+        visibility_timeout: Some(visibility),
+        wait_time_seconds: Some(0),
+        ..input
+    };
+    let again = serde_json::to_string(&again)
+        .map_err(|e| AwsError::internal(format!("cannot encode ReceiveMessage: {e}")))?;
+    let me = services::Target::at("sqs", &ctx.account, &ctx.region);
     loop {
-        // Reload: the queue may be gone or changed after a wait.
-        let q = crate::queues::load(&input.queue_url)?;
-        let messages = receive_once(ctx, &q, &input, max as usize, visibility)?;
         let left = deadline - time::now();
-        if !messages.is_empty() || left <= 0.0 {
-            return Ok(ReceiveMessageResult { messages });
+        if left <= 0.0 {
+            return Ok(serde_json::json!({}));
         }
         // Wake on a send, or at the latest every half second (delayed or
         // in-flight messages becoming visible).
         tasks::wait(&topic, Duration::from_secs_f64(left.min(0.5)));
+        let out: serde_json::Value =
+            serde_json::from_str(&services::call_json(&me, "ReceiveMessage", &again)?).map_err(
+                |e| AwsError::internal(format!("unexpected ReceiveMessage output: {e}")),
+            )?;
+        if out["Messages"].as_array().is_some_and(|m| !m.is_empty()) {
+            return Ok(out);
+        }
     }
+}
+
+fn to_json(v: impl Serialize) -> Result<serde_json::Value, AwsError> {
+    serde_json::to_value(v).map_err(|e| AwsError::internal(format!("cannot encode output: {e}")))
 }
 
 // ---- delete and visibility ----
