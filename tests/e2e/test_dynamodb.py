@@ -686,8 +686,44 @@ def test_ttl_sweep_deletes_expired_items(make_gateway, tmp_path):
 def test_operations_not_built_yet_answer_not_implemented(gateway):
     c = ddb(gateway)
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.execute_statement(Statement="SELECT * FROM x")
+        c.describe_continuous_backups(TableName="x")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.list_backups()
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+def test_partiql_statements(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="N")
+    c.execute_statement(Statement=f"INSERT INTO \"{t}\" VALUE {{'pk': 'a', 'sk': 1, 'tags': <<'x', 'y'>>, 'n': 5}}")
+    c.execute_statement(Statement=f"INSERT INTO \"{t}\" VALUE {{'pk': ?, 'sk': ?, 'n': 7}}", Parameters=[{"S": "a"}, {"N": "2"}])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.execute_statement(Statement=f"INSERT INTO \"{t}\" VALUE {{'pk': 'a', 'sk': 1}}")
+    assert error(e)[0] == "DuplicateItemException"
+    out = c.execute_statement(Statement=f'SELECT * FROM "{t}" WHERE pk = ? AND n > 5', Parameters=[{"S": "a"}])
+    assert [i["sk"]["N"] for i in out["Items"]] == ["2"]
+    c.execute_statement(Statement=f"UPDATE \"{t}\" SET n = 10 REMOVE tags WHERE pk = 'a' AND sk = 1")
+    item = c.get_item(TableName=t, Key={"pk": {"S": "a"}, "sk": {"N": "1"}})["Item"]
+    assert item == {"pk": {"S": "a"}, "sk": {"N": "1"}, "n": {"N": "10"}}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.execute_statement(Statement=f"UPDATE \"{t}\" SET n = 1 WHERE pk = 'a' AND sk = 1 AND n = 3")
+    assert error(e)[0] == "ConditionalCheckFailedException"
+    c.execute_statement(Statement=f"DELETE FROM \"{t}\" WHERE pk = 'a' AND sk = 2")
+    out = c.execute_statement(Statement=f'SELECT sk FROM "{t}"')
+    assert out["Items"] == [{"sk": {"N": "1"}}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.execute_transaction(TransactStatements=[
+            {"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'b', 'sk': 1}}"},
+            {"Statement": f"UPDATE \"{t}\" SET n = 0 WHERE pk = 'a' AND sk = 1 AND n = 99"},
+        ])
+    assert [r["Code"] for r in e.value.response["CancellationReasons"]] == ["None", "ConditionalCheckFailed"]
+    assert c.execute_statement(Statement=f"SELECT * FROM \"{t}\" WHERE pk = 'b'")["Items"] == []
+    out = c.batch_execute_statement(Statements=[
+        {"Statement": f"SELECT * FROM \"{t}\" WHERE pk = 'a' AND sk = 1"},
+        {"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'a', 'sk': 1}}"},
+    ])["Responses"]
+    assert out[0]["Item"]["n"] == {"N": "10"} and out[1]["Error"]["Code"] == "DuplicateItem"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.execute_statement(Statement=f"SELECT * FROM \"{t}\" WHERE pk = ?")
+    assert error(e)[0] == "ValidationException"

@@ -16,6 +16,7 @@ pub mod expr;
 pub mod items;
 pub mod keycode;
 pub mod num;
+pub mod partiql;
 pub mod reads;
 pub mod tables;
 
@@ -49,6 +50,9 @@ impl Service for DynamoDb {
             .op("BatchWriteItem", batch::batch_write_item)
             .op("TransactGetItems", batch::transact_get_items)
             .op("TransactWriteItems", batch::transact_write_items)
+            .op("ExecuteStatement", partiql::execute_statement)
+            .op("BatchExecuteStatement", partiql::batch_execute_statement)
+            .op("ExecuteTransaction", partiql::execute_transaction)
             .task(tables::TTL_SWEEP, tables::ttl_sweep)
     }
 }
