@@ -270,6 +270,25 @@ def test_concurrent_long_pollers_get_each_message_once(gateway, sqs):
     assert sorted(received, key=int) == [str(i) for i in range(60)]
 
 
+def test_peek_endpoint_leaves_messages_alone(gateway, sqs):
+    url, _ = new_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="peek me", MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}})
+    r = requests.get(f"{gateway.url}/_ministack/sqs/messages", params={"QueueUrl": url})
+    assert r.status_code == 200
+    queues = r.json()["messages"][ACCOUNT]["us-east-1"]
+    assert list(queues) == [url]
+    [m] = queues[url]
+    assert m["Body"] == "peek me" and m["IsVisible"] is True and m["ReceiveCount"] == 0
+    assert m["MessageAttributes"]["k"]["StringValue"] == "v"
+    # Peeking changed nothing: the message is still receivable, first time.
+    got = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    assert got["Attributes"]["ApproximateReceiveCount"] == "1"
+    r = requests.get(f"{gateway.url}/_ministack/sqs/messages", params={"QueueUrl": url})
+    assert r.json()["messages"][ACCOUNT]["us-east-1"][url][0]["IsVisible"] is False
+    r = requests.get(f"{gateway.url}/_ministack/sqs/messages", params={"account": "123456789012"})
+    assert r.status_code == 400
+
+
 def test_aws_cli(gateway):
     name = f"cli-{uuid.uuid4().hex[:8]}"
     url = json.loads(gateway.aws("sqs", "create-queue", "--queue-name", name).stdout)["QueueUrl"]

@@ -15,6 +15,7 @@ use ministack_sdk::services;
 pub mod checks;
 mod messages;
 mod moves;
+mod peek;
 mod queues;
 
 pub struct Sqs;
@@ -30,7 +31,8 @@ impl Service for Sqs {
             .op("ListQueues", queues::list_queues)
             .op("StartMessageMoveTask", moves::start_message_move_task)
             .op("ListMessageMoveTasks", moves::list_message_move_tasks)
-            .op("CancelMessageMoveTask", moves::cancel_message_move_task);
+            .op("CancelMessageMoveTask", moves::cancel_message_move_task)
+            .http(peek::serve);
         // Operations on a QueueUrl: a URL in another account is served
         // there (see `by_url`).
         let r = by_url(r, "DeleteQueue", queues::delete_queue);
@@ -62,6 +64,13 @@ impl Service for Sqs {
             "ChangeMessageVisibilityBatch",
             messages::change_message_visibility_batch,
         )
+    }
+
+    fn raw_routes() -> Vec<ministack_sdk::RawRoute> {
+        vec![ministack_sdk::RawRoute {
+            host_suffix: String::new(),
+            path_prefix: "/_ministack/sqs/".into(),
+        }]
     }
 }
 
