@@ -625,3 +625,16 @@ def test_bad_input_errors(s3, bucket):
     assert code_of(e) == ("NoSuchBucket", 404)
     # The error document is S3's bare <Error> with the bucket name.
     assert e.value.response["Error"]["BucketName"].startswith("missing-")
+
+
+def test_list_object_versions_with_delimiter(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for k in ["top", "dir/a", "dir/b"]:
+        s3.put_object(Bucket=bucket, Key=k, Body=b"1")
+        s3.put_object(Bucket=bucket, Key=k, Body=b"2")
+    out = s3.list_object_versions(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in out["CommonPrefixes"]] == ["dir/"]
+    assert [(v["Key"], v["IsLatest"]) for v in out["Versions"]] == [("top", True), ("top", False)]
+    page = s3.list_object_versions(Bucket=bucket, MaxKeys=3)
+    assert page["IsTruncated"] is True
+    assert [v["Key"] for v in page["Versions"]] == ["dir/a", "dir/a", "dir/b"]

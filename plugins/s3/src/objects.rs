@@ -1084,6 +1084,8 @@ pub fn list_object_versions(_ctx: &Context, input: Value) -> Result<Value, AwsEr
     all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut versions = Vec::new();
     let mut markers = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    let delimiter = s(&input, "Delimiter").unwrap_or_default();
     let mut truncated = false;
     let mut next = None;
     let mut prev_key: Option<String> = None;
@@ -1093,11 +1095,21 @@ pub fn list_object_versions(_ctx: &Context, input: Value) -> Result<Value, AwsEr
         }
         let latest = prev_key.as_deref() != Some(key.as_str());
         prev_key = Some(key.clone());
-        if versions.len() + markers.len() == max {
+        let cp = util::common_prefix(&key, &prefix, &delimiter);
+        if let Some(cp) = &cp
+            && prefixes.last() == Some(cp)
+        {
+            continue;
+        }
+        if versions.len() + markers.len() + prefixes.len() == max {
             truncated = true;
             break;
         }
         next = Some((key.clone(), o.version().to_string()));
+        if let Some(cp) = cp {
+            prefixes.push(cp);
+            continue;
+        }
         let mut v = json!({
             "Key": key, "VersionId": o.version(), "IsLatest": latest,
             "LastModified": o.last_modified, "Owner": owner(&b.account),
@@ -1126,6 +1138,15 @@ pub fn list_object_versions(_ctx: &Context, input: Value) -> Result<Value, AwsEr
     }
     if !markers.is_empty() {
         out.insert("DeleteMarkers".into(), Value::Array(markers));
+    }
+    if !prefixes.is_empty() {
+        out.insert(
+            "CommonPrefixes".into(),
+            Value::Array(prefixes.into_iter().map(|p| json!({"Prefix": p})).collect()),
+        );
+    }
+    if !delimiter.is_empty() {
+        out.insert("Delimiter".into(), json!(delimiter));
     }
     Ok(Value::Object(out))
 }
