@@ -686,7 +686,7 @@ def test_ttl_sweep_deletes_expired_items(make_gateway, tmp_path):
 def test_operations_not_built_yet_answer_not_implemented(gateway):
     c = ddb(gateway)
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.describe_continuous_backups(TableName="x")
+        c.create_backup(TableName="xyz", BackupName="backup1")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.list_backups()
@@ -727,3 +727,31 @@ def test_partiql_statements(gateway):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.execute_statement(Statement=f"SELECT * FROM \"{t}\" WHERE pk = ?")
     assert error(e)[0] == "ValidationException"
+
+
+def test_stored_settings_policy_pitr_insights(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    arn = c.describe_table(TableName=t)["Table"]["TableArn"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.get_resource_policy(ResourceArn=arn)
+    assert error(e)[0] == "PolicyNotFoundException"
+    policy = '{"Version": "2012-10-17", "Statement": []}'
+    rev = c.put_resource_policy(ResourceArn=arn, Policy=policy)["RevisionId"]
+    got = c.get_resource_policy(ResourceArn=arn)
+    assert got["Policy"] == policy and got["RevisionId"] == rev
+    c.delete_resource_policy(ResourceArn=arn)
+    with pytest.raises(botocore.exceptions.ClientError):
+        c.get_resource_policy(ResourceArn=arn)
+    d = c.describe_continuous_backups(TableName=t)["ContinuousBackupsDescription"]
+    assert d["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "DISABLED"
+    d = c.update_continuous_backups(TableName=t, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    assert d["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.describe_continuous_backups(TableName="no-such-table")
+    assert error(e)[0] == "TableNotFoundException"
+    out = c.update_contributor_insights(TableName=t, ContributorInsightsAction="ENABLE")
+    assert out["ContributorInsightsStatus"] == "ENABLED"
+    assert c.describe_contributor_insights(TableName=t)["ContributorInsightsStatus"] == "ENABLED"
+    summaries = c.list_contributor_insights(TableName=t)["ContributorInsightsSummaries"]
+    assert summaries == [{"TableName": t, "ContributorInsightsStatus": "ENABLED"}]

@@ -16,6 +16,9 @@ pub struct Meta {
     pub tags: Vec<Value>,
     #[serde(default)]
     pub ttl: Option<Value>,
+    /// Stored settings: `policy`, `pitr`, `insights` (per index name, "" for the table).
+    #[serde(default)]
+    pub extra: serde_json::Map<String, Value>,
 }
 
 pub const TABLES: Table<Meta> = Table::new("tables");

@@ -18,6 +18,7 @@ pub mod keycode;
 pub mod num;
 pub mod partiql;
 pub mod reads;
+pub mod settings;
 pub mod tables;
 
 pub struct DynamoDb;
@@ -53,6 +54,29 @@ impl Service for DynamoDb {
             .op("ExecuteStatement", partiql::execute_statement)
             .op("BatchExecuteStatement", partiql::batch_execute_statement)
             .op("ExecuteTransaction", partiql::execute_transaction)
+            .op("PutResourcePolicy", settings::put_resource_policy)
+            .op("GetResourcePolicy", settings::get_resource_policy)
+            .op("DeleteResourcePolicy", settings::delete_resource_policy)
+            .op(
+                "DescribeContinuousBackups",
+                settings::describe_continuous_backups,
+            )
+            .op(
+                "UpdateContinuousBackups",
+                settings::update_continuous_backups,
+            )
+            .op(
+                "UpdateContributorInsights",
+                settings::update_contributor_insights,
+            )
+            .op(
+                "DescribeContributorInsights",
+                settings::describe_contributor_insights,
+            )
+            .op(
+                "ListContributorInsights",
+                settings::list_contributor_insights,
+            )
             .task(tables::TTL_SWEEP, tables::ttl_sweep)
     }
 }

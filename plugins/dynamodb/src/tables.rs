@@ -249,6 +249,7 @@ pub fn create_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         desc: desc.clone(),
         tags: input["Tags"].as_array().cloned().unwrap_or_default(),
         ttl: None,
+        extra: Default::default(),
     };
     TABLES.put(&name, &meta)?;
     Ok(json!({ "TableDescription": desc }))
@@ -469,6 +470,7 @@ pub fn update_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
                 desc: json!({"TableName": name}),
                 tags: vec![],
                 ttl: None,
+                extra: Default::default(),
             });
             INDEXES.delete_range(&RawRange {
                 prefix: t.index_prefix(&n),
