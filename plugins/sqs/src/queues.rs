@@ -340,10 +340,13 @@ pub struct AttributesResult {
 /// Counts of (visible, in flight, delayed) messages.
 fn counts(q: &Queue) -> Result<(u64, u64, u64), AwsError> {
     let now = time::now();
+    let retention = q.attr_i64("MessageRetentionPeriod", 345_600) as f64;
     let (mut visible, mut inflight, mut delayed) = (0, 0, 0);
     for m in MESSAGES.values(&keys::prefix(&[&q.name]))? {
         let m: Message = m;
-        if m.visible_at <= now {
+        if m.sent + retention <= now {
+            // Expired: dropped at the next receive.
+        } else if m.visible_at <= now {
             visible += 1;
         } else if m.receive_count > 0 {
             inflight += 1;
