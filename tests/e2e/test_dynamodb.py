@@ -686,10 +686,10 @@ def test_ttl_sweep_deletes_expired_items(make_gateway, tmp_path):
 def test_operations_not_built_yet_answer_not_implemented(gateway):
     c = ddb(gateway)
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.create_backup(TableName="xyz", BackupName="backup1")
+        c.restore_table_to_point_in_time(SourceTableName="xyz", TargetTableName="abc")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.list_backups()
+        c.describe_global_table(GlobalTableName="xyz")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 
@@ -755,3 +755,28 @@ def test_stored_settings_policy_pitr_insights(gateway):
     assert c.describe_contributor_insights(TableName=t)["ContributorInsightsStatus"] == "ENABLED"
     summaries = c.list_contributor_insights(TableName=t)["ContributorInsightsSummaries"]
     assert summaries == [{"TableName": t, "ContributorInsightsStatus": "ENABLED"}]
+
+
+def test_backup_is_a_real_copy_and_restores(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="N", extra_defs=[{"AttributeName": "g", "AttributeType": "S"}], GlobalSecondaryIndexes=[{
+        "IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}])
+    for i in range(5):
+        c.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"N": str(i)}, "g": {"S": "even" if i % 2 == 0 else "odd"}})
+    b = c.create_backup(TableName=t, BackupName="nightly")["BackupDetails"]
+    assert b["BackupStatus"] == "AVAILABLE" and b["BackupArn"].startswith(c.describe_table(TableName=t)["Table"]["TableArn"] + "/backup/")
+    c.delete_item(TableName=t, Key={"pk": {"S": "p"}, "sk": {"N": "0"}})  # after the backup: not in it
+    assert [s["BackupName"] for s in c.list_backups(TableName=t)["BackupSummaries"]] == ["nightly"]
+    assert c.describe_backup(BackupArn=b["BackupArn"])["BackupDescription"]["SourceTableDetails"]["ItemCount"] == 5
+    restored = name()
+    d = c.restore_table_from_backup(TargetTableName=restored, BackupArn=b["BackupArn"])["TableDescription"]
+    assert d["ItemCount"] == 5 and d["RestoreSummary"]["SourceBackupArn"] == b["BackupArn"]
+    out = c.query(TableName=restored, IndexName="by-g", KeyConditionExpression="g = :e", ExpressionAttributeValues={":e": {"S": "even"}})
+    assert sorted(i["sk"]["N"] for i in out["Items"]) == ["0", "2", "4"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.restore_table_from_backup(TargetTableName=restored, BackupArn=b["BackupArn"])
+    assert error(e)[0] == "TableAlreadyExistsException"
+    c.delete_backup(BackupArn=b["BackupArn"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.describe_backup(BackupArn=b["BackupArn"])
+    assert error(e)[0] == "BackupNotFoundException"

@@ -10,6 +10,7 @@
 
 use ministack_sdk::prelude::*;
 
+pub mod backups;
 pub mod batch;
 pub mod db;
 pub mod expr;
@@ -77,6 +78,11 @@ impl Service for DynamoDb {
                 "ListContributorInsights",
                 settings::list_contributor_insights,
             )
+            .op("CreateBackup", backups::create_backup)
+            .op("DescribeBackup", backups::describe_backup)
+            .op("DeleteBackup", backups::delete_backup)
+            .op("ListBackups", backups::list_backups)
+            .op("RestoreTableFromBackup", backups::restore_table_from_backup)
             .task(tables::TTL_SWEEP, tables::ttl_sweep)
     }
 }
