@@ -686,7 +686,7 @@ def test_ttl_sweep_deletes_expired_items(make_gateway, tmp_path):
 def test_operations_not_built_yet_answer_not_implemented(gateway):
     c = ddb(gateway)
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.restore_table_to_point_in_time(SourceTableName="xyz", TargetTableName="abc")
+        c.export_table_to_point_in_time(TableArn="arn:aws:dynamodb:us-east-1:000000000000:table/xyz", S3Bucket="b")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.describe_global_table(GlobalTableName="xyz")
@@ -780,3 +780,25 @@ def test_backup_is_a_real_copy_and_restores(gateway):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.describe_backup(BackupArn=b["BackupArn"])
     assert error(e)[0] == "BackupNotFoundException"
+
+
+def test_point_in_time_restore_and_kinesis_destinations(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    c.put_item(TableName=t, Item={"pk": {"S": "a"}, "v": {"N": "1"}})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.restore_table_to_point_in_time(SourceTableName=t, TargetTableName=name(), UseLatestRestorableTime=True)
+    assert error(e)[0] == "PointInTimeRecoveryUnavailableException"
+    c.update_continuous_backups(TableName=t, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    target = name()
+    d = c.restore_table_to_point_in_time(SourceTableName=t, TargetTableName=target, UseLatestRestorableTime=True)["TableDescription"]
+    assert d["ItemCount"] == 1
+    assert c.get_item(TableName=target, Key={"pk": {"S": "a"}})["Item"]["v"] == {"N": "1"}
+    stream = "arn:aws:kinesis:us-east-1:000000000000:stream/changes"
+    out = c.enable_kinesis_streaming_destination(TableName=t, StreamArn=stream)
+    assert out["DestinationStatus"] == "ENABLING"
+    dests = c.describe_kinesis_streaming_destination(TableName=t)["KinesisDataStreamDestinations"]
+    assert [(x["StreamArn"], x["DestinationStatus"]) for x in dests] == [(stream, "ACTIVE")]
+    c.disable_kinesis_streaming_destination(TableName=t, StreamArn=stream)
+    dests = c.describe_kinesis_streaming_destination(TableName=t)["KinesisDataStreamDestinations"]
+    assert dests[0]["DestinationStatus"] == "DISABLED"

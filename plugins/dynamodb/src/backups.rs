@@ -142,9 +142,39 @@ pub fn restore_table_from_backup(ctx: &Context, input: Value) -> Result<Value, A
             format!("Table already exists: {target}"),
         ));
     }
+    let p = prefix(arn);
+    let rows = BACKUP_ITEMS.scan(
+        &RawRange {
+            prefix: p.clone(),
+            start: None,
+            end: None,
+            reverse: false,
+        },
+        0,
+    );
+    let rows = rows
+        .into_iter()
+        .map(|(k, v)| (k[p.len()..].to_vec(), v))
+        .collect();
+    let summary = json!({
+        "SourceBackupArn": arn, "SourceTableArn": b.source["TableArn"],
+        "RestoreDateTime": ministack_sdk::time::now(), "RestoreInProgress": false
+    });
+    let t = restore_into(ctx, &b.source, &target, summary, rows)?;
+    Ok(json!({ "TableDescription": describe(&t) }))
+}
+
+/// A new table `target` shaped like `source`, holding `rows` (encoded key, item).
+fn restore_into(
+    ctx: &Context,
+    source: &Value,
+    target: &str,
+    summary: Value,
+    rows: Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<Tbl, AwsError> {
     let table_arn = ctx.arn("dynamodb", &format!("table/{target}")).to_string();
     let now = ministack_sdk::time::now();
-    let mut desc = b.source.clone();
+    let mut desc = source.clone();
     desc["TableName"] = json!(target);
     desc["TableArn"] = json!(table_arn);
     desc["TableId"] = json!(ministack_sdk::ids::uuid());
@@ -156,6 +186,7 @@ pub fn restore_table_from_backup(ctx: &Context, input: Value) -> Result<Value, A
             "LatestStreamArn",
             "LatestStreamLabel",
             "StreamSpecification",
+            "RestoreSummary",
         ] {
             o.remove(k);
         }
@@ -166,31 +197,76 @@ pub fn restore_table_from_backup(ctx: &Context, input: Value) -> Result<Value, A
             ix["IndexArn"] = json!(format!("{table_arn}/index/{n}"));
         }
     }
-    desc["RestoreSummary"] = json!({
-        "SourceBackupArn": arn, "SourceTableArn": b.source["TableArn"], "RestoreDateTime": now, "RestoreInProgress": false
-    });
+    desc["RestoreSummary"] = summary;
     let meta = Meta {
         desc,
         tags: vec![],
         ttl: None,
         extra: Default::default(),
     };
-    TABLES.put(&target, &meta)?;
+    TABLES.put(target, &meta)?;
     let t = Tbl::from_meta(meta);
-    let p = prefix(arn);
-    for (k, v) in BACKUP_ITEMS.scan(
-        &RawRange {
-            prefix: p.clone(),
-            start: None,
-            end: None,
-            reverse: false,
-        },
-        0,
-    ) {
+    for (k, v) in rows {
         let Ok(item) = serde_json::from_slice(&v) else {
             continue;
         };
-        t.write(&k[p.len()..], None, Some(&item));
+        t.write(&k, None, Some(&item));
     }
-    Ok(json!({ "TableDescription": describe(&t) }))
+    Ok(t)
+}
+
+/// Restores the source table's current items: no history is kept, so any
+/// RestoreDateTime within the window gives the latest state.
+pub fn restore_table_to_point_in_time(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let source_name = str_field(&input, "SourceTableName")
+        .map(String::from)
+        .or_else(|| str_field(&input, "SourceTableArn").map(name_of))
+        .unwrap_or_default();
+    let t = Tbl::open(&source_name).map_err(|_| {
+        AwsError::new(
+            "TableNotFoundException",
+            format!("Table not found: {source_name}"),
+        )
+    })?;
+    let pitr_on = t
+        .meta
+        .extra
+        .get("pitr")
+        .and_then(|p| p["Enabled"].as_bool())
+        == Some(true);
+    if !pitr_on {
+        return Err(AwsError::new(
+            "PointInTimeRecoveryUnavailableException",
+            format!("Point in time recovery is not enabled for table '{source_name}'"),
+        ));
+    }
+    let target = str_field(&input, "TargetTableName")
+        .unwrap_or("")
+        .to_string();
+    if TABLES.contains(&target) {
+        return Err(AwsError::new(
+            "TableAlreadyExistsException",
+            format!("Table already exists: {target}"),
+        ));
+    }
+    let plen = t.prefix().len();
+    let rows = ITEMS
+        .scan(
+            &RawRange {
+                prefix: t.prefix(),
+                start: None,
+                end: None,
+                reverse: false,
+            },
+            0,
+        )
+        .into_iter()
+        .map(|(k, v)| (k[plen..].to_vec(), v))
+        .collect();
+    let summary = json!({
+        "SourceTableArn": t.arn(), "RestoreDateTime": ministack_sdk::time::now(), "RestoreInProgress": false
+    });
+    let source = describe(&t);
+    let restored = restore_into(ctx, &source, &target, summary, rows)?;
+    Ok(json!({ "TableDescription": describe(&restored) }))
 }

@@ -83,6 +83,26 @@ impl Service for DynamoDb {
             .op("DeleteBackup", backups::delete_backup)
             .op("ListBackups", backups::list_backups)
             .op("RestoreTableFromBackup", backups::restore_table_from_backup)
+            .op(
+                "RestoreTableToPointInTime",
+                backups::restore_table_to_point_in_time,
+            )
+            .op(
+                "EnableKinesisStreamingDestination",
+                settings::enable_kinesis_streaming_destination,
+            )
+            .op(
+                "DisableKinesisStreamingDestination",
+                settings::disable_kinesis_streaming_destination,
+            )
+            .op(
+                "UpdateKinesisStreamingDestination",
+                settings::update_kinesis_streaming_destination,
+            )
+            .op(
+                "DescribeKinesisStreamingDestination",
+                settings::describe_kinesis_streaming_destination,
+            )
             .task(tables::TTL_SWEEP, tables::ttl_sweep)
     }
 }
