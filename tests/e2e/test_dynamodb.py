@@ -802,3 +802,24 @@ def test_point_in_time_restore_and_kinesis_destinations(gateway):
     c.disable_kinesis_streaming_destination(TableName=t, StreamArn=stream)
     dests = c.describe_kinesis_streaming_destination(TableName=t)["KinesisDataStreamDestinations"]
     assert dests[0]["DestinationStatus"] == "DISABLED"
+
+
+def test_legacy_parameters(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="N")
+    for i in range(5):
+        c.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"N": str(i)}, "v": {"N": str(i * 10)}})
+    c.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"N": "0"}, "v": {"N": "1"}}, Expected={"v": {"Value": {"N": "0"}}})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"N": "0"}}, Expected={"pk": {"Exists": False}})
+    assert error(e)[0] == "ConditionalCheckFailedException"
+    c.update_item(TableName=t, Key={"pk": {"S": "p"}, "sk": {"N": "1"}},
+                  AttributeUpdates={"v": {"Action": "ADD", "Value": {"N": "5"}}, "w": {"Action": "PUT", "Value": {"S": "x"}}})
+    assert c.get_item(TableName=t, Key={"pk": {"S": "p"}, "sk": {"N": "1"}}, AttributesToGet=["v", "w"])["Item"] == {"v": {"N": "15"}, "w": {"S": "x"}}
+    out = c.query(TableName=t, KeyConditions={
+        "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]},
+        "sk": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "1"}, {"N": "3"}]},
+    }, QueryFilter={"v": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "15"}]}})
+    assert [i["sk"]["N"] for i in out["Items"]] == ["2", "3"]
+    out = c.scan(TableName=t, ScanFilter={"v": {"ComparisonOperator": "IN", "AttributeValueList": [{"N": "1"}, {"N": "40"}]}})
+    assert sorted(i["sk"]["N"] for i in out["Items"]) == ["0", "4"]
