@@ -117,6 +117,13 @@ def fixtures(server):
     s3.put_object(Bucket="bench-bucket", Key="bench-get", Body=b"g" * 1024)
     sqs = boto3.client("sqs", **kw)
     queue_url = sqs.create_queue(QueueName="bench-queue")["QueueUrl"]
+    # ReceiveMessage reads a separate queue of 100 messages at constant depth
+    # (the request sets VisibilityTimeout 0), so both servers receive from the
+    # same queue whatever SendMessage left behind.
+    recv_url = sqs.create_queue(QueueName="bench-recv-queue")["QueueUrl"]
+    for b in range(10):
+        sqs.send_message_batch(QueueUrl=recv_url, Entries=[
+            {"Id": str(i), "MessageBody": f"bench message {10 * b + i}"} for i in range(10)])
     ddb = boto3.client("dynamodb", **kw)
     ddb.create_table(TableName="bench-table", BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
@@ -131,7 +138,7 @@ def fixtures(server):
     if n != 100:
         raise RuntimeError(f"{server.name}: fixture query returned {n} items, not 100")
     boto3.client("sts", **kw).get_caller_identity()
-    return queue_url
+    return {"sqs_send.lua": queue_url, "sqs_receive.lua": recv_url}
 
 
 def probe(server, script, queue_url):
@@ -293,11 +300,14 @@ def main():
             queues[s.name] = fixtures(s)
         for label, script in CASES:
             for s in servers:
-                status, body = probe(s, script, queues[s.name])
+                q = queues[s.name].get(script, "")
+                status, body = probe(s, script, q)
                 if not 200 <= status < 300:
                     fails.append(f"{s.name} {label}: HTTP {status}: {body}")
+                if script == "sqs_receive.lua" and '"Messages"' not in body:
+                    fails.append(f"{s.name} {label}: no message received from a queue of 100: {body}")
                 for c in CONNS:
-                    r = wrk(s, script, c, args.seconds, queues[s.name])
+                    r = wrk(s, script, c, args.seconds, q)
                     results[(label, c, s.name)] = r
                     log(f"  {s.name:9} {label:26} c={c:<2} {r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms "
                         f"p99 {r['p99']:.2f} ms non-2xx {r['non2xx']} cpu {r['cpu_us']:.0f} us/req")
@@ -420,7 +430,8 @@ def main():
         "",
         "Servers: `target/release/ministack` and `bench/.venv/bin/ministack`, each with `GATEWAY_PORT=<free port>` "
         "`BIND_HOST=127.0.0.1 LOG_LEVEL=error`, fixtures (bucket with a 1 KiB object, queue, table with 100 items "
-        "under one partition key) created with boto3 before the load. wrk scripts: "
+        "under one partition key, a second queue of 100 messages that ReceiveMessage reads with `VisibilityTimeout` 0 "
+        "so its depth stays constant) created with boto3 before the load. wrk scripts: "
         + ", ".join(f"`bench/wrk/{s}`" for _, s in CASES) + ". Startup: `bench/startup.py` "
         f"(median of {args.runs} launches; cold = empty `MINISTACK_CACHE_DIR` each launch). "
         "64 MiB objects: one PUT then one GET on a keep-alive connection, 3 times, median.",
