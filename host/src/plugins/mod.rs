@@ -211,16 +211,30 @@ impl Runtime {
             registry: OnceLock::new(),
         });
 
-        let mut plugins = Vec::new();
-        for (name, entry) in entries {
-            let t = std::time::Instant::now();
-            let loaded = runtime.load_plugin(&cache, &name, entry).await;
-            tracing::debug!(plugin = name, "loaded in {:?}", t.elapsed());
-            match loaded {
-                Ok(p) => plugins.push(Arc::new(p)),
-                Err(e) => tracing::error!("plugin {name} not loaded: {e:#}"),
+        // Plugins load side by side: compiling (cold cache) and describing
+        // each is independent work.
+        let cache = Arc::new(cache);
+        let mut loading = tokio::task::JoinSet::new();
+        for (index, (name, entry)) in entries.into_iter().enumerate() {
+            let (runtime, cache) = (runtime.clone(), cache.clone());
+            loading.spawn(async move {
+                let t = std::time::Instant::now();
+                let loaded = runtime.load_plugin(cache, &name, entry).await;
+                tracing::debug!(plugin = name, "loaded in {:?}", t.elapsed());
+                (index, name, loaded)
+            });
+        }
+        let mut loaded = Vec::new();
+        while let Some(joined) = loading.join_next().await {
+            match joined {
+                Ok((index, _, Ok(p))) => loaded.push((index, Arc::new(p))),
+                Ok((_, name, Err(e))) => tracing::error!("plugin {name} not loaded: {e:#}"),
+                Err(e) => tracing::error!("a plugin failed to load: {e}"),
             }
         }
+        // Keep the manifest's order (routing ties, listings).
+        loaded.sort_by_key(|(index, _)| *index);
+        let plugins: Vec<Arc<Plugin>> = loaded.into_iter().map(|(_, p)| p).collect();
         for p in &plugins {
             runtime.sweep_blobs(p);
         }
@@ -245,13 +259,16 @@ impl Runtime {
 
     async fn load_plugin(
         self: &Arc<Self>,
-        cache: &cache::CompileCache,
+        cache: Arc<cache::CompileCache>,
         name: &str,
         entry: PluginEntry,
     ) -> anyhow::Result<Plugin> {
         let wasm = std::fs::read(&entry.path)
             .with_context(|| format!("reading {}", entry.path.display()))?;
-        let (component, load_source) = cache.load(&self.engine, &wasm)?;
+        // Compiling (a cold cache) is CPU work: keep it off the async workers.
+        let engine = self.engine.clone();
+        let (component, load_source) =
+            tokio::task::spawn_blocking(move || cache.load(&engine, &wasm)).await??;
         check_contract(&self.engine, &component, name, &entry)?;
         let pre = PluginPre::new(self.linker.instantiate_pre(&component)?)?;
         let core = Arc::new(PluginCore {
