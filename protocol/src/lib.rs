@@ -336,7 +336,9 @@ pub fn decode_request(
         }
     };
     if let Some(input_ref) = &op.input {
-        validate::validate(&model.model, input_ref.shape, &input, protocol).map_err(fail)?;
+        validate::validate(&model.model, input_ref.shape, &input, protocol)
+            .map_err(|e| quirks::s3::validation_error(model, e))
+            .map_err(fail)?;
     }
     Ok(Decoded {
         operation: op.name.clone(),

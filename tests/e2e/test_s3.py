@@ -599,7 +599,7 @@ def test_aws_cli_mb_ls_rm_rb_and_100_mib_copy(gateway, tmp_path):
     assert name not in gateway.aws("s3", "ls").stdout
 
 
-def test_bad_input_errors(s3, bucket):
+def test_bad_input_errors(gateway, s3, bucket):
     uid = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=10001, Body=b"x")
@@ -613,9 +613,9 @@ def test_bad_input_errors(s3, bucket):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.list_objects_v2(Bucket=bucket, ContinuationToken="!!not-a-token!!")
     assert code_of(e) == ("InvalidArgument", 400)
-    # (An unknown EncodingType or versioning Status is refused by the gateway's
-    # enum validation before the plugin, as ValidationException rather than
-    # S3's InvalidArgument / MalformedXML: reported as a codec issue.)
+    # An unknown enum value is refused before the plugin, as S3 does: InvalidArgument.
+    r = requests.get(f"{gateway.url}/{bucket}?list-type=2&encoding-type=base64")
+    assert r.status_code == 400 and "<Code>InvalidArgument</Code>" in r.text
     s3.put_object(Bucket=bucket, Key="t", Body=b"x")
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.put_object_tagging(Bucket=bucket, Key="t", Tagging={"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]})

@@ -7,6 +7,18 @@ pub(crate) fn is_s3(meta: &Metadata) -> bool {
     meta.endpoint_prefix == "s3" || meta.service_id.as_deref() == Some("S3")
 }
 
+/// S3 has no `ValidationException`: a parameter that breaks the model's
+/// constraints (an unknown enum value such as `encoding-type=base64`, a
+/// missing member) is `InvalidArgument`, 400.
+pub(crate) fn validation_error(model: &ServiceModel, mut e: crate::AwsError) -> crate::AwsError {
+    if is_s3(model.metadata())
+        && matches!(e.code.as_str(), "ValidationException" | "MissingParameter")
+    {
+        e.code = "InvalidArgument".to_string();
+    }
+    e
+}
+
 /// S3 errors are `<Error><Code>..</Code>..<RequestId>..</RequestId></Error>`,
 /// without the `<ErrorResponse>` wrapper other restXml services use.
 pub(crate) fn bare_error_envelope(model: &ServiceModel) -> bool {
