@@ -204,6 +204,9 @@ pub(crate) struct Operation {
     pub output: Option<ShapeRef>,
     pub errors: Vec<ShapeId>,
     pub host_prefix: Option<String>,
+    /// Deprecated operations lose ties on a shared URI (S3's
+    /// GetBucketLifecycle vs GetBucketLifecycleConfiguration on `?lifecycle`).
+    pub deprecated: bool,
 }
 
 /// The resolved model: shapes by index, operations by name.
@@ -345,6 +348,7 @@ struct RawOperation {
     output: Option<RawRef>,
     errors: Vec<RawRef>,
     endpoint: Option<RawEndpoint>,
+    deprecated: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -569,13 +573,17 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
                 .map(|r| lookup(&r.shape))
                 .collect::<Result<_, _>>()?,
             host_prefix: o.endpoint.and_then(|e| e.host_prefix),
+            deprecated: o.deprecated,
         };
         operations.insert(name, op);
     }
     let mut rest_order: Vec<String> = operations.keys().cloned().collect();
     rest_order.sort_by(|a, b| {
         let (ta, tb) = (&operations[a].template, &operations[b].template);
-        tb.specificity().cmp(&ta.specificity()).then(a.cmp(b))
+        tb.specificity()
+            .cmp(&ta.specificity())
+            .then(operations[a].deprecated.cmp(&operations[b].deprecated))
+            .then(a.cmp(b))
     });
     let shapes = raw_shapes.iter().map(|_| OnceLock::new()).collect();
     Ok((

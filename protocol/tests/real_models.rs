@@ -835,3 +835,37 @@ fn models_are_shared_across_threads() {
         assert_eq!(h.join().unwrap()["Prefix"], "x");
     }
 }
+
+#[test]
+fn s3_prefers_current_operations_over_deprecated_ones_on_a_shared_uri() {
+    // botocore's full S3 model still has GetBucketLifecycle (deprecated) on
+    // `GET /{Bucket}?lifecycle`, beside GetBucketLifecycleConfiguration.
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import botocore, gzip, os, sys; \
+             p = os.path.join(os.path.dirname(botocore.__file__), 'data/s3/2006-03-01/service-2.json.gz'); \
+             sys.stdout.write(gzip.open(p).read().decode())",
+        ])
+        .output()
+        .expect("python3 with botocore");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = String::from_utf8(out.stdout).unwrap();
+    let model = ministack_protocol::ServiceModel::from_json(&json).unwrap();
+    let headers = ministack_protocol::http::HeaderMap::new();
+    let method = ministack_protocol::http::Method::GET;
+    let head = ministack_protocol::RequestHead {
+        method: &method,
+        path: "/bucket",
+        query: "lifecycle",
+        headers: &headers,
+    };
+    assert_eq!(
+        model.match_rest(&head),
+        Some("GetBucketLifecycleConfiguration")
+    );
+}
