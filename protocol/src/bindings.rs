@@ -299,6 +299,45 @@ pub(crate) fn payload_member(m: &Model, id: ShapeId) -> Option<&Member> {
 }
 
 /// A streamed request body: the blob-ref goes into the streaming payload member.
+/// What both REST decoders do first: the members bound to the URI, query
+/// string and headers, then either the finished input (no input shape, or a
+/// body the host streamed into a blob) or the body bytes left to decode.
+pub(crate) enum RestStart {
+    Done(Value),
+    Body {
+        input: ShapeId,
+        bound: Map<String, Value>,
+        bytes: bytes::Bytes,
+    },
+}
+
+pub(crate) fn start_rest_decode(
+    model: &crate::ServiceModel,
+    op: &Operation,
+    labels: &Labels,
+    head: &RequestHead<'_>,
+    body: crate::RequestBody,
+    binding_error_code: &str,
+) -> Result<RestStart, crate::AwsError> {
+    let m = &model.model;
+    let Some(input) = &op.input else {
+        return Ok(RestStart::Done(Value::Object(Map::new())));
+    };
+    let mut bound = decode_bindings(m, op, input.shape, labels, head)
+        .map_err(|e| crate::AwsError::new(binding_error_code, e, 400))?;
+    match body {
+        crate::RequestBody::Bytes(bytes) => Ok(RestStart::Body {
+            input: input.shape,
+            bound,
+            bytes,
+        }),
+        crate::RequestBody::Blob(v) => {
+            insert_blob_ref(m, input.shape, &mut bound, v);
+            Ok(RestStart::Done(Value::Object(bound)))
+        }
+    }
+}
+
 pub(crate) fn insert_blob_ref(m: &Model, id: ShapeId, out: &mut Map<String, Value>, blob: Value) {
     if let Some(pm) = payload_member(m, id) {
         out.insert(pm.name.clone(), blob);

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::bindings::{self, decode_bindings, encode_bindings, has_body_members, payload_member};
+use crate::bindings::{self, encode_bindings, has_body_members, payload_member};
 use crate::json::{decode_body, error_body, error_type_name, to_wire, write_wire};
 use crate::model::{Kind, Operation};
 use crate::rest::Labels;
@@ -18,19 +18,22 @@ pub(crate) fn decode(
     body: RequestBody,
 ) -> Result<Value, AwsError> {
     let m = &model.model;
-    let Some(input) = &op.input else {
-        return Ok(Value::Object(Map::new()));
+    let (input, mut out, bytes) = match bindings::start_rest_decode(
+        model,
+        op,
+        &labels,
+        head,
+        body,
+        "SerializationException",
+    )? {
+        bindings::RestStart::Done(v) => return Ok(v),
+        bindings::RestStart::Body {
+            input,
+            bound,
+            bytes,
+        } => (input, bound, bytes),
     };
-    let mut out = decode_bindings(m, op, input.shape, &labels, head)
-        .map_err(|e| AwsError::new("SerializationException", e, 400))?;
-    let bytes = match body {
-        RequestBody::Bytes(b) => b,
-        RequestBody::Blob(v) => {
-            bindings::insert_blob_ref(m, input.shape, &mut out, v);
-            return Ok(Value::Object(out));
-        }
-    };
-    match payload_member(m, input.shape) {
+    match payload_member(m, input) {
         Some(pm) => {
             if !bytes.is_empty() {
                 let v = match m.shape(pm.shape).kind {
@@ -43,8 +46,8 @@ pub(crate) fn decode(
             }
         }
         None => {
-            if has_body_members(m, input.shape)
-                && let Value::Object(b) = decode_body(m, input.shape, &bytes)?
+            if has_body_members(m, input)
+                && let Value::Object(b) = decode_body(m, input, &bytes)?
             {
                 out.extend(b);
             }

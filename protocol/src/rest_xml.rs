@@ -1,9 +1,9 @@
 //! restXml: HTTP bindings + an XML body (or a payload member). S3's error
 //! envelope is a quirk (quirks/s3.rs).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::bindings::{self, decode_bindings, encode_bindings, has_body_members, payload_member};
+use crate::bindings::{self, encode_bindings, has_body_members, payload_member};
 use crate::model::{Kind, Operation};
 use crate::query::write_error_fields;
 use crate::rest::Labels;
@@ -29,20 +29,17 @@ pub(crate) fn decode(
     body: RequestBody,
 ) -> Result<Value, AwsError> {
     let m = &model.model;
-    let Some(input) = &op.input else {
-        return Ok(Value::Object(Map::new()));
-    };
-    let mut out = decode_bindings(m, op, input.shape, &labels, head)
-        .map_err(|e| AwsError::new("InvalidArgument", e, 400))?;
-    let bytes = match body {
-        RequestBody::Bytes(b) => b,
-        RequestBody::Blob(v) => {
-            bindings::insert_blob_ref(m, input.shape, &mut out, v);
-            return Ok(Value::Object(out));
-        }
-    };
+    let (input, mut out, bytes) =
+        match bindings::start_rest_decode(model, op, &labels, head, body, "InvalidArgument")? {
+            bindings::RestStart::Done(v) => return Ok(v),
+            bindings::RestStart::Body {
+                input,
+                bound,
+                bytes,
+            } => (input, bound, bytes),
+        };
     let blank = bytes.trim_ascii().is_empty();
-    match payload_member(m, input.shape) {
+    match payload_member(m, input) {
         Some(pm) => {
             let kind = m.shape(pm.shape).kind;
             if matches!(kind, Kind::Blob | Kind::String) {
@@ -58,9 +55,9 @@ pub(crate) fn decode(
             }
         }
         None => {
-            if has_body_members(m, input.shape) && !blank {
+            if has_body_members(m, input) && !blank {
                 let root = xml::parse(&bytes).map_err(malformed)?;
-                out.extend(read_struct(m, input.shape, &root, "input").map_err(malformed)?);
+                out.extend(read_struct(m, input, &root, "input").map_err(malformed)?);
             }
         }
     }
