@@ -251,8 +251,18 @@ impl Tbl {
             .and_then(|b| serde_json::from_slice(&b).ok())
     }
 
-    /// Write (`Some`) or delete (`None`) an item, keeping the indexes.
+    /// Write (`Some`) or delete (`None`) an item, keeping the indexes and
+    /// appending the stream record when the table's stream is on.
     pub fn write(&self, key: &[u8], old: Option<&Item>, new: Option<&Item>) {
+        self.write_as(key, old, new, false)
+    }
+
+    /// [`Tbl::write`]; `by_service`: a deletion by DynamoDB itself (TTL),
+    /// marked so in its stream record.
+    pub fn write_as(&self, key: &[u8], old: Option<&Item>, new: Option<&Item>, by_service: bool) {
+        if let Err(e) = crate::streams::record(self, old, new, by_service) {
+            ministack_sdk::warn!("stream record of {} not written: {}", self.name, e.message);
+        }
         let row = self.row_key(key);
         match new {
             Some(item) => ITEMS.put(&row, &serde_json::to_vec(item).unwrap_or_default()),

@@ -20,6 +20,7 @@ pub mod num;
 pub mod partiql;
 pub mod reads;
 pub mod settings;
+pub mod streams;
 pub mod tables;
 
 pub struct DynamoDb;
@@ -102,6 +103,10 @@ impl Service for DynamoDb {
             .op(
                 "DescribeKinesisStreamingDestination",
                 settings::describe_kinesis_streaming_destination,
+            )
+            .op(
+                "MinistackInternalStreamsRead",
+                streams::internal_streams_read,
             )
             .task(tables::TTL_SWEEP, tables::ttl_sweep)
     }

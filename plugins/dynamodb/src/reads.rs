@@ -280,6 +280,9 @@ fn opts(
     })
 }
 
+/// Data a Query or Scan page reads at most (AWS's 1 MB).
+pub const PAGE_BYTES: usize = 1024 * 1024;
+
 fn answer(
     input: &Value,
     src: &Source,
@@ -288,26 +291,38 @@ fn answer(
     filter: Option<&Cond>,
     projection: Option<&Vec<expr::Path>>,
 ) -> Result<Value, AwsError> {
-    let scanned = rows.len();
+    let mut scanned = 0;
+    let mut read = 0;
+    let mut size_cut = false;
     let mut items = Vec::new();
     let mut last = None;
-    for (_, v) in &rows {
+    for (i, (_, v)) in rows.iter().enumerate() {
         let Ok(mut item) = serde_json::from_slice::<Item>(v) else {
             continue;
         };
+        scanned += 1;
         last = Some(src.last_key(&item));
+        // AWS stops a page once it has read 1 MB of data (before the filter).
+        read += crate::db::item_size(&item);
+        if read >= PAGE_BYTES && i + 1 < rows.len() {
+            size_cut = true;
+        }
         if o.full_items
             && let Some(k) = src.t.schema.encode(&item)
             && let Some(full) = src.t.get(&k)
         {
             item = full;
         }
-        if let Some(f) = filter
-            && !holds(f, &item)?
-        {
-            continue;
+        let keep = match filter {
+            Some(f) => holds(f, &item)?,
+            None => true,
+        };
+        if keep {
+            items.push(item);
         }
-        items.push(item);
+        if size_cut {
+            break;
+        }
     }
     let mut out = json!({ "Count": items.len(), "ScannedCount": scanned });
     if !o.count_only {
@@ -322,8 +337,7 @@ fn answer(
             .collect();
         out["Items"] = Value::Array(items);
     }
-    if o.limit > 0
-        && scanned as u32 >= o.limit
+    if (size_cut || (o.limit > 0 && scanned as u32 >= o.limit))
         && let Some(k) = last
     {
         out["LastEvaluatedKey"] = Value::Object(k);

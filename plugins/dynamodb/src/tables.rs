@@ -5,6 +5,7 @@ use ministack_sdk::prelude::*;
 use serde_json::{Value, json};
 
 use crate::db::{self, INDEXES, ITEMS, Meta, RawRange, TABLES, Tbl, str_field, validation};
+use crate::streams;
 
 fn table_name(input: &Value) -> Result<String, AwsError> {
     let name = str_field(input, "TableName").unwrap_or("");
@@ -230,6 +231,9 @@ pub fn create_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         ));
     }
     set_stream(&mut desc, input.get("StreamSpecification"), &arn)?;
+    if streams::enabled_arn(&desc).is_some() {
+        streams::open(&desc)?;
+    }
     if let Some(sse) = input.get("SSESpecification")
         && sse.get("Enabled").and_then(|v| v.as_bool()) == Some(true)
     {
@@ -331,6 +335,9 @@ pub fn delete_table(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         end: None,
         reverse: false,
     };
+    if let Some(arn) = streams::enabled_arn(&t.meta.desc) {
+        streams::close(arn)?;
+    }
     ITEMS.delete_range(&all(t.prefix()));
     INDEXES.delete_range(&all(t.prefix()));
     TABLES.delete(&name);
@@ -409,7 +416,27 @@ pub fn update_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     if let Some(o) = input.get("OnDemandThroughput") {
         d["OnDemandThroughput"] = o.clone();
     }
+    let old_stream = streams::enabled_arn(d).map(String::from);
+    if let Some(spec) = input.get("StreamSpecification") {
+        let enable = spec["StreamEnabled"].as_bool().unwrap_or(false);
+        if enable && let Some(old) = &old_stream {
+            return Err(validation(format!(
+                "Table already has an enabled stream: TableName: {name}, StreamArn: {old}"
+            )));
+        }
+        if !enable && old_stream.is_none() {
+            return Err(validation(format!(
+                "Table already has no enabled stream: TableName: {name}"
+            )));
+        }
+    }
     set_stream(d, input.get("StreamSpecification"), &arn)?;
+    if input.get("StreamSpecification").is_some() {
+        match &old_stream {
+            Some(old) => streams::close(old)?,
+            None => streams::open(d)?,
+        }
+    }
     let billing = str_field(&d["BillingModeSummary"], "BillingMode")
         .unwrap_or("PROVISIONED")
         .to_string();
@@ -649,7 +676,7 @@ pub fn ttl_sweep(ctx: &Context, job: TtlSweep) -> Result<(), AwsError> {
             .and_then(|n| crate::num::Num::parse(n).ok())
             .is_some_and(|n| n <= now);
         if expired {
-            t.write(&k[plen..], Some(&item), None);
+            t.write_as(&k[plen..], Some(&item), None, true);
         }
     }
     ministack_sdk::tasks::schedule(sweep_interval(ctx), TTL_SWEEP, &job)?;

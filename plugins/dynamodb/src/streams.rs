@@ -1,0 +1,454 @@
+//! DynamoDB Streams, the data side: every item write of a table whose
+//! stream is on appends a record here, in the same store unit as the write
+//! (so a write and its record land together or not at all, and a
+//! transaction's records are all there or none). The `dynamodbstreams`
+//! plugin serves the Streams API by calling [`internal_streams_read`]
+//! (operation `MinistackInternalStreamsRead`) through the host.
+//!
+//! One shard per stream. Sequence numbers are `creation millis * 10^6 + n`,
+//! increasing within a stream and across a table's successive streams.
+//! Records are kept 24 hours; a disabled stream's shard is closed (its
+//! `EndingSequenceNumber` set) and stays readable for those 24 hours.
+
+use ministack_sdk::prelude::*;
+use ministack_sdk::store::keys;
+use serde_json::{Value, json};
+
+use crate::db::{Tbl, item_size, str_field, validation};
+use crate::expr::Item;
+
+/// A stream of a table (one shard).
+#[derive(Serialize, Deserialize, Clone)]
+pub struct Stream {
+    pub arn: String,
+    pub label: String,
+    pub table: String,
+    pub view: String,
+    pub key_schema: Value,
+    /// Epoch seconds.
+    pub created: f64,
+    pub shard_id: String,
+    /// First sequence number of the shard.
+    pub start_seq: u64,
+    /// Next sequence number to hand out.
+    pub next_seq: u64,
+    /// Set when the stream is disabled (or its table deleted).
+    #[serde(default)]
+    pub end_seq: Option<u64>,
+    #[serde(default)]
+    pub closed_at: Option<f64>,
+}
+
+/// Stream ARN → stream.
+pub const STREAMS: Table<Stream> = Table::new("streams");
+/// `arn \0 u64(sequence number)` → record JSON (as GetRecords answers it).
+pub const RECORDS: Table<Value> = Table::new("stream-records");
+
+const RETENTION_SECS: f64 = 24.0 * 3600.0;
+const ITERATOR_LIFETIME_MS: u64 = 15 * 60 * 1000;
+
+/// A sequence number as AWS writes it: at least 21 digits.
+pub fn seq_text(n: u64) -> String {
+    format!("{n:021}")
+}
+
+/// Opens the stream named by a table description's `LatestStreamArn`.
+pub fn open(desc: &Value) -> Result<(), AwsError> {
+    let Some(arn) = str_field(desc, "LatestStreamArn") else {
+        return Ok(());
+    };
+    let now_ms = ministack_sdk::time::now_millis();
+    let base = now_ms * 1_000_000;
+    let stream = Stream {
+        arn: arn.to_string(),
+        label: str_field(desc, "LatestStreamLabel")
+            .unwrap_or("")
+            .to_string(),
+        table: str_field(desc, "TableName").unwrap_or("").to_string(),
+        view: str_field(&desc["StreamSpecification"], "StreamViewType")
+            .unwrap_or("KEYS_ONLY")
+            .to_string(),
+        key_schema: desc["KeySchema"].clone(),
+        created: now_ms as f64 / 1000.0,
+        shard_id: format!("shardId-{now_ms:020}-{}", ministack_sdk::ids::hex(8)),
+        start_seq: base + 1,
+        next_seq: base + 1,
+        end_seq: None,
+        closed_at: None,
+    };
+    STREAMS.put(arn, &stream)
+}
+
+/// Closes a stream: its shard gets an ending sequence number.
+pub fn close(arn: &str) -> Result<(), AwsError> {
+    if let Some(mut s) = STREAMS.get(arn)?
+        && s.end_seq.is_none()
+    {
+        s.end_seq = Some(s.next_seq - 1);
+        s.closed_at = Some(ministack_sdk::time::now());
+        STREAMS.put(arn, &s)?;
+    }
+    Ok(())
+}
+
+/// The ARN of the table's enabled stream, if any.
+pub fn enabled_arn(desc: &Value) -> Option<&str> {
+    if desc["StreamSpecification"]["StreamEnabled"].as_bool() == Some(true) {
+        str_field(desc, "LatestStreamArn")
+    } else {
+        None
+    }
+}
+
+/// What a write did, as a stream event name (`None`: nothing changed).
+pub fn event_name(old: Option<&Item>, new: Option<&Item>) -> Option<&'static str> {
+    match (old, new) {
+        (None, Some(_)) => Some("INSERT"),
+        (Some(o), Some(n)) if o != n => Some("MODIFY"),
+        (Some(_), None) => Some("REMOVE"),
+        _ => None,
+    }
+}
+
+/// The record's `dynamodb` member for a view type.
+pub fn stream_record(
+    view: &str,
+    keys: &Item,
+    old: Option<&Item>,
+    new: Option<&Item>,
+    seq: u64,
+    now: u64,
+) -> Value {
+    let mut size = item_size(keys);
+    let mut d = json!({
+        "ApproximateCreationDateTime": now,
+        "Keys": keys,
+        "SequenceNumber": seq_text(seq),
+        "StreamViewType": view,
+    });
+    if matches!(view, "NEW_IMAGE" | "NEW_AND_OLD_IMAGES")
+        && let Some(n) = new
+    {
+        size += item_size(n);
+        d["NewImage"] = json!(n);
+    }
+    if matches!(view, "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")
+        && let Some(o) = old
+    {
+        size += item_size(o);
+        d["OldImage"] = json!(o);
+    }
+    d["SizeBytes"] = json!(size.max(1));
+    d
+}
+
+/// Appends the record of one item write (called by [`Tbl::write`]).
+/// `by_service`: a deletion by DynamoDB itself (TTL).
+pub fn record(
+    t: &Tbl,
+    old: Option<&Item>,
+    new: Option<&Item>,
+    by_service: bool,
+) -> Result<(), AwsError> {
+    let Some(arn) = enabled_arn(&t.meta.desc) else {
+        return Ok(());
+    };
+    let Some(event) = event_name(old, new) else {
+        return Ok(());
+    };
+    let Some(mut stream) = STREAMS.get(arn)? else {
+        return Ok(());
+    };
+    let seq = stream.next_seq;
+    stream.next_seq += 1;
+    STREAMS.put(arn, &stream)?;
+    let keys = t.schema.key_of(new.or(old).expect("old or new"));
+    let region = arn.split(':').nth(3).unwrap_or("");
+    let mut rec = json!({
+        "eventID": ministack_sdk::ids::hex(32),
+        "eventName": event,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": stream_record(&stream.view, &keys, old, new, seq, ministack_sdk::time::now_secs()),
+    });
+    if by_service {
+        rec["userIdentity"] = json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"});
+    }
+    RECORDS.put(&keys::join(&[arn, &keys::u64(seq)]), &rec)
+}
+
+// ---------- the Streams API, served to the dynamodbstreams plugin ----------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InternalInput {
+    pub operation: String,
+    pub input: String,
+}
+
+/// `MinistackInternalStreamsRead`: one DynamoDB Streams operation (name and
+/// JSON input) answered with its JSON output. Only reads.
+pub fn internal_streams_read(ctx: &Context, inp: InternalInput) -> Result<Value, AwsError> {
+    let input: Value = serde_json::from_str(&inp.input)
+        .map_err(|_| validation("Input must be the JSON input of a DynamoDB Streams operation"))?;
+    if !input.is_object() {
+        return Err(validation("Input must be a JSON object"));
+    }
+    let out = match inp.operation.as_str() {
+        "ListStreams" => list_streams(ctx, &input)?,
+        "DescribeStream" => describe_stream(&input)?,
+        "GetShardIterator" => get_shard_iterator(&input)?,
+        "GetRecords" => get_records(&input)?,
+        other => {
+            return Err(validation(format!(
+                "Unknown DynamoDB Streams operation: {other}"
+            )));
+        }
+    };
+    Ok(json!({ "Output": out.to_string() }))
+}
+
+fn visible(s: &Stream, now: f64) -> bool {
+    s.closed_at.is_none_or(|c| now - c < RETENTION_SECS)
+}
+
+fn stream_not_found(arn: &str) -> AwsError {
+    AwsError::resource_not_found(format!(
+        "Requested resource not found: Stream: {arn} not found"
+    ))
+}
+
+fn load(arn: &str) -> Result<Stream, AwsError> {
+    STREAMS
+        .get(arn)?
+        .filter(|s| visible(s, ministack_sdk::time::now()))
+        .ok_or_else(|| stream_not_found(arn))
+}
+
+fn limit(input: &Value, max: u64, member: &str) -> Result<u64, AwsError> {
+    let Some(l) = input.get("Limit").and_then(|v| v.as_i64()) else {
+        return Ok(max);
+    };
+    if l < 1 || l as u64 > max {
+        let c = if l < 1 {
+            "greater than or equal to 1".to_string()
+        } else {
+            format!("less than or equal to {max}")
+        };
+        return Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{l}' at '{member}' failed to satisfy constraint: Member must have value {c}"
+        )));
+    }
+    Ok(l as u64)
+}
+
+fn list_streams(ctx: &Context, input: &Value) -> Result<Value, AwsError> {
+    let limit = limit(input, 100, "limit")?;
+    let now = ministack_sdk::time::now();
+    let prefix = match str_field(input, "TableName") {
+        Some(t) => format!("{}/stream/", ctx.arn("dynamodb", &format!("table/{t}"))),
+        None => String::new(),
+    };
+    let mut scan = Scan::prefix(prefix);
+    if let Some(start) = str_field(input, "ExclusiveStartStreamArn") {
+        scan = scan.start_after(start);
+    }
+    let mut streams = Vec::new();
+    let mut last = None;
+    for (arn, s) in STREAMS.scan(&scan)? {
+        if !visible(&s, now) {
+            continue;
+        }
+        if streams.len() as u64 == limit {
+            last = streams
+                .last()
+                .and_then(|v: &Value| v["StreamArn"].as_str().map(String::from));
+            break;
+        }
+        streams.push(json!({"StreamArn": arn, "TableName": s.table, "StreamLabel": s.label}));
+    }
+    let mut out = json!({ "Streams": streams });
+    if let Some(l) = last {
+        out["LastEvaluatedStreamArn"] = json!(l);
+    }
+    Ok(out)
+}
+
+fn describe_stream(input: &Value) -> Result<Value, AwsError> {
+    let arn = str_field(input, "StreamArn").unwrap_or("");
+    limit(input, 100, "limit")?;
+    let s = load(arn)?;
+    let mut shard = json!({
+        "ShardId": s.shard_id,
+        "SequenceNumberRange": {"StartingSequenceNumber": seq_text(s.start_seq)},
+    });
+    if let Some(end) = s.end_seq {
+        shard["SequenceNumberRange"]["EndingSequenceNumber"] = json!(seq_text(end));
+    }
+    let shards = if str_field(input, "ExclusiveStartShardId").is_some_and(|x| x >= &s.shard_id) {
+        vec![]
+    } else {
+        vec![shard]
+    };
+    Ok(json!({ "StreamDescription": {
+        "StreamArn": s.arn,
+        "StreamLabel": s.label,
+        "StreamStatus": if s.end_seq.is_some() { "DISABLED" } else { "ENABLED" },
+        "StreamViewType": s.view,
+        "CreationRequestDateTime": s.created,
+        "TableName": s.table,
+        "KeySchema": s.key_schema,
+        "Shards": shards,
+    }}))
+}
+
+/// A shard iterator: stream, shard, next sequence number, issue time.
+pub fn encode_iterator(arn: &str, shard: &str, position: u64, issued_ms: u64) -> String {
+    ministack_sdk::pagination::encode(&format!("{arn}|{shard}|{position}|{issued_ms}"))
+}
+
+pub fn decode_iterator(it: &str) -> Option<(String, String, u64, u64)> {
+    let text = ministack_sdk::pagination::decode(it)?;
+    let mut parts = text.rsplitn(4, '|');
+    let issued = parts.next()?.parse().ok()?;
+    let position = parts.next()?.parse().ok()?;
+    let shard = parts.next()?.to_string();
+    let arn = parts.next()?.to_string();
+    Some((arn, shard, position, issued))
+}
+
+fn get_shard_iterator(input: &Value) -> Result<Value, AwsError> {
+    let arn = str_field(input, "StreamArn").unwrap_or("");
+    let shard = str_field(input, "ShardId").unwrap_or("");
+    let kind = str_field(input, "ShardIteratorType").unwrap_or("");
+    let s = load(arn)?;
+    if shard != s.shard_id {
+        return Err(AwsError::resource_not_found(format!(
+            "Requested resource not found: Shard does not exist: {shard}"
+        )));
+    }
+    let seq = || -> Result<u64, AwsError> {
+        let text = str_field(input, "SequenceNumber").ok_or_else(|| {
+            validation(format!(
+                "Must specify a sequence number for iterator type {kind}"
+            ))
+        })?;
+        let n: u64 = text
+            .parse()
+            .map_err(|_| validation(format!("Invalid SequenceNumber: {text}")))?;
+        let last = s.end_seq.unwrap_or(s.next_seq.saturating_sub(1));
+        if n < s.start_seq || n > last {
+            return Err(validation(format!(
+                "Invalid StreamArn or SequenceNumber: {text} is not in the shard's sequence number range"
+            )));
+        }
+        Ok(n)
+    };
+    let position = match kind {
+        "TRIM_HORIZON" => 0,
+        "LATEST" => s.next_seq,
+        "AT_SEQUENCE_NUMBER" => seq()?,
+        "AFTER_SEQUENCE_NUMBER" => seq()? + 1,
+        other => {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value '{other}' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]"
+            )));
+        }
+    };
+    Ok(json!({
+        "ShardIterator": encode_iterator(arn, shard, position, ministack_sdk::time::now_millis())
+    }))
+}
+
+fn get_records(input: &Value) -> Result<Value, AwsError> {
+    let it = str_field(input, "ShardIterator").unwrap_or("");
+    let limit = limit(input, 1000, "limit")?;
+    let Some((arn, shard, position, issued)) = decode_iterator(it) else {
+        return Err(validation("Invalid ShardIterator"));
+    };
+    let now_ms = ministack_sdk::time::now_millis();
+    if now_ms.saturating_sub(issued) > ITERATOR_LIFETIME_MS {
+        return Err(AwsError::new(
+            "ExpiredIteratorException",
+            format!(
+                "Iterator expired. The iterator was created at time {} while right now it is {}.",
+                ministack_sdk::time::iso8601_millis(issued as f64 / 1000.0),
+                ministack_sdk::time::iso8601_millis(now_ms as f64 / 1000.0)
+            ),
+        )
+        .with_status(400));
+    }
+    let s = load(&arn)?;
+    let cutoff = ministack_sdk::time::now_secs().saturating_sub(RETENTION_SECS as u64);
+    let scan = Scan::prefix(keys::prefix(&[&arn]))
+        .from(keys::join(&[&arn, &keys::u64(position)]))
+        .limit(limit as u32);
+    let mut records = Vec::new();
+    let mut next = position;
+    for (k, rec) in RECORDS.scan(&scan)? {
+        let seq = keys::parse_u64(keys::last(&k), false).unwrap_or(0);
+        next = seq + 1;
+        if rec["dynamodb"]["ApproximateCreationDateTime"]
+            .as_u64()
+            .unwrap_or(0)
+            < cutoff
+        {
+            continue;
+        }
+        records.push(rec);
+    }
+    let mut out = json!({ "Records": records });
+    let done = s.end_seq.is_some_and(|end| next > end);
+    if !done {
+        out["NextShardIterator"] = json!(encode_iterator(&arn, &shard, next, now_ms));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(v: Value) -> Item {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn event_names_follow_the_write() {
+        let a = item(json!({"pk": {"S": "a"}}));
+        let b = item(json!({"pk": {"S": "a"}, "x": {"N": "1"}}));
+        assert_eq!(event_name(None, Some(&a)), Some("INSERT"));
+        assert_eq!(event_name(Some(&a), Some(&b)), Some("MODIFY"));
+        assert_eq!(event_name(Some(&a), Some(&a)), None);
+        assert_eq!(event_name(Some(&a), None), Some("REMOVE"));
+        assert_eq!(event_name(None, None), None);
+    }
+
+    #[test]
+    fn view_types_choose_the_images() {
+        let k = item(json!({"pk": {"S": "a"}}));
+        let o = item(json!({"pk": {"S": "a"}, "x": {"N": "1"}}));
+        let n = item(json!({"pk": {"S": "a"}, "x": {"N": "2"}}));
+        let r = stream_record("KEYS_ONLY", &k, Some(&o), Some(&n), 7, 1);
+        assert!(r.get("NewImage").is_none() && r.get("OldImage").is_none());
+        assert_eq!(r["SequenceNumber"], "000000000000000000007");
+        let r = stream_record("NEW_IMAGE", &k, Some(&o), Some(&n), 7, 1);
+        assert!(r.get("NewImage").is_some() && r.get("OldImage").is_none());
+        let r = stream_record("OLD_IMAGE", &k, Some(&o), Some(&n), 7, 1);
+        assert!(r.get("NewImage").is_none() && r.get("OldImage").is_some());
+        let r = stream_record("NEW_AND_OLD_IMAGES", &k, Some(&o), None, 7, 1);
+        assert!(r.get("NewImage").is_none() && r.get("OldImage").is_some());
+    }
+
+    #[test]
+    fn iterators_round_trip() {
+        let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026-01-01T00:00:00.000";
+        let it = encode_iterator(arn, "shardId-1", 42, 99);
+        assert_eq!(
+            decode_iterator(&it),
+            Some((arn.to_string(), "shardId-1".to_string(), 42, 99))
+        );
+        assert_eq!(decode_iterator("garbage!"), None);
+    }
+}
