@@ -457,6 +457,30 @@ def test_query_limit_pages_filter_and_count(gateway):
     assert [i["sk"]["N"] for i in out["Items"]] == ["96", "95", "94"]
 
 
+def test_query_and_scan_pages_stop_at_one_megabyte(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="N")
+    blob = "x" * (300 * 1024)
+    for i in range(6):
+        c.put_item(TableName=t, Item={"pk": {"S": "big"}, "sk": {"N": str(i)}, "data": {"S": blob}})
+    got, start, pages = [], None, 0
+    while True:
+        kw = {"ExclusiveStartKey": start} if start else {}
+        out = c.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "big"}}, **kw)
+        pages += 1
+        assert out["ScannedCount"] <= 4
+        got += [int(i["sk"]["N"]) for i in out["Items"]]
+        start = out.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert got == list(range(6)) and pages >= 2
+    # A filter that matches nothing still stops the page at 1 MB read.
+    out = c.scan(TableName=t, FilterExpression="sk > :n", ExpressionAttributeValues={":n": {"N": "100"}})
+    assert out["Count"] == 0 and out["ScannedCount"] == 4 and out["LastEvaluatedKey"]["sk"] == {"N": "3"}
+    out = c.scan(TableName=t, ExclusiveStartKey=out["LastEvaluatedKey"])
+    assert [i["sk"]["N"] for i in out["Items"]] == ["4", "5"] and "LastEvaluatedKey" not in out
+
+
 def test_query_validation(gateway):
     c = ddb(gateway)
     t = make_table(c, range_type="N")
