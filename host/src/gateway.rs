@@ -46,7 +46,7 @@ impl Gateway {
 
     async fn dispatch(&self, req: Request<Incoming>, request_id: &str) -> Response<ResponseBody> {
         let (parts, body) = req.into_parts();
-        if let Some(endpoint) = internal::Endpoint::match_path(&parts.method, parts.uri.path()) {
+        if let Some(endpoint) = internal::Endpoint::matching(&parts) {
             let bytes = body::collect(body).await.unwrap_or_default();
             return internal::handle(
                 &self.runtime,

@@ -1,7 +1,8 @@
 //! The gateway's own endpoints, MiniStack-compatible:
 //! `/_ministack/health` (also `/_localstack/health`, `/health`),
 //! `/_ministack/ready`, `POST /_ministack/reset`, `POST /_ministack/config`,
-//! and `/_ministack/plugins` (what each plugin implements).
+//! and `/_ministack/plugins` (what each plugin implements); `GET /` from a
+//! browser is a small HTML page of the same facts.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,8 @@ pub enum Endpoint {
     Reset,
     Config,
     Plugins,
+    /// `GET /` from a browser: the services page.
+    Home,
     /// Any other `/_localstack/*` path: a JSON 404 rather than S3.
     UnknownLocalstack,
 }
@@ -58,6 +61,14 @@ const CONFIG_KEYS: &[(&str, &str, &str)] = &[
 ];
 
 impl Endpoint {
+    /// The endpoint a request is for, if it is the gateway's own.
+    pub fn matching(parts: &http::request::Parts) -> Option<Self> {
+        if is_browser_home(parts) {
+            return Some(Endpoint::Home);
+        }
+        Self::match_path(&parts.method, parts.uri.path())
+    }
+
     pub fn match_path(method: &Method, path: &str) -> Option<Self> {
         Some(match path.trim_end_matches('/') {
             "/_ministack/health" | "/_localstack/health" | "/health" => Endpoint::Health,
@@ -103,6 +114,7 @@ pub async fn handle(
             ),
         },
         Endpoint::Plugins => json_response(StatusCode::OK, &plugins(runtime)),
+        Endpoint::Home => home_page(runtime),
         Endpoint::UnknownLocalstack => json_response(
             StatusCode::NOT_FOUND,
             &json!({"error": "not found", "hint": "this gateway serves /_ministack/health, /_ministack/reset, /_ministack/config and /_ministack/plugins"}),
@@ -159,6 +171,99 @@ fn plugins(runtime: &Runtime) -> Value {
         })
         .collect();
     json!({ "plugins": list })
+}
+
+/// `GET /` is also S3's ListBuckets, so only an unsigned request that asks
+/// for HTML (a browser) gets the page; every SDK call signs its requests.
+fn is_browser_home(parts: &http::request::Parts) -> bool {
+    let signed = parts.headers.contains_key(http::header::AUTHORIZATION)
+        || parts.uri.query().is_some_and(|q| {
+            q.contains("X-Amz-Signature=") || q.contains("Signature=") || q.contains("Action=")
+        });
+    let wants_html = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    matches!(parts.method, Method::GET | Method::HEAD)
+        && parts.uri.path() == "/"
+        && !signed
+        && wants_html
+}
+
+fn home_page(runtime: &Runtime) -> Response<ResponseBody> {
+    let mut rows = String::new();
+    let (mut total_implemented, mut total_ops) = (0, 0);
+    for p in &runtime.registry().plugins {
+        let modelled: Vec<&str> = p.model.operation_names().collect();
+        let implemented: Vec<&str> = modelled
+            .iter()
+            .copied()
+            .filter(|op| p.description.implemented.contains(*op))
+            .collect();
+        let missing: Vec<&str> = modelled
+            .iter()
+            .copied()
+            .filter(|op| !p.description.implemented.contains(*op))
+            .collect();
+        total_implemented += implemented.len();
+        total_ops += modelled.len();
+        let protocols: Vec<String> = p
+            .model
+            .metadata()
+            .protocols
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect();
+        rows.push_str(&format!(
+            "<tr><td><b>{name}</b></td><td>available</td><td>{protocols}</td>\
+             <td>{n} / {m}</td><td><details><summary>operations</summary>\
+             <p>{ops}</p>{missing}</details></td></tr>\n",
+            name = escape_html(p.name()),
+            protocols = escape_html(&protocols.join(", ")),
+            n = implemented.len(),
+            m = modelled.len(),
+            ops = escape_html(&implemented.join(", ")),
+            missing = if missing.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<p class=missing>Not implemented (501): {}</p>",
+                    escape_html(&missing.join(", "))
+                )
+            },
+        ));
+    }
+    let html = format!(
+        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>\
+         <title>ministack</title><style>\
+         body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}\
+         table{{border-collapse:collapse;width:100%}}\
+         td,th{{border-bottom:1px solid #ddd;padding:.4em;text-align:left;vertical-align:top}}\
+         .missing{{color:#a33}}</style></head><body>\
+         <h1>ministack {version}</h1>\
+         <p>A local AWS cloud: every service below answers on this port. \
+         {plugins} services, {total_implemented} of {total_ops} modelled operations implemented. \
+         Machine-readable: <a href=/_ministack/plugins>/_ministack/plugins</a>, \
+         <a href=/_ministack/health>/_ministack/health</a>.</p>\
+         <table><tr><th>Service</th><th>Status</th><th>Protocol</th>\
+         <th>Operations</th><th></th></tr>\n{rows}</table></body></html>\n",
+        version = escape_html(&runtime.config.version),
+        plugins = runtime.registry().plugins.len(),
+    );
+    let mut r = Response::new(ResponseBody::from_bytes(html));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn apply_config(
@@ -229,6 +334,46 @@ mod tests {
         assert_eq!(
             Endpoint::match_path(&Method::GET, "/my-bucket/health"),
             None
+        );
+    }
+
+    fn parts(uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+        let mut b = http::Request::get(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn home_only_for_unsigned_browser_requests() {
+        let browser = [("accept", "text/html,application/xhtml+xml")];
+        assert_eq!(
+            Endpoint::matching(&parts("/", &browser)),
+            Some(Endpoint::Home)
+        );
+        // S3 ListBuckets: signed, no HTML wanted.
+        let sdk = [
+            ("authorization", "AWS4-HMAC-SHA256 Credential=x"),
+            ("accept", "*/*"),
+        ];
+        assert_eq!(Endpoint::matching(&parts("/", &sdk)), None);
+        let mut signed_browser = browser.to_vec();
+        signed_browser.push(("authorization", "AWS4-HMAC-SHA256 Credential=x"));
+        assert_eq!(Endpoint::matching(&parts("/", &signed_browser)), None);
+        assert_eq!(
+            Endpoint::matching(&parts("/?X-Amz-Signature=abc", &browser)),
+            None
+        );
+        assert_eq!(Endpoint::matching(&parts("/bucket", &browser)), None);
+        assert_eq!(Endpoint::matching(&parts("/", &[])), None);
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html("<a href=\"x\">&</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
         );
     }
 }

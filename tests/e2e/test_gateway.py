@@ -139,3 +139,17 @@ def test_raw_route_goes_to_the_plugin_untouched(gateway):
         "bodyLength": 10,
         "account": "123456789012",
     }
+
+
+def test_root_page_for_browsers_lists_services(gateway):
+    page = requests.get(gateway.url + "/", headers={"Accept": "text/html,application/xhtml+xml"}, timeout=5)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    plugins = requests.get(gateway.url + "/_ministack/plugins", timeout=5).json()["plugins"]
+    for p in plugins:
+        assert f"<b>{p['name']}</b>" in page.text
+        assert f"{p['implemented_count']} / {p['operation_count']}" in page.text
+    # The same path signed by an SDK is still S3's ListBuckets.
+    s3 = gateway.client("s3")
+    s3.create_bucket(Bucket="root-page-bucket")
+    assert "root-page-bucket" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
