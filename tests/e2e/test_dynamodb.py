@@ -4,6 +4,8 @@ transactions, AWS's validation errors."""
 
 import concurrent.futures
 import decimal
+import gzip
+import json
 import time
 import uuid
 from pathlib import Path
@@ -710,7 +712,7 @@ def test_ttl_sweep_deletes_expired_items(make_gateway, tmp_path):
 def test_operations_not_built_yet_answer_not_implemented(gateway):
     c = ddb(gateway)
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.export_table_to_point_in_time(TableArn="arn:aws:dynamodb:us-east-1:000000000000:table/xyz", S3Bucket="b")
+        c.describe_import(ImportArn="arn:aws:dynamodb:us-east-1:000000000000:table/xyz/import/01234567890123-abcdefgh")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.describe_global_table(GlobalTableName="xyz")
@@ -847,3 +849,46 @@ def test_legacy_parameters(gateway):
     assert [i["sk"]["N"] for i in out["Items"]] == ["2", "3"]
     out = c.scan(TableName=t, ScanFilter={"v": {"ComparisonOperator": "IN", "AttributeValueList": [{"N": "1"}, {"N": "40"}]}})
     assert sorted(i["sk"]["N"] for i in out["Items"]) == ["0", "4"]
+
+
+def test_export_writes_dynamodb_json_into_s3(gateway):
+    c = ddb(gateway)
+    s3 = gateway.client("s3")
+    bucket = f"exp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    t = make_table(c, range_type="N")
+    arn = c.describe_table(TableName=t)["Table"]["TableArn"]
+    items = [{"pk": {"S": "a"}, "sk": {"N": str(i)}, "tags": {"SS": ["x", "y"]}} for i in range(3)]
+    for i in items:
+        c.put_item(TableName=t, Item=i)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.export_table_to_point_in_time(TableArn=arn, S3Bucket=bucket)
+    assert error(e)[0] == "PointInTimeRecoveryUnavailableException"
+    c.update_continuous_backups(TableName=t, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    d = c.export_table_to_point_in_time(TableArn=arn, S3Bucket=bucket, S3Prefix="backups")["ExportDescription"]
+    assert d["ExportStatus"] in ("IN_PROGRESS", "COMPLETED") and d["ExportArn"].startswith(arn + "/export/")
+    d = c.describe_export(ExportArn=d["ExportArn"])["ExportDescription"]
+    assert d["ExportStatus"] == "COMPLETED" and d["ItemCount"] == 3 and d["ExportFormat"] == "DYNAMODB_JSON"
+    export_id = d["ExportArn"].rsplit("/", 1)[1]
+    base = f"backups/AWSDynamoDB/{export_id}"
+    assert d["ExportManifest"] == f"{base}/manifest-summary.json"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    for k in ["manifest-summary.json", "manifest-files.json", "_started"]:
+        assert f"{base}/{k}" in keys
+    summary = json.loads(s3.get_object(Bucket=bucket, Key=f"{base}/manifest-summary.json")["Body"].read())
+    assert summary["itemCount"] == 3 and summary["exportArn"] == d["ExportArn"] and summary["outputFormat"] == "DYNAMODB_JSON"
+    files = [json.loads(line) for line in s3.get_object(Bucket=bucket, Key=summary["manifestFilesS3Key"])["Body"].read().splitlines()]
+    assert len(files) == 1 and files[0]["itemCount"] == 3
+    data_key = files[0]["dataFileS3Key"]
+    assert data_key.startswith(f"{base}/data/") and data_key.endswith(".json.gz")
+    lines = gzip.decompress(s3.get_object(Bucket=bucket, Key=data_key)["Body"].read()).decode().splitlines()
+    assert sorted((json.loads(line)["Item"] for line in lines), key=lambda i: i["sk"]["N"]) == items
+    listed = c.list_exports(TableArn=arn)["ExportSummaries"]
+    assert [x["ExportArn"] for x in listed] == [d["ExportArn"]] and listed[0]["ExportStatus"] == "COMPLETED"
+    # A missing bucket fails the export, as AWS reports it.
+    bad = c.export_table_to_point_in_time(TableArn=arn, S3Bucket=f"{bucket}-missing")["ExportDescription"]
+    bad = c.describe_export(ExportArn=bad["ExportArn"])["ExportDescription"]
+    assert bad["ExportStatus"] == "FAILED" and bad["FailureCode"] == "S3NoSuchBucket"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.describe_export(ExportArn=arn + "/export/01234567890123-deadbeef")
+    assert error(e)[0] == "ExportNotFoundException"

@@ -13,6 +13,7 @@ use ministack_sdk::prelude::*;
 pub mod backups;
 pub mod batch;
 pub mod db;
+pub mod exports;
 pub mod expr;
 pub mod items;
 pub mod keycode;
@@ -104,6 +105,12 @@ impl Service for DynamoDb {
                 "DescribeKinesisStreamingDestination",
                 settings::describe_kinesis_streaming_destination,
             )
+            .op(
+                "ExportTableToPointInTime",
+                exports::export_table_to_point_in_time,
+            )
+            .op("DescribeExport", exports::describe_export)
+            .op("ListExports", exports::list_exports)
             .op(
                 "MinistackInternalStreamsRead",
                 streams::internal_streams_read,
