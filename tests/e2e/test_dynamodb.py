@@ -715,7 +715,7 @@ def test_operations_not_built_yet_answer_not_implemented(gateway):
         c.describe_import(ImportArn="arn:aws:dynamodb:us-east-1:000000000000:table/xyz/import/01234567890123-abcdefgh")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.describe_global_table(GlobalTableName="xyz")
+        c.list_imports()
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 
@@ -892,3 +892,54 @@ def test_export_writes_dynamodb_json_into_s3(gateway):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.describe_export(ExportArn=arn + "/export/01234567890123-deadbeef")
     assert error(e)[0] == "ExportNotFoundException"
+
+
+def test_global_tables_metadata(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    out = c.update_table(TableName=t, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])["TableDescription"]
+    assert [r["RegionName"] for r in out["Replicas"]] == ["eu-west-1"] and out["Replicas"][0]["ReplicaStatus"] == "ACTIVE"
+    d = c.describe_table(TableName=t)["Table"]
+    assert d["GlobalTableVersion"] == "2019.11.21"
+    assert d["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    c.update_table(TableName=t, ReplicaUpdates=[{"Create": {"RegionName": "ap-south-1", "TableClassOverride": "STANDARD_INFREQUENT_ACCESS"}}])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.update_table(TableName=t, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    assert error(e)[0] == "ValidationException"
+    c.update_table(TableName=t, ReplicaUpdates=[{"Delete": {"RegionName": "eu-west-1"}}])
+    reps = c.describe_table(TableName=t)["Table"]["Replicas"]
+    assert [(r["RegionName"], r["ReplicaTableClassSummary"]["TableClass"]) for r in reps] == [("ap-south-1", "STANDARD_INFREQUENT_ACCESS")]
+
+    # Version 2017.11.29.
+    g = make_table(c)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.describe_global_table(GlobalTableName=g)
+    assert error(e)[0] == "GlobalTableNotFoundException"
+    d = c.create_global_table(GlobalTableName=g, ReplicationGroup=[{"RegionName": "us-east-1"}, {"RegionName": "us-west-2"}])["GlobalTableDescription"]
+    assert d["GlobalTableStatus"] == "ACTIVE" and d["GlobalTableArn"] == f"arn:aws:dynamodb::000000000000:global-table/{g}"
+    assert [r["RegionName"] for r in d["ReplicationGroup"]] == ["us-east-1", "us-west-2"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.create_global_table(GlobalTableName=g, ReplicationGroup=[{"RegionName": "us-east-1"}])
+    assert error(e)[0] == "GlobalTableAlreadyExistsException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.create_global_table(GlobalTableName="no-such-table-xyz", ReplicationGroup=[{"RegionName": "us-east-1"}])
+    assert error(e)[0] == "TableNotFoundException"
+    c.update_global_table(GlobalTableName=g, ReplicaUpdates=[{"Create": {"RegionName": "eu-central-1"}}, {"Delete": {"RegionName": "us-west-2"}}])
+    d = c.describe_global_table(GlobalTableName=g)["GlobalTableDescription"]
+    assert [r["RegionName"] for r in d["ReplicationGroup"]] == ["us-east-1", "eu-central-1"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.update_global_table(GlobalTableName=g, ReplicaUpdates=[{"Delete": {"RegionName": "sa-east-1"}}])
+    assert error(e)[0] == "ReplicaNotFoundException"
+    listed = c.list_global_tables(RegionName="eu-central-1")["GlobalTables"]
+    assert {"GlobalTableName": g, "ReplicationGroup": [{"RegionName": "us-east-1"}, {"RegionName": "eu-central-1"}]} in listed
+    assert g not in [x["GlobalTableName"] for x in c.list_global_tables(RegionName="us-west-2")["GlobalTables"]]
+    s = c.update_global_table_settings(GlobalTableName=g, GlobalTableBillingMode="PROVISIONED", GlobalTableProvisionedWriteCapacityUnits=7,
+                                       ReplicaSettingsUpdate=[{"RegionName": "eu-central-1", "ReplicaProvisionedReadCapacityUnits": 9}])
+    by = {r["RegionName"]: r for r in s["ReplicaSettings"]}
+    assert by["eu-central-1"]["ReplicaProvisionedReadCapacityUnits"] == 9
+    assert by["us-east-1"]["ReplicaProvisionedWriteCapacityUnits"] == 7
+    assert by["us-east-1"]["ReplicaBillingModeSummary"]["BillingMode"] == "PROVISIONED"
+    assert c.describe_global_table_settings(GlobalTableName=g)["ReplicaSettings"] == s["ReplicaSettings"]
+    # Global tables are per account, seen from every region.
+    other = ddb(gateway, region="eu-central-1")
+    assert other.describe_global_table(GlobalTableName=g)["GlobalTableDescription"]["GlobalTableName"] == g

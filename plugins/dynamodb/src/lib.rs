@@ -15,6 +15,7 @@ pub mod batch;
 pub mod db;
 pub mod exports;
 pub mod expr;
+pub mod globaltables;
 pub mod items;
 pub mod keycode;
 pub mod num;
@@ -111,6 +112,18 @@ impl Service for DynamoDb {
             )
             .op("DescribeExport", exports::describe_export)
             .op("ListExports", exports::list_exports)
+            .op("CreateGlobalTable", globaltables::create_global_table)
+            .op("DescribeGlobalTable", globaltables::describe_global_table)
+            .op("ListGlobalTables", globaltables::list_global_tables)
+            .op("UpdateGlobalTable", globaltables::update_global_table)
+            .op(
+                "DescribeGlobalTableSettings",
+                globaltables::describe_global_table_settings,
+            )
+            .op(
+                "UpdateGlobalTableSettings",
+                globaltables::update_global_table_settings,
+            )
             .op(
                 "MinistackInternalStreamsRead",
                 streams::internal_streams_read,

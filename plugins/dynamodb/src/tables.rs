@@ -416,6 +416,18 @@ pub fn update_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     if let Some(o) = input.get("OnDemandThroughput") {
         d["OnDemandThroughput"] = o.clone();
     }
+    if let Some(updates) = input.get("ReplicaUpdates").and_then(|v| v.as_array()) {
+        crate::globaltables::apply_replica_updates(ctx, d, updates)?;
+    }
+    let mut input = input;
+    if d.get("Replicas").is_some()
+        && input.get("StreamSpecification").is_none()
+        && streams::enabled_arn(d).is_none()
+    {
+        // A 2019.11.21 global table replicates through a NEW_AND_OLD_IMAGES stream.
+        input["StreamSpecification"] =
+            json!({"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"});
+    }
     let old_stream = streams::enabled_arn(d).map(String::from);
     if let Some(spec) = input.get("StreamSpecification") {
         let enable = spec["StreamEnabled"].as_bool().unwrap_or(false);
