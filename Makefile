@@ -26,7 +26,7 @@ test-plugins: build
 test: test-plugins
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 	$(CARGO) test --release --workspace
-	$(PYTHON) -m pytest tests/e2e -q -p no:cacheprovider
+	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider
 
 fmt:
 	$(CARGO) fmt --all
