@@ -1,0 +1,86 @@
+//! AWS Secrets Manager as a ministack plugin.
+//!
+//! Every operation of the 2017-10-17 model is implemented. A secret is one
+//! record (per account and region) holding its metadata and all its versions;
+//! staging labels live on the versions. Values are stored as given (not
+//! encrypted); `KmsKeyId` is recorded and reported. Replication keeps the
+//! metadata only (no replica secret appears in the other region), and
+//! rotation needs a Lambda plugin: without one RotateSecret answers
+//! `InvalidRequestException` naming the function (see [`rotation`]).
+
+use ministack_sdk::prelude::*;
+
+mod listing;
+mod password;
+mod policy;
+mod replication;
+mod rotation;
+mod secrets;
+pub mod shapes;
+mod versions;
+
+pub struct SecretsManager;
+
+impl Service for SecretsManager {
+    const NAME: &'static str = "secretsmanager";
+    const MODEL: &'static str = include_str!("../model/service-2.json");
+
+    fn router() -> Router {
+        Router::new()
+            .op("CreateSecret", secrets::create_secret)
+            .op("DescribeSecret", secrets::describe_secret)
+            .op("UpdateSecret", secrets::update_secret)
+            .op("DeleteSecret", secrets::delete_secret)
+            .op("RestoreSecret", secrets::restore_secret)
+            .op("TagResource", secrets::tag_resource)
+            .op("UntagResource", secrets::untag_resource)
+            .op("GetSecretValue", versions::get_secret_value)
+            .op("PutSecretValue", versions::put_secret_value)
+            .op(
+                "UpdateSecretVersionStage",
+                versions::update_secret_version_stage,
+            )
+            .op("ListSecretVersionIds", versions::list_secret_version_ids)
+            .op("ListSecrets", listing::list_secrets)
+            .op("BatchGetSecretValue", listing::batch_get_secret_value)
+            .op("GetRandomPassword", password::get_random_password)
+            .op("PutResourcePolicy", policy::put_resource_policy)
+            .op("GetResourcePolicy", policy::get_resource_policy)
+            .op("DeleteResourcePolicy", policy::delete_resource_policy)
+            .op("ValidateResourcePolicy", policy::validate_resource_policy)
+            .op(
+                "ReplicateSecretToRegions",
+                replication::replicate_secret_to_regions,
+            )
+            .op(
+                "RemoveRegionsFromReplication",
+                replication::remove_regions_from_replication,
+            )
+            .op(
+                "StopReplicationToReplica",
+                replication::stop_replication_to_replica,
+            )
+            .op("RotateSecret", rotation::rotate_secret)
+            .op("CancelRotateSecret", rotation::cancel_rotate_secret)
+    }
+}
+
+export_plugin!(SecretsManager);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implements_every_operation_of_the_model() {
+        let model: serde_json::Value = serde_json::from_str(SecretsManager::MODEL).unwrap();
+        let mut modelled: Vec<String> = model["operations"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        modelled.sort();
+        assert_eq!(SecretsManager::router().operations(), modelled);
+    }
+}
