@@ -218,3 +218,37 @@ def test_ttl_deletion_is_a_service_remove_record(make_gateway, tmp_path):
     assert "userIdentity" not in recs[0]
     assert recs[1]["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
     assert recs[1]["dynamodb"]["OldImage"]["pk"] == {"S": "old"}
+
+
+def raw_dynamodb_call(gateway, target, body):
+    """A signed JSON 1.0 request the way an AWS client would send it."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    req = AWSRequest(method="POST", url=gateway.url + "/", data=json.dumps(body),
+                     headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0"})
+    SigV4Auth(Credentials("000000000000", "test"), "dynamodb", "us-east-1").add_auth(req)
+    r = urllib.request.Request(req.url, data=req.body if isinstance(req.body, bytes) else req.body.encode(), headers=dict(req.headers), method="POST")
+    try:
+        with urllib.request.urlopen(r) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_internal_operation_rejects_wrong_shapes(gateway):
+    target = "DynamoDB_20120810.MinistackInternalStreamsRead"
+    status, body = raw_dynamodb_call(gateway, target, {"Operation": "DeleteTable", "Input": "{}"})
+    assert status == 400 and "ValidationException" in body["__type"]
+    status, body = raw_dynamodb_call(gateway, target, {"Operation": "ListStreams", "Input": "not json"})
+    assert status == 400 and "ValidationException" in body["__type"]
+    status, body = raw_dynamodb_call(gateway, target, {"Operation": "ListStreams"})
+    assert status == 400 and "ValidationException" in body["__type"]
+    # With the right shape it only reads, as the Streams API does.
+    status, body = raw_dynamodb_call(gateway, target, {"Operation": "ListStreams", "Input": "{\"Limit\": 1}"})
+    assert status == 200 and "Streams" in __import__("json").loads(body["Output"])

@@ -175,7 +175,34 @@ pub fn record(
     if by_service {
         rec["userIdentity"] = json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"});
     }
-    RECORDS.put(&keys::join(&[arn, &keys::u64(seq)]), &rec)
+    RECORDS.put(&keys::join(&[arn, &keys::u64(seq)]), &rec)?;
+    trim(arn)
+}
+
+/// Drops a few records older than the 24-hour retention from the head of
+/// a stream (called with each write, so the work stays small).
+fn trim(arn: &str) -> Result<(), AwsError> {
+    let cutoff = ministack_sdk::time::now_secs().saturating_sub(RETENTION_SECS as u64);
+    let head = Scan::prefix(keys::prefix(&[arn])).limit(TRIM_BATCH);
+    let old = RECORDS.scan(&head.clone().limit(1))?;
+    if old.first().is_none_or(|(_, r)| created(r) >= cutoff) {
+        return Ok(());
+    }
+    for (k, r) in RECORDS.scan(&head)? {
+        if created(&r) >= cutoff {
+            break;
+        }
+        RECORDS.delete(&k);
+    }
+    Ok(())
+}
+
+const TRIM_BATCH: u32 = 100;
+
+fn created(rec: &Value) -> u64 {
+    rec["dynamodb"]["ApproximateCreationDateTime"]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 // ---------- the Streams API, served to the dynamodbstreams plugin ----------
@@ -389,11 +416,7 @@ fn get_records(input: &Value) -> Result<Value, AwsError> {
     for (k, rec) in RECORDS.scan(&scan)? {
         let seq = keys::parse_u64(keys::last(&k), false).unwrap_or(0);
         next = seq + 1;
-        if rec["dynamodb"]["ApproximateCreationDateTime"]
-            .as_u64()
-            .unwrap_or(0)
-            < cutoff
-        {
+        if created(&rec) < cutoff {
             continue;
         }
         records.push(rec);
