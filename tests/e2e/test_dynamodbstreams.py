@@ -162,6 +162,7 @@ def test_disabled_stream_closes_its_shard_and_a_new_one_opens(gateway):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.update_table(TableName=t, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
     assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert e.value.response["Error"]["Message"] == f"Table already has an enabled stream: TableName: {t}"
     c.update_table(TableName=t, StreamSpecification={"StreamEnabled": False})
     c.put_item(TableName=t, Item={"pk": {"S": "while-off"}})
     desc = s.describe_stream(StreamArn=arn)["StreamDescription"]
@@ -252,3 +253,15 @@ def test_internal_operation_rejects_wrong_shapes(gateway):
     # With the right shape it only reads, as the Streams API does.
     status, body = raw_dynamodb_call(gateway, target, {"Operation": "ListStreams", "Input": "{\"Limit\": 1}"})
     assert status == 200 and "Streams" in __import__("json").loads(body["Output"])
+
+
+def test_get_records_answers_at_most_one_megabyte(gateway):
+    c = gateway.client("dynamodb")
+    s = gateway.client("dynamodbstreams")
+    t, arn = make_table(c, "NEW_IMAGE")
+    for i in range(4):
+        c.put_item(TableName=t, Item={"pk": {"S": f"k{i}"}, "data": {"S": "x" * (350 * 1024)}})
+    first = records(s, arn)
+    assert len(first["Records"]) == 3
+    rest = s.get_records(ShardIterator=first["NextShardIterator"])
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in rest["Records"]] == ["k3"]

@@ -412,6 +412,7 @@ fn get_records(input: &Value) -> Result<Value, AwsError> {
         .from(keys::join(&[&arn, &keys::u64(position)]))
         .limit(limit as u32);
     let mut records = Vec::new();
+    let mut bytes = 0;
     let mut next = position;
     for (k, rec) in RECORDS.scan(&scan)? {
         let seq = keys::parse_u64(keys::last(&k), false).unwrap_or(0);
@@ -419,7 +420,12 @@ fn get_records(input: &Value) -> Result<Value, AwsError> {
         if created(&rec) < cutoff {
             continue;
         }
+        bytes += rec["dynamodb"]["SizeBytes"].as_u64().unwrap_or(0);
         records.push(rec);
+        // AWS answers at most 1 MB of records per call.
+        if bytes >= 1024 * 1024 {
+            break;
+        }
     }
     let mut out = json!({ "Records": records });
     let done = s.end_seq.is_some_and(|end| next > end);

@@ -431,9 +431,9 @@ pub fn update_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let old_stream = streams::enabled_arn(d).map(String::from);
     if let Some(spec) = input.get("StreamSpecification") {
         let enable = spec["StreamEnabled"].as_bool().unwrap_or(false);
-        if enable && let Some(old) = &old_stream {
+        if enable && old_stream.is_some() {
             return Err(validation(format!(
-                "Table already has an enabled stream: TableName: {name}, StreamArn: {old}"
+                "Table already has an enabled stream: TableName: {name}"
             )));
         }
         if !enable && old_stream.is_none() {
