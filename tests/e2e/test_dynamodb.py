@@ -943,3 +943,28 @@ def test_global_tables_metadata(gateway):
     # Global tables are per account, seen from every region.
     other = ddb(gateway, region="eu-central-1")
     assert other.describe_global_table(GlobalTableName=g)["GlobalTableDescription"]["GlobalTableName"] == g
+
+
+def test_replica_auto_scaling_settings_stored(gateway):
+    c = ddb(gateway)
+    t = make_table(c)
+    c.update_table(TableName=t, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    d = c.describe_table_replica_auto_scaling(TableName=t)["TableAutoScalingDescription"]
+    assert d["TableName"] == t and [r["RegionName"] for r in d["Replicas"]] == ["us-east-1", "eu-west-1"]
+    assert d["Replicas"][0]["ReplicaProvisionedReadCapacityAutoScalingSettings"]["AutoScalingDisabled"] is True
+    policy = {"TargetTrackingScalingPolicyConfiguration": {"TargetValue": 70.0}}
+    d = c.update_table_replica_auto_scaling(
+        TableName=t,
+        ProvisionedWriteCapacityAutoScalingUpdate={"MinimumUnits": 5, "MaximumUnits": 50, "ScalingPolicyUpdate": policy},
+        ReplicaUpdates=[{"RegionName": "eu-west-1", "ReplicaProvisionedReadCapacityAutoScalingUpdate": {"MinimumUnits": 2, "MaximumUnits": 20}}],
+    )["TableAutoScalingDescription"]
+    by = {r["RegionName"]: r for r in d["Replicas"]}
+    w = by["us-east-1"]["ReplicaProvisionedWriteCapacityAutoScalingSettings"]
+    assert (w["MinimumUnits"], w["MaximumUnits"]) == (5, 50)
+    assert w["ScalingPolicies"][0]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 70.0
+    r = by["eu-west-1"]["ReplicaProvisionedReadCapacityAutoScalingSettings"]
+    assert (r["MinimumUnits"], r["MaximumUnits"]) == (2, 20)
+    assert c.describe_table_replica_auto_scaling(TableName=t)["TableAutoScalingDescription"] == d
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.update_table_replica_auto_scaling(TableName=t, ReplicaUpdates=[{"RegionName": "sa-east-1"}])
+    assert error(e)[0] == "ValidationException"

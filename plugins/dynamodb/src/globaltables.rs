@@ -358,3 +358,159 @@ pub fn update_global_table_settings(_ctx: &Context, input: Value) -> Result<Valu
     GLOBAL_TABLES.put(&name, &g)?;
     Ok(settings_out(&name, &g))
 }
+
+// ---------- replica auto scaling (settings stored) ----------
+
+/// An AutoScalingSettingsUpdate as the AutoScalingSettingsDescription it sets.
+fn scaling_description(old: &Value, update: &Value) -> Value {
+    let mut d = if old.is_object() {
+        old.clone()
+    } else {
+        json!({"AutoScalingDisabled": false})
+    };
+    for k in [
+        "MinimumUnits",
+        "MaximumUnits",
+        "AutoScalingDisabled",
+        "AutoScalingRoleArn",
+    ] {
+        if let Some(v) = update.get(k) {
+            d[k] = v.clone();
+        }
+    }
+    if let Some(p) = update.get("ScalingPolicyUpdate") {
+        d["ScalingPolicies"] = json!([{
+            "PolicyName": p.get("PolicyName").cloned().unwrap_or_else(|| json!("DynamoDBScalingPolicy")),
+            "TargetTrackingScalingPolicyConfiguration": p["TargetTrackingScalingPolicyConfiguration"],
+        }]);
+    }
+    d
+}
+
+fn auto_scaling_description(ctx: &Context, meta: &crate::db::Meta) -> Value {
+    let d = &meta.desc;
+    let a = meta.extra.get("autoscaling").cloned().unwrap_or(json!({}));
+    let off = json!({"AutoScalingDisabled": true});
+    let or_off = |v: &Value| {
+        if v.is_object() {
+            v.clone()
+        } else {
+            off.clone()
+        }
+    };
+    let mut regions = vec![ctx.region.clone()];
+    regions.extend(
+        d["Replicas"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| str_field(r, "RegionName").map(String::from)),
+    );
+    let replicas: Vec<Value> = regions
+        .iter()
+        .map(|region| {
+            let ra = &a["Replicas"][region];
+            let gsis: Vec<Value> = d["GlobalSecondaryIndexes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|ix| str_field(ix, "IndexName"))
+                .map(|n| {
+                    json!({
+                        "IndexName": n,
+                        "IndexStatus": "ACTIVE",
+                        "ProvisionedReadCapacityAutoScalingSettings": or_off(&ra["Indexes"][n]),
+                        "ProvisionedWriteCapacityAutoScalingSettings": or_off(&a["Indexes"][n]),
+                    })
+                })
+                .collect();
+            json!({
+                "RegionName": region,
+                "ReplicaStatus": "ACTIVE",
+                "GlobalSecondaryIndexes": gsis,
+                "ReplicaProvisionedReadCapacityAutoScalingSettings": or_off(&ra["Read"]),
+                "ReplicaProvisionedWriteCapacityAutoScalingSettings": or_off(&a["Write"]),
+            })
+        })
+        .collect();
+    json!({ "TableAutoScalingDescription": {
+        "TableName": d["TableName"],
+        "TableStatus": d["TableStatus"],
+        "Replicas": replicas,
+    }})
+}
+
+pub fn describe_table_replica_auto_scaling(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let meta = crate::db::load(&crate::tables::name_of(
+        str_field(&input, "TableName").unwrap_or(""),
+    ))?;
+    Ok(auto_scaling_description(ctx, &meta))
+}
+
+pub fn update_table_replica_auto_scaling(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let name = crate::tables::name_of(str_field(&input, "TableName").unwrap_or(""));
+    let mut meta = crate::db::load(&name)?;
+    let mut a = meta.extra.get("autoscaling").cloned().unwrap_or(json!({}));
+    let known_region = |r: &str| {
+        r == ctx.region
+            || meta.desc["Replicas"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|x| str_field(x, "RegionName") == Some(r))
+    };
+    let known_index = |n: &str| {
+        meta.desc["GlobalSecondaryIndexes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|x| str_field(x, "IndexName") == Some(n))
+    };
+    if let Some(u) = input.get("ProvisionedWriteCapacityAutoScalingUpdate") {
+        a["Write"] = scaling_description(&a["Write"], u);
+    }
+    for g in input["GlobalSecondaryIndexUpdates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let n = str_field(g, "IndexName").unwrap_or("");
+        if !known_index(n) {
+            return Err(AwsError::resource_not_found(format!(
+                "Requested resource not found: Index: {n} not found"
+            )));
+        }
+        if let Some(u) = g.get("ProvisionedWriteCapacityAutoScalingUpdate") {
+            a["Indexes"][n] = scaling_description(&a["Indexes"][n], u);
+        }
+    }
+    for r in input["ReplicaUpdates"].as_array().into_iter().flatten() {
+        let region = str_field(r, "RegionName").unwrap_or("").to_string();
+        if !known_region(&region) {
+            return Err(replica_missing(&name, &region));
+        }
+        if let Some(u) = r.get("ReplicaProvisionedReadCapacityAutoScalingUpdate") {
+            a["Replicas"][&region]["Read"] =
+                scaling_description(&a["Replicas"][&region]["Read"], u);
+        }
+        for g in r["ReplicaGlobalSecondaryIndexUpdates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let n = str_field(g, "IndexName").unwrap_or("");
+            if !known_index(n) {
+                return Err(AwsError::resource_not_found(format!(
+                    "Requested resource not found: Index: {n} not found"
+                )));
+            }
+            if let Some(u) = g.get("ProvisionedReadCapacityAutoScalingUpdate") {
+                a["Replicas"][&region]["Indexes"][n] =
+                    scaling_description(&a["Replicas"][&region]["Indexes"][n], u);
+            }
+        }
+    }
+    meta.extra.insert("autoscaling".into(), a);
+    TABLES.put(&name, &meta)?;
+    Ok(auto_scaling_description(ctx, &meta))
+}

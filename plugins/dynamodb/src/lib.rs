@@ -125,6 +125,14 @@ impl Service for DynamoDb {
                 globaltables::update_global_table_settings,
             )
             .op(
+                "DescribeTableReplicaAutoScaling",
+                globaltables::describe_table_replica_auto_scaling,
+            )
+            .op(
+                "UpdateTableReplicaAutoScaling",
+                globaltables::update_table_replica_auto_scaling,
+            )
+            .op(
                 "MinistackInternalStreamsRead",
                 streams::internal_streams_read,
             )
