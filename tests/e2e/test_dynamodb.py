@@ -968,3 +968,26 @@ def test_replica_auto_scaling_settings_stored(gateway):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.update_table_replica_auto_scaling(TableName=t, ReplicaUpdates=[{"RegionName": "sa-east-1"}])
     assert error(e)[0] == "ValidationException"
+
+
+def test_partiql_select_pages_with_limit_and_next_token(gateway):
+    c = ddb(gateway)
+    t = make_table(c, range_type="N")
+    for i in range(7):
+        c.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"N": str(i)}})
+    stmt = f"SELECT sk FROM \"{t}\" WHERE pk = ?"
+    got, token, pages = [], None, 0
+    while True:
+        kw = {"NextToken": token} if token else {}
+        out = c.execute_statement(Statement=stmt, Parameters=[{"S": "p"}], Limit=3, **kw)
+        pages += 1
+        got += [int(i["sk"]["N"]) for i in out["Items"]]
+        token = out.get("NextToken")
+        if not token:
+            break
+    assert sorted(got) == list(range(7)) and len(got) == 7 and pages == 3
+    first = c.execute_statement(Statement=stmt, Parameters=[{"S": "p"}], Limit=3)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.execute_statement(Statement=f"SELECT * FROM \"{t}\"", NextToken=first["NextToken"])
+    assert error(e)[0] == "ValidationException"
+    assert len(c.execute_statement(Statement=stmt, Parameters=[{"S": "p"}])["Items"]) == 7

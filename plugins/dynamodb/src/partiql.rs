@@ -5,7 +5,7 @@
 use ministack_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::db::{Tbl, check_size, clean_item, clean_value, validation};
+use crate::db::{Tbl, check_size, clean_item, clean_value, str_field, validation};
 use crate::expr::{self, Action, Cmp, Cond, Item, Operand, Step};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -701,7 +701,49 @@ fn statement(input: &Value, field: &str) -> Result<Statement, AwsError> {
 pub fn execute_statement(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let st = statement(&input, "Statement")?;
     let items = run(&st)?;
-    Ok(json!({ "Items": items }))
+    if !matches!(st, Statement::Select { .. }) {
+        return Ok(json!({ "Items": items }));
+    }
+    // Pages of a SELECT: Limit items or 1 MB; NextToken names the statement
+    // (text and parameters) and where the next page starts.
+    let limit = match input.get("Limit").and_then(|v| v.as_i64()) {
+        Some(l) if l < 1 => {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+            )));
+        }
+        Some(l) => l as usize,
+        None => usize::MAX,
+    };
+    let which = ministack_sdk::hash::sha256_hex(
+        format!("{}\0{}", input["Statement"], input["Parameters"]).as_bytes(),
+    )[..16]
+        .to_string();
+    let start = match str_field(&input, "NextToken") {
+        Some(tok) => ministack_sdk::pagination::decode(tok)
+            .and_then(|t| {
+                let (h, off) = t.split_once(':')?;
+                (h == which).then(|| off.parse::<usize>().ok()).flatten()
+            })
+            .ok_or_else(|| validation("Invalid NextToken"))?,
+        None => 0,
+    };
+    let mut page = Vec::new();
+    let mut read = 0;
+    let mut end = start;
+    for item in items.iter().skip(start) {
+        if page.len() >= limit || read >= crate::reads::PAGE_BYTES {
+            break;
+        }
+        read += crate::db::item_size(item);
+        page.push(item.clone());
+        end += 1;
+    }
+    let mut out = json!({ "Items": page });
+    if end < items.len() {
+        out["NextToken"] = json!(ministack_sdk::pagination::encode(&format!("{which}:{end}")));
+    }
+    Ok(out)
 }
 
 pub fn batch_execute_statement(_ctx: &Context, input: Value) -> Result<Value, AwsError> {

@@ -671,6 +671,14 @@ pub fn ttl_sweep(ctx: &Context, job: TtlSweep) -> Result<(), AwsError> {
     let t = Tbl::from_meta(meta);
     let now = crate::num::Num::parse(&ministack_sdk::time::now_secs().to_string())
         .unwrap_or_else(|_| crate::num::Num::zero());
+    // AWS leaves alone items whose expiry is more than five years past
+    // (most likely a timestamp in another unit).
+    let five_years_ago = crate::num::Num::parse(
+        &ministack_sdk::time::now_secs()
+            .saturating_sub(5 * 365 * 24 * 3600)
+            .to_string(),
+    )
+    .unwrap_or_else(|_| crate::num::Num::zero());
     let range = RawRange {
         prefix: t.prefix(),
         start: None,
@@ -687,7 +695,7 @@ pub fn ttl_sweep(ctx: &Context, job: TtlSweep) -> Result<(), AwsError> {
             .and_then(|a| a.get("N"))
             .and_then(|n| n.as_str())
             .and_then(|n| crate::num::Num::parse(n).ok())
-            .is_some_and(|n| n <= now);
+            .is_some_and(|n| n <= now && n >= five_years_ago);
         if expired {
             t.write_as(&k[plen..], Some(&item), None, true);
         }
