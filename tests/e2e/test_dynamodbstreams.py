@@ -265,3 +265,19 @@ def test_get_records_answers_at_most_one_megabyte(gateway):
     assert len(first["Records"]) == 3
     rest = s.get_records(ShardIterator=first["NextShardIterator"])
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in rest["Records"]] == ["k3"]
+
+
+def test_aws_cli_lists_and_describes_streams(gateway):
+    import json
+
+    c = gateway.client("dynamodb")
+    t, arn = make_table(c, "KEYS_ONLY")
+    c.put_item(TableName=t, Item={"pk": {"S": "cli"}})
+    listed = json.loads(gateway.aws("dynamodbstreams", "list-streams", "--table-name", t).stdout)["Streams"]
+    assert [x["StreamArn"] for x in listed] == [arn]
+    desc = json.loads(gateway.aws("dynamodbstreams", "describe-stream", "--stream-arn", arn).stdout)["StreamDescription"]
+    shard = desc["Shards"][0]["ShardId"]
+    it = json.loads(gateway.aws("dynamodbstreams", "get-shard-iterator", "--stream-arn", arn, "--shard-id", shard,
+                                "--shard-iterator-type", "TRIM_HORIZON").stdout)["ShardIterator"]
+    recs = json.loads(gateway.aws("dynamodbstreams", "get-records", "--shard-iterator", it).stdout)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]) for r in recs] == [("INSERT", {"pk": {"S": "cli"}})]
