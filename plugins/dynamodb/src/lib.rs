@@ -16,6 +16,7 @@ pub mod db;
 pub mod exports;
 pub mod expr;
 pub mod globaltables;
+pub mod imports;
 pub mod items;
 pub mod keycode;
 pub mod num;
