@@ -536,7 +536,138 @@ def test_virtual_mfa_devices(iam):
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
 
 
+CERT = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQk5v\n-----END CERTIFICATE-----"
+KEY = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEG\n-----END PRIVATE KEY-----"
+SSH_KEY = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDhVuBkKSuU2qGJpWZVmS3Kr4HqzzuKm5lNhHsCv8ebY4PI"
+           "Yq2rNQ3tTHcOr3x9K8mYc5oVbTcXK9RuLZ1eY0mG9u7Ld3Wl user@host")
+
+
+def test_ssh_keys_and_certificates(iam):
+    iam.create_user(UserName="ops")
+    k = iam.upload_ssh_public_key(UserName="ops", SSHPublicKeyBody=SSH_KEY)["SSHPublicKey"]
+    assert k["SSHPublicKeyId"].startswith("APKA") and k["Fingerprint"].count(":") == 15
+    with pytest.raises(ClientError) as e:
+        iam.upload_ssh_public_key(UserName="ops", SSHPublicKeyBody=SSH_KEY)
+    assert err(e) == ("DuplicateSSHPublicKey", 400)
+    with pytest.raises(ClientError) as e:
+        iam.upload_ssh_public_key(UserName="ops", SSHPublicKeyBody="not a key")
+    assert err(e) == ("InvalidPublicKey", 400)
+    iam.update_ssh_public_key(UserName="ops", SSHPublicKeyId=k["SSHPublicKeyId"], Status="Inactive")
+    got = iam.get_ssh_public_key(UserName="ops", SSHPublicKeyId=k["SSHPublicKeyId"], Encoding="SSH")["SSHPublicKey"]
+    assert got["Status"] == "Inactive" and got["SSHPublicKeyBody"] == SSH_KEY
+    assert [x["SSHPublicKeyId"] for x in iam.list_ssh_public_keys(UserName="ops")["SSHPublicKeys"]] == [k["SSHPublicKeyId"]]
+    sc = iam.upload_signing_certificate(UserName="ops", CertificateBody=CERT)["Certificate"]
+    assert sc["Status"] == "Active" and len(sc["CertificateId"]) == 32
+    with pytest.raises(ClientError) as e:
+        iam.delete_user(UserName="ops")
+    assert err(e) == ("DeleteConflict", 409)
+    iam.update_signing_certificate(UserName="ops", CertificateId=sc["CertificateId"], Status="Inactive")
+    assert iam.list_signing_certificates(UserName="ops")["Certificates"][0]["Status"] == "Inactive"
+    iam.delete_signing_certificate(UserName="ops", CertificateId=sc["CertificateId"])
+    iam.delete_ssh_public_key(UserName="ops", SSHPublicKeyId=k["SSHPublicKeyId"])
+    iam.delete_user(UserName="ops")
+
+    meta = iam.upload_server_certificate(ServerCertificateName="web", Path="/cloudfront/", CertificateBody=CERT,
+                                         PrivateKey=KEY)["ServerCertificateMetadata"]
+    assert meta["Arn"] == f"arn:aws:iam::{iam.account}:server-certificate/cloudfront/web"
+    assert meta["ServerCertificateId"].startswith("ASCA")
+    with pytest.raises(ClientError) as e:
+        iam.upload_server_certificate(ServerCertificateName="bad", CertificateBody="nope", PrivateKey=KEY)
+    assert err(e) == ("MalformedCertificate", 400)
+    with pytest.raises(ClientError) as e:
+        iam.upload_server_certificate(ServerCertificateName="web", CertificateBody=CERT, PrivateKey=KEY)
+    assert err(e) == ("EntityAlreadyExists", 409)
+    assert iam.get_server_certificate(ServerCertificateName="web")["ServerCertificate"]["CertificateBody"] == CERT
+    iam.update_server_certificate(ServerCertificateName="web", NewServerCertificateName="web2")
+    names = [c["ServerCertificateName"] for c in iam.list_server_certificates(PathPrefix="/cloudfront/")["ServerCertificateMetadataList"]]
+    assert names == ["web2"]
+    iam.tag_server_certificate(ServerCertificateName="web2", Tags=[{"Key": "a", "Value": "b"}])
+    assert iam.list_server_certificate_tags(ServerCertificateName="web2")["Tags"] == [{"Key": "a", "Value": "b"}]
+    assert iam.get_account_summary()["SummaryMap"]["ServerCertificates"] == 1
+    iam.delete_server_certificate(ServerCertificateName="web2")
+    with pytest.raises(ClientError) as e:
+        iam.get_server_certificate(ServerCertificateName="web2")
+    assert err(e) == ("NoSuchEntity", 404)
+
+
+def test_service_specific_credentials(iam):
+    iam.create_user(UserName="git")
+    c = iam.create_service_specific_credential(UserName="git", ServiceName="codecommit.amazonaws.com")["ServiceSpecificCredential"]
+    assert c["ServiceUserName"] == f"git-at-{iam.account}" and c["ServicePassword"] and c["Status"] == "Active"
+    cid = c["ServiceSpecificCredentialId"]
+    with pytest.raises(ClientError) as e:
+        iam.create_service_specific_credential(UserName="git", ServiceName="nope.amazonaws.com")
+    assert err(e) == ("NotSupportedService", 404)
+    reset = iam.reset_service_specific_credential(UserName="git", ServiceSpecificCredentialId=cid)["ServiceSpecificCredential"]
+    assert reset["ServicePassword"] != c["ServicePassword"]
+    iam.update_service_specific_credential(UserName="git", ServiceSpecificCredentialId=cid, Status="Inactive")
+    listed = iam.list_service_specific_credentials(UserName="git")["ServiceSpecificCredentials"]
+    assert [(x["ServiceSpecificCredentialId"], x["Status"]) for x in listed] == [(cid, "Inactive")]
+    assert "ServicePassword" not in listed[0]
+    iam.delete_service_specific_credential(UserName="git", ServiceSpecificCredentialId=cid)
+    assert iam.list_service_specific_credentials(UserName="git")["ServiceSpecificCredentials"] == []
+
+
+def test_change_password_as_the_user(gateway, iam):
+    iam.create_user(UserName="pw")
+    iam.create_login_profile(UserName="pw", Password="first-Password-1", PasswordResetRequired=True)
+    key = iam.create_access_key(UserName="pw")["AccessKey"]
+    me = gateway.client("iam", account=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        me.change_password(OldPassword="wrong-password", NewPassword="second-Password-2")
+    assert err(e) == ("AccessDenied", 403)
+    me.change_password(OldPassword="first-Password-1", NewPassword="second-Password-2")
+    assert iam.get_login_profile(UserName="pw")["LoginProfile"]["PasswordResetRequired"] is False
+    with pytest.raises(ClientError) as e:
+        iam.change_password(OldPassword="a-password-1", NewPassword="b-password-2")
+    assert err(e) == ("InvalidUserType", 400)
+
+
+def test_context_keys_access_advisor_and_granting(iam):
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}/*",
+         "Condition": {"StringEquals": {"s3:prefix": "x"}, "Bool": {"aws:SecureTransport": "true"}}}]})
+    keys = iam.get_context_keys_for_custom_policy(PolicyInputList=[doc])["ContextKeyNames"]
+    assert sorted(keys) == ["aws:SecureTransport", "aws:username", "s3:prefix"]
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.put_role_policy(RoleName="r", PolicyName="inline", PolicyDocument=doc)
+    iam.attach_role_policy(RoleName="r", PolicyArn="arn:aws:iam::aws:policy/AmazonSQSFullAccess")
+    role_arn = iam.get_role(RoleName="r")["Role"]["Arn"]
+    assert "s3:prefix" in iam.get_context_keys_for_principal_policy(PolicySourceArn=role_arn)["ContextKeyNames"]
+    granting = iam.list_policies_granting_service_access(Arn=role_arn, ServiceNamespaces=["s3", "sqs", "ec2"])
+    by_ns = {g["ServiceNamespace"]: g["Policies"] for g in granting["PoliciesGrantingServiceAccess"]}
+    assert by_ns["s3"] == [{"PolicyName": "inline", "PolicyType": "INLINE", "EntityType": "ROLE", "EntityName": "r"}]
+    assert by_ns["sqs"][0]["PolicyArn"] == "arn:aws:iam::aws:policy/AmazonSQSFullAccess"
+    assert by_ns["ec2"] == []
+    job = iam.generate_service_last_accessed_details(Arn=role_arn)["JobId"]
+    details = iam.get_service_last_accessed_details(JobId=job)
+    assert details["JobStatus"] == "COMPLETED"
+    assert [s["ServiceNamespace"] for s in details["ServicesLastAccessed"]] == ["s3", "sqs"]
+    with pytest.raises(ClientError) as e:
+        iam.get_service_last_accessed_details(JobId="00000000-0000-0000-0000-000000000000")
+    assert err(e) == ("NoSuchEntity", 404)
+
+
+def test_mfa_tags_sts_preferences_and_outbound_federation(iam):
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="d")["VirtualMFADevice"]["SerialNumber"]
+    iam.tag_mfa_device(SerialNumber=serial, Tags=[{"Key": "k", "Value": "v"}])
+    assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == [{"Key": "k", "Value": "v"}]
+    assert iam.get_mfa_device(SerialNumber=serial)["SerialNumber"] == serial
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 2
+    with pytest.raises(ClientError) as e:
+        iam.get_outbound_web_identity_federation_info()
+    assert err(e) == ("FeatureDisabled", 404)
+    issuer = iam.enable_outbound_web_identity_federation()["IssuerIdentifier"]
+    assert issuer.startswith("https://")
+    assert iam.get_outbound_web_identity_federation_info()["IssuerIdentifier"] == issuer
+    with pytest.raises(ClientError) as e:
+        iam.enable_outbound_web_identity_federation()
+    assert err(e) == ("FeatureEnabled", 409)
+    iam.disable_outbound_web_identity_federation()
+
+
 def test_unimplemented_operation_is_501(iam):
     with pytest.raises(ClientError) as e:
-        iam.list_server_certificates()
+        iam.list_delegation_requests()
     assert err(e)[1] == 501

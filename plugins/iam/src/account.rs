@@ -181,15 +181,15 @@ pub fn get_account_summary(_: &Context, _: Empty) -> Result<Value, AwsError> {
         "GroupsPerUserQuota": 10, "GroupPolicySizeQuota": 5120,
         "UserPolicySizeQuota": 2048, "RolePolicySizeQuota": 10240,
         "AccessKeysPerUserQuota": 2, "SigningCertificatesPerUserQuota": 2,
-        "ServerCertificates": 0, "ServerCertificatesQuota": 20,
+        "ServerCertificates": crate::certs::SERVER_CERTS.count(&Scan::all()), "ServerCertificatesQuota": 20,
         "InstanceProfiles": PROFILES.count(&Scan::all()), "InstanceProfilesQuota": 1000,
         "Providers": crate::providers::count()?,
         "MFADevices": mfa.len(),
         "MFADevicesInUse": mfa.iter().filter(|d| d.user.is_some()).count(),
         "AccountMFAEnabled": 0,
         "AccountAccessKeysPresent": u8::from(root_keys),
-        "AccountSigningCertificatesPresent": 0,
-        "GlobalEndpointTokenVersion": 1,
+        "AccountSigningCertificatesPresent": u8::from(!crate::certs::user_signing_certs("")?.is_empty()),
+        "GlobalEndpointTokenVersion": ACCOUNT.get("sts-preferences")?.and_then(|v| v.as_i64()).unwrap_or(1),
         "AttachedPoliciesCount": attached,
         "InlinePoliciesCount": inline,
     });
@@ -421,4 +421,72 @@ pub fn get_credential_report(_: &Context, _: Empty) -> Result<Value, AwsError> {
         "ReportFormat": "text/csv",
         "GeneratedTime": report["generated"],
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StsPreferencesRequest {
+    global_endpoint_token_version: String,
+}
+
+pub fn set_security_token_service_preferences(
+    _: &Context,
+    input: StsPreferencesRequest,
+) -> Result<Empty, AwsError> {
+    let version = match input.global_endpoint_token_version.as_str() {
+        "v1Token" => 1,
+        "v2Token" => 2,
+        other => {
+            return Err(AwsError::validation_error(format!(
+                "1 validation error detected: Value '{other}' at 'globalEndpointTokenVersion' failed to satisfy constraint: Member must satisfy enum value set: [v1Token, v2Token]"
+            )));
+        }
+    };
+    ACCOUNT.put("sts-preferences", &json!(version))?;
+    Ok(Empty {})
+}
+
+/// FeatureEnabled (409) / FeatureDisabled (404), statuses from the model.
+fn feature_error(code: &str, message: &str) -> AwsError {
+    AwsError::new(code, message)
+}
+
+/// The issuer of the account's outbound web identity tokens.
+fn issuer(ctx: &Context) -> String {
+    let digest = ministack_sdk::hash::sha256_hex(ctx.account.as_bytes());
+    format!("https://{}.tokens.sts.global.api.aws", &digest[..36])
+}
+
+pub fn enable_outbound_web_identity_federation(ctx: &Context, _: Empty) -> Result<Value, AwsError> {
+    if ACCOUNT.contains("outbound-federation") {
+        return Err(feature_error(
+            "FeatureEnabled",
+            "Outbound web identity federation is already enabled for this account.",
+        ));
+    }
+    ACCOUNT.put("outbound-federation", &json!(true))?;
+    Ok(json!({"IssuerIdentifier": issuer(ctx)}))
+}
+
+pub fn disable_outbound_web_identity_federation(_: &Context, _: Empty) -> Result<Empty, AwsError> {
+    if !ACCOUNT.delete("outbound-federation") {
+        return Err(feature_error(
+            "FeatureDisabled",
+            "Outbound web identity federation is disabled for this account.",
+        ));
+    }
+    Ok(Empty {})
+}
+
+pub fn get_outbound_web_identity_federation_info(
+    ctx: &Context,
+    _: Empty,
+) -> Result<Value, AwsError> {
+    if !ACCOUNT.contains("outbound-federation") {
+        return Err(feature_error(
+            "FeatureDisabled",
+            "Outbound web identity federation is disabled for this account.",
+        ));
+    }
+    Ok(json!({"IssuerIdentifier": issuer(ctx), "JwtVendingEnabled": true}))
 }

@@ -37,6 +37,9 @@ pub struct LoginProfile {
     pub user: String,
     pub created: f64,
     pub password_reset_required: bool,
+    /// SHA-256 of the password (ChangePassword checks the old one).
+    #[serde(default)]
+    pub password_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -351,6 +354,7 @@ pub fn create_login_profile(ctx: &Context, input: LoginProfileRequest) -> Result
         user: user.name.clone(),
         created: time::now(),
         password_reset_required: input.password_reset_required.unwrap_or(false),
+        password_sha256: input.password.as_deref().map(password_hash),
     };
     LOGIN_PROFILES.put(&key(&user.name), &p)?;
     Ok(json!({"LoginProfile": profile_shape(&p)}))
@@ -377,6 +381,7 @@ pub fn update_login_profile(ctx: &Context, input: LoginProfileRequest) -> Result
     let mut p = login_profile(&name)?;
     if let Some(pw) = &input.password {
         crate::account::check_password(pw)?;
+        p.password_sha256 = Some(password_hash(pw));
     }
     if let Some(r) = input.password_reset_required {
         p.password_reset_required = r;
@@ -391,5 +396,39 @@ pub fn delete_login_profile(ctx: &Context, input: LoginProfileRequest) -> Result
         .unwrap_or_default();
     login_profile(&name)?;
     LOGIN_PROFILES.delete(&key(&name));
+    Ok(Empty {})
+}
+
+fn password_hash(password: &str) -> String {
+    ministack_sdk::hash::sha256_hex(password.as_bytes())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChangePasswordRequest {
+    old_password: String,
+    new_password: String,
+}
+
+/// ChangePassword: the calling IAM user changes its own console password.
+pub fn change_password(ctx: &Context, input: ChangePasswordRequest) -> Result<Empty, AwsError> {
+    let user = caller_user(ctx)?.ok_or_else(|| {
+        AwsError::new(
+            "InvalidUserType",
+            "Only IAM Users can change their own password.",
+        )
+        .with_status(400)
+    })?;
+    let mut p = login_profile(&user.name)?;
+    if p.password_sha256
+        .as_deref()
+        .is_some_and(|h| h != password_hash(&input.old_password))
+    {
+        return Err(AwsError::access_denied("The old password is incorrect."));
+    }
+    crate::account::check_password(&input.new_password)?;
+    p.password_sha256 = Some(password_hash(&input.new_password));
+    p.password_reset_required = false;
+    LOGIN_PROFILES.put(&key(&user.name), &p)?;
     Ok(Empty {})
 }

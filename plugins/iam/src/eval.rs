@@ -534,6 +534,8 @@ impl Decision {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub id: String,
+    /// The user, group or role an inline policy belongs to ("" otherwise).
+    pub owner: String,
     pub kind: String,
     pub document: String,
     pub statements: Vec<Statement>,
@@ -622,6 +624,7 @@ mod tests {
     fn policy(doc: &str) -> Policy {
         Policy {
             id: "p".into(),
+            owner: String::new(),
             kind: "user".into(),
             document: doc.into(),
             statements: parse(doc, PolicyKind::Identity).unwrap(),

@@ -11,7 +11,9 @@
 
 use ministack_sdk::prelude::*;
 
+mod access;
 mod account;
+mod certs;
 mod common;
 mod credentials;
 mod entities;
@@ -165,6 +167,11 @@ impl Service for Iam {
             )
             .op("ListMFADevices", providers::list_mfa_devices)
             .op("ListVirtualMFADevices", providers::list_virtual_mfa_devices)
+            .op("GetMFADevice", providers::get_mfa_device)
+            .op("TagMFADevice", providers::tag_mfa_device)
+            .op("UntagMFADevice", providers::untag_mfa_device)
+            .op("ListMFADeviceTags", providers::list_mfa_device_tags)
+            .op("ChangePassword", credentials::change_password)
             // identity providers
             .op(
                 "CreateOpenIDConnectProvider",
@@ -240,12 +247,103 @@ impl Service for Iam {
                 account::generate_credential_report,
             )
             .op("GetCredentialReport", account::get_credential_report)
+            .op(
+                "SetSecurityTokenServicePreferences",
+                account::set_security_token_service_preferences,
+            )
+            .op(
+                "EnableOutboundWebIdentityFederation",
+                account::enable_outbound_web_identity_federation,
+            )
+            .op(
+                "DisableOutboundWebIdentityFederation",
+                account::disable_outbound_web_identity_federation,
+            )
+            .op(
+                "GetOutboundWebIdentityFederationInfo",
+                account::get_outbound_web_identity_federation_info,
+            )
             // policy simulation
             .op(
                 "SimulatePrincipalPolicy",
                 simulate::simulate_principal_policy,
             )
             .op("SimulateCustomPolicy", simulate::simulate_custom_policy)
+            .op(
+                "GetContextKeysForCustomPolicy",
+                simulate::get_context_keys_for_custom_policy,
+            )
+            .op(
+                "GetContextKeysForPrincipalPolicy",
+                simulate::get_context_keys_for_principal_policy,
+            )
+            .op(
+                "ListPoliciesGrantingServiceAccess",
+                simulate::list_policies_granting_service_access,
+            )
+            // access advisor
+            .op(
+                "GenerateServiceLastAccessedDetails",
+                access::generate_service_last_accessed_details,
+            )
+            .op(
+                "GetServiceLastAccessedDetails",
+                access::get_service_last_accessed_details,
+            )
+            .op(
+                "GetServiceLastAccessedDetailsWithEntities",
+                access::get_service_last_accessed_details_with_entities,
+            )
+            // SSH keys, certificates, service-specific credentials
+            .op("UploadSSHPublicKey", certs::upload_ssh_public_key)
+            .op("GetSSHPublicKey", certs::get_ssh_public_key)
+            .op("UpdateSSHPublicKey", certs::update_ssh_public_key)
+            .op("DeleteSSHPublicKey", certs::delete_ssh_public_key)
+            .op("ListSSHPublicKeys", certs::list_ssh_public_keys)
+            .op("UploadServerCertificate", certs::upload_server_certificate)
+            .op("GetServerCertificate", certs::get_server_certificate)
+            .op("ListServerCertificates", certs::list_server_certificates)
+            .op("UpdateServerCertificate", certs::update_server_certificate)
+            .op("DeleteServerCertificate", certs::delete_server_certificate)
+            .op("TagServerCertificate", certs::tag_server_certificate)
+            .op("UntagServerCertificate", certs::untag_server_certificate)
+            .op(
+                "ListServerCertificateTags",
+                certs::list_server_certificate_tags,
+            )
+            .op(
+                "UploadSigningCertificate",
+                certs::upload_signing_certificate,
+            )
+            .op(
+                "UpdateSigningCertificate",
+                certs::update_signing_certificate,
+            )
+            .op(
+                "DeleteSigningCertificate",
+                certs::delete_signing_certificate,
+            )
+            .op("ListSigningCertificates", certs::list_signing_certificates)
+            .op(
+                "CreateServiceSpecificCredential",
+                certs::create_service_specific_credential,
+            )
+            .op(
+                "ResetServiceSpecificCredential",
+                certs::reset_service_specific_credential,
+            )
+            .op(
+                "UpdateServiceSpecificCredential",
+                certs::update_service_specific_credential,
+            )
+            .op(
+                "DeleteServiceSpecificCredential",
+                certs::delete_service_specific_credential,
+            )
+            .op(
+                "ListServiceSpecificCredentials",
+                certs::list_service_specific_credentials,
+            )
     }
 
     fn capabilities() -> Vec<String> {

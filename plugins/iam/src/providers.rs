@@ -2,7 +2,7 @@
 
 use ministack_sdk::encoding::base64_encode;
 use ministack_sdk::prelude::*;
-use ministack_sdk::{ids, rand, time};
+use ministack_sdk::{rand, time};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -304,6 +304,8 @@ pub struct MfaRequest {
     #[serde(default)]
     tags: Vec<Tag>,
     #[serde(default)]
+    tag_keys: Vec<String>,
+    #[serde(default)]
     marker: Option<String>,
     #[serde(default)]
     max_items: Option<i64>,
@@ -419,6 +421,46 @@ pub fn delete_virtual_mfa_device(_: &Context, input: MfaRequest) -> Result<Empty
     Ok(Empty {})
 }
 
+pub fn get_mfa_device(_: &Context, input: MfaRequest) -> Result<Value, AwsError> {
+    let d = device(&input.serial_number)?;
+    if let Some(u) = &input.user_name
+        && !d.user.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(u))
+    {
+        return Err(no_such_entity(format!(
+            "MFA Device with serial number {} not found for user {u}.",
+            d.serial
+        )));
+    }
+    let mut out = json!({"SerialNumber": d.serial});
+    if let Some(u) = &d.user {
+        out["UserName"] = json!(u);
+        out["EnableDate"] = json!(d.enabled);
+    }
+    Ok(out)
+}
+
+pub fn tag_mfa_device(_: &Context, input: MfaRequest) -> Result<Empty, AwsError> {
+    let mut v = ministack_sdk::validate::Validator::new();
+    check_tags(&mut v, &input.tags);
+    v.finish(AwsError::validation_error)?;
+    let mut d = device(&input.serial_number)?;
+    merge_tags(&mut d.tags, input.tags)?;
+    MFA_DEVICES.put(&d.serial.clone(), &d)?;
+    Ok(Empty {})
+}
+
+pub fn untag_mfa_device(_: &Context, input: MfaRequest) -> Result<Empty, AwsError> {
+    let mut d = device(&input.serial_number)?;
+    remove_tags(&mut d.tags, &input.tag_keys);
+    MFA_DEVICES.put(&d.serial.clone(), &d)?;
+    Ok(Empty {})
+}
+
+pub fn list_mfa_device_tags(_: &Context, input: MfaRequest) -> Result<Value, AwsError> {
+    let d = device(&input.serial_number)?;
+    crate::users::tags_page(d.tags, input.marker.as_deref(), input.max_items)
+}
+
 pub fn list_mfa_devices(ctx: &Context, input: MfaRequest) -> Result<Value, AwsError> {
     let user = crate::credentials::user_or_caller(ctx, input.user_name)?
         .map(|u| u.name)
@@ -441,7 +483,7 @@ pub fn list_mfa_devices(ctx: &Context, input: MfaRequest) -> Result<Value, AwsEr
     Ok(page(items, input.marker.as_deref(), input.max_items)?.into_json("MFADevices"))
 }
 
-pub fn list_virtual_mfa_devices(ctx: &Context, input: MfaRequest) -> Result<Value, AwsError> {
+pub fn list_virtual_mfa_devices(_: &Context, input: MfaRequest) -> Result<Value, AwsError> {
     let status = input.assignment_status.as_deref().unwrap_or("Any");
     let mut items = Vec::new();
     for (k, d) in MFA_DEVICES.scan(&Scan::all())? {
@@ -461,7 +503,5 @@ pub fn list_virtual_mfa_devices(ctx: &Context, input: MfaRequest) -> Result<Valu
         }
         items.push((k, v));
     }
-    let _ = ctx;
-    let _ = ids::uuid;
     Ok(page(items, input.marker.as_deref(), input.max_items)?.into_json("VirtualMFADevices"))
 }

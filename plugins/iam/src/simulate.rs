@@ -52,6 +52,7 @@ fn parsed(
     let statements = eval::parse(document, doc_kind).map_err(malformed)?;
     Ok(Policy {
         id,
+        owner: String::new(),
         kind: kind.to_string(),
         document: document.to_string(),
         statements,
@@ -77,9 +78,9 @@ fn managed_policy(ctx: &Context, arn: &str) -> Result<Option<Policy>, AwsError> 
 
 /// The identity policies of a user, group or role, its permissions boundary
 /// (an ARN) and, for a user, its name (`aws:username`).
-type PrincipalPolicies = (Vec<Policy>, Option<String>, Option<String>);
+pub type PrincipalPolicies = (Vec<Policy>, Option<String>, Option<String>);
 
-fn principal_policies(ctx: &Context, arn: &str) -> Result<PrincipalPolicies, AwsError> {
+pub fn principal_policies(ctx: &Context, arn: &str) -> Result<PrincipalPolicies, AwsError> {
     let invalid = || invalid_input(format!("Invalid ARN: {arn}"));
     let parsed_arn = Arn::parse(arn).ok_or_else(invalid)?;
     let name = parsed_arn
@@ -91,11 +92,14 @@ fn principal_policies(ctx: &Context, arn: &str) -> Result<PrincipalPolicies, Aws
     let mut out = Vec::new();
     let add_held = |out: &mut Vec<Policy>,
                     kind: &str,
+                    owner: &str,
                     inline: &BTreeMap<String, String>,
                     attached: &[String]|
      -> Result<(), AwsError> {
         for (n, d) in inline {
-            out.push(parsed(n.clone(), kind, d, PolicyKind::Identity)?);
+            let mut p = parsed(n.clone(), kind, d, PolicyKind::Identity)?;
+            p.owner = owner.to_string();
+            out.push(p);
         }
         for a in attached {
             if let Some(p) = managed_policy(ctx, a)? {
@@ -106,24 +110,163 @@ fn principal_policies(ctx: &Context, arn: &str) -> Result<PrincipalPolicies, Aws
     };
     if parsed_arn.resource.starts_with("user/") {
         let u = entities::user(&name)?;
-        add_held(&mut out, "user", &u.inline, &u.attached)?;
+        add_held(&mut out, "user", &u.name, &u.inline, &u.attached)?;
         for g in &u.groups {
             if let Some(group) = GROUPS.get(&key(g))? {
-                add_held(&mut out, "group", &group.inline, &group.attached)?;
+                add_held(
+                    &mut out,
+                    "group",
+                    &group.name,
+                    &group.inline,
+                    &group.attached,
+                )?;
             }
         }
         Ok((out, u.boundary, Some(u.name)))
     } else if parsed_arn.resource.starts_with("role/") {
         let r = entities::role(&name)?;
-        add_held(&mut out, "role", &r.inline, &r.attached)?;
+        add_held(&mut out, "role", &r.name, &r.inline, &r.attached)?;
         Ok((out, r.boundary, None))
     } else if parsed_arn.resource.starts_with("group/") {
         let g = entities::group(&name)?;
-        add_held(&mut out, "group", &g.inline, &g.attached)?;
+        add_held(&mut out, "group", &g.name, &g.inline, &g.attached)?;
         Ok((out, None, None))
     } else {
         Err(invalid())
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContextKeysRequest {
+    #[serde(default)]
+    policy_source_arn: Option<String>,
+    #[serde(default)]
+    policy_input_list: Vec<String>,
+}
+
+/// The condition keys (and policy variables) a set of policies uses.
+fn context_keys(policies: &[Policy]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut add = |k: &str| {
+        if !keys.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+            keys.push(k.to_string());
+        }
+    };
+    for p in policies {
+        for s in &p.statements {
+            for c in &s.conditions {
+                add(&c.key);
+            }
+            for r in &s.resources {
+                let mut rest = r.as_str();
+                while let Some(start) = rest.find("${") {
+                    let Some(end) = rest[start..].find('}') else {
+                        break;
+                    };
+                    let name = &rest[start + 2..start + end];
+                    if name.contains(':') {
+                        add(name);
+                    }
+                    rest = &rest[start + end + 1..];
+                }
+            }
+        }
+    }
+    keys
+}
+
+fn input_policies(list: &[String]) -> Result<Vec<Policy>, AwsError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, d)| {
+            parsed(
+                format!("PolicyInputList.{}", i + 1),
+                "none",
+                d,
+                PolicyKind::Identity,
+            )
+        })
+        .collect()
+}
+
+pub fn get_context_keys_for_custom_policy(
+    _: &Context,
+    input: ContextKeysRequest,
+) -> Result<Value, AwsError> {
+    let policies = input_policies(&input.policy_input_list)?;
+    Ok(json!({"ContextKeyNames": context_keys(&policies)}))
+}
+
+pub fn get_context_keys_for_principal_policy(
+    ctx: &Context,
+    input: ContextKeysRequest,
+) -> Result<Value, AwsError> {
+    let (mut policies, _, _) =
+        principal_policies(ctx, input.policy_source_arn.as_deref().unwrap_or_default())?;
+    policies.extend(input_policies(&input.policy_input_list)?);
+    Ok(json!({"ContextKeyNames": context_keys(&policies)}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GrantingRequest {
+    arn: String,
+    service_namespaces: Vec<String>,
+    #[serde(default)]
+    marker: Option<String>,
+}
+
+/// ListPoliciesGrantingServiceAccess: the policies of a user (with its
+/// groups'), group or role that allow some action of each service.
+pub fn list_policies_granting_service_access(
+    ctx: &Context,
+    input: GrantingRequest,
+) -> Result<Value, AwsError> {
+    let (policies, _, _) = principal_policies(ctx, &input.arn)?;
+    let owner = |p: &Policy| -> (String, Option<String>) {
+        match p.kind.as_str() {
+            "user" => ("USER".into(), None),
+            "group" => ("GROUP".into(), None),
+            "role" => ("ROLE".into(), None),
+            _ => (String::new(), Some(p.id.clone())),
+        }
+    };
+    let mut out = Vec::new();
+    for ns in &input.service_namespaces {
+        let mut list = Vec::new();
+        for p in &policies {
+            let grants = p.statements.iter().any(|s| {
+                s.effect == eval::Effect::Allow
+                    && !s.not_action
+                    && s.actions.iter().any(|a| {
+                        a == "*"
+                            || a.split_once(':')
+                                .is_some_and(|(svc, _)| eval::glob(svc, ns, true))
+                    })
+            });
+            if !grants {
+                continue;
+            }
+            let (entity_type, arn) = owner(p);
+            let mut v = match &arn {
+                Some(a) => json!({
+                    "PolicyName": a.rsplit('/').next().unwrap_or_default(),
+                    "PolicyType": "MANAGED", "PolicyArn": a,
+                }),
+                None => {
+                    json!({"PolicyName": p.id, "PolicyType": "INLINE", "EntityType": entity_type})
+                }
+            };
+            if arn.is_none() {
+                v["EntityName"] = json!(p.owner);
+            }
+            list.push(v);
+        }
+        out.push(json!({"ServiceNamespace": ns, "Policies": list}));
+    }
+    let _ = input.marker;
+    Ok(json!({"PoliciesGrantingServiceAccess": out, "IsTruncated": false}))
 }
 
 pub fn simulate_principal_policy(ctx: &Context, input: SimulateRequest) -> Result<Value, AwsError> {
