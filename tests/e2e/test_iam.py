@@ -56,6 +56,12 @@ def test_create_user_with_cli_and_boto3(gateway):
     assert err(e) == ("NoSuchEntity", 404)
 
 
+def test_get_user_without_name_is_the_caller(iam):
+    root = iam.get_user()["User"]
+    assert root["Arn"] == f"arn:aws:iam::{iam.account}:root" and root["UserId"] == iam.account
+    assert "UserName" not in root
+
+
 def test_user_errors(iam):
     iam.create_user(UserName="Alice")
     with pytest.raises(ClientError) as e:
@@ -671,3 +677,31 @@ def test_unimplemented_operation_is_501(iam):
     with pytest.raises(ClientError) as e:
         iam.list_delegation_requests()
     assert err(e)[1] == 501
+
+
+def test_sts_assume_role_reads_the_iam_role(make_gateway, tmp_path):
+    """With STS told to check roles in IAM, AssumeRole answers with the IAM
+    role's id and refuses roles IAM does not have."""
+    from conftest import ROOT
+    plugins = tmp_path / "plugins.toml"
+    plugins.write_text(
+        "[plugins.sts]\n"
+        f'path = "{ROOT}/target/wasm32-wasip2/plugin/sts.wasm"\n'
+        'capabilities = ["identity"]\n'
+        "[plugins.sts.settings]\n"
+        'check_roles_in_iam = "true"\n'
+    )
+    g = make_gateway(plugins_file=plugins)
+    account = acct()
+    iam = g.client("iam", account=account)
+    role = iam.create_role(RoleName="app", Path="/svc/", AssumeRolePolicyDocument=json.dumps(TRUST),
+                           MaxSessionDuration=7200)["Role"]
+    sts = g.client("sts", account=account)
+    out = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s1", DurationSeconds=7200)
+    assert out["AssumedRoleUser"]["AssumedRoleId"] == f"{role['RoleId']}:s1"
+    with pytest.raises(ClientError) as e:
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s1", DurationSeconds=10800)
+    assert err(e)[0] == "ValidationError"
+    with pytest.raises(ClientError) as e:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/missing", RoleSessionName="s1")
+    assert err(e) == ("AccessDenied", 403)

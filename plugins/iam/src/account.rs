@@ -162,12 +162,6 @@ pub fn get_account_summary(_: &Context, _: Empty) -> Result<Value, AwsError> {
     let groups = GROUPS.values("")?;
     let policies = POLICIES.values("")?;
     let versions: usize = policies.iter().map(|p| p.versions.len()).sum();
-    let attached = users.iter().map(|u| u.attached.len()).sum::<usize>()
-        + roles.iter().map(|r| r.attached.len()).sum::<usize>()
-        + groups.iter().map(|g| g.attached.len()).sum::<usize>();
-    let inline = users.iter().map(|u| u.inline.len()).sum::<usize>()
-        + roles.iter().map(|r| r.inline.len()).sum::<usize>()
-        + groups.iter().map(|g| g.inline.len()).sum::<usize>();
     let mfa = MFA_DEVICES.values("")?;
     let root_keys = ACCESS_KEYS.values("")?.iter().any(|k| k.user.is_empty());
     let map = json!({
@@ -190,8 +184,9 @@ pub fn get_account_summary(_: &Context, _: Empty) -> Result<Value, AwsError> {
         "AccountAccessKeysPresent": u8::from(root_keys),
         "AccountSigningCertificatesPresent": u8::from(!crate::certs::user_signing_certs("")?.is_empty()),
         "GlobalEndpointTokenVersion": ACCOUNT.get("sts-preferences")?.and_then(|v| v.as_i64()).unwrap_or(1),
-        "AttachedPoliciesCount": attached,
-        "InlinePoliciesCount": inline,
+        "VersionsPerPolicyQuota": 5,
+        "AssumeRolePolicySizeQuota": 2048,
+        "AccountPasswordPresent": 0,
     });
     Ok(json!({"SummaryMap": map}))
 }

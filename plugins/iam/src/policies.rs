@@ -146,11 +146,14 @@ fn attach(ctx: &Context, kind: Holder, input: HolderRequest) -> Result<Empty, Aw
     let mut held = kind.load(input.name())?;
     let policy = entities::policy(ctx, &arn)?;
     if !held.attached.contains(&policy.arn) {
-        if held.attached.len() >= 20 {
+        if held.attached.len() >= 10 {
+            let quota = match kind {
+                Holder::User => "PoliciesPerUser",
+                Holder::Group => "PoliciesPerGroup",
+                Holder::Role => "PoliciesPerRole",
+            };
             return Err(limit_exceeded(format!(
-                "Cannot exceed quota for PoliciesPerUser: 20 ({} {})",
-                kind.noun(),
-                held.name
+                "Cannot exceed quota for {quota}: 10"
             )));
         }
         held.attached.push(policy.arn);
@@ -438,7 +441,7 @@ pub fn delete_policy(ctx: &Context, input: PolicyArnRequest) -> Result<Empty, Aw
     }
     if policy.versions.len() > 1 {
         return Err(delete_conflict(
-            "Cannot delete a policy with non-default versions. Delete the other versions first.",
+            "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
         ));
     }
     POLICIES.delete(&key(&policy.name));

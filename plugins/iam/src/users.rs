@@ -68,8 +68,9 @@ pub struct OptionalUser {
 pub fn get_user(ctx: &Context, input: OptionalUser) -> Result<Value, AwsError> {
     match credentials::user_or_caller(ctx, input.user_name)? {
         Some(user) => Ok(json!({"User": user.shape()})),
+        // The root user, as AWS answers it: no name or path.
         None => Ok(json!({"User": {
-            "Path": "/", "UserId": ctx.account, "UserName": "root",
+            "UserId": ctx.account,
             "Arn": format!("arn:{}:iam::{}:root", ctx.partition(), ctx.account),
             "CreateDate": 0,
         }})),
