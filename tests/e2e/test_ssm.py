@@ -4,12 +4,14 @@ patterns, data types, versions, selectors, labels, path queries with
 recursion and pagination, filters, history, tags, public parameters,
 commands, and the operations left unimplemented."""
 
+import base64
 import json
 import re
 import uuid
 
 import botocore.exceptions
 import pytest
+import requests
 
 ACCOUNT = "000000000000"
 
@@ -17,6 +19,12 @@ ACCOUNT = "000000000000"
 @pytest.fixture
 def ssm(gateway):
     return gateway.client("ssm")
+
+
+def kms_enabled(gateway):
+    """Whether the gateway serves KMS (SecureStrings are then real KMS ciphertexts)."""
+    plugins = requests.get(gateway.url + "/_ministack/plugins", timeout=10).json()["plugins"]
+    return any(p["name"] == "kms" for p in plugins)
 
 
 def base():
@@ -53,7 +61,7 @@ def test_put_and_get_types(ssm):
     assert code_of(ssm.get_parameter, Name=f"{b}/missing") == ("ParameterNotFound", 400)
 
 
-def test_secure_string(ssm):
+def test_secure_string(gateway, ssm):
     b = base()
     ssm.put_parameter(Name=f"{b}/secret", Value="s3cr3t", Type="SecureString")
     raw = ssm.get_parameter(Name=f"{b}/secret")["Parameter"]
@@ -62,8 +70,19 @@ def test_secure_string(ssm):
     assert ssm.get_parameter(Name=f"{b}/secret", WithDecryption=True)["Parameter"]["Value"] == "s3cr3t"
     meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [f"{b}/secret"]}])["Parameters"][0]
     assert meta["KeyId"] == "alias/aws/ssm"
-    ssm.put_parameter(Name=f"{b}/custom", Value="x", Type="SecureString", KeyId="alias/my-key")
-    meta = ssm.describe_parameters(ParameterFilters=[{"Key": "KeyId", "Values": ["alias/my-key"]},
+    alias = f"alias/ssm-test-{uuid.uuid4().hex[:8]}"
+    if kms_enabled(gateway):
+        # The value is a real KMS ciphertext under the PARAMETER_ARN context.
+        kms = gateway.client("kms")
+        arn = raw["ARN"]
+        blob = base64.b64decode(raw["Value"])
+        assert kms.decrypt(CiphertextBlob=blob, EncryptionContext={"PARAMETER_ARN": arn})["Plaintext"] == b"s3cr3t"
+        assert code_of(kms.decrypt, CiphertextBlob=blob)[0] == "InvalidCiphertextException"
+        kms.create_alias(AliasName=alias, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+        assert code_of(ssm.put_parameter, Name=f"{b}/nokey", Value="x", Type="SecureString", KeyId="alias/does-not-exist")[0] == "InvalidKeyId"
+    ssm.put_parameter(Name=f"{b}/custom", Value="x", Type="SecureString", KeyId=alias)
+    assert ssm.get_parameter(Name=f"{b}/custom", WithDecryption=True)["Parameter"]["Value"] == "x"
+    meta = ssm.describe_parameters(ParameterFilters=[{"Key": "KeyId", "Values": [alias]},
                                                      {"Key": "Path", "Values": [b]}])["Parameters"]
     assert [m["Name"] for m in meta] == [f"{b}/custom"]
     assert code_of(ssm.put_parameter, Name=f"{b}/plain", Value="x", Type="String", KeyId="alias/k")[0] == "ValidationException"

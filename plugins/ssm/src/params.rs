@@ -2,6 +2,7 @@
 //! GetParameter(s), DeleteParameter(s), labels and tags.
 
 use ministack_sdk::prelude::*;
+use ministack_sdk::services::{self, Target};
 use ministack_sdk::{encoding, rand, time};
 use serde_json::Value;
 
@@ -154,6 +155,31 @@ pub fn check_name(name: &str) -> Result<(), AwsError> {
         ));
     }
     Ok(())
+}
+
+/// The ciphertext a SecureString reads as without decryption: KMS Encrypt
+/// under the parameter's key with the `PARAMETER_ARN` encryption context
+/// (as Parameter Store does), so KMS Decrypt opens it. A key KMS refuses is
+/// `InvalidKeyId`; without a KMS plugin, an opaque blob of the same look.
+fn encrypt(ctx: &Context, name: &str, key_id: &str, value: &str) -> Result<String, AwsError> {
+    let input = serde_json::json!({
+        "KeyId": key_id,
+        "Plaintext": encoding::base64_encode(value.as_bytes()),
+        "EncryptionContext": {"PARAMETER_ARN": arn_of(ctx, name)},
+    });
+    match services::call::<Value, Value>(&Target::new("kms", ctx), "Encrypt", &input) {
+        Ok(out) => out["CiphertextBlob"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| AwsError::internal("KMS Encrypt returned no CiphertextBlob")),
+        Err(e) if e.code == "ServiceUnavailable" || e.status == Some(501) => {
+            Ok(looks_like_ciphertext(key_id, value))
+        }
+        Err(e) => Err(AwsError::new(
+            "InvalidKeyId",
+            format!("The KMS key {key_id} can't be used: {}", e.message),
+        )),
+    }
 }
 
 fn looks_like_ciphertext(key_id: &str, value: &str) -> String {
@@ -440,9 +466,10 @@ pub fn put_parameter(
         param.versions.remove(0);
     }
     let version = previous.as_ref().map(|p| p.version + 1).unwrap_or(1);
-    let ciphertext = key_id
-        .as_ref()
-        .map(|k| looks_like_ciphertext(k, &input.value));
+    let ciphertext = match &key_id {
+        Some(k) => Some(encrypt(ctx, &name, k, &input.value)?),
+        None => None,
+    };
     param.versions.push(ParamVersion {
         version,
         kind,
