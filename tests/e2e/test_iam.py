@@ -705,3 +705,27 @@ def test_sts_assume_role_reads_the_iam_role(make_gateway, tmp_path):
     with pytest.raises(ClientError) as e:
         sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/missing", RoleSessionName="s1")
     assert err(e) == ("AccessDenied", 403)
+
+
+def test_autocreate_aws_managed_setting(make_gateway, tmp_path):
+    """With `autocreate_aws_managed`, AWS managed policies outside the
+    built-in catalog resolve too (granting nothing in the simulator)."""
+    from conftest import ROOT
+    plugins = tmp_path / "plugins.toml"
+    plugins.write_text(
+        "[plugins.iam]\n"
+        f'path = "{ROOT}/target/wasm32-wasip2/plugin/iam.wasm"\n'
+        'capabilities = ["identity"]\n'
+        "[plugins.iam.settings]\n"
+        'autocreate_aws_managed = "true"\n'
+    )
+    g = make_gateway(plugins_file=plugins)
+    iam = g.client("iam", account=acct())
+    arn = "arn:aws:iam::aws:policy/service-role/AWSConfigRole"
+    iam.create_role(RoleName="cfg", AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.attach_role_policy(RoleName="cfg", PolicyArn=arn)
+    p = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert p["PolicyName"] == "AWSConfigRole" and p["Path"] == "/service-role/" and p["AttachmentCount"] == 1
+    role_arn = iam.get_role(RoleName="cfg")["Role"]["Arn"]
+    r = iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=["config:Put*"])["EvaluationResults"][0]
+    assert r["EvalDecision"] == "implicitDeny"

@@ -289,7 +289,10 @@ pub fn find_policy(ctx: &Context, arn: &str) -> Result<Option<ManagedPolicy>, Aw
         return Ok(None);
     }
     if parsed.account == "aws" {
-        return Ok(managed::find(arn));
+        let autocreate = ctx.setting("autocreate_aws_managed") == Some("true");
+        return Ok(
+            managed::find(arn).or_else(|| autocreate.then(|| managed::placeholder(arn)).flatten())
+        );
     }
     if parsed.account != ctx.account {
         return Ok(None);

@@ -8,6 +8,11 @@
 //! acts as its user (STS GetCallerIdentity names it). The policy simulator
 //! runs a real evaluator ([`eval`]). AWS managed policies come from a catalog
 //! ([`managed`]).
+//!
+//! Plugin settings (plugins.toml `[plugins.iam.settings]`):
+//! - `autocreate_aws_managed = "true"`: any well-formed
+//!   `arn:aws:iam::aws:policy/...` ARN resolves, even one the catalog does not
+//!   have (its document grants nothing).
 
 use ministack_sdk::prelude::*;
 

@@ -836,6 +836,30 @@ pub fn find(arn: &str) -> Option<ManagedPolicy> {
         .map(|(path, name, actions)| policy(path, name, actions))
 }
 
+/// An AWS managed policy the catalog does not know, for accounts that
+/// resolve any such ARN (plugin setting `autocreate_aws_managed = "true"`):
+/// its document grants nothing (`NotAction: *`), so the simulator never
+/// claims a permission it cannot know.
+pub fn placeholder(arn: &str) -> Option<ManagedPolicy> {
+    let rest = arn.strip_prefix("arn:aws:iam::aws:policy/")?;
+    let (path, name) = match rest.rsplit_once('/') {
+        Some((p, n)) => (format!("/{p}/"), n),
+        None => ("/".to_string(), rest),
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    {
+        return None;
+    }
+    let mut p = policy(&path, name, &[]);
+    p.versions[0].document =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"NotAction\":\"*\",\"Resource\":\"*\"}]}"
+            .to_string();
+    Some(p)
+}
+
 pub fn all() -> Vec<ManagedPolicy> {
     CATALOG
         .iter()
@@ -857,5 +881,12 @@ mod tests {
         }
         assert!(find("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole").is_some());
         assert!(find("arn:aws:iam::aws:policy/Nope").is_none());
+        let p = placeholder("arn:aws:iam::aws:policy/service-role/Nope").unwrap();
+        assert_eq!(
+            (p.path.as_str(), p.name.as_str()),
+            ("/service-role/", "Nope")
+        );
+        parse(p.default_document(), PolicyKind::Identity).unwrap();
+        assert!(placeholder("arn:aws:iam::123456789012:policy/x").is_none());
     }
 }
