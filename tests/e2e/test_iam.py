@@ -56,6 +56,27 @@ def test_create_user_with_cli_and_boto3(gateway):
     assert err(e) == ("NoSuchEntity", 404)
 
 
+def test_cli_pagination_and_simulation(gateway):
+    account = acct()
+    iam = gateway.client("iam", account=account)
+    for i in range(5):
+        iam.create_role(RoleName=f"r{i}", AssumeRolePolicyDocument=json.dumps(TRUST))
+    # The CLI pages through Marker/IsTruncated itself (page size 2).
+    out = json.loads(gateway.aws("iam", "list-roles", "--page-size", "2", account=account).stdout)
+    assert [r["RoleName"] for r in out["Roles"]] == [f"r{i}" for i in range(5)]
+    out = json.loads(gateway.aws("iam", "list-roles", "--max-items", "3", account=account).stdout)
+    assert len(out["Roles"]) == 3 and out["NextToken"]
+    # A list of documents: a JSON list of strings (the CLI would split a bare
+    # string into characters).
+    deny = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]})
+    out = json.loads(gateway.aws("iam", "simulate-custom-policy", "--policy-input-list", json.dumps([deny]),
+                                 "--action-names", "s3:PutObject", account=account).stdout)
+    assert out["EvaluationResults"][0]["EvalDecision"] == "explicitDeny"
+    out = gateway.aws("iam", "create-policy", "--policy-name", "x", "--policy-document", "{bad",
+                      account=account, check=False)
+    assert out.returncode != 0 and "MalformedPolicyDocument" in out.stderr
+
+
 def test_get_user_without_name_is_the_caller(iam):
     root = iam.get_user()["User"]
     assert root["Arn"] == f"arn:aws:iam::{iam.account}:root" and root["UserId"] == iam.account
