@@ -8,6 +8,7 @@ import uuid
 
 import botocore.exceptions
 import pytest
+import requests
 
 ACCOUNT = "000000000000"
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
@@ -16,6 +17,20 @@ PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 @pytest.fixture
 def sm(gateway):
     return gateway.client("secretsmanager")
+
+
+def kms_enabled(gateway):
+    plugins = requests.get(gateway.url + "/_ministack/plugins", timeout=10).json()["plugins"]
+    return any(p["name"] == "kms" for p in plugins)
+
+
+def key_alias(gateway):
+    """An alias of a usable KMS key (any alias when no KMS plugin is loaded)."""
+    alias = f"alias/sm-test-{uuid.uuid4().hex[:8]}"
+    if kms_enabled(gateway):
+        kms = gateway.client("kms")
+        kms.create_alias(AliasName=alias, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    return alias
 
 
 def name(prefix="s"):
@@ -37,9 +52,10 @@ def code_of(call, *args, **kw):
     return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]
 
 
-def test_create_get_and_arn_forms(sm):
+def test_create_get_and_arn_forms(gateway, sm):
     n = name("app/db")
-    out = sm.create_secret(Name=n, SecretString='{"user":"a"}', Description="db creds", KmsKeyId="alias/my-key")
+    alias = key_alias(gateway)
+    out = sm.create_secret(Name=n, SecretString='{"user":"a"}', Description="db creds", KmsKeyId=alias)
     assert re.fullmatch(rf"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{re.escape(n)}-[A-Za-z0-9]{{6}}", out["ARN"])
     assert out["Name"] == n
     arn = out["ARN"]
@@ -53,7 +69,7 @@ def test_create_get_and_arn_forms(sm):
     assert code_of(sm.get_secret_value, SecretId=arn[:-6] + "ZZZZZZ") == ("ResourceNotFoundException", 400)
     d = sm.describe_secret(SecretId=n)
     assert d["Description"] == "db creds"
-    assert d["KmsKeyId"] == "alias/my-key"
+    assert d["KmsKeyId"] == alias
     assert d["VersionIdsToStages"] == {out["VersionId"]: ["AWSCURRENT"]}
     assert "LastAccessedDate" in d and "CreatedDate" in d
     # Binary secrets round-trip as bytes.
@@ -157,17 +173,35 @@ def test_rotate_secret_without_lambda_plugin(sm):
     assert sm.describe_secret(SecretId=n)["RotationEnabled"] is False
 
 
-def test_update_secret(sm):
+def test_update_secret(gateway, sm):
     n = name()
+    alias = key_alias(gateway)
     v1 = sm.create_secret(Name=n, SecretString="a")["VersionId"]
-    out = sm.update_secret(SecretId=n, Description="new desc", KmsKeyId="alias/other")
+    out = sm.update_secret(SecretId=n, Description="new desc", KmsKeyId=alias)
     assert "VersionId" not in out
     assert sm.get_secret_value(SecretId=n)["VersionId"] == v1
     out = sm.update_secret(SecretId=n, SecretString="b")
     assert out["VersionId"] != v1
     d = sm.describe_secret(SecretId=n)
-    assert d["Description"] == "new desc" and d["KmsKeyId"] == "alias/other"
+    assert d["Description"] == "new desc" and d["KmsKeyId"] == alias
     assert d["VersionIdsToStages"] == {out["VersionId"]: ["AWSCURRENT"], v1: ["AWSPREVIOUS"]}
+
+
+def test_kms_key_checked(gateway, sm):
+    if kms_enabled(gateway):
+        # Secrets Manager asks KMS for a data key: a key KMS refuses fails the write.
+        assert code_of(sm.create_secret, Name=name(), SecretString="v", KmsKeyId="alias/does-not-exist")[0] == "EncryptionFailure"
+        kms = gateway.client("kms")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        n = name()
+        sm.create_secret(Name=n, SecretString="v", KmsKeyId=key)
+        kms.disable_key(KeyId=key)
+        assert code_of(sm.put_secret_value, SecretId=n, SecretString="w")[0] == "EncryptionFailure"
+        assert sm.get_secret_value(SecretId=n)["SecretString"] == "v"
+    else:
+        n = name()
+        sm.create_secret(Name=n, SecretString="v", KmsKeyId="alias/anything")
+        assert sm.describe_secret(SecretId=n)["KmsKeyId"] == "alias/anything"
 
 
 def test_delete_restore_and_force(sm):

@@ -107,6 +107,7 @@ pub fn create_secret(
     };
     merge_tags(&mut secret.tags, input.tags);
     if has_value {
+        check_kms_key(ctx, secret.kms_key_id.as_deref(), &secret.arn)?;
         secret.add_version(
             &token,
             input.secret_string,
@@ -242,13 +243,17 @@ pub struct ArnNameVersion {
 }
 
 pub fn update_secret(
-    _ctx: &Context,
+    ctx: &Context,
     input: UpdateSecretRequest,
 ) -> Result<ArnNameVersion, AwsError> {
     let _ = &input.kind;
     let mut secret = find(&input.secret_id)?;
     let has_value = check_value(&input.secret_string, &input.secret_binary, true)?;
     let token = request_token(input.client_request_token)?;
+    if has_value || input.kms_key_id.is_some() {
+        let key = input.kms_key_id.as_deref().or(secret.kms_key_id.as_deref());
+        check_kms_key(ctx, key, &secret.arn)?;
+    }
     if let Some(d) = input.description {
         secret.description = Some(d);
     }

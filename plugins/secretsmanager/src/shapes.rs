@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use ministack_sdk::prelude::*;
+use ministack_sdk::services::{self, Target};
 use ministack_sdk::{ids, time};
 use serde_json::Value;
 
@@ -216,6 +217,34 @@ pub fn marked_for_deletion() -> AwsError {
     invalid_request(
         "You can't perform this operation on the secret because it was marked for deletion.",
     )
+}
+
+// --- KMS ---
+
+/// Checks that a customer KMS key can protect a new value, as Secrets
+/// Manager asks KMS for a data key (GenerateDataKey with the `SecretARN`
+/// encryption context). A key KMS refuses is `EncryptionFailure`; without a
+/// KMS plugin any key id is accepted. The value itself is stored as given.
+pub fn check_kms_key(ctx: &Context, key_id: Option<&str>, arn: &str) -> Result<(), AwsError> {
+    let Some(key_id) = key_id else {
+        return Ok(());
+    };
+    let input = serde_json::json!({
+        "KeyId": key_id,
+        "KeySpec": "AES_256",
+        "EncryptionContext": {"SecretARN": arn},
+    });
+    match services::call::<Value, Value>(&Target::new("kms", ctx), "GenerateDataKey", &input) {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == "ServiceUnavailable" || e.status == Some(501) => Ok(()),
+        Err(e) => Err(AwsError::new(
+            "EncryptionFailure",
+            format!(
+                "Secrets Manager can't encrypt the protected secret text using the provided KMS key {key_id}: {}",
+                e.message
+            ),
+        )),
+    }
 }
 
 // --- finding a secret ---

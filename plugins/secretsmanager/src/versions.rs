@@ -113,7 +113,7 @@ pub struct PutSecretValueResponse {
 }
 
 pub fn put_secret_value(
-    _ctx: &Context,
+    ctx: &Context,
     input: PutSecretValueRequest,
 ) -> Result<PutSecretValueResponse, AwsError> {
     let _ = &input.rotation_token;
@@ -139,6 +139,7 @@ pub fn put_secret_value(
             version_stages: v.stages.clone(),
         });
     }
+    check_kms_key(ctx, secret.kms_key_id.as_deref(), &secret.arn)?;
     secret.add_version(&token, input.secret_string, input.secret_binary, &stages);
     save(&secret)?;
     Ok(PutSecretValueResponse {
