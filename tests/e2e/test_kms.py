@@ -427,6 +427,24 @@ def test_ecdsa_signatures_verify_with_cryptography(kms, spec, alg, curve, hash_c
     assert error(e)[0] == "KMSInvalidSignatureException"
 
 
+def test_derive_shared_secret_matches_cryptography(kms):
+    meta = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="KEY_AGREEMENT")["KeyMetadata"]
+    assert meta["KeyAgreementAlgorithms"] == ["ECDH"]
+    kms_pub = serialization.load_der_public_key(kms.get_public_key(KeyId=meta["KeyId"])["PublicKey"])
+    mine = ec.generate_private_key(ec.SECP256R1())
+    my_pub = mine.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    out = kms.derive_shared_secret(KeyId=meta["KeyId"], KeyAgreementAlgorithm="ECDH", PublicKey=my_pub)
+    assert out["SharedSecret"] == mine.exchange(ec.ECDH(), kms_pub)
+    assert out["KeyOrigin"] == "AWS_KMS"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.sign(KeyId=meta["KeyId"], Message=b"x", SigningAlgorithm="ECDSA_SHA_256")
+    assert error(e)[0] == "InvalidKeyUsageException"
+    signing = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.derive_shared_secret(KeyId=signing, KeyAgreementAlgorithm="ECDH", PublicKey=my_pub)
+    assert error(e)[0] == "InvalidKeyUsageException"
+
+
 def test_hmac_keys(kms):
     for spec, alg, digest in [("HMAC_256", "HMAC_SHA_256", "sha256"), ("HMAC_512", "HMAC_SHA_512", "sha512"), ("HMAC_224", "HMAC_SHA_224", "sha224")]:
         meta = kms.create_key(KeySpec=spec, KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
@@ -487,9 +505,8 @@ def test_imported_key_material(kms):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.decrypt(CiphertextBlob=blob)
     assert error(e)[0] == "KMSInvalidStateException"
-    # Other material is refused; the same material brings the key back.
-    params = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
-    wrapping = serialization.load_der_public_key(params["PublicKey"])
+    # Other material is refused; the same material brings the key back (the
+    # import token and wrapping key stay valid for 24 hours).
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.import_key_material(KeyId=key, ImportToken=params["ImportToken"],
                                 EncryptedKeyMaterial=wrapping.encrypt(os.urandom(32), oaep),
@@ -513,6 +530,22 @@ def test_multi_region_key_fields(kms):
     assert config["PrimaryKey"] == {"Arn": meta["Arn"], "Region": "us-east-1"}
     blob = kms.encrypt(KeyId=meta["KeyId"], Plaintext=b"mrk")["CiphertextBlob"]
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"mrk"
+
+
+def test_no_custom_key_stores(kms):
+    out = kms.describe_custom_key_stores()
+    assert out["CustomKeyStores"] == [] and out["Truncated"] is False
+    for call in (
+        lambda: kms.describe_custom_key_stores(CustomKeyStoreName="mine"),
+        lambda: kms.connect_custom_key_store(CustomKeyStoreId="cks-1234567890abcdef0"),
+        lambda: kms.delete_custom_key_store(CustomKeyStoreId="cks-1234567890abcdef0"),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert error(e) == ("CustomKeyStoreNotFoundException", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId="cks-1234567890abcdef0")
+    assert error(e)[0] == "CustomKeyStoreNotFoundException"
 
 
 def test_unimplemented_operations_answer_501(kms):

@@ -85,7 +85,7 @@ pub fn context_bytes(context: &BTreeMap<String, String>) -> Vec<u8> {
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -186,7 +186,7 @@ pub enum Hash {
 }
 
 impl Hash {
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Hash::Sha1 => 20,
             Hash::Sha224 => 28,
@@ -499,6 +499,41 @@ pub fn ec_verify(
     }
 }
 
+macro_rules! ecdh_curve {
+    ($name:ident, $krate:ident) => {
+        fn $name(private: &[u8], peer: &[u8]) -> Result<Vec<u8>, CryptoError> {
+            use $krate::pkcs8::{DecodePrivateKey, DecodePublicKey};
+            let secret = $krate::SecretKey::from_pkcs8_der(private)
+                .map_err(|e| CryptoError::Invalid(format!("stored EC key unreadable: {e}")))?;
+            let peer = $krate::PublicKey::from_public_key_der(peer).map_err(|_| {
+                CryptoError::Invalid(
+                    "PublicKey is not a DER-encoded SubjectPublicKeyInfo on the key's curve."
+                        .into(),
+                )
+            })?;
+            let shared = $krate::ecdh::diffie_hellman(secret.to_nonzero_scalar(), peer.as_affine());
+            Ok(shared.raw_secret_bytes().to_vec())
+        }
+    };
+}
+
+ecdh_curve!(ecdh_p256, p256);
+ecdh_curve!(ecdh_p384, p384);
+ecdh_curve!(ecdh_p521, p521);
+
+/// ECDH with the key's private half and a peer's SubjectPublicKeyInfo: the
+/// raw shared secret (the x coordinate), as KMS DeriveSharedSecret returns.
+pub fn ecdh(curve: Curve, private: &[u8], peer: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    match curve {
+        Curve::P256 => ecdh_p256(private, peer),
+        Curve::P384 => ecdh_p384(private, peer),
+        Curve::P521 => ecdh_p521(private, peer),
+        Curve::Secp256k1 => Err(CryptoError::Invalid(
+            "ECC_SECG_P256K1 keys do not support key agreement.".into(),
+        )),
+    }
+}
+
 // --- HMAC ---
 
 pub fn hmac(hash: Hash, key: &[u8], message: &[u8]) -> Vec<u8> {
@@ -606,6 +641,19 @@ mod tests {
         for hash in [Hash::Sha1, Hash::Sha256] {
             let ct = rsa_encrypt(&private, hash, b"secret").unwrap();
             assert_eq!(rsa_decrypt(&private, Some(hash), &ct).unwrap(), b"secret");
+        }
+    }
+
+    #[test]
+    fn ecdh_agrees() {
+        for curve in [Curve::P256, Curve::P384, Curve::P521] {
+            let (a, a_pub) = generate_ec(curve).unwrap();
+            let (b, b_pub) = generate_ec(curve).unwrap();
+            assert_eq!(
+                ecdh(curve, &a, &b_pub).unwrap(),
+                ecdh(curve, &b, &a_pub).unwrap()
+            );
+            assert!(ecdh(curve, &a, b"junk").is_err());
         }
     }
 

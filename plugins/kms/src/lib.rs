@@ -6,8 +6,9 @@
 //! encrypt; HMAC keys make and check MACs. Keys, aliases, grants, policies,
 //! tags, rotation (old material keeps decrypting) and imported key material
 //! live in the host's store, per account and region. Policies and grants are
-//! recorded, not enforced. Custom key stores, multi-Region replication and
-//! key agreement are not implemented (the host answers 501).
+//! recorded, not enforced. No custom key store can exist; CreateCustomKeyStore,
+//! multi-Region replication and key last-usage tracking are not implemented
+//! (the host answers 501).
 
 use ministack_sdk::pagination;
 use ministack_sdk::prelude::*;
@@ -17,6 +18,7 @@ pub mod crypto;
 pub mod grants;
 pub mod import;
 pub mod keys;
+pub mod keystores;
 pub mod ops;
 pub mod policy;
 pub mod rotation;
@@ -62,6 +64,7 @@ impl Service for Kms {
             .op("Sign", ops::sign)
             .op("Verify", ops::verify)
             .op("GetPublicKey", ops::get_public_key)
+            .op("DeriveSharedSecret", ops::derive_shared_secret)
             .op("GenerateMac", ops::generate_mac)
             .op("VerifyMac", ops::verify_mac)
             // policies and tags
@@ -90,6 +93,18 @@ impl Service for Kms {
                 "DeleteImportedKeyMaterial",
                 import::delete_imported_key_material,
             )
+            // custom key stores (none can exist here)
+            .op(
+                "DescribeCustomKeyStores",
+                keystores::describe_custom_key_stores,
+            )
+            .op("ConnectCustomKeyStore", keystores::connect_custom_key_store)
+            .op(
+                "DisconnectCustomKeyStore",
+                keystores::disconnect_custom_key_store,
+            )
+            .op("DeleteCustomKeyStore", keystores::delete_custom_key_store)
+            .op("UpdateCustomKeyStore", keystores::update_custom_key_store)
             .task(keys::DELETE_KEY, keys::delete_key_task)
     }
 }

@@ -1,6 +1,7 @@
 //! Cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey
 //! (+WithoutPlaintext), GenerateDataKeyPair (+WithoutPlaintext),
-//! GenerateRandom, Sign, Verify, GetPublicKey, GenerateMac, VerifyMac.
+//! GenerateRandom, Sign, Verify, GetPublicKey, DeriveSharedSecret,
+//! GenerateMac, VerifyMac.
 
 use std::collections::BTreeMap;
 
@@ -506,7 +507,7 @@ fn signing_input(
     let digest = match message_type.unwrap_or("RAW") {
         "RAW" => hash.digest(&message),
         "DIGEST" => {
-            if message.len() != hash.len() {
+            if message.len() != hash.output_len() {
                 return Err(AwsError::validation(format!(
                     "Digest is invalid length for algorithm {algorithm}."
                 )));
@@ -628,6 +629,47 @@ pub fn get_public_key(ctx: &Context, input: keys::KeyIdRequest) -> Result<Value,
         }
     }
     Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeriveSharedSecretRequest {
+    key_id: String,
+    key_agreement_algorithm: String,
+    public_key: String,
+    dry_run: Option<bool>,
+}
+
+pub fn derive_shared_secret(
+    ctx: &Context,
+    input: DeriveSharedSecretRequest,
+) -> Result<Value, AwsError> {
+    let peer = blob_in("PublicKey", &input.public_key)?;
+    length("publicKey", &peer, 8192)?;
+    let key = keys::find(ctx, &input.key_id)?;
+    key.usable()?;
+    if key.key_usage != "KEY_AGREEMENT" {
+        return Err(key.usage_error("DeriveSharedSecret"));
+    }
+    if input.key_agreement_algorithm != "ECDH" {
+        return Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{}' at 'keyAgreementAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [ECDH]",
+            input.key_agreement_algorithm
+        )));
+    }
+    let curve = key
+        .curve()
+        .ok_or_else(|| key.usage_error("DeriveSharedSecret"))?;
+    let secret = crypto::ecdh(curve, &key.secret()?, &peer).map_err(crypto_error)?;
+    if input.dry_run == Some(true) {
+        return Err(crate::dry_run());
+    }
+    Ok(json!({
+        "KeyId": key.arn,
+        "SharedSecret": b64(&secret),
+        "KeyAgreementAlgorithm": "ECDH",
+        "KeyOrigin": key.origin,
+    }))
 }
 
 // --- MACs ---
