@@ -103,6 +103,7 @@ def test_overwrite_versions_and_limits(ssm):
     assert code_of(ssm.put_parameter, Name="a/b", Value="x", Type="String")[0] == "ValidationException"
     assert code_of(ssm.put_parameter, Name=b + "/x" * 15, Value="x", Type="String")[0] == "HierarchyLevelLimitExceededException"
     assert code_of(ssm.put_parameter, Name=f"{b}/new", Value="x")[0] == "ValidationException"
+    assert code_of(ssm.put_parameter, Name=f"{b}/new", Value="x", Type="Number")[0] == "ValidationException"
     # 100 versions at most; the oldest goes unless it has a label.
     m = f"{b}/many"
     for i in range(100):
@@ -164,8 +165,12 @@ def test_selectors_labels_and_history(ssm):
     assert code_of(ssm.get_parameter, Name=f"{n}:9")[0] == "ParameterVersionNotFound"
     assert code_of(ssm.get_parameter, Name=f"{n}:nolabel")[0] == "ParameterVersionNotFound"
     assert code_of(ssm.label_parameter_version, Name=n, ParameterVersion=9, Labels=["x"])[0] == "ParameterVersionNotFound"
-    assert code_of(ssm.label_parameter_version, Name=n, ParameterVersion=1, Labels=[f"l{i}" for i in range(11)])[0] in (
-        "ParameterVersionLabelLimitExceeded", "ValidationException")
+    assert code_of(ssm.label_parameter_version, Name=n, ParameterVersion=1, Labels=[f"l{i}" for i in range(11)])[0] == "ValidationException"
+    ssm.label_parameter_version(Name=n, ParameterVersion=1, Labels=[f"l{i}" for i in range(6)])
+    assert code_of(ssm.label_parameter_version, Name=n, ParameterVersion=1, Labels=[f"m{i}" for i in range(5)]) == (
+        "ParameterVersionLabelLimitExceeded", 400)
+    assert len(ssm.get_parameter_history(Name=n)["Parameters"][0]["Labels"]) == 6
+    ssm.unlabel_parameter_version(Name=n, ParameterVersion=1, Labels=[f"l{i}" for i in range(6)])
     got = ssm.get_parameters(Names=[f"{n}:1", f"{n}:prod", f"{b}/missing", f"{n}:8"])
     assert [(p["Value"], p.get("Selector")) for p in got["Parameters"]] == [("one", ":1"), ("three", ":prod")]
     assert sorted(got["InvalidParameters"]) == sorted([f"{b}/missing", f"{n}:8"])
