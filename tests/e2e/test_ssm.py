@@ -7,6 +7,7 @@ commands, and the operations left unimplemented."""
 import base64
 import json
 import re
+import time
 import uuid
 
 import botocore.exceptions
@@ -131,6 +132,16 @@ def test_tiers_and_policies(ssm):
     assert meta["Tier"] == "Advanced"
     assert meta["Policies"][0]["PolicyType"] == "Expiration" and meta["Policies"][0]["PolicyStatus"] == "Pending"
     assert json.loads(meta["Policies"][0]["PolicyText"])["Attributes"]["Timestamp"] == "2030-12-02T21:34:33.000Z"
+    # An Expiration policy deletes the parameter once its timestamp passes.
+    soon = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 2))
+    expiring = json.dumps([{"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": soon}}])
+    ssm.put_parameter(Name=f"{b}/exp", Value="v", Type="String", Tier="Advanced", Policies=expiring)
+    assert ssm.get_parameter(Name=f"{b}/exp")["Parameter"]["Value"] == "v"
+    time.sleep(3)
+    assert code_of(ssm.get_parameter, Name=f"{b}/exp")[0] == "ParameterNotFound"
+    assert f"{b}/exp" not in [p["Name"] for p in ssm.get_parameters_by_path(Path=b)["Parameters"]]
+    bad_time = json.dumps([{"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": "someday"}}])
+    assert code_of(ssm.put_parameter, Name=f"{b}/exp2", Value="v", Type="String", Tier="Advanced", Policies=bad_time)[0] == "InvalidPolicyAttributeException"
     bad = json.dumps([{"Type": "Explode", "Version": "1.0", "Attributes": {}}])
     assert code_of(ssm.put_parameter, Name=f"{b}/pol2", Value="v", Type="String", Tier="Advanced", Policies=bad)[0] == "InvalidPolicyTypeException"
     assert code_of(ssm.put_parameter, Name=f"{b}/pol3", Value="v", Type="String", Tier="Standard", Policies=policies)[0] == "IncompatiblePolicyException"

@@ -69,6 +69,34 @@ impl Param {
     }
 }
 
+/// True once an Expiration policy's timestamp has passed: Parameter Store
+/// then deletes the parameter.
+pub fn expired(param: &Param) -> bool {
+    let now = time::now();
+    param.current().policies.iter().any(|p| {
+        p.policy_type == "Expiration"
+            && serde_json::from_str::<Value>(&p.policy_text)
+                .ok()
+                .and_then(|v| {
+                    v["Attributes"]["Timestamp"]
+                        .as_str()
+                        .and_then(time::parse_iso8601)
+                })
+                .is_some_and(|t| t <= now)
+    })
+}
+
+/// A parameter by name; an expired one is deleted and not found.
+pub fn load(name: &str) -> Result<Option<Param>, AwsError> {
+    match PARAMS.get(name)? {
+        Some(p) if expired(&p) => {
+            PARAMS.delete(name);
+            Ok(None)
+        }
+        other => Ok(other),
+    }
+}
+
 // --- errors ---
 
 pub fn parameter_not_found(name: &str) -> AwsError {
@@ -218,6 +246,17 @@ pub fn parse_policies(text: &str) -> Result<Vec<Policy>, AwsError> {
         {
             return Err(invalid());
         }
+        if kind == "Expiration"
+            && p["Attributes"]["Timestamp"]
+                .as_str()
+                .and_then(time::parse_iso8601)
+                .is_none()
+        {
+            return Err(AwsError::new(
+                "InvalidPolicyAttributeException",
+                "A policy attribute or its value is invalid: Expiration needs an ISO 8601 Timestamp.",
+            ));
+        }
         if !p["Attributes"].is_object() {
             return Err(AwsError::new(
                 "InvalidPolicyAttributeException",
@@ -324,7 +363,7 @@ pub fn put_parameter(
 ) -> Result<PutParameterResponse, AwsError> {
     let name = plain_name(&input.name);
     check_name(&name)?;
-    let existing = PARAMS.get(&name)?;
+    let existing = load(&name)?;
     if existing.is_some() && !input.overwrite {
         return Err(AwsError::already_exists(
             "ParameterAlreadyExists",
@@ -557,9 +596,7 @@ pub fn resolve(
             .filter(|_| selector.as_deref().is_none_or(|s| s == "1"))
             .ok_or_else(|| parameter_not_found(name_with_selector));
     }
-    let param = PARAMS
-        .get(&name)?
-        .ok_or_else(|| parameter_not_found(name_with_selector))?;
+    let param = load(&name)?.ok_or_else(|| parameter_not_found(name_with_selector))?;
     let version = match &selector {
         None => param.current(),
         Some(s) if s.chars().all(|c| c.is_ascii_digit()) => {
@@ -672,7 +709,7 @@ pub struct DeleteParameterRequest {
 
 pub fn delete_parameter(_ctx: &Context, input: DeleteParameterRequest) -> Result<Empty, AwsError> {
     let name = plain_name(&input.name);
-    if !PARAMS.delete(&name) {
+    if load(&name)?.is_none() || !PARAMS.delete(&name) {
         return Err(parameter_not_found(&input.name));
     }
     Ok(Empty {})
@@ -703,7 +740,8 @@ pub fn delete_parameters(
     let mut deleted = Vec::new();
     let mut invalid = Vec::new();
     for n in input.names {
-        if PARAMS.delete(&plain_name(&n)) {
+        let name = plain_name(&n);
+        if load(&name)?.is_some() && PARAMS.delete(&name) {
             deleted.push(n);
         } else if !deleted.contains(&n) {
             invalid.push(n);
@@ -766,9 +804,7 @@ pub fn label_parameter_version(
     input: LabelParameterVersionRequest,
 ) -> Result<LabelParameterVersionResponse, AwsError> {
     let name = plain_name(&input.name);
-    let mut param = PARAMS
-        .get(&name)?
-        .ok_or_else(|| parameter_not_found(&input.name))?;
+    let mut param = load(&name)?.ok_or_else(|| parameter_not_found(&input.name))?;
     let (valid, invalid): (Vec<String>, Vec<String>) =
         input.labels.into_iter().partition(|l| label_is_valid(l));
     let target = find_version(&mut param, input.parameter_version)?.version;
@@ -816,9 +852,7 @@ pub fn unlabel_parameter_version(
     input: UnlabelParameterVersionRequest,
 ) -> Result<UnlabelParameterVersionResponse, AwsError> {
     let name = plain_name(&input.name);
-    let mut param = PARAMS
-        .get(&name)?
-        .ok_or_else(|| parameter_not_found(&input.name))?;
+    let mut param = load(&name)?.ok_or_else(|| parameter_not_found(&input.name))?;
     let v = find_version(&mut param, Some(input.parameter_version))?;
     let (removed, invalid): (Vec<String>, Vec<String>) =
         input.labels.into_iter().partition(|l| v.labels.contains(l));
@@ -841,7 +875,7 @@ fn tagged_parameter(resource_type: &str, resource_id: &str) -> Result<Param, Aws
             ),
         ));
     }
-    PARAMS.get(&plain_name(resource_id))?.ok_or_else(|| {
+    load(&plain_name(resource_id))?.ok_or_else(|| {
         AwsError::new(
             "InvalidResourceId",
             "The resource ID is not valid. Verify that you entered the correct ID and try again.",
@@ -961,6 +995,30 @@ mod tests {
             check_pattern(r"(", "x").unwrap_err().code,
             "InvalidAllowedPatternException"
         );
+    }
+
+    #[test]
+    fn expiration_timestamps() {
+        assert!(time::parse_iso8601("2030-12-02T21:34:33.000Z").is_some());
+        assert!(
+            parse_policies(
+                r#"[{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"soon"}}]"#
+            )
+            .is_err()
+        );
+        let past = parse_policies(
+            r#"[{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2020-01-01T00:00:00.000Z"}}]"#,
+        )
+        .unwrap();
+        let param = Param {
+            name: "/p".into(),
+            tags: Vec::new(),
+            versions: vec![ParamVersion {
+                policies: past,
+                ..ParamVersion::default()
+            }],
+        };
+        assert!(expired(&param));
     }
 
     #[test]

@@ -196,6 +196,7 @@ pub fn get_parameters_by_path(
             .scan(&Scan::prefix(format!("{base}/")))?
             .into_iter()
             .map(|(_, p)| p)
+            .filter(|p| !expired(p) || !PARAMS.delete(&p.name))
             .filter(|p| under_path(&input.path, &p.name, input.recursive))
             .filter(|p| {
                 matches(
@@ -311,6 +312,10 @@ pub fn describe_parameters(
     } else {
         PARAMS.values("")?
     };
+    let all: Vec<Param> = all
+        .into_iter()
+        .filter(|p| !expired(p) || !PARAMS.delete(&p.name))
+        .collect();
     let matching: Vec<Param> = all
         .into_iter()
         .filter(|p| {
@@ -395,9 +400,7 @@ pub fn get_parameter_history(
     input: GetParameterHistoryRequest,
 ) -> Result<GetParameterHistoryResponse, AwsError> {
     let name = plain_name(&input.name);
-    let param = PARAMS
-        .get(&name)?
-        .ok_or_else(|| parameter_not_found(&input.name))?;
+    let param = load(&name)?.ok_or_else(|| parameter_not_found(&input.name))?;
     let limit = limit(input.max_results, 50, 50)?;
     let (page, next_token) = paginate(param.versions, limit, input.next_token.as_deref())?;
     Ok(GetParameterHistoryResponse {
