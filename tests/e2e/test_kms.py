@@ -136,6 +136,17 @@ def test_data_keys(gateway, kms):
     assert raw(gateway, "GenerateRandom", {"NumberOfBytes": 2000}) == (400, "ValidationException")
 
 
+def test_key_last_usage(kms):
+    key = symmetric(kms)["KeyId"]
+    out = kms.get_key_last_usage(KeyId=key)
+    assert "KeyLastUsage" not in out and out["KeyId"].endswith(key)
+    blob = kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    assert kms.get_key_last_usage(KeyId=key)["KeyLastUsage"]["Operation"] == "Encrypt"
+    kms.decrypt(CiphertextBlob=blob)
+    usage = kms.get_key_last_usage(KeyId=key)["KeyLastUsage"]
+    assert usage["Operation"] == "Decrypt" and "Timestamp" in usage
+
+
 def test_re_encrypt_moves_ciphertext_between_keys(kms):
     a, b = symmetric(kms)["KeyId"], symmetric(kms)["KeyId"]
     blob = kms.encrypt(KeyId=a, Plaintext=b"move me", EncryptionContext={"x": "1"})["CiphertextBlob"]

@@ -6,9 +6,8 @@
 //! encrypt; HMAC keys make and check MACs. Keys, aliases, grants, policies,
 //! tags, rotation (old material keeps decrypting) and imported key material
 //! live in the host's store, per account and region. Policies and grants are
-//! recorded, not enforced. No custom key store can exist; CreateCustomKeyStore,
-//! multi-Region replication and key last-usage tracking are not implemented
-//! (the host answers 501).
+//! recorded, not enforced. No custom key store can exist; CreateCustomKeyStore
+//! and multi-Region replication are not implemented (the host answers 501).
 
 use ministack_sdk::pagination;
 use ministack_sdk::prelude::*;
@@ -23,6 +22,7 @@ pub mod ops;
 pub mod policy;
 pub mod rotation;
 pub mod tags;
+pub mod usage;
 
 pub struct Kms;
 
@@ -41,6 +41,7 @@ impl Service for Kms {
             .op("ScheduleKeyDeletion", keys::schedule_key_deletion)
             .op("CancelKeyDeletion", keys::cancel_key_deletion)
             .op("UpdateKeyDescription", keys::update_key_description)
+            .op("GetKeyLastUsage", usage::get_key_last_usage)
             // aliases
             .op("CreateAlias", aliases::create_alias)
             .op("UpdateAlias", aliases::update_alias)

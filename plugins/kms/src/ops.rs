@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::crypto::{self, Hash, RsaSig};
 use crate::keys::{self, KEYS, Key, crypto_error};
+use crate::usage;
 
 type Context_ = BTreeMap<String, String>;
 
@@ -181,6 +182,7 @@ pub fn encrypt(ctx: &Context, input: EncryptRequest) -> Result<Value, AwsError> 
     if input.dry_run == Some(true) {
         return Err(crate::dry_run());
     }
+    usage::record(ctx, &key, "Encrypt")?;
     Ok(json!({
         "CiphertextBlob": b64(&blob),
         "KeyId": key.arn,
@@ -215,6 +217,7 @@ pub fn decrypt(ctx: &Context, input: DecryptRequest) -> Result<Value, AwsError> 
     if input.dry_run == Some(true) {
         return Err(crate::dry_run());
     }
+    usage::record(ctx, &key, "Decrypt")?;
     let mut out = json!({
         "KeyId": key.arn,
         "Plaintext": b64(&plaintext),
@@ -268,6 +271,8 @@ pub fn re_encrypt(ctx: &Context, input: ReEncryptRequest) -> Result<Value, AwsEr
     if input.dry_run == Some(true) {
         return Err(crate::dry_run());
     }
+    usage::record(ctx, &source, "ReEncrypt")?;
+    usage::record(ctx, &dest, "ReEncrypt")?;
     let mut out = json!({
         "CiphertextBlob": b64(&out_blob),
         "SourceKeyId": source.arn,
@@ -353,6 +358,7 @@ fn data_key(
     }
     let plaintext = crypto::random(n);
     let (blob, material) = seal(&key, &plaintext, &input.encryption_context)?;
+    usage::record(ctx, &key, operation)?;
     let mut out = json!({
         "CiphertextBlob": b64(&blob),
         "KeyId": key.arn,
@@ -413,6 +419,7 @@ fn data_key_pair(
     }
     .map_err(crypto_error)?;
     let (blob, material) = seal(&key, &private, &input.encryption_context)?;
+    usage::record(ctx, &key, operation)?;
     let mut out = json!({
         "PrivateKeyCiphertextBlob": b64(&blob),
         "PublicKey": b64(&public),
@@ -551,6 +558,7 @@ pub fn sign(ctx: &Context, input: SignRequest) -> Result<Value, AwsError> {
         (None, None) => unreachable!("checked algorithm"),
     }
     .map_err(crypto_error)?;
+    usage::record(ctx, &key, "Sign")?;
     Ok(json!({
         "KeyId": key.arn,
         "Signature": b64(&signature),
@@ -589,6 +597,7 @@ pub fn verify(ctx: &Context, input: VerifyRequest) -> Result<Value, AwsError> {
         (None, None) => unreachable!("checked algorithm"),
     }
     .map_err(crypto_error)?;
+    usage::record(ctx, &key, "Verify")?;
     Ok(json!({
         "KeyId": key.arn,
         "SignatureValid": true,
@@ -664,6 +673,7 @@ pub fn derive_shared_secret(
     if input.dry_run == Some(true) {
         return Err(crate::dry_run());
     }
+    usage::record(ctx, &key, "DeriveSharedSecret")?;
     Ok(json!({
         "KeyId": key.arn,
         "SharedSecret": b64(&secret),
@@ -725,6 +735,7 @@ pub fn generate_mac(ctx: &Context, input: GenerateMacRequest) -> Result<Value, A
     if input.dry_run == Some(true) {
         return Err(crate::dry_run());
     }
+    usage::record(ctx, &key, "GenerateMac")?;
     Ok(json!({"Mac": b64(&mac), "MacAlgorithm": input.mac_algorithm, "KeyId": key.arn}))
 }
 
@@ -750,6 +761,7 @@ pub fn verify_mac(ctx: &Context, input: VerifyMacRequest) -> Result<Value, AwsEr
             "The MAC is not valid for this message, key and algorithm.",
         ));
     }
+    usage::record(ctx, &key, "VerifyMac")?;
     Ok(json!({"KeyId": key.arn, "MacValid": true, "MacAlgorithm": input.mac_algorithm}))
 }
 
