@@ -150,8 +150,7 @@ pub fn check_password(password: &str) -> Result<(), AwsError> {
         return Err(AwsError::new(
             "PasswordPolicyViolation",
             "Password does not conform to the account password policy.",
-        )
-        .with_status(400));
+        ));
     }
     Ok(())
 }
@@ -409,7 +408,6 @@ pub fn get_credential_report(_: &Context, _: Empty) -> Result<Value, AwsError> {
             "ReportNotPresent",
             "Credential report not present. Generate a new report with GenerateCredentialReport.",
         )
-        .with_status(410)
     })?;
     Ok(json!({
         "Content": base64_encode(report["content"].as_str().unwrap_or_default().as_bytes()),

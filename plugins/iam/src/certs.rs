@@ -90,9 +90,8 @@ fn ssh_shape(k: &SshKey, with_body: bool) -> Value {
 pub fn upload_ssh_public_key(_: &Context, input: SshRequest) -> Result<Value, AwsError> {
     let user = entities::user(input.user_name.as_deref().unwrap_or_default())?;
     let body = input.ssh_public_key_body.unwrap_or_default();
-    let fingerprint = ssh_fingerprint(&body).ok_or_else(|| {
-        AwsError::new("InvalidPublicKey", "The public key is not valid.").with_status(400)
-    })?;
+    let fingerprint = ssh_fingerprint(&body)
+        .ok_or_else(|| AwsError::new("InvalidPublicKey", "The public key is not valid."))?;
     let mine: Vec<SshKey> = SSH_KEYS
         .values("")?
         .into_iter()
@@ -102,8 +101,7 @@ pub fn upload_ssh_public_key(_: &Context, input: SshRequest) -> Result<Value, Aw
         return Err(AwsError::new(
             "DuplicateSSHPublicKey",
             "The SSH public key is already associated with the specified IAM user.",
-        )
-        .with_status(400));
+        ));
     }
     if mine.len() >= 5 {
         return Err(limit_exceeded(
@@ -238,8 +236,7 @@ pub fn upload_server_certificate(
         return Err(AwsError::new(
             "MalformedCertificate",
             "Unable to parse certificate. Please ensure the certificate is in PEM format.",
-        )
-        .with_status(400));
+        ));
     }
     if !is_pem(
         input.private_key.as_deref().unwrap_or_default(),
@@ -248,8 +245,7 @@ pub fn upload_server_certificate(
         return Err(AwsError::new(
             "MalformedCertificate",
             "Unable to parse private key. Please ensure the private key is in PEM format.",
-        )
-        .with_status(400));
+        ));
     }
     if SERVER_CERTS.contains(&key(&name)) {
         return Err(already_exists(format!(
@@ -421,16 +417,14 @@ pub fn upload_signing_certificate(
         return Err(AwsError::new(
             "MalformedCertificate",
             "Unable to parse certificate. Please ensure the certificate is in PEM format.",
-        )
-        .with_status(400));
+        ));
     }
     let mine = user_signing_certs(&user)?;
     if mine.iter().any(|c| c.body == body.trim()) {
         return Err(AwsError::new(
             "DuplicateCertificate",
             "The certificate is already registered.",
-        )
-        .with_status(409));
+        ));
     }
     if mine.len() >= 2 {
         return Err(limit_exceeded(
@@ -563,8 +557,7 @@ pub fn create_service_specific_credential(
         return Err(AwsError::new(
             "NotSupportedService",
             format!("Service {service} is not supported for service-specific credentials."),
-        )
-        .with_status(404));
+        ));
     }
     let existing = SERVICE_CREDENTIALS
         .values("")?

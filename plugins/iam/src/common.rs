@@ -29,27 +29,27 @@ pub fn arn(ctx: &Context, kind: &str, path: &str, name: &str) -> String {
 }
 
 pub fn no_such_entity(message: impl Into<String>) -> AwsError {
-    AwsError::new("NoSuchEntity", message).with_status(404)
+    AwsError::new("NoSuchEntity", message)
 }
 
 pub fn already_exists(message: impl Into<String>) -> AwsError {
-    AwsError::new("EntityAlreadyExists", message).with_status(409)
+    AwsError::new("EntityAlreadyExists", message)
 }
 
 pub fn delete_conflict(message: impl Into<String>) -> AwsError {
-    AwsError::new("DeleteConflict", message).with_status(409)
+    AwsError::new("DeleteConflict", message)
 }
 
 pub fn limit_exceeded(message: impl Into<String>) -> AwsError {
-    AwsError::new("LimitExceeded", message).with_status(409)
+    AwsError::new("LimitExceeded", message)
 }
 
 pub fn malformed(message: impl Into<String>) -> AwsError {
-    AwsError::new("MalformedPolicyDocument", message).with_status(400)
+    AwsError::new("MalformedPolicyDocument", message)
 }
 
 pub fn invalid_input(message: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidInput", message).with_status(400)
+    AwsError::new("InvalidInput", message)
 }
 
 /// Name members: `[\w+=,.@-]+` of at most `max` characters.

@@ -417,7 +417,6 @@ pub fn change_password(ctx: &Context, input: ChangePasswordRequest) -> Result<Em
             "InvalidUserType",
             "Only IAM Users can change their own password.",
         )
-        .with_status(400)
     })?;
     let mut p = login_profile(&user.name)?;
     if p.password_sha256

@@ -77,6 +77,13 @@ pub fn parse(document: &str, kind: PolicyKind) -> Result<Vec<Statement>, String>
     if statements.is_empty() {
         return Err("Syntax errors in policy.".to_string());
     }
+    let sids: Vec<&str> = statements
+        .iter()
+        .filter_map(|s| s.get("Sid").and_then(Value::as_str))
+        .collect();
+    if sids.iter().enumerate().any(|(i, a)| sids[..i].contains(a)) {
+        return Err("Statement IDs (SID) in a single policy must be unique.".to_string());
+    }
     let spans = statement_spans(document, statements.len());
     statements
         .iter()
@@ -134,6 +141,11 @@ fn parse_statement(
         _ => return Err("Syntax errors in policy.".to_string()),
     };
     let no_resource = resources.is_empty() && !not_resource;
+    for r in &resources {
+        if r != "*" && !r.starts_with("arn:") {
+            return Err(format!("Resource {r} must be in ARN format or \"*\"."));
+        }
+    }
     match kind {
         PolicyKind::Identity => {
             if has_principal {

@@ -420,8 +420,7 @@ fn local_policy(ctx: &Context, arn: &str) -> Result<ManagedPolicy, AwsError> {
         return Err(AwsError::new(
             "InvalidInput",
             format!("Policy {arn} is an AWS managed policy and cannot be modified."),
-        )
-        .with_status(400));
+        ));
     }
     Ok(p)
 }

@@ -366,8 +366,7 @@ fn check_codes(a: &Option<String>, b: &Option<String>) -> Result<(), AwsError> {
         return Err(AwsError::new(
             "InvalidAuthenticationCode",
             "Authentication code for device is not valid.",
-        )
-        .with_status(403));
+        ));
     }
     Ok(())
 }

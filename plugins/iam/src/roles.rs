@@ -93,8 +93,11 @@ pub fn delete_role(_: &Context, input: RoleNameInput) -> Result<Empty, AwsError>
     if role.service_linked.is_some() {
         return Err(AwsError::new(
             "UnmodifiableEntity",
-            format!("Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS", role.name),
-        ).with_status(400));
+            format!(
+                "Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS",
+                role.name
+            ),
+        ));
     }
     delete_checked(&role)
 }
