@@ -300,6 +300,22 @@ def test_public_parameters(gateway, ssm):
     assert code_of(ssm.get_parameter, Name="/aws/service/does/not/exist")[0] == "ParameterNotFound"
 
 
+def test_secrets_manager_reference(gateway, ssm):
+    sm = gateway.client("secretsmanager")
+    n = f"ref-{uuid.uuid4().hex[:8]}"
+    secret = sm.create_secret(Name=n, SecretString='{"password":"pw1"}')
+    sm.put_secret_value(SecretId=n, SecretString="pending-value", VersionStages=["AWSPENDING"])
+    ref = f"/aws/reference/secretsmanager/{n}"
+    p = ssm.get_parameter(Name=ref, WithDecryption=True)["Parameter"]
+    assert p["Value"] == '{"password":"pw1"}' and p["Type"] == "SecureString"
+    assert p["ARN"] == secret["ARN"]
+    assert json.loads(p["SourceResult"])["VersionId"] == secret["VersionId"]
+    assert ssm.get_parameter(Name=f"{ref}:AWSPENDING", WithDecryption=True)["Parameter"]["Value"] == "pending-value"
+    assert ssm.get_parameter(Name=f"{ref}:{secret['VersionId']}", WithDecryption=True)["Parameter"]["Value"] == '{"password":"pw1"}'
+    assert code_of(ssm.get_parameter, Name=ref)[0] == "ValidationException"
+    assert code_of(ssm.get_parameter, Name="/aws/reference/secretsmanager/nope-" + n, WithDecryption=True)[0] == "ParameterNotFound"
+
+
 def test_run_command(ssm):
     iid = "i-0123456789abcdef0"
     cmd = ssm.send_command(InstanceIds=[iid], DocumentName="AWS-RunShellScript",

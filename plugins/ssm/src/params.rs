@@ -553,6 +553,8 @@ pub struct ParameterOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
     pub last_modified_date: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_result: Option<String>,
     #[serde(rename = "ARN")]
     pub arn: String,
     pub data_type: String,
@@ -579,6 +581,7 @@ pub fn parameter_out(
         version: v.version,
         selector: selector.map(|s| format!(":{s}")),
         last_modified_date: v.modified,
+        source_result: None,
         arn: arn_of(ctx, name),
         data_type: v.data_type.clone(),
     }
@@ -591,6 +594,9 @@ pub fn resolve(
     with_decryption: bool,
 ) -> Result<ParameterOut, AwsError> {
     let (name, selector) = split_selector(name_with_selector);
+    if let Some(secret_id) = name.strip_prefix(SECRET_REFERENCE) {
+        return secret_reference(ctx, &name, secret_id, selector, with_decryption);
+    }
     if name.starts_with("/aws/") {
         return public::get(ctx, &name)
             .filter(|_| selector.as_deref().is_none_or(|s| s == "1"))
@@ -628,6 +634,62 @@ pub fn resolve(
         selector,
         with_decryption,
     ))
+}
+
+/// Parameter names that read a Secrets Manager secret.
+pub const SECRET_REFERENCE: &str = "/aws/reference/secretsmanager/";
+
+/// `/aws/reference/secretsmanager/<secret>[:<version id or stage>]`: the
+/// secret's value through Secrets Manager GetSecretValue, as a SecureString
+/// with the whole GetSecretValue answer in SourceResult. Needs
+/// WithDecryption, as AWS does.
+fn secret_reference(
+    ctx: &Context,
+    name: &str,
+    secret_id: &str,
+    selector: Option<String>,
+    with_decryption: bool,
+) -> Result<ParameterOut, AwsError> {
+    if !with_decryption {
+        return Err(AwsError::validation(
+            "WithDecryption flag must be True for retrieving a Secret Manager secret.",
+        ));
+    }
+    let mut input = serde_json::json!({"SecretId": secret_id});
+    if let Some(sel) = &selector {
+        let is_version_id =
+            sel.len() >= 32 && sel.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        input[if is_version_id {
+            "VersionId"
+        } else {
+            "VersionStage"
+        }] = Value::String(sel.clone());
+    }
+    let out: Value = services::call(
+        &Target::new("secretsmanager", ctx),
+        "GetSecretValue",
+        &input,
+    )
+    .map_err(|e| match e.code.as_str() {
+        "ResourceNotFoundException" | "ServiceUnavailable" => parameter_not_found(name),
+        _ => e,
+    })?;
+    let value = out["SecretString"]
+        .as_str()
+        .or_else(|| out["SecretBinary"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    Ok(ParameterOut {
+        name: name.to_string(),
+        kind: "SecureString".to_string(),
+        value,
+        version: 0,
+        selector: selector.map(|s| format!(":{s}")),
+        last_modified_date: out["CreatedDate"].as_f64().unwrap_or_else(time::now),
+        source_result: Some(out.to_string()),
+        arn: out["ARN"].as_str().unwrap_or_default().to_string(),
+        data_type: "text".to_string(),
+    })
 }
 
 #[derive(Deserialize)]

@@ -82,6 +82,7 @@ fn out(region: &str, name: &str, value: String, data_type: &str) -> ParameterOut
         version: 1,
         selector: None,
         last_modified_date: MODIFIED,
+        source_result: None,
         arn: format!("arn:aws:ssm:{region}::parameter{name}"),
         data_type: data_type.to_string(),
     }
