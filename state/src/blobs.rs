@@ -346,6 +346,39 @@ impl BlobStore {
         w.finish().await
     }
 
+    /// The same bytes under a new id in another plugin's namespace, without
+    /// copying them (an `Arc` in memory, a hard link on disk): a blob handed
+    /// across `services.call`. Each side releases its own id.
+    pub fn share(&self, from: &str, id: &str, to: &str) -> Result<BlobInfo, crate::StateError> {
+        check_id(id)?;
+        crate::check_name(from)?;
+        crate::check_name(to)?;
+        let missing = || StateError::Storage(format!("no such blob {id}"));
+        let new = new_id();
+        if self.inner.persist {
+            let dir = self.inner.plugin_dir(to);
+            std::fs::create_dir_all(&dir).map_err(storage)?;
+            std::fs::hard_link(self.inner.path(from, id), dir.join(&new)).map_err(|_| missing())?;
+            return self.stat(to, &new).ok_or_else(missing);
+        }
+        let mut memory = crate::lock(&self.inner.memory);
+        let blob = memory
+            .get(from)
+            .and_then(|m| m.get(id))
+            .ok_or_else(missing)?;
+        let mut info = blob.info.clone();
+        info.id = new.clone();
+        let shared = Arc::new(MemBlob {
+            bytes: blob.bytes.clone(),
+            info: info.clone(),
+        });
+        memory
+            .entry(to.to_string())
+            .or_default()
+            .insert(new, shared);
+        Ok(info)
+    }
+
     /// Deletes the blob's bytes now (the host defers this to commit).
     pub fn release(&self, plugin: &str, id: &str) {
         if !is_valid_id(id) || crate::check_name(plugin).is_err() {

@@ -1,6 +1,7 @@
 //! `services`: one plugin calls another service's operation through the same
 //! dispatcher HTTP requests use (SNS → SQS, S3 → notifications, ...).
 //!
+//! Blob refs in the input and output are handed across (plugins/handoff.rs).
 //! The call ends the caller's current unit first, so the callee sees what
 //! the caller wrote, and begins a new unit after it returns.
 
@@ -59,8 +60,10 @@ impl wit::Host for ServicesView<'_> {
             caller_arn: req.ctx.caller_arn.clone(),
             depth: req.ctx.depth + 1,
         };
+        let caller = req.plugin.name.clone();
         let began = Instant::now();
         let result = Box::pin(req.runtime.clone().call_service(
+            &caller,
             &target.service,
             ctx,
             &operation,
@@ -69,6 +72,16 @@ impl wit::Host for ServicesView<'_> {
         .await;
         req.waited += began.elapsed();
         req.next_unit().await.map_err(wasmtime::Error::new)?;
+        // Blobs the callee handed back are the caller's from now on.
+        let result = match result {
+            Ok((output, blobs)) => {
+                for id in &blobs {
+                    req.adopt_blob(id).map_err(wasmtime::Error::new)?;
+                }
+                Ok(output)
+            }
+            Err(e) => Err(e),
+        };
         Ok(result.map_err(|e| AwsError {
             code: e.code,
             message: e.message,

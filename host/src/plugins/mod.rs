@@ -9,6 +9,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod engine;
+mod handoff;
 pub mod manifest;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -397,8 +398,23 @@ impl Runtime {
         input_json: &str,
         body_blob: Option<&str>,
     ) -> Result<String, AwsError> {
+        let blobs: Vec<String> = body_blob.map(str::to_string).into_iter().collect();
+        self.call_owning(plugin, ctx, operation, input_json, &blobs)
+            .await
+    }
+
+    /// Calls an operation that owns `blobs` (already in the plugin's
+    /// namespace): registered in its unit, released if the call fails.
+    async fn call_owning(
+        self: &Arc<Self>,
+        plugin: &Arc<Plugin>,
+        ctx: CallContext,
+        operation: &str,
+        input_json: &str,
+        blobs: &[String],
+    ) -> Result<String, AwsError> {
         let result = self
-            .run_with_blob(
+            .run_with_blobs(
                 &plugin.pre,
                 &plugin.core,
                 ctx,
@@ -406,14 +422,14 @@ impl Runtime {
                     operation,
                     input_json,
                 },
-                body_blob,
+                blobs,
             )
             .await;
         match result {
             Ok(Output::Json(s)) => Ok(s),
             Ok(_) => unreachable!("handle returns json"),
             Err(e) => {
-                if let Some(id) = body_blob {
+                for id in blobs {
                     self.blobs.release(plugin.name(), id);
                 }
                 Err(e)
@@ -421,14 +437,18 @@ impl Runtime {
         }
     }
 
-    /// services.call: an operation of another plugin, by name.
+    /// services.call: an operation of another plugin, by name. Blob refs
+    /// in the input (the caller's) and in the output (the callee's) are
+    /// handed over: shared into the other side's namespace, the caller's
+    /// copies returned for it to adopt.
     pub async fn call_service(
         self: Arc<Self>,
+        caller: &str,
         service: &str,
         ctx: CallContext,
         operation: &str,
         input_json: &str,
-    ) -> Result<String, AwsError> {
+    ) -> Result<(String, Vec<String>), AwsError> {
         let Some(plugin) = self.registry().by_name.get(service).cloned() else {
             return Err(AwsError::new(
                 "ServiceUnavailable",
@@ -439,7 +459,13 @@ impl Runtime {
         if !plugin.description.implemented.contains(operation) {
             return Err(not_implemented(&plugin, operation));
         }
-        self.call(&plugin, ctx, operation, input_json, None).await
+        let (input, handed_in) = handoff::share_blob_refs(&self.blobs, input_json, caller, service)
+            .map_err(|e| AwsError::new("InvalidParameterValue", e, 400))?;
+        let output = self
+            .call_owning(&plugin, ctx, operation, &input, &handed_in)
+            .await?;
+        handoff::share_blob_refs(&self.blobs, &output, service, caller)
+            .map_err(|e| internal_failure(e))
     }
 
     /// A request on one of the plugin's raw routes (`handle-http`).
@@ -486,26 +512,23 @@ impl Runtime {
         ctx: CallContext,
         entry: Entry<'_>,
     ) -> Result<Output, AwsError> {
-        self.run_with_blob(pre, core, ctx, entry, None).await
+        self.run_with_blobs(pre, core, ctx, entry, &[]).await
     }
 
-    async fn run_with_blob(
+    async fn run_with_blobs(
         self: &Arc<Self>,
         pre: &PluginPre<HostState>,
         core: &Arc<PluginCore>,
         ctx: CallContext,
         entry: Entry<'_>,
-        body_blob: Option<&str>,
+        blobs: &[String],
     ) -> Result<Output, AwsError> {
         let mut serial = None;
         for attempt in 1..=MAX_ATTEMPTS {
             if attempt > OPTIMISTIC_ATTEMPTS && serial.is_none() {
                 serial = Some(core.retry_lock.lock().await);
             }
-            match self
-                .run_once(pre, core, ctx.clone(), &entry, body_blob)
-                .await
-            {
+            match self.run_once(pre, core, ctx.clone(), &entry, blobs).await {
                 Err(Attempt::Retry) => continue,
                 Err(Attempt::Failed(e)) => return Err(e),
                 Ok(out) => return Ok(out),
@@ -523,10 +546,10 @@ impl Runtime {
         core: &Arc<PluginCore>,
         ctx: CallContext,
         entry: &Entry<'_>,
-        body_blob: Option<&str>,
+        blobs: &[String],
     ) -> Result<Output, Attempt> {
         let mut req = RequestState::new(self.clone(), core.clone(), ctx.clone());
-        if let Some(id) = body_blob {
+        for id in blobs {
             req.register_blob(id)
                 .map_err(|e| Attempt::Failed(internal_failure(e.to_string())))?;
         }

@@ -107,6 +107,35 @@ fn ranges_and_concat() {
 }
 
 #[test]
+fn share_hands_the_bytes_to_another_namespace() {
+    both("share", |store, _| {
+        rt().block_on(async {
+            let a = store.create("s3", b"shared bytes").await.unwrap();
+            let b = store.share("s3", &a.id, "dynamodb").unwrap();
+            assert_ne!(a.id, b.id);
+            assert_eq!((b.size, &b.md5_hex), (a.size, &a.md5_hex));
+            assert_eq!(
+                store.read("dynamodb", &b.id, 0, 100).await.unwrap(),
+                &b"shared bytes"[..]
+            );
+            // Each side's release is its own.
+            store.release("s3", &a.id);
+            assert_eq!(
+                store.read("dynamodb", &b.id, 7, 5).await.unwrap(),
+                &b"bytes"[..]
+            );
+            store.release("dynamodb", &b.id);
+            assert_eq!(store.stat("dynamodb", &b.id), None);
+            // Only an existing blob of the source namespace can be shared.
+            assert!(store.share("s3", &a.id, "sqs").is_err());
+            assert!(store.share("s3", "../../etc/passwd", "sqs").is_err());
+            let c = store.create("sqs", b"x").await.unwrap();
+            assert!(store.share("s3", &c.id, "sns").is_err());
+        });
+    });
+}
+
+#[test]
 fn release_list_reset_and_hostile_ids() {
     both("release", |store, persist| {
         rt().block_on(async {
