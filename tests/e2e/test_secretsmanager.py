@@ -165,12 +165,12 @@ def test_rotate_secret_without_lambda_plugin(sm):
     assert r["Error"]["Code"] == "InvalidRequestException"
     assert fn in r["Error"]["Message"]
     d = sm.describe_secret(SecretId=n)
-    assert d.get("RotationEnabled") is False and "RotationLambdaARN" not in d
+    assert not d.get("RotationEnabled") and "RotationLambdaARN" not in d
     assert code_of(sm.rotate_secret, SecretId=n)[0] == "InvalidRequestException"
     assert code_of(sm.rotate_secret, SecretId=n, RotationLambdaARN=fn, RotationRules={"ScheduleExpression": "every day"})[0] == "InvalidParameterException"
     out = sm.cancel_rotate_secret(SecretId=n)
     assert out["Name"] == n
-    assert sm.describe_secret(SecretId=n)["RotationEnabled"] is False
+    assert not sm.describe_secret(SecretId=n).get("RotationEnabled")
 
 
 def test_update_secret(gateway, sm):

@@ -188,7 +188,9 @@ pub fn description(secret: &Secret, stages_member: &str) -> DescribeSecretRespon
         name: secret.name.clone(),
         description: secret.description.clone(),
         kms_key_id: secret.kms_key_id.clone(),
-        rotation_enabled: Some(secret.rotation_enabled),
+        // Reported once rotation has been configured, as AWS does.
+        rotation_enabled: (secret.rotation_enabled || secret.rotation_lambda_arn.is_some())
+            .then_some(secret.rotation_enabled),
         rotation_lambda_arn: secret.rotation_lambda_arn.clone(),
         rotation_rules: secret.rotation_rules.clone(),
         last_rotated_date: secret.last_rotated,
