@@ -105,8 +105,9 @@ def test_user_errors(iam):
     assert err(e) == ("NoSuchEntity", 404)
 
 
-def test_update_user_tags_and_boundary(iam):
+def test_update_user_tags_and_boundary(gateway, iam):
     iam.create_user(UserName="u1")
+    key = iam.create_access_key(UserName="u1")["AccessKey"]
     iam.tag_user(UserName="u1", Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
     iam.untag_user(UserName="u1", TagKeys=["a"])
     assert iam.list_user_tags(UserName="u1")["Tags"] == [{"Key": "b", "Value": "2"}]
@@ -118,6 +119,10 @@ def test_update_user_tags_and_boundary(iam):
     assert user["Arn"] == f"arn:aws:iam::{iam.account}:user/moved/u2"
     with pytest.raises(ClientError):
         iam.get_user(UserName="u1")
+    # The user's key now acts as the renamed user.
+    sts = gateway.client("sts", account=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    assert sts.get_caller_identity()["Arn"] == user["Arn"]
+    assert iam.list_access_keys(UserName="u2")["AccessKeyMetadata"][0]["UserName"] == "u2"
 
 
 def test_list_users_pagination_and_path_prefix(iam):

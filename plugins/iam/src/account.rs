@@ -279,21 +279,22 @@ pub fn get_account_authorization_details(
     let local = wants("LocalManagedPolicy");
     let aws = wants("AWSManagedPolicy");
     let mut policies = Vec::new();
+    let usages = entities::all_usage()?;
     if local {
         policies.extend(POLICIES.values("")?);
     }
     if aws {
         // AWS managed policies appear when something in the account uses them.
         for p in managed::all() {
-            let u = entities::usage(&p.arn)?;
-            if u.attachments() > 0 || u.boundaries > 0 {
+            if usages.contains_key(&p.arn) {
                 policies.push(p);
             }
         }
     }
+    let none = entities::Usage::default();
     for p in policies {
-        let usage = entities::usage(&p.arn)?;
-        let mut v = p.shape(&usage);
+        let usage = usages.get(&p.arn).unwrap_or(&none);
+        let mut v = p.shape(usage);
         v["PolicyVersionList"] = json!(
             p.versions
                 .iter()

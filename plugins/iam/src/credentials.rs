@@ -122,6 +122,31 @@ pub fn rename_user(old: &str, new: &str) -> Result<(), AwsError> {
         k.user = new.to_string();
         ACCESS_KEYS.put(&k.id, &k)?;
     }
+    for mut d in MFA_DEVICES.values("")? {
+        if d.user
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case(old))
+        {
+            d.user = Some(new.to_string());
+            MFA_DEVICES.put(&d.serial.clone(), &d)?;
+        }
+    }
+    for mut k in SSH_KEYS.values("")? {
+        if k.user.eq_ignore_ascii_case(old) {
+            k.user = new.to_string();
+            SSH_KEYS.put(&k.id.clone(), &k)?;
+        }
+    }
+    for mut c in crate::certs::user_signing_certs(old)? {
+        c.user = new.to_string();
+        crate::certs::SIGNING_CERTS.put(&c.id.clone(), &c)?;
+    }
+    for mut c in crate::certs::SERVICE_CREDENTIALS.values("")? {
+        if c.user.eq_ignore_ascii_case(old) {
+            c.user = new.to_string();
+            crate::certs::SERVICE_CREDENTIALS.put(&c.id.clone(), &c)?;
+        }
+    }
     if let Some(mut p) = LOGIN_PROFILES.get(&key(old))? {
         LOGIN_PROFILES.delete(&key(old));
         p.user = new.to_string();

@@ -330,29 +330,35 @@ impl Usage {
 }
 
 pub fn usage(arn: &str) -> Result<Usage, AwsError> {
-    let mut u = Usage::default();
+    Ok(all_usage()?.remove(arn).unwrap_or_default())
+}
+
+/// The usage of every managed policy the account uses, in one pass over its
+/// users, groups and roles.
+pub fn all_usage() -> Result<std::collections::HashMap<String, Usage>, AwsError> {
+    let mut map: std::collections::HashMap<String, Usage> = Default::default();
     for user in USERS.values("")? {
-        if user.boundary.as_deref() == Some(arn) {
-            u.boundaries += 1;
+        if let Some(b) = &user.boundary {
+            map.entry(b.clone()).or_default().boundaries += 1;
         }
-        if user.attached.iter().any(|a| a == arn) {
-            u.users.push(user);
+        for a in &user.attached {
+            map.entry(a.clone()).or_default().users.push(user.clone());
         }
     }
     for group in GROUPS.values("")? {
-        if group.attached.iter().any(|a| a == arn) {
-            u.groups.push(group);
+        for a in &group.attached {
+            map.entry(a.clone()).or_default().groups.push(group.clone());
         }
     }
     for role in ROLES.values("")? {
-        if role.boundary.as_deref() == Some(arn) {
-            u.boundaries += 1;
+        if let Some(b) = &role.boundary {
+            map.entry(b.clone()).or_default().boundaries += 1;
         }
-        if role.attached.iter().any(|a| a == arn) {
-            u.roles.push(role);
+        for a in &role.attached {
+            map.entry(a.clone()).or_default().roles.push(role.clone());
         }
     }
-    Ok(u)
+    Ok(map)
 }
 
 /// `{PolicyName, PolicyArn}` of an attached managed policy.

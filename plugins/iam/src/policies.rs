@@ -474,11 +474,13 @@ pub fn list_policies(_: &Context, input: ListPoliciesRequest) -> Result<Value, A
         all.extend(POLICIES.values("")?);
     }
     let mut items = Vec::new();
+    let usages = entities::all_usage()?;
+    let none = entities::Usage::default();
     for p in all {
         if !path_matches(&p.path, input.path_prefix.as_deref()) {
             continue;
         }
-        let usage = entities::usage(&p.arn)?;
+        let usage = usages.get(&p.arn).unwrap_or(&none);
         if input.only_attached == Some(true) && usage.attachments() == 0 {
             continue;
         }
@@ -487,7 +489,7 @@ pub fn list_policies(_: &Context, input: ListPoliciesRequest) -> Result<Value, A
             Some("PermissionsBoundary") if usage.boundaries == 0 => continue,
             _ => {}
         }
-        let mut shape = p.shape(&usage);
+        let mut shape = p.shape(usage);
         shape.as_object_mut().map(|o| {
             o.remove("Description");
             o.remove("Tags")
