@@ -104,8 +104,11 @@ def test_put_secret_value_moves_current_and_previous(sm):
     # v1 lost every label: listed only with IncludeDeprecated.
     listed = {v["VersionId"] for v in sm.list_secret_version_ids(SecretId=n)["Versions"]}
     assert listed == {v2["VersionId"], v3}
-    listed = {v["VersionId"] for v in sm.list_secret_version_ids(SecretId=n, IncludeDeprecated=True)["Versions"]}
-    assert listed == {v1, v2["VersionId"], v3}
+    versions = sm.list_secret_version_ids(SecretId=n, IncludeDeprecated=True)["Versions"]
+    assert {v["VersionId"] for v in versions} == {v1, v2["VersionId"], v3}
+    # Reads record the day of access on the version read.
+    accessed = {v["VersionId"] for v in versions if "LastAccessedDate" in v}
+    assert {v1, v2["VersionId"], v3} == accessed | {v3}
     page = sm.list_secret_version_ids(SecretId=n, IncludeDeprecated=True, MaxResults=2)
     assert len(page["Versions"]) == 2 and page["NextToken"]
     rest = sm.list_secret_version_ids(SecretId=n, IncludeDeprecated=True, MaxResults=2, NextToken=page["NextToken"])

@@ -82,12 +82,21 @@ pub fn get_secret_value(
     input: GetSecretValueRequest,
 ) -> Result<SecretValue, AwsError> {
     let mut secret = find(&input.secret_id)?;
+    let accessed = |s: &Secret| {
+        let mut dates = vec![s.last_accessed];
+        dates.extend(s.versions.values().map(|v| v.last_accessed));
+        dates
+    };
+    let before = accessed(&secret);
     let value = read_value(
         &mut secret,
         input.version_id.as_deref(),
         input.version_stage.as_deref(),
     )?;
-    save(&secret)?;
+    // Access dates are by day: most reads write nothing.
+    if accessed(&secret) != before {
+        save(&secret)?;
+    }
     Ok(value)
 }
 
