@@ -709,16 +709,6 @@ def test_ttl_sweep_deletes_expired_items(make_gateway, tmp_path):
     assert sorted(i["pk"]["S"] for i in out["Items"]) == ["new", "none"]
 
 
-def test_operations_not_built_yet_answer_not_implemented(gateway):
-    c = ddb(gateway)
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.describe_import(ImportArn="arn:aws:dynamodb:us-east-1:000000000000:table/xyz/import/01234567890123-abcdefgh")
-    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.list_imports()
-    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
-
-
 def test_partiql_statements(gateway):
     c = ddb(gateway)
     t = make_table(c, range_type="N")
@@ -991,3 +981,217 @@ def test_partiql_select_pages_with_limit_and_next_token(gateway):
         c.execute_statement(Statement=f"SELECT * FROM \"{t}\"", NextToken=first["NextToken"])
     assert error(e)[0] == "ValidationException"
     assert len(c.execute_statement(Statement=stmt, Parameters=[{"S": "p"}])["Items"]) == 7
+
+
+# ---------- imports ----------
+
+
+def import_params(table, range_type=None, **kw):
+    defs = [{"AttributeName": "pk", "AttributeType": "S"}]
+    schema = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    if range_type:
+        defs.append({"AttributeName": "sk", "AttributeType": range_type})
+        schema.append({"AttributeName": "sk", "KeyType": "RANGE"})
+    defs += kw.pop("extra_defs", [])
+    return {"TableName": table, "KeySchema": schema, "AttributeDefinitions": defs, "BillingMode": "PAY_PER_REQUEST", **kw}
+
+
+def scan_all(c, table):
+    return sorted(c.scan(TableName=table)["Items"], key=lambda i: json.dumps(i, sort_keys=True, default=repr))
+
+
+def test_import_reads_back_an_export(gateway):
+    c = ddb(gateway)
+    s3 = gateway.client("s3")
+    bucket = f"imp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    t = make_table(c, range_type="N")
+    arn = c.describe_table(TableName=t)["Table"]["TableArn"]
+    items = [
+        {"pk": {"S": f"p{i % 3}"}, "sk": {"N": str(i)}, "tags": {"SS": ["x", "y"]}, "m": {"M": {"n": {"N": "1.5"}, "l": {"L": [{"BOOL": True}, {"NULL": True}]}}}, "b": {"B": b"\x00\x01"}}
+        for i in range(40)
+    ]
+    for i in items:
+        c.put_item(TableName=t, Item=i)
+    c.update_continuous_backups(TableName=t, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    exp = c.export_table_to_point_in_time(TableArn=arn, S3Bucket=bucket, S3Prefix="exp")["ExportDescription"]
+    assert exp["ExportStatus"] == "COMPLETED"
+    export_id = exp["ExportArn"].rsplit("/", 1)[1]
+    target = name("imported")
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": f"exp/AWSDynamoDB/{export_id}/data/"},
+        InputFormat="DYNAMODB_JSON",
+        InputCompressionType="GZIP",
+        TableCreationParameters=import_params(
+            target, range_type="N",
+            extra_defs=[{"AttributeName": "g", "AttributeType": "S"}],
+            GlobalSecondaryIndexes=[{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}],
+        ),
+    )["ImportTableDescription"]
+    assert d["ImportStatus"] == "COMPLETED"
+    assert d["ImportArn"].startswith(f"arn:aws:dynamodb:us-east-1:000000000000:table/{target}/import/")
+    assert d["TableArn"] == f"arn:aws:dynamodb:us-east-1:000000000000:table/{target}"
+    assert (d["ProcessedItemCount"], d["ImportedItemCount"], d["ErrorCount"]) == (40, 40, 0)
+    assert d["ProcessedSizeBytes"] > 0 and d["EndTime"] >= d["StartTime"]
+    assert d["InputFormat"] == "DYNAMODB_JSON" and d["InputCompressionType"] == "GZIP"
+    assert d["S3BucketSource"]["S3Bucket"] == bucket and d["TableCreationParameters"]["TableName"] == target
+    assert scan_all(c, target) == scan_all(c, t)
+    table = c.describe_table(TableName=target)["Table"]
+    assert table["TableStatus"] == "ACTIVE" and table["ItemCount"] == 40
+    assert table["GlobalSecondaryIndexes"][0]["IndexName"] == "by-g"
+    # The GSI is kept on the imported items.
+    c.put_item(TableName=target, Item={"pk": {"S": "z"}, "sk": {"N": "1"}, "g": {"S": "G"}})
+    out = c.query(TableName=target, IndexName="by-g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "G"}})
+    assert [i["pk"]["S"] for i in out["Items"]] == ["z"]
+    again = c.describe_import(ImportArn=d["ImportArn"])["ImportTableDescription"]
+    assert again == d
+    listed = c.list_imports(TableArn=d["TableArn"])["ImportSummaryList"]
+    assert [x["ImportArn"] for x in listed] == [d["ImportArn"]]
+    assert listed[0]["ImportStatus"] == "COMPLETED" and listed[0]["InputFormat"] == "DYNAMODB_JSON"
+    assert listed[0]["S3BucketSource"]["S3Bucket"] == bucket and listed[0]["TableArn"] == d["TableArn"]
+
+
+def test_import_csv_objects_put_with_s3(gateway):
+    c = ddb(gateway)
+    s3 = gateway.client("s3")
+    bucket = f"imp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="csv/a.csv", Body=b'pk,sk,note,n\r\na,1,"hello, ""world""",7\nb,2,,\nc,3,x,y,too many\n')
+    s3.put_object(Bucket=bucket, Key="csv/b.csv", Body=b"pk,sk,note,n\nd,10,\"two\nlines\",8\n")
+    s3.put_object(Bucket=bucket, Key="other/c.csv", Body=b"pk,sk\nnot,0\n")
+    target = name("csv")
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "csv/"},
+        InputFormat="CSV",
+        TableCreationParameters=import_params(target, range_type="N"),
+    )["ImportTableDescription"]
+    assert d["ImportStatus"] == "COMPLETED"
+    assert (d["ProcessedItemCount"], d["ImportedItemCount"], d["ErrorCount"]) == (4, 3, 1)
+    assert d["InputCompressionType"] == "NONE"
+    got = {i["pk"]["S"]: i for i in c.scan(TableName=target)["Items"]}
+    assert sorted(got) == ["a", "b", "d"]
+    # Keys take their type from AttributeDefinitions; other columns are strings.
+    assert got["a"] == {"pk": {"S": "a"}, "sk": {"N": "1"}, "note": {"S": 'hello, "world"'}, "n": {"S": "7"}}
+    assert got["b"] == {"pk": {"S": "b"}, "sk": {"N": "2"}}
+    assert got["d"]["note"] == {"S": "two\nlines"}
+    # Delimiter and HeaderList: the first line is data.
+    s3.put_object(Bucket=bucket, Key="semi/1.csv", Body=b"k1;v1\nk2;v2\n")
+    target2 = name("csv")
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "semi/"},
+        InputFormat="CSV",
+        InputFormatOptions={"Csv": {"Delimiter": ";", "HeaderList": ["pk", "val"]}},
+        TableCreationParameters=import_params(target2),
+    )["ImportTableDescription"]
+    assert d["InputFormatOptions"] == {"Csv": {"Delimiter": ";", "HeaderList": ["pk", "val"]}}
+    assert (d["ImportedItemCount"], d["ErrorCount"]) == (2, 0)
+    assert scan_all(c, target2) == [{"pk": {"S": "k1"}, "val": {"S": "v1"}}, {"pk": {"S": "k2"}, "val": {"S": "v2"}}]
+
+
+def test_import_gzip_dynamodb_json_counts_bad_lines(gateway):
+    c = ddb(gateway)
+    s3 = gateway.client("s3")
+    bucket = f"imp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    lines = [json.dumps({"Item": {"pk": {"S": f"k{i}"}, "v": {"N": str(i)}}}) for i in range(1500)]
+    lines += [
+        "not json",
+        json.dumps({"pk": {"S": "no Item wrapper"}}),
+        json.dumps({"Item": {"v": {"N": "1"}}}),  # no key
+        json.dumps({"Item": {"pk": {"N": "1"}}}),  # key of the wrong type
+    ]
+    body = gzip.compress("\n".join(lines).encode())
+    # More than one ListObjectsV2 page (1000 keys) is not needed for many items:
+    # split across a few objects instead.
+    s3.put_object(Bucket=bucket, Key="in/part-1.json.gz", Body=body)
+    s3.put_object(Bucket=bucket, Key="in/part-2.json.gz", Body=gzip.compress(b'{"Item": {"pk": {"S": "last"}}}\n'))
+    target = name("gz")
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "in/"},
+        InputFormat="DYNAMODB_JSON",
+        InputCompressionType="GZIP",
+        TableCreationParameters=import_params(target),
+    )["ImportTableDescription"]
+    assert d["ImportStatus"] == "COMPLETED"
+    assert (d["ProcessedItemCount"], d["ImportedItemCount"], d["ErrorCount"]) == (1505, 1501, 4)
+    assert d["ProcessedSizeBytes"] == len(body) + s3.head_object(Bucket=bucket, Key="in/part-2.json.gz")["ContentLength"]
+    assert c.describe_table(TableName=target)["Table"]["ItemCount"] == 1501
+    assert c.get_item(TableName=target, Key={"pk": {"S": "k1234"}})["Item"] == {"pk": {"S": "k1234"}, "v": {"N": "1234"}}
+
+
+def test_import_errors_and_failures(gateway):
+    c = ddb(gateway)
+    s3 = gateway.client("s3")
+    bucket = f"imp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="x.json", Body=b'{"Item": {"pk": {"S": "a"}}}\n')
+    src = {"S3Bucket": bucket}
+    # An existing table name.
+    existing = make_table(c)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.import_table(S3BucketSource=src, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(existing))
+    assert error(e)[0] == "ResourceInUseException" and error(e)[2] == 400
+    # ION and ZSTD are not supported; bad table parameters are CreateTable's errors.
+    for kw in ({"InputFormat": "ION"}, {"InputFormat": "DYNAMODB_JSON", "InputCompressionType": "ZSTD"}):
+        t = name("no")
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            c.import_table(S3BucketSource=src, TableCreationParameters=import_params(t), **kw)
+        assert error(e)[0] == "ValidationException" and error(e)[2] == 400
+        with pytest.raises(botocore.exceptions.ClientError):
+            c.describe_table(TableName=t)
+    bad = import_params(name("no"))
+    bad["KeySchema"] = [{"AttributeName": "nope", "KeyType": "HASH"}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.import_table(S3BucketSource=src, InputFormat="DYNAMODB_JSON", TableCreationParameters=bad)
+    assert error(e)[0] == "ValidationException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.import_table(S3BucketSource=src, InputFormat="CSV", InputFormatOptions={"Csv": {"Delimiter": "x"}}, TableCreationParameters=import_params(name("no")))
+    assert error(e)[0] == "ValidationException"
+    # A missing bucket: the import FAILED (not a call error), no table left.
+    t = name("missing")
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": f"{bucket}-missing"}, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(t)
+    )["ImportTableDescription"]
+    assert d["ImportStatus"] == "FAILED" and d["FailureCode"] == "S3NoSuchBucket" and d["FailureMessage"]
+    assert c.describe_import(ImportArn=d["ImportArn"])["ImportTableDescription"]["ImportStatus"] == "FAILED"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.describe_table(TableName=t)
+    assert error(e)[0] == "ResourceNotFoundException"
+    # Not found.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.describe_import(ImportArn=f"arn:aws:dynamodb:us-east-1:000000000000:table/{t}/import/01234567890123-deadbeef")
+    assert error(e)[0] == "ImportNotFoundException" and error(e)[2] == 400
+
+
+def test_import_client_token_and_list_pages(gateway):
+    c = ddb(gateway)
+    s3 = gateway.client("s3")
+    bucket = f"imp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="x.json", Body=b'{"Item": {"pk": {"S": "a"}}}\n')
+    src = {"S3Bucket": bucket}
+    token = uuid.uuid4().hex
+    t = name("tok")
+    first = c.import_table(ClientToken=token, S3BucketSource=src, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(t))["ImportTableDescription"]
+    assert first["ClientToken"] == token and first["ImportedItemCount"] == 1
+    # The same request again answers the same import (no ResourceInUseException).
+    again = c.import_table(ClientToken=token, S3BucketSource=src, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(t))["ImportTableDescription"]
+    assert again == first
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.import_table(ClientToken=token, S3BucketSource=src, InputFormat="CSV", TableCreationParameters=import_params(t))
+    assert error(e)[0] == "IdempotentParameterMismatchException"
+    arns = [first["ImportArn"]]
+    for _ in range(2):
+        arns.append(c.import_table(S3BucketSource=src, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(name("tok")))["ImportTableDescription"]["ImportArn"])
+    seen, kw = [], {}
+    while True:
+        page = c.list_imports(PageSize=1, **kw)
+        assert len(page["ImportSummaryList"]) <= 1
+        seen += [x["ImportArn"] for x in page["ImportSummaryList"]]
+        if "NextToken" not in page:
+            break
+        kw = {"NextToken": page["NextToken"]}
+    assert set(arns) <= set(seen) and len(seen) == len(set(seen))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.list_imports(PageSize=26)
+    assert error(e)[0] == "ValidationException"
