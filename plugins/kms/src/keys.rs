@@ -64,6 +64,9 @@ pub struct Key {
     pub rotation_period: Option<i64>,
     #[serde(default)]
     pub next_rotation: Option<f64>,
+    /// The host task that performs the next automatic rotation.
+    #[serde(default)]
+    pub rotation_task: Option<String>,
     /// Every material, oldest first; the last one is current.
     #[serde(default)]
     pub materials: Vec<Material>,
@@ -450,9 +453,7 @@ fn managed_key(ctx: &Context, alias: &str, service: &str) -> Result<Key, AwsErro
         },
     )?;
     key.key_manager = "AWS".into();
-    key.rotation_enabled = true;
-    key.rotation_period = Some(365);
-    key.next_rotation = Some(key.created + 365.0 * 86400.0);
+    crate::rotation::schedule(&mut key, 365)?;
     KEYS.put(&key.key_id, &key)?;
     let now = time::now();
     ALIASES.put(
@@ -513,6 +514,7 @@ pub fn new_key(ctx: &Context, k: NewKey) -> Result<Key, AwsError> {
         rotation_enabled: false,
         rotation_period: None,
         next_rotation: None,
+        rotation_task: None,
         materials,
         valid_to: None,
         expiration_model: None,
@@ -802,6 +804,9 @@ pub fn delete_key_task(_ctx: &Context, task: DeleteKeyTask) -> Result<(), AwsErr
     };
     if key.state != "PendingDeletion" {
         return Ok(());
+    }
+    if let Some(task) = &key.rotation_task {
+        tasks::cancel(task);
     }
     KEYS.delete(&key.key_id);
     for (name, alias) in ALIASES.scan(&Scan::all())? {

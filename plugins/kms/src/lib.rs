@@ -107,6 +107,7 @@ impl Service for Kms {
             .op("DeleteCustomKeyStore", keystores::delete_custom_key_store)
             .op("UpdateCustomKeyStore", keystores::update_custom_key_store)
             .task(keys::DELETE_KEY, keys::delete_key_task)
+            .task(rotation::ROTATE_KEY, rotation::rotate_key_task)
     }
 }
 

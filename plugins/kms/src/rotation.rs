@@ -1,14 +1,62 @@
 //! Key rotation: EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus,
 //! RotateKeyOnDemand, ListKeyRotations. A rotation adds key material; the
 //! old materials stay with the key so older ciphertexts still decrypt.
+//! Automatic rotation is a host task scheduled for NextRotationDate.
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::time;
+use std::time::Duration;
+
+use ministack_sdk::{tasks, time};
 use serde_json::{Value, json};
 
 use crate::keys::{self, KEYS, Key};
 
 const MAX_ON_DEMAND: usize = 25;
+
+pub const ROTATE_KEY: &str = "rotate-key";
+
+#[derive(Serialize, Deserialize)]
+pub struct RotateKeyTask {
+    pub key_id: String,
+}
+
+/// Turns automatic rotation on: the next rotation in `days` days.
+pub fn schedule(key: &mut Key, days: i64) -> Result<(), AwsError> {
+    if let Some(task) = key.rotation_task.take() {
+        tasks::cancel(&task);
+    }
+    key.rotation_enabled = true;
+    key.rotation_period = Some(days);
+    key.next_rotation = Some(time::now() + days as f64 * 86400.0);
+    key.rotation_task = Some(tasks::schedule(
+        Duration::from_secs(days as u64 * 86400),
+        ROTATE_KEY,
+        &RotateKeyTask {
+            key_id: key.key_id.clone(),
+        },
+    )?);
+    Ok(())
+}
+
+/// NextRotationDate has come: new material (while the key is enabled), and
+/// the next rotation scheduled.
+pub fn rotate_key_task(_ctx: &Context, task: RotateKeyTask) -> Result<(), AwsError> {
+    let Some(mut key) = KEYS.get(&task.key_id)? else {
+        return Ok(());
+    };
+    if !key.rotation_enabled {
+        return Ok(());
+    }
+    if key.state == "Enabled" {
+        let mut material = keys::generate_material(&key.key_spec)?;
+        material.rotation_type = Some("AUTOMATIC".into());
+        key.materials.push(material);
+    }
+    let days = key.rotation_period.unwrap_or(365);
+    key.rotation_task = None;
+    schedule(&mut key, days)?;
+    KEYS.put(&key.key_id, &key)
+}
 
 fn rotatable(key: &Key) -> Result<(), AwsError> {
     if !key.is_symmetric() || key.origin != "AWS_KMS" {
@@ -48,9 +96,7 @@ pub fn enable_key_rotation(
     let mut key = keys::find(ctx, &input.key_id)?;
     key.usable()?;
     rotatable(&key)?;
-    key.rotation_enabled = true;
-    key.rotation_period = Some(days);
-    key.next_rotation = Some(time::now() + days as f64 * 86400.0);
+    schedule(&mut key, days)?;
     KEYS.put(&key.key_id, &key)?;
     Ok(Empty {})
 }
@@ -61,6 +107,9 @@ pub fn disable_key_rotation(ctx: &Context, input: keys::KeyIdRequest) -> Result<
     rotatable(&key)?;
     key.rotation_enabled = false;
     key.next_rotation = None;
+    if let Some(task) = key.rotation_task.take() {
+        tasks::cancel(&task);
+    }
     KEYS.put(&key.key_id, &key)?;
     Ok(Empty {})
 }
