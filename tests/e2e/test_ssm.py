@@ -144,7 +144,9 @@ def test_tiers_and_policies(ssm):
     assert code_of(ssm.put_parameter, Name=f"{b}/exp2", Value="v", Type="String", Tier="Advanced", Policies=bad_time)[0] == "InvalidPolicyAttributeException"
     bad = json.dumps([{"Type": "Explode", "Version": "1.0", "Attributes": {}}])
     assert code_of(ssm.put_parameter, Name=f"{b}/pol2", Value="v", Type="String", Tier="Advanced", Policies=bad)[0] == "InvalidPolicyTypeException"
-    assert code_of(ssm.put_parameter, Name=f"{b}/pol3", Value="v", Type="String", Tier="Standard", Policies=policies)[0] == "IncompatiblePolicyException"
+    assert code_of(ssm.put_parameter, Name=f"{b}/pol3", Value="v", Type="String", Tier="Standard", Policies=policies)[0] == "ValidationException"
+    twice = json.dumps(json.loads(policies) * 2)
+    assert code_of(ssm.put_parameter, Name=f"{b}/pol4", Value="v", Type="String", Tier="Advanced", Policies=twice)[0] == "IncompatiblePolicyException"
 
 
 def test_allowed_pattern_and_data_types(ssm):

@@ -263,6 +263,14 @@ pub fn parse_policies(text: &str) -> Result<Vec<Policy>, AwsError> {
                 format!("A policy attribute or its value is invalid: {kind} needs Attributes."),
             ));
         }
+        if out.iter().any(|o: &Policy| o.policy_type == kind) {
+            return Err(AwsError::new(
+                "IncompatiblePolicyException",
+                format!(
+                    "There is a conflict in the policies specified for this parameter: more than one {kind} policy."
+                ),
+            ));
+        }
         out.push(Policy {
             policy_text: p.to_string(),
             policy_type: kind.to_string(),
@@ -453,9 +461,8 @@ pub fn put_parameter(
                 ));
             }
             if !policies.is_empty() {
-                return Err(AwsError::new(
-                    "IncompatiblePolicyException",
-                    "Parameter policies are only supported by the advanced-parameter tier.",
+                return Err(AwsError::validation(
+                    "Standard tier parameters can't be configured to use parameter policies. To use parameter policies, upgrade the parameter to the advanced-parameter tier.",
                 ));
             }
             if input.value.len() > 4096 {
