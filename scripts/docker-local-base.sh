@@ -39,6 +39,9 @@ if [[ "${1:-}" == "--rust" ]] && ! have_image "$RUST_TAG"; then
     chroot "$rust" bash -c "apt-get update -q && apt-get install -y -q --no-install-recommends gcc libc6-dev make ca-certificates" >"$WORK/rust-apt.log" 2>&1 \
         || { tail -20 "$WORK/rust-apt.log"; exit 1; }
     rm -rf "$rust/var/cache/apt/archives/"*.deb "$rust/var/lib/apt/lists/"*
+    # This machine's trusted CAs (a TLS-inspecting proxy's among them), so
+    # cargo inside the build reaches crates.io the way the host does.
+    cp /etc/ssl/certs/ca-certificates.crt "$rust/etc/ssl/certs/ca-certificates.crt"
     # The toolchain as rustup lays it out; rustup itself resolves `1.95.0`.
     mkdir -p "$rust/usr/local/rustup/toolchains" "$rust/usr/local/cargo/bin"
     cp -a "$toolchain" "$rust/usr/local/rustup/toolchains/1.95.0-x86_64-unknown-linux-gnu"

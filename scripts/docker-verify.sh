@@ -22,7 +22,7 @@ else
 fi
 
 echo "docker build ($MODE) ..."
-docker build -q "${build_args[@]}" -t "$TAG" . >/dev/null
+docker build -q --network host "${build_args[@]}" -t "$TAG" . >/dev/null
 docker image ls "$TAG" --format 'image {{.Repository}}:{{.Tag}} {{.Size}}'
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
