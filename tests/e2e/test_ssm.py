@@ -155,6 +155,9 @@ def test_allowed_pattern_and_data_types(ssm):
     assert code_of(ssm.put_parameter, Name=f"{b}/num", Value="4x2", Overwrite=True) == ("ParameterPatternMismatchException", 400)
     assert ssm.put_parameter(Name=f"{b}/num", Value="43", Overwrite=True)["Version"] == 2
     assert code_of(ssm.put_parameter, Name=f"{b}/bad", Value="x", Type="String", AllowedPattern="(")[0] == "InvalidAllowedPatternException"
+    # An empty pattern (Terraform sends one) constrains nothing.
+    ssm.put_parameter(Name=f"{b}/free", Value="http://x/y", Type="String", AllowedPattern="")
+    assert ssm.get_parameter(Name=f"{b}/free")["Parameter"]["Value"] == "http://x/y"
     ssm.put_parameter(Name=f"{b}/ami", Value="ami-0123456789abcdef0", Type="String", DataType="aws:ec2:image")
     assert ssm.get_parameter(Name=f"{b}/ami")["Parameter"]["DataType"] == "aws:ec2:image"
     assert code_of(ssm.put_parameter, Name=f"{b}/ami2", Value="not-an-ami", Type="String", DataType="aws:ec2:image")[0] == "ValidationException"

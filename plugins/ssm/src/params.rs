@@ -427,9 +427,11 @@ pub fn put_parameter(
         .or_else(|| previous.as_ref().map(|p| p.data_type.clone()))
         .unwrap_or_else(|| "text".to_string());
     check_data_type(&data_type, &kind, &input.value)?;
+    // An empty AllowedPattern (Terraform always sends one) means none.
     let allowed_pattern = input
         .allowed_pattern
         .clone()
+        .filter(|p| !p.is_empty())
         .or_else(|| previous.as_ref().and_then(|p| p.allowed_pattern.clone()));
     if let Some(p) = &allowed_pattern {
         if p.len() > 1024 {
