@@ -136,6 +136,18 @@ def test_data_keys(gateway, kms):
     assert raw(gateway, "GenerateRandom", {"NumberOfBytes": 2000}) == (400, "ValidationException")
 
 
+def test_dry_run(kms):
+    key = symmetric(kms)["KeyId"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.encrypt(KeyId=key, Plaintext=b"x", DryRun=True)
+    assert error(e) == ("DryRunOperationException", 412)
+    # A dry run of a request that would fail reports the failure instead.
+    kms.disable_key(KeyId=key)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.encrypt(KeyId=key, Plaintext=b"x", DryRun=True)
+    assert error(e)[0] == "DisabledException"
+
+
 def test_key_last_usage(kms):
     key = symmetric(kms)["KeyId"]
     out = kms.get_key_last_usage(KeyId=key)

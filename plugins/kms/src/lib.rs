@@ -113,12 +113,14 @@ impl Service for Kms {
 
 export_plugin!(Kms);
 
-/// `DryRunOperationException`: the request would have succeeded.
+/// `DryRunOperationException` (HTTP 412, as AWS): the request would have
+/// succeeded.
 pub fn dry_run() -> AwsError {
     AwsError::new(
         "DryRunOperationException",
         "The request would have succeeded, but the DryRun option is set.",
     )
+    .with_status(412)
 }
 
 /// Position markers for listings held in one record (tags, grants, rotations).
