@@ -699,9 +699,40 @@ def test_mfa_tags_sts_preferences_and_outbound_federation(iam):
     iam.disable_outbound_web_identity_federation()
 
 
+def test_delegation_request_workflow(gateway):
+    partner_account, owner_account = acct(), acct()
+    partner = gateway.client("iam", account=partner_account)
+    owner = gateway.client("iam", account=owner_account)
+    rid = partner.create_delegation_request(
+        OwnerAccountId=owner_account, Description="support access",
+        Permissions={"PolicyTemplateArn": "arn:aws:iam::aws:policy-template/Support",
+                     "Parameters": [{"Name": "bucket", "Values": ["b1"], "Type": "string"}]},
+        RequestorWorkflowId="workflow-1", NotificationChannel="arn:aws:sns:us-east-1:111111111111:t",
+        SessionDuration=3600,
+    )["DelegationRequestId"]
+    got = owner.get_delegation_request(DelegationRequestId=rid)["DelegationRequest"]
+    assert got["State"] == "UNASSIGNED" and got["RequestorId"] == partner_account
+    assert got["Permissions"]["Parameters"][0]["Values"] == ["b1"]
+    with pytest.raises(ClientError) as e:
+        owner.send_delegation_token(DelegationRequestId=rid)
+    assert err(e) == ("InvalidInput", 400)
+    owner.associate_delegation_request(DelegationRequestId=rid)
+    owner.accept_delegation_request(DelegationRequestId=rid)
+    assert owner.get_delegation_request(DelegationRequestId=rid)["DelegationRequest"]["State"] == "ACCEPTED"
+    owner.send_delegation_token(DelegationRequestId=rid)
+    assert partner.get_delegation_request(DelegationRequestId=rid)["DelegationRequest"]["State"] == "FINALIZED"
+    with pytest.raises(ClientError) as e:
+        owner.reject_delegation_request(DelegationRequestId=rid, Notes="too late")
+    assert err(e) == ("InvalidInput", 400)
+    assert [r["DelegationRequestId"] for r in partner.list_delegation_requests()["DelegationRequests"]] == [rid]
+    with pytest.raises(ClientError) as e:
+        gateway.client("iam", account=acct()).get_delegation_request(DelegationRequestId=rid)
+    assert err(e) == ("NoSuchEntity", 404)
+
+
 def test_unimplemented_operation_is_501(iam):
     with pytest.raises(ClientError) as e:
-        iam.list_delegation_requests()
+        iam.list_organizations_features()
     assert err(e)[1] == 501
 
 

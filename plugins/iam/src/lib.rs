@@ -21,6 +21,7 @@ mod account;
 mod certs;
 mod common;
 mod credentials;
+mod delegation;
 mod entities;
 pub mod eval;
 mod managed;
@@ -299,6 +300,33 @@ impl Service for Iam {
                 "GetServiceLastAccessedDetailsWithEntities",
                 access::get_service_last_accessed_details_with_entities,
             )
+            // delegation requests
+            .op(
+                "CreateDelegationRequest",
+                delegation::create_delegation_request,
+            )
+            .op("GetDelegationRequest", delegation::get_delegation_request)
+            .op(
+                "ListDelegationRequests",
+                delegation::list_delegation_requests,
+            )
+            .op(
+                "AssociateDelegationRequest",
+                delegation::associate_delegation_request,
+            )
+            .op(
+                "AcceptDelegationRequest",
+                delegation::accept_delegation_request,
+            )
+            .op(
+                "RejectDelegationRequest",
+                delegation::reject_delegation_request,
+            )
+            .op(
+                "UpdateDelegationRequest",
+                delegation::update_delegation_request,
+            )
+            .op("SendDelegationToken", delegation::send_delegation_token)
             // SSH keys, certificates, service-specific credentials
             .op("UploadSSHPublicKey", certs::upload_ssh_public_key)
             .op("GetSSHPublicKey", certs::get_ssh_public_key)
