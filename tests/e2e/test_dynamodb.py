@@ -6,6 +6,8 @@ import concurrent.futures
 import decimal
 import gzip
 import json
+import shutil
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -1117,6 +1119,57 @@ def test_import_gzip_dynamodb_json_counts_bad_lines(gateway):
     assert d["ProcessedSizeBytes"] == len(body) + s3.head_object(Bucket=bucket, Key="in/part-2.json.gz")["ContentLength"]
     assert c.describe_table(TableName=target)["Table"]["ItemCount"] == 1501
     assert c.get_item(TableName=target, Key={"pk": {"S": "k1234"}})["Item"] == {"pk": {"S": "k1234"}, "v": {"N": "1234"}}
+    # A file that is not gzip counts as one error; the others are imported.
+    s3.put_object(Bucket=bucket, Key="in/part-3.json.gz", Body=b'{"Item": {"pk": {"S": "plain"}}}\n')
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "in/"},
+        InputFormat="DYNAMODB_JSON",
+        InputCompressionType="GZIP",
+        TableCreationParameters=import_params(name("gz")),
+    )["ImportTableDescription"]
+    assert d["ImportStatus"] == "COMPLETED" and (d["ImportedItemCount"], d["ErrorCount"]) == (1501, 5)
+
+
+def test_import_zstd(gateway, tmp_path):
+    zstd = shutil.which("zstd")
+    if zstd is None:
+        pytest.skip("the zstd command is not installed")
+    c = ddb(gateway)
+    s3 = gateway.client("s3")
+    bucket = f"imp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    src = tmp_path / "items.json"
+    src.write_text("".join(json.dumps({"Item": {"pk": {"S": f"z{i}"}}}) + "\n" for i in range(50)))
+    body = subprocess.run([zstd, "-q", "-c", str(src)], check=True, capture_output=True).stdout
+    s3.put_object(Bucket=bucket, Key="z/items.json.zst", Body=body)
+    t = name("zstd")
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "z/"},
+        InputFormat="DYNAMODB_JSON",
+        InputCompressionType="ZSTD",
+        TableCreationParameters=import_params(t),
+    )["ImportTableDescription"]
+    assert d["ImportStatus"] == "COMPLETED" and (d["ImportedItemCount"], d["ErrorCount"]) == (50, 0)
+    assert d["InputCompressionType"] == "ZSTD" and d["ProcessedSizeBytes"] == len(body)
+    assert c.get_item(TableName=t, Key={"pk": {"S": "z49"}})["Item"] == {"pk": {"S": "z49"}}
+
+
+def test_import_reads_every_listing_page(gateway):
+    c = ddb(gateway)
+    s3 = gateway.client("s3")
+    bucket = f"imp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    # More objects than one ListObjectsV2 page (1000 keys).
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"many/{i:04}.csv", Body=f"pk\nk{i}\n".encode()), range(1005)))
+    t = name("many")
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "many/"},
+        InputFormat="CSV",
+        TableCreationParameters=import_params(t),
+    )["ImportTableDescription"]
+    assert d["ImportStatus"] == "COMPLETED" and (d["ProcessedItemCount"], d["ImportedItemCount"]) == (1005, 1005)
+    assert c.describe_table(TableName=t)["Table"]["ItemCount"] == 1005
 
 
 def test_import_errors_and_failures(gateway):
@@ -1131,8 +1184,8 @@ def test_import_errors_and_failures(gateway):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.import_table(S3BucketSource=src, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(existing))
     assert error(e)[0] == "ResourceInUseException" and error(e)[2] == 400
-    # ION and ZSTD are not supported; bad table parameters are CreateTable's errors.
-    for kw in ({"InputFormat": "ION"}, {"InputFormat": "DYNAMODB_JSON", "InputCompressionType": "ZSTD"}):
+    # ION is not supported; bad table parameters are CreateTable's errors.
+    for kw in ({"InputFormat": "ION"},):
         t = name("no")
         with pytest.raises(botocore.exceptions.ClientError) as e:
             c.import_table(S3BucketSource=src, TableCreationParameters=import_params(t), **kw)

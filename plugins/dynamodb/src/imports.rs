@@ -6,7 +6,7 @@
 //!
 //! Input formats: DYNAMODB_JSON (`{"Item": {...}}` lines, as exports write
 //! them) and CSV (`InputFormatOptions.Csv`: Delimiter, HeaderList), plain or
-//! GZIP. ION and ZSTD are ValidationExceptions.
+//! GZIP or ZSTD (pure-Rust `ruzstd`). ION is a ValidationException.
 //!
 //! The import runs inside the request: the table is created first (its
 //! parameters validated as CreateTable's), the objects are read (each
@@ -50,6 +50,18 @@ pub fn decompress(bytes: &[u8], compression: &str) -> Result<Vec<u8>, String> {
             flate2::read::MultiGzDecoder::new(bytes)
                 .read_to_end(&mut out)
                 .map_err(|e| format!("not a gzip file: {e}"))?;
+            Ok(out)
+        }
+        "ZSTD" => {
+            // One or more concatenated frames.
+            let mut out = Vec::new();
+            let mut rest = bytes;
+            while !rest.is_empty() {
+                let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut rest)
+                    .map_err(|e| format!("not a zstd file: {e}"))?;
+                dec.read_to_end(&mut out)
+                    .map_err(|e| format!("not a zstd file: {e}"))?;
+            }
             Ok(out)
         }
         other => Err(format!("InputCompressionType {other} is not supported")),
@@ -325,12 +337,7 @@ pub fn import_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         .unwrap_or("NONE")
         .to_string();
     match compression.as_str() {
-        "GZIP" | "NONE" => {}
-        "ZSTD" => {
-            return Err(validation(
-                "InputCompressionType ZSTD is not supported by MiniStack; use GZIP or NONE",
-            ));
-        }
+        "GZIP" | "ZSTD" | "NONE" => {}
         other => {
             return Err(AwsError::validation(format!(
                 "1 validation error detected: Value '{other}' at 'inputCompressionType' failed to satisfy constraint: Member must satisfy enum value set: [GZIP, ZSTD, NONE]"
@@ -536,6 +543,11 @@ mod tests {
         assert_eq!((bad.items.len(), bad.errors), (1, 2));
         assert!(decompress(b"plain", "GZIP").is_err());
         assert!(decompress(b"x", "ZSTD").is_err());
+        assert!(decompress(b"x", "LZ4").is_err());
+        let level = ruzstd::encoding::CompressionLevel::Fastest;
+        let mut two = ruzstd::encoding::compress_to_vec(&b"first\n"[..], level);
+        two.extend(ruzstd::encoding::compress_to_vec(&b"second\n"[..], level));
+        assert_eq!(decompress(&two, "ZSTD").unwrap(), b"first\nsecond\n");
     }
 
     #[test]
