@@ -1,0 +1,107 @@
+"""Terraform (AWS provider v5) against the gateway: apply a stack across the
+default bundle's services, check it with boto3, plan again (no changes:
+what the gateway answers reads back as written), destroy, check it is gone.
+
+Needs `terraform` on PATH and the AWS provider in a local filesystem mirror
+(TF_PROVIDER_MIRROR, or a folder holding registry.terraform.io in the usual
+places); without them the test is skipped and says so."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+HERE = Path(__file__).resolve().parent
+MIRRORS = [
+    os.environ.get("TF_PROVIDER_MIRROR", ""),
+    "/opt/tf-plugins",
+    str(Path.home() / ".terraform.d" / "plugins"),
+    "/usr/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+]
+
+
+def provider_mirror():
+    for folder in MIRRORS:
+        if folder and (Path(folder) / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+            return folder
+    return None
+
+
+@pytest.fixture
+def terraform(tmp_path, gateway):
+    if not shutil.which("terraform"):
+        pytest.skip("Terraform not tested: no `terraform` on PATH")
+    mirror = provider_mirror()
+    if not mirror:
+        pytest.skip("Terraform not tested: no AWS provider mirror (set TF_PROVIDER_MIRROR)")
+    (tmp_path / "cli.tfrc").write_text(
+        'provider_installation {\n'
+        f'  filesystem_mirror {{\n    path = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
+        '  direct { exclude = ["registry.terraform.io/hashicorp/aws"] }\n}\n'
+    )
+    shutil.copy(HERE / "terraform" / "main.tf", tmp_path / "main.tf")
+    plugins = {p["name"] for p in requests.get(gateway.url + "/_ministack/plugins").json()["plugins"]}
+    tf_vars = [
+        "-var", f"endpoint={gateway.url}",
+        "-var", f"with_ssm={'true' if 'ssm' in plugins else 'false'}",
+        "-var", f"with_sns={'true' if 'sns' in plugins else 'false'}",
+    ]
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(tmp_path / "cli.tfrc"), "TF_IN_AUTOMATION": "1",
+           "CHECKPOINT_DISABLE": "1"}
+
+    def run(*args, check=True):
+        r = subprocess.run(["terraform", *args, "-no-color", "-input=false"]
+                           + (tf_vars if args[0] != "init" else []),
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+        if check and r.returncode != 0:
+            raise AssertionError(f"terraform {args[0]} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+        return r
+
+    run("init")
+    run.plugins = plugins
+    return run
+
+
+def test_stack_applies_reads_back_unchanged_and_destroys(terraform, gateway):
+    terraform("apply", "-auto-approve")
+
+    s3 = gateway.client("s3")
+    assert s3.get_object(Bucket="tf-site", Key="index.html")["Body"].read() == b"<h1>hello from terraform</h1>"
+    assert s3.get_bucket_versioning(Bucket="tf-site")["Status"] == "Enabled"
+    table = gateway.client("dynamodb").describe_table(TableName="tf-orders")["Table"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-status"]
+    sqs = gateway.client("sqs")
+    url = sqs.get_queue_url(QueueName="tf-jobs")["QueueUrl"]
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"] == {
+        "VisibilityTimeout": "45"}
+    iam = gateway.client("iam")
+    attached = iam.list_attached_role_policies(RoleName="tf-worker")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["tf-read"]
+    kms = gateway.client("kms")
+    key_id = kms.describe_key(KeyId="alias/tf-data")["KeyMetadata"]["KeyId"]
+    assert kms.decrypt(CiphertextBlob=kms.encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"])["Plaintext"] == b"x"
+    sm = gateway.client("secretsmanager")
+    assert sm.get_secret_value(SecretId="tf-db-password")["SecretString"] == "s3cr3t"
+    if "ssm" in terraform.plugins:
+        assert gateway.client("ssm").get_parameter(Name="/tf/queue-url")["Parameter"]["Value"] == url
+    if "sns" in terraform.plugins:
+        subs = gateway.client("sns").list_subscriptions()["Subscriptions"]
+        assert any(s["Endpoint"].endswith(":tf-jobs") for s in subs)
+
+    # A second plan finds nothing to change (exit code 0, not 2).
+    plan = terraform("plan", "-detailed-exitcode", check=False)
+    assert plan.returncode == 0, plan.stdout[-4000:]
+
+    terraform("destroy", "-auto-approve")
+    with pytest.raises(ClientError) as e:
+        s3.head_bucket(Bucket="tf-site")
+    assert e.value.response["Error"]["Code"] in ("404", "NoSuchBucket")
+    with pytest.raises(ClientError) as e:
+        iam.get_role(RoleName="tf-worker")
+    assert e.value.response["Error"]["Code"] == "NoSuchEntity"
+    assert "tf-orders" not in gateway.client("dynamodb").list_tables()["TableNames"]
