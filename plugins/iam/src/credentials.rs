@@ -195,6 +195,28 @@ pub struct OptionalUser {
     user_name: Option<String>,
 }
 
+/// A new access key id and secret. Registering a key with the gateway takes
+/// effect at once, outside the request's unit; a request that conflicts runs
+/// again, so both are derived from the request id: a re-run registers the
+/// same key instead of leaving a working key with no IAM record behind.
+fn new_key_pair(ctx: &Context) -> (String, String) {
+    if ctx.request_id.is_empty() {
+        return (ids::aws_id(IdPrefix::AccessKey), ids::secret_access_key());
+    }
+    let derive = |label: &str| {
+        ministack_sdk::hash::sha256(
+            format!("{label}\0{}\0{}", ctx.account, ctx.request_id).as_bytes(),
+        )
+    };
+    const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let id: String = derive("access-key-id")[..16]
+        .iter()
+        .map(|b| BASE32[(*b as usize) % 32] as char)
+        .collect();
+    let secret = ministack_sdk::encoding::base64_encode(&derive("secret-access-key")[..30]);
+    (format!("AKIA{id}"), secret)
+}
+
 /// The user a key operation is about; `None` means the root user.
 fn key_owner(ctx: &Context, name: Option<String>) -> Result<Option<User>, AwsError> {
     user_or_caller(ctx, name)
@@ -208,9 +230,10 @@ pub fn create_access_key(ctx: &Context, input: OptionalUser) -> Result<Value, Aw
             "Cannot exceed quota for AccessKeysPerUser: 2",
         ));
     }
+    let (id, secret) = new_key_pair(ctx);
     let key = AccessKey {
-        id: ids::aws_id(IdPrefix::AccessKey),
-        secret: ids::secret_access_key(),
+        id,
+        secret,
         user: owner,
         status: "Active".to_string(),
         created: time::now(),
@@ -455,4 +478,20 @@ pub fn change_password(ctx: &Context, input: ChangePasswordRequest) -> Result<Em
     p.password_reset_required = false;
     LOGIN_PROFILES.put(&key(&user.name), &p)?;
     Ok(Empty {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_pairs_follow_the_request() {
+        let mut ctx = Context::for_test("123456789012", "us-east-1");
+        let (id, secret) = new_key_pair(&ctx);
+        assert_eq!((id.len(), secret.len()), (20, 40));
+        assert!(id.starts_with("AKIA"));
+        assert_eq!(new_key_pair(&ctx), (id.clone(), secret));
+        ctx.request_id = "another".into();
+        assert_ne!(new_key_pair(&ctx).0, id);
+    }
 }
