@@ -786,3 +786,23 @@ def test_autocreate_aws_managed_setting(make_gateway, tmp_path):
     role_arn = iam.get_role(RoleName="cfg")["Role"]["Arn"]
     r = iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=["config:Put*"])["EvaluationResults"][0]
     assert r["EvalDecision"] == "implicitDeny"
+
+
+def test_concurrent_access_keys_all_work(gateway):
+    """Concurrent CreateAccessKey calls in one account conflict and re-run;
+    every key handed out is listed and works."""
+    from concurrent.futures import ThreadPoolExecutor
+    account = acct()
+    iam = gateway.client("iam", account=account)
+    for i in range(6):
+        iam.create_user(UserName=f"c{i}")
+
+    def make(i):
+        return gateway.client("iam", account=account).create_access_key(UserName=f"c{i}")["AccessKey"]
+
+    with ThreadPoolExecutor(6) as pool:
+        keys = list(pool.map(make, range(6)))
+    for i, k in enumerate(keys):
+        assert [x["AccessKeyId"] for x in iam.list_access_keys(UserName=f"c{i}")["AccessKeyMetadata"]] == [k["AccessKeyId"]]
+        me = gateway.client("sts", account=k["AccessKeyId"], secret=k["SecretAccessKey"]).get_caller_identity()
+        assert me["Arn"] == f"arn:aws:iam::{account}:user/c{i}"
