@@ -1210,6 +1210,21 @@ def test_import_errors_and_failures(gateway):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.describe_table(TableName=t)
     assert error(e)[0] == "ResourceNotFoundException"
+    # S3BucketOwner must own the bucket (S3's ExpectedBucketOwner check).
+    t = name("owner")
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3BucketOwner": "000000000000"}, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(t)
+    )["ImportTableDescription"]
+    assert d["ImportStatus"] == "COMPLETED" and d["ImportedItemCount"] == 1
+    assert d["S3BucketSource"]["S3BucketOwner"] == "000000000000"
+    t = name("owner")
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3BucketOwner": "111122223333"}, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(t)
+    )["ImportTableDescription"]
+    assert d["ImportStatus"] == "FAILED" and d["FailureCode"] == "S3AccessDenied"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.describe_table(TableName=t)
+    assert error(e)[0] == "ResourceNotFoundException"
     # Not found.
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.describe_import(ImportArn=f"arn:aws:dynamodb:us-east-1:000000000000:table/{t}/import/01234567890123-deadbeef")
@@ -1248,3 +1263,26 @@ def test_import_client_token_and_list_pages(gateway):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.list_imports(PageSize=26)
     assert error(e)[0] == "ValidationException"
+
+
+def test_import_releases_the_object_blobs_it_read(make_gateway):
+    # With S3_PERSIST the blobs are files per plugin: the GetObject bodies
+    # shared into dynamodb's namespace are released once read.
+    g = make_gateway(env={"S3_PERSIST": "1"})
+    c = g.client("dynamodb")
+    s3 = g.client("s3")
+    bucket = f"imp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    for i in range(3):
+        s3.put_object(Bucket=bucket, Key=f"r/{i}.json", Body=json.dumps({"Item": {"pk": {"S": f"r{i}"}}}).encode())
+    d = c.import_table(S3BucketSource={"S3Bucket": bucket}, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(name("rel")))
+    assert d["ImportTableDescription"]["ImportedItemCount"] == 3
+    s3_files = [p for p in (g.tmp / "blobs" / "s3").iterdir() if not p.name.startswith(".")]
+    assert len(s3_files) == 3
+    # The bodies were shared into dynamodb's folder (hard links), then released.
+    mine = g.tmp / "blobs" / "dynamodb"
+    assert mine.is_dir()
+    deadline = time.time() + 5
+    while time.time() < deadline and any(mine.iterdir()):
+        time.sleep(0.1)
+    assert list(mine.iterdir()) == []

@@ -237,21 +237,47 @@ fn read_body(body: &Value) -> Result<Vec<u8>, AwsError> {
     result.map(|()| out)
 }
 
+/// S3's answer when the bucket is not `owner`'s (as `ExpectedBucketOwner`):
+/// the bucket must be among the buckets ListBuckets answers that account.
+fn check_owner(ctx: &Context, bucket: &str, owner: &str) -> Result<(), AwsError> {
+    let listed: Value = services::call(
+        &Target::at("s3", owner, &ctx.region),
+        "ListBuckets",
+        &json!({ "Prefix": bucket }),
+    )?;
+    let owned = listed["Buckets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|b| str_field(b, "Name") == Some(bucket));
+    if owned {
+        Ok(())
+    } else {
+        Err(AwsError::new("AccessDenied", "Access Denied"))
+    }
+}
+
 /// Every object under the prefix: (key, bytes).
 fn read_objects(
     ctx: &Context,
     bucket: &str,
     prefix: &str,
+    owner: Option<&str>,
 ) -> Result<Vec<(String, Vec<u8>)>, AwsError> {
     let s3 = Target::new("s3", ctx);
     let mut keys = Vec::new();
     let mut token: Option<String> = None;
+    let mut first = true;
     loop {
         let mut req = json!({ "Bucket": bucket, "Prefix": prefix });
         if let Some(t) = &token {
             req["ContinuationToken"] = json!(t);
         }
         let page: Value = services::call(&s3, "ListObjectsV2", &req)?;
+        if first && let Some(owner) = owner {
+            check_owner(ctx, bucket, owner)?;
+        }
+        first = false;
         for o in page["Contents"].as_array().into_iter().flatten() {
             if let Some(k) = str_field(o, "Key")
                 && !k.ends_with('/')
@@ -319,6 +345,13 @@ pub fn import_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let source = input["S3BucketSource"].clone();
     let bucket = str_field(&source, "S3Bucket").unwrap_or("").to_string();
     let prefix = str_field(&source, "S3KeyPrefix").unwrap_or("").to_string();
+    if let Some(owner) = str_field(&source, "S3BucketOwner")
+        && !ministack_sdk::ids::is_account_id(owner)
+    {
+        return Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{owner}' at 's3BucketSource.s3BucketOwner' failed to satisfy constraint: Member must satisfy regular expression pattern: [0-9]{{12}}"
+        )));
+    }
     let format = str_field(&input, "InputFormat").unwrap_or("").to_string();
     match format.as_str() {
         "DYNAMODB_JSON" | "CSV" => {}
@@ -412,7 +445,8 @@ pub fn import_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         },
     )?;
 
-    let objects = read_objects(ctx, &bucket, &prefix);
+    let owner = str_field(&source, "S3BucketOwner").map(String::from);
+    let objects = read_objects(ctx, &bucket, &prefix, owner.as_deref());
     // A new unit: the table as created, the import IN_PROGRESS.
     desc["EndTime"] = json!(ministack_sdk::time::now());
     match objects {
@@ -428,6 +462,10 @@ pub fn import_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
             let (mut size, mut processed, mut imported, mut errors) = (0u64, 0u64, 0u64, 0u64);
             for (_key, bytes) in objects {
                 size += bytes.len() as u64;
+                if bytes.is_empty() {
+                    // Nothing to read (e.g. an export's `_started` marker).
+                    continue;
+                }
                 let Ok(data) = decompress(&bytes, &compression) else {
                     errors += 1;
                     continue;
