@@ -195,6 +195,11 @@ def test_roles(iam):
     with pytest.raises(ClientError) as e:
         iam.create_role(RoleName="bad", AssumeRolePolicyDocument="{not json")
     assert err(e) == ("MalformedPolicyDocument", 400)
+    bad_principal = dict(TRUST, Statement=[dict(TRUST["Statement"][0], Principal={"AWS": "nobody"})])
+    with pytest.raises(ClientError) as e:
+        iam.create_role(RoleName="bad", AssumeRolePolicyDocument=json.dumps(bad_principal))
+    assert err(e) == ("MalformedPolicyDocument", 400)
+    assert "Invalid principal" in e.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as e:
         iam.create_role(RoleName="bad", AssumeRolePolicyDocument=json.dumps(TRUST), MaxSessionDuration=50000)
     assert err(e) == ("ValidationError", 400)

@@ -169,6 +169,11 @@ fn parse_statement(
             }
         }
     }
+    for field in ["Principal", "NotPrincipal"] {
+        if let Some(p) = object.get(field) {
+            check_principal(p)?;
+        }
+    }
     let conditions = match object.get("Condition") {
         None => Vec::new(),
         Some(Value::Object(ops)) => {
@@ -199,6 +204,40 @@ fn parse_statement(
         conditions,
         span,
     })
+}
+
+/// `"*"` or `{"AWS"|"Service"|"Federated"|"CanonicalUser": value(s)}`; AWS
+/// principals are `*`, account ids or IAM/STS ARNs.
+fn check_principal(principal: &Value) -> Result<(), String> {
+    let invalid =
+        |kind: &str, value: &str| format!("Invalid principal in policy: \"{kind}\":\"{value}\"");
+    match principal {
+        Value::String(s) if s == "*" => Ok(()),
+        Value::Object(map) if !map.is_empty() => {
+            for (kind, values) in map {
+                let values = strings(values)?;
+                for v in &values {
+                    let ok = match kind.as_str() {
+                        "AWS" => {
+                            v == "*"
+                                || (v.len() == 12 && v.chars().all(|c| c.is_ascii_digit()))
+                                || v.starts_with("arn:aws:iam::")
+                                || v.starts_with("arn:aws:sts::")
+                                || v.starts_with("arn:aws-cn:iam::")
+                                || v.starts_with("arn:aws-us-gov:iam::")
+                        }
+                        "Service" | "Federated" | "CanonicalUser" => !v.trim().is_empty(),
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(invalid(kind, v));
+                    }
+                }
+            }
+            Ok(())
+        }
+        other => Err(invalid("", &other.to_string())),
+    }
 }
 
 /// A string, number or boolean, or a list of them.
