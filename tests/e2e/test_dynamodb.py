@@ -1247,7 +1247,7 @@ def test_import_client_token_and_list_pages(gateway):
     assert again == first
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.import_table(ClientToken=token, S3BucketSource=src, InputFormat="CSV", TableCreationParameters=import_params(t))
-    assert error(e)[0] == "IdempotentParameterMismatchException"
+    assert error(e)[0] == "ImportConflictException" and error(e)[2] == 400
     arns = [first["ImportArn"]]
     for _ in range(2):
         arns.append(c.import_table(S3BucketSource=src, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(name("tok")))["ImportTableDescription"]["ImportArn"])

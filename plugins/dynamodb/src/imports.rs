@@ -334,8 +334,8 @@ pub fn import_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
             if str_field(&r.desc, "ClientToken") == Some(token.as_str()) {
                 if r.request != request {
                     return Err(AwsError::new(
-                        "IdempotentParameterMismatchException",
-                        "ClientToken was used with different parameters in an earlier ImportTable request",
+                        "ImportConflictException",
+                        "There was a conflict when importing from the specified S3 source: a previous import request had the same client token and different parameters",
                     ));
                 }
                 return Ok(json!({ "ImportTableDescription": r.desc }));
