@@ -1154,6 +1154,35 @@ def test_import_zstd(gateway, tmp_path):
     assert c.get_item(TableName=t, Key={"pk": {"S": "z49"}})["Item"] == {"pk": {"S": "z49"}}
 
 
+def test_import_ion_text(gateway):
+    c = ddb(gateway)
+    s3 = gateway.client("s3")
+    bucket = f"imp-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    ion = (
+        '$ion_1_0 {Item:{pk:"a",n:1.50,e:12d-1,b:{{AAE=}},ok:true,none:null,l:[1,"x"],m:{\'a key\':"v"},'
+        'ss:$dynamodb_SS::["x","y"],ns:$dynamodb_NS::[1,2]}}\n'
+        '$ion_1_0 {Item:{pk:"b"}}\n'
+        '$ion_1_0 {NotAnItem:{pk:"c"}}\n'
+    )
+    s3.put_object(Bucket=bucket, Key="ion/data.ion.gz", Body=gzip.compress(ion.encode()))
+    t = name("ion")
+    d = c.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "ion/"},
+        InputFormat="ION",
+        InputCompressionType="GZIP",
+        TableCreationParameters=import_params(t),
+    )["ImportTableDescription"]
+    assert d["ImportStatus"] == "COMPLETED" and d["InputFormat"] == "ION"
+    assert (d["ProcessedItemCount"], d["ImportedItemCount"], d["ErrorCount"]) == (3, 2, 1)
+    item = c.get_item(TableName=t, Key={"pk": {"S": "a"}})["Item"]
+    assert item == {
+        "pk": {"S": "a"}, "n": {"N": "1.5"}, "e": {"N": "1.2"}, "b": {"B": b"\x00\x01"}, "ok": {"BOOL": True},
+        "none": {"NULL": True}, "l": {"L": [{"N": "1"}, {"S": "x"}]}, "m": {"M": {"a key": {"S": "v"}}},
+        "ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2"]},
+    }
+
+
 def test_import_reads_every_listing_page(gateway):
     c = ddb(gateway)
     s3 = gateway.client("s3")
@@ -1184,8 +1213,8 @@ def test_import_errors_and_failures(gateway):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.import_table(S3BucketSource=src, InputFormat="DYNAMODB_JSON", TableCreationParameters=import_params(existing))
     assert error(e)[0] == "ResourceInUseException" and error(e)[2] == 400
-    # ION is not supported; bad table parameters are CreateTable's errors.
-    for kw in ({"InputFormat": "ION"},):
+    # An unknown format; bad table parameters are CreateTable's errors.
+    for kw in ({"InputFormat": "XML"}, {"InputFormat": "CSV", "InputCompressionType": "LZ4"}):
         t = name("no")
         with pytest.raises(botocore.exceptions.ClientError) as e:
             c.import_table(S3BucketSource=src, TableCreationParameters=import_params(t), **kw)

@@ -5,8 +5,9 @@
 //! `blobs::read`, then released (`blobs::release`), as the caller owns it.
 //!
 //! Input formats: DYNAMODB_JSON (`{"Item": {...}}` lines, as exports write
-//! them) and CSV (`InputFormatOptions.Csv`: Delimiter, HeaderList), plain or
-//! GZIP or ZSTD (pure-Rust `ruzstd`). ION is a ValidationException.
+//! them), CSV (`InputFormatOptions.Csv`: Delimiter, HeaderList) and ION
+//! text as ION exports write it ([`crate::ion`]); plain, GZIP or ZSTD
+//! (pure-Rust `ruzstd`).
 //!
 //! The import runs inside the request: the table is created first (its
 //! parameters validated as CreateTable's), the objects are read (each
@@ -354,12 +355,7 @@ pub fn import_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     }
     let format = str_field(&input, "InputFormat").unwrap_or("").to_string();
     match format.as_str() {
-        "DYNAMODB_JSON" | "CSV" => {}
-        "ION" => {
-            return Err(validation(
-                "InputFormat ION is not supported by MiniStack; use DYNAMODB_JSON or CSV",
-            ));
-        }
+        "DYNAMODB_JSON" | "CSV" | "ION" => {}
         other => {
             return Err(AwsError::validation(format!(
                 "1 validation error detected: Value '{other}' at 'inputFormat' failed to satisfy constraint: Member must satisfy enum value set: [DYNAMODB_JSON, ION, CSV]"
@@ -471,10 +467,13 @@ pub fn import_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
                     continue;
                 };
                 let text = String::from_utf8_lossy(&data);
-                let parsed = if format == "CSV" {
-                    parse_csv(&text, delim, header.clone(), &types)
-                } else {
-                    parse_dynamodb_json(&text)
+                let parsed = match format.as_str() {
+                    "CSV" => parse_csv(&text, delim, header.clone(), &types),
+                    "ION" => {
+                        let (items, errors) = crate::ion::parse_ion(&text);
+                        Parsed { items, errors }
+                    }
+                    _ => parse_dynamodb_json(&text),
                 };
                 processed += parsed.errors + parsed.items.len() as u64;
                 errors += parsed.errors;

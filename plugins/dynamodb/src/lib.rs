@@ -17,6 +17,7 @@ pub mod exports;
 pub mod expr;
 pub mod globaltables;
 pub mod imports;
+pub mod ion;
 pub mod items;
 pub mod keycode;
 pub mod num;
