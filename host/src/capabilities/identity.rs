@@ -3,6 +3,7 @@
 //!
 //! Held in memory for the per-request lookup and written through to the
 //! host's own `__identity` database, so PERSIST_STATE keeps them.
+//! Registers and revokes take effect when the request's unit commits.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -27,6 +28,14 @@ pub struct StoredCredential {
 }
 
 const TABLE: &str = "credentials";
+
+/// A register or revoke waiting for the unit's commit: a request that
+/// fails or is re-run leaves no credential behind.
+#[derive(Clone, Debug)]
+pub enum CredentialChange {
+    Register(StoredCredential),
+    Revoke(String),
+}
 
 /// Every credential the gateway knows.
 #[derive(Default)]
@@ -98,6 +107,13 @@ impl CredentialRegistry {
     }
 
     /// Forgets everything (reset).
+    pub async fn apply(&self, change: CredentialChange) -> Result<(), HostTrap> {
+        match change {
+            CredentialChange::Register(c) => self.register(c).await,
+            CredentialChange::Revoke(id) => self.revoke(&id).await,
+        }
+    }
+
     pub fn clear(&self) {
         self.keys.write().unwrap().clear();
     }
@@ -140,25 +156,41 @@ impl wit::Host for IdentityView<'_> {
             expires: c.expires,
         };
         self.0
-            .runtime
-            .identity
-            .register(stored)
-            .await
-            .map_err(wasmtime::Error::new)
+            .pending
+            .credentials
+            .push(CredentialChange::Register(stored));
+        Ok(())
     }
 
     async fn revoke(&mut self, access_key_id: String) -> wasmtime::Result<()> {
         self.0.granted("identity").map_err(wasmtime::Error::new)?;
         self.0
-            .runtime
-            .identity
-            .revoke(&access_key_id)
-            .await
-            .map_err(wasmtime::Error::new)
+            .pending
+            .credentials
+            .push(CredentialChange::Revoke(access_key_id));
+        Ok(())
     }
 
     async fn lookup(&mut self, access_key_id: String) -> wasmtime::Result<Option<Credential>> {
         self.0.granted("identity").map_err(wasmtime::Error::new)?;
-        Ok(self.0.runtime.identity.lookup(&access_key_id).map(to_wit))
+        // This request's own changes first (read your writes).
+        let pending = self
+            .0
+            .pending
+            .credentials
+            .iter()
+            .rev()
+            .find_map(|c| match c {
+                CredentialChange::Register(c) if c.access_key_id == access_key_id => {
+                    Some(Some(c.clone()))
+                }
+                CredentialChange::Revoke(id) if *id == access_key_id => Some(None),
+                _ => None,
+            });
+        let found = match pending {
+            Some(found) => found,
+            None => self.0.runtime.identity.lookup(&access_key_id),
+        };
+        Ok(found.map(to_wit))
     }
 }

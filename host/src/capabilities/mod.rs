@@ -72,6 +72,7 @@ pub struct PendingEffects {
     pub released_blobs: Vec<String>,
     pub notifications: Vec<String>,
     pub schedules: Vec<tasks::PendingTask>,
+    pub credentials: Vec<identity::CredentialChange>,
 }
 
 /// Per-call state shared by the capabilities.
@@ -150,6 +151,9 @@ impl RequestState {
                 &self.ctx,
                 task,
             );
+        }
+        for change in pending.credentials {
+            self.runtime.identity.apply(change).await?;
         }
         Ok(())
     }
