@@ -3,6 +3,9 @@ that request, with a 500-class AWS error; the next request works."""
 
 import os
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def echo_works(gateway):
@@ -43,8 +46,18 @@ def test_allocation_past_the_memory_limit(gateway):
     assert ok.status_code == 200, ok.text
 
 
-def test_loop_does_not_block_other_requests(gateway):
+def test_loop_does_not_block_other_requests(make_gateway, tmp_path):
     import concurrent.futures as cf
+
+    # A longer limit than tests/plugins.toml's, so that on a loaded machine
+    # the loops are surely still running when the echo is answered.
+    plugins = tmp_path / "plugins.toml"
+    plugins.write_text(
+        "[plugins.faulty]\n"
+        f'path = "{ROOT}/target/wasm32-wasip2/plugin/faulty.wasm"\n'
+        "memory_mb = 32\ntimeout_ms = 6000\n"
+    )
+    gateway = make_gateway(plugins_file=plugins, env={"SERVICES": "faulty"})
 
     def timed_loop():
         r = gateway.json_call("Faulty", "Loop", {})
@@ -53,7 +66,7 @@ def test_loop_does_not_block_other_requests(gateway):
     with cf.ThreadPoolExecutor(4) as pool:
         # As many endless loops as the machine has cores.
         looping = [pool.submit(timed_loop) for _ in range(os.cpu_count() or 2)]
-        time.sleep(0.2)
+        time.sleep(0.5)
         echo_works(gateway)
         echoed = time.monotonic()
         for f in looping:
