@@ -18,6 +18,9 @@ pub struct Config {
     pub log_level: String,
     /// MINISTACK_ACCOUNT_ID, default 000000000000.
     pub default_account: String,
+    /// AWS_SECRET_ACCESS_KEY, default `test`: the secret presigned URLs are
+    /// checked against for access keys the gateway did not issue.
+    pub default_secret: String,
     /// MINISTACK_REGION, default us-east-1.
     pub default_region: String,
     /// SERVICES=a,b restricts the enabled plugins.
@@ -92,6 +95,7 @@ impl Config {
             public_host: var("MINISTACK_HOST").unwrap_or_else(|| "localhost".into()),
             log_level: var("LOG_LEVEL").unwrap_or_else(|| "info".into()),
             default_account: var("MINISTACK_ACCOUNT_ID").unwrap_or_else(|| "000000000000".into()),
+            default_secret: var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
             default_region: var("MINISTACK_REGION").unwrap_or_else(|| "us-east-1".into()),
             services: var("SERVICES").map(|s| {
                 s.split(',')

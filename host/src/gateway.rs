@@ -17,6 +17,7 @@ use crate::capabilities::CallContext;
 use crate::internal;
 use crate::plugins::{self, Plugin, Runtime};
 use crate::router::{Route, RouteInput};
+use crate::s3edge;
 
 pub struct Gateway {
     pub runtime: Arc<Runtime>,
@@ -27,21 +28,112 @@ const CORS_ALLOW_METHODS: &str = "GET, PUT, POST, DELETE, HEAD, OPTIONS, PATCH";
 impl Gateway {
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<ResponseBody> {
         let request_id = uuid::Uuid::new_v4().to_string();
-        let mut resp = if req.method() == Method::OPTIONS {
-            preflight()
+        // Set when a bucket's CORS rules decided the CORS headers.
+        let mut cors_decided = false;
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let mut resp = if let Some(bucket) = s3edge::website::bucket(&host) {
+            s3edge::website::serve(&self, req, &bucket, &request_id).await
+        } else if req.method() == Method::OPTIONS {
+            let (resp, decided) = self.options(&req, &request_id).await;
+            cors_decided = decided;
+            resp
         } else {
-            self.dispatch(req, &request_id).await
+            let origin = header_string(req.headers(), "origin");
+            let target = origin
+                .as_ref()
+                .and_then(|_| s3edge::target(&self.runtime, req.method(), req.uri(), req.headers()));
+            let method = req.method().clone();
+            let mut resp = self.dispatch(req, &request_id).await;
+            if let (Some(origin), Some(target)) = (origin, target)
+                && let Ok(Some(rules)) =
+                    s3edge::bucket_cors(&self.runtime, &target, &request_id).await
+            {
+                cors_decided = true;
+                for (k, v) in s3edge::cors::evaluate(&rules, &origin, method.as_str(), None)
+                    .unwrap_or_default()
+                {
+                    if let Ok(v) = HeaderValue::from_str(&v) {
+                        resp.headers_mut().insert(k, v);
+                    }
+                }
+            }
+            resp
         };
         let h = resp.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             h.insert("x-amzn-requestid", v.clone());
             h.insert("x-amz-request-id", v);
         }
-        h.entry("access-control-allow-origin")
-            .or_insert(HeaderValue::from_static("*"));
-        h.entry("access-control-expose-headers")
-            .or_insert(HeaderValue::from_static("*"));
+        if !cors_decided {
+            h.entry("access-control-allow-origin")
+                .or_insert(HeaderValue::from_static("*"));
+            h.entry("access-control-expose-headers")
+                .or_insert(HeaderValue::from_static("*"));
+        }
         resp
+    }
+
+    /// A CORS preflight. On an S3 bucket with a CORS configuration the
+    /// bucket's rules answer (AWS's 403 when none allows the request, or
+    /// when the bucket has no configuration); anything else gets the
+    /// permissive answer MiniStack gives. Returns whether the bucket decided.
+    async fn options(
+        &self,
+        req: &Request<Incoming>,
+        request_id: &str,
+    ) -> (Response<ResponseBody>, bool) {
+        let headers = req.headers();
+        let requested = header_string(headers, "access-control-request-method");
+        let method = requested
+            .as_deref()
+            .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+            .unwrap_or(Method::GET);
+        let Some(target) = s3edge::target(&self.runtime, &method, req.uri(), headers) else {
+            return (preflight(), false);
+        };
+        let rules = match s3edge::bucket_cors(&self.runtime, &target, request_id).await {
+            Ok(rules) => rules,
+            Err(e) if e.code == "NoSuchBucket" => return (preflight(), false),
+            Err(e) => {
+                let resp = self.encode_error(&target.plugin, Protocol::RestXml, None, &e, request_id);
+                return (resp, true);
+            }
+        };
+        let bad_request = |m: &str| AwsError::new("BadRequest", m, 400);
+        let (Some(origin), Some(requested)) = (header_string(headers, "origin"), requested) else {
+            let e = bad_request("Insufficient information. Origin request header needed.");
+            let resp = self.encode_error(&target.plugin, Protocol::RestXml, None, &e, request_id);
+            return (resp, true);
+        };
+        let allowed = rules.and_then(|r| {
+            s3edge::cors::evaluate(
+                &r,
+                &origin,
+                &requested,
+                Some(&header_string(headers, "access-control-request-headers").unwrap_or_default()),
+            )
+        });
+        let resp = match allowed {
+            Some(cors_headers) => {
+                let mut r = Response::new(ResponseBody::empty());
+                for (k, v) in cors_headers {
+                    if let Ok(v) = HeaderValue::from_str(&v) {
+                        r.headers_mut().insert(k, v);
+                    }
+                }
+                r
+            }
+            None => {
+                let e = s3edge::cors_forbidden(&requested, &target.key);
+                self.encode_error(&target.plugin, Protocol::RestXml, None, &e, request_id)
+            }
+        };
+        (resp, true)
     }
 
     async fn dispatch(&self, req: Request<Incoming>, request_id: &str) -> Response<ResponseBody> {
@@ -118,6 +210,9 @@ impl Gateway {
             }
             Route::None | Route::NeedBody => return unclaimed(&parts.headers, path),
         };
+        if let Err(e) = self.check_presigned(&plugin, &parts, host) {
+            return self.encode_error(&plugin, protocol_of(&plugin), None, &e, request_id);
+        }
 
         // The body: streamed into a blob for streaming members, else buffered.
         let streaming =
@@ -142,14 +237,7 @@ impl Gateway {
                     RequestBody::Blob(blob)
                 }
                 Err(e) => {
-                    let proto = plugin
-                        .model
-                        .metadata()
-                        .protocols
-                        .first()
-                        .copied()
-                        .unwrap_or(Protocol::RestXml);
-                    return self.encode_error(&plugin, proto, None, &e, request_id);
+                    return self.encode_error(&plugin, protocol_of(&plugin), None, &e, request_id);
                 }
             }
         } else {
@@ -221,6 +309,45 @@ impl Gateway {
         }
     }
 
+    /// A presigned URL must carry a valid, unexpired signature. The secret:
+    /// the one the gateway issued for the key (STS, IAM), else the
+    /// configured default.
+    fn check_presigned(
+        &self,
+        plugin: &Plugin,
+        parts: &http::request::Parts,
+        host: &str,
+    ) -> Result<(), AwsError> {
+        let query = parts.uri.query().unwrap_or("");
+        if query.is_empty() {
+            return Ok(());
+        }
+        let s3 = plugin.model.metadata().endpoint_prefix == "s3";
+        let req = auth::PresignedRequest {
+            method: parts.method.as_str(),
+            raw_path: parts.uri.path(),
+            query,
+            headers: &parts.headers,
+            s3,
+            virtual_host_bucket: if s3 {
+                protocol::s3_virtual_host_bucket(host)
+            } else {
+                None
+            },
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let identity = &self.runtime.identity;
+        let default_secret = &self.runtime.config.default_secret;
+        let secret_for = |akid: &str| {
+            identity
+                .lookup(akid)
+                .map_or_else(|| default_secret.clone(), |c| c.secret_access_key)
+        };
+        auth::verify_presigned(&req, now, &secret_for).map_err(|e| e.to_aws_error())
+    }
+
     /// A raw route: the plugin answers the HTTP request itself.
     async fn raw(
         &self,
@@ -265,7 +392,7 @@ impl Gateway {
         }
     }
 
-    fn encode_error(
+    pub(crate) fn encode_error(
         &self,
         plugin: &Plugin,
         proto: Protocol,
@@ -277,7 +404,7 @@ impl Gateway {
         self.to_http(plugin, resp)
     }
 
-    fn to_http(&self, plugin: &Plugin, resp: HttpResponse) -> Response<ResponseBody> {
+    pub(crate) fn to_http(&self, plugin: &Plugin, resp: HttpResponse) -> Response<ResponseBody> {
         let body = match resp.body {
             protocol::ResponseBody::Bytes(b) => ResponseBody::from_bytes(b),
             protocol::ResponseBody::Blob { blob, range } => {
@@ -326,6 +453,17 @@ impl Gateway {
     }
 }
 
+/// The protocol errors are encoded in before a request is decoded.
+fn protocol_of(plugin: &Plugin) -> Protocol {
+    plugin
+        .model
+        .metadata()
+        .protocols
+        .first()
+        .copied()
+        .unwrap_or(Protocol::RestXml)
+}
+
 fn call_context(caller: auth::Caller, request_id: &str) -> CallContext {
     CallContext {
         account: caller.account,
@@ -335,6 +473,13 @@ fn call_context(caller: auth::Caller, request_id: &str) -> CallContext {
         caller_arn: caller.arn,
         depth: 0,
     }
+}
+
+fn header_string(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 fn preflight() -> Response<ResponseBody> {

@@ -13,6 +13,7 @@ mod gateway;
 mod internal;
 mod plugins;
 mod router;
+mod s3edge;
 mod server;
 
 use std::net::SocketAddr;

@@ -14,6 +14,8 @@
 #![allow(clippy::result_large_err)]
 
 pub use http;
+/// The bucket a virtual-hosted S3 Host header names (`b.localhost`, `b.s3.<region>.localhost`, ...).
+pub use quirks::s3::virtual_host_bucket as s3_virtual_host_bucket;
 
 mod bindings;
 mod cbor;

@@ -1,7 +1,11 @@
 //! SigV2 (and S3's legacy `AWS key:signature`): only the access key; SigV2
 //! carries no region or service.
 
-use super::Signature;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use percent_encoding::percent_decode_str;
+
+use super::{PresignError, Signature};
 
 /// `Authorization: AWS AKID:signature`
 pub fn from_authorization(value: &str) -> Option<Signature> {
@@ -27,9 +31,156 @@ pub fn from_query(query: &str) -> Option<Signature> {
         })
 }
 
+/// The query parameters S3 includes in SigV2's canonicalized resource.
+const SUBRESOURCES: [&str; 39] = [
+    "accelerate", "acl", "analytics", "cors", "defaultObjectAcl", "delete", "inventory",
+    "legal-hold", "lifecycle", "location", "logging", "metrics", "notification", "object-lock",
+    "partNumber", "policy", "replication", "requestPayment", "response-cache-control",
+    "response-content-disposition", "response-content-encoding", "response-content-language",
+    "response-content-type", "response-expires", "restore", "retention", "select", "select-type",
+    "storageClass", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
+    "versions", "website", "intelligent-tiering", "ownershipControls",
+];
+
+/// An S3 SigV2 presigned URL (`AWSAccessKeyId`, `Expires`, `Signature`).
+pub struct Presigned<'a> {
+    pub method: &'a str,
+    /// `/bucket/key` as sent (the bucket prepended for virtual-hosted URLs).
+    pub resource_path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a http::HeaderMap,
+}
+
+/// Checks an S3 SigV2 presigned URL; `None` when the query is not one
+/// (query-protocol SigV2 signing carries `SignatureVersion` and no `Expires`).
+pub fn verify_presigned(
+    req: &Presigned<'_>,
+    now: u64,
+    secret_for: &dyn Fn(&str) -> String,
+) -> Option<Result<(), PresignError>> {
+    let pairs: Vec<(String, Option<String>)> = req
+        .query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let dec = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+            match p.split_once('=') {
+                Some((k, v)) => (dec(k), Some(dec(&v.replace('+', " ")))),
+                None => (dec(p), None),
+            }
+        })
+        .collect();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.as_deref())
+    };
+    let (Some(akid), Some(expires), Some(provided)) =
+        (get("AWSAccessKeyId"), get("Expires"), get("Signature"))
+    else {
+        return None;
+    };
+    if get("SignatureVersion").is_some() {
+        return None;
+    }
+    let Ok(expires_at) = expires.parse::<u64>() else {
+        return Some(Err(PresignError::Malformed(
+            "Invalid date (should be seconds since epoch)".into(),
+        )));
+    };
+    let header = |name: &str| {
+        req.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .trim()
+    };
+    let mut amz: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| k.as_str().starts_with("x-amz-"))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).trim().to_string(),
+            )
+        })
+        .collect();
+    amz.sort();
+    let mut resource = req.resource_path.to_string();
+    let mut sub: Vec<&(String, Option<String>)> = pairs
+        .iter()
+        .filter(|(k, _)| SUBRESOURCES.contains(&k.as_str()))
+        .collect();
+    sub.sort_by(|a, b| a.0.cmp(&b.0));
+    if !sub.is_empty() {
+        let parts: Vec<String> = sub
+            .iter()
+            .map(|(k, v)| match v {
+                Some(v) => format!("{k}={v}"),
+                None => k.clone(),
+            })
+            .collect();
+        resource = format!("{resource}?{}", parts.join("&"));
+    }
+    let mut string_to_sign = format!(
+        "{}\n{}\n{}\n{expires}\n",
+        req.method,
+        header("content-md5"),
+        header("content-type")
+    );
+    for (k, v) in &amz {
+        string_to_sign.push_str(&format!("{k}:{v}\n"));
+    }
+    string_to_sign.push_str(&resource);
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret_for(akid).as_bytes())
+        .expect("any key length");
+    mac.update(string_to_sign.as_bytes());
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    Some(if expected != provided {
+        Err(PresignError::Mismatch {
+            access_key_id: akid.to_string(),
+            string_to_sign,
+            canonical_request: String::new(),
+            provided: provided.to_string(),
+        })
+    } else if now > expires_at {
+        Err(PresignError::Expired)
+    } else {
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The S3 developer guide's SigV2 query-string example.
+    #[test]
+    fn verifies_the_documented_example() {
+        let headers = http::HeaderMap::new();
+        let req = Presigned {
+            method: "GET",
+            resource_path: "/johnsmith/photos/puppy.jpg",
+            query: "AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D&Expires=1175139620",
+            headers: &headers,
+        };
+        let secret = |_: &str| "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_string();
+        assert_eq!(verify_presigned(&req, 1175139000, &secret), Some(Ok(())));
+        assert_eq!(
+            verify_presigned(&req, 1175139621, &secret),
+            Some(Err(PresignError::Expired))
+        );
+        let other = Presigned {
+            resource_path: "/johnsmith/photos/kitten.jpg",
+            ..req
+        };
+        assert!(matches!(
+            verify_presigned(&other, 1175139000, &secret),
+            Some(Err(PresignError::Mismatch { .. }))
+        ));
+    }
 
     #[test]
     fn header_and_query_forms() {

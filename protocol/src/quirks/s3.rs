@@ -38,7 +38,7 @@ pub(crate) fn default_namespace(model: &ServiceModel) -> Option<String> {
 /// `bucket.s3.<region>.localhost` (and the same under `localhost.localstack.cloud`
 /// or `amazonaws.com`) name the bucket in the Host header; the path is the key.
 /// Returns the bucket when the host names one.
-pub(crate) fn virtual_host_bucket(host: &str) -> Option<&str> {
+pub fn virtual_host_bucket(host: &str) -> Option<&str> {
     let host = host.split(':').next().unwrap_or(host);
     if host.parse::<std::net::Ipv4Addr>().is_ok() {
         return None;
