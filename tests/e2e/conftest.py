@@ -49,6 +49,8 @@ class Gateway:
             "STATE_DIR": str(self.tmp / "state"),
             "S3_DATA_DIR": str(self.tmp / "blobs"),
             "LOG_LEVEL": "info",
+            # The secret presigned URLs are checked against (MiniStack's name).
+            "AWS_SECRET_ACCESS_KEY": "test",
         }
         if plugins_file:
             self.env["MINISTACK_PLUGINS_FILE"] = str(plugins_file)
