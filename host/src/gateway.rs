@@ -213,6 +213,14 @@ impl Gateway {
         if let Err(e) = self.check_presigned(&plugin, &parts, host) {
             return self.encode_error(&plugin, protocol_of(&plugin), None, &e, request_id);
         }
+        if buffered.is_none()
+            && plugin.model.metadata().endpoint_prefix == "s3"
+            && s3edge::post::is_post_object(&parts.method, &parts.headers)
+        {
+            let host = host.to_string();
+            let body = body.take().expect("body unread");
+            return s3edge::post::handle(self, plugin, parts, body, &host, request_id).await;
+        }
 
         // The body: streamed into a blob for streaming members, else buffered.
         let streaming =

@@ -259,3 +259,66 @@ def test_website_redirect_all_requests(gateway, s3, bucket):
     assert r.status_code == 301 and r.headers["Location"] == "https://www.example.com/a/b.html"
     r = site_get(gateway, "no-such-bucket-" + uuid.uuid4().hex[:6], "/")
     assert r.status_code == 404 and "NoSuchBucket" in r.text
+
+
+# --- POST object (browser form upload) --------------------------------------
+
+def test_post_object_with_a_presigned_post(gateway, s3, bucket):
+    post = s3.generate_presigned_post(
+        bucket, "uploads/${filename}",
+        Fields={"Content-Type": "text/plain", "x-amz-meta-origin": "form", "success_action_status": "201"},
+        Conditions=[["starts-with", "$key", "uploads/"], {"Content-Type": "text/plain"},
+                    {"x-amz-meta-origin": "form"}, {"success_action_status": "201"},
+                    ["content-length-range", 1, 1024]],
+        ExpiresIn=300)
+    assert "x-amz-signature" in post["fields"]
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("hello.txt", b"hello from a form")}, timeout=10)
+    assert r.status_code == 201, r.text
+    assert "<PostResponse>" in r.text and "<Key>uploads/hello.txt</Key>" in r.text
+    assert r.headers["ETag"] == '"' + __import__("hashlib").md5(b"hello from a form").hexdigest() + '"'
+    got = s3.get_object(Bucket=bucket, Key="uploads/hello.txt")
+    assert got["Body"].read() == b"hello from a form"
+    assert got["ContentType"] == "text/plain"
+    assert got["Metadata"] == {"origin": "form"}
+
+
+def test_post_object_status_redirect_and_tagging(gateway, s3, bucket):
+    post = s3.generate_presigned_post(bucket, "plain.bin", ExpiresIn=300)
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("x", b"\x00\x01")}, timeout=10)
+    assert r.status_code == 204 and r.content == b""
+    assert s3.get_object(Bucket=bucket, Key="plain.bin")["Body"].read() == b"\x00\x01"
+    tagging = "<Tagging><TagSet><Tag><Key>team</Key><Value>web</Value></Tag></TagSet></Tagging>"
+    post = s3.generate_presigned_post(
+        bucket, "redir.txt", Fields={"success_action_redirect": "http://app.example.com/done", "tagging": tagging},
+        Conditions=[{"success_action_redirect": "http://app.example.com/done"}, {"tagging": tagging}], ExpiresIn=300)
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("r.txt", b"redirected")}, allow_redirects=False, timeout=10)
+    assert r.status_code == 303
+    assert r.headers["Location"].startswith("http://app.example.com/done?bucket=" + bucket + "&key=redir.txt&etag=")
+    assert s3.get_object_tagging(Bucket=bucket, Key="redir.txt")["TagSet"] == [{"Key": "team", "Value": "web"}]
+    post = s3.generate_presigned_post(bucket, "ok.txt", Fields={"success_action_status": "200"},
+                                      Conditions=[{"success_action_status": "200"}], ExpiresIn=300)
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("o", b"ok")}, timeout=10)
+    assert r.status_code == 200
+
+
+def test_post_object_policy_is_enforced(gateway, s3, bucket):
+    post = s3.generate_presigned_post(bucket, "uploads/${filename}",
+                                      Conditions=[["starts-with", "$key", "uploads/"], ["content-length-range", 1, 8]],
+                                      ExpiresIn=300)
+    fields = dict(post["fields"])
+    r = requests.post(post["url"], data={**fields, "key": "elsewhere/x"}, files={"file": ("a", b"abc")}, timeout=10)
+    assert r.status_code == 403 and error_code(r) == "AccessDenied"
+    assert "Policy Condition failed" in r.text
+    r = requests.post(post["url"], data=fields, files={"file": ("big", b"0123456789")}, timeout=10)
+    assert r.status_code == 400 and error_code(r) == "EntityTooLarge"
+    r = requests.post(post["url"], data={**fields, "x-amz-signature": "0" * 64}, files={"file": ("a", b"abc")}, timeout=10)
+    assert r.status_code == 403 and error_code(r) == "SignatureDoesNotMatch"
+    r = requests.post(post["url"], data=fields, timeout=10, files={"other": ("a", b"abc")})
+    assert r.status_code == 400 and error_code(r) == "InvalidArgument"
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key="elsewhere/x")
+    expired = s3.generate_presigned_post(bucket, "late.txt", ExpiresIn=1)
+    time.sleep(2.1)
+    r = requests.post(expired["url"], data=expired["fields"], files={"file": ("l", b"late")}, timeout=10)
+    assert r.status_code == 403 and error_code(r) == "AccessDenied"
+    assert "Policy expired" in r.text
