@@ -408,8 +408,15 @@ impl Gateway {
         e: &AwsError,
         request_id: &str,
     ) -> Response<ResponseBody> {
-        let resp = protocol::encode_error(&plugin.model, proto, op, e, request_id);
-        self.to_http(plugin, resp)
+        let (e, headers) = s3_error_headers(plugin, e);
+        let resp = protocol::encode_error(&plugin.model, proto, op, &e, request_id);
+        let mut out = self.to_http(plugin, resp);
+        for (k, v) in headers {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                out.headers_mut().insert(k, v);
+            }
+        }
+        out
     }
 
     pub(crate) fn to_http(&self, plugin: &Plugin, resp: HttpResponse) -> Response<ResponseBody> {
@@ -459,6 +466,27 @@ impl Gateway {
         }
         out
     }
+}
+
+/// S3 answers a read of a delete marker with `x-amz-delete-marker` and
+/// `x-amz-version-id` headers on the error; the plugin states them as the
+/// error's `DeleteMarker` / `VersionId` members (its error shapes have no
+/// header bindings for them).
+fn s3_error_headers(plugin: &Plugin, e: &AwsError) -> (AwsError, Vec<(&'static str, String)>) {
+    let mut e = e.clone();
+    let mut headers = Vec::new();
+    if plugin.model.metadata().endpoint_prefix != "s3" {
+        return (e, headers);
+    }
+    if let Some(extra) = e.extra.as_mut() {
+        if extra.remove("DeleteMarker").and_then(|v| v.as_bool()) == Some(true) {
+            headers.push(("x-amz-delete-marker", "true".to_string()));
+            if let Some(v) = extra.remove("VersionId").and_then(|v| v.as_str().map(str::to_string)) {
+                headers.push(("x-amz-version-id", v));
+            }
+        }
+    }
+    (e, headers)
 }
 
 /// The protocol errors are encoded in before a request is decoded.

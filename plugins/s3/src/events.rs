@@ -188,6 +188,45 @@ pub fn notify(ctx: &Context, b: &Bucket, e: &Event) {
     }
 }
 
+/// The `s3:TestEvent` message S3 sends to each queue and topic of a
+/// notification configuration when it is put.
+pub fn test_event(ctx: &Context, b: &Bucket) {
+    let Some(config) = b.config.get("notification") else {
+        return;
+    };
+    let message = json!({
+        "Service": "Amazon S3",
+        "Event": "s3:TestEvent",
+        "Time": time::iso8601_millis(time::now()),
+        "Bucket": b.name,
+        "RequestId": ctx.request_id,
+        "HostId": ids::alnum(60),
+    })
+    .to_string();
+    let mut seen = std::collections::BTreeSet::new();
+    for c in config["QueueConfigurations"].as_array().into_iter().flatten() {
+        let arn = c["QueueArn"].as_str().unwrap_or("");
+        if seen.insert(arn.to_string())
+            && let Some((t, name)) = arn_target("sqs", arn, ctx)
+        {
+            let url = format!("{}/{}/{}", ctx.endpoint.trim_end_matches('/'), t.account, name);
+            deliver(&t, "SendMessage", json!({"QueueUrl": url, "MessageBody": message}));
+        }
+    }
+    for c in config["TopicConfigurations"].as_array().into_iter().flatten() {
+        let arn = c["TopicArn"].as_str().unwrap_or("");
+        if seen.insert(arn.to_string())
+            && let Some((t, _)) = arn_target("sns", arn, ctx)
+        {
+            deliver(
+                &t,
+                "Publish",
+                json!({"TopicArn": arn, "Message": message, "Subject": "Amazon S3 Notification"}),
+            );
+        }
+    }
+}
+
 fn deliver(t: &Target, operation: &str, input: Value) {
     if let Err(err) = services::call_json(t, operation, &input.to_string()) {
         ministack_sdk::warn!(

@@ -292,7 +292,20 @@ fn drop_null_version(b: &Bucket, key: &str) -> Result<(), AwsError> {
 pub fn find(b: &Bucket, key: &str, version_id: Option<&str>) -> Result<Object, AwsError> {
     let okey = object_key(&b.name, key);
     let Some(vid) = version_id else {
-        return OBJECTS.get(&okey)?.ok_or_else(|| no_such_key(key));
+        if let Some(o) = OBJECTS.get(&okey)? {
+            return Ok(o);
+        }
+        // The current version may be a delete marker: S3 says so in headers.
+        let newest = VERSIONS
+            .scan(&Scan::prefix(keys::prefix(&[&b.name, key])))?
+            .into_iter()
+            .next();
+        return Err(match newest {
+            Some((_, m)) if m.delete_marker => no_such_key(key)
+                .with_member("DeleteMarker", true)
+                .with_member("VersionId", m.version()),
+            _ => no_such_key(key),
+        });
     };
     if let Some(cur) = OBJECTS.get(&okey)?
         && cur.version() == vid
@@ -396,7 +409,9 @@ fn read_target(input: &Value) -> Result<(Bucket, Object), AwsError> {
             405,
         )
         .with_member("Method", "GET")
-        .with_member("ResourceType", "DeleteMarker"));
+        .with_member("ResourceType", "DeleteMarker")
+        .with_member("DeleteMarker", true)
+        .with_member("VersionId", o.version()));
     }
     read_conditions(input, &o)?;
     Ok((b, o))
@@ -1089,12 +1104,20 @@ pub fn list_object_versions(_ctx: &Context, input: Value) -> Result<Value, AwsEr
     let mut truncated = false;
     let mut next = None;
     let mut prev_key: Option<String> = None;
+    let version_marker = s(&input, "VersionIdMarker").unwrap_or_default();
+    let mut past_version_marker = false;
     for (key, _, o) in all {
-        if !key_marker.is_empty() && key.as_str() <= key_marker.as_str() {
-            continue;
-        }
         let latest = prev_key.as_deref() != Some(key.as_str());
         prev_key = Some(key.clone());
+        if !key_marker.is_empty() && key.as_str() <= key_marker.as_str() {
+            // Within the marker's key, the versions after VersionIdMarker.
+            if key != key_marker || version_marker.is_empty() || !past_version_marker {
+                if key == key_marker && o.version() == version_marker {
+                    past_version_marker = true;
+                }
+                continue;
+            }
+        }
         let cp = util::common_prefix(&key, &prefix, &delimiter);
         if let Some(cp) = &cp
             && prefixes.last() == Some(cp)
@@ -1127,6 +1150,9 @@ pub fn list_object_versions(_ctx: &Context, input: Value) -> Result<Value, AwsEr
     out.insert("Name".into(), json!(b.name));
     out.insert("Prefix".into(), json!(prefix));
     out.insert("KeyMarker".into(), json!(key_marker));
+    if !version_marker.is_empty() {
+        out.insert("VersionIdMarker".into(), json!(version_marker));
+    }
     out.insert("MaxKeys".into(), json!(max));
     out.insert("IsTruncated".into(), json!(truncated));
     if truncated && let Some((k, v)) = next {

@@ -351,7 +351,7 @@ pub fn register(r: Router) -> Router {
     let mut r = register_by_id(r);
     for s in SUBS {
         let (key, member) = (s.key, s.member);
-        r = r.op(s.put, move |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+        r = r.op(s.put, move |ctx: &Context, input: Value| -> Result<Value, AwsError> {
             let name = name_of(&input);
             let mut b = bucket(&name)?;
             let value = input.get(member).cloned().unwrap_or(json!({}));
@@ -368,6 +368,9 @@ pub fn register(r: Router) -> Router {
             }
             b.config.insert(key.to_string(), value);
             BUCKETS.put(&name, &b)?;
+            if key == "notification" {
+                crate::events::test_event(ctx, &b);
+            }
             Ok(json!({}))
         });
         let (shape, missing) = (s.shape, s.missing);
