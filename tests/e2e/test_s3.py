@@ -566,7 +566,10 @@ def test_notifications_arrive_in_a_queue(gateway, s3, bucket):
     records = []
     for _ in range(5):
         for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
-            records += json.loads(m["Body"])["Records"]
+            body = json.loads(m["Body"])
+            if body.get("Event") == "s3:TestEvent":  # sent when the configuration was put
+                continue
+            records += body["Records"]
         if len(records) >= 2:
             break
     events = sorted((r["eventName"], r["s3"]["object"]["key"]) for r in records)
@@ -643,3 +646,54 @@ def test_list_object_versions_with_delimiter(s3, bucket):
     page = s3.list_object_versions(Bucket=bucket, MaxKeys=3)
     assert page["IsTruncated"] is True
     assert [v["Key"] for v in page["Versions"]] == ["dir/a", "dir/a", "dir/b"]
+
+
+def test_delete_marker_headers_on_current_reads(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="gone", Body=b"x")
+    marker = s3.delete_object(Bucket=bucket, Key="gone")["VersionId"]
+    for call in (s3.get_object, s3.head_object):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(Bucket=bucket, Key="gone")
+        headers = e.value.response["ResponseMetadata"]["HTTPHeaders"]
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+        assert headers["x-amz-delete-marker"] == "true"
+        assert headers["x-amz-version-id"] == marker
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.head_object(Bucket=bucket, Key="gone", VersionId=marker)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 405
+    assert e.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
+    # a key that never existed says nothing about markers
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="never")
+    assert "x-amz-delete-marker" not in e.value.response["ResponseMetadata"]["HTTPHeaders"]
+
+
+def test_list_object_versions_pages_within_a_key(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    ids = [s3.put_object(Bucket=bucket, Key="k", Body=str(i).encode())["VersionId"] for i in range(5)]
+    s3.put_object(Bucket=bucket, Key="l", Body=b"l")
+    seen = []
+    kwargs = {}
+    while True:
+        page = s3.list_object_versions(Bucket=bucket, MaxKeys=2, **kwargs)
+        seen += [(v["Key"], v["VersionId"], v["IsLatest"]) for v in page.get("Versions", [])]
+        if not page["IsTruncated"]:
+            break
+        kwargs = {"KeyMarker": page["NextKeyMarker"], "VersionIdMarker": page["NextVersionIdMarker"]}
+    assert [s[:2] for s in seen if s[0] == "k"] == [("k", v) for v in reversed(ids)]
+    assert [s[2] for s in seen if s[0] == "k"] == [True, False, False, False, False]
+    assert [s[0] for s in seen].count("l") == 1
+
+
+def test_notification_configuration_sends_a_test_event(gateway, s3, bucket):
+    sqs = gateway.client("sqs")
+    url = sqs.create_queue(QueueName=f"test-event-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [
+        {"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}, {"QueueArn": arn, "Events": ["s3:ObjectRemoved:*"]}]})
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    assert len(messages) == 1  # one per destination
+    body = json.loads(messages[0]["Body"])
+    assert body["Service"] == "Amazon S3" and body["Event"] == "s3:TestEvent"
+    assert body["Bucket"] == bucket and body["Time"].endswith("Z")
