@@ -44,9 +44,9 @@ impl Gateway {
             resp
         } else {
             let origin = header_string(req.headers(), "origin");
-            let target = origin
-                .as_ref()
-                .and_then(|_| s3edge::target(&self.runtime, req.method(), req.uri(), req.headers()));
+            let target = origin.as_ref().and_then(|_| {
+                s3edge::target(&self.runtime, req.method(), req.uri(), req.headers())
+            });
             let method = req.method().clone();
             let mut resp = self.dispatch(req, &request_id).await;
             if let (Some(origin), Some(target)) = (origin, target)
@@ -100,7 +100,8 @@ impl Gateway {
             Ok(rules) => rules,
             Err(e) if e.code == "NoSuchBucket" => return (preflight(), false),
             Err(e) => {
-                let resp = self.encode_error(&target.plugin, Protocol::RestXml, None, &e, request_id);
+                let resp =
+                    self.encode_error(&target.plugin, Protocol::RestXml, None, &e, request_id);
                 return (resp, true);
             }
         };
@@ -481,7 +482,10 @@ fn s3_error_headers(plugin: &Plugin, e: &AwsError) -> (AwsError, Vec<(&'static s
     if let Some(extra) = e.extra.as_mut() {
         if extra.remove("DeleteMarker").and_then(|v| v.as_bool()) == Some(true) {
             headers.push(("x-amz-delete-marker", "true".to_string()));
-            if let Some(v) = extra.remove("VersionId").and_then(|v| v.as_str().map(str::to_string)) {
+            if let Some(v) = extra
+                .remove("VersionId")
+                .and_then(|v| v.as_str().map(str::to_string))
+            {
                 headers.push(("x-amz-version-id", v));
             }
         }

@@ -33,13 +33,45 @@ pub fn from_query(query: &str) -> Option<Signature> {
 
 /// The query parameters S3 includes in SigV2's canonicalized resource.
 const SUBRESOURCES: [&str; 39] = [
-    "accelerate", "acl", "analytics", "cors", "defaultObjectAcl", "delete", "inventory",
-    "legal-hold", "lifecycle", "location", "logging", "metrics", "notification", "object-lock",
-    "partNumber", "policy", "replication", "requestPayment", "response-cache-control",
-    "response-content-disposition", "response-content-encoding", "response-content-language",
-    "response-content-type", "response-expires", "restore", "retention", "select", "select-type",
-    "storageClass", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
-    "versions", "website", "intelligent-tiering", "ownershipControls",
+    "accelerate",
+    "acl",
+    "analytics",
+    "cors",
+    "defaultObjectAcl",
+    "delete",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "location",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "partNumber",
+    "policy",
+    "replication",
+    "requestPayment",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "restore",
+    "retention",
+    "select",
+    "select-type",
+    "storageClass",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
+    "intelligent-tiering",
+    "ownershipControls",
 ];
 
 /// An S3 SigV2 presigned URL (`AWSAccessKeyId`, `Expires`, `Signature`).
@@ -134,8 +166,8 @@ pub fn verify_presigned(
         string_to_sign.push_str(&format!("{k}:{v}\n"));
     }
     string_to_sign.push_str(&resource);
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret_for(akid).as_bytes())
-        .expect("any key length");
+    let mut mac =
+        Hmac::<sha1::Sha1>::new_from_slice(secret_for(akid).as_bytes()).expect("any key length");
     mac.update(string_to_sign.as_bytes());
     let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     Some(if expected != provided {

@@ -119,7 +119,10 @@ pub fn verify_presigned(
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(&k.replace('+', "%20")), decode(&v.replace('+', "%20")))
+            (
+                decode(&k.replace('+', "%20")),
+                decode(&v.replace('+', "%20")),
+            )
         })
         .collect();
     let get = |name: &str| {
@@ -165,7 +168,11 @@ pub fn verify_presigned(
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&");
-    let path = if req.raw_path.is_empty() { "/" } else { req.raw_path };
+    let path = if req.raw_path.is_empty() {
+        "/"
+    } else {
+        req.raw_path
+    };
     let canonical_uri = if req.s3 {
         path.to_string()
     } else {
@@ -260,7 +267,10 @@ mod tests {
             verify_presigned(&tampered, start + 10, &secret),
             Some(Err(PresignError::Mismatch { .. }))
         ));
-        let plain = Presigned { query: "a=b", ..tampered };
+        let plain = Presigned {
+            query: "a=b",
+            ..tampered
+        };
         assert_eq!(verify_presigned(&plain, start, &secret), None);
     }
 

@@ -78,9 +78,7 @@ pub fn evaluate(
         })
         .unwrap_or_default();
     let rule = rules.iter().find(|r| {
-        r.allowed_origins
-            .iter()
-            .any(|o| wildcard(o, origin, false))
+        r.allowed_origins.iter().any(|o| wildcard(o, origin, false))
             && r.allowed_methods.iter().any(|m| m == method)
             && requested
                 .iter()
@@ -90,10 +88,20 @@ pub fn evaluate(
     let mut out = vec![
         (
             "access-control-allow-origin",
-            if any_origin { "*".into() } else { origin.into() },
+            if any_origin {
+                "*".into()
+            } else {
+                origin.into()
+            },
         ),
-        ("access-control-allow-methods", rule.allowed_methods.join(", ")),
-        ("vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method".into()),
+        (
+            "access-control-allow-methods",
+            rule.allowed_methods.join(", "),
+        ),
+        (
+            "vary",
+            "Origin, Access-Control-Request-Headers, Access-Control-Request-Method".into(),
+        ),
     ];
     if !any_origin {
         out.push(("access-control-allow-credentials", "true".into()));
@@ -141,11 +149,29 @@ mod tests {
 
     #[test]
     fn first_matching_rule_answers() {
-        let h = evaluate(&sample(), "http://www.example.com", "PUT", Some("Content-Type, X-Custom")).unwrap();
-        assert_eq!(get(&h, "access-control-allow-origin"), Some("http://www.example.com"));
-        assert_eq!(get(&h, "access-control-allow-methods"), Some("PUT, POST, DELETE"));
-        assert_eq!(get(&h, "access-control-allow-headers"), Some("content-type, x-custom"));
-        assert_eq!(get(&h, "access-control-expose-headers"), Some("x-amz-request-id"));
+        let h = evaluate(
+            &sample(),
+            "http://www.example.com",
+            "PUT",
+            Some("Content-Type, X-Custom"),
+        )
+        .unwrap();
+        assert_eq!(
+            get(&h, "access-control-allow-origin"),
+            Some("http://www.example.com")
+        );
+        assert_eq!(
+            get(&h, "access-control-allow-methods"),
+            Some("PUT, POST, DELETE")
+        );
+        assert_eq!(
+            get(&h, "access-control-allow-headers"),
+            Some("content-type, x-custom")
+        );
+        assert_eq!(
+            get(&h, "access-control-expose-headers"),
+            Some("x-amz-request-id")
+        );
         assert_eq!(get(&h, "access-control-max-age"), Some("3000"));
         assert_eq!(get(&h, "access-control-allow-credentials"), Some("true"));
     }

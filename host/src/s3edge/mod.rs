@@ -61,7 +61,12 @@ pub fn bucket_and_key(host: &str, path: &str) -> Option<(String, String)> {
 
 /// The S3 bucket a request is for, routing it as if its method were
 /// `method` (a preflight routes as the request it announces).
-pub fn target(runtime: &Runtime, method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<Target> {
+pub fn target(
+    runtime: &Runtime,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Option<Target> {
     let query = uri.query().unwrap_or("");
     let signature = auth::signature(headers, query);
     let host = host_of(headers, uri);
@@ -89,7 +94,12 @@ pub fn target(runtime: &Runtime, method: &Method, uri: &Uri, headers: &HeaderMap
 }
 
 /// A call context for the gateway's own calls: the request's caller.
-pub fn context(runtime: &Runtime, headers: &HeaderMap, query: &str, request_id: &str) -> CallContext {
+pub fn context(
+    runtime: &Runtime,
+    headers: &HeaderMap,
+    query: &str,
+    request_id: &str,
+) -> CallContext {
     let caller = auth::resolve(
         auth::signature(headers, query),
         &runtime.identity,

@@ -77,16 +77,37 @@ pub fn check_policy(policy: &Value, form: &Form, bucket: &str, now: u64) -> Resu
     let expiration = policy
         .get("expiration")
         .and_then(Value::as_str)
-        .ok_or_else(|| err("InvalidPolicyDocument", "Invalid Policy: Policy missing expiration.", 400))?;
-    let expires = parse_expiration(expiration)
-        .ok_or_else(|| err("InvalidPolicyDocument", "Invalid Policy: Invalid 'expiration' value.", 400))?;
+        .ok_or_else(|| {
+            err(
+                "InvalidPolicyDocument",
+                "Invalid Policy: Policy missing expiration.",
+                400,
+            )
+        })?;
+    let expires = parse_expiration(expiration).ok_or_else(|| {
+        err(
+            "InvalidPolicyDocument",
+            "Invalid Policy: Invalid 'expiration' value.",
+            400,
+        )
+    })?;
     if now > expires {
-        return Err(err("AccessDenied", "Invalid according to Policy: Policy expired.", 403));
+        return Err(err(
+            "AccessDenied",
+            "Invalid according to Policy: Policy expired.",
+            403,
+        ));
     }
     let conditions = policy
         .get("conditions")
         .and_then(Value::as_array)
-        .ok_or_else(|| err("InvalidPolicyDocument", "Invalid Policy: Policy missing conditions.", 400))?;
+        .ok_or_else(|| {
+            err(
+                "InvalidPolicyDocument",
+                "Invalid Policy: Policy missing conditions.",
+                400,
+            )
+        })?;
     let value_of = |field: &str| -> String {
         let field = field.trim_start_matches('$').to_ascii_lowercase();
         if field == "bucket" {
@@ -104,7 +125,11 @@ pub fn check_policy(policy: &Value, form: &Form, bucket: &str, now: u64) -> Resu
                 }
             }
             Value::Array(a) => {
-                let op = a.first().and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+                let op = a
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
                 let field = a.get(1).and_then(Value::as_str).unwrap_or("");
                 let expected = a.get(2).and_then(Value::as_str).unwrap_or("");
                 let ok = match op.as_str() {
@@ -131,7 +156,11 @@ pub fn check_policy(policy: &Value, form: &Form, bucket: &str, now: u64) -> Resu
                 }
             }
             _ => {
-                return Err(err("InvalidPolicyDocument", "Invalid Policy: Invalid Condition.", 400));
+                return Err(err(
+                    "InvalidPolicyDocument",
+                    "Invalid Policy: Invalid Condition.",
+                    400,
+                ));
             }
         }
     }
@@ -140,21 +169,41 @@ pub fn check_policy(policy: &Value, form: &Form, bucket: &str, now: u64) -> Resu
 
 /// content-length-range conditions against the file's size.
 pub fn check_length(policy: &Value, size: u64) -> Result<(), AwsError> {
-    for c in policy.get("conditions").and_then(Value::as_array).into_iter().flatten() {
+    for c in policy
+        .get("conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let Some(a) = c.as_array() else { continue };
-        if !a.first().and_then(Value::as_str).is_some_and(|o| o.eq_ignore_ascii_case("content-length-range")) {
+        if !a
+            .first()
+            .and_then(Value::as_str)
+            .is_some_and(|o| o.eq_ignore_ascii_case("content-length-range"))
+        {
             continue;
         }
         let num = |v: Option<&Value>| {
-            v.and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-                .unwrap_or(0)
+            v.and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(0)
         };
         let (min, max) = (num(a.get(1)), num(a.get(2)));
         if size < min {
-            return Err(err("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", 400));
+            return Err(err(
+                "EntityTooSmall",
+                "Your proposed upload is smaller than the minimum allowed size",
+                400,
+            ));
         }
         if size > max {
-            return Err(err("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400));
+            return Err(err(
+                "EntityTooLarge",
+                "Your proposed upload exceeds the maximum allowed size",
+                400,
+            ));
         }
     }
     Ok(())
@@ -176,14 +225,28 @@ pub fn check_signature(
     };
     if let Some(algorithm) = form.get("x-amz-algorithm") {
         if algorithm != "AWS4-HMAC-SHA256" {
-            return Err(err("InvalidArgument", "Invalid Policy: x-amz-algorithm must be AWS4-HMAC-SHA256", 400));
+            return Err(err(
+                "InvalidArgument",
+                "Invalid Policy: x-amz-algorithm must be AWS4-HMAC-SHA256",
+                400,
+            ));
         }
-        let (Some(credential), Some(signature)) = (form.get("x-amz-credential"), form.get("x-amz-signature")) else {
-            return Err(err("InvalidArgument", "Bucket POST must contain fields named 'x-amz-credential' and 'x-amz-signature'", 400));
+        let (Some(credential), Some(signature)) =
+            (form.get("x-amz-credential"), form.get("x-amz-signature"))
+        else {
+            return Err(err(
+                "InvalidArgument",
+                "Bucket POST must contain fields named 'x-amz-credential' and 'x-amz-signature'",
+                400,
+            ));
         };
-        let (akid, scope) = credential
-            .split_once('/')
-            .ok_or_else(|| err("InvalidArgument", "Error parsing the X-Amz-Credential parameter", 400))?;
+        let (akid, scope) = credential.split_once('/').ok_or_else(|| {
+            err(
+                "InvalidArgument",
+                "Error parsing the X-Amz-Credential parameter",
+                400,
+            )
+        })?;
         let mut key = format!("AWS4{}", secret_for(akid)).into_bytes();
         for part in scope.split('/') {
             key = hmac256(&key, part.as_bytes());
@@ -195,9 +258,14 @@ pub fn check_signature(
         return Ok((akid.to_string(), region));
     }
     let (Some(akid), Some(signature)) = (form.get("awsaccesskeyid"), form.get("signature")) else {
-        return Err(err("InvalidArgument", "Bucket POST must contain a field named 'AWSAccessKeyId'.  If it is specified, please check the order of the fields.", 400));
+        return Err(err(
+            "InvalidArgument",
+            "Bucket POST must contain a field named 'AWSAccessKeyId'.  If it is specified, please check the order of the fields.",
+            400,
+        ));
     };
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret_for(akid).as_bytes()).expect("any key length");
+    let mut mac =
+        Hmac::<sha1::Sha1>::new_from_slice(secret_for(akid).as_bytes()).expect("any key length");
     mac.update(policy_b64.as_bytes());
     if base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()) != signature {
         return Err(mismatch());
@@ -221,13 +289,20 @@ pub fn tagging_query(xml: &str) -> String {
     xml.split("<Tag>")
         .skip(1)
         .filter_map(|t| Some((text(t, "Key")?, text(t, "Value").unwrap_or_default())))
-        .map(|(k, v)| form_urlencoded::Serializer::new(String::new()).append_pair(&k, &v).finish())
+        .map(|(k, v)| {
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair(&k, &v)
+                .finish()
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn now() -> u64 {
@@ -260,18 +335,31 @@ async fn upload(
 ) -> Result<Response<ResponseBody>, AwsError> {
     let runtime = &gw.runtime;
     let Some((bucket, key_in_path)) = super::bucket_and_key(host, parts.uri.path()) else {
-        return Err(err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405));
+        return Err(err(
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            405,
+        ));
     };
     if !key_in_path.is_empty() {
-        return Err(err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405));
+        return Err(err(
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            405,
+        ));
     }
     let content_type = parts
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let boundary = multer::parse_boundary(content_type)
-        .map_err(|_| err("MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.", 400))?;
+    let boundary = multer::parse_boundary(content_type).map_err(|_| {
+        err(
+            "MalformedPOSTRequest",
+            "The body of your POST request is not well-formed multipart/form-data.",
+            400,
+        )
+    })?;
     let stream = http_body_util::BodyDataStream::new(body);
     let mut multipart = multer::Multipart::new(stream, boundary);
     let malformed = |e: multer::Error| {
@@ -293,12 +381,21 @@ async fn upload(
         }
         let value: Bytes = field.bytes().await.map_err(malformed)?;
         if value.len() > MAX_FIELD {
-            return Err(err("MaxPostPreDataLengthExceeded", "Your POST request fields preceeding the upload file was too large.", 400));
+            return Err(err(
+                "MaxPostPreDataLengthExceeded",
+                "Your POST request fields preceeding the upload file was too large.",
+                400,
+            ));
         }
-        form.fields.push((name, String::from_utf8_lossy(&value).into_owned()));
+        form.fields
+            .push((name, String::from_utf8_lossy(&value).into_owned()));
     }
     let Some((mut field, filename, _file_type)) = file else {
-        let mut e = err("InvalidArgument", "POST requires exactly one file upload per request.", 400);
+        let mut e = err(
+            "InvalidArgument",
+            "POST requires exactly one file upload per request.",
+            400,
+        );
         let mut extra = Map::new();
         extra.insert("ArgumentName".into(), "file".into());
         extra.insert("ArgumentValue".into(), "0".into());
@@ -306,7 +403,11 @@ async fn upload(
         return Err(e);
     };
     let Some(key_template) = form.get("key").map(str::to_string) else {
-        return Err(err("InvalidArgument", "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", 400));
+        return Err(err(
+            "InvalidArgument",
+            "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+            400,
+        ));
     };
     let key = key_template.replace("${filename}", filename.as_deref().unwrap_or(""));
 
@@ -325,7 +426,13 @@ async fn upload(
                 .decode(b64.trim())
                 .ok()
                 .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                .ok_or_else(|| err("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", 400))?;
+                .ok_or_else(|| {
+                    err(
+                        "InvalidPolicyDocument",
+                        "Invalid Policy: Invalid JSON.",
+                        400,
+                    )
+                })?;
             signer = Some(check_signature(&form, b64.trim(), &secret_for)?);
             check_policy(&doc, &form, &bucket, now())?;
             Some(doc)
@@ -334,11 +441,20 @@ async fn upload(
     };
 
     // The file, streamed into a blob.
-    let mut writer = runtime.blobs.writer(plugin.name()).map_err(|e| err("InternalError", &e.to_string(), 500))?;
+    let mut writer = runtime
+        .blobs
+        .writer(plugin.name())
+        .map_err(|e| err("InternalError", &e.to_string(), 500))?;
     while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-        writer.write(&chunk).await.map_err(|e| err("InternalError", &e.to_string(), 500))?;
+        writer
+            .write(&chunk)
+            .await
+            .map_err(|e| err("InternalError", &e.to_string(), 500))?;
     }
-    let info = writer.finish().await.map_err(|e| err("InternalError", &e.to_string(), 500))?;
+    let info = writer
+        .finish()
+        .await
+        .map_err(|e| err("InternalError", &e.to_string(), 500))?;
     if let Some(p) = &policy
         && let Err(e) = check_length(p, info.size)
     {
@@ -382,8 +498,14 @@ async fn upload(
         };
         input[member] = value.clone().into();
     }
-    if let Some(exp) = input.get("Expires").and_then(Value::as_str).and_then(|s| httpdate::parse_http_date(s).ok()) {
-        let secs = exp.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    if let Some(exp) = input
+        .get("Expires")
+        .and_then(Value::as_str)
+        .and_then(|s| httpdate::parse_http_date(s).ok())
+    {
+        let secs = exp
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         input["Expires"] = secs.into();
     }
     if !metadata.is_empty() {
@@ -408,7 +530,11 @@ async fn upload(
         depth: 0,
     };
     let out = call(runtime, plugin, ctx, "PutObject", &input, Some(&info.id)).await?;
-    let etag = out.get("ETag").and_then(Value::as_str).unwrap_or("").to_string();
+    let etag = out
+        .get("ETag")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let location = format!(
         "http://{host}/{}/{}",
         bucket,
@@ -444,7 +570,10 @@ async fn upload(
                 );
                 let mut r = Response::new(ResponseBody::from_bytes(body));
                 *r.status_mut() = StatusCode::CREATED;
-                r.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+                r.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/xml"),
+                );
                 r
             }
             Some("200") => Response::new(ResponseBody::empty()),
@@ -459,7 +588,10 @@ async fn upload(
     for (name, value) in [
         ("etag", etag.as_str()),
         ("location", location.as_str()),
-        ("x-amz-version-id", out.get("VersionId").and_then(Value::as_str).unwrap_or("")),
+        (
+            "x-amz-version-id",
+            out.get("VersionId").and_then(Value::as_str).unwrap_or(""),
+        ),
     ] {
         if !value.is_empty()
             && !h.contains_key(name)
@@ -477,7 +609,10 @@ mod tests {
 
     fn form(fields: &[(&str, &str)]) -> Form {
         Form {
-            fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -487,23 +622,40 @@ mod tests {
             {"bucket": "b"}, ["starts-with", "$key", "uploads/"], ["eq", "$Content-Type", "text/plain"],
             ["content-length-range", 1, 10]
         ]});
-        let ok = form(&[("key", "uploads/${filename}"), ("content-type", "text/plain")]);
+        let ok = form(&[
+            ("key", "uploads/${filename}"),
+            ("content-type", "text/plain"),
+        ]);
         assert!(check_policy(&policy, &ok, "b", 0).is_ok());
-        assert_eq!(check_policy(&policy, &ok, "other", 0).unwrap_err().code, "AccessDenied");
+        assert_eq!(
+            check_policy(&policy, &ok, "other", 0).unwrap_err().code,
+            "AccessDenied"
+        );
         let bad_key = form(&[("key", "elsewhere/x"), ("content-type", "text/plain")]);
         let e = check_policy(&policy, &bad_key, "b", 0).unwrap_err();
         assert!(e.message.contains("starts-with"), "{}", e.message);
-        let e = check_policy(&policy, &ok, "b", parse_expiration("2030-01-01T00:00:01Z").unwrap()).unwrap_err();
+        let e = check_policy(
+            &policy,
+            &ok,
+            "b",
+            parse_expiration("2030-01-01T00:00:01Z").unwrap(),
+        )
+        .unwrap_err();
         assert_eq!(e.message, "Invalid according to Policy: Policy expired.");
         assert!(check_length(&policy, 5).is_ok());
         assert_eq!(check_length(&policy, 0).unwrap_err().code, "EntityTooSmall");
-        assert_eq!(check_length(&policy, 11).unwrap_err().code, "EntityTooLarge");
+        assert_eq!(
+            check_length(&policy, 11).unwrap_err().code,
+            "EntityTooLarge"
+        );
     }
 
     #[test]
     fn tagging_document_to_query() {
         assert_eq!(
-            tagging_query("<Tagging><TagSet><Tag><Key>a b</Key><Value>1</Value></Tag><Tag><Key>c</Key><Value>2</Value></Tag></TagSet></Tagging>"),
+            tagging_query(
+                "<Tagging><TagSet><Tag><Key>a b</Key><Value>1</Value></Tag><Tag><Key>c</Key><Value>2</Value></Tag></TagSet></Tagging>"
+            ),
             "a+b=1&c=2"
         );
     }

@@ -27,19 +27,35 @@ pub fn bucket(host: &str) -> Option<String> {
 }
 
 /// AWS's HTML error page.
-pub fn html_error(status: u16, code: &str, message: &str, extra: &[(&str, &str)], request_id: &str) -> Response<ResponseBody> {
+pub fn html_error(
+    status: u16,
+    code: &str,
+    message: &str,
+    extra: &[(&str, &str)],
+    request_id: &str,
+) -> Response<ResponseBody> {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND);
-    let title = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
-    let mut items = format!("<li>Code: {}</li>\n<li>Message: {}</li>\n", esc(code), esc(message));
+    let title = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    let mut items = format!(
+        "<li>Code: {}</li>\n<li>Message: {}</li>\n",
+        esc(code),
+        esc(message)
+    );
     for (k, v) in extra {
         items.push_str(&format!("<li>{}: {}</li>\n", esc(k), esc(v)));
     }
-    items.push_str(&format!("<li>RequestId: {request_id}</li>\n<li>HostId: {request_id}</li>\n"));
+    items.push_str(&format!(
+        "<li>RequestId: {request_id}</li>\n<li>HostId: {request_id}</li>\n"
+    ));
     let body = format!(
         "<html>\n<head><title>{title}</title></head>\n<body>\n<h1>{title}</h1>\n<ul>\n{items}</ul>\n<hr/>\n</body>\n</html>\n"
     );
@@ -119,7 +135,11 @@ struct Site<'a> {
 }
 
 impl Site<'_> {
-    async fn object(&self, key: &str, status: Option<u16>) -> Result<Response<ResponseBody>, AwsError> {
+    async fn object(
+        &self,
+        key: &str,
+        status: Option<u16>,
+    ) -> Result<Response<ResponseBody>, AwsError> {
         self.object_as(key, status, self.head).await
     }
 
@@ -139,7 +159,13 @@ impl Site<'_> {
             None,
         )
         .await?;
-        let resp = protocol::encode_response(&self.plugin.model, Protocol::RestXml, op, &out, self.request_id)?;
+        let resp = protocol::encode_response(
+            &self.plugin.model,
+            Protocol::RestXml,
+            op,
+            &out,
+            self.request_id,
+        )?;
         let mut resp = self.gw.to_http(&self.plugin, resp);
         if let Some(s) = status.and_then(|s| StatusCode::from_u16(s).ok()) {
             *resp.status_mut() = s;
@@ -148,10 +174,21 @@ impl Site<'_> {
     }
 }
 
-pub async fn serve(gw: &Gateway, req: Request<Incoming>, bucket: &str, request_id: &str) -> Response<ResponseBody> {
+pub async fn serve(
+    gw: &Gateway,
+    req: Request<Incoming>,
+    bucket: &str,
+    request_id: &str,
+) -> Response<ResponseBody> {
     let runtime = &gw.runtime;
     let Some(plugin) = runtime.registry().by_name.get("s3").cloned() else {
-        return html_error(404, "NoSuchBucket", "The specified bucket does not exist", &[("BucketName", bucket)], request_id);
+        return html_error(
+            404,
+            "NoSuchBucket",
+            "The specified bucket does not exist",
+            &[("BucketName", bucket)],
+            request_id,
+        );
     };
     let head = req.method() == Method::HEAD;
     if !head && req.method() != Method::GET {
@@ -179,10 +216,25 @@ pub async fn serve(gw: &Gateway, req: Request<Incoming>, bucket: &str, request_i
         ctx: ctx.clone(),
         head,
     };
-    let config = match call(runtime, &plugin, ctx, "GetBucketWebsite", &json!({"Bucket": bucket}), None).await {
+    let config = match call(
+        runtime,
+        &plugin,
+        ctx,
+        "GetBucketWebsite",
+        &json!({"Bucket": bucket}),
+        None,
+    )
+    .await
+    {
         Ok(c) => c,
         Err(e) if e.code == "NoSuchBucket" => {
-            return html_error(404, "NoSuchBucket", "The specified bucket does not exist", &[("BucketName", bucket)], request_id);
+            return html_error(
+                404,
+                "NoSuchBucket",
+                "The specified bucket does not exist",
+                &[("BucketName", bucket)],
+                request_id,
+            );
         }
         Err(e) if e.code == "NoSuchWebsiteConfiguration" => {
             return html_error(
@@ -193,7 +245,15 @@ pub async fn serve(gw: &Gateway, req: Request<Incoming>, bucket: &str, request_i
                 request_id,
             );
         }
-        Err(e) => return html_error(e.status.unwrap_or(500), &e.code, &e.message, &[], request_id),
+        Err(e) => {
+            return html_error(
+                e.status.unwrap_or(500),
+                &e.code,
+                &e.message,
+                &[],
+                request_id,
+            );
+        }
     };
     let path = req.uri().path();
     if let Some(to) = config.get("RedirectAllRequestsTo") {
@@ -257,9 +317,18 @@ mod tests {
 
     #[test]
     fn website_hosts() {
-        assert_eq!(bucket("site.s3-website.localhost:4566").as_deref(), Some("site"));
-        assert_eq!(bucket("site.s3-website-us-east-1.localhost").as_deref(), Some("site"));
-        assert_eq!(bucket("my.site.s3-website.eu-west-1.localhost").as_deref(), Some("my.site"));
+        assert_eq!(
+            bucket("site.s3-website.localhost:4566").as_deref(),
+            Some("site")
+        );
+        assert_eq!(
+            bucket("site.s3-website-us-east-1.localhost").as_deref(),
+            Some("site")
+        );
+        assert_eq!(
+            bucket("my.site.s3-website.eu-west-1.localhost").as_deref(),
+            Some("my.site")
+        );
         assert_eq!(bucket("site.s3.localhost"), None);
         assert_eq!(bucket("localhost:4566"), None);
     }
@@ -271,9 +340,15 @@ mod tests {
             json!({"Condition": {"HttpErrorCodeReturnedEquals": "404"}, "Redirect": {"HostName": "example.com", "ReplaceKeyWith": "missing.html", "HttpRedirectCode": "302"}}),
         ];
         let r = matching_rule(&rules, "docs/a.html", None).unwrap();
-        assert_eq!(rule_redirect(r, "docs/a.html", "h:1"), (301, "http://h:1/documents/a.html".into()));
+        assert_eq!(
+            rule_redirect(r, "docs/a.html", "h:1"),
+            (301, "http://h:1/documents/a.html".into())
+        );
         assert!(matching_rule(&rules, "other", None).is_none());
         let r = matching_rule(&rules, "other", Some(404)).unwrap();
-        assert_eq!(rule_redirect(r, "other", "h"), (302, "http://example.com/missing.html".into()));
+        assert_eq!(
+            rule_redirect(r, "other", "h"),
+            (302, "http://example.com/missing.html".into())
+        );
     }
 }

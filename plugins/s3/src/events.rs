@@ -204,16 +204,33 @@ pub fn test_event(ctx: &Context, b: &Bucket) {
     })
     .to_string();
     let mut seen = std::collections::BTreeSet::new();
-    for c in config["QueueConfigurations"].as_array().into_iter().flatten() {
+    for c in config["QueueConfigurations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let arn = c["QueueArn"].as_str().unwrap_or("");
         if seen.insert(arn.to_string())
             && let Some((t, name)) = arn_target("sqs", arn, ctx)
         {
-            let url = format!("{}/{}/{}", ctx.endpoint.trim_end_matches('/'), t.account, name);
-            deliver(&t, "SendMessage", json!({"QueueUrl": url, "MessageBody": message}));
+            let url = format!(
+                "{}/{}/{}",
+                ctx.endpoint.trim_end_matches('/'),
+                t.account,
+                name
+            );
+            deliver(
+                &t,
+                "SendMessage",
+                json!({"QueueUrl": url, "MessageBody": message}),
+            );
         }
     }
-    for c in config["TopicConfigurations"].as_array().into_iter().flatten() {
+    for c in config["TopicConfigurations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let arn = c["TopicArn"].as_str().unwrap_or("");
         if seen.insert(arn.to_string())
             && let Some((t, _)) = arn_target("sns", arn, ctx)
