@@ -697,3 +697,26 @@ def test_notification_configuration_sends_a_test_event(gateway, s3, bucket):
     body = json.loads(messages[0]["Body"])
     assert body["Service"] == "Amazon S3" and body["Event"] == "s3:TestEvent"
     assert body["Bucket"] == bucket and body["Time"].endswith("Z")
+
+
+def test_multipart_composite_checksum(s3, bucket):
+    import base64
+    up = s3.create_multipart_upload(Bucket=bucket, Key="c", ChecksumAlgorithm="SHA256")
+    assert up["ChecksumAlgorithm"] == "SHA256" and up["ChecksumType"] == "COMPOSITE"
+    bodies = [b"a" * (5 * 1024 * 1024), b"tail"]
+    parts = []
+    for n, body in enumerate(bodies, 1):
+        r = s3.upload_part(Bucket=bucket, Key="c", UploadId=up["UploadId"], PartNumber=n, Body=body, ChecksumAlgorithm="SHA256")
+        assert r["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(body).digest()).decode()
+        parts.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]})
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="c", UploadId=up["UploadId"], MultipartUpload={"Parts": parts})
+    expected = base64.b64encode(hashlib.sha256(b"".join(hashlib.sha256(b).digest() for b in bodies)).digest()).decode() + "-2"
+    assert done["ChecksumSHA256"] == expected and done["ChecksumType"] == "COMPOSITE"
+    head = s3.head_object(Bucket=bucket, Key="c", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == expected and head["ChecksumType"] == "COMPOSITE"
+    # a full-object checksum when asked for one
+    up = s3.create_multipart_upload(Bucket=bucket, Key="f", ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT")
+    r = s3.upload_part(Bucket=bucket, Key="f", UploadId=up["UploadId"], PartNumber=1, Body=b"whole", ChecksumAlgorithm="CRC32")
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="f", UploadId=up["UploadId"],
+                                        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]}]})
+    assert done["ChecksumType"] == "FULL_OBJECT" and done["ChecksumCRC32"] == r["ChecksumCRC32"]

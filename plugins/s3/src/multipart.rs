@@ -52,6 +52,24 @@ fn upload(input: &Value) -> Result<(String, Upload), AwsError> {
     Ok((ukey, u))
 }
 
+/// A composite checksum: the algorithm over the concatenated part
+/// checksums, then `-<part count>` (S3's "checksum of checksums").
+pub fn composite_checksum(alg: &str, parts: &[Vec<u8>]) -> Option<String> {
+    let all: Vec<u8> = parts.concat();
+    let digest: Vec<u8> = match alg {
+        "SHA256" => ministack_sdk::hash::sha256(&all).to_vec(),
+        "SHA1" => ministack_sdk::hash::sha1(&all).to_vec(),
+        "CRC32" => crc32fast::hash(&all).to_be_bytes().to_vec(),
+        "CRC32C" => crc32c::crc32c(&all).to_be_bytes().to_vec(),
+        _ => return None,
+    };
+    Some(format!(
+        "{}-{}",
+        ministack_sdk::encoding::base64_encode(&digest),
+        parts.len()
+    ))
+}
+
 pub fn create_multipart_upload(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
     let key = s(&input, "Key").unwrap_or_default();
@@ -60,6 +78,24 @@ pub fn create_multipart_upload(ctx: &Context, input: Value) -> Result<Value, Aws
     let mut object = objects::new_object(&input, &key, BlobRef::default());
     object.blob = None;
     object.checksums.clear();
+    if let Some(alg) = &object.checksum_algorithm {
+        // CRC64NVME is always a full-object checksum; the others default to
+        // a composite (checksum of the parts' checksums).
+        let default = if alg == "CRC64NVME" {
+            "FULL_OBJECT"
+        } else {
+            "COMPOSITE"
+        };
+        let kind = s(&input, "ChecksumType").unwrap_or_else(|| default.into());
+        if kind == "COMPOSITE" && alg == "CRC64NVME" {
+            return Err(s3_error(
+                "InvalidRequest",
+                "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.",
+                400,
+            ));
+        }
+        object.checksum_type = Some(kind);
+    }
     UPLOADS.put(
         &keys::join(&[&b.name, &key, &upload_id]),
         &Upload {
@@ -74,8 +110,7 @@ pub fn create_multipart_upload(ctx: &Context, input: Value) -> Result<Value, Aws
     let mut out = json!({"Bucket": b.name, "Key": key, "UploadId": upload_id});
     if let Some(a) = &object.checksum_algorithm {
         out["ChecksumAlgorithm"] = json!(a);
-        out["ChecksumType"] =
-            json!(s(&input, "ChecksumType").unwrap_or_else(|| "COMPOSITE".into()));
+        out["ChecksumType"] = json!(object.checksum_type);
     }
     for k in ["ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"] {
         if let Some(v) = object.headers.get(k) {
@@ -262,15 +297,26 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
     obj.last_modified = time::now_secs();
     obj.parts_count = Some(chosen.len() as u64);
     obj.checksums.clear();
-    if let Some(alg) = &obj.checksum_algorithm
-        && let Some(c) = blob.checksum(alg)
-    {
-        // Whole-object checksum of the assembled bytes.
-        obj.checksums.insert(alg.clone(), c.to_string());
-        obj.checksum_type = Some("FULL_OBJECT".into());
+    if let Some(alg) = obj.checksum_algorithm.clone() {
+        let composite = obj.checksum_type.as_deref() == Some("COMPOSITE");
+        let parts: Vec<Vec<u8>> = chosen
+            .iter()
+            .filter_map(|p| p.blob.checksum(&alg))
+            .filter_map(ministack_sdk::encoding::base64_decode)
+            .collect();
+        let value = if composite && parts.len() == chosen.len() {
+            composite_checksum(&alg, &parts)
+        } else {
+            obj.checksum_type = Some("FULL_OBJECT".into());
+            blob.checksum(&alg).map(str::to_string)
+        };
+        if let Some(v) = value {
+            obj.checksums.insert(alg, v);
+        }
     }
     obj.blob = Some(blob);
     let checksums = obj.checksums.clone();
+    let checksum_type = obj.checksum_type.clone();
     drop_upload(&ukey, &u, &[])?;
     let mut out = Map::new();
     let size = obj.size;
@@ -292,7 +338,7 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
     out.insert("ETag".into(), json!(etag));
     for (alg, v) in checksums {
         out.insert(format!("Checksum{alg}"), json!(v));
-        out.insert("ChecksumType".into(), json!("FULL_OBJECT"));
+        out.insert("ChecksumType".into(), json!(checksum_type));
     }
     crate::events::notify(
         ctx,
@@ -417,6 +463,33 @@ pub fn list_multipart_uploads(_ctx: &Context, input: Value) -> Result<Value, Aws
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn composite_checksum_is_a_checksum_of_checksums() {
+        let parts = vec![sha256(b"a"), sha256(b"b")];
+        let mut all = parts[0].clone();
+        all.extend(&parts[1]);
+        let expected = ministack_sdk::encoding::base64_encode(&ministack_sdk::hash::sha256(&all));
+        assert_eq!(
+            super::composite_checksum("SHA256", &parts),
+            Some(format!("{expected}-2"))
+        );
+        assert_eq!(
+            super::composite_checksum("CRC32", &[vec![0, 0, 0, 0]]).unwrap(),
+            format!(
+                "{}-1",
+                ministack_sdk::encoding::base64_encode(
+                    &crc32fast::hash(&[0, 0, 0, 0]).to_be_bytes()
+                )
+            )
+        );
+        assert_eq!(super::composite_checksum("CRC64NVME", &parts), None);
+    }
+
+    fn sha256(data: &[u8]) -> Vec<u8> {
+        ministack_sdk::hash::sha256(data).to_vec()
+    }
+
     use super::*;
 
     #[test]
