@@ -321,6 +321,7 @@ impl Gateway {
     /// A presigned URL must carry a valid, unexpired signature. The secret:
     /// the one the gateway issued for the key (STS, IAM), else the
     /// configured default.
+    #[allow(clippy::result_large_err)]
     fn check_presigned(
         &self,
         plugin: &Plugin,
@@ -479,15 +480,15 @@ fn s3_error_headers(plugin: &Plugin, e: &AwsError) -> (AwsError, Vec<(&'static s
     if plugin.model.metadata().endpoint_prefix != "s3" {
         return (e, headers);
     }
-    if let Some(extra) = e.extra.as_mut() {
-        if extra.remove("DeleteMarker").and_then(|v| v.as_bool()) == Some(true) {
-            headers.push(("x-amz-delete-marker", "true".to_string()));
-            if let Some(v) = extra
-                .remove("VersionId")
-                .and_then(|v| v.as_str().map(str::to_string))
-            {
-                headers.push(("x-amz-version-id", v));
-            }
+    if let Some(extra) = e.extra.as_mut()
+        && extra.remove("DeleteMarker").and_then(|v| v.as_bool()) == Some(true)
+    {
+        headers.push(("x-amz-delete-marker", "true".to_string()));
+        if let Some(v) = extra
+            .remove("VersionId")
+            .and_then(|v| v.as_str().map(str::to_string))
+        {
+            headers.push(("x-amz-version-id", v));
         }
     }
     (e, headers)

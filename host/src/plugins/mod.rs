@@ -464,8 +464,7 @@ impl Runtime {
         let output = self
             .call_owning(&plugin, ctx, operation, &input, &handed_in)
             .await?;
-        handoff::share_blob_refs(&self.blobs, &output, service, caller)
-            .map_err(|e| internal_failure(e))
+        handoff::share_blob_refs(&self.blobs, &output, service, caller).map_err(internal_failure)
     }
 
     /// A request on one of the plugin's raw routes (`handle-http`).
