@@ -202,3 +202,115 @@ pub(crate) fn queue_url_from_path(head: &RequestHead<'_>) -> Option<String> {
         .unwrap_or("localhost");
     Some(format!("http://{host}/{account}/{queue}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::http::{HeaderMap, HeaderValue, Method};
+    use crate::{
+        Protocol, RequestBody, RequestHead, ResponseBody, ServiceModel, decode_request,
+        encode_response,
+    };
+    use serde_json::json;
+
+    fn model() -> ServiceModel {
+        ServiceModel::from_json(include_str!("../../tests/models/sqs.json")).unwrap()
+    }
+
+    fn decode(
+        m: &ServiceModel,
+        path: &str,
+        headers: HeaderMap,
+        body: &'static [u8],
+    ) -> crate::Decoded {
+        let head = RequestHead {
+            method: &Method::POST,
+            path,
+            query: "",
+            headers: &headers,
+        };
+        decode_request(
+            m,
+            &head,
+            RequestBody::Bytes(bytes::Bytes::from_static(body)),
+        )
+        .unwrap()
+    }
+
+    fn form() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        h.insert("host", HeaderValue::from_static("localhost:4566"));
+        h
+    }
+
+    #[test]
+    fn query_forms_decode_with_the_query_era_names() {
+        let m = model();
+        assert!(m.metadata().protocols.contains(&Protocol::Query));
+        let d = decode(
+            &m,
+            "/",
+            form(),
+            b"Action=SendMessage&Version=2012-11-05&QueueUrl=http%3A%2F%2Flocalhost%2F1%2Fq&MessageBody=hi\
+              &MessageAttribute.1.Name=a&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=x",
+        );
+        assert_eq!(d.protocol, Protocol::Query);
+        assert_eq!(
+            d.input,
+            json!({"QueueUrl": "http://localhost/1/q", "MessageBody": "hi",
+                   "MessageAttributes": {"a": {"DataType": "String", "StringValue": "x"}}})
+        );
+        let d = decode(
+            &m,
+            "/000000000000/q",
+            form(),
+            b"Action=ReceiveMessage&AttributeName.1=All&MessageAttributeName.1=All&MaxNumberOfMessages=5",
+        );
+        assert_eq!(
+            d.input,
+            json!({"QueueUrl": "http://localhost:4566/000000000000/q", "AttributeNames": ["All"],
+                   "MessageAttributeNames": ["All"], "MaxNumberOfMessages": 5})
+        );
+        let d = decode(
+            &m,
+            "/",
+            form(),
+            b"Action=SendMessageBatch&QueueUrl=u&SendMessageBatchRequestEntry.1.Id=a\
+              &SendMessageBatchRequestEntry.1.MessageBody=b&SendMessageBatchRequestEntry.1.DelaySeconds=3",
+        );
+        assert_eq!(
+            d.input,
+            json!({"QueueUrl": "u", "Entries": [{"Id": "a", "MessageBody": "b", "DelaySeconds": 3}]})
+        );
+    }
+
+    #[test]
+    fn query_responses_use_the_query_era_names_and_json_is_untouched() {
+        let m = model();
+        let out = json!({"Messages": [{"MessageId": "m1", "Body": "b",
+            "Attributes": {"SentTimestamp": "1"},
+            "MessageAttributes": {"a": {"DataType": "String", "StringValue": "x"}}}]});
+        let r = encode_response(&m, Protocol::Query, "ReceiveMessage", &out, "rid").unwrap();
+        let ResponseBody::Bytes(b) = r.body else {
+            panic!()
+        };
+        let xml = String::from_utf8(b).unwrap();
+        assert!(xml.starts_with(
+            "<ReceiveMessageResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><ReceiveMessageResult><Message>"
+        ));
+        assert!(xml.contains("<Attribute><Name>SentTimestamp</Name><Value>1</Value></Attribute>"));
+        assert!(xml.contains(
+            "<MessageAttribute><Name>a</Name><Value><StringValue>x</StringValue><DataType>String</DataType></Value></MessageAttribute>"
+        ));
+        // The json wire keeps the model's own names.
+        let r = encode_response(&m, Protocol::Json, "ReceiveMessage", &out, "rid").unwrap();
+        let ResponseBody::Bytes(b) = r.body else {
+            panic!()
+        };
+        let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(v["Messages"][0]["Attributes"]["SentTimestamp"], "1");
+    }
+}
