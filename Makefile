@@ -25,6 +25,8 @@ test-plugins: build
 ## Every test: unit tests, protocol vectors, end-to-end tests with real clients.
 test: test-plugins
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+	# botocore 1.31.56: the last release whose SQS speaks query (tests/e2e/test_sqs_query.py).
+	test -d target/oldboto/botocore-1.31.56.dist-info || $(PYTHON) -m pip install -q --disable-pip-version-check --target target/oldboto botocore==1.31.56 boto3==1.28.56
 	$(CARGO) test --release --workspace
 	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider
 

@@ -181,11 +181,18 @@ impl Gateway {
         let mut body = Some(body);
         let mut buffered: Option<Bytes> = None;
         let mut route = router.route(&input);
+        // Headers as they are after a gzip body read for routing was inflated.
+        let mut inflated_headers = None;
         if let Route::NeedBody = route {
-            match body::collect(body.take().expect("body unread")).await {
+            let mut headers = parts.headers.clone();
+            match body::collect(body.take().expect("body unread"))
+                .await
+                .and_then(|b| body::decompress(&mut headers, b))
+            {
                 Ok(b) => buffered = Some(b),
                 Err(e) => return read_error(e),
             }
+            inflated_headers = Some(headers);
             route = router.route(&RouteInput {
                 form_body: buffered.as_deref(),
                 ..input
@@ -228,6 +235,9 @@ impl Gateway {
             buffered.is_none() && protocol::streaming_input(&plugin.model, &head).is_some();
         let mut body_blob = None;
         let mut parts = parts;
+        if let Some(h) = inflated_headers {
+            parts.headers = h;
+        }
         let request_body = if let Some(b) = buffered {
             RequestBody::Bytes(b)
         } else if streaming {
@@ -250,7 +260,18 @@ impl Gateway {
                 }
             }
         } else {
-            match body::collect(body.take().expect("body unread")).await {
+            // S3 keeps Content-Encoding as object metadata; everywhere else
+            // a gzip body is the client's request compression.
+            let s3 = plugin.model.metadata().endpoint_prefix == "s3";
+            match body::collect(body.take().expect("body unread"))
+                .await
+                .and_then(|b| {
+                    if s3 {
+                        Ok(b)
+                    } else {
+                        body::decompress(&mut parts.headers, b)
+                    }
+                }) {
                 Ok(b) => RequestBody::Bytes(b),
                 Err(e) => return read_error(e),
             }

@@ -88,6 +88,13 @@ fn is_query<P: Routable + ?Sized>(p: &P) -> bool {
         .any(|p| matches!(p, Protocol::Query | Protocol::Ec2))
 }
 
+fn is_native_query<P: Routable + ?Sized>(p: &P) -> bool {
+    matches!(
+        p.model().metadata().protocols.first(),
+        Some(Protocol::Query | Protocol::Ec2)
+    )
+}
+
 impl<P: Routable> Router<P> {
     pub fn new(plugins: &[Arc<P>]) -> Self {
         let mut r = Router {
@@ -133,6 +140,12 @@ impl<P: Routable> Router<P> {
             } else if is_rest(p.as_ref()) {
                 r.rest.push(p.clone());
             }
+        }
+        // An action two services share (SNS and SQS both have AddPermission)
+        // goes, unsigned, to the service whose own protocol is query rather
+        // than to a json service that also accepts query (awsQueryCompatible).
+        for list in r.by_action.values_mut() {
+            list.sort_by_key(|p| !is_native_query(p.as_ref()));
         }
         // Longest raw prefixes first, so the most specific claim wins.
         r.raw
@@ -497,6 +510,54 @@ mod tests {
         assert_eq!(
             route(&r, "GET", "/data/1", "", &[("authorization", &auth)], None),
             Some((false, "shared-a".into()))
+        );
+    }
+
+    #[test]
+    fn a_query_compatible_json_service_is_found_by_action() {
+        let mut m: serde_json::Value = serde_json::json!({
+            "version": "2.0",
+            "metadata": {"apiVersion": "2012-11-05", "endpointPrefix": "sqs", "protocol": "json",
+                         "protocols": ["json"], "jsonVersion": "1.0", "targetPrefix": "AmazonSQS",
+                         "serviceId": "SQS", "awsQueryCompatible": {}},
+            "operations": {"AddPermission": {"name": "AddPermission", "http": {"method": "POST", "requestUri": "/"}},
+                           "ListQueues": {"name": "ListQueues", "http": {"method": "POST", "requestUri": "/"}}},
+            "shapes": {}
+        });
+        let sqs = ServiceModel::from_json(&m.to_string()).unwrap();
+        m["metadata"] = serde_json::json!({"apiVersion": "2010-03-31", "endpointPrefix": "sns",
+            "protocol": "query", "serviceId": "SNS"});
+        m["operations"].as_object_mut().unwrap().remove("ListQueues");
+        let sns = ServiceModel::from_json(&m.to_string()).unwrap();
+        let r: Router<Fake> = Router::new(&[fake("sqs", sqs), fake("sns", sns)]);
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        assert_eq!(
+            route(
+                &r,
+                "POST",
+                "/",
+                "",
+                &form,
+                Some(b"Action=ListQueues&Version=2012-11-05")
+            ),
+            Some((false, "sqs".into()))
+        );
+        // A shared action goes to the service whose own protocol is query,
+        // unless the signature says otherwise.
+        assert_eq!(
+            route(&r, "GET", "/", "Action=AddPermission", &[], None),
+            Some((false, "sns".into()))
+        );
+        assert_eq!(
+            route(
+                &r,
+                "GET",
+                "/",
+                "Action=AddPermission",
+                &[("authorization", &signed("sqs"))],
+                None
+            ),
+            Some((false, "sqs".into()))
         );
     }
 

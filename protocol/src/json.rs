@@ -236,6 +236,11 @@ pub(crate) fn decode<'m>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if target.is_empty() {
+        // Without a target, an operation with an endpoint `hostPrefix` may
+        // still be named by the Host header (`foo.{label}.example.com`).
+        if let Some(found) = by_host_prefix(model, head, bytes) {
+            return Ok(found);
+        }
         return Err(AwsError::new(
             "UnknownOperationException",
             "Missing X-Amz-Target header",
@@ -255,6 +260,69 @@ pub(crate) fn decode<'m>(
         None => Value::Object(Map::new()),
     };
     Ok((op, input))
+}
+
+/// The operation whose `hostPrefix` the Host header starts with, its host
+/// labels agreeing with the same members in the body (a label is also
+/// serialized in the body). The longest matching prefix wins.
+fn by_host_prefix<'m>(
+    model: &'m ServiceModel,
+    head: &RequestHead<'_>,
+    bytes: &[u8],
+) -> Option<(&'m Operation, Value)> {
+    let host = head.headers.get("host")?.to_str().ok()?;
+    let mut best: Option<(usize, &Operation, Value)> = None;
+    for op in model.model.operations.values() {
+        let Some(prefix) = op.host_prefix.as_deref() else {
+            continue;
+        };
+        let Some(labels) = match_host_prefix(prefix, host) else {
+            continue;
+        };
+        let input = match &op.input {
+            Some(r) => match decode_body(&model.model, r.shape, bytes) {
+                Ok(v) => v,
+                Err(_) => continue,
+            },
+            None => Value::Object(Map::new()),
+        };
+        if labels
+            .iter()
+            .any(|(name, value)| input.get(name).and_then(Value::as_str) != Some(value))
+        {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(len, ..)| prefix.len() > *len) {
+            best = Some((prefix.len(), op, input));
+        }
+    }
+    best.map(|(_, op, input)| (op, input))
+}
+
+/// Matches `foo.{label}.` against the start of `host`: literal text, and a
+/// label for one non-empty DNS label. Returns the labels.
+fn match_host_prefix(prefix: &str, host: &str) -> Option<Vec<(String, String)>> {
+    let mut labels = Vec::new();
+    let mut rest = host;
+    let mut pattern = prefix;
+    while !pattern.is_empty() {
+        if let Some(after) = pattern.strip_prefix('{') {
+            let (name, tail) = after.split_once('}')?;
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))?;
+            if end == 0 {
+                return None;
+            }
+            labels.push((name.to_string(), rest[..end].to_string()));
+            rest = &rest[end..];
+            pattern = tail;
+        } else {
+            let lit_end = pattern.find('{').unwrap_or(pattern.len());
+            rest = rest.strip_prefix(&pattern[..lit_end])?;
+            pattern = &pattern[lit_end..];
+        }
+    }
+    // The prefix sits in front of the service's own host name.
+    (!rest.is_empty()).then_some(labels)
 }
 
 pub(crate) fn encode_output(

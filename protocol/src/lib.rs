@@ -138,6 +138,9 @@ pub enum ResponseBody {
 pub struct ServiceModel {
     metadata: Metadata,
     model: Model,
+    /// The model as the query codec reads it, when a quirk adds query names
+    /// (SQS); built on the first query request.
+    query_view: std::sync::OnceLock<Option<Model>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,7 +151,11 @@ impl ServiceModel {
     /// Parses a botocore `service-2.json`.
     pub fn from_json(json: &str) -> Result<Self, ModelError> {
         let (metadata, model) = model::parse(json)?;
-        Ok(ServiceModel { metadata, model })
+        Ok(ServiceModel {
+            metadata,
+            model,
+            query_view: std::sync::OnceLock::new(),
+        })
     }
     pub fn metadata(&self) -> &Metadata {
         &self.metadata
@@ -225,6 +232,18 @@ impl ServiceModel {
             }
         }
         (missing, present)
+    }
+
+    /// The model the query codec reads: SQS's json model with its query-era
+    /// names put back (quirks/sqs.rs), else the model itself.
+    pub(crate) fn query_model(&self) -> &Model {
+        self.query_view
+            .get_or_init(|| {
+                (self.metadata.aws_query_compatible && quirks::sqs::is_sqs(&self.metadata))
+                    .then(|| self.model.view(quirks::sqs::query_traits))
+            })
+            .as_ref()
+            .unwrap_or(&self.model)
     }
 
     fn is_s3(&self) -> bool {
@@ -338,9 +357,15 @@ pub fn decode_request(
         }
     };
     if let Some(input_ref) = &op.input {
-        validate::validate(&model.model, input_ref.shape, &input, protocol)
-            .map_err(|e| quirks::s3::validation_error(model, e))
-            .map_err(fail)?;
+        validate::validate(
+            &model.model,
+            input_ref.shape,
+            &input,
+            protocol,
+            quirks::sqs::open_enums(&model.metadata),
+        )
+        .map_err(|e| quirks::s3::validation_error(model, e))
+        .map_err(fail)?;
     }
     Ok(Decoded {
         operation: op.name.clone(),

@@ -224,6 +224,9 @@ pub(crate) struct Model {
     error_codes: OnceLock<HashMap<String, ShapeId>>,
     /// REST operations ordered most specific first, for routing.
     pub rest_order: Vec<String>,
+    /// Traits a protocol view adds to each shape as it is parsed (SQS's
+    /// query names, see quirks/sqs.rs).
+    overlay: Option<fn(&mut Shape)>,
 }
 
 impl Model {
@@ -246,9 +249,28 @@ impl Model {
                 };
             }
         };
-        resolve_shape(name.clone(), raw, &|n: &str| {
+        let mut shape = resolve_shape(name.clone(), raw, &|n: &str| {
             self.index.get(n).copied().unwrap_or(UNKNOWN_SHAPE)
-        })
+        });
+        if let Some(overlay) = self.overlay {
+            overlay(&mut shape);
+        }
+        shape
+    }
+
+    /// The same model with `overlay` applied to every shape. Shape ids are
+    /// the same in both.
+    pub fn view(&self, overlay: fn(&mut Shape)) -> Model {
+        Model {
+            text: self.text.clone(),
+            raw_shapes: self.raw_shapes.clone(),
+            shapes: self.raw_shapes.iter().map(|_| OnceLock::new()).collect(),
+            index: self.index.clone(),
+            operations: self.operations.clone(),
+            error_codes: OnceLock::new(),
+            rest_order: self.rest_order.clone(),
+            overlay: Some(overlay),
+        }
     }
 
     /// The exception shape raised with `code` (its name or `error.code`).
@@ -514,6 +536,12 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
     if protocols.is_empty() {
         return Err(ModelError("metadata names no supported protocol".into()));
     }
+    // A service moved from awsQuery to awsJson keeps `awsQueryCompatible`,
+    // and AWS still answers its old query clients (SQS): query is accepted
+    // too, after the model's own protocols (docs/protocol.md).
+    if m.aws_query_compatible.is_some() && !protocols.contains(&Protocol::Query) {
+        protocols.push(Protocol::Query);
+    }
     let metadata = Metadata {
         api_version: m.api_version,
         protocols,
@@ -596,6 +624,7 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
             operations,
             error_codes: OnceLock::new(),
             rest_order,
+            overlay: None,
         },
     ))
 }

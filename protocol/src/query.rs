@@ -57,10 +57,19 @@ pub(crate) fn decode<'m>(
         )
     })?;
     let ec2 = protocol == Protocol::Ec2;
-    let input = match &op.input {
-        Some(r) => read_struct(&model.model, r.shape, "", &params, ec2, "")?,
+    let qm = model.query_model();
+    let mut input = match &op.input {
+        Some(r) => read_struct(qm, r.shape, "", &params, ec2, "")?,
         None => Map::new(),
     };
+    if let Some(r) = &op.input
+        && !input.contains_key("QueueUrl")
+        && qm.shape(r.shape).member("QueueUrl").is_some()
+        && crate::quirks::sqs::is_sqs(model.metadata())
+        && let Some(url) = crate::quirks::sqs::queue_url_from_path(head)
+    {
+        input.insert("QueueUrl".into(), Value::String(url));
+    }
     Ok((op, Value::Object(input)))
 }
 
@@ -227,6 +236,9 @@ fn read_value(
 
 /// The xmlns of query responses: the model's, else AWS's usual doc URI.
 fn namespace(model: &ServiceModel) -> String {
+    if let Some(ns) = crate::quirks::sqs::query_namespace(model.metadata()) {
+        return ns.to_string();
+    }
     model.metadata.xml_namespace.clone().unwrap_or_else(|| {
         format!(
             "https://{}.amazonaws.com/doc/{}/",
@@ -241,7 +253,7 @@ pub(crate) fn encode_output(
     output: &Value,
     request_id: &str,
 ) -> Result<HttpResponse, AwsError> {
-    let m = &model.model;
+    let m = model.query_model();
     let mut w = Writer::default();
     let root = format!("{}Response", op.name);
     w.start(&root, &[("xmlns".into(), namespace(model))]);

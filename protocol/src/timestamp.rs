@@ -62,7 +62,30 @@ pub(crate) fn write_iso8601(out: &mut String, secs: f64) {
         }
         return;
     }
-    let total_ms = (secs * 1e3).round() as i64;
+    // Round half away from zero without `f64::round` (a libm call on
+    // baseline x86-64): this is the response hot path.
+    let x = secs * 1e3;
+    let total_ms = if x >= 0.0 {
+        (x + 0.5) as i64
+    } else {
+        (x - 0.5) as i64
+    };
+    write_iso8601_ms(out, total_ms);
+}
+
+/// A JSON number of epoch seconds: whole seconds (the usual case) skip the
+/// floating point.
+pub(crate) fn write_iso8601_number(out: &mut String, n: &serde_json::Number) {
+    match n.as_i64() {
+        Some(secs) if (-62_167_219_200..=253_402_300_799).contains(&secs) => {
+            write_iso8601_ms(out, secs * 1000)
+        }
+        _ => write_iso8601(out, n.as_f64().unwrap_or(0.0)),
+    }
+}
+
+/// Epoch milliseconds within years 0000–9999.
+fn write_iso8601_ms(out: &mut String, total_ms: i64) {
     let ms = total_ms.rem_euclid(1000) as u32;
     let whole = total_ms.div_euclid(1000);
     let days = whole.div_euclid(86_400);

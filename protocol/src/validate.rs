@@ -34,13 +34,27 @@ fn invalid(protocol: Protocol, msg: String) -> AwsError {
     AwsError::new(code, format!("1 validation error detected: {msg}"), 400)
 }
 
+/// `open_enums`: string shapes whose enum the service checks itself, with
+/// its own error (a quirk, e.g. SQS's attribute names).
 pub(crate) fn validate(
     m: &Model,
     id: ShapeId,
     v: &Value,
     protocol: Protocol,
+    open_enums: &[&str],
 ) -> Result<(), AwsError> {
-    walk(m, id, v, protocol, "")
+    Walk {
+        m,
+        protocol,
+        open_enums,
+    }
+    .walk(id, v, "")
+}
+
+struct Walk<'a> {
+    m: &'a Model,
+    protocol: Protocol,
+    open_enums: &'a [&'a str],
 }
 
 fn lower_first(s: &str) -> String {
@@ -51,130 +65,128 @@ fn lower_first(s: &str) -> String {
     }
 }
 
-fn walk(m: &Model, id: ShapeId, v: &Value, protocol: Protocol, path: &str) -> Result<(), AwsError> {
-    let shape = m.shape(id);
-    if v.is_null() {
-        return Ok(());
-    }
-    let join = |name: &str| {
-        if path.is_empty() {
-            lower_first(name)
-        } else {
-            format!("{path}.{}", lower_first(name))
+impl Walk<'_> {
+    fn walk(&self, id: ShapeId, v: &Value, path: &str) -> Result<(), AwsError> {
+        let (m, protocol) = (self.m, self.protocol);
+        let shape = m.shape(id);
+        if v.is_null() {
+            return Ok(());
         }
-    };
-    let len_check = |len: usize, what: &str| -> Result<(), AwsError> {
-        if let Some(min) = shape.min
-            && (len as f64) < min
-        {
-            return Err(invalid(
-                protocol,
-                format!(
-                    "Value at '{path}' failed to satisfy constraint: Member must have {what} greater than or equal to {min}"
-                ),
-            ));
-        }
-        if let Some(max) = shape.max
-            && (len as f64) > max
-        {
-            return Err(invalid(
-                protocol,
-                format!(
-                    "Value at '{path}' failed to satisfy constraint: Member must have {what} less than or equal to {max}"
-                ),
-            ));
-        }
-        Ok(())
-    };
-    match shape.kind {
-        Kind::Structure => {
-            let Value::Object(obj) = v else { return Ok(()) };
-            for member in &shape.members {
-                match obj.get(&member.name) {
-                    None | Some(Value::Null) => {
-                        // Idempotency tokens are filled in by clients; a
-                        // streaming payload may be empty.
-                        let streaming = member.streaming || m.shape(member.shape).streaming;
-                        if member.required && !member.idempotency_token && !streaming {
-                            return Err(missing(protocol, &member.name));
-                        }
-                    }
-                    Some(val) => walk(m, member.shape, val, protocol, &join(&member.name))?,
-                }
+        let join = |name: &str| {
+            if path.is_empty() {
+                lower_first(name)
+            } else {
+                format!("{path}.{}", lower_first(name))
             }
-        }
-        Kind::List => {
-            let Value::Array(items) = v else {
-                return Ok(());
-            };
-            len_check(items.len(), "length")?;
-            let member = shape.member.as_deref().expect("resolved list");
-            for (i, item) in items.iter().enumerate() {
-                walk(
-                    m,
-                    member.shape,
-                    item,
-                    protocol,
-                    &format!("{path}.{}", i + 1),
-                )?;
-            }
-        }
-        Kind::Map => {
-            let Value::Object(obj) = v else { return Ok(()) };
-            len_check(obj.len(), "length")?;
-            let value = shape.value.as_deref().expect("resolved map");
-            for (k, item) in obj {
-                walk(m, value.shape, item, protocol, &format!("{path}.{k}"))?;
-            }
-        }
-        Kind::String => {
-            let Some(s) = v.as_str() else { return Ok(()) };
-            if let Some(values) = &shape.enum_values
-                && !values.iter().any(|e| e == s)
-            {
-                return Err(invalid(
-                    protocol,
-                    format!(
-                        "Value '{s}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-                        values.join(", ")
-                    ),
-                ));
-            }
-            len_check(s.chars().count(), "length")?;
-        }
-        Kind::Blob => {
-            if let Some(s) = v.as_str()
-                && let Some(bytes) = b64_decode(s)
-            {
-                len_check(bytes.len(), "length")?;
-            }
-        }
-        k if k.is_integer() || k.is_float() => {
-            let Some(f) = float_of(v) else { return Ok(()) };
+        };
+        let len_check = |len: usize, what: &str| -> Result<(), AwsError> {
             if let Some(min) = shape.min
-                && f < min
+                && (len as f64) < min
             {
                 return Err(invalid(
                     protocol,
                     format!(
-                        "Value '{f}' at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
+                        "Value at '{path}' failed to satisfy constraint: Member must have {what} greater than or equal to {min}"
                     ),
                 ));
             }
             if let Some(max) = shape.max
-                && f > max
+                && (len as f64) > max
             {
                 return Err(invalid(
                     protocol,
                     format!(
-                        "Value '{f}' at '{path}' failed to satisfy constraint: Member must have value less than or equal to {max}"
+                        "Value at '{path}' failed to satisfy constraint: Member must have {what} less than or equal to {max}"
                     ),
                 ));
             }
+            Ok(())
+        };
+        match shape.kind {
+            Kind::Structure => {
+                let Value::Object(obj) = v else { return Ok(()) };
+                for member in &shape.members {
+                    match obj.get(&member.name) {
+                        None | Some(Value::Null) => {
+                            // Idempotency tokens are filled in by clients; a
+                            // streaming payload may be empty.
+                            let streaming = member.streaming || m.shape(member.shape).streaming;
+                            if member.required && !member.idempotency_token && !streaming {
+                                return Err(missing(protocol, &member.name));
+                            }
+                        }
+                        Some(val) => self.walk(member.shape, val, &join(&member.name))?,
+                    }
+                }
+            }
+            Kind::List => {
+                let Value::Array(items) = v else {
+                    return Ok(());
+                };
+                len_check(items.len(), "length")?;
+                let member = shape.member.as_deref().expect("resolved list");
+                for (i, item) in items.iter().enumerate() {
+                    self.walk(member.shape, item, &format!("{path}.{}", i + 1))?;
+                }
+            }
+            Kind::Map => {
+                let Value::Object(obj) = v else { return Ok(()) };
+                len_check(obj.len(), "length")?;
+                let value = shape.value.as_deref().expect("resolved map");
+                for (k, item) in obj {
+                    self.walk(value.shape, item, &format!("{path}.{k}"))?;
+                }
+            }
+            Kind::String => {
+                let Some(s) = v.as_str() else { return Ok(()) };
+                if let Some(values) = &shape.enum_values
+                    && !values.iter().any(|e| e == s)
+                    && !self.open_enums.contains(&shape.name.as_str())
+                {
+                    return Err(invalid(
+                        protocol,
+                        format!(
+                            "Value '{s}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                            values.join(", ")
+                        ),
+                    ));
+                }
+                len_check(s.chars().count(), "length")?;
+            }
+            Kind::Blob => {
+                if let Some(s) = v.as_str()
+                    && let Some(bytes) = b64_decode(s)
+                {
+                    len_check(bytes.len(), "length")?;
+                }
+            }
+            k if k.is_integer() || k.is_float() => {
+                let Some(f) = float_of(v) else { return Ok(()) };
+                if let Some(min) = shape.min
+                    && f < min
+                {
+                    return Err(invalid(
+                        protocol,
+                        format!(
+                            "Value '{f}' at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
+                        ),
+                    ));
+                }
+                if let Some(max) = shape.max
+                    && f > max
+                {
+                    return Err(invalid(
+                        protocol,
+                        format!(
+                            "Value '{f}' at '{path}' failed to satisfy constraint: Member must have value less than or equal to {max}"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
         }
-        _ => {}
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]

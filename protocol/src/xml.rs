@@ -7,7 +7,7 @@ use quick_xml::events::Event;
 use serde_json::{Map, Value};
 
 use crate::model::{Kind, Location, Member, Model, ShapeId, TsFormat};
-use crate::scalar::{field, parse_text, to_text};
+use crate::scalar::{field, parse_text, short_eq, to_text};
 
 /// One XML element (names without namespace prefixes).
 #[derive(Debug, Default, Clone)]
@@ -100,6 +100,22 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Element, String> {
     }
 }
 
+/// Replacement texts, indexed by [`ESCAPE`]. `\r` is escaped so it
+/// survives XML end-of-line normalisation.
+const ESCAPES: [&str; 7] = ["", "&lt;", "&gt;", "&amp;", "&quot;", "&apos;", "&#xD;"];
+
+/// Per byte: 0 to copy as is, else the index of its replacement in [`ESCAPES`].
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'<' as usize] = 1;
+    t[b'>' as usize] = 2;
+    t[b'&' as usize] = 3;
+    t[b'"' as usize] = 4;
+    t[b'\'' as usize] = 5;
+    t[b'\r' as usize] = 6;
+    t
+};
+
 /// An XML text builder.
 pub(crate) struct Writer {
     pub out: String,
@@ -134,23 +150,21 @@ impl Writer {
     }
     pub fn text(&mut self, t: &str) {
         // Copy the runs between special bytes in one go (all of them are
-        // ASCII, so byte offsets are char boundaries).
+        // ASCII, so byte offsets are char boundaries); a table lookup per
+        // byte keeps the scan a tight loop.
         let bytes = t.as_bytes();
         let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let rep = match b {
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'&' => "&amp;",
-                b'"' => "&quot;",
-                b'\'' => "&apos;",
-                // Escape \r so it survives XML end-of-line normalisation.
-                b'\r' => "&#xD;",
-                _ => continue,
-            };
+        let mut i = 0;
+        while i < bytes.len() {
+            let class = ESCAPE[bytes[i] as usize];
+            if class == 0 {
+                i += 1;
+                continue;
+            }
             self.out.push_str(&t[start..i]);
-            self.out.push_str(rep);
-            start = i + 1;
+            self.out.push_str(ESCAPES[class as usize]);
+            i += 1;
+            start = i;
         }
         self.out.push_str(&t[start..]);
     }
@@ -190,15 +204,40 @@ fn member_element_name<'a>(m: &'a Model, member: &'a Member) -> &'a str {
     member.wire_name()
 }
 
+/// The value of member `name` among the entries not matched yet (`rest`).
+/// Plugins serialize structures in the model's member order, so the next
+/// entry is the likely one; an absent member costs a scan of what is left,
+/// and nothing once every entry has been matched.
+fn next_field<'a>(rest: &mut serde_json::map::Iter<'a>, name: &str) -> Option<&'a Value> {
+    let mut peek = rest.clone();
+    match peek.next() {
+        None => None,
+        Some((k, v)) if short_eq(k.as_bytes(), name.as_bytes()) => {
+            *rest = peek;
+            Some(v)
+        }
+        Some(_) => peek
+            .find(|(k, _)| short_eq(k.as_bytes(), name.as_bytes()))
+            .map(|(_, v)| v),
+    }
+}
+
 /// Writes the members of a structure value (not its own element).
 pub(crate) fn write_members(w: &mut Writer, m: &Model, id: ShapeId, v: &Value, body_only: bool) {
     let shape = m.shape(id);
     let Value::Object(obj) = v else { return };
+    let small = obj.len() <= 24;
+    let mut rest = obj.iter();
     for member in &shape.members {
         if member.xml_attribute || (body_only && !member.location.in_output_body()) {
             continue;
         }
-        let Some(val) = field(obj, &member.name).filter(|v| !v.is_null()) else {
+        let val = if small {
+            next_field(&mut rest, &member.name)
+        } else {
+            obj.get(&member.name)
+        };
+        let Some(val) = val.filter(|v| !v.is_null()) else {
             continue;
         };
         let target = m.shape(member.shape);
@@ -338,7 +377,7 @@ pub(crate) fn write_value(
                 }
                 (Kind::Timestamp, Value::Number(n)) if ts == TsFormat::Iso8601 => {
                     w.start(name, &attrs);
-                    crate::timestamp::write_iso8601(&mut w.out, n.as_f64().unwrap_or(0.0));
+                    crate::timestamp::write_iso8601_number(&mut w.out, n);
                 }
                 (k, Value::Number(n)) if k.is_integer() => {
                     w.start(name, &attrs);

@@ -94,10 +94,21 @@ def test_attributes_all_and_counters(sqs):
     assert int(attrs["CreatedTimestamp"]) > 1_600_000_000
     err = error_of(sqs.set_queue_attributes, QueueUrl=url, Attributes={"VisibilityTimeout": "99999"})
     assert err["Error"]["Code"] == "InvalidAttributeValue"
-    # The host checks the QueueAttributeName enum before the plugin sees it.
+    # An unknown attribute name is SQS's InvalidAttributeName, not the
+    # codec's enum validation (quirks/sqs.rs: open_enums).
     err = error_of(sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["Nope"])
-    assert err["Error"]["Code"] == "ValidationException"
+    assert err["Error"]["Code"] == "InvalidAttributeName"
+    assert err["Error"]["Message"] == "Unknown Attribute Nope."
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    err = error_of(sqs.set_queue_attributes, QueueUrl=url, Attributes={"Nope": "1"})
+    assert err["Error"]["Code"] == "InvalidAttributeName"
+    err = error_of(sqs.create_queue, QueueName=f"q-{uuid.uuid4().hex[:8]}", Attributes={"Nope": "1"})
+    assert err["Error"]["Code"] == "InvalidAttributeName"
+    # ReceiveMessage's AttributeNames carries message attribute names, which
+    # the model types with the queue attribute enum: they are accepted.
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    got = sqs.receive_message(QueueUrl=url, AttributeNames=["SentTimestamp", "ApproximateReceiveCount"])
+    assert set(got["Messages"][0]["Attributes"]) == {"SentTimestamp", "ApproximateReceiveCount"}
 
 
 def test_send_receive_delete_with_md5s(sqs):

@@ -47,6 +47,48 @@ pub struct Message {
 }
 
 pub const MESSAGES: Table<Message> = Table::new("messages");
+/// The visibility index: `(queue, visible_at µs, order)` for every message.
+/// A receive reads the messages visible now, in the order they became
+/// visible, without stepping over the ones in flight or delayed (a deep
+/// queue with thousands in flight stays as fast as an empty one).
+pub const BY_VISIBILITY: Table<()> = Table::new("messages-by-visibility");
+
+fn visibility_key(queue: &str, visible_at: f64, order: &str) -> String {
+    keys::join(&[
+        queue,
+        &keys::u64((visible_at.max(0.0) * 1_000_000.0) as u64),
+        order,
+    ])
+}
+
+/// Writes a message and keeps the visibility index in step; `before` is the
+/// stored message when it is an update.
+pub fn store_message(
+    queue: &str,
+    order: &str,
+    m: &Message,
+    before: Option<&Message>,
+) -> Result<(), AwsError> {
+    let key = visibility_key(queue, m.visible_at, order);
+    match before {
+        Some(b) if visibility_key(queue, b.visible_at, order) == key => {}
+        Some(b) => {
+            BY_VISIBILITY.delete(&visibility_key(queue, b.visible_at, order));
+            BY_VISIBILITY.put(&key, &())?;
+        }
+        None => BY_VISIBILITY.put(&key, &())?,
+    }
+    MESSAGES.put(&keys::join(&[queue, order]), m)
+}
+
+/// Deletes a message (by its row key) and its index entry.
+pub fn remove_message(key: &str, m: &Message) {
+    let parts = keys::split(key);
+    if let [queue, order] = parts[..] {
+        BY_VISIBILITY.delete(&visibility_key(queue, m.visible_at, order));
+    }
+    MESSAGES.delete(key);
+}
 /// FIFO deduplication: `(queue, scope key)` → (message id, sequence, expiry).
 pub const DEDUP: Table<(String, String, f64)> = Table::new("dedup");
 
@@ -234,7 +276,7 @@ fn send_one(ctx: &Context, q: &mut Queue, e: SendEntry) -> Result<SendResult, Aw
         }
         order = format!("{}{}", keys::u64((now * 1_000_000.0) as u64), &msg.id[..8]);
     }
-    MESSAGES.put(&keys::join(&[&q.name, &order]), &msg)?;
+    store_message(&q.name, &order, &msg, None)?;
     Ok(SendResult {
         message_id: msg.id,
         md5_of_message_body: md5_body,
@@ -494,12 +536,38 @@ fn receive_once(
     let fifo = q.fifo();
     let prefix = keys::prefix(&[&q.name]);
     // FIFO queues are read whole (a group with a message in flight is
-    // blocked); standard queues in pages, so a receive reads (and conflicts
-    // with) only the front of a long queue.
-    let mut rows = if fifo {
-        MESSAGES.scan(&Scan::prefix(prefix.clone()))?
+    // blocked); standard queues through the visibility index, a page at a
+    // time, so a receive reads (and conflicts with) only the messages that
+    // are visible now.
+    let visible_before = keys::join(&[&q.name, &keys::u64((now * 1_000_000.0) as u64 + 1)]);
+    let page = |after: Option<String>| -> Result<(Vec<(String, Message)>, Option<String>, usize), AwsError> {
+        let mut scan = Scan::prefix(prefix.clone()).to(visible_before.clone()).limit(PAGE);
+        if let Some(a) = after {
+            scan = scan.start_after(a);
+        }
+        let index = BY_VISIBILITY.scan(&scan)?;
+        let n = index.len();
+        let last = index.last().map(|(k, _)| k.clone());
+        let mut rows = Vec::with_capacity(n);
+        for (vkey, ()) in index {
+            let parts = keys::split(&vkey);
+            let key = keys::join(&[&q.name, parts.last().copied().unwrap_or_default()]);
+            match MESSAGES.get(&key)? {
+                Some(m) => rows.push((key, m)),
+                // An entry without its message: drop it.
+                None => {
+                    BY_VISIBILITY.delete(&vkey);
+                }
+            }
+        }
+        Ok((rows, last, n))
+    };
+    let (mut rows, mut last_index, mut page_len) = if fifo {
+        let rows = MESSAGES.scan(&Scan::prefix(prefix.clone()))?;
+        let n = rows.len();
+        (rows, None, n)
     } else {
-        MESSAGES.scan(&Scan::prefix(prefix.clone()).limit(PAGE))?
+        page(None)?
     };
     let mut blocked: HashSet<String> = HashSet::new();
     if fifo {
@@ -516,16 +584,19 @@ fn receive_once(
         .chain(&input.message_system_attribute_names)
         .cloned()
         .collect();
+    // With VisibilityTimeout=0 a received message is visible again at once,
+    // and a later page could offer it twice.
+    let mut taken: HashSet<String> = HashSet::new();
     'pages: loop {
-        let page_len = rows.len();
-        let mut last = None;
         for (key, mut m) in std::mem::take(&mut rows) {
-            last = Some(key.clone());
             if out.len() >= max {
                 break 'pages;
             }
+            if taken.contains(&key) {
+                continue;
+            }
             if m.sent + retention <= now {
-                MESSAGES.delete(&key);
+                remove_message(&key, &m);
                 continue;
             }
             if m.visible_at > now {
@@ -546,12 +617,14 @@ fn receive_once(
             {
                 continue;
             }
+            let before = m.clone();
             m.receive_count += 1;
             m.first_receive.get_or_insert(now);
             m.visible_at = now + visibility as f64;
             m.token = ids::alnum(12);
-            MESSAGES.put(&key, &m)?;
             let order = keys::last(&key).to_string();
+            store_message(&q.name, &order, &m, Some(&before))?;
+            taken.insert(key.clone());
             let selected: Attributes = m
                 .attributes
                 .iter()
@@ -568,10 +641,9 @@ fn receive_once(
                 message_attributes: selected,
             });
         }
-        match last {
+        match last_index.take() {
             Some(last) if !fifo && page_len == PAGE as usize && out.len() < max => {
-                rows =
-                    MESSAGES.scan(&Scan::prefix(prefix.clone()).start_after(last).limit(PAGE))?;
+                (rows, last_index, page_len) = page(Some(last))?;
             }
             _ => break,
         }
@@ -595,7 +667,7 @@ fn move_to_dlq(
     let mut moved = m.clone();
     moved.source = Some(from.arn(ctx));
     enqueue_moved(dlq, moved)?;
-    MESSAGES.delete(key);
+    remove_message(key, m);
     Ok(true)
 }
 
@@ -617,7 +689,7 @@ pub fn enqueue_moved(mut dlq: Queue, mut moved: Message) -> Result<(), AwsError>
             &moved.id[..8]
         )
     };
-    MESSAGES.put(&keys::join(&[&dlq.name, &order]), &moved)?;
+    store_message(&dlq.name, &order, &moved, None)?;
     Ok(())
 }
 
@@ -718,8 +790,8 @@ fn by_handle(q: &Queue, handle: &str) -> Result<Option<(String, Message)>, AwsEr
 fn delete_one(q: &Queue, handle: &str) -> Result<(), AwsError> {
     // A stale handle (the message was received again or deleted) deletes
     // nothing and succeeds, as in AWS.
-    if let Some((key, _)) = by_handle(q, handle)? {
-        MESSAGES.delete(&key);
+    if let Some((key, m)) = by_handle(q, handle)? {
+        remove_message(&key, &m);
     }
     Ok(())
 }
@@ -792,8 +864,9 @@ fn change_one(q: &Queue, handle: &str, timeout: i64) -> Result<(), AwsError> {
     let now = time::now();
     match by_handle(q, handle)? {
         Some((key, mut m)) if m.visible_at > now && m.receive_count > 0 => {
+            let before = m.clone();
             m.visible_at = now + timeout as f64;
-            MESSAGES.put(&key, &m)?;
+            store_message(&q.name, keys::last(&key), &m, Some(&before))?;
             Ok(())
         }
         _ => Err(AwsError::new(

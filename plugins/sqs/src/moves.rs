@@ -7,7 +7,7 @@ use ministack_sdk::encoding::{base64url_decode, base64url_encode};
 use ministack_sdk::prelude::*;
 use ministack_sdk::{ids, time};
 
-use crate::messages::{MESSAGES, Message, enqueue_moved};
+use crate::messages::{MESSAGES, Message, enqueue_moved, remove_message};
 use crate::queues::{QUEUES, Queue, parse_redrive};
 
 #[derive(Serialize, Deserialize, Clone, Default)]
@@ -116,7 +116,7 @@ pub fn start_message_move_task(
         // Reload: an earlier move in this loop may have bumped its sequence.
         let target = QUEUES.get(&target.name)?.unwrap_or(target);
         enqueue_moved(target, back)?;
-        MESSAGES.delete(&key);
+        remove_message(&key, &m);
         moved += 1;
     }
     let started = time::now_millis();

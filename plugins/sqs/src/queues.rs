@@ -312,6 +312,7 @@ pub fn delete_queue(_ctx: &Context, input: QueueUrlRequest) -> Result<Empty, Aws
     let q = load(&input.queue_url)?;
     QUEUES.delete(&q.name);
     MESSAGES.delete_range(&Scan::prefix(keys::prefix(&[&q.name])));
+    messages::BY_VISIBILITY.delete_range(&Scan::prefix(keys::prefix(&[&q.name])));
     messages::DEDUP.delete_range(&Scan::prefix(keys::prefix(&[&q.name])));
     Ok(Empty::default())
 }
@@ -319,6 +320,7 @@ pub fn delete_queue(_ctx: &Context, input: QueueUrlRequest) -> Result<Empty, Aws
 pub fn purge_queue(_ctx: &Context, input: QueueUrlRequest) -> Result<Empty, AwsError> {
     let q = load(&input.queue_url)?;
     MESSAGES.delete_range(&Scan::prefix(keys::prefix(&[&q.name])));
+    messages::BY_VISIBILITY.delete_range(&Scan::prefix(keys::prefix(&[&q.name])));
     Ok(Empty::default())
 }
 

@@ -1,3 +1,4 @@
 //! Service quirks: small, named exceptions to the generic codecs.
 
 pub(crate) mod s3;
+pub(crate) mod sqs;
