@@ -717,3 +717,31 @@ def test_aws_cli(gateway):
     assert attrs["TopicArn"] == arn
     bad = gateway.aws("sns", "get-topic-attributes", "--topic-arn", arn + "-missing", check=False)
     assert bad.returncode != 0 and "NotFound" in bad.stderr
+
+
+def test_unsubscribe_url_works_unsigned_across_accounts(gateway, sqs):
+    owner = gateway.client("sns", account=OTHER, region="us-west-2")
+    topic = owner.create_topic(Name=f"shared-{uid()}")["TopicArn"]
+    url, qarn = new_queue(sqs)
+    sub = owner.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)["SubscriptionArn"]
+    # Subscription operations follow the ARN to its account and region.
+    me = gateway.client("sns")
+    assert me.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]["TopicArn"] == topic
+    owner.publish(TopicArn=topic, Message="bye")
+    [m] = drain(sqs, url)
+    unsubscribe_url = json.loads(m["Body"])["UnsubscribeURL"]
+    r = requests.get(unsubscribe_url.replace("localhost", "127.0.0.1"))
+    assert r.status_code == 200, r.text
+    assert owner.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+
+def test_the_http_capability_must_be_granted(make_gateway, tmp_path):
+    from conftest import ROOT
+
+    wasm = ROOT / "target" / "wasm32-wasip2" / "plugin" / "sns.wasm"
+    manifest = tmp_path / "plugins.toml"
+    manifest.write_text(f'[plugins.sns]\npath = "{wasm}"\n')
+    g = make_gateway(plugins_file=manifest)
+    assert "sns" not in requests.get(g.url + "/_ministack/health").json()["services"]
+    logs = g.logs()
+    assert "sns imports capability \"http\", which plugins.toml does not grant it" in logs, logs

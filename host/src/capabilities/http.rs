@@ -108,13 +108,17 @@ impl Default for OutboundHttp {
 
 /// Accepts absolute `http://` URLs only.
 fn check_url(url: &str) -> Result<http::Uri, String> {
-    let uri: http::Uri = url.parse().map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
     match uri.scheme_str() {
         Some("http") if uri.host().is_some() => Ok(uri),
         Some("https") => Err(format!(
             "cannot send to {url}: the gateway has no TLS client (https is not supported)"
         )),
-        _ => Err(format!("invalid URL {url:?}: an absolute http:// URL is needed")),
+        _ => Err(format!(
+            "invalid URL {url:?}: an absolute http:// URL is needed"
+        )),
     }
 }
 
@@ -191,7 +195,8 @@ mod tests {
     #[tokio::test]
     async fn sends_a_request_and_reads_the_response() {
         let (url, server) =
-            serve_once(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Reply: yes\r\n\r\nok").await;
+            serve_once(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Reply: yes\r\n\r\nok")
+                .await;
         let response = OutboundHttp::new().send(request(url, 2000)).await.unwrap();
         assert_eq!(response.status, 201);
         assert_eq!(response.body, b"ok");

@@ -37,26 +37,6 @@ impl Service for Sns {
             .op("ListTopics", topics::list_topics)
             .op("ListSubscriptions", subscriptions::list_subscriptions)
             .op(
-                "GetSubscriptionAttributes",
-                subscriptions::get_subscription_attributes,
-            )
-            .op(
-                "SetSubscriptionAttributes",
-                subscriptions::set_subscription_attributes,
-            )
-            .op("Unsubscribe", subscriptions::unsubscribe)
-            .op("TagResource", topics::tag_resource)
-            .op("UntagResource", topics::untag_resource)
-            .op("ListTagsForResource", topics::list_tags_for_resource)
-            .op(
-                "GetDataProtectionPolicy",
-                topics::get_data_protection_policy,
-            )
-            .op(
-                "PutDataProtectionPolicy",
-                topics::put_data_protection_policy,
-            )
-            .op(
                 "CreatePlatformApplication",
                 mobile::create_platform_application,
             )
@@ -138,6 +118,44 @@ impl Service for Sns {
             subscriptions::list_subscriptions_by_topic,
         );
         let r = by_topic(r, "Publish", publish::publish);
+        let r = by_arn(
+            r,
+            "GetSubscriptionAttributes",
+            "SubscriptionArn",
+            subscriptions::get_subscription_attributes,
+        );
+        let r = by_arn(
+            r,
+            "SetSubscriptionAttributes",
+            "SubscriptionArn",
+            subscriptions::set_subscription_attributes,
+        );
+        let r = by_arn(
+            r,
+            "Unsubscribe",
+            "SubscriptionArn",
+            subscriptions::unsubscribe,
+        );
+        let r = by_arn(r, "TagResource", "ResourceArn", topics::tag_resource);
+        let r = by_arn(r, "UntagResource", "ResourceArn", topics::untag_resource);
+        let r = by_arn(
+            r,
+            "ListTagsForResource",
+            "ResourceArn",
+            topics::list_tags_for_resource,
+        );
+        let r = by_arn(
+            r,
+            "GetDataProtectionPolicy",
+            "ResourceArn",
+            topics::get_data_protection_policy,
+        );
+        let r = by_arn(
+            r,
+            "PutDataProtectionPolicy",
+            "ResourceArn",
+            topics::put_data_protection_policy,
+        );
         by_topic(r, "PublishBatch", publish::publish_batch)
     }
 
@@ -164,9 +182,26 @@ where
     In: serde::de::DeserializeOwned + 'static,
     Out: Serialize + 'static,
 {
+    by_arn(router, name, "TopicArn", handler)
+}
+
+/// Registers an operation whose resource is named by the ARN in `member`:
+/// one in another account or region is served there (`services.call` into
+/// this plugin), as SNS serves a topic shared through its policy. Policies
+/// are not evaluated.
+fn by_arn<In, Out>(
+    router: Router,
+    name: &'static str,
+    member: &'static str,
+    handler: fn(&Context, In) -> Result<Out, AwsError>,
+) -> Router
+where
+    In: serde::de::DeserializeOwned + 'static,
+    Out: Serialize + 'static,
+{
     router.op(name, move |ctx: &Context, input: serde_json::Value| {
         let elsewhere = input
-            .get("TopicArn")
+            .get(member)
             .and_then(|u| u.as_str())
             .and_then(Arn::parse)
             .filter(|a| a.service == "sns" && ids_ok(a))

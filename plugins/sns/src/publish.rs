@@ -372,7 +372,11 @@ pub fn publish(ctx: &Context, input: PublishInput) -> Result<PublishOutput, AwsE
     let name = topic_name(ctx, &arn)?;
     let mut topic = TOPICS.get(&name)?.ok_or_else(|| not_found("Topic"))?;
     let out = prepare(&mut topic, &input)?;
-    TOPICS.put(&name, &topic)?;
+    if topic.fifo() {
+        // The sequence number moved (standard topics are not rewritten, so
+        // concurrent publishes do not conflict on the topic row).
+        TOPICS.put(&name, &topic)?;
+    }
     if !out.duplicate {
         fan_out(ctx, &topic, &out)?;
     }
@@ -509,7 +513,9 @@ pub fn publish_batch(
             }),
         }
     }
-    TOPICS.put(&name, &topic)?;
+    if topic.fifo() {
+        TOPICS.put(&name, &topic)?;
+    }
     for out in &ready {
         fan_out(ctx, &topic, out)?;
     }

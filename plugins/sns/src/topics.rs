@@ -159,10 +159,10 @@ pub fn create_topic(ctx: &Context, input: CreateTopicInput) -> Result<TopicArnOu
     let arn = ctx.arn("sns", &input.name).to_string();
     if let Some(existing) = TOPICS.get(&input.name)? {
         // Idempotent when what was asked matches what exists.
-        let differs = attributes.iter().any(|(k, v)| {
-            existing.attributes.get(k) != Some(v)
-                && !(k == "Policy" && existing.attributes.get(k).is_none())
-        }) || existing.fifo() != fifo;
+        let differs = attributes
+            .iter()
+            .any(|(k, v)| existing.attributes.get(k) != Some(v))
+            || existing.fifo() != fifo;
         if differs {
             return Err(invalid(
                 "Invalid parameter: Attributes Reason: Topic already exists with different attributes",
