@@ -4,7 +4,7 @@
 //! [plugins.sts]
 //! path = "target/wasm32-wasip2/plugin/sts.wasm"   # relative to this file
 //! enabled = true
-//! capabilities = ["identity"]      # beyond the basic ones every plugin has
+//! capabilities = ["identity"]      # beyond the basic ones every plugin has (identity, http, ...)
 //! memory_mb = 64                   # linear memory cap per instance
 //! timeout_ms = 30000               # run time per call, waits excluded
 //! [plugins.sts.settings]           # handed to the plugin in its context
