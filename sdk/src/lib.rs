@@ -11,7 +11,7 @@
 //! - [`Router`]: operation name → typed handler `fn(&Context, In) -> Result<Out, AwsError>`;
 //! - [`AwsError`]: AWS error codes with the right fault and status;
 //! - [`store::Table`]: typed tables (serde) over the host's transactional store;
-//! - [`blobs`], [`services`], [`tasks`], [`identity`], [`log`]: the other host
+//! - [`blobs`], [`services`], [`tasks`], [`identity`], [`http`], [`log`]: the other host
 //!   capabilities;
 //! - [`ids`], [`arn`], [`time`], [`pagination`], [`rand`]: small helpers every
 //!   service needs.
@@ -48,6 +48,7 @@ mod context;
 pub mod encoding;
 mod error;
 pub mod hash;
+pub mod http;
 pub mod identity;
 pub mod ids;
 pub mod log;

@@ -4,7 +4,7 @@
 //! [plugins.sts]
 //! path = "target/wasm32-wasip2/plugin/sts.wasm"   # relative to this file
 //! enabled = true
-//! capabilities = ["identity"]      # beyond the basic ones every plugin has
+//! capabilities = ["identity"]      # beyond the basic ones every plugin has (identity, http, ...)
 //! memory_mb = 64                   # linear memory cap per instance
 //! timeout_ms = 30000               # run time per call, waits excluded
 //! [plugins.sts.settings]           # handed to the plugin in its context
@@ -20,7 +20,7 @@ use serde::Deserialize;
 /// Capabilities every plugin gets without asking.
 pub const BASIC_CAPABILITIES: &[&str] = &["store", "blobs", "services", "tasks", "log"];
 /// Capabilities a plugin gets only when plugins.toml grants them.
-pub const GRANTED_CAPABILITIES: &[&str] = &["identity", "containers", "functions"];
+pub const GRANTED_CAPABILITIES: &[&str] = &["identity", "http", "containers", "functions"];
 
 pub const DEFAULT_MEMORY_MB: u64 = 128;
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;

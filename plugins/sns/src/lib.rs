@@ -1,0 +1,244 @@
+//! Amazon SNS as a ministack plugin.
+//!
+//! Topics, subscriptions, platform applications and endpoints live per
+//! account and region. Publish fans out synchronously to SQS (through
+//! `services.call` into the sqs plugin, in the queue's own account and
+//! region, so the message is queued when Publish returns), to Lambda
+//! (`Invoke` with `InvocationType: Event`; logged and skipped while no lambda
+//! plugin is loaded), and schedules HTTP/HTTPS POSTs as tasks (the `http`
+//! capability) so a slow endpoint does not hold Publish. email, email-json,
+//! sms, application endpoints and firehose deliveries are recorded and
+//! readable at `GET /_ministack/sns/messages`.
+//!
+//! Signatures in notifications are placeholders (base64 of random bytes):
+//! nothing signs with a real certificate.
+
+use ministack_sdk::prelude::*;
+use ministack_sdk::services;
+
+pub mod filter;
+mod inspect;
+mod mobile;
+mod model;
+mod publish;
+mod sms;
+mod subscriptions;
+mod topics;
+
+pub struct Sns;
+
+impl Service for Sns {
+    const NAME: &'static str = "sns";
+    const MODEL: &'static str = include_str!("../model/service-2.json");
+
+    fn router() -> Router {
+        let r = Router::new()
+            .op("CreateTopic", topics::create_topic)
+            .op("ListTopics", topics::list_topics)
+            .op("ListSubscriptions", subscriptions::list_subscriptions)
+            .op(
+                "CreatePlatformApplication",
+                mobile::create_platform_application,
+            )
+            .op(
+                "GetPlatformApplicationAttributes",
+                mobile::get_platform_application_attributes,
+            )
+            .op(
+                "SetPlatformApplicationAttributes",
+                mobile::set_platform_application_attributes,
+            )
+            .op(
+                "DeletePlatformApplication",
+                mobile::delete_platform_application,
+            )
+            .op(
+                "ListPlatformApplications",
+                mobile::list_platform_applications,
+            )
+            .op("CreatePlatformEndpoint", mobile::create_platform_endpoint)
+            .op("GetEndpointAttributes", mobile::get_endpoint_attributes)
+            .op("SetEndpointAttributes", mobile::set_endpoint_attributes)
+            .op("DeleteEndpoint", mobile::delete_endpoint)
+            .op(
+                "ListEndpointsByPlatformApplication",
+                mobile::list_endpoints_by_platform_application,
+            )
+            .op("SetSMSAttributes", sms::set_sms_attributes)
+            .op("GetSMSAttributes", sms::get_sms_attributes)
+            .op(
+                "CheckIfPhoneNumberIsOptedOut",
+                sms::check_if_phone_number_is_opted_out,
+            )
+            .op(
+                "ListPhoneNumbersOptedOut",
+                sms::list_phone_numbers_opted_out,
+            )
+            .op("OptInPhoneNumber", sms::opt_in_phone_number)
+            .op(
+                "CreateSMSSandboxPhoneNumber",
+                sms::create_sms_sandbox_phone_number,
+            )
+            .op(
+                "VerifySMSSandboxPhoneNumber",
+                sms::verify_sms_sandbox_phone_number,
+            )
+            .op(
+                "DeleteSMSSandboxPhoneNumber",
+                sms::delete_sms_sandbox_phone_number,
+            )
+            .op(
+                "ListSMSSandboxPhoneNumbers",
+                sms::list_sms_sandbox_phone_numbers,
+            )
+            .op(
+                "GetSMSSandboxAccountStatus",
+                sms::get_sms_sandbox_account_status,
+            )
+            .op("ListOriginationNumbers", sms::list_origination_numbers)
+            .task(publish::DELIVER_HTTP, publish::deliver_http_task)
+            .http(inspect::serve);
+        // Operations on a TopicArn: a topic in another account or region is
+        // served there (services.call into this plugin), as SNS serves a
+        // topic shared through its policy. Topic policies are not evaluated.
+        let r = by_topic(r, "DeleteTopic", topics::delete_topic);
+        let r = by_topic(r, "GetTopicAttributes", topics::get_topic_attributes);
+        let r = by_topic(r, "SetTopicAttributes", topics::set_topic_attributes);
+        let r = by_topic(r, "AddPermission", topics::add_permission);
+        let r = by_topic(r, "RemovePermission", topics::remove_permission);
+        let r = by_topic(r, "Subscribe", subscriptions::subscribe);
+        let r = by_topic(
+            r,
+            "ConfirmSubscription",
+            subscriptions::confirm_subscription,
+        );
+        let r = by_topic(
+            r,
+            "ListSubscriptionsByTopic",
+            subscriptions::list_subscriptions_by_topic,
+        );
+        let r = by_topic(r, "Publish", publish::publish);
+        let r = by_arn(
+            r,
+            "GetSubscriptionAttributes",
+            "SubscriptionArn",
+            subscriptions::get_subscription_attributes,
+        );
+        let r = by_arn(
+            r,
+            "SetSubscriptionAttributes",
+            "SubscriptionArn",
+            subscriptions::set_subscription_attributes,
+        );
+        let r = by_arn(
+            r,
+            "Unsubscribe",
+            "SubscriptionArn",
+            subscriptions::unsubscribe,
+        );
+        let r = by_arn(r, "TagResource", "ResourceArn", topics::tag_resource);
+        let r = by_arn(r, "UntagResource", "ResourceArn", topics::untag_resource);
+        let r = by_arn(
+            r,
+            "ListTagsForResource",
+            "ResourceArn",
+            topics::list_tags_for_resource,
+        );
+        let r = by_arn(
+            r,
+            "GetDataProtectionPolicy",
+            "ResourceArn",
+            topics::get_data_protection_policy,
+        );
+        let r = by_arn(
+            r,
+            "PutDataProtectionPolicy",
+            "ResourceArn",
+            topics::put_data_protection_policy,
+        );
+        by_topic(r, "PublishBatch", publish::publish_batch)
+    }
+
+    fn raw_routes() -> Vec<ministack_sdk::RawRoute> {
+        vec![ministack_sdk::RawRoute {
+            host_suffix: String::new(),
+            path_prefix: "/_ministack/sns/".into(),
+        }]
+    }
+
+    fn capabilities() -> Vec<String> {
+        vec!["http".to_string()]
+    }
+}
+
+/// Registers an operation that names its topic by TopicArn; a topic in
+/// another account or region is served there.
+fn by_topic<In, Out>(
+    router: Router,
+    name: &'static str,
+    handler: fn(&Context, In) -> Result<Out, AwsError>,
+) -> Router
+where
+    In: serde::de::DeserializeOwned + 'static,
+    Out: Serialize + 'static,
+{
+    by_arn(router, name, "TopicArn", handler)
+}
+
+/// Registers an operation whose resource is named by the ARN in `member`:
+/// one in another account or region is served there (`services.call` into
+/// this plugin), as SNS serves a topic shared through its policy. Policies
+/// are not evaluated.
+fn by_arn<In, Out>(
+    router: Router,
+    name: &'static str,
+    member: &'static str,
+    handler: fn(&Context, In) -> Result<Out, AwsError>,
+) -> Router
+where
+    In: serde::de::DeserializeOwned + 'static,
+    Out: Serialize + 'static,
+{
+    router.op(name, move |ctx: &Context, input: serde_json::Value| {
+        let elsewhere = input
+            .get(member)
+            .and_then(|u| u.as_str())
+            .and_then(Arn::parse)
+            .filter(|a| a.service == "sns" && ids_ok(a))
+            .filter(|a| a.account != ctx.account || a.region != ctx.region);
+        if let Some(arn) = elsewhere {
+            let target = services::Target::at("sns", &arn.account, &arn.region);
+            let out = services::call_json(&target, name, &input.to_string())?;
+            return serde_json::from_str::<serde_json::Value>(&out)
+                .map_err(|e| AwsError::internal(format!("unexpected output of {name}: {e}")));
+        }
+        let typed: In = serde_json::from_value(input)
+            .map_err(|e| AwsError::validation_error(format!("Invalid input for {name}: {e}")))?;
+        serde_json::to_value(handler(ctx, typed)?)
+            .map_err(|e| AwsError::internal(format!("cannot encode the output of {name}: {e}")))
+    })
+}
+
+fn ids_ok(a: &Arn) -> bool {
+    ministack_sdk::ids::is_account_id(&a.account) && !a.region.is_empty()
+}
+
+export_plugin!(Sns);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implements_every_operation_of_the_model() {
+        let model: serde_json::Value = serde_json::from_str(Sns::MODEL).unwrap();
+        let mut modelled: Vec<String> = model["operations"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        modelled.sort();
+        assert_eq!(Sns::router().operations(), modelled);
+    }
+}
