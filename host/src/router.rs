@@ -527,7 +527,10 @@ mod tests {
         let sqs = ServiceModel::from_json(&m.to_string()).unwrap();
         m["metadata"] = serde_json::json!({"apiVersion": "2010-03-31", "endpointPrefix": "sns",
             "protocol": "query", "serviceId": "SNS"});
-        m["operations"].as_object_mut().unwrap().remove("ListQueues");
+        m["operations"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ListQueues");
         let sns = ServiceModel::from_json(&m.to_string()).unwrap();
         let r: Router<Fake> = Router::new(&[fake("sqs", sqs), fake("sns", sns)]);
         let form = [("content-type", "application/x-www-form-urlencoded")];
