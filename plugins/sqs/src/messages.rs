@@ -517,6 +517,10 @@ fn system_attributes(m: &Message, wanted: &[String]) -> BTreeMap<String, String>
     out
 }
 
+/// One page of the visibility index: messages, the last index key read,
+/// and how many entries the page held.
+type VisiblePage = (Vec<(String, Message)>, Option<String>, usize);
+
 /// One pass over the queue: takes up to `max` receivable messages, moving
 /// those over maxReceiveCount to the dead-letter queue and dropping expired
 /// ones.
@@ -540,8 +544,10 @@ fn receive_once(
     // time, so a receive reads (and conflicts with) only the messages that
     // are visible now.
     let visible_before = keys::join(&[&q.name, &keys::u64((now * 1_000_000.0) as u64 + 1)]);
-    let page = |after: Option<String>| -> Result<(Vec<(String, Message)>, Option<String>, usize), AwsError> {
-        let mut scan = Scan::prefix(prefix.clone()).to(visible_before.clone()).limit(PAGE);
+    let page = |after: Option<String>| -> Result<VisiblePage, AwsError> {
+        let mut scan = Scan::prefix(prefix.clone())
+            .to(visible_before.clone())
+            .limit(PAGE);
         if let Some(a) = after {
             scan = scan.start_after(a);
         }
