@@ -153,3 +153,24 @@ def test_root_page_for_browsers_lists_services(gateway):
     s3 = gateway.client("s3")
     s3.create_bucket(Bucket="root-page-bucket")
     assert "root-page-bucket" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_readme_services_table_matches_the_plugins(gateway):
+    """README's table is generated (scripts/services-table.py), never typed:
+    it must say what the default bundle's plugins describe."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    bundle = tomllib.loads((root / "plugins.toml").read_text())["plugins"]
+    listing = {p["name"]: p for p in requests.get(gateway.url + "/_ministack/plugins").json()["plugins"]}
+    readme = (root / "README.md").read_text()
+    rows = dict(
+        (m[0], (m[1], int(m[2]), int(m[3])))
+        for m in re.findall(r"^\| ([a-z0-9-]+) \| ([A-Za-z, ]+) \| (\d+) \| (\d+) \|$", readme, re.M)
+    )
+    assert set(rows) == set(bundle), "README's services table is stale: run scripts/services-table.py"
+    for name, (protocols, implemented, total) in rows.items():
+        p = listing[name]
+        assert (protocols, implemented, total) == (", ".join(p["protocols"]), p["implemented_count"], p["operation_count"]), name
