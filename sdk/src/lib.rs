@@ -63,7 +63,9 @@ pub mod validate;
 
 pub use context::Context;
 pub use error::AwsError;
-pub use router::{Empty, HttpRequest, HttpResponse, Protocol, RawRoute, Router, Service};
+pub use router::{
+    Coverage, Empty, HttpRequest, HttpResponse, Protocol, RawRoute, Router, Service, coverage,
+};
 pub use store::{RawTable, Scan, Scope, Table};
 
 /// What most plugins import: `use ministack_sdk::prelude::*;`.

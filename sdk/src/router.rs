@@ -279,6 +279,37 @@ impl Router {
     }
 }
 
+/// How a plugin's router lines up with its model: `unknown` are routed
+/// operations the model lacks (a typo; should be empty), `missing` are
+/// modelled operations not routed (the host answers them 501).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub unknown: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+/// The router of `S` against its model (for the plugin's own tests).
+pub fn coverage<S: Service>() -> Coverage {
+    let model: serde_json::Value = serde_json::from_str(S::MODEL).unwrap_or_default();
+    let modelled: Vec<String> = model["operations"]
+        .as_object()
+        .map(|ops| ops.keys().cloned().collect())
+        .unwrap_or_default();
+    let routed = S::router().operations();
+    Coverage {
+        unknown: routed
+            .iter()
+            .filter(|op| !modelled.contains(op))
+            .cloned()
+            .collect(),
+        missing: modelled
+            .iter()
+            .filter(|op| !routed.contains(op))
+            .cloned()
+            .collect(),
+    }
+}
+
 /// A service plugin: its name, model and operations. Export it with
 /// [`crate::export_plugin!`].
 pub trait Service: 'static {

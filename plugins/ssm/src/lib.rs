@@ -57,11 +57,10 @@ mod tests {
 
     #[test]
     fn every_routed_operation_is_in_the_model() {
-        let model: serde_json::Value = serde_json::from_str(Ssm::MODEL).unwrap();
-        let ops = Ssm::router().operations();
-        assert_eq!(ops.len(), 18);
-        for op in ops {
-            assert!(model["operations"].get(&op).is_some(), "{op}");
-        }
+        assert_eq!(
+            ministack_sdk::coverage::<Ssm>().unknown,
+            Vec::<String>::new()
+        );
+        assert_eq!(Ssm::router().operations().len(), 18);
     }
 }
