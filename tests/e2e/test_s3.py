@@ -720,3 +720,24 @@ def test_multipart_composite_checksum(s3, bucket):
     done = s3.complete_multipart_upload(Bucket=bucket, Key="f", UploadId=up["UploadId"],
                                         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]}]})
     assert done["ChecksumType"] == "FULL_OBJECT" and done["ChecksumCRC32"] == r["ChecksumCRC32"]
+
+
+def test_notifications_reach_a_queue_through_an_sns_topic(gateway, s3, bucket):
+    """S3 → SNS (services.call Publish) → SQS (the topic's subscription)."""
+    sqs, sns = gateway.client("sqs"), gateway.client("sns")
+    url = sqs.create_queue(QueueName=f"via-sns-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = sns.create_topic(Name=f"s3-events-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
+                  Attributes={"RawMessageDelivery": "true"})
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"TopicConfigurations": [
+        {"TopicArn": topic, "Events": ["s3:ObjectCreated:*"]}]})
+    s3.put_object(Bucket=bucket, Key="via/sns.txt", Body=b"hello")
+    records = []
+    for _ in range(5):
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            body = json.loads(m["Body"])
+            records += body.get("Records", [])
+        if records:
+            break
+    assert [(r["eventName"], r["s3"]["object"]["key"]) for r in records] == [("ObjectCreated:Put", "via/sns.txt")]
