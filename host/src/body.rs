@@ -143,45 +143,15 @@ where
     }
 }
 
-/// A request body the client compressed: `Content-Encoding: gzip` (botocore
-/// compresses operations with the `requestcompression` trait, e.g.
-/// CloudWatch PutMetricData, above 10 KB). The body is inflated before
-/// routing and decoding and `gzip` leaves the header, so the codec sees a
-/// plain request. Inflating stops at [`MAX_BUFFERED_BODY`]. Other bodies
-/// pass through untouched.
+/// A request body the client gzipped is inflated before routing and
+/// decoding (see `ministack_protocol::compression`), up to
+/// [`MAX_BUFFERED_BODY`].
 pub fn decompress(headers: &mut http::HeaderMap, body: Bytes) -> Result<Bytes, ReadError> {
-    use std::io::Read as _;
-    let Some(encoding) = headers
-        .get(http::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Ok(body);
-    };
-    let codings: Vec<&str> = encoding
-        .split(',')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
-    let is_gzip = |c: &&str| c.eq_ignore_ascii_case("gzip") || c.eq_ignore_ascii_case("x-gzip");
-    if !codings.iter().any(is_gzip) {
-        return Ok(body);
-    }
-    let rest: Vec<&str> = codings.into_iter().filter(|c| !is_gzip(c)).collect();
-    let mut out = Vec::with_capacity(body.len() * 4);
-    flate2::read::MultiGzDecoder::new(&body[..])
-        .take(MAX_BUFFERED_BODY as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| ReadError::Io(format!("the gzip body does not inflate: {e}")))?;
-    if out.len() > MAX_BUFFERED_BODY {
-        return Err(ReadError::TooLarge);
-    }
-    if rest.is_empty() {
-        headers.remove(http::header::CONTENT_ENCODING);
-    } else if let Ok(v) = http::HeaderValue::from_str(&rest.join(", ")) {
-        headers.insert(http::header::CONTENT_ENCODING, v);
-    }
-    headers.remove(http::header::CONTENT_LENGTH);
-    Ok(Bytes::from(out))
+    use ministack_protocol::compression::{InflateError, inflate_request};
+    inflate_request(headers, body, MAX_BUFFERED_BODY).map_err(|e| match e {
+        InflateError::TooLarge(_) => ReadError::TooLarge,
+        e @ InflateError::Corrupt(_) => ReadError::Io(e.to_string()),
+    })
 }
 
 /// Streams a request body into a new blob of `plugin`, frame by frame,
@@ -332,39 +302,6 @@ fn incomplete(message: &str) -> AwsError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gzip_bodies_are_inflated() {
-        use std::io::Write as _;
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(b"Action=PutMetricData&Version=2010-08-01")
-            .unwrap();
-        let gz = Bytes::from(enc.finish().unwrap());
-        let mut h = http::HeaderMap::new();
-        h.insert(http::header::CONTENT_ENCODING, "gzip".parse().unwrap());
-        let out = decompress(&mut h, gz.clone()).unwrap();
-        assert_eq!(&out[..], b"Action=PutMetricData&Version=2010-08-01");
-        assert!(h.get(http::header::CONTENT_ENCODING).is_none());
-        // Other codings stay in the header; a body without gzip is untouched.
-        h.insert(
-            http::header::CONTENT_ENCODING,
-            "custom, gzip".parse().unwrap(),
-        );
-        decompress(&mut h, gz.clone()).unwrap();
-        assert_eq!(h.get(http::header::CONTENT_ENCODING).unwrap(), "custom");
-        let mut plain = http::HeaderMap::new();
-        assert_eq!(
-            decompress(&mut plain, Bytes::from_static(b"{}")).unwrap(),
-            "{}"
-        );
-        // Not gzip at all: an error, never a panic.
-        let mut h = http::HeaderMap::new();
-        h.insert(http::header::CONTENT_ENCODING, "gzip".parse().unwrap());
-        assert!(matches!(
-            decompress(&mut h, Bytes::from_static(b"not gzip")),
-            Err(ReadError::Io(_))
-        ));
-    }
 
     #[test]
     fn aws_chunked_detection_and_stripping() {

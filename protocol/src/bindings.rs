@@ -98,8 +98,13 @@ fn parse_header(m: &Model, member: &Member, raw: &str) -> Result<Value, String> 
                 .map(Value::Array)
         }
         Kind::String if member.jsonvalue => {
+            // The member is a string whose content is JSON text (Smithy's
+            // `@mediaType("application/json")`); it stays that text, as a
+            // jsonvalue member of a body does.
             let bytes = b64_decode(raw).ok_or("expected base64 JSON")?;
-            serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+            let text = String::from_utf8(bytes).map_err(|_| "expected UTF-8 JSON")?;
+            serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| e.to_string())?;
+            Ok(Value::String(text))
         }
         Kind::Blob => Ok(Value::from(raw.trim())),
         kind => parse_text(kind, ts(m, member, TsFormat::Rfc822), raw.trim())
@@ -114,13 +119,27 @@ pub(crate) fn decode_bindings(
     id: ShapeId,
     labels: &Labels,
     head: &RequestHead<'_>,
+    named_keys_in_map: bool,
 ) -> Result<Map<String, Value>, String> {
     let shape = m.shape(id);
     let query = parse_query(head.query);
     let mut out = Map::new();
-    // A query-string map takes every parameter (members bound to a key
-    // included, as restJson1 specifies), except the template's discriminators.
-    let claimed: Vec<&str> = op.template.static_query_keys().collect();
+    // A query-string map takes every parameter except the template's
+    // discriminators: restJson1 servers keep the ones bound to named members
+    // too (Smithy's RestJsonServersPutAllQueryParamsInMap). restXml has no
+    // server rule; its vectors leave those out of the map, as the client
+    // that put them there did.
+    let mut claimed: Vec<&str> = op.template.static_query_keys().collect();
+    if !named_keys_in_map {
+        claimed.extend(
+            shape
+                .members
+                .iter()
+                .filter(|mm| mm.location == Location::QueryString)
+                .filter(|mm| m.shape(mm.shape).kind != Kind::Map)
+                .map(|mm| mm.wire_name()),
+        );
+    }
     for member in &shape.members {
         let target = m.shape(member.shape);
         let err = |e: String| format!("{}: {e}", member.name);
@@ -227,9 +246,11 @@ fn header_text(m: &Model, member: &Member, v: &Value) -> Option<String> {
                 .collect();
             Some(parts.join(", "))
         }
-        Kind::String if member.jsonvalue => Some(b64_encode(
-            serde_json::to_string(v).unwrap_or_default().as_bytes(),
-        )),
+        Kind::String if member.jsonvalue => Some(match v {
+            Value::String(text) => b64_encode(text.as_bytes()),
+            // A plugin may hand over the value itself rather than its text.
+            other => b64_encode(serde_json::to_string(other).unwrap_or_default().as_bytes()),
+        }),
         kind => to_text(kind, ts(m, member, TsFormat::Rfc822), v),
     }
 }
@@ -317,13 +338,19 @@ pub(crate) fn start_rest_decode(
     labels: &Labels,
     head: &RequestHead<'_>,
     body: crate::RequestBody,
-    binding_error_code: &str,
+    protocol: crate::Protocol,
 ) -> Result<RestStart, crate::AwsError> {
+    // What each protocol's services answer for a malformed binding.
+    let binding_error_code = match protocol {
+        crate::Protocol::RestXml => "InvalidArgument",
+        _ => "SerializationException",
+    };
     let m = &model.model;
     let Some(input) = &op.input else {
         return Ok(RestStart::Done(Value::Object(Map::new())));
     };
-    let mut bound = decode_bindings(m, op, input.shape, labels, head)
+    let named_keys_in_map = protocol != crate::Protocol::RestXml;
+    let mut bound = decode_bindings(m, op, input.shape, labels, head, named_keys_in_map)
         .map_err(|e| crate::AwsError::new(binding_error_code, e, 400))?;
     match body {
         crate::RequestBody::Bytes(bytes) => Ok(RestStart::Body {

@@ -19,6 +19,7 @@ pub use quirks::s3::virtual_host_bucket as s3_virtual_host_bucket;
 
 mod bindings;
 mod cbor;
+pub mod compression;
 mod ec2;
 mod eventstream;
 mod json;

@@ -125,7 +125,15 @@ fn read_struct(
     let shape = m.shape(id);
     let mut out = Map::new();
     for member in &shape.members {
-        let key = join(prefix, &member_key(member, ec2));
+        let mut key = join(prefix, &member_key(member, ec2));
+        if ec2 && member.query_name.is_none() && member.location_name.is_none() {
+            // botocore capitalizes only a `locationName`: a bare member name
+            // goes out as it is (`encoding=`, where Smithy says `Encoding=`).
+            let bare = join(prefix, &member.name);
+            if !present(params, &key) && present(params, &bare) {
+                key = bare;
+            }
+        }
         let p = join(path, &member.name);
         if let Some(v) = read_value(m, member, &key, params, ec2, &p)? {
             out.insert(member.name.clone(), v);

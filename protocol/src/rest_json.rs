@@ -24,7 +24,7 @@ pub(crate) fn decode(
         &labels,
         head,
         body,
-        "SerializationException",
+        crate::Protocol::RestJson,
     )? {
         bindings::RestStart::Done(v) => return Ok(v),
         bindings::RestStart::Body {

@@ -29,15 +29,21 @@ pub(crate) fn decode(
     body: RequestBody,
 ) -> Result<Value, AwsError> {
     let m = &model.model;
-    let (input, mut out, bytes) =
-        match bindings::start_rest_decode(model, op, &labels, head, body, "InvalidArgument")? {
-            bindings::RestStart::Done(v) => return Ok(v),
-            bindings::RestStart::Body {
-                input,
-                bound,
-                bytes,
-            } => (input, bound, bytes),
-        };
+    let (input, mut out, bytes) = match bindings::start_rest_decode(
+        model,
+        op,
+        &labels,
+        head,
+        body,
+        crate::Protocol::RestXml,
+    )? {
+        bindings::RestStart::Done(v) => return Ok(v),
+        bindings::RestStart::Body {
+            input,
+            bound,
+            bytes,
+        } => (input, bound, bytes),
+    };
     let blank = bytes.trim_ascii().is_empty();
     match payload_member(m, input) {
         Some(pm) => {

@@ -189,11 +189,16 @@ fn ns_attr(ns: &crate::model::XmlNs) -> (String, String) {
     }
 }
 
-/// Element name of a member inside a structure (botocore `_member_key_name`).
+/// Element name of a member inside a structure. A list flattened by its
+/// own shape (the older models: S3's `ObjectList`, SimpleDB, query-era SQS)
+/// names its items after the list's member (botocore `_member_key_name`);
+/// a member flattened where it is used (Smithy's `@xmlFlattened`) names
+/// them after that member, whatever the list's member is called.
 fn member_element_name<'a>(m: &'a Model, member: &'a Member) -> &'a str {
     let shape = m.shape(member.shape);
     if shape.kind == Kind::List
-        && (member.flattened || shape.flattened)
+        && shape.flattened
+        && !member.flattened
         && let Some(n) = shape
             .member
             .as_deref()

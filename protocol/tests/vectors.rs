@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use ministack_protocol::compression::inflate_request;
 use ministack_protocol::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use ministack_protocol::{
     AwsError, Protocol, RequestBody, RequestHead, ResponseBody, ServiceModel, decode_request,
@@ -281,29 +282,29 @@ fn to_ours(shapes: &Value, name: &str, v: &Value) -> Value {
     }
 }
 
+#[derive(Default)]
 struct Tally {
     passed: usize,
     total: usize,
     skipped: usize,
+    /// Output cases botocore cannot read even in AWS's reference form,
+    /// judged against that reference instead (see judge.py).
+    by_reference: usize,
 }
 
 impl Tally {
+    /// Passed over all cases: a case on the ignore list counts as failed.
     fn ratio(&self) -> f64 {
-        let counted = self.total - self.skipped;
-        if counted == 0 {
+        if self.total == 0 {
             1.0
         } else {
-            self.passed as f64 / counted as f64
+            self.passed as f64 / self.total as f64
         }
     }
 }
 
 fn run_inputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally {
-    let mut t = Tally {
-        passed: 0,
-        total: 0,
-        skipped: 0,
-    };
+    let mut t = Tally::default();
     let path = vectors_dir().join("input").join(format!("{file}.json"));
     let is_cbor = file.starts_with("smithy-rpc-v2-cbor");
     for suite in load(&path).as_array().into_iter().flatten() {
@@ -328,14 +329,91 @@ fn run_inputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally 
     t
 }
 
+/// The token botocore's harness pins uuid4 to. Clients fill in an idempotency
+/// token the caller left out, so the server receives it like any member.
+const AUTO_FILLED_TOKEN: &str = "00000000-0000-4000-8000-000000000000";
+
+/// The request botocore makes from the case's params (serialize.py).
+fn botocore_request(suite: &Value, case: &Value) -> Result<Value, String> {
+    let job = json!({
+        "protocol": suite["metadata"]["protocol"],
+        "metadata": suite["metadata"],
+        "shapes": suite["shapes"],
+        "given": case["given"],
+        "params": case["params"],
+    });
+    let mut child = Command::new("python3")
+        .arg(vectors_dir().join("serialize.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("run serialize.py: {e}"))?;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(job.to_string().as_bytes())
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("serialize.py answered no request: {e}"))
+}
+
+fn header_list(v: &str) -> Vec<&str> {
+    v.split(',').map(str::trim).collect()
+}
+
+/// The vector's request, completed by botocore where the vector leaves out
+/// what a client always sends: the gzipped body of a request-compression
+/// case (its bytes are not stable enough to pin), the `X-Amz-Target` of an
+/// awsJson case about endpoints. What the vector does give must be what
+/// botocore sent.
+fn serialized_request(suite: &Value, case: &Value) -> Result<Value, String> {
+    let ser = &case["serialized"];
+    let has_header = |name: &str| {
+        ser["headers"]
+            .as_object()
+            .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case(name)))
+    };
+    let compressed_without_body =
+        case["given"]["requestcompression"].is_object() && ser["body"].is_null();
+    let json_without_target =
+        suite["metadata"]["protocol"] == "json" && !has_header("X-Amz-Target");
+    if !compressed_without_body && !json_without_target {
+        return Ok(ser.clone());
+    }
+    let made = botocore_request(suite, case)?;
+    let made_headers = made["headers"].as_object().cloned().unwrap_or_default();
+    let mut out = ser.clone();
+    for (k, want) in ser["headers"].as_object().into_iter().flatten() {
+        let got = made_headers
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(k))
+            .and_then(|(_, v)| v.as_str());
+        if got.map(header_list) != want.as_str().map(header_list) {
+            return Err(format!(
+                "botocore sent {k}: {got:?}, the vector says {want}"
+            ));
+        }
+    }
+    for (k, v) in &made_headers {
+        if !has_header(k) {
+            out["headers"][k.as_str()] = v.clone();
+        }
+    }
+    if ser["body"].is_null() {
+        out["body_b64"] = made["body_b64"].clone();
+    }
+    Ok(out)
+}
+
 fn run_input_case(suite: &Value, case: &Value, is_cbor: bool) -> Result<(), String> {
     let given = &case["given"];
     let model = model_for(suite, given)?;
-    let ser = &case["serialized"];
+    let ser = &serialized_request(suite, case)?;
     let method = Method::from_bytes(ser["method"].as_str().unwrap_or("POST").as_bytes())
         .map_err(|e| e.to_string())?;
-    let uri = ser["uri"].as_str().unwrap_or("/");
-    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let mut uri = ser["uri"].as_str().unwrap_or("/");
     let mut headers = HeaderMap::new();
     for (k, v) in ser["headers"].as_object().into_iter().flatten() {
         let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| e.to_string())?;
@@ -343,40 +421,63 @@ fn run_input_case(suite: &Value, case: &Value, is_cbor: bool) -> Result<(), Stri
         headers.append(name, value);
     }
     if let Some(host) = ser["host"].as_str() {
+        // An endpoint with a path (`https://example.com/custom`): the server
+        // is mounted there, behind whatever routes that prefix to it.
+        let (host, base) = host.split_once('/').unwrap_or((host, ""));
+        if !base.is_empty() {
+            let base = format!("/{}", base.trim_end_matches('/'));
+            if let Some(rest) = uri.strip_prefix(base.as_str()) {
+                uri = if rest.is_empty() { "/" } else { rest };
+            }
+        }
         headers.insert(
             "host",
             HeaderValue::from_str(host).map_err(|e| e.to_string())?,
         );
     }
-    let body_text = ser["body"].as_str().unwrap_or("");
-    let body = if is_cbor {
-        B64.decode(body_text).map_err(|e| e.to_string())?
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let body = if let Some(b64) = ser["body_b64"].as_str() {
+        B64.decode(b64).map_err(|e| e.to_string())?
+    } else if is_cbor {
+        B64.decode(ser["body"].as_str().unwrap_or(""))
+            .map_err(|e| e.to_string())?
     } else {
-        body_text.as_bytes().to_vec()
+        ser["body"].as_str().unwrap_or("").as_bytes().to_vec()
     };
+    // The host's request pipeline: inflate a gzipped body, then decode.
+    let body = inflate_request(&mut headers, body.into(), 64 << 20).map_err(|e| e.to_string())?;
     let head = RequestHead {
         method: &method,
         path,
         query,
         headers: &headers,
     };
-    let decoded = decode_request(&model, &head, RequestBody::Bytes(body.into()))
+    let decoded = decode_request(&model, &head, RequestBody::Bytes(body))
         .map_err(|(p, e)| format!("decode failed ({p:?}): {} {}", e.code, e.message))?;
     let op = given["name"].as_str().unwrap_or("");
     if decoded.operation != op {
         return Err(format!("operation {} != {op}", decoded.operation));
     }
-    let input_shape = given["input"]["shape"].as_str();
-    match input_shape {
-        Some(s) => compare(
-            &suite["shapes"],
-            s,
-            &decoded.input,
-            &case["params"],
-            "input",
-        ),
-        None => Ok(()),
+    let Some(input_shape) = given["input"]["shape"].as_str() else {
+        return Ok(());
+    };
+    let mut params = case["params"].clone();
+    for (name, member) in suite["shapes"][input_shape]["members"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        if member["idempotencyToken"] == true && params.get(name).is_none() {
+            params[name.as_str()] = Value::from(AUTO_FILLED_TOKEN);
+        }
     }
+    compare(
+        &suite["shapes"],
+        input_shape,
+        &decoded.input,
+        &params,
+        "input",
+    )
 }
 
 fn protocol_of(name: &str) -> Protocol {
@@ -391,11 +492,7 @@ fn protocol_of(name: &str) -> Protocol {
 }
 
 fn run_outputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally {
-    let mut t = Tally {
-        passed: 0,
-        total: 0,
-        skipped: 0,
-    };
+    let mut t = Tally::default();
     let path = vectors_dir().join("output").join(format!("{file}.json"));
     let mut jobs = String::new();
     let mut meta: Vec<(String, String)> = Vec::new(); // (id, suite description)
@@ -483,6 +580,7 @@ fn run_outputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally
                 "status": resp.status,
                 "headers": resp.headers,
                 "body_b64": B64.encode(&body),
+                "reference": case["response"],
             });
             if let Some(code) = case["errorCode"].as_str() {
                 job["errorCode"] = Value::from(code);
@@ -517,6 +615,9 @@ fn run_outputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally
     for (v, (id, desc)) in verdicts.iter().zip(&meta) {
         if v["ok"].as_bool() == Some(true) {
             t.passed += 1;
+            if v["judge"] == "reference" {
+                t.by_reference += 1;
+            }
         } else if ignore.ignored(file, "output", desc, id) {
             t.skipped += 1;
             println!(
@@ -542,8 +643,14 @@ fn protocol_vectors() {
         let input = run_inputs(file, &ignore, &mut failures);
         let output = run_outputs(file, &ignore, &mut failures);
         println!(
-            "protocol-vectors {file} input {}/{} output {}/{} (skipped by ignore list: input {}, output {})",
-            input.passed, input.total, output.passed, output.total, input.skipped, output.skipped
+            "protocol-vectors {file} input {}/{} output {}/{} (skipped by ignore list: input {}, output {}; outputs judged against the reference wire: {})",
+            input.passed,
+            input.total,
+            output.passed,
+            output.total,
+            input.skipped,
+            output.skipped,
+            output.by_reference
         );
         if input.ratio() < THRESHOLD || output.ratio() < THRESHOLD {
             below.push(file);

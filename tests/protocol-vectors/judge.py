@@ -3,9 +3,20 @@
 
 Reads JSON lines on stdin, one per output case:
   {"id", "protocol", "metadata", "shapes", "given", "status", "headers",
-   "body_b64", "result" | ("errorCode", "error")}
+   "body_b64", "result" | ("errorCode", "error"), "reference"}
 parses the response with botocore's own parser for the protocol, and writes
-one JSON line per case: {"id", "ok", "detail"}.
+one JSON line per case: {"id", "ok", "judge", "detail"}.
+
+botocore is the judge wherever it can be one: first it must read the
+vector's own reference response (`reference`, AWS's expected wire) back
+into the vector's result. Where it cannot (botocore splits header lists on
+every comma, names flattened list items after the list's member, looks for
+a member's element under its target shape's name, refuses an unset union
+payload, reads an absent blob payload as b""), our response is compared
+with the reference the way Smithy's server protocol tests compare a
+server's response: same status, the reference's headers with the same
+values, and an equivalent body (XML trees, JSON values). `judge` says
+which judge decided ("botocore" or "reference").
 """
 import base64
 import datetime
@@ -53,7 +64,7 @@ def equal(a, b):
     return a == b
 
 
-def judge(case):
+def botocore_judge(case):
     svc = bmodel.ServiceModel(
         {
             "metadata": case["metadata"],
@@ -94,16 +105,103 @@ def judge(case):
     return True, ""
 
 
+# Envelope details a vector leaves to the service: the root's namespace
+# (the service's own), and the request id the server makes up.
+REQUEST_ID_ELEMENTS = ("ResponseMetadata", "requestId", "RequestId")
+
+
+def xml_tree(body):
+    """(tag, sorted attributes, stripped text, children) of an XML document."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(body)
+    root_ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else None
+
+    def name(tag):
+        return tag[len(root_ns) :] if root_ns and tag.startswith(root_ns) else tag
+
+    def walk(el, top):
+        children = [c for c in el if not (top and name(c.tag) in REQUEST_ID_ELEMENTS)]
+        return (
+            name(el.tag),
+            sorted(el.attrib.items()),
+            (el.text or "").strip(),
+            [walk(c, False) for c in children],
+        )
+
+    return walk(root, True)
+
+
+def same_body(ours, ref, protocol):
+    if not ours.strip() and not ref.strip():
+        return True
+    if protocol in ("rest-xml", "query", "ec2"):
+        try:
+            return xml_tree(ours) == xml_tree(ref)
+        except Exception:
+            return False
+    if protocol in ("rest-json", "json"):
+        try:
+            return equal(json.loads(ours or b"{}"), json.loads(ref or b"{}"))
+        except Exception:
+            return False
+    return ours == ref
+
+
+def reference_judge(case):
+    ref = case["reference"]
+    if ref.get("status_code", 200) != case["status"]:
+        return False, f"status {case['status']} != reference {ref.get('status_code')}"
+    ours = {}
+    for k, v in case["headers"]:
+        ours.setdefault(k.lower(), []).append(v)
+    for k, want in ref.get("headers", {}).items():
+        if k.lower() == "content-length":
+            continue
+        got = ", ".join(ours.get(k.lower(), []))
+        if got != want:
+            return False, f"header {k}: {got!r} != reference {want!r}"
+    body = base64.b64decode(case["body_b64"])
+    ref_body = ref.get("body", "").encode()
+    if not same_body(body, ref_body, case["protocol"]):
+        return False, f"body {body[:300]!r} != reference {ref_body[:300]!r}"
+    return True, ""
+
+
+def judge(case):
+    try:
+        ok, detail = botocore_judge(case)
+    except Exception as e:  # a parse failure is a failed case
+        ok, detail = False, f"{type(e).__name__}: {e}"
+    if ok or "reference" not in case:
+        return ok, "botocore", detail
+    ref = case["reference"]
+    as_ours = dict(
+        case,
+        status=ref.get("status_code", 200),
+        headers=list(ref.get("headers", {}).items()),
+        body_b64=base64.b64encode(ref.get("body", "").encode()).decode(),
+    )
+    try:
+        botocore_reads_reference, _ = botocore_judge(as_ours)
+    except Exception:
+        botocore_reads_reference = False
+    if botocore_reads_reference:
+        return False, "botocore", detail
+    ok, ref_detail = reference_judge(case)
+    return ok, "reference", ref_detail or detail
+
+
 def main():
     for line in sys.stdin:
         if not line.strip():
             continue
         case = json.loads(line)
         try:
-            ok, detail = judge(case)
+            ok, by, detail = judge(case)
         except Exception as e:  # a parse failure is a failed case
-            ok, detail = False, f"{type(e).__name__}: {e}"
-        print(json.dumps({"id": case["id"], "ok": ok, "detail": detail}), flush=False)
+            ok, by, detail = False, "botocore", f"{type(e).__name__}: {e}"
+        print(json.dumps({"id": case["id"], "ok": ok, "judge": by, "detail": detail}), flush=False)
 
 
 if __name__ == "__main__":
