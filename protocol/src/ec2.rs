@@ -35,7 +35,7 @@ pub(crate) fn encode_output(
     Ok(HttpResponse {
         status: 200,
         headers: vec![("Content-Type".into(), "text/xml;charset=UTF-8".into())],
-        body: ResponseBody::Bytes(w.out.into_bytes()),
+        body: ResponseBody::Bytes(w.into_bytes()),
     })
 }
 
@@ -56,6 +56,6 @@ pub(crate) fn encode_error(
     HttpResponse {
         status: ctx.status,
         headers: vec![("Content-Type".into(), "text/xml;charset=UTF-8".into())],
-        body: ResponseBody::Bytes(w.out.into_bytes()),
+        body: ResponseBody::Bytes(w.into_bytes()),
     }
 }

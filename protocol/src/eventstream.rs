@@ -114,7 +114,7 @@ fn encode_event(m: &Model, id: ShapeId, name: &str, body: &Value, format: EventB
                             w.start(el, &struct_attrs(m, pm.shape, v, None));
                             write_members(&mut w, m, pm.shape, v, false);
                             w.end(el);
-                            ("text/xml", w.out.into_bytes())
+                            ("text/xml", w.into_bytes())
                         }
                     },
                 }
@@ -135,7 +135,7 @@ fn encode_event(m: &Model, id: ShapeId, name: &str, body: &Value, format: EventB
                         w.start(name, &[]);
                         write_members(&mut w, m, id, &v, false);
                         w.end(name);
-                        ("text/xml", w.out.into_bytes())
+                        ("text/xml", w.into_bytes())
                     }
                 }
             }

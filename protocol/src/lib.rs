@@ -182,8 +182,7 @@ impl ServiceModel {
         // the most specific matches, the one whose required header and query
         // members are all present, and most of them, wins.
         let mut best: Option<(&Operation, rest::Labels, (usize, usize))> = None;
-        for name in &self.model.rest_order {
-            let op = &self.model.operations[name];
+        for op in &self.model.rest_order {
             if !op.method.eq_ignore_ascii_case(head.method.as_str()) {
                 continue;
             }

@@ -174,6 +174,8 @@ pub(crate) struct Shape {
     pub document: bool,
     pub requires_length: bool,
     pub result_wrapper: Option<String>,
+    /// Any member with `xmlAttribute` (the XML writer skips the scan if not).
+    pub has_xml_attributes: bool,
 }
 
 impl Shape {
@@ -223,7 +225,7 @@ pub(crate) struct Model {
     /// Error shapes by `error.code`, built on first need.
     error_codes: OnceLock<HashMap<String, ShapeId>>,
     /// REST operations ordered most specific first, for routing.
-    pub rest_order: Vec<String>,
+    pub rest_order: Vec<Operation>,
     /// Traits a protocol view adds to each shape as it is parsed (SQS's
     /// query names, see quirks/sqs.rs).
     overlay: Option<fn(&mut Shape)>,
@@ -332,6 +334,7 @@ fn fallback_shape() -> &'static Shape {
         document: true,
         requires_length: false,
         result_wrapper: None,
+        has_xml_attributes: false,
     })
 }
 
@@ -605,14 +608,17 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
         };
         operations.insert(name, op);
     }
-    let mut rest_order: Vec<String> = operations.keys().cloned().collect();
-    rest_order.sort_by(|a, b| {
-        let (ta, tb) = (&operations[a].template, &operations[b].template);
-        tb.specificity()
-            .cmp(&ta.specificity())
-            .then(operations[a].deprecated.cmp(&operations[b].deprecated))
+    let mut rest_order: Vec<(&String, &Operation)> = operations.iter().collect();
+    rest_order.sort_by(|(a, oa), (b, ob)| {
+        ob.template
+            .specificity()
+            .cmp(&oa.template.specificity())
+            .then(oa.deprecated.cmp(&ob.deprecated))
             .then(a.cmp(b))
     });
+    // Copies, not names: matching a REST request walks this list, and a
+    // map lookup per candidate cost more than the match itself.
+    let rest_order: Vec<Operation> = rest_order.into_iter().map(|(_, op)| op.clone()).collect();
     let shapes = raw_shapes.iter().map(|_| OnceLock::new()).collect();
     Ok((
         metadata,
@@ -683,7 +689,9 @@ fn resolve_shape(name: String, s: RawShape, lookup: &dyn Fn(&str) -> ShapeId) ->
     // A list or map without its member/key/value is malformed: pass it through.
     let malformed = (kind == Kind::List && member.is_none())
         || (kind == Kind::Map && (key.is_none() || value.is_none()));
+    let has_xml_attributes = members.iter().any(|m| m.xml_attribute);
     Shape {
+        has_xml_attributes,
         kind: if s.document || malformed {
             Kind::Document
         } else {

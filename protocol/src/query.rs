@@ -289,7 +289,7 @@ pub(crate) fn encode_output(
     Ok(HttpResponse {
         status: 200,
         headers: vec![("Content-Type".into(), "text/xml".into())],
-        body: ResponseBody::Bytes(w.out.into_bytes()),
+        body: ResponseBody::Bytes(w.into_bytes()),
     })
 }
 
@@ -348,6 +348,6 @@ pub(crate) fn encode_error(
     HttpResponse {
         status: ctx.status,
         headers: vec![("Content-Type".into(), "text/xml".into())],
-        body: ResponseBody::Bytes(w.out.into_bytes()),
+        body: ResponseBody::Bytes(w.into_bytes()),
     }
 }

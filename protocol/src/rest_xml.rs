@@ -122,7 +122,7 @@ pub(crate) fn encode_output(
                         w.start(name, &attrs);
                         write_members(&mut w, m, pm.shape, v, false);
                         w.end(name);
-                        ResponseBody::Bytes(w.out.into_bytes())
+                        ResponseBody::Bytes(w.into_bytes())
                     }
                 },
             }
@@ -145,7 +145,7 @@ pub(crate) fn encode_output(
                 w.start(name, &attrs);
                 write_members(&mut w, m, out_ref.shape, output, true);
                 w.end(name);
-                ResponseBody::Bytes(w.out.into_bytes())
+                ResponseBody::Bytes(w.into_bytes())
             } else {
                 ResponseBody::Bytes(vec![])
             }
@@ -194,6 +194,6 @@ pub(crate) fn encode_error(
     HttpResponse {
         status: ctx.status,
         headers,
-        body: ResponseBody::Bytes(w.out.into_bytes()),
+        body: ResponseBody::Bytes(w.into_bytes()),
     }
 }

@@ -28,9 +28,35 @@ fn from_datetime(dt: OffsetDateTime) -> f64 {
 
 /// `2014-04-29T18:30:38Z`, with `.123` milliseconds when not whole.
 pub(crate) fn format_iso8601(secs: f64) -> String {
-    let mut s = String::with_capacity(24);
-    write_iso8601(&mut s, secs);
-    s
+    let mut s = Vec::with_capacity(24);
+    write_iso8601(&mut s, secs, &mut DayCache::default());
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// The date part of the last day written: the timestamps of one response
+/// (object listings, items) mostly fall on a few days, and the calendar
+/// arithmetic is most of the cost of writing one.
+#[derive(Default)]
+pub(crate) struct DayCache {
+    day: Option<i64>,
+    date: [u8; 10],
+}
+
+impl DayCache {
+    fn date(&mut self, days: i64) -> &[u8; 10] {
+        if self.day != Some(days) {
+            let (y, m, d) = civil_from_days(days);
+            let y = y.clamp(0, 9999) as u32;
+            let mut buf = *b"0000-00-00";
+            put_2(&mut buf, 0, y / 100);
+            put_2(&mut buf, 2, y % 100);
+            put_2(&mut buf, 5, m);
+            put_2(&mut buf, 8, d);
+            self.day = Some(days);
+            self.date = buf;
+        }
+        &self.date
+    }
 }
 
 /// Days since 1970-01-01 → (year, month, day) (H. Hinnant's civil_from_days).
@@ -53,12 +79,12 @@ fn put_2(buf: &mut [u8], at: usize, n: u32) {
 }
 
 /// Appends the ISO 8601 form (the response hot path: no `fmt`, no `time`).
-pub(crate) fn write_iso8601(out: &mut String, secs: f64) {
+pub(crate) fn write_iso8601(out: &mut Vec<u8>, secs: f64, days: &mut DayCache) {
     if !(-62_167_219_200.0..=253_402_300_799.0).contains(&secs) {
         // Out of the four-digit-year range: let `time` (or Display) say it.
         match to_datetime(secs) {
-            Some(dt) => out.push_str(&dt.to_string()),
-            None => out.push_str(&secs.to_string()),
+            Some(dt) => out.extend_from_slice(dt.to_string().as_bytes()),
+            None => out.extend_from_slice(secs.to_string().as_bytes()),
         }
         return;
     }
@@ -70,46 +96,42 @@ pub(crate) fn write_iso8601(out: &mut String, secs: f64) {
     } else {
         (x - 0.5) as i64
     };
-    write_iso8601_ms(out, total_ms);
+    write_iso8601_ms(out, total_ms, days);
 }
 
 /// A JSON number of epoch seconds: whole seconds (the usual case) skip the
 /// floating point.
-pub(crate) fn write_iso8601_number(out: &mut String, n: &serde_json::Number) {
+pub(crate) fn write_iso8601_number(out: &mut Vec<u8>, n: &serde_json::Number, days: &mut DayCache) {
     match n.as_i64() {
         Some(secs) if (-62_167_219_200..=253_402_300_799).contains(&secs) => {
-            write_iso8601_ms(out, secs * 1000)
+            write_iso8601_parts(out, secs, 0, days)
         }
-        _ => write_iso8601(out, n.as_f64().unwrap_or(0.0)),
+        _ => write_iso8601(out, n.as_f64().unwrap_or(0.0), days),
     }
 }
 
 /// Epoch milliseconds within years 0000–9999.
-fn write_iso8601_ms(out: &mut String, total_ms: i64) {
+fn write_iso8601_ms(out: &mut Vec<u8>, total_ms: i64, days: &mut DayCache) {
     let ms = total_ms.rem_euclid(1000) as u32;
-    let whole = total_ms.div_euclid(1000);
-    let days = whole.div_euclid(86_400);
+    write_iso8601_parts(out, total_ms.div_euclid(1000), ms, days)
+}
+
+/// Whole seconds and milliseconds (0–999).
+fn write_iso8601_parts(out: &mut Vec<u8>, whole: i64, ms: u32, days: &mut DayCache) {
     let sod = whole.rem_euclid(86_400) as u32;
-    let (y, m, d) = civil_from_days(days);
-    let y = y.clamp(0, 9999) as u32;
     let mut buf = *b"0000-00-00T00:00:00.000Z";
-    put_2(&mut buf, 0, y / 100);
-    put_2(&mut buf, 2, y % 100);
-    put_2(&mut buf, 5, m);
-    put_2(&mut buf, 8, d);
+    buf[..10].copy_from_slice(days.date(whole.div_euclid(86_400)));
     put_2(&mut buf, 11, sod / 3600);
     put_2(&mut buf, 14, sod / 60 % 60);
     put_2(&mut buf, 17, sod % 60);
-    let text = if ms != 0 {
+    if ms != 0 {
         buf[20] = b'0' + (ms / 100) as u8;
         put_2(&mut buf, 21, ms % 100);
-        &buf[..]
+        out.extend_from_slice(&buf);
     } else {
         buf[19] = b'Z';
-        &buf[..20]
-    };
-    // Only ASCII digits and separators were written.
-    out.push_str(std::str::from_utf8(text).unwrap_or_default());
+        out.extend_from_slice(&buf[..20]);
+    }
 }
 
 /// IMF-fixdate: `Tue, 29 Apr 2014 18:30:38 GMT`.

@@ -2,11 +2,11 @@
 //! a writer, and the shape walking both ways.
 
 use quick_xml::Reader;
-use quick_xml::escape::{escape, unescape};
+use quick_xml::escape::unescape;
 use quick_xml::events::Event;
 use serde_json::{Map, Value};
 
-use crate::model::{Kind, Location, Member, Model, ShapeId, TsFormat};
+use crate::model::{Kind, Location, Member, Model, Shape, ShapeId, TsFormat};
 use crate::scalar::{field, parse_text, short_eq, to_text};
 
 /// One XML element (names without namespace prefixes).
@@ -116,62 +116,130 @@ const ESCAPE: [u8; 256] = {
     t
 };
 
-/// An XML text builder.
-pub(crate) struct Writer {
-    pub out: String,
+/// Bit 7 of the first byte of `w` (little-endian) that needs escaping is
+/// set (higher bits may be noise; the lowest is exact). Each test is "has
+/// a zero byte" on `w` xor a character; `&`/`'` and `<`/`>` differ in one
+/// bit, so four tests cover the six characters.
+#[inline]
+fn special_mask(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    zero(w ^ (ONES * u64::from(b'"')))
+        | zero(w ^ (ONES * u64::from(b'\r')))
+        | zero((w | ONES) ^ (ONES * u64::from(b'\'')))
+        | zero((w | (ONES * 2)) ^ (ONES * u64::from(b'>')))
 }
+
+/// An XML text builder. Bytes, not a `String`: everything written is
+/// UTF-8 already, and the body leaves as bytes.
+pub(crate) struct Writer {
+    out: Vec<u8>,
+    days: crate::timestamp::DayCache,
+}
+
+thread_local! {
+    /// The size of the last document this thread wrote: the next one starts
+    /// with that much room, so a long listing is not copied through every
+    /// doubling of its buffer on each request.
+    static LAST_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(MIN_CAPACITY) };
+}
+const MIN_CAPACITY: usize = 2048;
+const MAX_CAPACITY_HINT: usize = 256 << 10;
 
 impl Default for Writer {
     fn default() -> Self {
-        // Most documents fit; bigger ones grow from here.
         Writer {
-            out: String::with_capacity(2048),
+            out: Vec::with_capacity(LAST_SIZE.get()),
+            days: Default::default(),
         }
     }
 }
 
 impl Writer {
+    pub fn into_bytes(self) -> Vec<u8> {
+        LAST_SIZE.set(self.out.len().clamp(MIN_CAPACITY, MAX_CAPACITY_HINT));
+        self.out
+    }
+    pub fn raw(&mut self, s: &str) {
+        self.out.extend_from_slice(s.as_bytes());
+    }
+    /// `<name>`: one reservation, no attribute loop.
+    pub fn open(&mut self, name: &str) {
+        self.out.reserve(name.len() + 2);
+        self.out.push(b'<');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b'>');
+    }
     pub fn start(&mut self, name: &str, attrs: &[(String, String)]) {
-        self.out.push('<');
-        self.out.push_str(name);
-        for (k, v) in attrs {
-            self.out.push(' ');
-            self.out.push_str(k);
-            self.out.push_str("=\"");
-            self.out.push_str(&escape(v.as_str()));
-            self.out.push('"');
+        if attrs.is_empty() {
+            return self.open(name);
         }
-        self.out.push('>');
+        self.out.push(b'<');
+        self.out.extend_from_slice(name.as_bytes());
+        for (k, v) in attrs {
+            self.out.push(b' ');
+            self.out.extend_from_slice(k.as_bytes());
+            self.out.extend_from_slice(b"=\"");
+            self.text(v);
+            self.out.push(b'"');
+        }
+        self.out.push(b'>');
     }
     pub fn end(&mut self, name: &str) {
-        self.out.push_str("</");
-        self.out.push_str(name);
-        self.out.push('>');
+        self.out.reserve(name.len() + 3);
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b'>');
     }
     pub fn text(&mut self, t: &str) {
-        // Copy the runs between special bytes in one go (all of them are
-        // ASCII, so byte offsets are char boundaries); a table lookup per
-        // byte keeps the scan a tight loop.
+        // Eight bytes at a time: find the next byte to escape, copy the run
+        // before it in one go. The last word is zero-padded (NUL needs no
+        // escaping).
         let bytes = t.as_bytes();
         let mut start = 0;
         let mut i = 0;
-        while i < bytes.len() {
-            let class = ESCAPE[bytes[i] as usize];
-            if class == 0 {
-                i += 1;
+        while let Some(chunk) = bytes.get(i..i + 8) {
+            let mask = special_mask(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+            if mask == 0 {
+                i += 8;
                 continue;
             }
-            self.out.push_str(&t[start..i]);
-            self.out.push_str(ESCAPES[class as usize]);
-            i += 1;
-            start = i;
+            let at = i + (mask.trailing_zeros() / 8) as usize;
+            self.out.extend_from_slice(&bytes[start..at]);
+            self.out
+                .extend_from_slice(ESCAPES[ESCAPE[bytes[at] as usize] as usize].as_bytes());
+            start = at + 1;
+            i = at + 1;
         }
-        self.out.push_str(&t[start..]);
+        // The last few bytes one by one.
+        for (at, &b) in bytes.iter().enumerate().skip(i) {
+            let class = ESCAPE[b as usize];
+            if class != 0 {
+                self.out.extend_from_slice(&bytes[start..at]);
+                self.out
+                    .extend_from_slice(ESCAPES[class as usize].as_bytes());
+                start = at + 1;
+            }
+        }
+        self.out.extend_from_slice(&bytes[start..]);
     }
     pub fn leaf(&mut self, name: &str, text: &str) {
         self.start(name, &[]);
         self.text(text);
         self.end(name);
+    }
+    fn integer(&mut self, n: &serde_json::Number) {
+        let mut buf = itoa::Buffer::new();
+        let text = match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => buf.format(u),
+            (None, Some(i)) => buf.format(i),
+            _ => return self.raw(&n.to_string()),
+        };
+        self.out.extend_from_slice(text.as_bytes());
+    }
+    fn timestamp(&mut self, n: &serde_json::Number) {
+        crate::timestamp::write_iso8601_number(&mut self.out, n, &mut self.days);
     }
 }
 
@@ -194,8 +262,7 @@ fn ns_attr(ns: &crate::model::XmlNs) -> (String, String) {
 /// names its items after the list's member (botocore `_member_key_name`);
 /// a member flattened where it is used (Smithy's `@xmlFlattened`) names
 /// them after that member, whatever the list's member is called.
-fn member_element_name<'a>(m: &'a Model, member: &'a Member) -> &'a str {
-    let shape = m.shape(member.shape);
+fn member_element_name<'a>(shape: &'a Shape, member: &'a Member) -> &'a str {
     if shape.kind == Kind::List
         && shape.flattened
         && !member.flattened
@@ -246,9 +313,9 @@ pub(crate) fn write_members(w: &mut Writer, m: &Model, id: ShapeId, v: &Value, b
             continue;
         };
         let target = m.shape(member.shape);
-        let name = member_element_name(m, member);
+        let name = member_element_name(target, member);
         let flattened = member.flattened || target.flattened;
-        write_value(w, m, member, name, val, flattened);
+        write_shape_value(w, m, member, target, name, val, flattened);
     }
 }
 
@@ -263,6 +330,9 @@ pub(crate) fn struct_attrs(
     let mut attrs = Vec::new();
     if let Some(ns) = member_ns.or(shape.xml_namespace.as_ref()) {
         attrs.push(ns_attr(ns));
+    }
+    if !shape.has_xml_attributes {
+        return attrs;
     }
     if let Value::Object(obj) = v {
         for member in shape.members.iter().filter(|mm| mm.xml_attribute) {
@@ -293,7 +363,19 @@ pub(crate) fn write_value(
     v: &Value,
     flattened: bool,
 ) {
-    let shape = m.shape(member.shape);
+    write_shape_value(w, m, member, m.shape(member.shape), name, v, flattened)
+}
+
+/// [`write_value`] with the member's shape already looked up.
+fn write_shape_value(
+    w: &mut Writer,
+    m: &Model,
+    member: &Member,
+    shape: &Shape,
+    name: &str,
+    v: &Value,
+    flattened: bool,
+) {
     match shape.kind {
         Kind::List => {
             let Value::Array(items) = v else { return };
@@ -355,14 +437,24 @@ pub(crate) fn write_value(
             }
         }
         Kind::Structure => {
-            let attrs = struct_attrs(m, member.shape, v, member.xml_namespace.as_ref());
-            w.start(name, &attrs);
+            if member.xml_namespace.is_none()
+                && shape.xml_namespace.is_none()
+                && !shape.has_xml_attributes
+            {
+                w.open(name);
+            } else {
+                let attrs = struct_attrs(m, member.shape, v, member.xml_namespace.as_ref());
+                w.start(name, &attrs);
+            }
             write_members(w, m, member.shape, v, false);
             w.end(name);
         }
         kind => {
             let ts = match kind {
-                Kind::Timestamp => ts_format(m, member.shape, member.timestamp_format),
+                Kind::Timestamp => member
+                    .timestamp_format
+                    .or(shape.timestamp_format)
+                    .unwrap_or(TsFormat::Iso8601),
                 _ => TsFormat::Iso8601,
             };
             let mut attrs = Vec::new();
@@ -382,12 +474,11 @@ pub(crate) fn write_value(
                 }
                 (Kind::Timestamp, Value::Number(n)) if ts == TsFormat::Iso8601 => {
                     w.start(name, &attrs);
-                    crate::timestamp::write_iso8601_number(&mut w.out, n);
+                    w.timestamp(n);
                 }
                 (k, Value::Number(n)) if k.is_integer() => {
                     w.start(name, &attrs);
-                    use std::fmt::Write as _;
-                    let _ = write!(w.out, "{n}");
+                    w.integer(n);
                 }
                 _ => {
                     let Some(text) = to_text(kind, ts, v) else {
@@ -440,7 +531,7 @@ pub(crate) fn read_struct(
             continue;
         }
         let target = m.shape(member.shape);
-        let name = member_element_name(m, member);
+        let name = member_element_name(target, member);
         let p = format!("{path}.{}", member.name);
         let flattened = member.flattened || target.flattened;
         if flattened && matches!(target.kind, Kind::List | Kind::Map) {
@@ -532,5 +623,84 @@ pub(crate) fn read_value(
             &el.text,
         )
         .map_err(|e| format!("{path}: expected {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(t: &str) -> String {
+        let mut w = Writer::default();
+        w.text(t);
+        String::from_utf8(w.into_bytes()).unwrap()
+    }
+
+    fn naive(t: &str) -> String {
+        t.chars()
+            .map(|c| match c {
+                '<' => "&lt;".to_string(),
+                '>' => "&gt;".to_string(),
+                '&' => "&amp;".to_string(),
+                '"' => "&quot;".to_string(),
+                '\'' => "&apos;".to_string(),
+                '\r' => "&#xD;".to_string(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_escapes_each_special_character_wherever_it_falls() {
+        // Specials, their one-bit neighbours (which the word test must not
+        // take for them), and multi-byte characters.
+        let probes = [
+            '<', '>', '&', '"', '\'', '\r', '=', '?', ':', '$', '%', '.', '\u{c}', '\n', '!', '#',
+            '¢', '¦', '😹',
+        ];
+        for len in 0..24 {
+            for pos in 0..len {
+                for c in probes {
+                    let t: String = (0..len)
+                        .map(|i| {
+                            if i == pos {
+                                c
+                            } else {
+                                (b'a' + (i % 26) as u8) as char
+                            }
+                        })
+                        .collect();
+                    assert_eq!(escaped(&t), naive(&t), "{t:?}");
+                    let doubled = format!("{t}{c}{t}");
+                    assert_eq!(escaped(&doubled), naive(&doubled), "{doubled:?}");
+                }
+            }
+        }
+        let etag = "\"d41d8cd98f00b204e9800998ecf8427e\"";
+        assert_eq!(
+            escaped(etag),
+            "&quot;d41d8cd98f00b204e9800998ecf8427e&quot;"
+        );
+    }
+
+    #[test]
+    fn timestamps_on_the_same_and_other_days() {
+        let mut w = Writer::default();
+        for secs in [
+            1_398_796_238_i64,
+            1_398_796_239,
+            951_782_400,
+            0,
+            -1,
+            1_398_796_240,
+        ] {
+            w.timestamp(&serde_json::Number::from(secs));
+            w.raw(" ");
+        }
+        assert_eq!(
+            String::from_utf8(w.into_bytes()).unwrap(),
+            "2014-04-29T18:30:38Z 2014-04-29T18:30:39Z 2000-02-29T00:00:00Z \
+             1970-01-01T00:00:00Z 1969-12-31T23:59:59Z 2014-04-29T18:30:40Z "
+        );
     }
 }

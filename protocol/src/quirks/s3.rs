@@ -146,7 +146,7 @@ pub(crate) fn bucket_location_body(
         w.text(v);
     }
     w.end("LocationConstraint");
-    Some(w.out.into_bytes())
+    Some(w.into_bytes())
 }
 
 /// A ranged GetObject answers 206 Partial Content (the model has no status
