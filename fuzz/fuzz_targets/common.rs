@@ -1,7 +1,8 @@
 //! Shared by every fuzz target: the input is an HTTP request as text,
 //! `METHOD /path?query\nheader: value\n...\n\nbody`, decoded with one model;
 //! a decoded request is then encoded back as a response and as an error, in
-//! the request's protocol. Nothing may panic.
+//! the request's protocol. A gzipped body goes through the host's inflate
+//! step first. Nothing may panic.
 
 use ministack_protocol::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use ministack_protocol::{
@@ -34,6 +35,11 @@ pub fn run(model: &ServiceModel, data: &[u8]) {
             headers.append(k, v);
         }
     }
+    let Ok(body) =
+        ministack_protocol::compression::inflate_request(&mut headers, body.into(), 1 << 20)
+    else {
+        return;
+    };
     let head = RequestHead {
         method: &method,
         path,
@@ -41,7 +47,7 @@ pub fn run(model: &ServiceModel, data: &[u8]) {
         headers: &headers,
     };
     let _ = ministack_protocol::streaming_input(model, &head);
-    match decode_request(model, &head, RequestBody::Bytes(body.into())) {
+    match decode_request(model, &head, RequestBody::Bytes(body)) {
         Ok(d) => {
             let _ = encode_response(model, d.protocol, &d.operation, &d.input, "fuzz");
             let err = AwsError {
