@@ -557,11 +557,16 @@ fn receive_once(
         let mut rows = Vec::with_capacity(n);
         for (vkey, ()) in index {
             let parts = keys::split(&vkey);
-            let key = keys::join(&[&q.name, parts.last().copied().unwrap_or_default()]);
+            let order = parts.last().copied().unwrap_or_default();
+            let key = keys::join(&[&q.name, order]);
             match MESSAGES.get(&key)? {
-                Some(m) => rows.push((key, m)),
-                // An entry without its message: drop it.
-                None => {
+                // Only the entry for the message's current visibility: a
+                // stale one would offer (or dead-letter) the message twice.
+                Some(m) if visibility_key(&q.name, m.visible_at, order) == vkey => {
+                    rows.push((key, m))
+                }
+                // An entry without its message, or a stale one: drop it.
+                _ => {
                     BY_VISIBILITY.delete(&vkey);
                 }
             }
