@@ -314,9 +314,47 @@ pub(crate) fn write_members(w: &mut Writer, m: &Model, id: ShapeId, v: &Value, b
         };
         let target = m.shape(member.shape);
         let name = member_element_name(target, member);
+        if write_plain_leaf(w, member, target, name, val) {
+            continue;
+        }
         let flattened = member.flattened || target.flattened;
         write_shape_value(w, m, member, target, name, val, flattened);
     }
+}
+
+/// The leaves most responses are made of (strings, integers, ISO 8601
+/// timestamps, no namespace), written in one step; false for anything else,
+/// which takes the general path.
+#[inline(always)]
+fn write_plain_leaf(w: &mut Writer, member: &Member, shape: &Shape, name: &str, v: &Value) -> bool {
+    if member.xml_namespace.is_some() || shape.xml_namespace.is_some() {
+        return false;
+    }
+    match (shape.kind, v) {
+        (Kind::String, Value::String(s)) => {
+            w.out.reserve(2 * name.len() + 5 + s.len());
+            w.open(name);
+            w.text(s);
+        }
+        (Kind::Timestamp, Value::Number(n))
+            if matches!(
+                member.timestamp_format.or(shape.timestamp_format),
+                None | Some(TsFormat::Iso8601)
+            ) =>
+        {
+            w.out.reserve(2 * name.len() + 29);
+            w.open(name);
+            w.timestamp(n);
+        }
+        (k, Value::Number(n)) if k.is_integer() => {
+            w.out.reserve(2 * name.len() + 25);
+            w.open(name);
+            w.integer(n);
+        }
+        _ => return false,
+    }
+    w.end(name);
+    true
 }
 
 /// Attributes (xmlAttribute members, and namespaces) of a structure element.
