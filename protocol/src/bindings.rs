@@ -129,17 +129,20 @@ pub(crate) fn decode_bindings(
     // too (Smithy's RestJsonServersPutAllQueryParamsInMap). restXml has no
     // server rule; its vectors leave those out of the map, as the client
     // that put them there did.
-    let mut claimed: Vec<&str> = op.template.static_query_keys().collect();
-    if !named_keys_in_map {
-        claimed.extend(
-            shape
-                .members
-                .iter()
-                .filter(|mm| mm.location == Location::QueryString)
-                .filter(|mm| m.shape(mm.shape).kind != Kind::Map)
-                .map(|mm| mm.wire_name()),
-        );
-    }
+    let claimed = || {
+        let mut keys: Vec<&str> = op.template.static_query_keys().collect();
+        if !named_keys_in_map {
+            keys.extend(
+                shape
+                    .members
+                    .iter()
+                    .filter(|mm| mm.location == Location::QueryString)
+                    .filter(|mm| m.shape(mm.shape).kind != Kind::Map)
+                    .map(|mm| mm.wire_name()),
+            );
+        }
+        keys
+    };
     for member in &shape.members {
         let target = m.shape(member.shape);
         let err = |e: String| format!("{}: {e}", member.name);
@@ -156,6 +159,7 @@ pub(crate) fn decode_bindings(
                     let value = target.value.as_deref().expect("resolved map");
                     let is_list = m.shape(value.shape).kind == Kind::List;
                     let mut map = Map::new();
+                    let claimed = claimed();
                     for (k, v) in query.iter().filter(|(k, _)| !claimed.contains(&k.as_str())) {
                         if is_list {
                             let e = map.entry(k.clone()).or_insert_with(|| Value::Array(vec![]));
