@@ -228,11 +228,6 @@ fn read_value(
                 .timestamp_format
                 .or(shape.timestamp_format)
                 .unwrap_or(TsFormat::Iso8601);
-            if member.jsonvalue {
-                return Ok(Some(
-                    serde_json::from_str(text).unwrap_or_else(|_| Value::from(text.as_str())),
-                ));
-            }
             parse_text(kind, ts, text).map(Some).map_err(|e| {
                 invalid(format!(
                     "Value ({text}) for parameter {path} is invalid. Expected {e}."
