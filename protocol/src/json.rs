@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::model::{Kind, Location, Model, Operation, ShapeId, TsFormat};
-use crate::scalar::{float_of, float_value, timestamp_of};
+use crate::scalar::{float_of, float_value, short_eq, timestamp_of};
 use crate::timestamp;
 use crate::{AwsError, ErrorContext, HttpResponse, RequestHead, ResponseBody, ServiceModel};
 
@@ -478,7 +478,11 @@ pub(crate) fn write_wire(
                 if val.is_null() {
                     continue;
                 }
-                let Some(member) = shape.members.iter().find(|mm| mm.name == *k) else {
+                let Some(member) = shape
+                    .members
+                    .iter()
+                    .find(|mm| short_eq(mm.name.as_bytes(), k.as_bytes()))
+                else {
                     continue;
                 };
                 if !member.location.in_output_body() {
