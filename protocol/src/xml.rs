@@ -488,12 +488,18 @@ fn write_shape_value(
             w.end(name);
         }
         kind => {
+            if write_plain_leaf(w, member, shape, name, v) {
+                return;
+            }
             let ts = match kind {
                 Kind::Timestamp => member
                     .timestamp_format
                     .or(shape.timestamp_format)
                     .unwrap_or(TsFormat::Iso8601),
                 _ => TsFormat::Iso8601,
+            };
+            let Some(text) = to_text(kind, ts, v) else {
+                return;
             };
             let mut attrs = Vec::new();
             if let Some(ns) = member
@@ -503,29 +509,8 @@ fn write_shape_value(
             {
                 attrs.push(ns_attr(ns));
             }
-            // Fast paths for the common leaves write straight into the
-            // buffer; everything else goes through `to_text`.
-            match (kind, v) {
-                (Kind::String, Value::String(s)) => {
-                    w.start(name, &attrs);
-                    w.text(s);
-                }
-                (Kind::Timestamp, Value::Number(n)) if ts == TsFormat::Iso8601 => {
-                    w.start(name, &attrs);
-                    w.timestamp(n);
-                }
-                (k, Value::Number(n)) if k.is_integer() => {
-                    w.start(name, &attrs);
-                    w.integer(n);
-                }
-                _ => {
-                    let Some(text) = to_text(kind, ts, v) else {
-                        return;
-                    };
-                    w.start(name, &attrs);
-                    w.text(&text);
-                }
-            }
+            w.start(name, &attrs);
+            w.text(&text);
             w.end(name);
         }
     }

@@ -194,6 +194,47 @@ impl Router {
         self
     }
 
+    /// Registers an operation on a resource that may live in another
+    /// account or region: when `owner` names that place (from the request's
+    /// JSON), the request is served there, by this same plugin through
+    /// `services.call`; otherwise `handler` serves it here.
+    pub fn op_served_by_owner<In, Out, F>(
+        mut self,
+        operation: &'static str,
+        owner: fn(&Context, &serde_json::Value) -> Option<crate::services::Target>,
+        handler: F,
+    ) -> Self
+    where
+        In: DeserializeOwned,
+        Out: Serialize,
+        F: Fn(&Context, In) -> Result<Out, AwsError> + Send + Sync + 'static,
+    {
+        let wrapped = move |ctx: &Context, input_json: &str| -> Result<String, OpError> {
+            let input_json = if input_json.trim().is_empty() {
+                "{}"
+            } else {
+                input_json
+            };
+            let invalid = |e: serde_json::Error| {
+                OpError::Input(format!("Invalid input for {operation}: {e}"))
+            };
+            let value: serde_json::Value = serde_json::from_str(input_json).map_err(invalid)?;
+            if let Some(target) = owner(ctx, &value) {
+                return crate::services::call_json(&target, operation, input_json)
+                    .map_err(OpError::Aws);
+            }
+            let input: In = serde_json::from_value(value).map_err(invalid)?;
+            let output = handler(ctx, input).map_err(OpError::Aws)?;
+            serde_json::to_string(&output).map_err(|e| {
+                OpError::Aws(AwsError::internal(format!(
+                    "Could not serialize the output of {operation}: {e}"
+                )))
+            })
+        };
+        self.ops.insert(operation, Box::new(wrapped));
+        self
+    }
+
     /// Registers the handler of a scheduled task (see [`crate::tasks::schedule`]).
     /// The payload is JSON; `ministack:migrate` gets the old schema version
     /// as a number.

@@ -131,12 +131,7 @@ pub fn notify(ctx: &Context, b: &Bucket, e: &Event) {
     for c in matching("QueueConfigurations") {
         let body = record(ctx, b, e, &id(&c)).to_string();
         if let Some((t, name)) = arn_target("sqs", c["QueueArn"].as_str().unwrap_or(""), ctx) {
-            let url = format!(
-                "{}/{}/{}",
-                ctx.endpoint.trim_end_matches('/'),
-                t.account,
-                name
-            );
+            let url = queue_url(ctx, &t.account, &name);
             deliver(
                 &t,
                 "SendMessage",
@@ -213,12 +208,7 @@ pub fn test_event(ctx: &Context, b: &Bucket) {
         if seen.insert(arn.to_string())
             && let Some((t, name)) = arn_target("sqs", arn, ctx)
         {
-            let url = format!(
-                "{}/{}/{}",
-                ctx.endpoint.trim_end_matches('/'),
-                t.account,
-                name
-            );
+            let url = queue_url(ctx, &t.account, &name);
             deliver(
                 &t,
                 "SendMessage",
@@ -252,6 +242,11 @@ fn deliver(t: &Target, operation: &str, input: Value) {
             err.message
         );
     }
+}
+
+/// The URL of queue `name` in `account`, as this gateway serves it.
+fn queue_url(ctx: &Context, account: &str, name: &str) -> String {
+    format!("{}/{account}/{name}", ctx.endpoint.trim_end_matches('/'))
 }
 
 #[cfg(test)]

@@ -101,62 +101,64 @@ impl Service for Sns {
         // Operations on a TopicArn: a topic in another account or region is
         // served there (services.call into this plugin), as SNS serves a
         // topic shared through its policy. Topic policies are not evaluated.
-        let r = by_topic(r, "DeleteTopic", topics::delete_topic);
-        let r = by_topic(r, "GetTopicAttributes", topics::get_topic_attributes);
-        let r = by_topic(r, "SetTopicAttributes", topics::set_topic_attributes);
-        let r = by_topic(r, "AddPermission", topics::add_permission);
-        let r = by_topic(r, "RemovePermission", topics::remove_permission);
-        let r = by_topic(r, "Subscribe", subscriptions::subscribe);
-        let r = by_topic(
-            r,
+        let r = r.op_served_by_owner("DeleteTopic", topic_owner, topics::delete_topic);
+        let r = r.op_served_by_owner(
+            "GetTopicAttributes",
+            topic_owner,
+            topics::get_topic_attributes,
+        );
+        let r = r.op_served_by_owner(
+            "SetTopicAttributes",
+            topic_owner,
+            topics::set_topic_attributes,
+        );
+        let r = r.op_served_by_owner("AddPermission", topic_owner, topics::add_permission);
+        let r = r.op_served_by_owner("RemovePermission", topic_owner, topics::remove_permission);
+        let r = r.op_served_by_owner("Subscribe", topic_owner, subscriptions::subscribe);
+        let r = r.op_served_by_owner(
             "ConfirmSubscription",
+            topic_owner,
             subscriptions::confirm_subscription,
         );
-        let r = by_topic(
-            r,
+        let r = r.op_served_by_owner(
             "ListSubscriptionsByTopic",
+            topic_owner,
             subscriptions::list_subscriptions_by_topic,
         );
-        let r = by_topic(r, "Publish", publish::publish);
-        let r = by_arn(
-            r,
+        let r = r.op_served_by_owner("Publish", topic_owner, publish::publish);
+        let r = r.op_served_by_owner(
             "GetSubscriptionAttributes",
-            "SubscriptionArn",
+            subscription_owner,
             subscriptions::get_subscription_attributes,
         );
-        let r = by_arn(
-            r,
+        let r = r.op_served_by_owner(
             "SetSubscriptionAttributes",
-            "SubscriptionArn",
+            subscription_owner,
             subscriptions::set_subscription_attributes,
         );
-        let r = by_arn(
-            r,
+        let r = r.op_served_by_owner(
             "Unsubscribe",
-            "SubscriptionArn",
+            subscription_owner,
             subscriptions::unsubscribe,
         );
-        let r = by_arn(r, "TagResource", "ResourceArn", topics::tag_resource);
-        let r = by_arn(r, "UntagResource", "ResourceArn", topics::untag_resource);
-        let r = by_arn(
-            r,
+        let r = r.op_served_by_owner("TagResource", resource_owner, topics::tag_resource);
+        let r = r.op_served_by_owner("UntagResource", resource_owner, topics::untag_resource);
+        let r = r.op_served_by_owner(
             "ListTagsForResource",
-            "ResourceArn",
+            resource_owner,
             topics::list_tags_for_resource,
         );
-        let r = by_arn(
-            r,
+        let r = r.op_served_by_owner(
             "GetDataProtectionPolicy",
-            "ResourceArn",
+            resource_owner,
             topics::get_data_protection_policy,
         );
-        let r = by_arn(
-            r,
+        let r = r.op_served_by_owner(
             "PutDataProtectionPolicy",
-            "ResourceArn",
+            resource_owner,
             topics::put_data_protection_policy,
         );
-        by_topic(r, "PublishBatch", publish::publish_batch)
+        r.op_served_by_owner("PublishBatch", topic_owner, publish::publish_batch)
     }
 
     fn raw_routes() -> Vec<ministack_sdk::RawRoute> {
@@ -171,52 +173,36 @@ impl Service for Sns {
     }
 }
 
-/// Registers an operation that names its topic by TopicArn; a topic in
-/// another account or region is served there.
-fn by_topic<In, Out>(
-    router: Router,
-    name: &'static str,
-    handler: fn(&Context, In) -> Result<Out, AwsError>,
-) -> Router
-where
-    In: serde::de::DeserializeOwned + 'static,
-    Out: Serialize + 'static,
-{
-    by_arn(router, name, "TopicArn", handler)
-}
-
-/// Registers an operation whose resource is named by the ARN in `member`:
-/// one in another account or region is served there (`services.call` into
+/// Where the topic a request's `TopicArn` names lives, when that is another
+/// account or region: the request is served there (`services.call` into
 /// this plugin), as SNS serves a topic shared through its policy. Policies
 /// are not evaluated.
-fn by_arn<In, Out>(
-    router: Router,
-    name: &'static str,
-    member: &'static str,
-    handler: fn(&Context, In) -> Result<Out, AwsError>,
-) -> Router
-where
-    In: serde::de::DeserializeOwned + 'static,
-    Out: Serialize + 'static,
-{
-    router.op(name, move |ctx: &Context, input: serde_json::Value| {
-        let elsewhere = input
-            .get(member)
-            .and_then(|u| u.as_str())
-            .and_then(Arn::parse)
-            .filter(|a| a.service == "sns" && ids_ok(a))
-            .filter(|a| a.account != ctx.account || a.region != ctx.region);
-        if let Some(arn) = elsewhere {
-            let target = services::Target::at("sns", &arn.account, &arn.region);
-            let out = services::call_json(&target, name, &input.to_string())?;
-            return serde_json::from_str::<serde_json::Value>(&out)
-                .map_err(|e| AwsError::internal(format!("unexpected output of {name}: {e}")));
-        }
-        let typed: In = serde_json::from_value(input)
-            .map_err(|e| AwsError::validation_error(format!("Invalid input for {name}: {e}")))?;
-        serde_json::to_value(handler(ctx, typed)?)
-            .map_err(|e| AwsError::internal(format!("cannot encode the output of {name}: {e}")))
-    })
+fn topic_owner(ctx: &Context, input: &serde_json::Value) -> Option<services::Target> {
+    owner_of_arn(ctx, input, "TopicArn")
+}
+
+/// [`topic_owner`] for operations on a subscription.
+fn subscription_owner(ctx: &Context, input: &serde_json::Value) -> Option<services::Target> {
+    owner_of_arn(ctx, input, "SubscriptionArn")
+}
+
+/// [`topic_owner`] for the `ResourceArn` of the tagging operations.
+fn resource_owner(ctx: &Context, input: &serde_json::Value) -> Option<services::Target> {
+    owner_of_arn(ctx, input, "ResourceArn")
+}
+
+fn owner_of_arn(
+    ctx: &Context,
+    input: &serde_json::Value,
+    member: &str,
+) -> Option<services::Target> {
+    input
+        .get(member)
+        .and_then(|u| u.as_str())
+        .and_then(Arn::parse)
+        .filter(|a| a.service == "sns" && ids_ok(a))
+        .filter(|a| a.account != ctx.account || a.region != ctx.region)
+        .map(|arn| services::Target::at("sns", &arn.account, &arn.region))
 }
 
 fn ids_ok(a: &Arn) -> bool {

@@ -2,6 +2,7 @@
 //! Nothing is pushed to a real platform: a publish to an endpoint is
 //! recorded and readable at `/_ministack/sns/messages?protocol=application`.
 
+use crate::topics::ListInput;
 use std::collections::BTreeMap;
 
 use ministack_sdk::ids;
@@ -197,12 +198,6 @@ pub fn delete_platform_application(
         ENDPOINTS.delete_range(&Scan::prefix(keys::prefix(&parts)));
     }
     Ok(Empty {})
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListInput {
-    next_token: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -1,6 +1,7 @@
 //! Subscriptions: subscribe (with the confirmation flow for http, https and
 //! email), confirm, unsubscribe, list, attributes.
 
+use crate::topics::ListInput;
 use std::collections::BTreeMap;
 
 use ministack_sdk::prelude::*;
@@ -400,12 +401,6 @@ fn view(s: Subscription) -> SubscriptionView {
 pub struct ListSubscriptionsOutput {
     subscriptions: Vec<SubscriptionView>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    next_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListInput {
     next_token: Option<String>,
 }
 

@@ -212,8 +212,9 @@ pub fn delete_topic(ctx: &Context, input: TopicArnInput) -> Result<Empty, AwsErr
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
+/// The input of the List* operations that take only a page token.
 pub struct ListInput {
-    next_token: Option<String>,
+    pub next_token: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -34,34 +34,50 @@ impl Service for Sqs {
             .op("CancelMessageMoveTask", moves::cancel_message_move_task)
             .http(peek::serve);
         // Operations on a QueueUrl: a URL in another account is served
-        // there (see `by_url`).
-        let r = by_url(r, "DeleteQueue", queues::delete_queue);
-        let r = by_url(r, "PurgeQueue", queues::purge_queue);
-        let r = by_url(r, "GetQueueAttributes", queues::get_queue_attributes);
-        let r = by_url(r, "SetQueueAttributes", queues::set_queue_attributes);
-        let r = by_url(r, "TagQueue", queues::tag_queue);
-        let r = by_url(r, "UntagQueue", queues::untag_queue);
-        let r = by_url(r, "ListQueueTags", queues::list_queue_tags);
-        let r = by_url(r, "AddPermission", queues::add_permission);
-        let r = by_url(r, "RemovePermission", queues::remove_permission);
-        let r = by_url(
-            r,
+        // there (see `queue_owner`).
+        let r = r.op_served_by_owner("DeleteQueue", queue_owner, queues::delete_queue);
+        let r = r.op_served_by_owner("PurgeQueue", queue_owner, queues::purge_queue);
+        let r = r.op_served_by_owner(
+            "GetQueueAttributes",
+            queue_owner,
+            queues::get_queue_attributes,
+        );
+        let r = r.op_served_by_owner(
+            "SetQueueAttributes",
+            queue_owner,
+            queues::set_queue_attributes,
+        );
+        let r = r.op_served_by_owner("TagQueue", queue_owner, queues::tag_queue);
+        let r = r.op_served_by_owner("UntagQueue", queue_owner, queues::untag_queue);
+        let r = r.op_served_by_owner("ListQueueTags", queue_owner, queues::list_queue_tags);
+        let r = r.op_served_by_owner("AddPermission", queue_owner, queues::add_permission);
+        let r = r.op_served_by_owner("RemovePermission", queue_owner, queues::remove_permission);
+        let r = r.op_served_by_owner(
             "ListDeadLetterSourceQueues",
+            queue_owner,
             queues::list_dead_letter_source_queues,
         );
-        let r = by_url(r, "SendMessage", messages::send_message);
-        let r = by_url(r, "SendMessageBatch", messages::send_message_batch);
-        let r = by_url(r, "ReceiveMessage", messages::receive_message);
-        let r = by_url(r, "DeleteMessage", messages::delete_message);
-        let r = by_url(r, "DeleteMessageBatch", messages::delete_message_batch);
-        let r = by_url(
-            r,
+        let r = r.op_served_by_owner("SendMessage", queue_owner, messages::send_message);
+        let r = r.op_served_by_owner(
+            "SendMessageBatch",
+            queue_owner,
+            messages::send_message_batch,
+        );
+        let r = r.op_served_by_owner("ReceiveMessage", queue_owner, messages::receive_message);
+        let r = r.op_served_by_owner("DeleteMessage", queue_owner, messages::delete_message);
+        let r = r.op_served_by_owner(
+            "DeleteMessageBatch",
+            queue_owner,
+            messages::delete_message_batch,
+        );
+        let r = r.op_served_by_owner(
             "ChangeMessageVisibility",
+            queue_owner,
             messages::change_message_visibility,
         );
-        by_url(
-            r,
+        r.op_served_by_owner(
             "ChangeMessageVisibilityBatch",
+            queue_owner,
             messages::change_message_visibility_batch,
         )
     }
@@ -74,37 +90,17 @@ impl Service for Sqs {
     }
 }
 
-/// Registers an operation that names its queue by QueueUrl. When the URL's
-/// account is not the caller's, the request is served in that account
-/// (`services.call` into this plugin there), as SQS serves a queue shared
-/// with another account. Queue policies are not evaluated.
-fn by_url<In, Out>(
-    router: Router,
-    name: &'static str,
-    handler: fn(&Context, In) -> Result<Out, AwsError>,
-) -> Router
-where
-    In: serde::de::DeserializeOwned + 'static,
-    Out: Serialize + 'static,
-{
-    router.op(name, move |ctx: &Context, input: serde_json::Value| {
-        let owner = input
-            .get("QueueUrl")
-            .and_then(|u| u.as_str())
-            .and_then(checks::parse_queue_url)
-            .and_then(|(account, _)| account)
-            .filter(|a| *a != ctx.account);
-        if let Some(account) = owner {
-            let target = services::Target::at("sqs", &account, &ctx.region);
-            let out = services::call_json(&target, name, &input.to_string())?;
-            return serde_json::from_str::<serde_json::Value>(&out)
-                .map_err(|e| AwsError::internal(format!("unexpected output of {name}: {e}")));
-        }
-        let typed: In = serde_json::from_value(input)
-            .map_err(|e| AwsError::validation(format!("Invalid input for {name}: {e}")))?;
-        serde_json::to_value(handler(ctx, typed)?)
-            .map_err(|e| AwsError::internal(format!("cannot encode the output of {name}: {e}")))
-    })
+/// The owner of the queue a request's `QueueUrl` names, when that is
+/// another account: the request is served there, as SQS serves a queue
+/// shared with another account. Queue policies are not evaluated.
+fn queue_owner(ctx: &Context, input: &serde_json::Value) -> Option<services::Target> {
+    input
+        .get("QueueUrl")
+        .and_then(|u| u.as_str())
+        .and_then(checks::parse_queue_url)
+        .and_then(|(account, _)| account)
+        .filter(|a| *a != ctx.account)
+        .map(|account| services::Target::at("sqs", &account, &ctx.region))
 }
 
 export_plugin!(Sqs);
