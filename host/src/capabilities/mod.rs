@@ -101,11 +101,8 @@ impl Shared {
         let _ = self.calls.set(calls);
     }
 
-    fn calls(&self) -> Result<Arc<dyn Calls>, AwsError> {
-        self.calls
-            .get()
-            .and_then(Weak::upgrade)
-            .ok_or_else(|| AwsError::new("ServiceUnavailable", "the gateway is shutting down", 503))
+    fn calls(&self) -> Option<Arc<dyn Calls>> {
+        self.calls.get().and_then(Weak::upgrade)
     }
 
     pub async fn call_service(
@@ -116,7 +113,9 @@ impl Shared {
         operation: &str,
         input_json: &str,
     ) -> Result<(String, Vec<String>), AwsError> {
-        let calls = self.calls()?;
+        let Some(calls) = self.calls() else {
+            return Err(shutting_down());
+        };
         calls
             .call_service(caller, parent, target, operation, input_json)
             .await
@@ -129,9 +128,15 @@ impl Shared {
         name: &str,
         payload: &str,
     ) -> Result<(), AwsError> {
-        let calls = self.calls()?;
+        let Some(calls) = self.calls() else {
+            return Err(shutting_down());
+        };
         calls.run_task(plugin, ctx, name, payload).await
     }
+}
+
+fn shutting_down() -> AwsError {
+    AwsError::new("ServiceUnavailable", "the gateway is shutting down", 503)
 }
 
 /// What every call of a plugin shares, known before its `describe`.

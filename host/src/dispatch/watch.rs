@@ -39,6 +39,12 @@ pub fn spawn(dispatcher: &Arc<Dispatcher>, dir: PathBuf) {
                 let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
                     continue;
                 };
+                // A plugins file may name another wasm for this plugin.
+                if let Some(p) = dispatcher.registry().by_name.get(name)
+                    && p.core.entry.path != path
+                {
+                    continue;
+                }
                 tracing::info!(plugin = name, "{} changed: reloading", path.display());
                 match dispatcher.reload(Some(name)).await {
                     Ok(r) if r.errors.is_empty() => {}
