@@ -73,6 +73,7 @@ pub struct PendingEffects {
     pub released_blobs: Vec<String>,
     pub notifications: Vec<String>,
     pub schedules: Vec<tasks::PendingTask>,
+    pub task_cancels: Vec<String>,
     pub credentials: Vec<identity::CredentialChange>,
 }
 
@@ -145,14 +146,8 @@ impl RequestState {
                 &topic,
             );
         }
-        for task in pending.schedules {
-            self.runtime.tasks.start(
-                self.runtime.clone(),
-                self.plugin.name.clone(),
-                &self.ctx,
-                task,
-            );
-        }
+        let (schedules, cancels) = (pending.schedules, pending.task_cancels);
+        self.runtime.tasks.land(&self.plugin.name, schedules, cancels);
         for change in pending.credentials {
             self.runtime.identity.apply(change).await?;
         }

@@ -114,6 +114,8 @@ enum Entry<'a> {
     Task {
         name: &'a str,
         payload: &'a str,
+        /// A scheduled task's id (its record is claimed in the task's unit).
+        id: Option<&'a str>,
     },
     Http(&'a RawRequest),
 }
@@ -249,6 +251,7 @@ impl Runtime {
             by_name,
             router,
         });
+        capabilities::tasks::boot(&runtime);
         Ok(runtime)
     }
 
@@ -347,6 +350,7 @@ impl Runtime {
                     Entry::Task {
                         name: "ministack:migrate",
                         payload: &payload,
+                        id: None,
                     },
                 )
                 .await
@@ -490,6 +494,7 @@ impl Runtime {
         ctx: CallContext,
         name: &str,
         payload: &str,
+        id: Option<&str>,
     ) -> Result<(), AwsError> {
         let Some(plugin) = self.registry().by_name.get(plugin).cloned() else {
             return Ok(());
@@ -498,7 +503,7 @@ impl Runtime {
             &plugin.pre,
             &plugin.core,
             ctx,
-            Entry::Task { name, payload },
+            Entry::Task { name, payload, id },
         )
         .await
         .map(|_| ())
@@ -583,6 +588,17 @@ impl Runtime {
                 ))));
             }
         };
+        if let Entry::Task { id: Some(id), .. } = entry {
+            match capabilities::tasks::claim(store.data_mut().req.unit(), id) {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Cancelled, reset or already run.
+                    store.data_mut().req.rollback();
+                    return Ok(Output::Done);
+                }
+                Err(e) => return Err(Attempt::Failed(internal_failure(e.to_string()))),
+            }
+        }
         let result = call_entry(&instance, &mut store, core, &ctx, entry).await;
         let outcome = match result {
             Ok(Ok(out)) => match store.data_mut().req.commit_unit().await {
@@ -625,6 +641,7 @@ impl Runtime {
                 plugin.core.db.reset()?;
                 self.blobs.reset(Some(name))?;
                 plugin.core.bump_commit_seq();
+                self.tasks.after_reset(Some(name));
             }
             None => {
                 self.tasks.cancel_all();
@@ -635,6 +652,7 @@ impl Runtime {
                     p.core.db.set_schema_version(p.description.schema_version)?;
                     p.core.bump_commit_seq();
                 }
+                self.tasks.after_reset(None);
             }
         }
         Ok(())
@@ -673,7 +691,7 @@ async fn call_entry(
                 .await?
                 .map(Output::Json))
         }
-        Entry::Task { name, payload } => Ok(service
+        Entry::Task { name, payload, .. } => Ok(service
             .call_on_task(&mut *store, &wit_ctx, name, payload)
             .await?
             .map(|()| Output::Done)),
