@@ -117,7 +117,7 @@ pub fn list(name_prefix: &str) -> Vec<ScheduledTask> {
 /// One page of [`list`]: ids after `start_after` ("" for the first page),
 /// at most `limit`.
 pub fn list_page(name_prefix: &str, start_after: &str, limit: u32) -> Vec<ScheduledTask> {
-    wit::list(name_prefix, start_after, limit)
+    wit::list_tasks(name_prefix, start_after, limit)
         .into_iter()
         .map(|t| ScheduledTask {
             id: t.id,

@@ -583,7 +583,7 @@ impl wit::Host for TasksView<'_> {
         TasksView::schedule_in(self, account, region, after_ms, name, payload)
     }
 
-    async fn list(
+    async fn list_tasks(
         &mut self,
         name_prefix: String,
         start_after: String,

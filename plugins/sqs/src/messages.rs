@@ -900,7 +900,7 @@ pub struct ChangeVisibilityRequest {
 }
 
 pub fn change_message_visibility(
-    ctx: &Context,
+    _: &Context,
     input: ChangeVisibilityRequest,
 ) -> Result<Empty, AwsError> {
     let q = load(&input.queue_url)?;
@@ -912,7 +912,7 @@ pub fn change_message_visibility(
 }
 
 pub fn change_message_visibility_batch(
-    ctx: &Context,
+    _: &Context,
     input: HandleBatchRequest,
 ) -> Result<HandleBatchResult, AwsError> {
     let q = load(&input.queue_url)?;
