@@ -138,7 +138,11 @@ pub fn contexts(table: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     loop {
         let after = out.last().cloned();
-        let page = wit::contexts(table, after.as_ref().map(|(a, r)| (a.as_str(), r.as_str())), PAGE);
+        let page = wit::contexts(
+            table,
+            after.as_ref().map(|(a, r)| (a.as_str(), r.as_str())),
+            PAGE,
+        );
         let done = page.len() < PAGE as usize;
         out.extend(page);
         if done {

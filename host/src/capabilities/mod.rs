@@ -147,7 +147,9 @@ impl RequestState {
             );
         }
         let (schedules, cancels) = (pending.schedules, pending.task_cancels);
-        self.runtime.tasks.land(&self.plugin.name, schedules, cancels);
+        self.runtime
+            .tasks
+            .land(&self.plugin.name, schedules, cancels);
         for change in pending.credentials {
             self.runtime.identity.apply(change).await?;
         }

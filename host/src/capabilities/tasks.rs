@@ -448,9 +448,8 @@ fn trap(e: impl Into<HostTrap>) -> wasmtime::Error {
 
 /// Account and region as they appear in store keys: no separators.
 fn check_scope(account: &str, region: &str) -> wasmtime::Result<()> {
-    let plain = |s: &str| {
-        !s.is_empty() && s.len() <= 64 && !s.contains(['/', '\0']) && s.trim() == s
-    };
+    let plain =
+        |s: &str| !s.is_empty() && s.len() <= 64 && !s.contains(['/', '\0']) && s.trim() == s;
     if plain(account) && plain(region) {
         Ok(())
     } else {
@@ -619,9 +618,14 @@ impl wit::Host for TasksView<'_> {
         service: String,
         topic: String,
     ) -> wasmtime::Result<Result<u64, String>> {
-        Ok(self
-            .listen_key(&service, &topic)
-            .map(|key| self.0.runtime.tasks.topic(key).generation.load(Ordering::Acquire)))
+        Ok(self.listen_key(&service, &topic).map(|key| {
+            self.0
+                .runtime
+                .tasks
+                .topic(key)
+                .generation
+                .load(Ordering::Acquire)
+        }))
     }
 
     async fn wait_on(
