@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use ministack_protocol::AwsError;
 use ministack_state::{Database, KeyRange, StateError, Unit};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -340,16 +341,25 @@ impl TaskRegistry {
 
 /// Runs a due task; drops its record when `on-task` fails (see the module doc).
 async fn fire(runtime: Arc<Runtime>, plugin: &str, id: &str, record: TaskRecord) {
-    let result = runtime
-        .run_task(
-            plugin,
-            record.context(),
-            &record.name,
-            &record.payload,
-            Some(id),
-        )
-        .await;
-    if let Err(e) = result {
+    let mut backoff = Duration::from_millis(50);
+    for attempt in 1.. {
+        let result = runtime
+            .run_task(
+                plugin,
+                record.context(),
+                &record.name,
+                &record.payload,
+                Some(id),
+            )
+            .await;
+        let Err(e) = result else { return };
+        // Every instance busy (e.g. many late tasks at start): the task did
+        // not run, so run it a little later rather than drop it.
+        if is_pool_exhausted(&e) && attempt < BUSY_ATTEMPTS {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+            continue;
+        }
         tracing::warn!(
             plugin,
             task = record.name,
@@ -360,7 +370,17 @@ async fn fire(runtime: Arc<Runtime>, plugin: &str, id: &str, record: TaskRecord)
         if let Some(p) = runtime.registry().by_name.get(plugin) {
             forget(&p.core.db, id).await;
         }
+        return;
     }
+}
+
+/// Runs of a task refused for want of an instance before it is dropped.
+const BUSY_ATTEMPTS: u32 = 30;
+
+/// The host's answer when no instance is free (a plugin answering the
+/// same is retried too: it said "later").
+fn is_pool_exhausted(e: &AwsError) -> bool {
+    e.code == "ServiceUnavailable" && e.status == Some(503)
 }
 
 /// Deletes a task's record in a unit of its own.
