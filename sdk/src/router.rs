@@ -536,4 +536,21 @@ mod tests {
         let e = router.dispatch(&ctx, "Echo", r#"{"Name":""}"#).unwrap_err();
         assert_eq!(e.code, "ValidationError");
     }
+
+    #[test]
+    fn the_boot_hook_is_optional_and_takes_unit() {
+        let ctx = Context::for_test("123456789012", "us-east-1");
+        // Unregistered: succeeds without logging (natively, a host log call
+        // would panic).
+        let router = Router::new();
+        assert!(router.run_task(&ctx, crate::tasks::START_TASK, "").is_ok());
+        // Registered: the host's empty payload reads as `()`.
+        let router = Router::new().task(crate::tasks::START_TASK, |_: &Context, (): ()| {
+            Err(AwsError::internal("ran"))
+        });
+        let e = router
+            .run_task(&ctx, crate::tasks::START_TASK, "")
+            .unwrap_err();
+        assert_eq!(e.message, "ran");
+    }
 }
