@@ -412,24 +412,40 @@ async fn forget(db: &Arc<Database>, id: &str) {
 pub fn boot(shared: &Arc<Shared>, plugins: Vec<String>) {
     let _ = shared.tasks.shared.set(Arc::downgrade(shared));
     for name in &plugins {
-        let stored = shared
-            .stores
-            .database(name)
-            .and_then(|db| stored_tasks(&db));
-        match stored {
-            Ok(stored) => {
-                if !stored.is_empty() {
-                    tracing::info!(plugin = name, tasks = stored.len(), "tasks resumed");
-                }
-                for (id, record) in stored {
-                    shared.tasks.arm(name.clone(), id, record);
-                }
-            }
-            Err(e) => tracing::error!(plugin = name, "reading scheduled tasks: {e}"),
-        }
+        resume(shared, name);
     }
     *shared.tasks.plugins.write().unwrap() = plugins;
     start_hooks(shared, None);
+}
+
+/// A plugin loaded after the start (hot reload of a new file): the same as
+/// [`boot`] for it. A reloaded plugin keeps its armed timers.
+pub fn plugin_added(shared: &Arc<Shared>, name: &str) {
+    if shared.tasks.is_loaded(name) {
+        return;
+    }
+    resume(shared, name);
+    shared.tasks.plugins.write().unwrap().push(name.to_string());
+    start_hooks(shared, Some(name));
+}
+
+/// Arms a plugin's stored tasks.
+fn resume(shared: &Arc<Shared>, name: &str) {
+    match shared
+        .stores
+        .database(name)
+        .and_then(|db| stored_tasks(&db))
+    {
+        Ok(stored) => {
+            if !stored.is_empty() {
+                tracing::info!(plugin = name, tasks = stored.len(), "tasks resumed");
+            }
+            for (id, record) in stored {
+                shared.tasks.arm(name.to_string(), id, record);
+            }
+        }
+        Err(e) => tracing::error!(plugin = name, "reading scheduled tasks: {e}"),
+    }
 }
 
 /// `on-task("ministack:start", "")` of each plugin (or of `only`), in the
