@@ -31,7 +31,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ministack_protocol::AwsError;
@@ -40,9 +40,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use wasmtime::component::{HasData, Linker};
 
-use super::{CallContext, HostState, HostTrap, RequestState};
-use crate::plugins::Runtime;
-use crate::plugins::bindings::ministack::plugin::tasks as wit;
+use super::{CallContext, HostState, HostTrap, RequestState, Shared};
+use crate::bindings::ministack::plugin::tasks as wit;
 
 /// The host table (in each plugin's database) holding its scheduled tasks,
 /// task id → [`TaskRecord`] JSON.
@@ -260,7 +259,9 @@ pub struct TaskRegistry {
     scheduled: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     next_id: AtomicU64,
     /// Set by [`boot`]: timers and hooks started from `&self`.
-    runtime: OnceLock<Weak<Runtime>>,
+    shared: OnceLock<Weak<Shared>>,
+    /// The loaded plugins (boot hooks, `wait-on` targets).
+    plugins: RwLock<Vec<String>>,
 }
 
 fn topic_key(plugin: &str, account: &str, region: &str, topic: &str) -> String {
@@ -300,15 +301,15 @@ impl TaskRegistry {
 
     /// Starts the timer of a stored task.
     fn arm(&self, plugin: String, id: String, record: TaskRecord) {
-        let Some(runtime) = self.runtime.get().and_then(Weak::upgrade) else {
+        let Some(shared) = self.shared.get().and_then(Weak::upgrade) else {
             return;
         };
         let delay = record.delay(now_ms());
         let task_id = id.clone();
         let handle = tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            runtime.tasks.scheduled.lock().unwrap().remove(&task_id);
-            fire(runtime, &plugin, &task_id, record).await;
+            shared.tasks.scheduled.lock().unwrap().remove(&task_id);
+            fire(shared, &plugin, &task_id, record).await;
         });
         self.scheduled
             .lock()
@@ -333,17 +334,21 @@ impl TaskRegistry {
 
     /// Runs the boot hook again after a reset (of one plugin or of all).
     pub fn after_reset(&self, only: Option<&str>) {
-        if let Some(runtime) = self.runtime.get().and_then(Weak::upgrade) {
-            start_hooks(&runtime, only);
+        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
+            start_hooks(&shared, only);
         }
+    }
+
+    fn is_loaded(&self, plugin: &str) -> bool {
+        self.plugins.read().unwrap().iter().any(|p| p == plugin)
     }
 }
 
 /// Runs a due task; drops its record when `on-task` fails (see the module doc).
-async fn fire(runtime: Arc<Runtime>, plugin: &str, id: &str, record: TaskRecord) {
+async fn fire(shared: Arc<Shared>, plugin: &str, id: &str, record: TaskRecord) {
     let mut backoff = Duration::from_millis(50);
     for attempt in 1.. {
-        let result = runtime
+        let result = shared
             .run_task(
                 plugin,
                 record.context(),
@@ -367,8 +372,8 @@ async fn fire(runtime: Arc<Runtime>, plugin: &str, id: &str, record: TaskRecord)
             e.code,
             e.message
         );
-        if let Some(p) = runtime.registry().by_name.get(plugin) {
-            forget(&p.core.db, id).await;
+        if let Ok(db) = shared.stores.database(plugin) {
+            forget(&db, id).await;
         }
         return;
     }
@@ -404,42 +409,64 @@ async fn forget(db: &Arc<Database>, id: &str) {
 
 /// After the plugins are loaded: arms every stored task (late ones run at
 /// once) and runs each plugin's boot hook.
-pub fn boot(runtime: &Arc<Runtime>) {
-    let _ = runtime.tasks.runtime.set(Arc::downgrade(runtime));
-    for p in &runtime.registry().plugins {
-        match stored_tasks(&p.core.db) {
-            Ok(stored) => {
-                if !stored.is_empty() {
-                    tracing::info!(plugin = p.name(), tasks = stored.len(), "tasks resumed");
-                }
-                for (id, record) in stored {
-                    runtime.tasks.arm(p.name().to_string(), id, record);
-                }
-            }
-            Err(e) => tracing::error!(plugin = p.name(), "reading scheduled tasks: {e}"),
-        }
+pub fn boot(shared: &Arc<Shared>, plugins: Vec<String>) {
+    let _ = shared.tasks.shared.set(Arc::downgrade(shared));
+    for name in &plugins {
+        resume(shared, name);
     }
-    start_hooks(runtime, None);
+    *shared.tasks.plugins.write().unwrap() = plugins;
+    start_hooks(shared, None);
+}
+
+/// A plugin loaded after the start (hot reload of a new file): the same as
+/// [`boot`] for it. A reloaded plugin keeps its armed timers.
+pub fn plugin_added(shared: &Arc<Shared>, name: &str) {
+    if shared.tasks.is_loaded(name) {
+        return;
+    }
+    resume(shared, name);
+    shared.tasks.plugins.write().unwrap().push(name.to_string());
+    start_hooks(shared, Some(name));
+}
+
+/// Arms a plugin's stored tasks.
+fn resume(shared: &Arc<Shared>, name: &str) {
+    match shared
+        .stores
+        .database(name)
+        .and_then(|db| stored_tasks(&db))
+    {
+        Ok(stored) => {
+            if !stored.is_empty() {
+                tracing::info!(plugin = name, tasks = stored.len(), "tasks resumed");
+            }
+            for (id, record) in stored {
+                shared.tasks.arm(name.to_string(), id, record);
+            }
+        }
+        Err(e) => tracing::error!(plugin = name, "reading scheduled tasks: {e}"),
+    }
 }
 
 /// `on-task("ministack:start", "")` of each plugin (or of `only`), in the
 /// default account and region, in the background.
-fn start_hooks(runtime: &Arc<Runtime>, only: Option<&str>) {
-    for p in &runtime.registry().plugins {
-        if only.is_some_and(|o| o != p.name()) {
+fn start_hooks(shared: &Arc<Shared>, only: Option<&str>) {
+    let plugins = shared.tasks.plugins.read().unwrap().clone();
+    for plugin in plugins {
+        if only.is_some_and(|o| o != plugin) {
             continue;
         }
-        let (runtime, plugin) = (runtime.clone(), p.name().to_string());
+        let shared = shared.clone();
         tokio::spawn(async move {
             let ctx = CallContext {
-                account: runtime.config.default_account.clone(),
-                region: runtime.config.default_region.clone(),
+                account: shared.config.default_account.clone(),
+                region: shared.config.default_region.clone(),
                 request_id: uuid::Uuid::new_v4().to_string(),
                 access_key_id: String::new(),
                 caller_arn: String::new(),
                 depth: 0,
             };
-            if let Err(e) = runtime.run_task(&plugin, ctx, START_TASK, "", None).await {
+            if let Err(e) = shared.run_task(&plugin, ctx, START_TASK, "", None).await {
                 tracing::warn!(plugin, "boot hook failed: {} {}", e.code, e.message);
             }
         });
@@ -489,7 +516,7 @@ impl TasksView<'_> {
         payload: String,
     ) -> wasmtime::Result<String> {
         let req = &mut *self.0;
-        let id = req.runtime.tasks.new_id();
+        let id = req.shared.tasks.new_id();
         let record = TaskRecord {
             name,
             payload,
@@ -518,7 +545,7 @@ impl TasksView<'_> {
                  grant it in plugins.toml ([plugins.{me}] listens = [\"{service}\"])"
             ));
         }
-        if !req.runtime.registry().by_name.contains_key(service) {
+        if !req.shared.tasks.is_loaded(service) {
             return Err(format!("service {service} is not enabled in this gateway"));
         }
         Ok(topic_key(service, &req.ctx.account, &req.ctx.region, topic))
@@ -577,7 +604,7 @@ impl wit::Host for TasksView<'_> {
     async fn wait(&mut self, topic: String, timeout_ms: u64) -> wasmtime::Result<bool> {
         let req = &*self.0;
         let key = topic_key(&req.plugin.name, &req.ctx.account, &req.ctx.region, &topic);
-        let topic = req.runtime.tasks.topic(key);
+        let topic = req.shared.tasks.topic(key);
         let notified = topic.notify.notified();
         tokio::pin!(notified);
         // Registered before committing: a notify after this point is seen.
@@ -640,7 +667,7 @@ impl wit::Host for TasksView<'_> {
     ) -> wasmtime::Result<Result<u64, String>> {
         Ok(self.listen_key(&service, &topic).map(|key| {
             self.0
-                .runtime
+                .shared
                 .tasks
                 .topic(key)
                 .generation
@@ -659,7 +686,7 @@ impl wit::Host for TasksView<'_> {
             Ok(key) => key,
             Err(e) => return Ok(Err(e)),
         };
-        let topic = self.0.runtime.tasks.topic(key);
+        let topic = self.0.shared.tasks.topic(key);
         let notified = topic.notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();

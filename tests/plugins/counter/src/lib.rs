@@ -15,6 +15,8 @@
 //! - `WaitForTopic`: waits on a topic of another plugin (granted with
 //!   `listens` in tests/plugins.toml), then calls an operation to show that
 //!   what woke it is visible.
+//! - `Version`: which build answers (hot reload tests swap builds);
+//! - `Settings`: the settings the host handed in (env mapping, file grants).
 
 use ministack_sdk::blobs::{self, BlobOut, BlobRef};
 use std::time::{Duration, Instant};
@@ -46,6 +48,8 @@ impl Service for Counter {
             .task(INCREMENT_TASK, run_increment)
             .task(BOOT_MARK_TASK, run_boot_mark)
             .task(tasks::START_TASK, on_start)
+            .op("Version", version)
+            .op("Settings", settings)
     }
 }
 
@@ -454,6 +458,36 @@ mod tests {
     #[test]
     fn describes_all_operations() {
         let router = Counter::router();
-        assert_eq!(router.operations().len(), 12);
+        assert_eq!(router.operations().len(), 14);
     }
+}
+
+/// The build's variant: `COUNTER_VARIANT` at build time. The hot-reload
+/// test makes a second build by rewriting these bytes in the wasm (same
+/// length), so keep the default a unique, fixed-length marker.
+const VARIANT: &str = match option_env!("COUNTER_VARIANT") {
+    Some(v) => v,
+    None => "counter-build-A",
+};
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct VersionOutput {
+    version: &'static str,
+}
+
+fn version(_: &Context, _: Empty) -> Result<VersionOutput, AwsError> {
+    Ok(VersionOutput { version: VARIANT })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SettingsOutput {
+    settings: std::collections::BTreeMap<String, String>,
+}
+
+fn settings(ctx: &Context, _: Empty) -> Result<SettingsOutput, AwsError> {
+    Ok(SettingsOutput {
+        settings: ctx.settings.iter().cloned().collect(),
+    })
 }
