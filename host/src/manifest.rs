@@ -7,6 +7,7 @@
 //! capabilities = ["identity"]      # beyond the basic ones every plugin has (identity, http, ...)
 //! memory_mb = 64                   # linear memory cap per instance
 //! timeout_ms = 30000               # run time per call, waits excluded
+//! listens = ["sqs"]                # plugins whose topics it may wait on (docs/tasks.md)
 //! env = ["STS_MODE", "STS_*"]     # environment variables handed in as settings
 //! files = ["STS_FIXTURES"]         # settings naming a file the host reads for it
 //! [plugins.sts.settings]           # handed to the plugin in its context
@@ -48,6 +49,9 @@ pub struct PluginEntry {
     pub timeout_ms: u64,
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
+    /// Plugins whose topics this one may wait on (tasks.wait-on).
+    #[serde(default)]
+    pub listens: Vec<String>,
     /// Environment variables handed in as settings of the same name.
     #[serde(default)]
     pub env: Vec<String>,
@@ -129,6 +133,9 @@ impl Manifest {
                     anyhow::bail!("plugin {name}: unknown capability {cap:?}");
                 }
             }
+            for other in &entry.listens {
+                validate_name(other).with_context(|| format!("plugin {name}: listens"))?;
+            }
             if entry.path.is_relative() {
                 entry.path = base.join(&entry.path);
             }
@@ -166,6 +173,7 @@ impl Manifest {
                 memory_mb: DEFAULT_MEMORY_MB,
                 timeout_ms: DEFAULT_TIMEOUT_MS,
                 settings: BTreeMap::new(),
+                listens: Vec::new(),
                 env: Vec::new(),
                 files: Vec::new(),
             });
@@ -246,6 +254,19 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn listens_names_other_plugins() {
+        let m = Manifest::parse(
+            "[plugins.lambda]\npath=\"l\"\nlistens=[\"sqs\", \"dynamodb\"]\n[plugins.sqs]\npath=\"s\"\n",
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(m.plugins["lambda"].listens, ["sqs", "dynamodb"]);
+        assert!(m.plugins["sqs"].listens.is_empty());
+        let bad = "[plugins.a]\npath=\"a\"\nlistens=[\"../b\"]\n";
+        assert!(Manifest::parse(bad, Path::new("/")).is_err());
     }
 
     #[test]

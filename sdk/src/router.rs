@@ -237,7 +237,8 @@ impl Router {
 
     /// Registers the handler of a scheduled task (see [`crate::tasks::schedule`]).
     /// The payload is JSON; `ministack:migrate` gets the old schema version
-    /// as a number.
+    /// as a number; `ministack:start` (the boot hook, see
+    /// [`crate::tasks::START_TASK`]) gets `()`.
     pub fn task<P, F>(mut self, name: &'static str, handler: F) -> Self
     where
         P: DeserializeOwned,
@@ -300,10 +301,13 @@ impl Router {
     }
 
     /// Runs the handler of a scheduled task. Unknown tasks (including
-    /// `ministack:migrate` when the plugin registers none) succeed and do nothing.
+    /// `ministack:migrate` and `ministack:start` when the plugin registers
+    /// none) succeed and do nothing.
     pub fn run_task(&self, ctx: &Context, name: &str, payload: &str) -> Result<(), AwsError> {
         match self.tasks.get(name) {
             Some(handler) => handler(ctx, payload),
+            // The boot hook runs for every plugin; most register none.
+            None if name == crate::tasks::START_TASK => Ok(()),
             None => {
                 crate::log::warn(&format!("no handler for task {name}; ignored"));
                 Ok(())
@@ -531,5 +535,22 @@ mod tests {
         let router = Router::new().op("Echo", echo).with_model(JSON_MODEL);
         let e = router.dispatch(&ctx, "Echo", r#"{"Name":""}"#).unwrap_err();
         assert_eq!(e.code, "ValidationError");
+    }
+
+    #[test]
+    fn the_boot_hook_is_optional_and_takes_unit() {
+        let ctx = Context::for_test("123456789012", "us-east-1");
+        // Unregistered: succeeds without logging (natively, a host log call
+        // would panic).
+        let router = Router::new();
+        assert!(router.run_task(&ctx, crate::tasks::START_TASK, "").is_ok());
+        // Registered: the host's empty payload reads as `()`.
+        let router = Router::new().task(crate::tasks::START_TASK, |_: &Context, (): ()| {
+            Err(AwsError::internal("ran"))
+        });
+        let e = router
+            .run_task(&ctx, crate::tasks::START_TASK, "")
+            .unwrap_err();
+        assert_eq!(e.message, "ran");
     }
 }

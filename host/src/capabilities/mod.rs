@@ -51,13 +51,15 @@ pub trait Calls: Send + Sync {
         input_json: &'a str,
     ) -> BoxFuture<'a, Result<(String, Vec<String>), AwsError>>;
 
-    /// A scheduled task coming due: the plugin's `on-task`.
+    /// A scheduled task coming due (`id`: its record, claimed in the
+    /// task's unit), or the boot hook: the plugin's `on-task`.
     fn run_task<'a>(
         &'a self,
         plugin: &'a str,
         ctx: CallContext,
         name: &'a str,
         payload: &'a str,
+        id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), AwsError>>;
 }
 
@@ -127,11 +129,12 @@ impl Shared {
         ctx: CallContext,
         name: &str,
         payload: &str,
+        id: Option<&str>,
     ) -> Result<(), AwsError> {
         let Some(calls) = self.calls() else {
             return Err(shutting_down());
         };
-        calls.run_task(plugin, ctx, name, payload).await
+        calls.run_task(plugin, ctx, name, payload, id).await
     }
 }
 
@@ -298,6 +301,7 @@ pub struct PendingEffects {
     pub released_blobs: Vec<String>,
     pub notifications: Vec<String>,
     pub schedules: Vec<tasks::PendingTask>,
+    pub task_cancels: Vec<String>,
     pub credentials: Vec<identity::CredentialChange>,
 }
 
@@ -370,14 +374,10 @@ impl RequestState {
                 &topic,
             );
         }
-        for task in pending.schedules {
-            self.shared.tasks.start(
-                self.shared.clone(),
-                self.plugin.name.clone(),
-                &self.ctx,
-                task,
-            );
-        }
+        let (schedules, cancels) = (pending.schedules, pending.task_cancels);
+        self.shared
+            .tasks
+            .land(&self.plugin.name, schedules, cancels);
         for change in pending.credentials {
             self.shared.identity.apply(change).await?;
         }

@@ -25,7 +25,7 @@ pub fn add_to_linker(
 }
 
 /// Tables starting with `__` belong to the host (blob registry, metadata).
-fn check_table(table: &str) -> wasmtime::Result<()> {
+pub(crate) fn check_table(table: &str) -> wasmtime::Result<()> {
     if table.is_empty() || table.len() > 200 || table.starts_with("__") {
         return Err(wasmtime::Error::msg(format!(
             "invalid table name {table:?}"

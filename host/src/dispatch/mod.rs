@@ -178,7 +178,9 @@ impl Dispatcher {
         let calls: Weak<dyn Calls> = Arc::downgrade(&dispatcher) as Weak<dyn Calls>;
         runtime.shared.set_calls(calls);
         let plugins = runtime.load_all(entries).await;
+        let names = plugins.iter().map(|p| p.name().to_string()).collect();
         *dispatcher.registry.write().unwrap() = Arc::new(Registry::new(plugins));
+        crate::capabilities::tasks::boot(&runtime.shared, names);
         if let Some(dir) = dispatcher.config().plugins_dir.clone()
             && dispatcher.config().plugins_watch_ms > 0
         {
@@ -237,6 +239,9 @@ impl Dispatcher {
                 }
             }
             *registry = Arc::new(Registry::new(plugins));
+        }
+        for name in &report.reloaded {
+            crate::capabilities::tasks::plugin_added(self.shared(), name);
         }
         Ok(report)
     }
@@ -344,12 +349,13 @@ impl Dispatcher {
         ctx: CallContext,
         name: &str,
         payload: &str,
+        id: Option<&str>,
     ) -> Result<(), AwsError> {
         let Some(plugin) = self.registry().by_name.get(plugin).cloned() else {
             return Ok(());
         };
         self.runtime
-            .run(&plugin, ctx, Entry::Task { name, payload }, &[])
+            .run(&plugin, ctx, Entry::Task { name, payload, id }, &[])
             .await
             .map(|_| ())
     }
@@ -365,6 +371,7 @@ impl Dispatcher {
                 plugin.core.db.reset()?;
                 shared.blobs.reset(Some(name))?;
                 plugin.core.bump_commit_seq();
+                shared.tasks.after_reset(Some(name));
             }
             None => {
                 shared.tasks.cancel_all();
@@ -375,6 +382,7 @@ impl Dispatcher {
                     p.core.db.set_schema_version(p.description.schema_version)?;
                     p.core.bump_commit_seq();
                 }
+                shared.tasks.after_reset(None);
             }
         }
         Ok(())
@@ -417,8 +425,9 @@ impl Calls for Dispatcher {
         ctx: CallContext,
         name: &'a str,
         payload: &'a str,
+        id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(Dispatcher::run_task(self, plugin, ctx, name, payload))
+        Box::pin(Dispatcher::run_task(self, plugin, ctx, name, payload, id))
     }
 }
 

@@ -77,6 +77,8 @@ pub enum Entry<'a> {
     Task {
         name: &'a str,
         payload: &'a str,
+        /// A scheduled task's id (its record is claimed in the task's unit).
+        id: Option<&'a str>,
     },
     Http(&'a RawRequest),
 }
@@ -297,6 +299,7 @@ impl Runtime {
                     Entry::Task {
                         name: "ministack:migrate",
                         payload: &payload,
+                        id: None,
                     },
                     &[],
                 )
@@ -422,6 +425,17 @@ impl Runtime {
                 ))));
             }
         };
+        if let Entry::Task { id: Some(id), .. } = entry {
+            match capabilities::tasks::claim(store.data_mut().req.unit(), id) {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Cancelled, reset or already run.
+                    store.data_mut().req.rollback();
+                    return Ok(Output::Done);
+                }
+                Err(e) => return Err(Attempt::Failed(internal_failure(e.to_string()))),
+            }
+        }
         let result = call_entry(&instance, &mut store, core, &ctx, entry).await;
         let outcome = match result {
             Ok(Ok(out)) => match store.data_mut().req.commit_unit().await {
@@ -485,7 +499,7 @@ async fn call_entry(
                 .await?
                 .map(Output::Json))
         }
-        Entry::Task { name, payload } => Ok(service
+        Entry::Task { name, payload, .. } => Ok(service
             .call_on_task(&mut *store, &wit_ctx, name, payload)
             .await?
             .map(|()| Output::Done)),

@@ -9,6 +9,7 @@
 //! increasing within a stream and across a table's successive streams.
 //! Records are kept 24 hours; a disabled stream's shard is closed (its
 //! `EndingSequenceNumber` set) and stays readable for those 24 hours.
+//! Appending notifies the stream's [`topic`].
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::store::keys;
@@ -176,7 +177,16 @@ pub fn record(
         rec["userIdentity"] = json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"});
     }
     RECORDS.put(&keys::join(&[arn, &keys::u64(seq)]), &rec)?;
+    ministack_sdk::tasks::notify(&topic(arn));
     trim(arn)
+}
+
+/// The topic notified (when the write commits) after records are appended
+/// to a stream: `stream:<StreamArn>` in the table's account and region.
+/// Other plugins granted `listens = ["dynamodb"]` wait on it (a Lambda
+/// event source mapping, say) instead of polling GetRecords (docs/tasks.md).
+pub fn topic(stream_arn: &str) -> String {
+    format!("stream:{stream_arn}")
 }
 
 /// Drops a few records older than the 24-hour retention from the head of

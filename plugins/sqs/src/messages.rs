@@ -96,8 +96,12 @@ const DEDUP_WINDOW: f64 = 300.0;
 /// Rows a receive reads at a time from a standard queue.
 const PAGE: u32 = 32;
 
-pub fn topic(ctx: &Context, queue: &str) -> String {
-    format!("sqs/{}/{}/{}", ctx.account, ctx.region, queue)
+/// The topic notified when messages of `queue` may have become available
+/// (sent, or made visible again): long polls wait on it, and so can other
+/// plugins granted `listens = ["sqs"]` (`queue:<QueueName>` in the queue's
+/// account and region; docs/tasks.md).
+pub fn topic(queue: &str) -> String {
+    format!("queue:{queue}")
 }
 
 fn invalid_param(msg: impl Into<String>) -> AwsError {
@@ -309,7 +313,7 @@ pub fn send_message(ctx: &Context, input: SendMessageRequest) -> Result<SendResu
     if q.fifo() {
         QUEUES.put(&q.name, &q)?;
     }
-    tasks::notify(&topic(ctx, &q.name));
+    tasks::notify(&topic(&q.name));
     Ok(out)
 }
 
@@ -421,7 +425,7 @@ pub fn send_message_batch(
         QUEUES.put(&q.name, &q)?;
     }
     if !successful.is_empty() {
-        tasks::notify(&topic(ctx, &q.name));
+        tasks::notify(&topic(&q.name));
     }
     Ok(SendMessageBatchResult { successful, failed })
 }
@@ -743,7 +747,7 @@ pub fn receive_message(
     // request (a ReceiveMessage without wait, through services.call) that
     // the host re-runs on conflicts like any other.
     let deadline = time::now() + wait as f64;
-    let topic = topic(ctx, &q.name);
+    let topic = topic(&q.name);
     let again = ReceiveMessageRequest {
         max_number_of_messages: Some(max),
         visibility_timeout: Some(visibility),
@@ -896,19 +900,19 @@ pub struct ChangeVisibilityRequest {
 }
 
 pub fn change_message_visibility(
-    ctx: &Context,
+    _: &Context,
     input: ChangeVisibilityRequest,
 ) -> Result<Empty, AwsError> {
     let q = load(&input.queue_url)?;
     change_one(&q, &input.receipt_handle, input.visibility_timeout)?;
     if input.visibility_timeout == 0 {
-        tasks::notify(&topic(ctx, &q.name));
+        tasks::notify(&topic(&q.name));
     }
     Ok(Empty::default())
 }
 
 pub fn change_message_visibility_batch(
-    ctx: &Context,
+    _: &Context,
     input: HandleBatchRequest,
 ) -> Result<HandleBatchResult, AwsError> {
     let q = load(&input.queue_url)?;
@@ -921,6 +925,6 @@ pub fn change_message_visibility_batch(
             Err(err) => failed.push(BatchError::of(&e.id, err)),
         }
     }
-    tasks::notify(&topic(ctx, &q.name));
+    tasks::notify(&topic(&q.name));
     Ok(HandleBatchResult { successful, failed })
 }

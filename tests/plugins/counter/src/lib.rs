@@ -8,11 +8,22 @@
 //!   as a blob reference and streamed back, with an optional Range;
 //! - `PutScoped` / `GetScoped`: the same key in each store scope, for
 //!   isolation tests across accounts and regions;
+//! - `ScheduleIncrement` / `CancelTask` / `ListTasks` / `ListContexts`:
+//!   durable tasks (an `increment` task adds 1 to a counter when it runs);
+//!   the boot hook adds 1 to the `boots` counter of every account and region
+//!   that has counters;
+//! - `WaitForTopic`: waits on a topic of another plugin (granted with
+//!   `listens` in tests/plugins.toml), then calls an operation to show that
+//!   what woke it is visible.
 //! - `Version`: which build answers (hot reload tests swap builds);
 //! - `Settings`: the settings the host handed in (env mapping, file grants).
 
 use ministack_sdk::blobs::{self, BlobOut, BlobRef};
+use std::time::{Duration, Instant};
+
 use ministack_sdk::prelude::*;
+use ministack_sdk::services::{self, Target};
+use ministack_sdk::tasks;
 
 struct Counter;
 
@@ -29,6 +40,14 @@ impl Service for Counter {
             .op("GetBlob", get_blob)
             .op("PutScoped", put_scoped)
             .op("GetScoped", get_scoped)
+            .op("ScheduleIncrement", schedule_increment)
+            .op("CancelTask", cancel_task)
+            .op("ListTasks", list_tasks)
+            .op("ListContexts", list_contexts)
+            .op("WaitForTopic", wait_for_topic)
+            .task(INCREMENT_TASK, run_increment)
+            .task(BOOT_MARK_TASK, run_boot_mark)
+            .task(tasks::START_TASK, on_start)
             .op("Version", version)
             .op("Settings", settings)
     }
@@ -207,6 +226,213 @@ fn get_scoped(_: &Context, input: GetScopedInput) -> Result<ScopedOutput, AwsErr
     })
 }
 
+// ---- durable tasks ----
+
+const INCREMENT_TASK: &str = "increment";
+const BOOT_MARK_TASK: &str = "boot-mark";
+/// The counter the boot hook adds to.
+const BOOTS: &str = "boots";
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IncrementPayload {
+    key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ScheduleIncrementInput {
+    key: String,
+    after_ms: u64,
+    #[serde(default)]
+    fail: bool,
+    account: Option<String>,
+    region: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TaskIdOutput {
+    task_id: String,
+}
+
+/// Schedules an `increment` of the counter; with `Fail`, fails afterwards
+/// (the schedule must vanish with the request).
+fn schedule_increment(
+    ctx: &Context,
+    input: ScheduleIncrementInput,
+) -> Result<TaskIdOutput, AwsError> {
+    let payload = IncrementPayload { key: input.key };
+    let after = Duration::from_millis(input.after_ms);
+    let task_id = match (&input.account, &input.region) {
+        (None, None) => tasks::schedule(after, INCREMENT_TASK, &payload)?,
+        (a, r) => tasks::schedule_in(
+            a.as_deref().unwrap_or(&ctx.account),
+            r.as_deref().unwrap_or(&ctx.region),
+            after,
+            INCREMENT_TASK,
+            &payload,
+        )?,
+    };
+    if input.fail {
+        return Err(AwsError::new(
+            "IntentionalFailure",
+            format!("scheduled {task_id} and failed on purpose"),
+        ));
+    }
+    Ok(TaskIdOutput { task_id })
+}
+
+fn run_increment(_: &Context, payload: IncrementPayload) -> Result<(), AwsError> {
+    COUNTERS.update(&payload.key, |v| Ok(v.unwrap_or(0) + 1))?;
+    Ok(())
+}
+
+/// The boot hook (default account and region): counts itself, and sends a
+/// `boot-mark` to every other account and region that has counters.
+fn on_start(ctx: &Context, _: ()) -> Result<(), AwsError> {
+    run_boot_mark(ctx, ())?;
+    for (account, region) in tasks::contexts(COUNTERS.name()) {
+        if (account.as_str(), region.as_str()) != (ctx.account.as_str(), ctx.region.as_str()) {
+            tasks::schedule_in(&account, &region, Duration::ZERO, BOOT_MARK_TASK, &())?;
+        }
+    }
+    Ok(())
+}
+
+fn run_boot_mark(_: &Context, _: ()) -> Result<(), AwsError> {
+    COUNTERS.update(BOOTS, |v| Ok(v.unwrap_or(0) + 1))?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CancelTaskInput {
+    task_id: String,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Empty {}
+
+fn cancel_task(_: &Context, input: CancelTaskInput) -> Result<Empty, AwsError> {
+    tasks::cancel(&input.task_id);
+    Ok(Empty {})
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListTasksInput {
+    #[serde(default)]
+    name_prefix: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TaskEntry {
+    task_id: String,
+    name: String,
+    payload: String,
+    account: String,
+    region: String,
+    due_ms: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListTasksOutput {
+    tasks: Vec<TaskEntry>,
+}
+
+fn list_tasks(_: &Context, input: ListTasksInput) -> Result<ListTasksOutput, AwsError> {
+    let tasks = tasks::list(&input.name_prefix)
+        .into_iter()
+        .map(|t| TaskEntry {
+            task_id: t.id,
+            name: t.name,
+            payload: t.payload,
+            account: t.account,
+            region: t.region,
+            due_ms: t.due_ms,
+        })
+        .collect();
+    Ok(ListTasksOutput { tasks })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContextEntry {
+    account: String,
+    region: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListContextsOutput {
+    contexts: Vec<ContextEntry>,
+}
+
+fn list_contexts(_: &Context, _: Empty) -> Result<ListContextsOutput, AwsError> {
+    let contexts = tasks::contexts(COUNTERS.name())
+        .into_iter()
+        .map(|(account, region)| ContextEntry { account, region })
+        .collect();
+    Ok(ListContextsOutput { contexts })
+}
+
+// ---- topics of other plugins ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WaitForTopicInput {
+    service: String,
+    topic: String,
+    timeout_ms: u64,
+    then_service: Option<String>,
+    then_operation: Option<String>,
+    then_input: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WaitForTopicOutput {
+    woken: bool,
+    generation: u64,
+    waited_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    then_output: Option<String>,
+}
+
+/// Waits on `Topic` of plugin `Service`; once woken, calls `ThenOperation`
+/// of `ThenService` (what it reads must include what woke us).
+fn wait_for_topic(ctx: &Context, input: WaitForTopicInput) -> Result<WaitForTopicOutput, AwsError> {
+    let refused = |e: AwsError| AwsError::new("TopicRefused", e.message);
+    let seen = tasks::topic_generation(&input.service, &input.topic).map_err(refused)?;
+    let began = Instant::now();
+    let generation = tasks::wait_on(
+        &input.service,
+        &input.topic,
+        seen,
+        Duration::from_millis(input.timeout_ms),
+    )
+    .map_err(refused)?;
+    let waited_ms = began.elapsed().as_millis() as u64;
+    let woken = generation > seen;
+    let then_output = match (woken, &input.then_service, &input.then_operation) {
+        (true, Some(service), Some(operation)) => Some(services::call_json(
+            &Target::new(service, ctx),
+            operation,
+            input.then_input.as_deref().unwrap_or("{}"),
+        )?),
+        _ => None,
+    };
+    Ok(WaitForTopicOutput {
+        woken,
+        generation,
+        waited_ms,
+        then_output,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,7 +458,7 @@ mod tests {
     #[test]
     fn describes_all_operations() {
         let router = Counter::router();
-        assert_eq!(router.operations().len(), 7);
+        assert_eq!(router.operations().len(), 14);
     }
 }
 
@@ -243,9 +469,6 @@ const VARIANT: &str = match option_env!("COUNTER_VARIANT") {
     Some(v) => v,
     None => "counter-build-A",
 };
-
-#[derive(Deserialize)]
-struct Empty {}
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
