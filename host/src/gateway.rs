@@ -465,12 +465,16 @@ impl Gateway {
                     end.min(size),
                 )
             }
+            protocol::ResponseBody::EventStream { initial, stream } => {
+                let plugin = self.runtime.registry().by_name.get(plugin.name()).cloned();
+                ResponseBody::Events(event_stream_body(plugin, initial, stream))
+            }
         };
         // A streamed blob's length is the host's to state, whatever the
         // plugin put in its output.
         let blob_len = match &body {
             ResponseBody::Stream { remaining, .. } => Some(*remaining),
-            ResponseBody::Full(_) => None,
+            ResponseBody::Full(_) | ResponseBody::Events(_) => None,
         };
         let mut out = Response::new(body);
         *out.status_mut() =
@@ -513,6 +517,22 @@ fn s3_error_headers(plugin: &Plugin, e: &AwsError) -> (AwsError, Vec<(&'static s
         }
     }
     (e, headers)
+}
+
+/// The body of a streamed event-stream response: the frames of the events
+/// the plugin sends to the stream, as they come (crate::streams).
+fn event_stream_body(
+    plugin: Option<Arc<Plugin>>,
+    initial: Vec<u8>,
+    stream: protocol::EventStreamOut,
+) -> tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>> {
+    let id = stream.stream_id.clone();
+    let encode = move |events: &[serde_json::Value]| match &plugin {
+        Some(p) => protocol::encode_stream_events(&p.model, &stream, events),
+        None => Vec::new(),
+    };
+    let registry = crate::streams::registry();
+    crate::streams::pump(registry, id, initial, encode, protocol::encode_stream_error)
 }
 
 /// The protocol errors are encoded in before a request is decoded.

@@ -15,6 +15,8 @@ mod plugins;
 mod router;
 mod s3edge;
 mod server;
+mod streams;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

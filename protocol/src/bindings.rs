@@ -440,7 +440,7 @@ pub(crate) fn raw_payload_out(
 }
 
 /// How event payloads of an event stream are written.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum EventBody {
     Json,
     Xml,
@@ -454,6 +454,12 @@ pub(crate) fn event_stream_out(
     format: EventBody,
 ) -> crate::ResponseBody {
     default_content_type(headers, "application/vnd.amazon.eventstream");
+    if let Some(stream) = crate::EventStreamOut::of_value(value, pm.shape, format) {
+        return crate::ResponseBody::EventStream {
+            initial: Vec::new(),
+            stream,
+        };
+    }
     let empty = Value::Array(vec![]);
     crate::ResponseBody::Bytes(crate::eventstream::encode_events(
         m,

@@ -8,6 +8,7 @@
 //! - [`ServiceModel::from_json`], [`ServiceModel::metadata`], [`ServiceModel::has_operation`],
 //!   [`ServiceModel::operation_names`], [`ServiceModel::match_rest`]
 //! - [`decode_request`], [`streaming_input`], [`encode_response`], [`encode_error`]
+//! - [`encode_stream_events`], [`encode_stream_error`] (a [`ResponseBody::EventStream`]'s frames)
 
 // The API contract returns `AwsError` by value (the host matches on it);
 // it is only built on the error path, so its size does not matter.
@@ -133,6 +134,65 @@ pub enum ResponseBody {
         blob: serde_json::Value,
         range: Option<(u64, u64)>,
     },
+    /// The output's event-stream member named a stream the plugin feeds
+    /// over time (`{"stream-id": ".."}`): the server writes `initial` (an
+    /// awsJson `initial-response` frame, else nothing), then the frames of
+    /// the events as they come ([`encode_stream_events`]).
+    EventStream {
+        initial: Vec<u8>,
+        stream: EventStreamOut,
+    },
+}
+
+/// An event stream a response is waiting on: which stream, and how to
+/// write its events.
+#[derive(Clone, Debug)]
+pub struct EventStreamOut {
+    /// The id the plugin's `streams.open` returned.
+    pub stream_id: String,
+    shape: ShapeId,
+    format: bindings::EventBody,
+}
+
+impl EventStreamOut {
+    /// `Some` when an event-stream member's value names a live stream.
+    pub(crate) fn of_value(
+        value: Option<&serde_json::Value>,
+        shape: ShapeId,
+        format: bindings::EventBody,
+    ) -> Option<Self> {
+        let id = value?.as_object()?.get("stream-id")?.as_str()?;
+        Some(EventStreamOut {
+            stream_id: id.to_string(),
+            shape,
+            format,
+        })
+    }
+}
+
+/// The frames of events sent to a streamed response: each event a JSON
+/// object with one key, the event member's name (unknown names are skipped).
+pub fn encode_stream_events(
+    model: &ServiceModel,
+    stream: &EventStreamOut,
+    events: &[serde_json::Value],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    for event in events {
+        out.extend(eventstream::encode_events(
+            &model.model,
+            stream.shape,
+            &serde_json::Value::Array(vec![event.clone()]),
+            stream.format,
+        ));
+    }
+    out
+}
+
+/// The frame that ends a stream on an unmodelled failure
+/// (`:message-type error`, which SDKs raise as an error with this code).
+pub fn encode_stream_error(code: &str, message: &str) -> Vec<u8> {
+    eventstream::error_frame(code, message)
 }
 
 /// A parsed botocore service model.

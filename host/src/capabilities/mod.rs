@@ -12,6 +12,7 @@ pub mod identity;
 pub mod log;
 pub mod services;
 pub mod store;
+pub mod streams;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -74,6 +75,8 @@ pub struct PendingEffects {
     pub notifications: Vec<String>,
     pub schedules: Vec<tasks::PendingTask>,
     pub credentials: Vec<identity::CredentialChange>,
+    /// Opens, events and closes of streamed responses.
+    pub streams: Vec<crate::streams::StreamOp>,
 }
 
 /// Per-call state shared by the capabilities.
@@ -153,6 +156,7 @@ impl RequestState {
                 task,
             );
         }
+        crate::streams::registry().apply(&self.plugin.name, &self.ctx.request_id, pending.streams);
         for change in pending.credentials {
             self.runtime.identity.apply(change).await?;
         }
@@ -277,6 +281,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     identity::add_to_linker(linker, |s| identity::IdentityView(&mut s.req))?;
     http::add_to_linker(linker, |s| http::HttpView(&mut s.req))?;
     log::add_to_linker(linker, |s| log::LogView(&mut s.req))?;
+    streams::add_to_linker(linker, |s| streams::StreamsView(&mut s.req))?;
     Ok(())
 }
 

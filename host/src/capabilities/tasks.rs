@@ -59,6 +59,7 @@ impl TaskRegistry {
     ) {
         let ctx = ctx.clone();
         let id = task.id.clone();
+        let request_id = ctx.request_id.clone();
         let handle = tokio::spawn(async move {
             tokio::time::sleep(task.after).await;
             runtime.tasks.scheduled.lock().unwrap().remove(&task.id);
@@ -72,6 +73,13 @@ impl TaskRegistry {
                     "scheduled task failed: {} {}",
                     e.code,
                     e.message
+                );
+                // Streams the failed task was feeding end with its error.
+                crate::streams::registry().fail_request(
+                    &plugin,
+                    &request_id,
+                    &e.code,
+                    &e.message,
                 );
             }
         });
