@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use ministack_state::Durability;
 
+/// MINISTACK_HTTP_MAX_RESPONSE_BYTES when unset: 1 MiB.
+pub const DEFAULT_HTTP_MAX_RESPONSE_BYTES: usize = 1 << 20;
+
 /// Everything the gateway reads from its environment, resolved once at start.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -103,7 +106,7 @@ impl Config {
             Some(v) => v.parse().map_err(|_| {
                 anyhow::anyhow!("MINISTACK_HTTP_MAX_RESPONSE_BYTES must be a byte count, got {v:?}")
             })?,
-            None => 1 << 20,
+            None => DEFAULT_HTTP_MAX_RESPONSE_BYTES,
         };
         Ok(Self {
             port,

@@ -49,7 +49,9 @@ struct Live {
     plugin: String,
     request_id: String,
     opened: Instant,
-    tx: mpsc::UnboundedSender<Msg>,
+    /// None once closed (a closed stream stays until its response takes
+    /// the events: a handler may open, fill and close before returning).
+    tx: Option<mpsc::UnboundedSender<Msg>>,
     /// Until the response takes it.
     rx: Option<mpsc::UnboundedReceiver<Msg>>,
 }
@@ -78,7 +80,7 @@ impl StreamRegistry {
             .lock()
             .unwrap()
             .get(id)
-            .is_some_and(|l| l.plugin == plugin && !l.tx.is_closed())
+            .is_some_and(|l| l.plugin == plugin && l.tx.as_ref().is_some_and(|tx| !tx.is_closed()))
     }
 
     /// Applies a committed unit's stream effects, in order. Consecutive
@@ -91,8 +93,8 @@ impl StreamRegistry {
         let mut batches: Vec<(String, Vec<String>)> = Vec::new();
         let flush = |live: &HashMap<String, Live>, batches: &mut Vec<(String, Vec<String>)>| {
             for (id, events) in batches.drain(..) {
-                if let Some(l) = live.get(&id) {
-                    let _ = l.tx.send(Msg::Events(events));
+                if let Some(tx) = live.get(&id).and_then(|l| l.tx.as_ref()) {
+                    let _ = tx.send(Msg::Events(events));
                 }
             }
         };
@@ -107,13 +109,16 @@ impl StreamRegistry {
                             plugin: plugin.to_string(),
                             request_id: request_id.to_string(),
                             opened: Instant::now(),
-                            tx,
+                            tx: Some(tx),
                             rx: Some(rx),
                         },
                     );
                 }
                 StreamOp::Send(id, event) => {
-                    if !live.get(&id).is_some_and(|l| l.plugin == plugin) {
+                    if !live
+                        .get(&id)
+                        .is_some_and(|l| l.plugin == plugin && l.tx.is_some())
+                    {
                         continue;
                     }
                     match batches.last_mut() {
@@ -123,10 +128,14 @@ impl StreamRegistry {
                 }
                 StreamOp::Close(id, error) => {
                     flush(&live, &mut batches);
-                    if live.get(&id).is_some_and(|l| l.plugin == plugin)
-                        && let Some(l) = live.remove(&id)
-                    {
-                        let _ = l.tx.send(Msg::End(error));
+                    let Some(l) = live.get_mut(&id).filter(|l| l.plugin == plugin) else {
+                        continue;
+                    };
+                    if let Some(tx) = l.tx.take() {
+                        let _ = tx.send(Msg::End(error));
+                    }
+                    if l.rx.is_none() {
+                        live.remove(&id);
                     }
                 }
             }
@@ -136,7 +145,14 @@ impl StreamRegistry {
 
     /// The events of stream `id`, for the response that names it (once).
     pub fn take(&self, id: &str) -> Option<mpsc::UnboundedReceiver<Msg>> {
-        self.live.lock().unwrap().get_mut(id)?.rx.take()
+        let mut live = self.live.lock().unwrap();
+        let l = live.get_mut(id)?;
+        let rx = l.rx.take();
+        if l.tx.is_none() {
+            // Already closed: the receiver holds every event.
+            live.remove(id);
+        }
+        rx
     }
 
     /// Ends, with an error frame, every stream `request_id` opened in
@@ -144,12 +160,11 @@ impl StreamRegistry {
     pub fn fail_request(&self, plugin: &str, request_id: &str, code: &str, message: &str) {
         self.live.lock().unwrap().retain(|_, l| {
             let owned = l.plugin == plugin && l.request_id == request_id;
-            if owned {
-                let _ = l
-                    .tx
-                    .send(Msg::End(Some((code.to_string(), message.to_string()))));
+            if owned && let Some(tx) = l.tx.take() {
+                let _ = tx.send(Msg::End(Some((code.to_string(), message.to_string()))));
             }
-            !owned
+            // Kept until its response takes the events.
+            !owned || l.rx.is_some()
         });
     }
 
@@ -300,6 +315,25 @@ mod tests {
             "events after the close are dropped"
         );
         assert!(!reg.is_open("p", &id));
+        assert_eq!(reg.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_stream_filled_and_closed_before_the_response_takes_it_is_whole() {
+        let reg = leak();
+        let id = new_id();
+        reg.apply(
+            "p",
+            "r1",
+            vec![
+                StreamOp::Open(id.clone()),
+                StreamOp::Send(id.clone(), r#"{"A":{}}"#.into()),
+                StreamOp::Close(id.clone(), None),
+            ],
+        );
+        assert!(!reg.is_open("p", &id));
+        let body = pump(reg, id.clone(), Vec::new(), encode, error);
+        assert_eq!(read_all(body).await, r#"{"A":{}};"#);
         assert_eq!(reg.len(), 0);
     }
 

@@ -37,6 +37,8 @@ def ticker(gateway, tmp_path_factory):
 
 
 def test_events_arrive_spaced_over_time_http1(ticker):
+    # Warm up (botocore loads the model, the connection opens): a stream of just Done.
+    assert [next(iter(e)) for e in ticker.subscribe(Count=0)["Events"]] == ["Done"]
     began = time.monotonic()
     out = ticker.subscribe(Count=4, IntervalMs=700)
     answered = time.monotonic() - began
@@ -54,8 +56,8 @@ def test_events_arrive_spaced_over_time_http1(ticker):
     print(f"\nHTTP/1.1: response head after {answered * 1000:.0f} ms; events at "
           + ", ".join(f"{t * 1000:.0f}" for t in times) + " ms")
     # The head comes before the stream is fed; each tick ~700 ms after the last.
-    assert answered < 1.0, answered
-    assert times[0] < 1.0, times
+    assert answered < 0.5, answered
+    assert times[0] < 0.5, times
     assert all(g > 0.5 for g in gaps[:3]), gaps
     assert times[3] - times[0] > 1.8, times
     # Each tick left the plugin just before the client saw it (not batched at the end).

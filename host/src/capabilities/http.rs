@@ -29,10 +29,6 @@ use crate::plugins::bindings::ministack::plugin::http::{
 /// it may ask for.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
-/// Largest response body handed back to a plugin unless
-/// `MINISTACK_HTTP_MAX_RESPONSE_BYTES` says otherwise.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
-
 /// The shared outbound client.
 pub struct OutboundHttp {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -190,7 +186,7 @@ mod tests {
     use super::*;
 
     fn plain() -> OutboundHttp {
-        OutboundHttp::new(rustls::RootCertStore::empty(), DEFAULT_MAX_RESPONSE_BYTES).unwrap()
+        OutboundHttp::new(rustls::RootCertStore::empty(), crate::config::DEFAULT_HTTP_MAX_RESPONSE_BYTES).unwrap()
     }
 
     fn request(url: String, timeout_ms: u32) -> OutgoingRequest {
@@ -327,7 +323,7 @@ mod tests {
         let params =
             rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
         let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &ca).unwrap();
+        let cert = params.signed_by(&key, &*ca).unwrap();
         let key_der = rustls_pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
         (ca.der().clone(), cert.der().clone(), key_der)
     }
@@ -381,7 +377,7 @@ mod tests {
         let url = tls_server(cert, key).await;
         let mut roots = rustls::RootCertStore::empty();
         roots.add(ca).unwrap();
-        let trusting = OutboundHttp::new(roots, DEFAULT_MAX_RESPONSE_BYTES).unwrap();
+        let trusting = OutboundHttp::new(roots, crate::config::DEFAULT_HTTP_MAX_RESPONSE_BYTES).unwrap();
         let response = trusting.send(request(url.clone(), 5000)).await.unwrap();
         assert_eq!(response.status, 200);
         assert_eq!(response.body, b"secure");

@@ -89,8 +89,16 @@ fn feed(_: &Context, job: Feed) -> Result<(), AwsError> {
             return Ok(());
         }
         // Commits this unit (the tick goes out) and sleeps: nothing
-        // notifies this topic.
-        tasks::wait("ticker-never", Duration::from_millis(job.interval_ms));
+        // notifies this topic (a wait may end early when another request
+        // of this plugin committed, so wait out the rest).
+        let until = ministack_sdk::time::now() + job.interval_ms as f64 / 1000.0;
+        loop {
+            let left = until - ministack_sdk::time::now();
+            if left <= 0.0 {
+                break;
+            }
+            tasks::wait("ticker-never", Duration::from_secs_f64(left));
+        }
     }
     events.send("Done", &json!({"Total": job.count}));
     events.close();
