@@ -365,6 +365,9 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert!(!reg.is_open("p", &id), "a send after the client left says so");
+        assert!(
+            !reg.is_open("p", &id),
+            "a send after the client left says so"
+        );
     }
 }

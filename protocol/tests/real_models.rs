@@ -902,7 +902,10 @@ fn streamed_event_streams_encode_batches_the_sdk_reads() {
         json!({"Payload": {"stream-id": "stream-1"}}),
         vec![
             vec![json!({"Records": {"Payload": B64.encode(b"a,b\n")}})],
-            vec![json!({"Records": {"Payload": B64.encode(b"c,d\n")}}), json!({"End": {}})],
+            vec![
+                json!({"Records": {"Payload": B64.encode(b"c,d\n")}}),
+                json!({"End": {}}),
+            ],
         ],
     );
     assert!(initial.is_empty(), "rest-xml has no initial-response frame");
@@ -921,7 +924,9 @@ fn streamed_event_streams_encode_batches_the_sdk_reads() {
         Protocol::Json,
         "StartLiveTail",
         json!({"responseStream": {"stream-id": "stream-1"}}),
-        vec![vec![json!({"sessionStart": {"requestId": "r", "sessionId": "s"}})]],
+        vec![vec![
+            json!({"sessionStart": {"requestId": "r", "sessionId": "s"}}),
+        ]],
     );
     assert!(!initial.is_empty(), "awsJson starts with initial-response");
     let parsed = botocore_parse_events(&[("logs", "json", "StartLiveTail", &r)]);

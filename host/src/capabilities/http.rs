@@ -186,7 +186,11 @@ mod tests {
     use super::*;
 
     fn plain() -> OutboundHttp {
-        OutboundHttp::new(rustls::RootCertStore::empty(), crate::config::DEFAULT_HTTP_MAX_RESPONSE_BYTES).unwrap()
+        OutboundHttp::new(
+            rustls::RootCertStore::empty(),
+            crate::config::DEFAULT_HTTP_MAX_RESPONSE_BYTES,
+        )
+        .unwrap()
     }
 
     fn request(url: String, timeout_ms: u32) -> OutgoingRequest {
@@ -248,10 +252,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(5)).await;
         });
         let began = Instant::now();
-        let err = plain()
-            .send(request(url, 200))
-            .await
-            .unwrap_err();
+        let err = plain().send(request(url, 200)).await.unwrap_err();
         assert!(err.contains("timed out"), "{err}");
         assert!(began.elapsed() < Duration::from_secs(2));
     }
@@ -342,7 +343,10 @@ mod tests {
             .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("https://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+        let url = format!(
+            "https://127.0.0.1:{}/hook",
+            listener.local_addr().unwrap().port()
+        );
         tokio::spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
@@ -377,7 +381,8 @@ mod tests {
         let url = tls_server(cert, key).await;
         let mut roots = rustls::RootCertStore::empty();
         roots.add(ca).unwrap();
-        let trusting = OutboundHttp::new(roots, crate::config::DEFAULT_HTTP_MAX_RESPONSE_BYTES).unwrap();
+        let trusting =
+            OutboundHttp::new(roots, crate::config::DEFAULT_HTTP_MAX_RESPONSE_BYTES).unwrap();
         let response = trusting.send(request(url.clone(), 5000)).await.unwrap();
         assert_eq!(response.status, 200);
         assert_eq!(response.body, b"secure");

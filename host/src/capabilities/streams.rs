@@ -66,7 +66,10 @@ impl wit::Host for StreamsView<'_> {
     async fn close(&mut self, stream_id: String, error: Option<AwsError>) -> wasmtime::Result<()> {
         if self.is_open(&stream_id) {
             let error = error.map(|e| (e.code, e.message));
-            self.0.pending.streams.push(StreamOp::Close(stream_id, error));
+            self.0
+                .pending
+                .streams
+                .push(StreamOp::Close(stream_id, error));
         }
         Ok(())
     }

@@ -75,12 +75,7 @@ impl TaskRegistry {
                     e.message
                 );
                 // Streams the failed task was feeding end with its error.
-                crate::streams::registry().fail_request(
-                    &plugin,
-                    &request_id,
-                    &e.code,
-                    &e.message,
-                );
+                crate::streams::registry().fail_request(&plugin, &request_id, &e.code, &e.message);
             }
         });
         self.scheduled

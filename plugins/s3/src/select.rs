@@ -120,7 +120,11 @@ fn column(token: &str) -> Result<Column, AwsError> {
     }
     if let Some(n) = name.strip_prefix('_').and_then(|n| n.parse::<usize>().ok()) {
         if n == 0 {
-            return Err(s3_error("InvalidColumnIndex", "The column index is invalid.", 400));
+            return Err(s3_error(
+                "InvalidColumnIndex",
+                "The column index is invalid.",
+                400,
+            ));
         }
         return Ok(Column::Index(n));
     }
@@ -283,7 +287,10 @@ pub fn project(record: &Record, columns: &Option<Vec<Column>>) -> Result<Record,
         .map(|c| match c {
             Column::Index(n) => Ok((
                 format!("_{n}"),
-                record.get(n - 1).map(|(_, v)| v.clone()).unwrap_or(Value::Null),
+                record
+                    .get(n - 1)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or(Value::Null),
             )),
             Column::Name(name) => Ok((
                 name.clone(),
@@ -371,7 +378,9 @@ fn input_of(v: &Value) -> Result<Input, AwsError> {
             Some(other) => {
                 return Err(s3_error(
                     "InvalidFileHeaderInfo",
-                    format!("The FileHeaderInfo {other:?} is invalid. Only NONE, USE, and IGNORE are supported."),
+                    format!(
+                        "The FileHeaderInfo {other:?} is invalid. Only NONE, USE, and IGNORE are supported."
+                    ),
                     400,
                 ));
             }

@@ -20,9 +20,7 @@ impl Service for Ticker {
     const MODEL: &'static str = include_str!("../model/service-2.json");
 
     fn router() -> Router {
-        Router::new()
-            .op("Subscribe", subscribe)
-            .task("feed", feed)
+        Router::new().op("Subscribe", subscribe).task("feed", feed)
     }
 }
 
@@ -81,7 +79,10 @@ fn feed(_: &Context, job: Feed) -> Result<(), AwsError> {
     let events = EventStream::from_id(&job.stream);
     for seq in 0..job.count {
         if job.fail_after == Some(seq) {
-            return Err(AwsError::server("TickerBroke", format!("failed after {seq} ticks")));
+            return Err(AwsError::server(
+                "TickerBroke",
+                format!("failed after {seq} ticks"),
+            ));
         }
         let sent_at = ministack_sdk::time::now();
         if !events.send("Tick", &json!({"Seq": seq, "SentAt": sent_at})) {
