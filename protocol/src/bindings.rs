@@ -447,14 +447,14 @@ pub(crate) enum EventBody {
 }
 
 pub(crate) fn event_stream_out(
-    m: &Model,
+    m: &std::sync::Arc<Model>,
     pm: &Member,
     value: Option<&Value>,
     headers: &mut Vec<(String, String)>,
     format: EventBody,
 ) -> crate::ResponseBody {
     default_content_type(headers, "application/vnd.amazon.eventstream");
-    if let Some(stream) = crate::EventStreamOut::of_value(value, pm.shape, format) {
+    if let Some(stream) = crate::EventStreamOut::of_value(m, value, pm.shape, format) {
         return crate::ResponseBody::EventStream {
             initial: Vec::new(),
             stream,

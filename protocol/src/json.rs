@@ -346,7 +346,7 @@ pub(crate) fn encode_output(
         write_wire(&mut body, m, r.shape, None, &Value::Object(rest));
         let mut frames = crate::eventstream::initial_response(body);
         let format = crate::bindings::EventBody::Json;
-        let body = match crate::EventStreamOut::of_value(Some(&events), stream.shape, format) {
+        let body = match crate::EventStreamOut::of_value(m, Some(&events), stream.shape, format) {
             // Fed over time: the initial response goes out first.
             Some(stream) => ResponseBody::EventStream {
                 initial: frames,

@@ -8,7 +8,7 @@
 //! - [`ServiceModel::from_json`], [`ServiceModel::metadata`], [`ServiceModel::has_operation`],
 //!   [`ServiceModel::operation_names`], [`ServiceModel::match_rest`]
 //! - [`decode_request`], [`streaming_input`], [`encode_response`], [`encode_error`]
-//! - [`encode_stream_events`], [`encode_stream_error`] (a [`ResponseBody::EventStream`]'s frames)
+//! - [`EventStreamOut::encode_events`], [`encode_stream_error`] (a [`ResponseBody::EventStream`]'s frames)
 
 // The API contract returns `AwsError` by value (the host matches on it);
 // it is only built on the error path, so its size does not matter.
@@ -137,26 +137,38 @@ pub enum ResponseBody {
     /// The output's event-stream member named a stream the plugin feeds
     /// over time (`{"stream-id": ".."}`): the server writes `initial` (an
     /// awsJson `initial-response` frame, else nothing), then the frames of
-    /// the events as they come ([`encode_stream_events`]).
+    /// the events as they come ([`EventStreamOut::encode_events`]).
     EventStream {
         initial: Vec<u8>,
         stream: EventStreamOut,
     },
 }
 
-/// An event stream a response is waiting on: which stream, and how to
-/// write its events.
-#[derive(Clone, Debug)]
+/// An event stream a response leaves open: which stream, and what its
+/// events are written with (it holds the model, so it can outlive the call
+/// that encoded the response).
+#[derive(Clone)]
 pub struct EventStreamOut {
     /// The id the plugin's `streams.open` returned.
     pub stream_id: String,
+    model: std::sync::Arc<Model>,
     shape: ShapeId,
     format: bindings::EventBody,
+}
+
+impl std::fmt::Debug for EventStreamOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStreamOut")
+            .field("stream_id", &self.stream_id)
+            .field("shape", &self.shape)
+            .finish()
+    }
 }
 
 impl EventStreamOut {
     /// `Some` when an event-stream member's value names a live stream.
     pub(crate) fn of_value(
+        model: &std::sync::Arc<Model>,
         value: Option<&serde_json::Value>,
         shape: ShapeId,
         format: bindings::EventBody,
@@ -164,29 +176,22 @@ impl EventStreamOut {
         let id = value?.as_object()?.get("stream-id")?.as_str()?;
         Some(EventStreamOut {
             stream_id: id.to_string(),
+            model: model.clone(),
             shape,
             format,
         })
     }
-}
 
-/// The frames of events sent to a streamed response: each event a JSON
-/// object with one key, the event member's name (unknown names are skipped).
-pub fn encode_stream_events(
-    model: &ServiceModel,
-    stream: &EventStreamOut,
-    events: &[serde_json::Value],
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    for event in events {
-        out.extend(eventstream::encode_events(
-            &model.model,
-            stream.shape,
-            &serde_json::Value::Array(vec![event.clone()]),
-            stream.format,
-        ));
+    /// The frames of events sent to the stream: each event a JSON object
+    /// with one key, the event member's name (unknown names are skipped).
+    pub fn encode_events(&self, events: &[serde_json::Value]) -> Vec<u8> {
+        eventstream::encode_events(
+            &self.model,
+            self.shape,
+            &serde_json::Value::Array(events.to_vec()),
+            self.format,
+        )
     }
-    out
 }
 
 /// The frame that ends a stream on an unmodelled failure
@@ -198,7 +203,8 @@ pub fn encode_stream_error(code: &str, message: &str) -> Vec<u8> {
 /// A parsed botocore service model.
 pub struct ServiceModel {
     metadata: Metadata,
-    model: Model,
+    /// Shared with the event streams a response leaves open ([`EventStreamOut`]).
+    model: std::sync::Arc<Model>,
     /// The model as the query codec reads it, when a quirk adds query names
     /// (SQS); built on the first query request.
     query_view: std::sync::OnceLock<Option<Model>>,
@@ -214,7 +220,7 @@ impl ServiceModel {
         let (metadata, model) = model::parse(json)?;
         Ok(ServiceModel {
             metadata,
-            model,
+            model: std::sync::Arc::new(model),
             query_view: std::sync::OnceLock::new(),
         })
     }

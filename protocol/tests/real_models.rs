@@ -874,7 +874,7 @@ fn s3_prefers_current_operations_over_deprecated_ones_on_a_shared_uri() {
 /// later (initial + batches + the end) read back as the SDK reads one body.
 #[test]
 fn streamed_event_streams_encode_batches_the_sdk_reads() {
-    use ministack_protocol::{encode_stream_error, encode_stream_events};
+    use ministack_protocol::encode_stream_error;
     let streamed = |m: &ServiceModel, proto, op: &str, out: Value, batches: Vec<Vec<Value>>| {
         let r = encode_response(m, proto, op, &out, "rid").unwrap();
         let ResponseBody::EventStream { initial, stream } = r.body else {
@@ -883,7 +883,7 @@ fn streamed_event_streams_encode_batches_the_sdk_reads() {
         assert_eq!(stream.stream_id, "stream-1");
         let mut bytes = initial.clone();
         for batch in &batches {
-            bytes.extend(encode_stream_events(m, &stream, batch));
+            bytes.extend(stream.encode_events(batch));
         }
         (
             initial,

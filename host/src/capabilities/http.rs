@@ -20,10 +20,8 @@ use hyper_util::rt::TokioExecutor;
 use wasmtime::component::{HasData, Linker};
 
 use super::{HostState, RequestState};
+use crate::bindings::ministack::plugin::http::{self as wit, IncomingResponse, OutgoingRequest};
 use crate::config::Config;
-use crate::plugins::bindings::ministack::plugin::http::{
-    self as wit, IncomingResponse, OutgoingRequest,
-};
 
 /// Time limit when the plugin asks for none (`timeout-ms` 0), and the most
 /// it may ask for.
@@ -169,7 +167,7 @@ impl wit::Host for HttpView<'_> {
     ) -> wasmtime::Result<Result<IncomingResponse, String>> {
         self.0.granted("http").map_err(wasmtime::Error::new)?;
         let began = Instant::now();
-        let result = match client(&self.0.runtime.config) {
+        let result = match client(&self.0.shared.config) {
             Ok(client) => client.send(request).await,
             Err(e) => Err(format!("the gateway's HTTP client is unavailable: {e}")),
         };

@@ -6,8 +6,8 @@
 use wasmtime::component::{HasData, Linker};
 
 use super::{HostState, RequestState};
-use crate::plugins::bindings::ministack::plugin::streams as wit;
-use crate::plugins::bindings::ministack::plugin::types::AwsError;
+use crate::bindings::ministack::plugin::streams as wit;
+use crate::bindings::ministack::plugin::types::AwsError;
 use crate::streams::{self, StreamOp};
 
 /// Largest event a plugin may send (AWS's event-stream messages are at most
