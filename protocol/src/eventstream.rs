@@ -9,7 +9,7 @@
 //!
 //! Or the member is `{"stream-id": ".."}`: the plugin feeds the events over
 //! time (the `streams` capability) and the host writes each batch with
-//! [`crate::encode_stream_events`] as it arrives (docs/streaming.md).
+//! [`crate::EventStreamOut::encode_events`] as it arrives (docs/streaming.md).
 
 use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::DateTime;
