@@ -367,6 +367,7 @@ impl Gateway {
     }
 
     /// The operation's output (or error) in the request's protocol.
+    #[allow(clippy::result_large_err)]
     fn encode(
         &self,
         plugin: &Plugin,

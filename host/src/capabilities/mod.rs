@@ -102,6 +102,7 @@ impl Shared {
         let _ = self.calls.set(calls);
     }
 
+    #[allow(clippy::result_large_err)]
     fn calls(&self) -> Result<Arc<dyn Calls>, AwsError> {
         self.calls
             .get()
