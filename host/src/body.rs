@@ -28,6 +28,9 @@ pub enum ResponseBody {
         rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
         remaining: u64,
     },
+    /// A streamed event-stream response (crate::streams::pump): length
+    /// unknown, so HTTP/1.1 sends it chunked, HTTP/2 as data frames.
+    Events(mpsc::Receiver<Result<Bytes, std::io::Error>>),
 }
 
 impl ResponseBody {
@@ -99,6 +102,7 @@ impl Body for ResponseBody {
                 Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             },
+            ResponseBody::Events(rx) => rx.poll_recv(cx).map(|b| b.map(|b| b.map(Frame::data))),
         }
     }
 
@@ -106,6 +110,7 @@ impl Body for ResponseBody {
         match self {
             ResponseBody::Full(b) => b.is_none(),
             ResponseBody::Stream { remaining, .. } => *remaining == 0,
+            ResponseBody::Events(_) => false,
         }
     }
 
@@ -113,6 +118,7 @@ impl Body for ResponseBody {
         match self {
             ResponseBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             ResponseBody::Stream { remaining, .. } => SizeHint::with_exact(*remaining),
+            ResponseBody::Events(_) => SizeHint::default(),
         }
     }
 }

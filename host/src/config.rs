@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use ministack_state::Durability;
 
+/// MINISTACK_HTTP_MAX_RESPONSE_BYTES when unset: 1 MiB.
+pub const DEFAULT_HTTP_MAX_RESPONSE_BYTES: usize = 1 << 20;
+
 /// Everything the gateway reads from its environment, resolved once at start.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -49,6 +52,12 @@ pub struct Config {
     pub edition: String,
     /// MINISTACK_MAX_INSTANCES: plugin instances alive at once (pool size).
     pub max_instances: u32,
+    /// MINISTACK_CA_BUNDLE: PEM certificates outbound HTTPS trusts besides
+    /// the platform's roots (a private CA). Checked at start.
+    pub ca_bundle: Option<PathBuf>,
+    /// MINISTACK_HTTP_MAX_RESPONSE_BYTES: the largest response body the
+    /// `http` capability hands a plugin, default 1 MiB.
+    pub http_max_response_bytes: usize,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -92,6 +101,16 @@ impl Config {
                 anyhow::bail!("MINISTACK_DURABILITY must be group or relaxed, got {other:?}")
             }
         };
+        let ca_bundle = var("MINISTACK_CA_BUNDLE").map(PathBuf::from);
+        if let Some(path) = &ca_bundle {
+            crate::tls::read_ca_bundle(path)?;
+        }
+        let http_max_response_bytes = match var("MINISTACK_HTTP_MAX_RESPONSE_BYTES") {
+            Some(v) => v.parse().map_err(|_| {
+                anyhow::anyhow!("MINISTACK_HTTP_MAX_RESPONSE_BYTES must be a byte count, got {v:?}")
+            })?,
+            None => DEFAULT_HTTP_MAX_RESPONSE_BYTES,
+        };
         Ok(Self {
             port,
             bind_host,
@@ -129,6 +148,8 @@ impl Config {
             max_instances: var("MINISTACK_MAX_INSTANCES")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(256),
+            ca_bundle,
+            http_max_response_bytes,
         })
     }
 

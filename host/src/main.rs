@@ -20,6 +20,8 @@ mod respond;
 mod router;
 mod s3edge;
 mod server;
+mod streams;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

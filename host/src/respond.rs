@@ -77,12 +77,22 @@ impl Encoder {
                     end.min(size),
                 )
             }
+            // The plugin feeds the events over time (crate::streams).
+            protocol::ResponseBody::EventStream { initial, stream } => {
+                ResponseBody::Events(crate::streams::pump(
+                    crate::streams::registry(),
+                    stream.stream_id.clone(),
+                    initial,
+                    move |events| stream.encode_events(events),
+                    protocol::encode_stream_error,
+                ))
+            }
         };
         // A streamed blob's length is the host's to state, whatever the
         // plugin put in its output.
         let blob_len = match &body {
             ResponseBody::Stream { remaining, .. } => Some(*remaining),
-            ResponseBody::Full(_) => None,
+            ResponseBody::Full(_) | ResponseBody::Events(_) => None,
         };
         let mut out = Response::new(body);
         *out.status_mut() =

@@ -440,20 +440,26 @@ pub(crate) fn raw_payload_out(
 }
 
 /// How event payloads of an event stream are written.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum EventBody {
     Json,
     Xml,
 }
 
 pub(crate) fn event_stream_out(
-    m: &Model,
+    m: &std::sync::Arc<Model>,
     pm: &Member,
     value: Option<&Value>,
     headers: &mut Vec<(String, String)>,
     format: EventBody,
 ) -> crate::ResponseBody {
     default_content_type(headers, "application/vnd.amazon.eventstream");
+    if let Some(stream) = crate::EventStreamOut::of_value(m, value, pm.shape, format) {
+        return crate::ResponseBody::EventStream {
+            initial: Vec::new(),
+            stream,
+        };
+    }
     let empty = Value::Array(vec![]);
     crate::ResponseBody::Bytes(crate::eventstream::encode_events(
         m,

@@ -6,6 +6,10 @@
 //! `[{"Records": {"Payload": "<base64>"}}, {"End": {}}]`. Each event becomes
 //! one frame, written by aws-smithy-eventstream (the AWS SDK's own framing
 //! code, with its prelude and message CRCs).
+//!
+//! Or the member is `{"stream-id": ".."}`: the plugin feeds the events over
+//! time (the `streams` capability) and the host writes each batch with
+//! [`crate::EventStreamOut::encode_events`] as it arrives (docs/streaming.md).
 
 use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::DateTime;
@@ -142,6 +146,25 @@ fn encode_event(m: &Model, id: ShapeId, name: &str, body: &Value, format: EventB
         };
     headers.push(str_header(":content-type", content_type));
     Message::new_from_parts(headers, payload)
+}
+
+/// An `error` message: ends a stream on a failure the stream's union does
+/// not model (SDKs raise it with `:error-code` as the code).
+pub(crate) fn error_frame(code: &str, message: &str) -> Vec<u8> {
+    let msg = Message::new_from_parts(
+        vec![
+            str_header(":message-type", "error"),
+            Header::new(":error-code", HeaderValue::String(code.to_string().into())),
+            Header::new(
+                ":error-message",
+                HeaderValue::String(message.to_string().into()),
+            ),
+        ],
+        Vec::new(),
+    );
+    let mut out = Vec::new();
+    let _ = write_message_to(&msg, &mut out);
+    out
 }
 
 /// The `initial-response` frame that awsJson event streams start with: the

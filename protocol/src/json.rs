@@ -345,19 +345,30 @@ pub(crate) fn encode_output(
         let events = rest.remove(&stream.name).unwrap_or(Value::Array(vec![]));
         write_wire(&mut body, m, r.shape, None, &Value::Object(rest));
         let mut frames = crate::eventstream::initial_response(body);
-        frames.extend(crate::eventstream::encode_events(
-            m,
-            stream.shape,
-            &events,
-            crate::bindings::EventBody::Json,
-        ));
+        let format = crate::bindings::EventBody::Json;
+        let body = match crate::EventStreamOut::of_value(m, Some(&events), stream.shape, format) {
+            // Fed over time: the initial response goes out first.
+            Some(stream) => ResponseBody::EventStream {
+                initial: frames,
+                stream,
+            },
+            None => {
+                frames.extend(crate::eventstream::encode_events(
+                    m,
+                    stream.shape,
+                    &events,
+                    format,
+                ));
+                ResponseBody::Bytes(frames)
+            }
+        };
         return Ok(HttpResponse {
             status: 200,
             headers: vec![(
                 "Content-Type".into(),
                 "application/vnd.amazon.eventstream".into(),
             )],
-            body: ResponseBody::Bytes(frames),
+            body,
         });
     }
     match &op.output {

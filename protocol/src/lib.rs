@@ -8,6 +8,7 @@
 //! - [`ServiceModel::from_json`], [`ServiceModel::metadata`], [`ServiceModel::has_operation`],
 //!   [`ServiceModel::operation_names`], [`ServiceModel::match_rest`]
 //! - [`decode_request`], [`streaming_input`], [`encode_response`], [`encode_error`]
+//! - [`EventStreamOut::encode_events`], [`encode_stream_error`] (a [`ResponseBody::EventStream`]'s frames)
 
 // The API contract returns `AwsError` by value (the host matches on it);
 // it is only built on the error path, so its size does not matter.
@@ -133,12 +134,77 @@ pub enum ResponseBody {
         blob: serde_json::Value,
         range: Option<(u64, u64)>,
     },
+    /// The output's event-stream member named a stream the plugin feeds
+    /// over time (`{"stream-id": ".."}`): the server writes `initial` (an
+    /// awsJson `initial-response` frame, else nothing), then the frames of
+    /// the events as they come ([`EventStreamOut::encode_events`]).
+    EventStream {
+        initial: Vec<u8>,
+        stream: EventStreamOut,
+    },
+}
+
+/// An event stream a response leaves open: which stream, and what its
+/// events are written with (it holds the model, so it can outlive the call
+/// that encoded the response).
+#[derive(Clone)]
+pub struct EventStreamOut {
+    /// The id the plugin's `streams.open` returned.
+    pub stream_id: String,
+    model: std::sync::Arc<Model>,
+    shape: ShapeId,
+    format: bindings::EventBody,
+}
+
+impl std::fmt::Debug for EventStreamOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStreamOut")
+            .field("stream_id", &self.stream_id)
+            .field("shape", &self.shape)
+            .finish()
+    }
+}
+
+impl EventStreamOut {
+    /// `Some` when an event-stream member's value names a live stream.
+    pub(crate) fn of_value(
+        model: &std::sync::Arc<Model>,
+        value: Option<&serde_json::Value>,
+        shape: ShapeId,
+        format: bindings::EventBody,
+    ) -> Option<Self> {
+        let id = value?.as_object()?.get("stream-id")?.as_str()?;
+        Some(EventStreamOut {
+            stream_id: id.to_string(),
+            model: model.clone(),
+            shape,
+            format,
+        })
+    }
+
+    /// The frames of events sent to the stream: each event a JSON object
+    /// with one key, the event member's name (unknown names are skipped).
+    pub fn encode_events(&self, events: &[serde_json::Value]) -> Vec<u8> {
+        eventstream::encode_events(
+            &self.model,
+            self.shape,
+            &serde_json::Value::Array(events.to_vec()),
+            self.format,
+        )
+    }
+}
+
+/// The frame that ends a stream on an unmodelled failure
+/// (`:message-type error`, which SDKs raise as an error with this code).
+pub fn encode_stream_error(code: &str, message: &str) -> Vec<u8> {
+    eventstream::error_frame(code, message)
 }
 
 /// A parsed botocore service model.
 pub struct ServiceModel {
     metadata: Metadata,
-    model: Model,
+    /// Shared with the event streams a response leaves open ([`EventStreamOut`]).
+    model: std::sync::Arc<Model>,
     /// The model as the query codec reads it, when a quirk adds query names
     /// (SQS); built on the first query request.
     query_view: std::sync::OnceLock<Option<Model>>,
@@ -154,7 +220,7 @@ impl ServiceModel {
         let (metadata, model) = model::parse(json)?;
         Ok(ServiceModel {
             metadata,
-            model,
+            model: std::sync::Arc::new(model),
             query_view: std::sync::OnceLock::new(),
         })
     }

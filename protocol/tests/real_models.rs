@@ -61,7 +61,7 @@ fn decode(
 fn body_bytes(r: &HttpResponse) -> Vec<u8> {
     match &r.body {
         ResponseBody::Bytes(b) => b.clone(),
-        ResponseBody::Blob { .. } => Vec::new(),
+        ResponseBody::Blob { .. } | ResponseBody::EventStream { .. } => Vec::new(),
     }
 }
 
@@ -868,4 +868,82 @@ fn s3_prefers_current_operations_over_deprecated_ones_on_a_shared_uri() {
         model.match_rest(&head),
         Some("GetBucketLifecycleConfiguration")
     );
+}
+
+/// A streamed event stream: the output names a stream; the frames written
+/// later (initial + batches + the end) read back as the SDK reads one body.
+#[test]
+fn streamed_event_streams_encode_batches_the_sdk_reads() {
+    use ministack_protocol::encode_stream_error;
+    let streamed = |m: &ServiceModel, proto, op: &str, out: Value, batches: Vec<Vec<Value>>| {
+        let r = encode_response(m, proto, op, &out, "rid").unwrap();
+        let ResponseBody::EventStream { initial, stream } = r.body else {
+            panic!("expected a streamed body, got {:?}", r.body);
+        };
+        assert_eq!(stream.stream_id, "stream-1");
+        let mut bytes = initial.clone();
+        for batch in &batches {
+            bytes.extend(stream.encode_events(batch));
+        }
+        (
+            initial,
+            HttpResponse {
+                status: r.status,
+                headers: r.headers,
+                body: ResponseBody::Bytes(bytes),
+            },
+        )
+    };
+    let s3 = model("s3");
+    let (initial, r) = streamed(
+        &s3,
+        Protocol::RestXml,
+        "SelectObjectContent",
+        json!({"Payload": {"stream-id": "stream-1"}}),
+        vec![
+            vec![json!({"Records": {"Payload": B64.encode(b"a,b\n")}})],
+            vec![
+                json!({"Records": {"Payload": B64.encode(b"c,d\n")}}),
+                json!({"End": {}}),
+            ],
+        ],
+    );
+    assert!(initial.is_empty(), "rest-xml has no initial-response frame");
+    assert_eq!(
+        header(&r, "content-type"),
+        Some("application/vnd.amazon.eventstream")
+    );
+    let parsed = botocore_parse_events(&[("s3", "rest-xml", "SelectObjectContent", &r)]);
+    assert_eq!(parsed[0]["events"][0]["Records"]["Payload"], "a,b\n");
+    assert_eq!(parsed[0]["events"][1]["Records"]["Payload"], "c,d\n");
+    assert!(parsed[0]["events"][2].get("End").is_some());
+
+    let logs = model("logs");
+    let (initial, r) = streamed(
+        &logs,
+        Protocol::Json,
+        "StartLiveTail",
+        json!({"responseStream": {"stream-id": "stream-1"}}),
+        vec![vec![
+            json!({"sessionStart": {"requestId": "r", "sessionId": "s"}}),
+        ]],
+    );
+    assert!(!initial.is_empty(), "awsJson starts with initial-response");
+    let parsed = botocore_parse_events(&[("logs", "json", "StartLiveTail", &r)]);
+    assert_eq!(parsed[0]["events"][0]["sessionStart"]["sessionId"], "s");
+
+    // The error frame that ends a failed stream.
+    use aws_smithy_eventstream::frame::read_message_from;
+    let frame = encode_stream_error("Boom", "it broke");
+    let msg = read_message_from(&mut &frame[..]).unwrap();
+    let get = |name: &str| {
+        msg.headers()
+            .iter()
+            .find(|h| h.name().as_str() == name)
+            .and_then(|h| h.value().as_string().ok())
+            .map(|s| s.as_str().to_string())
+    };
+    assert_eq!(get(":message-type").as_deref(), Some("error"));
+    assert_eq!(get(":error-code").as_deref(), Some("Boom"));
+    assert_eq!(get(":error-message").as_deref(), Some("it broke"));
 }

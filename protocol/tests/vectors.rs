@@ -569,7 +569,7 @@ fn run_outputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally
             };
             let body = match resp.body {
                 ResponseBody::Bytes(b) => b,
-                ResponseBody::Blob { .. } => Vec::new(),
+                ResponseBody::Blob { .. } | ResponseBody::EventStream { .. } => Vec::new(),
             };
             let mut job = json!({
                 "id": id,

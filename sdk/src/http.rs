@@ -1,7 +1,9 @@
 //! Outbound HTTP (SNS HTTP/HTTPS subscriptions, webhooks). Granted in
-//! plugins.toml: `capabilities = ["http"]`. Plain `http://` URLs; the host
-//! applies a time limit (default 10 s, at most 60 s) and caps the response
-//! body at 1 MiB. The current store unit stays open while the request runs,
+//! plugins.toml: `capabilities = ["http"]`. `http://` and `https://` URLs
+//! (verified against the platform's roots plus the host's
+//! `MINISTACK_CA_BUNDLE`); the host applies a time limit (default 10 s, at
+//! most 60 s) and caps the response body (`MINISTACK_HTTP_MAX_RESPONSE_BYTES`,
+//! default 1 MiB). The current store unit stays open while the request runs,
 //! so send from a scheduled task when the caller should not wait.
 
 use std::time::Duration;
@@ -71,7 +73,7 @@ impl Response {
 }
 
 /// Sends `request`; `Err` with a message for a bad URL, a refused
-/// connection, a timeout or an oversized response (any HTTP status is `Ok`).
+/// connection, a TLS failure, a timeout or an oversized response (any HTTP status is `Ok`).
 pub fn send(request: &Request) -> Result<Response, String> {
     let r = wit::OutgoingRequest {
         method: request.method.clone(),

@@ -13,6 +13,7 @@
 //! - [`store::Table`]: typed tables (serde) over the host's transactional store;
 //! - [`blobs`], [`services`], [`tasks`], [`identity`], [`http`], [`log`]: the other host
 //!   capabilities;
+//! - [`streams`]: event-stream responses fed over time;
 //! - [`ids`], [`arn`], [`time`], [`pagination`], [`rand`]: small helpers every
 //!   service needs.
 //!
@@ -57,6 +58,7 @@ pub mod rand;
 mod router;
 pub mod services;
 pub mod store;
+pub mod streams;
 pub mod tasks;
 pub mod time;
 pub mod validate;
@@ -73,6 +75,7 @@ pub mod prelude {
     pub use crate::arn::Arn;
     pub use crate::blobs::{BlobOut, BlobRef};
     pub use crate::store::{Page, RawTable, Scan, Scope, Table, keys};
+    pub use crate::streams::EventStream;
     pub use crate::{AwsError, Context, Empty, Router, Service, export_plugin};
     pub use serde::{Deserialize, Serialize};
 }

@@ -1,16 +1,19 @@
 //! `http`: outbound HTTP requests from a plugin (SNS HTTP/HTTPS
-//! subscriptions, webhooks). Granted in plugins.toml.
+//! subscriptions, webhooks, API destinations). Granted in plugins.toml.
 //!
-//! One shared hyper-util client (connection pool) for every plugin, plain
-//! `http://` only (no TLS client in the host), a time limit for the whole
-//! exchange and a cap on the response body. The time spent waiting counts as
-//! host wait, not against the plugin's run-time limit.
+//! One shared hyper-util client (connection pool) for every plugin,
+//! `http://` and `https://` (rustls: the platform's roots plus
+//! `MINISTACK_CA_BUNDLE`, see [`crate::tls`]), a time limit for the whole
+//! exchange and a cap on the response body (`MINISTACK_HTTP_MAX_RESPONSE_BYTES`).
+//! The time spent waiting counts as host wait, not against the plugin's
+//! run-time limit.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -18,28 +21,45 @@ use wasmtime::component::{HasData, Linker};
 
 use super::{HostState, RequestState};
 use crate::bindings::ministack::plugin::http::{self as wit, IncomingResponse, OutgoingRequest};
+use crate::config::Config;
 
 /// Time limit when the plugin asks for none (`timeout-ms` 0), and the most
 /// it may ask for.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
-/// Largest response body handed back to a plugin.
-pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
-
 /// The shared outbound client.
 pub struct OutboundHttp {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    max_response_bytes: usize,
 }
 
 impl OutboundHttp {
-    pub fn new() -> Self {
+    /// A client trusting `roots` for https:// URLs.
+    pub fn new(roots: rustls::RootCertStore, max_response_bytes: usize) -> anyhow::Result<Self> {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(DEFAULT_TIMEOUT));
         connector.set_nodelay(true);
+        // The TLS layer on top decides the scheme.
+        connector.enforce_http(false);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(crate::tls::client_config(roots)?)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
-        Self { client }
+            .build(https);
+        Ok(Self {
+            client,
+            max_response_bytes,
+        })
+    }
+
+    /// The client the gateway's configuration asks for.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let roots = crate::tls::roots(config.ca_bundle.as_deref())?;
+        Self::new(roots, config.http_max_response_bytes)
     }
 
     /// Sends one request; the error is a message for the plugin.
@@ -59,11 +79,16 @@ impl OutboundHttp {
             .body(Full::new(Bytes::from(request.body)))
             .map_err(|e| format!("invalid request: {e}"))?;
         let exchange = async {
-            let response = self
-                .client
-                .request(req)
-                .await
-                .map_err(|e| format!("request to {} failed: {e}", request.url))?;
+            let response = self.client.request(req).await.map_err(|e| {
+                // The TLS reason (unknown issuer, name mismatch) sits in the source chain.
+                let mut message = format!("request to {} failed: {e}", request.url);
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    message.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                message
+            })?;
             let status = response.status().as_u16();
             let headers = response
                 .headers()
@@ -75,7 +100,7 @@ impl OutboundHttp {
                     )
                 })
                 .collect();
-            let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+            let body = Limited::new(response.into_body(), self.max_response_bytes)
                 .collect()
                 .await
                 .map_err(|e| format!("reading the response of {} failed: {e}", request.url))?
@@ -98,31 +123,27 @@ impl OutboundHttp {
     }
 }
 
-impl Default for OutboundHttp {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Accepts absolute `http://` URLs only.
+/// Accepts absolute `http://` and `https://` URLs only.
 fn check_url(url: &str) -> Result<http::Uri, String> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
     match uri.scheme_str() {
-        Some("http") if uri.host().is_some() => Ok(uri),
-        Some("https") => Err(format!(
-            "cannot send to {url}: the gateway has no TLS client (https is not supported)"
-        )),
+        Some("http" | "https") if uri.host().is_some() => Ok(uri),
         _ => Err(format!(
-            "invalid URL {url:?}: an absolute http:// URL is needed"
+            "invalid URL {url:?}: an absolute http:// or https:// URL is needed"
         )),
     }
 }
 
-fn client() -> &'static OutboundHttp {
-    static CLIENT: OnceLock<OutboundHttp> = OnceLock::new();
-    CLIENT.get_or_init(OutboundHttp::new)
+/// The shared client, built on first use from the gateway's configuration
+/// (the CA bundle was already checked when the configuration was read).
+fn client(config: &Config) -> Result<&'static OutboundHttp, String> {
+    static CLIENT: OnceLock<Result<OutboundHttp, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| OutboundHttp::from_config(config).map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 pub struct HttpView<'a>(pub &'a mut RequestState);
@@ -146,7 +167,10 @@ impl wit::Host for HttpView<'_> {
     ) -> wasmtime::Result<Result<IncomingResponse, String>> {
         self.0.granted("http").map_err(wasmtime::Error::new)?;
         let began = Instant::now();
-        let result = client().send(request).await;
+        let result = match client(&self.0.shared.config) {
+            Ok(client) => client.send(request).await,
+            Err(e) => Err(format!("the gateway's HTTP client is unavailable: {e}")),
+        };
         self.0.waited += began.elapsed();
         Ok(result)
     }
@@ -158,6 +182,14 @@ mod tests {
     use tokio::net::TcpListener;
 
     use super::*;
+
+    fn plain() -> OutboundHttp {
+        OutboundHttp::new(
+            rustls::RootCertStore::empty(),
+            crate::config::DEFAULT_HTTP_MAX_RESPONSE_BYTES,
+        )
+        .unwrap()
+    }
 
     fn request(url: String, timeout_ms: u32) -> OutgoingRequest {
         OutgoingRequest {
@@ -195,7 +227,7 @@ mod tests {
         let (url, server) =
             serve_once(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Reply: yes\r\n\r\nok")
                 .await;
-        let response = OutboundHttp::new().send(request(url, 2000)).await.unwrap();
+        let response = plain().send(request(url, 2000)).await.unwrap();
         assert_eq!(response.status, 201);
         assert_eq!(response.body, b"ok");
         assert!(
@@ -218,10 +250,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(5)).await;
         });
         let began = Instant::now();
-        let err = OutboundHttp::new()
-            .send(request(url, 200))
-            .await
-            .unwrap_err();
+        let err = plain().send(request(url, 200)).await.unwrap_err();
         assert!(err.contains("timed out"), "{err}");
         assert!(began.elapsed() < Duration::from_secs(2));
     }
@@ -234,12 +263,14 @@ mod tests {
             let (mut sock, _) = listener.accept().await.unwrap();
             let mut buf = vec![0u8; 4096];
             let _ = sock.read(&mut buf).await;
-            let size = MAX_RESPONSE_BYTES + 10;
+            let size = 1000 + 10;
             let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n");
             let _ = sock.write_all(head.as_bytes()).await;
             let _ = sock.write_all(&vec![b'a'; size]).await;
         });
-        let err = OutboundHttp::new()
+        // The cap is a setting: 1000 bytes here.
+        let err = OutboundHttp::new(rustls::RootCertStore::empty(), 1000)
+            .unwrap()
             .send(request(url, 5000))
             .await
             .unwrap_err();
@@ -247,15 +278,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn refuses_https_and_relative_urls_and_reports_refused_connections() {
-        let client = OutboundHttp::new();
-        let err = client
-            .send(request("https://example.com/".into(), 100))
-            .await
-            .unwrap_err();
-        assert!(err.contains("https is not supported"), "{err}");
+    async fn refuses_relative_urls_and_reports_refused_connections() {
+        let client = plain();
         let err = client
             .send(request("/relative".into(), 100))
+            .await
+            .unwrap_err();
+        assert!(err.contains("absolute http://"), "{err}");
+        let err = client
+            .send(request("ftp://example.com/".into(), 100))
             .await
             .unwrap_err();
         assert!(err.contains("absolute http://"), "{err}");
@@ -269,5 +300,92 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.contains("failed"), "{err}");
+    }
+
+    /// A CA, and a certificate for 127.0.0.1 and localhost signed by it.
+    fn ca_and_server_cert() -> (
+        rustls_pki_types::CertificateDer<'static>,
+        rustls_pki_types::CertificateDer<'static>,
+        rustls_pki_types::PrivateKeyDer<'static>,
+    ) {
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "ministack test CA");
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let params =
+            rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &*ca).unwrap();
+        let key_der = rustls_pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+        (ca.der().clone(), cert.der().clone(), key_der)
+    }
+
+    /// An HTTPS server on 127.0.0.1 answering every request with 200 "secure".
+    async fn tls_server(
+        cert: rustls_pki_types::CertificateDer<'static>,
+        key: rustls_pki_types::PrivateKeyDer<'static>,
+    ) -> String {
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "https://127.0.0.1:{}/hook",
+            listener.local_addr().unwrap().port()
+        );
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(sock).await else {
+                        return;
+                    };
+                    let mut buf = vec![0u8; 4096];
+                    let mut got = Vec::new();
+                    while !String::from_utf8_lossy(&got).contains("hello") {
+                        match tls.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = tls
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure")
+                        .await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn https_is_verified_against_the_configured_roots() {
+        let (ca, cert, key) = ca_and_server_cert();
+        let url = tls_server(cert, key).await;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca).unwrap();
+        let trusting =
+            OutboundHttp::new(roots, crate::config::DEFAULT_HTTP_MAX_RESPONSE_BYTES).unwrap();
+        let response = trusting.send(request(url.clone(), 5000)).await.unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, b"secure");
+        // Without the private CA the server's certificate is refused.
+        let err = plain().send(request(url, 5000)).await.unwrap_err();
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
     }
 }

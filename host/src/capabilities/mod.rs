@@ -15,6 +15,7 @@ pub mod identity;
 pub mod log;
 pub mod services;
 pub mod store;
+pub mod streams;
 pub mod tasks;
 
 use std::collections::{BTreeMap, HashMap};
@@ -303,6 +304,8 @@ pub struct PendingEffects {
     pub schedules: Vec<tasks::PendingTask>,
     pub task_cancels: Vec<String>,
     pub credentials: Vec<identity::CredentialChange>,
+    /// Opens, events and closes of streamed responses.
+    pub streams: Vec<crate::streams::StreamOp>,
 }
 
 /// Per-call state shared by the capabilities.
@@ -378,6 +381,7 @@ impl RequestState {
         self.shared
             .tasks
             .land(&self.plugin.name, schedules, cancels);
+        crate::streams::registry().apply(&self.plugin.name, &self.ctx.request_id, pending.streams);
         for change in pending.credentials {
             self.shared.identity.apply(change).await?;
         }
@@ -502,6 +506,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     identity::add_to_linker(linker, |s| identity::IdentityView(&mut s.req))?;
     http::add_to_linker(linker, |s| http::HttpView(&mut s.req))?;
     log::add_to_linker(linker, |s| log::LogView(&mut s.req))?;
+    streams::add_to_linker(linker, |s| streams::StreamsView(&mut s.req))?;
     Ok(())
 }
 

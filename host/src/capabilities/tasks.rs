@@ -372,6 +372,8 @@ async fn fire(shared: Arc<Shared>, plugin: &str, id: &str, record: TaskRecord) {
             e.code,
             e.message
         );
+        // Streams the failed task was feeding end with its error.
+        crate::streams::registry().fail_request(plugin, &record.request_id, &e.code, &e.message);
         if let Ok(db) = shared.stores.database(plugin) {
             forget(&db, id).await;
         }

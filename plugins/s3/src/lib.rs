@@ -13,6 +13,7 @@ mod events;
 mod multipart;
 mod objectmeta;
 mod objects;
+mod select;
 mod subresources;
 pub mod util;
 
@@ -58,7 +59,8 @@ impl Service for S3 {
             )
             .op("AbortMultipartUpload", multipart::abort_multipart_upload)
             .op("ListParts", multipart::list_parts)
-            .op("ListMultipartUploads", multipart::list_multipart_uploads);
+            .op("ListMultipartUploads", multipart::list_multipart_uploads)
+            .op("SelectObjectContent", select::select_object_content);
         subresources::register(r)
     }
 }

@@ -398,7 +398,7 @@ fn describe(o: &Object, input: &Value) -> Map<String, Value> {
     out
 }
 
-fn read_target(input: &Value) -> Result<(Bucket, Object), AwsError> {
+pub(crate) fn read_target(input: &Value) -> Result<(Bucket, Object), AwsError> {
     let b = bucket(&s(input, "Bucket").unwrap_or_default())?;
     let key = s(input, "Key").unwrap_or_default();
     let o = find(&b, &key, s(input, "VersionId").as_deref())?;

@@ -888,7 +888,7 @@ pub fn deliver_http_task(_ctx: &Context, d: HttpDelivery) -> Result<(), AwsError
         Ok(r) => format!("status {}", r.status),
         Err(e) => e,
     };
-    if d.attempt < HTTP_ATTEMPTS && !d.url.starts_with("https://") {
+    if d.attempt < HTTP_ATTEMPTS {
         ministack_sdk::info!("HTTP delivery to {} failed ({failure}); retrying", d.url);
         tasks::schedule(
             Duration::from_secs(1),
