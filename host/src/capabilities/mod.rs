@@ -7,6 +7,7 @@
 //! notifications) that land only when the unit commits.
 
 pub mod blobs;
+pub mod containers;
 pub mod http;
 pub mod identity;
 pub mod log;
@@ -277,6 +278,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     identity::add_to_linker(linker, |s| identity::IdentityView(&mut s.req))?;
     http::add_to_linker(linker, |s| http::HttpView(&mut s.req))?;
     log::add_to_linker(linker, |s| log::LogView(&mut s.req))?;
+    containers::add_to_linker(linker)?;
     Ok(())
 }
 

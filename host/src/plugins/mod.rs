@@ -101,6 +101,9 @@ pub struct Runtime {
     pub blobs: BlobStore,
     pub identity: CredentialRegistry,
     pub tasks: TaskRegistry,
+    /// Docker engine and local server processes (capabilities::containers).
+    pub docker: Arc<crate::docker::Docker>,
+    pub processes: Arc<crate::processes::Processes>,
     registry: OnceLock<Registry>,
 }
 
@@ -199,6 +202,7 @@ impl Runtime {
             dir: config.blob_dir.clone(),
         })?;
         let identity = CredentialRegistry::open(stores.database(IDENTITY_DB)?)?;
+        let (docker, processes) = capabilities::containers::open(&config)?;
         let cache = cache::CompileCache::new(&engine, config.cache_dir.clone());
         tracing::debug!("state opened at {:?}", t0.elapsed());
         let runtime = Arc::new(Self {
@@ -209,6 +213,8 @@ impl Runtime {
             blobs,
             identity,
             tasks: TaskRegistry::default(),
+            docker,
+            processes,
             registry: OnceLock::new(),
         });
 
