@@ -58,7 +58,10 @@ fn main() -> anyhow::Result<()> {
         runtime.tasks.cancel_all();
         // Nothing the gateway started outlives it.
         let reap = runtime.reap_machines(None);
-        if tokio::time::timeout(std::time::Duration::from_secs(20), reap).await.is_err() {
+        if tokio::time::timeout(std::time::Duration::from_secs(20), reap)
+            .await
+            .is_err()
+        {
             tracing::warn!("removing containers and processes took over 20 s; gave up");
         }
         Ok(())

@@ -42,7 +42,9 @@ pub struct ProcessInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
-    #[error("program {0:?} is not allowed for this plugin: list it in plugins.toml (programs = [{0:?}])")]
+    #[error(
+        "program {0:?} is not allowed for this plugin: list it in plugins.toml (programs = [{0:?}])"
+    )]
     NotAllowed(String),
     #[error("program {0:?} is not installed (not found on PATH)")]
     NotInstalled(String),
@@ -273,7 +275,11 @@ impl Processes {
     pub fn logs(&self, plugin: &str, id: &str, max_bytes: u32) -> Result<String, ProcessError> {
         let dir = self.inspect(plugin, id)?.dir;
         let bytes = std::fs::read(dir.join("output.log")).unwrap_or_default();
-        let max = if max_bytes == 0 { 64 << 10 } else { max_bytes as usize };
+        let max = if max_bytes == 0 {
+            64 << 10
+        } else {
+            max_bytes as usize
+        };
         let from = bytes.len().saturating_sub(max);
         Ok(String::from_utf8_lossy(&bytes[from..]).into_owned())
     }
@@ -315,7 +321,12 @@ impl Processes {
         }
         let _ = std::fs::remove_file(self.root.join(format!("{id}.json")));
         let _ = std::fs::remove_dir_all(&r.dir);
-        tracing::info!(plugin = r.plugin, program = r.program, pid = r.pid, "process stopped");
+        tracing::info!(
+            plugin = r.plugin,
+            program = r.program,
+            pid = r.pid,
+            "process stopped"
+        );
     }
 
     /// Stops every process (of one plugin, or all); returns how many.

@@ -112,12 +112,19 @@ fn trap(e: HostTrap) -> wasmtime::Error {
 
 /// Ends the store unit, polls 127.0.0.1:`port` until it accepts a
 /// connection, begins a new unit.
-async fn wait_for_port(req: &mut RequestState, port: u16, timeout_ms: u32) -> wasmtime::Result<bool> {
+async fn wait_for_port(
+    req: &mut RequestState,
+    port: u16,
+    timeout_ms: u32,
+) -> wasmtime::Result<bool> {
     let began = Instant::now();
     req.next_unit().await.map_err(trap)?;
     let limit = Duration::from_millis(timeout_ms.into()).min(MAX_PORT_WAIT);
     let up = loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             break true;
         }
         if began.elapsed() >= limit {
@@ -239,10 +246,7 @@ impl wit::Host for ContainersView<'_> {
 
     async fn image_exists(&mut self, image: String) -> wasmtime::Result<Result<bool, WitError>> {
         docker_call!(self, |v| {
-            v.docker()
-                .image_exists(&image)
-                .await
-                .map_err(docker_error)
+            v.docker().image_exists(&image).await.map_err(docker_error)
         })
     }
 
@@ -341,12 +345,19 @@ impl wit::Host for ContainersView<'_> {
         })
     }
 
-    async fn start(&mut self, id: String) -> wasmtime::Result<Result<wit::ContainerInfo, WitError>> {
+    async fn start(
+        &mut self,
+        id: String,
+    ) -> wasmtime::Result<Result<wit::ContainerInfo, WitError>> {
         docker_call!(self, |v| {
             v.owned(&id).await?;
             let docker = v.docker();
             docker.start(&id).await.map_err(docker_error)?;
-            docker.inspect(&id).await.map(to_wit_info).map_err(docker_error)
+            docker
+                .inspect(&id)
+                .await
+                .map(to_wit_info)
+                .map_err(docker_error)
         })
     }
 
@@ -418,10 +429,7 @@ impl wit::Host for ContainersView<'_> {
     async fn list(&mut self) -> wasmtime::Result<Result<Vec<String>, WitError>> {
         docker_call!(self, |v| {
             let plugin = v.0.plugin.name.clone();
-            v.docker()
-                .list(Some(&plugin))
-                .await
-                .map_err(docker_error)
+            v.docker().list(Some(&plugin)).await.map_err(docker_error)
         })
     }
 

@@ -270,7 +270,10 @@ impl Docker {
     /// The engine's version when one answers, else why not. Never waits more
     /// than the ping limit; answers are remembered for a few seconds.
     pub async fn available(&self) -> Result<String, DockerError> {
-        let client = self.client.as_ref().map_err(|e| DockerError::Unavailable(e.clone()))?;
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|e| DockerError::Unavailable(e.clone()))?;
         let mut cached = self.availability.lock().await;
         if let Some(a) = cached.as_ref()
             && a.checked.elapsed() < AVAILABILITY_TTL
@@ -468,14 +471,20 @@ impl Docker {
             reserved.push(host_port);
             let key = format!("{}/{proto}", p.container_port);
             exposed.push(key.clone());
-            bindings.entry(key).or_insert_with(|| Some(Vec::new())).as_mut().unwrap().push(
-                PortBinding {
+            bindings
+                .entry(key)
+                .or_insert_with(|| Some(Vec::new()))
+                .as_mut()
+                .unwrap()
+                .push(PortBinding {
                     host_ip: Some(publish_ip.clone()),
                     host_port: Some(host_port.to_string()),
-                },
-            );
+                });
         }
-        let network = spec.network.clone().or_else(|| self.settings.network.clone());
+        let network = spec
+            .network
+            .clone()
+            .or_else(|| self.settings.network.clone());
         let host_config = HostConfig {
             port_bindings: Some(bindings),
             binds: Some(
@@ -669,7 +678,8 @@ impl Docker {
     }
 
     /// Extracts a tar archive at `path` inside a (created or running)
-    /// container: how blob volumes get their files without a host folder.
+    /// container, making the folder if needed: how blob volumes get their
+    /// files without a host folder.
     pub async fn upload_archive(
         &self,
         id: &str,
@@ -677,7 +687,16 @@ impl Docker {
         tar: Bytes,
     ) -> Result<(), DockerError> {
         let client = self.client().await?;
-        let options = UploadToContainerOptionsBuilder::new().path(path).build();
+        // The engine extracts only into an existing folder: move the entries
+        // under `path` and extract at the root.
+        let tar = tokio::task::spawn_blocking({
+            let path = path.to_string();
+            move || rebase_archive(&tar, &path)
+        })
+        .await
+        .map_err(|e| DockerError::Failed(e.to_string()))?
+        .map_err(|e| DockerError::Invalid(format!("the volume archive is not a valid tar: {e}")))?;
+        let options = UploadToContainerOptionsBuilder::new().path("/").build();
         self.timed(
             self.settings.timeout,
             client.upload_to_container(id, Some(options), bollard::body_full(tar)),
@@ -733,6 +752,47 @@ impl Docker {
     }
 }
 
+/// The same archive with every entry moved under `base` (an absolute
+/// path), preceded by entries for the folders of `base`.
+fn rebase_archive(tar_bytes: &[u8], base: &str) -> std::io::Result<Bytes> {
+    use std::path::PathBuf;
+    let base = PathBuf::from(base.trim_start_matches('/'));
+    let mut out = tar::Builder::new(Vec::new());
+    let mut dir = PathBuf::new();
+    for part in base.components() {
+        dir.push(part);
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(0o755);
+        header.set_size(0);
+        out.append_data(&mut header, &dir, std::io::empty())?;
+    }
+    let mut archive = tar::Archive::new(tar_bytes);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let rel = entry.path()?.into_owned();
+        if rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(std::io::Error::other(format!(
+                "entry {} leaves the target folder",
+                rel.display()
+            )));
+        }
+        let path = base.join(rel.strip_prefix("/").unwrap_or(&rel));
+        let mut header = entry.header().clone();
+        match entry.header().entry_type() {
+            tar::EntryType::Symlink | tar::EntryType::Link => {
+                let target = entry.link_name()?.unwrap_or_default().into_owned();
+                out.append_link(&mut header, &path, target)?;
+            }
+            _ => out.append_data(&mut header, &path, &mut entry)?,
+        }
+    }
+    Ok(Bytes::from(out.into_inner()?))
+}
+
 fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
     let state = r.state.unwrap_or_default();
     let net = r.network_settings.unwrap_or_default();
@@ -762,7 +822,11 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
     let config = r.config.unwrap_or_default();
     ContainerInfo {
         id: r.id.unwrap_or_default(),
-        name: r.name.unwrap_or_default().trim_start_matches('/').to_string(),
+        name: r
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
         image: config.image.unwrap_or_default(),
         status: state.status.map(|s| s.to_string()).unwrap_or_default(),
         running: state.running.unwrap_or(false),
@@ -882,6 +946,35 @@ mod tests {
         std::fs::write(dir.join("ministack-instance.pid"), "1").unwrap();
         assert_eq!(instance(&dir).id, a.id);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn volume_archives_are_moved_under_their_target() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "a/b.txt", &b"hi"[..]).unwrap();
+        let rebased = rebase_archive(&b.into_inner().unwrap(), "/srv/data").unwrap();
+        let mut archive = tar::Archive::new(&rebased[..]);
+        let paths: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(paths, ["srv/", "srv/data/", "srv/data/a/b.txt"]);
+
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_path("../escape").unwrap_or(());
+        // tar::Builder refuses "..": write the name into the header by hand.
+        let name = b"../escape";
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.set_cksum();
+        b.append(&h, std::io::empty()).unwrap();
+        assert!(rebase_archive(&b.into_inner().unwrap(), "/srv").is_err());
+        assert!(rebase_archive(b"not a tar at all, just some bytes", "/srv").is_err());
     }
 
     #[test]

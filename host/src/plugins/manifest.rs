@@ -20,13 +20,8 @@ use serde::Deserialize;
 /// Capabilities every plugin gets without asking.
 pub const BASIC_CAPABILITIES: &[&str] = &["store", "blobs", "services", "tasks", "log"];
 /// Capabilities a plugin gets only when plugins.toml grants them.
-pub const GRANTED_CAPABILITIES: &[&str] = &[
-    "identity",
-    "http",
-    "containers",
-    "functions",
-    "processes",
-];
+pub const GRANTED_CAPABILITIES: &[&str] =
+    &["identity", "http", "containers", "functions", "processes"];
 
 pub const DEFAULT_MEMORY_MB: u64 = 128;
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
