@@ -10,8 +10,8 @@ use http::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::body::ResponseBody;
-use crate::gateway::json_response;
-use crate::plugins::Runtime;
+use crate::dispatch::Dispatcher;
+use crate::respond::json_response;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
@@ -83,13 +83,13 @@ impl Endpoint {
 }
 
 pub async fn handle(
-    runtime: &Runtime,
+    dispatcher: &Dispatcher,
     endpoint: Endpoint,
     query: &str,
     body: &[u8],
 ) -> Response<ResponseBody> {
     match endpoint {
-        Endpoint::Health => json_response(StatusCode::OK, &health(runtime)),
+        Endpoint::Health => json_response(StatusCode::OK, &health(dispatcher)),
         Endpoint::Ready => json_response(
             StatusCode::OK,
             &json!({"status": "completed", "total": 0, "completed": 0, "failed": 0}),
@@ -98,9 +98,9 @@ pub async fn handle(
             let only = form_urlencoded::parse(query.as_bytes())
                 .find(|(k, _)| k == "service")
                 .map(|(_, v)| v.into_owned());
-            let reset = runtime.reset(only.as_deref());
+            let reset = dispatcher.reset(only.as_deref());
             if reset.is_ok() {
-                runtime.reap_machines(only.as_deref()).await;
+                dispatcher.shared().reap_machines(only.as_deref()).await;
             }
             match reset {
                 Ok(()) => json_response(StatusCode::OK, &json!({"reset": "ok"})),
@@ -110,15 +110,15 @@ pub async fn handle(
         Endpoint::Config => match serde_json::from_slice::<serde_json::Map<String, Value>>(body) {
             Ok(map) => json_response(
                 StatusCode::OK,
-                &json!({"applied": apply_config(runtime, map)}),
+                &json!({"applied": apply_config(dispatcher, map)}),
             ),
             Err(e) => json_response(
                 StatusCode::BAD_REQUEST,
                 &json!({"error": format!("body must be a JSON object: {e}")}),
             ),
         },
-        Endpoint::Plugins => json_response(StatusCode::OK, &plugins(runtime)),
-        Endpoint::Home => home_page(runtime),
+        Endpoint::Plugins => json_response(StatusCode::OK, &plugins(dispatcher)),
+        Endpoint::Home => home_page(dispatcher),
         Endpoint::UnknownLocalstack => json_response(
             StatusCode::NOT_FOUND,
             &json!({"error": "not found", "hint": "this gateway serves /_ministack/health, /_ministack/reset, /_ministack/config and /_ministack/plugins"}),
@@ -126,23 +126,23 @@ pub async fn handle(
     }
 }
 
-fn health(runtime: &Runtime) -> Value {
-    let services: BTreeMap<&str, &str> = runtime
-        .registry()
+fn health(dispatcher: &Dispatcher) -> Value {
+    let registry = dispatcher.registry();
+    let services: BTreeMap<&str, &str> = registry
         .plugins
         .iter()
         .map(|p| (p.name(), "available"))
         .collect();
     json!({
         "services": services,
-        "edition": runtime.config.edition,
-        "version": runtime.config.version,
+        "edition": dispatcher.config().edition,
+        "version": dispatcher.config().version,
         "ready_scripts": {"status": "completed", "total": 0, "completed": 0, "failed": 0},
     })
 }
 
-fn plugins(runtime: &Runtime) -> Value {
-    let list: Vec<Value> = runtime
+fn plugins(dispatcher: &Dispatcher) -> Value {
+    let list: Vec<Value> = dispatcher
         .registry()
         .plugins
         .iter()
@@ -195,10 +195,10 @@ fn is_browser_home(parts: &http::request::Parts) -> bool {
         && wants_html
 }
 
-fn home_page(runtime: &Runtime) -> Response<ResponseBody> {
+fn home_page(dispatcher: &Dispatcher) -> Response<ResponseBody> {
     let mut rows = String::new();
     let (mut total_implemented, mut total_ops) = (0, 0);
-    for p in &runtime.registry().plugins {
+    for p in &dispatcher.registry().plugins {
         let modelled: Vec<&str> = p.model.operation_names().collect();
         let implemented: Vec<&str> = modelled
             .iter()
@@ -252,8 +252,8 @@ fn home_page(runtime: &Runtime) -> Response<ResponseBody> {
          <a href=/_ministack/health>/_ministack/health</a>.</p>\
          <table><tr><th>Service</th><th>Status</th><th>Protocol</th>\
          <th>Operations</th><th></th></tr>\n{rows}</table></body></html>\n",
-        version = escape_html(&runtime.config.version),
-        plugins = runtime.registry().plugins.len(),
+        version = escape_html(&dispatcher.config().version),
+        plugins = dispatcher.registry().plugins.len(),
     );
     let mut r = Response::new(ResponseBody::from_bytes(html));
     r.headers_mut().insert(
@@ -271,9 +271,10 @@ fn escape_html(s: &str) -> String {
 }
 
 fn apply_config(
-    runtime: &Runtime,
+    dispatcher: &Dispatcher,
     map: serde_json::Map<String, Value>,
 ) -> serde_json::Map<String, Value> {
+    let registry = dispatcher.registry();
     let mut applied = serde_json::Map::new();
     for (key, value) in map {
         let target = CONFIG_KEYS
@@ -282,7 +283,7 @@ fn apply_config(
             .map(|(_, plugin, setting)| (plugin.to_string(), setting.to_string()))
             .or_else(|| {
                 let (plugin, setting) = key.split_once('.')?;
-                let p = runtime.registry().by_name.get(plugin)?;
+                let p = registry.by_name.get(plugin)?;
                 p.core
                     .entry
                     .settings
@@ -297,7 +298,7 @@ fn apply_config(
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        if let Some(p) = runtime.registry().by_name.get(&plugin) {
+        if let Some(p) = registry.by_name.get(&plugin) {
             p.core.settings.write().unwrap().insert(setting, text);
         }
         applied.insert(key, value);

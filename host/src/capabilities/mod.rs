@@ -4,7 +4,10 @@
 //!
 //! [`RequestState`] is the per-call state they share: the caller, the
 //! current store unit, and the effects (blob releases, task schedules,
-//! notifications) that land only when the unit commits.
+//! notifications) that land only when the unit commits. [`Shared`] is what
+//! every call shares (state, blobs, credentials, tasks) and [`Calls`] the
+//! way back into the dispatcher (services.call, a task coming due): a trait
+//! object, so this module imports neither the runtime nor the dispatcher.
 
 pub mod blobs;
 pub mod containers;
@@ -15,15 +18,160 @@ pub mod services;
 pub mod store;
 pub mod tasks;
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use ministack_state::{StateError, Unit};
+use ministack_protocol::AwsError;
+use ministack_state::blobs::BlobStore;
+use ministack_state::{Database, StateError, Stores, Unit};
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::plugins::{PluginCore, Runtime};
+use crate::config::Config;
+use crate::manifest::PluginEntry;
+use identity::CredentialRegistry;
+use tasks::TaskRegistry;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The dispatcher, as the capabilities call back into it.
+pub trait Calls: Send + Sync {
+    /// services.call from plugin `caller` (whose context is `parent`):
+    /// the output JSON and the blobs handed back to the caller.
+    fn call_service<'a>(
+        &'a self,
+        caller: &'a str,
+        parent: &'a CallContext,
+        target: ServiceTarget,
+        operation: &'a str,
+        input_json: &'a str,
+    ) -> BoxFuture<'a, Result<(String, Vec<String>), AwsError>>;
+
+    /// A scheduled task coming due: the plugin's `on-task`.
+    fn run_task<'a>(
+        &'a self,
+        plugin: &'a str,
+        ctx: CallContext,
+        name: &'a str,
+        payload: &'a str,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
+}
+
+/// The service (and account/region, empty = the caller's) a plugin calls.
+pub struct ServiceTarget {
+    pub service: String,
+    pub account: String,
+    pub region: String,
+}
+
+/// What every plugin call shares: the host's state, blobs, credentials and
+/// tasks, and the way back into the dispatcher.
+pub struct Shared {
+    pub config: Config,
+    pub stores: Stores,
+    pub blobs: BlobStore,
+    pub identity: CredentialRegistry,
+    pub tasks: TaskRegistry,
+    /// Docker engine and local server processes (see containers.rs).
+    pub docker: Arc<crate::docker::Docker>,
+    pub processes: Arc<crate::processes::Processes>,
+    /// Set once the dispatcher exists (it owns the runtime owning this).
+    calls: OnceLock<Weak<dyn Calls>>,
+}
+
+impl Shared {
+    pub fn new(
+        config: Config,
+        stores: Stores,
+        blobs: BlobStore,
+        identity: CredentialRegistry,
+        docker: Arc<crate::docker::Docker>,
+        processes: Arc<crate::processes::Processes>,
+    ) -> Self {
+        Self {
+            config,
+            stores,
+            blobs,
+            identity,
+            tasks: TaskRegistry::default(),
+            docker,
+            processes,
+            calls: OnceLock::new(),
+        }
+    }
+
+    pub fn set_calls(&self, calls: Weak<dyn Calls>) {
+        let _ = self.calls.set(calls);
+    }
+
+    fn calls(&self) -> Result<Arc<dyn Calls>, AwsError> {
+        self.calls
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| AwsError::new("ServiceUnavailable", "the gateway is shutting down", 503))
+    }
+
+    pub async fn call_service(
+        &self,
+        caller: &str,
+        parent: &CallContext,
+        target: ServiceTarget,
+        operation: &str,
+        input_json: &str,
+    ) -> Result<(String, Vec<String>), AwsError> {
+        let calls = self.calls()?;
+        calls
+            .call_service(caller, parent, target, operation, input_json)
+            .await
+    }
+
+    pub async fn run_task(
+        &self,
+        plugin: &str,
+        ctx: CallContext,
+        name: &str,
+        payload: &str,
+    ) -> Result<(), AwsError> {
+        let calls = self.calls()?;
+        calls.run_task(plugin, ctx, name, payload).await
+    }
+}
+
+/// What every call of a plugin shares, known before its `describe`.
+pub struct PluginCore {
+    pub name: String,
+    pub entry: PluginEntry,
+    pub db: Arc<Database>,
+    commit_seq: AtomicU64,
+    /// plugins.toml settings, overlaid by POST /_ministack/config.
+    pub settings: RwLock<BTreeMap<String, String>>,
+    /// Serializes requests that keep conflicting, so they finish.
+    pub retry_lock: tokio::sync::Mutex<()>,
+}
+
+impl PluginCore {
+    pub fn new(name: &str, entry: PluginEntry, db: Arc<Database>) -> Self {
+        Self {
+            name: name.to_string(),
+            settings: RwLock::new(entry.settings.clone()),
+            entry,
+            db,
+            commit_seq: AtomicU64::new(0),
+            retry_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+    pub fn commit_seq(&self) -> u64 {
+        self.commit_seq.load(Ordering::Acquire)
+    }
+    pub fn bump_commit_seq(&self) {
+        self.commit_seq.fetch_add(1, Ordering::AcqRel);
+    }
+}
 
 /// Why a call into a plugin was stopped by the host (carried in the trap).
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +215,20 @@ pub struct CallContext {
     pub depth: u32,
 }
 
+impl CallContext {
+    /// The gateway's own call (no signer): the default account and region.
+    pub fn host(config: &Config, request_id: &str) -> Self {
+        Self {
+            account: config.default_account.clone(),
+            region: config.default_region.clone(),
+            request_id: request_id.to_string(),
+            access_key_id: String::new(),
+            caller_arn: String::new(),
+            depth: 0,
+        }
+    }
+}
+
 /// Effects that wait for the unit's commit.
 #[derive(Default)]
 pub struct PendingEffects {
@@ -79,7 +241,7 @@ pub struct PendingEffects {
 
 /// Per-call state shared by the capabilities.
 pub struct RequestState {
-    pub runtime: Arc<Runtime>,
+    pub shared: Arc<Shared>,
     pub plugin: Arc<PluginCore>,
     pub ctx: CallContext,
     pub unit: Option<Unit>,
@@ -95,11 +257,11 @@ pub struct RequestState {
 }
 
 impl RequestState {
-    pub fn new(runtime: Arc<Runtime>, plugin: Arc<PluginCore>, ctx: CallContext) -> Self {
+    pub fn new(shared: Arc<Shared>, plugin: Arc<PluginCore>, ctx: CallContext) -> Self {
         let unit_began_at_seq = plugin.commit_seq();
         let unit = plugin.db.begin();
         Self {
-            runtime,
+            shared,
             plugin,
             ctx,
             unit: Some(unit),
@@ -136,10 +298,10 @@ impl RequestState {
         }
         let pending = std::mem::take(&mut self.pending);
         for id in pending.released_blobs {
-            self.runtime.blobs.release(&self.plugin.name, &id);
+            self.shared.blobs.release(&self.plugin.name, &id);
         }
         for topic in pending.notifications {
-            self.runtime.tasks.notify(
+            self.shared.tasks.notify(
                 &self.plugin.name,
                 &self.ctx.account,
                 &self.ctx.region,
@@ -147,15 +309,15 @@ impl RequestState {
             );
         }
         for task in pending.schedules {
-            self.runtime.tasks.start(
-                self.runtime.clone(),
+            self.shared.tasks.start(
+                self.shared.clone(),
                 self.plugin.name.clone(),
                 &self.ctx,
                 task,
             );
         }
         for change in pending.credentials {
-            self.runtime.identity.apply(change).await?;
+            self.shared.identity.apply(change).await?;
         }
         Ok(())
     }
@@ -179,7 +341,7 @@ impl RequestState {
     fn discard_pending(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         for id in pending.created_blobs {
-            self.runtime.blobs.release(&self.plugin.name, &id);
+            self.shared.blobs.release(&self.plugin.name, &id);
         }
     }
 
@@ -267,7 +429,7 @@ impl WasiView for HostState {
 /// Links WASI p2 (which Rust's std imports) and every capability.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    crate::plugins::bindings::ministack::plugin::types::add_to_linker::<
+    crate::bindings::ministack::plugin::types::add_to_linker::<
         HostState,
         wasmtime::component::HasSelf<HostState>,
     >(linker, |s| s)?;
@@ -282,7 +444,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
-impl crate::plugins::bindings::ministack::plugin::types::Host for HostState {}
+impl crate::bindings::ministack::plugin::types::Host for HostState {}
 
 #[cfg(test)]
 mod tests {
