@@ -49,7 +49,7 @@ pub fn open(config: &Config) -> anyhow::Result<(Arc<Docker>, Arc<Processes>)> {
     if instance.owns_folder {
         let d = docker.clone();
         tokio::spawn(async move {
-            let n = d.reap(None).await;
+            let n = d.reap_earlier_runs().await;
             if n > 0 {
                 tracing::info!(removed = n, "removed containers a previous run left");
             }
