@@ -375,9 +375,12 @@ impl Gateway {
         result: Result<Reply, AwsError>,
         request_id: &str,
     ) -> Response<ResponseBody> {
-        let encoded = result.and_then(|reply| {
-            protocol::encode_response(&plugin.model, proto, op, &reply.output, request_id)
-        });
+        let encoded = match result {
+            Ok(reply) => {
+                protocol::encode_response(&plugin.model, proto, op, &reply.output, request_id)
+            }
+            Err(e) => Err(e),
+        };
         match encoded {
             Ok(resp) => self.encoder.to_http(plugin, resp),
             Err(e) => self.encoder.error(plugin, proto, Some(op), &e, request_id),

@@ -1,8 +1,9 @@
 //! The gateway's own endpoints, MiniStack-compatible:
 //! `/_ministack/health` (also `/_localstack/health`, `/health`),
 //! `/_ministack/ready`, `POST /_ministack/reset`, `POST /_ministack/config`,
-//! and `/_ministack/plugins` (what each plugin implements); `GET /` from a
-//! browser is a small HTML page of the same facts.
+//! `/_ministack/plugins` (what each plugin implements) and
+//! `POST /_ministack/plugins/reload[?name=x]` (hot reload, docs/dispatch.md);
+//! `GET /` from a browser is a small HTML page of the same facts.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,7 @@ pub enum Endpoint {
     Reset,
     Config,
     Plugins,
+    Reload,
     /// `GET /` from a browser: the services page.
     Home,
     /// Any other `/_localstack/*` path: a JSON 404 rather than S3.
@@ -28,7 +30,8 @@ pub enum Endpoint {
 
 /// Keys POST /_ministack/config accepts (MiniStack's list), each applied as
 /// a setting of the plugin that owns it; `<plugin>.<setting>` also works
-/// for any setting a plugin's plugins.toml entry declares.
+/// for any setting a plugin's plugins.toml entry has or declares (`env`,
+/// `files`), and a bare variable name for every plugin that declared it.
 const CONFIG_KEYS: &[(&str, &str, &str)] = &[
     ("athena.ATHENA_ENGINE", "athena", "ATHENA_ENGINE"),
     ("athena.ATHENA_DATA_DIR", "athena", "ATHENA_DATA_DIR"),
@@ -76,6 +79,7 @@ impl Endpoint {
             "/_ministack/reset" if method == Method::POST => Endpoint::Reset,
             "/_ministack/config" if method == Method::POST => Endpoint::Config,
             "/_ministack/plugins" => Endpoint::Plugins,
+            "/_ministack/plugins/reload" if method == Method::POST => Endpoint::Reload,
             p if p.starts_with("/_localstack/") => Endpoint::UnknownLocalstack,
             _ => return None,
         })
@@ -118,6 +122,22 @@ pub async fn handle(
             ),
         },
         Endpoint::Plugins => json_response(StatusCode::OK, &plugins(dispatcher)),
+        Endpoint::Reload => {
+            let only = form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "name")
+                .map(|(_, v)| v.into_owned());
+            match dispatcher.reload(only.as_deref()).await {
+                Ok(r) => {
+                    let status = if r.errors.is_empty() {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    };
+                    json_response(status, &json!({"reloaded": r.reloaded, "errors": r.errors}))
+                }
+                Err(e) => json_response(StatusCode::NOT_FOUND, &json!({"error": format!("{e:#}")})),
+            }
+        }
         Endpoint::Home => home_page(dispatcher),
         Endpoint::UnknownLocalstack => json_response(
             StatusCode::NOT_FOUND,
@@ -277,29 +297,45 @@ fn apply_config(
     let registry = dispatcher.registry();
     let mut applied = serde_json::Map::new();
     for (key, value) in map {
-        let target = CONFIG_KEYS
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, plugin, setting)| (plugin.to_string(), setting.to_string()))
-            .or_else(|| {
-                let (plugin, setting) = key.split_once('.')?;
-                let p = registry.by_name.get(plugin)?;
-                p.core
-                    .entry
-                    .settings
-                    .contains_key(setting)
-                    .then(|| (plugin.to_string(), setting.to_string()))
-            });
-        let Some((plugin, setting)) = target else {
+        // A whitelisted MiniStack key, `<plugin>.<setting>` for a setting
+        // the plugin has or declared (`env`, `files`), or a bare variable
+        // name for every plugin that declared it.
+        let targets: Vec<(String, String)> =
+            if let Some((_, plugin, setting)) = CONFIG_KEYS.iter().find(|(k, _, _)| *k == key) {
+                vec![(plugin.to_string(), setting.to_string())]
+            } else if let Some((plugin, setting)) = key.split_once('.')
+                && let Some(p) = registry.by_name.get(plugin)
+            {
+                let e = &p.core.entry;
+                if e.settings.contains_key(setting) || e.wants_env(setting) {
+                    vec![(plugin.to_string(), setting.to_string())]
+                } else {
+                    Vec::new()
+                }
+            } else {
+                registry
+                    .plugins
+                    .iter()
+                    .filter(|p| p.core.entry.wants_env(&key))
+                    .map(|p| (p.name().to_string(), key.clone()))
+                    .collect()
+            };
+        if targets.is_empty() {
             tracing::info!("POST /_ministack/config: ignoring key {key:?} (not whitelisted)");
             continue;
-        };
+        }
         let text = match &value {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        if let Some(p) = registry.by_name.get(&plugin) {
-            p.core.settings.write().unwrap().insert(setting, text);
+        for (plugin, setting) in targets {
+            if let Some(p) = registry.by_name.get(&plugin) {
+                p.core
+                    .settings
+                    .write()
+                    .unwrap()
+                    .insert(setting, text.clone());
+            }
         }
         applied.insert(key, value);
     }
@@ -331,6 +367,10 @@ mod tests {
         assert_eq!(
             Endpoint::match_path(&Method::GET, "/_ministack/reset"),
             None
+        );
+        assert_eq!(
+            Endpoint::match_path(&Method::POST, "/_ministack/plugins/reload"),
+            Some(Endpoint::Reload)
         );
         assert_eq!(
             Endpoint::match_path(&Method::GET, "/_localstack/info"),

@@ -18,12 +18,12 @@ pub mod services;
 pub mod store;
 pub mod tasks;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock, Weak};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::{Duration, Instant, SystemTime};
 
 use ministack_protocol::AwsError;
 use ministack_state::blobs::BlobStore;
@@ -109,11 +109,8 @@ impl Shared {
         let _ = self.calls.set(calls);
     }
 
-    fn calls(&self) -> Result<Arc<dyn Calls>, AwsError> {
-        self.calls
-            .get()
-            .and_then(Weak::upgrade)
-            .ok_or_else(|| AwsError::new("ServiceUnavailable", "the gateway is shutting down", 503))
+    fn calls(&self) -> Option<Arc<dyn Calls>> {
+        self.calls.get().and_then(Weak::upgrade)
     }
 
     pub async fn call_service(
@@ -124,7 +121,9 @@ impl Shared {
         operation: &str,
         input_json: &str,
     ) -> Result<(String, Vec<String>), AwsError> {
-        let calls = self.calls()?;
+        let Some(calls) = self.calls() else {
+            return Err(shutting_down());
+        };
         calls
             .call_service(caller, parent, target, operation, input_json)
             .await
@@ -137,9 +136,15 @@ impl Shared {
         name: &str,
         payload: &str,
     ) -> Result<(), AwsError> {
-        let calls = self.calls()?;
+        let Some(calls) = self.calls() else {
+            return Err(shutting_down());
+        };
         calls.run_task(plugin, ctx, name, payload).await
     }
+}
+
+fn shutting_down() -> AwsError {
+    AwsError::new("ServiceUnavailable", "the gateway is shutting down", 503)
 }
 
 /// What every call of a plugin shares, known before its `describe`.
@@ -148,22 +153,87 @@ pub struct PluginCore {
     pub entry: PluginEntry,
     pub db: Arc<Database>,
     commit_seq: AtomicU64,
-    /// plugins.toml settings, overlaid by POST /_ministack/config.
+    /// plugins.toml settings and the declared environment variables,
+    /// overlaid by POST /_ministack/config.
     pub settings: RwLock<BTreeMap<String, String>>,
     /// Serializes requests that keep conflicting, so they finish.
     pub retry_lock: tokio::sync::Mutex<()>,
+    /// The last read of each granted file (plugins.toml `files`).
+    files: Mutex<HashMap<String, GrantedFile>>,
+}
+
+/// Largest file a file grant hands in.
+pub const MAX_GRANTED_FILE: u64 = 1 << 20;
+
+/// A granted file as last read: re-read when its path, size or mtime change.
+struct GrantedFile {
+    path: String,
+    len: u64,
+    modified: Option<SystemTime>,
+    text: String,
 }
 
 impl PluginCore {
     pub fn new(name: &str, entry: PluginEntry, db: Arc<Database>) -> Self {
         Self {
             name: name.to_string(),
-            settings: RwLock::new(entry.settings.clone()),
+            settings: RwLock::new(entry.settings_with_env(std::env::vars())),
             entry,
             db,
             commit_seq: AtomicU64::new(0),
             retry_lock: tokio::sync::Mutex::new(()),
+            files: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The settings one call gets: the current settings, and for each file
+    /// grant whose setting names a file, `<name>:content` (its text) or
+    /// `<name>:error` (why it could not be read).
+    pub fn call_settings(&self) -> Vec<(String, String)> {
+        let settings = self.settings.read().unwrap();
+        let mut out: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for name in &self.entry.files {
+            let Some(path) = settings.get(name).filter(|p| !p.is_empty()) else {
+                continue;
+            };
+            match self.granted_file(name, path) {
+                Ok(text) => out.push((format!("{name}:content"), text)),
+                Err(e) => out.push((format!("{name}:error"), e)),
+            }
+        }
+        out
+    }
+
+    fn granted_file(&self, name: &str, path: &str) -> Result<String, String> {
+        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        if meta.len() > MAX_GRANTED_FILE {
+            return Err(format!(
+                "{path} is larger than the 1 MiB a file grant hands in"
+            ));
+        }
+        let modified = meta.modified().ok();
+        let mut files = self.files.lock().unwrap();
+        if let Some(f) = files.get(name)
+            && f.path == path
+            && f.len == meta.len()
+            && f.modified == modified
+        {
+            return Ok(f.text.clone());
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        files.insert(
+            name.to_string(),
+            GrantedFile {
+                path: path.to_string(),
+                len: meta.len(),
+                modified,
+                text: text.clone(),
+            },
+        );
+        Ok(text)
     }
     pub fn commit_seq(&self) -> u64 {
         self.commit_seq.load(Ordering::Acquire)
@@ -467,6 +537,49 @@ mod tests {
                 .unwrap()
         );
         assert!(limit.hit);
+    }
+
+    #[test]
+    fn granted_files_are_handed_in_and_reread_when_they_change() {
+        let dir = std::env::temp_dir().join(format!("ministack-grant-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("mock.json");
+        std::fs::write(&file, "{}").unwrap();
+        let entry = crate::manifest::Manifest::parse(
+            "[plugins.p]\npath=\"p.wasm\"\nfiles=[\"CFG\", \"UNSET\"]\n",
+            &dir,
+        )
+        .unwrap()
+        .plugins
+        .remove("p")
+        .unwrap();
+        let stores = Stores::open(ministack_state::StateConfig::in_memory()).unwrap();
+        let core = PluginCore::new("p", entry, stores.database("p").unwrap());
+        let path = file.to_string_lossy().to_string();
+        core.settings
+            .write()
+            .unwrap()
+            .insert("CFG".into(), path.clone());
+        let get = |core: &PluginCore, k: &str| {
+            core.call_settings()
+                .into_iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v)
+        };
+        assert_eq!(get(&core, "CFG:content").as_deref(), Some("{}"));
+        // No setting, no file: nothing handed in.
+        assert_eq!(get(&core, "UNSET:content"), None);
+        assert_eq!(get(&core, "UNSET:error"), None);
+        std::fs::write(&file, "{\"changed\": true}").unwrap();
+        assert_eq!(
+            get(&core, "CFG:content").as_deref(),
+            Some("{\"changed\": true}")
+        );
+        std::fs::write(&file, vec![b' '; (MAX_GRANTED_FILE + 1) as usize]).unwrap();
+        assert!(get(&core, "CFG:error").unwrap().contains("1 MiB"));
+        std::fs::remove_file(&file).unwrap();
+        assert!(get(&core, "CFG:error").unwrap().contains("cannot read"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

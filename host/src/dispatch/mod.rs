@@ -13,9 +13,10 @@
 //! a plugin can be reloaded while requests are in flight (docs/dispatch.md).
 
 pub mod handoff;
+mod watch;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock, Weak};
 
 use anyhow::Context as _;
@@ -146,6 +147,16 @@ impl Drop for OwnedBlobs {
 pub struct Dispatcher {
     pub runtime: Arc<Runtime>,
     registry: RwLock<Arc<Registry>>,
+    /// One reload at a time (the endpoint and the PLUGINS_DIR watcher).
+    reloading: tokio::sync::Mutex<()>,
+}
+
+/// What a reload did: the plugins swapped in, and those that failed to
+/// load (the previous build keeps serving them).
+#[derive(Debug, Default)]
+pub struct Reloaded {
+    pub reloaded: Vec<String>,
+    pub errors: BTreeMap<String, String>,
 }
 
 impl Dispatcher {
@@ -161,13 +172,73 @@ impl Dispatcher {
         let dispatcher = Arc::new(Self {
             runtime: runtime.clone(),
             registry: RwLock::new(Arc::new(Registry::new(Vec::new()))),
+            reloading: tokio::sync::Mutex::new(()),
         });
         // Before loading: a migration may already call other services.
         let calls: Weak<dyn Calls> = Arc::downgrade(&dispatcher) as Weak<dyn Calls>;
         runtime.shared.set_calls(calls);
         let plugins = runtime.load_all(entries).await;
         *dispatcher.registry.write().unwrap() = Arc::new(Registry::new(plugins));
+        if let Some(dir) = dispatcher.config().plugins_dir.clone()
+            && dispatcher.config().plugins_watch_ms > 0
+        {
+            watch::spawn(&dispatcher, dir);
+        }
         Ok(dispatcher)
+    }
+
+    /// Loads plugins again from the manifest (one, or every enabled one)
+    /// and swaps them in: requests in flight finish on the component they
+    /// began with, new ones get the new one; the data stays (same
+    /// database). A plugin that fails to load keeps its previous build.
+    /// Errs when `only` names no enabled plugin.
+    pub async fn reload(&self, only: Option<&str>) -> anyhow::Result<Reloaded> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let config = self.config();
+        let entries = read_manifest(config)?.enabled(config.services.as_deref());
+        let selected: Vec<_> = entries
+            .into_iter()
+            .filter(|(name, _)| only.is_none_or(|o| o == name))
+            .collect();
+        if let Some(name) = only
+            && selected.is_empty()
+        {
+            anyhow::bail!("no enabled plugin named {name:?}");
+        }
+        let mut report = Reloaded::default();
+        let mut loaded = Vec::new();
+        for (name, entry) in selected {
+            let previous = self.registry().by_name.get(&name).map(|p| p.core.clone());
+            let t = std::time::Instant::now();
+            match self.runtime.reload_plugin(&name, entry, previous).await {
+                Ok(plugin) => {
+                    tracing::info!(
+                        plugin = name,
+                        version = plugin.description.version,
+                        "reloaded in {:.1} ms",
+                        t.elapsed().as_secs_f64() * 1000.0
+                    );
+                    loaded.push(Arc::new(plugin));
+                    report.reloaded.push(name);
+                }
+                Err(e) => {
+                    tracing::error!("plugin {name} not reloaded: {e:#}");
+                    report.errors.insert(name, format!("{e:#}"));
+                }
+            }
+        }
+        if !loaded.is_empty() {
+            let mut registry = self.registry.write().unwrap();
+            let mut plugins = registry.plugins.clone();
+            for new in loaded {
+                match plugins.iter_mut().find(|p| p.name() == new.name()) {
+                    Some(slot) => *slot = new,
+                    None => plugins.push(new),
+                }
+            }
+            *registry = Arc::new(Registry::new(plugins));
+        }
+        Ok(report)
     }
 
     /// The plugins loaded now. A request keeps the snapshot it began with.

@@ -175,7 +175,7 @@ impl Runtime {
             let (runtime, cache) = (self.clone(), cache.clone());
             loading.spawn(async move {
                 let t = std::time::Instant::now();
-                let loaded = runtime.load_plugin(cache, &name, entry).await;
+                let loaded = runtime.load_plugin(cache, &name, entry, None).await;
                 tracing::debug!(plugin = name, "loaded in {:?}", t.elapsed());
                 (index, name, loaded)
             });
@@ -197,11 +197,30 @@ impl Runtime {
         plugins
     }
 
+    /// Loads one plugin again (hot reload): a new component over the same
+    /// data. `previous` (the loaded plugin's core) is kept — its settings
+    /// overlays, commit sequence, retry lock — when the plugins.toml entry
+    /// is unchanged.
+    pub async fn reload_plugin(
+        &self,
+        name: &str,
+        entry: PluginEntry,
+        previous: Option<Arc<PluginCore>>,
+    ) -> anyhow::Result<Plugin> {
+        let cache = Arc::new(cache::CompileCache::new(
+            &self.engine,
+            self.config().cache_dir.clone(),
+        ));
+        let previous = previous.filter(|core| core.entry == entry);
+        self.load_plugin(cache, name, entry, previous).await
+    }
+
     async fn load_plugin(
         &self,
         cache: Arc<cache::CompileCache>,
         name: &str,
         entry: PluginEntry,
+        core: Option<Arc<PluginCore>>,
     ) -> anyhow::Result<Plugin> {
         let wasm = std::fs::read(&entry.path)
             .with_context(|| format!("reading {}", entry.path.display()))?;
@@ -211,8 +230,13 @@ impl Runtime {
             tokio::task::spawn_blocking(move || cache.load(&engine, &wasm)).await??;
         check_contract(&self.engine, &component, name, &entry)?;
         let pre = PluginPre::new(self.linker.instantiate_pre(&component)?)?;
-        let db = self.shared.stores.database(name)?;
-        let core = Arc::new(PluginCore::new(name, entry, db));
+        let core = match core {
+            Some(core) => core,
+            None => {
+                let db = self.shared.stores.database(name)?;
+                Arc::new(PluginCore::new(name, entry, db))
+            }
+        };
         let ctx = CallContext::host(self.config(), "describe");
         let d = match self
             .run_with_blobs(&pre, &core, ctx.clone(), Entry::Describe, &[])
@@ -492,13 +516,7 @@ fn wit_context(endpoint: String, core: &PluginCore, ctx: &CallContext) -> bindin
         access_key_id: ctx.access_key_id.clone(),
         caller_arn: ctx.caller_arn.clone(),
         endpoint,
-        settings: core
-            .settings
-            .read()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        settings: core.call_settings(),
     }
 }
 
