@@ -12,10 +12,13 @@ mod body;
 mod capabilities;
 mod config;
 mod dispatch;
+mod docker;
 mod gateway;
 mod internal;
 mod manifest;
 mod plugins;
+mod ports;
+mod processes;
 mod respond;
 mod router;
 mod s3edge;
@@ -54,6 +57,14 @@ fn main() -> anyhow::Result<()> {
         let gateway = Arc::new(gateway::Gateway::new(dispatcher.clone()));
         server::serve(listener, gateway).await?;
         dispatcher.shared().tasks.cancel_all();
+        // Nothing the gateway started outlives it.
+        let reap = dispatcher.shared().reap_machines(None);
+        if tokio::time::timeout(std::time::Duration::from_secs(20), reap)
+            .await
+            .is_err()
+        {
+            tracing::warn!("removing containers and processes took over 20 s; gave up");
+        }
         Ok(())
     })
 }

@@ -30,7 +30,8 @@ use serde::Deserialize;
 /// Capabilities every plugin gets without asking.
 pub const BASIC_CAPABILITIES: &[&str] = &["store", "blobs", "services", "tasks", "log"];
 /// Capabilities a plugin gets only when plugins.toml grants them.
-pub const GRANTED_CAPABILITIES: &[&str] = &["identity", "http", "containers", "functions"];
+pub const GRANTED_CAPABILITIES: &[&str] =
+    &["identity", "http", "containers", "functions", "processes"];
 
 pub const DEFAULT_MEMORY_MB: u64 = 128;
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
@@ -52,6 +53,9 @@ pub struct PluginEntry {
     /// Plugins whose topics this one may wait on (tasks.wait-on).
     #[serde(default)]
     pub listens: Vec<String>,
+    /// Programs the `processes` capability may start for it (names on PATH).
+    #[serde(default)]
+    pub programs: Vec<String>,
     /// Environment variables handed in as settings of the same name.
     #[serde(default)]
     pub env: Vec<String>,
@@ -174,6 +178,7 @@ impl Manifest {
                 timeout_ms: DEFAULT_TIMEOUT_MS,
                 settings: BTreeMap::new(),
                 listens: Vec::new(),
+                programs: Vec::new(),
                 env: Vec::new(),
                 files: Vec::new(),
             });

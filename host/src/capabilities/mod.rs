@@ -10,6 +10,7 @@
 //! object, so this module imports neither the runtime nor the dispatcher.
 
 pub mod blobs;
+pub mod containers;
 pub mod http;
 pub mod identity;
 pub mod log;
@@ -79,6 +80,9 @@ pub struct Shared {
     pub blobs: BlobStore,
     pub identity: CredentialRegistry,
     pub tasks: TaskRegistry,
+    /// Docker engine and local server processes (see containers.rs).
+    pub docker: Arc<crate::docker::Docker>,
+    pub processes: Arc<crate::processes::Processes>,
     /// Set once the dispatcher exists (it owns the runtime owning this).
     calls: OnceLock<Weak<dyn Calls>>,
 }
@@ -89,6 +93,8 @@ impl Shared {
         stores: Stores,
         blobs: BlobStore,
         identity: CredentialRegistry,
+        docker: Arc<crate::docker::Docker>,
+        processes: Arc<crate::processes::Processes>,
     ) -> Self {
         Self {
             config,
@@ -96,6 +102,8 @@ impl Shared {
             blobs,
             identity,
             tasks: TaskRegistry::default(),
+            docker,
+            processes,
             calls: OnceLock::new(),
         }
     }
@@ -507,6 +515,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     http::add_to_linker(linker, |s| http::HttpView(&mut s.req))?;
     log::add_to_linker(linker, |s| log::LogView(&mut s.req))?;
     streams::add_to_linker(linker, |s| streams::StreamsView(&mut s.req))?;
+    containers::add_to_linker(linker)?;
     Ok(())
 }
 

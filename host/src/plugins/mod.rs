@@ -146,9 +146,12 @@ impl Runtime {
             dir: config.blob_dir.clone(),
         })?;
         let identity = CredentialRegistry::open(stores.database(IDENTITY_DB)?)?;
+        let (docker, processes) = crate::capabilities::containers::open(&config)?;
         tracing::debug!("state opened at {:?}", t0.elapsed());
         Ok(Arc::new(Self {
-            shared: Arc::new(Shared::new(config, stores, blobs, identity)),
+            shared: Arc::new(Shared::new(
+                config, stores, blobs, identity, docker, processes,
+            )),
             engine,
             linker,
         }))
