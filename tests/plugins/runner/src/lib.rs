@@ -257,7 +257,7 @@ fn delete_function(_: &Context, input: NameInput) -> Result<Empty, AwsError> {
     let f = FUNCTIONS
         .get(&input.function_name)?
         .ok_or_else(|| not_found(&input.function_name))?;
-    FUNCTIONS.delete(&input.function_name)?;
+    FUNCTIONS.delete(&input.function_name);
     release_blobs(&f);
     wit::release(&f.arn);
     Ok(Empty {})
