@@ -20,9 +20,15 @@ const BASE = "/2018-06-01/runtime/";
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 function call(method, route, body, headers) {
+  headers = headers || {};
+  if (body !== undefined) {
+    body = Buffer.from(body);
+    // One write with a length, not a chunked body in pieces.
+    headers["Content-Length"] = body.length;
+  }
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: HOST, port: PORT, method, path: BASE + route, agent, headers: headers || {} },
+      { host: HOST, port: PORT, method, path: BASE + route, agent, headers },
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
@@ -30,8 +36,7 @@ function call(method, route, body, headers) {
       },
     );
     req.on("error", reject);
-    if (body !== undefined) req.write(body);
-    req.end();
+    req.end(body);
   });
 }
 
