@@ -7,6 +7,10 @@
 //! runtime-interface programs (`runtimes/bootstrap.py`, `bootstrap.js`) or a
 //! `provided` bootstrap; Docker containers run the same programs.
 
+// AWS errors travel as they are, to the plugin and on to the client; they are
+// rare, so their size on the error path does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod code;
 pub mod docker;
 pub mod runtime_api;

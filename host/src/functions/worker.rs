@@ -40,6 +40,7 @@ pub struct Worker {
 }
 
 impl Worker {
+    #[allow(clippy::too_many_arguments)]
     pub fn assemble(
         channel: Arc<Channel>,
         server: tokio::task::JoinHandle<()>,
