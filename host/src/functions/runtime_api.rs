@@ -256,3 +256,82 @@ fn finish(channel: &Channel, id: &str, outcome: Outcome) -> Response<Full<Bytes>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// Reads from the worker's connection until `needle` has arrived.
+    async fn read_until(s: &mut tokio::net::TcpStream, needle: &str) -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains(needle) {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "closed before {needle:?}: {}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_worker_takes_an_event_and_answers_it() {
+        let (channel, addr, server) = serve(std::net::IpAddr::from([127, 0, 0, 1])).await.unwrap();
+        let (picked_tx, picked_rx) = oneshot::channel();
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let sender = channel.clone();
+        tokio::spawn(async move {
+            sender
+                .send(Invocation {
+                    request_id: "r1".into(),
+                    payload: Bytes::from_static(b"{\"a\":1}"),
+                    timeout: Duration::from_secs(3),
+                    invoked_arn: "arn:aws:lambda:us-east-1:000000000000:function:f".into(),
+                    trace_id: "Root=1-x".into(),
+                    client_context: String::new(),
+                    picked: picked_tx,
+                    reply: reply_tx,
+                })
+                .await
+        });
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: w\r\n\r\n")
+            .await
+            .unwrap();
+        let next = read_until(&mut s, "{\"a\":1}").await.to_ascii_lowercase();
+        assert!(next.contains("lambda-runtime-aws-request-id: r1"), "{next}");
+        assert!(next.contains("lambda-runtime-deadline-ms: "), "{next}");
+        picked_rx.await.unwrap();
+        // An answer for another invocation is refused; the right one lands.
+        s.write_all(
+            b"POST /2018-06-01/runtime/invocation/zz/response HTTP/1.1\r\nHost: w\r\nContent-Length: 2\r\n\r\nno",
+        )
+        .await
+        .unwrap();
+        assert!(
+            read_until(&mut s, "InvalidRequestID")
+                .await
+                .starts_with("HTTP/1.1 400")
+        );
+        s.write_all(
+            b"POST /2018-06-01/runtime/invocation/r1/response HTTP/1.1\r\nHost: w\r\nContent-Length: 2\r\n\r\nok",
+        )
+        .await
+        .unwrap();
+        assert!(
+            read_until(&mut s, "\"OK\"")
+                .await
+                .starts_with("HTTP/1.1 202")
+        );
+        match reply_rx.await.unwrap() {
+            Outcome::Response(body) => assert_eq!(&body[..], b"ok"),
+            other => panic!("unexpected {other:?}"),
+        }
+        server.abort();
+    }
+}
