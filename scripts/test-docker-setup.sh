@@ -33,7 +33,7 @@ if ! engine; then
             || unusable "apt-get install docker.io failed (see $LOG)"
     fi
     say "starting dockerd in the background (log: target/test-docker/dockerd.log)"
-    nohup dockerd >target/test-docker/dockerd.log 2>&1 &
+    nohup setsid dockerd </dev/null >target/test-docker/dockerd.log 2>&1 &
     for _ in $(seq 1 60); do engine && break; sleep 0.5; done
     engine || unusable "dockerd did not answer within 30 s (see target/test-docker/dockerd.log)"
 fi

@@ -14,7 +14,7 @@ use ministack_protocol::AwsError;
 use ministack_state::checksum;
 use ministack_state::chunked::ChunkedDecoder;
 
-use crate::plugins::Runtime;
+use crate::capabilities::Shared;
 
 /// Bodies larger than this are refused unless they stream into a blob.
 pub const MAX_BUFFERED_BODY: usize = 512 << 20;
@@ -42,7 +42,7 @@ impl ResponseBody {
     /// Streams `[start, end)` of a blob, reading 1 MiB at a time so memory
     /// stays flat whatever the blob's size.
     pub fn blob(
-        runtime: std::sync::Arc<Runtime>,
+        shared: std::sync::Arc<Shared>,
         plugin: String,
         id: String,
         start: u64,
@@ -53,7 +53,7 @@ impl ResponseBody {
             let mut offset = start;
             while offset < end {
                 let len = CHUNK.min(end - offset);
-                match runtime.blobs.read(&plugin, &id, offset, len).await {
+                match shared.blobs.read(&plugin, &id, offset, len).await {
                     Ok(bytes) if !bytes.is_empty() => {
                         offset += bytes.len() as u64;
                         if tx.send(Ok(bytes)).await.is_err() {
@@ -161,7 +161,7 @@ pub fn decompress(headers: &mut http::HeaderMap, body: Bytes) -> Result<Bytes, R
 /// `headers`, and `aws-chunked` is dropped from `Content-Encoding`, so the
 /// codec sees the request as a plain upload.
 pub async fn into_blob<B>(
-    runtime: &Runtime,
+    shared: &Shared,
     plugin: &str,
     headers: &mut http::HeaderMap,
     mut body: B,
@@ -172,7 +172,7 @@ where
 {
     let chunked = is_aws_chunked(headers);
     let mut decoder = chunked.then(ChunkedDecoder::new);
-    let mut writer = runtime.blobs.writer(plugin).map_err(internal)?;
+    let mut writer = shared.blobs.writer(plugin).map_err(internal)?;
     let mut decoded = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| incomplete(&e.to_string()))?;
@@ -201,7 +201,7 @@ where
     }
     let info = writer.finish().await.map_err(internal)?;
     if let Err(e) = verify_digests(headers, &info) {
-        runtime.blobs.release(plugin, &info.id);
+        shared.blobs.release(plugin, &info.id);
         return Err(e);
     }
     Ok(info)

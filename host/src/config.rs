@@ -31,6 +31,9 @@ pub struct Config {
     pub extra_plugins_file: Option<PathBuf>,
     /// PLUGINS_DIR: every `<name>.wasm` in it is loaded as plugin `<name>`.
     pub plugins_dir: Option<PathBuf>,
+    /// MINISTACK_PLUGINS_WATCH_MS (default 1000, 0 = off): how often
+    /// PLUGINS_DIR is looked at for replaced or new `.wasm` files.
+    pub plugins_watch_ms: u64,
     /// MINISTACK_CACHE_DIR: precompiled native code of plugins.
     pub cache_dir: PathBuf,
     /// PERSIST_STATE=1 + STATE_DIR.
@@ -108,6 +111,9 @@ impl Config {
                 .unwrap_or_else(|| "plugins.toml".into()),
             extra_plugins_file: var("MINISTACK_PLUGINS_FILE").map(PathBuf::from),
             plugins_dir: var("PLUGINS_DIR").map(PathBuf::from),
+            plugins_watch_ms: var("MINISTACK_PLUGINS_WATCH_MS")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1000),
             cache_dir,
             persist_state: flag("PERSIST_STATE"),
             state_dir: var("STATE_DIR")

@@ -1,8 +1,9 @@
 //! The gateway's own endpoints, MiniStack-compatible:
 //! `/_ministack/health` (also `/_localstack/health`, `/health`),
 //! `/_ministack/ready`, `POST /_ministack/reset`, `POST /_ministack/config`,
-//! and `/_ministack/plugins` (what each plugin implements); `GET /` from a
-//! browser is a small HTML page of the same facts.
+//! `/_ministack/plugins` (what each plugin implements) and
+//! `POST /_ministack/plugins/reload[?name=x]` (hot reload, docs/dispatch.md);
+//! `GET /` from a browser is a small HTML page of the same facts.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +11,8 @@ use http::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::body::ResponseBody;
-use crate::gateway::json_response;
-use crate::plugins::Runtime;
+use crate::dispatch::Dispatcher;
+use crate::respond::json_response;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
@@ -20,6 +21,7 @@ pub enum Endpoint {
     Reset,
     Config,
     Plugins,
+    Reload,
     /// `GET /` from a browser: the services page.
     Home,
     /// Any other `/_localstack/*` path: a JSON 404 rather than S3.
@@ -28,7 +30,8 @@ pub enum Endpoint {
 
 /// Keys POST /_ministack/config accepts (MiniStack's list), each applied as
 /// a setting of the plugin that owns it; `<plugin>.<setting>` also works
-/// for any setting a plugin's plugins.toml entry declares.
+/// for any setting a plugin's plugins.toml entry has or declares (`env`,
+/// `files`), and a bare variable name for every plugin that declared it.
 const CONFIG_KEYS: &[(&str, &str, &str)] = &[
     ("athena.ATHENA_ENGINE", "athena", "ATHENA_ENGINE"),
     ("athena.ATHENA_DATA_DIR", "athena", "ATHENA_DATA_DIR"),
@@ -76,6 +79,7 @@ impl Endpoint {
             "/_ministack/reset" if method == Method::POST => Endpoint::Reset,
             "/_ministack/config" if method == Method::POST => Endpoint::Config,
             "/_ministack/plugins" => Endpoint::Plugins,
+            "/_ministack/plugins/reload" if method == Method::POST => Endpoint::Reload,
             p if p.starts_with("/_localstack/") => Endpoint::UnknownLocalstack,
             _ => return None,
         })
@@ -83,13 +87,13 @@ impl Endpoint {
 }
 
 pub async fn handle(
-    runtime: &Runtime,
+    dispatcher: &Dispatcher,
     endpoint: Endpoint,
     query: &str,
     body: &[u8],
 ) -> Response<ResponseBody> {
     match endpoint {
-        Endpoint::Health => json_response(StatusCode::OK, &health(runtime)),
+        Endpoint::Health => json_response(StatusCode::OK, &health(dispatcher)),
         Endpoint::Ready => json_response(
             StatusCode::OK,
             &json!({"status": "completed", "total": 0, "completed": 0, "failed": 0}),
@@ -98,9 +102,13 @@ pub async fn handle(
             let only = form_urlencoded::parse(query.as_bytes())
                 .find(|(k, _)| k == "service")
                 .map(|(_, v)| v.into_owned());
-            let reset = runtime.reset(only.as_deref());
+            let reset = dispatcher.reset(only.as_deref());
             if reset.is_ok() {
-                runtime.reap_machines(only.as_deref()).await;
+                dispatcher.shared().reap_machines(only.as_deref()).await;
+                // After the reap, which waits for function containers to go.
+                if only.is_none() {
+                    dispatcher.shared().functions.release_all();
+                }
             }
             match reset {
                 Ok(()) => json_response(StatusCode::OK, &json!({"reset": "ok"})),
@@ -110,15 +118,31 @@ pub async fn handle(
         Endpoint::Config => match serde_json::from_slice::<serde_json::Map<String, Value>>(body) {
             Ok(map) => json_response(
                 StatusCode::OK,
-                &json!({"applied": apply_config(runtime, map)}),
+                &json!({"applied": apply_config(dispatcher, map)}),
             ),
             Err(e) => json_response(
                 StatusCode::BAD_REQUEST,
                 &json!({"error": format!("body must be a JSON object: {e}")}),
             ),
         },
-        Endpoint::Plugins => json_response(StatusCode::OK, &plugins(runtime)),
-        Endpoint::Home => home_page(runtime),
+        Endpoint::Plugins => json_response(StatusCode::OK, &plugins(dispatcher)),
+        Endpoint::Reload => {
+            let only = form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "name")
+                .map(|(_, v)| v.into_owned());
+            match dispatcher.reload(only.as_deref()).await {
+                Ok(r) => {
+                    let status = if r.errors.is_empty() {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    };
+                    json_response(status, &json!({"reloaded": r.reloaded, "errors": r.errors}))
+                }
+                Err(e) => json_response(StatusCode::NOT_FOUND, &json!({"error": format!("{e:#}")})),
+            }
+        }
+        Endpoint::Home => home_page(dispatcher),
         Endpoint::UnknownLocalstack => json_response(
             StatusCode::NOT_FOUND,
             &json!({"error": "not found", "hint": "this gateway serves /_ministack/health, /_ministack/reset, /_ministack/config and /_ministack/plugins"}),
@@ -126,23 +150,23 @@ pub async fn handle(
     }
 }
 
-fn health(runtime: &Runtime) -> Value {
-    let services: BTreeMap<&str, &str> = runtime
-        .registry()
+fn health(dispatcher: &Dispatcher) -> Value {
+    let registry = dispatcher.registry();
+    let services: BTreeMap<&str, &str> = registry
         .plugins
         .iter()
         .map(|p| (p.name(), "available"))
         .collect();
     json!({
         "services": services,
-        "edition": runtime.config.edition,
-        "version": runtime.config.version,
+        "edition": dispatcher.config().edition,
+        "version": dispatcher.config().version,
         "ready_scripts": {"status": "completed", "total": 0, "completed": 0, "failed": 0},
     })
 }
 
-fn plugins(runtime: &Runtime) -> Value {
-    let list: Vec<Value> = runtime
+fn plugins(dispatcher: &Dispatcher) -> Value {
+    let list: Vec<Value> = dispatcher
         .registry()
         .plugins
         .iter()
@@ -195,10 +219,10 @@ fn is_browser_home(parts: &http::request::Parts) -> bool {
         && wants_html
 }
 
-fn home_page(runtime: &Runtime) -> Response<ResponseBody> {
+fn home_page(dispatcher: &Dispatcher) -> Response<ResponseBody> {
     let mut rows = String::new();
     let (mut total_implemented, mut total_ops) = (0, 0);
-    for p in &runtime.registry().plugins {
+    for p in &dispatcher.registry().plugins {
         let modelled: Vec<&str> = p.model.operation_names().collect();
         let implemented: Vec<&str> = modelled
             .iter()
@@ -252,8 +276,8 @@ fn home_page(runtime: &Runtime) -> Response<ResponseBody> {
          <a href=/_ministack/health>/_ministack/health</a>.</p>\
          <table><tr><th>Service</th><th>Status</th><th>Protocol</th>\
          <th>Operations</th><th></th></tr>\n{rows}</table></body></html>\n",
-        version = escape_html(&runtime.config.version),
-        plugins = runtime.registry().plugins.len(),
+        version = escape_html(&dispatcher.config().version),
+        plugins = dispatcher.registry().plugins.len(),
     );
     let mut r = Response::new(ResponseBody::from_bytes(html));
     r.headers_mut().insert(
@@ -271,34 +295,51 @@ fn escape_html(s: &str) -> String {
 }
 
 fn apply_config(
-    runtime: &Runtime,
+    dispatcher: &Dispatcher,
     map: serde_json::Map<String, Value>,
 ) -> serde_json::Map<String, Value> {
+    let registry = dispatcher.registry();
     let mut applied = serde_json::Map::new();
     for (key, value) in map {
-        let target = CONFIG_KEYS
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, plugin, setting)| (plugin.to_string(), setting.to_string()))
-            .or_else(|| {
-                let (plugin, setting) = key.split_once('.')?;
-                let p = runtime.registry().by_name.get(plugin)?;
-                p.core
-                    .entry
-                    .settings
-                    .contains_key(setting)
-                    .then(|| (plugin.to_string(), setting.to_string()))
-            });
-        let Some((plugin, setting)) = target else {
+        // A whitelisted MiniStack key, `<plugin>.<setting>` for a setting
+        // the plugin has or declared (`env`, `files`), or a bare variable
+        // name for every plugin that declared it.
+        let targets: Vec<(String, String)> =
+            if let Some((_, plugin, setting)) = CONFIG_KEYS.iter().find(|(k, _, _)| *k == key) {
+                vec![(plugin.to_string(), setting.to_string())]
+            } else if let Some((plugin, setting)) = key.split_once('.')
+                && let Some(p) = registry.by_name.get(plugin)
+            {
+                let e = &p.core.entry;
+                if e.settings.contains_key(setting) || e.wants_env(setting) {
+                    vec![(plugin.to_string(), setting.to_string())]
+                } else {
+                    Vec::new()
+                }
+            } else {
+                registry
+                    .plugins
+                    .iter()
+                    .filter(|p| p.core.entry.wants_env(&key))
+                    .map(|p| (p.name().to_string(), key.clone()))
+                    .collect()
+            };
+        if targets.is_empty() {
             tracing::info!("POST /_ministack/config: ignoring key {key:?} (not whitelisted)");
             continue;
-        };
+        }
         let text = match &value {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        if let Some(p) = runtime.registry().by_name.get(&plugin) {
-            p.core.settings.write().unwrap().insert(setting, text);
+        for (plugin, setting) in targets {
+            if let Some(p) = registry.by_name.get(&plugin) {
+                p.core
+                    .settings
+                    .write()
+                    .unwrap()
+                    .insert(setting, text.clone());
+            }
         }
         applied.insert(key, value);
     }
@@ -330,6 +371,10 @@ mod tests {
         assert_eq!(
             Endpoint::match_path(&Method::GET, "/_ministack/reset"),
             None
+        );
+        assert_eq!(
+            Endpoint::match_path(&Method::POST, "/_ministack/plugins/reload"),
+            Some(Endpoint::Reload)
         );
         assert_eq!(
             Endpoint::match_path(&Method::GET, "/_localstack/info"),

@@ -2,20 +2,25 @@
 //!
 //! A request's path through the host, one module each:
 //! [`server`] → [`gateway`] → [`internal`] | [`auth`] → [`router`] →
-//! protocol decode (`ministack-protocol`) → [`plugins`] (wasm, calling back
-//! into [`capabilities`]) → protocol encode.
+//! protocol decode (`ministack-protocol`) → [`dispatch`] → [`plugins`]
+//! (wasm, calling back into [`capabilities`]) → protocol encode
+//! ([`respond`]). docs/dispatch.md draws it and the import graph.
 
 mod auth;
+mod bindings;
 mod body;
 mod capabilities;
 mod config;
+mod dispatch;
 mod docker;
 mod functions;
 mod gateway;
 mod internal;
+mod manifest;
 mod plugins;
 mod ports;
 mod processes;
+mod respond;
 mod router;
 mod s3edge;
 mod server;
@@ -39,32 +44,28 @@ fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-        let runtime = plugins::Runtime::start(config).await?;
-        let names: Vec<&str> = runtime
-            .registry()
-            .plugins
-            .iter()
-            .map(|p| p.name())
-            .collect();
+        let dispatcher = dispatch::Dispatcher::start(config).await?;
+        let registry = dispatcher.registry();
+        let names: Vec<&str> = registry.plugins.iter().map(|p| p.name()).collect();
         tracing::info!(
             "ministack ready on {addr} in {:.1} ms with {} plugins: {}",
             started.elapsed().as_secs_f64() * 1000.0,
             names.len(),
             names.join(", ")
         );
-        let gateway = Arc::new(gateway::Gateway {
-            runtime: runtime.clone(),
-        });
+        let gateway = Arc::new(gateway::Gateway::new(dispatcher.clone()));
         server::serve(listener, gateway).await?;
-        runtime.tasks.cancel_all();
+        dispatcher.shared().tasks.cancel_all();
         // Nothing the gateway started outlives it.
-        let reap = runtime.reap_machines(None);
+        let reap = dispatcher.shared().reap_machines(None);
         if tokio::time::timeout(std::time::Duration::from_secs(20), reap)
             .await
             .is_err()
         {
             tracing::warn!("removing containers and processes took over 20 s; gave up");
         }
+        // After the reap (which waits for container removal): local workers.
+        dispatcher.shared().functions.release_all();
         Ok(())
     })
 }

@@ -176,6 +176,7 @@ def test_a_container_serves_on_a_published_port_with_labels_logs_and_exec(dgw, t
     assert labels["ministack.instance"] == instance
     assert labels["ministack.plugin"] == "dockerish"
     assert labels["ministack.owner"] == "containers"
+    assert len(labels["ministack.run"]) == 12, "this run of the gateway"
     assert labels["role"] == "web"
 
     logs = ok(dgw, "ContainerLogs", {"Id": out["Id"]})["Logs"]

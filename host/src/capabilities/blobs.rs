@@ -10,8 +10,8 @@ use ministack_state::blobs::BlobInfo;
 use wasmtime::component::{HasData, Linker};
 
 use super::{HostState, HostTrap, RequestState};
-use crate::plugins::bindings::ministack::plugin::blobs as wit;
-use crate::plugins::bindings::ministack::plugin::types::BlobRef;
+use crate::bindings::ministack::plugin::blobs as wit;
+use crate::bindings::ministack::plugin::types::BlobRef;
 
 /// The host-owned table listing a plugin's live blobs.
 pub const REGISTRY_TABLE: &str = "__blobs";
@@ -61,7 +61,7 @@ impl wit::Host for BlobsView<'_> {
     async fn create(&mut self, bytes: Vec<u8>) -> wasmtime::Result<BlobRef> {
         let req = &mut *self.0;
         let info = req
-            .runtime
+            .shared
             .blobs
             .create(&req.plugin.name, &bytes)
             .await
@@ -81,7 +81,7 @@ impl wit::Host for BlobsView<'_> {
             return Ok(Err(format!("no blob {id:?}")));
         }
         match req
-            .runtime
+            .shared
             .blobs
             .read(&req.plugin.name, &id, offset, len as u64)
             .await
@@ -103,7 +103,7 @@ impl wit::Host for BlobsView<'_> {
         }
         // Host work (GiB-sized copies): not the plugin's time.
         let began = std::time::Instant::now();
-        let result = req.runtime.blobs.concat(&req.plugin.name, &parts).await;
+        let result = req.shared.blobs.concat(&req.plugin.name, &parts).await;
         req.waited += began.elapsed();
         match result {
             Ok(info) => {
@@ -119,7 +119,7 @@ impl wit::Host for BlobsView<'_> {
         if !req.owns_blob(&id).map_err(trap)? {
             return Ok(None);
         }
-        Ok(req.runtime.blobs.stat(&req.plugin.name, &id).map(to_wit))
+        Ok(req.shared.blobs.stat(&req.plugin.name, &id).map(to_wit))
     }
 
     async fn release(&mut self, id: String) -> wasmtime::Result<()> {

@@ -4,7 +4,7 @@
 //! Both are granted in plugins.toml. A plugin sees only what it started
 //! (containers by their labels, processes by the host's table). Everything
 //! is removed on `/_ministack/reset` (all, or one plugin's), on shutdown, and
-//! at the next start after a crash ([`Runtime::reap_machines`],
+//! at the next start after a crash ([`Shared::reap_machines`],
 //! [`open`]). Time spent waiting for Docker or a port counts as host wait,
 //! not against the plugin's run-time limit.
 
@@ -16,13 +16,12 @@ use bytes::Bytes;
 use ministack_protocol::AwsError;
 use wasmtime::component::{HasData, Linker};
 
-use super::{HostState, HostTrap, RequestState};
+use super::{HostState, HostTrap, RequestState, Shared};
+use crate::bindings::ministack::plugin::containers as wit;
+use crate::bindings::ministack::plugin::processes as pwit;
+use crate::bindings::ministack::plugin::types::AwsError as WitError;
 use crate::config::Config;
 use crate::docker::{self, Bind, ContainerSpec, Docker, DockerError, DockerSettings, PortRequest};
-use crate::plugins::Runtime;
-use crate::plugins::bindings::ministack::plugin::containers as wit;
-use crate::plugins::bindings::ministack::plugin::processes as pwit;
-use crate::plugins::bindings::ministack::plugin::types::AwsError as WitError;
 use crate::ports::PortAllocator;
 use crate::processes::{ProcessError, ProcessInfo, ProcessSpec, Processes};
 
@@ -50,7 +49,7 @@ pub fn open(config: &Config) -> anyhow::Result<(Arc<Docker>, Arc<Processes>)> {
     if instance.owns_folder {
         let d = docker.clone();
         tokio::spawn(async move {
-            let n = d.reap(None).await;
+            let n = d.reap_earlier_runs().await;
             if n > 0 {
                 tracing::info!(removed = n, "removed containers a previous run left");
             }
@@ -59,7 +58,7 @@ pub fn open(config: &Config) -> anyhow::Result<(Arc<Docker>, Arc<Processes>)> {
     Ok((docker, processes))
 }
 
-impl Runtime {
+impl Shared {
     /// Removes the containers and stops the processes of every plugin (or
     /// of one); returns (containers, processes).
     pub async fn reap_machines(&self, plugin: Option<&str>) -> (usize, usize) {
@@ -138,7 +137,7 @@ async fn wait_for_port(
 
 impl ContainersView<'_> {
     fn docker(&self) -> Arc<Docker> {
-        self.0.runtime.docker.clone()
+        self.0.shared.docker.clone()
     }
 
     /// The container if it is this plugin's (of this gateway).
@@ -167,7 +166,7 @@ impl ContainersView<'_> {
             return Err(invalid(format!("no blob {id:?}")));
         }
         let size = req
-            .runtime
+            .shared
             .blobs
             .stat(&req.plugin.name, id)
             .map(|b| b.size)
@@ -177,7 +176,7 @@ impl ContainersView<'_> {
                 "blob {id} is {size} bytes; archives are limited to {MAX_ARCHIVE_BYTES}"
             )));
         }
-        req.runtime
+        req.shared
             .blobs
             .read(&req.plugin.name, id, 0, size)
             .await
@@ -469,7 +468,7 @@ impl pwit::Host for ProcessesView<'_> {
             want_port: spec.want_port,
         };
         Ok(req
-            .runtime
+            .shared
             .processes
             .start(&req.plugin.name, &req.plugin.entry.programs, spec)
             .map(to_wit_process)
@@ -482,7 +481,7 @@ impl pwit::Host for ProcessesView<'_> {
         let began = Instant::now();
         let grace = Duration::from_millis(grace_ms.min(600_000).into());
         let result = req
-            .runtime
+            .shared
             .processes
             .stop(&req.plugin.name, &id, grace)
             .await
@@ -498,7 +497,7 @@ impl pwit::Host for ProcessesView<'_> {
         let req = &mut *self.0;
         req.granted("processes").map_err(trap)?;
         Ok(req
-            .runtime
+            .shared
             .processes
             .inspect(&req.plugin.name, &id)
             .map(to_wit_process)
@@ -513,7 +512,7 @@ impl pwit::Host for ProcessesView<'_> {
         let req = &mut *self.0;
         req.granted("processes").map_err(trap)?;
         Ok(req
-            .runtime
+            .shared
             .processes
             .logs(&req.plugin.name, &id, max_bytes)
             .map_err(process_error))
@@ -523,7 +522,7 @@ impl pwit::Host for ProcessesView<'_> {
         let req = &mut *self.0;
         req.granted("processes").map_err(trap)?;
         Ok(req
-            .runtime
+            .shared
             .processes
             .list(&req.plugin.name)
             .into_iter()

@@ -8,11 +8,11 @@ use std::time::Instant;
 use wasmtime::component::{HasData, Linker};
 
 use super::{HostState, HostTrap, RequestState};
-use crate::capabilities::blobs::REGISTRY_TABLE;
-use crate::plugins::bindings::ministack::plugin::functions::{
+use crate::bindings::ministack::plugin::functions::{
     self as wit, CodeInfo, InvokeRequest, InvokeResult,
 };
-use crate::plugins::bindings::ministack::plugin::types::AwsError as WitError;
+use crate::bindings::ministack::plugin::types::AwsError as WitError;
+use crate::capabilities::blobs::REGISTRY_TABLE;
 
 pub struct FunctionsView<'a>(pub &'a mut RequestState);
 
@@ -69,9 +69,9 @@ impl wit::Host for FunctionsView<'_> {
         let req = &mut *self.0;
         let began = Instant::now();
         let result = req
-            .runtime
+            .shared
             .functions
-            .prepare(&req.runtime.blobs, &req.plugin.name, &code_blob)
+            .prepare(&req.shared.blobs, &req.plugin.name, &code_blob)
             .await;
         req.waited += began.elapsed();
         Ok(result.map_err(to_wit))
@@ -97,10 +97,10 @@ impl wit::Host for FunctionsView<'_> {
         req.visible = true;
         let began = Instant::now();
         let result = req
-            .runtime
+            .shared
             .functions
             .invoke(
-                &req.runtime.blobs,
+                &req.shared.blobs,
                 &req.plugin.name,
                 &req.ctx.account,
                 &req.ctx.region,
@@ -114,7 +114,7 @@ impl wit::Host for FunctionsView<'_> {
 
     async fn release(&mut self, function_id: String) -> wasmtime::Result<()> {
         self.0.granted("functions").map_err(wasmtime::Error::new)?;
-        self.0.runtime.functions.release(&function_id);
+        self.0.shared.functions.release(&function_id);
         Ok(())
     }
 }

@@ -17,9 +17,7 @@ use hyper_util::rt::TokioExecutor;
 use wasmtime::component::{HasData, Linker};
 
 use super::{HostState, RequestState};
-use crate::plugins::bindings::ministack::plugin::http::{
-    self as wit, IncomingResponse, OutgoingRequest,
-};
+use crate::bindings::ministack::plugin::http::{self as wit, IncomingResponse, OutgoingRequest};
 
 /// Time limit when the plugin asks for none (`timeout-ms` 0), and the most
 /// it may ask for.

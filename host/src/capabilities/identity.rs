@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use wasmtime::component::{HasData, Linker};
 
 use super::{HostState, HostTrap, RequestState};
-use crate::plugins::bindings::ministack::plugin::identity::{self as wit, Credential};
+use crate::bindings::ministack::plugin::identity::{self as wit, Credential};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredCredential {
@@ -189,7 +189,7 @@ impl wit::Host for IdentityView<'_> {
             });
         let found = match pending {
             Some(found) => found,
-            None => self.0.runtime.identity.lookup(&access_key_id),
+            None => self.0.shared.identity.lookup(&access_key_id),
         };
         Ok(found.map(to_wit))
     }

@@ -4,7 +4,7 @@
 use wasmtime::component::{HasData, Linker};
 
 use super::{HostState, RequestState};
-use crate::plugins::bindings::ministack::plugin::log::{self as wit, Level};
+use crate::bindings::ministack::plugin::log::{self as wit, Level};
 
 pub struct LogView<'a>(pub &'a mut RequestState);
 

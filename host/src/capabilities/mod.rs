@@ -4,7 +4,10 @@
 //!
 //! [`RequestState`] is the per-call state they share: the caller, the
 //! current store unit, and the effects (blob releases, task schedules,
-//! notifications) that land only when the unit commits.
+//! notifications) that land only when the unit commits. [`Shared`] is what
+//! every call shares (state, blobs, credentials, tasks) and [`Calls`] the
+//! way back into the dispatcher (services.call, a task coming due): a trait
+//! object, so this module imports neither the runtime nor the dispatcher.
 
 pub mod blobs;
 pub mod containers;
@@ -16,15 +19,239 @@ pub mod services;
 pub mod store;
 pub mod tasks;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::{Duration, Instant, SystemTime};
 
-use ministack_state::{StateError, Unit};
+use ministack_protocol::AwsError;
+use ministack_state::blobs::BlobStore;
+use ministack_state::{Database, StateError, Stores, Unit};
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::plugins::{PluginCore, Runtime};
+use crate::config::Config;
+use crate::manifest::PluginEntry;
+use identity::CredentialRegistry;
+use tasks::TaskRegistry;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The dispatcher, as the capabilities call back into it.
+pub trait Calls: Send + Sync {
+    /// services.call from plugin `caller` (whose context is `parent`):
+    /// the output JSON and the blobs handed back to the caller.
+    fn call_service<'a>(
+        &'a self,
+        caller: &'a str,
+        parent: &'a CallContext,
+        target: ServiceTarget,
+        operation: &'a str,
+        input_json: &'a str,
+    ) -> BoxFuture<'a, Result<(String, Vec<String>), AwsError>>;
+
+    /// A scheduled task coming due: the plugin's `on-task`.
+    fn run_task<'a>(
+        &'a self,
+        plugin: &'a str,
+        ctx: CallContext,
+        name: &'a str,
+        payload: &'a str,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
+}
+
+/// The service (and account/region, empty = the caller's) a plugin calls.
+pub struct ServiceTarget {
+    pub service: String,
+    pub account: String,
+    pub region: String,
+}
+
+/// What every plugin call shares: the host's state, blobs, credentials and
+/// tasks, and the way back into the dispatcher.
+pub struct Shared {
+    pub config: Config,
+    pub stores: Stores,
+    pub blobs: BlobStore,
+    pub identity: CredentialRegistry,
+    pub tasks: TaskRegistry,
+    /// Docker engine and local server processes (see containers.rs).
+    pub docker: Arc<crate::docker::Docker>,
+    pub processes: Arc<crate::processes::Processes>,
+    /// Function workers (capabilities::functions).
+    pub functions: Arc<crate::functions::Functions>,
+    /// Set once the dispatcher exists (it owns the runtime owning this).
+    calls: OnceLock<Weak<dyn Calls>>,
+}
+
+impl Shared {
+    pub fn new(
+        config: Config,
+        stores: Stores,
+        blobs: BlobStore,
+        identity: CredentialRegistry,
+        docker: Arc<crate::docker::Docker>,
+        processes: Arc<crate::processes::Processes>,
+    ) -> Self {
+        let functions = crate::functions::Functions::new(
+            &config.cache_dir,
+            config.port,
+            &config.default_secret,
+            docker.clone(),
+        );
+        Self {
+            config,
+            stores,
+            blobs,
+            identity,
+            tasks: TaskRegistry::default(),
+            docker,
+            processes,
+            functions,
+            calls: OnceLock::new(),
+        }
+    }
+
+    pub fn set_calls(&self, calls: Weak<dyn Calls>) {
+        let _ = self.calls.set(calls);
+    }
+
+    fn calls(&self) -> Option<Arc<dyn Calls>> {
+        self.calls.get().and_then(Weak::upgrade)
+    }
+
+    pub async fn call_service(
+        &self,
+        caller: &str,
+        parent: &CallContext,
+        target: ServiceTarget,
+        operation: &str,
+        input_json: &str,
+    ) -> Result<(String, Vec<String>), AwsError> {
+        let Some(calls) = self.calls() else {
+            return Err(shutting_down());
+        };
+        calls
+            .call_service(caller, parent, target, operation, input_json)
+            .await
+    }
+
+    pub async fn run_task(
+        &self,
+        plugin: &str,
+        ctx: CallContext,
+        name: &str,
+        payload: &str,
+    ) -> Result<(), AwsError> {
+        let Some(calls) = self.calls() else {
+            return Err(shutting_down());
+        };
+        calls.run_task(plugin, ctx, name, payload).await
+    }
+}
+
+fn shutting_down() -> AwsError {
+    AwsError::new("ServiceUnavailable", "the gateway is shutting down", 503)
+}
+
+/// What every call of a plugin shares, known before its `describe`.
+pub struct PluginCore {
+    pub name: String,
+    pub entry: PluginEntry,
+    pub db: Arc<Database>,
+    commit_seq: AtomicU64,
+    /// plugins.toml settings and the declared environment variables,
+    /// overlaid by POST /_ministack/config.
+    pub settings: RwLock<BTreeMap<String, String>>,
+    /// Serializes requests that keep conflicting, so they finish.
+    pub retry_lock: tokio::sync::Mutex<()>,
+    /// The last read of each granted file (plugins.toml `files`).
+    files: Mutex<HashMap<String, GrantedFile>>,
+}
+
+/// Largest file a file grant hands in.
+pub const MAX_GRANTED_FILE: u64 = 1 << 20;
+
+/// A granted file as last read: re-read when its path, size or mtime change.
+struct GrantedFile {
+    path: String,
+    len: u64,
+    modified: Option<SystemTime>,
+    text: String,
+}
+
+impl PluginCore {
+    pub fn new(name: &str, entry: PluginEntry, db: Arc<Database>) -> Self {
+        Self {
+            name: name.to_string(),
+            settings: RwLock::new(entry.settings_with_env(std::env::vars())),
+            entry,
+            db,
+            commit_seq: AtomicU64::new(0),
+            retry_lock: tokio::sync::Mutex::new(()),
+            files: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The settings one call gets: the current settings, and for each file
+    /// grant whose setting names a file, `<name>:content` (its text) or
+    /// `<name>:error` (why it could not be read).
+    pub fn call_settings(&self) -> Vec<(String, String)> {
+        let settings = self.settings.read().unwrap();
+        let mut out: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for name in &self.entry.files {
+            let Some(path) = settings.get(name).filter(|p| !p.is_empty()) else {
+                continue;
+            };
+            match self.granted_file(name, path) {
+                Ok(text) => out.push((format!("{name}:content"), text)),
+                Err(e) => out.push((format!("{name}:error"), e)),
+            }
+        }
+        out
+    }
+
+    fn granted_file(&self, name: &str, path: &str) -> Result<String, String> {
+        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        if meta.len() > MAX_GRANTED_FILE {
+            return Err(format!(
+                "{path} is larger than the 1 MiB a file grant hands in"
+            ));
+        }
+        let modified = meta.modified().ok();
+        let mut files = self.files.lock().unwrap();
+        if let Some(f) = files.get(name)
+            && f.path == path
+            && f.len == meta.len()
+            && f.modified == modified
+        {
+            return Ok(f.text.clone());
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        files.insert(
+            name.to_string(),
+            GrantedFile {
+                path: path.to_string(),
+                len: meta.len(),
+                modified,
+                text: text.clone(),
+            },
+        );
+        Ok(text)
+    }
+    pub fn commit_seq(&self) -> u64 {
+        self.commit_seq.load(Ordering::Acquire)
+    }
+    pub fn bump_commit_seq(&self) {
+        self.commit_seq.fetch_add(1, Ordering::AcqRel);
+    }
+}
 
 /// Why a call into a plugin was stopped by the host (carried in the trap).
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +295,20 @@ pub struct CallContext {
     pub depth: u32,
 }
 
+impl CallContext {
+    /// The gateway's own call (no signer): the default account and region.
+    pub fn host(config: &Config, request_id: &str) -> Self {
+        Self {
+            account: config.default_account.clone(),
+            region: config.default_region.clone(),
+            request_id: request_id.to_string(),
+            access_key_id: String::new(),
+            caller_arn: String::new(),
+            depth: 0,
+        }
+    }
+}
+
 /// Effects that wait for the unit's commit.
 #[derive(Default)]
 pub struct PendingEffects {
@@ -80,7 +321,7 @@ pub struct PendingEffects {
 
 /// Per-call state shared by the capabilities.
 pub struct RequestState {
-    pub runtime: Arc<Runtime>,
+    pub shared: Arc<Shared>,
     pub plugin: Arc<PluginCore>,
     pub ctx: CallContext,
     pub unit: Option<Unit>,
@@ -96,11 +337,11 @@ pub struct RequestState {
 }
 
 impl RequestState {
-    pub fn new(runtime: Arc<Runtime>, plugin: Arc<PluginCore>, ctx: CallContext) -> Self {
+    pub fn new(shared: Arc<Shared>, plugin: Arc<PluginCore>, ctx: CallContext) -> Self {
         let unit_began_at_seq = plugin.commit_seq();
         let unit = plugin.db.begin();
         Self {
-            runtime,
+            shared,
             plugin,
             ctx,
             unit: Some(unit),
@@ -137,10 +378,10 @@ impl RequestState {
         }
         let pending = std::mem::take(&mut self.pending);
         for id in pending.released_blobs {
-            self.runtime.blobs.release(&self.plugin.name, &id);
+            self.shared.blobs.release(&self.plugin.name, &id);
         }
         for topic in pending.notifications {
-            self.runtime.tasks.notify(
+            self.shared.tasks.notify(
                 &self.plugin.name,
                 &self.ctx.account,
                 &self.ctx.region,
@@ -148,15 +389,15 @@ impl RequestState {
             );
         }
         for task in pending.schedules {
-            self.runtime.tasks.start(
-                self.runtime.clone(),
+            self.shared.tasks.start(
+                self.shared.clone(),
                 self.plugin.name.clone(),
                 &self.ctx,
                 task,
             );
         }
         for change in pending.credentials {
-            self.runtime.identity.apply(change).await?;
+            self.shared.identity.apply(change).await?;
         }
         Ok(())
     }
@@ -180,7 +421,7 @@ impl RequestState {
     fn discard_pending(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         for id in pending.created_blobs {
-            self.runtime.blobs.release(&self.plugin.name, &id);
+            self.shared.blobs.release(&self.plugin.name, &id);
         }
     }
 
@@ -268,7 +509,7 @@ impl WasiView for HostState {
 /// Links WASI p2 (which Rust's std imports) and every capability.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    crate::plugins::bindings::ministack::plugin::types::add_to_linker::<
+    crate::bindings::ministack::plugin::types::add_to_linker::<
         HostState,
         wasmtime::component::HasSelf<HostState>,
     >(linker, |s| s)?;
@@ -284,7 +525,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
-impl crate::plugins::bindings::ministack::plugin::types::Host for HostState {}
+impl crate::bindings::ministack::plugin::types::Host for HostState {}
 
 #[cfg(test)]
 mod tests {
@@ -307,6 +548,49 @@ mod tests {
                 .unwrap()
         );
         assert!(limit.hit);
+    }
+
+    #[test]
+    fn granted_files_are_handed_in_and_reread_when_they_change() {
+        let dir = std::env::temp_dir().join(format!("ministack-grant-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("mock.json");
+        std::fs::write(&file, "{}").unwrap();
+        let entry = crate::manifest::Manifest::parse(
+            "[plugins.p]\npath=\"p.wasm\"\nfiles=[\"CFG\", \"UNSET\"]\n",
+            &dir,
+        )
+        .unwrap()
+        .plugins
+        .remove("p")
+        .unwrap();
+        let stores = Stores::open(ministack_state::StateConfig::in_memory()).unwrap();
+        let core = PluginCore::new("p", entry, stores.database("p").unwrap());
+        let path = file.to_string_lossy().to_string();
+        core.settings
+            .write()
+            .unwrap()
+            .insert("CFG".into(), path.clone());
+        let get = |core: &PluginCore, k: &str| {
+            core.call_settings()
+                .into_iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v)
+        };
+        assert_eq!(get(&core, "CFG:content").as_deref(), Some("{}"));
+        // No setting, no file: nothing handed in.
+        assert_eq!(get(&core, "UNSET:content"), None);
+        assert_eq!(get(&core, "UNSET:error"), None);
+        std::fs::write(&file, "{\"changed\": true}").unwrap();
+        assert_eq!(
+            get(&core, "CFG:content").as_deref(),
+            Some("{\"changed\": true}")
+        );
+        std::fs::write(&file, vec![b' '; (MAX_GRANTED_FILE + 1) as usize]).unwrap();
+        assert!(get(&core, "CFG:error").unwrap().contains("1 MiB"));
+        std::fs::remove_file(&file).unwrap();
+        assert!(get(&core, "CFG:error").unwrap().contains("cannot read"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `services`: one plugin calls another service's operation through the same
 //! dispatcher HTTP requests use (SNS → SQS, S3 → notifications, ...).
 //!
-//! Blob refs in the input and output are handed across (plugins/handoff.rs).
+//! Blob refs in the input and output are handed across (dispatch/handoff.rs).
 //! The call ends the caller's current unit first, so the callee sees what
 //! the caller wrote, and begins a new unit after it returns.
 
@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use wasmtime::component::{HasData, Linker};
 
-use super::{CallContext, HostState, HostTrap, RequestState};
-use crate::plugins::bindings::ministack::plugin::services::{self as wit, Target};
-use crate::plugins::bindings::ministack::plugin::types::AwsError;
+use super::{HostState, HostTrap, RequestState, ServiceTarget};
+use crate::bindings::ministack::plugin::services::{self as wit, Target};
+use crate::bindings::ministack::plugin::types::AwsError;
 
 /// services.call nesting limit (a cycle between plugins ends here).
 pub const MAX_DEPTH: u32 = 16;
@@ -44,28 +44,17 @@ impl wit::Host for ServicesView<'_> {
         req.commit_unit().await.map_err(wasmtime::Error::new)?;
         // The callee may change state: from here on a re-run would repeat it.
         req.visible = true;
-        let ctx = CallContext {
-            account: if target.account.is_empty() {
-                req.ctx.account.clone()
-            } else {
-                target.account
-            },
-            region: if target.region.is_empty() {
-                req.ctx.region.clone()
-            } else {
-                target.region
-            },
-            request_id: req.ctx.request_id.clone(),
-            access_key_id: req.ctx.access_key_id.clone(),
-            caller_arn: req.ctx.caller_arn.clone(),
-            depth: req.ctx.depth + 1,
+        let target = ServiceTarget {
+            service: target.service,
+            account: target.account,
+            region: target.region,
         };
         let caller = req.plugin.name.clone();
         let began = Instant::now();
-        let result = Box::pin(req.runtime.clone().call_service(
+        let result = Box::pin(req.shared.clone().call_service(
             &caller,
-            &target.service,
-            ctx,
+            &req.ctx,
+            target,
             &operation,
             &input_json,
         ))

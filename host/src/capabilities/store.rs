@@ -8,7 +8,7 @@ use ministack_state::KeyRange;
 use wasmtime::component::{HasData, Linker};
 
 use super::{HostState, HostTrap, RequestState};
-use crate::plugins::bindings::ministack::plugin::store::{self as wit, Scope};
+use crate::bindings::ministack::plugin::store::{self as wit, Scope};
 
 pub struct StoreView<'a>(pub &'a mut RequestState);
 

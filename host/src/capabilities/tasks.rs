@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use wasmtime::component::{HasData, Linker};
 
-use super::{CallContext, HostState, RequestState};
-use crate::plugins::Runtime;
-use crate::plugins::bindings::ministack::plugin::tasks as wit;
+use super::{CallContext, HostState, RequestState, Shared};
+use crate::bindings::ministack::plugin::tasks as wit;
 
 /// A schedule made by a unit that has not committed yet.
 pub struct PendingTask {
@@ -50,19 +49,13 @@ impl TaskRegistry {
         }
     }
 
-    pub fn start(
-        &self,
-        runtime: Arc<Runtime>,
-        plugin: String,
-        ctx: &CallContext,
-        task: PendingTask,
-    ) {
+    pub fn start(&self, shared: Arc<Shared>, plugin: String, ctx: &CallContext, task: PendingTask) {
         let ctx = ctx.clone();
         let id = task.id.clone();
         let handle = tokio::spawn(async move {
             tokio::time::sleep(task.after).await;
-            runtime.tasks.scheduled.lock().unwrap().remove(&task.id);
-            if let Err(e) = runtime
+            shared.tasks.scheduled.lock().unwrap().remove(&task.id);
+            if let Err(e) = shared
                 .run_task(&plugin, ctx, &task.name, &task.payload)
                 .await
             {
@@ -117,7 +110,7 @@ impl wit::Host for TasksView<'_> {
         payload: String,
     ) -> wasmtime::Result<String> {
         let req = &mut *self.0;
-        let n = req.runtime.tasks.next_id.fetch_add(1, Ordering::Relaxed);
+        let n = req.shared.tasks.next_id.fetch_add(1, Ordering::Relaxed);
         let id = format!("task-{n}-{}", uuid::Uuid::new_v4().simple());
         req.pending.schedules.push(PendingTask {
             id: id.clone(),
@@ -131,7 +124,7 @@ impl wit::Host for TasksView<'_> {
     async fn cancel(&mut self, task_id: String) -> wasmtime::Result<()> {
         let req = &mut *self.0;
         req.pending.schedules.retain(|t| t.id != task_id);
-        req.runtime.tasks.cancel(&task_id);
+        req.shared.tasks.cancel(&task_id);
         Ok(())
     }
 
@@ -144,7 +137,7 @@ impl wit::Host for TasksView<'_> {
         let req = &mut *self.0;
         let began = Instant::now();
         let key = topic_key(&req.plugin.name, &req.ctx.account, &req.ctx.region, &topic);
-        let notify = req.runtime.tasks.topic(key);
+        let notify = req.shared.tasks.topic(key);
         let notified = notify.notified();
         tokio::pin!(notified);
         // Registered before committing: a notify after this point is seen.

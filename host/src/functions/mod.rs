@@ -28,7 +28,7 @@ use ministack_protocol::AwsError;
 use ministack_state::blobs::BlobStore;
 use tokio::sync::oneshot;
 
-use crate::plugins::bindings::ministack::plugin::functions::{
+use crate::bindings::ministack::plugin::functions::{
     CodeInfo, FunctionSpec, InvokeRequest, InvokeResult,
 };
 use code::{Bundle, CodeCache};
@@ -214,14 +214,19 @@ impl Functions {
         port: u16,
         secret: &str,
         docker: Arc<crate::docker::Docker>,
-    ) -> anyhow::Result<Arc<Self>> {
+    ) -> Arc<Self> {
         let root = cache_dir.join("functions");
         let runtimes_dir = root.join("runtimes");
         let logs_dir = root.join("logs");
-        std::fs::create_dir_all(&runtimes_dir)?;
-        std::fs::create_dir_all(&logs_dir)?;
-        std::fs::write(runtimes_dir.join("bootstrap.py"), PYTHON_BOOTSTRAP)?;
-        std::fs::write(runtimes_dir.join("bootstrap.js"), NODE_BOOTSTRAP)?;
+        // A cache folder that cannot be written fails each invoke (spawn or
+        // log errors), not the gateway's start.
+        let written = std::fs::create_dir_all(&runtimes_dir)
+            .and_then(|()| std::fs::create_dir_all(&logs_dir))
+            .and_then(|()| std::fs::write(runtimes_dir.join("bootstrap.py"), PYTHON_BOOTSTRAP))
+            .and_then(|()| std::fs::write(runtimes_dir.join("bootstrap.js"), NODE_BOOTSTRAP));
+        if let Err(e) = written {
+            tracing::error!("functions: cannot write {}: {e}", root.display());
+        }
         let functions = Arc::new(Self {
             settings: Settings::from_env(),
             code: CodeCache::new(root),
@@ -235,7 +240,7 @@ impl Functions {
             found: Mutex::new(HashMap::new()),
         });
         functions.start_reaper();
-        Ok(functions)
+        functions
     }
 
     /// Stops idle workers past the warm TTL, every second or so.

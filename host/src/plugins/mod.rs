@@ -1,36 +1,32 @@
 //! The plugin runtime: loading components, and calling them with a fresh
-//! instance per call.
+//! instance per call. Requests reach it only through the dispatcher
+//! (dispatch.rs), which knows the loaded plugins.
 //!
-//! - [`manifest`]: plugins.toml and friends.
 //! - [`engine`], [`cache`]: the wasmtime engine and precompiled code.
-//! - [`Runtime::call`]: one call = one store + instance + atomic state unit;
+//! - [`Runtime::run`]: one call = one store + instance + atomic state unit;
 //!   retried transparently when its unit conflicts with a concurrent one.
 
-pub mod bindings;
 pub mod cache;
 pub mod engine;
-mod handoff;
-pub mod manifest;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use ministack_protocol::{AwsError, ServiceModel};
 use ministack_state::blobs::{BlobConfig, BlobStore};
-use ministack_state::{Database, StateConfig, Stores};
+use ministack_state::{StateConfig, Stores};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
+use crate::bindings::{self, Plugin as PluginBindings, PluginPre};
 use crate::capabilities::identity::CredentialRegistry;
-use crate::capabilities::tasks::TaskRegistry;
-use crate::capabilities::{self, CallContext, HostState, HostTrap, RequestState};
+use crate::capabilities::{
+    self, CallContext, HostState, HostTrap, PluginCore, RequestState, Shared,
+};
 use crate::config::Config;
-use crate::router::Router;
-use bindings::{Plugin as PluginBindings, PluginPre};
-use manifest::{GRANTED_CAPABILITIES, Manifest, PluginEntry};
+use crate::manifest::{GRANTED_CAPABILITIES, PluginEntry};
 
 /// Name of the host's own database (credentials).
 const IDENTITY_DB: &str = "__identity";
@@ -38,27 +34,6 @@ const IDENTITY_DB: &str = "__identity";
 const MAX_ATTEMPTS: u32 = 64;
 /// After this many conflicts a request re-runs under its plugin's retry lock.
 const OPTIMISTIC_ATTEMPTS: u32 = 3;
-
-/// What every call of a plugin shares, known before its `describe`.
-pub struct PluginCore {
-    pub name: String,
-    pub entry: PluginEntry,
-    pub db: Arc<Database>,
-    commit_seq: AtomicU64,
-    /// plugins.toml settings, overlaid by POST /_ministack/config.
-    pub settings: RwLock<BTreeMap<String, String>>,
-    /// Serializes requests that keep conflicting, so they finish.
-    retry_lock: tokio::sync::Mutex<()>,
-}
-
-impl PluginCore {
-    pub fn commit_seq(&self) -> u64 {
-        self.commit_seq.load(Ordering::Acquire)
-    }
-    pub fn bump_commit_seq(&self) {
-        self.commit_seq.fetch_add(1, Ordering::AcqRel);
-    }
-}
 
 /// What `describe` told us, checked.
 #[derive(Clone, Debug)]
@@ -85,31 +60,15 @@ impl Plugin {
     }
 }
 
-/// The loaded plugins and the routes to them.
-pub struct Registry {
-    pub plugins: Vec<Arc<Plugin>>,
-    pub by_name: HashMap<String, Arc<Plugin>>,
-    pub router: Router,
-}
-
 /// The host side of every plugin call.
 pub struct Runtime {
-    pub config: Config,
+    pub shared: Arc<Shared>,
     pub engine: Engine,
     linker: Linker<HostState>,
-    pub stores: Stores,
-    pub blobs: BlobStore,
-    pub identity: CredentialRegistry,
-    pub tasks: TaskRegistry,
-    pub functions: Arc<crate::functions::Functions>,
-    /// Docker engine and local server processes (capabilities::containers).
-    pub docker: Arc<crate::docker::Docker>,
-    pub processes: Arc<crate::processes::Processes>,
-    registry: OnceLock<Registry>,
 }
 
 /// What to call in a plugin instance.
-enum Entry<'a> {
+pub enum Entry<'a> {
     Describe,
     Handle {
         operation: &'a str,
@@ -131,7 +90,7 @@ pub struct RawRequest {
     pub body: Vec<u8>,
 }
 
-enum Output {
+pub enum Output {
     Description(bindings::Descriptor),
     Json(String),
     Http(bindings::HttpResponse),
@@ -162,28 +121,10 @@ fn from_wit_error(e: bindings::AwsError) -> AwsError {
 }
 
 impl Runtime {
-    /// Builds the engine, opens state, loads every enabled plugin.
-    pub async fn start(config: Config) -> anyhow::Result<Arc<Self>> {
+    /// Builds the engine and opens state; `max_memory_mb` is the largest
+    /// memory limit of the plugins to load (the pooling allocator's slot).
+    pub fn start(config: Config, max_memory_mb: u64) -> anyhow::Result<Arc<Self>> {
         let t0 = std::time::Instant::now();
-        let mut manifest = if config.plugins_file.exists() {
-            Manifest::read(&config.plugins_file)?
-        } else {
-            tracing::warn!("no plugins file at {}", config.plugins_file.display());
-            Manifest::default()
-        };
-        if let Some(extra) = &config.extra_plugins_file {
-            manifest.merge(Manifest::read(extra)?);
-        }
-        if let Some(dir) = &config.plugins_dir {
-            manifest.add_dir(dir)?;
-        }
-        let entries = manifest.enabled(config.services.as_deref());
-        let max_memory_mb = entries
-            .iter()
-            .map(|(_, e)| e.memory_mb)
-            .max()
-            .unwrap_or(manifest::DEFAULT_MEMORY_MB);
-
         let engine = engine::build(&engine::EngineSettings {
             max_instances: config.max_instances,
             max_memory_bytes: max_memory_mb << 20,
@@ -203,38 +144,38 @@ impl Runtime {
             dir: config.blob_dir.clone(),
         })?;
         let identity = CredentialRegistry::open(stores.database(IDENTITY_DB)?)?;
-        let (docker, processes) = capabilities::containers::open(&config)?;
-        let cache = cache::CompileCache::new(&engine, config.cache_dir.clone());
-        let functions = crate::functions::Functions::new(
-            &config.cache_dir,
-            config.port,
-            &config.default_secret,
-            docker.clone(),
-        )?;
+        let (docker, processes) = crate::capabilities::containers::open(&config)?;
         tracing::debug!("state opened at {:?}", t0.elapsed());
-        let runtime = Arc::new(Self {
-            config,
+        Ok(Arc::new(Self {
+            shared: Arc::new(Shared::new(
+                config, stores, blobs, identity, docker, processes,
+            )),
             engine,
             linker,
-            stores,
-            blobs,
-            identity,
-            tasks: TaskRegistry::default(),
-            functions,
-            docker,
-            processes,
-            registry: OnceLock::new(),
-        });
+        }))
+    }
 
-        // Plugins load side by side: compiling (cold cache) and describing
-        // each is independent work.
-        let cache = Arc::new(cache);
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Loads plugins side by side (compiling on a cold cache and describing
+    /// each is independent work), in the given order; a plugin that fails
+    /// to load is logged and left out.
+    pub async fn load_all(
+        self: &Arc<Self>,
+        entries: Vec<(String, PluginEntry)>,
+    ) -> Vec<Arc<Plugin>> {
+        let cache = Arc::new(cache::CompileCache::new(
+            &self.engine,
+            self.config().cache_dir.clone(),
+        ));
         let mut loading = tokio::task::JoinSet::new();
         for (index, (name, entry)) in entries.into_iter().enumerate() {
-            let (runtime, cache) = (runtime.clone(), cache.clone());
+            let (runtime, cache) = (self.clone(), cache.clone());
             loading.spawn(async move {
                 let t = std::time::Instant::now();
-                let loaded = runtime.load_plugin(cache, &name, entry).await;
+                let loaded = runtime.load_plugin(cache, &name, entry, None).await;
                 tracing::debug!(plugin = name, "loaded in {:?}", t.elapsed());
                 (index, name, loaded)
             });
@@ -251,32 +192,35 @@ impl Runtime {
         loaded.sort_by_key(|(index, _)| *index);
         let plugins: Vec<Arc<Plugin>> = loaded.into_iter().map(|(_, p)| p).collect();
         for p in &plugins {
-            runtime.sweep_blobs(p);
+            self.sweep_blobs(p);
         }
-        let by_name = plugins
-            .iter()
-            .map(|p| (p.name().to_string(), p.clone()))
-            .collect();
-        let router = Router::new(&plugins);
-        let _ = runtime.registry.set(Registry {
-            plugins,
-            by_name,
-            router,
-        });
-        Ok(runtime)
+        plugins
     }
 
-    pub fn registry(&self) -> &Registry {
-        self.registry
-            .get()
-            .expect("plugins are loaded before serving")
+    /// Loads one plugin again (hot reload): a new component over the same
+    /// data. `previous` (the loaded plugin's core) is kept — its settings
+    /// overlays, commit sequence, retry lock — when the plugins.toml entry
+    /// is unchanged.
+    pub async fn reload_plugin(
+        &self,
+        name: &str,
+        entry: PluginEntry,
+        previous: Option<Arc<PluginCore>>,
+    ) -> anyhow::Result<Plugin> {
+        let cache = Arc::new(cache::CompileCache::new(
+            &self.engine,
+            self.config().cache_dir.clone(),
+        ));
+        let previous = previous.filter(|core| core.entry == entry);
+        self.load_plugin(cache, name, entry, previous).await
     }
 
     async fn load_plugin(
-        self: &Arc<Self>,
+        &self,
         cache: Arc<cache::CompileCache>,
         name: &str,
         entry: PluginEntry,
+        core: Option<Arc<PluginCore>>,
     ) -> anyhow::Result<Plugin> {
         let wasm = std::fs::read(&entry.path)
             .with_context(|| format!("reading {}", entry.path.display()))?;
@@ -286,23 +230,18 @@ impl Runtime {
             tokio::task::spawn_blocking(move || cache.load(&engine, &wasm)).await??;
         check_contract(&self.engine, &component, name, &entry)?;
         let pre = PluginPre::new(self.linker.instantiate_pre(&component)?)?;
-        let core = Arc::new(PluginCore {
-            name: name.to_string(),
-            settings: RwLock::new(entry.settings.clone()),
-            entry,
-            db: self.stores.database(name)?,
-            commit_seq: AtomicU64::new(0),
-            retry_lock: tokio::sync::Mutex::new(()),
-        });
-        let ctx = CallContext {
-            account: self.config.default_account.clone(),
-            region: self.config.default_region.clone(),
-            request_id: "describe".into(),
-            access_key_id: String::new(),
-            caller_arn: String::new(),
-            depth: 0,
+        let core = match core {
+            Some(core) => core,
+            None => {
+                let db = self.shared.stores.database(name)?;
+                Arc::new(PluginCore::new(name, entry, db))
+            }
         };
-        let d = match self.run(&pre, &core, ctx.clone(), Entry::Describe).await {
+        let ctx = CallContext::host(self.config(), "describe");
+        let d = match self
+            .run_with_blobs(&pre, &core, ctx.clone(), Entry::Describe, &[])
+            .await
+        {
             Ok(Output::Description(d)) => d,
             Ok(_) => unreachable!("describe returns a descriptor"),
             Err(e) => anyhow::bail!("describe failed: {}", e.message),
@@ -354,7 +293,7 @@ impl Runtime {
             ),
             Some(stored) if stored < description.schema_version => {
                 let payload = stored.to_string();
-                self.run(
+                self.run_with_blobs(
                     &pre,
                     &core,
                     ctx,
@@ -362,6 +301,7 @@ impl Runtime {
                         name: "ministack:migrate",
                         payload: &payload,
                     },
+                    &[],
                 )
                 .await
                 .map_err(|e| {
@@ -387,12 +327,12 @@ impl Runtime {
     fn sweep_blobs(&self, plugin: &Plugin) {
         let mut unit = plugin.core.db.begin();
         let mut orphans = 0;
-        for id in self.blobs.list(plugin.name()) {
+        for id in self.shared.blobs.list(plugin.name()) {
             if matches!(
                 unit.get(capabilities::blobs::REGISTRY_TABLE, id.as_bytes()),
                 Ok(None)
             ) {
-                self.blobs.release(plugin.name(), &id);
+                self.shared.blobs.release(plugin.name(), &id);
                 orphans += 1;
             }
         }
@@ -402,134 +342,22 @@ impl Runtime {
         }
     }
 
-    /// Calls an operation of a plugin. `body_blob` is a blob the host
-    /// streamed the request body into; the call owns it.
-    pub async fn call(
-        self: &Arc<Self>,
-        plugin: &Arc<Plugin>,
+    /// Runs one entry of a loaded plugin. `blobs` (already in the plugin's
+    /// namespace) are registered in its unit; releasing them when the call
+    /// fails is the caller's (the dispatcher's).
+    pub async fn run(
+        &self,
+        plugin: &Plugin,
         ctx: CallContext,
-        operation: &str,
-        input_json: &str,
-        body_blob: Option<&str>,
-    ) -> Result<String, AwsError> {
-        let blobs: Vec<String> = body_blob.map(str::to_string).into_iter().collect();
-        self.call_owning(plugin, ctx, operation, input_json, &blobs)
+        entry: Entry<'_>,
+        blobs: &[String],
+    ) -> Result<Output, AwsError> {
+        self.run_with_blobs(&plugin.pre, &plugin.core, ctx, entry, blobs)
             .await
     }
 
-    /// Calls an operation that owns `blobs` (already in the plugin's
-    /// namespace): registered in its unit, released if the call fails.
-    async fn call_owning(
-        self: &Arc<Self>,
-        plugin: &Arc<Plugin>,
-        ctx: CallContext,
-        operation: &str,
-        input_json: &str,
-        blobs: &[String],
-    ) -> Result<String, AwsError> {
-        let result = self
-            .run_with_blobs(
-                &plugin.pre,
-                &plugin.core,
-                ctx,
-                Entry::Handle {
-                    operation,
-                    input_json,
-                },
-                blobs,
-            )
-            .await;
-        match result {
-            Ok(Output::Json(s)) => Ok(s),
-            Ok(_) => unreachable!("handle returns json"),
-            Err(e) => {
-                for id in blobs {
-                    self.blobs.release(plugin.name(), id);
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// services.call: an operation of another plugin, by name. Blob refs
-    /// in the input (the caller's) and in the output (the callee's) are
-    /// handed over: shared into the other side's namespace, the caller's
-    /// copies returned for it to adopt.
-    pub async fn call_service(
-        self: Arc<Self>,
-        caller: &str,
-        service: &str,
-        ctx: CallContext,
-        operation: &str,
-        input_json: &str,
-    ) -> Result<(String, Vec<String>), AwsError> {
-        let Some(plugin) = self.registry().by_name.get(service).cloned() else {
-            return Err(AwsError::new(
-                "ServiceUnavailable",
-                format!("service {service} is not enabled in this gateway"),
-                503,
-            ));
-        };
-        if !plugin.description.implemented.contains(operation) {
-            return Err(not_implemented(&plugin, operation));
-        }
-        let (input, handed_in) = handoff::share_blob_refs(&self.blobs, input_json, caller, service)
-            .map_err(|e| AwsError::new("InvalidParameterValue", e, 400))?;
-        let output = self
-            .call_owning(&plugin, ctx, operation, &input, &handed_in)
-            .await?;
-        handoff::share_blob_refs(&self.blobs, &output, service, caller).map_err(internal_failure)
-    }
-
-    /// A request on one of the plugin's raw routes (`handle-http`).
-    pub async fn call_http(
-        self: &Arc<Self>,
-        plugin: &Arc<Plugin>,
-        ctx: CallContext,
-        request: &RawRequest,
-    ) -> Result<bindings::HttpResponse, AwsError> {
-        match self
-            .run(&plugin.pre, &plugin.core, ctx, Entry::Http(request))
-            .await?
-        {
-            Output::Http(r) => Ok(r),
-            _ => unreachable!("handle-http returns a response"),
-        }
-    }
-
-    /// A scheduled task (tasks.schedule) coming due.
-    pub async fn run_task(
-        self: &Arc<Self>,
-        plugin: &str,
-        ctx: CallContext,
-        name: &str,
-        payload: &str,
-    ) -> Result<(), AwsError> {
-        let Some(plugin) = self.registry().by_name.get(plugin).cloned() else {
-            return Ok(());
-        };
-        self.run(
-            &plugin.pre,
-            &plugin.core,
-            ctx,
-            Entry::Task { name, payload },
-        )
-        .await
-        .map(|_| ())
-    }
-
-    async fn run(
-        self: &Arc<Self>,
-        pre: &PluginPre<HostState>,
-        core: &Arc<PluginCore>,
-        ctx: CallContext,
-        entry: Entry<'_>,
-    ) -> Result<Output, AwsError> {
-        self.run_with_blobs(pre, core, ctx, entry, &[]).await
-    }
-
     async fn run_with_blobs(
-        self: &Arc<Self>,
+        &self,
         pre: &PluginPre<HostState>,
         core: &Arc<PluginCore>,
         ctx: CallContext,
@@ -554,14 +382,14 @@ impl Runtime {
     }
 
     async fn run_once(
-        self: &Arc<Self>,
+        &self,
         pre: &PluginPre<HostState>,
         core: &Arc<PluginCore>,
         ctx: CallContext,
         entry: &Entry<'_>,
         blobs: &[String],
     ) -> Result<Output, Attempt> {
-        let mut req = RequestState::new(self.clone(), core.clone(), ctx.clone());
+        let mut req = RequestState::new(self.shared.clone(), core.clone(), ctx.clone());
         for id in blobs {
             req.register_blob(id)
                 .map_err(|e| Attempt::Failed(internal_failure(e.to_string())))?;
@@ -626,34 +454,6 @@ impl Runtime {
         }
         outcome
     }
-
-    /// Empties every plugin's state and blobs, and forgets credentials.
-    pub fn reset(&self, only: Option<&str>) -> anyhow::Result<()> {
-        match only {
-            Some(name) => {
-                let plugin = self
-                    .registry()
-                    .by_name
-                    .get(name)
-                    .context("no such plugin")?;
-                plugin.core.db.reset()?;
-                self.blobs.reset(Some(name))?;
-                plugin.core.bump_commit_seq();
-            }
-            None => {
-                self.tasks.cancel_all();
-                self.functions.release_all();
-                self.stores.reset_all()?;
-                self.blobs.reset(None)?;
-                self.identity.clear();
-                for p in &self.registry().plugins {
-                    p.core.db.set_schema_version(p.description.schema_version)?;
-                    p.core.bump_commit_seq();
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 enum Attempt {
@@ -669,7 +469,7 @@ async fn call_entry(
     entry: &Entry<'_>,
 ) -> wasmtime::Result<Result<Output, bindings::AwsError>> {
     let service = instance.ministack_plugin_service();
-    let wit_ctx = wit_context(store.data().req.runtime.config.endpoint(), core, ctx);
+    let wit_ctx = wit_context(store.data().req.shared.config.endpoint(), core, ctx);
     match entry {
         Entry::Describe => Ok(Ok(Output::Description(
             service.call_describe(&mut *store).await?,
@@ -716,13 +516,7 @@ fn wit_context(endpoint: String, core: &PluginCore, ctx: &CallContext) -> bindin
         access_key_id: ctx.access_key_id.clone(),
         caller_arn: ctx.caller_arn.clone(),
         endpoint,
-        settings: core
-            .settings
-            .read()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        settings: core.call_settings(),
     }
 }
 
@@ -748,18 +542,6 @@ fn describe_trap(plugin: &str, trap: &wasmtime::Error, state: &HostState) -> Aws
     internal_failure(format!(
         "Service {plugin} failed to process the request: {reason}"
     ))
-}
-
-/// The error for an operation the model has and the plugin does not.
-pub fn not_implemented(plugin: &Plugin, operation: &str) -> AwsError {
-    AwsError::new(
-        "NotImplemented",
-        format!(
-            "The operation {operation} of service {} is not implemented by this gateway yet",
-            plugin.name()
-        ),
-        501,
-    )
 }
 
 /// Checks the component against the contract: it exports our `service`

@@ -23,8 +23,8 @@ use ministack_protocol::AwsError;
 use serde_json::Value;
 
 use crate::auth;
-use crate::capabilities::CallContext;
-use crate::plugins::{Plugin, Runtime};
+use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Registry, Target as CallTarget};
+use crate::plugins::Plugin;
 use crate::router::{Route, RouteInput};
 
 /// The bucket (and key) a request addresses when it is for the s3 plugin.
@@ -62,7 +62,7 @@ pub fn bucket_and_key(host: &str, path: &str) -> Option<(String, String)> {
 /// The S3 bucket a request is for, routing it as if its method were
 /// `method` (a preflight routes as the request it announces).
 pub fn target(
-    runtime: &Runtime,
+    registry: &Registry,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -81,7 +81,7 @@ pub fn target(
         signing_service: signature.as_ref().and_then(|s| s.service.as_deref()),
         form_body: None,
     };
-    let plugin = match runtime.registry().router.route(&input) {
+    let plugin = match registry.router.route(&input) {
         Route::Service(p) if p.model.metadata().endpoint_prefix == "s3" => p,
         _ => return None,
     };
@@ -93,71 +93,56 @@ pub fn target(
     })
 }
 
-/// A call context for the gateway's own calls: the request's caller.
-pub fn context(
-    runtime: &Runtime,
-    headers: &HeaderMap,
-    query: &str,
-    request_id: &str,
-) -> CallContext {
-    let caller = auth::resolve(
+/// The request's caller, from its signature.
+pub fn caller(dispatcher: &Dispatcher, headers: &HeaderMap, query: &str) -> auth::Caller {
+    let config = dispatcher.config();
+    auth::resolve(
         auth::signature(headers, query),
-        &runtime.identity,
-        &runtime.config.default_account,
-        &runtime.config.default_region,
-    );
-    CallContext {
-        account: caller.account,
-        region: caller.region,
-        request_id: request_id.to_string(),
-        access_key_id: caller.access_key_id,
-        caller_arn: caller.arn,
-        depth: 0,
-    }
+        &dispatcher.shared().identity,
+        &config.default_account,
+        &config.default_region,
+    )
 }
 
-/// Calls one operation of the s3 plugin with a JSON input.
+/// Calls one operation of the s3 plugin with a JSON input, through the
+/// dispatcher; `blobs` are the call's to own (a POST object's file).
 pub async fn call(
-    runtime: &Arc<Runtime>,
+    dispatcher: &Dispatcher,
     plugin: &Arc<Plugin>,
-    ctx: CallContext,
+    caller: Caller<'_>,
+    request_id: &str,
     operation: &str,
     input: &Value,
-    body_blob: Option<&str>,
+    blobs: OwnedBlobs,
 ) -> Result<Value, AwsError> {
-    let out = runtime
-        .call(plugin, ctx, operation, &input.to_string(), body_blob)
+    let input_json = input.to_string();
+    let reply = dispatcher
+        .call(Call {
+            target: CallTarget::Plugin(plugin),
+            caller,
+            request_id,
+            operation,
+            input_json: &input_json,
+            blobs,
+        })
         .await?;
-    serde_json::from_str(&out).map_err(|e| {
-        AwsError::new(
-            "InternalError",
-            format!("plugin {} returned invalid JSON: {e}", plugin.name()),
-            500,
-        )
-    })
+    Ok(reply.output)
 }
 
 /// The bucket's CORS rules; `None` when it has no CORS configuration.
 pub async fn bucket_cors(
-    runtime: &Arc<Runtime>,
+    dispatcher: &Dispatcher,
     target: &Target,
     request_id: &str,
 ) -> Result<Option<Vec<cors::Rule>>, AwsError> {
-    let ctx = CallContext {
-        account: runtime.config.default_account.clone(),
-        region: runtime.config.default_region.clone(),
-        request_id: request_id.to_string(),
-        access_key_id: String::new(),
-        caller_arn: String::new(),
-        depth: 0,
-    };
     match call(
-        runtime,
+        dispatcher,
         &target.plugin,
-        ctx,
+        Caller::Gateway,
+        request_id,
         "GetBucketCors",
         &serde_json::json!({"Bucket": target.bucket}),
-        None,
+        OwnedBlobs::none(),
     )
     .await
     {

@@ -20,9 +20,9 @@ use serde_json::{Map, Value, json};
 use super::call;
 use crate::auth::{self, sigv4};
 use crate::body::ResponseBody;
-use crate::capabilities::CallContext;
-use crate::gateway::Gateway;
+use crate::dispatch::{Caller, Dispatcher, OwnedBlobs};
 use crate::plugins::Plugin;
+use crate::respond::Encoder;
 
 /// Text fields larger than this are refused (AWS: 20 KB of form fields).
 const MAX_FIELD: usize = 1 << 20;
@@ -315,28 +315,29 @@ fn now() -> u64 {
 }
 
 pub async fn handle(
-    gw: &Gateway,
+    dispatcher: &Dispatcher,
+    encoder: &Encoder,
     plugin: Arc<Plugin>,
     parts: http::request::Parts,
     body: Incoming,
     host: &str,
     request_id: &str,
 ) -> Response<ResponseBody> {
-    match upload(gw, &plugin, &parts, body, host, request_id).await {
+    match upload(dispatcher, &plugin, &parts, body, host, request_id).await {
         Ok(r) => r,
-        Err(e) => gw.encode_error(&plugin, Protocol::RestXml, None, &e, request_id),
+        Err(e) => encoder.error(&plugin, Protocol::RestXml, None, &e, request_id),
     }
 }
 
 async fn upload(
-    gw: &Gateway,
+    dispatcher: &Dispatcher,
     plugin: &Arc<Plugin>,
     parts: &http::request::Parts,
     body: Incoming,
     host: &str,
     request_id: &str,
 ) -> Result<Response<ResponseBody>, AwsError> {
-    let runtime = &gw.runtime;
+    let shared = dispatcher.shared();
     let Some((bucket, key_in_path)) = super::bucket_and_key(host, parts.uri.path()) else {
         return Err(err(
             "MethodNotAllowed",
@@ -415,8 +416,8 @@ async fn upload(
     let key = key_template.replace("${filename}", filename.as_deref().unwrap_or(""));
 
     // The policy and its signature.
-    let identity = &runtime.identity;
-    let default_secret = &runtime.config.default_secret;
+    let identity = &shared.identity;
+    let default_secret = &shared.config.default_secret;
     let secret_for = |akid: &str| {
         identity
             .lookup(akid)
@@ -444,7 +445,7 @@ async fn upload(
     };
 
     // The file, streamed into a blob.
-    let mut writer = runtime
+    let mut writer = shared
         .blobs
         .writer(plugin.name())
         .map_err(|e| err("InternalError", &e.to_string(), 500))?;
@@ -458,11 +459,10 @@ async fn upload(
         .finish()
         .await
         .map_err(|e| err("InternalError", &e.to_string(), 500))?;
-    if let Some(p) = &policy
-        && let Err(e) = check_length(p, info.size)
-    {
-        runtime.blobs.release(plugin.name(), &info.id);
-        return Err(e);
+    // The file's blob is released if anything below fails.
+    let file = OwnedBlobs::new(shared, plugin.name(), vec![info.id.clone()]);
+    if let Some(p) = &policy {
+        check_length(p, info.size)?;
     }
 
     // PutObject with the form's headers.
@@ -520,19 +520,20 @@ async fn upload(
             region,
             service: Some("s3".into()),
         }),
-        &runtime.identity,
-        &runtime.config.default_account,
-        &runtime.config.default_region,
+        &shared.identity,
+        &shared.config.default_account,
+        &shared.config.default_region,
     );
-    let ctx = CallContext {
-        account: caller.account,
-        region: caller.region,
-        request_id: request_id.to_string(),
-        access_key_id: caller.access_key_id,
-        caller_arn: caller.arn,
-        depth: 0,
-    };
-    let out = call(runtime, plugin, ctx, "PutObject", &input, Some(&info.id)).await?;
+    let out = call(
+        dispatcher,
+        plugin,
+        Caller::Client(caller),
+        request_id,
+        "PutObject",
+        &input,
+        file,
+    )
+    .await?;
     let etag = out
         .get("ETag")
         .and_then(Value::as_str)

@@ -12,10 +12,12 @@ use hyper::body::Incoming;
 use ministack_protocol::{self as protocol, AwsError, Protocol};
 use serde_json::{Value, json};
 
-use super::{call, context};
+use super::{call, caller};
+use crate::auth;
 use crate::body::ResponseBody;
-use crate::gateway::Gateway;
+use crate::dispatch::{Caller, Dispatcher, OwnedBlobs};
 use crate::plugins::Plugin;
+use crate::respond::Encoder;
 
 /// The bucket a website-endpoint Host names.
 pub fn bucket(host: &str) -> Option<String> {
@@ -126,11 +128,12 @@ pub fn matching_rule<'a>(rules: &'a [Value], key: &str, error: Option<u16>) -> O
 }
 
 struct Site<'a> {
-    gw: &'a Gateway,
+    dispatcher: &'a Dispatcher,
+    encoder: &'a Encoder,
     plugin: Arc<Plugin>,
     bucket: &'a str,
     request_id: &'a str,
-    ctx: crate::capabilities::CallContext,
+    caller: auth::Caller,
     head: bool,
 }
 
@@ -151,12 +154,13 @@ impl Site<'_> {
     ) -> Result<Response<ResponseBody>, AwsError> {
         let op = if head { "HeadObject" } else { "GetObject" };
         let out = call(
-            &self.gw.runtime,
+            self.dispatcher,
             &self.plugin,
-            self.ctx.clone(),
+            Caller::Client(self.caller.clone()),
+            self.request_id,
             op,
             &json!({"Bucket": self.bucket, "Key": key}),
-            None,
+            OwnedBlobs::none(),
         )
         .await?;
         let resp = protocol::encode_response(
@@ -166,7 +170,7 @@ impl Site<'_> {
             &out,
             self.request_id,
         )?;
-        let mut resp = self.gw.to_http(&self.plugin, resp);
+        let mut resp = self.encoder.to_http(&self.plugin, resp);
         if let Some(s) = status.and_then(|s| StatusCode::from_u16(s).ok()) {
             *resp.status_mut() = s;
         }
@@ -175,13 +179,13 @@ impl Site<'_> {
 }
 
 pub async fn serve(
-    gw: &Gateway,
+    dispatcher: &Dispatcher,
+    encoder: &Encoder,
     req: Request<Incoming>,
     bucket: &str,
     request_id: &str,
 ) -> Response<ResponseBody> {
-    let runtime = &gw.runtime;
-    let Some(plugin) = runtime.registry().by_name.get("s3").cloned() else {
+    let Some(plugin) = dispatcher.registry().by_name.get("s3").cloned() else {
         return html_error(
             404,
             "NoSuchBucket",
@@ -207,22 +211,24 @@ pub async fn serve(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let ctx = context(runtime, req.headers(), "", request_id);
+    let caller = caller(dispatcher, req.headers(), "");
     let site = Site {
-        gw,
+        dispatcher,
+        encoder,
         plugin: plugin.clone(),
         bucket,
         request_id,
-        ctx: ctx.clone(),
+        caller: caller.clone(),
         head,
     };
     let config = match call(
-        runtime,
+        dispatcher,
         &plugin,
-        ctx,
+        Caller::Client(caller),
+        request_id,
         "GetBucketWebsite",
         &json!({"Bucket": bucket}),
-        None,
+        OwnedBlobs::none(),
     )
     .await
     {
@@ -292,7 +298,7 @@ pub async fn serve(
         }
     }
     if !matches!(status, 403 | 404) {
-        return gw.encode_error(&plugin, Protocol::RestXml, None, &error, request_id);
+        return encoder.error(&plugin, Protocol::RestXml, None, &error, request_id);
     }
     if let Some(rule) = matching_rule(&rules, &key, Some(status)) {
         let (s, location) = rule_redirect(rule, &key, &host);

@@ -7,7 +7,9 @@
 //! - `PutBlob` / `GetBlob` (`PUT`/`GET /blobs/{Name}`): a streaming body kept
 //!   as a blob reference and streamed back, with an optional Range;
 //! - `PutScoped` / `GetScoped`: the same key in each store scope, for
-//!   isolation tests across accounts and regions.
+//!   isolation tests across accounts and regions;
+//! - `Version`: which build answers (hot reload tests swap builds);
+//! - `Settings`: the settings the host handed in (env mapping, file grants).
 
 use ministack_sdk::blobs::{self, BlobOut, BlobRef};
 use ministack_sdk::prelude::*;
@@ -27,6 +29,8 @@ impl Service for Counter {
             .op("GetBlob", get_blob)
             .op("PutScoped", put_scoped)
             .op("GetScoped", get_scoped)
+            .op("Version", version)
+            .op("Settings", settings)
     }
 }
 
@@ -230,4 +234,37 @@ mod tests {
         let router = Counter::router();
         assert_eq!(router.operations().len(), 7);
     }
+}
+
+/// The build's variant: `COUNTER_VARIANT` at build time. The hot-reload
+/// test makes a second build by rewriting these bytes in the wasm (same
+/// length), so keep the default a unique, fixed-length marker.
+const VARIANT: &str = match option_env!("COUNTER_VARIANT") {
+    Some(v) => v,
+    None => "counter-build-A",
+};
+
+#[derive(Deserialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct VersionOutput {
+    version: &'static str,
+}
+
+fn version(_: &Context, _: Empty) -> Result<VersionOutput, AwsError> {
+    Ok(VersionOutput { version: VARIANT })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SettingsOutput {
+    settings: std::collections::BTreeMap<String, String>,
+}
+
+fn settings(ctx: &Context, _: Empty) -> Result<SettingsOutput, AwsError> {
+    Ok(SettingsOutput {
+        settings: ctx.settings.iter().cloned().collect(),
+    })
 }

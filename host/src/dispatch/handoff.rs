@@ -19,8 +19,19 @@ pub fn share_blob_refs(
         return Ok((json.to_string(), Vec::new()));
     }
     let mut value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let shared = share_value_refs(blobs, &mut value, from, to)?;
+    Ok((value.to_string(), shared))
+}
+
+/// [`share_blob_refs`] on parsed JSON, rewritten in place.
+pub fn share_value_refs(
+    blobs: &BlobStore,
+    value: &mut Value,
+    from: &str,
+    to: &str,
+) -> Result<Vec<String>, String> {
     let mut shared = Vec::new();
-    let result = walk(&mut value, &mut |id| {
+    let result = walk(value, &mut |id| {
         let info = blobs
             .share(from, id, to)
             .map_err(|_| format!("no blob {id:?} to hand to {to}"))?;
@@ -33,7 +44,7 @@ pub fn share_blob_refs(
         }
         return Err(e);
     }
-    Ok((value.to_string(), shared))
+    Ok(shared)
 }
 
 fn walk(

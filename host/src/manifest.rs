@@ -7,9 +7,18 @@
 //! capabilities = ["identity"]      # beyond the basic ones every plugin has (identity, http, ...)
 //! memory_mb = 64                   # linear memory cap per instance
 //! timeout_ms = 30000               # run time per call, waits excluded
+//! env = ["STS_MODE", "STS_*"]     # environment variables handed in as settings
+//! files = ["STS_FIXTURES"]         # settings naming a file the host reads for it
 //! [plugins.sts.settings]           # handed to the plugin in its context
 //! some_key = "value"
 //! ```
+//!
+//! A plugin's settings, lowest precedence first: `[settings]`, the variables
+//! `env` names (exact names, or a prefix ending in `*`; a `files` name is
+//! read from the environment too), then `POST /_ministack/config`. For each
+//! `files` name whose setting is a path, the plugin gets the file's text in
+//! setting `<name>:content` (or `<name>:error`), re-read when it changes
+//! (docs/dispatch.md).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +52,41 @@ pub struct PluginEntry {
     /// Programs the `processes` capability may start for it (names on PATH).
     #[serde(default)]
     pub programs: Vec<String>,
+    /// Environment variables handed in as settings of the same name.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Settings naming a file the plugin gets the text of (read-only).
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+impl PluginEntry {
+    /// Whether the plugin declared environment variable `name` (an `env`
+    /// name or prefix, or a `files` name).
+    pub fn wants_env(&self, name: &str) -> bool {
+        self.files.iter().any(|f| f == name)
+            || self
+                .env
+                .iter()
+                .any(|pattern| match pattern.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => pattern == name,
+                })
+    }
+
+    /// The settings a plugin starts with: plugins.toml's, overridden by the
+    /// declared variables of `env` (the process environment).
+    pub fn settings_with_env(
+        &self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> BTreeMap<String, String> {
+        let mut settings = self.settings.clone();
+        if self.env.is_empty() && self.files.is_empty() {
+            return settings;
+        }
+        settings.extend(env.into_iter().filter(|(k, _)| self.wants_env(k)));
+        settings
+    }
 }
 
 fn yes() -> bool {
@@ -127,6 +171,8 @@ impl Manifest {
                 timeout_ms: DEFAULT_TIMEOUT_MS,
                 settings: BTreeMap::new(),
                 programs: Vec::new(),
+                env: Vec::new(),
+                files: Vec::new(),
             });
         }
         Ok(())
@@ -205,5 +251,33 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn env_names_and_prefixes_become_settings_over_the_file() {
+        let m = Manifest::parse(
+            "[plugins.sfn]\npath=\"a\"\nenv=[\"SFN_WAIT_SCALE\", \"SCHEDULER_*\"]\nfiles=[\"SFN_MOCK_CONFIG\"]\n[plugins.sfn.settings]\nSFN_WAIT_SCALE=\"1\"\nkept=\"k\"\n",
+            Path::new("/"),
+        )
+        .unwrap();
+        let e = &m.plugins["sfn"];
+        assert!(e.wants_env("SCHEDULER_TICK") && e.wants_env("SFN_MOCK_CONFIG"));
+        assert!(!e.wants_env("SFN_WAIT") && !e.wants_env("HOME"));
+        let env = [
+            ("SFN_WAIT_SCALE", "0"),
+            ("SCHEDULER_TICK", "5"),
+            ("SFN_MOCK_CONFIG", "/m.json"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let s = e.settings_with_env(env.clone());
+        assert_eq!(s["SFN_WAIT_SCALE"], "0");
+        assert_eq!(s["SCHEDULER_TICK"], "5");
+        assert_eq!(s["SFN_MOCK_CONFIG"], "/m.json");
+        assert_eq!(s["kept"], "k");
+        assert!(!s.contains_key("AWS_SECRET_ACCESS_KEY"));
+        // Nothing declared: nothing crosses over.
+        let plain = Manifest::parse("[plugins.a]\npath=\"a\"\n", Path::new("/")).unwrap();
+        assert!(plain.plugins["a"].settings_with_env(env).is_empty());
     }
 }

@@ -1,0 +1,488 @@
+//! The one way into a plugin operation. Every caller — the gateway's
+//! pipeline, its S3 browser features (s3edge), `services.call` from another
+//! plugin, a task coming due — goes through [`Dispatcher`]: target + caller +
+//! operation + input JSON + owned blobs → output JSON or an [`AwsError`].
+//!
+//! The dispatcher owns what used to be spelled at each call site: building
+//! the [`CallContext`] from the caller, the "is it implemented" check, the
+//! JSON check of the output, handing blob refs across namespaces
+//! ([`handoff`]) and releasing owned blobs when a call fails. Transparent
+//! re-runs of a conflicting unit happen in [`Runtime::run`], below it.
+//!
+//! It also keeps the loaded plugins ([`Registry`]), swappable as a whole so
+//! a plugin can be reloaded while requests are in flight (docs/dispatch.md).
+
+pub mod handoff;
+mod watch;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock, Weak};
+
+use anyhow::Context as _;
+use ministack_protocol::AwsError;
+use serde_json::Value;
+
+use crate::auth;
+use crate::capabilities::{BoxFuture, CallContext, Calls, ServiceTarget, Shared};
+use crate::config::Config;
+use crate::manifest::{self, Manifest};
+use crate::plugins::{Entry, Output, Plugin, RawRequest, Runtime, internal_failure};
+use crate::router::Router;
+
+/// The loaded plugins and the routes to them: one immutable snapshot,
+/// replaced whole when a plugin is reloaded.
+pub struct Registry {
+    pub plugins: Vec<Arc<Plugin>>,
+    pub by_name: HashMap<String, Arc<Plugin>>,
+    pub router: Router,
+}
+
+impl Registry {
+    pub fn new(plugins: Vec<Arc<Plugin>>) -> Self {
+        let by_name = plugins
+            .iter()
+            .map(|p| (p.name().to_string(), p.clone()))
+            .collect();
+        let router = Router::new(&plugins);
+        Self {
+            plugins,
+            by_name,
+            router,
+        }
+    }
+}
+
+/// Which plugin a call is for.
+pub enum Target<'a> {
+    /// Already routed (the gateway, s3edge).
+    Plugin(&'a Arc<Plugin>),
+    /// By service name (services.call).
+    Service(&'a str),
+}
+
+/// Who calls: decides the context the plugin sees.
+pub enum Caller<'a> {
+    /// An HTTP request's signer (or the defaults when unsigned).
+    Client(auth::Caller),
+    /// The gateway's own call, with no signer (S3 CORS rules).
+    Gateway,
+    /// Another plugin, through services.call: its context, one level
+    /// deeper, in the target's account/region when it names them.
+    Plugin {
+        name: &'a str,
+        parent: &'a CallContext,
+        account: String,
+        region: String,
+    },
+}
+
+/// One operation call.
+pub struct Call<'a> {
+    pub target: Target<'a>,
+    pub caller: Caller<'a>,
+    pub request_id: &'a str,
+    pub operation: &'a str,
+    pub input_json: &'a str,
+    /// Blobs already in the target's namespace that the call takes over
+    /// (a streamed request body): registered in its unit when it succeeds,
+    /// released when anything fails.
+    pub blobs: OwnedBlobs,
+}
+
+/// What an operation returned.
+pub struct Reply {
+    pub output: Value,
+    /// Blobs the output refers to that were handed to a plugin caller (its
+    /// to adopt); empty for the gateway's calls.
+    pub handed_back: Vec<String>,
+}
+
+/// Blob ids of one plugin's namespace nobody has registered yet: released
+/// when dropped, unless a call took them over.
+pub struct OwnedBlobs {
+    shared: Option<Arc<Shared>>,
+    plugin: String,
+    ids: Vec<String>,
+}
+
+impl OwnedBlobs {
+    pub fn none() -> Self {
+        Self {
+            shared: None,
+            plugin: String::new(),
+            ids: Vec::new(),
+        }
+    }
+
+    pub fn new(shared: &Arc<Shared>, plugin: &str, ids: Vec<String>) -> Self {
+        Self {
+            shared: Some(shared.clone()),
+            plugin: plugin.to_string(),
+            ids,
+        }
+    }
+
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// The call registered them: they are the plugin's now.
+    fn keep(mut self) {
+        self.ids.clear();
+    }
+}
+
+impl Drop for OwnedBlobs {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            for id in &self.ids {
+                shared.blobs.release(&self.plugin, id);
+            }
+        }
+    }
+}
+
+/// The only way into a plugin operation (see the module docs).
+pub struct Dispatcher {
+    pub runtime: Arc<Runtime>,
+    registry: RwLock<Arc<Registry>>,
+    /// One reload at a time (the endpoint and the PLUGINS_DIR watcher).
+    reloading: tokio::sync::Mutex<()>,
+}
+
+/// What a reload did: the plugins swapped in, and those that failed to
+/// load (the previous build keeps serving them).
+#[derive(Debug, Default)]
+pub struct Reloaded {
+    pub reloaded: Vec<String>,
+    pub errors: BTreeMap<String, String>,
+}
+
+impl Dispatcher {
+    /// Reads the manifest, builds the runtime and loads every enabled plugin.
+    pub async fn start(config: Config) -> anyhow::Result<Arc<Self>> {
+        let entries = read_manifest(&config)?.enabled(config.services.as_deref());
+        let max_memory_mb = entries
+            .iter()
+            .map(|(_, e)| e.memory_mb)
+            .max()
+            .unwrap_or(manifest::DEFAULT_MEMORY_MB);
+        let runtime = Runtime::start(config, max_memory_mb)?;
+        let dispatcher = Arc::new(Self {
+            runtime: runtime.clone(),
+            registry: RwLock::new(Arc::new(Registry::new(Vec::new()))),
+            reloading: tokio::sync::Mutex::new(()),
+        });
+        // Before loading: a migration may already call other services.
+        let calls: Weak<dyn Calls> = Arc::downgrade(&dispatcher) as Weak<dyn Calls>;
+        runtime.shared.set_calls(calls);
+        let plugins = runtime.load_all(entries).await;
+        *dispatcher.registry.write().unwrap() = Arc::new(Registry::new(plugins));
+        if let Some(dir) = dispatcher.config().plugins_dir.clone()
+            && dispatcher.config().plugins_watch_ms > 0
+        {
+            watch::spawn(&dispatcher, dir);
+        }
+        Ok(dispatcher)
+    }
+
+    /// Loads plugins again from the manifest (one, or every enabled one)
+    /// and swaps them in: requests in flight finish on the component they
+    /// began with, new ones get the new one; the data stays (same
+    /// database). A plugin that fails to load keeps its previous build.
+    /// Errs when `only` names no enabled plugin.
+    pub async fn reload(&self, only: Option<&str>) -> anyhow::Result<Reloaded> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let config = self.config();
+        let entries = read_manifest(config)?.enabled(config.services.as_deref());
+        let selected: Vec<_> = entries
+            .into_iter()
+            .filter(|(name, _)| only.is_none_or(|o| o == name))
+            .collect();
+        if let Some(name) = only
+            && selected.is_empty()
+        {
+            anyhow::bail!("no enabled plugin named {name:?}");
+        }
+        let mut report = Reloaded::default();
+        let mut loaded = Vec::new();
+        for (name, entry) in selected {
+            let previous = self.registry().by_name.get(&name).map(|p| p.core.clone());
+            let t = std::time::Instant::now();
+            match self.runtime.reload_plugin(&name, entry, previous).await {
+                Ok(plugin) => {
+                    tracing::info!(
+                        plugin = name,
+                        version = plugin.description.version,
+                        "reloaded in {:.1} ms",
+                        t.elapsed().as_secs_f64() * 1000.0
+                    );
+                    loaded.push(Arc::new(plugin));
+                    report.reloaded.push(name);
+                }
+                Err(e) => {
+                    tracing::error!("plugin {name} not reloaded: {e:#}");
+                    report.errors.insert(name, format!("{e:#}"));
+                }
+            }
+        }
+        if !loaded.is_empty() {
+            let mut registry = self.registry.write().unwrap();
+            let mut plugins = registry.plugins.clone();
+            for new in loaded {
+                match plugins.iter_mut().find(|p| p.name() == new.name()) {
+                    Some(slot) => *slot = new,
+                    None => plugins.push(new),
+                }
+            }
+            *registry = Arc::new(Registry::new(plugins));
+        }
+        Ok(report)
+    }
+
+    /// The plugins loaded now. A request keeps the snapshot it began with.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.read().unwrap().clone()
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.runtime.shared
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.runtime.shared.config
+    }
+
+    /// Calls one operation of a plugin.
+    pub async fn call(&self, call: Call<'_>) -> Result<Reply, AwsError> {
+        let plugin = match call.target {
+            Target::Plugin(p) => p.clone(),
+            Target::Service(name) => {
+                self.registry().by_name.get(name).cloned().ok_or_else(|| {
+                    AwsError::new(
+                        "ServiceUnavailable",
+                        format!("service {name} is not enabled in this gateway"),
+                        503,
+                    )
+                })?
+            }
+        };
+        if !plugin.description.implemented.contains(call.operation) {
+            return Err(not_implemented(&plugin, call.operation));
+        }
+        let shared = self.shared();
+        // A plugin caller's blob refs are its own: share them into the
+        // target's namespace, which then owns the copies.
+        let (input, blobs, caller_plugin) = match &call.caller {
+            Caller::Plugin { name, .. } => {
+                let (input, ids) =
+                    handoff::share_blob_refs(&shared.blobs, call.input_json, name, plugin.name())
+                        .map_err(|e| AwsError::new("InvalidParameterValue", e, 400))?;
+                let mut blobs = call.blobs;
+                if blobs.shared.is_none() {
+                    blobs = OwnedBlobs::new(shared, plugin.name(), Vec::new());
+                }
+                blobs.ids.extend(ids);
+                (Cow::Owned(input), blobs, Some(*name))
+            }
+            _ => (Cow::Borrowed(call.input_json), call.blobs, None),
+        };
+        let ctx = context(self.config(), call.caller, call.request_id);
+        let entry = Entry::Handle {
+            operation: call.operation,
+            input_json: &input,
+        };
+        let text = match self.runtime.run(&plugin, ctx, entry, blobs.ids()).await? {
+            Output::Json(s) => s,
+            _ => unreachable!("handle returns json"),
+        };
+        blobs.keep();
+        let mut output: Value = serde_json::from_str(&text).map_err(|e| {
+            internal_failure(format!(
+                "plugin {} returned invalid JSON: {e}",
+                plugin.name()
+            ))
+        })?;
+        let handed_back = match caller_plugin {
+            Some(caller) => {
+                handoff::share_value_refs(&shared.blobs, &mut output, plugin.name(), caller)
+                    .map_err(internal_failure)?
+            }
+            None => Vec::new(),
+        };
+        Ok(Reply {
+            output,
+            handed_back,
+        })
+    }
+
+    /// A request on one of the plugin's raw routes (`handle-http`).
+    pub async fn call_http(
+        &self,
+        plugin: &Arc<Plugin>,
+        caller: auth::Caller,
+        request_id: &str,
+        request: &RawRequest,
+    ) -> Result<crate::bindings::HttpResponse, AwsError> {
+        let ctx = context(self.config(), Caller::Client(caller), request_id);
+        match self
+            .runtime
+            .run(plugin, ctx, Entry::Http(request), &[])
+            .await?
+        {
+            Output::Http(r) => Ok(r),
+            _ => unreachable!("handle-http returns a response"),
+        }
+    }
+
+    /// A scheduled task (tasks.schedule) coming due; a plugin no longer
+    /// loaded has nothing to run.
+    pub async fn run_task(
+        &self,
+        plugin: &str,
+        ctx: CallContext,
+        name: &str,
+        payload: &str,
+    ) -> Result<(), AwsError> {
+        let Some(plugin) = self.registry().by_name.get(plugin).cloned() else {
+            return Ok(());
+        };
+        self.runtime
+            .run(&plugin, ctx, Entry::Task { name, payload }, &[])
+            .await
+            .map(|_| ())
+    }
+
+    /// Empties every plugin's state and blobs (or one plugin's), and
+    /// forgets credentials.
+    pub fn reset(&self, only: Option<&str>) -> anyhow::Result<()> {
+        let shared = self.shared();
+        let registry = self.registry();
+        match only {
+            Some(name) => {
+                let plugin = registry.by_name.get(name).context("no such plugin")?;
+                plugin.core.db.reset()?;
+                shared.blobs.reset(Some(name))?;
+                plugin.core.bump_commit_seq();
+            }
+            None => {
+                shared.tasks.cancel_all();
+                shared.stores.reset_all()?;
+                shared.blobs.reset(None)?;
+                shared.identity.clear();
+                for p in &registry.plugins {
+                    p.core.db.set_schema_version(p.description.schema_version)?;
+                    p.core.bump_commit_seq();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Calls for Dispatcher {
+    fn call_service<'a>(
+        &'a self,
+        caller: &'a str,
+        parent: &'a CallContext,
+        target: ServiceTarget,
+        operation: &'a str,
+        input_json: &'a str,
+    ) -> BoxFuture<'a, Result<(String, Vec<String>), AwsError>> {
+        Box::pin(async move {
+            let service = target.service;
+            let reply = self
+                .call(Call {
+                    target: Target::Service(&service),
+                    caller: Caller::Plugin {
+                        name: caller,
+                        parent,
+                        account: target.account,
+                        region: target.region,
+                    },
+                    request_id: &parent.request_id,
+                    operation,
+                    input_json,
+                    blobs: OwnedBlobs::none(),
+                })
+                .await?;
+            Ok((reply.output.to_string(), reply.handed_back))
+        })
+    }
+
+    fn run_task<'a>(
+        &'a self,
+        plugin: &'a str,
+        ctx: CallContext,
+        name: &'a str,
+        payload: &'a str,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(Dispatcher::run_task(self, plugin, ctx, name, payload))
+    }
+}
+
+/// The context the plugin sees for a caller: the one place it is built.
+fn context(config: &Config, caller: Caller<'_>, request_id: &str) -> CallContext {
+    match caller {
+        Caller::Client(c) => CallContext {
+            account: c.account,
+            region: c.region,
+            request_id: request_id.to_string(),
+            access_key_id: c.access_key_id,
+            caller_arn: c.arn,
+            depth: 0,
+        },
+        Caller::Gateway => CallContext::host(config, request_id),
+        Caller::Plugin {
+            parent,
+            account,
+            region,
+            ..
+        } => CallContext {
+            account: if account.is_empty() {
+                parent.account.clone()
+            } else {
+                account
+            },
+            region: if region.is_empty() {
+                parent.region.clone()
+            } else {
+                region
+            },
+            request_id: parent.request_id.clone(),
+            access_key_id: parent.access_key_id.clone(),
+            caller_arn: parent.caller_arn.clone(),
+            depth: parent.depth + 1,
+        },
+    }
+}
+
+/// The error for an operation the model has and the plugin does not.
+pub fn not_implemented(plugin: &Plugin, operation: &str) -> AwsError {
+    AwsError::new(
+        "NotImplemented",
+        format!(
+            "The operation {operation} of service {} is not implemented by this gateway yet",
+            plugin.name()
+        ),
+        501,
+    )
+}
+
+/// plugins.toml, the extra plugins file and PLUGINS_DIR, merged.
+pub fn read_manifest(config: &Config) -> anyhow::Result<Manifest> {
+    let mut manifest = if config.plugins_file.exists() {
+        Manifest::read(&config.plugins_file)?
+    } else {
+        tracing::warn!("no plugins file at {}", config.plugins_file.display());
+        Manifest::default()
+    };
+    if let Some(extra) = &config.extra_plugins_file {
+        manifest.merge(Manifest::read(extra)?);
+    }
+    if let Some(dir) = &config.plugins_dir {
+        manifest.add_dir(dir)?;
+    }
+    Ok(manifest)
+}

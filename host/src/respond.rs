@@ -1,0 +1,211 @@
+//! Turning results into HTTP responses: a plugin's encoded response or
+//! error ([`Encoder`], which the gateway and s3edge share), and the
+//! gateway's own plain JSON/XML answers.
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Response, StatusCode};
+use ministack_protocol::{self as protocol, AwsError, HttpResponse, Protocol};
+use serde_json::json;
+
+use crate::body::{ReadError, ResponseBody};
+use crate::capabilities::Shared;
+use crate::plugins::Plugin;
+
+/// Encodes a plugin's responses and errors; streams blob bodies from the
+/// host's blob store.
+#[derive(Clone)]
+pub struct Encoder {
+    shared: Arc<Shared>,
+}
+
+impl Encoder {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// An error in the plugin's protocol (`op` when the request decoded).
+    pub fn error(
+        &self,
+        plugin: &Plugin,
+        proto: Protocol,
+        op: Option<&str>,
+        e: &AwsError,
+        request_id: &str,
+    ) -> Response<ResponseBody> {
+        let (e, headers) = s3_error_headers(plugin, e);
+        let resp = protocol::encode_error(&plugin.model, proto, op, &e, request_id);
+        let mut out = self.to_http(plugin, resp);
+        for (k, v) in headers {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                out.headers_mut().insert(k, v);
+            }
+        }
+        out
+    }
+
+    /// An error before the request decoded: in the plugin's first protocol.
+    pub fn early_error(
+        &self,
+        plugin: &Plugin,
+        e: &AwsError,
+        request_id: &str,
+    ) -> Response<ResponseBody> {
+        self.error(plugin, protocol_of(plugin), None, e, request_id)
+    }
+
+    pub fn to_http(&self, plugin: &Plugin, resp: HttpResponse) -> Response<ResponseBody> {
+        let body = match resp.body {
+            protocol::ResponseBody::Bytes(b) => ResponseBody::from_bytes(b),
+            protocol::ResponseBody::Blob { blob, range } => {
+                let id = blob
+                    .get("blob-id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let size = self
+                    .shared
+                    .blobs
+                    .stat(plugin.name(), &id)
+                    .map_or(0, |i| i.size);
+                let (start, end) = range.unwrap_or((0, size));
+                ResponseBody::blob(
+                    self.shared.clone(),
+                    plugin.name().to_string(),
+                    id,
+                    start,
+                    end.min(size),
+                )
+            }
+        };
+        // A streamed blob's length is the host's to state, whatever the
+        // plugin put in its output.
+        let blob_len = match &body {
+            ResponseBody::Stream { remaining, .. } => Some(*remaining),
+            ResponseBody::Full(_) => None,
+        };
+        let mut out = Response::new(body);
+        *out.status_mut() =
+            StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        for (k, v) in resp.headers {
+            if let (Ok(k), Ok(v)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(&v),
+            ) {
+                out.headers_mut().append(k, v);
+            }
+        }
+        if let Some(len) = blob_len {
+            out.headers_mut()
+                .insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
+        out
+    }
+}
+
+/// S3 answers a read of a delete marker with `x-amz-delete-marker` and
+/// `x-amz-version-id` headers on the error; the plugin states them as the
+/// error's `DeleteMarker` / `VersionId` members (its error shapes have no
+/// header bindings for them).
+fn s3_error_headers(plugin: &Plugin, e: &AwsError) -> (AwsError, Vec<(&'static str, String)>) {
+    let mut e = e.clone();
+    let mut headers = Vec::new();
+    if plugin.model.metadata().endpoint_prefix != "s3" {
+        return (e, headers);
+    }
+    if let Some(extra) = e.extra.as_mut()
+        && extra.remove("DeleteMarker").and_then(|v| v.as_bool()) == Some(true)
+    {
+        headers.push(("x-amz-delete-marker", "true".to_string()));
+        if let Some(v) = extra
+            .remove("VersionId")
+            .and_then(|v| v.as_str().map(str::to_string))
+        {
+            headers.push(("x-amz-version-id", v));
+        }
+    }
+    (e, headers)
+}
+
+/// The protocol errors are encoded in before a request is decoded.
+fn protocol_of(plugin: &Plugin) -> Protocol {
+    plugin
+        .model
+        .metadata()
+        .protocols
+        .first()
+        .copied()
+        .unwrap_or(Protocol::RestXml)
+}
+
+pub fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::from_bytes(value.to_string()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response<ResponseBody> {
+    let mut r = json_response(status, &json!({"__type": code, "message": message}));
+    if let Ok(v) = HeaderValue::from_str(code) {
+        r.headers_mut().insert("x-amzn-errortype", v);
+    }
+    r
+}
+
+pub fn xml_error(status: StatusCode, code: &str, message: &str) -> Response<ResponseBody> {
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{escaped}</Message></Error></ErrorResponse>"
+    );
+    let mut r = Response::new(ResponseBody::from_bytes(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml"),
+    );
+    r
+}
+
+/// No plugin claims the request: answer in the protocol its headers suggest.
+pub fn unclaimed(headers: &http::HeaderMap, path: &str) -> Response<ResponseBody> {
+    let message = format!(
+        "No enabled service handles this request ({path}). See GET /_ministack/plugins for the services this gateway serves."
+    );
+    let json = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("json"))
+        || headers.contains_key("x-amz-target");
+    if json {
+        json_error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            &message,
+        )
+    } else {
+        xml_error(StatusCode::BAD_REQUEST, "InvalidAction", &message)
+    }
+}
+
+/// A request body that could not be read.
+pub fn read_error(e: ReadError) -> Response<ResponseBody> {
+    match e {
+        ReadError::TooLarge => xml_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            "The request body is too large",
+        ),
+        ReadError::Io(m) => xml_error(
+            StatusCode::BAD_REQUEST,
+            "IncompleteBody",
+            &format!("Could not read the request body: {m}"),
+        ),
+    }
+}
