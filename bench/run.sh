@@ -57,3 +57,14 @@ bench/.venv/bin/python bench/bench.py \
     --command "bench/.venv/bin/python bench/bench.py --binary target/release/ministack --ministack bench/.venv/bin/ministack --hello bench/hello/target/release/bench-hello --seconds $SECONDS_PER_CASE --runs $RUNS --out $(basename "$OUT")" &
 PIDS+=($!)
 wait $!
+
+# Function invokes (the `functions` capability through the `runner` test
+# plugin) against MiniStack's Lambda, warm and cold, python and node.
+if [ -f target/wasm32-wasip2/plugin/runner.wasm ]; then
+    echo "== function invokes (bench/functions_bench.py)" >&2
+    MINISTACK_BIN=bench/.venv/bin/ministack bench/.venv/bin/python bench/functions_bench.py &
+    PIDS+=($!)
+    wait $!
+else
+    echo "== function invokes skipped: build the runner test plugin (make test-plugins)" >&2
+fi

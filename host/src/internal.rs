@@ -105,6 +105,10 @@ pub async fn handle(
             let reset = dispatcher.reset(only.as_deref());
             if reset.is_ok() {
                 dispatcher.shared().reap_machines(only.as_deref()).await;
+                // After the reap, which waits for function containers to go.
+                if only.is_none() {
+                    dispatcher.shared().functions.release_all();
+                }
             }
             match reset {
                 Ok(()) => json_response(StatusCode::OK, &json!({"reset": "ok"})),

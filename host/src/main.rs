@@ -13,6 +13,7 @@ mod capabilities;
 mod config;
 mod dispatch;
 mod docker;
+mod functions;
 mod gateway;
 mod internal;
 mod manifest;
@@ -65,6 +66,8 @@ fn main() -> anyhow::Result<()> {
         {
             tracing::warn!("removing containers and processes took over 20 s; gave up");
         }
+        // After the reap (which waits for container removal): local workers.
+        dispatcher.shared().functions.release_all();
         Ok(())
     })
 }

@@ -11,6 +11,7 @@
 
 pub mod blobs;
 pub mod containers;
+pub mod functions;
 pub mod http;
 pub mod identity;
 pub mod log;
@@ -83,6 +84,8 @@ pub struct Shared {
     /// Docker engine and local server processes (see containers.rs).
     pub docker: Arc<crate::docker::Docker>,
     pub processes: Arc<crate::processes::Processes>,
+    /// Function workers (capabilities::functions).
+    pub functions: Arc<crate::functions::Functions>,
     /// Set once the dispatcher exists (it owns the runtime owning this).
     calls: OnceLock<Weak<dyn Calls>>,
 }
@@ -96,6 +99,12 @@ impl Shared {
         docker: Arc<crate::docker::Docker>,
         processes: Arc<crate::processes::Processes>,
     ) -> Self {
+        let functions = crate::functions::Functions::new(
+            &config.cache_dir,
+            config.port,
+            &config.default_secret,
+            docker.clone(),
+        );
         Self {
             config,
             stores,
@@ -104,6 +113,7 @@ impl Shared {
             tasks: TaskRegistry::default(),
             docker,
             processes,
+            functions,
             calls: OnceLock::new(),
         }
     }
@@ -513,6 +523,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     tasks::add_to_linker(linker, |s| tasks::TasksView(&mut s.req))?;
     identity::add_to_linker(linker, |s| identity::IdentityView(&mut s.req))?;
     http::add_to_linker(linker, |s| http::HttpView(&mut s.req))?;
+    functions::add_to_linker(linker, |s| functions::FunctionsView(&mut s.req))?;
     log::add_to_linker(linker, |s| log::LogView(&mut s.req))?;
     streams::add_to_linker(linker, |s| streams::StreamsView(&mut s.req))?;
     containers::add_to_linker(linker)?;
