@@ -100,7 +100,7 @@ fn rule_matches(rule: &Value, value: Option<&Value>) -> bool {
                 _ => false,
             }
         }
-        literal => values(value).iter().any(|v| *v == literal),
+        literal => values(value).contains(&literal),
     }
 }
 

@@ -476,9 +476,6 @@ pub fn delete_function(ctx: &Context, input: FunctionQ) -> Result<Value, AwsErro
         blobs::release(b);
     }
     let p = keys::prefix(&[name]);
-    for t in [VERSIONS.name()] {
-        let _ = t;
-    }
     VERSIONS.delete_range(&Scan::prefix(p.clone()));
     ALIASES.delete_range(&Scan::prefix(p.clone()));
     POLICIES.delete_range(&Scan::prefix(p.clone()));

@@ -1,6 +1,5 @@
 //! Layers and layer versions, with their permissions.
 
-use ministack_sdk::blobs;
 use ministack_sdk::prelude::*;
 use serde_json::{Value, json};
 
@@ -357,6 +356,5 @@ pub fn remove_layer_version_permission(
     }
     lv.revision = revision_id();
     LAYER_VERSIONS.put(&key, &lv)?;
-    let _ = blobs::stat;
     Ok(Empty {})
 }
