@@ -154,7 +154,9 @@ def test_create_get_list_update_delete(lam, gateway):
     assert got["Configuration"]["LastUpdateStatus"] == "Successful"
     assert got["Tags"] == {"team": "a"}
     # The code location downloads the zip through the gateway, unsigned.
-    r = requests.get(got["Code"]["Location"].replace("http://localhost:4566", gateway.url), timeout=10)
+    location = got["Code"]["Location"]
+    assert "/_ministack/lambda-code/" in location
+    r = requests.get(gateway.url + "/" + location.split("/", 3)[3], timeout=10)
     assert r.status_code == 200 and r.content == zip_bytes
     # Waiters work (terraform and the CLI use them).
     lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 5})
