@@ -517,9 +517,10 @@ def test_sns_and_s3_invoke_functions(lam, sqs, gateway):
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": [
         {"LambdaFunctionArn": out["FunctionArn"], "Events": ["s3:ObjectCreated:*"]}]})
     s3.put_object(Bucket=bucket, Key="k/1.txt", Body=b"x")
-    events = [json.loads(m["Body"])["requestPayload"] for m in drain(sqs, url, 2, timeout=10)]
-    keys = [e["Records"][0]["s3"]["object"]["key"] for e in events if "s3" in e.get("Records", [{}])[0]]
-    assert "k/1.txt" in keys
+    [rec] = drain(sqs, url, 1)
+    event = json.loads(rec["Body"])["requestPayload"]
+    assert event["Records"][0]["eventSource"] == "aws:s3"
+    assert event["Records"][0]["s3"]["object"]["key"] == "k/1.txt"
 
 
 ROTATION = """
@@ -547,3 +548,23 @@ def test_secrets_manager_rotation_runs_the_four_steps(lam, gateway):
     sm.rotate_secret(SecretId=secret, RotationLambdaARN=out["FunctionArn"], RotationRules={"AutomaticallyAfterDays": 30})
     assert sm.get_secret_value(SecretId=secret)["SecretString"] == "rotated"
     assert sm.get_secret_value(SecretId=secret, VersionStage="AWSPREVIOUS")["SecretString"] == "original"
+
+
+def test_restart_during_an_active_mapping_loses_no_record(make_gateway):
+    gw = make_gateway(env={"PERSIST_STATE": "1", "S3_PERSIST": "1"})
+    lam, sqs = gw.client("lambda"), gw.client("sqs")
+    report_url, _ = queue(sqs)
+    src_url, src_arn = queue(sqs, VisibilityTimeout=2)
+    name, _ = create(lam, code=PY_REPORTER, Environment={"Variables": {"MODE": "sqs-partial", "REPORT_QUEUE": report_url.rsplit("/", 1)[1]}})
+    m = lam.create_event_source_mapping(EventSourceArn=src_arn, FunctionName=name, BatchSize=10)
+    sqs.send_message_batch(QueueUrl=src_url, Entries=[{"Id": str(i), "MessageBody": f"ok-before-{i}"} for i in range(5)])
+    gw.restart()
+    sqs.send_message_batch(QueueUrl=src_url, Entries=[{"Id": str(i), "MessageBody": f"ok-after-{i}"} for i in range(5)])
+    bodies = set()
+    deadline = time.time() + 45
+    while len(bodies) < 10 and time.time() < deadline:
+        # Reading the mapping also restarts a poller that stopped with the
+        # gateway (until tasks are durable, see docs/services/lambda.md).
+        assert lam.get_event_source_mapping(UUID=m["UUID"])["State"] == "Enabled"
+        bodies |= {json.loads(x["Body"])["body"] for x in drain(sqs, report_url, 10, timeout=1)}
+    assert bodies == {f"ok-{when}-{i}" for when in ("before", "after") for i in range(5)}

@@ -41,6 +41,10 @@ pub struct Mapping {
 
 pub const MAPPINGS: Table<Mapping> = Table::new("event-source-mappings");
 
+/// A loop silent this long is started again by a read of its mapping (a
+/// new generation: the old loop, if it was only busy, stops after its batch).
+const REVIVE_AFTER_SECS: f64 = 10.0;
+
 /// Idle time between polls of an empty source.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
@@ -343,7 +347,7 @@ fn view(m: &Mapping) -> Value {
 /// A loop that has not polled for a while (the gateway restarted: tasks
 /// are in memory until durable tasks land) is started again on a read.
 fn revive(uuid: &str, m: &mut Mapping) -> Result<(), AwsError> {
-    if m.config["State"] == "Enabled" && time::now() - m.last_poll > 30.0 {
+    if m.config["State"] == "Enabled" && time::now() - m.last_poll > REVIVE_AFTER_SECS {
         m.generation += 1;
         m.last_poll = time::now();
         MAPPINGS.put(uuid, m)?;
