@@ -218,8 +218,13 @@ def test_errors_are_aws_shaped(lam):
 # ---- invoke ----
 
 
-def test_invoke_python_and_node(lam):
+def test_invoke_python_and_node(lam, gateway, tmp_path):
     name, _ = create(lam)
+    # aws CLI: the response payload lands in the file, the metadata on stdout.
+    meta = json.loads(gateway.aws("lambda", "invoke", "--function-name", name, "--payload", '{"cli": 1}',
+                                  str(tmp_path / "out.json")).stdout)
+    assert meta["StatusCode"] == 200 and meta["ExecutedVersion"] == "$LATEST"
+    assert json.loads((tmp_path / "out.json").read_text())["echo"] == {"cli": 1}
     out = invoke(lam, name, {"n": 1}, LogType="Tail")
     assert out["StatusCode"] == 200 and out["ExecutedVersion"] == "$LATEST"
     assert out["Body"]["echo"] == {"n": 1}
