@@ -9,6 +9,7 @@ mod auth;
 mod body;
 mod capabilities;
 mod config;
+mod functions;
 mod gateway;
 mod internal;
 mod plugins;

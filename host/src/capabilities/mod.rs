@@ -7,6 +7,7 @@
 //! notifications) that land only when the unit commits.
 
 pub mod blobs;
+pub mod functions;
 pub mod http;
 pub mod identity;
 pub mod log;
@@ -276,6 +277,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     tasks::add_to_linker(linker, |s| tasks::TasksView(&mut s.req))?;
     identity::add_to_linker(linker, |s| identity::IdentityView(&mut s.req))?;
     http::add_to_linker(linker, |s| http::HttpView(&mut s.req))?;
+    functions::add_to_linker(linker, |s| functions::FunctionsView(&mut s.req))?;
     log::add_to_linker(linker, |s| log::LogView(&mut s.req))?;
     Ok(())
 }

@@ -101,6 +101,7 @@ pub struct Runtime {
     pub blobs: BlobStore,
     pub identity: CredentialRegistry,
     pub tasks: TaskRegistry,
+    pub functions: Arc<crate::functions::Functions>,
     registry: OnceLock<Registry>,
 }
 
@@ -200,6 +201,8 @@ impl Runtime {
         })?;
         let identity = CredentialRegistry::open(stores.database(IDENTITY_DB)?)?;
         let cache = cache::CompileCache::new(&engine, config.cache_dir.clone());
+        let functions =
+            crate::functions::Functions::new(&config.cache_dir, config.port, &config.default_secret)?;
         tracing::debug!("state opened at {:?}", t0.elapsed());
         let runtime = Arc::new(Self {
             config,
@@ -209,6 +212,7 @@ impl Runtime {
             blobs,
             identity,
             tasks: TaskRegistry::default(),
+            functions,
             registry: OnceLock::new(),
         });
 
@@ -628,6 +632,7 @@ impl Runtime {
             }
             None => {
                 self.tasks.cancel_all();
+                self.functions.release_all();
                 self.stores.reset_all()?;
                 self.blobs.reset(None)?;
                 self.identity.clear();
