@@ -290,6 +290,10 @@ def test_async_invoke_reaches_the_success_destination(lam, sqs):
     assert record["requestPayload"] == {"hello": "async"}
     assert record["responsePayload"]["echo"] == {"hello": "async"}
     assert record["responseContext"]["statusCode"] == 200
+    # The deprecated InvokeAsync queues an event the same way.
+    assert lam.invoke_async(FunctionName=name, InvokeArgs=b'{"old": "api"}')["Status"] == 202
+    [msg] = drain(sqs, url, 1)
+    assert json.loads(msg["Body"])["requestPayload"] == {"old": "api"}
 
 
 def test_failing_async_invoke_is_retried_twice_then_dead_lettered(lam, sqs, gateway):
@@ -573,3 +577,17 @@ def test_restart_during_an_active_mapping_loses_no_record(make_gateway):
         assert lam.get_event_source_mapping(UUID=m["UUID"])["State"] == "Enabled"
         bodies |= {json.loads(x["Body"])["body"] for x in drain(sqs, report_url, 10, timeout=1)}
     assert bodies == {f"ok-{when}-{i}" for when in ("before", "after") for i in range(5)}
+
+
+def test_kinesis_mapping_is_accepted_and_says_the_source_is_missing(lam):
+    name, _ = create(lam)
+    arn = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/s-{uid()}"
+    e = error_of(lam.create_event_source_mapping, EventSourceArn=arn, FunctionName=name)
+    assert e["Error"]["Code"] == "InvalidParameterValueException"
+    m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="LATEST",
+                                        BatchSize=50, BisectBatchOnFunctionError=True, MaximumRetryAttempts=3)
+    got = lam.get_event_source_mapping(UUID=m["UUID"])
+    assert (got["BatchSize"], got["BisectBatchOnFunctionError"], got["MaximumRetryAttempts"]) == (50, True, 3)
+    assert "Kinesis is not available" in got["LastProcessingResult"]
+    assert [x["UUID"] for x in lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]] == [m["UUID"]]
+    lam.delete_event_source_mapping(UUID=m["UUID"])
