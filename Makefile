@@ -30,6 +30,8 @@ test: test-plugins
 	$(CARGO) test --release --workspace -- --skip protocol_vectors
 	# The protocol vectors print one count line per protocol file.
 	$(CARGO) test --release -p ministack-protocol --test vectors -- --nocapture protocol_vectors
+	# A Docker engine for the container tests when one can run (never fails).
+	bash scripts/test-docker-setup.sh
 	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider
 
 fmt:

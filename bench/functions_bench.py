@@ -87,13 +87,14 @@ AUTH = ("AWS4-HMAC-SHA256 Credential=000000000000/20260101/us-east-1/{svc}/aws4_
 class Ministack:
     name = "ministack"
 
-    def __init__(self):
+    def __init__(self, extra_env=None, label="ministack"):
+        self.name = label
         self.port = free_port()
         self.tmp = tempfile.mkdtemp(prefix="fnbench-")
         env = {**os.environ, "GATEWAY_PORT": str(self.port), "BIND_HOST": "127.0.0.1",
                "MINISTACK_PLUGINS_FILE": str(ROOT / "tests/plugins.toml"),
                "MINISTACK_CACHE_DIR": str(ROOT / "target/test-cache"),
-               "STATE_DIR": self.tmp + "/state", "LOG_LEVEL": "warn"}
+               "STATE_DIR": self.tmp + "/state", "LOG_LEVEL": "warn", **(extra_env or {})}
         self.proc = subprocess.Popen([str(ROOT / "target/release/ministack")], cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_healthy(self.port, self.proc, "/_ministack/health")
@@ -198,10 +199,21 @@ def main():
             print(f"MiniStack not measured: {e}", file=sys.stderr)
     else:
         print("MiniStack not found (pip install ministack): measuring ministack only", file=sys.stderr)
+    docker_image = "ministack-test/lambda/python:3.12"  # tests/e2e/test_functions.py builds it
+    docker = None
+    if shutil.which("docker") and subprocess.run(["docker", "image", "inspect", docker_image],
+                                                 capture_output=True).returncode == 0:
+        docker = Ministack({"LAMBDA_EXECUTOR": "docker", "MINISTACK_IMAGE_PREFIX": "ministack-test/lambda/"},
+                           "ministack (docker)")
+        servers.append(docker)
+    else:
+        print(f"Docker executor not measured: no engine or no {docker_image} image", file=sys.stderr)
     rows = []
     try:
         for label, runtime, handler, files in CASES:
             for s in servers:
+                if s is docker and label != "python":
+                    continue
                 try:
                     cold, warm = measure(s, runtime, handler, files)
                 except Exception as e:  # noqa: BLE001

@@ -98,7 +98,11 @@ pub async fn handle(
             let only = form_urlencoded::parse(query.as_bytes())
                 .find(|(k, _)| k == "service")
                 .map(|(_, v)| v.into_owned());
-            match runtime.reset(only.as_deref()) {
+            let reset = runtime.reset(only.as_deref());
+            if reset.is_ok() {
+                runtime.reap_machines(only.as_deref()).await;
+            }
+            match reset {
                 Ok(()) => json_response(StatusCode::OK, &json!({"reset": "ok"})),
                 Err(e) => json_response(StatusCode::BAD_REQUEST, &json!({"error": e.to_string()})),
             }

@@ -9,10 +9,13 @@ mod auth;
 mod body;
 mod capabilities;
 mod config;
+mod docker;
 mod functions;
 mod gateway;
 mod internal;
 mod plugins;
+mod ports;
+mod processes;
 mod router;
 mod s3edge;
 mod server;
@@ -54,6 +57,14 @@ fn main() -> anyhow::Result<()> {
         });
         server::serve(listener, gateway).await?;
         runtime.tasks.cancel_all();
+        // Nothing the gateway started outlives it.
+        let reap = runtime.reap_machines(None);
+        if tokio::time::timeout(std::time::Duration::from_secs(20), reap)
+            .await
+            .is_err()
+        {
+            tracing::warn!("removing containers and processes took over 20 s; gave up");
+        }
         Ok(())
     })
 }

@@ -11,8 +11,8 @@
 //! - [`Router`]: operation name → typed handler `fn(&Context, In) -> Result<Out, AwsError>`;
 //! - [`AwsError`]: AWS error codes with the right fault and status;
 //! - [`store::Table`]: typed tables (serde) over the host's transactional store;
-//! - [`blobs`], [`services`], [`tasks`], [`identity`], [`http`], [`log`]: the other host
-//!   capabilities;
+//! - [`blobs`], [`services`], [`tasks`], [`identity`], [`http`], [`containers`], [`log`]:
+//!   the other host capabilities;
 //! - [`ids`], [`arn`], [`time`], [`pagination`], [`rand`]: small helpers every
 //!   service needs.
 //!
@@ -44,6 +44,7 @@ pub mod generated;
 pub mod arn;
 pub mod authz;
 pub mod blobs;
+pub mod containers;
 mod context;
 pub mod encoding;
 mod error;

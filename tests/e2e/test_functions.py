@@ -437,3 +437,93 @@ def test_warm_workers_expire_after_the_ttl(make_gateway):
     assert out["InitDurationMs"] > 0
     assert json.loads(out["Payload"]) != pid
     assert not alive(pid)
+
+
+# --- Docker executor (LAMBDA_EXECUTOR=docker) -------------------------------
+
+IMAGE_PREFIX = "ministack-test/lambda/"
+PYTHON_IMAGE = IMAGE_PREFIX + "python:3.12"
+
+
+def docker_unavailable():
+    """Why the Docker executor cannot be tested here (None when it can)."""
+    import subprocess
+    if shutil.which("docker") is None:
+        return "no docker CLI on PATH"
+    r = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        return "docker info failed (no engine): " + (r.stderr.strip().splitlines() or [""])[-1]
+    return None
+
+
+def ensure_python_image():
+    """The python base the executor runs (no registry: built locally from
+    debian:bookworm-slim, which scripts/docker-local-base.sh makes)."""
+    import subprocess
+    from pathlib import Path
+    if subprocess.run(["docker", "image", "inspect", PYTHON_IMAGE], capture_output=True).returncode == 0:
+        return
+    root = Path(__file__).resolve().parents[2]
+    if subprocess.run(["docker", "image", "inspect", "debian:bookworm-slim"], capture_output=True).returncode:
+        subprocess.run(["bash", str(root / "scripts/docker-local-base.sh")], check=True, timeout=1200)
+    dockerfile = ("FROM debian:bookworm-slim\n"
+                  "RUN apt-get update -q && apt-get install -y -q --no-install-recommends python3 "
+                  "&& rm -rf /var/lib/apt/lists/*\n")
+    subprocess.run(["docker", "build", "--network", "host", "-t", PYTHON_IMAGE, "-"], input=dockerfile.encode(),
+                   check=True, capture_output=True, timeout=1200)
+
+
+def function_containers(name):
+    import subprocess
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=ministack.function={name}",
+                          "--filter", "label=ministack.owner=functions"], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_python_through_the_docker_executor(make_gateway):
+    why = docker_unavailable()
+    if why:
+        pytest.skip(f"Docker executor not tested: {why}")
+    ensure_python_image()
+    gw = make_gateway(env={"LAMBDA_EXECUTOR": "docker", "MINISTACK_IMAGE_PREFIX": IMAGE_PREFIX})
+    code = PY_ECHO + """
+def fails(event, context):
+    raise KeyError("missing")
+"""
+    name, _ = create(gw, files={"app.py": code}, Environment={"GREETING": "from docker"})
+    out = invoke(gw, name, {"n": 7})
+    assert "FunctionError" not in out, out
+    body = json.loads(out["Payload"])
+    assert body["event"] == {"n": 7}
+    assert body["request_id"] == out["RequestId"]
+    assert body["function_name"] == name
+    assert body["env"]["LAMBDA_TASK_ROOT"] == "/var/task"
+    assert body["env"]["GREETING"] == "from docker"
+    assert body["env"]["AWS_ENDPOINT_URL"].endswith(f":{gw.port}")
+    assert "hello from python 7" in out["Logs"] and out["InitDurationMs"] > 0
+    assert len(function_containers(name)) == 1
+    again = invoke(gw, name, {"n": 8})
+    assert "InitDurationMs" not in again
+    assert json.loads(again["Payload"])["pid"] == body["pid"]
+
+    name2, _ = create(gw, files={"app.py": code}, Handler="app.fails")
+    out = invoke(gw, name2)
+    assert out["FunctionError"] == "Unhandled"
+    assert json.loads(out["Payload"])["errorType"] == "KeyError"
+
+    # Stopping the gateway removes its function containers.
+    gw.stop()
+    assert function_containers(name) == [] and function_containers(name2) == []
+
+
+def test_docker_executor_without_the_image_is_an_aws_error(make_gateway):
+    why = docker_unavailable()
+    if why:
+        pytest.skip(f"Docker executor not tested: {why}")
+    gw = make_gateway(env={"LAMBDA_EXECUTOR": "docker", "MINISTACK_IMAGE_PREFIX": "ministack-test/nothing-here/"})
+    name, _ = create(gw, files={"app.py": PY_ECHO})
+    r = call(gw, "Invoke", {"FunctionName": name, "Payload": "{}"})
+    assert r.status_code == 400, r.text
+    assert r.json()["__type"].endswith("InvalidParameterValueException")
+    assert "not present" in r.json()["message"]
+    assert requests.get(gw.url + "/_ministack/health", timeout=5).status_code == 200

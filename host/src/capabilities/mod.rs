@@ -7,6 +7,7 @@
 //! notifications) that land only when the unit commits.
 
 pub mod blobs;
+pub mod containers;
 pub mod functions;
 pub mod http;
 pub mod identity;
@@ -279,6 +280,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     http::add_to_linker(linker, |s| http::HttpView(&mut s.req))?;
     functions::add_to_linker(linker, |s| functions::FunctionsView(&mut s.req))?;
     log::add_to_linker(linker, |s| log::LogView(&mut s.req))?;
+    containers::add_to_linker(linker)?;
     Ok(())
 }
 

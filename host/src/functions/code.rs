@@ -136,7 +136,9 @@ fn unzipped_too_large() -> AwsError {
 }
 
 fn not_a_zip() -> AwsError {
-    invalid_parameter("Could not unzip uploaded file. Please check your file, then try to upload again.")
+    invalid_parameter(
+        "Could not unzip uploaded file. Please check your file, then try to upload again.",
+    )
 }
 
 /// Unpacks `zip` into `<root>/<sha256 hex>` unless a previous run did.
@@ -220,8 +222,8 @@ pub fn unpack(zip: &[u8], dest: &Path) -> Result<u64, AwsError> {
         }
         let mut out = std::fs::File::create(&path).map_err(io)?;
         let budget = MAX_UNZIPPED_BYTES - written;
-        let n = std::io::copy(&mut (&mut entry).take(budget + 1), &mut out)
-            .map_err(|_| not_a_zip())?;
+        let n =
+            std::io::copy(&mut (&mut entry).take(budget + 1), &mut out).map_err(|_| not_a_zip())?;
         written += n;
         if written > MAX_UNZIPPED_BYTES {
             return Err(unzipped_too_large());

@@ -8,6 +8,7 @@
 //! `provided` bootstrap; Docker containers run the same programs.
 
 pub mod code;
+pub mod docker;
 pub mod runtime_api;
 pub mod worker;
 
@@ -120,6 +121,7 @@ pub struct Functions {
     endpoint: String,
     secret: String,
     next_worker: AtomicU64,
+    docker: Arc<crate::docker::Docker>,
     found: Mutex<HashMap<String, Option<PathBuf>>>,
 }
 
@@ -203,7 +205,12 @@ fn arn_region_account(arn: &str) -> Option<(&str, &str)> {
 
 impl Functions {
     /// `cache_dir`: MINISTACK_CACHE_DIR; `port`: the gateway's port.
-    pub fn new(cache_dir: &Path, port: u16, secret: &str) -> anyhow::Result<Arc<Self>> {
+    pub fn new(
+        cache_dir: &Path,
+        port: u16,
+        secret: &str,
+        docker: Arc<crate::docker::Docker>,
+    ) -> anyhow::Result<Arc<Self>> {
         let root = cache_dir.join("functions");
         let runtimes_dir = root.join("runtimes");
         let logs_dir = root.join("logs");
@@ -220,6 +227,7 @@ impl Functions {
             endpoint: format!("http://127.0.0.1:{port}"),
             secret: secret.to_string(),
             next_worker: AtomicU64::new(1),
+            docker,
             found: Mutex::new(HashMap::new()),
         });
         functions.start_reaper();
@@ -297,12 +305,6 @@ impl Functions {
             p.idle.drain().flat_map(|(_, v)| v).collect()
         };
         drop(dropped);
-    }
-
-    /// Idle workers and running invokes (for tests and health).
-    pub fn counts(&self) -> (usize, u32) {
-        let p = self.pool.lock().unwrap();
-        (p.idle.values().map(Vec::len).sum(), p.busy_total)
     }
 
     /// Takes a concurrency slot for the function, or says why not.
@@ -469,7 +471,10 @@ impl Functions {
             }
         };
         let duration = started.elapsed().as_secs_f64() * 1000.0;
-        let max_memory = worker.max_memory_mb().unwrap_or(0).min(spec.memory_mb.max(1));
+        let max_memory = worker
+            .max_memory_mb()
+            .unwrap_or(0)
+            .min(spec.memory_mb.max(1));
         let mut keep = false;
         let mut status_note = "";
         let (payload, function_error): (Vec<u8>, Option<String>) = match ending {
@@ -477,9 +482,19 @@ impl Functions {
                 keep = true;
                 (body.to_vec(), None)
             }
-            Ending::Outcome(Outcome::Error { body, .. }) => {
+            Ending::Outcome(Outcome::Error { body, error_type }) => {
                 keep = true;
-                (body.to_vec(), Some("Unhandled".into()))
+                let body = if body.is_empty() {
+                    serde_json::json!({
+                        "errorType": error_type.unwrap_or_else(|| "Runtime.Unknown".into()),
+                        "errorMessage": "",
+                    })
+                    .to_string()
+                    .into_bytes()
+                } else {
+                    body.to_vec()
+                };
+                (body, Some("Unhandled".into()))
             }
             Ending::Outcome(Outcome::InitError { body, error_type }) => {
                 status_note = "error";
@@ -495,7 +510,7 @@ impl Functions {
                 };
                 (body, Some("Unhandled".into()))
             }
-            Ending::Outcome(Outcome::TooLarge(_)) => {
+            Ending::Outcome(Outcome::TooLarge) => {
                 keep = true;
                 (
                     serde_json::json!({
@@ -734,35 +749,36 @@ impl Functions {
         spec: &FunctionSpec,
         account: &str,
         region: &str,
-        task_root: &Path,
-        opt: Option<&Path>,
-        kind: &RuntimeKind,
+        place: &Place,
+        kind: Option<&RuntimeKind>,
         runtime_api: &str,
     ) -> Vec<(String, String)> {
-        let (region, account) =
-            arn_region_account(&spec.function_id).unwrap_or((region, account));
-        let opt_s = opt.map(|p| p.display().to_string());
-        let host_path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+        let (region, account) = arn_region_account(&spec.function_id).unwrap_or((region, account));
+        let task_root = Path::new(&place.task_root);
+        let opt_s = place.opt.clone();
+        let host_path = place.path.clone();
         let mut env: Vec<(String, String)> = vec![
-            ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
+            ("AWS_ENDPOINT_URL".into(), place.endpoint.clone()),
             ("AWS_ACCESS_KEY_ID".into(), account.to_string()),
             ("AWS_SECRET_ACCESS_KEY".into(), self.secret.clone()),
             ("AWS_SESSION_TOKEN".into(), "ministack".into()),
             ("LANG".into(), "en_US.UTF-8".into()),
             ("TZ".into(), ":UTC".into()),
-            (
+        ];
+        if let Some(host_path) = host_path {
+            env.push((
                 "PATH".into(),
                 match &opt_s {
                     Some(o) => format!("{o}/bin:{host_path}"),
                     None => host_path,
                 },
-            ),
-        ];
+            ));
+        }
         if let Some(o) = &opt_s {
             env.push(("LD_LIBRARY_PATH".into(), format!("{o}/lib")));
         }
         match kind {
-            RuntimeKind::Python { version, .. } => {
+            Some(RuntimeKind::Python { version, .. }) => {
                 if let Some(o) = &opt_s {
                     env.push((
                         "PYTHONPATH".into(),
@@ -772,7 +788,7 @@ impl Functions {
                 env.push(("PYTHONUNBUFFERED".into(), "1".into()));
                 env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
             }
-            RuntimeKind::Node { major, .. } => {
+            Some(RuntimeKind::Node { major, .. }) => {
                 let mut paths = Vec::new();
                 if let Some(o) = &opt_s {
                     paths.push(format!("{o}/nodejs/node{major}/node_modules"));
@@ -781,7 +797,7 @@ impl Functions {
                 paths.push(task_root.join("node_modules").display().to_string());
                 env.push(("NODE_PATH".into(), paths.join(":")));
             }
-            RuntimeKind::Provided => {}
+            _ => {}
         }
         env.extend(spec.environment.iter().cloned());
         // What the function may not change (AWS's reserved variables).
@@ -798,7 +814,10 @@ impl Functions {
                 "AWS_EXECUTION_ENV".into(),
                 format!("AWS_Lambda_{}", spec.runtime),
             ),
-            ("AWS_LAMBDA_FUNCTION_NAME".into(), spec.function_name.clone()),
+            (
+                "AWS_LAMBDA_FUNCTION_NAME".into(),
+                spec.function_name.clone(),
+            ),
             (
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
                 spec.memory_mb.to_string(),
@@ -809,10 +828,7 @@ impl Functions {
             ("AWS_LAMBDA_LOG_STREAM_NAME".into(), spec.log_stream.clone()),
             ("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.to_string()),
             ("LAMBDA_TASK_ROOT".into(), task_root.display().to_string()),
-            (
-                "LAMBDA_RUNTIME_DIR".into(),
-                self.runtimes_dir.display().to_string(),
-            ),
+            ("LAMBDA_RUNTIME_DIR".into(), place.runtime_dir.clone()),
         ]);
         if let Some(o) = &opt_s {
             // Not AWS's: where /opt is for a local process (layers).
@@ -840,9 +856,9 @@ impl Functions {
     ) -> Result<Worker, StartFailure> {
         let spec = &request.spec;
         if self.settings.docker {
-            return Err(StartFailure::Aws(service_error(
-                "LAMBDA_EXECUTOR=docker is not available in this build of the gateway",
-            )));
+            return self
+                .start_container(blobs, plugin, account, region, request, key)
+                .await;
         }
         if spec.code_blob.is_empty() {
             return Err(StartFailure::Aws(code::invalid_parameter(
@@ -868,13 +884,21 @@ impl Functions {
         let (channel, addr, server) = runtime_api::serve(IpAddr::from([127, 0, 0, 1]))
             .await
             .map_err(|e| service_error(format!("cannot serve the Runtime API: {e}")))?;
+        let place = Place {
+            task_root: code.dir.display().to_string(),
+            opt: opt.as_ref().map(|o| o.display().to_string()),
+            runtime_dir: self.runtimes_dir.display().to_string(),
+            endpoint: self.endpoint.clone(),
+            path: Some(
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+            ),
+        };
         let env = self.environment(
             spec,
             account,
             region,
-            &code.dir,
-            opt.as_deref(),
-            &kind,
+            &place,
+            Some(&kind),
             &addr.to_string(),
         );
         let (program, args) = match &kind {
@@ -920,15 +944,7 @@ impl Functions {
                 (found.clone(), Vec::new())
             }
         };
-        let n = self.next_worker.fetch_add(1, Ordering::Relaxed);
-        let log_path = self.logs_dir.join(format!("{}-{n}.log", std::process::id()));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .read(true)
-            .write(true)
-            .open(&log_path)
-            .map_err(|e| service_error(format!("cannot open a worker log: {e}")))?;
+        let (log_path, log) = self.open_log()?;
         let launch = Launch {
             program,
             args,
@@ -955,7 +971,6 @@ impl Functions {
         };
         Ok(Worker::assemble(
             channel,
-            addr,
             server,
             Some(pid),
             exited,
@@ -964,6 +979,166 @@ impl Functions {
             key,
             generation,
         ))
+    }
+}
+
+/// Where a worker sees its code, layers and the gateway.
+struct Place {
+    task_root: String,
+    opt: Option<String>,
+    runtime_dir: String,
+    endpoint: String,
+    /// PATH to give (none: the image's own).
+    path: Option<String>,
+}
+
+impl Functions {
+    fn open_log(&self) -> Result<(PathBuf, std::fs::File), AwsError> {
+        let n = self.next_worker.fetch_add(1, Ordering::Relaxed);
+        let log_path = self
+            .logs_dir
+            .join(format!("{}-{n}.log", std::process::id()));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&log_path)
+            .map_err(|e| service_error(format!("cannot open a worker log: {e}")))?;
+        Ok((log_path, log))
+    }
+
+    /// A worker in a Docker container (LAMBDA_EXECUTOR=docker).
+    async fn start_container(
+        &self,
+        blobs: &BlobStore,
+        plugin: &str,
+        account: &str,
+        region: &str,
+        request: &InvokeRequest,
+        key: (String, String),
+    ) -> Result<Worker, StartFailure> {
+        let spec = &request.spec;
+        self.docker.available().await.map_err(|e| e.to_aws())?;
+        let prefix = self
+            .settings
+            .image_prefix
+            .clone()
+            .unwrap_or_else(|| "public.ecr.aws/lambda/".into());
+        let (code, opt) = if spec.code_blob.is_empty() {
+            (None, None)
+        } else {
+            let code = self.code.prepare(blobs, plugin, &spec.code_blob).await?;
+            let mut layers = Vec::new();
+            for l in &spec.layers {
+                layers.push(self.code.prepare(blobs, plugin, l).await?);
+            }
+            let opt = self.code.layers_dir(&layers).await?;
+            (Some(code), opt)
+        };
+        let (image, program, kind) = if !spec.image_uri.is_empty() {
+            (
+                spec.image_uri.clone(),
+                docker::Program::Image(Vec::new()),
+                None,
+            )
+        } else {
+            let base = docker::runtime_image(&spec.runtime).ok_or_else(|| {
+                AwsError::new(
+                    "InvalidRuntimeException",
+                    format!("The runtime parameter of {} is not supported", spec.runtime),
+                    502,
+                )
+            })?;
+            let image = format!("{prefix}{base}");
+            let r = spec.runtime.as_str();
+            if let Some(version) = r.strip_prefix("python") {
+                let kind = RuntimeKind::Python {
+                    exe: "python3".into(),
+                    version: version.to_string(),
+                };
+                let line = "python3 /var/runtime-ministack/bootstrap.py".to_string();
+                (image, docker::Program::Shell(line), Some(kind))
+            } else if let Some(v) = r.strip_prefix("nodejs") {
+                let kind = RuntimeKind::Node {
+                    exe: "node".into(),
+                    major: v.trim_end_matches(".x").to_string(),
+                };
+                let line = "node /var/runtime-ministack/bootstrap.js".to_string();
+                (image, docker::Program::Shell(line), Some(kind))
+            } else if r.starts_with("provided") {
+                let in_code = code
+                    .as_ref()
+                    .is_some_and(|c| c.dir.join("bootstrap").is_file());
+                let line = if in_code {
+                    "/var/task/bootstrap"
+                } else {
+                    "/opt/bootstrap"
+                };
+                (
+                    image,
+                    docker::Program::Shell(line.into()),
+                    Some(RuntimeKind::Provided),
+                )
+            } else {
+                (
+                    image,
+                    docker::Program::Image(vec![spec.handler.clone()]),
+                    None,
+                )
+            }
+        };
+        let network = self.settings.docker_network.clone();
+        let (bind_ip, host_name) = docker::addressing(network.as_deref());
+        let generation = self.pool.lock().unwrap().counter;
+        let served = runtime_api::serve(bind_ip)
+            .await
+            .map_err(|e| service_error(format!("cannot serve the Runtime API: {e}")))?;
+        let port = served.1.port();
+        let gateway_port = self.endpoint.rsplit(':').next().unwrap_or("4566");
+        let place = Place {
+            task_root: "/var/task".into(),
+            opt: opt.as_ref().map(|_| "/opt".to_string()),
+            runtime_dir: "/var/runtime".into(),
+            endpoint: format!("http://{host_name}:{gateway_port}"),
+            path: kind.as_ref().map(|_| {
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()
+            }),
+        };
+        let env = self.environment(
+            spec,
+            account,
+            region,
+            &place,
+            kind.as_ref(),
+            &format!("{host_name}:{port}"),
+        );
+        let (log_path, log) = self.open_log()?;
+        let launch = docker::ContainerLaunch {
+            image,
+            program,
+            env,
+            code_dir: code.as_ref().map(|c| c.dir.as_path()),
+            opt_dir: opt.as_deref(),
+            runtimes_dir: &self.runtimes_dir,
+            logs_dir: &self.logs_dir,
+            memory_mb: spec.memory_mb,
+            plugin,
+            function_name: &spec.function_name,
+        };
+        docker::start(
+            &self.docker,
+            launch,
+            network.as_deref(),
+            self.settings.docker_flags.as_deref(),
+            key,
+            generation,
+            log_path,
+            log,
+            served,
+        )
+        .await
+        .map_err(StartFailure::Aws)
     }
 }
 
@@ -1005,7 +1180,11 @@ fn format_logs(
     if !init.is_empty() && !init.ends_with('\n') {
         out.push('\n');
     }
-    let version = if version.is_empty() { "$LATEST" } else { version };
+    let version = if version.is_empty() {
+        "$LATEST"
+    } else {
+        version
+    };
     out.push_str(&format!("START RequestId: {id} Version: {version}\n"));
     out.push_str(body);
     if !body.is_empty() && !body.ends_with('\n') {

@@ -53,7 +53,7 @@ pub enum Outcome {
         error_type: Option<String>,
     },
     /// The answer was larger than AWS allows.
-    TooLarge(usize),
+    TooLarge,
 }
 
 /// The invoker's side of one worker's Runtime API.
@@ -136,10 +136,13 @@ fn epoch_ms() -> u128 {
         .unwrap_or(0)
 }
 
-async fn read_body(req: Request<Incoming>) -> Result<Bytes, usize> {
-    match Limited::new(req.into_body(), MAX_RESPONSE_BYTES).collect().await {
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, ()> {
+    match Limited::new(req.into_body(), MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+    {
         Ok(c) => Ok(c.to_bytes()),
-        Err(_) => Err(MAX_RESPONSE_BYTES + 1),
+        Err(_) => Err(()),
     }
 }
 
@@ -155,7 +158,7 @@ async fn handle(channel: &Channel, req: Request<Incoming>) -> Response<Full<Byte
             let id = id.to_string();
             let outcome = match read_body(req).await {
                 Ok(body) => Outcome::Response(body),
-                Err(n) => Outcome::TooLarge(n),
+                Err(()) => Outcome::TooLarge,
             };
             finish(channel, &id, outcome)
         }
@@ -164,7 +167,7 @@ async fn handle(channel: &Channel, req: Request<Incoming>) -> Response<Full<Byte
             let error_type = header(&req, "lambda-runtime-function-error-type");
             let outcome = match read_body(req).await {
                 Ok(body) => Outcome::Error { body, error_type },
-                Err(n) => Outcome::TooLarge(n),
+                Err(()) => Outcome::TooLarge,
             };
             finish(channel, &id, outcome)
         }
@@ -173,7 +176,11 @@ async fn handle(channel: &Channel, req: Request<Incoming>) -> Response<Full<Byte
             let body = read_body(req).await.unwrap_or_default();
             let outcome = Outcome::InitError { body, error_type };
             // The invocation may still be queued (init failed before /next).
-            let queued = channel.next.try_lock().ok().and_then(|mut rx| rx.try_recv().ok());
+            let queued = channel
+                .next
+                .try_lock()
+                .ok()
+                .and_then(|mut rx| rx.try_recv().ok());
             if let Some(inv) = queued {
                 let _ = inv.picked.send(());
                 let _ = inv.reply.send(outcome);
@@ -228,7 +235,7 @@ fn finish(channel: &Channel, id: &str, outcome: Outcome) -> Response<Full<Bytes>
     let mut current = channel.current.lock().unwrap();
     match current.take() {
         Some((cur, tx)) if cur == id => {
-            let too_large = matches!(outcome, Outcome::TooLarge(_));
+            let too_large = matches!(outcome, Outcome::TooLarge);
             let _ = tx.send(outcome);
             if too_large {
                 return error_reply(

@@ -3,7 +3,6 @@
 //! and stderr go to.
 
 use std::fs::File;
-use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -24,7 +23,6 @@ pub struct Launch {
 
 pub struct Worker {
     pub channel: Arc<Channel>,
-    pub addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
     /// Process id (the group leader) of a local worker.
     pid: Option<u32>,
@@ -44,7 +42,6 @@ pub struct Worker {
 impl Worker {
     pub fn assemble(
         channel: Arc<Channel>,
-        addr: SocketAddr,
         server: tokio::task::JoinHandle<()>,
         pid: Option<u32>,
         exited: watch::Receiver<Option<String>>,
@@ -55,7 +52,6 @@ impl Worker {
     ) -> Self {
         Self {
             channel,
-            addr,
             server,
             pid,
             exited,
@@ -170,7 +166,10 @@ pub fn spawn_local(
     let (tx, rx) = watch::channel(None);
     tokio::spawn(async move {
         let why = match child.wait().await {
-            Ok(status) => match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
+            Ok(status) => match (
+                status.code(),
+                std::os::unix::process::ExitStatusExt::signal(&status),
+            ) {
                 (Some(code), _) => format!("exit status {code}"),
                 (None, Some(sig)) => format!("signal: {sig}"),
                 _ => "exited".into(),

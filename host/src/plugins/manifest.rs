@@ -20,7 +20,8 @@ use serde::Deserialize;
 /// Capabilities every plugin gets without asking.
 pub const BASIC_CAPABILITIES: &[&str] = &["store", "blobs", "services", "tasks", "log"];
 /// Capabilities a plugin gets only when plugins.toml grants them.
-pub const GRANTED_CAPABILITIES: &[&str] = &["identity", "http", "containers", "functions"];
+pub const GRANTED_CAPABILITIES: &[&str] =
+    &["identity", "http", "containers", "functions", "processes"];
 
 pub const DEFAULT_MEMORY_MB: u64 = 128;
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
@@ -39,6 +40,9 @@ pub struct PluginEntry {
     pub timeout_ms: u64,
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
+    /// Programs the `processes` capability may start for it (names on PATH).
+    #[serde(default)]
+    pub programs: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -122,6 +126,7 @@ impl Manifest {
                 memory_mb: DEFAULT_MEMORY_MB,
                 timeout_ms: DEFAULT_TIMEOUT_MS,
                 settings: BTreeMap::new(),
+                programs: Vec::new(),
             });
         }
         Ok(())

@@ -102,6 +102,9 @@ pub struct Runtime {
     pub identity: CredentialRegistry,
     pub tasks: TaskRegistry,
     pub functions: Arc<crate::functions::Functions>,
+    /// Docker engine and local server processes (capabilities::containers).
+    pub docker: Arc<crate::docker::Docker>,
+    pub processes: Arc<crate::processes::Processes>,
     registry: OnceLock<Registry>,
 }
 
@@ -200,9 +203,14 @@ impl Runtime {
             dir: config.blob_dir.clone(),
         })?;
         let identity = CredentialRegistry::open(stores.database(IDENTITY_DB)?)?;
+        let (docker, processes) = capabilities::containers::open(&config)?;
         let cache = cache::CompileCache::new(&engine, config.cache_dir.clone());
-        let functions =
-            crate::functions::Functions::new(&config.cache_dir, config.port, &config.default_secret)?;
+        let functions = crate::functions::Functions::new(
+            &config.cache_dir,
+            config.port,
+            &config.default_secret,
+            docker.clone(),
+        )?;
         tracing::debug!("state opened at {:?}", t0.elapsed());
         let runtime = Arc::new(Self {
             config,
@@ -213,6 +221,8 @@ impl Runtime {
             identity,
             tasks: TaskRegistry::default(),
             functions,
+            docker,
+            processes,
             registry: OnceLock::new(),
         });
 
