@@ -591,3 +591,20 @@ def test_kinesis_mapping_is_accepted_and_says_the_source_is_missing(lam):
     assert "Kinesis is not available" in got["LastProcessingResult"]
     assert [x["UUID"] for x in lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]] == [m["UUID"]]
     lam.delete_event_source_mapping(UUID=m["UUID"])
+
+
+def test_mapping_of_a_deleted_function_reports_it(lam, sqs):
+    name, _ = create(lam)
+    url, arn = queue(sqs)
+    m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)
+    lam.delete_function(FunctionName=name)
+    sqs.send_message(QueueUrl=url, MessageBody="kept")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if lam.get_event_source_mapping(UUID=m["UUID"])["LastProcessingResult"] == "PROBLEM: Function not found.":
+            break
+        time.sleep(0.2)
+    assert lam.get_event_source_mapping(UUID=m["UUID"])["LastProcessingResult"] == "PROBLEM: Function not found."
+    # The message was left in the queue.
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]["Body"] == "kept"
+    lam.delete_event_source_mapping(UUID=m["UUID"])

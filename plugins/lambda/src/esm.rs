@@ -47,6 +47,8 @@ const REVIVE_AFTER_SECS: f64 = 10.0;
 
 /// Idle time between polls of an empty source.
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// Time between checks of a mapping whose function is gone.
+const FUNCTION_GONE_POLL: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -462,6 +464,14 @@ pub fn poll(ctx: &Context, p: Poll) -> Result<(), AwsError> {
         return Ok(());
     }
     m.last_poll = time::now();
+    if !FUNCTIONS.contains(&m.function) {
+        // The function was deleted: the mapping stays, says so, and leaves
+        // the source alone.
+        m.config["LastProcessingResult"] = json!("PROBLEM: Function not found.");
+        MAPPINGS.put(&p.uuid, &m)?;
+        tasks::schedule(FUNCTION_GONE_POLL, "esm-poll", &p)?;
+        return Ok(());
+    }
     MAPPINGS.put(&p.uuid, &m)?;
     let arn = m.config["EventSourceArn"]
         .as_str()
