@@ -160,7 +160,7 @@ def test_rotation_stages_through_pending(sm):
     assert code_of(sm.update_secret_version_stage, SecretId=n, VersionStage="x", MoveToVersionId=str(uuid.uuid4()))[0] == "ResourceNotFoundException"
 
 
-def test_rotate_secret_without_lambda_plugin(sm):
+def test_rotate_secret_with_an_unknown_function(sm):
     n = name()
     sm.create_secret(Name=n, SecretString="v")
     fn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:my-rotator"

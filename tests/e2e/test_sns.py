@@ -608,7 +608,7 @@ def test_a_slow_http_endpoint_does_not_hold_publish(sns):
 # --- other protocols, platform endpoints, SMS -------------------------------------
 
 
-def test_lambda_subscription_without_a_lambda_plugin_is_skipped(sns):
+def test_lambda_subscription_to_an_unknown_function_is_skipped(sns):
     topic = new_topic(sns)
     fn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:handler"
     sub = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn)["SubscriptionArn"]

@@ -6,9 +6,11 @@ Needs `terraform` on PATH and the AWS provider in a local filesystem mirror
 (TF_PROVIDER_MIRROR, or a folder holding registry.terraform.io in the usual
 places); without them the test is skipped and says so."""
 
+import json
 import os
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -50,7 +52,12 @@ def terraform(tmp_path, gateway):
         "-var", f"endpoint={gateway.url}",
         "-var", f"with_ssm={'true' if 'ssm' in plugins else 'false'}",
         "-var", f"with_sns={'true' if 'sns' in plugins else 'false'}",
+        "-var", f"with_lambda={'true' if 'lambda' in plugins else 'false'}",
+        "-var", f"lambda_zip={tmp_path / 'lambda.zip'}",
     ]
+    # The function's code, built here (terraform uploads it as ZipFile).
+    with zipfile.ZipFile(tmp_path / "lambda.zip", "w") as z:
+        z.writestr("app.py", "def handler(event, context):\n    return {'stage': 'tf', 'records': len(event.get('Records', []))}\n")
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(tmp_path / "cli.tfrc"), "TF_IN_AUTOMATION": "1",
            "CHECKPOINT_DISABLE": "1"}
 
@@ -92,6 +99,20 @@ def test_stack_applies_reads_back_unchanged_and_destroys(terraform, gateway):
     if "sns" in terraform.plugins:
         subs = gateway.client("sns").list_subscriptions()["Subscriptions"]
         assert any(s["Endpoint"].endswith(":tf-jobs") for s in subs)
+
+    if "lambda" in terraform.plugins:
+        lam = gateway.client("lambda")
+        conf = lam.get_function_configuration(FunctionName="tf-worker")
+        assert (conf["Runtime"], conf["Environment"]["Variables"]) == ("python3.12", {"STAGE": "tf"})
+        out = lam.invoke(FunctionName="tf-worker", Payload=b"{}")
+        assert json.loads(out["Payload"].read()) == {"stage": "tf", "records": 0}
+        [mapping] = lam.list_event_source_mappings(FunctionName="tf-worker")["EventSourceMappings"]
+        assert (mapping["EventSourceArn"].endswith(":tf-jobs"), mapping["BatchSize"]) == (True, 5)
+        assert json.loads(lam.get_policy(FunctionName="tf-worker")["Policy"])["Statement"][0]["Sid"] == "AllowS3"
+        url = lam.get_function_url_config(FunctionName="tf-worker")["FunctionUrl"]
+        url_id = url.split("//", 1)[1].split(".", 1)[0]
+        r = requests.get(f"{gateway.url}/_aws/lambda-url/{url_id}/", timeout=10)
+        assert r.status_code == 200 and r.json() == {"stage": "tf", "records": 0}
 
     # A second plan finds nothing to change (exit code 0, not 2).
     plan = terraform("plan", "-detailed-exitcode", check=False)

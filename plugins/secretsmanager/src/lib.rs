@@ -5,8 +5,8 @@
 //! staging labels live on the versions. Values are stored as given (not
 //! encrypted); `KmsKeyId` is recorded and reported. Replication keeps the
 //! metadata only (no replica secret appears in the other region), and
-//! rotation needs a Lambda plugin: without one RotateSecret answers
-//! `InvalidRequestException` naming the function (see [`rotation`]).
+//! rotation invokes the rotation function through the lambda plugin; an
+//! unreachable function is `InvalidRequestException` (see [`rotation`]).
 
 use ministack_sdk::prelude::*;
 

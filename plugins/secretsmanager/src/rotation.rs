@@ -3,9 +3,10 @@
 //! Rotation runs the rotation Lambda's four steps (createSecret, setSecret,
 //! testSecret, finishSecret) through `services.call("lambda", "Invoke")`,
 //! as Secrets Manager does; the function moves the staging labels itself
-//! with PutSecretValue (AWSPENDING) and UpdateSecretVersionStage. Until a
-//! Lambda plugin exists the function cannot be reached and RotateSecret
-//! answers `InvalidRequestException` naming it, storing nothing.
+//! with PutSecretValue (AWSPENDING) and UpdateSecretVersionStage. When the
+//! function cannot be reached (it does not exist, or no lambda plugin is
+//! loaded) RotateSecret answers `InvalidRequestException` naming it,
+//! storing nothing.
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};

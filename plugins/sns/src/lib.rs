@@ -4,8 +4,8 @@
 //! account and region. Publish fans out synchronously to SQS (through
 //! `services.call` into the sqs plugin, in the queue's own account and
 //! region, so the message is queued when Publish returns), to Lambda
-//! (`Invoke` with `InvocationType: Event`; logged and skipped while no lambda
-//! plugin is loaded), and schedules HTTP/HTTPS POSTs as tasks (the `http`
+//! (`Invoke` with `InvocationType: Event`; logged and skipped when the function
+//! or the lambda plugin is missing), and schedules HTTP/HTTPS POSTs as tasks (the `http`
 //! capability) so a slow endpoint does not hold Publish. email, email-json,
 //! sms, application endpoints and firehose deliveries are recorded and
 //! readable at `GET /_ministack/sns/messages`.

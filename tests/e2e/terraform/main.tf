@@ -10,6 +10,9 @@ terraform {
 variable "endpoint" { type = string }
 variable "with_ssm" { type = bool }
 variable "with_sns" { type = bool }
+variable "with_lambda" { type = bool }
+# A python zip the test builds (handler app.handler).
+variable "lambda_zip" { type = string }
 
 provider "aws" {
   region                      = "us-east-1"
@@ -23,6 +26,7 @@ provider "aws" {
     dynamodb       = var.endpoint
     iam            = var.endpoint
     kms            = var.endpoint
+    lambda         = var.endpoint
     s3             = var.endpoint
     secretsmanager = var.endpoint
     sns            = var.endpoint
@@ -127,4 +131,41 @@ resource "aws_sns_topic_subscription" "events_to_jobs" {
   topic_arn = aws_sns_topic.events[0].arn
   protocol  = "sqs"
   endpoint  = aws_sqs_queue.jobs.arn
+}
+
+resource "aws_lambda_function" "worker" {
+  count            = var.with_lambda ? 1 : 0
+  function_name    = "tf-worker"
+  role             = aws_iam_role.worker.arn
+  runtime          = "python3.12"
+  handler          = "app.handler"
+  filename         = var.lambda_zip
+  source_code_hash = filebase64sha256(var.lambda_zip)
+  timeout          = 10
+  environment {
+    variables = { STAGE = "tf" }
+  }
+  tags = { team = "tf" }
+}
+
+resource "aws_lambda_event_source_mapping" "jobs" {
+  count            = var.with_lambda ? 1 : 0
+  event_source_arn = aws_sqs_queue.jobs.arn
+  function_name    = aws_lambda_function.worker[0].arn
+  batch_size       = 5
+}
+
+resource "aws_lambda_permission" "from_s3" {
+  count         = var.with_lambda ? 1 : 0
+  statement_id  = "AllowS3"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.worker[0].function_name
+  principal     = "s3.amazonaws.com"
+  source_arn    = aws_s3_bucket.site.arn
+}
+
+resource "aws_lambda_function_url" "worker" {
+  count              = var.with_lambda ? 1 : 0
+  function_name      = aws_lambda_function.worker[0].function_name
+  authorization_type = "NONE"
 }
