@@ -1,0 +1,118 @@
+use super::*;
+
+#[test]
+fn member_names_become_snake_case_fields() {
+    assert_eq!(field_ident("QueueURL"), "queue_url");
+    assert_eq!(field_ident("MD5OfBody"), "md5_of_body");
+    assert_eq!(field_ident("SSEKMSKeyId"), "ssekms_key_id");
+    assert_eq!(field_ident("message"), "message");
+    assert_eq!(field_ident("type"), "r#type");
+    assert_eq!(field_ident("Self"), "self_");
+    assert_eq!(
+        field_ident("DBInstanceIdentifier"),
+        "db_instance_identifier"
+    );
+}
+
+#[test]
+fn enum_values_become_pascal_case_variants() {
+    assert_eq!(variant_ident("STANDARD_IA"), "StandardIa");
+    assert_eq!(variant_ident("aws:kms"), "AwsKms");
+    assert_eq!(variant_ident("AES256"), "Aes256");
+    assert_eq!(
+        variant_ident("ApproximateNumberOfMessages"),
+        "ApproximateNumberOfMessages"
+    );
+    assert_eq!(variant_ident("1"), "V1");
+    assert_eq!(type_ident("__listOfString"), "ListOfString");
+}
+
+const MODEL: &str = r#"{
+  "metadata": {"serviceId": "Demo", "apiVersion": "2024-01-01", "protocol": "json"},
+  "operations": {
+    "PutThing": {"name": "PutThing", "input": {"shape": "PutThingRequest"},
+                 "output": {"shape": "PutThingResult"}, "errors": [{"shape": "ThingMissing"}]},
+    "Ping": {"name": "Ping"}
+  },
+  "shapes": {
+    "PutThingRequest": {"type": "structure", "required": ["Name", "Tags"], "members": {
+      "Name": {"shape": "Name"}, "Tags": {"shape": "Tags"}, "Kind": {"shape": "Kind"},
+      "When": {"shape": "Ts"}, "Body": {"shape": "Bytes", "streaming": true},
+      "Attrs": {"shape": "Attrs"}, "Node": {"shape": "Node"}, "type": {"shape": "Name"}}},
+    "PutThingResult": {"type": "structure", "members": {"Count": {"shape": "Long"}}},
+    "ThingMissing": {"type": "structure", "members": {"message": {"shape": "Name"}},
+                     "error": {"httpStatusCode": 404, "senderFault": true}, "exception": true},
+    "Node": {"type": "structure", "members": {"Next": {"shape": "Node"}, "Kids": {"shape": "Nodes"}}},
+    "Nodes": {"type": "list", "member": {"shape": "Node"}},
+    "Name": {"type": "string", "min": 1, "max": 80},
+    "Tags": {"type": "list", "member": {"shape": "Name"}},
+    "Kind": {"type": "string", "enum": ["STANDARD_IA", "aws:kms", "Unknown"]},
+    "Attrs": {"type": "map", "key": {"shape": "Kind"}, "value": {"shape": "Name"}},
+    "Ts": {"type": "timestamp"},
+    "Bytes": {"type": "blob"},
+    "Long": {"type": "long"},
+    "Unused": {"type": "structure", "members": {}}
+  }
+}"#;
+
+#[test]
+fn a_small_model_becomes_these_types() {
+    let code = generate(MODEL, None, "::ministack_sdk", "demo.json").unwrap();
+    let expect = [
+        "pub struct PutThingRequest {",
+        "    /// length 1..=80\n    #[serde(rename = \"Name\")]\n    pub name: String,",
+        "    #[serde(rename = \"Tags\", default)]\n    pub tags: Vec<String>,",
+        "    #[serde(rename = \"Kind\", default, skip_serializing_if = \"Option::is_none\")]\n    pub kind: Option<Kind>,",
+        "pub when: Option<f64>,",
+        "pub body: Option<::ministack_sdk::blobs::StreamingBlob>,",
+        "pub attrs: Option<::std::collections::BTreeMap<Kind, String>>,",
+        "pub r#type: Option<String>,",
+        // Node contains itself directly (boxed), and through a list (not boxed).
+        "pub next: Option<Box<Node>>,",
+        "pub kids: Option<Vec<Node>>,",
+        "        StandardIa = \"STANDARD_IA\",\n        AwsKms = \"aws:kms\",\n        UnknownValue = \"Unknown\",",
+        "impl From<ThingMissing> for ::ministack_sdk::AwsError {",
+        "::ministack_sdk::shapes::aws_error(\"ThingMissing\", true, &error)",
+        "            message: Some(message.into()),",
+        "pub type PutThingInput = PutThingRequest;",
+        "pub type PutThingOutput = PutThingResult;",
+        "pub type PingInput = ::ministack_sdk::Empty;",
+        "pub const OPERATIONS: &[&str] = &[\n    \"Ping\",\n    \"PutThing\",\n];",
+    ];
+    for line in expect {
+        assert!(code.contains(line), "missing {line:?} in\n{code}");
+    }
+    assert!(!code.contains("Unused"), "unreachable shapes are left out");
+}
+
+#[test]
+fn operations_limit_the_shapes() {
+    let only: BTreeSet<String> = ["Ping".to_string()].into();
+    let code = generate(MODEL, Some(&only), "::ministack_sdk", "demo.json").unwrap();
+    assert!(!code.contains("PutThingRequest"));
+    assert!(
+        code.contains("pub struct ThingMissing"),
+        "error shapes always come"
+    );
+    let bad: BTreeSet<String> = ["Nope".to_string()].into();
+    assert!(generate(MODEL, Some(&bad), "::ministack_sdk", "x").is_err());
+}
+
+/// Every bundled plugin's model generates, twice the same.
+#[test]
+fn every_plugin_model_generates_deterministically() {
+    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    let mut count = 0;
+    for entry in std::fs::read_dir(plugins).unwrap() {
+        let model = entry.unwrap().path().join("model/service-2.json");
+        if !model.exists() {
+            continue;
+        }
+        let first = Codegen::new(&model).generate().unwrap();
+        let second = Codegen::new(&model).generate().unwrap();
+        assert_eq!(first, second, "{}", model.display());
+        assert!(first.contains("pub const OPERATIONS"));
+        count += 1;
+    }
+    assert!(count >= 5);
+}
