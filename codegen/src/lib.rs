@@ -522,7 +522,9 @@ impl<'m> Generator<'m> {
             let _ = writeln!(out, "    pub fn new(message: impl Into<String>) -> Self {{");
             let _ = writeln!(out, "        {rust} {{");
             let _ = writeln!(out, "            {field}: {value},");
-            let _ = writeln!(out, "            ..Default::default()");
+            if members(shape).count() > 1 {
+                let _ = writeln!(out, "            ..Default::default()");
+            }
             let _ = writeln!(out, "        }}");
             let _ = writeln!(out, "    }}");
             let _ = writeln!(out, "}}\n");
