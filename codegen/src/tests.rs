@@ -116,3 +116,46 @@ fn every_plugin_model_generates_deterministically() {
     }
     assert!(count >= 5);
 }
+
+#[test]
+fn unions_event_streams_documents_and_sparse_collections() {
+    let model = r#"{
+      "metadata": {"serviceId": "Demo", "apiVersion": "1"},
+      "operations": {"Select": {"name": "Select", "input": {"shape": "In"}, "output": {"shape": "Out"}}},
+      "shapes": {
+        "In": {"type": "structure", "required": ["Choice"], "members": {
+          "Choice": {"shape": "Choice"}, "Doc": {"shape": "Doc"}, "Sparse": {"shape": "Sparse"},
+          "SparseMap": {"shape": "SparseMap"}, "Ratio": {"shape": "Ratio"}}},
+        "Out": {"type": "structure", "members": {"Payload": {"shape": "Events"}}, "payload": "Payload"},
+        "Choice": {"type": "structure", "union": true, "members": {"A": {"shape": "S"}, "B": {"shape": "N"}}},
+        "Events": {"type": "structure", "eventstream": true, "members": {"Records": {"shape": "Rec"}, "End": {"shape": "End"}}},
+        "Rec": {"type": "structure", "members": {"Payload": {"shape": "Bytes", "eventpayload": true}}, "event": true},
+        "End": {"type": "structure", "members": {}, "event": true},
+        "Doc": {"type": "structure", "members": {}, "document": true},
+        "Sparse": {"type": "list", "member": {"shape": "S"}, "sparse": true},
+        "SparseMap": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "N"}, "sparse": true},
+        "Ratio": {"type": "double"},
+        "Bytes": {"type": "blob"},
+        "S": {"type": "string"},
+        "N": {"type": "integer"}
+      }
+    }"#;
+    let code = generate(model, None, "::ministack_sdk", "demo.json").unwrap();
+    for line in [
+        "/// `Choice` (union: one member set).",
+        "    pub a: Option<String>,\n",
+        // A required union is still a plain field; its members are all optional.
+        "    #[serde(rename = \"Choice\")]\n    pub choice: Choice,",
+        "/// `Events` (event stream: one member set per event).",
+        "    pub payload: Option<Vec<Events>>,",
+        "    pub records: Option<Rec>,",
+        "    pub sparse: Option<Vec<Option<String>>>,",
+        "    pub sparse_map: Option<::std::collections::BTreeMap<String, Option<i32>>>,",
+        "    pub ratio: Option<f64>,",
+        // f64 inside: no Eq; integers and strings only: Eq.
+        "#[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]\npub struct In {",
+        "#[derive(Debug, Clone, Default, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]\npub struct Choice {",
+    ] {
+        assert!(code.contains(line), "missing {line:?} in\n{code}");
+    }
+}

@@ -237,3 +237,30 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod streaming_tests {
+    use super::*;
+
+    #[test]
+    fn streaming_blobs_take_every_form_the_codec_uses() {
+        let inline: StreamingBlob = serde_json::from_str(r#""aGk=""#).unwrap();
+        assert_eq!(inline.bytes().unwrap(), b"hi");
+        assert_eq!(StreamingBlob::from_bytes(b"hi"), inline);
+        let held: StreamingBlob =
+            serde_json::from_str(r#"{"blob-id": "b1", "size": 5, "md5-hex": "ab"}"#).unwrap();
+        let StreamingBlob::Blob(blob) = &held else {
+            panic!("{held:?}")
+        };
+        assert_eq!((blob.id.as_str(), blob.size), ("b1", 5));
+        let out = StreamingBlob::from(BlobOut::range("b1", 0, 1));
+        assert_eq!(
+            serde_json::to_string(&out).unwrap(),
+            r#"{"blob-id":"b1","range":[0,2]}"#
+        );
+        assert_eq!(
+            StreamingBlob::default(),
+            StreamingBlob::Base64(String::new())
+        );
+    }
+}

@@ -9,7 +9,7 @@
 //! }
 //! ```
 //!
-//! and `lib.rs` includes them as a module with [`include_shapes!`]:
+//! and `lib.rs` includes them as a module with [`include_shapes!`](crate::include_shapes):
 //! `ministack_sdk::include_shapes!(pub mod shapes);`. `cargo doc -p <plugin>
 //! --open` shows the generated types.
 
