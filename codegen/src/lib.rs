@@ -53,6 +53,7 @@ pub struct Codegen {
     model: PathBuf,
     operations: Option<BTreeSet<String>>,
     sdk: String,
+    needed_derives: bool,
 }
 
 impl Codegen {
@@ -63,6 +64,7 @@ impl Codegen {
             model: model.as_ref().to_path_buf(),
             operations: None,
             sdk: "::ministack_sdk".to_string(),
+            needed_derives: false,
         }
     }
 
@@ -71,6 +73,16 @@ impl Codegen {
     /// big model.
     pub fn operations(mut self, operations: &[&str]) -> Self {
         self.operations = Some(operations.iter().map(|s| s.to_string()).collect());
+        self
+    }
+
+    /// Derives only what a plugin needs: `Deserialize` for the shapes its
+    /// inputs reach, `Serialize` for those its outputs and errors reach
+    /// (both for shapes used both ways). Less to compile; a plugin that also
+    /// serializes an input or reads an output (a forwarder, a test) keeps
+    /// the default, both on every structure.
+    pub fn only_needed_derives(mut self) -> Self {
+        self.needed_derives = true;
         self
     }
 
@@ -89,7 +101,13 @@ impl Codegen {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        generate(&text, self.operations.as_ref(), &self.sdk, &label)
+        generate_shapes(
+            &text,
+            self.operations.as_ref(),
+            &self.sdk,
+            &label,
+            self.needed_derives,
+        )
     }
 
     /// For `build.rs`: writes the source to `$OUT_DIR/<file_name>` (only when
@@ -120,6 +138,16 @@ pub fn generate(
     sdk: &str,
     label: &str,
 ) -> Result<String, String> {
+    generate_shapes(model_json, operations, sdk, label, false)
+}
+
+fn generate_shapes(
+    model_json: &str,
+    operations: Option<&BTreeSet<String>>,
+    sdk: &str,
+    label: &str,
+    needed_derives: bool,
+) -> Result<String, String> {
     let model: Value =
         serde_json::from_str(model_json).map_err(|e| format!("model is not JSON: {e}"))?;
     let shapes = model
@@ -142,12 +170,16 @@ pub fn generate(
         .filter(|(name, _)| operations.is_none_or(|w| w.contains(name.as_str())))
         .map(|(name, op)| (name.as_str(), op))
         .collect();
-    let generator = Generator::new(shapes, sdk)?;
+    let mut generator = Generator::new(shapes, sdk)?;
     let mut roots = BTreeSet::new();
+    let mut input_roots = BTreeSet::new();
     for op in selected.values() {
         for key in ["input", "output"] {
             if let Some(shape) = op.get(key).and_then(shape_ref) {
                 roots.insert(shape.to_string());
+                if key == "input" {
+                    input_roots.insert(shape.to_string());
+                }
             }
         }
         for e in op
@@ -169,6 +201,18 @@ pub fn generate(
     let mut reachable = BTreeSet::new();
     for root in &roots {
         generator.walk(root, &mut reachable)?;
+    }
+    if needed_derives {
+        // Shapes reached from inputs deserialize; from outputs and errors, serialize.
+        let mut from_inputs = BTreeSet::new();
+        for root in &input_roots {
+            generator.walk(root, &mut from_inputs)?;
+        }
+        let mut from_outputs = BTreeSet::new();
+        for root in roots.difference(&input_roots) {
+            generator.walk(root, &mut from_outputs)?;
+        }
+        generator.derives = Some((from_inputs, from_outputs));
     }
 
     let metadata = model.get("metadata").cloned().unwrap_or(Value::Null);
@@ -215,6 +259,9 @@ struct Generator<'m> {
     sdk: &'m str,
     /// Shape name → Rust type name, for the shapes that become types.
     type_names: BTreeMap<&'m str, String>,
+    /// With `only_needed_derives`: the shapes that deserialize (reached from
+    /// inputs) and those that serialize (from outputs and errors).
+    derives: Option<(BTreeSet<String>, BTreeSet<String>)>,
 }
 
 /// Names a generated type must not take: they would shadow what the
@@ -267,6 +314,7 @@ impl<'m> Generator<'m> {
             shapes,
             sdk,
             type_names,
+            derives: None,
         })
     }
 
@@ -437,10 +485,15 @@ impl<'m> Generator<'m> {
         } else {
             "PartialEq"
         };
-        let _ = writeln!(
-            out,
-            "#[derive(Debug, Clone, Default, {eq}, ::serde::Serialize, ::serde::Deserialize)]"
-        );
+        let serde = match &self.derives {
+            None => "::serde::Serialize, ::serde::Deserialize",
+            Some((de, ser)) => match (ser.contains(name), de.contains(name)) {
+                (true, false) => "::serde::Serialize",
+                (false, true) => "::serde::Deserialize",
+                _ => "::serde::Serialize, ::serde::Deserialize",
+            },
+        };
+        let _ = writeln!(out, "#[derive(Debug, Clone, Default, {eq}, {serde})]");
         let _ = writeln!(out, "pub struct {rust} {{");
         let mut fields = BTreeSet::new();
         let mut message_field = None;

@@ -159,3 +159,27 @@ fn unions_event_streams_documents_and_sparse_collections() {
         assert!(code.contains(line), "missing {line:?} in\n{code}");
     }
 }
+
+#[test]
+fn only_needed_derives_follow_the_direction_of_use() {
+    let dir = std::env::temp_dir().join(format!("codegen-derives-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("service-2.json");
+    std::fs::write(&model, MODEL).unwrap();
+    let code = Codegen::new(&model)
+        .only_needed_derives()
+        .generate()
+        .unwrap();
+    let derive_of = |name: &str| {
+        let at = code.find(&format!("pub struct {name} {{")).unwrap();
+        code[..at].lines().last().unwrap().to_string()
+    };
+    assert!(derive_of("PutThingRequest").ends_with("::serde::Deserialize)]"));
+    assert!(!derive_of("PutThingRequest").contains("Serialize"));
+    assert!(derive_of("PutThingResult").ends_with("Eq, ::serde::Serialize)]"));
+    assert!(derive_of("ThingMissing").ends_with("::serde::Serialize)]"));
+    let both = Codegen::new(&model).generate().unwrap();
+    assert!(both.contains("pub struct PutThingRequest {"));
+    assert_ne!(code, both);
+    let _ = std::fs::remove_dir_all(dir);
+}
