@@ -109,6 +109,77 @@ impl BlobOut {
     }
 }
 
+/// A streaming blob member as generated shapes type it (S3 `Body`, Lambda
+/// `Payload`...): on input a host blob (the body the host already stored) or
+/// the base64 bytes of a small body; on output bytes, a whole blob or a range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StreamingBlob {
+    /// The bytes, base64 (standard alphabet, padded).
+    Base64(String),
+    /// A blob the host holds (how a streamed request body arrives).
+    Blob(BlobRef),
+    /// A blob or byte range of one for the host to stream out.
+    Out(BlobOut),
+}
+
+impl Default for StreamingBlob {
+    fn default() -> Self {
+        StreamingBlob::Base64(String::new())
+    }
+}
+
+impl StreamingBlob {
+    /// Small bytes, carried inline.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        StreamingBlob::Base64(crate::encoding::base64_encode(bytes))
+    }
+
+    /// The bytes (read from the host for a blob; whole blob for `Out`
+    /// without a range).
+    pub fn bytes(&self) -> Result<Vec<u8>, AwsError> {
+        match self {
+            StreamingBlob::Base64(text) => crate::encoding::base64_decode(text)
+                .ok_or_else(|| AwsError::validation("Invalid base64 in a blob member")),
+            StreamingBlob::Blob(blob) => read_all(&blob.id, 0, blob.size),
+            StreamingBlob::Out(out) => match out.range {
+                Some([start, end]) => read_all(&out.id, start, end.saturating_sub(start)),
+                None => {
+                    let size = stat(&out.id)
+                        .ok_or_else(|| AwsError::internal(format!("blob {} is gone", out.id)))?
+                        .size;
+                    read_all(&out.id, 0, size)
+                }
+            },
+        }
+    }
+}
+
+impl From<BlobRef> for StreamingBlob {
+    fn from(blob: BlobRef) -> Self {
+        StreamingBlob::Blob(blob)
+    }
+}
+
+impl From<BlobOut> for StreamingBlob {
+    fn from(out: BlobOut) -> Self {
+        StreamingBlob::Out(out)
+    }
+}
+
+fn read_all(id: &str, offset: u64, len: u64) -> Result<Vec<u8>, AwsError> {
+    let mut bytes = Vec::with_capacity(len.min(1 << 20) as usize);
+    while (bytes.len() as u64) < len {
+        let want = (len - bytes.len() as u64).min(1 << 20) as u32;
+        let chunk = read(id, offset + bytes.len() as u64, want)?;
+        if chunk.is_empty() {
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// Stores bytes as a new blob.
 pub fn create(bytes: &[u8]) -> BlobRef {
     wit::create(bytes).into()
@@ -163,6 +234,33 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&BlobOut::whole("b1")).unwrap(),
             r#"{"blob-id":"b1"}"#
+        );
+    }
+}
+
+#[cfg(test)]
+mod streaming_tests {
+    use super::*;
+
+    #[test]
+    fn streaming_blobs_take_every_form_the_codec_uses() {
+        let inline: StreamingBlob = serde_json::from_str(r#""aGk=""#).unwrap();
+        assert_eq!(inline.bytes().unwrap(), b"hi");
+        assert_eq!(StreamingBlob::from_bytes(b"hi"), inline);
+        let held: StreamingBlob =
+            serde_json::from_str(r#"{"blob-id": "b1", "size": 5, "md5-hex": "ab"}"#).unwrap();
+        let StreamingBlob::Blob(blob) = &held else {
+            panic!("{held:?}")
+        };
+        assert_eq!((blob.id.as_str(), blob.size), ("b1", 5));
+        let out = StreamingBlob::from(BlobOut::range("b1", 0, 1));
+        assert_eq!(
+            serde_json::to_string(&out).unwrap(),
+            r#"{"blob-id":"b1","range":[0,2]}"#
+        );
+        assert_eq!(
+            StreamingBlob::default(),
+            StreamingBlob::Base64(String::new())
         );
     }
 }

@@ -9,6 +9,8 @@
 //!
 //! - [`Service`] + [`export_plugin!`]: what the component exports;
 //! - [`Router`]: operation name → typed handler `fn(&Context, In) -> Result<Out, AwsError>`;
+//! - [`shapes`]: the input, output and error types `ministack-codegen` generates
+//!   from the model at build time ([`include_shapes!`], [`shape_enum!`]);
 //! - [`AwsError`]: AWS error codes with the right fault and status;
 //! - [`store::Table`]: typed tables (serde) over the host's transactional store;
 //! - [`blobs`], [`services`], [`tasks`], [`identity`], [`http`], [`containers`], [`log`]:
@@ -58,6 +60,7 @@ pub mod pagination;
 pub mod rand;
 mod router;
 pub mod services;
+pub mod shapes;
 pub mod store;
 pub mod streams;
 pub mod tasks;
@@ -92,6 +95,7 @@ pub mod __private {
         HttpResponse as WitHttpResponse,
     };
     pub use crate::router::glue::{describe, handle, handle_http, on_task};
+    pub use serde;
     pub use wit_bindgen;
 }
 

@@ -131,6 +131,27 @@ impl Protocol {
     }
 }
 
+/// The message for input that does not fit the handler's type. A required
+/// member that is absent (a generated shape's plain field) reads as AWS says
+/// it: `1 validation error detected: Value null at 'queueName' failed to
+/// satisfy constraint: Member must not be null`.
+fn input_error(operation: &str, e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if let Some(rest) = text.strip_prefix("missing field `")
+        && let Some((member, _)) = rest.split_once('`')
+    {
+        let mut chars = member.chars();
+        let path: String = chars
+            .next()
+            .map(|c| c.to_lowercase().chain(chars).collect())
+            .unwrap_or_default();
+        return format!(
+            "1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"
+        );
+    }
+    format!("Invalid input for {operation}: {text}")
+}
+
 /// Why an operation failed: its input did not fit the handler's type (the
 /// error code then depends on the protocol), or the handler said no.
 enum OpError {
@@ -182,7 +203,7 @@ impl Router {
                 input_json
             };
             let input: In = serde_json::from_str(input_json)
-                .map_err(|e| OpError::Input(format!("Invalid input for {operation}: {e}")))?;
+                .map_err(|e| OpError::Input(input_error(operation, &e)))?;
             let output = handler(ctx, input).map_err(OpError::Aws)?;
             serde_json::to_string(&output).map_err(|e| {
                 OpError::Aws(AwsError::internal(format!(
@@ -215,9 +236,7 @@ impl Router {
             } else {
                 input_json
             };
-            let invalid = |e: serde_json::Error| {
-                OpError::Input(format!("Invalid input for {operation}: {e}"))
-            };
+            let invalid = |e: serde_json::Error| OpError::Input(input_error(operation, &e));
             let value: serde_json::Value = serde_json::from_str(input_json).map_err(invalid)?;
             if let Some(target) = owner(ctx, &value) {
                 return crate::services::call_json(&target, operation, input_json)
@@ -508,9 +527,11 @@ mod tests {
         assert_eq!(e.code, "ValidationError");
         assert!(e.extra.is_none());
         let json = Router::new().op("Echo", echo).with_model(JSON_MODEL);
+        let e = json.dispatch(&ctx, "Echo", "{}").unwrap_err();
+        assert_eq!(e.code, "ValidationException");
         assert_eq!(
-            json.dispatch(&ctx, "Echo", "{}").unwrap_err().code,
-            "ValidationException"
+            e.message,
+            "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"
         );
     }
 

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p ministack-state --release --example bench            # units + digests
 //! cargo run -p ministack-state --release --example bench -- blob 1024   # 1 GiB streamed blob, RSS
+//! cargo run -p ministack-state --release --example bench -- memory      # in-memory units only (quick)
 //! ```
 //!
 //! A unit here is the typical request: 3 gets, 1 put, commit.
@@ -265,11 +266,25 @@ fn blob(mib: u64) {
     std::thread::sleep(Duration::from_millis(1));
 }
 
+/// The in-memory rows only: the floor and the unit machinery, no disk.
+fn memory_units() {
+    raw_redb();
+    let stores = Stores::open(StateConfig::in_memory()).unwrap();
+    report(
+        "memory (3 get + 1 put + commit)",
+        &stores.database("m1").unwrap(),
+        1,
+        100_000,
+    );
+    report("memory", &stores.database("m32").unwrap(), 32, 3_000);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("blob") => blob(args.get(1).and_then(|v| v.parse().ok()).unwrap_or(1024)),
         Some("digests") => digests(),
+        Some("memory") => memory_units(),
         _ => {
             units();
             digests();

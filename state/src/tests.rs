@@ -3,6 +3,9 @@
 
 use super::*;
 use std::io::BufRead;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use std::time::Instant;
 
 pub(crate) fn temp_dir(name: &str) -> PathBuf {
@@ -303,7 +306,7 @@ fn validation_index_keeps_only_what_live_units_need() {
             u.put("t", &i.to_be_bytes(), b"v").unwrap();
             u.commit().await.unwrap();
         }
-        let indexed = || db.shared.lock().versions.indexed();
+        let indexed = || db.redb().shared.lock().versions.indexed();
         assert!(indexed() <= 1, "{} entries kept", indexed());
         // A unit that read long ago keeps what it may conflict with...
         let mut old = db.begin();

@@ -95,6 +95,19 @@ def test_out_of_tree_plugin_answers_after_a_restart(greeter_wasm, workdir, make_
     assert first["Count"] == 1
     assert client.say_hello(Name="World")["Count"] == 2
 
+    # The README's modelled error and pagination, through generated shapes.
+    with pytest.raises(client.exceptions.NameNotAllowedException) as refused:
+        client.say_hello(Name="nobody")
+    assert refused.value.response["Error"]["Message"] == "nobody may not be greeted"
+    assert refused.value.response["Name"] == "nobody"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    client.say_hello(Name="Alice")
+    client.say_hello(Name="Bob")
+    first_page = client.list_greetings(MaxResults=2)
+    assert first_page["Greetings"] == [{"Name": "Alice", "Count": 1}, {"Name": "Bob", "Count": 1}]
+    rest = client.list_greetings(MaxResults=2, NextToken=first_page["NextToken"])
+    assert rest["Greetings"] == [{"Name": "World", "Count": 2}] and "NextToken" not in rest
+
     # The aws CLI reads the same model.
     env = {**os.environ, "AWS_DATA_PATH": str(workdir / "models"), "AWS_ACCESS_KEY_ID": "123456789012",
            "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}

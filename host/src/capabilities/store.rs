@@ -1,10 +1,11 @@
-//! `store`: key → bytes tables in the plugin's own redb database.
+//! `store`: key → bytes tables in the plugin's own database, through the
+//! state crate's backend contract (`ministack_state::backend`; redb today).
 //!
 //! Keys are scoped by prefixing them with the caller's account and region
 //! (or account only, or nothing for global scope), so ordering within a scope
 //! is the plugin's own bytewise order and scopes never see each other.
 
-use ministack_state::KeyRange;
+use ministack_state::{BackendUnit, KeyRange};
 use wasmtime::component::{HasData, Linker};
 
 use super::{HostState, HostTrap, RequestState};
@@ -44,6 +45,12 @@ pub fn scope_prefix(scope: Scope, account: &str, region: &str) -> Vec<u8> {
 }
 
 impl StoreView<'_> {
+    /// The request's unit, seen only through the backend contract (statically
+    /// dispatched: no cost over calling it directly).
+    fn unit(&mut self) -> &mut impl BackendUnit {
+        self.0.unit()
+    }
+
     fn prefix(&self, scope: Scope) -> Vec<u8> {
         scope_prefix(scope, &self.0.ctx.account, &self.0.ctx.region)
     }
@@ -83,7 +90,7 @@ impl wit::Host for StoreView<'_> {
     ) -> wasmtime::Result<Option<Vec<u8>>> {
         check_table(&table)?;
         let key = self.key(scope, &key);
-        self.0.unit().get(&table, &key).map_err(trap)
+        self.unit().get(&table, &key).map_err(trap)
     }
 
     async fn put(
@@ -95,7 +102,7 @@ impl wit::Host for StoreView<'_> {
     ) -> wasmtime::Result<()> {
         check_table(&table)?;
         let key = self.key(scope, &key);
-        self.0.unit().put(&table, &key, &value).map_err(trap)
+        self.unit().put(&table, &key, &value).map_err(trap)
     }
 
     async fn delete(
@@ -106,7 +113,7 @@ impl wit::Host for StoreView<'_> {
     ) -> wasmtime::Result<bool> {
         check_table(&table)?;
         let key = self.key(scope, &key);
-        self.0.unit().delete(&table, &key).map_err(trap)
+        self.unit().delete(&table, &key).map_err(trap)
     }
 
     async fn scan(
@@ -119,7 +126,7 @@ impl wit::Host for StoreView<'_> {
         check_table(&table)?;
         let strip = self.prefix(scope).len();
         let range = self.range(scope, range);
-        let rows = self.0.unit().scan(&table, &range, limit).map_err(trap)?;
+        let rows = self.unit().scan(&table, &range, limit).map_err(trap)?;
         Ok(rows
             .into_iter()
             .map(|(mut k, v)| (k.split_off(strip), v))
@@ -134,7 +141,7 @@ impl wit::Host for StoreView<'_> {
     ) -> wasmtime::Result<u64> {
         check_table(&table)?;
         let range = self.range(scope, range);
-        self.0.unit().count(&table, &range).map_err(trap)
+        self.unit().count(&table, &range).map_err(trap)
     }
 
     async fn delete_range(
@@ -145,7 +152,7 @@ impl wit::Host for StoreView<'_> {
     ) -> wasmtime::Result<u64> {
         check_table(&table)?;
         let range = self.range(scope, range);
-        self.0.unit().delete_range(&table, &range).map_err(trap)
+        self.unit().delete_range(&table, &range).map_err(trap)
     }
 }
 

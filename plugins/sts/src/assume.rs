@@ -24,11 +24,21 @@ pub fn assume_role(
     let mut v = Validator::new();
     checks::arn_member(&mut v, "roleArn", &input.role_arn);
     checks::session_name(&mut v, "roleSessionName", &input.role_session_name, 64);
-    checks::policy_arns(&mut v, &input.policy_arns);
+    checks::policy_arns(&mut v, input.policy_arns.as_deref().unwrap_or_default());
     checks::policy(&mut v, input.policy.as_deref());
-    checks::duration(&mut v, input.duration_seconds, 900, roles::MAX_ROLE_SESSION);
-    checks::tags(&mut v, &input.tags);
-    v.count("transitiveTagKeys", input.transitive_tag_keys.len(), 0, 50);
+    checks::duration(
+        &mut v,
+        input.duration_seconds.map(i64::from),
+        900,
+        roles::MAX_ROLE_SESSION,
+    );
+    checks::tags(&mut v, input.tags.as_deref().unwrap_or_default());
+    v.count(
+        "transitiveTagKeys",
+        input.transitive_tag_keys.as_ref().map_or(0, Vec::len),
+        0,
+        50,
+    );
     checks::external_id(&mut v, input.external_id.as_deref());
     checks::mfa(
         &mut v,
@@ -36,11 +46,17 @@ pub fn assume_role(
         input.token_code.as_deref(),
     );
     checks::source_identity(&mut v, input.source_identity.as_deref());
-    checks::provided_contexts(&mut v, &input.provided_contexts);
+    checks::provided_contexts(
+        &mut v,
+        input.provided_contexts.as_deref().unwrap_or_default(),
+    );
     v.finish(AwsError::validation_error)?;
     checks::source_identity_prefix(input.source_identity.as_deref())?;
     checks::mfa_pair(input.serial_number.as_deref(), input.token_code.as_deref())?;
-    checks::tag_keys(&input.tags, &input.transitive_tag_keys)?;
+    checks::tag_keys(
+        input.tags.as_deref().unwrap_or_default(),
+        input.transitive_tag_keys.as_deref().unwrap_or_default(),
+    )?;
     let policy = checks::policy_document(input.policy.as_deref())?;
 
     let caller = sessions::caller(ctx)?;
@@ -50,12 +66,18 @@ pub fn assume_role(
         &input.role_arn,
         &format!("{} is invalid", input.role_arn),
     )?;
-    let duration = role_session_duration(input.duration_seconds, &role, &caller)?;
-    let (tags, transitive_tag_keys) =
-        session_tags(&caller, &input.tags, &input.transitive_tag_keys)?;
+    let duration = role_session_duration(input.duration_seconds.map(i64::from), &role, &caller)?;
+    let (tags, transitive_tag_keys) = session_tags(
+        &caller,
+        input.tags.as_deref().unwrap_or_default(),
+        input.transitive_tag_keys.as_deref().unwrap_or_default(),
+    )?;
     let source_identity = chained_source_identity(&caller, &role, input.source_identity)?;
-    let packed_policy_size =
-        checks::packed_policy_size(policy.as_ref(), &input.policy_arns, &input.tags);
+    let packed_policy_size = checks::packed_policy_size(
+        policy.as_ref(),
+        input.policy_arns.as_deref().unwrap_or_default(),
+        input.tags.as_deref().unwrap_or_default(),
+    );
     checks::packed_policy_fits(packed_policy_size, &format!("role {}", role.arn))?;
 
     let (principal, assumed_role_user) = role_principal(&role, &input.role_session_name);
@@ -70,9 +92,9 @@ pub fn assume_role(
         },
     )?;
     Ok(AssumeRoleResponse {
-        credentials,
-        assumed_role_user,
-        packed_policy_size,
+        credentials: Some(credentials),
+        assumed_role_user: Some(assumed_role_user),
+        packed_policy_size: packed_policy_size.map(|n| n as i32),
         source_identity,
     })
 }
@@ -88,9 +110,14 @@ pub fn assume_role_with_web_identity(
     if let Some(p) = &input.provider_id {
         v.length("providerId", p, 4, 2048);
     }
-    checks::policy_arns(&mut v, &input.policy_arns);
+    checks::policy_arns(&mut v, input.policy_arns.as_deref().unwrap_or_default());
     checks::policy(&mut v, input.policy.as_deref());
-    checks::duration(&mut v, input.duration_seconds, 900, roles::MAX_ROLE_SESSION);
+    checks::duration(
+        &mut v,
+        input.duration_seconds.map(i64::from),
+        900,
+        roles::MAX_ROLE_SESSION,
+    );
     v.finish(AwsError::validation_error)?;
     let policy = checks::policy_document(input.policy.as_deref())?;
 
@@ -133,10 +160,17 @@ pub fn assume_role_with_web_identity(
         &format!("{} is invalid", input.role_arn),
     )?;
     let duration = within_role_limit(
-        input.duration_seconds.unwrap_or(DEFAULT_ROLE_SESSION),
+        input
+            .duration_seconds
+            .map(i64::from)
+            .unwrap_or(DEFAULT_ROLE_SESSION),
         &role,
     )?;
-    let packed_policy_size = checks::packed_policy_size(policy.as_ref(), &input.policy_arns, &[]);
+    let packed_policy_size = checks::packed_policy_size(
+        policy.as_ref(),
+        input.policy_arns.as_deref().unwrap_or_default(),
+        &[],
+    );
     checks::packed_policy_fits(packed_policy_size, &format!("role {}", role.arn))?;
 
     let (principal, assumed_role_user) = role_principal(&role, &input.role_session_name);
@@ -150,10 +184,10 @@ pub fn assume_role_with_web_identity(
         },
     )?;
     Ok(AssumeRoleWithWebIdentityResponse {
-        credentials,
+        credentials: Some(credentials),
         subject_from_web_identity_token: claims.subject,
-        assumed_role_user,
-        packed_policy_size,
+        assumed_role_user: Some(assumed_role_user),
+        packed_policy_size: packed_policy_size.map(|n| n as i32),
         provider: input.provider_id.or(claims.issuer),
         audience: claims.audience,
         source_identity: claims.source_identity,
@@ -162,15 +196,20 @@ pub fn assume_role_with_web_identity(
 
 pub fn assume_role_with_saml(
     ctx: &Context,
-    input: AssumeRoleWithSamlRequest,
-) -> Result<AssumeRoleWithSamlResponse, AwsError> {
+    input: AssumeRoleWithSAMLRequest,
+) -> Result<AssumeRoleWithSAMLResponse, AwsError> {
     let mut v = Validator::new();
     checks::arn_member(&mut v, "roleArn", &input.role_arn);
     checks::arn_member(&mut v, "principalArn", &input.principal_arn);
     v.length_hidden("sAMLAssertion", &input.saml_assertion, 4, 100_000);
-    checks::policy_arns(&mut v, &input.policy_arns);
+    checks::policy_arns(&mut v, input.policy_arns.as_deref().unwrap_or_default());
     checks::policy(&mut v, input.policy.as_deref());
-    checks::duration(&mut v, input.duration_seconds, 900, roles::MAX_ROLE_SESSION);
+    checks::duration(
+        &mut v,
+        input.duration_seconds.map(i64::from),
+        900,
+        roles::MAX_ROLE_SESSION,
+    );
     v.finish(AwsError::validation_error)?;
     let policy = checks::policy_document(input.policy.as_deref())?;
 
@@ -187,12 +226,17 @@ pub fn assume_role_with_saml(
 
     let requested = input
         .duration_seconds
+        .map(i64::from)
         .or(assertion
             .session_duration
             .map(|d| d.clamp(900, roles::MAX_ROLE_SESSION)))
         .unwrap_or(DEFAULT_ROLE_SESSION);
     let duration = within_role_limit(requested, &role)?;
-    let packed_policy_size = checks::packed_policy_size(policy.as_ref(), &input.policy_arns, &[]);
+    let packed_policy_size = checks::packed_policy_size(
+        policy.as_ref(),
+        input.policy_arns.as_deref().unwrap_or_default(),
+        &[],
+    );
     checks::packed_policy_fits(packed_policy_size, &format!("role {}", role.arn))?;
 
     let session_name = checks::sanitize_session_name(
@@ -216,10 +260,10 @@ pub fn assume_role_with_saml(
             ..Default::default()
         },
     )?;
-    Ok(AssumeRoleWithSamlResponse {
-        credentials,
-        assumed_role_user,
-        packed_policy_size,
+    Ok(AssumeRoleWithSAMLResponse {
+        credentials: Some(credentials),
+        assumed_role_user: Some(assumed_role_user),
+        packed_policy_size: packed_policy_size.map(|n| n as i32),
         subject: assertion.subject,
         subject_type: assertion.subject_type,
         issuer: assertion.issuer,
@@ -246,7 +290,7 @@ pub fn assume_root(
     let mut v = Validator::new();
     v.length("targetPrincipal", &input.target_principal, 12, 2048);
     checks::arn_member(&mut v, "taskPolicyArn.arn", &task_policy);
-    if let Some(d) = input.duration_seconds {
+    if let Some(d) = input.duration_seconds.map(i64::from) {
         v.range("durationSeconds", d, 0, 900);
     }
     v.finish(AwsError::validation_error)?;
@@ -276,14 +320,14 @@ pub fn assume_root(
     let credentials = sessions::issue(
         SessionKind::Root,
         &principal,
-        input.duration_seconds.unwrap_or(900).max(0) as u64,
+        input.duration_seconds.map(i64::from).unwrap_or(900).max(0) as u64,
         SessionExtras {
             source_identity: source_identity.clone(),
             ..Default::default()
         },
     )?;
     Ok(AssumeRootResponse {
-        credentials,
+        credentials: Some(credentials),
         source_identity,
     })
 }

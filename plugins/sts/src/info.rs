@@ -10,9 +10,9 @@ use crate::shapes::*;
 pub fn get_caller_identity(ctx: &Context, _: Empty) -> Result<GetCallerIdentityResponse, AwsError> {
     let caller = sessions::caller(ctx)?;
     Ok(GetCallerIdentityResponse {
-        user_id: caller.user_id,
-        account: caller.account,
-        arn: caller.arn,
+        user_id: Some(caller.user_id),
+        account: Some(caller.account),
+        arn: Some(caller.arn),
     })
 }
 
@@ -35,7 +35,9 @@ pub fn get_access_key_info(
     } else {
         ctx.account.clone()
     };
-    Ok(GetAccessKeyInfoResponse { account })
+    Ok(GetAccessKeyInfoResponse {
+        account: Some(account),
+    })
 }
 
 pub fn decode_authorization_message(
@@ -52,6 +54,6 @@ pub fn decode_authorization_message(
         )
     })?;
     Ok(DecodeAuthorizationMessageResponse {
-        decoded_message: decoded.to_string(),
+        decoded_message: Some(decoded.to_string()),
     })
 }

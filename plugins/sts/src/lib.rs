@@ -20,9 +20,10 @@ mod info;
 pub mod roles;
 mod saml;
 mod sessions;
-mod shapes;
 mod tokens;
 mod web_identity;
+
+ministack_sdk::include_shapes!(pub mod shapes);
 
 pub struct Sts;
 

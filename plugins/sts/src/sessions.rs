@@ -143,7 +143,7 @@ pub fn issue(
         access_key_id,
         secret_access_key,
         session_token,
-        expiration: expires,
+        expiration: expires as f64,
     })
 }
 

@@ -25,7 +25,12 @@ pub fn get_session_token(
     input: GetSessionTokenRequest,
 ) -> Result<GetSessionTokenResponse, AwsError> {
     let mut v = Validator::new();
-    checks::duration(&mut v, input.duration_seconds, 900, MAX_USER_SESSION);
+    checks::duration(
+        &mut v,
+        input.duration_seconds.map(i64::from),
+        900,
+        MAX_USER_SESSION,
+    );
     checks::mfa(
         &mut v,
         input.serial_number.as_deref(),
@@ -36,14 +41,16 @@ pub fn get_session_token(
 
     let caller = sessions::caller(ctx)?;
     refuse_session_credentials(&caller, "GetSessionToken")?;
-    let duration = user_session_duration(input.duration_seconds, &caller);
+    let duration = user_session_duration(input.duration_seconds.map(i64::from), &caller);
     let credentials = sessions::issue(
         SessionKind::SessionToken,
         &caller.principal(),
         duration,
         SessionExtras::default(),
     )?;
-    Ok(GetSessionTokenResponse { credentials })
+    Ok(GetSessionTokenResponse {
+        credentials: Some(credentials),
+    })
 }
 
 pub fn get_federation_token(
@@ -53,18 +60,26 @@ pub fn get_federation_token(
     let mut v = Validator::new();
     checks::session_name(&mut v, "name", &input.name, 32);
     checks::policy(&mut v, input.policy.as_deref());
-    checks::policy_arns(&mut v, &input.policy_arns);
-    checks::duration(&mut v, input.duration_seconds, 900, MAX_USER_SESSION);
-    checks::tags(&mut v, &input.tags);
+    checks::policy_arns(&mut v, input.policy_arns.as_deref().unwrap_or_default());
+    checks::duration(
+        &mut v,
+        input.duration_seconds.map(i64::from),
+        900,
+        MAX_USER_SESSION,
+    );
+    checks::tags(&mut v, input.tags.as_deref().unwrap_or_default());
     v.finish(AwsError::validation_error)?;
-    checks::tag_keys(&input.tags, &[])?;
+    checks::tag_keys(input.tags.as_deref().unwrap_or_default(), &[])?;
     let policy = checks::policy_document(input.policy.as_deref())?;
 
     let caller = sessions::caller(ctx)?;
     refuse_session_credentials(&caller, "GetFederationToken")?;
-    let duration = user_session_duration(input.duration_seconds, &caller);
-    let packed_policy_size =
-        checks::packed_policy_size(policy.as_ref(), &input.policy_arns, &input.tags);
+    let duration = user_session_duration(input.duration_seconds.map(i64::from), &caller);
+    let packed_policy_size = checks::packed_policy_size(
+        policy.as_ref(),
+        input.policy_arns.as_deref().unwrap_or_default(),
+        input.tags.as_deref().unwrap_or_default(),
+    );
     checks::packed_policy_fits(packed_policy_size, "federated user")?;
 
     let federated_user = FederatedUser {
@@ -86,14 +101,15 @@ pub fn get_federation_token(
         &principal,
         duration,
         SessionExtras {
-            tags: input.tags,
+            tags: input.tags.unwrap_or_default(),
             ..Default::default()
         },
     )?;
     Ok(GetFederationTokenResponse {
-        credentials,
-        federated_user,
-        packed_policy_size: packed_policy_size.unwrap_or(0),
+        credentials: Some(credentials),
+        federated_user: Some(federated_user),
+        // Always present for federation tokens, 0 without policies.
+        packed_policy_size: Some(packed_policy_size.unwrap_or(0) as i32),
     })
 }
 
@@ -128,8 +144,9 @@ pub fn get_delegated_access_token(
         SessionExtras::default(),
     )?;
     Ok(GetDelegatedAccessTokenResponse {
-        credentials,
-        assumed_principal: grant.principal_arn,
+        credentials: Some(credentials),
+        assumed_principal: Some(grant.principal_arn),
+        packed_policy_size: None,
     })
 }
 
@@ -146,9 +163,9 @@ pub fn get_web_identity_token(
     for (i, a) in input.audience.iter().enumerate() {
         v.length(&format!("audience.{}.member", i + 1), a, 1, 1000);
     }
-    checks::duration(&mut v, input.duration_seconds, 60, 3600);
+    checks::duration(&mut v, input.duration_seconds.map(i64::from), 60, 3600);
     v.length("signingAlgorithm", &input.signing_algorithm, 5, 5);
-    checks::tags(&mut v, &input.tags);
+    checks::tags(&mut v, input.tags.as_deref().unwrap_or_default());
     v.finish(AwsError::validation_error)?;
     if !SIGNING_ALGORITHMS.contains(&input.signing_algorithm.as_str()) {
         return Err(AwsError::validation_error(format!(
@@ -156,7 +173,7 @@ pub fn get_web_identity_token(
             input.signing_algorithm
         )));
     }
-    checks::tag_keys(&input.tags, &[])?;
+    checks::tag_keys(input.tags.as_deref().unwrap_or_default(), &[])?;
 
     let caller = sessions::caller(ctx)?;
     let issuer = match OUTBOUND_ISSUER.get("issuer")? {
@@ -168,11 +185,11 @@ pub fn get_web_identity_token(
         }
     };
     let now = time::now_secs();
-    let expiration = now + input.duration_seconds.unwrap_or(300) as u64;
+    let expiration = now + input.duration_seconds.map(i64::from).unwrap_or(300) as u64;
     let claims = web_identity_claims(ctx, &caller, &issuer, &input, now, expiration);
     Ok(GetWebIdentityTokenResponse {
-        web_identity_token: unsigned_jwt(&input.signing_algorithm, &claims),
-        expiration,
+        web_identity_token: Some(unsigned_jwt(&input.signing_algorithm, &claims)),
+        expiration: Some(expiration as f64),
     })
 }
 
@@ -192,6 +209,7 @@ fn web_identity_claims(
     let tags: serde_json::Map<String, Value> = input
         .tags
         .iter()
+        .flatten()
         .map(|t| (t.key.clone(), Value::String(t.value.clone())))
         .collect();
     json!({
@@ -274,7 +292,7 @@ mod tests {
             audience: vec!["https://api.example.com".into()],
             duration_seconds: None,
             signing_algorithm: "RS256".into(),
-            tags: vec![],
+            tags: None,
         };
         let claims = web_identity_claims(
             &ctx,
