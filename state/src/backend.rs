@@ -69,7 +69,9 @@ pub trait BackendDatabase: Send + Sync {
 
 /// One atomic unit of reads and writes (one request, or the part of a request
 /// between two waits). Dropping it without `commit` discards its writes.
-pub trait BackendUnit: Send {
+/// `Sync` because capability futures hold `&RequestState` (and so the unit)
+/// across awaits.
+pub trait BackendUnit: Send + Sync {
     fn get(&mut self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
 
     fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<(), StateError>;
