@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -248,12 +249,12 @@ def test_put_events_limits_and_entry_errors(events):
         entry("a.b", {"ok": 1}),
         {"Source": "a.b", "DetailType": "t"},
         {"Source": "a.b", "DetailType": "t", "Detail": "[1"},
-        entry("aws.ec2", {}),
         entry("a.b", {}, bus="no-such-bus"),
     ])
-    assert r["FailedEntryCount"] == 4
+    assert r["FailedEntryCount"] == 3
     codes = [e.get("ErrorCode") for e in r["Entries"]]
-    assert codes == [None, "InvalidArgument", "MalformedDetail", "NotAuthorizedForSourceException", "ResourceNotFoundException"]
+    assert codes == [None, "InvalidArgument", "MalformedDetail", "ResourceNotFoundException"]
+    assert r["Entries"][1]["ErrorMessage"] == "Parameter Detail is not valid. Reason: Detail is a required argument."
     assert r["Entries"][0]["EventId"]
 
 
@@ -403,6 +404,30 @@ def test_api_destination(events):
         assert json.loads(body)["detail"] == {"n": 7}
     finally:
         server.shutdown()
+
+
+def test_aws_sources_rejected_when_strict(make_gateway, tmp_path):
+    plugins = tmp_path / "plugins.toml"
+    wasm = Path(__file__).resolve().parents[2] / "target/wasm32-wasip2/plugin/events.wasm"
+    plugins.write_text(f'[plugins.events]\npath = "{wasm}"\ncapabilities = ["http"]\n[plugins.events.settings]\nreject_aws_sources = "true"\n')
+    g = make_gateway(plugins_file=plugins)
+    r = g.client("events").put_events(Entries=[entry("aws.ec2", {}), entry("my.app", {})])
+    assert r["FailedEntryCount"] == 1
+    assert r["Entries"][0] == {"ErrorCode": "NotAuthorizedForSourceException", "ErrorMessage": "Not authorized for the source."}
+
+
+def test_s3_object_events_reach_the_default_bus(gateway, events, sqs):
+    s3 = gateway.client("s3")
+    bucket = f"b-{uid()}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    _, url = rule_to_queue(events, sqs, {"source": ["aws.s3"], "detail": {"bucket": {"name": [bucket]}}})
+    s3.put_object(Bucket=bucket, Key="photos/cat.png", Body=b"meow")
+    s3.delete_object(Bucket=bucket, Key="photos/cat.png")
+    got = [json.loads(m["Body"]) for m in receive(sqs, url, count=2)]
+    assert [e["detail-type"] for e in got] == ["Object Created", "Object Deleted"]
+    assert got[0]["detail"]["object"]["key"] == "photos/cat.png"
+    assert got[0]["resources"] == [f"arn:aws:s3:::{bucket}"]
 
 
 # -------------------------------------------------------- archives, replays
