@@ -66,30 +66,38 @@ fn event_millis(event: &Value) -> u64 {
         .unwrap_or_else(time::now_millis)
 }
 
-/// Stores `event` in every enabled archive of `bus` whose pattern it matches.
-pub fn archive(_ctx: &Context, bus: &str, event: &Value) -> Result<(), AwsError> {
-    if event.get("replay-name").is_some() {
-        return Ok(());
-    }
-    for (key, mut a) in ARCHIVES.scan(&Scan::all())? {
-        if a.bus != bus || a.state != "ENABLED" {
-            continue;
-        }
-        let matched = match a.event_pattern.as_deref() {
-            Some(p) => pattern::parse(p).is_ok_and(|p| pattern::matches(&p, event)),
-            None => true,
+/// Stores each of `events` (put on `bus`) in every enabled archive of the
+/// bus whose pattern it matches. Replayed events are not archived again.
+pub fn archive(bus: &str, events: &[Value]) -> Result<(), AwsError> {
+    let archives: Vec<(String, Archive)> = ARCHIVES
+        .scan(&Scan::all())?
+        .into_iter()
+        .filter(|(_, a)| a.bus == bus && a.state == "ENABLED")
+        .collect();
+    for (key, mut a) in archives {
+        let p = match a.event_pattern.as_deref() {
+            Some(p) => Some(pattern::parse(p).map_err(|r| bad_pattern(&r))?),
+            None => None,
         };
-        if !matched {
-            continue;
+        let mut changed = false;
+        for event in events {
+            if event.get("replay-name").is_some()
+                || p.as_ref().is_some_and(|p| !pattern::matches(p, event))
+            {
+                continue;
+            }
+            let id = event["id"].as_str().unwrap_or_default();
+            ARCHIVED.put(
+                &keys::join(&[&a.name, &keys::u64(event_millis(event)), id]),
+                event,
+            )?;
+            a.event_count += 1;
+            a.size_bytes += event.to_string().len() as u64;
+            changed = true;
         }
-        let id = event["id"].as_str().unwrap_or_default();
-        ARCHIVED.put(
-            &keys::join(&[&a.name, &keys::u64(event_millis(event)), id]),
-            event,
-        )?;
-        a.event_count += 1;
-        a.size_bytes += event.to_string().len() as u64;
-        ARCHIVES.put(&key, &a)?;
+        if changed {
+            ARCHIVES.put(&key, &a)?;
+        }
     }
     Ok(())
 }

@@ -144,7 +144,7 @@ pub fn put_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
             continue;
         }
         let bus = bus_name(bus_ref);
-        if find_bus(ctx, &bus)?.is_none() {
+        if !batches.iter().any(|b| b.bus == bus) && find_bus(ctx, &bus)?.is_none() {
             failed += 1;
             results.push(entry_error(
                 "ResourceNotFoundException",
@@ -155,7 +155,6 @@ pub fn put_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
         match envelope(ctx, e, false) {
             Ok(event) => {
                 results.push(json!({"EventId": event["id"]}));
-                archives::archive(ctx, &bus, &event)?;
                 match batches.iter_mut().find(|b| b.bus == bus) {
                     Some(b) => b.events.push(event),
                     None => batches.push(Batch {
@@ -172,6 +171,7 @@ pub fn put_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
         }
     }
     for b in &batches {
+        archives::archive(&b.bus, &b.events)?;
         tasks::schedule(Duration::ZERO, DELIVER, b)?;
     }
     for (account, region, items) in remote {
@@ -244,6 +244,7 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
         }
     }
     for b in &batches {
+        archives::archive(&b.bus, &b.events)?;
         tasks::schedule(Duration::ZERO, DELIVER, b)?;
     }
     Ok(json!({"FailedEntryCount": failed, "Entries": results}))
