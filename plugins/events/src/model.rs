@@ -54,7 +54,8 @@ pub struct Rule {
     pub managed_by: Option<String>,
     pub created_by: String,
     pub created: f64,
-    /// Bumped whenever the schedule changes, so stale fire tasks stop.
+    /// A new random value whenever the schedule changes, so stale fire
+    /// tasks stop.
     #[serde(default)]
     pub generation: u64,
 }

@@ -64,7 +64,8 @@ pub fn put_rule(ctx: &Context, v: Value) -> Result<Value, AwsError> {
         managed_by: None,
         created_by: ctx.account.clone(),
         created: old.as_ref().map(|o| o.created).unwrap_or_else(time::now),
-        generation: old.as_ref().map(|o| o.generation + 1).unwrap_or(0),
+        // Random, so a rule deleted and made again never revives an old chain.
+        generation: ministack_sdk::rand::u64(),
     };
     RULES.put(&key, &rule)?;
     if old.is_none() {
@@ -225,7 +226,7 @@ fn set_state(ctx: &Context, v: Value, state: &str) -> Result<Value, AwsError> {
     check_managed(&rule, &v)?;
     if rule.state != state {
         rule.state = state.to_string();
-        rule.generation += 1;
+        rule.generation = ministack_sdk::rand::u64();
         RULES.put(&keys::join(&[&bus, name]), &rule)?;
         arm(&rule)?;
     }

@@ -302,10 +302,8 @@ fn put_schedule(ctx: &Context, v: Value, create: bool) -> Result<Value, AwsError
             .unwrap_or(json!(now)),
     );
     sched.insert("LastModificationDate".into(), json!(now));
-    let generation = old
-        .as_ref()
-        .and_then(|o| o.get("Generation").and_then(Value::as_u64))
-        .map_or(0, |g| g + 1);
+    // Random, so a schedule deleted and made again never revives an old chain.
+    let generation = ministack_sdk::rand::u64();
     sched.insert("Generation".into(), json!(generation));
     let sched = Value::Object(sched);
     SCHEDULES.put(&key, &sched)?;
