@@ -369,7 +369,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        Recorder.got.append((self.path, dict(self.headers), body))
+        Recorder.got.append((self.path, dict(self.headers), body, time.time()))
         self.send_response(200)
         self.end_headers()
 
@@ -387,8 +387,9 @@ def test_api_destination(events):
         assert conn["ConnectionState"] == "AUTHORIZED"
         d = events.describe_connection(Name=cname)
         assert d["AuthParameters"]["ApiKeyAuthParameters"] == {"ApiKeyName": "x-api-key"}
+        dest_name = f"d-{uid()}"
         dest = events.create_api_destination(
-            Name=f"d-{uid()}", ConnectionArn=conn["ConnectionArn"], HttpMethod="POST",
+            Name=dest_name, ConnectionArn=conn["ConnectionArn"], HttpMethod="POST",
             InvocationEndpoint=f"http://127.0.0.1:{server.server_port}/hook/*")
         name = f"r-{uid()}"
         events.put_rule(Name=name, EventPattern='{"source": ["test.api"]}')
@@ -398,10 +399,21 @@ def test_api_destination(events):
         deadline = time.time() + 5
         while not Recorder.got and time.time() < deadline:
             time.sleep(0.05)
-        path, headers, body = Recorder.got[0]
+        path, headers, body, _ = Recorder.got[0]
         assert path == "/hook/orders"
         assert headers["x-api-key"] == "s3cret"
         assert json.loads(body)["detail"] == {"n": 7}
+
+        # InvocationRateLimitPerSecond 2: four events go out 0.5 s apart.
+        Recorder.got.clear()
+        events.update_api_destination(Name=dest_name, InvocationRateLimitPerSecond=2)
+        events.put_events(Entries=[entry("test.api", {"n": i}) for i in range(4)])
+        deadline = time.time() + 6
+        while len(Recorder.got) < 4 and time.time() < deadline:
+            time.sleep(0.05)
+        times = sorted(t for *_, t in Recorder.got)
+        assert len(times) == 4
+        assert times[-1] - times[0] >= 1.3, times
     finally:
         server.shutdown()
 

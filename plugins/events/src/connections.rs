@@ -14,6 +14,8 @@ use crate::model::*;
 /// Connections by name: the create request as given plus our fields.
 pub const CONNECTIONS: Table<Value> = Table::new("connections");
 pub const API_DESTINATIONS: Table<Value> = Table::new("api_destinations");
+/// Per API destination: the epoch ms of its next free invocation slot.
+pub const RATE_SLOTS: Table<u64> = Table::new("api_destination_slots");
 
 fn get_connection(name: &str) -> Result<Value, AwsError> {
     CONNECTIONS

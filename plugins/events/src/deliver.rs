@@ -285,6 +285,9 @@ pub struct Attempt {
     pub retries: u64,
     /// When the event was first attempted (epoch ms).
     pub first_ms: u64,
+    /// An API destination invocation slot is already reserved for this run.
+    #[serde(default)]
+    pub slotted: bool,
 }
 
 /// Invokes every target of a rule with `event`; failures retry as tasks.
@@ -301,6 +304,7 @@ pub fn to_rule_targets(ctx: &Context, rule: &Rule, event: &Value) {
                 event: event.clone(),
                 retries: 0,
                 first_ms: now,
+                slotted: false,
             },
         );
     }
@@ -321,6 +325,17 @@ struct Failure {
 }
 
 fn run_attempt(ctx: &Context, a: Attempt) {
+    // API destinations invoke at most InvocationRateLimitPerSecond: an
+    // attempt early for its slot waits for it (not a retry).
+    if !a.slotted
+        && let Some(wait_ms) = api_destination_slot(&a)
+    {
+        let a = Attempt { slotted: true, ..a };
+        if let Err(e) = tasks::schedule(Duration::from_millis(wait_ms), RETRY, &a) {
+            ministack_sdk::warn!("cannot schedule a rate-limited delivery: {}", e.message);
+        }
+        return;
+    }
     let Err(f) = invoke(ctx, &a) else {
         return;
     };
@@ -352,6 +367,7 @@ fn run_attempt(ctx: &Context, a: Attempt) {
         );
         let next = Attempt {
             retries: a.retries + 1,
+            slotted: false,
             ..a
         };
         if let Err(e) = tasks::schedule(Duration::from_millis(backoff_ms), RETRY, &next) {
@@ -393,6 +409,35 @@ fn run_attempt(ctx: &Context, a: Attempt) {
     ) {
         ministack_sdk::warn!("cannot send to the dead-letter queue {dlq}: {}", e.message);
     }
+}
+
+/// For an API destination target: takes the next invocation slot of the
+/// destination; `Some(ms)` when the slot is that far in the future.
+fn api_destination_slot(a: &Attempt) -> Option<u64> {
+    let arn = Arn::parse(s(&a.target, "Arn")?)?;
+    if arn.service != "events" || !arn.resource.starts_with("api-destination/") {
+        return None;
+    }
+    let name = arn.resource.split('/').nth(1)?;
+    let rate = connections::API_DESTINATIONS
+        .get(name)
+        .ok()
+        .flatten()?
+        .get("InvocationRateLimitPerSecond")
+        .and_then(Value::as_u64)
+        .unwrap_or(300)
+        .max(1);
+    let now = time::now_millis();
+    let slot = connections::RATE_SLOTS
+        .get(name)
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+        .max(now);
+    connections::RATE_SLOTS
+        .put(name, &(slot + 1000 / rate))
+        .ok()?;
+    (slot > now).then(|| slot - now)
 }
 
 fn queue_url(ctx: &Context, queue: &Arn) -> String {
