@@ -58,6 +58,10 @@ pub struct Rule {
     /// tasks stop.
     #[serde(default)]
     pub generation: u64,
+    /// The last fire time run (epoch s): tasks run at least once, so a
+    /// fire that runs again is skipped.
+    #[serde(default)]
+    pub last_fire: i64,
 }
 
 impl Rule {

@@ -64,6 +64,7 @@ pub fn put_rule(ctx: &Context, v: Value) -> Result<Value, AwsError> {
         managed_by: None,
         created_by: ctx.account.clone(),
         created: old.as_ref().map(|o| o.created).unwrap_or_else(time::now),
+        last_fire: old.as_ref().map(|o| o.last_fire).unwrap_or(0),
         // Random, so a rule deleted and made again never revives an old chain.
         generation: ministack_sdk::rand::u64(),
     };
@@ -120,12 +121,15 @@ fn schedule_fire(rule: &Rule, sched: &schedule::Schedule, after: i64) -> Result<
 /// The `fire` task: sends the Scheduled Event to the rule's targets and
 /// arms the next fire (a changed, disabled or deleted rule ends the chain).
 pub fn fire(ctx: &Context, f: Fire) -> Result<(), AwsError> {
-    let Some(rule) = RULES.get(&keys::join(&[&f.bus, &f.rule]))? else {
+    let key = keys::join(&[&f.bus, &f.rule]);
+    let Some(mut rule) = RULES.get(&key)? else {
         return Ok(());
     };
-    if rule.generation != f.generation || !rule.enabled() {
+    if rule.generation != f.generation || !rule.enabled() || f.at <= rule.last_fire {
         return Ok(());
     }
+    rule.last_fire = f.at;
+    RULES.put(&key, &rule)?;
     let Some(sched) = rule
         .schedule_expression
         .as_deref()

@@ -351,6 +351,7 @@ fn arm(sched: &Value, after: i64) -> Result<bool, AwsError> {
 fn public(sched: &Value) -> Value {
     let mut out = sched.as_object().cloned().unwrap_or_default();
     out.remove("Generation");
+    out.remove("LastFire");
     Value::Object(out)
 }
 
@@ -536,11 +537,19 @@ fn fire(ctx: &Context, f: Fire) -> Result<(), AwsError> {
     let Some(sched) = SCHEDULES.get(&key)? else {
         return Ok(());
     };
+    // Tasks run at least once: a fire already run (LastFire) is skipped.
     if sched.get("Generation").and_then(Value::as_u64) != Some(f.generation)
         || s(&sched, "State") != Some("ENABLED")
+        || sched
+            .get("LastFire")
+            .and_then(Value::as_i64)
+            .is_some_and(|t| f.at <= t)
     {
         return Ok(());
     }
+    let mut sched = sched;
+    sched["LastFire"] = json!(f.at);
+    SCHEDULES.put(&key, &sched)?;
     let more = arm(&sched, f.at.max(time::now_secs() as i64 - 1))?;
     if !more && s(&sched, "ActionAfterCompletion") == Some("DELETE") {
         SCHEDULES.delete(&key);
