@@ -562,3 +562,15 @@ def test_unknown_resources(events):
     assert error_of(events.describe_replay, ReplayName="nope")["Error"]["Code"] == "ResourceNotFoundException"
     assert error_of(events.list_tags_for_resource, ResourceARN=f"arn:aws:events:us-east-1:{ACCOUNT}:rule/nope")["Error"]["Code"] == "ResourceNotFoundException"
     assert error_of(events.list_rules, NextToken="garbage")["Error"]["Code"] == "ValidationException"
+
+
+def test_aws_cli(gateway):
+    name = f"cli-{uid()}"
+    out = gateway.aws("events", "put-rule", "--name", name, "--event-pattern", '{"source": ["cli.test"]}')
+    assert json.loads(out.stdout)["RuleArn"].endswith(f":rule/{name}")
+    rules = json.loads(gateway.aws("events", "list-rules", "--name-prefix", name).stdout)["Rules"]
+    assert [r["Name"] for r in rules] == [name]
+    out = gateway.aws("events", "put-events", "--entries", json.dumps([{"Source": "cli.test", "DetailType": "t", "Detail": "{}"}]))
+    assert json.loads(out.stdout)["FailedEntryCount"] == 0
+    bad = gateway.aws("events", "put-rule", "--name", name, "--schedule-expression", "rate(1 minutes)", check=False)
+    assert bad.returncode != 0 and "Parameter ScheduleExpression is not valid." in bad.stderr
