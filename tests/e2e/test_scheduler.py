@@ -156,3 +156,25 @@ def test_failing_target_dead_lettered(scheduler, sqs):
     assert m["Body"] == "payload"
     assert attrs["SCHEDULE_ARN"] == sarn and attrs["TARGET_ARN"] == gone_arn
     assert attrs["RETRY_ATTEMPTS"] == "1" and attrs["ERROR_CODE"]
+
+
+def test_rate_schedule_with_start_date_to_an_event_bus(scheduler, sqs, gateway):
+    """rate() from a StartDate 2 s ahead, targeting the default event bus;
+    a rule there forwards to SQS."""
+    events = gateway.client("events")
+    url, qarn = make_queue(sqs)
+    rule = f"from-scheduler-{uid()}"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["my.scheduler"], "detail-type": ["Tick"]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": qarn}])
+    start = soon(2)
+    name = f"tick-{uid()}"
+    sarn = scheduler.create_schedule(
+        Name=name, ScheduleExpression="rate(5 minutes)", StartDate=start, FlexibleTimeWindow=OFF,
+        Target={"Arn": f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default", "RoleArn": ROLE,
+                "Input": '{"n": 1}', "EventBridgeParameters": {"Source": "my.scheduler", "DetailType": "Tick"}},
+    )["ScheduleArn"]
+    m, arrived = receive(sqs, url, wait=8)
+    e = json.loads(m["Body"])
+    assert e["detail"] == {"n": 1} and e["resources"] == [sarn]
+    assert start.timestamp() <= arrived < start.timestamp() + 1.5
+    scheduler.delete_schedule(Name=name)
