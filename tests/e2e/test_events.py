@@ -140,6 +140,8 @@ def test_rules_targets_and_paging(events, sqs):
     assert error_of(events.put_targets, Rule="rule-0", EventBusName=bus, Targets=tgts)["Error"]["Code"] == "LimitExceededException"
     assert error_of(events.put_rule, Name="x", EventBusName="nope", EventPattern='{"a":["b"]}')["Error"]["Code"] == "ResourceNotFoundException"
     assert error_of(events.put_rule, Name="x")["Error"]["Message"] == "Parameter(s) EventPattern or ScheduleExpression must be specified."
+    err = error_of(events.put_rule, Name="bad name!", EventPattern='{"a": ["b"]}')["Error"]
+    assert err["Code"] == "ValidationException" and "regular expression pattern" in err["Message"]
 
 
 # ------------------------------------------------- patterns, operator by operator

@@ -79,6 +79,18 @@ pub fn archive(bus: &str, events: &[Value]) -> Result<(), AwsError> {
             Some(p) => Some(pattern::parse(p).map_err(|r| bad_pattern(&r))?),
             None => None,
         };
+        if a.retention_days > 0 {
+            // Events past the retention period go when the archive is next written.
+            let cutoff = time::now_millis().saturating_sub(a.retention_days * 86_400_000);
+            let expired = ARCHIVED.delete_range(
+                &Scan::prefix(keys::prefix(&[&a.name]))
+                    .to(keys::join(&[&a.name, &keys::u64(cutoff)])),
+            );
+            if expired > 0 {
+                a.event_count = a.event_count.saturating_sub(expired);
+                ARCHIVES.put(&key, &a)?;
+            }
+        }
         let mut changed = false;
         for event in events {
             if event.get("replay-name").is_some()
@@ -104,6 +116,7 @@ pub fn archive(bus: &str, events: &[Value]) -> Result<(), AwsError> {
 
 pub fn create_archive(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let name = req(&v, "ArchiveName")?.to_string();
+    check_name("archiveName", &name, false)?;
     let source = req(&v, "EventSourceArn")?.to_string();
     let bus = bus_name(Some(&source));
     let arn_ok =
@@ -249,6 +262,7 @@ pub fn page_of<T>(all: Vec<T>, v: &Value) -> Result<(Vec<T>, Option<String>), Aw
 
 pub fn start_replay(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let name = req(&v, "ReplayName")?.to_string();
+    check_name("replayName", &name, false)?;
     if REPLAYS.contains(&name) {
         return Err(exists("Replay", &name));
     }

@@ -8,6 +8,7 @@ use crate::model::*;
 
 pub fn create_event_bus(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let name = req(&v, "Name")?.to_string();
+    check_name("name", &name, true)?;
     if name.contains('/') && !name.starts_with("aws.partner/") {
         return Err(AwsError::validation("Event bus name must not contain '/'."));
     }

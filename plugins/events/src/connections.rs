@@ -71,6 +71,7 @@ fn check_auth(kind: &str, auth: &Value) -> Result<(), AwsError> {
 
 pub fn create_connection(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let name = req(&v, "Name")?.to_string();
+    check_name("name", &name, false)?;
     if CONNECTIONS.contains(&name) {
         return Err(exists("Connection", &name));
     }
@@ -305,6 +306,7 @@ fn short(d: &Value) -> Value {
 
 pub fn create_api_destination(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let name = req(&v, "Name")?.to_string();
+    check_name("name", &name, false)?;
     if API_DESTINATIONS.contains(&name) {
         return Err(exists("ApiDestination", &name));
     }

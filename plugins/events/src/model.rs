@@ -237,3 +237,21 @@ pub fn add_tags(arn: &str, tags: Vec<Tag>) -> Result<(), AwsError> {
     })?;
     Ok(())
 }
+
+/// Checks a resource name against the model's pattern (`[\.\-_A-Za-z0-9]+`,
+/// with `/` for bus names), answering AWS's validation message.
+pub fn check_name(member: &str, value: &str, slash: bool) -> Result<(), AwsError> {
+    use ministack_sdk::validate::{Validator, is_word_or};
+    let mut v = Validator::new();
+    if slash {
+        v.pattern(
+            member,
+            value,
+            is_word_or(&['/', '.', '-']),
+            r"[/\.\-_A-Za-z0-9]+",
+        );
+    } else {
+        v.pattern(member, value, is_word_or(&['.', '-']), r"[\.\-_A-Za-z0-9]+");
+    }
+    v.finish(AwsError::validation)
+}

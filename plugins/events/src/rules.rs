@@ -17,6 +17,7 @@ const MAX_TARGETS: usize = 5;
 
 pub fn put_rule(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let name = req(&v, "Name")?.to_string();
+    check_name("name", &name, false)?;
     let bus = bus_name(s(&v, "EventBusName"));
     get_bus(ctx, &bus)?;
     let event_pattern = s(&v, "EventPattern").map(str::to_string);

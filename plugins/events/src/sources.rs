@@ -240,6 +240,7 @@ fn check_endpoint(v: &Value) -> Result<(), AwsError> {
 
 pub fn create_endpoint(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let name = req(&v, "Name")?.to_string();
+    check_name("name", &name, false)?;
     if ENDPOINTS.contains(&name) {
         return Err(exists("Endpoint", &name));
     }
