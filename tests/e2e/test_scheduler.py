@@ -96,6 +96,12 @@ def test_schedule_crud_and_errors(scheduler, sqs):
     assert [(x["Name"], x["Target"]["Arn"]) for x in listed] == [(name, arn)]
     assert error_of(scheduler.create_schedule, Name=name, ScheduleExpression="rate(5 minutes)",
                     FlexibleTimeWindow=OFF, Target=target)["Code"] == "ConflictException"
+    # The same ClientToken again is the same request: the same answer.
+    token = uid()
+    again = dict(Name=f"t-{uid()}", ScheduleExpression="rate(5 minutes)", FlexibleTimeWindow=OFF,
+                 Target=target, ClientToken=token)
+    assert scheduler.create_schedule(**again)["ScheduleArn"] == scheduler.create_schedule(**again)["ScheduleArn"]
+    assert error_of(scheduler.create_schedule_group, Name="bad name!")["Code"] == "ValidationException"
     for expr in ["rate(1 minutes)", "cron(* * * * *)", "at(2030-02-30T00:00:00)", "every day"]:
         err = error_of(scheduler.create_schedule, Name=f"b-{uid()}", ScheduleExpression=expr,
                        FlexibleTimeWindow=OFF, Target=target)

@@ -271,21 +271,35 @@ fn check_schedule(v: &Value) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// Names follow the model's pattern `[0-9a-zA-Z-_.]+`.
+fn check_name(member: &str, value: &str) -> Result<(), AwsError> {
+    use ministack_sdk::validate::{Validator, is_word_or};
+    let mut v = Validator::new();
+    v.pattern(member, value, is_word_or(&['-', '.']), "^[0-9a-zA-Z-_.]+$");
+    v.finish(validation)
+}
+
 fn put_schedule(ctx: &Context, v: Value, create: bool) -> Result<Value, AwsError> {
     let name = s(&v, "Name").unwrap_or_default().to_string();
+    check_name("name", &name)?;
     let group = group_of(&v);
     require_group(ctx, &group)?;
     check_schedule(&v)?;
     let key = keys::join(&[&group, &name]);
     let old = SCHEDULES.get(&key)?;
     match (&old, create) {
+        // The same ClientToken again: the first request's answer.
+        (Some(o), true)
+            if s(&v, "ClientToken").is_some() && s(o, "ClientToken") == s(&v, "ClientToken") =>
+        {
+            return Ok(json!({"ScheduleArn": o["Arn"]}));
+        }
         (Some(_), true) => return Err(conflict(format!("Schedule {name} already exists."))),
         (None, false) => return Err(not_found(format!("Schedule {name} does not exist."))),
         _ => {}
     }
     let now = time::now();
     let mut sched = v.as_object().cloned().unwrap_or_default();
-    sched.remove("ClientToken");
     let arn = ctx
         .arn("scheduler", &format!("schedule/{group}/{name}"))
         .to_string();
@@ -352,6 +366,7 @@ fn public(sched: &Value) -> Value {
     let mut out = sched.as_object().cloned().unwrap_or_default();
     out.remove("Generation");
     out.remove("LastFire");
+    out.remove("ClientToken");
     Value::Object(out)
 }
 
@@ -421,6 +436,7 @@ fn list_schedules(_ctx: &Context, v: Value) -> Result<Value, AwsError> {
 
 fn create_group(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let name = s(&v, "Name").unwrap_or_default();
+    check_name("name", name)?;
     if find_group(ctx, name)?.is_some() {
         return Err(conflict(format!("Schedule group {name} already exists.")));
     }
