@@ -653,3 +653,50 @@ pub fn replay_event(event: &Value, replay: &str) -> Value {
     }
     e
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(target: Value) -> Attempt {
+        Attempt {
+            rule_arn: "arn:aws:events:us-east-1:000000000000:rule/r".into(),
+            rule_name: "r".into(),
+            target,
+            event: json!({"id": "e1", "source": "s", "detail": {"a": 1, "b": "x"}}),
+            retries: 0,
+            first_ms: 1_700_000_000_000,
+            slotted: false,
+        }
+    }
+
+    #[test]
+    fn what_a_target_receives() {
+        let whole = target_input(&attempt(json!({"Id": "t", "Arn": "a"})));
+        assert_eq!(serde_json::from_str::<Value>(&whole).unwrap()["id"], "e1");
+        assert_eq!(
+            target_input(&attempt(json!({"Input": "{\"k\": 2}"}))),
+            "{\"k\": 2}"
+        );
+        assert_eq!(
+            target_input(&attempt(json!({"InputPath": "$.detail"}))),
+            "{\"a\":1,\"b\":\"x\"}"
+        );
+        assert_eq!(target_input(&attempt(json!({"InputPath": "$.nope"}))), "");
+        let t = json!({"InputTransformer": {
+            "InputPathsMap": {"b": "$.detail.b"},
+            "InputTemplate": "{\"b\": <b>, \"rule\": \"<aws.events.rule-name>\", \"at\": \"<aws.events.event.ingestion-time>\"}"
+        }});
+        assert_eq!(
+            target_input(&attempt(t)),
+            "{\"b\": \"x\", \"rule\": \"r\", \"at\": \"2023-11-14T22:13:20Z\"}"
+        );
+    }
+
+    #[test]
+    fn entry_sizes_count_as_aws_does() {
+        let e = json!({"Time": 1, "Source": "abc", "DetailType": "de", "Detail": "{}",
+                       "Resources": ["r1", "r22"]});
+        assert_eq!(entry_size(&e), 14 + 3 + 2 + 2 + 2 + 3);
+    }
+}
