@@ -182,7 +182,7 @@ pub fn put_permission(ctx: &Context, v: Value) -> Result<Value, AwsError> {
         }
         let principal_json = if principal == "*" {
             json!("*")
-        } else if ids_is_account(principal) {
+        } else if ministack_sdk::ids::is_account_id(principal) {
             json!({"AWS": format!("arn:{}:iam::{principal}:root", ctx.partition())})
         } else {
             return Err(AwsError::validation(format!(
@@ -231,10 +231,6 @@ pub fn put_permission(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     bus.modified = time::now();
     BUSES.put(&name, &bus)?;
     Ok(json!({}))
-}
-
-fn ids_is_account(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 pub fn remove_permission(ctx: &Context, v: Value) -> Result<Value, AwsError> {

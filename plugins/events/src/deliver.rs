@@ -645,7 +645,7 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
     }
 }
 
-/// Entries of a replayed event: the same envelope with `replay-name`.
+/// A replayed event: the same envelope with `replay-name` added.
 pub fn replay_event(event: &Value, replay: &str) -> Value {
     let mut e = event.clone();
     if let Some(o) = e.as_object_mut() {
