@@ -443,6 +443,9 @@ def test_s3_object_events_reach_the_default_bus(gateway, events, sqs):
     assert [e["detail-type"] for e in got] == ["Object Created", "Object Deleted"]
     assert got[0]["detail"]["object"]["key"] == "photos/cat.png"
     assert got[0]["resources"] == [f"arn:aws:s3:::{bucket}"]
+    assert got[0]["detail"]["reason"] == "PutObject" and got[0]["detail"]["object"]["size"] == 4
+    assert got[1]["detail"]["reason"] == "DeleteObject"
+    assert got[1]["detail"]["deletion-type"] == "Permanently Deleted"
 
 
 # -------------------------------------------------------- archives, replays
