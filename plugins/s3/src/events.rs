@@ -169,9 +169,25 @@ pub fn notify(ctx: &Context, b: &Bucket, e: &Event) {
         } else {
             "Object Deleted"
         };
-        let detail = json!({"version": "0", "bucket": {"name": b.name},
-                            "object": {"key": e.key, "size": e.size, "etag": e.etag.trim_matches('"')},
-                            "request-id": ctx.request_id, "requester": ctx.account, "reason": e.name});
+        let mut detail = json!({"version": "0", "bucket": {"name": b.name},
+                            "object": {"key": e.key, "size": e.size, "etag": e.etag.trim_matches('"'),
+                                       "sequencer": format!("{:016X}", time::now_millis())},
+                            "request-id": ctx.request_id, "requester": ctx.account,
+                            "source-ip-address": "127.0.0.1", "reason": eventbridge_reason(e.name)});
+        if let Some(v) = e.version_id {
+            detail["object"]["version-id"] = json!(v);
+        }
+        if detail_type == "Object Deleted" {
+            detail["deletion-type"] = json!(if e.name == "ObjectRemoved:DeleteMarkerCreated" {
+                "Delete Marker Created"
+            } else {
+                "Permanently Deleted"
+            });
+            if let Some(o) = detail["object"].as_object_mut() {
+                o.remove("size");
+                o.remove("etag");
+            }
+        }
         let t = Target::new("events", ctx);
         deliver(
             &t,
@@ -180,6 +196,17 @@ pub fn notify(ctx: &Context, b: &Bucket, e: &Event) {
             "Detail": detail.to_string(), "EventBusName": "default",
             "Resources": [format!("arn:aws:s3:::{}", b.name)]}]}),
         );
+    }
+}
+
+/// The API that caused an event, as EventBridge's `reason` names it.
+fn eventbridge_reason(event: &str) -> &'static str {
+    match event {
+        "ObjectCreated:Copy" => "CopyObject",
+        "ObjectCreated:CompleteMultipartUpload" => "CompleteMultipartUpload",
+        "ObjectCreated:Post" => "POST Object",
+        e if e.starts_with("ObjectRemoved") => "DeleteObject",
+        _ => "PutObject",
     }
 }
 

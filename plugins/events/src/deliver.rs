@@ -1,0 +1,702 @@
+//! PutEvents and delivery. PutEvents validates each entry, archives the
+//! events, and schedules a `deliver` task (after 0 ms) that runs once the
+//! request's unit has committed: PutEvents never waits on targets. The task
+//! matches each event against the bus's enabled rules and invokes every
+//! target through `services.call` (SQS, SNS, Lambda, Step Functions,
+//! Kinesis, Firehose, CloudWatch Logs, another bus) or the `http`
+//! capability (API destinations). A failed invocation is retried with
+//! backoff as a `retry` task under the target's RetryPolicy; when retries
+//! or the event's age run out, the event goes to the target's SQS
+//! dead-letter queue with AWS's error attributes.
+
+use std::time::Duration;
+
+use ministack_sdk::prelude::*;
+use ministack_sdk::services::{self, Target};
+use ministack_sdk::{encoding, ids, tasks, time};
+use serde_json::{Value, json};
+
+use crate::model::*;
+use crate::{archives, connections, pattern, transform};
+
+pub const DELIVER: &str = "deliver";
+pub const RETRY: &str = "retry";
+/// PutEvents' request size limit (AWS: 256 KB).
+const MAX_REQUEST_BYTES: usize = 256 * 1024;
+const DEFAULT_MAX_RETRIES: u64 = 185;
+const DEFAULT_MAX_AGE_SECS: u64 = 86_400;
+
+/// The size AWS counts for an entry.
+fn entry_size(e: &Value) -> usize {
+    let mut n = 0;
+    if e.get("Time").is_some() {
+        n += 14;
+    }
+    for k in ["Source", "DetailType", "Detail"] {
+        n += s(e, k).map_or(0, str::len);
+    }
+    if let Some(rs) = e.get("Resources").and_then(Value::as_array) {
+        n += rs
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::len)
+            .sum::<usize>();
+    }
+    n
+}
+
+fn entry_error(code: &str, message: &str) -> Value {
+    json!({"ErrorCode": code, "ErrorMessage": message})
+}
+
+/// The payload of a `deliver` task: events put on one bus.
+#[derive(Serialize, Deserialize)]
+pub struct Batch {
+    pub bus: String,
+    pub events: Vec<Value>,
+    /// Only these rules (a replay's FilterArns); empty = all.
+    #[serde(default)]
+    pub rule_arns: Vec<String>,
+}
+
+/// Builds the event envelope of one entry, or its per-entry error.
+fn envelope(ctx: &Context, e: &Value, partner: bool) -> Result<Value, Value> {
+    let strict_sources = ctx.setting("reject_aws_sources") == Some("true");
+    let missing = |k: &str| {
+        entry_error(
+            "InvalidArgument",
+            &format!("Parameter {k} is not valid. Reason: {k} is a required argument."),
+        )
+    };
+    let source = s(e, "Source")
+        .filter(|x| !x.is_empty())
+        .ok_or_else(|| missing("Source"))?;
+    let detail_type = s(e, "DetailType")
+        .filter(|x| !x.is_empty())
+        .ok_or_else(|| missing("DetailType"))?;
+    let detail_text = s(e, "Detail")
+        .filter(|x| !x.is_empty())
+        .ok_or_else(|| missing("Detail"))?;
+    let detail: Value = serde_json::from_str(detail_text)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| entry_error("MalformedDetail", "Detail is malformed."))?;
+    // AWS refuses `aws.*` sources from customers; plugins (S3's
+    // EventBridgeConfiguration) put them through the same PutEvents, and
+    // the host does not tell a plugin's call from a client's, so the check
+    // is opt-in (docs/services/events.md).
+    if !partner && strict_sources && source.starts_with("aws.") {
+        return Err(entry_error(
+            "NotAuthorizedForSourceException",
+            "Not authorized for the source.",
+        ));
+    }
+    let at = e
+        .get("Time")
+        .and_then(Value::as_f64)
+        .unwrap_or_else(time::now);
+    Ok(json!({
+        "version": "0",
+        "id": ids::uuid(),
+        "detail-type": detail_type,
+        "source": source,
+        "account": ctx.account,
+        "time": time::iso8601(at.max(0.0) as u64),
+        "region": ctx.region,
+        "resources": e.get("Resources").cloned().unwrap_or_else(|| json!([])),
+        "detail": detail,
+    }))
+}
+
+/// Entries (with their index in the request) for one other account and region.
+type RemoteEntries = (String, String, Vec<(usize, Value)>);
+
+pub fn put_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
+    let entries = v
+        .get("Entries")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if entries.iter().map(entry_size).sum::<usize>() > MAX_REQUEST_BYTES {
+        return Err(AwsError::validation(
+            "Total size of the entries in the request is over the limit.",
+        ));
+    }
+    let mut results = Vec::with_capacity(entries.len());
+    let mut failed = 0;
+    // Events per bus, in entry order.
+    let mut batches: Vec<Batch> = Vec::new();
+    // Entries for buses in other accounts or regions: forwarded there.
+    let mut remote: Vec<RemoteEntries> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let bus_ref = s(e, "EventBusName");
+        if let Some(a) = bus_ref.and_then(Arn::parse)
+            && (a.account != ctx.account || a.region != ctx.region)
+        {
+            match remote
+                .iter_mut()
+                .find(|r| r.0 == a.account && r.1 == a.region)
+            {
+                Some(r) => r.2.push((i, e.clone())),
+                None => remote.push((a.account.clone(), a.region.clone(), vec![(i, e.clone())])),
+            }
+            results.push(Value::Null);
+            continue;
+        }
+        let bus = bus_name(bus_ref);
+        if !batches.iter().any(|b| b.bus == bus) && find_bus(ctx, &bus)?.is_none() {
+            failed += 1;
+            results.push(entry_error(
+                "ResourceNotFoundException",
+                &format!("Event bus {bus} does not exist."),
+            ));
+            continue;
+        }
+        match envelope(ctx, e, false) {
+            Ok(event) => {
+                results.push(json!({"EventId": event["id"]}));
+                match batches.iter_mut().find(|b| b.bus == bus) {
+                    Some(b) => b.events.push(event),
+                    None => batches.push(Batch {
+                        bus,
+                        events: vec![event],
+                        rule_arns: vec![],
+                    }),
+                }
+            }
+            Err(err) => {
+                failed += 1;
+                results.push(err);
+            }
+        }
+    }
+    for b in &batches {
+        archives::archive(&b.bus, &b.events)?;
+        tasks::schedule(Duration::ZERO, DELIVER, b)?;
+    }
+    for (account, region, items) in remote {
+        let input = json!({"Entries": items.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>()});
+        let answer = services::call_json(
+            &Target::at("events", &account, &region),
+            "PutEvents",
+            &input.to_string(),
+        );
+        let answer: Option<Value> = answer.ok().and_then(|a| serde_json::from_str(&a).ok());
+        for (j, (i, _)) in items.iter().enumerate() {
+            let r = answer
+                .as_ref()
+                .and_then(|a| a["Entries"].get(j).cloned())
+                .unwrap_or_else(|| {
+                    entry_error("InternalFailure", "The cross-account PutEvents failed.")
+                });
+            if r.get("ErrorCode").is_some() {
+                failed += 1;
+            }
+            results[*i] = r;
+        }
+    }
+    Ok(json!({"FailedEntryCount": failed, "Entries": results}))
+}
+
+pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
+    let entries = v
+        .get("Entries")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut results = Vec::new();
+    let mut failed = 0;
+    let mut batches: Vec<Batch> = Vec::new();
+    for e in &entries {
+        let source = s(e, "Source").unwrap_or_default();
+        // The partner bus of the source lives in the account the source
+        // was created for.
+        let Some(src) = crate::sources::find_source_by_name(source)? else {
+            failed += 1;
+            results.push(entry_error(
+                "InvalidArgument",
+                &format!("Event source {source} does not exist."),
+            ));
+            continue;
+        };
+        let target_ctx = Context {
+            account: src.account.clone(),
+            ..ctx.clone()
+        };
+        match envelope(&target_ctx, e, true) {
+            Ok(event) => {
+                results.push(json!({"EventId": event["id"]}));
+                if src.account == ctx.account && BUSES.contains(source) {
+                    match batches.iter_mut().find(|b| b.bus == source) {
+                        Some(b) => b.events.push(event),
+                        None => batches.push(Batch {
+                            bus: source.to_string(),
+                            events: vec![event],
+                            rule_arns: vec![],
+                        }),
+                    }
+                }
+            }
+            Err(err) => {
+                failed += 1;
+                results.push(err);
+            }
+        }
+    }
+    for b in &batches {
+        archives::archive(&b.bus, &b.events)?;
+        tasks::schedule(Duration::ZERO, DELIVER, b)?;
+    }
+    Ok(json!({"FailedEntryCount": failed, "Entries": results}))
+}
+
+/// The `deliver` task.
+pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
+    let rules: Vec<Rule> = rules_of(&batch.bus)?
+        .into_iter()
+        .filter(|r| r.enabled())
+        .filter(|r| batch.rule_arns.is_empty() || batch.rule_arns.contains(&r.arn))
+        .collect();
+    let patterns: Vec<(Rule, Value)> = rules
+        .into_iter()
+        .filter_map(|r| {
+            let p = pattern::parse(r.event_pattern.as_deref()?).ok()?;
+            Some((r, p))
+        })
+        .collect();
+    for event in &batch.events {
+        for (rule, p) in &patterns {
+            if pattern::matches(p, event) {
+                to_rule_targets(ctx, rule, event);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One attempt pending for one target (the `retry` task's payload).
+#[derive(Serialize, Deserialize, Clone)]
+pub struct Attempt {
+    pub rule_arn: String,
+    pub rule_name: String,
+    pub target: Value,
+    pub event: Value,
+    /// Retries made so far.
+    pub retries: u64,
+    /// When the event was first attempted (epoch ms).
+    pub first_ms: u64,
+    /// An API destination invocation slot is already reserved for this run.
+    #[serde(default)]
+    pub slotted: bool,
+}
+
+/// Invokes every target of a rule with `event`; failures retry as tasks.
+pub fn to_rule_targets(ctx: &Context, rule: &Rule, event: &Value) {
+    let targets = targets_of(&rule.bus, &rule.name).unwrap_or_default();
+    let now = time::now_millis();
+    for target in targets {
+        run_attempt(
+            ctx,
+            Attempt {
+                rule_arn: rule.arn.clone(),
+                rule_name: rule.name.clone(),
+                target,
+                event: event.clone(),
+                retries: 0,
+                first_ms: now,
+                slotted: false,
+            },
+        );
+    }
+}
+
+/// The `retry` task.
+pub fn retry(ctx: &Context, a: Attempt) -> Result<(), AwsError> {
+    run_attempt(ctx, a);
+    Ok(())
+}
+
+/// A delivery failure: AWS error code and message, and whether retrying
+/// can help (a service missing from the bundle cannot).
+struct Failure {
+    code: String,
+    message: String,
+    retryable: bool,
+}
+
+fn run_attempt(ctx: &Context, a: Attempt) {
+    // API destinations invoke at most InvocationRateLimitPerSecond: an
+    // attempt early for its slot waits for it (not a retry).
+    if !a.slotted
+        && let Some(wait_ms) = api_destination_slot(&a)
+    {
+        let a = Attempt { slotted: true, ..a };
+        if let Err(e) = tasks::schedule(Duration::from_millis(wait_ms), RETRY, &a) {
+            ministack_sdk::warn!("cannot schedule a rate-limited delivery: {}", e.message);
+        }
+        return;
+    }
+    let Err(f) = invoke(ctx, &a) else {
+        return;
+    };
+    let policy = a.target.get("RetryPolicy");
+    let max_retries = policy
+        .and_then(|p| p.get("MaximumRetryAttempts"))
+        .and_then(Value::as_u64)
+        .unwrap_or(DEFAULT_MAX_RETRIES);
+    let max_age = policy
+        .and_then(|p| p.get("MaximumEventAgeInSeconds"))
+        .and_then(Value::as_u64)
+        .unwrap_or(DEFAULT_MAX_AGE_SECS);
+    let target_arn = s(&a.target, "Arn").unwrap_or_default().to_string();
+    let backoff_ms = (1000u64 << a.retries.min(6)).min(60_000);
+    let age_after = time::now_millis() + backoff_ms - a.first_ms;
+    let exhausted = if !f.retryable || a.retries >= max_retries {
+        Some("MaximumRetryAttemptsExhausted")
+    } else if age_after > max_age * 1000 {
+        Some("MaximumEventAgeExhausted")
+    } else {
+        None
+    };
+    let Some(condition) = exhausted else {
+        ministack_sdk::info!(
+            "delivery to {target_arn} failed ({}: {}); retry {} in {backoff_ms} ms",
+            f.code,
+            f.message,
+            a.retries + 1
+        );
+        let next = Attempt {
+            retries: a.retries + 1,
+            slotted: false,
+            ..a
+        };
+        if let Err(e) = tasks::schedule(Duration::from_millis(backoff_ms), RETRY, &next) {
+            ministack_sdk::warn!("cannot schedule a retry: {}", e.message);
+        }
+        return;
+    };
+    let Some(dlq) = a
+        .target
+        .get("DeadLetterConfig")
+        .and_then(|d| s(d, "Arn"))
+        .and_then(Arn::parse)
+    else {
+        ministack_sdk::warn!(
+            "delivery of {} to {target_arn} failed ({}: {}); dropped",
+            a.event["id"],
+            f.code,
+            f.message
+        );
+        return;
+    };
+    let attr = |v: String| json!({"DataType": "String", "StringValue": v});
+    let input = json!({
+        "QueueUrl": queue_url(ctx, &dlq),
+        "MessageBody": a.event.to_string(),
+        "MessageAttributes": {
+            "RULE_ARN": attr(a.rule_arn.clone()),
+            "TARGET_ARN": attr(target_arn.clone()),
+            "ERROR_CODE": attr(f.code.clone()),
+            "ERROR_MESSAGE": attr(f.message.chars().take(256).collect()),
+            "EXHAUSTED_RETRY_CONDITION": attr(condition.to_string()),
+            "RETRY_ATTEMPTS": attr(a.retries.to_string()),
+        },
+    });
+    if let Err(e) = services::call_json(
+        &Target::at("sqs", &dlq.account, &dlq.region),
+        "SendMessage",
+        &input.to_string(),
+    ) {
+        ministack_sdk::warn!("cannot send to the dead-letter queue {dlq}: {}", e.message);
+    }
+}
+
+/// For an API destination target: takes the next invocation slot of the
+/// destination; `Some(ms)` when the slot is that far in the future.
+fn api_destination_slot(a: &Attempt) -> Option<u64> {
+    let arn = Arn::parse(s(&a.target, "Arn")?)?;
+    if arn.service != "events" || !arn.resource.starts_with("api-destination/") {
+        return None;
+    }
+    let name = arn.resource.split('/').nth(1)?;
+    let rate = connections::API_DESTINATIONS
+        .get(name)
+        .ok()
+        .flatten()?
+        .get("InvocationRateLimitPerSecond")
+        .and_then(Value::as_u64)
+        .unwrap_or(300)
+        .max(1);
+    let now = time::now_millis();
+    let slot = connections::RATE_SLOTS
+        .get(name)
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+        .max(now);
+    connections::RATE_SLOTS
+        .put(name, &(slot + 1000 / rate))
+        .ok()?;
+    (slot > now).then(|| slot - now)
+}
+
+fn queue_url(ctx: &Context, queue: &Arn) -> String {
+    format!(
+        "{}/{}/{}",
+        ctx.endpoint.trim_end_matches('/'),
+        queue.account,
+        queue.resource
+    )
+}
+
+/// The text a target receives (Input, InputPath, InputTransformer or the event).
+pub fn target_input(a: &Attempt) -> String {
+    let t = &a.target;
+    if let Some(input) = s(t, "Input") {
+        return input.to_string();
+    }
+    if let Some(path) = s(t, "InputPath") {
+        return transform::at_path(&a.event, path)
+            .map(Value::to_string)
+            .unwrap_or_default();
+    }
+    if let Some(tr) = t.get("InputTransformer") {
+        let paths = tr
+            .get("InputPathsMap")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let ingestion = time::iso8601(a.first_ms / 1000);
+        return transform::transform(
+            &a.event,
+            &paths,
+            s(tr, "InputTemplate").unwrap_or_default(),
+            &transform::Predefined {
+                rule_arn: &a.rule_arn,
+                rule_name: &a.rule_name,
+                ingestion_time: &ingestion,
+            },
+        );
+    }
+    a.event.to_string()
+}
+
+fn call(service: &str, arn: &Arn, op: &str, input: Value) -> Result<(), Failure> {
+    services::call_json(
+        &Target::at(service, &arn.account, &arn.region),
+        op,
+        &input.to_string(),
+    )
+    .map(|_| ())
+    .map_err(|e| Failure {
+        retryable: !e.message.contains("is not enabled in this gateway"),
+        code: e.code,
+        message: e.message,
+    })
+}
+
+fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
+    let arn_text = s(&a.target, "Arn").unwrap_or_default();
+    let arn = Arn::parse(arn_text).ok_or_else(|| Failure {
+        code: "InvalidArn".into(),
+        message: format!("Target ARN {arn_text} is not valid."),
+        retryable: false,
+    })?;
+    let body = target_input(a);
+    let event_id = a.event["id"].as_str().unwrap_or_default().to_string();
+    match arn.service.as_str() {
+        "sqs" => {
+            let mut input = json!({"QueueUrl": queue_url(ctx, &arn), "MessageBody": body});
+            if arn.resource.ends_with(".fifo") {
+                let group = a
+                    .target
+                    .get("SqsParameters")
+                    .and_then(|p| s(p, "MessageGroupId"))
+                    .unwrap_or(&a.rule_name);
+                input["MessageGroupId"] = json!(group);
+                input["MessageDeduplicationId"] = json!(event_id);
+            }
+            call("sqs", &arn, "SendMessage", input)
+        }
+        "sns" => call(
+            "sns",
+            &arn,
+            "Publish",
+            json!({"TopicArn": arn_text, "Message": body}),
+        ),
+        "lambda" => call(
+            "lambda",
+            &arn,
+            "Invoke",
+            json!({
+                "FunctionName": arn_text,
+                "InvocationType": "Event",
+                "Payload": encoding::base64_encode(body.as_bytes()),
+            }),
+        ),
+        "states" => call(
+            "stepfunctions",
+            &arn,
+            "StartExecution",
+            json!({"stateMachineArn": arn_text, "input": body}),
+        ),
+        "kinesis" => {
+            let key = a
+                .target
+                .get("KinesisParameters")
+                .and_then(|p| s(p, "PartitionKeyPath"))
+                .and_then(|p| transform::at_path(&a.event, p))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .unwrap_or(event_id);
+            call(
+                "kinesis",
+                &arn,
+                "PutRecord",
+                json!({
+                    "StreamARN": arn_text,
+                    "Data": encoding::base64_encode(body.as_bytes()),
+                    "PartitionKey": key,
+                }),
+            )
+        }
+        "firehose" => call(
+            "firehose",
+            &arn,
+            "PutRecord",
+            json!({
+                "DeliveryStreamName": arn.resource_name(),
+                "Record": {"Data": encoding::base64_encode(body.as_bytes())},
+            }),
+        ),
+        "logs" => {
+            let group = arn
+                .resource
+                .strip_prefix("log-group:")
+                .unwrap_or(&arn.resource)
+                .trim_end_matches(":*")
+                .to_string();
+            // One stream per event, as EventBridge writes them.
+            let _ = call(
+                "logs",
+                &arn,
+                "CreateLogStream",
+                json!({"logGroupName": group, "logStreamName": event_id}),
+            );
+            call(
+                "logs",
+                &arn,
+                "PutLogEvents",
+                json!({
+                    "logGroupName": group,
+                    "logStreamName": event_id,
+                    "logEvents": [{"timestamp": time::now_millis(), "message": body}],
+                }),
+            )
+        }
+        "events" if arn.resource.starts_with("event-bus/") => {
+            let e = &a.event;
+            let entry = json!({
+                "Source": e["source"],
+                "DetailType": e["detail-type"],
+                "Detail": e["detail"].to_string(),
+                "Resources": e["resources"],
+                "EventBusName": arn_text,
+            });
+            let out = services::call_json(
+                &Target::at("events", &arn.account, &arn.region),
+                "PutEvents",
+                &json!({"Entries": [entry]}).to_string(),
+            )
+            .map_err(|e| Failure {
+                code: e.code,
+                message: e.message,
+                retryable: true,
+            })?;
+            let out: Value = serde_json::from_str(&out).unwrap_or_default();
+            match out["Entries"][0].get("ErrorCode").and_then(Value::as_str) {
+                Some(code) => Err(Failure {
+                    code: code.to_string(),
+                    message: s(&out["Entries"][0], "ErrorMessage")
+                        .unwrap_or_default()
+                        .to_string(),
+                    retryable: false,
+                }),
+                None => Ok(()),
+            }
+        }
+        "events" if arn.resource.starts_with("api-destination/") => {
+            connections::invoke_api_destination(ctx, &arn, &a.target, body).map_err(|message| {
+                Failure {
+                    code: "SDK_CLIENT_ERROR".into(),
+                    message,
+                    retryable: true,
+                }
+            })
+        }
+        other => Err(Failure {
+            code: "NotAvailable".into(),
+            message: format!("Targets of service {other} are not available in this gateway."),
+            retryable: false,
+        }),
+    }
+}
+
+/// A replayed event: the same envelope with `replay-name` added.
+pub fn replay_event(event: &Value, replay: &str) -> Value {
+    let mut e = event.clone();
+    if let Some(o) = e.as_object_mut() {
+        o.insert("replay-name".into(), json!(replay));
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(target: Value) -> Attempt {
+        Attempt {
+            rule_arn: "arn:aws:events:us-east-1:000000000000:rule/r".into(),
+            rule_name: "r".into(),
+            target,
+            event: json!({"id": "e1", "source": "s", "detail": {"a": 1, "b": "x"}}),
+            retries: 0,
+            first_ms: 1_700_000_000_000,
+            slotted: false,
+        }
+    }
+
+    #[test]
+    fn what_a_target_receives() {
+        let whole = target_input(&attempt(json!({"Id": "t", "Arn": "a"})));
+        assert_eq!(serde_json::from_str::<Value>(&whole).unwrap()["id"], "e1");
+        assert_eq!(
+            target_input(&attempt(json!({"Input": "{\"k\": 2}"}))),
+            "{\"k\": 2}"
+        );
+        assert_eq!(
+            target_input(&attempt(json!({"InputPath": "$.detail"}))),
+            "{\"a\":1,\"b\":\"x\"}"
+        );
+        assert_eq!(target_input(&attempt(json!({"InputPath": "$.nope"}))), "");
+        let t = json!({"InputTransformer": {
+            "InputPathsMap": {"b": "$.detail.b"},
+            "InputTemplate": "{\"b\": <b>, \"rule\": \"<aws.events.rule-name>\", \"at\": \"<aws.events.event.ingestion-time>\"}"
+        }});
+        assert_eq!(
+            target_input(&attempt(t)),
+            "{\"b\": \"x\", \"rule\": \"r\", \"at\": \"2023-11-14T22:13:20Z\"}"
+        );
+    }
+
+    #[test]
+    fn entry_sizes_count_as_aws_does() {
+        let e = json!({"Time": 1, "Source": "abc", "DetailType": "de", "Detail": "{}",
+                       "Resources": ["r1", "r22"]});
+        assert_eq!(entry_size(&e), 14 + 3 + 2 + 2 + 2 + 3);
+    }
+}

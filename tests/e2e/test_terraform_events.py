@@ -1,0 +1,68 @@
+"""Terraform (AWS provider v5): EventBridge buses, rules (pattern and
+schedule), targets with an input transformer and retry policy, an archive,
+a Scheduler group and schedule — applied, checked with boto3, planned again
+(no changes), destroyed. Skipped, saying so, without terraform or the
+provider mirror (as test_terraform.py)."""
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from test_terraform import provider_mirror
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_events_and_scheduler_stack(tmp_path, gateway):
+    if not shutil.which("terraform"):
+        pytest.skip("Terraform not tested: no `terraform` on PATH")
+    mirror = provider_mirror()
+    if not mirror:
+        pytest.skip("Terraform not tested: no AWS provider mirror (set TF_PROVIDER_MIRROR)")
+    (tmp_path / "cli.tfrc").write_text(
+        'provider_installation {\n'
+        f'  filesystem_mirror {{\n    path = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
+        '  direct { exclude = ["registry.terraform.io/hashicorp/aws"] }\n}\n'
+    )
+    shutil.copy(HERE / "terraform_events" / "main.tf", tmp_path / "main.tf")
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(tmp_path / "cli.tfrc"), "TF_IN_AUTOMATION": "1",
+           "CHECKPOINT_DISABLE": "1"}
+
+    def tf(*args, check=True):
+        extra = [] if args[0] == "init" else ["-var", f"endpoint={gateway.url}"]
+        began = time.time()
+        r = subprocess.run(["terraform", *args, "-no-color", "-input=false", *extra],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        print(f"terraform {args[0]}: {time.time() - began:.1f} s")
+        if check and r.returncode != 0:
+            raise AssertionError(f"terraform {args[0]} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+        return r
+
+    tf("init")
+    tf("apply", "-auto-approve")
+    events = gateway.client("events")
+    rule = events.describe_rule(Name="tf-order-paid", EventBusName="tf-orders")
+    assert rule["Description"] == "orders that were paid"
+    (target,) = events.list_targets_by_rule(Rule="tf-order-paid", EventBusName="tf-orders")["Targets"]
+    assert target["InputTransformer"]["InputPathsMap"] == {"id": "$.detail.id"}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 600}
+    assert events.describe_rule(Name="tf-nightly")["ScheduleExpression"] == "cron(0 2 * * ? *)"
+    assert events.describe_archive(ArchiveName="tf-orders-archive")["RetentionDays"] == 7
+    sched = gateway.client("scheduler").get_schedule(Name="tf-report", GroupName="tf-jobs")
+    assert sched["ScheduleExpressionTimezone"] == "Europe/Paris"
+
+    plan = tf("plan", "-detailed-exitcode", check=False)
+    assert plan.returncode == 0, plan.stdout[-4000:]
+
+    tf("destroy", "-auto-approve")
+    with pytest.raises(ClientError) as e:
+        events.describe_event_bus(Name="tf-orders")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        gateway.client("scheduler").get_schedule_group(Name="tf-jobs")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
