@@ -1,0 +1,305 @@
+"""Kinesis Data Streams end to end with boto3: routing and ordering, resharding
+lineage, iterator types and expiry, SubscribeToShard streamed, CBOR requests,
+and a Lambda event source mapping (docs/services/kinesis.md)."""
+
+import base64
+import hashlib
+import json
+import threading
+import time
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def name(prefix="s"):
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def kinesis(gateway):
+    return gateway.client("kinesis")
+
+
+def shard_for(shards, key):
+    h = int(hashlib.md5(key.encode()).hexdigest(), 16)
+    for s in shards:
+        r = s["HashKeyRange"]
+        if int(r["StartingHashKey"]) <= h <= int(r["EndingHashKey"]):
+            return s["ShardId"]
+    raise AssertionError("no shard")
+
+
+def read_all(kinesis, stream, shard_id, kind="TRIM_HORIZON", **kw):
+    it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard_id, ShardIteratorType=kind, **kw)[
+        "ShardIterator"
+    ]
+    out = []
+    while it:
+        r = kinesis.get_records(ShardIterator=it, Limit=10000)
+        out.extend(r["Records"])
+        it = r.get("NextShardIterator")
+        if not r["Records"] and r["MillisBehindLatest"] == 0:
+            return out, r
+    return out, r
+
+
+def test_ten_thousand_records_over_four_shards_complete_and_ordered(kinesis):
+    stream = name()
+    kinesis.create_stream(StreamName=stream, ShardCount=4)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.1})
+    shards = kinesis.list_shards(StreamName=stream)["Shards"]
+    assert [s["HashKeyRange"]["StartingHashKey"] for s in shards] == [
+        "0",
+        str(2**126),
+        str(2**127),
+        str(3 * 2**126),
+    ]
+    assert shards[3]["HashKeyRange"]["EndingHashKey"] == str(2**128 - 1)
+    keys = [f"user-{i}" for i in range(37)]
+    sent = {}
+    for batch in range(20):
+        entries = []
+        for i in range(500):
+            n = batch * 500 + i
+            key = keys[n % len(keys)]
+            entries.append({"Data": f"{key}:{n}".encode(), "PartitionKey": key})
+            sent.setdefault(key, []).append(n)
+        r = kinesis.put_records(StreamName=stream, Records=entries)
+        assert r["FailedRecordCount"] == 0
+        for e, res in zip(entries, r["Records"]):
+            assert res["ShardId"] == shard_for(shards, e["PartitionKey"])
+            assert len(res["SequenceNumber"]) == 56 and res["SequenceNumber"].isdigit()
+    got = {}
+    total = 0
+    for s in shards:
+        records, last = read_all(kinesis, stream, s["ShardId"])
+        seqs = [int(r["SequenceNumber"]) for r in records]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        for r in records:
+            key, n = r["Data"].decode().split(":")
+            assert r["PartitionKey"] == key
+            assert shard_for(shards, key) == s["ShardId"]
+            got.setdefault(key, []).append(int(n))
+        total += len(records)
+        assert last["MillisBehindLatest"] == 0
+    assert total == 10000
+    assert got == sent
+
+
+def test_put_record_explicit_hash_key_and_errors(kinesis):
+    stream = name()
+    kinesis.create_stream(StreamName=stream, ShardCount=2)
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+    r = kinesis.put_record(StreamARN=arn, Data=b"x", PartitionKey="k", ExplicitHashKey=str(2**128 - 1))
+    assert r["ShardId"] == "shardId-000000000001"
+    r2 = kinesis.put_record(StreamName=stream, Data=b"y", PartitionKey="k", ExplicitHashKey="0")
+    assert r2["ShardId"] == "shardId-000000000000"
+    with pytest.raises(ClientError) as e:
+        kinesis.put_record(StreamName=stream, Data=b"x", PartitionKey="k", ExplicitHashKey=str(2**128))
+    assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
+    with pytest.raises(ClientError) as e:
+        kinesis.put_record(StreamName="nope-" + stream, Data=b"x", PartitionKey="k")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        kinesis.create_stream(StreamName=stream, ShardCount=1)
+    assert e.value.response["Error"]["Code"] == "ResourceInUseException"
+    # Sequence numbers grow per shard.
+    a = kinesis.put_record(StreamName=stream, Data=b"1", PartitionKey="p")["SequenceNumber"]
+    b = kinesis.put_record(StreamName=stream, Data=b"2", PartitionKey="p")["SequenceNumber"]
+    assert int(b) > int(a)
+
+
+def test_split_then_merge_child_shards_and_lineage(kinesis):
+    stream = name()
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.put_record(StreamName=stream, Data=b"before", PartitionKey="a")
+    kinesis.split_shard(StreamName=stream, ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127))
+    shards = {s["ShardId"]: s for s in kinesis.list_shards(StreamName=stream)["Shards"]}
+    assert set(shards) == {"shardId-000000000000", "shardId-000000000001", "shardId-000000000002"}
+    parent = shards["shardId-000000000000"]
+    assert "EndingSequenceNumber" in parent["SequenceNumberRange"]
+    assert shards["shardId-000000000001"]["ParentShardId"] == "shardId-000000000000"
+    assert shards["shardId-000000000001"]["HashKeyRange"]["EndingHashKey"] == str(2**127 - 1)
+    assert shards["shardId-000000000002"]["HashKeyRange"]["StartingHashKey"] == str(2**127)
+    open_now = kinesis.list_shards(StreamName=stream, ShardFilter={"Type": "AT_LATEST"})["Shards"]
+    assert [s["ShardId"] for s in open_now] == ["shardId-000000000001", "shardId-000000000002"]
+
+    # Reading the closed parent to its end hands over the children.
+    records, last = read_all(kinesis, stream, "shardId-000000000000")
+    assert [r["Data"] for r in records] == [b"before"]
+    assert last.get("NextShardIterator") is None
+    assert sorted(c["ShardId"] for c in last["ChildShards"]) == ["shardId-000000000001", "shardId-000000000002"]
+    assert all(c["ParentShards"] == ["shardId-000000000000"] for c in last["ChildShards"])
+
+    # A closed shard cannot be split again; non-adjacent shards cannot merge.
+    with pytest.raises(ClientError) as e:
+        kinesis.split_shard(StreamName=stream, ShardToSplit="shardId-000000000000", NewStartingHashKey="5")
+    assert e.value.response["Error"]["Code"] == "ResourceInUseException"
+
+    kinesis.merge_shards(
+        StreamName=stream, ShardToMerge="shardId-000000000001", AdjacentShardToMerge="shardId-000000000002"
+    )
+    shards = {s["ShardId"]: s for s in kinesis.list_shards(StreamName=stream)["Shards"]}
+    merged = shards["shardId-000000000003"]
+    assert merged["ParentShardId"] == "shardId-000000000001"
+    assert merged["AdjacentParentShardId"] == "shardId-000000000002"
+    assert merged["HashKeyRange"] == {"StartingHashKey": "0", "EndingHashKey": str(2**128 - 1)}
+    r = kinesis.put_record(StreamName=stream, Data=b"after", PartitionKey="a")
+    assert r["ShardId"] == "shardId-000000000003"
+    _, last = read_all(kinesis, stream, "shardId-000000000001")
+    assert last["ChildShards"] == [
+        {
+            "ShardId": "shardId-000000000003",
+            "ParentShards": ["shardId-000000000001", "shardId-000000000002"],
+            "HashKeyRange": {"StartingHashKey": "0", "EndingHashKey": str(2**128 - 1)},
+        }
+    ]
+    # Uniform scaling to 2 shards closes the merged one.
+    out = kinesis.update_shard_count(StreamName=stream, TargetShardCount=2, ScalingType="UNIFORM_SCALING")
+    assert out["CurrentShardCount"] == 1 and out["TargetShardCount"] == 2
+    summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+    assert summary["OpenShardCount"] == 2
+    # ListShards pages with NextToken.
+    page = kinesis.list_shards(StreamName=stream, MaxResults=2)
+    assert len(page["Shards"]) == 2 and page["NextToken"]
+    rest = kinesis.list_shards(NextToken=page["NextToken"], MaxResults=10)
+    assert len(rest["Shards"]) == 4 and "NextToken" not in rest
+
+
+def test_at_timestamp_and_after_sequence_number(kinesis):
+    stream = name()
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    seqs = [kinesis.put_record(StreamName=stream, Data=b"old%d" % i, PartitionKey="k")["SequenceNumber"] for i in range(3)]
+    # boto3 sends timestamps in whole seconds: start the new records in the next second.
+    time.sleep(1.05 - time.time() % 1)
+    mark = int(time.time())
+    for i in range(2):
+        kinesis.put_record(StreamName=stream, Data=b"new%d" % i, PartitionKey="k")
+    shard = "shardId-000000000000"
+    recs, _ = read_all(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=mark)
+    assert [r["Data"] for r in recs] == [b"new0", b"new1"]
+    recs, _ = read_all(kinesis, stream, shard, "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=seqs[1])
+    assert [r["Data"] for r in recs] == [b"old2", b"new0", b"new1"]
+    recs, _ = read_all(kinesis, stream, shard, "AT_SEQUENCE_NUMBER", StartingSequenceNumber=seqs[1])
+    assert [r["Data"] for r in recs][:2] == [b"old1", b"old2"]
+    latest = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    kinesis.put_record(StreamName=stream, Data=b"later", PartitionKey="k")
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=latest)["Records"]] == [b"later"]
+    # Limit and MillisBehindLatest.
+    it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    r = kinesis.get_records(ShardIterator=it, Limit=2)
+    assert len(r["Records"]) == 2 and r["MillisBehindLatest"] > 0
+    with pytest.raises(ClientError) as e:
+        kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber="12345"
+        )
+    assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
+
+
+def test_expired_iterator(kinesis):
+    """Iterators are base64url JSON with the issue time `t` (ms): moving it 5
+    minutes back makes an expired one without waiting."""
+    stream = name()
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    it = kinesis.get_shard_iterator(StreamName=stream, ShardId="shardId-000000000000", ShardIteratorType="LATEST")[
+        "ShardIterator"
+    ]
+    pos = json.loads(base64.urlsafe_b64decode(it + "=" * (-len(it) % 4)))
+    pos["t"] -= 5 * 60 * 1000 + 1000
+    old = base64.urlsafe_b64encode(json.dumps(pos).encode()).decode().rstrip("=")
+    with pytest.raises(ClientError) as e:
+        kinesis.get_records(ShardIterator=old)
+    assert e.value.response["Error"]["Code"] == "ExpiredIteratorException"
+    assert kinesis.get_records(ShardIterator=it)["Records"] == []
+    with pytest.raises(ClientError) as e:
+        kinesis.get_records(ShardIterator="garbage")
+    assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
+
+
+def test_stream_admin_operations(kinesis):
+    stream = name()
+    kinesis.create_stream(StreamName=stream, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    d = kinesis.describe_stream(StreamName=stream)["StreamDescription"]
+    assert d["StreamModeDetails"]["StreamMode"] == "ON_DEMAND" and len(d["Shards"]) == 4
+    arn = d["StreamARN"]
+    assert arn == f"arn:aws:kinesis:us-east-1:000000000000:stream/{stream}"
+    kinesis.update_stream_mode(StreamARN=arn, StreamModeDetails={"StreamMode": "PROVISIONED"})
+    kinesis.increase_stream_retention_period(StreamName=stream, RetentionPeriodHours=48)
+    with pytest.raises(ClientError) as e:
+        kinesis.increase_stream_retention_period(StreamName=stream, RetentionPeriodHours=30)
+    assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
+    kinesis.decrease_stream_retention_period(StreamARN=arn, RetentionPeriodHours=24)
+    kinesis.add_tags_to_stream(StreamName=stream, Tags={"team": "a", "env": "dev"})
+    kinesis.remove_tags_from_stream(StreamName=stream, TagKeys=["env"])
+    assert kinesis.list_tags_for_stream(StreamName=stream)["Tags"] == [{"Key": "team", "Value": "a"}]
+    kinesis.tag_resource(ResourceARN=arn, Tags={"x": "1"})
+    assert {t["Key"] for t in kinesis.list_tags_for_resource(ResourceARN=arn)["Tags"]} == {"team", "x"}
+    kinesis.start_stream_encryption(StreamName=stream, EncryptionType="KMS", KeyId="alias/aws/kinesis")
+    s = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+    assert s["EncryptionType"] == "KMS" and s["KeyId"] == "alias/aws/kinesis" and s["RetentionPeriodHours"] == 24
+    r = kinesis.put_record(StreamName=stream, Data=b"e", PartitionKey="k")
+    assert r["EncryptionType"] == "KMS"
+    kinesis.stop_stream_encryption(StreamName=stream, EncryptionType="KMS", KeyId="alias/aws/kinesis")
+    m = kinesis.enable_enhanced_monitoring(StreamName=stream, ShardLevelMetrics=["ALL"])
+    assert len(m["DesiredShardLevelMetrics"]) == 7
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kinesis:GetRecords", "Resource": arn}]})
+    kinesis.put_resource_policy(ResourceARN=arn, Policy=policy)
+    assert json.loads(kinesis.get_resource_policy(ResourceARN=arn)["Policy"]) == json.loads(policy)
+    kinesis.delete_resource_policy(ResourceARN=arn)
+    limits = kinesis.describe_limits()
+    assert limits["OpenShardCount"] >= 4 and limits["ShardLimit"] > 0
+    assert stream in kinesis.list_streams()["StreamNames"]
+    kinesis.delete_stream(StreamARN=arn)
+    with pytest.raises(ClientError) as e:
+        kinesis.describe_stream(StreamName=stream)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_subscribe_to_shard_receives_records_put_while_open(kinesis, gateway):
+    stream = name()
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+    consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="efo")["Consumer"]
+    assert consumer["ConsumerStatus"] == "ACTIVE"
+    listed = kinesis.list_stream_consumers(StreamARN=arn)["Consumers"]
+    assert [c["ConsumerName"] for c in listed] == ["efo"]
+    kinesis.put_record(StreamName=stream, Data=b"before", PartitionKey="k")
+    out = kinesis.subscribe_to_shard(
+        ConsumerARN=consumer["ConsumerARN"],
+        ShardId="shardId-000000000000",
+        StartingPosition={"Type": "LATEST"},
+    )
+    received = []
+    latencies = []
+    sent_at = {}
+
+    def put_later():
+        time.sleep(0.3)
+        for i in range(3):
+            sent_at[i] = time.time()
+            kinesis.put_record(StreamName=stream, Data=b"live%d" % i, PartitionKey="k")
+            time.sleep(0.2)
+
+    t = threading.Thread(target=put_later)
+    t.start()
+    deadline = time.time() + 15
+    for event in out["EventStream"]:
+        ev = event["SubscribeToShardEvent"]
+        for r in ev["Records"]:
+            i = int(r["Data"][4:])
+            latencies.append(time.time() - sent_at[i])
+            received.append(r["Data"])
+        assert len(ev["ContinuationSequenceNumber"]) == 56
+        if len(received) >= 3 or time.time() > deadline:
+            break
+    t.join()
+    assert received == [b"live0", b"live1", b"live2"]
+    print(f"SubscribeToShard put-to-receive latency ms: {[round(x * 1000, 1) for x in latencies]}")
+    assert max(latencies) < 2.0
+    with pytest.raises(ClientError) as e:
+        kinesis.delete_stream(StreamName=stream)
+    assert e.value.response["Error"]["Code"] == "ResourceInUseException"
+    kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
+    kinesis.delete_stream(StreamName=stream)
