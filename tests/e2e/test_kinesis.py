@@ -303,3 +303,143 @@ def test_subscribe_to_shard_receives_records_put_while_open(kinesis, gateway):
     assert e.value.response["Error"]["Code"] == "ResourceInUseException"
     kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
     kinesis.delete_stream(StreamName=stream)
+
+
+def cbor_call(gateway, operation, body):
+    """A request as the Java SDK and the KCL send it: awsJson 1.1 with a CBOR body."""
+    import cbor2
+    import requests
+
+    auth = (
+        "AWS4-HMAC-SHA256 Credential=000000000000/20260101/us-east-1/kinesis/aws4_request, "
+        "SignedHeaders=host, Signature=0"
+    )
+    r = requests.post(
+        gateway.url + "/",
+        data=cbor2.dumps(body),
+        headers={
+            "Content-Type": "application/x-amz-cbor-1.1",
+            "X-Amz-Target": f"Kinesis_20131202.{operation}",
+            "Authorization": auth,
+        },
+        timeout=30,
+    )
+    assert r.headers["Content-Type"] == "application/x-amz-cbor-1.1"
+    # Tag 1 wraps epoch milliseconds here (the Java SDK's reading), not
+    # seconds as cbor2 assumes: keep the raw number.
+    return r.status_code, cbor2.loads(r.content, semantic_decoders={1: lambda v, _immutable: ("epoch-ms", v)})
+
+
+def test_cbor_requests(gateway, kinesis):
+    import cbor2
+
+    stream = name()
+    status, out = cbor_call(gateway, "CreateStream", {"StreamName": stream, "ShardCount": 1})
+    assert status == 200, out
+    status, put = cbor_call(gateway, "PutRecord", {"StreamName": stream, "Data": b"\x00\xffbinary", "PartitionKey": "k"})
+    assert status == 200 and len(put["SequenceNumber"]) == 56
+    # The Java SDK writes timestamps as tag 1 around epoch milliseconds.
+    at = cbor2.CBORTag(1, int((time.time() - 60) * 1000))
+    status, it = cbor_call(
+        gateway,
+        "GetShardIterator",
+        {"StreamName": stream, "ShardId": "shardId-000000000000", "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": at},
+    )
+    assert status == 200, it
+    status, got = cbor_call(gateway, "GetRecords", {"ShardIterator": it["ShardIterator"]})
+    assert status == 200
+    [rec] = got["Records"]
+    assert rec["Data"] == b"\x00\xffbinary"  # a CBOR byte string, not base64 text
+    kind, ms = rec["ApproximateArrivalTimestamp"]
+    assert kind == "epoch-ms" and isinstance(ms, int) and abs(ms / 1000 - time.time()) < 60
+    boto = kinesis.get_records(
+        ShardIterator=kinesis.get_shard_iterator(StreamName=stream, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    )["Records"][0]
+    assert boto["Data"] == b"\x00\xffbinary" and boto["SequenceNumber"] == rec["SequenceNumber"]
+    status, err = cbor_call(gateway, "DescribeStream", {"StreamName": "missing-" + stream})
+    assert status == 400 and err["__type"] == "ResourceNotFoundException" and "not found" in err["message"]
+    status, err = cbor_call(gateway, "PutRecord", {"StreamName": stream})
+    assert status == 400 and err["__type"] == "ValidationException"
+
+
+PY_KINESIS_REPORTER = """
+import base64, json, os, boto3
+
+sqs = boto3.client("sqs")
+
+def handler(event, context):
+    url = sqs.get_queue_url(QueueName=os.environ["REPORT_QUEUE"])["QueueUrl"]
+    datas = [base64.b64decode(r["kinesis"]["data"]).decode() for r in event["Records"]]
+    if any(d.startswith("poison") for d in datas):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"failed": datas}))
+        raise RuntimeError("poison record")
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({
+        "datas": datas,
+        "source": event["Records"][0]["eventSource"],
+        "shard": event["Records"][0]["eventID"].split(":")[0],
+    }))
+    return {}
+"""
+
+
+def _zip(code):
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", code)
+    return buf.getvalue()
+
+
+def _drain(sqs, url, until, timeout=30):
+    got = []
+    deadline = time.time() + timeout
+    while not until(got) and time.time() < deadline:
+        r = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for m in r.get("Messages", []):
+            got.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return got
+
+
+def test_lambda_kinesis_mapping_delivers_batches_and_retires_a_poison_batch(gateway, kinesis):
+    lam, sqs = gateway.client("lambda"), gateway.client("sqs")
+    stream = name()
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+    kinesis.put_record(StreamName=stream, Data=b"before-mapping", PartitionKey="k")
+    report = f"r-{uuid.uuid4().hex[:8]}"
+    report_url = sqs.create_queue(QueueName=report)["QueueUrl"]
+    dlq = sqs.create_queue(QueueName=f"d-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    fn = f"fn-{uuid.uuid4().hex[:8]}"
+    lam.create_function(
+        FunctionName=fn, Runtime="python3.12", Role="arn:aws:iam::000000000000:role/lambda-role",
+        Handler="app.handler", Code={"ZipFile": _zip(PY_KINESIS_REPORTER)}, Timeout=10,
+        Environment={"Variables": {"REPORT_QUEUE": report}},
+    )
+    m = lam.create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=fn, StartingPosition="LATEST", BatchSize=5,
+        MaximumRetryAttempts=1, BisectBatchOnFunctionError=False,
+        DestinationConfig={"OnFailure": {"Destination": dlq_arn}},
+    )
+    kinesis.put_records(StreamName=stream, Records=[{"Data": f"r{i}".encode(), "PartitionKey": "k"} for i in range(8)])
+    got = _drain(sqs, report_url, lambda g: sum(len(x.get("datas", [])) for x in g) >= 8)
+    datas = [d for x in got for d in x.get("datas", [])]
+    assert datas == [f"r{i}" for i in range(8)], got  # LATEST: not the record put before
+    assert all(len(x["datas"]) <= 5 for x in got)
+    assert {x["source"] for x in got} == {"aws:kinesis"} and {x["shard"] for x in got} == {"shardId-000000000000"}
+    # A failing batch is tried 1 + MaximumRetryAttempts times, then goes to
+    # the on-failure destination, and the records after it still arrive.
+    kinesis.put_record(StreamName=stream, Data=b"poison", PartitionKey="k")
+    failed = _drain(sqs, report_url, lambda g: len(g) >= 2)
+    assert [x["failed"] for x in failed] == [["poison"], ["poison"]]
+    [info] = [json.loads(x["Body"]) for x in sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=10)["Messages"]]
+    assert info["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert info["KinesisBatchInfo"]["batchSize"] == 1 and info["KinesisBatchInfo"]["streamArn"] == arn
+    kinesis.put_record(StreamName=stream, Data=b"after", PartitionKey="k")
+    got = _drain(sqs, report_url, lambda g: any("after" in x.get("datas", []) for x in g))
+    assert [d for x in got for d in x.get("datas", [])] == ["after"]
+    assert lam.get_event_source_mapping(UUID=m["UUID"])["LastProcessingResult"] == "OK"
+    lam.delete_event_source_mapping(UUID=m["UUID"])
