@@ -443,3 +443,20 @@ def test_lambda_kinesis_mapping_delivers_batches_and_retires_a_poison_batch(gate
     assert [d for x in got for d in x.get("datas", [])] == ["after"]
     assert lam.get_event_source_mapping(UUID=m["UUID"])["LastProcessingResult"] == "OK"
     lam.delete_event_source_mapping(UUID=m["UUID"])
+
+
+def test_throttling_when_configured_gives_per_record_errors(make_gateway):
+    gw = make_gateway(env={"KINESIS_SHARD_RECORDS_PER_SECOND": "10"})
+    k = gw.client("kinesis")
+    stream = name()
+    k.create_stream(StreamName=stream, ShardCount=1)
+    # Stay inside one wall-clock second (the window is per second).
+    time.sleep(1.02 - time.time() % 1)
+    r = k.put_records(StreamName=stream, Records=[{"Data": b"x", "PartitionKey": str(i)} for i in range(25)])
+    assert r["FailedRecordCount"] == 15
+    ok = [e for e in r["Records"] if "SequenceNumber" in e]
+    failed = [e for e in r["Records"] if "ErrorCode" in e]
+    assert len(ok) == 10 and {e["ErrorCode"] for e in failed} == {"ProvisionedThroughputExceededException"}
+    with pytest.raises(ClientError) as e:
+        k.put_record(StreamName=stream, Data=b"x", PartitionKey="k")
+    assert e.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
