@@ -460,3 +460,19 @@ def test_throttling_when_configured_gives_per_record_errors(make_gateway):
     with pytest.raises(ClientError) as e:
         k.put_record(StreamName=stream, Data=b"x", PartitionKey="k")
     assert e.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+
+
+def test_records_survive_kill_and_sequence_numbers_keep_growing(make_gateway):
+    gw = make_gateway(env={"PERSIST_STATE": "1"})
+    k = gw.client("kinesis")
+    stream = name()
+    k.create_stream(StreamName=stream, ShardCount=2)
+    before = k.put_records(StreamName=stream, Records=[{"Data": b"%d" % i, "PartitionKey": "k"} for i in range(20)])
+    last = before["Records"][-1]
+    gw.kill()
+    gw.start()
+    k = gw.client("kinesis")
+    recs, _ = read_all(k, stream, last["ShardId"])
+    assert [r["Data"] for r in recs] == [b"%d" % i for i in range(20)]
+    after = k.put_record(StreamName=stream, Data=b"next", PartitionKey="k")
+    assert after["ShardId"] == last["ShardId"] and int(after["SequenceNumber"]) > int(last["SequenceNumber"])
