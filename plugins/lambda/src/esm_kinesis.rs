@@ -16,10 +16,11 @@
 //! - `MaximumRecordAgeInSeconds`: older records are skipped.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
-use ministack_sdk::{encoding, ids, time};
+use ministack_sdk::{encoding, ids, tasks, time};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -133,9 +134,20 @@ fn waits_for_parents(shard: &Value, m: &Mapping, ids: &[String]) -> bool {
     })
 }
 
-/// One poll of every shard; true when a batch was handled.
+/// How long an idle poll waits for the stream's put notification (the
+/// `stream:<StreamARN>` topic of the kinesis plugin, granted by
+/// plugins.toml `listens = ["kinesis"]`) before the poll loop goes on.
+const WAIT_FOR_PUTS: Duration = Duration::from_secs(2);
+
+/// One poll of every shard; true when a batch was handled, or when records
+/// were put while it waited.
 pub fn poll(ctx: &Context, uuid: &str, arn: &str) -> Result<bool, AwsError> {
     let a = Arn::parse(arn).ok_or_else(|| invalid("bad stream ARN"))?;
+    // Read before looking, so a put between the look and the wait is not
+    // missed (docs/tasks.md). Without the grant, the loop polls on its own
+    // interval.
+    let topic = format!("stream:{arn}");
+    let seen = tasks::topic_generation("kinesis", &topic).ok();
     let shards = list_shards(&a)?;
     let ids: Vec<String> = shards
         .iter()
@@ -152,6 +164,10 @@ pub fn poll(ctx: &Context, uuid: &str, arn: &str) -> Result<bool, AwsError> {
             continue;
         }
         busy |= poll_shard(ctx, uuid, m, &a, arn, &id, position)?;
+    }
+    if !busy && let Some(seen) = seen {
+        let now = tasks::wait_on("kinesis", &topic, seen, WAIT_FOR_PUTS)?;
+        return Ok(now != seen);
     }
     Ok(busy)
 }
