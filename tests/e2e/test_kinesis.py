@@ -476,3 +476,23 @@ def test_records_survive_kill_and_sequence_numbers_keep_growing(make_gateway):
     assert [r["Data"] for r in recs] == [b"%d" % i for i in range(20)]
     after = k.put_record(StreamName=stream, Data=b"next", PartitionKey="k")
     assert after["ShardId"] == last["ShardId"] and int(after["SequenceNumber"]) > int(last["SequenceNumber"])
+
+
+def test_subscribe_to_a_closed_shard_ends_with_its_children(kinesis):
+    stream = name()
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+    seq = kinesis.put_record(StreamName=stream, Data=b"parent", PartitionKey="k")["SequenceNumber"]
+    kinesis.split_shard(StreamName=stream, ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127))
+    consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="c")["Consumer"]["ConsumerARN"]
+    out = kinesis.subscribe_to_shard(
+        ConsumerARN=consumer, ShardId="shardId-000000000000", StartingPosition={"Type": "TRIM_HORIZON"}
+    )
+    events = [e["SubscribeToShardEvent"] for e in out["EventStream"]]  # ends by itself
+    assert [r["Data"] for e in events for r in e["Records"]] == [b"parent"]
+    assert events[-1]["ContinuationSequenceNumber"] == seq
+    assert sorted(c["ShardId"] for c in events[-1]["ChildShards"]) == ["shardId-000000000001", "shardId-000000000002"]
+    with pytest.raises(ClientError) as e:
+        kinesis.subscribe_to_shard(ConsumerARN=consumer + "0", ShardId="shardId-000000000000",
+                                   StartingPosition={"Type": "LATEST"})
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
