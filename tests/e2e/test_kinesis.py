@@ -496,3 +496,20 @@ def test_subscribe_to_a_closed_shard_ends_with_its_children(kinesis):
         kinesis.subscribe_to_shard(ConsumerARN=consumer + "0", ShardId="shardId-000000000000",
                                    StartingPosition={"Type": "LATEST"})
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_records_past_retention_are_dropped(make_gateway):
+    # KINESIS_RETENTION_SCALE shrinks an hour of retention: 24 h last 0.864 s.
+    gw = make_gateway(env={"KINESIS_RETENTION_SCALE": "0.00001"})
+    k = gw.client("kinesis")
+    stream = name()
+    k.create_stream(StreamName=stream, ShardCount=1)
+    k.put_records(StreamName=stream, Records=[{"Data": b"old%d" % i, "PartitionKey": "k"} for i in range(3)])
+    time.sleep(1.2)
+    k.put_record(StreamName=stream, Data=b"fresh", PartitionKey="k")
+    recs, _ = read_all(k, stream, "shardId-000000000000")
+    assert [r["Data"] for r in recs] == [b"fresh"]
+    # A longer period does not bring expired records back.
+    k.increase_stream_retention_period(StreamName=stream, RetentionPeriodHours=200)
+    recs, _ = read_all(k, stream, "shardId-000000000000")
+    assert [r["Data"] for r in recs] == [b"fresh"]

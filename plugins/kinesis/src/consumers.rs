@@ -244,7 +244,7 @@ pub fn subscribe(ctx: &Context, input: SubscribeToShardInput) -> Result<Subscrib
 }
 
 /// The task feeding one subscription.
-pub fn feed(_ctx: &Context, mut job: Feed) -> Result<(), AwsError> {
+pub fn feed(ctx: &Context, mut job: Feed) -> Result<(), AwsError> {
     let events = EventStream::from_id(&job.events);
     let topic = shard_topic(&job.stream_id, &job.shard);
     let mut seen = tasks::topic_generation(crate::Kinesis::NAME, &topic)?;
@@ -260,7 +260,7 @@ pub fn feed(_ctx: &Context, mut job: Feed) -> Result<(), AwsError> {
             return Ok(());
         };
         let shard = stream.shard(&job.shard)?.clone();
-        let batch = records::read(&stream, &shard, job.next, 10_000)?;
+        let batch = records::read(ctx, &stream, &shard, job.next, 10_000)?;
         job.next = batch.next;
         let finished = !shard.is_open() && batch.at_tip;
         if first || !batch.records.is_empty() || finished {

@@ -347,13 +347,14 @@ pub struct Batch {
 }
 
 pub fn read(
+    ctx: &Context,
     stream: &Stream,
     shard: &ShardMeta,
     from: u64,
     limit: usize,
 ) -> Result<Batch, AwsError> {
     let now = time::now_millis();
-    let cutoff = now.saturating_sub(stream.retention_hours as u64 * 3_600_000);
+    let cutoff = stream.retention_cutoff(ctx);
     let encryption = (stream.encryption.as_deref() == Some("KMS")).then_some(EncryptionType::Kms);
     let mut records = Vec::new();
     let mut next = from.max(1);
@@ -420,7 +421,7 @@ pub fn get_records(ctx: &Context, input: GetRecordsInput) -> Result<GetRecordsOu
     }
     let shard = stream.shard(&position.h)?;
     let limit = input.limit.unwrap_or(10000).clamp(1, 10000) as usize;
-    let batch = read(&stream, shard, position.c, limit)?;
+    let batch = read(ctx, &stream, shard, position.c, limit)?;
     let finished = !shard.is_open() && batch.at_tip;
     Ok(GetRecordsOutput {
         records: batch.records,
@@ -437,8 +438,8 @@ pub fn get_records(ctx: &Context, input: GetRecordsInput) -> Result<GetRecordsOu
 }
 
 /// Deletes the records older than the stream's retention period.
-pub fn trim(stream: &Stream) -> Result<u64, AwsError> {
-    let cutoff = time::now_millis().saturating_sub(stream.retention_hours as u64 * 3_600_000);
+pub fn trim(ctx: &Context, stream: &Stream) -> Result<u64, AwsError> {
+    let cutoff = stream.retention_cutoff(ctx);
     let mut dropped = 0;
     for shard in &stream.shards {
         let first_kept = counter_at(stream, shard, cutoff)?;

@@ -121,7 +121,25 @@ pub fn shard_id(index: u32) -> String {
     format!("shardId-{index:012}")
 }
 
+/// Milliseconds one hour of retention lasts: 3,600,000 scaled by the
+/// `KINESIS_RETENTION_SCALE` setting (default 1; a test sets it tiny to see
+/// records expire without waiting a day).
+pub fn hour_ms(ctx: &Context) -> f64 {
+    let scale = ctx
+        .setting("KINESIS_RETENTION_SCALE")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(1.0);
+    3_600_000.0 * scale
+}
+
 impl Stream {
+    /// The arrival time (epoch ms) before which records have expired.
+    pub fn retention_cutoff(&self, ctx: &Context) -> u64 {
+        let span = (self.retention_hours as f64 * hour_ms(ctx)) as u64;
+        time::now_millis().saturating_sub(span)
+    }
+
     pub fn seq(&self, shard: &ShardMeta, counter: u64) -> String {
         seq::format(shard.index, counter, self.created_ms)
     }
@@ -541,8 +559,7 @@ pub fn list_shards(ctx: &Context, input: ListShardsInput) -> Result<ListShardsOu
     if after.is_none() {
         after = input.exclusive_start_shard_id.clone();
     }
-    let retention_start =
-        time::now_millis().saturating_sub(stream.retention_hours as u64 * 3_600_000);
+    let retention_start = stream.retention_cutoff(ctx);
     let keep = |s: &ShardMeta| -> Result<bool, AwsError> {
         let Some((kind, shard, ts)) = &filter else {
             return Ok(true);
@@ -792,6 +809,8 @@ pub fn increase_retention(
             stream.name, stream.retention_hours
         )));
     }
+    // Records already past the old period stay gone.
+    crate::records::trim(ctx, &stream)?;
     stream.retention_hours = hours;
     STREAMS.put(&stream.name, &stream)?;
     Ok(IncreaseStreamRetentionPeriodOutput::default())
@@ -820,6 +839,6 @@ pub fn decrease_retention(
     }
     stream.retention_hours = hours;
     STREAMS.put(&stream.name, &stream)?;
-    crate::records::trim(&stream)?;
+    crate::records::trim(ctx, &stream)?;
     Ok(DecreaseStreamRetentionPeriodOutput::default())
 }
