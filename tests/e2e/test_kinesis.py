@@ -513,3 +513,37 @@ def test_records_past_retention_are_dropped(make_gateway):
     k.increase_stream_retention_period(StreamName=stream, RetentionPeriodHours=200)
     recs, _ = read_all(k, stream, "shardId-000000000000")
     assert [r["Data"] for r in recs] == [b"fresh"]
+
+
+def test_subscribe_to_shard_over_http2(gateway, kinesis):
+    import shutil
+    import subprocess
+
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.fail("curl is needed for the HTTP/2 SubscribeToShard test")
+    stream = name()
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+    kinesis.put_record(StreamName=stream, Data=b"h2-record", PartitionKey="k")
+    # A closed shard: the subscription ends by itself after its records.
+    kinesis.split_shard(
+        StreamName=stream, ShardToSplit="shardId-000000000000", NewStartingHashKey="1")
+    consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="h2")["Consumer"]["ConsumerARN"]
+    auth = ("AWS4-HMAC-SHA256 Credential=000000000000/20260101/us-east-1/kinesis/aws4_request, "
+            "SignedHeaders=host, Signature=0")
+    out = subprocess.run(
+        [curl, "-sS", "-N", "--http2-prior-knowledge", "-X", "POST",
+         "-H", f"Authorization: {auth}", "-H", "Content-Type: application/x-amz-json-1.1",
+         "-H", "X-Amz-Target: Kinesis_20131202.SubscribeToShard",
+         "--data", json.dumps({"ConsumerARN": consumer, "ShardId": "shardId-000000000000",
+                               "StartingPosition": {"Type": "TRIM_HORIZON"}}),
+         "-D", "-", gateway.url + "/"],
+        capture_output=True, timeout=30,
+    )
+    body = out.stdout
+    assert body.startswith(b"HTTP/2 200"), body[:300]
+    assert b"application/vnd.amazon.eventstream" in body
+    assert b"SubscribeToShardEvent" in body
+    assert base64.b64encode(b"h2-record") in body
+    assert b"shardId-000000000002" in body  # the ChildShards of the closed shard
