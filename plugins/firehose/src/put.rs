@@ -1,0 +1,195 @@
+//! PutRecord and PutRecordBatch: records are stored in the stream's buffer
+//! before the call answers, and a flush is scheduled (interval, or at once
+//! when the buffer reaches its size).
+
+use std::time::Duration;
+
+use ministack_sdk::prelude::*;
+use ministack_sdk::{ids, tasks, time};
+
+use crate::shapes::*;
+use crate::{BUFFER, BufferRow, Rec, STREAMS, Stream, invalid, load};
+
+/// AWS: 1,000 KiB per record, 500 records and 4 MiB per batch.
+pub const MAX_RECORD_BYTES: usize = 1_024_000;
+pub const MAX_BATCH_RECORDS: usize = 500;
+pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// Payload of the `flush` task: an interval flush names the buffer
+/// generation it was scheduled for (stale once that generation flushed); a
+/// size flush has none.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlushTask {
+    pub stream: String,
+    #[serde(default)]
+    pub generation: Option<u64>,
+}
+
+/// Decoded length of standard base64 text.
+pub fn decoded_len(b64: &str) -> usize {
+    let pad = b64.bytes().rev().take_while(|&b| b == b'=').count();
+    (b64.len() / 4) * 3 - pad.min(2)
+}
+
+/// A record id as AWS shapes them (long, opaque).
+fn record_id() -> String {
+    ids::alnum(224)
+}
+
+/// The buffering hints of a stream's destination: (bytes, seconds).
+pub fn buffering(s: &Stream) -> (u64, u64) {
+    let h = &s.dest["BufferingHints"];
+    let size = h["SizeInMBs"].as_u64().unwrap_or(5).max(1);
+    let interval = h["IntervalInSeconds"].as_u64().unwrap_or(300);
+    (size * 1024 * 1024, interval)
+}
+
+/// Appends records to a stream's buffer (one row) and schedules its
+/// flushes. The caller stores the stream.
+pub fn append(s: &mut Stream, records: Vec<Rec>) -> Result<(), AwsError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let bytes: u64 = records.iter().map(|r| decoded_len(&r.data) as u64).sum();
+    let b = &mut s.buffer;
+    let key = keys::join(&[&s.name, &keys::u64(b.seq)]);
+    b.seq += 1;
+    BUFFER.put(&key, &BufferRow { records })?;
+    let (size_limit, interval) = buffering(s);
+    let b = &mut s.buffer;
+    if b.count == 0 {
+        b.oldest_ms = time::now_millis();
+        tasks::schedule(
+            Duration::from_secs(interval),
+            "flush",
+            &FlushTask {
+                stream: s.name.clone(),
+                generation: Some(b.generation),
+            },
+        )?;
+    }
+    b.count += 1;
+    b.bytes += bytes;
+    if b.bytes >= size_limit && !b.size_flush_pending {
+        b.size_flush_pending = true;
+        tasks::schedule(
+            Duration::ZERO,
+            "flush",
+            &FlushTask {
+                stream: s.name.clone(),
+                generation: None,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn direct_put_stream(ctx: &Context, name: &str) -> Result<Stream, AwsError> {
+    let s = load(ctx, name)?;
+    if s.stream_type != "DirectPut" {
+        return Err(invalid(format!(
+            "This operation is not permitted on KinesisStreamAsSource delivery stream type. Delivery stream {name} is not a DirectPut delivery stream."
+        )));
+    }
+    Ok(s)
+}
+
+fn too_large(member: &str) -> AwsError {
+    AwsError::validation(format!(
+        "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length less than or equal to {MAX_RECORD_BYTES}"
+    ))
+}
+
+fn encrypted(s: &Stream) -> Option<bool> {
+    Some(
+        s.encryption
+            .as_ref()
+            .is_some_and(|e| e["Status"] == "ENABLED"),
+    )
+}
+
+pub fn put_record(ctx: &Context, input: PutRecordInput) -> Result<PutRecordOutput, AwsError> {
+    let mut s = direct_put_stream(ctx, &input.delivery_stream_name)?;
+    if decoded_len(&input.record.data) > MAX_RECORD_BYTES {
+        return Err(too_large("record.data"));
+    }
+    let id = record_id();
+    append(
+        &mut s,
+        vec![Rec {
+            id: id.clone(),
+            data: input.record.data,
+            arrival_ms: time::now_millis(),
+            kinesis: None,
+        }],
+    )?;
+    STREAMS.put(&s.name.clone(), &s)?;
+    Ok(PutRecordOutput {
+        record_id: id,
+        encrypted: encrypted(&s),
+    })
+}
+
+pub fn put_record_batch(
+    ctx: &Context,
+    input: PutRecordBatchInput,
+) -> Result<PutRecordBatchOutput, AwsError> {
+    let n = input.records.len();
+    if n == 0 || n > MAX_BATCH_RECORDS {
+        return Err(AwsError::validation(format!(
+            "1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length less than or equal to {MAX_BATCH_RECORDS}"
+        )));
+    }
+    let mut total = 0usize;
+    for (i, r) in input.records.iter().enumerate() {
+        let len = decoded_len(&r.data);
+        if len > MAX_RECORD_BYTES {
+            return Err(too_large(&format!("records.{}.member.data", i + 1)));
+        }
+        total += len;
+    }
+    if total > MAX_BATCH_BYTES {
+        return Err(invalid(format!(
+            "Records size exceeds 4 MB limit: the batch holds {total} bytes."
+        )));
+    }
+    let mut s = direct_put_stream(ctx, &input.delivery_stream_name)?;
+    let now = time::now_millis();
+    let records: Vec<Rec> = input
+        .records
+        .into_iter()
+        .map(|r| Rec {
+            id: record_id(),
+            data: r.data,
+            arrival_ms: now,
+            kinesis: None,
+        })
+        .collect();
+    let responses = records
+        .iter()
+        .map(|r| PutRecordBatchResponseEntry {
+            record_id: Some(r.id.clone()),
+            ..Default::default()
+        })
+        .collect();
+    append(&mut s, records)?;
+    STREAMS.put(&s.name.clone(), &s)?;
+    Ok(PutRecordBatchOutput {
+        failed_put_count: 0,
+        encrypted: encrypted(&s),
+        request_responses: responses,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoded_length_of_base64() {
+        assert_eq!(decoded_len(""), 0);
+        assert_eq!(decoded_len("YQ=="), 1);
+        assert_eq!(decoded_len("YWI="), 2);
+        assert_eq!(decoded_len("YWJj"), 3);
+    }
+}
