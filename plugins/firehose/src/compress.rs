@@ -66,7 +66,9 @@ mod tests {
         let (g, ext) = compress("GZIP", DATA, "x");
         assert_eq!(ext, ".gz");
         let mut s = Vec::new();
-        flate2::read::GzDecoder::new(&g[..]).read_to_end(&mut s).unwrap();
+        flate2::read::GzDecoder::new(&g[..])
+            .read_to_end(&mut s)
+            .unwrap();
         assert_eq!(s, DATA);
 
         let (z, _) = compress("ZIP", DATA, "x");
@@ -77,14 +79,18 @@ mod tests {
 
         let (f, _) = compress("Snappy", DATA, "x");
         let mut s = Vec::new();
-        snap::read::FrameDecoder::new(&f[..]).read_to_end(&mut s).unwrap();
+        snap::read::FrameDecoder::new(&f[..])
+            .read_to_end(&mut s)
+            .unwrap();
         assert_eq!(s, DATA);
 
         let (h, _) = compress("HADOOP_SNAPPY", DATA, "x");
         let n = u32::from_be_bytes(h[0..4].try_into().unwrap()) as usize;
         let c = u32::from_be_bytes(h[4..8].try_into().unwrap()) as usize;
         assert_eq!(n, DATA.len());
-        let raw = snap::raw::Decoder::new().decompress_vec(&h[8..8 + c]).unwrap();
+        let raw = snap::raw::Decoder::new()
+            .decompress_vec(&h[8..8 + c])
+            .unwrap();
         assert_eq!(raw, DATA);
 
         assert_eq!(compress("UNCOMPRESSED", DATA, "x"), (DATA.to_vec(), ""));

@@ -49,7 +49,11 @@ pub fn flush_task(ctx: &Context, p: FlushTask) -> Result<(), AwsError> {
         if p.generation.is_none() && taken_bytes >= size_limit {
             break;
         }
-        taken_bytes += row.records.iter().map(|r| decoded_len(&r.data) as u64).sum::<u64>();
+        taken_bytes += row
+            .records
+            .iter()
+            .map(|r| decoded_len(&r.data) as u64)
+            .sum::<u64>();
         taken += 1;
         BUFFER.delete(key);
     }
@@ -74,10 +78,20 @@ pub fn flush_task(ctx: &Context, p: FlushTask) -> Result<(), AwsError> {
         tasks::schedule(
             Duration::from_secs(interval),
             "flush",
-            &FlushTask { stream: name.clone(), generation },
+            &FlushTask {
+                stream: name.clone(),
+                generation,
+            },
         )?;
         if full {
-            tasks::schedule(Duration::ZERO, "flush", &FlushTask { stream: name, generation: None })?;
+            tasks::schedule(
+                Duration::ZERO,
+                "flush",
+                &FlushTask {
+                    stream: name,
+                    generation: None,
+                },
+            )?;
         }
     }
     let key = keys::join(&[&s.name, &keys::u64(s.next_batch)]);
@@ -321,7 +335,9 @@ fn process(ctx: &Context, s: &Stream, conf: &Value, records: &[Rec]) -> (Vec<Out
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("\\n", "\n").replace("\\t", "\t").replace("\\r", "\r")
+    s.replace("\\n", "\n")
+        .replace("\\t", "\t")
+        .replace("\\r", "\r")
 }
 
 /// Dynamic partitioning keys of one record: the subset of JQ Firehose
@@ -407,7 +423,11 @@ fn transform(
                 v
             }).collect::<Vec<_>>(),
         });
-        if let Some(src) = s.source.as_ref().and_then(|x| x["KinesisStreamSourceDescription"]["KinesisStreamARN"].as_str()) {
+        if let Some(src) = s
+            .source
+            .as_ref()
+            .and_then(|x| x["KinesisStreamSourceDescription"]["KinesisStreamARN"].as_str())
+        {
             event["sourceKinesisStreamArn"] = json!(src);
         }
         let mut attempts = 0;
@@ -472,7 +492,12 @@ fn transform(
                         .map(|m| {
                             m.iter()
                                 .map(|(k, v)| {
-                                    (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                                    (
+                                        k.clone(),
+                                        v.as_str()
+                                            .map(str::to_string)
+                                            .unwrap_or_else(|| v.to_string()),
+                                    )
                                 })
                                 .collect()
                         })
@@ -539,7 +564,8 @@ fn put_object(ctx: &Context, conf: &Value, key: &str, body: &[u8]) -> Result<(),
         "Key": key,
         "Body": base64_encode(body),
     });
-    if let Some(k) = conf["EncryptionConfiguration"]["KMSEncryptionConfig"]["AWSKMSKeyARN"].as_str() {
+    if let Some(k) = conf["EncryptionConfiguration"]["KMSEncryptionConfig"]["AWSKMSKeyARN"].as_str()
+    {
         input["ServerSideEncryption"] = json!("aws:kms");
         input["SSEKMSKeyId"] = json!(k);
     }
@@ -561,12 +587,7 @@ fn object_name(s: &Stream, arrival_ms: u64) -> String {
 
 /// Writes records as objects under an S3 configuration: one object per
 /// `SizeInMBs` of data (and per partition), named as AWS names them.
-fn write_objects(
-    ctx: &Context,
-    s: &Stream,
-    conf: &Value,
-    outs: &[Out],
-) -> Result<(), Failure> {
+fn write_objects(ctx: &Context, s: &Stream, conf: &Value, outs: &[Out]) -> Result<(), Failure> {
     if outs.is_empty() {
         return Ok(());
     }
@@ -604,7 +625,9 @@ fn write_objects(
         while start < group.len() {
             let mut end = start;
             let mut size = 0u64;
-            while end < group.len() && (end == start || size + group[end].data.len() as u64 <= size_limit) {
+            while end < group.len()
+                && (end == start || size + group[end].data.len() as u64 <= size_limit)
+            {
                 size += group[end].data.len() as u64;
                 end += 1;
             }
@@ -765,7 +788,10 @@ fn deliver_s3(ctx: &Context, s: &Stream, batch: &Batch) -> Result<(), Failure> {
 /// (from Lambda, key) of each partition key expression of a prefix.
 fn needs_keys(prefix: &str) -> Vec<(bool, String)> {
     let mut out = Vec::new();
-    for (marker, lambda) in [("!{partitionKeyFromQuery:", false), ("!{partitionKeyFromLambda:", true)] {
+    for (marker, lambda) in [
+        ("!{partitionKeyFromQuery:", false),
+        ("!{partitionKeyFromLambda:", true),
+    ] {
         let mut rest = prefix;
         while let Some(i) = rest.find(marker) {
             let after = &rest[i + marker.len()..];
@@ -787,7 +813,13 @@ fn deliver_http(ctx: &Context, s: &Stream, batch: &Batch) -> Result<(), Failure>
     }
     let (outs, failed) = process(ctx, s, conf, &batch.records);
     if batch.attempts == 0 {
-        write_failed_records(ctx, s, &conf["S3Configuration"], "processing-failed", &failed)?;
+        write_failed_records(
+            ctx,
+            s,
+            &conf["S3Configuration"],
+            "processing-failed",
+            &failed,
+        )?;
     }
     if outs.is_empty() {
         return Ok(());

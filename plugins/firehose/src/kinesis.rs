@@ -108,7 +108,9 @@ fn read_new(
             let got = out["Records"].as_array().cloned().unwrap_or_default();
             for r in &got {
                 let seq = r["SequenceNumber"].as_str().unwrap_or("").to_string();
-                let arrival = r["ApproximateArrivalTimestamp"].as_f64().unwrap_or(s.created);
+                let arrival = r["ApproximateArrivalTimestamp"]
+                    .as_f64()
+                    .unwrap_or(s.created);
                 records.push(Rec {
                     id: ids::alnum(224),
                     data: r["Data"].as_str().unwrap_or("").to_string(),

@@ -196,7 +196,10 @@ mod tests {
     #[test]
     fn java_patterns() {
         assert_eq!(format_time(T, "yyyy/MM/dd/HH"), "2024/02/29/13");
-        assert_eq!(format_time(T, "'year='yyyy/'month='MM"), "year=2024/month=02");
+        assert_eq!(
+            format_time(T, "'year='yyyy/'month='MM"),
+            "year=2024/month=02"
+        );
         assert_eq!(format_time(T, "yy-M-d H:mm:ss.SSS"), "24-2-29 13:05:09.123");
     }
 

@@ -56,12 +56,12 @@ fn validate_name(name: &str) -> Result<(), AwsError> {
 fn check_s3(c: &Value) -> Result<(), AwsError> {
     let bucket = c["BucketARN"].as_str().unwrap_or("");
     if !bucket.starts_with("arn:") || !bucket.contains(":s3:::") {
-        return Err(invalid(format!("BucketARN {bucket} is not a valid S3 bucket ARN.")));
+        return Err(invalid(format!(
+            "BucketARN {bucket} is not a valid S3 bucket ARN."
+        )));
     }
     let prefix = c["Prefix"].as_str().unwrap_or("");
-    if prefix.contains("!{")
-        && c["ErrorOutputPrefix"].as_str().unwrap_or("").is_empty()
-    {
+    if prefix.contains("!{") && c["ErrorOutputPrefix"].as_str().unwrap_or("").is_empty() {
         return Err(invalid(
             "ErrorOutputPrefix cannot be null or empty when Prefix contains expressions",
         ));
@@ -161,7 +161,10 @@ pub fn create_delivery_stream(
                     "KinesisSourceStreamConfig is required for KinesisStreamAsSource DeliveryStreamType.",
                 ));
             };
-            if input.delivery_stream_encryption_configuration_input.is_some() {
+            if input
+                .delivery_stream_encryption_configuration_input
+                .is_some()
+            {
                 return Err(invalid(
                     "Server side encryption cannot be enabled for a delivery stream whose source is a Kinesis data stream.",
                 ));
@@ -205,7 +208,9 @@ pub fn create_delivery_stream(
         ))
         .into());
     }
-    let arn = ctx.arn("firehose", &format!("deliverystream/{name}")).to_string();
+    let arn = ctx
+        .arn("firehose", &format!("deliverystream/{name}"))
+        .to_string();
     let stream = Stream {
         name: name.clone(),
         arn: arn.clone(),
@@ -244,7 +249,9 @@ fn encryption_enabled(e: &DeliveryStreamEncryptionConfigurationInput) -> Result<
             ));
         }
         ("AWS_OWNED_CMK", Some(_)) => {
-            return Err(invalid("KeyARN is not allowed when KeyType is AWS_OWNED_CMK."));
+            return Err(invalid(
+                "KeyARN is not allowed when KeyType is AWS_OWNED_CMK.",
+            ));
         }
         (_, Some(arn)) => v["KeyARN"] = json!(arn),
         _ => {}
@@ -274,7 +281,8 @@ fn s3_defaults(c: &Value) -> Value {
         .expect("hints");
     hints.entry("SizeInMBs").or_insert(json!(5));
     hints.entry("IntervalInSeconds").or_insert(json!(300));
-    m.entry("CompressionFormat").or_insert(json!("UNCOMPRESSED"));
+    m.entry("CompressionFormat")
+        .or_insert(json!("UNCOMPRESSED"));
     m.entry("EncryptionConfiguration")
         .or_insert(json!({"NoEncryptionConfig": "NoEncryption"}));
     m.entry("Prefix").or_insert(json!(""));
@@ -473,7 +481,10 @@ pub fn update_destination(
         .as_object()
         .into_iter()
         .flatten()
-        .filter_map(|(k, _)| k.strip_suffix("DestinationUpdate").map(|n| (k.clone(), n.to_string())))
+        .filter_map(|(k, _)| {
+            k.strip_suffix("DestinationUpdate")
+                .map(|n| (k.clone(), n.to_string()))
+        })
         .collect();
     let [(member, update_kind)] = updates.as_slice() else {
         return Err(invalid("Exactly one destination update must be specified."));
@@ -592,4 +603,3 @@ pub fn stop_delivery_stream_encryption(
     STREAMS.put(&s.name.clone(), &s)?;
     Ok(StopDeliveryStreamEncryptionOutput {})
 }
-
