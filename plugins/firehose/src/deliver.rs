@@ -24,6 +24,10 @@ pub struct DeliverTask {
     pub batch: String,
 }
 
+/// Record bytes one flush delivers at most (its unit holds them a few
+/// times over: stored base64, decoded, compressed, the PutObject input).
+const MAX_FLUSH_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Takes the buffered records of a stream into a batch and delivers it.
 pub fn flush_task(ctx: &Context, p: FlushTask) -> Result<(), AwsError> {
     let Some(mut s) = STREAMS.get(&p.stream)? else {
@@ -34,64 +38,90 @@ pub fn flush_task(ctx: &Context, p: FlushTask) -> Result<(), AwsError> {
         Some(_) => {}
         None => s.buffer.size_flush_pending = false,
     }
-    let rows_scan = Scan::prefix(keys::prefix(&[&s.name]));
-    let rows = BUFFER.scan(&rows_scan)?;
-    if rows.is_empty() {
+    // An interval flush takes the whole buffer, a size flush rows until it
+    // holds the buffer size; both at most MAX_FLUSH_BYTES per unit (the
+    // plugin's memory), the rest in the next flush.
+    let (size_limit, interval) = buffering(&s);
+    let cap = match p.generation {
+        Some(_) => MAX_FLUSH_BYTES,
+        None => size_limit.min(MAX_FLUSH_BYTES),
+    };
+    let prefix = keys::prefix(&[&s.name]);
+    let mut records: Vec<Rec> = Vec::new();
+    let mut taken_bytes = 0u64;
+    let mut taken_rows = 0u64;
+    let mut last: Option<String> = None;
+    'scan: loop {
+        let mut scan = Scan::prefix(prefix.clone()).limit(4);
+        if let Some(k) = &last {
+            scan = scan.start_after(k.clone());
+        }
+        let page = BUFFER.scan(&scan)?;
+        if page.is_empty() {
+            break;
+        }
+        for (key, row) in page {
+            if taken_bytes >= cap {
+                break 'scan;
+            }
+            taken_bytes += row
+                .records
+                .iter()
+                .map(|r| decoded_len(&r.data) as u64)
+                .sum::<u64>();
+            taken_rows += 1;
+            BUFFER.delete(&key);
+            records.extend(row.records);
+            last = Some(key);
+        }
+    }
+    if records.is_empty() {
+        s.buffer.count = 0;
+        s.buffer.bytes = 0;
         STREAMS.put(&s.name.clone(), &s)?;
         return Ok(());
     }
-    // An interval flush takes the whole buffer; a size flush takes rows
-    // until it holds the buffer size (the rest waits for its own flush).
-    let (size_limit, interval) = buffering(&s);
-    let mut taken_bytes = 0u64;
-    let mut taken = 0usize;
-    for (key, row) in &rows {
-        if p.generation.is_none() && taken_bytes >= size_limit {
-            break;
-        }
-        taken_bytes += row
-            .records
-            .iter()
-            .map(|r| decoded_len(&r.data) as u64)
-            .sum::<u64>();
-        taken += 1;
-        BUFFER.delete(key);
-    }
-    let left = rows.len() - taken;
-    let records: Vec<Rec> = rows
-        .into_iter()
-        .take(taken)
-        .flat_map(|(_, r)| r.records)
-        .collect();
     let b = &mut s.buffer;
-    b.count = left as u64;
+    b.count = b.count.saturating_sub(taken_rows);
     b.bytes = b.bytes.saturating_sub(taken_bytes);
     b.generation += 1;
     b.size_flush_pending = false;
-    if left > 0 {
-        // What is left starts a new buffer: its interval runs from now.
-        b.oldest_ms = time::now_millis();
-        let generation = Some(b.generation);
-        let full = b.bytes >= size_limit;
-        b.size_flush_pending = full;
+    if b.count > 0 {
         let name = s.name.clone();
-        tasks::schedule(
-            Duration::from_secs(interval),
-            "flush",
-            &FlushTask {
-                stream: name.clone(),
-                generation,
-            },
-        )?;
-        if full {
+        let generation = Some(b.generation);
+        if p.generation.is_some() {
+            // The interval is up for all of it: go on at once.
             tasks::schedule(
                 Duration::ZERO,
                 "flush",
                 &FlushTask {
                     stream: name,
-                    generation: None,
+                    generation,
                 },
             )?;
+        } else {
+            // What is left starts a new buffer: its interval runs from now.
+            b.oldest_ms = time::now_millis();
+            let full = b.bytes >= size_limit;
+            b.size_flush_pending = full;
+            tasks::schedule(
+                Duration::from_secs(interval),
+                "flush",
+                &FlushTask {
+                    stream: name.clone(),
+                    generation,
+                },
+            )?;
+            if full {
+                tasks::schedule(
+                    Duration::ZERO,
+                    "flush",
+                    &FlushTask {
+                        stream: name,
+                        generation: None,
+                    },
+                )?;
+            }
         }
     }
     let key = keys::join(&[&s.name, &keys::u64(s.next_batch)]);
@@ -160,6 +190,21 @@ pub fn resume_task(_ctx: &Context, _: ()) -> Result<(), AwsError> {
     }
     for (name, s) in STREAMS.scan(&Scan::all())? {
         let payload = serde_json::to_string(&name).unwrap_or_default();
+        if s.buffer.count > 0
+            && !scheduled
+                .iter()
+                .any(|(n, p)| n == "flush" && p.contains(&payload))
+        {
+            let generation = Some(s.buffer.generation);
+            tasks::schedule(
+                Duration::ZERO,
+                "flush",
+                &FlushTask {
+                    stream: name.clone(),
+                    generation,
+                },
+            )?;
+        }
         if s.stream_type == "KinesisStreamAsSource" && !has("kinesis-poll", &payload) {
             tasks::schedule(Duration::ZERO, "kinesis-poll", &name)?;
         }
@@ -585,6 +630,9 @@ fn object_name(s: &Stream, arrival_ms: u64) -> String {
     )
 }
 
+/// The dynamic partitioning keys of a record: (from the query, from Lambda).
+type PartitionKey = (Vec<(String, String)>, Vec<(String, String)>);
+
 /// Writes records as objects under an S3 configuration: one object per
 /// `SizeInMBs` of data (and per partition), named as AWS names them.
 fn write_objects(ctx: &Context, s: &Stream, conf: &Value, outs: &[Out]) -> Result<(), Failure> {
@@ -606,8 +654,7 @@ fn write_objects(ctx: &Context, s: &Stream, conf: &Value, outs: &[Out]) -> Resul
         prefix::effective(configured)
     };
     // Partition → records, in arrival order.
-    let mut groups: BTreeMap<(Vec<(String, String)>, Vec<(String, String)>), Vec<&Out>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<PartitionKey, Vec<&Out>> = BTreeMap::new();
     let mut order = Vec::new();
     for o in outs {
         let k = (

@@ -15,6 +15,9 @@ pub const MAX_RECORD_BYTES: usize = 1_024_000;
 pub const MAX_BATCH_RECORDS: usize = 500;
 pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
+/// Seconds past its interval after which a buffer's flush counts as lost.
+const FLUSH_GRACE_SECS: u64 = 30;
+
 /// Payload of the `flush` task: an interval flush names the buffer
 /// generation it was scheduled for (stale once that generation flushed); a
 /// size flush has none.
@@ -57,10 +60,18 @@ pub fn append(s: &mut Stream, records: Vec<Rec>) -> Result<(), AwsError> {
     BUFFER.put(&key, &BufferRow { records })?;
     let (size_limit, interval) = buffering(s);
     let b = &mut s.buffer;
-    if b.count == 0 {
+    // A buffer whose flush is long overdue lost its task (a flush that
+    // failed is not retried by the host): schedule it again.
+    let overdue =
+        b.count > 0 && time::now_millis() > b.oldest_ms + (interval + FLUSH_GRACE_SECS) * 1000;
+    if overdue {
+        b.generation += 1;
+    }
+    if b.count == 0 || overdue {
         b.oldest_ms = time::now_millis();
+        let after = if overdue { 0 } else { interval };
         tasks::schedule(
-            Duration::from_secs(interval),
+            Duration::from_secs(after),
             "flush",
             &FlushTask {
                 stream: s.name.clone(),
