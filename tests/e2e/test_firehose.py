@@ -490,3 +490,13 @@ def test_acknowledged_records_survive_kill_9(make_gateway):
     keys = objects(s3, b)
     assert len(keys) == 1
     assert gzip.decompress(body(s3, b, keys[0])) == b"".join(sent)
+
+
+def test_creating_then_active(make_gateway):
+    g = make_gateway(env={"FIREHOSE_CREATING_SECONDS": "1"})
+    fh, s3 = g.client("firehose"), g.client("s3")
+    name = s3_stream(fh, bucket(s3))
+    status = fh.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]["DeliveryStreamStatus"]
+    assert status == "CREATING"
+    wait_for(lambda: fh.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"][
+        "DeliveryStreamStatus"] == "ACTIVE", 5, "ACTIVE")

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
-use ministack_sdk::{ids, tasks};
+use ministack_sdk::tasks;
 use serde_json::{Value, json};
 
 use crate::{Rec, STREAMS, Stream, put, setting_u64};
@@ -112,7 +112,7 @@ fn read_new(
                     .as_f64()
                     .unwrap_or(s.created);
                 records.push(Rec {
-                    id: ids::alnum(224),
+                    id: put::record_ids(1).remove(0),
                     data: r["Data"].as_str().unwrap_or("").to_string(),
                     arrival_ms: (arrival * 1000.0) as u64,
                     kinesis: Some(json!({

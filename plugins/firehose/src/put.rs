@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::{ids, tasks, time};
+use ministack_sdk::{encoding, rand, tasks, time};
 
 use crate::shapes::*;
 use crate::{BUFFER, BufferRow, Rec, STREAMS, Stream, invalid, load};
@@ -34,9 +34,12 @@ pub fn decoded_len(b64: &str) -> usize {
     (b64.len() / 4) * 3 - pad.min(2)
 }
 
-/// A record id as AWS shapes them (long, opaque).
-fn record_id() -> String {
-    ids::alnum(224)
+/// Record ids as AWS shapes them: 224 characters of base64 (168 random
+/// bytes each, drawn in one call for the whole batch).
+pub fn record_ids(n: usize) -> Vec<String> {
+    const RAW: usize = 168;
+    let bytes = rand::bytes(RAW * n);
+    bytes.chunks(RAW).map(encoding::base64_encode).collect()
 }
 
 /// The buffering hints of a stream's destination: (bytes, seconds).
@@ -124,7 +127,7 @@ pub fn put_record(ctx: &Context, input: PutRecordInput) -> Result<PutRecordOutpu
     if decoded_len(&input.record.data) > MAX_RECORD_BYTES {
         return Err(too_large("record.data"));
     }
-    let id = record_id();
+    let id = record_ids(1).remove(0);
     append(
         &mut s,
         vec![Rec {
@@ -169,8 +172,9 @@ pub fn put_record_batch(
     let records: Vec<Rec> = input
         .records
         .into_iter()
-        .map(|r| Rec {
-            id: record_id(),
+        .zip(record_ids(n))
+        .map(|(r, id)| Rec {
+            id,
             data: r.data,
             arrival_ms: now,
             kinesis: None,
