@@ -7,6 +7,7 @@ the restart."""
 
 import base64
 import gzip
+import hashlib
 import http.server
 import io
 import json
@@ -196,7 +197,9 @@ def test_interval_flush_delivers_one_gzip_object_with_every_record_in_order(fh, 
     key = keys[0]
     # Default prefix YYYY/MM/dd/HH/ and AWS's object name.
     assert re.fullmatch(r"\d{4}/\d\d/\d\d/\d\d/" + OBJECT_NAME.format(name=name) + r"\.gz", key), key
-    assert gzip.decompress(body(s3, b, key)) == b"".join(sent)
+    raw = body(s3, b, key)
+    assert gzip.decompress(raw) == b"".join(sent)
+    assert s3.head_object(Bucket=b, Key=key)["ETag"] == f'"{hashlib.md5(raw).hexdigest()}"'
 
 
 def test_size_flush_before_the_interval(fh, s3):
