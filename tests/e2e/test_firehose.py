@@ -503,3 +503,23 @@ def test_creating_then_active(make_gateway):
     assert status == "CREATING"
     wait_for(lambda: fh.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"][
         "DeliveryStreamStatus"] == "ACTIVE", 5, "ACTIVE")
+
+
+def test_s3_backup_mode_keeps_the_source_records(fh, s3):
+    main, backup = bucket(s3), bucket(s3)
+    name = s3_stream(fh, main, BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 1},
+                     ProcessingConfiguration={"Enabled": True, "Processors": [
+                         {"Type": "AppendDelimiterToRecord", "Parameters": []}]},
+                     S3BackupMode="Enabled",
+                     S3BackupConfiguration={"RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{backup}",
+                                            "Prefix": "source/", "CompressionFormat": "GZIP"})
+    d = fh.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+    ext = d["Destinations"][0]["ExtendedS3DestinationDescription"]
+    assert ext["S3BackupMode"] == "Enabled"
+    assert ext["S3BackupDescription"]["BucketARN"] == f"arn:aws:s3:::{backup}"
+    fh.put_record_batch(DeliveryStreamName=name, Records=[{"Data": b"a"}, {"Data": b"b"}])
+    wait_for(lambda: objects(s3, main) and objects(s3, backup), 10, "both objects")
+    assert body(s3, main, objects(s3, main)[0]) == b"a\nb\n"
+    [k] = objects(s3, backup)
+    assert k.startswith("source/") and k.endswith(".gz")
+    assert gzip.decompress(body(s3, backup, k)) == b"ab"
