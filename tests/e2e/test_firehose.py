@@ -523,3 +523,20 @@ def test_s3_backup_mode_keeps_the_source_records(fh, s3):
     [k] = objects(s3, backup)
     assert k.startswith("source/") and k.endswith(".gz")
     assert gzip.decompress(body(s3, backup, k)) == b"ab"
+
+
+def test_throughput_quota_fails_records_one_by_one(make_gateway):
+    g = make_gateway(env={"FIREHOSE_RECORDS_PER_SECOND": "10"})
+    fh, s3 = g.client("firehose"), g.client("s3")  # max_attempts 1: no SDK retry
+    b = bucket(s3)
+    name = s3_stream(fh, b, BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 1})
+    while time.time() % 1 > 0.3:  # a whole second ahead
+        time.sleep(0.05)
+    out = fh.put_record_batch(DeliveryStreamName=name, Records=[{"Data": b"%02d" % i} for i in range(15)])
+    assert out["FailedPutCount"] == 5
+    assert all("RecordId" in r for r in out["RequestResponses"][:10])
+    assert [r.get("ErrorCode") for r in out["RequestResponses"][10:]] == ["ServiceUnavailableException"] * 5
+    e = error_of(fh.put_record, DeliveryStreamName=name, Record={"Data": b"x"})
+    assert e["Code"] == "ServiceUnavailableException"
+    keys = wait_for(lambda: objects(s3, b), 10, "the accepted records")
+    assert body(s3, b, keys[0]) == b"".join(b"%02d" % i for i in range(10))

@@ -126,6 +126,12 @@ pub(crate) struct BufferState {
     pub oldest_ms: u64,
     /// A size-triggered flush is scheduled.
     pub size_flush_pending: bool,
+    /// Throughput quota (`FIREHOSE_RECORDS_PER_SECOND`): the current second
+    /// and the records taken in it.
+    #[serde(default)]
+    pub window_sec: u64,
+    #[serde(default)]
+    pub window_records: u64,
 }
 
 /// One record as buffered and delivered.

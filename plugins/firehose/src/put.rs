@@ -98,6 +98,27 @@ pub fn append(s: &mut Stream, records: Vec<Rec>) -> Result<(), AwsError> {
     Ok(())
 }
 
+const SLOW_DOWN: &str = "Slow down.";
+
+/// How many of `n` records the stream's per-second quota takes
+/// (`FIREHOSE_RECORDS_PER_SECOND`, default 0: no limit); the rest fail
+/// with ServiceUnavailableException, as AWS answers a stream over its limit.
+fn take_quota(ctx: &Context, s: &mut Stream, n: u64) -> u64 {
+    let limit = crate::setting_u64(ctx, "FIREHOSE_RECORDS_PER_SECOND", 0);
+    if limit == 0 {
+        return n;
+    }
+    let b = &mut s.buffer;
+    let sec = time::now_secs();
+    if b.window_sec != sec {
+        b.window_sec = sec;
+        b.window_records = 0;
+    }
+    let taken = n.min(limit.saturating_sub(b.window_records));
+    b.window_records += taken;
+    taken
+}
+
 fn direct_put_stream(ctx: &Context, name: &str) -> Result<Stream, AwsError> {
     let s = load(ctx, name)?;
     if s.stream_type != "DirectPut" {
@@ -126,6 +147,9 @@ pub fn put_record(ctx: &Context, input: PutRecordInput) -> Result<PutRecordOutpu
     let mut s = direct_put_stream(ctx, &input.delivery_stream_name)?;
     if decoded_len(&input.record.data) > MAX_RECORD_BYTES {
         return Err(too_large("record.data"));
+    }
+    if take_quota(ctx, &mut s, 1) == 0 {
+        return Err(ServiceUnavailableException::new(SLOW_DOWN).into());
     }
     let id = record_ids(1).remove(0);
     append(
@@ -169,28 +193,33 @@ pub fn put_record_batch(
     }
     let mut s = direct_put_stream(ctx, &input.delivery_stream_name)?;
     let now = time::now_millis();
-    let records: Vec<Rec> = input
-        .records
-        .into_iter()
-        .zip(record_ids(n))
-        .map(|(r, id)| Rec {
+    let allowed = take_quota(ctx, &mut s, n as u64) as usize;
+    let mut records = Vec::with_capacity(allowed);
+    let mut responses = Vec::with_capacity(n);
+    for (i, (r, id)) in input.records.into_iter().zip(record_ids(n)).enumerate() {
+        if i >= allowed {
+            responses.push(PutRecordBatchResponseEntry {
+                error_code: Some("ServiceUnavailableException".into()),
+                error_message: Some(SLOW_DOWN.into()),
+                ..Default::default()
+            });
+            continue;
+        }
+        responses.push(PutRecordBatchResponseEntry {
+            record_id: Some(id.clone()),
+            ..Default::default()
+        });
+        records.push(Rec {
             id,
             data: r.data,
             arrival_ms: now,
             kinesis: None,
-        })
-        .collect();
-    let responses = records
-        .iter()
-        .map(|r| PutRecordBatchResponseEntry {
-            record_id: Some(r.id.clone()),
-            ..Default::default()
-        })
-        .collect();
+        });
+    }
     append(&mut s, records)?;
     STREAMS.put(&s.name.clone(), &s)?;
     Ok(PutRecordBatchOutput {
-        failed_put_count: 0,
+        failed_put_count: (n - allowed) as i32,
         encrypted: encrypted(&s),
         request_responses: responses,
     })
