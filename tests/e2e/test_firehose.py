@@ -540,3 +540,36 @@ def test_throughput_quota_fails_records_one_by_one(make_gateway):
     assert e["Code"] == "ServiceUnavailableException"
     keys = wait_for(lambda: objects(s3, b), 10, "the accepted records")
     assert body(s3, b, keys[0]) == b"".join(b"%02d" % i for i in range(10))
+
+
+PY_PARTITION = """
+import base64, json
+
+def handler(event, context):
+    out = []
+    for r in event["records"]:
+        team = json.loads(base64.b64decode(r["data"]))["team"]
+        out.append({"recordId": r["recordId"], "result": "Ok", "data": r["data"],
+                    "metadata": {"partitionKeys": {"team": team}}})
+    return {"records": out}
+"""
+
+
+def test_dynamic_partitioning_with_lambda_keys(gateway, fh, s3):
+    lam = gateway.client("lambda")
+    arn = lam.create_function(FunctionName=f"fh-part-{uid()}", Runtime="python3.12", Role=ROLE,
+                              Handler="app.handler", Code={"ZipFile": make_zip({"app.py": PY_PARTITION})},
+                              Timeout=10)["FunctionArn"]
+    b = bucket(s3)
+    name = s3_stream(fh, b, Prefix="team=!{partitionKeyFromLambda:team}/",
+                     ErrorOutputPrefix="errors/!{firehose:error-output-type}/",
+                     BufferingHints={"SizeInMBs": 64, "IntervalInSeconds": 1},
+                     DynamicPartitioningConfiguration={"Enabled": True},
+                     ProcessingConfiguration={"Enabled": True, "Processors": [{
+                         "Type": "Lambda", "Parameters": [{"ParameterName": "LambdaArn", "ParameterValue": arn}]}]})
+    recs = [{"team": t, "n": i} for i, t in enumerate(["x", "y", "x"])]
+    fh.put_record_batch(DeliveryStreamName=name, Records=[{"Data": json.dumps(r).encode()} for r in recs])
+    wait_for(lambda: len(objects(s3, b)) == 2, 30, "one object per team")
+    [x] = objects(s3, b, "team=x/")
+    assert body(s3, b, x) == (json.dumps(recs[0]) + json.dumps(recs[2])).encode()
+    assert len(objects(s3, b, "team=y/")) == 1
