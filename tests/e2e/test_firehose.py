@@ -573,3 +573,13 @@ def test_dynamic_partitioning_with_lambda_keys(gateway, fh, s3):
     [x] = objects(s3, b, "team=x/")
     assert body(s3, b, x) == (json.dumps(recs[0]) + json.dumps(recs[2])).encode()
     assert len(objects(s3, b, "team=y/")) == 1
+
+
+def test_s3_delivery_is_retried_until_the_bucket_exists(fh, s3):
+    b = f"fh-late-{uid()}"
+    name = s3_stream(fh, b, BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 1})
+    fh.put_record(DeliveryStreamName=name, Record={"Data": b"patient"})
+    time.sleep(2.0)  # the first attempt failed: NoSuchBucket
+    s3.create_bucket(Bucket=b)
+    keys = wait_for(lambda: objects(s3, b), 15, "the retried delivery")
+    assert body(s3, b, keys[0]) == b"patient"
