@@ -315,6 +315,8 @@ class Endpoint:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    raw = gzip.decompress(raw)
                 outer.requests.append((dict(self.headers), raw))
                 req = json.loads(raw)
                 if len(outer.requests) <= outer.failures:
@@ -583,3 +585,22 @@ def test_s3_delivery_is_retried_until_the_bucket_exists(fh, s3):
     s3.create_bucket(Bucket=b)
     keys = wait_for(lambda: objects(s3, b), 15, "the retried delivery")
     assert body(s3, b, keys[0]) == b"patient"
+
+
+def test_http_endpoint_gzip_content_encoding(fh, s3):
+    ep = Endpoint()
+    try:
+        name = f"http-gz-{uid()}"
+        fh.create_delivery_stream(DeliveryStreamName=name, HttpEndpointDestinationConfiguration={
+            "EndpointConfiguration": {"Url": ep.url},
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 1},
+            "RequestConfiguration": {"ContentEncoding": "GZIP"},
+            "S3Configuration": {"RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{bucket(s3)}"},
+        })
+        fh.put_record(DeliveryStreamName=name, Record={"Data": b"zipped"})
+        wait_for(lambda: ep.requests, 10, "the request")
+        headers, raw = ep.requests[0]
+        assert {k.lower(): v for k, v in headers.items()}["content-encoding"] == "gzip"
+        assert base64.b64decode(json.loads(raw)["records"][0]["data"]) == b"zipped"
+    finally:
+        ep.close()
