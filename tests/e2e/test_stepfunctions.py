@@ -29,7 +29,7 @@ def g():
 
 @pytest.fixture
 def sfn(g):
-    return g.client("stepfunctions")
+    return g.client("stepfunctions", inject_host_prefix=False)
 
 
 def uid():
@@ -376,7 +376,7 @@ def test_restart_during_a_wait_continues_at_the_right_time(sfn, g):
     assert sfn.describe_execution(executionArn=ex)["status"] == "RUNNING"
     g.kill()
     g.start()
-    sfn = g.client("stepfunctions")
+    sfn = g.client("stepfunctions", inject_host_prefix=False)
     done = wait_done(sfn, ex, timeout=15)
     took = time.time() - started
     assert done["status"] == "SUCCEEDED", done

@@ -639,12 +639,9 @@ pub fn run_task(ctx: &Context, r: ExecRef) -> Result<(), AwsError> {
     let Some(exec) = EXECUTIONS.get(&r.arn)? else {
         return Ok(());
     };
-    if exec.status != "RUNNING"
-        || exec.checkpoint.is_some()
-            && r.token.is_none()
-            && r.due_ms.is_none()
-            && exec.history.len() > 1
-    {
+    // A run task that comes again (at least once) after the execution
+    // suspended leaves it alone; a redrive (due 0) restarts from its checkpoint.
+    if exec.status != "RUNNING" || (exec.checkpoint.is_some() && r.due_ms != Some(0)) {
         return Ok(());
     }
     drive(ctx, exec, None, true)?;
@@ -708,9 +705,24 @@ pub fn timeout_task(_: &Context, r: ExecRef) -> Result<(), AwsError> {
         return Ok(());
     }
     let now = time::now_millis();
-    if let Some((0, e)) = remaining(&rec, now) {
-        rec.done = Some(Err(StateError::new(e, "The task timed out")));
-        finish_token(&token, rec)?;
+    match remaining(&rec, now) {
+        Some((0, e)) => {
+            rec.done = Some(Err(StateError::new(e, "The task timed out")));
+            finish_token(&token, rec)?;
+        }
+        // A heartbeat moved the deadline: look again then.
+        Some((left, _)) => {
+            tasks::schedule(
+                Duration::from_millis(left),
+                TIMEOUT,
+                &ExecRef {
+                    arn: r.arn,
+                    token: Some(token),
+                    due_ms: None,
+                },
+            )?;
+        }
+        None => {}
     }
     Ok(())
 }
@@ -1089,7 +1101,7 @@ pub fn redrive_execution(
         &ExecRef {
             arn: e.arn.clone(),
             token: None,
-            due_ms: None,
+            due_ms: Some(0),
         },
     )?;
     Ok(RedriveExecutionOutput { redrive_date: now })

@@ -756,17 +756,21 @@ impl<'a, E: Effects> Runner<'a, E> {
                 }
                 Err(e) => {
                     if self.history.enabled {
-                        self.event(
-                            if e.error == "States.Timeout" || e.error == "States.HeartbeatTimeout" {
-                                "TaskTimedOut"
-                            } else {
-                                "TaskFailed"
-                            },
-                            Some((
-                                "taskFailedEventDetails",
-                                json!({"error": e.error, "cause": e.cause, "resource": resource, "resourceType": resource_type(&resource)}),
-                            )),
-                        );
+                        let timed_out =
+                            e.error == "States.Timeout" || e.error == "States.HeartbeatTimeout";
+                        let activity = resource.contains(":activity:");
+                        let (kind, key) = match (activity, timed_out) {
+                            (true, true) => ("ActivityTimedOut", "activityTimedOutEventDetails"),
+                            (true, false) => ("ActivityFailed", "activityFailedEventDetails"),
+                            (false, true) => ("TaskTimedOut", "taskTimedOutEventDetails"),
+                            (false, false) => ("TaskFailed", "taskFailedEventDetails"),
+                        };
+                        let mut details = json!({"error": e.error, "cause": e.cause});
+                        if !activity {
+                            details["resource"] = json!(resource_name(&resource));
+                            details["resourceType"] = json!(resource_type(&resource));
+                        }
+                        self.event(kind, Some((key, details)));
                     }
                     if self.should_retry(state, &mut attempts, &e) {
                         continue;
