@@ -317,12 +317,20 @@ fn remaining(rec: &TokenRec, now: u64) -> Option<(u64, &'static str)> {
     best
 }
 
+/// The context object (`$$`). The execution's input is in it only when the
+/// definition mentions `Execution.Input`: every state clones the context,
+/// and a Map over a large input would copy that input once per item.
 fn context_object(exec: &Execution) -> Value {
     let machine_name = exec.machine_arn.rsplit(':').next().unwrap_or_default();
+    let input = if exec.definition.contains("Execution.Input") {
+        serde_json::from_str::<Value>(&exec.input).unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
     json!({
         "Execution": {
             "Id": exec.arn,
-            "Input": serde_json::from_str::<Value>(&exec.input).unwrap_or(Value::Null),
+            "Input": input,
             "Name": exec.name,
             "RoleArn": exec.role_arn,
             "StartTime": time::iso8601_millis(exec.start),
@@ -830,7 +838,7 @@ pub fn get_activity_task(
     let topic = format!("activity:{arn}");
     let deadline = time::now_millis() + 60_000;
     loop {
-        let next = ACTIVITY_QUEUE.scan(&Scan::prefix(&keys::prefix(&[&arn])).limit(1))?;
+        let next = ACTIVITY_QUEUE.scan(&Scan::prefix(keys::prefix(&[&arn])).limit(1))?;
         if let Some((key, token)) = next.into_iter().next() {
             ACTIVITY_QUEUE.delete(&key);
             if let Some(mut rec) = TOKENS.get(&token)?

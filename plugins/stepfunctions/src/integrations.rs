@@ -199,7 +199,7 @@ pub fn invoke(ctx: &Context, resource: &str, params: &Value) -> Result<Value, St
                     status => {
                         return Err(StateError::new(
                             "States.TaskFailed",
-                            format!("Execution {arn} ended {status}: {}", d.to_string()),
+                            format!("Execution {arn} ended {status}: {d}"),
                         ));
                     }
                 }

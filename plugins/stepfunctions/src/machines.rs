@@ -309,12 +309,12 @@ pub fn delete_state_machine(
     let arn = &input.state_machine_arn;
     MACHINES.delete(arn);
     TAGS.delete(arn);
-    for (k, v) in MACHINES.scan(&Scan::prefix(&format!("{arn}:")))? {
+    for (k, v) in MACHINES.scan(&Scan::prefix(format!("{arn}:")))? {
         if v.version_of.as_deref() == Some(arn) {
             MACHINES.delete(&k);
         }
     }
-    for (k, _) in ALIASES.scan(&Scan::prefix(&format!("{arn}:")))? {
+    for (k, _) in ALIASES.scan(&Scan::prefix(format!("{arn}:")))? {
         ALIASES.delete(&k);
     }
     Ok(DeleteStateMachineOutput::default())
