@@ -384,3 +384,83 @@ def test_restart_during_a_wait_continues_at_the_right_time(sfn, g):
     assert 60 * SCALE * 0.95 <= took < 60 * SCALE + 3, took
     types = history_types(sfn, ex)
     assert types.count("WaitStateExited") == 1 and types[-1] == "ExecutionSucceeded"
+
+
+def test_distributed_map_over_a_csv_in_s3_with_item_batcher(sfn, g):
+    s3 = g.client("s3")
+    bucket = f"b-{uid()}"
+    s3.create_bucket(Bucket=bucket)
+    rows = "id,name\n" + "".join(f"{i},n{i}\n" for i in range(1000))
+    s3.put_object(Bucket=bucket, Key="rows.csv", Body=rows.encode())
+    d = {"StartAt": "M", "States": {"M": {
+        "Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                       "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                       "Parameters": {"Bucket.$": "$.bucket", "Key": "rows.csv"}},
+        "ItemBatcher": {"MaxItemsPerBatch": 100, "BatchInput": {"src": "csv"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "Count", "States": {"Count": {"Type": "Pass", "Parameters": {
+                              "n.$": "States.ArrayLength($.Items)", "first.$": "$.Items[0].name", "src.$": "$.src"},
+                              "End": True}}},
+        "ToleratedFailurePercentage": 0,
+        "End": True}}}
+    ex, _ = run(sfn, d, {"bucket": bucket})
+    assert ex["status"] == "SUCCEEDED", ex
+    out = json.loads(ex["output"])
+    assert len(out) == 10
+    assert all(o["n"] == 100 and o["src"] == "csv" for o in out)
+    assert [o["first"] for o in out[:2]] == ["n0", "n100"]
+
+
+def test_start_execution_sync_of_a_child(sfn):
+    child = machine(sfn, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 4, "Next": "P"},
+                                                    "P": {"Type": "Pass", "Parameters": {"got.$": "$.v"}, "End": True}}})
+    d = {"StartAt": "Run", "States": {"Run": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": child, "Input": {"v.$": "$.v"}},
+        "OutputPath": "$.Output", "End": True}}}
+    ex, _ = run(sfn, d, {"v": 42})
+    assert ex["status"] == "SUCCEEDED", (ex.get("error"), ex.get("cause"))
+    assert json.loads(ex["output"]) == {"got": 42}
+
+
+def test_mock_config_serves_task_results(sfn, make_gateway, tmp_path):
+    name = f"mocked-{uid()}"
+    cfg = {"StateMachines": {name: {"TestCases": {"Happy": {"Call": "CallOk"}, "Sad": {"Call": "CallFails"}}}},
+           "MockedResponses": {"CallOk": {"0": {"Return": {"Payload": {"ok": 1}}}},
+                               "CallFails": {"0-1": {"Throw": {"Error": "Lambda.ServiceException", "Cause": "mocked"}},
+                                             "2": {"Return": {"Payload": {"ok": 2}}}}}}
+    path = tmp_path / "mock.json"
+    path.write_text(json.dumps(cfg))
+    gw = make_gateway(env={"SFN_MOCK_CONFIG": str(path), "SFN_WAIT_SCALE": "0"})
+    c = gw.client("stepfunctions", inject_host_prefix=False)
+    d = {"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "nowhere", "Payload": {}},
+        "Retry": [{"ErrorEquals": ["Lambda.ServiceException"], "MaxAttempts": 3}],
+        "OutputPath": "$.Payload", "End": True}}}
+    arn = machine(c, d, name=name)
+    happy = c.start_execution(stateMachineArn=arn + "#Happy")["executionArn"]
+    sad = c.start_execution(stateMachineArn=arn + "#Sad")["executionArn"]
+    assert json.loads(wait_done(c, happy)["output"]) == {"ok": 1}
+    assert json.loads(wait_done(c, sad)["output"]) == {"ok": 2}
+
+
+def test_status_change_events_reach_eventbridge(sfn, g):
+    events, sqs = g.client("events"), g.client("sqs")
+    q = sqs.create_queue(QueueName=f"sfn-events-{uid()}")["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = machine(sfn, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    rule = f"sfn-{uid()}"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.states"], "detail": {"stateMachineArn": [arn]}}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": qarn}])
+    ex = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    wait_done(sfn, ex)
+    seen = []
+    end = time.time() + 10
+    while len(seen) < 2 and time.time() < end:
+        for m in sqs.receive_message(QueueUrl=q, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", []):
+            seen.append(json.loads(m["Body"]))
+    assert sorted(e["detail"]["status"] for e in seen) == ["RUNNING", "SUCCEEDED"]
+    assert all(e["detail-type"] == "Step Functions Execution Status Change" and e["detail"]["executionArn"] == ex
+               for e in seen)

@@ -84,9 +84,45 @@ fn as_text(v: &Value) -> Value {
     }
 }
 
+/// Plugins whose model names members in camelCase: task parameters and
+/// results are PascalCase whatever the service, so keys are converted.
+fn camel_case_model(plugin: &str) -> bool {
+    matches!(
+        plugin,
+        "stepfunctions" | "logs" | "ecs" | "apigateway" | "cognito-idp" | "xray"
+    )
+}
+
+fn convert_keys(v: &Value, upper: bool) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| {
+                    let mut c = k.chars();
+                    let key = match c.next() {
+                        Some(f) if upper => f.to_uppercase().collect::<String>() + c.as_str(),
+                        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+                        None => String::new(),
+                    };
+                    (key, convert_keys(x, upper))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| convert_keys(x, upper)).collect()),
+        other => other.clone(),
+    }
+}
+
 fn call(ctx: &Context, plugin: &str, action: &str, input: &Value) -> Result<Value, AwsError> {
+    let camel = camel_case_model(plugin);
+    let input = if camel {
+        convert_keys(input, false)
+    } else {
+        input.clone()
+    };
     let out = services::call_json(&Target::new(plugin, ctx), action, &input.to_string())?;
-    serde_json::from_str(&out).map_err(|e| AwsError::internal(e.to_string()))
+    let out: Value = serde_json::from_str(&out).map_err(|e| AwsError::internal(e.to_string()))?;
+    Ok(if camel { convert_keys(&out, true) } else { out })
 }
 
 /// Calls a task resource with its parameters.
@@ -292,19 +328,29 @@ pub fn read_s3(ctx: &Context, bucket: &str, key: &str) -> Result<String, StateEr
     let body = out.get("Body").cloned().unwrap_or(Value::Null);
     let bytes = match &body {
         Value::String(s) => encoding::base64_decode(s).unwrap_or_else(|| s.as_bytes().to_vec()),
-        Value::Object(_) => {
-            let r: blobs::BlobRef = serde_json::from_value(body.clone())
-                .map_err(|e| StateError::new("States.ItemReaderFailed", e.to_string()))?;
-            let mut data = Vec::with_capacity(r.size as usize);
-            while (data.len() as u64) < r.size {
-                let chunk = blobs::read(&r.id, data.len() as u64, 1 << 20)
+        Value::Object(o) => {
+            // A blob the host hands across (`{"blob-id", "range"?}`).
+            let id = o
+                .get("blob-id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let (from, to) = match o.get("range").and_then(Value::as_array) {
+                Some(r) if r.len() == 2 => (r[0].as_u64().unwrap_or(0), r[1].as_u64().unwrap_or(0)),
+                _ => (0, blobs::stat(&id).map(|b| b.size).unwrap_or(0)),
+            };
+            let mut data = Vec::with_capacity((to - from.min(to)) as usize);
+            let mut at = from;
+            while at < to {
+                let chunk = blobs::read(&id, at, ((to - at).min(1 << 20)) as u32)
                     .map_err(|e| StateError::new("States.ItemReaderFailed", e.message))?;
                 if chunk.is_empty() {
                     break;
                 }
+                at += chunk.len() as u64;
                 data.extend(chunk);
             }
-            blobs::release(&r.id);
+            blobs::release(&id);
             data
         }
         _ => Vec::new(),
