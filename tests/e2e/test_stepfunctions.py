@@ -464,3 +464,23 @@ def test_status_change_events_reach_eventbridge(sfn, g):
     assert sorted(e["detail"]["status"] for e in seen) == ["RUNNING", "SUCCEEDED"]
     assert all(e["detail-type"] == "Step Functions Execution Status Change" and e["detail"]["executionArn"] == ex
                for e in seen)
+
+
+def test_execution_timeout_and_redrive(sfn):
+    d = {"TimeoutSeconds": 20, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2000, "End": True}}}
+    ex, arn = run(sfn, d)
+    assert ex["status"] == "TIMED_OUT" and ex["error"] == "States.Timeout"
+    assert history_types(sfn, arn)[-1] == "ExecutionTimedOut"
+    # A redrive restarts from the state that failed.
+    d = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "C"}, "C": {"Type": "Choice", "Choices": [
+        {"Variable": "$.go", "BooleanEquals": True, "Next": "S"}]}, "S": {"Type": "Succeed"}}}
+    ex, arn = run(sfn, d, {"go": False})
+    assert ex["status"] == "FAILED"
+    sfn.redrive_execution(executionArn=arn)
+    time.sleep(0.2)
+    again = wait_done(sfn, arn)
+    assert again["status"] == "FAILED" and again["redriveCount"] == 1
+    types = history_types(sfn, arn)
+    assert "ExecutionRedriven" in types and types.count("ChoiceStateEntered") == 2
+    ok, ok_arn = run(sfn, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    assert code(sfn.redrive_execution, executionArn=ok_arn) == "ExecutionNotRedrivable"

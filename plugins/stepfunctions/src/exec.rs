@@ -84,6 +84,8 @@ pub const RESUME: &str = "resume";
 pub const WAKE: &str = "wake";
 pub const TIMEOUT: &str = "timeout";
 pub const EXPRESS: &str = "express";
+pub const EXEC_TIMEOUT: &str = "execution-timeout";
+pub const SWEEP: &str = "sweep";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ExecRef {
@@ -593,12 +595,109 @@ pub fn start_execution(
             due_ms: None,
         },
     )?;
+    // The machine's TimeoutSeconds (scaled like every wait).
+    let def: Value = serde_json::from_str(&exec.definition).unwrap_or(Value::Null);
+    if let Some(t) = def.get("TimeoutSeconds").and_then(Value::as_f64) {
+        tasks::schedule(
+            Duration::from_secs_f64((t * wait_scale(ctx)).max(0.0)),
+            EXEC_TIMEOUT,
+            &ExecRef {
+                arn: exec.arn.clone(),
+                token: None,
+                due_ms: None,
+            },
+        )?;
+    }
     let out = StartExecutionOutput {
         execution_arn: exec.arn.clone(),
         start_date: exec.start,
     };
     status_event(ctx, &exec);
     Ok(out)
+}
+
+/// The machine's TimeoutSeconds passed: TIMED_OUT if still running.
+pub fn exec_timeout_task(ctx: &Context, r: ExecRef) -> Result<(), AwsError> {
+    let Some(mut e) = EXECUTIONS.get(&r.arn)? else {
+        return Ok(());
+    };
+    if e.status != "RUNNING" {
+        return Ok(());
+    }
+    let now = time::now();
+    e.status = "TIMED_OUT".into();
+    e.stop = Some(now);
+    e.error = Some("States.Timeout".into());
+    e.cause = Some("The execution timed out".into());
+    let id = e.history.len() as u64 + 1;
+    e.history.push(json!({"timestamp": now, "type": "ExecutionTimedOut", "id": id, "previousEventId": id - 1,
+        "executionTimedOutEventDetails": {"error": "States.Timeout", "cause": "The execution timed out"}}));
+    if let Some(Checkpoint {
+        kind: Pause::Token { token },
+        ..
+    }) = &e.checkpoint
+    {
+        TOKENS.delete(token);
+    }
+    e.failed_at = e.checkpoint.take();
+    EXECUTIONS.put(&e.arn, &e)?;
+    tasks::notify(&format!("execution:{}", e.arn));
+    status_event(ctx, &e);
+    Ok(())
+}
+
+/// The boot hook: executions left RUNNING with nothing scheduled to move
+/// them (a crash after a unit of their run task committed) run again from
+/// their last checkpoint, or from the start.
+pub fn on_start(_: &Context, _: ()) -> Result<(), AwsError> {
+    let pending: Vec<String> = tasks::list("")
+        .into_iter()
+        .filter_map(|t| {
+            serde_json::from_str::<ExecRef>(&t.payload)
+                .ok()
+                .map(|r| r.arn)
+        })
+        .collect();
+    for (account, region) in tasks::contexts(EXECUTIONS.name()) {
+        tasks::schedule_in(&account, &region, Duration::ZERO, SWEEP, &pending)?;
+    }
+    Ok(())
+}
+
+/// One account and region of the boot sweep.
+pub fn sweep_task(_: &Context, pending: Vec<String>) -> Result<(), AwsError> {
+    for e in EXECUTIONS.values("")? {
+        if e.status != "RUNNING" || pending.contains(&e.arn) {
+            continue;
+        }
+        let r = match &e.checkpoint {
+            None => ExecRef {
+                arn: e.arn.clone(),
+                token: None,
+                due_ms: None,
+            },
+            Some(Checkpoint {
+                kind: Pause::Wait { due_ms },
+                ..
+            }) => {
+                let after = due_ms.saturating_sub(time::now_millis());
+                tasks::schedule(
+                    Duration::from_millis(after),
+                    WAKE,
+                    &ExecRef {
+                        arn: e.arn.clone(),
+                        token: None,
+                        due_ms: Some(*due_ms),
+                    },
+                )?;
+                continue;
+            }
+            // Waiting for a token: SendTask* or its timeout task moves it.
+            Some(_) => continue,
+        };
+        tasks::schedule(Duration::ZERO, RUN, &r)?;
+    }
+    Ok(())
 }
 
 pub fn start_sync_execution(

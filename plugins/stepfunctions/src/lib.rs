@@ -109,6 +109,9 @@ impl Service for StepFunctions {
             .task(exec::WAKE, exec::wake_task)
             .task(exec::RESUME, exec::resume_task)
             .task(exec::TIMEOUT, exec::timeout_task)
+            .task(exec::EXEC_TIMEOUT, exec::exec_timeout_task)
+            .task(exec::SWEEP, exec::sweep_task)
+            .task(ministack_sdk::tasks::START_TASK, exec::on_start)
     }
 }
 
