@@ -484,3 +484,41 @@ def test_execution_timeout_and_redrive(sfn):
     assert "ExecutionRedriven" in types and types.count("ChoiceStateEntered") == 2
     ok, ok_arn = run(sfn, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
     assert code(sfn.redrive_execution, executionArn=ok_arn) == "ExecutionNotRedrivable"
+
+
+def test_error_paths_of_parallel_map_and_task_timeout(sfn):
+    # A failing branch fails the Parallel state; Catch takes the error output.
+    d = {"StartAt": "Par", "States": {
+        "Par": {"Type": "Parallel", "Branches": [
+            {"StartAt": "Ok", "States": {"Ok": {"Type": "Pass", "End": True}}},
+            {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Branch.Error", "Cause": "b"}}}],
+            "Catch": [{"ErrorEquals": ["Branch.Error"], "ResultPath": "$.caught", "Next": "After"}], "End": True},
+        "After": {"Type": "Pass", "End": True}}}
+    ex, _ = run(sfn, d, {"x": 1})
+    assert ex["status"] == "SUCCEEDED", ex
+    assert json.loads(ex["output"]) == {"x": 1, "caught": {"Error": "Branch.Error", "Cause": "b"}}
+    # A failing item fails an inline Map (no tolerance).
+    d = {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": {"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericLessThan": 3, "Next": "Fine"}], "Default": "Bad"},
+        "Fine": {"Type": "Succeed"}, "Bad": {"Type": "Fail", "Error": "TooBig"}}}, "End": True}}}
+    ex, arn = run(sfn, d, [1, 2, 5])
+    assert ex["status"] == "FAILED" and ex["error"] == "TooBig"
+    assert "MapIterationFailed" in history_types(sfn, arn)
+    # A task token never answered: States.Timeout after TimeoutSeconds (scaled).
+    q = sfn.meta.endpoint_url
+    assert q
+    act = sfn.create_activity(name=f"slow-{uid()}")["activityArn"]
+    d = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": act, "TimeoutSeconds": 20,
+                                          "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Late"}], "End": True},
+                                    "Late": {"Type": "Pass", "Result": "late", "End": True}}}
+    ex, arn = run(sfn, d)
+    assert ex["status"] == "SUCCEEDED" and json.loads(ex["output"]) == "late"
+    assert "ActivityTimedOut" in history_types(sfn, arn)
+    # SendTaskFailure's error is the task's error.
+    d = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": act, "End": True}}}
+    arn = machine(sfn, d)
+    ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    task = sfn.get_activity_task(activityArn=act)
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Worker.Failed", cause="no")
+    done = wait_done(sfn, ex)
+    assert (done["status"], done["error"], done["cause"]) == ("FAILED", "Worker.Failed", "no")

@@ -56,6 +56,9 @@ pub struct Execution {
     pub redrive_count: i32,
     #[serde(default)]
     pub redrive_date: Option<f64>,
+    /// The machine's logging configuration when it logs (level not OFF).
+    #[serde(default)]
+    pub logging: Option<LoggingConfiguration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -355,7 +358,7 @@ pub fn drive(
     let input: Value = serde_json::from_str(&exec.input).unwrap_or(json!({}));
     let mut world = World::new(ctx, &exec, durable);
     let history = History {
-        enabled: durable,
+        enabled: durable || exec.logging.is_some(),
         events: std::mem::take(&mut exec.history),
         transitions: 0,
     };
@@ -448,7 +451,12 @@ pub fn drive(
             }
         }
     }
-    exec.history = history.events;
+    if exec.status != "RUNNING"
+        && let Some(l) = &exec.logging
+    {
+        write_logs(&exec, l, &history.events);
+    }
+    exec.history = if durable { history.events } else { Vec::new() };
     if durable {
         // StopExecution may have landed meanwhile: it wins.
         if let Some(cur) = EXECUTIONS.get(&exec.arn)?
@@ -551,6 +559,10 @@ fn new_execution(
         mock_counts: BTreeMap::new(),
         redrive_count: 0,
         redrive_date: None,
+        logging: machine
+            .logging
+            .clone()
+            .filter(|l| l.level.as_ref().is_some_and(|v| v.as_str() != "OFF")),
     };
     Ok((exec, machine))
 }
@@ -1282,6 +1294,7 @@ pub fn test_state(ctx: &Context, input: TestStateInput) -> Result<TestStateOutpu
         mock_counts: BTreeMap::new(),
         redrive_count: 0,
         redrive_date: None,
+        logging: None,
     };
     let mut world = World::new(ctx, &exec, false);
     let mut runner = Runner {
@@ -1307,5 +1320,85 @@ pub fn test_state(ctx: &Context, input: TestStateInput) -> Result<TestStateOutpu
             status: Some(TestExecutionStatus::from("FAILED")),
             ..Default::default()
         }),
+    }
+}
+
+/// Writes the execution's events to the CloudWatch Logs group of the
+/// machine's logging configuration (ALL: every event; ERROR: failures;
+/// FATAL: execution failures). Failures to log are ignored, as AWS does.
+fn write_logs(exec: &Execution, l: &LoggingConfiguration, events: &[Value]) {
+    let level = l
+        .level
+        .as_ref()
+        .map(|v| v.as_str().to_string())
+        .unwrap_or_default();
+    let keep = |t: &str| match level.as_str() {
+        "ALL" => true,
+        "ERROR" => t.ends_with("Failed") || t.ends_with("TimedOut") || t.ends_with("Aborted"),
+        "FATAL" => matches!(
+            t,
+            "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted"
+        ),
+        _ => false,
+    };
+    let with_data = l.include_execution_data == Some(true);
+    for d in l.destinations.iter().flatten() {
+        let Some(arn) = d
+            .cloud_watch_logs_log_group
+            .as_ref()
+            .and_then(|g| g.log_group_arn.clone())
+        else {
+            continue;
+        };
+        // arn:aws:logs:<region>:<account>:log-group:<name>[:*]
+        let parts: Vec<&str> = arn.split(':').collect();
+        let Some(group) = parts.get(6) else { continue };
+        let target = Target::at(
+            "logs",
+            parts.get(4).unwrap_or(&""),
+            parts.get(3).unwrap_or(&""),
+        );
+        let stream = format!(
+            "states/{}/{}",
+            exec.machine_arn.rsplit(':').next().unwrap_or_default(),
+            exec.name
+        );
+        let _ = services::call_json(
+            &target,
+            "CreateLogStream",
+            &json!({"logGroupName": group, "logStreamName": stream}).to_string(),
+        );
+        let log_events: Vec<Value> = events
+            .iter()
+            .filter(|e| keep(e["type"].as_str().unwrap_or_default()))
+            .map(|e| {
+                let mut details = Value::Null;
+                if let Some(o) = e.as_object() {
+                    for (k, v) in o {
+                        if k.ends_with("EventDetails") {
+                            details = v.clone();
+                        }
+                    }
+                }
+                if !with_data && let Some(d) = details.as_object_mut() {
+                    d.remove("input");
+                    d.remove("output");
+                }
+                let ts = (e["timestamp"].as_f64().unwrap_or_else(time::now) * 1000.0) as i64;
+                let msg = json!({"id": e["id"].to_string(), "type": e["type"], "details": details,
+                    "previous_event_id": e["previousEventId"].to_string(), "event_timestamp": ts.to_string(),
+                    "execution_arn": exec.arn});
+                json!({"timestamp": ts, "message": msg.to_string()})
+            })
+            .collect();
+        if log_events.is_empty() {
+            continue;
+        }
+        let _ = services::call_json(
+            &target,
+            "PutLogEvents",
+            &json!({"logGroupName": group, "logStreamName": stream, "logEvents": log_events})
+                .to_string(),
+        );
     }
 }
