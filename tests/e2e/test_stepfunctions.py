@@ -522,3 +522,12 @@ def test_error_paths_of_parallel_map_and_task_timeout(sfn):
     sfn.send_task_failure(taskToken=task["taskToken"], error="Worker.Failed", cause="no")
     done = wait_done(sfn, ex)
     assert (done["status"], done["error"], done["cause"]) == ("FAILED", "Worker.Failed", "no")
+
+
+def test_jsonpath_variables_from_assign(sfn):
+    d = {"StartAt": "Keep", "States": {
+        "Keep": {"Type": "Pass", "Assign": {"who.$": "$.name", "n": 2}, "Parameters": {"other": 1}, "Next": "Use"},
+        "Use": {"Type": "Pass", "Parameters": {"who.$": "$who", "n.$": "States.MathAdd($n, 1)", "in.$": "$"}, "End": True}}}
+    out = sync(sfn, d, {"name": "ann"})
+    assert out["status"] == "SUCCEEDED", out
+    assert json.loads(out["output"]) == {"who": "ann", "n": 3, "in": {"other": 1}}

@@ -178,8 +178,7 @@ fn str_field<'v>(v: &'v Value, k: &str) -> Option<&'v str> {
 /// `$` path read, with States.Runtime when nothing matches.
 fn read_path(path: &str, input: &Value, ctx: &Value) -> Result<Value, StateError> {
     let p = Path::parse(path).map_err(StateError::runtime)?;
-    let root = if p.context { ctx } else { input };
-    p.read(root).ok_or_else(|| {
+    p.read_from(input, ctx).ok_or_else(|| {
         StateError::runtime(format!(
             "Invalid path '{path}' : No results for path: $['{}']",
             path.trim_start_matches("$.").trim_start_matches('$')
@@ -283,7 +282,26 @@ impl<'a, E: Effects> Runner<'a, E> {
         if let Some((k, v)) = extra {
             c[k] = v;
         }
+        if !self.vars.is_empty() {
+            c[crate::paths::VARS_KEY] = Value::Object(self.vars.clone());
+        }
         c
+    }
+
+    /// `Assign` of a JSONPath state: a `Parameters`-style template over
+    /// `base` (the result of Task, Parallel and Map; the input otherwise).
+    fn assign_jsonpath(
+        &mut self,
+        assign: Option<&Value>,
+        base: &Value,
+        ctx: &Value,
+    ) -> Result<(), StateError> {
+        if let Some(a @ Value::Object(_)) = assign
+            && let Value::Object(values) = fill_template(a, base, ctx)?
+        {
+            self.vars.extend(values);
+        }
+        Ok(())
     }
 
     fn states_var(
@@ -294,6 +312,10 @@ impl<'a, E: Effects> Runner<'a, E> {
         err: Option<&Value>,
     ) -> Map<String, Value> {
         let mut vars = self.vars.clone();
+        let mut ctx = ctx.clone();
+        if let Some(o) = ctx.as_object_mut() {
+            o.remove(crate::paths::VARS_KEY);
+        }
         let mut states = json!({"input": input, "context": ctx});
         if let Some(r) = result {
             states["result"] = r.clone();
@@ -458,7 +480,9 @@ impl<'a, E: Effects> Runner<'a, E> {
                         _ => eff,
                     };
                     let v = apply_result_path(state, &raw, result)?;
-                    apply_output_path(state, v, &ctx)?
+                    let out = apply_output_path(state, v, &ctx)?;
+                    self.assign_jsonpath(state.get("Assign"), &raw, &ctx)?;
+                    out
                 };
                 self.exited("Pass", name, &out);
                 Ok(self.after(state, out)?)
@@ -528,8 +552,9 @@ impl<'a, E: Effects> Runner<'a, E> {
                         None => choice_matches(rule, &eff, &ctx)?,
                     };
                     if hit {
-                        if let Some(v) = &vars {
-                            self.assign(rule.get("Assign"), v)?;
+                        match &vars {
+                            Some(v) => self.assign(rule.get("Assign"), v)?,
+                            None => self.assign_jsonpath(rule.get("Assign"), &raw, &ctx)?,
                         }
                         next = str_field(rule, "Next").map(str::to_string);
                         break;
@@ -805,8 +830,10 @@ impl<'a, E: Effects> Runner<'a, E> {
             Some(sel) => fill_template(sel, &result, ctx)?,
             None => result,
         };
-        let v = apply_result_path(state, raw, selected)?;
-        apply_output_path(state, v, ctx)
+        let v = apply_result_path(state, raw, selected.clone())?;
+        let out = apply_output_path(state, v, ctx)?;
+        self.assign_jsonpath(state.get("Assign"), &selected, ctx)?;
+        Ok(out)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1409,7 +1436,7 @@ pub fn choice_matches(rule: &Value, input: &Value, ctx: &Value) -> Result<bool, 
     let var = str_field(rule, "Variable")
         .ok_or_else(|| StateError::runtime("A choice rule has no Variable"))?;
     let p = Path::parse(var).map_err(StateError::runtime)?;
-    let value = p.read(if p.context { ctx } else { input });
+    let value = p.read_from(input, ctx);
     let obj = rule.as_object().expect("rule object");
     for (k, expected) in obj {
         if k == "Variable" || k == "Next" || k == "Comment" {

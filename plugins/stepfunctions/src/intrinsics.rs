@@ -79,8 +79,7 @@ fn eval_arg(a: &Arg, input: &Value, context: &Value) -> Result<Value, String> {
         Arg::Literal(v) => Ok(v.clone()),
         Arg::Path(p) => {
             let path = Path::parse(p)?;
-            let root = if path.context { context } else { input };
-            path.read(root).ok_or_else(|| {
+            path.read_from(input, context).ok_or_else(|| {
                 format!("The JsonPath argument '{p}' could not be found in the input")
             })
         }

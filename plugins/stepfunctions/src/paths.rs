@@ -23,12 +23,18 @@ struct Filter {
     op: Option<(String, Value)>,
 }
 
-/// A parsed path: `$` (the state's input) or `$$` (the context object).
+/// A parsed path: `$` (the state's input), `$$` (the context object) or
+/// `$name` (a variable set by `Assign`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Path {
     pub context: bool,
+    pub variable: Option<String>,
     steps: Vec<Step>,
 }
+
+/// Where the interpreter keeps variables inside the context object it
+/// hands to path reads (the context never reaches a client with them).
+pub const VARS_KEY: &str = "__variables";
 
 impl Path {
     pub fn parse(text: &str) -> Result<Path, String> {
@@ -40,8 +46,34 @@ impl Path {
         } else {
             return Err(format!("The path '{text}' does not begin with '$'"));
         };
+        let mut variable = None;
+        let mut rest = rest;
+        if !context && rest.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            variable = Some(rest[..end].to_string());
+            rest = &rest[end..];
+        }
         let steps = parse_steps(rest).map_err(|e| format!("Invalid path '{text}': {e}"))?;
-        Ok(Path { context, steps })
+        Ok(Path {
+            context,
+            variable,
+            steps,
+        })
+    }
+
+    /// The value the path starts from: the input, the context object, or a
+    /// variable (kept in the context under [`VARS_KEY`]).
+    pub fn root<'v>(&self, input: &'v Value, context: &'v Value) -> Option<&'v Value> {
+        match &self.variable {
+            Some(name) => context.get(VARS_KEY)?.get(name),
+            None if self.context => Some(context),
+            None => Some(input),
+        }
+    }
+
+    /// Reads the path from its root.
+    pub fn read_from(&self, input: &Value, context: &Value) -> Option<Value> {
+        self.read(self.root(input, context)?)
     }
 
     /// A reference path: only fields and indexes (what ResultPath accepts).
@@ -207,6 +239,7 @@ fn descend<'a>(v: &'a Value, name: &str, out: &mut Vec<&'a Value>) {
 fn filter_matches(f: &Filter, item: &Value) -> bool {
     let p = Path {
         context: false,
+        variable: None,
         steps: f.path.clone(),
     };
     let Some(v) = p.read(item) else { return false };
@@ -384,5 +417,11 @@ mod tests {
             json!(2)
         );
         assert!(Path::parse("a.b").is_err());
+        let ctx = json!({VARS_KEY: {"total": {"n": 3}}});
+        assert_eq!(
+            Path::parse("$total.n").unwrap().read_from(&v, &ctx),
+            Some(json!(3))
+        );
+        assert_eq!(Path::parse("$nope").unwrap().read_from(&v, &ctx), None);
     }
 }
