@@ -410,6 +410,17 @@ def test_distributed_map_over_a_csv_in_s3_with_item_batcher(sfn, g):
     assert len(out) == 10
     assert all(o["n"] == 100 and o["src"] == "csv" for o in out)
     assert [o["first"] for o in out[:2]] == ["n0", "n100"]
+    # ResultWriter: the results go to S3, the state answers the manifest.
+    d["States"]["M"]["ResultWriter"] = {"Resource": "arn:aws:states:::s3:putObject",
+                                        "Parameters": {"Bucket": bucket, "Prefix": "out"}}
+    ex, _ = run(sfn, d, {"bucket": bucket})
+    assert ex["status"] == "SUCCEEDED", ex
+    res = json.loads(ex["output"])
+    assert ":mapRun:" in res["MapRunArn"] and res["ResultWriterDetails"]["Bucket"] == bucket
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=res["ResultWriterDetails"]["Key"])["Body"].read())
+    [succeeded] = manifest["ResultFiles"]["SUCCEEDED"]
+    rows = json.loads(s3.get_object(Bucket=bucket, Key=succeeded["Key"])["Body"].read())
+    assert len(rows) == 10 and json.loads(rows[0]["Output"])["n"] == 100 and rows[0]["Status"] == "SUCCEEDED"
 
 
 def test_start_execution_sync_of_a_child(sfn):

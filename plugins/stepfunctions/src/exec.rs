@@ -294,6 +294,10 @@ impl Effects for World<'_> {
         integrations::read_s3(self.ctx, bucket, key)
     }
 
+    fn write_s3(&mut self, bucket: &str, key: &str, body: &[u8]) -> Result<(), StateError> {
+        integrations::write_s3(self.ctx, bucket, key, body)
+    }
+
     fn list_s3(&mut self, params: &Value) -> Result<Vec<Value>, StateError> {
         integrations::list_s3(self.ctx, params)
     }

@@ -359,6 +359,19 @@ pub fn read_s3(ctx: &Context, bucket: &str, key: &str) -> Result<String, StateEr
         .map_err(|_| StateError::new("States.ItemReaderFailed", "The object is not UTF-8 text"))
 }
 
+/// Writes an object (Distributed Map ResultWriter).
+pub fn write_s3(ctx: &Context, bucket: &str, key: &str, body: &[u8]) -> Result<(), StateError> {
+    let input = json!({"Bucket": bucket, "Key": key, "Body": encoding::base64_encode(body), "ContentType": "application/json"});
+    call(ctx, "s3", "PutObject", &input)
+        .map(|_| ())
+        .map_err(|e| {
+            StateError::new(
+                "States.ResultWriterFailed",
+                format!("{}: {}", e.code, e.message),
+            )
+        })
+}
+
 /// Objects of an S3 listing (ItemReader `s3:listObjectsV2`), every page.
 pub fn list_s3(ctx: &Context, params: &Value) -> Result<Vec<Value>, StateError> {
     let mut out = Vec::new();

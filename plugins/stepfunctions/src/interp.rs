@@ -113,6 +113,8 @@ pub trait Effects {
     fn aborted(&mut self) -> bool;
     /// Reads an S3 object's text (Distributed Map `ItemReader`).
     fn read_s3(&mut self, bucket: &str, key: &str) -> Result<String, StateError>;
+    /// Writes an S3 object (Distributed Map `ResultWriter`).
+    fn write_s3(&mut self, bucket: &str, key: &str, body: &[u8]) -> Result<(), StateError>;
     /// Lists S3 objects (ItemReader `s3:listObjectsV2`).
     fn list_s3(&mut self, params: &Value) -> Result<Vec<Value>, StateError>;
 }
@@ -1131,6 +1133,8 @@ impl<'a, E: Effects> Runner<'a, E> {
                 )),
             );
         }
+        let writer = state.get("ResultWriter");
+        let mut written: Vec<(&str, Value)> = Vec::new();
         let mut out = Vec::with_capacity(items.len());
         let mut failures = 0u64;
         let total = items.len();
@@ -1164,8 +1168,25 @@ impl<'a, E: Effects> Runner<'a, E> {
                 );
             }
             let saved = self.vars.clone();
+            let item_input = writer.is_some().then(|| input.clone());
             let r = self.run(&processor, None, input, false, None);
             self.vars = saved;
+            if let Some(inp) = item_input {
+                let (status, output) = match &r {
+                    Ok(v) => ("SUCCEEDED", v.clone()),
+                    Err(Stop::Fail(e)) => ("FAILED", json!({"Error": e.error, "Cause": e.cause})),
+                    Err(_) => ("ABORTED", Value::Null),
+                };
+                written.push((
+                    status,
+                    json!({
+                        "Input": inp.to_string(),
+                        "Output": output.to_string(),
+                        "Status": status,
+                        "Name": format!("{i}"),
+                    }),
+                ));
+            }
             match r {
                 Ok(v) => {
                     if self.history.enabled {
@@ -1214,7 +1235,76 @@ impl<'a, E: Effects> Runner<'a, E> {
                 )));
             }
         }
+        if let Some(w) = writer {
+            return Ok(self.write_results(name, w, written, &eff, ctx, jsonata)?);
+        }
         Ok(Value::Array(out))
+    }
+
+    /// ResultWriter: the items' results as `SUCCEEDED_0.json` /
+    /// `FAILED_0.json` and a `manifest.json` under
+    /// `<Prefix>/<map run id>/`; the state's result names the manifest.
+    fn write_results(
+        &mut self,
+        name: &str,
+        writer: &Value,
+        written: Vec<(&str, Value)>,
+        eff: &Value,
+        ctx: &Value,
+        jsonata: bool,
+    ) -> Result<Value, StateError> {
+        let params = match writer.get("Parameters").or_else(|| writer.get("Arguments")) {
+            Some(p) if jsonata => {
+                let vars = self.states_var(ctx, eff, None, None);
+                self.jsonata_value(p, &vars)?
+            }
+            Some(p) => fill_template(p, eff, ctx)?,
+            None => json!({}),
+        };
+        let bucket = str_field(&params, "Bucket").unwrap_or_default().to_string();
+        let prefix = str_field(&params, "Prefix")
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string();
+        let exec_id = ctx
+            .pointer("/Execution/Id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let run_id = ministack_sdk::ids::uuid();
+        let map_run_arn = format!(
+            "{}/{name}:{run_id}",
+            exec_id
+                .replace(":execution:", ":mapRun:")
+                .replace(":express:", ":mapRun:")
+        );
+        let base = if prefix.is_empty() {
+            run_id.clone()
+        } else {
+            format!("{prefix}/{run_id}")
+        };
+        let mut files = json!({"FAILED": [], "PENDING": [], "SUCCEEDED": []});
+        for status in ["SUCCEEDED", "FAILED"] {
+            let rows: Vec<&Value> = written
+                .iter()
+                .filter(|(s, _)| *s == status)
+                .map(|(_, v)| v)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let key = format!("{base}/{status}_0.json");
+            let body = serde_json::to_vec(&rows).unwrap_or_default();
+            self.fx.write_s3(&bucket, &key, &body)?;
+            files[status] = json!([{"Key": key, "Size": body.len()}]);
+        }
+        let manifest_key = format!("{base}/manifest.json");
+        let manifest =
+            json!({"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files});
+        self.fx
+            .write_s3(&bucket, &manifest_key, manifest.to_string().as_bytes())?;
+        Ok(
+            json!({"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}),
+        )
     }
 
     fn read_items(
