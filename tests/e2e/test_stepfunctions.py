@@ -542,3 +542,20 @@ def test_jsonpath_variables_from_assign(sfn):
     out = sync(sfn, d, {"name": "ann"})
     assert out["status"] == "SUCCEEDED", out
     assert json.loads(out["output"]) == {"who": "ann", "n": 3, "in": {"other": 1}}
+
+
+def test_an_eventbridge_rule_starts_an_execution(sfn, g):
+    events = g.client("events")
+    arn = machine(sfn, {"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.detail", "End": True}}})
+    rule = f"start-{uid()}"
+    src = f"my.app.{uid()}"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": [src]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "sm", "Arn": arn, "RoleArn": ROLE}])
+    events.put_events(Entries=[{"Source": src, "DetailType": "t", "Detail": json.dumps({"order": 7})}])
+    end = time.time() + 10
+    runs = []
+    while not runs and time.time() < end:
+        runs = sfn.list_executions(stateMachineArn=arn, statusFilter="SUCCEEDED")["executions"]
+        time.sleep(0.1)
+    assert len(runs) == 1
+    assert json.loads(sfn.describe_execution(executionArn=runs[0]["executionArn"])["output"]) == {"order": 7}

@@ -1595,6 +1595,152 @@ pub fn choice_matches(rule: &Value, input: &Value, ctx: &Value) -> Result<bool, 
 mod tests {
     use super::*;
 
+    /// A world whose only task resource fails `fails` times, then echoes.
+    struct Fake {
+        fails: u32,
+        calls: u32,
+        slept: f64,
+    }
+
+    impl Effects for Fake {
+        fn invoke(&mut self, _: &str, params: &Value, _: &str) -> Result<Value, StateError> {
+            self.calls += 1;
+            if self.calls <= self.fails {
+                return Err(StateError::new("Flaky", "try again"));
+            }
+            Ok(json!({"echo": params}))
+        }
+        fn new_token(&mut self, _: &str) -> String {
+            "tok".into()
+        }
+        fn register_wait(&mut self, _: &TokenWait, _: bool) -> Result<(), StateError> {
+            Ok(())
+        }
+        fn block_on_token(&mut self, _: &TokenWait) -> Result<Value, StateError> {
+            Ok(json!("answered"))
+        }
+        fn sleep(&mut self, secs: f64) {
+            self.slept += secs;
+        }
+        fn now(&self) -> f64 {
+            1_700_000_000.0
+        }
+        fn mock(&mut self, _: &str) -> Option<Result<Value, StateError>> {
+            None
+        }
+        fn aborted(&mut self) -> bool {
+            false
+        }
+        fn read_s3(&mut self, _: &str, _: &str) -> Result<String, StateError> {
+            Ok("a,b\n1,2\n".into())
+        }
+        fn write_s3(&mut self, _: &str, _: &str, _: &[u8]) -> Result<(), StateError> {
+            Ok(())
+        }
+        fn list_s3(&mut self, _: &Value) -> Result<Vec<Value>, StateError> {
+            Ok(vec![])
+        }
+    }
+
+    fn run_with(
+        fake: &mut Fake,
+        def: Value,
+        input: Value,
+        durable: bool,
+    ) -> (Result<Value, Stop>, Vec<String>) {
+        let mut r = Runner {
+            fx: fake,
+            history: History {
+                enabled: true,
+                ..Default::default()
+            },
+            context: json!({"Execution": {"Id": "arn:aws:states:us-east-1:1:execution:m:e"}}),
+            wait_scale: 1.0,
+            durable,
+            vars: Map::new(),
+            last: None,
+        };
+        let out = r.run(&def, None, input, true, None);
+        let types = r
+            .history
+            .events
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect();
+        (out, types)
+    }
+
+    #[test]
+    fn retry_backoff_then_success_and_history() {
+        let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:x:y",
+            "Parameters": {"v.$": "$.v"}, "ResultSelector": {"got.$": "$.echo.v"}, "ResultPath": "$.r",
+            "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 2}], "End": true}}});
+        let mut fake = Fake {
+            fails: 2,
+            calls: 0,
+            slept: 0.0,
+        };
+        let (out, types) = run_with(&mut fake, def, json!({"v": 5}), false);
+        assert_eq!(out.ok().unwrap(), json!({"v": 5, "r": {"got": 5}}));
+        assert_eq!(fake.slept, 2.0 + 6.0);
+        assert_eq!(types.iter().filter(|t| *t == "TaskFailed").count(), 2);
+        assert_eq!(types.first().map(String::as_str), Some("TaskStateEntered"));
+        assert_eq!(types.last().map(String::as_str), Some("TaskStateExited"));
+    }
+
+    #[test]
+    fn exhausted_retries_are_caught_and_waits_suspend_at_the_top() {
+        let def = json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "r", "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1}],
+                  "Catch": [{"ErrorEquals": ["Flaky"], "ResultPath": "$.e", "Next": "W"}], "End": true},
+            "W": {"Type": "Wait", "Seconds": 30, "End": true}}});
+        let mut fake = Fake {
+            fails: 9,
+            calls: 0,
+            slept: 0.0,
+        };
+        let (out, _) = run_with(&mut fake, def.clone(), json!({}), true);
+        let Err(Stop::Suspend(cp)) = out else {
+            panic!("expected a suspension")
+        };
+        assert_eq!(cp.state, "W");
+        assert_eq!(cp.input["e"]["Error"], json!("Flaky"));
+        assert_eq!(
+            cp.kind,
+            Pause::Wait {
+                due_ms: 1_700_000_030_000
+            }
+        );
+        // Not durable: the wait blocks in place.
+        let mut fake = Fake {
+            fails: 9,
+            calls: 0,
+            slept: 0.0,
+        };
+        let (out, _) = run_with(&mut fake, def, json!({}), false);
+        assert!(out.is_ok());
+        assert_eq!(fake.slept, 1.0 + 30.0);
+    }
+
+    #[test]
+    fn map_reads_csv_and_batches() {
+        let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "CSV"},
+                           "Parameters": {"Bucket": "b", "Key": "k"}},
+            "ItemBatcher": {"MaxItemsPerBatch": 5},
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}});
+        let mut fake = Fake {
+            fails: 0,
+            calls: 0,
+            slept: 0.0,
+        };
+        let (out, _) = run_with(&mut fake, def, json!({}), false);
+        assert_eq!(
+            out.ok().unwrap(),
+            json!([{"Items": [{"a": "1", "b": "2"}]}])
+        );
+    }
+
     #[test]
     fn choice_rules() {
         let ctx = json!({});
