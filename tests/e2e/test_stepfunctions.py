@@ -370,6 +370,11 @@ def test_restart_during_a_wait_continues_at_the_right_time(sfn, g):
     d = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "Next": "After"},
                                     "After": {"Type": "Pass", "Result": "woke", "End": True}}}
     arn = machine(sfn, d)
+    # And an execution waiting in an activity task.
+    act = sfn.create_activity(name=f"durable-{uid()}")["activityArn"]
+    waiting = sfn.start_execution(stateMachineArn=machine(sfn, {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": act, "ResultPath": "$.r", "Next": "P"},
+        "P": {"Type": "Pass", "End": True}}}), input='{"k": 1}')["executionArn"]
     started = time.time()
     ex = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
     time.sleep(1.0)
@@ -377,6 +382,10 @@ def test_restart_during_a_wait_continues_at_the_right_time(sfn, g):
     g.kill()
     g.start()
     sfn = g.client("stepfunctions", inject_host_prefix=False)
+    task = sfn.get_activity_task(activityArn=act)
+    assert json.loads(task["input"]) == {"k": 1}
+    sfn.send_task_success(taskToken=task["taskToken"], output='"done"')
+    assert json.loads(wait_done(sfn, waiting)["output"]) == {"k": 1, "r": "done"}
     done = wait_done(sfn, ex, timeout=15)
     took = time.time() - started
     assert done["status"] == "SUCCEEDED", done

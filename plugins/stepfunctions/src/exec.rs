@@ -387,8 +387,10 @@ pub fn drive(
             runner.run(&def, Some(&state), input, true, Some((r, cp)))
         }
         (Some(cp), None) => {
+            // A step (or a redrive): run the checkpoint's state afresh.
             let state = cp.state.clone();
-            runner.run(&def, Some(&state), cp.input.clone(), true, None)
+            let input = cp.input.clone();
+            runner.run(&def, Some(&state), input, true, Some((Resume::Step, cp)))
         }
         (None, _) => runner.run(&def, None, input, true, None),
     };
@@ -428,12 +430,23 @@ pub fn drive(
             exec.failed_at = last.map(|(state, input)| Checkpoint {
                 state,
                 input,
-                kind: Pause::Wait { due_ms: 0 },
+                kind: Pause::Step,
                 attempts: vec![],
                 vars,
             });
         }
         Err(Stop::Suspend(cp)) => {
+            if cp.kind == Pause::Step {
+                tasks::schedule(
+                    Duration::ZERO,
+                    RUN,
+                    &ExecRef {
+                        arn: exec.arn.clone(),
+                        token: None,
+                        due_ms: Some(0),
+                    },
+                )?;
+            }
             if let Pause::Wait { due_ms } = cp.kind {
                 let after = due_ms.saturating_sub(time::now_millis());
                 tasks::schedule(
@@ -708,6 +721,13 @@ pub fn sweep_task(_: &Context, pending: Vec<String>) -> Result<(), AwsError> {
                 )?;
                 continue;
             }
+            Some(Checkpoint {
+                kind: Pause::Step, ..
+            }) => ExecRef {
+                arn: e.arn.clone(),
+                token: None,
+                due_ms: Some(0),
+            },
             // Waiting for a token: SendTask* or its timeout task moves it.
             Some(_) => continue,
         };

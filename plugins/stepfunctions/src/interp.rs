@@ -60,12 +60,18 @@ pub enum Pause {
     Wait { due_ms: u64 },
     /// A task waiting for its token.
     Token { token: String },
+    /// Before a top-level Task state of a durable run: the state is
+    /// committed as the place to start from before the task calls out, so a
+    /// crash during the call runs that task again, not the whole execution.
+    Step,
 }
 
 /// What resumes a checkpoint.
 #[derive(Debug, Clone)]
 pub enum Resume {
     WaitOver,
+    /// Run the checkpoint's state afresh (after a [`Pause::Step`]).
+    Step,
     TaskDone(Result<Value, StateError>),
 }
 
@@ -359,6 +365,22 @@ impl<'a, E: Effects> Runner<'a, E> {
             let state = states.get(&current).ok_or_else(|| {
                 StateError::runtime(format!("The state {current} does not exist"))
             })?;
+            let stepping = matches!(resume, Some((Resume::Step, _)));
+            if stepping {
+                resume = None;
+            } else if top
+                && self.durable
+                && resume.is_none()
+                && str_field(state, "Type") == Some("Task")
+            {
+                return Err(Stop::Suspend(Box::new(Checkpoint {
+                    state: current,
+                    input,
+                    kind: Pause::Step,
+                    attempts: vec![],
+                    vars: self.vars.clone(),
+                })));
+            }
             self.history.transitions += 1;
             if top {
                 self.last = Some((current.clone(), input.clone()));
@@ -1699,7 +1721,25 @@ mod tests {
             calls: 0,
             slept: 0.0,
         };
+        // A durable run first commits the task state as its place to start.
         let (out, _) = run_with(&mut fake, def.clone(), json!({}), true);
+        let Err(Stop::Suspend(cp)) = out else {
+            panic!("expected a suspension")
+        };
+        assert_eq!(
+            (cp.state.as_str(), &cp.kind, fake.calls),
+            ("T", &Pause::Step, 0)
+        );
+        let mut r = Runner {
+            fx: &mut fake,
+            history: History::default(),
+            context: json!({}),
+            wait_scale: 1.0,
+            durable: true,
+            vars: Map::new(),
+            last: None,
+        };
+        let out = r.run(&def, Some("T"), json!({}), true, Some((Resume::Step, *cp)));
         let Err(Stop::Suspend(cp)) = out else {
             panic!("expected a suspension")
         };
