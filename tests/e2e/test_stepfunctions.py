@@ -358,6 +358,8 @@ def test_sync_execution_errors_and_test_state(sfn):
     d = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
     std = machine(sfn, d)
     assert code(sfn.start_sync_execution, stateMachineArn=std) == "StateMachineTypeNotSupported"
+    express = machine(sfn, d, kind="EXPRESS")
+    assert code(sfn.list_executions, stateMachineArn=express) == "StateMachineTypeNotSupported"
     assert code(sfn.start_execution, stateMachineArn=std + "x") == "StateMachineDoesNotExist"
     assert code(sfn.start_execution, stateMachineArn=std, input="{bad") == "InvalidExecutionInput"
     out = sfn.test_state(definition=json.dumps({"Type": "Pass", "Parameters": {"x.$": "$.a"}, "Next": "N"}),

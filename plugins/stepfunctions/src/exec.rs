@@ -1098,6 +1098,12 @@ pub fn list_executions(
         ));
     };
     let (base, version) = match MACHINES.get(&sm)? {
+        Some(m) if m.kind == "EXPRESS" => {
+            return Err(StateMachineTypeNotSupported::new(
+                "This operation is not supported by this type of state machine",
+            )
+            .into());
+        }
         Some(m) => (
             m.version_of.clone().unwrap_or(m.arn.clone()),
             m.version_of.map(|_| sm.clone()),
