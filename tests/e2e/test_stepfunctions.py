@@ -292,6 +292,8 @@ def test_activity_worker_and_heartbeat_timeout(sfn):
     sfn.send_task_heartbeat(taskToken=task["taskToken"])
     sfn.send_task_success(taskToken=task["taskToken"], output='{"done": 1}')
     assert json.loads(wait_done(sfn, ok)["output"]) == {"done": 1}
+    types = history_types(sfn, ok)
+    assert types[-4:] == ["ActivityStarted", "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded"], types
     # No heartbeat: fails with States.HeartbeatTimeout after 20 s (scaled: 1 s).
     late = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
     task = sfn.get_activity_task(activityArn=act)

@@ -982,6 +982,18 @@ pub fn get_activity_task(
                 rec.started = true;
                 rec.last_beat_ms = time::now_millis();
                 TOKENS.put(&token, &rec)?;
+                // ActivityStarted, when the execution is suspended on it (its
+                // history is the stored one then).
+                if rec.suspended
+                    && let Some(mut e) = EXECUTIONS.get(&rec.exec_arn)?
+                    && e.status == "RUNNING"
+                {
+                    let id = e.history.len() as u64 + 1;
+                    e.history.push(json!({"timestamp": time::now(), "type": "ActivityStarted", "id": id,
+                        "previousEventId": id - 1,
+                        "activityStartedEventDetails": {"workerName": input.worker_name.clone().unwrap_or_default()}}));
+                    EXECUTIONS.put(&e.arn, &e)?;
+                }
                 return Ok(GetActivityTaskOutput {
                     task_token: Some(token),
                     input: Some(rec.input.to_string()),

@@ -788,7 +788,13 @@ impl<'a, E: Effects> Runner<'a, E> {
             let retry_count = attempts.iter().sum::<u32>();
             let ctx = self.state_context(name, retry_count, None);
             let result = match pending.take() {
-                Some(r) => r,
+                Some(r) => {
+                    // The token's answer, after a suspension.
+                    if let Ok(v) = &r {
+                        self.task_succeeded_event(&resource, v);
+                    }
+                    r
+                }
                 None => match self
                     .invoke_task(name, state, &raw, &resource, &ctx, jsonata, top, &attempts)
                 {
