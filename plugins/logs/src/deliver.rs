@@ -151,7 +151,11 @@ fn send(ctx: &Context, arn: &str, data: &[u8], key: &str, depth: u32) -> Result<
         [_, _, s, r, a, res] => (*s, *a, *r, *res),
         _ => return Err(AwsError::validation(format!("bad destination ARN {arn}"))),
     };
-    let account = if account.is_empty() { &ctx.account } else { account };
+    let account = if account.is_empty() {
+        &ctx.account
+    } else {
+        account
+    };
     let target = Target::at(service, account, region);
     match service {
         "lambda" => {

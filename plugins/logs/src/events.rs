@@ -53,12 +53,9 @@ impl Event<'_> {
 
     pub fn event_id(&self) -> String {
         // A per-stream discriminator keeps ids of two streams apart.
-        let h = self
-            .stream
-            .bytes()
-            .fold(0xcbf29ce484222325u64, |h, b| {
-                (h ^ b as u64).wrapping_mul(0x100000001b3)
-            });
+        let h = self.stream.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100000001b3)
+        });
         format!("{}{:010}", self.pos(), h % 10_000_000_000)
     }
 }
@@ -159,15 +156,19 @@ pub fn put_log_events(
         .ok_or_else(|| not_found("The specified log stream does not exist."))?;
 
     let now = time::now_millis() as i64;
-    let too_new_start = events.iter().position(|e| e.timestamp > now + 2 * 3_600_000);
-    let too_old_end = events
+    let too_new_start = events
         .iter()
-        .rposition(|e| e.timestamp < now - 14 * DAY_MS);
+        .position(|e| e.timestamp > now + 2 * 3_600_000);
+    let too_old_end = events.iter().rposition(|e| e.timestamp < now - 14 * DAY_MS);
     let cutoff = retention_cutoff(&group);
     let expired_end = events.iter().rposition(|e| e.timestamp < cutoff);
     let first = too_old_end.max(expired_end).map(|i| i + 1).unwrap_or(0);
     let last = too_new_start.unwrap_or(events.len());
-    let accepted = if first < last { &events[first..last] } else { &[][..] };
+    let accepted = if first < last {
+        &events[first..last]
+    } else {
+        &[][..]
+    };
 
     let seq = stream.seq;
     if !accepted.is_empty() {
@@ -325,7 +326,10 @@ pub fn get_log_events(
         return Err(not_found("The specified log stream does not exist."));
     }
     let token = input.next_token.as_deref().map(parse_token).transpose()?;
-    let start = input.start_time.unwrap_or(i64::MIN).max(retention_cutoff(&group));
+    let start = input
+        .start_time
+        .unwrap_or(i64::MIN)
+        .max(retention_cutoff(&group));
     let end = input.end_time.unwrap_or(i64::MAX);
     let limit = input.limit.unwrap_or(10_000).clamp(1, 10_000) as usize;
 
@@ -438,7 +442,10 @@ pub fn filter_log_events(
     }
     let p = pattern::parse(input.filter_pattern.as_deref().unwrap_or(""))
         .map_err(|e| invalid(format!("Invalid filter pattern: {e}")))?;
-    let start = input.start_time.unwrap_or(i64::MIN).max(retention_cutoff(&group));
+    let start = input
+        .start_time
+        .unwrap_or(i64::MIN)
+        .max(retention_cutoff(&group));
     let end = input.end_time.unwrap_or(i64::MAX);
     let limit = input.limit.unwrap_or(10_000).clamp(1, 10_000) as usize;
     // The position after which to continue: (timestamp, stream, batch, index).

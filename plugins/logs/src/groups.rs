@@ -169,7 +169,10 @@ pub fn describe_log_groups(
     }
     let scan = Scan::prefix(input.log_group_name_prefix.clone().unwrap_or_default());
     let max = limit(input.limit, 50, 50);
-    let pattern = input.log_group_name_pattern.clone().map(|p| p.to_lowercase());
+    let pattern = input
+        .log_group_name_pattern
+        .clone()
+        .map(|p| p.to_lowercase());
     let ids: Option<Vec<String>> = input
         .log_group_identifiers
         .as_ref()
@@ -297,7 +300,10 @@ pub fn describe_log_streams(
         input.log_group_identifier.as_deref(),
     )?;
     load_group(&group)?;
-    let by_time = input.order_by.as_ref().is_some_and(|o| *o == "LastEventTime");
+    let by_time = input
+        .order_by
+        .as_ref()
+        .is_some_and(|o| *o == "LastEventTime");
     if by_time && input.log_stream_name_prefix.is_some() {
         return Err(invalid(
             "Cannot order by LastEventTime with a logStreamNamePrefix.",
@@ -353,11 +359,7 @@ pub fn put_retention_policy(
     g.info.retention_in_days = Some(input.retention_in_days);
     GROUPS.put(&input.log_group_name, &g)?;
     // The sweep that deletes expired chunks (reads skip them already).
-    tasks::schedule(
-        Duration::from_secs(60),
-        "expire",
-        &input.log_group_name,
-    )?;
+    tasks::schedule(Duration::from_secs(60), "expire", &input.log_group_name)?;
     Ok(Empty {})
 }
 
@@ -372,7 +374,10 @@ pub fn delete_retention_policy(
 }
 
 pub fn associate_kms_key(_: &Context, input: AssociateKmsKeyInput) -> Result<Empty, AwsError> {
-    let name = group_for_kms(input.log_group_name.as_deref(), input.resource_identifier.as_deref())?;
+    let name = group_for_kms(
+        input.log_group_name.as_deref(),
+        input.resource_identifier.as_deref(),
+    )?;
     if !input.kms_key_id.starts_with("arn:") {
         return Err(invalid(format!(
             "Specified KMS key ARN is not valid: {}",
@@ -392,7 +397,9 @@ fn group_for_kms(name: Option<&str>, resource: Option<&str>) -> Result<String, A
         (None, Some(_)) => Err(AwsError::not_implemented(
             "KMS association with query results is not implemented",
         )),
-        (None, None) => Err(invalid("Either logGroupName or resourceIdentifier is required.")),
+        (None, None) => Err(invalid(
+            "Either logGroupName or resourceIdentifier is required.",
+        )),
     }
 }
 
@@ -400,7 +407,10 @@ pub fn disassociate_kms_key(
     _: &Context,
     input: DisassociateKmsKeyInput,
 ) -> Result<Empty, AwsError> {
-    let name = group_for_kms(input.log_group_name.as_deref(), input.resource_identifier.as_deref())?;
+    let name = group_for_kms(
+        input.log_group_name.as_deref(),
+        input.resource_identifier.as_deref(),
+    )?;
     let mut g = load_group(&name)?;
     g.info.kms_key_id = None;
     GROUPS.put(&name, &g)?;
@@ -572,7 +582,9 @@ pub fn delete_resource_policy(
         .or(input.resource_arn)
         .ok_or_else(|| invalid("policyName is required."))?;
     if !RESOURCE_POLICIES.delete(&name) {
-        return Err(not_found(&format!("Policy with name [{name}] does not exist")));
+        return Err(not_found(&format!(
+            "Policy with name [{name}] does not exist"
+        )));
     }
     Ok(Empty {})
 }
@@ -715,7 +727,10 @@ pub fn put_metric_filter(_: &Context, input: PutMetricFilterInput) -> Result<Emp
     Ok(Empty {})
 }
 
-pub fn delete_metric_filter(_: &Context, input: DeleteMetricFilterInput) -> Result<Empty, AwsError> {
+pub fn delete_metric_filter(
+    _: &Context,
+    input: DeleteMetricFilterInput,
+) -> Result<Empty, AwsError> {
     let mut g = load_group(&input.log_group_name)?;
     if !METRIC_FILTERS.delete(&keys::join(&[&input.log_group_name, &input.filter_name])) {
         return Err(not_found("The specified metric filter does not exist."));
@@ -733,7 +748,9 @@ pub fn describe_metric_filters(
         return Err(invalid("filterNamePrefix requires logGroupName."));
     }
     if input.metric_name.is_some() != input.metric_namespace.is_some() {
-        return Err(invalid("metricName and metricNamespace must be given together."));
+        return Err(invalid(
+            "metricName and metricNamespace must be given together.",
+        ));
     }
     let prefix = match &input.log_group_name {
         Some(g) => {
@@ -860,7 +877,9 @@ pub fn delete_subscription_filter(
 ) -> Result<Empty, AwsError> {
     load_group(&input.log_group_name)?;
     if !SUBSCRIPTIONS.delete(&keys::join(&[&input.log_group_name, &input.filter_name])) {
-        return Err(not_found("The specified subscription filter does not exist."));
+        return Err(not_found(
+            "The specified subscription filter does not exist.",
+        ));
     }
     Ok(Empty {})
 }

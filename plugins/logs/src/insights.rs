@@ -357,19 +357,17 @@ impl P {
             Some(Tok::Op("=~")) => BinOp::Match,
             Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("like") => BinOp::Like,
             Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("in") => BinOp::In,
-            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("not") => {
-                match self.t.get(self.i + 1) {
-                    Some(Tok::Ident(x)) if x.eq_ignore_ascii_case("like") => {
-                        self.i += 1;
-                        BinOp::NotLike
-                    }
-                    Some(Tok::Ident(x)) if x.eq_ignore_ascii_case("in") => {
-                        self.i += 1;
-                        BinOp::NotIn
-                    }
-                    _ => return Ok(l),
+            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("not") => match self.t.get(self.i + 1) {
+                Some(Tok::Ident(x)) if x.eq_ignore_ascii_case("like") => {
+                    self.i += 1;
+                    BinOp::NotLike
                 }
-            }
+                Some(Tok::Ident(x)) if x.eq_ignore_ascii_case("in") => {
+                    self.i += 1;
+                    BinOp::NotIn
+                }
+                _ => return Ok(l),
+            },
             _ => return Ok(l),
         };
         self.i += 1;
@@ -408,7 +406,11 @@ impl P {
         self.primary()
     }
     fn primary(&mut self) -> Result<Expr, String> {
-        let t = self.t.get(self.i).cloned().ok_or("unexpected end of expression")?;
+        let t = self
+            .t
+            .get(self.i)
+            .cloned()
+            .ok_or("unexpected end of expression")?;
         self.i += 1;
         match t {
             Tok::Num(n) => Ok(Expr::Lit(Val::Num(n))),
@@ -725,11 +727,15 @@ pub fn parse_query(q: &str) -> Result<Query, String> {
                     .collect(),
             ),
             "parse" => {
-                let toks = lex(rest)?;
-                let (field, pat_at) = match toks.first() {
-                    Some(Tok::Ident(f)) => (Expr::Field(f.clone()), 1),
-                    _ => (Expr::Field("@message".into()), 0),
-                };
+                // `parse [field] 'glob' as a, b` or `parse [field] /regex/`.
+                let at = rest
+                    .find(['\'', '"', '/'])
+                    .ok_or("parse takes a 'glob' or a /regex/")?;
+                let name = rest[..at].trim().trim_matches('`');
+                let field =
+                    Expr::Field(if name.is_empty() { "@message" } else { name }.to_string());
+                let toks = lex(&rest[at..])?;
+                let pat_at = 0;
                 match toks.get(pat_at) {
                     Some(Tok::Str(glob)) => {
                         let names: Vec<String> = toks[pat_at + 1..]
@@ -920,10 +926,13 @@ fn call(f: &str, args: &[Expr], rec: &Record) -> Val {
             .map_or(Val::Null, Val::Num),
         "datefloor" => {
             let period = a(1).num().unwrap_or(60_000.0).max(1.0);
-            a(0).num()
-                .map_or(Val::Null, |t| Val::Str(fmt_time(((t / period).floor() * period) as i64)))
+            a(0).num().map_or(Val::Null, |t| {
+                Val::Str(fmt_time(((t / period).floor() * period) as i64))
+            })
         }
-        "fromMillis" | "frommillis" => a(0).num().map_or(Val::Null, |t| Val::Str(fmt_time(t as i64))),
+        "fromMillis" | "frommillis" => a(0)
+            .num()
+            .map_or(Val::Null, |t| Val::Str(fmt_time(t as i64))),
         "tomillis" => a(0).num().map_or(Val::Null, Val::Num),
         _ => Val::Null,
     }
@@ -1016,7 +1025,8 @@ fn agg_result(agg: &Agg, st: &mut AggState) -> Val {
             Val::Num(((st.sumsq - n * mean * mean) / (n - 1.0)).max(0.0).sqrt())
         }
         Agg::Pct(_, p) if !st.values.is_empty() => {
-            st.values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+            st.values
+                .sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
             // Nearest rank.
             let n = st.values.len();
             let rank = ((p / 100.0) * n as f64).ceil().max(1.0) as usize;

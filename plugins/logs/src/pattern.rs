@@ -373,7 +373,9 @@ impl ExprParser {
                 Some(Tok::Word(v)) if v.eq_ignore_ascii_case("FALSE") => {
                     Ok((Op::Eq, Operand::Bool(false)))
                 }
-                other => Err(format!("expected NULL, TRUE or FALSE after IS, found {other:?}")),
+                other => Err(format!(
+                    "expected NULL, TRUE or FALSE after IS, found {other:?}"
+                )),
             },
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("NOT") => match self.next() {
                 Some(Tok::Word(v)) if v.eq_ignore_ascii_case("EXISTS") => {
@@ -724,8 +726,7 @@ impl Pattern {
                     }
                     Some(dots) => {
                         let before = &s.fields[..dots];
-                        let after: Vec<&String> =
-                            s.fields[dots + 1..].iter().flatten().collect();
+                        let after: Vec<&String> = s.fields[dots + 1..].iter().flatten().collect();
                         if parts.len() < before.len() + after.len() {
                             return None;
                         }
@@ -805,17 +806,30 @@ mod tests {
 
     #[test]
     fn space_delimited() {
-        let line = r#"127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 404 1534"#;
+        let line =
+            r#"127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 404 1534"#;
         let p = "[ip, user, username, timestamp, request, status_code, bytes]";
         let ex = parse(p).unwrap().matches(line).unwrap();
         assert_eq!(ex["$request"], "GET /index.html HTTP/1.0");
         assert_eq!(ex["$timestamp"], "10/Oct/2000:13:25:15 -0700");
-        assert!(m("[ip, user, username, timestamp, request, status_code = 4*, bytes > 1000]", line));
-        assert!(!m("[ip, user, username, timestamp, request, status_code = 5*, bytes]", line));
+        assert!(m(
+            "[ip, user, username, timestamp, request, status_code = 4*, bytes > 1000]",
+            line
+        ));
+        assert!(!m(
+            "[ip, user, username, timestamp, request, status_code = 5*, bytes]",
+            line
+        ));
         assert!(m("[..., status_code = 404, bytes]", line));
         assert!(m("[ip = 127.*, ...]", line));
-        assert!(m("[..., status_code = 500 || status_code = 404, bytes]", line));
+        assert!(m(
+            "[..., status_code = 500 || status_code = 404, bytes]",
+            line
+        ));
         assert!(!m("[a, b]", line));
-        assert!(m(r#"[ip, user, username, timestamp, request = "*index*", ...]"#, line));
+        assert!(m(
+            r#"[ip, user, username, timestamp, request = "*index*", ...]"#,
+            line
+        ));
     }
 }

@@ -117,7 +117,9 @@ pub fn run_query(ctx: &Context, id: String) -> Result<(), AwsError> {
     let mut runner = insights::Runner::new(&q);
     let mut bytes = 0f64;
     for group in rec.groups.clone() {
-        let Some(g) = GROUPS.get(&group)? else { continue };
+        let Some(g) = GROUPS.get(&group)? else {
+            continue;
+        };
         let start = rec.start_ms.max(retention_cutoff(&g));
         let end = rec.end_ms;
         let log = format!("{}:{group}", ctx.account);
