@@ -347,3 +347,29 @@ def test_policies_destinations_and_unimplemented(logs):
     with pytest.raises(ClientError) as e:
         logs.describe_export_tasks()
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+def test_live_tail_receives_events_written_after_it_started(logs, gateway):
+    g = group_with_stream(logs)
+    put(logs, g, "s1", ["ERROR before the session"])
+    arn = logs.describe_log_groups(logGroupNamePrefix=g)["logGroups"][0]["logGroupArn"]
+    # The operation's model prefixes the host with "stream-": not for 127.0.0.1.
+    tail_client = gateway.client("logs", inject_host_prefix=False, read_timeout=30)
+    resp = tail_client.start_live_tail(logGroupIdentifiers=[arn], logEventFilterPattern="ERROR")
+    stream = resp["responseStream"]
+    got, started = [], None
+    t0 = time.time()
+    for event in stream:
+        if "sessionStart" in event:
+            started = event["sessionStart"]
+            assert started["logGroupIdentifiers"] == [arn]
+            put(logs, g, "s1", ["INFO skipped", "ERROR one", "ERROR two"])
+        elif "sessionUpdate" in event:
+            got += [r["message"] for r in event["sessionUpdate"]["sessionResults"]]
+            if len(got) >= 2:
+                break
+        if time.time() - t0 > 20:
+            break
+    stream.close()
+    assert started is not None
+    assert got == ["ERROR one", "ERROR two"]

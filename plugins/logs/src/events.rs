@@ -194,6 +194,8 @@ pub fn put_log_events(
         s.last_ingestion_time = Some(now);
         stream.seq += 1;
         apply_filters(ctx, group_name, stream_name, seq, &chunk)?;
+        // Live tail sessions of the group read the new chunk.
+        tasks::notify(&crate::tail::topic(group_name));
     }
     let token = format!("{:056}", stream.seq);
     stream.info.upload_sequence_token = Some(token.clone());
@@ -378,16 +380,16 @@ pub fn get_log_events(
     let (mut from, mut to) = (from, to);
     let mut size = 0;
     if head {
-        for i in from..to {
-            size += all[i].msg.len() + EVENT_OVERHEAD;
+        for (i, e) in all.iter().enumerate().take(to).skip(from) {
+            size += e.msg.len() + EVENT_OVERHEAD;
             if size > MAX_BATCH_BYTES {
                 to = i;
                 break;
             }
         }
     } else {
-        for i in (from..to).rev() {
-            size += all[i].msg.len() + EVENT_OVERHEAD;
+        for (i, e) in all.iter().enumerate().take(to).skip(from).rev() {
+            size += e.msg.len() + EVENT_OVERHEAD;
             if size > MAX_BATCH_BYTES {
                 from = i + 1;
                 break;

@@ -27,6 +27,7 @@ mod groups;
 pub mod insights;
 pub mod pattern;
 mod queries;
+mod tail;
 
 pub struct Logs;
 
@@ -97,7 +98,9 @@ impl Service for Logs {
             .task("deliver", deliver::deliver)
             .task("metrics", deliver::emit_metrics)
             .task("expire", events::expire)
+            .op("StartLiveTail", tail::start_live_tail)
             .task("query", queries::run_query)
+            .task("tail", tail::tail)
     }
 }
 
