@@ -373,3 +373,27 @@ def test_live_tail_receives_events_written_after_it_started(logs, gateway):
     stream.close()
     assert started is not None
     assert got == ["ERROR one", "ERROR two"]
+
+
+def test_log_record_account_and_data_protection_policies(logs):
+    g = group_with_stream(logs)
+    put(logs, g, "s1", [json.dumps({"user": "ann", "n": 3})])
+    t = now_ms() // 1000
+    r = wait_query(logs, logs.start_query(logGroupName=g, startTime=t - 60, endTime=t + 60,
+                                          queryString="fields @message")["queryId"])
+    ptr = rows(r)[0]["@ptr"]
+    rec = logs.get_log_record(logRecordPointer=ptr)["logRecord"]
+    assert rec["@logStream"] == "s1" and rec["user"] == "ann" and rec["n"] == "3"
+    assert code_of(logs.get_log_record, logRecordPointer="bm9wZQ==") == "InvalidParameterException"
+
+    doc = json.dumps({"Name": "p", "Version": "2021-06-01", "Statement": []})
+    logs.put_data_protection_policy(logGroupIdentifier=g, policyDocument=doc)
+    assert logs.get_data_protection_policy(logGroupIdentifier=g)["policyDocument"] == doc
+    assert logs.describe_log_groups(logGroupNamePrefix=g)["logGroups"][0]["dataProtectionStatus"] == "ACTIVATED"
+    logs.delete_data_protection_policy(logGroupIdentifier=g)
+    name = f"acct-{uid()}"
+    logs.put_account_policy(policyName=name, policyDocument=doc, policyType="DATA_PROTECTION_POLICY")
+    got = logs.describe_account_policies(policyType="DATA_PROTECTION_POLICY", policyName=name)["accountPolicies"]
+    assert got[0]["policyName"] == name and got[0]["scope"] == "ALL"
+    logs.delete_account_policy(policyName=name, policyType="DATA_PROTECTION_POLICY")
+    assert logs.describe_account_policies(policyType="DATA_PROTECTION_POLICY", policyName=name)["accountPolicies"] == []

@@ -588,6 +588,9 @@ pub enum Cmd {
         field: Expr,
         regex: Regex,
         names: Vec<String>,
+        /// The literal pieces of a glob (matched without the regex engine,
+        /// which captures slowly).
+        glob: Option<Vec<String>>,
     },
     Dedup(Vec<String>),
 }
@@ -749,6 +752,7 @@ pub fn parse_query(q: &str) -> Result<Query, String> {
                             field,
                             regex: Regex::new(&glob_regex(glob)).map_err(|e| e.to_string())?,
                             names,
+                            glob: Some(glob.split('*').map(String::from).collect()),
                         }
                     }
                     Some(Tok::Regex(r)) => {
@@ -758,6 +762,7 @@ pub fn parse_query(q: &str) -> Result<Query, String> {
                             field,
                             regex,
                             names,
+                            glob: None,
                         }
                     }
                     _ => return Err("parse takes a 'glob' or a /regex/".into()),
@@ -880,8 +885,10 @@ fn call(f: &str, args: &[Expr], rec: &Record) -> Val {
     match f {
         "bin" => {
             let period = a(0).num().unwrap_or(60_000.0).max(1.0);
+            // A number here (cheap to group by); shown as a time where it
+            // becomes a result (`is_bin`).
             match rec.get("@timestamp").and_then(Val::num) {
-                Some(ts) => Val::Str(fmt_time(((ts / period).floor() * period) as i64)),
+                Some(ts) => Val::Num((ts / period).floor() * period),
                 None => Val::Null,
             }
         }
@@ -1079,6 +1086,11 @@ impl<'q> Runner<'q> {
         }
     }
 
+    /// Whether the query has `stats` (rows are aggregates, not events).
+    pub fn aggregates(&self) -> bool {
+        self.q.cmds.iter().any(|c| matches!(c, Cmd::Stats { .. }))
+    }
+
     /// Whether more records are wanted.
     pub fn wants_more(&self) -> bool {
         self.stream_limit.is_none_or(|n| self.rows.len() < n)
@@ -1130,6 +1142,12 @@ impl<'q> Runner<'q> {
                 };
                 for ((name, agg), st) in aggs.iter().zip(states.iter_mut()) {
                     rec.insert(name.clone(), agg_result(agg, st));
+                }
+                for n in by.iter().filter(|n| is_bin(&n.expr)) {
+                    if let Some(Val::Num(ms)) = rec.get(&n.name) {
+                        let t = Val::Str(fmt_time(*ms as i64));
+                        rec.insert(n.name.clone(), t);
+                    }
                 }
                 rows.push(rec);
             }
@@ -1206,13 +1224,40 @@ impl<'q> Runner<'q> {
     }
 }
 
+/// The text between the literal pieces of a glob (`a*b*` → pieces
+/// `["a", "b", ""]`): the first piece is searched for, each capture ends at
+/// the next piece, a trailing `*` takes the rest.
+fn glob_captures<'t>(pieces: &[String], text: &'t str) -> Option<Vec<&'t str>> {
+    let (first, rest) = pieces.split_first()?;
+    let mut at = text.find(first.as_str())? + first.len();
+    let mut out = Vec::with_capacity(rest.len());
+    for (i, piece) in rest.iter().enumerate() {
+        if piece.is_empty() && i == rest.len() - 1 {
+            out.push(&text[at..]);
+            at = text.len();
+        } else {
+            let n = text[at..].find(piece.as_str())?;
+            out.push(&text[at..at + n]);
+            at += n + piece.len();
+        }
+    }
+    Some(out)
+}
+
+fn is_bin(e: &Expr) -> bool {
+    matches!(e, Expr::Call(f, _) if f == "bin")
+}
+
 /// One non-blocking command on one record: false drops it.
 fn apply_row(c: &Cmd, rec: &mut Record) -> bool {
     match c {
         Cmd::Fields(items) => {
             for n in items {
                 if !matches!(&n.expr, Expr::Field(f) if *f == n.name) {
-                    let v = eval(&n.expr, rec);
+                    let v = match (eval(&n.expr, rec), is_bin(&n.expr)) {
+                        (Val::Num(ms), true) => Val::Str(fmt_time(ms as i64)),
+                        (v, _) => v,
+                    };
                     rec.insert(n.name.clone(), v);
                 }
             }
@@ -1223,9 +1268,16 @@ fn apply_row(c: &Cmd, rec: &mut Record) -> bool {
             field,
             regex,
             names,
+            glob,
         } => {
             let text = eval(field, rec).text();
-            if let Some(caps) = regex.captures(&text) {
+            if let Some(pieces) = glob {
+                if let Some(values) = glob_captures(pieces, &text) {
+                    for (n, v) in names.iter().zip(values) {
+                        rec.insert(n.clone(), Val::Str(v.to_string()));
+                    }
+                }
+            } else if let Some(caps) = regex.captures(&text) {
                 let named: Vec<&str> = regex.capture_names().flatten().collect();
                 if named.is_empty() {
                     for (i, n) in names.iter().enumerate() {

@@ -26,6 +26,7 @@ mod events;
 mod groups;
 pub mod insights;
 pub mod pattern;
+mod policies;
 mod queries;
 mod tail;
 
@@ -99,6 +100,25 @@ impl Service for Logs {
             .task("metrics", deliver::emit_metrics)
             .task("expire", events::expire)
             .op("StartLiveTail", tail::start_live_tail)
+            .op("GetLogRecord", policies::get_log_record)
+            .op("PutAccountPolicy", policies::put_account_policy)
+            .op(
+                "DescribeAccountPolicies",
+                policies::describe_account_policies,
+            )
+            .op("DeleteAccountPolicy", policies::delete_account_policy)
+            .op(
+                "PutDataProtectionPolicy",
+                policies::put_data_protection_policy,
+            )
+            .op(
+                "GetDataProtectionPolicy",
+                policies::get_data_protection_policy,
+            )
+            .op(
+                "DeleteDataProtectionPolicy",
+                policies::delete_data_protection_policy,
+            )
             .task("query", queries::run_query)
             .task("tail", tail::tail)
     }

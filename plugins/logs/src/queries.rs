@@ -115,6 +115,8 @@ pub fn run_query(ctx: &Context, id: String) -> Result<(), AwsError> {
         }
     };
     let mut runner = insights::Runner::new(&q);
+    // Aggregated rows have no pointer: skip making one per event.
+    let with_ptr = !runner.aggregates();
     let mut bytes = 0f64;
     for group in rec.groups.clone() {
         let Some(g) = GROUPS.get(&group)? else {
@@ -138,12 +140,14 @@ pub fn run_query(ctx: &Context, id: String) -> Result<(), AwsError> {
                 r.insert("@logStream".into(), Val::Str(stream.to_string()));
                 r.insert("@log".into(), Val::Str(log.clone()));
                 r.insert("@ingestionTime".into(), Val::Num(c.ing as f64));
-                r.insert(
-                    "@ptr".into(),
-                    Val::Str(encoding::base64_encode(
-                        format!("{group}\n{stream}\n{seq}\n{idx}").as_bytes(),
-                    )),
-                );
+                if with_ptr {
+                    r.insert(
+                        "@ptr".into(),
+                        Val::Str(encoding::base64_encode(
+                            format!("{group}\n{stream}\n{seq}\n{idx}").as_bytes(),
+                        )),
+                    );
+                }
                 let mut fields = BTreeMap::new();
                 insights::discover_fields(msg, &mut fields);
                 r.extend(fields);
@@ -158,7 +162,7 @@ pub fn run_query(ctx: &Context, id: String) -> Result<(), AwsError> {
     let (matched, scanned) = (runner.matched, runner.scanned);
     let limit = rec.limit.map(|l| l as usize).unwrap_or(10_000);
     let (rows, cols) = runner.finish(limit);
-    let with_ptr = !cols.iter().any(|c| c.contains('('));
+
     rec.results = rows
         .iter()
         .map(|r| {
