@@ -345,7 +345,7 @@ def test_policies_destinations_and_unimplemented(logs):
     assert got["accessPolicy"] == doc and got["arn"].endswith(f"destination:{d['destinationName']}")
     logs.delete_destination(destinationName=d["destinationName"])
     with pytest.raises(ClientError) as e:
-        logs.describe_export_tasks()
+        logs.describe_deliveries()
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 
@@ -397,3 +397,26 @@ def test_log_record_account_and_data_protection_policies(logs):
     assert got[0]["policyName"] == name and got[0]["scope"] == "ALL"
     logs.delete_account_policy(policyName=name, policyType="DATA_PROTECTION_POLICY")
     assert logs.describe_account_policies(policyType="DATA_PROTECTION_POLICY", policyName=name)["accountPolicies"] == []
+
+
+def test_export_task_writes_gzip_objects_to_s3(logs, gateway):
+    s3 = gateway.client("s3")
+    bucket = f"exp-{uid()}"
+    s3.create_bucket(Bucket=bucket)
+    g = group_with_stream(logs)
+    t = now_ms()
+    put(logs, g, "s1", ["first line", "second line"], ts=t)
+    tid = logs.create_export_task(logGroupName=g, fromTime=t - 1000, to=t + 1000, destination=bucket,
+                                  destinationPrefix="out")["taskId"]
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        task = logs.describe_export_tasks(taskId=tid)["exportTasks"][0]
+        if task["status"]["code"] not in ("PENDING", "RUNNING"):
+            break
+        time.sleep(0.1)
+    assert task["status"]["code"] == "COMPLETED", task
+    body = s3.get_object(Bucket=bucket, Key=f"out/{tid}/s1/000000.gz")["Body"].read()
+    lines = gzip.decompress(body).decode().splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == ["first line", "second line"]
+    assert lines[0].split(" ", 1)[0].endswith("Z")
+    assert code_of(logs.cancel_export_task, taskId=tid) == "InvalidOperationException"

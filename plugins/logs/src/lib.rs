@@ -23,6 +23,7 @@ ministack_sdk::include_shapes!(pub mod shapes);
 
 mod deliver;
 mod events;
+mod exports;
 mod groups;
 pub mod insights;
 pub mod pattern;
@@ -101,6 +102,9 @@ impl Service for Logs {
             .task("expire", events::expire)
             .op("StartLiveTail", tail::start_live_tail)
             .op("GetLogRecord", policies::get_log_record)
+            .op("CreateExportTask", exports::create_export_task)
+            .op("DescribeExportTasks", exports::describe_export_tasks)
+            .op("CancelExportTask", exports::cancel_export_task)
             .op("PutAccountPolicy", policies::put_account_policy)
             .op(
                 "DescribeAccountPolicies",
@@ -121,6 +125,7 @@ impl Service for Logs {
             )
             .task("query", queries::run_query)
             .task("tail", tail::tail)
+            .task("export", exports::run_export)
     }
 }
 
