@@ -420,3 +420,15 @@ def test_export_task_writes_gzip_objects_to_s3(logs, gateway):
     assert [line.split(" ", 1)[1] for line in lines] == ["first line", "second line"]
     assert lines[0].split(" ", 1)[0].endswith("Z")
     assert code_of(logs.cancel_export_task, taskId=tid) == "InvalidOperationException"
+
+
+def test_recent_events_page(logs, gateway):
+    import requests
+    g = group_with_stream(logs)
+    put(logs, g, "s1", [f"page line {i}" for i in range(5)])
+    r = requests.get(f"{gateway.url}/_ministack/logs", params={"group": g, "limit": 3}, timeout=10)
+    assert r.status_code == 200
+    events = r.json()["logGroups"][g]
+    assert [e["message"] for e in events] == ["page line 2", "page line 3", "page line 4"]
+    html = requests.get(f"{gateway.url}/_ministack/logs", params={"group": g}, headers={"Accept": "text/html"}, timeout=10)
+    assert html.headers["content-type"].startswith("text/html") and "page line 4" in html.text

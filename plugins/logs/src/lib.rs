@@ -27,6 +27,7 @@ mod exports;
 mod groups;
 pub mod insights;
 pub mod pattern;
+mod peek;
 mod policies;
 mod queries;
 mod tail;
@@ -126,6 +127,14 @@ impl Service for Logs {
             .task("query", queries::run_query)
             .task("tail", tail::tail)
             .task("export", exports::run_export)
+            .http(peek::serve)
+    }
+
+    fn raw_routes() -> Vec<ministack_sdk::RawRoute> {
+        vec![ministack_sdk::RawRoute {
+            host_suffix: String::new(),
+            path_prefix: "/_ministack/logs".into(),
+        }]
     }
 }
 
