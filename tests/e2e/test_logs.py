@@ -432,3 +432,33 @@ def test_recent_events_page(logs, gateway):
     assert [e["message"] for e in events] == ["page line 2", "page line 3", "page line 4"]
     html = requests.get(f"{gateway.url}/_ministack/logs", params={"group": g}, headers={"Accept": "text/html"}, timeout=10)
     assert html.headers["content-type"].startswith("text/html") and "page line 4" in html.text
+
+
+def test_subscription_to_kinesis(logs, gateway):
+    kin = gateway.client("kinesis")
+    name = f"logs-{uid()}"
+    try:
+        kin.create_stream(StreamName=name, ShardCount=1)
+    except ClientError as e:
+        pytest.skip(f"no kinesis plugin in this bundle ({e.response['Error']['Code']})")
+    for _ in range(100):
+        if kin.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
+            break
+        time.sleep(0.1)
+    arn = kin.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    g = group_with_stream(logs)
+    logs.put_subscription_filter(logGroupName=g, filterName="all", filterPattern='{ $.level = "ERROR" }',
+                                 destinationArn=arn, roleArn=ROLE)
+    put(logs, g, "s1", JSON_LINES)
+    shard = kin.list_shards(StreamName=name)["Shards"][0]["ShardId"]
+    it = kin.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = []
+    deadline = time.time() + 15
+    while time.time() < deadline and not records:
+        out = kin.get_records(ShardIterator=it)
+        records, it = out["Records"], out["NextShardIterator"]
+        time.sleep(0.1)
+    assert records, "nothing delivered to the stream"
+    data = json.loads(gzip.decompress(records[0]["Data"]))
+    assert data["logGroup"] == g and data["subscriptionFilters"] == ["all"]
+    assert [e["message"] for e in data["logEvents"]] == [JSON_LINES[0]]

@@ -92,12 +92,15 @@ fn datum(t: &MetricTransformation, value: f64, ts: i64, dims: Vec<Value>) -> Val
 }
 
 pub fn emit_metrics(ctx: &Context, job: MetricsJob) -> Result<(), AwsError> {
-    let input = json!({"Namespace": job.namespace, "MetricData": job.data});
-    if let Err(e) = services::call_json(
-        &Target::new("monitoring", ctx),
-        "PutMetricData",
-        &input.to_string(),
-    ) {
+    let input = json!({"Namespace": job.namespace, "MetricData": job.data}).to_string();
+    // The CloudWatch plugin's name in the bundle ("cloudwatch"), or its
+    // signing name, for a bundle that names it so.
+    let mut result = services::call_json(&Target::new("cloudwatch", ctx), "PutMetricData", &input);
+    if result.is_err() {
+        result = services::call_json(&Target::new("monitoring", ctx), "PutMetricData", &input)
+            .or(result);
+    }
+    if let Err(e) = result {
         // No monitoring plugin loaded (or it refused): the metric is lost,
         // as it would be for a filter whose metric cannot be published.
         ministack_sdk::warn!(
