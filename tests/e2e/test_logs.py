@@ -462,3 +462,4 @@ def test_subscription_to_kinesis(logs, gateway):
     data = json.loads(gzip.decompress(records[0]["Data"]))
     assert data["logGroup"] == g and data["subscriptionFilters"] == ["all"]
     assert [e["message"] for e in data["logEvents"]] == [JSON_LINES[0]]
+
