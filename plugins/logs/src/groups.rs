@@ -346,7 +346,7 @@ pub fn describe_log_streams(
 }
 
 pub fn put_retention_policy(
-    _: &Context,
+    ctx: &Context,
     input: PutRetentionPolicyInput,
 ) -> Result<Empty, AwsError> {
     if !RETENTION_DAYS.contains(&input.retention_in_days) {
@@ -358,8 +358,15 @@ pub fn put_retention_policy(
     let mut g = load_group(&input.log_group_name)?;
     g.info.retention_in_days = Some(input.retention_in_days);
     GROUPS.put(&input.log_group_name, &g)?;
-    // The sweep that deletes expired chunks (reads skip them already).
-    tasks::schedule(Duration::from_secs(60), "expire", &input.log_group_name)?;
+    // The sweep that deletes expired chunks (reads skip them already); one
+    // per group (it schedules itself again while the policy is set).
+    let payload = serde_json::to_string(&input.log_group_name).unwrap_or_default();
+    let scheduled = tasks::list("expire")
+        .iter()
+        .any(|t| t.payload == payload && t.account == ctx.account && t.region == ctx.region);
+    if !scheduled {
+        tasks::schedule(Duration::from_secs(60), "expire", &input.log_group_name)?;
+    }
     Ok(Empty {})
 }
 
