@@ -16,6 +16,7 @@ use ministack_sdk::{HttpRequest, HttpResponse, RawRoute};
 mod code;
 mod common;
 mod esm;
+mod esm_kinesis;
 mod exec;
 mod filter;
 mod functions;
