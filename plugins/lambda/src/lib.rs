@@ -22,6 +22,7 @@ mod filter;
 mod functions;
 mod invoke;
 mod layers;
+mod logs;
 mod policy;
 mod settings;
 mod urls;
@@ -275,6 +276,7 @@ impl Service for Lambda {
             .op("DeleteEventSourceMapping", esm::delete_event_source_mapping)
             .op("ListEventSourceMappings", esm::list_event_source_mappings)
             .task("async-invoke", invoke::run_event)
+            .task(logs::TASK, logs::run)
             .task("esm-poll", esm::poll)
             .http(serve_http)
     }
