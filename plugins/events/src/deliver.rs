@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
-use ministack_sdk::{encoding, ids, tasks, time};
+use ministack_sdk::{ids, tasks, time};
 use serde_json::{Value, json};
 
 use crate::model::*;
+use crate::targets::{self, Delivery, Failure};
 use crate::{archives, connections, pattern, transform};
 
 pub const DELIVER: &str = "deliver";
@@ -316,13 +317,6 @@ pub fn retry(ctx: &Context, a: Attempt) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// A delivery failure: AWS error code and message, and whether retrying
-/// can help (a service missing from the bundle cannot).
-struct Failure {
-    code: String,
-    message: String,
-    retryable: bool,
-}
 
 fn run_attempt(ctx: &Context, a: Attempt) {
     // API destinations invoke at most InvocationRateLimitPerSecond: an
@@ -481,20 +475,6 @@ pub fn target_input(a: &Attempt) -> String {
     a.event.to_string()
 }
 
-fn call(service: &str, arn: &Arn, op: &str, input: Value) -> Result<(), Failure> {
-    services::call_json(
-        &Target::at(service, &arn.account, &arn.region),
-        op,
-        &input.to_string(),
-    )
-    .map(|_| ())
-    .map_err(|e| Failure {
-        retryable: !e.message.contains("is not enabled in this gateway"),
-        code: e.code,
-        message: e.message,
-    })
-}
-
 fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
     let arn_text = s(&a.target, "Arn").unwrap_or_default();
     let arn = Arn::parse(arn_text).ok_or_else(|| Failure {
@@ -503,146 +483,50 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
         retryable: false,
     })?;
     let body = target_input(a);
-    let event_id = a.event["id"].as_str().unwrap_or_default().to_string();
-    match arn.service.as_str() {
-        "sqs" => {
-            let mut input = json!({"QueueUrl": queue_url(ctx, &arn), "MessageBody": body});
-            if arn.resource.ends_with(".fifo") {
-                let group = a
-                    .target
-                    .get("SqsParameters")
-                    .and_then(|p| s(p, "MessageGroupId"))
-                    .unwrap_or(&a.rule_name);
-                input["MessageGroupId"] = json!(group);
-                input["MessageDeduplicationId"] = json!(event_id);
-            }
-            call("sqs", &arn, "SendMessage", input)
-        }
-        "sns" => call(
-            "sns",
-            &arn,
-            "Publish",
-            json!({"TopicArn": arn_text, "Message": body}),
-        ),
-        "lambda" => call(
-            "lambda",
-            &arn,
-            "Invoke",
-            json!({
-                "FunctionName": arn_text,
-                "InvocationType": "Event",
-                "Payload": encoding::base64_encode(body.as_bytes()),
-            }),
-        ),
-        "states" => call(
-            "stepfunctions",
-            &arn,
-            "StartExecution",
-            json!({"stateMachineArn": arn_text, "input": body}),
-        ),
-        "kinesis" => {
-            let key = a
-                .target
-                .get("KinesisParameters")
-                .and_then(|p| s(p, "PartitionKeyPath"))
-                .and_then(|p| transform::at_path(&a.event, p))
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string())
-                })
-                .unwrap_or(event_id);
-            call(
-                "kinesis",
-                &arn,
-                "PutRecord",
-                json!({
-                    "StreamARN": arn_text,
-                    "Data": encoding::base64_encode(body.as_bytes()),
-                    "PartitionKey": key,
-                }),
-            )
-        }
-        "firehose" => call(
-            "firehose",
-            &arn,
-            "PutRecord",
-            json!({
-                "DeliveryStreamName": arn.resource_name(),
-                "Record": {"Data": encoding::base64_encode(body.as_bytes())},
-            }),
-        ),
-        "logs" => {
-            let group = arn
-                .resource
-                .strip_prefix("log-group:")
-                .unwrap_or(&arn.resource)
-                .trim_end_matches(":*")
-                .to_string();
-            // One stream per event, as EventBridge writes them.
-            let _ = call(
-                "logs",
-                &arn,
-                "CreateLogStream",
-                json!({"logGroupName": group, "logStreamName": event_id}),
-            );
-            call(
-                "logs",
-                &arn,
-                "PutLogEvents",
-                json!({
-                    "logGroupName": group,
-                    "logStreamName": event_id,
-                    "logEvents": [{"timestamp": time::now_millis(), "message": body}],
-                }),
-            )
-        }
-        "events" if arn.resource.starts_with("event-bus/") => {
-            let e = &a.event;
-            let entry = json!({
-                "Source": e["source"],
-                "DetailType": e["detail-type"],
-                "Detail": e["detail"].to_string(),
-                "Resources": e["resources"],
-                "EventBusName": arn_text,
-            });
-            let out = services::call_json(
-                &Target::at("events", &arn.account, &arn.region),
-                "PutEvents",
-                &json!({"Entries": [entry]}).to_string(),
-            )
-            .map_err(|e| Failure {
-                code: e.code,
-                message: e.message,
+    if arn.service == "events" && arn.resource.starts_with("api-destination/") {
+        return connections::invoke_api_destination(ctx, &arn, &a.target, body).map_err(
+            |message| Failure {
+                code: "SDK_CLIENT_ERROR".into(),
+                message,
                 retryable: true,
-            })?;
-            let out: Value = serde_json::from_str(&out).unwrap_or_default();
-            match out["Entries"][0].get("ErrorCode").and_then(Value::as_str) {
-                Some(code) => Err(Failure {
-                    code: code.to_string(),
-                    message: s(&out["Entries"][0], "ErrorMessage")
-                        .unwrap_or_default()
-                        .to_string(),
-                    retryable: false,
-                }),
-                None => Ok(()),
-            }
-        }
-        "events" if arn.resource.starts_with("api-destination/") => {
-            connections::invoke_api_destination(ctx, &arn, &a.target, body).map_err(|message| {
-                Failure {
-                    code: "SDK_CLIENT_ERROR".into(),
-                    message,
-                    retryable: true,
-                }
-            })
-        }
-        other => Err(Failure {
-            code: "NotAvailable".into(),
-            message: format!("Targets of service {other} are not available in this gateway."),
-            retryable: false,
-        }),
+            },
+        );
     }
+    let event_id = a.event["id"].as_str().unwrap_or_default().to_string();
+    let e = &a.event;
+    targets::send(&Delivery {
+        arn: arn_text.to_string(),
+        body,
+        endpoint: ctx.endpoint.clone(),
+        message_group_id: Some(
+            a.target
+                .get("SqsParameters")
+                .and_then(|p| s(p, "MessageGroupId"))
+                .unwrap_or(&a.rule_name)
+                .to_string(),
+        ),
+        deduplication_id: event_id.clone(),
+        partition_key: a
+            .target
+            .get("KinesisParameters")
+            .and_then(|p| s(p, "PartitionKeyPath"))
+            .and_then(|p| transform::at_path(&a.event, p))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .unwrap_or_else(|| event_id.clone()),
+        synchronous: false,
+        // One stream per event, as EventBridge writes them.
+        log_stream: event_id,
+        bus_entry: Some(json!({
+            "Source": e["source"],
+            "DetailType": e["detail-type"],
+            "Detail": e["detail"].to_string(),
+            "Resources": e["resources"],
+        })),
+    })
 }
 
 /// A replayed event: the same envelope with `replay-name` added.

@@ -21,6 +21,7 @@ mod model;
 pub mod pattern;
 mod rules;
 pub mod schedule;
+pub mod targets;
 mod sources;
 pub mod transform;
 

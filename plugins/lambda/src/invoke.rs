@@ -347,6 +347,10 @@ pub fn enqueue(
     Ok(())
 }
 
+/// Seconds after a function's timeout before an interrupted asynchronous
+/// attempt runs again (the gateway stopped while it ran).
+const ASYNC_STAND_IN_MARGIN_SECS: u64 = 2;
+
 /// Delay before retry `n` (1-based): AWS waits 1 minute, then 2 minutes.
 /// `LAMBDA_ASYNC_RETRY_DELAYS` (seconds, comma-separated) overrides them.
 pub fn retry_delay(ctx: &Context, n: u32) -> Duration {
@@ -381,7 +385,18 @@ pub fn run_event(ctx: &Context, mut e: Event) -> Result<(), AwsError> {
     let max_retries = eic["MaximumRetryAttempts"].as_u64().unwrap_or(2) as u32;
     let max_age = eic["MaximumEventAgeInSeconds"].as_f64().unwrap_or(21600.0);
     e.attempts += 1;
+    // The invoke commits this task's unit (and with it the removal of its
+    // record) before the function runs: a stand-in record, due after the
+    // function's timeout, runs the event again if the gateway stops before
+    // the outcome is known. It is cancelled below.
+    let timeout = t.resolved.config["Timeout"].as_u64().unwrap_or(3);
+    let stand_in = tasks::schedule(
+        Duration::from_secs(timeout + ASYNC_STAND_IN_MARGIN_SECS),
+        "async-invoke",
+        &e,
+    )?;
     let result = run(ctx, &t, e.payload.as_bytes(), &e.request_id, "");
+    tasks::cancel(&stand_in);
     let (ok, response, function_error, error_message) = match &result {
         Ok(out) => {
             let body: Value = serde_json::from_slice(&out.payload)

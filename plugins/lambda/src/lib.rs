@@ -275,6 +275,8 @@ impl Service for Lambda {
             .op("ListEventSourceMappings", esm::list_event_source_mappings)
             .task("async-invoke", invoke::run_event)
             .task("esm-poll", esm::poll)
+            .task("esm-resume", esm::resume)
+            .task(ministack_sdk::tasks::START_TASK, esm::on_start)
             .http(serve_http)
     }
 
