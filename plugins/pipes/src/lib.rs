@@ -315,6 +315,14 @@ macro_rules! summary {
 
 
 fn create_pipe(ctx: &Context, input: CreatePipeInput) -> Result<CreatePipeOutput, AwsError> {
+    ministack_sdk::validate::Validator::new()
+        .pattern(
+            "name",
+            &input.name,
+            |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'),
+            "[\\.\\-_A-Za-z0-9]+",
+        )
+        .finish(|m| invalid(m))?;
     if PIPES.contains(&input.name) {
         return Err(conflict(
             &input.name,
@@ -674,6 +682,8 @@ pub fn render(template: Option<&str>, event: &Value, pipe: &DescribePipeResponse
     let Some(template) = template else {
         return event.to_string();
     };
+    // Paths reach into a JSON body.
+    let event = &view(event);
     let is_var = |n: &str| n.starts_with('$') || n.starts_with("aws.pipes.");
     let lookup = |n: &str| -> Option<Value> {
         let text = |s: &Option<String>| s.clone().map(Value::String);
@@ -729,7 +739,7 @@ mod tests {
             name: Some("p".into()),
             ..Default::default()
         };
-        let record = view(&json!({"messageId": "m1", "body": "{\"order\": {\"id\": 7}}"}));
+        let record = json!({"messageId": "m1", "body": "{\"order\": {\"id\": 7}}"});
         assert_eq!(
             render(Some(r#"{"id": <$.body.order.id>, "pipe": "<aws.pipes.pipe-name>"}"#), &record, &pipe),
             r#"{"id": 7, "pipe": "p"}"#

@@ -172,7 +172,7 @@ fn enrich(
     let batch: Vec<Value> = events
         .iter()
         .map(|e| {
-            let text = render(template, &view(e), pipe);
+            let text = render(template, e, pipe);
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         })
         .collect();
@@ -189,16 +189,19 @@ fn enrich(
                 }),
             )
             .map_err(|e| failed(&e.code, e.message))?;
-            if out.get("FunctionError").is_some() {
-                return Err(failed(
-                    "Lambda.FunctionError",
-                    format!("The enrichment {arn} failed."),
-                ));
-            }
             let bytes = out["Payload"]
                 .as_str()
                 .and_then(encoding::base64_decode)
                 .unwrap_or_default();
+            if let Some(kind) = out.get("FunctionError").and_then(Value::as_str) {
+                return Err(failed(
+                    "Lambda.FunctionError",
+                    format!(
+                        "The enrichment {arn} failed ({kind}): {}",
+                        String::from_utf8_lossy(&bytes)
+                    ),
+                ));
+            }
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         }
         "states" => {
@@ -256,7 +259,7 @@ fn deliver(ctx: &Context, pipe: &DescribePipeResponse, events: &[Value]) -> Resu
         let batch: Vec<Value> = events
             .iter()
             .map(|e| {
-                let text = render(template, &view(e), pipe);
+                let text = render(template, e, pipe);
                 serde_json::from_str(&text).unwrap_or(Value::String(text))
             })
             .collect();
@@ -283,7 +286,7 @@ fn deliver(ctx: &Context, pipe: &DescribePipeResponse, events: &[Value]) -> Resu
     }
     for e in events {
         let v = view(e);
-        let body = render(template, &v, pipe);
+        let body = render(template, e, pipe);
         let id = e["messageId"]
             .as_str()
             .or(e["eventID"].as_str())
