@@ -265,14 +265,108 @@ pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
             Some((r, p))
         })
         .collect();
+    // Targets read once per rule, not once per event.
+    let mut targets: Vec<Vec<Value>> = Vec::with_capacity(patterns.len());
+    for (rule, _) in &patterns {
+        targets.push(targets_of(&rule.bus, &rule.name).unwrap_or_default());
+    }
+    let now = time::now_millis();
+    let mut attempts = Vec::new();
     for event in &batch.events {
-        for (rule, p) in &patterns {
+        for ((rule, p), rule_targets) in patterns.iter().zip(&targets) {
             if pattern::matches(p, event) {
-                to_rule_targets(ctx, rule, event);
+                for target in rule_targets {
+                    attempts.push(Attempt {
+                        rule_arn: rule.arn.clone(),
+                        rule_name: rule.name.clone(),
+                        target: target.clone(),
+                        event: event.clone(),
+                        retries: 0,
+                        first_ms: now,
+                        slotted: false,
+                    });
+                }
             }
         }
     }
+    run_attempts(ctx, attempts);
     Ok(())
+}
+
+/// Runs first attempts; several events for the same standard SQS queue go
+/// in one `SendMessageBatch` (what the queue receives is the same as with
+/// one `SendMessage` each; a failed entry retries on its own).
+fn run_attempts(ctx: &Context, attempts: Vec<Attempt>) {
+    let mut by_queue: Vec<(String, Vec<Attempt>)> = Vec::new();
+    for a in attempts {
+        let arn = s(&a.target, "Arn").unwrap_or_default().to_string();
+        if arn.starts_with("arn:aws:sqs:") && !arn.ends_with(".fifo") {
+            match by_queue.iter_mut().find(|(q, _)| *q == arn) {
+                Some((_, list)) => list.push(a),
+                None => by_queue.push((arn, vec![a])),
+            }
+        } else {
+            run_attempt(ctx, a);
+        }
+    }
+    for (arn, list) in by_queue {
+        if list.len() == 1 {
+            list.into_iter().for_each(|a| run_attempt(ctx, a));
+            continue;
+        }
+        let Some(queue) = Arn::parse(&arn) else {
+            list.into_iter().for_each(|a| run_attempt(ctx, a));
+            continue;
+        };
+        let mut list = list;
+        while !list.is_empty() {
+            let chunk: Vec<Attempt> = list.drain(..list.len().min(10)).collect();
+            send_batch(ctx, &queue, chunk);
+        }
+    }
+}
+
+fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
+    let entries: Vec<Value> = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, a)| json!({"Id": i.to_string(), "MessageBody": target_input(a)}))
+        .collect();
+    let out = services::call_json(
+        &Target::at("sqs", &queue.account, &queue.region),
+        "SendMessageBatch",
+        &json!({"QueueUrl": targets::queue_url(&ctx.endpoint, queue), "Entries": entries})
+            .to_string(),
+    );
+    match out {
+        Ok(out) => {
+            let out: Value = serde_json::from_str(&out).unwrap_or_default();
+            for f in out["Failed"].as_array().into_iter().flatten() {
+                let Some(a) = s(f, "Id")
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| chunk.get(i))
+                else {
+                    continue;
+                };
+                let failure = Failure {
+                    code: s(f, "Code").unwrap_or("InternalError").to_string(),
+                    message: s(f, "Message").unwrap_or_default().to_string(),
+                    retryable: f["SenderFault"] != json!(true),
+                };
+                failed_attempt(ctx, a.clone(), failure);
+            }
+        }
+        Err(e) => {
+            for a in chunk {
+                let failure = Failure {
+                    retryable: !e.message.contains("is not enabled in this gateway"),
+                    code: e.code.clone(),
+                    message: e.message.clone(),
+                };
+                failed_attempt(ctx, a, failure);
+            }
+        }
+    }
 }
 
 /// One attempt pending for one target (the `retry` task's payload).
@@ -333,6 +427,11 @@ fn run_attempt(ctx: &Context, a: Attempt) {
     let Err(f) = invoke(ctx, &a) else {
         return;
     };
+    failed_attempt(ctx, a, f);
+}
+
+/// A failed attempt: the next retry, or the DLQ when retries ran out.
+fn failed_attempt(ctx: &Context, a: Attempt, f: Failure) {
     let policy = a.target.get("RetryPolicy");
     let max_retries = policy
         .and_then(|p| p.get("MaximumRetryAttempts"))
