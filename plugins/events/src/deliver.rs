@@ -411,7 +411,6 @@ pub fn retry(ctx: &Context, a: Attempt) -> Result<(), AwsError> {
     Ok(())
 }
 
-
 fn run_attempt(ctx: &Context, a: Attempt) {
     // API destinations invoke at most InvocationRateLimitPerSecond: an
     // attempt early for its slot waits for it (not a retry).

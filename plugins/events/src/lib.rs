@@ -21,8 +21,8 @@ mod model;
 pub mod pattern;
 mod rules;
 pub mod schedule;
-pub mod targets;
 mod sources;
+pub mod targets;
 pub mod transform;
 
 pub struct Events;

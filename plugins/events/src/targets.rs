@@ -192,16 +192,13 @@ pub fn send(d: &Delivery) -> Result<(), Failure> {
         "events" if arn.resource.starts_with("event-bus/") => {
             let mut entry = d.bus_entry.clone().unwrap_or_else(|| json!({}));
             entry["EventBusName"] = json!(d.arn);
-            let out = call(
-                "events",
-                &arn,
-                "PutEvents",
-                json!({"Entries": [entry]}),
-            )
-            .map_err(|f| Failure {
-                retryable: true,
-                ..f
-            })?;
+            let out =
+                call("events", &arn, "PutEvents", json!({"Entries": [entry]})).map_err(|f| {
+                    Failure {
+                        retryable: true,
+                        ..f
+                    }
+                })?;
             match out["Entries"][0].get("ErrorCode").and_then(Value::as_str) {
                 Some(code) => Err(Failure {
                     code: code.to_string(),

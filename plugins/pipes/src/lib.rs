@@ -117,7 +117,10 @@ fn state(p: &DescribePipeResponse) -> &str {
 }
 
 fn desired(p: &DescribePipeResponse) -> &str {
-    p.desired_state.as_ref().map(|s| s.as_str()).unwrap_or("RUNNING")
+    p.desired_state
+        .as_ref()
+        .map(|s| s.as_str())
+        .unwrap_or("RUNNING")
 }
 
 fn transitional(p: &DescribePipeResponse) -> bool {
@@ -147,7 +150,11 @@ pub fn source_of(arn: &str) -> Option<Source> {
     }
 }
 
-fn check_source(ctx: &Context, arn: &str, params: Option<&PipeSourceParameters>) -> Result<(), AwsError> {
+fn check_source(
+    ctx: &Context,
+    arn: &str,
+    params: Option<&PipeSourceParameters>,
+) -> Result<(), AwsError> {
     let unavailable = |what: &str| {
         invalid(format!(
             "{what} sources are not available in this gateway (source {arn})."
@@ -223,7 +230,8 @@ fn check_enrichment(arn: Option<&str>) -> Result<(), AwsError> {
     let Some(arn) = arn.filter(|a| !a.is_empty()) else {
         return Ok(());
     };
-    let a = Arn::parse(arn).ok_or_else(|| invalid(format!("Enrichment {arn} is not a valid ARN.")))?;
+    let a =
+        Arn::parse(arn).ok_or_else(|| invalid(format!("Enrichment {arn} is not a valid ARN.")))?;
     match a.service.as_str() {
         "lambda" | "states" => Ok(()),
         "events" if a.resource.starts_with("api-destination/") => Err(invalid(
@@ -276,7 +284,10 @@ fn pipe_arn(ctx: &Context, name: &str) -> String {
 
 /// Moves a pipe into a transitional state and schedules where it settles.
 fn begin(ctx: &Context, s: &mut Stored, state: &str) -> Result<(), AwsError> {
-    s.generation = s.generation.wrapping_add(1).max(ministack_sdk::rand::u64() >> 1);
+    s.generation = s
+        .generation
+        .wrapping_add(1)
+        .max(ministack_sdk::rand::u64() >> 1);
     s.pipe.current_state = Some(PipeState::from(state));
     s.pipe.last_modified_time = Some(time::now());
     let name = s.pipe.name.clone().unwrap_or_default();
@@ -313,7 +324,6 @@ macro_rules! summary {
     }};
 }
 
-
 fn create_pipe(ctx: &Context, input: CreatePipeInput) -> Result<CreatePipeOutput, AwsError> {
     ministack_sdk::validate::Validator::new()
         .pattern(
@@ -322,7 +332,7 @@ fn create_pipe(ctx: &Context, input: CreatePipeInput) -> Result<CreatePipeOutput
             |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'),
             "[\\.\\-_A-Za-z0-9]+",
         )
-        .finish(|m| invalid(m))?;
+        .finish(invalid)?;
     if PIPES.contains(&input.name) {
         return Err(conflict(
             &input.name,
@@ -481,19 +491,25 @@ fn start_or_stop(ctx: &Context, name: &str, run: bool) -> Result<DescribePipeRes
 }
 
 fn start_pipe(ctx: &Context, input: StartPipeInput) -> Result<StartPipeOutput, AwsError> {
-    Ok(summary!(StartPipeResponse, &start_or_stop(ctx, &input.name, true)?))
+    Ok(summary!(
+        StartPipeResponse,
+        &start_or_stop(ctx, &input.name, true)?
+    ))
 }
 
 fn stop_pipe(ctx: &Context, input: StopPipeInput) -> Result<StopPipeOutput, AwsError> {
-    Ok(summary!(StopPipeResponse, &start_or_stop(ctx, &input.name, false)?))
+    Ok(summary!(
+        StopPipeResponse,
+        &start_or_stop(ctx, &input.name, false)?
+    ))
 }
 
 fn list_pipes(_ctx: &Context, input: ListPipesInput) -> Result<ListPipesOutput, AwsError> {
     let limit = input.limit.unwrap_or(100).clamp(1, 100) as usize;
     let after = match input.next_token.as_deref() {
-        Some(t) => Some(
-            pagination::decode(t).ok_or_else(|| invalid("The NextToken is not valid."))?,
-        ),
+        Some(t) => {
+            Some(pagination::decode(t).ok_or_else(|| invalid("The NextToken is not valid."))?)
+        }
         None => None,
     };
     let mut scan = Scan::prefix(input.name_prefix.as_deref().unwrap_or(""));
@@ -693,7 +709,9 @@ pub fn render(template: Option<&str>, event: &Value, pipe: &DescribePipeResponse
             "aws.pipes.source-arn" => text(&pipe.source),
             "aws.pipes.enrichment-arn" => text(&pipe.enrichment),
             "aws.pipes.target-arn" => text(&pipe.target),
-            "aws.pipes.event.ingestion-time" => Some(Value::String(time::iso8601(time::now_secs()))),
+            "aws.pipes.event.ingestion-time" => {
+                Some(Value::String(time::iso8601(time::now_secs())))
+            }
             "aws.pipes.event" | "aws.pipes.event.json" => Some(event.clone()),
             path => transform::at_path(event, path).cloned(),
         }
@@ -741,20 +759,38 @@ mod tests {
         };
         let record = json!({"messageId": "m1", "body": "{\"order\": {\"id\": 7}}"});
         assert_eq!(
-            render(Some(r#"{"id": <$.body.order.id>, "pipe": "<aws.pipes.pipe-name>"}"#), &record, &pipe),
+            render(
+                Some(r#"{"id": <$.body.order.id>, "pipe": "<aws.pipes.pipe-name>"}"#),
+                &record,
+                &pipe
+            ),
             r#"{"id": 7, "pipe": "p"}"#
         );
-        assert_eq!(render(Some("order <$.body.order.id>"), &record, &pipe), "order 7");
+        assert_eq!(
+            render(Some("order <$.body.order.id>"), &record, &pipe),
+            "order 7"
+        );
     }
 
     #[test]
     fn sources_by_arn() {
-        assert_eq!(source_of("arn:aws:sqs:us-east-1:000000000000:q"), Some(Source::Sqs));
         assert_eq!(
-            source_of("arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2024-01-01T00:00:00.000"),
+            source_of("arn:aws:sqs:us-east-1:000000000000:q"),
+            Some(Source::Sqs)
+        );
+        assert_eq!(
+            source_of(
+                "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2024-01-01T00:00:00.000"
+            ),
             Some(Source::DynamoDb)
         );
-        assert_eq!(source_of("arn:aws:kinesis:us-east-1:000000000000:stream/s"), Some(Source::Kinesis));
-        assert_eq!(source_of("arn:aws:dynamodb:us-east-1:000000000000:table/t"), None);
+        assert_eq!(
+            source_of("arn:aws:kinesis:us-east-1:000000000000:stream/s"),
+            Some(Source::Kinesis)
+        );
+        assert_eq!(
+            source_of("arn:aws:dynamodb:us-east-1:000000000000:table/t"),
+            None
+        );
     }
 }

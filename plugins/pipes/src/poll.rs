@@ -48,7 +48,11 @@ pub fn streams_call(arn: &Arn, op: &str, input: Value) -> Result<Value, AwsError
 }
 
 pub fn kinesis_call(arn: &Arn, op: &str, input: Value) -> Result<Value, AwsError> {
-    services::call(&Target::at("kinesis", &arn.account, &arn.region), op, &input)
+    services::call(
+        &Target::at("kinesis", &arn.account, &arn.region),
+        op,
+        &input,
+    )
 }
 
 /// A stream source about to run for the first time with `LATEST`: its
@@ -78,7 +82,12 @@ pub fn poll(ctx: &Context, p: Poll) -> Result<(), AwsError> {
     let Some(s) = PIPES.get(&p.name)? else {
         return Ok(());
     };
-    if s.generation != p.generation || s.pipe.current_state.as_ref().is_none_or(|c| *c != "RUNNING") {
+    if s.generation != p.generation
+        || s.pipe
+            .current_state
+            .as_ref()
+            .is_none_or(|c| *c != "RUNNING")
+    {
         return Ok(());
     }
     let source = s.pipe.source.clone().unwrap_or_default();
@@ -241,7 +250,8 @@ fn enrich(
 /// the others one event at a time.
 fn deliver(ctx: &Context, pipe: &DescribePipeResponse, events: &[Value]) -> Result<(), Failure> {
     let target = pipe.target.clone().unwrap_or_default();
-    let a = Arn::parse(&target).ok_or_else(|| failed("InvalidArn", format!("{target} is not valid")))?;
+    let a = Arn::parse(&target)
+        .ok_or_else(|| failed("InvalidArn", format!("{target} is not valid")))?;
     let params = pipe.target_parameters.clone().unwrap_or_default();
     let template = params.input_template.as_deref();
     let name = pipe.name.clone().unwrap_or_default();
@@ -474,7 +484,13 @@ fn shards(arn: &str) -> Result<Vec<String>, AwsError> {
         .collect())
 }
 
-fn iterator(a: &Arn, arn: &str, shard: &str, kind: &str, seq: Option<&str>) -> Result<Option<String>, AwsError> {
+fn iterator(
+    a: &Arn,
+    arn: &str,
+    shard: &str,
+    kind: &str,
+    seq: Option<&str>,
+) -> Result<Option<String>, AwsError> {
     let mut input = if is_kinesis(a) {
         json!({"StreamARN": arn, "ShardId": shard, "ShardIteratorType": kind})
     } else {
@@ -494,9 +510,17 @@ fn iterator(a: &Arn, arn: &str, shard: &str, kind: &str, seq: Option<&str>) -> R
 
 fn get_records(a: &Arn, arn: &str, it: &str, limit: u64) -> Result<Value, AwsError> {
     if is_kinesis(a) {
-        kinesis_call(a, "GetRecords", json!({"ShardIterator": it, "Limit": limit, "StreamARN": arn}))
+        kinesis_call(
+            a,
+            "GetRecords",
+            json!({"ShardIterator": it, "Limit": limit, "StreamARN": arn}),
+        )
     } else {
-        streams_call(a, "GetRecords", json!({"ShardIterator": it, "Limit": limit}))
+        streams_call(
+            a,
+            "GetRecords",
+            json!({"ShardIterator": it, "Limit": limit}),
+        )
     }
 }
 
@@ -586,14 +610,18 @@ fn poll_stream(ctx: &Context, p: &Poll, arn: &str) -> Result<bool, AwsError> {
             None => iterator(&a, arn, &shard, "TRIM_HORIZON", None)?,
         };
         let Some(it) = it else { continue };
-        let limit = batch.unwrap_or(if is_kinesis(&a) { 100 } else { 100 }).clamp(1, 1000) as u64;
+        let limit = batch.unwrap_or(100).clamp(1, 1000) as u64;
         let r = get_records(&a, arn, &it, limit)?;
         let raw: Vec<Value> = r["Records"].as_array().cloned().unwrap_or_default();
         if raw.is_empty() {
             continue;
         }
         busy = true;
-        let last_seq = raw.last().and_then(sequence_of).unwrap_or_default().to_string();
+        let last_seq = raw
+            .last()
+            .and_then(sequence_of)
+            .unwrap_or_default()
+            .to_string();
         let now = time::now();
         let records: Vec<Value> = raw
             .iter()
