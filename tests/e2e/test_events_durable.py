@@ -2,7 +2,8 @@
 their fire tasks are durable task records in each plugin's database, re-armed
 when the gateway starts. One gateway: a Scheduler at() schedule and rate()
 schedule, and an EventBridge rate(1 minute) rule, created, the gateway
-killed and restarted, and every message still arriving in SQS on time.
+killed and restarted, and every message still arriving in SQS on time; an
+archive replay cut off by the kill completes after the restart.
 
 Waits for the next minute boundary (the EventBridge rule): up to 62 s."""
 
@@ -87,3 +88,46 @@ def test_schedules_and_scheduled_rules_fire_after_kill_9(persistent):
     assert boundary <= arrived_rate < boundary + 1.5
     print(f"at() {late:.3f} s late; rule {arrived - boundary:.3f} s and rate() schedule "
           f"{arrived_rate - boundary:.3f} s after the minute, all after kill -9")
+
+
+def test_a_replay_cut_off_by_kill_9_completes_after_the_restart(persistent):
+    g = persistent
+    events, sqs = g.client("events"), g.client("sqs")
+    bus = f"bus-{uid()}"
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    archive_arn = events.create_archive(ArchiveName=f"a-{uid()}", EventSourceArn=bus_arn)["ArchiveArn"]
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
+    n = 1500
+    for i in range(0, n, 10):
+        events.put_events(Entries=[{"Source": "archived", "DetailType": "t", "Detail": json.dumps({"n": j}),
+                                    "EventBusName": bus} for j in range(i, i + 10)])
+    time.sleep(1.1)
+    end = datetime.now(timezone.utc)
+    # The rule comes after the events: only the replay reaches its queue.
+    rule = f"r-{uid()}"
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern='{"source": ["archived"]}')
+    url, arn = make_queue(sqs)
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    replay = f"rp-{uid()}"
+    events.start_replay(ReplayName=replay, EventSourceArn=archive_arn, EventStartTime=start, EventEndTime=end,
+                        Destination={"Arn": bus_arn})
+    time.sleep(0.15)
+    state_at_kill = events.describe_replay(ReplayName=replay)["State"]
+    g.kill()
+    g.start()
+    events, sqs = g.client("events"), g.client("sqs")
+    deadline = time.time() + 30
+    while events.describe_replay(ReplayName=replay)["State"] != "COMPLETED" and time.time() < deadline:
+        time.sleep(0.2)
+    assert events.describe_replay(ReplayName=replay)["State"] == "COMPLETED"
+    seen = set()
+    deadline = time.time() + 20
+    while len(seen) < n and time.time() < deadline:
+        r = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for m in r.get("Messages", []):
+            e = json.loads(m["Body"])
+            assert e["replay-name"] == replay
+            seen.add(e["detail"]["n"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert seen == set(range(n)), f"{n - len(seen)} events missing (replay was {state_at_kill} at the kill)"
+    print(f"replay was {state_at_kill} at the kill; all {n} events arrived after the restart")

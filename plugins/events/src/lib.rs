@@ -119,6 +119,8 @@ impl Service for Events {
             .task(deliver::RETRY, deliver::retry)
             .task(rules::FIRE, rules::fire)
             .task(archives::REPLAY, archives::replay)
+            .task(archives::RESUME_REPLAYS, archives::resume_replays)
+            .task(ministack_sdk::tasks::START_TASK, archives::on_start)
     }
 }
 
