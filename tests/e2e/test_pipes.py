@@ -286,3 +286,51 @@ def test_kinesis_source(gateway, pipes, sqs):
     assert rec["eventSource"] == "aws:kinesis" and rec["partitionKey"] == "k"
     assert drain(sqs, out_url, 1, timeout=2) == []
     pipes.delete_pipe(Name=name)
+
+
+def test_api_destination_enrichment_and_target(gateway, pipes, sqs):
+    import http.server
+    import threading
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            seen.append((self.path, dict(self.headers), body))
+            out = json.dumps([{"from-enricher": r["messageId"]} for r in body] if self.path == "/enrich" else {}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        events = gateway.client("events")
+        conn = events.create_connection(Name=f"c-{uid()}", AuthorizationType="API_KEY", AuthParameters={
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "k3y"}})["ConnectionArn"]
+        base = f"http://127.0.0.1:{server.server_port}"
+        enrich = events.create_api_destination(Name=f"e-{uid()}", ConnectionArn=conn, HttpMethod="POST",
+                                               InvocationEndpoint=base + "/enrich")["ApiDestinationArn"]
+        target = events.create_api_destination(Name=f"t-{uid()}", ConnectionArn=conn, HttpMethod="POST",
+                                               InvocationEndpoint=base + "/hook/*")["ApiDestinationArn"]
+        src_url, src = queue(sqs)
+        name = f"p-{uid()}"
+        pipes.create_pipe(Name=name, Source=src, Enrichment=enrich, Target=target, RoleArn=ROLE,
+                          TargetParameters={"HttpParameters": {"PathParameterValues": ["orders"],
+                                                               "HeaderParameters": {"x-extra": "1"}}})
+        wait_state(pipes, name, "RUNNING")
+        mid = sqs.send_message(QueueUrl=src_url, MessageBody="hello")["MessageId"]
+        deadline = time.time() + 10
+        while len(seen) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        (p1, h1, b1), (p2, h2, b2) = seen[:2]
+        assert p1 == "/enrich" and b1[0]["body"] == "hello" and h1["x-api-key"] == "k3y"
+        assert p2 == "/hook/orders" and b2 == {"from-enricher": mid} and h2["x-extra"] == "1"
+        pipes.delete_pipe(Name=name)
+    finally:
+        server.shutdown()

@@ -414,13 +414,14 @@ fn query_escape(s: &str) -> String {
         .collect()
 }
 
-/// One invocation of an API destination (from a delivery task).
+/// One invocation of an API destination (from a delivery task); answers
+/// the response body.
 pub fn invoke_api_destination(
     _ctx: &Context,
     arn: &Arn,
     target: &Value,
     body: String,
-) -> Result<(), String> {
+) -> Result<Vec<u8>, String> {
     let name = arn.resource.split('/').nth(1).unwrap_or_default();
     let d = get_destination(name).map_err(|e| e.message)?;
     let c = connection_by_arn(d["ConnectionArn"].as_str().unwrap_or_default())
@@ -517,9 +518,31 @@ pub fn invoke_api_destination(
     request.method = d["HttpMethod"].as_str().unwrap_or("POST").to_string();
     request.headers = headers;
     match http::send(&request) {
-        Ok(r) if r.is_success() => Ok(()),
+        Ok(r) if r.is_success() => Ok(r.body),
         Ok(r) => Err(format!("API destination answered HTTP {}", r.status)),
         Err(e) => Err(e),
+    }
+}
+
+/// The name of [`internal_invoke_api_destination`] (not in the model):
+/// EventBridge Pipes invokes API destinations through it, since the
+/// destination and its connection's secrets live in this plugin.
+pub const INTERNAL_INVOKE: &str = "MinistackInternalInvokeApiDestination";
+
+/// `{"ApiDestinationArn", "HttpParameters"?, "Body"}` → `{"Body"}` (the
+/// response's text), or `ApiDestinationFailure` saying why.
+pub fn internal_invoke_api_destination(ctx: &Context, v: Value) -> Result<Value, AwsError> {
+    let arn_text = req(&v, "ApiDestinationArn")?;
+    let arn = Arn::parse(arn_text)
+        .filter(|a| a.resource.starts_with("api-destination/"))
+        .ok_or_else(|| {
+            AwsError::validation(format!("{arn_text} is not an API destination ARN."))
+        })?;
+    let target = json!({"HttpParameters": v.get("HttpParameters").cloned().unwrap_or(Value::Null)});
+    let body = v["Body"].as_str().unwrap_or_default().to_string();
+    match invoke_api_destination(ctx, &arn, &target, body) {
+        Ok(out) => Ok(json!({"Body": String::from_utf8_lossy(&out)})),
+        Err(e) => Err(AwsError::new("ApiDestinationFailure", e).with_status(400)),
     }
 }
 

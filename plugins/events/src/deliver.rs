@@ -582,13 +582,13 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
     })?;
     let body = target_input(a);
     if arn.service == "events" && arn.resource.starts_with("api-destination/") {
-        return connections::invoke_api_destination(ctx, &arn, &a.target, body).map_err(
-            |message| Failure {
+        return connections::invoke_api_destination(ctx, &arn, &a.target, body)
+            .map(|_| ())
+            .map_err(|message| Failure {
                 code: "SDK_CLIENT_ERROR".into(),
                 message,
                 retryable: true,
-            },
-        );
+            });
     }
     let event_id = a.event["id"].as_str().unwrap_or_default().to_string();
     let e = &a.event;

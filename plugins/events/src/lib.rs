@@ -84,6 +84,10 @@ impl Service for Events {
             .op("UpdateApiDestination", connections::update_api_destination)
             .op("DeleteApiDestination", connections::delete_api_destination)
             .op("ListApiDestinations", connections::list_api_destinations)
+            .op(
+                connections::INTERNAL_INVOKE,
+                connections::internal_invoke_api_destination,
+            )
             // partner event sources and endpoints
             .op(
                 "CreatePartnerEventSource",

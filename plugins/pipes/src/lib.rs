@@ -234,21 +234,19 @@ fn check_enrichment(arn: Option<&str>) -> Result<(), AwsError> {
         Arn::parse(arn).ok_or_else(|| invalid(format!("Enrichment {arn} is not a valid ARN.")))?;
     match a.service.as_str() {
         "lambda" | "states" => Ok(()),
-        "events" if a.resource.starts_with("api-destination/") => Err(invalid(
-            "API destination enrichments are not available in this gateway.",
-        )),
+        "events" if a.resource.starts_with("api-destination/") => Ok(()),
         "apigateway" | "execute-api" => Err(invalid(
             "API Gateway enrichments are not available in this gateway.",
         )),
         _ => Err(invalid(format!(
-            "Enrichment {arn} is not supported: use a Lambda function or a Step Functions express state machine."
+            "Enrichment {arn} is not supported: use a Lambda function, a Step Functions express state machine or an API destination."
         ))),
     }
 }
 
 fn check_target(arn: &str, params: Option<&PipeTargetParameters>) -> Result<(), AwsError> {
     let a = Arn::parse(arn).ok_or_else(|| invalid(format!("Target {arn} is not a valid ARN.")))?;
-    if !targets::delivers_to(&a.service, &a.resource) {
+    if !targets::delivers_to(&a.service, &a.resource) && !is_api_destination(&a) {
         return Err(invalid(format!(
             "Target {arn} is not available in this gateway: use SQS, SNS, Lambda, Step Functions, Kinesis, Firehose, CloudWatch Logs or an event bus."
         )));
@@ -274,6 +272,10 @@ fn check_target(arn: &str, params: Option<&PipeTargetParameters>) -> Result<(), 
         ));
     }
     Ok(())
+}
+
+pub fn is_api_destination(a: &Arn) -> bool {
+    a.service == "events" && a.resource.starts_with("api-destination/")
 }
 
 // ---- operations ----

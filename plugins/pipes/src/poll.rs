@@ -231,6 +231,15 @@ fn enrich(
                 .and_then(|o| serde_json::from_str(o).ok())
                 .unwrap_or(Value::Null)
         }
+        "events" => {
+            let http = pipe
+                .enrichment_parameters
+                .as_ref()
+                .and_then(|p| p.http_parameters.as_ref())
+                .and_then(|h| serde_json::to_value(h).ok());
+            let text = invoke_api_destination(&a, arn, http, input)?;
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        }
         other => {
             return Err(Failure {
                 code: "NotAvailable".into(),
@@ -294,6 +303,16 @@ fn deliver(ctx: &Context, pipe: &DescribePipeResponse, events: &[Value]) -> Resu
             ..base
         });
     }
+    if crate::is_api_destination(&a) {
+        let http = params
+            .http_parameters
+            .as_ref()
+            .and_then(|h| serde_json::to_value(h).ok());
+        for e in events {
+            invoke_api_destination(&a, &target, http.clone(), render(template, e, pipe))?;
+        }
+        return Ok(());
+    }
     for e in events {
         let v = view(e);
         let body = render(template, e, pipe);
@@ -338,6 +357,23 @@ fn deliver(ctx: &Context, pipe: &DescribePipeResponse, events: &[Value]) -> Resu
         targets::send(&d)?;
     }
     Ok(())
+}
+
+/// An API destination call through the events plugin (which holds the
+/// destination and its connection's credentials); answers the response text.
+fn invoke_api_destination(
+    a: &Arn,
+    arn: &str,
+    http: Option<Value>,
+    body: String,
+) -> Result<String, Failure> {
+    let out: Value = services::call(
+        &Target::at("events", &a.account, &a.region),
+        "MinistackInternalInvokeApiDestination",
+        &json!({"ApiDestinationArn": arn, "HttpParameters": http, "Body": body}),
+    )
+    .map_err(|e| failed(&e.code, e.message))?;
+    Ok(out["Body"].as_str().unwrap_or_default().to_string())
 }
 
 fn transform_text(event: &Value, path: &str) -> String {
