@@ -131,3 +131,61 @@ def test_a_replay_cut_off_by_kill_9_completes_after_the_restart(persistent):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
     assert seen == set(range(n)), f"{n - len(seen)} events missing (replay was {state_at_kill} at the kill)"
     print(f"replay was {state_at_kill} at the kill; all {n} events arrived after the restart")
+
+
+def test_a_delivery_cut_off_by_kill_9_is_made_after_the_restart(make_gateway, tmp_path):
+    import http.server
+    import threading
+    from pathlib import Path
+
+    got = []
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            got.append((time.time(), body["id"]))
+            if len(got) == 1:
+                time.sleep(3)  # the gateway is killed meanwhile
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    wasm = Path(__file__).resolve().parents[2] / "target/wasm32-wasip2/plugin/events.wasm"
+    plugins = tmp_path / "plugins.toml"
+    plugins.write_text(f'[plugins.events]\npath = "{wasm}"\ncapabilities = ["http"]\n'
+                       '[plugins.events.settings]\nEVENTS_DELIVERY_STAND_IN_SECS = "2"\n')
+    try:
+        g = make_gateway(env={"PERSIST_STATE": "1"}, plugins_file=plugins)
+        events = g.client("events")
+        conn = events.create_connection(Name=f"c-{uid()}", AuthorizationType="API_KEY", AuthParameters={
+            "ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}})["ConnectionArn"]
+        dest = events.create_api_destination(Name=f"d-{uid()}", ConnectionArn=conn, HttpMethod="POST",
+                                             InvocationEndpoint=f"http://127.0.0.1:{server.server_port}/")["ApiDestinationArn"]
+        # The SNS target is invoked first (target ids in order): its call
+        # commits the task's first unit, which takes the task's record.
+        topic = g.client("sns").create_topic(Name=f"t-{uid()}")["TopicArn"]
+        events.put_rule(Name="slow", EventPattern='{"source": ["slow.app"]}')
+        events.put_targets(Rule="slow", Targets=[{"Id": "a-sns", "Arn": topic}, {"Id": "b-api", "Arn": dest}])
+        sent = time.time()
+        events.put_events(Entries=[{"Source": "slow.app", "DetailType": "t", "Detail": "{}"}])
+        deadline = time.time() + 5
+        while not got and time.time() < deadline:
+            time.sleep(0.02)
+        assert got, "the first delivery did not start"
+        g.kill()
+        g.start()
+        deadline = time.time() + 10
+        while len(got) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert len(got) == 2, "the cut-off delivery was not made again"
+        assert got[0][1] == got[1][1]
+        # By the stand-in record, due 2 s after the delivery began.
+        assert got[1][0] - sent >= 1.9, got[1][0] - sent
+        print(f"delivered again {got[1][0] - sent:.2f} s after PutEvents")
+    finally:
+        server.shutdown()

@@ -252,7 +252,29 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
 }
 
 /// The `deliver` task.
+/// The `deliver` task. Its record is removed with its first unit, which the
+/// first target call commits; a stand-in record of the same batch, due
+/// after `EVENTS_DELIVERY_STAND_IN_SECS` (30 s), delivers the batch again if
+/// the gateway stops before all targets were invoked, and is cancelled when
+/// they were (at least once, as AWS).
+pub fn deliver_task(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
+    deliver_with(ctx, batch, true)
+}
+
+/// Delivers `batch` to the matching rules' targets now (a replay's chunk).
 pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
+    deliver_with(ctx, batch, false)
+}
+
+fn stand_in_after(ctx: &Context) -> Duration {
+    Duration::from_secs_f64(
+        ctx.setting("EVENTS_DELIVERY_STAND_IN_SECS")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30.0),
+    )
+}
+
+fn deliver_with(ctx: &Context, batch: Batch, stand_in: bool) -> Result<(), AwsError> {
     let rules: Vec<Rule> = rules_of(&batch.bus)?
         .into_iter()
         .filter(|r| r.enabled())
@@ -289,7 +311,18 @@ pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
             }
         }
     }
+    if attempts.is_empty() {
+        return Ok(());
+    }
+    let stand_in = if stand_in {
+        Some(tasks::schedule(stand_in_after(ctx), DELIVER, &batch)?)
+    } else {
+        None
+    };
     run_attempts(ctx, attempts);
+    if let Some(id) = stand_in {
+        tasks::cancel(&id);
+    }
     Ok(())
 }
 

@@ -119,7 +119,7 @@ impl Service for Events {
             .op("DeleteEndpoint", sources::delete_endpoint)
             .op("ListEndpoints", sources::list_endpoints)
             // tasks
-            .task(deliver::DELIVER, deliver::deliver)
+            .task(deliver::DELIVER, deliver::deliver_task)
             .task(deliver::RETRY, deliver::retry)
             .task(rules::FIRE, rules::fire)
             .task(archives::REPLAY, archives::replay)
