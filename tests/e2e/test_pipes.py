@@ -1,7 +1,8 @@
 """EventBridge Pipes through the gateway with boto3 (rest-json): every
 operation, the state transitions AWS reports, an SQS source through a
 filter and a Lambda enrichment to an SNS target (and to SQS with an input
-template), a DynamoDB stream source with a filter, a pipe restarted by
+template), API destination enrichment and target, a Lambda target getting
+the batch, a DynamoDB stream source with a filter, a pipe restarted by
 kill -9 (PERSIST_STATE=1), a Kinesis source (when a kinesis plugin is
 loaded), and AWS's errors."""
 
@@ -334,3 +335,34 @@ def test_api_destination_enrichment_and_target(gateway, pipes, sqs):
         pipes.delete_pipe(Name=name)
     finally:
         server.shutdown()
+
+
+# A Lambda target: gets the batch as one array; reports it to a queue.
+REPORT_BATCH = """
+import json, os, boto3
+
+def handler(event, context):
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=os.environ["REPORT_QUEUE"])["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(sorted(r["body"] for r in event)))
+    return {}
+"""
+
+
+def test_a_lambda_target_gets_the_batch(gateway, pipes, sqs):
+    lam = gateway.client("lambda")
+    report_url, _ = queue(sqs)
+    fn_arn = lam.create_function(
+        FunctionName=f"batch-{uid()}", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+        Code={"ZipFile": make_zip(REPORT_BATCH)}, Timeout=10,
+        Environment={"Variables": {"REPORT_QUEUE": report_url.rsplit("/", 1)[1]}})["FunctionArn"]
+    src_url, src = queue(sqs)
+    name = f"p-{uid()}"
+    pipes.create_pipe(Name=name, Source=src, Target=fn_arn, RoleArn=ROLE, DesiredState="STOPPED",
+                      SourceParameters={"SqsQueueParameters": {"BatchSize": 5}})
+    wait_state(pipes, name, "STOPPED")
+    sqs.send_message_batch(QueueUrl=src_url, Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(5)])
+    pipes.start_pipe(Name=name)
+    (body,) = drain(sqs, report_url, 1)
+    assert json.loads(body) == [f"m{i}" for i in range(5)]
+    pipes.delete_pipe(Name=name)
