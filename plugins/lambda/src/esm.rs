@@ -534,10 +534,20 @@ fn source_topic(ctx: &Context, arn: &str) -> Option<(&'static str, String, Durat
     }
 }
 
+/// A number new at every start (and reset) of the gateway, written by the
+/// boot hook: a stand-in record of an asynchronous attempt tells by it
+/// whether that attempt was cut off by a restart.
+const BOOT: Table<u64> = Table::global("boot");
+
+pub fn boot_id() -> u64 {
+    BOOT.get("id").ok().flatten().unwrap_or(0)
+}
+
 /// The boot hook: a poll loop waiting when the gateway stopped has no task
 /// record (its first unit took it), so every enabled mapping in every
 /// account and region starts a new loop.
 pub fn on_start(_ctx: &Context, _: ()) -> Result<(), AwsError> {
+    BOOT.put("id", &ministack_sdk::rand::u64())?;
     for (account, region) in tasks::contexts(MAPPINGS.name()) {
         tasks::schedule_in(&account, &region, Duration::ZERO, "esm-resume", &())?;
     }
