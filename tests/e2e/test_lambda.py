@@ -572,8 +572,7 @@ def test_restart_during_an_active_mapping_loses_no_record(make_gateway):
     bodies = set()
     deadline = time.time() + 45
     while len(bodies) < 10 and time.time() < deadline:
-        # Reading the mapping also restarts a poller that stopped with the
-        # gateway (until tasks are durable, see docs/services/lambda.md).
+        # The boot hook restarted the poller (docs/services/lambda.md).
         assert lam.get_event_source_mapping(UUID=m["UUID"])["State"] == "Enabled"
         bodies |= {json.loads(x["Body"])["body"] for x in drain(sqs, report_url, 10, timeout=1)}
     assert bodies == {f"ok-{when}-{i}" for when in ("before", "after") for i in range(5)}

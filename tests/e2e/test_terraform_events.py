@@ -1,6 +1,6 @@
 """Terraform (AWS provider v5): EventBridge buses, rules (pattern and
 schedule), targets with an input transformer and retry policy, an archive,
-a Scheduler group and schedule — applied, checked with boto3, planned again
+a Scheduler group and schedule, an EventBridge pipe — applied, checked with boto3, planned again
 (no changes), destroyed. Skipped, saying so, without terraform or the
 provider mirror (as test_terraform.py)."""
 
@@ -44,6 +44,7 @@ def test_events_and_scheduler_stack(tmp_path, gateway):
         return r
 
     tf("init")
+    gateway.client("sqs").create_queue(QueueName="tf-pipe-source")  # the pipe's source
     tf("apply", "-auto-approve")
     events = gateway.client("events")
     rule = events.describe_rule(Name="tf-order-paid", EventBusName="tf-orders")
@@ -56,6 +57,10 @@ def test_events_and_scheduler_stack(tmp_path, gateway):
     sched = gateway.client("scheduler").get_schedule(Name="tf-report", GroupName="tf-jobs")
     assert sched["ScheduleExpressionTimezone"] == "Europe/Paris"
 
+    pipe = gateway.client("pipes").describe_pipe(Name="tf-orders-pipe")
+    assert pipe["CurrentState"] == "RUNNING" and pipe["Tags"] == {"team": "shop"}
+    assert pipe["SourceParameters"]["SqsQueueParameters"]["BatchSize"] == 5
+
     plan = tf("plan", "-detailed-exitcode", check=False)
     assert plan.returncode == 0, plan.stdout[-4000:]
 
@@ -66,3 +71,6 @@ def test_events_and_scheduler_stack(tmp_path, gateway):
     with pytest.raises(ClientError) as e:
         gateway.client("scheduler").get_schedule_group(Name="tf-jobs")
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        gateway.client("pipes").describe_pipe(Name="tf-orders-pipe")
+    assert e.value.response["Error"]["Code"] == "NotFoundException"

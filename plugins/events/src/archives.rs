@@ -325,19 +325,31 @@ pub fn start_replay(ctx: &Context, v: Value) -> Result<Value, AwsError> {
 pub struct ReplayTask {
     pub name: String,
     pub archive: String,
+    /// Resumed by the boot hook: a RUNNING replay goes on after its
+    /// `last_replayed` event.
+    #[serde(default)]
+    pub resume: bool,
 }
 
 /// The `replay` task: the archived events of the range, in time order,
 /// delivered to the destination bus (only the FilterArns rules if given).
+/// Progress is kept after each chunk, so a replay cut off by a stop goes on
+/// from there after the restart (`resume_replays`).
 pub fn replay(ctx: &Context, t: ReplayTask) -> Result<(), AwsError> {
     let Some(mut r) = REPLAYS.get(&t.name)? else {
         return Ok(());
     };
-    if r.state != "STARTING" {
+    if !(r.state == "STARTING" || (t.resume && r.state == "RUNNING")) {
         return Ok(());
     }
     let bus = bus_name(s(&r.destination, "Arn"));
-    let from = keys::join(&[&t.archive, &keys::u64((r.event_start * 1000.0) as u64)]);
+    let start_ms = match (t.resume, r.last_replayed) {
+        // From the last delivered millisecond again: its other events may
+        // not have gone (at least once, as AWS).
+        (true, Some(done)) => (done * 1000.0) as u64,
+        _ => (r.event_start * 1000.0) as u64,
+    };
+    let from = keys::join(&[&t.archive, &keys::u64(start_ms)]);
     let to = keys::join(&[&t.archive, &keys::u64((r.event_end * 1000.0) as u64)]);
     let events: Vec<Value> = ARCHIVED
         .scan(&Scan::prefix(keys::prefix(&[&t.archive])).from(from).to(to))?
@@ -351,8 +363,12 @@ pub fn replay(ctx: &Context, t: ReplayTask) -> Result<(), AwsError> {
         .unwrap_or_default();
     r.state = "RUNNING".into();
     REPLAYS.put(&r.name, &r)?;
-    let last = events.last().map(|e| event_millis(e) as f64 / 1000.0);
     for chunk in events.chunks(10) {
+        // The progress commits with the chunk's first delivery call.
+        if let Some(mut r) = REPLAYS.get(&t.name)? {
+            r.last_replayed = chunk.last().map(|e| event_millis(e) as f64 / 1000.0);
+            REPLAYS.put(&r.name, &r)?;
+        }
         deliver::deliver(
             ctx,
             Batch {
@@ -368,9 +384,50 @@ pub fn replay(ctx: &Context, t: ReplayTask) -> Result<(), AwsError> {
         } else if r.state == "CANCELLING" {
             r.state = "CANCELLED".into();
         }
-        r.last_replayed = last.or(r.last_replayed);
         r.replay_end = Some(time::now());
         REPLAYS.put(&r.name, &r)?;
+    }
+    Ok(())
+}
+
+/// The boot hook: replays that were RUNNING when the gateway stopped (their
+/// task record went with their first delivery) go on in their own account
+/// and region; a STARTING one still has its record.
+pub fn on_start(_ctx: &Context, _: ()) -> Result<(), AwsError> {
+    for (account, region) in tasks::contexts(REPLAYS.name()) {
+        tasks::schedule_in(&account, &region, Duration::ZERO, RESUME_REPLAYS, &())?;
+    }
+    Ok(())
+}
+
+pub const RESUME_REPLAYS: &str = "resume-replays";
+
+pub fn resume_replays(_ctx: &Context, _: ()) -> Result<(), AwsError> {
+    for (_, mut r) in REPLAYS.scan(&Scan::all())? {
+        match r.state.as_str() {
+            "RUNNING" => {
+                tasks::schedule(
+                    Duration::ZERO,
+                    REPLAY,
+                    &ReplayTask {
+                        name: r.name.clone(),
+                        archive: r
+                            .source_arn
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or_default()
+                            .to_string(),
+                        resume: true,
+                    },
+                )?;
+            }
+            "CANCELLING" => {
+                r.state = "CANCELLED".into();
+                r.replay_end = Some(time::now());
+                REPLAYS.put(&r.name.clone(), &r)?;
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -16,6 +16,10 @@ pub const CONNECTIONS: Table<Value> = Table::new("connections");
 pub const API_DESTINATIONS: Table<Value> = Table::new("api_destinations");
 /// Per API destination: the epoch ms of its next free invocation slot.
 pub const RATE_SLOTS: Table<u64> = Table::new("api_destination_slots");
+/// OAuth access tokens per connection name: (token, expiry in epoch ms).
+pub const OAUTH_TOKENS: Table<(String, u64)> = Table::new("oauth_tokens");
+/// Token lifetime when the authorization server does not say (`expires_in`).
+const OAUTH_DEFAULT_TTL_MS: u64 = 3_600_000;
 
 fn get_connection(name: &str) -> Result<Value, AwsError> {
     CONNECTIONS
@@ -154,6 +158,8 @@ pub fn describe_connection(_ctx: &Context, v: Value) -> Result<Value, AwsError> 
 pub fn update_connection(_ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let name = req(&v, "Name")?;
     let mut c = get_connection(name)?;
+    // New credentials get a new token.
+    OAUTH_TOKENS.delete(name);
     let o = c.as_object_mut().expect("object");
     for k in [
         "Description",
@@ -211,6 +217,7 @@ pub fn deauthorize_connection(_ctx: &Context, v: Value) -> Result<Value, AwsErro
     let name = req(&v, "Name")?;
     let mut c = get_connection(name)?;
     let now = time::now();
+    OAUTH_TOKENS.delete(name);
     c["ConnectionState"] = json!("DEAUTHORIZED");
     c["LastModifiedTime"] = json!(now);
     CONNECTIONS.put(name, &c)?;
@@ -227,6 +234,7 @@ pub fn delete_connection(_ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let name = req(&v, "Name")?;
     let c = get_connection(name)?;
     CONNECTIONS.delete(name);
+    OAUTH_TOKENS.delete(name);
     Ok(json!({
         "ConnectionArn": c["ConnectionArn"],
         "ConnectionState": "DELETING",
@@ -406,13 +414,14 @@ fn query_escape(s: &str) -> String {
         .collect()
 }
 
-/// One invocation of an API destination (from a delivery task).
+/// One invocation of an API destination (from a delivery task); answers
+/// the response body.
 pub fn invoke_api_destination(
     _ctx: &Context,
     arn: &Arn,
     target: &Value,
     body: String,
-) -> Result<(), String> {
+) -> Result<Vec<u8>, String> {
     let name = arn.resource.split('/').nth(1).unwrap_or_default();
     let d = get_destination(name).map_err(|e| e.message)?;
     let c = connection_by_arn(d["ConnectionArn"].as_str().unwrap_or_default())
@@ -478,8 +487,10 @@ pub fn invoke_api_destination(
                 k["ApiKeyValue"].as_str().unwrap_or("").to_string(),
             ));
         }
-        // OAuth: the token endpoint is not called locally; requests go
-        // without a bearer token (docs/services/events.md).
+        Some("OAUTH_CLIENT_CREDENTIALS") => {
+            let token = oauth_token(&c)?;
+            headers.push(("Authorization".into(), format!("Bearer {token}")));
+        }
         _ => {}
     }
     if !query.is_empty() {
@@ -507,8 +518,103 @@ pub fn invoke_api_destination(
     request.method = d["HttpMethod"].as_str().unwrap_or("POST").to_string();
     request.headers = headers;
     match http::send(&request) {
-        Ok(r) if r.is_success() => Ok(()),
+        Ok(r) if r.is_success() => Ok(r.body),
         Ok(r) => Err(format!("API destination answered HTTP {}", r.status)),
         Err(e) => Err(e),
     }
+}
+
+/// The name of [`internal_invoke_api_destination`] (not in the model):
+/// EventBridge Pipes invokes API destinations through it, since the
+/// destination and its connection's secrets live in this plugin.
+pub const INTERNAL_INVOKE: &str = "MinistackInternalInvokeApiDestination";
+
+/// `{"ApiDestinationArn", "HttpParameters"?, "Body"}` → `{"Body"}` (the
+/// response's text), or `ApiDestinationFailure` saying why.
+pub fn internal_invoke_api_destination(ctx: &Context, v: Value) -> Result<Value, AwsError> {
+    let arn_text = req(&v, "ApiDestinationArn")?;
+    let arn = Arn::parse(arn_text)
+        .filter(|a| a.resource.starts_with("api-destination/"))
+        .ok_or_else(|| {
+            AwsError::validation(format!("{arn_text} is not an API destination ARN."))
+        })?;
+    let target = json!({"HttpParameters": v.get("HttpParameters").cloned().unwrap_or(Value::Null)});
+    let body = v["Body"].as_str().unwrap_or_default().to_string();
+    match invoke_api_destination(ctx, &arn, &target, body) {
+        Ok(out) => Ok(json!({"Body": String::from_utf8_lossy(&out)})),
+        Err(e) => Err(AwsError::new("ApiDestinationFailure", e).with_status(400)),
+    }
+}
+
+/// The connection's OAuth client-credentials access token: the cached one,
+/// or a new one from its `AuthorizationEndpoint` (client id and secret as
+/// Basic credentials, `grant_type=client_credentials` and the
+/// `OAuthHttpParameters` body, query and headers), as EventBridge does.
+fn oauth_token(c: &Value) -> Result<String, String> {
+    let name = c["Name"].as_str().unwrap_or_default();
+    let now = time::now_millis();
+    if let Ok(Some((token, expires))) = OAUTH_TOKENS.get(name)
+        && expires > now + 5_000
+    {
+        return Ok(token);
+    }
+    let o = &c["AuthParameters"]["OAuthParameters"];
+    let client = &o["ClientParameters"];
+    let basic = encoding::base64_encode(
+        format!(
+            "{}:{}",
+            client["ClientID"].as_str().unwrap_or(""),
+            client["ClientSecret"].as_str().unwrap_or("")
+        )
+        .as_bytes(),
+    );
+    let http_params = o.get("OAuthHttpParameters");
+    let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
+    form.extend(pairs(http_params.and_then(|p| p.get("BodyParameters"))));
+    let body: Vec<String> = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v)))
+        .collect();
+    let mut url = o["AuthorizationEndpoint"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let query: Vec<String> = pairs(http_params.and_then(|p| p.get("QueryStringParameters")))
+        .iter()
+        .map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v)))
+        .collect();
+    if !query.is_empty() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&query.join("&"));
+    }
+    let mut request =
+        http::Request::post(&url, body.join("&").into_bytes()).timeout(Duration::from_secs(5));
+    request.method = o["HttpMethod"].as_str().unwrap_or("POST").to_string();
+    request.headers = pairs(http_params.and_then(|p| p.get("HeaderParameters")));
+    request
+        .headers
+        .push(("Authorization".into(), format!("Basic {basic}")));
+    request.headers.push((
+        "Content-Type".into(),
+        "application/x-www-form-urlencoded".into(),
+    ));
+    let r = http::send(&request).map_err(|e| format!("OAuth token request failed: {e}"))?;
+    if !r.is_success() {
+        return Err(format!(
+            "OAuth authorization endpoint answered HTTP {}",
+            r.status
+        ));
+    }
+    let v: Value = serde_json::from_slice(&r.body)
+        .map_err(|_| "OAuth authorization endpoint answered no JSON".to_string())?;
+    let token = v["access_token"]
+        .as_str()
+        .ok_or("OAuth authorization endpoint answered no access_token")?
+        .to_string();
+    let ttl = v["expires_in"]
+        .as_u64()
+        .map(|s| s * 1000)
+        .unwrap_or(OAUTH_DEFAULT_TTL_MS);
+    let _ = OAUTH_TOKENS.put(name, &(token.clone(), now + ttl));
+    Ok(token)
 }

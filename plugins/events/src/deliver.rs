@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
-use ministack_sdk::{encoding, ids, tasks, time};
+use ministack_sdk::{ids, tasks, time};
 use serde_json::{Value, json};
 
 use crate::model::*;
+use crate::targets::{self, Delivery, Failure};
 use crate::{archives, connections, pattern, transform};
 
 pub const DELIVER: &str = "deliver";
@@ -251,7 +252,29 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
 }
 
 /// The `deliver` task.
+/// The `deliver` task. Its record is removed with its first unit, which the
+/// first target call commits; a stand-in record of the same batch, due
+/// after `EVENTS_DELIVERY_STAND_IN_SECS` (30 s), delivers the batch again if
+/// the gateway stops before all targets were invoked, and is cancelled when
+/// they were (at least once, as AWS).
+pub fn deliver_task(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
+    deliver_with(ctx, batch, true)
+}
+
+/// Delivers `batch` to the matching rules' targets now (a replay's chunk).
 pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
+    deliver_with(ctx, batch, false)
+}
+
+fn stand_in_after(ctx: &Context) -> Duration {
+    Duration::from_secs_f64(
+        ctx.setting("EVENTS_DELIVERY_STAND_IN_SECS")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30.0),
+    )
+}
+
+fn deliver_with(ctx: &Context, batch: Batch, stand_in: bool) -> Result<(), AwsError> {
     let rules: Vec<Rule> = rules_of(&batch.bus)?
         .into_iter()
         .filter(|r| r.enabled())
@@ -264,14 +287,119 @@ pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
             Some((r, p))
         })
         .collect();
+    // Targets read once per rule, not once per event.
+    let mut targets: Vec<Vec<Value>> = Vec::with_capacity(patterns.len());
+    for (rule, _) in &patterns {
+        targets.push(targets_of(&rule.bus, &rule.name).unwrap_or_default());
+    }
+    let now = time::now_millis();
+    let mut attempts = Vec::new();
     for event in &batch.events {
-        for (rule, p) in &patterns {
+        for ((rule, p), rule_targets) in patterns.iter().zip(&targets) {
             if pattern::matches(p, event) {
-                to_rule_targets(ctx, rule, event);
+                for target in rule_targets {
+                    attempts.push(Attempt {
+                        rule_arn: rule.arn.clone(),
+                        rule_name: rule.name.clone(),
+                        target: target.clone(),
+                        event: event.clone(),
+                        retries: 0,
+                        first_ms: now,
+                        slotted: false,
+                    });
+                }
             }
         }
     }
+    if attempts.is_empty() {
+        return Ok(());
+    }
+    let stand_in = if stand_in {
+        Some(tasks::schedule(stand_in_after(ctx), DELIVER, &batch)?)
+    } else {
+        None
+    };
+    run_attempts(ctx, attempts);
+    if let Some(id) = stand_in {
+        tasks::cancel(&id);
+    }
     Ok(())
+}
+
+/// Runs first attempts; several events for the same standard SQS queue go
+/// in one `SendMessageBatch` (what the queue receives is the same as with
+/// one `SendMessage` each; a failed entry retries on its own).
+fn run_attempts(ctx: &Context, attempts: Vec<Attempt>) {
+    let mut by_queue: Vec<(String, Vec<Attempt>)> = Vec::new();
+    for a in attempts {
+        let arn = s(&a.target, "Arn").unwrap_or_default().to_string();
+        if arn.starts_with("arn:aws:sqs:") && !arn.ends_with(".fifo") {
+            match by_queue.iter_mut().find(|(q, _)| *q == arn) {
+                Some((_, list)) => list.push(a),
+                None => by_queue.push((arn, vec![a])),
+            }
+        } else {
+            run_attempt(ctx, a);
+        }
+    }
+    for (arn, list) in by_queue {
+        if list.len() == 1 {
+            list.into_iter().for_each(|a| run_attempt(ctx, a));
+            continue;
+        }
+        let Some(queue) = Arn::parse(&arn) else {
+            list.into_iter().for_each(|a| run_attempt(ctx, a));
+            continue;
+        };
+        let mut list = list;
+        while !list.is_empty() {
+            let chunk: Vec<Attempt> = list.drain(..list.len().min(10)).collect();
+            send_batch(ctx, &queue, chunk);
+        }
+    }
+}
+
+fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
+    let entries: Vec<Value> = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, a)| json!({"Id": i.to_string(), "MessageBody": target_input(a)}))
+        .collect();
+    let out = services::call_json(
+        &Target::at("sqs", &queue.account, &queue.region),
+        "SendMessageBatch",
+        &json!({"QueueUrl": targets::queue_url(&ctx.endpoint, queue), "Entries": entries})
+            .to_string(),
+    );
+    match out {
+        Ok(out) => {
+            let out: Value = serde_json::from_str(&out).unwrap_or_default();
+            for f in out["Failed"].as_array().into_iter().flatten() {
+                let Some(a) = s(f, "Id")
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| chunk.get(i))
+                else {
+                    continue;
+                };
+                let failure = Failure {
+                    code: s(f, "Code").unwrap_or("InternalError").to_string(),
+                    message: s(f, "Message").unwrap_or_default().to_string(),
+                    retryable: f["SenderFault"] != json!(true),
+                };
+                failed_attempt(ctx, a.clone(), failure);
+            }
+        }
+        Err(e) => {
+            for a in chunk {
+                let failure = Failure {
+                    retryable: !e.message.contains("is not enabled in this gateway"),
+                    code: e.code.clone(),
+                    message: e.message.clone(),
+                };
+                failed_attempt(ctx, a, failure);
+            }
+        }
+    }
 }
 
 /// One attempt pending for one target (the `retry` task's payload).
@@ -316,14 +444,6 @@ pub fn retry(ctx: &Context, a: Attempt) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// A delivery failure: AWS error code and message, and whether retrying
-/// can help (a service missing from the bundle cannot).
-struct Failure {
-    code: String,
-    message: String,
-    retryable: bool,
-}
-
 fn run_attempt(ctx: &Context, a: Attempt) {
     // API destinations invoke at most InvocationRateLimitPerSecond: an
     // attempt early for its slot waits for it (not a retry).
@@ -339,6 +459,11 @@ fn run_attempt(ctx: &Context, a: Attempt) {
     let Err(f) = invoke(ctx, &a) else {
         return;
     };
+    failed_attempt(ctx, a, f);
+}
+
+/// A failed attempt: the next retry, or the DLQ when retries ran out.
+fn failed_attempt(ctx: &Context, a: Attempt, f: Failure) {
     let policy = a.target.get("RetryPolicy");
     let max_retries = policy
         .and_then(|p| p.get("MaximumRetryAttempts"))
@@ -481,20 +606,6 @@ pub fn target_input(a: &Attempt) -> String {
     a.event.to_string()
 }
 
-fn call(service: &str, arn: &Arn, op: &str, input: Value) -> Result<(), Failure> {
-    services::call_json(
-        &Target::at(service, &arn.account, &arn.region),
-        op,
-        &input.to_string(),
-    )
-    .map(|_| ())
-    .map_err(|e| Failure {
-        retryable: !e.message.contains("is not enabled in this gateway"),
-        code: e.code,
-        message: e.message,
-    })
-}
-
 fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
     let arn_text = s(&a.target, "Arn").unwrap_or_default();
     let arn = Arn::parse(arn_text).ok_or_else(|| Failure {
@@ -503,146 +614,50 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
         retryable: false,
     })?;
     let body = target_input(a);
-    let event_id = a.event["id"].as_str().unwrap_or_default().to_string();
-    match arn.service.as_str() {
-        "sqs" => {
-            let mut input = json!({"QueueUrl": queue_url(ctx, &arn), "MessageBody": body});
-            if arn.resource.ends_with(".fifo") {
-                let group = a
-                    .target
-                    .get("SqsParameters")
-                    .and_then(|p| s(p, "MessageGroupId"))
-                    .unwrap_or(&a.rule_name);
-                input["MessageGroupId"] = json!(group);
-                input["MessageDeduplicationId"] = json!(event_id);
-            }
-            call("sqs", &arn, "SendMessage", input)
-        }
-        "sns" => call(
-            "sns",
-            &arn,
-            "Publish",
-            json!({"TopicArn": arn_text, "Message": body}),
-        ),
-        "lambda" => call(
-            "lambda",
-            &arn,
-            "Invoke",
-            json!({
-                "FunctionName": arn_text,
-                "InvocationType": "Event",
-                "Payload": encoding::base64_encode(body.as_bytes()),
-            }),
-        ),
-        "states" => call(
-            "stepfunctions",
-            &arn,
-            "StartExecution",
-            json!({"stateMachineArn": arn_text, "input": body}),
-        ),
-        "kinesis" => {
-            let key = a
-                .target
-                .get("KinesisParameters")
-                .and_then(|p| s(p, "PartitionKeyPath"))
-                .and_then(|p| transform::at_path(&a.event, p))
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string())
-                })
-                .unwrap_or(event_id);
-            call(
-                "kinesis",
-                &arn,
-                "PutRecord",
-                json!({
-                    "StreamARN": arn_text,
-                    "Data": encoding::base64_encode(body.as_bytes()),
-                    "PartitionKey": key,
-                }),
-            )
-        }
-        "firehose" => call(
-            "firehose",
-            &arn,
-            "PutRecord",
-            json!({
-                "DeliveryStreamName": arn.resource_name(),
-                "Record": {"Data": encoding::base64_encode(body.as_bytes())},
-            }),
-        ),
-        "logs" => {
-            let group = arn
-                .resource
-                .strip_prefix("log-group:")
-                .unwrap_or(&arn.resource)
-                .trim_end_matches(":*")
-                .to_string();
-            // One stream per event, as EventBridge writes them.
-            let _ = call(
-                "logs",
-                &arn,
-                "CreateLogStream",
-                json!({"logGroupName": group, "logStreamName": event_id}),
-            );
-            call(
-                "logs",
-                &arn,
-                "PutLogEvents",
-                json!({
-                    "logGroupName": group,
-                    "logStreamName": event_id,
-                    "logEvents": [{"timestamp": time::now_millis(), "message": body}],
-                }),
-            )
-        }
-        "events" if arn.resource.starts_with("event-bus/") => {
-            let e = &a.event;
-            let entry = json!({
-                "Source": e["source"],
-                "DetailType": e["detail-type"],
-                "Detail": e["detail"].to_string(),
-                "Resources": e["resources"],
-                "EventBusName": arn_text,
-            });
-            let out = services::call_json(
-                &Target::at("events", &arn.account, &arn.region),
-                "PutEvents",
-                &json!({"Entries": [entry]}).to_string(),
-            )
-            .map_err(|e| Failure {
-                code: e.code,
-                message: e.message,
+    if arn.service == "events" && arn.resource.starts_with("api-destination/") {
+        return connections::invoke_api_destination(ctx, &arn, &a.target, body)
+            .map(|_| ())
+            .map_err(|message| Failure {
+                code: "SDK_CLIENT_ERROR".into(),
+                message,
                 retryable: true,
-            })?;
-            let out: Value = serde_json::from_str(&out).unwrap_or_default();
-            match out["Entries"][0].get("ErrorCode").and_then(Value::as_str) {
-                Some(code) => Err(Failure {
-                    code: code.to_string(),
-                    message: s(&out["Entries"][0], "ErrorMessage")
-                        .unwrap_or_default()
-                        .to_string(),
-                    retryable: false,
-                }),
-                None => Ok(()),
-            }
-        }
-        "events" if arn.resource.starts_with("api-destination/") => {
-            connections::invoke_api_destination(ctx, &arn, &a.target, body).map_err(|message| {
-                Failure {
-                    code: "SDK_CLIENT_ERROR".into(),
-                    message,
-                    retryable: true,
-                }
-            })
-        }
-        other => Err(Failure {
-            code: "NotAvailable".into(),
-            message: format!("Targets of service {other} are not available in this gateway."),
-            retryable: false,
-        }),
+            });
     }
+    let event_id = a.event["id"].as_str().unwrap_or_default().to_string();
+    let e = &a.event;
+    targets::send(&Delivery {
+        arn: arn_text.to_string(),
+        body,
+        endpoint: ctx.endpoint.clone(),
+        message_group_id: Some(
+            a.target
+                .get("SqsParameters")
+                .and_then(|p| s(p, "MessageGroupId"))
+                .unwrap_or(&a.rule_name)
+                .to_string(),
+        ),
+        deduplication_id: event_id.clone(),
+        partition_key: a
+            .target
+            .get("KinesisParameters")
+            .and_then(|p| s(p, "PartitionKeyPath"))
+            .and_then(|p| transform::at_path(&a.event, p))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .unwrap_or_else(|| event_id.clone()),
+        synchronous: false,
+        // One stream per event, as EventBridge writes them.
+        log_stream: event_id,
+        bus_entry: Some(json!({
+            "Source": e["source"],
+            "DetailType": e["detail-type"],
+            "Detail": e["detail"].to_string(),
+            "Resources": e["resources"],
+        })),
+    })
 }
 
 /// A replayed event: the same envelope with `replay-name` added.

@@ -22,6 +22,7 @@ pub mod pattern;
 mod rules;
 pub mod schedule;
 mod sources;
+pub mod targets;
 pub mod transform;
 
 pub struct Events;
@@ -83,6 +84,10 @@ impl Service for Events {
             .op("UpdateApiDestination", connections::update_api_destination)
             .op("DeleteApiDestination", connections::delete_api_destination)
             .op("ListApiDestinations", connections::list_api_destinations)
+            .op(
+                connections::INTERNAL_INVOKE,
+                connections::internal_invoke_api_destination,
+            )
             // partner event sources and endpoints
             .op(
                 "CreatePartnerEventSource",
@@ -114,10 +119,12 @@ impl Service for Events {
             .op("DeleteEndpoint", sources::delete_endpoint)
             .op("ListEndpoints", sources::list_endpoints)
             // tasks
-            .task(deliver::DELIVER, deliver::deliver)
+            .task(deliver::DELIVER, deliver::deliver_task)
             .task(deliver::RETRY, deliver::retry)
             .task(rules::FIRE, rules::fire)
             .task(archives::REPLAY, archives::replay)
+            .task(archives::RESUME_REPLAYS, archives::resume_replays)
+            .task(ministack_sdk::tasks::START_TASK, archives::on_start)
     }
 }
 

@@ -118,9 +118,20 @@ pub fn transform(
         }
     };
     let is_var = |name: &str| name.starts_with("aws.events.") || paths.contains_key(name);
+    fill_template(template, &is_var, &lookup)
+}
+
+/// Fills `template`'s `<name>` placeholders (those `is_var` accepts) with
+/// `lookup(name)`, quoting as AWS does (see [`transform`]). EventBridge Pipes
+/// uses it with `<$.json.path>` and `<aws.pipes.*>` names.
+pub fn fill_template(
+    template: &str,
+    is_var: &dyn Fn(&str) -> bool,
+    lookup: &dyn Fn(&str) -> Option<Value>,
+) -> String {
     // Is the template JSON once placeholders are filled with a neutral value?
     let json_template = {
-        let probe = substitute(template, &is_var, |_, in_string| {
+        let probe = substitute(template, is_var, |_, in_string| {
             Some(if in_string {
                 String::new()
             } else {
@@ -129,7 +140,7 @@ pub fn transform(
         });
         serde_json::from_str::<Value>(&probe).is_ok()
     };
-    substitute(template, &is_var, |name, in_string| {
+    substitute(template, is_var, |name, in_string| {
         let v = lookup(name);
         Some(match (json_template, in_string, v) {
             (true, false, Some(v)) => v.to_string(),

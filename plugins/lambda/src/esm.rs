@@ -42,11 +42,19 @@ pub struct Mapping {
 pub const MAPPINGS: Table<Mapping> = Table::new("event-source-mappings");
 
 /// A loop silent this long is started again by a read of its mapping (a
-/// new generation: the old loop, if it was only busy, stops after its batch).
-const REVIVE_AFTER_SECS: f64 = 10.0;
+/// new generation: the old loop, if it was only busy, stops after its
+/// batch). After a restart the boot hook restarts every loop (`resume`);
+/// this only catches a loop that ended on an error. Longer than a wait.
+const REVIVE_AFTER_SECS: f64 = 60.0;
 
-/// Idle time between polls of an empty source.
+/// Idle time between polls of an empty source that announces nothing this
+/// plugin may wait on (Kinesis, a source in another account or region).
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// Longest wait on an SQS queue's topic: messages whose delay or visibility
+/// timeout ends are not announced, so an idle queue is looked at this often.
+const SQS_WAIT: Duration = Duration::from_secs(1);
+/// Longest wait on a DynamoDB stream's topic (every record is announced).
+const STREAM_WAIT: Duration = Duration::from_secs(10);
 /// Time between checks of a mapping whose function is gone.
 const FUNCTION_GONE_POLL: Duration = Duration::from_secs(5);
 
@@ -349,8 +357,8 @@ fn view(m: &Mapping) -> Value {
     m.config.clone()
 }
 
-/// A loop that has not polled for a while (the gateway restarted: tasks
-/// are in memory until durable tasks land) is started again on a read.
+/// A loop that has not polled for a while (it ended on an error) is started
+/// again on a read.
 fn revive(uuid: &str, m: &mut Mapping) -> Result<(), AwsError> {
     if m.config["State"] == "Enabled" && time::now() - m.last_poll > REVIVE_AFTER_SECS {
         m.generation += 1;
@@ -480,6 +488,9 @@ pub fn poll(ctx: &Context, p: Poll) -> Result<(), AwsError> {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // Read before looking, so a record that lands meanwhile ends the wait.
+    let topic = source_topic(ctx, &arn)
+        .and_then(|(svc, t, d)| Some((svc, tasks::topic_generation(svc, &t).ok()?, t, d)));
     let busy = match source_of(&arn) {
         Some(Source::Sqs) => poll_sqs(ctx, &m, &arn),
         Some(Source::DynamoDb) => poll_stream(ctx, &p.uuid, &arn),
@@ -495,13 +506,68 @@ pub fn poll(ctx: &Context, p: Poll) -> Result<(), AwsError> {
         );
         false
     });
+    let mut delay = if busy { Duration::ZERO } else { IDLE_POLL };
+    if !busy && let Some((svc, seen, t, timeout)) = topic {
+        // Sleep until the source announces a record (or the timeout).
+        if tasks::wait_on(svc, &t, seen, timeout).is_ok() {
+            delay = Duration::ZERO;
+        }
+    }
     // Still ours after the batch (not deleted, disabled or replaced)?
     if let Some(m) = MAPPINGS.get(&p.uuid)?
         && m.generation == p.generation
         && m.config["State"] == "Enabled"
     {
-        let delay = if busy { Duration::ZERO } else { IDLE_POLL };
         tasks::schedule(delay, "esm-poll", &p)?;
+    }
+    Ok(())
+}
+
+/// The plugin and topic that announce new records of a source, and the
+/// longest wait on it. Topics are per account and region: a source elsewhere
+/// is polled on a timer.
+fn source_topic(ctx: &Context, arn: &str) -> Option<(&'static str, String, Duration)> {
+    let a = Arn::parse(arn)?;
+    if a.account != ctx.account || a.region != ctx.region {
+        return None;
+    }
+    match source_of(arn)? {
+        Source::Sqs => Some(("sqs", format!("queue:{}", a.resource), SQS_WAIT)),
+        Source::DynamoDb => Some(("dynamodb", format!("stream:{arn}"), STREAM_WAIT)),
+        Source::Kinesis => None,
+    }
+}
+
+/// A number new at every start (and reset) of the gateway, written by the
+/// boot hook: a stand-in record of an asynchronous attempt tells by it
+/// whether that attempt was cut off by a restart.
+const BOOT: Table<u64> = Table::global("boot");
+
+pub fn boot_id() -> u64 {
+    BOOT.get("id").ok().flatten().unwrap_or(0)
+}
+
+/// The boot hook: a poll loop waiting when the gateway stopped has no task
+/// record (its first unit took it), so every enabled mapping in every
+/// account and region starts a new loop.
+pub fn on_start(_ctx: &Context, _: ()) -> Result<(), AwsError> {
+    BOOT.put("id", &ministack_sdk::rand::u64())?;
+    for (account, region) in tasks::contexts(MAPPINGS.name()) {
+        tasks::schedule_in(&account, &region, Duration::ZERO, "esm-resume", &())?;
+    }
+    Ok(())
+}
+
+/// The `esm-resume` task: a new generation (older loops, e.g. a stored
+/// poll, stop) and a poll for each enabled mapping of this account and region.
+pub fn resume(_ctx: &Context, _: ()) -> Result<(), AwsError> {
+    for (uuid, mut m) in MAPPINGS.scan(&Scan::all())? {
+        if m.config["State"] == "Enabled" {
+            m.generation += 1;
+            m.last_poll = time::now();
+            MAPPINGS.put(&uuid, &m)?;
+            start_poller(&m)?;
+        }
     }
     Ok(())
 }

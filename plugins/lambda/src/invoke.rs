@@ -318,6 +318,18 @@ pub struct Event {
     pub attempts: u32,
     /// When the event was queued (epoch seconds).
     pub queued_at: f64,
+    /// A stand-in record: runs the event only if the attempt it stands in
+    /// for was cut off by a restart (see `run_event`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stand_in: bool,
+}
+
+/// Attempts running now: `<request id>:<attempt>` -> the gateway run
+/// ([`crate::esm::boot_id`]) they started in; removed when they end.
+const IN_FLIGHT: Table<u64> = Table::new("async-in-flight");
+
+fn in_flight_key(e: &Event) -> String {
+    format!("{}:{}", e.request_id, e.attempts)
 }
 
 pub fn enqueue(
@@ -337,11 +349,16 @@ pub fn enqueue(
         },
         attempts: 0,
         queued_at: time::now(),
+        stand_in: false,
     };
     let _ = ctx;
     tasks::schedule(Duration::ZERO, "async-invoke", &e)?;
     Ok(())
 }
+
+/// Seconds after a function's timeout before an interrupted asynchronous
+/// attempt runs again (the gateway stopped while it ran).
+const ASYNC_STAND_IN_MARGIN_SECS: u64 = 2;
 
 /// Delay before retry `n` (1-based): AWS waits 1 minute, then 2 minutes.
 /// `LAMBDA_ASYNC_RETRY_DELAYS` (seconds, comma-separated) overrides them.
@@ -357,6 +374,28 @@ pub fn retry_delay(ctx: &Context, n: u32) -> Duration {
 
 /// The `async-invoke` task: one attempt, then a retry, a destination or the DLQ.
 pub fn run_event(ctx: &Context, mut e: Event) -> Result<(), AwsError> {
+    let boot = crate::esm::boot_id();
+    if e.stand_in {
+        match IN_FLIGHT.get(&in_flight_key(&e))? {
+            // The attempt ended (its cancel of this record came too late).
+            None => return Ok(()),
+            // It still runs in this gateway (a slow cold start): look again
+            // later rather than run the event twice.
+            Some(b) if b == boot => {
+                tasks::schedule(
+                    Duration::from_secs(ASYNC_STAND_IN_MARGIN_SECS),
+                    "async-invoke",
+                    &e,
+                )?;
+                return Ok(());
+            }
+            // A restart cut it off: this is the next attempt.
+            Some(_) => {
+                IN_FLIGHT.delete(&in_flight_key(&e));
+                e.stand_in = false;
+            }
+        }
+    }
     let t = match target(
         ctx,
         &e.function,
@@ -377,7 +416,24 @@ pub fn run_event(ctx: &Context, mut e: Event) -> Result<(), AwsError> {
     let max_retries = eic["MaximumRetryAttempts"].as_u64().unwrap_or(2) as u32;
     let max_age = eic["MaximumEventAgeInSeconds"].as_f64().unwrap_or(21600.0);
     e.attempts += 1;
+    // The invoke commits this task's unit (and with it the removal of its
+    // record) before the function runs: a stand-in record, due after the
+    // function's timeout, runs the event again if the gateway stops before
+    // the outcome is known (an in-flight mark tells a cut-off attempt from
+    // a slow one). Both are removed below.
+    let timeout = t.resolved.config["Timeout"].as_u64().unwrap_or(3);
+    IN_FLIGHT.put(&in_flight_key(&e), &boot)?;
+    let stand_in = tasks::schedule(
+        Duration::from_secs(timeout + ASYNC_STAND_IN_MARGIN_SECS),
+        "async-invoke",
+        &Event {
+            stand_in: true,
+            ..e.clone()
+        },
+    )?;
     let result = run(ctx, &t, e.payload.as_bytes(), &e.request_id, "");
+    tasks::cancel(&stand_in);
+    IN_FLIGHT.delete(&in_flight_key(&e));
     let (ok, response, function_error, error_message) = match &result {
         Ok(out) => {
             let body: Value = serde_json::from_slice(&out.payload)

@@ -278,6 +278,8 @@ impl Service for Lambda {
             .task("async-invoke", invoke::run_event)
             .task(logs::TASK, logs::run)
             .task("esm-poll", esm::poll)
+            .task("esm-resume", esm::resume)
+            .task(ministack_sdk::tasks::START_TASK, esm::on_start)
             .http(serve_http)
     }
 

@@ -18,6 +18,7 @@ provider "aws" {
   endpoints {
     events    = var.endpoint
     scheduler = var.endpoint
+    pipes     = var.endpoint
     sts       = var.endpoint
   }
 }
@@ -88,4 +89,27 @@ resource "aws_scheduler_schedule" "report" {
     role_arn = "arn:aws:iam::000000000000:role/scheduler"
     input    = jsonencode({ report = "daily" })
   }
+}
+
+# The pipe's source queue is made by the test with boto3 (see locals above).
+resource "aws_pipes_pipe" "orders" {
+  name        = "tf-orders-pipe"
+  description = "orders to the inbox"
+  role_arn    = "arn:aws:iam::000000000000:role/pipes"
+  source      = "arn:aws:sqs:us-east-1:000000000000:tf-pipe-source"
+  target      = local.inbox_arn
+  source_parameters {
+    sqs_queue_parameters {
+      batch_size = 5
+    }
+    filter_criteria {
+      filter {
+        pattern = jsonencode({ body = { kind = ["order"] } })
+      }
+    }
+  }
+  target_parameters {
+    input_template = "{\"id\": <$.messageId>}"
+  }
+  tags = { team = "shop" }
 }
