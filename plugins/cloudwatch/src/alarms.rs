@@ -15,20 +15,20 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::{encoding, ids, pagination, tasks, time};
 use ministack_sdk::services::{self, Target};
+use ministack_sdk::{encoding, ids, pagination, tasks, time};
 use serde_json::{Value, json};
 
 use crate::expr::{Series, Val};
 use crate::metrics::{self, Evaluation, dims_of, invalid};
 use crate::rule;
 use crate::shapes::{
-    AlarmHistoryItem, AlarmType, CompositeAlarm, DeleteAlarmsInput,
-    DescribeAlarmHistoryInput, DescribeAlarmHistoryOutput, DescribeAlarmsForMetricInput,
-    DescribeAlarmsForMetricOutput, DescribeAlarmsInput, DescribeAlarmsOutput,
-    DisableAlarmActionsInput, EnableAlarmActionsInput, HistoryItemType, InvalidFormatFault,
-    Metric, MetricAlarm, MetricDataQuery, MetricStat, PutCompositeAlarmInput, PutMetricAlarmInput,
-    ResourceNotFound, SetAlarmStateInput, StateValue, Tag,
+    AlarmHistoryItem, AlarmType, CompositeAlarm, DeleteAlarmsInput, DescribeAlarmHistoryInput,
+    DescribeAlarmHistoryOutput, DescribeAlarmsForMetricInput, DescribeAlarmsForMetricOutput,
+    DescribeAlarmsInput, DescribeAlarmsOutput, DisableAlarmActionsInput, EnableAlarmActionsInput,
+    HistoryItemType, InvalidFormatFault, Metric, MetricAlarm, MetricDataQuery, MetricStat,
+    PutCompositeAlarmInput, PutMetricAlarmInput, ResourceNotFound, SetAlarmStateInput, StateValue,
+    Tag,
 };
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -107,7 +107,14 @@ fn check_actions(ctx: &Context, lists: &[&Option<Vec<String>>]) -> Result<(), Aw
     Ok(())
 }
 
-fn history(ctx: &Context, name: &str, kind: &str, alarm_type: &str, summary: String, data: Value) -> Result<(), AwsError> {
+fn history(
+    ctx: &Context,
+    name: &str,
+    kind: &str,
+    alarm_type: &str,
+    summary: String,
+    data: Value,
+) -> Result<(), AwsError> {
     let now = time::now();
     let key = keys::join(&[&keys::u64((now * 1000.0) as u64), name, &ids::hex(8)]);
     let _ = ctx;
@@ -128,15 +135,21 @@ fn history(ctx: &Context, name: &str, kind: &str, alarm_type: &str, summary: Str
 pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Empty, AwsError> {
     let name = input.alarm_name.clone();
     if name.is_empty() || name.len() > 255 {
-        return Err(invalid("The parameter AlarmName must be 1 to 255 characters."));
+        return Err(invalid(
+            "The parameter AlarmName must be 1 to 255 characters.",
+        ));
     }
     let op = input
         .comparison_operator
         .clone()
         .ok_or_else(|| missing("ComparisonOperator"))?;
-    let periods = input.evaluation_periods.ok_or_else(|| missing("EvaluationPeriods"))?;
+    let periods = input
+        .evaluation_periods
+        .ok_or_else(|| missing("EvaluationPeriods"))?;
     if periods < 1 {
-        return Err(invalid("The parameter EvaluationPeriods must be at least 1."));
+        return Err(invalid(
+            "The parameter EvaluationPeriods must be at least 1.",
+        ));
     }
     if let Some(m) = input.datapoints_to_alarm
         && (m < 1 || m > periods)
@@ -147,7 +160,9 @@ pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Emp
     }
     let band_op = matches!(
         op.as_str(),
-        "LessThanLowerOrGreaterThanUpperThreshold" | "LessThanLowerThreshold" | "GreaterThanUpperThreshold"
+        "LessThanLowerOrGreaterThanUpperThreshold"
+            | "LessThanLowerThreshold"
+            | "GreaterThanUpperThreshold"
     );
     if band_op != input.threshold_metric_id.is_some() {
         return Err(invalid(
@@ -158,13 +173,23 @@ pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Emp
         return Err(missing("Threshold"));
     }
     if let Some(t) = &input.treat_missing_data
-        && !matches!(t.as_str(), "breaching" | "notBreaching" | "ignore" | "missing")
+        && !matches!(
+            t.as_str(),
+            "breaching" | "notBreaching" | "ignore" | "missing"
+        )
     {
         return Err(invalid(format!(
             "The value {t} for parameter TreatMissingData is invalid: breaching, notBreaching, ignore or missing."
         )));
     }
-    check_actions(ctx, &[&input.ok_actions, &input.alarm_actions, &input.insufficient_data_actions])?;
+    check_actions(
+        ctx,
+        &[
+            &input.ok_actions,
+            &input.alarm_actions,
+            &input.insufficient_data_actions,
+        ],
+    )?;
     let period = match (&input.metrics, &input.metric_name) {
         (Some(_), Some(_)) => {
             return Err(crate::shapes::InvalidParameterCombinationException::new(
@@ -173,16 +198,30 @@ pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Emp
             .into());
         }
         (Some(queries), None) => {
-            let returned = queries.iter().filter(|q| q.return_data != Some(false)).count();
-            let expected = if input.threshold_metric_id.is_some() { 2 } else { 1 };
-            if returned != expected && queries.iter().filter(|q| q.return_data == Some(true)).count() != 1 {
+            let returned = queries
+                .iter()
+                .filter(|q| q.return_data != Some(false))
+                .count();
+            let expected = if input.threshold_metric_id.is_some() {
+                2
+            } else {
+                1
+            };
+            if returned != expected
+                && queries
+                    .iter()
+                    .filter(|q| q.return_data == Some(true))
+                    .count()
+                    != 1
+            {
                 return Err(invalid(
                     "Exactly one element of the Metrics list must return data (ReturnData true).",
                 ));
             }
             for q in queries {
                 if let Some(e) = &q.expression {
-                    crate::expr::parse(e).map_err(|err| invalid(format!("Invalid metrics list: {err}")))?;
+                    crate::expr::parse(e)
+                        .map_err(|err| invalid(format!("Invalid metrics list: {err}")))?;
                 }
             }
             queries
@@ -207,7 +246,9 @@ pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Emp
                     .into());
                 }
                 (None, Some(e)) if !crate::stats::is_extended(e) => {
-                    return Err(invalid(format!("The value {e} for parameter ExtendedStatistic is invalid.")));
+                    return Err(invalid(format!(
+                        "The value {e} for parameter ExtendedStatistic is invalid."
+                    )));
                 }
                 _ => {}
             }
@@ -216,7 +257,9 @@ pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Emp
         (None, None) => return Err(missing("MetricName or Metrics")),
     };
     if !(matches!(period, 10 | 20 | 30) || (period >= 60 && period % 60 == 0)) {
-        return Err(invalid("The parameter Period must be 10, 20, 30 or a multiple of 60."));
+        return Err(invalid(
+            "The parameter Period must be 10, 20, 30 or a multiple of 60.",
+        ));
     }
     let now = time::now();
     let arn = alarm_arn(ctx, &name);
@@ -233,18 +276,41 @@ pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Emp
         actions_enabled: Some(input.actions_enabled.unwrap_or(true)),
         ok_actions: Some(input.ok_actions.clone().unwrap_or_default()),
         alarm_actions: Some(input.alarm_actions.clone().unwrap_or_default()),
-        insufficient_data_actions: Some(input.insufficient_data_actions.clone().unwrap_or_default()),
-        state_value: Some(prev.as_ref().and_then(|p| p.state_value.clone()).unwrap_or(StateValue::from("INSUFFICIENT_DATA"))),
-        state_reason: Some(prev.as_ref().and_then(|p| p.state_reason.clone()).unwrap_or("Unchecked: Initial alarm creation".into())),
+        insufficient_data_actions: Some(
+            input.insufficient_data_actions.clone().unwrap_or_default(),
+        ),
+        state_value: Some(
+            prev.as_ref()
+                .and_then(|p| p.state_value.clone())
+                .unwrap_or(StateValue::from("INSUFFICIENT_DATA")),
+        ),
+        state_reason: Some(
+            prev.as_ref()
+                .and_then(|p| p.state_reason.clone())
+                .unwrap_or("Unchecked: Initial alarm creation".into()),
+        ),
         state_reason_data: prev.as_ref().and_then(|p| p.state_reason_data.clone()),
-        state_updated_timestamp: Some(prev.as_ref().and_then(|p| p.state_updated_timestamp).unwrap_or(now)),
-        state_transitioned_timestamp: Some(prev.as_ref().and_then(|p| p.state_transitioned_timestamp).unwrap_or(now)),
+        state_updated_timestamp: Some(
+            prev.as_ref()
+                .and_then(|p| p.state_updated_timestamp)
+                .unwrap_or(now),
+        ),
+        state_transitioned_timestamp: Some(
+            prev.as_ref()
+                .and_then(|p| p.state_transitioned_timestamp)
+                .unwrap_or(now),
+        ),
         metric_name: input.metric_name.clone(),
         namespace: input.namespace.clone(),
         statistic: input.statistic.clone(),
         extended_statistic: input.extended_statistic.clone(),
-        dimensions: input.metric_name.as_ref().map(|_| input.dimensions.clone().unwrap_or_default()),
-        period: input.period.or(input.metric_name.as_ref().map(|_| period as i32)),
+        dimensions: input
+            .metric_name
+            .as_ref()
+            .map(|_| input.dimensions.clone().unwrap_or_default()),
+        period: input
+            .period
+            .or(input.metric_name.as_ref().map(|_| period as i32)),
         unit: input.unit.clone(),
         evaluation_periods: Some(periods),
         datapoints_to_alarm: input.datapoints_to_alarm,
@@ -273,23 +339,25 @@ pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Emp
         &name,
         "ConfigurationUpdate",
         "MetricAlarm",
-        format!("Alarm \"{name}\" {}", if old.is_some() { "updated" } else { "created" }),
+        format!(
+            "Alarm \"{name}\" {}",
+            if old.is_some() { "updated" } else { "created" }
+        ),
         json!({"type": if old.is_some() { "Update" } else { "Create" }, "version": "1.0"}),
     )?;
     tasks::schedule(
         Duration::from_secs(period as u64),
         EVALUATE_TASK,
-        &EvaluateTask {
-            name,
-            generation,
-        },
+        &EvaluateTask { name, generation },
     )?;
     Ok(Empty {})
 }
 
 fn missing(what: &str) -> AwsError {
-    crate::shapes::MissingRequiredParameterException::new(format!("The parameter {what} is required."))
-        .into()
+    crate::shapes::MissingRequiredParameterException::new(format!(
+        "The parameter {what} is required."
+    ))
+    .into()
 }
 
 /// One period's value (None: missing) and whether it breaches.
@@ -313,7 +381,11 @@ fn breaches(op: &str, v: f64, threshold: f64, band: Option<(f64, f64)>) -> bool 
 }
 
 /// The alarm's new state, reason and reason data from its last periods.
-pub fn evaluate_state(ctx: &Context, a: &MetricAlarm, current: &str) -> Result<(String, String, Value), AwsError> {
+pub fn evaluate_state(
+    ctx: &Context,
+    a: &MetricAlarm,
+    current: &str,
+) -> Result<(String, String, Value), AwsError> {
     let now = time::now().floor() as i64;
     let n = a.evaluation_periods.unwrap_or(1).max(1) as i64;
     let m = a.datapoints_to_alarm.unwrap_or(n as i32) as usize;
@@ -342,7 +414,11 @@ pub fn evaluate_state(ctx: &Context, a: &MetricAlarm, current: &str) -> Result<(
     let period = a
         .period
         .map(|p| p as i64)
-        .or_else(|| queries.iter().find_map(|q| q.metric_stat.as_ref().map(|s| s.period as i64)))
+        .or_else(|| {
+            queries
+                .iter()
+                .find_map(|q| q.metric_stat.as_ref().map(|s| s.period as i64))
+        })
         .or_else(|| queries.iter().find_map(|q| q.period.map(|p| p as i64)))
         .unwrap_or(60);
     let start = now - n * period;
@@ -355,21 +431,36 @@ pub fn evaluate_state(ctx: &Context, a: &MetricAlarm, current: &str) -> Result<(
         .unwrap_or_default();
     let series: Series = match results.get(&value_id) {
         Some(Val::Series(s)) => s.clone(),
-        Some(Val::Array(a)) => a.first().cloned().unwrap_or(Series { label: String::new(), points: Default::default() }),
-        _ => Series { label: String::new(), points: Default::default() },
+        Some(Val::Array(a)) => a.first().cloned().unwrap_or(Series {
+            label: String::new(),
+            points: Default::default(),
+        }),
+        _ => Series {
+            label: String::new(),
+            points: Default::default(),
+        },
     };
-    let band: Option<(Series, Series)> = a.threshold_metric_id.as_ref().and_then(|id| match results.get(id) {
-        Some(Val::Array(arr)) if arr.len() == 2 => Some((arr[0].clone(), arr[1].clone())),
-        Some(Val::Series(s)) => Some((s.clone(), s.clone())),
-        _ => None,
-    });
-    let op = a.comparison_operator.as_ref().map(|o| o.as_str().to_string()).unwrap_or_default();
+    let band: Option<(Series, Series)> =
+        a.threshold_metric_id
+            .as_ref()
+            .and_then(|id| match results.get(id) {
+                Some(Val::Array(arr)) if arr.len() == 2 => Some((arr[0].clone(), arr[1].clone())),
+                Some(Val::Series(s)) => Some((s.clone(), s.clone())),
+                _ => None,
+            });
+    let op = a
+        .comparison_operator
+        .as_ref()
+        .map(|o| o.as_str().to_string())
+        .unwrap_or_default();
     let threshold = a.threshold.unwrap_or(0.0);
     let points: Vec<Point> = (0..n)
         .map(|k| {
             let ts = start + k * period;
             let value = series.points.get(&ts).copied();
-            let b = band.as_ref().and_then(|(lo, hi)| Some((*lo.points.get(&ts)?, *hi.points.get(&ts)?)));
+            let b = band
+                .as_ref()
+                .and_then(|(lo, hi)| Some((*lo.points.get(&ts)?, *hi.points.get(&ts)?)));
             Point {
                 ts,
                 value,
@@ -395,7 +486,11 @@ pub fn evaluate_state(ctx: &Context, a: &MetricAlarm, current: &str) -> Result<(
     } else {
         "OK"
     };
-    let recent: Vec<Value> = points.iter().rev().filter_map(|p| p.value.map(|v| json!(v))).collect();
+    let recent: Vec<Value> = points
+        .iter()
+        .rev()
+        .filter_map(|p| p.value.map(|v| json!(v)))
+        .collect();
     let op_text = match op.as_str() {
         "GreaterThanOrEqualToThreshold" => "greater than or equal to",
         "GreaterThanThreshold" => "greater than",
@@ -412,7 +507,11 @@ pub fn evaluate_state(ctx: &Context, a: &MetricAlarm, current: &str) -> Result<(
         format!(
             "Threshold Crossed: {} out of the last {n} datapoints {:?} {} {op_text} the threshold ({threshold}) (minimum {m} datapoint{} for OK -> ALARM transition).",
             breaching,
-            present.iter().rev().filter_map(|p| p.value).collect::<Vec<_>>(),
+            present
+                .iter()
+                .rev()
+                .filter_map(|p| p.value)
+                .collect::<Vec<_>>(),
             if breaching == 1 { "was" } else { "were" },
             if m == 1 { "" } else { "s" },
         )
@@ -450,7 +549,10 @@ pub fn evaluate(ctx: &Context, task: EvaluateTask) -> Result<(), AwsError> {
         .map(|p| p as u64)
         .or_else(|| {
             alarm.metrics.iter().flatten().find_map(|q| {
-                q.metric_stat.as_ref().map(|s| s.period as u64).or(q.period.map(|p| p as u64))
+                q.metric_stat
+                    .as_ref()
+                    .map(|s| s.period as u64)
+                    .or(q.period.map(|p| p as u64))
             })
         })
         .unwrap_or(60)
@@ -483,7 +585,13 @@ pub fn evaluate(ctx: &Context, task: EvaluateTask) -> Result<(), AwsError> {
 
 /// Moves alarm `name` to `state`: record, history, then actions, EventBridge
 /// and the composite alarms that depend on it.
-pub fn transition(ctx: &Context, name: &str, state: &str, reason: &str, reason_data: Option<String>) -> Result<(), AwsError> {
+pub fn transition(
+    ctx: &Context,
+    name: &str,
+    state: &str,
+    reason: &str,
+    reason_data: Option<String>,
+) -> Result<(), AwsError> {
     let Some(mut rec) = ALARMS.get(name)? else {
         return Ok(());
     };
@@ -541,10 +649,21 @@ pub fn transition(ctx: &Context, name: &str, state: &str, reason: &str, reason_d
     if old_state != state {
         if enabled {
             for action in &actions {
-                let result = run_action(ctx, &rec, action, &old_state, state, reason, &reason_data_json);
+                let result = run_action(
+                    ctx,
+                    &rec,
+                    action,
+                    &old_state,
+                    state,
+                    reason,
+                    &reason_data_json,
+                );
                 let (summary, ok) = match &result {
                     Ok(()) => (format!("Successfully executed action {action}"), true),
-                    Err(e) => (format!("Failed to execute action {action}: {}", e.message), false),
+                    Err(e) => (
+                        format!("Failed to execute action {action}: {}", e.message),
+                        false,
+                    ),
                 };
                 history(
                     ctx,
@@ -556,7 +675,14 @@ pub fn transition(ctx: &Context, name: &str, state: &str, reason: &str, reason_d
                 )?;
             }
         }
-        let detail = alarm_event_detail(&rec, &old_state, &old_reason, state, reason, &reason_data_json);
+        let detail = alarm_event_detail(
+            &rec,
+            &old_state,
+            &old_reason,
+            state,
+            reason,
+            &reason_data_json,
+        );
         let entry = json!({"Entries": [{
             "Source": "aws.cloudwatch",
             "DetailType": "CloudWatch Alarm State Change",
@@ -607,8 +733,10 @@ fn sns_message(ctx: &Context, rec: &AlarmRecord, old: &str, new: &str, reason: &
     if let Some(m) = &rec.metric {
         msg["AlarmName"] = json!(m.alarm_name);
         msg["AlarmDescription"] = json!(m.alarm_description);
-        msg["AlarmConfigurationUpdatedTimestamp"] =
-            json!(m.alarm_configuration_updated_timestamp.map(|t| time::iso8601_millis(t).replace('Z', "+0000")));
+        msg["AlarmConfigurationUpdatedTimestamp"] = json!(
+            m.alarm_configuration_updated_timestamp
+                .map(|t| time::iso8601_millis(t).replace('Z', "+0000"))
+        );
         let mut trigger = json!({
             "Period": m.period,
             "EvaluationPeriods": m.evaluation_periods,
@@ -621,16 +749,22 @@ fn sns_message(ctx: &Context, rec: &AlarmRecord, old: &str, new: &str, reason: &
         if let Some(name) = &m.metric_name {
             trigger["MetricName"] = json!(name);
             trigger["Namespace"] = json!(m.namespace);
-            trigger["StatisticType"] = json!(if m.statistic.is_some() { "Statistic" } else { "ExtendedStatistic" });
+            trigger["StatisticType"] = json!(if m.statistic.is_some() {
+                "Statistic"
+            } else {
+                "ExtendedStatistic"
+            });
             trigger["Statistic"] = json!(m.statistic.as_ref().map(|s| s.as_str().to_uppercase()));
             if let Some(e) = &m.extended_statistic {
                 trigger["ExtendedStatistic"] = json!(e);
             }
             trigger["Unit"] = json!(m.unit.as_ref().map(|u| u.as_str().to_string()));
-            trigger["Dimensions"] = json!(dims_of(&m.dimensions)
-                .iter()
-                .map(|(k, v)| json!({"value": v, "name": k}))
-                .collect::<Vec<_>>());
+            trigger["Dimensions"] = json!(
+                dims_of(&m.dimensions)
+                    .iter()
+                    .map(|(k, v)| json!({"value": v, "name": k}))
+                    .collect::<Vec<_>>()
+            );
         } else {
             trigger["Metrics"] = serde_json::to_value(&m.metrics).unwrap_or_default();
         }
@@ -643,7 +777,14 @@ fn sns_message(ctx: &Context, rec: &AlarmRecord, old: &str, new: &str, reason: &
     msg
 }
 
-fn alarm_event_detail(rec: &AlarmRecord, old: &str, old_reason: &str, new: &str, reason: &str, data: &Value) -> Value {
+fn alarm_event_detail(
+    rec: &AlarmRecord,
+    old: &str,
+    old_reason: &str,
+    new: &str,
+    reason: &str,
+    data: &Value,
+) -> Value {
     let name = rec
         .metric
         .as_ref()
@@ -681,7 +822,15 @@ fn alarm_event_detail(rec: &AlarmRecord, old: &str, old_reason: &str, new: &str,
     })
 }
 
-fn run_action(ctx: &Context, rec: &AlarmRecord, action: &str, old: &str, new: &str, reason: &str, data: &Value) -> Result<(), AwsError> {
+fn run_action(
+    ctx: &Context,
+    rec: &AlarmRecord,
+    action: &str,
+    old: &str,
+    new: &str,
+    reason: &str,
+    data: &Value,
+) -> Result<(), AwsError> {
     let arn: Arn = action
         .parse()
         .map_err(|_| invalid(format!("Invalid action ARN {action}")))?;
@@ -699,7 +848,8 @@ fn run_action(ctx: &Context, rec: &AlarmRecord, action: &str, old: &str, new: &s
             services::call_json(
                 &Target::at("sns", &arn.account, &arn.region),
                 "Publish",
-                &json!({"TopicArn": action, "Subject": subject, "Message": message.to_string()}).to_string(),
+                &json!({"TopicArn": action, "Subject": subject, "Message": message.to_string()})
+                    .to_string(),
             )
             .map(|_| ())
         }
@@ -728,15 +878,23 @@ fn run_action(ctx: &Context, rec: &AlarmRecord, action: &str, old: &str, new: &s
     }
 }
 
-pub fn put_composite_alarm(ctx: &Context, input: PutCompositeAlarmInput) -> Result<Empty, AwsError> {
+pub fn put_composite_alarm(
+    ctx: &Context,
+    input: PutCompositeAlarmInput,
+) -> Result<Empty, AwsError> {
     let name = input.alarm_name.clone();
     if name.is_empty() || name.len() > 255 {
-        return Err(invalid("The parameter AlarmName must be 1 to 255 characters."));
+        return Err(invalid(
+            "The parameter AlarmName must be 1 to 255 characters.",
+        ));
     }
     if input.alarm_rule.len() > 10240 {
-        return Err(invalid("The parameter AlarmRule must be at most 10240 characters."));
+        return Err(invalid(
+            "The parameter AlarmRule must be at most 10240 characters.",
+        ));
     }
-    let parsed = rule::parse(&input.alarm_rule).map_err(|e| invalid(format!("Invalid AlarmRule: {e}")))?;
+    let parsed =
+        rule::parse(&input.alarm_rule).map_err(|e| invalid(format!("Invalid AlarmRule: {e}")))?;
     let mut names = Vec::new();
     parsed.alarm_names(&mut names);
     if names.contains(&name) {
@@ -744,10 +902,19 @@ pub fn put_composite_alarm(ctx: &Context, input: PutCompositeAlarmInput) -> Resu
     }
     for n in &names {
         if !ALARMS.contains(n) {
-            return Err(invalid(format!("Could not save the composite alarm as alarms [{n}] in the alarm rule do not exist")));
+            return Err(invalid(format!(
+                "Could not save the composite alarm as alarms [{n}] in the alarm rule do not exist"
+            )));
         }
     }
-    check_actions(ctx, &[&input.ok_actions, &input.alarm_actions, &input.insufficient_data_actions])?;
+    check_actions(
+        ctx,
+        &[
+            &input.ok_actions,
+            &input.alarm_actions,
+            &input.insufficient_data_actions,
+        ],
+    )?;
     let old = ALARMS.get(&name)?;
     if old.as_ref().is_some_and(|o| o.metric.is_some()) {
         return Err(invalid(format!("The alarm {name} is a metric alarm.")));
@@ -763,12 +930,26 @@ pub fn put_composite_alarm(ctx: &Context, input: PutCompositeAlarmInput) -> Resu
         alarm_description: input.alarm_description.clone(),
         alarm_name: Some(name.clone()),
         alarm_rule: Some(input.alarm_rule.clone()),
-        insufficient_data_actions: Some(input.insufficient_data_actions.clone().unwrap_or_default()),
+        insufficient_data_actions: Some(
+            input.insufficient_data_actions.clone().unwrap_or_default(),
+        ),
         ok_actions: Some(input.ok_actions.clone().unwrap_or_default()),
-        state_reason: Some(prev.as_ref().and_then(|p| p.state_reason.clone()).unwrap_or("Unchecked: Initial alarm creation".into())),
+        state_reason: Some(
+            prev.as_ref()
+                .and_then(|p| p.state_reason.clone())
+                .unwrap_or("Unchecked: Initial alarm creation".into()),
+        ),
         state_updated_timestamp: Some(now),
-        state_value: Some(prev.as_ref().and_then(|p| p.state_value.clone()).unwrap_or(StateValue::from("INSUFFICIENT_DATA"))),
-        state_transitioned_timestamp: Some(prev.as_ref().and_then(|p| p.state_transitioned_timestamp).unwrap_or(now)),
+        state_value: Some(
+            prev.as_ref()
+                .and_then(|p| p.state_value.clone())
+                .unwrap_or(StateValue::from("INSUFFICIENT_DATA")),
+        ),
+        state_transitioned_timestamp: Some(
+            prev.as_ref()
+                .and_then(|p| p.state_transitioned_timestamp)
+                .unwrap_or(now),
+        ),
         actions_suppressor: input.actions_suppressor.clone(),
         actions_suppressor_wait_period: input.actions_suppressor_wait_period,
         actions_suppressor_extension_period: input.actions_suppressor_extension_period,
@@ -790,7 +971,10 @@ pub fn put_composite_alarm(ctx: &Context, input: PutCompositeAlarmInput) -> Resu
         &name,
         "ConfigurationUpdate",
         "CompositeAlarm",
-        format!("Alarm \"{name}\" {}", if old.is_some() { "updated" } else { "created" }),
+        format!(
+            "Alarm \"{name}\" {}",
+            if old.is_some() { "updated" } else { "created" }
+        ),
         json!({"type": if old.is_some() { "Update" } else { "Create" }, "version": "1.0"}),
     )?;
     evaluate_composite(ctx, &name)?;
@@ -808,7 +992,11 @@ fn evaluate_composite(ctx: &Context, name: &str) -> Result<(), AwsError> {
         return Ok(());
     };
     let state_of = |n: &str| ALARMS.get(n).ok().flatten().map(|r| r.state());
-    let state = if parsed.eval(&state_of) { "ALARM" } else { "OK" };
+    let state = if parsed.eval(&state_of) {
+        "ALARM"
+    } else {
+        "OK"
+    };
     if state != rec.state() {
         let reason = format!(
             "{} alarm rule evaluated to {}",
@@ -853,13 +1041,26 @@ pub fn set_alarm_state(ctx: &Context, input: SetAlarmStateInput) -> Result<Empty
     }
     let state = input.state_value.as_str().to_string();
     if !matches!(state.as_str(), "OK" | "ALARM" | "INSUFFICIENT_DATA") {
-        return Err(invalid(format!("The value {state} for parameter StateValue is invalid.")));
+        return Err(invalid(format!(
+            "The value {state} for parameter StateValue is invalid."
+        )));
     }
-    transition(ctx, &input.alarm_name, &state, &input.state_reason, input.state_reason_data.clone())?;
+    transition(
+        ctx,
+        &input.alarm_name,
+        &state,
+        &input.state_reason,
+        input.state_reason_data.clone(),
+    )?;
     Ok(Empty {})
 }
 
-fn matches_filters(name: &str, r: &AlarmRecord, input: &DescribeAlarmsInput, parents_children: &Option<Vec<String>>) -> bool {
+fn matches_filters(
+    name: &str,
+    r: &AlarmRecord,
+    input: &DescribeAlarmsInput,
+    parents_children: &Option<Vec<String>>,
+) -> bool {
     if let Some(names) = &input.alarm_names
         && !names.iter().any(|n| n == name)
     {
@@ -877,7 +1078,12 @@ fn matches_filters(name: &str, r: &AlarmRecord, input: &DescribeAlarmsInput, par
     }
     if let Some(prefix) = &input.action_prefix {
         let (_, ok, alarm, ins) = r.actions();
-        if !ok.iter().chain(&alarm).chain(&ins).any(|a| a.starts_with(prefix.as_str())) {
+        if !ok
+            .iter()
+            .chain(&alarm)
+            .chain(&ins)
+            .any(|a| a.starts_with(prefix.as_str()))
+        {
             return false;
         }
     }
@@ -889,10 +1095,15 @@ fn matches_filters(name: &str, r: &AlarmRecord, input: &DescribeAlarmsInput, par
     true
 }
 
-pub fn describe_alarms(_: &Context, input: DescribeAlarmsInput) -> Result<DescribeAlarmsOutput, AwsError> {
+pub fn describe_alarms(
+    _: &Context,
+    input: DescribeAlarmsInput,
+) -> Result<DescribeAlarmsOutput, AwsError> {
     let max = input.max_records.unwrap_or(50);
     if !(1..=100).contains(&max) {
-        return Err(invalid("The parameter MaxRecords must be between 1 and 100."));
+        return Err(invalid(
+            "The parameter MaxRecords must be between 1 and 100.",
+        ));
     }
     if input.alarm_names.is_some() && input.alarm_name_prefix.is_some() {
         return Err(crate::shapes::InvalidParameterCombinationException::new(
@@ -944,7 +1155,11 @@ pub fn describe_alarms(_: &Context, input: DescribeAlarmsInput) -> Result<Descri
     let mut last = None;
     let mut next = None;
     for (name, r) in ALARMS.scan(&scan)? {
-        let kind = if r.metric.is_some() { "MetricAlarm" } else { "CompositeAlarm" };
+        let kind = if r.metric.is_some() {
+            "MetricAlarm"
+        } else {
+            "CompositeAlarm"
+        };
         if !types.iter().any(|t| t == kind) || !matches_filters(&name, &r, &input, &related) {
             continue;
         }
@@ -966,7 +1181,10 @@ pub fn describe_alarms(_: &Context, input: DescribeAlarmsInput) -> Result<Descri
     })
 }
 
-pub fn describe_alarms_for_metric(_: &Context, input: DescribeAlarmsForMetricInput) -> Result<DescribeAlarmsForMetricOutput, AwsError> {
+pub fn describe_alarms_for_metric(
+    _: &Context,
+    input: DescribeAlarmsForMetricInput,
+) -> Result<DescribeAlarmsForMetricOutput, AwsError> {
     let dims = input.dimensions.as_ref().map(|d| {
         let mut v = dims_of(&Some(d.clone()));
         v.sort();
@@ -979,10 +1197,19 @@ pub fn describe_alarms_for_metric(_: &Context, input: DescribeAlarmsForMetricInp
         .filter(|m| {
             m.metric_name.as_deref() == Some(input.metric_name.as_str())
                 && m.namespace.as_deref() == Some(input.namespace.as_str())
-                && input.statistic.as_ref().is_none_or(|s| m.statistic.as_ref() == Some(s))
-                && input.extended_statistic.as_ref().is_none_or(|s| m.extended_statistic.as_ref() == Some(s))
+                && input
+                    .statistic
+                    .as_ref()
+                    .is_none_or(|s| m.statistic.as_ref() == Some(s))
+                && input
+                    .extended_statistic
+                    .as_ref()
+                    .is_none_or(|s| m.extended_statistic.as_ref() == Some(s))
                 && input.period.is_none_or(|p| m.period == Some(p))
-                && input.unit.as_ref().is_none_or(|u| m.unit.as_ref() == Some(u))
+                && input
+                    .unit
+                    .as_ref()
+                    .is_none_or(|u| m.unit.as_ref() == Some(u))
                 && dims.as_ref().is_none_or(|want| {
                     let mut have = dims_of(&m.dimensions);
                     have.sort();
@@ -1028,28 +1255,52 @@ fn set_actions_enabled(names: &[String], enabled: bool) -> Result<(), AwsError> 
     Ok(())
 }
 
-pub fn enable_alarm_actions(_: &Context, input: EnableAlarmActionsInput) -> Result<Empty, AwsError> {
+pub fn enable_alarm_actions(
+    _: &Context,
+    input: EnableAlarmActionsInput,
+) -> Result<Empty, AwsError> {
     set_actions_enabled(&input.alarm_names, true)?;
     Ok(Empty {})
 }
 
-pub fn disable_alarm_actions(_: &Context, input: DisableAlarmActionsInput) -> Result<Empty, AwsError> {
+pub fn disable_alarm_actions(
+    _: &Context,
+    input: DisableAlarmActionsInput,
+) -> Result<Empty, AwsError> {
     set_actions_enabled(&input.alarm_names, false)?;
     Ok(Empty {})
 }
 
-pub fn describe_alarm_history(_: &Context, input: DescribeAlarmHistoryInput) -> Result<DescribeAlarmHistoryOutput, AwsError> {
+pub fn describe_alarm_history(
+    _: &Context,
+    input: DescribeAlarmHistoryInput,
+) -> Result<DescribeAlarmHistoryOutput, AwsError> {
     let max = input.max_records.unwrap_or(100).clamp(1, 100) as usize;
-    let ascending = input.scan_by.as_ref().is_some_and(|s| s.as_str() == "TimestampAscending");
+    let ascending = input
+        .scan_by
+        .as_ref()
+        .is_some_and(|s| s.as_str() == "TimestampAscending");
     let mut items: Vec<(String, AlarmHistoryItem)> = HISTORY
         .scan(&Scan::all())?
         .into_iter()
         .filter(|(_, h)| {
-            input.alarm_name.as_ref().is_none_or(|n| h.alarm_name.as_ref() == Some(n))
-                && input.history_item_type.as_ref().is_none_or(|t| h.history_item_type.as_ref() == Some(t))
-                && input.alarm_types.as_ref().is_none_or(|ts| ts.is_empty() || h.alarm_type.as_ref().is_some_and(|a| ts.contains(a)))
-                && input.start_date.is_none_or(|s| h.timestamp.unwrap_or(0.0) >= s)
-                && input.end_date.is_none_or(|e| h.timestamp.unwrap_or(0.0) <= e)
+            input
+                .alarm_name
+                .as_ref()
+                .is_none_or(|n| h.alarm_name.as_ref() == Some(n))
+                && input
+                    .history_item_type
+                    .as_ref()
+                    .is_none_or(|t| h.history_item_type.as_ref() == Some(t))
+                && input.alarm_types.as_ref().is_none_or(|ts| {
+                    ts.is_empty() || h.alarm_type.as_ref().is_some_and(|a| ts.contains(a))
+                })
+                && input
+                    .start_date
+                    .is_none_or(|s| h.timestamp.unwrap_or(0.0) >= s)
+                && input
+                    .end_date
+                    .is_none_or(|e| h.timestamp.unwrap_or(0.0) <= e)
         })
         .collect();
     if !ascending {
@@ -1058,12 +1309,18 @@ pub fn describe_alarm_history(_: &Context, input: DescribeAlarmHistoryInput) -> 
     let skip = match input.next_token.as_deref().filter(|t| !t.is_empty()) {
         Some(t) => {
             let key = pagination::decode(t).ok_or_else(metrics::invalid_token)?;
-            items.iter().position(|(k, _)| *k == key).map(|i| i + 1).ok_or_else(metrics::invalid_token)?
+            items
+                .iter()
+                .position(|(k, _)| *k == key)
+                .map(|i| i + 1)
+                .ok_or_else(metrics::invalid_token)?
         }
         None => 0,
     };
-    let page: Vec<(String, AlarmHistoryItem)> = items.iter().skip(skip).take(max).cloned().collect();
-    let next = (items.len() > skip + max).then(|| pagination::encode(&page.last().map(|p| p.0.clone()).unwrap_or_default()));
+    let page: Vec<(String, AlarmHistoryItem)> =
+        items.iter().skip(skip).take(max).cloned().collect();
+    let next = (items.len() > skip + max)
+        .then(|| pagination::encode(&page.last().map(|p| p.0.clone()).unwrap_or_default()));
     Ok(DescribeAlarmHistoryOutput {
         alarm_history_items: Some(page.into_iter().map(|(_, h)| h).collect()),
         next_token: next,
@@ -1079,14 +1336,23 @@ pub fn restart_evaluations(ctx: &Context) -> Result<(), AwsError> {
         .map(|t| format!("{}/{}/{}", t.account, t.region, t.payload))
         .collect();
     for (account, region) in tasks::contexts(ALARMS.name()) {
-        tasks::schedule_in(&account, &region, Duration::ZERO, "resume-alarms", &pending.len())?;
+        tasks::schedule_in(
+            &account,
+            &region,
+            Duration::ZERO,
+            "resume-alarms",
+            &pending.len(),
+        )?;
     }
     Ok(())
 }
 
 /// In one account and region: an evaluation task for each metric alarm that has none.
 pub fn resume_alarms(_: &Context, _: usize) -> Result<(), AwsError> {
-    let pending: Vec<String> = tasks::list(EVALUATE_TASK).into_iter().map(|t| t.payload).collect();
+    let pending: Vec<String> = tasks::list(EVALUATE_TASK)
+        .into_iter()
+        .map(|t| t.payload)
+        .collect();
     for (name, r) in ALARMS.scan(&Scan::all())? {
         if r.metric.is_none() {
             continue;
@@ -1115,7 +1381,17 @@ mod tests {
         assert!(breaches("GreaterThanThreshold", 5.0, 1.0, None));
         assert!(!breaches("GreaterThanThreshold", 1.0, 1.0, None));
         assert!(breaches("GreaterThanOrEqualToThreshold", 1.0, 1.0, None));
-        assert!(breaches("LessThanLowerOrGreaterThanUpperThreshold", 9.0, 0.0, Some((1.0, 5.0))));
-        assert!(!breaches("LessThanLowerThreshold", 3.0, 0.0, Some((1.0, 5.0))));
+        assert!(breaches(
+            "LessThanLowerOrGreaterThanUpperThreshold",
+            9.0,
+            0.0,
+            Some((1.0, 5.0))
+        ));
+        assert!(!breaches(
+            "LessThanLowerThreshold",
+            3.0,
+            0.0,
+            Some((1.0, 5.0))
+        ));
     }
 }

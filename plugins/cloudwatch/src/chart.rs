@@ -54,8 +54,17 @@ impl Canvas {
 }
 
 /// The chart of `series` over `[start, end]` (epoch seconds) as PNG bytes.
-pub fn render(width: u32, height: u32, start: i64, end: i64, series: &[Series]) -> Result<Vec<u8>, String> {
-    let (w, h) = (width.clamp(1, 2000) as usize, height.clamp(1, 2000) as usize);
+pub fn render(
+    width: u32,
+    height: u32,
+    start: i64,
+    end: i64,
+    series: &[Series],
+) -> Result<Vec<u8>, String> {
+    let (w, h) = (
+        width.clamp(1, 2000) as usize,
+        height.clamp(1, 2000) as usize,
+    );
     let mut cv = Canvas {
         w,
         h,
@@ -63,7 +72,9 @@ pub fn render(width: u32, height: u32, start: i64, end: i64, series: &[Series]) 
     };
     let (left, right, top, bottom) = (40i64, w as i64 - 10, 10i64, h as i64 - 25);
     let values = series.iter().flat_map(|s| s.points.values().copied());
-    let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     if !lo.is_finite() {
         (lo, hi) = (0.0, 1.0);
     }

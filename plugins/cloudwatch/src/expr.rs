@@ -37,9 +37,8 @@ pub enum Val {
 /// the query's time grid.
 pub trait Env {
     fn lookup(&self, id: &str) -> Option<Val>;
-    /// `METRICS()`: every metric-stat query and expression result of the
-    /// request except the one being computed; with a filter, those whose
-    /// id contains it.
+    /// `METRICS()`: every metric-stat query of the request (math expressions
+    /// are not included, as in AWS); with a filter, those whose id contains it.
     fn metrics(&self, filter: Option<&str>) -> Vec<Series>;
     fn search(&self, expr: &str, stat: &str, period: i64) -> Result<Vec<Series>, String>;
     /// The timestamps of the query's periods (for `FILL`, `TIME_SERIES`).
@@ -63,7 +62,9 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
         let c = b[i];
         if c.is_whitespace() {
             i += 1;
-        } else if c.is_ascii_digit() || (c == '.' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        } else if c.is_ascii_digit()
+            || (c == '.' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             let start = i;
             while i < b.len()
                 && (b[i].is_ascii_digit()
@@ -74,7 +75,9 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
             }
             let text: String = b[start..i].iter().collect();
-            out.push(Tok::Num(text.parse().map_err(|_| format!("bad number {text}"))?));
+            out.push(Tok::Num(
+                text.parse().map_err(|_| format!("bad number {text}"))?,
+            ));
         } else if c.is_alphabetic() || c == '_' {
             let start = i;
             while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_') {
@@ -292,17 +295,6 @@ pub fn references(ast: &Ast, out: &mut Vec<String>) {
     }
 }
 
-/// Whether the expression calls `METRICS()` (which depends on every other query).
-pub fn uses_metrics(ast: &Ast) -> bool {
-    match ast {
-        Ast::Call(name, args) => name == "METRICS" || args.iter().any(uses_metrics),
-        Ast::Array(a) => a.iter().any(uses_metrics),
-        Ast::Bin(_, a, b) => uses_metrics(a) || uses_metrics(b),
-        Ast::Neg(a) | Ast::Not(a) => uses_metrics(a),
-        _ => false,
-    }
-}
-
 pub fn eval(ast: &Ast, env: &dyn Env) -> Result<Val, String> {
     match ast {
         Ast::Num(n) => Ok(Val::Num(*n)),
@@ -489,7 +481,10 @@ fn fill(s: &Series, how: &Val, grid: &[i64]) -> Result<Series, String> {
 
 fn arity(name: &str, args: &[Ast], lo: usize, hi: usize) -> Result<(), String> {
     if args.len() < lo || args.len() > hi {
-        return Err(format!("{name} takes {lo} to {hi} arguments, not {}", args.len()));
+        return Err(format!(
+            "{name} takes {lo} to {hi} arguments, not {}",
+            args.len()
+        ));
     }
     Ok(())
 }
@@ -513,7 +508,8 @@ fn call(name: &str, args: &[Ast], env: &dyn Env) -> Result<Val, String> {
             arity(name, args, 1, 1)?;
             match arg(0)? {
                 Val::Series(s) => Ok(Val::Num(
-                    reduce(name, &s.points.values().cloned().collect::<Vec<_>>()).unwrap_or(f64::NAN),
+                    reduce(name, &s.points.values().cloned().collect::<Vec<_>>())
+                        .unwrap_or(f64::NAN),
                 )),
                 Val::Array(a) => {
                     let mut by_time: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
@@ -715,7 +711,10 @@ mod tests {
         };
         TestEnv(BTreeMap::from([
             ("m1".to_string(), s("a", &[(0, 1.0), (60, 2.0), (180, 4.0)])),
-            ("m2".to_string(), s("b", &[(0, 10.0), (60, 20.0), (120, 30.0)])),
+            (
+                "m2".to_string(),
+                s("b", &[(0, 10.0), (60, 20.0), (120, 30.0)]),
+            ),
         ]))
     }
 
@@ -729,26 +728,43 @@ mod tests {
     #[test]
     fn arithmetic_on_shared_timestamps() {
         assert_eq!(series("m1 + m2 * 2"), Points::from([(0, 21.0), (60, 42.0)]));
-        assert_eq!(series("(m1 + 1) ^ 2"), Points::from([(0, 4.0), (60, 9.0), (180, 25.0)]));
-        assert_eq!(series("-m1"), Points::from([(0, -1.0), (60, -2.0), (180, -4.0)]));
+        assert_eq!(
+            series("(m1 + 1) ^ 2"),
+            Points::from([(0, 4.0), (60, 9.0), (180, 25.0)])
+        );
+        assert_eq!(
+            series("-m1"),
+            Points::from([(0, -1.0), (60, -2.0), (180, -4.0)])
+        );
     }
 
     #[test]
     fn functions() {
-        assert_eq!(series("SUM(METRICS())"), Points::from([(0, 11.0), (60, 22.0), (120, 30.0), (180, 4.0)]));
+        assert_eq!(
+            series("SUM(METRICS())"),
+            Points::from([(0, 11.0), (60, 22.0), (120, 30.0), (180, 4.0)])
+        );
         assert_eq!(series("MAX([m1, m2])")[&60], 20.0);
-        assert_eq!(series("RATE(m2)"), Points::from([(60, 10.0 / 60.0), (120, 10.0 / 60.0)]));
+        assert_eq!(
+            series("RATE(m2)"),
+            Points::from([(60, 10.0 / 60.0), (120, 10.0 / 60.0)])
+        );
         assert_eq!(series("DIFF(m1)"), Points::from([(60, 1.0), (180, 2.0)]));
         assert_eq!(series("FILL(m1, 0)")[&120], 0.0);
         assert_eq!(series("FILL(m1, REPEAT)")[&120], 2.0);
         assert_eq!(series("FILL(m1, LINEAR)")[&120], 3.0);
-        assert_eq!(series("IF(m2 > 15, m2, 0)"), Points::from([(0, 0.0), (60, 20.0), (120, 30.0)]));
+        assert_eq!(
+            series("IF(m2 > 15, m2, 0)"),
+            Points::from([(0, 0.0), (60, 20.0), (120, 30.0)])
+        );
         assert_eq!(series("m1 / 0"), Points::new());
         match eval(&parse("AVG(m1) + STDDEV(m2)").unwrap(), &env()).unwrap() {
             Val::Num(n) => assert!((n - (7.0 / 3.0 + (200.0f64 / 3.0).sqrt())).abs() < 1e-9),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(eval(&parse("ANOMALY_DETECTION_BAND(m2, 2)").unwrap(), &env()).unwrap(), Val::Array(a) if a.len() == 2));
+        assert!(
+            matches!(eval(&parse("ANOMALY_DETECTION_BAND(m2, 2)").unwrap(), &env()).unwrap(), Val::Array(a) if a.len() == 2)
+        );
     }
 
     #[test]

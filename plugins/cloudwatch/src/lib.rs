@@ -43,13 +43,19 @@ impl Service for CloudWatch {
             .op("PutMetricAlarm", alarms::put_metric_alarm)
             .op("PutCompositeAlarm", alarms::put_composite_alarm)
             .op("DescribeAlarms", alarms::describe_alarms)
-            .op("DescribeAlarmsForMetric", alarms::describe_alarms_for_metric)
+            .op(
+                "DescribeAlarmsForMetric",
+                alarms::describe_alarms_for_metric,
+            )
             .op("DescribeAlarmHistory", alarms::describe_alarm_history)
             .op("SetAlarmState", alarms::set_alarm_state)
             .op("EnableAlarmActions", alarms::enable_alarm_actions)
             .op("DisableAlarmActions", alarms::disable_alarm_actions)
             .op("DeleteAlarms", alarms::delete_alarms)
-            .op("DescribeAlarmContributors", misc::describe_alarm_contributors)
+            .op(
+                "DescribeAlarmContributors",
+                misc::describe_alarm_contributors,
+            )
             .op("PutDashboard", misc::put_dashboard)
             .op("GetDashboard", misc::get_dashboard)
             .op("ListDashboards", misc::list_dashboards)

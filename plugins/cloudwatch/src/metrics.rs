@@ -14,16 +14,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::{pagination, tasks, time};
 use ministack_sdk::services::{self, Target};
+use ministack_sdk::{pagination, tasks, time};
 
 use crate::expr::{self, Env, Points, Series, Val};
 use crate::shapes::{
     Datapoint, Dimension, DimensionFilter, GetMetricDataInput, GetMetricDataOutput,
     GetMetricStatisticsInput, GetMetricStatisticsOutput, InvalidParameterCombinationException,
-    InvalidParameterValueException, ListMetricsInput, ListMetricsOutput, Metric,
-    MetricDataQuery, MetricDataResult, MissingRequiredParameterException, PutMetricDataInput,
-    StandardUnit, StatusCode,
+    InvalidParameterValueException, ListMetricsInput, ListMetricsOutput, Metric, MetricDataQuery,
+    MetricDataResult, MissingRequiredParameterException, PutMetricDataInput, StandardUnit,
+    StatusCode,
 };
 use crate::stats::{self, Agg};
 
@@ -76,7 +76,9 @@ pub fn dims_out(d: &[(String, String)]) -> Vec<Dimension> {
 
 fn check_dims(dims: &[(String, String)]) -> Result<(), AwsError> {
     if dims.len() > 30 {
-        return Err(invalid("The collection Dimensions must not have a size greater than 30."));
+        return Err(invalid(
+            "The collection Dimensions must not have a size greater than 30.",
+        ));
     }
     for (i, (k, v)) in dims.iter().enumerate() {
         if k.is_empty() || k.len() > 255 || v.is_empty() || v.len() > 1024 {
@@ -97,13 +99,20 @@ fn check_dims(dims: &[(String, String)]) -> Result<(), AwsError> {
 /// One value to store (already bucketed).
 enum Sample {
     Values(Vec<(f64, f64)>),
-    Set { n: f64, sum: f64, min: f64, max: f64 },
+    Set {
+        n: f64,
+        sum: f64,
+        min: f64,
+        max: f64,
+    },
 }
 
 pub fn put_metric_data(ctx: &Context, input: PutMetricDataInput) -> Result<Empty, AwsError> {
     let ns = input.namespace.as_str();
     if ns.is_empty() || ns.len() > 255 {
-        return Err(invalid("The parameter Namespace must be 1 to 255 characters."));
+        return Err(invalid(
+            "The parameter Namespace must be 1 to 255 characters.",
+        ));
     }
     if ns.starts_with("AWS/") {
         return Err(invalid(format!(
@@ -121,7 +130,9 @@ pub fn put_metric_data(ctx: &Context, input: PutMetricDataInput) -> Result<Empty
         .into());
     }
     if data.len() > 1000 {
-        return Err(invalid("The collection MetricData must not have a size greater than 1000."));
+        return Err(invalid(
+            "The collection MetricData must not have a size greater than 1000.",
+        ));
     }
     let now = time::now();
     // (metric key, bucket, unit) → what arrives there, folded before the store.
@@ -130,7 +141,9 @@ pub fn put_metric_data(ctx: &Context, input: PutMetricDataInput) -> Result<Empty
     for (i, d) in data.iter().enumerate() {
         let at = format!("MetricData.member.{}", i + 1);
         if d.metric_name.is_empty() || d.metric_name.len() > 255 {
-            return Err(invalid(format!("The parameter {at}.MetricName must be 1 to 255 characters.")));
+            return Err(invalid(format!(
+                "The parameter {at}.MetricName must be 1 to 255 characters."
+            )));
         }
         let dims = dims_of(&d.dimensions);
         check_dims(&dims)?;
@@ -190,7 +203,9 @@ pub fn put_metric_data(ctx: &Context, input: PutMetricDataInput) -> Result<Empty
             }
         };
         let all_finite = match &sample {
-            Sample::Values(v) => v.iter().all(|(x, c)| x.is_finite() && c.is_finite() && *c >= 0.0),
+            Sample::Values(v) => v
+                .iter()
+                .all(|(x, c)| x.is_finite() && c.is_finite() && *c >= 0.0),
             Sample::Set { n, sum, min, max } => [n, sum, min, max].iter().all(|x| x.is_finite()),
         };
         if !all_finite {
@@ -229,7 +244,10 @@ pub fn put_metric_data(ctx: &Context, input: PutMetricDataInput) -> Result<Empty
     Ok(Empty {})
 }
 
-fn store_updates(updates: BTreeMap<(String, i64, String), Agg>, replace: bool) -> Result<(), AwsError> {
+fn store_updates(
+    updates: BTreeMap<(String, i64, String), Agg>,
+    replace: bool,
+) -> Result<(), AwsError> {
     let mut by_bucket: BTreeMap<String, Vec<(String, Agg)>> = BTreeMap::new();
     for ((mkey, bucket, unit), agg) in updates {
         by_bucket
@@ -275,9 +293,18 @@ pub fn sample_sqs(ctx: &Context) {
         let name = url.rsplit('/').next().unwrap_or(url).to_string();
         let attrs = &out["Attributes"];
         for (metric, attr) in [
-            ("ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessages"),
-            ("ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesNotVisible"),
-            ("ApproximateNumberOfMessagesDelayed", "ApproximateNumberOfMessagesDelayed"),
+            (
+                "ApproximateNumberOfMessagesVisible",
+                "ApproximateNumberOfMessages",
+            ),
+            (
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesNotVisible",
+            ),
+            (
+                "ApproximateNumberOfMessagesDelayed",
+                "ApproximateNumberOfMessagesDelayed",
+            ),
         ] {
             let Some(v) = attrs[attr].as_str().and_then(|s| s.parse::<f64>().ok()) else {
                 continue;
@@ -317,29 +344,24 @@ pub fn periods(
     let period = period.max(1);
     let lo = start.ceil() as i64;
     let hi = end.ceil() as i64;
-    // A minute bucket starts up to 59 s before the first period it feeds.
+    // A bucket counts in the period holding its start (a minute bucket
+    // does not straddle a period boundary at periods of a minute or more).
     let scan = Scan::prefix(keys::prefix(&[mkey]))
-        .from(point_key(mkey, lo - 59))
+        .from(point_key(mkey, lo))
         .to(point_key(mkey, hi));
     let mut out: BTreeMap<i64, (Agg, Option<String>)> = BTreeMap::new();
     for (key, bucket) in POINTS.scan(&scan)? {
         let Some(ts) = keys::parse_u64(keys::last(&key), false).map(|t| t as i64) else {
             continue;
         };
-        if ts < lo || ts >= hi {
-            // A minute bucket that began before the range: count it when its
-            // minute overlaps, in the range's first period.
-            if ts >= hi || ts + 60 <= lo {
-                continue;
-            }
-        }
-        let at = ts.max(lo);
-        let bin = origin + (at - origin).div_euclid(period) * period;
+        let bin = origin + (ts - origin).div_euclid(period) * period;
         for (u, agg) in &bucket {
             if unit.is_some_and(|want| want != u) {
                 continue;
             }
-            let e = out.entry(bin).or_insert_with(|| (Agg::default(), Some(u.clone())));
+            let e = out
+                .entry(bin)
+                .or_insert_with(|| (Agg::default(), Some(u.clone())));
             if e.1.as_deref() != Some(u.as_str()) {
                 e.1 = None;
             }
@@ -376,8 +398,13 @@ pub fn get_metric_statistics(
         .into());
     }
     for s in &stats {
-        if !matches!(s.as_str(), "SampleCount" | "Sum" | "Average" | "Minimum" | "Maximum") {
-            return Err(invalid(format!("The value {s} for parameter Statistics is invalid.")));
+        if !matches!(
+            s.as_str(),
+            "SampleCount" | "Sum" | "Average" | "Minimum" | "Maximum"
+        ) {
+            return Err(invalid(format!(
+                "The value {s} for parameter Statistics is invalid."
+            )));
         }
     }
     for e in &ext {
@@ -393,7 +420,9 @@ pub fn get_metric_statistics(
     let period = input.period as i64;
     check_period(period, "Period")?;
     if input.end_time <= input.start_time {
-        return Err(invalid("The parameter StartTime must be less than the parameter EndTime."));
+        return Err(invalid(
+            "The parameter StartTime must be less than the parameter EndTime.",
+        ));
     }
     if (input.end_time - input.start_time) / period as f64 > 1440.0 {
         return Err(InvalidParameterCombinationException::new(
@@ -407,11 +436,24 @@ pub fn get_metric_statistics(
     let dims = dims_of(&input.dimensions);
     let mkey = metric_key(&input.namespace, &input.metric_name, &dims);
     let unit = input.unit.as_ref().map(|u| u.as_str().to_string());
-    let bins = periods(&mkey, input.start_time, input.end_time, period, 0, unit.as_deref())?;
+    let bins = periods(
+        &mkey,
+        input.start_time,
+        input.end_time,
+        period,
+        0,
+        unit.as_deref(),
+    )?;
     let datapoints = bins
         .into_iter()
         .map(|(ts, (agg, unit))| {
-            let get = |name: &str| stats.iter().any(|s| s == name).then(|| agg.stat(name)).flatten();
+            let get = |name: &str| {
+                stats
+                    .iter()
+                    .any(|s| s == name)
+                    .then(|| agg.stat(name))
+                    .flatten()
+            };
             let extended: BTreeMap<String, f64> = ext
                 .iter()
                 .filter_map(|e| agg.stat(e).map(|v| (e.clone(), v)))
@@ -536,7 +578,13 @@ pub struct Evaluation<'a> {
 }
 
 impl<'a> Evaluation<'a> {
-    pub fn new(ctx: &'a Context, queries: &'a [MetricDataQuery], start: f64, end: f64, origin: i64) -> Self {
+    pub fn new(
+        ctx: &'a Context,
+        queries: &'a [MetricDataQuery],
+        start: f64,
+        end: f64,
+        origin: i64,
+    ) -> Self {
         Evaluation {
             ctx,
             start,
@@ -586,7 +634,10 @@ impl<'a> Evaluation<'a> {
                 )));
             }
             if seen.contains(&q.id) {
-                return Err(invalid(format!("The value {} for parameter MetricDataQueries.Id is duplicated.", q.id)));
+                return Err(invalid(format!(
+                    "The value {} for parameter MetricDataQueries.Id is duplicated.",
+                    q.id
+                )));
             }
             seen.push(q.id.clone());
             match (&q.metric_stat, &q.expression) {
@@ -630,9 +681,8 @@ impl<'a> Evaluation<'a> {
         let mut pending: Vec<(&MetricDataQuery, expr::Ast)> = Vec::new();
         for q in self.queries {
             if let Some(text) = &q.expression {
-                let ast = expr::parse(text).map_err(|e| {
-                    invalid(format!("Error in expression '{}': {e}", q.id))
-                })?;
+                let ast = expr::parse(text)
+                    .map_err(|e| invalid(format!("Error in expression '{}': {e}", q.id)))?;
                 pending.push((q, ast));
             }
         }
@@ -642,20 +692,18 @@ impl<'a> Evaluation<'a> {
                 expr::references(ast, &mut refs);
                 let done = self.results.borrow();
                 let refs_ready = refs.iter().all(|r| {
-                    done.contains_key(r)
-                        || !self.queries.iter().any(|x| &x.id == r)
-                        || r == &q.id
+                    done.contains_key(r) || !self.queries.iter().any(|x| &x.id == r) || r == &q.id
                 });
-                let metrics_ready = !expr::uses_metrics(ast)
-                    || pending
-                        .iter()
-                        .all(|(o, oast)| o.id == q.id || expr::uses_metrics(oast));
-                refs_ready && metrics_ready
+                refs_ready
             });
             let Some(i) = ready else {
                 return Err(invalid(format!(
                     "Circular dependency between the expressions {}.",
-                    pending.iter().map(|(q, _)| q.id.as_str()).collect::<Vec<_>>().join(", ")
+                    pending
+                        .iter()
+                        .map(|(q, _)| q.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             };
             let (q, ast) = pending.remove(i);
@@ -673,7 +721,11 @@ impl<'a> Evaluation<'a> {
                 }
                 Val::Num(n) => Val::Series(Series {
                     label: q.label.clone().unwrap_or(q.id.clone()),
-                    points: self.grid_of(self.query_period(q)).into_iter().map(|t| (t, n)).collect(),
+                    points: self
+                        .grid_of(self.query_period(q))
+                        .into_iter()
+                        .map(|t| (t, n))
+                        .collect(),
                 }),
                 Val::Array(a) => Val::Array(a),
                 Val::Str(_) | Val::Word(_) => {
@@ -690,7 +742,8 @@ impl<'a> Evaluation<'a> {
 
     fn grid_of(&self, period: i64) -> Vec<i64> {
         let period = period.max(1);
-        let first = self.origin + ((self.start.ceil() as i64) - self.origin).div_euclid(period) * period;
+        let first =
+            self.origin + ((self.start.ceil() as i64) - self.origin).div_euclid(period) * period;
         let mut t = first;
         let mut out = Vec::new();
         while (t as f64) < self.end && out.len() < 100_800 {
@@ -713,7 +766,8 @@ impl Env for Evaluation<'_> {
         let results = self.results.borrow();
         self.queries
             .iter()
-            .filter(|q| q.id != current && filter.is_none_or(|f| q.id.contains(f)))
+            .filter(|q| q.metric_stat.is_some() && q.id != current)
+            .filter(|q| filter.is_none_or(|f| q.id.contains(f)))
             .filter_map(|q| results.get(&q.id))
             .flat_map(|v| match v {
                 Val::Series(s) => vec![s.clone()],
@@ -737,14 +791,26 @@ impl Env for Evaluation<'_> {
             msg
         })?;
         let mut out = Vec::new();
-        for (_, m) in metrics.into_iter().filter(|(_, m)| search.matches(m)).take(500) {
+        for (_, m) in metrics
+            .into_iter()
+            .filter(|(_, m)| search.matches(m))
+            .take(500)
+        {
             let metric = Metric {
                 namespace: Some(m.ns.clone()),
                 metric_name: Some(m.name.clone()),
                 dimensions: Some(dims_out(&m.dims)),
             };
-            let points = stat_series(&metric, stat, None, self.start, self.end, period, self.origin)
-                .map_err(|e| e.message.clone())?;
+            let points = stat_series(
+                &metric,
+                stat,
+                None,
+                self.start,
+                self.end,
+                period,
+                self.origin,
+            )
+            .map_err(|e| e.message.clone())?;
             let mut label = vec![m.name.clone()];
             label.extend(m.dims.iter().map(|(_, v)| v.clone()));
             out.push(Series {
@@ -880,18 +946,31 @@ impl SearchExpr {
     }
 }
 
-pub fn get_metric_data(ctx: &Context, input: GetMetricDataInput) -> Result<GetMetricDataOutput, AwsError> {
+pub fn get_metric_data(
+    ctx: &Context,
+    input: GetMetricDataInput,
+) -> Result<GetMetricDataOutput, AwsError> {
     if input.metric_data_queries.is_empty() || input.metric_data_queries.len() > 500 {
-        return Err(invalid("The collection MetricDataQueries must have 1 to 500 members."));
+        return Err(invalid(
+            "The collection MetricDataQueries must have 1 to 500 members.",
+        ));
     }
     if input.end_time <= input.start_time {
-        return Err(invalid("The parameter StartTime must be less than the parameter EndTime."));
+        return Err(invalid(
+            "The parameter StartTime must be less than the parameter EndTime.",
+        ));
     }
     if input.next_token.as_deref().is_some_and(|t| !t.is_empty()) {
         // Every result fits in one answer (below MaxDatapoints), so no token is handed out.
         return Err(invalid_token());
     }
-    let eval = Evaluation::new(ctx, &input.metric_data_queries, input.start_time, input.end_time, 0);
+    let eval = Evaluation::new(
+        ctx,
+        &input.metric_data_queries,
+        input.start_time,
+        input.end_time,
+        0,
+    );
     let results = eval.run()?;
     let ascending = input
         .scan_by
@@ -923,7 +1002,11 @@ pub fn get_metric_data(ctx: &Context, input: GetMetricDataInput) -> Result<GetMe
                 label: Some(s.label),
                 timestamps: Some(pts.iter().map(|p| p.0 as f64).collect()),
                 values: Some(pts.iter().map(|p| p.1).collect()),
-                status_code: Some(StatusCode::from(if partial { "PartialData" } else { "Complete" })),
+                status_code: Some(StatusCode::from(if partial {
+                    "PartialData"
+                } else {
+                    "Complete"
+                })),
                 messages: None,
             });
         }

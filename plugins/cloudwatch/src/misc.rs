@@ -44,7 +44,9 @@ pub fn add_tags(arn: &str, tags: &[Tag]) -> Result<(), AwsError> {
 
 /// Whether `arn` names a resource of this account and region that exists.
 fn resource_exists(arn: &str) -> Result<bool, AwsError> {
-    let parsed: Arn = arn.parse().map_err(|_| invalid(format!("Invalid ARN {arn}")))?;
+    let parsed: Arn = arn
+        .parse()
+        .map_err(|_| invalid(format!("Invalid ARN {arn}")))?;
     let res = parsed.resource.as_str();
     Ok(if let Some(n) = res.strip_prefix("alarm:") {
         crate::alarms::ALARMS.contains(n)
@@ -62,9 +64,12 @@ fn resource_exists(arn: &str) -> Result<bool, AwsError> {
 }
 
 fn not_found(kind: &str, id: &str) -> AwsError {
-    AwsError::not_found("ResourceNotFoundException", format!("{kind} {id} not found"))
-        .with_member("ResourceType", kind)
-        .with_member("ResourceId", id)
+    AwsError::not_found(
+        "ResourceNotFoundException",
+        format!("{kind} {id} not found"),
+    )
+    .with_member("ResourceType", kind)
+    .with_member("ResourceId", id)
 }
 
 pub fn tag_resource(_: &Context, input: TagResourceInput) -> Result<TagResourceOutput, AwsError> {
@@ -75,7 +80,10 @@ pub fn tag_resource(_: &Context, input: TagResourceInput) -> Result<TagResourceO
     Ok(TagResourceOutput {})
 }
 
-pub fn untag_resource(_: &Context, input: UntagResourceInput) -> Result<UntagResourceOutput, AwsError> {
+pub fn untag_resource(
+    _: &Context,
+    input: UntagResourceInput,
+) -> Result<UntagResourceOutput, AwsError> {
     if !resource_exists(&input.resource_arn)? {
         return Err(not_found("Resource", &input.resource_arn));
     }
@@ -87,7 +95,10 @@ pub fn untag_resource(_: &Context, input: UntagResourceInput) -> Result<UntagRes
     Ok(UntagResourceOutput {})
 }
 
-pub fn list_tags_for_resource(_: &Context, input: ListTagsForResourceInput) -> Result<ListTagsForResourceOutput, AwsError> {
+pub fn list_tags_for_resource(
+    _: &Context,
+    input: ListTagsForResourceInput,
+) -> Result<ListTagsForResourceOutput, AwsError> {
     if !resource_exists(&input.resource_arn)? {
         return Err(not_found("Resource", &input.resource_arn));
     }
@@ -98,7 +109,11 @@ pub fn list_tags_for_resource(_: &Context, input: ListTagsForResourceInput) -> R
 
 fn dashboard_arn(ctx: &Context, name: &str) -> String {
     // Dashboards are global: the ARN has no region.
-    format!("arn:{}:cloudwatch::{}:dashboard/{name}", ctx.partition(), ctx.account)
+    format!(
+        "arn:{}:cloudwatch::{}:dashboard/{name}",
+        ctx.partition(),
+        ctx.account
+    )
 }
 
 /// The validation messages of a dashboard body (empty: valid).
@@ -119,8 +134,14 @@ fn check_dashboard(body: &str) -> Vec<DashboardValidationMessage> {
             for (i, w) in ws.iter().enumerate() {
                 match w.get("type").and_then(Value::as_str) {
                     Some("metric" | "text" | "log" | "alarm" | "explorer" | "custom") => {}
-                    Some(t) => out.push(msg(&format!("/widgets/{i}/type"), &format!("Invalid widget type {t}"))),
-                    None => out.push(msg(&format!("/widgets/{i}"), "Should have required property 'type'")),
+                    Some(t) => out.push(msg(
+                        &format!("/widgets/{i}/type"),
+                        &format!("Invalid widget type {t}"),
+                    )),
+                    None => out.push(msg(
+                        &format!("/widgets/{i}"),
+                        "Should have required property 'type'",
+                    )),
                 }
             }
         }
@@ -130,11 +151,16 @@ fn check_dashboard(body: &str) -> Vec<DashboardValidationMessage> {
     out
 }
 
-pub fn put_dashboard(ctx: &Context, input: PutDashboardInput) -> Result<PutDashboardOutput, AwsError> {
+pub fn put_dashboard(
+    ctx: &Context,
+    input: PutDashboardInput,
+) -> Result<PutDashboardOutput, AwsError> {
     let name = &input.dashboard_name;
     if name.is_empty()
         || name.len() > 255
-        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(invalid(
             "The value for field DashboardName contains invalid characters. It can only contain alphanumerics, dash (-) and underscore (_).",
@@ -163,10 +189,13 @@ pub fn put_dashboard(ctx: &Context, input: PutDashboardInput) -> Result<PutDashb
     })
 }
 
-pub fn get_dashboard(ctx: &Context, input: GetDashboardInput) -> Result<GetDashboardOutput, AwsError> {
-    let d = DASHBOARDS
-        .get(&input.dashboard_name)?
-        .ok_or_else(|| DashboardNotFoundError::new(format!("Dashboard {} does not exist", input.dashboard_name)))?;
+pub fn get_dashboard(
+    ctx: &Context,
+    input: GetDashboardInput,
+) -> Result<GetDashboardOutput, AwsError> {
+    let d = DASHBOARDS.get(&input.dashboard_name)?.ok_or_else(|| {
+        DashboardNotFoundError::new(format!("Dashboard {} does not exist", input.dashboard_name))
+    })?;
     Ok(GetDashboardOutput {
         dashboard_arn: Some(dashboard_arn(ctx, &input.dashboard_name)),
         dashboard_body: Some(d.body),
@@ -174,7 +203,10 @@ pub fn get_dashboard(ctx: &Context, input: GetDashboardInput) -> Result<GetDashb
     })
 }
 
-pub fn list_dashboards(ctx: &Context, input: ListDashboardsInput) -> Result<ListDashboardsOutput, AwsError> {
+pub fn list_dashboards(
+    ctx: &Context,
+    input: ListDashboardsInput,
+) -> Result<ListDashboardsOutput, AwsError> {
     let page = DASHBOARDS
         .page(
             &Scan::prefix(input.dashboard_name_prefix.clone().unwrap_or_default()),
@@ -198,10 +230,15 @@ pub fn list_dashboards(ctx: &Context, input: ListDashboardsInput) -> Result<List
     })
 }
 
-pub fn delete_dashboards(ctx: &Context, input: DeleteDashboardsInput) -> Result<DeleteDashboardsOutput, AwsError> {
+pub fn delete_dashboards(
+    ctx: &Context,
+    input: DeleteDashboardsInput,
+) -> Result<DeleteDashboardsOutput, AwsError> {
     for name in &input.dashboard_names {
         if !DASHBOARDS.contains(name) {
-            return Err(DashboardNotFoundError::new(format!("Dashboard {name} does not exist")).into());
+            return Err(
+                DashboardNotFoundError::new(format!("Dashboard {name} does not exist")).into(),
+            );
         }
     }
     for name in &input.dashboard_names {
@@ -217,7 +254,9 @@ fn widget_time(v: Option<&Value>, now: f64, default: f64) -> Result<f64, AwsErro
         return Ok(default);
     };
     if let Some(d) = s.strip_prefix('-').or(s.strip_prefix('P').map(|_| s)) {
-        let d = d.strip_prefix('P').ok_or_else(|| invalid(format!("Invalid time {s}")))?;
+        let d = d
+            .strip_prefix('P')
+            .ok_or_else(|| invalid(format!("Invalid time {s}")))?;
         let mut secs = 0.0;
         let mut num = String::new();
         let mut in_time = false;
@@ -226,7 +265,9 @@ fn widget_time(v: Option<&Value>, now: f64, default: f64) -> Result<f64, AwsErro
                 'T' => in_time = true,
                 c if c.is_ascii_digit() || c == '.' => num.push(c),
                 unit => {
-                    let n: f64 = num.parse().map_err(|_| invalid(format!("Invalid time {s}")))?;
+                    let n: f64 = num
+                        .parse()
+                        .map_err(|_| invalid(format!("Invalid time {s}")))?;
                     num.clear();
                     secs += n * match (unit, in_time) {
                         ('W', false) => 604800.0,
@@ -244,7 +285,10 @@ fn widget_time(v: Option<&Value>, now: f64, default: f64) -> Result<f64, AwsErro
     time::parse_iso8601(s).ok_or_else(|| invalid(format!("Invalid time {s}")))
 }
 
-pub fn get_metric_widget_image(ctx: &Context, input: GetMetricWidgetImageInput) -> Result<GetMetricWidgetImageOutput, AwsError> {
+pub fn get_metric_widget_image(
+    ctx: &Context,
+    input: GetMetricWidgetImageInput,
+) -> Result<GetMetricWidgetImageOutput, AwsError> {
     let format = input.output_format.clone().unwrap_or_else(|| "png".into());
     if format != "png" {
         return Err(invalid(format!(
@@ -259,8 +303,16 @@ pub fn get_metric_widget_image(ctx: &Context, input: GetMetricWidgetImageInput) 
     if end <= start {
         return Err(invalid("The widget's start must be before its end."));
     }
-    let period = w.get("period").and_then(Value::as_i64).unwrap_or(300).max(1);
-    let stat = w.get("stat").and_then(Value::as_str).unwrap_or("Average").to_string();
+    let period = w
+        .get("period")
+        .and_then(Value::as_i64)
+        .unwrap_or(300)
+        .max(1);
+    let stat = w
+        .get("stat")
+        .and_then(Value::as_str)
+        .unwrap_or("Average")
+        .to_string();
     let queries = widget_queries(&w, period, &stat)?;
     let eval = Evaluation::new(ctx, &queries, start, end, 0);
     let results = eval.run()?;
@@ -277,7 +329,8 @@ pub fn get_metric_widget_image(ctx: &Context, input: GetMetricWidgetImageInput) 
     }
     let width = w.get("width").and_then(Value::as_u64).unwrap_or(600) as u32;
     let height = w.get("height").and_then(Value::as_u64).unwrap_or(395) as u32;
-    let png = chart::render(width, height, start as i64, end as i64, &series).map_err(AwsError::internal)?;
+    let png = chart::render(width, height, start as i64, end as i64, &series)
+        .map_err(AwsError::internal)?;
     Ok(GetMetricWidgetImageOutput {
         metric_widget_image: Some(encoding::base64_encode(&png)),
     })
@@ -294,8 +347,14 @@ fn widget_queries(w: &Value, period: i64, stat: &str) -> Result<Vec<MetricDataQu
     let mut out = Vec::new();
     let mut prev: Vec<String> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        let row = row.as_array().ok_or_else(|| invalid("Each metrics row is an array."))?;
-        let opts = row.last().and_then(Value::as_object).cloned().unwrap_or_default();
+        let row = row
+            .as_array()
+            .ok_or_else(|| invalid("Each metrics row is an array."))?;
+        let opts = row
+            .last()
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let id = opts
             .get("id")
             .and_then(Value::as_str)
@@ -327,7 +386,9 @@ fn widget_queries(w: &Value, period: i64, stat: &str) -> Result<Vec<MetricDataQu
             })
             .collect();
         if parts.len() < 2 || parts.len() % 2 != 0 {
-            return Err(invalid(format!("The metrics row {i} must be [Namespace, MetricName, DimName, DimValue, ...].")));
+            return Err(invalid(format!(
+                "The metrics row {i} must be [Namespace, MetricName, DimName, DimValue, ...]."
+            )));
         }
         prev = parts.clone();
         let dims: Vec<Dimension> = parts[2..]
@@ -346,7 +407,11 @@ fn widget_queries(w: &Value, period: i64, stat: &str) -> Result<Vec<MetricDataQu
                     dimensions: Some(dims),
                 },
                 period: opts.get("period").and_then(Value::as_i64).unwrap_or(period) as i32,
-                stat: opts.get("stat").and_then(Value::as_str).unwrap_or(stat).to_string(),
+                stat: opts
+                    .get("stat")
+                    .and_then(Value::as_str)
+                    .unwrap_or(stat)
+                    .to_string(),
                 unit: None,
             }),
             label,
@@ -360,15 +425,25 @@ fn widget_queries(w: &Value, period: i64, stat: &str) -> Result<Vec<MetricDataQu
 // --- insight rules -------------------------------------------------------
 
 fn insight_arn(ctx: &Context, name: &str) -> String {
-    ctx.arn("cloudwatch", &format!("insight-rule/{name}")).to_string()
+    ctx.arn("cloudwatch", &format!("insight-rule/{name}"))
+        .to_string()
 }
 
-pub fn put_insight_rule(ctx: &Context, input: PutInsightRuleInput) -> Result<PutInsightRuleOutput, AwsError> {
+pub fn put_insight_rule(
+    ctx: &Context,
+    input: PutInsightRuleInput,
+) -> Result<PutInsightRuleOutput, AwsError> {
     let def: Value = serde_json::from_str(&input.rule_definition)
         .map_err(|_| invalid("The rule definition is not valid JSON."))?;
     let schema = def
         .get("Schema")
-        .map(|s| format!("{}/{}", s["Name"].as_str().unwrap_or("CloudWatchLogRule"), s["Version"].as_i64().unwrap_or(1)))
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["Name"].as_str().unwrap_or("CloudWatchLogRule"),
+                s["Version"].as_i64().unwrap_or(1)
+            )
+        })
         .unwrap_or_else(|| "CloudWatchLogRule/1".into());
     INSIGHT_RULES.put(
         &input.rule_name,
@@ -387,8 +462,16 @@ pub fn put_insight_rule(ctx: &Context, input: PutInsightRuleInput) -> Result<Put
     Ok(PutInsightRuleOutput {})
 }
 
-pub fn describe_insight_rules(_: &Context, input: DescribeInsightRulesInput) -> Result<DescribeInsightRulesOutput, AwsError> {
-    let page = INSIGHT_RULES.page(&Scan::all(), input.next_token.as_deref(), input.max_results.unwrap_or(500) as u32)
+pub fn describe_insight_rules(
+    _: &Context,
+    input: DescribeInsightRulesInput,
+) -> Result<DescribeInsightRulesOutput, AwsError> {
+    let page = INSIGHT_RULES
+        .page(
+            &Scan::all(),
+            input.next_token.as_deref(),
+            input.max_results.unwrap_or(500) as u32,
+        )
         .map_err(|_| invalid_token())?;
     Ok(DescribeInsightRulesOutput {
         insight_rules: Some(page.items.into_iter().map(|(_, r)| r).collect()),
@@ -396,7 +479,10 @@ pub fn describe_insight_rules(_: &Context, input: DescribeInsightRulesInput) -> 
     })
 }
 
-fn each_rule(names: &[String], f: impl Fn(&str) -> Result<(), AwsError>) -> Result<Vec<PartialFailure>, AwsError> {
+fn each_rule(
+    names: &[String],
+    f: impl Fn(&str) -> Result<(), AwsError>,
+) -> Result<Vec<PartialFailure>, AwsError> {
     let mut failures = Vec::new();
     for n in names {
         if !INSIGHT_RULES.contains(n) {
@@ -424,24 +510,42 @@ fn set_rule_state(names: &[String], state: &str) -> Result<Vec<PartialFailure>, 
     })
 }
 
-pub fn enable_insight_rules(_: &Context, input: EnableInsightRulesInput) -> Result<EnableInsightRulesOutput, AwsError> {
-    Ok(EnableInsightRulesOutput { failures: Some(set_rule_state(&input.rule_names, "ENABLED")?) })
+pub fn enable_insight_rules(
+    _: &Context,
+    input: EnableInsightRulesInput,
+) -> Result<EnableInsightRulesOutput, AwsError> {
+    Ok(EnableInsightRulesOutput {
+        failures: Some(set_rule_state(&input.rule_names, "ENABLED")?),
+    })
 }
 
-pub fn disable_insight_rules(_: &Context, input: DisableInsightRulesInput) -> Result<DisableInsightRulesOutput, AwsError> {
-    Ok(DisableInsightRulesOutput { failures: Some(set_rule_state(&input.rule_names, "DISABLED")?) })
+pub fn disable_insight_rules(
+    _: &Context,
+    input: DisableInsightRulesInput,
+) -> Result<DisableInsightRulesOutput, AwsError> {
+    Ok(DisableInsightRulesOutput {
+        failures: Some(set_rule_state(&input.rule_names, "DISABLED")?),
+    })
 }
 
-pub fn delete_insight_rules(ctx: &Context, input: DeleteInsightRulesInput) -> Result<DeleteInsightRulesOutput, AwsError> {
+pub fn delete_insight_rules(
+    ctx: &Context,
+    input: DeleteInsightRulesInput,
+) -> Result<DeleteInsightRulesOutput, AwsError> {
     let failures = each_rule(&input.rule_names, |n| {
         INSIGHT_RULES.delete(n);
         TAGS.delete(&insight_arn(ctx, n));
         Ok(())
     })?;
-    Ok(DeleteInsightRulesOutput { failures: Some(failures) })
+    Ok(DeleteInsightRulesOutput {
+        failures: Some(failures),
+    })
 }
 
-pub fn get_insight_rule_report(_: &Context, input: GetInsightRuleReportInput) -> Result<GetInsightRuleReportOutput, AwsError> {
+pub fn get_insight_rule_report(
+    _: &Context,
+    input: GetInsightRuleReportInput,
+) -> Result<GetInsightRuleReportOutput, AwsError> {
     let rule = INSIGHT_RULES
         .get(&input.rule_name)?
         .ok_or_else(|| not_found("InsightRule", &input.rule_name))?;
@@ -463,9 +567,16 @@ pub fn get_insight_rule_report(_: &Context, input: GetInsightRuleReportInput) ->
     })
 }
 
-pub fn put_managed_insight_rules(ctx: &Context, input: PutManagedInsightRulesInput) -> Result<PutManagedInsightRulesOutput, AwsError> {
+pub fn put_managed_insight_rules(
+    ctx: &Context,
+    input: PutManagedInsightRulesInput,
+) -> Result<PutManagedInsightRulesOutput, AwsError> {
     for r in &input.managed_rules {
-        let name = format!("{}-{}", r.template_name, r.resource_arn.rsplit([':', '/']).next().unwrap_or(""));
+        let name = format!(
+            "{}-{}",
+            r.template_name,
+            r.resource_arn.rsplit([':', '/']).next().unwrap_or("")
+        );
         INSIGHT_RULES.put(
             &name,
             &InsightRule {
@@ -481,24 +592,37 @@ pub fn put_managed_insight_rules(ctx: &Context, input: PutManagedInsightRulesInp
             add_tags(&insight_arn(ctx, &name), tags)?;
         }
     }
-    Ok(PutManagedInsightRulesOutput { failures: Some(vec![]) })
+    Ok(PutManagedInsightRulesOutput {
+        failures: Some(vec![]),
+    })
 }
 
-pub fn list_managed_insight_rules(_: &Context, input: ListManagedInsightRulesInput) -> Result<ListManagedInsightRulesOutput, AwsError> {
+pub fn list_managed_insight_rules(
+    _: &Context,
+    input: ListManagedInsightRulesInput,
+) -> Result<ListManagedInsightRulesOutput, AwsError> {
     let rules = INSIGHT_RULES
         .scan(&Scan::all())?
         .into_iter()
         .filter(|(_, r)| r.managed_rule == Some(true))
         .filter_map(|(_, r)| {
             let def: Value = serde_json::from_str(&r.definition).ok()?;
-            (def["ResourceARN"].as_str() == Some(input.resource_arn.as_str())).then(|| ManagedRuleDescription {
-                template_name: def["TemplateName"].as_str().map(String::from),
-                resource_arn: Some(input.resource_arn.clone()),
-                rule_state: Some(ManagedRuleState { rule_name: r.name.clone(), state: r.state.clone() }),
+            (def["ResourceARN"].as_str() == Some(input.resource_arn.as_str())).then(|| {
+                ManagedRuleDescription {
+                    template_name: def["TemplateName"].as_str().map(String::from),
+                    resource_arn: Some(input.resource_arn.clone()),
+                    rule_state: Some(ManagedRuleState {
+                        rule_name: r.name.clone(),
+                        state: r.state.clone(),
+                    }),
+                }
             })
         })
         .collect();
-    Ok(ListManagedInsightRulesOutput { managed_rules: Some(rules), next_token: None })
+    Ok(ListManagedInsightRulesOutput {
+        managed_rules: Some(rules),
+        next_token: None,
+    })
 }
 
 // --- anomaly detectors ---------------------------------------------------
@@ -540,7 +664,10 @@ fn detector_of(
     }
 }
 
-pub fn put_anomaly_detector(_: &Context, input: PutAnomalyDetectorInput) -> Result<PutAnomalyDetectorOutput, AwsError> {
+pub fn put_anomaly_detector(
+    _: &Context,
+    input: PutAnomalyDetectorInput,
+) -> Result<PutAnomalyDetectorOutput, AwsError> {
     let mut d = detector_of(
         input.namespace,
         input.metric_name,
@@ -569,7 +696,10 @@ pub fn put_anomaly_detector(_: &Context, input: PutAnomalyDetectorInput) -> Resu
     Ok(PutAnomalyDetectorOutput {})
 }
 
-pub fn delete_anomaly_detector(_: &Context, input: DeleteAnomalyDetectorInput) -> Result<DeleteAnomalyDetectorOutput, AwsError> {
+pub fn delete_anomaly_detector(
+    _: &Context,
+    input: DeleteAnomalyDetectorInput,
+) -> Result<DeleteAnomalyDetectorOutput, AwsError> {
     let d = detector_of(
         input.namespace,
         input.metric_name,
@@ -584,41 +714,72 @@ pub fn delete_anomaly_detector(_: &Context, input: DeleteAnomalyDetectorInput) -
     Ok(DeleteAnomalyDetectorOutput {})
 }
 
-pub fn describe_anomaly_detectors(_: &Context, input: DescribeAnomalyDetectorsInput) -> Result<DescribeAnomalyDetectorsOutput, AwsError> {
+pub fn describe_anomaly_detectors(
+    _: &Context,
+    input: DescribeAnomalyDetectorsInput,
+) -> Result<DescribeAnomalyDetectorsOutput, AwsError> {
     let page = ANOMALY_DETECTORS
-        .page(&Scan::all(), input.next_token.as_deref(), input.max_results.unwrap_or(100).clamp(1, 100) as u32)
+        .page(
+            &Scan::all(),
+            input.next_token.as_deref(),
+            input.max_results.unwrap_or(100).clamp(1, 100) as u32,
+        )
         .map_err(|_| invalid_token())?;
     let list = page
         .items
         .into_iter()
         .map(|(_, d)| d)
         .filter(|d| {
-            input.namespace.as_ref().is_none_or(|n| d.namespace.as_ref() == Some(n))
-                && input.metric_name.as_ref().is_none_or(|n| d.metric_name.as_ref() == Some(n))
-                && input.dimensions.as_ref().is_none_or(|ds| d.dimensions.as_ref() == Some(ds))
+            input
+                .namespace
+                .as_ref()
+                .is_none_or(|n| d.namespace.as_ref() == Some(n))
+                && input
+                    .metric_name
+                    .as_ref()
+                    .is_none_or(|n| d.metric_name.as_ref() == Some(n))
+                && input
+                    .dimensions
+                    .as_ref()
+                    .is_none_or(|ds| d.dimensions.as_ref() == Some(ds))
                 && input.anomaly_detector_types.as_ref().is_none_or(|ts| {
                     ts.is_empty()
                         || ts.iter().any(|t| {
-                            (t.as_str() == "SINGLE_METRIC") == d.single_metric_anomaly_detector.is_some()
+                            (t.as_str() == "SINGLE_METRIC")
+                                == d.single_metric_anomaly_detector.is_some()
                         })
                 })
         })
         .collect();
-    Ok(DescribeAnomalyDetectorsOutput { anomaly_detectors: Some(list), next_token: page.next_token })
+    Ok(DescribeAnomalyDetectorsOutput {
+        anomaly_detectors: Some(list),
+        next_token: page.next_token,
+    })
 }
 
 // --- metric streams ------------------------------------------------------
 
-pub fn put_metric_stream(ctx: &Context, input: PutMetricStreamInput) -> Result<PutMetricStreamOutput, AwsError> {
-    if input.include_filters.as_ref().is_some_and(|f| !f.is_empty())
-        && input.exclude_filters.as_ref().is_some_and(|f| !f.is_empty())
+pub fn put_metric_stream(
+    ctx: &Context,
+    input: PutMetricStreamInput,
+) -> Result<PutMetricStreamOutput, AwsError> {
+    if input
+        .include_filters
+        .as_ref()
+        .is_some_and(|f| !f.is_empty())
+        && input
+            .exclude_filters
+            .as_ref()
+            .is_some_and(|f| !f.is_empty())
     {
         return Err(InvalidParameterCombinationException::new(
             "IncludeFilters and ExcludeFilters are mutually exclusive.".to_string(),
         )
         .into());
     }
-    let arn = ctx.arn("cloudwatch", &format!("metric-stream/{}", input.name)).to_string();
+    let arn = ctx
+        .arn("cloudwatch", &format!("metric-stream/{}", input.name))
+        .to_string();
     let now = time::now();
     let old = STREAMS.get(&input.name)?;
     STREAMS.put(
@@ -630,7 +791,11 @@ pub fn put_metric_stream(ctx: &Context, input: PutMetricStreamInput) -> Result<P
             exclude_filters: input.exclude_filters,
             firehose_arn: Some(input.firehose_arn),
             role_arn: Some(input.role_arn),
-            state: Some(old.as_ref().and_then(|o| o.state.clone()).unwrap_or_else(|| "running".into())),
+            state: Some(
+                old.as_ref()
+                    .and_then(|o| o.state.clone())
+                    .unwrap_or_else(|| "running".into()),
+            ),
             creation_date: Some(old.as_ref().and_then(|o| o.creation_date).unwrap_or(now)),
             last_update_date: Some(now),
             output_format: Some(input.output_format),
@@ -644,13 +809,25 @@ pub fn put_metric_stream(ctx: &Context, input: PutMetricStreamInput) -> Result<P
     Ok(PutMetricStreamOutput { arn: Some(arn) })
 }
 
-pub fn get_metric_stream(_: &Context, input: GetMetricStreamInput) -> Result<GetMetricStreamOutput, AwsError> {
-    STREAMS.get(&input.name)?.ok_or_else(|| not_found("MetricStream", &input.name))
+pub fn get_metric_stream(
+    _: &Context,
+    input: GetMetricStreamInput,
+) -> Result<GetMetricStreamOutput, AwsError> {
+    STREAMS
+        .get(&input.name)?
+        .ok_or_else(|| not_found("MetricStream", &input.name))
 }
 
-pub fn list_metric_streams(_: &Context, input: ListMetricStreamsInput) -> Result<ListMetricStreamsOutput, AwsError> {
+pub fn list_metric_streams(
+    _: &Context,
+    input: ListMetricStreamsInput,
+) -> Result<ListMetricStreamsOutput, AwsError> {
     let page = STREAMS
-        .page(&Scan::all(), input.next_token.as_deref(), input.max_results.unwrap_or(500).clamp(1, 500) as u32)
+        .page(
+            &Scan::all(),
+            input.next_token.as_deref(),
+            input.max_results.unwrap_or(500).clamp(1, 500) as u32,
+        )
         .map_err(|_| invalid_token())?;
     Ok(ListMetricStreamsOutput {
         entries: Some(
@@ -671,7 +848,10 @@ pub fn list_metric_streams(_: &Context, input: ListMetricStreamsInput) -> Result
     })
 }
 
-pub fn delete_metric_stream(_: &Context, input: DeleteMetricStreamInput) -> Result<DeleteMetricStreamOutput, AwsError> {
+pub fn delete_metric_stream(
+    _: &Context,
+    input: DeleteMetricStreamInput,
+) -> Result<DeleteMetricStreamOutput, AwsError> {
     if let Some(s) = STREAMS.get(&input.name)? {
         TAGS.delete(s.arn.as_deref().unwrap_or(""));
     }
@@ -693,12 +873,18 @@ fn set_stream_state(names: &[String], state: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-pub fn start_metric_streams(_: &Context, input: StartMetricStreamsInput) -> Result<StartMetricStreamsOutput, AwsError> {
+pub fn start_metric_streams(
+    _: &Context,
+    input: StartMetricStreamsInput,
+) -> Result<StartMetricStreamsOutput, AwsError> {
     set_stream_state(&input.names, "running")?;
     Ok(StartMetricStreamsOutput {})
 }
 
-pub fn stop_metric_streams(_: &Context, input: StopMetricStreamsInput) -> Result<StopMetricStreamsOutput, AwsError> {
+pub fn stop_metric_streams(
+    _: &Context,
+    input: StopMetricStreamsInput,
+) -> Result<StopMetricStreamsOutput, AwsError> {
     set_stream_state(&input.names, "stopped")?;
     Ok(StopMetricStreamsOutput {})
 }
@@ -706,7 +892,9 @@ pub fn stop_metric_streams(_: &Context, input: StopMetricStreamsInput) -> Result
 // --- alarm mute rules, contributors, OTel enrichment ------------------------
 
 pub fn put_alarm_mute_rule(ctx: &Context, input: PutAlarmMuteRuleInput) -> Result<Empty, AwsError> {
-    let arn = ctx.arn("cloudwatch", &format!("alarm-mute-rule:{}", input.name)).to_string();
+    let arn = ctx
+        .arn("cloudwatch", &format!("alarm-mute-rule:{}", input.name))
+        .to_string();
     let now = time::now();
     let status = match (input.start_date, input.expire_date) {
         (_, Some(e)) if e <= now => "EXPIRED",
@@ -734,22 +922,34 @@ pub fn put_alarm_mute_rule(ctx: &Context, input: PutAlarmMuteRuleInput) -> Resul
     Ok(Empty {})
 }
 
-pub fn get_alarm_mute_rule(_: &Context, input: GetAlarmMuteRuleInput) -> Result<GetAlarmMuteRuleOutput, AwsError> {
+pub fn get_alarm_mute_rule(
+    _: &Context,
+    input: GetAlarmMuteRuleInput,
+) -> Result<GetAlarmMuteRuleOutput, AwsError> {
     MUTE_RULES
         .get(&input.alarm_mute_rule_name)?
         .ok_or_else(|| not_found("AlarmMuteRule", &input.alarm_mute_rule_name))
 }
 
-pub fn list_alarm_mute_rules(_: &Context, input: ListAlarmMuteRulesInput) -> Result<ListAlarmMuteRulesOutput, AwsError> {
+pub fn list_alarm_mute_rules(
+    _: &Context,
+    input: ListAlarmMuteRulesInput,
+) -> Result<ListAlarmMuteRulesOutput, AwsError> {
     let page = MUTE_RULES
-        .page(&Scan::all(), input.next_token.as_deref(), input.max_records.unwrap_or(100).clamp(1, 100) as u32)
+        .page(
+            &Scan::all(),
+            input.next_token.as_deref(),
+            input.max_records.unwrap_or(100).clamp(1, 100) as u32,
+        )
         .map_err(|_| invalid_token())?;
     Ok(ListAlarmMuteRulesOutput {
         alarm_mute_rule_summaries: Some(
             page.items
                 .into_iter()
                 .filter(|(_, r)| {
-                    input.statuses.as_ref().is_none_or(|s| s.is_empty() || r.status.as_ref().is_some_and(|x| s.contains(x)))
+                    input.statuses.as_ref().is_none_or(|s| {
+                        s.is_empty() || r.status.as_ref().is_some_and(|x| s.contains(x))
+                    })
                 })
                 .map(|(_, r)| AlarmMuteRuleSummary {
                     alarm_mute_rule_arn: r.alarm_mute_rule_arn,
@@ -764,22 +964,35 @@ pub fn list_alarm_mute_rules(_: &Context, input: ListAlarmMuteRulesInput) -> Res
     })
 }
 
-pub fn delete_alarm_mute_rule(_: &Context, input: DeleteAlarmMuteRuleInput) -> Result<Empty, AwsError> {
+pub fn delete_alarm_mute_rule(
+    _: &Context,
+    input: DeleteAlarmMuteRuleInput,
+) -> Result<Empty, AwsError> {
     MUTE_RULES.delete(&input.alarm_mute_rule_name);
     Ok(Empty {})
 }
 
-pub fn describe_alarm_contributors(_: &Context, input: DescribeAlarmContributorsInput) -> Result<DescribeAlarmContributorsOutput, AwsError> {
+pub fn describe_alarm_contributors(
+    _: &Context,
+    input: DescribeAlarmContributorsInput,
+) -> Result<DescribeAlarmContributorsOutput, AwsError> {
     if !crate::alarms::ALARMS.contains(&input.alarm_name) {
         return Err(not_found("Alarm", &input.alarm_name));
     }
     // Multi-contributor (Contributor Insights) alarms are not evaluated locally.
-    Ok(DescribeAlarmContributorsOutput { alarm_contributors: vec![], next_token: None })
+    Ok(DescribeAlarmContributorsOutput {
+        alarm_contributors: vec![],
+        next_token: None,
+    })
 }
 
 pub fn get_otel_enrichment(_: &Context, _: Empty) -> Result<GetOTelEnrichmentOutput, AwsError> {
     Ok(GetOTelEnrichmentOutput {
-        status: OTelEnrichmentStatus::from(OTEL.get("status")?.unwrap_or_else(|| "Stopped".into()).as_str()),
+        status: OTelEnrichmentStatus::from(
+            OTEL.get("status")?
+                .unwrap_or_else(|| "Stopped".into())
+                .as_str(),
+        ),
     })
 }
 

@@ -106,7 +106,9 @@ impl Agg {
                 let (mut n, mut s) = (0.0, 0.0);
                 for &(v, c) in &sorted {
                     let v = if kind == 'w' { v.clamp(lo_v, hi_v) } else { v };
-                    if kind == 'w' || (v >= lo_v && v <= hi_v) {
+                    // (lower, upper]: tm(10%:90%) drops the lowest and the highest 10 %.
+                    let above_lower = lo == 0.0 || v > lo_v;
+                    if kind == 'w' || (above_lower && v <= hi_v) {
                         n += c;
                         s += v * c;
                     }
@@ -125,7 +127,8 @@ impl Agg {
 /// The value at percentile `p` (0-100) of sorted (value, count) pairs:
 /// nearest rank, as CloudWatch reports observed values.
 pub fn percentile(sorted: &[(f64, f64)], total: f64, p: f64) -> f64 {
-    let rank = (p / 100.0 * total).ceil().max(1.0);
+    // The epsilon keeps 99.9 % of 1000 at rank 999 despite binary rounding.
+    let rank = (p / 100.0 * total - 1e-9).ceil().max(1.0);
     let mut seen = 0.0;
     for &(v, c) in sorted {
         seen += c;
@@ -141,7 +144,11 @@ enum ExtendedStat {
     Percentile(f64),
     /// `kind`: 'm' trimmed mean, 'w' winsorized mean, 'c' trimmed count,
     /// 's' trimmed sum; bounds as percentiles.
-    Trimmed { kind: char, lo: f64, hi: f64 },
+    Trimmed {
+        kind: char,
+        lo: f64,
+        hi: f64,
+    },
 }
 
 impl ExtendedStat {
@@ -155,7 +162,9 @@ impl ExtendedStat {
         }
         if let Some(p) = name.strip_prefix('p') {
             let p: f64 = p.parse().ok()?;
-            return (0.0..=100.0).contains(&p).then_some(ExtendedStat::Percentile(p));
+            return (0.0..=100.0)
+                .contains(&p)
+                .then_some(ExtendedStat::Percentile(p));
         }
         let kind = match name.get(..2)? {
             "tm" => 'm',
@@ -165,7 +174,8 @@ impl ExtendedStat {
             _ => return None,
         };
         let rest = &name[2..];
-        let (lo, hi) = if let Some(range) = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        let (lo, hi) = if let Some(range) = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')'))
+        {
             let (a, b) = range.split_once(':')?;
             let pct = |s: &str| -> Option<f64> {
                 let s = s.trim().trim_end_matches('%');
@@ -221,9 +231,9 @@ mod tests {
         assert_eq!(a.stat("p99"), Some(99.0));
         assert_eq!(a.stat("p50"), Some(50.0));
         assert_eq!(a.stat("p100"), Some(100.0));
-        assert_eq!(a.stat("tm(10%:90%)"), Some(50.0));
+        assert_eq!(a.stat("tm(10%:90%)"), Some(50.5));
         assert_eq!(a.stat("tc90"), Some(90.0));
-        assert_eq!(a.stat("IQM"), Some(50.0));
+        assert_eq!(a.stat("IQM"), Some(50.5));
         assert_eq!(a.stat("p101"), None);
         assert_eq!(a.stat("bogus"), None);
         assert!(is_statistic("p99.9") && is_statistic("tm90") && !is_statistic("x"));
