@@ -691,10 +691,9 @@ impl<'a> Evaluation<'a> {
                 let mut refs = Vec::new();
                 expr::references(ast, &mut refs);
                 let done = self.results.borrow();
-                let refs_ready = refs.iter().all(|r| {
+                refs.iter().all(|r| {
                     done.contains_key(r) || !self.queries.iter().any(|x| &x.id == r) || r == &q.id
-                });
-                refs_ready
+                })
             });
             let Some(i) = ready else {
                 return Err(invalid(format!(

@@ -385,7 +385,7 @@ fn widget_queries(w: &Value, period: i64, stat: &str) -> Result<Vec<MetricDataQu
                 }
             })
             .collect();
-        if parts.len() < 2 || parts.len() % 2 != 0 {
+        if parts.len() < 2 || !parts.len().is_multiple_of(2) {
             return Err(invalid(format!(
                 "The metrics row {i} must be [Namespace, MetricName, DimName, DimValue, ...]."
             )));
