@@ -107,6 +107,23 @@ def test_metric_math_over_two_series(cw):
         MetricDataQueries=[stat_query("req", ns, "Requests", "Sum")], StartTime=base, EndTime=base + 300
     )["MetricDataResults"][0]
     assert desc["Values"] == [50.0, 40.0, 30.0, 20.0, 10.0]
+    # MaxDatapoints pages the answer.
+    pages, token = [], None
+    while True:
+        kw = {"NextToken": token} if token else {}
+        page = cw.get_metric_data(
+            MetricDataQueries=[stat_query("req", ns, "Requests", "Sum"), stat_query("err", ns, "Errors", "Sum")],
+            StartTime=base, EndTime=base + 300, MaxDatapoints=3, **kw,
+        )
+        pages.append([(r["Id"], r["Values"], r["StatusCode"]) for r in page["MetricDataResults"]])
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == [
+        [("req", [50.0, 40.0, 30.0], "PartialData")],
+        [("req", [20.0, 10.0], "Complete"), ("err", [5.0], "PartialData")],
+        [("err", [3.0, 2.0, 1.0], "Complete")],
+    ]
     bad = error_of(
         cw.get_metric_data,
         MetricDataQueries=[{"Id": "e1", "Expression": "NOPE(m1"}],

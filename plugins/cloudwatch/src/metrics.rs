@@ -959,10 +959,14 @@ pub fn get_metric_data(
             "The parameter StartTime must be less than the parameter EndTime.",
         ));
     }
-    if input.next_token.as_deref().is_some_and(|t| !t.is_empty()) {
-        // Every result fits in one answer (below MaxDatapoints), so no token is handed out.
-        return Err(invalid_token());
-    }
+    // A token is how many datapoints earlier pages held (each page
+    // recomputes the answer and skips them).
+    let skip: usize = match input.next_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => pagination::decode(t)
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(invalid_token)?,
+        None => 0,
+    };
     let eval = Evaluation::new(
         ctx,
         &input.metric_data_queries,
@@ -976,7 +980,9 @@ pub fn get_metric_data(
         .as_ref()
         .is_some_and(|s| s.as_str() == "TimestampAscending");
     let max = input.max_datapoints.unwrap_or(100_800).max(1) as usize;
-    let mut total = 0usize;
+    // `seen`: datapoints before this one in answer order; `taken`: on this page.
+    let (mut seen, mut taken) = (0usize, 0usize);
+    let mut more = false;
     let mut out = Vec::new();
     for q in &input.metric_data_queries {
         if q.return_data == Some(false) {
@@ -992,15 +998,26 @@ pub fn get_metric_data(
             if !ascending {
                 pts.reverse();
             }
-            let room = max.saturating_sub(total);
-            let partial = pts.len() > room;
-            pts.truncate(room);
-            total += pts.len();
+            let len = pts.len();
+            let first = skip.saturating_sub(seen).min(len);
+            seen += len;
+            if first == len && (len > 0 || skip > 0) {
+                continue;
+            }
+            let room = max - taken;
+            if room == 0 {
+                more = true;
+                continue;
+            }
+            let page: Vec<(i64, f64)> = pts.into_iter().skip(first).take(room).collect();
+            let partial = first + page.len() < len;
+            more |= partial;
+            taken += page.len();
             out.push(MetricDataResult {
                 id: Some(q.id.clone()),
                 label: Some(s.label),
-                timestamps: Some(pts.iter().map(|p| p.0 as f64).collect()),
-                values: Some(pts.iter().map(|p| p.1).collect()),
+                timestamps: Some(page.iter().map(|p| p.0 as f64).collect()),
+                values: Some(page.iter().map(|p| p.1).collect()),
                 status_code: Some(StatusCode::from(if partial {
                     "PartialData"
                 } else {
@@ -1010,9 +1027,10 @@ pub fn get_metric_data(
             });
         }
     }
+    let next_token = (more || seen > skip + taken).then(|| pagination::encode(&(skip + taken).to_string()));
     Ok(GetMetricDataOutput {
         metric_data_results: Some(out),
-        next_token: None,
+        next_token,
         messages: Some(vec![]),
     })
 }
