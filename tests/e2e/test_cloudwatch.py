@@ -7,13 +7,38 @@ and the AWS/SQS gauges sampled from SQS."""
 
 import json
 import struct
+import subprocess
+import sys
 import time
 import uuid
 import zlib
+from pathlib import Path
 
 import botocore.exceptions
 import pytest
 import requests
+
+OLDBOTO = Path(__file__).resolve().parents[2] / "target" / "oldboto"
+# An old botocore speaks awsQuery to CloudWatch (its model lists only query).
+OLD_CLIENT = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import boto3
+cw = boto3.client("cloudwatch", endpoint_url=sys.argv[2], region_name="us-east-1",
+                  aws_access_key_id="000000000000", aws_secret_access_key="test")
+now = time.time()
+cw.put_metric_data(Namespace=sys.argv[3], MetricData=[
+    {"MetricName": "Q", "Dimensions": [{"Name": "D", "Value": "v"}], "Values": [1.0, 2.0, 9.0], "Counts": [1, 1, 2]}])
+stats = cw.get_metric_statistics(Namespace=sys.argv[3], MetricName="Q", Dimensions=[{"Name": "D", "Value": "v"}],
+                                 StartTime=now - 600, EndTime=now + 60, Period=60, Statistics=["Sum", "Maximum"],
+                                 ExtendedStatistics=["p50"])
+cw.put_metric_alarm(AlarmName=sys.argv[3], Namespace=sys.argv[3], MetricName="Q", Statistic="Sum", Period=60,
+                    EvaluationPeriods=2, DatapointsToAlarm=1, Threshold=3, ComparisonOperator="GreaterThanThreshold")
+alarm = cw.describe_alarms(AlarmNames=[sys.argv[3]])["MetricAlarms"][0]
+print(json.dumps({"protocol": cw.meta.service_model.protocol,
+                  "points": [[d["Sum"], d["Maximum"], d["ExtendedStatistics"]["p50"]] for d in stats["Datapoints"]],
+                  "alarm": [alarm["AlarmName"], alarm["StateValue"], alarm["DatapointsToAlarm"]]}))
+"""
 
 
 @pytest.fixture
@@ -296,8 +321,21 @@ def test_alarm_ok_alarm_ok_on_schedule_notifies_sns(gateway, cw):
     assert error_of(cw.delete_alarms, AlarmNames=[name])["Error"]["Code"] == "ResourceNotFound"
 
 
-def test_composite_alarm(cw):
+def test_composite_alarm(gateway, cw):
     a, b, parent = f"cpu-{uid()}", f"disk-{uid()}", f"svc-{uid()}"
+    # Alarm state changes reach EventBridge.
+    events, sqs = gateway.client("events"), gateway.client("sqs")
+    queue_url = sqs.create_queue(QueueName=parent)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name=parent,
+        EventPattern=json.dumps({
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {"alarmName": [parent]},
+        }),
+    )
+    events.put_targets(Rule=parent, Targets=[{"Id": "q", "Arn": queue_arn}])
     for n in (a, b):
         cw.put_metric_alarm(
             AlarmName=n, Namespace="Comp", MetricName=n, Statistic="Average", Period=60,
@@ -330,6 +368,19 @@ def test_composite_alarm(cw):
     err = error_of(cw.set_alarm_state, AlarmName=a, StateValue="OK", StateReason="x", StateReasonData="{bad")
     assert err["Error"]["Code"] == "InvalidFormat"
     assert error_of(cw.set_alarm_state, AlarmName="nope", StateValue="OK", StateReason="x")["Error"]["Code"] == "ResourceNotFound"
+    got = []
+
+    def arrived():
+        for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            got.append(json.loads(m["Body"]))
+        return len(got) >= 3
+
+    # INSUFFICIENT_DATA -> OK (put), OK -> ALARM, ALARM -> OK.
+    wait_for(arrived, 10, "alarm state change events")
+    assert [e["detail"]["state"]["value"] for e in got] == ["OK", "ALARM", "OK"]
+    assert got[1]["detail"]["previousState"]["value"] == "OK"
+    assert got[1]["resources"] == [f"arn:aws:cloudwatch:us-east-1:000000000000:alarm:{parent}"]
+    assert got[1]["detail"]["configuration"]["alarmRule"].startswith(f'ALARM("{a}")')
     cw.disable_alarm_actions(AlarmNames=[parent])
     assert composite()["ActionsEnabled"] is False
     cw.delete_alarms(AlarmNames=[parent, a, b])
@@ -420,6 +471,22 @@ def test_sqs_gauges_sampled_on_demand(gateway, cw):
     }
 
 
+def test_old_botocore_speaks_query(gateway):
+    if not (OLDBOTO / "botocore-1.31.56.dist-info").exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+             "--target", str(OLDBOTO), "botocore==1.31.56", "boto3==1.28.56"],
+            check=True, timeout=300,
+        )
+    ns = f"Old{uid()}"
+    run = subprocess.run(
+        [sys.executable, "-c", OLD_CLIENT, str(OLDBOTO), gateway.url, ns], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out == {"protocol": "query", "points": [[21.0, 9.0, 2.0]], "alarm": [ns, "INSUFFICIENT_DATA", 1]}
+
+
 def test_json_and_query_protocols(gateway):
     ns = f"Proto{uid()}"
     r = gateway.json_call(
@@ -449,3 +516,7 @@ def test_json_and_query_protocols(gateway):
         timeout=10,
     )
     assert r.status_code == 400 and "<Code>InvalidParameterValue</Code>" in r.text
+    # The aws CLI (the installed botocore's default protocol).
+    gateway.aws("cloudwatch", "put-metric-data", "--namespace", ns, "--metric-name", "Cli", "--value", "3")
+    listed = json.loads(gateway.aws("cloudwatch", "list-metrics", "--namespace", ns).stdout)["Metrics"]
+    assert sorted(m["MetricName"] for m in listed) == ["Cli", "Hits"]
