@@ -1,10 +1,11 @@
 //! Metric and composite alarms.
 //!
-//! A metric alarm is evaluated by a durable task every `Period` seconds
-//! (the task carries the alarm's generation, so replacing or deleting the
-//! alarm retires the old chain). Each evaluation looks at the last
-//! `EvaluationPeriods` periods ending now (windows that slide with the
-//! evaluation, so data put just now counts at the next evaluation), applies
+//! A metric alarm is evaluated by a durable task every `Period` seconds, a
+//! grace second after each multiple of the period since the epoch (the task
+//! carries the alarm's generation, so replacing or deleting the alarm
+//! retires the old chain). Each evaluation looks at the last
+//! `EvaluationPeriods` periods ending at that boundary (contiguous windows
+//! from one evaluation to the next, so every datapoint is judged), applies
 //! `TreatMissingData` and `DatapointsToAlarm` (M of N) and moves the state.
 //! A change is recorded in the history, runs the state's actions (SNS
 //! Publish with AWS's alarm JSON, Lambda Invoke with the alarm event),
@@ -346,11 +347,26 @@ pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Emp
         json!({"type": if old.is_some() { "Update" } else { "Create" }, "version": "1.0"}),
     )?;
     tasks::schedule(
-        Duration::from_secs(period as u64),
+        until_next_evaluation(period as u64),
         EVALUATE_TASK,
         &EvaluateTask { name, generation },
     )?;
     Ok(Empty {})
+}
+
+/// Seconds after a period boundary an evaluation runs: data put just
+/// before the boundary (a request in flight) still counts in its window.
+const EVALUATION_GRACE_MS: u64 = 1000;
+
+/// Until the next evaluation: one grace second after the next multiple of
+/// `period` since the epoch. Evaluations judge the periods ending at the
+/// last boundary, so consecutive evaluations see contiguous windows however
+/// late a task runs (up to a period late).
+fn until_next_evaluation(period: u64) -> Duration {
+    let period_ms = period.max(1) * 1000;
+    let now = time::now_millis();
+    let next = (now / period_ms + 1) * period_ms + EVALUATION_GRACE_MS;
+    Duration::from_millis(next - now)
 }
 
 fn missing(what: &str) -> AwsError {
@@ -386,7 +402,6 @@ pub fn evaluate_state(
     a: &MetricAlarm,
     current: &str,
 ) -> Result<(String, String, Value), AwsError> {
-    let now = time::now().floor() as i64;
     let n = a.evaluation_periods.unwrap_or(1).max(1) as i64;
     let m = a.datapoints_to_alarm.unwrap_or(n as i32) as usize;
     let queries: Vec<MetricDataQuery> = match &a.metrics {
@@ -421,6 +436,8 @@ pub fn evaluate_state(
         })
         .or_else(|| queries.iter().find_map(|q| q.period.map(|p| p as i64)))
         .unwrap_or(60);
+    // The periods ending at the last boundary (see `until_next_evaluation`).
+    let now = (time::now().floor() as i64).div_euclid(period) * period;
     let start = now - n * period;
     let eval = Evaluation::new(ctx, &queries, start as f64, now as f64, start);
     let results = eval.run()?;
@@ -559,7 +576,7 @@ pub fn evaluate(ctx: &Context, task: EvaluateTask) -> Result<(), AwsError> {
         .max(10);
     // Schedule the next evaluation first: it commits with the state change
     // (before any action's call), and a failed evaluation keeps the chain.
-    tasks::schedule(Duration::from_secs(period), EVALUATE_TASK, &task)?;
+    tasks::schedule(until_next_evaluation(period), EVALUATE_TASK, &task)?;
     let current = rec.state();
     let (state, reason, data) = match evaluate_state(ctx, &alarm, &current) {
         Ok(x) => x,

@@ -1027,7 +1027,8 @@ pub fn get_metric_data(
             });
         }
     }
-    let next_token = (more || seen > skip + taken).then(|| pagination::encode(&(skip + taken).to_string()));
+    let next_token =
+        (more || seen > skip + taken).then(|| pagination::encode(&(skip + taken).to_string()));
     Ok(GetMetricDataOutput {
         metric_data_results: Some(out),
         next_token,
