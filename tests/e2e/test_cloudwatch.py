@@ -5,12 +5,14 @@ on its schedule with missing data treated as not breaching and notifying
 SNS -> SQS, composite alarms, GetMetricWidgetImage's PNG, dashboards, tags
 and the AWS/SQS gauges sampled from SQS."""
 
+import io
 import json
 import struct
 import subprocess
 import sys
 import time
 import uuid
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -518,3 +520,43 @@ def test_json_and_query_protocols(gateway):
     gateway.aws("cloudwatch", "put-metric-data", "--namespace", ns, "--metric-name", "Cli", "--value", "3")
     listed = json.loads(gateway.aws("cloudwatch", "list-metrics", "--namespace", ns).stdout)["Metrics"]
     assert sorted(m["MetricName"] for m in listed) == ["Cli", "Hits"]
+
+
+def test_alarm_action_invokes_lambda(gateway, cw):
+    lam, sqs = gateway.client("lambda"), gateway.client("sqs")
+    name = f"alarm-fn-{uid()}"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", "def handler(event, context):\n    return {'ok': True}\n")
+    fn = lam.create_function(
+        FunctionName=name, Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r", Handler="app.handler",
+        Code={"ZipFile": buf.getvalue()}, Timeout=10,
+    )["FunctionArn"]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    # The asynchronous invoke's success record carries the event the function got.
+    lam.put_function_event_invoke_config(FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": arn}})
+    cw.put_metric_alarm(
+        AlarmName=name, Namespace="Fn", MetricName="Errors", Statistic="Sum", Period=60, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[fn],
+    )
+    cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="by hand", StateReasonData='{"x": 1}')
+    records = []
+
+    def delivered():
+        for m in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []):
+            records.append(json.loads(m["Body"]))
+        return records
+
+    wait_for(delivered, 20, "the function's success record")
+    event = records[0]["requestPayload"]
+    assert event["source"] == "aws.cloudwatch"
+    assert event["alarmArn"].endswith(f":alarm:{name}")
+    assert event["alarmData"]["alarmName"] == name
+    assert event["alarmData"]["state"]["value"] == "ALARM"
+    assert event["alarmData"]["state"]["reason"] == "by hand"
+    assert event["alarmData"]["previousState"]["value"] == "INSUFFICIENT_DATA"
+    assert event["alarmData"]["configuration"]["metrics"][0]["metricStat"]["metric"]["name"] == "Errors"
+    [action] = cw.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
+    assert action["HistorySummary"] == f"Successfully executed action {fn}"
+    cw.delete_alarms(AlarmNames=[name])
