@@ -560,3 +560,21 @@ def test_alarm_action_invokes_lambda(gateway, cw):
     [action] = cw.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
     assert action["HistorySummary"] == f"Successfully executed action {fn}"
     cw.delete_alarms(AlarmNames=[name])
+
+
+def test_alarm_evaluation_survives_a_restart(make_gateway):
+    g = make_gateway(env={"PERSIST_STATE": "1"})
+    cw = g.client("cloudwatch")
+    cw.put_metric_alarm(
+        AlarmName="durable", Namespace="Dur", MetricName="M", Statistic="Sum", Period=10, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanThreshold", TreatMissingData="breaching",
+    )
+    cw.put_metric_data(Namespace="Dur", MetricData=[{"MetricName": "M", "Value": 1}])
+    g.restart()
+    cw = g.client("cloudwatch")
+    # The evaluation chain goes on after the restart: the next evaluation
+    # moves the alarm set by hand to OK back to ALARM (missing data is breaching).
+    cw.set_alarm_state(AlarmName="durable", StateValue="OK", StateReason="by hand")
+    wait_for(lambda: cw.describe_alarms(AlarmNames=["durable"])["MetricAlarms"][0]["StateValue"] == "ALARM", 15, "ALARM")
+    listed = cw.list_metrics(Namespace="Dur")["Metrics"]
+    assert [m["MetricName"] for m in listed] == ["M"]

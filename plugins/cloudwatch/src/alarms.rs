@@ -29,7 +29,6 @@ use crate::shapes::{
     DescribeAlarmsInput, DescribeAlarmsOutput, DisableAlarmActionsInput, EnableAlarmActionsInput,
     HistoryItemType, InvalidFormatFault, Metric, MetricAlarm, MetricDataQuery, MetricStat,
     PutCompositeAlarmInput, PutMetricAlarmInput, ResourceNotFound, SetAlarmStateInput, StateValue,
-    Tag,
 };
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -93,7 +92,7 @@ fn alarm_arn(ctx: &Context, name: &str) -> String {
     ctx.arn("cloudwatch", &format!("alarm:{name}")).to_string()
 }
 
-fn check_actions(ctx: &Context, lists: &[&Option<Vec<String>>]) -> Result<(), AwsError> {
+fn check_actions(lists: &[&Option<Vec<String>>]) -> Result<(), AwsError> {
     for list in lists.iter().copied().flatten() {
         if list.len() > 5 {
             return Err(invalid("At most 5 actions may be set per state."));
@@ -104,12 +103,10 @@ fn check_actions(ctx: &Context, lists: &[&Option<Vec<String>>]) -> Result<(), Aw
             }
         }
     }
-    let _ = ctx;
     Ok(())
 }
 
 fn history(
-    ctx: &Context,
     name: &str,
     kind: &str,
     alarm_type: &str,
@@ -118,7 +115,6 @@ fn history(
 ) -> Result<(), AwsError> {
     let now = time::now();
     let key = keys::join(&[&keys::u64((now * 1000.0) as u64), name, &ids::hex(8)]);
-    let _ = ctx;
     HISTORY.put(
         &key,
         &AlarmHistoryItem {
@@ -183,14 +179,11 @@ pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Emp
             "The value {t} for parameter TreatMissingData is invalid: breaching, notBreaching, ignore or missing."
         )));
     }
-    check_actions(
-        ctx,
-        &[
-            &input.ok_actions,
-            &input.alarm_actions,
-            &input.insufficient_data_actions,
-        ],
-    )?;
+    check_actions(&[
+        &input.ok_actions,
+        &input.alarm_actions,
+        &input.insufficient_data_actions,
+    ])?;
     let period = match (&input.metrics, &input.metric_name) {
         (Some(_), Some(_)) => {
             return Err(crate::shapes::InvalidParameterCombinationException::new(
@@ -336,7 +329,6 @@ pub fn put_metric_alarm(ctx: &Context, input: PutMetricAlarmInput) -> Result<Emp
         crate::misc::add_tags(&arn, tags)?;
     }
     history(
-        ctx,
         &name,
         "ConfigurationUpdate",
         "MetricAlarm",
@@ -550,18 +542,9 @@ pub fn evaluate_state(
     Ok((state.to_string(), reason, data))
 }
 
-/// The evaluation task: evaluates, moves the state, schedules the next one.
-pub fn evaluate(ctx: &Context, task: EvaluateTask) -> Result<(), AwsError> {
-    let Some(rec) = ALARMS.get(&task.name)? else {
-        return Ok(());
-    };
-    if rec.generation != task.generation {
-        return Ok(());
-    }
-    let Some(alarm) = rec.metric.clone() else {
-        return Ok(());
-    };
-    let period = alarm
+/// How often an alarm is evaluated: its period (or its metrics' period).
+fn alarm_period(alarm: &MetricAlarm) -> u64 {
+    alarm
         .period
         .map(|p| p as u64)
         .or_else(|| {
@@ -573,7 +556,21 @@ pub fn evaluate(ctx: &Context, task: EvaluateTask) -> Result<(), AwsError> {
             })
         })
         .unwrap_or(60)
-        .max(10);
+        .max(10)
+}
+
+/// The evaluation task: evaluates, moves the state, schedules the next one.
+pub fn evaluate(ctx: &Context, task: EvaluateTask) -> Result<(), AwsError> {
+    let Some(rec) = ALARMS.get(&task.name)? else {
+        return Ok(());
+    };
+    if rec.generation != task.generation {
+        return Ok(());
+    }
+    let Some(alarm) = rec.metric.clone() else {
+        return Ok(());
+    };
+    let period = alarm_period(&alarm);
     // Schedule the next evaluation first: it commits with the state change
     // (before any action's call), and a failed evaluation keeps the chain.
     tasks::schedule(until_next_evaluation(period), EVALUATE_TASK, &task)?;
@@ -645,7 +642,6 @@ pub fn transition(
         .and_then(|d| serde_json::from_str(d).ok())
         .unwrap_or(Value::Null);
     history(
-        ctx,
         name,
         "StateUpdate",
         alarm_type,
@@ -683,7 +679,6 @@ pub fn transition(
                     ),
                 };
                 history(
-                    ctx,
                     name,
                     "Action",
                     alarm_type,
@@ -924,14 +919,11 @@ pub fn put_composite_alarm(
             )));
         }
     }
-    check_actions(
-        ctx,
-        &[
-            &input.ok_actions,
-            &input.alarm_actions,
-            &input.insufficient_data_actions,
-        ],
-    )?;
+    check_actions(&[
+        &input.ok_actions,
+        &input.alarm_actions,
+        &input.insufficient_data_actions,
+    ])?;
     let old = ALARMS.get(&name)?;
     if old.as_ref().is_some_and(|o| o.metric.is_some()) {
         return Err(invalid(format!("The alarm {name} is a metric alarm.")));
@@ -984,7 +976,6 @@ pub fn put_composite_alarm(
         crate::misc::add_tags(&arn, tags)?;
     }
     history(
-        ctx,
         &name,
         "ConfigurationUpdate",
         "CompositeAlarm",
@@ -1344,50 +1335,40 @@ pub fn describe_alarm_history(
     })
 }
 
-/// On start: restart the evaluation chain of every metric alarm (a task
-/// scheduled before a restart without persistence is gone).
-pub fn restart_evaluations(ctx: &Context) -> Result<(), AwsError> {
-    let _ = ctx;
-    let pending: Vec<String> = tasks::list(EVALUATE_TASK)
-        .into_iter()
-        .map(|t| format!("{}/{}/{}", t.account, t.region, t.payload))
-        .collect();
+/// On start: resume alarm evaluation in every account and region that has
+/// alarms (tasks scheduled before a restart without persistence are gone).
+pub fn restart_evaluations() -> Result<(), AwsError> {
     for (account, region) in tasks::contexts(ALARMS.name()) {
-        tasks::schedule_in(
-            &account,
-            &region,
-            Duration::ZERO,
-            "resume-alarms",
-            &pending.len(),
-        )?;
+        tasks::schedule_in(&account, &region, Duration::ZERO, RESUME_TASK, &())?;
     }
     Ok(())
 }
 
+pub const RESUME_TASK: &str = "resume-alarms";
+
 /// In one account and region: an evaluation task for each metric alarm that has none.
-pub fn resume_alarms(_: &Context, _: usize) -> Result<(), AwsError> {
+pub fn resume_alarms(ctx: &Context, _: ()) -> Result<(), AwsError> {
     let pending: Vec<String> = tasks::list(EVALUATE_TASK)
         .into_iter()
+        .filter(|t| t.account == ctx.account && t.region == ctx.region)
         .map(|t| t.payload)
         .collect();
     for (name, r) in ALARMS.scan(&Scan::all())? {
-        if r.metric.is_none() {
+        let Some(alarm) = &r.metric else {
             continue;
-        }
+        };
         let task = EvaluateTask {
             name,
             generation: r.generation,
         };
         let payload = serde_json::to_string(&task).unwrap_or_default();
         if !pending.contains(&payload) {
-            tasks::schedule(Duration::from_secs(1), EVALUATE_TASK, &task)?;
+            let period = alarm_period(alarm);
+            tasks::schedule(until_next_evaluation(period), EVALUATE_TASK, &task)?;
         }
     }
     Ok(())
 }
-
-/// Tags as stored.
-pub type Tags = Vec<Tag>;
 
 #[cfg(test)]
 mod tests {

@@ -89,7 +89,7 @@ impl Service for CloudWatch {
             .op("StartOTelEnrichment", misc::start_otel_enrichment)
             .op("StopOTelEnrichment", misc::stop_otel_enrichment)
             .task(alarms::EVALUATE_TASK, alarms::evaluate)
-            .task("resume-alarms", alarms::resume_alarms)
+            .task(alarms::RESUME_TASK, alarms::resume_alarms)
             .task(metrics::RETENTION_TASK, metrics::retention)
             .task("retention-sweep", metrics::retention_sweep)
             .task(tasks::START_TASK, on_start)
@@ -99,8 +99,8 @@ impl Service for CloudWatch {
 export_plugin!(CloudWatch);
 
 /// After a start or reset: resume alarm evaluation and the hourly purge.
-fn on_start(ctx: &Context, _: ()) -> Result<(), AwsError> {
-    alarms::restart_evaluations(ctx)?;
+fn on_start(_: &Context, _: ()) -> Result<(), AwsError> {
+    alarms::restart_evaluations()?;
     if tasks::list("retention-sweep").is_empty() {
         tasks::schedule(std::time::Duration::from_secs(60), "retention-sweep", &())?;
     }

@@ -107,7 +107,7 @@ enum Sample {
     },
 }
 
-pub fn put_metric_data(ctx: &Context, input: PutMetricDataInput) -> Result<Empty, AwsError> {
+pub fn put_metric_data(_: &Context, input: PutMetricDataInput) -> Result<Empty, AwsError> {
     let ns = input.namespace.as_str();
     if ns.is_empty() || ns.len() > 255 {
         return Err(invalid(
@@ -240,7 +240,6 @@ pub fn put_metric_data(ctx: &Context, input: PutMetricDataInput) -> Result<Empty
             METRICS.put(&key, &meta)?;
         }
     }
-    let _ = ctx;
     Ok(Empty {})
 }
 
