@@ -1065,3 +1065,38 @@ pub fn retention_sweep(_: &Context, _: ()) -> Result<(), AwsError> {
     tasks::schedule(Duration::from_secs(3600), "retention-sweep", &())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(ns: &str, name: &str, dims: &[(&str, &str)]) -> MetricMeta {
+        MetricMeta {
+            ns: ns.into(),
+            name: name.into(),
+            dims: dims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            last: 0,
+        }
+    }
+
+    #[test]
+    fn search_expressions() {
+        let m = meta("AWS/EC2", "CPUUtilization", &[("InstanceId", "i-123")]);
+        let hit = |q: &str| SearchExpr::parse(q).unwrap().matches(&m);
+        assert!(hit("{AWS/EC2,InstanceId} MetricName=\"CPUUtilization\""));
+        assert!(hit("cpu"));
+        assert!(hit("InstanceId=i-123 NOT Disk"));
+        assert!(!hit("{AWS/EC2} CPUUtilization"), "schema without the dimension");
+        assert!(!hit("\"cpu\""), "quoted terms match exactly");
+        assert!(!hit("{AWS/Lambda,InstanceId}"));
+        assert!(SearchExpr::parse("a OR b").is_err());
+    }
+
+    #[test]
+    fn metric_keys_ignore_dimension_order() {
+        let a = metric_key("N", "m", &[("b".into(), "2".into()), ("a".into(), "1".into())]);
+        let b = metric_key("N", "m", &[("a".into(), "1".into()), ("b".into(), "2".into())]);
+        assert_eq!(a, b);
+        assert_ne!(a, metric_key("N", "m", &[("a".into(), "1".into())]));
+    }
+}
