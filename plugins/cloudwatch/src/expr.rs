@@ -153,7 +153,13 @@ pub enum Ast {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Nesting depth, bounded so a pathological expression cannot exhaust the stack.
+    depth: usize,
+    operators: usize,
 }
+
+const MAX_DEPTH: usize = 64;
+const MAX_OPERATORS: usize = 256;
 
 fn binary_prec(t: &Tok) -> Option<(&'static str, u8)> {
     match t {
@@ -189,6 +195,16 @@ impl Parser {
     }
 
     fn expr(&mut self, min_prec: u8) -> Result<Ast, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err("the expression is nested too deeply".into());
+        }
+        let out = self.expr_inner(min_prec);
+        self.depth -= 1;
+        out
+    }
+
+    fn expr_inner(&mut self, min_prec: u8) -> Result<Ast, String> {
         let mut lhs = self.unary()?;
         while let Some((op, prec)) = self.peek().and_then(binary_prec) {
             if prec < min_prec {
@@ -199,6 +215,11 @@ impl Parser {
             let next = if op == "^" { prec } else { prec + 1 };
             let rhs = self.expr(next)?;
             lhs = Ast::Bin(op, Box::new(lhs), Box::new(rhs));
+            // A long chain (a + b + c ...) nests the tree as deeply as it is long.
+            self.operators += 1;
+            if self.operators > MAX_OPERATORS {
+                return Err("the expression has too many operators".into());
+            }
         }
         Ok(lhs)
     }
@@ -273,6 +294,8 @@ pub fn parse(text: &str) -> Result<Ast, String> {
     let mut p = Parser {
         toks: tokenize(text)?,
         pos: 0,
+        depth: 0,
+        operators: 0,
     };
     let e = p.expr(0)?;
     if p.pos < p.toks.len() {
@@ -773,5 +796,8 @@ mod tests {
         assert!(parse("SUM(m1").is_err());
         assert!(eval(&parse("NOPE(m1)").unwrap(), &env()).is_err());
         assert!(eval(&parse("m9").unwrap(), &env()).is_err());
+        assert!(parse(&format!("{}m1{}", "(".repeat(500), ")".repeat(500))).is_err());
+        assert!(parse(&"-".repeat(500)).is_err());
+        assert!(parse(&vec!["m1"; 400].join(" + ")).is_err());
     }
 }

@@ -1074,7 +1074,10 @@ mod tests {
         MetricMeta {
             ns: ns.into(),
             name: name.into(),
-            dims: dims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            dims: dims
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             last: 0,
         }
     }
@@ -1086,7 +1089,10 @@ mod tests {
         assert!(hit("{AWS/EC2,InstanceId} MetricName=\"CPUUtilization\""));
         assert!(hit("cpu"));
         assert!(hit("InstanceId=i-123 NOT Disk"));
-        assert!(!hit("{AWS/EC2} CPUUtilization"), "schema without the dimension");
+        assert!(
+            !hit("{AWS/EC2} CPUUtilization"),
+            "schema without the dimension"
+        );
         assert!(!hit("\"cpu\""), "quoted terms match exactly");
         assert!(!hit("{AWS/Lambda,InstanceId}"));
         assert!(SearchExpr::parse("a OR b").is_err());
@@ -1094,8 +1100,16 @@ mod tests {
 
     #[test]
     fn metric_keys_ignore_dimension_order() {
-        let a = metric_key("N", "m", &[("b".into(), "2".into()), ("a".into(), "1".into())]);
-        let b = metric_key("N", "m", &[("a".into(), "1".into()), ("b".into(), "2".into())]);
+        let a = metric_key(
+            "N",
+            "m",
+            &[("b".into(), "2".into()), ("a".into(), "1".into())],
+        );
+        let b = metric_key(
+            "N",
+            "m",
+            &[("a".into(), "1".into()), ("b".into(), "2".into())],
+        );
         assert_eq!(a, b);
         assert_ne!(a, metric_key("N", "m", &[("a".into(), "1".into())]));
     }

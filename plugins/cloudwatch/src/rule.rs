@@ -14,6 +14,8 @@ pub enum Rule {
 struct P<'a> {
     s: &'a str,
     i: usize,
+    /// Nesting depth, bounded so a pathological rule cannot exhaust the stack.
+    depth: usize,
 }
 
 impl P<'_> {
@@ -41,6 +43,16 @@ impl P<'_> {
         }
     }
     fn or(&mut self) -> Result<Rule, String> {
+        self.depth += 1;
+        if self.depth > 64 {
+            return Err("the rule is nested too deeply".into());
+        }
+        let out = self.or_inner();
+        self.depth -= 1;
+        out
+    }
+
+    fn or_inner(&mut self) -> Result<Rule, String> {
         let mut l = self.and()?;
         loop {
             let save = self.i;
@@ -67,7 +79,13 @@ impl P<'_> {
     fn not(&mut self) -> Result<Rule, String> {
         let save = self.i;
         if self.word() == "NOT" {
-            return Ok(Rule::Not(Box::new(self.not()?)));
+            self.depth += 1;
+            if self.depth > 64 {
+                return Err("the rule is nested too deeply".into());
+            }
+            let inner = self.not();
+            self.depth -= 1;
+            return Ok(Rule::Not(Box::new(inner?)));
         }
         self.i = save;
         self.atom()
@@ -119,7 +137,7 @@ impl P<'_> {
 }
 
 pub fn parse(s: &str) -> Result<Rule, String> {
-    let mut p = P { s, i: 0 };
+    let mut p = P { s, i: 0, depth: 0 };
     let r = p.or()?;
     p.ws();
     if p.i != s.len() {
@@ -174,5 +192,7 @@ mod tests {
         assert!(parse("ALARM(x) AND").is_err());
         assert!(parse("MAYBE(x)").is_err());
         assert!(parse("TRUE").unwrap().eval(&|_| None));
+        assert!(parse(&format!("{}TRUE{}", "(".repeat(300), ")".repeat(300))).is_err());
+        assert!(parse(&format!("{}TRUE", "NOT ".repeat(300))).is_err());
     }
 }
