@@ -578,3 +578,48 @@ def test_alarm_evaluation_survives_a_restart(make_gateway):
     wait_for(lambda: cw.describe_alarms(AlarmNames=["durable"])["MetricAlarms"][0]["StateValue"] == "ALARM", 15, "ALARM")
     listed = cw.list_metrics(Namespace="Dur")["Metrics"]
     assert [m["MetricName"] for m in listed] == ["M"]
+
+
+def test_streams_insight_rules_and_anomaly_detectors_are_stored(cw):
+    name = f"stream-{uid()}"
+    arn = cw.put_metric_stream(
+        Name=name, FirehoseArn="arn:aws:firehose:us-east-1:000000000000:deliverystream/metrics",
+        RoleArn="arn:aws:iam::000000000000:role/r", OutputFormat="json",
+        IncludeFilters=[{"Namespace": "App"}], Tags=[{"Key": "k", "Value": "v"}],
+    )["Arn"]
+    assert arn == f"arn:aws:cloudwatch:us-east-1:000000000000:metric-stream/{name}"
+    assert cw.get_metric_stream(Name=name)["State"] == "running"
+    cw.stop_metric_streams(Names=[name])
+    assert cw.get_metric_stream(Name=name)["State"] == "stopped"
+    assert name in [e["Name"] for e in cw.list_metric_streams()["Entries"]]
+    assert cw.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "k", "Value": "v"}]
+    err = error_of(
+        cw.put_metric_stream, Name=name, FirehoseArn="arn:aws:firehose:us-east-1:000000000000:deliverystream/m",
+        RoleArn="arn:aws:iam::000000000000:role/r", OutputFormat="json",
+        IncludeFilters=[{"Namespace": "A"}], ExcludeFilters=[{"Namespace": "B"}],
+    )
+    assert err["Error"]["Code"] == "InvalidParameterCombination"
+    cw.delete_metric_stream(Name=name)
+    assert error_of(cw.get_metric_stream, Name=name)["Error"]["Code"] == "ResourceNotFoundException"
+
+    rule = f"rule-{uid()}"
+    definition = {"Schema": {"Name": "CloudWatchLogRule", "Version": 1}, "LogGroupNames": ["/a"],
+                  "LogFormat": "JSON", "Contribution": {"Keys": ["$.ip"]}, "AggregateOn": "Count"}
+    cw.put_insight_rule(RuleName=rule, RuleDefinition=json.dumps(definition))
+    assert rule in [r["Name"] for r in cw.describe_insight_rules()["InsightRules"]]
+    out = cw.disable_insight_rules(RuleNames=[rule, "nope"])
+    assert [f["FailureResource"] for f in out["Failures"]] == ["nope"]
+    report = cw.get_insight_rule_report(RuleName=rule, StartTime=time.time() - 60, EndTime=time.time(), Period=60)
+    assert report["KeyLabels"] == ["$.ip"] and report["Contributors"] == []
+    cw.delete_insight_rules(RuleNames=[rule])
+
+    ns = f"Anom{uid()}"
+    cw.put_anomaly_detector(
+        SingleMetricAnomalyDetector={"Namespace": ns, "MetricName": "M", "Dimensions": [], "Stat": "Average"}
+    )
+    [d] = cw.describe_anomaly_detectors(Namespace=ns)["AnomalyDetectors"]
+    assert d["SingleMetricAnomalyDetector"]["MetricName"] == "M" and d["StateValue"] == "TRAINED"
+    cw.delete_anomaly_detector(
+        SingleMetricAnomalyDetector={"Namespace": ns, "MetricName": "M", "Dimensions": [], "Stat": "Average"}
+    )
+    assert cw.describe_anomaly_detectors(Namespace=ns)["AnomalyDetectors"] == []

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod misc;
 pub mod rule;
 pub mod stats;
+pub mod streams;
 
 ministack_sdk::include_shapes!(pub mod shapes);
 
@@ -92,6 +93,7 @@ impl Service for CloudWatch {
             .task(alarms::RESUME_TASK, alarms::resume_alarms)
             .task(metrics::RETENTION_TASK, metrics::retention)
             .task("retention-sweep", metrics::retention_sweep)
+            .task(streams::TICK_TASK, streams::tick)
             .task(tasks::START_TASK, on_start)
     }
 }

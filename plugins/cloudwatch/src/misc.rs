@@ -1,8 +1,8 @@
 //! Dashboards, tags, GetMetricWidgetImage, and the resources CloudWatch
 //! stores but does not act on locally: insight rules (reports are empty),
 //! anomaly detectors (bands come from the metric math approximation),
-//! metric streams (state only: nothing is delivered to Firehose), alarm
-//! mute rules and the OTel enrichment switch.
+//! alarm mute rules and the OTel enrichment switch; metric streams (their
+//! delivery is in [`crate::streams`]).
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::{encoding, time};
@@ -17,7 +17,7 @@ pub const TAGS: Table<Vec<Tag>> = Table::new("tags");
 const DASHBOARDS: Table<Dashboard> = Table::new("dashboards");
 const INSIGHT_RULES: Table<InsightRule> = Table::new("insight-rules");
 const ANOMALY_DETECTORS: Table<AnomalyDetector> = Table::new("anomaly-detectors");
-const STREAMS: Table<GetMetricStreamOutput> = Table::new("metric-streams");
+pub const STREAMS: Table<GetMetricStreamOutput> = Table::new("metric-streams");
 const MUTE_RULES: Table<GetAlarmMuteRuleOutput> = Table::new("mute-rules");
 const OTEL: Table<String> = Table::new("otel");
 
@@ -806,6 +806,7 @@ pub fn put_metric_stream(
     if let Some(tags) = &input.tags {
         add_tags(&arn, tags)?;
     }
+    crate::streams::restart(&input.name)?;
     Ok(PutMetricStreamOutput { arn: Some(arn) })
 }
 
@@ -856,6 +857,7 @@ pub fn delete_metric_stream(
         TAGS.delete(s.arn.as_deref().unwrap_or(""));
     }
     STREAMS.delete(&input.name);
+    crate::streams::STREAM_GENERATIONS.delete(&input.name);
     Ok(DeleteMetricStreamOutput {})
 }
 
