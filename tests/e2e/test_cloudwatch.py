@@ -623,3 +623,33 @@ def test_streams_insight_rules_and_anomaly_detectors_are_stored(cw):
         SingleMetricAnomalyDetector={"Namespace": ns, "MetricName": "M", "Dimensions": [], "Stat": "Average"}
     )
     assert cw.describe_anomaly_detectors(Namespace=ns)["AnomalyDetectors"] == []
+
+
+def test_pagination(cw):
+    ns = f"Pages{uid()}"
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": f"m{i:04}", "Value": i} for i in range(1000)])
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": f"m{i:04}", "Value": i} for i in range(1000, 1001)])
+    first = cw.list_metrics(Namespace=ns)
+    assert len(first["Metrics"]) == 500 and first["NextToken"]
+    second = cw.list_metrics(Namespace=ns, NextToken=first["NextToken"])
+    third = cw.list_metrics(Namespace=ns, NextToken=second["NextToken"])
+    assert "NextToken" not in third
+    names = [m["MetricName"] for page in (first, second, third) for m in page["Metrics"]]
+    assert names == [f"m{i:04}" for i in range(1001)]
+    assert error_of(cw.list_metrics, Namespace=ns, NextToken="bogus")["Error"]["Code"] == "InvalidNextToken"
+    prefix = f"page-{uid()}-"
+    for i in range(5):
+        cw.put_metric_alarm(
+            AlarmName=f"{prefix}{i}", Namespace=ns, MetricName="m0000", Statistic="Sum", Period=60,
+            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+        )
+    seen, token = [], None
+    while True:
+        page = cw.describe_alarms(AlarmNamePrefix=prefix, MaxRecords=2, **({"NextToken": token} if token else {}))
+        assert len(page["MetricAlarms"]) <= 2
+        seen += [a["AlarmName"] for a in page["MetricAlarms"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert seen == [f"{prefix}{i}" for i in range(5)]
+    cw.delete_alarms(AlarmNames=seen)
