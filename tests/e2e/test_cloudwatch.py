@@ -131,9 +131,11 @@ def test_metric_math_over_two_series(cw):
     assert len(res["found"]) == 1 and values("found")[240] == 5.0
     # Descending by default.
     desc = cw.get_metric_data(
-        MetricDataQueries=[stat_query("req", ns, "Requests", "Sum")], StartTime=base, EndTime=base + 300
+        MetricDataQueries=[stat_query("req", ns, "Requests", "Sum", Label="${PROP('MetricName')} max ${MAX}")],
+        StartTime=base, EndTime=base + 300,
     )["MetricDataResults"][0]
     assert desc["Values"] == [50.0, 40.0, 30.0, 20.0, 10.0]
+    assert desc["Label"] == "Requests max 50"
     # MaxDatapoints pages the answer.
     pages, token = [], None
     while True:

@@ -993,6 +993,7 @@ pub fn get_metric_data(
             _ => vec![],
         };
         for s in series {
+            let label = dynamic_label(&s, q);
             let mut pts: Vec<(i64, f64)> = s.points.into_iter().collect();
             if !ascending {
                 pts.reverse();
@@ -1014,7 +1015,7 @@ pub fn get_metric_data(
             taken += page.len();
             out.push(MetricDataResult {
                 id: Some(q.id.clone()),
-                label: Some(s.label),
+                label: Some(label),
                 timestamps: Some(page.iter().map(|p| p.0 as f64).collect()),
                 values: Some(page.iter().map(|p| p.1).collect()),
                 status_code: Some(StatusCode::from(if partial {
@@ -1033,6 +1034,62 @@ pub fn get_metric_data(
         next_token,
         messages: Some(vec![]),
     })
+}
+
+/// A label with its dynamic values filled in: `${LABEL}`, `${AVG}`,
+/// `${MAX}`, `${MIN}`, `${SUM}`, `${FIRST}`, `${LAST}` (of the whole
+/// series) and, for a metric-stat query, `${PROP('Namespace')}`,
+/// `${PROP('MetricName')}`, `${PROP('Period')}`, `${PROP('Stat')}`,
+/// `${PROP('Dim.<name>')}`.
+pub fn dynamic_label(s: &Series, q: &MetricDataQuery) -> String {
+    if !s.label.contains("${") {
+        return s.label.clone();
+    }
+    let values: Vec<f64> = s.points.values().copied().collect();
+    let fmt = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_default();
+    let default = q
+        .metric_stat
+        .as_ref()
+        .map(|m| metric_label(&m.metric))
+        .unwrap_or_else(|| q.id.clone());
+    let mut out = s
+        .label
+        .replace("${LABEL}", &default)
+        .replace(
+            "${AVG}",
+            &fmt((!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)),
+        )
+        .replace("${MAX}", &fmt(values.iter().copied().reduce(f64::max)))
+        .replace("${MIN}", &fmt(values.iter().copied().reduce(f64::min)))
+        .replace(
+            "${SUM}",
+            &fmt((!values.is_empty()).then(|| values.iter().sum())),
+        )
+        .replace("${FIRST}", &fmt(values.first().copied()))
+        .replace("${LAST}", &fmt(values.last().copied()));
+    if let Some(m) = &q.metric_stat {
+        let mut props = vec![
+            (
+                "Namespace".to_string(),
+                m.metric.namespace.clone().unwrap_or_default(),
+            ),
+            (
+                "MetricName".to_string(),
+                m.metric.metric_name.clone().unwrap_or_default(),
+            ),
+            ("Period".to_string(), m.period.to_string()),
+            ("Stat".to_string(), m.stat.clone()),
+        ];
+        props.extend(
+            dims_of(&m.metric.dimensions)
+                .into_iter()
+                .map(|(k, v)| (format!("Dim.{k}"), v)),
+        );
+        for (k, v) in props {
+            out = out.replace(&format!("${{PROP('{k}')}}"), &v);
+        }
+    }
+    out
 }
 
 /// Hourly purge of buckets older than the retention, per account and region.
@@ -1096,6 +1153,29 @@ mod tests {
         assert!(!hit("\"cpu\""), "quoted terms match exactly");
         assert!(!hit("{AWS/Lambda,InstanceId}"));
         assert!(SearchExpr::parse("a OR b").is_err());
+    }
+
+    #[test]
+    fn dynamic_labels() {
+        let q = MetricDataQuery {
+            id: "m1".into(),
+            metric_stat: Some(crate::shapes::MetricStat {
+                metric: Metric {
+                    namespace: Some("App".into()),
+                    metric_name: Some("Lat".into()),
+                    dimensions: Some(dims_out(&[("Api".into(), "get".into())])),
+                },
+                period: 60,
+                stat: "p99".into(),
+                unit: None,
+            }),
+            ..Default::default()
+        };
+        let s = Series {
+            label: "${PROP('Dim.Api')} ${PROP('Stat')} max ${MAX} last ${LAST} (${LABEL})".into(),
+            points: [(0, 1.0), (60, 5.0), (120, 2.0)].into_iter().collect(),
+        };
+        assert_eq!(dynamic_label(&s, &q), "get p99 max 5 last 2 (Lat)");
     }
 
     #[test]
