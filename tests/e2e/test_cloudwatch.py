@@ -456,15 +456,23 @@ def test_sqs_gauges_sampled_on_demand(gateway, cw):
     sqs = gateway.client("sqs")
     name = f"gauge-{uid()}"
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    dims = [{"Name": "QueueName", "Value": name}]
+    # An alarm on the queue's depth (its evaluations sample SQS too).
+    cw.put_metric_alarm(
+        AlarmName=name, Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible", Dimensions=dims,
+        Statistic="Maximum", Period=10, EvaluationPeriods=1, Threshold=2,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     for i in range(3):
         sqs.send_message(QueueUrl=url, MessageBody=str(i))
     now = time.time()
-    dims = [{"Name": "QueueName", "Value": name}]
     out = cw.get_metric_statistics(
         Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible", Dimensions=dims,
         StartTime=now - 300, EndTime=now + 60, Period=60, Statistics=["Maximum"],
     )
     assert [d["Maximum"] for d in out["Datapoints"]] == [3.0]
+    wait_for(lambda: cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] == "ALARM", 15, "ALARM")
+    cw.delete_alarms(AlarmNames=[name])
     metrics = cw.list_metrics(Namespace="AWS/SQS", Dimensions=[{"Name": "QueueName", "Value": name}])["Metrics"]
     assert {m["MetricName"] for m in metrics} >= {
         "ApproximateNumberOfMessagesVisible",

@@ -271,7 +271,8 @@ fn store_updates(
 }
 
 /// Stores the current SQS queue gauges as `AWS/SQS` datapoints (one per
-/// queue and minute, the latest sample wins). Absent SQS is no error.
+/// queue and second, the latest sample of a second wins). Absent SQS is no
+/// error.
 pub fn sample_sqs(ctx: &Context) {
     let target = Target::new("sqs", ctx);
     let Ok(list) = services::call_json(&target, "ListQueues", "{}") else {
@@ -279,7 +280,8 @@ pub fn sample_sqs(ctx: &Context) {
     };
     let list: serde_json::Value = serde_json::from_str(&list).unwrap_or_default();
     let now = time::now();
-    let bucket = (now as i64).div_euclid(60) * 60;
+    // A per-second sample: an alarm of any period sees the samples taken in it.
+    let bucket = now as i64;
     let mut updates = BTreeMap::new();
     let mut metas = Vec::new();
     for url in list["QueueUrls"].as_array().into_iter().flatten() {
