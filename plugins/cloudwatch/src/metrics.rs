@@ -835,12 +835,15 @@ impl Env for Evaluation<'_> {
 /// terms all of which must match: `Name=value` / `Name="value"` (a
 /// property: `Namespace`, `MetricName` or a dimension name), a bare or
 /// quoted term (matching any part of the namespace, metric name, dimension
-/// names or values) and `NOT term`. `AND` is implied; `OR` is not supported.
+/// names or values) and `NOT term`. `AND` is implied and binds tighter than
+/// `OR`; parentheses are not supported.
 #[derive(Debug, Default)]
 struct SearchExpr {
     namespace: Option<String>,
     schema_dims: Option<Vec<String>>,
-    terms: Vec<(bool, Option<String>, String, bool)>,
+    /// Alternatives (`OR`), each a list of terms that must all match:
+    /// (negated, property, value, quoted).
+    groups: Vec<Vec<(bool, Option<String>, String, bool)>>,
 }
 
 impl SearchExpr {
@@ -860,6 +863,7 @@ impl SearchExpr {
         let chars: Vec<char> = rest.chars().collect();
         let mut i = 0;
         let mut negate = false;
+        s.groups.push(Vec::new());
         let read = |i: &mut usize| -> (String, bool) {
             if chars.get(*i) == Some(&'"') {
                 let mut t = String::new();
@@ -888,7 +892,10 @@ impl SearchExpr {
             if chars.get(i) == Some(&'=') {
                 i += 1;
                 let (value, q2) = read(&mut i);
-                s.terms.push((negate, Some(word), value, q2));
+                s.groups
+                    .last_mut()
+                    .expect("one group")
+                    .push((negate, Some(word), value, q2));
                 negate = false;
                 continue;
             }
@@ -900,14 +907,21 @@ impl SearchExpr {
                 continue;
             }
             if !quoted && word == "OR" {
-                return Err("OR in SEARCH expressions is not supported".into());
+                s.groups.push(Vec::new());
+                continue;
             }
             if word.is_empty() {
                 i += 1;
                 continue;
             }
-            s.terms.push((negate, None, word, quoted));
+            s.groups
+                .last_mut()
+                .expect("one group")
+                .push((negate, None, word, quoted));
             negate = false;
+        }
+        if s.groups.len() > 1 && s.groups.iter().any(Vec::is_empty) {
+            return Err("OR needs a term on each side".into());
         }
         Ok(s)
     }
@@ -927,21 +941,25 @@ impl SearchExpr {
                 return false;
             }
         }
-        self.terms.iter().all(|(negate, prop, value, quoted)| {
-            let hit = |text: &str| {
-                if *quoted {
-                    text == value
-                } else {
-                    text.to_lowercase().contains(&value.to_lowercase())
-                }
-            };
-            let found = match prop.as_deref() {
-                Some("Namespace") => hit(&m.ns),
-                Some("MetricName") => hit(&m.name),
-                Some(dim) => m.dims.iter().any(|(k, v)| k == dim && hit(v)),
-                None => hit(&m.ns) || hit(&m.name) || m.dims.iter().any(|(k, v)| hit(k) || hit(v)),
-            };
-            found != *negate
+        self.groups.iter().any(|terms| {
+            terms.iter().all(|(negate, prop, value, quoted)| {
+                let hit = |text: &str| {
+                    if *quoted {
+                        text == value
+                    } else {
+                        text.to_lowercase().contains(&value.to_lowercase())
+                    }
+                };
+                let found = match prop.as_deref() {
+                    Some("Namespace") => hit(&m.ns),
+                    Some("MetricName") => hit(&m.name),
+                    Some(dim) => m.dims.iter().any(|(k, v)| k == dim && hit(v)),
+                    None => {
+                        hit(&m.ns) || hit(&m.name) || m.dims.iter().any(|(k, v)| hit(k) || hit(v))
+                    }
+                };
+                found != *negate
+            })
         })
     }
 }
@@ -1154,7 +1172,9 @@ mod tests {
         );
         assert!(!hit("\"cpu\""), "quoted terms match exactly");
         assert!(!hit("{AWS/Lambda,InstanceId}"));
-        assert!(SearchExpr::parse("a OR b").is_err());
+        assert!(hit("Disk OR cpu"));
+        assert!(!hit("Disk OR NOT cpu"));
+        assert!(SearchExpr::parse("a OR").is_err());
     }
 
     #[test]
