@@ -841,10 +841,12 @@ impl Env for Evaluation<'_> {
 struct SearchExpr {
     namespace: Option<String>,
     schema_dims: Option<Vec<String>>,
-    /// Alternatives (`OR`), each a list of terms that must all match:
-    /// (negated, property, value, quoted).
-    groups: Vec<Vec<(bool, Option<String>, String, bool)>>,
+    /// Alternatives (`OR`), each a list of terms that must all match.
+    groups: Vec<Vec<SearchTerm>>,
 }
+
+/// (negated, property, value, quoted).
+type SearchTerm = (bool, Option<String>, String, bool);
 
 impl SearchExpr {
     fn parse(q: &str) -> Result<SearchExpr, String> {
