@@ -295,6 +295,8 @@ def test_alarm_ok_alarm_ok_on_schedule_notifies_sns(gateway, cw):
     def received():
         for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
             messages.append(json.loads(json.loads(m["Body"])["Message"]))
+        # A standard queue need not keep the order: sort by the change time.
+        messages.sort(key=lambda m: m["StateChangeTime"])
         return [m["NewStateValue"] for m in messages] == ["OK", "ALARM", "OK"] and messages
 
     wait_for(received, 10, "three notifications")
@@ -379,6 +381,7 @@ def test_composite_alarm(gateway, cw):
 
     # INSUFFICIENT_DATA -> OK (put), OK -> ALARM, ALARM -> OK.
     wait_for(arrived, 10, "alarm state change events")
+    got.sort(key=lambda e: e["detail"]["state"]["timestamp"])
     assert [e["detail"]["state"]["value"] for e in got] == ["OK", "ALARM", "OK"]
     assert got[1]["detail"]["previousState"]["value"] == "OK"
     assert got[1]["resources"] == [f"arn:aws:cloudwatch:us-east-1:000000000000:alarm:{parent}"]
