@@ -168,7 +168,7 @@ def test_readme_services_table_matches_the_plugins(gateway):
     readme = (root / "README.md").read_text()
     rows = dict(
         (m[0], (m[1], int(m[2]), int(m[3])))
-        for m in re.findall(r"^\| ([a-z0-9-]+) \| ([A-Za-z, ]+) \| (\d+) \| (\d+) \|$", readme, re.M)
+        for m in re.findall(r"^\| ([a-z0-9-]+) \| ([A-Za-z0-9, ]+) \| (\d+) \| (\d+) \|$", readme, re.M)
     )
     assert set(rows) == set(bundle), "README's services table is stale: run scripts/services-table.py"
     for name, (protocols, implemented, total) in rows.items():
