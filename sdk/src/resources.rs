@@ -400,7 +400,15 @@ mod erased {
     }
 }
 
-/// The string value of `name` in `properties`, or `default`.
+/// Runs one of the plugin's own operations (JSON in, JSON out), as a
+/// request would: resource handlers reuse the operation code this way, so
+/// a resource behaves exactly as one made through the API.
+pub fn call_own<S: crate::Service>(ctx: &Context, operation: &str, input: &Value) -> Result<Value, AwsError> {
+    let out = crate::router::glue::router::<S>().dispatch(ctx, operation, &input.to_string())?;
+    serde_json::from_str(&out).map_err(|e| AwsError::internal(format!("{operation} output: {e}")))
+}
+
+/// The string value of `name` in `properties`.
 pub fn prop_str<'a>(properties: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     properties.get(name).and_then(Value::as_str)
 }

@@ -285,6 +285,14 @@ impl Router {
         self
     }
 
+    /// Registers several resource types (a plugin's `resources::types()`).
+    pub fn resources(mut self, resources: Vec<crate::resources::ResourceType>) -> Self {
+        for r in resources {
+            self.resources.add(r);
+        }
+        self
+    }
+
     /// The resource types registered with [`Router::resource`].
     pub fn resource_types(&self) -> Vec<&crate::resources::ResourceSchema> {
         self.resources.schemas()
@@ -431,7 +439,7 @@ pub mod glue {
     /// The router, built on first use and kept for the life of the instance
     /// (a fresh instance per request builds it once). A component exports
     /// exactly one service, so one static serves.
-    fn router<S: Service>() -> &'static Router {
+    pub fn router<S: Service>() -> &'static Router {
         static ROUTER: OnceLock<Router> = OnceLock::new();
         ROUTER.get_or_init(|| S::router().with_model(S::MODEL))
     }
