@@ -15,6 +15,7 @@ mod password;
 mod policy;
 mod replication;
 mod rotation;
+mod resources;
 mod secrets;
 pub mod shapes;
 mod versions;
@@ -27,6 +28,7 @@ impl Service for SecretsManager {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             .op("CreateSecret", secrets::create_secret)
             .op("DescribeSecret", secrets::describe_secret)
             .op("UpdateSecret", secrets::update_secret)
