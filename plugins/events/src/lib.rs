@@ -18,6 +18,7 @@ mod buses;
 mod connections;
 mod deliver;
 mod model;
+mod resources;
 pub mod pattern;
 mod rules;
 pub mod schedule;
@@ -32,6 +33,7 @@ impl Service for Events {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             // buses, permissions, tags
             .op("CreateEventBus", buses::create_event_bus)
             .op("DeleteEventBus", buses::delete_event_bus)

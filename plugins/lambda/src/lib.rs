@@ -22,6 +22,7 @@ mod functions;
 mod invoke;
 mod layers;
 mod policy;
+mod resources;
 mod settings;
 mod urls;
 
@@ -72,6 +73,7 @@ impl Service for Lambda {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             // functions
             .op("CreateFunction", functions::create_function)
             .op("GetFunction", functions::get_function)
