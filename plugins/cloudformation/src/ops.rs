@@ -131,8 +131,10 @@ fn validate_name(name: &str) -> Result<(), AwsError> {
     }
 }
 
-/// Checks that every type of the template is provided by a loaded plugin.
+/// Checks that the resources have no dependency cycle and that every type
+/// of the template is provided by a loaded plugin.
 fn check_types(ctx: &Context, tpl: &Value) -> Result<(), AwsError> {
+    template::creation_order(tpl)?;
     let mut handlers = Handlers::default();
     let mut unknown = Vec::new();
     for def in template::section(tpl, "Resources").values() {
