@@ -298,6 +298,8 @@ pub fn delete_stack(_: &Context, input: DeleteStackInput) -> Result<Value, AwsEr
             }
         }
     }
+    // DescribeStacks shows the delete at once, as AWS does.
+    stack.stack_event("DELETE_IN_PROGRESS", Some("User Initiated"));
     start(
         &mut stack,
         Operation {
