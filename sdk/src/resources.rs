@@ -47,6 +47,18 @@ pub const LIST_OPERATION: &str = "ministack:resource-list";
 /// callers through with it; clients never reach it).
 pub const RESERVED_PREFIX: &str = "ministack:";
 
+/// The plugin that provides a type: its service namespace, lowercased
+/// (`AWS::SQS::Queue` → `sqs`, `Acme::Widgets::Thing` → `widgets`), with
+/// the AWS namespaces whose plugin is named otherwise.
+pub fn plugin_for(type_name: &str) -> Option<String> {
+    let mut parts = type_name.split("::");
+    let (_, service, _) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(match service {
+        "KinesisFirehose" => "firehose".to_string(),
+        other => other.to_ascii_lowercase(),
+    })
+}
+
 /// What a plugin declares about one of its types.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]

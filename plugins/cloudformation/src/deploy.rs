@@ -34,20 +34,7 @@ fn internal(type_name: &str) -> bool {
     )
 }
 
-/// The plugin that provides a type: its service namespace, lowercased
-/// (`AWS::SQS::Queue` → `sqs`, `Acme::Widgets::Thing` → `widgets`), with
-/// the few AWS namespaces whose plugin is named otherwise.
-pub fn plugin_for(type_name: &str) -> Option<String> {
-    let mut parts = type_name.split("::");
-    let (_, service, _) = (parts.next()?, parts.next()?, parts.next()?);
-    let name = match service {
-        "KinesisFirehose" => "firehose".to_string(),
-        "StepFunctions" => "stepfunctions".to_string(),
-        "ApiGateway" => "apigateway".to_string(),
-        other => other.to_ascii_lowercase(),
-    };
-    Some(name)
-}
+pub use ministack_sdk::resources::plugin_for;
 
 /// Calls handlers and caches the plugins' schemas for one task run.
 #[derive(Default)]
