@@ -117,7 +117,7 @@ fn handler_error_code(e: &AwsError) -> &'static str {
     let c = e.code.as_str();
     if c.contains("AlreadyExists") || c.contains("EntityAlreadyExists") || c == "QueueAlreadyExists" {
         "AlreadyExists"
-    } else if c.contains("NotFound") || c.contains("NoSuch") || c.contains("NonExistent") {
+    } else if c.contains("NotFound") || c.contains("NoSuch") || c.contains("NonExistent") || c.contains("DoesNotExist") {
         "NotFound"
     } else if c.contains("Validation") || c.contains("InvalidParameter") || c.contains("InvalidArgument") || c.contains("InvalidInput") {
         "InvalidRequest"
