@@ -139,7 +139,10 @@ impl ResourceRequest {
     }
 
     /// A property decoded into a serde type (e.g. a generated shape).
-    pub fn decode<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>, AwsError> {
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, AwsError> {
         match self.properties.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| {
@@ -184,7 +187,11 @@ impl ProgressEvent {
     }
 
     /// Not done: call again after `retry_after_ms` with `context`.
-    pub fn in_progress(physical_id: impl Into<String>, context: Value, retry_after_ms: u64) -> Self {
+    pub fn in_progress(
+        physical_id: impl Into<String>,
+        context: Value,
+        retry_after_ms: u64,
+    ) -> Self {
         ProgressEvent {
             status: "IN_PROGRESS".to_string(),
             physical_id: physical_id.into(),
@@ -290,7 +297,12 @@ impl ResourceType {
     }
 
     /// Checks the required properties, then runs `handler`.
-    fn run(&self, ctx: &Context, handler: Handler, request: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    fn run(
+        &self,
+        ctx: &Context,
+        handler: Handler,
+        request: &ResourceRequest,
+    ) -> Result<ProgressEvent, AwsError> {
         if let Some(missing) = self
             .schema
             .required
@@ -320,7 +332,8 @@ struct TypesOutput<'a> {
 
 impl Registry {
     pub fn add(&mut self, resource: ResourceType) {
-        self.types.retain(|t| t.schema.type_name != resource.schema.type_name);
+        self.types
+            .retain(|t| t.schema.type_name != resource.schema.type_name);
         self.types.push(resource);
     }
 
@@ -329,7 +342,12 @@ impl Registry {
     }
 
     /// Answers a reserved operation; None when `operation` is not one.
-    pub fn dispatch(&self, ctx: &Context, operation: &str, input_json: &str) -> Option<Result<String, AwsError>> {
+    pub fn dispatch(
+        &self,
+        ctx: &Context,
+        operation: &str,
+        input_json: &str,
+    ) -> Option<Result<String, AwsError>> {
         let op = operation.strip_prefix(RESERVED_PREFIX)?;
         if !op.starts_with("resource-") {
             return None;
@@ -357,7 +375,10 @@ impl Registry {
         else {
             return Err(AwsError::new(
                 "TypeNotFoundException",
-                format!("Resource type {} is not provided by this plugin", request.type_name),
+                format!(
+                    "Resource type {} is not provided by this plugin",
+                    request.type_name
+                ),
             )
             .with_status(404));
         };
@@ -383,7 +404,10 @@ impl Registry {
                 Some(list) => to_json(&list(ctx, &request)?),
                 None => Err(AwsError::new(
                     "UnsupportedActionException",
-                    format!("Resource type {} does not support LIST action", request.type_name),
+                    format!(
+                        "Resource type {} does not support LIST action",
+                        request.type_name
+                    ),
                 )
                 .with_status(400)),
             },
@@ -415,7 +439,11 @@ mod erased {
 /// Runs one of the plugin's own operations (JSON in, JSON out), as a
 /// request would: resource handlers reuse the operation code this way, so
 /// a resource behaves exactly as one made through the API.
-pub fn call_own<S: crate::Service>(ctx: &Context, operation: &str, input: &Value) -> Result<Value, AwsError> {
+pub fn call_own<S: crate::Service>(
+    ctx: &Context,
+    operation: &str,
+    input: &Value,
+) -> Result<Value, AwsError> {
     let out = crate::router::glue::router::<S>().dispatch(ctx, operation, &input.to_string())?;
     serde_json::from_str(&out).map_err(|e| AwsError::internal(format!("{operation} output: {e}")))
 }
@@ -473,10 +501,17 @@ mod tests {
                 .attributes(&["Arn"]),
         );
         let ctx = Context::for_test("123456789012", "us-east-1");
-        let types = registry.dispatch(&ctx, TYPES_OPERATION, "{}").unwrap().unwrap();
+        let types = registry
+            .dispatch(&ctx, TYPES_OPERATION, "{}")
+            .unwrap()
+            .unwrap();
         assert!(types.contains("\"TypeName\":\"X::Y::Z\""), "{types}");
         let out = registry
-            .dispatch(&ctx, CREATE_OPERATION, r#"{"TypeName":"X::Y::Z","Properties":{"Name":"n"}}"#)
+            .dispatch(
+                &ctx,
+                CREATE_OPERATION,
+                r#"{"TypeName":"X::Y::Z","Properties":{"Name":"n"}}"#,
+            )
             .unwrap()
             .unwrap();
         let event: ProgressEvent = serde_json::from_str(&out).unwrap();

@@ -86,14 +86,20 @@ fn schema(ctx: &Context, type_name: &str) -> Result<ResourceSchema, AwsError> {
 }
 
 /// Runs a handler to its end, polling while it answers IN_PROGRESS.
-fn run(ctx: &Context, operation: &str, mut request: ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let plugin = plugin_for(&request.type_name).ok_or_else(|| type_not_found(&request.type_name))?;
+fn run(
+    ctx: &Context,
+    operation: &str,
+    mut request: ResourceRequest,
+) -> Result<ProgressEvent, AwsError> {
+    let plugin =
+        plugin_for(&request.type_name).ok_or_else(|| type_not_found(&request.type_name))?;
     let target = Target::new(&plugin, ctx);
     for _ in 0..600 {
-        let input = serde_json::to_string(&request).map_err(|e| AwsError::internal(e.to_string()))?;
+        let input =
+            serde_json::to_string(&request).map_err(|e| AwsError::internal(e.to_string()))?;
         let out = services::call_json(&target, operation, &input)?;
-        let event: ProgressEvent =
-            serde_json::from_str(&out).map_err(|e| AwsError::internal(format!("bad handler reply: {e}")))?;
+        let event: ProgressEvent = serde_json::from_str(&out)
+            .map_err(|e| AwsError::internal(format!("bad handler reply: {e}")))?;
         match event.status.as_str() {
             "IN_PROGRESS" => {
                 ministack_sdk::tasks::wait(
@@ -109,17 +115,29 @@ fn run(ctx: &Context, operation: &str, mut request: ResourceRequest) -> Result<P
             _ => return Ok(event),
         }
     }
-    Err(AwsError::new("NotStabilizedException", "Resource did not stabilize"))
+    Err(AwsError::new(
+        "NotStabilizedException",
+        "Resource did not stabilize",
+    ))
 }
 
 /// Cloud Control's HandlerErrorCode for a service error.
 fn handler_error_code(e: &AwsError) -> &'static str {
     let c = e.code.as_str();
-    if c.contains("AlreadyExists") || c.contains("EntityAlreadyExists") || c == "QueueAlreadyExists" {
+    if c.contains("AlreadyExists") || c.contains("EntityAlreadyExists") || c == "QueueAlreadyExists"
+    {
         "AlreadyExists"
-    } else if c.contains("NotFound") || c.contains("NoSuch") || c.contains("NonExistent") || c.contains("DoesNotExist") {
+    } else if c.contains("NotFound")
+        || c.contains("NoSuch")
+        || c.contains("NonExistent")
+        || c.contains("DoesNotExist")
+    {
         "NotFound"
-    } else if c.contains("Validation") || c.contains("InvalidParameter") || c.contains("InvalidArgument") || c.contains("InvalidInput") {
+    } else if c.contains("Validation")
+        || c.contains("InvalidParameter")
+        || c.contains("InvalidArgument")
+        || c.contains("InvalidInput")
+    {
         "InvalidRequest"
     } else if c.contains("Throttl") {
         "Throttling"
@@ -159,7 +177,11 @@ fn progress(
         Err(e) => {
             event["OperationStatus"] = json!("FAILED");
             event["ErrorCode"] = json!(handler_error_code(e));
-            event["StatusMessage"] = json!(if e.message.is_empty() { e.code.clone() } else { e.message.clone() });
+            event["StatusMessage"] = json!(if e.message.is_empty() {
+                e.code.clone()
+            } else {
+                e.message.clone()
+            });
         }
     }
     REQUESTS.put(&token, &event)?;
@@ -189,7 +211,8 @@ fn model(known: &Known, event: &ProgressEvent, schema: &ResourceSchema) -> Map<S
         }
     }
     if let [id] = schema.primary_identifier.as_slice() {
-        m.entry(id.clone()).or_insert_with(|| json!(known.identifier));
+        m.entry(id.clone())
+            .or_insert_with(|| json!(known.identifier));
     }
     m
 }
@@ -199,7 +222,12 @@ fn create_resource(ctx: &Context, input: CreateResourceInput) -> Result<Value, A
     let schema = schema(ctx, &input.type_name)?;
     let request = ResourceRequest {
         type_name: input.type_name.clone(),
-        logical_id: input.type_name.split("::").last().unwrap_or("Resource").to_string(),
+        logical_id: input
+            .type_name
+            .split("::")
+            .last()
+            .unwrap_or("Resource")
+            .to_string(),
         properties: properties.clone(),
         client_token: input.client_token.unwrap_or_default(),
         ..Default::default()
@@ -223,11 +251,13 @@ fn create_resource(ctx: &Context, input: CreateResourceInput) -> Result<Value, A
 /// What Cloud Control knows of a resource, or (made elsewhere) its
 /// identifier alone.
 fn known(type_name: &str, identifier: &str) -> Result<Known, AwsError> {
-    Ok(RESOURCES.get(&key(type_name, identifier))?.unwrap_or_else(|| Known {
-        type_name: type_name.to_string(),
-        identifier: identifier.to_string(),
-        ..Default::default()
-    }))
+    Ok(RESOURCES
+        .get(&key(type_name, identifier))?
+        .unwrap_or_else(|| Known {
+            type_name: type_name.to_string(),
+            identifier: identifier.to_string(),
+            ..Default::default()
+        }))
 }
 
 fn not_found(type_name: &str, identifier: &str) -> AwsError {
@@ -280,13 +310,15 @@ fn update_resource(ctx: &Context, input: UpdateResourceInput) -> Result<Value, A
         return Err(not_found(&input.type_name, &input.identifier));
     }
     let mut known = known(&input.type_name, &input.identifier)?;
-    let patch: Value = serde_json::from_str(&input.patch_document).map_err(|_| {
-        AwsError::new("InvalidRequestException", "PatchDocument is not valid JSON")
-    })?;
+    let patch: Value = serde_json::from_str(&input.patch_document)
+        .map_err(|_| AwsError::new("InvalidRequestException", "PatchDocument is not valid JSON"))?;
     let mut doc = Value::Object(known.properties.clone());
     patch::apply(&mut doc, &patch).map_err(|m| AwsError::new("InvalidRequestException", m))?;
     let Value::Object(new) = doc else {
-        return Err(AwsError::new("InvalidRequestException", "The patched model is not an object"));
+        return Err(AwsError::new(
+            "InvalidRequestException",
+            "The patched model is not an object",
+        ));
     };
     if let Some(p) = schema
         .create_only
@@ -297,7 +329,10 @@ fn update_resource(ctx: &Context, input: UpdateResourceInput) -> Result<Value, A
             &input.type_name,
             &input.identifier,
             "UPDATE",
-            &Err(AwsError::new("NotUpdatableException", format!("Property {p} cannot be updated"))),
+            &Err(AwsError::new(
+                "NotUpdatableException",
+                format!("Property {p} cannot be updated"),
+            )),
         );
     }
     let request = ResourceRequest {
@@ -342,7 +377,8 @@ fn delete_resource(ctx: &Context, input: DeleteResourceInput) -> Result<Value, A
 fn list_resources(ctx: &Context, input: ListResourcesInput) -> Result<Value, AwsError> {
     let schema = schema(ctx, &input.type_name)?;
     let descriptions: Vec<Value> = if schema.listable {
-        let plugin = plugin_for(&input.type_name).ok_or_else(|| type_not_found(&input.type_name))?;
+        let plugin =
+            plugin_for(&input.type_name).ok_or_else(|| type_not_found(&input.type_name))?;
         let request = ResourceRequest {
             type_name: input.type_name.clone(),
             next_token: input.next_token.clone(),
@@ -373,7 +409,10 @@ fn list_resources(ctx: &Context, input: ListResourcesInput) -> Result<Value, Aws
     Ok(json!({"TypeName": input.type_name, "ResourceDescriptions": descriptions}))
 }
 
-fn get_resource_request_status(_: &Context, input: GetResourceRequestStatusInput) -> Result<Value, AwsError> {
+fn get_resource_request_status(
+    _: &Context,
+    input: GetResourceRequestStatusInput,
+) -> Result<Value, AwsError> {
     let event = REQUESTS.get(&input.request_token)?.ok_or_else(|| {
         AwsError::new(
             "RequestTokenNotFoundException",
@@ -383,9 +422,17 @@ fn get_resource_request_status(_: &Context, input: GetResourceRequestStatusInput
     Ok(json!({"ProgressEvent": event}))
 }
 
-fn list_resource_requests(_: &Context, input: ListResourceRequestsInput) -> Result<Value, AwsError> {
+fn list_resource_requests(
+    _: &Context,
+    input: ListResourceRequestsInput,
+) -> Result<Value, AwsError> {
     let filter = input.resource_request_status_filter.unwrap_or_default();
-    let ops: Vec<String> = filter.operations.unwrap_or_default().iter().map(|o| o.as_str().to_string()).collect();
+    let ops: Vec<String> = filter
+        .operations
+        .unwrap_or_default()
+        .iter()
+        .map(|o| o.as_str().to_string())
+        .collect();
     let statuses: Vec<String> = filter
         .operation_statuses
         .unwrap_or_default()
@@ -396,7 +443,9 @@ fn list_resource_requests(_: &Context, input: ListResourceRequestsInput) -> Resu
         .values("")?
         .into_iter()
         .filter(|e| ops.is_empty() || ops.iter().any(|o| e["Operation"] == json!(o)))
-        .filter(|e| statuses.is_empty() || statuses.iter().any(|s| e["OperationStatus"] == json!(s)))
+        .filter(|e| {
+            statuses.is_empty() || statuses.iter().any(|s| e["OperationStatus"] == json!(s))
+        })
         .collect();
     list.sort_by(|a, b| {
         b["EventTime"]
@@ -407,7 +456,10 @@ fn list_resource_requests(_: &Context, input: ListResourceRequestsInput) -> Resu
     Ok(json!({"ResourceRequestStatusSummaries": list}))
 }
 
-fn cancel_resource_request(_: &Context, input: CancelResourceRequestInput) -> Result<Value, AwsError> {
+fn cancel_resource_request(
+    _: &Context,
+    input: CancelResourceRequestInput,
+) -> Result<Value, AwsError> {
     let event = REQUESTS.get(&input.request_token)?.ok_or_else(|| {
         AwsError::new(
             "RequestTokenNotFoundException",

@@ -20,10 +20,13 @@ fn parent<'a>(doc: &'a mut Value, path: &[String]) -> Result<&'a mut Value, Stri
     let mut cur = doc;
     for t in path {
         cur = match cur {
-            Value::Object(m) => m.get_mut(t).ok_or_else(|| format!("Path component {t} not found"))?,
+            Value::Object(m) => m
+                .get_mut(t)
+                .ok_or_else(|| format!("Path component {t} not found"))?,
             Value::Array(a) => {
                 let i: usize = t.parse().map_err(|_| format!("Invalid array index {t}"))?;
-                a.get_mut(i).ok_or_else(|| format!("Array index {t} out of range"))?
+                a.get_mut(i)
+                    .ok_or_else(|| format!("Array index {t} out of range"))?
             }
             _ => return Err(format!("Path component {t} not found")),
         };
@@ -32,16 +35,22 @@ fn parent<'a>(doc: &'a mut Value, path: &[String]) -> Result<&'a mut Value, Stri
 }
 
 fn get(doc: &Value, pointer: &str) -> Result<Value, String> {
-    doc.pointer(pointer).cloned().ok_or_else(|| format!("No value at {pointer}"))
+    doc.pointer(pointer)
+        .cloned()
+        .ok_or_else(|| format!("No value at {pointer}"))
 }
 
 fn remove(doc: &mut Value, pointer: &str) -> Result<Value, String> {
     let t = tokens(pointer)?;
     let (last, head) = t.split_last().ok_or("Cannot remove the whole document")?;
     match parent(doc, head)? {
-        Value::Object(m) => m.remove(last).ok_or_else(|| format!("No value at {pointer}")),
+        Value::Object(m) => m
+            .remove(last)
+            .ok_or_else(|| format!("No value at {pointer}")),
         Value::Array(a) => {
-            let i: usize = last.parse().map_err(|_| format!("Invalid array index {last}"))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("Invalid array index {last}"))?;
             if i < a.len() {
                 Ok(a.remove(i))
             } else {
@@ -71,9 +80,12 @@ fn add(doc: &mut Value, pointer: &str, value: Value, replace: bool) -> Result<()
                 a.push(value);
                 return Ok(());
             }
-            let i: usize = last.parse().map_err(|_| format!("Invalid array index {last}"))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("Invalid array index {last}"))?;
             if replace {
-                *a.get_mut(i).ok_or_else(|| format!("Array index {last} out of range"))? = value;
+                *a.get_mut(i)
+                    .ok_or_else(|| format!("Array index {last} out of range"))? = value;
             } else if i <= a.len() {
                 a.insert(i, value);
             } else {
@@ -92,8 +104,18 @@ pub fn apply(doc: &mut Value, patch: &Value) -> Result<(), String> {
     for op in ops {
         let path = op["path"].as_str().ok_or("Every operation needs a path")?;
         match op["op"].as_str().unwrap_or_default() {
-            "add" => add(&mut work, path, op.get("value").cloned().ok_or("add needs a value")?, false)?,
-            "replace" => add(&mut work, path, op.get("value").cloned().ok_or("replace needs a value")?, true)?,
+            "add" => add(
+                &mut work,
+                path,
+                op.get("value").cloned().ok_or("add needs a value")?,
+                false,
+            )?,
+            "replace" => add(
+                &mut work,
+                path,
+                op.get("value").cloned().ok_or("replace needs a value")?,
+                true,
+            )?,
             "remove" => {
                 remove(&mut work, path)?;
             }
@@ -138,7 +160,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(doc, json!({"a": 2, "l": [1, 2, 3], "o": {}, "n": "new"}));
-        assert!(super::apply(&mut doc, &json!([{"op": "replace", "path": "/missing", "value": 1}])).is_err());
+        assert!(
+            super::apply(
+                &mut doc,
+                &json!([{"op": "replace", "path": "/missing", "value": 1}])
+            )
+            .is_err()
+        );
         assert_eq!(doc["a"], 2);
     }
 }

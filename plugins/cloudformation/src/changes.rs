@@ -9,7 +9,14 @@ use crate::deploy::{self, Handlers};
 use crate::stacks::Stack;
 use crate::template::{self, EvalError};
 
-fn change(action: &str, logical: &str, physical: Option<&str>, type_name: &str, replacement: Option<&str>, scope: &[&str]) -> Value {
+fn change(
+    action: &str,
+    logical: &str,
+    physical: Option<&str>,
+    type_name: &str,
+    replacement: Option<&str>,
+    scope: &[&str],
+) -> Value {
     let mut rc = json!({
         "Action": action,
         "LogicalResourceId": logical,
@@ -27,7 +34,12 @@ fn change(action: &str, logical: &str, physical: Option<&str>, type_name: &str, 
 }
 
 /// What deploying `tpl` with `parameters` over `stack` would do.
-pub fn compute(ctx: &Context, stack: &Stack, tpl: &Value, parameters: &BTreeMap<String, String>) -> Result<Vec<Value>, AwsError> {
+pub fn compute(
+    ctx: &Context,
+    stack: &Stack,
+    tpl: &Value,
+    parameters: &BTreeMap<String, String>,
+) -> Result<Vec<Value>, AwsError> {
     let env = deploy::environment(ctx, stack, tpl, parameters)?;
     let mut handlers = Handlers::default();
     let mut out = Vec::new();
@@ -46,7 +58,14 @@ pub fn compute(ctx: &Context, stack: &Stack, tpl: &Value, parameters: &BTreeMap<
             continue;
         };
         if old.type_name != type_name {
-            out.push(change("Modify", logical, Some(&old.physical_id), &type_name, Some("True"), &["Properties"]));
+            out.push(change(
+                "Modify",
+                logical,
+                Some(&old.physical_id),
+                &type_name,
+                Some("True"),
+                &["Properties"],
+            ));
             continue;
         }
         let props = match def.get("Properties") {
@@ -56,13 +75,23 @@ pub fn compute(ctx: &Context, stack: &Stack, tpl: &Value, parameters: &BTreeMap<
         let schema = handlers.schema(ctx, &type_name)?;
         match props {
             Err(EvalError::Unknown(_)) => {
-                out.push(change("Modify", logical, Some(&old.physical_id), &type_name, Some("Conditional"), &["Properties"]));
+                out.push(change(
+                    "Modify",
+                    logical,
+                    Some(&old.physical_id),
+                    &type_name,
+                    Some("Conditional"),
+                    &["Properties"],
+                ));
             }
             Err(e) => return Err(e.into()),
             Ok(Value::Object(p)) if p == old.properties => {}
             Ok(p) => {
                 let replace = !schema.updatable
-                    || schema.create_only.iter().any(|k| old.properties.get(k) != p.get(k));
+                    || schema
+                        .create_only
+                        .iter()
+                        .any(|k| old.properties.get(k) != p.get(k));
                 out.push(change(
                     "Modify",
                     logical,
@@ -75,9 +104,18 @@ pub fn compute(ctx: &Context, stack: &Stack, tpl: &Value, parameters: &BTreeMap<
         }
     }
     for (logical, r) in &stack.resources {
-        let kept = defs.get(logical).is_some_and(|d| template::enabled(&env, d));
+        let kept = defs
+            .get(logical)
+            .is_some_and(|d| template::enabled(&env, d));
         if !kept && !r.physical_id.is_empty() && !r.status.starts_with("DELETE") {
-            out.push(change("Remove", logical, Some(&r.physical_id), &r.type_name, None, &[]));
+            out.push(change(
+                "Remove",
+                logical,
+                Some(&r.physical_id),
+                &r.type_name,
+                None,
+                &[],
+            ));
         }
     }
     Ok(out)

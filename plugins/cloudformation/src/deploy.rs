@@ -69,11 +69,12 @@ impl Handlers {
         if !self.schemas.contains_key(&plugin) {
             // A plugin that is not loaded, or predates resource handlers,
             // provides no types.
-            let types = services::call_json(&Target::new(&plugin, ctx), resources::TYPES_OPERATION, "{}")
-                .ok()
-                .and_then(|out| serde_json::from_str::<TypesOutput>(&out).ok())
-                .map(|t| t.types)
-                .unwrap_or_default();
+            let types =
+                services::call_json(&Target::new(&plugin, ctx), resources::TYPES_OPERATION, "{}")
+                    .ok()
+                    .and_then(|out| serde_json::from_str::<TypesOutput>(&out).ok())
+                    .map(|t| t.types)
+                    .unwrap_or_default();
             self.schemas.insert(plugin.clone(), types);
         }
         self.schemas[&plugin]
@@ -92,17 +93,22 @@ impl Handlers {
     ) -> Result<resources::ProgressEvent, AwsError> {
         if internal(&request.type_name) {
             let id = if request.physical_id.is_empty() {
-                format!("{}-{}", request.logical_id, ministack_sdk::ids::upper_alnum(12))
+                format!(
+                    "{}-{}",
+                    request.logical_id,
+                    ministack_sdk::ids::upper_alnum(12)
+                )
             } else {
                 request.physical_id.clone()
             };
             return Ok(resources::ProgressEvent::success(id).attr("Data", "{}"));
         }
-        let plugin = plugin_for(&request.type_name).ok_or_else(|| unsupported(&request.type_name))?;
+        let plugin =
+            plugin_for(&request.type_name).ok_or_else(|| unsupported(&request.type_name))?;
         let target = Target::new(&plugin, ctx);
         for _ in 0..600 {
-            let input = serde_json::to_string(&request)
-                .map_err(|e| AwsError::internal(e.to_string()))?;
+            let input =
+                serde_json::to_string(&request).map_err(|e| AwsError::internal(e.to_string()))?;
             let out = services::call_json(&target, operation, &input)?;
             let event: resources::ProgressEvent = serde_json::from_str(&out)
                 .map_err(|e| AwsError::internal(format!("bad handler reply from {plugin}: {e}")))?;
@@ -161,7 +167,10 @@ pub fn environment(
         ..Default::default()
     };
     resolve_ssm_parameters(ctx, template, &mut env)?;
-    env.declared = template::section(template, "Resources").keys().cloned().collect();
+    env.declared = template::section(template, "Resources")
+        .keys()
+        .cloned()
+        .collect();
     for (name, r) in &stack.resources {
         if !r.physical_id.is_empty() && !r.status.starts_with("DELETE") {
             env.resources.insert(
@@ -277,17 +286,19 @@ fn resolve_one(ctx: &Context, reference: &str) -> Result<String, AwsError> {
             if let Some(version) = parts.get(3).filter(|s| !s.is_empty()) {
                 input["VersionId"] = json!(version);
             }
-            let out: Value = services::call(&Target::new("secretsmanager", ctx), "GetSecretValue", &input)?;
+            let out: Value = services::call(
+                &Target::new("secretsmanager", ctx),
+                "GetSecretValue",
+                &input,
+            )?;
             let secret = template::text(&out["SecretString"]);
             match parts.get(1).filter(|s| !s.is_empty()) {
                 Some(key) => {
-                    let parsed: Value = serde_json::from_str(&secret).map_err(|_| {
-                        AwsError::validation_error("Secret is not a JSON object")
-                    })?;
-                    parsed
-                        .get(*key)
-                        .map(template::text)
-                        .ok_or_else(|| AwsError::validation_error(format!("Secret has no key {key}")))
+                    let parsed: Value = serde_json::from_str(&secret)
+                        .map_err(|_| AwsError::validation_error("Secret is not a JSON object"))?;
+                    parsed.get(*key).map(template::text).ok_or_else(|| {
+                        AwsError::validation_error(format!("Secret has no key {key}"))
+                    })
                 }
                 None => Ok(secret),
             }
@@ -412,7 +423,13 @@ fn deploy(ctx: &Context, stack: &mut Stack, handlers: &mut Handlers) -> Result<(
                     ministack_sdk::warn!("cleanup of {} failed: {}", r.physical_id, e.message);
                 }
             }
-            stack.event(&r.logical_id, &r.physical_id, &r.type_name, "DELETE_COMPLETE", None);
+            stack.event(
+                &r.logical_id,
+                &r.physical_id,
+                &r.type_name,
+                "DELETE_COMPLETE",
+                None,
+            );
         }
     }
     if let Some(id) = &op.change_set_id {
@@ -488,11 +505,21 @@ fn deploy_resources(
         let props = match properties(ctx, &env, def) {
             Ok(p) => p,
             Err(e) => {
-                return Err(fail_resource(stack, &logical, &type_name, existing.is_none(), &e.message));
+                return Err(fail_resource(
+                    stack,
+                    &logical,
+                    &type_name,
+                    existing.is_none(),
+                    &e.message,
+                ));
             }
         };
         match existing {
-            Some(old) if !old.physical_id.is_empty() && old.status != "CREATE_FAILED" && !op.created.contains(&logical) => {
+            Some(old)
+                if !old.physical_id.is_empty()
+                    && old.status != "CREATE_FAILED"
+                    && !op.created.contains(&logical) =>
+            {
                 if old.properties == props && old.type_name == type_name {
                     continue;
                 }
@@ -542,7 +569,13 @@ fn deploy_resources(
                         save(stack)?;
                     }
                     Err(e) => {
-                        return Err(fail_resource(stack, &logical, &type_name, false, &resource_error(&e)));
+                        return Err(fail_resource(
+                            stack,
+                            &logical,
+                            &type_name,
+                            false,
+                            &resource_error(&e),
+                        ));
                     }
                 }
             }
@@ -573,12 +606,22 @@ fn deploy_resources(
                                 attributes: r.attributes.clone(),
                             },
                         );
-                        stack.resource_status(&logical, "CREATE_IN_PROGRESS", Some("Resource creation Initiated"));
+                        stack.resource_status(
+                            &logical,
+                            "CREATE_IN_PROGRESS",
+                            Some("Resource creation Initiated"),
+                        );
                         stack.resource_status(&logical, "CREATE_COMPLETE", None);
                         save(stack)?;
                     }
                     Err(e) => {
-                        return Err(fail_resource(stack, &logical, &type_name, true, &resource_error(&e)));
+                        return Err(fail_resource(
+                            stack,
+                            &logical,
+                            &type_name,
+                            true,
+                            &resource_error(&e),
+                        ));
                     }
                 }
             }
@@ -592,7 +635,13 @@ fn save(stack: &Stack) -> Result<(), String> {
 }
 
 /// Marks a resource failed; the stack's reason.
-fn fail_resource(stack: &mut Stack, logical: &str, type_name: &str, create: bool, reason: &str) -> String {
+fn fail_resource(
+    stack: &mut Stack,
+    logical: &str,
+    type_name: &str,
+    create: bool,
+    reason: &str,
+) -> String {
     if !stack.resources.contains_key(logical) {
         stack.resources.insert(
             logical.to_string(),
@@ -603,10 +652,17 @@ fn fail_resource(stack: &mut Stack, logical: &str, type_name: &str, create: bool
             },
         );
     }
-    let status = if create { "CREATE_FAILED" } else { "UPDATE_FAILED" };
+    let status = if create {
+        "CREATE_FAILED"
+    } else {
+        "UPDATE_FAILED"
+    };
     stack.resource_status(logical, status, Some(reason));
     let _ = stack.save();
-    format!("The following resource(s) failed to {}: [{logical}]. ", if create { "create" } else { "update" })
+    format!(
+        "The following resource(s) failed to {}: [{logical}]. ",
+        if create { "create" } else { "update" }
+    )
 }
 
 /// Undoes a failed create or update.
@@ -692,12 +748,21 @@ fn roll_back(
 }
 
 /// Deletes one resource (or skips it under a Retain policy), with its events.
-fn delete_one(ctx: &Context, stack: &mut Stack, handlers: &mut Handlers, r: &Resource, policy: &str) -> bool {
+fn delete_one(
+    ctx: &Context,
+    stack: &mut Stack,
+    handlers: &mut Handlers,
+    r: &Resource,
+    policy: &str,
+) -> bool {
     if r.physical_id.is_empty() {
         stack.resource_status(&r.logical_id, "DELETE_COMPLETE", None);
         return true;
     }
-    if policy == "Retain" || policy == "Snapshot" || policy == "RetainExceptOnCreate" && stack.status != "ROLLBACK_IN_PROGRESS" {
+    if policy == "Retain"
+        || policy == "Snapshot"
+        || policy == "RetainExceptOnCreate" && stack.status != "ROLLBACK_IN_PROGRESS"
+    {
         stack.resource_status(&r.logical_id, "DELETE_SKIPPED", None);
         return true;
     }
@@ -741,7 +806,10 @@ fn delete_stack(ctx: &Context, stack: &mut Stack, handlers: &mut Handlers) -> Re
         let Some(r) = stack.resources.get(logical).cloned() else {
             continue;
         };
-        if r.status == "DELETE_COMPLETE" || r.status == "DELETE_SKIPPED" || retained.contains(logical) {
+        if r.status == "DELETE_COMPLETE"
+            || r.status == "DELETE_SKIPPED"
+            || retained.contains(logical)
+        {
             continue;
         }
         let policy = policy(&stack.template, logical, "DeletionPolicy");
@@ -754,7 +822,10 @@ fn delete_stack(ctx: &Context, stack: &mut Stack, handlers: &mut Handlers) -> Re
     if !failed.is_empty() {
         stack.stack_event(
             "DELETE_FAILED",
-            Some(&format!("The following resource(s) failed to delete: [{}]. ", failed.join(", "))),
+            Some(&format!(
+                "The following resource(s) failed to delete: [{}]. ",
+                failed.join(", ")
+            )),
         );
         return stack.save();
     }
@@ -811,7 +882,11 @@ fn register_exports(stack: &Stack, outputs: &[OutputRecord]) -> Result<(), AwsEr
     }
     // Exports this stack no longer declares go away.
     for (name, export) in EXPORTS.scan(&Scan::all())? {
-        if export.stack_id == stack.stack_id && !outputs.iter().any(|o| o.export_name.as_ref() == Some(&name)) {
+        if export.stack_id == stack.stack_id
+            && !outputs
+                .iter()
+                .any(|o| o.export_name.as_ref() == Some(&name))
+        {
             EXPORTS.delete(&name);
         }
     }

@@ -43,7 +43,10 @@ impl Service for CloudFormation {
             .op("ListChangeSets", ops::list_change_sets)
             .op("ListExports", ops::list_exports)
             .op("ListImports", ops::list_imports)
-            .op("UpdateTerminationProtection", ops::update_termination_protection)
+            .op(
+                "UpdateTerminationProtection",
+                ops::update_termination_protection,
+            )
             .op("SetStackPolicy", ops::set_stack_policy)
             .op("GetStackPolicy", ops::get_stack_policy)
             .task(deploy::DEPLOY_TASK, ops::run_deploy)

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use crate::deploy::{self, DEPLOY_TASK, DeployPayload, Handlers};
 use crate::shapes::*;
-use crate::stacks::{self, CHANGE_SETS, ChangeSet, EVENTS, EXPORTS, NAMES, Operation, STACKS, Stack};
+use crate::stacks::{
+    self, CHANGE_SETS, ChangeSet, EVENTS, EXPORTS, NAMES, Operation, STACKS, Stack,
+};
 use crate::template;
 
 fn body_of(body: Option<String>, url: Option<String>) -> Result<String, AwsError> {
@@ -44,7 +46,10 @@ fn given_parameters(
 }
 
 /// Keeps only parameters the template declares and adds defaults, as text.
-fn effective_parameters(tpl: &Value, given: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, AwsError> {
+fn effective_parameters(
+    tpl: &Value,
+    given: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, AwsError> {
     let resolved = template::resolve_parameters(tpl, given)?;
     Ok(resolved
         .into_iter()
@@ -66,9 +71,15 @@ fn check_capabilities(tpl: &Value, caps: &[String]) -> Result<(), AwsError> {
         if !ty.starts_with("AWS::IAM::") {
             continue;
         }
-        let named = ["RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"]
-            .iter()
-            .any(|n| def.get("Properties").and_then(|p| p.get(*n)).is_some());
+        let named = [
+            "RoleName",
+            "UserName",
+            "GroupName",
+            "ManagedPolicyName",
+            "InstanceProfileName",
+        ]
+        .iter()
+        .any(|n| def.get("Properties").and_then(|p| p.get(*n)).is_some());
         if named {
             needed = Some("CAPABILITY_NAMED_IAM");
         } else if needed.is_none() {
@@ -89,11 +100,17 @@ fn check_capabilities(tpl: &Value, caps: &[String]) -> Result<(), AwsError> {
 }
 
 fn caps(list: Option<Vec<Capability>>) -> Vec<String> {
-    list.unwrap_or_default().iter().map(|c| c.as_str().to_string()).collect()
+    list.unwrap_or_default()
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect()
 }
 
 fn tag_pairs(tags: Option<Vec<Tag>>) -> Vec<(String, String)> {
-    tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value)).collect()
+    tags.unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect()
 }
 
 fn new_stack(ctx: &Context, name: &str) -> Result<Stack, AwsError> {
@@ -101,7 +118,11 @@ fn new_stack(ctx: &Context, name: &str) -> Result<Stack, AwsError> {
     if let Some(existing) = stacks::find(name)?
         && existing.status != "REVIEW_IN_PROGRESS"
     {
-        return Err(AwsError::new("AlreadyExistsException", format!("Stack [{name}] already exists")).with_status(400));
+        return Err(AwsError::new(
+            "AlreadyExistsException",
+            format!("Stack [{name}] already exists"),
+        )
+        .with_status(400));
     }
     Ok(Stack {
         stack_id: format!(
@@ -181,7 +202,10 @@ pub fn create_stack(ctx: &Context, input: CreateStackInput) -> Result<Value, Aws
     stack.termination_protection = input.enable_termination_protection.unwrap_or(false);
     stack.stack_policy = input.stack_policy_body;
     stack.disable_rollback = input.disable_rollback.unwrap_or(false)
-        || input.on_failure.as_ref().is_some_and(|f| f.as_str() == "DO_NOTHING");
+        || input
+            .on_failure
+            .as_ref()
+            .is_some_and(|f| f.as_str() == "DO_NOTHING");
     stack.description = tpl.get("Description").map(template::text);
     stack.template = tpl.clone();
     stack.template_body = body.clone();
@@ -202,7 +226,11 @@ pub fn create_stack(ctx: &Context, input: CreateStackInput) -> Result<Value, Aws
 }
 
 fn require_updatable(stack: &Stack) -> Result<(), AwsError> {
-    if stack.in_progress() || stack.status == "REVIEW_IN_PROGRESS" || stack.status == "ROLLBACK_COMPLETE" || stack.status.ends_with("_FAILED") && stack.status != "UPDATE_ROLLBACK_FAILED" {
+    if stack.in_progress()
+        || stack.status == "REVIEW_IN_PROGRESS"
+        || stack.status == "ROLLBACK_COMPLETE"
+        || stack.status.ends_with("_FAILED") && stack.status != "UPDATE_ROLLBACK_FAILED"
+    {
         return Err(AwsError::validation_error(format!(
             "Stack:{} is in {} state and can not be updated.",
             stack.stack_id, stack.status
@@ -227,7 +255,9 @@ pub fn update_stack(ctx: &Context, input: UpdateStackInput) -> Result<Value, Aws
     check_types(ctx, &tpl)?;
     let changes = crate::changes::compute(ctx, &stack, &tpl, &parameters)?;
     if changes.is_empty() && parameters == stack.parameters && tpl == stack.template {
-        return Err(AwsError::validation_error("No updates are to be performed."));
+        return Err(AwsError::validation_error(
+            "No updates are to be performed.",
+        ));
     }
     if let Some(tags) = input.tags {
         stack.tags = tag_pairs(Some(tags));
@@ -275,7 +305,8 @@ pub fn delete_stack(_: &Context, input: DeleteStackInput) -> Result<Value, AwsEr
             continue;
         }
         for other in STACKS.values("")? {
-            if other.stack_id != stack.stack_id && !other.deleted() && other.imports.contains(&name) {
+            if other.stack_id != stack.stack_id && !other.deleted() && other.imports.contains(&name)
+            {
                 return Err(AwsError::validation_error(format!(
                     "Export {name} cannot be deleted as it is in use by {}",
                     other.stack_name
@@ -314,7 +345,11 @@ pub fn describe_stacks(_: &Context, input: DescribeStacksInput) -> Result<Value,
     let list: Vec<Stack> = match &input.stack_name {
         Some(name) => vec![stacks::require(name)?],
         None => {
-            let mut all: Vec<Stack> = STACKS.values("")?.into_iter().filter(|s| !s.deleted()).collect();
+            let mut all: Vec<Stack> = STACKS
+                .values("")?
+                .into_iter()
+                .filter(|s| !s.deleted())
+                .collect();
             all.sort_by(|a, b| b.creation_time.total_cmp(&a.creation_time));
             all
         }
@@ -339,7 +374,10 @@ pub fn list_stacks(_: &Context, input: ListStacksInput) -> Result<Value, AwsErro
     Ok(json!({"StackSummaries": all.iter().map(Stack::summary).collect::<Vec<_>>()}))
 }
 
-pub fn describe_stack_events(_: &Context, input: DescribeStackEventsInput) -> Result<Value, AwsError> {
+pub fn describe_stack_events(
+    _: &Context,
+    input: DescribeStackEventsInput,
+) -> Result<Value, AwsError> {
     let stack = stacks::require(&input.stack_name)?;
     let events = EVENTS.values(&keys::prefix(&[&stack.stack_id]))?;
     Ok(json!({"StackEvents": events.iter().map(stacks::Event::to_json).collect::<Vec<_>>()}))
@@ -353,7 +391,10 @@ fn live_resources(stack: &Stack) -> Vec<&stacks::Resource> {
         .collect()
 }
 
-pub fn describe_stack_resources(_: &Context, input: DescribeStackResourcesInput) -> Result<Value, AwsError> {
+pub fn describe_stack_resources(
+    _: &Context,
+    input: DescribeStackResourcesInput,
+) -> Result<Value, AwsError> {
     let stack = match (&input.stack_name, &input.physical_resource_id) {
         (Some(name), _) => stacks::require(name)?,
         (None, Some(physical)) => STACKS
@@ -371,8 +412,18 @@ pub fn describe_stack_resources(_: &Context, input: DescribeStackResourcesInput)
     };
     let list: Vec<Value> = live_resources(&stack)
         .into_iter()
-        .filter(|r| input.logical_resource_id.as_ref().is_none_or(|l| &r.logical_id == l))
-        .filter(|r| input.physical_resource_id.as_ref().is_none_or(|p| &r.physical_id == p))
+        .filter(|r| {
+            input
+                .logical_resource_id
+                .as_ref()
+                .is_none_or(|l| &r.logical_id == l)
+        })
+        .filter(|r| {
+            input
+                .physical_resource_id
+                .as_ref()
+                .is_none_or(|p| &r.physical_id == p)
+        })
         .map(|r| {
             let mut v = stack.resource_json(r);
             v.as_object_mut().unwrap().remove("LastUpdatedTimestamp");
@@ -382,24 +433,35 @@ pub fn describe_stack_resources(_: &Context, input: DescribeStackResourcesInput)
     Ok(json!({"StackResources": list}))
 }
 
-pub fn describe_stack_resource(_: &Context, input: DescribeStackResourceInput) -> Result<Value, AwsError> {
+pub fn describe_stack_resource(
+    _: &Context,
+    input: DescribeStackResourceInput,
+) -> Result<Value, AwsError> {
     let stack = stacks::require(&input.stack_name)?;
-    let r = stack.resources.get(&input.logical_resource_id).ok_or_else(|| {
-        AwsError::validation_error(format!(
-            "Resource {} does not exist for stack {}",
-            input.logical_resource_id, input.stack_name
-        ))
-    })?;
+    let r = stack
+        .resources
+        .get(&input.logical_resource_id)
+        .ok_or_else(|| {
+            AwsError::validation_error(format!(
+                "Resource {} does not exist for stack {}",
+                input.logical_resource_id, input.stack_name
+            ))
+        })?;
     let mut v = stack.resource_json(r);
     v.as_object_mut().unwrap().remove("Timestamp");
-    v["Metadata"] = json!(stack.template["Resources"][&r.logical_id]
-        .get("Metadata")
-        .map(|m| m.to_string())
-        .unwrap_or_else(|| "{}".into()));
+    v["Metadata"] = json!(
+        stack.template["Resources"][&r.logical_id]
+            .get("Metadata")
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "{}".into())
+    );
     Ok(json!({"StackResourceDetail": v}))
 }
 
-pub fn list_stack_resources(_: &Context, input: ListStackResourcesInput) -> Result<Value, AwsError> {
+pub fn list_stack_resources(
+    _: &Context,
+    input: ListStackResourcesInput,
+) -> Result<Value, AwsError> {
     let stack = stacks::require(&input.stack_name)?;
     let list: Vec<Value> = live_resources(&stack)
         .into_iter()
@@ -418,7 +480,9 @@ pub fn list_stack_resources(_: &Context, input: ListStackResourcesInput) -> Resu
 pub fn get_template(_: &Context, input: GetTemplateInput) -> Result<Value, AwsError> {
     if let Some(cs) = &input.change_set_name {
         let c = find_change_set(cs, input.stack_name.as_deref())?;
-        return Ok(json!({"TemplateBody": c.template_body, "StagesAvailable": ["Original", "Processed"]}));
+        return Ok(
+            json!({"TemplateBody": c.template_body, "StagesAvailable": ["Original", "Processed"]}),
+        );
     }
     let name = input
         .stack_name
@@ -474,7 +538,8 @@ pub fn validate_template(_: &Context, input: ValidateTemplateInput) -> Result<Va
         v["Description"] = json!(template::text(d));
     }
     if !needed_capabilities(&tpl).is_empty() {
-        v["CapabilitiesReason"] = json!("The following resource(s) require capabilities: [AWS::IAM::Role]");
+        v["CapabilitiesReason"] =
+            json!("The following resource(s) require capabilities: [AWS::IAM::Role]");
     }
     Ok(v)
 }
@@ -491,7 +556,10 @@ fn tpl_params_for_validate(tpl: &Value) -> Vec<Value> {
         .collect()
 }
 
-pub fn get_template_summary(_: &Context, input: GetTemplateSummaryInput) -> Result<Value, AwsError> {
+pub fn get_template_summary(
+    _: &Context,
+    input: GetTemplateSummaryInput,
+) -> Result<Value, AwsError> {
     let body = match input.stack_name {
         Some(name) if input.template_body.is_none() && input.template_url.is_none() => {
             stacks::require(&name)?.template_body
@@ -524,14 +592,19 @@ pub fn get_template_summary(_: &Context, input: GetTemplateSummaryInput) -> Resu
 
 pub fn find_change_set(name_or_id: &str, stack: Option<&str>) -> Result<ChangeSet, AwsError> {
     let not_found = || {
-        AwsError::new("ChangeSetNotFoundException", format!("ChangeSet [{name_or_id}] does not exist"))
-            .with_status(404)
+        AwsError::new(
+            "ChangeSetNotFoundException",
+            format!("ChangeSet [{name_or_id}] does not exist"),
+        )
+        .with_status(404)
     };
     if name_or_id.starts_with("arn:") {
         return CHANGE_SETS.get(name_or_id)?.ok_or_else(not_found);
     }
     let stack = stack.ok_or_else(|| {
-        AwsError::validation_error("StackName must be specified if ChangeSetName is not specified as an ARN.")
+        AwsError::validation_error(
+            "StackName must be specified if ChangeSetName is not specified as an ARN.",
+        )
     })?;
     let stack = stacks::find(stack)?.ok_or_else(not_found)?;
     CHANGE_SETS
@@ -564,7 +637,9 @@ pub fn create_change_set(ctx: &Context, input: CreateChangeSetInput) -> Result<V
             s
         }
         ("IMPORT", _) => {
-            return Err(AwsError::validation_error("ChangeSetType IMPORT is not supported by this gateway yet"));
+            return Err(AwsError::validation_error(
+                "ChangeSetType IMPORT is not supported by this gateway yet",
+            ));
         }
         (_, Some(s)) => s,
         (_, None) => return Err(stacks::missing(&input.stack_name)),
@@ -603,7 +678,10 @@ pub fn create_change_set(ctx: &Context, input: CreateChangeSetInput) -> Result<V
         input.change_set_name,
         ministack_sdk::ids::uuid()
     );
-    let unchanged = changes.is_empty() && kind == "UPDATE" && parameters == stack.parameters && tpl == stack.template;
+    let unchanged = changes.is_empty()
+        && kind == "UPDATE"
+        && parameters == stack.parameters
+        && tpl == stack.template;
     let cs = ChangeSet {
         id: id.clone(),
         name: input.change_set_name,
@@ -659,11 +737,16 @@ pub fn execute_change_set(_: &Context, input: ExecuteChangeSetInput) -> Result<V
     if c.execution_status != "AVAILABLE" {
         return Err(AwsError::new(
             "InvalidChangeSetStatusException",
-            format!("ChangeSet [{}] cannot be executed in its current execution status of [{}]", c.id, c.execution_status),
+            format!(
+                "ChangeSet [{}] cannot be executed in its current execution status of [{}]",
+                c.id, c.execution_status
+            ),
         )
         .with_status(400));
     }
-    let mut stack = STACKS.get(&c.stack_id)?.ok_or_else(|| stacks::missing(&c.stack_name))?;
+    let mut stack = STACKS
+        .get(&c.stack_id)?
+        .ok_or_else(|| stacks::missing(&c.stack_name))?;
     if stack.in_progress() {
         return Err(AwsError::validation_error(format!(
             "Stack:{} is in {} state and can not be updated.",
@@ -775,7 +858,10 @@ pub fn list_imports(_: &Context, input: ListImportsInput) -> Result<Value, AwsEr
     Ok(json!({"Imports": list}))
 }
 
-pub fn update_termination_protection(_: &Context, input: UpdateTerminationProtectionInput) -> Result<Value, AwsError> {
+pub fn update_termination_protection(
+    _: &Context,
+    input: UpdateTerminationProtectionInput,
+) -> Result<Value, AwsError> {
     let mut stack = stacks::require(&input.stack_name)?;
     stack.termination_protection = input.enable_termination_protection;
     stack.save()?;
@@ -785,8 +871,9 @@ pub fn update_termination_protection(_: &Context, input: UpdateTerminationProtec
 pub fn set_stack_policy(_: &Context, input: SetStackPolicyInput) -> Result<Value, AwsError> {
     let mut stack = stacks::require(&input.stack_name)?;
     let body = body_of(input.stack_policy_body, input.stack_policy_url)?;
-    serde_json::from_str::<Value>(&body)
-        .map_err(|_| AwsError::validation_error("Error validating stack policy: Invalid stack policy"))?;
+    serde_json::from_str::<Value>(&body).map_err(|_| {
+        AwsError::validation_error("Error validating stack policy: Invalid stack policy")
+    })?;
     stack.stack_policy = Some(body);
     stack.save()?;
     Ok(json!({}))

@@ -128,7 +128,14 @@ pub struct Export {
 
 impl Stack {
     /// Writes an event (newest is listed first).
-    pub fn event(&mut self, logical: &str, physical: &str, type_name: &str, status: &str, reason: Option<&str>) {
+    pub fn event(
+        &mut self,
+        logical: &str,
+        physical: &str,
+        type_name: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) {
         self.event_seq += 1;
         let event = Event {
             event_id: ministack_sdk::ids::uuid(),
@@ -223,20 +230,21 @@ impl Stack {
             s["ChangeSetId"] = json!(c);
         }
         if !self.outputs.is_empty() {
-            s["Outputs"] = json!(self
-                .outputs
-                .iter()
-                .map(|o| {
-                    let mut v = json!({"OutputKey": o.key, "OutputValue": o.value});
-                    if let Some(d) = &o.description {
-                        v["Description"] = json!(d);
-                    }
-                    if let Some(e) = &o.export_name {
-                        v["ExportName"] = json!(e);
-                    }
-                    v
-                })
-                .collect::<Vec<_>>());
+            s["Outputs"] = json!(
+                self.outputs
+                    .iter()
+                    .map(|o| {
+                        let mut v = json!({"OutputKey": o.key, "OutputValue": o.value});
+                        if let Some(d) = &o.description {
+                            v["Description"] = json!(d);
+                        }
+                        if let Some(e) = &o.export_name {
+                            v["ExportName"] = json!(e);
+                        }
+                        v
+                    })
+                    .collect::<Vec<_>>()
+            );
         }
         s
     }

@@ -23,8 +23,7 @@ pub fn parse(body: &str) -> Result<Value, AwsError> {
             Err(_) => crate::yaml::parse(body).map_err(format_error)?,
         }
     } else {
-        crate::yaml::parse(body)
-            .map_err(|e| format_error(format!("YAML not well-formed. {e}")))?
+        crate::yaml::parse(body).map_err(|e| format_error(format!("YAML not well-formed. {e}")))?
     };
     let Some(obj) = value.as_object() else {
         return Err(format_error("JSON not well-formed."));
@@ -50,11 +49,18 @@ pub fn parse(body: &str) -> Result<Value, AwsError> {
         "Outputs",
         "Hooks",
     ];
-    let unknown: Vec<&String> = obj.keys().filter(|k| !SECTIONS.contains(&k.as_str())).collect();
+    let unknown: Vec<&String> = obj
+        .keys()
+        .filter(|k| !SECTIONS.contains(&k.as_str()))
+        .collect();
     if !unknown.is_empty() {
         return Err(format_error(format!(
             "Invalid template property or properties [{}]",
-            unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            unknown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     match obj.get("Resources").and_then(Value::as_object) {
@@ -204,10 +210,11 @@ impl Env {
     }
 
     pub fn condition(&self, name: &str) -> Result<bool, EvalError> {
-        self.conditions
-            .get(name)
-            .copied()
-            .ok_or_else(|| invalid(format!("Template error: unresolved condition dependency {name} in Fn::If")))
+        self.conditions.get(name).copied().ok_or_else(|| {
+            invalid(format!(
+                "Template error: unresolved condition dependency {name} in Fn::If"
+            ))
+        })
     }
 
     /// Evaluates every intrinsic in `v`; `AWS::NoValue` members are dropped.
@@ -235,7 +242,9 @@ impl Env {
                 Ok(Value::Object(out))
             }
             Value::Array(a) => Ok(Value::Array(
-                a.iter().map(|v| self.eval_inner(v)).collect::<Result<_, _>>()?,
+                a.iter()
+                    .map(|v| self.eval_inner(v))
+                    .collect::<Result<_, _>>()?,
             )),
             other => Ok(other.clone()),
         }
@@ -271,36 +280,50 @@ impl Env {
             "Condition" => Ok(Value::Bool(self.condition(&text(arg))?)),
             "Fn::GetAtt" => {
                 let (logical, attr) = match arg {
-                    Value::Array(a) if a.len() == 2 => (text(&a[0]), text(&self.eval_inner(&a[1])?)),
+                    Value::Array(a) if a.len() == 2 => {
+                        (text(&a[0]), text(&self.eval_inner(&a[1])?))
+                    }
                     Value::String(s) => match s.split_once('.') {
                         Some((a, b)) => (a.to_string(), b.to_string()),
-                        None => return Err(invalid("Fn::GetAtt needs a resource and an attribute")),
+                        None => {
+                            return Err(invalid("Fn::GetAtt needs a resource and an attribute"));
+                        }
                     },
-                    _ => return Err(invalid("Template error: every Fn::GetAtt object requires two non-empty parameters")),
+                    _ => {
+                        return Err(invalid(
+                            "Template error: every Fn::GetAtt object requires two non-empty parameters",
+                        ));
+                    }
                 };
                 self.get_att(&logical, &attr)
             }
             "Fn::Join" => {
                 let a = self.list(arg, name)?;
                 if a.len() != 2 {
-                    return Err(invalid("Template error: every Fn::Join object requires two parameters"));
+                    return Err(invalid(
+                        "Template error: every Fn::Join object requires two parameters",
+                    ));
                 }
                 let sep = text(&a[0]);
                 let items = match &a[1] {
                     Value::Array(items) => items.clone(),
                     other => return Err(invalid(format!("Fn::Join needs a list, got {other}"))),
                 };
-                Ok(json!(items
-                    .iter()
-                    .filter(|v| v.as_str() != Some(NO_VALUE))
-                    .map(text)
-                    .collect::<Vec<_>>()
-                    .join(&sep)))
+                Ok(json!(
+                    items
+                        .iter()
+                        .filter(|v| v.as_str() != Some(NO_VALUE))
+                        .map(text)
+                        .collect::<Vec<_>>()
+                        .join(&sep)
+                ))
             }
             "Fn::Select" => {
                 let a = self.list(arg, name)?;
                 if a.len() != 2 {
-                    return Err(invalid("Template error: Fn::Select requires a list argument with two elements"));
+                    return Err(invalid(
+                        "Template error: Fn::Select requires a list argument with two elements",
+                    ));
                 }
                 let index: usize = text(&a[0])
                     .parse()
@@ -310,15 +333,16 @@ impl Env {
                     Value::String(s) => s.split(',').map(|x| json!(x)).collect(),
                     _ => Vec::new(),
                 };
-                items
-                    .get(index)
-                    .cloned()
-                    .ok_or_else(|| invalid("Template error: Fn::Select cannot select nonexistent value at index"))
+                items.get(index).cloned().ok_or_else(|| {
+                    invalid("Template error: Fn::Select cannot select nonexistent value at index")
+                })
             }
             "Fn::Split" => {
                 let a = self.list(arg, name)?;
                 if a.len() != 2 {
-                    return Err(invalid("Template error: every Fn::Split object requires two parameters"));
+                    return Err(invalid(
+                        "Template error: every Fn::Split object requires two parameters",
+                    ));
                 }
                 let sep = text(&a[0]);
                 Ok(json!(text(&a[1]).split(sep.as_str()).collect::<Vec<_>>()))
@@ -327,7 +351,11 @@ impl Env {
             "Fn::If" => {
                 let a = match arg {
                     Value::Array(a) if a.len() == 3 => a,
-                    _ => return Err(invalid("Template error: Fn::If requires a list argument with three elements")),
+                    _ => {
+                        return Err(invalid(
+                            "Template error: Fn::If requires a list argument with three elements",
+                        ));
+                    }
                 };
                 if self.condition(&text(&a[0]))? {
                     self.eval_inner(&a[1])
@@ -338,14 +366,20 @@ impl Env {
             "Fn::Equals" => {
                 let a = self.list(arg, name)?;
                 if a.len() != 2 {
-                    return Err(invalid("Template error: Fn::Equals requires a list with two elements"));
+                    return Err(invalid(
+                        "Template error: Fn::Equals requires a list with two elements",
+                    ));
                 }
                 Ok(json!(text(&a[0]) == text(&a[1])))
             }
             "Fn::And" | "Fn::Or" => {
                 let a = match arg {
                     Value::Array(a) if (2..=10).contains(&a.len()) => a,
-                    _ => return Err(invalid(format!("Template error: {name} requires 2 to 10 conditions"))),
+                    _ => {
+                        return Err(invalid(format!(
+                            "Template error: {name} requires 2 to 10 conditions"
+                        )));
+                    }
                 };
                 let mut values = Vec::new();
                 for c in a {
@@ -360,14 +394,20 @@ impl Env {
             "Fn::Not" => {
                 let a = match arg {
                     Value::Array(a) if a.len() == 1 => a,
-                    _ => return Err(invalid("Template error: Fn::Not requires a list with one element")),
+                    _ => {
+                        return Err(invalid(
+                            "Template error: Fn::Not requires a list with one element",
+                        ));
+                    }
                 };
                 Ok(json!(!self.bool_of(&a[0])?))
             }
             "Fn::FindInMap" => {
                 let a = self.list(arg, name)?;
                 if a.len() < 3 {
-                    return Err(invalid("Template error: every Fn::FindInMap object requires three parameters"));
+                    return Err(invalid(
+                        "Template error: every Fn::FindInMap object requires three parameters",
+                    ));
                 }
                 let (m, k1, k2) = (text(&a[0]), text(&a[1]), text(&a[2]));
                 let found = self
@@ -388,8 +428,17 @@ impl Env {
             }
             "Fn::GetAZs" => {
                 let region = text(&self.eval_inner(arg)?);
-                let region = if region.is_empty() { self.region.clone() } else { region };
-                Ok(json!(["a", "b", "c"].iter().map(|z| format!("{region}{z}")).collect::<Vec<_>>()))
+                let region = if region.is_empty() {
+                    self.region.clone()
+                } else {
+                    region
+                };
+                Ok(json!(
+                    ["a", "b", "c"]
+                        .iter()
+                        .map(|z| format!("{region}{z}"))
+                        .collect::<Vec<_>>()
+                ))
             }
             "Fn::Base64" => Ok(json!(ministack_sdk::encoding::base64_encode(
                 text(&self.eval_inner(arg)?).as_bytes()
@@ -411,9 +460,13 @@ impl Env {
                 if a.len() != 3 {
                     return Err(invalid("Fn::Cidr requires three parameters"));
                 }
-                cidr(&text(&a[0]), text(&a[1]).parse().unwrap_or(0), text(&a[2]).parse().unwrap_or(0))
-                    .map(|v| json!(v))
-                    .ok_or_else(|| invalid("Template error: invalid Fn::Cidr arguments"))
+                cidr(
+                    &text(&a[0]),
+                    text(&a[1]).parse().unwrap_or(0),
+                    text(&a[2]).parse().unwrap_or(0),
+                )
+                .map(|v| json!(v))
+                .ok_or_else(|| invalid("Template error: invalid Fn::Cidr arguments"))
             }
             other => Err(invalid(format!(
                 "Template error: encountered unsupported function: {other}"
@@ -431,7 +484,11 @@ impl Env {
                 };
                 (text(&a[0]), vars)
             }
-            _ => return Err(invalid("Template error: Fn::Sub requires a string or a list of two")),
+            _ => {
+                return Err(invalid(
+                    "Template error: Fn::Sub requires a string or a list of two",
+                ));
+            }
         };
         let mut out = String::new();
         let mut rest = template.as_str();
@@ -468,7 +525,9 @@ impl Env {
 fn strip_no_value(v: Value) -> Option<Value> {
     match v {
         Value::String(s) if s == NO_VALUE => None,
-        Value::Array(a) => Some(Value::Array(a.into_iter().filter_map(strip_no_value).collect())),
+        Value::Array(a) => Some(Value::Array(
+            a.into_iter().filter_map(strip_no_value).collect(),
+        )),
         Value::Object(m) => Some(Value::Object(
             m.into_iter()
                 .filter_map(|(k, v)| strip_no_value(v).map(|v| (k, v)))
@@ -482,7 +541,10 @@ fn strip_no_value(v: Value) -> Option<Value> {
 fn cidr(block: &str, count: u32, bits: u32) -> Option<Vec<String>> {
     let (addr, prefix) = block.split_once('/')?;
     let prefix: u32 = prefix.parse().ok()?;
-    let octets: Vec<u32> = addr.split('.').map(|o| o.parse().ok()).collect::<Option<_>>()?;
+    let octets: Vec<u32> = addr
+        .split('.')
+        .map(|o| o.parse().ok())
+        .collect::<Option<_>>()?;
     if octets.len() != 4 || bits == 0 || bits > 32 - prefix || count == 0 {
         return None;
     }
@@ -592,7 +654,11 @@ pub fn creation_order(template: &Value) -> Result<Vec<String>, AwsError> {
             let cycle: Vec<&String> = deps.keys().filter(|n| !done.contains(*n)).collect();
             return Err(AwsError::validation_error(format!(
                 "Circular dependency between resources: [{}]",
-                cycle.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                cycle
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         for n in ready {
@@ -647,10 +713,7 @@ pub fn resolve_parameters(
 
 fn check_parameter(name: &str, decl: &Value, value: &str) -> Result<(), AwsError> {
     let fail = |why: String| {
-        let message = decl
-            .get("ConstraintDescription")
-            .map(text)
-            .unwrap_or(why);
+        let message = decl.get("ConstraintDescription").map(text).unwrap_or(why);
         Err(AwsError::validation_error(format!(
             "Parameter '{name}' {message}"
         )))
@@ -658,33 +721,39 @@ fn check_parameter(name: &str, decl: &Value, value: &str) -> Result<(), AwsError
     if let Some(allowed) = decl.get("AllowedValues").and_then(Value::as_array)
         && !allowed.iter().any(|a| text(a) == value)
     {
-        return fail(format!(
-            "must be one of AllowedValues"
-        ));
+        return fail(format!("must be one of AllowedValues"));
     }
     let ty = decl.get("Type").map(text).unwrap_or_default();
     if ty == "Number" {
         let Ok(n) = value.parse::<f64>() else {
             return fail("must be a number".to_string());
         };
-        if let Some(min) = decl.get("MinValue").and_then(|v| text(v).parse::<f64>().ok())
+        if let Some(min) = decl
+            .get("MinValue")
+            .and_then(|v| text(v).parse::<f64>().ok())
             && n < min
         {
             return fail(format!("must be a number not less than {min}"));
         }
-        if let Some(max) = decl.get("MaxValue").and_then(|v| text(v).parse::<f64>().ok())
+        if let Some(max) = decl
+            .get("MaxValue")
+            .and_then(|v| text(v).parse::<f64>().ok())
             && n > max
         {
             return fail(format!("must be a number not greater than {max}"));
         }
     }
     let len = value.chars().count();
-    if let Some(min) = decl.get("MinLength").and_then(|v| text(v).parse::<usize>().ok())
+    if let Some(min) = decl
+        .get("MinLength")
+        .and_then(|v| text(v).parse::<usize>().ok())
         && len < min
     {
         return fail(format!("must contain at least {min} characters"));
     }
-    if let Some(max) = decl.get("MaxLength").and_then(|v| text(v).parse::<usize>().ok())
+    if let Some(max) = decl
+        .get("MaxLength")
+        .and_then(|v| text(v).parse::<usize>().ok())
         && len > max
     {
         return fail(format!("must contain at most {max} characters"));

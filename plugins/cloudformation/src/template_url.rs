@@ -20,7 +20,8 @@ pub fn bucket_and_key(url: &str) -> Option<(String, String)> {
 }
 
 pub fn fetch(url: &str) -> Result<String, AwsError> {
-    let invalid = || AwsError::validation_error(format!("TemplateURL must be a supported URL: {url}"));
+    let invalid =
+        || AwsError::validation_error(format!("TemplateURL must be a supported URL: {url}"));
     let (bucket, key) = bucket_and_key(url).ok_or_else(invalid)?;
     let key = key.split('?').next().unwrap_or_default().to_string();
     let ctx_target = Target {
@@ -28,8 +29,17 @@ pub fn fetch(url: &str) -> Result<String, AwsError> {
         account: String::new(),
         region: String::new(),
     };
-    let out: Value = services::call(&ctx_target, "GetObject", &json!({"Bucket": bucket, "Key": key}))
-        .map_err(|e| AwsError::validation_error(format!("Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}", e.code, e.message)))?;
+    let out: Value = services::call(
+        &ctx_target,
+        "GetObject",
+        &json!({"Bucket": bucket, "Key": key}),
+    )
+    .map_err(|e| {
+        AwsError::validation_error(format!(
+            "Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}",
+            e.code, e.message
+        ))
+    })?;
     let body: StreamingBlob = serde_json::from_value(out["Body"].clone())
         .map_err(|_| AwsError::validation_error("Template in S3 has no body"))?;
     let bytes = body.bytes()?;
@@ -41,8 +51,17 @@ mod tests {
     #[test]
     fn urls() {
         use super::bucket_and_key as b;
-        assert_eq!(b("http://localhost:4566/bk/a/t.yaml"), Some(("bk".into(), "a/t.yaml".into())));
-        assert_eq!(b("https://bk.s3.us-east-1.amazonaws.com/t.json"), Some(("bk".into(), "t.json".into())));
-        assert_eq!(b("https://s3.amazonaws.com/bk/t.json"), Some(("bk".into(), "t.json".into())));
+        assert_eq!(
+            b("http://localhost:4566/bk/a/t.yaml"),
+            Some(("bk".into(), "a/t.yaml".into()))
+        );
+        assert_eq!(
+            b("https://bk.s3.us-east-1.amazonaws.com/t.json"),
+            Some(("bk".into(), "t.json".into()))
+        );
+        assert_eq!(
+            b("https://s3.amazonaws.com/bk/t.json"),
+            Some(("bk".into(), "t.json".into()))
+        );
     }
 }

@@ -20,7 +20,9 @@ pub fn parse(text: &str) -> Result<Value, String> {
             break;
         }
     }
-    builder.root.ok_or_else(|| "Template format error: empty template".to_string())
+    builder
+        .root
+        .ok_or_else(|| "Template format error: empty template".to_string())
 }
 
 enum Frame {
@@ -70,7 +72,9 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Value {
         && !text.ends_with('.')
         && let Ok(f) = text.parse::<f64>()
         && f.is_finite()
-        && text.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
     {
         return Value::from(f);
     }

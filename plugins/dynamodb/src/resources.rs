@@ -3,7 +3,9 @@
 //! point-in-time recovery), made with the plugin's own operations.
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::resources::{ProgressEvent, ResourceList, ResourceRequest, call_own, tags, value_text};
+use ministack_sdk::resources::{
+    ProgressEvent, ResourceList, ResourceRequest, call_own, tags, value_text,
+};
 use serde_json::{Map, Value, json};
 
 use crate::DynamoDb;
@@ -30,9 +32,10 @@ fn typed(v: &Value) -> Value {
     match v {
         Value::String(s) if s == "true" => json!(true),
         Value::String(s) if s == "false" => json!(false),
-        Value::String(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => {
-            s.parse::<i64>().map(Value::from).unwrap_or_else(|_| v.clone())
-        }
+        Value::String(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => s
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| v.clone()),
         Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), typed(v))).collect()),
         Value::Array(a) => Value::Array(a.iter().map(typed).collect()),
         other => other.clone(),
@@ -81,7 +84,10 @@ fn table_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
     if let Some(s) = stream_spec(p) {
         input["StreamSpecification"] = s;
     }
-    let tags: Vec<Value> = tags(p).into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+    let tags: Vec<Value> = tags(p)
+        .into_iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
     if !tags.is_empty() {
         input["Tags"] = json!(tags);
     }
@@ -91,7 +97,12 @@ fn table_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
 }
 
 /// TTL and point-in-time recovery, set with their own operations.
-fn extras(ctx: &Context, name: &str, p: &Map<String, Value>, prev: &Map<String, Value>) -> Result<(), AwsError> {
+fn extras(
+    ctx: &Context,
+    name: &str,
+    p: &Map<String, Value>,
+    prev: &Map<String, Value>,
+) -> Result<(), AwsError> {
     if p.get("TimeToLiveSpecification") != prev.get("TimeToLiveSpecification") {
         let spec = match p.get("TimeToLiveSpecification") {
             Some(t) => typed(t),
@@ -100,7 +111,11 @@ fn extras(ctx: &Context, name: &str, p: &Map<String, Value>, prev: &Map<String, 
                 json!({"AttributeName": old["AttributeName"], "Enabled": false})
             }
         };
-        call(ctx, "UpdateTimeToLive", json!({"TableName": name, "TimeToLiveSpecification": spec}))?;
+        call(
+            ctx,
+            "UpdateTimeToLive",
+            json!({"TableName": name, "TimeToLiveSpecification": spec}),
+        )?;
     }
     if p.get("PointInTimeRecoverySpecification") != prev.get("PointInTimeRecoverySpecification") {
         let enabled = p
@@ -121,7 +136,13 @@ fn table_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
     let name = r.physical_id.clone();
     let mut input = json!({"TableName": name});
     let mut changed = false;
-    for k in ["BillingMode", "ProvisionedThroughput", "SSESpecification", "TableClass", "DeletionProtectionEnabled"] {
+    for k in [
+        "BillingMode",
+        "ProvisionedThroughput",
+        "SSESpecification",
+        "TableClass",
+        "DeletionProtectionEnabled",
+    ] {
         if p.get(k) != prev.get(k)
             && let Some(v) = p.get(k)
         {
@@ -130,7 +151,8 @@ fn table_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
         }
     }
     if p.get("StreamSpecification") != prev.get("StreamSpecification") {
-        input["StreamSpecification"] = stream_spec(p).unwrap_or_else(|| json!({"StreamEnabled": false}));
+        input["StreamSpecification"] =
+            stream_spec(p).unwrap_or_else(|| json!({"StreamEnabled": false}));
         changed = true;
     }
     // Indexes: one created or deleted per update, as AWS allows.
@@ -166,9 +188,16 @@ fn table_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
         let arn = event(ctx, &name)?.attributes["Arn"].clone();
         let old: Vec<String> = tags(prev).into_iter().map(|(k, _)| k).collect();
         if !old.is_empty() {
-            call(ctx, "UntagResource", json!({"ResourceArn": arn, "TagKeys": old}))?;
+            call(
+                ctx,
+                "UntagResource",
+                json!({"ResourceArn": arn, "TagKeys": old}),
+            )?;
         }
-        let new: Vec<Value> = tags(p).into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+        let new: Vec<Value> = tags(p)
+            .into_iter()
+            .map(|(k, v)| json!({"Key": k, "Value": v}))
+            .collect();
         if !new.is_empty() {
             call(ctx, "TagResource", json!({"ResourceArn": arn, "Tags": new}))?;
         }
@@ -190,7 +219,10 @@ fn table_list(ctx: &Context, _: &ResourceRequest) -> Result<ResourceList, AwsErr
             ProgressEvent::success(name).with_properties(props)
         })
         .collect();
-    Ok(ResourceList { resources, next_token: None })
+    Ok(ResourceList {
+        resources,
+        next_token: None,
+    })
 }
 
 fn table_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {

@@ -29,7 +29,10 @@ fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
 }
 
 fn bus_of(p: &Map<String, Value>) -> String {
-    let bus = p.get("EventBusName").map(value_text).unwrap_or_else(|| "default".into());
+    let bus = p
+        .get("EventBusName")
+        .map(value_text)
+        .unwrap_or_else(|| "default".into());
     // An ARN names the bus too.
     bus.rsplit('/').next().unwrap_or("default").to_string()
 }
@@ -50,7 +53,13 @@ fn split_id(id: &str) -> (String, String) {
     }
 }
 
-fn put_rule(ctx: &Context, bus: &str, name: &str, p: &Map<String, Value>, create: bool) -> Result<String, AwsError> {
+fn put_rule(
+    ctx: &Context,
+    bus: &str,
+    name: &str,
+    p: &Map<String, Value>,
+    create: bool,
+) -> Result<String, AwsError> {
     let mut input = json!({"Name": name, "EventBusName": bus});
     if let Some(pattern) = p.get("EventPattern") {
         input["EventPattern"] = json!(match pattern {
@@ -64,7 +73,10 @@ fn put_rule(ctx: &Context, bus: &str, name: &str, p: &Map<String, Value>, create
         }
     }
     if create {
-        let t: Vec<Value> = tags(p).into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+        let t: Vec<Value> = tags(p)
+            .into_iter()
+            .map(|(k, v)| json!({"Key": k, "Value": v}))
+            .collect();
         if !t.is_empty() {
             input["Tags"] = json!(t);
         }
@@ -74,18 +86,31 @@ fn put_rule(ctx: &Context, bus: &str, name: &str, p: &Map<String, Value>, create
 }
 
 fn targets(p: &Map<String, Value>) -> Vec<Value> {
-    p.get("Targets").and_then(Value::as_array).cloned().unwrap_or_default()
+    p.get("Targets")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn rule_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let bus = bus_of(&r.properties);
-    let name = r.str("Name").map(str::to_string).unwrap_or_else(|| r.generated_name(64));
+    let name = r
+        .str("Name")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(64));
     let arn = put_rule(ctx, &bus, &name, &r.properties, true)?;
     let t = targets(&r.properties);
     if !t.is_empty() {
-        let out = call(ctx, "PutTargets", json!({"Rule": name, "EventBusName": bus, "Targets": t}))?;
+        let out = call(
+            ctx,
+            "PutTargets",
+            json!({"Rule": name, "EventBusName": bus, "Targets": t}),
+        )?;
         if out["FailedEntryCount"].as_i64().unwrap_or(0) > 0 {
-            return Err(AwsError::validation(format!("Targets were not added: {}", out["FailedEntries"])));
+            return Err(AwsError::validation(format!(
+                "Targets were not added: {}",
+                out["FailedEntries"]
+            )));
         }
     }
     Ok(ProgressEvent::success(rule_id(&bus, &name)).attr("Arn", arn))
@@ -101,22 +126,47 @@ fn rule_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsE
         .map(|o| o["Id"].clone())
         .collect();
     if !gone.is_empty() {
-        call(ctx, "RemoveTargets", json!({"Rule": name, "EventBusName": bus, "Ids": gone}))?;
+        call(
+            ctx,
+            "RemoveTargets",
+            json!({"Rule": name, "EventBusName": bus, "Ids": gone}),
+        )?;
     }
     if !new.is_empty() {
-        call(ctx, "PutTargets", json!({"Rule": name, "EventBusName": bus, "Targets": new}))?;
+        call(
+            ctx,
+            "PutTargets",
+            json!({"Rule": name, "EventBusName": bus, "Targets": new}),
+        )?;
     }
     Ok(ProgressEvent::success(r.physical_id.clone()).attr("Arn", arn))
 }
 
 fn rule_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let (bus, name) = split_id(&r.physical_id);
-    let out = call(ctx, "ListTargetsByRule", json!({"Rule": name, "EventBusName": bus}))?;
-    let ids: Vec<Value> = out["Targets"].as_array().into_iter().flatten().map(|t| t["Id"].clone()).collect();
+    let out = call(
+        ctx,
+        "ListTargetsByRule",
+        json!({"Rule": name, "EventBusName": bus}),
+    )?;
+    let ids: Vec<Value> = out["Targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| t["Id"].clone())
+        .collect();
     if !ids.is_empty() {
-        call(ctx, "RemoveTargets", json!({"Rule": name, "EventBusName": bus, "Ids": ids}))?;
+        call(
+            ctx,
+            "RemoveTargets",
+            json!({"Rule": name, "EventBusName": bus, "Ids": ids}),
+        )?;
     }
-    call(ctx, "DeleteRule", json!({"Name": name, "EventBusName": bus}))?;
+    call(
+        ctx,
+        "DeleteRule",
+        json!({"Name": name, "EventBusName": bus}),
+    )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
 
@@ -136,7 +186,10 @@ fn bus_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
             input[k] = json!(value_text(v));
         }
     }
-    let t: Vec<Value> = tags(&r.properties).into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+    let t: Vec<Value> = tags(&r.properties)
+        .into_iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
     if !t.is_empty() {
         input["Tags"] = json!(t);
     }

@@ -3,7 +3,9 @@
 //! InstanceProfile and AccessKey, made with the plugin's own operations.
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::resources::{ProgressEvent, ResourceList, ResourceRequest, call_own, tags, value_text};
+use ministack_sdk::resources::{
+    ProgressEvent, ResourceList, ResourceRequest, call_own, tags, value_text,
+};
 use serde_json::{Map, Value, json};
 
 use crate::Iam;
@@ -26,7 +28,13 @@ pub fn types() -> Vec<ResourceType> {
             .primary_identifier(&["PolicyArn"])
             .required(&["PolicyDocument"])
             .create_only(&["ManagedPolicyName", "Path", "Description"])
-            .attributes(&["PolicyArn", "PolicyId", "AttachmentCount", "DefaultVersionId", "IsAttachable"])
+            .attributes(&[
+                "PolicyArn",
+                "PolicyId",
+                "AttachmentCount",
+                "DefaultVersionId",
+                "IsAttachable",
+            ])
             .update(managed_update),
         ResourceType::new("AWS::IAM::User", user_create, user_delete)
             .primary_identifier(&["UserName"])
@@ -64,11 +72,17 @@ fn doc(v: &Value) -> String {
 }
 
 fn list(p: &Map<String, Value>, k: &str) -> Vec<String> {
-    p.get(k).and_then(Value::as_array).map(|a| a.iter().map(value_text).collect()).unwrap_or_default()
+    p.get(k)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(value_text).collect())
+        .unwrap_or_default()
 }
 
 fn tag_list(p: &Map<String, Value>) -> Vec<Value> {
-    tags(p).into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect()
+    tags(p)
+        .into_iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect()
 }
 
 /// Inline policies (`Policies`: name → document).
@@ -83,13 +97,40 @@ fn inline(p: &Map<String, Value>) -> Vec<(String, String)> {
 
 /// Attaches/detaches managed policies and puts/deletes inline ones so that
 /// `kind` (role, user, group) `name` matches `p` after `prev`.
-fn sync_policies(ctx: &Context, kind: &str, name: &str, p: &Map<String, Value>, prev: &Map<String, Value>) -> Result<(), AwsError> {
+fn sync_policies(
+    ctx: &Context,
+    kind: &str,
+    name: &str,
+    p: &Map<String, Value>,
+    prev: &Map<String, Value>,
+) -> Result<(), AwsError> {
     let (attach, detach, put, delete, member) = match kind {
-        "Role" => ("AttachRolePolicy", "DetachRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "RoleName"),
-        "User" => ("AttachUserPolicy", "DetachUserPolicy", "PutUserPolicy", "DeleteUserPolicy", "UserName"),
-        _ => ("AttachGroupPolicy", "DetachGroupPolicy", "PutGroupPolicy", "DeleteGroupPolicy", "GroupName"),
+        "Role" => (
+            "AttachRolePolicy",
+            "DetachRolePolicy",
+            "PutRolePolicy",
+            "DeleteRolePolicy",
+            "RoleName",
+        ),
+        "User" => (
+            "AttachUserPolicy",
+            "DetachUserPolicy",
+            "PutUserPolicy",
+            "DeleteUserPolicy",
+            "UserName",
+        ),
+        _ => (
+            "AttachGroupPolicy",
+            "DetachGroupPolicy",
+            "PutGroupPolicy",
+            "DeleteGroupPolicy",
+            "GroupName",
+        ),
     };
-    let (new_arns, old_arns) = (list(p, "ManagedPolicyArns"), list(prev, "ManagedPolicyArns"));
+    let (new_arns, old_arns) = (
+        list(p, "ManagedPolicyArns"),
+        list(prev, "ManagedPolicyArns"),
+    );
     for arn in old_arns.iter().filter(|a| !new_arns.contains(a)) {
         let _ = call(ctx, detach, json!({member: name, "PolicyArn": arn}));
     }
@@ -97,11 +138,18 @@ fn sync_policies(ctx: &Context, kind: &str, name: &str, p: &Map<String, Value>, 
         call(ctx, attach, json!({member: name, "PolicyArn": arn}))?;
     }
     let (new_inline, old_inline) = (inline(p), inline(prev));
-    for (n, _) in old_inline.iter().filter(|(n, _)| !new_inline.iter().any(|(m, _)| m == n)) {
+    for (n, _) in old_inline
+        .iter()
+        .filter(|(n, _)| !new_inline.iter().any(|(m, _)| m == n))
+    {
         let _ = call(ctx, delete, json!({member: name, "PolicyName": n}));
     }
     for (n, d) in new_inline.iter().filter(|x| !old_inline.contains(x)) {
-        call(ctx, put, json!({member: name, "PolicyName": n, "PolicyDocument": d}))?;
+        call(
+            ctx,
+            put,
+            json!({member: name, "PolicyName": n, "PolicyDocument": d}),
+        )?;
     }
     Ok(())
 }
@@ -115,11 +163,24 @@ fn role_event(ctx: &Context, name: &str) -> Result<ProgressEvent, AwsError> {
 
 fn role_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r.str("RoleName").map(str::to_string).unwrap_or_else(|| r.generated_name(64));
-    let mut input = json!({"RoleName": name, "AssumeRolePolicyDocument": doc(&p["AssumeRolePolicyDocument"])});
-    for k in ["Path", "Description", "MaxSessionDuration", "PermissionsBoundary"] {
+    let name = r
+        .str("RoleName")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(64));
+    let mut input =
+        json!({"RoleName": name, "AssumeRolePolicyDocument": doc(&p["AssumeRolePolicyDocument"])});
+    for k in [
+        "Path",
+        "Description",
+        "MaxSessionDuration",
+        "PermissionsBoundary",
+    ] {
         if let Some(v) = p.get(k) {
-            input[k] = if k == "MaxSessionDuration" { json!(value_text(v).parse::<i64>().unwrap_or(3600)) } else { json!(value_text(v)) };
+            input[k] = if k == "MaxSessionDuration" {
+                json!(value_text(v).parse::<i64>().unwrap_or(3600))
+            } else {
+                json!(value_text(v))
+            };
         }
     }
     let t = tag_list(p);
@@ -132,11 +193,21 @@ fn role_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsE
 }
 
 fn role_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let (p, prev, name) = (&r.properties, &r.previous_properties, r.physical_id.as_str());
+    let (p, prev, name) = (
+        &r.properties,
+        &r.previous_properties,
+        r.physical_id.as_str(),
+    );
     if p.get("AssumeRolePolicyDocument") != prev.get("AssumeRolePolicyDocument") {
-        call(ctx, "UpdateAssumeRolePolicy", json!({"RoleName": name, "PolicyDocument": doc(&p["AssumeRolePolicyDocument"])}))?;
+        call(
+            ctx,
+            "UpdateAssumeRolePolicy",
+            json!({"RoleName": name, "PolicyDocument": doc(&p["AssumeRolePolicyDocument"])}),
+        )?;
     }
-    if p.get("Description") != prev.get("Description") || p.get("MaxSessionDuration") != prev.get("MaxSessionDuration") {
+    if p.get("Description") != prev.get("Description")
+        || p.get("MaxSessionDuration") != prev.get("MaxSessionDuration")
+    {
         let mut input = json!({"RoleName": name, "Description": p.get("Description").map(value_text).unwrap_or_default()});
         if let Some(m) = p.get("MaxSessionDuration") {
             input["MaxSessionDuration"] = json!(value_text(m).parse::<i64>().unwrap_or(3600));
@@ -161,7 +232,10 @@ fn role_list(ctx: &Context, _: &ResourceRequest) -> Result<ResourceList, AwsErro
             ProgressEvent::success(name).with_properties(props)
         })
         .collect();
-    Ok(ResourceList { resources, next_token: None })
+    Ok(ResourceList {
+        resources,
+        next_token: None,
+    })
 }
 
 fn role_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
@@ -169,15 +243,27 @@ fn role_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsE
     // Whatever is still attached (also by other stacks' AWS::IAM::Policy) goes first.
     if let Ok(out) = call(ctx, "ListAttachedRolePolicies", json!({"RoleName": name})) {
         for p in out["AttachedPolicies"].as_array().into_iter().flatten() {
-            let _ = call(ctx, "DetachRolePolicy", json!({"RoleName": name, "PolicyArn": p["PolicyArn"]}));
+            let _ = call(
+                ctx,
+                "DetachRolePolicy",
+                json!({"RoleName": name, "PolicyArn": p["PolicyArn"]}),
+            );
         }
     }
     if let Ok(out) = call(ctx, "ListRolePolicies", json!({"RoleName": name})) {
         for p in out["PolicyNames"].as_array().into_iter().flatten() {
-            let _ = call(ctx, "DeleteRolePolicy", json!({"RoleName": name, "PolicyName": p}));
+            let _ = call(
+                ctx,
+                "DeleteRolePolicy",
+                json!({"RoleName": name, "PolicyName": p}),
+            );
         }
     }
-    if let Ok(out) = call(ctx, "ListInstanceProfilesForRole", json!({"RoleName": name})) {
+    if let Ok(out) = call(
+        ctx,
+        "ListInstanceProfilesForRole",
+        json!({"RoleName": name}),
+    ) {
         for p in out["InstanceProfiles"].as_array().into_iter().flatten() {
             let _ = call(
                 ctx,
@@ -203,7 +289,11 @@ fn put_inline(ctx: &Context, p: &Map<String, Value>, delete: bool) -> Result<(),
             if delete {
                 let _ = call(ctx, del, json!({member: target, "PolicyName": name}));
             } else {
-                call(ctx, put, json!({member: target, "PolicyName": name, "PolicyDocument": document}))?;
+                call(
+                    ctx,
+                    put,
+                    json!({member: target, "PolicyName": name, "PolicyDocument": document}),
+                )?;
             }
         }
     }
@@ -230,10 +320,19 @@ fn attach_managed(ctx: &Context, arn: &str, p: &Map<String, Value>, detach: bool
     for (key, member, attach, det) in [
         ("Roles", "RoleName", "AttachRolePolicy", "DetachRolePolicy"),
         ("Users", "UserName", "AttachUserPolicy", "DetachUserPolicy"),
-        ("Groups", "GroupName", "AttachGroupPolicy", "DetachGroupPolicy"),
+        (
+            "Groups",
+            "GroupName",
+            "AttachGroupPolicy",
+            "DetachGroupPolicy",
+        ),
     ] {
         for target in list(p, key) {
-            let _ = call(ctx, if detach { det } else { attach }, json!({member: target, "PolicyArn": arn}));
+            let _ = call(
+                ctx,
+                if detach { det } else { attach },
+                json!({member: target, "PolicyArn": arn}),
+            );
         }
     }
 }
@@ -251,7 +350,10 @@ fn managed_event(ctx: &Context, arn: &str) -> Result<ProgressEvent, AwsError> {
 
 fn managed_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r.str("ManagedPolicyName").map(str::to_string).unwrap_or_else(|| r.generated_name(128));
+    let name = r
+        .str("ManagedPolicyName")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(128));
     let mut input = json!({"PolicyName": name, "PolicyDocument": doc(&p["PolicyDocument"])});
     for k in ["Path", "Description"] {
         if let Some(v) = p.get(k) {
@@ -271,9 +373,16 @@ fn managed_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, A
         if let Ok(out) = call(ctx, "ListPolicyVersions", json!({"PolicyArn": arn})) {
             let versions: Vec<&Value> = out["Versions"].as_array().into_iter().flatten().collect();
             if versions.len() >= 5
-                && let Some(old) = versions.iter().rev().find(|v| v["IsDefaultVersion"] != json!(true))
+                && let Some(old) = versions
+                    .iter()
+                    .rev()
+                    .find(|v| v["IsDefaultVersion"] != json!(true))
             {
-                let _ = call(ctx, "DeletePolicyVersion", json!({"PolicyArn": arn, "VersionId": old["VersionId"]}));
+                let _ = call(
+                    ctx,
+                    "DeletePolicyVersion",
+                    json!({"PolicyArn": arn, "VersionId": old["VersionId"]}),
+                );
             }
         }
         call(
@@ -293,7 +402,11 @@ fn managed_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, A
     if let Ok(out) = call(ctx, "ListPolicyVersions", json!({"PolicyArn": arn})) {
         for v in out["Versions"].as_array().into_iter().flatten() {
             if v["IsDefaultVersion"] != json!(true) {
-                let _ = call(ctx, "DeletePolicyVersion", json!({"PolicyArn": arn, "VersionId": v["VersionId"]}));
+                let _ = call(
+                    ctx,
+                    "DeletePolicyVersion",
+                    json!({"PolicyArn": arn, "VersionId": v["VersionId"]}),
+                );
             }
         }
     }
@@ -303,7 +416,10 @@ fn managed_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, A
 
 fn user_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r.str("UserName").map(str::to_string).unwrap_or_else(|| r.generated_name(64));
+    let name = r
+        .str("UserName")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(64));
     let mut input = json!({"UserName": name});
     for k in ["Path", "PermissionsBoundary"] {
         if let Some(v) = p.get(k) {
@@ -317,7 +433,11 @@ fn user_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsE
     let out = call(ctx, "CreateUser", input)?;
     sync_policies(ctx, "User", &name, p, &Map::new())?;
     for g in list(p, "Groups") {
-        call(ctx, "AddUserToGroup", json!({"UserName": name, "GroupName": g}))?;
+        call(
+            ctx,
+            "AddUserToGroup",
+            json!({"UserName": name, "GroupName": g}),
+        )?;
     }
     if let Some(lp) = p.get("LoginProfile") {
         call(
@@ -332,12 +452,23 @@ fn user_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsE
 fn user_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let name = r.physical_id.as_str();
     sync_policies(ctx, "User", name, &r.properties, &r.previous_properties)?;
-    let (new, old) = (list(&r.properties, "Groups"), list(&r.previous_properties, "Groups"));
+    let (new, old) = (
+        list(&r.properties, "Groups"),
+        list(&r.previous_properties, "Groups"),
+    );
     for g in old.iter().filter(|g| !new.contains(g)) {
-        let _ = call(ctx, "RemoveUserFromGroup", json!({"UserName": name, "GroupName": g}));
+        let _ = call(
+            ctx,
+            "RemoveUserFromGroup",
+            json!({"UserName": name, "GroupName": g}),
+        );
     }
     for g in new.iter().filter(|g| !old.contains(g)) {
-        call(ctx, "AddUserToGroup", json!({"UserName": name, "GroupName": g}))?;
+        call(
+            ctx,
+            "AddUserToGroup",
+            json!({"UserName": name, "GroupName": g}),
+        )?;
     }
     let out = call(ctx, "GetUser", json!({"UserName": name}))?;
     Ok(ProgressEvent::success(name).attr("Arn", out["User"]["Arn"].clone()))
@@ -347,7 +478,11 @@ fn user_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsE
     let name = r.physical_id.as_str();
     sync_policies(ctx, "User", name, &Map::new(), &r.properties)?;
     for g in list(&r.properties, "Groups") {
-        let _ = call(ctx, "RemoveUserFromGroup", json!({"UserName": name, "GroupName": g}));
+        let _ = call(
+            ctx,
+            "RemoveUserFromGroup",
+            json!({"UserName": name, "GroupName": g}),
+        );
     }
     let _ = call(ctx, "DeleteLoginProfile", json!({"UserName": name}));
     call(ctx, "DeleteUser", json!({"UserName": name}))?;
@@ -355,7 +490,10 @@ fn user_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsE
 }
 
 fn group_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r.str("GroupName").map(str::to_string).unwrap_or_else(|| r.generated_name(128));
+    let name = r
+        .str("GroupName")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(128));
     let mut input = json!({"GroupName": name});
     if let Some(v) = r.properties.get("Path") {
         input["Path"] = json!(value_text(v));
@@ -380,14 +518,21 @@ fn group_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
 }
 
 fn profile_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r.str("InstanceProfileName").map(str::to_string).unwrap_or_else(|| r.generated_name(128));
+    let name = r
+        .str("InstanceProfileName")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(128));
     let mut input = json!({"InstanceProfileName": name});
     if let Some(v) = r.properties.get("Path") {
         input["Path"] = json!(value_text(v));
     }
     let out = call(ctx, "CreateInstanceProfile", input)?;
     for role in list(&r.properties, "Roles") {
-        call(ctx, "AddRoleToInstanceProfile", json!({"InstanceProfileName": name, "RoleName": role}))?;
+        call(
+            ctx,
+            "AddRoleToInstanceProfile",
+            json!({"InstanceProfileName": name, "RoleName": role}),
+        )?;
     }
     Ok(ProgressEvent::success(name).attr("Arn", out["InstanceProfile"]["Arn"].clone()))
 }
@@ -395,9 +540,17 @@ fn profile_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, A
 fn profile_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let name = r.physical_id.as_str();
     for role in list(&r.properties, "Roles") {
-        let _ = call(ctx, "RemoveRoleFromInstanceProfile", json!({"InstanceProfileName": name, "RoleName": role}));
+        let _ = call(
+            ctx,
+            "RemoveRoleFromInstanceProfile",
+            json!({"InstanceProfileName": name, "RoleName": role}),
+        );
     }
-    call(ctx, "DeleteInstanceProfile", json!({"InstanceProfileName": name}))?;
+    call(
+        ctx,
+        "DeleteInstanceProfile",
+        json!({"InstanceProfileName": name}),
+    )?;
     Ok(ProgressEvent::success(name))
 }
 
@@ -407,7 +560,11 @@ fn key_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
     let key = &out["AccessKey"];
     let id = value_text(&key["AccessKeyId"]);
     if r.str("Status") == Some("Inactive") {
-        call(ctx, "UpdateAccessKey", json!({"UserName": user, "AccessKeyId": id, "Status": "Inactive"}))?;
+        call(
+            ctx,
+            "UpdateAccessKey",
+            json!({"UserName": user, "AccessKeyId": id, "Status": "Inactive"}),
+        )?;
     }
     Ok(ProgressEvent::success(id).attr("SecretAccessKey", key["SecretAccessKey"].clone()))
 }
@@ -423,6 +580,10 @@ fn key_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
 }
 
 fn key_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    call(ctx, "DeleteAccessKey", json!({"UserName": r.required_str("UserName")?, "AccessKeyId": r.physical_id}))?;
+    call(
+        ctx,
+        "DeleteAccessKey",
+        json!({"UserName": r.required_str("UserName")?, "AccessKeyId": r.physical_id}),
+    )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }

@@ -20,8 +20,8 @@ pub mod keys;
 pub mod keystores;
 pub mod ops;
 pub mod policy;
-pub mod rotation;
 mod resources;
+pub mod rotation;
 pub mod tags;
 pub mod usage;
 

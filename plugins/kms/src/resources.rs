@@ -40,7 +40,9 @@ fn truthy(v: Option<&Value>) -> Option<bool> {
 }
 
 fn key_event(id: &str, arn: &Value) -> ProgressEvent {
-    ProgressEvent::success(id).attr("KeyId", id).attr("Arn", arn.clone())
+    ProgressEvent::success(id)
+        .attr("KeyId", id)
+        .attr("Arn", arn.clone())
 }
 
 fn key_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
@@ -57,7 +59,10 @@ fn key_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
     if let Some(m) = truthy(p.get("MultiRegion")) {
         input["MultiRegion"] = json!(m);
     }
-    let t: Vec<Value> = tags(p).into_iter().map(|(k, v)| json!({"TagKey": k, "TagValue": v})).collect();
+    let t: Vec<Value> = tags(p)
+        .into_iter()
+        .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
+        .collect();
     if !t.is_empty() {
         input["Tags"] = json!(t);
     }
@@ -74,11 +79,19 @@ fn key_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
 }
 
 fn key_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let (p, prev, id) = (&r.properties, &r.previous_properties, r.physical_id.as_str());
+    let (p, prev, id) = (
+        &r.properties,
+        &r.previous_properties,
+        r.physical_id.as_str(),
+    );
     if p.get("KeyPolicy") != prev.get("KeyPolicy")
         && let Some(policy) = p.get("KeyPolicy")
     {
-        call(ctx, "PutKeyPolicy", json!({"KeyId": id, "PolicyName": "default", "Policy": doc(policy)}))?;
+        call(
+            ctx,
+            "PutKeyPolicy",
+            json!({"KeyId": id, "PolicyName": "default", "Policy": doc(policy)}),
+        )?;
     }
     if p.get("Description") != prev.get("Description") {
         call(
@@ -88,11 +101,19 @@ fn key_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
         )?;
     }
     if truthy(p.get("EnableKeyRotation")) != truthy(prev.get("EnableKeyRotation")) {
-        let op = if truthy(p.get("EnableKeyRotation")) == Some(true) { "EnableKeyRotation" } else { "DisableKeyRotation" };
+        let op = if truthy(p.get("EnableKeyRotation")) == Some(true) {
+            "EnableKeyRotation"
+        } else {
+            "DisableKeyRotation"
+        };
         call(ctx, op, json!({"KeyId": id}))?;
     }
     if truthy(p.get("Enabled")) != truthy(prev.get("Enabled")) {
-        let op = if truthy(p.get("Enabled")) == Some(false) { "DisableKey" } else { "EnableKey" };
+        let op = if truthy(p.get("Enabled")) == Some(false) {
+            "DisableKey"
+        } else {
+            "EnableKey"
+        };
         call(ctx, op, json!({"KeyId": id}))?;
     }
     let out = call(ctx, "DescribeKey", json!({"KeyId": id}))?;
@@ -105,18 +126,30 @@ fn key_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
         .get("PendingWindowInDays")
         .and_then(|v| value_text(v).parse::<i64>().ok())
         .unwrap_or(30);
-    call(ctx, "ScheduleKeyDeletion", json!({"KeyId": r.physical_id, "PendingWindowInDays": days}))?;
+    call(
+        ctx,
+        "ScheduleKeyDeletion",
+        json!({"KeyId": r.physical_id, "PendingWindowInDays": days}),
+    )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
 
 fn alias_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let name = r.required_str("AliasName")?;
-    call(ctx, "CreateAlias", json!({"AliasName": name, "TargetKeyId": r.required_str("TargetKeyId")?}))?;
+    call(
+        ctx,
+        "CreateAlias",
+        json!({"AliasName": name, "TargetKeyId": r.required_str("TargetKeyId")?}),
+    )?;
     Ok(ProgressEvent::success(name))
 }
 
 fn alias_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    call(ctx, "UpdateAlias", json!({"AliasName": r.physical_id, "TargetKeyId": r.required_str("TargetKeyId")?}))?;
+    call(
+        ctx,
+        "UpdateAlias",
+        json!({"AliasName": r.physical_id, "TargetKeyId": r.required_str("TargetKeyId")?}),
+    )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
 

@@ -28,10 +28,22 @@ pub fn types() -> Vec<ResourceType> {
             .create_only(&["FunctionName", "Name"])
             .attributes(&["AliasArn"])
             .update(alias_update),
-        ResourceType::new("AWS::Lambda::Permission", permission_create, permission_delete)
-            .primary_identifier(&["FunctionName", "Id"])
-            .required(&["Action", "FunctionName", "Principal"])
-            .create_only(&["Action", "FunctionName", "Principal", "SourceAccount", "SourceArn", "EventSourceToken", "FunctionUrlAuthType"]),
+        ResourceType::new(
+            "AWS::Lambda::Permission",
+            permission_create,
+            permission_delete,
+        )
+        .primary_identifier(&["FunctionName", "Id"])
+        .required(&["Action", "FunctionName", "Principal"])
+        .create_only(&[
+            "Action",
+            "FunctionName",
+            "Principal",
+            "SourceAccount",
+            "SourceArn",
+            "EventSourceToken",
+            "FunctionUrlAuthType",
+        ]),
         ResourceType::new("AWS::Lambda::EventSourceMapping", esm_create, esm_delete)
             .primary_identifier(&["Id"])
             .required(&["FunctionName"])
@@ -51,7 +63,10 @@ fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
 }
 
 fn int(v: &Value) -> Value {
-    value_text(v).parse::<i64>().map(Value::from).unwrap_or(Value::Null)
+    value_text(v)
+        .parse::<i64>()
+        .map(Value::from)
+        .unwrap_or(Value::Null)
 }
 
 /// CRC-32 (IEEE), for the zip an inline `ZipFile` becomes.
@@ -162,7 +177,9 @@ fn config(p: &Map<String, Value>, input: &mut Value) {
             let key = if *k == "KmsKeyArn" { "KMSKeyArn" } else { k };
             input[key] = match *k {
                 "Timeout" | "MemorySize" => int(v),
-                "Description" | "Handler" | "Runtime" | "Role" | "KmsKeyArn" => json!(value_text(v)),
+                "Description" | "Handler" | "Runtime" | "Role" | "KmsKeyArn" => {
+                    json!(value_text(v))
+                }
                 _ => v.clone(),
             };
         }
@@ -170,13 +187,20 @@ fn config(p: &Map<String, Value>, input: &mut Value) {
 }
 
 fn function_event(ctx: &Context, name: &str) -> Result<ProgressEvent, AwsError> {
-    let out = call(ctx, "GetFunctionConfiguration", json!({"FunctionName": name}))?;
+    let out = call(
+        ctx,
+        "GetFunctionConfiguration",
+        json!({"FunctionName": name}),
+    )?;
     Ok(ProgressEvent::success(name).attr("Arn", out["FunctionArn"].clone()))
 }
 
 fn function_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r.str("FunctionName").map(str::to_string).unwrap_or_else(|| r.generated_name(64));
+    let name = r
+        .str("FunctionName")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(64));
     let mut input = json!({"FunctionName": name, "Code": code(p)});
     config(p, &mut input);
     for k in ["PackageType", "Architectures"] {
@@ -190,13 +214,21 @@ fn function_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, 
     }
     call(ctx, "CreateFunction", input)?;
     if let Some(c) = p.get("ReservedConcurrentExecutions") {
-        call(ctx, "PutFunctionConcurrency", json!({"FunctionName": name, "ReservedConcurrentExecutions": int(c)}))?;
+        call(
+            ctx,
+            "PutFunctionConcurrency",
+            json!({"FunctionName": name, "ReservedConcurrentExecutions": int(c)}),
+        )?;
     }
     function_event(ctx, &name)
 }
 
 fn function_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let (p, prev, name) = (&r.properties, &r.previous_properties, r.physical_id.as_str());
+    let (p, prev, name) = (
+        &r.properties,
+        &r.previous_properties,
+        r.physical_id.as_str(),
+    );
     if p.get("Code") != prev.get("Code") {
         let mut input = code(p);
         input["FunctionName"] = json!(name);
@@ -209,15 +241,27 @@ fn function_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, 
     }
     if p.get("ReservedConcurrentExecutions") != prev.get("ReservedConcurrentExecutions") {
         match p.get("ReservedConcurrentExecutions") {
-            Some(c) => call(ctx, "PutFunctionConcurrency", json!({"FunctionName": name, "ReservedConcurrentExecutions": int(c)}))?,
-            None => call(ctx, "DeleteFunctionConcurrency", json!({"FunctionName": name}))?,
+            Some(c) => call(
+                ctx,
+                "PutFunctionConcurrency",
+                json!({"FunctionName": name, "ReservedConcurrentExecutions": int(c)}),
+            )?,
+            None => call(
+                ctx,
+                "DeleteFunctionConcurrency",
+                json!({"FunctionName": name}),
+            )?,
         };
     }
     function_event(ctx, name)
 }
 
 fn function_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    call(ctx, "DeleteFunction", json!({"FunctionName": r.physical_id}))?;
+    call(
+        ctx,
+        "DeleteFunction",
+        json!({"FunctionName": r.physical_id}),
+    )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
 
@@ -228,12 +272,21 @@ fn version_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, A
     }
     let out = call(ctx, "PublishVersion", input)?;
     let arn = value_text(&out["FunctionArn"]);
-    Ok(ProgressEvent::success(arn.clone()).attr("FunctionArn", arn).attr("Version", out["Version"].clone()))
+    Ok(ProgressEvent::success(arn.clone())
+        .attr("FunctionArn", arn)
+        .attr("Version", out["Version"].clone()))
 }
 
 fn version_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let (function, version) = r.physical_id.rsplit_once(':').unwrap_or((&r.physical_id, ""));
-    call(ctx, "DeleteFunction", json!({"FunctionName": function, "Qualifier": version}))?;
+    let (function, version) = r
+        .physical_id
+        .rsplit_once(':')
+        .unwrap_or((&r.physical_id, ""));
+    call(
+        ctx,
+        "DeleteFunction",
+        json!({"FunctionName": function, "Qualifier": version}),
+    )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
 
@@ -275,7 +328,16 @@ fn alias_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
 fn permission_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let id = r.generated_name(100);
     let mut input = json!({"StatementId": id});
-    for k in ["FunctionName", "Action", "Principal", "SourceArn", "SourceAccount", "EventSourceToken", "FunctionUrlAuthType", "PrincipalOrgID"] {
+    for k in [
+        "FunctionName",
+        "Action",
+        "Principal",
+        "SourceArn",
+        "SourceAccount",
+        "EventSourceToken",
+        "FunctionUrlAuthType",
+        "PrincipalOrgID",
+    ] {
         if let Some(v) = r.properties.get(k) {
             input[k] = json!(value_text(v));
         }
@@ -315,7 +377,12 @@ fn esm_fields(p: &Map<String, Value>, input: &mut Value) {
             input[*k] = match *k {
                 "FunctionName" => json!(value_text(v)),
                 "Enabled" | "BisectBatchOnFunctionError" => json!(value_text(v) == "true"),
-                "BatchSize" | "MaximumBatchingWindowInSeconds" | "ParallelizationFactor" | "MaximumRecordAgeInSeconds" | "MaximumRetryAttempts" | "TumblingWindowInSeconds" => int(v),
+                "BatchSize"
+                | "MaximumBatchingWindowInSeconds"
+                | "ParallelizationFactor"
+                | "MaximumRecordAgeInSeconds"
+                | "MaximumRetryAttempts"
+                | "TumblingWindowInSeconds" => int(v),
                 _ => v.clone(),
             };
         }
@@ -332,9 +399,12 @@ fn esm_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
     }
     let out = call(ctx, "CreateEventSourceMapping", input)?;
     let id = value_text(&out["UUID"]);
-    Ok(ProgressEvent::success(id.clone())
-        .attr("Id", id)
-        .attr("EventSourceMappingArn", out.get("EventSourceMappingArn").cloned().unwrap_or(Value::Null)))
+    Ok(ProgressEvent::success(id.clone()).attr("Id", id).attr(
+        "EventSourceMappingArn",
+        out.get("EventSourceMappingArn")
+            .cloned()
+            .unwrap_or(Value::Null),
+    ))
 }
 
 fn esm_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
@@ -343,11 +413,20 @@ fn esm_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
     let out = call(ctx, "UpdateEventSourceMapping", input)?;
     Ok(ProgressEvent::success(r.physical_id.clone())
         .attr("Id", r.physical_id.clone())
-        .attr("EventSourceMappingArn", out.get("EventSourceMappingArn").cloned().unwrap_or(Value::Null)))
+        .attr(
+            "EventSourceMappingArn",
+            out.get("EventSourceMappingArn")
+                .cloned()
+                .unwrap_or(Value::Null),
+        ))
 }
 
 fn esm_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    call(ctx, "DeleteEventSourceMapping", json!({"UUID": r.physical_id}))?;
+    call(
+        ctx,
+        "DeleteEventSourceMapping",
+        json!({"UUID": r.physical_id}),
+    )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
 
@@ -366,7 +445,9 @@ fn url_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
     }
     let out = call(ctx, "CreateFunctionUrlConfig", input)?;
     let arn = value_text(&out["FunctionArn"]);
-    Ok(ProgressEvent::success(arn.clone()).attr("FunctionArn", arn).attr("FunctionUrl", out["FunctionUrl"].clone()))
+    Ok(ProgressEvent::success(arn.clone())
+        .attr("FunctionArn", arn)
+        .attr("FunctionUrl", out["FunctionUrl"].clone()))
 }
 
 fn url_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {

@@ -4,7 +4,9 @@
 //! AWS::S3::BucketPolicy, made with the plugin's own operations.
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::resources::{ProgressEvent, ResourceList, ResourceRequest, call_own, tags, value_text};
+use ministack_sdk::resources::{
+    ProgressEvent, ResourceList, ResourceRequest, call_own, tags, value_text,
+};
 use serde_json::{Map, Value, json};
 
 use crate::S3;
@@ -14,8 +16,20 @@ pub fn types() -> Vec<ResourceType> {
         ResourceType::new("AWS::S3::Bucket", bucket_create, bucket_delete)
             .primary_identifier(&["BucketName"])
             .create_only(&["BucketName", "ObjectLockEnabled"])
-            .read_only(&["Arn", "DomainName", "DualStackDomainName", "RegionalDomainName", "WebsiteURL"])
-            .attributes(&["Arn", "DomainName", "DualStackDomainName", "RegionalDomainName", "WebsiteURL"])
+            .read_only(&[
+                "Arn",
+                "DomainName",
+                "DualStackDomainName",
+                "RegionalDomainName",
+                "WebsiteURL",
+            ])
+            .attributes(&[
+                "Arn",
+                "DomainName",
+                "DualStackDomainName",
+                "RegionalDomainName",
+                "WebsiteURL",
+            ])
             .update(bucket_update)
             .list(bucket_list),
         ResourceType::new("AWS::S3::BucketPolicy", policy_create, policy_delete)
@@ -35,9 +49,18 @@ fn event(ctx: &Context, name: &str) -> ProgressEvent {
     ProgressEvent::success(name)
         .attr("Arn", format!("arn:{}:s3:::{name}", ctx.partition()))
         .attr("DomainName", format!("{name}.s3.amazonaws.com"))
-        .attr("RegionalDomainName", format!("{name}.s3.{region}.amazonaws.com"))
-        .attr("DualStackDomainName", format!("{name}.s3.dualstack.{region}.amazonaws.com"))
-        .attr("WebsiteURL", format!("http://{name}.s3-website-{region}.amazonaws.com"))
+        .attr(
+            "RegionalDomainName",
+            format!("{name}.s3.{region}.amazonaws.com"),
+        )
+        .attr(
+            "DualStackDomainName",
+            format!("{name}.s3.dualstack.{region}.amazonaws.com"),
+        )
+        .attr(
+            "WebsiteURL",
+            format!("http://{name}.s3-website-{region}.amazonaws.com"),
+        )
 }
 
 /// Booleans written as text in templates ("true") as booleans.
@@ -45,14 +68,19 @@ fn booleans(v: &Value) -> Value {
     match v {
         Value::String(s) if s == "true" => json!(true),
         Value::String(s) if s == "false" => json!(false),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), booleans(v))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), booleans(v))).collect())
+        }
         Value::Array(a) => Value::Array(a.iter().map(booleans).collect()),
         other => other.clone(),
     }
 }
 
 fn number(v: &Value) -> Value {
-    value_text(v).parse::<i64>().map(Value::from).unwrap_or(Value::Null)
+    value_text(v)
+        .parse::<i64>()
+        .map(Value::from)
+        .unwrap_or(Value::Null)
 }
 
 fn cors(c: &Value) -> Value {
@@ -154,9 +182,24 @@ fn notification_filter(f: Option<&Value>) -> Option<Value> {
 fn notifications(c: &Value) -> Value {
     let mut out = json!({});
     for (from, to, target_from, target_to) in [
-        ("QueueConfigurations", "QueueConfigurations", "Queue", "QueueArn"),
-        ("TopicConfigurations", "TopicConfigurations", "Topic", "TopicArn"),
-        ("LambdaConfigurations", "LambdaFunctionConfigurations", "Function", "LambdaFunctionArn"),
+        (
+            "QueueConfigurations",
+            "QueueConfigurations",
+            "Queue",
+            "QueueArn",
+        ),
+        (
+            "TopicConfigurations",
+            "TopicConfigurations",
+            "Topic",
+            "TopicArn",
+        ),
+        (
+            "LambdaConfigurations",
+            "LambdaFunctionConfigurations",
+            "Function",
+            "LambdaFunctionArn",
+        ),
     ] {
         let list: Vec<Value> = c
             .get(from)
@@ -183,29 +226,75 @@ fn notifications(c: &Value) -> Value {
 
 /// Writes every configuration the properties set and removes the ones
 /// `previous` set and the properties no longer do.
-fn configure(ctx: &Context, name: &str, props: &Map<String, Value>, previous: &Map<String, Value>) -> Result<(), AwsError> {
+fn configure(
+    ctx: &Context,
+    name: &str,
+    props: &Map<String, Value>,
+    previous: &Map<String, Value>,
+) -> Result<(), AwsError> {
     let changed = |k: &str| props.get(k) != previous.get(k);
     let removed = |k: &str| props.get(k).is_none() && previous.get(k).is_some();
     if changed("VersioningConfiguration")
         && let Some(v) = props.get("VersioningConfiguration")
     {
-        call(ctx, "PutBucketVersioning", json!({"Bucket": name, "VersioningConfiguration": {"Status": v["Status"]}}))?;
+        call(
+            ctx,
+            "PutBucketVersioning",
+            json!({"Bucket": name, "VersioningConfiguration": {"Status": v["Status"]}}),
+        )?;
     }
     if changed("Tags") {
-        let set: Vec<Value> = tags(props).into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+        let set: Vec<Value> = tags(props)
+            .into_iter()
+            .map(|(k, v)| json!({"Key": k, "Value": v}))
+            .collect();
         if set.is_empty() {
             call(ctx, "DeleteBucketTagging", json!({"Bucket": name}))?;
         } else {
-            call(ctx, "PutBucketTagging", json!({"Bucket": name, "Tagging": {"TagSet": set}}))?;
+            call(
+                ctx,
+                "PutBucketTagging",
+                json!({"Bucket": name, "Tagging": {"TagSet": set}}),
+            )?;
         }
     }
     type Put = fn(&Value) -> Value;
     let configs: [(&str, &str, &str, &str, Put); 5] = [
-        ("CorsConfiguration", "PutBucketCors", "CORSConfiguration", "DeleteBucketCors", cors),
-        ("BucketEncryption", "PutBucketEncryption", "ServerSideEncryptionConfiguration", "DeleteBucketEncryption", encryption),
-        ("WebsiteConfiguration", "PutBucketWebsite", "WebsiteConfiguration", "DeleteBucketWebsite", website),
-        ("LifecycleConfiguration", "PutBucketLifecycleConfiguration", "LifecycleConfiguration", "DeleteBucketLifecycle", lifecycle),
-        ("PublicAccessBlockConfiguration", "PutPublicAccessBlock", "PublicAccessBlockConfiguration", "DeletePublicAccessBlock", booleans),
+        (
+            "CorsConfiguration",
+            "PutBucketCors",
+            "CORSConfiguration",
+            "DeleteBucketCors",
+            cors,
+        ),
+        (
+            "BucketEncryption",
+            "PutBucketEncryption",
+            "ServerSideEncryptionConfiguration",
+            "DeleteBucketEncryption",
+            encryption,
+        ),
+        (
+            "WebsiteConfiguration",
+            "PutBucketWebsite",
+            "WebsiteConfiguration",
+            "DeleteBucketWebsite",
+            website,
+        ),
+        (
+            "LifecycleConfiguration",
+            "PutBucketLifecycleConfiguration",
+            "LifecycleConfiguration",
+            "DeleteBucketLifecycle",
+            lifecycle,
+        ),
+        (
+            "PublicAccessBlockConfiguration",
+            "PutPublicAccessBlock",
+            "PublicAccessBlockConfiguration",
+            "DeletePublicAccessBlock",
+            booleans,
+        ),
     ];
     for (prop, put, member, delete, convert) in configs {
         if removed(prop) {
@@ -217,7 +306,10 @@ fn configure(ctx: &Context, name: &str, props: &Map<String, Value>, previous: &M
         }
     }
     if changed("NotificationConfiguration") {
-        let config = props.get("NotificationConfiguration").map(notifications).unwrap_or_else(|| json!({}));
+        let config = props
+            .get("NotificationConfiguration")
+            .map(notifications)
+            .unwrap_or_else(|| json!({}));
         call(
             ctx,
             "PutBucketNotificationConfiguration",
@@ -234,14 +326,23 @@ fn bucket_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
             .generated_name(63)
             .to_ascii_lowercase()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect(),
     };
     let mut input = json!({"Bucket": name});
     if ctx.region != "us-east-1" {
         input["CreateBucketConfiguration"] = json!({"LocationConstraint": ctx.region});
     }
-    if r.properties.get("ObjectLockEnabled").is_some_and(|v| value_text(v) == "true") {
+    if r.properties
+        .get("ObjectLockEnabled")
+        .is_some_and(|v| value_text(v) == "true")
+    {
         input["ObjectLockEnabledForBucket"] = json!(true);
     }
     call(ctx, "CreateBucket", input)?;
@@ -271,7 +372,10 @@ fn bucket_list(ctx: &Context, _: &ResourceRequest) -> Result<ResourceList, AwsEr
             event(ctx, &name).with_properties(props)
         })
         .collect();
-    Ok(ResourceList { resources, next_token: None })
+    Ok(ResourceList {
+        resources,
+        next_token: None,
+    })
 }
 
 fn bucket_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
@@ -285,7 +389,11 @@ fn policy_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    call(ctx, "PutBucketPolicy", json!({"Bucket": bucket, "Policy": doc}))?;
+    call(
+        ctx,
+        "PutBucketPolicy",
+        json!({"Bucket": bucket, "Policy": doc}),
+    )?;
     Ok(ProgressEvent::success(bucket))
 }
 

@@ -16,11 +16,15 @@ pub fn types() -> Vec<ResourceType> {
             .create_only(&["Name"])
             .attributes(&["Id"])
             .update(secret_update),
-        ResourceType::new("AWS::SecretsManager::ResourcePolicy", policy_create, policy_delete)
-            .primary_identifier(&["Id"])
-            .required(&["SecretId", "ResourcePolicy"])
-            .create_only(&["SecretId"])
-            .update(policy_create),
+        ResourceType::new(
+            "AWS::SecretsManager::ResourcePolicy",
+            policy_create,
+            policy_delete,
+        )
+        .primary_identifier(&["Id"])
+        .required(&["SecretId", "ResourcePolicy"])
+        .create_only(&["SecretId"])
+        .update(policy_create),
     ]
 }
 
@@ -37,7 +41,16 @@ fn secret_string(ctx: &Context, p: &Map<String, Value>) -> Result<Option<String>
         return Ok(None);
     };
     let mut input = json!({});
-    for k in ["ExcludeCharacters", "PasswordLength", "ExcludeNumbers", "ExcludePunctuation", "ExcludeUppercase", "ExcludeLowercase", "IncludeSpace", "RequireEachIncludedType"] {
+    for k in [
+        "ExcludeCharacters",
+        "PasswordLength",
+        "ExcludeNumbers",
+        "ExcludePunctuation",
+        "ExcludeUppercase",
+        "ExcludeLowercase",
+        "IncludeSpace",
+        "RequireEachIncludedType",
+    ] {
         if let Some(v) = g.get(k) {
             input[k] = match k {
                 "ExcludeCharacters" => json!(value_text(v)),
@@ -50,9 +63,8 @@ fn secret_string(ctx: &Context, p: &Map<String, Value>) -> Result<Option<String>
     let password = value_text(&out["RandomPassword"]);
     match (g.get("SecretStringTemplate"), g.get("GenerateStringKey")) {
         (Some(t), Some(key)) => {
-            let mut obj: Value = serde_json::from_str(&value_text(t)).map_err(|_| {
-                AwsError::validation("SecretStringTemplate must be a JSON object")
-            })?;
+            let mut obj: Value = serde_json::from_str(&value_text(t))
+                .map_err(|_| AwsError::validation("SecretStringTemplate must be a JSON object"))?;
             obj[value_text(key)] = json!(password);
             Ok(Some(obj.to_string()))
         }
@@ -62,7 +74,10 @@ fn secret_string(ctx: &Context, p: &Map<String, Value>) -> Result<Option<String>
 
 fn secret_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r.str("Name").map(str::to_string).unwrap_or_else(|| r.generated_name(512));
+    let name = r
+        .str("Name")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(512));
     let mut input = json!({"Name": name});
     for k in ["Description", "KmsKeyId"] {
         if let Some(v) = p.get(k) {
@@ -72,7 +87,10 @@ fn secret_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
     if let Some(s) = secret_string(ctx, p)? {
         input["SecretString"] = json!(s);
     }
-    let t: Vec<Value> = tags(p).into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+    let t: Vec<Value> = tags(p)
+        .into_iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
     if !t.is_empty() {
         input["Tags"] = json!(t);
     }
@@ -99,7 +117,11 @@ fn secret_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
 }
 
 fn secret_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    call(ctx, "DeleteSecret", json!({"SecretId": r.physical_id, "ForceDeleteWithoutRecovery": true}))?;
+    call(
+        ctx,
+        "DeleteSecret",
+        json!({"SecretId": r.physical_id, "ForceDeleteWithoutRecovery": true}),
+    )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
 
@@ -118,6 +140,10 @@ fn policy_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
 }
 
 fn policy_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    call(ctx, "DeleteResourcePolicy", json!({"SecretId": r.physical_id}))?;
+    call(
+        ctx,
+        "DeleteResourcePolicy",
+        json!({"SecretId": r.physical_id}),
+    )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }

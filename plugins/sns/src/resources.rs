@@ -3,7 +3,9 @@
 //! AWS::SNS::TopicPolicy, made with the plugin's own operations.
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::resources::{ProgressEvent, ResourceList, ResourceRequest, call_own, tags, value_text};
+use ministack_sdk::resources::{
+    ProgressEvent, ResourceList, ResourceRequest, call_own, tags, value_text,
+};
 use serde_json::{Map, Value, json};
 
 use crate::Sns;
@@ -54,11 +56,16 @@ const TOPIC_ATTRIBUTES: &[&str] = &[
 
 fn topic_event(arn: &str) -> ProgressEvent {
     let name = arn.rsplit(':').next().unwrap_or_default().to_string();
-    ProgressEvent::success(arn).attr("TopicArn", arn).attr("TopicName", name)
+    ProgressEvent::success(arn)
+        .attr("TopicArn", arn)
+        .attr("TopicName", name)
 }
 
 fn topic_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let fifo = r.properties.get("FifoTopic").is_some_and(|v| value_text(v) == "true");
+    let fifo = r
+        .properties
+        .get("FifoTopic")
+        .is_some_and(|v| value_text(v) == "true");
     let name = match r.str("TopicName") {
         Some(n) => n.to_string(),
         None if fifo => format!("{}.fifo", r.generated_name(251)),
@@ -66,18 +73,31 @@ fn topic_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
     };
     let mut attrs = Map::new();
     for a in TOPIC_ATTRIBUTES {
-        if let Some(v) = r.properties.get(*a).filter(|_| *a != "DeliveryStatusLogging") {
+        if let Some(v) = r
+            .properties
+            .get(*a)
+            .filter(|_| *a != "DeliveryStatusLogging")
+        {
             attrs.insert(a.to_string(), json!(text_or_json(v)));
         }
     }
     let mut input = json!({"Name": name, "Attributes": attrs});
-    let tags: Vec<Value> = tags(&r.properties).into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+    let tags: Vec<Value> = tags(&r.properties)
+        .into_iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
     if !tags.is_empty() {
         input["Tags"] = json!(tags);
     }
     let out = call(ctx, "CreateTopic", input)?;
     let arn = value_text(&out["TopicArn"]);
-    for s in r.properties.get("Subscription").and_then(Value::as_array).into_iter().flatten() {
+    for s in r
+        .properties
+        .get("Subscription")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         call(
             ctx,
             "Subscribe",
@@ -117,7 +137,10 @@ fn topic_list(ctx: &Context, _: &ResourceRequest) -> Result<ResourceList, AwsErr
             topic_event(&arn).with_properties(props)
         })
         .collect();
-    Ok(ResourceList { resources, next_token: None })
+    Ok(ResourceList {
+        resources,
+        next_token: None,
+    })
 }
 
 fn topic_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
@@ -171,7 +194,11 @@ fn sub_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
 }
 
 fn sub_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    call(ctx, "Unsubscribe", json!({"SubscriptionArn": r.physical_id}))?;
+    call(
+        ctx,
+        "Unsubscribe",
+        json!({"SubscriptionArn": r.physical_id}),
+    )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
 

@@ -3,7 +3,9 @@
 //! with the plugin's own operations.
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::resources::{ProgressEvent, ResourceList, ResourceRequest, call_own, tags, value_text};
+use ministack_sdk::resources::{
+    ProgressEvent, ResourceList, ResourceRequest, call_own, tags, value_text,
+};
 use serde_json::{Map, Value, json};
 
 use crate::Sqs;
@@ -64,7 +66,11 @@ fn arn_of(ctx: &Context, url: &str) -> String {
     let mut parts = url.rsplitn(3, '/');
     let name = parts.next().unwrap_or_default();
     let account = parts.next().unwrap_or(&ctx.account);
-    format!("arn:{}:sqs:{}:{account}:{name}", ctx.partition(), ctx.region)
+    format!(
+        "arn:{}:sqs:{}:{account}:{name}",
+        ctx.partition(),
+        ctx.region
+    )
 }
 
 fn event(ctx: &Context, url: &str) -> ProgressEvent {
@@ -76,14 +82,20 @@ fn event(ctx: &Context, url: &str) -> ProgressEvent {
 }
 
 fn queue_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let fifo = r.properties.get("FifoQueue").is_some_and(|v| value_text(v) == "true");
+    let fifo = r
+        .properties
+        .get("FifoQueue")
+        .is_some_and(|v| value_text(v) == "true");
     let name = match r.str("QueueName") {
         Some(n) => n.to_string(),
         None if fifo => format!("{}.fifo", r.generated_name(75)),
         None => r.generated_name(80),
     };
     let mut input = json!({"QueueName": name, "Attributes": attributes(&r.properties)});
-    let tags: Map<String, Value> = tags(&r.properties).into_iter().map(|(k, v)| (k, json!(v))).collect();
+    let tags: Map<String, Value> = tags(&r.properties)
+        .into_iter()
+        .map(|(k, v)| (k, json!(v)))
+        .collect();
     if !tags.is_empty() {
         input["tags"] = json!(tags);
     }
@@ -109,7 +121,11 @@ fn queue_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
         }
     }
     if !attrs.is_empty() {
-        call(ctx, "SetQueueAttributes", json!({"QueueUrl": r.physical_id, "Attributes": attrs}))?;
+        call(
+            ctx,
+            "SetQueueAttributes",
+            json!({"QueueUrl": r.physical_id, "Attributes": attrs}),
+        )?;
     }
     Ok(event(ctx, &r.physical_id))
 }
@@ -123,7 +139,16 @@ fn queue_read(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
     let mut props = Map::new();
     if let Some(attrs) = out["Attributes"].as_object() {
         for (k, v) in attrs {
-            if !matches!(k.as_str(), "QueueArn" | "ApproximateNumberOfMessages" | "ApproximateNumberOfMessagesNotVisible" | "ApproximateNumberOfMessagesDelayed" | "CreatedTimestamp" | "LastModifiedTimestamp" | "Policy") {
+            if !matches!(
+                k.as_str(),
+                "QueueArn"
+                    | "ApproximateNumberOfMessages"
+                    | "ApproximateNumberOfMessagesNotVisible"
+                    | "ApproximateNumberOfMessagesDelayed"
+                    | "CreatedTimestamp"
+                    | "LastModifiedTimestamp"
+                    | "Policy"
+            ) {
                 props.insert(k.clone(), v.clone());
             }
         }
@@ -149,7 +174,10 @@ fn queue_list(ctx: &Context, _: &ResourceRequest) -> Result<ResourceList, AwsErr
             e.with_properties(props)
         })
         .collect();
-    Ok(ResourceList { resources, next_token: None })
+    Ok(ResourceList {
+        resources,
+        next_token: None,
+    })
 }
 
 fn queue_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
@@ -171,7 +199,11 @@ fn policy_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
         other => other.to_string(),
     };
     for url in queues(r) {
-        call(ctx, "SetQueueAttributes", json!({"QueueUrl": url, "Attributes": {"Policy": doc}}))?;
+        call(
+            ctx,
+            "SetQueueAttributes",
+            json!({"QueueUrl": url, "Attributes": {"Policy": doc}}),
+        )?;
     }
     let id = if r.physical_id.is_empty() {
         r.generated_name(128)
@@ -184,7 +216,11 @@ fn policy_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
 fn policy_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     for url in queues(r) {
         // A queue deleted first leaves nothing to clear.
-        let _ = call(ctx, "SetQueueAttributes", json!({"QueueUrl": url, "Attributes": {"Policy": ""}}));
+        let _ = call(
+            ctx,
+            "SetQueueAttributes",
+            json!({"QueueUrl": url, "Attributes": {"Policy": ""}}),
+        );
     }
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }

@@ -24,14 +24,25 @@ fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
     call_own::<Ssm>(ctx, op, &input)
 }
 
-fn put(ctx: &Context, name: &str, p: &Map<String, Value>, overwrite: bool) -> Result<ProgressEvent, AwsError> {
+fn put(
+    ctx: &Context,
+    name: &str,
+    p: &Map<String, Value>,
+    overwrite: bool,
+) -> Result<ProgressEvent, AwsError> {
     let mut input = json!({
         "Name": name,
         "Value": p.get("Value").map(value_text).unwrap_or_default(),
         "Type": p.get("Type").map(value_text).unwrap_or_else(|| "String".into()),
         "Overwrite": overwrite,
     });
-    for k in ["Description", "AllowedPattern", "Tier", "Policies", "DataType"] {
+    for k in [
+        "Description",
+        "AllowedPattern",
+        "Tier",
+        "Policies",
+        "DataType",
+    ] {
         if let Some(v) = p.get(k) {
             input[k] = json!(value_text(v));
         }
@@ -41,7 +52,11 @@ fn put(ctx: &Context, name: &str, p: &Map<String, Value>, overwrite: bool) -> Re
         && let Some(Value::Object(tags)) = p.get("Tags")
         && !tags.is_empty()
     {
-        input["Tags"] = json!(tags.iter().map(|(k, v)| json!({"Key": k, "Value": value_text(v)})).collect::<Vec<_>>());
+        input["Tags"] = json!(
+            tags.iter()
+                .map(|(k, v)| json!({"Key": k, "Value": value_text(v)}))
+                .collect::<Vec<_>>()
+        );
     }
     call(ctx, "PutParameter", input.clone())?;
     Ok(ProgressEvent::success(name)
