@@ -362,12 +362,12 @@ fn deploy(ctx: &Context, stack: &mut Stack, handlers: &mut Handlers) -> Result<(
     let mut op = stack.operation.clone().unwrap_or_default();
     let creating = op.kind == "CREATE";
     let prefix = if creating { "CREATE" } else { "UPDATE" };
-    if op.failure.is_none() {
-        if let Err(e) = deploy_resources(ctx, stack, &mut op, handlers) {
-            op.failure = Some(e);
-            stack.operation = Some(op.clone());
-            stack.save()?;
-        }
+    if op.failure.is_none()
+        && let Err(e) = deploy_resources(ctx, stack, &mut op, handlers)
+    {
+        op.failure = Some(e);
+        stack.operation = Some(op.clone());
+        stack.save()?;
     }
     if let Some(reason) = op.failure.clone() {
         return roll_back(ctx, stack, &mut op, handlers, &reason);

@@ -721,7 +721,7 @@ fn check_parameter(name: &str, decl: &Value, value: &str) -> Result<(), AwsError
     if let Some(allowed) = decl.get("AllowedValues").and_then(Value::as_array)
         && !allowed.iter().any(|a| text(a) == value)
     {
-        return fail(format!("must be one of AllowedValues"));
+        return fail("must be one of AllowedValues".to_string());
     }
     let ty = decl.get("Type").map(text).unwrap_or_default();
     if ty == "Number" {
