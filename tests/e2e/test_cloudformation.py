@@ -464,3 +464,75 @@ def test_deployment_survives_a_restart(make_gateway):
     assert len(urls) == 30
     physical = {r["PhysicalResourceId"] for r in cf.describe_stack_resources(StackName=name)["StackResources"]}
     assert physical == set(urls)
+
+
+FUNCTION = """
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Environment:
+        Variables: {GREETING: !Sub "hello from ${AWS::StackName}"}
+      Code:
+        ZipFile: |
+          import os
+          def handler(event, context):
+              return {"greeting": os.environ["GREETING"], "n": event["n"] + 1}
+  Topic:
+    Type: AWS::SNS::Topic
+  Permission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !Ref Fn
+      Action: lambda:InvokeFunction
+      Principal: sns.amazonaws.com
+      SourceArn: !Ref Topic
+Outputs:
+  Name: {Value: !Ref Fn}
+  Arn: {Value: !GetAtt Fn.Arn}
+"""
+
+
+def test_inline_lambda_function_from_a_template_in_s3(gateway):
+    s3 = gateway.client("s3")
+    bucket = unique("tpl")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="fn.yaml", Body=FUNCTION.encode())
+    cf = gateway.client("cloudformation")
+    name = unique("fn")
+    cf.create_stack(StackName=name, TemplateURL=f"{gateway.url}/{bucket}/fn.yaml", Capabilities=["CAPABILITY_IAM"])
+    stack = wait(cf, name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", events(cf, name)
+    out = outputs(stack)
+    lam = gateway.client("lambda")
+    result = lam.invoke(FunctionName=out["Name"], Payload=json.dumps({"n": 41}))
+    assert json.loads(result["Payload"].read()) == {"greeting": f"hello from {name}", "n": 42}
+    policy = json.loads(lam.get_policy(FunctionName=out["Name"])["Policy"])
+    assert policy["Statement"][0]["Principal"] == {"Service": "sns.amazonaws.com"}
+    cf.delete_stack(StackName=name)
+    wait_deleted(cf, name)
+    with pytest.raises(botocore.exceptions.ClientError):
+        lam.get_function(FunctionName=out["Name"])
+
+
+def test_plugins_listing_shows_resource_types(gateway):
+    import requests
+
+    plugins = {p["name"]: p for p in requests.get(gateway.url + "/_ministack/plugins", timeout=30).json()["plugins"]}
+    sqs_types = {t["TypeName"]: t for t in plugins["sqs"]["resource_types"]}
+    assert set(sqs_types) == {"AWS::SQS::Queue", "AWS::SQS::QueuePolicy"}
+    assert sqs_types["AWS::SQS::Queue"]["CreateOnly"] == ["QueueName", "FifoQueue"]
+    assert "Arn" in sqs_types["AWS::SQS::Queue"]["Attributes"]
+    # Plugins without handlers (and test plugins built without them) list none.
+    assert plugins["sts"]["resource_types"] == []
+    total = sum(len(p["resource_types"]) for p in plugins.values())
+    assert total >= 32

@@ -658,6 +658,17 @@ pub fn create_change_set(ctx: &Context, input: CreateChangeSetInput) -> Result<V
     let given = given_parameters(input.parameters, Some(&stack.parameters))?;
     let parameters = effective_parameters(&tpl, &given)?;
     check_types(ctx, &tpl)?;
+    // An executed change set's name is free again (AWS keeps it only for
+    // describing by id; `aws cloudformation deploy` names change sets by the second).
+    for old in CHANGE_SETS.values("")? {
+        if old.stack_id == stack.stack_id
+            && old.name == input.change_set_name
+            && old.execution_status.starts_with("EXECUTE_")
+            && old.execution_status != "EXECUTE_IN_PROGRESS"
+        {
+            CHANGE_SETS.delete(&old.id);
+        }
+    }
     if CHANGE_SETS
         .values("")?
         .iter()
@@ -775,11 +786,10 @@ pub fn execute_change_set(_: &Context, input: ExecuteChangeSetInput) -> Result<V
     }
     c.execution_status = "EXECUTE_IN_PROGRESS".into();
     CHANGE_SETS.put(&c.id, &c)?;
-    // Once one change set runs, the stack's others are obsolete.
-    for mut other in CHANGE_SETS.values("")? {
+    // Once one change set runs, AWS removes the stack's others.
+    for other in CHANGE_SETS.values("")? {
         if other.stack_id == c.stack_id && other.id != c.id {
-            other.execution_status = "OBSOLETE".into();
-            CHANGE_SETS.put(&other.id.clone(), &other)?;
+            CHANGE_SETS.delete(&other.id);
         }
     }
     start(

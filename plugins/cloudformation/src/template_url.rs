@@ -1,6 +1,6 @@
 //! `TemplateURL`: templates stored in S3, read through the S3 plugin.
 
-use ministack_sdk::blobs::StreamingBlob;
+use ministack_sdk::blobs::{self, StreamingBlob};
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
 use serde_json::{Value, json};
@@ -40,9 +40,22 @@ pub fn fetch(url: &str) -> Result<String, AwsError> {
             e.code, e.message
         ))
     })?;
-    let body: StreamingBlob = serde_json::from_value(out["Body"].clone())
-        .map_err(|_| AwsError::validation_error("Template in S3 has no body"))?;
-    let bytes = body.bytes()?;
+    // The body is a blob the host handed over (`{"blob-id", "range"}`, read
+    // here with its real size), or base64 bytes.
+    let body = &out["Body"];
+    let bytes = match body.get("blob-id").and_then(Value::as_str) {
+        Some(id) => {
+            let size = blobs::stat(id).map(|b| b.size).unwrap_or(0);
+            let (start, end) = match body.get("range").and_then(Value::as_array) {
+                Some(r) if r.len() == 2 => (r[0].as_u64().unwrap_or(0), r[1].as_u64().unwrap_or(size)),
+                _ => (0, size),
+            };
+            StreamingBlob::Out(BlobOut::range(id, start, end.saturating_sub(1))).bytes()?
+        }
+        None => serde_json::from_value::<StreamingBlob>(body.clone())
+            .map_err(|_| AwsError::validation_error("Template in S3 has no body"))?
+            .bytes()?,
+    };
     String::from_utf8(bytes).map_err(|_| AwsError::validation_error("Template is not UTF-8"))
 }
 
