@@ -535,4 +535,4 @@ def test_plugins_listing_shows_resource_types(gateway):
     # Plugins without handlers (and test plugins built without them) list none.
     assert plugins["sts"]["resource_types"] == []
     total = sum(len(p["resource_types"]) for p in plugins.values())
-    assert total >= 32
+    assert total == 28
