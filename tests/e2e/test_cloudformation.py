@@ -536,3 +536,35 @@ def test_plugins_listing_shows_resource_types(gateway):
     assert plugins["sts"]["resource_types"] == []
     total = sum(len(p["resource_types"]) for p in plugins.values())
     assert total == 28
+
+
+def test_drift_detection_reads_resources_back(gateway):
+    cf = gateway.client("cloudformation")
+    name = unique("drift")
+    cf.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {
+        "Q": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 10}},
+        "P": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "v1"}},
+    }}))
+    wait(cf, name)
+
+    def detect():
+        detection = cf.detect_stack_drift(StackName=name)["StackDriftDetectionId"]
+        return cf.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+
+    assert detect()["StackDriftStatus"] == "IN_SYNC"
+    url = cf.describe_stack_resource(StackName=name, LogicalResourceId="Q")["StackResourceDetail"]["PhysicalResourceId"]
+    gateway.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "99"})
+    param = cf.describe_stack_resource(StackName=name, LogicalResourceId="P")["StackResourceDetail"]["PhysicalResourceId"]
+    gateway.client("ssm").delete_parameter(Name=param)
+    status = detect()
+    assert status["StackDriftStatus"] == "DRIFTED" and status["DriftedStackResourceCount"] == 2
+    drifts = {d["LogicalResourceId"]: d for d in cf.describe_stack_resource_drifts(StackName=name)["StackResourceDrifts"]}
+    assert drifts["Q"]["StackResourceDriftStatus"] == "MODIFIED"
+    assert drifts["Q"]["PropertyDifferences"] == [
+        {"PropertyPath": "/VisibilityTimeout", "ExpectedValue": "10", "ActualValue": "99", "DifferenceType": "NOT_EQUAL"}
+    ]
+    assert drifts["P"]["StackResourceDriftStatus"] == "DELETED"
+    one = cf.detect_stack_resource_drift(StackName=name, LogicalResourceId="Q")["StackResourceDrift"]
+    assert one["StackResourceDriftStatus"] == "MODIFIED"
+    cf.delete_stack(StackName=name)
+    wait_deleted(cf, name)

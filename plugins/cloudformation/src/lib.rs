@@ -8,6 +8,7 @@ use ministack_sdk::prelude::*;
 
 mod changes;
 mod deploy;
+mod drift;
 mod ops;
 mod stacks;
 pub mod template;
@@ -49,6 +50,19 @@ impl Service for CloudFormation {
             )
             .op("SetStackPolicy", ops::set_stack_policy)
             .op("GetStackPolicy", ops::get_stack_policy)
+            .op("DetectStackDrift", drift::detect_stack_drift)
+            .op(
+                "DetectStackResourceDrift",
+                drift::detect_stack_resource_drift,
+            )
+            .op(
+                "DescribeStackDriftDetectionStatus",
+                drift::describe_stack_drift_detection_status,
+            )
+            .op(
+                "DescribeStackResourceDrifts",
+                drift::describe_stack_resource_drifts,
+            )
             .task(deploy::DEPLOY_TASK, ops::run_deploy)
     }
 }

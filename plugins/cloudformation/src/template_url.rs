@@ -47,7 +47,9 @@ pub fn fetch(url: &str) -> Result<String, AwsError> {
         Some(id) => {
             let size = blobs::stat(id).map(|b| b.size).unwrap_or(0);
             let (start, end) = match body.get("range").and_then(Value::as_array) {
-                Some(r) if r.len() == 2 => (r[0].as_u64().unwrap_or(0), r[1].as_u64().unwrap_or(size)),
+                Some(r) if r.len() == 2 => {
+                    (r[0].as_u64().unwrap_or(0), r[1].as_u64().unwrap_or(size))
+                }
                 _ => (0, size),
             };
             StreamingBlob::Out(BlobOut::range(id, start, end.saturating_sub(1))).bytes()?
