@@ -535,7 +535,7 @@ def test_plugins_listing_shows_resource_types(gateway):
     # Plugins without handlers (and test plugins built without them) list none.
     assert plugins["sts"]["resource_types"] == []
     total = sum(len(p["resource_types"]) for p in plugins.values())
-    assert total == 28
+    assert total == 30
 
 
 def test_drift_detection_reads_resources_back(gateway):
@@ -568,3 +568,26 @@ def test_drift_detection_reads_resources_back(gateway):
     assert one["StackResourceDriftStatus"] == "MODIFIED"
     cf.delete_stack(StackName=name)
     wait_deleted(cf, name)
+
+
+def test_scheduler_types(gateway):
+    cf = gateway.client("cloudformation")
+    name = unique("sched")
+    cf.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {
+        "Q": {"Type": "AWS::SQS::Queue"},
+        "G": {"Type": "AWS::Scheduler::ScheduleGroup", "Properties": {"Name": f"{name}-group"}},
+        "S": {"Type": "AWS::Scheduler::Schedule", "Properties": {
+            "GroupName": {"Ref": "G"},
+            "ScheduleExpression": "rate(1 hour)",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {"Arn": {"Fn::GetAtt": ["Q", "Arn"]}, "RoleArn": "arn:aws:iam::000000000000:role/r"}}},
+    }, "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["S", "Arn"]}}, "Name": {"Value": {"Ref": "S"}}}}))
+    stack = wait(cf, name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", events(cf, name)
+    out = outputs(stack)
+    got = gateway.client("scheduler").get_schedule(Name=out["Name"], GroupName=f"{name}-group")
+    assert got["Arn"] == out["Arn"] and got["ScheduleExpression"] == "rate(1 hour)"
+    cf.delete_stack(StackName=name)
+    wait_deleted(cf, name)
+    with pytest.raises(botocore.exceptions.ClientError):
+        gateway.client("scheduler").get_schedule_group(Name=f"{name}-group")
