@@ -27,6 +27,8 @@ test: test-plugins
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 	# botocore 1.31.56: the last release whose SQS speaks query (tests/e2e/test_sqs_query.py).
 	test -d target/oldboto/botocore-1.31.56.dist-info || $(PYTHON) -m pip install -q --disable-pip-version-check --target target/oldboto botocore==1.31.56 boto3==1.28.56
+	# The host's modules form no import cycle (docs/dispatch.md).
+	$(PYTHON) scripts/import-graph.py > /dev/null || $(PYTHON) scripts/import-graph.py
 	$(CARGO) test --release --workspace -- --skip protocol_vectors
 	# The protocol vectors print one count line per protocol file.
 	$(CARGO) test --release -p ministack-protocol --test vectors -- --nocapture protocol_vectors

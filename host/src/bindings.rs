@@ -15,3 +15,14 @@ pub use ministack::plugin::types::{AwsError, Call, Context, HttpRequest, HttpRes
 /// The contract version this host implements: `ministack:plugin@0.1.x`.
 pub const CONTRACT_PACKAGE: &str = "ministack:plugin";
 pub const CONTRACT_VERSION: (u64, u64) = (0, 1);
+
+/// The host's own failure, as the protocol layer answers it.
+pub fn internal_failure(message: impl Into<String>) -> ministack_protocol::AwsError {
+    ministack_protocol::AwsError {
+        code: "InternalFailure".into(),
+        message: message.into(),
+        status: Some(500),
+        sender_fault: false,
+        extra: None,
+    }
+}

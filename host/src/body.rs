@@ -123,6 +123,76 @@ impl Body for ResponseBody {
     }
 }
 
+/// A request body as it arrives from the client, failing when the client
+/// pauses longer than the body idle timeout (a body shorter than its
+/// `Content-Length` would otherwise hold the request open forever).
+pub struct WireBody {
+    inner: hyper::body::Incoming,
+    idle: Option<std::time::Duration>,
+    /// Armed while the client owes us data; rearmed by every frame.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl WireBody {
+    pub fn new(inner: hyper::body::Incoming, idle: Option<std::time::Duration>) -> Self {
+        Self {
+            inner,
+            idle,
+            deadline: None,
+        }
+    }
+}
+
+/// The error a stalled body ends with (read as `IncompleteBody`).
+#[derive(Debug)]
+pub struct BodyIdle(std::time::Duration);
+
+impl std::fmt::Display for BodyIdle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no data for {} s", self.0.as_secs())
+    }
+}
+
+impl std::error::Error for BodyIdle {}
+
+impl Body for WireBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.deadline = None;
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                let Some(idle) = this.idle else {
+                    return Poll::Pending;
+                };
+                let deadline = this
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                match deadline.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyIdle(idle))))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// Why a request body could not be read.
 #[derive(Debug)]
 pub enum ReadError {

@@ -58,6 +58,62 @@ pub struct Config {
     /// MINISTACK_HTTP_MAX_RESPONSE_BYTES: the largest response body the
     /// `http` capability hands a plugin, default 1 MiB.
     pub http_max_response_bytes: usize,
+    /// How long the server waits on clients (see [`ServerLimits`]).
+    pub limits: ServerLimits,
+}
+
+/// What a connection may cost the server before it is closed.
+#[derive(Clone, Debug)]
+pub struct ServerLimits {
+    /// MINISTACK_HEADER_TIMEOUT_SECONDS (default 30, 0 = none): the time a
+    /// client has to send a request's headers, counted from when the
+    /// connection is ready for a request, so it is also the keep-alive idle
+    /// timeout (hyper runs one timer for both).
+    pub header_timeout: Option<std::time::Duration>,
+    /// MINISTACK_BODY_IDLE_TIMEOUT_SECONDS (default 60, 0 = none): the
+    /// longest pause while a request body is arriving.
+    pub body_idle_timeout: Option<std::time::Duration>,
+    /// MINISTACK_MAX_CONNECTIONS (default 4096): connections served at once;
+    /// more are accepted and closed at once.
+    pub max_connections: usize,
+    /// MINISTACK_MAX_HEADER_BYTES (default: hyper's ~400 KiB read buffer):
+    /// request line plus headers; more is answered 431 Request Header
+    /// Fields Too Large. It sizes the connection's read buffer, so it is at
+    /// least 8192.
+    pub max_header_bytes: Option<usize>,
+}
+
+impl ServerLimits {
+    fn from_env() -> anyhow::Result<Self> {
+        let seconds = |name: &str, default: u64| -> anyhow::Result<Option<std::time::Duration>> {
+            let n = match var(name) {
+                None => default,
+                Some(v) => v
+                    .parse::<u64>()
+                    .map_err(|_| anyhow::anyhow!("{name} must be whole seconds, got {v:?}"))?,
+            };
+            Ok((n > 0).then(|| std::time::Duration::from_secs(n)))
+        };
+        let count = |name: &str, default: usize, min: usize| -> anyhow::Result<usize> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => match v.parse::<usize>() {
+                    Ok(n) if n >= min => Ok(n),
+                    _ => anyhow::bail!("{name} must be a number of at least {min}, got {v:?}"),
+                },
+            }
+        };
+        Ok(Self {
+            header_timeout: seconds("MINISTACK_HEADER_TIMEOUT_SECONDS", 30)?,
+            body_idle_timeout: seconds("MINISTACK_BODY_IDLE_TIMEOUT_SECONDS", 60)?,
+            max_connections: count("MINISTACK_MAX_CONNECTIONS", 4096, 1)?,
+            // hyper's smallest read buffer is 8 KiB.
+            max_header_bytes: match var("MINISTACK_MAX_HEADER_BYTES") {
+                None => None,
+                Some(_) => Some(count("MINISTACK_MAX_HEADER_BYTES", 0, 8192)?),
+            },
+        })
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -150,6 +206,7 @@ impl Config {
                 .unwrap_or(256),
             ca_bundle,
             http_max_response_bytes,
+            limits: ServerLimits::from_env()?,
         })
     }
 

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::body::WireBody;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
 use ministack_protocol::{self as protocol, AwsError, Protocol, RequestBody, RequestHead};
 use serde_json::json;
 
@@ -34,13 +34,18 @@ struct Routed {
 
 /// A request body: still on the wire, or read for routing.
 enum Unread {
-    Wire(Incoming),
+    Wire(WireBody),
     Buffered(Bytes),
 }
 
 const CORS_ALLOW_METHODS: &str = "GET, PUT, POST, DELETE, HEAD, OPTIONS, PATCH";
 
 impl Gateway {
+    /// The server's limits (read by the listener).
+    pub fn limits(&self) -> &crate::config::ServerLimits {
+        &self.dispatcher.config().limits
+    }
+
     pub fn new(dispatcher: Arc<Dispatcher>) -> Self {
         let encoder = Encoder::new(dispatcher.shared().clone());
         Self {
@@ -49,7 +54,7 @@ impl Gateway {
         }
     }
 
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<ResponseBody> {
+    pub async fn handle(self: Arc<Self>, req: Request<WireBody>) -> Response<ResponseBody> {
         let request_id = uuid::Uuid::new_v4().to_string();
         // Set when a bucket's CORS rules decided the CORS headers.
         let mut cors_decided = false;
@@ -108,7 +113,7 @@ impl Gateway {
     /// permissive answer MiniStack gives. Returns whether the bucket decided.
     async fn options(
         &self,
-        req: &Request<Incoming>,
+        req: &Request<WireBody>,
         request_id: &str,
     ) -> (Response<ResponseBody>, bool) {
         let headers = req.headers();
@@ -167,7 +172,7 @@ impl Gateway {
     }
 
     /// identify → route → body → decode → dispatch → encode.
-    async fn dispatch(&self, req: Request<Incoming>, request_id: &str) -> Response<ResponseBody> {
+    async fn dispatch(&self, req: Request<WireBody>, request_id: &str) -> Response<ResponseBody> {
         let (parts, body) = req.into_parts();
         if let Some(endpoint) = internal::Endpoint::matching(&parts) {
             let bytes = body::collect(body).await.unwrap_or_default();
@@ -252,7 +257,7 @@ impl Gateway {
         &self,
         registry: &Registry,
         parts: http::request::Parts,
-        body: Incoming,
+        body: WireBody,
         caller: &auth::Caller,
     ) -> Result<Result<Routed, (Arc<Plugin>, http::request::Parts, Bytes)>, Response<ResponseBody>>
     {

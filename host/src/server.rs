@@ -1,21 +1,35 @@
 //! The listener: HTTP/1.1 and h2c (prior knowledge) on one port, with a
-//! graceful shutdown on SIGINT/SIGTERM.
+//! graceful shutdown on SIGINT/SIGTERM, and the limits that keep a slow or
+//! idle client from holding the server's resources (config::ServerLimits).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use crate::body::WireBody;
 use crate::gateway::Gateway;
 
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Result<()> {
     let graceful = GracefulShutdown::new();
+    let limits = gateway.limits().clone();
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().keep_alive(true).title_case_headers(false);
+    builder
+        .http1()
+        .keep_alive(true)
+        .title_case_headers(false)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    if let Some(max) = limits.max_header_bytes {
+        // The read buffer bounds the head: hyper answers 431 when it fills
+        // before the headers end.
+        builder.http1().max_buf_size(max);
+    }
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -28,15 +42,23 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                         continue;
                     }
                 };
+                // Over the limit: closed at once (dropping the stream).
+                let Ok(permit) = connections.clone().try_acquire_owned() else {
+                    tracing::warn!("connection refused: {} open (MINISTACK_MAX_CONNECTIONS)", limits.max_connections);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let gateway = gateway.clone();
-                let service = service_fn(move |req| {
+                let body_idle = limits.body_idle_timeout;
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let gateway = gateway.clone();
+                    let req = req.map(|b| WireBody::new(b, body_idle));
                     async move { Ok::<_, std::convert::Infallible>(gateway.handle(req).await) }
                 });
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
+                    let _permit = permit;
                     if let Err(e) = conn.await {
                         tracing::debug!("connection ended: {e}");
                     }

@@ -48,7 +48,7 @@ fn generic(v: Cbor) -> Value {
     }
 }
 
-fn from_wire(m: &Model, id: ShapeId, v: Cbor, path: &str) -> Result<Value, String> {
+pub(crate) fn from_wire(m: &Model, id: ShapeId, v: Cbor, path: &str) -> Result<Value, String> {
     let shape = m.shape(id);
     let bad = |what: &str| Err(format!("{path}: expected {what}"));
     // Timestamps are tag 1; other tags are transparent.
@@ -154,7 +154,7 @@ fn from_wire(m: &Model, id: ShapeId, v: Cbor, path: &str) -> Result<Value, Strin
     }
 }
 
-fn to_wire(m: &Model, id: ShapeId, v: &Value) -> Cbor {
+pub(crate) fn to_wire(m: &Model, id: ShapeId, v: &Value) -> Cbor {
     let shape = m.shape(id);
     match (shape.kind, v) {
         (Kind::Structure, Value::Object(obj)) => {
@@ -222,7 +222,7 @@ fn to_wire(m: &Model, id: ShapeId, v: &Value) -> Cbor {
     }
 }
 
-fn generic_to_cbor(v: &Value) -> Cbor {
+pub(crate) fn generic_to_cbor(v: &Value) -> Cbor {
     match v {
         Value::Null => Cbor::Null,
         Value::Bool(b) => Cbor::Bool(*b),
@@ -245,7 +245,7 @@ fn generic_to_cbor(v: &Value) -> Cbor {
     }
 }
 
-fn to_bytes(v: &Cbor) -> Vec<u8> {
+pub(crate) fn to_bytes(v: &Cbor) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = ciborium::into_writer(v, &mut out);

@@ -24,6 +24,7 @@ pub mod compression;
 mod ec2;
 mod eventstream;
 mod json;
+mod json_cbor;
 mod model;
 mod query;
 mod quirks;
@@ -44,6 +45,9 @@ pub enum Protocol {
     Ec2,
     /// awsJson 1.0 / 1.1 (the version comes from the model's jsonVersion).
     Json,
+    /// awsJson 1.1 with CBOR bodies (`application/x-amz-cbor-1.1`), as the
+    /// Java SDK and the KCL send to Kinesis (json_cbor.rs).
+    JsonCbor,
     RestJson,
     RestXml,
     RpcV2Cbor,
@@ -338,6 +342,9 @@ pub fn detect_protocol(model: &ServiceModel, head: &RequestHead<'_>, body: &[u8]
     {
         return Protocol::RpcV2Cbor;
     }
+    if speaks(Protocol::Json) && json_cbor::is_cbor(&content_type) {
+        return Protocol::JsonCbor;
+    }
     if speaks(Protocol::Json)
         && (content_type.starts_with("application/x-amz-json")
             || !header("x-amz-target").is_empty())
@@ -403,6 +410,7 @@ pub fn decode_request(
     let fail = |e: AwsError| (protocol, e);
     let (op, input) = match protocol {
         Protocol::Json => json::decode(model, head, bytes).map_err(fail)?,
+        Protocol::JsonCbor => json_cbor::decode(model, head, bytes).map_err(fail)?,
         Protocol::RpcV2Cbor => cbor::decode(model, head, bytes).map_err(fail)?,
         Protocol::Query | Protocol::Ec2 => {
             query::decode(model, protocol, head, bytes).map_err(fail)?
@@ -476,6 +484,7 @@ pub fn encode_response(
     let output = if output.is_null() { &empty } else { output };
     match protocol {
         Protocol::Json => json::encode_output(model, op, output),
+        Protocol::JsonCbor => json_cbor::encode_output(model, op, output),
         Protocol::RpcV2Cbor => cbor::encode_output(model, op, output),
         Protocol::Query => query::encode_output(model, op, output, request_id),
         Protocol::Ec2 => ec2::encode_output(model, op, output, request_id),
@@ -537,6 +546,7 @@ pub fn encode_error(
     };
     match protocol {
         Protocol::Json => json::encode_error(model, error, &ctx),
+        Protocol::JsonCbor => json_cbor::encode_error(model, error, &ctx),
         Protocol::RpcV2Cbor => cbor::encode_error(model, error, &ctx),
         Protocol::Query => query::encode_error(model, error, &ctx),
         Protocol::Ec2 => ec2::encode_error(model, error, &ctx),

@@ -159,7 +159,7 @@ impl ContainersView<'_> {
         let owned = req
             .unit()
             .get(super::blobs::REGISTRY_TABLE, id.as_bytes())
-            .map_err(|e| wit_error(crate::plugins::internal_failure(e.to_string())))?
+            .map_err(|e| wit_error(crate::bindings::internal_failure(e.to_string())))?
             .is_some();
         let invalid = |m: String| docker_error(DockerError::Invalid(m));
         if !owned {

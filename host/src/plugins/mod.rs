@@ -20,6 +20,7 @@ use ministack_state::{StateConfig, Stores};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
+pub use crate::bindings::internal_failure;
 use crate::bindings::{self, Plugin as PluginBindings, PluginPre};
 use crate::capabilities::identity::CredentialRegistry;
 use crate::capabilities::{
@@ -97,16 +98,6 @@ pub enum Output {
     Json(String),
     Http(bindings::HttpResponse),
     Done,
-}
-
-pub fn internal_failure(message: impl Into<String>) -> AwsError {
-    AwsError {
-        code: "InternalFailure".into(),
-        message: message.into(),
-        status: Some(500),
-        sender_fault: false,
-        extra: None,
-    }
 }
 
 fn from_wit_error(e: bindings::AwsError) -> AwsError {

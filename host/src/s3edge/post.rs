@@ -9,11 +9,11 @@
 
 use std::sync::Arc;
 
+use crate::body::WireBody;
 use base64::Engine as _;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http::{HeaderValue, Method, Response, StatusCode};
-use hyper::body::Incoming;
 use ministack_protocol::{AwsError, Protocol};
 use serde_json::{Map, Value, json};
 
@@ -319,7 +319,7 @@ pub async fn handle(
     encoder: &Encoder,
     plugin: Arc<Plugin>,
     parts: http::request::Parts,
-    body: Incoming,
+    body: WireBody,
     host: &str,
     request_id: &str,
 ) -> Response<ResponseBody> {
@@ -333,7 +333,7 @@ async fn upload(
     dispatcher: &Dispatcher,
     plugin: &Arc<Plugin>,
     parts: &http::request::Parts,
-    body: Incoming,
+    body: WireBody,
     host: &str,
     request_id: &str,
 ) -> Result<Response<ResponseBody>, AwsError> {

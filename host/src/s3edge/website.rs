@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
+use crate::body::WireBody;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
 use ministack_protocol::{self as protocol, AwsError, Protocol};
 use serde_json::{Value, json};
 
@@ -181,7 +181,7 @@ impl Site<'_> {
 pub async fn serve(
     dispatcher: &Dispatcher,
     encoder: &Encoder,
-    req: Request<Incoming>,
+    req: Request<WireBody>,
     bucket: &str,
     request_id: &str,
 ) -> Response<ResponseBody> {

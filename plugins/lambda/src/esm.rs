@@ -287,6 +287,9 @@ pub fn create_event_source_mapping(ctx: &Context, input: Value) -> Result<Value,
     if source == Source::DynamoDb && s(&input, "StartingPosition") == Some("LATEST") {
         m.positions = stream_ends(arn)?;
     }
+    if source == Source::Kinesis && s(&input, "StartingPosition") == Some("LATEST") {
+        m.positions = crate::esm_kinesis::latest_positions(arn).unwrap_or_default();
+    }
     if let Some(tags) = input["Tags"].as_object() {
         let tags: BTreeMap<String, String> = tags
             .iter()
@@ -480,6 +483,7 @@ pub fn poll(ctx: &Context, p: Poll) -> Result<(), AwsError> {
     let busy = match source_of(&arn) {
         Some(Source::Sqs) => poll_sqs(ctx, &m, &arn),
         Some(Source::DynamoDb) => poll_stream(ctx, &p.uuid, &arn),
+        Some(Source::Kinesis) => crate::esm_kinesis::poll(ctx, &p.uuid, &arn),
         _ => Ok(false),
     };
     let busy = busy.unwrap_or_else(|e| {
@@ -512,7 +516,7 @@ fn set_result(uuid: &str, result: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-fn invoke_batch(
+pub(crate) fn invoke_batch(
     ctx: &Context,
     m: &Mapping,
     event: &Value,
@@ -895,7 +899,7 @@ fn failure_record(m: &Mapping, shard: &str, arn: &str, records: &[Value]) -> Val
     })
 }
 
-fn send_failure(dest: &str, info: &Value) {
+pub(crate) fn send_failure(dest: &str, info: &Value) {
     let Some(a) = Arn::parse(dest) else { return };
     let body = info.to_string();
     let r = match a.service.as_str() {

@@ -128,13 +128,9 @@ pub fn run(
     if t.reserved == Some(0) {
         return Err(too_many_requests());
     }
-    let mut out = exec::invoke(
-        &spec(ctx, t),
-        payload,
-        &t.invoked_arn,
-        request_id,
-        client_context,
-    )?;
+    let spec = spec(ctx, t);
+    let mut out = exec::invoke(&spec, payload, &t.invoked_arn, request_id, client_context)?;
+    crate::logs::ship(&spec.log_group, &spec.log_stream, &out.logs);
     if out.function_error.is_none() && out.payload.len() > MAX_SYNC_PAYLOAD {
         out.payload = json!({
             "errorMessage": format!("Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes).", out.payload.len()),

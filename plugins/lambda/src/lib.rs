@@ -16,11 +16,13 @@ use ministack_sdk::{HttpRequest, HttpResponse, RawRoute};
 mod code;
 mod common;
 mod esm;
+mod esm_kinesis;
 mod exec;
 mod filter;
 mod functions;
 mod invoke;
 mod layers;
+mod logs;
 mod policy;
 mod resources;
 mod settings;
@@ -276,6 +278,7 @@ impl Service for Lambda {
             .op("DeleteEventSourceMapping", esm::delete_event_source_mapping)
             .op("ListEventSourceMappings", esm::list_event_source_mappings)
             .task("async-invoke", invoke::run_event)
+            .task(logs::TASK, logs::run)
             .task("esm-poll", esm::poll)
             .http(serve_http)
     }

@@ -1,0 +1,167 @@
+//! Amazon CloudWatch Logs as a ministack plugin.
+//!
+//! Log groups and streams are rows per account and region; events are
+//! stored in chunks, one per accepted `PutLogEvents` batch (the batch is
+//! already in time order), keyed by group, stream and the stream's batch
+//! sequence number. Reads gather the chunks of a stream (or a group) and
+//! merge them by timestamp. Retention is applied when events are read, and
+//! a durable `expire` task deletes chunks older than the retention period.
+//!
+//! Metric filters and subscription filters are evaluated in the request
+//! that puts the events; what they produce (metric data for the
+//! `monitoring` plugin, gzip'd `awslogs` payloads for Lambda, Kinesis and
+//! Firehose) is handed to durable tasks that run after the request commits,
+//! so `PutLogEvents` does not wait for other services.
+//!
+//! Logs Insights queries run in a task (`StartQuery` answers at once; the
+//! task stores the results for `GetQueryResults`). Operations of the model
+//! without a handler answer `NotImplemented` (501, from the host).
+
+use ministack_sdk::prelude::*;
+
+ministack_sdk::include_shapes!(pub mod shapes);
+
+mod deliver;
+mod events;
+mod exports;
+mod groups;
+pub mod insights;
+pub mod pattern;
+mod peek;
+mod policies;
+mod queries;
+mod tail;
+
+pub struct Logs;
+
+impl Service for Logs {
+    const NAME: &'static str = "logs";
+    const MODEL: &'static str = include_str!("../model/service-2.json");
+
+    fn router() -> Router {
+        Router::new()
+            .op("CreateLogGroup", groups::create_log_group)
+            .op("DeleteLogGroup", groups::delete_log_group)
+            .op("DescribeLogGroups", groups::describe_log_groups)
+            .op("ListLogGroups", groups::list_log_groups)
+            .op("CreateLogStream", groups::create_log_stream)
+            .op("DeleteLogStream", groups::delete_log_stream)
+            .op("DescribeLogStreams", groups::describe_log_streams)
+            .op("PutRetentionPolicy", groups::put_retention_policy)
+            .op("DeleteRetentionPolicy", groups::delete_retention_policy)
+            .op("AssociateKmsKey", groups::associate_kms_key)
+            .op("DisassociateKmsKey", groups::disassociate_kms_key)
+            .op(
+                "PutLogGroupDeletionProtection",
+                groups::put_deletion_protection,
+            )
+            .op("TagLogGroup", groups::tag_log_group)
+            .op("UntagLogGroup", groups::untag_log_group)
+            .op("ListTagsLogGroup", groups::list_tags_log_group)
+            .op("TagResource", groups::tag_resource)
+            .op("UntagResource", groups::untag_resource)
+            .op("ListTagsForResource", groups::list_tags_for_resource)
+            .op("PutResourcePolicy", groups::put_resource_policy)
+            .op("DeleteResourcePolicy", groups::delete_resource_policy)
+            .op(
+                "DescribeResourcePolicies",
+                groups::describe_resource_policies,
+            )
+            .op("PutDestination", groups::put_destination)
+            .op("PutDestinationPolicy", groups::put_destination_policy)
+            .op("DeleteDestination", groups::delete_destination)
+            .op("DescribeDestinations", groups::describe_destinations)
+            .op("PutMetricFilter", groups::put_metric_filter)
+            .op("DeleteMetricFilter", groups::delete_metric_filter)
+            .op("DescribeMetricFilters", groups::describe_metric_filters)
+            .op("TestMetricFilter", groups::test_metric_filter)
+            .op("PutSubscriptionFilter", groups::put_subscription_filter)
+            .op(
+                "DeleteSubscriptionFilter",
+                groups::delete_subscription_filter,
+            )
+            .op(
+                "DescribeSubscriptionFilters",
+                groups::describe_subscription_filters,
+            )
+            .op("PutLogEvents", events::put_log_events)
+            .op("GetLogEvents", events::get_log_events)
+            .op("FilterLogEvents", events::filter_log_events)
+            .op("GetLogGroupFields", events::get_log_group_fields)
+            .op("StartQuery", queries::start_query)
+            .op("GetQueryResults", queries::get_query_results)
+            .op("StopQuery", queries::stop_query)
+            .op("DescribeQueries", queries::describe_queries)
+            .op("PutQueryDefinition", queries::put_query_definition)
+            .op("DeleteQueryDefinition", queries::delete_query_definition)
+            .op(
+                "DescribeQueryDefinitions",
+                queries::describe_query_definitions,
+            )
+            .task("deliver", deliver::deliver)
+            .task("metrics", deliver::emit_metrics)
+            .task("expire", events::expire)
+            .op("StartLiveTail", tail::start_live_tail)
+            .op("GetLogRecord", policies::get_log_record)
+            .op("CreateExportTask", exports::create_export_task)
+            .op("DescribeExportTasks", exports::describe_export_tasks)
+            .op("CancelExportTask", exports::cancel_export_task)
+            .op("PutAccountPolicy", policies::put_account_policy)
+            .op(
+                "DescribeAccountPolicies",
+                policies::describe_account_policies,
+            )
+            .op("DeleteAccountPolicy", policies::delete_account_policy)
+            .op(
+                "PutDataProtectionPolicy",
+                policies::put_data_protection_policy,
+            )
+            .op(
+                "GetDataProtectionPolicy",
+                policies::get_data_protection_policy,
+            )
+            .op(
+                "DeleteDataProtectionPolicy",
+                policies::delete_data_protection_policy,
+            )
+            .task("query", queries::run_query)
+            .task("tail", tail::tail)
+            .task("export", exports::run_export)
+            .http(peek::serve)
+    }
+
+    fn raw_routes() -> Vec<ministack_sdk::RawRoute> {
+        vec![ministack_sdk::RawRoute {
+            host_suffix: String::new(),
+            path_prefix: "/_ministack/logs".into(),
+        }]
+    }
+}
+
+export_plugin!(Logs);
+
+/// `ResourceAlreadyExistsException`.
+pub(crate) fn exists(msg: &str) -> AwsError {
+    AwsError::new("ResourceAlreadyExistsException", msg).with_status(400)
+}
+
+/// `ResourceNotFoundException` with AWS's message.
+pub(crate) fn not_found(msg: &str) -> AwsError {
+    AwsError::new("ResourceNotFoundException", msg).with_status(400)
+}
+
+pub(crate) fn invalid(msg: impl Into<String>) -> AwsError {
+    let msg: String = msg.into();
+    AwsError::new("InvalidParameterException", msg).with_status(400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_only_operations_of_the_model() {
+        // The host answers NotImplemented (501) for the model's others.
+        assert!(ministack_sdk::coverage::<Logs>().unknown.is_empty());
+    }
+}
