@@ -535,7 +535,7 @@ def test_plugins_listing_shows_resource_types(gateway):
     # Plugins without handlers (and test plugins built without them) list none.
     assert plugins["sts"]["resource_types"] == []
     total = sum(len(p["resource_types"]) for p in plugins.values())
-    assert total == 30
+    assert total == 33
 
 
 def test_drift_detection_reads_resources_back(gateway):
@@ -591,3 +591,39 @@ def test_scheduler_types(gateway):
     wait_deleted(cf, name)
     with pytest.raises(botocore.exceptions.ClientError):
         gateway.client("scheduler").get_schedule_group(Name=f"{name}-group")
+
+
+def test_logs_stepfunctions_and_kinesis_types(gateway):
+    cf = gateway.client("cloudformation")
+    name = unique("wave")
+    cf.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": f"/app/{name}", "RetentionInDays": 7}},
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "RoleArn": "arn:aws:iam::000000000000:role/sfn",
+            "DefinitionString": {"Fn::Sub": '{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "${AWS::StackName}", "End": true}}}'}}},
+        "Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 2}},
+    }, "Outputs": {
+        "Machine": {"Value": {"Ref": "Machine"}},
+        "Stream": {"Value": {"Ref": "Stream"}},
+        "StreamArn": {"Value": {"Fn::GetAtt": ["Stream", "Arn"]}},
+        "LogsArn": {"Value": {"Fn::GetAtt": ["Logs", "Arn"]}},
+    }}))
+    stack = wait(cf, name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", events(cf, name)
+    out = outputs(stack)
+    groups = gateway.client("logs").describe_log_groups(logGroupNamePrefix=f"/app/{name}")["logGroups"]
+    assert groups[0]["retentionInDays"] == 7
+    assert out["LogsArn"].endswith(f":log-group:/app/{name}:*")
+    sfn = gateway.client("stepfunctions")
+    run = sfn.start_execution(stateMachineArn=out["Machine"])
+    for _ in range(100):
+        ex = sfn.describe_execution(executionArn=run["executionArn"])
+        if ex["status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    assert json.loads(ex["output"]) == name
+    summary = gateway.client("kinesis").describe_stream_summary(StreamName=out["Stream"])["StreamDescriptionSummary"]
+    assert summary["OpenShardCount"] == 2 and summary["StreamARN"] == out["StreamArn"]
+    cf.delete_stack(StackName=name)
+    wait_deleted(cf, name)
+    assert not gateway.client("logs").describe_log_groups(logGroupNamePrefix=f"/app/{name}")["logGroups"]
