@@ -766,6 +766,9 @@ fn variant_ident(value: &str) -> String {
         "Empty".to_string()
     } else if out.starts_with(|c: char| c.is_ascii_digit()) {
         format!("V{out}")
+    } else if out == "Self" {
+        // `SELF` (CloudFormation's CallAs): `Self` cannot name a variant.
+        "SelfValue".to_string()
     } else {
         out
     }

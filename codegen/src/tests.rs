@@ -19,6 +19,7 @@ fn enum_values_become_pascal_case_variants() {
     assert_eq!(variant_ident("STANDARD_IA"), "StandardIa");
     assert_eq!(variant_ident("aws:kms"), "AwsKms");
     assert_eq!(variant_ident("AES256"), "Aes256");
+    assert_eq!(variant_ident("SELF"), "SelfValue");
     assert_eq!(
         variant_ident("ApproximateNumberOfMessages"),
         "ApproximateNumberOfMessages"

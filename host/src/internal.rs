@@ -125,7 +125,7 @@ pub async fn handle(
                 &json!({"error": format!("body must be a JSON object: {e}")}),
             ),
         },
-        Endpoint::Plugins => json_response(StatusCode::OK, &plugins(dispatcher)),
+        Endpoint::Plugins => json_response(StatusCode::OK, &plugins(dispatcher).await),
         Endpoint::Reload => {
             let only = form_urlencoded::parse(query.as_bytes())
                 .find(|(k, _)| k == "name")
@@ -165,12 +165,40 @@ fn health(dispatcher: &Dispatcher) -> Value {
     })
 }
 
-fn plugins(dispatcher: &Dispatcher) -> Value {
-    let list: Vec<Value> = dispatcher
-        .registry()
+/// The CloudFormation / Cloud Control types a plugin provides (its
+/// `ministack:resource-types` answer; none from a plugin without handlers).
+async fn resource_types(
+    dispatcher: &Dispatcher,
+    plugin: &std::sync::Arc<crate::plugins::Plugin>,
+) -> Vec<Value> {
+    let call = crate::dispatch::Call {
+        target: crate::dispatch::Target::Plugin(plugin),
+        caller: crate::dispatch::Caller::Gateway,
+        request_id: "resource-types",
+        operation: crate::dispatch::RESOURCE_TYPES_OPERATION,
+        input_json: "{}",
+        blobs: crate::dispatch::OwnedBlobs::none(),
+    };
+    match dispatcher.call(call).await {
+        Ok(reply) => reply.output["Types"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+async fn plugins(dispatcher: &Dispatcher) -> Value {
+    let registry = dispatcher.registry();
+    let mut types = Vec::new();
+    for p in &registry.plugins {
+        types.push(resource_types(dispatcher, p).await);
+    }
+    let list: Vec<Value> = registry
         .plugins
         .iter()
-        .map(|p| {
+        .zip(types)
+        .map(|(p, types)| {
             let meta = p.model.metadata();
             let modelled: Vec<&str> = p.model.operation_names().collect();
             let missing: Vec<&str> = modelled
@@ -195,6 +223,7 @@ fn plugins(dispatcher: &Dispatcher) -> Value {
                 },
                 "memory_mb": p.core.entry.memory_mb,
                 "timeout_ms": p.core.entry.timeout_ms,
+                "resource_types": types,
             })
         })
         .collect();

@@ -58,6 +58,7 @@ pub mod ids;
 pub mod log;
 pub mod pagination;
 pub mod rand;
+pub mod resources;
 mod router;
 pub mod services;
 pub mod shapes;
@@ -78,6 +79,7 @@ pub use store::{RawTable, Scan, Scope, Table};
 pub mod prelude {
     pub use crate::arn::Arn;
     pub use crate::blobs::{BlobOut, BlobRef};
+    pub use crate::resources::{ProgressEvent, ResourceRequest, ResourceType};
     pub use crate::store::{Page, RawTable, Scan, Scope, Table, keys};
     pub use crate::streams::EventStream;
     pub use crate::{AwsError, Context, Empty, Router, Service, export_plugin};

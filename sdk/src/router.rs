@@ -180,6 +180,7 @@ pub struct Router {
     ops: HashMap<&'static str, OpHandler>,
     tasks: HashMap<&'static str, TaskHandler>,
     http: Option<HttpHandler>,
+    resources: crate::resources::Registry,
     protocol: OnceLock<Protocol>,
     model: &'static str,
 }
@@ -277,6 +278,26 @@ impl Router {
         self
     }
 
+    /// Registers a CloudFormation / Cloud Control resource type this plugin
+    /// provides, with its handlers (see [`crate::resources`]).
+    pub fn resource(mut self, resource: crate::resources::ResourceType) -> Self {
+        self.resources.add(resource);
+        self
+    }
+
+    /// Registers several resource types (a plugin's `resources::types()`).
+    pub fn resources(mut self, resources: Vec<crate::resources::ResourceType>) -> Self {
+        for r in resources {
+            self.resources.add(r);
+        }
+        self
+    }
+
+    /// The resource types registered with [`Router::resource`].
+    pub fn resource_types(&self) -> Vec<&crate::resources::ResourceSchema> {
+        self.resources.schemas()
+    }
+
     /// Registers the handler of the raw HTTP routes (see [`Service::raw_routes`]).
     pub fn http<F>(mut self, handler: F) -> Self
     where
@@ -310,6 +331,9 @@ impl Router {
         operation: &str,
         input_json: &str,
     ) -> Result<String, AwsError> {
+        if let Some(reply) = self.resources.dispatch(ctx, operation, input_json) {
+            return reply;
+        }
         let Some(handler) = self.ops.get(operation) else {
             return Err(self.protocol().unknown_operation(operation));
         };
@@ -415,7 +439,7 @@ pub mod glue {
     /// The router, built on first use and kept for the life of the instance
     /// (a fresh instance per request builds it once). A component exports
     /// exactly one service, so one static serves.
-    fn router<S: Service>() -> &'static Router {
+    pub fn router<S: Service>() -> &'static Router {
         static ROUTER: OnceLock<Router> = OnceLock::new();
         ROUTER.get_or_init(|| S::router().with_model(S::MODEL))
     }

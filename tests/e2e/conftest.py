@@ -62,7 +62,7 @@ class Gateway:
     def start(self):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([str(BINARY)], cwd=self.cwd, env=self.env, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 60
+        deadline = time.time() + float(os.environ.get("GATEWAY_START_TIMEOUT", "60"))
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gateway exited with {self.proc.returncode}:\n{self.logs()}")

@@ -143,6 +143,11 @@ impl Drop for OwnedBlobs {
     }
 }
 
+/// Operation names of the resource handlers a plugin may provide.
+pub const RESOURCE_OPERATION_PREFIX: &str = "ministack:resource-";
+/// The handler listing a plugin's resource types (`{"Types": [...]}`).
+pub const RESOURCE_TYPES_OPERATION: &str = "ministack:resource-types";
+
 /// The only way into a plugin operation (see the module docs).
 pub struct Dispatcher {
     pub runtime: Arc<Runtime>,
@@ -273,7 +278,12 @@ impl Dispatcher {
                 })?
             }
         };
-        if !plugin.description.implemented.contains(call.operation) {
+        // Resource handlers (sdk resources.rs, docs/resources.md) are reserved
+        // operations only plugins and the gateway may call: no model defines
+        // them, so no client request can name them.
+        let resource_handler = !matches!(call.caller, Caller::Client(_))
+            && call.operation.starts_with(RESOURCE_OPERATION_PREFIX);
+        if !resource_handler && !plugin.description.implemented.contains(call.operation) {
             return Err(not_implemented(&plugin, call.operation));
         }
         let shared = self.shared();

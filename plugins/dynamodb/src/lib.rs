@@ -23,6 +23,7 @@ pub mod keycode;
 pub mod num;
 pub mod partiql;
 pub mod reads;
+mod resources;
 pub mod settings;
 pub mod streams;
 pub mod tables;
@@ -35,6 +36,7 @@ impl Service for DynamoDb {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             .op("CreateTable", tables::create_table)
             .op("DescribeTable", tables::describe_table)
             .op("UpdateTable", tables::update_table)

@@ -19,6 +19,7 @@ mod connections;
 mod deliver;
 mod model;
 pub mod pattern;
+mod resources;
 mod rules;
 pub mod schedule;
 mod sources;
@@ -33,6 +34,7 @@ impl Service for Events {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             // buses, permissions, tags
             .op("CreateEventBus", buses::create_event_bus)
             .op("DeleteEventBus", buses::delete_event_bus)

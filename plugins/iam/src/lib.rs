@@ -27,6 +27,7 @@ pub mod eval;
 mod managed;
 mod policies;
 mod providers;
+mod resources;
 mod roles;
 mod simulate;
 mod users;
@@ -40,6 +41,7 @@ impl Service for Iam {
     fn router() -> Router {
         use policies as p;
         Router::new()
+            .resources(resources::types())
             // users
             .op("CreateUser", users::create_user)
             .op("GetUser", users::get_user)

@@ -27,6 +27,7 @@ pub mod extras;
 pub mod hashkey;
 pub mod iterator;
 pub mod records;
+mod resources;
 pub mod seq;
 pub mod streams;
 
@@ -38,6 +39,7 @@ impl Service for Kinesis {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             .op("CreateStream", streams::create_stream)
             .op("DeleteStream", streams::delete_stream)
             .op("DescribeStream", streams::describe_stream)

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod keystores;
 pub mod ops;
 pub mod policy;
+mod resources;
 pub mod rotation;
 pub mod tags;
 pub mod usage;
@@ -32,6 +33,7 @@ impl Service for Kms {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             // keys
             .op("CreateKey", keys::create_key)
             .op("DescribeKey", keys::describe_key)

@@ -24,6 +24,7 @@ mod invoke;
 mod layers;
 mod logs;
 mod policy;
+mod resources;
 mod settings;
 mod urls;
 
@@ -74,6 +75,7 @@ impl Service for Lambda {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             // functions
             .op("CreateFunction", functions::create_function)
             .op("GetFunction", functions::get_function)

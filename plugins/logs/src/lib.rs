@@ -30,6 +30,7 @@ pub mod pattern;
 mod peek;
 mod policies;
 mod queries;
+mod resources;
 mod tail;
 
 pub struct Logs;
@@ -40,6 +41,7 @@ impl Service for Logs {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             .op("CreateLogGroup", groups::create_log_group)
             .op("DeleteLogGroup", groups::delete_log_group)
             .op("DescribeLogGroups", groups::describe_log_groups)

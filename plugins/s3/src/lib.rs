@@ -13,6 +13,7 @@ mod events;
 mod multipart;
 mod objectmeta;
 mod objects;
+mod resources;
 mod select;
 mod subresources;
 pub mod util;
@@ -25,6 +26,7 @@ impl Service for S3 {
 
     fn router() -> Router {
         let r = Router::new()
+            .resources(resources::types())
             .op("CreateBucket", buckets::create_bucket)
             .op("HeadBucket", buckets::head_bucket)
             .op("DeleteBucket", buckets::delete_bucket)

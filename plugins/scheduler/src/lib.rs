@@ -17,6 +17,7 @@ use ministack_sdk::services::{self, Target};
 use ministack_sdk::{encoding, ids, tasks, time};
 use serde_json::{Value, json};
 
+mod resources;
 #[path = "../../events/src/schedule.rs"]
 pub mod schedule;
 pub mod zone;
@@ -31,6 +32,7 @@ impl Service for Scheduler {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             .op("CreateSchedule", create_schedule)
             .op("UpdateSchedule", update_schedule)
             .op("GetSchedule", get_schedule)

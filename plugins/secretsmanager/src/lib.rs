@@ -14,6 +14,7 @@ mod listing;
 mod password;
 mod policy;
 mod replication;
+mod resources;
 mod rotation;
 mod secrets;
 pub mod shapes;
@@ -27,6 +28,7 @@ impl Service for SecretsManager {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             .op("CreateSecret", secrets::create_secret)
             .op("DescribeSecret", secrets::describe_secret)
             .op("UpdateSecret", secrets::update_secret)

@@ -21,6 +21,7 @@ mod inspect;
 mod mobile;
 mod model;
 mod publish;
+mod resources;
 mod sms;
 mod subscriptions;
 mod topics;
@@ -33,6 +34,7 @@ impl Service for Sns {
 
     fn router() -> Router {
         let r = Router::new()
+            .resources(resources::types())
             .op("CreateTopic", topics::create_topic)
             .op("ListTopics", topics::list_topics)
             .op("ListSubscriptions", subscriptions::list_subscriptions)

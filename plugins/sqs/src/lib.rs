@@ -17,6 +17,7 @@ mod messages;
 mod moves;
 mod peek;
 mod queues;
+mod resources;
 
 pub struct Sqs;
 
@@ -26,6 +27,7 @@ impl Service for Sqs {
 
     fn router() -> Router {
         let r = Router::new()
+            .resources(resources::types())
             .op("CreateQueue", queues::create_queue)
             .op("GetQueueUrl", queues::get_queue_url)
             .op("ListQueues", queues::list_queues)

@@ -16,6 +16,7 @@ mod commands;
 mod params;
 pub mod public;
 mod query;
+mod resources;
 
 pub struct Ssm;
 
@@ -25,6 +26,7 @@ impl Service for Ssm {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             .op("PutParameter", params::put_parameter)
             .op("GetParameter", params::get_parameter)
             .op("GetParameters", params::get_parameters)

@@ -20,6 +20,7 @@ pub mod intrinsics;
 pub mod jsonata;
 mod machines;
 pub mod paths;
+mod resources;
 pub mod validate;
 
 ministack_sdk::include_shapes!(pub mod shapes);
@@ -32,6 +33,7 @@ impl Service for StepFunctions {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             // state machines, versions, aliases
             .op("CreateStateMachine", machines::create_state_machine)
             .op("DescribeStateMachine", machines::describe_state_machine)

@@ -1,0 +1,70 @@
+//! AWS CloudFormation as a ministack plugin: an orchestrator. Every
+//! resource type is provided by the plugin of its service through the
+//! resource handlers of the SDK (`ministack_sdk::resources`); this plugin
+//! parses templates, resolves intrinsics, orders resources by dependency
+//! and runs deployments as durable tasks (see docs/services/cloudformation.md).
+
+use ministack_sdk::prelude::*;
+
+mod changes;
+mod deploy;
+mod drift;
+mod ops;
+mod stacks;
+pub mod template;
+mod template_url;
+pub mod yaml;
+
+ministack_sdk::include_shapes!(pub mod shapes);
+
+pub struct CloudFormation;
+
+impl Service for CloudFormation {
+    const NAME: &'static str = "cloudformation";
+    const MODEL: &'static str = include_str!("../model/service-2.json");
+
+    fn router() -> Router {
+        Router::new()
+            .op("CreateStack", ops::create_stack)
+            .op("UpdateStack", ops::update_stack)
+            .op("DeleteStack", ops::delete_stack)
+            .op("DescribeStacks", ops::describe_stacks)
+            .op("ListStacks", ops::list_stacks)
+            .op("DescribeStackEvents", ops::describe_stack_events)
+            .op("DescribeStackResource", ops::describe_stack_resource)
+            .op("DescribeStackResources", ops::describe_stack_resources)
+            .op("ListStackResources", ops::list_stack_resources)
+            .op("GetTemplate", ops::get_template)
+            .op("GetTemplateSummary", ops::get_template_summary)
+            .op("ValidateTemplate", ops::validate_template)
+            .op("CreateChangeSet", ops::create_change_set)
+            .op("DescribeChangeSet", ops::describe_change_set)
+            .op("ExecuteChangeSet", ops::execute_change_set)
+            .op("DeleteChangeSet", ops::delete_change_set)
+            .op("ListChangeSets", ops::list_change_sets)
+            .op("ListExports", ops::list_exports)
+            .op("ListImports", ops::list_imports)
+            .op(
+                "UpdateTerminationProtection",
+                ops::update_termination_protection,
+            )
+            .op("SetStackPolicy", ops::set_stack_policy)
+            .op("GetStackPolicy", ops::get_stack_policy)
+            .op("DetectStackDrift", drift::detect_stack_drift)
+            .op(
+                "DetectStackResourceDrift",
+                drift::detect_stack_resource_drift,
+            )
+            .op(
+                "DescribeStackDriftDetectionStatus",
+                drift::describe_stack_drift_detection_status,
+            )
+            .op(
+                "DescribeStackResourceDrifts",
+                drift::describe_stack_resource_drifts,
+            )
+            .task(deploy::DEPLOY_TASK, ops::run_deploy)
+    }
+}
+
+export_plugin!(CloudFormation);
