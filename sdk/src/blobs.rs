@@ -81,8 +81,10 @@ impl From<WitBlobRef> for BlobRef {
 }
 
 /// A streaming blob member of an operation's output: the host streams the
-/// blob (or the byte range of it) to the client.
+/// blob (or the byte range of it) to the client. Only its two fields: so a
+/// [`StreamingBlob`] tells it from a [`BlobRef`] (which has a size).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlobOut {
     #[serde(rename = "blob-id")]
     pub id: String,
@@ -117,10 +119,12 @@ impl BlobOut {
 pub enum StreamingBlob {
     /// The bytes, base64 (standard alphabet, padded).
     Base64(String),
+    /// A blob or byte range of one for the host to stream out (tried
+    /// before `Blob`: a `BlobRef` would take `{"blob-id", "range"}` as a
+    /// blob of size 0).
+    Out(BlobOut),
     /// A blob the host holds (how a streamed request body arrives).
     Blob(BlobRef),
-    /// A blob or byte range of one for the host to stream out.
-    Out(BlobOut),
 }
 
 impl Default for StreamingBlob {
@@ -258,6 +262,10 @@ mod streaming_tests {
             serde_json::to_string(&out).unwrap(),
             r#"{"blob-id":"b1","range":[0,2]}"#
         );
+        // Another plugin's output read back keeps its range.
+        let back: StreamingBlob =
+            serde_json::from_str(r#"{"blob-id":"b1","range":[0,2]}"#).unwrap();
+        assert_eq!(back, out);
         assert_eq!(
             StreamingBlob::default(),
             StreamingBlob::Base64(String::new())
