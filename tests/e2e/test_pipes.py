@@ -1,6 +1,7 @@
 """EventBridge Pipes through the gateway with boto3 (rest-json): every
 operation, the state transitions AWS reports, an SQS source through a
-filter and a Lambda enrichment to an SNS target (and to SQS with an input
+filter and a Lambda enrichment to an SNS target and to a Step Functions
+target (and to SQS with an input
 template), API destination enrichment and target, a Lambda target getting
 the batch, a DynamoDB stream source with a filter, a pipe restarted by
 kill -9 (PERSIST_STATE=1), a Kinesis source (when a kinesis plugin is
@@ -365,4 +366,43 @@ def test_a_lambda_target_gets_the_batch(gateway, pipes, sqs):
     pipes.start_pipe(Name=name)
     (body,) = drain(sqs, report_url, 1)
     assert json.loads(body) == [f"m{i}" for i in range(5)]
+    pipes.delete_pipe(Name=name)
+
+
+def test_sqs_through_a_filter_and_a_lambda_enrichment_to_step_functions(gateway, pipes, sqs):
+    """The issue's pipe: SQS → filter → Lambda enrichment → a Step Functions
+    target, whose state machine forwards what it got to an SQS queue."""
+    lam, sfn = gateway.client("lambda"), gateway.client("stepfunctions")
+    fn_arn = lam.create_function(FunctionName=f"enrich-{uid()}", Runtime="python3.12", Role=ROLE,
+                                 Handler="app.handler", Code={"ZipFile": make_zip(ENRICH)}, Timeout=10)["FunctionArn"]
+    src_url, src = queue(sqs)
+    out_url, _ = queue(sqs)
+    definition = {
+        "StartAt": "Forward",
+        "States": {"Forward": {
+            "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {"QueueUrl": out_url, "MessageBody.$": "States.JsonToString($)"},
+            "End": True,
+        }},
+    }
+    machine = sfn.create_state_machine(name=f"m-{uid()}", definition=json.dumps(definition),
+                                       roleArn=ROLE)["stateMachineArn"]
+    name = f"p-{uid()}"
+    pipes.create_pipe(
+        Name=name, Source=src, Target=machine, RoleArn=ROLE, Enrichment=fn_arn,
+        SourceParameters={"SqsQueueParameters": {"BatchSize": 1},
+                          "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"body": {"kind": ["order"]}})}]}},
+        TargetParameters={"StepFunctionStateMachineParameters": {"InvocationType": "FIRE_AND_FORGET"}},
+    )
+    wait_state(pipes, name, "RUNNING")
+    sqs.send_message(QueueUrl=src_url, MessageBody=json.dumps({"kind": "refund", "total": 1}))
+    sqs.send_message(QueueUrl=src_url, MessageBody=json.dumps({"kind": "order", "total": 42}))
+    got = [json.loads(b) for b in drain(sqs, out_url, 1, timeout=20)]
+    assert len(got) == 1, got
+    # The execution's input is the enrichment's output for the batch.
+    events = got[0] if isinstance(got[0], list) else [got[0]]
+    assert events[0]["order"] == {"kind": "order", "total": 42} and events[0]["enriched"] is True
+    assert drain(sqs, out_url, 1, timeout=2) == []
+    executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert [e["status"] for e in executions] == ["SUCCEEDED"]
     pipes.delete_pipe(Name=name)
