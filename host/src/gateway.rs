@@ -14,7 +14,7 @@ use crate::body::{self, ResponseBody};
 use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Registry, Reply, Target};
 use crate::internal;
 use crate::plugins::{self, Plugin};
-use crate::respond::{Encoder, json_error, read_error, unclaimed};
+use crate::respond::{self, Encoder, json_error, read_error, unclaimed};
 use crate::router::{Route, RouteInput};
 use crate::s3edge;
 
@@ -181,7 +181,10 @@ impl Gateway {
         }
         let caller = self.identify(&parts);
         let registry = self.dispatcher.registry();
-        let routed = match self.route(&registry, parts, body, &caller).await {
+        let routed = match self
+            .route(&registry, parts, body, &caller, request_id)
+            .await
+        {
             Ok(Ok(routed)) => routed,
             Ok(Err((plugin, parts, bytes))) => {
                 return self.raw(&plugin, &parts, caller, request_id, bytes).await;
@@ -259,6 +262,7 @@ impl Gateway {
         parts: http::request::Parts,
         body: WireBody,
         caller: &auth::Caller,
+        request_id: &str,
     ) -> Result<Result<Routed, (Arc<Plugin>, http::request::Parts, Bytes)>, Response<ResponseBody>>
     {
         let host = host_of(&parts);
@@ -306,6 +310,7 @@ impl Gateway {
                 };
                 Ok(Err((plugin, parts, bytes)))
             }
+            Route::Disabled(service) => Err(respond::disabled(service, &parts.headers, request_id)),
             Route::None | Route::NeedBody => Err(unclaimed(&parts.headers, parts.uri.path())),
         }
     }

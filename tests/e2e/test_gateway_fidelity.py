@@ -1,0 +1,87 @@
+"""Gateway fidelity across services (issue 25, "Across the gateway"):
+services with no plugin in the bundle are refused in their own protocol,
+repeated header lines are joined, and URLs follow the Host the client used.
+"""
+
+from xml.etree import ElementTree
+
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+NOT_ENABLED = "is not enabled in this gateway"
+
+
+def assert_not_enabled(call, service):
+    with pytest.raises(ClientError) as e:
+        call()
+    err = e.value.response
+    assert err["Error"]["Code"] == "NotImplemented", err
+    assert f"Service '{service}' {NOT_ENABLED}" in err["Error"]["Message"]
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+@pytest.mark.parametrize(
+    "service,call",
+    [
+        ("route53", lambda c: c.list_hosted_zones()),  # rest-xml
+        ("cloudfront", lambda c: c.list_distributions()),  # rest-xml
+        ("apigateway", lambda c: c.get_rest_apis()),  # rest-json
+        ("appsync", lambda c: c.list_graphql_apis()),  # rest-json
+        ("ecs", lambda c: c.list_clusters()),  # json
+        ("cloudformation", lambda c: c.list_stacks()),  # query
+        ("ses", lambda c: c.list_identities()),  # query, endpoint prefix `email`
+    ],
+)
+def test_a_service_not_in_the_bundle_is_refused_in_its_protocol(gateway, service, call):
+    assert_not_enabled(lambda: call(gateway.client(service)), service)
+
+
+def test_s3_control_is_not_taken_for_s3(gateway):
+    # S3 Control signs `s3` too; without a plugin its POST must not be
+    # parsed as CompleteMultipartUpload on a bucket `v20180820`. (boto3's
+    # s3control always prepends `{AccountId}.` to the endpoint host, which
+    # 127.0.0.1 cannot take, so these are raw requests signed `s3`.)
+    for method, path in [("POST", "/v20180820/jobs"), ("GET", "/v20180820/tags/arn%3Aaws%3As3%3A%3A%3Ab")]:
+        r = gateway.rest_call(method, path, "s3", headers={"x-amz-account-id": "000000000000"})
+        assert r.status_code == 501, r.text
+        error = ElementTree.fromstring(r.text).find("Error")
+        assert error.findtext("Code") == "NotImplemented"
+        assert f"Service 's3control' {NOT_ENABLED}" in error.findtext("Message")
+    # A bucket that merely starts with `v2018` is still S3's.
+    s3 = gateway.client("s3")
+    s3.create_bucket(Bucket="v20180820x")
+    s3.put_object(Bucket="v20180820x", Key="k", Body=b"x")
+
+
+def test_json_and_rest_services_left_out_of_the_bundle(make_gateway):
+    g = make_gateway(env={"SERVICES": "s3,sqs"})
+    # Lambda's REST path is not S3 bucket `2015-03-31`.
+    assert_not_enabled(lambda: g.client("lambda").list_functions(), "lambda")
+    assert_not_enabled(lambda: g.client("events").list_event_buses(), "events")
+    assert_not_enabled(lambda: g.client("kinesis").list_streams(), "kinesis")
+    # A presigned URL names its service in X-Amz-Credential.
+    url = g.client("lambda").generate_presigned_url("get_function", Params={"FunctionName": "f"})
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 501
+    assert r.headers["x-amzn-errortype"] == "NotImplemented"
+    assert NOT_ENABLED in r.json()["message"]
+    # Raw JSON: the service's json version and envelope.
+    r = requests.post(
+        g.url + "/",
+        data="{}",
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSEvents.PutEvents"},
+        timeout=10,
+    )
+    assert r.status_code == 501
+    assert r.headers["content-type"] == "application/x-amz-json-1.1"
+    assert r.json()["__type"] == "NotImplemented"
+    # Unsigned browser-style requests still go to S3, as before.
+    s3 = g.client("s3")
+    s3.create_bucket(Bucket="plain")
+    s3.put_object(Bucket="plain", Key="k", Body=b"hello")
+    assert requests.get(g.url + "/plain/k", timeout=10).content == b"hello"
+    # The loaded services still answer.
+    assert g.client("sqs").create_queue(QueueName="q")["QueueUrl"].endswith("/q")
+
