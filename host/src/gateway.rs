@@ -173,7 +173,8 @@ impl Gateway {
 
     /// identify → route → body → decode → dispatch → encode.
     async fn dispatch(&self, req: Request<WireBody>, request_id: &str) -> Response<ResponseBody> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        body::join_repeated_headers(&mut parts.headers);
         if let Some(endpoint) = internal::Endpoint::matching(&parts) {
             let bytes = body::collect(body).await.unwrap_or_default();
             let query = parts.uri.query().unwrap_or("");

@@ -85,3 +85,28 @@ def test_json_and_rest_services_left_out_of_the_bundle(make_gateway):
     # The loaded services still answer.
     assert g.client("sqs").create_queue(QueueName="q")["QueueUrl"].endswith("/q")
 
+
+def test_repeated_header_lines_are_joined(gateway):
+    import http.client
+    from urllib.parse import urlparse
+
+    s3 = gateway.client("s3")
+    s3.create_bucket(Bucket="joined-headers")
+    u = urlparse(gateway.url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    body = b"5\r\nhello\r\n0\r\n\r\n"
+    conn.putrequest("PUT", "/joined-headers/k")
+    # RFC 9110 §5.3: two lines are the same as `aws-chunked, gzip`.
+    conn.putheader("Content-Encoding", "aws-chunked")
+    conn.putheader("Content-Encoding", "gzip")
+    conn.putheader("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    conn.putheader("x-amz-decoded-content-length", "5")
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body)
+    r = conn.getresponse()
+    assert r.status == 200, r.read()
+    r.read()
+    conn.close()
+    head = s3.head_object(Bucket="joined-headers", Key="k")
+    assert head["ContentEncoding"] == "gzip"
+    assert head["ContentLength"] == 5
