@@ -245,12 +245,10 @@ impl Gateway {
 
     /// Who signed the request (the defaults when nobody did).
     fn identify(&self, parts: &http::request::Parts) -> auth::Caller {
-        let config = self.dispatcher.config();
-        auth::resolve(
-            auth::signature(&parts.headers, parts.uri.query().unwrap_or("")),
-            &self.dispatcher.shared().identity,
-            &config.default_account,
-            &config.default_region,
+        s3edge::caller(
+            &self.dispatcher,
+            &parts.headers,
+            parts.uri.query().unwrap_or(""),
         )
     }
 

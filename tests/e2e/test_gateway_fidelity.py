@@ -5,6 +5,7 @@ repeated header lines are joined, and URLs follow the Host the client used.
 
 from xml.etree import ElementTree
 
+import boto3
 import pytest
 import requests
 from botocore.config import Config
@@ -110,3 +111,56 @@ def test_repeated_header_lines_are_joined(gateway):
     head = s3.head_object(Bucket="joined-headers", Key="k")
     assert head["ContentEncoding"] == "gzip"
     assert head["ContentLength"] == 5
+
+
+def test_urls_follow_the_host_the_client_used(gateway):
+    port = gateway.port
+    via_ip = gateway.client("sqs")
+    via_name = boto3.client(
+        "sqs", endpoint_url=f"http://localhost:{port}", region_name="us-east-1",
+        aws_access_key_id="000000000000", aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    url_ip = via_ip.create_queue(QueueName="hosted")["QueueUrl"]
+    assert url_ip == f"http://127.0.0.1:{port}/000000000000/hosted"
+    url_name = via_name.get_queue_url(QueueName="hosted")["QueueUrl"]
+    assert url_name == f"http://localhost:{port}/000000000000/hosted"
+    assert url_ip in via_ip.list_queues(QueueNamePrefix="hosted")["QueueUrls"]
+    # Lookups are host-agnostic: both URLs name the same queue.
+    via_name.send_message(QueueUrl=url_ip, MessageBody="one")
+    got = via_ip.receive_message(QueueUrl=url_name, WaitTimeSeconds=1)["Messages"]
+    assert got[0]["Body"] == "one"
+    # The query protocol too, with another Host the client might use.
+    auth = "AWS4-HMAC-SHA256 Credential=000000000000/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"
+    r = requests.post(
+        gateway.url + "/",
+        data="Action=GetQueueUrl&QueueName=hosted&Version=2012-11-05",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": auth,
+                 "Host": "host.docker.internal:4566"},
+        timeout=10,
+    )
+    assert "<QueueUrl>http://host.docker.internal:4566/000000000000/hosted</QueueUrl>" in r.text, r.text
+    # A Host that is not host[:port] is not echoed into URLs.
+    r = requests.post(
+        gateway.url + "/",
+        data="Action=GetQueueUrl&QueueName=hosted&Version=2012-11-05",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": auth,
+                 "Host": "evil.example/x?"},
+        timeout=10,
+    )
+    assert "evil" not in r.text and f"localhost:{port}/000000000000/hosted" in r.text, r.text
+    # S3: CompleteMultipartUpload's Location.
+    s3 = gateway.client("s3")
+    s3.create_bucket(Bucket="hosted")
+    up = s3.create_multipart_upload(Bucket="hosted", Key="k")["UploadId"]
+    etag = s3.upload_part(Bucket="hosted", Key="k", UploadId=up, PartNumber=1, Body=b"x")["ETag"]
+    done = s3.complete_multipart_upload(
+        Bucket="hosted", Key="k", UploadId=up, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    )
+    assert done["Location"].startswith(f"http://127.0.0.1:{port}/"), done["Location"]
+
+
+def test_ministack_host_fixes_the_urls(make_gateway):
+    g = make_gateway(env={"MINISTACK_HOST": "sqs.internal", "SERVICES": "sqs"})
+    url = g.client("sqs").create_queue(QueueName="fixed")["QueueUrl"]
+    assert url == f"http://sqs.internal:{g.port}/000000000000/fixed"
