@@ -283,6 +283,35 @@ where
     Ok(info)
 }
 
+/// Joins repeated request header lines into one, as RFC 9110 §5.3 allows
+/// (`, ` between values; `; ` for `Cookie`, RFC 9113 §8.2.3), so that every
+/// later `headers.get` sees all of them: `Content-Encoding: aws-chunked` +
+/// `Content-Encoding: gzip` is `aws-chunked, gzip`.
+pub fn join_repeated_headers(headers: &mut http::HeaderMap) {
+    let repeated: Vec<http::HeaderName> = headers
+        .keys()
+        .filter(|k| headers.get_all(*k).iter().nth(1).is_some())
+        .cloned()
+        .collect();
+    for name in repeated {
+        let sep: &[u8] = if name == http::header::COOKIE {
+            b"; "
+        } else {
+            b", "
+        };
+        let mut joined = Vec::new();
+        for v in headers.get_all(&name) {
+            if !joined.is_empty() {
+                joined.extend_from_slice(sep);
+            }
+            joined.extend_from_slice(v.as_bytes());
+        }
+        if let Ok(v) = http::HeaderValue::from_bytes(&joined) {
+            headers.insert(name, v);
+        }
+    }
+}
+
 fn is_aws_chunked(headers: &http::HeaderMap) -> bool {
     let encoding = headers
         .get(http::header::CONTENT_ENCODING)
@@ -378,6 +407,26 @@ fn incomplete(message: &str) -> AwsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_header_lines_are_joined() {
+        let mut h = http::HeaderMap::new();
+        h.append(
+            http::header::CONTENT_ENCODING,
+            "aws-chunked".parse().unwrap(),
+        );
+        h.append(http::header::CONTENT_ENCODING, "gzip".parse().unwrap());
+        h.append(http::header::COOKIE, "a=1".parse().unwrap());
+        h.append(http::header::COOKIE, "b=2".parse().unwrap());
+        h.insert("x-single", "v".parse().unwrap());
+        join_repeated_headers(&mut h);
+        assert_eq!(h.get_all(http::header::CONTENT_ENCODING).iter().count(), 1);
+        assert_eq!(h[http::header::CONTENT_ENCODING], "aws-chunked, gzip");
+        assert_eq!(h[http::header::COOKIE], "a=1; b=2");
+        assert_eq!(h["x-single"], "v");
+        strip_aws_chunked(&mut h);
+        assert_eq!(h[http::header::CONTENT_ENCODING], "gzip");
+    }
 
     #[test]
     fn aws_chunked_detection_and_stripping() {

@@ -17,6 +17,9 @@ pub struct Config {
     pub bind_host: IpAddr,
     /// MINISTACK_HOST: the host name put in URLs we hand out (queue URLs...).
     pub public_host: String,
+    /// Whether MINISTACK_HOST was set; when not, URLs follow the request's
+    /// Host header ([`Config::endpoint_for`]).
+    pub public_host_fixed: bool,
     /// LOG_LEVEL (tracing filter syntax accepted), default info.
     pub log_level: String,
     /// MINISTACK_ACCOUNT_ID, default 000000000000.
@@ -171,6 +174,7 @@ impl Config {
             port,
             bind_host,
             public_host: var("MINISTACK_HOST").unwrap_or_else(|| "localhost".into()),
+            public_host_fixed: var("MINISTACK_HOST").is_some(),
             log_level: var("LOG_LEVEL").unwrap_or_else(|| "info".into()),
             default_account: var("MINISTACK_ACCOUNT_ID").unwrap_or_else(|| "000000000000".into()),
             default_secret: var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
@@ -214,4 +218,25 @@ impl Config {
     pub fn endpoint(&self) -> String {
         format!("http://{}:{}", self.public_host, self.port)
     }
+
+    /// The endpoint for URLs handed out in answer to a request that came
+    /// with this Host header: the host the client used (`127.0.0.1:4566`,
+    /// `host.docker.internal:4566`), unless MINISTACK_HOST fixes it. A Host
+    /// with anything but host[:port] characters is ignored.
+    pub fn endpoint_for(&self, host: Option<&str>) -> String {
+        match host {
+            Some(h) if !self.public_host_fixed && is_host_port(h) => format!("http://{h}"),
+            _ => self.endpoint(),
+        }
+    }
+}
+
+/// `name`, `name:port`, `1.2.3.4:port`, `[::1]:port`: nothing a URL could
+/// be tricked with (no `/`, `@`, `?`, `#`, spaces).
+fn is_host_port(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && !h.starts_with([':', '.', '-'])
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
 }

@@ -14,7 +14,7 @@ use crate::body::{self, ResponseBody};
 use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Registry, Reply, Target};
 use crate::internal;
 use crate::plugins::{self, Plugin};
-use crate::respond::{Encoder, json_error, read_error, unclaimed};
+use crate::respond::{self, Encoder, json_error, read_error, unclaimed};
 use crate::router::{Route, RouteInput};
 use crate::s3edge;
 
@@ -173,7 +173,8 @@ impl Gateway {
 
     /// identify → route → body → decode → dispatch → encode.
     async fn dispatch(&self, req: Request<WireBody>, request_id: &str) -> Response<ResponseBody> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        body::join_repeated_headers(&mut parts.headers);
         if let Some(endpoint) = internal::Endpoint::matching(&parts) {
             let bytes = body::collect(body).await.unwrap_or_default();
             let query = parts.uri.query().unwrap_or("");
@@ -181,7 +182,10 @@ impl Gateway {
         }
         let caller = self.identify(&parts);
         let registry = self.dispatcher.registry();
-        let routed = match self.route(&registry, parts, body, &caller).await {
+        let routed = match self
+            .route(&registry, parts, body, &caller, request_id)
+            .await
+        {
             Ok(Ok(routed)) => routed,
             Ok(Err((plugin, parts, bytes))) => {
                 return self.raw(&plugin, &parts, caller, request_id, bytes).await;
@@ -241,12 +245,10 @@ impl Gateway {
 
     /// Who signed the request (the defaults when nobody did).
     fn identify(&self, parts: &http::request::Parts) -> auth::Caller {
-        let config = self.dispatcher.config();
-        auth::resolve(
-            auth::signature(&parts.headers, parts.uri.query().unwrap_or("")),
-            &self.dispatcher.shared().identity,
-            &config.default_account,
-            &config.default_region,
+        s3edge::caller(
+            &self.dispatcher,
+            &parts.headers,
+            parts.uri.query().unwrap_or(""),
         )
     }
 
@@ -259,6 +261,7 @@ impl Gateway {
         parts: http::request::Parts,
         body: WireBody,
         caller: &auth::Caller,
+        request_id: &str,
     ) -> Result<Result<Routed, (Arc<Plugin>, http::request::Parts, Bytes)>, Response<ResponseBody>>
     {
         let host = host_of(&parts);
@@ -306,6 +309,7 @@ impl Gateway {
                 };
                 Ok(Err((plugin, parts, bytes)))
             }
+            Route::Disabled(service) => Err(respond::disabled(service, &parts.headers, request_id)),
             Route::None | Route::NeedBody => Err(unclaimed(&parts.headers, parts.uri.path())),
         }
     }

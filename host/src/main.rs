@@ -24,6 +24,7 @@ mod respond;
 mod router;
 mod s3edge;
 mod server;
+mod service_index;
 mod streams;
 mod tls;
 

@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::body::{ReadError, ResponseBody};
 use crate::capabilities::Shared;
 use crate::plugins::Plugin;
+use crate::service_index::AwsService;
 
 /// Encodes a plugin's responses and errors; streams blob bodies from the
 /// host's blob store.
@@ -202,6 +203,57 @@ pub fn unclaimed(headers: &http::HeaderMap, path: &str) -> Response<ResponseBody
     } else {
         xml_error(StatusCode::BAD_REQUEST, "InvalidAction", &message)
     }
+}
+
+/// A request for a botocore service with no plugin in the bundle: 501
+/// `NotImplemented` in that service's protocol, chosen by the request's
+/// shape when the service speaks several (docs/routing.md says why 501).
+pub fn disabled(
+    service: &AwsService,
+    headers: &http::HeaderMap,
+    request_id: &str,
+) -> Response<ResponseBody> {
+    let model = service.stub_model();
+    let protocols = &model.metadata().protocols;
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let wanted = if header("smithy-protocol") == "rpc-v2-cbor" {
+        Some(Protocol::RpcV2Cbor)
+    } else if headers.contains_key("x-amz-target") {
+        Some(Protocol::Json)
+    } else if header("content-type").starts_with("application/x-www-form-urlencoded") {
+        Some(Protocol::Query)
+    } else {
+        None
+    };
+    let proto = wanted
+        .filter(|w| protocols.contains(w))
+        .or_else(|| {
+            protocols
+                .iter()
+                .copied()
+                .find(|p| *p != Protocol::RpcV2Cbor)
+        })
+        .unwrap_or(Protocol::Json);
+    let message = format!(
+        "Service '{}' is not enabled in this gateway (no plugin in the bundle). See GET /_ministack/plugins for the services it serves.",
+        service.name
+    );
+    let e = AwsError::new("NotImplemented", message, 501);
+    let resp = protocol::encode_error(&model, proto, None, &e, request_id);
+    let mut out = Response::new(match resp.body {
+        protocol::ResponseBody::Bytes(b) => ResponseBody::from_bytes(b),
+        _ => ResponseBody::empty(),
+    });
+    *out.status_mut() = StatusCode::NOT_IMPLEMENTED;
+    for (k, v) in resp.headers {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            out.headers_mut().append(k, v);
+        }
+    }
+    out
 }
 
 /// A request body that could not be read.

@@ -5,6 +5,13 @@
 //! 2. `X-Amz-Target: <targetPrefix>.<Operation>` (json protocols);
 //! 3. `smithy-protocol: rpc-v2-cbor` with `/service/<name>/operation/<op>`;
 //! 4. the SigV4 signing name, when exactly one plugin signs with it;
+//!
+//! Steps 2–4 also consult the index of every botocore service
+//! ([`crate::service_index`]): a target prefix or signing name that belongs
+//! to a service with no plugin in the bundle is [`Route::Disabled`], and so
+//! is a signed request whose path has the fixed prefix of an unloaded
+//! service sharing the signing name (S3 Control's `/v20180820/`, signed `s3`);
+//!
 //! 5. the Host header `<endpointPrefix>.<region>.amazonaws.com` (and
 //!    `.localhost.localstack.cloud`);
 //! 6. `Action=` in the query string or form body (query/ec2 protocols);
@@ -20,6 +27,7 @@ use std::sync::Arc;
 use ministack_protocol::{Protocol, RequestHead, ServiceModel};
 
 use crate::plugins::Plugin;
+use crate::service_index::{AwsService, INDEX};
 
 /// What the router needs of a plugin: its name, model and raw routes.
 pub trait Routable {
@@ -57,6 +65,8 @@ pub enum Route<P = Plugin> {
     Service(Arc<P>),
     /// Only the body can tell (an `Action=` form): read it and route again.
     NeedBody,
+    /// A botocore service with no plugin in the bundle.
+    Disabled(&'static AwsService),
     None,
 }
 
@@ -170,20 +180,40 @@ impl<P: Routable> Router<P> {
             if let Some(p) = self.by_target_prefix.get(prefix) {
                 return Route::Service(p.clone());
             }
+            if let Some(s) = INDEX.by_target_prefix(prefix) {
+                return Route::Disabled(s);
+            }
         }
         if header(head, "smithy-protocol") == Some("rpc-v2-cbor")
             && let Some(name) = head
                 .path
                 .strip_prefix("/service/")
                 .and_then(|r| r.split('/').next())
-            && let Some(p) = self.by_target_prefix.get(name)
         {
-            return Route::Service(p.clone());
+            if let Some(p) = self.by_target_prefix.get(name) {
+                return Route::Service(p.clone());
+            }
+            if let Some(s) = INDEX.by_target_prefix(name) {
+                return Route::Disabled(s);
+            }
         }
         // Candidates: the plugins signing with the request's service name.
         let signed: Option<&Vec<Arc<P>>> = input
             .signing_service
             .and_then(|s| self.by_signing_name.get(s));
+        if let Some(name) = input.signing_service {
+            let mut known = INDEX.by_signing_name(name);
+            if signed.is_none() {
+                if let Some(s) = known.next() {
+                    return Route::Disabled(s);
+                }
+            } else if let Some(s) = known.find(|s| {
+                s.path_prefix.is_some_and(|p| head.path.starts_with(p))
+                    && !self.by_endpoint_prefix.contains_key(s.endpoint_prefix)
+            }) {
+                return Route::Disabled(s);
+            }
+        }
         if let Some([only]) = signed.map(Vec::as_slice) {
             return Route::Service(only.clone());
         }
@@ -390,6 +420,7 @@ mod tests {
             Route::Service(p) => Some((false, p.name.to_string())),
             Route::Raw(p) => Some((true, p.name.to_string())),
             Route::NeedBody => Some((false, "<need body>".into())),
+            Route::Disabled(s) => Some((false, format!("<disabled {}>", s.name))),
             Route::None => None,
         }
     }
@@ -561,6 +592,78 @@ mod tests {
                 None
             ),
             Some((false, "sqs".into()))
+        );
+    }
+
+    #[test]
+    fn a_service_with_no_plugin_is_disabled() {
+        let r = router();
+        let disabled = |name: &str| Some((false, format!("<disabled {name}>")));
+        // Lambda's REST path, signed `lambda`: not S3's bucket `2015-03-31`.
+        let auth = signed("lambda");
+        assert_eq!(
+            route(
+                &r,
+                "GET",
+                "/2015-03-31/functions",
+                "",
+                &[("authorization", &auth)],
+                None
+            ),
+            disabled("lambda")
+        );
+        // A json target prefix, signed or not.
+        assert_eq!(
+            route(
+                &r,
+                "POST",
+                "/",
+                "",
+                &[("x-amz-target", "AWSEvents.PutEvents")],
+                None
+            ),
+            disabled("events")
+        );
+        // S3 Control signs `s3` too; its fixed path prefix tells it apart.
+        let auth = signed("s3");
+        assert_eq!(
+            route(
+                &r,
+                "POST",
+                "/v20180820/jobs",
+                "",
+                &[("authorization", &auth)],
+                None
+            ),
+            disabled("s3control")
+        );
+        assert_eq!(
+            route(
+                &r,
+                "PUT",
+                "/bucket/key",
+                "",
+                &[("authorization", &auth)],
+                None
+            ),
+            Some((false, "s3".into()))
+        );
+        // Unsigned browser-style requests still go to S3; an unknown
+        // signing name is not refused.
+        assert_eq!(
+            route(&r, "GET", "/2015-03-31/functions", "", &[], None),
+            Some((false, "s3".into()))
+        );
+        assert_eq!(
+            route(
+                &r,
+                "GET",
+                "/bucket/k",
+                "",
+                &[("authorization", &signed("nosuch"))],
+                None
+            ),
+            Some((false, "s3".into()))
         );
     }
 

@@ -289,7 +289,7 @@ def test_publish_to_sqs_envelope_and_raw(gateway, sns, sqs):
     assert body["TopicArn"] == topic and body["Subject"] == "Greeting" and body["Message"] == "hello"
     assert body["SignatureVersion"] == "1" and base64.b64decode(body["Signature"])
     assert body["SigningCertURL"].startswith("https://sns.us-east-1.amazonaws.com/")
-    assert body["UnsubscribeURL"].startswith(f"http://localhost:{gateway.port}/?Action=Unsubscribe&SubscriptionArn=")
+    assert body["UnsubscribeURL"].startswith(f"{gateway.url}/?Action=Unsubscribe&SubscriptionArn=")
     assert body["Timestamp"].endswith("Z")
     assert body["MessageAttributes"]["color"] == {"Type": "String", "Value": "red"}
     assert body["MessageAttributes"]["n"] == {"Type": "Number", "Value": "42"}
@@ -560,7 +560,7 @@ def test_http_subscriber_confirms_then_receives(gateway, sns, receiver):
     assert msg["Type"] == "SubscriptionConfirmation" and msg["TopicArn"] == topic
     assert headers["x-amz-sns-message-id"] == msg["MessageId"]
     assert msg["Token"] and msg["Signature"] and msg["SigningCertURL"] and msg["Timestamp"]
-    assert msg["SubscribeURL"].startswith(f"http://localhost:{gateway.port}/?Action=ConfirmSubscription&TopicArn=")
+    assert msg["SubscribeURL"].startswith(f"{gateway.url}/?Action=ConfirmSubscription&TopicArn=")
     # Nothing is delivered before confirmation.
     sns.publish(TopicArn=topic, Message="too early")
     # The SubscribeURL confirms with a plain unsigned GET, as a subscriber's code does.

@@ -46,7 +46,7 @@ def md5_of_attributes(attrs):
 
 def test_queue_lifecycle_and_urls(gateway, sqs):
     url, name = new_queue(sqs)
-    assert url == f"http://localhost:{gateway.port}/{ACCOUNT}/{name}"
+    assert url == f"{gateway.url}/{ACCOUNT}/{name}"  # the Host the client used
     assert sqs.get_queue_url(QueueName=name)["QueueUrl"] == url
     # Idempotent with equal attributes, QueueNameExists otherwise.
     assert sqs.create_queue(QueueName=name)["QueueUrl"] == url

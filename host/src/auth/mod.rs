@@ -129,6 +129,9 @@ pub struct Caller {
     pub account: String,
     pub region: String,
     pub signing_service: Option<String>,
+    /// The endpoint for URLs handed out to this caller (the Host it used),
+    /// set by the gateway; None means the configured one.
+    pub endpoint: Option<String>,
     /// ARN and user id when the key is one the gateway issued (STS, IAM).
     pub arn: String,
     pub user_id: String,
@@ -174,6 +177,7 @@ pub fn resolve(
             account: cred.account,
             region,
             signing_service: sig.service,
+            endpoint: None,
             arn: cred.arn,
             user_id: cred.user_id,
         };
@@ -190,6 +194,7 @@ pub fn resolve(
         account,
         region,
         signing_service: sig.service,
+        endpoint: None,
     }
 }
 

@@ -297,6 +297,9 @@ pub struct CallContext {
     pub caller_arn: String,
     /// Nesting depth of services.call.
     pub depth: u32,
+    /// The endpoint for URLs the plugin hands out (the Host the client
+    /// used); None means the configured one.
+    pub endpoint: Option<String>,
 }
 
 impl CallContext {
@@ -309,6 +312,7 @@ impl CallContext {
             access_key_id: String::new(),
             caller_arn: String::new(),
             depth: 0,
+            endpoint: None,
         }
     }
 }

@@ -86,6 +86,7 @@ impl TaskRecord {
             access_key_id: self.access_key_id.clone(),
             caller_arn: self.caller_arn.clone(),
             depth: 0,
+            endpoint: None,
         }
     }
 
@@ -467,6 +468,7 @@ fn start_hooks(shared: &Arc<Shared>, only: Option<&str>) {
                 access_key_id: String::new(),
                 caller_arn: String::new(),
                 depth: 0,
+                endpoint: None,
             };
             if let Err(e) = shared.run_task(&plugin, ctx, START_TASK, "", None).await {
                 tracing::warn!(plugin, "boot hook failed: {} {}", e.code, e.message);

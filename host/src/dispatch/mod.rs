@@ -451,6 +451,7 @@ fn context(config: &Config, caller: Caller<'_>, request_id: &str) -> CallContext
             access_key_id: c.access_key_id,
             caller_arn: c.arn,
             depth: 0,
+            endpoint: c.endpoint,
         },
         Caller::Gateway => CallContext::host(config, request_id),
         Caller::Plugin {
@@ -473,6 +474,7 @@ fn context(config: &Config, caller: Caller<'_>, request_id: &str) -> CallContext
             access_key_id: parent.access_key_id.clone(),
             caller_arn: parent.caller_arn.clone(),
             depth: parent.depth + 1,
+            endpoint: parent.endpoint.clone(),
         },
     }
 }

@@ -474,7 +474,11 @@ async fn call_entry(
     entry: &Entry<'_>,
 ) -> wasmtime::Result<Result<Output, bindings::AwsError>> {
     let service = instance.ministack_plugin_service();
-    let wit_ctx = wit_context(store.data().req.shared.config.endpoint(), core, ctx);
+    let endpoint = ctx
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| store.data().req.shared.config.endpoint());
+    let wit_ctx = wit_context(endpoint, core, ctx);
     match entry {
         Entry::Describe => Ok(Ok(Output::Description(
             service.call_describe(&mut *store).await?,

@@ -96,12 +96,17 @@ pub fn target(
 /// The request's caller, from its signature.
 pub fn caller(dispatcher: &Dispatcher, headers: &HeaderMap, query: &str) -> auth::Caller {
     let config = dispatcher.config();
-    auth::resolve(
+    let mut caller = auth::resolve(
         auth::signature(headers, query),
         &dispatcher.shared().identity,
         &config.default_account,
         &config.default_region,
-    )
+    );
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    caller.endpoint = Some(config.endpoint_for(host));
+    caller
 }
 
 /// Calls one operation of the s3 plugin with a JSON input, through the
