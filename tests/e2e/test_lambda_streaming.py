@@ -97,3 +97,29 @@ def test_python_answers_one_chunk(lam):
     assert len(events) == 2 and "PayloadChunk" in events[0] and "InvokeComplete" in events[1]
     assert json.loads(events[0]["PayloadChunk"]["Payload"]) == {"echo": {"n": 7}}
     assert "LogResult" in events[1]["InvokeComplete"]
+
+
+NODE_URL_STREAMER = """
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  const out = awslambda.HttpResponseStream.from(responseStream, {
+    statusCode: 201, headers: { "content-type": "text/plain", "x-path": event.rawPath }, cookies: ["s=1"],
+  });
+  out.write("hello ");
+  out.write("stream");
+  out.end();
+});
+"""
+
+
+def test_response_stream_function_url(lam, gateway):
+    import requests
+
+    name = create(lam, NODE_URL_STREAMER, "nodejs20.x")
+    cfg = lam.create_function_url_config(FunctionName=name, AuthType="NONE", InvokeMode="RESPONSE_STREAM")
+    assert cfg["InvokeMode"] == "RESPONSE_STREAM"
+    url_id = cfg["FunctionUrl"].split("//", 1)[1].split(".", 1)[0]
+    r = requests.get(f"{gateway.url}/_aws/lambda-url/{url_id}/x/y", timeout=15)
+    assert r.status_code == 201, r.content
+    assert r.text == "hello stream"
+    assert r.headers["content-type"] == "text/plain" and r.headers["x-path"] == "/x/y"
+    assert "s=1" in r.headers.get("set-cookie", "")
