@@ -419,4 +419,55 @@ mod tests {
         }
         server.abort();
     }
+
+    #[tokio::test]
+    async fn a_streamed_response_arrives_piece_by_piece() {
+        let (channel, addr, server) = serve(std::net::IpAddr::from([127, 0, 0, 1])).await.unwrap();
+        let (picked_tx, picked_rx) = oneshot::channel();
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let (chunk_tx, mut chunk_rx) = mpsc::unbounded_channel();
+        let sender = channel.clone();
+        tokio::spawn(async move {
+            sender
+                .send(Invocation {
+                    request_id: "r2".into(),
+                    payload: Bytes::from_static(b"{}"),
+                    timeout: Duration::from_secs(3),
+                    invoked_arn: "arn:aws:lambda:us-east-1:000000000000:function:f".into(),
+                    trace_id: "Root=1-x".into(),
+                    client_context: String::new(),
+                    picked: picked_tx,
+                    reply: reply_tx,
+                    chunks: Some(chunk_tx),
+                })
+                .await
+        });
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: w\r\n\r\n")
+            .await
+            .unwrap();
+        read_until(&mut s, "{}").await;
+        picked_rx.await.unwrap();
+        s.write_all(
+            b"POST /2018-06-01/runtime/invocation/r2/response HTTP/1.1\r\nHost: w\r\n\
+              Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\r\n\
+              3\r\none\r\n",
+        )
+        .await
+        .unwrap();
+        // The first piece is out before the body ends.
+        assert_eq!(&chunk_rx.recv().await.unwrap()[..], b"one");
+        s.write_all(b"3\r\ntwo\r\n0\r\n\r\n").await.unwrap();
+        assert_eq!(&chunk_rx.recv().await.unwrap()[..], b"two");
+        match reply_rx.await.unwrap() {
+            Outcome::Response(body) => assert!(body.is_empty()),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(
+            read_until(&mut s, "\"OK\"")
+                .await
+                .starts_with("HTTP/1.1 202")
+        );
+        server.abort();
+    }
 }

@@ -1121,6 +1121,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn windowed_events_carry_the_state() {
+        let mut m = Mapping {
+            config: json!({"TumblingWindowInSeconds": 30}),
+            ..Default::default()
+        };
+        m.windows.insert(
+            "s1".into(),
+            Window {
+                start: 60,
+                state: json!({"total": 3}),
+            },
+        );
+        let (e, start) = batch_event(&m, "s1", "arn:x", vec![json!({"a": 1})]);
+        assert_eq!(start, 60);
+        assert_eq!(e["state"], json!({"total": 3}));
+        assert_eq!(e["window"]["end"], json!("1970-01-01T00:01:30Z"));
+        assert_eq!(e["isFinalInvokeForWindow"], json!(false));
+        keep_state(&mut m, "s1", 60, &json!({"state": {"total": 5}}));
+        assert_eq!(m.windows["s1"].state, json!({"total": 5}));
+        // A new shard opens a window at a multiple of the length.
+        let (_, start) = batch_event(&m, "s2", "arn:x", vec![]);
+        assert_eq!(start % 30, 0);
+        m.config["TumblingWindowInSeconds"] = json!(0);
+        assert_eq!(
+            batch_event(&m, "s1", "arn:x", vec![]).0,
+            json!({"Records": []})
+        );
+    }
+
+    #[test]
     fn sources_by_arn() {
         assert_eq!(
             source_of("arn:aws:sqs:us-east-1:000000000000:q"),

@@ -316,7 +316,11 @@ pub fn streamed_response_from(payload: &[u8]) -> HttpResponse {
         return HttpResponse::new(200, "application/octet-stream", payload.to_vec());
     };
     let status = v["statusCode"].as_u64().unwrap_or(200) as u16;
-    let mut r = HttpResponse::new(status, "application/octet-stream", payload[at + 8..].to_vec());
+    let mut r = HttpResponse::new(
+        status,
+        "application/octet-stream",
+        payload[at + 8..].to_vec(),
+    );
     if let Some(h) = v["headers"].as_object() {
         for (k, val) in h {
             let val = match val {
@@ -506,6 +510,19 @@ pub fn serve(ctx: &Context, req: &HttpRequest, id: &str, path: &str) -> HttpResp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_streamed_answer_with_a_prelude_is_taken_apart() {
+        let mut payload = br#"{"statusCode":201,"headers":{"X-A":"1"},"cookies":["c=1"]}"#.to_vec();
+        payload.extend_from_slice(&[0; 8]);
+        payload.extend_from_slice(b"body");
+        let r = streamed_response_from(&payload);
+        assert_eq!((r.status, &r.body[..]), (201, &b"body"[..]));
+        assert!(r.headers.contains(&("x-a".into(), "1".into())));
+        assert!(r.headers.contains(&("set-cookie".into(), "c=1".into())));
+        let plain = streamed_response_from(b"just bytes");
+        assert_eq!((plain.status, &plain.body[..]), (200, &b"just bytes"[..]));
+    }
 
     #[test]
     fn finds_the_url_id_in_host_or_path() {
