@@ -13,6 +13,9 @@ use crate::bindings::ministack::plugin::functions::{
 };
 use crate::bindings::ministack::plugin::types::AwsError as WitError;
 use crate::capabilities::blobs::REGISTRY_TABLE;
+use crate::streams::{self, StreamOp};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 pub struct FunctionsView<'a>(pub &'a mut RequestState);
 
@@ -81,6 +84,34 @@ impl wit::Host for FunctionsView<'_> {
         &mut self,
         request: InvokeRequest,
     ) -> wasmtime::Result<Result<InvokeResult, WitError>> {
+        self.run(request, None).await
+    }
+
+    async fn release(&mut self, function_id: String) -> wasmtime::Result<()> {
+        self.0.granted("functions").map_err(wasmtime::Error::new)?;
+        self.0.shared.functions.release(&function_id);
+        Ok(())
+    }
+
+    async fn invoke_to_stream(
+        &mut self,
+        request: InvokeRequest,
+        stream_id: String,
+    ) -> wasmtime::Result<Result<InvokeResult, WitError>> {
+        self.run(request, Some(stream_id)).await
+    }
+}
+
+impl FunctionsView<'_> {
+    /// `invoke` and `invoke-to-stream`: with a stream, the pieces of a
+    /// streamed response are written to it as they arrive. They bypass the
+    /// store unit (none is open while the function runs), so they go
+    /// straight to the stream registry.
+    async fn run(
+        &mut self,
+        request: InvokeRequest,
+        stream_id: Option<String>,
+    ) -> wasmtime::Result<Result<InvokeResult, WitError>> {
         self.0.granted("functions").map_err(wasmtime::Error::new)?;
         let blobs: Vec<String> = std::iter::once(request.spec.code_blob.clone())
             .chain(request.spec.layers.iter().cloned())
@@ -96,25 +127,48 @@ impl wit::Host for FunctionsView<'_> {
         // The function may call the gateway: a re-run would repeat that.
         req.visible = true;
         let began = Instant::now();
-        let result = req
-            .shared
-            .functions
-            .invoke(
+        let plugin = req.plugin.name.clone();
+        let (chunk_tx, mut chunk_rx) = tokio::sync::mpsc::unbounded_channel::<bytes::Bytes>();
+        let chunks = stream_id
+            .as_ref()
+            .filter(|id| streams::registry().is_open(&plugin, id))
+            .map(|_| chunk_tx);
+        let forward = |chunk: bytes::Bytes| {
+            if let Some(id) = &stream_id {
+                let event =
+                    serde_json::json!({"PayloadChunk": {"Payload": STANDARD.encode(&chunk)}});
+                streams::registry().apply(
+                    &plugin,
+                    "",
+                    vec![StreamOp::Send(id.clone(), event.to_string())],
+                );
+            }
+        };
+        let result = {
+            let invoke = req.shared.functions.invoke(
                 &req.shared.blobs,
-                &req.plugin.name,
+                &plugin,
                 &req.ctx.account,
                 &req.ctx.region,
                 request,
-            )
-            .await;
+                chunks,
+            );
+            tokio::pin!(invoke);
+            loop {
+                tokio::select! {
+                    result = &mut invoke => {
+                        // Pieces posted before the outcome are already queued.
+                        while let Ok(chunk) = chunk_rx.try_recv() {
+                            forward(chunk);
+                        }
+                        break result;
+                    }
+                    Some(chunk) = chunk_rx.recv() => forward(chunk),
+                }
+            }
+        };
         req.waited += began.elapsed();
         req.next_unit().await.map_err(wasmtime::Error::new)?;
         Ok(result.map_err(to_wit))
-    }
-
-    async fn release(&mut self, function_id: String) -> wasmtime::Result<()> {
-        self.0.granted("functions").map_err(wasmtime::Error::new)?;
-        self.0.shared.functions.release(&function_id);
-        Ok(())
     }
 }

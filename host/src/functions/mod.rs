@@ -369,7 +369,10 @@ impl Functions {
     }
 
     /// Runs one invocation (the WIT `invoke`). `account` and `region` are
-    /// the caller's, used when the function id is not an ARN.
+    /// the caller's, used when the function id is not an ARN. With `chunks`,
+    /// a streamed response goes there piece by piece as the function writes
+    /// it (the result's payload is then empty); a buffered one is the
+    /// result's payload as always.
     pub async fn invoke(
         &self,
         blobs: &BlobStore,
@@ -377,6 +380,7 @@ impl Functions {
         account: &str,
         region: &str,
         mut request: InvokeRequest,
+        chunks: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>,
     ) -> Result<InvokeResult, AwsError> {
         if request.request_id.is_empty() {
             request.request_id = uuid::Uuid::new_v4().to_string();
@@ -422,6 +426,7 @@ impl Functions {
                 client_context: request.client_context.clone(),
                 picked: picked_tx,
                 reply: reply_tx,
+                chunks,
             })
             .await;
 

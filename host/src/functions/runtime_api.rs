@@ -36,7 +36,15 @@ pub struct Invocation {
     /// Fired when the worker takes the event (its deadline starts then).
     pub picked: oneshot::Sender<()>,
     pub reply: oneshot::Sender<Outcome>,
+    /// Where the pieces of a streamed response go as they arrive (the
+    /// runtime posts `/response` with `Lambda-Runtime-Function-Response-Mode:
+    /// streaming`); the outcome is then an empty `Response`. None: a streamed
+    /// response is collected whole, as a buffered one.
+    pub chunks: Option<mpsc::UnboundedSender<Bytes>>,
 }
+
+/// Largest streamed response (AWS's soft limit for response streaming).
+pub const MAX_STREAMED_BYTES: usize = 20 * 1024 * 1024;
 
 /// What a worker reported for an invocation.
 #[derive(Debug)]
@@ -56,12 +64,19 @@ pub enum Outcome {
     TooLarge,
 }
 
+/// The invocation a worker is running.
+struct Current {
+    id: String,
+    reply: oneshot::Sender<Outcome>,
+    chunks: Option<mpsc::UnboundedSender<Bytes>>,
+}
+
 /// The invoker's side of one worker's Runtime API.
 pub struct Channel {
     queue: mpsc::Sender<Invocation>,
     next: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     /// The invocation the worker is running: its id and where to reply.
-    current: Mutex<Option<(String, oneshot::Sender<Outcome>)>>,
+    current: Mutex<Option<Current>>,
     /// An init error posted before any invocation was waiting.
     early_init_error: Mutex<Option<Outcome>>,
 }
@@ -154,6 +169,14 @@ async fn handle(channel: &Channel, req: Request<Incoming>) -> Response<Full<Byte
     let parts: Vec<&str> = rest.split('/').collect();
     match (req.method(), parts.as_slice()) {
         (&Method::GET, ["invocation", "next"]) => next(channel).await,
+        (&Method::POST, ["invocation", id, "response"])
+            if header(&req, "lambda-runtime-function-response-mode")
+                .is_some_and(|m| m.eq_ignore_ascii_case("streaming")) =>
+        {
+            let id = id.to_string();
+            let outcome = streamed(channel, &id, req).await;
+            finish(channel, &id, outcome)
+        }
         (&Method::POST, ["invocation", id, "response"]) => {
             let id = id.to_string();
             let outcome = match read_body(req).await {
@@ -184,8 +207,8 @@ async fn handle(channel: &Channel, req: Request<Incoming>) -> Response<Full<Byte
             if let Some(inv) = queued {
                 let _ = inv.picked.send(());
                 let _ = inv.reply.send(outcome);
-            } else if let Some((_, tx)) = channel.current.lock().unwrap().take() {
-                let _ = tx.send(outcome);
+            } else if let Some(cur) = channel.current.lock().unwrap().take() {
+                let _ = cur.reply.send(outcome);
             } else {
                 *channel.early_init_error.lock().unwrap() = Some(outcome);
             }
@@ -226,17 +249,78 @@ async fn next(channel: &Channel) -> Response<Full<Bytes>> {
         builder = builder.header("lambda-runtime-client-context", &inv.client_context);
     }
     let response = builder.body(Full::new(inv.payload)).unwrap();
-    *channel.current.lock().unwrap() = Some((inv.request_id, inv.reply));
+    *channel.current.lock().unwrap() = Some(Current {
+        id: inv.request_id,
+        reply: inv.reply,
+        chunks: inv.chunks,
+    });
     let _ = inv.picked.send(());
     response
+}
+
+/// A streamed `/response`: each body frame goes to the invocation's chunk
+/// sender as it arrives (or is collected when nobody streams). Errors the
+/// runtime reports mid-stream come as trailers
+/// (`Lambda-Runtime-Function-Error-Type`, `-Error-Body` in base64).
+async fn streamed(channel: &Channel, id: &str, req: Request<Incoming>) -> Outcome {
+    let chunks = match channel.current.lock().unwrap().as_ref() {
+        Some(cur) if cur.id == id => cur.chunks.clone(),
+        // finish() answers InvalidRequestID; the body is not read.
+        _ => None,
+    };
+    let mut body = req.into_body();
+    let mut collected = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { break };
+        match frame.into_data() {
+            Ok(data) => {
+                total += data.len();
+                if total > MAX_STREAMED_BYTES {
+                    return Outcome::TooLarge;
+                }
+                match &chunks {
+                    Some(tx) if !data.is_empty() => {
+                        let _ = tx.send(data);
+                    }
+                    Some(_) => {}
+                    None => collected.extend_from_slice(&data),
+                }
+            }
+            Err(frame) => {
+                let Ok(trailers) = frame.into_trailers() else {
+                    continue;
+                };
+                let get = |n: &str| {
+                    trailers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                if let Some(error_type) = get("lambda-runtime-function-error-type") {
+                    let body = get("lambda-runtime-function-error-body")
+                        .and_then(|b| {
+                            use base64::Engine;
+                            base64::engine::general_purpose::STANDARD.decode(b).ok()
+                        })
+                        .unwrap_or_default();
+                    return Outcome::Error {
+                        body: Bytes::from(body),
+                        error_type: Some(error_type),
+                    };
+                }
+            }
+        }
+    }
+    Outcome::Response(Bytes::from(collected))
 }
 
 fn finish(channel: &Channel, id: &str, outcome: Outcome) -> Response<Full<Bytes>> {
     let mut current = channel.current.lock().unwrap();
     match current.take() {
-        Some((cur, tx)) if cur == id => {
+        Some(cur) if cur.id == id => {
             let too_large = matches!(outcome, Outcome::TooLarge);
-            let _ = tx.send(outcome);
+            let _ = cur.reply.send(outcome);
             if too_large {
                 return error_reply(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -296,6 +380,7 @@ mod tests {
                     client_context: String::new(),
                     picked: picked_tx,
                     reply: reply_tx,
+                    chunks: None,
                 })
                 .await
         });
@@ -332,6 +417,57 @@ mod tests {
             Outcome::Response(body) => assert_eq!(&body[..], b"ok"),
             other => panic!("unexpected {other:?}"),
         }
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_streamed_response_arrives_piece_by_piece() {
+        let (channel, addr, server) = serve(std::net::IpAddr::from([127, 0, 0, 1])).await.unwrap();
+        let (picked_tx, picked_rx) = oneshot::channel();
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let (chunk_tx, mut chunk_rx) = mpsc::unbounded_channel();
+        let sender = channel.clone();
+        tokio::spawn(async move {
+            sender
+                .send(Invocation {
+                    request_id: "r2".into(),
+                    payload: Bytes::from_static(b"{}"),
+                    timeout: Duration::from_secs(3),
+                    invoked_arn: "arn:aws:lambda:us-east-1:000000000000:function:f".into(),
+                    trace_id: "Root=1-x".into(),
+                    client_context: String::new(),
+                    picked: picked_tx,
+                    reply: reply_tx,
+                    chunks: Some(chunk_tx),
+                })
+                .await
+        });
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: w\r\n\r\n")
+            .await
+            .unwrap();
+        read_until(&mut s, "{}").await;
+        picked_rx.await.unwrap();
+        s.write_all(
+            b"POST /2018-06-01/runtime/invocation/r2/response HTTP/1.1\r\nHost: w\r\n\
+              Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\r\n\
+              3\r\none\r\n",
+        )
+        .await
+        .unwrap();
+        // The first piece is out before the body ends.
+        assert_eq!(&chunk_rx.recv().await.unwrap()[..], b"one");
+        s.write_all(b"3\r\ntwo\r\n0\r\n\r\n").await.unwrap();
+        assert_eq!(&chunk_rx.recv().await.unwrap()[..], b"two");
+        match reply_rx.await.unwrap() {
+            Outcome::Response(body) => assert!(body.is_empty()),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(
+            read_until(&mut s, "\"OK\"")
+                .await
+                .starts_with("HTTP/1.1 202")
+        );
         server.abort();
     }
 }

@@ -37,6 +37,105 @@ pub struct Mapping {
     /// When a poll last ran (epoch seconds), to restart stale loops.
     #[serde(default)]
     pub last_poll: f64,
+    /// Stream sources with TumblingWindowInSeconds: shard id -> its open window.
+    #[serde(default)]
+    pub windows: BTreeMap<String, Window>,
+}
+
+/// A shard's open tumbling window: where it starts and the state the
+/// function returned last (`{"state": {...}}`), handed to the next invoke.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Window {
+    /// Epoch seconds, a multiple of the window length.
+    pub start: u64,
+    #[serde(default)]
+    pub state: Value,
+}
+
+/// TumblingWindowInSeconds (0: no windows).
+pub(crate) fn window_secs(m: &Mapping) -> u64 {
+    m.config["TumblingWindowInSeconds"].as_u64().unwrap_or(0)
+}
+
+/// AWS's event for a windowed stream invoke.
+fn window_event(
+    start: u64,
+    secs: u64,
+    state: &Value,
+    shard: &str,
+    arn: &str,
+    records: Vec<Value>,
+    last: bool,
+) -> Value {
+    json!({
+        "Records": records,
+        "window": {"start": time::iso8601(start), "end": time::iso8601(start + secs)},
+        "state": if state.is_object() { state.clone() } else { json!({}) },
+        "shardId": shard,
+        "eventSourceARN": arn,
+        "isFinalInvokeForWindow": last,
+        "isWindowTerminatedEarly": false,
+    })
+}
+
+/// Before reading a shard: when its window has ended, the final invoke
+/// (no records, `isFinalInvokeForWindow`), and the window is closed (also
+/// when that invoke failed: it is not retried). True when it ran.
+pub(crate) fn close_window(
+    ctx: &Context,
+    uuid: &str,
+    m: &Mapping,
+    shard: &str,
+    arn: &str,
+) -> Result<bool, AwsError> {
+    let secs = window_secs(m);
+    let Some(w) = m.windows.get(shard).filter(|_| secs > 0).cloned() else {
+        return Ok(false);
+    };
+    if time::now() < (w.start + secs) as f64 {
+        return Ok(false);
+    }
+    let event = window_event(w.start, secs, &w.state, shard, arn, Vec::new(), true);
+    let outcome = invoke_batch(ctx, m, &event)?;
+    if let Some(mut m) = MAPPINGS.get(uuid)? {
+        m.windows.remove(shard);
+        if outcome.is_err() {
+            m.config["LastProcessingResult"] = json!("PROBLEM: Function call failed");
+        }
+        MAPPINGS.put(uuid, &m)?;
+    }
+    Ok(true)
+}
+
+/// The event for a batch of a shard: AWS's plain `{"Records"}`, or with a
+/// tumbling window its window event (opening a window when none is), and
+/// the window's start.
+pub(crate) fn batch_event(m: &Mapping, shard: &str, arn: &str, batch: Vec<Value>) -> (Value, u64) {
+    let secs = window_secs(m);
+    if secs == 0 {
+        return (json!({"Records": batch}), 0);
+    }
+    let (start, state) = match m.windows.get(shard) {
+        Some(w) => (w.start, w.state.clone()),
+        None => (time::now_secs() / secs * secs, json!({})),
+    };
+    (
+        window_event(start, secs, &state, shard, arn, batch, false),
+        start,
+    )
+}
+
+/// After a successful windowed invoke: the state it returned is the window's.
+pub(crate) fn keep_state(m: &mut Mapping, shard: &str, start: u64, response: &Value) {
+    if window_secs(m) == 0 {
+        return;
+    }
+    let state = response
+        .get("state")
+        .filter(|s| s.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    m.windows.insert(shard.to_string(), Window { start, state });
 }
 
 pub const MAPPINGS: Table<Mapping> = Table::new("event-source-mappings");
@@ -507,6 +606,20 @@ pub fn poll(ctx: &Context, p: Poll) -> Result<(), AwsError> {
         false
     });
     let mut delay = if busy { Duration::ZERO } else { IDLE_POLL };
+    // An open tumbling window ends on time even when no record comes.
+    let window_end = MAPPINGS.get(&p.uuid)?.and_then(|m| {
+        let secs = window_secs(&m);
+        m.windows.values().map(|w| w.start + secs).min()
+    });
+    let topic = topic.map(|(svc, seen, t, timeout)| {
+        let timeout = match window_end {
+            Some(end) => timeout.min(Duration::from_secs_f64(
+                (end as f64 - time::now()).max(0.0) + 0.05,
+            )),
+            None => timeout,
+        };
+        (svc, seen, t, timeout)
+    });
     if !busy && let Some((svc, seen, t, timeout)) = topic {
         // Sleep until the source announces a record (or the timeout).
         if tasks::wait_on(svc, &t, seen, timeout).is_ok() {
@@ -839,6 +952,10 @@ fn poll_stream(ctx: &Context, uuid: &str, arn: &str) -> Result<bool, AwsError> {
         let Some(m) = MAPPINGS.get(uuid)? else {
             return Ok(false);
         };
+        if close_window(ctx, uuid, &m, &shard, arn)? {
+            busy = true;
+            continue;
+        }
         let limit = if m.batch_limit > 0 {
             m.batch_limit as u64
         } else {
@@ -890,16 +1007,21 @@ fn poll_stream(ctx: &Context, uuid: &str, arn: &str) -> Result<bool, AwsError> {
             .filter(|r| filter::passes(&patterns, r))
             .cloned()
             .collect();
-        let outcome = if batch.is_empty() {
-            Ok(Value::Null)
+        let (event, window_start) = batch_event(&m, &shard, arn, batch);
+        let invoked = event["Records"].as_array().is_some_and(|r| !r.is_empty());
+        let outcome = if invoked {
+            invoke_batch(ctx, &m, &event)?
         } else {
-            invoke_batch(ctx, &m, &json!({"Records": batch}))?
+            Ok(Value::Null)
         };
         let Some(mut m) = MAPPINGS.get(uuid)? else {
             return Ok(false);
         };
         match outcome {
-            Ok(_) => {
+            Ok(resp) => {
+                if invoked {
+                    keep_state(&mut m, &shard, window_start, &resp);
+                }
                 m.positions.insert(shard.clone(), last_seq);
                 m.attempts = 0;
                 m.batch_limit = 0;
@@ -997,6 +1119,36 @@ pub(crate) fn send_failure(dest: &str, info: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windowed_events_carry_the_state() {
+        let mut m = Mapping {
+            config: json!({"TumblingWindowInSeconds": 30}),
+            ..Default::default()
+        };
+        m.windows.insert(
+            "s1".into(),
+            Window {
+                start: 60,
+                state: json!({"total": 3}),
+            },
+        );
+        let (e, start) = batch_event(&m, "s1", "arn:x", vec![json!({"a": 1})]);
+        assert_eq!(start, 60);
+        assert_eq!(e["state"], json!({"total": 3}));
+        assert_eq!(e["window"]["end"], json!("1970-01-01T00:01:30Z"));
+        assert_eq!(e["isFinalInvokeForWindow"], json!(false));
+        keep_state(&mut m, "s1", 60, &json!({"state": {"total": 5}}));
+        assert_eq!(m.windows["s1"].state, json!({"total": 5}));
+        // A new shard opens a window at a multiple of the length.
+        let (_, start) = batch_event(&m, "s2", "arn:x", vec![]);
+        assert_eq!(start % 30, 0);
+        m.config["TumblingWindowInSeconds"] = json!(0);
+        assert_eq!(
+            batch_event(&m, "s1", "arn:x", vec![]).0,
+            json!({"Records": []})
+        );
+    }
 
     #[test]
     fn sources_by_arn() {

@@ -24,7 +24,9 @@ use ministack_sdk::{encoding, ids, tasks, time};
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::esm::{MAPPINGS, Mapping, invoke_batch, send_failure};
+use crate::esm::{
+    MAPPINGS, Mapping, batch_event, close_window, invoke_batch, keep_state, send_failure,
+};
 use crate::filter;
 
 /// Checkpoint of a shard read to its end (closed by a reshard).
@@ -181,6 +183,9 @@ fn poll_shard(
     shard: &str,
     position: Option<String>,
 ) -> Result<bool, AwsError> {
+    if close_window(ctx, uuid, &m, shard, arn)? {
+        return Ok(true);
+    }
     let mut it_input = json!({"StreamName": stream_name(a), "ShardId": shard});
     match (&position, m.config["StartingPosition"].as_str()) {
         (Some(seq), _) => {
@@ -238,10 +243,11 @@ fn poll_shard(
         .map(|r| lambda_record(r, shard, arn, &a.region))
         .filter(|r| filter::passes(&patterns, &filter_view(r)))
         .collect();
+    let (event, window_start) = batch_event(&m, shard, arn, batch.clone());
     let outcome = if batch.is_empty() {
         Ok(Value::Null)
     } else {
-        invoke_batch(ctx, &m, &json!({"Records": batch}))?
+        invoke_batch(ctx, &m, &event)?
     };
     let Some(mut m) = MAPPINGS.get(uuid)? else {
         return Ok(false);
@@ -264,7 +270,10 @@ fn poll_shard(
         _ => None,
     };
     match (&outcome, first_failed) {
-        (Ok(_), None) => {
+        (Ok(resp), None) => {
+            if !batch.is_empty() {
+                keep_state(&mut m, shard, window_start, resp);
+            }
             m.positions.insert(shard.to_string(), last_seq);
             m.attempts = 0;
             m.batch_limit = 0;

@@ -45,13 +45,16 @@ pub fn prepare(code_blob: &str) -> Result<CodeInfo, AwsError> {
     })
 }
 
-/// Runs one invocation and waits for it.
-pub fn invoke(
+/// Runs one invocation and waits for it; a streamed response goes to `stream` as
+/// `PayloadChunk` events while the function runs (the outcome's payload is
+/// then empty), a buffered one is the outcome's payload.
+pub fn invoke_into(
     spec: &Spec,
     payload: &[u8],
     invoked_arn: &str,
     request_id: &str,
     client_context: &str,
+    stream: Option<&str>,
 ) -> Result<Outcome, AwsError> {
     let s = spec.clone();
     let request = wit::InvokeRequest {
@@ -78,7 +81,11 @@ pub fn invoke(
         request_id: request_id.to_string(),
         client_context: client_context.to_string(),
     };
-    let r = wit::invoke(&request).map_err(AwsError::from)?;
+    let r = match stream {
+        Some(id) => wit::invoke_to_stream(&request, id),
+        None => wit::invoke(&request),
+    }
+    .map_err(AwsError::from)?;
     Ok(Outcome {
         payload: r.payload,
         function_error: r.function_error,

@@ -125,11 +125,30 @@ pub fn run(
     request_id: &str,
     client_context: &str,
 ) -> Result<Outcome, AwsError> {
+    run_into(ctx, t, payload, request_id, client_context, None)
+}
+
+/// [`run`], streaming a streamed response into `stream` as it comes.
+fn run_into(
+    ctx: &Context,
+    t: &Target2,
+    payload: &[u8],
+    request_id: &str,
+    client_context: &str,
+    stream: Option<&str>,
+) -> Result<Outcome, AwsError> {
     if t.reserved == Some(0) {
         return Err(too_many_requests());
     }
     let spec = spec(ctx, t);
-    let mut out = exec::invoke(&spec, payload, &t.invoked_arn, request_id, client_context)?;
+    let mut out = exec::invoke_into(
+        &spec,
+        payload,
+        &t.invoked_arn,
+        request_id,
+        client_context,
+        stream,
+    )?;
     crate::logs::ship(&spec.log_group, &spec.log_stream, &out.logs);
     if out.function_error.is_none() && out.payload.len() > MAX_SYNC_PAYLOAD {
         out.payload = json!({
@@ -257,33 +276,87 @@ pub fn invoke_with_response_stream(ctx: &Context, input: InvokeIn) -> Result<Val
             json!({"StatusCode": 204, "ExecutedVersion": t.resolved.version, "EventStream": []}),
         );
     }
-    let out = run(
-        ctx,
-        &t,
-        &payload,
-        &ctx.request_id,
-        input.client_context.as_deref().unwrap_or(""),
-    )?;
-    let mut complete = json!({});
-    if out.function_error.is_some() {
-        let err: Value = serde_json::from_slice(&out.payload).unwrap_or(Value::Null);
-        complete["ErrorCode"] = json!(err["errorType"].as_str().unwrap_or("Unhandled"));
-        complete["ErrorDetails"] = json!(err["errorMessage"].as_str().unwrap_or_default());
+    if t.reserved == Some(0) {
+        return Err(too_many_requests());
     }
-    if input.log_type.as_deref() == Some("Tail") {
-        complete["LogResult"] = json!(log_tail(&out.logs));
-    }
-    let mut events = Vec::new();
-    if out.function_error.is_none() && !out.payload.is_empty() {
-        events.push(json!({"PayloadChunk": {"Payload": base64_encode(&out.payload)}}));
-    }
-    events.push(json!({"InvokeComplete": complete}));
+    // The answer (status, headers) goes out now; a task runs the function
+    // and feeds the stream while it runs (docs/streaming.md).
+    let events = EventStream::open();
+    let job = StreamedInvoke {
+        stream: events.id().to_string(),
+        function: t.name.clone(),
+        version: t.resolved.version.clone(),
+        invoked_arn: t.invoked_arn.clone(),
+        payload: base64_encode(&payload),
+        request_id: ctx.request_id.clone(),
+        client_context: input.client_context.unwrap_or_default(),
+        tail: input.log_type.as_deref() == Some("Tail"),
+    };
+    tasks::schedule(Duration::ZERO, STREAM_TASK, &job)?;
     Ok(json!({
         "StatusCode": 200,
         "ExecutedVersion": t.resolved.version,
         "ResponseStreamContentType": "application/octet-stream",
         "EventStream": events,
     }))
+}
+
+/// The task that runs a streamed invoke.
+pub const STREAM_TASK: &str = "stream-invoke";
+
+/// One InvokeWithResponseStream being answered (the task's payload).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StreamedInvoke {
+    stream: String,
+    function: String,
+    /// The version the answer named (an alias was resolved already).
+    version: String,
+    invoked_arn: String,
+    payload: String,
+    request_id: String,
+    client_context: String,
+    tail: bool,
+}
+
+/// Runs the function of a streamed invoke: the pieces of a streamed
+/// response reach the client as the function writes them (the host sends
+/// them); a buffered response is one `PayloadChunk`. Then `InvokeComplete`.
+pub fn run_streamed(ctx: &Context, job: StreamedInvoke) -> Result<(), AwsError> {
+    let events = EventStream::from_id(&job.stream);
+    let mut t = target(ctx, &job.function, Some(&job.version))?;
+    t.invoked_arn = job.invoked_arn.clone();
+    let payload = base64_decode(&job.payload).unwrap_or_default();
+    let out = match run_into(
+        ctx,
+        &t,
+        &payload,
+        &job.request_id,
+        &job.client_context,
+        Some(&job.stream),
+    ) {
+        Ok(out) => out,
+        Err(e) => {
+            events.fail(e);
+            return Ok(());
+        }
+    };
+    let mut complete = json!({});
+    if out.function_error.is_some() {
+        let err: Value = serde_json::from_slice(&out.payload).unwrap_or(Value::Null);
+        complete["ErrorCode"] = json!(err["errorType"].as_str().unwrap_or("Unhandled"));
+        complete["ErrorDetails"] = json!(err["errorMessage"].as_str().unwrap_or_default());
+    } else if !out.payload.is_empty() {
+        events.send(
+            "PayloadChunk",
+            &json!({"Payload": base64_encode(&out.payload)}),
+        );
+    }
+    if job.tail {
+        complete["LogResult"] = json!(log_tail(&out.logs));
+    }
+    events.send("InvokeComplete", &complete);
+    events.close();
+    Ok(())
 }
 
 #[derive(Deserialize)]

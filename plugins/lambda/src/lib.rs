@@ -278,6 +278,7 @@ impl Service for Lambda {
             .op("DeleteEventSourceMapping", esm::delete_event_source_mapping)
             .op("ListEventSourceMappings", esm::list_event_source_mappings)
             .task("async-invoke", invoke::run_event)
+            .task(invoke::STREAM_TASK, invoke::run_streamed)
             .task(logs::TASK, logs::run)
             .task("esm-poll", esm::poll)
             .task("esm-resume", esm::resume)

@@ -298,6 +298,48 @@ pub fn event_v2(req: &HttpRequest, id: &str, path: &str, account: &str, request_
     event
 }
 
+/// A RESPONSE_STREAM URL's answer (collected whole: the gateway's HTTP
+/// answers from plugins are not streamed): with
+/// `awslambda.HttpResponseStream.from(stream, prelude)` the body starts
+/// with the JSON prelude (statusCode, headers, cookies) and eight NUL
+/// bytes; anything else is a 200 `application/octet-stream` body.
+pub fn streamed_response_from(payload: &[u8]) -> HttpResponse {
+    const SEPARATOR: &[u8] = &[0; 8];
+    let prelude = payload
+        .windows(SEPARATOR.len())
+        .position(|w| w == SEPARATOR)
+        .and_then(|at| {
+            let v: Value = serde_json::from_slice(&payload[..at]).ok()?;
+            v.is_object().then_some((v, at))
+        });
+    let Some((v, at)) = prelude else {
+        return HttpResponse::new(200, "application/octet-stream", payload.to_vec());
+    };
+    let status = v["statusCode"].as_u64().unwrap_or(200) as u16;
+    let mut r = HttpResponse::new(
+        status,
+        "application/octet-stream",
+        payload[at + 8..].to_vec(),
+    );
+    if let Some(h) = v["headers"].as_object() {
+        for (k, val) in h {
+            let val = match val {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let k = k.to_ascii_lowercase();
+            r.headers.retain(|(have, _)| *have != k);
+            r.headers.push((k, val));
+        }
+    }
+    for cookie in v["cookies"].as_array().into_iter().flatten() {
+        if let Some(c) = cookie.as_str() {
+            r.headers.push(("set-cookie".into(), c.to_string()));
+        }
+    }
+    r
+}
+
 /// Maps a function's answer to the HTTP response: an object with
 /// `statusCode` is taken apart; anything else is a 200 JSON body.
 pub fn response_from(payload: &[u8]) -> HttpResponse {
@@ -451,6 +493,8 @@ pub fn serve(ctx: &Context, req: &HttpRequest, id: &str, path: &str) -> HttpResp
                 .unwrap_or_default();
             if v["FunctionError"].is_string() {
                 text_response(502, "Internal Server Error")
+            } else if rec.config["InvokeMode"] == "RESPONSE_STREAM" {
+                streamed_response_from(&payload)
             } else {
                 response_from(&payload)
             }
@@ -466,6 +510,19 @@ pub fn serve(ctx: &Context, req: &HttpRequest, id: &str, path: &str) -> HttpResp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_streamed_answer_with_a_prelude_is_taken_apart() {
+        let mut payload = br#"{"statusCode":201,"headers":{"X-A":"1"},"cookies":["c=1"]}"#.to_vec();
+        payload.extend_from_slice(&[0; 8]);
+        payload.extend_from_slice(b"body");
+        let r = streamed_response_from(&payload);
+        assert_eq!((r.status, &r.body[..]), (201, &b"body"[..]));
+        assert!(r.headers.contains(&("x-a".into(), "1".into())));
+        assert!(r.headers.contains(&("set-cookie".into(), "c=1".into())));
+        let plain = streamed_response_from(b"just bytes");
+        assert_eq!((plain.status, &plain.body[..]), (200, &b"just bytes"[..]));
+    }
 
     #[test]
     fn finds_the_url_id_in_host_or_path() {

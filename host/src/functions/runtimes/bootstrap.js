@@ -169,6 +169,92 @@ function runHandler(handler, event, context) {
   });
 }
 
+// Response streaming: `awslambda.streamifyResponse(handler)` marks a
+// handler that is called as handler(event, responseStream, context) and
+// writes its answer to the stream; each write goes to the Runtime API as a
+// piece of a chunked `/response` with Lambda-Runtime-Function-Response-Mode:
+// streaming, so the caller sees it while the handler still runs.
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+const { Writable } = require("stream");
+globalThis.awslambda = {
+  streamifyResponse(handler) {
+    handler[STREAMING] = "response";
+    return handler;
+  },
+  HttpResponseStream: {
+    // Function URLs: a JSON prelude (statusCode, headers, cookies), eight
+    // NUL bytes, then the body.
+    from(stream, prelude) {
+      stream.setContentType("application/vnd.awslambda.http-integration-response");
+      stream.write(JSON.stringify(prelude || {}));
+      stream.write(Buffer.alloc(8));
+      return stream;
+    },
+  },
+};
+
+function runStreaming(handler, event, context, id) {
+  let contentType = "application/octet-stream";
+  let req;
+  let done;
+  const answered = new Promise((resolve, reject) => (done = { resolve, reject }));
+  const open = () => {
+    if (req) return req;
+    req = http.request(
+      {
+        host: HOST,
+        port: PORT,
+        method: "POST",
+        path: `${BASE}invocation/${id}/response`,
+        agent,
+        headers: {
+          "Lambda-Runtime-Function-Response-Mode": "streaming",
+          "Content-Type": contentType,
+          "Transfer-Encoding": "chunked",
+          Trailer: "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => done.resolve());
+      },
+    );
+    req.on("error", (e) => done.reject(e));
+    req.flushHeaders();
+    return req;
+  };
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      open().write(chunk, cb);
+    },
+    final(cb) {
+      open().end(cb);
+    },
+  });
+  stream.setContentType = (t) => {
+    contentType = t;
+  };
+  const fail = (err) => {
+    const body = errorObject(err);
+    fs.writeSync(1, `${new Date().toISOString()}\t${id}\tERROR\tInvoke Error \t${JSON.stringify(body)}\n`);
+    const r = open();
+    r.addTrailers({
+      "Lambda-Runtime-Function-Error-Type": body.errorType,
+      "Lambda-Runtime-Function-Error-Body": Buffer.from(JSON.stringify(body)).toString("base64"),
+    });
+    r.end();
+  };
+  Promise.resolve()
+    .then(() => handler(event, stream, context))
+    .then(
+      () => {
+        if (!stream.writableEnded) stream.end();
+      },
+      (err) => fail(err),
+    );
+  return answered;
+}
+
 async function main() {
   patchConsole();
   const handler = await loadHandler();
@@ -182,6 +268,10 @@ async function main() {
     try {
       const text = next.body.toString("utf8");
       const event = text ? JSON.parse(text) : {};
+      if (handler[STREAMING] === "response") {
+        await runStreaming(handler, event, context, id);
+        continue;
+      }
       const result = await runHandler(handler, event, context);
       let out;
       try {
