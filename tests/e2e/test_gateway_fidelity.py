@@ -31,7 +31,7 @@ def assert_not_enabled(call, service):
         ("apigateway", lambda c: c.get_rest_apis()),  # rest-json
         ("appsync", lambda c: c.list_graphql_apis()),  # rest-json
         ("ecs", lambda c: c.list_clusters()),  # json
-        ("cloudformation", lambda c: c.list_stacks()),  # query
+        ("elasticbeanstalk", lambda c: c.describe_applications()),  # query
         ("ses", lambda c: c.list_identities()),  # query, endpoint prefix `email`
     ],
 )
