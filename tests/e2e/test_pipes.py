@@ -406,3 +406,56 @@ def test_sqs_through_a_filter_and_a_lambda_enrichment_to_step_functions(gateway,
     executions = sfn.list_executions(stateMachineArn=machine)["executions"]
     assert [e["status"] for e in executions] == ["SUCCEEDED"]
     pipes.delete_pipe(Name=name)
+
+
+def test_a_pipe_from_a_cloudformation_template(gateway, pipes, sqs):
+    """AWS::Pipes::Pipe (the pipes plugin's resource handler): created with
+    its queues, moving messages, its attributes readable, gone with the stack."""
+    cf = gateway.client("cloudformation")
+    stack = f"pipes-{uid()}"
+    template = {
+        "Resources": {
+            "Src": {"Type": "AWS::SQS::Queue"},
+            "Dst": {"Type": "AWS::SQS::Queue"},
+            "Pipe": {
+                "Type": "AWS::Pipes::Pipe",
+                "Properties": {
+                    "RoleArn": ROLE,
+                    "Source": {"Fn::GetAtt": ["Src", "Arn"]},
+                    "Target": {"Fn::GetAtt": ["Dst", "Arn"]},
+                    "SourceParameters": {"SqsQueueParameters": {"BatchSize": 1}},
+                    "Tags": {"team": "pipes"},
+                },
+            },
+        },
+        "Outputs": {
+            "PipeName": {"Value": {"Ref": "Pipe"}},
+            "PipeArn": {"Value": {"Fn::GetAtt": ["Pipe", "Arn"]}},
+            "SrcUrl": {"Value": {"Ref": "Src"}},
+            "DstUrl": {"Value": {"Ref": "Dst"}},
+        },
+    }
+    cf.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    deadline = time.time() + 20
+    while (s := cf.describe_stacks(StackName=stack)["Stacks"][0])["StackStatus"].endswith("IN_PROGRESS"):
+        assert time.time() < deadline
+        time.sleep(0.1)
+    assert s["StackStatus"] == "CREATE_COMPLETE", cf.describe_stack_events(StackName=stack)["StackEvents"][:3]
+    out = {o["OutputKey"]: o["OutputValue"] for o in s["Outputs"]}
+    described = pipes.describe_pipe(Name=out["PipeName"])
+    assert described["Arn"] == out["PipeArn"]
+    assert described["Tags"] == {"team": "pipes"}
+    wait_state(pipes, out["PipeName"], "RUNNING")
+    sqs.send_message(QueueUrl=out["SrcUrl"], MessageBody="through the template's pipe")
+    (got,) = drain(sqs, out["DstUrl"], 1)
+    assert json.loads(got)["body"] == "through the template's pipe"
+    cf.delete_stack(StackName=stack)
+    deadline = time.time() + 20
+    while True:
+        try:
+            pipes.describe_pipe(Name=out["PipeName"])
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] == "NotFoundException"
+            break
+        assert time.time() < deadline, "the stack's delete left the pipe"
+        time.sleep(0.2)

@@ -35,6 +35,7 @@ mod targets;
 pub mod transform;
 
 mod poll;
+mod resources;
 
 use shapes::*;
 
@@ -46,6 +47,7 @@ impl Service for Pipes {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             .op("CreatePipe", create_pipe)
             .op("DescribePipe", describe_pipe)
             .op("UpdatePipe", update_pipe)
