@@ -34,7 +34,7 @@ test: test-plugins
 	$(CARGO) test --release -p ministack-protocol --test vectors -- --nocapture protocol_vectors
 	# A Docker engine for the container tests when one can run (never fails).
 	bash scripts/test-docker-setup.sh
-	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider
+	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider --durations=15
 
 fmt:
 	$(CARGO) fmt --all

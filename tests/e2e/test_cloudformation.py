@@ -537,8 +537,10 @@ def test_plugins_listing_shows_resource_types(gateway):
     assert "Arn" in sqs_types["AWS::SQS::Queue"]["Attributes"]
     # Plugins without handlers (and test plugins built without them) list none.
     assert plugins["sts"]["resource_types"] == []
+    assert [t["TypeName"] for t in plugins["pipes"]["resource_types"]] == ["AWS::Pipes::Pipe"]
+    # The count docs/resources.md gives.
     total = sum(len(p["resource_types"]) for p in plugins.values())
-    assert total == 33
+    assert total == 34
 
 
 def test_drift_detection_reads_resources_back(gateway):
