@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -34,8 +35,11 @@ def provider_mirror():
     return None
 
 
-@pytest.fixture
-def terraform(tmp_path, gateway):
+def terraform_in(tmp_path, folder, tf_vars):
+    """A `terraform` runner for the configuration in tests/e2e/<folder>,
+    copied into `tmp_path` and initialised against the provider mirror;
+    every command but init gets `tf_vars`. Skips, saying why, without
+    terraform or the mirror."""
     if not shutil.which("terraform"):
         pytest.skip("Terraform not tested: no `terraform` on PATH")
     mirror = provider_mirror()
@@ -46,7 +50,26 @@ def terraform(tmp_path, gateway):
         f'  filesystem_mirror {{\n    path = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
         '  direct { exclude = ["registry.terraform.io/hashicorp/aws"] }\n}\n'
     )
-    shutil.copy(HERE / "terraform" / "main.tf", tmp_path / "main.tf")
+    shutil.copy(HERE / folder / "main.tf", tmp_path / "main.tf")
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(tmp_path / "cli.tfrc"), "TF_IN_AUTOMATION": "1",
+           "CHECKPOINT_DISABLE": "1"}
+
+    def run(*args, check=True):
+        began = time.time()
+        r = subprocess.run(["terraform", *args, "-no-color", "-input=false"]
+                           + (tf_vars if args[0] != "init" else []),
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+        print(f"terraform {args[0]}: {time.time() - began:.1f} s")
+        if check and r.returncode != 0:
+            raise AssertionError(f"terraform {args[0]} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+        return r
+
+    run("init")
+    return run
+
+
+@pytest.fixture
+def terraform(tmp_path, gateway):
     plugins = {p["name"] for p in requests.get(gateway.url + "/_ministack/plugins").json()["plugins"]}
     tf_vars = [
         "-var", f"endpoint={gateway.url}",
@@ -58,18 +81,7 @@ def terraform(tmp_path, gateway):
     # The function's code, built here (terraform uploads it as ZipFile).
     with zipfile.ZipFile(tmp_path / "lambda.zip", "w") as z:
         z.writestr("app.py", "def handler(event, context):\n    return {'stage': 'tf', 'records': len(event.get('Records', []))}\n")
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(tmp_path / "cli.tfrc"), "TF_IN_AUTOMATION": "1",
-           "CHECKPOINT_DISABLE": "1"}
-
-    def run(*args, check=True):
-        r = subprocess.run(["terraform", *args, "-no-color", "-input=false"]
-                           + (tf_vars if args[0] != "init" else []),
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
-        if check and r.returncode != 0:
-            raise AssertionError(f"terraform {args[0]} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
-        return r
-
-    run("init")
+    run = terraform_in(tmp_path, "terraform", tf_vars)
     run.plugins = plugins
     return run
 
