@@ -448,6 +448,71 @@ pub fn call_own<S: crate::Service>(
     serde_json::from_str(&out).map_err(|e| AwsError::internal(format!("{operation} output: {e}")))
 }
 
+/// Template properties → the input of `operation` as `S`'s model defines
+/// it: members the input shape lacks are dropped (CloudFormation-only
+/// properties), and text is turned into the number or boolean the model
+/// asks for, at any depth (templates write `"60"` and `"true"` as often as
+/// `60` and `true`). Most resource types mirror their create operation's
+/// input, so a handler is this call plus the name. The model is parsed per
+/// call: resource handlers run rarely, and a cache would cost every plugin
+/// memory for nothing.
+pub fn model_input<S: crate::Service>(operation: &str, properties: &Map<String, Value>) -> Value {
+    let model: Value = serde_json::from_str(S::MODEL).unwrap_or_default();
+    let shape = model["operations"][operation]["input"]["shape"]
+        .as_str()
+        .unwrap_or_default();
+    conform(&model["shapes"], shape, &Value::Object(properties.clone())).unwrap_or(Value::Null)
+}
+
+/// `value` shaped as model shape `name` (None: nothing of it fits).
+fn conform(shapes: &Value, name: &str, value: &Value) -> Option<Value> {
+    let shape = &shapes[name];
+    let text = || value_text(value);
+    match shape["type"].as_str().unwrap_or_default() {
+        "structure" => {
+            let given = value.as_object()?;
+            let members = shape["members"].as_object()?;
+            let out: Map<String, Value> = given
+                .iter()
+                .filter_map(|(k, v)| {
+                    let member = members.get(k)?["shape"].as_str()?;
+                    Some((k.clone(), conform(shapes, member, v)?))
+                })
+                .collect();
+            Some(Value::Object(out))
+        }
+        "list" => {
+            let member = shape["member"]["shape"].as_str()?;
+            let items = value.as_array()?;
+            Some(Value::Array(
+                items.iter().filter_map(|v| conform(shapes, member, v)).collect(),
+            ))
+        }
+        "map" => {
+            let member = shape["value"]["shape"].as_str()?;
+            let given = value.as_object()?;
+            Some(Value::Object(
+                given
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), conform(shapes, member, v)?)))
+                    .collect(),
+            ))
+        }
+        "integer" | "long" => text().parse::<i64>().ok().map(Value::from),
+        "float" | "double" => text().parse::<f64>().ok().map(Value::from),
+        "boolean" => match text().as_str() {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        "string" | "timestamp" => match value {
+            Value::Object(_) | Value::Array(_) => Some(Value::String(value.to_string())),
+            _ => Some(Value::String(text())),
+        },
+        _ => Some(value.clone()),
+    }
+}
+
 /// The string value of `name` in `properties`.
 pub fn prop_str<'a>(properties: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     properties.get(name).and_then(Value::as_str)
@@ -529,4 +594,22 @@ mod tests {
         assert_eq!(e.code, "NotUpdatableException");
         assert!(registry.dispatch(&ctx, "CreateQueue", "{}").is_none());
     }
+    #[test]
+    fn properties_conform_to_the_model() {
+        let shapes = serde_json::json!({
+            "In": {"type": "structure", "members": {
+                "Name": {"shape": "S"}, "Hints": {"shape": "H"}, "Tags": {"shape": "L"}}},
+            "H": {"type": "structure", "members": {"Size": {"shape": "I"}, "On": {"shape": "B"}}},
+            "L": {"type": "list", "member": {"shape": "S"}},
+            "S": {"type": "string"}, "I": {"type": "integer"}, "B": {"type": "boolean"}
+        });
+        let given = serde_json::json!({
+            "Name": "n", "Hints": {"Size": "5", "On": "true"}, "Tags": ["a", 1], "CfnOnly": 1
+        });
+        assert_eq!(
+            conform(&shapes, "In", &given).unwrap(),
+            serde_json::json!({"Name": "n", "Hints": {"Size": 5, "On": true}, "Tags": ["a", "1"]})
+        );
+    }
+
 }

@@ -604,3 +604,79 @@ def test_http_endpoint_gzip_content_encoding(fh, s3):
         assert base64.b64decode(json.loads(raw)["records"][0]["data"]) == b"zipped"
     finally:
         ep.close()
+
+
+def test_cloudformation_types_delivery_stream_and_stream_consumer(gateway, fh, s3):
+    """AWS::KinesisFirehose::DeliveryStream (properties handed to
+    CreateDeliveryStream as the model shapes them: "2" becomes 2) and
+    AWS::Kinesis::StreamConsumer, read back through the services' own APIs;
+    an update changes the destination in place; delete removes both."""
+    cf = gateway.client("cloudformation")
+    kin = gateway.client("kinesis")
+    b = bucket(s3)
+    stack = f"fh-{uid()}"
+
+    def template(prefix):
+        return json.dumps({"Resources": {
+            "Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1, "RetentionPeriodHours": 48}},
+            "Consumer": {"Type": "AWS::Kinesis::StreamConsumer", "Properties": {
+                "ConsumerName": "reader", "StreamARN": {"Fn::GetAtt": ["Stream", "Arn"]}}},
+            "Delivery": {"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": {
+                "DeliveryStreamType": "DirectPut",
+                "ExtendedS3DestinationConfiguration": {
+                    "RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{b}", "Prefix": prefix,
+                    "BufferingHints": {"IntervalInSeconds": "2", "SizeInMBs": "1"},
+                    "CompressionFormat": "GZIP"},
+                "Tags": [{"Key": "team", "Value": "cfn"}]}},
+        }, "Outputs": {
+            "Delivery": {"Value": {"Ref": "Delivery"}},
+            "DeliveryArn": {"Value": {"Fn::GetAtt": ["Delivery", "Arn"]}},
+            "Consumer": {"Value": {"Ref": "Consumer"}},
+            "ConsumerStatus": {"Value": {"Fn::GetAtt": ["Consumer", "ConsumerStatus"]}},
+            "StreamArn": {"Value": {"Fn::GetAtt": ["Stream", "Arn"]}},
+        }})
+
+    def settle():
+        deadline = time.time() + 30
+        while (s := cf.describe_stacks(StackName=stack)["Stacks"][0])["StackStatus"].endswith("IN_PROGRESS"):
+            assert time.time() < deadline, s["StackStatus"]
+            time.sleep(0.1)
+        return s
+
+    cf.create_stack(StackName=stack, TemplateBody=template("first/"))
+    s = settle()
+    assert s["StackStatus"] == "CREATE_COMPLETE", cf.describe_stack_events(StackName=stack)["StackEvents"][:3]
+    out = {o["OutputKey"]: o["OutputValue"] for o in s["Outputs"]}
+    d = fh.describe_delivery_stream(DeliveryStreamName=out["Delivery"])["DeliveryStreamDescription"]
+    assert d["DeliveryStreamARN"] == out["DeliveryArn"]
+    dest = d["Destinations"][0]["ExtendedS3DestinationDescription"]
+    assert dest["BufferingHints"] == {"IntervalInSeconds": 2, "SizeInMBs": 1}
+    assert (dest["Prefix"], dest["CompressionFormat"]) == ("first/", "GZIP")
+    tags = fh.list_tags_for_delivery_stream(DeliveryStreamName=out["Delivery"])["Tags"]
+    assert tags == [{"Key": "team", "Value": "cfn"}]
+    consumer = kin.describe_stream_consumer(ConsumerARN=out["Consumer"])["ConsumerDescription"]
+    assert (consumer["ConsumerName"], consumer["StreamARN"]) == ("reader", out["StreamArn"])
+    assert out["ConsumerStatus"] == "ACTIVE"
+    summary = kin.describe_stream_summary(StreamName=out["StreamArn"].split("/")[-1])["StreamDescriptionSummary"]
+    assert summary["RetentionPeriodHours"] == 48
+    # The stack's delivery stream delivers.
+    fh.put_record(DeliveryStreamName=out["Delivery"], Record={"Data": b"hello\n"})
+    keys = wait_for(lambda: objects(s3, b, "first/"), 20, "the first delivery")
+    assert gzip.decompress(body(s3, b, keys[0])) == b"hello\n"
+
+    # A new prefix updates the destination in place (same stream, same ARN).
+    cf.update_stack(StackName=stack, TemplateBody=template("second/"))
+    s = settle()
+    assert s["StackStatus"] == "UPDATE_COMPLETE", cf.describe_stack_events(StackName=stack)["StackEvents"][:3]
+    d = fh.describe_delivery_stream(DeliveryStreamName=out["Delivery"])["DeliveryStreamDescription"]
+    assert d["DeliveryStreamARN"] == out["DeliveryArn"]
+    assert d["Destinations"][0]["ExtendedS3DestinationDescription"]["Prefix"] == "second/"
+
+    cf.delete_stack(StackName=stack)
+    deadline = time.time() + 30
+    while any(x["StackName"] == stack for x in cf.list_stacks(StackStatusFilter=["DELETE_IN_PROGRESS"])["StackSummaries"]):
+        assert time.time() < deadline
+        time.sleep(0.1)
+    assert out["Delivery"] not in fh.list_delivery_streams()["DeliveryStreamNames"]
+    e = error_of(kin.describe_stream_consumer, ConsumerARN=out["Consumer"])
+    assert e["Code"] == "ResourceNotFoundException"

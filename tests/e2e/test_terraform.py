@@ -6,6 +6,7 @@ Needs `terraform` on PATH and the AWS provider in a local filesystem mirror
 (TF_PROVIDER_MIRROR, or a folder holding registry.terraform.io in the usual
 places); without them the test is skipped and says so."""
 
+import gzip
 import json
 import os
 import shutil
@@ -126,6 +127,24 @@ def test_stack_applies_reads_back_unchanged_and_destroys(terraform, gateway):
         r = requests.get(f"{gateway.url}/_aws/lambda-url/{url_id}/", timeout=10)
         assert r.status_code == 200 and r.json() == {"stage": "tf", "records": 0}
 
+    kinesis = gateway.client("kinesis")
+    stream = kinesis.describe_stream_summary(StreamName="tf-events")["StreamDescriptionSummary"]
+    assert (stream["OpenShardCount"], stream["RetentionPeriodHours"]) == (2, 48)
+    firehose = gateway.client("firehose")
+    described = firehose.describe_delivery_stream(DeliveryStreamName="tf-archive")["DeliveryStreamDescription"]
+    assert described["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"] == stream["StreamARN"]
+    # A record put on the stream reaches the bucket through the delivery stream (gzip'd).
+    kinesis.put_record(StreamName="tf-events", PartitionKey="k", Data=b'{"order": 1}')
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        objects = s3.list_objects_v2(Bucket="tf-archive", Prefix="events/").get("Contents", [])
+        if objects:
+            break
+        time.sleep(0.2)
+    assert len(objects) == 1, objects
+    body = s3.get_object(Bucket="tf-archive", Key=objects[0]["Key"])["Body"].read()
+    assert gzip.decompress(body) == b'{"order": 1}'
+
     # A second plan finds nothing to change (exit code 0, not 2).
     plan = terraform("plan", "-detailed-exitcode", check=False)
     assert plan.returncode == 0, plan.stdout[-4000:]
@@ -138,3 +157,5 @@ def test_stack_applies_reads_back_unchanged_and_destroys(terraform, gateway):
         iam.get_role(RoleName="tf-worker")
     assert e.value.response["Error"]["Code"] == "NoSuchEntity"
     assert "tf-orders" not in gateway.client("dynamodb").list_tables()["TableNames"]
+    assert kinesis.list_streams()["StreamNames"] == []
+    assert firehose.list_delivery_streams()["DeliveryStreamNames"] == []

@@ -26,6 +26,7 @@ mod deliver;
 mod kinesis;
 pub mod prefix;
 mod put;
+mod resources;
 mod streams;
 
 pub struct Firehose;
@@ -36,6 +37,7 @@ impl Service for Firehose {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             .op("CreateDeliveryStream", streams::create_delivery_stream)
             .op("DeleteDeliveryStream", streams::delete_delivery_stream)
             .op("DescribeDeliveryStream", streams::describe_delivery_stream)

@@ -24,7 +24,9 @@ provider "aws" {
   s3_use_path_style           = true
   endpoints {
     dynamodb       = var.endpoint
+    firehose       = var.endpoint
     iam            = var.endpoint
+    kinesis        = var.endpoint
     kms            = var.endpoint
     lambda         = var.endpoint
     s3             = var.endpoint
@@ -168,4 +170,36 @@ resource "aws_lambda_function_url" "worker" {
   count              = var.with_lambda ? 1 : 0
   function_name      = aws_lambda_function.worker[0].function_name
   authorization_type = "NONE"
+}
+
+# A Kinesis stream archived to S3 by a Firehose delivery stream reading it.
+resource "aws_kinesis_stream" "events" {
+  name             = "tf-events"
+  shard_count      = 2
+  retention_period = 48
+  tags             = { team = "tf" }
+}
+
+resource "aws_s3_bucket" "archive" {
+  bucket        = "tf-archive"
+  force_destroy = true
+}
+
+resource "aws_kinesis_firehose_delivery_stream" "archive" {
+  name        = "tf-archive"
+  destination = "extended_s3"
+  kinesis_source_configuration {
+    kinesis_stream_arn = aws_kinesis_stream.events.arn
+    role_arn           = aws_iam_role.worker.arn
+  }
+  extended_s3_configuration {
+    role_arn            = aws_iam_role.worker.arn
+    bucket_arn          = aws_s3_bucket.archive.arn
+    prefix              = "events/"
+    error_output_prefix = "errors/"
+    buffering_interval  = 0
+    buffering_size      = 1
+    compression_format  = "GZIP"
+  }
+  tags = { team = "tf" }
 }
