@@ -485,7 +485,10 @@ fn conform(shapes: &Value, name: &str, value: &Value) -> Option<Value> {
             let member = shape["member"]["shape"].as_str()?;
             let items = value.as_array()?;
             Some(Value::Array(
-                items.iter().filter_map(|v| conform(shapes, member, v)).collect(),
+                items
+                    .iter()
+                    .filter_map(|v| conform(shapes, member, v))
+                    .collect(),
             ))
         }
         "map" => {
@@ -611,5 +614,4 @@ mod tests {
             serde_json::json!({"Name": "n", "Hints": {"Size": 5, "On": true}, "Tags": ["a", "1"]})
         );
     }
-
 }

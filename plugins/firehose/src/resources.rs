@@ -5,7 +5,9 @@
 //! plugin's own operation validate them.
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::resources::{ProgressEvent, ResourceList, ResourceRequest, call_own, model_input};
+use ministack_sdk::resources::{
+    ProgressEvent, ResourceList, ResourceRequest, call_own, model_input,
+};
 use serde_json::{Value, json};
 
 use crate::Firehose;

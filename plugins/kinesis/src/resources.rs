@@ -16,18 +16,22 @@ pub fn types() -> Vec<ResourceType> {
             .create_only(&["Name"])
             .attributes(&["Arn"])
             .update(stream_update),
-        ResourceType::new("AWS::Kinesis::StreamConsumer", consumer_create, consumer_delete)
-            .primary_identifier(&["ConsumerARN"])
-            .required(&["ConsumerName", "StreamARN"])
-            .create_only(&["ConsumerName", "StreamARN"])
-            .read_only(&["ConsumerARN", "ConsumerCreationTimestamp", "ConsumerStatus"])
-            .attributes(&[
-                "ConsumerARN",
-                "ConsumerCreationTimestamp",
-                "ConsumerName",
-                "ConsumerStatus",
-                "StreamARN",
-            ]),
+        ResourceType::new(
+            "AWS::Kinesis::StreamConsumer",
+            consumer_create,
+            consumer_delete,
+        )
+        .primary_identifier(&["ConsumerARN"])
+        .required(&["ConsumerName", "StreamARN"])
+        .create_only(&["ConsumerName", "StreamARN"])
+        .read_only(&["ConsumerARN", "ConsumerCreationTimestamp", "ConsumerStatus"])
+        .attributes(&[
+            "ConsumerARN",
+            "ConsumerCreationTimestamp",
+            "ConsumerName",
+            "ConsumerStatus",
+            "StreamARN",
+        ]),
     ]
 }
 
@@ -163,11 +167,15 @@ fn consumer_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, 
             value_text(&out["Consumer"]["ConsumerARN"])
         }
     };
-    let d = call(ctx, "DescribeStreamConsumer", json!({"ConsumerARN": arn}))?
-        ["ConsumerDescription"]
-        .clone();
+    let d =
+        call(ctx, "DescribeStreamConsumer", json!({"ConsumerARN": arn}))?["ConsumerDescription"]
+            .clone();
     if d["ConsumerStatus"] != json!("ACTIVE") {
-        return Ok(ProgressEvent::in_progress(arn.clone(), json!({"ConsumerARN": arn}), 200));
+        return Ok(ProgressEvent::in_progress(
+            arn.clone(),
+            json!({"ConsumerARN": arn}),
+            200,
+        ));
     }
     Ok(ProgressEvent::success(arn)
         .attr("ConsumerARN", d["ConsumerARN"].clone())
