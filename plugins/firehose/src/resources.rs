@@ -68,10 +68,10 @@ fn stream_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
     // `...DestinationConfiguration` in a template ↔ `...DestinationUpdate` in UpdateDestination.
     let mut update = serde_json::Map::new();
     for (member, value) in created.as_object().into_iter().flatten() {
-        if let Some(kind) = member.strip_suffix("DestinationConfiguration") {
-            if before.get(member) != Some(value) {
-                update.insert(format!("{kind}DestinationUpdate"), value.clone());
-            }
+        if let Some(kind) = member.strip_suffix("DestinationConfiguration")
+            && before.get(member) != Some(value)
+        {
+            update.insert(format!("{kind}DestinationUpdate"), value.clone());
         }
     }
     if !update.is_empty() {

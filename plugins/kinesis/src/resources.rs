@@ -137,19 +137,17 @@ fn stream_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
             json!({"StreamARN": summary["StreamARN"], "StreamModeDetails": {"StreamMode": mode}}),
         )?;
     }
-    if mode == "PROVISIONED" {
-        if let Some(target) = r
-            .properties
-            .get("ShardCount")
-            .and_then(|v| value_text(v).parse::<i64>().ok())
-            .filter(|n| Some(*n) != summary["OpenShardCount"].as_i64())
-        {
-            call(
-                ctx,
-                "UpdateShardCount",
-                json!({"StreamName": name, "TargetShardCount": target, "ScalingType": "UNIFORM_SCALING"}),
-            )?;
-        }
+    if let Some(target) = r
+        .properties
+        .get("ShardCount")
+        .and_then(|v| value_text(v).parse::<i64>().ok())
+        .filter(|n| mode == "PROVISIONED" && Some(*n) != summary["OpenShardCount"].as_i64())
+    {
+        call(
+            ctx,
+            "UpdateShardCount",
+            json!({"StreamName": name, "TargetShardCount": target, "ScalingType": "UNIFORM_SCALING"}),
+        )?;
     }
     Ok(ProgressEvent::success(name).attr("Arn", summary["StreamARN"].clone()))
 }
