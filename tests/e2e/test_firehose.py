@@ -680,3 +680,35 @@ def test_cloudformation_types_delivery_stream_and_stream_consumer(gateway, fh, s
     assert out["Delivery"] not in fh.list_delivery_streams()["DeliveryStreamNames"]
     e = error_of(kin.describe_stream_consumer, ConsumerARN=out["Consumer"])
     assert e["Code"] == "ResourceNotFoundException"
+
+
+def test_delivery_errors_are_logged_to_cloudwatch_logs(gateway, fh, s3):
+    """CloudWatchLoggingOptions: a failed delivery attempt (the bucket does
+    not exist yet) is one JSON event in the configured group and stream,
+    shaped as AWS writes it; the records are delivered once the bucket exists."""
+    logs = gateway.client("logs")
+    group = f"/aws/kinesisfirehose/{uid()}"
+    logs.create_log_group(logGroupName=group)
+    b = f"fh-log-{uid()}"
+    name = s3_stream(fh, b, BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 1},
+                     CloudWatchLoggingOptions={"Enabled": True, "LogGroupName": group,
+                                               "LogStreamName": "DestinationDelivery"})
+    arn = fh.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]["DeliveryStreamARN"]
+    fh.put_record(DeliveryStreamName=name, Record={"Data": b"late"})
+
+    def logged():
+        try:
+            return logs.get_log_events(logGroupName=group, logStreamName="DestinationDelivery",
+                                       startFromHead=True)["events"]
+        except botocore.exceptions.ClientError:
+            return []
+
+    events = wait_for(logged, 15, "the error event")
+    event = json.loads(events[0]["message"])
+    assert event["deliveryStreamARN"] == arn
+    assert event["destination"] == f"arn:aws:s3:::{b}"
+    assert event["errorCode"] == "S3.NoSuchBucket"
+    assert event["deliveryStreamVersionId"] == 1 and event["message"]
+    s3.create_bucket(Bucket=b)
+    keys = wait_for(lambda: objects(s3, b), 15, "the retried delivery")
+    assert body(s3, b, keys[0]) == b"late"

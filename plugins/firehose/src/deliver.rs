@@ -247,6 +247,7 @@ fn deliver(ctx: &Context, s: &Stream, key: &str, mut batch: Batch) -> Result<(),
         f.code,
         f.message
     );
+    crate::errorlog::report(s, &s.dest, &[(&f.code, &f.message, None)]);
     if elapsed < window {
         let backoff = 1u64 << batch.attempts.min(5);
         INFLIGHT.put(key, &batch)?;
@@ -718,6 +719,11 @@ fn write_failed_records(
     if failed.is_empty() {
         return Ok(());
     }
+    let errors: Vec<_> = failed
+        .iter()
+        .map(|f| (f.code.as_str(), f.message.as_str(), f.lambda_arn.as_deref()))
+        .collect();
+    crate::errorlog::report(s, &s.dest, &errors);
     let now = time::now_millis();
     let mut body = Vec::new();
     for f in failed {

@@ -23,6 +23,7 @@ ministack_sdk::include_shapes!(pub mod shapes);
 
 pub mod compress;
 mod deliver;
+mod errorlog;
 mod kinesis;
 pub mod prefix;
 mod put;
@@ -63,6 +64,7 @@ impl Service for Firehose {
             .task("deliver", deliver::deliver_task)
             .task("kinesis-poll", kinesis::poll_task)
             .task("resume", deliver::resume_task)
+            .task(errorlog::TASK, errorlog::run)
             .task(tasks::START_TASK, deliver::on_start)
     }
 }
