@@ -684,3 +684,25 @@ def test_kcl_style_workers_lease_checkpoint_and_follow_a_reshard(gateway, kinesi
     # Shard 1's lease was taken again after its release and read on from its
     # checkpoint (AFTER_SEQUENCE_NUMBER): "every record once" above proves it.
     assert int(leases["shardId-000000000001"]["leaseCounter"]["N"]) >= 2
+
+
+def test_stream_encryption_checks_the_key_in_kms(gateway, kinesis):
+    stream = name()
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kms = gateway.client("kms")
+    key = kms.create_key(Description="kinesis sse")["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as e:
+        kinesis.start_stream_encryption(StreamName=stream, EncryptionType="KMS",
+                                        KeyId="11111111-2222-3333-4444-555555555555")
+    assert e.value.response["Error"]["Code"] == "KMSNotFoundException"
+    kms.disable_key(KeyId=key)
+    with pytest.raises(ClientError) as e:
+        kinesis.start_stream_encryption(StreamName=stream, EncryptionType="KMS", KeyId=key)
+    assert e.value.response["Error"]["Code"] == "KMSDisabledException"
+    kms.enable_key(KeyId=key)
+    kinesis.start_stream_encryption(StreamName=stream, EncryptionType="KMS", KeyId=key)
+    summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+    assert (summary["EncryptionType"], summary["KeyId"]) == ("KMS", key)
+    kinesis.put_record(StreamName=stream, Data=b"sealed", PartitionKey="k")
+    (got,), _ = read_all(kinesis, stream, "shardId-000000000000")
+    assert got["Data"] == b"sealed" and got["EncryptionType"] == "KMS"

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ministack_sdk::prelude::*;
-use ministack_sdk::time;
+use ministack_sdk::{services, time};
 
 use crate::consumers::{CONSUMERS, find_consumer};
 use crate::shapes::{
@@ -224,7 +224,7 @@ pub fn start_stream_encryption(
     ctx: &Context,
     input: StartStreamEncryptionInput,
 ) -> Result<StartStreamEncryptionOutput, AwsError> {
-    let mut stream = find(
+    find(
         ctx,
         input.stream_name.as_deref(),
         input.stream_arn.as_deref(),
@@ -235,11 +235,51 @@ pub fn start_stream_encryption(
             input.encryption_type
         )));
     }
+    check_key(ctx, &input.key_id)?;
+    // `services.call` above ended the unit: read the stream after it.
+    let mut stream = find(
+        ctx,
+        input.stream_name.as_deref(),
+        input.stream_arn.as_deref(),
+    )?;
     // The key is recorded, not used: records are stored as put.
     stream.encryption = Some("KMS".into());
     stream.key_id = Some(input.key_id);
     STREAMS.put(&stream.name, &stream)?;
     Ok(StartStreamEncryptionOutput::default())
+}
+
+/// The key must exist and be enabled in KMS, as AWS checks when
+/// encryption starts (`KMSNotFoundException`, `KMSDisabledException`).
+/// The AWS managed `alias/aws/kinesis` always exists; without a `kms`
+/// plugin loaded nothing can be checked and the key is taken as given.
+fn check_key(ctx: &Context, key_id: &str) -> Result<(), AwsError> {
+    if key_id == "alias/aws/kinesis" || key_id.ends_with(":alias/aws/kinesis") {
+        return Ok(());
+    }
+    let kms = services::Target::new("kms", ctx);
+    let input = serde_json::json!({"KeyId": key_id}).to_string();
+    match services::call_json(&kms, "DescribeKey", &input) {
+        Ok(out) => {
+            let out: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+            match out["KeyMetadata"]["KeyState"].as_str() {
+                Some("Disabled") => Err(AwsError::new(
+                    "KMSDisabledException",
+                    format!("The KMS key {key_id} is disabled."),
+                )),
+                Some("PendingDeletion" | "PendingImport" | "Unavailable") => Err(AwsError::new(
+                    "KMSInvalidStateException",
+                    format!("The KMS key {key_id} is not in a usable state."),
+                )),
+                _ => Ok(()),
+            }
+        }
+        Err(e) if e.code == "NotFoundException" => Err(AwsError::new(
+            "KMSNotFoundException",
+            format!("The KMS key {key_id} was not found."),
+        )),
+        Err(_) => Ok(()),
+    }
 }
 
 pub fn stop_stream_encryption(
