@@ -480,14 +480,6 @@ fn url_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn crc_of_a_known_string() {
-        assert_eq!(super::crc32(b"123456789"), 0xCBF4_3926);
-    }
-}
-
 fn layer_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
     let name = r
@@ -566,4 +558,12 @@ fn layer_permission_delete(ctx: &Context, r: &ResourceRequest) -> Result<Progres
         json!({"LayerName": name, "VersionNumber": version, "StatementId": sid}),
     );
     Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn crc_of_a_known_string() {
+        assert_eq!(super::crc32(b"123456789"), 0xCBF4_3926);
+    }
 }
