@@ -1,14 +1,16 @@
 """AWS CDK v2 against the gateway: `cdk bootstrap`, `cdk deploy` and
 `cdk destroy` of a small JavaScript app (a bucket, a queue, a topic, a table
-and a Lambda function with inline code fed by an SQS event source).
+and a Lambda function with inline code fed by an SQS event source, plus a
+function whose code is a file asset), and an update deployed through a
+change set in between.
 
 The CLI is configured only through the environment (AWS_ENDPOINT_URL,
 credentials, CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION). npm installs
 `aws-cdk`, `aws-cdk-lib` and `constructs` once into target/cdk-cache (kept
 between runs); without npm or the registry the test is skipped and says so.
-The app is synthesized while the environment bootstraps, and deploy and
-destroy read that cloud assembly (`--app cdk.out`), so node loads
-aws-cdk-lib once."""
+Both versions of the app are synthesized while the environment bootstraps,
+and deploy and destroy read those cloud assemblies (`--app cdk.out`), so
+node loads aws-cdk-lib only during the bootstrap."""
 
 import json
 import os
@@ -36,13 +38,18 @@ const sns = require('aws-cdk-lib/aws-sns');
 const dynamodb = require('aws-cdk-lib/aws-dynamodb');
 const lambda = require('aws-cdk-lib/aws-lambda');
 const sources = require('aws-cdk-lib/aws-lambda-event-sources');
+const subs = require('aws-cdk-lib/aws-sns-subscriptions');
+const path = require('path');
 
 const app = new cdk.App();
+// The update deployed second: a longer visibility timeout, the queue
+// subscribed to the topic.
+const v2 = app.node.tryGetContext('variant') === 'v2';
 const stack = new cdk.Stack(app, 'MiniApp', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 const bucket = new s3.Bucket(stack, 'Bucket', { removalPolicy: cdk.RemovalPolicy.DESTROY });
-const queue = new sqs.Queue(stack, 'Queue', { visibilityTimeout: cdk.Duration.seconds(60) });
+const queue = new sqs.Queue(stack, 'Queue', { visibilityTimeout: cdk.Duration.seconds(v2 ? 90 : 60) });
 const topic = new sns.Topic(stack, 'Topic');
 const table = new dynamodb.Table(stack, 'Table', {
   partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -60,12 +67,22 @@ const fn = new lambda.Function(stack, 'Handler', {
 fn.addEventSource(new sources.SqsEventSource(queue, { batchSize: 5 }));
 table.grantReadWriteData(fn);
 topic.grantPublish(fn);
+// Code from a file asset: zipped and published to the bootstrap bucket.
+const fromAsset = new lambda.Function(stack, 'AssetHandler', {
+  runtime: lambda.Runtime.PYTHON_3_12,
+  handler: 'main.handler',
+  code: lambda.Code.fromAsset(path.join(__dirname, 'handler')),
+});
+if (v2) {
+  topic.addSubscription(new subs.SqsSubscription(queue));
+}
 new cdk.CfnOutput(stack, 'BucketName', { value: bucket.bucketName });
 new cdk.CfnOutput(stack, 'QueueUrl', { value: queue.queueUrl });
 new cdk.CfnOutput(stack, 'QueueArn', { value: queue.queueArn });
 new cdk.CfnOutput(stack, 'TopicArn', { value: topic.topicArn });
 new cdk.CfnOutput(stack, 'TableName', { value: table.tableName });
 new cdk.CfnOutput(stack, 'FunctionName', { value: fn.functionName });
+new cdk.CfnOutput(stack, 'AssetFunctionName', { value: fromAsset.functionName });
 """
 
 
@@ -94,6 +111,8 @@ def test_cdk_bootstrap_deploy_destroy(gateway, tmp_path):
     app.mkdir()
     (app / "node_modules").symlink_to(CACHE / "node_modules")
     (app / "app.js").write_text(APP)
+    (app / "handler").mkdir()
+    (app / "handler" / "main.py").write_text("def handler(event, context):\n    return {'echo': event.get('name'), 'from': 'asset'}\n")
     (app / "cdk.json").write_text(json.dumps({"app": "node app.js"}))
     env = {
         **os.environ,
@@ -133,9 +152,11 @@ def test_cdk_bootstrap_deploy_destroy(gateway, tmp_path):
     began = time.time()
     # Synthesis needs no AWS call (the environment is explicit): it runs
     # while the environment bootstraps.
-    synth = start("synth", "--quiet", "--output", str(app / "cdk.out"))
+    synth = start("synth", "--quiet", "--output", "cdk.out")
+    synth_v2 = start("synth", "--quiet", "--output", "cdk.out.v2", "--context", "variant=v2")
     boot = start("bootstrap", f"aws://{ACCOUNT}/{REGION}", cwd=tmp_path)
     finish(synth, "synth")
+    finish(synth_v2, "synth (v2)")
     boot_out = finish(boot, "bootstrap")
     assert "bootstrapped" in boot_out
     bootstrapped = time.time()
@@ -164,6 +185,7 @@ def test_cdk_bootstrap_deploy_destroy(gateway, tmp_path):
     deployed = time.time()
     assets = [o["Key"] for o in s3.list_objects_v2(Bucket=staging).get("Contents", [])]
     assert any(k.endswith(".json") for k in assets), assets
+    assert any(k.endswith(".zip") for k in assets), assets
 
     stack = cf.describe_stacks(StackName="MiniApp")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
@@ -180,13 +202,40 @@ def test_cdk_bootstrap_deploy_destroy(gateway, tmp_path):
     assert fn["Environment"]["Variables"] == {"TABLE": out["TableName"], "TOPIC": out["TopicArn"]}
     mappings = lam.list_event_source_mappings(FunctionName=out["FunctionName"])["EventSourceMappings"]
     assert [(m["EventSourceArn"], m["BatchSize"]) for m in mappings] == [(out["QueueArn"], 5)]
+    got = lam.invoke(FunctionName=out["AssetFunctionName"], Payload=json.dumps({"name": "cdk"}))
+    assert json.loads(got["Payload"].read()) == {"echo": "cdk", "from": "asset"}
     # The role CDK made for the function may read and write the table.
     role_name = fn["Role"].rsplit("/", 1)[1]
     policies = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
     doc = json.dumps([iam.get_role_policy(RoleName=role_name, PolicyName=p)["PolicyDocument"] for p in policies])
     assert "dynamodb:PutItem" in doc and "sns:Publish" in doc
 
-    destroy_out = finish(start("destroy", "--app", "cdk.out", "--force"), "destroy")
+    # The event source mapping feeds the queue's messages to the function.
+    sqs.send_message(QueueUrl=out["QueueUrl"], MessageBody="hello")
+    deadline = time.time() + 30
+    while True:
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=out["QueueUrl"],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        if attrs == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}:
+            break
+        assert time.time() < deadline, f"the function did not consume the message: {attrs}"
+        time.sleep(0.2)
+    consumed = time.time()
+
+    # An update through a change set: a changed property, two new resources.
+    finish(start("deploy", "--app", "cdk.out.v2", "--require-approval", "never"), "deploy (update)")
+    updated = time.time()
+    stack = cf.describe_stacks(StackName="MiniApp")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert sqs.get_queue_attributes(QueueUrl=out["QueueUrl"], AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"] == "90"
+    subscriptions = gateway.client("sns", account=ACCOUNT).list_subscriptions_by_topic(TopicArn=out["TopicArn"])["Subscriptions"]
+    assert [(x["Protocol"], x["Endpoint"]) for x in subscriptions] == [("sqs", out["QueueArn"])]
+    types = {r["ResourceType"] for r in cf.describe_stack_resources(StackName="MiniApp")["StackResources"]}
+    assert {"AWS::SNS::Subscription", "AWS::SQS::QueuePolicy"} <= types
+
+    destroy_out = finish(start("destroy", "--app", "cdk.out.v2", "--force"), "destroy")
     assert "destroyed" in destroy_out
     destroyed = time.time()
     with pytest.raises(botocore.exceptions.ClientError) as e:
@@ -200,5 +249,6 @@ def test_cdk_bootstrap_deploy_destroy(gateway, tmp_path):
         lam.get_function(FunctionName=out["FunctionName"])
     print(
         f"cdk: bootstrap+synth {bootstrapped - began:.1f}s, deploy {deployed - bootstrapped:.1f}s, "
-        f"destroy {destroyed - deployed:.1f}s, total {destroyed - began:.1f}s"
+        f"message consumed {consumed - deployed:.1f}s, update {updated - consumed:.1f}s, "
+        f"destroy {destroyed - updated:.1f}s, total {destroyed - began:.1f}s"
     )
