@@ -8,9 +8,9 @@ The CLI is configured only through the environment (AWS_ENDPOINT_URL,
 credentials, CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION). npm installs
 `aws-cdk`, `aws-cdk-lib` and `constructs` once into target/cdk-cache (kept
 between runs); without npm or the registry the test is skipped and says so.
-Both versions of the app are synthesized while the environment bootstraps,
-and deploy and destroy read those cloud assemblies (`--app cdk.out`), so
-node loads aws-cdk-lib only during the bootstrap."""
+Both versions of the app are synthesized by one node process while the
+environment bootstraps, and deploy and destroy read those cloud assemblies
+(`--app cdk.out`), so aws-cdk-lib is loaded once."""
 
 import json
 import os
@@ -41,48 +41,54 @@ const sources = require('aws-cdk-lib/aws-lambda-event-sources');
 const subs = require('aws-cdk-lib/aws-sns-subscriptions');
 const path = require('path');
 
-const app = new cdk.App();
-// The update deployed second: a longer visibility timeout, the queue
-// subscribed to the topic.
-const v2 = app.node.tryGetContext('variant') === 'v2';
-const stack = new cdk.Stack(app, 'MiniApp', {
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-});
-const bucket = new s3.Bucket(stack, 'Bucket', { removalPolicy: cdk.RemovalPolicy.DESTROY });
-const queue = new sqs.Queue(stack, 'Queue', { visibilityTimeout: cdk.Duration.seconds(v2 ? 90 : 60) });
-const topic = new sns.Topic(stack, 'Topic');
-const table = new dynamodb.Table(stack, 'Table', {
-  partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-  billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-  removalPolicy: cdk.RemovalPolicy.DESTROY,
-});
-const fn = new lambda.Function(stack, 'Handler', {
-  runtime: lambda.Runtime.PYTHON_3_12,
-  handler: 'index.handler',
-  code: lambda.Code.fromInline(
-    'def handler(event, context):\n' +
-    '    return {"records": len(event.get("Records", []))}\n'),
-  environment: { TABLE: table.tableName, TOPIC: topic.topicArn },
-});
-fn.addEventSource(new sources.SqsEventSource(queue, { batchSize: 5 }));
-table.grantReadWriteData(fn);
-topic.grantPublish(fn);
-// Code from a file asset: zipped and published to the bootstrap bucket.
-const fromAsset = new lambda.Function(stack, 'AssetHandler', {
-  runtime: lambda.Runtime.PYTHON_3_12,
-  handler: 'main.handler',
-  code: lambda.Code.fromAsset(path.join(__dirname, 'handler')),
-});
-if (v2) {
-  topic.addSubscription(new subs.SqsSubscription(queue));
+// One app, two versions: the update (v2) has a longer visibility timeout
+// and the queue subscribed to the topic. Both cloud assemblies are written
+// by this one process (node loads aws-cdk-lib once).
+function build(variant, outdir) {
+  const app = new cdk.App({ outdir, context: { variant } });
+  const v2 = variant === 'v2';
+  const stack = new cdk.Stack(app, 'MiniApp', {
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+  const bucket = new s3.Bucket(stack, 'Bucket', { removalPolicy: cdk.RemovalPolicy.DESTROY });
+  const queue = new sqs.Queue(stack, 'Queue', { visibilityTimeout: cdk.Duration.seconds(v2 ? 90 : 60) });
+  const topic = new sns.Topic(stack, 'Topic');
+  const table = new dynamodb.Table(stack, 'Table', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    removalPolicy: cdk.RemovalPolicy.DESTROY,
+  });
+  const fn = new lambda.Function(stack, 'Handler', {
+    runtime: lambda.Runtime.PYTHON_3_12,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline(
+      'def handler(event, context):\n' +
+      '    return {"records": len(event.get("Records", []))}\n'),
+    environment: { TABLE: table.tableName, TOPIC: topic.topicArn },
+  });
+  fn.addEventSource(new sources.SqsEventSource(queue, { batchSize: 5 }));
+  table.grantReadWriteData(fn);
+  topic.grantPublish(fn);
+  // Code from a file asset: zipped and published to the bootstrap bucket.
+  const fromAsset = new lambda.Function(stack, 'AssetHandler', {
+    runtime: lambda.Runtime.PYTHON_3_12,
+    handler: 'main.handler',
+    code: lambda.Code.fromAsset(path.join(__dirname, 'handler')),
+  });
+  if (v2) {
+    topic.addSubscription(new subs.SqsSubscription(queue));
+  }
+  new cdk.CfnOutput(stack, 'BucketName', { value: bucket.bucketName });
+  new cdk.CfnOutput(stack, 'QueueUrl', { value: queue.queueUrl });
+  new cdk.CfnOutput(stack, 'QueueArn', { value: queue.queueArn });
+  new cdk.CfnOutput(stack, 'TopicArn', { value: topic.topicArn });
+  new cdk.CfnOutput(stack, 'TableName', { value: table.tableName });
+  new cdk.CfnOutput(stack, 'FunctionName', { value: fn.functionName });
+  new cdk.CfnOutput(stack, 'AssetFunctionName', { value: fromAsset.functionName });
+  app.synth();
 }
-new cdk.CfnOutput(stack, 'BucketName', { value: bucket.bucketName });
-new cdk.CfnOutput(stack, 'QueueUrl', { value: queue.queueUrl });
-new cdk.CfnOutput(stack, 'QueueArn', { value: queue.queueArn });
-new cdk.CfnOutput(stack, 'TopicArn', { value: topic.topicArn });
-new cdk.CfnOutput(stack, 'TableName', { value: table.tableName });
-new cdk.CfnOutput(stack, 'FunctionName', { value: fn.functionName });
-new cdk.CfnOutput(stack, 'AssetFunctionName', { value: fromAsset.functionName });
+build('v1', process.argv[2]);
+build('v2', process.argv[3]);
 """
 
 
@@ -113,7 +119,6 @@ def test_cdk_bootstrap_deploy_destroy(gateway, tmp_path):
     (app / "app.js").write_text(APP)
     (app / "handler").mkdir()
     (app / "handler" / "main.py").write_text("def handler(event, context):\n    return {'echo': event.get('name'), 'from': 'asset'}\n")
-    (app / "cdk.json").write_text(json.dumps({"app": "node app.js"}))
     env = {
         **os.environ,
         "AWS_ENDPOINT_URL": gateway.url,
@@ -152,11 +157,12 @@ def test_cdk_bootstrap_deploy_destroy(gateway, tmp_path):
     began = time.time()
     # Synthesis needs no AWS call (the environment is explicit): it runs
     # while the environment bootstraps.
-    synth = start("synth", "--quiet", "--output", "cdk.out")
-    synth_v2 = start("synth", "--quiet", "--output", "cdk.out.v2", "--context", "variant=v2")
+    synth = subprocess.Popen(
+        ["node", "app.js", "cdk.out", "cdk.out.v2"], cwd=app, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
     boot = start("bootstrap", f"aws://{ACCOUNT}/{REGION}", cwd=tmp_path)
     finish(synth, "synth")
-    finish(synth_v2, "synth (v2)")
     boot_out = finish(boot, "bootstrap")
     assert "bootstrapped" in boot_out
     bootstrapped = time.time()

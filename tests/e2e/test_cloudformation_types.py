@@ -290,3 +290,31 @@ def test_replica_key_needs_a_multi_region_primary(gateway):
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     reasons = dict(failure_reasons(cf, name))
     assert "is not a multi-Region key" in (reasons.get("Replica") or "")
+
+
+def test_rules_check_the_cdk_bootstrap_version(gateway):
+    """The CDK's CheckBootstrapVersion rule reads an SSM-typed parameter:
+    a change set (how the CDK deploys) is refused while it fails."""
+    cf = gateway.client("cloudformation")
+    ssm = gateway.client("ssm")
+    param = f"/rules-{uuid.uuid4().hex[:8]}/version"
+    ssm.put_parameter(Name=param, Value="5", Type="String")
+    body = json.dumps({
+        "Parameters": {"BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": param}},
+        "Rules": {"CheckBootstrapVersion": {"Assertions": [{
+            "Assert": {"Fn::Not": [{"Fn::Contains": [["1", "2", "3", "4", "5"], {"Ref": "BootstrapVersion"}]}]},
+            "AssertDescription": "CDK bootstrap stack version 6 required. Please run 'cdk bootstrap' with a recent version of the CDK CLI.",
+        }]}},
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+    })
+    name = f"rules-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        cf.create_change_set(StackName=name, ChangeSetName="one", ChangeSetType="CREATE", TemplateBody=body)
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    assert e.value.response["Error"]["Message"].startswith("CDK bootstrap stack version 6 required.")
+    ssm.put_parameter(Name=param, Value="30", Type="String", Overwrite=True)
+    cf.create_change_set(StackName=name, ChangeSetName="two", ChangeSetType="CREATE", TemplateBody=body)
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="two", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    cf.execute_change_set(StackName=name, ChangeSetName="two")
+    assert wait(cf, name)["StackStatus"] == "CREATE_COMPLETE"
+    cf.delete_stack(StackName=name)
