@@ -540,7 +540,7 @@ def test_plugins_listing_shows_resource_types(gateway):
     assert [t["TypeName"] for t in plugins["pipes"]["resource_types"]] == ["AWS::Pipes::Pipe"]
     # The count docs/resources.md gives.
     total = sum(len(p["resource_types"]) for p in plugins.values())
-    assert total == 34
+    assert total == 46
 
 
 def test_drift_detection_reads_resources_back(gateway):
