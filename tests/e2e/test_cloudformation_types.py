@@ -253,6 +253,27 @@ def test_new_resource_types(gateway):
     assert activity["name"] == out["ActivityName"] == f"activity-{suffix}"
     assert sfn.list_tags_for_resource(resourceArn=out["Activity"])["tags"] == [{"key": "team", "value": "flow"}]
 
+    # Updates in place: the physical ids stay, the services see the change.
+    updated = template(suffix, primary["Arn"], bucket)
+    res = updated["Resources"]
+    res["LinkedRole"]["Properties"]["Description"] = "cfn updated"
+    res["Global"]["Properties"]["Replicas"].append({"Region": "ap-south-1"})
+    res["Rotation"]["Properties"]["RotationRules"]["AutomaticallyAfterDays"] = 20
+    res["Archive"]["Properties"]["RetentionDays"] = "14"
+    res["Destination"]["Properties"]["InvocationRateLimitPerSecond"] = 20
+    res["Activity"]["Properties"]["Tags"] = [{"Key": "team", "Value": "flow2"}]
+    cf.update_stack(StackName=name, TemplateBody=json.dumps(updated), Capabilities=["CAPABILITY_IAM"])
+    stack = wait(cf, name)
+    assert stack["StackStatus"] == "UPDATE_COMPLETE", failure_reasons(cf, name)
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == out
+    assert iam.get_role(RoleName=out["LinkedRole"])["Role"]["Description"] == "cfn updated"
+    replicas = ddb.describe_table(TableName=out["Global"])["Table"]["Replicas"]
+    assert sorted(r["RegionName"] for r in replicas) == ["ap-south-1", "eu-west-1"]
+    assert sm.describe_secret(SecretId=secret["ARN"])["RotationRules"]["AutomaticallyAfterDays"] == 20
+    assert events.describe_archive(ArchiveName=out["Archive"])["RetentionDays"] == 14
+    assert events.describe_api_destination(Name=out["Destination"])["InvocationRateLimitPerSecond"] == 20
+    assert sfn.list_tags_for_resource(resourceArn=out["Activity"])["tags"] == [{"key": "team", "value": "flow2"}]
+
     cf.delete_stack(StackName=name)
     stack = wait(cf, stack["StackId"])
     assert stack["StackStatus"] == "DELETE_COMPLETE", failure_reasons(cf, stack["StackId"])
