@@ -186,6 +186,7 @@ pub fn environment(
         env.exports.insert(export.name, export.value);
     }
     template::resolve_conditions(&mut env, template)?;
+    crate::rules::check(&env, template)?;
     Ok(env)
 }
 

@@ -10,6 +10,7 @@ mod changes;
 mod deploy;
 mod drift;
 mod ops;
+mod rules;
 mod stacks;
 pub mod template;
 mod template_url;

@@ -1,6 +1,7 @@
 //! CloudFormation / Cloud Control resource types of EventBridge (see
 //! docs/resources.md): AWS::Events::Rule (with targets) and
-//! AWS::Events::EventBus, made with the plugin's own operations.
+//! AWS::Events::EventBus, AWS::Events::Archive, AWS::Events::Connection and
+//! AWS::Events::ApiDestination, made with the plugin's own operations.
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::resources::{ProgressEvent, ResourceRequest, call_own, tags, value_text};
@@ -21,6 +22,34 @@ pub fn types() -> Vec<ResourceType> {
             .create_only(&["Name", "EventSourceName"])
             .attributes(&["Arn", "Name", "Policy"])
             .update(bus_update),
+        ResourceType::new("AWS::Events::Archive", archive_create, archive_delete)
+            .primary_identifier(&["ArchiveName"])
+            .required(&["SourceArn"])
+            .create_only(&["ArchiveName", "SourceArn"])
+            .read_only(&["Arn"])
+            .attributes(&["Arn"])
+            .update(archive_update),
+        ResourceType::new(
+            "AWS::Events::Connection",
+            connection_create,
+            connection_delete,
+        )
+        .primary_identifier(&["Name"])
+        .create_only(&["Name"])
+        .read_only(&["Arn", "ArnForPolicy", "SecretArn"])
+        .attributes(&["Arn", "ArnForPolicy", "SecretArn"])
+        .update(connection_update),
+        ResourceType::new(
+            "AWS::Events::ApiDestination",
+            destination_create,
+            destination_delete,
+        )
+        .primary_identifier(&["Name"])
+        .required(&["ConnectionArn", "InvocationEndpoint", "HttpMethod"])
+        .create_only(&["Name"])
+        .read_only(&["Arn", "ArnForPolicy"])
+        .attributes(&["Arn", "ArnForPolicy"])
+        .update(destination_update),
     ]
 }
 
@@ -210,5 +239,168 @@ fn bus_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
 
 fn bus_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     call(ctx, "DeleteEventBus", json!({"Name": r.physical_id}))?;
+    Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+/// A template number (often written as text) as a JSON number.
+fn number(v: &Value) -> Value {
+    value_text(v)
+        .parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| v.clone())
+}
+
+fn archive_input(name: &str, p: &Map<String, Value>) -> Value {
+    let mut input = json!({"ArchiveName": name});
+    if let Some(pattern) = p.get("EventPattern") {
+        input["EventPattern"] = json!(match pattern {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+    }
+    if let Some(d) = p.get("Description") {
+        input["Description"] = json!(value_text(d));
+    }
+    if let Some(days) = p.get("RetentionDays") {
+        input["RetentionDays"] = number(days);
+    }
+    input
+}
+
+fn archive_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let name = r
+        .str("ArchiveName")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(48));
+    let mut input = archive_input(&name, &r.properties);
+    input["EventSourceArn"] = json!(r.required_str("SourceArn")?);
+    let out = call(ctx, "CreateArchive", input)?;
+    Ok(ProgressEvent::success(name).attr("Arn", out["ArchiveArn"].clone()))
+}
+
+fn archive_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let out = call(
+        ctx,
+        "UpdateArchive",
+        archive_input(&r.physical_id, &r.properties),
+    )?;
+    Ok(ProgressEvent::success(r.physical_id.clone()).attr("Arn", out["ArchiveArn"].clone()))
+}
+
+fn archive_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    call(ctx, "DeleteArchive", json!({"ArchiveName": r.physical_id}))?;
+    Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+/// `arn:...:connection/<name>/<uuid>` → `arn:...:connection/<name>`: the
+/// ARN without its unique suffix, which policies name.
+fn arn_for_policy(arn: &str) -> String {
+    match arn.rsplit_once('/') {
+        Some((head, _)) if head.matches('/').count() >= 1 => head.to_string(),
+        _ => arn.to_string(),
+    }
+}
+
+fn connection_event(ctx: &Context, name: &str) -> Result<ProgressEvent, AwsError> {
+    let out = call(ctx, "DescribeConnection", json!({"Name": name}))?;
+    let arn = value_text(&out["ConnectionArn"]);
+    Ok(ProgressEvent::success(name)
+        .attr("ArnForPolicy", arn_for_policy(&arn))
+        .attr("Arn", arn)
+        .attr("SecretArn", out["SecretArn"].clone()))
+}
+
+fn connection_input(name: &str, p: &Map<String, Value>) -> Value {
+    let mut input = json!({"Name": name});
+    for k in ["Description", "AuthorizationType", "KmsKeyIdentifier"] {
+        if let Some(v) = p.get(k) {
+            input[k] = json!(value_text(v));
+        }
+    }
+    for k in ["AuthParameters", "InvocationConnectivityParameters"] {
+        if let Some(v) = p.get(k) {
+            input[k] = v.clone();
+        }
+    }
+    input
+}
+
+fn connection_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let name = r
+        .str("Name")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(64));
+    call(
+        ctx,
+        "CreateConnection",
+        connection_input(&name, &r.properties),
+    )?;
+    connection_event(ctx, &name)
+}
+
+fn connection_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    call(
+        ctx,
+        "UpdateConnection",
+        connection_input(&r.physical_id, &r.properties),
+    )?;
+    connection_event(ctx, &r.physical_id)
+}
+
+fn connection_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    call(ctx, "DeleteConnection", json!({"Name": r.physical_id}))?;
+    Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+fn destination_input(name: &str, p: &Map<String, Value>) -> Value {
+    let mut input = json!({"Name": name});
+    for k in [
+        "Description",
+        "ConnectionArn",
+        "InvocationEndpoint",
+        "HttpMethod",
+    ] {
+        if let Some(v) = p.get(k) {
+            input[k] = json!(value_text(v));
+        }
+    }
+    if let Some(v) = p.get("InvocationRateLimitPerSecond") {
+        input["InvocationRateLimitPerSecond"] = number(v);
+    }
+    input
+}
+
+fn destination_event(ctx: &Context, name: &str) -> Result<ProgressEvent, AwsError> {
+    let out = call(ctx, "DescribeApiDestination", json!({"Name": name}))?;
+    let arn = value_text(&out["ApiDestinationArn"]);
+    Ok(ProgressEvent::success(name)
+        .attr("ArnForPolicy", arn_for_policy(&arn))
+        .attr("Arn", arn))
+}
+
+fn destination_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let name = r
+        .str("Name")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(64));
+    call(
+        ctx,
+        "CreateApiDestination",
+        destination_input(&name, &r.properties),
+    )?;
+    destination_event(ctx, &name)
+}
+
+fn destination_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    call(
+        ctx,
+        "UpdateApiDestination",
+        destination_input(&r.physical_id, &r.properties),
+    )?;
+    destination_event(ctx, &r.physical_id)
+}
+
+fn destination_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    call(ctx, "DeleteApiDestination", json!({"Name": r.physical_id}))?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }

@@ -1,6 +1,7 @@
 //! CloudFormation / Cloud Control resource types of IAM (see
 //! docs/resources.md): Role, Policy (inline), ManagedPolicy, User, Group,
-//! InstanceProfile and AccessKey, made with the plugin's own operations.
+//! InstanceProfile, AccessKey and ServiceLinkedRole, made with the plugin's
+//! own operations.
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::resources::{
@@ -57,6 +58,16 @@ pub fn types() -> Vec<ResourceType> {
             .create_only(&["UserName", "Serial"])
             .attributes(&["SecretAccessKey"])
             .update(key_update),
+        ResourceType::new(
+            "AWS::IAM::ServiceLinkedRole",
+            linked_role_create,
+            linked_role_delete,
+        )
+        .primary_identifier(&["RoleName"])
+        .create_only(&["AWSServiceName", "CustomSuffix"])
+        .read_only(&["RoleName"])
+        .attributes(&["RoleName"])
+        .update(linked_role_update),
     ]
 }
 
@@ -584,6 +595,42 @@ fn key_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
         ctx,
         "DeleteAccessKey",
         json!({"UserName": r.required_str("UserName")?, "AccessKeyId": r.physical_id}),
+    )?;
+    Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+fn linked_role_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let service = r.required_str("AWSServiceName")?;
+    let mut input = json!({"AWSServiceName": service});
+    for k in ["CustomSuffix", "Description"] {
+        if let Some(v) = r.properties.get(k) {
+            input[k] = json!(value_text(v));
+        }
+    }
+    let out = call(ctx, "CreateServiceLinkedRole", input)?;
+    let name = value_text(&out["Role"]["RoleName"]);
+    Ok(ProgressEvent::success(name.clone()).attr("RoleName", name))
+}
+
+fn linked_role_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let description = r
+        .properties
+        .get("Description")
+        .map(value_text)
+        .unwrap_or_default();
+    call(
+        ctx,
+        "UpdateRoleDescription",
+        json!({"RoleName": r.physical_id, "Description": description}),
+    )?;
+    Ok(ProgressEvent::success(r.physical_id.clone()).attr("RoleName", r.physical_id.clone()))
+}
+
+fn linked_role_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    call(
+        ctx,
+        "DeleteServiceLinkedRole",
+        json!({"RoleName": r.physical_id}),
     )?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }

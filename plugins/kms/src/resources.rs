@@ -1,9 +1,10 @@
 //! CloudFormation / Cloud Control resource types of KMS (see
-//! docs/resources.md): AWS::KMS::Key and AWS::KMS::Alias, made with the
-//! plugin's own operations.
+//! docs/resources.md): AWS::KMS::Key, AWS::KMS::Alias and
+//! AWS::KMS::ReplicaKey, made with the plugin's own operations.
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::resources::{ProgressEvent, ResourceRequest, call_own, tags, value_text};
+use ministack_sdk::services::{self, Target};
 use serde_json::{Value, json};
 
 use crate::Kms;
@@ -21,6 +22,13 @@ pub fn types() -> Vec<ResourceType> {
             .required(&["AliasName", "TargetKeyId"])
             .create_only(&["AliasName"])
             .update(alias_update),
+        ResourceType::new("AWS::KMS::ReplicaKey", replica_create, key_delete)
+            .primary_identifier(&["KeyId"])
+            .required(&["PrimaryKeyArn", "KeyPolicy"])
+            .create_only(&["PrimaryKeyArn"])
+            .read_only(&["Arn", "KeyId"])
+            .attributes(&["Arn", "KeyId"])
+            .update(key_update),
     ]
 }
 
@@ -156,4 +164,73 @@ fn alias_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
 fn alias_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     call(ctx, "DeleteAlias", json!({"AliasName": r.physical_id}))?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+/// A replica of a multi-Region key of another region of the same account,
+/// made in the stack's region. KMS's `ReplicateKey` (called in the primary
+/// key's region) makes it when the plugin has it; otherwise the replica is
+/// a new multi-Region key of the primary's spec and usage (its own id and
+/// key material: see docs/services/kms.md).
+fn replica_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let p = &r.properties;
+    let primary = r.required_str("PrimaryKeyArn")?;
+    let arn: Arn = primary
+        .parse()
+        .map_err(|_| AwsError::validation(format!("PrimaryKeyArn '{primary}' is not a key ARN")))?;
+    if arn.account != ctx.account || arn.region == ctx.region {
+        return Err(AwsError::validation(format!(
+            "PrimaryKeyArn '{primary}' must name a key of account {} in another region than {}",
+            ctx.account, ctx.region
+        )));
+    }
+    let home = Target::at("kms", &arn.account, &arn.region);
+    let described: Value = services::call(&home, "DescribeKey", &json!({"KeyId": primary}))?;
+    let meta = &described["KeyMetadata"];
+    if meta["MultiRegion"] != json!(true) {
+        return Err(AwsError::new(
+            "UnsupportedOperationException",
+            format!("{primary} is not a multi-Region key"),
+        ));
+    }
+    let mut input = json!({"Policy": doc(&p["KeyPolicy"])});
+    if let Some(d) = p.get("Description") {
+        input["Description"] = json!(value_text(d));
+    }
+    let t: Vec<Value> = tags(p)
+        .into_iter()
+        .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
+        .collect();
+    if !t.is_empty() {
+        input["Tags"] = json!(t);
+    }
+    let mut replicate = input.clone();
+    replicate["KeyId"] = json!(primary);
+    replicate["ReplicaRegion"] = json!(ctx.region);
+    let (id, key_arn) = match services::call::<_, Value>(&home, "ReplicateKey", &replicate) {
+        Ok(out) => {
+            let m = &out["ReplicaKeyMetadata"];
+            (value_text(&m["KeyId"]), m["Arn"].clone())
+        }
+        Err(e)
+            if matches!(
+                e.code.as_str(),
+                "NotImplemented" | "UnknownOperationException"
+            ) =>
+        {
+            input["MultiRegion"] = json!(true);
+            for k in ["KeySpec", "KeyUsage"] {
+                if let Some(v) = meta.get(k) {
+                    input[k] = v.clone();
+                }
+            }
+            let out = call(ctx, "CreateKey", input)?;
+            let m = &out["KeyMetadata"];
+            (value_text(&m["KeyId"]), m["Arn"].clone())
+        }
+        Err(e) => return Err(e),
+    };
+    if truthy(p.get("Enabled")) == Some(false) {
+        call(ctx, "DisableKey", json!({"KeyId": id}))?;
+    }
+    Ok(key_event(&id, &key_arn))
 }

@@ -1,7 +1,7 @@
 //! CloudFormation / Cloud Control resource types of Lambda (see
 //! docs/resources.md): Function (inline `ZipFile` code included), Version,
-//! Alias, Permission, EventSourceMapping and Url, made with the plugin's
-//! own operations.
+//! Alias, Permission, EventSourceMapping, Url, LayerVersion and
+//! LayerVersionPermission, made with the plugin's own operations.
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::resources::{ProgressEvent, ResourceRequest, call_own, tags, value_text};
@@ -55,6 +55,27 @@ pub fn types() -> Vec<ResourceType> {
             .required(&["TargetFunctionArn", "AuthType"])
             .create_only(&["TargetFunctionArn", "Qualifier"])
             .attributes(&["FunctionArn", "FunctionUrl"]),
+        ResourceType::new("AWS::Lambda::LayerVersion", layer_create, layer_delete)
+            .primary_identifier(&["LayerVersionArn"])
+            .required(&["Content"])
+            .create_only(&[
+                "Content",
+                "LayerName",
+                "Description",
+                "CompatibleRuntimes",
+                "CompatibleArchitectures",
+                "LicenseInfo",
+            ])
+            .read_only(&["LayerVersionArn"])
+            .attributes(&["LayerVersionArn"]),
+        ResourceType::new(
+            "AWS::Lambda::LayerVersionPermission",
+            layer_permission_create,
+            layer_permission_delete,
+        )
+        .primary_identifier(&["Id"])
+        .required(&["Action", "LayerVersionArn", "Principal"])
+        .create_only(&["Action", "LayerVersionArn", "Principal", "OrganizationId"]),
     ]
 }
 
@@ -456,6 +477,86 @@ fn url_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
         input["Qualifier"] = json!(value_text(q));
     }
     call(ctx, "DeleteFunctionUrlConfig", input)?;
+    Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+fn layer_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let p = &r.properties;
+    let name = r
+        .str("LayerName")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.generated_name(64));
+    let content = p.get("Content").cloned().unwrap_or_else(|| json!({}));
+    let mut c = json!({});
+    for k in ["S3Bucket", "S3Key", "S3ObjectVersion"] {
+        if let Some(v) = content.get(k) {
+            c[k] = json!(value_text(v));
+        }
+    }
+    let mut input = json!({"LayerName": name, "Content": c});
+    for k in ["Description", "LicenseInfo"] {
+        if let Some(v) = p.get(k) {
+            input[k] = json!(value_text(v));
+        }
+    }
+    for k in ["CompatibleRuntimes", "CompatibleArchitectures"] {
+        if let Some(v) = p.get(k) {
+            input[k] = v.clone();
+        }
+    }
+    let out = call(ctx, "PublishLayerVersion", input)?;
+    let arn = value_text(&out["LayerVersionArn"]);
+    Ok(ProgressEvent::success(arn.clone()).attr("LayerVersionArn", arn))
+}
+
+/// `arn:...:layer:<name>:<version>` → (name, version).
+fn layer_version_of(arn: &str) -> Result<(String, u64), AwsError> {
+    let bad = || AwsError::validation(format!("'{arn}' is not a layer version ARN"));
+    let (head, version) = arn.rsplit_once(':').ok_or_else(bad)?;
+    let name = head.rsplit_once(":layer:").ok_or_else(bad)?.1;
+    Ok((name.to_string(), version.parse().map_err(|_| bad())?))
+}
+
+fn layer_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let (name, version) = layer_version_of(&r.physical_id)?;
+    call(
+        ctx,
+        "DeleteLayerVersion",
+        json!({"LayerName": name, "VersionNumber": version}),
+    )?;
+    Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+/// The id is `<layer version ARN>#<statement id>`.
+fn layer_permission_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let layer = r.required_str("LayerVersionArn")?.to_string();
+    let (name, version) = layer_version_of(&layer)?;
+    let sid = r.generated_name(100);
+    let mut input = json!({
+        "LayerName": name,
+        "VersionNumber": version,
+        "StatementId": sid,
+        "Action": r.required_str("Action")?,
+        "Principal": r.required_str("Principal")?,
+    });
+    if let Some(org) = r.properties.get("OrganizationId") {
+        input["OrganizationId"] = json!(value_text(org));
+    }
+    call(ctx, "AddLayerVersionPermission", input)?;
+    Ok(ProgressEvent::success(format!("{layer}#{sid}")))
+}
+
+fn layer_permission_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let Some((layer, sid)) = r.physical_id.split_once('#') else {
+        return Ok(ProgressEvent::success(r.physical_id.clone()));
+    };
+    let (name, version) = layer_version_of(layer)?;
+    // A layer version deleted first took its policy with it.
+    let _ = call(
+        ctx,
+        "RemoveLayerVersionPermission",
+        json!({"LayerName": name, "VersionNumber": version, "StatementId": sid}),
+    );
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
 

@@ -1,7 +1,9 @@
 //! CloudFormation / Cloud Control resource types of Secrets Manager (see
 //! docs/resources.md): AWS::SecretsManager::Secret (with
-//! GenerateSecretString) and AWS::SecretsManager::ResourcePolicy, made with
-//! the plugin's own operations.
+//! GenerateSecretString), AWS::SecretsManager::ResourcePolicy,
+//! AWS::SecretsManager::RotationSchedule and
+//! AWS::SecretsManager::SecretTargetAttachment, made with the plugin's own
+//! operations.
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::resources::{ProgressEvent, ResourceRequest, call_own, tags, value_text};
@@ -25,6 +27,24 @@ pub fn types() -> Vec<ResourceType> {
         .required(&["SecretId", "ResourcePolicy"])
         .create_only(&["SecretId"])
         .update(policy_create),
+        ResourceType::new(
+            "AWS::SecretsManager::RotationSchedule",
+            rotation_create,
+            rotation_delete,
+        )
+        .primary_identifier(&["Id"])
+        .required(&["SecretId"])
+        .create_only(&["SecretId"])
+        .update(rotation_update),
+        ResourceType::new(
+            "AWS::SecretsManager::SecretTargetAttachment",
+            attachment_create,
+            attachment_delete,
+        )
+        .primary_identifier(&["Id"])
+        .required(&["SecretId", "TargetId", "TargetType"])
+        .create_only(&["SecretId"])
+        .update(attachment_create),
     ]
 }
 
@@ -145,5 +165,101 @@ fn policy_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
         "DeleteResourcePolicy",
         json!({"SecretId": r.physical_id}),
     )?;
+    Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+fn secret_arn(ctx: &Context, id: &str) -> Result<String, AwsError> {
+    let out = call(ctx, "DescribeSecret", json!({"SecretId": id}))?;
+    Ok(value_text(&out["ARN"]))
+}
+
+/// `RotateSecret` from the schedule's properties; `immediately` only when
+/// the template asks (`RotateImmediatelyOnUpdate`, default true).
+fn rotate(ctx: &Context, r: &ResourceRequest) -> Result<String, AwsError> {
+    let p = &r.properties;
+    if p.contains_key("HostedRotationLambda") {
+        return Err(AwsError::validation(
+            "HostedRotationLambda is not supported here (it needs the Serverless Application Repository): give RotationLambdaARN",
+        ));
+    }
+    let id = r.required_str("SecretId")?;
+    let mut input = json!({
+        "SecretId": id,
+        "RotateImmediately": p.get("RotateImmediatelyOnUpdate").is_none_or(|v| value_text(v) == "true"),
+    });
+    if let Some(arn) = p.get("RotationLambdaARN") {
+        input["RotationLambdaARN"] = json!(value_text(arn));
+    }
+    if let Some(rules) = p.get("RotationRules") {
+        let mut out = json!({});
+        if let Some(days) = rules.get("AutomaticallyAfterDays") {
+            out["AutomaticallyAfterDays"] = json!(value_text(days).parse::<i64>().unwrap_or(30));
+        }
+        for k in ["Duration", "ScheduleExpression"] {
+            if let Some(v) = rules.get(k) {
+                out[k] = json!(value_text(v));
+            }
+        }
+        input["RotationRules"] = out;
+    }
+    call(ctx, "RotateSecret", input)?;
+    secret_arn(ctx, id)
+}
+
+fn rotation_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    Ok(ProgressEvent::success(rotate(ctx, r)?))
+}
+
+fn rotation_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    rotate(ctx, r)?;
+    Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+fn rotation_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    // A secret deleted first took its rotation with it.
+    let _ = call(
+        ctx,
+        "CancelRotateSecret",
+        json!({"SecretId": r.physical_id}),
+    );
+    Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+/// Records the target's identifier in a JSON secret, as AWS does; the
+/// database's host and port are not known (no RDS, Redshift or DocumentDB
+/// plugin yet), so they are left as they are.
+fn attachment_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let id = r.required_str("SecretId")?;
+    let target = r.required_str("TargetId")?;
+    let key = match r.required_str("TargetType")? {
+        "AWS::RDS::DBInstance" | "AWS::DocDB::DBInstance" => "dbInstanceIdentifier",
+        "AWS::RDS::DBCluster"
+        | "AWS::DocDB::DBCluster"
+        | "AWS::Redshift::Cluster"
+        | "AWS::RedshiftServerless::Namespace" => "dbClusterIdentifier",
+        other => {
+            return Err(AwsError::validation(format!(
+                "Property validation failure: [TargetType {other} is not one of AWS::RDS::DBInstance, AWS::RDS::DBCluster, AWS::Redshift::Cluster, AWS::RedshiftServerless::Namespace, AWS::DocDB::DBInstance, AWS::DocDB::DBCluster]"
+            )));
+        }
+    };
+    let arn = secret_arn(ctx, id)?;
+    let current = call(ctx, "GetSecretValue", json!({"SecretId": arn}))?;
+    if let Ok(Value::Object(mut doc)) =
+        serde_json::from_str::<Value>(current["SecretString"].as_str().unwrap_or_default())
+        && doc.get(key).and_then(Value::as_str) != Some(target)
+    {
+        doc.insert(key.to_string(), json!(target));
+        call(
+            ctx,
+            "PutSecretValue",
+            json!({"SecretId": arn, "SecretString": Value::Object(doc).to_string()}),
+        )?;
+    }
+    Ok(ProgressEvent::success(arn))
+}
+
+fn attachment_delete(_: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    // Detaching leaves the secret's value as it is (AWS does the same).
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }

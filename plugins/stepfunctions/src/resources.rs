@@ -1,6 +1,6 @@
 //! CloudFormation / Cloud Control resource types of Step Functions (see
-//! docs/resources.md): AWS::StepFunctions::StateMachine, made with the
-//! plugin's own operations.
+//! docs/resources.md): AWS::StepFunctions::StateMachine and
+//! AWS::StepFunctions::Activity, made with the plugin's own operations.
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::resources::{ProgressEvent, ResourceRequest, call_own, tags, value_text};
@@ -20,6 +20,17 @@ pub fn types() -> Vec<ResourceType> {
         .create_only(&["StateMachineName", "StateMachineType"])
         .attributes(&["Arn", "Name", "StateMachineRevisionId"])
         .update(machine_update),
+        ResourceType::new(
+            "AWS::StepFunctions::Activity",
+            activity_create,
+            activity_delete,
+        )
+        .primary_identifier(&["Arn"])
+        .required(&["Name"])
+        .create_only(&["Name", "EncryptionConfiguration"])
+        .read_only(&["Arn"])
+        .attributes(&["Arn", "Name"])
+        .update(activity_update),
     ]
 }
 
@@ -129,5 +140,58 @@ fn machine_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, A
         "DeleteStateMachine",
         json!({"stateMachineArn": r.physical_id}),
     )?;
+    Ok(ProgressEvent::success(r.physical_id.clone()))
+}
+
+fn activity_tags(p: &Map<String, Value>) -> Vec<Value> {
+    tags(p)
+        .into_iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect()
+}
+
+fn activity_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let name = r.required_str("Name")?.to_string();
+    let mut input = json!({"name": name});
+    let t = activity_tags(&r.properties);
+    if !t.is_empty() {
+        input["tags"] = json!(t);
+    }
+    if let Some(e) = r.properties.get("EncryptionConfiguration") {
+        input["encryptionConfiguration"] = lower_keys(e);
+    }
+    let out = call(ctx, "CreateActivity", input)?;
+    let arn = value_text(&out["activityArn"]);
+    Ok(ProgressEvent::success(arn.clone())
+        .attr("Arn", arn)
+        .attr("Name", name))
+}
+
+/// Only tags can change in place.
+fn activity_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    let arn = r.physical_id.clone();
+    let old: Vec<String> = tags(&r.previous_properties)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    if !old.is_empty() {
+        call(
+            ctx,
+            "UntagResource",
+            json!({"resourceArn": arn, "tagKeys": old}),
+        )?;
+    }
+    let t = activity_tags(&r.properties);
+    if !t.is_empty() {
+        call(ctx, "TagResource", json!({"resourceArn": arn, "tags": t}))?;
+    }
+    let name = arn.rsplit(':').next().unwrap_or_default().to_string();
+    Ok(ProgressEvent::success(arn.clone())
+        .attr("Arn", arn)
+        .attr("Name", name))
+}
+
+fn activity_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
+    call(ctx, "DeleteActivity", json!({"activityArn": r.physical_id}))?;
     Ok(ProgressEvent::success(r.physical_id.clone()))
 }
