@@ -78,10 +78,7 @@ pub fn emit(data: &[Datum]) -> Result<(), AwsError> {
         fresh = old.as_ref().is_none_or(|p| p.sets.is_empty());
         let mut p = old.unwrap_or_default();
         for d in data {
-            let mut key = format!(
-                "{}{SEP}{}{SEP}{}{SEP}{second}",
-                d.namespace, d.name, d.unit
-            );
+            let mut key = format!("{}{SEP}{}{SEP}{}{SEP}{second}", d.namespace, d.name, d.unit);
             for (n, v) in d.dimensions {
                 key.push(SEP);
                 key.push_str(n);

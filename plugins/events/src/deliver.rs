@@ -449,7 +449,11 @@ pub fn to_rule_targets(ctx: &Context, rule: &Rule, event: &Value) {
     let now = time::now_millis();
     let dims = [("RuleName", rule.name.as_str())];
     let mut data = vec![metrics::Datum::count("AWS/Events", "TriggeredRules", &dims)];
-    data.extend(targets.iter().map(|_| metrics::Datum::count("AWS/Events", "Invocations", &dims)));
+    data.extend(
+        targets
+            .iter()
+            .map(|_| metrics::Datum::count("AWS/Events", "Invocations", &dims)),
+    );
     if let Err(e) = metrics::emit(&data) {
         ministack_sdk::warn!("rule metrics not recorded: {}", e.message);
     }

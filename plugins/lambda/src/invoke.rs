@@ -164,7 +164,11 @@ fn run_into(
     };
     // Service metrics, batched (ministack_sdk::metrics): per function and
     // for the account (no dimension), as AWS publishes them.
-    let errors = if out.function_error.is_some() { 1.0 } else { 0.0 };
+    let errors = if out.function_error.is_some() {
+        1.0
+    } else {
+        0.0
+    };
     let mut data = Vec::new();
     for d in [&dims[..], &[][..]] {
         data.push(metrics::Datum::count("AWS/Lambda", "Invocations", d));
