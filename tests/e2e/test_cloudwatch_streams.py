@@ -39,3 +39,25 @@ def test_metric_stream_delivers_to_firehose_s3(gateway):
     hit = lines[0]
     assert hit["metric_name"] == "Hits" and hit["value"]["max"] == 5.0 and hit["value"]["count"] >= 1
     assert hit["metric_stream_name"] == f"ms-{n}"
+
+
+def test_insight_rule_report_counts_log_contributors(gateway):
+    cw, logs = gateway.client("cloudwatch"), gateway.client("logs")
+    g = f"/ci/{uuid.uuid4().hex[:8]}"
+    logs.create_log_group(logGroupName=g)
+    logs.create_log_stream(logGroupName=g, logStreamName="s")
+    t = int(time.time() * 1000)
+    lines = [("1.1.1.1", 500, 10), ("1.1.1.1", 500, 20), ("2.2.2.2", 500, 5), ("3.3.3.3", 200, 99)]
+    logs.put_log_events(logGroupName=g, logStreamName="s", logEvents=[
+        {"timestamp": t + i, "message": json.dumps({"ip": ip, "status": st, "bytes": b})}
+        for i, (ip, st, b) in enumerate(lines)])
+    rule = {"Schema": {"Name": "CloudWatchLogRule", "Version": 1}, "LogGroupNames": [g], "LogFormat": "JSON",
+            "Contribution": {"Keys": ["$.ip"], "ValueOf": "$.bytes", "Filters": [{"Match": "$.status", "In": [500]}]},
+            "AggregateOn": "Sum"}
+    name = f"ci-{uuid.uuid4().hex[:8]}"
+    cw.put_insight_rule(RuleName=name, RuleDefinition=json.dumps(rule))
+    r = cw.get_insight_rule_report(RuleName=name, StartTime=t / 1000 - 60, EndTime=t / 1000 + 60, Period=60)
+    assert r["AggregationStatistic"] == "Sum" and r["KeyLabels"] == ["$.ip"]
+    assert [(c["Keys"], c["ApproximateAggregateValue"]) for c in r["Contributors"]] == [(["1.1.1.1"], 30.0), (["2.2.2.2"], 5.0)]
+    assert r["ApproximateUniqueCount"] == 2 and r["AggregateValue"] == 35.0
+    assert sum(p["Sum"] for p in r["MetricDatapoints"]) == 35.0

@@ -20,6 +20,7 @@ use ministack_sdk::tasks;
 
 pub mod alarms;
 pub mod chart;
+mod contributors;
 pub mod expr;
 pub mod metrics;
 pub mod misc;
