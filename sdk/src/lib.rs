@@ -56,6 +56,7 @@ pub mod http;
 pub mod identity;
 pub mod ids;
 pub mod log;
+pub mod metrics;
 pub mod pagination;
 pub mod rand;
 pub mod resources;

@@ -20,9 +20,11 @@ use ministack_sdk::tasks;
 
 pub mod alarms;
 pub mod chart;
+mod contributors;
 pub mod expr;
 pub mod metrics;
 pub mod misc;
+mod resources;
 pub mod rule;
 pub mod stats;
 pub mod streams;
@@ -37,6 +39,7 @@ impl Service for CloudWatch {
 
     fn router() -> Router {
         Router::new()
+            .resources(resources::types())
             .op("PutMetricData", metrics::put_metric_data)
             .op("ListMetrics", metrics::list_metrics)
             .op("GetMetricStatistics", metrics::get_metric_statistics)

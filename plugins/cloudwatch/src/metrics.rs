@@ -107,14 +107,26 @@ enum Sample {
     },
 }
 
-pub fn put_metric_data(_: &Context, input: PutMetricDataInput) -> Result<Empty, AwsError> {
+pub fn put_metric_data(_: &Context, mut input: PutMetricDataInput) -> Result<Empty, AwsError> {
+    // Service metrics from the bundle's plugins (ministack_sdk::metrics)
+    // may use the reserved AWS/ namespaces.
+    let service = match input
+        .namespace
+        .strip_prefix(ministack_sdk::metrics::SERVICE_NAMESPACE_MARK)
+    {
+        Some(ns) => {
+            input.namespace = ns.to_string();
+            true
+        }
+        None => false,
+    };
     let ns = input.namespace.as_str();
     if ns.is_empty() || ns.len() > 255 {
         return Err(invalid(
             "The parameter Namespace must be 1 to 255 characters.",
         ));
     }
-    if ns.starts_with("AWS/") {
+    if ns.starts_with("AWS/") && !service {
         return Err(invalid(format!(
             "The value {ns} for parameter Namespace is invalid: the AWS/ prefix is reserved."
         )));

@@ -543,12 +543,17 @@ pub fn delete_insight_rules(
 }
 
 pub fn get_insight_rule_report(
-    _: &Context,
+    ctx: &Context,
     input: GetInsightRuleReportInput,
 ) -> Result<GetInsightRuleReportOutput, AwsError> {
     let rule = INSIGHT_RULES
         .get(&input.rule_name)?
         .ok_or_else(|| not_found("InsightRule", &input.rule_name))?;
+    if input.end_time <= input.start_time || input.period < 1 {
+        return Err(invalid(
+            "EndTime must be after StartTime and Period at least 1 second.",
+        ));
+    }
     let def: Value = serde_json::from_str(&rule.definition).unwrap_or_default();
     let keys: Vec<String> = def["Contribution"]["Keys"]
         .as_array()
@@ -556,14 +561,14 @@ pub fn get_insight_rule_report(
         .flatten()
         .filter_map(|k| k.as_str().map(String::from))
         .collect();
-    // Contributor Insights reads log events; no contributors are computed locally.
+    let (contributors, datapoints, total, unique) = crate::contributors::report(ctx, &def, &input);
     Ok(GetInsightRuleReportOutput {
         key_labels: Some(keys),
         aggregation_statistic: Some(def["AggregateOn"].as_str().unwrap_or("Count").to_string()),
-        aggregate_value: Some(0.0),
-        approximate_unique_count: Some(0),
-        contributors: Some(vec![]),
-        metric_datapoints: Some(vec![]),
+        aggregate_value: Some(total),
+        approximate_unique_count: Some(unique),
+        contributors: Some(contributors),
+        metric_datapoints: Some(datapoints),
     })
 }
 

@@ -207,6 +207,29 @@ pub fn check_failed(old: Option<&Item>, input: &Value) -> AwsError {
     e
 }
 
+/// `ConsumedRead/WriteCapacityUnits` (AWS/DynamoDB, per table), batched by
+/// ministack_sdk::metrics; then [`consumed`].
+pub fn consumed_rw(
+    input: &Value,
+    table: &str,
+    units: f64,
+    write: bool,
+    out: &mut Value,
+) -> Result<(), AwsError> {
+    let name = if write {
+        "ConsumedWriteCapacityUnits"
+    } else {
+        "ConsumedReadCapacityUnits"
+    };
+    let dims = [("TableName", table)];
+    ministack_sdk::metrics::emit(&[ministack_sdk::metrics::Datum {
+        value: units,
+        ..ministack_sdk::metrics::Datum::count("AWS/DynamoDB", name, &dims)
+    }])?;
+    consumed(input, table, units, out);
+    Ok(())
+}
+
 pub fn consumed(input: &Value, table: &str, units: f64, out: &mut Value) {
     if matches!(
         str_field(input, "ReturnConsumedCapacity"),
@@ -253,7 +276,7 @@ pub fn put_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     {
         out["Attributes"] = Value::Object(o);
     }
-    consumed(&input, &t.name, 1.0, &mut out);
+    consumed_rw(&input, &t.name, 1.0, true, &mut out)?;
     Ok(out)
 }
 
@@ -269,7 +292,7 @@ pub fn get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         };
         out["Item"] = Value::Object(item);
     }
-    consumed(&input, &t.name, 0.5, &mut out);
+    consumed_rw(&input, &t.name, 0.5, false, &mut out)?;
     Ok(out)
 }
 
@@ -298,7 +321,7 @@ pub fn delete_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     {
         out["Attributes"] = Value::Object(o);
     }
-    consumed(&input, &t.name, 1.0, &mut out);
+    consumed_rw(&input, &t.name, 1.0, true, &mut out)?;
     Ok(out)
 }
 
@@ -362,6 +385,6 @@ pub fn update_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     if let Some(a) = attrs.filter(|a| !a.is_empty()) {
         out["Attributes"] = Value::Object(a);
     }
-    consumed(&input, &t.name, 1.0, &mut out);
+    consumed_rw(&input, &t.name, 1.0, true, &mut out)?;
     Ok(out)
 }

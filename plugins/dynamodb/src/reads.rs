@@ -7,7 +7,7 @@ use crate::db::{
     INDEXES, ITEMS, RawRange, Schema, Tbl, encode_attr, str_field, to_item, validation,
 };
 use crate::expr::{self, Cmp, Cond, Item, Operand, Step};
-use crate::items::{consumed, holds, parse};
+use crate::items::{holds, parse};
 use crate::keycode;
 
 /// A sort-key condition of a query.
@@ -342,12 +342,13 @@ fn answer(
     {
         out["LastEvaluatedKey"] = Value::Object(k);
     }
-    consumed(
+    crate::items::consumed_rw(
         input,
         &src.t.name,
         (scanned as f64 / 2.0).max(0.5),
+        false,
         &mut out,
-    );
+    )?;
     Ok(out)
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
-use ministack_sdk::{ids, tasks, time};
+use ministack_sdk::{ids, metrics, tasks, time};
 use serde_json::{Value, json};
 
 use crate::model::*;
@@ -294,9 +294,11 @@ fn deliver_with(ctx: &Context, batch: Batch, stand_in: bool) -> Result<(), AwsEr
     }
     let now = time::now_millis();
     let mut attempts = Vec::new();
+    let mut matched: Vec<&str> = Vec::new();
     for event in &batch.events {
         for ((rule, p), rule_targets) in patterns.iter().zip(&targets) {
             if pattern::matches(p, event) {
+                matched.push(&rule.name);
                 for target in rule_targets {
                     attempts.push(Attempt {
                         rule_arn: rule.arn.clone(),
@@ -310,6 +312,9 @@ fn deliver_with(ctx: &Context, batch: Batch, stand_in: bool) -> Result<(), AwsEr
                 }
             }
         }
+    }
+    if !matched.is_empty() {
+        rule_metrics(&matched, &attempts)?;
     }
     if attempts.is_empty() {
         return Ok(());
@@ -418,10 +423,40 @@ pub struct Attempt {
     pub slotted: bool,
 }
 
+/// `MatchedEvents` / `TriggeredRules` per matched (rule, event) and
+/// `Invocations` per target attempt, per `RuleName` (AWS/Events, batched by
+/// ministack_sdk::metrics).
+fn rule_metrics(matched: &[&str], attempts: &[Attempt]) -> Result<(), AwsError> {
+    let dims: Vec<[(&str, &str); 1]> = matched.iter().map(|r| [("RuleName", *r)]).collect();
+    let adims: Vec<[(&str, &str); 1]> = attempts
+        .iter()
+        .map(|a| [("RuleName", a.rule_name.as_str())])
+        .collect();
+    let mut data = Vec::new();
+    for d in &dims {
+        data.push(metrics::Datum::count("AWS/Events", "MatchedEvents", d));
+        data.push(metrics::Datum::count("AWS/Events", "TriggeredRules", d));
+    }
+    for d in &adims {
+        data.push(metrics::Datum::count("AWS/Events", "Invocations", d));
+    }
+    metrics::emit(&data)
+}
+
 /// Invokes every target of a rule with `event`; failures retry as tasks.
 pub fn to_rule_targets(ctx: &Context, rule: &Rule, event: &Value) {
     let targets = targets_of(&rule.bus, &rule.name).unwrap_or_default();
     let now = time::now_millis();
+    let dims = [("RuleName", rule.name.as_str())];
+    let mut data = vec![metrics::Datum::count("AWS/Events", "TriggeredRules", &dims)];
+    data.extend(
+        targets
+            .iter()
+            .map(|_| metrics::Datum::count("AWS/Events", "Invocations", &dims)),
+    );
+    if let Err(e) = metrics::emit(&data) {
+        ministack_sdk::warn!("rule metrics not recorded: {}", e.message);
+    }
     for target in targets {
         run_attempt(
             ctx,
@@ -483,6 +518,16 @@ fn failed_attempt(ctx: &Context, a: Attempt, f: Failure) {
     } else {
         None
     };
+    if exhausted.is_some() {
+        let dims = [("RuleName", a.rule_name.as_str())];
+        if let Err(e) = metrics::emit(&[metrics::Datum::count(
+            "AWS/Events",
+            "FailedInvocations",
+            &dims,
+        )]) {
+            ministack_sdk::warn!("rule metrics not recorded: {}", e.message);
+        }
+    }
     let Some(condition) = exhausted else {
         ministack_sdk::info!(
             "delivery to {target_arn} failed ({}: {}); retry {} in {backoff_ms} ms",

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ministack_sdk::encoding::{base64_decode, base64_encode};
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
-use ministack_sdk::{blobs, ids, tasks, time};
+use ministack_sdk::{blobs, ids, metrics, tasks, time};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -137,18 +137,52 @@ fn run_into(
     client_context: &str,
     stream: Option<&str>,
 ) -> Result<Outcome, AwsError> {
+    let dims = [("FunctionName", t.name.as_str())];
     if t.reserved == Some(0) {
+        metrics::emit(&[metrics::Datum::count("AWS/Lambda", "Throttles", &dims)])?;
         return Err(too_many_requests());
     }
     let spec = spec(ctx, t);
-    let mut out = exec::invoke_into(
+    let started = time::now();
+    let result = exec::invoke_into(
         &spec,
         payload,
         &t.invoked_arn,
         request_id,
         client_context,
         stream,
-    )?;
+    );
+    let ms = (time::now() - started) * 1000.0;
+    let mut out = match result {
+        Ok(out) => out,
+        Err(e) => {
+            if e.code == "TooManyRequestsException" {
+                metrics::emit(&[metrics::Datum::count("AWS/Lambda", "Throttles", &dims)])?;
+            }
+            return Err(e);
+        }
+    };
+    // Service metrics, batched (ministack_sdk::metrics): per function and
+    // for the account (no dimension), as AWS publishes them.
+    let errors = if out.function_error.is_some() {
+        1.0
+    } else {
+        0.0
+    };
+    let mut data = Vec::new();
+    for d in [&dims[..], &[][..]] {
+        data.push(metrics::Datum::count("AWS/Lambda", "Invocations", d));
+        data.push(metrics::Datum {
+            value: errors,
+            ..metrics::Datum::count("AWS/Lambda", "Errors", d)
+        });
+        data.push(metrics::Datum {
+            value: ms,
+            unit: "Milliseconds",
+            ..metrics::Datum::count("AWS/Lambda", "Duration", d)
+        });
+    }
+    metrics::emit(&data)?;
     crate::logs::ship(&spec.log_group, &spec.log_stream, &out.logs);
     if out.function_error.is_none() && out.payload.len() > MAX_SYNC_PAYLOAD {
         out.payload = json!({

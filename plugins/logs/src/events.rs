@@ -178,7 +178,13 @@ pub fn put_log_events(
             hi: accepted[accepted.len() - 1].timestamp,
             ev: accepted
                 .iter()
-                .map(|e| (e.timestamp, e.message.clone()))
+                .map(|e| {
+                    let msg = match &group.transformer {
+                        Some(t) => crate::transform::apply(t, &e.message),
+                        None => e.message.clone(),
+                    };
+                    (e.timestamp, msg)
+                })
                 .collect(),
         };
         CHUNKS.put(

@@ -17,6 +17,10 @@ pub struct GroupRec {
     pub info: LogGroup,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The group's transformer (also in `transform::TRANSFORMERS`), here
+    /// so PutLogEvents applies it without another read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transformer: Option<Vec<Processor>>,
 }
 
 /// A log stream plus the sequence number of its next chunk.
@@ -130,6 +134,7 @@ pub fn create_log_group(ctx: &Context, input: CreateLogGroupInput) -> Result<Emp
             ..Default::default()
         },
         tags: input.tags.unwrap_or_default(),
+        transformer: None,
     };
     GROUPS.put(&input.log_group_name, &rec)?;
     Ok(Empty {})
@@ -151,6 +156,8 @@ pub fn delete_log_group(_: &Context, input: DeleteLogGroupInput) -> Result<Empty
     crate::events::CHUNKS.delete_range(&children);
     METRIC_FILTERS.delete_range(&children);
     SUBSCRIPTIONS.delete_range(&children);
+    crate::transform::TRANSFORMERS.delete(name);
+    crate::extras::INDEX_POLICIES.delete(name);
     Ok(Empty {})
 }
 

@@ -24,6 +24,7 @@ ministack_sdk::include_shapes!(pub mod shapes);
 mod deliver;
 mod events;
 mod exports;
+mod extras;
 mod groups;
 pub mod insights;
 pub mod pattern;
@@ -32,6 +33,8 @@ mod policies;
 mod queries;
 mod resources;
 mod tail;
+mod transform;
+mod vended;
 
 pub struct Logs;
 
@@ -129,6 +132,119 @@ impl Service for Logs {
             .task("query", queries::run_query)
             .task("tail", tail::tail)
             .task("export", exports::run_export)
+            .op("PutTransformer", transform::put_transformer)
+            .op("GetTransformer", transform::get_transformer)
+            .op("DeleteTransformer", transform::delete_transformer)
+            .op("TestTransformer", transform::test_transformer)
+            .op("PutDeliverySource", vended::put_delivery_source)
+            .op("GetDeliverySource", vended::get_delivery_source)
+            .op("DescribeDeliverySources", vended::describe_delivery_sources)
+            .op("DeleteDeliverySource", vended::delete_delivery_source)
+            .op("PutDeliveryDestination", vended::put_delivery_destination)
+            .op("GetDeliveryDestination", vended::get_delivery_destination)
+            .op(
+                "DescribeDeliveryDestinations",
+                vended::describe_delivery_destinations,
+            )
+            .op(
+                "DeleteDeliveryDestination",
+                vended::delete_delivery_destination,
+            )
+            .op(
+                "PutDeliveryDestinationPolicy",
+                vended::put_delivery_destination_policy,
+            )
+            .op(
+                "GetDeliveryDestinationPolicy",
+                vended::get_delivery_destination_policy,
+            )
+            .op(
+                "DeleteDeliveryDestinationPolicy",
+                vended::delete_delivery_destination_policy,
+            )
+            .op("CreateDelivery", vended::create_delivery)
+            .op("GetDelivery", vended::get_delivery)
+            .op("DescribeDeliveries", vended::describe_deliveries)
+            .op("DeleteDelivery", vended::delete_delivery)
+            .op(
+                "UpdateDeliveryConfiguration",
+                vended::update_delivery_configuration,
+            )
+            .op(
+                "DescribeConfigurationTemplates",
+                vended::describe_configuration_templates,
+            )
+            .op(
+                "CreateLogAnomalyDetector",
+                extras::create_log_anomaly_detector,
+            )
+            .op("GetLogAnomalyDetector", extras::get_log_anomaly_detector)
+            .op(
+                "ListLogAnomalyDetectors",
+                extras::list_log_anomaly_detectors,
+            )
+            .op(
+                "UpdateLogAnomalyDetector",
+                extras::update_log_anomaly_detector,
+            )
+            .op(
+                "DeleteLogAnomalyDetector",
+                extras::delete_log_anomaly_detector,
+            )
+            .op("ListAnomalies", extras::list_anomalies)
+            .op("UpdateAnomaly", extras::update_anomaly)
+            .op("PutIndexPolicy", extras::put_index_policy)
+            .op("DescribeIndexPolicies", extras::describe_index_policies)
+            .op("DeleteIndexPolicy", extras::delete_index_policy)
+            .op("DescribeFieldIndexes", extras::describe_field_indexes)
+            .op("PutIntegration", extras::put_integration)
+            .op("GetIntegration", extras::get_integration)
+            .op("ListIntegrations", extras::list_integrations)
+            .op("DeleteIntegration", extras::delete_integration)
+            .op("CreateScheduledQuery", extras::create_scheduled_query)
+            .op("GetScheduledQuery", extras::get_scheduled_query)
+            .op("ListScheduledQueries", extras::list_scheduled_queries)
+            .op("UpdateScheduledQuery", extras::update_scheduled_query)
+            .op("DeleteScheduledQuery", extras::delete_scheduled_query)
+            .op(
+                "GetScheduledQueryHistory",
+                extras::get_scheduled_query_history,
+            )
+            .op("CreateLookupTable", extras::create_lookup_table)
+            .op("GetLookupTable", extras::get_lookup_table)
+            .op("DescribeLookupTables", extras::describe_lookup_tables)
+            .op("UpdateLookupTable", extras::update_lookup_table)
+            .op("DeleteLookupTable", extras::delete_lookup_table)
+            .op("CreateImportTask", extras::create_import_task)
+            .op("DescribeImportTasks", extras::describe_import_tasks)
+            .op(
+                "DescribeImportTaskBatches",
+                extras::describe_import_task_batches,
+            )
+            .op("CancelImportTask", extras::cancel_import_task)
+            .op(
+                "AssociateSourceToS3TableIntegration",
+                extras::associate_source_to_s3_table_integration,
+            )
+            .op(
+                "DisassociateSourceFromS3TableIntegration",
+                extras::disassociate_source_from_s3_table_integration,
+            )
+            .op(
+                "ListSourcesForS3TableIntegration",
+                extras::list_sources_for_s3_table_integration,
+            )
+            .op("GetLogFields", extras::get_log_fields)
+            .op(
+                "ListAggregateLogGroupSummaries",
+                extras::list_aggregate_log_group_summaries,
+            )
+            .op(
+                "PutBearerTokenAuthentication",
+                extras::put_bearer_token_authentication,
+            )
+            .op("ListLogGroupsForQuery", extras::list_log_groups_for_query)
+            .op("GetLogObject", extras::get_log_object)
             .http(peek::serve)
     }
 
@@ -150,6 +266,10 @@ pub(crate) fn exists(msg: &str) -> AwsError {
 /// `ResourceNotFoundException` with AWS's message.
 pub(crate) fn not_found(msg: &str) -> AwsError {
     AwsError::new("ResourceNotFoundException", msg).with_status(400)
+}
+
+pub(crate) fn limit_exceeded(msg: &str) -> AwsError {
+    AwsError::new("LimitExceededException", msg).with_status(400)
 }
 
 pub(crate) fn invalid(msg: impl Into<String>) -> AwsError {

@@ -46,6 +46,11 @@ pub fn put_account_policy(
     })
 }
 
+/// The account's policies of one type.
+pub(crate) fn account_policies(policy_type: &str) -> Result<Vec<AccountPolicy>, AwsError> {
+    ACCOUNT_POLICIES.values(&keys::prefix(&[policy_type]))
+}
+
 pub fn describe_account_policies(
     _: &Context,
     input: DescribeAccountPoliciesInput,

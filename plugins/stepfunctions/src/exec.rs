@@ -8,7 +8,7 @@ use std::time::Duration;
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
 use ministack_sdk::store::keys;
-use ministack_sdk::{ids, tasks, time};
+use ministack_sdk::{ids, metrics, tasks, time};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -493,6 +493,7 @@ pub fn drive(
 /// "Step Functions Execution Status Change" to the default event bus
 /// (ignored when there is no events plugin).
 pub fn status_event(ctx: &Context, exec: &Execution) {
+    execution_metrics(exec);
     let detail = json!({
         "executionArn": exec.arn,
         "stateMachineArn": exec.machine_arn,
@@ -512,6 +513,32 @@ pub fn status_event(ctx: &Context, exec: &Execution) {
         "Resources": [exec.arn],
     }]});
     let _ = services::call_json(&Target::new("events", ctx), "PutEvents", &entry.to_string());
+}
+
+/// AWS/States execution metrics per `StateMachineArn` (batched by
+/// ministack_sdk::metrics): the count of the status reached and, for a
+/// finished execution, `ExecutionTime` in milliseconds.
+fn execution_metrics(exec: &Execution) {
+    let name = match exec.status.as_str() {
+        "RUNNING" => "ExecutionsStarted",
+        "SUCCEEDED" => "ExecutionsSucceeded",
+        "FAILED" => "ExecutionsFailed",
+        "ABORTED" => "ExecutionsAborted",
+        "TIMED_OUT" => "ExecutionsTimedOut",
+        _ => return,
+    };
+    let dims = [("StateMachineArn", exec.machine_arn.as_str())];
+    let mut data = vec![metrics::Datum::count("AWS/States", name, &dims)];
+    if let Some(stop) = exec.stop {
+        data.push(metrics::Datum {
+            value: ((stop - exec.start) * 1000.0).max(0.0),
+            unit: "Milliseconds",
+            ..metrics::Datum::count("AWS/States", "ExecutionTime", &dims)
+        });
+    }
+    if let Err(e) = metrics::emit(&data) {
+        ministack_sdk::warn!("execution metrics not recorded: {}", e.message);
+    }
 }
 
 fn new_execution(

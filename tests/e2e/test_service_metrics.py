@@ -1,0 +1,103 @@
+"""Service metrics the bundle emits (ministack_sdk::metrics, batched and
+flushed to CloudWatch a second later): do the operation, then CloudWatch's
+GetMetricStatistics / GetMetricData sees it. Lambda (Invocations, Errors,
+Duration), DynamoDB (ConsumedRead/WriteCapacityUnits), EventBridge
+(MatchedEvents, TriggeredRules, Invocations), Step Functions
+(ExecutionsStarted / Succeeded, ExecutionTime)."""
+
+import io
+import json
+import time
+import uuid
+import zipfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from botocore.exceptions import ClientError
+
+ROLE = "arn:aws:iam::000000000000:role/r"
+
+
+def uid():
+    return uuid.uuid4().hex[:8]
+
+
+def stats(cw, ns, name, dims, stat="Sum", want=None, timeout=30):
+    """The metric's statistic over the last 10 minutes, once it is there
+    (and equals `want`, when given: a batch may land in two flushes)."""
+    end = datetime.now(timezone.utc) + timedelta(minutes=1)
+    deadline = time.time() + timeout
+    while True:
+        pts = cw.get_metric_statistics(Namespace=ns, MetricName=name,
+                                       Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
+                                       StartTime=end - timedelta(minutes=10), EndTime=end, Period=600,
+                                       Statistics=[stat])["Datapoints"]
+        if (pts and want in (None, pts[0][stat])) or time.time() > deadline:
+            return pts[0][stat] if pts else None
+        time.sleep(0.3)
+
+
+def test_lambda_metrics(gateway):
+    lam, cw = gateway.client("lambda"), gateway.client("cloudwatch")
+    name = f"m-{uid()}"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", "def handler(e, c):\n    if e.get('fail'):\n        raise ValueError('no')\n    return 1\n")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": buf.getvalue()})
+    for body in ({}, {}, {"fail": True}):
+        lam.invoke(FunctionName=name, Payload=json.dumps(body))
+    dims = {"FunctionName": name}
+    assert stats(cw, "AWS/Lambda", "Invocations", dims, want=3) == 3
+    assert stats(cw, "AWS/Lambda", "Errors", dims, want=1) == 1
+    assert stats(cw, "AWS/Lambda", "Duration", dims, "Maximum") > 0
+    # Clients still cannot write the reserved namespace.
+    with pytest.raises(ClientError) as e:
+        cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[{"MetricName": "Invocations", "Value": 1}])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_dynamodb_capacity_metrics(gateway):
+    ddb, cw = gateway.client("dynamodb"), gateway.client("cloudwatch")
+    t = f"m-{uid()}"
+    ddb.create_table(TableName=t, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+    for i in range(3):
+        ddb.put_item(TableName=t, Item={"k": {"S": str(i)}})
+    ddb.get_item(TableName=t, Key={"k": {"S": "1"}})
+    ddb.get_item(TableName=t, Key={"k": {"S": "2"}})
+    assert stats(cw, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", {"TableName": t}, want=3) == 3
+    assert stats(cw, "AWS/DynamoDB", "ConsumedReadCapacityUnits", {"TableName": t}, want=1) == 1
+    # GetMetricData sees the same series.
+    end = datetime.now(timezone.utc) + timedelta(minutes=1)
+    r = cw.get_metric_data(StartTime=end - timedelta(minutes=10), EndTime=end, MetricDataQueries=[{
+        "Id": "w", "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "ConsumedWriteCapacityUnits",
+                                             "Dimensions": [{"Name": "TableName", "Value": t}]},
+                                  "Period": 600, "Stat": "Sum"}}])
+    assert sum(r["MetricDataResults"][0]["Values"]) == 3
+
+
+def test_eventbridge_and_stepfunctions_metrics(gateway):
+    ev, sqs, sfn, cw = (gateway.client(s) for s in ("events", "sqs", "stepfunctions", "cloudwatch"))
+    q = sqs.create_queue(QueueName=f"m-{uid()}")["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"m-{uid()}"
+    ev.put_rule(Name=rule, EventPattern=json.dumps({"source": ["metrics.test"]}))
+    ev.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": qarn}])
+    ev.put_events(Entries=[{"Source": "metrics.test", "DetailType": "x", "Detail": "{}"} for _ in range(2)]
+                  + [{"Source": "other", "DetailType": "x", "Detail": "{}"}])
+    assert stats(cw, "AWS/Events", "MatchedEvents", {"RuleName": rule}, want=2) == 2
+    assert stats(cw, "AWS/Events", "Invocations", {"RuleName": rule}, want=2) == 2
+
+    sm = sfn.create_state_machine(name=f"m-{uid()}", roleArn=ROLE, definition=json.dumps(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+    deadline = time.time() + 30
+    while sfn.describe_execution(executionArn=ex)["status"] == "RUNNING":
+        assert time.time() < deadline
+        time.sleep(0.1)
+    dims = {"StateMachineArn": sm}
+    assert stats(cw, "AWS/States", "ExecutionsStarted", dims, want=1) == 1
+    assert stats(cw, "AWS/States", "ExecutionsSucceeded", dims, want=1) == 1
+    assert stats(cw, "AWS/States", "ExecutionTime", dims, "SampleCount", want=1) == 1
