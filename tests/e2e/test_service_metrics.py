@@ -101,3 +101,21 @@ def test_eventbridge_and_stepfunctions_metrics(gateway):
     assert stats(cw, "AWS/States", "ExecutionsStarted", dims, want=1) == 1
     assert stats(cw, "AWS/States", "ExecutionsSucceeded", dims, want=1) == 1
     assert stats(cw, "AWS/States", "ExecutionTime", dims, "SampleCount", want=1) == 1
+
+
+def test_firehose_metrics(gateway):
+    fh, s3, cw = gateway.client("firehose"), gateway.client("s3"), gateway.client("cloudwatch")
+    bucket, name = f"fhm-{uid()}", f"fhm-{uid()}"
+    s3.create_bucket(Bucket=bucket)
+    fh.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration={
+        "RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{bucket}",
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 1}})
+    fh.put_record_batch(DeliveryStreamName=name, Records=[{"Data": b"abc"}, {"Data": b"de"}])
+    fh.put_record(DeliveryStreamName=name, Record={"Data": b"f"})
+    dims = {"DeliveryStreamName": name}
+    assert stats(cw, "AWS/Firehose", "IncomingRecords", dims, want=3) == 3
+    assert stats(cw, "AWS/Firehose", "IncomingBytes", dims, want=6) == 6
+    assert stats(cw, "AWS/Firehose", "IncomingPutRequests", dims, want=2) == 2
+    assert stats(cw, "AWS/Firehose", "DeliveryToS3.Records", dims, want=3) == 3
+    assert stats(cw, "AWS/Firehose", "DeliveryToS3.Success", dims, "Minimum") == 1
+    assert stats(cw, "AWS/Firehose", "DeliveryToS3.DataFreshness", dims, "Maximum") >= 0

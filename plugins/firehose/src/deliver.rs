@@ -233,6 +233,7 @@ fn deliver(ctx: &Context, s: &Stream, key: &str, mut batch: Batch) -> Result<(),
         kind::HTTP => deliver_http(ctx, s, &batch),
         _ => deliver_unavailable(ctx, s, &batch),
     };
+    crate::metrics::delivery(s, &batch, outcome.is_ok());
     let Err(f) = outcome else {
         INFLIGHT.delete(key);
         return Ok(());

@@ -25,6 +25,7 @@ pub mod compress;
 mod deliver;
 mod errorlog;
 mod kinesis;
+mod metrics;
 pub mod prefix;
 mod put;
 mod resources;

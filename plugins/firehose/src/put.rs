@@ -152,6 +152,7 @@ pub fn put_record(ctx: &Context, input: PutRecordInput) -> Result<PutRecordOutpu
         return Err(ServiceUnavailableException::new(SLOW_DOWN).into());
     }
     let id = record_ids(1).remove(0);
+    let bytes = decoded_len(&input.record.data);
     append(
         &mut s,
         vec![Rec {
@@ -162,6 +163,7 @@ pub fn put_record(ctx: &Context, input: PutRecordInput) -> Result<PutRecordOutpu
         }],
     )?;
     STREAMS.put(&s.name.clone(), &s)?;
+    crate::metrics::incoming(&s.name, 1, bytes);
     Ok(PutRecordOutput {
         record_id: id,
         encrypted: encrypted(&s),
@@ -216,8 +218,11 @@ pub fn put_record_batch(
             kinesis: None,
         });
     }
+    let accepted: usize = records.iter().map(|r| decoded_len(&r.data)).sum();
+    let count = records.len();
     append(&mut s, records)?;
     STREAMS.put(&s.name.clone(), &s)?;
+    crate::metrics::incoming(&s.name, count, accepted);
     Ok(PutRecordBatchOutput {
         failed_put_count: (n - allowed) as i32,
         encrypted: encrypted(&s),
