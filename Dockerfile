@@ -39,20 +39,19 @@ RUN if [ "$PREBUILT" = 1 ]; then \
 
 FROM ${RUNTIME_IMAGE}
 # Tooling for init hooks (/etc/localstack/init/<stage>.d, docs/init-hooks.md):
-# the aws CLI (v1 from PyPI, its bundled examples left out) and `awslocal`.
-# About +180 MB; --build-arg INIT_TOOLS=none leaves them out.
+# Debian's aws CLI (v2.9, from apt: no PyPI/TLS needed at build time), an
+# `aws` shim that honours AWS_ENDPOINT_URL, and `awslocal`. It adds about
+# 130 MB (docs/init-hooks.md); --build-arg INIT_TOOLS=none leaves it out.
 ARG INIT_TOOLS=aws
 RUN if [ "$INIT_TOOLS" = aws ]; then \
       apt-get update -q \
-      && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-pip \
-      && pip3 install -q --no-cache-dir --no-compile --break-system-packages awscli \
-      && rm -rf /usr/local/lib/python3*/dist-packages/awscli/examples \
-      && apt-get purge -y -q python3-pip && apt-get autoremove -y -q \
-      && rm -rf /var/lib/apt/lists/* /root/.cache; \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends awscli \
+      && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/*; \
     fi \
  && mkdir -p /etc/localstack/init/boot.d /etc/localstack/init/start.d \
       /etc/localstack/init/ready.d /etc/localstack/init/shutdown.d
 COPY scripts/awslocal /usr/local/bin/awslocal
+COPY scripts/aws-endpoint-shim /usr/local/bin/aws
 WORKDIR /opt/ministack
 COPY --from=build /out/ /opt/ministack/
 ENV GATEWAY_PORT=4566 \

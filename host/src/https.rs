@@ -71,17 +71,16 @@ pub async fn starts_tls(
     let mut first = [0u8; 1];
     let peek = stream.peek(&mut first);
     let n = match timeout {
-        Some(t) => tokio::time::timeout(t, peek).await.ok().and_then(Result::ok),
+        Some(t) => tokio::time::timeout(t, peek)
+            .await
+            .ok()
+            .and_then(Result::ok),
         None => peek.await.ok(),
     };
     n == Some(1) && first[0] == 0x16
 }
 
-type Material = (
-    Vec<CertificateDer<'static>>,
-    PrivateKeyDer<'static>,
-    String,
-);
+type Material = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>, String);
 
 fn custom(cert: PathBuf) -> anyhow::Result<Material> {
     let key = std::env::var_os("CUSTOM_SSL_KEY_PATH")
@@ -157,7 +156,10 @@ fn generated(dir: &Path, public_host: &str) -> anyhow::Result<Material> {
     );
     if !(ca_path.exists() && cert_path.exists() && key_path.exists()) {
         make(dir, public_host)?;
-        tracing::info!("USE_SSL: made a local CA and certificate in {}", dir.display());
+        tracing::info!(
+            "USE_SSL: made a local CA and certificate in {}",
+            dir.display()
+        );
     }
     let chain = CertificateDer::pem_file_iter(&cert_path)
         .and_then(|i| i.collect::<Result<Vec<_>, _>>())
@@ -189,7 +191,8 @@ fn make(dir: &Path, public_host: &str) -> anyhow::Result<()> {
 
     let key = KeyPair::generate()?;
     let mut leaf = CertificateParams::new(names(public_host))?;
-    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     leaf.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,

@@ -2,7 +2,8 @@
 //! `boot.d`, `start.d`, `ready.d` and `shutdown.d` under `INIT_SCRIPTS_DIR`
 //! (default `/etc/localstack/init`), plus the scripts directly in
 //! `/docker-entrypoint-initaws.d` (MiniStack's and LocalStack's legacy
-//! folder, run with `ready.d`). Each stage's scripts run one after the
+//! folder, run with `ready.d`); `shutdown.d` runs on SIGTERM/SIGINT while
+//! the gateway still answers (crate::server). Each stage's scripts run one after the
 //! other in file-name order with `AWS_ENDPOINT_URL` pointing at this
 //! gateway and credentials and region set; their output goes to the log. A
 //! failing script is reported (`/_localstack/init`, health) and the next
@@ -203,7 +204,10 @@ impl InitHooks {
             .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|_| "us-east-1".to_string());
         cmd.env("AWS_ENDPOINT_URL", &endpoint)
-            .env("LOCALSTACK_HOST", endpoint.split("://").nth(1).unwrap_or(""))
+            .env(
+                "LOCALSTACK_HOST",
+                endpoint.split("://").nth(1).unwrap_or(""),
+            )
             .env("AWS_ACCESS_KEY_ID", env_or("AWS_ACCESS_KEY_ID", "test"))
             .env(
                 "AWS_SECRET_ACCESS_KEY",
@@ -314,7 +318,12 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("ready.d")).unwrap();
         std::fs::create_dir_all(dir.join("boot.d")).unwrap();
-        for f in ["ready.d/02-b.sh", "ready.d/01-a.py", "ready.d/notes.txt", "boot.d/x.sh"] {
+        for f in [
+            "ready.d/02-b.sh",
+            "ready.d/01-a.py",
+            "ready.d/notes.txt",
+            "boot.d/x.sh",
+        ] {
             std::fs::write(dir.join(f), "").unwrap();
         }
         let hooks = InitHooks::discover(&dir, &dir.join("none"));

@@ -113,10 +113,9 @@ pub async fn handle(
 ) -> Response<ResponseBody> {
     match endpoint {
         Endpoint::Health => json_response(StatusCode::OK, &health(dispatcher)),
-        Endpoint::Ready => json_response(
-            StatusCode::OK,
-            &crate::init_hooks::hooks().ready_summary(),
-        ),
+        Endpoint::Ready => {
+            json_response(StatusCode::OK, &crate::init_hooks::hooks().ready_summary())
+        }
         Endpoint::Browser(e) => crate::browser::handle(dispatcher, e, query).await,
         Endpoint::TlsCa => match crate::https::get() {
             Some(h) => {

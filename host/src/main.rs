@@ -70,7 +70,6 @@ fn main() -> anyhow::Result<()> {
             hooks.run(init_hooks::Stage::Ready).await;
         });
         server::serve(listener, gateway).await?;
-        hooks.run(init_hooks::Stage::Shutdown).await;
         dispatcher.shared().tasks.cancel_all();
         // Nothing the gateway started outlives it.
         let reap = dispatcher.shared().reap_machines(None);

@@ -31,7 +31,14 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
     }
     let https = crate::https::get();
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    let shutdown = shutdown_signal();
+    // On SIGTERM/SIGINT the shutdown.d init hooks run first, while the
+    // gateway still answers them; then the listener stops.
+    let shutdown = async {
+        shutdown_signal().await;
+        crate::init_hooks::hooks()
+            .run(crate::init_hooks::Stage::Shutdown)
+            .await;
+    };
     tokio::pin!(shutdown);
     loop {
         tokio::select! {

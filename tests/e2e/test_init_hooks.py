@@ -35,7 +35,8 @@ def test_stages_run_with_endpoint_and_are_reported(make_gateway, tmp_path):
     (root / "ready.d" / "30-queue.py").write_text(
         "import boto3\nboto3.client('sqs').create_queue(QueueName='from-py-hook')\nprint('queue made')\n"
     )
-    write(root / "shutdown.d" / "10-bye.sh", f"#!/bin/bash\ntouch {marks}/shutdown\n")
+    # Shutdown hooks run while the gateway still answers.
+    write(root / "shutdown.d" / "10-bye.sh", f"#!/bin/bash\naws s3api list-buckets --output text > {marks}/shutdown\n")
     env = {"INIT_SCRIPTS_DIR": str(root), "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
     g = make_gateway(env={**env, "AWS_ACCESS_KEY_ID": "test"})
     assert (marks / "boot").exists()
@@ -73,7 +74,7 @@ def test_stages_run_with_endpoint_and_are_reported(make_gateway, tmp_path):
     assert "20-fails.sh failed" in logs
 
     g.stop()
-    assert (marks / "shutdown").exists()
+    assert "from-sh-hook" in (marks / "shutdown").read_text()
 
 
 def test_no_scripts(gateway):

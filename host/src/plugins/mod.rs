@@ -177,7 +177,21 @@ impl Runtime {
         // A cold cache compiles every plugin (seconds each on a small
         // machine): progress in the log says the start is not stuck.
         let (total, mut finished) = (loading.len(), 0);
-        while let Some(joined) = loading.join_next().await {
+        // A warm cache loads in milliseconds: the ticker only speaks when
+        // loading takes longer, i.e. while plugins compile.
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3));
+        tick.tick().await;
+        loop {
+            let joined = tokio::select! {
+                joined = loading.join_next() => match joined {
+                    Some(joined) => joined,
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    tracing::info!("compiling plugins {finished}/{total} ... (cold cache: {})", self.config().cache_dir.display());
+                    continue;
+                }
+            };
             finished += 1;
             match joined {
                 Ok((index, name, Ok((p, took)))) => {
