@@ -40,6 +40,27 @@ RUN if [ "$PREBUILT" = 1 ]; then \
 FROM ${RUNTIME_IMAGE}
 WORKDIR /opt/ministack
 COPY --from=build /out/ /opt/ministack/
+# Tooling for init hooks (/etc/localstack/init/<stage>.d, docs/init-hooks.md):
+# Debian's aws CLI (v2.9, from apt: no PyPI/TLS needed at build time) with
+# its API models trimmed to the services of plugins.toml (+ sts/sso for
+# credentials, codedeploy/config/opsworkscm which the CLI loads at start)
+# and no bundled examples, an `aws` shim that honours
+# AWS_ENDPOINT_URL, and `awslocal`. Size: docs/init-hooks.md;
+# --build-arg INIT_TOOLS=none leaves it out.
+ARG INIT_TOOLS=aws
+COPY scripts/awslocal /usr/local/bin/awslocal
+COPY scripts/aws-endpoint-shim /usr/local/bin/aws
+RUN if [ "$INIT_TOOLS" = aws ]; then \
+      apt-get update -q \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends awscli \
+      && cli=/usr/lib/python3/dist-packages/awscli \
+      && keep=" sts sso sso-oidc codedeploy config opsworkscm $(sed -nE 's/^\[plugins\.([a-z0-9_-]+)\].*/\1/p' /opt/ministack/plugins.toml | tr '\n' ' ') " \
+      && for d in "$cli"/botocore/data/*/; do n=$(basename "$d"); case "$keep" in *" $n "*) ;; *) rm -rf "$d" ;; esac; done \
+      && rm -rf "$cli"/examples /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* \
+      && aws --version; \
+    else rm /usr/local/bin/aws /usr/local/bin/awslocal; fi \
+ && mkdir -p /etc/localstack/init/boot.d /etc/localstack/init/start.d \
+      /etc/localstack/init/ready.d /etc/localstack/init/shutdown.d
 ENV GATEWAY_PORT=4566 \
     BIND_HOST=0.0.0.0 \
     MINISTACK_HOST=localhost \

@@ -34,6 +34,8 @@ test: test-plugins
 	$(CARGO) test --release -p ministack-protocol --test vectors -- --nocapture protocol_vectors
 	# A Docker engine for the container tests when one can run (never fails).
 	bash scripts/test-docker-setup.sh
+	# Headless Chromium + Selenium for the resource browser test (never fails).
+	bash scripts/install-browser.sh
 	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider --durations=15
 
 fmt:

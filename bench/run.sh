@@ -68,3 +68,9 @@ if [ -f target/wasm32-wasip2/plugin/runner.wasm ]; then
 else
     echo "== function invokes skipped: build the runner test plugin (make test-plugins)" >&2
 fi
+
+# The results table as PNG charts beside $OUT, linked from it.
+echo "== charts (bench/charts.py)" >&2
+bench/.venv/bin/python -c 'import matplotlib' 2>/dev/null \
+    || bench/.venv/bin/pip install -q --disable-pip-version-check matplotlib
+bench/.venv/bin/python bench/charts.py "$OUT"

@@ -24,6 +24,12 @@ pub enum Endpoint {
     Reload,
     /// `GET /` from a browser: the services page.
     Home,
+    /// `/_ministack/resources[/read]`: the resource browser's API.
+    Browser(crate::browser::Endpoint),
+    /// `/_ministack/tls/ca.pem`: the CA to trust under USE_SSL.
+    TlsCa,
+    /// `/_localstack/init[/<stage>]`: the init hooks' progress.
+    Init(Option<crate::init_hooks::Stage>),
     /// Any other `/_localstack/*` path: a JSON 404 rather than S3.
     UnknownLocalstack,
 }
@@ -80,10 +86,23 @@ impl Endpoint {
             "/_ministack/config" if method == Method::POST => Endpoint::Config,
             "/_ministack/plugins" => Endpoint::Plugins,
             "/_ministack/plugins/reload" if method == Method::POST => Endpoint::Reload,
+            "/_localstack/init" | "/_ministack/init" => Endpoint::Init(None),
+            "/_ministack/tls/ca.pem" => Endpoint::TlsCa,
+            p if method == Method::GET && crate::browser::Endpoint::match_path(p).is_some() => {
+                Endpoint::Browser(crate::browser::Endpoint::match_path(p)?)
+            }
+            p if init_stage(p).is_some() => Endpoint::Init(init_stage(p)),
             p if p.starts_with("/_localstack/") => Endpoint::UnknownLocalstack,
             _ => return None,
         })
     }
+}
+
+/// The stage of `/_localstack/init/<stage>`.
+fn init_stage(path: &str) -> Option<crate::init_hooks::Stage> {
+    path.strip_prefix("/_localstack/init/")
+        .or_else(|| path.strip_prefix("/_ministack/init/"))
+        .and_then(crate::init_hooks::Stage::parse)
 }
 
 pub async fn handle(
@@ -94,10 +113,27 @@ pub async fn handle(
 ) -> Response<ResponseBody> {
     match endpoint {
         Endpoint::Health => json_response(StatusCode::OK, &health(dispatcher)),
-        Endpoint::Ready => json_response(
-            StatusCode::OK,
-            &json!({"status": "completed", "total": 0, "completed": 0, "failed": 0}),
-        ),
+        Endpoint::Ready => {
+            json_response(StatusCode::OK, &crate::init_hooks::hooks().ready_summary())
+        }
+        Endpoint::Browser(e) => crate::browser::handle(dispatcher, e, query).await,
+        Endpoint::TlsCa => match crate::https::get() {
+            Some(h) => {
+                let mut r = Response::new(ResponseBody::from_bytes(h.ca_pem.clone()));
+                r.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/x-pem-file"),
+                );
+                r
+            }
+            None => json_response(
+                StatusCode::NOT_FOUND,
+                &json!({"error": "HTTPS is off: start the gateway with USE_SSL=1"}),
+            ),
+        },
+        Endpoint::Init(stage) => {
+            json_response(StatusCode::OK, &crate::init_hooks::hooks().status(stage))
+        }
         Endpoint::Reset => {
             let only = form_urlencoded::parse(query.as_bytes())
                 .find(|(k, _)| k == "service")
@@ -161,7 +197,8 @@ fn health(dispatcher: &Dispatcher) -> Value {
         "services": services,
         "edition": dispatcher.config().edition,
         "version": dispatcher.config().version,
-        "ready_scripts": {"status": "completed", "total": 0, "completed": 0, "failed": 0},
+        "ready_scripts": crate::init_hooks::hooks().ready_summary(),
+        "init": crate::init_hooks::hooks().status(None),
     })
 }
 
@@ -302,9 +339,12 @@ fn home_page(dispatcher: &Dispatcher) -> Response<ResponseBody> {
          <p>A local AWS cloud: every service below answers on this port. \
          {plugins} services, {total_implemented} of {total_ops} modelled operations implemented. \
          Machine-readable: <a href=/_ministack/plugins>/_ministack/plugins</a>, \
-         <a href=/_ministack/health>/_ministack/health</a>.</p>\
+         <a href=/_ministack/health>/_ministack/health</a>, \
+         <a href=/_ministack/resources>/_ministack/resources</a>.</p>\
+         {app}<details id=services><summary>Services and operations</summary>\
          <table><tr><th>Service</th><th>Status</th><th>Protocol</th>\
-         <th>Operations</th><th></th></tr>\n{rows}</table></body></html>\n",
+         <th>Operations</th><th></th></tr>\n{rows}</table></details></body></html>\n",
+        app = crate::browser::APP_HTML,
         version = escape_html(&dispatcher.config().version),
         plugins = dispatcher.registry().plugins.len(),
     );

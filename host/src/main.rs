@@ -9,12 +9,15 @@
 mod auth;
 mod bindings;
 mod body;
+mod browser;
 mod capabilities;
 mod config;
 mod dispatch;
 mod docker;
 mod functions;
 mod gateway;
+mod https;
+mod init_hooks;
 mod internal;
 mod manifest;
 mod plugins;
@@ -47,6 +50,10 @@ fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        https::init(&config.state_dir, &config.public_host)?;
+        let hooks = init_hooks::hooks();
+        hooks.set_endpoint(format!("http://127.0.0.1:{}", config.port));
+        hooks.run(init_hooks::Stage::Boot).await;
         let dispatcher = dispatch::Dispatcher::start(config).await?;
         let registry = dispatcher.registry();
         let names: Vec<&str> = registry.plugins.iter().map(|p| p.name()).collect();
@@ -57,6 +64,11 @@ fn main() -> anyhow::Result<()> {
             names.join(", ")
         );
         let gateway = Arc::new(gateway::Gateway::new(dispatcher.clone()));
+        // start.d then ready.d, while the gateway already answers them.
+        tokio::spawn(async move {
+            hooks.run(init_hooks::Stage::Start).await;
+            hooks.run(init_hooks::Stage::Ready).await;
+        });
         server::serve(listener, gateway).await?;
         dispatcher.shared().tasks.cancel_all();
         // Nothing the gateway started outlives it.

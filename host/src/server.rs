@@ -29,8 +29,16 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
         // before the headers end.
         builder.http1().max_buf_size(max);
     }
+    let https = crate::https::get();
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    let shutdown = shutdown_signal();
+    // On SIGTERM/SIGINT the shutdown.d init hooks run first, while the
+    // gateway still answers them; then the listener stops.
+    let shutdown = async {
+        shutdown_signal().await;
+        crate::init_hooks::hooks()
+            .run(crate::init_hooks::Stage::Shutdown)
+            .await;
+    };
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -55,11 +63,32 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                     let req = req.map(|b| WireBody::new(b, body_idle));
                     async move { Ok::<_, std::convert::Infallible>(gateway.handle(req).await) }
                 });
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
+                let watcher = graceful.watcher();
+                let builder = builder.clone();
+                let https = https.clone();
+                let peek_timeout = limits.header_timeout;
                 tokio::spawn(async move {
                     let _permit = permit;
-                    if let Err(e) = conn.await {
+                    // USE_SSL: HTTPS and HTTP on one port (crate::https).
+                    let ended = match https {
+                        Some(h) if crate::https::starts_tls(&stream, peek_timeout).await => {
+                            match h.acceptor.accept(stream).await {
+                                Ok(tls) => {
+                                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                                    watcher.watch(conn.into_owned()).await
+                                }
+                                Err(e) => {
+                                    tracing::debug!("TLS handshake failed: {e}");
+                                    return;
+                                }
+                            }
+                        }
+                        _ => {
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                            watcher.watch(conn.into_owned()).await
+                        }
+                    };
+                    if let Err(e) = ended {
                         tracing::debug!("connection ended: {e}");
                     }
                 });

@@ -170,13 +170,39 @@ impl Runtime {
                 let t = std::time::Instant::now();
                 let loaded = runtime.load_plugin(cache, &name, entry, None).await;
                 tracing::debug!(plugin = name, "loaded in {:?}", t.elapsed());
-                (index, name, loaded)
+                (index, name, loaded.map(|p| (p, t.elapsed())))
             });
         }
         let mut loaded = Vec::new();
-        while let Some(joined) = loading.join_next().await {
+        // A cold cache compiles every plugin (seconds each on a small
+        // machine): progress in the log says the start is not stuck.
+        let (total, mut finished) = (loading.len(), 0);
+        // A warm cache loads in milliseconds: the ticker only speaks when
+        // loading takes longer, i.e. while plugins compile.
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3));
+        tick.tick().await;
+        loop {
+            let joined = tokio::select! {
+                joined = loading.join_next() => match joined {
+                    Some(joined) => joined,
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    tracing::info!("compiling plugins {finished}/{total} ... (cold cache: {})", self.config().cache_dir.display());
+                    continue;
+                }
+            };
+            finished += 1;
             match joined {
-                Ok((index, _, Ok(p))) => loaded.push((index, Arc::new(p))),
+                Ok((index, name, Ok((p, took)))) => {
+                    if p.load_source == cache::Source::Compiled {
+                        tracing::info!(
+                            "compiling plugins {finished}/{total}: {name} in {:.1} s (cached for later starts)",
+                            took.as_secs_f64()
+                        );
+                    }
+                    loaded.push((index, Arc::new(p)))
+                }
                 Ok((_, name, Err(e))) => tracing::error!("plugin {name} not loaded: {e:#}"),
                 Err(e) => tracing::error!("a plugin failed to load: {e}"),
             }
