@@ -99,7 +99,7 @@ def test_overwrite_versions_and_limits(ssm):
     assert (p["Value"], p["Type"], p["Version"]) == ("v2", "String", 2)
     assert code_of(ssm.put_parameter, Name=n, Value="v3", Overwrite=True, Tags=[{"Key": "a", "Value": "b"}])[0] == "ValidationException"
     # Reserved and malformed names.
-    assert code_of(ssm.put_parameter, Name="/aws/mine", Value="x", Type="String")[0] == "ValidationException"
+    assert code_of(ssm.put_parameter, Name="/aws/mine", Value="x", Type="String")[0] == "AccessDeniedException"
     assert code_of(ssm.put_parameter, Name="ssm-thing", Value="x", Type="String")[0] == "ValidationException"
     assert code_of(ssm.put_parameter, Name="a/b", Value="x", Type="String")[0] == "ValidationException"
     assert code_of(ssm.put_parameter, Name=b + "/x" * 15, Value="x", Type="String")[0] == "HierarchyLevelLimitExceededException"

@@ -4,6 +4,7 @@
 use ministack_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
+use crate::capacity::{self, Capacity};
 use crate::db::{Tbl, check_size, clean_item, clean_value, str_field, to_item, validation};
 use crate::expr::{self, Action, Cmp, Cond, Ctx, Item, Operand, Path, Step};
 
@@ -207,12 +208,12 @@ pub fn check_failed(old: Option<&Item>, input: &Value) -> AwsError {
     e
 }
 
-pub fn consumed(input: &Value, table: &str, units: f64, out: &mut Value) {
-    if matches!(
-        str_field(input, "ReturnConsumedCapacity"),
-        Some("TOTAL" | "INDEXES")
-    ) {
-        out["ConsumedCapacity"] = json!({"TableName": table, "CapacityUnits": units});
+/// Half a unit per eventually consistent read, one when strongly consistent.
+pub fn read_units(input: &Value) -> f64 {
+    if input.get("ConsistentRead").and_then(Value::as_bool) == Some(true) {
+        1.0
+    } else {
+        0.5
     }
 }
 
@@ -246,14 +247,19 @@ pub fn put_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
     let rv = returns(&input, &["NONE", "ALL_OLD"])?;
     let p = parse(&input)?;
-    let (old, _) = put(&t, &input, &p)?;
+    let (old, new) = put(&t, &input, &p)?;
     let mut out = json!({});
+    capacity::single(
+        &input,
+        &t.name,
+        &Capacity::write(&t, old.as_ref(), Some(&new)),
+        &mut out,
+    );
     if rv == "ALL_OLD"
         && let Some(o) = old
     {
         out["Attributes"] = Value::Object(o);
     }
-    consumed(&input, &t.name, 1.0, &mut out);
     Ok(out)
 }
 
@@ -269,7 +275,12 @@ pub fn get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         };
         out["Item"] = Value::Object(item);
     }
-    consumed(&input, &t.name, 0.5, &mut out);
+    capacity::single(
+        &input,
+        &t.name,
+        &Capacity::table(read_units(&input)),
+        &mut out,
+    );
     Ok(out)
 }
 
@@ -293,12 +304,17 @@ pub fn delete_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let p = parse(&input)?;
     let old = delete(&t, &input, &p)?;
     let mut out = json!({});
+    capacity::single(
+        &input,
+        &t.name,
+        &Capacity::write(&t, old.as_ref(), None),
+        &mut out,
+    );
     if rv == "ALL_OLD"
         && let Some(o) = old
     {
         out["Attributes"] = Value::Object(o);
     }
-    consumed(&input, &t.name, 1.0, &mut out);
     Ok(out)
 }
 
@@ -345,6 +361,7 @@ pub fn update_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     )?;
     let p = parse(&input)?;
     let (old, new) = update(&t, &input, &p)?;
+    let cap = Capacity::write(&t, old.as_ref(), Some(&new));
     let paths: Vec<Path> = p
         .update
         .iter()
@@ -362,6 +379,6 @@ pub fn update_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     if let Some(a) = attrs.filter(|a| !a.is_empty()) {
         out["Attributes"] = Value::Object(a);
     }
-    consumed(&input, &t.name, 1.0, &mut out);
+    capacity::single(&input, &t.name, &cap, &mut out);
     Ok(out)
 }

@@ -93,7 +93,7 @@ pub fn replicate_secret_to_regions(
     input: ReplicateSecretToRegionsRequest,
 ) -> Result<ReplicationResponse, AwsError> {
     let _ = input.force_overwrite_replica_secret;
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     if input.add_replica_regions.is_empty() {
         return Err(invalid_parameter("AddReplicaRegions must not be empty."));
     }
@@ -113,10 +113,10 @@ pub struct RemoveRegionsFromReplicationRequest {
 }
 
 pub fn remove_regions_from_replication(
-    _ctx: &Context,
+    ctx: &Context,
     input: RemoveRegionsFromReplicationRequest,
 ) -> Result<ReplicationResponse, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     for region in &input.remove_replica_regions {
         if !secret.replication.iter().any(|s| &s.region == region) {
             return Err(invalid_parameter(format!(
@@ -152,7 +152,7 @@ pub fn stop_replication_to_replica(
     ctx: &Context,
     input: SecretIdRequest,
 ) -> Result<StopReplicationToReplicaResponse, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     match secret.primary_region.as_deref() {
         Some(p) if p != ctx.region => {
             secret.primary_region = None;

@@ -214,10 +214,10 @@ fn region_of(arn: &str) -> String {
 }
 
 pub fn describe_secret(
-    _ctx: &Context,
+    ctx: &Context,
     input: SecretIdRequest,
 ) -> Result<DescribeSecretResponse, AwsError> {
-    let secret = find_any(&input.secret_id)?;
+    let secret = find_any(ctx, &input.secret_id)?;
     Ok(description(&secret, "VersionIdsToStages"))
 }
 
@@ -249,7 +249,7 @@ pub fn update_secret(
     input: UpdateSecretRequest,
 ) -> Result<ArnNameVersion, AwsError> {
     let _ = &input.kind;
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     let has_value = check_value(&input.secret_string, &input.secret_binary, true)?;
     let token = request_token(input.client_request_token)?;
     if has_value || input.kms_key_id.is_some() {
@@ -310,7 +310,7 @@ pub struct DeleteSecretResponse {
 }
 
 pub fn delete_secret(
-    _ctx: &Context,
+    ctx: &Context,
     input: DeleteSecretRequest,
 ) -> Result<DeleteSecretResponse, AwsError> {
     let force = input.force_delete_without_recovery.unwrap_or(false);
@@ -325,7 +325,7 @@ pub fn delete_secret(
             "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
         ));
     }
-    let mut secret = find_any(&input.secret_id)?;
+    let mut secret = find_any(ctx, &input.secret_id)?;
     let now = time::now();
     if force {
         SECRETS.delete(&secret.name);
@@ -365,8 +365,8 @@ impl From<&Secret> for ArnName {
     }
 }
 
-pub fn restore_secret(_ctx: &Context, input: SecretIdRequest) -> Result<ArnName, AwsError> {
-    let mut secret = find_any(&input.secret_id)?;
+pub fn restore_secret(ctx: &Context, input: SecretIdRequest) -> Result<ArnName, AwsError> {
+    let mut secret = find_any(ctx, &input.secret_id)?;
     secret.deletion_date = None;
     save(&secret)?;
     Ok(ArnName::from(&secret))
@@ -404,9 +404,9 @@ pub struct TagResourceRequest {
     tags: Vec<Tag>,
 }
 
-pub fn tag_resource(_ctx: &Context, input: TagResourceRequest) -> Result<Empty, AwsError> {
+pub fn tag_resource(ctx: &Context, input: TagResourceRequest) -> Result<Empty, AwsError> {
     check_tags(&input.tags)?;
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     merge_tags(&mut secret.tags, input.tags);
     if secret.tags.len() > 50 {
         return Err(invalid_parameter("A secret can have at most 50 tags."));
@@ -422,8 +422,8 @@ pub struct UntagResourceRequest {
     tag_keys: Vec<String>,
 }
 
-pub fn untag_resource(_ctx: &Context, input: UntagResourceRequest) -> Result<Empty, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+pub fn untag_resource(ctx: &Context, input: UntagResourceRequest) -> Result<Empty, AwsError> {
+    let mut secret = find(ctx, &input.secret_id)?;
     secret.tags.retain(|t| !input.tag_keys.contains(&t.key));
     save(&secret)?;
     Ok(Empty {})

@@ -78,10 +78,10 @@ pub fn read_value(
 }
 
 pub fn get_secret_value(
-    _ctx: &Context,
+    ctx: &Context,
     input: GetSecretValueRequest,
 ) -> Result<SecretValue, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     let accessed = |s: &Secret| {
         let mut dates = vec![s.last_accessed];
         dates.extend(s.versions.values().map(|v| v.last_accessed));
@@ -127,7 +127,7 @@ pub fn put_secret_value(
 ) -> Result<PutSecretValueResponse, AwsError> {
     let _ = &input.rotation_token;
     check_value(&input.secret_string, &input.secret_binary, false)?;
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     let token = request_token(input.client_request_token)?;
     let stages = input
         .version_stages
@@ -169,10 +169,10 @@ pub struct UpdateSecretVersionStageRequest {
 }
 
 pub fn update_secret_version_stage(
-    _ctx: &Context,
+    ctx: &Context,
     input: UpdateSecretVersionStageRequest,
 ) -> Result<ArnName, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     let stage = input.version_stage;
     if stage.is_empty() || stage.len() > 256 {
         return Err(invalid_parameter("Invalid VersionStage."));
@@ -259,10 +259,10 @@ pub struct ListSecretVersionIdsResponse {
 }
 
 pub fn list_secret_version_ids(
-    _ctx: &Context,
+    ctx: &Context,
     input: ListSecretVersionIdsRequest,
 ) -> Result<ListSecretVersionIdsResponse, AwsError> {
-    let secret = find_any(&input.secret_id)?;
+    let secret = find_any(ctx, &input.secret_id)?;
     let mut versions: Vec<&Version> = secret
         .versions
         .values()
