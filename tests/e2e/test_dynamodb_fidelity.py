@@ -92,16 +92,17 @@ def test_json_protocol_never_answers_validation_error(gateway, ddb):
 
 def test_validation_errors_are_accumulated(gateway):
     raw = gateway.client("dynamodb", parameter_validation=False)
-    err = error_of(raw.create_table, TableName="a", BillingMode="SOMETIMES",
+    err = error_of(raw.create_table, TableName="abc", BillingMode="SOMETIMES", TableClass="GOLD",
                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
     assert err["Error"]["Code"] == "ValidationException", err
     msg = err["Error"]["Message"]
     assert msg.startswith("2 validation errors detected: "), msg
-    assert "Value 'a' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3" in msg
     assert "Value 'SOMETIMES' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set" in msg
-    err = error_of(raw.scan, TableName="ab", Limit=0)
-    assert err["Error"]["Message"].startswith("2 validation errors detected: "), err
+    assert "Value 'GOLD' at 'tableClass' failed to satisfy constraint: Member must satisfy enum value set" in msg
+    err = error_of(raw.scan, TableName="abc", Limit=0, TotalSegments=0, Segment=-1)
+    assert err["Error"]["Message"].startswith("3 validation errors detected: "), err
+    assert "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1" in err["Error"]["Message"]
     err = error_of(raw.get_item, TableName="abc")
     assert err["Error"]["Message"] == (
         "1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
@@ -256,7 +257,7 @@ def test_control_plane_checks(ddb):
                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                          {"AttributeName": "l", "AttributeType": "S"}],
-                   LocalSecondaryIndexes=[{"IndexName": "l", "KeySchema": [
+                   LocalSecondaryIndexes=[{"IndexName": "by-l", "KeySchema": [
                        {"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "l", "KeyType": "RANGE"}],
                        "Projection": {"ProjectionType": "ALL"}}],
                    BillingMode="PAY_PER_REQUEST")

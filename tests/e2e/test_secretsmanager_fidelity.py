@@ -65,3 +65,80 @@ def test_rotate_secret_without_a_lambda_plugin_records_the_configuration(make_ga
     assert d["RotationLambdaARN"] == fn
     assert d["RotationRules"]["AutomaticallyAfterDays"] == 7
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "v"
+
+
+# --- group 5: multi-Region replicas -----------------------------------------
+
+
+def test_replicas_are_read_only_copies_that_follow_the_primary(gateway):
+    primary = gateway.client("secretsmanager", region="us-east-1")
+    replica_sm = gateway.client("secretsmanager", region="eu-west-1")
+    name = f"fid/{uid()}"
+    out = primary.create_secret(Name=name, SecretString="v1",
+                                AddReplicaRegions=[{"Region": "eu-west-1"}])
+    arn = out["ARN"]
+    assert out["ReplicationStatus"][0]["Region"] == "eu-west-1"
+    assert out["ReplicationStatus"][0]["Status"] == "InSync"
+    replica_arn = arn.replace(":us-east-1:", ":eu-west-1:")
+    d = replica_sm.describe_secret(SecretId=name)
+    assert d["ARN"] == replica_arn and d["PrimaryRegion"] == "us-east-1"
+    assert replica_sm.get_secret_value(SecretId=name)["SecretString"] == "v1"
+    assert replica_sm.get_secret_value(SecretId=replica_arn)["SecretString"] == "v1"
+    # The replica follows the primary.
+    primary.put_secret_value(SecretId=name, SecretString="v2")
+    primary.update_secret(SecretId=name, Description="shared")
+    assert replica_sm.get_secret_value(SecretId=name)["SecretString"] == "v2"
+    assert replica_sm.describe_secret(SecretId=name)["Description"] == "shared"
+    # Writes to the replica are refused.
+    for call in (
+        lambda: replica_sm.put_secret_value(SecretId=name, SecretString="x"),
+        lambda: replica_sm.update_secret(SecretId=name, Description="x"),
+        lambda: replica_sm.delete_secret(SecretId=name),
+        lambda: replica_sm.tag_resource(SecretId=name, Tags=[{"Key": "k", "Value": "v"}]),
+    ):
+        err = error_of(call)
+        assert err["Error"]["Code"] == "InvalidRequestException", err
+    # The primary is not deleted while replicated.
+    err = error_of(primary.delete_secret, SecretId=name, ForceDeleteWithoutRecovery=True)
+    assert err["Error"]["Code"] == "InvalidRequestException", err
+    # Removing the region deletes the replica.
+    out = primary.remove_regions_from_replication(SecretId=name, RemoveReplicaRegions=["eu-west-1"])
+    assert out["ReplicationStatus"] == []
+    err = error_of(replica_sm.describe_secret, SecretId=name)
+    assert err["Error"]["Code"] == "ResourceNotFoundException"
+    primary.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+
+def test_an_existing_secret_in_the_region_needs_force_overwrite(gateway):
+    primary = gateway.client("secretsmanager", region="us-east-1")
+    other = gateway.client("secretsmanager", region="ap-south-1")
+    name = f"fid/{uid()}"
+    other.create_secret(Name=name, SecretString="theirs")
+    primary.create_secret(Name=name, SecretString="ours")
+    out = primary.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "ap-south-1"}])
+    [status] = out["ReplicationStatus"]
+    assert status["Status"] == "Failed" and "already exists" in status["StatusMessage"]
+    assert other.get_secret_value(SecretId=name)["SecretString"] == "theirs"
+    out = primary.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "ap-south-1"}],
+                                              ForceOverwriteReplicaSecret=True)
+    assert out["ReplicationStatus"][0]["Status"] == "InSync"
+    assert other.get_secret_value(SecretId=name)["SecretString"] == "ours"
+    assert other.describe_secret(SecretId=name)["PrimaryRegion"] == "us-east-1"
+
+
+def test_a_promoted_replica_is_a_standalone_secret(gateway):
+    primary = gateway.client("secretsmanager", region="us-east-1")
+    replica_sm = gateway.client("secretsmanager", region="us-west-2")
+    name = f"fid/{uid()}"
+    primary.create_secret(Name=name, SecretString="v1", AddReplicaRegions=[{"Region": "us-west-2"}])
+    err = error_of(primary.stop_replication_to_replica, SecretId=name)
+    assert err["Error"]["Code"] == "InvalidRequestException"
+    out = replica_sm.stop_replication_to_replica(SecretId=name)
+    assert out["ARN"].split(":")[3] == "us-west-2"
+    assert "PrimaryRegion" not in replica_sm.describe_secret(SecretId=name)
+    replica_sm.put_secret_value(SecretId=name, SecretString="mine")
+    assert replica_sm.get_secret_value(SecretId=name)["SecretString"] == "mine"
+    assert primary.get_secret_value(SecretId=name)["SecretString"] == "v1"
+    assert primary.describe_secret(SecretId=name).get("ReplicationStatus", []) == []
+    primary.put_secret_value(SecretId=name, SecretString="v2")
+    assert replica_sm.get_secret_value(SecretId=name)["SecretString"] == "mine"

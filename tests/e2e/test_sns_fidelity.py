@@ -103,3 +103,21 @@ def test_tagging_a_malformed_arn_is_invalid_parameter(sns, arn):
 def test_tagging_a_missing_topic_is_resource_not_found(sns):
     err = error_of(sns.list_tags_for_resource, ResourceArn=f"arn:aws:sns:us-east-1:{ACCOUNT}:nope-{uid()}")
     assert err["Error"]["Code"] == "ResourceNotFound", err
+
+
+def test_http_endpoints_with_userinfo_get_basic_auth(gateway, sns):
+    import base64
+    import json as jsonlib
+    from test_sns import Receiver
+
+    receiver = Receiver()
+    try:
+        topic = sns.create_topic(Name=f"fid-{uid()}")["TopicArn"]
+        url = receiver.url.replace("http://", "http://alice:s%40cret@")
+        sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=url)
+        path, headers, body = receiver.next()
+        assert path == "/hook"
+        assert headers["authorization"] == "Basic " + base64.b64encode(b"alice:s@cret").decode()
+        assert jsonlib.loads(body)["Type"] == "SubscriptionConfirmation"
+    finally:
+        receiver.close()

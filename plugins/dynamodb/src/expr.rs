@@ -1195,6 +1195,13 @@ pub fn apply(actions: &[Action], item: &mut Item) -> Result<(), String> {
             }
             Action::Remove(p) => removes.push(p),
             Action::Add(p, v) => {
+                // ADD takes a number or a set, whatever the attribute holds.
+                if !matches!(type_of(v), "N" | "SS" | "NS" | "BS") {
+                    return Err(format!(
+                        "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: {}",
+                        type_name(type_of(v))
+                    ));
+                }
                 let cur = get(&before, p).cloned();
                 let new = match (type_of(v), cur) {
                     ("N", None) => v.clone(),

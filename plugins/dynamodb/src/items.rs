@@ -19,6 +19,37 @@ pub struct Parsed {
 }
 
 pub fn parse(input: &Value) -> Result<Parsed, AwsError> {
+    // Legacy (non-expression) and expression parameters never mix.
+    let present = |fields: &[&'static str]| -> Vec<&'static str> {
+        fields
+            .iter()
+            .copied()
+            .filter(|f| input.get(*f).is_some_and(|v| !v.is_null()))
+            .collect()
+    };
+    let legacy = present(&[
+        "AttributesToGet",
+        "AttributeUpdates",
+        "ConditionalOperator",
+        "Expected",
+        "KeyConditions",
+        "QueryFilter",
+        "ScanFilter",
+    ]);
+    let expressions = present(&[
+        "ConditionExpression",
+        "FilterExpression",
+        "KeyConditionExpression",
+        "ProjectionExpression",
+        "UpdateExpression",
+    ]);
+    if !legacy.is_empty() && !expressions.is_empty() {
+        return Err(validation(format!(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
+            legacy.join(", "),
+            expressions.join(", ")
+        )));
+    }
     let names = input
         .get("ExpressionAttributeNames")
         .and_then(|v| v.as_object());

@@ -247,7 +247,7 @@ pub fn batch_get_secret_value(
             for id in ids {
                 let got = find(ctx, &id).and_then(|mut s| {
                     let v = read_value(&mut s, None, None)?;
-                    save(&s)?;
+                    save(ctx, &s)?;
                     Ok(v)
                 });
                 match got {
@@ -275,7 +275,7 @@ pub fn batch_get_secret_value(
             for mut s in page {
                 match read_value(&mut s, None, None) {
                     Ok(v) => {
-                        save(&s)?;
+                        save(ctx, &s)?;
                         values.push(v);
                     }
                     Err(e) => errors.push(ApiError {

@@ -76,7 +76,7 @@ pub fn put_resource_policy(
     ctx: &Context,
     input: PutResourcePolicyRequest,
 ) -> Result<ArnName, AwsError> {
-    let mut secret = find(ctx, &input.secret_id)?;
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     let doc = parse_policy(&input.resource_policy)?;
     if input.block_public_policy.unwrap_or(false) && is_public(&doc) {
         return Err(AwsError::new(
@@ -85,7 +85,7 @@ pub fn put_resource_policy(
         ));
     }
     secret.policy = Some(input.resource_policy);
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(ArnName::from(&secret))
 }
 
@@ -112,9 +112,9 @@ pub fn get_resource_policy(
 }
 
 pub fn delete_resource_policy(ctx: &Context, input: SecretIdRequest) -> Result<ArnName, AwsError> {
-    let mut secret = find(ctx, &input.secret_id)?;
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     secret.policy = None;
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(ArnName::from(&secret))
 }
 

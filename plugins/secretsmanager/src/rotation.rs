@@ -83,7 +83,7 @@ pub fn rotate_secret(
     ctx: &Context,
     input: RotateSecretRequest,
 ) -> Result<ArnNameVersion, AwsError> {
-    let secret = find(ctx, &input.secret_id)?;
+    let secret = find_writable(ctx, &input.secret_id)?;
     if let Some(rules) = &input.rotation_rules {
         check_rules(rules)?;
     }
@@ -122,7 +122,7 @@ pub fn rotate_secret(
         secret.rotation_rules = Some(rules);
     }
     secret.last_changed = time::now();
-    save(&secret)?;
+    save(ctx, &secret)?;
 
     let steps: &[&str] = if !lambda_loaded {
         &[]
@@ -137,7 +137,7 @@ pub fn rotate_secret(
     let mut secret = find(ctx, &input.secret_id)?;
     if steps.len() > 1 {
         secret.last_rotated = Some(time::now());
-        save(&secret)?;
+        save(ctx, &secret)?;
     }
     Ok(ArnNameVersion {
         arn: secret.arn,
@@ -150,10 +150,10 @@ pub fn cancel_rotate_secret(
     ctx: &Context,
     input: SecretIdRequest,
 ) -> Result<ArnNameVersion, AwsError> {
-    let mut secret = find(ctx, &input.secret_id)?;
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     secret.rotation_enabled = false;
     secret.last_changed = time::now();
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(ArnNameVersion {
         version_id: secret.version_with_stage(AWSPENDING).map(|v| v.id.clone()),
         arn: secret.arn,

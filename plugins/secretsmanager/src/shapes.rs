@@ -94,6 +94,13 @@ pub struct Secret {
 }
 
 impl Secret {
+    /// A read-only copy of a secret whose primary is in another region.
+    pub fn is_replica_here(&self, ctx: &Context) -> bool {
+        self.primary_region
+            .as_deref()
+            .is_some_and(|p| p != ctx.region)
+    }
+
     pub fn is_deleted(&self) -> bool {
         self.deletion_date.is_some()
     }
@@ -330,8 +337,27 @@ pub fn find(ctx: &Context, secret_id: &str) -> Result<Secret, AwsError> {
     Ok(secret)
 }
 
-pub fn save(secret: &Secret) -> Result<(), AwsError> {
-    SECRETS.put(&secret.name, secret)
+/// Stores a secret; a primary's replicas follow it.
+pub fn save(ctx: &Context, secret: &Secret) -> Result<(), AwsError> {
+    SECRETS.put(&secret.name, secret)?;
+    crate::replication::sync_replicas(ctx, secret)
+}
+
+/// Finds a secret to change: a replica is read-only, changed only through
+/// its primary.
+pub fn find_writable(ctx: &Context, secret_id: &str) -> Result<Secret, AwsError> {
+    let secret = find(ctx, secret_id)?;
+    refuse_replica(ctx, &secret)?;
+    Ok(secret)
+}
+
+pub fn refuse_replica(ctx: &Context, secret: &Secret) -> Result<(), AwsError> {
+    if secret.is_replica_here(ctx) {
+        return Err(invalid_request(
+            "Operation not permitted on a replica secret. Call must be made in primary secret's region.",
+        ));
+    }
+    Ok(())
 }
 
 /// A ClientRequestToken: 32 to 64 characters; a new UUID when absent.
