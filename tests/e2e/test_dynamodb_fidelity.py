@@ -289,3 +289,16 @@ def test_partiql_returning(ddb):
     assert out["Items"] == [{"v": {"N": "5"}}]
     out = ddb.execute_statement(Statement=f"DELETE FROM \"{t}\" WHERE pk = 'a' RETURNING ALL OLD *")
     assert out["Items"] == [{"pk": {"S": "a"}, "v": {"N": "5"}}]
+
+
+def test_resource_policy_revision_ids_are_stable(ddb):
+    import json
+    t = make_table(ddb)
+    arn = ddb.describe_table(TableName=t)["Table"]["TableArn"]
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+        "Action": "dynamodb:GetItem", "Resource": arn}]})
+    rev = ddb.put_resource_policy(ResourceArn=arn, Policy=policy)["RevisionId"]
+    assert ddb.get_resource_policy(ResourceArn=arn)["RevisionId"] == rev
+    assert ddb.put_resource_policy(ResourceArn=arn, Policy=policy)["RevisionId"] == rev
+    assert ddb.delete_resource_policy(ResourceArn=arn)["RevisionId"] == rev
