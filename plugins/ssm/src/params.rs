@@ -814,7 +814,7 @@ pub struct DeleteParameterRequest {
 pub fn delete_parameter(_ctx: &Context, input: DeleteParameterRequest) -> Result<Empty, AwsError> {
     // DeleteParameter(s) take the name itself: an ARN names no parameter.
     let name = &input.name;
-    if load(&name)?.is_none() || !PARAMS.delete(&name) {
+    if load(name)?.is_none() || !PARAMS.delete(name) {
         return Err(parameter_not_found(&input.name));
     }
     Ok(Empty {})
