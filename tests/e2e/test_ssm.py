@@ -350,7 +350,7 @@ def test_run_command(ssm):
 
 
 def test_unimplemented_operation_is_501(ssm):
-    r = error_of(ssm.create_document, Content="{}", Name="doc")
+    r = error_of(ssm.start_automation_execution, DocumentName="AWS-RestartEC2Instance")
     assert r["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 
