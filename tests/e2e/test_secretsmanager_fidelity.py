@@ -142,3 +142,31 @@ def test_a_promoted_replica_is_a_standalone_secret(gateway):
     assert primary.describe_secret(SecretId=name).get("ReplicationStatus", []) == []
     primary.put_secret_value(SecretId=name, SecretString="v2")
     assert replica_sm.get_secret_value(SecretId=name)["SecretString"] == "mine"
+
+
+def test_write_operations_reach_eventbridge(gateway, sm):
+    import json
+
+    events, sqs = gateway.client("events"), gateway.client("sqs")
+    name = f"fid/{uid()}"
+    rule = f"sm-{uid()}"
+    events.put_rule(Name=rule, EventPattern=json.dumps({
+        "source": ["aws.secretsmanager"], "detail": {"requestParameters": {"name": [name]}}}))
+    url = sqs.create_queue(QueueName=f"sm-events-{uid()}")["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": qarn}])
+    arn = sm.create_secret(Name=name, SecretString="top-secret")["ARN"]
+    got = []
+    for _ in range(20):
+        got += sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+        if got:
+            break
+    assert got, "no event delivered"
+    event = json.loads(got[0]["Body"])
+    assert event["source"] == "aws.secretsmanager"
+    assert event["detail-type"] == "AWS API Call via CloudTrail"
+    assert event["resources"] == [arn]
+    d = event["detail"]
+    assert d["eventSource"] == "secretsmanager.amazonaws.com" and d["eventName"] == "CreateSecret"
+    assert d["requestParameters"]["name"] == name
+    assert "top-secret" not in got[0]["Body"]

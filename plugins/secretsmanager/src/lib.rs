@@ -10,6 +10,7 @@
 
 use ministack_sdk::prelude::*;
 
+mod events;
 mod listing;
 mod password;
 mod policy;
@@ -29,41 +30,86 @@ impl Service for SecretsManager {
     fn router() -> Router {
         Router::new()
             .resources(resources::types())
-            .op("CreateSecret", secrets::create_secret)
+            .op(
+                "CreateSecret",
+                events::published("CreateSecret", secrets::create_secret),
+            )
             .op("DescribeSecret", secrets::describe_secret)
-            .op("UpdateSecret", secrets::update_secret)
-            .op("DeleteSecret", secrets::delete_secret)
-            .op("RestoreSecret", secrets::restore_secret)
-            .op("TagResource", secrets::tag_resource)
-            .op("UntagResource", secrets::untag_resource)
+            .op(
+                "UpdateSecret",
+                events::published("UpdateSecret", secrets::update_secret),
+            )
+            .op(
+                "DeleteSecret",
+                events::published("DeleteSecret", secrets::delete_secret),
+            )
+            .op(
+                "RestoreSecret",
+                events::published("RestoreSecret", secrets::restore_secret),
+            )
+            .op(
+                "TagResource",
+                events::published("TagResource", secrets::tag_resource),
+            )
+            .op(
+                "UntagResource",
+                events::published("UntagResource", secrets::untag_resource),
+            )
             .op("GetSecretValue", versions::get_secret_value)
-            .op("PutSecretValue", versions::put_secret_value)
+            .op(
+                "PutSecretValue",
+                events::published("PutSecretValue", versions::put_secret_value),
+            )
             .op(
                 "UpdateSecretVersionStage",
-                versions::update_secret_version_stage,
+                events::published(
+                    "UpdateSecretVersionStage",
+                    versions::update_secret_version_stage,
+                ),
             )
             .op("ListSecretVersionIds", versions::list_secret_version_ids)
             .op("ListSecrets", listing::list_secrets)
             .op("BatchGetSecretValue", listing::batch_get_secret_value)
             .op("GetRandomPassword", password::get_random_password)
-            .op("PutResourcePolicy", policy::put_resource_policy)
+            .op(
+                "PutResourcePolicy",
+                events::published("PutResourcePolicy", policy::put_resource_policy),
+            )
             .op("GetResourcePolicy", policy::get_resource_policy)
-            .op("DeleteResourcePolicy", policy::delete_resource_policy)
+            .op(
+                "DeleteResourcePolicy",
+                events::published("DeleteResourcePolicy", policy::delete_resource_policy),
+            )
             .op("ValidateResourcePolicy", policy::validate_resource_policy)
             .op(
                 "ReplicateSecretToRegions",
-                replication::replicate_secret_to_regions,
+                events::published(
+                    "ReplicateSecretToRegions",
+                    replication::replicate_secret_to_regions,
+                ),
             )
             .op(
                 "RemoveRegionsFromReplication",
-                replication::remove_regions_from_replication,
+                events::published(
+                    "RemoveRegionsFromReplication",
+                    replication::remove_regions_from_replication,
+                ),
             )
             .op(
                 "StopReplicationToReplica",
-                replication::stop_replication_to_replica,
+                events::published(
+                    "StopReplicationToReplica",
+                    replication::stop_replication_to_replica,
+                ),
             )
-            .op("RotateSecret", rotation::rotate_secret)
-            .op("CancelRotateSecret", rotation::cancel_rotate_secret)
+            .op(
+                "RotateSecret",
+                events::published("RotateSecret", rotation::rotate_secret),
+            )
+            .op(
+                "CancelRotateSecret",
+                events::published("CancelRotateSecret", rotation::cancel_rotate_secret),
+            )
             // Reached only through services.call, by this plugin in the
             // region of a primary or of a replica.
             .op(
