@@ -94,3 +94,15 @@ def test_the_key_is_checked_before_the_pair_spec(kms):
 def test_rotation_status_is_false_for_keys_that_cannot_rotate(kms, spec, usage):
     key = kms.create_key(KeySpec=spec, KeyUsage=usage)["KeyMetadata"]["KeyId"]
     assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is False
+
+
+def test_generate_data_key_checks_the_key_before_the_spec(kms):
+    missing = "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000"
+    err = error_of(kms.generate_data_key, KeyId=missing)
+    assert err["Error"]["Code"] == "NotFoundException", err
+    signing = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    err = error_of(kms.generate_data_key, KeyId=signing)
+    assert err["Error"]["Code"] == "InvalidKeyUsageException", err
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    err = error_of(kms.generate_data_key, KeyId=key)
+    assert err["Error"]["Code"] == "ValidationException", err

@@ -346,13 +346,14 @@ fn data_key(
     input: GenerateDataKeyRequest,
     plaintext_out: bool,
 ) -> Result<Value, AwsError> {
-    let n = data_key_length(input.number_of_bytes, input.key_spec.as_deref())?;
     let operation = if plaintext_out {
         "GenerateDataKey"
     } else {
         "GenerateDataKeyWithoutPlaintext"
     };
+    // The key's existence and usage are checked before the key spec.
     let key = data_key_owner(ctx, &input.key_id, operation)?;
+    let n = data_key_length(input.number_of_bytes, input.key_spec.as_deref())?;
     if input.dry_run == Some(true) {
         return Err(crate::dry_run());
     }
