@@ -224,6 +224,7 @@ impl Service for DynamoDb {
                 streams::internal_streams_read,
             )
             .task(tables::TTL_SWEEP, tables::ttl_sweep)
+            .task(streams::KINESIS_DELIVERY, streams::deliver_kinesis)
     }
 }
 
