@@ -26,12 +26,24 @@ fn missing(protocol: Protocol, path: &str) -> AwsError {
 }
 
 fn invalid(protocol: Protocol, msg: String) -> AwsError {
+    invalid_all(protocol, vec![msg])
+}
+
+/// AWS reports every constraint a request breaks at once:
+/// `3 validation errors detected: <a>; <b>; <c>`.
+fn invalid_all(protocol: Protocol, messages: Vec<String>) -> AwsError {
     let code = match protocol {
         Protocol::Query => "ValidationError",
         Protocol::Ec2 => "InvalidParameterValue",
         _ => "ValidationException",
     };
-    AwsError::new(code, format!("1 validation error detected: {msg}"), 400)
+    let n = messages.len();
+    let plural = if n == 1 { "error" } else { "errors" };
+    AwsError::new(
+        code,
+        format!("{n} validation {plural} detected: {}", messages.join("; ")),
+        400,
+    )
 }
 
 /// `open_enums`: string shapes whose enum the service checks itself, with
@@ -43,18 +55,27 @@ pub(crate) fn validate(
     protocol: Protocol,
     open_enums: &[&str],
 ) -> Result<(), AwsError> {
-    Walk {
+    let walk = Walk {
         m,
         protocol,
         open_enums,
+        found: std::cell::RefCell::new(Vec::new()),
+    };
+    walk.walk(id, v, "")?;
+    let found = walk.found.into_inner();
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid_all(protocol, found))
     }
-    .walk(id, v, "")
 }
 
 struct Walk<'a> {
     m: &'a Model,
     protocol: Protocol,
     open_enums: &'a [&'a str],
+    /// Constraint violations found so far (JSON protocols report them all).
+    found: std::cell::RefCell<Vec<String>>,
 }
 
 fn lower_first(s: &str) -> String {
@@ -65,7 +86,28 @@ fn lower_first(s: &str) -> String {
     }
 }
 
+/// A number as the request wrote it (`5`, not `5.0`).
+fn number(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 impl Walk<'_> {
+    /// Records a violation: the query protocols stop at the first one, the
+    /// JSON ones collect them all (AWS caps the list at ten).
+    fn fail(&self, message: String) -> Result<(), AwsError> {
+        if matches!(self.protocol, Protocol::Query | Protocol::Ec2) {
+            return Err(invalid(self.protocol, message));
+        }
+        let mut found = self.found.borrow_mut();
+        if found.len() < 10 {
+            found.push(message);
+        }
+        Ok(())
+    }
+
     fn walk(&self, id: ShapeId, v: &Value, path: &str) -> Result<(), AwsError> {
         let (m, protocol) = (self.m, self.protocol);
         let shape = m.shape(id);
@@ -79,25 +121,24 @@ impl Walk<'_> {
                 format!("{path}.{}", lower_first(name))
             }
         };
+        // A string's value is quoted in the message, as AWS does.
+        let shown = match v {
+            Value::String(s) => format!("'{s}' "),
+            _ => String::new(),
+        };
         let len_check = |len: usize, what: &str| -> Result<(), AwsError> {
             if let Some(min) = shape.min
                 && (len as f64) < min
             {
-                return Err(invalid(
-                    protocol,
-                    format!(
-                        "Value at '{path}' failed to satisfy constraint: Member must have {what} greater than or equal to {min}"
-                    ),
+                return self.fail(format!(
+                    "Value {shown}at '{path}' failed to satisfy constraint: Member must have {what} greater than or equal to {min}"
                 ));
             }
             if let Some(max) = shape.max
                 && (len as f64) > max
             {
-                return Err(invalid(
-                    protocol,
-                    format!(
-                        "Value at '{path}' failed to satisfy constraint: Member must have {what} less than or equal to {max}"
-                    ),
+                return self.fail(format!(
+                    "Value {shown}at '{path}' failed to satisfy constraint: Member must have {what} less than or equal to {max}"
                 ));
             }
             Ok(())
@@ -112,7 +153,13 @@ impl Walk<'_> {
                             // streaming payload may be empty.
                             let streaming = member.streaming || m.shape(member.shape).streaming;
                             if member.required && !member.idempotency_token && !streaming {
-                                return Err(missing(protocol, &member.name));
+                                if matches!(protocol, Protocol::Query | Protocol::Ec2) {
+                                    return Err(missing(protocol, &member.name));
+                                }
+                                self.fail(format!(
+                                    "Value null at '{}' failed to satisfy constraint: Member must not be null",
+                                    join(&member.name)
+                                ))?;
                             }
                         }
                         Some(val) => self.walk(member.shape, val, &join(&member.name))?,
@@ -143,13 +190,10 @@ impl Walk<'_> {
                     && !values.iter().any(|e| e == s)
                     && !self.open_enums.contains(&shape.name.as_str())
                 {
-                    return Err(invalid(
-                        protocol,
-                        format!(
-                            "Value '{s}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-                            values.join(", ")
-                        ),
-                    ));
+                    self.fail(format!(
+                        "Value '{s}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                        values.join(", ")
+                    ))?;
                 }
                 len_check(s.chars().count(), "length")?;
             }
@@ -165,21 +209,17 @@ impl Walk<'_> {
                 if let Some(min) = shape.min
                     && f < min
                 {
-                    return Err(invalid(
-                        protocol,
-                        format!(
-                            "Value '{f}' at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
-                        ),
+                    return self.fail(format!(
+                        "Value '{}' at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {min}",
+                        number(v)
                     ));
                 }
                 if let Some(max) = shape.max
                     && f > max
                 {
-                    return Err(invalid(
-                        protocol,
-                        format!(
-                            "Value '{f}' at '{path}' failed to satisfy constraint: Member must have value less than or equal to {max}"
-                        ),
+                    return self.fail(format!(
+                        "Value '{}' at '{path}' failed to satisfy constraint: Member must have value less than or equal to {max}",
+                        number(v)
                     ));
                 }
             }

@@ -90,7 +90,7 @@ def test_attributes_all_and_counters(sqs):
     assert attrs["QueueArn"] == f"arn:aws:sqs:us-east-1:{ACCOUNT}:{name}"
     assert attrs["MessageRetentionPeriod"] == "600"
     assert attrs["VisibilityTimeout"] == "30"
-    assert attrs["MaximumMessageSize"] == "262144"
+    assert attrs["MaximumMessageSize"] == "1048576"
     assert int(attrs["CreatedTimestamp"]) > 1_600_000_000
     err = error_of(sqs.set_queue_attributes, QueueUrl=url, Attributes={"VisibilityTimeout": "99999"})
     assert err["Error"]["Code"] == "InvalidAttributeValue"
@@ -412,7 +412,7 @@ def test_queues_are_per_account_and_urls_reach_the_owner(gateway):
 
 def test_bad_input(sqs):
     url, _ = new_queue(sqs)
-    err = error_of(sqs.send_message, QueueUrl=url, MessageBody="x" * (262_144 + 1))
+    err = error_of(sqs.send_message, QueueUrl=url, MessageBody="x" * (1_048_576 + 1))
     assert err["Error"]["Code"] == "InvalidParameterValue"
     err = error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageAttributes={"a": {"DataType": "Weird", "StringValue": "v"}})
     assert err["Error"]["Code"] == "InvalidParameterValue"

@@ -99,7 +99,7 @@ def test_overwrite_versions_and_limits(ssm):
     assert (p["Value"], p["Type"], p["Version"]) == ("v2", "String", 2)
     assert code_of(ssm.put_parameter, Name=n, Value="v3", Overwrite=True, Tags=[{"Key": "a", "Value": "b"}])[0] == "ValidationException"
     # Reserved and malformed names.
-    assert code_of(ssm.put_parameter, Name="/aws/mine", Value="x", Type="String")[0] == "ValidationException"
+    assert code_of(ssm.put_parameter, Name="/aws/mine", Value="x", Type="String")[0] == "AccessDeniedException"
     assert code_of(ssm.put_parameter, Name="ssm-thing", Value="x", Type="String")[0] == "ValidationException"
     assert code_of(ssm.put_parameter, Name="a/b", Value="x", Type="String")[0] == "ValidationException"
     assert code_of(ssm.put_parameter, Name=b + "/x" * 15, Value="x", Type="String")[0] == "HierarchyLevelLimitExceededException"
@@ -350,7 +350,7 @@ def test_run_command(ssm):
 
 
 def test_unimplemented_operation_is_501(ssm):
-    r = error_of(ssm.create_document, Content="{}", Name="doc")
+    r = error_of(ssm.start_automation_execution, DocumentName="AWS-RestartEC2Instance")
     assert r["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 

@@ -9,6 +9,9 @@ use std::collections::BTreeSet;
 use ministack_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
+use std::collections::BTreeMap;
+
+use crate::capacity::{self, Capacity};
 use crate::db::{Tbl, str_field, to_item, validation};
 use crate::expr;
 use crate::items::{self, parse};
@@ -28,14 +31,16 @@ pub fn batch_get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         ));
     }
     if req.is_empty() {
-        return Err(AwsError::validation_error(
+        return Err(AwsError::validation(
             "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ));
     }
     let mut responses = Map::new();
+    let mut used: BTreeMap<String, Capacity> = BTreeMap::new();
     for (name, r) in &req {
         let t = Tbl::open(name)?;
         let p = parse(r)?;
+        let units = items::read_units(r);
         let mut seen = BTreeSet::new();
         let mut items = Vec::new();
         for k in r["Keys"].as_array().into_iter().flatten() {
@@ -43,6 +48,9 @@ pub fn batch_get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
             if !seen.insert(key.clone()) {
                 return Err(validation("Provided list of item keys contains duplicates"));
             }
+            used.entry(name.clone())
+                .or_default()
+                .add(&Capacity::table(units));
             if let Some(item) = t.get(&key) {
                 items.push(Value::Object(match &p.projection {
                     Some(paths) => expr::project(&item, paths),
@@ -52,7 +60,9 @@ pub fn batch_get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         }
         responses.insert(name.clone(), Value::Array(items));
     }
-    Ok(json!({ "Responses": responses, "UnprocessedKeys": {} }))
+    let mut out = json!({ "Responses": responses, "UnprocessedKeys": {} });
+    capacity::list(&input, &used, None, &mut out);
+    Ok(out)
 }
 
 pub fn batch_write_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
@@ -65,17 +75,18 @@ pub fn batch_write_item(_ctx: &Context, input: Value) -> Result<Value, AwsError>
         .map(|r| r.as_array().map_or(0, |k| k.len()))
         .sum();
     if total > 25 {
-        return Err(AwsError::validation_error(format!(
+        return Err(AwsError::validation(format!(
             "1 validation error detected: Value '{{{}}}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
             req.keys().cloned().collect::<Vec<_>>().join(", ")
         )));
     }
     if total == 0 {
-        return Err(AwsError::validation_error(
+        return Err(AwsError::validation(
             "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ));
     }
     let none = items::Parsed::default();
+    let mut used: BTreeMap<String, Capacity> = BTreeMap::new();
     for (name, writes) in &req {
         let t = Tbl::open(name)?;
         let mut seen = BTreeSet::new();
@@ -95,14 +106,21 @@ pub fn batch_write_item(_ctx: &Context, input: Value) -> Result<Value, AwsError>
             }
         }
         for w in writes.as_array().into_iter().flatten() {
-            if let Some(p) = w.get("PutRequest") {
-                items::put(&t, p, &none)?;
+            let cap = if let Some(p) = w.get("PutRequest") {
+                let (old, new) = items::put(&t, p, &none)?;
+                Capacity::write(&t, old.as_ref(), Some(&new))
             } else if let Some(d) = w.get("DeleteRequest") {
-                items::delete(&t, d, &none)?;
-            }
+                let old = items::delete(&t, d, &none)?;
+                Capacity::write(&t, old.as_ref(), None)
+            } else {
+                continue;
+            };
+            used.entry(name.clone()).or_default().add(&cap);
         }
     }
-    Ok(json!({ "UnprocessedItems": {} }))
+    let mut out = json!({ "UnprocessedItems": {} });
+    capacity::list(&input, &used, None, &mut out);
+    Ok(out)
 }
 
 pub fn transact_get_items(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
@@ -116,9 +134,14 @@ pub fn transact_get_items(_ctx: &Context, input: Value) -> Result<Value, AwsErro
         ));
     }
     let mut out = Vec::new();
+    let mut used: BTreeMap<String, Capacity> = BTreeMap::new();
     for ti in &list {
         let g = &ti["Get"];
         let t = Tbl::open(str_field(g, "TableName").unwrap_or(""))?;
+        // A transactional read costs twice an eventually consistent one.
+        used.entry(t.name.clone())
+            .or_default()
+            .add(&Capacity::table(1.0));
         let p = parse(g)?;
         let key = t.check_key(&to_item(&g["Key"], "Key")?)?;
         out.push(match t.get(&key) {
@@ -129,7 +152,9 @@ pub fn transact_get_items(_ctx: &Context, input: Value) -> Result<Value, AwsErro
             None => json!({}),
         });
     }
-    Ok(json!({ "Responses": out }))
+    let mut out = json!({ "Responses": out });
+    capacity::list(&input, &used, Some("ReadCapacityUnits"), &mut out);
+    Ok(out)
 }
 
 /// ClientRequestToken → (request fingerprint, when).
@@ -141,7 +166,7 @@ pub fn transact_write_items(_ctx: &Context, input: Value) -> Result<Value, AwsEr
         .cloned()
         .unwrap_or_default();
     if list.is_empty() || list.len() > 100 {
-        return Err(AwsError::validation_error(format!(
+        return Err(AwsError::validation(format!(
             "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {} 100",
             if list.is_empty() {
                 "greater than or equal to 1, less than or equal to"
@@ -169,6 +194,7 @@ pub fn transact_write_items(_ctx: &Context, input: Value) -> Result<Value, AwsEr
     }
     // Parse and validate everything first; the same item twice is refused.
     let mut ops = Vec::new();
+    let mut key_errors: Vec<(usize, String)> = Vec::new();
     let mut seen = BTreeSet::new();
     for ti in &list {
         let (kind, body) = ["ConditionCheck", "Put", "Update", "Delete"]
@@ -180,9 +206,19 @@ pub fn transact_write_items(_ctx: &Context, input: Value) -> Result<Value, AwsEr
         let name = str_field(&body, "TableName").unwrap_or("").to_string();
         let t = Tbl::open(&name)?;
         let key = if kind == "Put" {
-            t.check_item_key(&crate::db::clean_item(&to_item(&body["Item"], "Item")?)?)?
+            t.check_item_key(&crate::db::clean_item(&to_item(&body["Item"], "Item")?)?)
         } else {
-            t.check_key(&to_item(&body["Key"], "Key")?)?
+            t.check_key(&to_item(&body["Key"], "Key")?)
+        };
+        // A key of the wrong type cancels the transaction, reported as that
+        // item's cancellation reason.
+        let key = match key {
+            Ok(k) => k,
+            Err(e) if e.code == "ValidationException" => {
+                key_errors.push((ops.len() + key_errors.len(), e.message));
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         if !seen.insert((name.clone(), key.clone())) {
             return Err(validation(
@@ -197,8 +233,18 @@ pub fn transact_write_items(_ctx: &Context, input: Value) -> Result<Value, AwsEr
         let p = parse(&body)?;
         ops.push((kind, body, t, key, p));
     }
+    if !key_errors.is_empty() {
+        let reasons: Vec<Value> = (0..list.len())
+            .map(|i| match key_errors.iter().find(|(at, _)| *at == i) {
+                Some((_, message)) => json!({"Code": "ValidationError", "Message": message}),
+                None => json!({"Code": "None"}),
+            })
+            .collect();
+        return Err(cancelled(reasons));
+    }
     let mut reasons = Vec::new();
     let mut failed = false;
+    let mut used: BTreeMap<String, Capacity> = BTreeMap::new();
     for (kind, body, t, key, p) in &ops {
         let r = match *kind {
             "ConditionCheck" => {
@@ -207,17 +253,25 @@ pub fn transact_write_items(_ctx: &Context, input: Value) -> Result<Value, AwsEr
                     p.condition.as_ref().expect("checked"),
                     old.as_ref().unwrap_or(&Default::default()),
                 ) {
-                    Ok(true) => Ok(()),
+                    Ok(true) => Ok(Capacity::table(1.0)),
                     Ok(false) => Err(items::check_failed(old.as_ref(), body)),
                     Err(e) => Err(e),
                 }
             }
-            "Put" => items::put(t, body, p).map(|_| ()),
-            "Update" => items::update(t, body, p).map(|_| ()),
-            _ => items::delete(t, body, p).map(|_| ()),
+            "Put" => items::put(t, body, p).map(|(o, n)| Capacity::write(t, o.as_ref(), Some(&n))),
+            "Update" => {
+                items::update(t, body, p).map(|(o, n)| Capacity::write(t, o.as_ref(), Some(&n)))
+            }
+            _ => items::delete(t, body, p).map(|o| Capacity::write(t, o.as_ref(), None)),
         };
         match r {
-            Ok(()) => reasons.push(json!({"Code": "None"})),
+            Ok(cap) => {
+                // Transactional writes cost twice a standard write.
+                used.entry(t.name.clone())
+                    .or_default()
+                    .add(&cap.scaled(2.0));
+                reasons.push(json!({"Code": "None"}))
+            }
             Err(e) if e.code == "ConditionalCheckFailedException" => {
                 failed = true;
                 let mut reason = json!({"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"});
@@ -236,15 +290,24 @@ pub fn transact_write_items(_ctx: &Context, input: Value) -> Result<Value, AwsEr
         }
     }
     if failed {
-        let codes: Vec<&str> = reasons
-            .iter()
-            .map(|r| r["Code"].as_str().unwrap_or("None"))
-            .collect();
-        return Err(AwsError::new(
-            "TransactionCanceledException",
-            format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
-        )
-        .with_member("CancellationReasons", reasons));
+        return Err(cancelled(reasons));
     }
-    Ok(json!({}))
+    let mut out = json!({});
+    capacity::list(&input, &used, Some("WriteCapacityUnits"), &mut out);
+    Ok(out)
+}
+
+fn cancelled(reasons: Vec<Value>) -> AwsError {
+    let codes: Vec<&str> = reasons
+        .iter()
+        .map(|r| r["Code"].as_str().unwrap_or("None"))
+        .collect();
+    AwsError::new(
+        "TransactionCanceledException",
+        format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+    )
+    .with_member("CancellationReasons", reasons)
 }

@@ -263,6 +263,7 @@ impl Tbl {
         if let Err(e) = crate::streams::record(self, old, new, by_service) {
             ministack_sdk::warn!("stream record of {} not written: {}", self.name, e.message);
         }
+        crate::streams::to_kinesis(self, old, new, by_service);
         let row = self.row_key(key);
         match new {
             Some(item) => ITEMS.put(&row, &serde_json::to_vec(item).unwrap_or_default()),

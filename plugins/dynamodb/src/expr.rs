@@ -499,8 +499,34 @@ impl Parser<'_, '_> {
         self.primary()
     }
 
+    /// `((x))`: a group whose only content is another group.
+    fn redundant_parens(&self) -> bool {
+        if !(self.is_sym("(") && self.toks.get(self.pos + 1) == Some(&Tok::Sym("("))) {
+            return false;
+        }
+        // Find the close of the inner group: redundant when the outer one
+        // closes right after it.
+        let mut depth = 0usize;
+        for (i, t) in self.toks.iter().enumerate().skip(self.pos + 1) {
+            match t {
+                Tok::Sym("(") => depth += 1,
+                Tok::Sym(")") => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return self.toks.get(i + 1) == Some(&Tok::Sym(")"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
     fn primary(&mut self) -> Result<Cond, String> {
         if self.is_sym("(") {
+            if self.redundant_parens() {
+                return Err("The expression has redundant parentheses;".to_string());
+            }
             self.pos += 1;
             let c = self.cond()?;
             self.expect_sym(")")?;
@@ -537,6 +563,9 @@ impl Parser<'_, '_> {
                         "Incorrect operand type for operator or function; operator or function: {f}, operand type: M"
                     )),
                 };
+                if matches!(f, "begins_with" | "contains") {
+                    distinct(f, &args[0], &args[1..])?;
+                }
                 return Ok(match f {
                     "attribute_exists" => Cond::Exists(path0()?),
                     "attribute_not_exists" => Cond::NotExists(path0()?),
@@ -555,11 +584,14 @@ impl Parser<'_, '_> {
             }
             self.pos += 1;
             let hi = self.operand()?;
+            distinct("BETWEEN", &left, &[lo.clone(), hi.clone()])?;
             return Ok(Cond::Between(left, lo, hi));
         }
         if self.is_kw("IN") {
             self.pos += 1;
-            return Ok(Cond::In(left, self.func_args()?));
+            let list = self.func_args()?;
+            distinct("IN", &left, &list)?;
+            return Ok(Cond::In(left, list));
         }
         let op = match self.next() {
             Some(Tok::Sym("=")) => Cmp::Eq,
@@ -574,10 +606,30 @@ impl Parser<'_, '_> {
             }
         };
         let right = self.operand()?;
+        let sym = match op {
+            Cmp::Eq => "=",
+            Cmp::Ne => "<>",
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        };
+        distinct(sym, &left, std::slice::from_ref(&right))?;
         Ok(Cond::Cmp(op, left, right))
     }
 
+    /// A SET value: an operand, `a + b`, `a - b`, any of them in
+    /// parentheses (once: doubled parentheses are redundant).
     fn set_value(&mut self) -> Result<Operand, String> {
+        if self.is_sym("(") {
+            if self.redundant_parens() {
+                return Err("The expression has redundant parentheses;".to_string());
+            }
+            self.pos += 1;
+            let inner = self.set_value()?;
+            self.expect_sym(")")?;
+            return Ok(inner);
+        }
         let left = self.operand()?;
         if self.is_sym("+") {
             self.pos += 1;
@@ -597,6 +649,20 @@ impl Parser<'_, '_> {
             Ok(())
         }
     }
+}
+
+/// DynamoDB refuses an operator or function whose first operand is the
+/// same document path as another of its operands (`contains(a, a)`).
+fn distinct(op: &str, first: &Operand, rest: &[Operand]) -> Result<(), String> {
+    if let Operand::Path(p) = first
+        && rest.iter().any(|o| o == first)
+    {
+        return Err(format!(
+            "The first operand must be distinct from the remaining operands for this operator or function; operator: {op}, first operand: [{}]",
+            path_text(p)
+        ));
+    }
+    Ok(())
 }
 
 fn tok_text(t: &Tok) -> String {
@@ -746,6 +812,23 @@ fn type_of(v: &Value) -> &str {
         .unwrap_or("")
 }
 
+/// The type names DynamoDB's operand errors use.
+pub fn type_name(t: &str) -> &str {
+    match t {
+        "S" => "STRING",
+        "N" => "NUMBER",
+        "B" => "BINARY",
+        "SS" => "STRING_SET",
+        "NS" => "NUMBER_SET",
+        "BS" => "BINARY_SET",
+        "BOOL" => "BOOLEAN",
+        "NULL" => "NULL",
+        "L" => "LIST",
+        "M" => "MAP",
+        other => other,
+    }
+}
+
 fn num_of(v: &Value) -> Option<Num> {
     Num::parse(v.get("N")?.as_str()?).ok()
 }
@@ -823,13 +906,15 @@ fn eval(op: &Operand, item: &Item) -> Result<Option<Value>, String> {
             None => None,
             Some(v) => {
                 let n = match type_of(v) {
-                    "S" => v["S"].as_str().unwrap_or("").len(),
+                    // Strings are measured in UTF-16 code units.
+                    "S" => v["S"].as_str().unwrap_or("").encode_utf16().count(),
                     "B" => b64(&v["B"]).len(),
                     "SS" | "NS" | "BS" | "L" => v[type_of(v)].as_array().map_or(0, |a| a.len()),
                     "M" => v["M"].as_object().map_or(0, |m| m.len()),
                     t => {
                         return Err(format!(
-                            "Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: size, operand type: {t}"
+                            "Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: size, operand type: {}",
+                            type_name(t)
                         ));
                     }
                 };
@@ -849,7 +934,7 @@ fn eval(op: &Operand, item: &Item) -> Result<Option<Value>, String> {
                     }
                     Some(v) => Err(format!(
                         "Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: list_append, operand type: {}",
-                        type_of(v)
+                        type_name(type_of(v))
                     )),
                     None => Err(format!(
                         "The provided expression refers to an attribute that does not exist in the item{which}"
@@ -877,7 +962,8 @@ fn eval(op: &Operand, item: &Item) -> Result<Option<Value>, String> {
                     type_of(&y)
                 };
                 return Err(format!(
-                    "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: {sym}, operand type: {bad}"
+                    "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: {sym}, operand type: {}",
+                    type_name(bad)
                 ));
             };
             let r = if sym == "+" { p.add(&q) } else { p.sub(&q) };
@@ -1109,6 +1195,13 @@ pub fn apply(actions: &[Action], item: &mut Item) -> Result<(), String> {
             }
             Action::Remove(p) => removes.push(p),
             Action::Add(p, v) => {
+                // ADD takes a number or a set, whatever the attribute holds.
+                if !matches!(type_of(v), "N" | "SS" | "NS" | "BS") {
+                    return Err(format!(
+                        "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: {}",
+                        type_name(type_of(v))
+                    ));
+                }
                 let cur = get(&before, p).cloned();
                 let new = match (type_of(v), cur) {
                     ("N", None) => v.clone(),
@@ -1130,7 +1223,7 @@ pub fn apply(actions: &[Action], item: &mut Item) -> Result<(), String> {
                     (_, Some(_)) => {
                         return Err("An operand in the update expression has an incorrect data type".to_string());
                     }
-                    _ => return Err("Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: ".to_string() + type_of(v)),
+                    _ => return Err("Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: ".to_string() + type_name(type_of(v))),
                 };
                 set_path(item, p, new)?;
             }
@@ -1138,7 +1231,7 @@ pub fn apply(actions: &[Action], item: &mut Item) -> Result<(), String> {
                 let Some((t, del)) = set_elems(v) else {
                     return Err(format!(
                         "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: DELETE, operand type: {}",
-                        type_of(v)
+                        type_name(type_of(v))
                     ));
                 };
                 match get(&before, p).cloned() {

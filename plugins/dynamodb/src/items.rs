@@ -4,6 +4,7 @@
 use ministack_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
+use crate::capacity::{self, Capacity};
 use crate::db::{Tbl, check_size, clean_item, clean_value, str_field, to_item, validation};
 use crate::expr::{self, Action, Cmp, Cond, Ctx, Item, Operand, Path, Step};
 
@@ -18,6 +19,37 @@ pub struct Parsed {
 }
 
 pub fn parse(input: &Value) -> Result<Parsed, AwsError> {
+    // Legacy (non-expression) and expression parameters never mix.
+    let present = |fields: &[&'static str]| -> Vec<&'static str> {
+        fields
+            .iter()
+            .copied()
+            .filter(|f| input.get(*f).is_some_and(|v| !v.is_null()))
+            .collect()
+    };
+    let legacy = present(&[
+        "AttributesToGet",
+        "AttributeUpdates",
+        "ConditionalOperator",
+        "Expected",
+        "KeyConditions",
+        "QueryFilter",
+        "ScanFilter",
+    ]);
+    let expressions = present(&[
+        "ConditionExpression",
+        "FilterExpression",
+        "KeyConditionExpression",
+        "ProjectionExpression",
+        "UpdateExpression",
+    ]);
+    if !legacy.is_empty() && !expressions.is_empty() {
+        return Err(validation(format!(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
+            legacy.join(", "),
+            expressions.join(", ")
+        )));
+    }
     let names = input
         .get("ExpressionAttributeNames")
         .and_then(|v| v.as_object());
@@ -207,35 +239,12 @@ pub fn check_failed(old: Option<&Item>, input: &Value) -> AwsError {
     e
 }
 
-/// `ConsumedRead/WriteCapacityUnits` (AWS/DynamoDB, per table), batched by
-/// ministack_sdk::metrics; then [`consumed`].
-pub fn consumed_rw(
-    input: &Value,
-    table: &str,
-    units: f64,
-    write: bool,
-    out: &mut Value,
-) -> Result<(), AwsError> {
-    let name = if write {
-        "ConsumedWriteCapacityUnits"
+/// Half a unit per eventually consistent read, one when strongly consistent.
+pub fn read_units(input: &Value) -> f64 {
+    if input.get("ConsistentRead").and_then(Value::as_bool) == Some(true) {
+        1.0
     } else {
-        "ConsumedReadCapacityUnits"
-    };
-    let dims = [("TableName", table)];
-    ministack_sdk::metrics::emit(&[ministack_sdk::metrics::Datum {
-        value: units,
-        ..ministack_sdk::metrics::Datum::count("AWS/DynamoDB", name, &dims)
-    }])?;
-    consumed(input, table, units, out);
-    Ok(())
-}
-
-pub fn consumed(input: &Value, table: &str, units: f64, out: &mut Value) {
-    if matches!(
-        str_field(input, "ReturnConsumedCapacity"),
-        Some("TOTAL" | "INDEXES")
-    ) {
-        out["ConsumedCapacity"] = json!({"TableName": table, "CapacityUnits": units});
+        0.5
     }
 }
 
@@ -269,14 +278,19 @@ pub fn put_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
     let rv = returns(&input, &["NONE", "ALL_OLD"])?;
     let p = parse(&input)?;
-    let (old, _) = put(&t, &input, &p)?;
+    let (old, new) = put(&t, &input, &p)?;
     let mut out = json!({});
+    capacity::single(
+        &input,
+        &t.name,
+        &Capacity::write(&t, old.as_ref(), Some(&new)),
+        &mut out,
+    );
     if rv == "ALL_OLD"
         && let Some(o) = old
     {
         out["Attributes"] = Value::Object(o);
     }
-    consumed_rw(&input, &t.name, 1.0, true, &mut out)?;
     Ok(out)
 }
 
@@ -292,7 +306,12 @@ pub fn get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         };
         out["Item"] = Value::Object(item);
     }
-    consumed_rw(&input, &t.name, 0.5, false, &mut out)?;
+    capacity::single(
+        &input,
+        &t.name,
+        &Capacity::table(read_units(&input)),
+        &mut out,
+    );
     Ok(out)
 }
 
@@ -316,12 +335,17 @@ pub fn delete_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let p = parse(&input)?;
     let old = delete(&t, &input, &p)?;
     let mut out = json!({});
+    capacity::single(
+        &input,
+        &t.name,
+        &Capacity::write(&t, old.as_ref(), None),
+        &mut out,
+    );
     if rv == "ALL_OLD"
         && let Some(o) = old
     {
         out["Attributes"] = Value::Object(o);
     }
-    consumed_rw(&input, &t.name, 1.0, true, &mut out)?;
     Ok(out)
 }
 
@@ -368,6 +392,7 @@ pub fn update_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     )?;
     let p = parse(&input)?;
     let (old, new) = update(&t, &input, &p)?;
+    let cap = Capacity::write(&t, old.as_ref(), Some(&new));
     let paths: Vec<Path> = p
         .update
         .iter()
@@ -385,6 +410,6 @@ pub fn update_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     if let Some(a) = attrs.filter(|a| !a.is_empty()) {
         out["Attributes"] = Value::Object(a);
     }
-    consumed_rw(&input, &t.name, 1.0, true, &mut out)?;
+    capacity::single(&input, &t.name, &cap, &mut out);
     Ok(out)
 }

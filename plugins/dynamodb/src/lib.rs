@@ -10,8 +10,10 @@
 
 use ministack_sdk::prelude::*;
 
+pub mod arns;
 pub mod backups;
 pub mod batch;
+pub mod capacity;
 pub mod db;
 pub mod exports;
 pub mod expr;
@@ -38,54 +40,120 @@ impl Service for DynamoDb {
         Router::new()
             .resources(resources::types())
             .op("CreateTable", tables::create_table)
-            .op("DescribeTable", tables::describe_table)
-            .op("UpdateTable", tables::update_table)
-            .op("DeleteTable", tables::delete_table)
+            .op(
+                "DescribeTable",
+                arns::by_name("DescribeTable", tables::describe_table),
+            )
+            .op(
+                "UpdateTable",
+                arns::by_name("UpdateTable", tables::update_table),
+            )
+            .op(
+                "DeleteTable",
+                arns::by_name("DeleteTable", tables::delete_table),
+            )
             .op("ListTables", tables::list_tables)
-            .op("TagResource", tables::tag_resource)
-            .op("UntagResource", tables::untag_resource)
-            .op("ListTagsOfResource", tables::list_tags_of_resource)
-            .op("UpdateTimeToLive", tables::update_time_to_live)
-            .op("DescribeTimeToLive", tables::describe_time_to_live)
+            .op(
+                "TagResource",
+                arns::by_name("TagResource", tables::tag_resource),
+            )
+            .op(
+                "UntagResource",
+                arns::by_name("UntagResource", tables::untag_resource),
+            )
+            .op(
+                "ListTagsOfResource",
+                arns::by_name("ListTagsOfResource", tables::list_tags_of_resource),
+            )
+            .op(
+                "UpdateTimeToLive",
+                arns::by_name("UpdateTimeToLive", tables::update_time_to_live),
+            )
+            .op(
+                "DescribeTimeToLive",
+                arns::by_name("DescribeTimeToLive", tables::describe_time_to_live),
+            )
             .op("DescribeLimits", tables::describe_limits)
             .op("DescribeEndpoints", tables::describe_endpoints)
-            .op("PutItem", items::put_item)
-            .op("GetItem", items::get_item)
-            .op("UpdateItem", items::update_item)
-            .op("DeleteItem", items::delete_item)
-            .op("Query", reads::query)
-            .op("Scan", reads::scan)
-            .op("BatchGetItem", batch::batch_get_item)
-            .op("BatchWriteItem", batch::batch_write_item)
-            .op("TransactGetItems", batch::transact_get_items)
-            .op("TransactWriteItems", batch::transact_write_items)
+            .op("PutItem", arns::by_name("PutItem", items::put_item))
+            .op("GetItem", arns::by_name("GetItem", items::get_item))
+            .op(
+                "UpdateItem",
+                arns::by_name("UpdateItem", items::update_item),
+            )
+            .op(
+                "DeleteItem",
+                arns::by_name("DeleteItem", items::delete_item),
+            )
+            .op("Query", arns::by_name("Query", reads::query))
+            .op("Scan", arns::by_name("Scan", reads::scan))
+            .op(
+                "BatchGetItem",
+                arns::by_name("BatchGetItem", batch::batch_get_item),
+            )
+            .op(
+                "BatchWriteItem",
+                arns::by_name("BatchWriteItem", batch::batch_write_item),
+            )
+            .op(
+                "TransactGetItems",
+                arns::by_name("TransactGetItems", batch::transact_get_items),
+            )
+            .op(
+                "TransactWriteItems",
+                arns::by_name("TransactWriteItems", batch::transact_write_items),
+            )
             .op("ExecuteStatement", partiql::execute_statement)
             .op("BatchExecuteStatement", partiql::batch_execute_statement)
             .op("ExecuteTransaction", partiql::execute_transaction)
-            .op("PutResourcePolicy", settings::put_resource_policy)
-            .op("GetResourcePolicy", settings::get_resource_policy)
-            .op("DeleteResourcePolicy", settings::delete_resource_policy)
+            .op(
+                "PutResourcePolicy",
+                arns::by_name("PutResourcePolicy", settings::put_resource_policy),
+            )
+            .op(
+                "GetResourcePolicy",
+                arns::by_name("GetResourcePolicy", settings::get_resource_policy),
+            )
+            .op(
+                "DeleteResourcePolicy",
+                arns::by_name("DeleteResourcePolicy", settings::delete_resource_policy),
+            )
             .op(
                 "DescribeContinuousBackups",
-                settings::describe_continuous_backups,
+                arns::by_name(
+                    "DescribeContinuousBackups",
+                    settings::describe_continuous_backups,
+                ),
             )
             .op(
                 "UpdateContinuousBackups",
-                settings::update_continuous_backups,
+                arns::by_name(
+                    "UpdateContinuousBackups",
+                    settings::update_continuous_backups,
+                ),
             )
             .op(
                 "UpdateContributorInsights",
-                settings::update_contributor_insights,
+                arns::by_name(
+                    "UpdateContributorInsights",
+                    settings::update_contributor_insights,
+                ),
             )
             .op(
                 "DescribeContributorInsights",
-                settings::describe_contributor_insights,
+                arns::by_name(
+                    "DescribeContributorInsights",
+                    settings::describe_contributor_insights,
+                ),
             )
             .op(
                 "ListContributorInsights",
                 settings::list_contributor_insights,
             )
-            .op("CreateBackup", backups::create_backup)
+            .op(
+                "CreateBackup",
+                arns::by_name("CreateBackup", backups::create_backup),
+            )
             .op("DescribeBackup", backups::describe_backup)
             .op("DeleteBackup", backups::delete_backup)
             .op("ListBackups", backups::list_backups)
@@ -96,19 +164,31 @@ impl Service for DynamoDb {
             )
             .op(
                 "EnableKinesisStreamingDestination",
-                settings::enable_kinesis_streaming_destination,
+                arns::by_name(
+                    "EnableKinesisStreamingDestination",
+                    settings::enable_kinesis_streaming_destination,
+                ),
             )
             .op(
                 "DisableKinesisStreamingDestination",
-                settings::disable_kinesis_streaming_destination,
+                arns::by_name(
+                    "DisableKinesisStreamingDestination",
+                    settings::disable_kinesis_streaming_destination,
+                ),
             )
             .op(
                 "UpdateKinesisStreamingDestination",
-                settings::update_kinesis_streaming_destination,
+                arns::by_name(
+                    "UpdateKinesisStreamingDestination",
+                    settings::update_kinesis_streaming_destination,
+                ),
             )
             .op(
                 "DescribeKinesisStreamingDestination",
-                settings::describe_kinesis_streaming_destination,
+                arns::by_name(
+                    "DescribeKinesisStreamingDestination",
+                    settings::describe_kinesis_streaming_destination,
+                ),
             )
             .op(
                 "ExportTableToPointInTime",
@@ -144,6 +224,7 @@ impl Service for DynamoDb {
                 streams::internal_streams_read,
             )
             .task(tables::TTL_SWEEP, tables::ttl_sweep)
+            .task(streams::KINESIS_DELIVERY, streams::deliver_kinesis)
     }
 }
 

@@ -133,11 +133,20 @@ pub enum Statement {
         table: String,
         actions: Vec<Action>,
         filter: Cond,
+        returning: Option<Returning>,
     },
     Delete {
         table: String,
         filter: Cond,
+        returning: Option<Returning>,
     },
+}
+
+/// `RETURNING (ALL | MODIFIED) (OLD | NEW) *`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Returning {
+    pub all: bool,
+    pub new: bool,
 }
 
 struct P {
@@ -421,6 +430,31 @@ impl P {
         }
         Ok(None)
     }
+    fn returning(&mut self) -> Result<Option<Returning>, String> {
+        if !self.kw("RETURNING") {
+            return Ok(None);
+        }
+        self.pos += 1;
+        let all = if self.kw("ALL") {
+            true
+        } else if self.kw("MODIFIED") {
+            false
+        } else {
+            return Err(malformed("RETURNING takes ALL or MODIFIED"));
+        };
+        self.pos += 1;
+        let new = if self.kw("NEW") {
+            true
+        } else if self.kw("OLD") {
+            false
+        } else {
+            return Err(malformed("RETURNING takes OLD or NEW"));
+        };
+        self.pos += 1;
+        self.eat_sym("*")?;
+        Ok(Some(Returning { all, new }))
+    }
+
     fn end(&self) -> Result<(), String> {
         if self.pos < self.toks.len() {
             return Err(malformed("unexpected tokens at the end"));
@@ -503,10 +537,12 @@ pub fn parse(src: &str, params: Vec<Value>) -> Result<Statement, String> {
         let filter = p
             .where_()?
             .ok_or_else(|| malformed("UPDATE needs a WHERE clause"))?;
+        let returning = p.returning()?;
         Statement::Update {
             table,
             actions,
             filter,
+            returning,
         }
     } else if p.kw("DELETE") {
         p.pos += 1;
@@ -515,7 +551,16 @@ pub fn parse(src: &str, params: Vec<Value>) -> Result<Statement, String> {
         let filter = p
             .where_()?
             .ok_or_else(|| malformed("DELETE needs a WHERE clause"))?;
-        Statement::Delete { table, filter }
+        let returning = p.returning()?;
+        // A deleted item has only an old image, all of it.
+        if returning.is_some_and(|r| !r.all || r.new) {
+            return Err(malformed("DELETE supports only RETURNING ALL OLD *"));
+        }
+        Statement::Delete {
+            table,
+            filter,
+            returning,
+        }
     } else {
         return Err(malformed("unsupported statement"));
     };
@@ -647,6 +692,7 @@ pub fn run(st: &Statement) -> Result<Vec<Item>, AwsError> {
             table,
             actions,
             filter,
+            returning,
         } => {
             let t = Tbl::open(table)?;
             let key = key_of(&t, filter)?;
@@ -670,9 +716,29 @@ pub fn run(st: &Statement) -> Result<Vec<Item>, AwsError> {
             t.check_item_key(&new)?;
             check_size(&new)?;
             t.write(&key, Some(&old), Some(&new));
-            Ok(vec![])
+            let Some(r) = returning else {
+                return Ok(vec![]);
+            };
+            let image = if r.new { new } else { old };
+            if r.all {
+                return Ok(vec![image]);
+            }
+            let paths: Vec<expr::Path> = actions
+                .iter()
+                .map(|a| match a {
+                    Action::Set(p, _)
+                    | Action::Remove(p)
+                    | Action::Add(p, _)
+                    | Action::Delete(p, _) => p.clone(),
+                })
+                .collect();
+            Ok(vec![expr::project(&image, &paths)])
         }
-        Statement::Delete { table, filter } => {
+        Statement::Delete {
+            table,
+            filter,
+            returning,
+        } => {
             let t = Tbl::open(table)?;
             let key = key_of(&t, filter)?;
             let Some(old) = t.get(&key) else {
@@ -682,7 +748,11 @@ pub fn run(st: &Statement) -> Result<Vec<Item>, AwsError> {
                 return Err(failed());
             }
             t.write(&key, Some(&old), None);
-            Ok(vec![])
+            Ok(if returning.is_some() {
+                vec![old]
+            } else {
+                vec![]
+            })
         }
     }
 }
@@ -701,8 +771,24 @@ fn statement(input: &Value, field: &str) -> Result<Statement, AwsError> {
 pub fn execute_statement(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let st = statement(&input, "Statement")?;
     let items = run(&st)?;
+    let table = match &st {
+        Statement::Select { table, .. }
+        | Statement::Insert { table, .. }
+        | Statement::Update { table, .. }
+        | Statement::Delete { table, .. } => table.clone(),
+    };
     if !matches!(st, Statement::Select { .. }) {
-        return Ok(json!({ "Items": items }));
+        let mut out = json!({ "Items": items });
+        crate::capacity::single(
+            &input,
+            &table,
+            &crate::capacity::Capacity {
+                write: true,
+                ..crate::capacity::Capacity::table(1.0)
+            },
+            &mut out,
+        );
+        return Ok(out);
     }
     // Pages of a SELECT: Limit items or 1 MB; NextToken names the statement
     // (text and parameters) and where the next page starts.
@@ -740,6 +826,13 @@ pub fn execute_statement(_ctx: &Context, input: Value) -> Result<Value, AwsError
         end += 1;
     }
     let mut out = json!({ "Items": page });
+    let units = ((end - start) as f64 * crate::items::read_units(&input)).max(0.5);
+    crate::capacity::single(
+        &input,
+        &table,
+        &crate::capacity::Capacity::table(units),
+        &mut out,
+    );
     if end < items.len() {
         out["NextToken"] = json!(ministack_sdk::pagination::encode(&format!("{which}:{end}")));
     }

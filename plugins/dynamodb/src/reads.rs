@@ -3,6 +3,7 @@
 use ministack_sdk::prelude::*;
 use serde_json::{Value, json};
 
+use crate::capacity::{self, Capacity};
 use crate::db::{
     INDEXES, ITEMS, RawRange, Schema, Tbl, encode_attr, str_field, to_item, validation,
 };
@@ -151,7 +152,7 @@ pub fn bounds(p: &[u8], sort: Option<&SortCond>, ty: &str) -> Result<Bounds, Str
         }
         Some(SortCond::BeginsWith(v)) => {
             if ty == "N" {
-                return Err("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N".into());
+                return Err("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: NUMBER".into());
             }
             let raw = match v.get(ty).and_then(|s| s.as_str()) {
                 Some(s) if ty == "S" => s.as_bytes().to_vec(),
@@ -231,7 +232,7 @@ fn opts(
         Some(l) => {
             let l = l.as_i64().unwrap_or(0);
             if l < 1 {
-                return Err(AwsError::validation_error(format!(
+                return Err(AwsError::validation(format!(
                     "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
                 )));
             }
@@ -342,13 +343,10 @@ fn answer(
     {
         out["LastEvaluatedKey"] = Value::Object(k);
     }
-    crate::items::consumed_rw(
-        input,
-        &src.t.name,
-        (scanned as f64 / 2.0).max(0.5),
-        false,
-        &mut out,
-    )?;
+    let per_read = crate::items::read_units(input);
+    let units = (scanned as f64 * per_read).max(per_read);
+    let cap = Capacity::read(src.t, src.index.map(|ix| ix.name.as_str()), units);
+    capacity::single(input, &src.t.name, &cap, &mut out);
     Ok(out)
 }
 
@@ -373,6 +371,24 @@ pub fn query(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         }
     };
     let (hash, sort) = key_condition(key, schema).map_err(wrap)?;
+    let sort_values: Vec<&Value> = match &sort {
+        Some(SortCond::Cmp(_, v)) | Some(SortCond::BeginsWith(v)) => vec![v],
+        Some(SortCond::Between(lo, hi)) => vec![lo, hi],
+        None => vec![],
+    };
+    for (v, name) in std::iter::once((&hash, &schema.hash.0)).chain(
+        sort_values
+            .into_iter()
+            .zip(schema.range.iter().map(|r| &r.0).cycle()),
+    ) {
+        if v.get("S").and_then(Value::as_str) == Some("")
+            || v.get("B").and_then(Value::as_str) == Some("")
+        {
+            return Err(validation(format!(
+                "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}"
+            )));
+        }
+    }
     let mut prefix = src.prefix();
     prefix.extend(typed(&hash, &schema.hash.1).map_err(validation)?);
     let sort_ty = schema.range.as_ref().map_or("S", |r| r.1.as_str());
@@ -383,6 +399,14 @@ pub fn query(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         .unwrap_or(true);
     if let Some(esk) = input.get("ExclusiveStartKey") {
         let row = src.start_row(&to_item(esk, "ExclusiveStartKey")?)?;
+        let outside = !row.starts_with(&prefix)
+            || start.as_ref().is_some_and(|s| row < *s)
+            || end.as_ref().is_some_and(|e| row >= *e);
+        if outside {
+            return Err(validation(
+                "The provided starting key is outside query boundaries based on provided conditions",
+            ));
+        }
         if forward {
             let after = [row.as_slice(), &[0]].concat();
             start = Some(match start {

@@ -48,6 +48,12 @@ pub fn put_resource_policy(_ctx: &Context, input: Value) -> Result<Value, AwsErr
             ),
         ));
     }
+    // The same document again is no new revision.
+    if let Some(rev) = &current
+        && meta.extra["policy"]["Policy"].as_str() == Some(policy)
+    {
+        return Ok(json!({ "RevisionId": rev }));
+    }
     let revision = ministack_sdk::time::now_millis().to_string();
     meta.extra.insert(
         "policy".into(),
@@ -76,9 +82,10 @@ pub fn get_resource_policy(_ctx: &Context, input: Value) -> Result<Value, AwsErr
 pub fn delete_resource_policy(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let arn = str_field(&input, "ResourceArn").unwrap_or("");
     let (name, mut meta) = by_arn(arn)?;
-    meta.extra.remove("policy").ok_or_else(|| no_policy(arn))?;
+    // The answer names the revision that was deleted.
+    let removed = meta.extra.remove("policy").ok_or_else(|| no_policy(arn))?;
     TABLES.put(&name, &meta)?;
-    Ok(json!({ "RevisionId": ministack_sdk::time::now_millis().to_string() }))
+    Ok(json!({ "RevisionId": removed["RevisionId"] }))
 }
 
 fn pitr_description(meta: &Meta) -> Value {

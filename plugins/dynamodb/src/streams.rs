@@ -491,3 +491,99 @@ mod tests {
         assert_eq!(decode_iterator("garbage!"), None);
     }
 }
+
+// ---------- Kinesis Data Streams destinations ----------
+
+/// The task that puts one change record on a Kinesis stream.
+pub const KINESIS_DELIVERY: &str = "kinesis-destination";
+
+#[derive(Serialize, Deserialize)]
+pub struct KinesisDelivery {
+    stream_arn: String,
+    partition_key: String,
+    data: String,
+}
+
+/// Queues a change for every ACTIVE Kinesis streaming destination of the
+/// table, in the Kinesis Data Streams for DynamoDB record format. The
+/// record goes out once the write commits (a task), as AWS delivers
+/// asynchronously.
+pub fn to_kinesis(t: &Tbl, old: Option<&Item>, new: Option<&Item>, by_service: bool) {
+    let Some(list) = t.meta.extra.get("kinesis").and_then(Value::as_array) else {
+        return;
+    };
+    let Some(event) = event_name(old, new) else {
+        return;
+    };
+    let keys = t.schema.key_of(new.or(old).expect("old or new"));
+    for d in list
+        .iter()
+        .filter(|d| str_field(d, "DestinationStatus") == Some("ACTIVE"))
+    {
+        let stream_arn = str_field(d, "StreamArn").unwrap_or_default().to_string();
+        let micros = str_field(d, "ApproximateCreationDateTimePrecision") == Some("MICROSECOND");
+        let now = ministack_sdk::time::now();
+        let created = if micros {
+            json!((now * 1e6) as u64)
+        } else {
+            json!((now * 1e3) as u64)
+        };
+        let mut change = json!({
+            "ApproximateCreationDateTime": created,
+            "Keys": keys,
+            "SizeBytes": new.or(old).map(item_size).unwrap_or(0),
+        });
+        if let Some(n) = new {
+            change["NewImage"] = Value::Object(n.clone());
+        }
+        if let Some(o) = old {
+            change["OldImage"] = Value::Object(o.clone());
+        }
+        let mut record = json!({
+            "awsRegion": t.meta.desc["TableArn"].as_str().and_then(|a| a.split(':').nth(3)).unwrap_or(""),
+            "eventID": ministack_sdk::ids::uuid(),
+            "eventName": event,
+            "userIdentity": Value::Null,
+            "recordFormat": "application/json",
+            "tableName": t.name,
+            "dynamodb": change,
+            "eventSource": "aws:dynamodb",
+        });
+        if by_service {
+            record["userIdentity"] =
+                json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"});
+        }
+        let delivery = KinesisDelivery {
+            stream_arn,
+            partition_key: ministack_sdk::hash::sha256_hex(json!(keys).to_string().as_bytes())
+                [..32]
+                .to_uppercase(),
+            data: record.to_string(),
+        };
+        if let Err(e) =
+            ministack_sdk::tasks::schedule(std::time::Duration::ZERO, KINESIS_DELIVERY, &delivery)
+        {
+            ministack_sdk::warn!("Kinesis delivery of {} not queued: {}", t.name, e.message);
+        }
+    }
+}
+
+/// PutRecord on the destination stream (in its account and region).
+pub fn deliver_kinesis(_ctx: &Context, d: KinesisDelivery) -> Result<(), AwsError> {
+    let Some(arn) = Arn::parse(&d.stream_arn) else {
+        return Ok(());
+    };
+    let input = json!({
+        "StreamARN": d.stream_arn,
+        "PartitionKey": d.partition_key,
+        "Data": ministack_sdk::encoding::base64_encode(d.data.as_bytes()),
+    });
+    if let Err(e) = ministack_sdk::services::call::<_, Value>(
+        &ministack_sdk::services::Target::at("kinesis", &arn.account, &arn.region),
+        "PutRecord",
+        &input,
+    ) {
+        ministack_sdk::warn!("Kinesis delivery to {} failed: {}", d.stream_arn, e.message);
+    }
+    Ok(())
+}

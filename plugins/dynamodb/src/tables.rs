@@ -176,6 +176,18 @@ pub fn create_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     } else {
         desc["BillingModeSummary"] = json!({"BillingMode": "PROVISIONED"});
     }
+    let table_has_range = input["KeySchema"]
+        .as_array()
+        .is_some_and(|ks| ks.iter().any(|k| k["KeyType"] == "RANGE"));
+    if !table_has_range
+        && input["LocalSecondaryIndexes"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty())
+    {
+        return Err(validation(
+            "One or more parameter values were invalid: Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex",
+        ));
+    }
     let mut names = std::collections::BTreeSet::new();
     for (field, global) in [
         ("GlobalSecondaryIndexes", true),
@@ -347,7 +359,7 @@ pub fn delete_table(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
 pub fn list_tables(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let limit = input.get("Limit").and_then(|v| v.as_u64()).unwrap_or(100);
     if !(1..=100).contains(&limit) {
-        return Err(AwsError::validation_error(format!(
+        return Err(AwsError::validation(format!(
             "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100"
         )));
     }
@@ -372,6 +384,47 @@ pub fn update_table(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let arn = str_field(&meta.desc, "TableArn").unwrap_or("").to_string();
     let d = &mut meta.desc;
     let now = ministack_sdk::time::now();
+    // AttributeDefinitions only describe the keys of indexes being created.
+    let changes = [
+        "BillingMode",
+        "ProvisionedThroughput",
+        "GlobalSecondaryIndexUpdates",
+        "StreamSpecification",
+        "SSESpecification",
+        "ReplicaUpdates",
+        "TableClass",
+        "DeletionProtectionEnabled",
+        "OnDemandThroughput",
+        "WarmThroughput",
+        "MultiRegionConsistency",
+        "GlobalTableWitnessUpdates",
+    ];
+    if !changes.iter().any(|c| input.get(*c).is_some()) {
+        return Err(validation(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+        ));
+    }
+    if let Some(pt) = input.get("ProvisionedThroughput")
+        && input.get("BillingMode").is_none_or(|b| b == "PROVISIONED")
+        && str_field(&d["BillingModeSummary"], "BillingMode") != Some("PAY_PER_REQUEST")
+    {
+        let units = |v: &Value, k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let current = &d["ProvisionedThroughput"];
+        let (cr, cw) = (
+            units(current, "ReadCapacityUnits"),
+            units(current, "WriteCapacityUnits"),
+        );
+        let (rr, rw) = (
+            units(pt, "ReadCapacityUnits"),
+            units(pt, "WriteCapacityUnits"),
+        );
+        let other_changes = changes[2..].iter().any(|c| input.get(*c).is_some());
+        if (cr, cw) == (rr, rw) && !other_changes {
+            return Err(validation(format!(
+                "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {cr}. Requested ReadCapacityUnits: {rr}. Current WriteCapacityUnits provisioned for the table: {cw}. Requested WriteCapacityUnits: {rw}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
+            )));
+        }
+    }
     if let Some(defs) = input.get("AttributeDefinitions").and_then(|v| v.as_array()) {
         let have = d["AttributeDefinitions"]
             .as_array_mut()

@@ -416,11 +416,16 @@ pub fn get_policy(ctx: &Context, input: PolicyArnRequest) -> Result<Value, AwsEr
 /// The account's own policy (AWS managed ones cannot change).
 fn local_policy(ctx: &Context, arn: &str) -> Result<ManagedPolicy, AwsError> {
     let p = entities::policy(ctx, arn)?;
+    // AWS owns these: deleting, tagging or versioning one is denied.
     if p.is_aws_managed() {
-        return Err(AwsError::new(
-            "InvalidInput",
-            format!("Policy {arn} is an AWS managed policy and cannot be modified."),
-        ));
+        let caller = if ctx.caller_arn.is_empty() {
+            format!("arn:aws:iam::{}:root", ctx.account)
+        } else {
+            ctx.caller_arn.clone()
+        };
+        return Err(AwsError::access_denied(format!(
+            "User: {caller} is not authorized to modify the AWS managed policy {arn}"
+        )));
     }
     Ok(p)
 }

@@ -216,6 +216,8 @@ pub enum Curve {
     P384,
     P521,
     Secp256k1,
+    /// ECC_NIST_EDWARDS25519: EdDSA, signs messages (not ECDSA digests).
+    Ed25519,
 }
 
 /// A new key pair: (PKCS#8 private key DER, SubjectPublicKeyInfo DER).
@@ -458,12 +460,113 @@ mod ec_p521 {
     }
 }
 
+/// Ed25519 (RFC 8032): PureEdDSA over the message (`ED25519_SHA_512`) or
+/// HashEdDSA over its SHA-512 digest (`ED25519_PH_SHA_512`).
+pub mod ed25519 {
+    use super::CryptoError;
+    use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
+    use ed25519_dalek::{Signature, SigningKey};
+    use sha2::digest::consts::U64;
+    use sha2::digest::{FixedOutput, HashMarker, Output, OutputSizeUser, Update};
+
+    fn key(private: &[u8]) -> Result<SigningKey, CryptoError> {
+        SigningKey::from_pkcs8_der(private)
+            .map_err(|e| CryptoError::Invalid(format!("stored Ed25519 key unreadable: {e}")))
+    }
+
+    pub fn generate() -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+        let seed: [u8; 32] = super::random(32).try_into().expect("32 bytes");
+        // PKCS#8 v1 (the seed alone), the form AWS and most readers use.
+        let private = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: seed,
+            public_key: None,
+        }
+        .to_pkcs8_der()
+        .map_err(|e| CryptoError::Invalid(e.to_string()))?
+        .as_bytes()
+        .to_vec();
+        Ok((private.clone(), public(&private)?))
+    }
+
+    pub fn public(private: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Ok(key(private)?
+            .verifying_key()
+            .to_public_key_der()
+            .map_err(|e| CryptoError::Invalid(e.to_string()))?
+            .as_bytes()
+            .to_vec())
+    }
+
+    /// A SHA-512 digest computed elsewhere (KMS's DIGEST message type),
+    /// handed to the prehashed signer as the finished hash.
+    #[derive(Clone)]
+    struct Digested([u8; 64]);
+
+    impl Default for Digested {
+        fn default() -> Self {
+            Digested([0; 64])
+        }
+    }
+
+    impl HashMarker for Digested {}
+    impl OutputSizeUser for Digested {
+        type OutputSize = U64;
+    }
+    impl Update for Digested {
+        fn update(&mut self, _: &[u8]) {}
+    }
+    impl FixedOutput for Digested {
+        fn finalize_into(self, out: &mut Output<Self>) {
+            out.copy_from_slice(&self.0);
+        }
+    }
+
+    fn digested(digest: &[u8]) -> Result<Digested, CryptoError> {
+        let d: [u8; 64] = digest
+            .try_into()
+            .map_err(|_| CryptoError::Invalid("an Ed25519ph digest is 64 bytes".into()))?;
+        Ok(Digested(d))
+    }
+
+    /// `prehashed`: `data` is a SHA-512 digest (Ed25519ph), else the message.
+    pub fn sign(private: &[u8], data: &[u8], prehashed: bool) -> Result<Vec<u8>, CryptoError> {
+        let key = key(private)?;
+        let signature = if prehashed {
+            key.sign_prehashed(digested(data)?, None)
+                .map_err(|e| CryptoError::Invalid(e.to_string()))?
+        } else {
+            ed25519_dalek::Signer::sign(&key, data)
+        };
+        Ok(signature.to_bytes().to_vec())
+    }
+
+    pub fn verify(
+        private: &[u8],
+        data: &[u8],
+        signature: &[u8],
+        prehashed: bool,
+    ) -> Result<(), CryptoError> {
+        let verifying = key(private)?.verifying_key();
+        let signature = Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
+        if prehashed {
+            verifying
+                .verify_prehashed(digested(data)?, None, &signature)
+                .map_err(|_| CryptoError::BadSignature)
+        } else {
+            verifying
+                .verify_strict(data, &signature)
+                .map_err(|_| CryptoError::BadSignature)
+        }
+    }
+}
+
 pub fn generate_ec(curve: Curve) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
     match curve {
         Curve::P256 => ec_p256::generate(),
         Curve::P384 => ec_p384::generate(),
         Curve::P521 => ec_p521::generate(),
         Curve::Secp256k1 => ec_k256::generate(),
+        Curve::Ed25519 => ed25519::generate(),
     }
 }
 
@@ -473,6 +576,7 @@ pub fn ec_public(curve: Curve, private: &[u8]) -> Result<Vec<u8>, CryptoError> {
         Curve::P384 => ec_p384::public(private),
         Curve::P521 => ec_p521::public(private),
         Curve::Secp256k1 => ec_k256::public(private),
+        Curve::Ed25519 => ed25519::public(private),
     }
 }
 
@@ -482,6 +586,7 @@ pub fn ec_sign(curve: Curve, private: &[u8], digest: &[u8]) -> Result<Vec<u8>, C
         Curve::P384 => ec_p384::sign(private, digest),
         Curve::P521 => ec_p521::sign(private, digest),
         Curve::Secp256k1 => ec_k256::sign(private, digest),
+        Curve::Ed25519 => ed25519::sign(private, digest, false),
     }
 }
 
@@ -496,6 +601,7 @@ pub fn ec_verify(
         Curve::P384 => ec_p384::verify(private, digest, signature),
         Curve::P521 => ec_p521::verify(private, digest, signature),
         Curve::Secp256k1 => ec_k256::verify(private, digest, signature),
+        Curve::Ed25519 => ed25519::verify(private, digest, signature, false),
     }
 }
 
@@ -530,6 +636,9 @@ pub fn ecdh(curve: Curve, private: &[u8], peer: &[u8]) -> Result<Vec<u8>, Crypto
         Curve::P521 => ecdh_p521(private, peer),
         Curve::Secp256k1 => Err(CryptoError::Invalid(
             "ECC_SECG_P256K1 keys do not support key agreement.".into(),
+        )),
+        Curve::Ed25519 => Err(CryptoError::Invalid(
+            "ECC_NIST_EDWARDS25519 keys do not support key agreement.".into(),
         )),
     }
 }

@@ -183,6 +183,7 @@ impl Key {
             "ECC_NIST_P256" | "ECC_SECG_P256K1" => vec!["ECDSA_SHA_256"],
             "ECC_NIST_P384" => vec!["ECDSA_SHA_384"],
             "ECC_NIST_P521" => vec!["ECDSA_SHA_512"],
+            "ECC_NIST_EDWARDS25519" => vec!["ED25519_SHA_512", "ED25519_PH_SHA_512"],
             _ => vec![],
         }
     }
@@ -282,6 +283,7 @@ pub fn curve_of(spec: &str) -> Option<Curve> {
         "ECC_NIST_P384" => Some(Curve::P384),
         "ECC_NIST_P521" => Some(Curve::P521),
         "ECC_SECG_P256K1" => Some(Curve::Secp256k1),
+        "ECC_NIST_EDWARDS25519" => Some(Curve::Ed25519),
         _ => None,
     }
 }
@@ -554,7 +556,7 @@ pub fn check_usage(spec: &str, usage: &str) -> Result<(), AwsError> {
         "SYMMETRIC_DEFAULT" => usage == "ENCRYPT_DECRYPT",
         s if s.starts_with("HMAC_") => usage == "GENERATE_VERIFY_MAC",
         s if s.starts_with("RSA_") => usage == "ENCRYPT_DECRYPT" || usage == "SIGN_VERIFY",
-        "ECC_SECG_P256K1" => usage == "SIGN_VERIFY",
+        "ECC_SECG_P256K1" | "ECC_NIST_EDWARDS25519" => usage == "SIGN_VERIFY",
         s if s.starts_with("ECC_NIST_P") => usage == "SIGN_VERIFY" || usage == "KEY_AGREEMENT",
         _ => return Err(unsupported_spec(spec)),
     };

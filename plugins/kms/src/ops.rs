@@ -9,7 +9,7 @@ use ministack_sdk::encoding;
 use ministack_sdk::prelude::*;
 use serde_json::{Value, json};
 
-use crate::crypto::{self, Hash, RsaSig};
+use crate::crypto::{self, Curve, Hash, RsaSig};
 use crate::keys::{self, KEYS, Key, crypto_error};
 use crate::usage;
 
@@ -346,13 +346,14 @@ fn data_key(
     input: GenerateDataKeyRequest,
     plaintext_out: bool,
 ) -> Result<Value, AwsError> {
-    let n = data_key_length(input.number_of_bytes, input.key_spec.as_deref())?;
     let operation = if plaintext_out {
         "GenerateDataKey"
     } else {
         "GenerateDataKeyWithoutPlaintext"
     };
+    // The key's existence and usage are checked before the key spec.
     let key = data_key_owner(ctx, &input.key_id, operation)?;
+    let n = data_key_length(input.number_of_bytes, input.key_spec.as_deref())?;
     if input.dry_run == Some(true) {
         return Err(crate::dry_run());
     }
@@ -402,13 +403,14 @@ fn data_key_pair(
         "GenerateDataKeyPairWithoutPlaintext"
     };
     let spec = input.key_pair_spec.as_str();
+    // The key is found and checked before the requested pair spec.
+    let key = data_key_owner(ctx, &input.key_id, operation)?;
     if keys::rsa_bits(spec).is_none() && keys::curve_of(spec).is_none() {
         return Err(AwsError::new(
             "UnsupportedOperationException",
             format!("KeyPairSpec {spec} is not supported by this KMS."),
         ));
     }
-    let key = data_key_owner(ctx, &input.key_id, operation)?;
     if input.dry_run == Some(true) {
         return Err(crate::dry_run());
     }
@@ -510,6 +512,24 @@ fn signing_input(
             ),
         ));
     }
+    // EdDSA: ED25519_SHA_512 signs the message itself (RAW only),
+    // ED25519_PH_SHA_512 a SHA-512 digest of it (DIGEST only).
+    if algorithm.starts_with("ED25519_") {
+        let prehashed = algorithm == "ED25519_PH_SHA_512";
+        let wanted = if prehashed { "DIGEST" } else { "RAW" };
+        let given = message_type.unwrap_or("RAW");
+        if given != wanted {
+            return Err(AwsError::validation(format!(
+                "The {algorithm} signing algorithm requires MessageType {wanted}, not {given}."
+            )));
+        }
+        if prehashed && message.len() != 64 {
+            return Err(AwsError::validation(format!(
+                "Digest is invalid length for algorithm {algorithm}."
+            )));
+        }
+        return Ok((key, None, Hash::Sha512, message));
+    }
     let (scheme, hash) = signing_hash(algorithm).expect("known algorithm");
     let digest = match message_type.unwrap_or("RAW") {
         "RAW" => hash.digest(&message),
@@ -552,8 +572,10 @@ pub fn sign(ctx: &Context, input: SignRequest) -> Result<Value, AwsError> {
         return Err(crate::dry_run());
     }
     let private = key.secret()?;
+    let prehashed = input.signing_algorithm == "ED25519_PH_SHA_512";
     let signature = match (scheme, key.curve()) {
         (Some(scheme), _) => crypto::rsa_sign(&private, scheme, hash, &digest),
+        (None, Some(Curve::Ed25519)) => crypto::ed25519::sign(&private, &digest, prehashed),
         (None, Some(curve)) => crypto::ec_sign(curve, &private, &digest),
         (None, None) => unreachable!("checked algorithm"),
     }
@@ -591,8 +613,12 @@ pub fn verify(ctx: &Context, input: VerifyRequest) -> Result<Value, AwsError> {
         return Err(crate::dry_run());
     }
     let private = key.secret()?;
+    let prehashed = input.signing_algorithm == "ED25519_PH_SHA_512";
     match (scheme, key.curve()) {
         (Some(scheme), _) => crypto::rsa_verify(&private, scheme, hash, &digest, &signature),
+        (None, Some(Curve::Ed25519)) => {
+            crypto::ed25519::verify(&private, &digest, &signature, prehashed)
+        }
         (None, Some(curve)) => crypto::ec_verify(curve, &private, &digest, &signature),
         (None, None) => unreachable!("checked algorithm"),
     }

@@ -120,6 +120,11 @@ pub fn get_key_rotation_status(
 ) -> Result<Value, AwsError> {
     let key = keys::find(ctx, &input.key_id)?;
     key.not_pending_deletion()?;
+    // Keys that cannot rotate (HMAC, asymmetric) simply do not: Terraform
+    // reads the status of every key it manages.
+    if !key.is_symmetric() {
+        return Ok(json!({"KeyRotationEnabled": false, "KeyId": key.arn}));
+    }
     rotatable(&key)?;
     let mut out = json!({"KeyRotationEnabled": key.rotation_enabled, "KeyId": key.arn});
     if key.rotation_enabled {

@@ -216,7 +216,7 @@ pub struct BatchGetSecretValueResponse {
 }
 
 pub fn batch_get_secret_value(
-    _ctx: &Context,
+    ctx: &Context,
     input: BatchGetSecretValueRequest,
 ) -> Result<BatchGetSecretValueResponse, AwsError> {
     let mut values = Vec::new();
@@ -245,9 +245,9 @@ pub fn batch_get_secret_value(
                 ));
             }
             for id in ids {
-                let got = find(&id).and_then(|mut s| {
+                let got = find(ctx, &id).and_then(|mut s| {
                     let v = read_value(&mut s, None, None)?;
-                    save(&s)?;
+                    save(ctx, &s)?;
                     Ok(v)
                 });
                 match got {
@@ -275,7 +275,7 @@ pub fn batch_get_secret_value(
             for mut s in page {
                 match read_value(&mut s, None, None) {
                     Ok(v) => {
-                        save(&s)?;
+                        save(ctx, &s)?;
                         values.push(v);
                     }
                     Err(e) => errors.push(ApiError {

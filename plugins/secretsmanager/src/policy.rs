@@ -73,10 +73,10 @@ pub struct PutResourcePolicyRequest {
 }
 
 pub fn put_resource_policy(
-    _ctx: &Context,
+    ctx: &Context,
     input: PutResourcePolicyRequest,
 ) -> Result<ArnName, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     let doc = parse_policy(&input.resource_policy)?;
     if input.block_public_policy.unwrap_or(false) && is_public(&doc) {
         return Err(AwsError::new(
@@ -85,7 +85,7 @@ pub fn put_resource_policy(
         ));
     }
     secret.policy = Some(input.resource_policy);
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(ArnName::from(&secret))
 }
 
@@ -100,10 +100,10 @@ pub struct GetResourcePolicyResponse {
 }
 
 pub fn get_resource_policy(
-    _ctx: &Context,
+    ctx: &Context,
     input: SecretIdRequest,
 ) -> Result<GetResourcePolicyResponse, AwsError> {
-    let secret = find(&input.secret_id)?;
+    let secret = find(ctx, &input.secret_id)?;
     Ok(GetResourcePolicyResponse {
         arn: secret.arn,
         name: secret.name,
@@ -111,10 +111,10 @@ pub fn get_resource_policy(
     })
 }
 
-pub fn delete_resource_policy(_ctx: &Context, input: SecretIdRequest) -> Result<ArnName, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+pub fn delete_resource_policy(ctx: &Context, input: SecretIdRequest) -> Result<ArnName, AwsError> {
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     secret.policy = None;
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(ArnName::from(&secret))
 }
 
@@ -140,11 +140,11 @@ pub struct ValidateResourcePolicyResponse {
 }
 
 pub fn validate_resource_policy(
-    _ctx: &Context,
+    ctx: &Context,
     input: ValidateResourcePolicyRequest,
 ) -> Result<ValidateResourcePolicyResponse, AwsError> {
     if let Some(id) = &input.secret_id {
-        find(id)?;
+        find(ctx, id)?;
     }
     let doc = parse_policy(&input.resource_policy)?;
     let mut errors = Vec::new();

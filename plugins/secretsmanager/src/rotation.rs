@@ -4,9 +4,9 @@
 //! testSecret, finishSecret) through `services.call("lambda", "Invoke")`,
 //! as Secrets Manager does; the function moves the staging labels itself
 //! with PutSecretValue (AWSPENDING) and UpdateSecretVersionStage. When the
-//! function cannot be reached (it does not exist, or no lambda plugin is
-//! loaded) RotateSecret answers `InvalidRequestException` naming it,
-//! storing nothing.
+//! function does not exist RotateSecret answers `InvalidRequestException`
+//! naming it, storing nothing. Without a lambda plugin (a local convenience)
+//! the rotation configuration is recorded and no step runs.
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
@@ -83,7 +83,7 @@ pub fn rotate_secret(
     ctx: &Context,
     input: RotateSecretRequest,
 ) -> Result<ArnNameVersion, AwsError> {
-    let secret = find(&input.secret_id)?;
+    let secret = find_writable(ctx, &input.secret_id)?;
     if let Some(rules) = &input.rotation_rules {
         check_rules(rules)?;
     }
@@ -103,24 +103,30 @@ pub fn rotate_secret(
             "A previous rotation isn't complete. That rotation will be reattempted.",
         ));
     }
-    // The function must exist before anything is stored.
-    services::call::<Value, Value>(
+    // The function must exist before anything is stored; with no lambda
+    // plugin there is nothing to ask, so the configuration is only recorded.
+    let lambda_loaded = match services::call::<Value, Value>(
         &Target::new("lambda", ctx),
         "GetFunction",
         &json!({"FunctionName": function}),
-    )
-    .map_err(|e| cannot_invoke(&function, &e.message))?;
+    ) {
+        Ok(_) => true,
+        Err(e) if e.code == "ServiceUnavailable" => false,
+        Err(e) => return Err(cannot_invoke(&function, &e.message)),
+    };
 
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     secret.rotation_enabled = true;
     secret.rotation_lambda_arn = Some(function.clone());
     if let Some(rules) = input.rotation_rules {
         secret.rotation_rules = Some(rules);
     }
     secret.last_changed = time::now();
-    save(&secret)?;
+    save(ctx, &secret)?;
 
-    let steps: &[&str] = if input.rotate_immediately.unwrap_or(true) {
+    let steps: &[&str] = if !lambda_loaded {
+        &[]
+    } else if input.rotate_immediately.unwrap_or(true) {
         &["createSecret", "setSecret", "testSecret", "finishSecret"]
     } else {
         &["testSecret"]
@@ -128,10 +134,10 @@ pub fn rotate_secret(
     for step in steps {
         invoke_step(ctx, &function, step, &secret.arn, &token)?;
     }
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     if steps.len() > 1 {
         secret.last_rotated = Some(time::now());
-        save(&secret)?;
+        save(ctx, &secret)?;
     }
     Ok(ArnNameVersion {
         arn: secret.arn,
@@ -141,13 +147,13 @@ pub fn rotate_secret(
 }
 
 pub fn cancel_rotate_secret(
-    _ctx: &Context,
+    ctx: &Context,
     input: SecretIdRequest,
 ) -> Result<ArnNameVersion, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     secret.rotation_enabled = false;
     secret.last_changed = time::now();
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(ArnNameVersion {
         version_id: secret.version_with_stage(AWSPENDING).map(|v| v.id.clone()),
         arn: secret.arn,

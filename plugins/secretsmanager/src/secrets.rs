@@ -62,7 +62,7 @@ pub fn create_secret(
     input: CreateSecretRequest,
 ) -> Result<CreateSecretResponse, AwsError> {
     check_name(&input.name)?;
-    let _ = (input.force_overwrite_replica_secret, &input.kind);
+    let _ = &input.kind;
     let has_value = check_value(&input.secret_string, &input.secret_binary, true)?;
     let token = request_token(input.client_request_token)?;
     if let Some(existing) = SECRETS.get(&input.name)? {
@@ -116,9 +116,14 @@ pub fn create_secret(
         );
     }
     if !input.add_replica_regions.is_empty() {
-        replication::add_regions(ctx, &mut secret, input.add_replica_regions)?;
+        replication::add_regions(
+            ctx,
+            &mut secret,
+            input.add_replica_regions,
+            input.force_overwrite_replica_secret,
+        )?;
     }
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(CreateSecretResponse {
         arn: secret.arn,
         name: secret.name,
@@ -214,10 +219,10 @@ fn region_of(arn: &str) -> String {
 }
 
 pub fn describe_secret(
-    _ctx: &Context,
+    ctx: &Context,
     input: SecretIdRequest,
 ) -> Result<DescribeSecretResponse, AwsError> {
-    let secret = find_any(&input.secret_id)?;
+    let secret = find_any(ctx, &input.secret_id)?;
     Ok(description(&secret, "VersionIdsToStages"))
 }
 
@@ -249,7 +254,7 @@ pub fn update_secret(
     input: UpdateSecretRequest,
 ) -> Result<ArnNameVersion, AwsError> {
     let _ = &input.kind;
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     let has_value = check_value(&input.secret_string, &input.secret_binary, true)?;
     let token = request_token(input.client_request_token)?;
     if has_value || input.kms_key_id.is_some() {
@@ -277,7 +282,7 @@ pub fn update_secret(
         }
         version_id = Some(token);
     }
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(ArnNameVersion {
         arn: secret.arn,
         name: secret.name,
@@ -310,7 +315,7 @@ pub struct DeleteSecretResponse {
 }
 
 pub fn delete_secret(
-    _ctx: &Context,
+    ctx: &Context,
     input: DeleteSecretRequest,
 ) -> Result<DeleteSecretResponse, AwsError> {
     let force = input.force_delete_without_recovery.unwrap_or(false);
@@ -325,7 +330,15 @@ pub fn delete_secret(
             "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
         ));
     }
-    let mut secret = find_any(&input.secret_id)?;
+    let mut secret = find_any(ctx, &input.secret_id)?;
+    refuse_replica(ctx, &secret)?;
+    // AWS deletes a primary only once its replicas are removed.
+    if !secret.replication.is_empty() {
+        return Err(invalid_request(format!(
+            "You can't delete secret {} because it has replicas in other Regions. Remove the replicas first.",
+            secret.name
+        )));
+    }
     let now = time::now();
     if force {
         SECRETS.delete(&secret.name);
@@ -340,7 +353,7 @@ pub fn delete_secret(
     }
     let date = now + days as f64 * 86400.0;
     secret.deletion_date = Some(date);
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(DeleteSecretResponse {
         arn: secret.arn,
         name: secret.name,
@@ -365,10 +378,11 @@ impl From<&Secret> for ArnName {
     }
 }
 
-pub fn restore_secret(_ctx: &Context, input: SecretIdRequest) -> Result<ArnName, AwsError> {
-    let mut secret = find_any(&input.secret_id)?;
+pub fn restore_secret(ctx: &Context, input: SecretIdRequest) -> Result<ArnName, AwsError> {
+    let mut secret = find_any(ctx, &input.secret_id)?;
+    refuse_replica(ctx, &secret)?;
     secret.deletion_date = None;
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(ArnName::from(&secret))
 }
 
@@ -404,14 +418,14 @@ pub struct TagResourceRequest {
     tags: Vec<Tag>,
 }
 
-pub fn tag_resource(_ctx: &Context, input: TagResourceRequest) -> Result<Empty, AwsError> {
+pub fn tag_resource(ctx: &Context, input: TagResourceRequest) -> Result<Empty, AwsError> {
     check_tags(&input.tags)?;
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     merge_tags(&mut secret.tags, input.tags);
     if secret.tags.len() > 50 {
         return Err(invalid_parameter("A secret can have at most 50 tags."));
     }
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(Empty {})
 }
 
@@ -422,9 +436,9 @@ pub struct UntagResourceRequest {
     tag_keys: Vec<String>,
 }
 
-pub fn untag_resource(_ctx: &Context, input: UntagResourceRequest) -> Result<Empty, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+pub fn untag_resource(ctx: &Context, input: UntagResourceRequest) -> Result<Empty, AwsError> {
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     secret.tags.retain(|t| !input.tag_keys.contains(&t.key));
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(Empty {})
 }

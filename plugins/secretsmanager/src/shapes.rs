@@ -94,6 +94,13 @@ pub struct Secret {
 }
 
 impl Secret {
+    /// A read-only copy of a secret whose primary is in another region.
+    pub fn is_replica_here(&self, ctx: &Context) -> bool {
+        self.primary_region
+            .as_deref()
+            .is_some_and(|p| p != ctx.region)
+    }
+
     pub fn is_deleted(&self) -> bool {
         self.deletion_date.is_some()
     }
@@ -223,8 +230,9 @@ pub fn marked_for_deletion() -> AwsError {
 
 /// Checks that a customer KMS key can protect a new value, as Secrets
 /// Manager asks KMS for a data key (GenerateDataKey with the `SecretARN`
-/// encryption context). A key KMS refuses is `EncryptionFailure`; without a
-/// KMS plugin any key id is accepted. The value itself is stored as given.
+/// encryption context). A key KMS refuses (disabled, wrong usage) is
+/// `EncryptionFailure`; a key KMS does not know, or no KMS plugin, is
+/// accepted. The value itself is stored as given.
 pub fn check_kms_key(ctx: &Context, key_id: Option<&str>, arn: &str) -> Result<(), AwsError> {
     let Some(key_id) = key_id else {
         return Ok(());
@@ -236,7 +244,15 @@ pub fn check_kms_key(ctx: &Context, key_id: Option<&str>, arn: &str) -> Result<(
     });
     match services::call::<Value, Value>(&Target::new("kms", ctx), "GenerateDataKey", &input) {
         Ok(_) => Ok(()),
-        Err(e) if e.code == "ServiceUnavailable" || e.status == Some(501) => Ok(()),
+        // A local convenience: a key KMS does not know (or no KMS plugin) is
+        // recorded and echoed, the value protected as with the default key.
+        Err(e)
+            if e.code == "ServiceUnavailable"
+                || e.code == "NotFoundException"
+                || e.status == Some(501) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(AwsError::new(
             "EncryptionFailure",
             format!(
@@ -270,9 +286,33 @@ fn candidates(secret_id: &str) -> Vec<(String, Option<String>)> {
     out
 }
 
+/// A secret ARN names the endpoint's own region and the caller's account:
+/// another region's secret is not found here, another account's is not
+/// shared with the caller (no resource policy crosses accounts locally).
+fn check_arn_scope(ctx: &Context, secret_id: &str) -> Result<(), AwsError> {
+    let Some(arn) = Arn::parse(secret_id).filter(|a| a.service == "secretsmanager") else {
+        return Ok(());
+    };
+    if arn.account != ctx.account {
+        let caller = if ctx.caller_arn.is_empty() {
+            format!("arn:aws:iam::{}:root", ctx.account)
+        } else {
+            ctx.caller_arn.clone()
+        };
+        return Err(AwsError::access_denied_exception(format!(
+            "User: {caller} is not authorized to access resource: {secret_id} because no resource-based policy allows it"
+        )));
+    }
+    if arn.region != ctx.region {
+        return Err(not_found());
+    }
+    Ok(())
+}
+
 /// Finds a secret by name, full ARN or partial ARN, including one scheduled
 /// for deletion (whose window has not ended).
-pub fn find_any(secret_id: &str) -> Result<Secret, AwsError> {
+pub fn find_any(ctx: &Context, secret_id: &str) -> Result<Secret, AwsError> {
+    check_arn_scope(ctx, secret_id)?;
     for (name, arn) in candidates(secret_id) {
         if let Some(secret) = SECRETS.get(&name)? {
             if arn.as_ref().is_some_and(|a| a != &secret.arn) {
@@ -289,16 +329,35 @@ pub fn find_any(secret_id: &str) -> Result<Secret, AwsError> {
 }
 
 /// Finds a secret that is not scheduled for deletion.
-pub fn find(secret_id: &str) -> Result<Secret, AwsError> {
-    let secret = find_any(secret_id)?;
+pub fn find(ctx: &Context, secret_id: &str) -> Result<Secret, AwsError> {
+    let secret = find_any(ctx, secret_id)?;
     if secret.is_deleted() {
         return Err(marked_for_deletion());
     }
     Ok(secret)
 }
 
-pub fn save(secret: &Secret) -> Result<(), AwsError> {
-    SECRETS.put(&secret.name, secret)
+/// Stores a secret; a primary's replicas follow it.
+pub fn save(ctx: &Context, secret: &Secret) -> Result<(), AwsError> {
+    SECRETS.put(&secret.name, secret)?;
+    crate::replication::sync_replicas(ctx, secret)
+}
+
+/// Finds a secret to change: a replica is read-only, changed only through
+/// its primary.
+pub fn find_writable(ctx: &Context, secret_id: &str) -> Result<Secret, AwsError> {
+    let secret = find(ctx, secret_id)?;
+    refuse_replica(ctx, &secret)?;
+    Ok(secret)
+}
+
+pub fn refuse_replica(ctx: &Context, secret: &Secret) -> Result<(), AwsError> {
+    if secret.is_replica_here(ctx) {
+        return Err(invalid_request(
+            "Operation not permitted on a replica secret. Call must be made in primary secret's region.",
+        ));
+    }
+    Ok(())
 }
 
 /// A ClientRequestToken: 32 to 64 characters; a new UUID when absent.

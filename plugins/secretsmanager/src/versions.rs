@@ -78,10 +78,10 @@ pub fn read_value(
 }
 
 pub fn get_secret_value(
-    _ctx: &Context,
+    ctx: &Context,
     input: GetSecretValueRequest,
 ) -> Result<SecretValue, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find(ctx, &input.secret_id)?;
     let accessed = |s: &Secret| {
         let mut dates = vec![s.last_accessed];
         dates.extend(s.versions.values().map(|v| v.last_accessed));
@@ -95,7 +95,7 @@ pub fn get_secret_value(
     )?;
     // Access dates are by day: most reads write nothing.
     if accessed(&secret) != before {
-        save(&secret)?;
+        save(ctx, &secret)?;
     }
     Ok(value)
 }
@@ -127,7 +127,7 @@ pub fn put_secret_value(
 ) -> Result<PutSecretValueResponse, AwsError> {
     let _ = &input.rotation_token;
     check_value(&input.secret_string, &input.secret_binary, false)?;
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     let token = request_token(input.client_request_token)?;
     let stages = input
         .version_stages
@@ -150,7 +150,7 @@ pub fn put_secret_value(
     }
     check_kms_key(ctx, secret.kms_key_id.as_deref(), &secret.arn)?;
     secret.add_version(&token, input.secret_string, input.secret_binary, &stages);
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(PutSecretValueResponse {
         version_stages: secret.versions[&token].stages.clone(),
         arn: secret.arn,
@@ -169,10 +169,10 @@ pub struct UpdateSecretVersionStageRequest {
 }
 
 pub fn update_secret_version_stage(
-    _ctx: &Context,
+    ctx: &Context,
     input: UpdateSecretVersionStageRequest,
 ) -> Result<ArnName, AwsError> {
-    let mut secret = find(&input.secret_id)?;
+    let mut secret = find_writable(ctx, &input.secret_id)?;
     let stage = input.version_stage;
     if stage.is_empty() || stage.len() > 256 {
         return Err(invalid_parameter("Invalid VersionStage."));
@@ -222,7 +222,7 @@ pub fn update_secret_version_stage(
         }
     }
     secret.last_changed = time::now();
-    save(&secret)?;
+    save(ctx, &secret)?;
     Ok(ArnName::from(&secret))
 }
 
@@ -259,10 +259,10 @@ pub struct ListSecretVersionIdsResponse {
 }
 
 pub fn list_secret_version_ids(
-    _ctx: &Context,
+    ctx: &Context,
     input: ListSecretVersionIdsRequest,
 ) -> Result<ListSecretVersionIdsResponse, AwsError> {
-    let secret = find_any(&input.secret_id)?;
+    let secret = find_any(ctx, &input.secret_id)?;
     let mut versions: Vec<&Version> = secret
         .versions
         .values()

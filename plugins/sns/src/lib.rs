@@ -176,7 +176,7 @@ impl Service for Sns {
 }
 
 /// Where the topic a request's `TopicArn` names lives, when that is another
-/// account or region: the request is served there (`services.call` into
+/// account of this region: the request is served there (`services.call` into
 /// this plugin), as SNS serves a topic shared through its policy. Policies
 /// are not evaluated.
 fn topic_owner(ctx: &Context, input: &serde_json::Value) -> Option<services::Target> {
@@ -203,7 +203,18 @@ fn owner_of_arn(
         .and_then(|u| u.as_str())
         .and_then(Arn::parse)
         .filter(|a| a.service == "sns" && ids_ok(a))
-        .filter(|a| a.account != ctx.account || a.region != ctx.region)
+        // A regional endpoint serves only its region's topics: another
+        // region's ARN is refused here (InvalidParameter), not forwarded.
+        // Unsigned requests (the SubscribeURL and UnsubscribeURL links SNS
+        // hands out) carry no region of their own and follow the ARN.
+        .filter(|a| {
+            let elsewhere = a.account != ctx.account || a.region != ctx.region;
+            if ctx.access_key_id.is_empty() {
+                elsewhere
+            } else {
+                a.account != ctx.account && a.region == ctx.region
+            }
+        })
         .map(|arn| services::Target::at("sns", &arn.account, &arn.region))
 }
 

@@ -65,15 +65,37 @@ pub fn invalid(message: impl Into<String>) -> AwsError {
     AwsError::new("InvalidParameter", message)
 }
 
-/// The topic a TopicArn names in the caller's account and region.
+/// The topic a TopicArn names in the caller's account and region. An empty
+/// account field means the caller's account (Terraform's
+/// `skip_requesting_account_id`); another region's topic is not served by
+/// this regional endpoint (`InvalidParameter`), another account's is not
+/// authorized.
 pub fn topic_name(ctx: &Context, arn: &str) -> Result<String, AwsError> {
     let parsed = Arn::parse(arn)
         .filter(|a| a.service == "sns" && !a.resource.contains([':', '/']))
         .ok_or_else(|| invalid("Invalid parameter: TopicArn"))?;
-    if parsed.account != ctx.account || parsed.region != ctx.region {
-        return Err(not_found("Topic"));
-    }
+    check_scope(ctx, &parsed, arn, "TopicArn")?;
     Ok(parsed.resource)
+}
+
+/// The region and account of an SNS ARN against the caller's.
+pub fn check_scope(ctx: &Context, arn: &Arn, raw: &str, member: &str) -> Result<(), AwsError> {
+    if arn.region != ctx.region {
+        return Err(invalid(format!("Invalid parameter: {member}")));
+    }
+    if !arn.account.is_empty() && arn.account != ctx.account {
+        let caller = if ctx.caller_arn.is_empty() {
+            format!("arn:aws:iam::{}:root", ctx.account)
+        } else {
+            ctx.caller_arn.clone()
+        };
+        return Err(AwsError::new(
+            "AuthorizationError",
+            format!("User: {caller} is not authorized to access this resource: {raw}"),
+        )
+        .with_status(403));
+    }
+    Ok(())
 }
 
 pub fn load_topic(ctx: &Context, arn: &str) -> Result<Topic, AwsError> {
@@ -91,12 +113,14 @@ pub fn split_subscription_arn(arn: &str) -> Option<(String, String)> {
 pub fn load_subscription(ctx: &Context, arn: &str) -> Result<(String, Subscription), AwsError> {
     let (topic, id) = split_subscription_arn(arn)
         .ok_or_else(|| invalid("Invalid parameter: SubscriptionArn Reason: An ARN must have at least 6 elements, not 1"))?;
+    if let Some(parsed) = Arn::parse(arn) {
+        check_scope(ctx, &parsed, arn, "SubscriptionArn")?;
+    }
     let key = keys::join(&[&topic, &id]);
     let sub = SUBSCRIPTIONS
         .get(&key)?
-        .filter(|s| s.arn == arn)
+        .filter(|s| s.arn == arn || s.arn == arn.replacen("::", &format!(":{}:", ctx.account), 1))
         .ok_or_else(|| not_found("Subscription"))?;
-    let _ = ctx;
     Ok((key, sub))
 }
 

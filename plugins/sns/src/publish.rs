@@ -880,9 +880,21 @@ pub fn schedule_http(
 
 /// The `deliver-http` task: one POST; retried a few times on failure.
 pub fn deliver_http_task(_ctx: &Context, d: HttpDelivery) -> Result<(), AwsError> {
+    let (url, basic) = split_userinfo(&d.url);
     let mut request =
-        http::Request::post(&d.url, d.body.clone().into_bytes()).timeout(Duration::from_secs(15));
+        http::Request::post(&url, d.body.clone().into_bytes()).timeout(Duration::from_secs(15));
     request.headers = d.headers.clone();
+    // SNS authenticates to an endpoint whose URL carries credentials
+    // (`https://user:password@host/path`) with HTTP Basic auth.
+    if let Some(credentials) = basic {
+        request.headers.push((
+            "Authorization".to_string(),
+            format!(
+                "Basic {}",
+                ministack_sdk::encoding::base64_encode(credentials.as_bytes())
+            ),
+        ));
+    }
     let failure = match http::send(&request) {
         Ok(r) if r.is_success() => return Ok(()),
         Ok(r) => format!("status {}", r.status),
@@ -976,5 +988,60 @@ mod tests {
             .map(|i| (format!("a{i}"), attr("String", "x")))
             .collect();
         assert!(check_attributes(&many).is_err());
+    }
+}
+
+/// `http://user:pass@host/p` → (`http://host/p`, `Some("user:pass")`), the
+/// credentials percent-decoded.
+fn split_userinfo(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_string(), None);
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return (url.to_string(), None);
+    };
+    (
+        format!("{scheme}://{host}{tail}"),
+        Some(percent_decode(userinfo)),
+    )
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod userinfo_tests {
+    use super::split_userinfo;
+
+    #[test]
+    fn credentials_leave_the_url() {
+        assert_eq!(
+            split_userinfo("https://u:p%40ss@h.example:8443/hook?x=1"),
+            (
+                "https://h.example:8443/hook?x=1".into(),
+                Some("u:p@ss".into())
+            )
+        );
+        assert_eq!(split_userinfo("http://h/p"), ("http://h/p".into(), None));
     }
 }

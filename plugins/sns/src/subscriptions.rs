@@ -35,9 +35,36 @@ const SETTABLE: &[&str] = &[
     "ReplayPolicy",
 ];
 
-/// Whether the protocol waits for the endpoint owner to confirm.
+/// Whether the protocol waits for the endpoint owner to confirm. Email
+/// subscriptions are confirmed at once (a local convenience: no mailbox
+/// exists to click the link in).
 pub fn needs_confirmation(protocol: &str) -> bool {
-    matches!(protocol, "http" | "https" | "email" | "email-json")
+    matches!(protocol, "http" | "https")
+}
+
+/// `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
+fn is_function_arn(endpoint: &str) -> bool {
+    let Some(arn) = Arn::parse(endpoint).filter(|a| a.service == "lambda") else {
+        return false;
+    };
+    let mut parts = arn.resource.split(':');
+    let (kind, name, qualifier, extra) = (parts.next(), parts.next(), parts.next(), parts.next());
+    let name_ok = name.is_some_and(|n| {
+        (1..=64).contains(&n.len())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    });
+    let qualifier_ok = qualifier.is_none_or(|q| {
+        (1..=128).contains(&q.len())
+            && q.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '$')
+    });
+    kind == Some("function")
+        && name_ok
+        && qualifier_ok
+        && extra.is_none()
+        && ids::is_account_id(&arn.account)
+        && !arn.region.is_empty()
 }
 
 /// Checks an endpoint for its protocol (InvalidParameter message).
@@ -62,9 +89,11 @@ pub fn check_endpoint(protocol: &str, endpoint: &str) -> Result<(), String> {
                 .ok_or_else(|| "Invalid parameter: SQS endpoint ARN".into());
         }
         "lambda" => {
-            return arn_of("lambda")
-                .map(|_| ())
-                .ok_or_else(|| "Invalid parameter: Lambda endpoint ARN".into());
+            return if is_function_arn(endpoint) {
+                Ok(())
+            } else {
+                Err("Invalid parameter: Lambda endpoint ARN".into())
+            };
         }
         "firehose" => {
             return arn_of("firehose")

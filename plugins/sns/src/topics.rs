@@ -408,7 +408,18 @@ fn check_tags(tags: &[Tag]) -> Result<(), AwsError> {
 
 fn tagged_topic(ctx: &Context, arn: &str) -> Result<Topic, AwsError> {
     let missing = || AwsError::new("ResourceNotFound", "Resource does not exist");
-    let name = topic_name(ctx, arn).map_err(|_| missing())?;
+    // A malformed ARN is a bad parameter; a well-formed one that names no
+    // topic here is a missing resource.
+    if Arn::parse(arn).is_none() {
+        return Err(invalid("Invalid parameter: ResourceArn"));
+    }
+    let name = topic_name(ctx, arn).map_err(|e| {
+        if e.code == "AuthorizationError" {
+            e
+        } else {
+            missing()
+        }
+    })?;
     TOPICS.get(&name)?.ok_or_else(missing)
 }
 

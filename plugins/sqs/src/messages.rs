@@ -175,7 +175,7 @@ fn send_one(ctx: &Context, q: &mut Queue, e: SendEntry) -> Result<SendResult, Aw
             )));
         }
     }
-    let max = q.attr_i64("MaximumMessageSize", 262_144) as usize;
+    let max = q.attr_i64("MaximumMessageSize", 1_048_576) as usize;
     let size = e.message_body.len() + attributes_size(&e.message_attributes);
     if size > max {
         return Err(invalid_param(format!(
@@ -400,12 +400,14 @@ pub fn send_message_batch(
         .iter()
         .map(|e| e.message_body.len() + attributes_size(&e.message_attributes))
         .sum();
-    let max = q.attr_i64("MaximumMessageSize", 262_144) as usize;
-    if total > max.max(262_144) {
+    // The batch as a whole is limited to 1 MiB, whatever the queue's
+    // MaximumMessageSize (which each message is checked against).
+    const MAX_BATCH: usize = 1_048_576;
+    if total > MAX_BATCH {
         return Err(AwsError::new(
             "BatchRequestTooLong",
             format!(
-                "Batch requests cannot be longer than {max} bytes. You have sent {total} bytes."
+                "Batch requests cannot be longer than {MAX_BATCH} bytes. You have sent {total} bytes."
             ),
         ));
     }

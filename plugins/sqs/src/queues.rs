@@ -97,7 +97,7 @@ const COMPUTED: &[&str] = &[
 fn defaults(fifo: bool) -> BTreeMap<String, String> {
     let mut m: BTreeMap<String, String> = [
         ("DelaySeconds", "0"),
-        ("MaximumMessageSize", "262144"),
+        ("MaximumMessageSize", "1048576"),
         ("MessageRetentionPeriod", "345600"),
         ("ReceiveMessageWaitTimeSeconds", "0"),
         ("VisibilityTimeout", "30"),
@@ -124,6 +124,7 @@ fn invalid_value(name: &str) -> AwsError {
 
 /// Validates and normalizes attributes a caller sets.
 fn check_attributes(
+    ctx: &Context,
     attrs: &BTreeMap<String, String>,
     fifo: bool,
 ) -> Result<BTreeMap<String, String>, AwsError> {
@@ -150,7 +151,12 @@ fn check_attributes(
             "Policy" | "RedriveAllowPolicy" => {
                 v.is_empty() || serde_json::from_str::<Value>(v).is_ok()
             }
-            "RedrivePolicy" => v.is_empty() || parse_redrive(v).is_some(),
+            "RedrivePolicy" => {
+                if !v.is_empty() {
+                    check_redrive(ctx, v)?;
+                }
+                true
+            }
             _ => true,
         };
         if !ok {
@@ -159,6 +165,47 @@ fn check_attributes(
         out.insert(k.clone(), v.clone());
     }
     Ok(out)
+}
+
+/// A RedrivePolicy names a queue ARN of this region (and a receive count
+/// from 1 to 1000).
+fn check_redrive(ctx: &Context, v: &str) -> Result<(), AwsError> {
+    let invalid = |why: &str| {
+        AwsError::new(
+            "InvalidParameterValue",
+            format!("Value {v} for parameter RedrivePolicy is invalid. Reason: {why}"),
+        )
+    };
+    let (arn, _) = parse_redrive(v).ok_or_else(|| {
+        invalid(
+            "Redrive policy is not a valid JSON map of deadLetterTargetArn and maxReceiveCount.",
+        )
+    })?;
+    let target = Arn::parse(&arn)
+        .filter(|a| a.service == "sqs" && !a.resource.is_empty() && !a.account.is_empty())
+        .ok_or_else(|| invalid("Invalid value for deadLetterTargetArn."))?;
+    if target.region != ctx.region {
+        return Err(invalid(
+            "Dead-letter target must be in the same region as the source queue.",
+        ));
+    }
+    Ok(())
+}
+
+/// Tags with a null value are refused before any is applied.
+fn check_tag_values(
+    tags: BTreeMap<String, Option<String>>,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    tags.into_iter()
+        .map(|(k, v)| {
+            v.map(|v| (k.clone(), v)).ok_or_else(|| {
+                AwsError::new(
+                    "InvalidParameterValue",
+                    format!("Tag value for key '{k}' must not be null."),
+                )
+            })
+        })
+        .collect()
 }
 
 /// (deadLetterTargetArn, maxReceiveCount) of a RedrivePolicy.
@@ -180,7 +227,7 @@ pub struct CreateQueueRequest {
     #[serde(default)]
     attributes: BTreeMap<String, String>,
     #[serde(default, rename = "tags")]
-    tags: BTreeMap<String, String>,
+    tags: BTreeMap<String, Option<String>>,
 }
 
 #[derive(Serialize)]
@@ -204,7 +251,8 @@ pub fn create_queue(ctx: &Context, input: CreateQueueRequest) -> Result<QueueUrl
             "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.",
         ));
     }
-    let given = check_attributes(&input.attributes, fifo)?;
+    let given = check_attributes(ctx, &input.attributes, fifo)?;
+    let tags = check_tag_values(input.tags)?;
     let mut attributes = defaults(fifo);
     attributes.extend(given.clone());
     if let Some(existing) = QUEUES.get(&name)? {
@@ -227,7 +275,7 @@ pub fn create_queue(ctx: &Context, input: CreateQueueRequest) -> Result<QueueUrl
         created: now,
         modified: now,
         attributes,
-        tags: input.tags,
+        tags,
         sequence: 0,
     };
     QUEUES.put(&name, &queue)?;
@@ -409,7 +457,7 @@ pub struct SetQueueAttributesRequest {
 }
 
 pub fn set_queue_attributes(
-    _ctx: &Context,
+    ctx: &Context,
     input: SetQueueAttributesRequest,
 ) -> Result<Empty, AwsError> {
     let mut q = load(&input.queue_url)?;
@@ -419,7 +467,7 @@ pub fn set_queue_attributes(
             "Unknown Attribute FifoQueue.",
         ));
     }
-    let given = check_attributes(&input.attributes, q.fifo())?;
+    let given = check_attributes(ctx, &input.attributes, q.fifo())?;
     q.attributes.extend(given);
     q.modified = time::now_secs();
     QUEUES.put(&q.name, &q)?;
@@ -432,12 +480,12 @@ pub fn set_queue_attributes(
 #[serde(rename_all = "PascalCase")]
 pub struct TagQueueRequest {
     queue_url: String,
-    tags: BTreeMap<String, String>,
+    tags: BTreeMap<String, Option<String>>,
 }
 
 pub fn tag_queue(_ctx: &Context, input: TagQueueRequest) -> Result<Empty, AwsError> {
     let mut q = load(&input.queue_url)?;
-    q.tags.extend(input.tags);
+    q.tags.extend(check_tag_values(input.tags)?);
     if q.tags.len() > 50 {
         return Err(AwsError::new(
             "InvalidParameterValue",

@@ -110,7 +110,7 @@ fn queue_update(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
     // Attributes the template no longer sets go back to their defaults.
     for (name, default) in [
         ("DelaySeconds", "0"),
-        ("MaximumMessageSize", "262144"),
+        ("MaximumMessageSize", "1048576"),
         ("MessageRetentionPeriod", "345600"),
         ("ReceiveMessageWaitTimeSeconds", "0"),
         ("VisibilityTimeout", "30"),

@@ -7,12 +7,15 @@
 //! opaque base64 blob, as AWS returns the ciphertext. The public
 //! `/aws/service/...` parameters (latest AMI ids, the region list) are
 //! answered from [`public`]. Run Command records commands; every invocation
-//! ends `Success` with empty output. Every other SSM operation is left to the
-//! host, which answers it as not implemented.
+//! ends `Success` with empty output. Documents (with versions), associations,
+//! maintenance windows, OpsItems and inventory are stored ([`documents`]);
+//! sessions answer `TargetNotConnected`. Every other SSM operation is left
+//! to the host, which answers it as not implemented.
 
 use ministack_sdk::prelude::*;
 
 mod commands;
+mod documents;
 mod params;
 pub mod public;
 mod query;
@@ -48,6 +51,48 @@ impl Service for Ssm {
                 "DescribeInstanceInformation",
                 commands::describe_instance_information,
             )
+            .op("CreateDocument", documents::create_document)
+            .op("GetDocument", documents::get_document)
+            .op("DescribeDocument", documents::describe_document)
+            .op("UpdateDocument", documents::update_document)
+            .op(
+                "UpdateDocumentDefaultVersion",
+                documents::update_document_default_version,
+            )
+            .op("DeleteDocument", documents::delete_document)
+            .op("ListDocuments", documents::list_documents)
+            .op("ListDocumentVersions", documents::list_document_versions)
+            .op("CreateAssociation", documents::create_association)
+            .op("DescribeAssociation", documents::describe_association)
+            .op("UpdateAssociation", documents::update_association)
+            .op("DeleteAssociation", documents::delete_association)
+            .op("ListAssociations", documents::list_associations)
+            .op(
+                "CreateMaintenanceWindow",
+                documents::create_maintenance_window,
+            )
+            .op("GetMaintenanceWindow", documents::get_maintenance_window)
+            .op(
+                "UpdateMaintenanceWindow",
+                documents::update_maintenance_window,
+            )
+            .op(
+                "DeleteMaintenanceWindow",
+                documents::delete_maintenance_window,
+            )
+            .op(
+                "DescribeMaintenanceWindows",
+                documents::describe_maintenance_windows,
+            )
+            .op("CreateOpsItem", documents::create_ops_item)
+            .op("GetOpsItem", documents::get_ops_item)
+            .op("UpdateOpsItem", documents::update_ops_item)
+            .op("DeleteOpsItem", documents::delete_ops_item)
+            .op("DescribeOpsItems", documents::describe_ops_items)
+            .op("PutInventory", documents::put_inventory)
+            .op("GetInventory", documents::get_inventory)
+            .op("ListInventoryEntries", documents::list_inventory_entries)
+            .op("StartSession", documents::start_session)
     }
 }
 
@@ -63,6 +108,6 @@ mod tests {
             ministack_sdk::coverage::<Ssm>().unknown,
             Vec::<String>::new()
         );
-        assert_eq!(Ssm::router().operations().len(), 18);
+        assert_eq!(Ssm::router().operations().len(), 45);
     }
 }

@@ -135,6 +135,31 @@ pub fn plain_name(name: &str) -> String {
     name.to_string()
 }
 
+/// A parameter ARN must name the endpoint's own region: another region's
+/// parameter is a `ValidationException`; another account's, not shared
+/// with the caller, is `AccessDeniedException`.
+pub fn check_arn_scope(ctx: &Context, name: &str, operation: &str) -> Result<(), AwsError> {
+    let Some(arn) = Arn::parse(name) else {
+        return Ok(());
+    };
+    if arn.service != "ssm" || !arn.resource.starts_with("parameter/") {
+        return Ok(());
+    }
+    if arn.region != ctx.region {
+        return Err(AwsError::validation(format!(
+            "The parameter ARN {name} is in region {}; this endpoint serves region {}.",
+            arn.region, ctx.region
+        )));
+    }
+    if arn.account != ctx.account {
+        return Err(AwsError::access_denied_exception(format!(
+            "User: {} is not authorized to perform: ssm:{operation} on resource: {name} because no resource-based policy allows the ssm:{operation} action",
+            user_of(ctx)
+        )));
+    }
+    Ok(())
+}
+
 /// Splits `name:selector` (a version number or a label).
 pub fn split_selector(name: &str) -> (String, Option<String>) {
     let plain = plain_name(name);
@@ -153,9 +178,16 @@ pub fn check_name(name: &str) -> Result<(), AwsError> {
     }
     let bare = name.trim_start_matches('/');
     let lower = bare.to_ascii_lowercase();
-    if lower.starts_with("aws") || lower.starts_with("ssm") {
+    // AWS words the two reserved prefixes differently: `aws` is an access
+    // question, `ssm` a naming rule.
+    if lower.starts_with("aws") {
+        return Err(AwsError::access_denied_exception(format!(
+            "No access to reserved parameter name: {name}."
+        )));
+    }
+    if lower.starts_with("ssm") {
         return Err(AwsError::validation(
-            "No access to reserved parameter name: parameter name can't be prefixed with \"aws\" or \"ssm\" (case-insensitive).",
+            "Parameter name: can't be prefixed with \"ssm\" (case-insensitive). If formed as a path, it can consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 symbols .-_",
         ));
     }
     if !name
@@ -602,6 +634,7 @@ pub fn resolve(
     name_with_selector: &str,
     with_decryption: bool,
 ) -> Result<ParameterOut, AwsError> {
+    check_arn_scope(ctx, name_with_selector, "GetParameter")?;
     let (name, selector) = split_selector(name_with_selector);
     if let Some(secret_id) = name.strip_prefix(SECRET_REFERENCE) {
         return secret_reference(ctx, &name, secret_id, selector, with_decryption);
@@ -779,8 +812,9 @@ pub struct DeleteParameterRequest {
 }
 
 pub fn delete_parameter(_ctx: &Context, input: DeleteParameterRequest) -> Result<Empty, AwsError> {
-    let name = plain_name(&input.name);
-    if load(&name)?.is_none() || !PARAMS.delete(&name) {
+    // DeleteParameter(s) take the name itself: an ARN names no parameter.
+    let name = &input.name;
+    if load(name)?.is_none() || !PARAMS.delete(name) {
         return Err(parameter_not_found(&input.name));
     }
     Ok(Empty {})
@@ -811,8 +845,7 @@ pub fn delete_parameters(
     let mut deleted = Vec::new();
     let mut invalid = Vec::new();
     for n in input.names {
-        let name = plain_name(&n);
-        if load(&name)?.is_some() && PARAMS.delete(&name) {
+        if load(&n)?.is_some() && PARAMS.delete(&n) {
             deleted.push(n);
         } else if !deleted.contains(&n) {
             invalid.push(n);

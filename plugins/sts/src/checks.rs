@@ -174,9 +174,19 @@ pub fn parse_role_arn(value: &str) -> Option<Arn> {
         && arn.region.is_empty()
         && arn.account.len() == 12
         && arn.account.bytes().all(|b| b.is_ascii_digit())
-        && arn.resource_type() == "role"
-        && !arn.resource_name().is_empty();
+        && arn.resource.starts_with("role/")
+        && is_role_name(arn.resource.rsplit('/').next().unwrap_or(""));
     ok.then_some(arn)
+}
+
+/// IAM's role-name pattern `[\w+=,.@-]+`: a colon may appear in the path of
+/// a role ARN, never in the name.
+fn is_role_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || "+=,.@-".contains(c))
 }
 
 /// A SAML provider ARN: `arn:<partition>:iam::<12 digits>:saml-provider/<name>`.
