@@ -8,7 +8,9 @@
 
 use ministack_sdk::prelude::*;
 
+mod acl;
 mod buckets;
+mod encryption;
 mod events;
 mod multipart;
 mod objectmeta;

@@ -7,6 +7,7 @@ use ministack_sdk::time;
 use serde_json::{Map, Value, json};
 
 use crate::buckets::bucket;
+use crate::encryption;
 use crate::objects::{self, Object, s};
 use crate::{owner, s3_error, util};
 
@@ -78,6 +79,8 @@ pub fn create_multipart_upload(ctx: &Context, input: Value) -> Result<Value, Aws
     let mut object = objects::new_object(&input, &key, BlobRef::default());
     object.blob = None;
     object.checksums.clear();
+    encryption::apply(&b, &input, &mut object.headers)?;
+    object.acl = crate::acl::for_write(&b, &input, &b.account)?;
     if let Some(alg) = &object.checksum_algorithm {
         // CRC64NVME is always a full-object checksum; the others default to
         // a composite (checksum of the parts' checksums).
@@ -112,10 +115,8 @@ pub fn create_multipart_upload(ctx: &Context, input: Value) -> Result<Value, Aws
         out["ChecksumAlgorithm"] = json!(a);
         out["ChecksumType"] = json!(object.checksum_type);
     }
-    for k in ["ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"] {
-        if let Some(v) = object.headers.get(k) {
-            out[k] = v.clone();
-        }
+    if let Value::Object(m) = &mut out {
+        encryption::echo(&object.headers, m);
     }
     Ok(out)
 }
@@ -150,9 +151,14 @@ fn save_part(u: &Upload, number: u64, blob: BlobRef) -> Result<Part, AwsError> {
 pub fn upload_part(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let (_, u) = upload(&input)?;
     let number = part_number(&input)?;
+    // Every part is written with the upload's SSE-C key.
+    encryption::check_read(&u.object.headers, &input, "SSECustomer")?;
     let blob = objects::body_blob(&input)?;
     objects::check_integrity(&input, &blob)?;
     let mut out = json!({});
+    if let Value::Object(m) = &mut out {
+        encryption::echo(&u.object.headers, m);
+    }
     if let Some(alg) = objects::requested_checksum(&input)
         && let Some(c) = blob.checksum(&alg)
     {
@@ -166,6 +172,7 @@ pub fn upload_part(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
 pub fn upload_part_copy(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let (_, u) = upload(&input)?;
     let number = part_number(&input)?;
+    encryption::check_read(&u.object.headers, &input, "SSECustomer")?;
     let src = objects::copy_source(&input)?;
     let src_blob = src.blob.clone().unwrap_or_default();
     let (first, len) = match s(&input, "CopySourceRange") {
@@ -188,6 +195,9 @@ pub fn upload_part_copy(_ctx: &Context, input: Value) -> Result<Value, AwsError>
         json!({"CopyPartResult": {"ETag": part.etag, "LastModified": part.last_modified}});
     if let Some(v) = &src.version_id {
         out["CopySourceVersionId"] = json!(v);
+    }
+    if let Value::Object(m) = &mut out {
+        encryption::echo(&u.object.headers, m);
     }
     Ok(out)
 }
@@ -315,13 +325,14 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
         }
     }
     obj.blob = Some(blob);
+    let mut out = Map::new();
+    encryption::echo(&obj.headers, &mut out);
     let checksums = obj.checksums.clone();
     let checksum_type = obj.checksum_type.clone();
     drop_upload(&ukey, &u, &[])?;
-    let mut out = Map::new();
     let size = obj.size;
     let vid = objects::store(&b, obj)?;
-    if let Some(v) = &vid {
+    if let Some(v) = objects::reported_version(&vid) {
         out.insert("VersionId".into(), json!(v));
     }
     out.insert(

@@ -361,6 +361,9 @@ pub fn register(r: Router) -> Router {
                     return Err(s3_error("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400));
                 }
             }
+            if key == "tagging" {
+                crate::buckets::check_tags(value["TagSet"].as_array().map(Vec::as_slice).unwrap_or_default())?;
+            }
             if key == "policy"
                 && serde_json::from_str::<Value>(value.as_str().unwrap_or("")).is_err()
             {
@@ -423,23 +426,20 @@ pub fn register(r: Router) -> Router {
         });
         Ok(json!({"PolicyStatus": {"IsPublic": public}}))
     })
-    .op("GetBucketAcl", |ctx: &Context, input: Value| -> Result<Value, AwsError> {
+    .op("GetBucketAcl", |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
         let b = bucket(&name_of(&input))?;
-        let _ = ctx;
-        let owner = crate::owner(&b.account);
-        Ok(json!({
-            "Owner": owner,
-            "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"], "DisplayName": owner["DisplayName"]},
-                        "Permission": "FULL_CONTROL"}]
-        }))
+        let grants = b.config.get("grants").and_then(Value::as_array).cloned();
+        Ok(crate::acl::policy(&b.account, grants.as_ref()))
     })
     .op("PutBucketAcl", |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
         let name = name_of(&input);
         let mut b = bucket(&name)?;
-        if let Some(acl) = input["ACL"].as_str() {
-            b.config.insert("acl".into(), json!(acl));
-            BUCKETS.put(&name, &b)?;
-        }
+        let account = b.account.clone();
+        match crate::acl::for_write(&b, &input, &account)? {
+            Some(grants) => b.config.insert("grants".into(), json!(grants)),
+            None => b.config.remove("grants"),
+        };
+        BUCKETS.put(&name, &b)?;
         Ok(json!({}))
     })
 }

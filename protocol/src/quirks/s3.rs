@@ -161,6 +161,35 @@ pub(crate) fn partial_content(
         && output.get("ContentRange").is_some_and(|v| !v.is_null())
 }
 
+/// S3's 304 Not Modified has no body and carries only the validators
+/// (`ETag`, `Last-Modified`), which the plugin states as the error's members.
+pub(crate) fn not_modified(
+    model: &ServiceModel,
+    error: &crate::AwsError,
+    status: u16,
+) -> Option<crate::HttpResponse> {
+    if !model.is_s3() || status != 304 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    if let Some(extra) = &error.extra {
+        if let Some(etag) = extra.get("ETag").and_then(|v| v.as_str()) {
+            headers.push(("ETag".to_string(), etag.to_string()));
+        }
+        if let Some(t) = extra.get("LastModified").and_then(|v| v.as_f64()) {
+            headers.push((
+                "Last-Modified".to_string(),
+                crate::timestamp::format_http_date(t),
+            ));
+        }
+    }
+    Some(crate::HttpResponse {
+        status,
+        headers,
+        body: crate::ResponseBody::Bytes(Vec::new()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,284 @@
+"""S3 behaviours real clients rely on, each from AWS's documentation: default
+encryption reported on every write and read, conditional requests, SSE-C,
+object ownership and ACLs, Object Lock prerequisites, notification
+validation, S3 Control tagging, and deleting a versioned bucket while its
+objects are deleted concurrently."""
+
+import base64
+import hashlib
+import threading
+import uuid
+
+import botocore.exceptions
+import pytest
+import requests
+
+ACCOUNT = "000000000000"
+
+
+@pytest.fixture()
+def s3(gateway):
+    return gateway.client("s3", s3={"addressing_style": "path"})
+
+
+@pytest.fixture()
+def bucket(s3):
+    name = f"f-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def error_of(exc):
+    r = exc.value.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def auth_header(service="s3", account=ACCOUNT, region="us-east-1"):
+    return {
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={account}/20260101/{region}/{service}/aws4_request, "
+        "SignedHeaders=host, Signature=0"
+    }
+
+
+# 1. Default encryption (SSE-S3 since January 2023) ---------------------------
+
+
+def test_sse_s3_reported_on_every_write_and_read(s3, bucket):
+    assert s3.put_object(Bucket=bucket, Key="k", Body=b"x")["ServerSideEncryption"] == "AES256"
+    assert s3.get_object(Bucket=bucket, Key="k")["ServerSideEncryption"] == "AES256"
+    assert s3.head_object(Bucket=bucket, Key="k")["ServerSideEncryption"] == "AES256"
+    assert s3.copy_object(Bucket=bucket, Key="c", CopySource=f"{bucket}/k")["ServerSideEncryption"] == "AES256"
+    mp = s3.create_multipart_upload(Bucket=bucket, Key="m")
+    assert mp["ServerSideEncryption"] == "AES256"
+    part = s3.upload_part(Bucket=bucket, Key="m", UploadId=mp["UploadId"], PartNumber=1, Body=b"p")
+    assert part["ServerSideEncryption"] == "AES256"
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="m", UploadId=mp["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert done["ServerSideEncryption"] == "AES256"
+    assert s3.head_object(Bucket=bucket, Key="m")["ServerSideEncryption"] == "AES256"
+
+
+def test_bucket_default_kms_encryption_echoed(s3, bucket):
+    key_arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+        "BucketKeyEnabled": True,
+    }]})
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert (put["ServerSideEncryption"], put["SSEKMSKeyId"], put["BucketKeyEnabled"]) == ("aws:kms", key_arn, True)
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"], head["BucketKeyEnabled"]) == ("aws:kms", key_arn, True)
+    mp = s3.create_multipart_upload(Bucket=bucket, Key="m")
+    assert (mp["ServerSideEncryption"], mp["SSEKMSKeyId"]) == ("aws:kms", key_arn)
+    part = s3.upload_part(Bucket=bucket, Key="m", UploadId=mp["UploadId"], PartNumber=1, Body=b"p")
+    assert part["ServerSideEncryption"] == "aws:kms"
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="m", UploadId=mp["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert (done["ServerSideEncryption"], done["SSEKMSKeyId"]) == ("aws:kms", key_arn)
+    # An explicit header still wins over the bucket default.
+    assert s3.put_object(Bucket=bucket, Key="a", Body=b"x", ServerSideEncryption="AES256")["ServerSideEncryption"] == "AES256"
+
+
+def test_get_object_attributes_omits_standard_storage_class(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="std", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="ia", Body=b"x", StorageClass="STANDARD_IA")
+    std = s3.get_object_attributes(Bucket=bucket, Key="std", ObjectAttributes=["StorageClass", "ObjectSize"])
+    assert "StorageClass" not in std and std["ObjectSize"] == 1
+    ia = s3.get_object_attributes(Bucket=bucket, Key="ia", ObjectAttributes=["StorageClass"])
+    assert ia["StorageClass"] == "STANDARD_IA"
+
+
+def test_no_version_id_on_a_suspended_bucket(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert "VersionId" in s3.put_object(Bucket=bucket, Key="k", Body=b"1")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"2")
+    assert "VersionId" not in put
+    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
+    assert sorted(v["VersionId"] == "null" for v in versions) == [False, True]
+
+
+# 2. Conditional requests, CreateBucket ---------------------------------------
+
+
+def test_not_modified_carries_etag_and_last_modified_only(gateway, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"hello", Metadata={"a": "b"}, ContentType="text/plain",
+                  CacheControl="max-age=60")
+    etag = s3.head_object(Bucket=bucket, Key="k")["ETag"]
+    for method in ("GET", "HEAD"):
+        r = requests.request(method, f"{gateway.url}/{bucket}/k", headers={**auth_header(), "If-None-Match": etag})
+        assert r.status_code == 304
+        assert r.headers["ETag"] == etag
+        assert "Last-Modified" in r.headers
+        assert r.content == b""
+        for h in ("x-amz-meta-a", "Content-Type", "x-amz-server-side-encryption", "Accept-Ranges"):
+            assert h not in r.headers, (method, h, dict(r.headers))
+
+
+def test_if_match_star_on_put_and_delete(s3, bucket):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"1", IfMatch="*")
+    assert error_of(e) == ("NoSuchKey", 404)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"1")
+    assert s3.put_object(Bucket=bucket, Key="k", Body=b"2", IfMatch="*")["ETag"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"3", IfNoneMatch="*")
+    assert error_of(e) == ("PreconditionFailed", 412)
+    s3.delete_object(Bucket=bucket, Key="k", IfMatch="*")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_delete_objects_honours_per_object_etag(s3, bucket):
+    a = s3.put_object(Bucket=bucket, Key="a", Body=b"a")["ETag"]
+    s3.put_object(Bucket=bucket, Key="b", Body=b"b")
+    out = s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+        {"Key": "a", "ETag": a}, {"Key": "b", "ETag": '"0123456789abcdef0123456789abcdef"'},
+    ]})
+    assert [d["Key"] for d in out["Deleted"]] == ["a"]
+    assert [(x["Key"], x["Code"]) for x in out["Errors"]] == [("b", "PreconditionFailed")]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["b"]
+
+
+def test_create_own_bucket_again_in_us_east_1_answers_200(gateway, s3, bucket):
+    assert s3.create_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    eu = gateway.client("s3", region="eu-west-1", s3={"addressing_style": "path"})
+    name = f"eu-{uuid.uuid4().hex[:12]}"
+    eu.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        eu.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert error_of(e) == ("BucketAlreadyOwnedByYou", 409)
+
+
+def test_create_bucket_configuration_tags(s3):
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"Tags": [{"Key": "team", "Value": "core"}]})
+    assert s3.get_bucket_tagging(Bucket=name)["TagSet"] == [{"Key": "team", "Value": "core"}]
+    bad = f"t-{uuid.uuid4().hex[:12]}"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.create_bucket(Bucket=bad, CreateBucketConfiguration={"Tags": [{"Key": "aws:x", "Value": "1"}]})
+    assert error_of(e) == ("InvalidTag", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.create_bucket(Bucket=bad, CreateBucketConfiguration={
+            "Tags": [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]})
+    assert error_of(e) == ("InvalidTag", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.head_bucket(Bucket=bad)
+    assert error_of(e)[1] == 404
+
+
+# 4. SSE-C ---------------------------------------------------------------------
+
+KEY = b"k" * 32
+OTHER_KEY = b"o" * 32
+
+
+def ssec(key=KEY, prefix="SSECustomer"):
+    return {f"{prefix}Algorithm": "AES256", f"{prefix}Key": key}
+
+
+def test_sse_c_end_to_end(s3, bucket):
+    md5 = base64.b64encode(hashlib.md5(KEY).digest()).decode()
+    put = s3.put_object(Bucket=bucket, Key="c", Body=b"secret", **ssec())
+    assert (put["SSECustomerAlgorithm"], put["SSECustomerKeyMD5"]) == ("AES256", md5)
+    assert "ServerSideEncryption" not in put
+    got = s3.get_object(Bucket=bucket, Key="c", **ssec())
+    assert got["Body"].read() == b"secret"
+    assert (got["SSECustomerAlgorithm"], got["SSECustomerKeyMD5"]) == ("AES256", md5)
+    assert s3.head_object(Bucket=bucket, Key="c", **ssec())["SSECustomerKeyMD5"] == md5
+    # The key is required, and must be the one the object was written with.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="c")
+    assert error_of(e) == ("InvalidRequest", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="c", **ssec(OTHER_KEY))
+    assert error_of(e) == ("AccessDenied", 403)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.head_object(Bucket=bucket, Key="c")
+    assert error_of(e)[1] == 400
+    # A copy must present the source's key; the target is encrypted as asked.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="d", CopySource=f"{bucket}/c")
+    assert error_of(e) == ("InvalidRequest", 400)
+    copy = s3.copy_object(Bucket=bucket, Key="d", CopySource=f"{bucket}/c",
+                          **ssec(prefix="CopySourceSSECustomer"), **ssec(OTHER_KEY))
+    other_md5 = base64.b64encode(hashlib.md5(OTHER_KEY).digest()).decode()
+    assert copy["SSECustomerKeyMD5"] == other_md5
+    assert s3.get_object(Bucket=bucket, Key="d", **ssec(OTHER_KEY))["Body"].read() == b"secret"
+    plain = s3.copy_object(Bucket=bucket, Key="p", CopySource=f"{bucket}/c", **ssec(prefix="CopySourceSSECustomer"))
+    assert plain["ServerSideEncryption"] == "AES256"
+    assert s3.get_object(Bucket=bucket, Key="p")["Body"].read() == b"secret"
+
+
+def test_sse_c_multipart_parts_and_errors(s3, bucket):
+    md5 = base64.b64encode(hashlib.md5(KEY).digest()).decode()
+    mp = s3.create_multipart_upload(Bucket=bucket, Key="m", **ssec())
+    assert mp["SSECustomerKeyMD5"] == md5
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.upload_part(Bucket=bucket, Key="m", UploadId=mp["UploadId"], PartNumber=1, Body=b"p")
+    assert error_of(e)[1] == 400
+    part = s3.upload_part(Bucket=bucket, Key="m", UploadId=mp["UploadId"], PartNumber=1, Body=b"p", **ssec())
+    assert (part["SSECustomerAlgorithm"], part["SSECustomerKeyMD5"]) == ("AES256", md5)
+    s3.complete_multipart_upload(Bucket=bucket, Key="m", UploadId=mp["UploadId"],
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert s3.get_object(Bucket=bucket, Key="m", **ssec())["Body"].read() == b"p"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="x", Body=b"x", ServerSideEncryption="aws:kms", **ssec())
+    assert error_of(e) == ("InvalidArgument", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="x", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey=b"short")
+    assert error_of(e) == ("InvalidArgument", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="x", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey=KEY,
+                      SSECustomerKeyMD5=base64.b64encode(hashlib.md5(b"nope").digest()).decode())
+    assert error_of(e) == ("InvalidArgument", 400)
+
+
+# 5. Object ownership and ACLs -------------------------------------------------
+
+
+def test_bucket_owner_enforced_by_default_refuses_acls(s3, bucket):
+    rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    for call in (
+        lambda: s3.put_bucket_acl(Bucket=bucket, ACL="public-read"),
+        lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", ACL="public-read"),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert error_of(e) == ("AccessControlListNotSupported", 400)
+    # bucket-owner-full-control is still accepted, and reading ACLs works.
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ACL="bucket-owner-full-control")
+    assert [g["Permission"] for g in s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]] == ["FULL_CONTROL"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object_acl(Bucket=bucket, Key="k", ACL="public-read")
+    assert error_of(e) == ("AccessControlListNotSupported", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.create_bucket(Bucket=f"acl-{uuid.uuid4().hex[:10]}", ACL="public-read")
+    assert error_of(e) == ("InvalidBucketAclWithObjectOwnership", 400)
+
+
+def test_acl_grants_stored_when_ownership_allows(s3):
+    name = f"acl-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name, ObjectOwnership="ObjectWriter", ACL="public-read")
+    all_users = "http://acs.amazonaws.com/groups/global/AllUsers"
+    grants = s3.get_bucket_acl(Bucket=name)["Grants"]
+    assert {"Grantee": {"Type": "Group", "URI": all_users}, "Permission": "READ"} in grants
+    s3.put_bucket_acl(Bucket=name, GrantWrite='uri="http://acs.amazonaws.com/groups/s3/LogDelivery"',
+                      GrantFullControl=f'id="{s3.list_buckets()["Owner"]["ID"]}"')
+    perms = sorted((g["Grantee"].get("URI", "owner"), g["Permission"]) for g in s3.get_bucket_acl(Bucket=name)["Grants"])
+    assert perms == [("http://acs.amazonaws.com/groups/s3/LogDelivery", "WRITE"), ("owner", "FULL_CONTROL")]
+    s3.put_object(Bucket=name, Key="k", Body=b"x", ACL="authenticated-read")
+    grants = s3.get_object_acl(Bucket=name, Key="k")["Grants"]
+    assert {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"},
+            "Permission": "READ"} in grants
+    owner = s3.get_object_acl(Bucket=name, Key="k")["Owner"]
+    s3.put_object_acl(Bucket=name, Key="k", AccessControlPolicy={
+        "Owner": owner,
+        "Grants": [{"Grantee": {"Type": "Group", "URI": all_users}, "Permission": "READ"}],
+    })
+    assert s3.get_object_acl(Bucket=name, Key="k")["Grants"] == [
+        {"Grantee": {"Type": "Group", "URI": all_users}, "Permission": "READ"}]
