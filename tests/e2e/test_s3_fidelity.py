@@ -282,3 +282,162 @@ def test_acl_grants_stored_when_ownership_allows(s3):
     })
     assert s3.get_object_acl(Bucket=name, Key="k")["Grants"] == [
         {"Grantee": {"Type": "Group", "URI": all_users}, "Permission": "READ"}]
+
+
+# 6. Object Lock / replication prerequisites, response-*, copy ranges, multipart
+
+def test_object_lock_and_replication_need_versioning(s3, bucket):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    assert error_of(e) == ("InvalidBucketState", 409)
+    replication = {"Role": f"arn:aws:iam::{ACCOUNT}:role/r", "Rules": [{
+        "Status": "Enabled", "Priority": 1, "Filter": {}, "DeleteMarkerReplication": {"Status": "Disabled"},
+        "Destination": {"Bucket": "arn:aws:s3:::elsewhere"}}]}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=replication)
+    assert error_of(e) == ("InvalidRequest", 400)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=replication)
+    s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert error_of(e) == ("InvalidBucketState", 409)
+
+
+def test_default_retention_applies_to_new_versions(s3):
+    name = f"lock-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 2}}})
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    head = s3.head_object(Bucket=name, Key="k")
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    days = (head["ObjectLockRetainUntilDate"] - head["LastModified"]).total_seconds() / 86400
+    assert 1.99 < days < 2.01
+    retention = s3.get_object_retention(Bucket=name, Key="k")["Retention"]
+    assert retention["Mode"] == "GOVERNANCE"
+
+
+def test_response_expires_is_an_http_date_and_anonymous_overrides_refused(gateway, s3, bucket):
+    import datetime
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    got = s3.get_object(Bucket=bucket, Key="k", ResponseExpires=when, ResponseContentType="text/x")
+    assert got["ResponseMetadata"]["HTTPHeaders"]["expires"] == "Wed, 02 Jan 2030 03:04:05 GMT"
+    assert got["ContentType"] == "text/x"
+    r = requests.get(f"{gateway.url}/{bucket}/k?response-content-type=text/x")
+    assert r.status_code == 400 and "<Code>InvalidRequest</Code>" in r.text
+    assert requests.get(f"{gateway.url}/{bucket}/k").status_code in (200, 403)
+
+
+def test_copy_source_range_validation(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="src", Body=b"0123456789")
+    mp = s3.create_multipart_upload(Bucket=bucket, Key="m")
+    for bad in ("bytes=0-10", "bytes=5-2", "bytes=20-30", "0-4", "bytes=-3"):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.upload_part_copy(Bucket=bucket, Key="m", UploadId=mp["UploadId"], PartNumber=1,
+                                CopySource=f"{bucket}/src", CopySourceRange=bad)
+        assert error_of(e) == ("InvalidArgument", 400), bad
+    ok = s3.upload_part_copy(Bucket=bucket, Key="m", UploadId=mp["UploadId"], PartNumber=1,
+                             CopySource=f"{bucket}/src", CopySourceRange="bytes=2-9")
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="m", UploadId=mp["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": ok["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket=bucket, Key="m")["Body"].read() == b"23456789"
+    # A retried completion answers as the first one did.
+    again = s3.complete_multipart_upload(Bucket=bucket, Key="m", UploadId=mp["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": ok["CopyPartResult"]["ETag"]}]})
+    assert (again["ETag"], again["Key"]) == (done["ETag"], "m")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="m", UploadId="nope", MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": ok["CopyPartResult"]["ETag"]}]})
+    assert error_of(e) == ("NoSuchUpload", 404)
+
+
+def test_list_parts_reports_part_checksums(s3, bucket):
+    mp = s3.create_multipart_upload(Bucket=bucket, Key="m", ChecksumAlgorithm="SHA256")
+    part = s3.upload_part(Bucket=bucket, Key="m", UploadId=mp["UploadId"], PartNumber=1, Body=b"abc",
+                          ChecksumAlgorithm="SHA256")
+    listed = s3.list_parts(Bucket=bucket, Key="m", UploadId=mp["UploadId"])
+    assert listed["Parts"][0]["ChecksumSHA256"] == part["ChecksumSHA256"] == base64.b64encode(
+        hashlib.sha256(b"abc").digest()).decode()
+    assert listed["ChecksumAlgorithm"] == "SHA256"
+
+
+def test_invalid_storage_class_is_s3s_own_error(s3, bucket):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x", StorageClass="FANCY")
+    assert error_of(e) == ("InvalidStorageClass", 400)
+    assert "validation error" not in e.value.response["Error"]["Message"]
+
+
+# 8. Deleting a versioned bucket after its object was written concurrently with
+# enabling versioning (Terraform's destroy of bucket + versioning + object).
+
+
+def test_versioned_bucket_destroy_after_concurrent_write(s3):
+    for i in range(6):
+        name = f"race-{uuid.uuid4().hex[:10]}"
+        s3.create_bucket(Bucket=name)
+        threads = [
+            threading.Thread(target=lambda: s3.put_object(Bucket=name, Key="index.html", Body=b"<h1>hi</h1>")),
+            threading.Thread(target=lambda: s3.put_bucket_versioning(
+                Bucket=name, VersioningConfiguration={"Status": "Enabled"})),
+        ]
+        if i % 2:
+            threads.reverse()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # What the AWS provider does on destroy: refresh (HeadObject), then
+        # delete every version when the object has a version id, else the key.
+        version = s3.head_object(Bucket=name, Key="index.html").get("VersionId")
+        if version:
+            listed = s3.list_object_versions(Bucket=name, Prefix="index.html")
+            for v in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"])
+        else:
+            s3.delete_object(Bucket=name, Key="index.html")
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
+        s3.delete_bucket(Bucket=name)
+
+
+def test_null_version_is_named_once_versioning_is_enabled(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert "VersionId" not in s3.head_object(Bucket=bucket, Key="k")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert s3.head_object(Bucket=bucket, Key="k")["VersionId"] == "null"
+    assert s3.get_object(Bucket=bucket, Key="k")["VersionId"] == "null"
+    s3.delete_object(Bucket=bucket, Key="k", VersionId="null")
+    assert "Versions" not in s3.list_object_versions(Bucket=bucket)
+    s3.delete_bucket(Bucket=bucket)
+
+
+# 3. Notification configurations -------------------------------------------------
+
+
+@pytest.mark.parametrize("config,message", [
+    ({"QueueConfigurations": [{"QueueArn": "not-an-arn", "Events": ["s3:ObjectCreated:*"]}]}, "not well formed"),
+    ({"QueueConfigurations": [{"QueueArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:t", "Events": ["s3:ObjectCreated:*"]}]},
+     "not well formed"),
+    ({"TopicConfigurations": [{"TopicArn": f"arn:aws:sns:eu-west-1:{ACCOUNT}:t", "Events": ["s3:ObjectCreated:*"]}]},
+     "region"),
+    ({"LambdaFunctionConfigurations": [{"LambdaFunctionArn": "arn:aws:lambda:us-east-1:999999999999:function:f",
+                                        "Events": ["s3:ObjectCreated:*"]}]}, "Unable to validate"),
+])
+def test_notification_destinations_validated(s3, bucket, config, message):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
+    assert error_of(e) == ("InvalidArgument", 400)
+    assert message in e.value.response["Error"]["Message"]
+    assert s3.get_bucket_notification_configuration(Bucket=bucket).get("QueueConfigurations") is None
+
+
+def test_notification_to_a_same_account_queue_not_created_yet(s3, bucket):
+    arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:later-{uuid.uuid4().hex[:6]}"
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"Id": "q", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}],
+        "EventBridgeConfiguration": {}})
+    got = s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert got["QueueConfigurations"][0]["QueueArn"] == arn
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")

@@ -185,6 +185,7 @@ pub fn delete_bucket(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         )
         .with_member("BucketName", &name));
     }
+    crate::multipart::COMPLETED.delete_range(&Scan::prefix(keys::prefix(&[&name])));
     BUCKETS.delete(&name);
     Ok(json!({}))
 }

@@ -15,6 +15,9 @@ use crate::{owner, s3_error, util};
 pub const UPLOADS: Table<Upload> = Table::global("uploads");
 /// Parts, by `upload id \0 part number`.
 pub const PARTS: Table<Part> = Table::global("parts");
+/// The answers of completed uploads, by `bucket \0 key \0 upload id`: S3
+/// answers a retried CompleteMultipartUpload as it answered the first one.
+pub const COMPLETED: Table<Value> = Table::global("completed-uploads");
 
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
@@ -81,6 +84,7 @@ pub fn create_multipart_upload(ctx: &Context, input: Value) -> Result<Value, Aws
     object.checksums.clear();
     encryption::apply(&b, &input, &mut object.headers)?;
     object.acl = crate::acl::for_write(&b, &input, &b.account)?;
+    objects::default_retention(&b, &mut object);
     if let Some(alg) = &object.checksum_algorithm {
         // CRC64NVME is always a full-object checksum; the others default to
         // a composite (checksum of the parts' checksums).
@@ -178,7 +182,33 @@ pub fn upload_part_copy(_ctx: &Context, input: Value) -> Result<Value, AwsError>
     let (first, len) = match s(&input, "CopySourceRange") {
         None => (0, src.size),
         Some(r) => match util::parse_range(Some(&r), src.size) {
-            Ok(Some((a, b))) if r.starts_with("bytes=") && !r.contains("=-") => (a, b - a + 1),
+            // The range must lie inside the source (no clamping, unlike Range).
+            Ok(Some((a, b))) if r.starts_with("bytes=") && !r.contains("=-") && !r.ends_with('-') => {
+                let last = r
+                    .rsplit('-')
+                    .next()
+                    .and_then(|l| l.trim().parse::<u64>().ok())
+                    .unwrap_or(b);
+                if last >= src.size {
+                    return Err(s3_error(
+                        "InvalidArgument",
+                        format!("Range specified is not valid for source object of size: {}", src.size),
+                        400,
+                    )
+                    .with_member("ArgumentName", "x-amz-copy-source-range")
+                    .with_member("ArgumentValue", r.clone()));
+                }
+                (a, b - a + 1)
+            }
+            Err(util::Unsatisfiable) => {
+                return Err(s3_error(
+                    "InvalidArgument",
+                    format!("Range specified is not valid for source object of size: {}", src.size),
+                    400,
+                )
+                .with_member("ArgumentName", "x-amz-copy-source-range")
+                .with_member("ArgumentValue", r.clone()));
+            }
             _ => {
                 return Err(s3_error(
                     "InvalidArgument",
@@ -228,7 +258,20 @@ fn drop_upload(ukey: &str, u: &Upload, keep: &[String]) -> Result<(), AwsError> 
 
 pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
-    let (ukey, u) = upload(&input)?;
+    let (ukey, u) = match upload(&input) {
+        Ok(found) => found,
+        Err(e) => {
+            let done = keys::join(&[
+                &b.name,
+                &s(&input, "Key").unwrap_or_default(),
+                &s(&input, "UploadId").unwrap_or_default(),
+            ]);
+            return match COMPLETED.get(&done)? {
+                Some(answer) => Ok(answer),
+                None => Err(e),
+            };
+        }
+    };
     let requested = input
         .pointer("/MultipartUpload/Parts")
         .and_then(Value::as_array)
@@ -351,6 +394,7 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
         out.insert(format!("Checksum{alg}"), json!(v));
         out.insert("ChecksumType".into(), json!(checksum_type));
     }
+    COMPLETED.put(&ukey, &Value::Object(out.clone()))?;
     crate::events::notify(
         ctx,
         &b,
@@ -398,10 +442,21 @@ pub fn list_parts(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         "Initiator": {"ID": crate::canonical_id(&u.account), "DisplayName": "webfile"},
         "Owner": owner(&u.account),
         "StorageClass": u.object.storage_class.clone().unwrap_or_else(|| "STANDARD".into()),
-        "Parts": parts.iter().map(|p| json!({
-            "PartNumber": p.number, "LastModified": p.last_modified, "ETag": p.etag, "Size": p.blob.size,
-        })).collect::<Vec<_>>(),
+        "Parts": parts.iter().map(|p| {
+            let mut part = json!({
+                "PartNumber": p.number, "LastModified": p.last_modified, "ETag": p.etag, "Size": p.blob.size,
+            });
+            if let Some(alg) = &u.object.checksum_algorithm
+                && let Some(c) = p.blob.checksum(alg)
+            {
+                part[format!("Checksum{alg}")] = json!(c);
+            }
+            part
+        }).collect::<Vec<_>>(),
     });
+    if let Some(t) = &u.object.checksum_type {
+        out["ChecksumType"] = json!(t);
+    }
     if let Some(p) = parts.last() {
         out["NextPartNumberMarker"] = json!(p.number);
     }

@@ -405,7 +405,12 @@ fn describe(o: &Object, input: &Value) -> Map<String, Value> {
         ("ResponseExpires", "Expires"),
     ] {
         if let Some(v) = input.get(q) {
-            out.insert(member.into(), v.clone());
+            // response-expires arrives as a timestamp; Expires is an HTTP date.
+            let v = match v.as_f64() {
+                Some(t) => json!(time::http_date(t as u64)),
+                None => v.clone(),
+            };
+            out.insert(member.into(), v);
         }
     }
     out
@@ -442,6 +447,7 @@ pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let mut obj = new_object(&input, &key, blob);
     encryption::apply(&b, &input, &mut obj.headers)?;
     obj.acl = crate::acl::for_write(&b, &input, &b.account)?;
+    default_retention(&b, &mut obj);
     let mut out = Map::new();
     out.insert("ETag".into(), json!(obj.etag));
     for (alg, v) in &obj.checksums {
@@ -467,6 +473,30 @@ pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         },
     );
     Ok(Value::Object(out))
+}
+
+/// The bucket's default Object Lock retention, for a new version that names none.
+pub fn default_retention(b: &Bucket, obj: &mut Object) {
+    let Some(rule) = b
+        .config
+        .get("object-lock")
+        .and_then(|c| c.pointer("/Rule/DefaultRetention"))
+    else {
+        return;
+    };
+    if obj.headers.contains_key("ObjectLockMode") {
+        return;
+    }
+    let days = rule["Days"]
+        .as_u64()
+        .or_else(|| rule["Years"].as_u64().map(|y| y * 365));
+    if let (Some(mode), Some(days)) = (rule["Mode"].as_str(), days) {
+        obj.headers.insert("ObjectLockMode".into(), json!(mode));
+        obj.headers.insert(
+            "ObjectLockRetainUntilDate".into(),
+            json!(time::now_secs() + days * 86_400),
+        );
+    }
 }
 
 /// Conditional writes: `If-None-Match: *` and `If-Match: <etag>`.
@@ -496,9 +526,34 @@ pub fn check_write_conditions(input: &Value, current: Option<&Object>) -> Result
     Ok(())
 }
 
-pub fn get_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let (_, o) = read_target(&input)?;
+/// The response-* overrides are for signed requests only.
+fn check_response_overrides(ctx: &Context, input: &Value) -> Result<(), AwsError> {
+    let overrides = input
+        .as_object()
+        .is_some_and(|m| m.keys().any(|k| k.starts_with("Response")));
+    if overrides && ctx.access_key_id.is_empty() {
+        return Err(s3_error(
+            "InvalidRequest",
+            "Request specific response headers cannot be used for anonymous GET requests.",
+            400,
+        ));
+    }
+    Ok(())
+}
+
+/// A `null` version in a versioning-enabled bucket is named as such on reads
+/// (clients such as Terraform keep it to delete every version later).
+fn name_null_version(b: &Bucket, o: &Object, out: &mut Map<String, Value>) {
+    if o.version_id.is_none() && versioning(b).as_deref() == Some("Enabled") {
+        out.insert("VersionId".into(), json!("null"));
+    }
+}
+
+pub fn get_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    check_response_overrides(ctx, &input)?;
+    let (b, o) = read_target(&input)?;
     let mut out = describe(&o, &input);
+    name_null_version(&b, &o, &mut out);
     let blob = o.blob.as_ref().map(|b| b.id.clone()).unwrap_or_default();
     match util::parse_range(s(&input, "Range").as_deref(), o.size) {
         Err(util::Unsatisfiable) => {
@@ -531,9 +586,11 @@ pub fn get_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     Ok(Value::Object(out))
 }
 
-pub fn head_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let (_, o) = read_target(&input)?;
+pub fn head_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    check_response_overrides(ctx, &input)?;
+    let (b, o) = read_target(&input)?;
     let mut out = describe(&o, &input);
+    name_null_version(&b, &o, &mut out);
     if let Ok(Some((first, last))) = util::parse_range(s(&input, "Range").as_deref(), o.size) {
         out.insert(
             "ContentRange".into(),
@@ -819,6 +876,7 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     };
     encryption::apply(&b, &input, &mut obj.headers)?;
     obj.acl = crate::acl::for_write(&b, &input, &b.account)?;
+    default_retention(&b, &mut obj);
     obj.etag = src.etag.clone();
     if !replace_tags {
         obj.tags = src.tags.clone();

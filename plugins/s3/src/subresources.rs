@@ -361,6 +361,24 @@ pub fn register(r: Router) -> Router {
                     return Err(s3_error("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400));
                 }
             }
+            let versioning_enabled =
+                b.config.get("versioning").and_then(|v| v["Status"].as_str()) == Some("Enabled");
+            // Object Lock and replication need versioning, which Object Lock then pins.
+            if key == "object-lock" && !versioning_enabled {
+                return Err(s3_error("InvalidBucketState", "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration", 409));
+            }
+            if key == "replication" && !versioning_enabled {
+                return Err(s3_error("InvalidRequest", "Versioning must be 'Enabled' on the bucket to apply a replication configuration", 400));
+            }
+            if key == "versioning"
+                && value["Status"] == "Suspended"
+                && b.config.contains_key("object-lock")
+            {
+                return Err(s3_error("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.", 409));
+            }
+            if key == "notification" {
+                crate::events::validate_configuration(&b, &value)?;
+            }
             if key == "tagging" {
                 crate::buckets::check_tags(value["TagSet"].as_array().map(Vec::as_slice).unwrap_or_default())?;
             }

@@ -9,12 +9,30 @@ pub(crate) fn is_s3(meta: &Metadata) -> bool {
 
 /// S3 has no `ValidationException`: a parameter that breaks the model's
 /// constraints (an unknown enum value such as `encoding-type=base64`, a
-/// missing member) is `InvalidArgument`, 400.
+/// missing member) is `InvalidArgument`, 400, except where S3 has its own
+/// code (an unknown storage class is `InvalidStorageClass`).
 pub(crate) fn validation_error(model: &ServiceModel, mut e: crate::AwsError) -> crate::AwsError {
     if is_s3(model.metadata())
         && matches!(e.code.as_str(), "ValidationException" | "MissingParameter")
     {
-        e.code = "InvalidArgument".to_string();
+        let enum_member = e
+            .message
+            .split(" at '")
+            .nth(1)
+            .filter(|_| e.message.contains("Member must satisfy enum value set"))
+            .and_then(|rest| rest.split('\'').next())
+            .map(|path| path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase());
+        match enum_member.as_deref() {
+            Some("storageclass") => {
+                e.code = "InvalidStorageClass".to_string();
+                e.message = "The storage class you specified is not valid".to_string();
+            }
+            Some("serversideencryption") => {
+                e.code = "InvalidArgument".to_string();
+                e.message = "The encryption method specified is not supported".to_string();
+            }
+            _ => e.code = "InvalidArgument".to_string(),
+        }
     }
     e
 }
