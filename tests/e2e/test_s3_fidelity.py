@@ -172,8 +172,8 @@ def test_create_bucket_configuration_tags(s3):
 
 # 4. SSE-C ---------------------------------------------------------------------
 
-KEY = b"k" * 32
-OTHER_KEY = b"o" * 32
+KEY = "k" * 32
+OTHER_KEY = "o" * 32
 
 
 def ssec(key=KEY, prefix="SSECustomer"):
@@ -181,7 +181,7 @@ def ssec(key=KEY, prefix="SSECustomer"):
 
 
 def test_sse_c_end_to_end(s3, bucket):
-    md5 = base64.b64encode(hashlib.md5(KEY).digest()).decode()
+    md5 = base64.b64encode(hashlib.md5(KEY.encode()).digest()).decode()
     put = s3.put_object(Bucket=bucket, Key="c", Body=b"secret", **ssec())
     assert (put["SSECustomerAlgorithm"], put["SSECustomerKeyMD5"]) == ("AES256", md5)
     assert "ServerSideEncryption" not in put
@@ -205,7 +205,7 @@ def test_sse_c_end_to_end(s3, bucket):
     assert error_of(e) == ("InvalidRequest", 400)
     copy = s3.copy_object(Bucket=bucket, Key="d", CopySource=f"{bucket}/c",
                           **ssec(prefix="CopySourceSSECustomer"), **ssec(OTHER_KEY))
-    other_md5 = base64.b64encode(hashlib.md5(OTHER_KEY).digest()).decode()
+    other_md5 = base64.b64encode(hashlib.md5(OTHER_KEY.encode()).digest()).decode()
     assert copy["SSECustomerKeyMD5"] == other_md5
     assert s3.get_object(Bucket=bucket, Key="d", **ssec(OTHER_KEY))["Body"].read() == b"secret"
     plain = s3.copy_object(Bucket=bucket, Key="p", CopySource=f"{bucket}/c", **ssec(prefix="CopySourceSSECustomer"))
@@ -214,7 +214,7 @@ def test_sse_c_end_to_end(s3, bucket):
 
 
 def test_sse_c_multipart_parts_and_errors(s3, bucket):
-    md5 = base64.b64encode(hashlib.md5(KEY).digest()).decode()
+    md5 = base64.b64encode(hashlib.md5(KEY.encode()).digest()).decode()
     mp = s3.create_multipart_upload(Bucket=bucket, Key="m", **ssec())
     assert mp["SSECustomerKeyMD5"] == md5
     with pytest.raises(botocore.exceptions.ClientError) as e:
@@ -229,7 +229,7 @@ def test_sse_c_multipart_parts_and_errors(s3, bucket):
         s3.put_object(Bucket=bucket, Key="x", Body=b"x", ServerSideEncryption="aws:kms", **ssec())
     assert error_of(e) == ("InvalidArgument", 400)
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        s3.put_object(Bucket=bucket, Key="x", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey=b"short")
+        s3.put_object(Bucket=bucket, Key="x", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey="short")
     assert error_of(e) == ("InvalidArgument", 400)
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.put_object(Bucket=bucket, Key="x", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey=KEY,
@@ -441,3 +441,38 @@ def test_notification_to_a_same_account_queue_not_created_yet(s3, bucket):
     got = s3.get_bucket_notification_configuration(Bucket=bucket)
     assert got["QueueConfigurations"][0]["QueueArn"] == arn
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+
+
+# 7. S3 Control tagging API ----------------------------------------------------
+
+
+def test_s3_control_tagging_of_a_bucket(gateway, s3, bucket):
+    arn = f"arn:aws:s3:::{bucket}"
+    path = f"/v20180820/tags/{requests.utils.quote(arn, safe='')}"
+    headers = {**auth_header(), "x-amz-account-id": ACCOUNT}
+    host = {"Host": f"{ACCOUNT}.s3-control.localhost:{gateway.port}"}
+    body = ('<TagResourceRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Tags>'
+            '<Tag><Key>team</Key><Value>a &amp; b</Value></Tag><Tag><Key>env</Key><Value>dev</Value></Tag>'
+            '</Tags></TagResourceRequest>')
+    r = requests.post(gateway.url + path, data=body, headers={**headers, **host})
+    assert r.status_code == 204, r.text
+    assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [
+        {"Key": "team", "Value": "a & b"}, {"Key": "env", "Value": "dev"}]
+    r = requests.get(gateway.url + path, headers=headers)
+    assert r.status_code == 200 and "<Key>team</Key><Value>a &amp; b</Value>" in r.text
+    assert "ListTagsForResourceResult" in r.text
+    r = requests.delete(gateway.url + path + "?tagKeys=team", headers={**headers, **host})
+    assert r.status_code == 204
+    assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "env", "Value": "dev"}]
+    missing = f"/v20180820/tags/{requests.utils.quote('arn:aws:s3:::no-such-bucket-x', safe='')}"
+    r = requests.get(gateway.url + missing, headers=headers)
+    assert r.status_code == 404 and "<Code>NoSuchBucket</Code>" in r.text
+
+
+def test_post_object_location_not_over_encoded(s3, bucket):
+    post = s3.generate_presigned_post(bucket, "my-dir/file_name.v1~x.txt", Fields={"success_action_status": "201"},
+                                      Conditions=[{"success_action_status": "201"}], ExpiresIn=300)
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("f", b"data")}, timeout=10)
+    assert r.status_code == 201, r.text
+    assert r.headers["Location"].endswith(f"/{bucket}/my-dir%2Ffile_name.v1~x.txt")
+    assert "<Location>" in r.text and "file_name.v1~x.txt</Location>" in r.text
