@@ -90,9 +90,13 @@ fn grantees(header: &str) -> Result<Vec<Value>, AwsError> {
             match kind.trim().to_ascii_lowercase().as_str() {
                 "id" => Ok(json!({"Type": "CanonicalUser", "ID": value})),
                 "uri" => Ok(json!({"Type": "Group", "URI": value})),
-                "emailaddress" => Ok(json!({"Type": "AmazonCustomerByEmail", "EmailAddress": value})),
-                _ => Err(s3_error("InvalidArgument", "Argument format not recognized", 400)
-                    .with_member("ArgumentName", kind)),
+                "emailaddress" => {
+                    Ok(json!({"Type": "AmazonCustomerByEmail", "EmailAddress": value}))
+                }
+                _ => Err(
+                    s3_error("InvalidArgument", "Argument format not recognized", 400)
+                        .with_member("ArgumentName", kind),
+                ),
             }
         })
         .collect()
@@ -100,7 +104,11 @@ fn grantees(header: &str) -> Result<Vec<Value>, AwsError> {
 
 /// The grants a request asks for (canned ACL, grant headers, or an
 /// AccessControlPolicy body); `None` when it names no ACL.
-fn requested(input: &Value, account: &str, bucket_owner: &str) -> Result<Option<Vec<Value>>, AwsError> {
+fn requested(
+    input: &Value,
+    account: &str,
+    bucket_owner: &str,
+) -> Result<Option<Vec<Value>>, AwsError> {
     if let Some(policy) = input.get("AccessControlPolicy") {
         let grants = policy["Grants"].as_array().cloned().unwrap_or_default();
         return Ok(Some(grants));
@@ -138,7 +146,11 @@ fn owner_full_control_only(grants: &[Value], bucket_owner: &str) -> bool {
 }
 
 fn not_supported() -> AwsError {
-    s3_error("AccessControlListNotSupported", "The bucket does not allow ACLs", 400)
+    s3_error(
+        "AccessControlListNotSupported",
+        "The bucket does not allow ACLs",
+        400,
+    )
 }
 
 /// The grants to store for a write into `b` by `account` (`None`: the
@@ -159,7 +171,11 @@ pub fn for_write(b: &Bucket, input: &Value, account: &str) -> Result<Option<Vec<
 
 /// The ACL of a new bucket: refused when its ownership disables ACLs, except
 /// for the private ACL (the owner's full control, which is what it has).
-pub fn for_new_bucket(input: &Value, account: &str, ownership: &str) -> Result<Option<Vec<Value>>, AwsError> {
+pub fn for_new_bucket(
+    input: &Value,
+    account: &str,
+    ownership: &str,
+) -> Result<Option<Vec<Value>>, AwsError> {
     let Some(grants) = requested(input, account, account)? else {
         return Ok(None);
     };
@@ -178,6 +194,8 @@ pub fn for_new_bucket(input: &Value, account: &str, ownership: &str) -> Result<O
 
 /// The AccessControlPolicy output for a resource owned by `account`.
 pub fn policy(account: &str, grants: Option<&Vec<Value>>) -> Value {
-    let grants = grants.cloned().unwrap_or_else(|| vec![owner_grant(account)]);
+    let grants = grants
+        .cloned()
+        .unwrap_or_else(|| vec![owner_grant(account)]);
     json!({"Owner": owner(account), "Grants": grants})
 }

@@ -74,11 +74,23 @@ pub fn serve(ctx: &Context, req: HttpRequest) -> HttpResponse {
         return error(400, "InvalidRequest", "Invalid resource ARN", rid);
     };
     if req.header("x-amz-account-id").is_none() {
-        return error(400, "InvalidRequest", "Missing required header for this request: x-amz-account-id", rid);
+        return error(
+            400,
+            "InvalidRequest",
+            "Missing required header for this request: x-amz-account-id",
+            rid,
+        );
     }
     let mut b = match BUCKETS.get(name) {
         Ok(Some(b)) if b.account == ctx.account => b,
-        Ok(_) => return error(404, "NoSuchBucket", "The specified bucket does not exist", rid),
+        Ok(_) => {
+            return error(
+                404,
+                "NoSuchBucket",
+                "The specified bucket does not exist",
+                rid,
+            );
+        }
         Err(e) => return error(500, "InternalError", &e.message, rid),
     };
     let mut tags: Vec<Value> = b
@@ -121,7 +133,14 @@ pub fn serve(ctx: &Context, req: HttpRequest) -> HttpResponse {
                 .collect();
             tags.retain(|t| !keys.iter().any(|k| t["Key"].as_str() == Some(k.as_str())));
         }
-        _ => return error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.", rid),
+        _ => {
+            return error(
+                405,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+                rid,
+            );
+        }
     }
     if let Err(e) = check_tags(&tags) {
         return error(400, &e.code, &e.message, rid);

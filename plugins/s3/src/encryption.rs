@@ -80,9 +80,16 @@ pub fn customer_key(input: &Value, prefix: &str) -> Result<Option<String>, AwsEr
 
 /// A read of an object (or a copy from it) must present the SSE-C key the
 /// object was written with, and only then.
-pub fn check_read(headers: &Map<String, Value>, input: &Value, prefix: &str) -> Result<(), AwsError> {
+pub fn check_read(
+    headers: &Map<String, Value>,
+    input: &Value,
+    prefix: &str,
+) -> Result<(), AwsError> {
     let given = customer_key(input, prefix)?;
-    match (headers.get("SSECustomerKeyMD5").and_then(Value::as_str), given) {
+    match (
+        headers.get("SSECustomerKeyMD5").and_then(Value::as_str),
+        given,
+    ) {
         (None, None) => Ok(()),
         (Some(_), None) => Err(s3_error(
             "InvalidRequest",

@@ -304,7 +304,11 @@ pub fn validate_configuration(b: &Bucket, config: &Value) -> Result<(), AwsError
     const KINDS: &[(&str, &str, &str)] = &[
         ("QueueConfigurations", "QueueArn", "sqs"),
         ("TopicConfigurations", "TopicArn", "sns"),
-        ("LambdaFunctionConfigurations", "LambdaFunctionArn", "lambda"),
+        (
+            "LambdaFunctionConfigurations",
+            "LambdaFunctionArn",
+            "lambda",
+        ),
     ];
     let invalid = |message: &str, name: &str, value: &str| {
         crate::s3_error("InvalidArgument", message, 400)
@@ -327,11 +331,7 @@ pub fn validate_configuration(b: &Bucket, config: &Value) -> Result<(), AwsError
                 return Err(invalid("The ARN is not well formed", member, arn));
             }
             if parts[2] != *service {
-                return Err(invalid(
-                    "The ARN is not well formed",
-                    member,
-                    arn,
-                ));
+                return Err(invalid("The ARN is not well formed", member, arn));
             }
             if parts[3] != b.region {
                 return Err(invalid(
@@ -350,11 +350,7 @@ pub fn validate_configuration(b: &Bucket, config: &Value) -> Result<(), AwsError
             if let Some(id) = c["Id"].as_str()
                 && !seen_ids.insert(id.to_string())
             {
-                return Err(invalid(
-                    "Configuration ID must be unique.",
-                    "Id",
-                    id,
-                ));
+                return Err(invalid("Configuration ID must be unique.", "Id", id));
             }
             let mut names = std::collections::BTreeSet::new();
             for r in c

@@ -183,7 +183,9 @@ pub fn upload_part_copy(_ctx: &Context, input: Value) -> Result<Value, AwsError>
         None => (0, src.size),
         Some(r) => match util::parse_range(Some(&r), src.size) {
             // The range must lie inside the source (no clamping, unlike Range).
-            Ok(Some((a, b))) if r.starts_with("bytes=") && !r.contains("=-") && !r.ends_with('-') => {
+            Ok(Some((a, b)))
+                if r.starts_with("bytes=") && !r.contains("=-") && !r.ends_with('-') =>
+            {
                 let last = r
                     .rsplit('-')
                     .next()
@@ -192,7 +194,10 @@ pub fn upload_part_copy(_ctx: &Context, input: Value) -> Result<Value, AwsError>
                 if last >= src.size {
                     return Err(s3_error(
                         "InvalidArgument",
-                        format!("Range specified is not valid for source object of size: {}", src.size),
+                        format!(
+                            "Range specified is not valid for source object of size: {}",
+                            src.size
+                        ),
                         400,
                     )
                     .with_member("ArgumentName", "x-amz-copy-source-range")
@@ -203,7 +208,10 @@ pub fn upload_part_copy(_ctx: &Context, input: Value) -> Result<Value, AwsError>
             Err(util::Unsatisfiable) => {
                 return Err(s3_error(
                     "InvalidArgument",
-                    format!("Range specified is not valid for source object of size: {}", src.size),
+                    format!(
+                        "Range specified is not valid for source object of size: {}",
+                        src.size
+                    ),
                     400,
                 )
                 .with_member("ArgumentName", "x-amz-copy-source-range")

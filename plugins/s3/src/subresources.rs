@@ -429,35 +429,50 @@ pub fn register(r: Router) -> Router {
             );
         }
     }
-    r.op("GetBucketPolicyStatus", |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
-        let name = name_of(&input);
-        let b = bucket(&name)?;
-        let Some(policy) = b.config.get("policy") else {
-            return Err(s3_error("NoSuchBucketPolicy", "The bucket policy does not exist", 404)
+    r.op(
+        "GetBucketPolicyStatus",
+        |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+            let name = name_of(&input);
+            let b = bucket(&name)?;
+            let Some(policy) = b.config.get("policy") else {
+                return Err(s3_error(
+                    "NoSuchBucketPolicy",
+                    "The bucket policy does not exist",
+                    404,
+                )
                 .with_member("BucketName", &name));
-        };
-        let doc: Value = serde_json::from_str(policy.as_str().unwrap_or("{}")).unwrap_or(json!({}));
-        let public = doc["Statement"].as_array().is_some_and(|st| {
-            st.iter().any(|s| {
-                s["Effect"] == "Allow" && (s["Principal"] == "*" || s["Principal"]["AWS"] == "*")
-            })
-        });
-        Ok(json!({"PolicyStatus": {"IsPublic": public}}))
-    })
-    .op("GetBucketAcl", |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
-        let b = bucket(&name_of(&input))?;
-        let grants = b.config.get("grants").and_then(Value::as_array).cloned();
-        Ok(crate::acl::policy(&b.account, grants.as_ref()))
-    })
-    .op("PutBucketAcl", |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
-        let name = name_of(&input);
-        let mut b = bucket(&name)?;
-        let account = b.account.clone();
-        match crate::acl::for_write(&b, &input, &account)? {
-            Some(grants) => b.config.insert("grants".into(), json!(grants)),
-            None => b.config.remove("grants"),
-        };
-        BUCKETS.put(&name, &b)?;
-        Ok(json!({}))
-    })
+            };
+            let doc: Value =
+                serde_json::from_str(policy.as_str().unwrap_or("{}")).unwrap_or(json!({}));
+            let public = doc["Statement"].as_array().is_some_and(|st| {
+                st.iter().any(|s| {
+                    s["Effect"] == "Allow"
+                        && (s["Principal"] == "*" || s["Principal"]["AWS"] == "*")
+                })
+            });
+            Ok(json!({"PolicyStatus": {"IsPublic": public}}))
+        },
+    )
+    .op(
+        "GetBucketAcl",
+        |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+            let b = bucket(&name_of(&input))?;
+            let grants = b.config.get("grants").and_then(Value::as_array).cloned();
+            Ok(crate::acl::policy(&b.account, grants.as_ref()))
+        },
+    )
+    .op(
+        "PutBucketAcl",
+        |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+            let name = name_of(&input);
+            let mut b = bucket(&name)?;
+            let account = b.account.clone();
+            match crate::acl::for_write(&b, &input, &account)? {
+                Some(grants) => b.config.insert("grants".into(), json!(grants)),
+                None => b.config.remove("grants"),
+            };
+            BUCKETS.put(&name, &b)?;
+            Ok(json!({}))
+        },
+    )
 }
