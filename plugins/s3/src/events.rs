@@ -276,26 +276,6 @@ fn queue_url(ctx: &Context, account: &str, name: &str) -> String {
     format!("{}/{account}/{name}", ctx.endpoint.trim_end_matches('/'))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_and_filter_matching() {
-        assert!(event_matches("s3:ObjectCreated:*", "ObjectCreated:Put"));
-        assert!(event_matches(
-            "s3:ObjectRemoved:Delete",
-            "ObjectRemoved:Delete"
-        ));
-        assert!(!event_matches("s3:ObjectRemoved:*", "ObjectCreated:Copy"));
-        let c = json!({"Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}, {"Name": "Suffix", "Value": ".jpg"}]}}});
-        assert!(filter_matches(&c, "in/a.jpg"));
-        assert!(!filter_matches(&c, "in/a.png"));
-        assert!(!filter_matches(&c, "out/a.jpg"));
-        assert!(filter_matches(&json!({}), "x"));
-    }
-}
-
 /// PutBucketNotificationConfiguration's checks of its destinations, as S3
 /// makes them: a well-formed ARN of the service the configuration names, in
 /// the bucket's region and an account S3 can reach (the bucket owner's; a
@@ -371,4 +351,24 @@ pub fn validate_configuration(b: &Bucket, config: &Value) -> Result<(), AwsError
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_and_filter_matching() {
+        assert!(event_matches("s3:ObjectCreated:*", "ObjectCreated:Put"));
+        assert!(event_matches(
+            "s3:ObjectRemoved:Delete",
+            "ObjectRemoved:Delete"
+        ));
+        assert!(!event_matches("s3:ObjectRemoved:*", "ObjectCreated:Copy"));
+        let c = json!({"Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}, {"Name": "Suffix", "Value": ".jpg"}]}}});
+        assert!(filter_matches(&c, "in/a.jpg"));
+        assert!(!filter_matches(&c, "in/a.png"));
+        assert!(!filter_matches(&c, "out/a.jpg"));
+        assert!(filter_matches(&json!({}), "x"));
+    }
 }
