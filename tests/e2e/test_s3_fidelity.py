@@ -476,3 +476,17 @@ def test_post_object_location_not_over_encoded(s3, bucket):
     assert r.status_code == 201, r.text
     assert r.headers["Location"].endswith(f"/{bucket}/my-dir%2Ffile_name.v1~x.txt")
     assert "<Location>" in r.text and "file_name.v1~x.txt</Location>" in r.text
+
+
+def test_terraform_destroys_a_versioned_bucket_written_in_the_same_apply(tmp_path, gateway, s3):
+    from test_terraform import terraform_in
+
+    name = f"tf-race-{uuid.uuid4().hex[:8]}"
+    run = terraform_in(tmp_path, "terraform_s3_race", ["-var", f"endpoint={gateway.url}", "-var", f"name={name}"])
+    for _ in range(3):
+        run("apply", "-auto-approve")
+        assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+        run("destroy", "-auto-approve")
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.head_bucket(Bucket=name)
+        assert error_of(e)[1] == 404
