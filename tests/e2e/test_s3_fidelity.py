@@ -375,20 +375,26 @@ def test_invalid_storage_class_is_s3s_own_error(s3, bucket):
 
 
 def test_versioned_bucket_destroy_after_concurrent_write(s3):
-    for i in range(6):
+    # Terraform writes the object and enables versioning concurrently: either
+    # may land first. Both orders, then concurrently.
+    put = lambda name: s3.put_object(Bucket=name, Key="index.html", Body=b"<h1>hi</h1>")  # noqa: E731
+    enable = lambda name: s3.put_bucket_versioning(  # noqa: E731
+        Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    for order in ("put-first", "versioning-first", "concurrent", "concurrent"):
         name = f"race-{uuid.uuid4().hex[:10]}"
         s3.create_bucket(Bucket=name)
-        threads = [
-            threading.Thread(target=lambda: s3.put_object(Bucket=name, Key="index.html", Body=b"<h1>hi</h1>")),
-            threading.Thread(target=lambda: s3.put_bucket_versioning(
-                Bucket=name, VersioningConfiguration={"Status": "Enabled"})),
-        ]
-        if i % 2:
-            threads.reverse()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        if order == "put-first":
+            put(name)
+            enable(name)
+        elif order == "versioning-first":
+            enable(name)
+            put(name)
+        else:
+            threads = [threading.Thread(target=f, args=(name,)) for f in (put, enable)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
         # What the AWS provider does on destroy: refresh (HeadObject), then
         # delete every version when the object has a version id, else the key.
         version = s3.head_object(Bucket=name, Key="index.html").get("VersionId")
