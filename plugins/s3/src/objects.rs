@@ -845,6 +845,7 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let changes = replace_meta
         || input.get("StorageClass").is_some()
         || input.get("ServerSideEncryption").is_some()
+        || input.get("SSECustomerAlgorithm").is_some()
         || input.get("WebsiteRedirectLocation").is_some();
     if to_self && !changes && versioning(&b).is_none() {
         return Err(s3_error(

@@ -213,6 +213,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn enum_errors_in_s3_words() {
+        let model = ServiceModel::from_json(
+            r#"{"metadata": {"endpointPrefix": "s3", "serviceId": "S3", "protocol": "rest-xml"},
+                "operations": {}, "shapes": {}}"#,
+        )
+        .unwrap();
+        let enum_error = |path: &str| {
+            crate::AwsError::new(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value 'X' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [A, B]"
+                ),
+                400,
+            )
+        };
+        let e = validation_error(&model, enum_error("storageClass"));
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (
+                "InvalidStorageClass",
+                "The storage class you specified is not valid"
+            )
+        );
+        assert_eq!(
+            validation_error(&model, enum_error("encodingType")).code,
+            "InvalidArgument"
+        );
+    }
+
+    #[test]
     fn virtual_hosts() {
         assert_eq!(virtual_host_bucket("bucket.localhost"), Some("bucket"));
         assert_eq!(virtual_host_bucket("bucket.localhost:4566"), Some("bucket"));
