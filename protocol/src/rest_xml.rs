@@ -171,6 +171,9 @@ pub(crate) fn encode_error(
     error: &AwsError,
     ctx: &ErrorContext,
 ) -> HttpResponse {
+    if let Some(resp) = quirks::s3::not_modified(model, error, ctx.status) {
+        return resp;
+    }
     let mut headers = vec![("Content-Type".into(), "application/xml".into())];
     if let (Some(id), Some(extra)) = (ctx.shape, &error.extra) {
         headers.extend(encode_bindings(&model.model, id, &Value::Object(extra.clone())).headers);

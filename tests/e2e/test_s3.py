@@ -37,9 +37,8 @@ def test_bucket_lifecycle_and_errors(gateway, s3):
     assert s3.create_bucket(Bucket=name)["Location"] == f"/{name}"
     assert s3.head_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        s3.create_bucket(Bucket=name)
-    assert code_of(e) == ("BucketAlreadyOwnedByYou", 409)
+    # us-east-1 answers 200 to re-creating your own bucket (elsewhere: 409).
+    assert s3.create_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 200
     other = gateway.client("s3", account=ACCOUNT_B, s3={"addressing_style": "path"})
     with pytest.raises(botocore.exceptions.ClientError) as e:
         other.create_bucket(Bucket=name)
@@ -342,7 +341,7 @@ def test_versioning(s3, bucket):
         s3.delete_bucket(Bucket=bucket)
     assert code_of(e) == ("BucketNotEmpty", 409)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
-    assert s3.put_object(Bucket=bucket, Key="s", Body=b"1").get("VersionId") == "null"
+    assert "VersionId" not in s3.put_object(Bucket=bucket, Key="s", Body=b"1")
 
 
 def test_bucket_subresources(s3, bucket):
@@ -452,7 +451,7 @@ def test_object_attributes_acl_restore(s3, bucket):
     attrs = s3.get_object_attributes(Bucket=bucket, Key="o", ObjectAttributes=["ETag", "ObjectSize", "StorageClass", "Checksum"])
     assert attrs["ETag"] == hashlib.md5(b"12345").hexdigest()
     assert attrs["ObjectSize"] == 5
-    assert attrs["StorageClass"] == "STANDARD"
+    assert "StorageClass" not in attrs  # S3 omits STANDARD
     import base64
     assert attrs["Checksum"]["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"12345").digest()).decode()
     acl = s3.get_object_acl(Bucket=bucket, Key="o")

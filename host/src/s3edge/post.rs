@@ -24,6 +24,14 @@ use crate::dispatch::{Caller, Dispatcher, OwnedBlobs};
 use crate::plugins::Plugin;
 use crate::respond::Encoder;
 
+/// The key in a POST's `Location`: percent-encoded as S3 does, RFC 3986's
+/// unreserved characters left as they are (`/` is encoded).
+const LOCATION_KEY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Text fields larger than this are refused (AWS: 20 KB of form fields).
 const MAX_FIELD: usize = 1 << 20;
 
@@ -542,7 +550,7 @@ async fn upload(
     let location = format!(
         "http://{host}/{}/{}",
         bucket,
-        percent_encoding::utf8_percent_encode(&key, percent_encoding::NON_ALPHANUMERIC)
+        percent_encoding::utf8_percent_encode(&key, LOCATION_KEY)
     );
 
     let mut resp = if let Some(redirect) = form

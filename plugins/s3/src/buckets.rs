@@ -69,7 +69,21 @@ pub fn create_bucket(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     if location.is_none() && ctx.region != "us-east-1" {
         // AWS asks for an explicit constraint outside us-east-1; SDKs send it.
     }
+    let tags = input
+        .pointer("/CreateBucketConfiguration/Tags")
+        .and_then(Value::as_array)
+        .cloned();
+    if let Some(tags) = &tags {
+        check_tags(tags)?;
+    }
     if let Some(existing) = BUCKETS.get(&name)? {
+        // us-east-1 keeps S3's original answer to re-creating your own bucket: 200.
+        if existing.account == ctx.account
+            && existing.region == "us-east-1"
+            && region == "us-east-1"
+        {
+            return Ok(json!({"Location": format!("/{name}")}));
+        }
         if existing.account == ctx.account {
             return Err(s3_error(
                 "BucketAlreadyOwnedByYou",
@@ -93,14 +107,17 @@ pub fn create_bucket(ctx: &Context, input: Value) -> Result<Value, AwsError> {
             json!({"ObjectLockEnabled": "Enabled"}),
         );
     }
-    if let Some(o) = s(&input, "ObjectOwnership") {
-        config.insert(
-            "ownership".into(),
-            json!({"Rules": [{"ObjectOwnership": o}]}),
-        );
+    // New buckets disable ACLs unless they ask for another ownership.
+    let ownership = s(&input, "ObjectOwnership").unwrap_or_else(|| "BucketOwnerEnforced".into());
+    config.insert(
+        "ownership".into(),
+        json!({"Rules": [{"ObjectOwnership": ownership}]}),
+    );
+    if let Some(grants) = crate::acl::for_new_bucket(&input, &ctx.account, &ownership)? {
+        config.insert("grants".into(), json!(grants));
     }
-    if let Some(acl) = s(&input, "ACL") {
-        config.insert("acl".into(), json!(acl));
+    if let Some(tags) = tags {
+        config.insert("tagging".into(), json!({ "TagSet": tags }));
     }
     BUCKETS.put(
         &name,
@@ -113,6 +130,32 @@ pub fn create_bucket(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         },
     )?;
     Ok(json!({"Location": format!("/{name}")}))
+}
+
+/// S3's rules for a bucket's tag set (`InvalidTag`, 400).
+pub fn check_tags(tags: &[Value]) -> Result<(), AwsError> {
+    let invalid = |m: &str| s3_error("InvalidTag", m, 400);
+    if tags.len() > 50 {
+        return Err(invalid("Bucket tag count cannot be greater than 50"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for t in tags {
+        let key = t["Key"].as_str().unwrap_or_default();
+        let value = t["Value"].as_str().unwrap_or_default();
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(invalid("The TagKey you have provided is invalid"));
+        }
+        if value.chars().count() > 256 {
+            return Err(invalid("The TagValue you have provided is invalid"));
+        }
+        if key.starts_with("aws:") {
+            return Err(invalid("Your TagKey cannot be prefixed with aws:"));
+        }
+        if !seen.insert(key) {
+            return Err(invalid("Cannot provide multiple Tags with the same key"));
+        }
+    }
+    Ok(())
 }
 
 pub fn head_bucket(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
@@ -142,6 +185,7 @@ pub fn delete_bucket(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         )
         .with_member("BucketName", &name));
     }
+    crate::multipart::COMPLETED.delete_range(&Scan::prefix(keys::prefix(&[&name])));
     BUCKETS.delete(&name);
     Ok(json!({}))
 }

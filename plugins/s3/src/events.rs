@@ -276,6 +276,83 @@ fn queue_url(ctx: &Context, account: &str, name: &str) -> String {
     format!("{}/{account}/{name}", ctx.endpoint.trim_end_matches('/'))
 }
 
+/// PutBucketNotificationConfiguration's checks of its destinations, as S3
+/// makes them: a well-formed ARN of the service the configuration names, in
+/// the bucket's region and an account S3 can reach (the bucket owner's; a
+/// queue, topic or function there may be created later).
+pub fn validate_configuration(b: &Bucket, config: &Value) -> Result<(), AwsError> {
+    const KINDS: &[(&str, &str, &str)] = &[
+        ("QueueConfigurations", "QueueArn", "sqs"),
+        ("TopicConfigurations", "TopicArn", "sns"),
+        (
+            "LambdaFunctionConfigurations",
+            "LambdaFunctionArn",
+            "lambda",
+        ),
+    ];
+    let invalid = |message: &str, name: &str, value: &str| {
+        crate::s3_error("InvalidArgument", message, 400)
+            .with_member("ArgumentName", name)
+            .with_member("ArgumentValue", value)
+    };
+    let mut seen_ids = std::collections::BTreeSet::new();
+    for (list, member, service) in KINDS {
+        for c in config[*list].as_array().into_iter().flatten() {
+            let arn = c[*member].as_str().unwrap_or_default();
+            let parts: Vec<&str> = arn.splitn(6, ':').collect();
+            let well_formed = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[1].starts_with("aws")
+                && !parts[3].is_empty()
+                && parts[4].len() == 12
+                && parts[4].bytes().all(|c| c.is_ascii_digit())
+                && !parts[5].is_empty();
+            if !well_formed {
+                return Err(invalid("The ARN is not well formed", member, arn));
+            }
+            if parts[2] != *service {
+                return Err(invalid("The ARN is not well formed", member, arn));
+            }
+            if parts[3] != b.region {
+                return Err(invalid(
+                    "The notification destination service region is not valid for the bucket location constraint",
+                    member,
+                    arn,
+                ));
+            }
+            if parts[4] != b.account {
+                return Err(invalid(
+                    "Unable to validate the following destination configurations",
+                    arn,
+                    "Permissions on the destination do not allow S3 to publish notifications from this bucket",
+                ));
+            }
+            if let Some(id) = c["Id"].as_str()
+                && !seen_ids.insert(id.to_string())
+            {
+                return Err(invalid("Configuration ID must be unique.", "Id", id));
+            }
+            let mut names = std::collections::BTreeSet::new();
+            for r in c
+                .pointer("/Filter/Key/FilterRules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let name = r["Name"].as_str().unwrap_or_default().to_lowercase();
+                if !names.insert(name.clone()) {
+                    return Err(invalid(
+                        &format!("Cannot specify more than one {name} rule in a filter."),
+                        "FilterRule",
+                        &name,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,10 @@
 
 use ministack_sdk::prelude::*;
 
+mod acl;
 mod buckets;
+mod control;
+mod encryption;
 mod events;
 mod multipart;
 mod objectmeta;
@@ -62,8 +65,17 @@ impl Service for S3 {
             .op("AbortMultipartUpload", multipart::abort_multipart_upload)
             .op("ListParts", multipart::list_parts)
             .op("ListMultipartUploads", multipart::list_multipart_uploads)
-            .op("SelectObjectContent", select::select_object_content);
+            .op("SelectObjectContent", select::select_object_content)
+            .http(control::serve);
         subresources::register(r)
+    }
+
+    /// S3 Control's tagging API (a model this plugin does not carry).
+    fn raw_routes() -> Vec<ministack_sdk::RawRoute> {
+        vec![ministack_sdk::RawRoute {
+            host_suffix: String::new(),
+            path_prefix: control::PREFIX.into(),
+        }]
     }
 }
 

@@ -7,6 +7,7 @@ use ministack_sdk::time;
 use serde_json::{Map, Value, json};
 
 use crate::buckets::bucket;
+use crate::encryption;
 use crate::objects::{self, Object, s};
 use crate::{owner, s3_error, util};
 
@@ -14,6 +15,9 @@ use crate::{owner, s3_error, util};
 pub const UPLOADS: Table<Upload> = Table::global("uploads");
 /// Parts, by `upload id \0 part number`.
 pub const PARTS: Table<Part> = Table::global("parts");
+/// The answers of completed uploads, by `bucket \0 key \0 upload id`: S3
+/// answers a retried CompleteMultipartUpload as it answered the first one.
+pub const COMPLETED: Table<Value> = Table::global("completed-uploads");
 
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
@@ -78,6 +82,9 @@ pub fn create_multipart_upload(ctx: &Context, input: Value) -> Result<Value, Aws
     let mut object = objects::new_object(&input, &key, BlobRef::default());
     object.blob = None;
     object.checksums.clear();
+    encryption::apply(&b, &input, &mut object.headers)?;
+    object.acl = crate::acl::for_write(&b, &input, &b.account)?;
+    objects::default_retention(&b, &mut object);
     if let Some(alg) = &object.checksum_algorithm {
         // CRC64NVME is always a full-object checksum; the others default to
         // a composite (checksum of the parts' checksums).
@@ -112,10 +119,8 @@ pub fn create_multipart_upload(ctx: &Context, input: Value) -> Result<Value, Aws
         out["ChecksumAlgorithm"] = json!(a);
         out["ChecksumType"] = json!(object.checksum_type);
     }
-    for k in ["ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"] {
-        if let Some(v) = object.headers.get(k) {
-            out[k] = v.clone();
-        }
+    if let Value::Object(m) = &mut out {
+        encryption::echo(&object.headers, m);
     }
     Ok(out)
 }
@@ -150,9 +155,14 @@ fn save_part(u: &Upload, number: u64, blob: BlobRef) -> Result<Part, AwsError> {
 pub fn upload_part(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let (_, u) = upload(&input)?;
     let number = part_number(&input)?;
+    // Every part is written with the upload's SSE-C key.
+    encryption::check_read(&u.object.headers, &input, "SSECustomer")?;
     let blob = objects::body_blob(&input)?;
     objects::check_integrity(&input, &blob)?;
     let mut out = json!({});
+    if let Value::Object(m) = &mut out {
+        encryption::echo(&u.object.headers, m);
+    }
     if let Some(alg) = objects::requested_checksum(&input)
         && let Some(c) = blob.checksum(&alg)
     {
@@ -166,12 +176,47 @@ pub fn upload_part(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
 pub fn upload_part_copy(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let (_, u) = upload(&input)?;
     let number = part_number(&input)?;
+    encryption::check_read(&u.object.headers, &input, "SSECustomer")?;
     let src = objects::copy_source(&input)?;
     let src_blob = src.blob.clone().unwrap_or_default();
     let (first, len) = match s(&input, "CopySourceRange") {
         None => (0, src.size),
         Some(r) => match util::parse_range(Some(&r), src.size) {
-            Ok(Some((a, b))) if r.starts_with("bytes=") && !r.contains("=-") => (a, b - a + 1),
+            // The range must lie inside the source (no clamping, unlike Range).
+            Ok(Some((a, b)))
+                if r.starts_with("bytes=") && !r.contains("=-") && !r.ends_with('-') =>
+            {
+                let last = r
+                    .rsplit('-')
+                    .next()
+                    .and_then(|l| l.trim().parse::<u64>().ok())
+                    .unwrap_or(b);
+                if last >= src.size {
+                    return Err(s3_error(
+                        "InvalidArgument",
+                        format!(
+                            "Range specified is not valid for source object of size: {}",
+                            src.size
+                        ),
+                        400,
+                    )
+                    .with_member("ArgumentName", "x-amz-copy-source-range")
+                    .with_member("ArgumentValue", r.clone()));
+                }
+                (a, b - a + 1)
+            }
+            Err(util::Unsatisfiable) => {
+                return Err(s3_error(
+                    "InvalidArgument",
+                    format!(
+                        "Range specified is not valid for source object of size: {}",
+                        src.size
+                    ),
+                    400,
+                )
+                .with_member("ArgumentName", "x-amz-copy-source-range")
+                .with_member("ArgumentValue", r.clone()));
+            }
             _ => {
                 return Err(s3_error(
                     "InvalidArgument",
@@ -188,6 +233,9 @@ pub fn upload_part_copy(_ctx: &Context, input: Value) -> Result<Value, AwsError>
         json!({"CopyPartResult": {"ETag": part.etag, "LastModified": part.last_modified}});
     if let Some(v) = &src.version_id {
         out["CopySourceVersionId"] = json!(v);
+    }
+    if let Value::Object(m) = &mut out {
+        encryption::echo(&u.object.headers, m);
     }
     Ok(out)
 }
@@ -218,7 +266,20 @@ fn drop_upload(ukey: &str, u: &Upload, keep: &[String]) -> Result<(), AwsError> 
 
 pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
-    let (ukey, u) = upload(&input)?;
+    let (ukey, u) = match upload(&input) {
+        Ok(found) => found,
+        Err(e) => {
+            let done = keys::join(&[
+                &b.name,
+                &s(&input, "Key").unwrap_or_default(),
+                &s(&input, "UploadId").unwrap_or_default(),
+            ]);
+            return match COMPLETED.get(&done)? {
+                Some(answer) => Ok(answer),
+                None => Err(e),
+            };
+        }
+    };
     let requested = input
         .pointer("/MultipartUpload/Parts")
         .and_then(Value::as_array)
@@ -315,13 +376,14 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
         }
     }
     obj.blob = Some(blob);
+    let mut out = Map::new();
+    encryption::echo(&obj.headers, &mut out);
     let checksums = obj.checksums.clone();
     let checksum_type = obj.checksum_type.clone();
     drop_upload(&ukey, &u, &[])?;
-    let mut out = Map::new();
     let size = obj.size;
     let vid = objects::store(&b, obj)?;
-    if let Some(v) = &vid {
+    if let Some(v) = objects::reported_version(&vid) {
         out.insert("VersionId".into(), json!(v));
     }
     out.insert(
@@ -340,6 +402,7 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
         out.insert(format!("Checksum{alg}"), json!(v));
         out.insert("ChecksumType".into(), json!(checksum_type));
     }
+    COMPLETED.put(&ukey, &Value::Object(out.clone()))?;
     crate::events::notify(
         ctx,
         &b,
@@ -387,10 +450,21 @@ pub fn list_parts(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         "Initiator": {"ID": crate::canonical_id(&u.account), "DisplayName": "webfile"},
         "Owner": owner(&u.account),
         "StorageClass": u.object.storage_class.clone().unwrap_or_else(|| "STANDARD".into()),
-        "Parts": parts.iter().map(|p| json!({
-            "PartNumber": p.number, "LastModified": p.last_modified, "ETag": p.etag, "Size": p.blob.size,
-        })).collect::<Vec<_>>(),
+        "Parts": parts.iter().map(|p| {
+            let mut part = json!({
+                "PartNumber": p.number, "LastModified": p.last_modified, "ETag": p.etag, "Size": p.blob.size,
+            });
+            if let Some(alg) = &u.object.checksum_algorithm
+                && let Some(c) = p.blob.checksum(alg)
+            {
+                part[format!("Checksum{alg}")] = json!(c);
+            }
+            part
+        }).collect::<Vec<_>>(),
     });
+    if let Some(t) = &u.object.checksum_type {
+        out["ChecksumType"] = json!(t);
+    }
     if let Some(p) = parts.last() {
         out["NextPartNumberMarker"] = json!(p.number);
     }

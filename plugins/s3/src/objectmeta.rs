@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::buckets::{Bucket, bucket};
 use crate::objects::{self, Object, s};
-use crate::{owner, s3_error};
+use crate::s3_error;
 
 fn target(input: &Value) -> Result<(Bucket, Object), AwsError> {
     let b = bucket(&s(input, "Bucket").unwrap_or_default())?;
@@ -19,19 +19,15 @@ fn target(input: &Value) -> Result<(Bucket, Object), AwsError> {
 }
 
 pub fn get_object_acl(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let (b, _) = target(&input)?;
-    let owner = owner(&b.account);
-    Ok(json!({
-        "Owner": owner,
-        "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"], "DisplayName": owner["DisplayName"]},
-                    "Permission": "FULL_CONTROL"}]
-    }))
+    let (b, o) = target(&input)?;
+    Ok(crate::acl::policy(&b.account, o.acl.as_ref()))
 }
 
 pub fn put_object_acl(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    // Grants are not modelled yet: the object must exist, its ACL stays private.
-    target(&input)?;
-    Ok(json!({}))
+    let (b, _) = target(&input)?;
+    let grants = crate::acl::for_write(&b, &input, &b.account)?;
+    let o = objects::update_object(&input, |o| o.acl = grants.clone())?;
+    Ok(objects::version_member(&o))
 }
 
 pub fn get_object_attributes(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
@@ -56,11 +52,11 @@ pub fn get_object_attributes(_ctx: &Context, input: Value) -> Result<Value, AwsE
     if want("ObjectSize") {
         out.insert("ObjectSize".into(), json!(o.size));
     }
-    if want("StorageClass") {
-        out.insert(
-            "StorageClass".into(),
-            json!(o.storage_class.clone().unwrap_or_else(|| "STANDARD".into())),
-        );
+    // S3 names the storage class of every object but STANDARD ones.
+    if want("StorageClass")
+        && let Some(c) = &o.storage_class
+    {
+        out.insert("StorageClass".into(), json!(c));
     }
     if want("Checksum") && !o.checksums.is_empty() {
         let mut c = Map::new();

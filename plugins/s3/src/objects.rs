@@ -9,6 +9,7 @@ use ministack_sdk::{ids, pagination, time};
 use serde_json::{Map, Value, json};
 
 use crate::buckets::{Bucket, bucket};
+use crate::encryption;
 use crate::events;
 use crate::util::{self, Condition};
 use crate::{owner, s3_error};
@@ -73,6 +74,9 @@ pub struct Object {
     /// Checksums to report (composite for multipart objects).
     #[serde(default)]
     pub checksums: BTreeMap<String, String>,
+    /// ACL grants (`None`: the owner's full control).
+    #[serde(default)]
+    pub acl: Option<Vec<Value>>,
 }
 
 impl Object {
@@ -274,6 +278,12 @@ pub fn store(b: &Bucket, mut obj: Object) -> Result<Option<String>, AwsError> {
     }
 }
 
+/// The version id a write reports: none for the `null` version (an
+/// unversioned or suspended bucket).
+pub fn reported_version(vid: &Option<String>) -> Option<&str> {
+    vid.as_deref().filter(|v| *v != "null")
+}
+
 fn new_version_id() -> String {
     ids::alnum(32)
 }
@@ -343,7 +353,10 @@ fn read_conditions(input: &Value, o: &Object) -> Result<(), AwsError> {
         input.get("IfUnmodifiedSince").and_then(Value::as_f64),
     ) {
         Condition::Proceed => Ok(()),
-        Condition::NotModified => Err(s3_error("NotModified", "Not Modified", 304)),
+        // A 304 carries the validators only (RFC 9110 §15.4.5).
+        Condition::NotModified => Err(s3_error("NotModified", "Not Modified", 304)
+            .with_member("ETag", o.etag.clone())
+            .with_member("LastModified", o.last_modified)),
         Condition::PreconditionFailed => Err(s3_error(
             "PreconditionFailed",
             "At least one of the pre-conditions you specified did not hold",
@@ -392,7 +405,12 @@ fn describe(o: &Object, input: &Value) -> Map<String, Value> {
         ("ResponseExpires", "Expires"),
     ] {
         if let Some(v) = input.get(q) {
-            out.insert(member.into(), v.clone());
+            // response-expires arrives as a timestamp; Expires is an HTTP date.
+            let v = match v.as_f64() {
+                Some(t) => json!(time::http_date(t as u64)),
+                None => v.clone(),
+            };
+            out.insert(member.into(), v);
         }
     }
     out
@@ -414,6 +432,7 @@ pub(crate) fn read_target(input: &Value) -> Result<(Bucket, Object), AwsError> {
         .with_member("VersionId", o.version()));
     }
     read_conditions(input, &o)?;
+    encryption::check_read(&o.headers, input, "SSECustomer")?;
     Ok((b, o))
 }
 
@@ -425,22 +444,21 @@ pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     check_integrity(&input, &blob)?;
     let current = OBJECTS.get(&object_key(&b.name, &key))?;
     check_write_conditions(&input, current.as_ref())?;
-    let obj = new_object(&input, &key, blob);
+    let mut obj = new_object(&input, &key, blob);
+    encryption::apply(&b, &input, &mut obj.headers)?;
+    obj.acl = crate::acl::for_write(&b, &input, &b.account)?;
+    default_retention(&b, &mut obj);
     let mut out = Map::new();
     out.insert("ETag".into(), json!(obj.etag));
     for (alg, v) in &obj.checksums {
         out.insert(format!("Checksum{alg}"), json!(v));
         out.insert("ChecksumType".into(), json!("FULL_OBJECT"));
     }
-    for k in ["ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"] {
-        if let Some(v) = obj.headers.get(k) {
-            out.insert(k.into(), v.clone());
-        }
-    }
+    encryption::echo(&obj.headers, &mut out);
     out.insert("Size".into(), json!(obj.size));
     let (size, etag) = (obj.size, obj.etag.clone());
     let vid = store(&b, obj)?;
-    if let Some(v) = &vid {
+    if let Some(v) = reported_version(&vid) {
         out.insert("VersionId".into(), json!(v));
     }
     events::notify(
@@ -455,6 +473,30 @@ pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         },
     );
     Ok(Value::Object(out))
+}
+
+/// The bucket's default Object Lock retention, for a new version that names none.
+pub fn default_retention(b: &Bucket, obj: &mut Object) {
+    let Some(rule) = b
+        .config
+        .get("object-lock")
+        .and_then(|c| c.pointer("/Rule/DefaultRetention"))
+    else {
+        return;
+    };
+    if obj.headers.contains_key("ObjectLockMode") {
+        return;
+    }
+    let days = rule["Days"]
+        .as_u64()
+        .or_else(|| rule["Years"].as_u64().map(|y| y * 365));
+    if let (Some(mode), Some(days)) = (rule["Mode"].as_str(), days) {
+        obj.headers.insert("ObjectLockMode".into(), json!(mode));
+        obj.headers.insert(
+            "ObjectLockRetainUntilDate".into(),
+            json!(time::now_secs() + days * 86_400),
+        );
+    }
 }
 
 /// Conditional writes: `If-None-Match: *` and `If-Match: <etag>`.
@@ -475,7 +517,7 @@ pub fn check_write_conditions(input: &Value, current: Option<&Object>) -> Result
     if let Some(m) = s(input, "IfMatch") {
         match current {
             None => return Err(no_such_key(&s(input, "Key").unwrap_or_default())),
-            Some(c) if m.trim_matches('"') != c.etag.trim_matches('"') => {
+            Some(c) if m.trim() != "*" && m.trim_matches('"') != c.etag.trim_matches('"') => {
                 return Err(failed().with_member("Condition", "If-Match"));
             }
             _ => {}
@@ -484,9 +526,34 @@ pub fn check_write_conditions(input: &Value, current: Option<&Object>) -> Result
     Ok(())
 }
 
-pub fn get_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let (_, o) = read_target(&input)?;
+/// The response-* overrides are for signed requests only.
+fn check_response_overrides(ctx: &Context, input: &Value) -> Result<(), AwsError> {
+    let overrides = input
+        .as_object()
+        .is_some_and(|m| m.keys().any(|k| k.starts_with("Response")));
+    if overrides && ctx.access_key_id.is_empty() {
+        return Err(s3_error(
+            "InvalidRequest",
+            "Request specific response headers cannot be used for anonymous GET requests.",
+            400,
+        ));
+    }
+    Ok(())
+}
+
+/// A `null` version in a versioning-enabled bucket is named as such on reads
+/// (clients such as Terraform keep it to delete every version later).
+fn name_null_version(b: &Bucket, o: &Object, out: &mut Map<String, Value>) {
+    if o.version_id.is_none() && versioning(b).as_deref() == Some("Enabled") {
+        out.insert("VersionId".into(), json!("null"));
+    }
+}
+
+pub fn get_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    check_response_overrides(ctx, &input)?;
+    let (b, o) = read_target(&input)?;
     let mut out = describe(&o, &input);
+    name_null_version(&b, &o, &mut out);
     let blob = o.blob.as_ref().map(|b| b.id.clone()).unwrap_or_default();
     match util::parse_range(s(&input, "Range").as_deref(), o.size) {
         Err(util::Unsatisfiable) => {
@@ -519,9 +586,11 @@ pub fn get_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     Ok(Value::Object(out))
 }
 
-pub fn head_object(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let (_, o) = read_target(&input)?;
+pub fn head_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    check_response_overrides(ctx, &input)?;
+    let (b, o) = read_target(&input)?;
     let mut out = describe(&o, &input);
+    name_null_version(&b, &o, &mut out);
     if let Ok(Some((first, last))) = util::parse_range(s(&input, "Range").as_deref(), o.size) {
         out.insert(
             "ContentRange".into(),
@@ -605,7 +674,7 @@ pub fn delete_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         let cur = OBJECTS.get(&object_key(&b.name, &key))?;
         match cur {
             None => return Err(no_such_key(&key)),
-            Some(c) if c.etag.trim_matches('"') != m.trim_matches('"') => {
+            Some(c) if m.trim() != "*" && c.etag.trim_matches('"') != m.trim_matches('"') => {
                 return Err(s3_error(
                     "PreconditionFailed",
                     "At least one of the pre-conditions you specified did not hold",
@@ -664,6 +733,21 @@ pub fn delete_objects(ctx: &Context, input: Value) -> Result<Value, AwsError> {
             continue;
         }
         let vid = s(&it, "VersionId");
+        if let Some(expected) = s(&it, "ETag") {
+            let actual = match find(&b, &key, vid.as_deref()) {
+                Ok(o) if !o.delete_marker => Some(o.etag),
+                _ => None,
+            };
+            if actual.as_deref().map(|a| a.trim_matches('"')) != Some(expected.trim_matches('"')) {
+                let mut e = json!({"Key": key, "Code": "PreconditionFailed",
+                    "Message": "At least one of the pre-conditions you specified did not hold"});
+                if let Some(v) = &vid {
+                    e["VersionId"] = json!(v);
+                }
+                errors.push(e);
+                continue;
+            }
+        }
         let mut d = delete_one(&b, &key, vid.as_deref())?;
         removed.push((key.clone(), d.clone()));
         if !quiet {
@@ -718,6 +802,7 @@ pub fn copy_source(input: &Value) -> Result<Object, AwsError> {
     if src.delete_marker {
         return Err(no_such_key(&sk));
     }
+    encryption::check_read(&src.headers, input, "CopySourceSSECustomer")?;
     let cond = util::evaluate(
         &src.etag,
         src.last_modified,
@@ -760,6 +845,7 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let changes = replace_meta
         || input.get("StorageClass").is_some()
         || input.get("ServerSideEncryption").is_some()
+        || input.get("SSECustomerAlgorithm").is_some()
         || input.get("WebsiteRedirectLocation").is_some();
     if to_self && !changes && versioning(&b).is_none() {
         return Err(s3_error(
@@ -775,8 +861,12 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     } else {
         let mut o = new_object(&input, &key, blob);
         o.metadata = src.metadata.clone();
+        // The copy is encrypted as the request or the target bucket says,
+        // never as the source was.
         for (k, v) in &src.headers {
-            o.headers.entry(k.clone()).or_insert(v.clone());
+            if !encryption::MEMBERS.contains(&k.as_str()) {
+                o.headers.entry(k.clone()).or_insert(v.clone());
+            }
         }
         if input.get("ContentType").is_none()
             && let Some(ct) = src.headers.get("ContentType")
@@ -785,6 +875,9 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         }
         o
     };
+    encryption::apply(&b, &input, &mut obj.headers)?;
+    obj.acl = crate::acl::for_write(&b, &input, &b.account)?;
+    default_retention(&b, &mut obj);
     obj.etag = src.etag.clone();
     if !replace_tags {
         obj.tags = src.tags.clone();
@@ -803,9 +896,10 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         result[format!("Checksum{alg}")] = json!(v);
     }
     let mut out = Map::new();
+    encryption::echo(&obj.headers, &mut out);
     let size = obj.size;
     let vid = store(&b, obj)?;
-    if let Some(v) = &vid {
+    if let Some(v) = reported_version(&vid) {
         out.insert("VersionId".into(), json!(v));
     }
     if let Some(v) = &src.version_id {

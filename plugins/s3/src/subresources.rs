@@ -361,6 +361,27 @@ pub fn register(r: Router) -> Router {
                     return Err(s3_error("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400));
                 }
             }
+            let versioning_enabled =
+                b.config.get("versioning").and_then(|v| v["Status"].as_str()) == Some("Enabled");
+            // Object Lock and replication need versioning, which Object Lock then pins.
+            if key == "object-lock" && !versioning_enabled {
+                return Err(s3_error("InvalidBucketState", "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration", 409));
+            }
+            if key == "replication" && !versioning_enabled {
+                return Err(s3_error("InvalidRequest", "Versioning must be 'Enabled' on the bucket to apply a replication configuration", 400));
+            }
+            if key == "versioning"
+                && value["Status"] == "Suspended"
+                && b.config.contains_key("object-lock")
+            {
+                return Err(s3_error("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.", 409));
+            }
+            if key == "notification" {
+                crate::events::validate_configuration(&b, &value)?;
+            }
+            if key == "tagging" {
+                crate::buckets::check_tags(value["TagSet"].as_array().map(Vec::as_slice).unwrap_or_default())?;
+            }
             if key == "policy"
                 && serde_json::from_str::<Value>(value.as_str().unwrap_or("")).is_err()
             {
@@ -408,38 +429,50 @@ pub fn register(r: Router) -> Router {
             );
         }
     }
-    r.op("GetBucketPolicyStatus", |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
-        let name = name_of(&input);
-        let b = bucket(&name)?;
-        let Some(policy) = b.config.get("policy") else {
-            return Err(s3_error("NoSuchBucketPolicy", "The bucket policy does not exist", 404)
+    r.op(
+        "GetBucketPolicyStatus",
+        |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+            let name = name_of(&input);
+            let b = bucket(&name)?;
+            let Some(policy) = b.config.get("policy") else {
+                return Err(s3_error(
+                    "NoSuchBucketPolicy",
+                    "The bucket policy does not exist",
+                    404,
+                )
                 .with_member("BucketName", &name));
-        };
-        let doc: Value = serde_json::from_str(policy.as_str().unwrap_or("{}")).unwrap_or(json!({}));
-        let public = doc["Statement"].as_array().is_some_and(|st| {
-            st.iter().any(|s| {
-                s["Effect"] == "Allow" && (s["Principal"] == "*" || s["Principal"]["AWS"] == "*")
-            })
-        });
-        Ok(json!({"PolicyStatus": {"IsPublic": public}}))
-    })
-    .op("GetBucketAcl", |ctx: &Context, input: Value| -> Result<Value, AwsError> {
-        let b = bucket(&name_of(&input))?;
-        let _ = ctx;
-        let owner = crate::owner(&b.account);
-        Ok(json!({
-            "Owner": owner,
-            "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"], "DisplayName": owner["DisplayName"]},
-                        "Permission": "FULL_CONTROL"}]
-        }))
-    })
-    .op("PutBucketAcl", |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
-        let name = name_of(&input);
-        let mut b = bucket(&name)?;
-        if let Some(acl) = input["ACL"].as_str() {
-            b.config.insert("acl".into(), json!(acl));
+            };
+            let doc: Value =
+                serde_json::from_str(policy.as_str().unwrap_or("{}")).unwrap_or(json!({}));
+            let public = doc["Statement"].as_array().is_some_and(|st| {
+                st.iter().any(|s| {
+                    s["Effect"] == "Allow"
+                        && (s["Principal"] == "*" || s["Principal"]["AWS"] == "*")
+                })
+            });
+            Ok(json!({"PolicyStatus": {"IsPublic": public}}))
+        },
+    )
+    .op(
+        "GetBucketAcl",
+        |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+            let b = bucket(&name_of(&input))?;
+            let grants = b.config.get("grants").and_then(Value::as_array).cloned();
+            Ok(crate::acl::policy(&b.account, grants.as_ref()))
+        },
+    )
+    .op(
+        "PutBucketAcl",
+        |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
+            let name = name_of(&input);
+            let mut b = bucket(&name)?;
+            let account = b.account.clone();
+            match crate::acl::for_write(&b, &input, &account)? {
+                Some(grants) => b.config.insert("grants".into(), json!(grants)),
+                None => b.config.remove("grants"),
+            };
             BUCKETS.put(&name, &b)?;
-        }
-        Ok(json!({}))
-    })
+            Ok(json!({}))
+        },
+    )
 }

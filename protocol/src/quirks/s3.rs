@@ -9,12 +9,30 @@ pub(crate) fn is_s3(meta: &Metadata) -> bool {
 
 /// S3 has no `ValidationException`: a parameter that breaks the model's
 /// constraints (an unknown enum value such as `encoding-type=base64`, a
-/// missing member) is `InvalidArgument`, 400.
+/// missing member) is `InvalidArgument`, 400, except where S3 has its own
+/// code (an unknown storage class is `InvalidStorageClass`).
 pub(crate) fn validation_error(model: &ServiceModel, mut e: crate::AwsError) -> crate::AwsError {
     if is_s3(model.metadata())
         && matches!(e.code.as_str(), "ValidationException" | "MissingParameter")
     {
-        e.code = "InvalidArgument".to_string();
+        let enum_member = e
+            .message
+            .split(" at '")
+            .nth(1)
+            .filter(|_| e.message.contains("Member must satisfy enum value set"))
+            .and_then(|rest| rest.split('\'').next())
+            .map(|path| path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase());
+        match enum_member.as_deref() {
+            Some("storageclass") => {
+                e.code = "InvalidStorageClass".to_string();
+                e.message = "The storage class you specified is not valid".to_string();
+            }
+            Some("serversideencryption") => {
+                e.code = "InvalidArgument".to_string();
+                e.message = "The encryption method specified is not supported".to_string();
+            }
+            _ => e.code = "InvalidArgument".to_string(),
+        }
     }
     e
 }
@@ -161,9 +179,68 @@ pub(crate) fn partial_content(
         && output.get("ContentRange").is_some_and(|v| !v.is_null())
 }
 
+/// S3's 304 Not Modified has no body and carries only the validators
+/// (`ETag`, `Last-Modified`), which the plugin states as the error's members.
+pub(crate) fn not_modified(
+    model: &ServiceModel,
+    error: &crate::AwsError,
+    status: u16,
+) -> Option<crate::HttpResponse> {
+    if !model.is_s3() || status != 304 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    if let Some(extra) = &error.extra {
+        if let Some(etag) = extra.get("ETag").and_then(|v| v.as_str()) {
+            headers.push(("ETag".to_string(), etag.to_string()));
+        }
+        if let Some(t) = extra.get("LastModified").and_then(|v| v.as_f64()) {
+            headers.push((
+                "Last-Modified".to_string(),
+                crate::timestamp::format_http_date(t),
+            ));
+        }
+    }
+    Some(crate::HttpResponse {
+        status,
+        headers,
+        body: crate::ResponseBody::Bytes(Vec::new()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enum_errors_in_s3_words() {
+        let model = ServiceModel::from_json(
+            r#"{"metadata": {"endpointPrefix": "s3", "serviceId": "S3", "protocol": "rest-xml"},
+                "operations": {}, "shapes": {}}"#,
+        )
+        .unwrap();
+        let enum_error = |path: &str| {
+            crate::AwsError::new(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value 'X' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [A, B]"
+                ),
+                400,
+            )
+        };
+        let e = validation_error(&model, enum_error("storageClass"));
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (
+                "InvalidStorageClass",
+                "The storage class you specified is not valid"
+            )
+        );
+        assert_eq!(
+            validation_error(&model, enum_error("encodingType")).code,
+            "InvalidArgument"
+        );
+    }
 
     #[test]
     fn virtual_hosts() {
