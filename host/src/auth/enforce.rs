@@ -369,7 +369,8 @@ fn verify_v2(
     let date = amz_date
         .or_else(|| header(req.headers, "date"))
         .unwrap_or("");
-    let signed_at = httpdate::parse_http_date(date)
+    // RFC 1123 with a numeric zone (`+0000`) as S3's examples write it.
+    let signed_at = httpdate::parse_http_date(&date.replace("+0000", "GMT"))
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs());

@@ -274,7 +274,7 @@ impl Runtime {
         };
         for op in &description.implemented {
             anyhow::ensure!(
-                model.has_operation(op),
+                model.has_operation(op) || op.starts_with(crate::dispatch::AUTHZ_OPERATION_PREFIX),
                 "implements {op:?}, which its model does not define"
             );
         }
