@@ -197,18 +197,6 @@ impl Gateway {
         if let Err(e) = self.check_presigned(&plugin, &routed.parts, &host) {
             return self.encoder.early_error(&plugin, &e, request_id);
         }
-        let enforcing = self.dispatcher.config().enforcement.enabled;
-        let s3 = plugin.model.metadata().endpoint_prefix == "s3";
-        // S3 signs its payload's hash in a header: checked before the body is read.
-        if enforcing && s3 {
-            let buffered = match &routed.body {
-                Unread::Buffered(b) => Some(&b[..]),
-                Unread::Wire(_) => None,
-            };
-            if let Err(e) = self.authenticate(&plugin, &routed.parts, &host, buffered, &caller) {
-                return self.encoder.early_error(&plugin, &e, request_id);
-            }
-        }
         if let Unread::Wire(_) = routed.body
             && plugin.model.metadata().endpoint_prefix == "s3"
             && s3edge::post::is_post_object(&routed.parts.method, &routed.parts.headers)
@@ -219,6 +207,19 @@ impl Gateway {
             let (d, enc) = (&self.dispatcher, &self.encoder);
             return s3edge::post::handle(d, enc, plugin, routed.parts, body, &host, request_id)
                 .await;
+        }
+        let enforcing = self.dispatcher.config().enforcement.enabled;
+        let s3 = plugin.model.metadata().endpoint_prefix == "s3";
+        // S3 signs its payload's hash in a header: checked before the body
+        // is read. (A browser form upload above carries its own signed policy.)
+        if enforcing && s3 {
+            let buffered = match &routed.body {
+                Unread::Buffered(b) => Some(&b[..]),
+                Unread::Wire(_) => None,
+            };
+            if let Err(e) = self.authenticate(&plugin, &routed.parts, &host, buffered, &caller) {
+                return self.encoder.early_error(&plugin, &e, request_id);
+            }
         }
         let (parts, request_body, blobs) = match self.read_body(routed, request_id).await {
             Ok(read) => read,

@@ -187,21 +187,25 @@ pub struct Request<'a> {
     pub body: Option<&'a [u8]>,
 }
 
-/// Whether the query carries a presigned signature (verified elsewhere).
-pub fn is_presigned(query: &str) -> bool {
+/// Whether the query carries a presigned signature that
+/// [`super::verify_presigned`] checked: SigV4 query auth, or S3's SigV2
+/// (`AWSAccessKeyId`, `Signature`, `Expires`, no `SignatureVersion`).
+pub fn is_presigned(query: &str, s3: bool) -> bool {
     if query.is_empty() {
         return false;
     }
-    let mut v2 = (false, false);
+    let mut v2 = [false; 3];
     for (k, _) in form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
             "X-Amz-Signature" => return true,
-            "AWSAccessKeyId" => v2.0 = true,
-            "Signature" => v2.1 = true,
+            "AWSAccessKeyId" => v2[0] = true,
+            "Signature" => v2[1] = true,
+            "Expires" => v2[2] = true,
+            "SignatureVersion" => return false,
             _ => {}
         }
     }
-    v2.0 && v2.1
+    s3 && v2 == [true; 3]
 }
 
 /// Checks the request's `Authorization` header. Returns the access key on
@@ -511,9 +515,18 @@ mod tests {
 
     #[test]
     fn presigned_queries() {
-        assert!(is_presigned("X-Amz-Signature=abc&x=1"));
-        assert!(is_presigned("AWSAccessKeyId=a&Signature=b&Expires=1"));
-        assert!(!is_presigned("AWSAccessKeyId=a"));
-        assert!(!is_presigned(""));
+        assert!(is_presigned("X-Amz-Signature=abc&x=1", false));
+        assert!(is_presigned("AWSAccessKeyId=a&Signature=b&Expires=1", true));
+        // Only S3's SigV2 query auth is verified as presigned.
+        assert!(!is_presigned(
+            "AWSAccessKeyId=a&Signature=b&Expires=1",
+            false
+        ));
+        assert!(!is_presigned(
+            "AWSAccessKeyId=a&Signature=b&Expires=1&SignatureVersion=2",
+            true
+        ));
+        assert!(!is_presigned("AWSAccessKeyId=a", true));
+        assert!(!is_presigned("", true));
     }
 }

@@ -36,7 +36,7 @@ pub fn authenticate(
     if !enforcement.default_credentials && known.is_none() && !access_key_id.is_empty() {
         return Err(AuthFailure::UnknownKey.to_aws_error(family));
     }
-    if enforce::is_presigned(req.query) {
+    if enforce::is_presigned(req.query, req.s3) {
         return Ok(());
     }
     let default_secret = &d.config().default_secret;
