@@ -264,7 +264,14 @@ impl Runtime {
         let description = Description {
             version: d.version,
             schema_version: d.schema_version,
-            implemented: d.implemented.into_iter().collect(),
+            // The gateway's reserved authorization handlers are no model
+            // operation: left out of what the plugin lists as implemented
+            // (the dispatcher lets the gateway call them by their prefix).
+            implemented: d
+                .implemented
+                .into_iter()
+                .filter(|op| !op.starts_with(crate::dispatch::AUTHZ_OPERATION_PREFIX))
+                .collect(),
             raw_routes: d
                 .raw_routes
                 .into_iter()
@@ -274,7 +281,7 @@ impl Runtime {
         };
         for op in &description.implemented {
             anyhow::ensure!(
-                model.has_operation(op) || op.starts_with(crate::dispatch::AUTHZ_OPERATION_PREFIX),
+                model.has_operation(op),
                 "implements {op:?}, which its model does not define"
             );
         }
