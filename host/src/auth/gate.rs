@@ -52,6 +52,7 @@ pub fn authenticate(
 
 /// A call of the gateway's own in `account`/`region` (policy reads,
 /// evaluation).
+#[allow(clippy::too_many_arguments)]
 async fn call_as(
     d: &Dispatcher,
     caller: &super::Caller,
