@@ -63,6 +63,21 @@ pub struct Config {
     pub http_max_response_bytes: usize,
     /// How long the server waits on clients (see [`ServerLimits`]).
     pub limits: ServerLimits,
+    /// What signed requests must prove (see [`Enforcement`]).
+    pub enforcement: Enforcement,
+}
+
+/// Opt-in authentication and authorization (docs/security.md).
+#[derive(Clone, Debug, Default)]
+pub struct Enforcement {
+    /// ENFORCE_IAM=1 (or MiniStack's AUTH=true): every request's signature
+    /// is verified and its action evaluated against IAM policies.
+    pub enabled: bool,
+    /// ENFORCE_IAM_DEFAULT_CREDENTIALS (default 1): requests signed with a key
+    /// the gateway did not issue (`test`, a 12-digit account id) act as their
+    /// account's root user, allowed by identity. 0: such keys are refused as
+    /// unknown, so only IAM access keys and STS sessions get in.
+    pub default_credentials: bool,
 }
 
 /// What a connection may cost the server before it is closed.
@@ -211,6 +226,11 @@ impl Config {
             ca_bundle,
             http_max_response_bytes,
             limits: ServerLimits::from_env()?,
+            enforcement: Enforcement {
+                enabled: flag("ENFORCE_IAM") || flag("AUTH"),
+                default_credentials: var("ENFORCE_IAM_DEFAULT_CREDENTIALS")
+                    .is_none_or(|_| flag("ENFORCE_IAM_DEFAULT_CREDENTIALS")),
+            },
         })
     }
 

@@ -9,6 +9,9 @@
 //! `Authorization` header, the presigned `X-Amz-Credential` query parameter,
 //! SigV2 `AWSAccessKeyId` in the query, then the SigV2 `AWS key:sig` header.
 
+pub mod authz;
+pub mod enforce;
+pub mod gate;
 pub mod sigv2;
 pub mod sigv4;
 

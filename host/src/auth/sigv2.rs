@@ -32,7 +32,7 @@ pub fn from_query(query: &str) -> Option<Signature> {
 }
 
 /// The query parameters S3 includes in SigV2's canonicalized resource.
-const SUBRESOURCES: [&str; 39] = [
+pub(super) const SUBRESOURCES: [&str; 39] = [
     "accelerate",
     "acl",
     "analytics",

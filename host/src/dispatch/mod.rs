@@ -67,6 +67,9 @@ pub enum Caller<'a> {
     Client(auth::Caller),
     /// The gateway's own call, with no signer (S3 CORS rules).
     Gateway,
+    /// The gateway's own call in a client's context (ENFORCE_IAM's policy
+    /// reads and evaluation): may call the reserved `ministack:authz-` ops.
+    GatewayAs(auth::Caller),
     /// Another plugin, through services.call: its context, one level
     /// deeper, in the target's account/region when it names them.
     Plugin {
@@ -147,6 +150,9 @@ impl Drop for OwnedBlobs {
 pub const RESOURCE_OPERATION_PREFIX: &str = "ministack:resource-";
 /// The handler listing a plugin's resource types (`{"Types": [...]}`).
 pub const RESOURCE_TYPES_OPERATION: &str = "ministack:resource-types";
+/// Operation names of the authorization handlers (IAM's evaluator, STS's
+/// session policies) only the gateway calls.
+pub const AUTHZ_OPERATION_PREFIX: &str = "ministack:authz-";
 
 /// The only way into a plugin operation (see the module docs).
 pub struct Dispatcher {
@@ -282,7 +288,9 @@ impl Dispatcher {
         // operations only plugins and the gateway may call: no model defines
         // them, so no client request can name them.
         let resource_handler = !matches!(call.caller, Caller::Client(_))
-            && call.operation.starts_with(RESOURCE_OPERATION_PREFIX);
+            && call.operation.starts_with(RESOURCE_OPERATION_PREFIX)
+            || matches!(call.caller, Caller::GatewayAs(_))
+                && call.operation.starts_with(AUTHZ_OPERATION_PREFIX);
         if !resource_handler && !plugin.description.implemented.contains(call.operation) {
             return Err(not_implemented(&plugin, call.operation));
         }
@@ -444,7 +452,7 @@ impl Calls for Dispatcher {
 /// The context the plugin sees for a caller: the one place it is built.
 fn context(config: &Config, caller: Caller<'_>, request_id: &str) -> CallContext {
     match caller {
-        Caller::Client(c) => CallContext {
+        Caller::Client(c) | Caller::GatewayAs(c) => CallContext {
             account: c.account,
             region: c.region,
             request_id: request_id.to_string(),

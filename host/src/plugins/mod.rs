@@ -290,7 +290,14 @@ impl Runtime {
         let description = Description {
             version: d.version,
             schema_version: d.schema_version,
-            implemented: d.implemented.into_iter().collect(),
+            // The gateway's reserved authorization handlers are no model
+            // operation: left out of what the plugin lists as implemented
+            // (the dispatcher lets the gateway call them by their prefix).
+            implemented: d
+                .implemented
+                .into_iter()
+                .filter(|op| !op.starts_with(crate::dispatch::AUTHZ_OPERATION_PREFIX))
+                .collect(),
             raw_routes: d
                 .raw_routes
                 .into_iter()

@@ -18,6 +18,7 @@ use ministack_sdk::prelude::*;
 
 mod access;
 mod account;
+mod authorize;
 mod certs;
 mod common;
 mod credentials;
@@ -42,6 +43,8 @@ impl Service for Iam {
         use policies as p;
         Router::new()
             .resources(resources::types())
+            // ENFORCE_IAM: the gateway's question (docs/security.md)
+            .op("ministack:authz-evaluate", authorize::evaluate)
             // users
             .op("CreateUser", users::create_user)
             .op("GetUser", users::get_user)

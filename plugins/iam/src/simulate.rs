@@ -59,7 +59,7 @@ fn parsed(
     })
 }
 
-fn managed_policy(ctx: &Context, arn: &str) -> Result<Option<Policy>, AwsError> {
+pub(crate) fn managed_policy(ctx: &Context, arn: &str) -> Result<Option<Policy>, AwsError> {
     let Some(p) = entities::find_policy(ctx, arn)? else {
         return Ok(None);
     };

@@ -89,6 +89,8 @@ pub fn assume_role(
             source_identity: source_identity.clone(),
             tags,
             transitive_tag_keys,
+            policy: input.policy.clone(),
+            policy_arns: session_policy_arns(input.policy_arns.as_deref()),
         },
     )?;
     Ok(AssumeRoleResponse {
@@ -176,6 +178,8 @@ pub fn assume_role_with_web_identity(
         duration,
         SessionExtras {
             source_identity: claims.source_identity.clone(),
+            policy: input.policy.clone(),
+            policy_arns: session_policy_arns(input.policy_arns.as_deref()),
             ..Default::default()
         },
     )?;
@@ -253,6 +257,8 @@ pub fn assume_role_with_saml(
         duration,
         SessionExtras {
             source_identity: assertion.source_identity.clone(),
+            policy: input.policy.clone(),
+            policy_arns: session_policy_arns(input.policy_arns.as_deref()),
             ..Default::default()
         },
     )?;
@@ -267,6 +273,14 @@ pub fn assume_role_with_saml(
         name_qualifier,
         source_identity: assertion.source_identity,
     })
+}
+
+/// The ARNs of an assume call's `PolicyArns` (session policies).
+fn session_policy_arns(list: Option<&[crate::shapes::PolicyDescriptorType]>) -> Vec<String> {
+    list.unwrap_or_default()
+        .iter()
+        .filter_map(|d| d.arn.clone())
+        .collect()
 }
 
 /// The task policies AssumeRoot accepts (`arn:aws:iam::aws:policy/root-task/<name>`).
@@ -476,6 +490,8 @@ mod tests {
                 expires: 0,
                 source_identity: si.map(str::to_string),
                 tags,
+                policy: None,
+                policy_arns: vec![],
                 transitive_tag_keys: transitive,
             }),
         }

@@ -34,6 +34,8 @@ impl Service for Sts {
     fn router() -> Router {
         Router::new()
             .op("AssumeRole", assume::assume_role)
+            // ENFORCE_IAM: a session's policies (docs/security.md)
+            .op("ministack:authz-session", sessions::session_policies)
             .op(
                 "AssumeRoleWithWebIdentity",
                 assume::assume_role_with_web_identity,

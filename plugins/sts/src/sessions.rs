@@ -64,6 +64,12 @@ pub struct Session {
     /// Keys of the tags that pass on to chained role sessions.
     #[serde(default)]
     pub transitive_tag_keys: Vec<String>,
+    /// Session policies (the `Policy` document and `PolicyArns` of the
+    /// assume call): they limit what the session may do under ENFORCE_IAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_arns: Vec<String>,
 }
 
 impl Session {
@@ -95,6 +101,8 @@ pub struct SessionExtras {
     pub source_identity: Option<String>,
     pub tags: Vec<Tag>,
     pub transitive_tag_keys: Vec<String>,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
 }
 
 /// Makes, registers and records a new set of temporary credentials.
@@ -131,6 +139,8 @@ pub fn issue(
             source_identity: extras.source_identity,
             tags: extras.tags,
             transitive_tag_keys: extras.transitive_tag_keys,
+            policy: extras.policy,
+            policy_arns: extras.policy_arns,
         },
     )?;
     tasks::schedule(
@@ -264,6 +274,8 @@ mod tests {
                 },
             ],
             transitive_tag_keys: vec!["project".into()],
+            policy: None,
+            policy_arns: vec![],
         };
         assert_eq!(
             s.transitive_tags(),
@@ -275,4 +287,31 @@ mod tests {
         assert!(s.kind.is_role());
         assert!(!SessionKind::Federated.is_role());
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SessionPoliciesRequest {
+    access_key_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SessionPolicies {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<String>,
+    policy_arns: Vec<String>,
+}
+
+/// `ministack:authz-session`, the gateway's read of a session's policies
+/// under ENFORCE_IAM (docs/security.md).
+pub fn session_policies(
+    _: &Context,
+    input: SessionPoliciesRequest,
+) -> Result<SessionPolicies, AwsError> {
+    let session = SESSIONS.get(&input.access_key_id)?;
+    Ok(SessionPolicies {
+        policy: session.as_ref().and_then(|s| s.policy.clone()),
+        policy_arns: session.map(|s| s.policy_arns).unwrap_or_default(),
+    })
 }

@@ -326,6 +326,8 @@ mod tests {
             expires: 0,
             source_identity: None,
             tags: vec![],
+            policy: None,
+            policy_arns: vec![],
             transitive_tag_keys: vec![],
         });
         let e = refuse_session_credentials(&c, "GetSessionToken").unwrap_err();

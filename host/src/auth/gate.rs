@@ -1,0 +1,266 @@
+//! ENFORCE_IAM=1 at the gateway: authenticate a request (its signature),
+//! then authorize its operation: the resource's policy is read from its
+//! plugin, an STS session's policies from STS, and the IAM plugin's
+//! evaluator decides (`ministack:authz-evaluate`).
+
+use std::collections::BTreeMap;
+
+use ministack_protocol::AwsError;
+use serde_json::{Value, json};
+
+use super::authz::{self, PolicySource};
+use super::enforce::{self, AuthFailure, Family};
+use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Target};
+use crate::plugins::Plugin;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The signature check. Presigned URLs were verified already
+/// (`Gateway::check_presigned`); here a request must carry one or a valid
+/// `Authorization` header, dated within 15 minutes.
+#[allow(clippy::result_large_err)]
+pub fn authenticate(
+    d: &Dispatcher,
+    plugin: &Plugin,
+    req: &enforce::Request<'_>,
+    access_key_id: &str,
+) -> Result<(), AwsError> {
+    let family = Family::of(&plugin.model);
+    let identity = &d.shared().identity;
+    let enforcement = &d.config().enforcement;
+    let known = identity.lookup(access_key_id);
+    if !enforcement.default_credentials && known.is_none() && !access_key_id.is_empty() {
+        return Err(AuthFailure::UnknownKey.to_aws_error(family));
+    }
+    if enforce::is_presigned(req.query, req.s3) {
+        return Ok(());
+    }
+    let default_secret = &d.config().default_secret;
+    let secret_for = |akid: &str| {
+        identity
+            .lookup(akid)
+            .map_or_else(|| default_secret.clone(), |c| c.secret_access_key)
+    };
+    enforce::verify_header(req, now(), &secret_for)
+        .map(|_| ())
+        .map_err(|e| e.to_aws_error(family))
+}
+
+/// A call of the gateway's own in `account`/`region` (policy reads,
+/// evaluation).
+#[allow(clippy::too_many_arguments)]
+async fn call_as(
+    d: &Dispatcher,
+    caller: &super::Caller,
+    account: &str,
+    region: &str,
+    service: &str,
+    operation: &str,
+    input: &Value,
+    request_id: &str,
+) -> Result<Value, AwsError> {
+    let as_caller = super::Caller {
+        account: account.to_string(),
+        region: region.to_string(),
+        endpoint: None,
+        ..caller.clone()
+    };
+    let input_json = input.to_string();
+    d.call(Call {
+        target: Target::Service(service),
+        caller: Caller::GatewayAs(as_caller),
+        request_id,
+        operation,
+        input_json: &input_json,
+        blobs: OwnedBlobs::none(),
+    })
+    .await
+    .map(|r| r.output)
+}
+
+/// The resource's policy and its owning account (when the ARN does not say).
+async fn resource_policy(
+    d: &Dispatcher,
+    caller: &super::Caller,
+    source: &PolicySource,
+    owner: Option<&str>,
+    request_id: &str,
+) -> (Option<String>, Option<String>) {
+    let (service, operation, input) = authz::policy_call(source);
+    if !d.registry().by_name.contains_key(service) {
+        return (None, None);
+    }
+    let account = owner.unwrap_or(&caller.account);
+    let mut found_owner = None;
+    if let PolicySource::S3Bucket { bucket } = source {
+        // Buckets are global: their owner is the account GetBucketAcl names.
+        match call_as(
+            d,
+            caller,
+            account,
+            &caller.region,
+            "s3",
+            "GetBucketAcl",
+            &json!({ "Bucket": bucket }),
+            request_id,
+        )
+        .await
+        {
+            Ok(acl) => {
+                let id = acl
+                    .get("Owner")
+                    .and_then(|o| o.get("ID"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                found_owner = Some(if id == authz::s3_canonical_id(&caller.account) {
+                    caller.account.clone()
+                } else {
+                    // Another account's: which one does not matter here.
+                    format!("s3-owner:{id}")
+                });
+            }
+            Err(_) => return (None, None),
+        }
+    }
+    let output = call_as(
+        d,
+        caller,
+        account,
+        &caller.region,
+        service,
+        operation,
+        &input,
+        request_id,
+    )
+    .await;
+    let document = output.ok().and_then(|o| authz::policy_document(source, &o));
+    (document, found_owner)
+}
+
+/// Evaluates the request's operation; `Err` is AWS's AccessDenied.
+#[allow(clippy::too_many_arguments)]
+pub async fn authorize(
+    d: &Dispatcher,
+    plugin: &Plugin,
+    operation: &str,
+    input: &Value,
+    caller: &super::Caller,
+    secure_transport: bool,
+    request_id: &str,
+) -> Result<(), AwsError> {
+    let meta = plugin.model.metadata();
+    let prefix = meta
+        .signing_name
+        .clone()
+        .unwrap_or_else(|| meta.endpoint_prefix.clone());
+    // Always allowed by AWS, whatever the policies say.
+    if prefix == "sts" && operation == "GetCallerIdentity" {
+        return Ok(());
+    }
+    let target = authz::target(&prefix, operation, input, &caller.account, &caller.region);
+    let principal = if caller.arn.is_empty() {
+        format!("arn:aws:iam::{}:root", caller.account)
+    } else {
+        caller.arn.clone()
+    };
+    let mut owner = target.owner.clone();
+    let mut document = None;
+    if let Some(source) = &target.policy {
+        let (doc, found_owner) =
+            resource_policy(d, caller, source, owner.as_deref(), request_id).await;
+        document = doc;
+        if owner.is_none() {
+            owner = found_owner;
+        }
+    }
+    let is_root = principal.ends_with(":root");
+    let same_account = owner.as_deref().is_none_or(|o| o == caller.account);
+    let policy_required = target.policy.as_ref().is_some_and(PolicySource::required);
+    // Root acting in its own account on a resource without a policy:
+    // nothing can deny it, skip the evaluator.
+    if is_root && same_account && document.is_none() && !policy_required {
+        return Ok(());
+    }
+    let family = Family::of(&plugin.model);
+    if !d.registry().by_name.contains_key("iam") {
+        return if is_root && same_account {
+            Ok(())
+        } else {
+            Err(authz::denied(family, &principal, &target, ""))
+        };
+    }
+    let mut session = json!({});
+    if principal.contains(":assumed-role/") && d.registry().by_name.contains_key("sts") {
+        session = call_as(
+            d,
+            caller,
+            &caller.account,
+            &caller.region,
+            "sts",
+            "ministack:authz-session",
+            &json!({ "AccessKeyId": caller.access_key_id }),
+            request_id,
+        )
+        .await
+        .unwrap_or_default();
+    }
+    let mut context: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let t = now();
+    context.insert("aws:PrincipalArn", vec![principal.clone()]);
+    context.insert("aws:PrincipalAccount", vec![caller.account.clone()]);
+    context.insert("aws:SecureTransport", vec![secure_transport.to_string()]);
+    context.insert("aws:RequestedRegion", vec![caller.region.clone()]);
+    context.insert("aws:EpochTime", vec![t.to_string()]);
+    context.insert("aws:CurrentTime", vec![iso8601(t)]);
+    if !caller.user_id.is_empty() {
+        context.insert("aws:userid", vec![caller.user_id.clone()]);
+    }
+    let request = json!({
+        "Principal": principal,
+        "PrincipalAccount": caller.account,
+        "Action": target.action,
+        "Resource": target.resource,
+        "ResourceAccount": owner,
+        "ResourcePolicy": document,
+        "ResourcePolicyRequired": policy_required,
+        "SessionPolicy": session.get("Policy"),
+        "SessionPolicyArns": session.get("PolicyArns").cloned().unwrap_or(json!([])),
+        "Context": context,
+    });
+    let decision = call_as(
+        d,
+        caller,
+        &caller.account,
+        &caller.region,
+        "iam",
+        "ministack:authz-evaluate",
+        &request,
+        request_id,
+    )
+    .await?;
+    if decision.get("Allowed").and_then(Value::as_bool) == Some(true) {
+        return Ok(());
+    }
+    let reason = decision
+        .get("Reason")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Err(authz::denied(family, &principal, &target, reason))
+}
+
+fn iso8601(secs: u64) -> String {
+    let d = enforce::amz_date(secs);
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &d[0..4],
+        &d[4..6],
+        &d[6..8],
+        &d[9..11],
+        &d[11..13],
+        &d[13..15]
+    )
+}
