@@ -9,10 +9,14 @@ use ministack_sdk::prelude::*;
 mod changes;
 mod deploy;
 mod drift;
+mod internal;
+mod nested;
 mod ops;
+mod sam;
 mod stacks;
 pub mod template;
 mod template_url;
+mod transform;
 pub mod yaml;
 
 ministack_sdk::include_shapes!(pub mod shapes);
@@ -63,7 +67,13 @@ impl Service for CloudFormation {
                 "DescribeStackResourceDrifts",
                 drift::describe_stack_resource_drifts,
             )
+            .op("SignalResource", internal::signal_resource)
             .task(deploy::DEPLOY_TASK, ops::run_deploy)
+            .http(internal::serve_http)
+    }
+
+    fn raw_routes() -> Vec<ministack_sdk::RawRoute> {
+        internal::raw_routes()
     }
 }
 

@@ -84,6 +84,11 @@ pub struct Stack {
     pub event_seq: u64,
     /// Export names this stack imports.
     pub imports: Vec<String>,
+    /// A nested stack's parent and root stack ids.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub root_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -228,6 +233,12 @@ impl Stack {
         }
         if let Some(c) = &self.change_set_id {
             s["ChangeSetId"] = json!(c);
+        }
+        if let Some(p) = &self.parent_id {
+            s["ParentId"] = json!(p);
+        }
+        if let Some(r) = &self.root_id {
+            s["RootId"] = json!(r);
         }
         if !self.outputs.is_empty() {
             s["Outputs"] = json!(
