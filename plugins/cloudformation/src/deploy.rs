@@ -378,6 +378,17 @@ pub fn run(ctx: &Context, payload: DeployPayload) -> Result<(), AwsError> {
     let Some(op) = stack.operation.clone() else {
         return Ok(());
     };
+    // Claim the operation (in this task's first unit, before any call).
+    stack.runner = ministack_sdk::ids::uuid();
+    if let Some(op) = stack.operation.as_mut()
+        && op.nonce.is_empty()
+    {
+        op.nonce = ministack_sdk::ids::upper_alnum(8);
+    }
+    stacks::STACKS.put(&stack.stack_id, &stack)?;
+    // Committed with the claim of this task's record: after a restart,
+    // `resume` knows a run of this process has the stack.
+    tasks::notify(&run_topic(&stack.stack_id));
     let mut handlers = Handlers::default();
     let result = match op.kind.as_str() {
         "CREATE" | "UPDATE" => deploy(ctx, &mut stack, &mut handlers),
@@ -418,7 +429,15 @@ fn request(stack: &Stack, logical: &str, type_name: &str) -> resources::Resource
         type_name: type_name.to_string(),
         logical_id: logical.to_string(),
         stack_name: stack.stack_name.clone(),
-        client_token: format!("{}/{logical}", stack.stack_id),
+        client_token: format!(
+            "{}/{logical}/{}",
+            stack.stack_id,
+            stack
+                .operation
+                .as_ref()
+                .map(|o| o.nonce.as_str())
+                .unwrap_or("")
+        ),
         ..Default::default()
     }
 }
@@ -1084,4 +1103,57 @@ pub fn imports(template: &Value) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+pub const RESUME_TASK: &str = "resume-deployments";
+
+fn run_topic(stack_id: &str) -> String {
+    format!("deploy-run:{stack_id}")
+}
+
+/// The boot hook: a deployment whose task was already claimed when the
+/// gateway stopped (its first unit committed) has no task record left, so
+/// every account and region with stacks looks for deployments in flight.
+pub fn on_start(_: &Context, _: ()) -> Result<(), AwsError> {
+    for (account, region) in tasks::contexts(stacks::STACKS.name()) {
+        tasks::schedule_in(&account, &region, Duration::ZERO, RESUME_TASK, &())?;
+    }
+    Ok(())
+}
+
+/// Schedules the deploy task again for each stack of this account and
+/// region with an operation in flight and no deploy task pending.
+pub fn resume(ctx: &Context, _: ()) -> Result<(), AwsError> {
+    // A run claimed after the restart takes the stack over from the one
+    // before it (Stack::save refuses a superseded run's writes).
+    let pending: BTreeSet<String> = tasks::list(DEPLOY_TASK)
+        .into_iter()
+        .filter(|t| t.name == DEPLOY_TASK && t.account == ctx.account && t.region == ctx.region)
+        .filter_map(|t| serde_json::from_str::<DeployPayload>(&t.payload).ok())
+        .map(|p| p.stack_id)
+        .collect();
+    for stack in stacks::STACKS.values("")? {
+        // Pending first, then the generation: a run claims its record and
+        // notifies in one unit, so one of the two shows it.
+        let running = || {
+            tasks::topic_generation(crate::CloudFormation::NAME, &run_topic(&stack.stack_id))
+                .unwrap_or(0)
+                > 0
+        };
+        if stack.operation.is_some()
+            && stack.in_progress()
+            && !pending.contains(&stack.stack_id)
+            && !running()
+        {
+            ministack_sdk::info!("resuming the deployment of {}", stack.stack_id);
+            tasks::schedule(
+                Duration::ZERO,
+                DEPLOY_TASK,
+                &DeployPayload {
+                    stack_id: stack.stack_id.clone(),
+                },
+            )?;
+        }
+    }
+    Ok(())
 }

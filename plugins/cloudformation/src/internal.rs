@@ -79,12 +79,13 @@ pub fn raw_routes() -> Vec<RawRoute> {
     }]
 }
 
-/// The stack id in a request's client token (`<stack id>/<logical id>`).
+/// The stack id in a request's client token (`<stack id>/<logical id>/<nonce>`).
 pub fn stack_id_of(req: &ResourceRequest) -> String {
     req.client_token
-        .rsplit_once('/')
-        .map(|(s, _)| s.to_string())
+        .rsplitn(3, '/')
+        .nth(2)
         .unwrap_or_default()
+        .to_string()
 }
 
 /// Runs one round of an engine-provided handler.

@@ -69,6 +69,8 @@ impl Service for CloudFormation {
             )
             .op("SignalResource", internal::signal_resource)
             .task(deploy::DEPLOY_TASK, ops::run_deploy)
+            .task(ministack_sdk::tasks::START_TASK, deploy::on_start)
+            .task(deploy::RESUME_TASK, deploy::resume)
             .http(internal::serve_http)
     }
 
