@@ -400,3 +400,127 @@ def test_independent_resources_are_made_together(gateway):
     p_deleted = [i for i, e in enumerate(ev) if e[0] == "P" and e[1] == "DELETE_COMPLETE"][0]
     q_deletes = [i for i, e in enumerate(ev) if e[0].startswith("Q") and e[1] == "DELETE_IN_PROGRESS"]
     assert len(q_deletes) == 6 and min(q_deletes) > p_deleted
+
+
+SAM = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 10
+    Environment:
+      Variables: {STAGE: test}
+Resources:
+  Work:
+    Type: AWS::SQS::Queue
+  Table:
+    Type: AWS::Serverless::SimpleTable
+    Properties:
+      PrimaryKey: {Name: pk, Type: String}
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: index.handler
+      InlineCode: |
+        import os
+        def handler(event, context):
+            return {"stage": os.environ["STAGE"], "table": os.environ["TABLE"]}
+      Environment:
+        Variables: {TABLE: !Ref Table}
+      Policies:
+        - AmazonSQSFullAccess
+        - DynamoDBCrudPolicy: {TableName: !Ref Table}
+      Events:
+        FromQueue:
+          Type: SQS
+          Properties: {Queue: !GetAtt Work.Arn, BatchSize: 5}
+        Tick:
+          Type: Schedule
+          Properties: {Schedule: rate(1 hour)}
+Outputs:
+  Fn: {Value: !Ref Worker}
+  Role: {Value: !Ref WorkerRole}
+"""
+
+
+def test_sam_template_with_aws_cloudformation_deploy(gateway, tmp_path):
+    name = unique("sam")
+    template = tmp_path / "sam.yaml"
+    template.write_text(SAM)
+    gateway.aws("cloudformation", "deploy", "--template-file", str(template), "--stack-name", name,
+                "--capabilities", "CAPABILITY_IAM")
+    cf = gateway.client("cloudformation")
+    stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", events(cf, name)
+    out = outputs(stack)
+    lam = gateway.client("lambda")
+    result = lam.invoke(FunctionName=out["Fn"], Payload=b"{}")
+    body = json.loads(result["Payload"].read())
+    assert body["stage"] == "test" and body["table"].startswith(f"{name}-Table-")
+    cfg = lam.get_function_configuration(FunctionName=out["Fn"])
+    assert cfg["Timeout"] == 10 and cfg["Role"].endswith(out["Role"])
+    mappings = lam.list_event_source_mappings(FunctionName=out["Fn"])["EventSourceMappings"]
+    assert len(mappings) == 1 and mappings[0]["BatchSize"] == 5
+    types = {r["ResourceType"] for r in cf.describe_stack_resources(StackName=name)["StackResources"]}
+    assert {"AWS::Lambda::Function", "AWS::IAM::Role", "AWS::DynamoDB::Table", "AWS::Lambda::EventSourceMapping",
+            "AWS::Events::Rule", "AWS::Lambda::Permission"} <= types
+    # GetTemplate gives back the template as written; the stack deploys the processed one.
+    assert "AWS::Serverless::Function" in cf.get_template(StackName=name)["TemplateBody"]
+    # CreateStack with a macro needs CAPABILITY_AUTO_EXPAND, as on AWS.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        cf.create_stack(StackName=unique("sam"), TemplateBody=SAM, Capabilities=["CAPABILITY_IAM"])
+    assert "CAPABILITY_AUTO_EXPAND" in str(e.value)
+    # API Gateway types are refused clearly.
+    api = "Transform: AWS::Serverless-2016-10-31\nResources:\n  Api:\n    Type: AWS::Serverless::Api\n    Properties: {StageName: v1}\n"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        cf.create_stack(StackName=unique("sam"), TemplateBody=api, Capabilities=["CAPABILITY_AUTO_EXPAND"])
+    assert "API Gateway" in str(e.value)
+    gateway.aws("cloudformation", "delete-stack", "--stack-name", name)
+    gateway.aws("cloudformation", "wait", "stack-delete-complete", "--stack-name", name)
+
+
+LANG = """
+Transform: AWS::LanguageExtensions
+Parameters:
+  Names: {Type: CommaDelimitedList, Default: "a,b,c"}
+  Env: {Type: String, AllowedPattern: "[a-z]+", Default: dev}
+  Size: {Type: String, Default: small}
+Rules:
+  ProdIsLarge:
+    RuleCondition: !Equals [!Ref Env, prod]
+    Assertions:
+      - Assert: !Contains [[large], !Ref Size]
+        AssertDescription: prod needs Size large
+Resources:
+  Fn::ForEach::Queues:
+    - N
+    - !Ref Names
+    - Queue${N}:
+        Type: AWS::SQS::Queue
+        Properties: {QueueName: !Sub "${AWS::StackName}-${N}"}
+Outputs:
+  Fn::ForEach::Urls:
+    - N
+    - !Ref Names
+    - Url${N}: {Value: !Ref "Queue${N}"}
+"""
+
+
+def test_for_each_rules_and_allowed_pattern(gateway):
+    cf = gateway.client("cloudformation")
+    name = unique("lang")
+    cf.create_stack(StackName=name, TemplateBody=LANG, Parameters=[{"ParameterKey": "Names", "ParameterValue": "x,y"}])
+    stack = wait(cf, name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", events(cf, name)
+    out = outputs(stack)
+    assert sorted(out) == ["Urlx", "Urly"] and out["Urly"].endswith(f"{name}-y")
+    bad = [
+        ([{"ParameterKey": "Env", "ParameterValue": "Prod1"}], "must match pattern [a-z]+"),
+        ([{"ParameterKey": "Env", "ParameterValue": "prod"}], "prod needs Size large"),
+    ]
+    for params, message in bad:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            cf.create_stack(StackName=unique("lang"), TemplateBody=LANG, Parameters=params)
+        assert message in str(e.value)
+    cf.delete_stack(StackName=name)
+    wait_deleted(cf, stack["StackId"])

@@ -52,6 +52,13 @@ pub fn parse(body: &str) -> Result<Value, AwsError> {
     let unknown: Vec<&String> = obj
         .keys()
         .filter(|k| !SECTIONS.contains(&k.as_str()))
+        // SAM's Globals, which its transform removes.
+        .filter(|k| {
+            *k != "Globals"
+                || !crate::transform::declared(&value)
+                    .iter()
+                    .any(|t| t == crate::transform::SERVERLESS)
+        })
         .collect();
     if !unknown.is_empty() {
         return Err(format_error(format!(
@@ -72,7 +79,7 @@ pub fn parse(body: &str) -> Result<Value, AwsError> {
         }
     }
     for (name, res) in obj["Resources"].as_object().into_iter().flatten() {
-        if res.get("Type").and_then(Value::as_str).is_none() {
+        if res.get("Type").and_then(Value::as_str).is_none() && !name.starts_with("Fn::ForEach::") {
             return Err(format_error(format!(
                 "[/Resources/{name}] Every Resources object must contain a Type member."
             )));
