@@ -135,10 +135,7 @@ impl Handlers {
                     Err(e) => answers[slot] = Err(AwsError::internal(e.to_string())),
                 }
             }
-            for (slot, out) in call_slots
-                .into_iter()
-                .zip(services::call_all(&calls).into_iter())
-            {
+            for (slot, out) in call_slots.into_iter().zip(services::call_all(&calls)) {
                 answers[slot] = out.and_then(|out| {
                     serde_json::from_str(&out)
                         .map_err(|e| AwsError::internal(format!("bad handler reply: {e}")))

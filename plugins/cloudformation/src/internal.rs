@@ -123,7 +123,7 @@ pub fn handle(
             if t == "AWS::CloudFormation::WaitConditionHandle"
                 && let Some(token) = handle_token(&req.physical_id)
             {
-                for (key, _) in SIGNALS.scan(&Scan::prefix(&format!("{token}/")))? {
+                for (key, _) in SIGNALS.scan(&Scan::prefix(format!("{token}/")))? {
                     SIGNALS.delete(&key);
                 }
             }
@@ -190,7 +190,7 @@ fn wait_condition(ctx: &Context, req: &ResourceRequest) -> Result<ProgressEvent,
         .and_then(|c| c["Started"].as_f64())
         .unwrap_or_else(ministack_sdk::time::now);
     let signals: Vec<Signal> = SIGNALS
-        .scan(&Scan::prefix(&format!("{token}/")))?
+        .scan(&Scan::prefix(format!("{token}/")))?
         .into_iter()
         .map(|(_, s)| s)
         .collect();
