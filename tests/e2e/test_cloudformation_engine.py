@@ -524,3 +524,21 @@ def test_for_each_rules_and_allowed_pattern(gateway):
         assert message in str(e.value)
     cf.delete_stack(StackName=name)
     wait_deleted(cf, stack["StackId"])
+
+
+def test_type_registry_and_account_limits(gateway):
+    cf = gateway.client("cloudformation")
+    names = [t["TypeName"] for t in cf.list_types(Type="RESOURCE", MaxResults=100)["TypeSummaries"]]
+    assert {"AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::CloudFormation::Stack"} <= set(names)
+    sqs_only = cf.list_types(Type="RESOURCE", Filters={"TypeNamePrefix": "AWS::SQS::"})["TypeSummaries"]
+    assert {t["TypeName"] for t in sqs_only} == {"AWS::SQS::Queue", "AWS::SQS::QueuePolicy"}
+    page = cf.list_types(Type="RESOURCE", MaxResults=2)
+    assert len(page["TypeSummaries"]) == 2 and page["NextToken"]
+    t = cf.describe_type(Type="RESOURCE", TypeName="AWS::SQS::Queue")
+    schema = json.loads(t["Schema"])
+    assert schema["typeName"] == "AWS::SQS::Queue" and "/properties/QueueName" in schema["createOnlyProperties"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        cf.describe_type(Type="RESOURCE", TypeName="AWS::Nope::Thing")
+    assert e.value.response["Error"]["Code"] == "TypeNotFoundException"
+    limits = {l["Name"]: l["Value"] for l in cf.describe_account_limits()["AccountLimits"]}
+    assert limits["StackLimit"] == 2000

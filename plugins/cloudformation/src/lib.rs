@@ -12,6 +12,7 @@ mod drift;
 mod internal;
 mod nested;
 mod ops;
+mod registry;
 mod sam;
 mod stacks;
 pub mod template;
@@ -68,6 +69,9 @@ impl Service for CloudFormation {
                 drift::describe_stack_resource_drifts,
             )
             .op("SignalResource", internal::signal_resource)
+            .op("ListTypes", registry::list_types)
+            .op("DescribeType", registry::describe_type)
+            .op("DescribeAccountLimits", registry::describe_account_limits)
             .task(deploy::DEPLOY_TASK, ops::run_deploy)
             .task(ministack_sdk::tasks::START_TASK, deploy::on_start)
             .task(deploy::RESUME_TASK, deploy::resume)
