@@ -2,11 +2,17 @@
 custom resources answered by a real Lambda function (python, urllib PUT on
 the ResponseURL) and through an SNS topic, nested stacks from S3, wait
 conditions signalled on their handle's URL, and independent resources
-made at the same time."""
+made at the same time, the SAM transform (`aws cloudformation deploy` and
+`sam deploy`/`sam delete` with the SAM CLI from PyPI in target/sam-venv),
+Fn::ForEach, Rules, the type registry."""
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -542,3 +548,37 @@ def test_type_registry_and_account_limits(gateway):
     assert e.value.response["Error"]["Code"] == "TypeNotFoundException"
     limits = {l["Name"]: l["Value"] for l in cf.describe_account_limits()["AccountLimits"]}
     assert limits["StackLimit"] == 2000
+
+
+def sam_cli():
+    """The SAM CLI in a venv under target/ (installed from PyPI on first use)."""
+    venv = Path(__file__).resolve().parents[2] / "target" / "sam-venv"
+    sam = venv / "bin" / "sam"
+    if not sam.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "aws-sam-cli"], check=True, timeout=900)
+    return str(sam)
+
+
+def test_sam_cli_deploy(gateway, tmp_path):
+    sam = sam_cli()
+    (tmp_path / "template.yaml").write_text(SAM)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "000000000000", "AWS_SECRET_ACCESS_KEY": "test",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": gateway.url, "SAM_CLI_TELEMETRY": "0",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+    name = unique("samcli")
+    out = subprocess.run([sam, "deploy", "--template-file", "template.yaml", "--stack-name", name,
+                          "--capabilities", "CAPABILITY_IAM", "--no-confirm-changeset", "--region", "us-east-1"],
+                         env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert f"Successfully created/updated stack - {name}" in out.stdout
+    cf = gateway.client("cloudformation")
+    stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    fn = outputs(stack)["Fn"]
+    body = json.loads(gateway.client("lambda").invoke(FunctionName=fn, Payload=b"{}")["Payload"].read())
+    assert body["stage"] == "test"
+    out = subprocess.run([sam, "delete", "--stack-name", name, "--no-prompts", "--region", "us-east-1"],
+                         env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert wait(cf, stack["StackId"])["StackStatus"] == "DELETE_COMPLETE"
