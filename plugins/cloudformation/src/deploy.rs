@@ -152,7 +152,9 @@ impl Handlers {
                     }
                 };
                 match event.status.as_str() {
-                    "IN_PROGRESS" if polls < MAX_POLLS => {
+                    // The engine's own types end their waits themselves
+                    // (custom resource and wait condition timeouts).
+                    "IN_PROGRESS" if polls < MAX_POLLS || internal(&req.type_name) => {
                         delay = delay.min(event.retry_after_ms);
                         req.callback_context = event.callback_context.clone();
                         if !event.physical_id.is_empty() {
@@ -181,7 +183,7 @@ impl Handlers {
                 // so a waiting resource completes as soon as it is answered.
                 tasks::wait(
                     crate::internal::PROGRESS_TOPIC,
-                    Duration::from_millis(delay.clamp(20, 10_000)),
+                    Duration::from_millis(delay.clamp(50, 10_000)),
                 );
             }
         }
@@ -192,9 +194,8 @@ impl Handlers {
     }
 }
 
-/// How many times one handler is polled while it answers IN_PROGRESS
-/// (handlers that wait long, like custom resources, ask for long delays).
-const MAX_POLLS: u32 = 100_000;
+/// How many times a plugin's handler is polled while it answers IN_PROGRESS.
+const MAX_POLLS: u32 = 600;
 
 /// True for errors that mean "it is already gone" (deletes succeed then).
 fn gone(e: &AwsError) -> bool {
