@@ -107,13 +107,15 @@ impl wit::Host for ServicesView<'_> {
             .collect();
         let mut results = Vec::with_capacity(handles.len());
         for handle in handles {
-            results.push(handle.await.unwrap_or_else(|e| {
-                Err(ministack_protocol::AwsError::new(
+            let result = match handle.await {
+                Ok(result) => result,
+                Err(e) => Err(ministack_protocol::AwsError::new(
                     "InternalFailure",
                     format!("services.call-all: a call panicked: {e}"),
                     500,
-                ))
-            }));
+                )),
+            };
+            results.push(result);
         }
         req.waited += began.elapsed();
         req.next_unit().await.map_err(wasmtime::Error::new)?;
