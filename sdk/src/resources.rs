@@ -123,8 +123,22 @@ impl ResourceRequest {
 
     /// A name for an unnamed resource: `<stack>-<logical id>-<random>`, cut
     /// to `max_len` (AWS's pattern for generated names).
+    /// With a client token the suffix derives from it, so a request
+    /// repeated with the same token (a deployment resumed after a restart,
+    /// a Cloud Control retry) names the same resource.
     pub fn generated_name(&self, max_len: usize) -> String {
-        let suffix = crate::ids::upper_alnum(12);
+        let suffix = if self.client_token.is_empty() {
+            crate::ids::upper_alnum(12)
+        } else {
+            const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+            let digest = crate::hash::sha256(
+                format!("{}\n{}", self.client_token, self.logical_id).as_bytes(),
+            );
+            digest[..12]
+                .iter()
+                .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+                .collect()
+        };
         let stack = if self.stack_name.is_empty() {
             "resource"
         } else {

@@ -67,3 +67,38 @@ pub fn call_json(target: &Target, operation: &str, input_json: &str) -> Result<S
     };
     wit::call(&t, operation, input_json).map_err(Into::into)
 }
+
+/// One call of [`call_all`].
+pub struct Call {
+    pub target: Target,
+    pub operation: String,
+    pub input_json: String,
+}
+
+/// Runs several calls concurrently (the host runs each as a task of its
+/// own); one result per call, in order. Like [`call_json`] it ends the
+/// current store unit first and begins a new one when all have returned.
+/// Needs a host with `services.call-all` (ministack:plugin@0.1, minor).
+pub fn call_all(calls: &[Call]) -> Vec<Result<String, AwsError>> {
+    if calls.is_empty() {
+        return Vec::new();
+    }
+    let list: Vec<(wit::Target, String, String)> = calls
+        .iter()
+        .map(|c| {
+            (
+                wit::Target {
+                    service: c.target.service.clone(),
+                    account: c.target.account.clone(),
+                    region: c.target.region.clone(),
+                },
+                c.operation.clone(),
+                c.input_json.clone(),
+            )
+        })
+        .collect();
+    wit::call_all(&list)
+        .into_iter()
+        .map(|r| r.map_err(Into::into))
+        .collect()
+}

@@ -71,12 +71,76 @@ impl wit::Host for ServicesView<'_> {
             }
             Err(e) => Err(e),
         };
-        Ok(result.map_err(|e| AwsError {
-            code: e.code,
-            message: e.message,
-            status: e.status,
-            sender_fault: e.sender_fault,
-            extra_json: e.extra.map(|m| serde_json::Value::Object(m).to_string()),
-        }))
+        Ok(result.map_err(wit_error))
+    }
+
+    async fn call_all(
+        &mut self,
+        calls: Vec<(Target, String, String)>,
+    ) -> wasmtime::Result<Vec<Result<String, AwsError>>> {
+        let req = &mut *self.0;
+        if req.ctx.depth + 1 >= MAX_DEPTH {
+            return Err(wasmtime::Error::new(HostTrap::TooDeep(MAX_DEPTH)));
+        }
+        req.commit_unit().await.map_err(wasmtime::Error::new)?;
+        req.visible = true;
+        let caller = req.plugin.name.clone();
+        let began = Instant::now();
+        // Each call is a task of its own, so the callees run on every core.
+        let handles: Vec<_> = calls
+            .into_iter()
+            .map(|(target, operation, input_json)| {
+                let shared = req.shared.clone();
+                let ctx = req.ctx.clone();
+                let caller = caller.clone();
+                tokio::spawn(async move {
+                    let target = ServiceTarget {
+                        service: target.service,
+                        account: target.account,
+                        region: target.region,
+                    };
+                    shared
+                        .call_service(&caller, &ctx, target, &operation, &input_json)
+                        .await
+                })
+            })
+            .collect();
+        let mut results = Vec::with_capacity(handles.len());
+        for handle in handles {
+            let result = match handle.await {
+                Ok(result) => result,
+                Err(e) => Err(ministack_protocol::AwsError::new(
+                    "InternalFailure",
+                    format!("services.call-all: a call panicked: {e}"),
+                    500,
+                )),
+            };
+            results.push(result);
+        }
+        req.waited += began.elapsed();
+        req.next_unit().await.map_err(wasmtime::Error::new)?;
+        let mut out = Vec::with_capacity(results.len());
+        for result in results {
+            out.push(match result {
+                Ok((output, blobs)) => {
+                    for id in &blobs {
+                        req.adopt_blob(id).map_err(wasmtime::Error::new)?;
+                    }
+                    Ok(output)
+                }
+                Err(e) => Err(wit_error(e)),
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn wit_error(e: ministack_protocol::AwsError) -> AwsError {
+    AwsError {
+        code: e.code,
+        message: e.message,
+        status: e.status,
+        sender_fault: e.sender_fault,
+        extra_json: e.extra.map(|m| serde_json::Value::Object(m).to_string()),
     }
 }

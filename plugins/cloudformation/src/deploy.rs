@@ -26,12 +26,7 @@ pub struct DeployPayload {
 
 /// Types the engine itself provides (no plugin owns them).
 fn internal(type_name: &str) -> bool {
-    matches!(
-        type_name,
-        "AWS::CloudFormation::WaitConditionHandle"
-            | "AWS::CloudFormation::WaitCondition"
-            | "AWS::CDK::Metadata"
-    )
+    crate::internal::provides(type_name)
 }
 
 pub use ministack_sdk::resources::plugin_for;
@@ -89,54 +84,118 @@ impl Handlers {
         &mut self,
         ctx: &Context,
         operation: &str,
-        mut request: resources::ResourceRequest,
+        request: resources::ResourceRequest,
     ) -> Result<resources::ProgressEvent, AwsError> {
-        if internal(&request.type_name) {
-            let id = if request.physical_id.is_empty() {
-                format!(
-                    "{}-{}",
-                    request.logical_id,
-                    ministack_sdk::ids::upper_alnum(12)
-                )
-            } else {
-                request.physical_id.clone()
-            };
-            return Ok(resources::ProgressEvent::success(id).attr("Data", "{}"));
-        }
-        let plugin =
-            plugin_for(&request.type_name).ok_or_else(|| unsupported(&request.type_name))?;
-        let target = Target::new(&plugin, ctx);
-        for _ in 0..600 {
-            let input =
-                serde_json::to_string(&request).map_err(|e| AwsError::internal(e.to_string()))?;
-            let out = services::call_json(&target, operation, &input)?;
-            let event: resources::ProgressEvent = serde_json::from_str(&out)
-                .map_err(|e| AwsError::internal(format!("bad handler reply from {plugin}: {e}")))?;
-            match event.status.as_str() {
-                "IN_PROGRESS" => {
-                    tasks::wait(
-                        "cloudformation:never",
-                        Duration::from_millis(event.retry_after_ms.clamp(50, 10_000)),
-                    );
-                    request.callback_context = event.callback_context.clone();
-                    if !event.physical_id.is_empty() {
-                        request.physical_id = event.physical_id.clone();
+        self.run_all(ctx, vec![(operation, request)])
+            .pop()
+            .unwrap_or_else(|| Err(AwsError::internal("no handler result")))
+    }
+
+    /// Runs several handlers at once, each to its end: one
+    /// `services.call-all` per round, the ones still IN_PROGRESS polled
+    /// again after the shortest delay they asked for. Results in order.
+    pub fn run_all(
+        &mut self,
+        ctx: &Context,
+        requests: Vec<(&str, resources::ResourceRequest)>,
+    ) -> Vec<Result<resources::ProgressEvent, AwsError>> {
+        let mut results: Vec<Option<Result<resources::ProgressEvent, AwsError>>> =
+            requests.iter().map(|_| None).collect();
+        let mut pending: Vec<(usize, String, resources::ResourceRequest, u32)> = requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, (op, r))| (i, op.to_string(), r, 0))
+            .collect();
+        while !pending.is_empty() {
+            let mut answers: Vec<Result<resources::ProgressEvent, AwsError>> = Vec::new();
+            let mut calls = Vec::new();
+            let mut call_slots = Vec::new();
+            for (slot, (_, op, req, _)) in pending.iter().enumerate() {
+                answers.push(Err(AwsError::internal("")));
+                if internal(&req.type_name) {
+                    answers[slot] = crate::internal::handle(ctx, op, req);
+                    continue;
+                }
+                let target = match plugin_for(&req.type_name) {
+                    Some(p) => Target::new(&p, ctx),
+                    None => {
+                        answers[slot] = Err(unsupported(&req.type_name));
+                        continue;
                     }
+                };
+                match serde_json::to_string(req) {
+                    Ok(input_json) => {
+                        calls.push(services::Call {
+                            target,
+                            operation: op.clone(),
+                            input_json,
+                        });
+                        call_slots.push(slot);
+                    }
+                    Err(e) => answers[slot] = Err(AwsError::internal(e.to_string())),
                 }
-                "FAILED" => {
-                    let code = if event.error_code.is_empty() {
-                        "GeneralServiceException"
-                    } else {
-                        &event.error_code
-                    };
-                    return Err(AwsError::new(code, event.message.clone()));
+            }
+            for (slot, out) in call_slots.into_iter().zip(services::call_all(&calls)) {
+                answers[slot] = out.and_then(|out| {
+                    serde_json::from_str(&out)
+                        .map_err(|e| AwsError::internal(format!("bad handler reply: {e}")))
+                });
+            }
+            let mut next = Vec::new();
+            let mut delay = u64::MAX;
+            for ((index, op, mut req, polls), answer) in pending.into_iter().zip(answers) {
+                let event = match answer {
+                    Ok(event) => event,
+                    Err(e) => {
+                        results[index] = Some(Err(e));
+                        continue;
+                    }
+                };
+                match event.status.as_str() {
+                    // The engine's own types end their waits themselves
+                    // (custom resource and wait condition timeouts).
+                    "IN_PROGRESS" if polls < MAX_POLLS || internal(&req.type_name) => {
+                        delay = delay.min(event.retry_after_ms);
+                        req.callback_context = event.callback_context.clone();
+                        if !event.physical_id.is_empty() {
+                            req.physical_id = event.physical_id.clone();
+                        }
+                        next.push((index, op, req, polls + 1));
+                    }
+                    "IN_PROGRESS" => {
+                        results[index] =
+                            Some(Err(AwsError::internal("Resource stabilization timed out")));
+                    }
+                    "FAILED" => {
+                        let code = if event.error_code.is_empty() {
+                            "GeneralServiceException"
+                        } else {
+                            &event.error_code
+                        };
+                        results[index] = Some(Err(AwsError::new(code, event.message.clone())));
+                    }
+                    _ => results[index] = Some(Ok(event)),
                 }
-                _ => return Ok(event),
+            }
+            pending = next;
+            if !pending.is_empty() {
+                // Custom resource responses and signals notify this topic,
+                // so a waiting resource completes as soon as it is answered.
+                tasks::wait(
+                    crate::internal::PROGRESS_TOPIC,
+                    Duration::from_millis(delay.clamp(50, 10_000)),
+                );
             }
         }
-        Err(AwsError::internal("Resource stabilization timed out"))
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(AwsError::internal("no handler result"))))
+            .collect()
     }
 }
+
+/// How many times a plugin's handler is polled while it answers IN_PROGRESS.
+const MAX_POLLS: u32 = 600;
 
 /// True for errors that mean "it is already gone" (deletes succeed then).
 fn gone(e: &AwsError) -> bool {
@@ -318,12 +377,28 @@ pub fn run(ctx: &Context, payload: DeployPayload) -> Result<(), AwsError> {
     let Some(op) = stack.operation.clone() else {
         return Ok(());
     };
+    // Claim the operation (in this task's first unit, before any call).
+    stack.runner = ministack_sdk::ids::uuid();
+    if let Some(op) = stack.operation.as_mut()
+        && op.nonce.is_empty()
+    {
+        op.nonce = ministack_sdk::ids::upper_alnum(8);
+    }
+    stacks::STACKS.put(&stack.stack_id, &stack)?;
+    // Committed with the claim of this task's record: after a restart,
+    // `resume` knows a run of this process has the stack.
+    tasks::notify(&run_topic(&stack.stack_id));
     let mut handlers = Handlers::default();
-    match op.kind.as_str() {
+    let result = match op.kind.as_str() {
         "CREATE" | "UPDATE" => deploy(ctx, &mut stack, &mut handlers),
         "DELETE" => delete_stack(ctx, &mut stack, &mut handlers),
         _ => Ok(()),
+    };
+    // A parent stack polling this one (a nested stack) wakes now.
+    if stack.parent_id.is_some() {
+        tasks::notify(crate::internal::PROGRESS_TOPIC);
     }
+    result
 }
 
 fn resource_error(e: &AwsError) -> String {
@@ -353,7 +428,15 @@ fn request(stack: &Stack, logical: &str, type_name: &str) -> resources::Resource
         type_name: type_name.to_string(),
         logical_id: logical.to_string(),
         stack_name: stack.stack_name.clone(),
-        client_token: format!("{}/{logical}", stack.stack_id),
+        client_token: format!(
+            "{}/{logical}/{}",
+            stack.stack_id,
+            stack
+                .operation
+                .as_ref()
+                .map(|o| o.nonce.as_str())
+                .unwrap_or("")
+        ),
         ..Default::default()
     }
 }
@@ -407,10 +490,20 @@ fn deploy(ctx: &Context, stack: &mut Stack, handlers: &mut Handlers) -> Result<(
             .cloned()
             .collect();
         let old_template = op.previous_template();
-        for r in removed.iter().rev() {
-            let policy = policy(&old_template, &r.logical_id, "DeletionPolicy");
-            delete_one(ctx, stack, handlers, r, &policy);
-            stack.resources.remove(&r.logical_id);
+        let names: Vec<String> = removed.iter().map(|r| r.logical_id.clone()).collect();
+        for wave in deletion_waves(&old_template, &names) {
+            let items: Vec<(Resource, String)> = removed
+                .iter()
+                .filter(|r| wave.contains(&r.logical_id))
+                .map(|r| {
+                    let p = policy(&old_template, &r.logical_id, "DeletionPolicy");
+                    (r.clone(), p)
+                })
+                .collect();
+            delete_many(ctx, stack, handlers, &items);
+            for (r, _) in &items {
+                stack.resources.remove(&r.logical_id);
+            }
         }
         for r in op.cleanup.clone() {
             let policy = policy(&old_template, &r.logical_id, "UpdateReplacePolicy");
@@ -464,14 +557,26 @@ fn policy(template: &Value, logical: &str, name: &str) -> String {
         .unwrap_or_else(|| "Delete".to_string())
 }
 
-/// Deploys each resource in dependency order; Err with the stack's reason.
+/// What a wave does with one resource.
+struct Step {
+    logical: String,
+    type_name: String,
+    props: Map<String, Value>,
+    /// The resource before this operation (an update or a replacement).
+    old: Option<Resource>,
+    replace: bool,
+}
+
+/// Deploys the resources level by level (the resources of one level
+/// depend only on earlier levels, so their handlers run at the same time);
+/// Err with the stack's reason.
 fn deploy_resources(
     ctx: &Context,
     stack: &mut Stack,
     op: &mut crate::stacks::Operation,
     handlers: &mut Handlers,
 ) -> Result<(), String> {
-    let order = template::creation_order(&op.template).map_err(|e| e.message)?;
+    let levels = template::creation_levels(&op.template).map_err(|e| e.message)?;
     let mut env = environment(ctx, stack, &op.template, &op.parameters).map_err(|e| e.message)?;
     let defs = template::section(&op.template, "Resources").clone();
     if op.kind == "UPDATE" && !op.previous.contains_key("\u{0}template") {
@@ -488,145 +593,184 @@ fn deploy_resources(
             },
         );
     }
-    for logical in order {
-        let def = &defs[&logical];
-        if !template::enabled(&env, def) {
-            continue;
-        }
-        let type_name = template::text(&def["Type"]);
-        let existing = stack.resources.get(&logical).cloned();
-        let done_now = existing.as_ref().is_some_and(|r| {
-            op.created.contains(&logical) && r.status == "CREATE_COMPLETE"
-                || op.previous.contains_key(&logical) && r.status == "UPDATE_COMPLETE"
-        });
-        if done_now {
-            continue;
-        }
-        let schema = handlers.schema(ctx, &type_name).map_err(|e| e.message)?;
-        let props = match properties(ctx, &env, def) {
-            Ok(p) => p,
-            Err(e) => {
-                return Err(fail_resource(
-                    stack,
-                    &logical,
-                    &type_name,
-                    existing.is_none(),
-                    &e.message,
-                ));
+    for level in levels {
+        // Evaluate every resource of the level first: an error stops the
+        // deployment before any handler of the level runs.
+        let mut steps = Vec::new();
+        for logical in level {
+            let def = &defs[&logical];
+            if !template::enabled(&env, def) {
+                continue;
             }
-        };
-        match existing {
-            Some(old)
-                if !old.physical_id.is_empty()
-                    && old.status != "CREATE_FAILED"
-                    && !op.created.contains(&logical) =>
-            {
-                if old.properties == props && old.type_name == type_name {
-                    continue;
+            let type_name = template::text(&def["Type"]);
+            let existing = stack.resources.get(&logical).cloned();
+            let done_now = existing.as_ref().is_some_and(|r| {
+                op.created.contains(&logical) && r.status == "CREATE_COMPLETE"
+                    || op.previous.contains_key(&logical) && r.status == "UPDATE_COMPLETE"
+            });
+            if done_now {
+                continue;
+            }
+            let schema = handlers.schema(ctx, &type_name).map_err(|e| e.message)?;
+            let props = match properties(ctx, &env, def) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Err(fail_resources(
+                        stack,
+                        &[(logical.clone(), type_name, existing.is_none(), e.message)],
+                    ));
                 }
-                let replace = old.type_name != type_name
-                    || !schema.updatable
-                    || schema
-                        .create_only
-                        .iter()
-                        .any(|p| old.properties.get(p) != props.get(p));
-                op.previous.insert(logical.clone(), old.clone());
-                stack.operation = Some(op.clone());
-                let mut req = request(stack, &logical, &type_name);
-                req.properties = props.clone();
-                let result = if replace {
-                    stack.resource_status(
-                        &logical,
-                        "UPDATE_IN_PROGRESS",
-                        Some("Requested update requires the creation of a new physical resource; hence creating one."),
+            };
+            let old = existing.filter(|old| {
+                !old.physical_id.is_empty()
+                    && old.status != "CREATE_FAILED"
+                    && !op.created.contains(&logical)
+            });
+            let replace = match &old {
+                Some(old) => {
+                    if old.properties == props && old.type_name == type_name {
+                        continue;
+                    }
+                    old.type_name != type_name
+                        || !schema.updatable
+                        || schema
+                            .create_only
+                            .iter()
+                            .any(|p| old.properties.get(p) != props.get(p))
+                }
+                None => false,
+            };
+            steps.push(Step {
+                logical,
+                type_name,
+                props,
+                old,
+                replace,
+            });
+        }
+        if steps.is_empty() {
+            continue;
+        }
+        // Record every start (saved before the handlers run: a restart
+        // finds them), then run the level's handlers together.
+        let mut requests = Vec::new();
+        for step in &steps {
+            let logical = &step.logical;
+            let mut req = request(stack, logical, &step.type_name);
+            req.properties = step.props.clone();
+            match &step.old {
+                Some(old) => {
+                    op.previous.insert(logical.clone(), old.clone());
+                    if step.replace {
+                        stack.resource_status(
+                            logical,
+                            "UPDATE_IN_PROGRESS",
+                            Some("Requested update requires the creation of a new physical resource; hence creating one."),
+                        );
+                        requests.push((resources::CREATE_OPERATION, req));
+                    } else {
+                        stack.resource_status(logical, "UPDATE_IN_PROGRESS", None);
+                        req.physical_id = old.physical_id.clone();
+                        req.previous_properties = old.properties.clone();
+                        requests.push((resources::UPDATE_OPERATION, req));
+                    }
+                }
+                None => {
+                    if !op.created.contains(logical) {
+                        op.created.push(logical.clone());
+                    }
+                    stack.resources.insert(
+                        logical.clone(),
+                        Resource {
+                            logical_id: logical.clone(),
+                            type_name: step.type_name.clone(),
+                            properties: step.props.clone(),
+                            ..Default::default()
+                        },
                     );
-                    save(stack)?;
-                    handlers.run(ctx, resources::CREATE_OPERATION, req)
-                } else {
-                    stack.resource_status(&logical, "UPDATE_IN_PROGRESS", None);
-                    save(stack)?;
-                    req.physical_id = old.physical_id.clone();
-                    req.previous_properties = old.properties.clone();
-                    handlers.run(ctx, resources::UPDATE_OPERATION, req)
-                };
-                match result {
-                    Ok(event) => {
-                        if replace {
+                    stack.resource_status(logical, "CREATE_IN_PROGRESS", None);
+                    requests.push((resources::CREATE_OPERATION, req));
+                }
+            }
+        }
+        stack.operation = Some(op.clone());
+        save(stack)?;
+        let mut results = handlers.run_all(ctx, requests);
+        // A CreationPolicy holds a created resource until its signals arrive.
+        let waiting: Vec<(usize, (String, usize, f64))> = steps
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s.old.is_none() && results[*i].is_ok())
+            .filter_map(|(i, s)| {
+                crate::internal::creation_policy(&defs[&s.logical])
+                    .map(|(count, timeout)| (i, (s.logical.clone(), count, timeout)))
+            })
+            .collect();
+        if !waiting.is_empty() {
+            // The physical ids are known now (SignalResource needs the resource).
+            for (i, (logical, _, _)) in &waiting {
+                if let (Some(r), Ok(event)) = (stack.resources.get_mut(logical), &results[*i]) {
+                    stacks::apply(r, event);
+                }
+            }
+            save(stack)?;
+            let list: Vec<(String, usize, f64)> = waiting.iter().map(|(_, w)| w.clone()).collect();
+            let outcome = crate::internal::await_signals(&stack.stack_id, &list);
+            for ((i, _), result) in waiting.iter().zip(outcome) {
+                if let Err(reason) = result {
+                    results[*i] = Err(AwsError::new("NotStabilized", reason));
+                }
+            }
+        }
+        let mut failures = Vec::new();
+        for (step, result) in steps.into_iter().zip(results) {
+            let logical = step.logical;
+            match result {
+                Ok(event) => {
+                    if let Some(old) = &step.old {
+                        // A new physical id (a replacement, or a custom
+                        // resource that answered a new one) retires the old.
+                        if step.replace
+                            || !event.physical_id.is_empty() && event.physical_id != old.physical_id
+                        {
                             op.cleanup.push(old.clone());
                         }
-                        let r = stack.resources.get_mut(&logical).unwrap();
-                        stacks::apply(r, &event);
-                        r.properties = props;
-                        r.type_name = type_name.clone();
-                        env.resources.insert(
-                            logical.clone(),
-                            Deployed {
-                                physical_id: r.physical_id.clone(),
-                                attributes: r.attributes.clone(),
-                            },
-                        );
-                        stack.operation = Some(op.clone());
+                    }
+                    let r = stack.resources.get_mut(&logical).unwrap();
+                    stacks::apply(r, &event);
+                    r.properties = step.props;
+                    r.type_name = step.type_name.clone();
+                    env.resources.insert(
+                        logical.clone(),
+                        Deployed {
+                            physical_id: r.physical_id.clone(),
+                            attributes: r.attributes.clone(),
+                        },
+                    );
+                    if step.old.is_some() {
                         stack.resource_status(&logical, "UPDATE_COMPLETE", None);
-                        save(stack)?;
-                    }
-                    Err(e) => {
-                        return Err(fail_resource(
-                            stack,
-                            &logical,
-                            &type_name,
-                            false,
-                            &resource_error(&e),
-                        ));
-                    }
-                }
-            }
-            _ => {
-                op.created.push(logical.clone());
-                stack.operation = Some(op.clone());
-                stack.resources.insert(
-                    logical.clone(),
-                    Resource {
-                        logical_id: logical.clone(),
-                        type_name: type_name.clone(),
-                        properties: props.clone(),
-                        ..Default::default()
-                    },
-                );
-                stack.resource_status(&logical, "CREATE_IN_PROGRESS", None);
-                save(stack)?;
-                let mut req = request(stack, &logical, &type_name);
-                req.properties = props;
-                match handlers.run(ctx, resources::CREATE_OPERATION, req) {
-                    Ok(event) => {
-                        let r = stack.resources.get_mut(&logical).unwrap();
-                        stacks::apply(r, &event);
-                        env.resources.insert(
-                            logical.clone(),
-                            Deployed {
-                                physical_id: r.physical_id.clone(),
-                                attributes: r.attributes.clone(),
-                            },
-                        );
+                    } else {
                         stack.resource_status(
                             &logical,
                             "CREATE_IN_PROGRESS",
                             Some("Resource creation Initiated"),
                         );
                         stack.resource_status(&logical, "CREATE_COMPLETE", None);
-                        save(stack)?;
-                    }
-                    Err(e) => {
-                        return Err(fail_resource(
-                            stack,
-                            &logical,
-                            &type_name,
-                            true,
-                            &resource_error(&e),
-                        ));
                     }
                 }
+                Err(e) => failures.push((
+                    logical,
+                    step.type_name,
+                    step.old.is_none(),
+                    resource_error(&e),
+                )),
             }
         }
+        stack.operation = Some(op.clone());
+        if !failures.is_empty() {
+            return Err(fail_resources(stack, &failures));
+        }
+        save(stack)?;
     }
     Ok(())
 }
@@ -635,34 +779,34 @@ fn save(stack: &Stack) -> Result<(), String> {
     stack.save().map_err(|e| e.message)
 }
 
-/// Marks a resource failed; the stack's reason.
-fn fail_resource(
-    stack: &mut Stack,
-    logical: &str,
-    type_name: &str,
-    create: bool,
-    reason: &str,
-) -> String {
-    if !stack.resources.contains_key(logical) {
-        stack.resources.insert(
-            logical.to_string(),
-            Resource {
-                logical_id: logical.to_string(),
-                type_name: type_name.to_string(),
-                ..Default::default()
-            },
-        );
+/// Marks resources failed (logical id, type, was a create, reason); the
+/// stack's reason.
+fn fail_resources(stack: &mut Stack, failures: &[(String, String, bool, String)]) -> String {
+    for (logical, type_name, create, reason) in failures {
+        if !stack.resources.contains_key(logical) {
+            stack.resources.insert(
+                logical.to_string(),
+                Resource {
+                    logical_id: logical.to_string(),
+                    type_name: type_name.to_string(),
+                    ..Default::default()
+                },
+            );
+        }
+        let status = if *create {
+            "CREATE_FAILED"
+        } else {
+            "UPDATE_FAILED"
+        };
+        stack.resource_status(logical, status, Some(reason));
     }
-    let status = if create {
-        "CREATE_FAILED"
-    } else {
-        "UPDATE_FAILED"
-    };
-    stack.resource_status(logical, status, Some(reason));
     let _ = stack.save();
+    let create = failures.iter().any(|f| f.2);
+    let names: Vec<&str> = failures.iter().map(|f| f.0.as_str()).collect();
     format!(
-        "The following resource(s) failed to {}: [{logical}]. ",
-        if create { "create" } else { "update" }
+        "The following resource(s) failed to {}: [{}]. ",
+        if create { "create" } else { "update" },
+        names.join(", ")
     )
 }
 
@@ -722,17 +866,17 @@ fn roll_back(
         stack.stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None);
         stack.save()?;
     }
-    for logical in op.created.clone().into_iter().rev() {
-        let Some(r) = stack.resources.get(&logical).cloned() else {
-            continue;
-        };
-        if r.physical_id.is_empty() {
-            stack.resource_status(&logical, "DELETE_COMPLETE", None);
-        } else {
-            delete_one(ctx, stack, handlers, &r, "Delete");
-        }
+    for wave in deletion_waves(&op.template, &op.created) {
+        let items: Vec<(Resource, String)> = wave
+            .iter()
+            .filter_map(|logical| stack.resources.get(logical).cloned())
+            .map(|r| (r, "Delete".to_string()))
+            .collect();
+        delete_many(ctx, stack, handlers, &items);
         if !creating {
-            stack.resources.remove(&logical);
+            for logical in &wave {
+                stack.resources.remove(logical);
+            }
         }
         stack.save()?;
     }
@@ -748,44 +892,78 @@ fn roll_back(
     stack.save()
 }
 
-/// Deletes one resource (or skips it under a Retain policy), with its events.
-fn delete_one(
+/// Deletes resources at the same time (or skips those under a Retain
+/// policy), with their events; one result per resource: deleted (or
+/// skipped) or not.
+fn delete_many(
     ctx: &Context,
     stack: &mut Stack,
     handlers: &mut Handlers,
-    r: &Resource,
-    policy: &str,
-) -> bool {
-    if r.physical_id.is_empty() {
-        stack.resource_status(&r.logical_id, "DELETE_COMPLETE", None);
-        return true;
+    items: &[(Resource, String)],
+) -> Vec<bool> {
+    let mut requests = Vec::new();
+    let mut slots = Vec::new();
+    let mut done = vec![true; items.len()];
+    for (i, (r, policy)) in items.iter().enumerate() {
+        if r.physical_id.is_empty() {
+            stack.resource_status(&r.logical_id, "DELETE_COMPLETE", None);
+            continue;
+        }
+        if policy == "Retain"
+            || policy == "Snapshot"
+            || policy == "RetainExceptOnCreate" && stack.status != "ROLLBACK_IN_PROGRESS"
+        {
+            stack.resource_status(&r.logical_id, "DELETE_SKIPPED", None);
+            continue;
+        }
+        stack.resource_status(&r.logical_id, "DELETE_IN_PROGRESS", None);
+        let mut req = request(stack, &r.logical_id, &r.type_name);
+        req.physical_id = r.physical_id.clone();
+        req.properties = r.properties.clone();
+        requests.push((resources::DELETE_OPERATION, req));
+        slots.push(i);
     }
-    if policy == "Retain"
-        || policy == "Snapshot"
-        || policy == "RetainExceptOnCreate" && stack.status != "ROLLBACK_IN_PROGRESS"
-    {
-        stack.resource_status(&r.logical_id, "DELETE_SKIPPED", None);
-        return true;
+    if requests.is_empty() {
+        return done;
     }
-    stack.resource_status(&r.logical_id, "DELETE_IN_PROGRESS", None);
     let _ = stack.save();
-    let mut req = request(stack, &r.logical_id, &r.type_name);
-    req.physical_id = r.physical_id.clone();
-    req.properties = r.properties.clone();
-    match handlers.run(ctx, resources::DELETE_OPERATION, req) {
-        Ok(_) => {
-            stack.resource_status(&r.logical_id, "DELETE_COMPLETE", None);
-            true
-        }
-        Err(e) if gone(&e) => {
-            stack.resource_status(&r.logical_id, "DELETE_COMPLETE", None);
-            true
-        }
-        Err(e) => {
-            stack.resource_status(&r.logical_id, "DELETE_FAILED", Some(&resource_error(&e)));
-            false
+    for (i, result) in slots.into_iter().zip(handlers.run_all(ctx, requests)) {
+        let logical = &items[i].0.logical_id;
+        match result {
+            Ok(_) => stack.resource_status(logical, "DELETE_COMPLETE", None),
+            Err(e) if gone(&e) => stack.resource_status(logical, "DELETE_COMPLETE", None),
+            Err(e) => {
+                stack.resource_status(logical, "DELETE_FAILED", Some(&resource_error(&e)));
+                done[i] = false;
+            }
         }
     }
+    done
+}
+
+/// `names` grouped for deletion: dependents first (the template's levels
+/// reversed); names the template does not have go first.
+fn deletion_waves(template: &Value, names: &[String]) -> Vec<Vec<String>> {
+    let levels = template::creation_levels(template).unwrap_or_default();
+    let known: BTreeSet<&String> = levels.iter().flatten().collect();
+    let mut waves = vec![
+        names
+            .iter()
+            .filter(|n| !known.contains(n))
+            .cloned()
+            .collect::<Vec<_>>(),
+    ];
+    for level in levels.iter().rev() {
+        waves.push(
+            level
+                .iter()
+                .filter(|n| names.contains(n))
+                .cloned()
+                .collect(),
+        );
+    }
+    waves.retain(|w| !w.is_empty());
+    waves
 }
 
 /// Deletes every resource, dependents first.
@@ -794,28 +972,23 @@ fn delete_stack(ctx: &Context, stack: &mut Stack, handlers: &mut Handlers) -> Re
         stack.stack_event("DELETE_IN_PROGRESS", Some("User Initiated"));
         stack.save()?;
     }
-    let mut order = template::creation_order(&stack.template).unwrap_or_default();
-    // Resources the template no longer names (a failed create) go last.
-    for k in stack.resources.keys() {
-        if !order.contains(k) {
-            order.insert(0, k.clone());
-        }
-    }
-    let retained: BTreeSet<String> = BTreeSet::new();
+    let names: Vec<String> = stack.resources.keys().cloned().collect();
     let mut failed = Vec::new();
-    for logical in order.iter().rev() {
-        let Some(r) = stack.resources.get(logical).cloned() else {
-            continue;
-        };
-        if r.status == "DELETE_COMPLETE"
-            || r.status == "DELETE_SKIPPED"
-            || retained.contains(logical)
-        {
-            continue;
-        }
-        let policy = policy(&stack.template, logical, "DeletionPolicy");
-        if !delete_one(ctx, stack, handlers, &r, &policy) {
-            failed.push(logical.clone());
+    for wave in deletion_waves(&stack.template, &names) {
+        let items: Vec<(Resource, String)> = wave
+            .iter()
+            .filter_map(|logical| stack.resources.get(logical).cloned())
+            .filter(|r| r.status != "DELETE_COMPLETE" && r.status != "DELETE_SKIPPED")
+            .map(|r| {
+                let p = policy(&stack.template, &r.logical_id, "DeletionPolicy");
+                (r, p)
+            })
+            .collect();
+        let results = delete_many(ctx, stack, handlers, &items);
+        for ((r, _), ok) in items.iter().zip(results) {
+            if !ok {
+                failed.push(r.logical_id.clone());
+            }
         }
         stack.save()?;
     }
@@ -929,4 +1102,57 @@ pub fn imports(template: &Value) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+pub const RESUME_TASK: &str = "resume-deployments";
+
+fn run_topic(stack_id: &str) -> String {
+    format!("deploy-run:{stack_id}")
+}
+
+/// The boot hook: a deployment whose task was already claimed when the
+/// gateway stopped (its first unit committed) has no task record left, so
+/// every account and region with stacks looks for deployments in flight.
+pub fn on_start(_: &Context, _: ()) -> Result<(), AwsError> {
+    for (account, region) in tasks::contexts(stacks::STACKS.name()) {
+        tasks::schedule_in(&account, &region, Duration::ZERO, RESUME_TASK, &())?;
+    }
+    Ok(())
+}
+
+/// Schedules the deploy task again for each stack of this account and
+/// region with an operation in flight and no deploy task pending.
+pub fn resume(ctx: &Context, _: ()) -> Result<(), AwsError> {
+    // A run claimed after the restart takes the stack over from the one
+    // before it (Stack::save refuses a superseded run's writes).
+    let pending: BTreeSet<String> = tasks::list(DEPLOY_TASK)
+        .into_iter()
+        .filter(|t| t.name == DEPLOY_TASK && t.account == ctx.account && t.region == ctx.region)
+        .filter_map(|t| serde_json::from_str::<DeployPayload>(&t.payload).ok())
+        .map(|p| p.stack_id)
+        .collect();
+    for stack in stacks::STACKS.values("")? {
+        // Pending first, then the generation: a run claims its record and
+        // notifies in one unit, so one of the two shows it.
+        let running = || {
+            tasks::topic_generation(crate::CloudFormation::NAME, &run_topic(&stack.stack_id))
+                .unwrap_or(0)
+                > 0
+        };
+        if stack.operation.is_some()
+            && stack.in_progress()
+            && !pending.contains(&stack.stack_id)
+            && !running()
+        {
+            ministack_sdk::info!("resuming the deployment of {}", stack.stack_id);
+            tasks::schedule(
+                Duration::ZERO,
+                DEPLOY_TASK,
+                &DeployPayload {
+                    stack_id: stack.stack_id.clone(),
+                },
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -9,11 +9,16 @@ use ministack_sdk::prelude::*;
 mod changes;
 mod deploy;
 mod drift;
+mod internal;
+mod nested;
 mod ops;
 mod rules;
+mod registry;
+mod sam;
 mod stacks;
 pub mod template;
 mod template_url;
+mod transform;
 pub mod yaml;
 
 ministack_sdk::include_shapes!(pub mod shapes);
@@ -64,7 +69,18 @@ impl Service for CloudFormation {
                 "DescribeStackResourceDrifts",
                 drift::describe_stack_resource_drifts,
             )
+            .op("SignalResource", internal::signal_resource)
+            .op("ListTypes", registry::list_types)
+            .op("DescribeType", registry::describe_type)
+            .op("DescribeAccountLimits", registry::describe_account_limits)
             .task(deploy::DEPLOY_TASK, ops::run_deploy)
+            .task(ministack_sdk::tasks::START_TASK, deploy::on_start)
+            .task(deploy::RESUME_TASK, deploy::resume)
+            .http(internal::serve_http)
+    }
+
+    fn raw_routes() -> Vec<ministack_sdk::RawRoute> {
+        internal::raw_routes()
     }
 }
 

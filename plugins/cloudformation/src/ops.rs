@@ -24,6 +24,29 @@ fn body_of(body: Option<String>, url: Option<String>) -> Result<String, AwsError
     }
 }
 
+/// Parses a submitted template and applies its transforms (the given
+/// parameter values feed `Fn::ForEach`). `auto_expand`: the caller
+/// acknowledged CAPABILITY_AUTO_EXPAND (None: a change set, which needs none).
+pub(crate) fn load(
+    ctx: &Context,
+    body: &str,
+    given: &BTreeMap<String, String>,
+    auto_expand: Option<&[String]>,
+) -> Result<Value, AwsError> {
+    let raw = template::parse(body)?;
+    if let Some(caps) = auto_expand
+        && crate::transform::has_macros(&raw)
+        && !caps.iter().any(|c| c == "CAPABILITY_AUTO_EXPAND")
+    {
+        return Err(AwsError::new(
+            "InsufficientCapabilitiesException",
+            "Requires capabilities : [CAPABILITY_AUTO_EXPAND]",
+        )
+        .with_status(400));
+    }
+    crate::transform::apply(ctx, raw, given)
+}
+
 fn given_parameters(
     params: Option<Vec<Parameter>>,
     previous: Option<&BTreeMap<String, String>>,
@@ -46,7 +69,7 @@ fn given_parameters(
 }
 
 /// Keeps only parameters the template declares and adds defaults, as text.
-fn effective_parameters(
+pub(crate) fn effective_parameters(
     tpl: &Value,
     given: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, AwsError> {
@@ -113,7 +136,7 @@ fn tag_pairs(tags: Option<Vec<Tag>>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn new_stack(ctx: &Context, name: &str) -> Result<Stack, AwsError> {
+pub(crate) fn new_stack(ctx: &Context, name: &str) -> Result<Stack, AwsError> {
     validate_name(name)?;
     if let Some(existing) = stacks::find(name)?
         && existing.status != "REVIEW_IN_PROGRESS"
@@ -154,7 +177,7 @@ fn validate_name(name: &str) -> Result<(), AwsError> {
 
 /// Checks that the resources have no dependency cycle and that every type
 /// of the template is provided by a loaded plugin.
-fn check_types(ctx: &Context, tpl: &Value) -> Result<(), AwsError> {
+pub(crate) fn check_types(ctx: &Context, tpl: &Value) -> Result<(), AwsError> {
     template::creation_order(tpl)?;
     let mut handlers = Handlers::default();
     let mut unknown = Vec::new();
@@ -174,7 +197,7 @@ fn check_types(ctx: &Context, tpl: &Value) -> Result<(), AwsError> {
     }
 }
 
-fn start(stack: &mut Stack, op: Operation) -> Result<(), AwsError> {
+pub(crate) fn start(stack: &mut Stack, op: Operation) -> Result<(), AwsError> {
     stack.operation = Some(op);
     stack.save()?;
     tasks::schedule(
@@ -189,11 +212,12 @@ fn start(stack: &mut Stack, op: Operation) -> Result<(), AwsError> {
 
 pub fn create_stack(ctx: &Context, input: CreateStackInput) -> Result<Value, AwsError> {
     let body = body_of(input.template_body, input.template_url)?;
-    let tpl = template::parse(&body)?;
     let capabilities = caps(input.capabilities);
-    check_capabilities(&tpl, &capabilities)?;
     let given = given_parameters(input.parameters, None)?;
+    let tpl = load(ctx, &body, &given, Some(&capabilities))?;
+    check_capabilities(&tpl, &capabilities)?;
     let parameters = effective_parameters(&tpl, &given)?;
+    crate::transform::check_rules(&tpl, &parameters)?;
     check_types(ctx, &tpl)?;
     let mut stack = new_stack(ctx, &input.stack_name)?;
     stack.capabilities = capabilities;
@@ -247,11 +271,12 @@ pub fn update_stack(ctx: &Context, input: UpdateStackInput) -> Result<Value, Aws
     } else {
         body_of(input.template_body, input.template_url)?
     };
-    let tpl = template::parse(&body)?;
     let capabilities = caps(input.capabilities);
-    check_capabilities(&tpl, &capabilities)?;
     let given = given_parameters(input.parameters, Some(&stack.parameters))?;
+    let tpl = load(ctx, &body, &given, Some(&capabilities))?;
+    check_capabilities(&tpl, &capabilities)?;
     let parameters = effective_parameters(&tpl, &given)?;
+    crate::transform::check_rules(&tpl, &parameters)?;
     check_types(ctx, &tpl)?;
     let changes = crate::changes::compute(ctx, &stack, &tpl, &parameters)?;
     if changes.is_empty() && parameters == stack.parameters && tpl == stack.template {
@@ -526,9 +551,9 @@ fn needed_capabilities(tpl: &Value) -> Vec<String> {
     }
 }
 
-pub fn validate_template(_: &Context, input: ValidateTemplateInput) -> Result<Value, AwsError> {
+pub fn validate_template(ctx: &Context, input: ValidateTemplateInput) -> Result<Value, AwsError> {
     let body = body_of(input.template_body, input.template_url)?;
-    let tpl = template::parse(&body)?;
+    let tpl = load(ctx, &body, &BTreeMap::new(), None)?;
     template::creation_order(&tpl)?;
     let mut v = json!({
         "Parameters": tpl_params_for_validate(&tpl),
@@ -557,7 +582,7 @@ fn tpl_params_for_validate(tpl: &Value) -> Vec<Value> {
 }
 
 pub fn get_template_summary(
-    _: &Context,
+    ctx: &Context,
     input: GetTemplateSummaryInput,
 ) -> Result<Value, AwsError> {
     let body = match input.stack_name {
@@ -566,7 +591,9 @@ pub fn get_template_summary(
         }
         _ => body_of(input.template_body, input.template_url)?,
     };
-    let tpl = template::parse(&body)?;
+    let raw = template::parse(&body)?;
+    let transforms = crate::transform::declared(&raw);
+    let tpl = crate::transform::apply(ctx, raw, &BTreeMap::new())?;
     let mut types: Vec<String> = template::section(&tpl, "Resources")
         .values()
         .map(|d| template::text(&d["Type"]))
@@ -578,7 +605,7 @@ pub fn get_template_summary(
         "Capabilities": needed_capabilities(&tpl),
         "ResourceTypes": types,
         "Version": "2010-09-09",
-        "DeclaredTransforms": [],
+        "DeclaredTransforms": transforms,
         "ResourceIdentifierSummaries": [],
     });
     if let Some(d) = tpl.get("Description") {
@@ -652,11 +679,12 @@ pub fn create_change_set(ctx: &Context, input: CreateChangeSetInput) -> Result<V
     } else {
         body_of(input.template_body, input.template_url)?
     };
-    let tpl = template::parse(&body)?;
     let capabilities = caps(input.capabilities);
-    check_capabilities(&tpl, &capabilities)?;
     let given = given_parameters(input.parameters, Some(&stack.parameters))?;
+    let tpl = load(ctx, &body, &given, None)?;
+    check_capabilities(&tpl, &capabilities)?;
     let parameters = effective_parameters(&tpl, &given)?;
+    crate::transform::check_rules(&tpl, &parameters)?;
     check_types(ctx, &tpl)?;
     // An executed change set's name is free again (AWS keeps it only for
     // describing by id; `aws cloudformation deploy` names change sets by the second).
@@ -743,7 +771,7 @@ pub fn describe_change_set(_: &Context, input: DescribeChangeSetInput) -> Result
     Ok(v)
 }
 
-pub fn execute_change_set(_: &Context, input: ExecuteChangeSetInput) -> Result<Value, AwsError> {
+pub fn execute_change_set(ctx: &Context, input: ExecuteChangeSetInput) -> Result<Value, AwsError> {
     let mut c = find_change_set(&input.change_set_name, input.stack_name.as_deref())?;
     if c.execution_status != "AVAILABLE" {
         return Err(AwsError::new(
@@ -764,7 +792,7 @@ pub fn execute_change_set(_: &Context, input: ExecuteChangeSetInput) -> Result<V
             stack.stack_id, stack.status
         )));
     }
-    let tpl = template::parse(&c.template_body)?;
+    let tpl = load(ctx, &c.template_body, &c.parameters, None)?;
     let creating = c.change_set_type == "CREATE";
     stack.capabilities = c.capabilities.clone();
     if !c.tags.is_empty() {

@@ -48,6 +48,10 @@ pub struct Operation {
     pub change_set_id: Option<String>,
     /// Set once the operation failed and rolls back.
     pub failure: Option<String>,
+    /// Part of every handler's client token: a resumed operation repeats
+    /// its requests with the same tokens (and so the same generated names).
+    #[serde(default)]
+    pub nonce: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -84,6 +88,15 @@ pub struct Stack {
     pub event_seq: u64,
     /// Export names this stack imports.
     pub imports: Vec<String>,
+    /// A nested stack's parent and root stack ids.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// The deploy task run that owns the stack's operation: a run that
+    /// finds another's id here was superseded (resumed after a restart).
+    #[serde(default)]
+    pub runner: String,
+    #[serde(default)]
+    pub root_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -174,6 +187,16 @@ impl Stack {
     }
 
     pub fn save(&self) -> Result<(), AwsError> {
+        // Read in the same unit as the write: a run that another took over
+        // stops here (or its unit conflicts with the other's claim).
+        if let Some(stored) = STACKS.get(&self.stack_id)?
+            && stored.runner != self.runner
+        {
+            return Err(AwsError::internal(format!(
+                "the deployment of {} was taken over by another run",
+                self.stack_id
+            )));
+        }
         STACKS.put(&self.stack_id, self)
     }
 
@@ -228,6 +251,12 @@ impl Stack {
         }
         if let Some(c) = &self.change_set_id {
             s["ChangeSetId"] = json!(c);
+        }
+        if let Some(p) = &self.parent_id {
+            s["ParentId"] = json!(p);
+        }
+        if let Some(r) = &self.root_id {
+            s["RootId"] = json!(r);
         }
         if !self.outputs.is_empty() {
             s["Outputs"] = json!(

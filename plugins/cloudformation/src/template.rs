@@ -52,6 +52,13 @@ pub fn parse(body: &str) -> Result<Value, AwsError> {
     let unknown: Vec<&String> = obj
         .keys()
         .filter(|k| !SECTIONS.contains(&k.as_str()))
+        // SAM's Globals, which its transform removes.
+        .filter(|k| {
+            *k != "Globals"
+                || !crate::transform::declared(&value)
+                    .iter()
+                    .any(|t| t == crate::transform::SERVERLESS)
+        })
         .collect();
     if !unknown.is_empty() {
         return Err(format_error(format!(
@@ -72,20 +79,9 @@ pub fn parse(body: &str) -> Result<Value, AwsError> {
         }
     }
     for (name, res) in obj["Resources"].as_object().into_iter().flatten() {
-        if res.get("Type").and_then(Value::as_str).is_none() {
+        if res.get("Type").and_then(Value::as_str).is_none() && !name.starts_with("Fn::ForEach::") {
             return Err(format_error(format!(
                 "[/Resources/{name}] Every Resources object must contain a Type member."
-            )));
-        }
-    }
-    if let Some(transform) = obj.get("Transform") {
-        let names: Vec<String> = match transform {
-            Value::Array(a) => a.iter().map(text).collect(),
-            other => vec![text(other)],
-        };
-        if let Some(t) = names.iter().find(|t| *t != "AWS::LanguageExtensions") {
-            return Err(AwsError::validation_error(format!(
-                "Transform {t} is not supported by this gateway yet"
             )));
         }
     }
@@ -641,10 +637,17 @@ pub fn dependencies(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
 /// Resources in an order where each comes after what it depends on; an
 /// error names a cycle.
 pub fn creation_order(template: &Value) -> Result<Vec<String>, AwsError> {
+    Ok(creation_levels(template)?.into_iter().flatten().collect())
+}
+
+/// Resources by level: each level depends only on earlier ones, so the
+/// resources of one level can be made at the same time (and deleted at
+/// the same time, last level first). An error names a cycle.
+pub fn creation_levels(template: &Value) -> Result<Vec<Vec<String>>, AwsError> {
     let deps = dependencies(template);
     let mut done: BTreeSet<String> = BTreeSet::new();
-    let mut order = Vec::new();
-    while order.len() < deps.len() {
+    let mut levels = Vec::new();
+    while done.len() < deps.len() {
         let ready: Vec<String> = deps
             .iter()
             .filter(|(n, d)| !done.contains(*n) && d.iter().all(|x| done.contains(x)))
@@ -661,12 +664,10 @@ pub fn creation_order(template: &Value) -> Result<Vec<String>, AwsError> {
                     .join(", ")
             )));
         }
-        for n in ready {
-            done.insert(n.clone());
-            order.push(n);
-        }
+        done.extend(ready.iter().cloned());
+        levels.push(ready);
     }
-    Ok(order)
+    Ok(levels)
 }
 
 /// Resolves the template's parameters from the given values and defaults.
@@ -757,6 +758,22 @@ fn check_parameter(name: &str, decl: &Value, value: &str) -> Result<(), AwsError
         && len > max
     {
         return fail(format!("must contain at most {max} characters"));
+    }
+    if let Some(pattern) = decl.get("AllowedPattern").map(text) {
+        // The pattern must match the whole value (AWS anchors it).
+        let re = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+            format_error(format!(
+                "Parameter '{name}' has an invalid AllowedPattern: {e}"
+            ))
+        })?;
+        let values: Vec<&str> = if ty == "CommaDelimitedList" || ty.starts_with("List<") {
+            value.split(',').map(str::trim).collect()
+        } else {
+            vec![value]
+        };
+        if values.iter().any(|v| !re.is_match(v)) {
+            return fail(format!("must match pattern {pattern}"));
+        }
     }
     Ok(())
 }

@@ -8,6 +8,10 @@ use serde_json::{Value, json};
 /// (bucket, key) of an S3 URL: path style (`http://host/bucket/key`) or
 /// virtual-hosted (`https://bucket.s3.region.amazonaws.com/key`).
 pub fn bucket_and_key(url: &str) -> Option<(String, String)> {
+    if let Some(rest) = url.strip_prefix("s3://") {
+        let (bucket, key) = rest.split_once('/')?;
+        return Some((bucket.to_string(), key.to_string()));
+    }
     let rest = url.split_once("://")?.1;
     let (host, path) = rest.split_once('/')?;
     let host = host.split(':').next()?;
@@ -73,6 +77,10 @@ mod tests {
         assert_eq!(
             b("https://bk.s3.us-east-1.amazonaws.com/t.json"),
             Some(("bk".into(), "t.json".into()))
+        );
+        assert_eq!(
+            b("s3://bk/a/t.json"),
+            Some(("bk".into(), "a/t.json".into()))
         );
         assert_eq!(
             b("https://s3.amazonaws.com/bk/t.json"),
