@@ -189,12 +189,7 @@ pub fn unclaimed(headers: &http::HeaderMap, path: &str) -> Response<ResponseBody
     let message = format!(
         "No enabled service handles this request ({path}). See GET /_ministack/plugins for the services this gateway serves."
     );
-    let json = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.contains("json"))
-        || headers.contains_key("x-amz-target");
-    if json {
+    if wants_json(headers) {
         json_error(
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
@@ -203,6 +198,29 @@ pub fn unclaimed(headers: &http::HeaderMap, path: &str) -> Response<ResponseBody
     } else {
         xml_error(StatusCode::BAD_REQUEST, "InvalidAction", &message)
     }
+}
+
+/// An error for a request no plugin was found for: JSON when its headers
+/// say JSON, else the query protocol's XML.
+pub fn protocol_error(
+    headers: &http::HeaderMap,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Response<ResponseBody> {
+    if wants_json(headers) {
+        json_error(status, code, message)
+    } else {
+        xml_error(status, code, message)
+    }
+}
+
+fn wants_json(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("json"))
+        || headers.contains_key("x-amz-target")
 }
 
 /// A request for a botocore service with no plugin in the bundle: 501
@@ -256,7 +274,23 @@ pub fn disabled(
     out
 }
 
-/// A request body that could not be read.
+/// A request body that could not be read, as the service's error.
+pub fn read_aws_error(e: ReadError) -> AwsError {
+    match e {
+        ReadError::TooLarge => AwsError::new(
+            "RequestEntityTooLarge",
+            "The request body is too large",
+            413,
+        ),
+        ReadError::Io(m) => AwsError::new(
+            "IncompleteBody",
+            format!("Could not read the request body: {m}"),
+            400,
+        ),
+    }
+}
+
+/// A request body that could not be read, before the service is known.
 pub fn read_error(e: ReadError) -> Response<ResponseBody> {
     match e {
         ReadError::TooLarge => xml_error(

@@ -49,13 +49,17 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                 };
                 let _ = stream.set_nodelay(true);
                 let gateway = gateway.clone();
+                let rewrite_gateway = gateway.clone();
+                let rewrite: crate::wire::Rewrite =
+                    Arc::new(move |status, head| rewrite_gateway.wire_error(status, head));
                 let body_idle = limits.body_idle_timeout;
                 let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let gateway = gateway.clone();
                     let req = req.map(|b| WireBody::new(b, body_idle));
                     async move { Ok::<_, std::convert::Infallible>(gateway.handle(req).await) }
                 });
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                let io = TokioIo::new(crate::wire::RewriteErrors::new(stream, rewrite));
+                let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _permit = permit;

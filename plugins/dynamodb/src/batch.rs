@@ -28,7 +28,7 @@ pub fn batch_get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         ));
     }
     if req.is_empty() {
-        return Err(AwsError::validation_error(
+        return Err(AwsError::validation(
             "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ));
     }
@@ -65,13 +65,13 @@ pub fn batch_write_item(_ctx: &Context, input: Value) -> Result<Value, AwsError>
         .map(|r| r.as_array().map_or(0, |k| k.len()))
         .sum();
     if total > 25 {
-        return Err(AwsError::validation_error(format!(
+        return Err(AwsError::validation(format!(
             "1 validation error detected: Value '{{{}}}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
             req.keys().cloned().collect::<Vec<_>>().join(", ")
         )));
     }
     if total == 0 {
-        return Err(AwsError::validation_error(
+        return Err(AwsError::validation(
             "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ));
     }
@@ -141,7 +141,7 @@ pub fn transact_write_items(_ctx: &Context, input: Value) -> Result<Value, AwsEr
         .cloned()
         .unwrap_or_default();
     if list.is_empty() || list.len() > 100 {
-        return Err(AwsError::validation_error(format!(
+        return Err(AwsError::validation(format!(
             "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {} 100",
             if list.is_empty() {
                 "greater than or equal to 1, less than or equal to"

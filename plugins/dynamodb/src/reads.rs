@@ -231,7 +231,7 @@ fn opts(
         Some(l) => {
             let l = l.as_i64().unwrap_or(0);
             if l < 1 {
-                return Err(AwsError::validation_error(format!(
+                return Err(AwsError::validation(format!(
                     "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
                 )));
             }

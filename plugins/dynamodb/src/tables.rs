@@ -20,7 +20,7 @@ fn check_name(name: &str, member: &str) -> Result<(), AwsError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
     {
-        return Err(AwsError::validation_error(format!(
+        return Err(AwsError::validation(format!(
             "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
         )));
     }
@@ -347,7 +347,7 @@ pub fn delete_table(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
 pub fn list_tables(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let limit = input.get("Limit").and_then(|v| v.as_u64()).unwrap_or(100);
     if !(1..=100).contains(&limit) {
-        return Err(AwsError::validation_error(format!(
+        return Err(AwsError::validation(format!(
             "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100"
         )));
     }
