@@ -133,19 +133,15 @@ impl Gateway {
             form_body: None,
         };
         let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-        let resp = match registry.router.route(&input) {
-            Route::Service(plugin) => {
-                // S3 states an oversized head as a 400 (its error list).
-                let s3 = plugin.model.metadata().endpoint_prefix == "s3";
-                let status = if s3 && status == 431 { 400 } else { status };
-                let e = AwsError::new(code, message, status);
-                self.encoder.early_error(&plugin, &e, &request_id)
-            }
-            Route::Raw(_) => json_error(status_code, code, &message),
-            Route::NeedBody => respond::xml_error(status_code, code, &message),
-            Route::Disabled(_) | Route::None => {
-                respond::protocol_error(&head.headers, status_code, code, &message)
-            }
+        // The gateway's own endpoints answer JSON.
+        let route = if head.path.starts_with("/_ministack/") {
+            None
+        } else {
+            Some(registry.router.route(&input))
+        };
+        let resp = match route {
+            None => json_error(status_code, code, &message),
+            Some(route) => self.wire_error_for(route, &head, status, code, message, &request_id),
         };
         let (mut parts, body) = resp.into_parts();
         let body = match body {
@@ -157,6 +153,33 @@ impl Gateway {
             parts.headers.insert("x-amz-request-id", v);
         }
         crate::wire::serialize(Response::from_parts(parts, body))
+    }
+
+    fn wire_error_for(
+        &self,
+        route: Route,
+        head: &crate::wire::PartialHead,
+        status: u16,
+        code: &str,
+        message: String,
+        request_id: &str,
+    ) -> Response<ResponseBody> {
+        let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        match route {
+            Route::Service(plugin) => {
+                // S3 states an oversized head as a 400 (its error list).
+                let s3 = plugin.model.metadata().endpoint_prefix == "s3";
+                let status = if s3 && status == 431 { 400 } else { status };
+                let e = AwsError::new(code, message, status);
+                self.encoder
+                    .request_error(&plugin, &head.headers, &e, request_id)
+            }
+            Route::Raw(_) => json_error(status_code, code, &message),
+            Route::NeedBody => respond::xml_error(status_code, code, &message),
+            Route::Disabled(_) | Route::None => {
+                respond::protocol_error(&head.headers, status_code, code, &message)
+            }
+        }
     }
 
     /// A CORS preflight. On an S3 bucket with a CORS configuration the
@@ -246,8 +269,14 @@ impl Gateway {
         };
         let plugin = routed.plugin.clone();
         let host = host_of(&routed.parts).to_string();
-        if let Err(e) = self.check_presigned(&plugin, &routed.parts, &host) {
+        if plugin.model.metadata().endpoint_prefix == "s3" && !utf8_uri(&routed.parts.uri) {
+            // Decoded lossily, `%FF` and `%FE` would both name U+FFFD's key.
+            let e = AwsError::new("InvalidURI", "Couldn't parse the specified URI.", 400);
             return self.encoder.early_error(&plugin, &e, request_id);
+        }
+        if let Err(e) = self.check_presigned(&plugin, &routed.parts, &host) {
+            let headers = &routed.parts.headers;
+            return self.encoder.request_error(&plugin, headers, &e, request_id);
         }
         if let Unread::Wire(_) = routed.body
             && plugin.model.metadata().endpoint_prefix == "s3"
@@ -274,25 +303,27 @@ impl Gateway {
             Ok(d) => d,
             Err((proto, e)) => return self.encoder.error(&plugin, proto, None, &e, request_id),
         };
-        let input_json = decoded.input.to_string();
+        let protocol::Decoded {
+            operation,
+            protocol: proto,
+            input,
+        } = decoded;
+        let input_json = input.to_string();
+        // The tree is several times its text: not kept while the plugin runs.
+        drop(input);
         let result = self
             .dispatcher
             .call(Call {
                 target: Target::Plugin(&plugin),
                 caller: Caller::Client(caller),
                 request_id,
-                operation: &decoded.operation,
+                operation: &operation,
                 input_json: &input_json,
                 blobs,
             })
             .await;
-        self.encode(
-            &plugin,
-            decoded.protocol,
-            &decoded.operation,
-            result,
-            request_id,
-        )
+        drop(input_json);
+        self.encode(&plugin, proto, &operation, result, request_id)
     }
 
     /// Who signed the request (the defaults when nobody did).
@@ -433,7 +464,12 @@ impl Gateway {
             if !parts.headers.contains_key(http::header::EXPECT) {
                 body::discard(wire).await;
             }
-            return Err(self.encoder.early_error(&plugin, &limit.error, request_id));
+            return Err(self.encoder.request_error(
+                &plugin,
+                &parts.headers,
+                &limit.error,
+                request_id,
+            ));
         }
         let bytes = body::collect_at_most(wire, limit.bytes)
             .await
@@ -446,11 +482,15 @@ impl Gateway {
             })
             .map_err(|e| match e {
                 body::ReadError::TooLarge => {
-                    self.encoder.early_error(&plugin, &limit.error, request_id)
+                    self.encoder
+                        .request_error(&plugin, &parts.headers, &limit.error, request_id)
                 }
-                e => self
-                    .encoder
-                    .early_error(&plugin, &respond::read_aws_error(e), request_id),
+                e => self.encoder.request_error(
+                    &plugin,
+                    &parts.headers,
+                    &respond::read_aws_error(e),
+                    request_id,
+                ),
             })?;
         if s3
             && let Some(claimed) = parts
@@ -655,6 +695,16 @@ impl Gateway {
             }
         }
     }
+}
+
+/// The path and query decode to UTF-8 (S3 keys and prefixes are UTF-8).
+fn utf8_uri(uri: &http::Uri) -> bool {
+    let decodes = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .is_ok()
+    };
+    decodes(uri.path()) && decodes(uri.query().unwrap_or(""))
 }
 
 fn host_of(parts: &http::request::Parts) -> &str {

@@ -55,6 +55,36 @@ impl Encoder {
         self.error(plugin, protocol_of(plugin), None, e, request_id)
     }
 
+    /// An error before the request decoded, in the protocol its headers
+    /// choose among the plugin's (SQS answers a form request in XML and an
+    /// `X-Amz-Target` request in JSON).
+    pub fn request_error(
+        &self,
+        plugin: &Plugin,
+        headers: &http::HeaderMap,
+        e: &AwsError,
+        request_id: &str,
+    ) -> Response<ResponseBody> {
+        let protocols = &plugin.model.metadata().protocols;
+        let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let wanted = if header("smithy-protocol") == "rpc-v2-cbor" {
+            Some(Protocol::RpcV2Cbor)
+        } else if headers.contains_key("x-amz-target") {
+            Some(Protocol::Json)
+        } else if header("content-type").starts_with("application/x-www-form-urlencoded") {
+            protocols
+                .iter()
+                .copied()
+                .find(|p| matches!(p, Protocol::Query | Protocol::Ec2))
+        } else {
+            None
+        };
+        let proto = wanted
+            .filter(|w| protocols.contains(w))
+            .unwrap_or_else(|| protocol_of(plugin));
+        self.error(plugin, proto, None, e, request_id)
+    }
+
     pub fn to_http(&self, plugin: &Plugin, resp: HttpResponse) -> Response<ResponseBody> {
         let body = match resp.body {
             protocol::ResponseBody::Bytes(b) => ResponseBody::from_bytes(b),

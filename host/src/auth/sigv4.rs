@@ -94,6 +94,14 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146097 + doe - 719468
 }
 
+const MISSING_PARAMETERS: &str = "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.";
+
+/// The longest a SigV4 presigned URL may live (7 days).
+const MAX_EXPIRES: u64 = 604_800;
+
+/// How far in the future an `X-Amz-Date` may be (AWS's 15-minute skew).
+const MAX_SKEW: u64 = 15 * 60;
+
 /// What a presigned SigV4 request is checked against.
 pub struct Presigned<'a> {
     pub method: &'a str,
@@ -131,8 +139,20 @@ pub fn verify_presigned(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let provided = get("X-Amz-Signature")?.to_string();
     let malformed = |m: &str| Some(Err(PresignError::Malformed(m.to_string())));
+    let Some(provided) = get("X-Amz-Signature").map(str::to_string) else {
+        // A presigned URL with its signature cut off is not an anonymous
+        // request: S3 refuses it for the missing parameter.
+        let partial = [
+            "X-Amz-Algorithm",
+            "X-Amz-Credential",
+            "X-Amz-Date",
+            "X-Amz-SignedHeaders",
+        ]
+        .iter()
+        .any(|p| get(p).is_some());
+        return partial.then(|| Err(PresignError::Malformed(MISSING_PARAMETERS.to_string())));
+    };
     if get("X-Amz-Algorithm") != Some("AWS4-HMAC-SHA256") {
         return malformed("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
     }
@@ -141,9 +161,7 @@ pub fn verify_presigned(
         get("X-Amz-Date"),
         get("X-Amz-SignedHeaders"),
     ) else {
-        return malformed(
-            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
-        );
+        return malformed(MISSING_PARAMETERS);
     };
     let Some(start) = parse_amz_date(date) else {
         return malformed("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
@@ -151,8 +169,11 @@ pub fn verify_presigned(
     let expires = match get("X-Amz-Expires").map(str::parse::<u64>) {
         Some(Ok(e)) => e,
         None if !req.s3 => 900,
-        _ => return malformed("X-Amz-Expires must be a non-negative integer"),
+        _ => return malformed("X-Amz-Expires must be non-negative"),
     };
+    if expires > MAX_EXPIRES {
+        return malformed("X-Amz-Expires must be less than a week (in seconds) that is 604800");
+    }
     let Some((akid, scope)) = credential.split_once('/') else {
         return malformed("Error parsing the X-Amz-Credential parameter");
     };
@@ -218,6 +239,9 @@ pub fn verify_presigned(
         if expected == provided.to_ascii_lowercase() {
             return Some(if now > start.saturating_add(expires) {
                 Err(PresignError::Expired)
+            } else if start > now.saturating_add(MAX_SKEW) {
+                // Signed for later: it would otherwise outlive its expiry.
+                Err(PresignError::NotYetValid)
             } else {
                 Ok(())
             });
@@ -397,6 +421,26 @@ mod tests {
         assert!(matches!(
             verify_presigned(&tampered, start + 10, &secret),
             Some(Err(PresignError::Mismatch { .. }))
+        ));
+        assert_eq!(
+            verify_presigned(&req, start - 16 * 60, &secret),
+            Some(Err(PresignError::NotYetValid))
+        );
+        let unsigned = Presigned {
+            query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host",
+            ..req
+        };
+        assert!(matches!(
+            verify_presigned(&unsigned, start, &secret),
+            Some(Err(PresignError::Malformed(_)))
+        ));
+        let week = Presigned {
+            query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=604801&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+            ..req
+        };
+        assert!(matches!(
+            verify_presigned(&week, start, &secret),
+            Some(Err(PresignError::Malformed(_)))
         ));
         let plain = Presigned {
             query: "a=b",
