@@ -27,8 +27,10 @@ pub type Rewrite = Arc<dyn Fn(u16, &[u8]) -> Vec<u8> + Send + Sync>;
 pub struct RewriteErrors<T> {
     inner: T,
     rewrite: Rewrite,
-    /// The bytes read since the last response head was written.
+    /// The bytes read since the last response head was written, up to the
+    /// end of the request head (a body is not kept).
     head: Vec<u8>,
+    head_complete: bool,
     /// A replacement being written, and how much of it is out.
     pending: Vec<u8>,
     written: usize,
@@ -40,6 +42,7 @@ impl<T> RewriteErrors<T> {
             inner,
             rewrite,
             head: Vec::new(),
+            head_complete: false,
             pending: Vec::new(),
             written: 0,
         }
@@ -79,10 +82,15 @@ impl<T: AsyncRead + Unpin> AsyncRead for RewriteErrors<T> {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
+        if self.head_complete {
+            return Poll::Ready(Ok(()));
+        }
         let room = HEAD_LOG.saturating_sub(self.head.len());
         let new = &buf.filled()[before..];
         let take = new.len().min(room);
+        let from = self.head.len().saturating_sub(3);
         self.head.extend_from_slice(&new[..take]);
+        self.head_complete = self.head[from..].windows(4).any(|w| w == b"\r\n\r\n");
         Poll::Ready(Ok(()))
     }
 }
@@ -111,6 +119,7 @@ impl<T: AsyncWrite + Unpin> RewriteErrors<T> {
             return false;
         }
         let head = std::mem::take(&mut self.head);
+        self.head_complete = false;
         match hyper_error_status(buf) {
             Some(status) => {
                 self.pending = (self.rewrite)(status, &head);
