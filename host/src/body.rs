@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use base64::Engine as _;
 use ministack_protocol::AwsError;
 use ministack_state::checksum;
-use ministack_state::chunked::ChunkedDecoder;
+use ministack_state::chunked::{ChunkChain, ChunkedDecoder, ChunkedError};
 
 use crate::capabilities::Shared;
 
@@ -206,7 +206,93 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let limited = http_body_util::Limited::new(body, MAX_BUFFERED_BODY);
+    collect_at_most(body, MAX_BUFFERED_BODY).await
+}
+
+/// The largest body a service's operations take whole (bodies that stream
+/// into blobs are not limited), and the error AWS answers above it.
+pub struct BodyLimit {
+    pub bytes: usize,
+    pub error: AwsError,
+}
+
+/// The limit of a service, by endpoint prefix. DynamoDB: 16 MB per request
+/// (BatchWriteItem's documented maximum; one item is 400 KB, which the
+/// plugin checks). SQS: messages of 1 MiB (the model's `MaximumMessageSize`
+/// bound since 2025), sent as JSON (botocore escapes non-ASCII, up to 3×)
+/// or a form (percent-encoding, 3×), plus attributes. Lambda: a 50 MB
+/// zip inline in CreateFunction, base64 (4/3). Others: 128 MiB.
+pub fn limit_for(endpoint_prefix: &str) -> BodyLimit {
+    const MIB: usize = 1 << 20;
+    match endpoint_prefix {
+        "dynamodb" => BodyLimit {
+            bytes: 16 * MIB,
+            error: AwsError::new(
+                "ValidationException",
+                "Request must be smaller than 16777216 bytes",
+                400,
+            ),
+        },
+        "sqs" => BodyLimit {
+            bytes: 4 * MIB,
+            error: AwsError::new(
+                "InvalidParameterValue",
+                "One or more parameters are invalid. Reason: the request must be shorter than 4194304 bytes (messages: 1048576 bytes).",
+                400,
+            ),
+        },
+        "lambda" => BodyLimit {
+            bytes: 70 * MIB,
+            error: AwsError::new(
+                "RequestTooLargeException",
+                "Request must be smaller than 73400320 bytes for this operation",
+                413,
+            ),
+        },
+        _ => BodyLimit {
+            bytes: 128 * MIB,
+            error: AwsError::new(
+                "RequestEntityTooLarge",
+                "The request body is larger than 134217728 bytes",
+                413,
+            ),
+        },
+    }
+}
+
+/// The declared length of a body, when it is declared.
+pub fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Reads and drops the rest of a refused body (up to 1 GiB), so that a
+/// client which writes its whole body before reading sees the answer
+/// rather than a reset connection. Costs time, not memory.
+pub async fn discard<B>(mut body: B)
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    let mut seen = 0u64;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            seen += data.len() as u64;
+            if seen > 1 << 30 {
+                return;
+            }
+        }
+    }
+}
+
+/// Collects a request body of at most `max` bytes.
+pub async fn collect_at_most<B>(body: B, max: usize) -> Result<Bytes, ReadError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limited = http_body_util::Limited::new(body, max);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e)
@@ -223,8 +309,17 @@ where
 /// decoding (see `ministack_protocol::compression`), up to
 /// [`MAX_BUFFERED_BODY`].
 pub fn decompress(headers: &mut http::HeaderMap, body: Bytes) -> Result<Bytes, ReadError> {
+    decompress_at_most(headers, body, MAX_BUFFERED_BODY)
+}
+
+/// [`decompress`], inflating to at most `max` bytes.
+pub fn decompress_at_most(
+    headers: &mut http::HeaderMap,
+    body: Bytes,
+    max: usize,
+) -> Result<Bytes, ReadError> {
     use ministack_protocol::compression::{InflateError, inflate_request};
-    inflate_request(headers, body, MAX_BUFFERED_BODY).map_err(|e| match e {
+    inflate_request(headers, body, max).map_err(|e| match e {
         InflateError::TooLarge(_) => ReadError::TooLarge,
         e @ InflateError::Corrupt(_) => ReadError::Io(e.to_string()),
     })
@@ -236,22 +331,53 @@ pub fn decompress(headers: &mut http::HeaderMap, body: Bytes) -> Result<Bytes, R
 /// against the digests computed while writing. Trailers are added to
 /// `headers`, and `aws-chunked` is dropped from `Content-Encoding`, so the
 /// codec sees the request as a plain upload.
+///
+/// `chain`: the signature chain of a signed streaming upload whose seed
+/// signature verified; every chunk (and signed trailer) is then checked.
+/// With `X-Amz-Decoded-Content-Length`, the decoded size must match it; a
+/// hex `X-Amz-Content-SHA256` must be the body's hash.
 pub async fn into_blob<B>(
     shared: &Shared,
     plugin: &str,
     headers: &mut http::HeaderMap,
     mut body: B,
+    chain: Option<ChunkChain>,
 ) -> Result<ministack_state::blobs::BlobInfo, AwsError>
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
     let chunked = is_aws_chunked(headers);
-    let mut decoder = chunked.then(ChunkedDecoder::new);
+    let mut decoder = chunked.then(|| match chain {
+        Some(c) => ChunkedDecoder::with_chain(c),
+        None => ChunkedDecoder::new(),
+    });
+    let declared: Option<u64> = match headers.get("x-amz-decoded-content-length") {
+        Some(v) if chunked => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| {
+                    AwsError::new(
+                        "InvalidArgument",
+                        "x-amz-decoded-content-length is not a valid length",
+                        400,
+                    )
+                })?,
+        ),
+        _ => None,
+    };
     let mut writer = shared.blobs.writer(plugin).map_err(internal)?;
     let mut decoded = Vec::new();
+    let mut failed = None;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| incomplete(&e.to_string()))?;
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                failed = Some(incomplete(&e.to_string()));
+                break;
+            }
+        };
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -259,16 +385,30 @@ where
             None => writer.write(&data).await.map_err(internal)?,
             Some(d) => {
                 decoded.clear();
-                d.feed_into(&data, &mut decoded)
-                    .map_err(|e| incomplete(&e.to_string()))?;
+                if let Err(e) = d.feed_into(&data, &mut decoded) {
+                    failed = Some(chunked_error(e));
+                    break;
+                }
+                if declared.is_some_and(|n| d.decoded_len() > n) {
+                    failed = Some(incomplete_decoded());
+                    break;
+                }
                 if !decoded.is_empty() {
                     writer.write(&decoded).await.map_err(internal)?;
                 }
             }
         }
     }
+    if let Some(e) = failed {
+        // The writer's file is dropped unfinished, so nothing is kept.
+        drop(writer);
+        return Err(e);
+    }
     if let Some(d) = decoder {
-        for (name, value) in d.finish().map_err(|e| incomplete(&e.to_string()))? {
+        if declared.is_some_and(|n| d.decoded_len() != n) {
+            return Err(incomplete_decoded());
+        }
+        for (name, value) in d.finish().map_err(chunked_error)? {
             if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(name.as_bytes()), value.parse()) {
                 headers.insert(n, v);
             }
@@ -276,7 +416,9 @@ where
         strip_aws_chunked(headers);
     }
     let info = writer.finish().await.map_err(internal)?;
-    if let Err(e) = verify_digests(headers, &info) {
+    let verified =
+        verify_content_sha256(headers, &info).and_then(|()| verify_digests(headers, &info));
+    if let Err(e) = verified {
         shared.blobs.release(plugin, &info.id);
         return Err(e);
     }
@@ -386,6 +528,68 @@ fn verify_digests(
         }
     }
     Ok(())
+}
+
+/// A hex `X-Amz-Content-SHA256` (a signed, non-streaming payload) must be
+/// the hash of the body received.
+#[allow(clippy::result_large_err)]
+fn verify_content_sha256(
+    headers: &http::HeaderMap,
+    info: &ministack_state::blobs::BlobInfo,
+) -> Result<(), AwsError> {
+    let Some(claimed) = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    else {
+        return Ok(());
+    };
+    let computed = info
+        .checksums
+        .iter()
+        .find(|(a, _)| a == "SHA256")
+        .and_then(|(_, b64)| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .map(hex::encode)
+        .unwrap_or_default();
+    content_sha256_matches(claimed, &computed)
+}
+
+/// S3's `XAmzContentSHA256Mismatch`, with both hashes.
+#[allow(clippy::result_large_err)]
+pub fn content_sha256_matches(claimed: &str, computed: &str) -> Result<(), AwsError> {
+    if claimed.eq_ignore_ascii_case(computed) {
+        return Ok(());
+    }
+    let mut e = AwsError::new(
+        "XAmzContentSHA256Mismatch",
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        400,
+    );
+    let mut extra = serde_json::Map::new();
+    extra.insert("ClientComputedContentSHA256".into(), claimed.into());
+    extra.insert("S3ComputedContentSHA256".into(), computed.into());
+    e.extra = Some(extra);
+    Err(e)
+}
+
+fn chunked_error(e: ChunkedError) -> AwsError {
+    match e {
+        ChunkedError::SignatureMismatch | ChunkedError::MissingSignature => AwsError::new(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            403,
+        ),
+        e => incomplete(&e.to_string()),
+    }
+}
+
+fn incomplete_decoded() -> AwsError {
+    AwsError::new(
+        "IncompleteBody",
+        "The request body's decoded length does not match X-Amz-Decoded-Content-Length.",
+        400,
+    )
 }
 
 fn internal(e: ministack_state::StateError) -> AwsError {

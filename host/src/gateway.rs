@@ -107,6 +107,81 @@ impl Gateway {
         resp
     }
 
+    /// The answer that replaces hyper's own bare 400/414/431 (crate::wire):
+    /// the error in the protocol of the service the head names, as far as
+    /// it was read.
+    pub fn wire_error(&self, status: u16, raw_head: &[u8]) -> Vec<u8> {
+        let head = crate::wire::parse_partial_head(raw_head);
+        let (code, message) = crate::wire::reason(status, &head, raw_head);
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let caller = auth::signature(&head.headers, &head.query);
+        let registry = self.dispatcher.registry();
+        let host = head
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let input = RouteInput {
+            head: RequestHead {
+                method: &head.method,
+                path: &head.path,
+                query: &head.query,
+                headers: &head.headers,
+            },
+            host,
+            signing_service: caller.as_ref().and_then(|c| c.service.as_deref()),
+            form_body: None,
+        };
+        let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        // The gateway's own endpoints answer JSON.
+        let route = if head.path.starts_with("/_ministack/") {
+            None
+        } else {
+            Some(registry.router.route(&input))
+        };
+        let resp = match route {
+            None => json_error(status_code, code, &message),
+            Some(route) => self.wire_error_for(route, &head, status, code, message, &request_id),
+        };
+        let (mut parts, body) = resp.into_parts();
+        let body = match body {
+            ResponseBody::Full(b) => b.unwrap_or_default(),
+            _ => Bytes::new(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            parts.headers.insert("x-amzn-requestid", v.clone());
+            parts.headers.insert("x-amz-request-id", v);
+        }
+        crate::wire::serialize(Response::from_parts(parts, body))
+    }
+
+    fn wire_error_for(
+        &self,
+        route: Route,
+        head: &crate::wire::PartialHead,
+        status: u16,
+        code: &str,
+        message: String,
+        request_id: &str,
+    ) -> Response<ResponseBody> {
+        let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        match route {
+            Route::Service(plugin) => {
+                // S3 states an oversized head as a 400 (its error list).
+                let s3 = plugin.model.metadata().endpoint_prefix == "s3";
+                let status = if s3 && status == 431 { 400 } else { status };
+                let e = AwsError::new(code, message, status);
+                self.encoder
+                    .request_error(&plugin, &head.headers, &e, request_id)
+            }
+            Route::Raw(_) => json_error(status_code, code, &message),
+            Route::NeedBody => respond::xml_error(status_code, code, &message),
+            Route::Disabled(_) | Route::None => {
+                respond::protocol_error(&head.headers, status_code, code, &message)
+            }
+        }
+    }
+
     /// A CORS preflight. On an S3 bucket with a CORS configuration the
     /// bucket's rules answer (AWS's 403 when none allows the request, or
     /// when the bucket has no configuration); anything else gets the
@@ -194,8 +269,14 @@ impl Gateway {
         };
         let plugin = routed.plugin.clone();
         let host = host_of(&routed.parts).to_string();
-        if let Err(e) = self.check_presigned(&plugin, &routed.parts, &host) {
+        if plugin.model.metadata().endpoint_prefix == "s3" && !utf8_uri(&routed.parts.uri) {
+            // Decoded lossily, `%FF` and `%FE` would both name U+FFFD's key.
+            let e = AwsError::new("InvalidURI", "Couldn't parse the specified URI.", 400);
             return self.encoder.early_error(&plugin, &e, request_id);
+        }
+        if let Err(e) = self.check_presigned(&plugin, &routed.parts, &host) {
+            let headers = &routed.parts.headers;
+            return self.encoder.request_error(&plugin, headers, &e, request_id);
         }
         if let Unread::Wire(_) = routed.body
             && plugin.model.metadata().endpoint_prefix == "s3"
@@ -221,7 +302,7 @@ impl Gateway {
                 return self.encoder.early_error(&plugin, &e, request_id);
             }
         }
-        let (parts, request_body, blobs) = match self.read_body(routed, request_id).await {
+        let (parts, request_body, blobs) = match self.read_body(routed, &caller, request_id).await {
             Ok(read) => read,
             Err(resp) => return resp,
         };
@@ -264,25 +345,27 @@ impl Gateway {
                     .error(&plugin, decoded.protocol, op, &e, request_id);
             }
         }
-        let input_json = decoded.input.to_string();
+        let protocol::Decoded {
+            operation,
+            protocol: proto,
+            input,
+        } = decoded;
+        let input_json = input.to_string();
+        // The tree is several times its text: not kept while the plugin runs.
+        drop(input);
         let result = self
             .dispatcher
             .call(Call {
                 target: Target::Plugin(&plugin),
                 caller: Caller::Client(caller),
                 request_id,
-                operation: &decoded.operation,
+                operation: &operation,
                 input_json: &input_json,
                 blobs,
             })
             .await;
-        self.encode(
-            &plugin,
-            decoded.protocol,
-            &decoded.operation,
-            result,
-            request_id,
-        )
+        drop(input_json);
+        self.encode(&plugin, proto, &operation, result, request_id)
     }
 
     /// Who signed the request (the defaults when nobody did).
@@ -362,6 +445,7 @@ impl Gateway {
     async fn read_body(
         &self,
         routed: Routed,
+        caller: &auth::Caller,
         request_id: &str,
     ) -> Result<(http::request::Parts, RequestBody, OwnedBlobs), Response<ResponseBody>> {
         let Routed {
@@ -385,9 +469,20 @@ impl Gateway {
             query: parts.uri.query().unwrap_or(""),
             headers: &parts.headers,
         };
+        let prefix = plugin.model.metadata().endpoint_prefix.as_str();
+        let s3 = prefix == "s3";
         if protocol::streaming_input(&plugin.model, &head).is_some() {
+            if s3
+                && let Err(e) = self
+                    .bucket_exists(&plugin, &parts, caller, request_id)
+                    .await
+            {
+                return Err(self.encoder.early_error(&plugin, &e, request_id));
+            }
+            let chain = self.chunk_chain(&parts, s3);
             let shared = self.dispatcher.shared();
-            return match body::into_blob(shared, plugin.name(), &mut parts.headers, wire).await {
+            let stored = body::into_blob(shared, plugin.name(), &mut parts.headers, wire, chain);
+            return match stored.await {
                 Ok(info) => {
                     let blob = json!({
                         "blob-id": info.id,
@@ -403,18 +498,136 @@ impl Gateway {
                 Err(e) => Err(self.encoder.early_error(&plugin, &e, request_id)),
             };
         }
-        let s3 = plugin.model.metadata().endpoint_prefix == "s3";
-        let bytes = body::collect(wire)
+        // Refused before a byte is buffered when the declared length says
+        // so; a chunked body is cut at the limit.
+        let limit = body::limit_for(prefix);
+        if body::declared_length(&parts.headers).is_some_and(|n| n > limit.bytes as u64) {
+            // A client that waits for 100-continue sends nothing: answer now.
+            if !parts.headers.contains_key(http::header::EXPECT) {
+                body::discard(wire).await;
+            }
+            return Err(self.encoder.request_error(
+                &plugin,
+                &parts.headers,
+                &limit.error,
+                request_id,
+            ));
+        }
+        let bytes = body::collect_at_most(wire, limit.bytes)
             .await
             .and_then(|b| {
                 if s3 {
                     Ok(b)
                 } else {
-                    body::decompress(&mut parts.headers, b)
+                    body::decompress_at_most(&mut parts.headers, b, limit.bytes)
                 }
             })
-            .map_err(read_error)?;
+            .map_err(|e| match e {
+                body::ReadError::TooLarge => {
+                    self.encoder
+                        .request_error(&plugin, &parts.headers, &limit.error, request_id)
+                }
+                e => self.encoder.request_error(
+                    &plugin,
+                    &parts.headers,
+                    &respond::read_aws_error(e),
+                    request_id,
+                ),
+            })?;
+        if s3
+            && let Some(claimed) = parts
+                .headers
+                .get("x-amz-content-sha256")
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| v.len() == 64)
+            && let Err(e) = body::content_sha256_matches(claimed, &auth::sigv4::sha256_hex(&bytes))
+        {
+            return Err(self.encoder.early_error(&plugin, &e, request_id));
+        }
         Ok((parts, RequestBody::Bytes(bytes), OwnedBlobs::none()))
+    }
+
+    /// An upload to a bucket that does not exist is refused before its
+    /// body is written anywhere (S3 checks the bucket first too). Small
+    /// bodies skip the extra call: buffering them costs little.
+    async fn bucket_exists(
+        &self,
+        plugin: &Arc<Plugin>,
+        parts: &http::request::Parts,
+        caller: &auth::Caller,
+        request_id: &str,
+    ) -> Result<(), AwsError> {
+        if body::declared_length(&parts.headers).is_some_and(|n| n <= 1 << 20) {
+            return Ok(());
+        }
+        let Some((bucket, _)) = s3edge::bucket_and_key(host_of(parts), parts.uri.path()) else {
+            return Ok(());
+        };
+        let input = json!({ "Bucket": bucket });
+        let caller = Caller::Client(caller.clone());
+        match s3edge::call(
+            &self.dispatcher,
+            plugin,
+            caller,
+            request_id,
+            "HeadBucket",
+            &input,
+            OwnedBlobs::none(),
+        )
+        .await
+        {
+            Err(e) if e.code == "NoSuchBucket" || e.status == Some(404) => {
+                let mut e =
+                    AwsError::new("NoSuchBucket", "The specified bucket does not exist", 404);
+                let mut extra = serde_json::Map::new();
+                extra.insert("BucketName".into(), bucket.into());
+                e.extra = Some(extra);
+                Err(e)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The chunk-signature chain of a signed streaming upload, when its seed
+    /// signature verifies with the secret the gateway knows for its key
+    /// (the identity registry's, else AWS_SECRET_ACCESS_KEY). A seed that
+    /// does not verify means the gateway does not know the client's secret
+    /// (any credentials are accepted unless enforcement is on), so its
+    /// chunks cannot be checked either.
+    fn chunk_chain(
+        &self,
+        parts: &http::request::Parts,
+        s3: bool,
+    ) -> Option<ministack_state::chunked::ChunkChain> {
+        let mode = parts
+            .headers
+            .get("x-amz-content-sha256")
+            .and_then(|v| v.to_str().ok())?;
+        if !mode.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
+            return None;
+        }
+        let req = auth::sigv4::HeaderSigned {
+            method: parts.method.as_str(),
+            raw_path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: &parts.headers,
+            s3,
+        };
+        let identity = &self.dispatcher.shared().identity;
+        let default_secret = &self.dispatcher.config().default_secret;
+        let secret_for = |akid: &str| {
+            identity
+                .lookup(akid)
+                .map_or_else(|| default_secret.clone(), |c| c.secret_access_key)
+        };
+        let seed = auth::sigv4::verify_authorization(&req, &secret_for)?.ok()?;
+        Some(ministack_state::chunked::ChunkChain::new(
+            seed.signing_key,
+            &seed.date,
+            &seed.scope,
+            &seed.signature,
+            mode.ends_with("-TRAILER"),
+        ))
     }
 
     /// The operation's output (or error) in the request's protocol.
@@ -551,6 +764,16 @@ impl Gateway {
             }
         }
     }
+}
+
+/// The path and query decode to UTF-8 (S3 keys and prefixes are UTF-8).
+fn utf8_uri(uri: &http::Uri) -> bool {
+    let decodes = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .is_ok()
+    };
+    decodes(uri.path()) && decodes(uri.query().unwrap_or(""))
 }
 
 fn host_of(parts: &http::request::Parts) -> &str {

@@ -30,6 +30,7 @@ mod server;
 mod service_index;
 mod streams;
 mod tls;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -55,6 +55,36 @@ impl Encoder {
         self.error(plugin, protocol_of(plugin), None, e, request_id)
     }
 
+    /// An error before the request decoded, in the protocol its headers
+    /// choose among the plugin's (SQS answers a form request in XML and an
+    /// `X-Amz-Target` request in JSON).
+    pub fn request_error(
+        &self,
+        plugin: &Plugin,
+        headers: &http::HeaderMap,
+        e: &AwsError,
+        request_id: &str,
+    ) -> Response<ResponseBody> {
+        let protocols = &plugin.model.metadata().protocols;
+        let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let wanted = if header("smithy-protocol") == "rpc-v2-cbor" {
+            Some(Protocol::RpcV2Cbor)
+        } else if headers.contains_key("x-amz-target") {
+            Some(Protocol::Json)
+        } else if header("content-type").starts_with("application/x-www-form-urlencoded") {
+            protocols
+                .iter()
+                .copied()
+                .find(|p| matches!(p, Protocol::Query | Protocol::Ec2))
+        } else {
+            None
+        };
+        let proto = wanted
+            .filter(|w| protocols.contains(w))
+            .unwrap_or_else(|| protocol_of(plugin));
+        self.error(plugin, proto, None, e, request_id)
+    }
+
     pub fn to_http(&self, plugin: &Plugin, resp: HttpResponse) -> Response<ResponseBody> {
         let body = match resp.body {
             protocol::ResponseBody::Bytes(b) => ResponseBody::from_bytes(b),
@@ -189,12 +219,7 @@ pub fn unclaimed(headers: &http::HeaderMap, path: &str) -> Response<ResponseBody
     let message = format!(
         "No enabled service handles this request ({path}). See GET /_ministack/plugins for the services this gateway serves."
     );
-    let json = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.contains("json"))
-        || headers.contains_key("x-amz-target");
-    if json {
+    if wants_json(headers) {
         json_error(
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
@@ -203,6 +228,29 @@ pub fn unclaimed(headers: &http::HeaderMap, path: &str) -> Response<ResponseBody
     } else {
         xml_error(StatusCode::BAD_REQUEST, "InvalidAction", &message)
     }
+}
+
+/// An error for a request no plugin was found for: JSON when its headers
+/// say JSON, else the query protocol's XML.
+pub fn protocol_error(
+    headers: &http::HeaderMap,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Response<ResponseBody> {
+    if wants_json(headers) {
+        json_error(status, code, message)
+    } else {
+        xml_error(status, code, message)
+    }
+}
+
+fn wants_json(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("json"))
+        || headers.contains_key("x-amz-target")
 }
 
 /// A request for a botocore service with no plugin in the bundle: 501
@@ -256,7 +304,23 @@ pub fn disabled(
     out
 }
 
-/// A request body that could not be read.
+/// A request body that could not be read, as the service's error.
+pub fn read_aws_error(e: ReadError) -> AwsError {
+    match e {
+        ReadError::TooLarge => AwsError::new(
+            "RequestEntityTooLarge",
+            "The request body is too large",
+            413,
+        ),
+        ReadError::Io(m) => AwsError::new(
+            "IncompleteBody",
+            format!("Could not read the request body: {m}"),
+            400,
+        ),
+    }
+}
+
+/// A request body that could not be read, before the service is known.
 pub fn read_error(e: ReadError) -> Response<ResponseBody> {
     match e {
         ReadError::TooLarge => xml_error(

@@ -238,7 +238,17 @@ impl<P: Routable> Router<P> {
         } else if input.form_body.is_none() && is_form(head) {
             return Route::NeedBody;
         }
-        for p in self.rest.iter().filter(|p| allowed(p)) {
+        // A JSON RPC request (a target no plugin has) is never S3's: S3, the
+        // catch-all, would answer its `<Error>` to a JSON client.
+        let json_rpc = header(head, "x-amz-target").is_some()
+            || header(head, "content-type")
+                .is_some_and(|c| c.starts_with("application/x-amz-json"));
+        let is_s3 = |p: &Arc<P>| self.s3.as_ref().is_some_and(|s| Arc::ptr_eq(s, p));
+        for p in self
+            .rest
+            .iter()
+            .filter(|p| allowed(p) && !(json_rpc && is_s3(p)))
+        {
             if p.model().match_rest(head).is_some() {
                 return Route::Service(p.clone());
             }
@@ -247,8 +257,8 @@ impl<P: Routable> Router<P> {
             return Route::Service(list[0].clone());
         }
         match &self.s3 {
-            Some(s3) => Route::Service(s3.clone()),
-            None => Route::None,
+            Some(s3) if !json_rpc => Route::Service(s3.clone()),
+            _ => Route::None,
         }
     }
 }

@@ -57,6 +57,9 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                 };
                 let _ = stream.set_nodelay(true);
                 let gateway = gateway.clone();
+                let rewrite_gateway = gateway.clone();
+                let rewrite: crate::wire::Rewrite =
+                    Arc::new(move |status, head| rewrite_gateway.wire_error(status, head));
                 let body_idle = limits.body_idle_timeout;
                 let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let gateway = gateway.clone();
@@ -74,7 +77,7 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                         Some(h) if crate::https::starts_tls(&stream, peek_timeout).await => {
                             match h.acceptor.accept(stream).await {
                                 Ok(tls) => {
-                                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(crate::wire::RewriteErrors::new(tls, rewrite)), service);
                                     watcher.watch(conn.into_owned()).await
                                 }
                                 Err(e) => {
@@ -84,7 +87,7 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                             }
                         }
                         _ => {
-                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(crate::wire::RewriteErrors::new(stream, rewrite)), service);
                             watcher.watch(conn.into_owned()).await
                         }
                     };

@@ -101,8 +101,16 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Element, String> {
 }
 
 /// Replacement texts, indexed by [`ESCAPE`]. `\r` is escaped so it
-/// survives XML end-of-line normalisation.
-const ESCAPES: [&str; 7] = ["", "&lt;", "&gt;", "&amp;", "&quot;", "&apos;", "&#xD;"];
+/// survives XML end-of-line normalisation; the other control characters
+/// (an S3 key may hold any, `%00` included) as numeric references, as S3
+/// writes them (`EncodingType=url` is the client's way to a parseable
+/// listing); tab and line feed stay as they are.
+const ESCAPES: [&str; 38] = [
+    "", "&lt;", "&gt;", "&amp;", "&quot;", "&apos;", "&#x0;", "&#x1;", "&#x2;", "&#x3;", "&#x4;",
+    "&#x5;", "&#x6;", "&#x7;", "&#x8;", "&#x9;", "&#xA;", "&#xB;", "&#xC;", "&#xD;", "&#xE;",
+    "&#xF;", "&#x10;", "&#x11;", "&#x12;", "&#x13;", "&#x14;", "&#x15;", "&#x16;", "&#x17;",
+    "&#x18;", "&#x19;", "&#x1A;", "&#x1B;", "&#x1C;", "&#x1D;", "&#x1E;", "&#x1F;",
+];
 
 /// Per byte: 0 to copy as is, else the index of its replacement in [`ESCAPES`].
 const ESCAPE: [u8; 256] = {
@@ -112,7 +120,13 @@ const ESCAPE: [u8; 256] = {
     t[b'&' as usize] = 3;
     t[b'"' as usize] = 4;
     t[b'\'' as usize] = 5;
-    t[b'\r' as usize] = 6;
+    let mut c = 0;
+    while c < 32 {
+        if c != b'\t' as usize && c != b'\n' as usize {
+            t[c] = 6 + c as u8;
+        }
+        c += 1;
+    }
     t
 };
 
@@ -125,8 +139,11 @@ fn special_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    // Bytes below 0x20 (tab and line feed among them: the caller skips
+    // what [`ESCAPE`] leaves alone).
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
     zero(w ^ (ONES * u64::from(b'"')))
-        | zero(w ^ (ONES * u64::from(b'\r')))
+        | control
         | zero((w | ONES) ^ (ONES * u64::from(b'\'')))
         | zero((w | (ONES * 2)) ^ (ONES * u64::from(b'>')))
 }
@@ -206,10 +223,13 @@ impl Writer {
                 continue;
             }
             let at = i + (mask.trailing_zeros() / 8) as usize;
-            self.out.extend_from_slice(&bytes[start..at]);
-            self.out
-                .extend_from_slice(ESCAPES[ESCAPE[bytes[at] as usize] as usize].as_bytes());
-            start = at + 1;
+            let class = ESCAPE[bytes[at] as usize];
+            if class != 0 {
+                self.out.extend_from_slice(&bytes[start..at]);
+                self.out
+                    .extend_from_slice(ESCAPES[class as usize].as_bytes());
+                start = at + 1;
+            }
             i = at + 1;
         }
         // The last few bytes one by one.
@@ -667,7 +687,8 @@ mod tests {
                 '&' => "&amp;".to_string(),
                 '"' => "&quot;".to_string(),
                 '\'' => "&apos;".to_string(),
-                '\r' => "&#xD;".to_string(),
+                '\t' | '\n' => c.to_string(),
+                c if (c as u32) < 0x20 => format!("&#x{:X};", c as u32),
                 c => c.to_string(),
             })
             .collect()
@@ -679,7 +700,7 @@ mod tests {
         // take for them), and multi-byte characters.
         let probes = [
             '<', '>', '&', '"', '\'', '\r', '=', '?', ':', '$', '%', '.', '\u{c}', '\n', '!', '#',
-            '¢', '¦', '😹',
+            '¢', '¦', '😹', '\0', '\t', '\u{1}', '\u{1f}', ' ', '\u{7f}',
         ];
         for len in 0..24 {
             for pos in 0..len {

@@ -9,8 +9,13 @@
 //!
 //! Covers `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` (signed chunks),
 //! `STREAMING-UNSIGNED-PAYLOAD-TRAILER` and the signed trailer variant.
-//! Chunk signatures are parsed but not verified. The decoder is incremental:
-//! feed it the body in slices of any size; it never panics on bad input.
+//! Chunk signatures are verified when the decoder is given the request's
+//! [`ChunkChain`] (its signing key and seed signature); without one they are
+//! only parsed. The decoder is incremental: feed it the body in slices of
+//! any size; it never panics on bad input.
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
 
 /// Longest chunk header or trailer line accepted (a signature line is ~90 bytes).
 const MAX_LINE: usize = 4096;
@@ -33,6 +38,106 @@ pub enum ChunkedError {
     TrailingBytes,
     #[error("aws-chunked: body ended inside a chunk")]
     Truncated,
+    #[error("aws-chunked: a chunk has no chunk-signature")]
+    MissingSignature,
+    #[error("aws-chunked: the chunk signature does not match")]
+    SignatureMismatch,
+}
+
+/// What the chunk signatures of a signed streaming upload chain from: the
+/// SigV4 signing key of the request's credential scope, its `X-Amz-Date`,
+/// the scope, and the seed signature (the `Authorization` header's).
+pub struct ChunkChain {
+    key: Vec<u8>,
+    date: String,
+    scope: String,
+    previous: String,
+    /// The chunk being read: its claimed signature and the hash so far.
+    claimed: Option<String>,
+    hasher: Sha256,
+    /// `...-PAYLOAD-TRAILER`: the trailers carry `x-amz-trailer-signature`.
+    signed_trailer: bool,
+    trailer_checked: bool,
+}
+
+/// SHA-256 of the empty string, hex.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+fn hmac_hex(key: &[u8], data: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(data);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+impl ChunkChain {
+    pub fn new(
+        signing_key: Vec<u8>,
+        date: &str,
+        scope: &str,
+        seed_signature: &str,
+        signed_trailer: bool,
+    ) -> Self {
+        Self {
+            key: signing_key,
+            date: date.to_string(),
+            scope: scope.to_string(),
+            previous: seed_signature.to_ascii_lowercase(),
+            claimed: None,
+            hasher: Sha256::new(),
+            signed_trailer,
+            trailer_checked: false,
+        }
+    }
+
+    /// The signature of the next chunk, given its data's hash.
+    pub fn chunk_signature(&self, data_sha256_hex: &str) -> String {
+        let to_sign = format!(
+            "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{}\n{EMPTY_SHA256}\n{data_sha256_hex}",
+            self.date, self.scope, self.previous
+        );
+        hmac_hex(&self.key, to_sign.as_bytes())
+    }
+
+    /// The signature of the trailers (`name:value\n` each, as sent).
+    pub fn trailer_signature(&self, trailers: &[(String, String)]) -> String {
+        let mut canonical = String::new();
+        for (name, value) in trailers {
+            canonical.push_str(&format!("{name}:{value}\n"));
+        }
+        let to_sign = format!(
+            "AWS4-HMAC-SHA256-TRAILER\n{}\n{}\n{}\n{}",
+            self.date,
+            self.scope,
+            self.previous,
+            hex::encode(Sha256::digest(canonical.as_bytes()))
+        );
+        hmac_hex(&self.key, to_sign.as_bytes())
+    }
+
+    /// Signs the next chunk as a client would, moving the chain on (tests
+    /// and fuzzing build signed bodies with it).
+    pub fn sign_next(&mut self, data: &[u8]) -> String {
+        let sig = self.chunk_signature(&hex::encode(Sha256::digest(data)));
+        self.previous = sig.clone();
+        sig
+    }
+
+    fn start(&mut self, claimed: Option<String>) -> Result<(), ChunkedError> {
+        self.claimed = Some(claimed.ok_or(ChunkedError::MissingSignature)?);
+        self.hasher = Sha256::new();
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<(), ChunkedError> {
+        let hash = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        let expected = self.chunk_signature(&hash);
+        let claimed = self.claimed.take().unwrap_or_default();
+        if !claimed.eq_ignore_ascii_case(&expected) {
+            return Err(ChunkedError::SignatureMismatch);
+        }
+        self.previous = expected;
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +172,7 @@ pub struct ChunkedDecoder {
     trailers: Vec<(String, String)>,
     signatures: Vec<String>,
     decoded: u64,
+    chain: Option<ChunkChain>,
 }
 
 impl Default for ChunkedDecoder {
@@ -83,6 +189,15 @@ impl ChunkedDecoder {
             trailers: Vec::new(),
             signatures: Vec::new(),
             decoded: 0,
+            chain: None,
+        }
+    }
+
+    /// A decoder that checks every chunk's signature against `chain`.
+    pub fn with_chain(chain: ChunkChain) -> Self {
+        Self {
+            chain: Some(chain),
+            ..Self::new()
         }
     }
 
@@ -103,6 +218,12 @@ impl ChunkedDecoder {
                             break;
                         };
                         let header = parse_header(&line)?;
+                        if let Some(chain) = self.chain.as_mut() {
+                            chain.start(header.signature.clone())?;
+                            if header.size == 0 {
+                                chain.end()?;
+                            }
+                        }
                         if let Some(sig) = header.signature {
                             self.signatures.push(sig);
                         }
@@ -118,8 +239,14 @@ impl ChunkedDecoder {
                         let n = (remaining.min(input.len() as u64)) as usize;
                         payload(&input[..n]);
                         self.decoded += n as u64;
-                        input = &input[n..];
                         let left = remaining - n as u64;
+                        if let Some(chain) = self.chain.as_mut() {
+                            chain.hasher.update(&input[..n]);
+                            if left == 0 {
+                                chain.end()?;
+                            }
+                        }
+                        input = &input[n..];
                         self.state = if left == 0 {
                             State::DataEnd { seen: 0 }
                         } else {
@@ -144,6 +271,16 @@ impl ChunkedDecoder {
                         };
                         if line.is_empty() {
                             self.state = State::Done;
+                            continue;
+                        }
+                        if let Some(chain) = self.chain.as_mut()
+                            && let Some(sig) = line.strip_prefix(b"x-amz-trailer-signature:")
+                        {
+                            let sig = String::from_utf8_lossy(sig.trim_ascii());
+                            if chain.trailer_signature(&self.trailers) != sig.to_ascii_lowercase() {
+                                return Err(ChunkedError::SignatureMismatch);
+                            }
+                            chain.trailer_checked = true;
                             continue;
                         }
                         if self.trailers.len() >= MAX_TRAILERS {
@@ -209,6 +346,13 @@ impl ChunkedDecoder {
     /// A body that ends right after a complete trailer line, without the
     /// final empty line, is accepted (some clients omit it).
     pub fn finish(self) -> Result<Vec<(String, String)>, ChunkedError> {
+        if let Some(chain) = &self.chain
+            && chain.signed_trailer
+            && !chain.trailer_checked
+            && matches!(self.state, State::Done | State::Trailers)
+        {
+            return Err(ChunkedError::MissingSignature);
+        }
         match self.state {
             State::Done => Ok(self.trailers),
             State::Trailers if self.line.is_empty() => Ok(self.trailers),
@@ -399,6 +543,111 @@ mod tests {
         assert_eq!(d.feed(&long, |_| {}), Err(ChunkedError::LineTooLong));
         // A failed decoder stays failed.
         assert!(d.feed(b"0\r\n\r\n", |_| {}).is_err());
+    }
+
+    /// AWS's documented streaming example (S3 "Signature calculations for
+    /// the Authorization header: transferring payload in multiple chunks"):
+    /// 65536 + 1024 bytes of 'a', the seed signature and the three chunk
+    /// signatures it gives.
+    fn documented_chain() -> ChunkChain {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let mut key = format!("AWS4{secret}").into_bytes();
+        for part in ["20130524", "us-east-1", "s3", "aws4_request"] {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+            mac.update(part.as_bytes());
+            key = mac.finalize().into_bytes().to_vec();
+        }
+        ChunkChain::new(
+            key,
+            "20130524T000000Z",
+            "20130524/us-east-1/s3/aws4_request",
+            "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9",
+            false,
+        )
+    }
+
+    fn documented_body() -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(b"10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n");
+        body.extend_from_slice(&[b'a'; 65536]);
+        body.extend_from_slice(b"\r\n400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n");
+        body.extend_from_slice(&[b'a'; 1024]);
+        body.extend_from_slice(b"\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n");
+        body
+    }
+
+    #[test]
+    fn verifies_the_documented_chain() {
+        let body = documented_body();
+        for slice in [1, 7, 4096, body.len()] {
+            let mut d = ChunkedDecoder::with_chain(documented_chain());
+            for piece in body.chunks(slice) {
+                d.feed(piece, |_| {}).unwrap();
+            }
+            assert_eq!(d.decoded_len(), 66_560);
+            d.finish().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_changed_byte_or_signature_breaks_the_chain() {
+        let body = documented_body();
+        let at = body.len() - 200; // inside the second chunk's data
+        let mut tampered = body.clone();
+        tampered[at] = b'b';
+        let mut d = ChunkedDecoder::with_chain(documented_chain());
+        assert_eq!(
+            d.feed(&tampered, |_| {}),
+            Err(ChunkedError::SignatureMismatch)
+        );
+        let resigned = String::from_utf8_lossy(&body)
+            .replace("b6c6ea8a", "b6c6ea8b")
+            .into_bytes();
+        let mut d = ChunkedDecoder::with_chain(documented_chain());
+        assert_eq!(
+            d.feed(&resigned, |_| {}),
+            Err(ChunkedError::SignatureMismatch)
+        );
+        let unsigned = b"5\r\nhello\r\n0\r\n\r\n";
+        let mut d = ChunkedDecoder::with_chain(documented_chain());
+        assert_eq!(
+            d.feed(unsigned, |_| {}),
+            Err(ChunkedError::MissingSignature)
+        );
+    }
+
+    #[test]
+    fn signed_trailers_are_checked() {
+        let mut chain = documented_chain();
+        chain.signed_trailer = true;
+        let sig0 = chain.chunk_signature(EMPTY_SHA256);
+        let mut after = documented_chain();
+        after.previous = sig0.clone();
+        let trailers = vec![("x-amz-checksum-crc32c".to_string(), "AAAAAA==".to_string())];
+        let tsig = after.trailer_signature(&trailers);
+        let body = format!(
+            "0;chunk-signature={sig0}\r\nx-amz-checksum-crc32c:AAAAAA==\r\nx-amz-trailer-signature:{tsig}\r\n\r\n"
+        );
+        let mut d = ChunkedDecoder::with_chain(chain);
+        d.feed(body.as_bytes(), |_| {}).unwrap();
+        assert_eq!(d.finish().unwrap(), trailers);
+        let mut chain = documented_chain();
+        chain.signed_trailer = true;
+        let forged = body.replace("AAAAAA==", "BBBBBB==");
+        let mut d = ChunkedDecoder::with_chain(chain);
+        assert_eq!(
+            d.feed(forged.as_bytes(), |_| {}),
+            Err(ChunkedError::SignatureMismatch)
+        );
+        let mut chain = documented_chain();
+        chain.signed_trailer = true;
+        let mut d = ChunkedDecoder::with_chain(chain);
+        d.feed(
+            format!("0;chunk-signature={sig0}\r\n\r\n").as_bytes(),
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(d.finish(), Err(ChunkedError::MissingSignature));
     }
 
     #[test]

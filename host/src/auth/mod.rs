@@ -21,6 +21,8 @@ use crate::capabilities::identity::CredentialRegistry;
 #[derive(Debug, PartialEq, Eq)]
 pub enum PresignError {
     Expired,
+    /// `X-Amz-Date` further in the future than the allowed clock skew.
+    NotYetValid,
     Mismatch {
         access_key_id: String,
         string_to_sign: String,
@@ -36,6 +38,9 @@ impl PresignError {
         use ministack_protocol::AwsError;
         match self {
             PresignError::Expired => AwsError::new("AccessDenied", "Request has expired", 403),
+            PresignError::NotYetValid => {
+                AwsError::new("AccessDenied", "Request is not valid yet", 403)
+            }
             PresignError::Malformed(m) => {
                 AwsError::new("AuthorizationQueryParametersError", m.clone(), 400)
             }

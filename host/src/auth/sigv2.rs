@@ -111,7 +111,13 @@ pub fn verify_presigned(
     let (Some(akid), Some(expires), Some(provided)) =
         (get("AWSAccessKeyId"), get("Expires"), get("Signature"))
     else {
-        return None;
+        // A SigV2 URL with its signature cut off is not anonymous.
+        let partial = get("AWSAccessKeyId").is_some() && get("SignatureVersion").is_none();
+        return partial.then(|| {
+            Err(PresignError::Malformed(
+                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters".into(),
+            ))
+        });
     };
     if get("SignatureVersion").is_some() {
         return None;

@@ -94,6 +94,14 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146097 + doe - 719468
 }
 
+const MISSING_PARAMETERS: &str = "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.";
+
+/// The longest a SigV4 presigned URL may live (7 days).
+const MAX_EXPIRES: u64 = 604_800;
+
+/// How far in the future an `X-Amz-Date` may be (AWS's 15-minute skew).
+const MAX_SKEW: u64 = 15 * 60;
+
 /// What a presigned SigV4 request is checked against.
 pub struct Presigned<'a> {
     pub method: &'a str,
@@ -131,8 +139,20 @@ pub fn verify_presigned(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let provided = get("X-Amz-Signature")?.to_string();
     let malformed = |m: &str| Some(Err(PresignError::Malformed(m.to_string())));
+    let Some(provided) = get("X-Amz-Signature").map(str::to_string) else {
+        // A presigned URL with its signature cut off is not an anonymous
+        // request: S3 refuses it for the missing parameter.
+        let partial = [
+            "X-Amz-Algorithm",
+            "X-Amz-Credential",
+            "X-Amz-Date",
+            "X-Amz-SignedHeaders",
+        ]
+        .iter()
+        .any(|p| get(p).is_some());
+        return partial.then(|| Err(PresignError::Malformed(MISSING_PARAMETERS.to_string())));
+    };
     if get("X-Amz-Algorithm") != Some("AWS4-HMAC-SHA256") {
         return malformed("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
     }
@@ -141,9 +161,7 @@ pub fn verify_presigned(
         get("X-Amz-Date"),
         get("X-Amz-SignedHeaders"),
     ) else {
-        return malformed(
-            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
-        );
+        return malformed(MISSING_PARAMETERS);
     };
     let Some(start) = parse_amz_date(date) else {
         return malformed("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
@@ -151,8 +169,11 @@ pub fn verify_presigned(
     let expires = match get("X-Amz-Expires").map(str::parse::<u64>) {
         Some(Ok(e)) => e,
         None if !req.s3 => 900,
-        _ => return malformed("X-Amz-Expires must be a non-negative integer"),
+        _ => return malformed("X-Amz-Expires must be non-negative"),
     };
+    if expires > MAX_EXPIRES {
+        return malformed("X-Amz-Expires must be less than a week (in seconds) that is 604800");
+    }
     let Some((akid, scope)) = credential.split_once('/') else {
         return malformed("Error parsing the X-Amz-Credential parameter");
     };
@@ -218,6 +239,9 @@ pub fn verify_presigned(
         if expected == provided.to_ascii_lowercase() {
             return Some(if now > start.saturating_add(expires) {
                 Err(PresignError::Expired)
+            } else if start > now.saturating_add(MAX_SKEW) {
+                // Signed for later: it would otherwise outlive its expiry.
+                Err(PresignError::NotYetValid)
             } else {
                 Ok(())
             });
@@ -230,6 +254,137 @@ pub fn verify_presigned(
         string_to_sign,
         canonical_request,
         provided,
+    }))
+}
+
+/// A request signed in its `Authorization` header, as the check sees it.
+pub struct HeaderSigned<'a> {
+    pub method: &'a str,
+    /// The path as the client sent it.
+    pub raw_path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a http::HeaderMap,
+    /// S3 signs the path as sent; other services encode it once more.
+    pub s3: bool,
+}
+
+/// A header signature that verified: what a streaming body's chunk
+/// signatures chain from (ministack_state::chunked::ChunkChain).
+#[derive(Debug, PartialEq, Eq)]
+pub struct SeedSigned {
+    pub access_key_id: String,
+    pub signing_key: Vec<u8>,
+    pub date: String,
+    pub scope: String,
+    pub signature: String,
+}
+
+/// Checks the SigV4 `Authorization` header of a request against the
+/// secret of its access key. `None` when the request is not header-signed
+/// with SigV4. The payload hash is `x-amz-content-sha256` as sent (S3 and
+/// streaming uploads); the body itself is not hashed here.
+pub fn verify_authorization(
+    req: &HeaderSigned<'_>,
+    secret_for: &dyn Fn(&str) -> String,
+) -> Option<Result<SeedSigned, PresignError>> {
+    let value = req
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let rest = value.trim_start().strip_prefix("AWS4-HMAC-SHA256")?;
+    let field = |name: &str| {
+        rest.split(',')
+            .map(str::trim)
+            .find_map(|p| p.strip_prefix(name))
+            .map(str::trim)
+    };
+    let malformed = |m: &str| Some(Err(PresignError::Malformed(m.to_string())));
+    let (Some(credential), Some(signed_headers), Some(provided)) = (
+        field("Credential="),
+        field("SignedHeaders="),
+        field("Signature="),
+    ) else {
+        return malformed("The authorization header is malformed.");
+    };
+    let Some((akid, scope)) = credential.split_once('/') else {
+        return malformed("The authorization header is malformed; the Credential is mal-formed.");
+    };
+    let header = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok());
+    let Some(date) = header("x-amz-date").or_else(|| header("date")) else {
+        return malformed("The authorization header requires an X-Amz-Date.");
+    };
+    let payload = header("x-amz-content-sha256").unwrap_or("UNSIGNED-PAYLOAD");
+    let mut query: Vec<(String, String)> = req
+        .query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                uri_encode(&decode(&k.replace('+', "%20"))),
+                uri_encode(&decode(&v.replace('+', "%20"))),
+            )
+        })
+        .collect();
+    query.sort();
+    let canonical_query = query
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let path = if req.raw_path.is_empty() {
+        "/"
+    } else {
+        req.raw_path
+    };
+    let canonical_uri = if req.s3 {
+        path.to_string()
+    } else {
+        utf8_percent_encode(path, PATH).to_string()
+    };
+    let mut canonical_headers = String::new();
+    for name in signed_headers.split(';') {
+        let values: Vec<String> = req
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
+    }
+    let canonical_request = format!(
+        "{}\n{canonical_uri}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload}",
+        req.method
+    );
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    );
+    let mut signing_key = format!("AWS4{}", secret_for(akid)).into_bytes();
+    for part in scope.split('/') {
+        signing_key = hmac(&signing_key, part.as_bytes());
+    }
+    let expected = hex::encode(hmac(&signing_key, string_to_sign.as_bytes()));
+    if !expected.eq_ignore_ascii_case(provided) {
+        return Some(Err(PresignError::Mismatch {
+            access_key_id: akid.to_string(),
+            string_to_sign,
+            canonical_request,
+            provided: provided.to_string(),
+        }));
+    }
+    Some(Ok(SeedSigned {
+        access_key_id: akid.to_string(),
+        signing_key,
+        date: date.to_string(),
+        scope: scope.to_string(),
+        signature: expected,
     }))
 }
 
@@ -267,11 +422,68 @@ mod tests {
             verify_presigned(&tampered, start + 10, &secret),
             Some(Err(PresignError::Mismatch { .. }))
         ));
+        assert_eq!(
+            verify_presigned(&req, start - 16 * 60, &secret),
+            Some(Err(PresignError::NotYetValid))
+        );
+        let unsigned = Presigned {
+            query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host",
+            ..req
+        };
+        assert!(matches!(
+            verify_presigned(&unsigned, start, &secret),
+            Some(Err(PresignError::Malformed(_)))
+        ));
+        let week = Presigned {
+            query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=604801&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+            ..req
+        };
+        assert!(matches!(
+            verify_presigned(&week, start, &secret),
+            Some(Err(PresignError::Malformed(_)))
+        ));
         let plain = Presigned {
             query: "a=b",
             ..tampered
         };
         assert_eq!(verify_presigned(&plain, start, &secret), None);
+    }
+
+    /// AWS's documented seed request of a chunked upload (S3 "Transferring
+    /// payload in multiple chunks"): PUT /examplebucket/chunkObject.txt.
+    #[test]
+    fn verifies_the_documented_seed_signature() {
+        let mut headers = http::HeaderMap::new();
+        for (k, v) in [
+            ("host", "s3.amazonaws.com"),
+            ("x-amz-date", "20130524T000000Z"),
+            ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9",
+            ),
+            ("x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", "66560"),
+            ("content-length", "66824"),
+        ] {
+            headers.insert(k, v.parse().unwrap());
+        }
+        let req = HeaderSigned {
+            method: "PUT",
+            raw_path: "/examplebucket/chunkObject.txt",
+            query: "",
+            headers: &headers,
+            s3: true,
+        };
+        let secret = |_: &str| "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_string();
+        let seed = verify_authorization(&req, &secret).unwrap().unwrap();
+        assert_eq!(seed.scope, "20130524/us-east-1/s3/aws4_request");
+        let wrong = |_: &str| "other".to_string();
+        assert!(matches!(
+            verify_authorization(&req, &wrong),
+            Some(Err(PresignError::Mismatch { .. }))
+        ));
     }
 
     #[test]

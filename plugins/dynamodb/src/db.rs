@@ -498,7 +498,34 @@ pub fn check_size(item: &Item) -> Result<(), AwsError> {
             "Item size has exceeded the maximum allowed size",
         ));
     }
+    if item.values().any(|v| nesting(v) > MAX_NESTING) {
+        return Err(validation("Nesting Levels have exceeded supported limits"));
+    }
     Ok(())
+}
+
+/// DynamoDB's limit on nested attributes: 32 levels of maps and lists.
+const MAX_NESTING: usize = 32;
+
+/// Levels of `M`/`L` in an attribute value (0 for a scalar).
+fn nesting(v: &Value) -> usize {
+    let Some(o) = v.as_object() else {
+        return 0;
+    };
+    let inner = |x: &Value| -> usize {
+        match x {
+            Value::Object(m) => m.values().map(nesting).max().unwrap_or(0),
+            Value::Array(a) => a.iter().map(nesting).max().unwrap_or(0),
+            _ => 0,
+        }
+    };
+    o.iter()
+        .map(|(t, x)| match t.as_str() {
+            "M" | "L" => 1 + inner(x),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 pub fn to_item(v: &Value, what: &str) -> Result<Item, AwsError> {

@@ -20,7 +20,7 @@ fn check_name(name: &str, member: &str) -> Result<(), AwsError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
     {
-        return Err(AwsError::validation_error(format!(
+        return Err(AwsError::validation(format!(
             "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
         )));
     }
