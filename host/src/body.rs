@@ -416,8 +416,10 @@ where
         strip_aws_chunked(headers);
     }
     let info = writer.finish().await.map_err(internal)?;
-    let verified =
-        verify_content_sha256(headers, &info).and_then(|()| verify_digests(headers, &info));
+    let verified = match verify_content_sha256(headers, &info) {
+        Ok(()) => verify_digests(headers, &info),
+        Err(e) => Err(e),
+    };
     if let Err(e) = verified {
         shared.blobs.release(plugin, &info.id);
         return Err(e);
