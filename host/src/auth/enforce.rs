@@ -6,9 +6,8 @@
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use percent_encoding::utf8_percent_encode;
 
-use super::sigv4::{self, PATH, decode, hmac, sha256_hex, uri_encode};
+use super::sigv4::{self, decode, hmac, sha256_hex};
 use ministack_protocol::{AwsError, Protocol};
 
 /// How far a request's date may be from the server's clock (AWS: 15 min).
@@ -292,61 +291,16 @@ fn verify_v4(
             .body
             .map_or_else(|| "UNSIGNED-PAYLOAD".into(), sha256_hex),
     };
-    let mut query: Vec<(String, String)> = req
-        .query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                uri_encode(&decode(&k.replace('+', "%20"))),
-                uri_encode(&decode(&v.replace('+', "%20"))),
-            )
-        })
-        .collect();
-    query.sort();
-    let canonical_query = query
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let path = if req.raw_path.is_empty() {
-        "/"
-    } else {
-        req.raw_path
-    };
-    let canonical_uri = if req.s3 {
-        path.to_string()
-    } else {
-        utf8_percent_encode(path, PATH).to_string()
-    };
-    let mut canonical_headers = String::new();
-    for name in signed_headers.split(';') {
-        let values: Vec<String> = req
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect();
-        canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
-    }
-    let canonical_request = format!(
-        "{}\n{canonical_uri}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload}",
-        req.method
+    let canonical = sigv4::Canonical::new(
+        req.method,
+        req.raw_path,
+        req.s3,
+        req.headers,
+        sigv4::header_query(req.query),
+        signed_headers,
     );
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    );
-    let mut key = format!("AWS4{}", secret_for(akid)).into_bytes();
-    for part in scope.split('/') {
-        key = hmac(&key, part.as_bytes());
-    }
+    let (canonical_request, string_to_sign) = canonical.sign(&payload, date, scope);
+    let key = sigv4::signing_key(&secret_for(akid), scope);
     let expected = hex::encode(hmac(&key, string_to_sign.as_bytes()));
     if !expected.eq_ignore_ascii_case(provided) {
         return Err(AuthFailure::Mismatch {

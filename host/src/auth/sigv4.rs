@@ -69,6 +69,88 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
+/// A request's SigV4 canonical request up to its payload hash (method,
+/// URI, query, signed headers), shared by the presigned, header and
+/// enforcement checks; [`Canonical::sign`] completes it for one payload.
+pub(super) struct Canonical(String);
+
+impl Canonical {
+    /// `query`: name/value pairs already URI-encoded, in any order.
+    pub fn new(
+        method: &str,
+        raw_path: &str,
+        s3: bool,
+        headers: &http::HeaderMap,
+        mut query: Vec<(String, String)>,
+        signed_headers: &str,
+    ) -> Canonical {
+        query.sort();
+        let canonical_query = query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let path = if raw_path.is_empty() { "/" } else { raw_path };
+        // S3 signs the path as sent; other services encode it once more.
+        let canonical_uri = if s3 {
+            path.to_string()
+        } else {
+            utf8_percent_encode(path, PATH).to_string()
+        };
+        let mut canonical_headers = String::new();
+        for name in signed_headers.split(';') {
+            let values: Vec<String> = headers
+                .get_all(name)
+                .iter()
+                .map(|v| {
+                    String::from_utf8_lossy(v.as_bytes())
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
+        }
+        Canonical(format!(
+            "{method}\n{canonical_uri}\n{canonical_query}\n{canonical_headers}\n{signed_headers}"
+        ))
+    }
+
+    /// (canonical request, string to sign) with `payload` as the body's hash.
+    pub fn sign(&self, payload: &str, date: &str, scope: &str) -> (String, String) {
+        let canonical_request = format!("{}\n{payload}", self.0);
+        let string_to_sign = format!(
+            "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
+            sha256_hex(canonical_request.as_bytes())
+        );
+        (canonical_request, string_to_sign)
+    }
+}
+
+/// The query of a header-signed request as encoded pairs (`+` is a space).
+pub(super) fn header_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                uri_encode(&decode(&k.replace('+', "%20"))),
+                uri_encode(&decode(&v.replace('+', "%20"))),
+            )
+        })
+        .collect()
+}
+
+/// SigV4's signing key: the secret hashed through the scope's parts.
+pub(super) fn signing_key(secret: &str, scope: &str) -> Vec<u8> {
+    let mut key = format!("AWS4{secret}").into_bytes();
+    for part in scope.split('/') {
+        key = hmac(&key, part.as_bytes());
+    }
+    key
+}
+
 /// `20130524T000000Z` → epoch seconds.
 pub fn parse_amz_date(s: &str) -> Option<u64> {
     let b = s.as_bytes();
@@ -177,64 +259,28 @@ pub fn verify_presigned(
     let Some((akid, scope)) = credential.split_once('/') else {
         return malformed("Error parsing the X-Amz-Credential parameter");
     };
-    // The canonical request.
-    let mut query: Vec<(String, String)> = params
+    let query = params
         .iter()
         .filter(|(k, _)| k != "X-Amz-Signature")
         .map(|(k, v)| (uri_encode(k), uri_encode(v)))
         .collect();
-    query.sort();
-    let canonical_query = query
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let path = if req.raw_path.is_empty() {
-        "/"
-    } else {
-        req.raw_path
-    };
-    let canonical_uri = if req.s3 {
-        path.to_string()
-    } else {
-        utf8_percent_encode(path, PATH).to_string()
-    };
-    let names: Vec<&str> = signed_headers.split(';').collect();
-    let mut canonical_headers = String::new();
-    for name in &names {
-        let values: Vec<String> = req
-            .headers
-            .get_all(*name)
-            .iter()
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect();
-        canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
-    }
+    let canonical = Canonical::new(
+        req.method,
+        req.raw_path,
+        req.s3,
+        req.headers,
+        query,
+        signed_headers,
+    );
     let payloads: Vec<String> = match get("X-Amz-Content-Sha256") {
         Some(p) => vec![p.to_string()],
         None if req.s3 => vec!["UNSIGNED-PAYLOAD".to_string()],
         None => vec![sha256_hex(b""), "UNSIGNED-PAYLOAD".to_string()],
     };
-    let secret = secret_for(akid);
-    let mut signing_key = format!("AWS4{secret}").into_bytes();
-    for part in scope.split('/') {
-        signing_key = hmac(&signing_key, part.as_bytes());
-    }
+    let signing_key = signing_key(&secret_for(akid), scope);
     let mut first = None;
     for payload in payloads {
-        let canonical_request = format!(
-            "{}\n{canonical_uri}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload}",
-            req.method
-        );
-        let string_to_sign = format!(
-            "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
-            sha256_hex(canonical_request.as_bytes())
-        );
+        let (canonical_request, string_to_sign) = canonical.sign(&payload, date, scope);
         let expected = hex::encode(hmac(&signing_key, string_to_sign.as_bytes()));
         if expected == provided.to_ascii_lowercase() {
             return Some(if now > start.saturating_add(expires) {
@@ -315,61 +361,16 @@ pub fn verify_authorization(
         return malformed("The authorization header requires an X-Amz-Date.");
     };
     let payload = header("x-amz-content-sha256").unwrap_or("UNSIGNED-PAYLOAD");
-    let mut query: Vec<(String, String)> = req
-        .query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                uri_encode(&decode(&k.replace('+', "%20"))),
-                uri_encode(&decode(&v.replace('+', "%20"))),
-            )
-        })
-        .collect();
-    query.sort();
-    let canonical_query = query
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let path = if req.raw_path.is_empty() {
-        "/"
-    } else {
-        req.raw_path
-    };
-    let canonical_uri = if req.s3 {
-        path.to_string()
-    } else {
-        utf8_percent_encode(path, PATH).to_string()
-    };
-    let mut canonical_headers = String::new();
-    for name in signed_headers.split(';') {
-        let values: Vec<String> = req
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect();
-        canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
-    }
-    let canonical_request = format!(
-        "{}\n{canonical_uri}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload}",
-        req.method
+    let canonical = Canonical::new(
+        req.method,
+        req.raw_path,
+        req.s3,
+        req.headers,
+        header_query(req.query),
+        signed_headers,
     );
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    );
-    let mut signing_key = format!("AWS4{}", secret_for(akid)).into_bytes();
-    for part in scope.split('/') {
-        signing_key = hmac(&signing_key, part.as_bytes());
-    }
+    let (canonical_request, string_to_sign) = canonical.sign(payload, date, scope);
+    let signing_key = signing_key(&secret_for(akid), scope);
     let expected = hex::encode(hmac(&signing_key, string_to_sign.as_bytes()));
     if !expected.eq_ignore_ascii_case(provided) {
         return Some(Err(PresignError::Mismatch {
