@@ -4,10 +4,8 @@
 //! (SigV4, and S3's SigV2 `AWS key:signature`), the clock-skew check and
 //! the refusal of unsigned requests. Errors are in each protocol's terms.
 
-use base64::Engine;
-use hmac::{Hmac, Mac};
-
-use super::sigv4::{self, decode, hmac, sha256_hex};
+use super::sigv2;
+use super::sigv4::{self, hmac, sha256_hex};
 use ministack_protocol::{AwsError, Protocol};
 
 /// How far a request's date may be from the server's clock (AWS: 15 min).
@@ -338,58 +336,18 @@ fn verify_v2(
         ));
     };
     check_skew(signed_at, date, now)?;
-    let mut amz: Vec<(String, String)> = req
-        .headers
-        .iter()
-        .filter(|(k, _)| k.as_str().starts_with("x-amz-"))
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).trim().to_string(),
-            )
-        })
-        .collect();
-    amz.sort();
-    let mut resource = match req.virtual_host_bucket {
+    let resource_path = match req.virtual_host_bucket {
         Some(b) => format!("/{b}{}", req.raw_path),
         None => req.raw_path.to_string(),
     };
-    let mut sub: Vec<(String, Option<String>)> = req
-        .query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (decode(k), Some(decode(&v.replace('+', " ")))),
-            None => (decode(p), None),
-        })
-        .filter(|(k, _)| super::sigv2::SUBRESOURCES.contains(&k.as_str()))
-        .collect();
-    sub.sort_by(|a, b| a.0.cmp(&b.0));
-    if !sub.is_empty() {
-        let parts: Vec<String> = sub
-            .iter()
-            .map(|(k, v)| match v {
-                Some(v) => format!("{k}={v}"),
-                None => k.clone(),
-            })
-            .collect();
-        resource = format!("{resource}?{}", parts.join("&"));
-    }
-    let mut string_to_sign = format!(
-        "{}\n{}\n{}\n{}\n",
+    let string_to_sign = sigv2::string_to_sign(
         req.method,
-        header(req.headers, "content-md5").unwrap_or("").trim(),
-        header(req.headers, "content-type").unwrap_or("").trim(),
-        if amz_date.is_some() { "" } else { date }
+        req.headers,
+        if amz_date.is_some() { "" } else { date },
+        &resource_path,
+        &sigv2::query_pairs(req.query),
     );
-    for (k, v) in &amz {
-        string_to_sign.push_str(&format!("{k}:{v}\n"));
-    }
-    string_to_sign.push_str(&resource);
-    let mut mac =
-        Hmac::<sha1::Sha1>::new_from_slice(secret_for(akid).as_bytes()).expect("any key length");
-    mac.update(string_to_sign.as_bytes());
-    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let expected = sigv2::signature(&secret_for(akid), &string_to_sign);
     if expected != provided {
         return Err(AuthFailure::Mismatch {
             string_to_sign,

@@ -90,18 +90,7 @@ pub fn verify_presigned(
     now: u64,
     secret_for: &dyn Fn(&str) -> String,
 ) -> Option<Result<(), PresignError>> {
-    let pairs: Vec<(String, Option<String>)> = req
-        .query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let dec = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
-            match p.split_once('=') {
-                Some((k, v)) => (dec(k), Some(dec(&v.replace('+', " ")))),
-                None => (dec(p), None),
-            }
-        })
-        .collect();
+    let pairs = query_pairs(req.query);
     let get = |name: &str| {
         pairs
             .iter()
@@ -127,15 +116,55 @@ pub fn verify_presigned(
             "Invalid date (should be seconds since epoch)".into(),
         )));
     };
+    let string_to_sign =
+        string_to_sign(req.method, req.headers, expires, req.resource_path, &pairs);
+    let expected = signature(&secret_for(akid), &string_to_sign);
+    Some(if expected != provided {
+        Err(PresignError::Mismatch {
+            access_key_id: akid.to_string(),
+            string_to_sign,
+            canonical_request: String::new(),
+            provided: provided.to_string(),
+        })
+    } else if now > expires_at {
+        Err(PresignError::Expired)
+    } else {
+        Ok(())
+    })
+}
+
+/// The query as decoded (name, value) pairs; a name alone has no value.
+pub(super) fn query_pairs(query: &str) -> Vec<(String, Option<String>)> {
+    let dec = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (dec(k), Some(dec(&v.replace('+', " ")))),
+            None => (dec(p), None),
+        })
+        .collect()
+}
+
+/// S3's SigV2 string to sign. `date` is the Date line: the header's date,
+/// empty when `x-amz-date` is signed instead, or a presigned URL's Expires.
+/// `resource_path` is `/bucket/key` as sent; the sub-resources of `pairs`
+/// are appended to it.
+pub(super) fn string_to_sign(
+    method: &str,
+    headers: &http::HeaderMap,
+    date: &str,
+    resource_path: &str,
+    pairs: &[(String, Option<String>)],
+) -> String {
     let header = |name: &str| {
-        req.headers
+        headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .trim()
     };
-    let mut amz: Vec<(String, String)> = req
-        .headers
+    let mut amz: Vec<(String, String)> = headers
         .iter()
         .filter(|(k, _)| k.as_str().starts_with("x-amz-"))
         .map(|(k, v)| {
@@ -146,7 +175,7 @@ pub fn verify_presigned(
         })
         .collect();
     amz.sort();
-    let mut resource = req.resource_path.to_string();
+    let mut resource = resource_path.to_string();
     let mut sub: Vec<&(String, Option<String>)> = pairs
         .iter()
         .filter(|(k, _)| SUBRESOURCES.contains(&k.as_str()))
@@ -163,8 +192,7 @@ pub fn verify_presigned(
         resource = format!("{resource}?{}", parts.join("&"));
     }
     let mut string_to_sign = format!(
-        "{}\n{}\n{}\n{expires}\n",
-        req.method,
+        "{method}\n{}\n{}\n{date}\n",
         header("content-md5"),
         header("content-type")
     );
@@ -172,22 +200,14 @@ pub fn verify_presigned(
         string_to_sign.push_str(&format!("{k}:{v}\n"));
     }
     string_to_sign.push_str(&resource);
-    let mut mac =
-        Hmac::<sha1::Sha1>::new_from_slice(secret_for(akid).as_bytes()).expect("any key length");
+    string_to_sign
+}
+
+/// base64(HMAC-SHA1(secret, string to sign)).
+pub(super) fn signature(secret: &str, string_to_sign: &str) -> String {
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(string_to_sign.as_bytes());
-    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    Some(if expected != provided {
-        Err(PresignError::Mismatch {
-            access_key_id: akid.to_string(),
-            string_to_sign,
-            canonical_request: String::new(),
-            provided: provided.to_string(),
-        })
-    } else if now > expires_at {
-        Err(PresignError::Expired)
-    } else {
-        Ok(())
-    })
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
 #[cfg(test)]
