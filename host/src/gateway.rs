@@ -328,7 +328,7 @@ impl Gateway {
         if enforcing {
             let secure =
                 header_string(&parts.headers, "x-forwarded-proto").as_deref() == Some("https");
-            if let Err(e) = auth::gate::authorize(
+            if let Err(e) = crate::enforcement::authorize(
                 &self.dispatcher,
                 &plugin,
                 &decoded.operation,
@@ -691,7 +691,7 @@ impl Gateway {
         auth::verify_presigned(&req, now, &secret_for).map_err(|e| e.to_aws_error())
     }
 
-    /// ENFORCE_IAM: the request's signature (auth::gate::authenticate).
+    /// ENFORCE_IAM: the request's signature (crate::enforcement::authenticate).
     #[allow(clippy::result_large_err)]
     fn authenticate(
         &self,
@@ -715,7 +715,7 @@ impl Gateway {
             },
             body,
         };
-        auth::gate::authenticate(&self.dispatcher, plugin, &req, &caller.access_key_id)
+        crate::enforcement::authenticate(&self.dispatcher, plugin, &req, &caller.access_key_id)
     }
 
     /// A raw route: the plugin answers the HTTP request itself.

@@ -14,6 +14,7 @@ mod capabilities;
 mod config;
 mod dispatch;
 mod docker;
+mod enforcement;
 mod functions;
 mod gateway;
 mod https;

@@ -11,7 +11,6 @@
 
 pub mod authz;
 pub mod enforce;
-pub mod gate;
 pub mod sigv2;
 pub mod sigv4;
 

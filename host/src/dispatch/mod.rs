@@ -150,9 +150,7 @@ impl Drop for OwnedBlobs {
 pub const RESOURCE_OPERATION_PREFIX: &str = "ministack:resource-";
 /// The handler listing a plugin's resource types (`{"Types": [...]}`).
 pub const RESOURCE_TYPES_OPERATION: &str = "ministack:resource-types";
-/// Operation names of the authorization handlers (IAM's evaluator, STS's
-/// session policies) only the gateway calls.
-pub const AUTHZ_OPERATION_PREFIX: &str = "ministack:authz-";
+pub use crate::plugins::AUTHZ_OPERATION_PREFIX;
 
 /// The only way into a plugin operation (see the module docs).
 pub struct Dispatcher {

@@ -36,6 +36,11 @@ const MAX_ATTEMPTS: u32 = 64;
 /// After this many conflicts a request re-runs under its plugin's retry lock.
 const OPTIMISTIC_ATTEMPTS: u32 = 3;
 
+/// Operation names of the authorization handlers (IAM's evaluator, STS's
+/// session policies) only the gateway calls: no model operation, so left
+/// out of a plugin's implemented list.
+pub const AUTHZ_OPERATION_PREFIX: &str = "ministack:authz-";
+
 /// What `describe` told us, checked.
 #[derive(Clone, Debug)]
 pub struct Description {
@@ -296,7 +301,7 @@ impl Runtime {
             implemented: d
                 .implemented
                 .into_iter()
-                .filter(|op| !op.starts_with(crate::dispatch::AUTHZ_OPERATION_PREFIX))
+                .filter(|op| !op.starts_with(AUTHZ_OPERATION_PREFIX))
                 .collect(),
             raw_routes: d
                 .raw_routes

@@ -1,4 +1,5 @@
-//! ENFORCE_IAM=1 at the gateway: authenticate a request (its signature),
+//! ENFORCE_IAM=1 at the gateway (above the dispatcher, whose calls it
+//! makes; auth/ stays below it): authenticate a request (its signature),
 //! then authorize its operation: the resource's policy is read from its
 //! plugin, an STS session's policies from STS, and the IAM plugin's
 //! evaluator decides (`ministack:authz-evaluate`).
@@ -8,8 +9,8 @@ use std::collections::BTreeMap;
 use ministack_protocol::AwsError;
 use serde_json::{Value, json};
 
-use super::authz::{self, PolicySource};
-use super::enforce::{self, AuthFailure, Family};
+use crate::auth::authz::{self, PolicySource};
+use crate::auth::enforce::{self, AuthFailure, Family};
 use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Target};
 use crate::plugins::Plugin;
 
@@ -55,7 +56,7 @@ pub fn authenticate(
 #[allow(clippy::too_many_arguments)]
 async fn call_as(
     d: &Dispatcher,
-    caller: &super::Caller,
+    caller: &crate::auth::Caller,
     account: &str,
     region: &str,
     service: &str,
@@ -63,7 +64,7 @@ async fn call_as(
     input: &Value,
     request_id: &str,
 ) -> Result<Value, AwsError> {
-    let as_caller = super::Caller {
+    let as_caller = crate::auth::Caller {
         account: account.to_string(),
         region: region.to_string(),
         endpoint: None,
@@ -85,7 +86,7 @@ async fn call_as(
 /// The resource's policy and its owning account (when the ARN does not say).
 async fn resource_policy(
     d: &Dispatcher,
-    caller: &super::Caller,
+    caller: &crate::auth::Caller,
     source: &PolicySource,
     owner: Option<&str>,
     request_id: &str,
@@ -148,7 +149,7 @@ pub async fn authorize(
     plugin: &Plugin,
     operation: &str,
     input: &Value,
-    caller: &super::Caller,
+    caller: &crate::auth::Caller,
     secure_transport: bool,
     request_id: &str,
 ) -> Result<(), AwsError> {
