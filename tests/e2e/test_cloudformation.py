@@ -11,29 +11,13 @@ import uuid
 import botocore.exceptions
 import pytest
 
-
-def unique(prefix="s"):
-    return f"{prefix}{uuid.uuid4().hex[:8]}"
-
-
-def wait(cf, name, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            return stack
-        time.sleep(0.05)
-    raise AssertionError(f"stack {name} still {stack['StackStatus']}")
+from stacks import outputs, unique, wait
 
 
 def events(cf, name):
     """(logical id, status) oldest first."""
     out = cf.describe_stack_events(StackName=name)["StackEvents"]
     return [(e["LogicalResourceId"], e["ResourceStatus"]) for e in reversed(out)]
-
-
-def outputs(stack):
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
 APP = """

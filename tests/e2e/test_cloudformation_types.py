@@ -14,17 +14,9 @@ import zipfile
 import botocore.exceptions
 import pytest
 
+from stacks import wait
+
 ACCOUNT = "000000000000"
-
-
-def wait(cf, name, timeout=90):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            return stack
-        time.sleep(0.1)
-    raise AssertionError(f"stack {name} still {stack['StackStatus']}")
 
 
 def failure_reasons(cf, name):

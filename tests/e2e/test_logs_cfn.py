@@ -7,6 +7,8 @@ import json
 import time
 import uuid
 
+from stacks import wait
+
 TEMPLATE = """
 AWSTemplateFormatVersion: "2010-09-09"
 Resources:
@@ -78,16 +80,6 @@ Outputs:
   DestArn:
     Value: !GetAtt Dest.Arn
 """
-
-
-def wait(cf, name, timeout=90):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            return stack
-        time.sleep(0.1)
-    raise AssertionError(f"stack {name} still {stack['StackStatus']}")
 
 
 def test_logs_and_cloudwatch_stack(gateway):
