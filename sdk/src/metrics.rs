@@ -1,11 +1,14 @@
 //! Service metrics (`AWS/Lambda`, `AWS/DynamoDB`, ...) a plugin emits to
-//! CloudWatch, batched: [`emit`] folds datums into a pending row of the
-//! plugin's store (in the request's unit: one read and one write) as
+//! CloudWatch, batched: [`emit`] folds datums into one of the plugin's
+//! pending rows, picked at random (in the request's unit: one read and one
+//! write; sharded so concurrent requests rarely touch the same row), as
 //! statistic sets per metric and second, and the first datum of a batch
 //! schedules a flush task a second later that sends the whole batch as
 //! `PutMetricData` (one `services.call` per namespace and 1,000 datums).
 //! So a busy plugin makes about one cross-plugin call a second, not one
-//! per request, and a request never waits for CloudWatch.
+//! per request, and a request never waits for CloudWatch. It still makes
+//! a read-only request a writer: a host-side aggregator (no store row at
+//! all) is the better home, noted in docs/performance.md.
 //!
 //! The router runs [`FLUSH_TASK`] itself: a plugin only calls [`emit`].
 
@@ -63,7 +66,14 @@ struct Pending {
 }
 
 const PENDING: Table<Pending> = Table::new("ministack-metrics-pending");
-const KEY: &str = "pending";
+/// The pending batch is spread over this many rows, one picked at random
+/// per emit: every request of a busy plugin writes a pending row, and one
+/// shared row would make concurrent requests conflict and re-run.
+const SHARDS: u64 = 16;
+
+fn shard_key(n: u64) -> String {
+    format!("pending-{n}")
+}
 const SEP: char = '\u{1}';
 
 /// Adds the datums to the pending batch (flushed a second after its first
@@ -74,7 +84,7 @@ pub fn emit(data: &[Datum]) -> Result<(), AwsError> {
     }
     let second = time::now_secs();
     let mut fresh = false;
-    PENDING.update(KEY, |old| {
+    PENDING.update(&shard_key(crate::rand::below(SHARDS)), |old| {
         fresh = old.as_ref().is_none_or(|p| p.sets.is_empty());
         let mut p = old.unwrap_or_default();
         for d in data {
@@ -107,12 +117,19 @@ pub fn emit(data: &[Datum]) -> Result<(), AwsError> {
 /// Sends the pending batch to CloudWatch (`cloudwatch`, else `monitoring`).
 /// Without a CloudWatch plugin the batch is dropped with a warning.
 pub(crate) fn flush(ctx: &Context) -> Result<(), AwsError> {
-    let Some(p) = PENDING.get(KEY)? else {
+    let mut sets: Vec<(String, StatSet)> = Vec::new();
+    for n in 0..SHARDS {
+        let key = shard_key(n);
+        if let Some(p) = PENDING.get(&key)? {
+            PENDING.delete(&key);
+            sets.extend(p.sets);
+        }
+    }
+    if sets.is_empty() {
         return Ok(());
-    };
-    PENDING.delete(KEY);
+    }
     let mut by_ns: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
-    for (key, s) in p.sets {
+    for (key, s) in sets {
         let parts: Vec<&str> = key.split(SEP).collect();
         if parts.len() < 4 {
             continue;
