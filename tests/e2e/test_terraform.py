@@ -121,7 +121,11 @@ def test_stack_applies_reads_back_unchanged_and_destroys(terraform, gateway):
         assert json.loads(out["Payload"].read()) == {"stage": "tf", "records": 0}
         [mapping] = lam.list_event_source_mappings(FunctionName="tf-worker")["EventSourceMappings"]
         assert (mapping["EventSourceArn"].endswith(":tf-jobs"), mapping["BatchSize"]) == (True, 5)
-        assert json.loads(lam.get_policy(FunctionName="tf-worker")["Policy"])["Statement"][0]["Sid"] == "AllowS3"
+        # The provider adds its own FunctionURLAllowPublicAccess statement for
+        # the URL, in parallel with ours: look ours up by Sid, not position.
+        statements = json.loads(lam.get_policy(FunctionName="tf-worker")["Policy"])["Statement"]
+        allow_s3 = [st for st in statements if st["Sid"] == "AllowS3"]
+        assert len(allow_s3) == 1 and allow_s3[0]["Principal"] == {"Service": "s3.amazonaws.com"}, statements
         url = lam.get_function_url_config(FunctionName="tf-worker")["FunctionUrl"]
         url_id = url.split("//", 1)[1].split(".", 1)[0]
         r = requests.get(f"{gateway.url}/_aws/lambda-url/{url_id}/", timeout=10)
