@@ -62,22 +62,10 @@ pub fn init(state_dir: &Path, public_host: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether a new connection opens with a TLS handshake record (0x16);
-/// anything else, or nothing within `timeout`, is served as plain HTTP.
-pub async fn starts_tls(
-    stream: &tokio::net::TcpStream,
-    timeout: Option<std::time::Duration>,
-) -> bool {
-    let mut first = [0u8; 1];
-    let peek = stream.peek(&mut first);
-    let n = match timeout {
-        Some(t) => tokio::time::timeout(t, peek)
-            .await
-            .ok()
-            .and_then(Result::ok),
-        None => peek.await.ok(),
-    };
-    n == Some(1) && first[0] == 0x16
+/// Whether a connection whose first byte is `first` opens with a TLS
+/// handshake record (0x16); anything else is served as plain HTTP.
+pub fn starts_tls(first: u8) -> bool {
+    first == 0x16
 }
 
 type Material = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>, String);

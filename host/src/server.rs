@@ -72,16 +72,31 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                 let peek_timeout = limits.header_timeout;
                 tokio::spawn(async move {
                     let _permit = permit;
+                    // A client that never sends a byte would otherwise hold its
+                    // permit for ever: hyper's header timeout starts only once
+                    // the auto builder has read enough to pick HTTP/1 or HTTP/2.
+                    let Some(first) = first_byte(&stream, peek_timeout).await else {
+                        return;
+                    };
                     // USE_SSL: HTTPS and HTTP on one port (crate::https).
                     let ended = match https {
-                        Some(h) if crate::https::starts_tls(&stream, peek_timeout).await => {
-                            match h.acceptor.accept(stream).await {
-                                Ok(tls) => {
+                        Some(h) if crate::https::starts_tls(first) => {
+                            let handshake = h.acceptor.accept(stream);
+                            let tls = match peek_timeout {
+                                Some(t) => tokio::time::timeout(t, handshake).await.ok(),
+                                None => Some(handshake.await),
+                            };
+                            match tls {
+                                Some(Ok(tls)) => {
                                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(crate::wire::RewriteErrors::new(tls, rewrite)), service);
                                     watcher.watch(conn.into_owned()).await
                                 }
-                                Err(e) => {
+                                Some(Err(e)) => {
                                     tracing::debug!("TLS handshake failed: {e}");
+                                    return;
+                                }
+                                None => {
+                                    tracing::debug!("TLS handshake timed out");
                                     return;
                                 }
                             }
@@ -107,6 +122,21 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
         }
     }
     Ok(())
+}
+
+/// The first byte of a new connection, peeked (left in the socket), or
+/// None when the client closes or sends nothing within `timeout`.
+async fn first_byte(
+    stream: &tokio::net::TcpStream,
+    timeout: Option<std::time::Duration>,
+) -> Option<u8> {
+    let mut first = [0u8; 1];
+    let peek = stream.peek(&mut first);
+    let n = match timeout {
+        Some(t) => tokio::time::timeout(t, peek).await.ok()?.ok()?,
+        None => peek.await.ok()?,
+    };
+    (n == 1).then_some(first[0])
 }
 
 async fn shutdown_signal() {
