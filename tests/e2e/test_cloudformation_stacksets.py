@@ -323,7 +323,12 @@ def test_stack_set_operation_survives_a_restart(make_gateway):
     cf.create_stack_set(StackSetName=name, TemplateBody=json.dumps({"Resources": resources}))
     accounts = [f"91000000000{i}" for i in range(4)]
     op_id = cf.create_stack_instances(StackSetName=name, Accounts=accounts, Regions=["us-east-1"])["OperationId"]
-    time.sleep(0.3)
+    # Killed while the operation runs: the first instance's stack has begun.
+    deadline = time.time() + 30
+    while "StackId" not in instances(cf, name).get((accounts[0], "us-east-1"), {}):
+        assert time.time() < deadline
+        time.sleep(0.01)
+    assert cf.describe_stack_set_operation(StackSetName=name, OperationId=op_id)["StackSetOperation"]["Status"] == "RUNNING"
     g.kill()
     g.start()
     cf = g.client("cloudformation")

@@ -196,10 +196,8 @@ impl Handlers {
             if !pending.is_empty() && self.past_deadline() {
                 self.timed_out = true;
                 for (index, ..) in pending.drain(..) {
-                    results[index] = Some(Err(AwsError::new(
-                        CANCELLED,
-                        "Resource creation cancelled",
-                    )));
+                    results[index] =
+                        Some(Err(AwsError::new(CANCELLED, "Resource creation cancelled")));
                 }
             }
             if !pending.is_empty() {
@@ -277,7 +275,11 @@ pub fn environment(
 
 /// `AWS::SSM::Parameter::Value<...>` parameters hold a parameter name:
 /// their value is the parameter's, read from the SSM plugin.
-pub(crate) fn resolve_ssm_parameters(ctx: &Context, template: &Value, env: &mut Env) -> Result<(), AwsError> {
+pub(crate) fn resolve_ssm_parameters(
+    ctx: &Context,
+    template: &Value,
+    env: &mut Env,
+) -> Result<(), AwsError> {
     for (name, decl) in template::section(template, "Parameters") {
         let ty = decl.get("Type").map(template::text).unwrap_or_default();
         if !ty.starts_with("AWS::SSM::Parameter::Value<") {

@@ -97,10 +97,7 @@ impl Service for CloudFormation {
                 "ListStackSetOperationResults",
                 stacksets::list_stack_set_operation_results,
             )
-            .op(
-                "StopStackSetOperation",
-                stacksets::stop_stack_set_operation,
-            )
+            .op("StopStackSetOperation", stacksets::stop_stack_set_operation)
             .task(stacksets::OPERATION_TASK, stacksets::run_operation)
             .task(stacksets::RESUME_TASK, stacksets::resume)
             .task(deploy::DEPLOY_TASK, ops::run_deploy)

@@ -607,12 +607,7 @@ pub fn create_stack_instances(
     let mut set = live_set(&input.stack_set_name)?;
     require_idle(&set)?;
     check_regions(&input.regions)?;
-    let accounts = resolve_accounts(
-        &set,
-        input.accounts,
-        input.deployment_targets.as_ref(),
-        &[],
-    )?;
+    let accounts = resolve_accounts(&set, input.accounts, input.deployment_targets.as_ref(), &[])?;
     let mut targets = Vec::new();
     for (account, ou) in &accounts {
         for region in &input.regions {
@@ -997,15 +992,13 @@ fn operation_json(op: &SetOperation, set: &StackSetRecord, full: bool) -> Value 
 }
 
 fn find_operation(set: &StackSetRecord, id: &str) -> Result<SetOperation, AwsError> {
-    OPERATIONS
-        .get(&format!("{}/{id}", set.id))?
-        .ok_or_else(|| {
-            AwsError::new(
-                "OperationNotFoundException",
-                format!("Operation {id} not found"),
-            )
-            .with_status(404)
-        })
+    OPERATIONS.get(&format!("{}/{id}", set.id))?.ok_or_else(|| {
+        AwsError::new(
+            "OperationNotFoundException",
+            format!("Operation {id} not found"),
+        )
+        .with_status(404)
+    })
 }
 
 pub fn list_stack_set_operations(
@@ -1381,7 +1374,8 @@ pub fn run_operation(_: &Context, payload: OperationPayload) -> Result<(), AwsEr
                 "SUCCEEDED".into()
             };
             if exceeded.is_some() && !stop {
-                op.status_reason = Some("The Operation failed to meet the failure tolerance".into());
+                op.status_reason =
+                    Some("The Operation failed to meet the failure tolerance".into());
             }
             op.ended = Some(ministack_sdk::time::now());
             save_op(&op)?;
@@ -1473,9 +1467,7 @@ pub fn on_start() -> Result<(), AwsError> {
 pub fn resume(ctx: &Context, _: ()) -> Result<(), AwsError> {
     let pending: BTreeSet<String> = tasks::list(OPERATION_TASK)
         .into_iter()
-        .filter(|t| {
-            t.name == OPERATION_TASK && t.account == ctx.account && t.region == ctx.region
-        })
+        .filter(|t| t.name == OPERATION_TASK && t.account == ctx.account && t.region == ctx.region)
         .filter_map(|t| serde_json::from_str::<OperationPayload>(&t.payload).ok())
         .map(|p| p.operation_id)
         .collect();
