@@ -195,7 +195,7 @@ def test_failure_tolerance_cancels_the_rest(gateway):
 
     with pytest.raises(botocore.exceptions.ClientError) as e:
         cf.create_stack_instances(StackSetName=name, Accounts=["666666666666"], Regions=["us-east-1"],
-                                  OperationPreferences={"MaxConcurrentCount": 3, "FailureToleranceCount": 0})
+                                  OperationPreferences={"MaxConcurrentCount": 3, "MaxConcurrentPercentage": 50})
     assert e.value.response["Error"]["Code"] == "ValidationError"
     with pytest.raises(botocore.exceptions.ClientError) as e:
         cf.create_stack_instances(StackSetName=name, Accounts=["not-an-account"], Regions=["us-east-1"])

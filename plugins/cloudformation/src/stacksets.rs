@@ -511,18 +511,6 @@ fn check_preferences(p: &StackSetOperationPreferences) -> Result<(), AwsError> {
             "MaxConcurrentCount and MaxConcurrentPercentage cannot both be specified",
         ));
     }
-    let strict = p
-        .concurrency_mode
-        .as_ref()
-        .is_none_or(|m| m.as_str() == "STRICT_FAILURE_TOLERANCE");
-    if strict
-        && let (Some(max), Some(tol)) = (p.max_concurrent_count, p.failure_tolerance_count)
-        && max > tol + 1
-    {
-        return Err(AwsError::validation_error(
-            "MaxConcurrentCount must be at most one more than FailureToleranceCount",
-        ));
-    }
     Ok(())
 }
 
@@ -1092,9 +1080,9 @@ pub fn stop_stack_set_operation(
 
 // ---- the operation task ----
 
-/// Accounts acted upon at once in a region of `n` targets, and the
-/// failures a region tolerates.
-fn limits(p: &StackSetOperationPreferences, n: usize) -> (usize, usize) {
+/// Accounts acted upon at once in a region of `n` targets of which
+/// `failed` failed so far, and the failures a region tolerates.
+fn limits(p: &StackSetOperationPreferences, n: usize, failed: usize) -> (usize, usize) {
     let tolerance = match (p.failure_tolerance_count, p.failure_tolerance_percentage) {
         (Some(c), _) => c.max(0) as usize,
         (None, Some(pct)) => n * pct.clamp(0, 100) as usize / 100,
@@ -1110,8 +1098,9 @@ fn limits(p: &StackSetOperationPreferences, n: usize) -> (usize, usize) {
         .as_ref()
         .is_some_and(|m| m.as_str() == "SOFT_FAILURE_TOLERANCE");
     if !soft {
-        // Strict failure tolerance: never more at once than could fail.
-        concurrency = concurrency.min(tolerance + 1);
+        // STRICT_FAILURE_TOLERANCE: at most the tolerance plus one at
+        // once, lowered by each failure (so failures never pass it by more).
+        concurrency = concurrency.min((tolerance + 1).saturating_sub(failed).max(1));
     }
     (concurrency, tolerance)
 }
@@ -1342,12 +1331,12 @@ pub fn run_operation(_: &Context, payload: OperationPayload) -> Result<(), AwsEr
         let mut exceeded = None;
         for region in &regions {
             let n = op.results.iter().filter(|r| r.region == *region).count();
-            let (_, tolerance) = limits(&op.preferences, n);
             let failed = op
                 .results
                 .iter()
                 .filter(|r| r.region == *region && r.status == "FAILED")
                 .count();
+            let (_, tolerance) = limits(&op.preferences, n, failed);
             if failed > tolerance {
                 exceeded = Some(region.clone());
             }
@@ -1388,7 +1377,12 @@ pub fn run_operation(_: &Context, payload: OperationPayload) -> Result<(), AwsEr
         if !stop && exceeded.is_none() {
             for region in &regions {
                 let n = op.results.iter().filter(|r| r.region == *region).count();
-                let (concurrency, _) = limits(&op.preferences, n);
+                let failed = op
+                    .results
+                    .iter()
+                    .filter(|r| r.region == *region && r.status == "FAILED")
+                    .count();
+                let (concurrency, _) = limits(&op.preferences, n, failed);
                 let busy = op
                     .results
                     .iter()
