@@ -1480,3 +1480,48 @@ pub fn resume(ctx: &Context, _: ()) -> Result<(), AwsError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefs(v: Value) -> StackSetOperationPreferences {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn concurrency_and_tolerance() {
+        // Defaults: one at a time, no failure tolerated.
+        assert_eq!(limits(&prefs(json!({})), 10, 0), (1, 0));
+        // Strict mode: at most the tolerance plus one, less after failures.
+        let p = prefs(json!({"MaxConcurrentCount": 5, "FailureToleranceCount": 2}));
+        assert_eq!(limits(&p, 10, 0), (3, 2));
+        assert_eq!(limits(&p, 10, 1), (2, 2));
+        let soft = prefs(json!({"MaxConcurrentCount": 5, "FailureToleranceCount": 2,
+            "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE"}));
+        assert_eq!(limits(&soft, 10, 1), (5, 2));
+        // Percentages round down; concurrency is at least one.
+        let pct = prefs(
+            json!({"MaxConcurrentPercentage": 10, "FailureTolerancePercentage": 25,
+            "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE"}),
+        );
+        assert_eq!(limits(&pct, 7, 0), (1, 1));
+        assert_eq!(limits(&pct, 40, 0), (4, 10));
+    }
+
+    #[test]
+    fn region_order_first_then_the_rest() {
+        let op = SetOperation {
+            preferences: prefs(json!({"RegionOrder": ["eu-west-1", "ap-south-1"]})),
+            results: ["us-east-1", "eu-west-1", "us-west-2"]
+                .iter()
+                .map(|r| TargetResult {
+                    region: r.to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        assert_eq!(region_order(&op), ["eu-west-1", "us-east-1", "us-west-2"]);
+    }
+}
