@@ -340,3 +340,29 @@ def test_stack_set_operation_survives_a_restart(make_gateway):
         # One stack per instance, not a second one from the resumed run.
         assert [s["StackStatus"] for s in stacks] == ["CREATE_COMPLETE"], stacks
         assert len(g.client("sqs", account=account).list_queues().get("QueueUrls", [])) == 10
+
+
+def test_parallel_regions_start_together(gateway):
+    cf = gateway.client("cloudformation")
+    name = unique("par")
+    account = "720000000001"
+    regions = ["us-east-1", "eu-central-1"]
+    cf.create_stack_set(StackSetName=name, TemplateBody=WAITS)
+    op_id = cf.create_stack_instances(StackSetName=name, Accounts=[account], Regions=regions,
+                                      OperationPreferences={"RegionConcurrencyType": "PARALLEL"})["OperationId"]
+    # Both regions' stacks wait on their handles at the same time (in
+    # sequence, the second region would not begin before the first ends).
+    deadline = time.time() + 30
+    while True:
+        found = instances(cf, name)
+        if all("StackId" in found[(account, r)] for r in regions):
+            break
+        assert time.time() < deadline, found
+        time.sleep(0.05)
+    for r in regions:
+        assert found[(account, r)]["StackInstanceStatus"]["DetailedStatus"] == "RUNNING"
+        target = gateway.client("cloudformation", account=account, region=r)
+        url = handle_url(target, found[(account, r)]["StackId"])
+        assert requests.put(url, data=json.dumps({"Status": "SUCCESS", "UniqueId": r, "Data": "d", "Reason": "r"})).status_code == 200
+    assert wait_op(cf, name, op_id)["Status"] == "SUCCEEDED", results(cf, name, op_id)
+    assert {i["Status"] for i in instances(cf, name).values()} == {"CURRENT"}
