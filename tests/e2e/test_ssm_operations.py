@@ -136,9 +136,8 @@ def test_ops_items_related_items_and_ops_metadata(ssm):
     rid = f"/aws/ssm/app/{uid()}"
     arn = ssm.create_ops_metadata(ResourceId=rid, Metadata={"a": {"Value": "1"}})["OpsMetadataArn"]
     assert arn == f"arn:aws:ssm:us-east-1:{ACCOUNT}:opsmetadata{rid}"
-    assert ssm.get_ops_metadata(OpsMetadataArn=arn) == {
-        "ResourceId": rid, "Metadata": {"a": {"Value": "1"}},
-        "ResponseMetadata": ssm.get_ops_metadata(OpsMetadataArn=arn)["ResponseMetadata"]}
+    got = ssm.get_ops_metadata(OpsMetadataArn=arn)
+    assert got["ResourceId"] == rid and got["Metadata"] == {"a": {"Value": "1"}}
     err = error_of(ssm.create_ops_metadata, ResourceId=rid)
     assert err["Code"] == "OpsMetadataAlreadyExistsException", err
     ssm.update_ops_metadata(OpsMetadataArn=arn, MetadataToUpdate={"b": {"Value": "2"}}, KeysToDelete=["a"])
@@ -249,7 +248,7 @@ def test_patch_baselines_and_groups(ssm):
     ssm.deregister_patch_baseline_for_patch_group(BaselineId=bid, PatchGroup=group)
     assert ssm.delete_patch_baseline(BaselineId=bid)["BaselineId"] == bid
     assert error_of(ssm.get_patch_baseline, BaselineId=bid)["Code"] == "DoesNotExistException"
-    assert error_of(ssm.get_patch_baseline, BaselineId="bogus")["Code"] == "InvalidResourceId"
+    assert error_of(ssm.get_patch_baseline, BaselineId="not-a-baseline-id-xyz")["Code"] == "InvalidResourceId"
 
 
 def test_service_settings(ssm):

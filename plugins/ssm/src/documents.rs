@@ -13,10 +13,15 @@ use crate::params::user_of;
 /// Document name → every version (`versions[i]` is version i + 1).
 const DOCUMENTS: Table<Document> = Table::new("documents");
 const ASSOCIATIONS: Table<Value> = Table::new("associations");
-const WINDOWS: Table<Value> = Table::new("maintenance-windows");
+/// `association id/version` → that version of the association.
+const ASSOCIATION_VERSIONS: Table<Value> = Table::new("association-versions");
+pub(crate) const WINDOWS: Table<Value> = Table::new("maintenance-windows");
 const OPS_ITEMS: Table<Value> = Table::new("ops-items");
 /// `instance/type name` → the inventory item.
 const INVENTORY: Table<Value> = Table::new("inventory");
+
+/// Owner of the documents AWS provides.
+const AMAZON: &str = "Amazon";
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 struct Document {
@@ -28,8 +33,10 @@ struct Document {
     default_version: u32,
     owner: String,
     created: f64,
-    tags: Vec<Value>,
     versions: Vec<DocumentVersion>,
+    /// Accounts the document is shared with (`all`: public) → shared version.
+    #[serde(default)]
+    shared: Vec<(String, String)>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
@@ -54,48 +61,118 @@ fn invalid_document(name: &str) -> AwsError {
     )
 }
 
-/// The content as JSON (JSON or YAML documents); YAML is kept as text.
+fn invalid_content(why: &str) -> AwsError {
+    AwsError::new(
+        "InvalidDocumentContent",
+        format!("The content for the document is not valid. {why}"),
+    )
+}
+
+/// The content as a JSON value (JSON and YAML documents must be a mapping);
+/// TEXT documents are not parsed.
 fn parse_content(content: &str, format: &str) -> Result<Value, AwsError> {
-    if format == "YAML" || format == "TEXT" {
-        return Ok(Value::Null);
-    }
-    let v: Value = serde_json::from_str(content).map_err(|_| {
-        AwsError::new(
-            "InvalidDocumentContent",
-            "The content for the document is not valid.",
-        )
-    })?;
+    let v = match format {
+        "TEXT" => return Ok(Value::Null),
+        "YAML" => crate::yaml::parse(content).map_err(|e| invalid_content(&e))?,
+        _ => serde_json::from_str(content).map_err(|e| invalid_content(&e.to_string()))?,
+    };
     if !v.is_object() {
-        return Err(AwsError::new(
-            "InvalidDocumentContent",
-            "The content for the document is not valid.",
+        return Err(invalid_content(
+            "A document is a JSON object or a YAML mapping.",
         ));
     }
     Ok(v)
 }
 
+fn bad_version() -> AwsError {
+    AwsError::new(
+        "InvalidDocumentVersion",
+        "The document version is not valid or does not exist.",
+    )
+}
+
 impl Document {
-    fn version(&self, selector: Option<&str>) -> Result<(u32, &DocumentVersion), AwsError> {
-        let n = match selector {
-            None | Some("$DEFAULT") => self.default_version,
-            Some("$LATEST") => self.versions.len() as u32,
-            Some(s) => s.parse::<u32>().map_err(|_| {
-                AwsError::new(
-                    "InvalidDocumentVersion",
-                    "The document version is not valid or does not exist.",
-                )
-            })?,
+    fn from_aws(d: crate::aws_documents::AwsDocument) -> Document {
+        // AWS's documents predate any account: a fixed creation date.
+        let created = 1_546_300_800.0;
+        Document {
+            name: d.name.to_string(),
+            document_type: d.document_type.to_string(),
+            document_format: "JSON".into(),
+            target_type: d.target_type.map(str::to_string),
+            display_name: None,
+            default_version: 1,
+            owner: AMAZON.into(),
+            created,
+            versions: vec![DocumentVersion {
+                content: serde_json::to_string_pretty(&d.content).unwrap_or_default(),
+                version_name: None,
+                created,
+            }],
+            shared: vec![("all".into(), "$DEFAULT".into())],
+        }
+    }
+
+    fn is_aws(&self) -> bool {
+        self.owner == AMAZON
+    }
+
+    fn version_number(&self, selector: Option<&str>) -> Result<u32, AwsError> {
+        match selector {
+            None | Some("$DEFAULT") => Ok(self.default_version),
+            Some("$LATEST") => Ok(self.versions.len() as u32),
+            Some(s) => s.parse::<u32>().map_err(|_| bad_version()),
+        }
+    }
+
+    /// The version a request names by number/`$DEFAULT`/`$LATEST` and/or VersionName.
+    fn select(
+        &self,
+        number: Option<&str>,
+        version_name: Option<&str>,
+    ) -> Result<(u32, &DocumentVersion), AwsError> {
+        let n = match (number, version_name) {
+            (None, Some(vn)) => self
+                .versions
+                .iter()
+                .position(|v| v.version_name.as_deref() == Some(vn) && !v.content.is_empty())
+                .map(|i| i as u32 + 1)
+                .ok_or_else(bad_version)?,
+            (sel, _) => self.version_number(sel)?,
         };
         let v = self
             .versions
             .get((n as usize).wrapping_sub(1))
-            .ok_or_else(|| {
-                AwsError::new(
-                    "InvalidDocumentVersion",
-                    "The document version is not valid or does not exist.",
-                )
-            })?;
+            .filter(|v| !v.content.is_empty())
+            .ok_or_else(bad_version)?;
+        if let Some(vn) = version_name
+            && v.version_name.as_deref() != Some(vn)
+        {
+            return Err(bad_version());
+        }
         Ok((n, v))
+    }
+
+    fn version(&self, selector: Option<&str>) -> Result<(u32, &DocumentVersion), AwsError> {
+        self.select(selector, None)
+    }
+
+    fn schema_version(&self, v: &DocumentVersion) -> String {
+        let content = parse_content(&v.content, &self.document_format).unwrap_or(Value::Null);
+        content["schemaVersion"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| content["schemaVersion"].as_f64().map(|f| f.to_string()))
+            .unwrap_or_else(|| "2.2".into())
+    }
+
+    fn platforms(&self) -> Value {
+        match self.document_type.as_str() {
+            "Session" | "Automation" => json!(["Windows", "Linux", "MacOS"]),
+            _ if self.name == "AWS-RunPowerShellScript" => json!(["Windows"]),
+            _ if self.name == "AWS-RunShellScript" => json!(["Linux", "MacOS"]),
+            _ => json!(["Windows", "Linux", "MacOS"]),
+        }
     }
 
     fn description(&self, n: u32, v: &DocumentVersion) -> Value {
@@ -124,13 +201,13 @@ impl Document {
             "CreatedDate": v.created,
             "Status": "Active",
             "DocumentVersion": n.to_string(),
-            "PlatformTypes": ["Windows", "Linux", "MacOS"],
+            "PlatformTypes": self.platforms(),
             "DocumentType": self.document_type,
-            "SchemaVersion": content["schemaVersion"].as_str().unwrap_or("2.2"),
+            "SchemaVersion": self.schema_version(v),
             "LatestVersion": self.versions.len().to_string(),
             "DefaultVersion": self.default_version.to_string(),
             "DocumentFormat": self.document_format,
-            "Tags": self.tags,
+            "Tags": crate::tags::of("Document", &self.name),
         });
         if !params.is_empty() {
             d["Parameters"] = json!(params);
@@ -149,10 +226,62 @@ impl Document {
         }
         d
     }
+
+    fn identifier(&self) -> Result<Value, AwsError> {
+        let (n, v) = self.version(None)?;
+        let mut d = json!({
+            "Name": self.name,
+            "CreatedDate": self.created,
+            "Owner": self.owner,
+            "PlatformTypes": self.platforms(),
+            "DocumentVersion": n.to_string(),
+            "DocumentType": self.document_type,
+            "SchemaVersion": self.schema_version(v),
+            "DocumentFormat": self.document_format,
+            "Tags": crate::tags::of("Document", &self.name),
+        });
+        for (k, val) in [
+            ("VersionName", &v.version_name),
+            ("DisplayName", &self.display_name),
+            ("TargetType", &self.target_type),
+        ] {
+            if let Some(x) = val {
+                d[k] = json!(x);
+            }
+        }
+        Ok(d)
+    }
+}
+
+/// A stored document, or one AWS owns.
+fn find_document(name: &str) -> Result<Option<Document>, AwsError> {
+    // Documents may be named by ARN.
+    let name = name.rsplit_once(":document/").map_or(name, |(_, n)| n);
+    if let Some(d) = DOCUMENTS.get(name)? {
+        return Ok(Some(d));
+    }
+    Ok(crate::aws_documents::find(name).map(Document::from_aws))
 }
 
 fn load_document(name: &str) -> Result<Document, AwsError> {
-    DOCUMENTS.get(name)?.ok_or_else(|| invalid_document(name))
+    find_document(name)?.ok_or_else(|| invalid_document(name))
+}
+
+/// Whether SendCommand, associations and tags may name this document.
+pub fn document_exists(name: &str) -> Result<bool, AwsError> {
+    Ok(find_document(name)?.is_some())
+}
+
+/// The caller's own document, which it may change.
+fn own_document(name: &str) -> Result<Document, AwsError> {
+    let doc = load_document(name)?;
+    if doc.is_aws() {
+        return Err(AwsError::new(
+            "InvalidDocumentOperation",
+            format!("You can't change or delete the document {name}: it is owned by AWS."),
+        ));
+    }
+    Ok(doc)
 }
 
 pub fn create_document(ctx: &Context, input: Value) -> Result<Value, AwsError> {
@@ -186,29 +315,45 @@ pub fn create_document(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         default_version: 1,
         owner: ctx.account.clone(),
         created: now,
-        tags: input["Tags"].as_array().cloned().unwrap_or_default(),
         versions: vec![DocumentVersion {
             content,
             version_name: str_of(&input, "VersionName").map(str::to_string),
             created: now,
         }],
+        shared: Vec::new(),
     };
     DOCUMENTS.put(&name, &doc)?;
+    crate::tags::set("Document", &name, crate::tags::from_input(&input))?;
     Ok(json!({"DocumentDescription": doc.description(1, &doc.versions[0])}))
 }
 
 pub fn get_document(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let name = str_of(&input, "Name").unwrap_or_default();
     let doc = load_document(name)?;
-    let (n, v) = doc.version(str_of(&input, "DocumentVersion"))?;
+    let (n, v) = doc.select(
+        str_of(&input, "DocumentVersion"),
+        str_of(&input, "VersionName"),
+    )?;
+    let (content, format) = match str_of(&input, "DocumentFormat") {
+        Some("JSON") if doc.document_format == "YAML" => {
+            let parsed = parse_content(&v.content, "YAML")?;
+            (
+                serde_json::to_string_pretty(&parsed).unwrap_or_default(),
+                "JSON",
+            )
+        }
+        // JSON is YAML too: a JSON document asked for as YAML reads as it is.
+        Some(f) if f != "TEXT" => (v.content.clone(), f),
+        _ => (v.content.clone(), doc.document_format.as_str()),
+    };
     let mut out = json!({
         "Name": doc.name,
         "CreatedDate": v.created,
         "DocumentVersion": n.to_string(),
         "Status": "Active",
-        "Content": v.content,
+        "Content": content,
         "DocumentType": doc.document_type,
-        "DocumentFormat": doc.document_format,
+        "DocumentFormat": format,
     });
     if let Some(vn) = &v.version_name {
         out["VersionName"] = json!(vn);
@@ -221,20 +366,20 @@ pub fn get_document(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
 
 pub fn describe_document(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let doc = load_document(str_of(&input, "Name").unwrap_or_default())?;
-    let (n, v) = doc.version(str_of(&input, "DocumentVersion"))?;
+    let (n, v) = doc.select(
+        str_of(&input, "DocumentVersion"),
+        str_of(&input, "VersionName"),
+    )?;
     Ok(json!({"Document": doc.description(n, v)}))
 }
 
 pub fn update_document(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let mut doc = load_document(str_of(&input, "Name").unwrap_or_default())?;
+    let mut doc = own_document(str_of(&input, "Name").unwrap_or_default())?;
     if let Some(requested) = str_of(&input, "DocumentVersion")
         && requested != "$LATEST"
         && requested != doc.versions.len().to_string()
     {
-        return Err(AwsError::new(
-            "InvalidDocumentVersion",
-            "The document version is not valid or does not exist.",
-        ));
+        return Err(bad_version());
     }
     let content = str_of(&input, "Content").unwrap_or_default().to_string();
     if let Some(format) = str_of(&input, "DocumentFormat") {
@@ -277,7 +422,7 @@ pub fn update_document(_ctx: &Context, input: Value) -> Result<Value, AwsError> 
 }
 
 pub fn update_document_default_version(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let mut doc = load_document(str_of(&input, "Name").unwrap_or_default())?;
+    let mut doc = own_document(str_of(&input, "Name").unwrap_or_default())?;
     let (n, v) = doc.version(str_of(&input, "DocumentVersion"))?;
     let version_name = v.version_name.clone();
     doc.default_version = n;
@@ -291,29 +436,63 @@ pub fn update_document_default_version(_ctx: &Context, input: Value) -> Result<V
 
 pub fn delete_document(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let name = str_of(&input, "Name").unwrap_or_default();
-    let mut doc = load_document(name)?;
-    match str_of(&input, "DocumentVersion") {
-        None => {
-            DOCUMENTS.delete(name);
-        }
-        Some(_) => {
-            let (n, _) = doc.version(str_of(&input, "DocumentVersion"))?;
-            if n == doc.default_version {
-                return Err(AwsError::new(
-                    "InvalidDocumentOperation",
-                    "You can't delete the default version of a document.",
-                ));
-            }
-            // Versions keep their numbers: a deleted one leaves an empty slot.
-            doc.versions[n as usize - 1].content.clear();
-            DOCUMENTS.put(name, &doc)?;
-        }
+    let mut doc = own_document(name)?;
+    if str_of(&input, "DocumentVersion").is_none() && str_of(&input, "VersionName").is_none() {
+        DOCUMENTS.delete(&doc.name);
+        crate::tags::forget("Document", &doc.name);
+        return Ok(json!({}));
     }
+    let (n, _) = doc.select(
+        str_of(&input, "DocumentVersion"),
+        str_of(&input, "VersionName"),
+    )?;
+    if n == doc.default_version {
+        return Err(AwsError::new(
+            "InvalidDocumentOperation",
+            "You can't delete the default version of a document.",
+        ));
+    }
+    // Versions keep their numbers: a deleted one leaves an empty slot.
+    doc.versions[n as usize - 1].content.clear();
+    DOCUMENTS.put(&doc.name, &doc)?;
     Ok(json!({}))
 }
 
+fn matches_filters(doc: &Document, account: &str, filters: &[(String, Vec<String>)]) -> bool {
+    filters.iter().all(|(k, vals)| match k.as_str() {
+        "Owner" => vals.iter().any(|v| match v.as_str() {
+            "Self" => doc.owner == account,
+            "Amazon" => doc.is_aws(),
+            "All" => true,
+            "Private" => doc.owner == account && doc.shared.is_empty(),
+            "Public" => doc.shared.iter().any(|(a, _)| a == "all"),
+            "ThirdParty" => false,
+            other => doc.owner == other,
+        }),
+        "DocumentType" => vals.contains(&doc.document_type),
+        "Name" => vals.iter().any(|v| doc.name.starts_with(v.as_str())),
+        "PlatformTypes" => vals.iter().any(|v| {
+            doc.platforms()
+                .as_array()
+                .is_some_and(|p| p.contains(&json!(v)))
+        }),
+        "SearchKeyword" => vals.iter().any(|v| doc.name.contains(v.as_str())),
+        "TargetType" => vals.iter().any(|v| doc.target_type.as_deref() == Some(v)),
+        k if k.starts_with("tag:") => {
+            let key = &k[4..];
+            crate::tags::of("Document", &doc.name)
+                .iter()
+                .any(|t| t.key == key && (vals.is_empty() || vals.contains(&t.value)))
+        }
+        "tag-key" => crate::tags::of("Document", &doc.name)
+            .iter()
+            .any(|t| vals.contains(&t.key)),
+        _ => true,
+    })
+}
+
 pub fn list_documents(ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let filters: Vec<(String, Vec<String>)> = input["Filters"]
+    let mut filters: Vec<(String, Vec<String>)> = input["Filters"]
         .as_array()
         .into_iter()
         .flatten()
@@ -330,36 +509,47 @@ pub fn list_documents(ctx: &Context, input: Value) -> Result<Value, AwsError> {
             )
         })
         .collect();
+    // The older DocumentFilterList: one value per key.
+    for f in input["DocumentFilterList"].as_array().into_iter().flatten() {
+        filters.push((
+            str_of(f, "key").unwrap_or_default().to_string(),
+            vec![str_of(f, "value").unwrap_or_default().to_string()],
+        ));
+    }
+    let mut docs: Vec<Document> = DOCUMENTS.values("")?;
+    docs.extend(
+        crate::aws_documents::all()
+            .into_iter()
+            .map(Document::from_aws),
+    );
+    docs.sort_by(|a, b| a.name.cmp(&b.name));
+    let max = input["MaxResults"].as_u64().unwrap_or(50).clamp(1, 50) as usize;
+    let start = match str_of(&input, "NextToken") {
+        Some(t) => ministack_sdk::pagination::decode(t).ok_or_else(|| {
+            AwsError::new("InvalidNextToken", "The specified token is not valid.")
+        })?,
+        None => String::new(),
+    };
     let mut out = Vec::new();
-    for doc in DOCUMENTS.values("")? {
-        let keep = filters.iter().all(|(k, vals)| match k.as_str() {
-            "Owner" => vals.iter().any(|v| v == "Self" || v == &doc.owner),
-            "DocumentType" => vals.contains(&doc.document_type),
-            "Name" => vals.iter().any(|v| doc.name.starts_with(v.as_str())),
-            _ => true,
-        });
-        if !keep {
+    let mut next = None;
+    for doc in docs.iter().filter(|d| d.name > start || start.is_empty()) {
+        if !matches_filters(doc, &ctx.account, &filters) {
             continue;
         }
-        let (n, v) = doc.version(None)?;
-        let mut d = json!({
-            "Name": doc.name,
-            "CreatedDate": doc.created,
-            "Owner": doc.owner,
-            "PlatformTypes": ["Windows", "Linux", "MacOS"],
-            "DocumentVersion": n.to_string(),
-            "DocumentType": doc.document_type,
-            "SchemaVersion": "2.2",
-            "DocumentFormat": doc.document_format,
-            "Tags": doc.tags,
-        });
-        if let Some(vn) = &v.version_name {
-            d["VersionName"] = json!(vn);
+        if out.len() == max {
+            next = out
+                .last()
+                .and_then(|d: &Value| str_of(d, "Name"))
+                .map(|n| ministack_sdk::pagination::encode(n));
+            break;
         }
-        out.push(d);
+        out.push(doc.identifier()?);
     }
-    let _ = ctx;
-    Ok(json!({"DocumentIdentifiers": out}))
+    let mut resp = json!({"DocumentIdentifiers": out});
+    if let Some(t) = next {
+        resp["NextToken"] = json!(t);
+    }
+    Ok(resp)
 }
 
 pub fn list_document_versions(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
@@ -382,18 +572,95 @@ pub fn list_document_versions(_ctx: &Context, input: Value) -> Result<Value, Aws
             if let Some(vn) = &v.version_name {
                 d["VersionName"] = json!(vn);
             }
+            if let Some(dn) = &doc.display_name {
+                d["DisplayName"] = json!(dn);
+            }
             d
         })
         .collect();
     Ok(json!({"DocumentVersions": versions}))
 }
 
+pub fn describe_document_permission(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let doc = load_document(str_of(&input, "Name").unwrap_or_default())?;
+    let ids: Vec<&str> = doc.shared.iter().map(|(a, _)| a.as_str()).collect();
+    let info: Vec<Value> = doc
+        .shared
+        .iter()
+        .map(|(a, v)| json!({"AccountId": a, "SharedDocumentVersion": v}))
+        .collect();
+    Ok(json!({"AccountIds": ids, "AccountSharingInfoList": info}))
+}
+
+pub fn modify_document_permission(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let mut doc = own_document(str_of(&input, "Name").unwrap_or_default())?;
+    let list = |k: &str| -> Vec<String> {
+        input[k]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    let (add, remove) = (list("AccountIdsToAdd"), list("AccountIdsToRemove"));
+    for id in add.iter().chain(&remove) {
+        let ok = id.eq_ignore_ascii_case("all")
+            || (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()));
+        if !ok {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value '{id}' at 'accountIdsToAdd' failed to satisfy constraint: Member must satisfy regular expression pattern: (?i)all|[0-9]{{12}}"
+            )));
+        }
+    }
+    let version = match str_of(&input, "SharedDocumentVersion") {
+        Some(v) if v != "$DEFAULT" && v != "$LATEST" => {
+            doc.version(Some(v))?;
+            v.to_string()
+        }
+        Some(v) => v.to_string(),
+        None => "$DEFAULT".to_string(),
+    };
+    doc.shared
+        .retain(|(a, _)| !remove.iter().any(|r| r.eq_ignore_ascii_case(a)));
+    for id in add {
+        let id = if id.eq_ignore_ascii_case("all") {
+            "all".to_string()
+        } else {
+            id
+        };
+        match doc.shared.iter_mut().find(|(a, _)| *a == id) {
+            Some(entry) => entry.1 = version.clone(),
+            None => doc.shared.push((id, version.clone())),
+        }
+    }
+    if doc.shared.len() > 1000 {
+        return Err(AwsError::new(
+            "DocumentPermissionLimit",
+            "The document cannot be shared with more AWS accounts.",
+        ));
+    }
+    DOCUMENTS.put(&doc.name, &doc)?;
+    Ok(json!({}))
+}
+
 // --- State Manager associations ---
 
 pub fn create_association(ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let name = str_of(&input, "Name").unwrap_or_default();
-    if !name.starts_with("AWS-") && !name.starts_with("AWS") && !DOCUMENTS.contains(name) {
+    let a = new_association(ctx, &input)?;
+    Ok(json!({"AssociationDescription": a}))
+}
+
+fn new_association(ctx: &Context, input: &Value) -> Result<Value, AwsError> {
+    let name = str_of(input, "Name").unwrap_or_default();
+    if !document_exists(name)? {
         return Err(invalid_document(name));
+    }
+    if input.get("InstanceId").is_some() && input.get("Targets").is_some() {
+        return Err(AwsError::new(
+            "InvalidTarget",
+            "You can specify either InstanceId or Targets, not both.",
+        ));
     }
     let id = ids::uuid();
     let now = time::now();
@@ -429,7 +696,94 @@ pub fn create_association(ctx: &Context, input: Value) -> Result<Value, AwsError
     }
     let _ = ctx;
     ASSOCIATIONS.put(&id, &a)?;
-    Ok(json!({"AssociationDescription": a}))
+    ASSOCIATION_VERSIONS.put(&format!("{id}/{:010}", 1), &a)?;
+    crate::tags::set("Association", &id, crate::tags::from_input(input))?;
+    Ok(a)
+}
+
+pub fn association_exists(id: &str) -> bool {
+    ASSOCIATIONS.contains(id)
+}
+
+pub fn create_association_batch(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let mut ok = Vec::new();
+    let mut failed = Vec::new();
+    for entry in input["Entries"].as_array().into_iter().flatten() {
+        match new_association(ctx, entry) {
+            Ok(a) => ok.push(a),
+            Err(e) => failed.push(json!({"Entry": entry, "Message": e.message, "Fault": "Client"})),
+        }
+    }
+    Ok(json!({"Successful": ok, "Failed": failed}))
+}
+
+pub fn list_association_versions(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let id = str_of(&input, "AssociationId").unwrap_or_default();
+    load_association(id)?;
+    let versions: Vec<Value> = ASSOCIATION_VERSIONS
+        .values(&format!("{id}/"))?
+        .into_iter()
+        .map(|a| {
+            let mut out = Map::new();
+            for k in [
+                "AssociationId",
+                "AssociationVersion",
+                "Name",
+                "DocumentVersion",
+                "Parameters",
+                "Targets",
+                "ScheduleExpression",
+                "OutputLocation",
+                "AssociationName",
+                "MaxErrors",
+                "MaxConcurrency",
+                "ComplianceSeverity",
+                "SyncCompliance",
+                "ApplyOnlyAtCronInterval",
+                "CalendarNames",
+                "TargetLocations",
+                "ScheduleOffset",
+                "Duration",
+                "TargetMaps",
+            ] {
+                if let Some(v) = a.get(k) {
+                    out.insert(k.into(), v.clone());
+                }
+            }
+            out.insert("CreatedDate".into(), a["LastUpdateAssociationDate"].clone());
+            Value::Object(out)
+        })
+        .collect();
+    Ok(json!({"AssociationVersions": versions}))
+}
+
+/// Nothing runs an association locally: no execution is ever recorded.
+pub fn describe_association_executions(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    load_association(str_of(&input, "AssociationId").unwrap_or_default())?;
+    Ok(json!({"AssociationExecutions": []}))
+}
+
+pub fn describe_association_execution_targets(
+    _ctx: &Context,
+    input: Value,
+) -> Result<Value, AwsError> {
+    load_association(str_of(&input, "AssociationId").unwrap_or_default())?;
+    Err(not_found(
+        "AssociationExecutionDoesNotExist",
+        "The specified execution ID does not exist. Verify the ID number and try again.",
+    ))
+}
+
+pub fn start_associations_once(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    for id in input["AssociationIds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        load_association(id)?;
+    }
+    Ok(json!({}))
 }
 
 fn load_association(id: &str) -> Result<Value, AwsError> {
@@ -477,6 +831,7 @@ pub fn update_association(_ctx: &Context, input: Value) -> Result<Value, AwsErro
     a["AssociationVersion"] = json!(version.to_string());
     a["LastUpdateAssociationDate"] = json!(time::now());
     ASSOCIATIONS.put(id, &a)?;
+    ASSOCIATION_VERSIONS.put(&format!("{id}/{version:010}"), &a)?;
     Ok(json!({"AssociationDescription": a}))
 }
 
@@ -492,13 +847,50 @@ pub fn delete_association(_ctx: &Context, input: Value) -> Result<Value, AwsErro
     };
     load_association(&id)?;
     ASSOCIATIONS.delete(&id);
+    ASSOCIATION_VERSIONS.delete_range(&Scan::prefix(&format!("{id}/")));
+    crate::tags::forget("Association", &id);
     Ok(json!({}))
 }
 
-pub fn list_associations(_ctx: &Context, _input: Value) -> Result<Value, AwsError> {
+pub fn list_associations(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let filters: Vec<(String, String)> = input["AssociationFilterList"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                str_of(f, "key").unwrap_or_default().to_string(),
+                str_of(f, "value").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
     let list: Vec<Value> = ASSOCIATIONS
         .values("")?
         .into_iter()
+        .filter(|a| {
+            filters.iter().all(|(k, v)| match k.as_str() {
+                "InstanceId" => {
+                    str_of(a, "InstanceId") == Some(v)
+                        || a["Targets"].as_array().into_iter().flatten().any(|t| {
+                            t["Key"] == "InstanceIds"
+                                && t["Values"]
+                                    .as_array()
+                                    .is_some_and(|vs| vs.contains(&json!(v)))
+                        })
+                }
+                "Name" => str_of(a, "Name") == Some(v),
+                "AssociationId" => str_of(a, "AssociationId") == Some(v),
+                "AssociationName" => str_of(a, "AssociationName") == Some(v),
+                "AssociationStatusName" => a["Overview"]["Status"] == json!(v),
+                "ResourceGroupName" => a["Targets"].as_array().into_iter().flatten().any(|t| {
+                    t["Key"] == "resource-groups:Name"
+                        && t["Values"]
+                            .as_array()
+                            .is_some_and(|vs| vs.contains(&json!(v)))
+                }),
+                _ => true,
+            })
+        })
         .map(|a| {
             let mut out = Map::new();
             for k in [
@@ -511,6 +903,10 @@ pub fn list_associations(_ctx: &Context, _input: Value) -> Result<Value, AwsErro
                 "Overview",
                 "ScheduleExpression",
                 "AssociationName",
+                "ScheduleOffset",
+                "Duration",
+                "TargetMaps",
+                "LastExecutionDate",
             ] {
                 if let Some(v) = a.get(k) {
                     out.insert(k.into(), v.clone());
@@ -541,8 +937,9 @@ pub fn create_maintenance_window(_ctx: &Context, input: Value) -> Result<Value, 
     }
     let id = format!("mw-{}", ids::hex(17));
     let mut w = json!({"WindowId": id, "Enabled": true, "CreatedDate": time::now()});
+    crate::tags::set("MaintenanceWindow", &id, crate::tags::from_input(&input))?;
     for (k, v) in input.as_object().into_iter().flatten() {
-        if k != "ClientToken" {
+        if k != "ClientToken" && k != "Tags" {
             w[k] = v.clone();
         }
     }
@@ -586,13 +983,35 @@ pub fn delete_maintenance_window(_ctx: &Context, input: Value) -> Result<Value, 
     let id = str_of(&input, "WindowId").unwrap_or_default();
     load_window(id)?;
     WINDOWS.delete(id);
+    crate::windows::forget_window(id);
+    crate::tags::forget("MaintenanceWindow", id);
     Ok(json!({"WindowId": id}))
 }
 
-pub fn describe_maintenance_windows(_ctx: &Context, _input: Value) -> Result<Value, AwsError> {
+pub fn describe_maintenance_windows(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let filters: Vec<(String, Vec<Value>)> = input["Filters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                str_of(f, "Key").unwrap_or_default().to_string(),
+                f["Values"].as_array().cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
     let list: Vec<Value> = WINDOWS
         .values("")?
         .into_iter()
+        .filter(|w| {
+            filters.iter().all(|(k, vals)| match k.as_str() {
+                "Name" => vals.contains(&w["Name"]),
+                "Enabled" => {
+                    vals.contains(&json!(w["Enabled"].as_bool().unwrap_or(true).to_string()))
+                }
+                _ => true,
+            })
+        })
         .map(|w| {
             let mut out = Map::new();
             for k in [
@@ -639,6 +1058,7 @@ pub fn create_ops_item(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         }
     }
     OPS_ITEMS.put(&id, &item)?;
+    crate::tags::set("OpsItem", &id, crate::tags::from_input(&input))?;
     Ok(json!({"OpsItemId": id, "OpsItemArn": item["OpsItemArn"]}))
 }
 
@@ -687,8 +1107,78 @@ pub fn update_ops_item(ctx: &Context, input: Value) -> Result<Value, AwsError> {
 }
 
 pub fn delete_ops_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    OPS_ITEMS.delete(str_of(&input, "OpsItemId").unwrap_or_default());
+    let id = str_of(&input, "OpsItemId").unwrap_or_default();
+    OPS_ITEMS.delete(id);
+    RELATED_ITEMS.delete_range(&Scan::prefix(format!("{id}/")));
+    crate::tags::forget("OpsItem", id);
     Ok(json!({}))
+}
+
+pub fn ops_item_exists(id: &str) -> bool {
+    OPS_ITEMS.contains(id)
+}
+
+/// `OpsItem id/association id` → the related item.
+const RELATED_ITEMS: Table<Value> = Table::new("ops-item-related-items");
+
+pub fn associate_ops_item_related_item(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let ops_item = str_of(&input, "OpsItemId").unwrap_or_default();
+    load_ops_item(ops_item)?;
+    let uri = str_of(&input, "ResourceUri").unwrap_or_default();
+    if RELATED_ITEMS
+        .values(&format!("{ops_item}/"))?
+        .iter()
+        .any(|r| str_of(r, "ResourceUri") == Some(uri))
+    {
+        return Err(AwsError::new(
+            "OpsItemRelatedItemAlreadyExistsException",
+            format!("The resource {uri} is already associated with the OpsItem {ops_item}."),
+        )
+        .with_member("ResourceUri", json!(uri))
+        .with_member("OpsItemId", json!(ops_item)));
+    }
+    let id = ids::uuid();
+    let now = time::now();
+    let who = json!({"Arn": user_of(ctx)});
+    let item = json!({
+        "OpsItemId": ops_item,
+        "AssociationId": id,
+        "ResourceType": str_of(&input, "ResourceType"),
+        "AssociationType": str_of(&input, "AssociationType"),
+        "ResourceUri": uri,
+        "CreatedBy": who,
+        "CreatedTime": now,
+        "LastModifiedBy": who,
+        "LastModifiedTime": now,
+    });
+    RELATED_ITEMS.put(&format!("{ops_item}/{id}"), &item)?;
+    Ok(json!({"AssociationId": id}))
+}
+
+pub fn disassociate_ops_item_related_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let ops_item = str_of(&input, "OpsItemId").unwrap_or_default();
+    load_ops_item(ops_item)?;
+    let id = str_of(&input, "AssociationId").unwrap_or_default();
+    if !RELATED_ITEMS.delete(&format!("{ops_item}/{id}")) {
+        return Err(not_found(
+            "OpsItemRelatedItemAssociationNotFoundException",
+            "The association wasn't found using the parameters you specified in the call. Verify the information and try again.",
+        ));
+    }
+    Ok(json!({}))
+}
+
+pub fn list_ops_item_related_items(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let prefix = match str_of(&input, "OpsItemId") {
+        Some(id) => format!("{id}/"),
+        None => String::new(),
+    };
+    Ok(json!({"Summaries": RELATED_ITEMS.values(&prefix)?}))
+}
+
+/// OpsItem events come from EventBridge rules AWS runs; none exist locally.
+pub fn list_ops_item_events(_ctx: &Context, _input: Value) -> Result<Value, AwsError> {
+    Ok(json!({"Summaries": []}))
 }
 
 pub fn describe_ops_items(_ctx: &Context, _input: Value) -> Result<Value, AwsError> {
@@ -737,6 +1227,180 @@ pub fn put_inventory(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         INVENTORY.put(&format!("{instance}/{type_name}"), item)?;
     }
     Ok(json!({}))
+}
+
+/// The inventory types AWS defines, with their attributes.
+const AWS_INVENTORY_TYPES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "AWS:Application",
+        &[
+            ("Name", "string"),
+            ("ApplicationType", "string"),
+            ("Publisher", "string"),
+            ("Version", "string"),
+            ("InstalledTime", "string"),
+            ("Architecture", "string"),
+            ("URL", "string"),
+        ],
+    ),
+    (
+        "AWS:AWSComponent",
+        &[
+            ("Name", "string"),
+            ("ApplicationType", "string"),
+            ("Publisher", "string"),
+            ("Version", "string"),
+            ("InstalledTime", "string"),
+            ("Architecture", "string"),
+            ("URL", "string"),
+        ],
+    ),
+    (
+        "AWS:Network",
+        &[
+            ("Name", "string"),
+            ("SubnetMask", "string"),
+            ("Gateway", "string"),
+            ("DHCPServer", "string"),
+            ("DNSServer", "string"),
+            ("MacAddress", "string"),
+            ("IPV4", "string"),
+            ("IPV6", "string"),
+        ],
+    ),
+    (
+        "AWS:WindowsUpdate",
+        &[
+            ("HotFixId", "string"),
+            ("Description", "string"),
+            ("InstalledTime", "string"),
+            ("InstalledBy", "string"),
+        ],
+    ),
+    (
+        "AWS:InstanceInformation",
+        &[
+            ("AgentType", "string"),
+            ("AgentVersion", "string"),
+            ("ComputerName", "string"),
+            ("InstanceId", "string"),
+            ("IpAddress", "string"),
+            ("PlatformName", "string"),
+            ("PlatformType", "string"),
+            ("PlatformVersion", "string"),
+            ("ResourceType", "string"),
+        ],
+    ),
+];
+
+pub fn get_inventory_schema(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let wanted = str_of(&input, "TypeName");
+    let mut schemas: Vec<Value> = AWS_INVENTORY_TYPES
+        .iter()
+        .map(|(name, attrs)| {
+            let attrs: Vec<Value> = attrs
+                .iter()
+                .map(|(n, t)| json!({"Name": n, "DataType": t}))
+                .collect();
+            json!({"TypeName": name, "Version": "1.0", "Attributes": attrs})
+        })
+        .collect();
+    // Custom types: the attributes are the keys their items carry.
+    let mut custom: std::collections::BTreeMap<
+        String,
+        (String, std::collections::BTreeSet<String>),
+    > = Default::default();
+    for (key, item) in INVENTORY.scan(&Scan::prefix(""))? {
+        let type_name = key.split_once('/').map_or("", |(_, t)| t).to_string();
+        if !type_name.starts_with("Custom:") {
+            continue;
+        }
+        let entry = custom.entry(type_name).or_default();
+        entry.0 = str_of(&item, "SchemaVersion").unwrap_or("1.0").to_string();
+        for row in item["Content"].as_array().into_iter().flatten() {
+            entry.1.extend(
+                row.as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k.clone()),
+            );
+        }
+    }
+    for (name, (version, attrs)) in custom {
+        let attrs: Vec<Value> = attrs
+            .iter()
+            .map(|n| json!({"Name": n, "DataType": "string"}))
+            .collect();
+        schemas.push(json!({"TypeName": name, "Version": version, "Attributes": attrs}));
+    }
+    if let Some(t) = wanted {
+        schemas.retain(|s| s["TypeName"] == t);
+        if schemas.is_empty() && !(t.starts_with("AWS:") || t.starts_with("Custom:")) {
+            return Err(AwsError::new(
+                "InvalidTypeNameException",
+                format!("The type name {t} is not valid."),
+            ));
+        }
+    }
+    Ok(json!({"Schemas": schemas}))
+}
+
+/// Deletions finish at once (there is no fleet to sweep): id → record.
+const INVENTORY_DELETIONS: Table<Value> = Table::new("inventory-deletions");
+
+pub fn delete_inventory(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let type_name = str_of(&input, "TypeName").unwrap_or_default();
+    if !type_name.starts_with("Custom:") {
+        return Err(AwsError::new(
+            "InvalidTypeNameException",
+            format!("Only custom inventory types can be deleted; {type_name} is not one."),
+        ));
+    }
+    let keys: Vec<String> = INVENTORY
+        .scan(&Scan::prefix(""))?
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.split_once('/').is_some_and(|(_, t)| t == type_name))
+        .collect();
+    let count = keys.len();
+    if input["DryRun"].as_bool() != Some(true) {
+        for k in &keys {
+            INVENTORY.delete(k);
+        }
+    }
+    let id = ids::uuid();
+    let summary = json!({
+        "TotalCount": count,
+        "RemainingCount": 0,
+        "SummaryItems": [{"Version": "1.0", "Count": count, "RemainingCount": 0}],
+    });
+    let now = time::now();
+    INVENTORY_DELETIONS.put(
+        &id,
+        &json!({
+            "DeletionId": id,
+            "TypeName": type_name,
+            "DeletionStartTime": now,
+            "LastStatus": "Complete",
+            "LastStatusMessage": "Deletion is successful",
+            "DeletionSummary": summary,
+            "LastStatusUpdateTime": now,
+        }),
+    )?;
+    Ok(json!({"DeletionId": id, "TypeName": type_name, "DeletionSummary": summary}))
+}
+
+pub fn describe_inventory_deletions(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let list = match str_of(&input, "DeletionId") {
+        Some(id) => vec![INVENTORY_DELETIONS.get(id)?.ok_or_else(|| {
+            AwsError::new(
+                "InvalidDeletionIdException",
+                "The ID specified for the delete operation does not exist or is not valid. Verify the ID and try again.",
+            )
+        })?],
+        None => INVENTORY_DELETIONS.values("")?,
+    };
+    Ok(json!({"InventoryDeletions": list}))
 }
 
 pub fn get_inventory(_ctx: &Context, _input: Value) -> Result<Value, AwsError> {
