@@ -292,3 +292,106 @@ def test_automation_is_not_implemented_and_says_so(ssm):
         ssm.start_automation_execution(DocumentName="AWS-RestartEC2Instance")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert ssm.describe_automation_executions()["AutomationExecutionMetadataList"] == []
+
+
+def test_hybrid_activations(ssm):
+    role = "SSMServiceRole"
+    act = ssm.create_activation(IamRole=role, DefaultInstanceName="edge", RegistrationLimit=3,
+                                Description="lab", Tags=[{"Key": "k", "Value": "v"}])
+    aid, code = act["ActivationId"], act["ActivationCode"]
+    assert len(code) == 20 and len(aid) == 36
+    listed = ssm.describe_activations(Filters=[{"FilterKey": "ActivationIds", "FilterValues": [aid]}])["ActivationList"]
+    assert len(listed) == 1
+    a = listed[0]
+    assert (a["IamRole"], a["DefaultInstanceName"], a["RegistrationLimit"], a["RegistrationsCount"], a["Expired"]) == (
+        role, "edge", 3, 0, False)
+    assert a["Tags"] == [{"Key": "k", "Value": "v"}]
+    ssm.delete_activation(ActivationId=aid)
+    assert error_of(ssm.delete_activation, ActivationId=aid)["Code"] == "InvalidActivationId"
+    # No node ever registers locally.
+    assert error_of(ssm.deregister_managed_instance, InstanceId="mi-0123456789abcdef0")["Code"] == "InvalidInstanceId"
+    assert error_of(ssm.update_managed_instance_role, InstanceId="mi-0123456789abcdef0",
+                    IamRole=role)["Code"] == "InvalidInstanceId"
+    assert ssm.describe_instance_properties()["InstanceProperties"] == []
+    assert ssm.list_nodes()["Nodes"] == []
+
+
+def test_instance_associations_and_status(ssm):
+    iid = "i-0fedcba9876543210"
+    a = ssm.create_association(Name="AWS-RunShellScript", InstanceId=iid,
+                               Parameters={"commands": ["id"]})["AssociationDescription"]
+    eff = ssm.describe_effective_instance_associations(InstanceId=iid)["Associations"]
+    assert [e["AssociationId"] for e in eff] == [a["AssociationId"]]
+    assert "commands" in json.loads(eff[0]["Content"])["parameters"]
+    st = ssm.describe_instance_associations_status(InstanceId=iid)["InstanceAssociationStatusInfos"]
+    assert [s["AssociationId"] for s in st] == [a["AssociationId"]] and st[0]["Status"] == "Pending"
+    out = ssm.update_association_status(Name="AWS-RunShellScript", InstanceId=iid, AssociationStatus={
+        "Date": datetime.datetime(2024, 1, 1), "Name": "Success", "Message": "done"})["AssociationDescription"]
+    assert out["Status"]["Name"] == "Success" and out["Status"]["Message"] == "done"
+    err = error_of(ssm.update_association_status, Name="AWS-RunPowerShellScript", InstanceId=iid,
+                   AssociationStatus={"Date": datetime.datetime(2024, 1, 1), "Name": "Success", "Message": "x"})
+    assert err["Code"] == "AssociationDoesNotExist", err
+    ssm.delete_association(AssociationId=a["AssociationId"])
+
+
+def test_patch_states_and_properties(ssm):
+    assert ssm.describe_instance_patch_states(InstanceIds=["i-0123456789abcdef0"])["InstancePatchStates"] == []
+    assert ssm.describe_instance_patches(InstanceId="i-0123456789abcdef0")["Patches"] == []
+    assert ssm.describe_instance_patch_states_for_patch_group(PatchGroup="g")["InstancePatchStates"] == []
+    state = ssm.describe_patch_group_state(PatchGroup="g")
+    assert state["Instances"] == 0 and state["InstancesWithMissingPatches"] == 0
+    assert ssm.describe_available_patches()["Patches"] == []
+    props = ssm.describe_patch_properties(OperatingSystem="AMAZON_LINUX_2", Property="CLASSIFICATION")["Properties"]
+    assert {"Name": "Security"} in props
+    sev = ssm.describe_patch_properties(OperatingSystem="WINDOWS", Property="MSRC_SEVERITY")["Properties"]
+    assert {"Name": "Critical"} in sev
+    bid = ssm.create_patch_baseline(Name=f"pb-{uid()}", OperatingSystem="UBUNTU")["BaselineId"]
+    assert ssm.describe_effective_patches_for_patch_baseline(BaselineId=bid)["EffectivePatches"] == []
+    assert error_of(ssm.describe_effective_patches_for_patch_baseline,
+                    BaselineId="pb-0123456789abcdef0")["Code"] == "DoesNotExistException"
+    ssm.delete_patch_baseline(BaselineId=bid)
+    assert ssm.get_ops_summary()["Entities"] == []
+
+
+def test_parameter_resource_policies(ssm):
+    name = f"/rp/{uid()}"
+    arn = f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{name}"
+    ssm.put_parameter(Name=name, Value="v", Type="String", Tier="Advanced")
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "Share", "Effect": "Allow", "Principal": {"AWS": "111122223333"},
+        "Action": ["ssm:GetParameter"], "Resource": arn}]})
+    put = ssm.put_resource_policy(ResourceArn=arn, Policy=policy)
+    pid, phash = put["PolicyId"], put["PolicyHash"]
+    got = ssm.get_resource_policies(ResourceArn=arn)["Policies"]
+    assert got == [{"PolicyId": pid, "PolicyHash": phash, "Policy": policy}]
+    err = error_of(ssm.put_resource_policy, ResourceArn=arn, Policy=policy, PolicyId=pid, PolicyHash="stale")
+    assert err["Code"] == "ResourcePolicyConflictException", err
+    err = error_of(ssm.put_resource_policy, ResourceArn=arn, Policy="{not json")
+    assert err["Code"] == "MalformedResourcePolicyDocumentException", err
+    ssm.delete_resource_policy(ResourceArn=arn, PolicyId=pid, PolicyHash=phash)
+    assert ssm.get_resource_policies(ResourceArn=arn)["Policies"] == []
+    err = error_of(ssm.delete_resource_policy, ResourceArn=arn, PolicyId=pid, PolicyHash=phash)
+    assert err["Code"] == "ResourcePolicyNotFoundException", err
+    missing = f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/rp/none-{uid()}"
+    err = error_of(ssm.get_resource_policies, ResourceArn=missing)
+    assert err["Code"] == "ResourceNotFoundException", err
+    # Only advanced-tier parameters can be shared.
+    std = f"/rp/{uid()}"
+    ssm.put_parameter(Name=std, Value="v", Type="String")
+    err = error_of(ssm.put_resource_policy, ResourceArn=f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{std}",
+                   Policy=policy)
+    assert err["Code"] == "ResourcePolicyInvalidParameterException", err
+
+
+def test_change_calendar_state(ssm):
+    name = f"cal-{uid()}"
+    ics = "BEGIN:VCALENDAR\r\nPRODID:-//AWS//Change Calendar 1.0//EN\r\nVERSION:2.0\r\nX-CALENDAR-TYPE:DEFAULT_OPEN\r\nEND:VCALENDAR\r\n"
+    ssm.create_document(Name=name, Content=ics, DocumentType="ChangeCalendar", DocumentFormat="TEXT")
+    out = ssm.get_calendar_state(CalendarNames=[name])
+    assert out["State"] == "OPEN" and out["AtTime"]
+    closed = f"cal-{uid()}"
+    ssm.create_document(Name=closed, Content=ics.replace("DEFAULT_OPEN", "DEFAULT_CLOSED"),
+                        DocumentType="ChangeCalendar", DocumentFormat="TEXT")
+    assert ssm.get_calendar_state(CalendarNames=[name, closed])["State"] == "CLOSED"
+    assert error_of(ssm.get_calendar_state, CalendarNames=["AWS-RunShellScript"])["Code"] == "InvalidDocumentType"
+    assert error_of(ssm.get_calendar_state, CalendarNames=[f"nope-{uid()}"])["Code"] == "InvalidDocument"

@@ -540,7 +540,7 @@ pub fn list_documents(ctx: &Context, input: Value) -> Result<Value, AwsError> {
             next = out
                 .last()
                 .and_then(|d: &Value| str_of(d, "Name"))
-                .map(|n| ministack_sdk::pagination::encode(n));
+                .map(ministack_sdk::pagination::encode);
             break;
         }
         out.push(doc.identifier()?);
@@ -671,7 +671,7 @@ fn new_association(ctx: &Context, input: &Value) -> Result<Value, AwsError> {
         "Date": now,
         "LastUpdateAssociationDate": now,
         "Overview": {"Status": "Pending", "DetailedStatus": "Creating"},
-        "DocumentVersion": str_of(&input, "DocumentVersion").unwrap_or("$DEFAULT"),
+        "DocumentVersion": str_of(input, "DocumentVersion").unwrap_or("$DEFAULT"),
         "ApplyOnlyAtCronInterval": input.get("ApplyOnlyAtCronInterval").cloned().unwrap_or(json!(false)),
     });
     for k in [
@@ -847,7 +847,7 @@ pub fn delete_association(_ctx: &Context, input: Value) -> Result<Value, AwsErro
     };
     load_association(&id)?;
     ASSOCIATIONS.delete(&id);
-    ASSOCIATION_VERSIONS.delete_range(&Scan::prefix(&format!("{id}/")));
+    ASSOCIATION_VERSIONS.delete_range(&Scan::prefix(format!("{id}/")));
     crate::tags::forget("Association", &id);
     Ok(json!({}))
 }
@@ -1444,10 +1444,141 @@ pub fn list_inventory_entries(_ctx: &Context, input: Value) -> Result<Value, Aws
 /// Sessions need the SSM agent on a managed instance; none exists here.
 pub fn start_session(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let target = str_of(&input, "Target").unwrap_or_default();
+    if let Some(doc) = str_of(&input, "DocumentName") {
+        load_document(doc)?;
+    }
     Err(AwsError::new(
         "TargetNotConnected",
         format!(
             "{target} is not connected: Session Manager needs the SSM agent on a managed instance, and ministack runs none."
         ),
     ))
+}
+
+// --- associations seen from one instance ---
+
+/// Associations that name the instance directly or by an InstanceIds target.
+fn associations_of(instance: &str) -> Result<Vec<Value>, AwsError> {
+    Ok(ASSOCIATIONS
+        .values("")?
+        .into_iter()
+        .filter(|a| {
+            str_of(a, "InstanceId") == Some(instance)
+                || a["Targets"].as_array().into_iter().flatten().any(|t| {
+                    t["Key"] == "InstanceIds"
+                        && t["Values"]
+                            .as_array()
+                            .is_some_and(|v| v.contains(&json!(instance)))
+                })
+        })
+        .collect())
+}
+
+pub fn describe_effective_instance_associations(
+    _ctx: &Context,
+    input: Value,
+) -> Result<Value, AwsError> {
+    let instance = str_of(&input, "InstanceId").unwrap_or_default();
+    let mut out = Vec::new();
+    for a in associations_of(instance)? {
+        let doc = load_document(str_of(&a, "Name").unwrap_or_default())?;
+        let (_, v) = doc.version(str_of(&a, "DocumentVersion"))?;
+        out.push(json!({
+            "AssociationId": a["AssociationId"],
+            "InstanceId": instance,
+            "Content": v.content,
+            "AssociationVersion": a["AssociationVersion"],
+        }));
+    }
+    Ok(json!({"Associations": out}))
+}
+
+pub fn describe_instance_associations_status(
+    _ctx: &Context,
+    input: Value,
+) -> Result<Value, AwsError> {
+    let instance = str_of(&input, "InstanceId").unwrap_or_default();
+    let out: Vec<Value> = associations_of(instance)?
+        .into_iter()
+        .map(|a| {
+            let status = a["Status"]["Name"]
+                .as_str()
+                .or(a["Overview"]["Status"].as_str())
+                .unwrap_or("Pending")
+                .to_string();
+            let mut s = json!({
+                "AssociationId": a["AssociationId"],
+                "Name": a["Name"],
+                "DocumentVersion": a["DocumentVersion"],
+                "AssociationVersion": a["AssociationVersion"],
+                "InstanceId": instance,
+                "ExecutionDate": a["LastUpdateAssociationDate"],
+                "Status": status,
+                "DetailedStatus": status,
+            });
+            if let Some(n) = a.get("AssociationName") {
+                s["AssociationName"] = n.clone();
+            }
+            s
+        })
+        .collect();
+    Ok(json!({"InstanceAssociationStatusInfos": out}))
+}
+
+pub fn update_association_status(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let name = str_of(&input, "Name").unwrap_or_default();
+    let instance = str_of(&input, "InstanceId").unwrap_or_default();
+    let mut a = ASSOCIATIONS
+        .values("")?
+        .into_iter()
+        .find(|a| str_of(a, "Name") == Some(name) && str_of(a, "InstanceId") == Some(instance))
+        .ok_or_else(|| {
+            not_found(
+                "AssociationDoesNotExist",
+                "The specified association does not exist.",
+            )
+        })?;
+    let status = input["AssociationStatus"].clone();
+    if a["Status"]["Name"] == status["Name"] && a["Status"]["Message"] == status["Message"] {
+        return Err(AwsError::new(
+            "StatusUnchanged",
+            "The updated status is the same as the current status.",
+        ));
+    }
+    a["Status"] = status.clone();
+    a["Overview"] = json!({"Status": status["Name"], "DetailedStatus": status["Name"]});
+    a["LastUpdateAssociationDate"] = json!(time::now());
+    let id = str_of(&a, "AssociationId").unwrap_or_default().to_string();
+    ASSOCIATIONS.put(&id, &a)?;
+    Ok(json!({"AssociationDescription": a}))
+}
+
+// --- Change Calendar ---
+
+/// A calendar is open unless its type is DEFAULT_CLOSED (events, which
+/// would flip it for their duration, are not evaluated).
+pub fn get_calendar_state(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let mut state = "OPEN";
+    for name in input["CalendarNames"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let doc = load_document(name)?;
+        if doc.document_type != "ChangeCalendar" {
+            return Err(AwsError::new(
+                "InvalidDocumentType",
+                format!("The document {name} is not a change calendar."),
+            ));
+        }
+        let (_, v) = doc.version(None)?;
+        if v.content.contains("X-CALENDAR-TYPE:DEFAULT_CLOSED") {
+            state = "CLOSED";
+        }
+    }
+    let at = str_of(&input, "AtTime")
+        .map(str::to_string)
+        .unwrap_or_else(|| time::iso8601(time::now_secs()));
+    Ok(json!({"State": state, "AtTime": at}))
 }

@@ -17,6 +17,7 @@ use ministack_sdk::prelude::*;
 mod aws_documents;
 mod commands;
 mod documents;
+mod nodes;
 mod ops;
 mod params;
 mod patch;
@@ -240,6 +241,59 @@ impl Service for Ssm {
                 "DescribeAutomationExecutions",
                 ops::describe_automation_executions,
             )
+            .op("CreateActivation", nodes::create_activation)
+            .op("DescribeActivations", nodes::describe_activations)
+            .op("DeleteActivation", nodes::delete_activation)
+            .op(
+                "DeregisterManagedInstance",
+                nodes::deregister_managed_instance,
+            )
+            .op(
+                "UpdateManagedInstanceRole",
+                nodes::update_managed_instance_role,
+            )
+            .op(
+                "DescribeInstanceProperties",
+                nodes::describe_instance_properties,
+            )
+            .op("ListNodes", nodes::list_nodes)
+            .op("ListNodesSummary", nodes::list_nodes_summary)
+            .op("GetOpsSummary", nodes::get_ops_summary)
+            .op(
+                "DescribeInstancePatchStates",
+                nodes::describe_instance_patch_states,
+            )
+            .op(
+                "DescribeInstancePatchStatesForPatchGroup",
+                nodes::describe_instance_patch_states,
+            )
+            .op("DescribeInstancePatches", nodes::describe_instance_patches)
+            .op("DescribePatchGroupState", nodes::describe_patch_group_state)
+            .op(
+                "DescribeAvailablePatches",
+                nodes::describe_available_patches,
+            )
+            .op("DescribePatchProperties", nodes::describe_patch_properties)
+            .op(
+                "DescribeEffectivePatchesForPatchBaseline",
+                patch::describe_effective_patches_for_patch_baseline,
+            )
+            .op("PutResourcePolicy", nodes::put_resource_policy)
+            .op("GetResourcePolicies", nodes::get_resource_policies)
+            .op("DeleteResourcePolicy", nodes::delete_resource_policy)
+            .op(
+                "DescribeEffectiveInstanceAssociations",
+                documents::describe_effective_instance_associations,
+            )
+            .op(
+                "DescribeInstanceAssociationsStatus",
+                documents::describe_instance_associations_status,
+            )
+            .op(
+                "UpdateAssociationStatus",
+                documents::update_association_status,
+            )
+            .op("GetCalendarState", documents::get_calendar_state)
     }
 }
 
@@ -255,6 +309,6 @@ mod tests {
             ministack_sdk::coverage::<Ssm>().unknown,
             Vec::<String>::new()
         );
-        assert_eq!(Ssm::router().operations().len(), 108);
+        assert_eq!(Ssm::router().operations().len(), 131);
     }
 }

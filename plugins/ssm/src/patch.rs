@@ -364,3 +364,12 @@ pub fn describe_patch_groups(ctx: &Context, _input: Value) -> Result<Value, AwsE
     }
     Ok(json!({"Mappings": out}))
 }
+
+/// No patch catalogue is kept locally, so no patch applies to a baseline.
+pub fn describe_effective_patches_for_patch_baseline(
+    ctx: &Context,
+    input: Value,
+) -> Result<Value, AwsError> {
+    find(ctx, str_of(&input, "BaselineId").unwrap_or_default())?;
+    Ok(json!({"EffectivePatches": []}))
+}
