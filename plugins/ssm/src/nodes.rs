@@ -242,6 +242,15 @@ pub fn put_resource_policy(_ctx: &Context, input: Value) -> Result<Value, AwsErr
             "The policy must be a JSON object with a Statement.",
         ));
     }
+    // The API reference: a policy is at most 1024 bytes.
+    if text.len() > 1024 {
+        return Err(AwsError::new(
+            "ResourcePolicyLimitExceededException",
+            "A policy can't be greater than 1024 bytes in size.",
+        )
+        .with_member("Limit", json!(1024))
+        .with_member("LimitType", json!("PolicySize")));
+    }
     let key = arn.to_string();
     let mut list = POLICIES.get(&key)?.unwrap_or_default();
     let new_hash = hash::sha256_hex(text.as_bytes());
@@ -261,14 +270,6 @@ pub fn put_resource_policy(_ctx: &Context, input: Value) -> Result<Value, AwsErr
             id.to_string()
         }
         None => {
-            if list.len() >= 1 {
-                return Err(AwsError::new(
-                    "ResourcePolicyLimitExceededException",
-                    "The resource already has a policy; update it with its PolicyId and PolicyHash.",
-                )
-                .with_member("Limit", json!(1))
-                .with_member("LimitType", json!("PolicyCount")));
-            }
             let id = ids::uuid();
             list.push(json!({"PolicyId": id, "PolicyHash": new_hash, "Policy": text}));
             id
