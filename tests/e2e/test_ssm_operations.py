@@ -395,3 +395,37 @@ def test_change_calendar_state(ssm):
     assert ssm.get_calendar_state(CalendarNames=[name, closed])["State"] == "CLOSED"
     assert error_of(ssm.get_calendar_state, CalendarNames=["AWS-RunShellScript"])["Code"] == "InvalidDocumentType"
     assert error_of(ssm.get_calendar_state, CalendarNames=[f"nope-{uid()}"])["Code"] == "InvalidDocument"
+
+
+def test_nothing_has_executed_so_executions_are_not_found(ssm):
+    eid = str(uuid.uuid4())
+    for call, kw in [
+        (ssm.get_automation_execution, {}),
+        (ssm.stop_automation_execution, {}),
+        (ssm.describe_automation_step_executions, {}),
+        (ssm.send_automation_signal, {"SignalType": "Approve"}),
+    ]:
+        assert error_of(call, AutomationExecutionId=eid, **kw)["Code"] == "AutomationExecutionNotFoundException"
+    assert error_of(ssm.describe_maintenance_window_execution_task_invocations, WindowExecutionId=eid,
+                    TaskId=eid)["Code"] == "DoesNotExistException"
+    assert error_of(ssm.get_maintenance_window_execution_task_invocation, WindowExecutionId=eid,
+                    TaskId=eid, InvocationId=eid)["Code"] == "DoesNotExistException"
+
+
+def test_document_reviews(ssm):
+    name = f"tpl-{uid()}"
+    ssm.create_document(Name=name, DocumentType="Command", Content=json.dumps(
+        {"schemaVersion": "2.2", "mainSteps": [{"action": "aws:runShellScript", "name": "a",
+                                                  "inputs": {"runCommand": ["true"]}}]}))
+    ssm.update_document_metadata(Name=name, DocumentVersion="1", DocumentReviews={
+        "Action": "SendForReview", "Comment": [{"Type": "Comment", "Content": "please"}]})
+    ssm.update_document_metadata(Name=name, DocumentVersion="1", DocumentReviews={"Action": "Approve"})
+    hist = ssm.list_document_metadata_history(Name=name, DocumentVersion="1", Metadata="DocumentReviews")
+    assert hist["Name"] == name and hist["DocumentVersion"] == "1" and hist["Author"]
+    responses = hist["Metadata"]["ReviewerResponse"]
+    assert [r["ReviewStatus"] for r in responses] == ["PENDING", "APPROVED"]
+    assert responses[0]["Comment"] == [{"Type": "Comment", "Content": "please"}]
+    assert ssm.describe_document(Name=name)["Document"]["ReviewStatus"] == "APPROVED"
+    err = error_of(ssm.update_document_metadata, Name=name, DocumentVersion="7",
+                   DocumentReviews={"Action": "Approve"})
+    assert err["Code"] == "InvalidDocumentVersion", err

@@ -37,6 +37,12 @@ struct Document {
     /// Accounts the document is shared with (`all`: public) → shared version.
     #[serde(default)]
     shared: Vec<(String, String)>,
+    /// Review responses (UpdateDocumentMetadata), oldest first, with the
+    /// version each concerns.
+    #[serde(default)]
+    reviews: Vec<(u32, Value)>,
+    #[serde(default)]
+    author: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
@@ -110,6 +116,8 @@ impl Document {
                 created,
             }],
             shared: vec![("all".into(), "$DEFAULT".into())],
+            reviews: Vec::new(),
+            author: None,
         }
     }
 
@@ -214,6 +222,24 @@ impl Document {
         }
         if let Some(desc) = content["description"].as_str() {
             d["Description"] = json!(desc);
+        }
+        if let Some(a) = &self.author {
+            d["Author"] = json!(a);
+        }
+        let reviews: Vec<&Value> = self
+            .reviews
+            .iter()
+            .filter(|(v, _)| *v == n)
+            .map(|(_, r)| r)
+            .collect();
+        if let Some(last) = reviews.last() {
+            d["ReviewStatus"] = last["ReviewStatus"].clone();
+            d["ReviewInformation"] = json!(
+                reviews
+                    .iter()
+                    .map(|r| json!({"ReviewedTime": r["UpdatedTime"], "Status": r["ReviewStatus"], "Reviewer": r["Reviewer"]}))
+                    .collect::<Vec<_>>()
+            );
         }
         for (k, val) in [
             ("VersionName", &v.version_name),
@@ -321,6 +347,8 @@ pub fn create_document(ctx: &Context, input: Value) -> Result<Value, AwsError> {
             created: now,
         }],
         shared: Vec::new(),
+        reviews: Vec::new(),
+        author: Some(user_of(ctx)),
     };
     DOCUMENTS.put(&name, &doc)?;
     crate::tags::set("Document", &name, crate::tags::from_input(&input))?;
@@ -1581,4 +1609,50 @@ pub fn get_calendar_state(_ctx: &Context, input: Value) -> Result<Value, AwsErro
         .map(str::to_string)
         .unwrap_or_else(|| time::iso8601(time::now_secs()));
     Ok(json!({"State": state, "AtTime": at}))
+}
+
+// --- document reviews (Change Manager) ---
+
+pub fn update_document_metadata(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let mut doc = own_document(str_of(&input, "Name").unwrap_or_default())?;
+    let (n, _) = doc.version(str_of(&input, "DocumentVersion"))?;
+    let review = &input["DocumentReviews"];
+    let status = match str_of(review, "Action").unwrap_or_default() {
+        "Approve" => "APPROVED",
+        "Reject" => "REJECTED",
+        _ => "PENDING",
+    };
+    let now = time::now();
+    let mut response = json!({
+        "CreateTime": now,
+        "UpdatedTime": now,
+        "ReviewStatus": status,
+        "Reviewer": user_of(ctx),
+    });
+    if let Some(c) = review.get("Comment") {
+        response["Comment"] = c.clone();
+    }
+    doc.reviews.push((n, response));
+    DOCUMENTS.put(&doc.name, &doc)?;
+    Ok(json!({}))
+}
+
+pub fn list_document_metadata_history(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let doc = load_document(str_of(&input, "Name").unwrap_or_default())?;
+    let (n, _) = doc.version(str_of(&input, "DocumentVersion"))?;
+    let responses: Vec<&Value> = doc
+        .reviews
+        .iter()
+        .filter(|(v, _)| *v == n)
+        .map(|(_, r)| r)
+        .collect();
+    let mut out = json!({
+        "Name": doc.name,
+        "DocumentVersion": n.to_string(),
+        "Metadata": {"ReviewerResponse": responses},
+    });
+    if let Some(a) = &doc.author {
+        out["Author"] = json!(a);
+    }
+    Ok(out)
 }

@@ -294,6 +294,35 @@ impl Service for Ssm {
                 documents::update_association_status,
             )
             .op("GetCalendarState", documents::get_calendar_state)
+            .op(
+                "DescribeMaintenanceWindowExecutionTaskInvocations",
+                windows::describe_execution_task_invocations,
+            )
+            .op(
+                "GetMaintenanceWindowExecutionTaskInvocation",
+                windows::get_execution_task_invocation,
+            )
+            .op(
+                "GetAutomationExecution",
+                ops::automation_execution_not_found,
+            )
+            .op(
+                "StopAutomationExecution",
+                ops::automation_execution_not_found,
+            )
+            .op("SendAutomationSignal", ops::automation_execution_not_found)
+            .op(
+                "DescribeAutomationStepExecutions",
+                ops::automation_execution_not_found,
+            )
+            .op(
+                "UpdateDocumentMetadata",
+                documents::update_document_metadata,
+            )
+            .op(
+                "ListDocumentMetadataHistory",
+                documents::list_document_metadata_history,
+            )
     }
 }
 
@@ -309,6 +338,6 @@ mod tests {
             ministack_sdk::coverage::<Ssm>().unknown,
             Vec::<String>::new()
         );
-        assert_eq!(Ssm::router().operations().len(), 131);
+        assert_eq!(Ssm::router().operations().len(), 139);
     }
 }

@@ -643,3 +643,14 @@ pub fn resume_session(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
 pub fn describe_automation_executions(_ctx: &Context, _input: Value) -> Result<Value, AwsError> {
     Ok(json!({"AutomationExecutionMetadataList": []}))
 }
+
+/// Reads of one automation execution: none was ever started.
+pub fn automation_execution_not_found(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    Err(AwsError::not_found(
+        "AutomationExecutionNotFoundException",
+        format!(
+            "Automation execution {} does not exist.",
+            str_of(&input, "AutomationExecutionId").unwrap_or_default()
+        ),
+    ))
+}

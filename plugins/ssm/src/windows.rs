@@ -322,6 +322,21 @@ pub fn describe_execution_tasks(_ctx: &Context, input: Value) -> Result<Value, A
     ))
 }
 
+pub fn describe_execution_task_invocations(
+    _ctx: &Context,
+    input: Value,
+) -> Result<Value, AwsError> {
+    Err(execution_not_found(
+        str_of(&input, "WindowExecutionId").unwrap_or_default(),
+    ))
+}
+
+pub fn get_execution_task_invocation(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    Err(execution_not_found(
+        str_of(&input, "WindowExecutionId").unwrap_or_default(),
+    ))
+}
+
 pub fn cancel_execution(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     Err(execution_not_found(
         str_of(&input, "WindowExecutionId").unwrap_or_default(),
