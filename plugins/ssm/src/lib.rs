@@ -1,5 +1,5 @@
-//! AWS Systems Manager as a ministack plugin: Parameter Store and the Run
-//! Command family.
+//! AWS Systems Manager as a ministack plugin: Parameter Store, Run
+//! Command and the records around them.
 //!
 //! A parameter is one record (per account and region) holding every version
 //! (at most 100) with its labels; tags live on the record. SecureString
@@ -7,10 +7,15 @@
 //! opaque base64 blob, as AWS returns the ciphertext. The public
 //! `/aws/service/...` parameters (latest AMI ids, the region list) are
 //! answered from [`public`]. Run Command records commands; every invocation
-//! ends `Success` with empty output. Documents (with versions), associations,
-//! maintenance windows, OpsItems and inventory are stored ([`documents`]);
-//! sessions answer `TargetNotConnected`. Every other SSM operation is left
-//! to the host, which answers it as not implemented.
+//! ends `Success` with empty output. Documents (with versions, AWS-owned
+//! ones in [`aws_documents`]), associations, maintenance windows
+//! ([`windows`]), OpsItems, inventory, compliance and OpsMetadata ([`ops`]),
+//! patch baselines ([`patch`]), activations and resource policies
+//! ([`nodes`]) are stored; tags on them live in [`tags`]. Nothing runs (no
+//! agent, no managed node): executions are listed empty or not found, and
+//! sessions answer `TargetNotConnected`. The few operations that would have
+//! to run something (automation, change requests, just-in-time access) are
+//! left to the host, which answers them as not implemented.
 
 use ministack_sdk::prelude::*;
 
