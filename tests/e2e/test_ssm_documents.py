@@ -160,3 +160,23 @@ def test_document_permissions(ssm):
     assert err["Code"] == "InvalidDocument", err
     err = error_of(ssm.modify_document_permission, Name=name, PermissionType="Nope")
     assert err["Code"] == "ValidationException", err
+
+
+def test_platform_types_follow_the_plugins(ssm):
+    shell = ssm.create_document(Name=f"sh-{uid()}", Content=json.dumps(CONTENT),
+                                DocumentType="Command")["DocumentDescription"]
+    assert shell["PlatformTypes"] == ["Linux", "MacOS"]
+    ps = dict(CONTENT, mainSteps=[{"action": "aws:runPowerShellScript", "name": "p",
+                                   "inputs": {"runCommand": ["dir"]}}])
+    d = ssm.create_document(Name=f"ps-{uid()}", Content=json.dumps(ps), DocumentType="Command")
+    assert d["DocumentDescription"]["PlatformTypes"] == ["Windows"]
+    assert ssm.describe_document(Name="AWS-RunShellScript")["Document"]["PlatformTypes"] == ["Linux", "MacOS"]
+
+
+def test_aws_published_names_are_usable_without_local_content(ssm):
+    # Associations and commands may name any AWS-published document.
+    a = ssm.create_association(Name="AWS-ConfigureCloudWatch", InstanceId="i-0123456789abcdef0")
+    ssm.delete_association(AssociationId=a["AssociationDescription"]["AssociationId"])
+    ssm.send_command(InstanceIds=["i-0123456789abcdef0"], DocumentName="AWS-ApplyAnsiblePlaybooks")
+    # Reading one whose content is not kept is InvalidDocument.
+    assert error_of(ssm.get_document, Name="AWS-ConfigureCloudWatch")["Code"] == "InvalidDocument"

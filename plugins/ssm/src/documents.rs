@@ -174,12 +174,36 @@ impl Document {
             .unwrap_or_else(|| "2.2".into())
     }
 
+    /// The platforms a Command document's plugins run on: shell scripts on
+    /// Linux and macOS, PowerShell on Windows; anything else everywhere.
     fn platforms(&self) -> Value {
-        match self.document_type.as_str() {
-            "Session" | "Automation" => json!(["Windows", "Linux", "MacOS"]),
-            _ if self.name == "AWS-RunPowerShellScript" => json!(["Windows"]),
-            _ if self.name == "AWS-RunShellScript" => json!(["Linux", "MacOS"]),
-            _ => json!(["Windows", "Linux", "MacOS"]),
+        let all = json!(["Windows", "Linux", "MacOS"]);
+        if self.document_type != "Command" {
+            return all;
+        }
+        let Ok((_, v)) = self.version(None) else {
+            return all;
+        };
+        let content = parse_content(&v.content, &self.document_format).unwrap_or(Value::Null);
+        let mut actions: Vec<String> = content["mainSteps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["action"].as_str().map(str::to_string))
+            .collect();
+        actions.extend(
+            content["runtimeConfig"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone()),
+        );
+        let shell = actions.iter().any(|a| a == "aws:runShellScript");
+        let powershell = actions.iter().any(|a| a == "aws:runPowerShellScript");
+        match (shell, powershell) {
+            (true, false) => json!(["Linux", "MacOS"]),
+            (false, true) => json!(["Windows"]),
+            _ => all,
         }
     }
 
@@ -293,8 +317,29 @@ fn load_document(name: &str) -> Result<Document, AwsError> {
     find_document(name)?.ok_or_else(|| invalid_document(name))
 }
 
-/// Whether SendCommand, associations and tags may name this document.
+/// Prefixes of the names of documents AWS publishes (hundreds; only a few
+/// are kept here with their content).
+const AWS_PREFIXES: &[&str] = &[
+    "AWS-",
+    "AWSEC2-",
+    "AWSSupport-",
+    "AWSConfigRemediation-",
+    "AWSFleetManager-",
+    "AWSQuickSetupType-",
+    "AmazonCloudWatch-",
+    "AmazonInspector",
+];
+
+/// Whether SendCommand, associations and window tasks may name this
+/// document: a stored one, or any name AWS publishes documents under (a
+/// local convenience: their content is not all known here).
 pub fn document_exists(name: &str) -> Result<bool, AwsError> {
+    let plain = name.rsplit_once(":document/").map_or(name, |(_, n)| n);
+    Ok(AWS_PREFIXES.iter().any(|p| plain.starts_with(p)) || find_document(name)?.is_some())
+}
+
+/// Whether tags may be put on this document: only one that exists here.
+pub fn document_is_known(name: &str) -> Result<bool, AwsError> {
     Ok(find_document(name)?.is_some())
 }
 
@@ -1509,12 +1554,18 @@ pub fn describe_effective_instance_associations(
     let instance = str_of(&input, "InstanceId").unwrap_or_default();
     let mut out = Vec::new();
     for a in associations_of(instance)? {
-        let doc = load_document(str_of(&a, "Name").unwrap_or_default())?;
-        let (_, v) = doc.version(str_of(&a, "DocumentVersion"))?;
+        // An AWS document whose content is not kept here reads as `{}`.
+        let content = match find_document(str_of(&a, "Name").unwrap_or_default())? {
+            Some(doc) => doc
+                .version(str_of(&a, "DocumentVersion"))
+                .map(|(_, v)| v.content.clone())
+                .unwrap_or_default(),
+            None => "{}".to_string(),
+        };
         out.push(json!({
             "AssociationId": a["AssociationId"],
             "InstanceId": instance,
-            "Content": v.content,
+            "Content": content,
             "AssociationVersion": a["AssociationVersion"],
         }));
     }

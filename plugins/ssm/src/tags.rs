@@ -15,7 +15,7 @@ fn key(resource_type: &str, id: &str) -> String {
 /// Whether the resource of that type exists (the caller's account and region).
 fn exists(resource_type: &str, id: &str) -> Result<bool, AwsError> {
     Ok(match resource_type {
-        "Document" => crate::documents::document_exists(id)?,
+        "Document" => crate::documents::document_is_known(id)?,
         "MaintenanceWindow" => crate::windows::window_exists(id),
         "PatchBaseline" => crate::patch::baseline_exists(id),
         "OpsItem" => crate::documents::ops_item_exists(id),

@@ -213,12 +213,6 @@ pub fn register_task(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
             "Maintenance window tasks limit exceeded (20).",
         ));
     }
-    // Run Command and Automation tasks name documents that must exist.
-    let kind = str_of(&input, "TaskType").unwrap_or_default();
-    let arn = str_of(&input, "TaskArn").unwrap_or_default();
-    if (kind == "RUN_COMMAND" || kind == "AUTOMATION") && !crate::documents::document_exists(arn)? {
-        return Err(does_not_exist(format!("Document {arn} does not exist")));
-    }
     let id = ids::uuid();
     let mut t = copy(&input, TASK_KEYS);
     t.insert("WindowTaskId".into(), json!(id));
