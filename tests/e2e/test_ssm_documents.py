@@ -180,3 +180,23 @@ def test_aws_published_names_are_usable_without_local_content(ssm):
     ssm.send_command(InstanceIds=["i-0123456789abcdef0"], DocumentName="AWS-ApplyAnsiblePlaybooks")
     # Reading one whose content is not kept is InvalidDocument.
     assert error_of(ssm.get_document, Name="AWS-ConfigureCloudWatch")["Code"] == "InvalidDocument"
+
+
+def test_schema_version_size_and_associated_instances(ssm):
+    no_schema = {k: v for k, v in CONTENT.items() if k != "schemaVersion"}
+    err = error_of(ssm.create_document, Name=f"ns-{uid()}", Content=json.dumps(no_schema), DocumentType="Command")
+    assert err["Code"] == "InvalidDocumentContent", err
+    err = error_of(ssm.create_document, Name=f"sv-{uid()}", Content=json.dumps(dict(CONTENT, schemaVersion="9.9")),
+                   DocumentType="Command")
+    assert err["Code"] == "InvalidDocumentSchemaVersion", err
+    auto = {"schemaVersion": "0.3", "mainSteps": [{"name": "s", "action": "aws:sleep", "inputs": {"Duration": "PT1S"}}]}
+    ssm.create_document(Name=f"au-{uid()}", Content=json.dumps(auto), DocumentType="Automation")
+    big = dict(CONTENT, description="x" * (64 * 1024))
+    err = error_of(ssm.create_document, Name=f"big-{uid()}", Content=json.dumps(big), DocumentType="Command")
+    assert err["Code"] == "MaxDocumentSizeExceeded", err
+    name = f"asd-{uid()}"
+    ssm.create_document(Name=name, Content=json.dumps(CONTENT), DocumentType="Command")
+    a = ssm.create_association(Name=name, InstanceId="i-0123456789abcdef0")["AssociationDescription"]
+    assert error_of(ssm.delete_document, Name=name)["Code"] == "AssociatedInstances"
+    ssm.delete_association(AssociationId=a["AssociationId"])
+    ssm.delete_document(Name=name)

@@ -90,6 +90,42 @@ fn parse_content(content: &str, format: &str) -> Result<Value, AwsError> {
     Ok(v)
 }
 
+/// Schema versions the document types in common use accept.
+fn check_schema(content: &Value, document_type: &str) -> Result<(), AwsError> {
+    let supported: &[&str] = match document_type {
+        "Command" => &["1.2", "2.0", "2.2"],
+        "Automation" | "Automation.ChangeTemplate" => &["0.3"],
+        "Session" => &["1.0"],
+        _ => return Ok(()),
+    };
+    let version = match &content["schemaVersion"] {
+        Value::String(s) => s.clone(),
+        Value::Null => return Err(invalid_content("schemaVersion is required.")),
+        other => other.to_string(),
+    };
+    if !supported.contains(&version.as_str()) {
+        return Err(AwsError::new(
+            "InvalidDocumentSchemaVersion",
+            format!(
+                "Document schema version, {version}, is not supported by {document_type} documents ({}).",
+                supported.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Documents are at most 64 KB.
+fn check_size(content: &str) -> Result<(), AwsError> {
+    if content.len() > 64 * 1024 {
+        return Err(AwsError::new(
+            "MaxDocumentSizeExceeded",
+            "The size limit of a document is 64 KB.",
+        ));
+    }
+    Ok(())
+}
+
 fn bad_version() -> AwsError {
     AwsError::new(
         "InvalidDocumentVersion",
@@ -373,13 +409,13 @@ pub fn create_document(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         .unwrap_or("JSON")
         .to_string();
     let content = str_of(&input, "Content").unwrap_or_default().to_string();
-    parse_content(&content, &format)?;
+    check_size(&content)?;
+    let document_type = str_of(&input, "DocumentType").unwrap_or("Command");
+    check_schema(&parse_content(&content, &format)?, document_type)?;
     let now = time::now();
     let doc = Document {
         name: name.clone(),
-        document_type: str_of(&input, "DocumentType")
-            .unwrap_or("Command")
-            .to_string(),
+        document_type: document_type.to_string(),
         document_format: format,
         target_type: str_of(&input, "TargetType").map(str::to_string),
         display_name: str_of(&input, "DisplayName").map(str::to_string),
@@ -458,7 +494,11 @@ pub fn update_document(_ctx: &Context, input: Value) -> Result<Value, AwsError> 
     if let Some(format) = str_of(&input, "DocumentFormat") {
         doc.document_format = format.to_string();
     }
-    parse_content(&content, &doc.document_format)?;
+    check_size(&content)?;
+    check_schema(
+        &parse_content(&content, &doc.document_format)?,
+        &doc.document_type,
+    )?;
     if doc.versions.iter().any(|v| v.content == content) {
         return Err(AwsError::new(
             "DuplicateDocumentContent",
@@ -511,6 +551,16 @@ pub fn delete_document(_ctx: &Context, input: Value) -> Result<Value, AwsError> 
     let name = str_of(&input, "Name").unwrap_or_default();
     let mut doc = own_document(name)?;
     if str_of(&input, "DocumentVersion").is_none() && str_of(&input, "VersionName").is_none() {
+        let associated = ASSOCIATIONS
+            .values("")?
+            .iter()
+            .any(|a| str_of(a, "Name") == Some(doc.name.as_str()) && a.get("InstanceId").is_some());
+        if associated && input["Force"].as_bool() != Some(true) {
+            return Err(AwsError::new(
+                "AssociatedInstances",
+                "You must disassociate a document from all managed nodes before you can delete it.",
+            ));
+        }
         DOCUMENTS.delete(&doc.name);
         crate::tags::forget("Document", &doc.name);
         return Ok(json!({}));
