@@ -174,9 +174,15 @@ pub fn create_patch_baseline(_ctx: &Context, input: Value) -> Result<Value, AwsE
     Ok(json!({"BaselineId": id}))
 }
 
+/// A baseline as GetPatchBaseline shapes it: the filter groups are always
+/// there, empty when none were given (clients read them unconditionally).
 fn shown(b: &Value) -> Value {
     let mut out: Map<String, Value> = b.as_object().cloned().unwrap_or_default();
     out.remove("Owner");
+    out.entry("GlobalFilters")
+        .or_insert_with(|| json!({"PatchFilters": []}));
+    out.entry("ApprovalRules")
+        .or_insert_with(|| json!({"PatchRules": []}));
     Value::Object(out)
 }
 

@@ -217,7 +217,6 @@ pub fn register_task(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let mut t = copy(&input, TASK_KEYS);
     t.insert("WindowTaskId".into(), json!(id));
     t.entry("Priority").or_insert(json!(1));
-    t.entry("CutoffBehavior").or_insert(json!("CONTINUE_TASK"));
     TASKS.put(&format!("{wid}/{id}"), &Value::Object(t))?;
     Ok(json!({"WindowTaskId": id}))
 }
