@@ -429,3 +429,22 @@ def test_document_reviews(ssm):
     err = error_of(ssm.update_document_metadata, Name=name, DocumentVersion="7",
                    DocumentReviews={"Action": "Approve"})
     assert err["Code"] == "InvalidDocumentVersion", err
+
+
+def test_describe_ops_items_filters(ssm):
+    title = f"t-{uid()}"
+    hi = ssm.create_ops_item(Title=title, Source="app", Description="d", Priority=1)["OpsItemId"]
+    lo = ssm.create_ops_item(Title=title + "-low", Source="app", Description="d", Priority=4)["OpsItemId"]
+    by_id = ssm.describe_ops_items(OpsItemFilters=[{"Key": "OpsItemId", "Values": [hi], "Operator": "Equal"}])
+    assert [i["OpsItemId"] for i in by_id["OpsItemSummaries"]] == [hi]
+    both = ssm.describe_ops_items(OpsItemFilters=[{"Key": "Title", "Values": [title], "Operator": "Contains"}])
+    assert sorted(i["OpsItemId"] for i in both["OpsItemSummaries"]) == sorted([hi, lo])
+    urgent = ssm.describe_ops_items(OpsItemFilters=[
+        {"Key": "Title", "Values": [title], "Operator": "Contains"},
+        {"Key": "Priority", "Values": ["3"], "Operator": "LessThan"}])
+    assert [i["OpsItemId"] for i in urgent["OpsItemSummaries"]] == [hi]
+    ssm.update_ops_item(OpsItemId=lo, Status="Resolved")
+    resolved = ssm.describe_ops_items(OpsItemFilters=[
+        {"Key": "Status", "Values": ["Resolved"], "Operator": "Equal"},
+        {"Key": "Title", "Values": [title], "Operator": "Contains"}])
+    assert [i["OpsItemId"] for i in resolved["OpsItemSummaries"]] == [lo]

@@ -1304,10 +1304,52 @@ pub fn list_ops_item_events(_ctx: &Context, _input: Value) -> Result<Value, AwsE
     Ok(json!({"Summaries": []}))
 }
 
-pub fn describe_ops_items(_ctx: &Context, _input: Value) -> Result<Value, AwsError> {
+/// One OpsItemFilter: Equal / Contains on text, GreaterThan / LessThan on
+/// numbers (Priority) and times.
+fn ops_filter_matches(item: &Value, f: &Value) -> bool {
+    let field = match str_of(f, "Key").unwrap_or_default() {
+        "OpsItemId" | "Title" | "Source" | "Status" | "Priority" | "Severity" | "Category"
+        | "OpsItemType" | "CreatedTime" | "LastModifiedTime" => {
+            str_of(f, "Key").unwrap_or_default()
+        }
+        "CreatedBy" => "CreatedBy",
+        _ => return true,
+    };
+    let value = &item[field];
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let number = value.as_f64();
+    f["Values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|want| match str_of(f, "Operator").unwrap_or("Equal") {
+            "Contains" => text.contains(want),
+            "GreaterThan" => match (number, want.parse::<f64>()) {
+                (Some(n), Ok(w)) => n > w,
+                _ => text.as_str() > want,
+            },
+            "LessThan" => match (number, want.parse::<f64>()) {
+                (Some(n), Ok(w)) => n < w,
+                _ => text.as_str() < want,
+            },
+            _ => text == want,
+        })
+}
+
+pub fn describe_ops_items(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let filters: Vec<Value> = input["OpsItemFilters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let list: Vec<Value> = OPS_ITEMS
         .values("")?
         .into_iter()
+        .filter(|i| filters.iter().all(|f| ops_filter_matches(i, f)))
         .map(|i| {
             let mut out = Map::new();
             for k in [
