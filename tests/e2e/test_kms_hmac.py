@@ -90,3 +90,9 @@ def test_dry_run_reports_errors_before_success(kms):
                    DryRun=True) == "InvalidKeyUsageException"
     assert code_of(kms.generate_mac, KeyId=key, Message=b"m", MacAlgorithm="HMAC_SHA_256",
                    DryRun=True) == "DryRunOperationException"
+
+
+def test_pending_import_is_invalid_state(kms, mac_call):
+    key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Origin="EXTERNAL")["KeyMetadata"]
+    assert key["KeyState"] == "PendingImport"
+    assert code_of(mac_call, KeyId=key["KeyId"], MacAlgorithm="HMAC_SHA_256") == "KMSInvalidStateException"
