@@ -200,3 +200,8 @@ def test_schema_version_size_and_associated_instances(ssm):
     assert error_of(ssm.delete_document, Name=name)["Code"] == "AssociatedInstances"
     ssm.delete_association(AssociationId=a["AssociationId"])
     ssm.delete_document(Name=name)
+
+
+def test_document_name_pattern(ssm):
+    err = error_of(ssm.create_document, Name="has space", Content=json.dumps(CONTENT), DocumentType="Command")
+    assert err["Code"] == "ValidationException", err

@@ -448,3 +448,14 @@ def test_describe_ops_items_filters(ssm):
         {"Key": "Status", "Values": ["Resolved"], "Operator": "Equal"},
         {"Key": "Title", "Values": [title], "Operator": "Contains"}])
     assert [i["OpsItemId"] for i in resolved["OpsItemSummaries"]] == [lo]
+
+
+def test_association_checks(ssm):
+    iid = "i-0abcabcabcabcabc1"
+    a = ssm.create_association(Name="AWS-RunShellScript", InstanceId=iid)["AssociationDescription"]
+    err = error_of(ssm.create_association, Name="AWS-RunShellScript", InstanceId=iid)
+    assert err["Code"] == "AssociationAlreadyExists", err
+    err = error_of(ssm.create_association, Name="AWS-RunShellScript", ScheduleExpression="every day",
+                   Targets=[{"Key": "tag:Env", "Values": ["x"]}])
+    assert err["Code"] == "InvalidSchedule", err
+    ssm.delete_association(AssociationId=a["AssociationId"])

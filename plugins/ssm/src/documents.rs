@@ -393,6 +393,15 @@ fn own_document(name: &str) -> Result<Document, AwsError> {
 
 pub fn create_document(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let name = str_of(&input, "Name").unwrap_or_default().to_string();
+    let name_ok = (3..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if !name_ok {
+        return Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9_\\-.]{{3,128}}$"
+        )));
+    }
     let lower = name.to_ascii_lowercase();
     if lower.starts_with("aws") || lower.starts_with("amazon") || lower.starts_with("amzn") {
         return Err(AwsError::validation(format!(
@@ -778,6 +787,32 @@ fn new_association(ctx: &Context, input: &Value) -> Result<Value, AwsError> {
     let name = str_of(input, "Name").unwrap_or_default();
     if !document_exists(name)? {
         return Err(invalid_document(name));
+    }
+    if let Some(schedule) = str_of(input, "ScheduleExpression") {
+        let well_formed = ["cron(", "rate(", "at("]
+            .iter()
+            .any(|p| schedule.starts_with(p))
+            && schedule.ends_with(')')
+            && schedule.len() > 6;
+        if !well_formed {
+            return Err(AwsError::new(
+                "InvalidSchedule",
+                format!(
+                    "The schedule expression {schedule} is not valid: use cron(...), rate(...) or at(...)."
+                ),
+            ));
+        }
+    }
+    if let Some(instance) = str_of(input, "InstanceId")
+        && ASSOCIATIONS
+            .values("")?
+            .iter()
+            .any(|a| str_of(a, "Name") == Some(name) && str_of(a, "InstanceId") == Some(instance))
+    {
+        return Err(AwsError::new(
+            "AssociationAlreadyExists",
+            "The specified association already exists.",
+        ));
     }
     if input.get("InstanceId").is_some() && input.get("Targets").is_some() {
         return Err(AwsError::new(
