@@ -313,6 +313,8 @@ def test_hybrid_activations(ssm):
     assert error_of(ssm.update_managed_instance_role, InstanceId="mi-0123456789abcdef0",
                     IamRole=role)["Code"] == "InvalidInstanceId"
     assert ssm.describe_instance_properties()["InstanceProperties"] == []
+    assert error_of(ssm.add_tags_to_resource, ResourceType="ManagedInstance", ResourceId="mi-0123456789abcdef0",
+                    Tags=[{"Key": "a", "Value": "b"}])["Code"] == "InvalidResourceId"
     assert ssm.list_nodes()["Nodes"] == []
 
 

@@ -21,6 +21,8 @@ fn exists(resource_type: &str, id: &str) -> Result<bool, AwsError> {
         "OpsItem" => crate::documents::ops_item_exists(id),
         "OpsMetadata" => crate::ops::ops_metadata_exists(id),
         "Association" => crate::documents::association_exists(id),
+        // No managed node registers and no automation runs locally.
+        "ManagedInstance" | "Automation" => false,
         _ => {
             return Err(AwsError::new(
                 "InvalidResourceType",
