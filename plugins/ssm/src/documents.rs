@@ -778,12 +778,12 @@ pub fn modify_document_permission(_ctx: &Context, input: Value) -> Result<Value,
 
 // --- State Manager associations ---
 
-pub fn create_association(ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let a = new_association(ctx, &input)?;
+pub fn create_association(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let a = new_association(&input)?;
     Ok(json!({"AssociationDescription": a}))
 }
 
-fn new_association(ctx: &Context, input: &Value) -> Result<Value, AwsError> {
+fn new_association(input: &Value) -> Result<Value, AwsError> {
     let name = str_of(input, "Name").unwrap_or_default();
     if !document_exists(name)? {
         return Err(invalid_document(name));
@@ -852,7 +852,6 @@ fn new_association(ctx: &Context, input: &Value) -> Result<Value, AwsError> {
             a[k] = v.clone();
         }
     }
-    let _ = ctx;
     ASSOCIATIONS.put(&id, &a)?;
     ASSOCIATION_VERSIONS.put(&format!("{id}/{:010}", 1), &a)?;
     crate::tags::set("Association", &id, crate::tags::from_input(input))?;
@@ -863,11 +862,11 @@ pub fn association_exists(id: &str) -> bool {
     ASSOCIATIONS.contains(id)
 }
 
-pub fn create_association_batch(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn create_association_batch(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let mut ok = Vec::new();
     let mut failed = Vec::new();
     for entry in input["Entries"].as_array().into_iter().flatten() {
-        match new_association(ctx, entry) {
+        match new_association(entry) {
             Ok(a) => ok.push(a),
             Err(e) => failed.push(json!({"Entry": entry, "Message": e.message, "Fault": "Client"})),
         }
