@@ -461,3 +461,23 @@ def test_association_checks(ssm):
                    Targets=[{"Key": "tag:Env", "Values": ["x"]}])
     assert err["Code"] == "InvalidSchedule", err
     ssm.delete_association(AssociationId=a["AssociationId"])
+
+
+def test_lists_page_with_max_results_and_next_token(ssm):
+    name = f"pg-{uid()}"
+    ids = [ssm.create_association(Name="AWS-RunShellScript", AssociationName=f"{name}-{i}",
+                                  Targets=[{"Key": "tag:Page", "Values": [name]}])["AssociationDescription"]["AssociationId"]
+           for i in range(3)]
+    seen, token = [], None
+    while True:
+        kw = {"NextToken": token} if token else {}
+        page = ssm.list_associations(MaxResults=1, **kw)
+        assert len(page["Associations"]) <= 1
+        seen += [a["AssociationId"] for a in page["Associations"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert set(ids) <= set(seen) and len(seen) == len(set(seen))
+    assert error_of(ssm.list_associations, NextToken="not-a-token")["Code"] == "InvalidNextToken"
+    for i in ids:
+        ssm.delete_association(AssociationId=i)

@@ -710,7 +710,12 @@ pub fn list_document_versions(_ctx: &Context, input: Value) -> Result<Value, Aws
             d
         })
         .collect();
-    Ok(json!({"DocumentVersions": versions}))
+    crate::paging::page(
+        json!({"DocumentVersions": versions}),
+        "DocumentVersions",
+        &input,
+        50,
+    )
 }
 
 pub fn describe_document_permission(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
@@ -911,7 +916,12 @@ pub fn list_association_versions(_ctx: &Context, input: Value) -> Result<Value, 
             Value::Object(out)
         })
         .collect();
-    Ok(json!({"AssociationVersions": versions}))
+    crate::paging::page(
+        json!({"AssociationVersions": versions}),
+        "AssociationVersions",
+        &input,
+        50,
+    )
 }
 
 /// Nothing runs an association locally: no execution is ever recorded.
@@ -1072,7 +1082,7 @@ pub fn list_associations(_ctx: &Context, input: Value) -> Result<Value, AwsError
             Value::Object(out)
         })
         .collect();
-    Ok(json!({"Associations": list}))
+    crate::paging::page(json!({"Associations": list}), "Associations", &input, 50)
 }
 
 // --- maintenance windows ---
@@ -1191,7 +1201,12 @@ pub fn describe_maintenance_windows(_ctx: &Context, input: Value) -> Result<Valu
             Value::Object(out)
         })
         .collect();
-    Ok(json!({"WindowIdentities": list}))
+    crate::paging::page(
+        json!({"WindowIdentities": list}),
+        "WindowIdentities",
+        &input,
+        50,
+    )
 }
 
 // --- OpsItems ---
@@ -1330,7 +1345,12 @@ pub fn list_ops_item_related_items(_ctx: &Context, input: Value) -> Result<Value
         Some(id) => format!("{id}/"),
         None => String::new(),
     };
-    Ok(json!({"Summaries": RELATED_ITEMS.values(&prefix)?}))
+    crate::paging::page(
+        json!({"Summaries": RELATED_ITEMS.values(&prefix)?}),
+        "Summaries",
+        &input,
+        50,
+    )
 }
 
 /// OpsItem events come from EventBridge rules AWS runs; none exist locally.
@@ -1408,7 +1428,12 @@ pub fn describe_ops_items(_ctx: &Context, input: Value) -> Result<Value, AwsErro
             Value::Object(out)
         })
         .collect();
-    Ok(json!({"OpsItemSummaries": list}))
+    crate::paging::page(
+        json!({"OpsItemSummaries": list}),
+        "OpsItemSummaries",
+        &input,
+        50,
+    )
 }
 
 // --- inventory ---
@@ -1599,10 +1624,15 @@ pub fn describe_inventory_deletions(_ctx: &Context, input: Value) -> Result<Valu
         })?],
         None => INVENTORY_DELETIONS.values("")?,
     };
-    Ok(json!({"InventoryDeletions": list}))
+    crate::paging::page(
+        json!({"InventoryDeletions": list}),
+        "InventoryDeletions",
+        &input,
+        50,
+    )
 }
 
-pub fn get_inventory(_ctx: &Context, _input: Value) -> Result<Value, AwsError> {
+pub fn get_inventory(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let mut by_instance: std::collections::BTreeMap<String, Map<String, Value>> =
         Default::default();
     for (key, item) in INVENTORY.scan(&Scan::prefix(""))? {
@@ -1616,7 +1646,7 @@ pub fn get_inventory(_ctx: &Context, _input: Value) -> Result<Value, AwsError> {
         .into_iter()
         .map(|(id, data)| json!({"Id": id, "Data": data}))
         .collect();
-    Ok(json!({"Entities": entities}))
+    crate::paging::page(json!({"Entities": entities}), "Entities", &input, 50)
 }
 
 pub fn list_inventory_entries(_ctx: &Context, input: Value) -> Result<Value, AwsError> {

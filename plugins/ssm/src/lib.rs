@@ -24,6 +24,7 @@ mod commands;
 mod documents;
 mod nodes;
 mod ops;
+mod paging;
 mod params;
 mod patch;
 pub mod public;

@@ -68,7 +68,12 @@ pub fn describe_activations(_ctx: &Context, input: Value) -> Result<Value, AwsEr
             a
         })
         .collect();
-    Ok(json!({"ActivationList": list}))
+    crate::paging::page(
+        json!({"ActivationList": list}),
+        "ActivationList",
+        &input,
+        50,
+    )
 }
 
 pub fn delete_activation(_ctx: &Context, input: Value) -> Result<Value, AwsError> {

@@ -161,7 +161,12 @@ pub fn list_ops_metadata(_ctx: &Context, input: Value) -> Result<Value, AwsError
             m
         })
         .collect();
-    Ok(json!({"OpsMetadataList": list}))
+    crate::paging::page(
+        json!({"OpsMetadataList": list}),
+        "OpsMetadataList",
+        &input,
+        50,
+    )
 }
 
 // --- resource data syncs ---
@@ -263,7 +268,12 @@ pub fn list_resource_data_sync(_ctx: &Context, input: Value) -> Result<Value, Aw
         .into_iter()
         .filter(|s| kind.is_none_or(|k| s["SyncType"] == json!(k)))
         .collect();
-    Ok(json!({"ResourceDataSyncItems": items}))
+    crate::paging::page(
+        json!({"ResourceDataSyncItems": items}),
+        "ResourceDataSyncItems",
+        &input,
+        50,
+    )
 }
 
 // --- compliance ---
@@ -404,7 +414,12 @@ pub fn list_compliance_items(_ctx: &Context, input: Value) -> Result<Value, AwsE
             }
         }
     }
-    Ok(json!({"ComplianceItems": out}))
+    crate::paging::page(
+        json!({"ComplianceItems": out}),
+        "ComplianceItems",
+        &input,
+        50,
+    )
 }
 
 fn severity_rank(s: &str) -> usize {
@@ -476,7 +491,12 @@ pub fn list_resource_compliance_summaries(_ctx: &Context, input: Value) -> Resul
             out.push(s);
         }
     }
-    Ok(json!({"ResourceComplianceSummaryItems": out}))
+    crate::paging::page(
+        json!({"ResourceComplianceSummaryItems": out}),
+        "ResourceComplianceSummaryItems",
+        &input,
+        50,
+    )
 }
 
 pub fn list_compliance_summaries(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
@@ -501,7 +521,12 @@ pub fn list_compliance_summaries(_ctx: &Context, input: Value) -> Result<Value, 
             json!({"ComplianceType": t, "CompliantSummary": c, "NonCompliantSummary": n})
         })
         .collect();
-    Ok(json!({"ComplianceSummaryItems": out}))
+    crate::paging::page(
+        json!({"ComplianceSummaryItems": out}),
+        "ComplianceSummaryItems",
+        &input,
+        50,
+    )
 }
 
 // --- service settings ---

@@ -285,7 +285,12 @@ pub fn describe_patch_baselines(ctx: &Context, input: Value) -> Result<Value, Aw
         }
         out.push(identity);
     }
-    Ok(json!({"BaselineIdentities": out}))
+    crate::paging::page(
+        json!({"BaselineIdentities": out}),
+        "BaselineIdentities",
+        &input,
+        50,
+    )
 }
 
 pub fn register_default_patch_baseline(ctx: &Context, input: Value) -> Result<Value, AwsError> {
@@ -350,7 +355,7 @@ pub fn get_patch_baseline_for_patch_group(ctx: &Context, input: Value) -> Result
     Ok(json!({"BaselineId": id, "PatchGroup": group, "OperatingSystem": os}))
 }
 
-pub fn describe_patch_groups(ctx: &Context, _input: Value) -> Result<Value, AwsError> {
+pub fn describe_patch_groups(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let baselines = all_baselines(ctx)?;
     let mut out = Vec::new();
     for (group, id) in GROUPS.scan(&Scan::prefix(""))? {
@@ -368,7 +373,7 @@ pub fn describe_patch_groups(ctx: &Context, _input: Value) -> Result<Value, AwsE
             }));
         }
     }
-    Ok(json!({"Mappings": out}))
+    crate::paging::page(json!({"Mappings": out}), "Mappings", &input, 50)
 }
 
 /// No patch catalogue is kept locally, so no patch applies to a baseline.

@@ -155,7 +155,7 @@ pub fn describe_targets(_ctx: &Context, input: Value) -> Result<Value, AwsError>
         .into_iter()
         .filter(|t| matches(t, &filters))
         .collect();
-    Ok(json!({"Targets": list}))
+    crate::paging::page(json!({"Targets": list}), "Targets", &input, 50)
 }
 
 fn filters_of(input: &Value) -> Vec<(String, Vec<Value>)> {
@@ -278,7 +278,7 @@ pub fn describe_tasks(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         })
         .filter(|t| matches(t, &filters))
         .collect();
-    Ok(json!({"Tasks": list}))
+    crate::paging::page(json!({"Tasks": list}), "Tasks", &input, 50)
 }
 
 /// Nothing runs on a window's schedule locally.
@@ -362,5 +362,10 @@ pub fn describe_for_target(_ctx: &Context, input: Value) -> Result<Value, AwsErr
             found.push(json!({"WindowId": wid, "Name": name}));
         }
     }
-    Ok(json!({"WindowIdentities": found}))
+    crate::paging::page(
+        json!({"WindowIdentities": found}),
+        "WindowIdentities",
+        &input,
+        50,
+    )
 }
