@@ -481,3 +481,15 @@ def test_lists_page_with_max_results_and_next_token(ssm):
     assert error_of(ssm.list_associations, NextToken="not-a-token")["Code"] == "InvalidNextToken"
     for i in ids:
         ssm.delete_association(AssociationId=i)
+
+
+def test_update_maintenance_window_replace_and_cutoff(ssm):
+    wid = ssm.create_maintenance_window(Name=f"rp-{uid()}", Schedule="rate(1 day)", Duration=4, Cutoff=1,
+                                        AllowUnassociatedTargets=False, Description="keep?")["WindowId"]
+    assert ssm.update_maintenance_window(WindowId=wid, Enabled=False)["Description"] == "keep?"
+    out = ssm.update_maintenance_window(WindowId=wid, Name="renamed", Schedule="rate(2 days)", Duration=4, Cutoff=1,
+                                        AllowUnassociatedTargets=True, Replace=True)
+    assert "Description" not in out and out["Name"] == "renamed"
+    assert "Description" not in ssm.get_maintenance_window(WindowId=wid)
+    err = error_of(ssm.update_maintenance_window, WindowId=wid, Cutoff=4)
+    assert err["Code"] == "ValidationException", err

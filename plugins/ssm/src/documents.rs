@@ -1130,6 +1130,35 @@ pub fn get_maintenance_window(_ctx: &Context, input: Value) -> Result<Value, Aws
 pub fn update_maintenance_window(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let id = str_of(&input, "WindowId").unwrap_or_default();
     let mut w = load_window(id)?;
+    // Replace: the optional members not given are cleared.
+    if input["Replace"].as_bool() == Some(true)
+        && let Some(o) = w.as_object_mut()
+    {
+        for k in [
+            "Description",
+            "StartDate",
+            "EndDate",
+            "ScheduleTimezone",
+            "ScheduleOffset",
+        ] {
+            if input.get(k).is_none() {
+                o.remove(k);
+            }
+        }
+    }
+    let duration = input["Duration"]
+        .as_i64()
+        .or(w["Duration"].as_i64())
+        .unwrap_or(0);
+    let cutoff = input["Cutoff"]
+        .as_i64()
+        .or(w["Cutoff"].as_i64())
+        .unwrap_or(0);
+    if cutoff >= duration {
+        return Err(AwsError::validation(
+            "The cutoff time must be less than the duration of the maintenance window.",
+        ));
+    }
     for (k, v) in input.as_object().into_iter().flatten() {
         if k != "Replace" {
             w[k] = v.clone();
