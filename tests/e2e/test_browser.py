@@ -86,9 +86,15 @@ def seeded(tmp_path_factory):
     sfn = g.client("stepfunctions")
     machine = sfn.create_state_machine(name="flow", definition=json.dumps(FLOW),
                                        roleArn="arn:aws:iam::000000000000:role/r")["stateMachineArn"]
+    g.client("cloudformation").create_stack(StackName="shop", TemplateBody=json.dumps(
+        {"Resources": {"Jobs": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "shop-jobs"}}}}))
     run = sfn.start_execution(stateMachineArn=machine, name="run-big", input=json.dumps({"n": 5}))
     for _ in range(100):
         if sfn.describe_execution(executionArn=run["executionArn"])["status"] != "RUNNING":
+            break
+        time.sleep(0.1)
+    for _ in range(200):
+        if g.client("cloudformation").describe_stacks(StackName="shop")["Stacks"][0]["StackStatus"] != "CREATE_IN_PROGRESS":
             break
         time.sleep(0.1)
     yield g, url
@@ -263,7 +269,9 @@ def test_browser_shows_resources(seeded):
         # Step Functions: the definition as a graph, the states a run
         # went through marked.
         click("#kinds a[data-type='AWS::StepFunctions::StateMachine']")
+        # An execution's history is picked from the graph, not the row.
         click("tr.resource[data-id$=':stateMachine:flow'] button[data-action='definition']")
+        assert not driver.find_elements(By.CSS_SELECTOR, "tr.resource button[data-action='history']")
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#graph g.state[data-state='Small']")))
         states = driver.find_elements(By.CSS_SELECTOR, "#graph g.state")
         assert sorted(e.get_attribute("data-state") for e in states) == ["Big", "Decide", "Done", "Small", "Start"]
@@ -275,6 +283,13 @@ def test_browser_shows_resources(seeded):
         assert "visited" not in driver.find_element(By.CSS_SELECTOR, "#graph g.state[data-state='Small']").get_attribute("class")
         SHOTS.mkdir(parents=True, exist_ok=True)
         assert driver.save_screenshot(str(SHOTS / "browser-graph.png"))
+
+        # CloudFormation: a stack's events.
+        click("#kinds a[data-type='AWS::CloudFormation::Stack']")
+        click("tr.resource[data-id='shop'] button[data-action='events']")
+        text_in("#stack-events", "AWS::SQS::Queue")
+        statuses = [e.get_attribute("data-status") for e in driver.find_elements(By.CSS_SELECTOR, "#stack-events tr.stack-event")]
+        assert "CREATE_COMPLETE" in statuses and "CREATE_IN_PROGRESS" in statuses
 
         # DynamoDB: the items scanned; the screenshot of this view.
         click("#kinds a[data-type='AWS::DynamoDB::Table']")

@@ -5,8 +5,8 @@ DynamoDB put/get/query, an SQS round trip, and errors mapped to the SDK's
 typed variants (tests/clients/rust, docs/clients.md).
 
 The crate is built here (debug, into target/clients-rust; Cargo.lock pins
-the versions): about 3.5 minutes from scratch on the 2-core CI machine,
-seconds once built."""
+the versions): about 2.6 minutes of CPU from scratch (docs/clients.md has
+the measurements), seconds once built."""
 
 import os
 import shutil
