@@ -87,7 +87,7 @@ def seeded(tmp_path_factory):
     machine = sfn.create_state_machine(name="flow", definition=json.dumps(FLOW),
                                        roleArn="arn:aws:iam::000000000000:role/r")["stateMachineArn"]
     g.client("cloudformation").create_stack(StackName="shop", TemplateBody=json.dumps(
-        {"Resources": {"Jobs": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "shop-jobs"}}}}))
+        {"Resources": {"Orders": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "shop-orders"}}}}))
     run = sfn.start_execution(stateMachineArn=machine, name="run-big", input=json.dumps({"n": 5}))
     for _ in range(100):
         if sfn.describe_execution(executionArn=run["executionArn"])["status"] != "RUNNING":
@@ -287,7 +287,7 @@ def test_browser_shows_resources(seeded):
         # CloudFormation: a stack's events.
         click("#kinds a[data-type='AWS::CloudFormation::Stack']")
         click("tr.resource[data-id='shop'] button[data-action='events']")
-        text_in("#stack-events", "AWS::SQS::Queue")
+        text_in("#stack-events", "AWS::SNS::Topic")
         statuses = [e.get_attribute("data-status") for e in driver.find_elements(By.CSS_SELECTOR, "#stack-events tr.stack-event")]
         assert "CREATE_COMPLETE" in statuses and "CREATE_IN_PROGRESS" in statuses
 

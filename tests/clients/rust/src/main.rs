@@ -64,7 +64,10 @@ async fn s3(shared: &aws_config::SdkConfig, run: &str) {
         .send()
         .await
         .unwrap();
-    let sha = put.checksum_sha256().expect("no SHA-256 answered").to_string();
+    let sha = put
+        .checksum_sha256()
+        .expect("no SHA-256 answered")
+        .to_string();
     let got = s3
         .get_object()
         .bucket(&bucket)
@@ -106,12 +109,7 @@ async fn s3(shared: &aws_config::SdkConfig, run: &str) {
     assert_eq!(code.as_deref(), Some("BadDigest"), "{err:?}");
     println!("ok s3 wrong checksum refused");
 
-    let listed = s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let listed = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
     let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys, ["default.txt", "sha.txt"]);
 
