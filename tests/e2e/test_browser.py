@@ -263,7 +263,7 @@ def test_browser_shows_resources(seeded):
             logEvents=[{"timestamp": int(time.time() * 1000), "message": "a new request arrived"}])
         text_in("#tail", "a new request arrived")
         assert len(driver.find_elements(By.CSS_SELECTOR, "#tail tr.event")) == 2
-        # Leaving the view stops the polling: no further rows are added.
+        # Leave the live view.
         click("#kinds a[data-type='AWS::Logs::LogGroup']")
 
         # Step Functions: the definition as a graph, the states a run
