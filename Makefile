@@ -36,6 +36,8 @@ test: test-plugins
 	bash scripts/test-docker-setup.sh
 	# Headless Chromium + Selenium for the resource browser test (never fails).
 	bash scripts/install-browser.sh
+	# Go + the Debian-packaged AWS SDK for Go v2 for the Go client test (never fails).
+	bash scripts/install-go-sdk.sh
 	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider --durations=15
 
 fmt:
