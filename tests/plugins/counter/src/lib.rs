@@ -461,7 +461,7 @@ mod tests {
     #[test]
     fn describes_all_operations() {
         let router = Counter::router();
-        assert_eq!(router.operations().len(), 14);
+        assert_eq!(router.operations().len(), 15);
     }
 }
 
