@@ -179,3 +179,20 @@ def make_gateway():
     yield make
     for g in started:
         g.close()
+
+
+# `make test` runs the files on two pytest-xdist workers (`--dist
+# loadgroup`), each with its own session gateway. A file stays on one
+# worker (its module fixtures and the shared gateway's state it builds
+# up), and the files that build Docker images or run containers share one
+# worker so two image builds of one tag never race.
+DOCKER_FILES = {"test_containers", "test_docker", "test_functions", "test_testcontainers"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        group = "docker" if module in DOCKER_FILES else module
+        item.add_marker(pytest.mark.xdist_group(group))
