@@ -61,6 +61,12 @@ pub(crate) fn split_header_list(v: &str) -> Vec<String> {
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<String> {
+    // An operation binds dozens of headers (S3 PutObject ~50) and a request
+    // carries a handful: scanning the request's names is cheaper than
+    // parsing and hashing each member's name for a lookup.
+    let name = headers
+        .keys()
+        .find(|k| k.as_str().eq_ignore_ascii_case(name))?;
     let vals: Vec<&'h str> = headers
         .get_all(name)
         .iter()
