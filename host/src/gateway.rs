@@ -326,15 +326,14 @@ impl Gateway {
             Err((proto, e)) => return self.encoder.error(&plugin, proto, None, &e, request_id),
         };
         if enforcing {
-            let secure =
-                header_string(&parts.headers, "x-forwarded-proto").as_deref() == Some("https");
+            let conditions = crate::enforcement::Conditions::of(&parts);
             if let Err(e) = crate::enforcement::authorize(
                 &self.dispatcher,
                 &plugin,
                 &decoded.operation,
                 &decoded.input,
                 &caller,
-                secure,
+                &conditions,
                 request_id,
             )
             .await
@@ -727,6 +726,27 @@ impl Gateway {
         request_id: &str,
         body: Bytes,
     ) -> Response<ResponseBody> {
+        if self.dispatcher.config().enforcement.enabled {
+            if let Err(e) = self.check_presigned(plugin, parts, host_of(parts)) {
+                return self.encoder.early_error(plugin, &e, request_id);
+            }
+            let s3 = plugin.model.metadata().endpoint_prefix == "s3";
+            let req = auth::enforce::Request {
+                method: parts.method.as_str(),
+                raw_path: parts.uri.path(),
+                query: parts.uri.query().unwrap_or(""),
+                headers: &parts.headers,
+                s3,
+                virtual_host_bucket: None,
+                body: Some(&body),
+            };
+            let d = &self.dispatcher;
+            if let Err(e) =
+                crate::enforcement::authorize_raw(d, plugin, parts, &req, &caller, request_id).await
+            {
+                return self.encoder.early_error(plugin, &e, request_id);
+            }
+        }
         let request = plugins::RawRequest {
             method: parts.method.to_string(),
             path: parts.uri.path().to_string(),
