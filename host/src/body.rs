@@ -18,6 +18,9 @@ use crate::capabilities::Shared;
 
 /// Bodies larger than this are refused unless they stream into a blob.
 pub const MAX_BUFFERED_BODY: usize = 512 << 20;
+/// A non-streaming blob payload (Lambda Invoke's) above this size is stored
+/// in a blob like a streamed one instead of being buffered.
+pub const BLOB_PAYLOAD_AT: u64 = 1 << 20;
 /// Chunk size when streaming a blob out.
 const CHUNK: u64 = 1 << 20;
 

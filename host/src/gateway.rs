@@ -470,7 +470,17 @@ impl Gateway {
         };
         let prefix = plugin.model.metadata().endpoint_prefix.as_str();
         let s3 = prefix == "s3";
-        if protocol::streaming_input(&plugin.model, &head).is_some() {
+        let limit = body::limit_for(prefix);
+        // A large blob payload that is not modelled as streaming (Lambda
+        // Invoke's 6 MB) is stored like a streamed one: buffered, it was
+        // held as bytes, base64 text, the tree, the plugin's copy and its
+        // parse at once.
+        let large_blob = || {
+            body::declared_length(&parts.headers)
+                .is_some_and(|n| n > body::BLOB_PAYLOAD_AT && n <= limit.bytes as u64)
+                && protocol::blob_payload_input(&plugin.model, &head).is_some()
+        };
+        if protocol::streaming_input(&plugin.model, &head).is_some() || large_blob() {
             if s3
                 && let Err(e) = self
                     .bucket_exists(&plugin, &parts, caller, request_id)
@@ -499,7 +509,6 @@ impl Gateway {
         }
         // Refused before a byte is buffered when the declared length says
         // so; a chunked body is cut at the limit.
-        let limit = body::limit_for(prefix);
         if body::declared_length(&parts.headers).is_some_and(|n| n > limit.bytes as u64) {
             // A client that waits for 100-continue sends nothing: answer now.
             if !parts.headers.contains_key(http::header::EXPECT) {
