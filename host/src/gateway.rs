@@ -298,7 +298,9 @@ impl Gateway {
                 Unread::Buffered(b) => Some(&b[..]),
                 Unread::Wire(_) => None,
             };
-            if let Err(e) = self.authenticate(&plugin, &routed.parts, &host, buffered, &caller) {
+            if let Err(e) =
+                self.authenticate(&plugin, &routed.parts, &host, (buffered, None), &caller)
+            {
                 return self.encoder.early_error(&plugin, &e, request_id);
             }
         }
@@ -307,11 +309,12 @@ impl Gateway {
             Err(resp) => return resp,
         };
         if enforcing && !s3 {
-            let buffered = match &request_body {
-                RequestBody::Bytes(b) => Some(&b[..]),
-                _ => None,
+            let (buffered, stored_sha256) = match &request_body {
+                RequestBody::Bytes(b) => (Some(&b[..]), None),
+                RequestBody::Blob(blob) => (None, blob_sha256_hex(blob)),
             };
-            if let Err(e) = self.authenticate(&plugin, &parts, &host, buffered, &caller) {
+            let body = (buffered, stored_sha256.as_deref());
+            if let Err(e) = self.authenticate(&plugin, &parts, &host, body, &caller) {
                 return self.encoder.early_error(&plugin, &e, request_id);
             }
         }
@@ -706,7 +709,7 @@ impl Gateway {
         plugin: &Plugin,
         parts: &http::request::Parts,
         host: &str,
-        body: Option<&[u8]>,
+        (body, body_sha256): (Option<&[u8]>, Option<&str>),
         caller: &auth::Caller,
     ) -> Result<(), AwsError> {
         let s3 = plugin.model.metadata().endpoint_prefix == "s3";
@@ -722,6 +725,7 @@ impl Gateway {
                 None
             },
             body,
+            body_sha256,
         };
         crate::enforcement::authenticate(&self.dispatcher, plugin, &req, &caller.access_key_id)
     }
@@ -748,6 +752,7 @@ impl Gateway {
                 s3,
                 virtual_host_bucket: None,
                 body: Some(&body),
+                body_sha256: None,
             };
             let d = &self.dispatcher;
             if let Err(e) =
@@ -793,6 +798,15 @@ impl Gateway {
             }
         }
     }
+}
+
+/// The SHA-256 (hex) of a body stored in a blob, from the digests taken
+/// while it was written (a signed non-S3 body's hash is in its signature).
+fn blob_sha256_hex(blob: &serde_json::Value) -> Option<String> {
+    use base64::Engine as _;
+    let b64 = blob.get("checksums")?.get("SHA256")?.as_str()?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    Some(hex::encode(raw))
 }
 
 /// The path and query decode to UTF-8 (S3 keys and prefixes are UTF-8).

@@ -68,12 +68,12 @@ def user(g, name, policy_document=None):
     return k["AccessKeyId"], k["SecretAccessKey"]
 
 
-def function_url(g, auth_type):
+def function_url(g, auth_type, name=None):
     lam = client(g, "lambda", A)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("app.py", "def handler(event, context):\n    return {'statusCode': 200, 'body': 'hi'}\n")
-    name = f"url-{auth_type.lower()}"
+    name = name or f"url-{auth_type.lower()}"
     lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
                         Code={"ZipFile": buf.getvalue()}, Timeout=10)
     cfg = lam.create_function_url_config(FunctionName=name, AuthType=auth_type)
@@ -176,3 +176,15 @@ def test_secure_transport_is_true_over_tls(make_gateway):
     over_tls = client(g, "s3", A, url=f"https://127.0.0.1:{g.port}", verify=False)
     over_tls.put_object(Bucket="tls-only", Key="k", Body=b"tls")
     assert over_tls.get_object(Bucket="tls-only", Key="k")["Body"].read() == b"tls"
+
+
+def test_a_large_invoke_payload_stored_in_a_blob_is_checked_against_its_signature(enforced):
+    # Over 1 MiB the payload goes to a blob as it arrives (docs/security.md):
+    # its signed SHA-256 is the one taken while it was written.
+    name, _ = function_url(enforced, "NONE", name="large-payload")
+    payload = json.dumps({"p": "s" * (2 << 20)})
+    out = client(enforced, "lambda", A).invoke(FunctionName=name, Payload=payload)
+    assert out["StatusCode"] == 200
+    with pytest.raises(ClientError) as e:
+        client(enforced, "lambda", A, secret="wrong").invoke(FunctionName=name, Payload=payload)
+    assert e.value.response["Error"]["Code"] == "InvalidSignatureException"
