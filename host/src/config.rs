@@ -55,6 +55,10 @@ pub struct Config {
     pub edition: String,
     /// MINISTACK_MAX_INSTANCES: plugin instances alive at once (pool size).
     pub max_instances: u32,
+    /// MINISTACK_INSTANCE_REUSE (default on): keep idle plugin instances
+    /// for the next call of the same plugin and account (plugins/pool.rs);
+    /// `0` gives every call a fresh instance.
+    pub instance_reuse: bool,
     /// MINISTACK_CA_BUNDLE: PEM certificates outbound HTTPS trusts besides
     /// the platform's roots (a private CA). Checked at start.
     pub ca_bundle: Option<PathBuf>,
@@ -223,6 +227,13 @@ impl Config {
             max_instances: var("MINISTACK_MAX_INSTANCES")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(256),
+            instance_reuse: !matches!(
+                var("MINISTACK_INSTANCE_REUSE")
+                    .as_deref()
+                    .map(str::to_ascii_lowercase)
+                    .as_deref(),
+                Some("0" | "false" | "no" | "off")
+            ),
             ca_bundle,
             http_max_response_bytes,
             limits: ServerLimits::from_env()?,

@@ -24,7 +24,7 @@ pub enum Endpoint {
     Reload,
     /// `GET /` from a browser: the services page.
     Home,
-    /// `/_ministack/resources[/read]`: the resource browser's API.
+    /// `/_ministack/resources[/read|/run]`: the resource browser's API.
     Browser(crate::browser::Endpoint),
     /// `/_ministack/tls/ca.pem`: the CA to trust under USE_SSL.
     TlsCa,
@@ -88,7 +88,14 @@ impl Endpoint {
             "/_ministack/plugins/reload" if method == Method::POST => Endpoint::Reload,
             "/_localstack/init" | "/_ministack/init" => Endpoint::Init(None),
             "/_ministack/tls/ca.pem" => Endpoint::TlsCa,
-            p if method == Method::GET && crate::browser::Endpoint::match_path(p).is_some() => {
+            p if crate::browser::Endpoint::match_path(p).is_some_and(|e| {
+                let wanted = match e {
+                    crate::browser::Endpoint::Run => Method::POST,
+                    _ => Method::GET,
+                };
+                method == wanted
+            }) =>
+            {
                 Endpoint::Browser(crate::browser::Endpoint::match_path(p)?)
             }
             p if init_stage(p).is_some() => Endpoint::Init(init_stage(p)),
@@ -116,7 +123,7 @@ pub async fn handle(
         Endpoint::Ready => {
             json_response(StatusCode::OK, &crate::init_hooks::hooks().ready_summary())
         }
-        Endpoint::Browser(e) => crate::browser::handle(dispatcher, e, query).await,
+        Endpoint::Browser(e) => crate::browser::handle(dispatcher, e, query, body).await,
         Endpoint::TlsCa => match crate::https::get() {
             Some(h) => {
                 let mut r = Response::new(ResponseBody::from_bytes(h.ca_pem.clone()));

@@ -7,9 +7,13 @@ browser test is skipped, saying why, only when none could be installed.
 The screenshot lands in target/test-browser/browser.png (docs/browser.png
 is a copy of one)."""
 
+import base64
+import io
 import json
 import shutil
 import tempfile
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,32 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "target" / "test-browser"
+
+GREETER = """
+def handler(event, context):
+    print("greeting", event.get("name"))
+    return {"hello": event.get("name")}
+"""
+
+# Start -> Decide -> (Big | Small) -> Done: a run with n=5 goes through Big.
+FLOW = {
+    "StartAt": "Start",
+    "States": {
+        "Start": {"Type": "Pass", "Next": "Decide"},
+        "Decide": {"Type": "Choice", "Default": "Small",
+                   "Choices": [{"Variable": "$.n", "NumericGreaterThan": 3, "Next": "Big"}]},
+        "Big": {"Type": "Pass", "Result": "big", "ResultPath": "$.size", "Next": "Done"},
+        "Small": {"Type": "Pass", "Result": "small", "ResultPath": "$.size", "Next": "Done"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def function_zip(code):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", code)
+    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +75,28 @@ def seeded(tmp_path_factory):
     g.client("ssm").put_parameter(Name="/app/color", Value="blue", Type="String")
     # Another account and region: the browser shows each on its own.
     g.client("sqs", account="111111111111", region="eu-west-1").create_queue(QueueName="elsewhere")
+    g.client("lambda").create_function(
+        FunctionName="greeter", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r",
+        Handler="app.handler", Code={"ZipFile": function_zip(GREETER)}, Timeout=10)
+    logs = g.client("logs")
+    logs.create_log_group(logGroupName="/app/web")
+    logs.create_log_stream(logGroupName="/app/web", logStreamName="web-1")
+    logs.put_log_events(logGroupName="/app/web", logStreamName="web-1",
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "started"}])
+    sfn = g.client("stepfunctions")
+    machine = sfn.create_state_machine(name="flow", definition=json.dumps(FLOW),
+                                       roleArn="arn:aws:iam::000000000000:role/r")["stateMachineArn"]
+    g.client("cloudformation").create_stack(StackName="shop", TemplateBody=json.dumps(
+        {"Resources": {"Orders": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "shop-orders"}}}}))
+    run = sfn.start_execution(stateMachineArn=machine, name="run-big", input=json.dumps({"n": 5}))
+    for _ in range(100):
+        if sfn.describe_execution(executionArn=run["executionArn"])["status"] != "RUNNING":
+            break
+        time.sleep(0.1)
+    for _ in range(200):
+        if g.client("cloudformation").describe_stacks(StackName="shop")["Stacks"][0]["StackStatus"] != "CREATE_IN_PROGRESS":
+            break
+        time.sleep(0.1)
     yield g, url
     g.close()
 
@@ -73,6 +125,12 @@ def test_api_lists_and_reads(seeded):
         return requests.get(g.url + "/_ministack/resources/read",
                             params={"type": t, "id": id, "action": action}, timeout=10)
 
+    def read_with(t, id, action, **extra):
+        r = requests.get(g.url + "/_ministack/resources/read",
+                         params={"type": t, "id": id, "action": action, **extra}, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()
+
     peek = read("AWS::SQS::Queue", listed, "peek").json()
     assert len(peek["Messages"]) == 2
     # Peeked, not consumed: a consumer still gets both at once.
@@ -86,6 +144,30 @@ def test_api_lists_and_reads(seeded):
     assert r.status_code == 400
     r = read("AWS::DynamoDB::Table", "missing-table", "scan")
     assert r.status_code == 400 and r.json()["code"] == "ResourceNotFoundException"
+
+    # Runs need a POST to /run; a read cannot be run, nor a run read.
+    def run(t, id, action, body=b""):
+        return requests.post(g.url + "/_ministack/resources/run",
+                             params={"type": t, "id": id, "action": action}, data=body, timeout=30)
+
+    assert read("AWS::Lambda::Function", "greeter", "invoke").status_code == 400
+    assert run("AWS::SQS::Queue", listed, "peek").status_code == 400
+    assert requests.get(g.url + "/_ministack/resources/run", timeout=10).status_code != 200
+    out = run("AWS::Lambda::Function", "greeter", "invoke", b'{"name": "api"}').json()
+    assert out["StatusCode"] == 200
+    assert json.loads(base64.b64decode(out["Payload"])) == {"hello": "api"}
+    assert "greeting api" in base64.b64decode(out["LogResult"]).decode()
+    # The tail read: events from `since` on.
+    events = read_with("AWS::Logs::LogGroup", "/app/web", "tail", since=0)["events"]
+    assert [e["message"] for e in events] == ["started"]
+    later = events[0]["timestamp"] + 1
+    assert read_with("AWS::Logs::LogGroup", "/app/web", "tail", since=later)["events"] == []
+    # An execution's history.
+    (machine,) = listing("AWS::StepFunctions::StateMachine")
+    (execution,) = read("AWS::StepFunctions::StateMachine", machine, "executions").json()["executions"]
+    history = read_with("AWS::StepFunctions::StateMachine", machine, "history", execution=execution["executionArn"])
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history["events"] if "stateEnteredEventDetails" in e]
+    assert entered == ["Start", "Decide", "Big", "Done"]
 
 
 def browser():
@@ -160,6 +242,54 @@ def test_browser_shows_resources(seeded):
             box = driver.find_element(By.CSS_SELECTOR, field)
             box.clear()
             box.send_keys(value)
+
+        # Lambda: invoked from the page, its response and log tail shown.
+        click("#kinds a[data-type='AWS::Lambda::Function']")
+        click("tr.resource[data-id='greeter'] button[data-action='invoke']")
+        box = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#payload")))
+        box.clear()
+        box.send_keys('{"name": "from the page"}')
+        click("#run")
+        text_in("#run-payload", '"hello": "from the page"')
+        text_in("#run-log", "greeting from the page")
+        assert driver.find_element(By.CSS_SELECTOR, "#run-status").text.startswith("Status 200")
+
+        # Logs: a live tail; an event put afterwards appears without a reload.
+        click("#kinds a[data-type='AWS::Logs::LogGroup']")
+        click("tr.resource[data-id='/app/web'] button[data-action='tail']")
+        text_in("#tail", "started")
+        g.client("logs").put_log_events(
+            logGroupName="/app/web", logStreamName="web-1",
+            logEvents=[{"timestamp": int(time.time() * 1000), "message": "a new request arrived"}])
+        text_in("#tail", "a new request arrived")
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#tail tr.event")) == 2
+        # Leave the live view.
+        click("#kinds a[data-type='AWS::Logs::LogGroup']")
+
+        # Step Functions: the definition as a graph, the states a run
+        # went through marked.
+        click("#kinds a[data-type='AWS::StepFunctions::StateMachine']")
+        # An execution's history is picked from the graph, not the row.
+        click("tr.resource[data-id$=':stateMachine:flow'] button[data-action='definition']")
+        assert not driver.find_elements(By.CSS_SELECTOR, "tr.resource button[data-action='history']")
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#graph g.state[data-state='Small']")))
+        states = driver.find_elements(By.CSS_SELECTOR, "#graph g.state")
+        assert sorted(e.get_attribute("data-state") for e in states) == ["Big", "Decide", "Done", "Small", "Start"]
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#graph path.edge")) == 5
+        click("tr.execution[data-name='run-big'] button[data-action='show']")
+        text_in("#execution-status", "run-big: SUCCEEDED")
+        visited = sorted(e.get_attribute("data-state") for e in driver.find_elements(By.CSS_SELECTOR, "#graph g.state.visited"))
+        assert visited == ["Big", "Decide", "Done", "Start"]
+        assert "visited" not in driver.find_element(By.CSS_SELECTOR, "#graph g.state[data-state='Small']").get_attribute("class")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(str(SHOTS / "browser-graph.png"))
+
+        # CloudFormation: a stack's events.
+        click("#kinds a[data-type='AWS::CloudFormation::Stack']")
+        click("tr.resource[data-id='shop'] button[data-action='events']")
+        text_in("#stack-events", "AWS::SNS::Topic")
+        statuses = [e.get_attribute("data-status") for e in driver.find_elements(By.CSS_SELECTOR, "#stack-events tr.stack-event")]
+        assert "CREATE_COMPLETE" in statuses and "CREATE_IN_PROGRESS" in statuses
 
         # DynamoDB: the items scanned; the screenshot of this view.
         click("#kinds a[data-type='AWS::DynamoDB::Table']")

@@ -297,6 +297,101 @@ def test_failing_resource_rolls_back(gateway):
     cf.delete_stack(StackName=name2)
 
 
+def test_on_failure_delete_and_do_nothing(gateway):
+    cf = gateway.client("cloudformation")
+    sqs = gateway.client("sqs")
+    name = unique("ondel")
+    template = json.dumps({"Resources": {
+        "Good": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-good"}},
+        "Bad": {"Type": "AWS::SQS::Queue", "DependsOn": "Good", "Properties": {"QueueName": "not a valid name!"}},
+    }})
+    stack_id = cf.create_stack(StackName=name, TemplateBody=template, OnFailure="DELETE")["StackId"]
+    stack = wait(cf, stack_id)
+    assert stack["StackStatus"] == "DELETE_COMPLETE", events(cf, stack_id)
+    raw = cf.describe_stack_events(StackName=stack_id)["StackEvents"]
+    stack_events = [(e["ResourceStatus"], e.get("ResourceStatusReason", "")) for e in reversed(raw)
+                    if e["LogicalResourceId"] == name]
+    assert [s for s, _ in stack_events] == ["CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE",
+                                            "DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+    assert stack_events[1][1] == "The following resource(s) failed to create: [Bad]. Delete requested by user."
+    assert not sqs.list_queues(QueueNamePrefix=name).get("QueueUrls")
+    # The name is free again.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        cf.describe_stacks(StackName=name)
+    assert "does not exist" in str(e.value)
+
+    # The default (ROLLBACK) says so in the reason; DO_NOTHING keeps what was made.
+    name2 = unique("onroll")
+    cf.create_stack(StackName=name2, TemplateBody=template.replace(name, name2))
+    assert wait(cf, name2)["StackStatus"] == "ROLLBACK_COMPLETE"
+    reasons = [e.get("ResourceStatusReason") for e in cf.describe_stack_events(StackName=name2)["StackEvents"]
+               if e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS"]
+    assert reasons == ["The following resource(s) failed to create: [Bad]. Rollback requested by user."]
+    name3 = unique("onkeep")
+    cf.create_stack(StackName=name3, TemplateBody=template.replace(name, name3), OnFailure="DO_NOTHING")
+    stack = wait(cf, name3)
+    assert stack["StackStatus"] == "CREATE_FAILED" and stack["DisableRollback"] is True
+    assert sqs.list_queues(QueueNamePrefix=name3)["QueueUrls"]
+    cf.delete_stack(StackName=name3)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        cf.create_stack(StackName=unique("both"), TemplateBody=template, OnFailure="DELETE", DisableRollback=True)
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+
+
+NEVER_SIGNALLED = """
+Resources:
+  Before:
+    Type: AWS::SQS::Queue
+  Handle:
+    Type: AWS::CloudFormation::WaitConditionHandle
+  Waiter:
+    Type: AWS::CloudFormation::WaitCondition
+    DependsOn: Before
+    Properties: {Handle: !Ref Handle, Timeout: 3600}
+"""
+
+
+def test_timeout_in_minutes_fails_and_rolls_back(gateway):
+    cf = gateway.client("cloudformation")
+    name = unique("timeout")
+    began = time.time()
+    unchecked = gateway.client("cloudformation", parameter_validation=False)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        unchecked.create_stack(StackName=name, TemplateBody=NEVER_SIGNALLED, TimeoutInMinutes=0)
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    # One minute is the least AWS accepts: the test waits that long.
+    cf.create_stack(StackName=name, TemplateBody=NEVER_SIGNALLED, TimeoutInMinutes=1)
+    assert cf.describe_stacks(StackName=name)["Stacks"][0]["TimeoutInMinutes"] == 1
+    stack = wait(cf, name, timeout=120)
+    took = time.time() - began
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE", events(cf, name)
+    assert 59 <= took < 90, took
+    raw = list(reversed(cf.describe_stack_events(StackName=name)["StackEvents"]))
+    failed = [e for e in raw if e["LogicalResourceId"] == "Waiter" and e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed[0]["ResourceStatusReason"] == "Resource creation cancelled"
+    rollback = [e for e in raw if e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS"]
+    assert rollback[0]["ResourceStatusReason"] == "Stack creation time exceeded the specified timeout. Rollback requested by user."
+    assert ("Before", "DELETE_COMPLETE") in events(cf, name)
+    cf.delete_stack(StackName=name)
+
+
+def test_estimate_template_cost(gateway, tmp_path):
+    cf = gateway.client("cloudformation")
+    body = json.dumps({"Parameters": {"Size": {"Type": "Number", "Default": 5}},
+                       "Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+    url = cf.estimate_template_cost(TemplateBody=body, Parameters=[{"ParameterKey": "Size", "ParameterValue": "7"}])["Url"]
+    assert url.startswith("https://calculator.") and "cloudformation/" in url
+    for bad, params in (("not: [valid", []), (body, [{"ParameterKey": "Nope", "ParameterValue": "1"}]),
+                        (body, [{"ParameterKey": "Size", "ParameterValue": "seven"}])):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            cf.estimate_template_cost(TemplateBody=bad, Parameters=params)
+        assert e.value.response["Error"]["Code"] == "ValidationError", bad
+    template = tmp_path / "t.json"
+    template.write_text(body)
+    out = json.loads(gateway.aws("cloudformation", "estimate-template-cost", "--template-body", f"file://{template}").stdout)
+    assert out["Url"].startswith("https://calculator.")
+
+
 def test_failed_update_rolls_back_to_the_previous_state(gateway):
     cf = gateway.client("cloudformation")
     name = unique("upd")

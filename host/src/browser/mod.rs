@@ -10,12 +10,18 @@
 //!   (docs/resources.md), else its own List/Describe operation;
 //! - `GET /_ministack/resources/read?type=&id=&action=&account=&region=`:
 //!   one read-only look at a resource (a bucket's objects, a queue's
-//!   messages peeked with a zero visibility timeout, a table's items...).
+//!   messages peeked with a zero visibility timeout, a table's items, a
+//!   log group's events since a time, an execution's history...);
+//! - `POST /_ministack/resources/run?type=&id=&action=...`: an action that
+//!   runs something (a function invoked with the body as its payload).
 //!
 //! Every call runs as the gateway in the account and region asked for
-//! (default: MINISTACK_ACCOUNT_ID / MINISTACK_REGION); only the reads
-//! listed in [`KINDS`] can be made, so the API changes nothing.
+//! (default: MINISTACK_ACCOUNT_ID / MINISTACK_REGION); only the actions
+//! listed in [`KINDS`] can be made: reads over GET change nothing, and
+//! the few runs need a POST.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -44,11 +50,37 @@ enum Lister {
     },
 }
 
-/// A read the browser offers on one resource.
+/// What an action's input is built from besides the resource id.
+struct Args<'a> {
+    query: &'a str,
+    body: &'a [u8],
+}
+
+impl Args<'_> {
+    fn param(&self, name: &str) -> Option<String> {
+        param(self.query, name)
+    }
+}
+
+/// An action the browser offers on one resource.
 struct Action {
     name: &'static str,
     operation: &'static str,
-    input: fn(&str) -> Value,
+    /// Runs something (needs a POST to `/run`) rather than reading.
+    runs: bool,
+    input: fn(&str, &Args) -> Value,
+}
+
+/// A read whose input is the resource id alone.
+macro_rules! read {
+    ($name:literal, $operation:literal, |$id:ident| $input:expr) => {
+        Action {
+            name: $name,
+            operation: $operation,
+            runs: false,
+            input: |$id, _| $input,
+        }
+    };
 }
 
 struct Kind {
@@ -63,11 +95,11 @@ const KINDS: &[Kind] = &[
         type_name: "AWS::S3::Bucket",
         service: "s3",
         lister: Lister::Handler,
-        actions: &[Action {
-            name: "objects",
-            operation: "ListObjectsV2",
-            input: |id| json!({"Bucket": id, "MaxKeys": 1000}),
-        }],
+        actions: &[read!(
+            "objects",
+            "ListObjectsV2",
+            |id| json!({"Bucket": id, "MaxKeys": 1000})
+        )],
     },
     Kind {
         type_name: "AWS::SQS::Queue",
@@ -76,19 +108,15 @@ const KINDS: &[Kind] = &[
         actions: &[
             // A zero visibility timeout: the messages stay visible to
             // consumers (their receive count still goes up, as on AWS).
-            Action {
-                name: "peek",
-                operation: "ReceiveMessage",
-                input: |id| {
-                    json!({"QueueUrl": id, "MaxNumberOfMessages": 10, "VisibilityTimeout": 0,
+            read!("peek", "ReceiveMessage", |id| {
+                json!({"QueueUrl": id, "MaxNumberOfMessages": 10, "VisibilityTimeout": 0,
                            "MessageSystemAttributeNames": ["All"], "MessageAttributeNames": ["All"]})
-                },
-            },
-            Action {
-                name: "attributes",
-                operation: "GetQueueAttributes",
-                input: |id| json!({"QueueUrl": id, "AttributeNames": ["All"]}),
-            },
+            }),
+            read!(
+                "attributes",
+                "GetQueueAttributes",
+                |id| json!({"QueueUrl": id, "AttributeNames": ["All"]})
+            ),
         ],
     },
     Kind {
@@ -96,37 +124,25 @@ const KINDS: &[Kind] = &[
         service: "dynamodb",
         lister: Lister::Handler,
         actions: &[
-            Action {
-                name: "scan",
-                operation: "Scan",
-                input: |id| json!({"TableName": id, "Limit": 100}),
-            },
-            Action {
-                name: "describe",
-                operation: "DescribeTable",
-                input: |id| json!({"TableName": id}),
-            },
+            read!("scan", "Scan", |id| json!({"TableName": id, "Limit": 100})),
+            read!("describe", "DescribeTable", |id| json!({"TableName": id})),
         ],
     },
     Kind {
         type_name: "AWS::SNS::Topic",
         service: "sns",
         lister: Lister::Handler,
-        actions: &[Action {
-            name: "subscriptions",
-            operation: "ListSubscriptionsByTopic",
-            input: |id| json!({"TopicArn": id}),
-        }],
+        actions: &[read!(
+            "subscriptions",
+            "ListSubscriptionsByTopic",
+            |id| json!({"TopicArn": id})
+        )],
     },
     Kind {
         type_name: "AWS::IAM::Role",
         service: "iam",
         lister: Lister::Handler,
-        actions: &[Action {
-            name: "role",
-            operation: "GetRole",
-            input: |id| json!({"RoleName": id}),
-        }],
+        actions: &[read!("role", "GetRole", |id| json!({"RoleName": id}))],
     },
     Kind {
         type_name: "AWS::SecretsManager::Secret",
@@ -136,11 +152,11 @@ const KINDS: &[Kind] = &[
             items: "SecretList",
             id: "Name",
         },
-        actions: &[Action {
-            name: "value",
-            operation: "GetSecretValue",
-            input: |id| json!({"SecretId": id}),
-        }],
+        actions: &[read!(
+            "value",
+            "GetSecretValue",
+            |id| json!({"SecretId": id})
+        )],
     },
     Kind {
         type_name: "AWS::SSM::Parameter",
@@ -150,11 +166,11 @@ const KINDS: &[Kind] = &[
             items: "Parameters",
             id: "Name",
         },
-        actions: &[Action {
-            name: "value",
-            operation: "GetParameter",
-            input: |id| json!({"Name": id, "WithDecryption": true}),
-        }],
+        actions: &[read!(
+            "value",
+            "GetParameter",
+            |id| json!({"Name": id, "WithDecryption": true})
+        )],
     },
     Kind {
         type_name: "AWS::KMS::Key",
@@ -164,11 +180,7 @@ const KINDS: &[Kind] = &[
             items: "Keys",
             id: "KeyId",
         },
-        actions: &[Action {
-            name: "describe",
-            operation: "DescribeKey",
-            input: |id| json!({"KeyId": id}),
-        }],
+        actions: &[read!("describe", "DescribeKey", |id| json!({"KeyId": id}))],
     },
     Kind {
         type_name: "AWS::Lambda::Function",
@@ -178,11 +190,27 @@ const KINDS: &[Kind] = &[
             items: "Functions",
             id: "FunctionName",
         },
-        actions: &[Action {
-            name: "configuration",
-            operation: "GetFunctionConfiguration",
-            input: |id| json!({"FunctionName": id}),
-        }],
+        actions: &[
+            read!(
+                "configuration",
+                "GetFunctionConfiguration",
+                |id| json!({"FunctionName": id})
+            ),
+            // The request body is the payload; the log tail comes back too.
+            Action {
+                name: "invoke",
+                operation: "Invoke",
+                runs: true,
+                input: |id, args| {
+                    let payload: &[u8] = if args.body.is_empty() {
+                        b"{}"
+                    } else {
+                        args.body
+                    };
+                    json!({"FunctionName": id, "Payload": BASE64.encode(payload), "LogType": "Tail"})
+                },
+            },
+        ],
     },
     Kind {
         type_name: "AWS::CloudFormation::Stack",
@@ -192,11 +220,11 @@ const KINDS: &[Kind] = &[
             items: "Stacks",
             id: "StackName",
         },
-        actions: &[Action {
-            name: "events",
-            operation: "DescribeStackEvents",
-            input: |id| json!({"StackName": id}),
-        }],
+        actions: &[read!(
+            "events",
+            "DescribeStackEvents",
+            |id| json!({"StackName": id})
+        )],
     },
     Kind {
         type_name: "AWS::Logs::LogGroup",
@@ -206,11 +234,27 @@ const KINDS: &[Kind] = &[
             items: "logGroups",
             id: "logGroupName",
         },
-        actions: &[Action {
-            name: "events",
-            operation: "FilterLogEvents",
-            input: |id| json!({"logGroupName": id, "limit": 200}),
-        }],
+        actions: &[
+            read!(
+                "events",
+                "FilterLogEvents",
+                |id| json!({"logGroupName": id, "limit": 200})
+            ),
+            // What the live view polls: the events from `since` (epoch ms,
+            // inclusive) on; the page drops the ones it already shows.
+            Action {
+                name: "tail",
+                operation: "FilterLogEvents",
+                runs: false,
+                input: |id, args| {
+                    let mut input = json!({"logGroupName": id, "limit": 1000});
+                    if let Some(since) = args.param("since").and_then(|s| s.parse::<i64>().ok()) {
+                        input["startTime"] = json!(since);
+                    }
+                    input
+                },
+            },
+        ],
     },
     Kind {
         type_name: "AWS::StepFunctions::StateMachine",
@@ -221,15 +265,26 @@ const KINDS: &[Kind] = &[
             id: "stateMachineArn",
         },
         actions: &[
+            read!(
+                "executions",
+                "ListExecutions",
+                |id| json!({"stateMachineArn": id, "maxResults": 100})
+            ),
+            read!(
+                "definition",
+                "DescribeStateMachine",
+                |id| json!({"stateMachineArn": id})
+            ),
+            // One execution's events (`execution=<arn>`): the page colours
+            // the states it entered on the definition's graph.
             Action {
-                name: "executions",
-                operation: "ListExecutions",
-                input: |id| json!({"stateMachineArn": id}),
-            },
-            Action {
-                name: "definition",
-                operation: "DescribeStateMachine",
-                input: |id| json!({"stateMachineArn": id}),
+                name: "history",
+                operation: "GetExecutionHistory",
+                runs: false,
+                input: |_, args| {
+                    json!({"executionArn": args.param("execution"), "maxResults": 1000,
+                           "includeExecutionData": false})
+                },
             },
         ],
     },
@@ -241,6 +296,8 @@ pub enum Endpoint {
     Resources,
     /// `GET /_ministack/resources/read?...`.
     Read,
+    /// `POST /_ministack/resources/run?...`.
+    Run,
 }
 
 impl Endpoint {
@@ -248,6 +305,7 @@ impl Endpoint {
         match path.trim_end_matches('/') {
             "/_ministack/resources" => Some(Endpoint::Resources),
             "/_ministack/resources/read" => Some(Endpoint::Read),
+            "/_ministack/resources/run" => Some(Endpoint::Run),
             _ => None,
         }
     }
@@ -268,6 +326,7 @@ pub async fn handle(
     dispatcher: &Dispatcher,
     endpoint: Endpoint,
     query: &str,
+    body: &[u8],
 ) -> Response<ResponseBody> {
     let config = dispatcher.config();
     let account = param(query, "account").unwrap_or_else(|| config.default_account.clone());
@@ -296,16 +355,21 @@ pub async fn handle(
             json!({"type": kind.type_name, "account": scope.account, "region": scope.region,
                    "resources": resources})
         }),
-        Endpoint::Read => {
+        Endpoint::Read | Endpoint::Run => {
             let (Some(id), Some(action)) = (param(query, "id"), param(query, "action")) else {
                 return bad_request("id and action are required");
             };
-            let Some(action) = kind.actions.iter().find(|a| a.name == action) else {
-                return bad_request(format!("{} has no read {action:?}", kind.type_name));
+            let runs = endpoint == Endpoint::Run;
+            let Some(action) = kind
+                .actions
+                .iter()
+                .find(|a| a.name == action && a.runs == runs)
+            else {
+                let what = if runs { "run" } else { "read" };
+                return bad_request(format!("{} has no {what} {action:?}", kind.type_name));
             };
-            scope
-                .call(kind.service, action.operation, &(action.input)(&id))
-                .await
+            let input = (action.input)(&id, &Args { query, body });
+            scope.call(kind.service, action.operation, &input).await
         }
     };
     match result {
@@ -333,7 +397,7 @@ fn catalogue(dispatcher: &Dispatcher) -> Response<ResponseBody> {
                     Lister::Handler => "ministack:resource-list".to_string(),
                     Lister::Operation { operation, .. } => operation.to_string(),
                 },
-                "actions": k.actions.iter().map(|a| json!({"name": a.name, "operation": a.operation})).collect::<Vec<_>>(),
+                "actions": k.actions.iter().map(|a| json!({"name": a.name, "operation": a.operation, "runs": a.runs})).collect::<Vec<_>>(),
             })
         })
         .collect();

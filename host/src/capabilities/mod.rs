@@ -449,10 +449,12 @@ impl RequestState {
 }
 
 /// Caps linear memory per instance (plugins.toml `memory_mb`), and remembers
-/// that the cap was hit so the error can say so.
+/// that the cap was hit so the error can say so, and how large the memory
+/// grew (a large instance is not kept for reuse).
 pub struct MemoryLimit {
     pub max_bytes: usize,
     pub hit: bool,
+    pub grown_to: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimit {
@@ -464,6 +466,9 @@ impl wasmtime::ResourceLimiter for MemoryLimit {
     ) -> wasmtime::Result<bool> {
         let ok = desired <= self.max_bytes;
         self.hit |= !ok;
+        if ok {
+            self.grown_to = self.grown_to.max(desired);
+        }
         Ok(ok)
     }
     fn table_growing(
@@ -499,6 +504,7 @@ impl HostState {
             limits: MemoryLimit {
                 max_bytes,
                 hit: false,
+                grown_to: 0,
             },
             req,
         }
@@ -547,6 +553,7 @@ mod tests {
         let mut limit = MemoryLimit {
             max_bytes: 64 << 20,
             hit: false,
+            grown_to: 0,
         };
         assert!(limit.memory_growing(0, 1 << 20, None).unwrap());
         assert!(limit.memory_growing(1 << 20, 64 << 20, None).unwrap());

@@ -399,6 +399,8 @@ impl Dispatcher {
                     p.core.bump_commit_seq();
                 }
                 shared.tasks.after_reset(None);
+                // Back to the memory of a fresh start.
+                self.runtime.drop_idle_instances();
             }
         }
         Ok(())

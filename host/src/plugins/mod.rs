@@ -1,13 +1,15 @@
-//! The plugin runtime: loading components, and calling them with a fresh
-//! instance per call. Requests reach it only through the dispatcher
+//! The plugin runtime: loading components, and calling them. Requests reach it only through the dispatcher
 //! (dispatch.rs), which knows the loaded plugins.
 //!
 //! - [`engine`], [`cache`]: the wasmtime engine and precompiled code.
-//! - [`Runtime::run`]: one call = one store + instance + atomic state unit;
-//!   retried transparently when its unit conflicts with a concurrent one.
+//! - [`Runtime::run`]: one call = one instance (reused from [`pool`] when an
+//!   idle one of the same plugin and account exists) + a fresh request state
+//!   with its atomic state unit; retried transparently when its unit
+//!   conflicts with a concurrent one.
 
 pub mod cache;
 pub mod engine;
+pub mod pool;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -56,9 +58,18 @@ pub struct Plugin {
     pub core: Arc<PluginCore>,
     pub description: Description,
     pub model: ServiceModel,
-    pre: PluginPre<HostState>,
+    code: Code,
     pub load_source: cache::Source,
 }
+
+/// One load of a plugin's component: instances of different loads (a hot
+/// reload) are never mixed up in the instance pool.
+struct Code {
+    pre: PluginPre<HostState>,
+    load: u64,
+}
+
+static LOADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Plugin {
     pub fn name(&self) -> &str {
@@ -71,6 +82,7 @@ pub struct Runtime {
     pub shared: Arc<Shared>,
     pub engine: Engine,
     linker: Linker<HostState>,
+    pool: Arc<pool::InstancePool>,
 }
 
 /// What to call in a plugin instance.
@@ -144,17 +156,27 @@ impl Runtime {
         let identity = CredentialRegistry::open(stores.database(IDENTITY_DB)?)?;
         let (docker, processes) = crate::capabilities::containers::open(&config)?;
         tracing::debug!("state opened at {:?}", t0.elapsed());
+        let pool = Arc::new(pool::InstancePool::new(
+            config.instance_reuse,
+            config.max_instances,
+        ));
+        pool.start_sweeper();
         Ok(Arc::new(Self {
             shared: Arc::new(Shared::new(
                 config, stores, blobs, identity, docker, processes,
             )),
             engine,
             linker,
+            pool,
         }))
     }
 
     pub fn config(&self) -> &Config {
         &self.shared.config
+    }
+
+    pub fn drop_idle_instances(&self) {
+        self.pool.clear();
     }
 
     /// Loads plugins side by side (compiling on a cold cache and describing
@@ -253,7 +275,10 @@ impl Runtime {
         let (component, load_source) =
             tokio::task::spawn_blocking(move || cache.load(&engine, &wasm)).await??;
         check_contract(&self.engine, &component, name, &entry)?;
-        let pre = PluginPre::new(self.linker.instantiate_pre(&component)?)?;
+        let code = Code {
+            pre: PluginPre::new(self.linker.instantiate_pre(&component)?)?,
+            load: LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        };
         let core = match core {
             Some(core) => core,
             None => {
@@ -263,7 +288,7 @@ impl Runtime {
         };
         let ctx = CallContext::host(self.config(), "describe");
         let d = match self
-            .run_with_blobs(&pre, &core, ctx.clone(), Entry::Describe, &[])
+            .run_with_blobs(&code, &core, ctx.clone(), Entry::Describe, &[])
             .await
         {
             Ok(Output::Description(d)) => d,
@@ -325,7 +350,7 @@ impl Runtime {
             Some(stored) if stored < description.schema_version => {
                 let payload = stored.to_string();
                 self.run_with_blobs(
-                    &pre,
+                    &code,
                     &core,
                     ctx,
                     Entry::Task {
@@ -349,7 +374,7 @@ impl Runtime {
             core,
             description,
             model,
-            pre,
+            code,
             load_source,
         })
     }
@@ -384,13 +409,13 @@ impl Runtime {
         entry: Entry<'_>,
         blobs: &[String],
     ) -> Result<Output, AwsError> {
-        self.run_with_blobs(&plugin.pre, &plugin.core, ctx, entry, blobs)
+        self.run_with_blobs(&plugin.code, &plugin.core, ctx, entry, blobs)
             .await
     }
 
     async fn run_with_blobs(
         &self,
-        pre: &PluginPre<HostState>,
+        code: &Code,
         core: &Arc<PluginCore>,
         ctx: CallContext,
         entry: Entry<'_>,
@@ -401,7 +426,7 @@ impl Runtime {
             if attempt > OPTIMISTIC_ATTEMPTS && serial.is_none() {
                 serial = Some(core.retry_lock.lock().await);
             }
-            match self.run_once(pre, core, ctx.clone(), &entry, blobs).await {
+            match self.run_once(code, core, ctx.clone(), &entry, blobs).await {
                 Err(Attempt::Retry) => continue,
                 Err(Attempt::Failed(e)) => return Err(e),
                 Ok(out) => return Ok(out),
@@ -415,7 +440,7 @@ impl Runtime {
 
     async fn run_once(
         &self,
-        pre: &PluginPre<HostState>,
+        code: &Code,
         core: &Arc<PluginCore>,
         ctx: CallContext,
         entry: &Entry<'_>,
@@ -426,36 +451,17 @@ impl Runtime {
             req.register_blob(id)
                 .map_err(|e| Attempt::Failed(internal_failure(e.to_string())))?;
         }
-        let mut store = Store::new(&self.engine, HostState::new(req));
-        store.limiter(|s| &mut s.limits);
-        let limit_ms = core.entry.timeout_ms;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |s| {
-            let req = &s.data().req;
-            if req.started.elapsed().saturating_sub(req.waited) > Duration::from_millis(limit_ms) {
-                Err(wasmtime::Error::new(HostTrap::TimeLimit(limit_ms)))
-            } else {
-                Ok(UpdateDeadline::Yield(1))
+        let pool::Instance {
+            mut store,
+            bindings: instance,
+            uses,
+        } = match self.pool.take(code.load, &ctx.account) {
+            Some(mut idle) => {
+                idle.store.data_mut().req = req;
+                idle.store.set_epoch_deadline(1);
+                idle
             }
-        });
-        let instance = match pre.instantiate_async(&mut store).await {
-            Ok(i) => i,
-            Err(e)
-                if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
-                    .is_some() =>
-            {
-                return Err(Attempt::Failed(AwsError::new(
-                    "ServiceUnavailable",
-                    "too many requests in flight; raise MINISTACK_MAX_INSTANCES",
-                    503,
-                )));
-            }
-            Err(e) => {
-                return Err(Attempt::Failed(internal_failure(format!(
-                    "instantiating plugin {}: {e}",
-                    core.name
-                ))));
-            }
+            None => self.instantiate(&code.pre, core, req).await?,
         };
         if let Entry::Task { id: Some(id), .. } = entry {
             match capabilities::tasks::claim(store.data_mut().req.unit(), id) {
@@ -463,12 +469,22 @@ impl Runtime {
                 Ok(false) => {
                     // Cancelled, reset or already run.
                     store.data_mut().req.rollback();
+                    self.pool.give(
+                        code.load,
+                        &ctx.account,
+                        pool::Instance {
+                            store,
+                            bindings: instance,
+                            uses,
+                        },
+                    );
                     return Ok(Output::Done);
                 }
                 Err(e) => return Err(Attempt::Failed(internal_failure(e.to_string()))),
             }
         }
         let result = call_entry(&instance, &mut store, core, &ctx, entry).await;
+        let trapped = result.is_err();
         let outcome = match result {
             Ok(Ok(out)) => match store.data_mut().req.commit_unit().await {
                 Ok(()) => Ok(out),
@@ -492,10 +508,67 @@ impl Runtime {
                 }
             }
         };
+        // A trapped instance may be mid-way through anything: never reused.
+        // Load-time calls (describe, migrate) keep nothing resident.
+        if !trapped && !matches!(entry, Entry::Describe) {
+            self.pool.give(
+                code.load,
+                &ctx.account,
+                pool::Instance {
+                    store,
+                    bindings: instance,
+                    uses,
+                },
+            );
+        }
         if let Err(Attempt::Retry) = &outcome {
             tokio::task::yield_now().await;
         }
         outcome
+    }
+}
+
+impl Runtime {
+    /// A new instance of the plugin, its store holding `req`.
+    async fn instantiate(
+        &self,
+        pre: &PluginPre<HostState>,
+        core: &PluginCore,
+        req: RequestState,
+    ) -> Result<pool::Instance, Attempt> {
+        let mut store = Store::new(&self.engine, HostState::new(req));
+        store.limiter(|s| &mut s.limits);
+        let limit_ms = core.entry.timeout_ms;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |s| {
+            let req = &s.data().req;
+            if req.started.elapsed().saturating_sub(req.waited) > Duration::from_millis(limit_ms) {
+                Err(wasmtime::Error::new(HostTrap::TimeLimit(limit_ms)))
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        match pre.instantiate_async(&mut store).await {
+            Ok(bindings) => Ok(pool::Instance {
+                store,
+                bindings,
+                uses: 0,
+            }),
+            Err(e)
+                if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                    .is_some() =>
+            {
+                Err(Attempt::Failed(AwsError::new(
+                    "ServiceUnavailable",
+                    "too many requests in flight; raise MINISTACK_MAX_INSTANCES",
+                    503,
+                )))
+            }
+            Err(e) => Err(Attempt::Failed(internal_failure(format!(
+                "instantiating plugin {}: {e}",
+                core.name
+            )))),
+        }
     }
 }
 

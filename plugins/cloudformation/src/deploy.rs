@@ -35,6 +35,21 @@ pub use ministack_sdk::resources::plugin_for;
 #[derive(Default)]
 pub struct Handlers {
     schemas: HashMap<String, Vec<ResourceSchema>>,
+    /// The create's `TimeoutInMinutes` as an epoch second: handlers still
+    /// in progress then are cancelled.
+    pub deadline: Option<f64>,
+    /// Set once the deadline cancelled something.
+    pub timed_out: bool,
+}
+
+/// The code of a handler cancelled at the stack's deadline.
+const CANCELLED: &str = "ResourceCreationCancelled";
+
+impl Handlers {
+    fn past_deadline(&self) -> bool {
+        self.deadline
+            .is_some_and(|d| ministack_sdk::time::now() >= d)
+    }
 }
 
 #[derive(Deserialize)]
@@ -178,13 +193,22 @@ impl Handlers {
                 }
             }
             pending = next;
+            if !pending.is_empty() && self.past_deadline() {
+                self.timed_out = true;
+                for (index, ..) in pending.drain(..) {
+                    results[index] =
+                        Some(Err(AwsError::new(CANCELLED, "Resource creation cancelled")));
+                }
+            }
             if !pending.is_empty() {
+                let mut wait = Duration::from_millis(delay.clamp(50, 10_000));
+                if let Some(d) = self.deadline {
+                    let left = (d - ministack_sdk::time::now()).max(0.0);
+                    wait = wait.min(Duration::from_secs_f64(left) + Duration::from_millis(10));
+                }
                 // Custom resource responses and signals notify this topic,
                 // so a waiting resource completes as soon as it is answered.
-                tasks::wait(
-                    crate::internal::PROGRESS_TOPIC,
-                    Duration::from_millis(delay.clamp(50, 10_000)),
-                );
+                tasks::wait(crate::internal::PROGRESS_TOPIC, wait);
             }
         }
         results
@@ -251,7 +275,11 @@ pub fn environment(
 
 /// `AWS::SSM::Parameter::Value<...>` parameters hold a parameter name:
 /// their value is the parameter's, read from the SSM plugin.
-fn resolve_ssm_parameters(ctx: &Context, template: &Value, env: &mut Env) -> Result<(), AwsError> {
+pub(crate) fn resolve_ssm_parameters(
+    ctx: &Context,
+    template: &Value,
+    env: &mut Env,
+) -> Result<(), AwsError> {
     for (name, decl) in template::section(template, "Parameters") {
         let ty = decl.get("Type").map(template::text).unwrap_or_default();
         if !ty.starts_with("AWS::SSM::Parameter::Value<") {
@@ -404,6 +432,8 @@ pub fn run(ctx: &Context, payload: DeployPayload) -> Result<(), AwsError> {
 fn resource_error(e: &AwsError) -> String {
     if e.message.is_empty() {
         e.code.clone()
+    } else if e.code == CANCELLED {
+        e.message.clone()
     } else {
         format!("{} (Service: {}, Status Code: 400)", e.message, e.code)
     }
@@ -446,10 +476,18 @@ fn deploy(ctx: &Context, stack: &mut Stack, handlers: &mut Handlers) -> Result<(
     let mut op = stack.operation.clone().unwrap_or_default();
     let creating = op.kind == "CREATE";
     let prefix = if creating { "CREATE" } else { "UPDATE" };
+    if creating && let Some(minutes) = stack.timeout_in_minutes {
+        handlers.deadline = Some(stack.creation_time + f64::from(minutes) * 60.0);
+    }
     if op.failure.is_none()
         && let Err(e) = deploy_resources(ctx, stack, &mut op, handlers)
     {
-        op.failure = Some(e);
+        handlers.deadline = None;
+        op.failure = Some(if handlers.timed_out {
+            "Stack creation time exceeded the specified timeout. ".to_string()
+        } else {
+            e
+        });
         stack.operation = Some(op.clone());
         stack.save()?;
     }
@@ -594,6 +632,10 @@ fn deploy_resources(
         );
     }
     for level in levels {
+        if handlers.past_deadline() {
+            handlers.timed_out = true;
+            return Err(String::new());
+        }
         // Evaluate every resource of the level first: an error stops the
         // deployment before any handler of the level runs.
         let mut steps = Vec::new();
@@ -819,11 +861,20 @@ fn roll_back(
     reason: &str,
 ) -> Result<(), AwsError> {
     let creating = op.kind == "CREATE";
+    handlers.deadline = None;
     if creating && stack.disable_rollback {
         stack.operation = None;
         stack.stack_event("CREATE_FAILED", Some(reason));
         return stack.save();
     }
+    let reason = if !creating {
+        reason.to_string()
+    } else if stack.delete_on_failure {
+        format!("{reason}Delete requested by user.")
+    } else {
+        format!("{reason}Rollback requested by user.")
+    };
+    let reason = reason.as_str();
     let (running, done) = if creating {
         ("ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE")
     } else {
@@ -889,6 +940,17 @@ fn roll_back(
     }
     stack.operation = None;
     stack.stack_event(done, None);
+    if creating && stack.delete_on_failure {
+        // OnFailure=DELETE: the rolled-back stack goes, as on AWS.
+        stack.operation = Some(crate::stacks::Operation {
+            kind: "DELETE".into(),
+            nonce: op.nonce.clone(),
+            ..Default::default()
+        });
+        stack.stack_event("DELETE_IN_PROGRESS", Some("User Initiated"));
+        stack.save()?;
+        return delete_stack(ctx, stack, handlers);
+    }
     stack.save()
 }
 
@@ -1117,7 +1179,7 @@ pub fn on_start(_: &Context, _: ()) -> Result<(), AwsError> {
     for (account, region) in tasks::contexts(stacks::STACKS.name()) {
         tasks::schedule_in(&account, &region, Duration::ZERO, RESUME_TASK, &())?;
     }
-    Ok(())
+    crate::stacksets::on_start()
 }
 
 /// Schedules the deploy task again for each stack of this account and

@@ -16,6 +16,7 @@ mod registry;
 mod rules;
 mod sam;
 mod stacks;
+mod stacksets;
 pub mod template;
 mod template_url;
 mod transform;
@@ -43,6 +44,7 @@ impl Service for CloudFormation {
             .op("GetTemplate", ops::get_template)
             .op("GetTemplateSummary", ops::get_template_summary)
             .op("ValidateTemplate", ops::validate_template)
+            .op("EstimateTemplateCost", ops::estimate_template_cost)
             .op("CreateChangeSet", ops::create_change_set)
             .op("DescribeChangeSet", ops::describe_change_set)
             .op("ExecuteChangeSet", ops::execute_change_set)
@@ -73,6 +75,31 @@ impl Service for CloudFormation {
             .op("ListTypes", registry::list_types)
             .op("DescribeType", registry::describe_type)
             .op("DescribeAccountLimits", registry::describe_account_limits)
+            .op("CreateStackSet", stacksets::create_stack_set)
+            .op("DescribeStackSet", stacksets::describe_stack_set)
+            .op("ListStackSets", stacksets::list_stack_sets)
+            .op("UpdateStackSet", stacksets::update_stack_set)
+            .op("DeleteStackSet", stacksets::delete_stack_set)
+            .op("CreateStackInstances", stacksets::create_stack_instances)
+            .op("UpdateStackInstances", stacksets::update_stack_instances)
+            .op("DeleteStackInstances", stacksets::delete_stack_instances)
+            .op("ListStackInstances", stacksets::list_stack_instances)
+            .op("DescribeStackInstance", stacksets::describe_stack_instance)
+            .op(
+                "ListStackSetOperations",
+                stacksets::list_stack_set_operations,
+            )
+            .op(
+                "DescribeStackSetOperation",
+                stacksets::describe_stack_set_operation,
+            )
+            .op(
+                "ListStackSetOperationResults",
+                stacksets::list_stack_set_operation_results,
+            )
+            .op("StopStackSetOperation", stacksets::stop_stack_set_operation)
+            .task(stacksets::OPERATION_TASK, stacksets::run_operation)
+            .task(stacksets::RESUME_TASK, stacksets::resume)
             .task(deploy::DEPLOY_TASK, ops::run_deploy)
             .task(ministack_sdk::tasks::START_TASK, deploy::on_start)
             .task(deploy::RESUME_TASK, deploy::resume)

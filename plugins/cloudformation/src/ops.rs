@@ -14,7 +14,7 @@ use crate::stacks::{
 };
 use crate::template;
 
-fn body_of(body: Option<String>, url: Option<String>) -> Result<String, AwsError> {
+pub(crate) fn body_of(body: Option<String>, url: Option<String>) -> Result<String, AwsError> {
     match (body, url) {
         (Some(b), _) => Ok(b),
         (None, Some(url)) => crate::template_url::fetch(&url),
@@ -47,7 +47,7 @@ pub(crate) fn load(
     crate::transform::apply(ctx, raw, given)
 }
 
-fn given_parameters(
+pub(crate) fn given_parameters(
     params: Option<Vec<Parameter>>,
     previous: Option<&BTreeMap<String, String>>,
 ) -> Result<BTreeMap<String, String>, AwsError> {
@@ -87,7 +87,7 @@ pub(crate) fn effective_parameters(
 }
 
 /// InsufficientCapabilities for IAM resources without the acknowledgement.
-fn check_capabilities(tpl: &Value, caps: &[String]) -> Result<(), AwsError> {
+pub(crate) fn check_capabilities(tpl: &Value, caps: &[String]) -> Result<(), AwsError> {
     let mut needed = None;
     for def in template::section(tpl, "Resources").values() {
         let ty = def.get("Type").map(template::text).unwrap_or_default();
@@ -122,7 +122,7 @@ fn check_capabilities(tpl: &Value, caps: &[String]) -> Result<(), AwsError> {
     Ok(())
 }
 
-fn caps(list: Option<Vec<Capability>>) -> Vec<String> {
+pub(crate) fn caps(list: Option<Vec<Capability>>) -> Vec<String> {
     list.unwrap_or_default()
         .iter()
         .map(|c| c.as_str().to_string())
@@ -211,13 +211,20 @@ pub(crate) fn start(stack: &mut Stack, op: Operation) -> Result<(), AwsError> {
 }
 
 pub fn create_stack(ctx: &Context, input: CreateStackInput) -> Result<Value, AwsError> {
+    if let Some(m) = input.timeout_in_minutes
+        && m < 1
+    {
+        return Err(AwsError::validation_error(format!(
+            "1 validation error detected: Value '{m}' at 'timeoutInMinutes' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        )));
+    }
     let body = body_of(input.template_body, input.template_url)?;
     let capabilities = caps(input.capabilities);
     let given = given_parameters(input.parameters, None)?;
     let tpl = load(ctx, &body, &given, Some(&capabilities))?;
     check_capabilities(&tpl, &capabilities)?;
     let parameters = effective_parameters(&tpl, &given)?;
-    crate::transform::check_rules(&tpl, &parameters)?;
+    crate::rules::check_call(ctx, &tpl, &parameters)?;
     check_types(ctx, &tpl)?;
     let mut stack = new_stack(ctx, &input.stack_name)?;
     stack.capabilities = capabilities;
@@ -225,11 +232,16 @@ pub fn create_stack(ctx: &Context, input: CreateStackInput) -> Result<Value, Aws
     stack.notification_arns = input.notification_ar_ns.unwrap_or_default();
     stack.termination_protection = input.enable_termination_protection.unwrap_or(false);
     stack.stack_policy = input.stack_policy_body;
-    stack.disable_rollback = input.disable_rollback.unwrap_or(false)
-        || input
-            .on_failure
-            .as_ref()
-            .is_some_and(|f| f.as_str() == "DO_NOTHING");
+    let on_failure = input.on_failure.as_ref().map(|f| f.as_str().to_string());
+    if on_failure.is_some() && input.disable_rollback.is_some() {
+        return Err(AwsError::validation_error(
+            "You may specify only one of DisableRollback and OnFailure",
+        ));
+    }
+    stack.disable_rollback =
+        input.disable_rollback.unwrap_or(false) || on_failure.as_deref() == Some("DO_NOTHING");
+    stack.delete_on_failure = on_failure.as_deref() == Some("DELETE");
+    stack.timeout_in_minutes = input.timeout_in_minutes;
     stack.description = tpl.get("Description").map(template::text);
     stack.template = tpl.clone();
     stack.template_body = body.clone();
@@ -276,7 +288,7 @@ pub fn update_stack(ctx: &Context, input: UpdateStackInput) -> Result<Value, Aws
     let tpl = load(ctx, &body, &given, Some(&capabilities))?;
     check_capabilities(&tpl, &capabilities)?;
     let parameters = effective_parameters(&tpl, &given)?;
-    crate::transform::check_rules(&tpl, &parameters)?;
+    crate::rules::check_call(ctx, &tpl, &parameters)?;
     check_types(ctx, &tpl)?;
     let changes = crate::changes::compute(ctx, &stack, &tpl, &parameters)?;
     if changes.is_empty() && parameters == stack.parameters && tpl == stack.template {
@@ -569,6 +581,35 @@ pub fn validate_template(ctx: &Context, input: ValidateTemplateInput) -> Result<
     Ok(v)
 }
 
+/// EstimateTemplateCost: the template is validated as ValidateTemplate
+/// does (and the given parameters against it); the answer is a link to
+/// the AWS Pricing Calculator, as AWS's is (nothing is priced locally).
+pub fn estimate_template_cost(
+    ctx: &Context,
+    input: EstimateTemplateCostInput,
+) -> Result<Value, AwsError> {
+    let body = body_of(input.template_body, input.template_url)?;
+    let given = given_parameters(input.parameters, None)?;
+    let tpl = load(ctx, &body, &given, None)?;
+    template::creation_order(&tpl)?;
+    for key in given.keys() {
+        if !template::section(&tpl, "Parameters").contains_key(key) {
+            return Err(AwsError::validation_error(format!(
+                "Parameters: [{key}] do not exist in the template"
+            )));
+        }
+    }
+    if !given.is_empty() {
+        effective_parameters(&tpl, &given)?;
+    }
+    Ok(json!({
+        "Url": format!(
+            "https://calculator.s3.amazonaws.com/calc5.html?key=cloudformation/{}",
+            ministack_sdk::ids::uuid()
+        )
+    }))
+}
+
 fn tpl_params_for_validate(tpl: &Value) -> Vec<Value> {
     parameter_declarations(tpl)
         .into_iter()
@@ -684,7 +725,7 @@ pub fn create_change_set(ctx: &Context, input: CreateChangeSetInput) -> Result<V
     let tpl = load(ctx, &body, &given, None)?;
     check_capabilities(&tpl, &capabilities)?;
     let parameters = effective_parameters(&tpl, &given)?;
-    crate::transform::check_rules(&tpl, &parameters)?;
+    crate::rules::check_call(ctx, &tpl, &parameters)?;
     check_types(ctx, &tpl)?;
     // An executed change set's name is free again (AWS keeps it only for
     // describing by id; `aws cloudformation deploy` names change sets by the second).

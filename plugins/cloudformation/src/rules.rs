@@ -10,11 +10,40 @@
 //! `Fn::RefAll`, `Fn::ValueOf` and `Fn::ValueOfAll` read AWS-specific
 //! parameter types (VPCs, subnets, ...) no plugin provides yet: they fail
 //! as unsupported.
+//!
+//! One evaluator, two moments: [`check_call`] when CreateStack,
+//! UpdateStack or CreateChangeSet is called (so a broken rule is the
+//! call's error), and [`check`] again when a deployment builds its
+//! environment (the SSM parameter values it reads may have changed).
+
+use std::collections::BTreeMap;
 
 use ministack_sdk::prelude::*;
 use serde_json::Value;
 
-use crate::template::{Env, format_error, section, text};
+use crate::template::{self, Env, format_error, section, text};
+
+/// Checks the rules at call time, over the given parameter values
+/// (defaults added, SSM-typed parameters read from SSM).
+pub fn check_call(
+    ctx: &Context,
+    template: &Value,
+    parameters: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    if section(template, "Rules").is_empty() {
+        return Ok(());
+    }
+    let mut env = Env {
+        account: ctx.account.clone(),
+        region: ctx.region.clone(),
+        partition: ctx.partition().to_string(),
+        parameters: template::resolve_parameters(template, parameters)?,
+        mappings: section(template, "Mappings").clone(),
+        ..Default::default()
+    };
+    crate::deploy::resolve_ssm_parameters(ctx, template, &mut env)?;
+    check(&env, template)
+}
 
 /// Checks every rule of `template` against the resolved parameters in `env`.
 pub fn check(env: &Env, template: &Value) -> Result<(), AwsError> {
@@ -181,5 +210,34 @@ mod tests {
         let mut dev = env("30");
         dev.parameters.insert("Env".into(), json!("dev"));
         assert!(check(&dev, &t).is_ok());
+    }
+
+    #[test]
+    fn parameter_values_and_descriptions() {
+        let t = json!({
+            "Parameters": {"Env": {"Type": "String"}, "Size": {"Type": "String", "Default": "small"}},
+            "Rules": {"ProdIsLarge": {
+                "RuleCondition": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+                "Assertions": [{"Assert": {"Fn::Contains": [["large", "xlarge"], {"Ref": "Size"}]}, "AssertDescription": "prod needs a large size"}]
+            }}
+        });
+        let env = |e: &str, s: &str| {
+            let given = [
+                ("Env".to_string(), e.to_string()),
+                ("Size".to_string(), s.to_string()),
+            ]
+            .into_iter()
+            .collect();
+            Env {
+                parameters: template::resolve_parameters(&t, &given).unwrap(),
+                ..Default::default()
+            }
+        };
+        assert!(check(&env("dev", "small"), &t).is_ok());
+        assert!(check(&env("prod", "large"), &t).is_ok());
+        assert_eq!(
+            check(&env("prod", "small"), &t).unwrap_err().message,
+            "prod needs a large size"
+        );
     }
 }

@@ -97,6 +97,14 @@ pub struct Stack {
     pub runner: String,
     #[serde(default)]
     pub root_id: Option<String>,
+    /// CreateStack's `TimeoutInMinutes`: the create fails (and rolls back)
+    /// when its resources are not done this long after the stack's creation.
+    #[serde(default)]
+    pub timeout_in_minutes: Option<i32>,
+    /// CreateStack's `OnFailure=DELETE`: a failed create rolls back, then
+    /// the stack is deleted.
+    #[serde(default)]
+    pub delete_on_failure: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -222,6 +230,9 @@ impl Stack {
             "Tags": self.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
             "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"},
         });
+        if let Some(m) = self.timeout_in_minutes {
+            s["TimeoutInMinutes"] = json!(m);
+        }
         let noecho = crate::template::section(&self.template, "Parameters");
         let params: Vec<Value> = self
             .parameters

@@ -2,7 +2,7 @@
 //! keeps the original body for `GetTemplate` and deploys the processed
 //! template): `AWS::Include` (`Fn::Transform` snippets from S3),
 //! `AWS::LanguageExtensions` (`Fn::ForEach`), and the SAM transform
-//! `AWS::Serverless-2016-10-31` (crate::sam). Also the `Rules` section.
+//! `AWS::Serverless-2016-10-31` (crate::sam).
 
 use std::collections::BTreeMap;
 
@@ -257,128 +257,6 @@ fn substitute(v: &Value, id: &str, item: &str) -> Value {
     }
 }
 
-/// Checks the `Rules` section against the parameter values: a rule whose
-/// `RuleCondition` holds must have every `Assertions[].Assert` true.
-pub fn check_rules(tpl: &Value, parameters: &BTreeMap<String, String>) -> Result<(), AwsError> {
-    let rules = template::section(tpl, "Rules");
-    if rules.is_empty() {
-        return Ok(());
-    }
-    let values = template::resolve_parameters(tpl, parameters)?;
-    for (name, rule) in rules {
-        if let Some(cond) = rule.get("RuleCondition")
-            && !truth(&rule_eval(cond, &values)?)
-        {
-            continue;
-        }
-        for assertion in rule
-            .get("Assertions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let ok = truth(&rule_eval(
-                assertion.get("Assert").unwrap_or(&Value::Null),
-                &values,
-            )?);
-            if !ok {
-                let message = assertion
-                    .get("AssertDescription")
-                    .map(text)
-                    .unwrap_or_else(|| format!("Template error: Rule {name} assertion failed"));
-                return Err(AwsError::validation_error(message));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn truth(v: &Value) -> bool {
-    match v {
-        Value::Bool(b) => *b,
-        Value::String(s) => s == "true",
-        _ => false,
-    }
-}
-
-fn as_list(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(a) => a.iter().map(text).collect(),
-        Value::String(s) => s.split(',').map(|x| x.trim().to_string()).collect(),
-        other => vec![text(other)],
-    }
-}
-
-/// Rule functions: `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`,
-/// `Fn::Contains`, `Fn::EachMemberEquals`, `Fn::EachMemberIn`,
-/// `Fn::RefAll` (empty: no AWS-specific parameter values here),
-/// `Fn::ValueOf`/`Fn::ValueOfAll` (the value itself), `Ref`.
-fn rule_eval(v: &Value, values: &BTreeMap<String, Value>) -> Result<Value, AwsError> {
-    let Value::Object(m) = v else {
-        return match v {
-            Value::Array(a) => a
-                .iter()
-                .map(|x| rule_eval(x, values))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
-            other => Ok(other.clone()),
-        };
-    };
-    if m.len() != 1 {
-        return Ok(v.clone());
-    }
-    let (f, arg) = m.iter().next().unwrap();
-    let args = |n: usize| -> Result<Vec<Value>, AwsError> {
-        let a = arg
-            .as_array()
-            .filter(|a| n == 0 || a.len() == n)
-            .ok_or_else(|| format_error(format!("Template error: {f} takes {n} arguments")))?;
-        a.iter().map(|x| rule_eval(x, values)).collect()
-    };
-    Ok(match f.as_str() {
-        "Ref" => values.get(&text(arg)).cloned().ok_or_else(|| {
-            format_error(format!(
-                "Template error: unresolved parameter {} in Rules",
-                text(arg)
-            ))
-        })?,
-        "Fn::Equals" => {
-            let a = args(2)?;
-            json!(text(&a[0]) == text(&a[1]))
-        }
-        "Fn::Not" => json!(!truth(&args(1)?[0])),
-        "Fn::And" => json!(args(0)?.iter().all(truth)),
-        "Fn::Or" => json!(args(0)?.iter().any(truth)),
-        "Fn::Contains" => {
-            let a = args(2)?;
-            json!(as_list(&a[0]).contains(&text(&a[1])))
-        }
-        "Fn::EachMemberEquals" => {
-            let a = args(2)?;
-            json!(as_list(&a[0]).iter().all(|x| *x == text(&a[1])))
-        }
-        "Fn::EachMemberIn" => {
-            let a = args(2)?;
-            let allowed = as_list(&a[1]);
-            json!(as_list(&a[0]).iter().all(|x| allowed.contains(x)))
-        }
-        "Fn::RefAll" => json!([]),
-        "Fn::ValueOf" | "Fn::ValueOfAll" => {
-            let a = args(0)?;
-            a.first().cloned().unwrap_or(Value::Null)
-        }
-        "Fn::If" => {
-            let a = args(3)?;
-            if truth(&a[0]) {
-                a[1].clone()
-            } else {
-                a[2].clone()
-            }
-        }
-        _ => v.clone(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,31 +285,5 @@ mod tests {
             "a"
         );
         assert!(out["Outputs"]["Outa"].is_object());
-    }
-
-    #[test]
-    fn rules() {
-        let tpl = json!({
-            "Parameters": {"Env": {"Type": "String"}, "Size": {"Type": "String"}},
-            "Rules": {"ProdIsLarge": {
-                "RuleCondition": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
-                "Assertions": [{"Assert": {"Fn::Contains": [["large", "xlarge"], {"Ref": "Size"}]}, "AssertDescription": "prod needs a large size"}]
-            }},
-            "Resources": {"Q": {"Type": "AWS::SQS::Queue"}}
-        });
-        let p = |e: &str, s: &str| {
-            [
-                ("Env".to_string(), e.to_string()),
-                ("Size".to_string(), s.to_string()),
-            ]
-            .into_iter()
-            .collect()
-        };
-        assert!(check_rules(&tpl, &p("dev", "small")).is_ok());
-        assert!(check_rules(&tpl, &p("prod", "large")).is_ok());
-        assert_eq!(
-            check_rules(&tpl, &p("prod", "small")).unwrap_err().message,
-            "prod needs a large size"
-        );
     }
 }

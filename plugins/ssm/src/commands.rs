@@ -207,6 +207,12 @@ pub fn send_command(
             "The document name is empty.",
         ));
     }
+    if !crate::documents::document_exists(&input.document_name)? {
+        return Err(AwsError::new(
+            "InvalidDocument",
+            format!("Document with name {} does not exist.", input.document_name),
+        ));
+    }
     let command = Command {
         id: ids::uuid(),
         document_name: input.document_name,
@@ -586,4 +592,33 @@ mod tests {
         assert!(!valid_instance_id("i-xyz"));
         assert!(!valid_instance_id("0123456789"));
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CancelCommandRequest {
+    command_id: String,
+    instance_ids: Option<Vec<String>>,
+}
+
+/// Every invocation has already finished, so there is nothing to stop; AWS
+/// accepts the request all the same.
+pub fn cancel_command(_ctx: &Context, input: CancelCommandRequest) -> Result<Empty, AwsError> {
+    let c = command(&input.command_id)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for id in input.instance_ids.iter().flatten() {
+        if !valid_instance_id(id) || !c.instance_ids.contains(id) {
+            return Err(AwsError::new(
+                "InvalidInstanceId",
+                format!("The instance ID {id} is not part of the command."),
+            ));
+        }
+        if !seen.insert(id) {
+            return Err(AwsError::new(
+                "DuplicateInstanceId",
+                format!("The instance ID {id} appears more than once."),
+            ));
+        }
+    }
+    Ok(Empty {})
 }

@@ -999,6 +999,10 @@ pub fn add_tags_to_resource(
     _ctx: &Context,
     input: AddTagsToResourceRequest,
 ) -> Result<Empty, AwsError> {
+    if input.resource_type != "Parameter" {
+        crate::tags::add(&input.resource_type, &input.resource_id, input.tags)?;
+        return Ok(Empty {});
+    }
     let mut param = tagged_parameter(&input.resource_type, &input.resource_id)?;
     for tag in input.tags {
         match param.tags.iter_mut().find(|t| t.key == tag.key) {
@@ -1023,6 +1027,10 @@ pub fn remove_tags_from_resource(
     _ctx: &Context,
     input: RemoveTagsFromResourceRequest,
 ) -> Result<Empty, AwsError> {
+    if input.resource_type != "Parameter" {
+        crate::tags::remove(&input.resource_type, &input.resource_id, &input.tag_keys)?;
+        return Ok(Empty {});
+    }
     let mut param = tagged_parameter(&input.resource_type, &input.resource_id)?;
     param.tags.retain(|t| !input.tag_keys.contains(&t.key));
     PARAMS.put(&param.name, &param)?;
@@ -1046,6 +1054,11 @@ pub fn list_tags_for_resource(
     _ctx: &Context,
     input: ListTagsForResourceRequest,
 ) -> Result<ListTagsForResourceResponse, AwsError> {
+    if input.resource_type != "Parameter" {
+        return Ok(ListTagsForResourceResponse {
+            tag_list: crate::tags::list(&input.resource_type, &input.resource_id)?,
+        });
+    }
     let param = tagged_parameter(&input.resource_type, &input.resource_id)?;
     Ok(ListTagsForResourceResponse {
         tag_list: param.tags,

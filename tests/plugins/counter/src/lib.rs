@@ -16,6 +16,8 @@
 //!   `listens` in tests/plugins.toml), then calls an operation to show that
 //!   what woke it is visible.
 //! - `Version`: which build answers (hot reload tests swap builds);
+//! - `InstanceCalls`: how many calls this instance has served (instance
+//!   reuse tests), panicking on request;
 //! - `Settings`: the settings the host handed in (env mapping, file grants).
 
 use ministack_sdk::blobs::{self, BlobOut, BlobRef};
@@ -49,6 +51,7 @@ impl Service for Counter {
             .task(BOOT_MARK_TASK, run_boot_mark)
             .task(tasks::START_TASK, on_start)
             .op("Version", version)
+            .op("InstanceCalls", instance_calls)
             .op("Settings", settings)
     }
 }
@@ -458,7 +461,7 @@ mod tests {
     #[test]
     fn describes_all_operations() {
         let router = Counter::router();
-        assert_eq!(router.operations().len(), 14);
+        assert_eq!(router.operations().len(), 15);
     }
 }
 
@@ -474,6 +477,28 @@ const VARIANT: &str = match option_env!("COUNTER_VARIANT") {
 #[serde(rename_all = "PascalCase")]
 struct VersionOutput {
     version: &'static str,
+}
+
+/// Lives in the instance's memory: counts the calls one instance served.
+static INSTANCE_CALLS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InstanceCallsInput {
+    #[serde(default)]
+    panic: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InstanceCallsOutput {
+    calls: i64,
+}
+
+fn instance_calls(_: &Context, input: InstanceCallsInput) -> Result<InstanceCallsOutput, AwsError> {
+    let calls = INSTANCE_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    assert!(!input.panic, "asked to panic after {calls} calls");
+    Ok(InstanceCallsOutput { calls })
 }
 
 fn version(_: &Context, _: Empty) -> Result<VersionOutput, AwsError> {
