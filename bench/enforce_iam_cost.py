@@ -1,4 +1,5 @@
-# Run: python3 bench/enforce_iam_cost.py  (N=requests per case, REPS=runs; needs target/release/ministack)
+# Run: python3 bench/enforce_iam_cost.py  (N=requests per case, REPS=runs, OUT=markdown file to append to;
+# needs target/release/ministack; `make bench` runs it)
 """Server CPU per request with and without ENFORCE_IAM=1 (utime+stime of the
 gateway process from /proc/<pid>/stat over N requests)."""
 import os, sys, json, time
@@ -45,8 +46,21 @@ def run(env):
     finally:
         g.close()
 
+rows = {}
 for rep in range(int(os.environ.get("REPS", "2"))):
     off = run({})
     on = run({"ENFORCE_IAM": "1"})
     for name in off:
         print(f"{name}: off {off[name][0]:.0f} us CPU ({off[name][1]:.0f} us wall), on {on[name][0]:.0f} us CPU ({on[name][1]:.0f} us wall)")
+        rows.setdefault(name, []).append((off[name][0], on[name][0]))
+
+# With OUT=<file> (bench/run.sh passes BENCHMARKS.md), the table is appended.
+if os.environ.get("OUT"):
+    span = lambda xs: f"{min(xs):.0f}" if round(min(xs)) == round(max(xs)) else f"{min(xs):.0f}\u2013{max(xs):.0f}"
+    with open(os.environ["OUT"], "a") as f:
+        f.write("\n## ENFORCE_IAM=1: gateway CPU per request\n\n")
+        f.write(f"bench/enforce_iam_cost.py: utime+stime of the gateway over {N} sequential boto3 requests per case, "
+                f"{len(next(iter(rows.values())))} runs (docs/security.md explains the cases).\n\n")
+        f.write("| Request | off (us) | on (us) |\n|---|---|---|\n")
+        for name, r in rows.items():
+            f.write(f"| {name} | {span([a for a, _ in r])} | {span([b for _, b in r])} |\n")

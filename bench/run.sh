@@ -69,6 +69,15 @@ else
     echo "== function invokes skipped: build the runner test plugin (make test-plugins)" >&2
 fi
 
+# What ENFORCE_IAM=1 costs per request (gateway CPU with and without),
+# appended to $OUT. Its gateway helper is the e2e tests' (requests, pytest).
+echo "== ENFORCE_IAM cost (bench/enforce_iam_cost.py)" >&2
+bench/.venv/bin/python -c 'import requests, pytest' 2>/dev/null \
+    || bench/.venv/bin/pip install -q --disable-pip-version-check requests pytest
+OUT="$OUT" N=1500 bench/.venv/bin/python bench/enforce_iam_cost.py &
+PIDS+=($!)
+wait $!
+
 # The results table as PNG charts beside $OUT, linked from it.
 echo "== charts (bench/charts.py)" >&2
 bench/.venv/bin/python -c 'import matplotlib' 2>/dev/null \

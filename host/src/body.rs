@@ -18,6 +18,9 @@ use crate::capabilities::Shared;
 
 /// Bodies larger than this are refused unless they stream into a blob.
 pub const MAX_BUFFERED_BODY: usize = 512 << 20;
+/// A non-streaming blob payload (Lambda Invoke's) above this size is stored
+/// in a blob like a streamed one instead of being buffered.
+pub const BLOB_PAYLOAD_AT: u64 = 1 << 20;
 /// Chunk size when streaming a blob out.
 const CHUNK: u64 = 1 << 20;
 
@@ -292,17 +295,37 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let limited = http_body_util::Limited::new(body, max);
-    match limited.collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(ReadError::TooLarge)
-        }
-        Err(e) => Err(ReadError::Io(e.to_string())),
+    // One buffer sized from the declared length: collecting the chunks and
+    // concatenating them at the end held the body twice.
+    let expected = body.size_hint().lower();
+    if expected > max as u64 {
+        return Err(ReadError::TooLarge);
     }
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut joined = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ReadError::Io(e.into().to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let len = first.as_ref().map_or(0, Bytes::len) + joined.len() + data.len();
+        if len > max {
+            return Err(ReadError::TooLarge);
+        }
+        match first.take() {
+            // A body in one frame is kept as it came, without a copy.
+            None if joined.is_empty() => first = Some(data),
+            held => {
+                if let Some(held) = held {
+                    joined.reserve((expected as usize).max(len));
+                    joined.extend_from_slice(&held);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| joined.freeze()))
 }
 
 /// A request body the client gzipped is inflated before routing and

@@ -142,6 +142,99 @@ async fn resource_policy(
     (document, found_owner)
 }
 
+/// What the request's connection says for the global condition keys.
+#[derive(Default)]
+pub struct Conditions {
+    /// `aws:SecureTransport`: over TLS (USE_SSL), or a proxy's
+    /// `X-Forwarded-Proto: https`.
+    pub secure_transport: bool,
+    /// `aws:SourceIp`: the peer's address.
+    pub source_ip: Option<std::net::IpAddr>,
+    /// Keys the operation adds (`lambda:FunctionUrlAuthType`...).
+    pub extra: Vec<(String, String)>,
+}
+
+impl Conditions {
+    pub fn of(parts: &http::request::Parts) -> Self {
+        let peer = parts.extensions.get::<crate::auth::Peer>();
+        let forwarded_https = parts
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            == Some("https");
+        Conditions {
+            secure_transport: forwarded_https || peer.is_some_and(|p| p.tls),
+            source_ip: peer.map(|p| p.addr.ip().to_canonical()),
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// A raw route (a request the plugin answers itself) under ENFORCE_IAM.
+/// The plugin says what AWS would authorize (`ministack:authz-raw`: a
+/// function URL with AuthType AWS_IAM is `lambda:InvokeFunctionUrl`, S3
+/// Control's tagging routes are `s3:TagResource`...) or that the route is
+/// open (AuthType NONE, the gateway's own `/_ministack/` routes); a plugin
+/// without that operation keeps its raw routes open.
+#[allow(clippy::result_large_err)]
+pub async fn authorize_raw(
+    d: &Dispatcher,
+    plugin: &Plugin,
+    parts: &http::request::Parts,
+    req: &enforce::Request<'_>,
+    caller: &crate::auth::Caller,
+    request_id: &str,
+) -> Result<(), AwsError> {
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let ask = json!({
+        "Method": parts.method.as_str(),
+        "Host": host,
+        "Path": parts.uri.path(),
+        "Query": parts.uri.query().unwrap_or(""),
+    });
+    let Ok(answer) = call_as(
+        d,
+        caller,
+        &caller.account,
+        &caller.region,
+        plugin.name(),
+        "ministack:authz-raw",
+        &ask,
+        request_id,
+    )
+    .await
+    else {
+        return Ok(());
+    };
+    let Some(operation) = answer.get("Operation").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    authenticate(d, plugin, req, &caller.access_key_id)?;
+    let mut conditions = Conditions::of(parts);
+    if let Some(keys) = answer.get("Context").and_then(Value::as_object) {
+        for (k, v) in keys {
+            if let Some(v) = v.as_str() {
+                conditions.extra.push((k.clone(), v.to_string()));
+            }
+        }
+    }
+    let input = answer.get("Input").cloned().unwrap_or_else(|| json!({}));
+    authorize(
+        d,
+        plugin,
+        operation,
+        &input,
+        caller,
+        &conditions,
+        request_id,
+    )
+    .await
+}
+
 /// Evaluates the request's operation; `Err` is AWS's AccessDenied.
 #[allow(clippy::too_many_arguments)]
 pub async fn authorize(
@@ -150,7 +243,7 @@ pub async fn authorize(
     operation: &str,
     input: &Value,
     caller: &crate::auth::Caller,
-    secure_transport: bool,
+    conditions: &Conditions,
     request_id: &str,
 ) -> Result<(), AwsError> {
     let meta = plugin.model.metadata();
@@ -213,7 +306,16 @@ pub async fn authorize(
     let t = now();
     context.insert("aws:PrincipalArn", vec![principal.clone()]);
     context.insert("aws:PrincipalAccount", vec![caller.account.clone()]);
-    context.insert("aws:SecureTransport", vec![secure_transport.to_string()]);
+    context.insert(
+        "aws:SecureTransport",
+        vec![conditions.secure_transport.to_string()],
+    );
+    if let Some(ip) = conditions.source_ip {
+        context.insert("aws:SourceIp", vec![ip.to_string()]);
+    }
+    for (k, v) in &conditions.extra {
+        context.insert(k, vec![v.clone()]);
+    }
     context.insert("aws:RequestedRegion", vec![caller.region.clone()]);
     context.insert("aws:EpochTime", vec![t.to_string()]);
     context.insert("aws:CurrentTime", vec![iso8601(t)]);

@@ -298,7 +298,9 @@ impl Gateway {
                 Unread::Buffered(b) => Some(&b[..]),
                 Unread::Wire(_) => None,
             };
-            if let Err(e) = self.authenticate(&plugin, &routed.parts, &host, buffered, &caller) {
+            if let Err(e) =
+                self.authenticate(&plugin, &routed.parts, &host, (buffered, None), &caller)
+            {
                 return self.encoder.early_error(&plugin, &e, request_id);
             }
         }
@@ -307,11 +309,12 @@ impl Gateway {
             Err(resp) => return resp,
         };
         if enforcing && !s3 {
-            let buffered = match &request_body {
-                RequestBody::Bytes(b) => Some(&b[..]),
-                _ => None,
+            let (buffered, stored_sha256) = match &request_body {
+                RequestBody::Bytes(b) => (Some(&b[..]), None),
+                RequestBody::Blob(blob) => (None, blob_sha256_hex(blob)),
             };
-            if let Err(e) = self.authenticate(&plugin, &parts, &host, buffered, &caller) {
+            let body = (buffered, stored_sha256.as_deref());
+            if let Err(e) = self.authenticate(&plugin, &parts, &host, body, &caller) {
                 return self.encoder.early_error(&plugin, &e, request_id);
             }
         }
@@ -326,15 +329,14 @@ impl Gateway {
             Err((proto, e)) => return self.encoder.error(&plugin, proto, None, &e, request_id),
         };
         if enforcing {
-            let secure =
-                header_string(&parts.headers, "x-forwarded-proto").as_deref() == Some("https");
+            let conditions = crate::enforcement::Conditions::of(&parts);
             if let Err(e) = crate::enforcement::authorize(
                 &self.dispatcher,
                 &plugin,
                 &decoded.operation,
                 &decoded.input,
                 &caller,
-                secure,
+                &conditions,
                 request_id,
             )
             .await
@@ -471,7 +473,17 @@ impl Gateway {
         };
         let prefix = plugin.model.metadata().endpoint_prefix.as_str();
         let s3 = prefix == "s3";
-        if protocol::streaming_input(&plugin.model, &head).is_some() {
+        let limit = body::limit_for(prefix);
+        // A large blob payload that is not modelled as streaming (Lambda
+        // Invoke's 6 MB) is stored like a streamed one: buffered, it was
+        // held as bytes, base64 text, the tree, the plugin's copy and its
+        // parse at once.
+        let large_blob = || {
+            body::declared_length(&parts.headers)
+                .is_some_and(|n| n > body::BLOB_PAYLOAD_AT && n <= limit.bytes as u64)
+                && protocol::blob_payload_input(&plugin.model, &head).is_some()
+        };
+        if protocol::streaming_input(&plugin.model, &head).is_some() || large_blob() {
             if s3
                 && let Err(e) = self
                     .bucket_exists(&plugin, &parts, caller, request_id)
@@ -500,7 +512,6 @@ impl Gateway {
         }
         // Refused before a byte is buffered when the declared length says
         // so; a chunked body is cut at the limit.
-        let limit = body::limit_for(prefix);
         if body::declared_length(&parts.headers).is_some_and(|n| n > limit.bytes as u64) {
             // A client that waits for 100-continue sends nothing: answer now.
             if !parts.headers.contains_key(http::header::EXPECT) {
@@ -698,7 +709,7 @@ impl Gateway {
         plugin: &Plugin,
         parts: &http::request::Parts,
         host: &str,
-        body: Option<&[u8]>,
+        (body, body_sha256): (Option<&[u8]>, Option<&str>),
         caller: &auth::Caller,
     ) -> Result<(), AwsError> {
         let s3 = plugin.model.metadata().endpoint_prefix == "s3";
@@ -714,6 +725,7 @@ impl Gateway {
                 None
             },
             body,
+            body_sha256,
         };
         crate::enforcement::authenticate(&self.dispatcher, plugin, &req, &caller.access_key_id)
     }
@@ -727,6 +739,28 @@ impl Gateway {
         request_id: &str,
         body: Bytes,
     ) -> Response<ResponseBody> {
+        if self.dispatcher.config().enforcement.enabled {
+            if let Err(e) = self.check_presigned(plugin, parts, host_of(parts)) {
+                return self.encoder.early_error(plugin, &e, request_id);
+            }
+            let s3 = plugin.model.metadata().endpoint_prefix == "s3";
+            let req = auth::enforce::Request {
+                method: parts.method.as_str(),
+                raw_path: parts.uri.path(),
+                query: parts.uri.query().unwrap_or(""),
+                headers: &parts.headers,
+                s3,
+                virtual_host_bucket: None,
+                body: Some(&body),
+                body_sha256: None,
+            };
+            let d = &self.dispatcher;
+            if let Err(e) =
+                crate::enforcement::authorize_raw(d, plugin, parts, &req, &caller, request_id).await
+            {
+                return self.encoder.early_error(plugin, &e, request_id);
+            }
+        }
         let request = plugins::RawRequest {
             method: parts.method.to_string(),
             path: parts.uri.path().to_string(),
@@ -764,6 +798,15 @@ impl Gateway {
             }
         }
     }
+}
+
+/// The SHA-256 (hex) of a body stored in a blob, from the digests taken
+/// while it was written (a signed non-S3 body's hash is in its signature).
+fn blob_sha256_hex(blob: &serde_json::Value) -> Option<String> {
+    use base64::Engine as _;
+    let b64 = blob.get("checksums")?.get("SHA256")?.as_str()?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    Some(hex::encode(raw))
 }
 
 /// The path and query decode to UTF-8 (S3 keys and prefixes are UTF-8).

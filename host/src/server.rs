@@ -43,7 +43,7 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer): (_, SocketAddr) = match accepted {
+                let (stream, peer): (_, SocketAddr) = match accepted {
                     Ok(x) => x,
                     Err(e) => {
                         tracing::warn!("accept failed: {e}");
@@ -61,11 +61,15 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                 let rewrite: crate::wire::Rewrite =
                     Arc::new(move |status, head| rewrite_gateway.wire_error(status, head));
                 let body_idle = limits.body_idle_timeout;
-                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let gateway = gateway.clone();
-                    let req = req.map(|b| WireBody::new(b, body_idle));
-                    async move { Ok::<_, std::convert::Infallible>(gateway.handle(req).await) }
-                });
+                // The connection, for aws:SourceIp and aws:SecureTransport.
+                let make_service = move |tls: bool| {
+                    service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let gateway = gateway.clone();
+                        let mut req = req.map(|b| WireBody::new(b, body_idle));
+                        req.extensions_mut().insert(crate::auth::Peer { addr: peer, tls });
+                        async move { Ok::<_, std::convert::Infallible>(gateway.handle(req).await) }
+                    })
+                };
                 let watcher = graceful.watcher();
                 let builder = builder.clone();
                 let https = https.clone();
@@ -88,7 +92,7 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                             };
                             match tls {
                                 Some(Ok(tls)) => {
-                                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(crate::wire::RewriteErrors::new(tls, rewrite)), service);
+                                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(crate::wire::RewriteErrors::new(tls, rewrite)), make_service(true));
                                     watcher.watch(conn.into_owned()).await
                                 }
                                 Some(Err(e)) => {
@@ -102,7 +106,7 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                             }
                         }
                         _ => {
-                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(crate::wire::RewriteErrors::new(stream, rewrite)), service);
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(crate::wire::RewriteErrors::new(stream, rewrite)), make_service(false));
                             watcher.watch(conn.into_owned()).await
                         }
                     };

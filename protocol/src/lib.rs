@@ -469,6 +469,25 @@ pub fn streaming_input(model: &ServiceModel, head: &RequestHead<'_>) -> Option<S
         .then(|| member.name.clone())
 }
 
+/// For REST requests whose operation's input payload is a blob, streaming or
+/// not (Lambda Invoke's `Payload`): the member name. The host may store a
+/// large one in a blob rather than buffer it; the member then arrives as a
+/// blob ref, which the SDK's `StreamingBlob` reads.
+pub fn blob_payload_input(model: &ServiceModel, head: &RequestHead<'_>) -> Option<String> {
+    if !model
+        .metadata
+        .protocols
+        .iter()
+        .any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
+    {
+        return None;
+    }
+    let (op, _) = model.match_rest_op(head)?;
+    let input = model.model.shape(op.input.as_ref()?.shape);
+    let member = input.member(input.payload.as_deref()?)?;
+    (model.model.shape(member.shape).kind == model::Kind::Blob).then(|| member.name.clone())
+}
+
 /// Encodes an operation's JSON output in the request's protocol.
 pub fn encode_response(
     model: &ServiceModel,

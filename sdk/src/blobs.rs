@@ -171,8 +171,12 @@ impl From<BlobOut> for StreamingBlob {
     }
 }
 
+/// The most [`read_all`] reserves up front (a Lambda payload is at most 6 MB).
+const MAX_READ_ALL: u64 = 64 << 20;
+
 fn read_all(id: &str, offset: u64, len: u64) -> Result<Vec<u8>, AwsError> {
-    let mut bytes = Vec::with_capacity(len.min(1 << 20) as usize);
+    // Sized once: growing by doubling would touch up to twice the bytes.
+    let mut bytes = Vec::with_capacity(len.min(MAX_READ_ALL) as usize);
     while (bytes.len() as u64) < len {
         let want = (len - bytes.len() as u64).min(1 << 20) as u32;
         let chunk = read(id, offset + bytes.len() as u64, want)?;

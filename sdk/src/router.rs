@@ -159,7 +159,9 @@ enum OpError {
     Aws(AwsError),
 }
 
-type OpHandler = Box<dyn Fn(&Context, &str) -> Result<String, OpError> + Send + Sync>;
+// The handler owns the request's text, so it can drop it once parsed: a
+// large body is not held twice while the operation runs.
+type OpHandler = Box<dyn Fn(&Context, String) -> Result<String, OpError> + Send + Sync>;
 type TaskHandler = Box<dyn Fn(&Context, &str) -> Result<(), AwsError> + Send + Sync>;
 type HttpHandler = Box<dyn Fn(&Context, HttpRequest) -> HttpResponse + Send + Sync>;
 
@@ -197,14 +199,15 @@ impl Router {
         Out: Serialize,
         F: Fn(&Context, In) -> Result<Out, AwsError> + Send + Sync + 'static,
     {
-        let wrapped = move |ctx: &Context, input_json: &str| -> Result<String, OpError> {
-            let input_json = if input_json.trim().is_empty() {
+        let wrapped = move |ctx: &Context, input_json: String| -> Result<String, OpError> {
+            let text = if input_json.trim().is_empty() {
                 "{}"
             } else {
-                input_json
+                &input_json
             };
-            let input: In = serde_json::from_str(input_json)
+            let input: In = serde_json::from_str(text)
                 .map_err(|e| OpError::Input(input_error(operation, &e)))?;
+            drop(input_json);
             let output = handler(ctx, input).map_err(OpError::Aws)?;
             serde_json::to_string(&output).map_err(|e| {
                 OpError::Aws(AwsError::internal(format!(
@@ -231,18 +234,18 @@ impl Router {
         Out: Serialize,
         F: Fn(&Context, In) -> Result<Out, AwsError> + Send + Sync + 'static,
     {
-        let wrapped = move |ctx: &Context, input_json: &str| -> Result<String, OpError> {
-            let input_json = if input_json.trim().is_empty() {
+        let wrapped = move |ctx: &Context, input_json: String| -> Result<String, OpError> {
+            let text = if input_json.trim().is_empty() {
                 "{}"
             } else {
-                input_json
+                &input_json
             };
             let invalid = |e: serde_json::Error| OpError::Input(input_error(operation, &e));
-            let value: serde_json::Value = serde_json::from_str(input_json).map_err(invalid)?;
+            let value: serde_json::Value = serde_json::from_str(text).map_err(invalid)?;
             if let Some(target) = owner(ctx, &value) {
-                return crate::services::call_json(&target, operation, input_json)
-                    .map_err(OpError::Aws);
+                return crate::services::call_json(&target, operation, text).map_err(OpError::Aws);
             }
+            drop(input_json);
             let input: In = serde_json::from_value(value).map_err(invalid)?;
             let output = handler(ctx, input).map_err(OpError::Aws)?;
             serde_json::to_string(&output).map_err(|e| {
@@ -331,7 +334,18 @@ impl Router {
         operation: &str,
         input_json: &str,
     ) -> Result<String, AwsError> {
-        if let Some(reply) = self.resources.dispatch(ctx, operation, input_json) {
+        self.dispatch_owned(ctx, operation, input_json.to_string())
+    }
+
+    /// [`Router::dispatch`] taking the request's text, which the handler
+    /// drops once parsed.
+    pub fn dispatch_owned(
+        &self,
+        ctx: &Context,
+        operation: &str,
+        input_json: String,
+    ) -> Result<String, AwsError> {
+        if let Some(reply) = self.resources.dispatch(ctx, operation, &input_json) {
             return reply;
         }
         let Some(handler) = self.ops.get(operation) else {
@@ -469,7 +483,7 @@ pub mod glue {
     pub fn handle<S: Service>(call: Call) -> Result<String, WitAwsError> {
         let ctx = Context::from(call.ctx);
         router::<S>()
-            .dispatch(&ctx, &call.operation, &call.input_json)
+            .dispatch_owned(&ctx, &call.operation, call.input_json)
             .map_err(Into::into)
     }
 

@@ -182,6 +182,8 @@ pub struct Request<'a> {
     pub virtual_host_bucket: Option<&'a str>,
     /// The body, when buffered (its hash is signed by non-S3 services).
     pub body: Option<&'a [u8]>,
+    /// The body's SHA-256 (hex) when it was stored in a blob instead.
+    pub body_sha256: Option<&'a str>,
 }
 
 /// Whether the query carries a presigned signature that
@@ -285,9 +287,11 @@ fn verify_v4(
     check_skew(signed_at, date, now)?;
     let payload = match header(req.headers, "x-amz-content-sha256") {
         Some(p) => p.to_string(),
-        None => req
-            .body
-            .map_or_else(|| "UNSIGNED-PAYLOAD".into(), sha256_hex),
+        None => match (req.body, req.body_sha256) {
+            (Some(body), _) => sha256_hex(body),
+            (None, Some(hash)) => hash.to_string(),
+            (None, None) => "UNSIGNED-PAYLOAD".into(),
+        },
     };
     let canonical = sigv4::Canonical::new(
         req.method,
@@ -376,6 +380,7 @@ mod tests {
             s3: false,
             virtual_host_bucket: None,
             body: Some(b""),
+            body_sha256: None,
         };
         let secret = |_: &str| "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string();
         let at = sigv4::parse_amz_date("20150830T123600Z").unwrap();
@@ -411,6 +416,7 @@ mod tests {
             s3: true,
             virtual_host_bucket: Some("johnsmith"),
             body: None,
+            body_sha256: None,
         };
         let secret = |_: &str| "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_string();
         assert_eq!(

@@ -16,6 +16,15 @@ pub mod sigv4;
 
 use crate::capabilities::identity::CredentialRegistry;
 
+/// The connection a request came on (a request extension the server sets):
+/// the peer's address (`aws:SourceIp`) and whether it is TLS
+/// (`aws:SecureTransport`).
+#[derive(Clone, Copy, Debug)]
+pub struct Peer {
+    pub addr: std::net::SocketAddr,
+    pub tls: bool,
+}
+
 /// Why a presigned URL is refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PresignError {

@@ -65,10 +65,12 @@ pub fn batch_get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     Ok(out)
 }
 
-pub fn batch_write_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let req = input["RequestItems"]
-        .as_object()
-        .cloned()
+pub fn batch_write_item(_ctx: &Context, mut input: Value) -> Result<Value, AwsError> {
+    // Taken, not cloned: a batch is up to 16 MB.
+    let req = input
+        .get_mut("RequestItems")
+        .and_then(Value::as_object_mut)
+        .map(std::mem::take)
         .unwrap_or_default();
     let total: usize = req
         .values()

@@ -130,6 +130,7 @@ impl Service for Lambda {
             // function URLs
             .op("CreateFunctionUrlConfig", urls::create_function_url_config)
             .op("GetFunctionUrlConfig", urls::get_function_url_config)
+            .op("ministack:authz-raw", urls::authz_raw)
             .op("UpdateFunctionUrlConfig", urls::update_function_url_config)
             .op("DeleteFunctionUrlConfig", urls::delete_function_url_config)
             .op("ListFunctionUrlConfigs", urls::list_function_url_configs)

@@ -192,6 +192,34 @@ pub fn url_id_and_path(host: &str, path: &str) -> Option<(String, String)> {
     })
 }
 
+/// `ministack:authz-raw`, the gateway's question under ENFORCE_IAM: what a
+/// request on a raw route needs. A URL with AuthType AWS_IAM is
+/// `lambda:InvokeFunctionUrl` on its function (AWS's
+/// `lambda:FunctionUrlAuthType` condition key set); AuthType NONE, the code
+/// download route and unknown URLs (answered 404) are open.
+pub fn authz_raw(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let host = s(&input, "Host").unwrap_or_default();
+    let path = s(&input, "Path").unwrap_or_default();
+    let Some((id, _)) = url_id_and_path(host, path) else {
+        return Ok(json!({}));
+    };
+    let Ok(Some(rec)) = URLS.get(&id) else {
+        return Ok(json!({}));
+    };
+    if rec.config["AuthType"] != "AWS_IAM" {
+        return Ok(json!({}));
+    }
+    let arn = format!(
+        "arn:aws:lambda:{}:{}:function:{}",
+        rec.region, rec.account, rec.function
+    );
+    Ok(json!({
+        "Operation": "InvokeFunctionUrl",
+        "Input": { "FunctionName": arn },
+        "Context": { "lambda:FunctionUrlAuthType": "AWS_IAM" },
+    }))
+}
+
 fn text_response(status: u16, message: &str) -> HttpResponse {
     HttpResponse::new(
         status,

@@ -67,6 +67,25 @@ fn bucket_of(arn: &str) -> Option<&str> {
     (!name.is_empty() && !name.contains('/')).then_some(name)
 }
 
+/// `ministack:authz-raw`, the gateway's question under ENFORCE_IAM: the
+/// tagging routes are S3 Control's `s3:TagResource`, `s3:UntagResource` and
+/// `s3:ListTagsForResource` on the bucket.
+pub fn authz_raw(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let path = input["Path"].as_str().unwrap_or_default();
+    let Some(arn) = path.strip_prefix(PREFIX).map(util::url_decode) else {
+        return Ok(json!({}));
+    };
+    let operation = match input["Method"].as_str().unwrap_or_default() {
+        "POST" => "TagResource",
+        "DELETE" => "UntagResource",
+        _ => "ListTagsForResource",
+    };
+    Ok(match bucket_of(&arn) {
+        Some(bucket) => json!({ "Operation": operation, "Input": { "Bucket": bucket } }),
+        None => json!({ "Operation": operation }),
+    })
+}
+
 pub fn serve(ctx: &Context, req: HttpRequest) -> HttpResponse {
     let rid = ctx.request_id.as_str();
     let arn = util::url_decode(req.path.strip_prefix(PREFIX).unwrap_or_default());

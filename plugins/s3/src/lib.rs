@@ -66,6 +66,7 @@ impl Service for S3 {
             .op("ListParts", multipart::list_parts)
             .op("ListMultipartUploads", multipart::list_multipart_uploads)
             .op("SelectObjectContent", select::select_object_content)
+            .op("ministack:authz-raw", control::authz_raw)
             .http(control::serve);
         subresources::register(r)
     }
