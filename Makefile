@@ -43,7 +43,9 @@ test: test-plugins
 	bash scripts/install-browser.sh
 	# Go + the Debian-packaged AWS SDK for Go v2 for the Go client test (never fails).
 	bash scripts/install-go-sdk.sh
-	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider --durations=15
+	# Two workers, each with its own gateways; a file stays on one worker
+	# (tests/e2e/conftest.py: pytest_collection_modifyitems).
+	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider --durations=15 -n 2 --dist loadgroup
 
 fmt:
 	$(CARGO) fmt --all

@@ -712,21 +712,7 @@ impl Gateway {
         (body, body_sha256): (Option<&[u8]>, Option<&str>),
         caller: &auth::Caller,
     ) -> Result<(), AwsError> {
-        let s3 = plugin.model.metadata().endpoint_prefix == "s3";
-        let req = auth::enforce::Request {
-            method: parts.method.as_str(),
-            raw_path: parts.uri.path(),
-            query: parts.uri.query().unwrap_or(""),
-            headers: &parts.headers,
-            s3,
-            virtual_host_bucket: if s3 {
-                protocol::s3_virtual_host_bucket(host)
-            } else {
-                None
-            },
-            body,
-            body_sha256,
-        };
+        let req = enforce_request(plugin, parts, Some(host), body, body_sha256);
         crate::enforcement::authenticate(&self.dispatcher, plugin, &req, &caller.access_key_id)
     }
 
@@ -743,17 +729,7 @@ impl Gateway {
             if let Err(e) = self.check_presigned(plugin, parts, host_of(parts)) {
                 return self.encoder.early_error(plugin, &e, request_id);
             }
-            let s3 = plugin.model.metadata().endpoint_prefix == "s3";
-            let req = auth::enforce::Request {
-                method: parts.method.as_str(),
-                raw_path: parts.uri.path(),
-                query: parts.uri.query().unwrap_or(""),
-                headers: &parts.headers,
-                s3,
-                virtual_host_bucket: None,
-                body: Some(&body),
-                body_sha256: None,
-            };
+            let req = enforce_request(plugin, parts, None, Some(&body), None);
             let d = &self.dispatcher;
             if let Err(e) =
                 crate::enforcement::authorize_raw(d, plugin, parts, &req, &caller, request_id).await
@@ -817,6 +793,30 @@ fn utf8_uri(uri: &http::Uri) -> bool {
             .is_ok()
     };
     decodes(uri.path()) && decodes(uri.query().unwrap_or(""))
+}
+
+/// What ENFORCE_IAM checks a signature against; `host` names the bucket of
+/// a virtual-hosted S3 request (raw routes have none).
+fn enforce_request<'a>(
+    plugin: &Plugin,
+    parts: &'a http::request::Parts,
+    host: Option<&'a str>,
+    body: Option<&'a [u8]>,
+    body_sha256: Option<&'a str>,
+) -> auth::enforce::Request<'a> {
+    let s3 = plugin.model.metadata().endpoint_prefix == "s3";
+    auth::enforce::Request {
+        method: parts.method.as_str(),
+        raw_path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        s3,
+        virtual_host_bucket: host
+            .filter(|_| s3)
+            .and_then(protocol::s3_virtual_host_bucket),
+        body,
+        body_sha256,
+    }
 }
 
 fn host_of(parts: &http::request::Parts) -> &str {

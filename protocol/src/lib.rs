@@ -452,21 +452,9 @@ pub fn decode_request(
 /// (S3 PutObject, UploadPart, Lambda Invoke...): the member name, so the host
 /// can stream the body into a blob instead of buffering it.
 pub fn streaming_input(model: &ServiceModel, head: &RequestHead<'_>) -> Option<String> {
-    if !model
-        .metadata
-        .protocols
-        .iter()
-        .any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
-    {
-        return None;
-    }
-    let (op, _) = model.match_rest_op(head)?;
-    let input = model.model.shape(op.input.as_ref()?.shape);
-    let payload = input.payload.as_deref()?;
-    let member = input.member(payload)?;
-    let target = model.model.shape(member.shape);
-    (target.kind == model::Kind::Blob && (target.streaming || member.streaming))
-        .then(|| member.name.clone())
+    blob_payload(model, head)
+        .filter(|(_, streaming)| *streaming)
+        .map(|(name, _)| name)
 }
 
 /// For REST requests whose operation's input payload is a blob, streaming or
@@ -474,6 +462,11 @@ pub fn streaming_input(model: &ServiceModel, head: &RequestHead<'_>) -> Option<S
 /// large one in a blob rather than buffer it; the member then arrives as a
 /// blob ref, which the SDK's `StreamingBlob` reads.
 pub fn blob_payload_input(model: &ServiceModel, head: &RequestHead<'_>) -> Option<String> {
+    blob_payload(model, head).map(|(name, _)| name)
+}
+
+/// The blob payload member of a REST request's operation: (name, streaming).
+fn blob_payload(model: &ServiceModel, head: &RequestHead<'_>) -> Option<(String, bool)> {
     if !model
         .metadata
         .protocols
@@ -485,7 +478,9 @@ pub fn blob_payload_input(model: &ServiceModel, head: &RequestHead<'_>) -> Optio
     let (op, _) = model.match_rest_op(head)?;
     let input = model.model.shape(op.input.as_ref()?.shape);
     let member = input.member(input.payload.as_deref()?)?;
-    (model.model.shape(member.shape).kind == model::Kind::Blob).then(|| member.name.clone())
+    let target = model.model.shape(member.shape);
+    (target.kind == model::Kind::Blob)
+        .then(|| (member.name.clone(), target.streaming || member.streaming))
 }
 
 /// Encodes an operation's JSON output in the request's protocol.

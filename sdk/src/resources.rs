@@ -121,6 +121,14 @@ impl ResourceRequest {
         })
     }
 
+    /// The name property `prop` when the template gives one, else a
+    /// [generated name](Self::generated_name) of at most `max_len`.
+    pub fn name_or_generated(&self, prop: &str, max_len: usize) -> String {
+        self.str(prop)
+            .map(str::to_string)
+            .unwrap_or_else(|| self.generated_name(max_len))
+    }
+
     /// A name for an unnamed resource: `<stack>-<logical id>-<random>`, cut
     /// to `max_len` (AWS's pattern for generated names).
     /// With a client token the suffix derives from it, so a request

@@ -140,6 +140,26 @@ class Gateway:
             headers.setdefault("Content-Type", "application/json")
         return (session or requests).request(method, self.url + path, data=data, headers=headers, timeout=30, **kw)
 
+    def sdk_env(self, account="000000000000", region="us-east-1"):
+        """The environment an AWS SDK program needs to reach this gateway
+        (AWS_ENDPOINT_URL, test credentials, no config files or IMDS)."""
+        return {
+            **os.environ,
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": account,
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_REGION": region,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def run_sdk_program(self, binary):
+        """Runs an SDK test program against this gateway; its stdout lines."""
+        out = subprocess.run([str(binary)], env=self.sdk_env(), capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, f"{out.stdout}\n{out.stderr}"
+        return out.stdout.split("\n")[:-1]
+
     def aws(self, *args, account="000000000000", region="us-east-1", check=True):
         env = {
             **os.environ,

@@ -36,23 +36,12 @@ def build():
 
 def test_go_sdk_v2(gateway):
     binary = build()
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": gateway.url,
-        "AWS_ACCESS_KEY_ID": "000000000000",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    out = subprocess.run([str(binary)], env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, f"{out.stdout}\n{out.stderr}"
-    assert out.stdout.split("\n")[:-1] == [
+    lines = gateway.run_sdk_program(binary)
+    assert lines == [
         "ok s3 put/get with checksums",
         "ok s3 typed NoSuchKey",
         "ok dynamodb put/get/query",
         "ok dynamodb typed ConditionalCheckFailedException",
         "ok sqs send/receive/delete",
         "ok sqs typed QueueDoesNotExist AWS.SimpleQueueService.NonExistentQueue",
-    ], out.stdout
+    ], lines

@@ -451,11 +451,7 @@ impl Runtime {
             req.register_blob(id)
                 .map_err(|e| Attempt::Failed(internal_failure(e.to_string())))?;
         }
-        let pool::Instance {
-            mut store,
-            bindings: instance,
-            uses,
-        } = match self.pool.take(code.load, &ctx.account) {
+        let mut inst = match self.pool.take(code.load, &ctx.account) {
             Some(mut idle) => {
                 idle.store.data_mut().req = req;
                 idle.store.set_epoch_deadline(1);
@@ -464,46 +460,38 @@ impl Runtime {
             None => self.instantiate(&code.pre, core, req).await?,
         };
         if let Entry::Task { id: Some(id), .. } = entry {
-            match capabilities::tasks::claim(store.data_mut().req.unit(), id) {
+            match capabilities::tasks::claim(inst.store.data_mut().req.unit(), id) {
                 Ok(true) => {}
                 Ok(false) => {
                     // Cancelled, reset or already run.
-                    store.data_mut().req.rollback();
-                    self.pool.give(
-                        code.load,
-                        &ctx.account,
-                        pool::Instance {
-                            store,
-                            bindings: instance,
-                            uses,
-                        },
-                    );
+                    inst.store.data_mut().req.rollback();
+                    self.pool.give(code.load, &ctx.account, inst);
                     return Ok(Output::Done);
                 }
                 Err(e) => return Err(Attempt::Failed(internal_failure(e.to_string()))),
             }
         }
-        let result = call_entry(&instance, &mut store, core, &ctx, entry).await;
+        let result = call_entry(&inst.bindings, &mut inst.store, core, &ctx, entry).await;
         let trapped = result.is_err();
         let outcome = match result {
-            Ok(Ok(out)) => match store.data_mut().req.commit_unit().await {
+            Ok(Ok(out)) => match inst.store.data_mut().req.commit_unit().await {
                 Ok(()) => Ok(out),
                 Err(HostTrap::Retry) => Err(Attempt::Retry),
                 Err(e) => Err(Attempt::Failed(internal_failure(e.to_string()))),
             },
             Ok(Err(aws)) => {
-                store.data_mut().req.rollback();
+                inst.store.data_mut().req.rollback();
                 Err(Attempt::Failed(from_wit_error(aws)))
             }
             Err(trap) => {
-                store.data_mut().req.rollback();
+                inst.store.data_mut().req.rollback();
                 if matches!(trap.downcast_ref::<HostTrap>(), Some(HostTrap::Retry)) {
                     Err(Attempt::Retry)
                 } else {
                     Err(Attempt::Failed(describe_trap(
                         &core.name,
                         &trap,
-                        store.data(),
+                        inst.store.data(),
                     )))
                 }
             }
@@ -511,15 +499,7 @@ impl Runtime {
         // A trapped instance may be mid-way through anything: never reused.
         // Load-time calls (describe, migrate) keep nothing resident.
         if !trapped && !matches!(entry, Entry::Describe) {
-            self.pool.give(
-                code.load,
-                &ctx.account,
-                pool::Instance {
-                    store,
-                    bindings: instance,
-                    uses,
-                },
-            );
+            self.pool.give(code.load, &ctx.account, inst);
         }
         if let Err(Attempt::Retry) = &outcome {
             tokio::task::yield_now().await;

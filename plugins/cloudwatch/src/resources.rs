@@ -55,9 +55,7 @@ fn name_of(r: &ResourceRequest, prop: &str, max: usize) -> String {
     if !r.physical_id.is_empty() {
         return r.physical_id.clone();
     }
-    r.str(prop)
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(max))
+    r.name_or_generated(prop, max)
 }
 
 /// Template values are often strings ("60"); the API's numbers are not.

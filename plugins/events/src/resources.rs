@@ -123,10 +123,7 @@ fn targets(p: &Map<String, Value>) -> Vec<Value> {
 
 fn rule_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let bus = bus_of(&r.properties);
-    let name = r
-        .str("Name")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("Name", 64);
     let arn = put_rule(ctx, &bus, &name, &r.properties, true)?;
     let t = targets(&r.properties);
     if !t.is_empty() {
@@ -268,10 +265,7 @@ fn archive_input(name: &str, p: &Map<String, Value>) -> Value {
 }
 
 fn archive_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r
-        .str("ArchiveName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(48));
+    let name = r.name_or_generated("ArchiveName", 48);
     let mut input = archive_input(&name, &r.properties);
     input["EventSourceArn"] = json!(r.required_str("SourceArn")?);
     let out = call(ctx, "CreateArchive", input)?;
@@ -326,10 +320,7 @@ fn connection_input(name: &str, p: &Map<String, Value>) -> Value {
 }
 
 fn connection_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r
-        .str("Name")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("Name", 64);
     call(
         ctx,
         "CreateConnection",
@@ -379,10 +370,7 @@ fn destination_event(ctx: &Context, name: &str) -> Result<ProgressEvent, AwsErro
 }
 
 fn destination_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r
-        .str("Name")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("Name", 64);
     call(
         ctx,
         "CreateApiDestination",

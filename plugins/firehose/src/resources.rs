@@ -47,10 +47,7 @@ fn described(ctx: &Context, name: &str) -> Result<Value, AwsError> {
 }
 
 fn stream_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r
-        .str("DeliveryStreamName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("DeliveryStreamName", 64);
     let mut input = model_input::<Firehose>("CreateDeliveryStream", &r.properties);
     input["DeliveryStreamName"] = json!(name);
     call(ctx, "CreateDeliveryStream", input)?;

@@ -174,10 +174,7 @@ fn role_event(ctx: &Context, name: &str) -> Result<ProgressEvent, AwsError> {
 
 fn role_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r
-        .str("RoleName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("RoleName", 64);
     let mut input =
         json!({"RoleName": name, "AssumeRolePolicyDocument": doc(&p["AssumeRolePolicyDocument"])});
     for k in [
@@ -361,10 +358,7 @@ fn managed_event(ctx: &Context, arn: &str) -> Result<ProgressEvent, AwsError> {
 
 fn managed_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r
-        .str("ManagedPolicyName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(128));
+    let name = r.name_or_generated("ManagedPolicyName", 128);
     let mut input = json!({"PolicyName": name, "PolicyDocument": doc(&p["PolicyDocument"])});
     for k in ["Path", "Description"] {
         if let Some(v) = p.get(k) {
@@ -427,10 +421,7 @@ fn managed_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, A
 
 fn user_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r
-        .str("UserName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("UserName", 64);
     let mut input = json!({"UserName": name});
     for k in ["Path", "PermissionsBoundary"] {
         if let Some(v) = p.get(k) {
@@ -501,10 +492,7 @@ fn user_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsE
 }
 
 fn group_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r
-        .str("GroupName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(128));
+    let name = r.name_or_generated("GroupName", 128);
     let mut input = json!({"GroupName": name});
     if let Some(v) = r.properties.get("Path") {
         input["Path"] = json!(value_text(v));
@@ -529,10 +517,7 @@ fn group_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aws
 }
 
 fn profile_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r
-        .str("InstanceProfileName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(128));
+    let name = r.name_or_generated("InstanceProfileName", 128);
     let mut input = json!({"InstanceProfileName": name});
     if let Some(v) = r.properties.get("Path") {
         input["Path"] = json!(value_text(v));

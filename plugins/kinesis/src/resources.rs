@@ -43,10 +43,7 @@ fn stream_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, Aw
     let name = match &r.callback_context {
         Some(c) => value_text(&c["Name"]),
         None => {
-            let name = r
-                .str("Name")
-                .map(str::to_string)
-                .unwrap_or_else(|| r.generated_name(128));
+            let name = r.name_or_generated("Name", 128);
             let mut input = json!({"StreamName": name});
             if let Some(mode) = r.properties.get("StreamModeDetails") {
                 input["StreamModeDetails"] = json!({"StreamMode": value_text(&mode["StreamMode"])});

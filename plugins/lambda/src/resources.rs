@@ -218,10 +218,7 @@ fn function_event(ctx: &Context, name: &str) -> Result<ProgressEvent, AwsError> 
 
 fn function_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r
-        .str("FunctionName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("FunctionName", 64);
     let mut input = json!({"FunctionName": name, "Code": code(p)});
     config(p, &mut input);
     for k in ["PackageType", "Architectures"] {
@@ -482,10 +479,7 @@ fn url_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsEr
 
 fn layer_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r
-        .str("LayerName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("LayerName", 64);
     let content = p.get("Content").cloned().unwrap_or_else(|| json!({}));
     let mut c = json!({});
     for k in ["S3Bucket", "S3Key", "S3ObjectVersion"] {

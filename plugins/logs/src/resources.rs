@@ -53,10 +53,7 @@ pub fn types() -> Vec<ResourceType> {
 
 fn stream_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let group = r.required_str("LogGroupName")?;
-    let name = r
-        .str("LogStreamName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(512));
+    let name = r.name_or_generated("LogStreamName", 512);
     call(
         ctx,
         "CreateLogStream",
@@ -87,9 +84,7 @@ fn filter_name(r: &ResourceRequest) -> String {
     if !r.physical_id.is_empty() {
         return r.physical_id.clone();
     }
-    r.str("FilterName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(512))
+    r.name_or_generated("FilterName", 512)
 }
 
 fn num(v: &Value) -> Value {
@@ -249,10 +244,7 @@ fn retention(
 }
 
 fn group_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r
-        .str("LogGroupName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(512));
+    let name = r.name_or_generated("LogGroupName", 512);
     let mut input = json!({"logGroupName": name});
     if let Some(k) = r.properties.get("KmsKeyId") {
         input["kmsKeyId"] = json!(value_text(k));

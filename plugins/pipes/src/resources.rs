@@ -98,10 +98,7 @@ fn describe(ctx: &Context, name: &str) -> Result<Value, AwsError> {
 }
 
 fn create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r
-        .str("Name")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("Name", 64);
     call(ctx, "CreatePipe", pipe_input(&name, r, true))?;
     let pipe = describe(ctx, &name)?;
     Ok(attributes(ProgressEvent::success(name), &pipe))

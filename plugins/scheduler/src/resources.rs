@@ -71,10 +71,7 @@ fn group_of(r: &ResourceRequest) -> String {
 }
 
 fn schedule_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r
-        .str("Name")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("Name", 64);
     let out = call(ctx, "CreateSchedule", schedule_input(&name, r))?;
     Ok(ProgressEvent::success(name).attr("Arn", out["ScheduleArn"].clone()))
 }
@@ -94,10 +91,7 @@ fn schedule_delete(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, 
 }
 
 fn group_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
-    let name = r
-        .str("Name")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(64));
+    let name = r.name_or_generated("Name", 64);
     let mut input = json!({"Name": name});
     let t: Vec<Value> = tags(&r.properties)
         .into_iter()

@@ -94,10 +94,7 @@ fn secret_string(ctx: &Context, p: &Map<String, Value>) -> Result<Option<String>
 
 fn secret_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r
-        .str("Name")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(512));
+    let name = r.name_or_generated("Name", 512);
     let mut input = json!({"Name": name});
     for k in ["Description", "KmsKeyId"] {
         if let Some(v) = p.get(k) {

@@ -886,32 +886,30 @@ pub fn list_association_versions(_ctx: &Context, input: Value) -> Result<Value, 
         .values(&format!("{id}/"))?
         .into_iter()
         .map(|a| {
-            let mut out = Map::new();
-            for k in [
-                "AssociationId",
-                "AssociationVersion",
-                "Name",
-                "DocumentVersion",
-                "Parameters",
-                "Targets",
-                "ScheduleExpression",
-                "OutputLocation",
-                "AssociationName",
-                "MaxErrors",
-                "MaxConcurrency",
-                "ComplianceSeverity",
-                "SyncCompliance",
-                "ApplyOnlyAtCronInterval",
-                "CalendarNames",
-                "TargetLocations",
-                "ScheduleOffset",
-                "Duration",
-                "TargetMaps",
-            ] {
-                if let Some(v) = a.get(k) {
-                    out.insert(k.into(), v.clone());
-                }
-            }
+            let mut out = pick(
+                &a,
+                &[
+                    "AssociationId",
+                    "AssociationVersion",
+                    "Name",
+                    "DocumentVersion",
+                    "Parameters",
+                    "Targets",
+                    "ScheduleExpression",
+                    "OutputLocation",
+                    "AssociationName",
+                    "MaxErrors",
+                    "MaxConcurrency",
+                    "ComplianceSeverity",
+                    "SyncCompliance",
+                    "ApplyOnlyAtCronInterval",
+                    "CalendarNames",
+                    "TargetLocations",
+                    "ScheduleOffset",
+                    "Duration",
+                    "TargetMaps",
+                ],
+            );
             out.insert("CreatedDate".into(), a["LastUpdateAssociationDate"].clone());
             Value::Object(out)
         })
@@ -1059,26 +1057,24 @@ pub fn list_associations(_ctx: &Context, input: Value) -> Result<Value, AwsError
             })
         })
         .map(|a| {
-            let mut out = Map::new();
-            for k in [
-                "Name",
-                "InstanceId",
-                "AssociationId",
-                "AssociationVersion",
-                "DocumentVersion",
-                "Targets",
-                "Overview",
-                "ScheduleExpression",
-                "AssociationName",
-                "ScheduleOffset",
-                "Duration",
-                "TargetMaps",
-                "LastExecutionDate",
-            ] {
-                if let Some(v) = a.get(k) {
-                    out.insert(k.into(), v.clone());
-                }
-            }
+            let out = pick(
+                &a,
+                &[
+                    "Name",
+                    "InstanceId",
+                    "AssociationId",
+                    "AssociationVersion",
+                    "DocumentVersion",
+                    "Targets",
+                    "Overview",
+                    "ScheduleExpression",
+                    "AssociationName",
+                    "ScheduleOffset",
+                    "Duration",
+                    "TargetMaps",
+                    "LastExecutionDate",
+                ],
+            );
             Value::Object(out)
         })
         .collect();
@@ -1209,24 +1205,22 @@ pub fn describe_maintenance_windows(_ctx: &Context, input: Value) -> Result<Valu
             })
         })
         .map(|w| {
-            let mut out = Map::new();
-            for k in [
-                "WindowId",
-                "Name",
-                "Description",
-                "Enabled",
-                "Duration",
-                "Cutoff",
-                "Schedule",
-                "ScheduleTimezone",
-                "ScheduleOffset",
-                "EndDate",
-                "StartDate",
-            ] {
-                if let Some(v) = w.get(k) {
-                    out.insert(k.into(), v.clone());
-                }
-            }
+            let out = pick(
+                &w,
+                &[
+                    "WindowId",
+                    "Name",
+                    "Description",
+                    "Enabled",
+                    "Duration",
+                    "Cutoff",
+                    "Schedule",
+                    "ScheduleTimezone",
+                    "ScheduleOffset",
+                    "EndDate",
+                    "StartDate",
+                ],
+            );
             Value::Object(out)
         })
         .collect();
@@ -1434,26 +1428,24 @@ pub fn describe_ops_items(_ctx: &Context, input: Value) -> Result<Value, AwsErro
         .into_iter()
         .filter(|i| filters.iter().all(|f| ops_filter_matches(i, f)))
         .map(|i| {
-            let mut out = Map::new();
-            for k in [
-                "OpsItemId",
-                "Title",
-                "Source",
-                "Status",
-                "Priority",
-                "Severity",
-                "Category",
-                "OpsItemType",
-                "CreatedBy",
-                "CreatedTime",
-                "LastModifiedBy",
-                "LastModifiedTime",
-                "OperationalData",
-            ] {
-                if let Some(v) = i.get(k) {
-                    out.insert(k.into(), v.clone());
-                }
-            }
+            let out = pick(
+                &i,
+                &[
+                    "OpsItemId",
+                    "Title",
+                    "Source",
+                    "Status",
+                    "Priority",
+                    "Severity",
+                    "Category",
+                    "OpsItemType",
+                    "CreatedBy",
+                    "CreatedTime",
+                    "LastModifiedBy",
+                    "LastModifiedTime",
+                    "OperationalData",
+                ],
+            );
             Value::Object(out)
         })
         .collect();
@@ -1891,4 +1883,11 @@ pub fn list_document_metadata_history(_ctx: &Context, input: Value) -> Result<Va
         out["Author"] = json!(a);
     }
     Ok(out)
+}
+
+/// The members `keys` of the object `v` that are present, in that order.
+fn pick(v: &Value, keys: &[&str]) -> Map<String, Value> {
+    keys.iter()
+        .filter_map(|k| Some((k.to_string(), v.get(*k)?.clone())))
+        .collect()
 }

@@ -75,10 +75,7 @@ fn lower_keys(v: &Value) -> Value {
 
 fn machine_create(ctx: &Context, r: &ResourceRequest) -> Result<ProgressEvent, AwsError> {
     let p = &r.properties;
-    let name = r
-        .str("StateMachineName")
-        .map(str::to_string)
-        .unwrap_or_else(|| r.generated_name(80));
+    let name = r.name_or_generated("StateMachineName", 80);
     let mut input = json!({
         "name": name,
         "definition": definition(p),
