@@ -52,9 +52,7 @@ struct DocumentVersion {
     created: f64,
 }
 
-fn str_of<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str)
-}
+use crate::json::{pick, str_of, string_filters, value_filters};
 
 fn not_found(code: &str, message: impl Into<String>) -> AwsError {
     AwsError::not_found(code, message)
@@ -624,23 +622,7 @@ fn matches_filters(doc: &Document, account: &str, filters: &[(String, Vec<String
 }
 
 pub fn list_documents(ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let mut filters: Vec<(String, Vec<String>)> = input["Filters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| {
-            (
-                str_of(f, "Key").unwrap_or_default().to_string(),
-                f["Values"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-            )
-        })
-        .collect();
+    let mut filters: Vec<(String, Vec<String>)> = string_filters(&input);
     // The older DocumentFilterList: one value per key.
     for f in input["DocumentFilterList"].as_array().into_iter().flatten() {
         filters.push((
@@ -1181,17 +1163,7 @@ pub fn delete_maintenance_window(_ctx: &Context, input: Value) -> Result<Value, 
 }
 
 pub fn describe_maintenance_windows(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let filters: Vec<(String, Vec<Value>)> = input["Filters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| {
-            (
-                str_of(f, "Key").unwrap_or_default().to_string(),
-                f["Values"].as_array().cloned().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let filters: Vec<(String, Vec<Value>)> = value_filters(&input);
     let list: Vec<Value> = WINDOWS
         .values("")?
         .into_iter()
@@ -1883,11 +1855,4 @@ pub fn list_document_metadata_history(_ctx: &Context, input: Value) -> Result<Va
         out["Author"] = json!(a);
     }
     Ok(out)
-}
-
-/// The members `keys` of the object `v` that are present, in that order.
-fn pick(v: &Value, keys: &[&str]) -> Map<String, Value> {
-    keys.iter()
-        .filter_map(|k| Some((k.to_string(), v.get(*k)?.clone())))
-        .collect()
 }

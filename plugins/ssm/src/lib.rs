@@ -22,6 +22,7 @@ use ministack_sdk::prelude::*;
 mod aws_documents;
 mod commands;
 mod documents;
+mod json;
 mod nodes;
 mod ops;
 mod paging;

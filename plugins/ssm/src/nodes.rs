@@ -10,9 +10,7 @@ const ACTIVATIONS: Table<Value> = Table::new("activations");
 /// Parameter ARN → its policies (`[{PolicyId, PolicyHash, Policy}]`).
 const POLICIES: Table<Vec<Value>> = Table::new("resource-policies");
 
-fn str_of<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str)
-}
+use crate::json::str_of;
 
 // --- hybrid activations ---
 

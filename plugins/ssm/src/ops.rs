@@ -15,9 +15,7 @@ const COMPLIANCE: Table<Value> = Table::new("compliance");
 /// Setting id → customized value.
 const SETTINGS: Table<Value> = Table::new("service-settings");
 
-fn str_of<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str)
-}
+use crate::json::str_of;
 
 // --- OpsMetadata ---
 

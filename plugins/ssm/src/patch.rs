@@ -36,9 +36,7 @@ const SYSTEMS: &[(&str, &str)] = &[
     ("ALMA_LINUX", "AWS-AlmaLinuxDefaultPatchBaseline"),
 ];
 
-fn str_of<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str)
-}
+use crate::json::{str_of, string_filters};
 
 /// AWS's baselines have a stable id per operating system.
 fn aws_baseline_id(ctx: &Context, os: &str) -> String {
@@ -242,23 +240,7 @@ pub fn delete_patch_baseline(ctx: &Context, input: Value) -> Result<Value, AwsEr
 }
 
 pub fn describe_patch_baselines(ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let filters: Vec<(String, Vec<String>)> = input["Filters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| {
-            (
-                str_of(f, "Key").unwrap_or_default().to_string(),
-                f["Values"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-            )
-        })
-        .collect();
+    let filters: Vec<(String, Vec<String>)> = string_filters(&input);
     let mut out = Vec::new();
     for b in all_baselines(ctx)? {
         let os = str_of(&b, "OperatingSystem").unwrap_or_default();

@@ -13,9 +13,7 @@ const TARGETS: Table<Value> = Table::new("maintenance-window-targets");
 /// `window id/task id` → task.
 const TASKS: Table<Value> = Table::new("maintenance-window-tasks");
 
-fn str_of<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str)
-}
+use crate::json::{str_of, value_filters};
 
 fn does_not_exist(message: String) -> AwsError {
     AwsError::not_found("DoesNotExistException", message)
@@ -149,27 +147,13 @@ pub fn update_target(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
 
 pub fn describe_targets(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let wid = window(&input)?;
-    let filters = filters_of(&input);
+    let filters = value_filters(&input);
     let list: Vec<Value> = TARGETS
         .values(&format!("{wid}/"))?
         .into_iter()
         .filter(|t| matches(t, &filters))
         .collect();
     crate::paging::page(json!({"Targets": list}), "Targets", &input, 50)
-}
-
-fn filters_of(input: &Value) -> Vec<(String, Vec<Value>)> {
-    input["Filters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| {
-            (
-                str_of(f, "Key").unwrap_or_default().to_string(),
-                f["Values"].as_array().cloned().unwrap_or_default(),
-            )
-        })
-        .collect()
 }
 
 fn matches(record: &Value, filters: &[(String, Vec<Value>)]) -> bool {
@@ -263,7 +247,7 @@ pub fn deregister_task(_ctx: &Context, input: Value) -> Result<Value, AwsError> 
 
 pub fn describe_tasks(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let wid = window(&input)?;
-    let filters = filters_of(&input);
+    let filters = value_filters(&input);
     let list: Vec<Value> = TASKS
         .values(&format!("{wid}/"))?
         .into_iter()
