@@ -745,10 +745,19 @@ pub fn enqueue_moved(mut dlq: Queue, mut moved: Message) -> Result<(), AwsError>
     Ok(())
 }
 
+/// A receive's answer: what this request took, or what the retry after a
+/// long-poll wait answered (already JSON).
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum ReceiveOutput {
+    Taken(ReceiveMessageResult),
+    Retried(serde_json::Value),
+}
+
 pub fn receive_message(
     ctx: &Context,
     input: ReceiveMessageRequest,
-) -> Result<serde_json::Value, AwsError> {
+) -> Result<ReceiveOutput, AwsError> {
     let q = load(&input.queue_url)?;
     let max = input.max_number_of_messages.unwrap_or(1);
     if !(1..=10).contains(&max) {
@@ -777,7 +786,7 @@ pub fn receive_message(
     }
     let messages = receive_once(ctx, &q, &input, max as usize, visibility)?;
     if !messages.is_empty() || wait == 0 {
-        return to_json(ReceiveMessageResult { messages });
+        return Ok(ReceiveOutput::Taken(ReceiveMessageResult { messages }));
     }
     // Long polling. After a wait the request is in a new store unit that
     // could no longer be re-run on a conflict, so each retry is a fresh
@@ -797,7 +806,9 @@ pub fn receive_message(
     loop {
         let left = deadline - time::now();
         if left <= 0.0 {
-            return Ok(serde_json::json!({}));
+            return Ok(ReceiveOutput::Taken(ReceiveMessageResult {
+                messages: Vec::new(),
+            }));
         }
         // Wake on a send, or at the latest every half second (delayed or
         // in-flight messages becoming visible).
@@ -807,13 +818,9 @@ pub fn receive_message(
                 |e| AwsError::internal(format!("unexpected ReceiveMessage output: {e}")),
             )?;
         if out["Messages"].as_array().is_some_and(|m| !m.is_empty()) {
-            return Ok(out);
+            return Ok(ReceiveOutput::Retried(out));
         }
     }
-}
-
-fn to_json(v: impl Serialize) -> Result<serde_json::Value, AwsError> {
-    serde_json::to_value(v).map_err(|e| AwsError::internal(format!("cannot encode output: {e}")))
 }
 
 // ---- delete and visibility ----
