@@ -101,7 +101,7 @@ class Server:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, health="/_ministack/health", timeout=60):
+    def start(self, health="/_ministack/health", timeout=300):  # a cold plugin cache compiles every plugin
         cmd = [c.replace("{port}", str(self.port)) for c in self.cmd]
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = time.time()
