@@ -4,8 +4,8 @@ operation: `perf record --call-graph dwarf` on the gateway under wrk, each
 sample's stack put into one layer (LAYERS below), scaled by the server CPU
 per request of a wrk run without perf in the same sitting.
 
-    python3 bench/layers.py record [--seconds 6] [--dir /tmp/layers] [case.lua ...]
-    python3 bench/layers.py report [--dir /tmp/layers]       # markdown table
+    python3 bench/layers.py record [--seconds 8] [--dir /tmp/layers] [case.lua ...]
+    python3 bench/layers.py report [--dir /tmp/layers] [--before /tmp/layers-main]   # markdown table
     python3 bench/layers.py all ...                          # both
 
 record starts target/release/ministack (./plugins.toml) with bench.py's
@@ -72,7 +72,9 @@ RULES = [
               r"|futex_wake|schedule)\b"),
     # The plugin's compiled wasm (.cwasm in the plugin cache); its trampolines are the call boundary.
     ("instance", r"(trampoline|array-to-wasm|wasm-to-array).*\.cwasm\)"),
-    ("plugin code", r"\.cwasm\)|^wasm\[\d+\]::function"),
+    # Code compiled in this process (not loaded from the cache) is anonymous memory to perf.
+    ("plugin code", r"\.cwasm\)|^wasm\[\d+\]::function|^\[unknown\] \((/tmp/perf-\d+\.map|//anon)\)"
+                    r"|wasmtime::runtime::vm::libcalls::"),
     # Store and blobs (host capabilities and the state crate).
     ("blob and digests", r"ministack::capabilities::blobs|ministack_state::blobs|ministack_state::checksum"
                          r"|ministack_state::chunked|\bsha2::|\bsha1::|\bmd5::|\bmd-5|crc32fast|crc64|crc32c"
@@ -89,7 +91,7 @@ RULES = [
     ("write", r"hyper::proto::h1::role::.*encode|Http1Transaction>::encode|Buffered<T,B>::(poll_flush|buffer)"
               r"|hyper::proto::h1::encode|WriteBuf"),
     ("dispatch", r"ministack::gateway::|ministack::dispatch::|ministack::s3edge::|ministack::plugins::"
-                 r"|ministack::capabilities::(RequestState|CallContext)"),
+                 r"|ministack::capabilities::(RequestState|CallContext|tasks::)"),
     ("other", r"ministack::capabilities::"),
 ]
 RULES = [(layer, re.compile(rx)) for layer, rx in RULES]
@@ -129,9 +131,13 @@ def record(args):
     d = Path(args.dir)
     d.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="layers-")
-    s = bench.Server("ministack", [str(ROOT / "target/release/ministack")],
-                     {**os.environ, "STATE_DIR": tmp + "/state", "S3_DATA_DIR": tmp + "/blobs",
-                      "MINISTACK_CACHE_DIR": str(ROOT / "target" / "layers-cache")})
+    cache = ROOT / "target" / "layers-cache"
+    env = {**os.environ, "STATE_DIR": tmp + "/state", "S3_DATA_DIR": tmp + "/blobs", "MINISTACK_CACHE_DIR": str(cache)}
+    if not cache.is_dir() or not any(cache.iterdir()):
+        # Fill the plugin cache first: code loaded from its files has symbols
+        # (wasm[0]::function[N]), code compiled in the process has none.
+        bench.Server("ministack", [str(ROOT / "target/release/ministack")], env).start().stop()
+    s = bench.Server("ministack", [str(ROOT / "target/release/ministack")], env)
     s.start()
     figures = json.loads((d / "figures.json").read_text()) if (d / "figures.json").exists() else {}
     try:
@@ -157,25 +163,44 @@ def record(args):
     (d / "figures.json").write_text(json.dumps(figures, indent=1))
 
 
-def report(args):
-    d = Path(args.dir)
-    figures = json.loads((d / "figures.json").read_text())
-    cases = [c for c in (args.cases or CASES) if c in figures and (d / f"{c}.data").exists()]
-    shares = {}
+def breakdown(dirs, cases):
+    """({case: {layer: share, "_n": samples}}, {case: figures}) of one or more record
+    directories (comma-separated): samples pooled, CPU per request and req/s averaged."""
+    shares, figures = {}, {}
+    recorded = [(Path(d), json.loads((Path(d) / "figures.json").read_text())) for d in dirs.split(",")]
     for case in cases:
-        counts = Counter(classify(frames) for frames in samples(d / f"{case}.data"))
+        runs = [(d, f[case]) for d, f in recorded if case in f and (d / f"{case}.data").exists()]
+        if not runs:
+            continue
+        counts = Counter(classify(frames) for d, _ in runs for frames in samples(d / f"{case}.data"))
         n = sum(counts.values())
         shares[case] = {layer: counts[layer] / n for layer, _ in LAYERS}
         shares[case]["_n"] = n
+        figures[case] = {k: sum(f[k] for _, f in runs) / len(runs) for k in ("cpu_us", "rps")}
+    return shares, figures
+
+
+def report(args):
+    shares, figures = breakdown(args.dir, args.cases or CASES)
+    cases = list(shares)
+    # --before DIR: a second recording (say, main before a merge) beside each figure.
+    was, was_fig = breakdown(args.before, cases) if args.before else ({}, {})
+
+    def cell(case, layer):
+        text = f"{figures[case]['cpu_us'] * shares[case][layer]:.1f} ({100 * shares[case][layer]:.0f} %)"
+        if case in was:
+            text += f" ← {was_fig[case]['cpu_us'] * was[case][layer]:.1f}"
+        return text
+
     label = {script: name for name, script in bench.CASES}
     head = "| layer | " + " | ".join(label.get(c, c) for c in cases) + " |"
     lines = [head, "|---|" + "---:|" * len(cases)]
     for layer, _ in LAYERS:
-        cells = [f"{figures[c]['cpu_us'] * shares[c][layer]:.1f} ({100 * shares[c][layer]:.0f} %)" for c in cases]
-        lines.append(f"| {layer} | " + " | ".join(cells) + " |")
-    lines.append("| **total: CPU µs per request** | " + " | ".join(f"**{figures[c]['cpu_us']:.1f}**" for c in cases)
-                 + " |")
-    lines.append("| req/s (wrk, 32 conn, no perf) | " + " | ".join(f"{figures[c]['rps']:,.0f}" for c in cases) + " |")
+        lines.append(f"| {layer} | " + " | ".join(cell(c, layer) for c in cases) + " |")
+    lines.append("| **total: CPU µs per request** | " + " | ".join(
+        f"**{figures[c]['cpu_us']:.1f}**" + (f" ← {was_fig[c]['cpu_us']:.1f}" if c in was else "") for c in cases)
+        + " |")
+    lines.append("| req/s (wrk, 32 conn, no perf; the machine's load moves it most) | " + " | ".join(f"{figures[c]['rps']:,.0f}" for c in cases) + " |")
     lines.append("| samples | " + " | ".join(str(shares[c]["_n"]) for c in cases) + " |")
     print("\n".join(lines))
     print()
@@ -186,10 +211,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("mode", choices=["record", "report", "all"])
     ap.add_argument("cases", nargs="*", help="bench/wrk scripts (default: the eight of make bench)")
-    ap.add_argument("--dir", default="/tmp/layers")
-    ap.add_argument("--seconds", type=int, default=6)
-    ap.add_argument("--freq", type=int, default=249, help="perf samples per second per thread")
-    args = ap.parse_args()
+    ap.add_argument("--dir", default="/tmp/layers", help="record: where to write; report: one or more "
+                    "record directories, comma-separated (their samples pooled)")
+    ap.add_argument("--before", help="a record --dir to compare with (its µs shown after ←)")
+    ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--freq", type=int, default=999, help="perf samples per second per thread")
+    args = ap.parse_intermixed_args()
     if args.mode in ("record", "all"):
         record(args)
     if args.mode in ("report", "all"):
