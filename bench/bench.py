@@ -78,13 +78,14 @@ def log(*a):
 
 
 def cpu_seconds(pid):
-    """utime + stime of pid and its descendants (children still alive)."""
+    """utime + stime of pid and its live descendants, plus each one's cutime +
+    cstime (children it has reaped: a Lambda worker that exits mid-run)."""
     total = 0
     for p in startup.tree_pids(pid):
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            total += sum(int(x) for x in fields[11:15])
         except OSError:
             pass
     return total / CLK_TCK

@@ -142,15 +142,20 @@ def record(args):
     figures = json.loads((d / "figures.json").read_text()) if (d / "figures.json").exists() else {}
     try:
         urls = bench.fixtures(s)
+        # The newer services' cases (bench.SERVICE_CASES) work too when named.
+        service = {script for _, script, _, _, _ in bench.SERVICE_CASES}
+        envs = bench.service_fixtures(s) if service & set(args.cases) else {}
         for case in args.cases or CASES:
-            q = urls.get(case, "")
-            bench.wrk(s, case, 32, 2, q)
-            plain = bench.wrk(s, case, 32, args.seconds, q)
+            q, env = urls.get(case, ""), envs.get(case)
+            if isinstance(env, str):
+                raise RuntimeError(f"{case}: {env}")
+            bench.wrk(s, case, 32, 2, q, env)
+            plain = bench.wrk(s, case, 32, args.seconds, q, env)
             perf = subprocess.Popen(["perf", "record", "-F", str(args.freq), "--call-graph", "dwarf,16384",
                                      "-o", str(d / f"{case}.data"), "-p", str(s.proc.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
-            profiled = bench.wrk(s, case, 32, args.seconds, q)
+            profiled = bench.wrk(s, case, 32, args.seconds, q, env)
             perf.send_signal(2)
             perf.wait()
             figures[case] = {"rps": plain["rps"], "cpu_us": plain["cpu_us"], "rps_perf": profiled["rps"],
@@ -193,6 +198,7 @@ def report(args):
         return text
 
     label = {script: name for name, script in bench.CASES}
+    label.update({script: name for name, script, _, _, _ in bench.SERVICE_CASES})
     head = "| layer | " + " | ".join(label.get(c, c) for c in cases) + " |"
     lines = [head, "|---|" + "---:|" * len(cases)]
     for layer, _ in LAYERS:
@@ -210,7 +216,8 @@ def report(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("mode", choices=["record", "report", "all"])
-    ap.add_argument("cases", nargs="*", help="bench/wrk scripts (default: the eight of make bench)")
+    ap.add_argument("cases", nargs="*", help="bench/wrk scripts (default: the eight core ones of make bench; "
+                    "the newer services' scripts, such as events_put.lua, when named)")
     ap.add_argument("--dir", default="/tmp/layers", help="record: where to write; report: one or more "
                     "record directories, comma-separated (their samples pooled)")
     ap.add_argument("--before", help="a record --dir to compare with (its µs shown after ←)")
