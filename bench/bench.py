@@ -8,9 +8,11 @@ MiniStack and builds the hello server first. Directly:
         --hello bench/hello/target/release/bench-hello [--seconds 10] [--out BENCHMARKS.md]
 
 Measures: launch -> first 200 on /_ministack/health (bench/startup.py), idle
-RSS, wrk at 1 and 32 connections per operation (bench/wrk/*.lua), a bare
-hyper "hello" server as the physical ceiling, 64 MiB PUT/GET throughput, RSS
-after the load. Prints one table and writes BENCHMARKS.md.
+RSS, wrk at 1 and 32 connections per operation (bench/wrk/*.lua), each
+one's share of a bare hyper "hello" server (the physical ceiling), 64 MiB
+PUT/GET throughput, RSS after the load, then the newer services' headline
+operations (SERVICE_CASES: Lambda, EventBridge → SQS, Kinesis, Logs, Step
+Functions). Prints the tables and writes BENCHMARKS.md.
 """
 
 import argparse
