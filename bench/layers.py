@@ -133,10 +133,10 @@ def record(args):
     tmp = tempfile.mkdtemp(prefix="layers-")
     cache = ROOT / "target" / "layers-cache"
     env = {**os.environ, "STATE_DIR": tmp + "/state", "S3_DATA_DIR": tmp + "/blobs", "MINISTACK_CACHE_DIR": str(cache)}
-    if not cache.is_dir() or not any(cache.iterdir()):
-        # Fill the plugin cache first: code loaded from its files has symbols
-        # (wasm[0]::function[N]), code compiled in the process has none.
-        bench.Server("ministack", [str(ROOT / "target/release/ministack")], env).start().stop()
+    # Fill the plugin cache first (quick when it is current): code loaded from
+    # its files has symbols (wasm[0]::function[N]), code compiled in the
+    # process has none.
+    bench.Server("ministack", [str(ROOT / "target/release/ministack")], env).start().stop()
     s = bench.Server("ministack", [str(ROOT / "target/release/ministack")], env)
     s.start()
     figures = json.loads((d / "figures.json").read_text()) if (d / "figures.json").exists() else {}
@@ -146,22 +146,25 @@ def record(args):
         service = {script for _, script, _, _, _ in bench.SERVICE_CASES}
         envs = bench.service_fixtures(s) if service & set(args.cases) else {}
         for case in args.cases or CASES:
-            q, env = urls.get(case, ""), envs.get(case)
-            if isinstance(env, str):
-                raise RuntimeError(f"{case}: {env}")
-            bench.wrk(s, case, 32, 2, q, env)
-            plain = bench.wrk(s, case, 32, args.seconds, q, env)
+            q, case_env = urls.get(case, ""), envs.get(case)
+            if isinstance(case_env, str):
+                raise RuntimeError(f"{case}: {case_env}")
+            bench.wrk(s, case, 32, 2, q, case_env)
+            plain = bench.wrk(s, case, 32, args.seconds, q, case_env)
             perf = subprocess.Popen(["perf", "record", "-F", str(args.freq), "--call-graph", "dwarf,16384",
                                      "-o", str(d / f"{case}.data"), "-p", str(s.proc.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
-            profiled = bench.wrk(s, case, 32, args.seconds, q, env)
+            profiled = bench.wrk(s, case, 32, args.seconds, q, case_env)
             perf.send_signal(2)
             perf.wait()
             figures[case] = {"rps": plain["rps"], "cpu_us": plain["cpu_us"], "rps_perf": profiled["rps"],
                              "non2xx": plain["non2xx"] + profiled["non2xx"], "load": os.getloadavg()[0]}
             print(f"{case:18s} {plain['rps']:8.0f} req/s  {plain['cpu_us']:6.1f} µs CPU/req  "
                   f"(load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+            if figures[case]["non2xx"]:
+                print(f"  warning: {figures[case]['non2xx']} non-2xx answers: the profile is of errors in part",
+                      file=sys.stderr, flush=True)
     finally:
         s.stop()
         subprocess.run(["rm", "-rf", tmp])
@@ -186,7 +189,8 @@ def breakdown(dirs, cases):
 
 
 def report(args):
-    shares, figures = breakdown(args.dir, args.cases or CASES)
+    # Every case recorded, in make bench's order, unless named.
+    shares, figures = breakdown(args.dir, args.cases or CASES + [c for _, c, _, _, _ in bench.SERVICE_CASES])
     cases = list(shares)
     # --before DIR: a second recording (say, main before a merge) beside each figure.
     was, was_fig = breakdown(args.before, cases) if args.before else ({}, {})
