@@ -44,7 +44,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The dispatcher, as the capabilities call back into it.
 pub trait Calls: Send + Sync {
     /// services.call from plugin `caller` (whose context is `parent`):
-    /// the output JSON and the blobs handed back to the caller.
+    /// the output JSON and the blobs handed back to the caller. With a
+    /// `source` (services.call-from) the call is authorized first under
+    /// ENFORCE_IAM.
     fn call_service<'a>(
         &'a self,
         caller: &'a str,
@@ -52,7 +54,19 @@ pub trait Calls: Send + Sync {
         target: ServiceTarget,
         operation: &'a str,
         input_json: &'a str,
+        source: Option<&'a CallSource>,
     ) -> BoxFuture<'a, Result<(String, Vec<String>), AwsError>>;
+
+    /// services.authorize-from: would that call be allowed (ENFORCE_IAM)?
+    fn authorize_service<'a>(
+        &'a self,
+        caller: &'a str,
+        parent: &'a CallContext,
+        target: &'a ServiceTarget,
+        operation: &'a str,
+        input_json: &'a str,
+        source: &'a CallSource,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
 
     /// A scheduled task coming due (`id`: its record, claimed in the
     /// task's unit), or the boot hook: the plugin's `on-task`.
@@ -71,6 +85,15 @@ pub struct ServiceTarget {
     pub service: String,
     pub account: String,
     pub region: String,
+}
+
+/// The resource a service calls another for (services.call-from): its
+/// service principal acts with `aws:SourceArn` / `aws:SourceAccount`, or
+/// the role AWS would assume.
+pub struct CallSource {
+    pub arn: String,
+    pub account: String,
+    pub role_arn: Option<String>,
 }
 
 /// What every plugin call shares: the host's state, blobs, credentials and
@@ -133,12 +156,30 @@ impl Shared {
         target: ServiceTarget,
         operation: &str,
         input_json: &str,
+        source: Option<&CallSource>,
     ) -> Result<(String, Vec<String>), AwsError> {
         let Some(calls) = self.calls() else {
             return Err(shutting_down());
         };
         calls
-            .call_service(caller, parent, target, operation, input_json)
+            .call_service(caller, parent, target, operation, input_json, source)
+            .await
+    }
+
+    pub async fn authorize_service(
+        &self,
+        caller: &str,
+        parent: &CallContext,
+        target: &ServiceTarget,
+        operation: &str,
+        input_json: &str,
+        source: &CallSource,
+    ) -> Result<(), AwsError> {
+        let Some(calls) = self.calls() else {
+            return Err(shutting_down());
+        };
+        calls
+            .authorize_service(caller, parent, target, operation, input_json, source)
             .await
     }
 
