@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::auth::authz::{self, PolicySource};
 use crate::auth::enforce::{self, AuthFailure, Family};
-use crate::capabilities::{CallContext, CallSource, ServiceTarget};
+use crate::capabilities::{BoxFuture, CallContext, CallSource, CheckDelivery, ServiceTarget};
 use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Target};
 use crate::plugins::Plugin;
 
@@ -359,6 +359,40 @@ pub async fn authorize(
     Err(authz::denied(family, &principal, &target, reason))
 }
 
+/// The delivery check the services capability runs under ENFORCE_IAM
+/// (registered by [`register`]; the capability cannot name the dispatcher).
+struct DeliveryCheck(std::sync::Weak<Dispatcher>);
+
+impl CheckDelivery for DeliveryCheck {
+    fn check<'a>(
+        &'a self,
+        caller: &'a str,
+        parent: &'a CallContext,
+        target: &'a ServiceTarget,
+        operation: &'a str,
+        input_json: &'a str,
+        source: &'a CallSource,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            let Some(d) = self.0.upgrade() else {
+                return Ok(());
+            };
+            authorize_service(&d, caller, parent, target, operation, input_json, source).await
+        })
+    }
+}
+
+/// Under ENFORCE_IAM, deliveries between services are authorized from now
+/// on; without it nothing is registered and they cost nothing.
+pub fn register(d: &std::sync::Arc<Dispatcher>) {
+    if d.config().enforcement.enabled {
+        d.shared()
+            .set_delivery_check(std::sync::Arc::new(DeliveryCheck(
+                std::sync::Arc::downgrade(d),
+            )));
+    }
+}
+
 /// A delivery between services under ENFORCE_IAM (services.call-from):
 /// SNS to a queue, an S3 notification, an EventBridge target. AWS makes it
 /// as the calling service's principal (`sns.amazonaws.com`), which only the
@@ -405,7 +439,16 @@ pub async fn authorize_service(
             secure_transport: true,
             ..Default::default()
         };
-        return authorize(d, plugin, operation, &input, &caller, &conditions, request_id).await;
+        return authorize(
+            d,
+            plugin,
+            operation,
+            &input,
+            &caller,
+            &conditions,
+            request_id,
+        )
+        .await;
     }
     let meta = plugin.model.metadata();
     let prefix = meta

@@ -44,9 +44,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The dispatcher, as the capabilities call back into it.
 pub trait Calls: Send + Sync {
     /// services.call from plugin `caller` (whose context is `parent`):
-    /// the output JSON and the blobs handed back to the caller. With a
-    /// `source` (services.call-from) the call is authorized first under
-    /// ENFORCE_IAM.
+    /// the output JSON and the blobs handed back to the caller.
     fn call_service<'a>(
         &'a self,
         caller: &'a str,
@@ -54,19 +52,7 @@ pub trait Calls: Send + Sync {
         target: ServiceTarget,
         operation: &'a str,
         input_json: &'a str,
-        source: Option<&'a CallSource>,
     ) -> BoxFuture<'a, Result<(String, Vec<String>), AwsError>>;
-
-    /// services.authorize-from: would that call be allowed (ENFORCE_IAM)?
-    fn authorize_service<'a>(
-        &'a self,
-        caller: &'a str,
-        parent: &'a CallContext,
-        target: &'a ServiceTarget,
-        operation: &'a str,
-        input_json: &'a str,
-        source: &'a CallSource,
-    ) -> BoxFuture<'a, Result<(), AwsError>>;
 
     /// A scheduled task coming due (`id`: its record, claimed in the
     /// task's unit), or the boot hook: the plugin's `on-task`.
@@ -80,11 +66,19 @@ pub trait Calls: Send + Sync {
     ) -> BoxFuture<'a, Result<(), AwsError>>;
 }
 
-/// The service (and account/region, empty = the caller's) a plugin calls.
-pub struct ServiceTarget {
-    pub service: String,
-    pub account: String,
-    pub region: String,
+/// ENFORCE_IAM's check of a call one service makes for one of its
+/// resources (services.call-from / authorize-from): registered by the
+/// enforcement layer above the dispatcher only when enforcement is on.
+pub trait CheckDelivery: Send + Sync {
+    fn check<'a>(
+        &'a self,
+        caller: &'a str,
+        parent: &'a CallContext,
+        target: &'a ServiceTarget,
+        operation: &'a str,
+        input_json: &'a str,
+        source: &'a CallSource,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
 }
 
 /// The resource a service calls another for (services.call-from): its
@@ -94,6 +88,13 @@ pub struct CallSource {
     pub arn: String,
     pub account: String,
     pub role_arn: Option<String>,
+}
+
+/// The service (and account/region, empty = the caller's) a plugin calls.
+pub struct ServiceTarget {
+    pub service: String,
+    pub account: String,
+    pub region: String,
 }
 
 /// What every plugin call shares: the host's state, blobs, credentials and
@@ -111,6 +112,8 @@ pub struct Shared {
     pub functions: Arc<crate::functions::Functions>,
     /// Set once the dispatcher exists (it owns the runtime owning this).
     calls: OnceLock<Weak<dyn Calls>>,
+    /// Set under ENFORCE_IAM: deliveries between services are checked.
+    delivery_check: OnceLock<Arc<dyn CheckDelivery>>,
 }
 
 impl Shared {
@@ -138,7 +141,17 @@ impl Shared {
             processes,
             functions,
             calls: OnceLock::new(),
+            delivery_check: OnceLock::new(),
         }
+    }
+
+    pub fn set_delivery_check(&self, check: Arc<dyn CheckDelivery>) {
+        let _ = self.delivery_check.set(check);
+    }
+
+    /// The delivery check, when enforcement registered one.
+    pub fn delivery_check(&self) -> Option<&Arc<dyn CheckDelivery>> {
+        self.delivery_check.get()
     }
 
     pub fn set_calls(&self, calls: Weak<dyn Calls>) {
@@ -156,30 +169,12 @@ impl Shared {
         target: ServiceTarget,
         operation: &str,
         input_json: &str,
-        source: Option<&CallSource>,
     ) -> Result<(String, Vec<String>), AwsError> {
         let Some(calls) = self.calls() else {
             return Err(shutting_down());
         };
         calls
-            .call_service(caller, parent, target, operation, input_json, source)
-            .await
-    }
-
-    pub async fn authorize_service(
-        &self,
-        caller: &str,
-        parent: &CallContext,
-        target: &ServiceTarget,
-        operation: &str,
-        input_json: &str,
-        source: &CallSource,
-    ) -> Result<(), AwsError> {
-        let Some(calls) = self.calls() else {
-            return Err(shutting_down());
-        };
-        calls
-            .authorize_service(caller, parent, target, operation, input_json, source)
+            .call_service(caller, parent, target, operation, input_json)
             .await
     }
 

@@ -48,15 +48,22 @@ impl ServicesView<'_> {
         req.visible = true;
         let caller = req.plugin.name.clone();
         let began = Instant::now();
-        let result = Box::pin(req.shared.clone().call_service(
-            &caller,
-            &req.ctx,
-            service_target(target),
-            &operation,
-            &input_json,
-            source.as_ref(),
-        ))
-        .await;
+        let target = service_target(target);
+        let shared = req.shared.clone();
+        let check = match (&source, shared.delivery_check()) {
+            (Some(source), Some(check)) => {
+                Box::pin(check.check(&caller, &req.ctx, &target, &operation, &input_json, source))
+                    .await
+            }
+            _ => Ok(()),
+        };
+        let result = match check {
+            Ok(()) => {
+                Box::pin(shared.call_service(&caller, &req.ctx, target, &operation, &input_json))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         req.waited += began.elapsed();
         req.next_unit().await.map_err(wasmtime::Error::new)?;
         // Blobs the callee handed back are the caller's from now on.
@@ -119,14 +126,14 @@ impl wit::Host for ServicesView<'_> {
     ) -> wasmtime::Result<Result<(), AwsError>> {
         let req = &mut *self.0;
         // Without enforcement there is nothing to ask (and nothing to pay).
-        if !req.shared.config.enforcement.enabled {
+        let Some(check) = req.shared.delivery_check().cloned() else {
             return Ok(Ok(()));
-        }
+        };
         // The policy reads call other plugins: end the unit as a call does.
         req.commit_unit().await.map_err(wasmtime::Error::new)?;
         let caller = req.plugin.name.clone();
         let began = Instant::now();
-        let result = Box::pin(req.shared.clone().authorize_service(
+        let result = Box::pin(check.check(
             &caller,
             &req.ctx,
             &service_target(target),
@@ -167,7 +174,6 @@ impl wit::Host for ServicesView<'_> {
                             service_target(target),
                             &operation,
                             &input_json,
-                            None,
                         )
                         .await
                 })

@@ -24,7 +24,7 @@ use ministack_protocol::AwsError;
 use serde_json::Value;
 
 use crate::auth;
-use crate::capabilities::{BoxFuture, CallContext, CallSource, Calls, ServiceTarget, Shared};
+use crate::capabilities::{BoxFuture, CallContext, Calls, ServiceTarget, Shared};
 use crate::config::Config;
 use crate::manifest::{self, Manifest};
 use crate::plugins::{Entry, Output, Plugin, RawRequest, Runtime, internal_failure};
@@ -415,17 +415,8 @@ impl Calls for Dispatcher {
         target: ServiceTarget,
         operation: &'a str,
         input_json: &'a str,
-        source: Option<&'a CallSource>,
     ) -> BoxFuture<'a, Result<(String, Vec<String>), AwsError>> {
         Box::pin(async move {
-            if let Some(source) = source
-                && self.config().enforcement.enabled
-            {
-                crate::enforcement::authorize_service(
-                    self, caller, parent, &target, operation, input_json, source,
-                )
-                .await?;
-            }
             let service = target.service;
             let reply = self
                 .call(Call {
@@ -443,26 +434,6 @@ impl Calls for Dispatcher {
                 })
                 .await?;
             Ok((reply.output.to_string(), reply.handed_back))
-        })
-    }
-
-    fn authorize_service<'a>(
-        &'a self,
-        caller: &'a str,
-        parent: &'a CallContext,
-        target: &'a ServiceTarget,
-        operation: &'a str,
-        input_json: &'a str,
-        source: &'a CallSource,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            if !self.config().enforcement.enabled {
-                return Ok(());
-            }
-            crate::enforcement::authorize_service(
-                self, caller, parent, target, operation, input_json, source,
-            )
-            .await
         })
     }
 
