@@ -266,3 +266,28 @@ def test_eventbridge_rule_to_lambda_needs_a_permission_for_the_rule(enforced):
     put(3)
     assert logged(enforced, "/aws/lambda/deliv-fn", "delivered 3")
     assert bodies(enforced, dlq_url) == []
+
+
+def test_eventbridge_rule_to_logs_needs_the_accounts_logs_resource_policy(enforced):
+    logs = client(enforced, "logs")
+    logs.create_log_group(logGroupName="/aws/events/deliv")
+    group = f"arn:aws:logs:us-east-1:{A}:log-group:/aws/events/deliv"
+    events = client(enforced, "events")
+    rule = events.put_rule(Name="deliv-rule-logs", EventPattern=json.dumps({"source": ["deliv.logs"]}))["RuleArn"]
+    events.put_targets(Rule="deliv-rule-logs", Targets=[{"Id": "l", "Arn": group}])
+
+    def put(n):
+        events.put_events(Entries=[{"Source": "deliv.logs", "DetailType": "t", "Detail": json.dumps({"n": n})}])
+
+    # The event is written compact (`"detail":{"n":1}`).
+    put(1)
+    assert not logged(enforced, "/aws/events/deliv", '"n":1', wait=3)
+
+    logs.put_resource_policy(policyName="events-to-logs", policyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]},
+                       "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                       "Resource": f"arn:aws:logs:us-east-1:{A}:log-group:/aws/events/*:*",
+                       "Condition": {"ArnEquals": {"aws:SourceArn": rule}}}]}))
+    put(2)
+    assert logged(enforced, "/aws/events/deliv", '"n":2')
