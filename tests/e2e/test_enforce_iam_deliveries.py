@@ -291,3 +291,33 @@ def test_eventbridge_rule_to_logs_needs_the_accounts_logs_resource_policy(enforc
                        "Condition": {"ArnEquals": {"aws:SourceArn": rule}}}]}))
     put(2)
     assert logged(enforced, "/aws/events/deliv", '"n":2')
+
+
+# Calls AWS makes as a role: EventBridge Scheduler
+
+
+def test_scheduler_calls_its_target_as_the_schedules_role(enforced):
+    from datetime import datetime, timedelta, timezone
+
+    iam = client(enforced, "iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    url, arn = queue(enforced, "deliv-from-scheduler")
+    allowed = iam.create_role(RoleName="deliv-sched-ok", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="deliv-sched-ok", PolicyName="send", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn}]}))
+    bare = iam.create_role(RoleName="deliv-sched-bare", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    scheduler = client(enforced, "scheduler")
+
+    def at(seconds):
+        when = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=seconds)
+        return "at(" + when.strftime("%Y-%m-%dT%H:%M:%S") + ")"
+
+    for name, role in [("deliv-bare", bare), ("deliv-ok", allowed)]:
+        scheduler.create_schedule(
+            Name=name, ScheduleExpression=at(2), FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": arn, "RoleArn": role, "Input": name, "RetryPolicy": {"MaximumRetryAttempts": 0}})
+    got = bodies(enforced, url, wait=6)
+    # Only the role whose policy allows sqs:SendMessage delivered.
+    assert [m["Body"] for m in got] == ["deliv-ok"]
