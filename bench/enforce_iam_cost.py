@@ -29,10 +29,19 @@ def run(env):
         k = iam.create_access_key(UserName="u")["AccessKey"]
         iam.put_user_policy(UserName="u", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}))
         url = cl(g, "sqs", A).create_queue(QueueName="q")["QueueUrl"]
+        # SNS -> SQS: under ENFORCE_IAM the delivery is authorized too (the
+        # queue's policy must allow sns.amazonaws.com for the topic).
+        sns = cl(g, "sns", A)
+        topic = sns.create_topic(Name="t")["TopicArn"]
+        sub_url = cl(g, "sqs", A).create_queue(QueueName="from-sns")["QueueUrl"]
+        sub_arn = f"arn:aws:sqs:us-east-1:{A}:from-sns"
+        cl(g, "sqs", A).set_queue_attributes(QueueUrl=sub_url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": sub_arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})})
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sub_arn)
         cases = {
             "sts GetCallerIdentity (root)": (cl(g, "sts", A), lambda c: c.get_caller_identity()),
             "sqs SendMessage (root)": (cl(g, "sqs", A), lambda c: c.send_message(QueueUrl=url, MessageBody="x")),
             "sqs SendMessage (IAM user)": (cl(g, "sqs", k["AccessKeyId"], k["SecretAccessKey"]), lambda c: c.send_message(QueueUrl=url, MessageBody="x")),
+            "sns Publish to one SQS subscription (root)": (sns, lambda c: c.publish(TopicArn=topic, Message="x")),
         }
         out = {}
         for name, (c, f) in cases.items():

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::auth::authz::{self, PolicySource};
 use crate::auth::enforce::{self, AuthFailure, Family};
+use crate::capabilities::{BoxFuture, CallContext, CallSource, CheckDelivery, ServiceTarget};
 use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Target};
 use crate::plugins::Plugin;
 
@@ -288,7 +289,10 @@ pub async fn authorize(
         };
     }
     let mut session = json!({});
-    if principal.contains(":assumed-role/") && d.registry().by_name.contains_key("sts") {
+    if principal.contains(":assumed-role/")
+        && !caller.access_key_id.is_empty()
+        && d.registry().by_name.contains_key("sts")
+    {
         session = call_as(
             d,
             caller,
@@ -353,6 +357,189 @@ pub async fn authorize(
         .and_then(Value::as_str)
         .unwrap_or_default();
     Err(authz::denied(family, &principal, &target, reason))
+}
+
+/// The delivery check the services capability runs under ENFORCE_IAM
+/// (registered by [`register`]; the capability cannot name the dispatcher).
+struct DeliveryCheck(std::sync::Weak<Dispatcher>);
+
+impl CheckDelivery for DeliveryCheck {
+    fn check<'a>(
+        &'a self,
+        caller: &'a str,
+        parent: &'a CallContext,
+        target: &'a ServiceTarget,
+        operation: &'a str,
+        input_json: &'a str,
+        source: &'a CallSource,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            let Some(d) = self.0.upgrade() else {
+                return Ok(());
+            };
+            authorize_service(&d, caller, parent, target, operation, input_json, source).await
+        })
+    }
+}
+
+/// Under ENFORCE_IAM, deliveries between services are authorized from now
+/// on; without it nothing is registered and they cost nothing.
+pub fn register(d: &std::sync::Arc<Dispatcher>) {
+    if d.config().enforcement.enabled {
+        d.shared()
+            .set_delivery_check(std::sync::Arc::new(DeliveryCheck(
+                std::sync::Arc::downgrade(d),
+            )));
+    }
+}
+
+/// A delivery between services under ENFORCE_IAM (services.call-from):
+/// SNS to a queue, an S3 notification, an EventBridge target. AWS makes it
+/// as the calling service's principal (`sns.amazonaws.com`), which only the
+/// target's resource policy can allow, with `aws:SourceArn` /
+/// `aws:SourceAccount` naming the topic, bucket or rule; or, when the
+/// source names a role (a target's `RoleArn`), as a session of that role.
+#[allow(clippy::too_many_arguments)]
+pub async fn authorize_service(
+    d: &Dispatcher,
+    caller_plugin: &str,
+    parent: &CallContext,
+    target: &ServiceTarget,
+    operation: &str,
+    input_json: &str,
+    source: &CallSource,
+) -> Result<(), AwsError> {
+    let registry = d.registry();
+    // A service that is not loaded answers the call itself.
+    let Some(plugin) = registry.by_name.get(&target.service) else {
+        return Ok(());
+    };
+    let or = |v: &str, parent: &str| {
+        if v.is_empty() {
+            parent.to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    let account = or(&target.account, &parent.account);
+    let region = or(&target.region, &parent.region);
+    let input: Value = serde_json::from_str(input_json).unwrap_or_else(|_| json!({}));
+    let request_id = &parent.request_id;
+    if let Some(role_arn) = &source.role_arn {
+        // The role's session: its identity policies, and the target's
+        // resource policy as for any caller.
+        let role_account = authz::arn_account(role_arn).unwrap_or_else(|| account.clone());
+        let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+        let caller = service_caller(
+            &role_account,
+            &region,
+            format!("arn:aws:sts::{role_account}:assumed-role/{role_name}/{caller_plugin}"),
+        );
+        let conditions = Conditions {
+            secure_transport: true,
+            ..Default::default()
+        };
+        return authorize(
+            d,
+            plugin,
+            operation,
+            &input,
+            &caller,
+            &conditions,
+            request_id,
+        )
+        .await;
+    }
+    let meta = plugin.model.metadata();
+    let prefix = meta
+        .signing_name
+        .clone()
+        .unwrap_or_else(|| meta.endpoint_prefix.clone());
+    let principal = match registry.by_name.get(caller_plugin) {
+        Some(p) => {
+            let m = p.model.metadata();
+            let name = m.signing_name.as_deref().unwrap_or(&m.endpoint_prefix);
+            format!("{name}.amazonaws.com")
+        }
+        None => format!("{caller_plugin}.amazonaws.com"),
+    };
+    let t = authz::target(&prefix, operation, &input, &account, &region);
+    let family = Family::of(&plugin.model);
+    let as_target = service_caller(&account, &region, String::new());
+    let (document, found_owner) = match &t.policy {
+        Some(policy) => {
+            resource_policy(d, &as_target, policy, t.owner.as_deref(), request_id).await
+        }
+        None => (None, None),
+    };
+    // A service principal holds no identity policies: without a resource
+    // policy nothing allows it.
+    let Some(document) = document else {
+        return Err(authz::denied(
+            family,
+            &principal,
+            &t,
+            &format!(
+                "because no resource-based policy allows the {} action",
+                t.action
+            ),
+        ));
+    };
+    if !registry.by_name.contains_key("iam") {
+        return Err(authz::denied(family, &principal, &t, ""));
+    }
+    let t_now = now();
+    let mut context: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    context.insert("aws:SourceArn", vec![source.arn.clone()]);
+    context.insert("aws:SourceAccount", vec![source.account.clone()]);
+    context.insert("aws:PrincipalServiceName", vec![principal.clone()]);
+    context.insert("aws:PrincipalIsAWSService", vec!["true".into()]);
+    // AWS's services call each other over TLS.
+    context.insert("aws:SecureTransport", vec!["true".into()]);
+    context.insert("aws:RequestedRegion", vec![region.clone()]);
+    context.insert("aws:EpochTime", vec![t_now.to_string()]);
+    context.insert("aws:CurrentTime", vec![iso8601(t_now)]);
+    let request = json!({
+        "Principal": principal,
+        "PrincipalAccount": source.account,
+        "Action": t.action,
+        "Resource": t.resource,
+        "ResourceAccount": t.owner.clone().or(found_owner),
+        "ResourcePolicy": document,
+        "Context": context,
+    });
+    let decision = call_as(
+        d,
+        &as_target,
+        &account,
+        &as_target.region,
+        "iam",
+        "ministack:authz-evaluate",
+        &request,
+        request_id,
+    )
+    .await?;
+    if decision.get("Allowed").and_then(Value::as_bool) == Some(true) {
+        return Ok(());
+    }
+    let reason = decision
+        .get("Reason")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Err(authz::denied(family, &principal, &t, reason))
+}
+
+/// The caller a service's call acts as (no access key: nothing signed it).
+fn service_caller(account: &str, region: &str, arn: String) -> crate::auth::Caller {
+    crate::auth::Caller {
+        access_key_id: String::new(),
+        account: account.to_string(),
+        region: region.to_string(),
+        signing_service: None,
+        endpoint: None,
+        arn,
+        user_id: String::new(),
+    }
 }
 
 fn iso8601(secs: u64) -> String {

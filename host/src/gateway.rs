@@ -47,6 +47,7 @@ impl Gateway {
     }
 
     pub fn new(dispatcher: Arc<Dispatcher>) -> Self {
+        crate::enforcement::register(&dispatcher);
         let encoder = Encoder::new(dispatcher.shared().clone());
         Self {
             dispatcher,

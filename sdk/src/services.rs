@@ -60,12 +60,75 @@ pub fn call<In: Serialize, Out: DeserializeOwned>(
 
 /// Calls `operation` with JSON input; JSON output.
 pub fn call_json(target: &Target, operation: &str, input_json: &str) -> Result<String, AwsError> {
-    let t = wit::Target {
+    wit::call(&wit_target(target), operation, input_json).map_err(Into::into)
+}
+
+/// The resource a delivery is made for (an SNS topic, a bucket, an
+/// EventBridge rule): under ENFORCE_IAM=1 the host authorizes
+/// [`call_from`] as AWS does, as the calling service's principal
+/// (`sns.amazonaws.com`) with `aws:SourceArn` / `aws:SourceAccount`, or as
+/// `role_arn` when AWS assumes a role for the call.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Source {
+    pub arn: String,
+    pub account: String,
+    pub role_arn: Option<String>,
+}
+
+impl Source {
+    /// The service principal acting for resource `arn` of `account`.
+    pub fn resource(arn: &str, account: &str) -> Self {
+        Source {
+            arn: arn.to_string(),
+            account: account.to_string(),
+            role_arn: None,
+        }
+    }
+
+    /// The same source, acting as `role_arn` when there is one.
+    pub fn with_role(mut self, role_arn: Option<&str>) -> Self {
+        self.role_arn = role_arn.filter(|r| !r.is_empty()).map(str::to_string);
+        self
+    }
+
+    fn wit(&self) -> wit::Source {
+        wit::Source {
+            arn: self.arn.clone(),
+            account: self.account.clone(),
+            role_arn: self.role_arn.clone(),
+        }
+    }
+}
+
+fn wit_target(target: &Target) -> wit::Target {
+    wit::Target {
         service: target.service.clone(),
         account: target.account.clone(),
         region: target.region.clone(),
-    };
-    wit::call(&t, operation, input_json).map_err(Into::into)
+    }
+}
+
+/// [`call_json`] made for `source` (a delivery): refused with AWS's
+/// AccessDenied under ENFORCE_IAM=1 when the target does not allow it.
+pub fn call_from(
+    source: &Source,
+    target: &Target,
+    operation: &str,
+    input_json: &str,
+) -> Result<String, AwsError> {
+    wit::call_from(&source.wit(), &wit_target(target), operation, input_json).map_err(Into::into)
+}
+
+/// Would [`call_from`] be allowed? Always `Ok` without ENFORCE_IAM=1. Does
+/// not make the call (S3 validates notification destinations this way).
+pub fn authorize_from(
+    source: &Source,
+    target: &Target,
+    operation: &str,
+    input_json: &str,
+) -> Result<(), AwsError> {
+    wit::authorize_from(&source.wit(), &wit_target(target), operation, input_json)
+        .map_err(Into::into)
 }
 
 /// One call of [`call_all`].

@@ -33,6 +33,13 @@ pub enum PolicySource {
     RoleTrust {
         role_name: String,
     },
+    /// An event bus's policy (PutPermission).
+    EventBus {
+        name: String,
+    },
+    /// CloudWatch Logs' resource policies: one set per account and region
+    /// (PutResourcePolicy), read as one document.
+    LogsAccount,
 }
 
 impl PolicySource {
@@ -215,8 +222,35 @@ pub fn target(prefix: &str, operation: &str, input: &Value, account: &str, regio
             }
             r.to_string()
         }),
-        "logs" => s(input, "logGroupName")
-            .map(|g| format!("arn:aws:logs:{region}:{account}:log-group:{g}")),
+        "logs" => s(input, "logGroupName").map(|g| {
+            let group = format!("arn:aws:logs:{region}:{account}:log-group:{g}");
+            match (operation, s(input, "logStreamName")) {
+                // Writing events is on the stream, which the account's
+                // resource policies may grant (to events.amazonaws.com...).
+                ("PutLogEvents" | "CreateLogStream", Some(stream)) => {
+                    policy = Some(PolicySource::LogsAccount);
+                    format!("{group}:log-stream:{stream}")
+                }
+                _ => group,
+            }
+        }),
+        "events" if operation == "PutEvents" => {
+            // The bus of the first entry (default: the caller's default bus).
+            let bus = input
+                .get("Entries")
+                .and_then(|e| e.get(0))
+                .and_then(|e| s(e, "EventBusName"))
+                .unwrap_or("default");
+            let (arn, name) = match bus.split_once(":event-bus/") {
+                Some((_, name)) => (bus.to_string(), name.to_string()),
+                None => (
+                    format!("arn:aws:events:{region}:{account}:event-bus/{bus}"),
+                    bus.to_string(),
+                ),
+            };
+            policy = Some(PolicySource::EventBus { name });
+            Some(arn)
+        }
         "ssm" => s(input, "Name").map(|n| {
             let n = n.trim_start_matches('/');
             format!("arn:aws:ssm:{region}:{account}:parameter/{n}")
@@ -281,6 +315,8 @@ pub fn policy_call(source: &PolicySource) -> (&'static str, &'static str, Value)
         PolicySource::RoleTrust { role_name } => {
             ("iam", "GetRole", json!({ "RoleName": role_name }))
         }
+        PolicySource::EventBus { name } => ("events", "DescribeEventBus", json!({ "Name": name })),
+        PolicySource::LogsAccount => ("logs", "DescribeResourcePolicies", json!({})),
     }
 }
 
@@ -292,7 +328,9 @@ pub fn policy_document(source: &PolicySource, output: &Value) -> Option<String> 
         }
         PolicySource::S3Bucket { .. }
         | PolicySource::KmsKey { .. }
-        | PolicySource::LambdaFunction { .. } => output.get("Policy")?.as_str(),
+        | PolicySource::LambdaFunction { .. }
+        | PolicySource::EventBus { .. } => output.get("Policy")?.as_str(),
+        PolicySource::LogsAccount => return merged_statements(output.get("resourcePolicies")?),
         PolicySource::Secret { .. } => output.get("ResourcePolicy")?.as_str(),
         PolicySource::RoleTrust { .. } => output
             .get("Role")?
@@ -308,6 +346,29 @@ pub fn policy_document(source: &PolicySource, output: &Value) -> Option<String> 
         );
     }
     Some(text.to_string())
+}
+
+/// Several policies as one document: every statement of each.
+fn merged_statements(policies: &Value) -> Option<String> {
+    let mut statements = Vec::new();
+    for p in policies.as_array()? {
+        let Some(doc) = p
+            .get("policyDocument")
+            .and_then(Value::as_str)
+            .and_then(|d| serde_json::from_str::<Value>(d).ok())
+        else {
+            continue;
+        };
+        match doc.get("Statement") {
+            Some(Value::Array(list)) => statements.extend(list.iter().cloned()),
+            Some(one @ Value::Object(_)) => statements.push(one.clone()),
+            _ => {}
+        }
+    }
+    if statements.is_empty() {
+        return None;
+    }
+    Some(serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string())
 }
 
 /// The S3 plugin's canonical user id of an account (the owner id its ACLs
@@ -375,6 +436,43 @@ mod tests {
         assert_eq!(
             (t.action.as_str(), t.resource.as_str()),
             ("s3:ListAllMyBuckets", "*")
+        );
+    }
+
+    #[test]
+    fn log_events_are_on_the_stream_and_put_events_on_the_bus() {
+        let t = target(
+            "logs",
+            "PutLogEvents",
+            &json!({"logGroupName": "/aws/events/g", "logStreamName": "s"}),
+            "1",
+            "r",
+        );
+        assert_eq!(
+            t.resource,
+            "arn:aws:logs:r:1:log-group:/aws/events/g:log-stream:s"
+        );
+        assert_eq!(t.policy, Some(PolicySource::LogsAccount));
+        let t = target(
+            "events",
+            "PutEvents",
+            &json!({"Entries": [{"EventBusName": "arn:aws:events:r:2:event-bus/b"}]}),
+            "1",
+            "r",
+        );
+        assert_eq!(
+            (t.resource.as_str(), t.owner.as_deref()),
+            ("arn:aws:events:r:2:event-bus/b", Some("2"))
+        );
+        assert_eq!(t.policy, Some(PolicySource::EventBus { name: "b".into() }));
+        let doc = merged_statements(&json!([
+            {"policyDocument": r#"{"Statement":{"Effect":"Allow"}}"#},
+            {"policyDocument": r#"{"Statement":[{"Effect":"Deny"}]}"#},
+        ]))
+        .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&doc).unwrap()["Statement"],
+            json!([{"Effect": "Allow"}, {"Effect": "Deny"}])
         );
     }
 

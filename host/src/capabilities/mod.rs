@@ -66,6 +66,30 @@ pub trait Calls: Send + Sync {
     ) -> BoxFuture<'a, Result<(), AwsError>>;
 }
 
+/// ENFORCE_IAM's check of a call one service makes for one of its
+/// resources (services.call-from / authorize-from): registered by the
+/// enforcement layer above the dispatcher only when enforcement is on.
+pub trait CheckDelivery: Send + Sync {
+    fn check<'a>(
+        &'a self,
+        caller: &'a str,
+        parent: &'a CallContext,
+        target: &'a ServiceTarget,
+        operation: &'a str,
+        input_json: &'a str,
+        source: &'a CallSource,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
+}
+
+/// The resource a service calls another for (services.call-from): its
+/// service principal acts with `aws:SourceArn` / `aws:SourceAccount`, or
+/// the role AWS would assume.
+pub struct CallSource {
+    pub arn: String,
+    pub account: String,
+    pub role_arn: Option<String>,
+}
+
 /// The service (and account/region, empty = the caller's) a plugin calls.
 pub struct ServiceTarget {
     pub service: String,
@@ -88,6 +112,8 @@ pub struct Shared {
     pub functions: Arc<crate::functions::Functions>,
     /// Set once the dispatcher exists (it owns the runtime owning this).
     calls: OnceLock<Weak<dyn Calls>>,
+    /// Set under ENFORCE_IAM: deliveries between services are checked.
+    delivery_check: OnceLock<Arc<dyn CheckDelivery>>,
 }
 
 impl Shared {
@@ -115,7 +141,17 @@ impl Shared {
             processes,
             functions,
             calls: OnceLock::new(),
+            delivery_check: OnceLock::new(),
         }
+    }
+
+    pub fn set_delivery_check(&self, check: Arc<dyn CheckDelivery>) {
+        let _ = self.delivery_check.set(check);
+    }
+
+    /// The delivery check, when enforcement registered one.
+    pub fn delivery_check(&self) -> Option<&Arc<dyn CheckDelivery>> {
+        self.delivery_check.get()
     }
 
     pub fn set_calls(&self, calls: Weak<dyn Calls>) {

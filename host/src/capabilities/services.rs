@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use wasmtime::component::{HasData, Linker};
 
-use super::{HostState, HostTrap, RequestState, ServiceTarget};
-use crate::bindings::ministack::plugin::services::{self as wit, Target};
+use super::{CallSource, HostState, HostTrap, RequestState, ServiceTarget};
+use crate::bindings::ministack::plugin::services::{self as wit, Source, Target};
 use crate::bindings::ministack::plugin::types::AwsError;
 
 /// services.call nesting limit (a cycle between plugins ends here).
@@ -30,12 +30,14 @@ pub fn add_to_linker(
     wit::add_to_linker::<HostState, ServicesCap>(linker, get)
 }
 
-impl wit::Host for ServicesView<'_> {
-    async fn call(
+impl ServicesView<'_> {
+    /// services.call and call-from: one call through the dispatcher.
+    async fn call_one(
         &mut self,
         target: Target,
         operation: String,
         input_json: String,
+        source: Option<CallSource>,
     ) -> wasmtime::Result<Result<String, AwsError>> {
         let req = &mut *self.0;
         if req.ctx.depth + 1 >= MAX_DEPTH {
@@ -44,21 +46,24 @@ impl wit::Host for ServicesView<'_> {
         req.commit_unit().await.map_err(wasmtime::Error::new)?;
         // The callee may change state: from here on a re-run would repeat it.
         req.visible = true;
-        let target = ServiceTarget {
-            service: target.service,
-            account: target.account,
-            region: target.region,
-        };
         let caller = req.plugin.name.clone();
         let began = Instant::now();
-        let result = Box::pin(req.shared.clone().call_service(
-            &caller,
-            &req.ctx,
-            target,
-            &operation,
-            &input_json,
-        ))
-        .await;
+        let target = service_target(target);
+        let shared = req.shared.clone();
+        let check = match (&source, shared.delivery_check()) {
+            (Some(source), Some(check)) => {
+                Box::pin(check.check(&caller, &req.ctx, &target, &operation, &input_json, source))
+                    .await
+            }
+            _ => Ok(()),
+        };
+        let result = match check {
+            Ok(()) => {
+                Box::pin(shared.call_service(&caller, &req.ctx, target, &operation, &input_json))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         req.waited += began.elapsed();
         req.next_unit().await.map_err(wasmtime::Error::new)?;
         // Blobs the callee handed back are the caller's from now on.
@@ -71,6 +76,74 @@ impl wit::Host for ServicesView<'_> {
             }
             Err(e) => Err(e),
         };
+        Ok(result.map_err(wit_error))
+    }
+}
+
+fn service_target(t: Target) -> ServiceTarget {
+    ServiceTarget {
+        service: t.service,
+        account: t.account,
+        region: t.region,
+    }
+}
+
+fn call_source(s: Source) -> CallSource {
+    CallSource {
+        arn: s.arn,
+        account: s.account,
+        role_arn: s.role_arn.filter(|r| !r.is_empty()),
+    }
+}
+
+impl wit::Host for ServicesView<'_> {
+    async fn call(
+        &mut self,
+        target: Target,
+        operation: String,
+        input_json: String,
+    ) -> wasmtime::Result<Result<String, AwsError>> {
+        self.call_one(target, operation, input_json, None).await
+    }
+
+    async fn call_from(
+        &mut self,
+        source: Source,
+        target: Target,
+        operation: String,
+        input_json: String,
+    ) -> wasmtime::Result<Result<String, AwsError>> {
+        self.call_one(target, operation, input_json, Some(call_source(source)))
+            .await
+    }
+
+    async fn authorize_from(
+        &mut self,
+        source: Source,
+        target: Target,
+        operation: String,
+        input_json: String,
+    ) -> wasmtime::Result<Result<(), AwsError>> {
+        let req = &mut *self.0;
+        // Without enforcement there is nothing to ask (and nothing to pay).
+        let Some(check) = req.shared.delivery_check().cloned() else {
+            return Ok(Ok(()));
+        };
+        // The policy reads call other plugins: end the unit as a call does.
+        req.commit_unit().await.map_err(wasmtime::Error::new)?;
+        let caller = req.plugin.name.clone();
+        let began = Instant::now();
+        let result = Box::pin(check.check(
+            &caller,
+            &req.ctx,
+            &service_target(target),
+            &operation,
+            &input_json,
+            &call_source(source),
+        ))
+        .await;
+        req.waited += began.elapsed();
+        req.next_unit().await.map_err(wasmtime::Error::new)?;
         Ok(result.map_err(wit_error))
     }
 
@@ -94,13 +167,14 @@ impl wit::Host for ServicesView<'_> {
                 let ctx = req.ctx.clone();
                 let caller = caller.clone();
                 tokio::spawn(async move {
-                    let target = ServiceTarget {
-                        service: target.service,
-                        account: target.account,
-                        region: target.region,
-                    };
                     shared
-                        .call_service(&caller, &ctx, target, &operation, &input_json)
+                        .call_service(
+                            &caller,
+                            &ctx,
+                            service_target(target),
+                            &operation,
+                            &input_json,
+                        )
                         .await
                 })
             })

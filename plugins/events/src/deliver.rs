@@ -339,7 +339,11 @@ fn run_attempts(ctx: &Context, attempts: Vec<Attempt>) {
     for a in attempts {
         let arn = s(&a.target, "Arn").unwrap_or_default().to_string();
         if arn.starts_with("arn:aws:sqs:") && !arn.ends_with(".fifo") {
-            match by_queue.iter_mut().find(|(q, _)| *q == arn) {
+            // One batch per queue and rule: each is sent for its rule.
+            match by_queue
+                .iter_mut()
+                .find(|(q, list)| *q == arn && list[0].rule_arn == a.rule_arn)
+            {
                 Some((_, list)) => list.push(a),
                 None => by_queue.push((arn, vec![a])),
             }
@@ -370,7 +374,8 @@ fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
         .enumerate()
         .map(|(i, a)| json!({"Id": i.to_string(), "MessageBody": target_input(a)}))
         .collect();
-    let out = services::call_json(
+    let out = services::call_from(
+        &rule_source(&chunk[0]),
         &Target::at("sqs", &queue.account, &queue.region),
         "SendMessageBatch",
         &json!({"QueueUrl": targets::queue_url(&ctx.endpoint, queue), "Entries": entries})
@@ -396,12 +401,7 @@ fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
         }
         Err(e) => {
             for a in chunk {
-                let failure = Failure {
-                    retryable: !e.message.contains("is not enabled in this gateway"),
-                    code: e.code.clone(),
-                    message: e.message.clone(),
-                };
-                failed_attempt(ctx, a, failure);
+                failed_attempt(ctx, a, targets::failure(e.clone()));
             }
         }
     }
@@ -572,13 +572,28 @@ fn failed_attempt(ctx: &Context, a: Attempt, f: Failure) {
             "RETRY_ATTEMPTS": attr(a.retries.to_string()),
         },
     });
-    if let Err(e) = services::call_json(
+    // The DLQ's policy must allow the rule too (no role: EventBridge's own).
+    if let Err(e) = services::call_from(
+        &services::Source::resource(&a.rule_arn, &rule_account(&a)),
         &Target::at("sqs", &dlq.account, &dlq.region),
         "SendMessage",
         &input.to_string(),
     ) {
         ministack_sdk::warn!("cannot send to the dead-letter queue {dlq}: {}", e.message);
     }
+}
+
+fn rule_account(a: &Attempt) -> String {
+    Arn::parse(&a.rule_arn)
+        .map(|r| r.account)
+        .unwrap_or_default()
+}
+
+/// What EventBridge delivers for: the rule, as `events.amazonaws.com`
+/// (the target's resource policy must allow it, `aws:SourceArn` the rule),
+/// or as the target's role when it names one.
+fn rule_source(a: &Attempt) -> services::Source {
+    services::Source::resource(&a.rule_arn, &rule_account(a)).with_role(s(&a.target, "RoleArn"))
 }
 
 /// For an API destination target: takes the next invocation slot of the
@@ -702,6 +717,7 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
             "Detail": e["detail"].to_string(),
             "Resources": e["resources"],
         })),
+        source: Some(rule_source(a)),
     })
 }
 

@@ -37,6 +37,9 @@ pub struct Delivery {
     /// Event bus targets: the PutEvents entry (Source, DetailType, Detail,
     /// Resources); `EventBusName` is added.
     pub bus_entry: Option<Value>,
+    /// The rule, pipe or schedule delivering (and the target's role): under
+    /// ENFORCE_IAM the target must allow it (services.call-from).
+    pub source: Option<services::Source>,
 }
 
 /// The services this module delivers to (by ARN service name).
@@ -56,7 +59,16 @@ pub fn queue_url(endpoint: &str, queue: &Arn) -> String {
     )
 }
 
-fn failure(e: AwsError) -> Failure {
+pub fn failure(e: AwsError) -> Failure {
+    // A target that does not allow the delivery fails at once, without
+    // retries (AWS's NO_PERMISSIONS).
+    if e.code.starts_with("AccessDenied") {
+        return Failure {
+            code: "NO_PERMISSIONS".into(),
+            message: e.message,
+            retryable: false,
+        };
+    }
     Failure {
         retryable: !e.message.contains("is not enabled in this gateway"),
         code: e.code,
@@ -64,12 +76,13 @@ fn failure(e: AwsError) -> Failure {
     }
 }
 
-fn call(service: &str, arn: &Arn, op: &str, input: Value) -> Result<Value, Failure> {
-    let out = services::call_json(
-        &Target::at(service, &arn.account, &arn.region),
-        op,
-        &input.to_string(),
-    )
+fn call(d: &Delivery, service: &str, arn: &Arn, op: &str, input: Value) -> Result<Value, Failure> {
+    let target = Target::at(service, &arn.account, &arn.region);
+    let input = input.to_string();
+    let out = match &d.source {
+        Some(source) => services::call_from(source, &target, op, &input),
+        None => services::call_json(&target, op, &input),
+    }
     .map_err(failure)?;
     Ok(serde_json::from_str(&out).unwrap_or(Value::Null))
 }
@@ -89,9 +102,10 @@ pub fn send(d: &Delivery) -> Result<(), Failure> {
                 input["MessageGroupId"] = json!(d.message_group_id.clone().unwrap_or_default());
                 input["MessageDeduplicationId"] = json!(d.deduplication_id);
             }
-            call("sqs", &arn, "SendMessage", input).map(|_| ())
+            call(d, "sqs", &arn, "SendMessage", input).map(|_| ())
         }
         "sns" => call(
+            d,
             "sns",
             &arn,
             "Publish",
@@ -100,6 +114,7 @@ pub fn send(d: &Delivery) -> Result<(), Failure> {
         .map(|_| ()),
         "lambda" => {
             let out = call(
+                d,
                 "lambda",
                 &arn,
                 "Invoke",
@@ -125,6 +140,7 @@ pub fn send(d: &Delivery) -> Result<(), Failure> {
                 "StartExecution"
             };
             let out = call(
+                d,
                 "stepfunctions",
                 &arn,
                 op,
@@ -143,6 +159,7 @@ pub fn send(d: &Delivery) -> Result<(), Failure> {
             }
         }
         "kinesis" => call(
+            d,
             "kinesis",
             &arn,
             "PutRecord",
@@ -154,6 +171,7 @@ pub fn send(d: &Delivery) -> Result<(), Failure> {
         )
         .map(|_| ()),
         "firehose" => call(
+            d,
             "firehose",
             &arn,
             "PutRecord",
@@ -172,12 +190,14 @@ pub fn send(d: &Delivery) -> Result<(), Failure> {
                 .to_string();
             // An existing stream is fine.
             let _ = call(
+                d,
                 "logs",
                 &arn,
                 "CreateLogStream",
                 json!({"logGroupName": group, "logStreamName": d.log_stream}),
             );
             call(
+                d,
                 "logs",
                 &arn,
                 "PutLogEvents",
@@ -193,7 +213,7 @@ pub fn send(d: &Delivery) -> Result<(), Failure> {
             let mut entry = d.bus_entry.clone().unwrap_or_else(|| json!({}));
             entry["EventBusName"] = json!(d.arn);
             let out =
-                call("events", &arn, "PutEvents", json!({"Entries": [entry]})).map_err(|f| {
+                call(d, "events", &arn, "PutEvents", json!({"Entries": [entry]})).map_err(|f| {
                     Failure {
                         retryable: true,
                         ..f

@@ -68,6 +68,12 @@ fn entity_arn(principal: &str, account: &str) -> Option<String> {
     Some(format!("arn:aws:iam::{account}:role/{role}"))
 }
 
+/// A service principal (`events.amazonaws.com`): a service delivering for
+/// one of its resources (services.call-from), never a signed request.
+fn is_service(principal: &str) -> bool {
+    !principal.contains(':') && principal.ends_with(".amazonaws.com")
+}
+
 /// What a resource policy says about a principal.
 #[derive(Default, Debug, PartialEq, Eq)]
 struct ResourceVerdict {
@@ -98,10 +104,20 @@ fn principal_match(
     match p {
         Value::String(s) => consider(s),
         Value::Object(map) => {
-            if let Some(aws) = map.get("AWS") {
-                match aws {
-                    Value::String(s) => consider(s),
-                    Value::Array(list) => list.iter().filter_map(Value::as_str).for_each(consider),
+            // `Service` names service principals (`sns.amazonaws.com`),
+            // which only a service's own delivery is.
+            let keys: &[&str] = if is_service(principal) {
+                &["AWS", "Service"]
+            } else {
+                &["AWS"]
+            };
+            for key in keys {
+                match map.get(*key) {
+                    Some(Value::String(s)) => consider(s),
+                    Some(Value::Array(list)) => list
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .for_each(&mut consider),
                     _ => {}
                 }
             }
@@ -173,6 +189,26 @@ pub fn evaluate(ctx: &Context, input: AuthzRequest) -> Result<AuthzResponse, Aws
         allowed: false,
         reason: format!("because no {what} allows the {action} action"),
     };
+
+    // A service principal holds no identity policies: the resource policy
+    // naming it (or `*`) decides alone, in any account.
+    if is_service(&input.principal) {
+        let verdict = input
+            .resource_policy
+            .as_deref()
+            .map(|doc| resource_verdict(doc, &request, &input.principal, "", None))
+            .unwrap_or_default();
+        return Ok(if verdict.deny {
+            deny("a resource-based policy")
+        } else if verdict.allow_principal {
+            AuthzResponse {
+                allowed: true,
+                reason: String::new(),
+            }
+        } else {
+            none_allows("resource-based policy")
+        });
+    }
 
     // Identity: the root user is allowed; a user or role by its policies.
     let is_root = input.principal.ends_with(":root");
@@ -306,6 +342,16 @@ mod tests {
             principal_match(&json!({"Service": "sns.amazonaws.com"}), p, a, None),
             None
         );
+        let sns = "sns.amazonaws.com";
+        assert_eq!(
+            principal_match(&json!({"Service": sns}), sns, "", None),
+            Some(true)
+        );
+        assert_eq!(
+            principal_match(&json!({"Service": ["s3.amazonaws.com"]}), sns, "", None),
+            None
+        );
+        assert_eq!(principal_match(&json!("*"), sns, "", None), Some(true));
     }
 
     #[test]

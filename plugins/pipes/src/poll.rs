@@ -272,6 +272,11 @@ fn deliver(ctx: &Context, pipe: &DescribePipeResponse, events: &[Value]) -> Resu
             .as_ref()
             .and_then(|p| p.log_stream_name.clone())
             .unwrap_or_else(|| name.clone()),
+        // Pipes call targets as the pipe's execution role.
+        source: Some(
+            services::Source::resource(pipe.arn.as_deref().unwrap_or_default(), &ctx.account)
+                .with_role(pipe.role_arn.as_deref()),
+        ),
         ..Default::default()
     };
     if matches!(a.service.as_str(), "lambda" | "states") {
@@ -353,6 +358,7 @@ fn deliver(ctx: &Context, pipe: &DescribePipeResponse, events: &[Value]) -> Resu
             endpoint: base.endpoint.clone(),
             log_stream: base.log_stream.clone(),
             synchronous: false,
+            source: base.source.clone(),
         };
         targets::send(&d)?;
     }

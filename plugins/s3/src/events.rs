@@ -133,6 +133,7 @@ pub fn notify(ctx: &Context, b: &Bucket, e: &Event) {
         if let Some((t, name)) = arn_target("sqs", c["QueueArn"].as_str().unwrap_or(""), ctx) {
             let url = queue_url(ctx, &t.account, &name);
             deliver(
+                Some(&bucket_source(b)),
                 &t,
                 "SendMessage",
                 json!({"QueueUrl": url, "MessageBody": body}),
@@ -143,6 +144,7 @@ pub fn notify(ctx: &Context, b: &Bucket, e: &Event) {
         let body = record(ctx, b, e, &id(&c)).to_string();
         if let Some((t, _)) = arn_target("sns", c["TopicArn"].as_str().unwrap_or(""), ctx) {
             deliver(
+                Some(&bucket_source(b)),
                 &t,
                 "Publish",
                 json!({"TopicArn": c["TopicArn"], "Message": body,
@@ -156,6 +158,7 @@ pub fn notify(ctx: &Context, b: &Bucket, e: &Event) {
             arn_target("lambda", c["LambdaFunctionArn"].as_str().unwrap_or(""), ctx)
         {
             deliver(
+                Some(&bucket_source(b)),
                 &t,
                 "Invoke",
                 json!({"FunctionName": c["LambdaFunctionArn"], "InvocationType": "Event",
@@ -188,8 +191,10 @@ pub fn notify(ctx: &Context, b: &Bucket, e: &Event) {
                 o.remove("etag");
             }
         }
+        // The account's default bus takes S3's events without a policy.
         let t = Target::new("events", ctx);
         deliver(
+            None,
             &t,
             "PutEvents",
             json!({"Entries": [{"Source": "aws.s3", "DetailType": detail_type,
@@ -237,6 +242,7 @@ pub fn test_event(ctx: &Context, b: &Bucket) {
         {
             let url = queue_url(ctx, &t.account, &name);
             deliver(
+                Some(&bucket_source(b)),
                 &t,
                 "SendMessage",
                 json!({"QueueUrl": url, "MessageBody": message}),
@@ -253,6 +259,7 @@ pub fn test_event(ctx: &Context, b: &Bucket) {
             && let Some((t, _)) = arn_target("sns", arn, ctx)
         {
             deliver(
+                Some(&bucket_source(b)),
                 &t,
                 "Publish",
                 json!({"TopicArn": arn, "Message": message, "Subject": "Amazon S3 Notification"}),
@@ -261,8 +268,20 @@ pub fn test_event(ctx: &Context, b: &Bucket) {
     }
 }
 
-fn deliver(t: &Target, operation: &str, input: Value) {
-    if let Err(err) = services::call_json(t, operation, &input.to_string()) {
+/// What S3 delivers for: under ENFORCE_IAM the destination's policy must
+/// allow `s3.amazonaws.com`, with `aws:SourceArn` the bucket's ARN and
+/// `aws:SourceAccount` its owner.
+fn bucket_source(b: &Bucket) -> services::Source {
+    services::Source::resource(&format!("arn:aws:s3:::{}", b.name), &b.account)
+}
+
+fn deliver(source: Option<&services::Source>, t: &Target, operation: &str, input: Value) {
+    let input = input.to_string();
+    let result = match source {
+        Some(source) => services::call_from(source, t, operation, &input),
+        None => services::call_json(t, operation, &input),
+    };
+    if let Err(err) = result {
         ministack_sdk::warn!(
             "s3 notification to {}:{operation} failed: {}",
             t.service,
@@ -280,7 +299,7 @@ fn queue_url(ctx: &Context, account: &str, name: &str) -> String {
 /// makes them: a well-formed ARN of the service the configuration names, in
 /// the bucket's region and an account S3 can reach (the bucket owner's; a
 /// queue, topic or function there may be created later).
-pub fn validate_configuration(b: &Bucket, config: &Value) -> Result<(), AwsError> {
+pub fn validate_configuration(ctx: &Context, b: &Bucket, config: &Value) -> Result<(), AwsError> {
     const KINDS: &[(&str, &str, &str)] = &[
         ("QueueConfigurations", "QueueArn", "sqs"),
         ("TopicConfigurations", "TopicArn", "sns"),
@@ -326,6 +345,36 @@ pub fn validate_configuration(b: &Bucket, config: &Value) -> Result<(), AwsError
                     arn,
                     "Permissions on the destination do not allow S3 to publish notifications from this bucket",
                 ));
+            }
+            // Under ENFORCE_IAM, the destination's policy must let S3
+            // deliver from this bucket (AWS checks it here, not later).
+            if let Some((t, name)) = arn_target(service, arn, ctx) {
+                let (operation, input, what) = match *service {
+                    "sqs" => (
+                        "SendMessage",
+                        json!({"QueueUrl": queue_url(ctx, &t.account, &name)}),
+                        "Permissions on the destination queue do not allow S3 to publish notifications from this bucket".to_string(),
+                    ),
+                    "sns" => (
+                        "Publish",
+                        json!({"TopicArn": arn}),
+                        "Permissions on the destination topic do not allow S3 to publish notifications from this bucket".to_string(),
+                    ),
+                    _ => (
+                        "Invoke",
+                        json!({"FunctionName": arn}),
+                        format!("Not authorized to invoke function [{arn}]"),
+                    ),
+                };
+                let allowed =
+                    services::authorize_from(&bucket_source(b), &t, operation, &input.to_string());
+                if allowed.is_err() {
+                    return Err(invalid(
+                        "Unable to validate the following destination configurations",
+                        arn,
+                        &what,
+                    ));
+                }
             }
             if let Some(id) = c["Id"].as_str()
                 && !seen_ids.insert(id.to_string())

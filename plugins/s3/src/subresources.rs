@@ -377,7 +377,7 @@ pub fn register(r: Router) -> Router {
                 return Err(s3_error("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.", 409));
             }
             if key == "notification" {
-                crate::events::validate_configuration(&b, &value)?;
+                crate::events::validate_configuration(ctx, &b, &value)?;
             }
             if key == "tagging" {
                 crate::buckets::check_tags(value["TagSet"].as_array().map(Vec::as_slice).unwrap_or_default())?;

@@ -645,7 +645,8 @@ fn run(ctx: &Context, a: Attempt) {
             "RETRY_ATTEMPTS": attr((a.attempt - 1).to_string()),
         },
     });
-    if let Err(e) = services::call_json(
+    if let Err(e) = services::call_from(
+        &schedule_source(ctx, &a),
         &Target::at("sqs", &dlq.account, &dlq.region),
         "SendMessage",
         &input.to_string(),
@@ -688,14 +689,21 @@ fn plugin_name(service: &str) -> &str {
     }
 }
 
+/// Scheduler calls targets (and the DLQ) as the target's execution role.
+fn schedule_source(ctx: &Context, a: &Attempt) -> services::Source {
+    services::Source::resource(s(&a.schedule, "Arn").unwrap_or_default(), &ctx.account)
+        .with_role(s(&a.schedule["Target"], "RoleArn"))
+}
+
 fn invoke(ctx: &Context, a: &Attempt) -> Result<(), AwsError> {
     let target = &a.schedule["Target"];
     let arn_text = s(target, "Arn").unwrap_or_default();
     let arn = Arn::parse(arn_text).ok_or_else(|| validation("bad target ARN"))?;
     let body = input_text(a);
     let at = |svc: &str| Target::at(svc, &arn.account, &arn.region);
+    let source = schedule_source(ctx, a);
     let call = |t: Target, op: &str, input: Value| {
-        services::call_json(&t, op, &input.to_string()).map(|_| ())
+        services::call_from(&source, &t, op, &input.to_string()).map(|_| ())
     };
     match arn.service.as_str() {
         "scheduler" => {
@@ -708,7 +716,7 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), AwsError> {
             } else {
                 body
             };
-            services::call_json(&Target::new(service, ctx), &op, &input).map(|_| ())
+            services::call_from(&source, &Target::new(service, ctx), &op, &input).map(|_| ())
         }
         "sqs" => {
             let mut input = json!({
@@ -742,7 +750,8 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), AwsError> {
         ),
         "events" => {
             let p = &target["EventBridgeParameters"];
-            let out = services::call_json(
+            let out = services::call_from(
+                &source,
                 &at("events"),
                 "PutEvents",
                 &json!({"Entries": [{

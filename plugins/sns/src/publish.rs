@@ -709,7 +709,8 @@ fn deliver(
                 "InvocationType": "Event",
                 "Payload": encoding::base64_encode(event.to_string().as_bytes()),
             });
-            services::call_json(
+            services::call_from(
+                &topic_source(topic),
                 &Target::at("lambda", &function.account, &function.region),
                 "Invoke",
                 &input.to_string(),
@@ -744,7 +745,13 @@ fn deliver(
                 "DeliveryStreamName": stream.resource_name(),
                 "Record": {"Data": encoding::base64_encode(data.as_bytes())},
             });
-            services::call_json(
+            // SNS writes to Firehose as the subscription's role.
+            services::call_from(
+                &topic_source(topic).with_role(
+                    sub.attributes
+                        .get("SubscriptionRoleArn")
+                        .map(String::as_str),
+                ),
                 &Target::at("firehose", &stream.account, &stream.region),
                 "PutRecord",
                 &input.to_string(),
@@ -775,6 +782,12 @@ fn record(
         message_attributes: envelope_attributes(out),
         ..Default::default()
     })
+}
+
+/// What SNS delivers for: under ENFORCE_IAM the target's policy must allow
+/// `sns.amazonaws.com` (conditions on `aws:SourceArn` name the topic).
+fn topic_source(topic: &Topic) -> services::Source {
+    services::Source::resource(&topic.arn, &topic.owner)
 }
 
 /// SendMessage into the queue named by an SQS ARN, in its own account and region.
@@ -819,7 +832,8 @@ fn send_to_queue(
             .unwrap_or_else(|| out.message_id.clone());
         input.insert("MessageDeduplicationId".into(), json!(dedup));
     }
-    services::call_json(
+    services::call_from(
+        &topic_source(topic),
         &Target::at("sqs", &queue.account, &queue.region),
         "SendMessage",
         &Value::Object(input).to_string(),
