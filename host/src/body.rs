@@ -472,7 +472,11 @@ pub fn upload_checksums(headers: &http::HeaderMap) -> Algorithms {
             "x-amz-sdk-checksum-algorithm" => algs = algs.with(value),
             "x-amz-trailer" => {
                 for t in value.split(',') {
-                    if let Some(alg) = t.trim().to_ascii_lowercase().strip_prefix("x-amz-checksum-") {
+                    if let Some(alg) = t
+                        .trim()
+                        .to_ascii_lowercase()
+                        .strip_prefix("x-amz-checksum-")
+                    {
                         algs = algs.with(alg);
                     }
                 }

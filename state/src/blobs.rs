@@ -95,8 +95,9 @@ const OFFLOAD: usize = 64 * 1024;
 /// threads fed through channels (MD5 on one; the checksums and the copy or
 /// file write on the other), so receiving, MD5 and the rest overlap.
 const PIPE_AT: u64 = 256 * 1024;
-/// Chunks queued per pipeline thread before the writer waits.
-const PIPE_DEPTH: usize = 64;
+/// Chunks queued per pipeline thread before the writer waits (frames are
+/// 16–400 KiB off the wire; `concat` writes 1 MiB pieces: memory stays flat).
+const PIPE_DEPTH: usize = 8;
 /// The most memory reserved up front for an in-memory blob from a size hint.
 const MAX_RESERVE: u64 = 256 << 20;
 /// Piece size when copying between blobs.
@@ -303,7 +304,7 @@ impl BlobStore {
             })
         } else {
             Sink::Memory(Vec::with_capacity(
-                size_hint.unwrap_or(0).min(MAX_RESERVE) as usize,
+                size_hint.unwrap_or(0).min(MAX_RESERVE) as usize
             ))
         };
         Ok(BlobWriter {
@@ -558,8 +559,7 @@ impl BlobWriter {
     }
 
     fn start_pipe(&mut self, handle: &tokio::runtime::Handle) {
-        let State::Inline(digests, sink) = std::mem::replace(&mut self.state, State::Failed)
-        else {
+        let State::Inline(digests, sink) = std::mem::replace(&mut self.state, State::Failed) else {
             return;
         };
         let (mut md5, mut rest) = digests.split();
@@ -593,7 +593,8 @@ impl BlobWriter {
     }
 
     async fn write_inline(&mut self, chunk: &[u8]) -> Result<(), crate::StateError> {
-        let State::Inline(mut digests, mut sink) = std::mem::replace(&mut self.state, State::Failed)
+        let State::Inline(mut digests, mut sink) =
+            std::mem::replace(&mut self.state, State::Failed)
         else {
             return Err(storage("blob writer failed earlier"));
         };

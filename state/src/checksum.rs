@@ -412,7 +412,10 @@ mod tests {
         assert_eq!(d.checksum("CRC32"), None);
         let names: Vec<String> = d.checksums().into_iter().map(|(a, _)| a).collect();
         assert_eq!(names, ["SHA256", "CRC64NVME"]);
-        assert_eq!(d.checksum("SHA256"), Digests::of(b"Hello world").checksum("SHA256"));
+        assert_eq!(
+            d.checksum("SHA256"),
+            Digests::of(b"Hello world").checksum("SHA256")
+        );
         assert_eq!(Digest::from_bytes(&d.to_bytes(), some), d);
     }
 
