@@ -46,7 +46,8 @@ impl ResponseBody {
     }
 
     /// Streams `[start, end)` of a blob, reading 1 MiB at a time so memory
-    /// stays flat whatever the blob's size.
+    /// stays flat whatever the blob's size. A range of at most one chunk of
+    /// an in-memory blob is sent as it is, without a task and a channel.
     pub fn blob(
         shared: std::sync::Arc<Shared>,
         plugin: String,
@@ -54,6 +55,11 @@ impl ResponseBody {
         start: u64,
         end: u64,
     ) -> Self {
+        if end.saturating_sub(start) <= CHUNK
+            && let Some(bytes) = shared.blobs.slice_in_memory(&plugin, &id, start, end)
+        {
+            return ResponseBody::from_bytes(bytes);
+        }
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
             let mut offset = start;

@@ -335,6 +335,17 @@ impl BlobStore {
         }
     }
 
+    /// `[start, end)` of an in-memory blob, at once and without a copy; None
+    /// for a blob on disk, a missing one or a range past its end.
+    pub fn slice_in_memory(&self, plugin: &str, id: &str, start: u64, end: u64) -> Option<Bytes> {
+        if self.inner.persist || start > end {
+            return None;
+        }
+        let memory = crate::lock(&self.inner.memory);
+        let blob = memory.get(plugin)?.get(id)?;
+        (end <= blob.bytes.len() as u64).then(|| blob.bytes.slice(start as usize..end as usize))
+    }
+
     /// Up to `len` bytes from `offset` (fewer at the end; empty past the end).
     pub async fn read(
         &self,

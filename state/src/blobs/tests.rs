@@ -85,6 +85,9 @@ fn only_the_checksums_asked_for() {
             // The trailer says which were computed.
             assert_eq!(store.stat("s3", &info.id), Some(info.clone()));
             assert_eq!(store.read("s3", &info.id, 0, 2 << 20).await.unwrap(), data);
+            let slice = store.slice_in_memory("s3", &info.id, 10, 20);
+            assert_eq!(slice.as_deref(), (!persist).then_some(&data[10..20]));
+            assert_eq!(store.slice_in_memory("s3", &info.id, 0, 2 << 20), None);
             // A piped writer dropped unfinished leaves nothing behind.
             let mut w = store.writer_with("s3", Algorithms::DEFAULT, None).unwrap();
             w.write_bytes(Bytes::from(data.clone())).await.unwrap();
