@@ -159,6 +159,9 @@ struct Pipe {
     rest: tokio::task::JoinHandle<(Checksums, Sink, std::io::Result<()>)>,
 }
 
+// One per upload, moved rarely: boxing the digests would add an allocation
+// to every small upload for nothing.
+#[allow(clippy::large_enum_variant)]
 enum State {
     Inline(Digests, Sink),
     Piped(Pipe),
