@@ -105,7 +105,7 @@ fn only_the_checksums_asked_for() {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 }
             }
-            assert_eq!(store.list("s3"), [info.id.clone()]);
+            assert_eq!(store.list("s3"), std::slice::from_ref(&info.id));
         });
     });
 }
