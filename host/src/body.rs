@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use base64::Engine as _;
 use ministack_protocol::AwsError;
-use ministack_state::checksum;
+use ministack_state::checksum::{self, Algorithms};
 use ministack_state::chunked::{ChunkChain, ChunkedDecoder, ChunkedError};
 
 use crate::capabilities::Shared;
@@ -46,7 +46,8 @@ impl ResponseBody {
     }
 
     /// Streams `[start, end)` of a blob, reading 1 MiB at a time so memory
-    /// stays flat whatever the blob's size.
+    /// stays flat whatever the blob's size. A range of at most one chunk of
+    /// an in-memory blob is sent as it is, without a task and a channel.
     pub fn blob(
         shared: std::sync::Arc<Shared>,
         plugin: String,
@@ -54,6 +55,11 @@ impl ResponseBody {
         start: u64,
         end: u64,
     ) -> Self {
+        if end.saturating_sub(start) <= CHUNK
+            && let Some(bytes) = shared.blobs.slice_in_memory(&plugin, &id, start, end)
+        {
+            return ResponseBody::from_bytes(bytes);
+        }
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
             let mut offset = start;
@@ -365,6 +371,7 @@ pub async fn into_blob<B>(
     headers: &mut http::HeaderMap,
     mut body: B,
     chain: Option<ChunkChain>,
+    algorithms: Algorithms,
 ) -> Result<ministack_state::blobs::BlobInfo, AwsError>
 where
     B: Body<Data = Bytes> + Unpin,
@@ -390,7 +397,11 @@ where
         ),
         _ => None,
     };
-    let mut writer = shared.blobs.writer(plugin).map_err(internal)?;
+    let size_hint = declared.or_else(|| (!chunked).then(|| declared_length(headers)).flatten());
+    let mut writer = shared
+        .blobs
+        .writer_with(plugin, algorithms, size_hint)
+        .map_err(internal)?;
     let mut decoded = Vec::new();
     let mut failed = None;
     while let Some(frame) = body.frame().await {
@@ -405,9 +416,8 @@ where
             continue;
         };
         match decoder.as_mut() {
-            None => writer.write(&data).await.map_err(internal)?,
+            None => writer.write_bytes(data).await.map_err(internal)?,
             Some(d) => {
-                decoded.clear();
                 if let Err(e) = d.feed_into(&data, &mut decoded) {
                     failed = Some(chunked_error(e));
                     break;
@@ -417,7 +427,8 @@ where
                     break;
                 }
                 if !decoded.is_empty() {
-                    writer.write(&decoded).await.map_err(internal)?;
+                    let bytes = Bytes::from(std::mem::take(&mut decoded));
+                    writer.write_bytes(bytes).await.map_err(internal)?;
                 }
             }
         }
@@ -448,6 +459,43 @@ where
         return Err(e);
     }
     Ok(info)
+}
+
+/// The digests an S3 upload needs besides MD5: the algorithm the
+/// client sent (`x-amz-checksum-*`, as a header or announced in
+/// `x-amz-trailer`) or asked for (`x-amz-sdk-checksum-algorithm`),
+/// SHA256 when `x-amz-content-sha256` is a hash to verify, and S3's
+/// default CRC64NVME.
+pub fn upload_checksums(headers: &http::HeaderMap) -> Algorithms {
+    let mut algs = Algorithms::DEFAULT;
+    for (name, value) in headers {
+        let name = name.as_str();
+        if let Some(alg) = name.strip_prefix("x-amz-checksum-") {
+            algs = algs.with(alg);
+        }
+        let Ok(value) = value.to_str() else { continue };
+        match name {
+            "x-amz-sdk-checksum-algorithm" => algs = algs.with(value),
+            "x-amz-trailer" => {
+                for t in value.split(',') {
+                    if let Some(alg) = t
+                        .trim()
+                        .to_ascii_lowercase()
+                        .strip_prefix("x-amz-checksum-")
+                    {
+                        algs = algs.with(alg);
+                    }
+                }
+            }
+            "x-amz-content-sha256"
+                if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                algs = algs.with("SHA256")
+            }
+            _ => {}
+        }
+    }
+    algs
 }
 
 /// Joins repeated request header lines into one, as RFC 9110 §5.3 allows

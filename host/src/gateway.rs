@@ -494,7 +494,21 @@ impl Gateway {
             }
             let chain = self.chunk_chain(&parts, s3);
             let shared = self.dispatcher.shared();
-            let stored = body::into_blob(shared, plugin.name(), &mut parts.headers, wire, chain);
+            // S3 keeps the checksums it reports; other services' bodies need
+            // SHA256 for their signature check (`blob_sha256_hex`).
+            let algorithms = if s3 {
+                body::upload_checksums(&parts.headers)
+            } else {
+                ministack_state::checksum::Algorithms::ALL
+            };
+            let stored = body::into_blob(
+                shared,
+                plugin.name(),
+                &mut parts.headers,
+                wire,
+                chain,
+                algorithms,
+            );
             return match stored.await {
                 Ok(info) => {
                     let blob = json!({

@@ -6,7 +6,8 @@
 //! release takes effect when the unit commits.
 //!
 //! On disk a blob is `<dir>/<plugin>/<id>`: the bytes followed by a trailer
-//! (the digests, the size and a magic number), so a blob is one file and one
+//! (the digests, the size, a magic number ending in which checksums were
+//! computed), so a blob is one file and one
 //! rename. Files being written are `<dir>/<plugin>/.tmp-<id>`; leftovers of a
 //! crash are removed when the store opens. Ids are generated here
 //! (`b` + 32 hex digits); any other id is refused, so an id can never name a
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use crate::StateError;
-use crate::checksum::{DIGEST_BYTES, Digest, Digests};
+use crate::checksum::{Algorithms, Checksums, DIGEST_BYTES, Digest, Digests};
 
 /// A blob's identity, size and digests (see the WIT `blob-ref`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,11 +84,22 @@ impl BlobConfig {
     }
 }
 
-/// Magic number closing every blob file.
-const MAGIC: &[u8; 8] = b"MSBLOB01";
-const TRAILER: u64 = (DIGEST_BYTES + MAGIC.len()) as u64;
+/// Magic number closing every blob file: `MSBLOB01` (all checksums, the
+/// first format) or `MSBLOB` + `m` + the [`Algorithms`] bits.
+const MAGIC: &[u8; 6] = b"MSBLOB";
+const MAGIC_ALL: &[u8; 2] = b"01";
+const TRAILER: u64 = (DIGEST_BYTES + MAGIC.len() + 2) as u64;
 /// Chunks at least this big are hashed and written off the async workers.
 const OFFLOAD: usize = 64 * 1024;
+/// A blob that reaches this size is hashed and stored by two blocking
+/// threads fed through channels (MD5 on one; the checksums and the copy or
+/// file write on the other), so receiving, MD5 and the rest overlap.
+const PIPE_AT: u64 = 256 * 1024;
+/// Chunks queued per pipeline thread before the writer waits (frames are
+/// 16–400 KiB off the wire; `concat` writes 1 MiB pieces: memory stays flat).
+const PIPE_DEPTH: usize = 8;
+/// The most memory reserved up front for an in-memory blob from a size hint.
+const MAX_RESERVE: u64 = 256 << 20;
 /// Piece size when copying between blobs.
 const COPY_PIECE: u64 = 1 << 20;
 const TMP_PREFIX: &str = ".tmp-";
@@ -110,11 +122,51 @@ pub struct BlobStore {
 
 enum Sink {
     Memory(Vec<u8>),
-    File {
-        file: File,
-        tmp: PathBuf,
-        path: PathBuf,
-    },
+    File(FileSink),
+}
+
+/// A blob file being written; its temp file is removed when dropped (after
+/// the rename of a finished blob there is none left to remove).
+struct FileSink {
+    file: File,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+impl Sink {
+    fn append(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Sink::Memory(buf) => {
+                buf.extend_from_slice(data);
+                Ok(())
+            }
+            Sink::File(f) => f.file.write_all(data),
+        }
+    }
+}
+
+/// The two threads of a large blob (see [`PIPE_AT`]).
+struct Pipe {
+    md5_tx: tokio::sync::mpsc::Sender<Bytes>,
+    rest_tx: tokio::sync::mpsc::Sender<Bytes>,
+    md5: tokio::task::JoinHandle<[u8; 16]>,
+    rest: tokio::task::JoinHandle<(Checksums, Sink, std::io::Result<()>)>,
+}
+
+// One per upload, moved rarely: boxing the digests would add an allocation
+// to every small upload for nothing.
+#[allow(clippy::large_enum_variant)]
+enum State {
+    Inline(Digests, Sink),
+    Piped(Pipe),
+    /// A write failed (or one is in progress off-thread).
+    Failed,
 }
 
 /// Writes a new blob chunk by chunk, computing digests on the way.
@@ -122,8 +174,7 @@ pub struct BlobWriter {
     inner: Arc<Inner>,
     plugin: String,
     id: String,
-    /// None only while a chunk is being written off-thread.
-    state: Option<(Digests, Sink)>,
+    state: State,
 }
 
 fn storage(e: impl std::fmt::Display) -> StateError {
@@ -188,10 +239,16 @@ fn read_trailer(file: &File) -> Option<Digest> {
     }
     let mut trailer = [0u8; TRAILER as usize];
     file.read_exact_at(&mut trailer, len - TRAILER).ok()?;
-    if &trailer[DIGEST_BYTES..] != MAGIC {
+    let (magic, algorithms) = trailer[DIGEST_BYTES..].split_at(MAGIC.len());
+    if magic != MAGIC {
         return None;
     }
-    let digest = Digest::from_bytes(trailer[..DIGEST_BYTES].try_into().ok()?);
+    let algorithms = match algorithms {
+        [b'm', bits] => Algorithms::from_bits(*bits),
+        a if a == MAGIC_ALL => Algorithms::ALL,
+        _ => return None,
+    };
+    let digest = Digest::from_bytes(trailer[..DIGEST_BYTES].try_into().ok()?, algorithms);
     (digest.size == len - TRAILER).then_some(digest)
 }
 
@@ -223,8 +280,19 @@ impl BlobStore {
 }
 
 impl BlobStore {
-    /// Starts a new blob in `plugin`'s namespace.
+    /// Starts a new blob in `plugin`'s namespace, with every checksum.
     pub fn writer(&self, plugin: &str) -> Result<BlobWriter, crate::StateError> {
+        self.writer_with(plugin, Algorithms::ALL, None)
+    }
+
+    /// Starts a new blob with MD5 and the checksums of `algorithms`;
+    /// `size_hint` (a declared length) sizes an in-memory blob up front.
+    pub fn writer_with(
+        &self,
+        plugin: &str,
+        algorithms: Algorithms,
+        size_hint: Option<u64>,
+    ) -> Result<BlobWriter, crate::StateError> {
         crate::check_name(plugin)?;
         let id = new_id();
         let sink = if self.inner.persist {
@@ -232,19 +300,21 @@ impl BlobStore {
             std::fs::create_dir_all(&dir).map_err(storage)?;
             let tmp = dir.join(format!("{TMP_PREFIX}{id}"));
             let file = File::create(&tmp).map_err(storage)?;
-            Sink::File {
+            Sink::File(FileSink {
                 file,
                 tmp,
                 path: dir.join(&id),
-            }
+            })
         } else {
-            Sink::Memory(Vec::new())
+            Sink::Memory(Vec::with_capacity(
+                size_hint.unwrap_or(0).min(MAX_RESERVE) as usize
+            ))
         };
         Ok(BlobWriter {
             inner: self.inner.clone(),
             plugin: plugin.to_string(),
             id,
-            state: Some((Digests::new(), sink)),
+            state: State::Inline(Digests::with(algorithms), sink),
         })
     }
 
@@ -266,6 +336,17 @@ impl BlobStore {
             let memory = crate::lock(&self.inner.memory);
             memory.get(plugin)?.get(id).map(|b| b.info.clone())
         }
+    }
+
+    /// `[start, end)` of an in-memory blob, at once and without a copy; None
+    /// for a blob on disk, a missing one or a range past its end.
+    pub fn slice_in_memory(&self, plugin: &str, id: &str, start: u64, end: u64) -> Option<Bytes> {
+        if self.inner.persist || start > end {
+            return None;
+        }
+        let memory = crate::lock(&self.inner.memory);
+        let blob = memory.get(plugin)?.get(id)?;
+        (end <= blob.bytes.len() as u64).then(|| blob.bytes.slice(start as usize..end as usize))
     }
 
     /// Up to `len` bytes from `offset` (fewer at the end; empty past the end).
@@ -339,7 +420,7 @@ impl BlobStore {
                         "blob {id} changed while being copied"
                     )));
                 }
-                w.write(&bytes).await?;
+                w.write_bytes(bytes).await?;
                 at += piece;
             }
         }
@@ -462,19 +543,78 @@ impl BlobWriter {
     }
 
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), crate::StateError> {
-        let (mut digests, mut sink) = self
-            .state
-            .take()
-            .ok_or_else(|| storage("blob writer failed earlier"))?;
+        if matches!(self.state, State::Piped(_)) {
+            return self.write_bytes(Bytes::copy_from_slice(chunk)).await;
+        }
+        self.write_inline(chunk).await
+    }
+
+    /// [`Self::write`] without copying the chunk when it goes to the
+    /// pipeline threads.
+    pub async fn write_bytes(&mut self, chunk: Bytes) -> Result<(), crate::StateError> {
+        if let State::Inline(digests, _) = &self.state
+            && digests.len() + chunk.len() as u64 >= PIPE_AT
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            self.start_pipe(&handle);
+        }
+        let State::Piped(pipe) = &self.state else {
+            return self.write_inline(&chunk).await;
+        };
+        let sent = match pipe.md5_tx.send(chunk.clone()).await {
+            Ok(()) => pipe.rest_tx.send(chunk).await.is_ok(),
+            Err(_) => false,
+        };
+        if !sent {
+            // A pipeline thread is gone (it panicked); finish reports why.
+            return Err(storage("blob writer thread failed"));
+        }
+        Ok(())
+    }
+
+    fn start_pipe(&mut self, handle: &tokio::runtime::Handle) {
+        let State::Inline(digests, sink) = std::mem::replace(&mut self.state, State::Failed) else {
+            return;
+        };
+        let (mut md5, mut rest) = digests.split();
+        let mut sink = sink;
+        let (md5_tx, mut md5_rx) = tokio::sync::mpsc::channel::<Bytes>(PIPE_DEPTH);
+        let (rest_tx, mut rest_rx) = tokio::sync::mpsc::channel::<Bytes>(PIPE_DEPTH);
+        let md5 = handle.spawn_blocking(move || {
+            use crate::checksum::Md5Update as _;
+            while let Some(b) = md5_rx.blocking_recv() {
+                md5.update(&b);
+            }
+            crate::checksum::md5_finish(md5)
+        });
+        let rest = handle.spawn_blocking(move || {
+            let mut result = Ok(());
+            while let Some(b) = rest_rx.blocking_recv() {
+                // After a failed write the rest is drained, not stored.
+                if result.is_ok() {
+                    rest.update(&b);
+                    result = sink.append(&b);
+                }
+            }
+            (rest, sink, result)
+        });
+        self.state = State::Piped(Pipe {
+            md5_tx,
+            rest_tx,
+            md5,
+            rest,
+        });
+    }
+
+    async fn write_inline(&mut self, chunk: &[u8]) -> Result<(), crate::StateError> {
+        let State::Inline(mut digests, mut sink) =
+            std::mem::replace(&mut self.state, State::Failed)
+        else {
+            return Err(storage("blob writer failed earlier"));
+        };
         fn append(digests: &mut Digests, sink: &mut Sink, data: &[u8]) -> std::io::Result<()> {
             digests.update(data);
-            match sink {
-                Sink::Memory(buf) => {
-                    buf.extend_from_slice(data);
-                    Ok(())
-                }
-                Sink::File { file, .. } => file.write_all(data),
-            }
+            sink.append(data)
         }
         let (digests, sink, result) = if chunk.len() < OFFLOAD {
             let result = append(&mut digests, &mut sink, chunk);
@@ -487,24 +627,26 @@ impl BlobWriter {
             })
             .await?
         };
-        if let Err(e) = result {
-            // The writer stays unusable; nothing of the blob remains.
-            if let Sink::File { tmp, .. } = sink {
-                let _ = std::fs::remove_file(tmp);
-            }
-            return Err(storage(e));
-        }
-        self.state = Some((digests, sink));
+        // On an error the sink is dropped here (its temp file with it) and
+        // the writer stays unusable.
+        result.map_err(storage)?;
+        self.state = State::Inline(digests, sink);
         Ok(())
     }
 
     /// Makes the blob durable (fsync + rename when persistent) and returns it.
     pub async fn finish(mut self) -> Result<BlobInfo, crate::StateError> {
-        let (digests, sink) = self
-            .state
-            .take()
-            .ok_or_else(|| storage("blob writer failed earlier"))?;
-        let digest = digests.finish();
+        let (digest, sink) = match std::mem::replace(&mut self.state, State::Failed) {
+            State::Inline(digests, sink) => (digests.finish(), sink),
+            State::Piped(pipe) => {
+                drop((pipe.md5_tx, pipe.rest_tx));
+                let md5 = pipe.md5.await.map_err(storage)?;
+                let (rest, sink, result) = pipe.rest.await.map_err(storage)?;
+                result.map_err(storage)?;
+                (rest.finish(md5), sink)
+            }
+            State::Failed => return Err(storage("blob writer failed earlier")),
+        };
         let info = BlobInfo::new(self.id.clone(), &digest);
         match sink {
             Sink::Memory(buf) => {
@@ -517,37 +659,21 @@ impl BlobWriter {
                     .or_default()
                     .insert(self.id.clone(), blob);
             }
-            Sink::File {
-                mut file,
-                tmp,
-                path,
-            } => {
-                let tmp_on_error = tmp.clone();
-                let done = blocking(move || -> std::io::Result<()> {
-                    file.write_all(&digest.to_bytes())?;
-                    file.write_all(MAGIC)?;
-                    file.sync_all()?;
-                    drop(file);
-                    std::fs::rename(&tmp, &path)?;
-                    sync_dir(path.parent().unwrap_or(Path::new(".")))
+            Sink::File(mut f) => {
+                // On an error the temp file goes with `f`.
+                blocking(move || -> std::io::Result<()> {
+                    f.file.write_all(&digest.to_bytes())?;
+                    f.file.write_all(MAGIC)?;
+                    f.file.write_all(&[b'm', digest.algorithms.bits()])?;
+                    f.file.sync_all()?;
+                    std::fs::rename(&f.tmp, &f.path)?;
+                    sync_dir(f.path.parent().unwrap_or(Path::new(".")))
                 })
-                .await?;
-                if let Err(e) = done {
-                    let _ = std::fs::remove_file(tmp_on_error);
-                    return Err(storage(e));
-                }
+                .await?
+                .map_err(storage)?;
             }
         }
         Ok(info)
-    }
-}
-
-impl Drop for BlobWriter {
-    fn drop(&mut self) {
-        // Not finished: nothing of it may remain.
-        if let Some((_, Sink::File { tmp, .. })) = self.state.take() {
-            let _ = std::fs::remove_file(tmp);
-        }
     }
 }
 

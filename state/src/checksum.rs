@@ -8,28 +8,124 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use md5::Digest as _;
-
-/// CRC-64/NVME (the polynomial S3 calls CRC64NVME), slice-by-16 tables.
-const CRC64_NVME: crc::Crc<u64, crc::Table<16>> =
-    crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_NVME);
-
-/// Slices at least this long are hashed on two threads.
-const PARALLEL_BYTES: usize = 256 * 1024;
 
 /// The names S3 uses for its checksum algorithms, in the order [`Digest::checksums`] lists them.
 pub const ALGORITHMS: [&str; 5] = ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"];
 
-/// Running digests over a stream of bytes.
+/// Which of [`ALGORITHMS`] a blob's digests include (MD5 always is: it is
+/// the ETag). One bit per algorithm, in [`ALGORITHMS`] order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Algorithms(u8);
+
+impl Algorithms {
+    pub const ALL: Self = Self(0b1_1111);
+    pub const NONE: Self = Self(0);
+    /// CRC64NVME only: what S3 stores for an upload that names no checksum.
+    pub const DEFAULT: Self = Self(1 << 4);
+
+    /// These plus `algorithm` (any case); unknown names add nothing.
+    pub fn with(self, algorithm: &str) -> Self {
+        match ALGORITHMS
+            .iter()
+            .position(|a| a.eq_ignore_ascii_case(algorithm.trim()))
+        {
+            Some(i) => Self(self.0 | 1 << i),
+            None => self,
+        }
+    }
+
+    pub fn has(self, algorithm: &str) -> bool {
+        self.with(algorithm) == self && Self::NONE.with(algorithm) != Self::NONE
+    }
+
+    fn bit(self, i: usize) -> bool {
+        self.0 & (1 << i) != 0
+    }
+
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
+    pub fn from_bits(bits: u8) -> Self {
+        Self(bits & Self::ALL.0)
+    }
+}
+
+/// Slices at least this long are hashed on two threads by [`Digests::update`].
+const PARALLEL_BYTES: usize = 256 * 1024;
+
+/// Running MD5 and the checksums asked for over a stream of bytes.
 pub struct Digests {
     md5: md5::Md5,
-    crc32: crc32fast::Hasher,
-    crc32c: u32,
-    sha1: sha1::Sha1,
-    sha256: sha2::Sha256,
-    crc64: crc::Digest<'static, u64, crc::Table<16>>,
+    rest: Checksums,
+}
+
+/// The running checksums of [`Digests`] other than MD5, which can be fed on
+/// another thread than MD5 (the slowest digest by far).
+pub struct Checksums {
+    algorithms: Algorithms,
+    crc32: Option<crc32fast::Hasher>,
+    crc32c: Option<u32>,
+    sha1: Option<sha1::Sha1>,
+    sha256: Option<sha2::Sha256>,
+    crc64: Option<crc64fast_nvme::Digest>,
     len: u64,
 }
+
+impl Checksums {
+    pub fn new(algorithms: Algorithms) -> Self {
+        let a = algorithms;
+        Self {
+            algorithms,
+            crc32: a.bit(0).then(crc32fast::Hasher::new),
+            crc32c: a.bit(1).then_some(0),
+            sha1: a.bit(2).then(sha1::Sha1::new),
+            sha256: a.bit(3).then(sha2::Sha256::new),
+            crc64: a.bit(4).then(crc64fast_nvme::Digest::new),
+            len: 0,
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        if let Some(c) = &mut self.crc32 {
+            c.update(bytes);
+        }
+        if let Some(c) = &mut self.crc32c {
+            *c = crc32c::crc32c_append(*c, bytes);
+        }
+        if let Some(h) = &mut self.sha1 {
+            h.update(bytes);
+        }
+        if let Some(h) = &mut self.sha256 {
+            h.update(bytes);
+        }
+        if let Some(c) = &mut self.crc64 {
+            c.write(bytes);
+        }
+    }
+
+    /// The finished digests, with `md5` (of the same bytes) added.
+    pub fn finish(self, md5: [u8; 16]) -> Digest {
+        Digest {
+            size: self.len,
+            algorithms: self.algorithms,
+            md5,
+            crc32: self.crc32.map_or(0, crc32fast::Hasher::finalize),
+            crc32c: self.crc32c.unwrap_or(0),
+            sha1: self.sha1.map_or([0; 20], |h| h.finalize().into()),
+            sha256: self.sha256.map_or([0; 32], |h| h.finalize().into()),
+            crc64nvme: self.crc64.map_or(0, |c| c.sum64()),
+        }
+    }
+}
+
+/// The finished MD5 of a hasher from [`md5_hasher`].
+pub fn md5_finish(h: md5::Md5) -> [u8; 16] {
+    h.finalize().into()
+}
+
+pub use md5::{Digest as Md5Update, Md5};
 
 impl Default for Digests {
     fn default() -> Self {
@@ -38,79 +134,57 @@ impl Default for Digests {
 }
 
 impl Digests {
+    /// MD5 and every checksum algorithm.
     pub fn new() -> Self {
+        Self::with(Algorithms::ALL)
+    }
+
+    /// MD5 and the checksums of `algorithms`.
+    pub fn with(algorithms: Algorithms) -> Self {
         Self {
             md5: md5::Md5::new(),
-            crc32: crc32fast::Hasher::new(),
-            crc32c: 0,
-            sha1: sha1::Sha1::new(),
-            sha256: sha2::Sha256::new(),
-            crc64: CRC64_NVME.digest(),
-            len: 0,
+            rest: Checksums::new(algorithms),
         }
     }
 
-    /// Feeds bytes. A large slice is hashed on two threads (MD5 and the CRCs
-    /// here, SHA1 and SHA256 on a scoped helper): MD5 alone is the slowest
-    /// digest, so this nearly halves the wall time of a big upload.
+    /// Splits into MD5 and the rest (to feed them on two threads).
+    pub fn split(self) -> (md5::Md5, Checksums) {
+        (self.md5, self.rest)
+    }
+
+    /// Feeds bytes. A large slice is hashed on two threads (MD5 here, the
+    /// checksums on a scoped helper): MD5 alone is the slowest digest.
     pub fn update(&mut self, bytes: &[u8]) {
-        let Self {
-            md5,
-            crc32,
-            crc32c,
-            sha1,
-            sha256,
-            crc64,
-            len,
-        } = self;
-        *len += bytes.len() as u64;
-        let mut rest = || {
-            md5.update(bytes);
-            crc32.update(bytes);
-            *crc32c = crc32c::crc32c_append(*crc32c, bytes);
-            crc64.update(bytes);
-        };
+        let Self { md5, rest } = self;
         if bytes.len() >= PARALLEL_BYTES {
             let spawned = std::thread::scope(|s| {
-                let helper = std::thread::Builder::new().spawn_scoped(s, || {
-                    sha1.update(bytes);
-                    sha256.update(bytes);
-                });
-                rest();
+                let helper = std::thread::Builder::new().spawn_scoped(s, || rest.update(bytes));
+                md5.update(bytes);
                 match helper {
                     Ok(h) => h.join().map_err(std::panic::resume_unwind).is_ok(),
                     Err(_) => false,
                 }
             });
-            if spawned {
-                return;
+            if !spawned {
+                rest.update(bytes);
             }
         } else {
-            rest();
+            md5.update(bytes);
+            rest.update(bytes);
         }
-        sha1.update(bytes);
-        sha256.update(bytes);
     }
 
     /// Bytes seen so far.
     pub fn len(&self) -> u64 {
-        self.len
+        self.rest.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.rest.len == 0
     }
 
     pub fn finish(self) -> Digest {
-        Digest {
-            size: self.len,
-            md5: self.md5.finalize().into(),
-            crc32: self.crc32.finalize(),
-            crc32c: self.crc32c,
-            sha1: self.sha1.finalize().into(),
-            sha256: self.sha256.finalize().into(),
-            crc64nvme: self.crc64.finalize(),
-        }
+        self.rest.finish(self.md5.finalize().into())
     }
 
     /// The digests of `bytes` in one go.
@@ -125,6 +199,8 @@ impl Digests {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Digest {
     pub size: u64,
+    /// The checksums computed (the others are zero and not reported).
+    pub algorithms: Algorithms,
     pub md5: [u8; 16],
     pub crc32: u32,
     pub crc32c: u32,
@@ -144,6 +220,9 @@ impl Digest {
     /// The base64 value S3 reports in `x-amz-checksum-<algorithm>`.
     /// `algorithm` is one of [`ALGORITHMS`], in any case.
     pub fn checksum(&self, algorithm: &str) -> Option<String> {
+        if !self.algorithms.has(algorithm) {
+            return None;
+        }
         let value = match algorithm.to_ascii_uppercase().as_str() {
             "CRC32" => BASE64.encode(self.crc32.to_be_bytes()),
             "CRC32C" => BASE64.encode(self.crc32c.to_be_bytes()),
@@ -155,15 +234,16 @@ impl Digest {
         Some(value)
     }
 
-    /// (algorithm, base64) for every algorithm, as in [`crate::blobs::BlobInfo`].
+    /// (algorithm, base64) for every algorithm computed, as in [`crate::blobs::BlobInfo`].
     pub fn checksums(&self) -> Vec<(String, String)> {
         ALGORITHMS
             .iter()
-            .map(|a| (a.to_string(), self.checksum(a).unwrap_or_default()))
+            .filter_map(|a| Some((a.to_string(), self.checksum(a)?)))
             .collect()
     }
 
-    /// A fixed-size binary form (stored in a blob file's trailer).
+    /// A fixed-size binary form (stored in a blob file's trailer; which
+    /// algorithms it holds is stored beside it, see [`Self::from_bytes`]).
     pub fn to_bytes(&self) -> [u8; DIGEST_BYTES] {
         let mut out = [0u8; DIGEST_BYTES];
         let mut at = 0;
@@ -181,7 +261,7 @@ impl Digest {
         out
     }
 
-    pub fn from_bytes(b: &[u8; DIGEST_BYTES]) -> Self {
+    pub fn from_bytes(b: &[u8; DIGEST_BYTES], algorithms: Algorithms) -> Self {
         let mut at = 0;
         let mut take = |n: usize| {
             let s = &b[at..at + n];
@@ -197,6 +277,7 @@ impl Digest {
         let crc64nvme = u64::from_be_bytes(take(8).try_into().unwrap_or_default());
         Self {
             size,
+            algorithms,
             md5,
             crc32,
             crc32c,
@@ -314,7 +395,28 @@ mod tests {
         let streamed = d.finish();
         assert_eq!(streamed, Digests::of(&data));
         assert_eq!(streamed.size, 600_000);
-        assert_eq!(Digest::from_bytes(&streamed.to_bytes()), streamed);
+        assert_eq!(
+            Digest::from_bytes(&streamed.to_bytes(), Algorithms::ALL),
+            streamed
+        );
+    }
+
+    #[test]
+    fn only_the_algorithms_asked_for() {
+        let some = Algorithms::DEFAULT.with("sha256").with("md7");
+        assert!(some.has("CRC64NVME") && some.has("sha256") && !some.has("CRC32"));
+        let mut d = Digests::with(some);
+        d.update(b"Hello world");
+        let d = d.finish();
+        assert_eq!(d.md5_hex(), "3e25960a79dbc69b674cd4ec67a72c62");
+        assert_eq!(d.checksum("CRC32"), None);
+        let names: Vec<String> = d.checksums().into_iter().map(|(a, _)| a).collect();
+        assert_eq!(names, ["SHA256", "CRC64NVME"]);
+        assert_eq!(
+            d.checksum("SHA256"),
+            Digests::of(b"Hello world").checksum("SHA256")
+        );
+        assert_eq!(Digest::from_bytes(&d.to_bytes(), some), d);
     }
 
     #[test]

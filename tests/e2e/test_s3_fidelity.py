@@ -496,3 +496,42 @@ def test_terraform_destroys_a_versioned_bucket_written_in_the_same_apply(tmp_pat
         with pytest.raises(botocore.exceptions.ClientError) as e:
             s3.head_bucket(Bucket=name)
         assert error_of(e)[1] == 404
+
+
+def crc64nvme_b64(data):
+    """CRC-64/NVME (reflected 0x9A6C9329AC4BC9B5, init and xorout all ones), as S3 reports it."""
+    crc = 0xFFFFFFFFFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x9A6C9329AC4BC9B5 if crc & 1 else 0)
+    return base64.b64encode((crc ^ 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")).decode()
+
+
+def test_upload_without_checksum_gets_the_default_crc64nvme(gateway, bucket):
+    # An SDK that sends no checksum (the pre-2025 default): S3 stores a full-object CRC64NVME.
+    plain = gateway.client("s3", s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
+                           response_checksum_validation="when_required")
+    body = b"no checksum sent" * 100
+    put = plain.put_object(Bucket=bucket, Key="d", Body=body)
+    assert put["ChecksumCRC64NVME"] == crc64nvme_b64(body) and put["ChecksumType"] == "FULL_OBJECT"
+    head = plain.head_object(Bucket=bucket, Key="d", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == crc64nvme_b64(body) and "ChecksumCRC32" not in head
+    attrs = plain.get_object_attributes(Bucket=bucket, Key="d", ObjectAttributes=["Checksum"])
+    assert attrs["Checksum"] == {"ChecksumCRC64NVME": crc64nvme_b64(body), "ChecksumType": "FULL_OBJECT"}
+    # One the client names is the one reported, and checked: a wrong value is refused.
+    sha1 = base64.b64encode(hashlib.sha1(body).digest()).decode()
+    put = plain.put_object(Bucket=bucket, Key="s", Body=body, ChecksumSHA1=sha1)
+    assert put["ChecksumSHA1"] == sha1 and "ChecksumCRC64NVME" not in put
+    got = plain.get_object(Bucket=bucket, Key="s", ChecksumMode="ENABLED")
+    assert got["ChecksumSHA1"] == sha1 and got["Body"].read() == body
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        plain.put_object(Bucket=bucket, Key="s", Body=body, ChecksumSHA1=base64.b64encode(b"x" * 20).decode())
+    assert error_of(e) == ("BadDigest", 400)
+    # A large body (hashed on the pipeline threads) gets the same answers.
+    big = bytes(range(256)) * 4096 + b"tail"
+    put = plain.put_object(Bucket=bucket, Key="big", Body=big, ChecksumAlgorithm="SHA256")
+    assert put["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(big).digest()).decode()
+    head = plain.head_object(Bucket=bucket, Key="big", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == put["ChecksumSHA256"] and head["ETag"] == f'"{hashlib.md5(big).hexdigest()}"'
+    assert plain.get_object(Bucket=bucket, Key="big")["Body"].read() == big

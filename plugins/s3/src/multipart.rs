@@ -376,6 +376,7 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
         }
     }
     obj.blob = Some(blob);
+    objects::default_checksum(&mut obj);
     let mut out = Map::new();
     encryption::echo(&obj.headers, &mut out);
     let checksums = obj.checksums.clone();

@@ -226,6 +226,19 @@ pub fn new_object(input: &Value, key: &str, blob: BlobRef) -> Object {
     }
 }
 
+/// S3's default for an object written without a checksum: its full-object
+/// CRC64NVME (the host computes it for every upload).
+pub fn default_checksum(obj: &mut Object) {
+    if !obj.checksums.is_empty() || obj.checksum_algorithm.is_some() {
+        return;
+    }
+    if let Some(c) = obj.blob.as_ref().and_then(|b| b.checksum("CRC64NVME")) {
+        obj.checksums.insert("CRC64NVME".into(), c.to_string());
+        obj.checksum_algorithm = Some("CRC64NVME".into());
+        obj.checksum_type = Some("FULL_OBJECT".into());
+    }
+}
+
 fn release(o: &Object) {
     if let Some(b) = &o.blob {
         blobs::release(&b.id);
@@ -445,6 +458,7 @@ pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let current = OBJECTS.get(&object_key(&b.name, &key))?;
     check_write_conditions(&input, current.as_ref())?;
     let mut obj = new_object(&input, &key, blob);
+    default_checksum(&mut obj);
     encryption::apply(&b, &input, &mut obj.headers)?;
     obj.acl = crate::acl::for_write(&b, &input, &b.account)?;
     default_retention(&b, &mut obj);
@@ -887,6 +901,7 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         obj.checksum_algorithm = src.checksum_algorithm.clone();
         obj.checksum_type = src.checksum_type.clone();
     }
+    default_checksum(&mut obj);
     let current = OBJECTS.get(&object_key(&b.name, &key))?;
     check_write_conditions(&input, current.as_ref())?;
     let etag = obj.etag.clone();

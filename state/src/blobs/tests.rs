@@ -62,6 +62,55 @@ fn digests_match_known_vectors() {
 }
 
 #[test]
+fn only_the_checksums_asked_for() {
+    both("some-checksums", |store, persist| {
+        rt().block_on(async {
+            let algorithms = Algorithms::DEFAULT.with("sha1");
+            // 1 MiB in 64 KiB chunks: past PIPE_AT, the two threads take over.
+            let data: Vec<u8> = (0..1u32 << 20).map(|i| (i * 31 % 253) as u8).collect();
+            let mut w = store.writer_with("s3", algorithms, Some(1 << 20)).unwrap();
+            for piece in data.chunks(64 << 10) {
+                w.write_bytes(Bytes::copy_from_slice(piece)).await.unwrap();
+            }
+            let info = w.finish().await.unwrap();
+            let all = crate::checksum::Digests::of(&data);
+            assert_eq!(info.md5_hex, all.md5_hex());
+            assert_eq!(
+                info.checksums,
+                [
+                    ("SHA1".to_string(), all.checksum("SHA1").unwrap()),
+                    ("CRC64NVME".to_string(), all.checksum("CRC64NVME").unwrap()),
+                ]
+            );
+            // The trailer says which were computed.
+            assert_eq!(store.stat("s3", &info.id), Some(info.clone()));
+            assert_eq!(store.read("s3", &info.id, 0, 2 << 20).await.unwrap(), data);
+            let slice = store.slice_in_memory("s3", &info.id, 10, 20);
+            assert_eq!(slice.as_deref(), (!persist).then_some(&data[10..20]));
+            assert_eq!(store.slice_in_memory("s3", &info.id, 0, 2 << 20), None);
+            // A piped writer dropped unfinished leaves nothing behind.
+            let mut w = store.writer_with("s3", Algorithms::DEFAULT, None).unwrap();
+            w.write_bytes(Bytes::from(data.clone())).await.unwrap();
+            drop(w);
+            if persist {
+                for _ in 0..100 {
+                    let dir = store.inner.plugin_dir("s3");
+                    let tmp = std::fs::read_dir(dir)
+                        .unwrap()
+                        .flatten()
+                        .any(|e| e.file_name().to_string_lossy().starts_with(TMP_PREFIX));
+                    if !tmp {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
+            assert_eq!(store.list("s3"), std::slice::from_ref(&info.id));
+        });
+    });
+}
+
+#[test]
 fn ranges_and_concat() {
     both("ranges", |store, _| {
         rt().block_on(async {
