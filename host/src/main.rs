@@ -72,6 +72,8 @@ fn main() -> anyhow::Result<()> {
             hooks.run(init_hooks::Stage::Ready).await;
         });
         server::serve(listener, gateway).await?;
+        // The last second of service metrics, while the plugins still run.
+        capabilities::metrics::flush(dispatcher.shared()).await;
         dispatcher.shared().tasks.cancel_all();
         // Nothing the gateway started outlives it.
         let reap = dispatcher.shared().reap_machines(None);
