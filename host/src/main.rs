@@ -73,7 +73,13 @@ fn main() -> anyhow::Result<()> {
         });
         server::serve(listener, gateway).await?;
         // The last second of service metrics, while the plugins still run.
-        capabilities::metrics::flush(dispatcher.shared()).await;
+        let flush = capabilities::metrics::flush(dispatcher.shared());
+        if tokio::time::timeout(std::time::Duration::from_secs(5), flush)
+            .await
+            .is_err()
+        {
+            tracing::warn!("service metrics not flushed within 5 s; dropped");
+        }
         dispatcher.shared().tasks.cancel_all();
         // Nothing the gateway started outlives it.
         let reap = dispatcher.shared().reap_machines(None);

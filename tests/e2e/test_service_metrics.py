@@ -12,7 +12,9 @@ import uuid
 import zipfile
 from datetime import datetime, timedelta, timezone
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 ROLE = "arn:aws:iam::000000000000:role/r"
@@ -59,7 +61,11 @@ def test_lambda_metrics(gateway):
 
 def test_throttles_count_although_the_invoke_fails(gateway):
     # The request answers an error (its unit rolls back) but its metrics stay.
-    lam, cw = gateway.client("lambda"), gateway.client("cloudwatch")
+    # No client retries: each throttled attempt counts.
+    lam = boto3.client("lambda", endpoint_url=gateway.url, region_name="us-east-1",
+                       aws_access_key_id="000000000000", aws_secret_access_key="test",
+                       config=Config(retries={"total_max_attempts": 1}))
+    cw = gateway.client("cloudwatch")
     name = f"m-{uid()}"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
