@@ -267,6 +267,8 @@ async fn plugins(dispatcher: &Dispatcher) -> Value {
                 },
                 "memory_mb": p.core.entry.memory_mb,
                 "timeout_ms": p.core.entry.timeout_ms,
+                // Proves read-only requests stay read-only (docs/performance.md).
+                "write_transactions": p.core.db.write_transactions(),
                 "resource_types": types,
             })
         })

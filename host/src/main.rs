@@ -72,6 +72,14 @@ fn main() -> anyhow::Result<()> {
             hooks.run(init_hooks::Stage::Ready).await;
         });
         server::serve(listener, gateway).await?;
+        // The last second of service metrics, while the plugins still run.
+        let flush = capabilities::metrics::flush(dispatcher.shared());
+        if tokio::time::timeout(std::time::Duration::from_secs(5), flush)
+            .await
+            .is_err()
+        {
+            tracing::warn!("service metrics not flushed within 5 s; dropped");
+        }
         dispatcher.shared().tasks.cancel_all();
         // Nothing the gateway started outlives it.
         let reap = dispatcher.shared().reap_machines(None);

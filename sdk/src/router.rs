@@ -365,7 +365,7 @@ impl Router {
             Some(handler) => handler(ctx, payload),
             // The boot hook runs for every plugin; most register none.
             None if name == crate::tasks::START_TASK => Ok(()),
-            None if name == crate::metrics::FLUSH_TASK => crate::metrics::flush(ctx),
+            None if name == crate::metrics::FLUSH_TASK => crate::metrics::drop_legacy_batch(ctx),
             None => {
                 crate::log::warn(&format!("no handler for task {name}; ignored"));
                 Ok(())

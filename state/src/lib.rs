@@ -327,6 +327,15 @@ impl Database {
         }
     }
 
+    /// Write transactions committed so far (None for a backend that does
+    /// not count them).
+    pub fn write_transactions(&self) -> Option<u64> {
+        match &self.0 {
+            DatabaseImpl::Redb(db) => Some(db.write_transactions()),
+            DatabaseImpl::Other(_) => None,
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn redb(&self) -> &RedbDatabase {
         match &self.0 {

@@ -151,6 +151,9 @@ pub(crate) struct Shared {
     /// Signalled when a batch has landed (reset waits for an idle committer).
     idle: Condvar,
     applied_tx: tokio::sync::watch::Sender<u64>,
+    /// redb write transactions committed (batches, flushes, resets): what
+    /// proves a read-only unit wrote nothing.
+    write_txns: AtomicU64,
 }
 
 impl Shared {
@@ -209,6 +212,7 @@ impl RedbDatabase {
             work: Condvar::new(),
             idle: Condvar::new(),
             applied_tx: tokio::sync::watch::channel(0).0,
+            write_txns: AtomicU64::new(0),
         });
         let worker = match (persist, durability) {
             (false, _) => None,
@@ -235,6 +239,11 @@ impl RedbDatabase {
             snapshot: None,
             tables: HashMap::new(),
         }
+    }
+
+    /// How many redb write transactions this database has committed.
+    pub fn write_transactions(&self) -> u64 {
+        self.shared.write_txns.load(Ordering::Relaxed)
     }
 
     /// Removes every table's rows.
@@ -304,6 +313,7 @@ impl RedbDatabase {
         txn.set_durability(durability).map_err(storage)?;
         f(&txn)?;
         txn.commit().map_err(storage)?;
+        shared.write_txns.fetch_add(1, Ordering::Relaxed);
         core.seq += 1;
         let seq = core.seq;
         if reset {
@@ -371,6 +381,7 @@ fn land_batch(shared: &Shared, durability: redb::Durability) {
         return;
     };
     let result = apply(&shared.redb, durability, batch.iter().map(|q| &q.writes));
+    shared.write_txns.fetch_add(1, Ordering::Relaxed);
     let mut dropped = Vec::new();
     {
         let mut core = shared.lock();
@@ -483,7 +494,10 @@ fn flusher(shared: Arc<Shared>, window: Duration) {
         let applied = shared.applied.load(Ordering::Acquire);
         if applied > flushed {
             match flush(&shared.redb) {
-                Ok(()) => flushed = applied,
+                Ok(()) => {
+                    shared.write_txns.fetch_add(1, Ordering::Relaxed);
+                    flushed = applied;
+                }
                 Err(e) => tracing::error!("state flush failed: {e}"),
             }
         }

@@ -869,3 +869,28 @@ fn relaxed_mode_reopens_clean_after_kill_9() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn read_only_units_commit_no_write_transaction() {
+    let dir = temp_dir("read-only");
+    rt().block_on(async {
+        for config in [StateConfig::in_memory(), StateConfig::persistent(&dir)] {
+            let stores = Stores::open(config).unwrap();
+            let db = stores.database("ro").unwrap();
+            seed(&db, "t", &[b"a", b"b"]).await;
+            let before = db.write_transactions().unwrap();
+            assert!(before >= 1);
+            for _ in 0..100 {
+                let mut u = db.begin();
+                assert_eq!(u.get("t", b"a").unwrap(), Some(vec![1]));
+                assert_eq!(u.scan("t", &KeyRange::default(), 10).unwrap().len(), 2);
+                assert!(u.is_read_only());
+                u.commit().await.unwrap();
+            }
+            assert_eq!(db.write_transactions(), Some(before), "reads wrote");
+            seed(&db, "t", &[b"c"]).await;
+            assert_eq!(db.write_transactions(), Some(before + 1));
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

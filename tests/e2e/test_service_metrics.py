@@ -1,5 +1,5 @@
-"""Service metrics the bundle emits (ministack_sdk::metrics, batched and
-flushed to CloudWatch a second later): do the operation, then CloudWatch's
+"""Service metrics the bundle emits (ministack_sdk::metrics: aggregated in
+the host's memory and flushed to CloudWatch once a second): do the operation, then CloudWatch's
 GetMetricStatistics / GetMetricData sees it. Lambda (Invocations, Errors,
 Duration), DynamoDB (ConsumedRead/WriteCapacityUnits), EventBridge
 (MatchedEvents, TriggeredRules, Invocations), Step Functions
@@ -12,7 +12,9 @@ import uuid
 import zipfile
 from datetime import datetime, timedelta, timezone
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 ROLE = "arn:aws:iam::000000000000:role/r"
@@ -55,6 +57,27 @@ def test_lambda_metrics(gateway):
     with pytest.raises(ClientError) as e:
         cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[{"MetricName": "Invocations", "Value": 1}])
     assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_throttles_count_although_the_invoke_fails(gateway):
+    # The request answers an error (its unit rolls back) but its metrics stay.
+    # No client retries: each throttled attempt counts.
+    lam = boto3.client("lambda", endpoint_url=gateway.url, region_name="us-east-1",
+                       aws_access_key_id="000000000000", aws_secret_access_key="test",
+                       config=Config(retries={"total_max_attempts": 1}))
+    cw = gateway.client("cloudwatch")
+    name = f"m-{uid()}"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", "def handler(e, c):\n    return 1\n")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": buf.getvalue()})
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    for _ in range(2):
+        with pytest.raises(ClientError) as e:
+            lam.invoke(FunctionName=name, Payload=b"{}")
+        assert e.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert stats(cw, "AWS/Lambda", "Throttles", {"FunctionName": name}, want=2) == 2
 
 
 def test_dynamodb_capacity_metrics(gateway):

@@ -15,6 +15,7 @@ pub mod functions;
 pub mod http;
 pub mod identity;
 pub mod log;
+pub mod metrics;
 pub mod services;
 pub mod store;
 pub mod streams;
@@ -110,6 +111,8 @@ pub struct Shared {
     pub processes: Arc<crate::processes::Processes>,
     /// Function workers (capabilities::functions).
     pub functions: Arc<crate::functions::Functions>,
+    /// Service metrics waiting for the next flush (capabilities::metrics).
+    pub metrics: metrics::Aggregator,
     /// Set once the dispatcher exists (it owns the runtime owning this).
     calls: OnceLock<Weak<dyn Calls>>,
     /// Set under ENFORCE_IAM: deliveries between services are checked.
@@ -140,6 +143,7 @@ impl Shared {
             docker,
             processes,
             functions,
+            metrics: metrics::Aggregator::default(),
             calls: OnceLock::new(),
             delivery_check: OnceLock::new(),
         }
@@ -364,6 +368,8 @@ pub struct PendingEffects {
     pub credentials: Vec<identity::CredentialChange>,
     /// Opens, events and closes of streamed responses.
     pub streams: Vec<crate::streams::StreamOp>,
+    /// Service metrics (also kept when the call answers an AWS error).
+    pub metrics: Vec<metrics::PendingDatum>,
 }
 
 /// Per-call state shared by the capabilities.
@@ -440,6 +446,9 @@ impl RequestState {
             .tasks
             .land(&self.plugin.name, schedules, cancels);
         crate::streams::registry().apply(&self.plugin.name, &self.ctx.request_id, pending.streams);
+        self.shared
+            .metrics
+            .add(&self.plugin.name, &self.ctx, pending.metrics);
         for change in pending.credentials {
             self.shared.identity.apply(change).await?;
         }
@@ -452,6 +461,15 @@ impl RequestState {
         self.unit_began_at_seq = self.plugin.commit_seq();
         self.unit = Some(self.plugin.db.begin());
         Ok(())
+    }
+
+    /// The call answered an AWS error: its writes and effects go, but the
+    /// service metrics it emitted describe what happened (a Lambda
+    /// throttle, a failed conditional write's capacity) and are kept.
+    pub fn rollback_answered(&mut self) {
+        let data = std::mem::take(&mut self.pending.metrics);
+        self.shared.metrics.add(&self.plugin.name, &self.ctx, data);
+        self.rollback();
     }
 
     /// Drops the current unit's writes and effects (error, trap, timeout).
@@ -571,6 +589,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     http::add_to_linker(linker, |s| http::HttpView(&mut s.req))?;
     functions::add_to_linker(linker, |s| functions::FunctionsView(&mut s.req))?;
     log::add_to_linker(linker, |s| log::LogView(&mut s.req))?;
+    metrics::add_to_linker(linker, |s| metrics::MetricsView(&mut s.req))?;
     streams::add_to_linker(linker, |s| streams::StreamsView(&mut s.req))?;
     containers::add_to_linker(linker)?;
     Ok(())

@@ -190,6 +190,7 @@ impl Dispatcher {
         let names = plugins.iter().map(|p| p.name().to_string()).collect();
         *dispatcher.registry.write().unwrap() = Arc::new(Registry::new(plugins));
         crate::capabilities::tasks::boot(&runtime.shared, names);
+        crate::capabilities::metrics::spawn_flusher(&runtime.shared);
         if let Some(dir) = dispatcher.config().plugins_dir.clone()
             && dispatcher.config().plugins_watch_ms > 0
         {
@@ -386,6 +387,7 @@ impl Dispatcher {
                 let plugin = registry.by_name.get(name).context("no such plugin")?;
                 plugin.core.db.reset()?;
                 shared.blobs.reset(Some(name))?;
+                shared.metrics.clear(Some(name));
                 plugin.core.bump_commit_seq();
                 shared.tasks.after_reset(Some(name));
             }
@@ -394,6 +396,7 @@ impl Dispatcher {
                 shared.stores.reset_all()?;
                 shared.blobs.reset(None)?;
                 shared.identity.clear();
+                shared.metrics.clear(None);
                 for p in &registry.plugins {
                     p.core.db.set_schema_version(p.description.schema_version)?;
                     p.core.bump_commit_seq();

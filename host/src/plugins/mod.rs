@@ -480,7 +480,7 @@ impl Runtime {
                 Err(e) => Err(Attempt::Failed(internal_failure(e.to_string()))),
             },
             Ok(Err(aws)) => {
-                inst.store.data_mut().req.rollback();
+                inst.store.data_mut().req.rollback_answered();
                 Err(Attempt::Failed(from_wit_error(aws)))
             }
             Err(trap) => {

@@ -1,0 +1,401 @@
+//! `metrics`: service metrics (`AWS/DynamoDB`, `AWS/Lambda`, ...) a plugin
+//! emits, folded in host memory into statistic sets and sent to CloudWatch
+//! once a second as `PutMetricData`, through the dispatcher.
+//!
+//! Nothing touches the emitting plugin's store, so a read-only request
+//! (DynamoDB GetItem) stays read-only: no write transaction, no fsync. A
+//! request's datums wait in its pending effects and land when its unit
+//! commits or it answers an AWS error (a trap or a conflicting re-run
+//! drops them, so nothing is counted twice). A crash loses what was not
+//! flushed yet: at most the last second; a graceful stop flushes first
+//! (docs/decisions.md, "Service metrics are aggregated in host memory").
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use wasmtime::component::{HasData, Linker};
+
+use super::{CallContext, HostState, RequestState, ServiceTarget, Shared};
+use crate::bindings::ministack::plugin::metrics as wit;
+
+/// Put before an `AWS/...` namespace in the PutMetricData the host sends:
+/// the CloudWatch plugin accepts the reserved `AWS/` prefix only so marked
+/// (the same mark as `ministack_sdk::metrics::SERVICE_NAMESPACE_MARK`).
+pub const SERVICE_NAMESPACE_MARK: &str = "ministack-service:";
+
+/// CloudWatch's limits on a datum; larger ones are dropped with a warning
+/// rather than failing the whole batch at flush time.
+const MAX_NAME: usize = 255;
+const MAX_DIMENSIONS: usize = 30;
+/// PutMetricData takes at most 1,000 datums.
+const MAX_PER_CALL: usize = 1000;
+
+pub struct MetricsView<'a>(pub &'a mut RequestState);
+
+struct MetricsCap;
+impl HasData for MetricsCap {
+    type Data<'a> = MetricsView<'a>;
+}
+
+pub fn add_to_linker(
+    linker: &mut Linker<HostState>,
+    get: fn(&mut HostState) -> MetricsView<'_>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<HostState, MetricsCap>(linker, get)
+}
+
+/// One datum of a request, waiting for its unit.
+pub struct PendingDatum {
+    namespace: String,
+    set: SetKey,
+    value: f64,
+}
+
+impl wit::Host for MetricsView<'_> {
+    async fn put(&mut self, data: Vec<wit::Datum>) -> wasmtime::Result<()> {
+        let second = now_secs();
+        for d in data {
+            if !valid(&d) {
+                tracing::warn!(
+                    plugin = self.0.plugin.name,
+                    "metric {}/{} dropped: not a valid CloudWatch datum",
+                    d.namespace,
+                    d.metric_name
+                );
+                continue;
+            }
+            self.0.pending.metrics.push(PendingDatum {
+                namespace: d.namespace,
+                set: SetKey {
+                    name: d.metric_name,
+                    unit: d.unit,
+                    second,
+                    dimensions: d.dimensions,
+                },
+                value: d.value,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn valid(d: &wit::Datum) -> bool {
+    let name_ok = |s: &str| !s.is_empty() && s.len() <= MAX_NAME;
+    name_ok(&d.namespace)
+        && name_ok(&d.metric_name)
+        && d.value.is_finite()
+        && d.dimensions.len() <= MAX_DIMENSIONS
+        && d.dimensions.iter().all(|(n, v)| name_ok(n) && name_ok(v))
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Whose batch: one PutMetricData (per 1,000 datums) each.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct BatchKey {
+    plugin: String,
+    account: String,
+    region: String,
+    namespace: String,
+}
+
+/// One statistic set: a metric, its unit, the second and the dimensions.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct SetKey {
+    name: String,
+    unit: String,
+    second: u64,
+    dimensions: Vec<(String, String)>,
+}
+
+#[derive(Clone, Copy)]
+struct StatSet {
+    n: f64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl StatSet {
+    fn of(value: f64) -> Self {
+        Self {
+            n: 1.0,
+            sum: value,
+            min: value,
+            max: value,
+        }
+    }
+
+    fn add(&mut self, value: f64) {
+        self.n += 1.0;
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+    }
+}
+
+type Batches = HashMap<BatchKey, BTreeMap<SetKey, StatSet>>;
+
+/// The statistic sets not yet sent (one short lock per committing unit
+/// that emitted anything).
+#[derive(Default)]
+pub struct Aggregator {
+    batches: Mutex<Batches>,
+}
+
+impl Aggregator {
+    /// Folds a committed unit's datums in.
+    pub fn add(&self, plugin: &str, ctx: &CallContext, data: Vec<PendingDatum>) {
+        if data.is_empty() {
+            return;
+        }
+        let mut batches = self.batches.lock().unwrap();
+        for d in data {
+            let key = BatchKey {
+                plugin: plugin.to_string(),
+                account: ctx.account.clone(),
+                region: ctx.region.clone(),
+                namespace: d.namespace,
+            };
+            batches
+                .entry(key)
+                .or_default()
+                .entry(d.set)
+                .and_modify(|s| s.add(d.value))
+                .or_insert_with(|| StatSet::of(d.value));
+        }
+    }
+
+    /// Forgets what is pending (a reset: of one plugin, or of everything).
+    pub fn clear(&self, plugin: Option<&str>) {
+        let mut batches = self.batches.lock().unwrap();
+        match plugin {
+            Some(p) => batches.retain(|k, _| k.plugin != p),
+            None => batches.clear(),
+        }
+    }
+
+    fn take(&self) -> Batches {
+        std::mem::take(&mut *self.batches.lock().unwrap())
+    }
+}
+
+/// Flushes the aggregator once a second while the host lives.
+pub fn spawn_flusher(shared: &Arc<Shared>) {
+    let weak: Weak<Shared> = Arc::downgrade(shared);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(shared) = weak.upgrade() else {
+                return;
+            };
+            flush(&shared).await;
+        }
+    });
+}
+
+/// Sends every pending statistic set as PutMetricData to `cloudwatch` (else
+/// `monitoring`) in its account and region. Without a CloudWatch plugin
+/// the batch is dropped with a warning, as a failed call is.
+pub async fn flush(shared: &Shared) {
+    for (key, sets) in shared.metrics.take() {
+        let data: Vec<Value> = sets.into_iter().map(|(k, s)| datum_json(k, s)).collect();
+        let mut ctx = CallContext::host(&shared.config, &uuid::Uuid::new_v4().to_string());
+        ctx.account = key.account.clone();
+        ctx.region = key.region.clone();
+        for chunk in data.chunks(MAX_PER_CALL) {
+            let input = json!({
+                "Namespace": format!("{SERVICE_NAMESPACE_MARK}{}", key.namespace),
+                "MetricData": chunk,
+            })
+            .to_string();
+            let mut result = Err(None);
+            for service in ["cloudwatch", "monitoring"] {
+                let target = ServiceTarget {
+                    service: service.to_string(),
+                    account: String::new(),
+                    region: String::new(),
+                };
+                match shared
+                    .call_service(&key.plugin, &ctx, target, "PutMetricData", &input)
+                    .await
+                {
+                    Ok(_) => {
+                        result = Ok(());
+                        break;
+                    }
+                    // The first error says more (monitoring is an alias).
+                    Err(e) => result = result.or(Err(Some(e))),
+                }
+            }
+            if let Err(Some(e)) = result {
+                tracing::warn!(
+                    plugin = key.plugin,
+                    "service metrics for {} not published: {} {}",
+                    key.namespace,
+                    e.code,
+                    e.message
+                );
+            }
+        }
+    }
+}
+
+fn datum_json(k: SetKey, s: StatSet) -> Value {
+    let dims: Vec<Value> = k
+        .dimensions
+        .into_iter()
+        .map(|(n, v)| json!({"Name": n, "Value": v}))
+        .collect();
+    json!({
+        "MetricName": k.name,
+        "Unit": k.unit,
+        "Timestamp": k.second as f64,
+        "Dimensions": dims,
+        "StatisticValues": {"SampleCount": s.n, "Sum": s.sum, "Minimum": s.min, "Maximum": s.max},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn datum(ns: &str, name: &str, dims: &[(&str, &str)], value: f64, second: u64) -> PendingDatum {
+        PendingDatum {
+            namespace: ns.into(),
+            set: SetKey {
+                name: name.into(),
+                unit: "Count".into(),
+                second,
+                dimensions: dims
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+            },
+            value,
+        }
+    }
+
+    fn ctx(account: &str) -> CallContext {
+        CallContext {
+            account: account.into(),
+            region: "us-east-1".into(),
+            request_id: "r".into(),
+            access_key_id: String::new(),
+            caller_arn: String::new(),
+            depth: 0,
+            endpoint: None,
+        }
+    }
+
+    #[test]
+    fn datums_fold_into_sets_per_account_metric_dimensions_and_second() {
+        let agg = Aggregator::default();
+        let t = [("TableName", "t")];
+        agg.add(
+            "dynamodb",
+            &ctx("111111111111"),
+            vec![
+                datum("AWS/DynamoDB", "ConsumedReadCapacityUnits", &t, 0.5, 10),
+                datum("AWS/DynamoDB", "ConsumedReadCapacityUnits", &t, 2.0, 10),
+                datum("AWS/DynamoDB", "ConsumedReadCapacityUnits", &t, 1.0, 11),
+                datum("AWS/DynamoDB", "ConsumedReadCapacityUnits", &[], 1.0, 10),
+            ],
+        );
+        agg.add(
+            "dynamodb",
+            &ctx("222222222222"),
+            vec![datum(
+                "AWS/DynamoDB",
+                "ConsumedReadCapacityUnits",
+                &t,
+                4.0,
+                10,
+            )],
+        );
+        let batches = agg.take();
+        assert_eq!(batches.len(), 2, "one batch per account");
+        let mine = batches
+            .iter()
+            .find(|(k, _)| k.account == "111111111111")
+            .unwrap()
+            .1;
+        assert_eq!(mine.len(), 3, "per second and per dimension set");
+        let (_, s) = mine
+            .iter()
+            .find(|(k, _)| k.second == 10 && !k.dimensions.is_empty())
+            .unwrap();
+        assert_eq!((s.n, s.sum, s.min, s.max), (2.0, 2.5, 0.5, 2.0));
+        assert!(agg.take().is_empty(), "taken once");
+    }
+
+    #[test]
+    fn reset_forgets_one_plugin_or_all() {
+        let agg = Aggregator::default();
+        agg.add(
+            "lambda",
+            &ctx("1"),
+            vec![datum("AWS/Lambda", "Invocations", &[], 1.0, 1)],
+        );
+        agg.add(
+            "events",
+            &ctx("1"),
+            vec![datum("AWS/Events", "Invocations", &[], 1.0, 1)],
+        );
+        agg.clear(Some("lambda"));
+        let left: Vec<String> = agg.take().into_keys().map(|k| k.plugin).collect();
+        assert_eq!(left, ["events"]);
+        agg.add(
+            "lambda",
+            &ctx("1"),
+            vec![datum("AWS/Lambda", "Invocations", &[], 1.0, 1)],
+        );
+        agg.clear(None);
+        assert!(agg.take().is_empty());
+    }
+
+    #[test]
+    fn invalid_datums_are_refused() {
+        let ok = wit::Datum {
+            namespace: "AWS/Lambda".into(),
+            metric_name: "Duration".into(),
+            dimensions: vec![("FunctionName".into(), "f".into())],
+            value: 1.5,
+            unit: "Milliseconds".into(),
+        };
+        assert!(valid(&ok));
+        assert!(!valid(&wit::Datum {
+            value: f64::NAN,
+            ..ok.clone()
+        }));
+        assert!(!valid(&wit::Datum {
+            namespace: String::new(),
+            ..ok.clone()
+        }));
+        assert!(!valid(&wit::Datum {
+            dimensions: vec![("a".into(), "b".into()); 31],
+            ..ok
+        }));
+    }
+
+    #[test]
+    fn a_set_becomes_a_statistic_values_datum() {
+        let d = datum("AWS/Lambda", "Duration", &[("FunctionName", "f")], 3.0, 7);
+        let mut s = StatSet::of(3.0);
+        s.add(1.0);
+        let v = datum_json(d.set, s);
+        assert_eq!(v["Timestamp"], 7.0);
+        assert_eq!(v["Dimensions"][0]["Value"], "f");
+        assert_eq!(v["StatisticValues"]["SampleCount"], 2.0);
+        assert_eq!(v["StatisticValues"]["Minimum"], 1.0);
+    }
+}
