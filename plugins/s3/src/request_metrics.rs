@@ -222,7 +222,10 @@ fn matches<'t>(
     if access_point.is_some() {
         return false;
     }
-    if prefix.and_then(Value::as_str).is_some_and(|p| !key.starts_with(p)) {
+    if prefix
+        .and_then(Value::as_str)
+        .is_some_and(|p| !key.starts_with(p))
+    {
         return false;
     }
     wanted.iter().all(|t| {
