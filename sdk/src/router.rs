@@ -219,6 +219,32 @@ impl Router {
         self
     }
 
+    /// Registers the handler of a model operation that reads the request's
+    /// JSON text itself, for inputs too large to hold both as text and as a
+    /// parsed tree (DynamoDB's 16 MB BatchWriteItem): the handler can borrow
+    /// from the text and parse one part at a time.
+    pub fn op_text<Out, F>(mut self, operation: &'static str, handler: F) -> Self
+    where
+        Out: Serialize,
+        F: Fn(&Context, &str) -> Result<Out, AwsError> + Send + Sync + 'static,
+    {
+        let wrapped = move |ctx: &Context, input_json: String| -> Result<String, OpError> {
+            let text = if input_json.trim().is_empty() {
+                "{}"
+            } else {
+                &input_json
+            };
+            let output = handler(ctx, text).map_err(OpError::Aws)?;
+            serde_json::to_string(&output).map_err(|e| {
+                OpError::Aws(AwsError::internal(format!(
+                    "Could not serialize the output of {operation}: {e}"
+                )))
+            })
+        };
+        self.ops.insert(operation, Box::new(wrapped));
+        self
+    }
+
     /// Registers an operation on a resource that may live in another
     /// account or region: when `owner` names that place (from the request's
     /// JSON), the request is served there, by this same plugin through
