@@ -588,6 +588,20 @@ mod tests {
     }
 
     #[test]
+    fn a_text_handler_gets_the_request_text() {
+        let ctx = Context::for_test("123456789012", "us-east-1");
+        let r = Router::new()
+            .op_text("Echo", |_: &Context, text: &str| {
+                Ok(serde_json::json!({ "Text": text }))
+            })
+            .with_model(JSON_MODEL);
+        let out = r.dispatch(&ctx, "Echo", r#"{"Name":"x"}"#).unwrap();
+        assert_eq!(out, r#"{"Text":"{\"Name\":\"x\"}"}"#);
+        // An empty body is an empty object, as for typed handlers.
+        assert_eq!(r.dispatch(&ctx, "Echo", " ").unwrap(), r#"{"Text":"{}"}"#);
+    }
+
+    #[test]
     fn input_errors_follow_the_protocol() {
         let ctx = Context::for_test("123456789012", "us-east-1");
         let query = Router::new().op("Echo", echo).with_model(QUERY_MODEL);
