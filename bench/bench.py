@@ -8,9 +8,11 @@ MiniStack and builds the hello server first. Directly:
         --hello bench/hello/target/release/bench-hello [--seconds 10] [--out BENCHMARKS.md]
 
 Measures: launch -> first 200 on /_ministack/health (bench/startup.py), idle
-RSS, wrk at 1 and 32 connections per operation (bench/wrk/*.lua), a bare
-hyper "hello" server as the physical ceiling, 64 MiB PUT/GET throughput, RSS
-after the load. Prints one table and writes BENCHMARKS.md.
+RSS, wrk at 1 and 32 connections per operation (bench/wrk/*.lua), each
+one's share of a bare hyper "hello" server (the physical ceiling), 64 MiB
+PUT/GET throughput, RSS after the load, then the newer services' headline
+operations (SERVICE_CASES: Lambda, EventBridge → SQS, Kinesis, Logs, Step
+Functions). Prints the tables and writes BENCHMARKS.md.
 """
 
 import argparse
@@ -48,8 +50,29 @@ CASES = [
     ("DynamoDB Query 100 items", "ddb_query.lua"),
     ("STS GetCallerIdentity", "sts_identity.lua"),
 ]
+# The newer services' headline operations: (label, lua script, items per
+# request, item unit, connections). service_fixtures() creates what each
+# script names through its environment (bench/wrk/*.lua say which variable).
+# Lambda runs at 1 connection only, and last: 32 concurrent invokes start 32
+# workers (a cold start each, as on AWS), which is not the warm path, and
+# MiniStack is still draining that backlog long after wrk stops.
+SERVICE_CASES = [
+    ("EventBridge PutEvents → SQS, 10 entries", "events_put.lua", 10, "entries", [1, 32]),
+    ("Kinesis PutRecords, 100 × 100 B", "kinesis_put.lua", 100, "records", [1, 32]),
+    ("Logs PutLogEvents, 100 events", "logs_put.lua", 100, "events", [1, 32]),
+    ("Step Functions StartSyncExecution, 5-state express", "sfn_sync.lua", 1, "", [1, 32]),
+    ("Lambda Invoke, warm python function", "lambda_invoke.lua", 1, "", [1]),
+]
 CONNS = [1, 32]
 BIG = 64 * 1024 * 1024
+
+LAMBDA_CODE = "def handler(event, context):\n    return {'ok': True, 'k': event.get('k')}\n"
+SFN_FIVE = {"StartAt": "A", "States": {
+    "A": {"Type": "Pass", "Result": {"n": 3}, "Next": "B"},
+    "B": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 2, "Next": "C"}], "Default": "D"},
+    "C": {"Type": "Pass", "Parameters": {"big.$": "$.n"}, "Next": "E"},
+    "D": {"Type": "Pass", "Next": "E"},
+    "E": {"Type": "Succeed"}}}
 
 
 def log(*a):
@@ -57,13 +80,14 @@ def log(*a):
 
 
 def cpu_seconds(pid):
-    """utime + stime of pid and its descendants (children still alive)."""
+    """utime + stime of pid and its live descendants, plus each one's cutime +
+    cstime (children it has reaped: a Lambda worker that exits mid-run)."""
     total = 0
     for p in startup.tree_pids(pid):
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            total += sum(int(x) for x in fields[11:15])
         except OSError:
             pass
     return total / CLK_TCK
@@ -80,7 +104,7 @@ class Server:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, health="/_ministack/health", timeout=60):
+    def start(self, health="/_ministack/health", timeout=300):  # a cold plugin cache compiles every plugin
         cmd = [c.replace("{port}", str(self.port)) for c in self.cmd]
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = time.time()
@@ -103,6 +127,16 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def clients(server):
+    """boto3 client factory for server (no host prefixes: StartSyncExecution's "sync-" would miss 127.0.0.1)."""
+    import boto3
+    from botocore.config import Config
+
+    kw = dict(endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test",
+              config=Config(retries={"max_attempts": 1}, inject_host_prefix=False, read_timeout=120))
+    return lambda service: boto3.client(service, **kw)
 
 
 def fixtures(server):
@@ -139,6 +173,104 @@ def fixtures(server):
         raise RuntimeError(f"{server.name}: fixture query returned {n} items, not 100")
     boto3.client("sts", **kw).get_caller_identity()
     return {"sqs_send.lua": queue_url, "sqs_receive.lua": recv_url}
+
+
+def service_fixtures(server):
+    """What the SERVICE_CASES scripts call, each checked with one boto3 call of
+    the same operation: {script: environment for wrk}. A server that cannot
+    set one up gets {script: error text} instead."""
+    import io
+    import zipfile
+
+    client = clients(server)
+    out = {}
+
+    def lambda_fn():
+        lam = client("lambda")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("app.py", LAMBDA_CODE)
+        lam.create_function(FunctionName="bench-echo", Runtime="python3.12", Handler="app.handler",
+                            Role="arn:aws:iam::000000000000:role/bench", Code={"ZipFile": buf.getvalue()}, Timeout=30)
+        for _ in range(300):
+            if lam.get_function(FunctionName="bench-echo")["Configuration"].get("State", "Active") == "Active":
+                break
+            time.sleep(0.1)
+        for _ in range(20):  # the worker is warm from here on
+            r = lam.invoke(FunctionName="bench-echo", Payload=b'{"k": 1}')
+            payload = json.loads(r["Payload"].read())
+            if payload != {"ok": True, "k": 1}:
+                raise RuntimeError(f"Invoke answered {payload}")
+        return {"FUNCTION_NAME": "bench-echo"}
+
+    def events_rule():
+        sqs, events = client("sqs"), client("events")
+        q = sqs.create_queue(QueueName="bench-events")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="bench-rule", EventPattern=json.dumps({"source": ["bench.wrk"]}))
+        events.put_targets(Rule="bench-rule", Targets=[{"Id": "q", "Arn": arn}])
+        r = events.put_events(Entries=[{"Source": "bench.wrk", "DetailType": "bench", "Detail": "{}"}])
+        if r["FailedEntryCount"]:
+            raise RuntimeError(f"PutEvents: {r}")
+        if not wait_depth(sqs, q, 1, 30):
+            raise RuntimeError("the event did not reach the SQS target in 30 s")
+        return {"EVENT_SOURCE": "bench.wrk", "queue": q}
+
+    def kinesis_stream():
+        k = client("kinesis")
+        k.create_stream(StreamName="bench-stream", ShardCount=4)
+        for _ in range(300):
+            if k.describe_stream_summary(StreamName="bench-stream")["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
+                break
+            time.sleep(0.1)
+        r = k.put_records(StreamName="bench-stream", Records=[{"Data": b"b" * 100, "PartitionKey": f"key-{i}"}
+                                                               for i in range(100)])
+        if r.get("FailedRecordCount"):
+            raise RuntimeError(f"PutRecords: {r['FailedRecordCount']} records failed")
+        return {"STREAM_NAME": "bench-stream"}
+
+    def log_group():
+        logs = client("logs")
+        logs.create_log_group(logGroupName="/bench/wrk")
+        logs.create_log_stream(logGroupName="/bench/wrk", logStreamName="bench")
+        r = logs.put_log_events(logGroupName="/bench/wrk", logStreamName="bench",
+                                logEvents=[{"timestamp": int(time.time() * 1000), "message": "bench"}])
+        if r.get("rejectedLogEventsInfo"):
+            raise RuntimeError(f"PutLogEvents: {r['rejectedLogEventsInfo']}")
+        return {"LOG_GROUP": "/bench/wrk"}
+
+    def state_machine():
+        sfn = client("stepfunctions")
+        arn = sfn.create_state_machine(name="bench-five", definition=json.dumps(SFN_FIVE), type="EXPRESS",
+                                       roleArn="arn:aws:iam::000000000000:role/bench")["stateMachineArn"]
+        r = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+        if r["status"] != "SUCCEEDED":
+            raise RuntimeError(f"StartSyncExecution: {r['status']} {r.get('error')} {r.get('cause')}")
+        return {"STATE_MACHINE_ARN": arn}
+
+    setups = {"lambda_invoke.lua": lambda_fn, "events_put.lua": events_rule, "kinesis_put.lua": kinesis_stream,
+              "logs_put.lua": log_group, "sfn_sync.lua": state_machine}
+    for _, script, _, _, _ in SERVICE_CASES:
+        try:
+            out[script] = setups[script]()
+        except Exception as e:  # noqa: BLE001 - reported as that server's failure for the case
+            out[script] = f"{type(e).__name__}: {e}"[:300]
+    return out
+
+
+def queue_depth(sqs, q):
+    a = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    return int(a["ApproximateNumberOfMessages"])
+
+
+def wait_depth(sqs, q, n, timeout):
+    """Polls until the queue holds at least n messages; False after timeout seconds."""
+    deadline = time.time() + timeout
+    while queue_depth(sqs, q) < n:
+        if time.time() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def probe(server, script, queue_url):
@@ -186,10 +318,10 @@ def parse_wrk(out):
     return res
 
 
-def wrk(server, script, conns, seconds, queue_url=""):
+def wrk(server, script, conns, seconds, queue_url="", env=None):
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(WRK / script), server.url]
     c0, t0 = cpu_seconds(server.proc.pid), time.time()
-    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "QUEUE_URL": queue_url})
+    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "QUEUE_URL": queue_url, **(env or {})})
     c1 = cpu_seconds(server.proc.pid)
     if p.returncode != 0:
         raise RuntimeError(f"wrk failed: {p.stderr}")
@@ -253,6 +385,8 @@ def main():
     ap.add_argument("--ministack", required=True, help="MiniStack's `ministack` executable")
     ap.add_argument("--hello", required=True, help="the bench/hello server binary")
     ap.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
+    ap.add_argument("--service-seconds", type=int, default=int(os.environ.get("BENCH_SERVICE_SECONDS", "5")),
+                    help="wrk duration per case of SERVICE_CASES")
     ap.add_argument("--runs", type=int, default=5, help="launches per startup median")
     ap.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     ap.add_argument("--command", default=" ".join(shlex.quote(a) for a in sys.argv))
@@ -335,23 +469,70 @@ def main():
                 held[s.name] = int(a["ApproximateNumberOfMessages"])
             except Exception:  # noqa: BLE001
                 held[s.name] = None
+
+        # The newer services, on the same two servers, after the core cases.
+        svc_env = {}
+        for s in servers:
+            log(f"{s.name}: service fixtures")
+            svc_env[s.name] = service_fixtures(s)
+        for label, script, per, _, conns in SERVICE_CASES:
+            for s in servers:
+                env = svc_env[s.name][script]
+                if isinstance(env, str):
+                    fails.append(f"{s.name} {label}: setup failed: {env}")
+                    continue
+                for c in conns:
+                    if script == "events_put.lua":
+                        sqs = clients(s)("sqs")
+                        before, t0 = queue_depth(sqs, env["queue"]), time.time()
+                    r = wrk(s, script, c, args.service_seconds, env=env)
+                    if script == "events_put.lua":
+                        # Delivery to the rule's SQS target may trail the accepted PutEvents.
+                        wait_depth(sqs, env["queue"], before + r["requests"] * per, 60)
+                        got = queue_depth(sqs, env["queue"]) - before
+                        r["delivered_per_s"] = got / (time.time() - t0)
+                        if got < r["requests"] * per:
+                            fails.append(f"{s.name} {label} c={c}: {got} of {r['requests'] * per} entries "
+                                         "reached the SQS target within 60 s of the load's end")
+                    results[(label, c, s.name)] = r
+                    log(f"  {s.name:9} {label:26} c={c:<2} {r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms "
+                        f"p99 {r['p99']:.2f} ms non-2xx {r['non2xx']} cpu {r['cpu_us']:.0f} us/req")
+                    if r["non2xx"] or r["sock_err"]:
+                        fails.append(f"{s.name} {label} c={c}: {r['non2xx']} non-2xx, {r['sock_err']} socket errors "
+                                     f"of {r['requests']}")
     finally:
         for s in [hello] + servers:
             s.stop()
         subprocess.run(["rm", "-rf", cache, state])
 
+    def case_rows(label, c, per=1, unit=""):
+        nan = float("nan")
+        missing = {"rps": nan, "p50": nan, "p99": nan, "cpu_us": nan, "non2xx": "n/a"}
+        a, b = results.get((label, c, "ministack"), missing), results.get((label, c, "MiniStack"), missing)
+        sec = f"{label}, {c} conn"
+        h = hello_res[c]["rps"]
+        out = [(sec, "req/s", a["rps"], b["rps"], "", True)]
+        if per > 1:
+            out.append((sec, f"{unit}/s", a["rps"] * per, b["rps"] * per, "", True))
+        if "delivered_per_s" in a or "delivered_per_s" in b:
+            out.append((sec, f"{unit} delivered to SQS per s (load start → last one in the queue)",
+                        a.get("delivered_per_s", nan), b.get("delivered_per_s", nan), "", True))
+        return out + [(sec, "p50", a["p50"], b["p50"], "ms", False),
+                      (sec, "p99", a["p99"], b["p99"], "ms", False),
+                      (sec, "server CPU per request", a["cpu_us"], b["cpu_us"], "µs", False),
+                      (sec, "share of the hello ceiling", 100 * a["rps"] / h, 100 * b["rps"] / h, "%", None),
+                      (sec, "non-2xx", a["non2xx"], b["non2xx"], "", None)]
+
     for label, _ in CASES:
         for c in CONNS:
-            a, b = results[(label, c, "ministack")], results[(label, c, "MiniStack")]
-            sec = f"{label}, {c} conn"
-            rows += [(sec, "req/s", a["rps"], b["rps"], "", True),
-                     (sec, "p50", a["p50"], b["p50"], "ms", False),
-                     (sec, "p99", a["p99"], b["p99"], "ms", False),
-                     (sec, "server CPU per request", a["cpu_us"], b["cpu_us"], "µs", False),
-                     (sec, "non-2xx", a["non2xx"], b["non2xx"], "", None)]
+            rows += case_rows(label, c)
     rows += [("64 MiB object", "PUT throughput (median of 3)", big["ministack"][0], big["MiniStack"][0], "MiB/s", True),
              ("64 MiB object", "GET throughput (median of 3)", big["ministack"][1], big["MiniStack"][1], "MiB/s", True),
              ("after load", "RSS after the whole load", rss_after["ministack"], rss_after["MiniStack"], "MiB", False)]
+    service_rows = []
+    for label, _, per, unit, conns in SERVICE_CASES:
+        for c in conns:
+            service_rows += case_rows(label, c, per, unit)
 
     def fmt(v, unit):
         if isinstance(v, int):
@@ -367,10 +548,14 @@ def main():
             return ""
         return f"{(a / b if hib else b / a):.1f}×"
 
-    table = ["| | metric | ministack | MiniStack | ours better by |", "|---|---|---:|---:|---:|"]
-    for sec, label, a, b, unit, hib in rows:
-        u = f" ({unit})" if unit else ""
-        table.append(f"| {sec} | {label}{u} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b, hib)} |")
+    def markdown(rows):
+        table = ["| | metric | ministack | MiniStack | ours better by |", "|---|---|---:|---:|---:|"]
+        for sec, label, a, b, unit, hib in rows:
+            u = f" ({unit})" if unit else ""
+            table.append(f"| {sec} | {label}{u} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b, hib)} |")
+        return table
+
+    table, service_table = markdown(rows), markdown(service_rows)
 
     hello_tab = ["| connections | hello req/s | p50 (ms) | p99 (ms) | best ministack op, req/s | share of hello |",
                  "|---:|---:|---:|---:|---:|---:|"]
@@ -381,6 +566,8 @@ def main():
                          f"{100 * best / h['rps']:.0f} % |")
 
     print("\n".join(table))
+    print()
+    print("\n".join(service_table))
     print()
     print("Physical reference (bare hyper hello server, same wrk settings):")
     print("\n".join(hello_tab))
@@ -412,7 +599,10 @@ def main():
         "\"ours better by\" is ministack's advantage: ministack/MiniStack for throughput, "
         "MiniStack/ministack for times and memory (above 1× means ministack is better). MiniStack has no "
         "plugin cache, so both startup rows compare against its one launch figure. Server CPU per request is the "
-        "server's user+system CPU time during the wrk run divided by the requests wrk completed.",
+        "server's user+system CPU time during the wrk run divided by the requests wrk completed (with the "
+        "server's child processes: MiniStack's and ministack's Lambda workers). \"share of the hello ceiling\" "
+        "is the operation's req/s as a percentage of the bare hyper server's at the same connections (Physical "
+        "reference below).",
         "",
         *table,
         "",
@@ -420,6 +610,18 @@ def main():
         "one wrote more (SQS messages left in the SendMessage queue: "
         f"ministack {held['ministack']}, MiniStack {held['MiniStack']}; plus the last 64 MiB object and the "
         "overwritten 1 KiB objects and items).",
+        "",
+        "### Newer services: headline operations",
+        "",
+        f"The same two servers, after the cases above, wrk {args.service_seconds} s per case. Batched operations "
+        "also show items per second (req/s × items per request). EventBridge: one rule matching every entry, "
+        "with an SQS queue as its target; the delivered row counts the queue's messages from the load's start "
+        "until all of them arrived (up to 60 s after the load). Lambda: a python 3.12 handler returning a small "
+        "dict, invoked (RequestResponse) 20 times before the load so its worker is warm, then at 1 connection "
+        "only (32 would start 32 workers, a cold start each). Step Functions: "
+        "StartSyncExecution of a 5-state Pass/Choice EXPRESS machine.",
+        "",
+        *service_table,
         "",
         "### Physical reference",
         "",
@@ -442,13 +644,17 @@ def main():
         f"{args.command}",
         "# each wrk case (QUEUE_URL in the environment for the SQS scripts):",
         f"wrk -t1 -c{{1,32}} -d{args.seconds}s --latency -s bench/wrk/<case>.lua http://127.0.0.1:<port>",
+        "# each newer-service case (FUNCTION_NAME, EVENT_SOURCE, STREAM_NAME, LOG_GROUP or STATE_MACHINE_ARN set):",
+        f"wrk -t1 -c{{1,32}} -d{args.service_seconds}s --latency -s bench/wrk/<case>.lua http://127.0.0.1:<port>",
         "```",
         "",
         "Servers: `target/release/ministack` and `bench/.venv/bin/ministack`, each with `GATEWAY_PORT=<free port>` "
         "`BIND_HOST=127.0.0.1 LOG_LEVEL=error`, fixtures (bucket with a 1 KiB object, queue, table with 100 items "
         "under one partition key, a second queue of 100 messages that ReceiveMessage reads with `VisibilityTimeout` 0 "
         "so its depth stays constant) created with boto3 before the load. wrk scripts: "
-        + ", ".join(f"`bench/wrk/{s}`" for _, s in CASES) + ". Startup: `bench/startup.py` "
+        + ", ".join(f"`bench/wrk/{s}`" for _, s in CASES) + "; newer services: "
+        + ", ".join(f"`bench/wrk/{s}`" for _, s, _, _, _ in SERVICE_CASES) + " (their fixtures: `service_fixtures` "
+        "in bench/bench.py). Startup: `bench/startup.py` "
         f"(median of {args.runs} launches; cold = empty `MINISTACK_CACHE_DIR` each launch). "
         "64 MiB objects: one PUT then one GET on a keep-alive connection, 3 times, median.",
         "",

@@ -226,6 +226,15 @@ def main():
             s.stop()
     print("\n| runtime | server | warm invoke | cold invoke |\n|---|---|---|---|")
     print("\n".join(rows))
+    # With OUT=<file> (bench/run.sh passes BENCHMARKS.md), the table is appended.
+    if os.environ.get("OUT"):
+        with open(os.environ["OUT"], "a") as f:
+            f.write("\n## Function invokes: warm and cold (bench/functions_bench.py)\n\n"
+                    "ministack: the `runner` test plugin over the `functions` capability; MiniStack: its Lambda API. "
+                    f"One kept-alive connection, the same trivial handlers; warm = {WARM} invokes of one function, "
+                    f"cold = the first invoke of {COLD} newly created functions (wall time at the client).\n\n"
+                    "| runtime | server | warm invoke | cold invoke |\n|---|---|---|---|\n")
+            f.write("\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":

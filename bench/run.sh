@@ -2,6 +2,8 @@
 # ministack vs MiniStack, one command: `make bench` (which builds the host and
 # plugins in release mode first), or `bash bench/run.sh` if they are built.
 #   BENCH_SECONDS=10   wrk duration per case (short runs: 2-3)
+#   BENCH_SERVICE_SECONDS=5  wrk duration per newer-service case (Lambda,
+#                      EventBridge, Kinesis, Logs, Step Functions)
 #   BENCH_RUNS=5       launches per startup median
 #   BENCH_OUT=BENCHMARKS.md
 # Installs wrk (apt) and MiniStack + boto3 (pip, into bench/.venv), builds the
@@ -12,6 +14,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_PER_CASE=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-5}
+SERVICE_SECONDS=${BENCH_SERVICE_SECONDS:-5}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 CARGO=${CARGO:-cargo}
 
@@ -53,16 +56,17 @@ bench/.venv/bin/python bench/bench.py \
     --binary target/release/ministack \
     --ministack bench/.venv/bin/ministack \
     --hello bench/hello/target/release/bench-hello \
-    --seconds "$SECONDS_PER_CASE" --runs "$RUNS" --out "$OUT" \
-    --command "bench/.venv/bin/python bench/bench.py --binary target/release/ministack --ministack bench/.venv/bin/ministack --hello bench/hello/target/release/bench-hello --seconds $SECONDS_PER_CASE --runs $RUNS --out $(basename "$OUT")" &
+    --seconds "$SECONDS_PER_CASE" --service-seconds "$SERVICE_SECONDS" --runs "$RUNS" --out "$OUT" \
+    --command "bench/.venv/bin/python bench/bench.py --binary target/release/ministack --ministack bench/.venv/bin/ministack --hello bench/hello/target/release/bench-hello --seconds $SECONDS_PER_CASE --service-seconds $SERVICE_SECONDS --runs $RUNS --out $(basename "$OUT")" &
 PIDS+=($!)
 wait $!
 
 # Function invokes (the `functions` capability through the `runner` test
-# plugin) against MiniStack's Lambda, warm and cold, python and node.
+# plugin) against MiniStack's Lambda, warm and cold, python and node;
+# appended to $OUT.
 if [ -f target/wasm32-wasip2/plugin/runner.wasm ]; then
     echo "== function invokes (bench/functions_bench.py)" >&2
-    MINISTACK_BIN=bench/.venv/bin/ministack bench/.venv/bin/python bench/functions_bench.py &
+    OUT="$OUT" MINISTACK_BIN=bench/.venv/bin/ministack bench/.venv/bin/python bench/functions_bench.py &
     PIDS+=($!)
     wait $!
 else

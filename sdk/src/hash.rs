@@ -19,7 +19,7 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 pub fn md5_hex(data: &[u8]) -> String {

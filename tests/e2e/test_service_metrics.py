@@ -119,3 +119,53 @@ def test_firehose_metrics(gateway):
     assert stats(cw, "AWS/Firehose", "DeliveryToS3.Records", dims, want=3) == 3
     assert stats(cw, "AWS/Firehose", "DeliveryToS3.Success", dims, "Minimum") == 1
     assert stats(cw, "AWS/Firehose", "DeliveryToS3.DataFreshness", dims, "Maximum") >= 0
+
+
+def test_s3_request_metrics_for_configured_buckets(gateway):
+    s3, cw = gateway.client("s3"), gateway.client("cloudwatch")
+    bucket, quiet = f"s3m-{uid()}", f"s3q-{uid()}"
+    for b in (bucket, quiet):
+        s3.create_bucket(Bucket=b)
+    s3.put_bucket_metrics_configuration(Bucket=bucket, Id="EntireBucket",
+                                        MetricsConfiguration={"Id": "EntireBucket"})
+    s3.put_bucket_metrics_configuration(Bucket=bucket, Id="docs", MetricsConfiguration={
+        "Id": "docs", "Filter": {"Prefix": "docs/"}})
+    s3.put_bucket_metrics_configuration(Bucket=bucket, Id="team", MetricsConfiguration={
+        "Id": "team", "Filter": {"Tag": {"Key": "team", "Value": "blue"}}})
+    s3.put_object(Bucket=bucket, Key="docs/a", Body=b"x" * 100)
+    s3.put_object(Bucket=bucket, Key="other/b", Body=b"y" * 50, Tagging="team=blue")
+    s3.put_object(Bucket=quiet, Key="docs/a", Body=b"z" * 10)
+    for _ in range(2):
+        assert s3.get_object(Bucket=bucket, Key="docs/a")["Body"].read() == b"x" * 100
+    s3.head_object(Bucket=bucket, Key="other/b")
+    s3.list_objects_v2(Bucket=bucket)
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket=bucket, Key="docs/missing")
+
+    def metric(filter_id, name, stat="Sum", want=None):
+        return stats(cw, "AWS/S3", name, {"BucketName": bucket, "FilterId": filter_id}, stat, want)
+
+    # The whole bucket: 2 PUTs, 3 GETs (one a 404), a HEAD and a listing.
+    assert metric("EntireBucket", "AllRequests", want=7) == 7
+    assert metric("EntireBucket", "PutRequests", want=2) == 2
+    assert metric("EntireBucket", "GetRequests", want=3) == 3
+    assert metric("EntireBucket", "HeadRequests", want=1) == 1
+    assert metric("EntireBucket", "ListRequests", want=1) == 1
+    assert metric("EntireBucket", "4xxErrors", want=1) == 1
+    assert metric("EntireBucket", "BytesUploaded", want=150) == 150
+    assert metric("EntireBucket", "BytesDownloaded", want=200) == 200
+    assert metric("EntireBucket", "TotalRequestLatency", "SampleCount", want=7) == 7
+    # A prefix filter sees its objects only, and no listing.
+    assert metric("docs", "PutRequests", want=1) == 1
+    assert metric("docs", "GetRequests", want=3) == 3
+    assert metric("docs", "BytesDownloaded", want=200) == 200
+    # A tag filter sees the tagged object.
+    assert metric("team", "PutRequests", want=1) == 1
+    assert metric("team", "HeadRequests", want=1) == 1
+    # Listings and unmatched objects are not counted under filters, and a
+    # bucket with no configuration emits nothing.
+    names = {m["MetricName"] for m in cw.list_metrics(
+        Namespace="AWS/S3", Dimensions=[{"Name": "FilterId", "Value": "docs"},
+                                        {"Name": "BucketName", "Value": bucket}])["Metrics"]}
+    assert "ListRequests" not in names and "HeadRequests" not in names
+    assert cw.list_metrics(Namespace="AWS/S3", Dimensions=[{"Name": "BucketName", "Value": quiet}])["Metrics"] == []

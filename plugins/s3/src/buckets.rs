@@ -23,7 +23,9 @@ pub struct Bucket {
 
 /// The caller's bucket (any account may use any bucket until policies are enforced).
 pub fn bucket(name: &str) -> Result<Bucket, AwsError> {
-    BUCKETS.get(name)?.ok_or_else(|| no_such_bucket(name))
+    let b = BUCKETS.get(name)?.ok_or_else(|| no_such_bucket(name))?;
+    crate::request_metrics::saw(&b);
+    Ok(b)
 }
 
 fn s(v: &Value, k: &str) -> Option<String> {

@@ -7,6 +7,7 @@
 //! host streams, multipart completion concatenates part blobs in the host.
 
 use ministack_sdk::prelude::*;
+use request_metrics::{Kind, metered};
 
 mod acl;
 mod buckets;
@@ -16,6 +17,7 @@ mod events;
 mod multipart;
 mod objectmeta;
 mod objects;
+mod request_metrics;
 mod resources;
 mod select;
 mod subresources;
@@ -31,41 +33,77 @@ impl Service for S3 {
         let r = Router::new()
             .resources(resources::types())
             .op("CreateBucket", buckets::create_bucket)
-            .op("HeadBucket", buckets::head_bucket)
+            .op("HeadBucket", metered(Kind::Head, buckets::head_bucket))
             .op("DeleteBucket", buckets::delete_bucket)
             .op("ListBuckets", buckets::list_buckets)
             .op("GetBucketLocation", buckets::get_bucket_location)
-            .op("PutObject", objects::put_object)
-            .op("GetObject", objects::get_object)
-            .op("HeadObject", objects::head_object)
-            .op("DeleteObject", objects::delete_object)
-            .op("DeleteObjects", objects::delete_objects)
-            .op("CopyObject", objects::copy_object)
-            .op("ListObjects", objects::list_objects)
-            .op("ListObjectsV2", objects::list_objects_v2)
-            .op("ListObjectVersions", objects::list_object_versions)
-            .op("PutObjectTagging", objects::put_object_tagging)
-            .op("GetObjectTagging", objects::get_object_tagging)
-            .op("DeleteObjectTagging", objects::delete_object_tagging)
+            .op("PutObject", metered(Kind::Put, objects::put_object))
+            .op("GetObject", metered(Kind::Get, objects::get_object))
+            .op("HeadObject", metered(Kind::Head, objects::head_object))
+            .op(
+                "DeleteObject",
+                metered(Kind::Delete, objects::delete_object),
+            )
+            .op(
+                "DeleteObjects",
+                metered(Kind::Delete, objects::delete_objects),
+            )
+            .op("CopyObject", metered(Kind::Put, objects::copy_object))
+            .op("ListObjects", metered(Kind::List, objects::list_objects))
+            .op(
+                "ListObjectsV2",
+                metered(Kind::List, objects::list_objects_v2),
+            )
+            .op(
+                "ListObjectVersions",
+                metered(Kind::List, objects::list_object_versions),
+            )
+            .op(
+                "PutObjectTagging",
+                metered(Kind::Put, objects::put_object_tagging),
+            )
+            .op(
+                "GetObjectTagging",
+                metered(Kind::Get, objects::get_object_tagging),
+            )
+            .op(
+                "DeleteObjectTagging",
+                metered(Kind::Delete, objects::delete_object_tagging),
+            )
             .op("GetObjectAcl", objectmeta::get_object_acl)
             .op("PutObjectAcl", objectmeta::put_object_acl)
-            .op("GetObjectAttributes", objectmeta::get_object_attributes)
+            .op(
+                "GetObjectAttributes",
+                metered(Kind::Get, objectmeta::get_object_attributes),
+            )
             .op("PutObjectRetention", objectmeta::put_object_retention)
             .op("GetObjectRetention", objectmeta::get_object_retention)
             .op("PutObjectLegalHold", objectmeta::put_object_legal_hold)
             .op("GetObjectLegalHold", objectmeta::get_object_legal_hold)
             .op("RestoreObject", objectmeta::restore_object)
-            .op("CreateMultipartUpload", multipart::create_multipart_upload)
-            .op("UploadPart", multipart::upload_part)
-            .op("UploadPartCopy", multipart::upload_part_copy)
+            .op(
+                "CreateMultipartUpload",
+                metered(Kind::Post, multipart::create_multipart_upload),
+            )
+            .op("UploadPart", metered(Kind::Put, multipart::upload_part))
+            .op(
+                "UploadPartCopy",
+                metered(Kind::Put, multipart::upload_part_copy),
+            )
             .op(
                 "CompleteMultipartUpload",
-                multipart::complete_multipart_upload,
+                metered(Kind::Post, multipart::complete_multipart_upload),
             )
-            .op("AbortMultipartUpload", multipart::abort_multipart_upload)
-            .op("ListParts", multipart::list_parts)
+            .op(
+                "AbortMultipartUpload",
+                metered(Kind::Delete, multipart::abort_multipart_upload),
+            )
+            .op("ListParts", metered(Kind::Other, multipart::list_parts))
             .op("ListMultipartUploads", multipart::list_multipart_uploads)
-            .op("SelectObjectContent", select::select_object_content)
+            .op(
+                "SelectObjectContent",
+                metered(Kind::Select, select::select_object_content),
+            )
             .op("ministack:authz-raw", control::authz_raw)
             .http(control::serve);
         subresources::register(r)

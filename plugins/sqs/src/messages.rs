@@ -62,18 +62,18 @@ fn visibility_key(queue: &str, visible_at: f64, order: &str) -> String {
 }
 
 /// Writes a message and keeps the visibility index in step; `before` is the
-/// stored message when it is an update.
+/// stored message's `visible_at` when it is an update.
 pub fn store_message(
     queue: &str,
     order: &str,
     m: &Message,
-    before: Option<&Message>,
+    before: Option<f64>,
 ) -> Result<(), AwsError> {
     let key = visibility_key(queue, m.visible_at, order);
     match before {
-        Some(b) if visibility_key(queue, b.visible_at, order) == key => {}
+        Some(b) if visibility_key(queue, b, order) == key => {}
         Some(b) => {
-            BY_VISIBILITY.delete(&visibility_key(queue, b.visible_at, order));
+            BY_VISIBILITY.delete(&visibility_key(queue, b, order));
             BY_VISIBILITY.put(&key, &())?;
         }
         None => BY_VISIBILITY.put(&key, &())?,
@@ -523,9 +523,88 @@ fn system_attributes(m: &Message, wanted: &[String]) -> BTreeMap<String, String>
     out
 }
 
-/// One page of the visibility index: messages, the last index key read,
-/// and how many entries the page held.
-type VisiblePage = (Vec<(String, Message)>, Option<String>, usize);
+/// One receive: the request's choices and the queue's settings, read once,
+/// and what it has taken so far.
+struct Receive<'a> {
+    ctx: &'a Context,
+    q: &'a Queue,
+    input: &'a ReceiveMessageRequest,
+    max: usize,
+    visibility: i64,
+    now: f64,
+    retention: f64,
+    redrive: Option<(String, i64)>,
+    fifo: bool,
+    wanted_system: Vec<String>,
+    /// Row keys taken: with VisibilityTimeout=0 a received message is
+    /// visible again at once, and a later page could offer it twice.
+    taken: HashSet<String>,
+    /// FIFO groups with a message in flight.
+    blocked: HashSet<String>,
+    out: Vec<ReceivedMessage>,
+}
+
+impl Receive<'_> {
+    fn full(&self) -> bool {
+        self.out.len() >= self.max
+    }
+
+    /// Offers one stored message: drops it when expired, skips it when not
+    /// visible (blocking its FIFO group) or in a blocked group, moves it to
+    /// the dead-letter queue over maxReceiveCount, else takes it.
+    fn offer(&mut self, key: String, mut m: Message) -> Result<(), AwsError> {
+        if self.taken.contains(&key) {
+            return Ok(());
+        }
+        if m.sent + self.retention <= self.now {
+            remove_message(&key, &m);
+            return Ok(());
+        }
+        if m.visible_at > self.now {
+            if self.fifo {
+                self.blocked.extend(m.group_id.clone());
+            }
+            return Ok(());
+        }
+        if self.fifo
+            && let Some(g) = &m.group_id
+            && self.blocked.contains(g)
+        {
+            return Ok(());
+        }
+        if let Some((target, max_receives)) = &self.redrive
+            && m.receive_count >= *max_receives as u64
+            && move_to_dlq(self.ctx, self.q, target, &key, &m)?
+        {
+            return Ok(());
+        }
+        let before_visible_at = m.visible_at;
+        m.receive_count += 1;
+        m.first_receive.get_or_insert(self.now);
+        m.visible_at = self.now + self.visibility as f64;
+        m.token = ids::alnum(12);
+        let order = keys::last(&key);
+        store_message(&self.q.name, order, &m, Some(before_visible_at))?;
+        let selected: Attributes = m
+            .attributes
+            .iter()
+            .filter(|(n, _)| attribute_selected(n, &self.input.message_attribute_names))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        let attributes = system_attributes(&m, &self.wanted_system);
+        self.out.push(ReceivedMessage {
+            receipt_handle: receipt_handle(&self.q.name, order, &m.token),
+            message_id: m.id,
+            md5_of_body: m.md5_body,
+            body: m.body,
+            attributes,
+            md5_of_message_attributes: md5_of_attributes(&selected),
+            message_attributes: selected,
+        });
+        self.taken.insert(key);
+        Ok(())
+    }
+}
 
 /// One pass over the queue: takes up to `max` receivable messages, moving
 /// those over maxReceiveCount to the dead-letter queue and dropping expired
@@ -538,38 +617,78 @@ fn receive_once(
     visibility: i64,
 ) -> Result<Vec<ReceivedMessage>, AwsError> {
     let now = time::now();
-    let retention = q.attr_i64("MessageRetentionPeriod", 345_600) as f64;
-    let redrive = q
-        .attributes
-        .get("RedrivePolicy")
-        .and_then(|p| parse_redrive(p));
-    let fifo = q.fifo();
+    let mut r = Receive {
+        ctx,
+        q,
+        input,
+        max,
+        visibility,
+        now,
+        retention: q.attr_i64("MessageRetentionPeriod", 345_600) as f64,
+        redrive: q
+            .attributes
+            .get("RedrivePolicy")
+            .and_then(|p| parse_redrive(p)),
+        fifo: q.fifo(),
+        wanted_system: input
+            .attribute_names
+            .iter()
+            .chain(&input.message_system_attribute_names)
+            .cloned()
+            .collect(),
+        taken: HashSet::new(),
+        blocked: HashSet::new(),
+        out: Vec::new(),
+    };
     let prefix = keys::prefix(&[&q.name]);
-    // FIFO queues are read whole (a group with a message in flight is
-    // blocked); standard queues through the visibility index, a page at a
-    // time, so a receive reads (and conflicts with) only the messages that
-    // are visible now.
+    if r.fifo {
+        // FIFO queues are read whole: a group with a message in flight is
+        // blocked, wherever that message sits.
+        let rows = MESSAGES.scan(&Scan::prefix(prefix))?;
+        for (_, m) in &rows {
+            if m.visible_at > now && m.receive_count > 0 {
+                r.blocked.extend(m.group_id.clone());
+            }
+        }
+        for (key, m) in rows {
+            if r.full() {
+                break;
+            }
+            r.offer(key, m)?;
+        }
+        return Ok(r.out);
+    }
+    // Standard queues through the visibility index, and only as far as the
+    // receive needs: the first page is `max` entries, so a receive reads
+    // (and conflicts with) no more than the messages it takes, and decodes
+    // only those.
     let visible_before = keys::join(&[&q.name, &keys::u64((now * 1_000_000.0) as u64 + 1)]);
-    let page = |after: Option<String>| -> Result<VisiblePage, AwsError> {
+    let mut after: Option<String> = None;
+    let mut limit = max as u32;
+    loop {
         let mut scan = Scan::prefix(prefix.clone())
             .to(visible_before.clone())
-            .limit(PAGE);
-        if let Some(a) = after {
+            .limit(limit);
+        if let Some(a) = after.take() {
             scan = scan.start_after(a);
         }
         let index = BY_VISIBILITY.scan(&scan)?;
-        let n = index.len();
-        let last = index.last().map(|(k, _)| k.clone());
-        let mut rows = Vec::with_capacity(n);
+        let more = index.len() == limit as usize;
+        after = index.last().map(|(k, _)| k.clone());
         for (vkey, ()) in index {
-            let parts = keys::split(&vkey);
-            let order = parts.last().copied().unwrap_or_default();
+            if r.full() {
+                break;
+            }
+            let order = keys::last(&vkey);
             let key = keys::join(&[&q.name, order]);
+            if r.taken.contains(&key) {
+                continue;
+            }
             match MESSAGES.get(&key)? {
                 // Only the entry for the message's current visibility: a
                 // stale one would offer (or dead-letter) the message twice.
                 Some(m) if visibility_key(&q.name, m.visible_at, order) == vkey => {
-                    rows.push((key, m))
+                    r.offer(key, m)?
                 }
                 // An entry without its message, or a stale one: drop it.
                 _ => {
@@ -577,95 +696,11 @@ fn receive_once(
                 }
             }
         }
-        Ok((rows, last, n))
-    };
-    let (mut rows, mut last_index, mut page_len) = if fifo {
-        let rows = MESSAGES.scan(&Scan::prefix(prefix.clone()))?;
-        let n = rows.len();
-        (rows, None, n)
-    } else {
-        page(None)?
-    };
-    let mut blocked: HashSet<String> = HashSet::new();
-    if fifo {
-        for (_, m) in &rows {
-            if m.visible_at > now && m.receive_count > 0 {
-                blocked.extend(m.group_id.clone());
-            }
+        if r.full() || !more {
+            return Ok(r.out);
         }
+        limit = PAGE;
     }
-    let mut out = Vec::new();
-    let wanted_system: Vec<String> = input
-        .attribute_names
-        .iter()
-        .chain(&input.message_system_attribute_names)
-        .cloned()
-        .collect();
-    // With VisibilityTimeout=0 a received message is visible again at once,
-    // and a later page could offer it twice.
-    let mut taken: HashSet<String> = HashSet::new();
-    'pages: loop {
-        for (key, mut m) in std::mem::take(&mut rows) {
-            if out.len() >= max {
-                break 'pages;
-            }
-            if taken.contains(&key) {
-                continue;
-            }
-            if m.sent + retention <= now {
-                remove_message(&key, &m);
-                continue;
-            }
-            if m.visible_at > now {
-                if fifo {
-                    blocked.extend(m.group_id.clone());
-                }
-                continue;
-            }
-            if fifo
-                && let Some(g) = &m.group_id
-                && blocked.contains(g)
-            {
-                continue;
-            }
-            if let Some((target, max_receives)) = &redrive
-                && m.receive_count >= *max_receives as u64
-                && move_to_dlq(ctx, q, target, &key, &m)?
-            {
-                continue;
-            }
-            let before = m.clone();
-            m.receive_count += 1;
-            m.first_receive.get_or_insert(now);
-            m.visible_at = now + visibility as f64;
-            m.token = ids::alnum(12);
-            let order = keys::last(&key).to_string();
-            store_message(&q.name, &order, &m, Some(&before))?;
-            taken.insert(key.clone());
-            let selected: Attributes = m
-                .attributes
-                .iter()
-                .filter(|(n, _)| attribute_selected(n, &input.message_attribute_names))
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect();
-            out.push(ReceivedMessage {
-                message_id: m.id.clone(),
-                receipt_handle: receipt_handle(&q.name, &order, &m.token),
-                md5_of_body: m.md5_body.clone(),
-                body: m.body.clone(),
-                attributes: system_attributes(&m, &wanted_system),
-                md5_of_message_attributes: md5_of_attributes(&selected),
-                message_attributes: selected,
-            });
-        }
-        match last_index.take() {
-            Some(last) if !fifo && page_len == PAGE as usize && out.len() < max => {
-                (rows, last_index, page_len) = page(Some(last))?;
-            }
-            _ => break,
-        }
-    }
-    Ok(out)
 }
 
 /// Moves a message to the dead-letter queue named by `target` (an ARN in
@@ -710,10 +745,19 @@ pub fn enqueue_moved(mut dlq: Queue, mut moved: Message) -> Result<(), AwsError>
     Ok(())
 }
 
+/// A receive's answer: what this request took, or what the retry after a
+/// long-poll wait answered (already JSON).
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum ReceiveOutput {
+    Taken(ReceiveMessageResult),
+    Retried(serde_json::Value),
+}
+
 pub fn receive_message(
     ctx: &Context,
     input: ReceiveMessageRequest,
-) -> Result<serde_json::Value, AwsError> {
+) -> Result<ReceiveOutput, AwsError> {
     let q = load(&input.queue_url)?;
     let max = input.max_number_of_messages.unwrap_or(1);
     if !(1..=10).contains(&max) {
@@ -742,7 +786,7 @@ pub fn receive_message(
     }
     let messages = receive_once(ctx, &q, &input, max as usize, visibility)?;
     if !messages.is_empty() || wait == 0 {
-        return to_json(ReceiveMessageResult { messages });
+        return Ok(ReceiveOutput::Taken(ReceiveMessageResult { messages }));
     }
     // Long polling. After a wait the request is in a new store unit that
     // could no longer be re-run on a conflict, so each retry is a fresh
@@ -762,7 +806,9 @@ pub fn receive_message(
     loop {
         let left = deadline - time::now();
         if left <= 0.0 {
-            return Ok(serde_json::json!({}));
+            return Ok(ReceiveOutput::Taken(ReceiveMessageResult {
+                messages: Vec::new(),
+            }));
         }
         // Wake on a send, or at the latest every half second (delayed or
         // in-flight messages becoming visible).
@@ -772,13 +818,9 @@ pub fn receive_message(
                 |e| AwsError::internal(format!("unexpected ReceiveMessage output: {e}")),
             )?;
         if out["Messages"].as_array().is_some_and(|m| !m.is_empty()) {
-            return Ok(out);
+            return Ok(ReceiveOutput::Retried(out));
         }
     }
-}
-
-fn to_json(v: impl Serialize) -> Result<serde_json::Value, AwsError> {
-    serde_json::to_value(v).map_err(|e| AwsError::internal(format!("cannot encode output: {e}")))
 }
 
 // ---- delete and visibility ----
@@ -881,9 +923,9 @@ fn change_one(q: &Queue, handle: &str, timeout: i64) -> Result<(), AwsError> {
     let now = time::now();
     match by_handle(q, handle)? {
         Some((key, mut m)) if m.visible_at > now && m.receive_count > 0 => {
-            let before = m.clone();
+            let before = m.visible_at;
             m.visible_at = now + timeout as f64;
-            store_message(&q.name, keys::last(&key), &m, Some(&before))?;
+            store_message(&q.name, keys::last(&key), &m, Some(before))?;
             Ok(())
         }
         _ => Err(AwsError::new(

@@ -1,0 +1,13 @@
+-- Lambda Invoke (RequestResponse) of a warm python echo function; FUNCTION_NAME comes from the environment.
+-- The wire request boto3 sends (any SigV4-looking Authorization is accepted).
+local function auth(svc)
+  return "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/" .. svc ..
+    "/aws4_request, SignedHeaders=host;x-amz-date, Signature=" .. string.rep("0", 64)
+end
+wrk.headers["X-Amz-Date"] = "20260101T000000Z"
+wrk.headers["User-Agent"] = "Boto3/1.35.0 md/Botocore#1.35.0 bench/wrk"
+wrk.headers["Authorization"] = auth("lambda")
+wrk.method = "POST"
+wrk.path = "/2015-03-31/functions/" .. os.getenv("FUNCTION_NAME") .. "/invocations"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"k": 1}'
