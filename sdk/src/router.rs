@@ -219,6 +219,32 @@ impl Router {
         self
     }
 
+    /// Registers the handler of a model operation that reads the request's
+    /// JSON text itself, for inputs too large to hold both as text and as a
+    /// parsed tree (DynamoDB's 16 MB BatchWriteItem): the handler can borrow
+    /// from the text and parse one part at a time.
+    pub fn op_text<Out, F>(mut self, operation: &'static str, handler: F) -> Self
+    where
+        Out: Serialize,
+        F: Fn(&Context, &str) -> Result<Out, AwsError> + Send + Sync + 'static,
+    {
+        let wrapped = move |ctx: &Context, input_json: String| -> Result<String, OpError> {
+            let text = if input_json.trim().is_empty() {
+                "{}"
+            } else {
+                &input_json
+            };
+            let output = handler(ctx, text).map_err(OpError::Aws)?;
+            serde_json::to_string(&output).map_err(|e| {
+                OpError::Aws(AwsError::internal(format!(
+                    "Could not serialize the output of {operation}: {e}"
+                )))
+            })
+        };
+        self.ops.insert(operation, Box::new(wrapped));
+        self
+    }
+
     /// Registers an operation on a resource that may live in another
     /// account or region: when `owner` names that place (from the request's
     /// JSON), the request is served there, by this same plugin through
@@ -559,6 +585,20 @@ mod tests {
         assert_eq!(out, r#"{"Greeting":"hello bob in 123456789012"}"#);
         assert_eq!(router.dispatch(&ctx, "Nop", "").unwrap(), "{}");
         assert_eq!(router.operations(), vec!["Echo", "Nop"]);
+    }
+
+    #[test]
+    fn a_text_handler_gets_the_request_text() {
+        let ctx = Context::for_test("123456789012", "us-east-1");
+        let r = Router::new()
+            .op_text("Echo", |_: &Context, text: &str| {
+                Ok(serde_json::json!({ "Text": text }))
+            })
+            .with_model(JSON_MODEL);
+        let out = r.dispatch(&ctx, "Echo", r#"{"Name":"x"}"#).unwrap();
+        assert_eq!(out, r#"{"Text":"{\"Name\":\"x\"}"}"#);
+        // An empty body is an empty object, as for typed handlers.
+        assert_eq!(r.dispatch(&ctx, "Echo", " ").unwrap(), r#"{"Text":"{}"}"#);
     }
 
     #[test]

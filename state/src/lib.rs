@@ -40,6 +40,7 @@ pub mod backend;
 pub mod blobs;
 pub mod checksum;
 pub mod chunked;
+mod memory;
 mod pending;
 mod redb_store;
 mod versions;

@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
-type Versions = VecDeque<(u64, Option<Arc<[u8]>>)>;
+use crate::redb_store::Value;
+
+type Versions = VecDeque<(u64, Option<Value>)>;
 
 #[derive(Default)]
 pub(crate) struct Pending {
@@ -36,7 +38,7 @@ impl Pending {
         &mut self,
         seq: u64,
         table: &str,
-        writes: impl Iterator<Item = (&'k Vec<u8>, &'k Option<Vec<u8>>)>,
+        writes: impl Iterator<Item = (&'k Vec<u8>, &'k Option<Value>)>,
     ) {
         let name: Arc<str> = match self.tables.get_key_value(table) {
             Some((name, _)) => name.clone(),
@@ -46,7 +48,7 @@ impl Pending {
         for (key, value) in writes {
             t.entry(key.clone())
                 .or_default()
-                .push_back((seq, value.as_deref().map(Arc::from)));
+                .push_back((seq, value.clone()));
             self.log.push_back((seq, name.clone(), key.clone()));
         }
     }
@@ -61,7 +63,7 @@ impl Pending {
         key: &[u8],
     ) -> Option<Option<Vec<u8>>> {
         let versions = self.tables.get(table)?.get(key)?;
-        latest(versions, base, top)
+        latest(versions, base, top).map(|v| v.as_deref().map(<[u8]>::to_vec))
     }
 
     /// Pending entries of [lo, hi) as of `top`, merged under `own` (the
@@ -73,8 +75,8 @@ impl Pending {
         table: &str,
         lo: &[u8],
         hi: Option<&[u8]>,
-        own: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    ) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        own: &BTreeMap<Vec<u8>, Option<Value>>,
+    ) -> BTreeMap<Vec<u8>, Option<Value>> {
         let upper = hi.map_or(Bound::Unbounded, Bound::Excluded);
         let mut merged = BTreeMap::new();
         if let Some(t) = self.tables.get(table) {
@@ -130,13 +132,13 @@ impl Pending {
     }
 }
 
-fn latest(versions: &Versions, base: u64, top: u64) -> Option<Option<Vec<u8>>> {
+fn latest(versions: &Versions, base: u64, top: u64) -> Option<Option<Value>> {
     versions
         .iter()
         .rev()
         .find(|(seq, _)| *seq <= top)
         .filter(|(seq, _)| *seq > base)
-        .map(|(_, value)| value.as_deref().map(<[u8]>::to_vec))
+        .map(|(_, value)| value.clone())
 }
 
 #[cfg(test)]
@@ -146,7 +148,8 @@ mod tests {
     #[test]
     fn versions_by_snapshot_and_pruning() {
         let mut p = Pending::default();
-        let v = |s: &str| Some(s.as_bytes().to_vec());
+        let v = |s: &str| Some(Value::from(s.as_bytes()));
+        let got = |s: &str| Some(Some(s.as_bytes().to_vec()));
         p.add(1, "t", [(&b"k".to_vec(), &v("one"))].into_iter());
         p.add(2, "t", [(&b"k".to_vec(), &None)].into_iter());
         p.add(
@@ -154,13 +157,13 @@ mod tests {
             "t",
             [(&b"k".to_vec(), &v("three")), (&b"z".to_vec(), &v("z"))].into_iter(),
         );
-        assert_eq!(p.get(0, 1, "t", b"k"), Some(v("one")));
+        assert_eq!(p.get(0, 1, "t", b"k"), got("one"));
         assert_eq!(p.get(0, 2, "t", b"k"), Some(None));
-        assert_eq!(p.get(0, 3, "t", b"k"), Some(v("three")));
+        assert_eq!(p.get(0, 3, "t", b"k"), got("three"));
         // redb already holds seq 1 and the snapshot's top is 1: ask redb.
         assert_eq!(p.get(1, 1, "t", b"k"), None);
         assert_eq!(p.get(0, 3, "t", b"nope"), None);
-        let own: BTreeMap<Vec<u8>, Option<Vec<u8>>> =
+        let own: BTreeMap<Vec<u8>, Option<Value>> =
             [(b"a".to_vec(), v("own"))].into_iter().collect();
         let merged = p.overlay(0, 3, "t", b"", None, &own);
         assert_eq!(merged.len(), 3);
@@ -171,7 +174,7 @@ mod tests {
         assert_eq!(p.get(0, 2, "t", b"k"), Some(None));
         p.unregister(0);
         p.prune(2);
-        assert_eq!(p.get(2, 3, "t", b"k"), Some(v("three")));
+        assert_eq!(p.get(2, 3, "t", b"k"), got("three"));
         p.prune(3);
         assert!(p.is_empty());
         assert!(p.tables["t"].is_empty());

@@ -105,10 +105,16 @@ fn table_name(table: &str) -> String {
     format!("t:{table}")
 }
 const META_TABLE: &str = "m:meta";
+/// redb's page cache for an in-memory database (its default, 1 GiB, is for
+/// files).
+const MEMORY_CACHE_BYTES: usize = 4 << 20;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 type Bytes = Vec<u8>;
-type TableWrites = BTreeMap<Bytes, Option<Bytes>>;
+/// A written value: shared with the pending versions (module `pending`), so a
+/// unit's writes are held once between its validation and its landing.
+pub(crate) type Value = Arc<[u8]>;
+type TableWrites = BTreeMap<Bytes, Option<Value>>;
 type WriteSet = Vec<(String, TableWrites)>;
 type Reader = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
@@ -184,8 +190,11 @@ impl RedbDatabase {
             Some(path) => redb::Database::builder()
                 .create(path)
                 .map_err(|e| StateError::Storage(format!("{}: {e}", path.display())))?,
+            // In memory, redb's cache would hold a second copy of pages that
+            // are a memcpy away: keep it small (hot pages of small tables).
             None => redb::Database::builder()
-                .create_with_backend(redb::backends::InMemoryBackend::new())
+                .set_cache_size(MEMORY_CACHE_BYTES)
+                .create_with_backend(crate::memory::SparseMemory::default())
                 .map_err(storage)?,
         };
         let persist = path.is_some();
@@ -362,7 +371,7 @@ fn apply<'a>(
                 };
                 for (key, value) in writes {
                     match value {
-                        Some(v) => t.insert(key.as_slice(), v.as_slice()).map(drop),
+                        Some(v) => t.insert(key.as_slice(), &**v).map(drop),
                         None => t.remove(key.as_slice()).map(drop),
                     }
                     .map_err(storage)?;
@@ -633,7 +642,7 @@ fn walk(
         None => Box::new(std::iter::empty()),
     };
     let own_range = own.range::<[u8], _>((Bound::Included(lo), upper));
-    let mut own_rows: Box<dyn Iterator<Item = (&Bytes, &Option<Bytes>)>> = if reverse {
+    let mut own_rows: Box<dyn Iterator<Item = (&Bytes, &Option<Value>)>> = if reverse {
         Box::new(own_range.rev())
     } else {
         Box::new(own_range)
@@ -699,7 +708,7 @@ impl RedbUnit {
             return Ok(None);
         };
         if let Some(own) = tu.writes.get(key) {
-            return Ok(own.clone());
+            return Ok(own.as_deref().map(<[u8]>::to_vec));
         }
         tu.points.push(key.to_vec());
         let shared = &db.shared;
@@ -716,7 +725,7 @@ impl RedbUnit {
         }
     }
 
-    fn write(&mut self, table: &str, key: Vec<u8>, value: Option<Vec<u8>>) {
+    fn write(&mut self, table: &str, key: Vec<u8>, value: Option<Value>) {
         self.table(table);
         if let Some(t) = self.tables.get_mut(table) {
             t.writes.insert(key, value);
@@ -724,7 +733,7 @@ impl RedbUnit {
     }
 
     pub fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<(), StateError> {
-        self.write(table, key.to_vec(), Some(value.to_vec()));
+        self.write(table, key.to_vec(), Some(Arc::from(value)));
         Ok(())
     }
 

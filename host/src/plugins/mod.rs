@@ -472,6 +472,25 @@ impl Runtime {
             }
         }
         let result = call_entry(&inst.bindings, &mut inst.store, core, &ctx, entry).await;
+        if matches!(result, Ok(Ok(_))) && !self.pool.would_keep(&inst) {
+            // An instance that is not kept (one that grew large) is dropped
+            // before the commit: its linear memory is given back before the
+            // request's writes land in the store.
+            let Ok(Ok(out)) = result else {
+                unreachable!("matched above")
+            };
+            let placeholder = RequestState::new(self.shared.clone(), core.clone(), ctx.clone());
+            let mut req = std::mem::replace(&mut inst.store.data_mut().req, placeholder);
+            drop(inst);
+            return match req.commit_unit().await {
+                Ok(()) => Ok(out),
+                Err(HostTrap::Retry) => {
+                    tokio::task::yield_now().await;
+                    Err(Attempt::Retry)
+                }
+                Err(e) => Err(Attempt::Failed(internal_failure(e.to_string()))),
+            };
+        }
         let trapped = result.is_err();
         let outcome = match result {
             Ok(Ok(out)) => match inst.store.data_mut().req.commit_unit().await {

@@ -83,10 +83,10 @@ pub fn resolve_input(ctx: &Context, operation: &str, input: &mut Value) -> Resul
 }
 
 /// A handler that sees table names where the request had table ARNs.
-pub fn by_name(
+pub fn by_name<Out: 'static>(
     operation: &'static str,
-    handler: fn(&Context, Value) -> Result<Value, AwsError>,
-) -> impl Fn(&Context, Value) -> Result<Value, AwsError> + Send + Sync + 'static {
+    handler: fn(&Context, Value) -> Result<Out, AwsError>,
+) -> impl Fn(&Context, Value) -> Result<Out, AwsError> + Send + Sync + 'static {
     move |ctx: &Context, mut input: Value| {
         resolve_input(ctx, operation, &mut input)?;
         handler(ctx, input)

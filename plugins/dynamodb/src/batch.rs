@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use ministack_sdk::prelude::*;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use std::collections::BTreeMap;
@@ -65,21 +66,56 @@ pub fn batch_get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     Ok(out)
 }
 
-pub fn batch_write_item(_ctx: &Context, mut input: Value) -> Result<Value, AwsError> {
-    // Taken, not cloned: a batch is up to 16 MB.
-    let req = input
-        .get_mut("RequestItems")
-        .and_then(Value::as_object_mut)
-        .map(std::mem::take)
-        .unwrap_or_default();
-    let total: usize = req
-        .values()
-        .map(|r| r.as_array().map_or(0, |k| k.len()))
-        .sum();
+/// BatchWriteItem's input, borrowed from the request's text: a batch is up
+/// to 16 MB, so its write requests are parsed one at a time rather than
+/// held as a tree beside the text.
+#[derive(Deserialize)]
+struct BatchWriteInput<'a> {
+    #[serde(rename = "RequestItems", borrow, default)]
+    request_items: Tables<'a>,
+    #[serde(rename = "ReturnConsumedCapacity", default)]
+    return_consumed_capacity: Option<String>,
+}
+
+/// `RequestItems` in the request's order: (table name or ARN, write requests).
+#[derive(Default)]
+struct Tables<'a>(Vec<(String, Vec<&'a RawValue>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Tables<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Tables<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of table names to write requests")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<Tables<'a>, M::Error> {
+                let mut out = Vec::new();
+                while let Some((name, writes)) = m.next_entry::<String, Vec<&'a RawValue>>()? {
+                    out.push((name, writes));
+                }
+                Ok(Tables(out))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+pub fn batch_write_item(ctx: &Context, text: &str) -> Result<Value, AwsError> {
+    let input: BatchWriteInput = serde_json::from_str(text)
+        .map_err(|e| validation(format!("Invalid input for BatchWriteItem: {e}")))?;
+    let req = &input.request_items.0;
+    let total: usize = req.iter().map(|(_, w)| w.len()).sum();
     if total > 25 {
         return Err(AwsError::validation(format!(
             "1 validation error detected: Value '{{{}}}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
-            req.keys().cloned().collect::<Vec<_>>().join(", ")
+            req.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     if total == 0 {
@@ -87,12 +123,19 @@ pub fn batch_write_item(_ctx: &Context, mut input: Value) -> Result<Value, AwsEr
             "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ));
     }
+    let write_request = |raw: &RawValue| -> Result<Value, AwsError> {
+        serde_json::from_str(raw.get()).map_err(|e| validation(e.to_string()))
+    };
     let none = items::Parsed::default();
     let mut used: BTreeMap<String, Capacity> = BTreeMap::new();
-    for (name, writes) in &req {
-        let t = Tbl::open(name)?;
+    for (name, writes) in req {
+        let name = crate::arns::table_name(ctx, name, "BatchWriteItem")?;
+        let t = Tbl::open(&name)?;
+        // Every key is checked before anything is written (the unit would
+        // drop the writes anyway; this keeps AWS's choice of error).
         let mut seen = BTreeSet::new();
-        for w in writes.as_array().into_iter().flatten() {
+        for raw in writes {
+            let w = write_request(raw)?;
             let key = if let Some(p) = w.get("PutRequest") {
                 let item = crate::db::clean_item(&to_item(&p["Item"], "Item")?)?;
                 t.check_item_key(&item)?
@@ -107,7 +150,8 @@ pub fn batch_write_item(_ctx: &Context, mut input: Value) -> Result<Value, AwsEr
                 return Err(validation("Provided list of item keys contains duplicates"));
             }
         }
-        for w in writes.as_array().into_iter().flatten() {
+        for raw in writes {
+            let w = write_request(raw)?;
             let cap = if let Some(p) = w.get("PutRequest") {
                 let (old, new) = items::put(&t, p, &none)?;
                 Capacity::write(&t, old.as_ref(), Some(&new))
@@ -121,7 +165,8 @@ pub fn batch_write_item(_ctx: &Context, mut input: Value) -> Result<Value, AwsEr
         }
     }
     let mut out = json!({ "UnprocessedItems": {} });
-    capacity::list(&input, &used, None, &mut out);
+    let asked = json!({ "ReturnConsumedCapacity": input.return_consumed_capacity });
+    capacity::list(&asked, &used, None, &mut out);
     Ok(out)
 }
 

@@ -2,6 +2,7 @@
 //! transaction operations share with them.
 
 use ministack_sdk::prelude::*;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::capacity::{self, Capacity};
@@ -294,17 +295,41 @@ pub fn put_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     Ok(out)
 }
 
-pub fn get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+/// GetItem's answer: without a projection the item goes out as stored.
+pub struct GetOutput {
+    head: Value,
+    stored: Option<Box<RawValue>>,
+}
+
+impl Serialize for GetOutput {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let head = self.head.as_object();
+        let len = head.map_or(0, |h| h.len()) + usize::from(self.stored.is_some());
+        let mut m = s.serialize_map(Some(len))?;
+        for (k, v) in head.into_iter().flatten() {
+            m.serialize_entry(k, v)?;
+        }
+        if let Some(item) = &self.stored {
+            m.serialize_entry("Item", item)?;
+        }
+        m.end()
+    }
+}
+
+pub fn get_item(_ctx: &Context, input: Value) -> Result<GetOutput, AwsError> {
     let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
     let p = parse(&input)?;
     let key = t.check_key(&to_item(&input["Key"], "Key")?)?;
     let mut out = json!({});
-    if let Some(item) = t.get(&key) {
-        let item = match &p.projection {
-            Some(paths) => expr::project(&item, paths),
-            None => item,
-        };
-        out["Item"] = Value::Object(item);
+    let mut stored = None;
+    match &p.projection {
+        Some(paths) => {
+            if let Some(item) = t.get(&key) {
+                out["Item"] = Value::Object(expr::project(&item, paths));
+            }
+        }
+        None => stored = t.get_stored(&key),
     }
     capacity::single(
         &input,
@@ -312,7 +337,7 @@ pub fn get_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
         &Capacity::table(read_units(&input)),
         &mut out,
     );
-    Ok(out)
+    Ok(GetOutput { head: out, stored })
 }
 
 pub fn delete(t: &Tbl, input: &Value, p: &Parsed) -> Result<Option<Item>, AwsError> {

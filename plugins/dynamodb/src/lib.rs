@@ -91,10 +91,7 @@ impl Service for DynamoDb {
                 "BatchGetItem",
                 arns::by_name("BatchGetItem", batch::batch_get_item),
             )
-            .op(
-                "BatchWriteItem",
-                arns::by_name("BatchWriteItem", batch::batch_write_item),
-            )
+            .op_text("BatchWriteItem", batch::batch_write_item)
             .op(
                 "TransactGetItems",
                 arns::by_name("TransactGetItems", batch::transact_get_items),

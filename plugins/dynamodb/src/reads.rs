@@ -1,6 +1,7 @@
 //! Query and Scan over the ordered store, on tables and on indexes.
 
 use ministack_sdk::prelude::*;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::capacity::{self, Capacity};
@@ -284,6 +285,37 @@ fn opts(
 /// Data a Query or Scan page reads at most (AWS's 1 MB).
 pub const PAGE_BYTES: usize = 1024 * 1024;
 
+/// A Query or Scan page: its items either parsed (filtered, projected)
+/// or the stored JSON as is.
+pub struct Answer {
+    head: Value,
+    items: Items,
+}
+
+enum Items {
+    None,
+    Parsed(Vec<Item>),
+    Stored(Vec<Box<RawValue>>),
+}
+
+impl Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let head = self.head.as_object();
+        let extra = usize::from(!matches!(self.items, Items::None));
+        let mut m = s.serialize_map(Some(head.map_or(0, |h| h.len()) + extra))?;
+        for (k, v) in head.into_iter().flatten() {
+            m.serialize_entry(k, v)?;
+        }
+        match &self.items {
+            Items::None => {}
+            Items::Parsed(items) => m.serialize_entry("Items", items)?,
+            Items::Stored(items) => m.serialize_entry("Items", items)?,
+        }
+        m.end()
+    }
+}
+
 fn answer(
     input: &Value,
     src: &Source,
@@ -291,7 +323,15 @@ fn answer(
     o: &Opts,
     filter: Option<&Cond>,
     projection: Option<&Vec<expr::Path>>,
-) -> Result<Value, AwsError> {
+) -> Result<Answer, AwsError> {
+    // Nothing looks inside the items: they go out as stored, unparsed. A
+    // stored item's JSON is never shorter than its DynamoDB size, so rows
+    // under 1 MB of JSON cannot reach the page's size cut.
+    let stored_bytes: usize = rows.iter().map(|(_, v)| v.len()).sum();
+    if filter.is_none() && projection.is_none() && !o.full_items && stored_bytes < PAGE_BYTES {
+        return stored_answer(input, src, rows, o);
+    }
+
     let mut scanned = 0;
     let mut read = 0;
     let mut size_cut = false;
@@ -325,32 +365,70 @@ fn answer(
             break;
         }
     }
-    let mut out = json!({ "Count": items.len(), "ScannedCount": scanned });
-    if !o.count_only {
-        let items: Vec<Value> = items
-            .into_iter()
-            .map(|i| {
-                Value::Object(match projection {
+    let mut head = json!({ "Count": items.len(), "ScannedCount": scanned });
+    let items = if o.count_only {
+        Items::None
+    } else {
+        Items::Parsed(
+            items
+                .into_iter()
+                .map(|i| match projection {
                     Some(p) => expr::project(&i, p),
                     None => i,
                 })
-            })
-            .collect();
-        out["Items"] = Value::Array(items);
-    }
+                .collect(),
+        )
+    };
     if (size_cut || (o.limit > 0 && scanned as u32 >= o.limit))
         && let Some(k) = last
     {
-        out["LastEvaluatedKey"] = Value::Object(k);
+        head["LastEvaluatedKey"] = Value::Object(k);
     }
+    consumed(input, src, scanned, &mut head);
+    Ok(Answer { head, items })
+}
+
+/// [`answer`] for items that go out as stored.
+fn stored_answer(
+    input: &Value,
+    src: &Source,
+    rows: Vec<(Vec<u8>, Vec<u8>)>,
+    o: &Opts,
+) -> Result<Answer, AwsError> {
+    // A row that does not decode is skipped, as `answer` skips it.
+    let items: Vec<Box<RawValue>> = rows
+        .into_iter()
+        .filter_map(|(_, v)| RawValue::from_string(String::from_utf8(v).ok()?).ok())
+        .collect();
+    let scanned = items.len();
+    let mut head = json!({ "Count": scanned, "ScannedCount": scanned });
+    if o.limit > 0
+        && scanned as u32 >= o.limit
+        && let Some(item) = items.last()
+        && let Ok(item) = serde_json::from_str::<Item>(item.get())
+    {
+        head["LastEvaluatedKey"] = Value::Object(src.last_key(&item));
+    }
+    consumed(input, src, scanned, &mut head);
+    Ok(Answer {
+        head,
+        items: if o.count_only {
+            Items::None
+        } else {
+            Items::Stored(items)
+        },
+    })
+}
+
+/// Read units: half or one per item read, at least one read's worth.
+fn consumed(input: &Value, src: &Source, scanned: usize, out: &mut Value) {
     let per_read = crate::items::read_units(input);
     let units = (scanned as f64 * per_read).max(per_read);
     let cap = Capacity::read(src.t, src.index.map(|ix| ix.name.as_str()), units);
-    capacity::single(input, &src.t.name, &cap, &mut out);
-    Ok(out)
+    capacity::single(input, &src.t.name, &cap, out);
 }
 
-pub fn query(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn query(_ctx: &Context, input: Value) -> Result<Answer, AwsError> {
     let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
     let index = match str_field(&input, "IndexName") {
         Some(n) => Some(t.index(n)?),
@@ -446,7 +524,7 @@ fn segment_of(key: &[u8], total: u64) -> u64 {
     h % total
 }
 
-pub fn scan(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn scan(_ctx: &Context, input: Value) -> Result<Answer, AwsError> {
     let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
     let index = match str_field(&input, "IndexName") {
         Some(n) => Some(t.index(n)?),
