@@ -200,8 +200,15 @@ fn health(dispatcher: &Dispatcher) -> Value {
         .iter()
         .map(|p| (p.name(), "available"))
         .collect();
+    // Every plugin is available; its code loads on its first call.
+    let loaded: BTreeMap<&str, bool> = registry
+        .plugins
+        .iter()
+        .map(|p| (p.name(), p.is_loaded()))
+        .collect();
     json!({
         "services": services,
+        "loaded": loaded,
         "edition": dispatcher.config().edition,
         "version": dispatcher.config().version,
         "ready_scripts": crate::init_hooks::hooks().ready_summary(),

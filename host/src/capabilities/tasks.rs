@@ -262,7 +262,7 @@ pub struct TaskRegistry {
     next_id: AtomicU64,
     /// Set by [`boot`]: timers and hooks started from `&self`.
     shared: OnceLock<Weak<Shared>>,
-    /// The loaded plugins (boot hooks, `wait-on` targets).
+    /// The enabled plugins (`wait-on` targets).
     plugins: RwLock<Vec<String>>,
 }
 
