@@ -211,7 +211,7 @@ impl Runtime {
                 let t = std::time::Instant::now();
                 let loaded = runtime.open_plugin(&name, entry).await;
                 tracing::debug!(plugin = name, "loaded in {:?}", t.elapsed());
-                (index, name, loaded.map(|p| (p, t.elapsed())))
+                (index, name, loaded.map(|(p, compiled)| (p, compiled, t.elapsed())))
             });
         }
         let mut loaded = Vec::new();
@@ -235,8 +235,8 @@ impl Runtime {
             };
             finished += 1;
             match joined {
-                Ok((index, name, Ok((p, took)))) => {
-                    if p.load_source() == Some(cache::Source::Compiled) {
+                Ok((index, name, Ok((p, compiled, took)))) => {
+                    if compiled {
                         tracing::info!(
                             "compiling plugins {finished}/{total}: {name} in {:.1} s (cached for later starts)",
                             took.as_secs_f64()
@@ -268,7 +268,7 @@ impl Runtime {
         previous: Option<Arc<PluginCore>>,
     ) -> anyhow::Result<Plugin> {
         let previous = previous.filter(|core| core.entry == entry);
-        self.load_plugin(name, entry, previous).await
+        Ok(self.load_plugin(name, entry, previous).await?.0)
     }
 
     /// A plugin at start: from its cached description when there is one,
@@ -276,9 +276,11 @@ impl Runtime {
     /// database already holds a schema version (data of an earlier run,
     /// PERSIST_STATE) is loaded now: its boot hook may have work to resume,
     /// and its data may need migrating.
-    async fn open_plugin(&self, name: &str, entry: PluginEntry) -> anyhow::Result<Plugin> {
+    /// Also says whether the plugin was compiled now (a cold cache).
+    async fn open_plugin(&self, name: &str, entry: PluginEntry) -> anyhow::Result<(Plugin, bool)> {
         let Some(described) = self.cache.described(&entry.path) else {
-            return self.load_plugin(name, entry, None).await;
+            let (plugin, source) = self.load_plugin(name, entry, None).await?;
+            return Ok((plugin, source == cache::Source::Compiled));
         };
         let core = self.new_core(name, entry)?;
         let plugin = self.assemble(core, described, None)?;
@@ -287,7 +289,7 @@ impl Runtime {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         }
-        Ok(plugin)
+        Ok((plugin, false))
     }
 
     fn new_core(&self, name: &str, entry: PluginEntry) -> anyhow::Result<Arc<PluginCore>> {
@@ -295,13 +297,14 @@ impl Runtime {
         Ok(Arc::new(PluginCore::new(name, entry, db)))
     }
 
-    /// Loads the wasm, describes it and remembers the description.
+    /// Loads the wasm, describes it and remembers the description; where
+    /// its code came from (kept only when the plugin is in use).
     async fn load_plugin(
         &self,
         name: &str,
         entry: PluginEntry,
         core: Option<Arc<PluginCore>>,
-    ) -> anyhow::Result<Plugin> {
+    ) -> anyhow::Result<(Plugin, cache::Source)> {
         let wasm = std::fs::read(&entry.path)
             .with_context(|| format!("reading {}", entry.path.display()))?;
         let digest = cache::CompileCache::digest(&wasm);
@@ -353,7 +356,7 @@ impl Runtime {
                 .await?;
         }
         self.cache.remember(&path, &described);
-        Ok(plugin)
+        Ok((plugin, load_source))
     }
 
     /// The plugin for what it described, after the checks that need no
