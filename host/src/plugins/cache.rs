@@ -91,7 +91,10 @@ impl CompileCache {
             .map_err(std::io::Error::other)
             .and_then(|bytes| write_atomically(&record, &bytes));
         if let Err(e) = written {
-            tracing::warn!("could not cache the description at {}: {e}", record.display());
+            tracing::warn!(
+                "could not cache the description at {}: {e}",
+                record.display()
+            );
         }
     }
 

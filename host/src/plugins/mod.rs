@@ -211,7 +211,11 @@ impl Runtime {
                 let t = std::time::Instant::now();
                 let loaded = runtime.open_plugin(&name, entry).await;
                 tracing::debug!(plugin = name, "loaded in {:?}", t.elapsed());
-                (index, name, loaded.map(|(p, compiled)| (p, compiled, t.elapsed())))
+                (
+                    index,
+                    name,
+                    loaded.map(|(p, compiled)| (p, compiled, t.elapsed())),
+                )
             });
         }
         let mut loaded = Vec::new();
@@ -369,7 +373,8 @@ impl Runtime {
     ) -> anyhow::Result<Plugin> {
         let name = core.name.as_str();
         for cap in &d.imports {
-            if GRANTED_CAPABILITIES.contains(&cap.as_str()) && !core.entry.capabilities.contains(cap)
+            if GRANTED_CAPABILITIES.contains(&cap.as_str())
+                && !core.entry.capabilities.contains(cap)
             {
                 anyhow::bail!(
                     "{name} imports capability {cap:?}, which plugins.toml does not grant it"
@@ -430,7 +435,12 @@ impl Runtime {
 
     /// Checks the stored data's schema version against the plugin's, and
     /// migrates older data; records the version on first use.
-    async fn check_schema(&self, code: &Code, core: &Arc<PluginCore>, want: u32) -> anyhow::Result<()> {
+    async fn check_schema(
+        &self,
+        code: &Code,
+        core: &Arc<PluginCore>,
+        want: u32,
+    ) -> anyhow::Result<()> {
         match core.db.schema_version()? {
             Some(stored) if stored > want => anyhow::bail!(
                 "its stored data has schema version {stored}, newer than this plugin's {want}; \
@@ -506,10 +516,13 @@ impl Runtime {
                 anyhow::Ok(code)
             })
             .await;
-        let code = loaded.map_err(|e| {
-            internal_failure(format!("loading plugin {}: {e:#}", plugin.name()))
-        })?;
-        tracing::debug!(plugin = plugin.name(), "loaded on first use in {:?}", t.elapsed());
+        let code = loaded
+            .map_err(|e| internal_failure(format!("loading plugin {}: {e:#}", plugin.name())))?;
+        tracing::debug!(
+            plugin = plugin.name(),
+            "loaded on first use in {:?}",
+            t.elapsed()
+        );
         Ok(code)
     }
 
