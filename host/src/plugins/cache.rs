@@ -44,11 +44,14 @@ pub struct Described {
     pub capabilities: Vec<String>,
     /// Capability interfaces (`ministack:plugin/<cap>`) the component imports.
     pub imports: Vec<String>,
+    /// Kept in a file of its own, as the plugin gave it: no JSON string
+    /// to unescape at start.
+    #[serde(skip)]
     pub model_json: String,
 }
 
 /// Bump when [`Described`] or what the host derives from it changes.
-const DESCRIBED_FORMAT: u32 = 1;
+const DESCRIBED_FORMAT: u32 = 2;
 
 impl CompileCache {
     pub fn new(engine: &Engine, dir: PathBuf) -> Self {
@@ -73,12 +76,21 @@ impl CompileCache {
     pub fn described(&self, path: &Path) -> Option<Described> {
         let record = self.record_path(path)?;
         let text = std::fs::read(&record).ok()?;
-        let described: Described = serde_json::from_slice(&text)
+        let mut described: Described = serde_json::from_slice(&text)
             .inspect_err(|e| tracing::debug!("ignoring {}: {e}", record.display()))
             .ok()?;
-        self.artifact(&described.digest)
-            .exists()
-            .then_some(described)
+        if !self.artifact(&described.digest).exists() {
+            return None;
+        }
+        described.model_json = std::fs::read_to_string(self.model_path(&described.digest)).ok()?;
+        Some(described)
+    }
+
+    /// `describe/<wasm digest>.model.json`: the model a wasm describes.
+    fn model_path(&self, digest: &str) -> PathBuf {
+        self.dir
+            .join("describe")
+            .join(format!("{digest}.model.json"))
     }
 
     /// Stores what the wasm at `path` described (best effort: a start
@@ -87,8 +99,10 @@ impl CompileCache {
         let Some(record) = self.record_path(path) else {
             return;
         };
-        let written = serde_json::to_vec(described)
-            .map_err(std::io::Error::other)
+        // The model first: a record is only found with its model beside it.
+        let model = self.model_path(&described.digest);
+        let written = write_atomically(&model, described.model_json.as_bytes())
+            .and_then(|()| serde_json::to_vec(described).map_err(std::io::Error::other))
             .and_then(|bytes| write_atomically(&record, &bytes));
         if let Err(e) = written {
             tracing::warn!(
@@ -123,6 +137,9 @@ impl CompileCache {
     /// reading the wasm; `None` when it is not cached.
     pub fn load_digest(&self, engine: &Engine, digest: &str) -> Option<Component> {
         let path = self.artifact(digest);
+        if !path.exists() {
+            return None;
+        }
         // SAFETY: as in `load`.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(c) => Some(c),
