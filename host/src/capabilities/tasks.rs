@@ -444,20 +444,25 @@ fn resume(shared: &Arc<Shared>, name: &str) {
     }
 }
 
+/// The context of a boot hook: the default account and region.
+pub fn start_context(shared: &Shared) -> CallContext {
+    CallContext {
+        account: shared.config.default_account.clone(),
+        region: shared.config.default_region.clone(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        access_key_id: String::new(),
+        caller_arn: String::new(),
+        depth: 0,
+        endpoint: None,
+    }
+}
+
 /// `on-task("ministack:start", "")` of a plugin, in the default account and
 /// region, in the background.
 pub fn start_hook(shared: &Arc<Shared>, plugin: &str) {
     let (shared, plugin) = (shared.clone(), plugin.to_string());
     tokio::spawn(async move {
-        let ctx = CallContext {
-            account: shared.config.default_account.clone(),
-            region: shared.config.default_region.clone(),
-            request_id: uuid::Uuid::new_v4().to_string(),
-            access_key_id: String::new(),
-            caller_arn: String::new(),
-            depth: 0,
-            endpoint: None,
-        };
+        let ctx = start_context(&shared);
         if let Err(e) = shared.run_task(&plugin, ctx, START_TASK, "", None).await {
             tracing::warn!(plugin, "boot hook failed: {} {}", e.code, e.message);
         }

@@ -269,11 +269,35 @@ impl Dispatcher {
     }
 
     /// Loads the plugin's code if it is not loaded yet (a warm start loads
-    /// a plugin on its first call), then runs its boot hook.
+    /// a plugin on its first call), then runs its boot hook before that
+    /// call: the hook resumes work of data from before, which the call has
+    /// not touched yet.
     async fn loaded(&self, plugin: &Plugin) -> Result<(), AwsError> {
-        if !plugin.is_loaded() {
-            self.runtime.load(plugin).await?;
-            self.boot_hook(plugin.name());
+        if plugin.is_loaded() {
+            return Ok(());
+        }
+        self.runtime.load(plugin).await?;
+        if !self
+            .hooked
+            .lock()
+            .unwrap()
+            .insert(plugin.name().to_string())
+        {
+            return Ok(());
+        }
+        let ctx = crate::capabilities::tasks::start_context(self.shared());
+        let hook = Entry::Task {
+            name: crate::capabilities::tasks::START_TASK,
+            payload: "",
+            id: None,
+        };
+        if let Err(e) = self.runtime.run(plugin, ctx, hook, &[]).await {
+            tracing::warn!(
+                plugin = plugin.name(),
+                "boot hook failed: {} {}",
+                e.code,
+                e.message
+            );
         }
         Ok(())
     }
