@@ -200,8 +200,15 @@ fn health(dispatcher: &Dispatcher) -> Value {
         .iter()
         .map(|p| (p.name(), "available"))
         .collect();
+    // Every plugin is available; its code loads on its first call.
+    let loaded: BTreeMap<&str, bool> = registry
+        .plugins
+        .iter()
+        .map(|p| (p.name(), p.is_loaded()))
+        .collect();
     json!({
         "services": services,
+        "loaded": loaded,
         "edition": dispatcher.config().edition,
         "version": dispatcher.config().version,
         "ready_scripts": crate::init_hooks::hooks().ready_summary(),
@@ -234,6 +241,8 @@ async fn resource_types(
 
 async fn plugins(dispatcher: &Dispatcher) -> Value {
     let registry = dispatcher.registry();
+    // Before the resource types, which are asked of the plugin (loading it).
+    let loaded: Vec<bool> = registry.plugins.iter().map(|p| p.is_loaded()).collect();
     let mut types = Vec::new();
     for p in &registry.plugins {
         types.push(resource_types(dispatcher, p).await);
@@ -242,7 +251,8 @@ async fn plugins(dispatcher: &Dispatcher) -> Value {
         .plugins
         .iter()
         .zip(types)
-        .map(|(p, types)| {
+        .zip(loaded)
+        .map(|((p, types), loaded)| {
             let meta = p.model.metadata();
             let modelled: Vec<&str> = p.model.operation_names().collect();
             let missing: Vec<&str> = modelled
@@ -261,10 +271,11 @@ async fn plugins(dispatcher: &Dispatcher) -> Value {
                 "not_implemented": missing,
                 "capabilities": p.core.entry.capabilities,
                 "declared_capabilities": p.description.capabilities,
-                "loaded_from": match p.load_source {
+                "loaded": loaded,
+                "loaded_from": p.load_source().map(|s| match s {
                     crate::plugins::cache::Source::Cache => "cache",
                     crate::plugins::cache::Source::Compiled => "compiled",
-                },
+                }),
                 "memory_mb": p.core.entry.memory_mb,
                 "timeout_ms": p.core.entry.timeout_ms,
                 // Proves read-only requests stay read-only (docs/performance.md).

@@ -65,6 +65,13 @@ fn main() -> anyhow::Result<()> {
             names.len(),
             names.join(", ")
         );
+        // Opening the plugins parsed their descriptions on several threads:
+        // hand the freed parse buffers back rather than keep them resident.
+        // SAFETY: malloc_trim only releases free memory of glibc's heaps.
+        #[cfg(target_env = "gnu")]
+        unsafe {
+            libc::malloc_trim(0);
+        }
         let gateway = Arc::new(gateway::Gateway::new(dispatcher.clone()));
         // start.d then ready.d, while the gateway already answers them.
         tokio::spawn(async move {

@@ -46,7 +46,8 @@ use crate::bindings::ministack::plugin::tasks as wit;
 /// The host table (in each plugin's database) holding its scheduled tasks,
 /// task id → [`TaskRecord`] JSON.
 pub const TASKS_TABLE: &str = "__tasks";
-/// The boot hook: `on-task(START_TASK, "")` after start and after a reset.
+/// The boot hook: `on-task(START_TASK, "")` once the plugin is loaded
+/// after a start, and again after a reset.
 pub const START_TASK: &str = "ministack:start";
 /// Rows read per scan when the host walks a table.
 const PAGE: u32 = 512;
@@ -261,7 +262,7 @@ pub struct TaskRegistry {
     next_id: AtomicU64,
     /// Set by [`boot`]: timers and hooks started from `&self`.
     shared: OnceLock<Weak<Shared>>,
-    /// The loaded plugins (boot hooks, `wait-on` targets).
+    /// The enabled plugins (`wait-on` targets).
     plugins: RwLock<Vec<String>>,
 }
 
@@ -330,13 +331,6 @@ impl TaskRegistry {
     pub fn cancel_all(&self) {
         for (_, h) in self.scheduled.lock().unwrap().drain() {
             h.abort();
-        }
-    }
-
-    /// Runs the boot hook again after a reset (of one plugin or of all).
-    pub fn after_reset(&self, only: Option<&str>) {
-        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
-            start_hooks(&shared, only);
         }
     }
 
@@ -410,18 +404,18 @@ async fn forget(db: &Arc<Database>, id: &str) {
     }
 }
 
-/// After the plugins are loaded: arms every stored task (late ones run at
-/// once) and runs each plugin's boot hook.
+/// After the plugins are opened: arms every stored task (late ones run at
+/// once; a plugin not loaded yet loads when its first one fires). The boot
+/// hooks are the dispatcher's: each runs once its plugin is loaded.
 pub fn boot(shared: &Arc<Shared>, plugins: Vec<String>) {
     let _ = shared.tasks.shared.set(Arc::downgrade(shared));
     for name in &plugins {
         resume(shared, name);
     }
     *shared.tasks.plugins.write().unwrap() = plugins;
-    start_hooks(shared, None);
 }
 
-/// A plugin loaded after the start (hot reload of a new file): the same as
+/// A plugin added after the start (hot reload of a new file): the same as
 /// [`boot`] for it. A reloaded plugin keeps its armed timers.
 pub fn plugin_added(shared: &Arc<Shared>, name: &str) {
     if shared.tasks.is_loaded(name) {
@@ -429,7 +423,6 @@ pub fn plugin_added(shared: &Arc<Shared>, name: &str) {
     }
     resume(shared, name);
     shared.tasks.plugins.write().unwrap().push(name.to_string());
-    start_hooks(shared, Some(name));
 }
 
 /// Arms a plugin's stored tasks.
@@ -451,30 +444,29 @@ fn resume(shared: &Arc<Shared>, name: &str) {
     }
 }
 
-/// `on-task("ministack:start", "")` of each plugin (or of `only`), in the
-/// default account and region, in the background.
-fn start_hooks(shared: &Arc<Shared>, only: Option<&str>) {
-    let plugins = shared.tasks.plugins.read().unwrap().clone();
-    for plugin in plugins {
-        if only.is_some_and(|o| o != plugin) {
-            continue;
-        }
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let ctx = CallContext {
-                account: shared.config.default_account.clone(),
-                region: shared.config.default_region.clone(),
-                request_id: uuid::Uuid::new_v4().to_string(),
-                access_key_id: String::new(),
-                caller_arn: String::new(),
-                depth: 0,
-                endpoint: None,
-            };
-            if let Err(e) = shared.run_task(&plugin, ctx, START_TASK, "", None).await {
-                tracing::warn!(plugin, "boot hook failed: {} {}", e.code, e.message);
-            }
-        });
+/// The context of a boot hook: the default account and region.
+pub fn start_context(shared: &Shared) -> CallContext {
+    CallContext {
+        account: shared.config.default_account.clone(),
+        region: shared.config.default_region.clone(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        access_key_id: String::new(),
+        caller_arn: String::new(),
+        depth: 0,
+        endpoint: None,
     }
+}
+
+/// `on-task("ministack:start", "")` of a plugin, in the default account and
+/// region, in the background.
+pub fn start_hook(shared: &Arc<Shared>, plugin: &str) {
+    let (shared, plugin) = (shared.clone(), plugin.to_string());
+    tokio::spawn(async move {
+        let ctx = start_context(&shared);
+        if let Err(e) = shared.run_task(&plugin, ctx, START_TASK, "", None).await {
+            tracing::warn!(plugin, "boot hook failed: {} {}", e.code, e.message);
+        }
+    });
 }
 
 // ---- the WIT interface ----

@@ -16,8 +16,8 @@ pub mod handoff;
 mod watch;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock, Weak};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use anyhow::Context as _;
 use ministack_protocol::AwsError;
@@ -158,6 +158,9 @@ pub struct Dispatcher {
     registry: RwLock<Arc<Registry>>,
     /// One reload at a time (the endpoint and the PLUGINS_DIR watcher).
     reloading: tokio::sync::Mutex<()>,
+    /// Plugins whose boot hook has run since the start or the last reset
+    /// (it runs once the plugin is loaded: [`Dispatcher::loaded`]).
+    hooked: Mutex<HashSet<String>>,
 }
 
 /// What a reload did: the plugins swapped in, and those that failed to
@@ -182,6 +185,7 @@ impl Dispatcher {
             runtime: runtime.clone(),
             registry: RwLock::new(Arc::new(Registry::new(Vec::new()))),
             reloading: tokio::sync::Mutex::new(()),
+            hooked: Mutex::new(HashSet::new()),
         });
         // Before loading: a migration may already call other services.
         let calls: Weak<dyn Calls> = Arc::downgrade(&dispatcher) as Weak<dyn Calls>;
@@ -191,6 +195,11 @@ impl Dispatcher {
         *dispatcher.registry.write().unwrap() = Arc::new(Registry::new(plugins));
         crate::capabilities::tasks::boot(&runtime.shared, names);
         crate::capabilities::metrics::spawn_flusher(&runtime.shared);
+        for p in &dispatcher.registry().plugins {
+            if p.is_loaded() {
+                dispatcher.boot_hook(p.name());
+            }
+        }
         if let Some(dir) = dispatcher.config().plugins_dir.clone()
             && dispatcher.config().plugins_watch_ms > 0
         {
@@ -250,10 +259,55 @@ impl Dispatcher {
             }
             *registry = Arc::new(Registry::new(plugins));
         }
+        let registry = self.registry();
         for name in &report.reloaded {
             crate::capabilities::tasks::plugin_added(self.shared(), name);
+            if registry.by_name.get(name).is_some_and(|p| p.is_loaded()) {
+                self.boot_hook(name);
+            }
         }
         Ok(report)
+    }
+
+    /// Loads the plugin's code if it is not loaded yet (a warm start loads
+    /// a plugin on its first call), then runs its boot hook before that
+    /// call: the hook resumes work of data from before, which the call has
+    /// not touched yet.
+    async fn loaded(&self, plugin: &Plugin) -> Result<(), AwsError> {
+        if plugin.is_loaded() {
+            return Ok(());
+        }
+        self.runtime.load(plugin).await?;
+        if !self
+            .hooked
+            .lock()
+            .unwrap()
+            .insert(plugin.name().to_string())
+        {
+            return Ok(());
+        }
+        let ctx = crate::capabilities::tasks::start_context(self.shared());
+        let hook = Entry::Task {
+            name: crate::capabilities::tasks::START_TASK,
+            payload: "",
+            id: None,
+        };
+        if let Err(e) = self.runtime.run(plugin, ctx, hook, &[]).await {
+            tracing::warn!(
+                plugin = plugin.name(),
+                "boot hook failed: {} {}",
+                e.code,
+                e.message
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs the plugin's boot hook, unless it ran since the start or reset.
+    fn boot_hook(&self, name: &str) {
+        if self.hooked.lock().unwrap().insert(name.to_string()) {
+            crate::capabilities::tasks::start_hook(self.shared(), name);
+        }
     }
 
     /// The plugins loaded now. A request keeps the snapshot it began with.
@@ -310,6 +364,7 @@ impl Dispatcher {
             }
             _ => (Cow::Borrowed(call.input_json), call.blobs, None),
         };
+        self.loaded(&plugin).await?;
         let ctx = context(self.config(), call.caller, call.request_id);
         let entry = Entry::Handle {
             operation: call.operation,
@@ -347,6 +402,7 @@ impl Dispatcher {
         request_id: &str,
         request: &RawRequest,
     ) -> Result<crate::bindings::HttpResponse, AwsError> {
+        self.loaded(plugin).await?;
         let ctx = context(self.config(), Caller::Client(caller), request_id);
         match self
             .runtime
@@ -371,6 +427,7 @@ impl Dispatcher {
         let Some(plugin) = self.registry().by_name.get(plugin).cloned() else {
             return Ok(());
         };
+        self.loaded(&plugin).await?;
         self.runtime
             .run(&plugin, ctx, Entry::Task { name, payload, id }, &[])
             .await
@@ -389,7 +446,10 @@ impl Dispatcher {
                 shared.blobs.reset(Some(name))?;
                 shared.metrics.clear(Some(name));
                 plugin.core.bump_commit_seq();
-                shared.tasks.after_reset(Some(name));
+                self.hooked.lock().unwrap().remove(name);
+                if plugin.is_loaded() {
+                    self.boot_hook(name);
+                }
             }
             None => {
                 shared.tasks.cancel_all();
@@ -397,13 +457,25 @@ impl Dispatcher {
                 shared.blobs.reset(None)?;
                 shared.identity.clear();
                 shared.metrics.clear(None);
+                self.hooked.lock().unwrap().clear();
+                // A plugin not loaded yet records its version and runs its
+                // boot hook when it loads, as after a start.
                 for p in &registry.plugins {
-                    p.core.db.set_schema_version(p.description.schema_version)?;
                     p.core.bump_commit_seq();
+                    if p.is_loaded() {
+                        p.core.db.set_schema_version(p.description.schema_version)?;
+                        self.boot_hook(p.name());
+                    }
                 }
-                shared.tasks.after_reset(None);
                 // Back to the memory of a fresh start.
                 self.runtime.drop_idle_instances();
+                // The emptied databases' rows are free in glibc's heaps:
+                // give the pages back.
+                // SAFETY: malloc_trim only releases free memory of glibc's heaps.
+                #[cfg(target_env = "gnu")]
+                unsafe {
+                    libc::malloc_trim(0);
+                }
             }
         }
         Ok(())

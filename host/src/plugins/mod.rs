@@ -12,7 +12,7 @@ pub mod engine;
 pub mod pool;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -53,13 +53,16 @@ pub struct Description {
     pub capabilities: Vec<String>,
 }
 
-/// A loaded plugin.
+/// An enabled plugin: what it described, and its code once loaded (on its
+/// first call when the description came from the cache).
 pub struct Plugin {
     pub core: Arc<PluginCore>,
     pub description: Description,
     pub model: ServiceModel,
-    code: Code,
-    pub load_source: cache::Source,
+    code: tokio::sync::OnceCell<Code>,
+    /// sha256 of the wasm described: which precompiled code to load.
+    digest: String,
+    load_source: OnceLock<cache::Source>,
 }
 
 /// One load of a plugin's component: instances of different loads (a hot
@@ -75,6 +78,16 @@ impl Plugin {
     pub fn name(&self) -> &str {
         &self.core.name
     }
+
+    /// Whether its code is loaded (it has been called since the start).
+    pub fn is_loaded(&self) -> bool {
+        self.code.initialized()
+    }
+
+    /// Where its code came from; `None` while not loaded.
+    pub fn load_source(&self) -> Option<cache::Source> {
+        self.load_source.get().copied()
+    }
 }
 
 /// The host side of every plugin call.
@@ -83,6 +96,7 @@ pub struct Runtime {
     pub engine: Engine,
     linker: Linker<HostState>,
     pool: Arc<pool::InstancePool>,
+    cache: Arc<cache::CompileCache>,
 }
 
 /// What to call in a plugin instance.
@@ -161,7 +175,9 @@ impl Runtime {
             config.max_instances,
         ));
         pool.start_sweeper();
+        let cache = Arc::new(cache::CompileCache::new(&engine, config.cache_dir.clone()));
         Ok(Arc::new(Self {
+            cache,
             shared: Arc::new(Shared::new(
                 config, stores, blobs, identity, docker, processes,
             )),
@@ -179,25 +195,27 @@ impl Runtime {
         self.pool.clear();
     }
 
-    /// Loads plugins side by side (compiling on a cold cache and describing
+    /// Opens plugins side by side (compiling on a cold cache and describing
     /// each is independent work), in the given order; a plugin that fails
-    /// to load is logged and left out.
+    /// to open is logged and left out. A plugin described before (the cache
+    /// holds its description) is not loaded: its code loads on its first
+    /// call, or now when its data is from an earlier run (see [`Self::open_plugin`]).
     pub async fn load_all(
         self: &Arc<Self>,
         entries: Vec<(String, PluginEntry)>,
     ) -> Vec<Arc<Plugin>> {
-        let cache = Arc::new(cache::CompileCache::new(
-            &self.engine,
-            self.config().cache_dir.clone(),
-        ));
         let mut loading = tokio::task::JoinSet::new();
         for (index, (name, entry)) in entries.into_iter().enumerate() {
-            let (runtime, cache) = (self.clone(), cache.clone());
+            let runtime = self.clone();
             loading.spawn(async move {
                 let t = std::time::Instant::now();
-                let loaded = runtime.load_plugin(cache, &name, entry, None).await;
+                let loaded = runtime.open_plugin(&name, entry).await;
                 tracing::debug!(plugin = name, "loaded in {:?}", t.elapsed());
-                (index, name, loaded.map(|p| (p, t.elapsed())))
+                (
+                    index,
+                    name,
+                    loaded.map(|(p, compiled)| (p, compiled, t.elapsed())),
+                )
             });
         }
         let mut loaded = Vec::new();
@@ -221,8 +239,8 @@ impl Runtime {
             };
             finished += 1;
             match joined {
-                Ok((index, name, Ok((p, took)))) => {
-                    if p.load_source == cache::Source::Compiled {
+                Ok((index, name, Ok((p, compiled, took)))) => {
+                    if compiled {
                         tracing::info!(
                             "compiling plugins {finished}/{total}: {name} in {:.1} s (cached for later starts)",
                             took.as_secs_f64()
@@ -253,48 +271,116 @@ impl Runtime {
         entry: PluginEntry,
         previous: Option<Arc<PluginCore>>,
     ) -> anyhow::Result<Plugin> {
-        let cache = Arc::new(cache::CompileCache::new(
-            &self.engine,
-            self.config().cache_dir.clone(),
-        ));
         let previous = previous.filter(|core| core.entry == entry);
-        self.load_plugin(cache, name, entry, previous).await
+        Ok(self.load_plugin(name, entry, previous).await?.0)
     }
 
+    /// A plugin at start: from its cached description when there is one,
+    /// else described now; either way its code is not kept. A plugin whose
+    /// database already holds a schema version (data of an earlier run,
+    /// PERSIST_STATE) is loaded now: its boot hook may have work to resume,
+    /// and its data may need migrating.
+    /// Also says whether the plugin was compiled now (a cold cache).
+    async fn open_plugin(&self, name: &str, entry: PluginEntry) -> anyhow::Result<(Plugin, bool)> {
+        let Some(described) = self.cache.described(&entry.path) else {
+            let (plugin, source) = self.load_plugin(name, entry, None).await?;
+            return Ok((plugin, source == cache::Source::Compiled));
+        };
+        let core = self.new_core(name, entry)?;
+        let plugin = self.assemble(core, described, None)?;
+        if plugin.core.db.schema_version()?.is_some() {
+            self.code(&plugin)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        }
+        Ok((plugin, false))
+    }
+
+    fn new_core(&self, name: &str, entry: PluginEntry) -> anyhow::Result<Arc<PluginCore>> {
+        let db = self.shared.stores.database(name)?;
+        Ok(Arc::new(PluginCore::new(name, entry, db)))
+    }
+
+    /// Loads the wasm, describes it and remembers the description; where
+    /// its code came from (kept only when the plugin is in use).
     async fn load_plugin(
         &self,
-        cache: Arc<cache::CompileCache>,
         name: &str,
         entry: PluginEntry,
         core: Option<Arc<PluginCore>>,
-    ) -> anyhow::Result<Plugin> {
+    ) -> anyhow::Result<(Plugin, cache::Source)> {
         let wasm = std::fs::read(&entry.path)
             .with_context(|| format!("reading {}", entry.path.display()))?;
+        let digest = cache::CompileCache::digest(&wasm);
         // Compiling (a cold cache) is CPU work: keep it off the async workers.
-        let engine = self.engine.clone();
+        let (engine, cache) = (self.engine.clone(), self.cache.clone());
         let (component, load_source) =
             tokio::task::spawn_blocking(move || cache.load(&engine, &wasm)).await??;
-        check_contract(&self.engine, &component, name, &entry)?;
+        let imports = check_contract(&self.engine, &component, name)?;
         let code = Code {
             pre: PluginPre::new(self.linker.instantiate_pre(&component)?)?,
             load: LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         let core = match core {
             Some(core) => core,
-            None => {
-                let db = self.shared.stores.database(name)?;
-                Arc::new(PluginCore::new(name, entry, db))
-            }
+            None => self.new_core(name, entry)?,
         };
         let ctx = CallContext::host(self.config(), "describe");
         let d = match self
-            .run_with_blobs(&code, &core, ctx.clone(), Entry::Describe, &[])
+            .run_with_blobs(&code, &core, ctx, Entry::Describe, &[])
             .await
         {
             Ok(Output::Description(d)) => d,
             Ok(_) => unreachable!("describe returns a descriptor"),
             Err(e) => anyhow::bail!("describe failed: {}", e.message),
         };
+        let described = cache::Described {
+            digest,
+            name: d.name,
+            version: d.version,
+            schema_version: d.schema_version,
+            implemented: d.implemented,
+            raw_routes: d
+                .raw_routes
+                .into_iter()
+                .map(|r| (r.host_suffix, r.path_prefix))
+                .collect(),
+            capabilities: d.capabilities,
+            imports,
+            model_json: d.model_json,
+        };
+        let path = core.entry.path.clone();
+        // A plugin with no data yet is left unloaded, as on a warm start
+        // (its code loads again, from the cache, on its first call).
+        let in_use = core.db.schema_version()?.is_some();
+        let code = in_use.then_some((code, load_source));
+        let plugin = self.assemble(core, described.clone(), code)?;
+        if let Some(code) = plugin.code.get() {
+            self.check_schema(code, &plugin.core, described.schema_version)
+                .await?;
+        }
+        self.cache.remember(&path, &described);
+        Ok((plugin, load_source))
+    }
+
+    /// The plugin for what it described, after the checks that need no
+    /// code; `code` when it is loaded already.
+    fn assemble(
+        &self,
+        core: Arc<PluginCore>,
+        d: cache::Described,
+        code: Option<(Code, cache::Source)>,
+    ) -> anyhow::Result<Plugin> {
+        let name = core.name.as_str();
+        for cap in &d.imports {
+            if GRANTED_CAPABILITIES.contains(&cap.as_str())
+                && !core.entry.capabilities.contains(cap)
+            {
+                anyhow::bail!(
+                    "{name} imports capability {cap:?}, which plugins.toml does not grant it"
+                );
+            }
+        }
         if d.name != name {
             tracing::warn!(
                 "plugin {name} describes itself as {:?}; using {name}",
@@ -310,11 +396,6 @@ impl Runtime {
                 );
             }
         }
-        tracing::debug!(
-            plugin = name,
-            "described at {:?}",
-            std::time::Instant::now()
-        );
         let model = ServiceModel::from_json(&d.model_json).map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::debug!(plugin = name, "model parsed");
         let description = Description {
@@ -328,11 +409,7 @@ impl Runtime {
                 .into_iter()
                 .filter(|op| !op.starts_with(AUTHZ_OPERATION_PREFIX))
                 .collect(),
-            raw_routes: d
-                .raw_routes
-                .into_iter()
-                .map(|r| (r.host_suffix, r.path_prefix))
-                .collect(),
+            raw_routes: d.raw_routes,
             capabilities: d.capabilities,
         };
         for op in &description.implemented {
@@ -341,17 +418,40 @@ impl Runtime {
                 "implements {op:?}, which its model does not define"
             );
         }
+        let (cell, load_source) = (tokio::sync::OnceCell::new(), OnceLock::new());
+        if let Some((code, source)) = code {
+            let _ = cell.set(code);
+            let _ = load_source.set(source);
+        }
+        Ok(Plugin {
+            core,
+            description,
+            model,
+            code: cell,
+            digest: d.digest,
+            load_source,
+        })
+    }
+
+    /// Checks the stored data's schema version against the plugin's, and
+    /// migrates older data; records the version on first use.
+    async fn check_schema(
+        &self,
+        code: &Code,
+        core: &Arc<PluginCore>,
+        want: u32,
+    ) -> anyhow::Result<()> {
         match core.db.schema_version()? {
-            Some(stored) if stored > description.schema_version => anyhow::bail!(
-                "its stored data has schema version {stored}, newer than this plugin's {}; \
+            Some(stored) if stored > want => anyhow::bail!(
+                "its stored data has schema version {stored}, newer than this plugin's {want}; \
                  use a newer plugin or reset the state (POST /_ministack/reset)",
-                description.schema_version
             ),
-            Some(stored) if stored < description.schema_version => {
+            Some(stored) if stored < want => {
                 let payload = stored.to_string();
+                let ctx = CallContext::host(self.config(), "migrate");
                 self.run_with_blobs(
-                    &code,
-                    &core,
+                    code,
+                    core,
                     ctx,
                     Entry::Task {
                         name: "ministack:migrate",
@@ -364,19 +464,66 @@ impl Runtime {
                 .map_err(|e| {
                     anyhow::anyhow!("migrating data from schema {stored}: {}", e.message)
                 })?;
-                core.db.set_schema_version(description.schema_version)?;
+                core.db.set_schema_version(want)?;
             }
             Some(_) => {}
-            None => core.db.set_schema_version(description.schema_version)?,
+            None => core.db.set_schema_version(want)?,
         }
-        tracing::debug!(plugin = name, ?load_source, "loaded");
-        Ok(Plugin {
-            core,
-            description,
-            model,
-            code,
-            load_source,
-        })
+        Ok(())
+    }
+
+    /// Loads the plugin's code if it is not yet loaded.
+    pub async fn load(&self, plugin: &Plugin) -> Result<(), AwsError> {
+        self.code(plugin).await.map(|_| ())
+    }
+
+    /// The plugin's code, loaded now if it is not yet (its first call):
+    /// the precompiled code of the wasm it described, then the schema check.
+    async fn code<'a>(&self, plugin: &'a Plugin) -> Result<&'a Code, AwsError> {
+        if let Some(code) = plugin.code.get() {
+            return Ok(code);
+        }
+        let t = std::time::Instant::now();
+        let loaded = plugin
+            .code
+            .get_or_try_init(|| async {
+                let (engine, cache) = (self.engine.clone(), self.cache.clone());
+                let (digest, path) = (plugin.digest.clone(), plugin.core.entry.path.clone());
+                let (component, source) = tokio::task::spawn_blocking(move || {
+                    if let Some(c) = cache.load_digest(&engine, &digest) {
+                        return Ok((c, cache::Source::Cache));
+                    }
+                    // Its code left the cache: compile the wasm again, if
+                    // it is still the one described.
+                    let wasm = std::fs::read(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    anyhow::ensure!(
+                        cache::CompileCache::digest(&wasm) == digest,
+                        "{} changed since it was described; reload the plugin \
+                         (POST /_ministack/plugins/reload)",
+                        path.display()
+                    );
+                    cache.load(&engine, &wasm)
+                })
+                .await??;
+                let code = Code {
+                    pre: PluginPre::new(self.linker.instantiate_pre(&component)?)?,
+                    load: LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                };
+                self.check_schema(&code, &plugin.core, plugin.description.schema_version)
+                    .await?;
+                let _ = plugin.load_source.set(source);
+                anyhow::Ok(code)
+            })
+            .await;
+        let code = loaded
+            .map_err(|e| internal_failure(format!("loading plugin {}: {e:#}", plugin.name())))?;
+        tracing::debug!(
+            plugin = plugin.name(),
+            "loaded on first use in {:?}",
+            t.elapsed()
+        );
+        Ok(code)
     }
 
     /// Deletes blobs no unit ever registered (a crash between the bytes and
@@ -409,7 +556,8 @@ impl Runtime {
         entry: Entry<'_>,
         blobs: &[String],
     ) -> Result<Output, AwsError> {
-        self.run_with_blobs(&plugin.code, &plugin.core, ctx, entry, blobs)
+        let code = self.code(plugin).await?;
+        self.run_with_blobs(code, &plugin.core, ctx, entry, blobs)
             .await
     }
 
@@ -663,15 +811,14 @@ fn describe_trap(plugin: &str, trap: &wasmtime::Error, state: &HostState) -> Aws
     ))
 }
 
-/// Checks the component against the contract: it exports our `service`
-/// interface in a compatible version, and imports no capability that
-/// plugins.toml does not grant it.
+/// Checks the component against the contract (it exports our `service`
+/// interface in a compatible version); the capability interfaces it
+/// imports, which plugins.toml must grant when they are not basic.
 fn check_contract(
     engine: &Engine,
     component: &Component,
     name: &str,
-    entry: &PluginEntry,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
     let ty = component.component_type();
     let prefix = format!("{}/service@", bindings::CONTRACT_PACKAGE);
     let export = ty
@@ -706,18 +853,13 @@ fn check_contract(
         bindings::CONTRACT_PACKAGE
     );
     let cap_prefix = format!("{}/", bindings::CONTRACT_PACKAGE);
-    for (import, _) in ty.imports(engine) {
-        let Some(rest) = import.strip_prefix(&cap_prefix) else {
-            continue;
-        };
-        let cap = rest.split('@').next().unwrap_or(rest);
-        if GRANTED_CAPABILITIES.contains(&cap) && !entry.capabilities.iter().any(|c| c == cap) {
-            anyhow::bail!(
-                "{name} imports capability {cap:?}, which plugins.toml does not grant it"
-            );
-        }
-    }
-    Ok(())
+    Ok(ty
+        .imports(engine)
+        .filter_map(|(import, _)| {
+            let rest = import.strip_prefix(&cap_prefix)?;
+            Some(rest.split('@').next().unwrap_or(rest).to_string())
+        })
+        .collect())
 }
 
 impl RequestState {
