@@ -392,16 +392,28 @@ fn counts(q: &Queue) -> Result<(u64, u64, u64), AwsError> {
     let now = time::now();
     let retention = q.attr_i64("MessageRetentionPeriod", 345_600) as f64;
     let (mut visible, mut inflight, mut delayed) = (0, 0, 0);
-    for m in MESSAGES.values(&keys::prefix(&[&q.name]))? {
-        let m: Message = m;
-        if m.sent + retention <= now {
-            // Expired: dropped at the next receive.
-        } else if m.visible_at <= now {
-            visible += 1;
-        } else if m.receive_count > 0 {
-            inflight += 1;
-        } else {
-            delayed += 1;
+    // In pages: a deep queue (100k messages) read at once would not fit
+    // the plugin's memory.
+    const PAGE: u32 = 1_000;
+    let mut scan = Scan::prefix(keys::prefix(&[&q.name])).limit(PAGE);
+    loop {
+        let page: Vec<(String, Message)> = MESSAGES.scan(&scan)?;
+        for (_, m) in &page {
+            if m.sent + retention <= now {
+                // Expired: dropped at the next receive.
+            } else if m.visible_at <= now {
+                visible += 1;
+            } else if m.receive_count > 0 {
+                inflight += 1;
+            } else {
+                delayed += 1;
+            }
+        }
+        match page.last() {
+            Some((last, _)) if page.len() == PAGE as usize => {
+                scan = scan.start_after(last.clone());
+            }
+            _ => break,
         }
     }
     Ok((visible, inflight, delayed))

@@ -1,0 +1,34 @@
+"""A deep queue's attributes are counted in pages: reading every message at
+once made GetQueueAttributes exceed the plugin's memory limit (found by
+`make bench`: ~100k messages under the default 128 MiB). Here the SQS
+plugin gets 16 MiB and the queue holds ~15 MiB of message bodies."""
+
+import concurrent.futures as cf
+
+from conftest import ROOT
+
+
+def test_counts_of_a_queue_larger_than_the_plugin_memory(make_gateway, tmp_path):
+    plugins = tmp_path / "plugins.toml"
+    plugins.write_text(
+        "[plugins.sqs]\n"
+        f'path = "{ROOT}/target/wasm32-wasip2/plugin/sqs.wasm"\n'
+        "memory_mb = 16\n"
+    )
+    gateway = make_gateway(plugins_file=plugins, env={"SERVICES": "sqs"})
+    sqs = gateway.client("sqs")
+    url = sqs.create_queue(QueueName="deep")["QueueUrl"]
+    body = "x" * 1024
+    batches, per = 1_500, 10
+
+    def send(i):
+        entries = [{"Id": str(j), "MessageBody": body} for j in range(per)]
+        out = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        assert not out.get("Failed"), out
+    with cf.ThreadPoolExecutor(4) as pool:
+        list(pool.map(send, range(batches)))
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert int(attrs["ApproximateNumberOfMessages"]) == batches * per - len(got)
+    assert int(attrs["ApproximateNumberOfMessagesNotVisible"]) == len(got)
+    assert int(attrs["ApproximateNumberOfMessagesDelayed"]) == 0
