@@ -132,12 +132,11 @@ fn envelope(ctx: &Context, e: &Value, partner: bool) -> Result<Value, Value> {
 /// Entries (with their index in the request) for one other account and region.
 type RemoteEntries = (String, String, Vec<(usize, Value)>);
 
-pub fn put_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
-    let entries = v
-        .get("Entries")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
+    let entries = match v.get_mut("Entries").map(Value::take) {
+        Some(Value::Array(entries)) => entries,
+        _ => Vec::new(),
+    };
     if entries.iter().map(entry_size).sum::<usize>() > MAX_REQUEST_BYTES {
         return Err(AwsError::validation(
             "Total size of the entries in the request is over the limit.",
@@ -423,8 +422,14 @@ fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
     );
     match out {
         Ok(out) => {
-            let out: Value = serde_json::from_str(&out).unwrap_or_default();
-            for f in out["Failed"].as_array().into_iter().flatten() {
+            // Only the failed entries matter (the successful ones are skipped unparsed).
+            #[derive(Deserialize, Default)]
+            struct Answer {
+                #[serde(rename = "Failed", default)]
+                failed: Vec<Value>,
+            }
+            let out: Answer = serde_json::from_str(&out).unwrap_or_default();
+            for f in &out.failed {
                 let Some(a) = s(f, "Id")
                     .and_then(|i| i.parse::<usize>().ok())
                     .and_then(|i| chunk.get(i))
