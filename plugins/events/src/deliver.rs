@@ -9,11 +9,13 @@
 //! or the event's age run out, the event goes to the target's SQS
 //! dead-letter queue with AWS's error attributes.
 
+use std::rc::Rc;
 use std::time::Duration;
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
 use ministack_sdk::{ids, metrics, tasks, time};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::model::*;
@@ -58,6 +60,24 @@ pub struct Batch {
     /// Only these rules (a replay's FilterArns); empty = all.
     #[serde(default)]
     pub rule_arns: Vec<String>,
+}
+
+/// [`Batch`] as the `deliver` task reads it (the same JSON): each event
+/// kept as its text too, so the stand-in record is written without
+/// serializing the events again and a target taking the whole event gets
+/// that text as is.
+#[derive(Serialize, Deserialize)]
+pub struct RawBatch {
+    pub bus: String,
+    pub events: Vec<Box<RawValue>>,
+    #[serde(default)]
+    pub rule_arns: Vec<String>,
+}
+
+/// One event of a delivery: parsed (to match and transform) and its text.
+struct Event {
+    value: Value,
+    text: Option<Rc<str>>,
 }
 
 /// Builds the event envelope of one entry, or its per-entry error.
@@ -112,12 +132,11 @@ fn envelope(ctx: &Context, e: &Value, partner: bool) -> Result<Value, Value> {
 /// Entries (with their index in the request) for one other account and region.
 type RemoteEntries = (String, String, Vec<(usize, Value)>);
 
-pub fn put_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
-    let entries = v
-        .get("Entries")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
+    let entries = match v.get_mut("Entries").map(Value::take) {
+        Some(Value::Array(entries)) => entries,
+        _ => Vec::new(),
+    };
     if entries.iter().map(entry_size).sum::<usize>() > MAX_REQUEST_BYTES {
         return Err(AwsError::validation(
             "Total size of the entries in the request is over the limit.",
@@ -251,19 +270,32 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     Ok(json!({"FailedEntryCount": failed, "Entries": results}))
 }
 
-/// The `deliver` task.
 /// The `deliver` task. Its record is removed with its first unit, which the
 /// first target call commits; a stand-in record of the same batch, due
 /// after `EVENTS_DELIVERY_STAND_IN_SECS` (30 s), delivers the batch again if
 /// the gateway stops before all targets were invoked, and is cancelled when
 /// they were (at least once, as AWS).
-pub fn deliver_task(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
-    deliver_with(ctx, batch, true)
+pub fn deliver_task(ctx: &Context, batch: RawBatch) -> Result<(), AwsError> {
+    let mut events = Vec::with_capacity(batch.events.len());
+    for raw in &batch.events {
+        let value = serde_json::from_str(raw.get())
+            .map_err(|e| AwsError::internal(format!("Invalid payload for task {DELIVER}: {e}")))?;
+        events.push(Event {
+            value,
+            text: Some(Rc::from(raw.get())),
+        });
+    }
+    deliver_with(ctx, &batch.bus, &batch.rule_arns, &events, Some(&batch))
 }
 
 /// Delivers `batch` to the matching rules' targets now (a replay's chunk).
 pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
-    deliver_with(ctx, batch, false)
+    let events: Vec<Event> = batch
+        .events
+        .into_iter()
+        .map(|value| Event { value, text: None })
+        .collect();
+    deliver_with(ctx, &batch.bus, &batch.rule_arns, &events, None)
 }
 
 fn stand_in_after(ctx: &Context) -> Duration {
@@ -274,11 +306,18 @@ fn stand_in_after(ctx: &Context) -> Duration {
     )
 }
 
-fn deliver_with(ctx: &Context, batch: Batch, stand_in: bool) -> Result<(), AwsError> {
-    let rules: Vec<Rule> = rules_of(&batch.bus)?
+/// `stand_in`: the task's own payload, written again as the stand-in record.
+fn deliver_with(
+    ctx: &Context,
+    bus: &str,
+    rule_arns: &[String],
+    events: &[Event],
+    stand_in: Option<&RawBatch>,
+) -> Result<(), AwsError> {
+    let rules: Vec<Rule> = rules_of(bus)?
         .into_iter()
         .filter(|r| r.enabled())
-        .filter(|r| batch.rule_arns.is_empty() || batch.rule_arns.contains(&r.arn))
+        .filter(|r| rule_arns.is_empty() || rule_arns.contains(&r.arn))
         .collect();
     let patterns: Vec<(Rule, Value)> = rules
         .into_iter()
@@ -295,19 +334,20 @@ fn deliver_with(ctx: &Context, batch: Batch, stand_in: bool) -> Result<(), AwsEr
     let now = time::now_millis();
     let mut attempts = Vec::new();
     let mut matched: Vec<&str> = Vec::new();
-    for event in &batch.events {
+    for event in events {
         for ((rule, p), rule_targets) in patterns.iter().zip(&targets) {
-            if pattern::matches(p, event) {
+            if pattern::matches(p, &event.value) {
                 matched.push(&rule.name);
                 for target in rule_targets {
                     attempts.push(Attempt {
                         rule_arn: rule.arn.clone(),
                         rule_name: rule.name.clone(),
                         target: target.clone(),
-                        event: event.clone(),
+                        event: event.value.clone(),
                         retries: 0,
                         first_ms: now,
                         slotted: false,
+                        event_text: event.text.clone(),
                     });
                 }
             }
@@ -319,10 +359,9 @@ fn deliver_with(ctx: &Context, batch: Batch, stand_in: bool) -> Result<(), AwsEr
     if attempts.is_empty() {
         return Ok(());
     }
-    let stand_in = if stand_in {
-        Some(tasks::schedule(stand_in_after(ctx), DELIVER, &batch)?)
-    } else {
-        None
+    let stand_in = match stand_in {
+        Some(batch) => Some(tasks::schedule(stand_in_after(ctx), DELIVER, batch)?),
+        None => None,
     };
     run_attempts(ctx, attempts);
     if let Some(id) = stand_in {
@@ -383,8 +422,14 @@ fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
     );
     match out {
         Ok(out) => {
-            let out: Value = serde_json::from_str(&out).unwrap_or_default();
-            for f in out["Failed"].as_array().into_iter().flatten() {
+            // Only the failed entries matter (the successful ones are skipped unparsed).
+            #[derive(Deserialize, Default)]
+            struct Answer {
+                #[serde(rename = "Failed", default)]
+                failed: Vec<Value>,
+            }
+            let out: Answer = serde_json::from_str(&out).unwrap_or_default();
+            for f in &out.failed {
                 let Some(a) = s(f, "Id")
                     .and_then(|i| i.parse::<usize>().ok())
                     .and_then(|i| chunk.get(i))
@@ -421,6 +466,9 @@ pub struct Attempt {
     /// An API destination invocation slot is already reserved for this run.
     #[serde(default)]
     pub slotted: bool,
+    /// `event` as text when the delivery had it (not in a retry's record).
+    #[serde(skip)]
+    pub event_text: Option<Rc<str>>,
 }
 
 /// `MatchedEvents` / `TriggeredRules` per matched (rule, event) and
@@ -468,6 +516,7 @@ pub fn to_rule_targets(ctx: &Context, rule: &Rule, event: &Value) {
                 retries: 0,
                 first_ms: now,
                 slotted: false,
+                event_text: None,
             },
         );
     }
@@ -663,7 +712,10 @@ pub fn target_input(a: &Attempt) -> String {
             },
         );
     }
-    a.event.to_string()
+    match &a.event_text {
+        Some(text) => text.to_string(),
+        None => a.event.to_string(),
+    }
 }
 
 fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
@@ -743,6 +795,7 @@ mod tests {
             retries: 0,
             first_ms: 1_700_000_000_000,
             slotted: false,
+            event_text: None,
         }
     }
 
