@@ -52,6 +52,34 @@ pub fn authenticate(
         .map_err(|e| e.to_aws_error(family))
 }
 
+/// Asks the IAM plugin's evaluator (`ministack:authz-evaluate`) in
+/// `account`/`region`; `Err(reason)` when it denies.
+async fn evaluate(
+    d: &Dispatcher,
+    caller: &crate::auth::Caller,
+    account: &str,
+    region: &str,
+    request: &Value,
+    request_id: &str,
+) -> Result<Result<(), String>, AwsError> {
+    let decision = call_as(
+        d,
+        caller,
+        account,
+        region,
+        "iam",
+        "ministack:authz-evaluate",
+        request,
+        request_id,
+    )
+    .await?;
+    if decision.get("Allowed").and_then(Value::as_bool) == Some(true) {
+        return Ok(Ok(()));
+    }
+    let reason = decision.get("Reason").and_then(Value::as_str);
+    Ok(Err(reason.unwrap_or_default().to_string()))
+}
+
 /// A call of the gateway's own in `account`/`region` (policy reads,
 /// evaluation).
 #[allow(clippy::too_many_arguments)]
@@ -338,25 +366,16 @@ pub async fn authorize(
         "SessionPolicyArns": session.get("PolicyArns").cloned().unwrap_or(json!([])),
         "Context": context,
     });
-    let decision = call_as(
+    evaluate(
         d,
         caller,
         &caller.account,
         &caller.region,
-        "iam",
-        "ministack:authz-evaluate",
         &request,
         request_id,
     )
-    .await?;
-    if decision.get("Allowed").and_then(Value::as_bool) == Some(true) {
-        return Ok(());
-    }
-    let reason = decision
-        .get("Reason")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    Err(authz::denied(family, &principal, &target, reason))
+    .await?
+    .map_err(|reason| authz::denied(family, &principal, &target, &reason))
 }
 
 /// The delivery check the services capability runs under ENFORCE_IAM
@@ -508,25 +527,16 @@ pub async fn authorize_service(
         "ResourcePolicy": document,
         "Context": context,
     });
-    let decision = call_as(
+    evaluate(
         d,
         &as_target,
         &account,
         &as_target.region,
-        "iam",
-        "ministack:authz-evaluate",
         &request,
         request_id,
     )
-    .await?;
-    if decision.get("Allowed").and_then(Value::as_bool) == Some(true) {
-        return Ok(());
-    }
-    let reason = decision
-        .get("Reason")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    Err(authz::denied(family, &principal, &t, reason))
+    .await?
+    .map_err(|reason| authz::denied(family, &principal, &t, &reason))
 }
 
 /// The caller a service's call acts as (no access key: nothing signed it).
