@@ -75,6 +75,16 @@ SFN_FIVE = {"StartAt": "A", "States": {
     "E": {"Type": "Succeed"}}}
 
 
+def record(results, fails, s, label, c, r):
+    """Keeps one wrk result, logs it, and notes its failed requests."""
+    results[(label, c, s.name)] = r
+    log(f"  {s.name:9} {label:26} c={c:<2} {r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms "
+        f"p99 {r['p99']:.2f} ms non-2xx {r['non2xx']} cpu {r['cpu_us']:.0f} us/req")
+    if r["non2xx"] or r["sock_err"]:
+        fails.append(f"{s.name} {label} c={c}: {r['non2xx']} non-2xx, {r['sock_err']} socket errors "
+                     f"of {r['requests']}")
+
+
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
@@ -443,12 +453,7 @@ def main():
                     fails.append(f"{s.name} {label}: no message received from a queue of 100: {body}")
                 for c in CONNS:
                     r = wrk(s, script, c, args.seconds, q)
-                    results[(label, c, s.name)] = r
-                    log(f"  {s.name:9} {label:26} c={c:<2} {r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms "
-                        f"p99 {r['p99']:.2f} ms non-2xx {r['non2xx']} cpu {r['cpu_us']:.0f} us/req")
-                    if r["non2xx"] or r["sock_err"]:
-                        fails.append(f"{s.name} {label} c={c}: {r['non2xx']} non-2xx, {r['sock_err']} socket errors "
-                                     f"of {r['requests']}")
+                    record(results, fails, s, label, c, r)
         big = {}
         for s in servers:
             try:
@@ -495,12 +500,7 @@ def main():
                         if got < r["requests"] * per:
                             fails.append(f"{s.name} {label} c={c}: {got} of {r['requests'] * per} entries "
                                          "reached the SQS target within 60 s of the load's end")
-                    results[(label, c, s.name)] = r
-                    log(f"  {s.name:9} {label:26} c={c:<2} {r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms "
-                        f"p99 {r['p99']:.2f} ms non-2xx {r['non2xx']} cpu {r['cpu_us']:.0f} us/req")
-                    if r["non2xx"] or r["sock_err"]:
-                        fails.append(f"{s.name} {label} c={c}: {r['non2xx']} non-2xx, {r['sock_err']} socket errors "
-                                     f"of {r['requests']}")
+                    record(results, fails, s, label, c, r)
     finally:
         for s in [hello] + servers:
             s.stop()

@@ -177,6 +177,24 @@ type HttpHandler = Box<dyn Fn(&Context, HttpRequest) -> HttpResponse + Send + Sy
 /// (`#[serde(rename_all = "PascalCase")]` usually does it). Leave optional
 /// output members out rather than null: `#[serde(skip_serializing_if =
 /// "Option::is_none")]`. Timestamps are epoch seconds (numbers).
+/// A request's JSON text; an empty body is the empty object.
+fn input_text(input_json: &str) -> &str {
+    if input_json.trim().is_empty() {
+        "{}"
+    } else {
+        input_json
+    }
+}
+
+/// A handler's output as JSON text.
+fn output_json<Out: Serialize>(operation: &str, output: &Out) -> Result<String, OpError> {
+    serde_json::to_string(output).map_err(|e| {
+        OpError::Aws(AwsError::internal(format!(
+            "Could not serialize the output of {operation}: {e}"
+        )))
+    })
+}
+
 #[derive(Default)]
 pub struct Router {
     ops: HashMap<&'static str, OpHandler>,
@@ -200,20 +218,12 @@ impl Router {
         F: Fn(&Context, In) -> Result<Out, AwsError> + Send + Sync + 'static,
     {
         let wrapped = move |ctx: &Context, input_json: String| -> Result<String, OpError> {
-            let text = if input_json.trim().is_empty() {
-                "{}"
-            } else {
-                &input_json
-            };
+            let text = input_text(&input_json);
             let input: In = serde_json::from_str(text)
                 .map_err(|e| OpError::Input(input_error(operation, &e)))?;
             drop(input_json);
             let output = handler(ctx, input).map_err(OpError::Aws)?;
-            serde_json::to_string(&output).map_err(|e| {
-                OpError::Aws(AwsError::internal(format!(
-                    "Could not serialize the output of {operation}: {e}"
-                )))
-            })
+            output_json(operation, &output)
         };
         self.ops.insert(operation, Box::new(wrapped));
         self
@@ -229,17 +239,9 @@ impl Router {
         F: Fn(&Context, &str) -> Result<Out, AwsError> + Send + Sync + 'static,
     {
         let wrapped = move |ctx: &Context, input_json: String| -> Result<String, OpError> {
-            let text = if input_json.trim().is_empty() {
-                "{}"
-            } else {
-                &input_json
-            };
+            let text = input_text(&input_json);
             let output = handler(ctx, text).map_err(OpError::Aws)?;
-            serde_json::to_string(&output).map_err(|e| {
-                OpError::Aws(AwsError::internal(format!(
-                    "Could not serialize the output of {operation}: {e}"
-                )))
-            })
+            output_json(operation, &output)
         };
         self.ops.insert(operation, Box::new(wrapped));
         self
@@ -261,11 +263,7 @@ impl Router {
         F: Fn(&Context, In) -> Result<Out, AwsError> + Send + Sync + 'static,
     {
         let wrapped = move |ctx: &Context, input_json: String| -> Result<String, OpError> {
-            let text = if input_json.trim().is_empty() {
-                "{}"
-            } else {
-                &input_json
-            };
+            let text = input_text(&input_json);
             let invalid = |e: serde_json::Error| OpError::Input(input_error(operation, &e));
             let value: serde_json::Value = serde_json::from_str(text).map_err(invalid)?;
             if let Some(target) = owner(ctx, &value) {
@@ -274,11 +272,7 @@ impl Router {
             drop(input_json);
             let input: In = serde_json::from_value(value).map_err(invalid)?;
             let output = handler(ctx, input).map_err(OpError::Aws)?;
-            serde_json::to_string(&output).map_err(|e| {
-                OpError::Aws(AwsError::internal(format!(
-                    "Could not serialize the output of {operation}: {e}"
-                )))
-            })
+            output_json(operation, &output)
         };
         self.ops.insert(operation, Box::new(wrapped));
         self
