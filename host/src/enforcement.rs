@@ -105,7 +105,7 @@ async fn call_as(
         caller: Caller::GatewayAs(as_caller),
         request_id,
         operation,
-        input_json: &input_json,
+        input_json: input_json.into(),
         blobs: OwnedBlobs::none(),
     })
     .await

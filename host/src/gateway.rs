@@ -363,11 +363,10 @@ impl Gateway {
                 caller: Caller::Client(caller),
                 request_id,
                 operation: &operation,
-                input_json: &input_json,
+                input_json: input_json.into(),
                 blobs,
             })
             .await;
-        drop(input_json);
         self.encode(&plugin, proto, &operation, result, request_id)
     }
 

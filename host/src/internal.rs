@@ -227,7 +227,7 @@ async fn resource_types(
         caller: crate::dispatch::Caller::Gateway,
         request_id: "resource-types",
         operation: crate::dispatch::RESOURCE_TYPES_OPERATION,
-        input_json: "{}",
+        input_json: "{}".into(),
         blobs: crate::dispatch::OwnedBlobs::none(),
     };
     match dispatcher.call(call).await {

@@ -57,15 +57,16 @@ def test_huge_dynamodb_body_is_a_validation_error_in_flat_memory(fresh, mb):
 def test_large_legal_dynamodb_body_costs_a_small_multiple(fresh):
     """15 MB, under the 16 MB request limit: the plugin's item-size check
     answers (400 KB items). The peak is still a few times the body (the
-    host's copy and the plugin's: docs/security.md); this bounds it."""
+    host's text, the plugin's parse and its cleaned item: docs/security.md);
+    this bounds it. ~4x here; CI's machine has read up to ~1x more."""
     pid = fresh.proc.pid
     before = vm_kib(pid, "VmHWM")
     r = ddb_put(fresh, 15 << 20)
     assert r.status_code == 400, r.text
     assert r.json()["message"] == "Item size has exceeded the maximum allowed size"
     grew_mib = (vm_kib(pid, "VmHWM") - before) / 1024
-    print(f"15 MB DynamoDB body: peak RSS grew {grew_mib:.0f} MiB")
-    assert grew_mib < 15 * 7, grew_mib
+    print(f"15 MB DynamoDB body: peak RSS {before // 1024} -> {vm_kib(pid, 'VmHWM') // 1024} MiB, grew {grew_mib:.0f} MiB")
+    assert grew_mib < 15 * 6, grew_mib
 
 
 def test_sqs_body_over_limit_is_refused(gateway):

@@ -437,7 +437,7 @@ impl Scope<'_> {
                 },
                 request_id: &request_id,
                 operation,
-                input_json: &input,
+                input_json: input.into(),
                 blobs: OwnedBlobs::none(),
             })
             .await?;

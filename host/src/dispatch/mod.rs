@@ -86,7 +86,9 @@ pub struct Call<'a> {
     pub caller: Caller<'a>,
     pub request_id: &'a str,
     pub operation: &'a str,
-    pub input_json: &'a str,
+    /// Owned when the caller has no further use for it: the text then moves
+    /// into the plugin call without a copy (a large body is not held twice).
+    pub input_json: Cow<'a, str>,
     /// Blobs already in the target's namespace that the call takes over
     /// (a streamed request body): registered in its unit when it succeeds,
     /// released when anything fails.
@@ -353,7 +355,7 @@ impl Dispatcher {
         let (input, blobs, caller_plugin) = match &call.caller {
             Caller::Plugin { name, .. } => {
                 let (input, ids) =
-                    handoff::share_blob_refs(&shared.blobs, call.input_json, name, plugin.name())
+                    handoff::share_blob_refs(&shared.blobs, &call.input_json, name, plugin.name())
                         .map_err(|e| AwsError::new("InvalidParameterValue", e, 400))?;
                 let mut blobs = call.blobs;
                 if blobs.shared.is_none() {
@@ -362,13 +364,13 @@ impl Dispatcher {
                 blobs.ids.extend(ids);
                 (Cow::Owned(input), blobs, Some(*name))
             }
-            _ => (Cow::Borrowed(call.input_json), call.blobs, None),
+            _ => (call.input_json, call.blobs, None),
         };
         self.loaded(&plugin).await?;
         let ctx = context(self.config(), call.caller, call.request_id);
         let entry = Entry::Handle {
             operation: call.operation,
-            input_json: &input,
+            input_json: input,
         };
         let text = match self.runtime.run(&plugin, ctx, entry, blobs.ids()).await? {
             Output::Json(s) => s,
@@ -504,7 +506,7 @@ impl Calls for Dispatcher {
                     },
                     request_id: &parent.request_id,
                     operation,
-                    input_json,
+                    input_json: Cow::Borrowed(input_json),
                     blobs: OwnedBlobs::none(),
                 })
                 .await?;

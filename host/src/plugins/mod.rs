@@ -104,7 +104,9 @@ pub enum Entry<'a> {
     Describe,
     Handle {
         operation: &'a str,
-        input_json: &'a str,
+        /// Moved into the plugin call and taken back after it (a re-run
+        /// after a conflict needs it), so the text is never copied.
+        input_json: std::borrow::Cow<'a, str>,
     },
     Task {
         name: &'a str,
@@ -566,7 +568,7 @@ impl Runtime {
         code: &Code,
         core: &Arc<PluginCore>,
         ctx: CallContext,
-        entry: Entry<'_>,
+        mut entry: Entry<'_>,
         blobs: &[String],
     ) -> Result<Output, AwsError> {
         let mut serial = None;
@@ -574,7 +576,7 @@ impl Runtime {
             if attempt > OPTIMISTIC_ATTEMPTS && serial.is_none() {
                 serial = Some(core.retry_lock.lock().await);
             }
-            match self.run_once(code, core, ctx.clone(), &entry, blobs).await {
+            match self.run_once(code, core, ctx.clone(), &mut entry, blobs).await {
                 Err(Attempt::Retry) => continue,
                 Err(Attempt::Failed(e)) => return Err(e),
                 Ok(out) => return Ok(out),
@@ -591,7 +593,7 @@ impl Runtime {
         code: &Code,
         core: &Arc<PluginCore>,
         ctx: CallContext,
-        entry: &Entry<'_>,
+        entry: &mut Entry<'_>,
         blobs: &[String],
     ) -> Result<Output, Attempt> {
         let mut req = RequestState::new(self.shared.clone(), core.clone(), ctx.clone());
@@ -729,7 +731,7 @@ async fn call_entry(
     store: &mut Store<HostState>,
     core: &PluginCore,
     ctx: &CallContext,
-    entry: &Entry<'_>,
+    entry: &mut Entry<'_>,
 ) -> wasmtime::Result<Result<Output, bindings::AwsError>> {
     let service = instance.ministack_plugin_service();
     let endpoint = ctx
@@ -748,12 +750,11 @@ async fn call_entry(
             let call = bindings::Call {
                 ctx: wit_ctx,
                 operation: operation.to_string(),
-                input_json: input_json.to_string(),
+                input_json: std::mem::take(input_json).into_owned(),
             };
-            Ok(service
-                .call_handle(&mut *store, &call)
-                .await?
-                .map(Output::Json))
+            let result = service.call_handle(&mut *store, &call).await;
+            *input_json = call.input_json.into();
+            Ok(result?.map(Output::Json))
         }
         Entry::Task { name, payload, .. } => Ok(service
             .call_on_task(&mut *store, &wit_ctx, name, payload)

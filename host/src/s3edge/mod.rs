@@ -127,7 +127,7 @@ pub async fn call(
             caller,
             request_id,
             operation,
-            input_json: &input_json,
+            input_json: input_json.into(),
             blobs,
         })
         .await?;

@@ -137,7 +137,7 @@ pub fn batch_write_item(ctx: &Context, text: &str) -> Result<Value, AwsError> {
         for raw in writes {
             let w = write_request(raw)?;
             let key = if let Some(p) = w.get("PutRequest") {
-                let item = crate::db::clean_item(&to_item(&p["Item"], "Item")?)?;
+                let item = crate::db::clean_item_of(&p["Item"], "Item")?;
                 t.check_item_key(&item)?
             } else if let Some(d) = w.get("DeleteRequest") {
                 t.check_key(&to_item(&d["Key"], "Key")?)?
@@ -253,7 +253,7 @@ pub fn transact_write_items(_ctx: &Context, input: Value) -> Result<Value, AwsEr
         let name = str_field(&body, "TableName").unwrap_or("").to_string();
         let t = Tbl::open(&name)?;
         let key = if kind == "Put" {
-            t.check_item_key(&crate::db::clean_item(&to_item(&body["Item"], "Item")?)?)
+            t.check_item_key(&crate::db::clean_item_of(&body["Item"], "Item")?)
         } else {
             t.check_key(&to_item(&body["Key"], "Key")?)
         };

@@ -262,7 +262,7 @@ fn returns(input: &Value, allowed: &[&str]) -> Result<String, AwsError> {
 /// PutItem's work, shared with BatchWriteItem and TransactWriteItems
 /// (`Err(None)` is a failed condition).
 pub fn put(t: &Tbl, input: &Value, p: &Parsed) -> Result<(Option<Item>, Item), AwsError> {
-    let item = clean_item(&to_item(&input["Item"], "Item")?)?;
+    let item = crate::db::clean_item_of(&input["Item"], "Item")?;
     let key = t.check_item_key(&item)?;
     check_size(&item)?;
     let old = t.get(&key);
