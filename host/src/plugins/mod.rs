@@ -576,7 +576,10 @@ impl Runtime {
             if attempt > OPTIMISTIC_ATTEMPTS && serial.is_none() {
                 serial = Some(core.retry_lock.lock().await);
             }
-            match self.run_once(code, core, ctx.clone(), &mut entry, blobs).await {
+            match self
+                .run_once(code, core, ctx.clone(), &mut entry, blobs)
+                .await
+            {
                 Err(Attempt::Retry) => continue,
                 Err(Attempt::Failed(e)) => return Err(e),
                 Ok(out) => return Ok(out),
