@@ -1,8 +1,9 @@
-"""What batched service metrics (ministack_sdk::metrics) cost: DynamoDB
-PutItem calls/s with this tree's dynamodb plugin (emits
-ConsumedWriteCapacityUnits) against another build's plugin without the
-emission (default /work/main's), same binary, same run, one and four client
-threads.
+"""What service metrics cost: DynamoDB PutItem calls/s with this tree's
+dynamodb plugin (emits ConsumedWriteCapacityUnits through
+ministack_sdk::metrics, which hands each datum to the host's `metrics`
+capability: aggregated in host memory, flushed to CloudWatch once a second;
+docs/decisions.md) against another build's plugin without the emission
+(default /work/main's), same binary, same run, one and four client threads.
 
     python3 bench/service_metrics_bench.py [seconds] [baseline dynamodb.wasm]
 """
