@@ -859,3 +859,91 @@ fn resolve_shape(name: String, s: RawShape, lookup: &dyn Fn(&str) -> ShapeId) ->
         name,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::http::{HeaderMap, HeaderValue, Method};
+    use crate::{RequestBody, RequestHead, ServiceModel, decode_request};
+
+    const MODEL: &str = r#"{
+      "metadata": {"apiVersion": "2020-01-01", "protocol": "json", "jsonVersion": "1.0",
+                   "targetPrefix": "Svc"},
+      "operations": {"Put": {"name": "Put", "http": {"method": "POST", "requestUri": "/"},
+                             "input": {"shape": "PutInput"}},
+                     "Get": {"name": "Get", "http": {"method": "GET", "requestUri": "/{Name}"},
+                             "input": {"shape": "PutInput"}}},
+      "shapes": {
+        "PutInput": {"type": "structure", "required": ["Name"], "members": {
+          "Name": {"shape": "Name"}, "Count": {"shape": "Count"}}},
+        "Name": {"type": "string", "min": 1, "max": 5},
+        "Count": {"type": "integer", "min": 1, "max": 10}
+      }
+    }"#;
+
+    /// A model whose text comes from `text` on first use, and how many
+    /// times it was read.
+    fn reloadable(text: &'static str) -> (ServiceModel, Arc<AtomicUsize>) {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counted = reads.clone();
+        let model = ServiceModel::from_json_reloadable(
+            MODEL,
+            Box::new(move || {
+                counted.fetch_add(1, Ordering::Relaxed);
+                Ok(text.to_string())
+            }),
+        )
+        .unwrap();
+        (model, reads)
+    }
+
+    fn put(model: &ServiceModel, body: &str) -> Result<serde_json::Value, crate::AwsError> {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.0"),
+        );
+        h.insert("x-amz-target", HeaderValue::from_static("Svc.Put"));
+        let head = RequestHead {
+            method: &Method::POST,
+            path: "/",
+            query: "",
+            headers: &h,
+        };
+        decode_request(model, &head, RequestBody::Bytes(body.to_string().into()))
+            .map(|d| d.input)
+            .map_err(|(_, e)| e)
+    }
+
+    #[test]
+    fn operations_need_no_text_and_shapes_read_it_once() {
+        let (model, reads) = reloadable(MODEL);
+        assert!(model.has_operation("Put") && model.has_operation("Get"));
+        assert!(!model.has_operation("Delete"));
+        assert_eq!(model.operation_names().collect::<Vec<_>>(), ["Get", "Put"]);
+        assert_eq!(reads.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            put(&model, r#"{"Name": "abc", "Count": 3}"#).unwrap()["Count"],
+            3
+        );
+        assert_eq!(
+            put(&model, r#"{"Count": 3}"#).unwrap_err().code,
+            "ValidationException"
+        );
+        assert_eq!(reads.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_different_text_leaves_shapes_as_documents() {
+        // Not the text the operations were resolved against.
+        let other = r#"{"shapes": {"Other": {"type": "string"}}}"#;
+        let (model, _) = reloadable(other);
+        // No validation: the input passes through untouched.
+        assert_eq!(
+            put(&model, r#"{"Count": 30}"#).unwrap(),
+            serde_json::json!({"Count": 30})
+        );
+    }
+}

@@ -268,6 +268,12 @@ impl RedbDatabase {
         }
     }
 
+    /// Whether its redb exists (an in-memory one is made on first write).
+    #[cfg(test)]
+    pub(crate) fn created(&self) -> bool {
+        self.shared.redb.get().is_some()
+    }
+
     /// How many redb write transactions this database has committed.
     pub fn write_transactions(&self) -> u64 {
         self.shared.write_txns.load(Ordering::Relaxed)
