@@ -272,7 +272,7 @@ fn by_host_prefix<'m>(
 ) -> Option<(&'m Operation, Value)> {
     let host = head.headers.get("host")?.to_str().ok()?;
     let mut best: Option<(usize, &Operation, Value)> = None;
-    for op in model.model.operations.values() {
+    for op in model.model.operations() {
         let Some(prefix) = op.host_prefix.as_deref() else {
             continue;
         };

@@ -5,7 +5,7 @@
 //! service's botocore model. Plugins never see the wire.
 //!
 //! PUBLIC API CONTRACT (used by the host; keep these signatures):
-//! - [`ServiceModel::from_json`], [`ServiceModel::metadata`], [`ServiceModel::has_operation`],
+//! - [`ServiceModel::from_json`], [`ServiceModel::from_json_reloadable`], [`ServiceModel::metadata`], [`ServiceModel::has_operation`],
 //!   [`ServiceModel::operation_names`], [`ServiceModel::match_rest`]
 //! - [`decode_request`], [`streaming_input`], [`encode_response`], [`encode_error`]
 //! - [`EventStreamOut::encode_events`], [`encode_stream_error`] (a [`ResponseBody::EventStream`]'s frames)
@@ -36,6 +36,7 @@ mod timestamp;
 mod validate;
 mod xml;
 
+pub use model::ShapeLoader;
 use model::{Model, Operation, ShapeId};
 
 /// The wire protocol of one request/response exchange.
@@ -221,7 +222,19 @@ pub struct ModelError(pub String);
 impl ServiceModel {
     /// Parses a botocore `service-2.json`.
     pub fn from_json(json: &str) -> Result<Self, ModelError> {
-        let (metadata, model) = model::parse(json)?;
+        Self::parsed(model::parse(json, None)?)
+    }
+
+    /// Parses what routing needs of a botocore `service-2.json` (metadata,
+    /// operations) and keeps none of its text: the shapes are parsed from
+    /// `reload()` on first use, which must give the same text (the host
+    /// reads the cached model file again). A reloaded text whose shapes
+    /// differ, or none, leaves every shape a document.
+    pub fn from_json_reloadable(json: &str, reload: ShapeLoader) -> Result<Self, ModelError> {
+        Self::parsed(model::parse(json, Some(reload))?)
+    }
+
+    fn parsed((metadata, model): (Metadata, Model)) -> Result<Self, ModelError> {
         Ok(ServiceModel {
             metadata,
             model: std::sync::Arc::new(model),
@@ -232,10 +245,10 @@ impl ServiceModel {
         &self.metadata
     }
     pub fn has_operation(&self, name: &str) -> bool {
-        self.model.operations.contains_key(name)
+        self.model.operation(name).is_some()
     }
     pub fn operation_names(&self) -> impl Iterator<Item = &str> {
-        self.model.operations.keys().map(String::as_str)
+        self.model.operations().map(|op| op.name.as_str())
     }
     /// For REST protocols: the operation whose method + URI template + required
     /// query keys match, most specific first. None when nothing matches.
@@ -252,7 +265,7 @@ impl ServiceModel {
         // the most specific matches, the one whose required header and query
         // members are all present, and most of them, wins.
         let mut best: Option<(&Operation, rest::Labels, (usize, usize))> = None;
-        for op in &self.model.rest_order {
+        for op in self.model.rest_order() {
             if !op.method.eq_ignore_ascii_case(head.method.as_str()) {
                 continue;
             }
@@ -321,7 +334,7 @@ impl ServiceModel {
     }
 
     fn operation(&self, name: &str) -> Option<&Operation> {
-        self.model.operations.get(name)
+        self.model.operation(name)
     }
 }
 

@@ -4,7 +4,7 @@
 //! `documentation` strings without allocating them), then shape names are
 //! resolved to indices once, so the codecs never look a shape up by name.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -211,38 +211,144 @@ pub(crate) struct Operation {
     pub deprecated: bool,
 }
 
+/// Where a model's shapes are read from when the text is not kept: it
+/// returns the same text the model was parsed from (the host reads its
+/// cached model file again).
+pub type ShapeLoader = Box<dyn Fn() -> std::io::Result<String> + Send + Sync>;
+
 /// The resolved model: shapes by index, operations by name.
 ///
 /// Startup matters (several plugins' models load before the gateway is
 /// ready), so only metadata and operations are parsed up front. Each shape
-/// is kept as the byte range of its raw JSON and parsed on first use.
+/// is kept as the byte range of its raw JSON and parsed on first use; with
+/// a [`ShapeLoader`], even the text is read only when a shape is first
+/// needed (an idle service keeps just its operations).
 pub(crate) struct Model {
-    text: Box<str>,
-    raw_shapes: Vec<(std::ops::Range<usize>, String)>,
-    shapes: Vec<OnceLock<Shape>>,
-    index: HashMap<String, ShapeId>,
-    pub operations: BTreeMap<String, Operation>,
+    source: std::sync::Arc<ShapeSource>,
+    /// Parsed shapes by id, allocated on first use.
+    shapes: OnceLock<Box<[OnceLock<Shape>]>>,
+    /// Operations, most specific REST template first (the order routing
+    /// walks them in).
+    operations: Vec<Operation>,
+    /// Indices of `operations` sorted by name: lookups by name.
+    by_name: Vec<u32>,
     /// Error shapes by `error.code`, built on first need.
     error_codes: OnceLock<HashMap<String, ShapeId>>,
-    /// REST operations ordered most specific first, for routing.
-    pub rest_order: Vec<Operation>,
     /// Traits a protocol view adds to each shape as it is parsed (SQS's
     /// query names, see quirks/sqs.rs).
     overlay: Option<fn(&mut Shape)>,
 }
 
+/// The shapes' JSON text, as given or read on first use.
+struct ShapeSource {
+    loader: Option<ShapeLoader>,
+    /// What the operations' shape ids were resolved against: the number of
+    /// shapes and a hash of their names in order. A reloaded text must
+    /// agree.
+    count: usize,
+    names_hash: u64,
+    text: OnceLock<ShapeText>,
+}
+
+struct ShapeText {
+    text: Box<str>,
+    raw_shapes: Vec<(std::ops::Range<usize>, String)>,
+    index: HashMap<String, ShapeId>,
+}
+
+impl ShapeSource {
+    fn text(&self) -> &ShapeText {
+        self.text.get_or_init(|| {
+            let loaded = self
+                .loader
+                .as_ref()
+                .map(|load| load())
+                .transpose()
+                .ok()
+                .flatten()
+                .and_then(|text| {
+                    let table = shape_text(text.into()).ok()?;
+                    (table.raw_shapes.len() == self.count
+                        && names_hash(table.raw_shapes.iter().map(|(_, n)| n.as_str()))
+                            == self.names_hash)
+                        .then_some(table)
+                });
+            // Unreadable (the loader reports why) or not the text the
+            // model was parsed from: every shape reads as a document.
+            loaded.unwrap_or(ShapeText {
+                text: "".into(),
+                raw_shapes: Vec::new(),
+                index: HashMap::new(),
+            })
+        })
+    }
+}
+
+fn names_hash<'a>(names: impl Iterator<Item = &'a str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for n in names {
+        n.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The byte range and name of every shape of a model's text, in order.
+fn shape_text(text: Box<str>) -> Result<ShapeText, ModelError> {
+    #[derive(Deserialize)]
+    struct RawShapes<'a> {
+        #[serde(default, borrow)]
+        shapes: Ordered<&'a serde_json::value::RawValue>,
+    }
+    let raw: RawShapes = serde_json::from_str(&text).map_err(|e| ModelError(e.to_string()))?;
+    let raw_shapes = shape_ranges(&text, raw.shapes);
+    let index = shape_index(&raw_shapes);
+    Ok(ShapeText {
+        text,
+        raw_shapes,
+        index,
+    })
+}
+
+fn shape_ranges(
+    text: &str,
+    shapes: Ordered<&serde_json::value::RawValue>,
+) -> Vec<(std::ops::Range<usize>, String)> {
+    let base = text.as_ptr() as usize;
+    shapes
+        .0
+        .into_iter()
+        .map(|(name, v)| {
+            let start = v.get().as_ptr() as usize - base;
+            (start..start + v.get().len(), name)
+        })
+        .collect()
+}
+
+fn shape_index(raw_shapes: &[(std::ops::Range<usize>, String)]) -> HashMap<String, ShapeId> {
+    raw_shapes
+        .iter()
+        .enumerate()
+        .map(|(i, (_, n))| (n.clone(), i as ShapeId))
+        .collect()
+}
+
 impl Model {
     pub fn shape(&self, id: ShapeId) -> &Shape {
         let i = id as usize;
-        if i >= self.shapes.len() {
+        let source = self.source.text();
+        let shapes = self
+            .shapes
+            .get_or_init(|| source.raw_shapes.iter().map(|_| OnceLock::new()).collect());
+        if i >= shapes.len() {
             return fallback_shape();
         }
-        self.shapes[i].get_or_init(|| self.parse_shape(i))
+        shapes[i].get_or_init(|| self.parse_shape(source, i))
     }
 
-    fn parse_shape(&self, i: usize) -> Shape {
-        let (range, name) = &self.raw_shapes[i];
-        let raw: RawShape = match serde_json::from_str(&self.text[range.clone()]) {
+    fn parse_shape(&self, source: &ShapeText, i: usize) -> Shape {
+        let (range, name) = &source.raw_shapes[i];
+        let raw: RawShape = match serde_json::from_str(&source.text[range.clone()]) {
             Ok(r) => r,
             Err(_) => {
                 return Shape {
@@ -252,7 +358,7 @@ impl Model {
             }
         };
         let mut shape = resolve_shape(name.clone(), raw, &|n: &str| {
-            self.index.get(n).copied().unwrap_or(UNKNOWN_SHAPE)
+            source.index.get(n).copied().unwrap_or(UNKNOWN_SHAPE)
         });
         if let Some(overlay) = self.overlay {
             overlay(&mut shape);
@@ -264,29 +370,46 @@ impl Model {
     /// the same in both.
     pub fn view(&self, overlay: fn(&mut Shape)) -> Model {
         Model {
-            text: self.text.clone(),
-            raw_shapes: self.raw_shapes.clone(),
-            shapes: self.raw_shapes.iter().map(|_| OnceLock::new()).collect(),
-            index: self.index.clone(),
+            source: self.source.clone(),
+            shapes: OnceLock::new(),
             operations: self.operations.clone(),
+            by_name: self.by_name.clone(),
             error_codes: OnceLock::new(),
-            rest_order: self.rest_order.clone(),
             overlay: Some(overlay),
         }
     }
 
+    /// The operation named `name`.
+    pub fn operation(&self, name: &str) -> Option<&Operation> {
+        self.by_name
+            .binary_search_by(|&i| self.operations[i as usize].name.as_str().cmp(name))
+            .ok()
+            .map(|at| &self.operations[self.by_name[at] as usize])
+    }
+
+    /// Every operation, by name.
+    pub fn operations(&self) -> impl Iterator<Item = &Operation> {
+        self.by_name.iter().map(|&i| &self.operations[i as usize])
+    }
+
+    /// Every operation, most specific REST template first (for routing).
+    pub fn rest_order(&self) -> &[Operation] {
+        &self.operations
+    }
+
     /// The exception shape raised with `code` (its name or `error.code`).
     pub fn error_by_code(&self, code: &str) -> Option<ShapeId> {
-        if let Some(&id) = self.index.get(code)
+        let source = self.source.text();
+        if let Some(&id) = source.index.get(code)
             && self.shape(id).exception
         {
             return Some(id);
         }
         let codes = self.error_codes.get_or_init(|| {
             let mut map = HashMap::new();
-            for (i, (range, _)) in self.raw_shapes.iter().enumerate() {
+            for (i, (range, _)) in source.raw_shapes.iter().enumerate() {
                 // Cheap pre-filter before parsing: only exceptions matter.
-                let text = &self.text[range.clone()];
+                let text = &source.text[range.clone()];
                 if text.contains("\"exception\"") && text.contains("\"code\"") {
                     let s = self.shape(i as ShapeId);
                     if let Some(c) = &s.error_code {
@@ -524,7 +647,12 @@ pub(crate) fn protocol_from_name(s: &str) -> Option<Protocol> {
     })
 }
 
-pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
+/// Parses a model's metadata and operations. With a `loader`, the text is
+/// not kept: the shapes are read from it on first use.
+pub(crate) fn parse(
+    json: &str,
+    loader: Option<ShapeLoader>,
+) -> Result<(Metadata, Model), ModelError> {
     let raw: RawModel = serde_json::from_str(json).map_err(|e| ModelError(e.to_string()))?;
     let m = raw.metadata;
     let mut protocols: Vec<Protocol> = Vec::new();
@@ -557,21 +685,8 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
         xml_namespace: m.xml_namespace,
     };
 
-    let base = json.as_ptr() as usize;
-    let raw_shapes: Vec<(std::ops::Range<usize>, String)> = raw
-        .shapes
-        .0
-        .into_iter()
-        .map(|(name, v)| {
-            let start = v.get().as_ptr() as usize - base;
-            (start..start + v.get().len(), name)
-        })
-        .collect();
-    let index: HashMap<String, ShapeId> = raw_shapes
-        .iter()
-        .enumerate()
-        .map(|(i, (_, n))| (n.clone(), i as ShapeId))
-        .collect();
+    let raw_shapes = shape_ranges(json, raw.shapes);
+    let index = shape_index(&raw_shapes);
     let lookup = |name: &str| -> Result<ShapeId, ModelError> {
         index
             .get(name)
@@ -586,13 +701,13 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
             result_wrapper: r.result_wrapper,
         })
     };
-    let mut operations = BTreeMap::new();
+    let mut operations = Vec::with_capacity(raw.operations.len());
     for (key, o) in raw.operations {
-        let name = o.name.unwrap_or_else(|| key.clone());
+        let name = o.name.unwrap_or(key);
         let request_uri = o.http.request_uri.unwrap_or_else(|| "/".into());
-        let op = Operation {
+        operations.push(Operation {
             template: UriTemplate::parse(&request_uri),
-            name: name.clone(),
+            name,
             method: o.http.method.unwrap_or_else(|| "POST".into()),
             request_uri,
             response_code: o.http.response_code,
@@ -605,31 +720,50 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
                 .collect::<Result<_, _>>()?,
             host_prefix: o.endpoint.and_then(|e| e.host_prefix),
             deprecated: o.deprecated,
-        };
-        operations.insert(name, op);
+        });
     }
-    let mut rest_order: Vec<(&String, &Operation)> = operations.iter().collect();
-    rest_order.sort_by(|(a, oa), (b, ob)| {
+    // Routing walks the operations in this order; by name, they are
+    // found through `by_name` (one list, no copies).
+    operations.sort_by(|oa, ob| {
         ob.template
             .specificity()
             .cmp(&oa.template.specificity())
             .then(oa.deprecated.cmp(&ob.deprecated))
-            .then(a.cmp(b))
+            .then(oa.name.cmp(&ob.name))
     });
-    // Copies, not names: matching a REST request walks this list, and a
-    // map lookup per candidate cost more than the match itself.
-    let rest_order: Vec<Operation> = rest_order.into_iter().map(|(_, op)| op.clone()).collect();
-    let shapes = raw_shapes.iter().map(|_| OnceLock::new()).collect();
+    let mut by_name: Vec<u32> = (0..operations.len() as u32).collect();
+    by_name.sort_by(|&a, &b| {
+        operations[a as usize]
+            .name
+            .cmp(&operations[b as usize].name)
+    });
+    by_name.dedup_by(|a, b| operations[*a as usize].name == operations[*b as usize].name);
+    let source = match loader {
+        Some(loader) => ShapeSource {
+            loader: Some(loader),
+            count: raw_shapes.len(),
+            names_hash: names_hash(raw_shapes.iter().map(|(_, n)| n.as_str())),
+            text: OnceLock::new(),
+        },
+        None => ShapeSource {
+            loader: None,
+            count: raw_shapes.len(),
+            names_hash: 0,
+            text: OnceLock::from(ShapeText {
+                text: json.into(),
+                raw_shapes,
+                index,
+            }),
+        },
+    };
     Ok((
         metadata,
         Model {
-            text: json.into(),
-            raw_shapes,
-            shapes,
-            index,
+            source: std::sync::Arc::new(source),
+            shapes: OnceLock::new(),
             operations,
+            by_name,
             error_codes: OnceLock::new(),
-            rest_order,
             overlay: None,
         },
     ))
@@ -723,5 +857,93 @@ fn resolve_shape(name: String, s: RawShape, lookup: &dyn Fn(&str) -> ShapeId) ->
         requires_length: s.requires_length,
         result_wrapper: None,
         name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::http::{HeaderMap, HeaderValue, Method};
+    use crate::{RequestBody, RequestHead, ServiceModel, decode_request};
+
+    const MODEL: &str = r#"{
+      "metadata": {"apiVersion": "2020-01-01", "protocol": "json", "jsonVersion": "1.0",
+                   "targetPrefix": "Svc"},
+      "operations": {"Put": {"name": "Put", "http": {"method": "POST", "requestUri": "/"},
+                             "input": {"shape": "PutInput"}},
+                     "Get": {"name": "Get", "http": {"method": "GET", "requestUri": "/{Name}"},
+                             "input": {"shape": "PutInput"}}},
+      "shapes": {
+        "PutInput": {"type": "structure", "required": ["Name"], "members": {
+          "Name": {"shape": "Name"}, "Count": {"shape": "Count"}}},
+        "Name": {"type": "string", "min": 1, "max": 5},
+        "Count": {"type": "integer", "min": 1, "max": 10}
+      }
+    }"#;
+
+    /// A model whose text comes from `text` on first use, and how many
+    /// times it was read.
+    fn reloadable(text: &'static str) -> (ServiceModel, Arc<AtomicUsize>) {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counted = reads.clone();
+        let model = ServiceModel::from_json_reloadable(
+            MODEL,
+            Box::new(move || {
+                counted.fetch_add(1, Ordering::Relaxed);
+                Ok(text.to_string())
+            }),
+        )
+        .unwrap();
+        (model, reads)
+    }
+
+    fn put(model: &ServiceModel, body: &str) -> Result<serde_json::Value, crate::AwsError> {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.0"),
+        );
+        h.insert("x-amz-target", HeaderValue::from_static("Svc.Put"));
+        let head = RequestHead {
+            method: &Method::POST,
+            path: "/",
+            query: "",
+            headers: &h,
+        };
+        decode_request(model, &head, RequestBody::Bytes(body.to_string().into()))
+            .map(|d| d.input)
+            .map_err(|(_, e)| e)
+    }
+
+    #[test]
+    fn operations_need_no_text_and_shapes_read_it_once() {
+        let (model, reads) = reloadable(MODEL);
+        assert!(model.has_operation("Put") && model.has_operation("Get"));
+        assert!(!model.has_operation("Delete"));
+        assert_eq!(model.operation_names().collect::<Vec<_>>(), ["Get", "Put"]);
+        assert_eq!(reads.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            put(&model, r#"{"Name": "abc", "Count": 3}"#).unwrap()["Count"],
+            3
+        );
+        assert_eq!(
+            put(&model, r#"{"Count": 3}"#).unwrap_err().code,
+            "ValidationException"
+        );
+        assert_eq!(reads.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_different_text_leaves_shapes_as_documents() {
+        // Not the text the operations were resolved against.
+        let other = r#"{"shapes": {"Other": {"type": "string"}}}"#;
+        let (model, _) = reloadable(other);
+        // No validation: the input passes through untouched.
+        assert_eq!(
+            put(&model, r#"{"Count": 30}"#).unwrap(),
+            serde_json::json!({"Count": 30})
+        );
     }
 }

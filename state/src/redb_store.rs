@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -108,6 +108,16 @@ const META_TABLE: &str = "m:meta";
 /// redb's page cache for an in-memory database (its default, 1 GiB, is for
 /// files).
 const MEMORY_CACHE_BYTES: usize = 4 << 20;
+
+/// An empty in-memory database.
+fn memory_database() -> Result<redb::Database, StateError> {
+    // In memory, redb's cache would hold a second copy of pages that are a
+    // memcpy away: keep it small (hot pages of small tables).
+    redb::Database::builder()
+        .set_cache_size(MEMORY_CACHE_BYTES)
+        .create_with_backend(crate::memory::SparseMemory::default())
+        .map_err(storage)
+}
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 type Bytes = Vec<u8>;
@@ -146,7 +156,10 @@ pub(crate) struct Core {
 }
 
 pub(crate) struct Shared {
-    redb: redb::Database,
+    /// A file is opened at once; an in-memory database is created on first
+    /// use, so an unused plugin holds no redb (its page cache and first
+    /// pages are ~95 KiB).
+    redb: OnceLock<redb::Database>,
     mode: Mode,
     persist: bool,
     /// Highest sequence that redb holds.
@@ -165,6 +178,14 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Core> {
         lock(&self.core)
+    }
+
+    fn redb(&self) -> &redb::Database {
+        self.redb.get_or_init(|| {
+            // Only an in-memory database is left to create here; its
+            // backend fails no write but out of range, which redb never does.
+            memory_database().expect("creating an in-memory redb database")
+        })
     }
 
     fn set_applied(&self, seq: u64) {
@@ -187,15 +208,12 @@ pub struct RedbDatabase {
 impl RedbDatabase {
     fn open(path: Option<&Path>, durability: Durability) -> Result<Self, StateError> {
         let redb = match path {
-            Some(path) => redb::Database::builder()
-                .create(path)
-                .map_err(|e| StateError::Storage(format!("{}: {e}", path.display())))?,
-            // In memory, redb's cache would hold a second copy of pages that
-            // are a memcpy away: keep it small (hot pages of small tables).
-            None => redb::Database::builder()
-                .set_cache_size(MEMORY_CACHE_BYTES)
-                .create_with_backend(crate::memory::SparseMemory::default())
-                .map_err(storage)?,
+            Some(path) => OnceLock::from(
+                redb::Database::builder()
+                    .create(path)
+                    .map_err(|e| StateError::Storage(format!("{}: {e}", path.display())))?,
+            ),
+            None => OnceLock::new(),
         };
         let persist = path.is_some();
         let mode = if persist && durability == Durability::Group {
@@ -250,6 +268,12 @@ impl RedbDatabase {
         }
     }
 
+    /// Whether its redb exists (an in-memory one is made on first write).
+    #[cfg(test)]
+    pub(crate) fn created(&self) -> bool {
+        self.shared.redb.get().is_some()
+    }
+
     /// How many redb write transactions this database has committed.
     pub fn write_transactions(&self) -> u64 {
         self.shared.write_txns.load(Ordering::Relaxed)
@@ -273,7 +297,10 @@ impl RedbDatabase {
 
     /// The schema version recorded for this database (None when new).
     pub fn schema_version(&self) -> Result<Option<u32>, StateError> {
-        let txn = self.shared.redb.begin_read().map_err(storage)?;
+        let Some(redb) = self.shared.redb.get() else {
+            return Ok(None); // in memory, not used yet
+        };
+        let txn = redb.begin_read().map_err(storage)?;
         let table = match txn.open_table(def(META_TABLE)) {
             Ok(t) => t,
             Err(TableError::TableDoesNotExist(_)) => return Ok(None),
@@ -313,7 +340,10 @@ impl RedbDatabase {
                 .wait(core)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let mut txn = shared.redb.begin_write().map_err(storage)?;
+        if reset && shared.redb.get().is_none() {
+            return Ok(()); // in memory and never used: nothing to empty
+        }
+        let mut txn = shared.redb().begin_write().map_err(storage)?;
         let durability = if shared.persist {
             redb::Durability::Immediate
         } else {
@@ -389,7 +419,7 @@ fn land_batch(shared: &Shared, durability: redb::Durability) {
     let Some(last) = batch.last().map(|q| q.seq) else {
         return;
     };
-    let result = apply(&shared.redb, durability, batch.iter().map(|q| &q.writes));
+    let result = apply(shared.redb(), durability, batch.iter().map(|q| &q.writes));
     shared.write_txns.fetch_add(1, Ordering::Relaxed);
     let mut dropped = Vec::new();
     {
@@ -502,7 +532,7 @@ fn flusher(shared: Arc<Shared>, window: Duration) {
         };
         let applied = shared.applied.load(Ordering::Acquire);
         if applied > flushed {
-            match flush(&shared.redb) {
+            match flush(shared.redb()) {
                 Ok(()) => {
                     shared.write_txns.fetch_add(1, Ordering::Relaxed);
                     flushed = applied;
@@ -525,7 +555,8 @@ fn flush(redb: &redb::Database) -> Result<(), StateError> {
 }
 
 struct Snapshot {
-    txn: redb::ReadTransaction,
+    /// None: an in-memory database nothing was written to yet (no redb).
+    txn: Option<redb::ReadTransaction>,
     /// redb holds at least everything up to `base`.
     base: u64,
     /// The unit sees everything up to `top` (pending versions fill the gap).
@@ -584,7 +615,11 @@ fn snapshot<'s>(
         let mut core = shared.lock();
         let base = shared.applied.load(Ordering::Acquire);
         let top = core.seq;
-        let txn = shared.redb.begin_read().map_err(storage)?;
+        // Reading creates no database: one never written to reads as empty.
+        let txn = match shared.redb.get() {
+            Some(redb) => Some(redb.begin_read().map_err(storage)?),
+            None => None,
+        };
         if top > base {
             core.pending.register(base);
         }
@@ -603,7 +638,11 @@ fn reader<'t>(
 ) -> Result<Option<&'t Reader>, StateError> {
     if reader.is_none() {
         let snap = snapshot(shared, slot)?;
-        let opened = match snap.txn.open_table(def(&table_name(table))) {
+        let Some(txn) = &snap.txn else {
+            *reader = Some(None);
+            return Ok(None);
+        };
+        let opened = match txn.open_table(def(&table_name(table))) {
             Ok(t) => Some(t),
             Err(TableError::TableDoesNotExist(_)) => None,
             Err(e) => return Err(storage(e)),

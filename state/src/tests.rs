@@ -894,3 +894,25 @@ fn read_only_units_commit_no_write_transaction() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unused_memory_database_holds_no_redb_until_written() {
+    rt().block_on(async {
+        let db = memory();
+        let unopened = || !db.redb().created();
+        assert_eq!(db.schema_version().unwrap(), None);
+        let mut u = db.begin();
+        assert_eq!(u.get("t", b"k").unwrap(), None);
+        assert_eq!(u.count("t", &KeyRange::default()).unwrap(), 0);
+        u.commit().await.unwrap();
+        db.reset().unwrap();
+        assert!(unopened(), "reading or resetting created the database");
+        let mut u = db.begin();
+        u.put("t", b"k", b"v").unwrap();
+        u.commit().await.unwrap();
+        assert!(!unopened());
+        assert_eq!(db.begin().get("t", b"k").unwrap(), Some(b"v".to_vec()));
+        db.set_schema_version(3).unwrap();
+        assert_eq!(db.schema_version().unwrap(), Some(3));
+    });
+}

@@ -6,12 +6,17 @@
 //! loads stale code. Only artifacts this gateway wrote are ever loaded.
 //!
 //! Beside the code, what the plugin's `describe` answered ([`Described`]),
-//! found by the wasm file's path, size and mtime: a warm start reads it
-//! instead of reading, hashing, mapping and instantiating every plugin
+//! found by the wasm file's path, size and mtime and by this gateway's
+//! binary and engine settings: a warm start reads it instead of reading,
+//! hashing, mapping and instantiating every plugin, and builds no engine
 //! (docs/decisions.md, "Plugins load on first use").
 
+use std::fs::File;
 use std::hash::{Hash, Hasher};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,7 +25,9 @@ use wasmtime::component::Component;
 
 pub struct CompileCache {
     dir: PathBuf,
-    engine_key: String,
+    /// This gateway (its binary) and its engine settings: what the
+    /// description records are kept under, known without an engine.
+    gateway_key: String,
 }
 
 /// Whether a component came from the cache or was compiled now.
@@ -44,31 +51,69 @@ pub struct Described {
     pub capabilities: Vec<String>,
     /// Capability interfaces (`ministack:plugin/<cap>`) the component imports.
     pub imports: Vec<String>,
+    /// The engine key ([`CompileCache::engine_key`]) its code was cached under.
+    pub engine_key: String,
     /// Kept in a file of its own, as the plugin gave it: no JSON string
     /// to unescape at start.
     #[serde(skip)]
     pub model_json: String,
+    /// The cached file `model_json` was read from, kept open: the model's
+    /// shapes are read from it again on first use ([`Described::shape_loader`]).
+    /// Files here are only ever replaced whole (written aside, renamed), so
+    /// the open file keeps this text even if the cache is cleared.
+    #[serde(skip)]
+    pub model_file: Option<Arc<File>>,
+}
+
+impl Described {
+    /// Reads the model's text again from its cached file, when there is one.
+    pub fn shape_loader(&self) -> Option<ministack_protocol::ShapeLoader> {
+        let file = self.model_file.clone()?;
+        let len = self.model_json.len();
+        Some(Box::new(move || {
+            let mut text = vec![0; len];
+            file.read_exact_at(&mut text, 0)
+                .and_then(|()| String::from_utf8(text).map_err(std::io::Error::other))
+                .inspect_err(|e| tracing::error!("reading a cached service model again: {e}"))
+        }))
+    }
 }
 
 /// Bump when [`Described`] or what the host derives from it changes.
-const DESCRIBED_FORMAT: u32 = 2;
+const DESCRIBED_FORMAT: u32 = 3;
 
 impl CompileCache {
-    pub fn new(engine: &Engine, dir: PathBuf) -> Self {
+    /// `engine_settings`: whatever the engine is built from besides the
+    /// binary (a changed setting never finds the records of another).
+    pub fn new(dir: PathBuf, engine_settings: impl Hash) -> Self {
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut h);
+        engine_settings.hash(&mut h);
+        // The binary itself (size, mtime): a rebuilt gateway, maybe with
+        // another wasmtime, describes its plugins again.
+        if let Ok(meta) = std::env::current_exe().and_then(std::fs::metadata) {
+            meta.len().hash(&mut h);
+            meta.modified().ok().hash(&mut h);
+        }
         Self {
             dir,
-            engine_key: format!("{:016x}", h.finish()),
+            gateway_key: format!("{:016x}", h.finish()),
         }
+    }
+
+    /// The key of an engine's compatibility settings, in the name of the
+    /// code it compiled.
+    pub fn engine_key(engine: &Engine) -> String {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut h);
+        format!("{:016x}", h.finish())
     }
 
     pub fn digest(wasm: &[u8]) -> String {
         hex::encode(Sha256::digest(wasm))
     }
 
-    fn artifact(&self, digest: &str) -> PathBuf {
-        self.dir.join(format!("{digest}-{}.cwasm", self.engine_key))
+    fn artifact(&self, digest: &str, engine_key: &str) -> PathBuf {
+        self.dir.join(format!("{digest}-{engine_key}.cwasm"))
     }
 
     /// The record of what the wasm at `path` described, when the file is
@@ -79,10 +124,15 @@ impl CompileCache {
         let mut described: Described = serde_json::from_slice(&text)
             .inspect_err(|e| tracing::debug!("ignoring {}: {e}", record.display()))
             .ok()?;
-        if !self.artifact(&described.digest).exists() {
+        if !self
+            .artifact(&described.digest, &described.engine_key)
+            .exists()
+        {
             return None;
         }
-        described.model_json = std::fs::read_to_string(self.model_path(&described.digest)).ok()?;
+        let mut file = File::open(self.model_path(&described.digest)).ok()?;
+        file.read_to_string(&mut described.model_json).ok()?;
+        described.model_file = Some(Arc::new(file));
         Some(described)
     }
 
@@ -94,11 +144,10 @@ impl CompileCache {
     }
 
     /// Stores what the wasm at `path` described (best effort: a start
-    /// without it describes the plugin again).
-    pub fn remember(&self, path: &Path, described: &Described) {
-        let Some(record) = self.record_path(path) else {
-            return;
-        };
+    /// without it describes the plugin again); the model file written, open,
+    /// when it holds `described.model_json`.
+    pub fn remember(&self, path: &Path, described: &Described) -> Option<Arc<File>> {
+        let record = self.record_path(path)?;
         // The model first: a record is only found with its model beside it.
         let model = self.model_path(&described.digest);
         let written = write_atomically(&model, described.model_json.as_bytes())
@@ -110,10 +159,13 @@ impl CompileCache {
                 record.display()
             );
         }
+        let file = File::open(&model).ok()?;
+        let same = file.metadata().ok()?.len() == described.model_json.len() as u64;
+        same.then(|| Arc::new(file))
     }
 
-    /// `describe/<hash of path, size, mtime, engine, host>.json`: a changed
-    /// file, engine or gateway never finds an old record.
+    /// `describe/<hash of path, size, mtime, gateway>.json`: a changed
+    /// file or gateway never finds an old record.
     fn record_path(&self, path: &Path) -> Option<PathBuf> {
         let meta = std::fs::metadata(path).ok()?;
         let mtime = meta
@@ -126,7 +178,7 @@ impl CompileCache {
         h.update(absolute.as_os_str().as_encoded_bytes());
         h.update(meta.len().to_le_bytes());
         h.update(mtime.as_nanos().to_le_bytes());
-        h.update(self.engine_key.as_bytes());
+        h.update(self.gateway_key.as_bytes());
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
         h.update(DESCRIBED_FORMAT.to_le_bytes());
         let key = hex::encode(&h.finalize()[..16]);
@@ -136,7 +188,7 @@ impl CompileCache {
     /// The cached code of the wasm whose digest is `digest`, without
     /// reading the wasm; `None` when it is not cached.
     pub fn load_digest(&self, engine: &Engine, digest: &str) -> Option<Component> {
-        let path = self.artifact(digest);
+        let path = self.artifact(digest, &Self::engine_key(engine));
         if !path.exists() {
             return None;
         }
@@ -152,7 +204,7 @@ impl CompileCache {
 
     /// The component for `wasm`, from the cache when it holds it.
     pub fn load(&self, engine: &Engine, wasm: &[u8]) -> anyhow::Result<(Component, Source)> {
-        let path = self.artifact(&Self::digest(wasm));
+        let path = self.artifact(&Self::digest(wasm), &Self::engine_key(engine));
         if path.exists() {
             // SAFETY: the file was produced by `precompile_component` of an
             // engine with the same compatibility hash (it is in the name),

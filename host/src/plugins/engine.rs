@@ -11,6 +11,7 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 /// of yielding a busy plugin back to the scheduler.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
+#[derive(Clone, Debug, Hash)]
 pub struct EngineSettings {
     /// Plugin instances alive at once (requests in flight, incl. long polls).
     pub max_instances: u32,

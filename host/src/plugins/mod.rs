@@ -93,10 +93,19 @@ impl Plugin {
 /// The host side of every plugin call.
 pub struct Runtime {
     pub shared: Arc<Shared>,
-    pub engine: Engine,
-    linker: Linker<HostState>,
+    /// Built when the first plugin loads: a warm start whose plugins are
+    /// not in use yet runs no wasmtime code and ticks no epoch.
+    wasm: OnceLock<Wasm>,
+    wasm_building: std::sync::Mutex<()>,
+    engine_settings: engine::EngineSettings,
     pool: Arc<pool::InstancePool>,
     cache: Arc<cache::CompileCache>,
+}
+
+/// The engine and the capabilities linked for every plugin.
+struct Wasm {
+    engine: Engine,
+    linker: Linker<HostState>,
 }
 
 /// What to call in a plugin instance.
@@ -147,18 +156,15 @@ fn from_wit_error(e: bindings::AwsError) -> AwsError {
 }
 
 impl Runtime {
-    /// Builds the engine and opens state; `max_memory_mb` is the largest
-    /// memory limit of the plugins to load (the pooling allocator's slot).
+    /// Opens state; `max_memory_mb` is the largest memory limit of the
+    /// plugins to load (the pooling allocator's slot, once the engine is
+    /// built: [`Self::wasm`]).
     pub fn start(config: Config, max_memory_mb: u64) -> anyhow::Result<Arc<Self>> {
         let t0 = std::time::Instant::now();
-        let engine = engine::build(&engine::EngineSettings {
+        let engine_settings = engine::EngineSettings {
             max_instances: config.max_instances,
             max_memory_bytes: max_memory_mb << 20,
-        })?;
-        engine::start_ticker(&engine);
-        tracing::debug!("engine built in {:?}", t0.elapsed());
-        let mut linker = Linker::new(&engine);
-        capabilities::add_to_linker(&mut linker)?;
+        };
 
         let stores = Stores::open(StateConfig {
             persist: config.persist_state,
@@ -177,16 +183,38 @@ impl Runtime {
             config.max_instances,
         ));
         pool.start_sweeper();
-        let cache = Arc::new(cache::CompileCache::new(&engine, config.cache_dir.clone()));
+        let cache = Arc::new(cache::CompileCache::new(
+            config.cache_dir.clone(),
+            &engine_settings,
+        ));
         Ok(Arc::new(Self {
             cache,
             shared: Arc::new(Shared::new(
                 config, stores, blobs, identity, docker, processes,
             )),
-            engine,
-            linker,
+            wasm: OnceLock::new(),
+            wasm_building: std::sync::Mutex::new(()),
+            engine_settings,
             pool,
         }))
+    }
+
+    /// The engine and linker, built on first need (a few ms).
+    fn wasm(&self) -> anyhow::Result<&Wasm> {
+        if let Some(wasm) = self.wasm.get() {
+            return Ok(wasm);
+        }
+        let _one = self.wasm_building.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(wasm) = self.wasm.get() {
+            return Ok(wasm);
+        }
+        let t0 = std::time::Instant::now();
+        let engine = engine::build(&self.engine_settings)?;
+        engine::start_ticker(&engine);
+        let mut linker = Linker::new(&engine);
+        capabilities::add_to_linker(&mut linker)?;
+        tracing::debug!("engine built in {:?}", t0.elapsed());
+        Ok(self.wasm.get_or_init(|| Wasm { engine, linker }))
     }
 
     pub fn config(&self) -> &Config {
@@ -314,13 +342,14 @@ impl Runtime {
         let wasm = std::fs::read(&entry.path)
             .with_context(|| format!("reading {}", entry.path.display()))?;
         let digest = cache::CompileCache::digest(&wasm);
+        let runtime = self.wasm()?;
         // Compiling (a cold cache) is CPU work: keep it off the async workers.
-        let (engine, cache) = (self.engine.clone(), self.cache.clone());
+        let (engine, cache) = (runtime.engine.clone(), self.cache.clone());
         let (component, load_source) =
             tokio::task::spawn_blocking(move || cache.load(&engine, &wasm)).await??;
-        let imports = check_contract(&self.engine, &component, name)?;
+        let imports = check_contract(&runtime.engine, &component, name)?;
         let code = Code {
-            pre: PluginPre::new(self.linker.instantiate_pre(&component)?)?,
+            pre: PluginPre::new(runtime.linker.instantiate_pre(&component)?)?,
             load: LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         let core = match core {
@@ -336,7 +365,7 @@ impl Runtime {
             Ok(_) => unreachable!("describe returns a descriptor"),
             Err(e) => anyhow::bail!("describe failed: {}", e.message),
         };
-        let described = cache::Described {
+        let mut described = cache::Described {
             digest,
             name: d.name,
             version: d.version,
@@ -349,19 +378,22 @@ impl Runtime {
                 .collect(),
             capabilities: d.capabilities,
             imports,
+            engine_key: cache::CompileCache::engine_key(&runtime.engine),
             model_json: d.model_json,
+            model_file: None,
         };
-        let path = core.entry.path.clone();
+        // Remembered first: the model file it writes is where the model's
+        // shapes are read from on first use.
+        described.model_file = self.cache.remember(&core.entry.path, &described);
         // A plugin with no data yet is left unloaded, as on a warm start
         // (its code loads again, from the cache, on its first call).
         let in_use = core.db.schema_version()?.is_some();
         let code = in_use.then_some((code, load_source));
-        let plugin = self.assemble(core, described.clone(), code)?;
+        let plugin = self.assemble(core, described, code)?;
         if let Some(code) = plugin.code.get() {
-            self.check_schema(code, &plugin.core, described.schema_version)
+            self.check_schema(code, &plugin.core, plugin.description.schema_version)
                 .await?;
         }
-        self.cache.remember(&path, &described);
         Ok((plugin, load_source))
     }
 
@@ -398,7 +430,13 @@ impl Runtime {
                 );
             }
         }
-        let model = ServiceModel::from_json(&d.model_json).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Kept in memory only when no cached file holds it: an idle
+        // service keeps its operations, not its shapes.
+        let model = match d.shape_loader() {
+            Some(reload) => ServiceModel::from_json_reloadable(&d.model_json, reload),
+            None => ServiceModel::from_json(&d.model_json),
+        }
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::debug!(plugin = name, "model parsed");
         let description = Description {
             version: d.version,
@@ -489,7 +527,8 @@ impl Runtime {
         let loaded = plugin
             .code
             .get_or_try_init(|| async {
-                let (engine, cache) = (self.engine.clone(), self.cache.clone());
+                let runtime = self.wasm()?;
+                let (engine, cache) = (runtime.engine.clone(), self.cache.clone());
                 let (digest, path) = (plugin.digest.clone(), plugin.core.entry.path.clone());
                 let (component, source) = tokio::task::spawn_blocking(move || {
                     if let Some(c) = cache.load_digest(&engine, &digest) {
@@ -509,7 +548,7 @@ impl Runtime {
                 })
                 .await??;
                 let code = Code {
-                    pre: PluginPre::new(self.linker.instantiate_pre(&component)?)?,
+                    pre: PluginPre::new(runtime.linker.instantiate_pre(&component)?)?,
                     load: LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 };
                 self.check_schema(&code, &plugin.core, plugin.description.schema_version)
@@ -688,7 +727,12 @@ impl Runtime {
         core: &PluginCore,
         req: RequestState,
     ) -> Result<pool::Instance, Attempt> {
-        let mut store = Store::new(&self.engine, HostState::new(req));
+        // An instance is of loaded code: the engine is built.
+        let engine = &self
+            .wasm()
+            .map_err(|e| Attempt::Failed(internal_failure(e.to_string())))?
+            .engine;
+        let mut store = Store::new(engine, HostState::new(req));
         store.limiter(|s| &mut s.limits);
         let limit_ms = core.entry.timeout_ms;
         store.set_epoch_deadline(1);
