@@ -224,8 +224,10 @@ pub(crate) struct Model {
     pub operations: BTreeMap<String, Operation>,
     /// Error shapes by `error.code`, built on first need.
     error_codes: OnceLock<HashMap<String, ShapeId>>,
-    /// REST operations ordered most specific first, for routing.
+    /// REST operations by HTTP method, each method's most specific first,
+    /// for routing; `rest_methods` holds each method's range of it.
     pub rest_order: Vec<Operation>,
+    pub rest_methods: Vec<(String, std::ops::Range<usize>)>,
     /// Traits a protocol view adds to each shape as it is parsed (SQS's
     /// query names, see quirks/sqs.rs).
     overlay: Option<fn(&mut Shape)>,
@@ -271,6 +273,7 @@ impl Model {
             operations: self.operations.clone(),
             error_codes: OnceLock::new(),
             rest_order: self.rest_order.clone(),
+            rest_methods: self.rest_methods.clone(),
             overlay: Some(overlay),
         }
     }
@@ -610,15 +613,22 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
     }
     let mut rest_order: Vec<(&String, &Operation)> = operations.iter().collect();
     rest_order.sort_by(|(a, oa), (b, ob)| {
-        ob.template
-            .specificity()
-            .cmp(&oa.template.specificity())
+        (oa.method.to_ascii_uppercase())
+            .cmp(&ob.method.to_ascii_uppercase())
+            .then_with(|| ob.template.specificity().cmp(&oa.template.specificity()))
             .then(oa.deprecated.cmp(&ob.deprecated))
             .then(a.cmp(b))
     });
     // Copies, not names: matching a REST request walks this list, and a
     // map lookup per candidate cost more than the match itself.
     let rest_order: Vec<Operation> = rest_order.into_iter().map(|(_, op)| op.clone()).collect();
+    let mut rest_methods: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+    for (i, op) in rest_order.iter().enumerate() {
+        match rest_methods.last_mut() {
+            Some((m, range)) if m.eq_ignore_ascii_case(&op.method) => range.end = i + 1,
+            _ => rest_methods.push((op.method.to_ascii_uppercase(), i..i + 1)),
+        }
+    }
     let shapes = raw_shapes.iter().map(|_| OnceLock::new()).collect();
     Ok((
         metadata,
@@ -630,6 +640,7 @@ pub(crate) fn parse(json: &str) -> Result<(Metadata, Model), ModelError> {
             operations,
             error_codes: OnceLock::new(),
             rest_order,
+            rest_methods,
             overlay: None,
         },
     ))
