@@ -20,6 +20,36 @@ pub(crate) fn from_wire(
     v: Value,
     path: &str,
 ) -> Result<Value, String> {
+    from_wire_at(m, id, ts, v, WirePath::Root(path))
+}
+
+/// Where a wire value is (`input.Items[0].name`), rendered only for an error.
+#[derive(Clone, Copy)]
+enum WirePath<'a> {
+    Root(&'a str),
+    Member(&'a WirePath<'a>, &'a str),
+    Index(&'a WirePath<'a>, usize),
+    Key(&'a WirePath<'a>, &'a str),
+}
+
+impl std::fmt::Display for WirePath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WirePath::Root(p) => f.write_str(p),
+            WirePath::Member(p, name) => write!(f, "{p}.{name}"),
+            WirePath::Index(p, i) => write!(f, "{p}[{i}]"),
+            WirePath::Key(p, k) => write!(f, "{p}.{k}"),
+        }
+    }
+}
+
+fn from_wire_at(
+    m: &Model,
+    id: ShapeId,
+    ts: Option<TsFormat>,
+    v: Value,
+    path: WirePath<'_>,
+) -> Result<Value, String> {
     let shape = m.shape(id);
     let bad = |what: &str| Err(format!("{path}: expected {what}"));
     match shape.kind {
@@ -39,8 +69,8 @@ pub(crate) fn from_wire(
                 if val.is_null() {
                     continue;
                 }
-                let p = format!("{path}.{}", member.name);
-                let conv = from_wire(m, member.shape, member.timestamp_format, val, &p)?;
+                let p = WirePath::Member(&path, &member.name);
+                let conv = from_wire_at(m, member.shape, member.timestamp_format, val, p)?;
                 out.insert(member.name.clone(), conv);
             }
             Ok(Value::Object(out))
@@ -56,12 +86,12 @@ pub(crate) fn from_wire(
                     out.push(Value::Null);
                     continue;
                 }
-                out.push(from_wire(
+                out.push(from_wire_at(
                     m,
                     member.shape,
                     member.timestamp_format,
                     item,
-                    &format!("{path}[{i}]"),
+                    WirePath::Index(&path, i),
                 )?);
             }
             Ok(Value::Array(out))
@@ -76,12 +106,12 @@ pub(crate) fn from_wire(
                 let conv = if item.is_null() {
                     Value::Null
                 } else {
-                    from_wire(
+                    from_wire_at(
                         m,
                         value.shape,
                         value.timestamp_format,
                         item,
-                        &format!("{path}.{k}"),
+                        WirePath::Key(&path, &k),
                     )?
                 };
                 out.insert(k, conv);

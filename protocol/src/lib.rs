@@ -264,28 +264,27 @@ impl ServiceModel {
         // UploadPart, UploadPartCopy are all `PUT /{Bucket}/{Key+}`); among
         // the most specific matches, the one whose required header and query
         // members are all present, and most of them, wins.
-        let mut best: Option<(&Operation, rest::Labels, (usize, usize))> = None;
-        for op in self.model.rest_order() {
-            if !op.method.eq_ignore_ascii_case(head.method.as_str()) {
-                continue;
-            }
-            if let Some((b, _, _)) = &best
+        let mut best: Option<(&Operation, (usize, usize))> = None;
+        for op in self.model.rest_ops(head.method.as_str()) {
+            if let Some((b, _)) = &best
                 && b.template.specificity() != op.template.specificity()
             {
                 break;
             }
-            if let Some(labels) = op.template.matches(&path, &query) {
+            if op.template.is_match(&path, &query) {
                 let score = self.bound_members_score(op, head, &query);
                 let better = match &best {
                     None => true,
-                    Some((_, _, s)) => score.0 < s.0 || (score.0 == s.0 && score.1 > s.1),
+                    Some((_, s)) => score.0 < s.0 || (score.0 == s.0 && score.1 > s.1),
                 };
                 if better {
-                    best = Some((op, labels, score));
+                    best = Some((op, score));
                 }
             }
         }
-        best.map(|(op, labels, _)| (op, labels))
+        // Labels are decoded for the winner only.
+        let (op, _) = best?;
+        Some((op, op.template.matches(&path, &query)?))
     }
 
     /// (required header/query members missing, required ones present).

@@ -234,6 +234,10 @@ pub(crate) struct Model {
     by_name: Vec<u32>,
     /// Error shapes by `error.code`, built on first need.
     error_codes: OnceLock<HashMap<String, ShapeId>>,
+    /// Each HTTP method's range of `operations` (sorted by method, then
+    /// most specific template first): a REST request is matched against its
+    /// method's operations only.
+    rest_methods: Vec<(String, std::ops::Range<usize>)>,
     /// Traits a protocol view adds to each shape as it is parsed (SQS's
     /// query names, see quirks/sqs.rs).
     overlay: Option<fn(&mut Shape)>,
@@ -375,6 +379,7 @@ impl Model {
             operations: self.operations.clone(),
             by_name: self.by_name.clone(),
             error_codes: OnceLock::new(),
+            rest_methods: self.rest_methods.clone(),
             overlay: Some(overlay),
         }
     }
@@ -392,9 +397,13 @@ impl Model {
         self.by_name.iter().map(|&i| &self.operations[i as usize])
     }
 
-    /// Every operation, most specific REST template first (for routing).
-    pub fn rest_order(&self) -> &[Operation] {
-        &self.operations
+    /// The operations of one HTTP method, most specific REST template
+    /// first (for routing).
+    pub fn rest_ops(&self, method: &str) -> &[Operation] {
+        self.rest_methods
+            .iter()
+            .find(|(m, _)| m.eq_ignore_ascii_case(method))
+            .map_or(&[], |(_, range)| &self.operations[range.clone()])
     }
 
     /// The exception shape raised with `code` (its name or `error.code`).
@@ -722,12 +731,13 @@ pub(crate) fn parse(
             deprecated: o.deprecated,
         });
     }
-    // Routing walks the operations in this order; by name, they are
-    // found through `by_name` (one list, no copies).
+    // Routing walks the operations in this order (by method, then most
+    // specific first); by name, they are found through `by_name` (one list,
+    // no copies).
     operations.sort_by(|oa, ob| {
-        ob.template
-            .specificity()
-            .cmp(&oa.template.specificity())
+        (oa.method.to_ascii_uppercase())
+            .cmp(&ob.method.to_ascii_uppercase())
+            .then_with(|| ob.template.specificity().cmp(&oa.template.specificity()))
             .then(oa.deprecated.cmp(&ob.deprecated))
             .then(oa.name.cmp(&ob.name))
     });
@@ -756,6 +766,13 @@ pub(crate) fn parse(
             }),
         },
     };
+    let mut rest_methods: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+    for (i, op) in operations.iter().enumerate() {
+        match rest_methods.last_mut() {
+            Some((m, range)) if m.eq_ignore_ascii_case(&op.method) => range.end = i + 1,
+            _ => rest_methods.push((op.method.to_ascii_uppercase(), i..i + 1)),
+        }
+    }
     Ok((
         metadata,
         Model {
@@ -764,6 +781,7 @@ pub(crate) fn parse(
             operations,
             by_name,
             error_codes: OnceLock::new(),
+            rest_methods,
             overlay: None,
         },
     ))

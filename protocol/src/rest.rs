@@ -89,6 +89,23 @@ impl UriTemplate {
 
     /// Matches a raw (percent-encoded) path and query; returns the labels.
     pub fn matches(&self, path: &str, query: &[(String, String)]) -> Option<Labels> {
+        let mut labels = Vec::new();
+        self.match_into(path, query, Some(&mut labels))
+            .then_some(labels)
+    }
+
+    /// Whether the path and query match, without decoding any label.
+    pub fn is_match(&self, path: &str, query: &[(String, String)]) -> bool {
+        self.match_into(path, query, None)
+    }
+
+    /// The match; the labels (percent-decoded) go to `labels` when given.
+    fn match_into(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        mut labels: Option<&mut Labels>,
+    ) -> bool {
         for (k, v) in &self.query {
             let found = query.iter().any(|(qk, qv)| {
                 qk == k
@@ -98,39 +115,39 @@ impl UriTemplate {
                     }
             });
             if !found {
-                return None;
+                return false;
             }
         }
         let mut rest = path.strip_prefix('/').unwrap_or(path);
-        let mut labels = Vec::new();
         let n = self.segments.len();
         for (i, seg) in self.segments.iter().enumerate() {
             match seg {
                 Segment::Greedy(name) => {
                     if rest.is_empty() {
-                        return None;
+                        return false;
                     }
-                    // A greedy label may be followed by literal segments.
-                    let tail: Vec<&Segment> = self.segments[i + 1..].iter().collect();
+                    // A greedy label may be followed by literal segments:
+                    // they are stripped from the end ("/l1/l2").
                     let mut value = rest;
-                    if !tail.is_empty() {
-                        let mut suffix = String::new();
-                        for t in &tail {
-                            match t {
-                                Segment::Literal(l) => {
-                                    suffix.push('/');
-                                    suffix.push_str(l);
-                                }
-                                _ => return None,
-                            }
-                        }
-                        value = rest.strip_suffix(suffix.as_str())?;
-                        if value.is_empty() {
-                            return None;
+                    for t in self.segments[i + 1..].iter().rev() {
+                        let Segment::Literal(l) = t else {
+                            return false;
+                        };
+                        match value
+                            .strip_suffix(l.as_str())
+                            .and_then(|v| v.strip_suffix('/'))
+                        {
+                            Some(v) => value = v,
+                            None => return false,
                         }
                     }
-                    labels.push((name.clone(), decode(value)));
-                    return Some(labels);
+                    if value.is_empty() {
+                        return false;
+                    }
+                    if let Some(labels) = labels {
+                        labels.push((name.clone(), decode(value)));
+                    }
+                    return true;
                 }
                 _ => {
                     let (seg_text, remaining) = match rest.find('/') {
@@ -139,8 +156,10 @@ impl UriTemplate {
                     };
                     match seg {
                         Segment::Literal(l) => {
-                            if seg_text != l && decode(seg_text) != *l {
-                                return None;
+                            if seg_text != l
+                                && percent_decode_str(seg_text).decode_utf8_lossy() != l.as_str()
+                            {
+                                return false;
                             }
                         }
                         Segment::Label {
@@ -148,13 +167,18 @@ impl UriTemplate {
                             name,
                             suffix,
                         } => {
-                            let v = seg_text
-                                .strip_prefix(prefix.as_str())?
-                                .strip_suffix(suffix.as_str())?;
+                            let Some(v) = seg_text
+                                .strip_prefix(prefix.as_str())
+                                .and_then(|v| v.strip_suffix(suffix.as_str()))
+                            else {
+                                return false;
+                            };
                             if v.is_empty() {
-                                return None;
+                                return false;
                             }
-                            labels.push((name.clone(), decode(v)));
+                            if let Some(labels) = labels.as_deref_mut() {
+                                labels.push((name.clone(), decode(v)));
+                            }
                         }
                         Segment::Greedy(_) => unreachable!("handled above"),
                     }
@@ -163,7 +187,7 @@ impl UriTemplate {
                             if i + 1 == n {
                                 // Only a trailing slash may remain.
                                 if !r.is_empty() {
-                                    return None;
+                                    return false;
                                 }
                                 rest = "";
                             } else {
@@ -172,7 +196,7 @@ impl UriTemplate {
                         }
                         None => {
                             if i + 1 < n {
-                                return None;
+                                return false;
                             }
                             rest = "";
                         }
@@ -181,10 +205,10 @@ impl UriTemplate {
             }
         }
         if self.segments.is_empty() && !rest.is_empty() {
-            return None;
+            return false;
         }
         let _ = self.trailing_slash;
-        Some(labels)
+        true
     }
 }
 

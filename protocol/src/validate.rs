@@ -61,7 +61,7 @@ pub(crate) fn validate(
         open_enums,
         found: std::cell::RefCell::new(Vec::new()),
     };
-    walk.walk(id, v, "")?;
+    walk.walk(id, v, Path::ROOT)?;
     let found = walk.found.into_inner();
     if found.is_empty() {
         Ok(())
@@ -76,6 +76,56 @@ struct Walk<'a> {
     open_enums: &'a [&'a str],
     /// Constraint violations found so far (JSON protocols report them all).
     found: std::cell::RefCell<Vec<String>>,
+}
+
+/// Where a value is in the input, rendered (`tags.1`, `item.name`) only
+/// for a violation's message: most requests break no constraint.
+#[derive(Clone, Copy)]
+struct Path<'a> {
+    parent: Option<&'a Path<'a>>,
+    step: Step<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Root,
+    /// A structure member, by its model name (shown lower-camel).
+    Member(&'a str),
+    /// A list item (shown 1-based).
+    Index(usize),
+    /// A map entry.
+    Key(&'a str),
+}
+
+impl<'a> Path<'a> {
+    const ROOT: Path<'static> = Path {
+        parent: None,
+        step: Step::Root,
+    };
+
+    fn then(&'a self, step: Step<'a>) -> Path<'a> {
+        Path {
+            parent: Some(self),
+            step,
+        }
+    }
+
+    fn render(&self) -> String {
+        let parent = self.parent.map(Path::render).unwrap_or_default();
+        match self.step {
+            Step::Root => String::new(),
+            Step::Member(name) if parent.is_empty() => lower_first(name),
+            Step::Member(name) => format!("{parent}.{}", lower_first(name)),
+            Step::Index(i) => format!("{parent}.{}", i + 1),
+            Step::Key(k) => format!("{parent}.{k}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
 }
 
 fn lower_first(s: &str) -> String {
@@ -108,21 +158,14 @@ impl Walk<'_> {
         Ok(())
     }
 
-    fn walk(&self, id: ShapeId, v: &Value, path: &str) -> Result<(), AwsError> {
+    fn walk(&self, id: ShapeId, v: &Value, path: Path<'_>) -> Result<(), AwsError> {
         let (m, protocol) = (self.m, self.protocol);
         let shape = m.shape(id);
         if v.is_null() {
             return Ok(());
         }
-        let join = |name: &str| {
-            if path.is_empty() {
-                lower_first(name)
-            } else {
-                format!("{path}.{}", lower_first(name))
-            }
-        };
         // A string's value is quoted in the message, as AWS does.
-        let shown = match v {
+        let shown = || match v {
             Value::String(s) => format!("'{s}' "),
             _ => String::new(),
         };
@@ -131,14 +174,16 @@ impl Walk<'_> {
                 && (len as f64) < min
             {
                 return self.fail(format!(
-                    "Value {shown}at '{path}' failed to satisfy constraint: Member must have {what} greater than or equal to {min}"
+                    "Value {}at '{path}' failed to satisfy constraint: Member must have {what} greater than or equal to {min}",
+                    shown()
                 ));
             }
             if let Some(max) = shape.max
                 && (len as f64) > max
             {
                 return self.fail(format!(
-                    "Value {shown}at '{path}' failed to satisfy constraint: Member must have {what} less than or equal to {max}"
+                    "Value {}at '{path}' failed to satisfy constraint: Member must have {what} less than or equal to {max}",
+                    shown()
                 ));
             }
             Ok(())
@@ -158,11 +203,13 @@ impl Walk<'_> {
                                 }
                                 self.fail(format!(
                                     "Value null at '{}' failed to satisfy constraint: Member must not be null",
-                                    join(&member.name)
+                                    path.then(Step::Member(&member.name))
                                 ))?;
                             }
                         }
-                        Some(val) => self.walk(member.shape, val, &join(&member.name))?,
+                        Some(val) => {
+                            self.walk(member.shape, val, path.then(Step::Member(&member.name)))?
+                        }
                     }
                 }
             }
@@ -173,7 +220,7 @@ impl Walk<'_> {
                 len_check(items.len(), "length")?;
                 let member = shape.member.as_deref().expect("resolved list");
                 for (i, item) in items.iter().enumerate() {
-                    self.walk(member.shape, item, &format!("{path}.{}", i + 1))?;
+                    self.walk(member.shape, item, path.then(Step::Index(i)))?;
                 }
             }
             Kind::Map => {
@@ -181,7 +228,7 @@ impl Walk<'_> {
                 len_check(obj.len(), "length")?;
                 let value = shape.value.as_deref().expect("resolved map");
                 for (k, item) in obj {
-                    self.walk(value.shape, item, &format!("{path}.{k}"))?;
+                    self.walk(value.shape, item, path.then(Step::Key(k)))?;
                 }
             }
             Kind::String => {

@@ -36,7 +36,7 @@ def free_port():
 class Gateway:
     """One running gateway process."""
 
-    def __init__(self, env=None, plugins_file=TEST_PLUGINS, cwd=ROOT):
+    def __init__(self, env=None, plugins_file=TEST_PLUGINS, cwd=ROOT, start_timeout=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.tmp = Path(tempfile.mkdtemp(prefix="ministack-e2e-"))
@@ -57,12 +57,12 @@ class Gateway:
         self.env.update(env or {})
         self.cwd = cwd
         self.proc = None
-        self.start()
+        self.start(start_timeout)
 
-    def start(self):
+    def start(self, timeout=None):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([str(BINARY)], cwd=self.cwd, env=self.env, stdout=self.log, stderr=self.log)
-        deadline = time.time() + float(os.environ.get("GATEWAY_START_TIMEOUT", "60"))
+        deadline = time.time() + (timeout or float(os.environ.get("GATEWAY_START_TIMEOUT", "60")))
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gateway exited with {self.proc.returncode}:\n{self.logs()}")
@@ -216,3 +216,15 @@ def pytest_collection_modifyitems(config, items):
         module = item.module.__name__.rsplit(".", 1)[-1]
         group = "docker" if module in DOCKER_FILES else module
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_configure(config):
+    """Fills the plugin cache once, before any test gateway starts. On a
+    clean checkout the cache is empty and the first gateway compiles every
+    plugin; with two workers starting gateways at once on a loaded 2-core
+    machine that took longer than a gateway's start timeout, and every
+    test of the run failed at setup. Runs once, in the controller (or the
+    only process without xdist)."""
+    if hasattr(config, "workerinput") or not BINARY.exists():
+        return
+    Gateway(start_timeout=float(os.environ.get("GATEWAY_WARM_TIMEOUT", "1200"))).close()

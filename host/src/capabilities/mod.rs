@@ -406,6 +406,30 @@ impl RequestState {
         }
     }
 
+    /// The state an idle pooled instance holds between calls: no unit, an
+    /// empty context (a call replaces it before the plugin runs).
+    pub fn idle(shared: Arc<Shared>, plugin: Arc<PluginCore>) -> Self {
+        Self {
+            shared,
+            plugin,
+            ctx: CallContext {
+                account: String::new(),
+                region: String::new(),
+                request_id: String::new(),
+                access_key_id: String::new(),
+                caller_arn: String::new(),
+                depth: 0,
+                endpoint: None,
+            },
+            unit: None,
+            pending: PendingEffects::default(),
+            unit_began_at_seq: 0,
+            visible: false,
+            started: Instant::now(),
+            waited: Duration::ZERO,
+        }
+    }
+
     pub fn unit(&mut self) -> &mut Unit {
         self.unit.get_or_insert_with(|| self.plugin.db.begin())
     }

@@ -37,11 +37,30 @@ pub(crate) fn check_table(table: &str) -> wasmtime::Result<()> {
 
 /// The bytes every key of a scope starts with.
 pub fn scope_prefix(scope: Scope, account: &str, region: &str) -> Vec<u8> {
+    scoped_key(scope, account, region, &[])
+}
+
+/// The scope's prefix followed by `key`, built in one allocation (every
+/// store call of a plugin names its keys this way).
+fn scoped_key(scope: Scope, account: &str, region: &str, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(account.len() + region.len() + 3 + key.len());
     match scope {
-        Scope::AccountRegion => format!("R{account}/{region}\0").into_bytes(),
-        Scope::Account => format!("A{account}\0").into_bytes(),
-        Scope::Global => b"G\0".to_vec(),
+        Scope::AccountRegion => {
+            k.push(b'R');
+            k.extend_from_slice(account.as_bytes());
+            k.push(b'/');
+            k.extend_from_slice(region.as_bytes());
+            k.push(0);
+        }
+        Scope::Account => {
+            k.push(b'A');
+            k.extend_from_slice(account.as_bytes());
+            k.push(0);
+        }
+        Scope::Global => k.extend_from_slice(b"G\0"),
     }
+    k.extend_from_slice(key);
+    k
 }
 
 impl StoreView<'_> {
@@ -56,9 +75,7 @@ impl StoreView<'_> {
     }
 
     fn key(&self, scope: Scope, key: &[u8]) -> Vec<u8> {
-        let mut k = self.prefix(scope);
-        k.extend_from_slice(key);
-        k
+        scoped_key(scope, &self.0.ctx.account, &self.0.ctx.region, key)
     }
 
     fn range(&self, scope: Scope, range: wit::KeyRange) -> KeyRange {
@@ -172,5 +189,23 @@ mod tests {
         assert!(check_table("__blobs").is_err());
         assert!(check_table("").is_err());
         assert!(check_table("queues").is_ok());
+    }
+
+    #[test]
+    fn keys_are_the_scope_prefix_then_the_key() {
+        let (acct, region) = ("111111111111", "eu-west-1");
+        assert_eq!(
+            scope_prefix(Scope::AccountRegion, acct, region),
+            b"R111111111111/eu-west-1\0"
+        );
+        assert_eq!(
+            scope_prefix(Scope::Account, acct, region),
+            b"A111111111111\0"
+        );
+        assert_eq!(scope_prefix(Scope::Global, acct, region), b"G\0");
+        assert_eq!(
+            scoped_key(Scope::Account, acct, region, b"q/1"),
+            b"A111111111111\0q/1"
+        );
     }
 }

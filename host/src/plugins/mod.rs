@@ -664,16 +664,24 @@ impl Runtime {
             }
         }
         let result = call_entry(&inst.bindings, &mut inst.store, core, &ctx, entry).await;
-        if matches!(result, Ok(Ok(_))) && !self.pool.would_keep(&inst) {
-            // An instance that is not kept (one that grew large) is dropped
-            // before the commit: its linear memory is given back before the
-            // request's writes land in the store.
+        if matches!(result, Ok(Ok(_))) {
+            // The call is over: the instance goes back to the pool (or is
+            // dropped, its linear memory given back) before the unit's
+            // commit is awaited, so requests waiting on a commit hold no
+            // instance. A unit that then conflicts re-runs on whichever
+            // instance is idle, as it would after the commit.
             let Ok(Ok(out)) = result else {
                 unreachable!("matched above")
             };
-            let placeholder = RequestState::new(self.shared.clone(), core.clone(), ctx.clone());
-            let mut req = std::mem::replace(&mut inst.store.data_mut().req, placeholder);
-            drop(inst);
+            let mut req = std::mem::replace(
+                &mut inst.store.data_mut().req,
+                RequestState::idle(self.shared.clone(), core.clone()),
+            );
+            if matches!(entry, Entry::Describe) {
+                drop(inst);
+            } else {
+                self.pool.give(code.load, &ctx.account, inst);
+            }
             return match req.commit_unit().await {
                 Ok(()) => Ok(out),
                 Err(HostTrap::Retry) => {
@@ -685,11 +693,7 @@ impl Runtime {
         }
         let trapped = result.is_err();
         let outcome = match result {
-            Ok(Ok(out)) => match inst.store.data_mut().req.commit_unit().await {
-                Ok(()) => Ok(out),
-                Err(HostTrap::Retry) => Err(Attempt::Retry),
-                Err(e) => Err(Attempt::Failed(internal_failure(e.to_string()))),
-            },
+            Ok(Ok(_)) => unreachable!("answered above"),
             Ok(Err(aws)) => {
                 inst.store.data_mut().req.rollback_answered();
                 Err(Attempt::Failed(from_wit_error(aws)))

@@ -89,12 +89,6 @@ impl InstancePool {
         Some(idle.instance)
     }
 
-    /// Whether [`InstancePool::give`] would keep `instance` (ignoring how
-    /// many are idle): one that will not be kept can go before the commit.
-    pub fn would_keep(&self, instance: &Instance) -> bool {
-        self.enabled && instance.uses + 1 < MAX_USES && instance.reusable()
-    }
-
     /// Keeps `instance` after a call that finished without trapping, when
     /// it is fit for another; drops it otherwise.
     pub fn give(&self, load: u64, account: &str, mut instance: Instance) {

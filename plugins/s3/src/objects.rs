@@ -251,9 +251,19 @@ fn version_seq() -> String {
 
 /// Stores `obj` as the new current version of its key, following the
 /// bucket's versioning state; returns the version id (if versioned).
-pub fn store(b: &Bucket, mut obj: Object) -> Result<Option<String>, AwsError> {
+pub fn store(b: &Bucket, obj: Object) -> Result<Option<String>, AwsError> {
+    let previous = OBJECTS.get(&object_key(&b.name, &obj.key))?;
+    store_over(b, obj, previous)
+}
+
+/// [`store`] when the caller has already read the key's current object in
+/// this unit (`previous`): the same read, not made twice.
+pub fn store_over(
+    b: &Bucket,
+    mut obj: Object,
+    previous: Option<Object>,
+) -> Result<Option<String>, AwsError> {
     let okey = object_key(&b.name, &obj.key);
-    let previous = OBJECTS.get(&okey)?;
     match versioning(b).as_deref() {
         None => {
             if let Some(p) = previous {
@@ -471,7 +481,7 @@ pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     encryption::echo(&obj.headers, &mut out);
     out.insert("Size".into(), json!(obj.size));
     let (size, etag) = (obj.size, obj.etag.clone());
-    let vid = store(&b, obj)?;
+    let vid = store_over(&b, obj, current)?;
     if let Some(v) = reported_version(&vid) {
         out.insert("VersionId".into(), json!(v));
     }
@@ -913,7 +923,7 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let mut out = Map::new();
     encryption::echo(&obj.headers, &mut out);
     let size = obj.size;
-    let vid = store(&b, obj)?;
+    let vid = store_over(&b, obj, current)?;
     if let Some(v) = reported_version(&vid) {
         out.insert("VersionId".into(), json!(v));
     }
