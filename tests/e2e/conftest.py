@@ -72,6 +72,9 @@ class Gateway:
             except requests.RequestException:
                 pass
             time.sleep(0.02)
+        # Not left running behind the failed fixture.
+        self.proc.kill()
+        self.proc.wait()
         raise RuntimeError(f"gateway did not become healthy:\n{self.logs()}")
 
     def logs(self):
