@@ -43,6 +43,10 @@ pub const LABEL_INSTANCE: &str = "ministack.instance";
 pub const LABEL_PLUGIN: &str = "ministack.plugin";
 /// Label naming the host component that made it ("containers", "functions").
 pub const LABEL_OWNER: &str = "ministack.owner";
+/// Prefix of the labels on images the host builds (`...instance`,
+/// `...plugin`): distinct from the container labels above, which a
+/// container would otherwise inherit from its image.
+pub const LABEL_IMAGE_PREFIX: &str = "ministack.image.";
 /// Label naming this run of the gateway (a fresh id per start): the reap at
 /// start removes only what earlier runs left, never this run's own.
 pub const LABEL_RUN: &str = "ministack.run";
@@ -374,7 +378,17 @@ impl Docker {
         plugin: &str,
     ) -> Result<String, DockerError> {
         let client = self.client().await?;
-        let labels = self.labels(plugin, "build");
+        // Not the container labels: a container inherits its image's
+        // labels, so any container made from this image, by anyone, would
+        // carry this instance's and plugin's and pass for one of ours (a
+        // plugin could stop or remove it, and the reaper would).
+        let labels = HashMap::from([
+            (
+                format!("{LABEL_IMAGE_PREFIX}instance"),
+                self.instance.clone(),
+            ),
+            (format!("{LABEL_IMAGE_PREFIX}plugin"), plugin.to_string()),
+        ]);
         let options = BuildImageOptionsBuilder::new()
             .dockerfile(dockerfile.unwrap_or("Dockerfile"))
             .t(tag)
