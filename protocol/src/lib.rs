@@ -36,6 +36,9 @@ mod timestamp;
 mod validate;
 mod xml;
 
+#[cfg(test)]
+mod test_support;
+
 pub use model::ShapeLoader;
 use model::{Model, Operation, ShapeId};
 

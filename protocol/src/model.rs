@@ -883,8 +883,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use crate::http::{HeaderMap, HeaderValue, Method};
-    use crate::{RequestBody, RequestHead, ServiceModel, decode_request};
+    use crate::ServiceModel;
 
     const MODEL: &str = r#"{
       "metadata": {"apiVersion": "2020-01-01", "protocol": "json", "jsonVersion": "1.0",
@@ -918,21 +917,7 @@ mod tests {
     }
 
     fn put(model: &ServiceModel, body: &str) -> Result<serde_json::Value, crate::AwsError> {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "content-type",
-            HeaderValue::from_static("application/x-amz-json-1.0"),
-        );
-        h.insert("x-amz-target", HeaderValue::from_static("Svc.Put"));
-        let head = RequestHead {
-            method: &Method::POST,
-            path: "/",
-            query: "",
-            headers: &h,
-        };
-        decode_request(model, &head, RequestBody::Bytes(body.to_string().into()))
-            .map(|d| d.input)
-            .map_err(|(_, e)| e)
+        crate::test_support::decode_json_put(model, body).map_err(|(_, e)| e)
     }
 
     #[test]

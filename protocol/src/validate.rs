@@ -299,19 +299,7 @@ mod tests {
 
     fn json(body: &str) -> Result<serde_json::Value, (Protocol, crate::AwsError)> {
         let m = ServiceModel::from_json(MODEL).unwrap();
-        let mut h = HeaderMap::new();
-        h.insert(
-            "content-type",
-            HeaderValue::from_static("application/x-amz-json-1.0"),
-        );
-        h.insert("x-amz-target", HeaderValue::from_static("Svc.Put"));
-        let head = RequestHead {
-            method: &Method::POST,
-            path: "/",
-            query: "",
-            headers: &h,
-        };
-        decode_request(&m, &head, RequestBody::Bytes(body.to_string().into())).map(|d| d.input)
+        crate::test_support::decode_json_put(&m, body)
     }
 
     fn query(body: &str) -> Result<serde_json::Value, (Protocol, crate::AwsError)> {

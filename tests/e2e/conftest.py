@@ -33,6 +33,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_until(predicate, timeout, what):
+    """Polls `predicate` every 50 ms; fails the test after `timeout` s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
 class Gateway:
     """One running gateway process."""
 

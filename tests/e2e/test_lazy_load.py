@@ -9,7 +9,7 @@ import uuid
 
 import requests
 
-from conftest import CACHE_DIR
+from conftest import CACHE_DIR, wait_until
 
 
 def health(g):
@@ -22,15 +22,6 @@ def count(g, key, **kw):
     r = g.rest_call("GET", f"/counters/{key}", "counter", **kw)
     assert r.status_code == 200, r.text
     return r.json().get("Value", 0)
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_a_plugin_loads_on_its_first_request_and_health_lists_it_before_and_after(make_gateway, tmp_path):

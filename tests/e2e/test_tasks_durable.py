@@ -9,6 +9,8 @@ import uuid
 import pytest
 import requests
 
+from conftest import wait_until
+
 OTHER = "111111111111"
 
 
@@ -27,15 +29,6 @@ def tasks(g, **kw):
     r = g.rest_call("GET", "/tasks", "counter", **kw)
     assert r.status_code == 200, r.text
     return r.json().get("Tasks", [])
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture
