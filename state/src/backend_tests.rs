@@ -1,7 +1,8 @@
 //! The backend contract (module `backend`), checked through the traits only:
-//! on the redb backend as a `dyn Backend`, and through the host's entry points
-//! (`Stores` → `Database` → `Unit`) on both of their paths (redb directly,
-//! and a backend given to `Stores::with_backend`). A new backend runs
+//! on the in-memory and redb backends as a `dyn Backend`, and through the
+//! host's entry points (`Stores` → `Database` → `Unit`) on both of their
+//! paths (a built-in backend directly, and a backend given to
+//! `Stores::with_backend`). A new backend runs
 //! `contract` on itself.
 
 use super::*;
@@ -152,6 +153,17 @@ fn redb_meets_the_contract_as_a_dyn_backend() {
 }
 
 #[test]
+fn memory_meets_the_contract_as_a_dyn_backend() {
+    rt().block_on(async {
+        let backend: Box<dyn Backend> = Box::new(MemoryStores::default());
+        let db = backend.database("contract").unwrap();
+        let begin = || db.clone().begin_unit();
+        contract(&begin).await;
+        schema_and_reset(&*db, &begin);
+    });
+}
+
+#[test]
 fn redb_meets_the_contract_persistent() {
     rt().block_on(async {
         let dir = tests::temp_dir("contract");
@@ -167,7 +179,7 @@ fn redb_meets_the_contract_persistent() {
 #[test]
 fn the_hosts_entry_points_meet_the_contract_on_either_path() {
     rt().block_on(async {
-        // redb, dispatched statically.
+        // The in-memory backend, dispatched statically.
         let stores = Stores::open(StateConfig::in_memory()).unwrap();
         let db = stores.database("direct").unwrap();
         contract(&|| Box::new(db.begin())).await;

@@ -1,6 +1,7 @@
 //! Service state owned by the host.
 //!
-//! - [`Stores`]: one database per plugin (redb, in memory or under STATE_DIR).
+//! - [`Stores`]: one database per plugin (in memory, or redb files under
+//!   STATE_DIR with PERSIST_STATE).
 //! - [`Unit`]: one atomic, serializable unit of work (one request, or the part
 //!   of a request between two waits). Reads see the unit's own writes; commit
 //!   validates the reads (optimistic concurrency) and lands the writes in a
@@ -10,8 +11,9 @@
 //!
 //! PUBLIC API CONTRACT (used by the host; keep these signatures).
 //!
-//! Backends: [`backend`] is the contract (traits); [`RedbStores`] is the
-//! built-in implementation ("How a commit works" is in its docs); another
+//! Backends: [`backend`] is the contract (traits); [`MemoryStores`] (the
+//! default) and [`RedbStores`] (PERSIST_STATE; "How a commit works" is in
+//! its docs) are the built-in implementations; another
 //! backend plugs in with [`Stores::with_backend`] (docs/scale-out.md).
 //!
 //! ```
@@ -41,11 +43,14 @@ pub mod blobs;
 pub mod checksum;
 pub mod chunked;
 mod memory;
+mod memory_store;
+mod merge;
 mod pending;
 mod redb_store;
 mod versions;
 
 pub use backend::{Backend, BackendDatabase, BackendUnit, CommitFuture};
+pub use memory_store::{MemoryDatabase, MemoryStores, MemoryUnit};
 pub use redb_store::{RedbDatabase, RedbStores, RedbUnit};
 
 /// How commits reach the disk when persistence is on.
@@ -239,6 +244,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Stores(StoresImpl);
 
 enum StoresImpl {
+    Memory(MemoryStores),
     Redb(RedbStores),
     Other {
         backend: Box<dyn Backend>,
@@ -247,8 +253,12 @@ enum StoresImpl {
 }
 
 impl Stores {
-    /// The built-in redb backend (in memory, or files under `state_dir`).
+    /// The built-in backends: in memory ([`MemoryStores`]), or redb files
+    /// under `state_dir` with PERSIST_STATE.
     pub fn open(config: StateConfig) -> Result<Self, StateError> {
+        if !config.persist {
+            return Ok(Self(StoresImpl::Memory(MemoryStores::default())));
+        }
         Ok(Self(StoresImpl::Redb(RedbStores::open(config)?)))
     }
 
@@ -263,6 +273,9 @@ impl Stores {
     /// The database of one plugin, opened (or created) on first use.
     pub fn database(&self, plugin: &str) -> Result<Arc<Database>, StateError> {
         match &self.0 {
+            StoresImpl::Memory(stores) => Ok(Arc::new(Database(DatabaseImpl::Memory(
+                stores.database(plugin)?,
+            )))),
             StoresImpl::Redb(stores) => Ok(Arc::new(Database(DatabaseImpl::Redb(
                 stores.database(plugin)?,
             )))),
@@ -282,6 +295,7 @@ impl Stores {
     /// Empties every database (and deletes the persisted files' contents).
     pub fn reset_all(&self) -> Result<(), StateError> {
         match &self.0 {
+            StoresImpl::Memory(stores) => stores.reset_all(),
             StoresImpl::Redb(stores) => stores.reset_all(),
             StoresImpl::Other { backend, .. } => backend.reset_all(),
         }
@@ -292,6 +306,7 @@ impl Stores {
 pub struct Database(DatabaseImpl);
 
 enum DatabaseImpl {
+    Memory(Arc<MemoryDatabase>),
     Redb(Arc<RedbDatabase>),
     Other(Arc<dyn BackendDatabase>),
 }
@@ -300,6 +315,7 @@ impl Database {
     /// Starts a unit over the latest committed state.
     pub fn begin(self: &Arc<Self>) -> Unit {
         match &self.0 {
+            DatabaseImpl::Memory(db) => Unit(UnitImpl::Memory(db.begin())),
             DatabaseImpl::Redb(db) => Unit(UnitImpl::Redb(db.begin())),
             DatabaseImpl::Other(db) => Unit(UnitImpl::Other(db.clone().begin_unit())),
         }
@@ -308,6 +324,7 @@ impl Database {
     /// Removes every table's rows.
     pub fn reset(&self) -> Result<(), StateError> {
         match &self.0 {
+            DatabaseImpl::Memory(db) => db.reset(),
             DatabaseImpl::Redb(db) => db.reset(),
             DatabaseImpl::Other(db) => db.reset(),
         }
@@ -316,6 +333,7 @@ impl Database {
     /// The schema version recorded for this database (None when new).
     pub fn schema_version(&self) -> Result<Option<u32>, StateError> {
         match &self.0 {
+            DatabaseImpl::Memory(db) => db.schema_version(),
             DatabaseImpl::Redb(db) => db.schema_version(),
             DatabaseImpl::Other(db) => db.schema_version(),
         }
@@ -323,6 +341,7 @@ impl Database {
 
     pub fn set_schema_version(&self, version: u32) -> Result<(), StateError> {
         match &self.0 {
+            DatabaseImpl::Memory(db) => db.set_schema_version(version),
             DatabaseImpl::Redb(db) => db.set_schema_version(version),
             DatabaseImpl::Other(db) => db.set_schema_version(version),
         }
@@ -332,16 +351,27 @@ impl Database {
     /// not count them).
     pub fn write_transactions(&self) -> Option<u64> {
         match &self.0 {
+            DatabaseImpl::Memory(db) => Some(db.write_transactions()),
             DatabaseImpl::Redb(db) => Some(db.write_transactions()),
             DatabaseImpl::Other(_) => None,
         }
     }
 
+    /// Entries of the validation index (for tests).
     #[cfg(test)]
-    pub(crate) fn redb(&self) -> &RedbDatabase {
+    pub(crate) fn indexed(&self) -> usize {
         match &self.0 {
-            DatabaseImpl::Redb(db) => db,
-            DatabaseImpl::Other(_) => panic!("not a redb database"),
+            DatabaseImpl::Memory(db) => db.indexed(),
+            DatabaseImpl::Redb(db) => db.shared.lock().versions.indexed(),
+            DatabaseImpl::Other(_) => panic!("not a built-in database"),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn memory(&self) -> &MemoryDatabase {
+        match &self.0 {
+            DatabaseImpl::Memory(db) => db,
+            _ => panic!("not an in-memory database"),
         }
     }
 }
@@ -351,10 +381,11 @@ impl Database {
 /// it); the same methods exist inherently so callers need no import.
 pub struct Unit(UnitImpl);
 
-// The redb unit stays inline (no allocation per unit: the hot path as before
-// this enum existed); only other backends pay for a box.
+// The built-in units stay inline (no allocation per unit); only other
+// backends pay for a box.
 #[allow(clippy::large_enum_variant)]
 enum UnitImpl {
+    Memory(MemoryUnit),
     Redb(RedbUnit),
     Other(Box<dyn BackendUnit>),
 }
@@ -363,6 +394,7 @@ enum UnitImpl {
 macro_rules! on_unit {
     ($unit:expr, $method:ident($($arg:expr),*)) => {
         match $unit {
+            UnitImpl::Memory(u) => u.$method($($arg),*),
             UnitImpl::Redb(u) => u.$method($($arg),*),
             UnitImpl::Other(u) => u.$method($($arg),*),
         }
@@ -412,6 +444,7 @@ impl Unit {
     /// commit does not undo it); only `Ok` says it is durable.
     pub async fn commit(self) -> Result<(), StateError> {
         match self.0 {
+            UnitImpl::Memory(u) => u.commit().await,
             UnitImpl::Redb(u) => u.commit().await,
             UnitImpl::Other(u) => u.commit().await,
         }

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::redb_store::Value;
+use crate::merge::Value;
 
 type Versions = VecDeque<(u64, Option<Value>)>;
 

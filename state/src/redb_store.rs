@@ -31,6 +31,7 @@ use std::time::Duration;
 use redb::{ReadOnlyTable, ReadableDatabase, TableDefinition, TableError};
 
 use crate::backend::{Backend, BackendDatabase, BackendUnit, CommitFuture};
+use crate::merge::{ReadSet, TableWrites, merge};
 use crate::{
     Durability, KeyRange, Row, StateConfig, StateError, check_name, lock, pending, storage,
     versions,
@@ -120,11 +121,6 @@ fn memory_database() -> Result<redb::Database, StateError> {
 }
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
-type Bytes = Vec<u8>;
-/// A written value: shared with the pending versions (module `pending`), so a
-/// unit's writes are held once between its validation and its landing.
-pub(crate) type Value = Arc<[u8]>;
-type TableWrites = BTreeMap<Bytes, Option<Value>>;
 type WriteSet = Vec<(String, TableWrites)>;
 type Reader = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
@@ -567,17 +563,7 @@ struct Snapshot {
 struct TableUnit {
     /// None: not opened yet; Some(None): the table does not exist.
     reader: Option<Option<Reader>>,
-    writes: TableWrites,
-    points: Vec<Bytes>,
-    ranges: Vec<(Bytes, Option<Bytes>)>,
-}
-
-fn reads(tables: &HashMap<String, TableUnit>) -> impl Iterator<Item = versions::TableReads<'_>> {
-    tables.iter().map(|(name, t)| versions::TableReads {
-        table: name,
-        points: &t.points,
-        ranges: &t.ranges,
-    })
+    set: ReadSet,
 }
 
 /// One atomic unit of reads and writes.
@@ -652,82 +638,6 @@ fn reader<'t>(
     Ok(reader.as_ref().and_then(Option::as_ref))
 }
 
-/// Walks the live rows of [lo, hi) in order: `own` (the unit's writes and
-/// tombstones) over `base`. `f` returns false to stop.
-fn walk(
-    base: Option<&Reader>,
-    own: &TableWrites,
-    lo: &[u8],
-    hi: Option<&[u8]>,
-    reverse: bool,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-) -> Result<(), StateError> {
-    type Row = (
-        redb::AccessGuard<'static, &'static [u8]>,
-        redb::AccessGuard<'static, &'static [u8]>,
-    );
-    let upper = hi.map_or(Bound::Unbounded, Bound::Excluded);
-    let mut base_rows: Box<dyn Iterator<Item = Result<Row, redb::StorageError>>> = match base {
-        Some(t) => {
-            let range = t
-                .range::<&[u8]>((Bound::Included(lo), upper))
-                .map_err(storage)?;
-            if reverse {
-                Box::new(range.rev())
-            } else {
-                Box::new(range)
-            }
-        }
-        None => Box::new(std::iter::empty()),
-    };
-    let own_range = own.range::<[u8], _>((Bound::Included(lo), upper));
-    let mut own_rows: Box<dyn Iterator<Item = (&Bytes, &Option<Value>)>> = if reverse {
-        Box::new(own_range.rev())
-    } else {
-        Box::new(own_range)
-    };
-    let mut b = base_rows.next().transpose().map_err(storage)?;
-    let mut o = own_rows.next();
-    loop {
-        enum Pick {
-            Base,
-            Own,
-            Both,
-        }
-        let pick = match (&b, &o) {
-            (None, None) => return Ok(()),
-            (Some(_), None) => Pick::Base,
-            (None, Some(_)) => Pick::Own,
-            (Some((bk, _)), Some((ok, _))) => match bk.value().cmp(ok.as_slice()) {
-                std::cmp::Ordering::Equal => Pick::Both,
-                std::cmp::Ordering::Greater if !reverse => Pick::Own,
-                std::cmp::Ordering::Less if reverse => Pick::Own,
-                _ => Pick::Base,
-            },
-        };
-        if matches!(pick, Pick::Base) {
-            if let Some((k, v)) = b.take()
-                && !f(k.value(), v.value())
-            {
-                return Ok(());
-            }
-            b = base_rows.next().transpose().map_err(storage)?;
-            continue;
-        }
-        if matches!(pick, Pick::Both) {
-            // The unit's own write shadows the stored row.
-            b = base_rows.next().transpose().map_err(storage)?;
-        }
-        if let Some((k, v)) = o.take()
-            && let Some(v) = v
-            && !f(k, v)
-        {
-            return Ok(());
-        }
-        o = own_rows.next();
-    }
-}
-
 impl RedbUnit {
     /// Makes sure `table` has an entry (allocating its name once per unit).
     fn table(&mut self, table: &str) {
@@ -746,10 +656,10 @@ impl RedbUnit {
         let Some(tu) = tables.get_mut(table) else {
             return Ok(None);
         };
-        if let Some(own) = tu.writes.get(key) {
+        if let Some(own) = tu.set.writes.get(key) {
             return Ok(own.as_deref().map(<[u8]>::to_vec));
         }
-        tu.points.push(key.to_vec());
+        tu.set.points.push(key.to_vec());
         let shared = &db.shared;
         let base = reader(shared, slot, table, &mut tu.reader)?;
         if let Some(s) = slot.as_ref()
@@ -764,10 +674,10 @@ impl RedbUnit {
         }
     }
 
-    fn write(&mut self, table: &str, key: Vec<u8>, value: Option<Value>) {
+    fn write(&mut self, table: &str, key: Vec<u8>, value: Option<crate::merge::Value>) {
         self.table(table);
         if let Some(t) = self.tables.get_mut(table) {
-            t.writes.insert(key, value);
+            t.set.writes.insert(key, value);
         }
     }
 
@@ -808,7 +718,7 @@ impl RedbUnit {
         let shared = &db.shared;
         let base = reader(shared, slot, table, &mut tu.reader)?;
         let merged;
-        let mut own = &tu.writes;
+        let mut own = &tu.set.writes;
         if let Some(s) = slot.as_ref()
             && s.top > s.base
         {
@@ -818,27 +728,30 @@ impl RedbUnit {
                 .overlay(s.base, s.top, table, &lo, hi.as_deref(), own);
             own = &merged;
         }
-        let mut seen = 0u64;
-        let mut last: Option<Vec<u8>> = None;
-        walk(base, own, &lo, hi.as_deref(), range.reverse, &mut |k, v| {
-            f(k, v);
-            seen += 1;
-            if seen >= limit {
-                last = Some(k.to_vec());
-                return false;
+        // redb's rows, as byte slices.
+        struct Bytes(redb::AccessGuard<'static, &'static [u8]>);
+        impl AsRef<[u8]> for Bytes {
+            fn as_ref(&self) -> &[u8] {
+                self.0.value()
             }
-            true
-        })?;
-        // With a limit, only the part up to the last row returned was read.
-        let read = match last {
-            Some(last) if range.reverse => (last, hi),
-            Some(mut last) => {
-                last.push(0);
-                (lo, Some(last))
+        }
+        let upper = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let rows: Box<dyn Iterator<Item = Result<(Bytes, Bytes), StateError>>> = match base {
+            Some(t) => {
+                let rows = t
+                    .range::<&[u8]>((Bound::Included(lo.as_slice()), upper))
+                    .map_err(storage)?
+                    .map(|r| r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(storage));
+                if range.reverse {
+                    Box::new(rows.rev())
+                } else {
+                    Box::new(rows)
+                }
             }
-            None => (lo, hi),
+            None => Box::new(std::iter::empty()),
         };
-        tu.ranges.push(read);
+        let last = merge(rows, own, (&lo, hi.as_deref()), range.reverse, limit, f)?;
+        tu.set.record_range(lo, hi, last, range.reverse);
         Ok(())
     }
 
@@ -873,7 +786,7 @@ impl RedbUnit {
 
     /// True when the unit has written nothing.
     pub fn is_read_only(&self) -> bool {
-        self.tables.values().all(|t| t.writes.is_empty())
+        self.tables.values().all(|t| t.set.writes.is_empty())
     }
 
     /// Validates and lands the writes; resolves once they are durable (per
@@ -901,15 +814,20 @@ impl RedbUnit {
         }
         let mut writes: WriteSet = Vec::new();
         for (name, t) in &mut self.tables {
-            if !t.writes.is_empty() {
-                writes.push((name.clone(), std::mem::take(&mut t.writes)));
+            if !t.set.writes.is_empty() {
+                writes.push((name.clone(), std::mem::take(&mut t.set.writes)));
             }
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let lead_now = {
             let mut core = shared.lock();
             let stale = self.snapshot.is_some() && core.last_failure > base;
-            if stale || core.versions.validate(top, reads(&self.tables)).is_err() {
+            if stale
+                || core
+                    .versions
+                    .validate(top, self.tables.iter().map(|(n, t)| t.set.reads(n)))
+                    .is_err()
+            {
                 return Err(StateError::Conflict);
             }
             core.seq += 1;

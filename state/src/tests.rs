@@ -306,7 +306,7 @@ fn validation_index_keeps_only_what_live_units_need() {
             u.put("t", &i.to_be_bytes(), b"v").unwrap();
             u.commit().await.unwrap();
         }
-        let indexed = || db.redb().shared.lock().versions.indexed();
+        let indexed = || db.indexed();
         assert!(indexed() <= 1, "{} entries kept", indexed());
         // A unit that read long ago keeps what it may conflict with...
         let mut old = db.begin();
@@ -896,10 +896,12 @@ fn read_only_units_commit_no_write_transaction() {
 }
 
 #[test]
-fn an_unused_memory_database_holds_no_redb_until_written() {
+fn an_unused_in_memory_redb_holds_no_redb_until_written() {
     rt().block_on(async {
-        let db = memory();
-        let unopened = || !db.redb().created();
+        let stores = RedbStores::open(StateConfig::in_memory()).unwrap();
+        let redb = stores.database("test").unwrap();
+        let db = Arc::new(Database(DatabaseImpl::Redb(redb.clone())));
+        let unopened = || !redb.created();
         assert_eq!(db.schema_version().unwrap(), None);
         let mut u = db.begin();
         assert_eq!(u.get("t", b"k").unwrap(), None);
@@ -914,5 +916,68 @@ fn an_unused_memory_database_holds_no_redb_until_written() {
         assert_eq!(db.begin().get("t", b"k").unwrap(), Some(b"v".to_vec()));
         db.set_schema_version(3).unwrap();
         assert_eq!(db.schema_version().unwrap(), Some(3));
+    });
+}
+
+#[test]
+fn memory_keeps_old_versions_only_while_a_snapshot_reads_them() {
+    rt().block_on(async {
+        let db = memory();
+        seed(&db, "t", &[b"a"]).await;
+        let mut old = db.begin();
+        assert_eq!(old.get("t", b"a").unwrap(), Some(vec![1]));
+        for i in 0..100u8 {
+            let mut u = db.begin();
+            u.put("t", b"a", &[i, i]).unwrap();
+            u.put("t", &[b'k', i], b"v").unwrap();
+            u.commit().await.unwrap();
+            let mut u = db.begin();
+            assert!(u.delete("t", &[b'k', i]).unwrap());
+            u.commit().await.unwrap();
+        }
+        // The old unit still reads its snapshot: `a` as it was, no `k`s.
+        assert_eq!(old.get("t", b"a").unwrap(), Some(vec![1]));
+        let rows = old.scan("t", &KeyRange::default(), 1000).unwrap();
+        assert_eq!(keys(&rows), vec![b"a".as_slice()]);
+        let (held, queued) = db.memory().held();
+        assert!(
+            held >= 100 && queued >= 100,
+            "{held} versions, {queued} queued"
+        );
+        // The newest state meanwhile.
+        let mut now = db.begin();
+        assert_eq!(now.get("t", b"a").unwrap(), Some(vec![99, 99]));
+        assert_eq!(now.count("t", &KeyRange::default()).unwrap(), 1);
+        drop((old, now));
+        // Once nobody reads them, the next commit drops them: one version
+        // per live key, no deletes kept.
+        seed(&db, "t", &[b"z"]).await;
+        assert_eq!(db.memory().held(), (0, 0));
+        let mut u = db.begin();
+        let rows = u.scan("t", &KeyRange::default(), 1000).unwrap();
+        assert_eq!(keys(&rows), vec![b"a".as_slice(), b"z"]);
+    });
+}
+
+#[test]
+fn memory_reset_keeps_live_snapshots_and_fails_their_reads() {
+    rt().block_on(async {
+        let db = memory();
+        seed(&db, "t", &[b"a", b"b"]).await;
+        let mut reader = db.begin();
+        assert_eq!(reader.count("t", &KeyRange::default()).unwrap(), 2);
+        let mut blind = db.begin();
+        blind.put("t", b"c", b"c").unwrap();
+        db.reset().unwrap();
+        // Its snapshot is the tables it began on...
+        assert_eq!(reader.get("t", b"a").unwrap(), Some(vec![1]));
+        // ...but anything it read is stale: its writes may not land.
+        reader.put("t", b"x", b"x").unwrap();
+        assert!(matches!(reader.commit().await, Err(StateError::Conflict)));
+        // A blind write lands in the emptied tables.
+        blind.commit().await.unwrap();
+        let mut u = db.begin();
+        let rows = u.scan("t", &KeyRange::default(), 10).unwrap();
+        assert_eq!(keys(&rows), vec![b"c".as_slice()]);
     });
 }
