@@ -86,6 +86,7 @@ impl Chain {
 type Table = BTreeMap<Vec<u8>, Chain>;
 type Tables = HashMap<Arc<str>, Table>;
 
+#[derive(Default)]
 struct Core {
     /// Sequence of the last committed unit.
     seq: u64,
@@ -112,19 +113,6 @@ impl Core {
             if *n == 0 {
                 self.live.remove(&top);
             }
-        }
-    }
-}
-
-impl Default for Core {
-    fn default() -> Self {
-        Self {
-            seq: 0,
-            live: BTreeMap::new(),
-            versions: versions::Versions::default(),
-            data: Arc::default(),
-            old: VecDeque::new(),
-            schema: None,
         }
     }
 }
