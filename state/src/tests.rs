@@ -1007,7 +1007,7 @@ fn transfers_keep_the_total(db: &Arc<Database>) {
             let db = db.clone();
             let conflicts = conflicts.clone();
             tasks.push(tokio::spawn(async move {
-                let mut rng = Rng(0x9e37_79b9 ^ (t + 1) * 0x1000_0001);
+                let mut rng = Rng(0x9e37_79b9 ^ ((t + 1) * 0x1000_0001));
                 let mut done = 0;
                 while done < 50 {
                     let mut u = db.begin();
