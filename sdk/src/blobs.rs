@@ -66,7 +66,10 @@ where
             f.write_str("a map or a list of pairs of algorithm and checksum")
         }
 
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
             while let Some((k, v)) = map.next_entry::<String, String>()? {
                 out.insert(k, v);
@@ -74,7 +77,10 @@ where
             Ok(out)
         }
 
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
             while let Some((k, v)) = seq.next_element::<(String, String)>()? {
                 out.insert(k, v);
@@ -260,8 +266,7 @@ mod tests {
         assert_eq!(a.etag(), "\"abc\"");
         let c: BlobRef = serde_json::from_str(r#"{"blob-id":"b2"}"#).unwrap();
         assert_eq!(c.size, 0);
-        let d: BlobRef =
-            serde_json::from_str(r#"{"blob-id":"b2","checksums":null}"#).unwrap();
+        let d: BlobRef = serde_json::from_str(r#"{"blob-id":"b2","checksums":null}"#).unwrap();
         assert_eq!(c, d);
         // Inside an untagged enum (buffered first), as in a StreamingBlob.
         let e: StreamingBlob = serde_json::from_str(

@@ -86,7 +86,9 @@ pub fn metered(
         let uploaded = uploaded_bytes(&input);
         let result = handler(ctx, input);
         let configs = SEEN.with_borrow_mut(|seen| {
-            let i = seen.iter().position(|(n, _, _)| Some(n) == bucket.as_ref())?;
+            let i = seen
+                .iter()
+                .position(|(n, _, _)| Some(n) == bucket.as_ref())?;
             let (_, configs, started) = seen.swap_remove(i);
             Some((configs, started))
         });
