@@ -44,6 +44,7 @@ extern crate self as ministack_sdk;
 #[allow(clippy::all, missing_docs, unsafe_op_in_unsafe_fn)]
 pub mod generated;
 
+pub mod alloc;
 pub mod arn;
 pub mod authz;
 pub mod blobs;

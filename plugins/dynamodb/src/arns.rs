@@ -53,14 +53,32 @@ fn invalid_arn(raw: &str) -> AwsError {
 /// `RequestItems` keys, `TransactItems[*].<op>.TableName`); a `ResourceArn`
 /// is only checked for its region and account.
 pub fn resolve_input(ctx: &Context, operation: &str, input: &mut Value) -> Result<(), AwsError> {
-    if let Some(name) = input.get("TableName").and_then(Value::as_str) {
+    // Which of the four members the request has, from one look at its few
+    // keys (not four hashed lookups per request, and no rewrite of a plain
+    // TableName, by far the most common case).
+    let (mut arn_name, mut resource, mut request_items, mut transact) =
+        (false, false, false, false);
+    for (k, v) in input.as_object().into_iter().flatten() {
+        match k.as_str() {
+            "TableName" => arn_name = v.as_str().is_some_and(|n| n.starts_with("arn:")),
+            "ResourceArn" => resource = true,
+            "RequestItems" => request_items = true,
+            "TransactItems" => transact = true,
+            _ => {}
+        }
+    }
+    if arn_name && let Some(name) = input.get("TableName").and_then(Value::as_str) {
         let plain = table_name(ctx, name, operation)?;
         input["TableName"] = Value::String(plain);
     }
-    if let Some(raw) = input.get("ResourceArn").and_then(Value::as_str)
+    if resource
+        && let Some(raw) = input.get("ResourceArn").and_then(Value::as_str)
         && let Some(arn) = Arn::parse(raw)
     {
         check_scope(ctx, &arn, raw, operation)?;
+    }
+    if !request_items && !transact {
+        return Ok(());
     }
     if let Some(items) = input.get_mut("RequestItems").and_then(Value::as_object_mut) {
         let mut renamed = serde_json::Map::new();

@@ -269,6 +269,15 @@ impl Tbl {
         k
     }
 
+    /// Whether a write needs the item it replaces: to drop its index
+    /// entries, or for a stream or Kinesis record (INSERT or MODIFY, the
+    /// old image).
+    pub fn writes_need_old(&self) -> bool {
+        !self.indexes.is_empty()
+            || crate::streams::enabled_arn(&self.meta.desc).is_some()
+            || self.meta.extra.get("kinesis").is_some()
+    }
+
     pub fn get(&self, key: &[u8]) -> Option<Item> {
         ITEMS
             .get(&self.row_key(key))

@@ -19,7 +19,33 @@ pub struct Parsed {
     pub filter: Option<Cond>,
 }
 
+/// Every member [`parse`] reads: a request with none of them (a plain
+/// PutItem or GetItem) has nothing to parse.
+const EXPRESSION_MEMBERS: &[&str] = &[
+    "AttributesToGet",
+    "AttributeUpdates",
+    "ConditionalOperator",
+    "Expected",
+    "KeyConditions",
+    "QueryFilter",
+    "ScanFilter",
+    "ConditionExpression",
+    "FilterExpression",
+    "KeyConditionExpression",
+    "ProjectionExpression",
+    "UpdateExpression",
+    "ExpressionAttributeNames",
+    "ExpressionAttributeValues",
+];
+
 pub fn parse(input: &Value) -> Result<Parsed, AwsError> {
+    // The request's few members against the list (not the list's fourteen
+    // names each hashed into the request's map).
+    if let Some(m) = input.as_object()
+        && !m.keys().any(|k| EXPRESSION_MEMBERS.contains(&k.as_str()))
+    {
+        return Ok(Parsed::default());
+    }
     // Legacy (non-expression) and expression parameters never mix.
     let present = |fields: &[&'static str]| -> Vec<&'static str> {
         fields
@@ -262,10 +288,27 @@ fn returns(input: &Value, allowed: &[&str]) -> Result<String, AwsError> {
 /// PutItem's work, shared with BatchWriteItem and TransactWriteItems
 /// (`Err(None)` is a failed condition).
 pub fn put(t: &Tbl, input: &Value, p: &Parsed) -> Result<(Option<Item>, Item), AwsError> {
+    put_with(t, input, p, true)
+}
+
+/// [`put`]; `want_old`: the caller uses the replaced item. Without that, a
+/// condition, an index, a stream or a Kinesis destination (whose writes
+/// need it), the replaced item is not read and parsed, and `None` is
+/// returned for it.
+fn put_with(
+    t: &Tbl,
+    input: &Value,
+    p: &Parsed,
+    want_old: bool,
+) -> Result<(Option<Item>, Item), AwsError> {
     let item = crate::db::clean_item_of(&input["Item"], "Item")?;
     let key = t.check_item_key(&item)?;
     check_size(&item)?;
-    let old = t.get(&key);
+    let old = if want_old || p.condition.is_some() || t.writes_need_old() {
+        t.get(&key)
+    } else {
+        None
+    };
     if let Some(c) = &p.condition
         && !holds(c, old.as_ref().unwrap_or(&Item::new()))?
     {
@@ -279,7 +322,7 @@ pub fn put_item(_ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
     let rv = returns(&input, &["NONE", "ALL_OLD"])?;
     let p = parse(&input)?;
-    let (old, new) = put(&t, &input, &p)?;
+    let (old, new) = put_with(&t, &input, &p, rv == "ALL_OLD")?;
     let mut out = json!({});
     capacity::single(
         &input,
@@ -320,7 +363,10 @@ impl Serialize for GetOutput {
 pub fn get_item(_ctx: &Context, input: Value) -> Result<GetOutput, AwsError> {
     let t = Tbl::open(str_field(&input, "TableName").unwrap_or(""))?;
     let p = parse(&input)?;
-    let key = t.check_key(&to_item(&input["Key"], "Key")?)?;
+    let key = match input["Key"].as_object() {
+        Some(k) => t.check_key(k)?,
+        None => t.check_key(&to_item(&input["Key"], "Key")?)?,
+    };
     let mut out = json!({});
     let mut stored = None;
     match &p.projection {

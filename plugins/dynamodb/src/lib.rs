@@ -30,6 +30,12 @@ pub mod settings;
 pub mod streams;
 pub mod tables;
 
+/// Small blocks from free lists, not dlmalloc each time (see
+/// `ministack_sdk::alloc`; docs/performance.md, "Plugin code").
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: ministack_sdk::alloc::SmallBlocks = ministack_sdk::alloc::SmallBlocks::new();
+
 pub struct DynamoDb;
 
 impl Service for DynamoDb {

@@ -3,7 +3,9 @@
 use ministack_sdk::prelude::*;
 use ministack_sdk::time;
 use serde_json::{Map, Value, json};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::{no_such_bucket, owner, s3_error, util};
 
@@ -21,9 +23,40 @@ pub struct Bucket {
     pub config: BTreeMap<String, Value>,
 }
 
-/// The caller's bucket (any account may use any bucket until policies are enforced).
-pub fn bucket(name: &str) -> Result<Bucket, AwsError> {
-    let b = BUCKETS.get(name)?.ok_or_else(|| no_such_bucket(name))?;
+thread_local! {
+    /// The last bucket this instance parsed, with the stored bytes it was
+    /// parsed from: most requests name the bucket the previous one did, and
+    /// parsing its record (its configurations are JSON trees) was a tenth
+    /// of a GetObject's plugin time.
+    static LOADED: RefCell<Option<(Vec<u8>, Rc<Bucket>)>> = const { RefCell::new(None) };
+}
+
+/// The caller's bucket (any account may use any bucket until policies are
+/// enforced), read in this request's unit. The parse is reused only when the
+/// stored bytes are the same, so what a request sees is what it read (and
+/// the read conflicts as any other). Callers that change it clone it
+/// (`Rc::unwrap_or_clone`).
+pub fn bucket(name: &str) -> Result<Rc<Bucket>, AwsError> {
+    let bytes = BUCKETS
+        .raw()
+        .get(name.as_bytes())
+        .ok_or_else(|| no_such_bucket(name))?;
+    let cached = LOADED.with_borrow(|l| {
+        l.as_ref()
+            .filter(|(b, _)| *b == bytes)
+            .map(|(_, bucket)| bucket.clone())
+    });
+    let b = match cached {
+        Some(b) => b,
+        None => {
+            let b: Bucket = serde_json::from_slice(&bytes).map_err(|e| {
+                AwsError::internal(format!("stored bucket {name} does not decode: {e}"))
+            })?;
+            let b = Rc::new(b);
+            LOADED.set(Some((bytes, b.clone())));
+            b
+        }
+    };
     crate::request_metrics::saw(&b);
     Ok(b)
 }

@@ -33,9 +33,40 @@ pub fn customer_key(input: &Value, prefix: &str) -> Result<Option<String>, AwsEr
     } else {
         "x-amz-server-side-encryption-customer"
     };
-    let alg = s(input, &format!("{prefix}Algorithm"));
-    let key = s(input, &format!("{prefix}Key"));
-    let given_md5 = s(input, &format!("{prefix}KeyMD5"));
+    // The three members' names without a `format!` each (every read and
+    // write asks, and almost none carries a key).
+    let [alg, key, given_md5] = if prefix == "SSECustomer" {
+        [
+            "SSECustomerAlgorithm",
+            "SSECustomerKey",
+            "SSECustomerKeyMD5",
+        ]
+    } else if prefix == "CopySourceSSECustomer" {
+        [
+            "CopySourceSSECustomerAlgorithm",
+            "CopySourceSSECustomerKey",
+            "CopySourceSSECustomerKeyMD5",
+        ]
+    } else {
+        return customer_key_named(
+            input,
+            header,
+            &format!("{prefix}Algorithm"),
+            &format!("{prefix}Key"),
+            &format!("{prefix}KeyMD5"),
+        );
+    };
+    customer_key_named(input, header, alg, key, given_md5)
+}
+
+fn customer_key_named(
+    input: &Value,
+    header: &str,
+    alg: &str,
+    key: &str,
+    given_md5: &str,
+) -> Result<Option<String>, AwsError> {
+    let (alg, key, given_md5) = (s(input, alg), s(input, key), s(input, given_md5));
     if alg.is_none() && key.is_none() && given_md5.is_none() {
         return Ok(None);
     }
@@ -127,8 +158,7 @@ fn bucket_default(b: &Bucket) -> (String, Option<String>, bool) {
         .config
         .get("encryption")
         .and_then(|c| c.pointer("/Rules/0"))
-        .cloned()
-        .unwrap_or(Value::Null);
+        .unwrap_or(&Value::Null);
     let by_default = &rule["ApplyServerSideEncryptionByDefault"];
     (
         by_default["SSEAlgorithm"]

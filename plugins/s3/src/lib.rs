@@ -23,6 +23,12 @@ mod select;
 mod subresources;
 pub mod util;
 
+/// Small blocks from free lists, not dlmalloc each time (see
+/// `ministack_sdk::alloc`; docs/performance.md, "Plugin code").
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: ministack_sdk::alloc::SmallBlocks = ministack_sdk::alloc::SmallBlocks::new();
+
 pub struct S3;
 
 impl Service for S3 {

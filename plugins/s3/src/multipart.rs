@@ -334,7 +334,7 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
             .with_member("MinSizeAllowed", MIN_PART_SIZE));
         }
     }
-    let current = objects::OBJECTS.get(&objects::object_key(&b.name, &u.key))?;
+    let current = objects::current(&b, &u.key)?;
     objects::check_write_conditions(&input, current.as_ref())?;
     let slices: Vec<(String, u64, u64)> = chosen
         .iter()
@@ -383,7 +383,7 @@ pub fn complete_multipart_upload(ctx: &Context, input: Value) -> Result<Value, A
     let checksum_type = obj.checksum_type.clone();
     drop_upload(&ukey, &u, &[])?;
     let size = obj.size;
-    let vid = objects::store(&b, obj)?;
+    let vid = objects::store_over(&b, obj, current)?;
     if let Some(v) = objects::reported_version(&vid) {
         out.insert("VersionId".into(), json!(v));
     }

@@ -1,5 +1,7 @@
 //! Per-object subresources: ACL, attributes, retention, legal hold, restore.
 
+use std::rc::Rc;
+
 use ministack_sdk::prelude::*;
 use ministack_sdk::time;
 use serde_json::{Map, Value, json};
@@ -8,7 +10,7 @@ use crate::buckets::{Bucket, bucket};
 use crate::objects::{self, Object, s};
 use crate::s3_error;
 
-fn target(input: &Value) -> Result<(Bucket, Object), AwsError> {
+fn target(input: &Value) -> Result<(Rc<Bucket>, Object), AwsError> {
     let b = bucket(&s(input, "Bucket").unwrap_or_default())?;
     let o = objects::find(
         &b,

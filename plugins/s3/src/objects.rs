@@ -1,6 +1,7 @@
 //! Objects: put, get, head, delete, copy, list, tagging, versions.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use ministack_sdk::blobs;
 use ministack_sdk::encoding::base64_decode;
@@ -40,6 +41,14 @@ pub const ECHOED: &[&str] = &[
 ];
 
 const CHECKSUMS: &[&str] = &["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"];
+/// The request members of [`CHECKSUMS`], in the same order.
+const CHECKSUM_MEMBERS: &[&str] = &[
+    "ChecksumCRC32",
+    "ChecksumCRC32C",
+    "ChecksumCRC64NVME",
+    "ChecksumSHA1",
+    "ChecksumSHA256",
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Object {
@@ -79,6 +88,40 @@ pub struct Object {
     pub acl: Option<Vec<Value>>,
 }
 
+/// What a write needs of the version it replaces: its ETag (the write's
+/// conditions), its blob (to release), whether it is the `null` version.
+/// Decoded from the stored [`Object`] without the rest of the record
+/// (headers, metadata, checksums, ACL): a PutObject read all of it to use
+/// these.
+#[derive(Debug, Deserialize)]
+pub struct Current {
+    #[serde(default)]
+    blob: Option<CurrentBlob>,
+    pub etag: String,
+    #[serde(default)]
+    version_id: Option<String>,
+    #[serde(default)]
+    seq: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CurrentBlob {
+    #[serde(rename = "blob-id")]
+    id: String,
+}
+
+/// The key's current version as a write needs it (see [`Current`]); read,
+/// never written back (it is not the whole record).
+pub fn current(b: &Bucket, key: &str) -> Result<Option<Current>, AwsError> {
+    let okey = object_key(&b.name, key);
+    let Some(bytes) = OBJECTS.raw().get(okey.as_bytes()) else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        AwsError::internal(format!("stored record objects/{okey} does not decode: {e}"))
+    })
+}
+
 impl Object {
     fn version(&self) -> &str {
         self.version_id.as_deref().unwrap_or("null")
@@ -115,8 +158,7 @@ pub fn check_key(key: &str) -> Result<(), AwsError> {
 /// The body of an upload as a host blob (a blob ref, small base64 bytes, or nothing).
 pub fn body_blob(input: &Value) -> Result<BlobRef, AwsError> {
     match input.get("Body") {
-        Some(Value::Object(_)) => serde_json::from_value(input["Body"].clone())
-            .map_err(|e| AwsError::internal(format!("body: {e}"))),
+        Some(Value::Object(m)) => blob_ref_of(m),
         Some(Value::String(b64)) => {
             let bytes = base64_decode(b64)
                 .ok_or_else(|| s3_error("InvalidArgument", "Body is not base64", 400))?;
@@ -124,6 +166,49 @@ pub fn body_blob(input: &Value) -> Result<BlobRef, AwsError> {
         }
         _ => Ok(blobs::create(&[])),
     }
+}
+
+/// A blob ref member (`{"blob-id", "size", "md5-hex", "checksums"}`), read
+/// from the parsed input in place (not cloned into `from_value`).
+fn blob_ref_of(m: &Map<String, Value>) -> Result<BlobRef, AwsError> {
+    let bad = || AwsError::internal("body: not a blob ref");
+    let text = |k: &str| match m.get(k) {
+        None => Ok(String::new()),
+        Some(v) => v.as_str().map(str::to_string).ok_or_else(bad),
+    };
+    let mut checksums = BTreeMap::new();
+    match m.get("checksums") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(c)) => {
+            for (alg, v) in c {
+                checksums.insert(alg.clone(), v.as_str().ok_or_else(bad)?.to_string());
+            }
+        }
+        Some(Value::Array(pairs)) => {
+            for pair in pairs {
+                match pair.as_array().map(Vec::as_slice) {
+                    Some([Value::String(alg), Value::String(v)]) => {
+                        checksums.insert(alg.clone(), v.clone());
+                    }
+                    _ => return Err(bad()),
+                }
+            }
+        }
+        Some(_) => return Err(bad()),
+    }
+    Ok(BlobRef {
+        id: m
+            .get("blob-id")
+            .and_then(Value::as_str)
+            .ok_or_else(bad)?
+            .to_string(),
+        size: match m.get("size") {
+            None => 0,
+            Some(v) => v.as_u64().ok_or_else(bad)?,
+        },
+        md5_hex: text("md5-hex")?,
+        checksums,
+    })
 }
 
 /// Content-MD5 and x-amz-checksum-* checks of an uploaded body.
@@ -146,8 +231,8 @@ pub fn check_integrity(input: &Value, blob: &BlobRef) -> Result<(), AwsError> {
             ));
         }
     }
-    for alg in CHECKSUMS {
-        if let Some(given) = s(input, &format!("Checksum{alg}"))
+    for (alg, member) in CHECKSUMS.iter().zip(CHECKSUM_MEMBERS) {
+        if let Some(given) = input.get(*member).and_then(Value::as_str)
             && let Some(actual) = blob.checksum(alg)
             && given != actual
         {
@@ -168,17 +253,25 @@ pub fn requested_checksum(input: &Value) -> Option<String> {
         .or_else(|| {
             CHECKSUMS
                 .iter()
-                .find(|a| input.get(format!("Checksum{a}")).is_some())
-                .map(|a| a.to_string())
+                .zip(CHECKSUM_MEMBERS)
+                .find(|(_, member)| input.get(**member).is_some())
+                .map(|(a, _)| a.to_string())
         })
 }
 
 fn headers_of(input: &Value) -> Map<String, Value> {
     let mut h = Map::new();
-    for k in ECHOED {
-        if let Some(v) = input.get(*k) {
-            h.insert(k.to_string(), v.clone());
-        }
+    // The request's few members checked against ECHOED (not ECHOED's
+    // fifteen names hashed into the input), kept in ECHOED's order as before.
+    let mut found: Vec<(usize, &String, &Value)> = input
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| ECHOED.iter().position(|e| e == k).map(|i| (i, k, v)))
+        .collect();
+    found.sort_unstable_by_key(|(i, _, _)| *i);
+    for (_, k, v) in found {
+        h.insert(k.clone(), v.clone());
     }
     if !h.contains_key("ContentType") {
         h.insert("ContentType".into(), json!("binary/octet-stream"));
@@ -252,7 +345,7 @@ fn version_seq() -> String {
 /// Stores `obj` as the new current version of its key, following the
 /// bucket's versioning state; returns the version id (if versioned).
 pub fn store(b: &Bucket, obj: Object) -> Result<Option<String>, AwsError> {
-    let previous = OBJECTS.get(&object_key(&b.name, &obj.key))?;
+    let previous = current(b, &obj.key)?;
     store_over(b, obj, previous)
 }
 
@@ -261,25 +354,26 @@ pub fn store(b: &Bucket, obj: Object) -> Result<Option<String>, AwsError> {
 pub fn store_over(
     b: &Bucket,
     mut obj: Object,
-    previous: Option<Object>,
+    previous: Option<Current>,
 ) -> Result<Option<String>, AwsError> {
     let okey = object_key(&b.name, &obj.key);
     match versioning(b).as_deref() {
         None => {
-            if let Some(p) = previous {
-                release(&p);
+            if let Some(CurrentBlob { id }) = previous.and_then(|p| p.blob) {
+                blobs::release(&id);
             }
             obj.version_id = None;
             OBJECTS.put(&okey, &obj)?;
             Ok(None)
         }
         Some(state) => {
-            // An object from before versioning becomes the `null` version.
+            // An object from before versioning becomes the `null` version
+            // (read whole for it: once per key, on its first versioned write).
             if let Some(p) = &previous
                 && p.version_id.is_none()
                 && p.seq.is_empty()
+                && let Some(mut p) = OBJECTS.get(&okey)?
             {
-                let mut p = p.clone();
                 p.seq = keys::u64_desc(p.last_modified * 1_000_000);
                 VERSIONS.put(&keys::join(&[&b.name, &p.key, &p.seq]), &p)?;
             }
@@ -439,7 +533,7 @@ fn describe(o: &Object, input: &Value) -> Map<String, Value> {
     out
 }
 
-pub(crate) fn read_target(input: &Value) -> Result<(Bucket, Object), AwsError> {
+pub(crate) fn read_target(input: &Value) -> Result<(Rc<Bucket>, Object), AwsError> {
     let b = bucket(&s(input, "Bucket").unwrap_or_default())?;
     let key = s(input, "Key").unwrap_or_default();
     let o = find(&b, &key, s(input, "VersionId").as_deref())?;
@@ -465,7 +559,7 @@ pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     check_key(&key)?;
     let blob = body_blob(&input)?;
     check_integrity(&input, &blob)?;
-    let current = OBJECTS.get(&object_key(&b.name, &key))?;
+    let current = current(&b, &key)?;
     check_write_conditions(&input, current.as_ref())?;
     let mut obj = new_object(&input, &key, blob);
     default_checksum(&mut obj);
@@ -524,7 +618,7 @@ pub fn default_retention(b: &Bucket, obj: &mut Object) {
 }
 
 /// Conditional writes: `If-None-Match: *` and `If-Match: <etag>`.
-pub fn check_write_conditions(input: &Value, current: Option<&Object>) -> Result<(), AwsError> {
+pub fn check_write_conditions(input: &Value, current: Option<&Current>) -> Result<(), AwsError> {
     let failed = || {
         s3_error(
             "PreconditionFailed",
@@ -912,7 +1006,7 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         obj.checksum_type = src.checksum_type.clone();
     }
     default_checksum(&mut obj);
-    let current = OBJECTS.get(&object_key(&b.name, &key))?;
+    let current = current(&b, &key)?;
     check_write_conditions(&input, current.as_ref())?;
     let etag = obj.etag.clone();
     let last_modified = obj.last_modified;

@@ -20,9 +20,12 @@ const CONFIGS: &str = "MetricsConfiguration";
 
 thread_local! {
     /// Metrics configurations of the buckets this request loaded, by bucket
-    /// name: empty unless one is configured. Cleared by [`metered`] before
-    /// each handler (an instance serves many requests).
-    static SEEN: RefCell<Vec<(String, Value)>> = const { RefCell::new(Vec::new()) };
+    /// name, with when the request first loaded it (the latencies' start:
+    /// handlers load their bucket first, and a request on a bucket without
+    /// configurations does not read the clock): empty unless one is
+    /// configured. Cleared by [`metered`] before each handler (an instance
+    /// serves many requests).
+    static SEEN: RefCell<Vec<(String, Value, f64)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Called by `buckets::bucket` for every bucket a request loads.
@@ -33,8 +36,8 @@ pub fn saw(b: &Bucket) {
         .filter(|c| c.as_object().is_some_and(|m| !m.is_empty()))
     {
         SEEN.with_borrow_mut(|seen| {
-            if !seen.iter().any(|(n, _)| *n == b.name) {
-                seen.push((b.name.clone(), configs.clone()));
+            if !seen.iter().any(|(n, _, _)| *n == b.name) {
+                seen.push((b.name.clone(), configs.clone(), ministack_sdk::time::now()));
             }
         });
     }
@@ -81,13 +84,15 @@ pub fn metered(
         let named = |m: &str| input.get(m).and_then(Value::as_str).map(str::to_string);
         let (bucket, key) = (named("Bucket"), named("Key"));
         let uploaded = uploaded_bytes(&input);
-        let started = ministack_sdk::time::now();
         let result = handler(ctx, input);
         let configs = SEEN.with_borrow_mut(|seen| {
-            let i = seen.iter().position(|(n, _)| Some(n) == bucket.as_ref())?;
-            Some(seen.swap_remove(i).1)
+            let i = seen
+                .iter()
+                .position(|(n, _, _)| Some(n) == bucket.as_ref())?;
+            let (_, configs, started) = seen.swap_remove(i);
+            Some((configs, started))
         });
-        if let (Some(bucket), Some(configs)) = (bucket, configs) {
+        if let (Some(bucket), Some((configs, started))) = (bucket, configs) {
             let request = Request {
                 kind,
                 bucket: &bucket,

@@ -6,6 +6,8 @@
 use ministack_sdk::prelude::*;
 use serde_json::{Value, json};
 
+use std::rc::Rc;
+
 use crate::buckets::{BUCKETS, bucket};
 use crate::s3_error;
 
@@ -278,7 +280,7 @@ fn register_by_id(mut r: Router) -> Router {
                 put,
                 move |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
                     let name = name_of(&input);
-                    let mut b = bucket(&name)?;
+                    let mut b = Rc::unwrap_or_clone(bucket(&name)?);
                     let id = input["Id"].as_str().unwrap_or_default().to_string();
                     let mut value = input.get(member).cloned().unwrap_or(json!({}));
                     if value["Id"].as_str() != Some(id.as_str()) {
@@ -311,7 +313,7 @@ fn register_by_id(mut r: Router) -> Router {
                 del,
                 move |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
                     let name = name_of(&input);
-                    let mut b = bucket(&name)?;
+                    let mut b = Rc::unwrap_or_clone(bucket(&name)?);
                     let id = input["Id"].as_str().unwrap_or_default();
                     let removed = b
                         .config
@@ -353,7 +355,7 @@ pub fn register(r: Router) -> Router {
         let (key, member) = (s.key, s.member);
         r = r.op(s.put, move |ctx: &Context, input: Value| -> Result<Value, AwsError> {
             let name = name_of(&input);
-            let mut b = bucket(&name)?;
+            let mut b = Rc::unwrap_or_clone(bucket(&name)?);
             let value = input.get(member).cloned().unwrap_or(json!({}));
             if key == "versioning" {
                 let st = value["Status"].as_str().unwrap_or("");
@@ -420,7 +422,7 @@ pub fn register(r: Router) -> Router {
                 del,
                 move |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
                     let name = name_of(&input);
-                    let mut b = bucket(&name)?;
+                    let mut b = Rc::unwrap_or_clone(bucket(&name)?);
                     if b.config.remove(key).is_some() {
                         BUCKETS.put(&name, &b)?;
                     }
@@ -465,7 +467,7 @@ pub fn register(r: Router) -> Router {
         "PutBucketAcl",
         |_ctx: &Context, input: Value| -> Result<Value, AwsError> {
             let name = name_of(&input);
-            let mut b = bucket(&name)?;
+            let mut b = Rc::unwrap_or_clone(bucket(&name)?);
             let account = b.account.clone();
             match crate::acl::for_write(&b, &input, &account)? {
                 Some(grants) => b.config.insert("grants".into(), json!(grants)),
