@@ -23,6 +23,12 @@ mod resources;
 mod rules;
 pub mod schedule;
 mod sources;
+
+/// Small blocks from free lists, not dlmalloc each time (see
+/// `ministack_sdk::alloc`; docs/performance.md, "Plugin code").
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: ministack_sdk::alloc::SmallBlocks = ministack_sdk::alloc::SmallBlocks::new();
 pub mod targets;
 pub mod transform;
 

@@ -19,6 +19,12 @@ mod peek;
 mod queues;
 mod resources;
 
+/// Small blocks from free lists, not dlmalloc each time (see
+/// `ministack_sdk::alloc`; docs/performance.md, "Plugin code").
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: ministack_sdk::alloc::SmallBlocks = ministack_sdk::alloc::SmallBlocks::new();
+
 pub struct Sqs;
 
 impl Service for Sqs {
