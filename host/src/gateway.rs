@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::auth;
 use crate::body::{self, ResponseBody};
-use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Registry, Reply, Target};
+use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Registry, Target, TextReply};
 use crate::internal;
 use crate::plugins::{self, Plugin};
 use crate::respond::{self, Encoder, json_error, read_error, unclaimed};
@@ -358,7 +358,7 @@ impl Gateway {
         drop(input);
         let result = self
             .dispatcher
-            .call(Call {
+            .call_text(Call {
                 target: Target::Plugin(&plugin),
                 caller: Caller::Client(caller),
                 request_id,
@@ -661,12 +661,22 @@ impl Gateway {
         plugin: &Plugin,
         proto: Protocol,
         op: &str,
-        result: Result<Reply, AwsError>,
+        result: Result<TextReply, AwsError>,
         request_id: &str,
     ) -> Response<ResponseBody> {
+        // awsJson writes the plugin's text without a tree of it, when that
+        // gives the same bytes; else the text is parsed.
         let encoded = match result {
             Ok(reply) => {
-                protocol::encode_response(&plugin.model, proto, op, &reply.output, request_id)
+                match protocol::encode_response_text(&plugin.model, proto, op, &reply.text) {
+                    Some(resp) => Ok(resp),
+                    None => match reply.parse() {
+                        Ok(output) => {
+                            protocol::encode_response(&plugin.model, proto, op, &output, request_id)
+                        }
+                        Err(e) => Err(e),
+                    },
+                }
             }
             Err(e) => Err(e),
         };

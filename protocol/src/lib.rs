@@ -7,7 +7,7 @@
 //! PUBLIC API CONTRACT (used by the host; keep these signatures):
 //! - [`ServiceModel::from_json`], [`ServiceModel::from_json_reloadable`], [`ServiceModel::metadata`], [`ServiceModel::has_operation`],
 //!   [`ServiceModel::operation_names`], [`ServiceModel::match_rest`]
-//! - [`decode_request`], [`streaming_input`], [`encode_response`], [`encode_error`]
+//! - [`decode_request`], [`streaming_input`], [`encode_response`], [`encode_response_text`], [`encode_error`]
 //! - [`EventStreamOut::encode_events`], [`encode_stream_error`] (a [`ResponseBody::EventStream`]'s frames)
 
 // The API contract returns `AwsError` by value (the host matches on it);
@@ -25,6 +25,7 @@ mod ec2;
 mod eventstream;
 mod json;
 mod json_cbor;
+mod json_text;
 mod model;
 mod query;
 mod quirks;
@@ -519,6 +520,24 @@ pub fn encode_response(
         Protocol::Ec2 => ec2::encode_output(model, op, output, request_id),
         Protocol::RestJson => rest_json::encode_output(model, op, output),
         Protocol::RestXml => rest_xml::encode_output(model, op, output),
+    }
+}
+
+/// [`encode_response`] of an output still in the plugin's JSON text, when
+/// the protocol can write it without parsing it into a `Value` (awsJson,
+/// json_text.rs): the same response, byte for byte. `None` when it cannot
+/// promise that (another protocol, an event-stream output, a text that is
+/// not JSON...): parse the text and call [`encode_response`].
+pub fn encode_response_text(
+    model: &ServiceModel,
+    protocol: Protocol,
+    operation: &str,
+    text: &str,
+) -> Option<HttpResponse> {
+    let op = model.operation(operation)?;
+    match protocol {
+        Protocol::Json => json::encode_output_text(model, op, text),
+        _ => None,
     }
 }
 
