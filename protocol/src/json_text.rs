@@ -149,6 +149,16 @@ impl<'de> Visitor<'de> for Wire<'_, '_> {
         Ok(self.string(v))
     }
 
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<bool, E> {
+        match self.kind() {
+            Kind::Timestamp | Kind::Float | Kind::Double | Kind::BigDecimal => Ok(self.string(v)),
+            _ => {
+                write_verbatim(self.out, v);
+                Ok(true)
+            }
+        }
+    }
+
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
         let shape = self.m.shape(self.id);
         if shape.kind != Kind::List {
@@ -248,7 +258,12 @@ impl<'de> Visitor<'de> for Wire<'_, '_> {
                         self.out.push(b',');
                     }
                     first = false;
-                    let _ = serde_json::to_writer(&mut *self.out, &*key);
+                    match &key {
+                        Cow::Borrowed(k) => write_verbatim(self.out, k),
+                        Cow::Owned(k) => {
+                            let _ = serde_json::to_writer(&mut *self.out, k);
+                        }
+                    }
                     self.out.push(b':');
                     let item = Wire {
                         out: &mut *self.out,
@@ -373,6 +388,17 @@ impl<'de> Visitor<'de> for Skip {
     }
 }
 
+/// A string the deserializer borrowed from the text: it had no escape
+/// sequence, and JSON text holds no unescaped `"`, `\\` or control
+/// character, which are all serde_json's writer escapes; so its quoted
+/// text is what that writer would write.
+fn write_verbatim(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
 /// FNV-1a of a map key (equal keys, equal hashes; a collision only sends
 /// the text to the value path).
 fn key_hash(key: &str) -> u64 {
@@ -485,6 +511,8 @@ mod tests {
             r#"{"Ratio": 12345678901234567890123, "Count": 18446744073709551615}"#,
             r#"{"Doc": {"a": [1, null, {"b": "c"}], "d": null}}"#,
             r#"{"Nested": {"Nested": {"Count": 1, "Renamed": "\u00e9\n\"q\""}}}"#,
+            // Strings with no escapes, written as they are: non-ASCII, DEL, `/`.
+            "{\"Renamed\": \"é / \u{7f} 😀 '\", \"Items\": [{\"ké/\u{7f}\": {\"S\": \"x/y\"}}]}",
             r#"{"Items": [null, {"k": null}, {"\u006b": {"S": "\ud83d\ude00"}}]}"#,
             // Values of another kind than their shape's.
             r#"{"Items": {"not": "a list"}, "Count": "7", "Nested": [1, 2]}"#,
