@@ -527,7 +527,8 @@ pub fn join_repeated_headers(headers: &mut http::HeaderMap) {
     }
 }
 
-fn is_aws_chunked(headers: &http::HeaderMap) -> bool {
+/// An `aws-chunked` body (SigV4 streaming, or unsigned with trailers).
+pub fn is_aws_chunked(headers: &http::HeaderMap) -> bool {
     let encoding = headers
         .get(http::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())

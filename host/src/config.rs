@@ -256,7 +256,13 @@ impl Config {
     /// with anything but host[:port] characters is ignored.
     pub fn endpoint_for(&self, host: Option<&str>) -> String {
         match host {
-            Some(h) if !self.public_host_fixed && is_host_port(h) => format!("http://{h}"),
+            Some(h) if !self.public_host_fixed && is_host_port(h) => {
+                // Every request builds one: no format machinery.
+                let mut url = String::with_capacity(7 + h.len());
+                url.push_str("http://");
+                url.push_str(h);
+                url
+            }
             _ => self.endpoint(),
         }
     }

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::auth;
 use crate::body::{self, ResponseBody};
-use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Registry, Reply, Target};
+use crate::dispatch::{Call, Caller, Dispatcher, OwnedBlobs, Registry, Target, TextReply};
 use crate::internal;
 use crate::plugins::{self, Plugin};
 use crate::respond::{self, Encoder, json_error, read_error, unclaimed};
@@ -39,6 +39,10 @@ enum Unread {
 }
 
 const CORS_ALLOW_METHODS: &str = "GET, PUT, POST, DELETE, HEAD, OPTIONS, PATCH";
+// Names every response carries, parsed once (a `&str` name is parsed and
+// hashed on each insert).
+const X_AMZN_REQUESTID: http::HeaderName = http::HeaderName::from_static("x-amzn-requestid");
+const X_AMZ_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amz-request-id");
 
 impl Gateway {
     /// The server's limits (read by the listener).
@@ -59,13 +63,12 @@ impl Gateway {
         let request_id = uuid::Uuid::new_v4().to_string();
         // Set when a bucket's CORS rules decided the CORS headers.
         let mut cors_decided = false;
-        let host = req
+        let website = req
             .headers()
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let mut resp = if let Some(bucket) = s3edge::website::bucket(&host) {
+            .and_then(s3edge::website::bucket);
+        let mut resp = if let Some(bucket) = website {
             s3edge::website::serve(&self.dispatcher, &self.encoder, req, &bucket, &request_id).await
         } else if req.method() == Method::OPTIONS {
             let (resp, decided) = self.options(&req, &request_id).await;
@@ -96,13 +99,13 @@ impl Gateway {
         };
         let h = resp.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&request_id) {
-            h.insert("x-amzn-requestid", v.clone());
-            h.insert("x-amz-request-id", v);
+            h.insert(X_AMZN_REQUESTID, v.clone());
+            h.insert(X_AMZ_REQUEST_ID, v);
         }
         if !cors_decided {
-            h.entry("access-control-allow-origin")
+            h.entry(http::header::ACCESS_CONTROL_ALLOW_ORIGIN)
                 .or_insert(HeaderValue::from_static("*"));
-            h.entry("access-control-expose-headers")
+            h.entry(http::header::ACCESS_CONTROL_EXPOSE_HEADERS)
                 .or_insert(HeaderValue::from_static("*"));
         }
         resp
@@ -305,10 +308,11 @@ impl Gateway {
                 return self.encoder.early_error(&plugin, &e, request_id);
             }
         }
-        let (parts, request_body, blobs) = match self.read_body(routed, &caller, request_id).await {
-            Ok(read) => read,
-            Err(resp) => return resp,
-        };
+        let (parts, request_body, blobs, matched) =
+            match self.read_body(routed, &caller, request_id).await {
+                Ok(read) => read,
+                Err(resp) => return resp,
+            };
         if enforcing && !s3 {
             let (buffered, stored_sha256) = match &request_body {
                 RequestBody::Bytes(b) => (Some(&b[..]), None),
@@ -325,10 +329,11 @@ impl Gateway {
             query: parts.uri.query().unwrap_or(""),
             headers: &parts.headers,
         };
-        let decoded = match protocol::decode_request(&plugin.model, &head, request_body) {
-            Ok(d) => d,
-            Err((proto, e)) => return self.encoder.error(&plugin, proto, None, &e, request_id),
-        };
+        let decoded =
+            match protocol::decode_request_matched(&plugin.model, &head, request_body, matched) {
+                Ok(d) => d,
+                Err((proto, e)) => return self.encoder.error(&plugin, proto, None, &e, request_id),
+            };
         if enforcing {
             let conditions = crate::enforcement::Conditions::of(&parts);
             if let Err(e) = crate::enforcement::authorize(
@@ -353,12 +358,13 @@ impl Gateway {
             protocol: proto,
             input,
         } = decoded;
-        let input_json = input.to_string();
+        // serde_json's writer, not `Display` (same text, without fmt's layers).
+        let input_json = serde_json::to_string(&input).unwrap_or_default();
         // The tree is several times its text: not kept while the plugin runs.
         drop(input);
         let result = self
             .dispatcher
-            .call(Call {
+            .call_text(Call {
                 target: Target::Plugin(&plugin),
                 caller: Caller::Client(caller),
                 request_id,
@@ -449,7 +455,15 @@ impl Gateway {
         routed: Routed,
         caller: &auth::Caller,
         request_id: &str,
-    ) -> Result<(http::request::Parts, RequestBody, OwnedBlobs), Response<ResponseBody>> {
+    ) -> Result<
+        (
+            http::request::Parts,
+            RequestBody,
+            OwnedBlobs,
+            Option<protocol::RestMatch>,
+        ),
+        Response<ResponseBody>,
+    > {
         let Routed {
             plugin,
             mut parts,
@@ -461,7 +475,7 @@ impl Gateway {
                 if let Some(h) = inflated_headers {
                     parts.headers = h;
                 }
-                return Ok((parts, RequestBody::Bytes(b), OwnedBlobs::none()));
+                return Ok((parts, RequestBody::Bytes(b), OwnedBlobs::none(), None));
             }
             Unread::Wire(wire) => wire,
         };
@@ -478,12 +492,25 @@ impl Gateway {
         // Invoke's 6 MB) is stored like a streamed one: buffered, it was
         // held as bytes, base64 text, the tree, the plugin's copy and its
         // parse at once.
+        // The operation is matched once: the decode reuses the match when
+        // the headers it read are unchanged (`reusable` below).
+        let matched = plugin.model.match_rest_request(&head);
         let large_blob = || {
             body::declared_length(&parts.headers)
                 .is_some_and(|n| n > body::BLOB_PAYLOAD_AT && n <= limit.bytes as u64)
-                && protocol::blob_payload_input(&plugin.model, &head).is_some()
+                && matched
+                    .as_ref()
+                    .is_some_and(|m| m.blob_payload_input(&plugin.model).is_some())
         };
-        if protocol::streaming_input(&plugin.model, &head).is_some() || large_blob() {
+        let streaming = matched
+            .as_ref()
+            .is_some_and(|m| m.streaming_input(&plugin.model).is_some());
+        if streaming || large_blob() {
+            // into_blob rewrites the headers of an aws-chunked body only
+            // (its trailers added, Content-Encoding trimmed): a trailer may
+            // name a header the match weighs, so such a request is matched
+            // again.
+            let matched = matched.filter(|_| !body::is_aws_chunked(&parts.headers));
             if s3
                 && let Err(e) = self
                     .bucket_exists(&plugin, &parts, caller, request_id)
@@ -519,7 +546,7 @@ impl Gateway {
                             .collect::<serde_json::Map<_, _>>(),
                     });
                     let owned = OwnedBlobs::new(shared, plugin.name(), vec![info.id]);
-                    Ok((parts, RequestBody::Blob(blob), owned))
+                    Ok((parts, RequestBody::Blob(blob), owned, matched))
                 }
                 Err(e) => Err(self.encoder.early_error(&plugin, &e, request_id)),
             };
@@ -569,7 +596,14 @@ impl Gateway {
         {
             return Err(self.encoder.early_error(&plugin, &e, request_id));
         }
-        Ok((parts, RequestBody::Bytes(bytes), OwnedBlobs::none()))
+        // S3 bodies are not inflated: its headers are as matched.
+        let matched = matched.filter(|_| s3);
+        Ok((
+            parts,
+            RequestBody::Bytes(bytes),
+            OwnedBlobs::none(),
+            matched,
+        ))
     }
 
     /// An upload to a bucket that does not exist is refused before its
@@ -661,12 +695,22 @@ impl Gateway {
         plugin: &Plugin,
         proto: Protocol,
         op: &str,
-        result: Result<Reply, AwsError>,
+        result: Result<TextReply, AwsError>,
         request_id: &str,
     ) -> Response<ResponseBody> {
+        // awsJson writes the plugin's text without a tree of it, when that
+        // gives the same bytes; else the text is parsed.
         let encoded = match result {
             Ok(reply) => {
-                protocol::encode_response(&plugin.model, proto, op, &reply.output, request_id)
+                match protocol::encode_response_text(&plugin.model, proto, op, &reply.text) {
+                    Some(resp) => Ok(resp),
+                    None => match reply.parse() {
+                        Ok(output) => {
+                            protocol::encode_response(&plugin.model, proto, op, &output, request_id)
+                        }
+                        Err(e) => Err(e),
+                    },
+                }
             }
             Err(e) => Err(e),
         };

@@ -79,7 +79,12 @@ impl Endpoint {
     }
 
     pub fn match_path(method: &Method, path: &str) -> Option<Self> {
-        Some(match path.trim_end_matches('/') {
+        let path = path.trim_end_matches('/');
+        // Every service request passes here: all but /health start "/_".
+        if !path.starts_with("/_") && path != "/health" {
+            return None;
+        }
+        Some(match path {
             "/_ministack/health" | "/_localstack/health" | "/health" => Endpoint::Health,
             "/_ministack/ready" => Endpoint::Ready,
             "/_ministack/reset" if method == Method::POST => Endpoint::Reset,
@@ -290,6 +295,9 @@ async fn plugins(dispatcher: &Dispatcher) -> Value {
 /// `GET /` is also S3's ListBuckets, so only an unsigned request that asks
 /// for HTML (a browser) gets the page; every SDK call signs its requests.
 fn is_browser_home(parts: &http::request::Parts) -> bool {
+    if !matches!(parts.method, Method::GET | Method::HEAD) || parts.uri.path() != "/" {
+        return false;
+    }
     let signed = parts.headers.contains_key(http::header::AUTHORIZATION)
         || parts.uri.query().is_some_and(|q| {
             q.contains("X-Amz-Signature=") || q.contains("Signature=") || q.contains("Action=")
@@ -299,10 +307,7 @@ fn is_browser_home(parts: &http::request::Parts) -> bool {
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    matches!(parts.method, Method::GET | Method::HEAD)
-        && parts.uri.path() == "/"
-        && !signed
-        && wants_html
+    !signed && wants_html
 }
 
 fn home_page(dispatcher: &Dispatcher) -> Response<ResponseBody> {

@@ -1,10 +1,10 @@
 //! HTTP bindings shared by rest-json and rest-xml: URI labels, query string,
 //! headers, prefix headers, status code and the payload member.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use serde_json::{Map, Value};
 
-use crate::model::{Kind, Location, Member, Model, Operation, ShapeId, TsFormat};
+use crate::model::{Kind, Location, Member, Model, Operation, Shape, ShapeId, TsFormat};
 use crate::rest::{Labels, parse_query};
 use crate::scalar::{b64_decode, b64_encode, parse_text, to_text};
 use crate::{RequestHead, quirks};
@@ -60,13 +60,37 @@ pub(crate) fn split_header_list(v: &str) -> Vec<String> {
     out
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<String> {
-    // An operation binds dozens of headers (S3 PutObject ~50) and a request
-    // carries a handful: scanning the request's names is cheaper than
-    // parsing and hashing each member's name for a lookup.
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
     let name = headers
         .keys()
         .find(|k| k.as_str().eq_ignore_ascii_case(name))?;
+    header_value(headers, name)
+}
+
+/// The request's header members, found in one pass over its headers: an
+/// operation binds dozens (S3 PutObject ~50) and a request carries a
+/// handful, so each request header is looked for among the members, not
+/// each member among the headers. `[i]` is member `i`'s header.
+fn header_members<'h>(shape: &Shape, headers: &'h HeaderMap) -> Vec<Option<&'h HeaderName>> {
+    let mut found = vec![None; shape.members.len()];
+    for name in headers.keys() {
+        let n = name.as_str();
+        for (slot, member) in found.iter_mut().zip(&shape.members) {
+            // Header names are lowercase and distinct: one member per name
+            // at most matches, as a scan of the names per member finds.
+            if member.location == Location::Header
+                && member.wire_name().len() == n.len()
+                && member.wire_name().eq_ignore_ascii_case(n)
+            {
+                *slot = Some(name);
+            }
+        }
+    }
+    found
+}
+
+/// A header's values joined as one (`a, b`); Latin-1 when not UTF-8.
+fn header_value<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<String> {
     let vals: Vec<&'h str> = headers
         .get_all(name)
         .iter()
@@ -130,6 +154,7 @@ pub(crate) fn decode_bindings(
     let shape = m.shape(id);
     let query = parse_query(head.query);
     let mut out = Map::new();
+    let headers = header_members(shape, head.headers);
     // A query-string map takes every parameter except the template's
     // discriminators: restJson1 servers keep the ones bound to named members
     // too (Smithy's RestJsonServersPutAllQueryParamsInMap). restXml has no
@@ -149,7 +174,7 @@ pub(crate) fn decode_bindings(
         }
         keys
     };
-    for member in &shape.members {
+    for (member, header) in shape.members.iter().zip(headers) {
         let target = m.shape(member.shape);
         let err = |e: String| format!("{}: {e}", member.name);
         match member.location {
@@ -205,7 +230,7 @@ pub(crate) fn decode_bindings(
                 }
             },
             Location::Header => {
-                if let Some(raw) = header_str(head.headers, member.wire_name()) {
+                if let Some(raw) = header.and_then(|name| header_value(head.headers, name)) {
                     if raw.is_empty() && target.kind != Kind::String {
                         continue;
                     }

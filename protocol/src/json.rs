@@ -412,6 +412,40 @@ pub(crate) fn encode_output(
     })
 }
 
+/// [`encode_output`] of the output's JSON text, without parsing it into a
+/// `Value` (json_text.rs): the same response, or `None` when the text path
+/// cannot promise it (an event-stream output, or see
+/// [`crate::json_text::write_wire_text`]).
+pub(crate) fn encode_output_text(
+    model: &ServiceModel,
+    op: &Operation,
+    text: &str,
+) -> Option<HttpResponse> {
+    let m = &model.model;
+    let mut body = Vec::with_capacity(text.len() + 64);
+    match &op.output {
+        Some(r) => {
+            if m.shape(r.shape)
+                .members
+                .iter()
+                .any(|mm| m.shape(mm.shape).eventstream)
+            {
+                return None;
+            }
+            crate::json_text::write_wire_text(&mut body, m, r.shape, text).ok()?;
+        }
+        None => {
+            crate::json_text::check_text(text).ok()?;
+            body.extend_from_slice(b"{}");
+        }
+    }
+    Some(HttpResponse {
+        status: 200,
+        headers: vec![("Content-Type".into(), json_content_type(model))],
+        body: ResponseBody::Bytes(body),
+    })
+}
+
 /// The JSON body of an error: `__type`, the message, the extra members.
 pub(crate) fn error_body(
     model: &ServiceModel,

@@ -7,7 +7,7 @@
 //! PUBLIC API CONTRACT (used by the host; keep these signatures):
 //! - [`ServiceModel::from_json`], [`ServiceModel::from_json_reloadable`], [`ServiceModel::metadata`], [`ServiceModel::has_operation`],
 //!   [`ServiceModel::operation_names`], [`ServiceModel::match_rest`]
-//! - [`decode_request`], [`streaming_input`], [`encode_response`], [`encode_error`]
+//! - [`decode_request`], [`decode_request_matched`], [`ServiceModel::match_rest_request`], [`streaming_input`], [`encode_response`], [`encode_response_text`], [`encode_error`]
 //! - [`EventStreamOut::encode_events`], [`encode_stream_error`] (a [`ResponseBody::EventStream`]'s frames)
 
 // The API contract returns `AwsError` by value (the host matches on it);
@@ -25,6 +25,7 @@ mod ec2;
 mod eventstream;
 mod json;
 mod json_cbor;
+mod json_text;
 mod model;
 mod query;
 mod quirks;
@@ -259,6 +260,26 @@ impl ServiceModel {
         self.match_rest_op(head).map(|(op, _)| op.name.as_str())
     }
 
+    /// A REST service's request matched to its operation, once
+    /// ([`RestMatch`]); `None` for a service with no REST protocol, or when
+    /// nothing matches.
+    pub fn match_rest_request(&self, head: &RequestHead<'_>) -> Option<RestMatch> {
+        if !self
+            .metadata
+            .protocols
+            .iter()
+            .any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
+        {
+            return None;
+        }
+        let (op, labels) = self.match_rest_op(head)?;
+        Some(RestMatch {
+            model: std::sync::Arc::as_ptr(&self.model) as usize,
+            operation: op.name.clone(),
+            labels,
+        })
+    }
+
     /// The matched operation and its URI labels.
     fn match_rest_op(&self, head: &RequestHead<'_>) -> Option<(&Operation, rest::Labels)> {
         let path = quirks::s3::effective_path(self, head);
@@ -417,12 +438,34 @@ pub fn decode_request(
     head: &RequestHead<'_>,
     body: RequestBody,
 ) -> Result<Decoded, (Protocol, AwsError)> {
+    decode_request_matched(model, head, body, None)
+}
+
+/// [`decode_request`] of a REST request whose operation was already
+/// matched ([`ServiceModel::match_rest_request`]) on this same head: the
+/// match is not run again. The caller vouches that nothing the match reads
+/// (method, path, query, Host, the headers) changed since; a match of
+/// another model, or a request that is not REST after all, is matched anew.
+pub fn decode_request_matched(
+    model: &ServiceModel,
+    head: &RequestHead<'_>,
+    body: RequestBody,
+    matched: Option<RestMatch>,
+) -> Result<Decoded, (Protocol, AwsError)> {
     let bytes: &[u8] = match &body {
         RequestBody::Bytes(b) => b,
         RequestBody::Blob(_) => &[],
     };
     let protocol = detect_protocol(model, head, bytes);
     let fail = |e: AwsError| (protocol, e);
+    if let Some(m) = matched
+        && matches!(protocol, Protocol::RestJson | Protocol::RestXml)
+        && m.model == std::sync::Arc::as_ptr(&model.model) as usize
+        && let Some(op) = model.operation(&m.operation)
+    {
+        let input = decode_rest(model, protocol, op, m.labels, head, body).map_err(fail)?;
+        return validated(model, protocol, op, input);
+    }
     let (op, input) = match protocol {
         Protocol::Json => json::decode(model, head, bytes).map_err(fail)?,
         Protocol::JsonCbor => json_cbor::decode(model, head, bytes).map_err(fail)?,
@@ -437,14 +480,36 @@ pub fn decode_request(
                     &format!("{} {}", head.method, head.path),
                 ))
             })?;
-            let input = if protocol == Protocol::RestJson {
-                rest_json::decode(model, op, labels, head, body).map_err(fail)?
-            } else {
-                rest_xml::decode(model, op, labels, head, body).map_err(fail)?
-            };
+            let input = decode_rest(model, protocol, op, labels, head, body).map_err(fail)?;
             (op, input)
         }
     };
+    validated(model, protocol, op, input)
+}
+
+fn decode_rest(
+    model: &ServiceModel,
+    protocol: Protocol,
+    op: &Operation,
+    labels: rest::Labels,
+    head: &RequestHead<'_>,
+    body: RequestBody,
+) -> Result<serde_json::Value, AwsError> {
+    if protocol == Protocol::RestJson {
+        rest_json::decode(model, op, labels, head, body)
+    } else {
+        rest_xml::decode(model, op, labels, head, body)
+    }
+}
+
+/// The decoded input, checked against the operation's input shape.
+fn validated(
+    model: &ServiceModel,
+    protocol: Protocol,
+    op: &Operation,
+    input: serde_json::Value,
+) -> Result<Decoded, (Protocol, AwsError)> {
+    let fail = |e: AwsError| (protocol, e);
     if let Some(input_ref) = &op.input {
         validate::validate(
             &model.model,
@@ -467,9 +532,7 @@ pub fn decode_request(
 /// (S3 PutObject, UploadPart, Lambda Invoke...): the member name, so the host
 /// can stream the body into a blob instead of buffering it.
 pub fn streaming_input(model: &ServiceModel, head: &RequestHead<'_>) -> Option<String> {
-    blob_payload(model, head)
-        .filter(|(_, streaming)| *streaming)
-        .map(|(name, _)| name)
+    model.match_rest_request(head)?.streaming_input(model)
 }
 
 /// For REST requests whose operation's input payload is a blob, streaming or
@@ -477,25 +540,48 @@ pub fn streaming_input(model: &ServiceModel, head: &RequestHead<'_>) -> Option<S
 /// large one in a blob rather than buffer it; the member then arrives as a
 /// blob ref, which the SDK's `StreamingBlob` reads.
 pub fn blob_payload_input(model: &ServiceModel, head: &RequestHead<'_>) -> Option<String> {
-    blob_payload(model, head).map(|(name, _)| name)
+    model.match_rest_request(head)?.blob_payload_input(model)
 }
 
-/// The blob payload member of a REST request's operation: (name, streaming).
-fn blob_payload(model: &ServiceModel, head: &RequestHead<'_>) -> Option<(String, bool)> {
-    if !model
-        .metadata
-        .protocols
-        .iter()
-        .any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
-    {
-        return None;
+/// A REST request's operation, matched once
+/// ([`ServiceModel::match_rest_request`]): what [`streaming_input`] and
+/// [`blob_payload_input`] say of the request, and what
+/// [`decode_request_matched`] decodes it with (S3's template match is a
+/// good part of a small PutObject's decode).
+#[derive(Clone, Debug)]
+pub struct RestMatch {
+    /// The address of the model matched against (only compared).
+    model: usize,
+    operation: String,
+    labels: rest::Labels,
+}
+
+impl RestMatch {
+    pub fn operation(&self) -> &str {
+        &self.operation
     }
-    let (op, _) = model.match_rest_op(head)?;
-    let input = model.model.shape(op.input.as_ref()?.shape);
-    let member = input.member(input.payload.as_deref()?)?;
-    let target = model.model.shape(member.shape);
-    (target.kind == model::Kind::Blob)
-        .then(|| (member.name.clone(), target.streaming || member.streaming))
+
+    /// The streaming blob payload member, as [`streaming_input`].
+    pub fn streaming_input(&self, model: &ServiceModel) -> Option<String> {
+        self.blob_payload(model)
+            .filter(|(_, streaming)| *streaming)
+            .map(|(name, _)| name)
+    }
+
+    /// The blob payload member, as [`blob_payload_input`].
+    pub fn blob_payload_input(&self, model: &ServiceModel) -> Option<String> {
+        self.blob_payload(model).map(|(name, _)| name)
+    }
+
+    /// The blob payload member of the operation: (name, streaming).
+    fn blob_payload(&self, model: &ServiceModel) -> Option<(String, bool)> {
+        let op = model.operation(&self.operation)?;
+        let input = model.model.shape(op.input.as_ref()?.shape);
+        let member = input.member(input.payload.as_deref()?)?;
+        let target = model.model.shape(member.shape);
+        (target.kind == model::Kind::Blob)
+            .then(|| (member.name.clone(), target.streaming || member.streaming))
+    }
 }
 
 /// Encodes an operation's JSON output in the request's protocol.
@@ -519,6 +605,24 @@ pub fn encode_response(
         Protocol::Ec2 => ec2::encode_output(model, op, output, request_id),
         Protocol::RestJson => rest_json::encode_output(model, op, output),
         Protocol::RestXml => rest_xml::encode_output(model, op, output),
+    }
+}
+
+/// [`encode_response`] of an output still in the plugin's JSON text, when
+/// the protocol can write it without parsing it into a `Value` (awsJson,
+/// json_text.rs): the same response, byte for byte. `None` when it cannot
+/// promise that (another protocol, an event-stream output, a text that is
+/// not JSON...): parse the text and call [`encode_response`].
+pub fn encode_response_text(
+    model: &ServiceModel,
+    protocol: Protocol,
+    operation: &str,
+    text: &str,
+) -> Option<HttpResponse> {
+    let op = model.operation(operation)?;
+    match protocol {
+        Protocol::Json => json::encode_output_text(model, op, text),
+        _ => None,
     }
 }
 

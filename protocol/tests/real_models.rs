@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ministack_protocol::http::{HeaderMap, HeaderValue, Method};
 use ministack_protocol::{
     AwsError, HttpResponse, Protocol, RequestBody, RequestHead, ResponseBody, ServiceModel,
-    decode_request, encode_error, encode_response, streaming_input,
+    decode_request, decode_request_matched, encode_error, encode_response, streaming_input,
 };
 use serde_json::{Value, json};
 
@@ -367,6 +367,23 @@ fn s3_rest_xml_round_trip() {
     assert_eq!(d.input["Body"], blob_ref);
     assert_eq!(d.input["Metadata"]["color"], "blue");
     assert_eq!(d.input["ContentLength"], 5);
+    // Matched once: the decode with the match is the decode without it.
+    let matched = m.match_rest_request(&head).expect("a REST match");
+    assert_eq!(matched.operation(), "PutObject");
+    assert_eq!(matched.streaming_input(&m).as_deref(), Some("Body"));
+    let again = decode_request_matched(
+        &m,
+        &head,
+        RequestBody::Blob(blob_ref.clone()),
+        Some(matched.clone()),
+    )
+    .unwrap();
+    assert_eq!(again, d);
+    // A match of another model is not trusted: matched anew.
+    let other = model("s3");
+    let d2 =
+        decode_request_matched(&other, &head, RequestBody::Blob(blob_ref), Some(matched)).unwrap();
+    assert_eq!(d2, d);
     // CreateBucket with an XML body.
     let d = decode(
         &m,

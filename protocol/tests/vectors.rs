@@ -19,8 +19,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ministack_protocol::compression::inflate_request;
 use ministack_protocol::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use ministack_protocol::{
-    AwsError, Protocol, RequestBody, RequestHead, ResponseBody, ServiceModel, decode_request,
-    encode_error, encode_response,
+    AwsError, HttpResponse, Protocol, RequestBody, RequestHead, ResponseBody, ServiceModel,
+    decode_request, encode_error, encode_response, encode_response_text,
 };
 use serde_json::{Map, Value, json};
 
@@ -552,8 +552,10 @@ fn run_outputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally
                     } else {
                         to_ours(&suite["shapes"], out_shape, &case["result"])
                     };
-                    encode_response(&model, protocol, op, &result, "foo-id")
-                        .map_err(|e| format!("encode failed: {} {}", e.code, e.message))
+                    let resp = encode_response(&model, protocol, op, &result, "foo-id")
+                        .map_err(|e| format!("encode failed: {} {}", e.code, e.message))?;
+                    same_from_text(&model, protocol, op, &result, &resp)?;
+                    Ok(resp)
                 }
             });
             let resp = match encoded {
@@ -634,6 +636,33 @@ fn run_outputs(file: &str, ignore: &Ignore, failures: &mut Vec<String>) -> Tally
     t
 }
 
+/// The output's text encodes to the same response as its value, where the
+/// text path takes it (encode_response_text); counted in TEXT_PATH_CASES.
+fn same_from_text(
+    model: &ServiceModel,
+    protocol: Protocol,
+    op: &str,
+    result: &Value,
+    resp: &HttpResponse,
+) -> Result<(), String> {
+    let Some(from_text) = encode_response_text(model, protocol, op, &result.to_string()) else {
+        return Ok(());
+    };
+    let same_body = match (&from_text.body, &resp.body) {
+        (ResponseBody::Bytes(a), ResponseBody::Bytes(b)) => a == b,
+        _ => false,
+    };
+    // Not a vector's verdict but the encoder's contract: fails the test.
+    assert!(
+        from_text.status == resp.status && from_text.headers == resp.headers && same_body,
+        "{op}: the text path differs: {from_text:?} against {resp:?}"
+    );
+    TEXT_PATH_CASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+static TEXT_PATH_CASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 #[test]
 fn protocol_vectors() {
     let ignore = Ignore::load();
@@ -659,5 +688,8 @@ fn protocol_vectors() {
     for f in &failures {
         println!("FAIL {f}");
     }
+    let text_path = TEXT_PATH_CASES.load(std::sync::atomic::Ordering::Relaxed);
+    println!("outputs encoded from their text too, same bytes: {text_path}");
+    assert!(text_path > 0, "the awsJson vectors take the text path");
     assert!(below.is_empty(), "below {THRESHOLD}: {below:?}");
 }

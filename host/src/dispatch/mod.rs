@@ -95,6 +95,23 @@ pub struct Call<'a> {
     pub blobs: OwnedBlobs,
 }
 
+/// What an operation returned, still the plugin's JSON text: the gateway
+/// may encode it without parsing it (`protocol::encode_response_text`).
+pub struct TextReply {
+    pub text: String,
+    plugin: String,
+}
+
+impl TextReply {
+    /// The output parsed; a text that is not JSON is the plugin's failure.
+    #[allow(clippy::result_large_err)]
+    pub fn parse(self) -> Result<Value, AwsError> {
+        serde_json::from_str(&self.text).map_err(|e| {
+            internal_failure(format!("plugin {} returned invalid JSON: {e}", self.plugin))
+        })
+    }
+}
+
 /// What an operation returned.
 pub struct Reply {
     pub output: Value,
@@ -327,17 +344,47 @@ impl Dispatcher {
 
     /// Calls one operation of a plugin.
     pub async fn call(&self, call: Call<'_>) -> Result<Reply, AwsError> {
+        let target = match call.target {
+            Target::Plugin(p) => p.clone(),
+            Target::Service(name) => self.service(name)?,
+        };
+        let caller_plugin = match &call.caller {
+            Caller::Plugin { name, .. } => Some(*name),
+            _ => None,
+        };
+        let mut output = self.call_text(call).await?.parse()?;
+        let handed_back = match caller_plugin {
+            Some(caller) => {
+                handoff::share_value_refs(&self.shared().blobs, &mut output, target.name(), caller)
+                    .map_err(internal_failure)?
+            }
+            None => Vec::new(),
+        };
+        Ok(Reply {
+            output,
+            handed_back,
+        })
+    }
+
+    /// An enabled plugin by service name.
+    #[allow(clippy::result_large_err)]
+    fn service(&self, name: &str) -> Result<Arc<Plugin>, AwsError> {
+        self.registry().by_name.get(name).cloned().ok_or_else(|| {
+            AwsError::new(
+                "ServiceUnavailable",
+                format!("service {name} is not enabled in this gateway"),
+                503,
+            )
+        })
+    }
+
+    /// Calls one operation of a plugin, its output left as the plugin's
+    /// text. A plugin caller's blob refs in the output are not handed over
+    /// here: [`Dispatcher::call`] does it.
+    pub async fn call_text(&self, call: Call<'_>) -> Result<TextReply, AwsError> {
         let plugin = match call.target {
             Target::Plugin(p) => p.clone(),
-            Target::Service(name) => {
-                self.registry().by_name.get(name).cloned().ok_or_else(|| {
-                    AwsError::new(
-                        "ServiceUnavailable",
-                        format!("service {name} is not enabled in this gateway"),
-                        503,
-                    )
-                })?
-            }
+            Target::Service(name) => self.service(name)?,
         };
         // Resource handlers (sdk resources.rs, docs/resources.md) are reserved
         // operations only plugins and the gateway may call: no model defines
@@ -352,7 +399,7 @@ impl Dispatcher {
         let shared = self.shared();
         // A plugin caller's blob refs are its own: share them into the
         // target's namespace, which then owns the copies.
-        let (input, blobs, caller_plugin) = match &call.caller {
+        let (input, blobs) = match &call.caller {
             Caller::Plugin { name, .. } => {
                 let (input, ids) =
                     handoff::share_blob_refs(&shared.blobs, &call.input_json, name, plugin.name())
@@ -362,9 +409,9 @@ impl Dispatcher {
                     blobs = OwnedBlobs::new(shared, plugin.name(), Vec::new());
                 }
                 blobs.ids.extend(ids);
-                (Cow::Owned(input), blobs, Some(*name))
+                (Cow::Owned(input), blobs)
             }
-            _ => (call.input_json, call.blobs, None),
+            _ => (call.input_json, call.blobs),
         };
         self.loaded(&plugin).await?;
         let ctx = context(self.config(), call.caller, call.request_id);
@@ -377,22 +424,9 @@ impl Dispatcher {
             _ => unreachable!("handle returns json"),
         };
         blobs.keep();
-        let mut output: Value = serde_json::from_str(&text).map_err(|e| {
-            internal_failure(format!(
-                "plugin {} returned invalid JSON: {e}",
-                plugin.name()
-            ))
-        })?;
-        let handed_back = match caller_plugin {
-            Some(caller) => {
-                handoff::share_value_refs(&shared.blobs, &mut output, plugin.name(), caller)
-                    .map_err(internal_failure)?
-            }
-            None => Vec::new(),
-        };
-        Ok(Reply {
-            output,
-            handed_back,
+        Ok(TextReply {
+            text,
+            plugin: plugin.name().to_string(),
         })
     }
 

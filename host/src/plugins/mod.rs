@@ -615,10 +615,7 @@ impl Runtime {
             if attempt > OPTIMISTIC_ATTEMPTS && serial.is_none() {
                 serial = Some(core.retry_lock.lock().await);
             }
-            match self
-                .run_once(code, core, ctx.clone(), &mut entry, blobs)
-                .await
-            {
+            match self.run_once(code, core, &ctx, &mut entry, blobs).await {
                 Err(Attempt::Retry) => continue,
                 Err(Attempt::Failed(e)) => return Err(e),
                 Ok(out) => return Ok(out),
@@ -634,7 +631,7 @@ impl Runtime {
         &self,
         code: &Code,
         core: &Arc<PluginCore>,
-        ctx: CallContext,
+        ctx: &CallContext,
         entry: &mut Entry<'_>,
         blobs: &[String],
     ) -> Result<Output, Attempt> {
@@ -663,7 +660,7 @@ impl Runtime {
                 Err(e) => return Err(Attempt::Failed(internal_failure(e.to_string()))),
             }
         }
-        let result = call_entry(&inst.bindings, &mut inst.store, core, &ctx, entry).await;
+        let result = call_entry(&inst.bindings, &mut inst.store, core, ctx, entry).await;
         if matches!(result, Ok(Ok(_))) {
             // The call is over: the instance goes back to the pool (or is
             // dropped, its linear memory given back) before the unit's
