@@ -93,3 +93,64 @@ pub trait BackendUnit: Send + Sync {
     /// Validates and lands the writes (see the module docs).
     fn commit(self: Box<Self>) -> CommitFuture;
 }
+
+/// Implements [`BackendUnit`] for a unit whose inherent methods already have
+/// the trait's names and signatures (the built-in units and `Unit`).
+macro_rules! unit_by_inherent_methods {
+    ($unit:ty) => {
+        impl $crate::backend::BackendUnit for $unit {
+            fn get(&mut self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+                <$unit>::get(self, table, key)
+            }
+            fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<(), StateError> {
+                <$unit>::put(self, table, key, value)
+            }
+            fn delete(&mut self, table: &str, key: &[u8]) -> Result<bool, StateError> {
+                <$unit>::delete(self, table, key)
+            }
+            fn scan(
+                &mut self,
+                table: &str,
+                range: &KeyRange,
+                limit: u32,
+            ) -> Result<Vec<Row>, StateError> {
+                <$unit>::scan(self, table, range, limit)
+            }
+            fn count(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
+                <$unit>::count(self, table, range)
+            }
+            fn delete_range(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
+                <$unit>::delete_range(self, table, range)
+            }
+            fn is_read_only(&self) -> bool {
+                <$unit>::is_read_only(self)
+            }
+            fn commit(self: Box<Self>) -> $crate::backend::CommitFuture {
+                Box::pin((*self).commit())
+            }
+        }
+    };
+}
+
+/// Implements [`BackendDatabase`] for a built-in database (inherent
+/// `begin(self: &Arc<Self>)`, `reset`, `schema_version`, `set_schema_version`).
+macro_rules! database_by_inherent_methods {
+    ($db:ty) => {
+        impl $crate::backend::BackendDatabase for $db {
+            fn begin_unit(self: Arc<Self>) -> Box<dyn $crate::backend::BackendUnit> {
+                Box::new(self.begin())
+            }
+            fn reset(&self) -> Result<(), StateError> {
+                <$db>::reset(self)
+            }
+            fn schema_version(&self) -> Result<Option<u32>, StateError> {
+                <$db>::schema_version(self)
+            }
+            fn set_schema_version(&self, version: u32) -> Result<(), StateError> {
+                <$db>::set_schema_version(self, version)
+            }
+        }
+    };
+}
+
+pub(crate) use {database_by_inherent_methods, unit_by_inherent_methods};

@@ -454,32 +454,7 @@ impl Unit {
     pub fn rollback(self) {}
 }
 
-impl BackendUnit for Unit {
-    fn get(&mut self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        Unit::get(self, table, key)
-    }
-    fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<(), StateError> {
-        Unit::put(self, table, key, value)
-    }
-    fn delete(&mut self, table: &str, key: &[u8]) -> Result<bool, StateError> {
-        Unit::delete(self, table, key)
-    }
-    fn scan(&mut self, table: &str, range: &KeyRange, limit: u32) -> Result<Vec<Row>, StateError> {
-        Unit::scan(self, table, range, limit)
-    }
-    fn count(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-        Unit::count(self, table, range)
-    }
-    fn delete_range(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-        Unit::delete_range(self, table, range)
-    }
-    fn is_read_only(&self) -> bool {
-        Unit::is_read_only(self)
-    }
-    fn commit(self: Box<Self>) -> CommitFuture {
-        Box::pin((*self).commit())
-    }
-}
+backend::unit_by_inherent_methods!(Unit);
 
 #[cfg(test)]
 mod backend_tests;

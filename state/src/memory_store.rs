@@ -22,7 +22,7 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use crate::backend::{Backend, BackendDatabase, BackendUnit, CommitFuture};
+use crate::backend::{Backend, BackendDatabase};
 use crate::merge::{ReadSet, TableWrites, Value, merge};
 use crate::{KeyRange, Row, StateError, check_name, lock, versions};
 
@@ -442,54 +442,5 @@ impl Backend for MemoryStores {
     }
 }
 
-impl BackendDatabase for MemoryDatabase {
-    fn begin_unit(self: Arc<Self>) -> Box<dyn BackendUnit> {
-        Box::new(self.begin())
-    }
-
-    fn reset(&self) -> Result<(), StateError> {
-        MemoryDatabase::reset(self)
-    }
-
-    fn schema_version(&self) -> Result<Option<u32>, StateError> {
-        MemoryDatabase::schema_version(self)
-    }
-
-    fn set_schema_version(&self, version: u32) -> Result<(), StateError> {
-        MemoryDatabase::set_schema_version(self, version)
-    }
-}
-
-impl BackendUnit for MemoryUnit {
-    fn get(&mut self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        MemoryUnit::get(self, table, key)
-    }
-
-    fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<(), StateError> {
-        MemoryUnit::put(self, table, key, value)
-    }
-
-    fn delete(&mut self, table: &str, key: &[u8]) -> Result<bool, StateError> {
-        MemoryUnit::delete(self, table, key)
-    }
-
-    fn scan(&mut self, table: &str, range: &KeyRange, limit: u32) -> Result<Vec<Row>, StateError> {
-        MemoryUnit::scan(self, table, range, limit)
-    }
-
-    fn count(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-        MemoryUnit::count(self, table, range)
-    }
-
-    fn delete_range(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-        MemoryUnit::delete_range(self, table, range)
-    }
-
-    fn is_read_only(&self) -> bool {
-        MemoryUnit::is_read_only(self)
-    }
-
-    fn commit(self: Box<Self>) -> CommitFuture {
-        Box::pin((*self).commit())
-    }
-}
+crate::backend::database_by_inherent_methods!(MemoryDatabase);
+crate::backend::unit_by_inherent_methods!(MemoryUnit);

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use redb::{ReadOnlyTable, ReadableDatabase, TableDefinition, TableError};
 
-use crate::backend::{Backend, BackendDatabase, BackendUnit, CommitFuture};
+use crate::backend::{Backend, BackendDatabase};
 use crate::merge::{ReadSet, TableWrites, merge};
 use crate::{
     Durability, KeyRange, Row, StateConfig, StateError, check_name, lock, pending, storage,
@@ -881,54 +881,5 @@ impl Backend for RedbStores {
     }
 }
 
-impl BackendDatabase for RedbDatabase {
-    fn begin_unit(self: Arc<Self>) -> Box<dyn BackendUnit> {
-        Box::new(self.begin())
-    }
-
-    fn reset(&self) -> Result<(), StateError> {
-        RedbDatabase::reset(self)
-    }
-
-    fn schema_version(&self) -> Result<Option<u32>, StateError> {
-        RedbDatabase::schema_version(self)
-    }
-
-    fn set_schema_version(&self, version: u32) -> Result<(), StateError> {
-        RedbDatabase::set_schema_version(self, version)
-    }
-}
-
-impl BackendUnit for RedbUnit {
-    fn get(&mut self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        RedbUnit::get(self, table, key)
-    }
-
-    fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<(), StateError> {
-        RedbUnit::put(self, table, key, value)
-    }
-
-    fn delete(&mut self, table: &str, key: &[u8]) -> Result<bool, StateError> {
-        RedbUnit::delete(self, table, key)
-    }
-
-    fn scan(&mut self, table: &str, range: &KeyRange, limit: u32) -> Result<Vec<Row>, StateError> {
-        RedbUnit::scan(self, table, range, limit)
-    }
-
-    fn count(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-        RedbUnit::count(self, table, range)
-    }
-
-    fn delete_range(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-        RedbUnit::delete_range(self, table, range)
-    }
-
-    fn is_read_only(&self) -> bool {
-        RedbUnit::is_read_only(self)
-    }
-
-    fn commit(self: Box<Self>) -> CommitFuture {
-        Box::pin((*self).commit())
-    }
-}
+crate::backend::database_by_inherent_methods!(RedbDatabase);
+crate::backend::unit_by_inherent_methods!(RedbUnit);

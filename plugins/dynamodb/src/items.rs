@@ -19,9 +19,8 @@ pub struct Parsed {
     pub filter: Option<Cond>,
 }
 
-/// Every member [`parse`] reads: a request with none of them (a plain
-/// PutItem or GetItem) has nothing to parse.
-const EXPRESSION_MEMBERS: &[&str] = &[
+/// The legacy (non-expression) parameters.
+const LEGACY_MEMBERS: &[&str] = &[
     "AttributesToGet",
     "AttributeUpdates",
     "ConditionalOperator",
@@ -29,20 +28,29 @@ const EXPRESSION_MEMBERS: &[&str] = &[
     "KeyConditions",
     "QueryFilter",
     "ScanFilter",
+];
+/// The expressions, which never mix with [`LEGACY_MEMBERS`].
+const EXPRESSIONS: &[&str] = &[
     "ConditionExpression",
     "FilterExpression",
     "KeyConditionExpression",
     "ProjectionExpression",
     "UpdateExpression",
-    "ExpressionAttributeNames",
-    "ExpressionAttributeValues",
 ];
+/// What the expressions name: with these and the two lists above, every
+/// member [`parse`] reads. A request with none of them (a plain PutItem or
+/// GetItem) has nothing to parse.
+const EXPRESSION_VALUES: &[&str] = &["ExpressionAttributeNames", "ExpressionAttributeValues"];
 
 pub fn parse(input: &Value) -> Result<Parsed, AwsError> {
     // The request's few members against the list (not the list's fourteen
     // names each hashed into the request's map).
     if let Some(m) = input.as_object()
-        && !m.keys().any(|k| EXPRESSION_MEMBERS.contains(&k.as_str()))
+        && !m.keys().any(|k| {
+            [LEGACY_MEMBERS, EXPRESSIONS, EXPRESSION_VALUES]
+                .iter()
+                .any(|list| list.contains(&k.as_str()))
+        })
     {
         return Ok(Parsed::default());
     }
@@ -54,22 +62,8 @@ pub fn parse(input: &Value) -> Result<Parsed, AwsError> {
             .filter(|f| input.get(*f).is_some_and(|v| !v.is_null()))
             .collect()
     };
-    let legacy = present(&[
-        "AttributesToGet",
-        "AttributeUpdates",
-        "ConditionalOperator",
-        "Expected",
-        "KeyConditions",
-        "QueryFilter",
-        "ScanFilter",
-    ]);
-    let expressions = present(&[
-        "ConditionExpression",
-        "FilterExpression",
-        "KeyConditionExpression",
-        "ProjectionExpression",
-        "UpdateExpression",
-    ]);
+    let legacy = present(LEGACY_MEMBERS);
+    let expressions = present(EXPRESSIONS);
     if !legacy.is_empty() && !expressions.is_empty() {
         return Err(validation(format!(
             "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
