@@ -111,6 +111,26 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // The REST match alone: S3's PUT templates for a path-style PutObject
+    // (the router and the body reader both match, issue 22).
+    let h = headers(&[
+        ("host", "127.0.0.1:4566"),
+        ("content-type", "application/octet-stream"),
+        ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+        ("x-amz-date", "20260101T000000Z"),
+        ("content-length", "1024"),
+    ]);
+    let put = Method::PUT;
+    let head = RequestHead {
+        method: &put,
+        path: "/bench-bucket/bench-put",
+        query: "",
+        headers: &h,
+    };
+    c.bench_function("s3_match_put_object", |b| {
+        b.iter(|| black_box(s3.match_rest(black_box(&head)).map(str::len)))
+    });
+
     let h = headers(&[
         ("content-type", "application/x-amz-json-1.0"),
         ("x-amz-target", "DynamoDB_20120810.Query"),

@@ -167,10 +167,7 @@ impl UriTemplate {
                             name,
                             suffix,
                         } => {
-                            let Some(v) = seg_text
-                                .strip_prefix(prefix.as_str())
-                                .and_then(|v| v.strip_suffix(suffix.as_str()))
-                            else {
+                            let Some(v) = strip_affixes(seg_text, prefix, suffix) else {
                                 return false;
                             };
                             if v.is_empty() {
@@ -212,6 +209,24 @@ impl UriTemplate {
     }
 }
 
+/// `seg` without a label's literal prefix and suffix. Most labels have
+/// neither: an empty `String`'s pointer is dangling, and glibc's AVX-512
+/// `memcmp` loads through it with an all-zero mask, a suppressed fault that
+/// costs a microcode assist (~40 ns a call on the bench machine: two thirds
+/// of an S3 REST match). So empty affixes are not compared at all.
+fn strip_affixes<'a>(seg: &'a str, prefix: &str, suffix: &str) -> Option<&'a str> {
+    let seg = if prefix.is_empty() {
+        seg
+    } else {
+        seg.strip_prefix(prefix)?
+    };
+    if suffix.is_empty() {
+        Some(seg)
+    } else {
+        seg.strip_suffix(suffix)
+    }
+}
+
 fn parse_segment(seg: &str) -> Segment {
     if let (Some(open), Some(close)) = (seg.find('{'), seg.rfind('}'))
         && open < close
@@ -246,6 +261,17 @@ mod tests {
 
     fn q(s: &str) -> Vec<(String, String)> {
         parse_query(s)
+    }
+
+    #[test]
+    fn affixes_are_stripped_only_when_present() {
+        let empty = String::new();
+        assert_eq!(strip_affixes("abc", &empty, &empty), Some("abc"));
+        assert_eq!(strip_affixes("v1-abc.json", "v1-", ".json"), Some("abc"));
+        assert_eq!(strip_affixes("v1-abc", "v1-", &empty), Some("abc"));
+        assert_eq!(strip_affixes("abc.json", &empty, ".json"), Some("abc"));
+        assert_eq!(strip_affixes("abc", "v1-", &empty), None);
+        assert_eq!(strip_affixes("abc", &empty, ".json"), None);
     }
 
     #[test]

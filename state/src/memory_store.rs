@@ -17,6 +17,7 @@
 //! snapshot that needed them is gone. `reset` swaps in empty tables: units
 //! that began before it keep reading the tables they began on.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -203,24 +204,29 @@ fn land(
     oldest: u64,
     old: &mut VecDeque<(u64, Arc<str>, Vec<u8>)>,
 ) {
-    let chain = match table.get_mut(key.as_slice()) {
-        Some(chain) => {
+    // One walk of the tree, and the key moved in, not copied (an SQS send
+    // writes only new keys: a lookup and then an insert were two walks).
+    match table.entry(key) {
+        Entry::Occupied(mut found) => {
+            let chain = found.get_mut();
             let previous = std::mem::replace(&mut chain.value, value);
             chain.older.push((chain.seq, previous));
             chain.seq = seq;
-            chain
+            if chain.prune(oldest) {
+                found.remove();
+            } else if chain.holds_old() {
+                old.push_back((seq, name.clone(), found.key().clone()));
+            }
         }
-        None if value.is_none() => return, // deleting what no snapshot sees
-        None => table.entry(key.clone()).or_insert(Chain {
-            seq,
-            value,
-            older: Vec::new(),
-        }),
-    };
-    if chain.prune(oldest) {
-        table.remove(key.as_slice());
-    } else if chain.holds_old() {
-        old.push_back((seq, name.clone(), key));
+        Entry::Vacant(_) if value.is_none() => {} // deleting what no snapshot sees
+        // A new chain holds one present value: nothing to prune or queue.
+        Entry::Vacant(slot) => {
+            slot.insert(Chain {
+                seq,
+                value,
+                older: Vec::new(),
+            });
+        }
     }
 }
 
