@@ -212,6 +212,9 @@ pub struct PluginCore {
     pub settings: RwLock<BTreeMap<String, String>>,
     /// Serializes requests that keep conflicting, so they finish.
     pub retry_lock: tokio::sync::Mutex<()>,
+    /// Requests run again because their unit conflicted with a concurrent
+    /// one (`GET /_ministack/plugins`: what concurrency on one key costs).
+    pub conflict_reruns: AtomicU64,
     /// The last read of each granted file (plugins.toml `files`).
     files: Mutex<HashMap<String, GrantedFile>>,
 }
@@ -236,6 +239,7 @@ impl PluginCore {
             db,
             commit_seq: AtomicU64::new(0),
             retry_lock: tokio::sync::Mutex::new(()),
+            conflict_reruns: AtomicU64::new(0),
             files: Mutex::new(HashMap::new()),
         }
     }

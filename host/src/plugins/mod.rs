@@ -616,7 +616,11 @@ impl Runtime {
                 serial = Some(core.retry_lock.lock().await);
             }
             match self.run_once(code, core, &ctx, &mut entry, blobs).await {
-                Err(Attempt::Retry) => continue,
+                Err(Attempt::Retry) => {
+                    core.conflict_reruns
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                }
                 Err(Attempt::Failed(e)) => return Err(e),
                 Ok(out) => return Ok(out),
             }
