@@ -38,6 +38,16 @@ const MAX_ATTEMPTS: u32 = 64;
 /// After this many conflicts a request re-runs under its plugin's retry lock.
 const OPTIMISTIC_ATTEMPTS: u32 = 3;
 
+/// Whether this attempt of a request runs under its plugin's retry lock.
+/// A nested call (`services.call`, depth > 0) never waits for one: the
+/// request it serves may hold that very lock (a plugin calling itself for
+/// another account) or another plugin's lock that a cycle would come back
+/// to; it keeps retrying optimistically. Only requests from outside hold
+/// a lock, one each, so no two can wait on each other.
+fn takes_retry_lock(attempt: u32, depth: u32) -> bool {
+    attempt > OPTIMISTIC_ATTEMPTS && depth == 0
+}
+
 /// Operation names of the authorization handlers (IAM's evaluator, STS's
 /// session policies) only the gateway calls: no model operation, so left
 /// out of a plugin's implemented list.
@@ -612,7 +622,7 @@ impl Runtime {
     ) -> Result<Output, AwsError> {
         let mut serial = None;
         for attempt in 1..=MAX_ATTEMPTS {
-            if attempt > OPTIMISTIC_ATTEMPTS && serial.is_none() {
+            if serial.is_none() && takes_retry_lock(attempt, ctx.depth) {
                 serial = Some(core.retry_lock.lock().await);
             }
             match self.run_once(code, core, &ctx, &mut entry, blobs).await {
@@ -921,5 +931,23 @@ impl RequestState {
         self.unit()
             .put(capabilities::blobs::REGISTRY_TABLE, id.as_bytes(), b"")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_requests_from_outside_wait_for_the_retry_lock() {
+        for attempt in 1..=OPTIMISTIC_ATTEMPTS {
+            assert!(!takes_retry_lock(attempt, 0));
+        }
+        assert!(takes_retry_lock(OPTIMISTIC_ATTEMPTS + 1, 0));
+        assert!(takes_retry_lock(MAX_ATTEMPTS, 0));
+        // A nested call may serve a request holding that lock: never waits.
+        for depth in 1..4 {
+            assert!(!takes_retry_lock(MAX_ATTEMPTS, depth));
+        }
     }
 }
