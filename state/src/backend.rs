@@ -96,8 +96,13 @@ pub trait BackendUnit: Send + Sync {
 
 /// Implements [`BackendUnit`] for a unit whose inherent methods already have
 /// the trait's names and signatures (the built-in units and `Unit`).
+/// The built-in units take `scan`, `count` and `delete_range` from
+/// [`crate::merge::RangeOps`] (`ranges: crate::merge::RangeOps`).
 macro_rules! unit_by_inherent_methods {
-    ($unit:ty) => {
+    ($unit:ident) => {
+        $crate::backend::unit_by_inherent_methods!($unit, ranges: $unit);
+    };
+    ($unit:ident, ranges: $($ranges:ident)::+) => {
         impl $crate::backend::BackendUnit for $unit {
             fn get(&mut self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
                 <$unit>::get(self, table, key)
@@ -114,13 +119,13 @@ macro_rules! unit_by_inherent_methods {
                 range: &KeyRange,
                 limit: u32,
             ) -> Result<Vec<Row>, StateError> {
-                <$unit>::scan(self, table, range, limit)
+                $($ranges)::+::scan(self, table, range, limit)
             }
             fn count(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-                <$unit>::count(self, table, range)
+                $($ranges)::+::count(self, table, range)
             }
             fn delete_range(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-                <$unit>::delete_range(self, table, range)
+                $($ranges)::+::delete_range(self, table, range)
             }
             fn is_read_only(&self) -> bool {
                 <$unit>::is_read_only(self)

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use crate::backend::{Backend, BackendDatabase};
-use crate::merge::{ReadSet, TableWrites, Value, merge};
+use crate::merge::{RangeOps, ReadSet, TableWrites, Value, merge};
 use crate::{KeyRange, Row, StateError, check_name, lock, versions};
 
 /// Every plugin's database, in memory.
@@ -316,77 +316,6 @@ impl MemoryUnit {
     }
 
     /// Walks the unit's view of `range`, recording what it read.
-    fn visit(
-        &mut self,
-        table: &str,
-        range: &KeyRange,
-        limit: u64,
-        f: &mut dyn FnMut(&[u8], &[u8]),
-    ) -> Result<(), StateError> {
-        let Some((lo, hi)) = range.bounds() else {
-            return Ok(());
-        };
-        if limit == 0 {
-            return Ok(());
-        }
-        self.table(table);
-        let snap = self.snapshot();
-        let (top, data) = (snap.top, snap.data.clone());
-        let data = read(&data);
-        let t = self.tables.get_mut(table).expect("made above");
-        let upper = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-        let bounds = (Bound::Included(lo.as_slice()), upper);
-        let base = data.get(table).map(|rows| {
-            rows.range::<[u8], _>(bounds)
-                .filter_map(move |(k, c)| Some((k.as_slice(), c.at(top)?.as_ref())))
-        });
-        let mut base: Box<dyn Iterator<Item = (&[u8], &[u8])>> = match (base, range.reverse) {
-            (Some(rows), false) => Box::new(rows),
-            (Some(rows), true) => Box::new(rows.rev()),
-            (None, _) => Box::new(std::iter::empty()),
-        };
-        let last = merge(
-            std::iter::from_fn(|| base.next().map(Ok::<_, StateError>)),
-            &t.writes,
-            (&lo, hi.as_deref()),
-            range.reverse,
-            limit,
-            f,
-        )?;
-        t.record_range(lo, hi, last, range.reverse);
-        Ok(())
-    }
-
-    pub fn scan(
-        &mut self,
-        table: &str,
-        range: &KeyRange,
-        limit: u32,
-    ) -> Result<Vec<Row>, StateError> {
-        let mut rows = Vec::new();
-        self.visit(table, range, u64::from(limit), &mut |k, v| {
-            rows.push((k.to_vec(), v.to_vec()))
-        })?;
-        Ok(rows)
-    }
-
-    pub fn count(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-        let mut n = 0;
-        self.visit(table, range, u64::MAX, &mut |_, _| n += 1)?;
-        Ok(n)
-    }
-
-    pub fn delete_range(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-        let mut keys = Vec::new();
-        self.visit(table, range, u64::MAX, &mut |k, _| keys.push(k.to_vec()))?;
-        let n = keys.len() as u64;
-        let t = self.table(table);
-        for key in keys {
-            t.writes.insert(key, None);
-        }
-        Ok(n)
-    }
-
     pub fn is_read_only(&self) -> bool {
         self.tables.values().all(|t| t.writes.is_empty())
     }
@@ -436,6 +365,53 @@ impl MemoryUnit {
     }
 }
 
+impl RangeOps for MemoryUnit {
+    fn visit(
+        &mut self,
+        table: &str,
+        range: &KeyRange,
+        limit: u64,
+        f: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<(), StateError> {
+        let Some((lo, hi)) = range.bounds() else {
+            return Ok(());
+        };
+        if limit == 0 {
+            return Ok(());
+        }
+        self.table(table);
+        let snap = self.snapshot();
+        let (top, data) = (snap.top, snap.data.clone());
+        let data = read(&data);
+        let t = self.tables.get_mut(table).expect("made above");
+        let upper = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let bounds = (Bound::Included(lo.as_slice()), upper);
+        let base = data.get(table).map(|rows| {
+            rows.range::<[u8], _>(bounds)
+                .filter_map(move |(k, c)| Some((k.as_slice(), c.at(top)?.as_ref())))
+        });
+        let mut base: Box<dyn Iterator<Item = (&[u8], &[u8])>> = match (base, range.reverse) {
+            (Some(rows), false) => Box::new(rows),
+            (Some(rows), true) => Box::new(rows.rev()),
+            (None, _) => Box::new(std::iter::empty()),
+        };
+        let last = merge(
+            std::iter::from_fn(|| base.next().map(Ok::<_, StateError>)),
+            &t.writes,
+            (&lo, hi.as_deref()),
+            range.reverse,
+            limit,
+            f,
+        )?;
+        t.record_range(lo, hi, last, range.reverse);
+        Ok(())
+    }
+
+    fn write_delete(&mut self, table: &str, key: Vec<u8>) {
+        self.table(table).writes.insert(key, None);
+    }
+}
+
 // ---- the backend contract (crate::backend) ----
 
 impl Backend for MemoryStores {
@@ -449,4 +425,4 @@ impl Backend for MemoryStores {
 }
 
 crate::backend::database_by_inherent_methods!(MemoryDatabase);
-crate::backend::unit_by_inherent_methods!(MemoryUnit);
+crate::backend::unit_by_inherent_methods!(MemoryUnit, ranges: crate::merge::RangeOps);

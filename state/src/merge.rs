@@ -119,3 +119,48 @@ pub(crate) fn merge<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         o = own_rows.next();
     }
 }
+
+/// A unit's range reads and deletes, the same on both backends: each
+/// backend gives its `visit` (its snapshot's rows with the unit's own writes
+/// laid over them, recording the range read) and how it records a write.
+pub(crate) trait RangeOps {
+    fn visit(
+        &mut self,
+        table: &str,
+        range: &crate::KeyRange,
+        limit: u64,
+        f: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<(), StateError>;
+
+    /// Records the deletion of `key` in the unit.
+    fn write_delete(&mut self, table: &str, key: Bytes);
+
+    fn scan(
+        &mut self,
+        table: &str,
+        range: &crate::KeyRange,
+        limit: u32,
+    ) -> Result<Vec<crate::Row>, StateError> {
+        let mut rows = Vec::new();
+        self.visit(table, range, u64::from(limit), &mut |k, v| {
+            rows.push((k.to_vec(), v.to_vec()))
+        })?;
+        Ok(rows)
+    }
+
+    fn count(&mut self, table: &str, range: &crate::KeyRange) -> Result<u64, StateError> {
+        let mut n = 0;
+        self.visit(table, range, u64::MAX, &mut |_, _| n += 1)?;
+        Ok(n)
+    }
+
+    fn delete_range(&mut self, table: &str, range: &crate::KeyRange) -> Result<u64, StateError> {
+        let mut keys = Vec::new();
+        self.visit(table, range, u64::MAX, &mut |k, _| keys.push(k.to_vec()))?;
+        let n = keys.len() as u64;
+        for key in keys {
+            self.write_delete(table, key);
+        }
+        Ok(n)
+    }
+}

@@ -31,7 +31,7 @@ use std::time::Duration;
 use redb::{ReadOnlyTable, ReadableDatabase, TableDefinition, TableError};
 
 use crate::backend::{Backend, BackendDatabase};
-use crate::merge::{ReadSet, TableWrites, merge};
+use crate::merge::{RangeOps, ReadSet, TableWrites, merge};
 use crate::{
     Durability, KeyRange, Row, StateConfig, StateError, check_name, lock, pending, storage,
     versions,
@@ -693,98 +693,6 @@ impl RedbUnit {
     }
 
     /// Walks the unit's view of `range`, recording what it read.
-    fn visit(
-        &mut self,
-        table: &str,
-        range: &KeyRange,
-        limit: u64,
-        f: &mut dyn FnMut(&[u8], &[u8]),
-    ) -> Result<(), StateError> {
-        let Some((lo, hi)) = range.bounds() else {
-            return Ok(());
-        };
-        if limit == 0 {
-            return Ok(());
-        }
-        self.table(table);
-        let RedbUnit {
-            db,
-            snapshot: slot,
-            tables,
-        } = self;
-        let Some(tu) = tables.get_mut(table) else {
-            return Ok(());
-        };
-        let shared = &db.shared;
-        let base = reader(shared, slot, table, &mut tu.reader)?;
-        let merged;
-        let mut own = &tu.set.writes;
-        if let Some(s) = slot.as_ref()
-            && s.top > s.base
-        {
-            merged = shared
-                .lock()
-                .pending
-                .overlay(s.base, s.top, table, &lo, hi.as_deref(), own);
-            own = &merged;
-        }
-        // redb's rows, as byte slices.
-        struct Bytes(redb::AccessGuard<'static, &'static [u8]>);
-        impl AsRef<[u8]> for Bytes {
-            fn as_ref(&self) -> &[u8] {
-                self.0.value()
-            }
-        }
-        let upper = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-        let rows: Box<dyn Iterator<Item = Result<(Bytes, Bytes), StateError>>> = match base {
-            Some(t) => {
-                let rows = t
-                    .range::<&[u8]>((Bound::Included(lo.as_slice()), upper))
-                    .map_err(storage)?
-                    .map(|r| r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(storage));
-                if range.reverse {
-                    Box::new(rows.rev())
-                } else {
-                    Box::new(rows)
-                }
-            }
-            None => Box::new(std::iter::empty()),
-        };
-        let last = merge(rows, own, (&lo, hi.as_deref()), range.reverse, limit, f)?;
-        tu.set.record_range(lo, hi, last, range.reverse);
-        Ok(())
-    }
-
-    pub fn scan(
-        &mut self,
-        table: &str,
-        range: &KeyRange,
-        limit: u32,
-    ) -> Result<Vec<Row>, StateError> {
-        let mut rows = Vec::new();
-        self.visit(table, range, u64::from(limit), &mut |k, v| {
-            rows.push((k.to_vec(), v.to_vec()))
-        })?;
-        Ok(rows)
-    }
-
-    pub fn count(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-        let mut n = 0;
-        self.visit(table, range, u64::MAX, &mut |_, _| n += 1)?;
-        Ok(n)
-    }
-
-    pub fn delete_range(&mut self, table: &str, range: &KeyRange) -> Result<u64, StateError> {
-        let mut keys = Vec::new();
-        self.visit(table, range, u64::MAX, &mut |k, _| keys.push(k.to_vec()))?;
-        let n = keys.len() as u64;
-        for key in keys {
-            self.write(table, key, None);
-        }
-        Ok(n)
-    }
-
-    /// True when the unit has written nothing.
     pub fn is_read_only(&self) -> bool {
         self.tables.values().all(|t| t.set.writes.is_empty())
     }
@@ -869,6 +777,74 @@ impl RedbUnit {
     pub fn rollback(self) {}
 }
 
+impl RangeOps for RedbUnit {
+    fn visit(
+        &mut self,
+        table: &str,
+        range: &KeyRange,
+        limit: u64,
+        f: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<(), StateError> {
+        let Some((lo, hi)) = range.bounds() else {
+            return Ok(());
+        };
+        if limit == 0 {
+            return Ok(());
+        }
+        self.table(table);
+        let RedbUnit {
+            db,
+            snapshot: slot,
+            tables,
+        } = self;
+        let Some(tu) = tables.get_mut(table) else {
+            return Ok(());
+        };
+        let shared = &db.shared;
+        let base = reader(shared, slot, table, &mut tu.reader)?;
+        let merged;
+        let mut own = &tu.set.writes;
+        if let Some(s) = slot.as_ref()
+            && s.top > s.base
+        {
+            merged = shared
+                .lock()
+                .pending
+                .overlay(s.base, s.top, table, &lo, hi.as_deref(), own);
+            own = &merged;
+        }
+        // redb's rows, as byte slices.
+        struct Bytes(redb::AccessGuard<'static, &'static [u8]>);
+        impl AsRef<[u8]> for Bytes {
+            fn as_ref(&self) -> &[u8] {
+                self.0.value()
+            }
+        }
+        let upper = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let rows: Box<dyn Iterator<Item = Result<(Bytes, Bytes), StateError>>> = match base {
+            Some(t) => {
+                let rows = t
+                    .range::<&[u8]>((Bound::Included(lo.as_slice()), upper))
+                    .map_err(storage)?
+                    .map(|r| r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(storage));
+                if range.reverse {
+                    Box::new(rows.rev())
+                } else {
+                    Box::new(rows)
+                }
+            }
+            None => Box::new(std::iter::empty()),
+        };
+        let last = merge(rows, own, (&lo, hi.as_deref()), range.reverse, limit, f)?;
+        tu.set.record_range(lo, hi, last, range.reverse);
+        Ok(())
+    }
+
+    fn write_delete(&mut self, table: &str, key: Vec<u8>) {
+        self.write(table, key, None);
+    }
+}
+
 // ---- the backend contract (crate::backend), as the redb backend meets it ----
 
 impl Backend for RedbStores {
@@ -882,4 +858,4 @@ impl Backend for RedbStores {
 }
 
 crate::backend::database_by_inherent_methods!(RedbDatabase);
-crate::backend::unit_by_inherent_methods!(RedbUnit);
+crate::backend::unit_by_inherent_methods!(RedbUnit, ranges: crate::merge::RangeOps);
