@@ -85,7 +85,18 @@ struct Wire<'a, 'm> {
     ts: Option<TsFormat>,
 }
 
-impl Wire<'_, '_> {
+impl<'m> Wire<'_, 'm> {
+    /// The writer of a member's (or an element's) value, into the same text.
+    fn child(&mut self, id: ShapeId, ts: Option<TsFormat>) -> Wire<'_, 'm> {
+        Wire {
+            out: &mut *self.out,
+            keys: &mut *self.keys,
+            m: self.m,
+            id,
+            ts,
+        }
+    }
+
     fn kind(&self) -> Kind {
         self.m.shape(self.id).kind
     }
@@ -159,7 +170,7 @@ impl<'de> Visitor<'de> for Wire<'_, '_> {
         }
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<bool, A::Error> {
         let shape = self.m.shape(self.id);
         if shape.kind != Kind::List {
             let v = <Value as serde::Deserialize>::deserialize(
@@ -175,13 +186,7 @@ impl<'de> Visitor<'de> for Wire<'_, '_> {
             if !first {
                 self.out.push(b',');
             }
-            let item = Wire {
-                out: &mut *self.out,
-                keys: &mut *self.keys,
-                m: self.m,
-                id: member.shape,
-                ts: member.timestamp_format,
-            };
+            let item = self.child(member.shape, member.timestamp_format);
             match seq.next_element_seed(item)? {
                 None => {
                     self.out.truncate(mark);
@@ -196,7 +201,7 @@ impl<'de> Visitor<'de> for Wire<'_, '_> {
         Ok(true)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<bool, A::Error> {
         let shape = self.m.shape(self.id);
         match shape.kind {
             Kind::Structure => {
@@ -231,13 +236,7 @@ impl<'de> Visitor<'de> for Wire<'_, '_> {
                     }
                     let _ = serde_json::to_writer(&mut *self.out, member.wire_name());
                     self.out.push(b':');
-                    let value = Wire {
-                        out: &mut *self.out,
-                        keys: &mut *self.keys,
-                        m: self.m,
-                        id: member.shape,
-                        ts: member.timestamp_format,
-                    };
+                    let value = self.child(member.shape, member.timestamp_format);
                     if map.next_value_seed(value)? {
                         first = false;
                     } else {
@@ -265,13 +264,7 @@ impl<'de> Visitor<'de> for Wire<'_, '_> {
                         }
                     }
                     self.out.push(b':');
-                    let item = Wire {
-                        out: &mut *self.out,
-                        keys: &mut *self.keys,
-                        m: self.m,
-                        id: value.shape,
-                        ts: value.timestamp_format,
-                    };
+                    let item = self.child(value.shape, value.timestamp_format);
                     if !map.next_value_seed(item)? {
                         self.out.extend_from_slice(b"null");
                     }
