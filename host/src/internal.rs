@@ -285,7 +285,7 @@ async fn plugins(dispatcher: &Dispatcher) -> Value {
                 "timeout_ms": p.core.entry.timeout_ms,
                 // Proves read-only requests stay read-only (docs/performance.md).
                 "write_transactions": p.core.db.write_transactions(),
-                "conflict_reruns": p.core.conflict_reruns.load(std::sync::atomic::Ordering::Relaxed),
+                "conflict_reruns": p.core.contention.reruns(),
                 "resource_types": types,
             })
         })

@@ -26,6 +26,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use ministack_protocol::AwsError;
@@ -37,6 +38,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::config::Config;
 use crate::manifest::PluginEntry;
+use crate::plugins::contention::{Contention, Turn};
 use identity::CredentialRegistry;
 use tasks::TaskRegistry;
 
@@ -210,11 +212,9 @@ pub struct PluginCore {
     /// plugins.toml settings and the declared environment variables,
     /// overlaid by POST /_ministack/config.
     pub settings: RwLock<BTreeMap<String, String>>,
-    /// Serializes requests that keep conflicting, so they finish.
-    pub retry_lock: tokio::sync::Mutex<()>,
-    /// Requests run again because their unit conflicted with a concurrent
-    /// one (`GET /_ministack/plugins`: what concurrency on one key costs).
-    pub conflict_reruns: AtomicU64,
+    /// When its requests run one at a time (after conflicts), and how
+    /// many re-ran.
+    pub contention: Contention,
     /// The last read of each granted file (plugins.toml `files`).
     files: Mutex<HashMap<String, GrantedFile>>,
 }
@@ -238,8 +238,7 @@ impl PluginCore {
             entry,
             db,
             commit_seq: AtomicU64::new(0),
-            retry_lock: tokio::sync::Mutex::new(()),
-            conflict_reruns: AtomicU64::new(0),
+            contention: Contention::default(),
             files: Mutex::new(HashMap::new()),
         }
     }
@@ -391,6 +390,9 @@ pub struct RequestState {
     pub started: Instant,
     /// Time spent waiting in the host (excluded from the time limit).
     pub waited: Duration,
+    /// The plugin's turn lock, when this request runs alone: given up as
+    /// soon as its first unit has landed or gone.
+    pub turn: Option<Turn>,
 }
 
 impl RequestState {
@@ -407,6 +409,7 @@ impl RequestState {
             visible: false,
             started: Instant::now(),
             waited: Duration::ZERO,
+            turn: None,
         }
     }
 
@@ -431,6 +434,7 @@ impl RequestState {
             visible: false,
             started: Instant::now(),
             waited: Duration::ZERO,
+            turn: None,
         }
     }
 
@@ -442,11 +446,22 @@ impl RequestState {
     /// anything became visible asks for a transparent re-run.
     pub async fn commit_unit(&mut self) -> Result<(), HostTrap> {
         let Some(unit) = self.unit.take() else {
+            self.turn = None;
             return Ok(());
         };
         let wrote = !unit.is_read_only();
         if wrote {
-            if let Err(e) = unit.commit().await {
+            // The first poll validates and lands the writes (visible to
+            // units that begin now); what follows waits for durability,
+            // which another request's turn need not wait for.
+            let mut commit = std::pin::pin!(unit.commit());
+            let landed = std::future::poll_fn(|cx| Poll::Ready(commit.as_mut().poll(cx))).await;
+            self.turn = None;
+            let committed = match landed {
+                Poll::Ready(r) => r,
+                Poll::Pending => commit.await,
+            };
+            if let Err(e) = committed {
                 self.discard_pending();
                 return Err(match e {
                     StateError::Conflict if !self.visible => HostTrap::Retry,
@@ -457,6 +472,7 @@ impl RequestState {
             self.plugin.bump_commit_seq();
             self.visible = true;
         }
+        self.turn = None;
         let pending = std::mem::take(&mut self.pending);
         for id in pending.released_blobs {
             self.shared.blobs.release(&self.plugin.name, &id);
@@ -502,6 +518,7 @@ impl RequestState {
 
     /// Drops the current unit's writes and effects (error, trap, timeout).
     pub fn rollback(&mut self) {
+        self.turn = None;
         if let Some(unit) = self.unit.take() {
             unit.rollback();
         }

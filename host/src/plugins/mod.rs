@@ -8,6 +8,7 @@
 //!   conflicts with a concurrent one.
 
 pub mod cache;
+pub mod contention;
 pub mod engine;
 pub mod pool;
 
@@ -30,23 +31,12 @@ use crate::capabilities::{
 };
 use crate::config::Config;
 use crate::manifest::{GRANTED_CAPABILITIES, PluginEntry};
+use contention::Turn;
 
 /// Name of the host's own database (credentials).
 const IDENTITY_DB: &str = "__identity";
 /// Transparent re-runs of a request whose unit conflicted.
 const MAX_ATTEMPTS: u32 = 64;
-/// After this many conflicts a request re-runs under its plugin's retry lock.
-const OPTIMISTIC_ATTEMPTS: u32 = 3;
-
-/// Whether this attempt of a request runs under its plugin's retry lock.
-/// A nested call (`services.call`, depth > 0) never waits for one: the
-/// request it serves may hold that very lock (a plugin calling itself for
-/// another account) or another plugin's lock that a cycle would come back
-/// to; it keeps retrying optimistically. Only requests from outside hold
-/// a lock, one each, so no two can wait on each other.
-fn takes_retry_lock(attempt: u32, depth: u32) -> bool {
-    attempt > OPTIMISTIC_ATTEMPTS && depth == 0
-}
 
 /// Operation names of the authorization handlers (IAM's evaluator, STS's
 /// session policies) only the gateway calls: no model operation, so left
@@ -620,15 +610,14 @@ impl Runtime {
         mut entry: Entry<'_>,
         blobs: &[String],
     ) -> Result<Output, AwsError> {
-        let mut serial = None;
         for attempt in 1..=MAX_ATTEMPTS {
-            if serial.is_none() && takes_retry_lock(attempt, ctx.depth) {
-                serial = Some(core.retry_lock.lock().await);
-            }
-            match self.run_once(code, core, &ctx, &mut entry, blobs).await {
+            let turn = core.contention.turn(attempt, ctx.depth).await;
+            match self
+                .run_once(code, core, &ctx, &mut entry, blobs, turn)
+                .await
+            {
                 Err(Attempt::Retry) => {
-                    core.conflict_reruns
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    core.contention.note_rerun();
                     continue;
                 }
                 Err(Attempt::Failed(e)) => return Err(e),
@@ -648,8 +637,10 @@ impl Runtime {
         ctx: &CallContext,
         entry: &mut Entry<'_>,
         blobs: &[String],
+        turn: Option<Turn>,
     ) -> Result<Output, Attempt> {
         let mut req = RequestState::new(self.shared.clone(), core.clone(), ctx.clone());
+        req.turn = turn;
         for id in blobs {
             req.register_blob(id)
                 .map_err(|e| Attempt::Failed(internal_failure(e.to_string())))?;
@@ -931,23 +922,5 @@ impl RequestState {
         self.unit()
             .put(capabilities::blobs::REGISTRY_TABLE, id.as_bytes(), b"")?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_requests_from_outside_wait_for_the_retry_lock() {
-        for attempt in 1..=OPTIMISTIC_ATTEMPTS {
-            assert!(!takes_retry_lock(attempt, 0));
-        }
-        assert!(takes_retry_lock(OPTIMISTIC_ATTEMPTS + 1, 0));
-        assert!(takes_retry_lock(MAX_ATTEMPTS, 0));
-        // A nested call may serve a request holding that lock: never waits.
-        for depth in 1..4 {
-            assert!(!takes_retry_lock(MAX_ATTEMPTS, depth));
-        }
     }
 }
