@@ -3,24 +3,26 @@
 //! output (the callee's) is shared into the other side's namespace under a
 //! new id (no bytes copied) and the JSON rewritten to name it.
 
+use std::borrow::Cow;
+
 use ministack_state::blobs::BlobStore;
 use serde_json::Value;
 
 /// `json` with every `{"blob-id": ...}` object of plugin `from` re-pointed
 /// at a new blob of plugin `to`; also returns the new ids, which `to` owns.
-pub fn share_blob_refs(
+pub fn share_blob_refs<'a>(
     blobs: &BlobStore,
-    json: &str,
+    json: &'a str,
     from: &str,
     to: &str,
-) -> Result<(String, Vec<String>), String> {
-    // Most calls carry no blob: skip the parse.
+) -> Result<(Cow<'a, str>, Vec<String>), String> {
+    // Most calls carry no blob: skip the parse, keep the text.
     if !json.contains("\"blob-id\"") {
-        return Ok((json.to_string(), Vec::new()));
+        return Ok((Cow::Borrowed(json), Vec::new()));
     }
     let mut value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let shared = share_value_refs(blobs, &mut value, from, to)?;
-    Ok((value.to_string(), shared))
+    Ok((Cow::Owned(value.to_string()), shared))
 }
 
 /// [`share_blob_refs`] on parsed JSON, rewritten in place.
@@ -77,7 +79,7 @@ mod tests {
         let plain = r#"{"Bucket":"b"}"#;
         assert_eq!(
             share_blob_refs(&store, plain, "s3", "dynamodb").unwrap(),
-            (plain.to_string(), vec![])
+            (Cow::Borrowed(plain), vec![])
         );
 
         let out = format!(

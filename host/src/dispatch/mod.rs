@@ -103,6 +103,18 @@ pub struct TextReply {
 }
 
 impl TextReply {
+    /// The output as it is, once checked to be JSON.
+    #[allow(clippy::result_large_err)]
+    pub fn checked(self) -> Result<String, AwsError> {
+        match serde_json::from_str::<serde::de::IgnoredAny>(&self.text) {
+            Ok(_) => Ok(self.text),
+            Err(e) => Err(internal_failure(format!(
+                "plugin {} returned invalid JSON: {e}",
+                self.plugin
+            ))),
+        }
+    }
+
     /// The output parsed; a text that is not JSON is the plugin's failure.
     #[allow(clippy::result_large_err)]
     pub fn parse(self) -> Result<Value, AwsError> {
@@ -409,7 +421,7 @@ impl Dispatcher {
                     blobs = OwnedBlobs::new(shared, plugin.name(), Vec::new());
                 }
                 blobs.ids.extend(ids);
-                (Cow::Owned(input), blobs)
+                (Cow::Owned(input.into_owned()), blobs)
             }
             _ => (call.input_json, call.blobs),
         };
@@ -529,8 +541,10 @@ impl Calls for Dispatcher {
     ) -> BoxFuture<'a, Result<(String, Vec<String>), AwsError>> {
         Box::pin(async move {
             let service = target.service;
+            // The output stays text: parsed only to check it is JSON, or
+            // rewritten when it names blobs (handed to the caller).
             let reply = self
-                .call(Call {
+                .call_text(Call {
                     target: Target::Service(&service),
                     caller: Caller::Plugin {
                         name: caller,
@@ -544,7 +558,16 @@ impl Calls for Dispatcher {
                     blobs: OwnedBlobs::none(),
                 })
                 .await?;
-            Ok((reply.output.to_string(), reply.handed_back))
+            let callee = reply.plugin.clone();
+            let text = reply.checked()?;
+            let (shared, handed_back) =
+                handoff::share_blob_refs(&self.shared().blobs, &text, &callee, caller)
+                    .map_err(internal_failure)?;
+            let text = match shared {
+                Cow::Borrowed(_) => text,
+                Cow::Owned(rewritten) => rewritten,
+            };
+            Ok((text, handed_back))
         })
     }
 
