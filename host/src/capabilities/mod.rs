@@ -8,9 +8,12 @@
 //! every call shares (state, blobs, credentials, tasks) and [`Calls`] the
 //! way back into the dispatcher (services.call, a task coming due): a trait
 //! object, so this module imports neither the runtime nor the dispatcher.
+//! [`contention`] is no interface: it is the turn lock a request's unit
+//! runs under when its plugin keeps conflicting, held by [`RequestState`].
 
 pub mod blobs;
 pub mod containers;
+pub mod contention;
 pub mod functions;
 pub mod http;
 pub mod identity;
@@ -38,7 +41,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::config::Config;
 use crate::manifest::PluginEntry;
-use crate::plugins::contention::{Contention, Turn};
+use contention::{Contention, Turn};
 use identity::CredentialRegistry;
 use tasks::TaskRegistry;
 

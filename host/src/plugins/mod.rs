@@ -8,7 +8,6 @@
 //!   conflicts with a concurrent one.
 
 pub mod cache;
-pub mod contention;
 pub mod engine;
 pub mod pool;
 
@@ -25,13 +24,13 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 
 pub use crate::bindings::internal_failure;
 use crate::bindings::{self, Plugin as PluginBindings, PluginPre};
+use crate::capabilities::contention::Turn;
 use crate::capabilities::identity::CredentialRegistry;
 use crate::capabilities::{
     self, CallContext, HostState, HostTrap, PluginCore, RequestState, Shared,
 };
 use crate::config::Config;
 use crate::manifest::{GRANTED_CAPABILITIES, PluginEntry};
-use contention::Turn;
 
 /// Name of the host's own database (credentials).
 const IDENTITY_DB: &str = "__identity";
