@@ -89,7 +89,7 @@ impl Contention {
     /// the attempt's unit begins, so its snapshot includes the previous
     /// holder's writes.
     pub async fn turn(&self, attempt: u32, depth: u32) -> Option<Turn> {
-        match policy(attempt, depth, self.contended()) {
+        match policy(attempt, depth, || self.contended()) {
             Wait::No => None,
             Wait::Bounded => match self.turn.clone().try_lock_owned() {
                 Ok(turn) => Some(turn),
@@ -125,12 +125,13 @@ enum Wait {
 /// another account) or another plugin's lock that a cycle would come back
 /// to. Only requests from outside hold a turn, one each, so no two can
 /// wait on each other.
-fn policy(attempt: u32, depth: u32, contended: bool) -> Wait {
+/// `contended` is asked last: it counts the request against the budget.
+fn policy(attempt: u32, depth: u32, contended: impl FnOnce() -> bool) -> Wait {
     if depth > 0 {
         Wait::No
     } else if attempt > OPTIMISTIC_ATTEMPTS {
         Wait::Unbounded
-    } else if contended {
+    } else if contended() {
         Wait::Bounded
     } else {
         Wait::No
@@ -144,14 +145,25 @@ mod tests {
     #[test]
     fn only_requests_from_outside_wait_for_a_turn() {
         for attempt in 1..=OPTIMISTIC_ATTEMPTS {
-            assert_eq!(policy(attempt, 0, false), Wait::No);
-            assert_eq!(policy(attempt, 0, true), Wait::Bounded);
+            assert_eq!(policy(attempt, 0, || false), Wait::No);
+            assert_eq!(policy(attempt, 0, || true), Wait::Bounded);
         }
-        assert_eq!(policy(OPTIMISTIC_ATTEMPTS + 1, 0, false), Wait::Unbounded);
+        assert_eq!(
+            policy(OPTIMISTIC_ATTEMPTS + 1, 0, || false),
+            Wait::Unbounded
+        );
+        let c = Contention::default();
+        c.note_rerun();
+        c.note_rerun();
         for depth in 1..4 {
-            assert_eq!(policy(1, depth, true), Wait::No);
-            assert_eq!(policy(64, depth, true), Wait::No);
+            assert_eq!(policy(1, depth, || c.contended()), Wait::No);
+            assert_eq!(policy(64, depth, || true), Wait::No);
         }
+        // Nested calls left the budget to the requests from outside.
+        for _ in 0..SERIAL_AFTER_CONFLICT {
+            assert!(c.contended());
+        }
+        assert!(!c.contended());
     }
 
     #[test]
