@@ -408,17 +408,36 @@ fn run_attempts(ctx: &Context, attempts: Vec<Attempt>) {
 }
 
 fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
-    let entries: Vec<Value> = chunk
-        .iter()
-        .enumerate()
-        .map(|(i, a)| json!({"Id": i.to_string(), "MessageBody": target_input(a)}))
-        .collect();
+    // Written straight to text: a `json!` value would hash every key into
+    // an ordered map and print through `fmt`, for one use.
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Entry {
+        id: String,
+        message_body: String,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Input {
+        queue_url: String,
+        entries: Vec<Entry>,
+    }
+    let input = Input {
+        queue_url: targets::queue_url(&ctx.endpoint, queue),
+        entries: chunk
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Entry {
+                id: i.to_string(),
+                message_body: target_input(a),
+            })
+            .collect(),
+    };
     let out = services::call_from(
         &rule_source(&chunk[0]),
         &Target::at("sqs", &queue.account, &queue.region),
         "SendMessageBatch",
-        &json!({"QueueUrl": targets::queue_url(&ctx.endpoint, queue), "Entries": entries})
-            .to_string(),
+        &serde_json::to_string(&input).unwrap_or_default(),
     );
     match out {
         Ok(out) => {
@@ -714,7 +733,7 @@ pub fn target_input(a: &Attempt) -> String {
     }
     match &a.event_text {
         Some(text) => text.to_string(),
-        None => a.event.to_string(),
+        None => serde_json::to_string(&a.event).unwrap_or_default(),
     }
 }
 
