@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ministack_sdk::prelude::*;
 use ministack_sdk::{tasks, time};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::deliver::{self, Batch};
@@ -69,11 +70,32 @@ fn event_millis(event: &Value) -> u64 {
 /// Stores each of `events` (put on `bus`) in every enabled archive of the
 /// bus whose pattern it matches. Replayed events are not archived again.
 pub fn archive(bus: &str, events: &[Value]) -> Result<(), AwsError> {
-    let archives: Vec<(String, Archive)> = ARCHIVES
+    archive_into(enabled_archives(bus)?, events)
+}
+
+/// [`archive`] of events still as text: parsed only when the bus has an
+/// archive (most have none).
+pub fn archive_raw(bus: &str, events: &[Box<RawValue>]) -> Result<(), AwsError> {
+    let archives = enabled_archives(bus)?;
+    if archives.is_empty() {
+        return Ok(());
+    }
+    let events: Vec<Value> = events
+        .iter()
+        .filter_map(|e| serde_json::from_str(e.get()).ok())
+        .collect();
+    archive_into(archives, &events)
+}
+
+fn enabled_archives(bus: &str) -> Result<Vec<(String, Archive)>, AwsError> {
+    Ok(ARCHIVES
         .scan(&Scan::all())?
         .into_iter()
         .filter(|(_, a)| a.bus == bus && a.state == "ENABLED")
-        .collect();
+        .collect())
+}
+
+fn archive_into(archives: Vec<(String, Archive)>, events: &[Value]) -> Result<(), AwsError> {
     for (key, mut a) in archives {
         let p = match a.event_pattern.as_deref() {
             Some(p) => Some(pattern::parse(p).map_err(|r| bad_pattern(&r))?),

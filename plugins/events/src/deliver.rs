@@ -9,6 +9,7 @@
 //! or the event's age run out, the event goes to the target's SQS
 //! dead-letter queue with AWS's error attributes.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -80,8 +81,23 @@ struct Event {
     text: Option<Rc<str>>,
 }
 
+/// The event envelope of one entry, in AWS's field order.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    version: &'static str,
+    id: String,
+    #[serde(rename = "detail-type")]
+    detail_type: &'a str,
+    source: &'a str,
+    account: &'a str,
+    time: String,
+    region: &'a str,
+    resources: Cow<'a, Value>,
+    detail: Value,
+}
+
 /// Builds the event envelope of one entry, or its per-entry error.
-fn envelope(ctx: &Context, e: &Value, partner: bool) -> Result<Value, Value> {
+fn envelope<'a>(ctx: &'a Context, e: &'a Value, partner: bool) -> Result<Envelope<'a>, Value> {
     let strict_sources = ctx.setting("reject_aws_sources") == Some("true");
     let missing = |k: &str| {
         entry_error(
@@ -116,17 +132,20 @@ fn envelope(ctx: &Context, e: &Value, partner: bool) -> Result<Value, Value> {
         .get("Time")
         .and_then(Value::as_f64)
         .unwrap_or_else(time::now);
-    Ok(json!({
-        "version": "0",
-        "id": ids::uuid(),
-        "detail-type": detail_type,
-        "source": source,
-        "account": ctx.account,
-        "time": time::iso8601(at.max(0.0) as u64),
-        "region": ctx.region,
-        "resources": e.get("Resources").cloned().unwrap_or_else(|| json!([])),
-        "detail": detail,
-    }))
+    Ok(Envelope {
+        version: "0",
+        id: ids::uuid(),
+        detail_type,
+        source,
+        account: &ctx.account,
+        time: time::iso8601(at.max(0.0) as u64),
+        region: &ctx.region,
+        resources: match e.get("Resources") {
+            Some(r) => Cow::Borrowed(r),
+            None => Cow::Owned(json!([])),
+        },
+        detail,
+    })
 }
 
 /// Entries (with their index in the request) for one other account and region.
@@ -144,8 +163,9 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
     }
     let mut results = Vec::with_capacity(entries.len());
     let mut failed = 0;
-    // Events per bus, in entry order.
-    let mut batches: Vec<Batch> = Vec::new();
+    // Events per bus, in entry order, already as the text the `deliver`
+    // task reads: no ordered map is built for an envelope.
+    let mut batches: Vec<RawBatch> = Vec::new();
     // Entries for buses in other accounts or regions: forwarded there.
     let mut remote: Vec<RemoteEntries> = Vec::new();
     for (i, e) in entries.iter().enumerate() {
@@ -174,12 +194,15 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
         }
         match envelope(ctx, e, false) {
             Ok(event) => {
-                results.push(json!({"EventId": event["id"]}));
+                let text = serde_json::to_string(&event)
+                    .and_then(RawValue::from_string)
+                    .map_err(|e| AwsError::internal(format!("cannot encode an event: {e}")))?;
+                results.push(json!({"EventId": event.id}));
                 match batches.iter_mut().find(|b| b.bus == bus) {
-                    Some(b) => b.events.push(event),
-                    None => batches.push(Batch {
+                    Some(b) => b.events.push(text),
+                    None => batches.push(RawBatch {
                         bus,
-                        events: vec![event],
+                        events: vec![text],
                         rule_arns: vec![],
                     }),
                 }
@@ -191,7 +214,7 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
         }
     }
     for b in &batches {
-        archives::archive(&b.bus, &b.events)?;
+        archives::archive_raw(&b.bus, &b.events)?;
         tasks::schedule(Duration::ZERO, DELIVER, b)?;
     }
     for (account, region, items) in remote {
@@ -243,7 +266,7 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
             account: src.account.clone(),
             ..ctx.clone()
         };
-        match envelope(&target_ctx, e, true) {
+        match envelope(&target_ctx, e, true).map(|event| json!(event)) {
             Ok(event) => {
                 results.push(json!({"EventId": event["id"]}));
                 if src.account == ctx.account && BUSES.contains(source) {
