@@ -366,19 +366,14 @@ impl MemoryUnit {
 }
 
 impl RangeOps for MemoryUnit {
-    fn visit(
+    fn visit_bounded(
         &mut self,
         table: &str,
         range: &KeyRange,
+        (lo, hi): (Vec<u8>, Option<Vec<u8>>),
         limit: u64,
         f: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<(), StateError> {
-        let Some((lo, hi)) = range.bounds() else {
-            return Ok(());
-        };
-        if limit == 0 {
-            return Ok(());
-        }
         self.table(table);
         let snap = self.snapshot();
         let (top, data) = (snap.top, snap.data.clone());

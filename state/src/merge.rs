@@ -124,10 +124,31 @@ pub(crate) fn merge<K: AsRef<[u8]>, V: AsRef<[u8]>>(
 /// backend gives its `visit` (its snapshot's rows with the unit's own writes
 /// laid over them, recording the range read) and how it records a write.
 pub(crate) trait RangeOps {
+    /// [`RangeOps::visit_bounded`] of a range that can hold rows, asked for
+    /// at least one.
     fn visit(
         &mut self,
         table: &str,
         range: &crate::KeyRange,
+        limit: u64,
+        f: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<(), StateError> {
+        let Some(bounds) = range.bounds() else {
+            return Ok(());
+        };
+        if limit == 0 {
+            return Ok(());
+        }
+        self.visit_bounded(table, range, bounds, limit, f)
+    }
+
+    /// Calls `f` on at most `limit` rows of `range` (whose key bounds are
+    /// `bounds`: from `range.bounds()`) and records the range as read.
+    fn visit_bounded(
+        &mut self,
+        table: &str,
+        range: &crate::KeyRange,
+        bounds: (Vec<u8>, Option<Vec<u8>>),
         limit: u64,
         f: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<(), StateError>;
