@@ -79,6 +79,7 @@ class OAuthServer:
     def __init__(self, cert, key):
         self.tokens = queue.Queue()
         self.hooks = queue.Queue()
+        self.hook_delay = 0.5
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -90,6 +91,10 @@ class OAuthServer:
                     out = json.dumps({"access_token": "tok-123", "token_type": "Bearer", "expires_in": 3600}).encode()
                 else:
                     outer.hooks.put((headers, body))
+                    # Answer late: the test's next event is then delivered
+                    # while this delivery still waits, so a token cached only
+                    # when a delivery ends would be fetched again.
+                    time.sleep(outer.hook_delay)
                     out = b""
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -134,5 +139,16 @@ def test_oauth_client_credentials_over_https(make_gateway, tmp_path):
         assert headers["authorization"] == "Basic " + base64.b64encode(b"my-client:my-secret").decode()
         assert "grant_type=client_credentials" in body and "scope=events" in body
         assert server.tokens.empty(), "the token was fetched again instead of reused"
+        # The internal operation behind it answers the cached token, and
+        # AWS-shaped errors for a connection it cannot serve.
+        r = g.json_call("AWSEvents", "MinistackInternalFetchOAuthToken", {"ConnectionArn": conn}, version="1.1")
+        assert r.status_code == 200 and r.json() == {"AccessToken": "tok-123"}
+        assert server.tokens.empty()
+        basic = events.create_connection(Name=f"c-{uid()}", AuthorizationType="BASIC", AuthParameters={
+            "BasicAuthParameters": {"Username": "u", "Password": "p"}})["ConnectionArn"]
+        r = g.json_call("AWSEvents", "MinistackInternalFetchOAuthToken", {"ConnectionArn": basic}, version="1.1")
+        assert r.status_code == 400 and r.json()["__type"].endswith("ValidationException")
+        r = g.json_call("AWSEvents", "MinistackInternalFetchOAuthToken", {"ConnectionArn": conn + "x"}, version="1.1")
+        assert r.status_code == 400 and r.json()["__type"].endswith("ResourceNotFoundException")
     finally:
         server.server.shutdown()

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use ministack_sdk::prelude::*;
+use ministack_sdk::services::{self, Target};
 use ministack_sdk::{encoding, http, ids, time};
 use serde_json::{Map, Value, json};
 
@@ -417,7 +418,7 @@ fn query_escape(s: &str) -> String {
 /// One invocation of an API destination (from a delivery task); answers
 /// the response body.
 pub fn invoke_api_destination(
-    _ctx: &Context,
+    ctx: &Context,
     arn: &Arn,
     target: &Value,
     body: String,
@@ -488,7 +489,10 @@ pub fn invoke_api_destination(
             ));
         }
         Some("OAUTH_CLIENT_CREDENTIALS") => {
-            let token = oauth_token(&c)?;
+            let token = match cached_oauth_token(&c) {
+                Some(token) => token,
+                None => fetch_oauth_token(ctx, &c)?,
+            };
             headers.push(("Authorization".into(), format!("Bearer {token}")));
         }
         _ => {}
@@ -546,18 +550,66 @@ pub fn internal_invoke_api_destination(ctx: &Context, v: Value) -> Result<Value,
     }
 }
 
+/// The name of [`internal_fetch_oauth_token`] (not in AWS's model).
+pub const INTERNAL_FETCH_OAUTH_TOKEN: &str = "MinistackInternalFetchOAuthToken";
+
+/// The connection's cached OAuth token, unless it expires within 5 s.
+fn cached_oauth_token(c: &Value) -> Option<String> {
+    let name = c["Name"].as_str().unwrap_or_default();
+    OAUTH_TOKENS
+        .get(name)
+        .ok()
+        .flatten()
+        .filter(|(_, expires)| *expires > time::now_millis() + 5_000)
+        .map(|(token, _)| token)
+}
+
+/// A token from [`internal_fetch_oauth_token`], called as a service call:
+/// the call ends this unit and the fetch commits in a unit of its own, so
+/// the token is cached before the delivery that needed it reaches its
+/// endpoint. Fetched in the delivery's own unit, it was cached only when
+/// the delivery committed, after the endpoint had the event, and the next
+/// event could fetch a token again.
+fn fetch_oauth_token(ctx: &Context, c: &Value) -> Result<String, String> {
+    let arn = c["ConnectionArn"].as_str().unwrap_or_default();
+    let target = Arn::parse(arn)
+        .map(|a| Target::at("events", &a.account, &a.region))
+        .unwrap_or_else(|| Target::new("events", ctx));
+    let out: Value = services::call(
+        &target,
+        INTERNAL_FETCH_OAUTH_TOKEN,
+        &json!({"ConnectionArn": arn}),
+    )
+    .map_err(|e| e.message)?;
+    Ok(out["AccessToken"].as_str().unwrap_or_default().to_string())
+}
+
+/// `{"ConnectionArn"}` → `{"AccessToken"}`: the connection's OAuth token,
+/// cached or fetched (and cached), or `ApiDestinationFailure` saying why.
+pub fn internal_fetch_oauth_token(_ctx: &Context, v: Value) -> Result<Value, AwsError> {
+    let c = connection_by_arn(req(&v, "ConnectionArn")?)?;
+    if c["AuthorizationType"] != json!("OAUTH_CLIENT_CREDENTIALS") {
+        return Err(AwsError::validation(format!(
+            "Connection {} does not use OAuth client credentials.",
+            c["Name"].as_str().unwrap_or_default()
+        )));
+    }
+    match oauth_token(&c) {
+        Ok(token) => Ok(json!({"AccessToken": token})),
+        Err(e) => Err(AwsError::new("ApiDestinationFailure", e).with_status(400)),
+    }
+}
+
 /// The connection's OAuth client-credentials access token: the cached one,
 /// or a new one from its `AuthorizationEndpoint` (client id and secret as
 /// Basic credentials, `grant_type=client_credentials` and the
 /// `OAuthHttpParameters` body, query and headers), as EventBridge does.
 fn oauth_token(c: &Value) -> Result<String, String> {
-    let name = c["Name"].as_str().unwrap_or_default();
-    let now = time::now_millis();
-    if let Ok(Some((token, expires))) = OAUTH_TOKENS.get(name)
-        && expires > now + 5_000
-    {
+    if let Some(token) = cached_oauth_token(c) {
         return Ok(token);
     }
+    let name = c["Name"].as_str().unwrap_or_default();
+    let now = time::now_millis();
     let o = &c["AuthParameters"]["OAuthParameters"];
     let client = &o["ClientParameters"];
     let basic = encoding::base64_encode(

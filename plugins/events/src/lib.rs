@@ -96,6 +96,10 @@ impl Service for Events {
                 connections::INTERNAL_INVOKE,
                 connections::internal_invoke_api_destination,
             )
+            .op(
+                connections::INTERNAL_FETCH_OAUTH_TOKEN,
+                connections::internal_fetch_oauth_token,
+            )
             // partner event sources and endpoints
             .op(
                 "CreatePartnerEventSource",
