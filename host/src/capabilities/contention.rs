@@ -101,6 +101,12 @@ impl Contention {
         }
     }
 
+    /// Whether a request holds the turn now (after one gave it up: whether
+    /// it went to a waiting one).
+    pub fn is_taken(&self) -> bool {
+        self.turn.try_lock().is_err()
+    }
+
     /// Whether the plugin conflicted lately; counts this request against
     /// the budget.
     fn contended(&self) -> bool {
