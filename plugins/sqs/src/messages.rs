@@ -728,6 +728,12 @@ pub fn enqueue_moved(mut dlq: Queue, mut moved: Message) -> Result<(), AwsError>
     let now = time::now();
     moved.visible_at = now;
     moved.token = String::new();
+    if dlq.moved_sent_min.is_none_or(|m| moved.sent < m) {
+        dlq.moved_sent_min = Some(moved.sent);
+        if !dlq.fifo() {
+            QUEUES.put(&dlq.name, &dlq)?;
+        }
+    }
     let order = if dlq.fifo() {
         dlq.sequence += 1;
         QUEUES.put(&dlq.name, &dlq)?;

@@ -23,6 +23,11 @@ pub struct Queue {
     /// Next FIFO sequence number.
     #[serde(default)]
     pub sequence: u64,
+    /// The oldest `sent` of the messages moved in (dead-letter moves,
+    /// redrives). Their row keys follow the move, not their age, so the
+    /// first row is not always the oldest message: `counts` needs both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_sent_min: Option<f64>,
 }
 
 impl Queue {
@@ -277,6 +282,7 @@ pub fn create_queue(ctx: &Context, input: CreateQueueRequest) -> Result<QueueUrl
         attributes,
         tags,
         sequence: 0,
+        moved_sent_min: None,
     };
     QUEUES.put(&name, &queue)?;
     Ok(QueueUrlResult {
@@ -366,7 +372,10 @@ pub fn delete_queue(_ctx: &Context, input: QueueUrlRequest) -> Result<Empty, Aws
 }
 
 pub fn purge_queue(_ctx: &Context, input: QueueUrlRequest) -> Result<Empty, AwsError> {
-    let q = load(&input.queue_url)?;
+    let mut q = load(&input.queue_url)?;
+    if q.moved_sent_min.take().is_some() {
+        QUEUES.put(&q.name, &q)?;
+    }
     MESSAGES.delete_range(&Scan::prefix(keys::prefix(&[&q.name])));
     messages::BY_VISIBILITY.delete_range(&Scan::prefix(keys::prefix(&[&q.name])));
     Ok(Empty::default())
@@ -387,10 +396,60 @@ pub struct AttributesResult {
     attributes: BTreeMap<String, String>,
 }
 
-/// Counts of (visible, in flight, delayed) messages.
+/// Counts of (visible, in flight, delayed) messages. While no message can
+/// have outlived the retention period, they come from the visibility index:
+/// the visible ones counted by the store without reading a row, and only
+/// the rows not visible now read (in flight or delayed), so a deep backlog
+/// costs no more than an empty queue. Otherwise every row is read, and the
+/// expired ones are left out.
 fn counts(q: &Queue) -> Result<(u64, u64, u64), AwsError> {
     let now = time::now();
     let retention = q.attr_i64("MessageRetentionPeriod", 345_600) as f64;
+    let prefix = keys::prefix(&[&q.name]);
+    // Rows are keyed in the order sent (time or FIFO sequence): the first
+    // is the oldest, but for the ones moved in.
+    let first = MESSAGES.scan(&Scan::prefix(prefix.clone()).limit(1))?;
+    let oldest = first
+        .first()
+        .map(|(_, m)| m.sent)
+        .into_iter()
+        .chain(q.moved_sent_min)
+        .fold(f64::INFINITY, f64::min);
+    if oldest + retention <= now {
+        return counts_by_rows(q, now, retention);
+    }
+    // Index keys are `(queue, visible_at µs, order)`: the visible ones sort
+    // before this bound.
+    let hidden_from = keys::prefix(&[&q.name, &keys::u64((now * 1_000_000.0) as u64 + 1)]);
+    let visible =
+        messages::BY_VISIBILITY.count(&Scan::prefix(prefix.clone()).to(hidden_from.clone()));
+    let (mut inflight, mut delayed) = (0, 0);
+    const PAGE: u32 = 1_000;
+    let mut scan = Scan::prefix(prefix).from(hidden_from).limit(PAGE);
+    loop {
+        let page = messages::BY_VISIBILITY.scan(&scan)?;
+        for (key, ()) in &page {
+            let parts = keys::split(key);
+            let Some(order) = parts.get(2) else { continue };
+            match MESSAGES.get(&keys::join(&[&q.name, order]))? {
+                Some(m) if m.receive_count > 0 => inflight += 1,
+                Some(_) => delayed += 1,
+                None => {}
+            }
+        }
+        match page.last() {
+            Some((last, ())) if page.len() == PAGE as usize => {
+                scan = scan.start_after(last.clone());
+            }
+            _ => break,
+        }
+    }
+    Ok((visible, inflight, delayed))
+}
+
+/// [`counts`] by reading every row: some messages may have expired (they
+/// are dropped at the next receive, and not counted meanwhile).
+fn counts_by_rows(q: &Queue, now: f64, retention: f64) -> Result<(u64, u64, u64), AwsError> {
     let (mut visible, mut inflight, mut delayed) = (0, 0, 0);
     // In pages: a deep queue (100k messages) read at once would not fit
     // the plugin's memory.
