@@ -43,3 +43,46 @@ def test_counts_of_a_queue_larger_than_the_plugin_memory(make_gateway, tmp_path)
                                                                    "ApproximateNumberOfMessagesNotVisible"])
     assert int(attrs["Attributes"]["ApproximateNumberOfMessages"]) == batches * per - len(got) + 1
     assert int(attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"]) == len(got) - 1
+
+
+def test_fifo_receive_pages_a_queue_larger_than_the_plugin_memory(make_gateway, tmp_path):
+    # A FIFO receive read the whole queue to find the blocked groups, so a
+    # queue past the plugin's memory (here 16 MiB) could not be received
+    # from at all; it now reads the in-flight messages from the visibility
+    # index and the queue a page at a time, in sequence order.
+    plugins = tmp_path / "plugins.toml"
+    plugins.write_text(
+        "[plugins.sqs]\n"
+        f'path = "{ROOT}/target/wasm32-wasip2/plugin/sqs.wasm"\n'
+        "memory_mb = 16\n"
+    )
+    gateway = make_gateway(plugins_file=plugins, env={"SERVICES": "sqs"})
+    sqs = gateway.client("sqs")
+    url = sqs.create_queue(QueueName="deep.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    pad = "x" * 1024
+    groups, per, batches = 3, 10, 1_500
+    for i in range(batches):
+        entries = [{"Id": str(j), "MessageBody": f"{i * per + j} {pad}", "MessageGroupId": f"g{(i * per + j) % groups}",
+                    "MessageDeduplicationId": str(i * per + j)} for j in range(per)]
+        out = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        assert not out.get("Failed"), out
+
+    def receive():
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60,
+                                  MessageSystemAttributeNames=["MessageGroupId"]).get("Messages", [])
+        return [(m["Attributes"]["MessageGroupId"], int(m["Body"].split()[0]), m["ReceiptHandle"]) for m in got]
+
+    first = receive()
+    assert [n for _, n, _ in first] == list(range(10))
+    # Every group now has messages in flight: nothing more until they go.
+    assert receive() == []
+    deleted = [h for g, _, h in first if g == "g1"]
+    for handle in deleted:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    after = receive()
+    assert {g for g, _, _ in after} == {"g1"}
+    assert [n for _, n, _ in after] == [n for n in range(10, 40) if n % groups == 1]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    in_flight = len(first) - len(deleted) + len(after)
+    assert int(attrs["ApproximateNumberOfMessagesNotVisible"]) == in_flight
+    assert int(attrs["ApproximateNumberOfMessages"]) == batches * per - len(deleted) - in_flight

@@ -95,6 +95,9 @@ pub const DEDUP: Table<(String, String, f64)> = Table::new("dedup");
 const DEDUP_WINDOW: f64 = 300.0;
 /// Rows a receive reads at a time from a standard queue.
 const PAGE: u32 = 32;
+/// Rows a receive reads at a time from a FIFO queue, which it reads in
+/// sequence order past blocked groups.
+const FIFO_PAGE: u32 = 256;
 
 /// The topic notified when messages of `queue` may have become available
 /// (sent, or made visible again): long polls wait on it, and so can other
@@ -642,21 +645,48 @@ fn receive_once(
     };
     let prefix = keys::prefix(&[&q.name]);
     if r.fifo {
-        // FIFO queues are read whole: a group with a message in flight is
-        // blocked, wherever that message sits.
-        let rows = MESSAGES.scan(&Scan::prefix(prefix))?;
-        for (_, m) in &rows {
-            if m.visible_at > now && m.receive_count > 0 {
-                r.blocked.extend(m.group_id.clone());
+        // A group with a message in flight is blocked, wherever that
+        // message sits: the ones not visible now, from the index, first.
+        let hidden_from = keys::prefix(&[&q.name, &keys::u64((now * 1_000_000.0) as u64 + 1)]);
+        let mut scan = Scan::prefix(prefix.clone())
+            .from(hidden_from)
+            .limit(FIFO_PAGE);
+        loop {
+            let index = BY_VISIBILITY.scan(&scan)?;
+            for (vkey, ()) in &index {
+                let key = keys::join(&[&q.name, keys::last(vkey)]);
+                if let Some(m) = MESSAGES.get(&key)?
+                    && m.visible_at > now
+                    && m.receive_count > 0
+                {
+                    r.blocked.extend(m.group_id);
+                }
+            }
+            match index.last() {
+                Some((last, ())) if index.len() == FIFO_PAGE as usize => {
+                    scan = scan.start_after(last.clone());
+                }
+                _ => break,
             }
         }
-        for (key, m) in rows {
-            if r.full() {
-                break;
+        // Then the messages in sequence order, a page at a time (a queue
+        // larger than the plugin's memory stays receivable), until full.
+        let mut scan = Scan::prefix(prefix).limit(FIFO_PAGE);
+        loop {
+            let rows = MESSAGES.scan(&scan)?;
+            let more = rows.len() == FIFO_PAGE as usize;
+            let last = rows.last().map(|(k, _)| k.clone());
+            for (key, m) in rows {
+                if r.full() {
+                    return Ok(r.out);
+                }
+                r.offer(key, m)?;
             }
-            r.offer(key, m)?;
+            match last {
+                Some(last) if more && !r.full() => scan = scan.start_after(last),
+                _ => return Ok(r.out),
+            }
         }
-        return Ok(r.out);
     }
     // Standard queues through the visibility index, and only as far as the
     // receive needs: the first page is `max` entries, so a receive reads

@@ -67,6 +67,35 @@ pub struct StartResult {
     task_handle: String,
 }
 
+/// Moves one message of a move task to `destination`, or back to the queue
+/// it was dead-lettered from; false when it has neither.
+fn move_back(
+    ctx: &Context,
+    destination: Option<&Queue>,
+    key: &str,
+    m: &Message,
+) -> Result<bool, AwsError> {
+    let target = match destination {
+        Some(d) => Some(d.clone()),
+        None => match &m.source {
+            Some(arn) => queue_of_arn(ctx, arn).ok(),
+            None => None,
+        },
+    };
+    let Some(target) = target else {
+        return Ok(false);
+    };
+    let mut back = m.clone();
+    back.receive_count = 0;
+    back.first_receive = None;
+    back.source = None;
+    // Reload: an earlier move may have bumped its sequence.
+    let target = QUEUES.get(&target.name)?.unwrap_or(target);
+    enqueue_moved(target, back)?;
+    remove_message(key, m);
+    Ok(true)
+}
+
 pub fn start_message_move_task(
     ctx: &Context,
     input: StartRequest,
@@ -96,28 +125,32 @@ pub fn start_message_move_task(
         Some(arn) => Some(queue_of_arn(ctx, arn)?),
         None => None,
     };
-    let rows = MESSAGES.scan(&Scan::prefix(keys::prefix(&[&source.name])))?;
-    let total = rows.len() as u64;
-    let mut moved = 0;
-    for (key, m) in rows {
-        let m: Message = m;
-        let target = match &destination {
-            Some(d) => Some(d.clone()),
-            None => match &m.source {
-                Some(arn) => queue_of_arn(ctx, arn).ok(),
-                None => None,
-            },
-        };
-        let Some(target) = target else { continue };
-        let mut back = m.clone();
-        back.receive_count = 0;
-        back.first_receive = None;
-        back.source = None;
-        // Reload: an earlier move in this loop may have bumped its sequence.
-        let target = QUEUES.get(&target.name)?.unwrap_or(target);
-        enqueue_moved(target, back)?;
-        remove_message(&key, &m);
-        moved += 1;
+    // In pages: a dead-letter queue larger than the plugin's memory moves
+    // too. Up to the last row there now: a move into the queue itself
+    // would otherwise come round again.
+    const PAGE: u32 = 512;
+    let prefix = keys::prefix(&[&source.name]);
+    let last_now = MESSAGES.scan(&Scan::prefix(prefix.clone()).reverse().limit(1))?;
+    let (mut total, mut moved) = (0, 0);
+    if let Some((last_now, _)) = last_now.into_iter().next() {
+        let mut scan = Scan::prefix(prefix).to(format!("{last_now}\0")).limit(PAGE);
+        loop {
+            let rows = MESSAGES.scan(&scan)?;
+            total += rows.len() as u64;
+            let next = match rows.last() {
+                Some((last, _)) if rows.len() == PAGE as usize => Some(last.clone()),
+                _ => None,
+            };
+            for (key, m) in rows {
+                if move_back(ctx, destination.as_ref(), &key, &m)? {
+                    moved += 1;
+                }
+            }
+            match next {
+                Some(last) => scan = scan.start_after(last),
+                None => break,
+            }
+        }
     }
     let started = time::now_millis();
     let id = ids::alnum(16);
