@@ -223,10 +223,16 @@ fn health(dispatcher: &Dispatcher) -> Value {
 
 /// The CloudFormation / Cloud Control types a plugin provides (its
 /// `ministack:resource-types` answer; none from a plugin without handlers).
+/// A plugin's resource types: from the cache beside its code when a gateway
+/// asked that wasm before, so the listing loads no plugin that is not in use.
 async fn resource_types(
     dispatcher: &Dispatcher,
     plugin: &std::sync::Arc<crate::plugins::Plugin>,
 ) -> Vec<Value> {
+    let cache = dispatcher.runtime.cache();
+    if let Some(types) = cache.resource_types(plugin.digest()) {
+        return types;
+    }
     let call = crate::dispatch::Call {
         target: crate::dispatch::Target::Plugin(plugin),
         caller: crate::dispatch::Caller::Gateway,
@@ -236,17 +242,22 @@ async fn resource_types(
         blobs: crate::dispatch::OwnedBlobs::none(),
     };
     match dispatcher.call(call).await {
-        Ok(reply) => reply.output["Types"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default(),
+        Ok(reply) => {
+            let types = reply.output["Types"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            cache.remember_resource_types(plugin.digest(), &types);
+            types
+        }
         Err(_) => Vec::new(),
     }
 }
 
 async fn plugins(dispatcher: &Dispatcher) -> Value {
     let registry = dispatcher.registry();
-    // Before the resource types, which are asked of the plugin (loading it).
+    // Before the resource types, which are asked of a plugin (loading it)
+    // the first time its wasm is listed.
     let loaded: Vec<bool> = registry.plugins.iter().map(|p| p.is_loaded()).collect();
     let mut types = Vec::new();
     for p in &registry.plugins {

@@ -99,3 +99,25 @@ def test_stored_tasks_fire_after_restart_and_only_plugins_with_data_load_at_star
     wait_until(lambda: count(g, key) == 1, 10, "the stored task after the restart")
     time.sleep(0.3)
     assert count(g, key) == 1
+
+
+def test_the_plugins_listing_loads_a_plugin_only_the_first_time_its_wasm_is_listed(make_gateway, tmp_path):
+    # `GET /_ministack/plugins` lists each plugin's resource types, which
+    # only the plugin can answer: asked once per wasm, then read from the
+    # cache beside its code, so a later listing loads nothing.
+    cache = tmp_path / "cache"
+    shutil.copytree(CACHE_DIR, cache, ignore=shutil.ignore_patterns("describe"))
+    g = make_gateway(env={"MINISTACK_CACHE_DIR": str(cache)})
+
+    def listing():
+        r = requests.get(g.url + "/_ministack/plugins", timeout=60)
+        assert r.status_code == 200
+        return {p["name"]: p["resource_types"] for p in r.json()["plugins"]}
+
+    first = listing()
+    assert "AWS::SQS::Queue" in [t["TypeName"] for t in first["sqs"]]
+    assert health(g)["loaded"]["sqs"] is True
+    g.restart()
+    assert listing() == first
+    loaded = health(g)["loaded"]
+    assert not any(loaded.values()), f"the listing loaded {[n for n, on in loaded.items() if on]}"

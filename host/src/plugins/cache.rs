@@ -143,6 +143,32 @@ impl CompileCache {
             .join(format!("{digest}.model.json"))
     }
 
+    /// `describe/<wasm digest>.resource-types.json`: what the wasm answered
+    /// to `ministack:resource-types`, a function of its code alone.
+    fn resource_types_path(&self, digest: &str) -> PathBuf {
+        self.dir
+            .join("describe")
+            .join(format!("{digest}.resource-types.json"))
+    }
+
+    /// The resource types the wasm whose digest is `digest` listed, when a
+    /// gateway asked it before (`GET /_ministack/plugins` then need not load it).
+    pub fn resource_types(&self, digest: &str) -> Option<Vec<serde_json::Value>> {
+        let text = std::fs::read(self.resource_types_path(digest)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    /// Keeps what [`resource_types`](Self::resource_types) reads (best effort).
+    pub fn remember_resource_types(&self, digest: &str, types: &[serde_json::Value]) {
+        let path = self.resource_types_path(digest);
+        let written = serde_json::to_vec(types)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| write_atomically(&path, &bytes));
+        if let Err(e) = written {
+            tracing::warn!("could not cache resource types at {}: {e}", path.display());
+        }
+    }
+
     /// Stores what the wasm at `path` described (best effort: a start
     /// without it describes the plugin again); the model file written, open,
     /// when it holds `described.model_json`.

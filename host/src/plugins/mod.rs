@@ -87,6 +87,11 @@ impl Plugin {
     pub fn load_source(&self) -> Option<cache::Source> {
         self.load_source.get().copied()
     }
+
+    /// sha256 of its wasm.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
 }
 
 /// The host side of every plugin call.
@@ -218,6 +223,11 @@ impl Runtime {
 
     pub fn config(&self) -> &Config {
         &self.shared.config
+    }
+
+    /// The precompiled-code cache (and what the plugins described).
+    pub fn cache(&self) -> &cache::CompileCache {
+        &self.cache
     }
 
     pub fn drop_idle_instances(&self) {
