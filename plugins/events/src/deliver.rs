@@ -77,7 +77,7 @@ pub struct RawBatch {
 
 /// One event of a delivery: parsed (to match and transform) and its text.
 struct Event {
-    value: Value,
+    value: Rc<Value>,
     text: Option<Rc<str>>,
 }
 
@@ -194,8 +194,8 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
         }
         match envelope(ctx, e, false) {
             Ok(event) => {
-                let text = serde_json::to_string(&event)
-                    .and_then(RawValue::from_string)
+                // Written once as text, not checked again by a parse.
+                let text = serde_json::value::to_raw_value(&event)
                     .map_err(|e| AwsError::internal(format!("cannot encode an event: {e}")))?;
                 results.push(json!({"EventId": event.id}));
                 match batches.iter_mut().find(|b| b.bus == bus) {
@@ -304,7 +304,7 @@ pub fn deliver_task(ctx: &Context, batch: RawBatch) -> Result<(), AwsError> {
         let value = serde_json::from_str(raw.get())
             .map_err(|e| AwsError::internal(format!("Invalid payload for task {DELIVER}: {e}")))?;
         events.push(Event {
-            value,
+            value: Rc::new(value),
             text: Some(Rc::from(raw.get())),
         });
     }
@@ -316,7 +316,10 @@ pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
     let events: Vec<Event> = batch
         .events
         .into_iter()
-        .map(|value| Event { value, text: None })
+        .map(|value| Event {
+            value: Rc::new(value),
+            text: None,
+        })
         .collect();
     deliver_with(ctx, &batch.bus, &batch.rule_arns, &events, None)
 }
@@ -366,7 +369,7 @@ fn deliver_with(
                         rule_arn: rule.arn.clone(),
                         rule_name: rule.name.clone(),
                         target: target.clone(),
-                        event: event.value.clone(),
+                        event: Rc::clone(&event.value),
                         retries: 0,
                         first_ms: now,
                         slotted: false,
@@ -500,7 +503,8 @@ pub struct Attempt {
     pub rule_arn: String,
     pub rule_name: String,
     pub target: Value,
-    pub event: Value,
+    /// Shared by the attempts of one event (one per matched target).
+    pub event: Rc<Value>,
     /// Retries made so far.
     pub retries: u64,
     /// When the event was first attempted (epoch ms).
@@ -547,6 +551,7 @@ pub fn to_rule_targets(ctx: &Context, rule: &Rule, event: &Value) {
     if let Err(e) = metrics::emit(&data) {
         ministack_sdk::warn!("rule metrics not recorded: {}", e.message);
     }
+    let event = Rc::new(event.clone());
     for target in targets {
         run_attempt(
             ctx,
@@ -554,7 +559,7 @@ pub fn to_rule_targets(ctx: &Context, rule: &Rule, event: &Value) {
                 rule_arn: rule.arn.clone(),
                 rule_name: rule.name.clone(),
                 target,
-                event: event.clone(),
+                event: Rc::clone(&event),
                 retries: 0,
                 first_ms: now,
                 slotted: false,
@@ -833,7 +838,7 @@ mod tests {
             rule_arn: "arn:aws:events:us-east-1:000000000000:rule/r".into(),
             rule_name: "r".into(),
             target,
-            event: json!({"id": "e1", "source": "s", "detail": {"a": 1, "b": "x"}}),
+            event: Rc::new(json!({"id": "e1", "source": "s", "detail": {"a": 1, "b": "x"}})),
             retries: 0,
             first_ms: 1_700_000_000_000,
             slotted: false,
