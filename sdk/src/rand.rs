@@ -31,10 +31,52 @@ pub fn below(n: u64) -> u64 {
     }
 }
 
-/// `len` characters drawn uniformly from `alphabet` (ASCII).
+/// `len` characters drawn uniformly from `alphabet` (ASCII, at most 256).
+/// One random byte per character, bytes at or above the largest multiple
+/// of the alphabet's size thrown away (no modulo bias); drawn in one call
+/// for the whole string, not one per character (each is a host call).
 pub fn string_from(alphabet: &[u8], len: usize) -> String {
-    let n = alphabet.len() as u64;
-    (0..len)
-        .map(|_| alphabet[below(n) as usize] as char)
-        .collect()
+    let n = alphabet.len();
+    assert!((1..=256).contains(&n), "rand::string_from: alphabet of {n}");
+    let zone = 256 - 256 % n;
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        // Enough for the rest in one draw but for rare throw-aways.
+        let want = (len - out.len() + len / 2 + 4).min(buf.len());
+        fill(&mut buf[..want]);
+        for &b in &buf[..want] {
+            if usize::from(b) < zone {
+                out.push(char::from(alphabet[usize::from(b) % n]));
+                if out.len() == len {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_use_the_whole_alphabet_evenly() {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let s = string_from(alphabet, 62_000);
+        assert_eq!(s.len(), 62_000);
+        for &c in alphabet {
+            // 1,000 expected, standard deviation ~31.
+            let seen = s.bytes().filter(|&b| b == c).count();
+            assert!(
+                (800..1200).contains(&seen),
+                "{} seen {seen} times",
+                char::from(c)
+            );
+        }
+        assert!(s.bytes().all(|b| alphabet.contains(&b)));
+        assert_eq!(string_from(b"x", 3), "xxx");
+        assert_eq!(string_from(alphabet, 0), "");
+    }
 }
