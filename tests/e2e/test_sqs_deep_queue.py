@@ -11,15 +11,19 @@ import concurrent.futures as cf
 from conftest import ROOT
 
 
-def test_counts_of_a_queue_larger_than_the_plugin_memory(make_gateway, tmp_path):
+def sqs_in_16_mib(make_gateway, tmp_path):
+    """An SQS client of a gateway serving SQS alone, its plugin given 16 MiB."""
     plugins = tmp_path / "plugins.toml"
     plugins.write_text(
         "[plugins.sqs]\n"
         f'path = "{ROOT}/target/wasm32-wasip2/plugin/sqs.wasm"\n'
         "memory_mb = 16\n"
     )
-    gateway = make_gateway(plugins_file=plugins, env={"SERVICES": "sqs"})
-    sqs = gateway.client("sqs")
+    return make_gateway(plugins_file=plugins, env={"SERVICES": "sqs"}).client("sqs")
+
+
+def test_counts_of_a_queue_larger_than_the_plugin_memory(make_gateway, tmp_path):
+    sqs = sqs_in_16_mib(make_gateway, tmp_path)
     url = sqs.create_queue(QueueName="deep")["QueueUrl"]
     body = "x" * 1024
     batches, per = 1_500, 10
@@ -50,14 +54,7 @@ def test_fifo_receive_pages_a_queue_larger_than_the_plugin_memory(make_gateway, 
     # queue past the plugin's memory (here 16 MiB) could not be received
     # from at all; it now reads the in-flight messages from the visibility
     # index and the queue a page at a time, in sequence order.
-    plugins = tmp_path / "plugins.toml"
-    plugins.write_text(
-        "[plugins.sqs]\n"
-        f'path = "{ROOT}/target/wasm32-wasip2/plugin/sqs.wasm"\n'
-        "memory_mb = 16\n"
-    )
-    gateway = make_gateway(plugins_file=plugins, env={"SERVICES": "sqs"})
-    sqs = gateway.client("sqs")
+    sqs = sqs_in_16_mib(make_gateway, tmp_path)
     url = sqs.create_queue(QueueName="deep.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     pad = "x" * 1024
     groups, per, batches = 3, 10, 1_500
