@@ -61,6 +61,12 @@ fn visibility_key(queue: &str, visible_at: f64, order: &str) -> String {
     ])
 }
 
+/// The first visibility-index key of `queue` not visible at `now`: the
+/// entries visible then sort before it.
+pub fn hidden_from(queue: &str, now: f64) -> String {
+    keys::prefix(&[queue, &keys::u64((now * 1_000_000.0) as u64 + 1)])
+}
+
 /// Writes a message and keeps the visibility index in step; `before` is the
 /// stored message's `visible_at` when it is an update.
 pub fn store_message(
@@ -647,9 +653,8 @@ fn receive_once(
     if r.fifo {
         // A group with a message in flight is blocked, wherever that
         // message sits: the ones not visible now, from the index, first.
-        let hidden_from = keys::prefix(&[&q.name, &keys::u64((now * 1_000_000.0) as u64 + 1)]);
         let mut scan = Scan::prefix(prefix.clone())
-            .from(hidden_from)
+            .from(hidden_from(&q.name, now))
             .limit(FIFO_PAGE);
         loop {
             let index = BY_VISIBILITY.scan(&scan)?;
@@ -692,7 +697,7 @@ fn receive_once(
     // receive needs: the first page is `max` entries, so a receive reads
     // (and conflicts with) no more than the messages it takes, and decodes
     // only those.
-    let visible_before = keys::join(&[&q.name, &keys::u64((now * 1_000_000.0) as u64 + 1)]);
+    let visible_before = hidden_from(&q.name, now);
     let mut after: Option<String> = None;
     let mut limit = max as u32;
     loop {

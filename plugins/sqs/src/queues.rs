@@ -418,9 +418,7 @@ fn counts(q: &Queue) -> Result<(u64, u64, u64), AwsError> {
     if oldest + retention <= now {
         return counts_by_rows(q, now, retention);
     }
-    // Index keys are `(queue, visible_at µs, order)`: the visible ones sort
-    // before this bound.
-    let hidden_from = keys::prefix(&[&q.name, &keys::u64((now * 1_000_000.0) as u64 + 1)]);
+    let hidden_from = messages::hidden_from(&q.name, now);
     let visible =
         messages::BY_VISIBILITY.count(&Scan::prefix(prefix.clone()).to(hidden_from.clone()));
     let (mut inflight, mut delayed) = (0, 0);
