@@ -396,7 +396,8 @@ pub mod keys {
                 break;
             }
         }
-        digits.iter().map(|&d| char::from(d)).collect()
+        // One copy of the 20 bytes (collecting `char`s pushed them one by one).
+        String::from_utf8(digits.to_vec()).expect("ASCII digits")
     }
 
     /// Fixed-width decimal of `u64::MAX - n`: larger numbers sort first.
