@@ -222,9 +222,9 @@ fn health(dispatcher: &Dispatcher) -> Value {
 }
 
 /// The CloudFormation / Cloud Control types a plugin provides (its
-/// `ministack:resource-types` answer; none from a plugin without handlers).
-/// A plugin's resource types: from the cache beside its code when a gateway
-/// asked that wasm before, so the listing loads no plugin that is not in use.
+/// `ministack:resource-types` answer; none from a plugin without handlers),
+/// read from the cache beside its code when a gateway asked that wasm
+/// before, so the listing loads no plugin that is not in use.
 async fn resource_types(
     dispatcher: &Dispatcher,
     plugin: &std::sync::Arc<crate::plugins::Plugin>,

@@ -244,6 +244,30 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
             .collect()
     }
 
+    /// The rows of `scan` in key order, handed to `visit` `page` rows at a
+    /// time (`scan`'s own limit is replaced), so a range larger than the
+    /// plugin's memory can be read; `visit` answers whether to go on.
+    pub fn scan_pages<F>(&self, scan: &Scan, page: u32, mut visit: F) -> Result<(), AwsError>
+    where
+        F: FnMut(Vec<(String, V)>) -> Result<bool, AwsError>,
+    {
+        let mut scan = scan.clone().limit(page.max(1));
+        loop {
+            let rows = self.scan(&scan)?;
+            let next = match rows.last() {
+                Some((last, _)) if rows.len() == scan.limit as usize => Some(last.clone()),
+                _ => None,
+            };
+            if !visit(rows)? {
+                return Ok(());
+            }
+            match next {
+                Some(last) => scan = scan.start_after(last),
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// Values of the keys that begin with `prefix`, in key order.
     pub fn values(&self, prefix: &str) -> Result<Vec<V>, AwsError> {
         Ok(self

@@ -653,13 +653,10 @@ fn receive_once(
     if r.fifo {
         // A group with a message in flight is blocked, wherever that
         // message sits: the ones not visible now, from the index, first.
-        let mut scan = Scan::prefix(prefix.clone())
-            .from(hidden_from(&q.name, now))
-            .limit(FIFO_PAGE);
-        loop {
-            let index = BY_VISIBILITY.scan(&scan)?;
-            for (vkey, ()) in &index {
-                let key = keys::join(&[&q.name, keys::last(vkey)]);
+        let hidden = Scan::prefix(prefix.clone()).from(hidden_from(&q.name, now));
+        BY_VISIBILITY.scan_pages(&hidden, FIFO_PAGE, |index| {
+            for (vkey, ()) in index {
+                let key = keys::join(&[&q.name, keys::last(&vkey)]);
                 if let Some(m) = MESSAGES.get(&key)?
                     && m.visible_at > now
                     && m.receive_count > 0
@@ -667,31 +664,20 @@ fn receive_once(
                     r.blocked.extend(m.group_id);
                 }
             }
-            match index.last() {
-                Some((last, ())) if index.len() == FIFO_PAGE as usize => {
-                    scan = scan.start_after(last.clone());
-                }
-                _ => break,
-            }
-        }
+            Ok(true)
+        })?;
         // Then the messages in sequence order, a page at a time (a queue
         // larger than the plugin's memory stays receivable), until full.
-        let mut scan = Scan::prefix(prefix).limit(FIFO_PAGE);
-        loop {
-            let rows = MESSAGES.scan(&scan)?;
-            let more = rows.len() == FIFO_PAGE as usize;
-            let last = rows.last().map(|(k, _)| k.clone());
+        MESSAGES.scan_pages(&Scan::prefix(prefix), FIFO_PAGE, |rows| {
             for (key, m) in rows {
                 if r.full() {
-                    return Ok(r.out);
+                    break;
                 }
                 r.offer(key, m)?;
             }
-            match last {
-                Some(last) if more && !r.full() => scan = scan.start_after(last),
-                _ => return Ok(r.out),
-            }
-        }
+            Ok(!r.full())
+        })?;
+        return Ok(r.out);
     }
     // Standard queues through the visibility index, and only as far as the
     // receive needs: the first page is `max` entries, so a receive reads

@@ -128,29 +128,20 @@ pub fn start_message_move_task(
     // In pages: a dead-letter queue larger than the plugin's memory moves
     // too. Up to the last row there now: a move into the queue itself
     // would otherwise come round again.
-    const PAGE: u32 = 512;
     let prefix = keys::prefix(&[&source.name]);
     let last_now = MESSAGES.scan(&Scan::prefix(prefix.clone()).reverse().limit(1))?;
     let (mut total, mut moved) = (0, 0);
     if let Some((last_now, _)) = last_now.into_iter().next() {
-        let mut scan = Scan::prefix(prefix).to(format!("{last_now}\0")).limit(PAGE);
-        loop {
-            let rows = MESSAGES.scan(&scan)?;
+        let upto = Scan::prefix(prefix).to(format!("{last_now}\0"));
+        MESSAGES.scan_pages(&upto, 512, |rows| {
             total += rows.len() as u64;
-            let next = match rows.last() {
-                Some((last, _)) if rows.len() == PAGE as usize => Some(last.clone()),
-                _ => None,
-            };
             for (key, m) in rows {
                 if move_back(ctx, destination.as_ref(), &key, &m)? {
                     moved += 1;
                 }
             }
-            match next {
-                Some(last) => scan = scan.start_after(last),
-                None => break,
-            }
-        }
+            Ok(true)
+        })?;
     }
     let started = time::now_millis();
     let id = ids::alnum(16);

@@ -8,7 +8,7 @@ use ministack_sdk::time;
 use serde_json::{Value, json};
 
 use crate::checks::{int_in, parse_queue_url, valid_queue_name};
-use crate::messages::{self, MESSAGES, Message};
+use crate::messages::{self, MESSAGES};
 
 /// A queue, per account and region, keyed by name.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
@@ -422,26 +422,20 @@ fn counts(q: &Queue) -> Result<(u64, u64, u64), AwsError> {
     let visible =
         messages::BY_VISIBILITY.count(&Scan::prefix(prefix.clone()).to(hidden_from.clone()));
     let (mut inflight, mut delayed) = (0, 0);
-    const PAGE: u32 = 1_000;
-    let mut scan = Scan::prefix(prefix).from(hidden_from).limit(PAGE);
-    loop {
-        let page = messages::BY_VISIBILITY.scan(&scan)?;
-        for (key, ()) in &page {
-            let parts = keys::split(key);
-            let Some(order) = parts.get(2) else { continue };
+    let hidden = Scan::prefix(prefix).from(hidden_from);
+    messages::BY_VISIBILITY.scan_pages(&hidden, 1_000, |page| {
+        for (key, ()) in page {
+            let Some(order) = keys::split(&key).get(2).copied() else {
+                continue;
+            };
             match MESSAGES.get(&keys::join(&[&q.name, order]))? {
                 Some(m) if m.receive_count > 0 => inflight += 1,
                 Some(_) => delayed += 1,
                 None => {}
             }
         }
-        match page.last() {
-            Some((last, ())) if page.len() == PAGE as usize => {
-                scan = scan.start_after(last.clone());
-            }
-            _ => break,
-        }
-    }
+        Ok(true)
+    })?;
     Ok((visible, inflight, delayed))
 }
 
@@ -451,11 +445,8 @@ fn counts_by_rows(q: &Queue, now: f64, retention: f64) -> Result<(u64, u64, u64)
     let (mut visible, mut inflight, mut delayed) = (0, 0, 0);
     // In pages: a deep queue (100k messages) read at once would not fit
     // the plugin's memory.
-    const PAGE: u32 = 1_000;
-    let mut scan = Scan::prefix(keys::prefix(&[&q.name])).limit(PAGE);
-    loop {
-        let page: Vec<(String, Message)> = MESSAGES.scan(&scan)?;
-        for (_, m) in &page {
+    MESSAGES.scan_pages(&Scan::prefix(keys::prefix(&[&q.name])), 1_000, |page| {
+        for (_, m) in page {
             if m.sent + retention <= now {
                 // Expired: dropped at the next receive.
             } else if m.visible_at <= now {
@@ -466,13 +457,8 @@ fn counts_by_rows(q: &Queue, now: f64, retention: f64) -> Result<(u64, u64, u64)
                 delayed += 1;
             }
         }
-        match page.last() {
-            Some((last, _)) if page.len() == PAGE as usize => {
-                scan = scan.start_after(last.clone());
-            }
-            _ => break,
-        }
-    }
+        Ok(true)
+    })?;
     Ok((visible, inflight, delayed))
 }
 
