@@ -176,12 +176,30 @@ pub(crate) struct Shape {
     pub result_wrapper: Option<String>,
     /// Any member with `xmlAttribute` (the XML writer skips the scan if not).
     pub has_xml_attributes: bool,
+    /// Indices of `members` sorted by name: lookups by name without a hash
+    /// (S3's PutObject input has 46 members, a request names a handful).
+    pub members_by_name: Vec<u16>,
 }
 
 impl Shape {
     pub fn member(&self, name: &str) -> Option<&Member> {
-        self.members.iter().find(|m| m.name == name)
+        self.member_index(name).map(|i| &self.members[i])
     }
+
+    /// The position of the member named `name` in `members`.
+    pub fn member_index(&self, name: &str) -> Option<usize> {
+        self.members_by_name
+            .binary_search_by(|&i| self.members[i as usize].name.as_str().cmp(name))
+            .ok()
+            .map(|found| self.members_by_name[found] as usize)
+    }
+}
+
+/// `members`' indices sorted by name.
+fn by_name(members: &[Member]) -> Vec<u16> {
+    let mut order: Vec<u16> = (0..members.len() as u16).collect();
+    order.sort_by(|&a, &b| members[a as usize].name.cmp(&members[b as usize].name));
+    order
 }
 
 /// The input or output reference of an operation.
@@ -467,6 +485,7 @@ fn fallback_shape() -> &'static Shape {
         requires_length: false,
         result_wrapper: None,
         has_xml_attributes: false,
+        members_by_name: Vec::new(),
     })
 }
 
@@ -844,6 +863,7 @@ fn resolve_shape(name: String, s: RawShape, lookup: &dyn Fn(&str) -> ShapeId) ->
     let has_xml_attributes = members.iter().any(|m| m.xml_attribute);
     Shape {
         has_xml_attributes,
+        members_by_name: by_name(&members),
         kind: if s.document || malformed {
             Kind::Document
         } else {

@@ -191,8 +191,18 @@ impl Walk<'_> {
         match shape.kind {
             Kind::Structure => {
                 let Value::Object(obj) = v else { return Ok(()) };
-                for member in &shape.members {
-                    match obj.get(&member.name) {
+                // The members present, in the model's order (violations are
+                // reported in it), found by name in the shape: a request
+                // names a few of a structure's members, and looking each
+                // member up in the input's map hashed every name.
+                let mut present: Vec<(usize, &Value)> = obj
+                    .iter()
+                    .filter_map(|(k, v)| shape.member_index(k).map(|i| (i, v)))
+                    .collect();
+                present.sort_unstable_by_key(|&(i, _)| i);
+                let mut present = present.into_iter().peekable();
+                for (i, member) in shape.members.iter().enumerate() {
+                    match present.next_if(|&(j, _)| j == i).map(|(_, v)| v) {
                         None | Some(Value::Null) => {
                             // Idempotency tokens are filled in by clients; a
                             // streaming payload may be empty.

@@ -214,31 +214,36 @@ pub const DIGEST_BYTES: usize = 8 + 16 + 4 + 4 + 20 + 32 + 8;
 
 impl Digest {
     pub fn md5_hex(&self) -> String {
-        hex::encode(self.md5)
+        let mut hex = [0u8; 32];
+        hex::encode_to_slice(self.md5, &mut hex).expect("32 bytes for 16");
+        String::from_utf8_lossy(&hex).into_owned()
     }
 
     /// The base64 value S3 reports in `x-amz-checksum-<algorithm>`.
     /// `algorithm` is one of [`ALGORITHMS`], in any case.
     pub fn checksum(&self, algorithm: &str) -> Option<String> {
-        if !self.algorithms.has(algorithm) {
-            return None;
+        let i = ALGORITHMS
+            .iter()
+            .position(|a| a.eq_ignore_ascii_case(algorithm))?;
+        self.algorithms.bit(i).then(|| self.base64_of(i))
+    }
+
+    /// The base64 value of the `i`th of [`ALGORITHMS`].
+    fn base64_of(&self, i: usize) -> String {
+        match i {
+            0 => BASE64.encode(self.crc32.to_be_bytes()),
+            1 => BASE64.encode(self.crc32c.to_be_bytes()),
+            2 => BASE64.encode(self.sha1),
+            3 => BASE64.encode(self.sha256),
+            _ => BASE64.encode(self.crc64nvme.to_be_bytes()),
         }
-        let value = match algorithm.to_ascii_uppercase().as_str() {
-            "CRC32" => BASE64.encode(self.crc32.to_be_bytes()),
-            "CRC32C" => BASE64.encode(self.crc32c.to_be_bytes()),
-            "SHA1" => BASE64.encode(self.sha1),
-            "SHA256" => BASE64.encode(self.sha256),
-            "CRC64NVME" => BASE64.encode(self.crc64nvme.to_be_bytes()),
-            _ => return None,
-        };
-        Some(value)
     }
 
     /// (algorithm, base64) for every algorithm computed, as in [`crate::blobs::BlobInfo`].
     pub fn checksums(&self) -> Vec<(String, String)> {
-        ALGORITHMS
-            .iter()
-            .filter_map(|a| Some((a.to_string(), self.checksum(a)?)))
+        (0..ALGORITHMS.len())
+            .filter(|&i| self.algorithms.bit(i))
+            .map(|i| (ALGORITHMS[i].to_string(), self.base64_of(i)))
             .collect()
     }
 
