@@ -222,7 +222,17 @@ where
 /// into blobs are not limited), and the error AWS answers above it.
 pub struct BodyLimit {
     pub bytes: usize,
-    pub error: AwsError,
+    code: &'static str,
+    message: &'static str,
+    status: u16,
+}
+
+impl BodyLimit {
+    /// The error a body over the limit gets (built only then: the limit
+    /// is looked up for every request).
+    pub fn error(&self) -> AwsError {
+        AwsError::new(self.code, self.message, self.status)
+    }
 }
 
 /// The limit of a service, by endpoint prefix. DynamoDB: 16 MB per request
@@ -236,35 +246,27 @@ pub fn limit_for(endpoint_prefix: &str) -> BodyLimit {
     match endpoint_prefix {
         "dynamodb" => BodyLimit {
             bytes: 16 * MIB,
-            error: AwsError::new(
-                "ValidationException",
-                "Request must be smaller than 16777216 bytes",
-                400,
-            ),
+            code: "ValidationException",
+            message: "Request must be smaller than 16777216 bytes",
+            status: 400,
         },
         "sqs" => BodyLimit {
             bytes: 4 * MIB,
-            error: AwsError::new(
-                "InvalidParameterValue",
-                "One or more parameters are invalid. Reason: the request must be shorter than 4194304 bytes (messages: 1048576 bytes).",
-                400,
-            ),
+            code: "InvalidParameterValue",
+            message: "One or more parameters are invalid. Reason: the request must be shorter than 4194304 bytes (messages: 1048576 bytes).",
+            status: 400,
         },
         "lambda" => BodyLimit {
             bytes: 70 * MIB,
-            error: AwsError::new(
-                "RequestTooLargeException",
-                "Request must be smaller than 73400320 bytes for this operation",
-                413,
-            ),
+            code: "RequestTooLargeException",
+            message: "Request must be smaller than 73400320 bytes for this operation",
+            status: 413,
         },
         _ => BodyLimit {
             bytes: 128 * MIB,
-            error: AwsError::new(
-                "RequestEntityTooLarge",
-                "The request body is larger than 134217728 bytes",
-                413,
-            ),
+            code: "RequestEntityTooLarge",
+            message: "The request body is larger than 134217728 bytes",
+            status: 413,
         },
     }
 }

@@ -561,7 +561,7 @@ impl Gateway {
             return Err(self.encoder.request_error(
                 &plugin,
                 &parts.headers,
-                &limit.error,
+                &limit.error(),
                 request_id,
             ));
         }
@@ -577,7 +577,7 @@ impl Gateway {
             .map_err(|e| match e {
                 body::ReadError::TooLarge => {
                     self.encoder
-                        .request_error(&plugin, &parts.headers, &limit.error, request_id)
+                        .request_error(&plugin, &parts.headers, &limit.error(), request_id)
                 }
                 e => self.encoder.request_error(
                     &plugin,

@@ -91,6 +91,13 @@ fn header_members<'h>(shape: &Shape, headers: &'h HeaderMap) -> Vec<Option<&'h H
 
 /// A header's values joined as one (`a, b`); Latin-1 when not UTF-8.
 fn header_value<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<String> {
+    let mut all = headers.get_all(name).iter();
+    // The common case, one value: no list to join.
+    if let (Some(only), None) = (all.next(), all.next())
+        && let Ok(v) = only.to_str()
+    {
+        return Some(v.to_string());
+    }
     let vals: Vec<&'h str> = headers
         .get_all(name)
         .iter()

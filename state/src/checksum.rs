@@ -295,8 +295,12 @@ impl Digest {
 
 /// The algorithm named by a `x-amz-checksum-<algorithm>` header, upper case.
 pub fn algorithm_of_header(header: &str) -> Option<&'static str> {
-    let suffix = header.to_ascii_lowercase();
-    let suffix = suffix.strip_prefix("x-amz-checksum-")?;
+    // Asked of every header of every upload: compared in place, not lowered.
+    const PREFIX: &str = "x-amz-checksum-";
+    let (prefix, suffix) = header.split_at_checked(PREFIX.len())?;
+    if !prefix.eq_ignore_ascii_case(PREFIX) {
+        return None;
+    }
     ALGORITHMS
         .iter()
         .copied()
@@ -347,6 +351,27 @@ pub fn content_md5_matches(md5_hex: &str, header_b64: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checksum_headers_are_named_in_any_case() {
+        assert_eq!(algorithm_of_header("x-amz-checksum-crc32"), Some("CRC32"));
+        assert_eq!(algorithm_of_header("X-Amz-Checksum-Sha256"), Some("SHA256"));
+        assert_eq!(
+            algorithm_of_header("x-amz-checksum-crc64nvme"),
+            Some("CRC64NVME")
+        );
+        for other in [
+            "x-amz-checksum-",
+            "x-amz-checksum-md5",
+            "x-amz-checksum-type",
+            "x-amz-checksum",
+            "content-type",
+            "x-amz-checksumé-crc32",
+            "",
+        ] {
+            assert_eq!(algorithm_of_header(other), None, "{other}");
+        }
+    }
 
     fn b64_be32(v: u32) -> String {
         BASE64.encode(v.to_be_bytes())
