@@ -13,7 +13,9 @@ fixtures, and per case: a warm-up, a wrk run at 32 connections for the CPU
 per request, then the same run under perf (perf.data and the figures in
 --dir). report reads them back (`perf script --no-inline`: perf's inline
 expansion over a 40 MB binary without debug info takes minutes) and prints
-one table: µs per request and share of the gateway's CPU samples per layer.
+one table: µs per request and share of the gateway's CPU samples per layer,
+and once more across layers the allocator's own (samples whose leaf is
+malloc/free).
 This machine has no hardware counters (a VM: perf reports `instructions`
 as not supported), so the shares are of cpu-clock samples; they move far
 less with the machine's load than req/s does. Needs perf (linux-perf).
@@ -95,6 +97,12 @@ RULES = [
     ("other", r"ministack::capabilities::"),
 ]
 RULES = [(layer, re.compile(rx)) for layer, rx in RULES]
+# The allocator, wherever it is called from: its samples are charged to the
+# caller's layer above, and reported once more across layers (glibc's malloc
+# is what grows most from 1 to 32 connections: docs/performance.md).
+ALLOCATOR = re.compile(r"^(malloc|free|cfree@\S*|realloc|calloc|__libc_(malloc|free|realloc|calloc)|_int_malloc"
+                       r"|_int_free|_int_realloc|malloc_consolidate|unlink_chunk\S*|tcache_\w+"
+                       r"|__rustc::__(rust|rdl)_\w*alloc\w*|__(rust|rdl)_\w*alloc\w*) ")
 ENCODE_UP = re.compile(r"encode_response|encode_error|encode_events|ministack::respond::")
 DECODE_UP = re.compile(r"decode_request|match_rest|detect_protocol|streaming_input|blob_payload_input")
 
@@ -180,9 +188,14 @@ def breakdown(dirs, cases):
         runs = [(d, f[case]) for d, f in recorded if case in f and (d / f"{case}.data").exists()]
         if not runs:
             continue
-        counts = Counter(classify(frames) for d, _ in runs for frames in samples(d / f"{case}.data"))
-        n = sum(counts.values())
+        counts = Counter()
+        for d, _ in runs:
+            for frames in samples(d / f"{case}.data"):
+                counts[classify(frames)] += 1
+                counts["_allocator"] += bool(frames and ALLOCATOR.search(frames[0]))
+        n = sum(counts[layer] for layer, _ in LAYERS)
         shares[case] = {layer: counts[layer] / n for layer, _ in LAYERS}
+        shares[case]["_allocator"] = counts["_allocator"] / n
         shares[case]["_n"] = n
         figures[case] = {k: sum(f[k] for _, f in runs) / len(runs) for k in ("cpu_us", "rps")}
     return shares, figures
@@ -207,6 +220,7 @@ def report(args):
     lines = [head, "|---|" + "---:|" * len(cases)]
     for layer, _ in LAYERS:
         lines.append(f"| {layer} | " + " | ".join(cell(c, layer) for c in cases) + " |")
+    lines.append("| *of which the allocator, across layers* | " + " | ".join(cell(c, "_allocator") for c in cases) + " |")
     lines.append("| **total: CPU µs per request** | " + " | ".join(
         f"**{figures[c]['cpu_us']:.1f}**" + (f" ← {was_fig[c]['cpu_us']:.1f}" if c in was else "") for c in cases)
         + " |")
