@@ -25,17 +25,14 @@ impl Algorithms {
 
     /// These plus `algorithm` (any case); unknown names add nothing.
     pub fn with(self, algorithm: &str) -> Self {
-        match ALGORITHMS
-            .iter()
-            .position(|a| a.eq_ignore_ascii_case(algorithm.trim()))
-        {
+        match index_of(algorithm.trim()) {
             Some(i) => Self(self.0 | 1 << i),
             None => self,
         }
     }
 
     pub fn has(self, algorithm: &str) -> bool {
-        self.with(algorithm) == self && Self::NONE.with(algorithm) != Self::NONE
+        index_of(algorithm.trim()).is_some_and(|i| self.bit(i))
     }
 
     fn bit(self, i: usize) -> bool {
@@ -222,9 +219,7 @@ impl Digest {
     /// The base64 value S3 reports in `x-amz-checksum-<algorithm>`.
     /// `algorithm` is one of [`ALGORITHMS`], in any case.
     pub fn checksum(&self, algorithm: &str) -> Option<String> {
-        let i = ALGORITHMS
-            .iter()
-            .position(|a| a.eq_ignore_ascii_case(algorithm))?;
+        let i = index_of(algorithm)?;
         self.algorithms.bit(i).then(|| self.base64_of(i))
     }
 
@@ -301,10 +296,12 @@ pub fn algorithm_of_header(header: &str) -> Option<&'static str> {
     if !prefix.eq_ignore_ascii_case(PREFIX) {
         return None;
     }
-    ALGORITHMS
-        .iter()
-        .copied()
-        .find(|a| a.eq_ignore_ascii_case(suffix))
+    index_of(suffix).map(|i| ALGORITHMS[i])
+}
+
+/// The position of `name` (any case) in [`ALGORITHMS`].
+fn index_of(name: &str) -> Option<usize> {
+    ALGORITHMS.iter().position(|a| a.eq_ignore_ascii_case(name))
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
