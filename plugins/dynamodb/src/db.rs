@@ -302,7 +302,9 @@ impl Tbl {
         if let Err(e) = crate::streams::record(self, old, new, by_service) {
             ministack_sdk::warn!("stream record of {} not written: {}", self.name, e.message);
         }
-        crate::streams::to_kinesis(self, old, new, by_service);
+        if let Err(e) = crate::streams::to_kinesis(self, old, new, by_service) {
+            ministack_sdk::warn!("Kinesis records of {} not queued: {}", self.name, e.message);
+        }
         let row = self.row_key(key);
         match new {
             Some(item) => ITEMS.put(&row, &serde_json::to_vec(item).unwrap_or_default()),

@@ -493,10 +493,30 @@ mod tests {
 }
 
 // ---------- Kinesis Data Streams destinations ----------
+//
+// A write appends its change records to the table's outbox in the write's
+// own unit, numbered by a per-table counter (so in commit order), and one
+// drain task per table at a time puts them on the streams, oldest first.
+// One task per record (the first design) let two records' tasks run at
+// once, and a MODIFY could land after the REMOVE that followed it.
 
-/// The task that puts one change record on a Kinesis stream.
+/// The task that drains one table's outbox (payload [`Drain`]).
+pub const KINESIS_DRAIN: &str = "kinesis-drain";
+/// The task of builds before the outbox: one record, put as is. Kept so a
+/// record queued by such a build (and persisted) is still delivered.
 pub const KINESIS_DELIVERY: &str = "kinesis-destination";
 
+/// Records taken per drain step, and their data bytes at most (a
+/// PutRecords request takes 500 records and 5 MiB).
+const DRAIN_RECORDS: u32 = 500;
+const DRAIN_BYTES: usize = 4 * 1024 * 1024;
+/// A drain step that crashed mid-way (its PutRecords sent, its outbox not
+/// yet trimmed) is taken up again after this long by the step's watchdog.
+const DRAIN_WATCHDOG: std::time::Duration = std::time::Duration::from_secs(30);
+/// Throttled records are tried again after this long.
+const DRAIN_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One change record for one destination stream.
 #[derive(Serialize, Deserialize)]
 pub struct KinesisDelivery {
     stream_arn: String,
@@ -504,23 +524,46 @@ pub struct KinesisDelivery {
     data: String,
 }
 
+/// A table's outbox counter, and whether a drain task is queued for it.
+#[derive(Serialize, Deserialize, Default)]
+pub struct Outbox {
+    next: u64,
+    draining: bool,
+}
+
+/// Table name → its outbox's state.
+pub const OUTBOXES: Table<Outbox> = Table::new("kinesis-outboxes");
+/// `table \0 u64(n)` → a record waiting for delivery.
+pub const OUTBOX: Table<KinesisDelivery> = Table::new("kinesis-outbox");
+
+#[derive(Serialize, Deserialize)]
+pub struct Drain {
+    table: String,
+}
+
 /// Queues a change for every ACTIVE Kinesis streaming destination of the
 /// table, in the Kinesis Data Streams for DynamoDB record format. The
-/// record goes out once the write commits (a task), as AWS delivers
-/// asynchronously.
-pub fn to_kinesis(t: &Tbl, old: Option<&Item>, new: Option<&Item>, by_service: bool) {
+/// records go out once the write commits (AWS delivers asynchronously).
+pub fn to_kinesis(
+    t: &Tbl,
+    old: Option<&Item>,
+    new: Option<&Item>,
+    by_service: bool,
+) -> Result<(), AwsError> {
     let Some(list) = t.meta.extra.get("kinesis").and_then(Value::as_array) else {
-        return;
+        return Ok(());
     };
     let Some(event) = event_name(old, new) else {
-        return;
+        return Ok(());
     };
     let keys = t.schema.key_of(new.or(old).expect("old or new"));
+    let partition_key =
+        ministack_sdk::hash::sha256_hex(json!(keys).to_string().as_bytes())[..32].to_uppercase();
+    let mut outbox: Option<Outbox> = None;
     for d in list
         .iter()
         .filter(|d| str_field(d, "DestinationStatus") == Some("ACTIVE"))
     {
-        let stream_arn = str_field(d, "StreamArn").unwrap_or_default().to_string();
         let micros = str_field(d, "ApproximateCreationDateTimePrecision") == Some("MICROSECOND");
         let now = ministack_sdk::time::now();
         let created = if micros {
@@ -553,37 +596,156 @@ pub fn to_kinesis(t: &Tbl, old: Option<&Item>, new: Option<&Item>, by_service: b
             record["userIdentity"] =
                 json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"});
         }
+        let ob = match &mut outbox {
+            Some(ob) => ob,
+            None => outbox.insert(OUTBOXES.get(&t.name)?.unwrap_or_default()),
+        };
         let delivery = KinesisDelivery {
-            stream_arn,
-            partition_key: ministack_sdk::hash::sha256_hex(json!(keys).to_string().as_bytes())
-                [..32]
-                .to_uppercase(),
+            stream_arn: str_field(d, "StreamArn").unwrap_or_default().to_string(),
+            partition_key: partition_key.clone(),
             data: record.to_string(),
         };
-        if let Err(e) =
-            ministack_sdk::tasks::schedule(std::time::Duration::ZERO, KINESIS_DELIVERY, &delivery)
-        {
-            ministack_sdk::warn!("Kinesis delivery of {} not queued: {}", t.name, e.message);
+        OUTBOX.put(&keys::join(&[&t.name, &keys::u64(ob.next)]), &delivery)?;
+        ob.next += 1;
+    }
+    let Some(mut ob) = outbox else {
+        return Ok(());
+    };
+    if !ob.draining {
+        let drain = Drain {
+            table: t.name.clone(),
+        };
+        ministack_sdk::tasks::schedule(std::time::Duration::ZERO, KINESIS_DRAIN, &drain)?;
+        ob.draining = true;
+    }
+    OUTBOXES.put(&t.name, &ob)
+}
+
+/// One drain step: puts the oldest waiting records of a table (up to a
+/// PutRecords request per stream), then queues the next step; an empty
+/// outbox ends the drain. Exactly one step is queued or running per table,
+/// so records reach each stream in the order their writes committed.
+pub fn drain_kinesis(_ctx: &Context, d: Drain) -> Result<(), AwsError> {
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    for (key, rec) in OUTBOX.scan(&Scan::prefix(keys::prefix(&[&d.table])).limit(DRAIN_RECORDS))? {
+        bytes += rec.data.len();
+        if bytes > DRAIN_BYTES && !batch.is_empty() {
+            break;
+        }
+        batch.push((key, rec));
+    }
+    if batch.is_empty() {
+        // In the same unit as the scan: a write appending meanwhile
+        // conflicts with it, and one of the two runs again.
+        if let Some(mut ob) = OUTBOXES.get(&d.table)? {
+            ob.draining = false;
+            OUTBOXES.put(&d.table, &ob)?;
+        }
+        return Ok(());
+    }
+    // Committed with the first call below: if the gateway dies before this
+    // step ends, the watchdog runs it again (at least once, as AWS).
+    let watchdog = ministack_sdk::tasks::schedule(DRAIN_WATCHDOG, KINESIS_DRAIN, &d)?;
+    let mut streams: Vec<&str> = Vec::new();
+    for (_, rec) in &batch {
+        if !streams.contains(&rec.stream_arn.as_str()) {
+            streams.push(&rec.stream_arn);
+        }
+    }
+    let mut throttled = Vec::new();
+    for stream in streams {
+        let recs: Vec<&(String, KinesisDelivery)> = batch
+            .iter()
+            .filter(|(_, r)| r.stream_arn == stream)
+            .collect();
+        let failed = put_records(stream, recs.iter().map(|(_, r)| r));
+        throttled.extend(failed.into_iter().map(|i| recs[i].0.clone()));
+    }
+    for (key, _) in &batch {
+        if !throttled.contains(key) {
+            OUTBOX.delete(key);
+        }
+    }
+    ministack_sdk::tasks::cancel(&watchdog);
+    let next = if throttled.is_empty() {
+        std::time::Duration::ZERO
+    } else {
+        DRAIN_RETRY
+    };
+    ministack_sdk::tasks::schedule(next, KINESIS_DRAIN, &d)?;
+    Ok(())
+}
+
+/// At start: a drain step's watchdog still waiting means the step died with
+/// the last process (nothing else runs yet), so its table drains now
+/// rather than when the watchdog comes due.
+pub fn on_start(_ctx: &Context, _: ()) -> Result<(), AwsError> {
+    let soon = ministack_sdk::time::now_millis() + DRAIN_RETRY.as_millis() as u64;
+    for task in ministack_sdk::tasks::list(KINESIS_DRAIN) {
+        if task.name != KINESIS_DRAIN || task.due_ms <= soon {
+            continue;
+        }
+        let Ok(drain) = serde_json::from_str::<Drain>(&task.payload) else {
+            continue;
+        };
+        ministack_sdk::tasks::cancel(&task.id);
+        ministack_sdk::tasks::schedule_in(
+            &task.account,
+            &task.region,
+            std::time::Duration::ZERO,
+            KINESIS_DRAIN,
+            &drain,
+        )?;
+    }
+    Ok(())
+}
+
+/// PutRecords of `recs` on the stream (in its account and region); answers
+/// the positions of the records Kinesis throttled, to try again. Records
+/// refused for any other reason (the stream was deleted) are dropped and
+/// logged, as AWS drops them.
+fn put_records<'a>(
+    stream_arn: &str,
+    recs: impl Iterator<Item = &'a KinesisDelivery>,
+) -> Vec<usize> {
+    let Some(arn) = Arn::parse(stream_arn) else {
+        return Vec::new();
+    };
+    let records: Vec<Value> = recs
+        .map(|r| {
+            json!({
+                "PartitionKey": r.partition_key,
+                "Data": ministack_sdk::encoding::base64_encode(r.data.as_bytes()),
+            })
+        })
+        .collect();
+    let input = json!({ "StreamARN": stream_arn, "Records": records });
+    let out = ministack_sdk::services::call::<_, Value>(
+        &ministack_sdk::services::Target::at("kinesis", &arn.account, &arn.region),
+        "PutRecords",
+        &input,
+    );
+    match out {
+        Ok(out) => out["Records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, r)| {
+                str_field(r, "ErrorCode") == Some("ProvisionedThroughputExceededException")
+            })
+            .map(|(i, _)| i)
+            .collect(),
+        Err(e) => {
+            ministack_sdk::warn!("Kinesis delivery to {stream_arn} failed: {}", e.message);
+            Vec::new()
         }
     }
 }
 
-/// PutRecord on the destination stream (in its account and region).
+/// A record queued by a build before the outbox: PutRecord as it was.
 pub fn deliver_kinesis(_ctx: &Context, d: KinesisDelivery) -> Result<(), AwsError> {
-    let Some(arn) = Arn::parse(&d.stream_arn) else {
-        return Ok(());
-    };
-    let input = json!({
-        "StreamARN": d.stream_arn,
-        "PartitionKey": d.partition_key,
-        "Data": ministack_sdk::encoding::base64_encode(d.data.as_bytes()),
-    });
-    if let Err(e) = ministack_sdk::services::call::<_, Value>(
-        &ministack_sdk::services::Target::at("kinesis", &arn.account, &arn.region),
-        "PutRecord",
-        &input,
-    ) {
-        ministack_sdk::warn!("Kinesis delivery to {} failed: {}", d.stream_arn, e.message);
-    }
+    put_records(&d.stream_arn, std::iter::once(&d));
     Ok(())
 }
