@@ -6,6 +6,7 @@
 //! (wasm, calling back into [`capabilities`]) → protocol encode
 //! ([`respond`]). docs/dispatch.md draws it and the import graph.
 
+mod allocator;
 mod auth;
 mod bindings;
 mod body;
@@ -67,11 +68,7 @@ fn main() -> anyhow::Result<()> {
         );
         // Opening the plugins parsed their descriptions on several threads:
         // hand the freed parse buffers back rather than keep them resident.
-        // SAFETY: malloc_trim only releases free memory of glibc's heaps.
-        #[cfg(target_env = "gnu")]
-        unsafe {
-            libc::malloc_trim(0);
-        }
+        allocator::release_free_memory();
         let gateway = Arc::new(gateway::Gateway::new(dispatcher.clone()));
         // start.d then ready.d, while the gateway already answers them.
         tokio::spawn(async move {

@@ -517,13 +517,9 @@ impl Dispatcher {
                 }
                 // Back to the memory of a fresh start.
                 self.runtime.drop_idle_instances();
-                // The emptied databases' rows are free in glibc's heaps:
+                // The emptied databases' rows are free in the allocator:
                 // give the pages back.
-                // SAFETY: malloc_trim only releases free memory of glibc's heaps.
-                #[cfg(target_env = "gnu")]
-                unsafe {
-                    libc::malloc_trim(0);
-                }
+                crate::allocator::release_free_memory();
             }
         }
         Ok(())
