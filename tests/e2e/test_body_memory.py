@@ -78,15 +78,14 @@ def test_large_payloads_stored_in_blobs_keep_invokes_errors(make_gateway):
 
 def test_a_9_mib_batch_write_costs_a_bounded_multiple(make_gateway):
     """A 9 MiB BatchWriteItem (25 items of 290 KB binary, base64 in the
-    JSON), the gateway in memory. Each large buffer is its own mapping here
-    (glibc's mmap threshold pinned at 128 KiB, so freed buffers leave RSS),
-    which makes the figure steady: without it glibc keeps an earlier
-    request's freed buffers and the next peak reuses them (2-10x run to run).
-    What stays is the items themselves, in redb's pages (~1.36x: a 390 KB
-    value takes a 512 KiB page)."""
+    JSON), the gateway in memory. jemalloc (host/src/allocator.rs) keeps
+    an earlier request's freed buffers for its decay time and the next peak
+    reuses them, so the figure is what a batch adds on a warm gateway. (With
+    glibc it varied 2-10x run to run unless its mmap threshold was pinned.)
+    What stays is the items themselves (1x)."""
     import base64
 
-    g = make_gateway(env={"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=131072"})
+    g = make_gateway()
     ddb = g.client("dynamodb", read_timeout=120)
     ddb.create_table(TableName="big", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
