@@ -20,7 +20,12 @@ COPY . .
 RUN if [ "$PREBUILT" = 1 ]; then \
       test -x target/release/ministack || { echo "PREBUILT=1 needs target/release/ministack: run make build"; exit 1; }; \
     else \
-      rustup target add wasm32-wasip2 \
+      # jemalloc (the host's allocator) is built with make, which the
+      # official rust:*-slim images lack.
+      { command -v make >/dev/null || { apt-get update -q \
+          && apt-get install -y -q --no-install-recommends make \
+          && rm -rf /var/lib/apt/lists/*; }; } \
+      && rustup target add wasm32-wasip2 \
       && cargo build --release -p ministack \
       && plugins=$(grep -oE 'plugin/[a-z0-9_-]+\.wasm' plugins.toml | sed -E 's|plugin/||; s|\.wasm||' | sed 's/^/-p /') \
       && cargo build --profile plugin --target wasm32-wasip2 $plugins; \
