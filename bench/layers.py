@@ -15,7 +15,7 @@ per request, then the same run under perf (perf.data and the figures in
 expansion over a 40 MB binary without debug info takes minutes) and prints
 one table: µs per request and share of the gateway's CPU samples per layer,
 and once more across layers the allocator's own (samples whose leaf is
-malloc/free).
+in jemalloc, or glibc's malloc/free).
 This machine has no hardware counters (a VM: perf reports `instructions`
 as not supported), so the shares are of cpu-clock samples; they move far
 less with the machine's load than req/s does. Needs perf (linux-perf).
@@ -99,9 +99,14 @@ RULES = [
 RULES = [(layer, re.compile(rx)) for layer, rx in RULES]
 # The allocator, wherever it is called from: its samples are charged to the
 # caller's layer above, and reported once more across layers (glibc's malloc
-# is what grows most from 1 to 32 connections: docs/performance.md).
+# was what grew most from 1 to 32 connections: docs/performance.md). The
+# gateway links jemalloc (host/src/allocator.rs): its exported `_rjem_*` and
+# the static functions of its fast and slow paths; glibc's names stay for
+# builds before it.
 ALLOCATOR = re.compile(r"^(malloc|free|cfree@\S*|realloc|calloc|__libc_(malloc|free|realloc|calloc)|_int_malloc"
                        r"|_int_free|_int_realloc|malloc_consolidate|unlink_chunk\S*|tcache_\w+"
+                       r"|_rjem_\w+|(arena|bin|extent|emap|edata|eset|pac|sec|sz|large|tcache)_\w+\S*"
+                       r"|(do_rallocx|imalloc|ifree|isfree|malloc_default|free_default)\S*"
                        r"|__rustc::__(rust|rdl)_\w*alloc\w*|__(rust|rdl)_\w*alloc\w*) ")
 ENCODE_UP = re.compile(r"encode_response|encode_error|encode_events|ministack::respond::")
 DECODE_UP = re.compile(r"decode_request|match_rest|detect_protocol|streaming_input|blob_payload_input")
