@@ -396,10 +396,19 @@ def test_kinesis_destination_keeps_the_order_of_the_writes(gateway, ddb):
         assert [int(e["dynamodb"]["NewImage"]["v"]["N"]) for e in mine[:25]] == list(range(25)), w
 
 
-def test_kinesis_destination_delivers_what_was_written_before_a_kill_9(make_gateway):
+def test_kinesis_destination_delivers_what_was_written_before_a_kill_9(make_gateway, tmp_path):
     # The records are in the write's unit: a write acknowledged before a
-    # kill -9 still reaches the stream after the restart (at least once).
-    g = make_gateway(env={"PERSIST_STATE": "1"})
+    # kill -9 still reaches the stream after the restart (at least once; a
+    # drain step the kill cut short runs again when its watchdog is due).
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "target/wasm32-wasip2/plugin"
+    plugins = tmp_path / "plugins.toml"
+    plugins.write_text(
+        f'[plugins.dynamodb]\npath = "{root}/dynamodb.wasm"\n\n'
+        '[plugins.dynamodb.settings]\nkinesis_drain_watchdog_seconds = "2"\n\n'
+        f'[plugins.kinesis]\npath = "{root}/kinesis.wasm"\n')
+    g = make_gateway(env={"PERSIST_STATE": "1"}, plugins_file=plugins)
     ddb = g.client("dynamodb")
     kinesis, stream, t = _kinesis_table(g, ddb)
     for n in range(20):

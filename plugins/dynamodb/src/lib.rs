@@ -228,7 +228,6 @@ impl Service for DynamoDb {
             )
             .task(tables::TTL_SWEEP, tables::ttl_sweep)
             .task(streams::KINESIS_DRAIN, streams::drain_kinesis)
-            .task(ministack_sdk::tasks::START_TASK, streams::on_start)
             .task(streams::KINESIS_DELIVERY, streams::deliver_kinesis)
     }
 }

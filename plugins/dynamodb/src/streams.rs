@@ -510,9 +510,6 @@ pub const KINESIS_DELIVERY: &str = "kinesis-destination";
 /// PutRecords request takes 500 records and 5 MiB).
 const DRAIN_RECORDS: u32 = 500;
 const DRAIN_BYTES: usize = 4 * 1024 * 1024;
-/// A drain step that crashed mid-way (its PutRecords sent, its outbox not
-/// yet trimmed) is taken up again after this long by the step's watchdog.
-const DRAIN_WATCHDOG: std::time::Duration = std::time::Duration::from_secs(30);
 /// Throttled records are tried again after this long.
 const DRAIN_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -625,7 +622,7 @@ pub fn to_kinesis(
 /// PutRecords request per stream), then queues the next step; an empty
 /// outbox ends the drain. Exactly one step is queued or running per table,
 /// so records reach each stream in the order their writes committed.
-pub fn drain_kinesis(_ctx: &Context, d: Drain) -> Result<(), AwsError> {
+pub fn drain_kinesis(ctx: &Context, d: Drain) -> Result<(), AwsError> {
     let mut batch = Vec::new();
     let mut bytes = 0;
     for (key, rec) in OUTBOX.scan(&Scan::prefix(keys::prefix(&[&d.table])).limit(DRAIN_RECORDS))? {
@@ -645,8 +642,9 @@ pub fn drain_kinesis(_ctx: &Context, d: Drain) -> Result<(), AwsError> {
         return Ok(());
     }
     // Committed with the first call below: if the gateway dies before this
-    // step ends, the watchdog runs it again (at least once, as AWS).
-    let watchdog = ministack_sdk::tasks::schedule(DRAIN_WATCHDOG, KINESIS_DRAIN, &d)?;
+    // step ends, the watchdog runs it again (at least once, as AWS). A
+    // start hook could not tell a dead step's watchdog from a live one's.
+    let watchdog = ministack_sdk::tasks::schedule(watchdog_after(ctx), KINESIS_DRAIN, &d)?;
     let mut streams: Vec<&str> = Vec::new();
     for (_, rec) in &batch {
         if !streams.contains(&rec.stream_arn.as_str()) {
@@ -677,28 +675,15 @@ pub fn drain_kinesis(_ctx: &Context, d: Drain) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// At start: a drain step's watchdog still waiting means the step died with
-/// the last process (nothing else runs yet), so its table drains now
-/// rather than when the watchdog comes due.
-pub fn on_start(_ctx: &Context, _: ()) -> Result<(), AwsError> {
-    let soon = ministack_sdk::time::now_millis() + DRAIN_RETRY.as_millis() as u64;
-    for task in ministack_sdk::tasks::list(KINESIS_DRAIN) {
-        if task.name != KINESIS_DRAIN || task.due_ms <= soon {
-            continue;
-        }
-        let Ok(drain) = serde_json::from_str::<Drain>(&task.payload) else {
-            continue;
-        };
-        ministack_sdk::tasks::cancel(&task.id);
-        ministack_sdk::tasks::schedule_in(
-            &task.account,
-            &task.region,
-            std::time::Duration::ZERO,
-            KINESIS_DRAIN,
-            &drain,
-        )?;
-    }
-    Ok(())
+/// How long a drain step may take before its watchdog runs it again:
+/// plugin setting `kinesis_drain_watchdog_seconds` (default 30). A step cut
+/// short by a crash delivers this long after the restart.
+fn watchdog_after(ctx: &Context) -> std::time::Duration {
+    let secs = ctx
+        .setting("kinesis_drain_watchdog_seconds")
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(30.0);
+    std::time::Duration::from_millis((secs.max(1.0) * 1000.0) as u64)
 }
 
 /// PutRecords of `recs` on the stream (in its account and region); answers
