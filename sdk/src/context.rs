@@ -42,6 +42,17 @@ impl Context {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A setting holding seconds (fractions allowed), as a duration:
+    /// `default` when unset or not a finite number, and never below `min`.
+    pub fn setting_secs(&self, name: &str, default: f64, min: f64) -> std::time::Duration {
+        let secs = self
+            .setting(name)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+            .unwrap_or(default);
+        std::time::Duration::from_secs_f64(secs.max(min).max(0.0))
+    }
+
     /// The partition of the request's region (`aws`, `aws-cn`, `aws-us-gov`...).
     pub fn partition(&self) -> &'static str {
         arn::partition_for_region(&self.region)
@@ -90,5 +101,31 @@ impl From<&Context> for WitContext {
             endpoint: c.endpoint.clone(),
             settings: c.settings.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn seconds_settings_fall_back_and_clamp() {
+        let mut ctx = Context::for_test("000000000000", "us-east-1");
+        ctx.settings = vec![
+            ("half".into(), " 0.5 ".into()),
+            ("negative".into(), "-3".into()),
+            ("nan".into(), "NaN".into()),
+            ("word".into(), "soon".into()),
+        ];
+        assert_eq!(
+            ctx.setting_secs("half", 30.0, 0.1),
+            Duration::from_millis(500)
+        );
+        assert_eq!(ctx.setting_secs("half", 30.0, 1.0), Duration::from_secs(1));
+        assert_eq!(ctx.setting_secs("negative", 30.0, 0.0), Duration::ZERO);
+        assert_eq!(ctx.setting_secs("nan", 30.0, 0.0), Duration::from_secs(30));
+        assert_eq!(ctx.setting_secs("word", 2.0, 0.0), Duration::from_secs(2));
+        assert_eq!(ctx.setting_secs("unset", 5.0, 0.1), Duration::from_secs(5));
     }
 }

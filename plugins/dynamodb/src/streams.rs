@@ -679,11 +679,7 @@ pub fn drain_kinesis(ctx: &Context, d: Drain) -> Result<(), AwsError> {
 /// plugin setting `kinesis_drain_watchdog_seconds` (default 30). A step cut
 /// short by a crash delivers this long after the restart.
 fn watchdog_after(ctx: &Context) -> std::time::Duration {
-    let secs = ctx
-        .setting("kinesis_drain_watchdog_seconds")
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(30.0);
-    std::time::Duration::from_millis((secs.max(1.0) * 1000.0) as u64)
+    ctx.setting_secs("kinesis_drain_watchdog_seconds", 30.0, 1.0)
 }
 
 /// PutRecords of `recs` on the stream (in its account and region); answers

@@ -702,11 +702,7 @@ pub struct TtlSweep {
 /// Seconds between sweeps: plugin setting `ttl_sweep_seconds` (default 5,
 /// so tests see expired items go within seconds; AWS takes up to days).
 fn sweep_interval(ctx: &Context) -> std::time::Duration {
-    let secs = ctx
-        .setting("ttl_sweep_seconds")
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(5.0);
-    std::time::Duration::from_millis((secs.max(0.1) * 1000.0) as u64)
+    ctx.setting_secs("ttl_sweep_seconds", 5.0, 0.1)
 }
 
 pub fn ttl_sweep(ctx: &Context, job: TtlSweep) -> Result<(), AwsError> {

@@ -325,11 +325,8 @@ pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
 }
 
 fn stand_in_after(ctx: &Context) -> Duration {
-    Duration::from_secs_f64(
-        ctx.setting("EVENTS_DELIVERY_STAND_IN_SECS")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(30.0),
-    )
+    // A negative or NaN setting made `from_secs_f64` panic (a trap).
+    ctx.setting_secs("EVENTS_DELIVERY_STAND_IN_SECS", 30.0, 0.0)
 }
 
 /// `stand_in`: the task's own payload, written again as the stand-in record.
