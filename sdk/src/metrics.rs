@@ -45,32 +45,63 @@ impl<'a> Datum<'a> {
     }
 }
 
-/// Hands the datums to the host, timestamped now. Never fails today (the
-/// `Result` keeps callers written for the store-backed batch compiling).
+/// Hands the datums to the host, timestamped now. Equal datums cross
+/// once, with their count (`metrics.put-counted`): ten events matching a
+/// rule are one `MatchedEvents` datum counted ten times, and CloudWatch
+/// still sees ten samples. Never fails today (the `Result` keeps callers
+/// written for the store-backed batch compiling).
 pub fn emit(data: &[Datum]) -> Result<(), AwsError> {
-    if data.is_empty() {
+    let sets = counted(data);
+    if sets.is_empty() {
         return Ok(());
     }
     #[cfg(target_arch = "wasm32")]
     {
         use crate::generated::ministack::plugin::metrics as wit;
-        let data: Vec<wit::Datum> = data
-            .iter()
-            .map(|d| wit::Datum {
-                namespace: d.namespace.to_string(),
-                metric_name: d.name.to_string(),
-                dimensions: d
-                    .dimensions
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-                    .collect(),
-                value: d.value,
-                unit: d.unit.to_string(),
+        let data: Vec<(wit::Datum, u32)> = sets
+            .into_iter()
+            .map(|(d, count)| {
+                let datum = wit::Datum {
+                    namespace: d.namespace.to_string(),
+                    metric_name: d.name.to_string(),
+                    dimensions: d
+                        .dimensions
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), v.to_string()))
+                        .collect(),
+                    value: d.value,
+                    unit: d.unit.to_string(),
+                };
+                (datum, count)
             })
             .collect();
-        wit::put(&data);
+        wit::put_counted(&data);
     }
     Ok(())
+}
+
+impl Datum<'_> {
+    fn same(&self, o: &Datum) -> bool {
+        self.value.to_bits() == o.value.to_bits()
+            && self.name == o.name
+            && self.namespace == o.namespace
+            && self.unit == o.unit
+            && self.dimensions == o.dimensions
+    }
+}
+
+/// The distinct datums of `data`, in first-seen order, each with how many
+/// times it occurs. A linear search per datum: a request emits a few
+/// distinct ones.
+fn counted<'d, 'a>(data: &'d [Datum<'a>]) -> Vec<(&'d Datum<'a>, u32)> {
+    let mut out: Vec<(&Datum, u32)> = Vec::new();
+    for d in data {
+        match out.iter_mut().find(|(o, _)| o.same(d)) {
+            Some((_, n)) => *n += 1,
+            None => out.push((d, 1)),
+        }
+    }
+    out
 }
 
 const LEGACY_PENDING: RawTable = RawTable::new("ministack-metrics-pending");
@@ -86,4 +117,40 @@ pub(crate) fn drop_legacy_batch(_: &Context) -> Result<(), AwsError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_datums_are_counted_once_in_first_seen_order() {
+        let r1 = [("RuleName", "r1")];
+        let r2 = [("RuleName", "r2")];
+        let m = |name, dims, value| Datum {
+            value,
+            ..Datum::count("AWS/Events", name, dims)
+        };
+        let data = [
+            m("MatchedEvents", &r1, 1.0),
+            m("Invocations", &r1, 1.0),
+            m("MatchedEvents", &r2, 1.0),
+            m("MatchedEvents", &r1, 1.0),
+            m("MatchedEvents", &r1, 2.0),
+            m("Invocations", &r1, 1.0),
+        ];
+        let got: Vec<(&str, &str, f64, u32)> = counted(&data)
+            .into_iter()
+            .map(|(d, n)| (d.name, d.dimensions[0].1, d.value, n))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("MatchedEvents", "r1", 1.0, 2),
+                ("Invocations", "r1", 1.0, 2),
+                ("MatchedEvents", "r2", 1.0, 1),
+                ("MatchedEvents", "r1", 2.0, 1),
+            ]
+        );
+    }
 }

@@ -51,12 +51,29 @@ pub struct PendingDatum {
     namespace: String,
     set: SetKey,
     value: f64,
+    /// How many equal values this datum stands for.
+    count: u32,
 }
 
 impl wit::Host for MetricsView<'_> {
     async fn put(&mut self, data: Vec<wit::Datum>) -> wasmtime::Result<()> {
+        self.pend(data.into_iter().map(|d| (d, 1)));
+        Ok(())
+    }
+
+    async fn put_counted(&mut self, data: Vec<(wit::Datum, u32)>) -> wasmtime::Result<()> {
+        self.pend(data);
+        Ok(())
+    }
+}
+
+impl MetricsView<'_> {
+    fn pend(&mut self, data: impl IntoIterator<Item = (wit::Datum, u32)>) {
         let second = now_secs();
-        for d in data {
+        for (d, count) in data {
+            if count == 0 {
+                continue;
+            }
             if !valid(&d) {
                 tracing::warn!(
                     plugin = self.0.plugin.name,
@@ -75,9 +92,9 @@ impl wit::Host for MetricsView<'_> {
                     dimensions: d.dimensions,
                 },
                 value: d.value,
+                count,
             });
         }
-        Ok(())
     }
 }
 
@@ -124,18 +141,19 @@ struct StatSet {
 }
 
 impl StatSet {
-    fn of(value: f64) -> Self {
+    /// `count` samples of `value`.
+    fn of(value: f64, count: u32) -> Self {
         Self {
-            n: 1.0,
-            sum: value,
+            n: f64::from(count),
+            sum: value * f64::from(count),
             min: value,
             max: value,
         }
     }
 
-    fn add(&mut self, value: f64) {
-        self.n += 1.0;
-        self.sum += value;
+    fn add(&mut self, value: f64, count: u32) {
+        self.n += f64::from(count);
+        self.sum += value * f64::from(count);
         self.min = self.min.min(value);
         self.max = self.max.max(value);
     }
@@ -168,8 +186,8 @@ impl Aggregator {
                 .entry(key)
                 .or_default()
                 .entry(d.set)
-                .and_modify(|s| s.add(d.value))
-                .or_insert_with(|| StatSet::of(d.value));
+                .and_modify(|s| s.add(d.value, d.count))
+                .or_insert_with(|| StatSet::of(d.value, d.count));
         }
     }
 
@@ -282,6 +300,7 @@ mod tests {
                     .collect(),
             },
             value,
+            count: 1,
         }
     }
 
@@ -390,12 +409,31 @@ mod tests {
     #[test]
     fn a_set_becomes_a_statistic_values_datum() {
         let d = datum("AWS/Lambda", "Duration", &[("FunctionName", "f")], 3.0, 7);
-        let mut s = StatSet::of(3.0);
-        s.add(1.0);
+        let mut s = StatSet::of(3.0, 1);
+        s.add(1.0, 1);
         let v = datum_json(d.set, s);
         assert_eq!(v["Timestamp"], 7.0);
         assert_eq!(v["Dimensions"][0]["Value"], "f");
         assert_eq!(v["StatisticValues"]["SampleCount"], 2.0);
         assert_eq!(v["StatisticValues"]["Minimum"], 1.0);
+    }
+
+    #[test]
+    fn a_counted_datum_is_that_many_samples() {
+        let agg = Aggregator::default();
+        let d = |value, count| PendingDatum {
+            count,
+            ..datum(
+                "AWS/Events",
+                "MatchedEvents",
+                &[("RuleName", "r")],
+                value,
+                5,
+            )
+        };
+        agg.add("events", &ctx("1"), vec![d(1.0, 10), d(1.0, 1), d(2.0, 3)]);
+        let batches = agg.take();
+        let (_, s) = batches.values().next().unwrap().iter().next().unwrap();
+        assert_eq!((s.n, s.sum, s.min, s.max), (14.0, 17.0, 1.0, 2.0));
     }
 }
