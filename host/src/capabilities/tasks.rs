@@ -69,13 +69,27 @@ pub struct TaskRecord {
     pub caller_arn: String,
 }
 
+/// The first byte of a record in postcard (a JSON record, as builds before
+/// it wrote, starts with `{`).
+const POSTCARD_RECORD: u8 = 1;
+
 impl TaskRecord {
+    /// postcard after a format byte: the payload (an events batch is a few
+    /// KiB of JSON) is copied, where JSON escaped every quote in it and
+    /// cost EventBridge's PutEvents ~2 % of its CPU.
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a task record serializes")
+        postcard::to_extend(self, vec![POSTCARD_RECORD]).expect("a task record serializes")
     }
 
+    /// Reads both formats: records written by older builds are JSON.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        serde_json::from_slice(bytes).ok()
+        match bytes.split_first() {
+            Some((&POSTCARD_RECORD, rest)) => match postcard::take_from_bytes(rest) {
+                Ok((record, [])) => Some(record),
+                _ => None,
+            },
+            _ => serde_json::from_slice(bytes).ok(),
+        }
     }
 
     /// The context `on-task` runs in.
@@ -725,6 +739,17 @@ mod tests {
     fn records_round_trip_and_old_ones_read() {
         let r = record("retry", "111111111111", 42);
         assert_eq!(TaskRecord::decode(&r.encode()), Some(r.clone()));
+        assert_eq!(r.encode()[0], POSTCARD_RECORD);
+        let json = serde_json::to_vec(&r).unwrap();
+        assert_eq!(
+            TaskRecord::decode(&json),
+            Some(r.clone()),
+            "as older builds wrote it"
+        );
+        let mut long = r.encode();
+        long.push(0);
+        assert_eq!(TaskRecord::decode(&long), None, "trailing bytes");
+        assert_eq!(TaskRecord::decode(&r.encode()[..8]), None, "cut short");
         let minimal = br#"{"name":"n","payload":"","account":"a","region":"r","due_ms":5}"#;
         let m = TaskRecord::decode(minimal).unwrap();
         assert_eq!((m.due_ms, m.caller_arn.as_str()), (5, ""));
