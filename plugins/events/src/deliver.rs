@@ -10,7 +10,6 @@
 //! dead-letter queue with AWS's error attributes.
 
 use std::borrow::Cow;
-use std::rc::Rc;
 use std::time::Duration;
 
 use ministack_sdk::prelude::*;
@@ -19,6 +18,7 @@ use ministack_sdk::{ids, metrics, tasks, time};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use crate::event::Event;
 use crate::model::*;
 use crate::targets::{self, Delivery, Failure};
 use crate::{archives, connections, pattern, transform};
@@ -73,12 +73,6 @@ pub struct RawBatch {
     pub events: Vec<Box<RawValue>>,
     #[serde(default)]
     pub rule_arns: Vec<String>,
-}
-
-/// One event of a delivery: parsed (to match and transform) and its text.
-struct Event {
-    value: Rc<Value>,
-    text: Option<Rc<str>>,
 }
 
 /// The event envelope of one entry, in AWS's field order.
@@ -299,28 +293,17 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
 /// the gateway stops before all targets were invoked, and is cancelled when
 /// they were (at least once, as AWS).
 pub fn deliver_task(ctx: &Context, batch: RawBatch) -> Result<(), AwsError> {
-    let mut events = Vec::with_capacity(batch.events.len());
-    for raw in &batch.events {
-        let value = serde_json::from_str(raw.get())
-            .map_err(|e| AwsError::internal(format!("Invalid payload for task {DELIVER}: {e}")))?;
-        events.push(Event {
-            value: Rc::new(value),
-            text: Some(Rc::from(raw.get())),
-        });
-    }
+    let events: Vec<Event> = batch
+        .events
+        .iter()
+        .map(|raw| Event::from_text(raw.get()))
+        .collect();
     deliver_with(ctx, &batch.bus, &batch.rule_arns, &events, Some(&batch))
 }
 
 /// Delivers `batch` to the matching rules' targets now (a replay's chunk).
 pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
-    let events: Vec<Event> = batch
-        .events
-        .into_iter()
-        .map(|value| Event {
-            value: Rc::new(value),
-            text: None,
-        })
-        .collect();
+    let events: Vec<Event> = batch.events.into_iter().map(Event::parsed).collect();
     deliver_with(ctx, &batch.bus, &batch.rule_arns, &events, None)
 }
 
@@ -354,23 +337,28 @@ fn deliver_with(
     for (rule, _) in &patterns {
         targets.push(targets_of(&rule.bus, &rule.name).unwrap_or_default());
     }
+    // Each event is matched as the fields the patterns name, parsed.
+    let mut names = Vec::new();
+    for (_, p) in &patterns {
+        pattern::fields(p, &mut names);
+    }
     let now = time::now_millis();
     let mut attempts = Vec::new();
     let mut matched: Vec<&str> = Vec::new();
     for event in events {
+        let fields = event.fields(&names);
         for ((rule, p), rule_targets) in patterns.iter().zip(&targets) {
-            if pattern::matches(p, &event.value) {
+            if pattern::matches(p, &fields) {
                 matched.push(&rule.name);
                 for target in rule_targets {
                     attempts.push(Attempt {
                         rule_arn: rule.arn.clone(),
                         rule_name: rule.name.clone(),
                         target: target.clone(),
-                        event: Rc::clone(&event.value),
+                        event: event.clone(),
                         retries: 0,
                         first_ms: now,
                         slotted: false,
-                        event_text: event.text.clone(),
                     });
                 }
             }
@@ -500,8 +488,7 @@ pub struct Attempt {
     pub rule_arn: String,
     pub rule_name: String,
     pub target: Value,
-    /// Shared by the attempts of one event (one per matched target).
-    pub event: Rc<Value>,
+    pub event: Event,
     /// Retries made so far.
     pub retries: u64,
     /// When the event was first attempted (epoch ms).
@@ -509,9 +496,6 @@ pub struct Attempt {
     /// An API destination invocation slot is already reserved for this run.
     #[serde(default)]
     pub slotted: bool,
-    /// `event` as text when the delivery had it (not in a retry's record).
-    #[serde(skip)]
-    pub event_text: Option<Rc<str>>,
 }
 
 /// `MatchedEvents` / `TriggeredRules` per matched (rule, event) and
@@ -548,7 +532,7 @@ pub fn to_rule_targets(ctx: &Context, rule: &Rule, event: &Value) {
     if let Err(e) = metrics::emit(&data) {
         ministack_sdk::warn!("rule metrics not recorded: {}", e.message);
     }
-    let event = Rc::new(event.clone());
+    let event = Event::parsed(event.clone());
     for target in targets {
         run_attempt(
             ctx,
@@ -556,11 +540,10 @@ pub fn to_rule_targets(ctx: &Context, rule: &Rule, event: &Value) {
                 rule_arn: rule.arn.clone(),
                 rule_name: rule.name.clone(),
                 target,
-                event: Rc::clone(&event),
+                event: event.clone(),
                 retries: 0,
                 first_ms: now,
                 slotted: false,
-                event_text: None,
             },
         );
     }
@@ -756,9 +739,9 @@ pub fn target_input(a: &Attempt) -> String {
             },
         );
     }
-    match &a.event_text {
+    match a.event.text() {
         Some(text) => text.to_string(),
-        None => serde_json::to_string(&a.event).unwrap_or_default(),
+        None => serde_json::to_string(&*a.event).unwrap_or_default(),
     }
 }
 
@@ -835,11 +818,10 @@ mod tests {
             rule_arn: "arn:aws:events:us-east-1:000000000000:rule/r".into(),
             rule_name: "r".into(),
             target,
-            event: Rc::new(json!({"id": "e1", "source": "s", "detail": {"a": 1, "b": "x"}})),
+            event: Event::parsed(json!({"id": "e1", "source": "s", "detail": {"a": 1, "b": "x"}})),
             retries: 0,
             first_ms: 1_700_000_000_000,
             slotted: false,
-            event_text: None,
         }
     }
 

@@ -17,6 +17,7 @@ mod archives;
 mod buses;
 mod connections;
 mod deliver;
+mod event;
 mod model;
 pub mod pattern;
 mod resources;

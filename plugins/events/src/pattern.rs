@@ -272,6 +272,20 @@ fn validate_wildcard(s: &str) -> Result<(), String> {
 
 // ---------------------------------------------------------------- matching
 
+/// Adds the top-level event fields `pattern` reads (through `$or` too) to
+/// `out`: an event holding only those matches as the whole one does.
+pub fn fields<'p>(pattern: &'p Value, out: &mut Vec<&'p str>) {
+    for (key, p) in pattern.as_object().into_iter().flatten() {
+        if key == "$or" {
+            for alt in p.as_array().into_iter().flatten() {
+                fields(alt, out);
+            }
+        } else if !out.contains(&key.as_str()) {
+            out.push(key);
+        }
+    }
+}
+
 /// Whether `event` matches the (validated) `pattern`.
 pub fn matches(pattern: &Value, event: &Value) -> bool {
     match pattern {
@@ -837,6 +851,40 @@ mod tests {
             json!({"detail": {"key": [{"wildcard": "videos/*"}]}}),
             e
         ));
+    }
+
+    #[test]
+    fn an_event_of_the_named_fields_matches_as_the_whole_one() {
+        let e = ec2_event();
+        let patterns = [
+            json!({"source": ["aws.ec2"]}),
+            json!({"source": ["aws.s3"]}),
+            json!({"account": [{"exists": false}]}),
+            json!({"nothing": [{"exists": false}]}),
+            json!({"region": [{"anything-but": "us-east-1"}], "detail": {"state": ["terminated"]}}),
+            json!({"$or": [{"detail-type": ["x"]}, {"resources": [{"prefix": "arn:aws:ec2"}]}]}),
+        ];
+        for p in &patterns {
+            let mut names = Vec::new();
+            fields(p, &mut names);
+            let sparse: Map<String, Value> = e
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| names.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            assert!(sparse.len() < 9, "{p}: fewer fields");
+            assert_eq!(
+                matches(p, &Value::Object(sparse)),
+                m(p.clone(), e.clone()),
+                "{p}"
+            );
+        }
+        let mut names = Vec::new();
+        fields(&patterns[5], &mut names);
+        fields(&patterns[4], &mut names);
+        assert_eq!(names, ["detail-type", "resources", "region", "detail"]);
     }
 
     #[test]

@@ -1,0 +1,190 @@
+//! One event of a delivery: the text PutEvents wrote, parsed into a tree
+//! only when something needs the whole of it (an input transformer, a
+//! dead-letter queue, a retry's record). Matching reads just the top-level
+//! fields the bus's patterns name ([`Event::fields`]): parsing every event
+//! into an ordered map was the `deliver` task's largest cost.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::fmt;
+use std::ops::Deref;
+use std::rc::Rc;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// Shared by the attempts of one event (one per matched target).
+#[derive(Clone)]
+pub struct Event(Rc<Inner>);
+
+struct Inner {
+    text: Option<Rc<str>>,
+    tree: OnceCell<Value>,
+}
+
+impl Event {
+    /// An event already parsed (a replay's, a retry's, a schedule's).
+    pub fn parsed(tree: Value) -> Self {
+        Event(Rc::new(Inner {
+            text: None,
+            tree: OnceCell::from(tree),
+        }))
+    }
+
+    /// An event as PutEvents wrote it (valid JSON: it serialized it).
+    pub fn from_text(text: &str) -> Self {
+        Event(Rc::new(Inner {
+            text: Some(Rc::from(text)),
+            tree: OnceCell::new(),
+        }))
+    }
+
+    /// The event's text when it came as text: a target taking the whole
+    /// event gets it as is.
+    pub fn text(&self) -> Option<&str> {
+        self.0.text.as_deref()
+    }
+
+    /// The event with only its top-level fields in `names`, for matching
+    /// against patterns that name no others (the whole tree when parsed
+    /// already).
+    pub fn fields(&self, names: &[&str]) -> Cow<'_, Value> {
+        if let Some(tree) = self.0.tree.get() {
+            return Cow::Borrowed(tree);
+        }
+        let Some(text) = self.text() else {
+            return Cow::Owned(Value::Null);
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        match Named(names).deserialize(&mut de) {
+            Ok(fields) => Cow::Owned(Value::Object(fields)),
+            Err(_) => Cow::Borrowed(&**self),
+        }
+    }
+}
+
+impl Deref for Event {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        self.0.tree.get_or_init(|| {
+            self.text()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or(Value::Null)
+        })
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(Event::parsed)
+    }
+}
+
+/// An object's fields named in `.0`, parsed; the others skipped unbuilt.
+struct Named<'n>(&'n [&'n str]);
+
+impl<'de> DeserializeSeed<'de> for Named<'_> {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Named<'_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(Key(k)) = m.next_key()? {
+            if self.0.contains(&k.as_ref()) {
+                out.insert(k.into_owned(), m.next_value()?);
+            } else {
+                m.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A key borrowed from the text when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TEXT: &str = r#"{"version":"0","id":"e1","detail-type":"t","source":"a\"b",
+        "account":"1","time":"x","region":"r","resources":[],"detail":{"k":[1,{"z":null}]},
+        "source":"dup"}"#;
+
+    #[test]
+    fn fields_parses_only_the_named_ones() {
+        let e = Event::from_text(TEXT);
+        let got = e.fields(&["detail", "source", "absent"]);
+        assert_eq!(
+            *got,
+            json!({"source": "dup", "detail": {"k": [1, {"z": null}]}}),
+            "a repeated key keeps its last value, as a full parse does"
+        );
+        assert_eq!(e.fields(&[]).as_ref(), &json!({}));
+        assert!(e.0.tree.get().is_none(), "not parsed whole");
+        assert_eq!(e["id"], "e1");
+        assert_eq!(e["source"], "dup");
+        assert!(
+            matches!(e.fields(&["id"]), Cow::Borrowed(_)),
+            "the tree once it is there"
+        );
+    }
+
+    #[test]
+    fn serializes_as_the_tree_and_reads_back() {
+        let e = Event::from_text(r#"{"id":"e1","detail":{"b":2,"a":1}}"#);
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            text, r#"{"id":"e1","detail":{"b":2,"a":1}}"#,
+            "key order kept"
+        );
+        let back: Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.text(), None);
+        assert_eq!(back["detail"]["b"], 2);
+    }
+
+    #[test]
+    fn escaped_keys_are_read() {
+        let e = Event::from_text(r#"{"sou\u0072ce":"s","x":1}"#);
+        assert_eq!(*e.fields(&["source"]), json!({"source": "s"}));
+    }
+}
