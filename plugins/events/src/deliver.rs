@@ -90,8 +90,14 @@ struct Envelope<'a> {
     detail: Value,
 }
 
-/// Builds the event envelope of one entry, or its per-entry error.
-fn envelope<'a>(ctx: &'a Context, e: &'a Value, partner: bool) -> Result<Envelope<'a>, Value> {
+/// Builds the event envelope of one entry, or its per-entry error; `now`
+/// is its time unless the entry gives one (read once per request).
+fn envelope<'a>(
+    ctx: &'a Context,
+    e: &'a Value,
+    partner: bool,
+    now: f64,
+) -> Result<Envelope<'a>, Value> {
     let strict_sources = ctx.setting("reject_aws_sources") == Some("true");
     let missing = |k: &str| {
         entry_error(
@@ -125,7 +131,7 @@ fn envelope<'a>(ctx: &'a Context, e: &'a Value, partner: bool) -> Result<Envelop
     let at = e
         .get("Time")
         .and_then(Value::as_f64)
-        .unwrap_or_else(time::now);
+        .unwrap_or(now);
     Ok(Envelope {
         version: "0",
         id: ids::uuid(),
@@ -156,6 +162,7 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
         ));
     }
     let mut results = Vec::with_capacity(entries.len());
+    let now = time::now();
     let mut failed = 0;
     // Events per bus, in entry order, already as the text the `deliver`
     // task reads: no ordered map is built for an envelope.
@@ -186,7 +193,7 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
             ));
             continue;
         }
-        match envelope(ctx, e, false) {
+        match envelope(ctx, e, false, now) {
             Ok(event) => {
                 // Written once as text, not checked again by a parse.
                 let text = serde_json::value::to_raw_value(&event)
@@ -242,6 +249,7 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
         .cloned()
         .unwrap_or_default();
     let mut results = Vec::new();
+    let now = time::now();
     let mut failed = 0;
     let mut batches: Vec<Batch> = Vec::new();
     for e in &entries {
@@ -260,7 +268,7 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
             account: src.account.clone(),
             ..ctx.clone()
         };
-        match envelope(&target_ctx, e, true).map(|event| json!(event)) {
+        match envelope(&target_ctx, e, true, now).map(|event| json!(event)) {
             Ok(event) => {
                 results.push(json!({"EventId": event["id"]}));
                 if src.account == ctx.account && BUSES.contains(source) {
