@@ -10,6 +10,7 @@
 //! dead-letter queue with AWS's error attributes.
 
 use std::borrow::Cow;
+use std::rc::Rc;
 use std::time::Duration;
 
 use ministack_sdk::prelude::*;
@@ -341,9 +342,11 @@ fn deliver_with(
         })
         .collect();
     // Targets read once per rule, not once per event.
-    let mut targets: Vec<Vec<Value>> = Vec::with_capacity(patterns.len());
+    // Shared by the attempts that use them, not copied per event.
+    let mut targets: Vec<Vec<Rc<Value>>> = Vec::with_capacity(patterns.len());
     for (rule, _) in &patterns {
-        targets.push(targets_of(&rule.bus, &rule.name).unwrap_or_default());
+        let list = targets_of(&rule.bus, &rule.name).unwrap_or_default();
+        targets.push(list.into_iter().map(Rc::new).collect());
     }
     // Each event is matched as the fields the patterns name, parsed.
     let mut names = Vec::new();
@@ -362,7 +365,7 @@ fn deliver_with(
                     attempts.push(Attempt {
                         rule_arn: rule.arn.clone(),
                         rule_name: rule.name.clone(),
-                        target: target.clone(),
+                        target: Rc::clone(target),
                         event: event.clone(),
                         retries: 0,
                         first_ms: now,
@@ -495,7 +498,7 @@ fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
 pub struct Attempt {
     pub rule_arn: String,
     pub rule_name: String,
-    pub target: Value,
+    pub target: Rc<Value>,
     pub event: Event,
     /// Retries made so far.
     pub retries: u64,
@@ -547,7 +550,7 @@ pub fn to_rule_targets(ctx: &Context, rule: &Rule, event: &Value) {
             Attempt {
                 rule_arn: rule.arn.clone(),
                 rule_name: rule.name.clone(),
-                target,
+                target: Rc::new(target),
                 event: event.clone(),
                 retries: 0,
                 first_ms: now,
@@ -825,7 +828,7 @@ mod tests {
         Attempt {
             rule_arn: "arn:aws:events:us-east-1:000000000000:rule/r".into(),
             rule_name: "r".into(),
-            target,
+            target: Rc::new(target),
             event: Event::parsed(json!({"id": "e1", "source": "s", "detail": {"a": 1, "b": "x"}})),
             retries: 0,
             first_ms: 1_700_000_000_000,
