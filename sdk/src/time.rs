@@ -88,9 +88,14 @@ fn stamp(y: i64, mo: u32, d: u32, h: i64, mi: i64, s: i64, ms: Option<i64>) -> O
     if !(0..=9999).contains(&y) {
         return None;
     }
-    fn put(out: &mut Vec<u8>, n: i64, width: u32) {
-        for k in (0..width).rev() {
-            out.push(b'0' + (n / 10i64.pow(k) % 10) as u8);
+    /// `n` in `width` digits, zero-padded (u32 arithmetic, from the right).
+    fn put(out: &mut Vec<u8>, n: i64, width: usize) {
+        let mut n = n as u32;
+        let start = out.len();
+        out.resize(start + width, b'0');
+        for slot in out[start..].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
         }
     }
     let mut out = Vec::with_capacity(24);
@@ -197,7 +202,10 @@ mod tests {
         assert_eq!(iso8601_millis(-0.5), "1969-12-31T23:59:59.500Z");
         // Past year 9999 the text is `format!`'s, as before.
         assert_eq!(iso8601(253_402_300_800), "10000-01-01T00:00:00Z");
-        assert_eq!(iso8601_millis(-62_198_755_200.0), "-001-01-01T00:00:00.000Z");
+        assert_eq!(
+            iso8601_millis(-62_198_755_200.0),
+            "-001-01-01T00:00:00.000Z"
+        );
         for t in [1, 59, 3_599, 86_399, 1_000_000_007, 4_102_444_799] {
             let (y, mo, d, h, mi, s) = parts(t);
             assert_eq!(
