@@ -75,16 +75,19 @@ pub fn uuid() -> String {
     rand::fill(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    // Written straight out: SQS and EventBridge make one per message.
-    let mut out = String::with_capacity(36);
+    // Written straight into one buffer: SQS and EventBridge make one per
+    // message (`String::push` checked the capacity per character).
+    let mut out = [b'-'; 36];
+    let mut at = 0;
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            at += 1;
         }
-        out.push(char::from(LOWER_HEX[usize::from(byte >> 4)]));
-        out.push(char::from(LOWER_HEX[usize::from(byte & 0xf)]));
+        out[at] = LOWER_HEX[usize::from(byte >> 4)];
+        out[at + 1] = LOWER_HEX[usize::from(byte & 0xf)];
+        at += 2;
     }
-    out
+    String::from_utf8(out.to_vec()).expect("hex digits and dashes")
 }
 
 /// A request id as AWS writes them (a UUID).
@@ -129,6 +132,12 @@ mod tests {
         assert_eq!(&u[14..15], "4");
         assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
         assert_eq!(u.matches('-').count(), 4);
+        for (i, c) in u.char_indices() {
+            match i {
+                8 | 13 | 18 | 23 => assert_eq!(c, '-', "{u}"),
+                _ => assert!(c.is_ascii_hexdigit() && !c.is_ascii_uppercase(), "{u}"),
+            }
+        }
         assert_ne!(uuid(), uuid());
         assert_eq!(hex(7).len(), 7);
         assert!(is_account_id("123456789012"));
