@@ -125,6 +125,14 @@ def test_split_then_merge_child_shards_and_lineage(kinesis):
     assert shards["shardId-000000000002"]["HashKeyRange"]["StartingHashKey"] == str(2**127)
     open_now = kinesis.list_shards(StreamName=stream, ShardFilter={"Type": "AT_LATEST"})["Shards"]
     assert [s["ShardId"] for s in open_now] == ["shardId-000000000001", "shardId-000000000002"]
+    # New records go to the open child whose range holds their hash key, never
+    # to the closed parent (whose range still holds every key).
+    put = kinesis.put_records(StreamName=stream, Records=[
+        {"Data": b"low", "PartitionKey": "k", "ExplicitHashKey": "0"},
+        {"Data": b"mid", "PartitionKey": "k", "ExplicitHashKey": str(2**127 - 1)},
+        {"Data": b"high", "PartitionKey": "k", "ExplicitHashKey": str(2**127)},
+    ])["Records"]
+    assert [r["ShardId"] for r in put] == ["shardId-000000000001"] * 2 + ["shardId-000000000002"]
 
     # Reading the closed parent to its end hands over the children.
     records, last = read_all(kinesis, stream, "shardId-000000000000")

@@ -67,7 +67,23 @@ enum Outcome {
     Throttled { shard: String },
 }
 
-fn route(stream: &Stream, entry: &Entry) -> Result<usize, AwsError> {
+/// The hash key ranges of a stream's open shards, with their index: read
+/// once per put (parsing a shard's 39-digit bounds per record was a third
+/// of a PutRecords of 100 records, in 128-bit multiplications).
+fn open_ranges(stream: &Stream) -> Vec<(u128, u128, usize)> {
+    stream
+        .shards
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_open())
+        .map(|(i, s)| {
+            let (start, end) = s.range();
+            (start, end, i)
+        })
+        .collect()
+}
+
+fn route(ranges: &[(u128, u128, usize)], entry: &Entry) -> Result<usize, AwsError> {
     let hash = match entry.explicit_hash_key {
         Some(k) => hashkey::parse(k).ok_or_else(|| {
             invalid_argument(format!(
@@ -76,13 +92,10 @@ fn route(stream: &Stream, entry: &Entry) -> Result<usize, AwsError> {
         })?,
         None => hashkey::of_partition_key(entry.partition_key),
     };
-    stream
-        .shards
+    ranges
         .iter()
-        .position(|s| {
-            let (start, end) = s.range();
-            s.is_open() && start <= hash && hash <= end
-        })
+        .find(|(start, end, _)| *start <= hash && hash <= *end)
+        .map(|r| r.2)
         .ok_or_else(|| AwsError::server("InternalFailure", "no open shard holds the hash key"))
 }
 
@@ -91,6 +104,7 @@ fn append(ctx: &Context, stream: &mut Stream, entries: &[Entry]) -> Result<Vec<O
     let max_record = stream.max_record_kib.unwrap_or(1024) as usize * 1024;
     let mut total = 0usize;
     let mut targets = Vec::with_capacity(entries.len());
+    let ranges = open_ranges(stream);
     for e in entries {
         let size = decoded_len(e.data);
         if size > max_record {
@@ -99,7 +113,7 @@ fn append(ctx: &Context, stream: &mut Stream, entries: &[Entry]) -> Result<Vec<O
             )));
         }
         total += size + e.partition_key.len();
-        targets.push(route(stream, e)?);
+        targets.push(route(&ranges, e)?);
     }
     if total > MAX_PUT_BYTES {
         return Err(invalid_argument(format!(

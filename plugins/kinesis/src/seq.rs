@@ -8,7 +8,21 @@
 
 /// The sequence number of counter `counter` of shard `index`.
 pub fn format(index: u32, counter: u64, stream_created_ms: u64) -> String {
-    format!("49{index:010}{counter:020}{stream_created_ms:024}")
+    // Digit by digit: `format!` with padding cost ~2,000 wasm instructions,
+    // once per record of a PutRecords.
+    let mut out = [b'0'; 56];
+    out[1] = b'9';
+    out[0] = b'4';
+    let mut put = |at: usize, width: usize, mut n: u64| {
+        for slot in out[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(2, 10, u64::from(index));
+    put(12, 20, counter);
+    put(32, 24, stream_created_ms);
+    String::from_utf8(out.to_vec()).expect("digits")
 }
 
 /// (shard index, counter) of a sequence number this plugin issued.
@@ -33,6 +47,13 @@ mod tests {
         assert_eq!(a.len(), 56);
         assert!(a < b && b < c);
         assert_eq!(parse(&b), Some((3, 2)));
+        for (i, n, t) in [
+            (0, 0, 0),
+            (u32::MAX, u64::MAX, u64::MAX),
+            (7, 42, 1_700_000_000_123),
+        ] {
+            assert_eq!(format(i, n, t), std::format!("49{i:010}{n:020}{t:024}"));
+        }
         assert_eq!(parse("123"), None);
         assert_eq!(parse(&"9".repeat(56)), None);
     }
