@@ -89,7 +89,8 @@ impl TaskRecord {
             &self.access_key_id,
             &self.caller_arn,
         ];
-        let mut out = Vec::with_capacity(1 + 10 + strings.iter().map(|s| s.len() + 5).sum::<usize>());
+        let mut out =
+            Vec::with_capacity(1 + 10 + strings.iter().map(|s| s.len() + 5).sum::<usize>());
         out.push(POSTCARD_RECORD);
         postcard::to_extend(self, out).expect("a task record serializes")
     }

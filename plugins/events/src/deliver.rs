@@ -129,10 +129,7 @@ fn envelope<'a>(
             "Not authorized for the source.",
         ));
     }
-    let at = e
-        .get("Time")
-        .and_then(Value::as_f64)
-        .unwrap_or(now);
+    let at = e.get("Time").and_then(Value::as_f64).unwrap_or(now);
     Ok(Envelope {
         version: "0",
         id: ids::uuid(),
