@@ -23,7 +23,9 @@ use crate::{hashkey, in_use, invalid_argument, not_found, seq};
 /// Streams of the caller's account and region, by name.
 pub const STREAMS: Table<Stream> = Table::new("streams");
 /// Data records: (stream id, shard id, counter) → record.
-pub const RECORDS: Table<StoredRecord> = Table::new("records");
+/// Compact rows (postcard): a PutRecords writes one per record, and JSON
+/// scanned every base64 byte for escapes (docs/performance.md, "Kinesis").
+pub const RECORDS: Table<StoredRecord> = Table::new("records").compact();
 
 /// Shards a new on-demand stream starts with (AWS: 4).
 const ON_DEMAND_SHARDS: u32 = 4;
