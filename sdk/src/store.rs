@@ -448,21 +448,13 @@ pub mod keys {
         // By hand: `format!("{n:020}")` costs several times more, and hot
         // keys (SQS's visibility index) build one per row.
         let mut digits = [b'0'; 20];
-        let mut rest = n;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        // One copy of the 20 bytes (collecting `char`s pushed them one by one).
+        crate::encoding::put_digits(&mut digits, n);
         String::from_utf8(digits.to_vec()).expect("ASCII digits")
     }
 
     /// Fixed-width decimal of `u64::MAX - n`: larger numbers sort first.
     pub fn u64_desc(n: u64) -> String {
-        format!("{:020}", u64::MAX - n)
+        u64(u64::MAX - n)
     }
 
     /// Back from [`u64`] / [`u64_desc`].

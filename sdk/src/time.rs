@@ -88,15 +88,10 @@ fn stamp(y: i64, mo: u32, d: u32, h: i64, mi: i64, s: i64, ms: Option<i64>) -> O
     if !(0..=9999).contains(&y) {
         return None;
     }
-    /// `n` in `width` digits, zero-padded (u32 arithmetic, from the right).
     fn put(out: &mut Vec<u8>, n: i64, width: usize) {
-        let mut n = n as u32;
         let start = out.len();
         out.resize(start + width, b'0');
-        for slot in out[start..].iter_mut().rev() {
-            *slot = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
+        crate::encoding::put_digits(&mut out[start..], n as u64);
     }
     let mut out = Vec::with_capacity(24);
     put(&mut out, y, 4);

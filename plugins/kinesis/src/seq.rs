@@ -6,22 +6,17 @@
 //! (higher index) are above its parents'. The counter of a shard's first
 //! record is 1: counter 0 is the shard's starting sequence number.
 
+use ministack_sdk::encoding::put_digits;
+
 /// The sequence number of counter `counter` of shard `index`.
 pub fn format(index: u32, counter: u64, stream_created_ms: u64) -> String {
     // Digit by digit: `format!` with padding cost ~2,000 wasm instructions,
     // once per record of a PutRecords.
-    let mut out = [b'0'; 56];
-    out[1] = b'9';
-    out[0] = b'4';
-    let mut put = |at: usize, width: usize, mut n: u64| {
-        for slot in out[at..at + width].iter_mut().rev() {
-            *slot = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-    };
-    put(2, 10, u64::from(index));
-    put(12, 20, counter);
-    put(32, 24, stream_created_ms);
+    let mut out = [0; 56];
+    out[..2].copy_from_slice(b"49");
+    put_digits(&mut out[2..12], u64::from(index));
+    put_digits(&mut out[12..32], counter);
+    put_digits(&mut out[32..], stream_created_ms);
     String::from_utf8(out.to_vec()).expect("digits")
 }
 
