@@ -338,8 +338,7 @@ fn deliver_with(
             Some((r, p))
         })
         .collect();
-    // Targets read once per rule, not once per event.
-    // Shared by the attempts that use them, not copied per event.
+    // Targets read once per rule, shared by the attempts (not copied per event).
     let mut targets: Vec<Vec<Rc<Value>>> = Vec::with_capacity(patterns.len());
     for (rule, _) in &patterns {
         let list = targets_of(&rule.bus, &rule.name).unwrap_or_default();
