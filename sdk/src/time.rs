@@ -64,10 +64,7 @@ fn parts(secs: i64) -> (i64, u32, u32, i64, i64, i64) {
 /// `2026-11-27T02:41:30Z`.
 pub fn iso8601(epoch_secs: u64) -> String {
     let (y, mo, d, h, mi, s) = parts(epoch_secs as i64);
-    match stamp(y, mo, d, h, mi, s, None) {
-        Some(text) => text,
-        None => format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
-    }
+    stamp(y, mo, d, h, mi, s, None)
 }
 
 /// `2026-11-27T02:41:30.123Z` (milliseconds, as many AWS responses).
@@ -75,18 +72,18 @@ pub fn iso8601_millis(epoch_secs: f64) -> String {
     let millis = (epoch_secs * 1000.0).round() as i64;
     let (y, mo, d, h, mi, s) = parts(millis.div_euclid(1000));
     let ms = millis.rem_euclid(1000);
-    match stamp(y, mo, d, h, mi, s, Some(ms)) {
-        Some(text) => text,
-        None => format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z"),
-    }
+    stamp(y, mo, d, h, mi, s, Some(ms))
 }
 
-/// The ISO 8601 text of years 0–9999, digit by digit: `format!` with
-/// padding cost ~1,000 wasm instructions per timestamp, and EventBridge
-/// writes one per event. `None` for other years (`format!` prints them).
-fn stamp(y: i64, mo: u32, d: u32, h: i64, mi: i64, s: i64, ms: Option<i64>) -> Option<String> {
+/// The ISO 8601 text, with milliseconds when given. Years 0–9999 digit by
+/// digit: `format!` with padding cost ~1,000 wasm instructions per
+/// timestamp, and EventBridge writes one per event; other years through it.
+fn stamp(y: i64, mo: u32, d: u32, h: i64, mi: i64, s: i64, ms: Option<i64>) -> String {
     if !(0..=9999).contains(&y) {
-        return None;
+        return match ms {
+            Some(ms) => format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z"),
+            None => format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+        };
     }
     fn put(out: &mut Vec<u8>, n: i64, width: usize) {
         let start = out.len();
@@ -110,7 +107,7 @@ fn stamp(y: i64, mo: u32, d: u32, h: i64, mi: i64, s: i64, ms: Option<i64>) -> O
         put(&mut out, ms, 3);
     }
     out.push(b'Z');
-    String::from_utf8(out).ok()
+    String::from_utf8(out).expect("ASCII digits")
 }
 
 /// `Fri, 27 Nov 2026 02:41:30 GMT` (HTTP dates).
