@@ -218,6 +218,18 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
         RawTable::with_scope(self.name, self.scope)
     }
 
+    /// The bytes this table stores for `value`, and back: for a plugin's
+    /// unit tests that its row type survives the table's encoding (a
+    /// [`compact`](Table::compact) row type must be plain serde).
+    pub fn encode_row(&self, value: &V) -> Result<Vec<u8>, AwsError> {
+        encode(value, self.compact).map_err(AwsError::internal)
+    }
+
+    /// See [`encode_row`](Table::encode_row); reads JSON rows too.
+    pub fn decode_row(&self, bytes: &[u8]) -> Result<V, AwsError> {
+        decode(self.name, b"", bytes)
+    }
+
     pub fn get(&self, key: &str) -> Result<Option<V>, AwsError> {
         match wit::get(self.scope, self.name, key.as_bytes()) {
             Some(bytes) => decode(self.name, key.as_bytes(), &bytes).map(Some),

@@ -21,9 +21,9 @@ pub struct Message {
     pub id: String,
     pub body: String,
     pub md5_body: String,
-    #[serde(default)]
+    #[serde(default, with = "stored_attributes")]
     pub attributes: Attributes,
-    #[serde(default)]
+    #[serde(default, with = "stored_attributes")]
     pub system_attributes: Attributes,
     pub sent: f64,
     pub sender: String,
@@ -42,11 +42,71 @@ pub struct Message {
     #[serde(default)]
     pub token: String,
     /// ARN of the queue a dead-lettered message came from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub source: Option<String>,
 }
 
-pub const MESSAGES: Table<Message> = Table::new("messages");
+/// Rows in postcard: a message's body is stored as its bytes, not escaped
+/// into JSON (an EventBridge event is all quotes). JSON rows of older builds
+/// still read.
+pub const MESSAGES: Table<Message> = Table::new("messages").compact();
+
+/// A message's attributes as its row stores them. JSON rows (older builds)
+/// hold the wire map, whose values leave out their empty members; postcard
+/// cannot leave a member out, so a compact row holds every member in order.
+mod stored_attributes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::checks::{AttributeValue, Attributes};
+
+    type Stored = (
+        String,
+        Option<String>,
+        Option<String>,
+        Vec<String>,
+        Vec<String>,
+    );
+
+    pub fn serialize<S: Serializer>(attrs: &Attributes, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return attrs.serialize(s);
+        }
+        s.collect_map(attrs.iter().map(|(name, v)| {
+            (
+                name,
+                (
+                    &v.data_type,
+                    &v.string_value,
+                    &v.binary_value,
+                    &v.string_list_values,
+                    &v.binary_list_values,
+                ),
+            )
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Attributes, D::Error> {
+        if d.is_human_readable() {
+            return Attributes::deserialize(d);
+        }
+        let stored = std::collections::BTreeMap::<String, Stored>::deserialize(d)?;
+        Ok(stored
+            .into_iter()
+            .map(
+                |(name, (data_type, string_value, binary_value, strings, binaries))| {
+                    let value = AttributeValue {
+                        data_type,
+                        string_value,
+                        binary_value,
+                        string_list_values: strings,
+                        binary_list_values: binaries,
+                    };
+                    (name, value)
+                },
+            )
+            .collect())
+    }
+}
 /// The visibility index: `(queue, visible_at µs, order)` for every message.
 /// A receive reads the messages visible now, in the order they became
 /// visible, without stepping over the ones in flight or delayed (a deep
@@ -998,4 +1058,102 @@ pub fn change_message_visibility_batch(
     }
     tasks::notify(&topic(&q.name));
     Ok(HandleBatchResult { successful, failed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::AttributeValue;
+
+    fn message() -> Message {
+        let mut attributes = Attributes::new();
+        attributes.insert(
+            "s".into(),
+            AttributeValue {
+                data_type: "String".into(),
+                string_value: Some("{\"quoted\": \"event\"}".into()),
+                ..Default::default()
+            },
+        );
+        attributes.insert(
+            "b".into(),
+            AttributeValue {
+                data_type: "Binary.custom".into(),
+                binary_value: Some("AAEC".into()),
+                ..Default::default()
+            },
+        );
+        attributes.insert(
+            "l".into(),
+            AttributeValue {
+                data_type: "String".into(),
+                string_list_values: vec!["x".into(), "y".into()],
+                binary_list_values: vec!["AA==".into()],
+                ..Default::default()
+            },
+        );
+        let mut system_attributes = Attributes::new();
+        system_attributes.insert(
+            "AWSTraceHeader".into(),
+            AttributeValue {
+                data_type: "String".into(),
+                string_value: Some("Root=1-5759e988-bd862e3fe1be46a994272793".into()),
+                ..Default::default()
+            },
+        );
+        Message {
+            id: "5fea7756-0ea4-451a-a703-a558b933e274".into(),
+            body: "{\"detail\": {\"a\": \"\\u00e9\\n\"}}".into(),
+            md5_body: md5_hex(b"body"),
+            attributes,
+            system_attributes,
+            sent: 1_795_771_591.662_345_6,
+            sender: "000000000000".into(),
+            visible_at: 1_795_771_621.662_345_6,
+            receive_count: 2,
+            first_receive: Some(1_795_771_600.5),
+            group_id: Some("g".into()),
+            dedup_id: Some("d".into()),
+            sequence: Some("18889999999999999999".into()),
+            token: "tok".into(),
+            source: Some("arn:aws:sqs:us-east-1:000000000000:src".into()),
+        }
+    }
+
+    fn same(a: &Message, b: &Message) {
+        assert_eq!(
+            serde_json::to_value(a).unwrap(),
+            serde_json::to_value(b).unwrap()
+        );
+        assert_eq!(a.sent.to_bits(), b.sent.to_bits());
+        assert_eq!(a.visible_at.to_bits(), b.visible_at.to_bits());
+    }
+
+    #[test]
+    fn message_rows_round_trip_compact() {
+        for m in [message(), Message::default()] {
+            let bytes = MESSAGES.encode_row(&m).unwrap();
+            assert!(bytes.len() < serde_json::to_vec(&m).unwrap().len());
+            same(&MESSAGES.decode_row(&bytes).unwrap(), &m);
+        }
+    }
+
+    /// Rows an older build wrote as JSON (attributes as the wire map, empty
+    /// members left out, no `source`) still read.
+    #[test]
+    fn json_message_rows_still_read() {
+        let m = message();
+        let mut old = serde_json::to_value(&m).unwrap();
+        old.as_object_mut().unwrap().remove("source");
+        assert_eq!(
+            old["attributes"]["s"],
+            serde_json::json!({"DataType": "String", "StringValue": "{\"quoted\": \"event\"}"})
+        );
+        let back = MESSAGES
+            .decode_row(&serde_json::to_vec(&old).unwrap())
+            .unwrap();
+        let mut expected = m;
+        expected.source = None;
+        same(&back, &expected);
+    }
 }
