@@ -22,7 +22,9 @@
 //! Keys are strings (UTF-8 bytes on the wire, ordered bytewise); values are
 //! JSON. See [`keys`] for composite and ordered keys.
 
+use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::rc::Rc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -230,6 +232,21 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
         decode(self.name, b"", bytes)
     }
 
+    /// [`get`](Table::get), reusing `cache`'s parse when the stored bytes
+    /// are the ones it was made from (see [`ParseCache`]).
+    pub fn get_cached(
+        &self,
+        key: &str,
+        cache: &'static std::thread::LocalKey<ParseCache<V>>,
+    ) -> Result<Option<Rc<V>>, AwsError> {
+        let Some(bytes) = wit::get(self.scope, self.name, key.as_bytes()) else {
+            return Ok(None);
+        };
+        cache
+            .with(|c| c.get(bytes, |b| decode(self.name, key.as_bytes(), b)))
+            .map(Some)
+    }
+
     pub fn get(&self, key: &str) -> Result<Option<V>, AwsError> {
         match wit::get(self.scope, self.name, key.as_bytes()) {
             Some(bytes) => decode(self.name, key.as_bytes(), &bytes).map(Some),
@@ -343,6 +360,55 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
             None
         };
         Ok(Page { items, next_token })
+    }
+}
+
+/// The parse of the last row read through it, with the stored bytes it was
+/// parsed from. Most requests name the queue, table or bucket the previous
+/// one did, and parsing its record can be a tenth of the plugin's time.
+/// The row is still read in every request's unit (so the read conflicts as
+/// any other, and a request sees what it read); only the parse is skipped
+/// when the bytes are the same. One per kind of record, in a `thread_local!`:
+///
+/// ```ignore
+/// thread_local! {
+///     static LOADED: ParseCache<Queue> = const { ParseCache::new() };
+/// }
+/// let bytes = QUEUES.raw().get(name.as_bytes()).ok_or_else(no_queue)?;
+/// let queue = LOADED.with(|c| c.get(bytes, |b| QUEUES.decode_row(b)))?;
+/// ```
+///
+/// Callers that change the record clone it (`Rc::unwrap_or_clone`).
+pub struct ParseCache<T> {
+    last: RefCell<Option<(Vec<u8>, Rc<T>)>>,
+}
+
+impl<T> ParseCache<T> {
+    pub const fn new() -> Self {
+        ParseCache {
+            last: RefCell::new(None),
+        }
+    }
+
+    /// The parse of `bytes`: the last one when they are the bytes it was
+    /// made from, else `parse(&bytes)`, kept for the next call.
+    pub fn get(
+        &self,
+        bytes: Vec<u8>,
+        parse: impl FnOnce(&[u8]) -> Result<T, AwsError>,
+    ) -> Result<Rc<T>, AwsError> {
+        if let Some((_, parsed)) = self.last.borrow().as_ref().filter(|(b, _)| *b == bytes) {
+            return Ok(parsed.clone());
+        }
+        let parsed = Rc::new(parse(&bytes)?);
+        *self.last.borrow_mut() = Some((bytes, parsed.clone()));
+        Ok(parsed)
+    }
+}
+
+impl<T> Default for ParseCache<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -522,6 +588,25 @@ mod tests {
         long.push(0);
         assert!(decode::<Row>("t", b"k", &long).is_err(), "trailing bytes");
         assert!(decode::<Row>("t", b"k", &bytes[..5]).is_err(), "cut short");
+    }
+
+    #[test]
+    fn parse_cache_reparses_only_other_bytes() {
+        let cache = ParseCache::<String>::new();
+        let parses = std::cell::Cell::new(0);
+        let parse = |b: &[u8]| {
+            parses.set(parses.get() + 1);
+            Ok(String::from_utf8_lossy(b).into_owned())
+        };
+        assert_eq!(*cache.get(b"a".to_vec(), parse).unwrap(), "a");
+        assert_eq!(*cache.get(b"a".to_vec(), parse).unwrap(), "a");
+        assert_eq!(parses.get(), 1, "the same bytes: the last parse");
+        assert_eq!(*cache.get(b"b".to_vec(), parse).unwrap(), "b");
+        assert_eq!(parses.get(), 2, "other bytes: parsed again");
+        let failed = cache.get(b"c".to_vec(), |_| Err(AwsError::internal("bad")));
+        assert!(failed.is_err());
+        assert_eq!(*cache.get(b"b".to_vec(), parse).unwrap(), "b");
+        assert_eq!(parses.get(), 2, "a failed parse keeps the last good one");
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Tables' metadata and the item store: items under order-preserving keys,
 //! secondary indexes maintained on every write.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use ministack_sdk::prelude::*;
+use ministack_sdk::store::ParseCache;
 use serde_json::{Value, json};
 
 use crate::expr::Item;
@@ -132,30 +132,24 @@ pub struct Tbl {
 }
 
 thread_local! {
-    /// The last table opened by this instance, with the stored bytes it was
-    /// parsed from: most requests name the table the previous one did, and
-    /// parsing its description was a tenth of a PutItem's CPU.
-    static OPENED: RefCell<Option<(Vec<u8>, Rc<Tbl>)>> = const { RefCell::new(None) };
+    /// Most requests name the table the previous one did, and parsing its
+    /// description was a tenth of a PutItem's CPU.
+    static OPENED: ParseCache<Tbl> = const { ParseCache::new() };
 }
 
 impl Tbl {
-    /// The table, read in this request's unit. The parse is reused only
-    /// when the stored bytes are the same, so what a request sees is what
-    /// it read (and its read conflicts as any other).
+    /// The table, read in this request's unit; the parse is reused only
+    /// when the stored bytes are the same ([`ParseCache`]).
     pub fn open(name: &str) -> Result<Rc<Tbl>, AwsError> {
         let bytes = TABLES.raw().get(name.as_bytes()).ok_or_else(not_found)?;
-        if let Some(t) = OPENED.with_borrow(|o| {
-            o.as_ref()
-                .filter(|(b, _)| *b == bytes)
-                .map(|(_, t)| t.clone())
-        }) {
-            return Ok(t);
-        }
-        let meta: Meta = serde_json::from_slice(&bytes)
-            .map_err(|e| AwsError::internal(format!("stored table {name} does not decode: {e}")))?;
-        let t = Rc::new(Tbl::from_meta(meta));
-        OPENED.set(Some((bytes, t.clone())));
-        Ok(t)
+        OPENED.with(|c| {
+            c.get(bytes, |b| {
+                let meta: Meta = serde_json::from_slice(b).map_err(|e| {
+                    AwsError::internal(format!("stored table {name} does not decode: {e}"))
+                })?;
+                Ok(Tbl::from_meta(meta))
+            })
+        })
     }
 
     pub fn from_meta(meta: Meta) -> Tbl {

@@ -1,9 +1,9 @@
 //! Bucket lifecycle: create, head, delete, list, location.
 
 use ministack_sdk::prelude::*;
+use ministack_sdk::store::ParseCache;
 use ministack_sdk::time;
 use serde_json::{Map, Value, json};
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -24,39 +24,20 @@ pub struct Bucket {
 }
 
 thread_local! {
-    /// The last bucket this instance parsed, with the stored bytes it was
-    /// parsed from: most requests name the bucket the previous one did, and
-    /// parsing its record (its configurations are JSON trees) was a tenth
-    /// of a GetObject's plugin time.
-    static LOADED: RefCell<Option<(Vec<u8>, Rc<Bucket>)>> = const { RefCell::new(None) };
+    /// Most requests name the bucket the previous one did, and parsing its
+    /// record (its configurations are JSON trees) was a tenth of a
+    /// GetObject's plugin time.
+    static LOADED: ParseCache<Bucket> = const { ParseCache::new() };
 }
 
 /// The caller's bucket (any account may use any bucket until policies are
-/// enforced), read in this request's unit. The parse is reused only when the
-/// stored bytes are the same, so what a request sees is what it read (and
-/// the read conflicts as any other). Callers that change it clone it
-/// (`Rc::unwrap_or_clone`).
+/// enforced), read in this request's unit; the parse is reused only when the
+/// stored bytes are the same ([`ParseCache`]). Callers that change it clone
+/// it (`Rc::unwrap_or_clone`).
 pub fn bucket(name: &str) -> Result<Rc<Bucket>, AwsError> {
-    let bytes = BUCKETS
-        .raw()
-        .get(name.as_bytes())
+    let b = BUCKETS
+        .get_cached(name, &LOADED)?
         .ok_or_else(|| no_such_bucket(name))?;
-    let cached = LOADED.with_borrow(|l| {
-        l.as_ref()
-            .filter(|(b, _)| *b == bytes)
-            .map(|(_, bucket)| bucket.clone())
-    });
-    let b = match cached {
-        Some(b) => b,
-        None => {
-            let b: Bucket = serde_json::from_slice(&bytes).map_err(|e| {
-                AwsError::internal(format!("stored bucket {name} does not decode: {e}"))
-            })?;
-            let b = Rc::new(b);
-            LOADED.set(Some((bytes, b.clone())));
-            b
-        }
-    };
     crate::request_metrics::saw(&b);
     Ok(b)
 }
