@@ -11,7 +11,7 @@
 //! predates `floor` is checked per table instead (conservative: it may get a
 //! conflict it did not strictly have, never the reverse).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque, btree_map};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -123,10 +123,12 @@ impl Versions {
         let Some((s, table, key)) = self.log.pop_front() else {
             return;
         };
+        // One search of the index, not a lookup and then a removal.
         if let Some(t) = self.tables.get_mut(&table)
-            && t.keys.get(&key) == Some(&s)
+            && let btree_map::Entry::Occupied(e) = t.keys.entry(key)
+            && *e.get() == s
         {
-            t.keys.remove(&key);
+            e.remove();
         }
         self.floor = self.floor.max(s);
     }
