@@ -20,7 +20,8 @@
 //! ```
 //!
 //! Keys are strings (UTF-8 bytes on the wire, ordered bytewise); values are
-//! JSON. See [`keys`] for composite and ordered keys.
+//! JSON, or postcard in a [`Table::compact`] table. See [`keys`] for
+//! composite and ordered keys.
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -364,18 +365,20 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
 }
 
 /// The parse of the last row read through it, with the stored bytes it was
-/// parsed from. Most requests name the queue, table or bucket the previous
-/// one did, and parsing its record can be a tenth of the plugin's time.
+/// parsed from. Most requests name the table or bucket the previous one
+/// did, and parsing its record can be a tenth of the plugin's time.
 /// The row is still read in every request's unit (so the read conflicts as
 /// any other, and a request sees what it read); only the parse is skipped
 /// when the bytes are the same. One per kind of record, in a `thread_local!`:
 ///
 /// ```ignore
 /// thread_local! {
-///     static LOADED: ParseCache<Queue> = const { ParseCache::new() };
+///     static LOADED: ParseCache<Bucket> = const { ParseCache::new() };
 /// }
-/// let bytes = QUEUES.raw().get(name.as_bytes()).ok_or_else(no_queue)?;
-/// let queue = LOADED.with(|c| c.get(bytes, |b| QUEUES.decode_row(b)))?;
+/// let bucket = BUCKETS.get_cached(name, &LOADED)?.ok_or_else(no_bucket)?;
+/// // or, parsing into something else than the row type:
+/// let bytes = TABLES.raw().get(name.as_bytes()).ok_or_else(not_found)?;
+/// let table = OPENED.with(|c| c.get(bytes, |b| Ok(Tbl::from_meta(parse(b)?))))?;
 /// ```
 ///
 /// Callers that change the record clone it (`Rc::unwrap_or_clone`).
