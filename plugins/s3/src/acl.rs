@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::buckets::Bucket;
 use crate::objects::s;
+use crate::util;
 use crate::{canonical_id, owner, s3_error};
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
@@ -109,7 +110,7 @@ fn requested(
     account: &str,
     bucket_owner: &str,
 ) -> Result<Option<Vec<Value>>, AwsError> {
-    if let Some(policy) = input.get("AccessControlPolicy") {
+    if let Some(policy) = util::member(input, "AccessControlPolicy") {
         let grants = policy["Grants"].as_array().cloned().unwrap_or_default();
         return Ok(Some(grants));
     }

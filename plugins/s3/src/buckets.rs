@@ -42,9 +42,7 @@ pub fn bucket(name: &str) -> Result<Rc<Bucket>, AwsError> {
     Ok(b)
 }
 
-fn s(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).map(str::to_string)
-}
+use crate::util::s;
 
 pub fn create_bucket(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let name = s(&input, "Bucket").unwrap_or_default();

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::buckets::Bucket;
 use crate::objects::{OBJECTS, object_key};
+use crate::util;
 
 /// The member of `Bucket::config` holding the metrics configurations by id.
 const CONFIGS: &str = "MetricsConfiguration";
@@ -81,7 +82,11 @@ pub fn metered(
 ) -> impl Fn(&Context, Value) -> Result<Value, AwsError> + Send + Sync + 'static {
     move |ctx: &Context, input: Value| {
         SEEN.with_borrow_mut(Vec::clear);
-        let named = |m: &str| input.get(m).and_then(Value::as_str).map(str::to_string);
+        let named = |m: &str| {
+            util::member(&input, m)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         let (bucket, key) = (named("Bucket"), named("Key"));
         let uploaded = uploaded_bytes(&input);
         let result = handler(ctx, input);
@@ -116,7 +121,7 @@ struct Request<'a> {
 
 /// The size of the body a PUT carries (a host blob, or inline base64).
 fn uploaded_bytes(input: &Value) -> u64 {
-    match input.get("Body") {
+    match util::member(input, "Body") {
         Some(Value::Object(blob)) => blob.get("size").and_then(Value::as_u64).unwrap_or(0),
         Some(Value::String(b64)) => (b64.len() as u64 / 4) * 3,
         _ => 0,
