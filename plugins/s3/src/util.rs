@@ -222,7 +222,10 @@ mod tests {
         }
         let large = Value::Object(large);
         for (v, names) in [
-            (&small, &["Bucket", "Key", "ContentMD5", "Body", "", "key"][..]),
+            (
+                &small,
+                &["Bucket", "Key", "ContentMD5", "Body", "", "key"][..],
+            ),
             (&large, &["Member0", "Member39", "Member40"][..]),
         ] {
             for name in names {
