@@ -8,8 +8,8 @@ use ministack_sdk::prelude::*;
 use serde_json::{Value, json};
 
 use crate::buckets::Bucket;
-use crate::objects::s;
 use crate::util;
+use crate::util::s;
 use crate::{canonical_id, owner, s3_error};
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";

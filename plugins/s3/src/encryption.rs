@@ -9,9 +9,9 @@ use ministack_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::buckets::Bucket;
-use crate::objects::s;
 use crate::s3_error;
 use crate::util;
+use crate::util::s;
 
 /// The encryption members an object stores and echoes on writes and reads.
 pub const MEMBERS: &[&str] = &[

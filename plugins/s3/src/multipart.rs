@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 
 use crate::buckets::bucket;
 use crate::encryption;
-use crate::objects::{self, Object, s};
+use crate::objects::{self, Object};
+use crate::util::s;
 use crate::{owner, s3_error, util};
 
 /// Uploads in progress, by `bucket \0 key \0 upload id`.

@@ -7,8 +7,9 @@ use ministack_sdk::time;
 use serde_json::{Map, Value, json};
 
 use crate::buckets::{Bucket, bucket};
-use crate::objects::{self, Object, s};
+use crate::objects::{self, Object};
 use crate::s3_error;
+use crate::util::s;
 
 fn target(input: &Value) -> Result<(Rc<Bucket>, Object), AwsError> {
     let b = bucket(&s(input, "Bucket").unwrap_or_default())?;

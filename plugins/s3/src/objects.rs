@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::buckets::{Bucket, bucket};
 use crate::encryption;
 use crate::events;
-use crate::util::{self, Condition};
+use crate::util::{self, Condition, s};
 use crate::{owner, s3_error};
 
 /// The current version of every object, by `bucket \0 key`.
@@ -127,8 +127,6 @@ impl Object {
         self.version_id.as_deref().unwrap_or("null")
     }
 }
-
-pub use crate::util::s;
 
 pub fn object_key(bucket: &str, key: &str) -> String {
     keys::join(&[bucket, key])

@@ -82,12 +82,7 @@ pub fn metered(
 ) -> impl Fn(&Context, Value) -> Result<Value, AwsError> + Send + Sync + 'static {
     move |ctx: &Context, input: Value| {
         SEEN.with_borrow_mut(Vec::clear);
-        let named = |m: &str| {
-            util::member(&input, m)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let (bucket, key) = (named("Bucket"), named("Key"));
+        let (bucket, key) = (util::s(&input, "Bucket"), util::s(&input, "Key"));
         let uploaded = uploaded_bytes(&input);
         let result = handler(ctx, input);
         let configs = SEEN.with_borrow_mut(|seen| {

@@ -13,8 +13,9 @@ use ministack_sdk::encoding::base64_encode;
 use ministack_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::objects::{read_target, s};
+use crate::objects::read_target;
 use crate::s3_error;
+use crate::util::s;
 
 /// Output bytes per Records event.
 const RECORDS_CHUNK: usize = 64 << 10;

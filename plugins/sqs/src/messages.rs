@@ -1065,42 +1065,46 @@ mod tests {
     use super::*;
     use crate::checks::AttributeValue;
 
+    /// An attribute of `data_type` with no value set.
+    fn typed(data_type: &str) -> AttributeValue {
+        AttributeValue {
+            data_type: data_type.into(),
+            ..Default::default()
+        }
+    }
+
     fn message() -> Message {
-        let mut attributes = Attributes::new();
-        attributes.insert(
-            "s".into(),
+        let attributes = Attributes::from([
+            (
+                "s".to_string(),
+                AttributeValue {
+                    string_value: Some("{\"quoted\": \"event\"}".into()),
+                    ..typed("String")
+                },
+            ),
+            (
+                "b".to_string(),
+                AttributeValue {
+                    binary_value: Some("AAEC".into()),
+                    ..typed("Binary.custom")
+                },
+            ),
+            (
+                "l".to_string(),
+                AttributeValue {
+                    string_list_values: vec!["x".into(), "y".into()],
+                    binary_list_values: vec!["AA==".into()],
+                    ..typed("String")
+                },
+            ),
+        ]);
+        let system_attributes = Attributes::from([(
+            "AWSTraceHeader".to_string(),
             AttributeValue {
-                data_type: "String".into(),
-                string_value: Some("{\"quoted\": \"event\"}".into()),
-                ..Default::default()
-            },
-        );
-        attributes.insert(
-            "b".into(),
-            AttributeValue {
-                data_type: "Binary.custom".into(),
-                binary_value: Some("AAEC".into()),
-                ..Default::default()
-            },
-        );
-        attributes.insert(
-            "l".into(),
-            AttributeValue {
-                data_type: "String".into(),
-                string_list_values: vec!["x".into(), "y".into()],
-                binary_list_values: vec!["AA==".into()],
-                ..Default::default()
-            },
-        );
-        let mut system_attributes = Attributes::new();
-        system_attributes.insert(
-            "AWSTraceHeader".into(),
-            AttributeValue {
-                data_type: "String".into(),
                 string_value: Some("Root=1-5759e988-bd862e3fe1be46a994272793".into()),
-                ..Default::default()
+                ..typed("String")
             },
-        );
+        )]);
         Message {
             id: "5fea7756-0ea4-451a-a703-a558b933e274".into(),
             body: "{\"detail\": {\"a\": \"\\u00e9\\n\"}}".into(),
