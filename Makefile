@@ -44,8 +44,9 @@ test: test-plugins
 	# Go + the Debian-packaged AWS SDK for Go v2 for the Go client test (never fails).
 	bash scripts/install-go-sdk.sh
 	# Two workers, each with its own gateways; a file stays on one worker
-	# (tests/e2e/conftest.py: pytest_collection_modifyitems).
-	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider --durations=15 -n 2 --dist loadgroup
+	# (tests/e2e/conftest.py: pytest_collection_modifyitems). A passed test's
+	# tmp_path is removed as it ends, not kept to the end of the run.
+	$(PYTHON) -m pytest tests/e2e -q -rs -p no:cacheprovider -o tmp_path_retention_policy=failed --durations=15 -n 2 --dist loadgroup
 
 fmt:
 	$(CARGO) fmt --all

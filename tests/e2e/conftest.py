@@ -218,8 +218,23 @@ def make_gateway():
 # loadgroup`), each with its own session gateway. A file stays on one
 # worker (its module fixtures and the shared gateway's state it builds
 # up), and the files that build Docker images or run containers share one
-# worker so two image builds of one tag never race.
+# worker so two image builds of one tag never race. The 1 GiB tests join
+# that worker (`@pytest.mark.xdist_group(DISK_HEAVY)`): with the image
+# builds they are the run's big disk users, and one after the other the
+# run needs the largest of them free, not their sum (a CI machine once ran
+# out of disk with them side by side).
 DOCKER_FILES = {"test_containers", "test_docker", "test_functions", "test_testcontainers"}
+DISK_HEAVY = "docker"
+
+
+def require_free_disk(need, what):
+    """Skips, saying why, when the temp filesystem (where test gateways keep
+    STATE_DIR and S3_DATA_DIR) has less than `need` bytes free: a full disk
+    would fail the test for the machine's sake, not the gateway's."""
+    where = tempfile.gettempdir()
+    free = shutil.disk_usage(where).free
+    if free < need:
+        pytest.skip(f"{what} needs {need >> 20} MiB free in {where}; this machine has {free >> 20} MiB")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -227,7 +242,7 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("xdist_group"):
             continue
         module = item.module.__name__.rsplit(".", 1)[-1]
-        group = "docker" if module in DOCKER_FILES else module
+        group = DISK_HEAVY if module in DOCKER_FILES else module
         item.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -8,7 +8,9 @@ import random
 import threading
 import time
 
+import pytest
 import requests
+from conftest import DISK_HEAVY, require_free_disk
 
 
 def increment(gateway, key, **kw):
@@ -129,7 +131,9 @@ def rss_kib(pid):
     return 0
 
 
+@pytest.mark.xdist_group(DISK_HEAVY)
 def test_one_gib_streams_through_with_flat_memory(make_gateway):
+    require_free_disk(3 << 29, "a 1 GiB blob with S3_PERSIST=1")
     g = make_gateway(env={"S3_PERSIST": "1"})
     size = 1 << 30
     chunk = os.urandom(1 << 20)
