@@ -237,6 +237,10 @@ def require_free_disk(need, what):
         pytest.skip(f"{what} needs {need >> 20} MiB free in {where}; this machine has {free >> 20} MiB")
 
 
+# Before pytest-xdist's worker reads the groups in its own hook of the same
+# name (it suffixes each test id with its group); after it, these markers
+# would not be seen.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("xdist_group"):
