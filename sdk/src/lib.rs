@@ -57,6 +57,7 @@ pub mod http;
 pub mod identity;
 pub mod ids;
 pub mod log;
+pub mod members;
 pub mod metrics;
 pub mod pagination;
 pub mod rand;
@@ -81,6 +82,7 @@ pub use store::{RawTable, Scan, Scope, Table};
 pub mod prelude {
     pub use crate::arn::Arn;
     pub use crate::blobs::{BlobOut, BlobRef};
+    pub use crate::members::Members;
     pub use crate::resources::{ProgressEvent, ResourceRequest, ResourceType};
     pub use crate::store::{Page, RawTable, Scan, Scope, Table, keys};
     pub use crate::streams::EventStream;

@@ -43,7 +43,7 @@ pub fn load(name: &str) -> Result<Meta, AwsError> {
 }
 
 pub fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(|x| x.as_str())
+    v.str_member(k)
 }
 
 /// A key schema: the partition key and the optional sort key, with types.

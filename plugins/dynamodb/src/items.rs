@@ -59,7 +59,7 @@ pub fn parse(input: &Value) -> Result<Parsed, AwsError> {
         fields
             .iter()
             .copied()
-            .filter(|f| input.get(*f).is_some_and(|v| !v.is_null()))
+            .filter(|f| input.member(f).is_some_and(|v| !v.is_null()))
             .collect()
     };
     let legacy = present(LEGACY_MEMBERS);
@@ -72,10 +72,10 @@ pub fn parse(input: &Value) -> Result<Parsed, AwsError> {
         )));
     }
     let names = input
-        .get("ExpressionAttributeNames")
+        .member("ExpressionAttributeNames")
         .and_then(|v| v.as_object());
     let raw_values = input
-        .get("ExpressionAttributeValues")
+        .member("ExpressionAttributeValues")
         .and_then(|v| v.as_object());
     if raw_values.is_some_and(|m| m.is_empty()) {
         return Err(validation("ExpressionAttributeValues must not be empty"));
@@ -143,7 +143,7 @@ pub fn parse(input: &Value) -> Result<Parsed, AwsError> {
     }
     ctx.check_unused().map_err(validation)?;
     // Legacy parameters.
-    if let Some(list) = input.get("AttributesToGet").and_then(|v| v.as_array()) {
+    if let Some(list) = input.member("AttributesToGet").and_then(|v| v.as_array()) {
         if p.projection.is_some() {
             return Err(validation(
                 "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
@@ -166,14 +166,14 @@ pub fn parse(input: &Value) -> Result<Parsed, AwsError> {
             }
         }
     }
-    if let Some(m) = input.get("KeyConditions").and_then(|v| v.as_object()) {
+    if let Some(m) = input.member("KeyConditions").and_then(|v| v.as_object()) {
         p.key = legacy_condition(m, "AND")?;
     }
-    if let Some(m) = input.get("AttributeUpdates").and_then(|v| v.as_object()) {
+    if let Some(m) = input.member("AttributeUpdates").and_then(|v| v.as_object()) {
         let mut actions = Vec::new();
         for (k, u) in m {
             let path = vec![Step::Attr(k.clone())];
-            let v = u.get("Value").map(clean_value).transpose()?;
+            let v = u.member("Value").map(clean_value).transpose()?;
             match (str_field(u, "Action").unwrap_or("PUT"), v) {
                 ("PUT", Some(v)) => actions.push(Action::Set(path, Operand::Value(v))),
                 ("ADD", Some(v)) => actions.push(Action::Add(path, v)),
@@ -207,7 +207,10 @@ fn legacy_condition(m: &Map<String, Value>, op: &str) -> Result<Option<Cond>, Aw
             vals.get(i).cloned().ok_or_else(|| validation("One or more parameter values were invalid: Invalid number of argument(s) for the ComparisonOperator"))
         };
         let cond = match str_field(c, "ComparisonOperator") {
-            None => match (c.get("Exists").and_then(|x| x.as_bool()), c.get("Value")) {
+            None => match (
+                c.member("Exists").and_then(|x| x.as_bool()),
+                c.member("Value"),
+            ) {
                 (Some(false), None) => Cond::NotExists(p),
                 (_, Some(val)) => Cond::Cmp(Cmp::Eq, path, Operand::Value(clean_value(val)?)),
                 _ => Cond::Exists(p),
@@ -262,7 +265,7 @@ pub fn check_failed(old: Option<&Item>, input: &Value) -> AwsError {
 
 /// Half a unit per eventually consistent read, one when strongly consistent.
 pub fn read_units(input: &Value) -> f64 {
-    if input.get("ConsistentRead").and_then(Value::as_bool) == Some(true) {
+    if input.member("ConsistentRead").and_then(Value::as_bool) == Some(true) {
         1.0
     } else {
         0.5

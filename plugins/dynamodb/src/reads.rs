@@ -229,7 +229,7 @@ fn opts(
     index: Option<&crate::db::Index>,
     has_projection: bool,
 ) -> Result<Opts, AwsError> {
-    let limit = match input.get("Limit") {
+    let limit = match input.member("Limit") {
         Some(l) => {
             let l = l.as_i64().unwrap_or(0);
             if l < 1 {
@@ -259,7 +259,7 @@ fn opts(
         ));
     }
     if let Some(ix) = index {
-        if ix.global && input.get("ConsistentRead").and_then(|v| v.as_bool()) == Some(true) {
+        if ix.global && input.member("ConsistentRead").and_then(|v| v.as_bool()) == Some(true) {
             return Err(validation(
                 "Consistent reads are not supported on global secondary indexes",
             ));
@@ -459,8 +459,8 @@ pub fn query(_ctx: &Context, input: Value) -> Result<Answer, AwsError> {
             .into_iter()
             .zip(schema.range.iter().map(|r| &r.0).cycle()),
     ) {
-        if v.get("S").and_then(Value::as_str) == Some("")
-            || v.get("B").and_then(Value::as_str) == Some("")
+        if v.member("S").and_then(Value::as_str) == Some("")
+            || v.member("B").and_then(Value::as_str) == Some("")
         {
             return Err(validation(format!(
                 "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}"
@@ -472,10 +472,10 @@ pub fn query(_ctx: &Context, input: Value) -> Result<Answer, AwsError> {
     let sort_ty = schema.range.as_ref().map_or("S", |r| r.1.as_str());
     let (mut start, mut end) = bounds(&prefix, sort.as_ref(), sort_ty).map_err(wrap)?;
     let forward = input
-        .get("ScanIndexForward")
+        .member("ScanIndexForward")
         .and_then(|v| v.as_bool())
         .unwrap_or(true);
-    if let Some(esk) = input.get("ExclusiveStartKey") {
+    if let Some(esk) = input.member("ExclusiveStartKey") {
         let row = src.start_row(&to_item(esk, "ExclusiveStartKey")?)?;
         let outside = !row.starts_with(&prefix)
             || start.as_ref().is_some_and(|s| row < *s)
@@ -533,8 +533,8 @@ pub fn scan(_ctx: &Context, input: Value) -> Result<Answer, AwsError> {
     let p = parse(&input)?;
     let o = opts(&input, &t, index, p.projection.is_some())?;
     let src = Source { t: &t, index };
-    let segment = input.get("Segment").and_then(|v| v.as_u64());
-    let total = input.get("TotalSegments").and_then(|v| v.as_u64());
+    let segment = input.member("Segment").and_then(|v| v.as_u64());
+    let total = input.member("TotalSegments").and_then(|v| v.as_u64());
     let seg = match (segment, total) {
         (None, None) => None,
         (Some(_), None) => {
@@ -557,7 +557,7 @@ pub fn scan(_ctx: &Context, input: Value) -> Result<Answer, AwsError> {
         }
     };
     let mut start = None;
-    if let Some(esk) = input.get("ExclusiveStartKey") {
+    if let Some(esk) = input.member("ExclusiveStartKey") {
         let row = src.start_row(&to_item(esk, "ExclusiveStartKey")?)?;
         start = Some([row.as_slice(), &[0]].concat());
     }

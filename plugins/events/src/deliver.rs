@@ -34,13 +34,13 @@ const DEFAULT_MAX_AGE_SECS: u64 = 86_400;
 /// The size AWS counts for an entry.
 fn entry_size(e: &Value) -> usize {
     let mut n = 0;
-    if e.get("Time").is_some() {
+    if e.member("Time").is_some() {
         n += 14;
     }
     for k in ["Source", "DetailType", "Detail"] {
         n += s(e, k).map_or(0, str::len);
     }
-    if let Some(rs) = e.get("Resources").and_then(Value::as_array) {
+    if let Some(rs) = e.member("Resources").and_then(Value::as_array) {
         n += rs
             .iter()
             .filter_map(Value::as_str)
@@ -129,7 +129,7 @@ fn envelope<'a>(
             "Not authorized for the source.",
         ));
     }
-    let at = e.get("Time").and_then(Value::as_f64).unwrap_or(now);
+    let at = e.member("Time").and_then(Value::as_f64).unwrap_or(now);
     Ok(Envelope {
         version: "0",
         id: ids::uuid(),
@@ -138,7 +138,7 @@ fn envelope<'a>(
         account: &ctx.account,
         time: time::iso8601(at.max(0.0) as u64),
         region: &ctx.region,
-        resources: match e.get("Resources") {
+        resources: match e.member("Resources") {
             Some(r) => Cow::Borrowed(r),
             None => Cow::Owned(json!([])),
         },
@@ -231,7 +231,7 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
                 .unwrap_or_else(|| {
                     entry_error("InternalFailure", "The cross-account PutEvents failed.")
                 });
-            if r.get("ErrorCode").is_some() {
+            if r.member("ErrorCode").is_some() {
                 failed += 1;
             }
             results[*i] = r;
@@ -242,7 +242,7 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
 
 pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let entries = v
-        .get("Entries")
+        .member("Entries")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
@@ -582,13 +582,13 @@ fn run_attempt(ctx: &Context, a: Attempt) {
 
 /// A failed attempt: the next retry, or the DLQ when retries ran out.
 fn failed_attempt(ctx: &Context, a: Attempt, f: Failure) {
-    let policy = a.target.get("RetryPolicy");
+    let policy = a.target.member("RetryPolicy");
     let max_retries = policy
-        .and_then(|p| p.get("MaximumRetryAttempts"))
+        .and_then(|p| p.member("MaximumRetryAttempts"))
         .and_then(Value::as_u64)
         .unwrap_or(DEFAULT_MAX_RETRIES);
     let max_age = policy
-        .and_then(|p| p.get("MaximumEventAgeInSeconds"))
+        .and_then(|p| p.member("MaximumEventAgeInSeconds"))
         .and_then(Value::as_u64)
         .unwrap_or(DEFAULT_MAX_AGE_SECS);
     let target_arn = s(&a.target, "Arn").unwrap_or_default().to_string();
@@ -630,7 +630,7 @@ fn failed_attempt(ctx: &Context, a: Attempt, f: Failure) {
     };
     let Some(dlq) = a
         .target
-        .get("DeadLetterConfig")
+        .member("DeadLetterConfig")
         .and_then(|d| s(d, "Arn"))
         .and_then(Arn::parse)
     else {
@@ -691,7 +691,7 @@ fn api_destination_slot(a: &Attempt) -> Option<u64> {
         .get(name)
         .ok()
         .flatten()?
-        .get("InvocationRateLimitPerSecond")
+        .member("InvocationRateLimitPerSecond")
         .and_then(Value::as_u64)
         .unwrap_or(300)
         .max(1);
@@ -728,9 +728,9 @@ pub fn target_input(a: &Attempt) -> String {
             .map(Value::to_string)
             .unwrap_or_default();
     }
-    if let Some(tr) = t.get("InputTransformer") {
+    if let Some(tr) = t.member("InputTransformer") {
         let paths = tr
-            .get("InputPathsMap")
+            .member("InputPathsMap")
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
@@ -777,7 +777,7 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
         endpoint: ctx.endpoint.clone(),
         message_group_id: Some(
             a.target
-                .get("SqsParameters")
+                .member("SqsParameters")
                 .and_then(|p| s(p, "MessageGroupId"))
                 .unwrap_or(&a.rule_name)
                 .to_string(),
@@ -785,7 +785,7 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
         deduplication_id: event_id.clone(),
         partition_key: a
             .target
-            .get("KinesisParameters")
+            .member("KinesisParameters")
             .and_then(|p| s(p, "PartitionKeyPath"))
             .and_then(|p| transform::at_path(&a.event, p))
             .map(|v| {

@@ -193,7 +193,7 @@ pub fn token_error(e: AwsError) -> AwsError {
 
 /// A string member of a JSON input.
 pub fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
+    v.str_member(key)
 }
 
 /// A required string member (the host has checked it is present).

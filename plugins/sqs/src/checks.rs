@@ -64,10 +64,20 @@ pub fn valid_batch_id(id: &str) -> bool {
 }
 
 /// Characters SQS accepts in a message body (XML 1.0's allowed set).
+///
+/// Checked by byte, not by decoded `char` (a send's body is checked whole,
+/// ~1 % of an EventBridge delivery to SQS): a `str` holds no surrogates, so
+/// outside ASCII only U+FFFE and U+FFFF (UTF-8 `EF BF BE`/`EF BF BF`) are
+/// refused, and every other byte of a multi-byte character is >= 0x80.
 pub fn valid_body(body: &str) -> bool {
-    body.chars().all(|c| {
-        matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
-    })
+    let bytes = body.as_bytes();
+    bytes
+        .iter()
+        .all(|&b| b >= 0x20 || b == b'\t' || b == b'\n' || b == b'\r')
+        && (body.is_ascii()
+            || !bytes
+                .windows(3)
+                .any(|w| w[0] == 0xEF && w[1] == 0xBF && w[2] >= 0xBE))
 }
 
 fn push_len_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -268,5 +278,44 @@ mod tests {
     fn bodies() {
         assert!(valid_body("hello\n"));
         assert!(!valid_body("a\u{1}b"));
+        // The byte check answers as the XML 1.0 character ranges do.
+        let by_char = |body: &str| {
+            body.chars().all(|c| {
+                matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+            })
+        };
+        let mut samples: Vec<String> = [
+            "",
+            "plain",
+            "tab\tcr\rlf\n",
+            "\u{7f}",
+            "\u{0}",
+            "\u{1f}x",
+            "é€😀",
+            "\u{D7FF}\u{E000}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for c in [
+            '\u{FFFD}',
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{EFBF}',
+            '\u{FBF}',
+            '\u{10000}',
+            '\u{10FFFF}',
+            '\u{B}',
+            '\u{C}',
+        ] {
+            samples.push(format!("ab{c}cd"));
+            samples.push(c.to_string());
+        }
+        for body in &samples {
+            assert_eq!(valid_body(body), by_char(body), "{body:?}");
+        }
+        assert!(!valid_body("x\u{FFFE}"));
+        assert!(!valid_body("\u{FFFF}"));
+        assert!(valid_body("\u{FFFD}"));
     }
 }
