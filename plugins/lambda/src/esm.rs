@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use ministack_sdk::members::str_member as s;
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
 use ministack_sdk::{ids, tasks, time};
@@ -172,10 +173,6 @@ pub fn source_of(arn: &str) -> Option<Source> {
         "kinesis" => Some(Source::Kinesis),
         _ => None,
     }
-}
-
-fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v[k].as_str()
 }
 
 fn mapping_not_found(uuid: &str) -> AwsError {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use ministack_sdk::blobs;
+use ministack_sdk::members::str_member as s;
 use ministack_sdk::pagination;
 use ministack_sdk::prelude::*;
 use ministack_sdk::{HttpRequest, HttpResponse, ids};
@@ -12,10 +13,6 @@ use crate::code::{self, Code};
 use crate::common::*;
 use crate::exec;
 use crate::layers;
-
-fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v[k].as_str()
-}
 
 /// Environment variables may take 4 KB in all (AWS's limit).
 fn check_environment(env: &Value) -> Result<(), AwsError> {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use ministack_sdk::members::str_member as s;
 use ministack_sdk::prelude::*;
 use ministack_sdk::{ids, time};
 use serde_json::{Value, json};
@@ -18,10 +19,6 @@ pub const EVENT_INVOKE: Table<Value> = Table::new("event-invoke-configs");
 pub const PROVISIONED: Table<Value> = Table::new("provisioned-concurrency");
 /// Code signing config id -> CodeSigningConfig.
 pub const CODE_SIGNING: Table<Value> = Table::new("code-signing-configs");
-
-fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v[k].as_str()
-}
 
 /// Drops everything kept per function when it is deleted.
 pub fn forget_function(_ctx: &Context, name: &str) -> Result<(), AwsError> {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use ministack_sdk::encoding::{base64_decode, base64_encode};
+use ministack_sdk::members::str_member as s;
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
 use ministack_sdk::{HttpRequest, HttpResponse, ids, time};
@@ -30,10 +31,6 @@ pub struct UrlRecord {
 }
 
 pub const PATH_PREFIX: &str = "/_aws/lambda-url/";
-
-fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v[k].as_str()
-}
 
 pub fn forget_function(_ctx: &Context, name: &str) -> Result<(), AwsError> {
     for (_, id) in URL_CONFIGS.scan(&Scan::prefix(keys::prefix(&[name])))? {

@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use ministack_sdk::members::str_member as s;
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
 use ministack_sdk::{encoding, ids, tasks, time};
@@ -60,10 +61,6 @@ const DEFAULT_GROUP: &str = "default";
 const SCHEDULES: Table<Value> = Table::new("schedules");
 const GROUPS: Table<Value> = Table::new("groups");
 const TAGS: Table<Vec<Value>> = Table::new("tags");
-
-fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str)
-}
 
 fn validation(msg: impl Into<String>) -> AwsError {
     AwsError::new("ValidationException", msg).with_status(400)
