@@ -45,13 +45,7 @@ impl Members for Value {
     }
 }
 
-/// [`Members::member`] as a function, for call sites that read better so.
-#[inline]
-pub fn member<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    v.member(name)
-}
-
-/// [`Members::str_member`] as a function.
+/// [`Members::str_member`] as a function (a plugin's `s(v, "Name")`).
 #[inline]
 pub fn str_member<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.str_member(name)
@@ -85,7 +79,6 @@ mod tests {
         // Not an object: nothing, as `get` gives.
         for v in [json!([1, 2]), json!("s"), json!(null), json!(1)] {
             assert_eq!(v.member("a"), None);
-            assert_eq!(member(&v, "a"), v.get("a"));
         }
         assert_eq!(str_member(&small, "Bucket"), Some("b"));
     }

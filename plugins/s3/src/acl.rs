@@ -8,7 +8,6 @@ use ministack_sdk::prelude::*;
 use serde_json::{Value, json};
 
 use crate::buckets::Bucket;
-use crate::util;
 use crate::util::s;
 use crate::{canonical_id, owner, s3_error};
 
@@ -110,7 +109,7 @@ fn requested(
     account: &str,
     bucket_owner: &str,
 ) -> Result<Option<Vec<Value>>, AwsError> {
-    if let Some(policy) = util::member(input, "AccessControlPolicy") {
+    if let Some(policy) = input.member("AccessControlPolicy") {
         let grants = policy["Grants"].as_array().cloned().unwrap_or_default();
         return Ok(Some(grants));
     }

@@ -10,7 +10,6 @@ use serde_json::{Map, Value, json};
 
 use crate::buckets::Bucket;
 use crate::s3_error;
-use crate::util;
 use crate::util::s;
 
 /// The encryption members an object stores and echoes on writes and reads.
@@ -179,7 +178,7 @@ pub fn apply(b: &Bucket, input: &Value, headers: &mut Map<String, Value>) -> Res
     }
     let requested = s(input, "ServerSideEncryption");
     if let Some(md5) = customer_key(input, "SSECustomer")? {
-        if requested.is_some() || util::member(input, "SSEKMSKeyId").is_some() {
+        if requested.is_some() || input.member("SSEKMSKeyId").is_some() {
             return Err(s3_error(
                 "InvalidArgument",
                 "Server Side Encryption with Customer provided key is incompatible with the encryption method specified",
@@ -199,14 +198,14 @@ pub fn apply(b: &Bucket, input: &Value, headers: &mut Map<String, Value>) -> Res
             .or_else(|| default_key.filter(|_| default_alg == alg))
             .unwrap_or_else(|| managed_key_arn(b));
         headers.insert("SSEKMSKeyId".into(), json!(key));
-        let bucket_key = match util::member(input, "BucketKeyEnabled").and_then(Value::as_bool) {
+        let bucket_key = match input.member("BucketKeyEnabled").and_then(Value::as_bool) {
             Some(v) => v,
             None => requested.is_none() && default_bucket_key,
         };
         if bucket_key {
             headers.insert("BucketKeyEnabled".into(), json!(true));
         }
-    } else if util::member(input, "SSEKMSKeyId").is_some() {
+    } else if input.member("SSEKMSKeyId").is_some() {
         return Err(s3_error(
             "InvalidArgument",
             "Server Side Encryption with KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms",

@@ -153,7 +153,7 @@ pub fn check_key(key: &str) -> Result<(), AwsError> {
 
 /// The body of an upload as a host blob (a blob ref, small base64 bytes, or nothing).
 pub fn body_blob(input: &Value) -> Result<BlobRef, AwsError> {
-    match util::member(input, "Body") {
+    match input.member("Body") {
         Some(Value::Object(m)) => blob_ref_of(m),
         Some(Value::String(b64)) => {
             let bytes = base64_decode(b64)
@@ -228,7 +228,7 @@ pub fn check_integrity(input: &Value, blob: &BlobRef) -> Result<(), AwsError> {
         }
     }
     for (alg, member) in CHECKSUMS.iter().zip(CHECKSUM_MEMBERS) {
-        if let Some(given) = util::member(input, member).and_then(Value::as_str)
+        if let Some(given) = input.member(member).and_then(Value::as_str)
             && let Some(actual) = blob.checksum(alg)
             && given != actual
         {
@@ -250,7 +250,7 @@ pub fn requested_checksum(input: &Value) -> Option<String> {
             CHECKSUMS
                 .iter()
                 .zip(CHECKSUM_MEMBERS)
-                .find(|(_, member)| util::member(input, member).is_some())
+                .find(|(_, member)| input.member(member).is_some())
                 .map(|(a, _)| a.to_string())
         })
 }
@@ -462,8 +462,8 @@ fn read_conditions(input: &Value, o: &Object) -> Result<(), AwsError> {
         o.last_modified,
         s(input, "IfMatch").as_deref(),
         s(input, "IfNoneMatch").as_deref(),
-        util::member(input, "IfModifiedSince").and_then(Value::as_f64),
-        util::member(input, "IfUnmodifiedSince").and_then(Value::as_f64),
+        input.member("IfModifiedSince").and_then(Value::as_f64),
+        input.member("IfUnmodifiedSince").and_then(Value::as_f64),
     ) {
         Condition::Proceed => Ok(()),
         // A 304 carries the validators only (RFC 9110 §15.4.5).
@@ -497,13 +497,11 @@ fn describe(o: &Object, input: &Value) -> Map<String, Value> {
         out.insert("TagCount".into(), json!(o.tags.len()));
     }
     if let Some(n) = o.parts_count
-        && util::member(input, "PartNumber").is_some()
+        && input.member("PartNumber").is_some()
     {
         out.insert("PartsCount".into(), json!(n));
     }
-    if s(input, "ChecksumMode").as_deref() == Some("ENABLED")
-        && util::member(input, "Range").is_none()
-    {
+    if s(input, "ChecksumMode").as_deref() == Some("ENABLED") && input.member("Range").is_none() {
         for (alg, v) in &o.checksums {
             out.insert(format!("Checksum{alg}"), json!(v));
         }
@@ -519,7 +517,7 @@ fn describe(o: &Object, input: &Value) -> Map<String, Value> {
         ("ResponseContentType", "ContentType"),
         ("ResponseExpires", "Expires"),
     ] {
-        if let Some(v) = util::member(input, q) {
+        if let Some(v) = input.member(q) {
             // response-expires arrives as a timestamp; Expires is an HTTP date.
             let v = match v.as_f64() {
                 Some(t) => json!(time::http_date(t as u64)),
@@ -959,10 +957,10 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let (sb, sk, _) = parse_copy_source(&s(&input, "CopySource").unwrap_or_default())?;
     let to_self = sb == b.name && sk == key;
     let changes = replace_meta
-        || util::member(&input, "StorageClass").is_some()
-        || util::member(&input, "ServerSideEncryption").is_some()
-        || util::member(&input, "SSECustomerAlgorithm").is_some()
-        || util::member(&input, "WebsiteRedirectLocation").is_some();
+        || input.member("StorageClass").is_some()
+        || input.member("ServerSideEncryption").is_some()
+        || input.member("SSECustomerAlgorithm").is_some()
+        || input.member("WebsiteRedirectLocation").is_some();
     if to_self && !changes && versioning(&b).is_none() {
         return Err(s3_error(
             "InvalidRequest",
@@ -984,7 +982,7 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
                 o.headers.entry(k.clone()).or_insert(v.clone());
             }
         }
-        if util::member(&input, "ContentType").is_none()
+        if input.member("ContentType").is_none()
             && let Some(ct) = src.headers.get("ContentType")
         {
             o.headers.insert("ContentType".into(), ct.clone());
@@ -1255,7 +1253,7 @@ pub fn list_objects_v2(_ctx: &Context, input: Value) -> Result<Value, AwsError> 
         start.as_deref(),
         max_keys(&input),
     )?;
-    let fetch_owner = util::member(&input, "FetchOwner") == Some(&Value::Bool(true));
+    let fetch_owner = input.member("FetchOwner") == Some(&Value::Bool(true));
     let mut out = Map::new();
     out.insert("Name".into(), json!(b.name));
     listing_common(

@@ -2,8 +2,6 @@
 
 use serde_json::Value;
 
-pub use ministack_sdk::members::member;
-
 /// A string member of a decoded input, owned.
 pub fn s(v: &Value, name: &str) -> Option<String> {
     ministack_sdk::members::str_member(v, name).map(str::to_string)
