@@ -9,6 +9,8 @@
 //! drops them, so nothing is counted twice). A crash loses what was not
 //! flushed yet: at most the last second; a graceful stop flushes first
 //! (docs/decisions.md, "Service metrics are aggregated in host memory").
+//! A batch CloudWatch refused for a passing reason (busy, throttled, a
+//! server error) is folded back in and sent again on a later tick.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, Weak};
@@ -16,6 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use wasmtime::component::{HasData, Linker};
+
+use ministack_protocol::AwsError;
 
 use super::{CallContext, HostState, RequestState, ServiceTarget, Shared};
 use crate::bindings::ministack::plugin::metrics as wit;
@@ -31,6 +35,8 @@ const MAX_NAME: usize = 255;
 const MAX_DIMENSIONS: usize = 30;
 /// PutMetricData takes at most 1,000 datums.
 const MAX_PER_CALL: usize = 1000;
+/// Sends of one set before it is dropped with a warning (one per tick).
+const MAX_SENDS: u32 = 5;
 
 pub struct MetricsView<'a>(pub &'a mut RequestState);
 
@@ -157,9 +163,23 @@ impl StatSet {
         self.min = self.min.min(value);
         self.max = self.max.max(value);
     }
+
+    fn merge(&mut self, other: StatSet) {
+        self.n += other.n;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
 }
 
-type Batches = HashMap<BatchKey, BTreeMap<SetKey, StatSet>>;
+/// The sets of one batch, and how often sending them has failed.
+#[derive(Default)]
+struct Batch {
+    sets: BTreeMap<SetKey, StatSet>,
+    failed_sends: u32,
+}
+
+type Batches = HashMap<BatchKey, Batch>;
 
 /// The statistic sets not yet sent (one short lock per committing unit
 /// that emitted anything).
@@ -185,6 +205,7 @@ impl Aggregator {
             batches
                 .entry(key)
                 .or_default()
+                .sets
                 .entry(d.set)
                 .and_modify(|s| s.add(d.value, d.count))
                 .or_insert_with(|| StatSet::of(d.value, d.count));
@@ -202,6 +223,22 @@ impl Aggregator {
 
     fn take(&self) -> Batches {
         std::mem::take(&mut *self.batches.lock().unwrap())
+    }
+
+    /// Folds sets whose send failed back in, to go with the next flush;
+    /// merged with what arrived meanwhile, they keep the larger count of
+    /// failed sends.
+    fn put_back(&self, key: BatchKey, sets: Vec<(SetKey, StatSet)>, failed_sends: u32) {
+        let mut batches = self.batches.lock().unwrap();
+        let batch = batches.entry(key).or_default();
+        batch.failed_sends = batch.failed_sends.max(failed_sends);
+        for (k, s) in sets {
+            batch
+                .sets
+                .entry(k)
+                .and_modify(|have| have.merge(s))
+                .or_insert(s);
+        }
     }
 }
 
@@ -223,55 +260,91 @@ pub fn spawn_flusher(shared: &Arc<Shared>) {
 
 /// Sends every pending statistic set as PutMetricData to `cloudwatch` (else
 /// `monitoring`) in its account and region. Without a CloudWatch plugin
-/// the batch is dropped with a warning, as a failed call is.
+/// the batch is dropped with a warning, as a call refused for good is; a
+/// passing failure puts it back for a later tick, up to [`MAX_SENDS`].
 pub async fn flush(shared: &Shared) {
-    for (key, sets) in shared.metrics.take() {
-        let data: Vec<Value> = sets.into_iter().map(|(k, s)| datum_json(k, s)).collect();
+    for (key, batch) in shared.metrics.take() {
         let mut ctx = CallContext::host(&shared.config, &uuid::Uuid::new_v4().to_string());
         ctx.account = key.account.clone();
         ctx.region = key.region.clone();
-        for chunk in data.chunks(MAX_PER_CALL) {
+        let mut sets = batch.sets.into_iter().peekable();
+        while sets.peek().is_some() {
+            let chunk: Vec<(SetKey, StatSet)> = sets.by_ref().take(MAX_PER_CALL).collect();
             let input = json!({
                 "Namespace": format!("{SERVICE_NAMESPACE_MARK}{}", key.namespace),
-                "MetricData": chunk,
+                "MetricData": chunk.iter().map(|(k, s)| datum_json(k, s)).collect::<Vec<_>>(),
             })
             .to_string();
-            let mut result = Err(None);
-            for service in ["cloudwatch", "monitoring"] {
-                let target = ServiceTarget {
-                    service: service.to_string(),
-                    account: String::new(),
-                    region: String::new(),
-                };
-                match shared
-                    .call_service(&key.plugin, &ctx, target, "PutMetricData", &input)
-                    .await
-                {
-                    Ok(_) => {
-                        result = Ok(());
-                        break;
-                    }
-                    // The first error says more (monitoring is an alias).
-                    Err(e) => result = result.or(Err(Some(e))),
-                }
-            }
-            if let Err(Some(e)) = result {
-                tracing::warn!(
+            let Err(e) = put_metric_data(shared, &key.plugin, &ctx, &input).await else {
+                continue;
+            };
+            let failed_sends = batch.failed_sends + 1;
+            if passing(&e) && failed_sends < MAX_SENDS {
+                tracing::debug!(
                     plugin = key.plugin,
-                    "service metrics for {} not published: {} {}",
+                    "service metrics for {} sent again next tick: {} {}",
                     key.namespace,
                     e.code,
                     e.message
                 );
+                shared.metrics.put_back(key.clone(), chunk, failed_sends);
+                continue;
             }
+            tracing::warn!(
+                plugin = key.plugin,
+                "service metrics for {} not published: {} {}",
+                key.namespace,
+                e.code,
+                e.message
+            );
         }
     }
 }
 
-fn datum_json(k: SetKey, s: StatSet) -> Value {
+/// One PutMetricData, to `cloudwatch` or else its alias `monitoring`.
+async fn put_metric_data(
+    shared: &Shared,
+    plugin: &str,
+    ctx: &CallContext,
+    input: &str,
+) -> Result<(), AwsError> {
+    let mut first_error = None;
+    for service in ["cloudwatch", "monitoring"] {
+        let target = ServiceTarget {
+            service: service.to_string(),
+            account: String::new(),
+            region: String::new(),
+        };
+        match shared
+            .call_service(plugin, ctx, target, "PutMetricData", input)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            // The first error says more (monitoring is an alias).
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+    }
+    Err(first_error.expect("two services were tried"))
+}
+
+/// Whether a failed send may succeed later: the gateway was busy or
+/// CloudWatch failed on its side, not a refusal of the data or a missing
+/// plugin.
+fn passing(e: &AwsError) -> bool {
+    let missing_plugin = e.message.ends_with("is not enabled in this gateway");
+    let shutting_down = e.message == "the gateway is shutting down";
+    !missing_plugin
+        && !shutting_down
+        && (match e.status {
+            Some(s) => s >= 500 || s == 429,
+            None => !e.sender_fault,
+        } || e.code.contains("Throttl"))
+}
+
+fn datum_json(k: &SetKey, s: &StatSet) -> Value {
     let dims: Vec<Value> = k
         .dimensions
-        .into_iter()
+        .iter()
         .map(|(n, v)| json!({"Name": n, "Value": v}))
         .collect();
     json!({
@@ -348,6 +421,7 @@ mod tests {
             .find(|(k, _)| k.account == "111111111111")
             .unwrap()
             .1;
+        let mine = &mine.sets;
         assert_eq!(mine.len(), 3, "per second and per dimension set");
         let (_, s) = mine
             .iter()
@@ -411,11 +485,63 @@ mod tests {
         let d = datum("AWS/Lambda", "Duration", &[("FunctionName", "f")], 3.0, 7);
         let mut s = StatSet::of(3.0, 1);
         s.add(1.0, 1);
-        let v = datum_json(d.set, s);
+        let v = datum_json(&d.set, &s);
         assert_eq!(v["Timestamp"], 7.0);
         assert_eq!(v["Dimensions"][0]["Value"], "f");
         assert_eq!(v["StatisticValues"]["SampleCount"], 2.0);
         assert_eq!(v["StatisticValues"]["Minimum"], 1.0);
+    }
+
+    #[test]
+    fn a_batch_put_back_merges_with_what_came_since() {
+        let agg = Aggregator::default();
+        let t = [("TableName", "t")];
+        let read = |v, s| datum("AWS/DynamoDB", "ConsumedReadCapacityUnits", &t, v, s);
+        agg.add("dynamodb", &ctx("1"), vec![read(0.5, 10), read(1.0, 11)]);
+        let (key, batch) = agg.take().into_iter().next().unwrap();
+        assert_eq!(batch.failed_sends, 0);
+        agg.add("dynamodb", &ctx("1"), vec![read(2.0, 11), read(0.5, 12)]);
+        agg.put_back(key, batch.sets.into_iter().collect(), 1);
+        let batches = agg.take();
+        let batch = batches.values().next().unwrap();
+        assert_eq!(batch.failed_sends, 1, "the failure is remembered");
+        let sums: Vec<(u64, f64, f64)> = batch
+            .sets
+            .iter()
+            .map(|(k, s)| (k.second, s.n, s.sum))
+            .collect();
+        assert_eq!(sums, [(10, 1.0, 0.5), (11, 2.0, 3.0), (12, 1.0, 0.5)]);
+    }
+
+    #[test]
+    fn only_passing_failures_are_sent_again() {
+        let busy = AwsError::new(
+            "ServiceUnavailable",
+            "too many requests in flight; raise MINISTACK_MAX_INSTANCES",
+            503,
+        );
+        assert!(passing(&busy));
+        assert!(passing(&AwsError::new("InternalFailure", "x", 500)));
+        assert!(passing(&AwsError::new(
+            "ThrottlingException",
+            "Rate exceeded",
+            400
+        )));
+        assert!(!passing(&AwsError::new(
+            "InvalidParameterValue",
+            "bad datum",
+            400
+        )));
+        assert!(!passing(&AwsError::new(
+            "ServiceUnavailable",
+            "service cloudwatch is not enabled in this gateway",
+            503
+        )));
+        assert!(!passing(&AwsError::new(
+            "ServiceUnavailable",
+            "the gateway is shutting down",
+            503
+        )));
     }
 
     #[test]
@@ -433,7 +559,7 @@ mod tests {
         };
         agg.add("events", &ctx("1"), vec![d(1.0, 10), d(1.0, 1), d(2.0, 3)]);
         let batches = agg.take();
-        let (_, s) = batches.values().next().unwrap().iter().next().unwrap();
+        let (_, s) = batches.values().next().unwrap().sets.iter().next().unwrap();
         assert_eq!((s.n, s.sum, s.min, s.max), (14.0, 17.0, 1.0, 2.0));
     }
 }
