@@ -215,6 +215,32 @@ def test_delivered_event_envelope(events, sqs):
     }
 
 
+def test_sqs_targets_are_sent_to_within_put_events(events, sqs, gateway):
+    """An SQS target has the event when PutEvents returns; a rule's other
+    targets (here SNS, subscribed by a second queue) come through the
+    deliver task, and neither gets the event twice."""
+    sns = gateway.client("sns")
+    name, direct_url = rule_to_queue(events, sqs, {"source": ["test.inline"]})
+    via_url, via_arn = make_queue(sqs)
+    topic = sns.create_topic(Name=f"t-{uid()}")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=via_arn,
+                  Attributes={"RawMessageDelivery": "true"})
+    assert events.put_targets(Rule=name, Targets=[{"Id": "t", "Arn": topic}])["FailedEntryCount"] == 0
+    ids = []
+    for i in range(3):
+        ids.append(events.put_events(Entries=[entry("test.inline", {"i": i})])["Entries"][0]["EventId"])
+        r = sqs.receive_message(QueueUrl=direct_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        (m,) = r["Messages"]
+        assert json.loads(m["Body"])["id"] == ids[-1]
+        sqs.delete_message(QueueUrl=direct_url, ReceiptHandle=m["ReceiptHandle"])
+    got = receive(sqs, via_url, count=3)
+    assert sorted(json.loads(m["Body"])["id"] for m in got) == sorted(ids)
+    # Nothing more arrives on either queue (the task skipped the SQS target).
+    time.sleep(1.5)
+    for url in (direct_url, via_url):
+        assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
+
+
 BAD_PATTERNS = [
     '{"source": "aws.ec2"}',
     '{"source": []}',

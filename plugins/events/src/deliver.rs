@@ -1,10 +1,13 @@
 //! PutEvents and delivery. PutEvents validates each entry, archives the
-//! events, and schedules a `deliver` task (after 0 ms) that runs once the
-//! request's unit has committed: PutEvents never waits on targets. The task
-//! matches each event against the bus's enabled rules and invokes every
-//! target through `services.call` (SQS, SNS, Lambda, Step Functions,
-//! Kinesis, Firehose, CloudWatch Logs, another bus) or the `http`
-//! capability (API destinations). A failed invocation is retried with
+//! events and matches them against the bus's enabled rules. SQS targets
+//! are sent to within the request, as SNS does (the message is in the
+//! queue when PutEvents returns; a failure retries as a task and never
+//! fails the entry). Any other target waits for a `deliver` task (after
+//! 0 ms) that runs once the request's unit has committed, so PutEvents
+//! never waits on a slow target. The task matches the events again and
+//! invokes every target but those, through `services.call` (SNS, Lambda,
+//! Step Functions, Kinesis, Firehose, CloudWatch Logs, another bus) or the
+//! `http` capability (API destinations). A failed invocation is retried with
 //! backoff as a `retry` task under the target's RetryPolicy; when retries
 //! or the event's age run out, the event goes to the target's SQS
 //! dead-letter queue with AWS's error attributes.
@@ -74,6 +77,10 @@ pub struct RawBatch {
     pub events: Vec<Box<RawValue>>,
     #[serde(default)]
     pub rule_arns: Vec<String>,
+    /// PutEvents matched these events and sent to the SQS targets itself:
+    /// the task invokes only the others, and counts no rule metrics again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sent_to_queues: bool,
 }
 
 /// The event envelope of one entry, in AWS's field order.
@@ -203,6 +210,7 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
                         bus,
                         events: vec![text],
                         rule_arns: vec![],
+                        sent_to_queues: false,
                     }),
                 }
             }
@@ -212,9 +220,22 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
             }
         }
     }
-    for b in &batches {
+    for b in &mut batches {
         archives::archive_raw(&b.bus, &b.events)?;
-        tasks::schedule(Duration::ZERO, DELIVER, b)?;
+        let events: Vec<Event> = b
+            .events
+            .iter()
+            .map(|raw| Event::from_text(raw.get()))
+            .collect();
+        let (now, later): (Vec<Attempt>, Vec<Attempt>) =
+            first_attempts(&b.bus, &[], &events, true)?
+                .into_iter()
+                .partition(sent_in_request);
+        if !later.is_empty() {
+            b.sent_to_queues = true;
+            tasks::schedule(Duration::ZERO, DELIVER, &*b)?;
+        }
+        run_attempts(ctx, now);
     }
     for (account, region, items) in remote {
         let input = json!({"Entries": items.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>()});
@@ -293,6 +314,12 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     Ok(json!({"FailedEntryCount": failed, "Entries": results}))
 }
 
+/// Whether PutEvents sends to this target itself: an SQS queue, a local
+/// call as quick as the task's own record would be.
+fn sent_in_request(a: &Attempt) -> bool {
+    s(&a.target, "Arn").is_some_and(|arn| arn.starts_with("arn:aws:sqs:"))
+}
+
 /// The `deliver` task. Its record is removed with its first unit, which the
 /// first target call commits; a stand-in record of the same batch, due
 /// after `EVENTS_DELIVERY_STAND_IN_SECS` (30 s), delivers the batch again if
@@ -304,13 +331,19 @@ pub fn deliver_task(ctx: &Context, batch: RawBatch) -> Result<(), AwsError> {
         .iter()
         .map(|raw| Event::from_text(raw.get()))
         .collect();
-    deliver_with(ctx, &batch.bus, &batch.rule_arns, &events, Some(&batch))
+    let mut attempts =
+        first_attempts(&batch.bus, &batch.rule_arns, &events, !batch.sent_to_queues)?;
+    if batch.sent_to_queues {
+        attempts.retain(|a| !sent_in_request(a));
+    }
+    deliver_with(ctx, attempts, Some(&batch))
 }
 
 /// Delivers `batch` to the matching rules' targets now (a replay's chunk).
 pub fn deliver(ctx: &Context, batch: Batch) -> Result<(), AwsError> {
     let events: Vec<Event> = batch.events.into_iter().map(Event::parsed).collect();
-    deliver_with(ctx, &batch.bus, &batch.rule_arns, &events, None)
+    let attempts = first_attempts(&batch.bus, &batch.rule_arns, &events, true)?;
+    deliver_with(ctx, attempts, None)
 }
 
 fn stand_in_after(ctx: &Context) -> Duration {
@@ -318,14 +351,15 @@ fn stand_in_after(ctx: &Context) -> Duration {
     ctx.setting_secs("EVENTS_DELIVERY_STAND_IN_SECS", 30.0, 0.0)
 }
 
-/// `stand_in`: the task's own payload, written again as the stand-in record.
-fn deliver_with(
-    ctx: &Context,
+/// Matches `events` against the bus's enabled rules (only `rule_arns` when
+/// given): the first attempt of every target of each matching rule. With
+/// `count`, the match's rule metrics go with the unit.
+fn first_attempts(
     bus: &str,
     rule_arns: &[String],
     events: &[Event],
-    stand_in: Option<&RawBatch>,
-) -> Result<(), AwsError> {
+    count: bool,
+) -> Result<Vec<Attempt>, AwsError> {
     let rules: Vec<Rule> = rules_of(bus)?
         .into_iter()
         .filter(|r| r.enabled())
@@ -371,9 +405,19 @@ fn deliver_with(
             }
         }
     }
-    if !matched.is_empty() {
+    if count && !matched.is_empty() {
         rule_metrics(&matched, &attempts)?;
     }
+    Ok(attempts)
+}
+
+/// Runs `attempts`; `stand_in`: the task's own payload, written again as
+/// the stand-in record while they run.
+fn deliver_with(
+    ctx: &Context,
+    attempts: Vec<Attempt>,
+    stand_in: Option<&RawBatch>,
+) -> Result<(), AwsError> {
     if attempts.is_empty() {
         return Ok(());
     }
