@@ -34,21 +34,36 @@ const MAX_REQUEST_BYTES: usize = 256 * 1024;
 const DEFAULT_MAX_RETRIES: u64 = 185;
 const DEFAULT_MAX_AGE_SECS: u64 = 86_400;
 
+/// One PutEvents entry, borrowed from the request's text where it has no
+/// escapes (an ordered map per entry cost more than the rest of matching).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct EntryIn<'a> {
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    detail_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    detail: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    resources: Option<Vec<Cow<'a, str>>>,
+    #[serde(default)]
+    time: Option<f64>,
+    #[serde(borrow, default)]
+    event_bus_name: Option<Cow<'a, str>>,
+}
+
 /// The size AWS counts for an entry.
-fn entry_size(e: &Value) -> usize {
+fn entry_size(e: &EntryIn) -> usize {
     let mut n = 0;
-    if e.member("Time").is_some() {
+    if e.time.is_some() {
         n += 14;
     }
-    for k in ["Source", "DetailType", "Detail"] {
-        n += s(e, k).map_or(0, str::len);
+    for k in [&e.source, &e.detail_type, &e.detail] {
+        n += k.as_deref().map_or(0, str::len);
     }
-    if let Some(rs) = e.member("Resources").and_then(Value::as_array) {
-        n += rs
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::len)
-            .sum::<usize>();
+    if let Some(rs) = &e.resources {
+        n += rs.iter().map(|r| r.len()).sum::<usize>();
     }
     n
 }
@@ -94,7 +109,7 @@ struct Envelope<'a> {
     account: &'a str,
     time: String,
     region: &'a str,
-    resources: Cow<'a, Value>,
+    resources: &'a [Cow<'a, str>],
     detail: Value,
 }
 
@@ -102,9 +117,9 @@ struct Envelope<'a> {
 /// is its time unless the entry gives one (read once per request).
 fn envelope<'a>(
     ctx: &'a Context,
-    e: &'a Value,
+    e: &'a EntryIn<'a>,
     partner: bool,
-    now: f64,
+    now_text: &str,
 ) -> Result<Envelope<'a>, Value> {
     let strict_sources = ctx.setting("reject_aws_sources") == Some("true");
     let missing = |k: &str| {
@@ -113,15 +128,10 @@ fn envelope<'a>(
             &format!("Parameter {k} is not valid. Reason: {k} is a required argument."),
         )
     };
-    let source = s(e, "Source")
-        .filter(|x| !x.is_empty())
-        .ok_or_else(|| missing("Source"))?;
-    let detail_type = s(e, "DetailType")
-        .filter(|x| !x.is_empty())
-        .ok_or_else(|| missing("DetailType"))?;
-    let detail_text = s(e, "Detail")
-        .filter(|x| !x.is_empty())
-        .ok_or_else(|| missing("Detail"))?;
+    let present = |v: &'a Option<Cow<'a, str>>| v.as_deref().filter(|x| !x.is_empty());
+    let source = present(&e.source).ok_or_else(|| missing("Source"))?;
+    let detail_type = present(&e.detail_type).ok_or_else(|| missing("DetailType"))?;
+    let detail_text = present(&e.detail).ok_or_else(|| missing("Detail"))?;
     let detail: Value = serde_json::from_str(detail_text)
         .ok()
         .filter(Value::is_object)
@@ -136,46 +146,75 @@ fn envelope<'a>(
             "Not authorized for the source.",
         ));
     }
-    let at = e.member("Time").and_then(Value::as_f64).unwrap_or(now);
+    let time = match e.time {
+        // The request's clock reading is formatted once for all its entries.
+        None => now_text.to_string(),
+        Some(at) => time::iso8601(at.max(0.0) as u64),
+    };
     Ok(Envelope {
         version: "0",
         id: ids::uuid(),
         detail_type,
         source,
         account: &ctx.account,
-        time: time::iso8601(at.max(0.0) as u64),
+        time,
         region: &ctx.region,
-        resources: match e.member("Resources") {
-            Some(r) => Cow::Borrowed(r),
-            None => Cow::Owned(json!([])),
-        },
+        resources: e.resources.as_deref().unwrap_or_default(),
         detail,
     })
 }
 
 /// Entries (with their index in the request) for one other account and region.
-type RemoteEntries = (String, String, Vec<(usize, Value)>);
+type RemoteEntries<'a> = (String, String, Vec<(usize, &'a RawValue)>);
 
-pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
-    let entries = match v.get_mut("Entries").map(Value::take) {
-        Some(Value::Array(entries)) => entries,
-        _ => Vec::new(),
-    };
+/// PutEvents' answer for one entry.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum EntryResult {
+    Put {
+        #[serde(rename = "EventId")]
+        event_id: String,
+    },
+    /// An entry's error, or another account's answer for it.
+    Other(Value),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutEventsOutput {
+    failed_entry_count: usize,
+    entries: Vec<EntryResult>,
+}
+
+/// PutEvents, reading its entries from the request's text (`Router::op_text`).
+pub fn put_events(ctx: &Context, input: &str) -> Result<PutEventsOutput, AwsError> {
+    #[derive(Deserialize)]
+    struct Input<'a> {
+        #[serde(rename = "Entries", borrow, default)]
+        entries: Vec<&'a RawValue>,
+    }
+    let bad = |e: serde_json::Error| AwsError::validation(format!("Invalid PutEvents input: {e}"));
+    let raw_entries = serde_json::from_str::<Input>(input).map_err(bad)?.entries;
+    let entries: Vec<EntryIn> = raw_entries
+        .iter()
+        .map(|raw| serde_json::from_str(raw.get()))
+        .collect::<Result<_, _>>()
+        .map_err(bad)?;
     if entries.iter().map(entry_size).sum::<usize>() > MAX_REQUEST_BYTES {
         return Err(AwsError::validation(
             "Total size of the entries in the request is over the limit.",
         ));
     }
     let mut results = Vec::with_capacity(entries.len());
-    let now = time::now();
+    let now_text = time::iso8601(time::now().max(0.0) as u64);
     let mut failed = 0;
     // Events per bus, in entry order, already as the text the `deliver`
     // task reads: no ordered map is built for an envelope.
     let mut batches: Vec<RawBatch> = Vec::new();
     // Entries for buses in other accounts or regions: forwarded there.
     let mut remote: Vec<RemoteEntries> = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        let bus_ref = s(e, "EventBusName");
+    for (i, (e, raw)) in entries.iter().zip(&raw_entries).enumerate() {
+        let bus_ref = e.event_bus_name.as_deref();
         if let Some(a) = bus_ref.and_then(Arn::parse)
             && (a.account != ctx.account || a.region != ctx.region)
         {
@@ -183,27 +222,27 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
                 .iter_mut()
                 .find(|r| r.0 == a.account && r.1 == a.region)
             {
-                Some(r) => r.2.push((i, e.clone())),
-                None => remote.push((a.account.clone(), a.region.clone(), vec![(i, e.clone())])),
+                Some(r) => r.2.push((i, raw)),
+                None => remote.push((a.account.clone(), a.region.clone(), vec![(i, raw)])),
             }
-            results.push(Value::Null);
+            results.push(EntryResult::Other(Value::Null));
             continue;
         }
         let bus = bus_name(bus_ref);
         if !batches.iter().any(|b| b.bus == bus) && find_bus(ctx, &bus)?.is_none() {
             failed += 1;
-            results.push(entry_error(
+            results.push(EntryResult::Other(entry_error(
                 "ResourceNotFoundException",
                 &format!("Event bus {bus} does not exist."),
-            ));
+            )));
             continue;
         }
-        match envelope(ctx, e, false, now) {
+        match envelope(ctx, e, false, &now_text) {
             Ok(event) => {
                 // Written once as text, not checked again by a parse.
                 let text = serde_json::value::to_raw_value(&event)
                     .map_err(|e| AwsError::internal(format!("cannot encode an event: {e}")))?;
-                results.push(json!({"EventId": event.id}));
+                results.push(EntryResult::Put { event_id: event.id });
                 match batches.iter_mut().find(|b| b.bus == bus) {
                     Some(b) => b.events.push(text),
                     None => batches.push(RawBatch {
@@ -216,7 +255,7 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
             }
             Err(err) => {
                 failed += 1;
-                results.push(err);
+                results.push(EntryResult::Other(err));
             }
         }
     }
@@ -238,11 +277,18 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
         run_attempts(ctx, now);
     }
     for (account, region, items) in remote {
-        let input = json!({"Entries": items.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>()});
+        #[derive(Serialize)]
+        struct Forwarded<'a> {
+            #[serde(rename = "Entries")]
+            entries: Vec<&'a RawValue>,
+        }
+        let input = Forwarded {
+            entries: items.iter().map(|(_, raw)| *raw).collect(),
+        };
         let answer = services::call_json(
             &Target::at("events", &account, &region),
             "PutEvents",
-            &input.to_string(),
+            &serde_json::to_string(&input).unwrap_or_default(),
         );
         let answer: Option<Value> = answer.ok().and_then(|a| serde_json::from_str(&a).ok());
         for (j, (i, _)) in items.iter().enumerate() {
@@ -255,10 +301,13 @@ pub fn put_events(ctx: &Context, mut v: Value) -> Result<Value, AwsError> {
             if r.member("ErrorCode").is_some() {
                 failed += 1;
             }
-            results[*i] = r;
+            results[*i] = EntryResult::Other(r);
         }
     }
-    Ok(json!({"FailedEntryCount": failed, "Entries": results}))
+    Ok(PutEventsOutput {
+        failed_entry_count: failed,
+        entries: results,
+    })
 }
 
 pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
@@ -268,7 +317,7 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
         .cloned()
         .unwrap_or_default();
     let mut results = Vec::new();
-    let now = time::now();
+    let now_text = time::iso8601(time::now().max(0.0) as u64);
     let mut failed = 0;
     let mut batches: Vec<Batch> = Vec::new();
     for e in &entries {
@@ -287,7 +336,8 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
             account: src.account.clone(),
             ..ctx.clone()
         };
-        match envelope(&target_ctx, e, true, now).map(|event| json!(event)) {
+        let entry = EntryIn::deserialize(e).unwrap_or_default();
+        match envelope(&target_ctx, &entry, true, &now_text).map(|event| json!(event)) {
             Ok(event) => {
                 results.push(json!({"EventId": event["id"]}));
                 if src.account == ctx.account && BUSES.contains(source) {
@@ -901,8 +951,9 @@ mod tests {
 
     #[test]
     fn entry_sizes_count_as_aws_does() {
-        let e = json!({"Time": 1, "Source": "abc", "DetailType": "de", "Detail": "{}",
-                       "Resources": ["r1", "r22"]});
+        let text = r#"{"Time": 1, "Source": "abc", "DetailType": "de", "Detail": "{}",
+                       "Resources": ["r1", "r22"], "TraceHeader": "t"}"#;
+        let e: EntryIn = serde_json::from_str(text).unwrap();
         assert_eq!(entry_size(&e), 14 + 3 + 2 + 2 + 2 + 3);
     }
 }

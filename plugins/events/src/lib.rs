@@ -66,7 +66,7 @@ impl Service for Events {
             .op("ListRuleNamesByTarget", rules::list_rule_names_by_target)
             .op("TestEventPattern", rules::test_event_pattern)
             // events
-            .op("PutEvents", deliver::put_events)
+            .op_text("PutEvents", deliver::put_events)
             .op("PutPartnerEvents", deliver::put_partner_events)
             // archives and replays
             .op("CreateArchive", archives::create_archive)
