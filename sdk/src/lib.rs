@@ -74,7 +74,8 @@ pub mod validate;
 pub use context::Context;
 pub use error::AwsError;
 pub use router::{
-    Coverage, Empty, HttpRequest, HttpResponse, Protocol, RawRoute, Router, Service, coverage,
+    Coverage, Empty, HttpRequest, HttpResponse, Owner, Protocol, RawRoute, Router, Service,
+    coverage,
 };
 pub use store::{RawTable, Scan, Scope, Table};
 
@@ -86,7 +87,7 @@ pub mod prelude {
     pub use crate::resources::{ProgressEvent, ResourceRequest, ResourceType};
     pub use crate::store::{Page, RawTable, Scan, Scope, Table, keys};
     pub use crate::streams::EventStream;
-    pub use crate::{AwsError, Context, Empty, Router, Service, export_plugin};
+    pub use crate::{AwsError, Context, Empty, Owner, Router, Service, export_plugin};
     pub use serde::{Deserialize, Serialize};
 }
 

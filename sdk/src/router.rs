@@ -13,6 +13,16 @@ use crate::{AwsError, Context};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Empty {}
 
+/// Where a request on a resource that may live in another account or
+/// region is served ([`Router::op_served_by_owner`]).
+#[derive(Clone, Copy)]
+pub struct Owner {
+    /// The top-level string member naming the resource (`QueueUrl`).
+    pub member: &'static str,
+    /// The place serving that resource, when it is not this one.
+    pub of: fn(&Context, &str) -> Option<crate::services::Target>,
+}
+
 /// A raw HTTP route a plugin claims ahead of the model-based routing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawRoute {
@@ -186,6 +196,42 @@ fn input_text(input_json: &str) -> &str {
     }
 }
 
+/// The top-level string `member` of a JSON object. The scan stops at that
+/// member: what follows (a batch's entries) is not read. `None` when the
+/// member is missing, not a string, or the text is not JSON (the handler's
+/// parse then says why).
+fn top_level_string(text: &str, member: &str) -> Option<String> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    struct Find<'m> {
+        member: &'m str,
+        found: Option<String>,
+    }
+    impl<'de> Visitor<'de> for &mut Find<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+            while let Some(key) = a.next_key::<String>()? {
+                if key == self.member {
+                    self.found = a.next_value::<Option<String>>()?;
+                    return Ok(());
+                }
+                a.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+    let mut find = Find {
+        member,
+        found: None,
+    };
+    // Stopping early leaves the object unclosed: that error is expected.
+    let _ = serde_json::Deserializer::from_str(text).deserialize_map(&mut find);
+    find.found
+}
+
 /// A handler's output as JSON text.
 fn output_json<Out: Serialize>(operation: &str, output: &Out) -> Result<String, OpError> {
     serde_json::to_string(output).map_err(|e| {
@@ -249,12 +295,13 @@ impl Router {
 
     /// Registers an operation on a resource that may live in another
     /// account or region: when `owner` names that place (from the request's
-    /// JSON), the request is served there, by this same plugin through
+    /// top-level string `owner.member`: a queue URL, a topic ARN), the
+    /// request is served there, by this same plugin through
     /// `services.call`; otherwise `handler` serves it here.
     pub fn op_served_by_owner<In, Out, F>(
         mut self,
         operation: &'static str,
-        owner: fn(&Context, &serde_json::Value) -> Option<crate::services::Target>,
+        owner: Owner,
         handler: F,
     ) -> Self
     where
@@ -264,13 +311,17 @@ impl Router {
     {
         let wrapped = move |ctx: &Context, input_json: String| -> Result<String, OpError> {
             let text = input_text(&input_json);
-            let invalid = |e: serde_json::Error| OpError::Input(input_error(operation, &e));
-            let value: serde_json::Value = serde_json::from_str(text).map_err(invalid)?;
-            if let Some(target) = owner(ctx, &value) {
+            if let Some(target) = top_level_string(text, owner.member)
+                .as_deref()
+                .and_then(|v| (owner.of)(ctx, v))
+            {
                 return crate::services::call_json(&target, operation, text).map_err(OpError::Aws);
             }
+            // Parsed once, into the handler's type: a tree first, then the
+            // type, cost a third more on SQS's SendMessageBatch.
+            let input: In = serde_json::from_str(text)
+                .map_err(|e| OpError::Input(input_error(operation, &e)))?;
             drop(input_json);
-            let input: In = serde_json::from_value(value).map_err(invalid)?;
             let output = handler(ctx, input).map_err(OpError::Aws)?;
             output_json(operation, &output)
         };
@@ -541,6 +592,22 @@ pub mod glue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_owner_member_is_found_at_the_top_level_only() {
+        let text = r#"{"M": {"QueueUrl": "inner"}, "Entries": [{"QueueUrl": "x"}],
+                       "QueueUrl": "http://h/1/q\u0041", "After": [1,"#;
+        assert_eq!(
+            top_level_string(text, "QueueUrl").as_deref(),
+            Some("http://h/1/qA"),
+            "found, and the broken rest is never read"
+        );
+        assert_eq!(top_level_string(r#"{"QueueUrl": 5}"#, "QueueUrl"), None);
+        assert_eq!(top_level_string(r#"{"QueueUrl": null}"#, "QueueUrl"), None);
+        assert_eq!(top_level_string(r#"{"Other": "x"}"#, "QueueUrl"), None);
+        assert_eq!(top_level_string(r#"["QueueUrl"]"#, "QueueUrl"), None);
+        assert_eq!(top_level_string("", "QueueUrl"), None);
+    }
 
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]

@@ -103,64 +103,64 @@ impl Service for Sns {
         // Operations on a TopicArn: a topic in another account or region is
         // served there (services.call into this plugin), as SNS serves a
         // topic shared through its policy. Topic policies are not evaluated.
-        let r = r.op_served_by_owner("DeleteTopic", topic_owner, topics::delete_topic);
+        let r = r.op_served_by_owner("DeleteTopic", TOPIC_OWNER, topics::delete_topic);
         let r = r.op_served_by_owner(
             "GetTopicAttributes",
-            topic_owner,
+            TOPIC_OWNER,
             topics::get_topic_attributes,
         );
         let r = r.op_served_by_owner(
             "SetTopicAttributes",
-            topic_owner,
+            TOPIC_OWNER,
             topics::set_topic_attributes,
         );
-        let r = r.op_served_by_owner("AddPermission", topic_owner, topics::add_permission);
-        let r = r.op_served_by_owner("RemovePermission", topic_owner, topics::remove_permission);
-        let r = r.op_served_by_owner("Subscribe", topic_owner, subscriptions::subscribe);
+        let r = r.op_served_by_owner("AddPermission", TOPIC_OWNER, topics::add_permission);
+        let r = r.op_served_by_owner("RemovePermission", TOPIC_OWNER, topics::remove_permission);
+        let r = r.op_served_by_owner("Subscribe", TOPIC_OWNER, subscriptions::subscribe);
         let r = r.op_served_by_owner(
             "ConfirmSubscription",
-            topic_owner,
+            TOPIC_OWNER,
             subscriptions::confirm_subscription,
         );
         let r = r.op_served_by_owner(
             "ListSubscriptionsByTopic",
-            topic_owner,
+            TOPIC_OWNER,
             subscriptions::list_subscriptions_by_topic,
         );
-        let r = r.op_served_by_owner("Publish", topic_owner, publish::publish);
+        let r = r.op_served_by_owner("Publish", TOPIC_OWNER, publish::publish);
         let r = r.op_served_by_owner(
             "GetSubscriptionAttributes",
-            subscription_owner,
+            SUBSCRIPTION_OWNER,
             subscriptions::get_subscription_attributes,
         );
         let r = r.op_served_by_owner(
             "SetSubscriptionAttributes",
-            subscription_owner,
+            SUBSCRIPTION_OWNER,
             subscriptions::set_subscription_attributes,
         );
         let r = r.op_served_by_owner(
             "Unsubscribe",
-            subscription_owner,
+            SUBSCRIPTION_OWNER,
             subscriptions::unsubscribe,
         );
-        let r = r.op_served_by_owner("TagResource", resource_owner, topics::tag_resource);
-        let r = r.op_served_by_owner("UntagResource", resource_owner, topics::untag_resource);
+        let r = r.op_served_by_owner("TagResource", RESOURCE_OWNER, topics::tag_resource);
+        let r = r.op_served_by_owner("UntagResource", RESOURCE_OWNER, topics::untag_resource);
         let r = r.op_served_by_owner(
             "ListTagsForResource",
-            resource_owner,
+            RESOURCE_OWNER,
             topics::list_tags_for_resource,
         );
         let r = r.op_served_by_owner(
             "GetDataProtectionPolicy",
-            resource_owner,
+            RESOURCE_OWNER,
             topics::get_data_protection_policy,
         );
         let r = r.op_served_by_owner(
             "PutDataProtectionPolicy",
-            resource_owner,
+            RESOURCE_OWNER,
             topics::put_data_protection_policy,
         );
-        r.op_served_by_owner("PublishBatch", topic_owner, publish::publish_batch)
+        r.op_served_by_owner("PublishBatch", TOPIC_OWNER, publish::publish_batch)
     }
 
     fn raw_routes() -> Vec<ministack_sdk::RawRoute> {
@@ -179,29 +179,25 @@ impl Service for Sns {
 /// account of this region: the request is served there (`services.call` into
 /// this plugin), as SNS serves a topic shared through its policy. Policies
 /// are not evaluated.
-fn topic_owner(ctx: &Context, input: &serde_json::Value) -> Option<services::Target> {
-    owner_of_arn(ctx, input, "TopicArn")
-}
+const TOPIC_OWNER: Owner = Owner {
+    member: "TopicArn",
+    of: owner_of_arn,
+};
 
-/// [`topic_owner`] for operations on a subscription.
-fn subscription_owner(ctx: &Context, input: &serde_json::Value) -> Option<services::Target> {
-    owner_of_arn(ctx, input, "SubscriptionArn")
-}
+/// [`TOPIC_OWNER`] for operations on a subscription.
+const SUBSCRIPTION_OWNER: Owner = Owner {
+    member: "SubscriptionArn",
+    of: owner_of_arn,
+};
 
-/// [`topic_owner`] for the `ResourceArn` of the tagging operations.
-fn resource_owner(ctx: &Context, input: &serde_json::Value) -> Option<services::Target> {
-    owner_of_arn(ctx, input, "ResourceArn")
-}
+/// [`TOPIC_OWNER`] for the `ResourceArn` of the tagging operations.
+const RESOURCE_OWNER: Owner = Owner {
+    member: "ResourceArn",
+    of: owner_of_arn,
+};
 
-fn owner_of_arn(
-    ctx: &Context,
-    input: &serde_json::Value,
-    member: &str,
-) -> Option<services::Target> {
-    input
-        .get(member)
-        .and_then(|u| u.as_str())
-        .and_then(Arn::parse)
+fn owner_of_arn(ctx: &Context, arn: &str) -> Option<services::Target> {
+    Arn::parse(arn)
         .filter(|a| a.service == "sns" && ids_ok(a))
         // A regional endpoint serves only its region's topics: another
         // region's ARN is refused here (InvalidParameter), not forwarded.

@@ -43,49 +43,49 @@ impl Service for Sqs {
             .http(peek::serve);
         // Operations on a QueueUrl: a URL in another account is served
         // there (see `queue_owner`).
-        let r = r.op_served_by_owner("DeleteQueue", queue_owner, queues::delete_queue);
-        let r = r.op_served_by_owner("PurgeQueue", queue_owner, queues::purge_queue);
+        let r = r.op_served_by_owner("DeleteQueue", QUEUE_OWNER, queues::delete_queue);
+        let r = r.op_served_by_owner("PurgeQueue", QUEUE_OWNER, queues::purge_queue);
         let r = r.op_served_by_owner(
             "GetQueueAttributes",
-            queue_owner,
+            QUEUE_OWNER,
             queues::get_queue_attributes,
         );
         let r = r.op_served_by_owner(
             "SetQueueAttributes",
-            queue_owner,
+            QUEUE_OWNER,
             queues::set_queue_attributes,
         );
-        let r = r.op_served_by_owner("TagQueue", queue_owner, queues::tag_queue);
-        let r = r.op_served_by_owner("UntagQueue", queue_owner, queues::untag_queue);
-        let r = r.op_served_by_owner("ListQueueTags", queue_owner, queues::list_queue_tags);
-        let r = r.op_served_by_owner("AddPermission", queue_owner, queues::add_permission);
-        let r = r.op_served_by_owner("RemovePermission", queue_owner, queues::remove_permission);
+        let r = r.op_served_by_owner("TagQueue", QUEUE_OWNER, queues::tag_queue);
+        let r = r.op_served_by_owner("UntagQueue", QUEUE_OWNER, queues::untag_queue);
+        let r = r.op_served_by_owner("ListQueueTags", QUEUE_OWNER, queues::list_queue_tags);
+        let r = r.op_served_by_owner("AddPermission", QUEUE_OWNER, queues::add_permission);
+        let r = r.op_served_by_owner("RemovePermission", QUEUE_OWNER, queues::remove_permission);
         let r = r.op_served_by_owner(
             "ListDeadLetterSourceQueues",
-            queue_owner,
+            QUEUE_OWNER,
             queues::list_dead_letter_source_queues,
         );
-        let r = r.op_served_by_owner("SendMessage", queue_owner, messages::send_message);
+        let r = r.op_served_by_owner("SendMessage", QUEUE_OWNER, messages::send_message);
         let r = r.op_served_by_owner(
             "SendMessageBatch",
-            queue_owner,
+            QUEUE_OWNER,
             messages::send_message_batch,
         );
-        let r = r.op_served_by_owner("ReceiveMessage", queue_owner, messages::receive_message);
-        let r = r.op_served_by_owner("DeleteMessage", queue_owner, messages::delete_message);
+        let r = r.op_served_by_owner("ReceiveMessage", QUEUE_OWNER, messages::receive_message);
+        let r = r.op_served_by_owner("DeleteMessage", QUEUE_OWNER, messages::delete_message);
         let r = r.op_served_by_owner(
             "DeleteMessageBatch",
-            queue_owner,
+            QUEUE_OWNER,
             messages::delete_message_batch,
         );
         let r = r.op_served_by_owner(
             "ChangeMessageVisibility",
-            queue_owner,
+            QUEUE_OWNER,
             messages::change_message_visibility,
         );
         r.op_served_by_owner(
             "ChangeMessageVisibilityBatch",
-            queue_owner,
+            QUEUE_OWNER,
             messages::change_message_visibility_batch,
         )
     }
@@ -101,11 +101,13 @@ impl Service for Sqs {
 /// The owner of the queue a request's `QueueUrl` names, when that is
 /// another account: the request is served there, as SQS serves a queue
 /// shared with another account. Queue policies are not evaluated.
-fn queue_owner(ctx: &Context, input: &serde_json::Value) -> Option<services::Target> {
-    input
-        .get("QueueUrl")
-        .and_then(|u| u.as_str())
-        .and_then(checks::parse_queue_url)
+const QUEUE_OWNER: Owner = Owner {
+    member: "QueueUrl",
+    of: queue_owner,
+};
+
+fn queue_owner(ctx: &Context, queue_url: &str) -> Option<services::Target> {
+    checks::parse_queue_url(queue_url)
         .and_then(|(account, _)| account)
         .filter(|a| *a != ctx.account)
         .map(|account| services::Target::at("sqs", &account, &ctx.region))
