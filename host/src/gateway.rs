@@ -60,6 +60,12 @@ impl Gateway {
     }
 
     pub async fn handle(self: Arc<Self>, req: Request<WireBody>) -> Response<ResponseBody> {
+        // Built in its box: hyper moves the future it gets from the
+        // service a few times before polling it (crate::boxed).
+        crate::boxed::in_place(|| self.serve(req)).await
+    }
+
+    async fn serve(self: Arc<Self>, req: Request<WireBody>) -> Response<ResponseBody> {
         let request_id = uuid::Uuid::new_v4().to_string();
         // Set when a bucket's CORS rules decided the CORS headers.
         let mut cors_decided = false;

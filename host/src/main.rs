@@ -10,6 +10,7 @@ mod allocator;
 mod auth;
 mod bindings;
 mod body;
+mod boxed;
 mod browser;
 mod capabilities;
 mod config;

@@ -519,7 +519,8 @@ impl RequestState {
             .metrics
             .add(&self.plugin.name, &self.ctx, pending.metrics);
         for change in pending.credentials {
-            self.shared.identity.apply(change).await?;
+            // Boxed: rare, and inline it would size every unit's commit.
+            Box::pin(self.shared.identity.apply(change)).await?;
         }
         Ok(())
     }

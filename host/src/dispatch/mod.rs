@@ -308,6 +308,13 @@ impl Dispatcher {
         if plugin.is_loaded() {
             return Ok(());
         }
+        // Boxed: inline, loading would size every call's future.
+        Box::pin(self.load_first(plugin)).await
+    }
+
+    /// [`Dispatcher::loaded`] the first time: loads the plugin and runs its
+    /// boot hook once.
+    async fn load_first(&self, plugin: &Plugin) -> Result<(), AwsError> {
         self.runtime.load(plugin).await?;
         if !self
             .hooked
@@ -535,7 +542,7 @@ impl Calls for Dispatcher {
         operation: &'a str,
         input_json: &'a str,
     ) -> BoxFuture<'a, Result<(String, Vec<String>), AwsError>> {
-        Box::pin(async move {
+        crate::boxed::in_place(|| async move {
             let service = target.service;
             // The output stays text: parsed only to check it is JSON, or
             // rewritten when it names blobs (handed to the caller).
@@ -575,7 +582,7 @@ impl Calls for Dispatcher {
         payload: &'a str,
         id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(Dispatcher::run_task(self, plugin, ctx, name, payload, id))
+        crate::boxed::in_place(|| Dispatcher::run_task(self, plugin, ctx, name, payload, id))
     }
 }
 

@@ -532,6 +532,11 @@ impl Runtime {
         if let Some(code) = plugin.code.get() {
             return Ok(code);
         }
+        // Boxed: inline, loading would size every call's future.
+        Box::pin(self.load_code(plugin)).await
+    }
+
+    async fn load_code<'a>(&self, plugin: &'a Plugin) -> Result<&'a Code, AwsError> {
         let t = std::time::Instant::now();
         let loaded = plugin
             .code
