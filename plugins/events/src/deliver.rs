@@ -113,8 +113,9 @@ struct Envelope<'a> {
     detail: Value,
 }
 
-/// Builds the event envelope of one entry, or its per-entry error; `now`
-/// is its time unless the entry gives one (read once per request).
+/// Builds the event envelope of one entry, or its per-entry error;
+/// `now_text` (the request's clock, read and formatted once) is its time
+/// unless the entry gives one.
 fn envelope<'a>(
     ctx: &'a Context,
     e: &'a EntryIn<'a>,
