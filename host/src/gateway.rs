@@ -75,9 +75,18 @@ impl Gateway {
             .and_then(|h| h.to_str().ok())
             .and_then(s3edge::website::bucket);
         let mut resp = if let Some(bucket) = website {
-            s3edge::website::serve(&self.dispatcher, &self.encoder, req, &bucket, &request_id).await
+            // Rare branches are boxed, so they do not size every request's
+            // future (docs/performance.md, eleventh sitting).
+            Box::pin(s3edge::website::serve(
+                &self.dispatcher,
+                &self.encoder,
+                req,
+                &bucket,
+                &request_id,
+            ))
+            .await
         } else if req.method() == Method::OPTIONS {
-            let (resp, decided) = self.options(&req, &request_id).await;
+            let (resp, decided) = Box::pin(self.options(&req, &request_id)).await;
             cors_decided = decided;
             resp
         } else {
@@ -90,7 +99,7 @@ impl Gateway {
             let mut resp = self.dispatch(req, &request_id).await;
             if let (Some(origin), Some(target)) = (origin, target)
                 && let Ok(Some(rules)) =
-                    s3edge::bucket_cors(&self.dispatcher, &target, &request_id).await
+                    Box::pin(s3edge::bucket_cors(&self.dispatcher, &target, &request_id)).await
             {
                 cors_decided = true;
                 for (k, v) in s3edge::cors::evaluate(&rules, &origin, method.as_str(), None)
@@ -263,7 +272,7 @@ impl Gateway {
         if let Some(endpoint) = internal::Endpoint::matching(&parts) {
             let bytes = body::collect(body).await.unwrap_or_default();
             let query = parts.uri.query().unwrap_or("");
-            return internal::handle(&self.dispatcher, endpoint, query, &bytes).await;
+            return Box::pin(internal::handle(&self.dispatcher, endpoint, query, &bytes)).await;
         }
         let caller = self.identify(&parts);
         let registry = self.dispatcher.registry();
@@ -273,7 +282,7 @@ impl Gateway {
         {
             Ok(Ok(routed)) => routed,
             Ok(Err((plugin, parts, bytes))) => {
-                return self.raw(&plugin, &parts, caller, request_id, bytes).await;
+                return Box::pin(self.raw(&plugin, &parts, caller, request_id, bytes)).await;
             }
             Err(resp) => return resp,
         };
@@ -296,8 +305,16 @@ impl Gateway {
                 unreachable!()
             };
             let (d, enc) = (&self.dispatcher, &self.encoder);
-            return s3edge::post::handle(d, enc, plugin, routed.parts, body, &host, request_id)
-                .await;
+            return Box::pin(s3edge::post::handle(
+                d,
+                enc,
+                plugin,
+                routed.parts,
+                body,
+                &host,
+                request_id,
+            ))
+            .await;
         }
         let enforcing = self.dispatcher.config().enforcement.enabled;
         let s3 = plugin.model.metadata().endpoint_prefix == "s3";
@@ -342,7 +359,7 @@ impl Gateway {
             };
         if enforcing {
             let conditions = crate::enforcement::Conditions::of(&parts);
-            if let Err(e) = crate::enforcement::authorize(
+            if let Err(e) = Box::pin(crate::enforcement::authorize(
                 &self.dispatcher,
                 &plugin,
                 &decoded.operation,
@@ -350,7 +367,7 @@ impl Gateway {
                 &caller,
                 &conditions,
                 request_id,
-            )
+            ))
             .await
             {
                 let op = Some(decoded.operation.as_str());
@@ -518,9 +535,8 @@ impl Gateway {
             // again.
             let matched = matched.filter(|_| !body::is_aws_chunked(&parts.headers));
             if s3
-                && let Err(e) = self
-                    .bucket_exists(&plugin, &parts, caller, request_id)
-                    .await
+                && let Err(e) =
+                    Box::pin(self.bucket_exists(&plugin, &parts, caller, request_id)).await
             {
                 return Err(self.encoder.early_error(&plugin, &e, request_id));
             }
