@@ -35,22 +35,25 @@ const DEFAULT_MAX_RETRIES: u64 = 185;
 const DEFAULT_MAX_AGE_SECS: u64 = 86_400;
 
 /// One PutEvents entry, borrowed from the request's text where it has no
-/// escapes (an ordered map per entry cost more than the rest of matching).
-#[derive(Deserialize, Default)]
+/// escapes (an ordered map per entry cost more than the rest of matching);
+/// written back as it came when forwarded to another account.
+#[derive(Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct EntryIn<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     source: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     detail_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     detail: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     resources: Option<Vec<Cow<'a, str>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     time: Option<f64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     event_bus_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    trace_header: Option<Cow<'a, str>>,
 }
 
 /// The size AWS counts for an entry.
@@ -166,7 +169,7 @@ fn envelope<'a>(
 }
 
 /// Entries (with their index in the request) for one other account and region.
-type RemoteEntries<'a> = (String, String, Vec<(usize, &'a RawValue)>);
+type RemoteEntries<'a, 'e> = (String, String, Vec<(usize, &'e EntryIn<'a>)>);
 
 /// PutEvents' answer for one entry.
 #[derive(Serialize)]
@@ -192,15 +195,11 @@ pub fn put_events(ctx: &Context, input: &str) -> Result<PutEventsOutput, AwsErro
     #[derive(Deserialize)]
     struct Input<'a> {
         #[serde(rename = "Entries", borrow, default)]
-        entries: Vec<&'a RawValue>,
+        entries: Vec<EntryIn<'a>>,
     }
-    let bad = |e: serde_json::Error| AwsError::validation(format!("Invalid PutEvents input: {e}"));
-    let raw_entries = serde_json::from_str::<Input>(input).map_err(bad)?.entries;
-    let entries: Vec<EntryIn> = raw_entries
-        .iter()
-        .map(|raw| serde_json::from_str(raw.get()))
-        .collect::<Result<_, _>>()
-        .map_err(bad)?;
+    let entries = serde_json::from_str::<Input>(input)
+        .map_err(|e| AwsError::validation(format!("Invalid PutEvents input: {e}")))?
+        .entries;
     if entries.iter().map(entry_size).sum::<usize>() > MAX_REQUEST_BYTES {
         return Err(AwsError::validation(
             "Total size of the entries in the request is over the limit.",
@@ -214,7 +213,7 @@ pub fn put_events(ctx: &Context, input: &str) -> Result<PutEventsOutput, AwsErro
     let mut batches: Vec<RawBatch> = Vec::new();
     // Entries for buses in other accounts or regions: forwarded there.
     let mut remote: Vec<RemoteEntries> = Vec::new();
-    for (i, (e, raw)) in entries.iter().zip(&raw_entries).enumerate() {
+    for (i, e) in entries.iter().enumerate() {
         let bus_ref = e.event_bus_name.as_deref();
         if let Some(a) = bus_ref.and_then(Arn::parse)
             && (a.account != ctx.account || a.region != ctx.region)
@@ -223,8 +222,8 @@ pub fn put_events(ctx: &Context, input: &str) -> Result<PutEventsOutput, AwsErro
                 .iter_mut()
                 .find(|r| r.0 == a.account && r.1 == a.region)
             {
-                Some(r) => r.2.push((i, raw)),
-                None => remote.push((a.account.clone(), a.region.clone(), vec![(i, raw)])),
+                Some(r) => r.2.push((i, e)),
+                None => remote.push((a.account.clone(), a.region.clone(), vec![(i, e)])),
             }
             results.push(EntryResult::Other(Value::Null));
             continue;
@@ -279,12 +278,12 @@ pub fn put_events(ctx: &Context, input: &str) -> Result<PutEventsOutput, AwsErro
     }
     for (account, region, items) in remote {
         #[derive(Serialize)]
-        struct Forwarded<'a> {
+        struct Forwarded<'a, 'e> {
             #[serde(rename = "Entries")]
-            entries: Vec<&'a RawValue>,
+            entries: Vec<&'e EntryIn<'a>>,
         }
         let input = Forwarded {
-            entries: items.iter().map(|(_, raw)| *raw).collect(),
+            entries: items.iter().map(|(_, e)| *e).collect(),
         };
         let answer = services::call_json(
             &Target::at("events", &account, &region),
@@ -952,9 +951,12 @@ mod tests {
 
     #[test]
     fn entry_sizes_count_as_aws_does() {
-        let text = r#"{"Time": 1, "Source": "abc", "DetailType": "de", "Detail": "{}",
+        let text = r#"{"Time": 1.5, "Source": "abc", "DetailType": "de", "Detail": "{}",
                        "Resources": ["r1", "r22"], "TraceHeader": "t"}"#;
         let e: EntryIn = serde_json::from_str(text).unwrap();
         assert_eq!(entry_size(&e), 14 + 3 + 2 + 2 + 2 + 3);
+        // Forwarded to another account as it came.
+        let back: Value = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(back, serde_json::from_str::<Value>(text).unwrap());
     }
 }
