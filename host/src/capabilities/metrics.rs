@@ -259,9 +259,10 @@ pub fn spawn_flusher(shared: &Arc<Shared>) {
 }
 
 /// Sends every pending statistic set as PutMetricData to `cloudwatch` (else
-/// `monitoring`) in its account and region. Without a CloudWatch plugin
-/// the batch is dropped with a warning, as a call refused for good is; a
-/// passing failure puts it back for a later tick, up to [`MAX_SENDS`].
+/// `monitoring`) in its account and region. A passing failure puts the
+/// batch back for a later tick, up to [`MAX_SENDS`]; one refused for good
+/// (or still failing then, as without a CloudWatch plugin) is dropped with
+/// a warning.
 pub async fn flush(shared: &Shared) {
     for (key, batch) in shared.metrics.take() {
         let mut ctx = CallContext::host(&shared.config, &uuid::Uuid::new_v4().to_string());
@@ -327,18 +328,16 @@ async fn put_metric_data(
     Err(first_error.expect("two services were tried"))
 }
 
-/// Whether a failed send may succeed later: the gateway was busy or
-/// CloudWatch failed on its side, not a refusal of the data or a missing
-/// plugin.
+/// Whether a failed send may succeed later: the gateway was busy, a
+/// throttle, or a failure on CloudWatch's side, not a refusal of the data.
+/// (A missing CloudWatch plugin answers 503 too: its batch is tried
+/// [`MAX_SENDS`] times, then dropped with the same warning.)
 fn passing(e: &AwsError) -> bool {
-    let missing_plugin = e.message.ends_with("is not enabled in this gateway");
-    let shutting_down = e.message == "the gateway is shutting down";
-    !missing_plugin
-        && !shutting_down
-        && (match e.status {
-            Some(s) => s >= 500 || s == 429,
-            None => !e.sender_fault,
-        } || e.code.contains("Throttl"))
+    let status_passes = match e.status {
+        Some(s) => s >= 500 || s == 429,
+        None => !e.sender_fault,
+    };
+    status_passes || e.code.contains("Throttl")
 }
 
 fn datum_json(k: &SetKey, s: &StatSet) -> Value {
@@ -532,16 +531,10 @@ mod tests {
             "bad datum",
             400
         )));
-        assert!(!passing(&AwsError::new(
-            "ServiceUnavailable",
-            "service cloudwatch is not enabled in this gateway",
-            503
-        )));
-        assert!(!passing(&AwsError::new(
-            "ServiceUnavailable",
-            "the gateway is shutting down",
-            503
-        )));
+        let mut sender = AwsError::new("ValidationError", "bad", 400);
+        sender.status = None;
+        sender.sender_fault = true;
+        assert!(!passing(&sender), "a sender fault with no status");
     }
 
     #[test]
