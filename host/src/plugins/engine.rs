@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
+};
 
 /// How often the epoch advances: the granularity of plugin time limits and
 /// of yielding a busy plugin back to the scheduler.
@@ -24,6 +26,12 @@ pub fn build(settings: &EngineSettings) -> wasmtime::Result<Engine> {
     config.wasm_component_model(true);
     config.epoch_interruption(true);
     config.parallel_compilation(true);
+    // MINISTACK_WASM_PROFILER=perfmap writes /tmp/perf-<pid>.map, so that
+    // perf (and callgrind, by address) can name plugin functions
+    // (docs/performance.md, "How it was measured").
+    if std::env::var("MINISTACK_WASM_PROFILER").as_deref() == Ok("perfmap") {
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
 
     let n = settings.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::new();
