@@ -1,8 +1,34 @@
 //! Randomness: WASI `random` inside the host (through `getrandom`), the OS natively.
 
+use std::cell::RefCell;
+
+/// Random bytes drawn from the host at a time for small requests: each
+/// draw is a host call (~2 k instructions, as much as the rest of a UUID),
+/// and SQS and EventBridge make a UUID per message. The pool starts empty
+/// in every fresh instance, so no two instances share bytes; a reused
+/// instance (one account, one plugin) goes on with its own.
+const POOL: usize = 256;
+
+thread_local! {
+    static POOLED: RefCell<(usize, [u8; POOL])> = const { RefCell::new((POOL, [0; POOL])) };
+}
+
 /// Fills `buf` with random bytes.
 pub fn fill(buf: &mut [u8]) {
-    getrandom::fill(buf).expect("random source")
+    if buf.len() > POOL / 4 {
+        return getrandom::fill(buf).expect("random source");
+    }
+    POOLED.with_borrow_mut(|(at, pool)| {
+        if *at + buf.len() > POOL {
+            getrandom::fill(pool).expect("random source");
+            *at = 0;
+        }
+        let taken = &mut pool[*at..*at + buf.len()];
+        buf.copy_from_slice(taken);
+        // Handed out once only.
+        taken.fill(0);
+        *at += buf.len();
+    });
 }
 
 pub fn bytes(n: usize) -> Vec<u8> {
@@ -12,11 +38,15 @@ pub fn bytes(n: usize) -> Vec<u8> {
 }
 
 pub fn u64() -> u64 {
-    getrandom::u64().expect("random source")
+    let mut b = [0; 8];
+    fill(&mut b);
+    u64::from_le_bytes(b)
 }
 
 pub fn u32() -> u32 {
-    getrandom::u32().expect("random source")
+    let mut b = [0; 4];
+    fill(&mut b);
+    u32::from_le_bytes(b)
 }
 
 /// Uniform in `0..n` (`n > 0`), without modulo bias.
@@ -60,6 +90,19 @@ pub fn string_from(alphabet: &[u8], len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pooled_draws_do_not_repeat() {
+        // Sizes that cross the pool's refills at varying offsets.
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..2_000 {
+            let mut b = vec![0u8; 8 + i % 9];
+            fill(&mut b);
+            assert!(seen.insert(b), "a draw came out twice");
+        }
+        let big = bytes(POOL);
+        assert_ne!(big, vec![0; POOL]);
+    }
 
     #[test]
     fn strings_use_the_whole_alphabet_evenly() {

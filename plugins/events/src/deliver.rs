@@ -493,8 +493,12 @@ fn run_attempts(ctx: &Context, attempts: Vec<Attempt>) {
             // One batch per queue and rule: each is sent for its rule.
             match by_queue
                 .iter_mut()
-                .find(|(q, list)| *q == arn && list[0].rule_arn == a.rule_arn)
-            {
+                // One rule's target is one `Rc` for all its events: most
+                // attempts match without comparing ARNs byte by byte.
+                .find(|(q, list)| {
+                    Rc::ptr_eq(&list[0].target, &a.target)
+                        || (*q == arn && list[0].rule_arn == a.rule_arn)
+                }) {
                 Some((_, list)) => list.push(a),
                 None => by_queue.push((arn, vec![a])),
             }
