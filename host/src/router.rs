@@ -21,7 +21,11 @@
 //! Steps 4–7 keep to the plugins that share the signing name when there are
 //! several.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+
+/// Routes by a request's name (target prefix, signing name, action): a
+/// couple of lookups a request, foldhash rather than SipHash.
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use ministack_protocol::{Protocol, RequestHead, ServiceModel};
@@ -109,10 +113,10 @@ impl<P: Routable> Router<P> {
     pub fn new(plugins: &[Arc<P>]) -> Self {
         let mut r = Router {
             raw: Vec::new(),
-            by_target_prefix: HashMap::new(),
-            by_signing_name: HashMap::new(),
-            by_endpoint_prefix: HashMap::new(),
-            by_action: HashMap::new(),
+            by_target_prefix: HashMap::default(),
+            by_signing_name: HashMap::default(),
+            by_endpoint_prefix: HashMap::default(),
+            by_action: HashMap::default(),
             rest: Vec::new(),
             s3: None,
         };

@@ -5,6 +5,10 @@
 //! resolved to indices once, so the codecs never look a shape up by name.
 
 use std::collections::HashMap;
+
+/// Maps looked up on every request (shapes and error codes by name):
+/// foldhash, not SipHash (docs/performance.md, "Twelfth sitting").
+type NameMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -251,7 +255,7 @@ pub(crate) struct Model {
     /// Indices of `operations` sorted by name: lookups by name.
     by_name: Vec<u32>,
     /// Error shapes by `error.code`, built on first need.
-    error_codes: OnceLock<HashMap<String, ShapeId>>,
+    error_codes: OnceLock<NameMap<ShapeId>>,
     /// Each HTTP method's range of `operations` (sorted by method, then
     /// most specific template first): a REST request is matched against its
     /// method's operations only.
@@ -275,7 +279,7 @@ struct ShapeSource {
 struct ShapeText {
     text: Box<str>,
     raw_shapes: Vec<(std::ops::Range<usize>, String)>,
-    index: HashMap<String, ShapeId>,
+    index: NameMap<ShapeId>,
 }
 
 impl ShapeSource {
@@ -300,7 +304,7 @@ impl ShapeSource {
             loaded.unwrap_or(ShapeText {
                 text: "".into(),
                 raw_shapes: Vec::new(),
-                index: HashMap::new(),
+                index: NameMap::default(),
             })
         })
     }
@@ -347,7 +351,7 @@ fn shape_ranges(
         .collect()
 }
 
-fn shape_index(raw_shapes: &[(std::ops::Range<usize>, String)]) -> HashMap<String, ShapeId> {
+fn shape_index(raw_shapes: &[(std::ops::Range<usize>, String)]) -> NameMap<ShapeId> {
     raw_shapes
         .iter()
         .enumerate()
@@ -433,7 +437,7 @@ impl Model {
             return Some(id);
         }
         let codes = self.error_codes.get_or_init(|| {
-            let mut map = HashMap::new();
+            let mut map = NameMap::default();
             for (i, (range, _)) in source.raw_shapes.iter().enumerate() {
                 // Cheap pre-filter before parsing: only exceptions matter.
                 let text = &source.text[range.clone()];

@@ -13,7 +13,7 @@
 //! (`b` + 32 hex digits); any other id is refused, so an id can never name a
 //! path outside the store.
 
-use std::collections::HashMap;
+use crate::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -273,7 +273,7 @@ impl BlobStore {
             inner: Arc::new(Inner {
                 persist: config.persist,
                 dir: config.dir,
-                memory: Mutex::new(HashMap::new()),
+                memory: Mutex::new(HashMap::default()),
             }),
         })
     }

@@ -18,7 +18,9 @@
 //! that began before it keep reading the tables they began on.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::HashMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -143,7 +145,7 @@ impl MemoryDatabase {
         MemoryUnit {
             db: self.clone(),
             snapshot: None,
-            tables: HashMap::new(),
+            tables: HashMap::default(),
         }
     }
 

@@ -11,7 +11,9 @@
 //! with `base < seq <= top` supply the rest. Versions are kept until no
 //! snapshot can need them.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 

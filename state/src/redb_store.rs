@@ -20,7 +20,9 @@
 //!   current writer; `Durability::None`, one transaction per batch. The
 //!   relaxed mode's flusher makes them durable every window.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::HashMap;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,7 +53,7 @@ impl RedbStores {
         }
         Ok(Self {
             config,
-            databases: Mutex::new(HashMap::new()),
+            databases: Mutex::new(HashMap::default()),
         })
     }
 
@@ -260,7 +262,7 @@ impl RedbDatabase {
         RedbUnit {
             db: self.clone(),
             snapshot: None,
-            tables: HashMap::new(),
+            tables: HashMap::default(),
         }
     }
 
@@ -386,7 +388,7 @@ fn apply<'a>(
     let mut txn = redb.begin_write().map_err(storage)?;
     txn.set_durability(durability).map_err(storage)?;
     {
-        let mut open: HashMap<&str, redb::Table<&'static [u8], &'static [u8]>> = HashMap::new();
+        let mut open: HashMap<&str, redb::Table<&'static [u8], &'static [u8]>> = HashMap::default();
         for set in sets {
             for (table, writes) in set {
                 let t = match open.entry(table.as_str()) {

@@ -11,7 +11,9 @@
 //! predates `floor` is checked per table instead (conservative: it may get a
 //! conflict it did not strictly have, never the reverse).
 
-use std::collections::{BTreeMap, HashMap, VecDeque, btree_map};
+use std::collections::{BTreeMap, VecDeque, btree_map};
+
+use crate::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
