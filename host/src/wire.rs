@@ -20,6 +20,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// X-Amz-Target and Authorization come first in every SDK's requests).
 const HEAD_LOG: usize = 128 << 10;
 
+/// A head buffer up to this size is kept between requests.
+const KEPT_HEAD: usize = 8 << 10;
+
 /// Builds the full HTTP/1.1 response (head and body) that replaces hyper's
 /// bare `status` for a request whose head began with the given bytes.
 pub type Rewrite = Arc<dyn Fn(u16, &[u8]) -> Vec<u8> + Send + Sync>;
@@ -90,7 +93,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for RewriteErrors<T> {
         let take = new.len().min(room);
         let from = self.head.len().saturating_sub(3);
         self.head.extend_from_slice(&new[..take]);
-        self.head_complete = self.head[from..].windows(4).any(|w| w == b"\r\n\r\n");
+        // memmem, not `windows(4)`: this runs on every request's head
+        // (~2.5 k instructions of a 87 k STS request the byte-wise way).
+        self.head_complete = memchr::memmem::find(&self.head[from..], b"\r\n\r\n").is_some();
         Poll::Ready(Ok(()))
     }
 }
@@ -118,16 +123,23 @@ impl<T: AsyncWrite + Unpin> RewriteErrors<T> {
         if !buf.starts_with(b"HTTP/1.") {
             return false;
         }
-        let head = std::mem::take(&mut self.head);
         self.head_complete = false;
-        match hyper_error_status(buf) {
+        let rewritten = match hyper_error_status(buf) {
             Some(status) => {
-                self.pending = (self.rewrite)(status, &head);
+                self.pending = (self.rewrite)(status, &self.head);
                 self.written = 0;
                 true
             }
             None => false,
+        };
+        // The buffer is kept for the next request's head (one allocation
+        // per connection, not per request), unless a large head grew it.
+        if self.head.capacity() > KEPT_HEAD {
+            self.head = Vec::new();
+        } else {
+            self.head.clear();
         }
+        rewritten
     }
 }
 
@@ -316,6 +328,26 @@ mod tests {
         assert_eq!(hyper_error_status(ok), None);
         let with_body = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 5\r\n\r\n";
         assert_eq!(hyper_error_status(with_body), None);
+    }
+
+    #[tokio::test]
+    async fn a_head_is_complete_when_its_blank_line_arrives_across_reads() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut client, server) = tokio::io::duplex(256);
+        let mut wrapped = RewriteErrors::new(server, Arc::new(|_, _| Vec::new()));
+        let mut buf = [0u8; 256];
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r")
+            .await
+            .unwrap();
+        let n = wrapped.read(&mut buf).await.unwrap();
+        assert!(!wrapped.head_complete);
+        client.write_all(b"\nbody").await.unwrap();
+        wrapped.read(&mut buf[n..]).await.unwrap();
+        assert!(wrapped.head_complete);
+        // A response head ends the request: the next head starts empty.
+        wrapped.intercept(b"HTTP/1.1 200 OK\r\n\r\n");
+        assert!(wrapped.head.is_empty() && !wrapped.head_complete);
     }
 
     #[test]
