@@ -343,7 +343,8 @@ mod tests {
         let n = wrapped.read(&mut buf).await.unwrap();
         assert!(!wrapped.head_complete);
         client.write_all(b"\nbody").await.unwrap();
-        wrapped.read(&mut buf[n..]).await.unwrap();
+        let more = wrapped.read(&mut buf[n..]).await.unwrap();
+        assert_eq!(&buf[n..n + more], b"\nbody");
         assert!(wrapped.head_complete);
         // A response head ends the request: the next head starts empty.
         wrapped.intercept(b"HTTP/1.1 200 OK\r\n\r\n");
