@@ -21,11 +21,7 @@
 //! Steps 4–7 keep to the plugins that share the signing name when there are
 //! several.
 
-use std::collections::HashMap as StdHashMap;
-
-/// Routes by a request's name (target prefix, signing name, action): a
-/// couple of lookups a request, foldhash rather than SipHash.
-type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
+use ministack_protocol::NameMap;
 use std::sync::Arc;
 
 use ministack_protocol::{Protocol, RequestHead, ServiceModel};
@@ -76,11 +72,11 @@ pub enum Route<P = Plugin> {
 
 pub struct Router<P = Plugin> {
     raw: Vec<(String, String, Arc<P>)>,
-    by_target_prefix: HashMap<String, Arc<P>>,
-    by_signing_name: HashMap<String, Vec<Arc<P>>>,
-    by_endpoint_prefix: HashMap<String, Vec<Arc<P>>>,
+    by_target_prefix: NameMap<Arc<P>>,
+    by_signing_name: NameMap<Vec<Arc<P>>>,
+    by_endpoint_prefix: NameMap<Vec<Arc<P>>>,
     /// Query/ec2 action name → plugins whose model has it.
-    by_action: HashMap<String, Vec<Arc<P>>>,
+    by_action: NameMap<Vec<Arc<P>>>,
     /// REST plugins, S3 last.
     rest: Vec<Arc<P>>,
     s3: Option<Arc<P>>,
@@ -113,10 +109,10 @@ impl<P: Routable> Router<P> {
     pub fn new(plugins: &[Arc<P>]) -> Self {
         let mut r = Router {
             raw: Vec::new(),
-            by_target_prefix: HashMap::default(),
-            by_signing_name: HashMap::default(),
-            by_endpoint_prefix: HashMap::default(),
-            by_action: HashMap::default(),
+            by_target_prefix: NameMap::default(),
+            by_signing_name: NameMap::default(),
+            by_endpoint_prefix: NameMap::default(),
+            by_action: NameMap::default(),
             rest: Vec::new(),
             s3: None,
         };

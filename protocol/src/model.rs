@@ -6,9 +6,10 @@
 
 use std::collections::HashMap;
 
-/// Maps looked up on every request (shapes and error codes by name):
-/// foldhash, not SipHash (docs/performance.md, "Twelfth sitting").
-type NameMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
+/// Maps by name looked up on every request (shapes and error codes here,
+/// services in the host's router): foldhash, not SipHash
+/// (docs/performance.md, "Twelfth sitting").
+pub type NameMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
