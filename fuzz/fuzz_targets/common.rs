@@ -6,8 +6,8 @@
 
 use ministack_protocol::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use ministack_protocol::{
-    AwsError, RequestBody, RequestHead, ServiceModel, decode_request, encode_error,
-    encode_response,
+    AwsError, RequestBody, RequestHead, ServiceModel, decode_request, decode_request_text,
+    encode_error, encode_response,
 };
 
 pub fn run(model: &ServiceModel, data: &[u8]) {
@@ -47,7 +47,15 @@ pub fn run(model: &ServiceModel, data: &[u8]) {
         headers: &headers,
     };
     let _ = ministack_protocol::streaming_input(model, &head);
-    match decode_request(model, &head, RequestBody::Bytes(body)) {
+    let decoded = decode_request(model, &head, RequestBody::Bytes(body.clone().into()));
+    // The text a plugin reads (one pass for awsJson) agrees with the value.
+    let text = decode_request_text(model, &head, RequestBody::Bytes(body.into()), None);
+    match (&decoded, &text) {
+        (Ok(d), Ok(t)) => assert_eq!(serde_json::to_string(&d.input).unwrap(), t.input_json),
+        (Err(a), Err(b)) => assert_eq!(a.1.message, b.1.message),
+        _ => panic!("the value and text paths disagree"),
+    }
+    match decoded {
         Ok(d) => {
             let _ = encode_response(model, d.protocol, &d.operation, &d.input, "fuzz");
             let err = AwsError {

@@ -353,17 +353,20 @@ impl Gateway {
             headers: &parts.headers,
         };
         let decoded =
-            match protocol::decode_request_matched(&plugin.model, &head, request_body, matched) {
+            match protocol::decode_request_text(&plugin.model, &head, request_body, matched) {
                 Ok(d) => d,
                 Err((proto, e)) => return self.encoder.error(&plugin, proto, None, &e, request_id),
             };
         if enforcing {
+            // The policy reads the input as a value: the text read back
+            // (only under ENFORCE_IAM, where evaluating policies costs more).
+            let input = serde_json::from_str(&decoded.input_json).unwrap_or_default();
             let conditions = crate::enforcement::Conditions::of(&parts);
             if let Err(e) = Box::pin(crate::enforcement::authorize(
                 &self.dispatcher,
                 &plugin,
                 &decoded.operation,
-                &decoded.input,
+                &input,
                 &caller,
                 &conditions,
                 request_id,
@@ -376,15 +379,11 @@ impl Gateway {
                     .error(&plugin, decoded.protocol, op, &e, request_id);
             }
         }
-        let protocol::Decoded {
+        let protocol::DecodedText {
             operation,
             protocol: proto,
-            input,
+            input_json,
         } = decoded;
-        // serde_json's writer, not `Display` (same text, without fmt's layers).
-        let input_json = serde_json::to_string(&input).unwrap_or_default();
-        // The tree is several times its text: not kept while the plugin runs.
-        drop(input);
         let result = self
             .dispatcher
             .call_text(Call {

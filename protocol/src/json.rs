@@ -238,9 +238,18 @@ fn json_content_type(model: &ServiceModel) -> String {
     )
 }
 
-/// Parses a JSON body (empty = `{}`) and converts it to our JSON.
+/// Parses a JSON body (empty = `{}`) and converts it to our JSON: in one
+/// pass where it can (json_in.rs), else through a wire `Value`, which also
+/// words every error.
 pub(crate) fn decode_body(m: &Model, id: ShapeId, bytes: &[u8]) -> Result<Value, AwsError> {
     let trimmed = bytes.trim_ascii();
+    if !trimmed.is_empty()
+        && let Some(v) = crate::json_in::read_ours(m, id, trimmed)
+        // A `null` body reads as `{}`, which only a structure accepts.
+        && !v.is_null()
+    {
+        return Ok(v);
+    }
     let wire: Value = if trimmed.is_empty() {
         Value::Object(Map::new())
     } else {
@@ -290,6 +299,25 @@ pub(crate) fn decode<'m>(
         None => Value::Object(Map::new()),
     };
     Ok((op, input))
+}
+
+/// An awsJson request's operation and input text, read and checked in one
+/// pass (json_in.rs); `None` leaves it to [`decode`] and the validation
+/// after it, for the same text or the exact error.
+pub(crate) fn decode_text<'m>(
+    model: &'m ServiceModel,
+    head: &RequestHead<'_>,
+    bytes: &[u8],
+) -> Option<(&'m Operation, String)> {
+    if crate::detect_protocol(model, head, bytes) != crate::Protocol::Json {
+        return None;
+    }
+    let target = head.headers.get("x-amz-target")?.to_str().ok()?;
+    let op = model.operation(target.rsplit('.').next().unwrap_or(target))?;
+    let input = op.input.as_ref()?;
+    let open_enums = crate::quirks::sqs::open_enums(&model.metadata);
+    let text = crate::json_in::write_ours(&model.model, input.shape, bytes, open_enums)?;
+    Some((op, text))
 }
 
 /// The operation whose `hostPrefix` the Host header starts with, its host

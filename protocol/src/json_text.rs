@@ -293,7 +293,7 @@ impl<'de> Visitor<'de> for Wire<'_, '_> {
 
 /// An object key, borrowed from the text when it has no escapes. The
 /// raw-value key gives up (the value path reads its value as JSON text).
-struct Key;
+pub(crate) struct Key;
 
 impl<'de> DeserializeSeed<'de> for Key {
     type Value = Cow<'de, str>;
@@ -327,7 +327,7 @@ impl<'de> Visitor<'de> for Key {
 
 /// A value read and dropped, failing where the parse into a `Value` fails
 /// (numbers are read as numbers: `1e999` is out of range for both).
-struct Skip;
+pub(crate) struct Skip;
 
 impl<'de> DeserializeSeed<'de> for Skip {
     type Value = ();
@@ -394,7 +394,7 @@ fn write_verbatim(out: &mut Vec<u8>, s: &str) {
 
 /// FNV-1a of a map key (equal keys, equal hashes; a collision only sends
 /// the text to the value path).
-fn key_hash(key: &str) -> u64 {
+pub(crate) fn key_hash(key: &str) -> u64 {
     key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

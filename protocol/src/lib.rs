@@ -25,6 +25,7 @@ mod ec2;
 mod eventstream;
 mod json;
 mod json_cbor;
+mod json_in;
 mod json_text;
 mod model;
 mod query;
@@ -124,6 +125,15 @@ pub struct Decoded {
     pub protocol: Protocol,
     /// JSON in the shape of the operation's input.
     pub input: serde_json::Value,
+}
+
+/// A decoded request as a plugin reads it: the input as JSON text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodedText {
+    pub operation: String,
+    pub protocol: Protocol,
+    /// `serde_json::to_string` of [`Decoded::input`].
+    pub input_json: String,
 }
 
 /// An encoded response, ready for the server to write.
@@ -485,6 +495,34 @@ pub fn decode_request_matched(
         }
     };
     validated(model, protocol, op, input)
+}
+
+/// [`decode_request_matched`], giving the input as the text a plugin
+/// reads. An awsJson body is read, converted and checked in one pass where
+/// that pass can promise the same text (json_in.rs); everything else,
+/// errors included, goes through the value and is printed from it.
+pub fn decode_request_text(
+    model: &ServiceModel,
+    head: &RequestHead<'_>,
+    body: RequestBody,
+    matched: Option<RestMatch>,
+) -> Result<DecodedText, (Protocol, AwsError)> {
+    if let RequestBody::Bytes(bytes) = &body
+        && let Some((op, input_json)) = json::decode_text(model, head, bytes)
+    {
+        return Ok(DecodedText {
+            operation: op.name.clone(),
+            protocol: Protocol::Json,
+            input_json,
+        });
+    }
+    let d = decode_request_matched(model, head, body, matched)?;
+    Ok(DecodedText {
+        // serde_json's writer, not `Display` (same text, without fmt's layers).
+        input_json: serde_json::to_string(&d.input).unwrap_or_default(),
+        operation: d.operation,
+        protocol: d.protocol,
+    })
 }
 
 fn decode_rest(
