@@ -2,6 +2,7 @@
 //! FIFO groups, redrive), DeleteMessage(+Batch), ChangeMessageVisibility(+Batch).
 
 use std::collections::{BTreeMap, HashSet};
+use std::rc::Rc;
 use std::time::Duration;
 
 use ministack_sdk::hash::{md5_hex, sha256_hex};
@@ -216,7 +217,7 @@ pub struct SendResult {
 }
 
 /// Validates and enqueues one message.
-fn send_one(ctx: &Context, q: &mut Queue, e: SendEntry) -> Result<SendResult, AwsError> {
+fn send_one(ctx: &Context, q: &mut Rc<Queue>, e: SendEntry) -> Result<SendResult, AwsError> {
     if e.message_body.is_empty() {
         return Err(AwsError::new(
             "MissingParameter",
@@ -326,6 +327,8 @@ fn send_one(ctx: &Context, q: &mut Queue, e: SendEntry) -> Result<SendResult, Aw
                 ..Default::default()
             });
         }
+        // Only a FIFO send changes the queue (and clones the shared one).
+        let q = Rc::make_mut(q);
         q.sequence += 1;
         let seq = format!("{:020}", 18_000_000_000_000_000_000u64 + q.sequence);
         order = seq.clone();
