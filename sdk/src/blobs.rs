@@ -97,6 +97,10 @@ where
         }
     }
 
+    // A compact (postcard) row is not self-describing: it holds the map.
+    if !d.is_human_readable() {
+        return BTreeMap::deserialize(d);
+    }
     d.deserialize_any(Checksums)
 }
 

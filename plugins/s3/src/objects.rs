@@ -15,11 +15,12 @@ use crate::events;
 use crate::util::{self, Condition, s};
 use crate::{owner, s3_error};
 
-/// The current version of every object, by `bucket \0 key`.
-pub const OBJECTS: Table<Object> = Table::global("objects");
+/// The current version of every object, by `bucket \0 key`. Compact
+/// (postcard) rows: decoding a JSON record was a fifth of a GetObject.
+pub const OBJECTS: Table<Object> = Table::global("objects").compact();
 /// Every version (and delete marker) of objects in buckets that have had
 /// versioning, by `bucket \0 key \0 newest-first sequence`.
-pub const VERSIONS: Table<Object> = Table::global("versions");
+pub const VERSIONS: Table<Object> = Table::global("versions").compact();
 
 /// Content and server-side headers stored with an object and echoed back.
 pub const ECHOED: &[&str] = &[
@@ -67,7 +68,7 @@ pub struct Object {
     pub seq: String,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, with = "json_in_compact_rows")]
     pub headers: Map<String, Value>,
     #[serde(default)]
     pub storage_class: Option<String>,
@@ -84,30 +85,44 @@ pub struct Object {
     #[serde(default)]
     pub checksums: BTreeMap<String, String>,
     /// ACL grants (`None`: the owner's full control).
-    #[serde(default)]
+    #[serde(default, with = "json_in_compact_rows")]
     pub acl: Option<Vec<Value>>,
+}
+
+/// A JSON-valued member of a stored [`Object`]: itself in a JSON row (what
+/// older builds wrote), its JSON text in a compact row (postcard is not
+/// self-describing, so it cannot hold a `Value`).
+mod json_in_compact_rows {
+    use serde::de::DeserializeOwned;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return v.serialize(s);
+        }
+        let text = serde_json::to_string(v).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        if d.is_human_readable() {
+            return T::deserialize(d);
+        }
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// What a write needs of the version it replaces: its ETag (the write's
 /// conditions), its blob (to release), whether it is the `null` version.
-/// Decoded from the stored [`Object`] without the rest of the record
-/// (headers, metadata, checksums, ACL): a PutObject read all of it to use
-/// these.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Current {
-    #[serde(default)]
-    blob: Option<CurrentBlob>,
+    blob: Option<String>,
     pub etag: String,
-    #[serde(default)]
     version_id: Option<String>,
-    #[serde(default)]
     seq: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct CurrentBlob {
-    #[serde(rename = "blob-id")]
-    id: String,
 }
 
 /// The key's current version as a write needs it (see [`Current`]); read,
@@ -117,9 +132,18 @@ pub fn current(b: &Bucket, key: &str) -> Result<Option<Current>, AwsError> {
     let Some(bytes) = OBJECTS.raw().get(okey.as_bytes()) else {
         return Ok(None);
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-        AwsError::internal(format!("stored record objects/{okey} does not decode: {e}"))
-    })
+    let o = OBJECTS.decode_row(&bytes).map_err(|e| {
+        AwsError::internal(format!(
+            "stored record objects/{okey} does not decode: {}",
+            e.message
+        ))
+    })?;
+    Ok(Some(Current {
+        blob: o.blob.map(|b| b.id),
+        etag: o.etag,
+        version_id: o.version_id,
+        seq: o.seq,
+    }))
 }
 
 impl Object {
@@ -355,7 +379,7 @@ pub fn store_over(
     let okey = object_key(&b.name, &obj.key);
     match versioning(b).as_deref() {
         None => {
-            if let Some(CurrentBlob { id }) = previous.and_then(|p| p.blob) {
+            if let Some(id) = previous.and_then(|p| p.blob) {
                 blobs::release(&id);
             }
             obj.version_id = None;
@@ -1474,5 +1498,69 @@ mod tests {
             ("b".into(), "a b/c".into(), Some("v1".into()))
         );
         assert!(parse_copy_source("bucketonly").is_err());
+    }
+
+    fn object() -> Object {
+        Object {
+            key: "a/b \"c\".txt".into(),
+            blob: Some(BlobRef {
+                id: "blob-1".into(),
+                size: 5,
+                md5_hex: "5d41402abc4b2a76b9719d911017c592".into(),
+                checksums: [("CRC64NVME".to_string(), "M3eFcAZSQlc=".to_string())].into(),
+            }),
+            etag: "\"5d41402abc4b2a76b9719d911017c592\"".into(),
+            size: 5,
+            last_modified: 1_700_000_000_123,
+            version_id: Some("v1".into()),
+            seq: "0001".into(),
+            metadata: [("color".to_string(), "blue".to_string())].into(),
+            headers: serde_json::json!({"ContentType": "text/plain", "BucketKeyEnabled": true, "Expires": 1.7e9})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            storage_class: Some("STANDARD".into()),
+            tags: vec![("k".into(), "v".into())],
+            parts_count: Some(2),
+            checksum_algorithm: Some("CRC32".into()),
+            checksum_type: Some("FULL_OBJECT".into()),
+            checksums: [("CRC32".to_string(), "NhCmhg==".to_string())].into(),
+            acl: Some(vec![serde_json::json!({"Permission": "READ", "Grantee": {"Type": "Group"}})]),
+            ..Object::default()
+        }
+    }
+
+    /// Both record tables write compact rows; every member reads back,
+    /// the JSON-valued ones included.
+    #[test]
+    fn object_rows_round_trip_compact() {
+        for o in [object(), Object::default()] {
+            for table in [OBJECTS, VERSIONS] {
+                let bytes = table.encode_row(&o).unwrap();
+                assert!(bytes.len() < serde_json::to_vec(&o).unwrap().len());
+                let back = table.decode_row(&bytes).unwrap();
+                assert_eq!(
+                    serde_json::to_value(&back).unwrap(),
+                    serde_json::to_value(&o).unwrap()
+                );
+            }
+        }
+    }
+
+    /// Records an older build wrote as JSON (checksums as pairs, members
+    /// left out) still read.
+    #[test]
+    fn json_object_rows_still_read() {
+        let o = object();
+        let mut old = serde_json::to_value(&o).unwrap();
+        old["blob"]["checksums"] = serde_json::json!([["CRC64NVME", "M3eFcAZSQlc="]]);
+        old.as_object_mut().unwrap().remove("acl");
+        let back = OBJECTS
+            .decode_row(&serde_json::to_vec(&old).unwrap())
+            .unwrap();
+        assert_eq!(back.blob, o.blob);
+        assert_eq!(back.headers, o.headers);
+        assert_eq!(back.acl, None);
+        assert_eq!(back.metadata, o.metadata);
     }
 }
