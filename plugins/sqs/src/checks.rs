@@ -41,13 +41,24 @@ pub fn parse_queue_url(url: &str) -> Option<(Option<String>, String)> {
         .bytes()
         .position(|b| b == b'?' || b == b'#')
         .unwrap_or(rest.len());
-    // The number of non-empty segments and the last two of them.
-    let (mut count, mut account, mut name) = (0, "", "");
-    for part in rest[..end].split('/').filter(|p| !p.is_empty()) {
+    // The number of non-empty segments and the last two of them (`/` is
+    // ASCII: every cut is a char boundary).
+    let path = &rest.as_bytes()[..end];
+    let (mut count, mut account, mut name) = (0, 0..0, 0..0);
+    let mut i = 0;
+    while i < path.len() {
+        if path[i] == b'/' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < path.len() && path[i] != b'/' {
+            i += 1;
+        }
         count += 1;
-        account = name;
-        name = part;
+        account = std::mem::replace(&mut name, start..i);
     }
+    let (account, name) = (&rest[account], &rest[name]);
     match count {
         0 => None,
         1 if scheme_end.is_none() => Some((None, name.to_string())),
