@@ -309,9 +309,6 @@ pub(crate) fn decode_text<'m>(
     head: &RequestHead<'_>,
     bytes: &[u8],
 ) -> Option<(&'m Operation, String)> {
-    if crate::detect_protocol(model, head, bytes) != crate::Protocol::Json {
-        return None;
-    }
     let target = head.headers.get("x-amz-target")?.to_str().ok()?;
     let op = model.operation(target.rsplit('.').next().unwrap_or(target))?;
     let input = op.input.as_ref()?;

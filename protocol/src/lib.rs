@@ -467,6 +467,21 @@ pub fn decode_request_matched(
         RequestBody::Blob(_) => &[],
     };
     let protocol = detect_protocol(model, head, bytes);
+    decode_detected(model, protocol, head, body, matched)
+}
+
+/// [`decode_request_matched`] once the protocol is known.
+fn decode_detected(
+    model: &ServiceModel,
+    protocol: Protocol,
+    head: &RequestHead<'_>,
+    body: RequestBody,
+    matched: Option<RestMatch>,
+) -> Result<Decoded, (Protocol, AwsError)> {
+    let bytes: &[u8] = match &body {
+        RequestBody::Bytes(b) => b,
+        RequestBody::Blob(_) => &[],
+    };
     let fail = |e: AwsError| (protocol, e);
     if let Some(m) = matched
         && matches!(protocol, Protocol::RestJson | Protocol::RestXml)
@@ -507,16 +522,21 @@ pub fn decode_request_text(
     body: RequestBody,
     matched: Option<RestMatch>,
 ) -> Result<DecodedText, (Protocol, AwsError)> {
-    if let RequestBody::Bytes(bytes) = &body
+    let bytes: &[u8] = match &body {
+        RequestBody::Bytes(b) => b,
+        RequestBody::Blob(_) => &[],
+    };
+    let protocol = detect_protocol(model, head, bytes);
+    if protocol == Protocol::Json
         && let Some((op, input_json)) = json::decode_text(model, head, bytes)
     {
         return Ok(DecodedText {
             operation: op.name.clone(),
-            protocol: Protocol::Json,
+            protocol,
             input_json,
         });
     }
-    let d = decode_request_matched(model, head, body, matched)?;
+    let d = decode_detected(model, protocol, head, body, matched)?;
     Ok(DecodedText {
         // serde_json's writer, not `Display` (same text, without fmt's layers).
         input_json: serde_json::to_string(&d.input).unwrap_or_default(),
