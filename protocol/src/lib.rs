@@ -118,6 +118,16 @@ pub enum RequestBody {
     Blob(serde_json::Value),
 }
 
+impl RequestBody {
+    /// The buffered body; a streamed one has none.
+    fn bytes(&self) -> &[u8] {
+        match self {
+            RequestBody::Bytes(b) => b,
+            RequestBody::Blob(_) => &[],
+        }
+    }
+}
+
 /// The result of decoding a request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decoded {
@@ -462,11 +472,7 @@ pub fn decode_request_matched(
     body: RequestBody,
     matched: Option<RestMatch>,
 ) -> Result<Decoded, (Protocol, AwsError)> {
-    let bytes: &[u8] = match &body {
-        RequestBody::Bytes(b) => b,
-        RequestBody::Blob(_) => &[],
-    };
-    let protocol = detect_protocol(model, head, bytes);
+    let protocol = detect_protocol(model, head, body.bytes());
     decode_detected(model, protocol, head, body, matched)
 }
 
@@ -478,10 +484,7 @@ fn decode_detected(
     body: RequestBody,
     matched: Option<RestMatch>,
 ) -> Result<Decoded, (Protocol, AwsError)> {
-    let bytes: &[u8] = match &body {
-        RequestBody::Bytes(b) => b,
-        RequestBody::Blob(_) => &[],
-    };
+    let bytes = body.bytes();
     let fail = |e: AwsError| (protocol, e);
     if let Some(m) = matched
         && matches!(protocol, Protocol::RestJson | Protocol::RestXml)
@@ -522,10 +525,7 @@ pub fn decode_request_text(
     body: RequestBody,
     matched: Option<RestMatch>,
 ) -> Result<DecodedText, (Protocol, AwsError)> {
-    let bytes: &[u8] = match &body {
-        RequestBody::Bytes(b) => b,
-        RequestBody::Blob(_) => &[],
-    };
+    let bytes = body.bytes();
     let protocol = detect_protocol(model, head, bytes);
     if protocol == Protocol::Json
         && let Some((op, input_json)) = json::decode_text(model, head, bytes)
