@@ -539,6 +539,7 @@ mod tests {
     use super::*;
     use crate::ServiceModel;
     use crate::json::from_wire;
+    use crate::test_support::JSON_SHAPES;
 
     /// The value path: parse, then `from_wire`.
     fn by_value(m: &Model, id: ShapeId, text: &str) -> Option<Value> {
@@ -550,8 +551,7 @@ mod tests {
     }
 
     fn model() -> ServiceModel {
-        ServiceModel::from_json(
-            r#"{
+        let top = r#"{
   "metadata": {"protocol": "json", "jsonVersion": "1.0", "targetPrefix": "Svc", "apiVersion": "x", "endpointPrefix": "svc"},
   "operations": {"Put": {"name": "Put", "http": {"method": "POST", "requestUri": "/"}, "input": {"shape": "In"}}},
   "shapes": {
@@ -586,25 +586,8 @@ mod tests {
     "Small": {"type": "integer", "min": 1, "max": 10},
     "TwoBytes": {"type": "blob", "max": 2},
     "Labels": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Str"}, "min": 1},
-    "Items": {"type": "list", "member": {"shape": "Item"}},
-    "Item": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Attr"}},
-    "Attr": {"type": "structure", "members": {
-      "S": {"shape": "Str"}, "N": {"shape": "Str"}, "L": {"shape": "Attrs"}, "M": {"shape": "Item"},
-      "BOOL": {"shape": "Bool"}, "NULL": {"shape": "Bool"}, "B": {"shape": "Blob"}
-    }},
-    "Attrs": {"type": "list", "member": {"shape": "Attr"}},
-    "Tags": {"type": "list", "member": {"shape": "Int"}},
-    "Str": {"type": "string"},
-    "Int": {"type": "integer"},
-    "Dbl": {"type": "double"},
-    "Bool": {"type": "boolean"},
-    "Blob": {"type": "blob"},
-    "Ts": {"type": "timestamp"},
-    "Doc": {"type": "structure", "members": {}, "document": true}
-  }
-}"#,
-        )
-        .expect("model")
+    "Tags": {"type": "list", "member": {"shape": "Int"}},"#;
+        ServiceModel::from_json(&[top, JSON_SHAPES, "\n  }\n}"].concat()).expect("model")
     }
 
     /// Every text either reads to the value path's value, text for text

@@ -404,6 +404,7 @@ pub(crate) fn key_hash(key: &str) -> u64 {
 mod tests {
     use super::*;
     use crate::ServiceModel;
+    use crate::test_support::JSON_SHAPES;
 
     /// The value path's bytes: parse, then write_wire (null → `{}`).
     fn by_value(m: &Model, id: ShapeId, text: &str) -> Option<Vec<u8>> {
@@ -425,8 +426,8 @@ mod tests {
     }
 
     fn model() -> ServiceModel {
-        ServiceModel::from_json(
-            r#"{
+        let top = r#"{
+
   "metadata": {"protocol": "json", "jsonVersion": "1.0", "targetPrefix": "Svc", "apiVersion": "x", "endpointPrefix": "svc"},
   "operations": {"Get": {"name": "Get", "http": {"method": "POST", "requestUri": "/"}, "output": {"shape": "Out"}}},
   "shapes": {
@@ -442,25 +443,8 @@ mod tests {
       "Header": {"shape": "Str", "location": "header", "locationName": "x-h"},
       "Nested": {"shape": "Out"},
       "Flag": {"shape": "Bool"}
-    }},
-    "Items": {"type": "list", "member": {"shape": "Item"}},
-    "Item": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Attr"}},
-    "Attr": {"type": "structure", "members": {
-      "S": {"shape": "Str"}, "N": {"shape": "Str"}, "L": {"shape": "Attrs"}, "M": {"shape": "Item"},
-      "BOOL": {"shape": "Bool"}, "NULL": {"shape": "Bool"}, "B": {"shape": "Blob"}
-    }},
-    "Attrs": {"type": "list", "member": {"shape": "Attr"}},
-    "Str": {"type": "string"},
-    "Int": {"type": "integer"},
-    "Dbl": {"type": "double"},
-    "Bool": {"type": "boolean"},
-    "Blob": {"type": "blob"},
-    "Ts": {"type": "timestamp"},
-    "Doc": {"type": "structure", "members": {}, "document": true}
-  }
-}"#,
-        )
-        .expect("model")
+    }},"#;
+        ServiceModel::from_json(&[top, JSON_SHAPES, "\n  }\n}"].concat()).expect("model")
     }
 
     fn out_shape(sm: &ServiceModel) -> ShapeId {

@@ -22,3 +22,22 @@ pub(crate) fn decode_json_put(
     };
     decode_request(model, &head, RequestBody::Bytes(body.to_string().into())).map(|d| d.input)
 }
+
+/// The shapes the one-pass JSON tests (json_in.rs, json_text.rs) share: a
+/// DynamoDB-like item list and one shape of every scalar kind. Their
+/// models add a top structure naming these.
+pub(crate) const JSON_SHAPES: &str = r#"
+    "Items": {"type": "list", "member": {"shape": "Item"}},
+    "Item": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Attr"}},
+    "Attr": {"type": "structure", "members": {
+      "S": {"shape": "Str"}, "N": {"shape": "Str"}, "L": {"shape": "Attrs"}, "M": {"shape": "Item"},
+      "BOOL": {"shape": "Bool"}, "NULL": {"shape": "Bool"}, "B": {"shape": "Blob"}
+    }},
+    "Attrs": {"type": "list", "member": {"shape": "Attr"}},
+    "Str": {"type": "string"},
+    "Int": {"type": "integer"},
+    "Dbl": {"type": "double"},
+    "Bool": {"type": "boolean"},
+    "Blob": {"type": "blob"},
+    "Ts": {"type": "timestamp"},
+    "Doc": {"type": "structure", "members": {}, "document": true}"#;
