@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::json_text::{Key, Skip, key_hash};
+use crate::json_text::{Key, Skip, key_hash, write_verbatim};
 use crate::model::{Kind, Location, Model, ShapeId};
 use crate::scalar::{b64_decode, float_of, short_eq, timestamp_of};
 use crate::timestamp;
@@ -324,12 +324,7 @@ impl<'m> Text<'_, 'm> {
             }
         }
         if verbatim {
-            // No escape in the text, and JSON text holds no unescaped `"`,
-            // `\` or control character: the writer would copy it as is.
-            self.out.reserve(s.len() + 2);
-            self.out.push(b'"');
-            self.out.extend_from_slice(s.as_bytes());
-            self.out.push(b'"');
+            write_verbatim(self.out, s);
         } else {
             let _ = serde_json::to_writer(&mut *self.out, s);
         }
@@ -500,11 +495,7 @@ impl<'de> Visitor<'de> for Text<'_, '_> {
                     }
                     n += 1;
                     match &key {
-                        Cow::Borrowed(k) => {
-                            self.out.push(b'"');
-                            self.out.extend_from_slice(k.as_bytes());
-                            self.out.push(b'"');
-                        }
+                        Cow::Borrowed(k) => write_verbatim(self.out, k),
                         Cow::Owned(k) => {
                             let _ = serde_json::to_writer(&mut *self.out, k);
                         }

@@ -385,7 +385,7 @@ impl<'de> Visitor<'de> for Skip {
 /// sequence, and JSON text holds no unescaped `"`, `\\` or control
 /// character, which are all serde_json's writer escapes; so its quoted
 /// text is what that writer would write.
-fn write_verbatim(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_verbatim(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
     out.extend_from_slice(s.as_bytes());
