@@ -524,36 +524,38 @@ fn run_attempts(ctx: &Context, attempts: Vec<Attempt>) {
 }
 
 fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
-    // Written straight to text: a `json!` value would hash every key into
-    // an ordered map and print through `fmt`, for one use.
-    #[derive(Serialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Entry {
-        id: String,
-        message_body: String,
+    // Written straight to text. A body that is the event itself goes as the
+    // event's JSON (SQS's `MessageBodyJson`, which only plugins can send),
+    // not as a string holding it, whose every quote would be escaped here
+    // and unescaped there.
+    let mut input = String::from("{\"QueueUrl\":");
+    push_json_string(&mut input, &targets::queue_url(&ctx.endpoint, queue));
+    input.push_str(",\"Entries\":[");
+    for (i, a) in chunk.iter().enumerate() {
+        if i > 0 {
+            input.push(',');
+        }
+        // A chunk holds at most ten entries: the id is one digit.
+        input.push_str("{\"Id\":\"");
+        input.push(char::from(b'0' + i as u8));
+        match event_as_is(a) {
+            Some(event) => {
+                input.push_str("\",\"MessageBodyJson\":");
+                input.push_str(event);
+            }
+            None => {
+                input.push_str("\",\"MessageBody\":");
+                push_json_string(&mut input, &target_input(a));
+            }
+        }
+        input.push('}');
     }
-    #[derive(Serialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Input {
-        queue_url: String,
-        entries: Vec<Entry>,
-    }
-    let input = Input {
-        queue_url: targets::queue_url(&ctx.endpoint, queue),
-        entries: chunk
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Entry {
-                id: i.to_string(),
-                message_body: target_input(a),
-            })
-            .collect(),
-    };
+    input.push_str("]}");
     let out = services::call_from(
         &rule_source(&chunk[0]),
         &Target::at("sqs", &queue.account, &queue.region),
         "SendMessageBatch",
-        &serde_json::to_string(&input).unwrap_or_default(),
+        &input,
     );
     match out {
         Ok(out) => {
@@ -850,6 +852,27 @@ pub fn target_input(a: &Attempt) -> String {
     }
 }
 
+/// The event's own JSON text when the target is given the event as it is
+/// (no `Input`, `InputPath` or `InputTransformer`): an object's text.
+fn event_as_is(a: &Attempt) -> Option<&str> {
+    let t = &a.target;
+    // As `target_input` chooses.
+    if s(t, "Input").is_some()
+        || s(t, "InputPath").is_some()
+        || t.member("InputTransformer").is_some()
+    {
+        return None;
+    }
+    a.event
+        .text()
+        .filter(|text| text.starts_with('{') && text.ends_with('}'))
+}
+
+fn push_json_string(out: &mut String, s: &str) {
+    // A `String` serializes infallibly.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
 fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
     let arn_text = s(&a.target, "Arn").unwrap_or_default();
     let arn = Arn::parse(arn_text).ok_or_else(|| Failure {
@@ -871,6 +894,7 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
     let e = &a.event;
     targets::send(&Delivery {
         arn: arn_text.to_string(),
+        body_is_json: event_as_is(a).is_some(),
         body,
         endpoint: ctx.endpoint.clone(),
         message_group_id: Some(

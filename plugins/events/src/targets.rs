@@ -22,6 +22,9 @@ pub struct Failure {
 pub struct Delivery {
     pub arn: String,
     pub body: String,
+    /// `body` is JSON text of ours (the event as it is), which SQS can be
+    /// given as JSON rather than as a string.
+    pub body_is_json: bool,
     /// The gateway's URL (SQS queue URLs are built from it).
     pub endpoint: String,
     /// FIFO queues: message group (required) and deduplication id.
@@ -77,11 +80,20 @@ pub fn failure(e: AwsError) -> Failure {
 }
 
 fn call(d: &Delivery, service: &str, arn: &Arn, op: &str, input: Value) -> Result<Value, Failure> {
+    call_text(d, service, arn, op, &input.to_string())
+}
+
+fn call_text(
+    d: &Delivery,
+    service: &str,
+    arn: &Arn,
+    op: &str,
+    input: &str,
+) -> Result<Value, Failure> {
     let target = Target::at(service, &arn.account, &arn.region);
-    let input = input.to_string();
     let out = match &d.source {
-        Some(source) => services::call_from(source, &target, op, &input),
-        None => services::call_json(&target, op, &input),
+        Some(source) => services::call_from(source, &target, op, input),
+        None => services::call_json(&target, op, input),
     }
     .map_err(failure)?;
     Ok(serde_json::from_str(&out).unwrap_or(Value::Null))
@@ -97,12 +109,24 @@ pub fn send(d: &Delivery) -> Result<(), Failure> {
     let body = d.body.as_str();
     match arn.service.as_str() {
         "sqs" => {
-            let mut input = json!({"QueueUrl": queue_url(&d.endpoint, &arn), "MessageBody": body});
+            let mut input = json!({"QueueUrl": queue_url(&d.endpoint, &arn)});
             if arn.resource.ends_with(".fifo") {
                 input["MessageGroupId"] = json!(d.message_group_id.clone().unwrap_or_default());
                 input["MessageDeduplicationId"] = json!(d.deduplication_id);
             }
-            call(d, "sqs", &arn, "SendMessage", input).map(|_| ())
+            if !d.body_is_json {
+                input["MessageBody"] = json!(body);
+            }
+            let mut text = input.to_string();
+            if d.body_is_json {
+                // The event as its JSON, not escaped in a string (SQS's
+                // `MessageBodyJson`; `deliver::send_batch` says why).
+                text.pop();
+                text.push_str(",\"MessageBodyJson\":");
+                text.push_str(body);
+                text.push('}');
+            }
+            call_text(d, "sqs", &arn, "SendMessage", &text).map(|_| ())
         }
         "sns" => call(
             d,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ministack_sdk::hash::{md5_hex, sha256_hex};
 use ministack_sdk::prelude::*;
 use ministack_sdk::{ids, services, tasks, time};
+use serde_json::value::RawValue;
 
 use crate::checks::{
     Attributes, attribute_selected, attributes_size, check_attribute, md5_of_attributes,
@@ -178,13 +179,26 @@ fn invalid_param(msg: impl Into<String>) -> AwsError {
     AwsError::new("InvalidParameterValue", msg)
 }
 
-/// What one send asks for, shared by SendMessage and its batch entries.
+/// What one send asks for: SendMessage's input, and each batch entry (which
+/// has an `Id` and no `QueueUrl`). One struct rather than SendMessage's
+/// members flattened around it: a `#[serde(flatten)]` member is read through
+/// serde's buffer, where the body could not be read as its raw literal.
 #[derive(Deserialize, Clone, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct SendEntry {
     #[serde(default)]
+    queue_url: String,
+    #[serde(default)]
     id: String,
+    #[serde(default)]
     message_body: String,
+    /// The body as the JSON value itself, from another plugin (an
+    /// EventBridge event): a string holding it would escape each of its
+    /// quotes to hand it over and unescape them here, the dearest part of a
+    /// delivery in wasm. Not in the model, so clients cannot send it: the
+    /// host drops members the model does not name.
+    #[serde(default, rename = "MessageBodyJson")]
+    message_body_json: Option<Box<RawValue>>,
     delay_seconds: Option<i64>,
     #[serde(default)]
     message_attributes: Attributes,
@@ -192,6 +206,15 @@ pub struct SendEntry {
     message_system_attributes: Attributes,
     message_deduplication_id: Option<String>,
     message_group_id: Option<String>,
+}
+
+impl SendEntry {
+    /// Puts the body in `message_body`, however it was given.
+    fn body_to_text(&mut self) {
+        if let Some(json) = self.message_body_json.take() {
+            self.message_body = Box::<str>::from(json).into_string();
+        }
+    }
 }
 
 #[derive(Serialize, Default)]
@@ -374,17 +397,10 @@ fn sender_id(ctx: &Context) -> String {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SendMessageRequest {
-    queue_url: String,
-    #[serde(flatten)]
-    entry: SendEntry,
-}
-
-pub fn send_message(ctx: &Context, input: SendMessageRequest) -> Result<SendResult, AwsError> {
-    let mut q = load(&input.queue_url)?;
-    let out = send_one(ctx, &mut q, input.entry)?;
+pub fn send_message(ctx: &Context, mut input: SendEntry) -> Result<SendResult, AwsError> {
+    input.body_to_text();
+    let mut q = load(&std::mem::take(&mut input.queue_url))?;
+    let out = send_one(ctx, &mut q, input)?;
     if q.fifo() {
         QUEUES.put(&q.name, &q)?;
     }
@@ -466,9 +482,10 @@ pub struct SendMessageBatchResult {
 
 pub fn send_message_batch(
     ctx: &Context,
-    input: SendMessageBatchRequest,
+    mut input: SendMessageBatchRequest,
 ) -> Result<SendMessageBatchResult, AwsError> {
     let mut q = load(&input.queue_url)?;
+    input.entries.iter_mut().for_each(SendEntry::body_to_text);
     check_batch_ids(input.entries.iter().map(|e| e.id.as_str()))?;
     let total: usize = input
         .entries
