@@ -230,7 +230,16 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
 
     /// See [`encode_row`](Table::encode_row); reads JSON rows too.
     pub fn decode_row(&self, bytes: &[u8]) -> Result<V, AwsError> {
-        decode(self.name, b"", bytes)
+        decode(self.name, b"", bytes, Whole::Row)
+    }
+
+    /// The first fields of a row, as `P`: a struct of `V`'s first fields,
+    /// in `V`'s order and with its types. A compact row is read no further
+    /// than them (postcard reads fields in order); a JSON row is parsed
+    /// whole, its other fields skipped. For a read that needs a few
+    /// fields at the head of a large record.
+    pub fn decode_prefix<P: DeserializeOwned>(&self, bytes: &[u8]) -> Result<P, AwsError> {
+        decode(self.name, b"", bytes, Whole::Prefix)
     }
 
     /// [`get`](Table::get), reusing `cache`'s parse when the stored bytes
@@ -244,13 +253,13 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
             return Ok(None);
         };
         cache
-            .with(|c| c.get(bytes, |b| decode(self.name, key.as_bytes(), b)))
+            .with(|c| c.get(bytes, |b| decode(self.name, key.as_bytes(), b, Whole::Row)))
             .map(Some)
     }
 
     pub fn get(&self, key: &str) -> Result<Option<V>, AwsError> {
         match wit::get(self.scope, self.name, key.as_bytes()) {
-            Some(bytes) => decode(self.name, key.as_bytes(), &bytes).map(Some),
+            Some(bytes) => decode(self.name, key.as_bytes(), &bytes, Whole::Row).map(Some),
             None => Ok(None),
         }
     }
@@ -288,7 +297,7 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
         wit::scan(self.scope, self.name, &scan.key_range(), scan.wit_limit())
             .into_iter()
             .map(|(k, v)| {
-                let value = decode(self.name, &k, &v)?;
+                let value = decode(self.name, &k, &v, Whole::Row)?;
                 Ok((String::from_utf8_lossy(&k).into_owned(), value))
             })
             .collect()
@@ -445,10 +454,23 @@ fn encode<V: Serialize>(value: &V, compact: bool) -> Result<Vec<u8>, String> {
     }
 }
 
-fn decode<V: DeserializeOwned>(table: &str, key: &[u8], bytes: &[u8]) -> Result<V, AwsError> {
+/// Whether a decode reads a whole row or its first fields only.
+#[derive(Clone, Copy, PartialEq)]
+enum Whole {
+    Row,
+    Prefix,
+}
+
+fn decode<V: DeserializeOwned>(
+    table: &str,
+    key: &[u8],
+    bytes: &[u8],
+    whole: Whole,
+) -> Result<V, AwsError> {
     let decoded = match bytes.split_first() {
         Some((&COMPACT_ROW, rest)) => match postcard::take_from_bytes(rest) {
             Ok((value, [])) => Ok(value),
+            Ok((value, _)) if whole == Whole::Prefix => Ok(value),
             Ok(_) => Err("bytes left over".to_string()),
             Err(e) => Err(e.to_string()),
         },
@@ -595,7 +617,7 @@ mod tests {
         for _ in 0..100_000 {
             x += 0.000_123_456_789;
             let bytes = serde_json::to_vec(&x).unwrap();
-            let back: f64 = decode("t", b"k", &bytes).unwrap();
+            let back: f64 = decode("t", b"k", &bytes, Whole::Row).unwrap();
             assert_eq!(back.to_bits(), x.to_bits(), "{x}");
         }
     }
@@ -617,17 +639,60 @@ mod tests {
         let bytes = encode(&row, true).unwrap();
         assert_eq!(bytes[0], COMPACT_ROW);
         assert!(bytes.len() < serde_json::to_vec(&row).unwrap().len());
-        assert_eq!(decode::<Row>("t", b"k", &bytes).unwrap(), row);
+        assert_eq!(decode::<Row>("t", b"k", &bytes, Whole::Row).unwrap(), row);
         let json = encode(&row, false).unwrap();
         assert_eq!(
-            decode::<Row>("t", b"k", &json).unwrap(),
+            decode::<Row>("t", b"k", &json, Whole::Row).unwrap(),
             row,
             "an older JSON row"
         );
         let mut long = bytes.clone();
         long.push(0);
-        assert!(decode::<Row>("t", b"k", &long).is_err(), "trailing bytes");
-        assert!(decode::<Row>("t", b"k", &bytes[..5]).is_err(), "cut short");
+        assert!(
+            decode::<Row>("t", b"k", &long, Whole::Row).is_err(),
+            "trailing bytes"
+        );
+        assert!(
+            decode::<Row>("t", b"k", &bytes[..5], Whole::Row).is_err(),
+            "cut short"
+        );
+    }
+
+    #[test]
+    fn a_prefix_of_fields_reads_from_both_row_formats() {
+        use serde::Deserialize;
+        #[derive(Serialize, Deserialize)]
+        struct Row {
+            d: String,
+            k: String,
+            t: u64,
+        }
+        #[derive(Deserialize, PartialEq, Debug)]
+        struct Head {
+            d: String,
+            k: String,
+        }
+        let row = Row {
+            d: "d\"1".into(),
+            k: "key-1".into(),
+            t: 7,
+        };
+        let head = Head {
+            d: row.d.clone(),
+            k: row.k.clone(),
+        };
+        for compact in [true, false] {
+            let bytes = encode(&row, compact).unwrap();
+            assert_eq!(
+                decode::<Head>("t", b"k", &bytes, Whole::Prefix).unwrap(),
+                head
+            );
+            // A whole-row read still refuses what a prefix read leaves.
+            assert_eq!(
+                decode::<Head>("t", b"k", &bytes, Whole::Row).is_err(),
+                compact
+            );
+        }
     }
 
     #[test]
