@@ -99,6 +99,10 @@ pub struct RawBatch {
     /// the task invokes only the others, and counts no rule metrics again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sent_to_queues: bool,
+    /// Each event's top-level fields while PutEvents has them
+    /// ([`Event::written`]); not in the task's record.
+    #[serde(skip)]
+    pub tops: Vec<Vec<(&'static str, Value)>>,
 }
 
 /// The event envelope of one entry, in AWS's field order.
@@ -114,6 +118,26 @@ struct Envelope<'a> {
     region: &'a str,
     resources: &'a [Cow<'a, str>],
     detail: Value,
+}
+
+impl Envelope<'_> {
+    /// Every top-level field, as its text has them (`Event::written`).
+    fn into_top(self) -> Vec<(&'static str, Value)> {
+        vec![
+            ("version", Value::from(self.version)),
+            ("id", Value::String(self.id)),
+            ("detail-type", Value::from(self.detail_type)),
+            ("source", Value::from(self.source)),
+            ("account", Value::from(self.account)),
+            ("time", Value::String(self.time)),
+            ("region", Value::from(self.region)),
+            (
+                "resources",
+                Value::Array(self.resources.iter().map(|r| Value::from(&**r)).collect()),
+            ),
+            ("detail", self.detail),
+        ]
+    }
 }
 
 /// Builds the event envelope of one entry, or its per-entry error;
@@ -242,14 +266,21 @@ pub fn put_events(ctx: &Context, input: &str) -> Result<PutEventsOutput, AwsErro
                 // Written once as text, not checked again by a parse.
                 let text = serde_json::value::to_raw_value(&event)
                     .map_err(|e| AwsError::internal(format!("cannot encode an event: {e}")))?;
-                results.push(EntryResult::Put { event_id: event.id });
+                results.push(EntryResult::Put {
+                    event_id: event.id.clone(),
+                });
+                let top = event.into_top();
                 match batches.iter_mut().find(|b| b.bus == bus) {
-                    Some(b) => b.events.push(text),
+                    Some(b) => {
+                        b.events.push(text);
+                        b.tops.push(top);
+                    }
                     None => batches.push(RawBatch {
                         bus,
                         events: vec![text],
                         rule_arns: vec![],
                         sent_to_queues: false,
+                        tops: vec![top],
                     }),
                 }
             }
@@ -264,7 +295,8 @@ pub fn put_events(ctx: &Context, input: &str) -> Result<PutEventsOutput, AwsErro
         let events: Vec<Event> = b
             .events
             .iter()
-            .map(|raw| Event::from_text(raw.get()))
+            .zip(std::mem::take(&mut b.tops))
+            .map(|(raw, top)| Event::written(raw.get(), top))
             .collect();
         let (now, later): (Vec<Attempt>, Vec<Attempt>) =
             first_attempts(&b.bus, &[], &events, true)?
@@ -941,6 +973,36 @@ pub fn replay_event(event: &Value, replay: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fields PutEvents keeps of an event are the ones its text has,
+    /// in the same order (matching reads them instead of the text).
+    #[test]
+    fn an_envelope_top_is_its_text_parsed() {
+        let resources = [Cow::Borrowed("arn:aws:s3:::b"), Cow::Borrowed("r\"2")];
+        let envelope = Envelope {
+            version: "0",
+            id: "e1".into(),
+            detail_type: "t \"x\"",
+            source: "src",
+            account: "000000000000",
+            time: "2026-01-01T00:00:00Z".into(),
+            region: "us-east-1",
+            resources: &resources,
+            detail: json!({"b": [1, {"c": null}], "a": "é"}),
+        };
+        let text = serde_json::to_string(&envelope).unwrap();
+        let parsed: Vec<(String, Value)> =
+            serde_json::from_str::<serde_json::Map<String, Value>>(&text)
+                .unwrap()
+                .into_iter()
+                .collect();
+        let top: Vec<(String, Value)> = envelope
+            .into_top()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        assert_eq!(top, parsed);
+    }
 
     fn attempt(target: Value) -> Attempt {
         Attempt {

@@ -21,6 +21,10 @@ pub struct Event(Rc<Inner>);
 struct Inner {
     text: Option<Rc<str>>,
     tree: OnceCell<Value>,
+    /// Every top-level field, in the text's order, when whoever wrote the
+    /// text had them at hand (PutEvents): matching takes them from here
+    /// instead of reading the text again (~9 k instructions an event).
+    top: Vec<(&'static str, Value)>,
 }
 
 impl Event {
@@ -29,14 +33,22 @@ impl Event {
         Event(Rc::new(Inner {
             text: None,
             tree: OnceCell::from(tree),
+            top: Vec::new(),
         }))
     }
 
     /// An event as PutEvents wrote it (valid JSON: it serialized it).
     pub fn from_text(text: &str) -> Self {
+        Event::written(text, Vec::new())
+    }
+
+    /// An event PutEvents just wrote: its text, and `top`, every one of its
+    /// top-level fields in the text's order (empty: not at hand).
+    pub fn written(text: &str, top: Vec<(&'static str, Value)>) -> Self {
         Event(Rc::new(Inner {
             text: Some(Rc::from(text)),
             tree: OnceCell::new(),
+            top,
         }))
     }
 
@@ -52,6 +64,15 @@ impl Event {
     pub fn fields(&self, names: &[&str]) -> Cow<'_, Value> {
         if let Some(tree) = self.0.tree.get() {
             return Cow::Borrowed(tree);
+        }
+        if !self.0.top.is_empty() {
+            let mut out = Map::new();
+            for (name, value) in &self.0.top {
+                if names.contains(name) {
+                    out.insert((*name).to_string(), value.clone());
+                }
+            }
+            return Cow::Owned(Value::Object(out));
         }
         let Some(text) = self.text() else {
             return Cow::Owned(Value::Null);
@@ -180,6 +201,26 @@ mod tests {
         let back: Event = serde_json::from_str(&text).unwrap();
         assert_eq!(back.text(), None);
         assert_eq!(back["detail"]["b"], 2);
+    }
+
+    #[test]
+    fn fields_at_hand_are_the_ones_the_text_has() {
+        let text = r#"{"id":"e1","source":"s","detail":{"a":[1]}}"#;
+        let top = vec![
+            ("id", json!("e1")),
+            ("source", json!("s")),
+            ("detail", json!({"a": [1]})),
+        ];
+        let e = Event::written(text, top);
+        for names in [&["detail", "source", "absent"][..], &["id"], &[]] {
+            assert_eq!(
+                e.fields(names),
+                Event::from_text(text).fields(names),
+                "{names:?}"
+            );
+        }
+        assert!(e.0.tree.get().is_none(), "not parsed whole");
+        assert_eq!(e.text(), Some(text));
     }
 
     #[test]
