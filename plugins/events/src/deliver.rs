@@ -556,12 +556,13 @@ fn run_attempts(ctx: &Context, attempts: Vec<Attempt>) {
 }
 
 fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
-    // Written straight to text. A body that is the event itself goes as the
-    // event's JSON (SQS's `MessageBodyJson`, which only plugins can send),
-    // not as a string holding it, whose every quote would be escaped here
-    // and unescaped there.
+    // Written straight to text, a body that is the event itself as the
+    // event's JSON (`targets::push_sqs_body`).
     let mut input = String::from("{\"QueueUrl\":");
-    push_json_string(&mut input, &targets::queue_url(&ctx.endpoint, queue));
+    // A `String` serializes infallibly.
+    input.push_str(
+        &serde_json::to_string(&targets::queue_url(&ctx.endpoint, queue)).unwrap_or_default(),
+    );
     input.push_str(",\"Entries\":[");
     for (i, a) in chunk.iter().enumerate() {
         if i > 0 {
@@ -570,15 +571,10 @@ fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
         // A chunk holds at most ten entries: the id is one digit.
         input.push_str("{\"Id\":\"");
         input.push(char::from(b'0' + i as u8));
+        input.push_str("\",");
         match event_as_is(a) {
-            Some(event) => {
-                input.push_str("\",\"MessageBodyJson\":");
-                input.push_str(event);
-            }
-            None => {
-                input.push_str("\",\"MessageBody\":");
-                push_json_string(&mut input, &target_input(a));
-            }
+            Some(event) => targets::push_sqs_body(&mut input, event, true),
+            None => targets::push_sqs_body(&mut input, &target_input(a), false),
         }
         input.push('}');
     }
@@ -898,11 +894,6 @@ fn event_as_is(a: &Attempt) -> Option<&str> {
     a.event
         .text()
         .filter(|text| text.starts_with('{') && text.ends_with('}'))
-}
-
-fn push_json_string(out: &mut String, s: &str) {
-    // A `String` serializes infallibly.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
 }
 
 fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {

@@ -194,9 +194,9 @@ pub struct SendEntry {
     message_body: String,
     /// The body as the JSON value itself, from another plugin (an
     /// EventBridge event): a string holding it would escape each of its
-    /// quotes to hand it over and unescape them here, the dearest part of a
-    /// delivery in wasm. Not in the model, so clients cannot send it: the
-    /// host drops members the model does not name.
+    /// quotes to hand it over and unescape them here, a tenth of a
+    /// PutEvents → SQS in wasm. Not in the model, so clients cannot send
+    /// it: the host drops members the model does not name.
     #[serde(default, rename = "MessageBodyJson")]
     message_body_json: Option<Box<RawValue>>,
     delay_seconds: Option<i64>,
