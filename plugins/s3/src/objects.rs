@@ -118,7 +118,8 @@ mod json_in_compact_rows {
 /// The first fields of [`Object`], in its order and with its types: all
 /// [`current`] needs. A stored record is read no further, so the headers
 /// and ACL after them (JSON text, parsed into maps) are not: that parse was
-/// most of reading the record a PutObject replaces.
+/// most of reading the record a PutObject replaces. (`key`, `size` and
+/// `last_modified` are read only to get past them.)
 #[derive(Deserialize)]
 #[allow(dead_code)]
 struct ObjectHead {
