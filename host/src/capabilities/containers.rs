@@ -109,8 +109,8 @@ fn trap(e: HostTrap) -> wasmtime::Error {
     wasmtime::Error::new(e)
 }
 
-/// Ends the store unit, polls 127.0.0.1:`port` until it accepts a
-/// connection, begins a new unit.
+/// Ends the store unit, polls 127.0.0.1:`port` until a server answers
+/// there ([`serving`]), begins a new unit.
 async fn wait_for_port(
     req: &mut RequestState,
     port: u16,
@@ -120,10 +120,7 @@ async fn wait_for_port(
     req.next_unit().await.map_err(trap)?;
     let limit = Duration::from_millis(timeout_ms.into()).min(MAX_PORT_WAIT);
     let up = loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
+        if serving(port).await {
             break true;
         }
         if began.elapsed() >= limit {
@@ -133,6 +130,27 @@ async fn wait_for_port(
     };
     req.waited += began.elapsed();
     Ok(up)
+}
+
+/// How long an accepted connection must stay open (or speak) to count as a
+/// server's.
+const HOLD: Duration = Duration::from_millis(30);
+
+/// Whether a server accepts on 127.0.0.1:`port`. An accepted connection
+/// alone is not enough: Docker's userland proxy accepts on a published
+/// port before the container's server listens, and closes the connection
+/// when it cannot reach it. One that is closed within [`HOLD`] is not
+/// counted (a server that speaks first, or stays silent, is).
+async fn serving(port: u16) -> bool {
+    let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(HOLD, stream.peek(&mut byte)).await {
+        Err(_) => true,
+        Ok(Ok(n)) => n > 0,
+        Ok(Err(_)) => false,
+    }
 }
 
 impl ContainersView<'_> {
@@ -539,6 +557,47 @@ impl pwit::Host for ProcessesView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A listener that closes what it accepts (as Docker's proxy does
+    /// before the container listens) is not a server; one that keeps the
+    /// connection open, or greets, is.
+    #[tokio::test]
+    async fn a_port_serves_when_it_keeps_the_connection() {
+        use tokio::io::AsyncWriteExt;
+        let closing = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let closing_port = closing.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = closing.accept().await {
+                drop(s);
+            }
+        });
+        assert!(!serving(closing_port).await);
+
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent_port = silent.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut kept = Vec::new();
+            while let Ok((s, _)) = silent.accept().await {
+                kept.push(s);
+            }
+        });
+        assert!(serving(silent_port).await);
+
+        let greeting = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let greeting_port = greeting.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = greeting.accept().await {
+                let _ = s.write_all(b"+OK\r\n").await;
+                drop(s);
+            }
+        });
+        assert!(serving(greeting_port).await);
+
+        let nothing = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let nothing_port = nothing.local_addr().unwrap().port();
+        drop(nothing);
+        assert!(!serving(nothing_port).await);
+    }
 
     #[test]
     fn container_names_carry_instance_and_plugin_and_refuse_odd_characters() {
