@@ -845,6 +845,12 @@ fn queue_url(ctx: &Context, queue: &Arn) -> String {
     )
 }
 
+/// Whether a target receives the event as it is (`target_input`'s last
+/// case): no `Input`, `InputPath` or `InputTransformer` makes its text.
+fn takes_the_event(t: &Value) -> bool {
+    s(t, "Input").is_none() && s(t, "InputPath").is_none() && t.member("InputTransformer").is_none()
+}
+
 /// The text a target receives (Input, InputPath, InputTransformer or the event).
 pub fn target_input(a: &Attempt) -> String {
     let t = &a.target;
@@ -874,6 +880,7 @@ pub fn target_input(a: &Attempt) -> String {
             },
         );
     }
+    // `takes_the_event`.
     match a.event.text() {
         Some(text) => text.to_string(),
         None => serde_json::to_string(&*a.event).unwrap_or_default(),
@@ -883,12 +890,7 @@ pub fn target_input(a: &Attempt) -> String {
 /// The event's own JSON text when the target is given the event as it is
 /// (no `Input`, `InputPath` or `InputTransformer`): an object's text.
 fn event_as_is(a: &Attempt) -> Option<&str> {
-    let t = &a.target;
-    // As `target_input` chooses.
-    if s(t, "Input").is_some()
-        || s(t, "InputPath").is_some()
-        || t.member("InputTransformer").is_some()
-    {
+    if !takes_the_event(&a.target) {
         return None;
     }
     a.event
