@@ -370,3 +370,49 @@ fn acknowledged_blobs_survive_kill_9() {
     }
     println!("blob crash test: {runs} kills, {acked} acknowledged blobs checked");
 }
+
+#[test]
+fn a_large_memory_blob_asks_for_huge_pages_and_keeps_its_bytes() {
+    // The advice marks the buffer's mapping `hg` (MADV_HUGEPAGE) where the
+    // kernel has transparent huge pages at all.
+    let buf = memory_sink(16 << 20);
+    let middle = buf.as_ptr() as usize + (8 << 20);
+    #[cfg(target_os = "linux")]
+    if std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        let mut flags = None;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ')
+                && let Some((from, to)) = range.split_once('-')
+                && let (Ok(from), Ok(to)) = (
+                    usize::from_str_radix(from, 16),
+                    usize::from_str_radix(to, 16),
+                )
+            {
+                inside = (from..to).contains(&middle);
+            } else if inside && let Some(f) = line.strip_prefix("VmFlags:") {
+                flags = Some(f.to_string());
+            }
+        }
+        let flags = flags.expect("the buffer's mapping is in smaps");
+        assert!(flags.split_whitespace().any(|f| f == "hg"), "{flags}");
+    }
+    drop(buf);
+    // A small one is left alone and both keep what is written.
+    assert_eq!(memory_sink(1 << 20).capacity(), 1 << 20);
+    both("huge", |store, _| {
+        rt().block_on(async {
+            let data: Vec<u8> = (0..(9u32 << 20) + 7).map(|i| (i % 249) as u8).collect();
+            let mut w = store
+                .writer_with("s3", Algorithms::DEFAULT, Some(data.len() as u64))
+                .unwrap();
+            for piece in data.chunks(1 << 20) {
+                w.write_bytes(Bytes::copy_from_slice(piece)).await.unwrap();
+            }
+            let info = w.finish().await.unwrap();
+            assert_eq!(info.md5_hex, crate::checksum::Digests::of(&data).md5_hex());
+            assert_eq!(store.read("s3", &info.id, 0, 16 << 20).await.unwrap(), data);
+        });
+    });
+}
