@@ -12,7 +12,8 @@
 //! A batch CloudWatch refused for a passing reason (busy, throttled, a
 //! server error) is folded back in and sent again on a later tick.
 
-use std::collections::{BTreeMap, HashMap};
+use crate::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -29,7 +29,7 @@
 //! generation): read the count, look for work, wait for a count above it —
 //! a notify between the look and the wait is not lost.
 
-use std::collections::HashMap;
+use crate::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -15,8 +15,9 @@
 pub mod handoff;
 mod watch;
 
+use crate::HashMap;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use anyhow::Context as _;

@@ -10,7 +10,7 @@
 //! memory cap, grew large or wrote to stderr is dropped, never reused.
 //! `MINISTACK_INSTANCE_REUSE=0` turns reuse off (a fresh instance per call).
 
-use std::collections::HashMap;
+use crate::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
