@@ -467,3 +467,30 @@ def test_message_move_task_redrives_back_to_the_source(sqs):
     assert err["Error"]["Code"] == "InvalidParameterValue"
     err = error_of(sqs.list_message_move_tasks, SourceArn=f"arn:aws:sqs:us-east-1:{ACCOUNT}:missing-q")
     assert err["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_message_ids_are_distinct_random_uuids(sqs):
+    # Ids come from a pool of random bytes the plugin draws from the host 256
+    # at a time (16 UUIDs); 130 of them cross it eight times, in batches and
+    # alone. A pool refilled wrong (or not at all: it is zeroed as it is
+    # used) repeats ids or loses their randomness.
+    q, _ = new_queue(sqs)
+    ids = []
+    for _ in range(9):
+        r = sqs.send_message_batch(
+            QueueUrl=q, Entries=[{"Id": str(i), "MessageBody": "b"} for i in range(10)]
+        )
+        assert not r.get("Failed")
+        ids += [e["MessageId"] for e in r["Successful"]]
+    ids += [sqs.send_message(QueueUrl=q, MessageBody="s")["MessageId"] for _ in range(40)]
+    assert len(ids) == 130 and len(set(ids)) == 130
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(u.version == 4 and str(u) == i for u, i in zip(parsed, ids))
+    # Random bits, not a counter or zeros: each of the 122 random bits is set
+    # in some ids and clear in others.
+    values = [u.int for u in parsed]
+    for bit in range(128):
+        if bit in range(76, 80) or bit in (62, 63):  # version and variant bits
+            continue
+        ones = sum(v >> bit & 1 for v in values)
+        assert 0 < ones < len(values), bit
