@@ -469,6 +469,21 @@ def test_message_move_task_redrives_back_to_the_source(sqs):
     assert err["Error"]["Code"] == "ResourceNotFoundException"
 
 
+def test_a_batch_is_received_in_entry_order(sqs):
+    # A batch reads the clock once and gives each entry the next microsecond,
+    # so the messages of two batches still come back in the order sent.
+    url, _ = new_queue(sqs)
+    for b in range(2):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"{b * 10 + i}"} for i in range(10)]
+        )
+    got = []
+    for _ in range(2):
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+        got += [int(m["Body"]) for m in msgs]
+    assert got == list(range(20))
+
+
 def test_message_ids_are_distinct_random_uuids(sqs):
     # Ids come from a pool of random bytes the plugin draws from the host 256
     # at a time (16 UUIDs); 130 of them cross it eight times, in batches and
