@@ -139,44 +139,6 @@ impl Drop for FileSink {
     }
 }
 
-/// The buffer of an in-memory blob of `size` bytes.
-///
-/// A large one asks for transparent huge pages: jemalloc hands memory of
-/// this size back to the system as soon as it is freed, so every large
-/// PUT faults its buffer in afresh, and 4 KiB at a time that was a fifth of
-/// a 64 MiB PUT's CPU (docs/performance.md, "Fifteenth sitting"). The
-/// advice only marks the range; the kernel (THP `madvise` mode, the
-/// default) backs each whole 2 MiB of it with one page at first touch.
-fn memory_sink(size: usize) -> Vec<u8> {
-    let buf = Vec::with_capacity(size);
-    if size >= HUGE_PAGES_AT {
-        advise_huge_pages(buf.as_ptr(), size);
-    }
-    buf
-}
-
-/// Where an in-memory blob starts asking for huge pages: a few 2 MiB
-/// pages, so a small blob never rounds up to one.
-const HUGE_PAGES_AT: usize = 8 << 20;
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(start: *const u8, len: usize) {
-    const HUGE: usize = 2 << 20;
-    let first = (start as usize).next_multiple_of(HUGE);
-    let end = (start as usize + len) / HUGE * HUGE;
-    if end > first {
-        // SAFETY: the range lies inside an allocation this function's
-        // caller owns; MADV_HUGEPAGE changes how it is backed, not its
-        // contents. A refusal (THP off) leaves 4 KiB pages: ignored.
-        unsafe {
-            libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_start: *const u8, _len: usize) {}
-
 impl Sink {
     fn append(&mut self, data: &[u8]) -> std::io::Result<()> {
         match self {
@@ -344,7 +306,9 @@ impl BlobStore {
                 path: dir.join(&id),
             })
         } else {
-            Sink::Memory(memory_sink(size_hint.unwrap_or(0).min(MAX_RESERVE) as usize))
+            Sink::Memory(Vec::with_capacity(
+                size_hint.unwrap_or(0).min(MAX_RESERVE) as usize
+            ))
         };
         Ok(BlobWriter {
             inner: self.inner.clone(),
