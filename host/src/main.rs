@@ -35,11 +35,6 @@ mod streams;
 mod tls;
 mod wire;
 
-/// The host's maps looked up on every request (idle instances, plugins by
-/// name, topics, metric batches): foldhash instead of SipHash, which costs
-/// ~200 instructions a short key. The seed is still random per process.
-pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;

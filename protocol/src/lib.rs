@@ -41,8 +41,8 @@ mod xml;
 #[cfg(test)]
 mod test_support;
 
+pub use model::{FastMap, NameMap, ShapeLoader};
 use model::{Model, Operation, ShapeId};
-pub use model::{NameMap, ShapeLoader};
 
 /// The wire protocol of one request/response exchange.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

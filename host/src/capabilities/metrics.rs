@@ -12,7 +12,7 @@
 //! A batch CloudWatch refused for a passing reason (busy, throttled, a
 //! server error) is folded back in and sent again on a later tick.
 
-use crate::HashMap;
+use ministack_protocol::FastMap;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -180,7 +180,7 @@ struct Batch {
     failed_sends: u32,
 }
 
-type Batches = HashMap<BatchKey, Batch>;
+type Batches = FastMap<BatchKey, Batch>;
 
 /// The statistic sets not yet sent (one short lock per committing unit
 /// that emitted anything).

@@ -29,7 +29,7 @@
 //! generation): read the count, look for work, wait for a count above it —
 //! a notify between the look and the wait is not lost.
 
-use crate::HashMap;
+use ministack_protocol::FastMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -284,9 +284,9 @@ struct Topic {
 /// Waiters and scheduled tasks of every plugin.
 #[derive(Default)]
 pub struct TaskRegistry {
-    topics: Mutex<HashMap<String, Arc<Topic>>>,
+    topics: Mutex<FastMap<String, Arc<Topic>>>,
     /// Armed timers by task id.
-    scheduled: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    scheduled: Mutex<FastMap<String, tokio::task::AbortHandle>>,
     next_id: AtomicU64,
     /// Set by [`boot`]: timers and hooks started from `&self`.
     shared: OnceLock<Weak<Shared>>,

@@ -15,7 +15,7 @@
 pub mod handoff;
 mod watch;
 
-use crate::HashMap;
+use ministack_protocol::FastMap;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -35,7 +35,7 @@ use crate::router::Router;
 /// replaced whole when a plugin is reloaded.
 pub struct Registry {
     pub plugins: Vec<Arc<Plugin>>,
-    pub by_name: HashMap<String, Arc<Plugin>>,
+    pub by_name: FastMap<String, Arc<Plugin>>,
     pub router: Router,
 }
 

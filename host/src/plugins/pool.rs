@@ -10,7 +10,7 @@
 //! memory cap, grew large or wrote to stderr is dropped, never reused.
 //! `MINISTACK_INSTANCE_REUSE=0` turns reuse off (a fresh instance per call).
 
-use crate::HashMap;
+use ministack_protocol::FastMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -63,7 +63,7 @@ pub struct InstancePool {
 #[derive(Default)]
 struct PoolState {
     /// By plugin load (a number never reused) and account.
-    by_key: HashMap<(u64, String), Vec<Idle>>,
+    by_key: FastMap<(u64, String), Vec<Idle>>,
     count: usize,
 }
 
