@@ -29,6 +29,7 @@ mod processes;
 mod respond;
 mod router;
 mod s3edge;
+mod self_wake;
 mod server;
 mod service_index;
 mod streams;

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::body::WireBody;
 use crate::gateway::Gateway;
+use crate::self_wake::RepollSelfWakes;
 
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Result<()> {
     let graceful = GracefulShutdown::new();
@@ -93,7 +94,8 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                             match tls {
                                 Some(Ok(tls)) => {
                                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(crate::wire::RewriteErrors::new(tls, rewrite)), make_service(true));
-                                    watcher.watch(conn.into_owned()).await
+                                    let conn = std::pin::pin!(watcher.watch(conn.into_owned()));
+                                    RepollSelfWakes::new(conn).await
                                 }
                                 Some(Err(e)) => {
                                     tracing::debug!("TLS handshake failed: {e}");
@@ -107,7 +109,8 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> anyhow::Resu
                         }
                         _ => {
                             let conn = builder.serve_connection_with_upgrades(TokioIo::new(crate::wire::RewriteErrors::new(stream, rewrite)), make_service(false));
-                            watcher.watch(conn.into_owned()).await
+                            let conn = std::pin::pin!(watcher.watch(conn.into_owned()));
+                            RepollSelfWakes::new(conn).await
                         }
                     };
                     if let Err(e) = ended {

@@ -451,7 +451,9 @@ impl RequestState {
     /// written its response, and the hot key would sit idle meanwhile. So
     /// this task steps aside to the back of the worker's run queue, where
     /// the other worker can take it. (`tokio::task::yield_now` would park
-    /// it until the worker runs out of work, which tripled the p99.)
+    /// it until the worker runs out of work, which tripled the p99.) It
+    /// wakes itself through `self_wake::step_aside`, the one self-wake the
+    /// connection's `RepollSelfWakes` hands to tokio.
     async fn pass_turn(&mut self) {
         if self.turn.take().is_some() && self.plugin.contention.is_taken() {
             let mut stepped_aside = false;
@@ -460,7 +462,7 @@ impl RequestState {
                     return Poll::Ready(());
                 }
                 stepped_aside = true;
-                cx.waker().wake_by_ref();
+                crate::self_wake::step_aside(cx);
                 Poll::Pending
             })
             .await;
