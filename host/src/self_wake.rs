@@ -209,64 +209,57 @@ mod tests {
 
     /// One client on a two-worker runtime: tokio polls the connection once
     /// a request, not again for the self-wake.
-    #[test]
-    fn a_request_with_a_body_is_served_without_a_second_poll_from_tokio() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            use http_body_util::BodyExt;
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (count, _) = outer();
-            let polls = count.clone();
-            let server = tokio::spawn(async move {
-                let (stream, _) = listener.accept().await.unwrap();
-                let service = hyper::service::service_fn(
-                    |req: hyper::Request<hyper::body::Incoming>| async move {
-                        let body = req.into_body().collect().await?.to_bytes();
-                        Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(body)))
-                    },
-                );
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                let conn = std::pin::pin!(conn);
-                CountPolls {
-                    inner: RepollSelfWakes::new(conn),
-                    polls,
-                }
-                .await
-            });
-            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-            let (mut send, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .unwrap();
-            tokio::spawn(conn);
-            const REQUESTS: usize = 50;
-            for _ in 0..REQUESTS {
-                send.ready().await.unwrap();
-                let req = hyper::Request::post("/")
-                    .body(http_body_util::Full::new(bytes::Bytes::from_static(
-                        b"hello",
-                    )))
-                    .unwrap();
-                let res = send.send_request(req).await.unwrap();
-                let body = res.into_body().collect().await.unwrap().to_bytes();
-                assert_eq!(&body[..], b"hello");
-            }
-            // About one poll a request, for its bytes (without the wrapper
-            // two: the body channel's self-wake adds one).
-            let polls = count.0.load(SeqCst);
-            assert!(
-                polls < REQUESTS * 3 / 2,
-                "{polls} polls for {REQUESTS} requests"
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_with_a_body_is_served_without_a_second_poll_from_tokio() {
+        use http_body_util::BodyExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (count, _) = outer();
+        let polls = count.clone();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper::service::service_fn(
+                |req: hyper::Request<hyper::body::Incoming>| async move {
+                    let body = req.into_body().collect().await?.to_bytes();
+                    Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(body)))
+                },
             );
-            drop(send);
-            server.await.unwrap().unwrap();
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let conn = std::pin::pin!(conn);
+            CountPolls {
+                inner: RepollSelfWakes::new(conn),
+                polls,
+            }
+            .await
         });
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut send, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        const REQUESTS: usize = 50;
+        for _ in 0..REQUESTS {
+            send.ready().await.unwrap();
+            let req = hyper::Request::post("/")
+                .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                    b"hello",
+                )))
+                .unwrap();
+            let res = send.send_request(req).await.unwrap();
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], b"hello");
+        }
+        // About one poll a request, for its bytes (without the wrapper
+        // two: the body channel's self-wake adds one).
+        let polls = count.0.load(SeqCst);
+        assert!(
+            polls < REQUESTS * 3 / 2,
+            "{polls} polls for {REQUESTS} requests"
+        );
+        drop(send);
+        server.await.unwrap().unwrap();
     }
 
     /// Counts how often tokio polls `inner`.
