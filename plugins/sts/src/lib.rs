@@ -25,6 +25,12 @@ mod web_identity;
 
 ministack_sdk::include_shapes!(pub mod shapes);
 
+// A request's strings and small maps: free lists in front of dlmalloc
+// (ministack_sdk::alloc).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: ministack_sdk::alloc::SmallBlocks = ministack_sdk::alloc::SmallBlocks::new();
+
 pub struct Sts;
 
 impl Service for Sts {
