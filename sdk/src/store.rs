@@ -448,7 +448,12 @@ impl<T> Default for ParseCache<T> {
 
 fn encode<V: Serialize>(value: &V, compact: bool) -> Result<Vec<u8>, String> {
     if compact {
-        postcard::to_extend(value, vec![COMPACT_ROW]).map_err(|e| e.to_string())
+        // Room for a typical row up front: grown from one byte, a 300-byte
+        // SQS message row was copied five times on its way (serde_json's
+        // `to_vec` starts at 128 bytes for the same reason).
+        let mut row = Vec::with_capacity(256);
+        row.push(COMPACT_ROW);
+        postcard::to_extend(value, row).map_err(|e| e.to_string())
     } else {
         serde_json::to_vec(value).map_err(|e| e.to_string())
     }

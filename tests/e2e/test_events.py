@@ -396,6 +396,27 @@ def test_failing_target_is_retried_then_dead_lettered(events, sqs):
     assert attrs["ERROR_CODE"] and attrs["ERROR_MESSAGE"]
 
 
+def test_an_entry_the_queue_refuses_fails_alone_in_its_batch(events, sqs):
+    # Two events for one queue go in one SendMessageBatch; the queue takes
+    # the small one and refuses the large one (MaximumMessageSize), which
+    # goes to the dead-letter queue with SQS's error.
+    url, arn = make_queue(sqs, MaximumMessageSize="1024")
+    dlq_url, dlq_arn = make_queue(sqs)
+    name = f"r-{uid()}"
+    events.put_rule(Name=name, EventPattern='{"source": ["test.partial"]}')
+    events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn, "DeadLetterConfig": {"Arn": dlq_arn}}])
+    r = events.put_events(Entries=[entry("test.partial", {"n": "small"}),
+                                   entry("test.partial", {"n": "x" * 2000})])
+    assert r["FailedEntryCount"] == 0
+    small_id, large_id = (e["EventId"] for e in r["Entries"])
+    (m,) = receive(sqs, url)
+    assert json.loads(m["Body"])["id"] == small_id
+    (d,) = receive(sqs, dlq_url, MessageAttributeNames=["All"])
+    assert json.loads(d["Body"])["id"] == large_id
+    assert d["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "InvalidParameterValue"
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []) == []
+
+
 def test_target_of_a_service_not_in_the_bundle_goes_to_the_dlq(events, sqs):
     dlq_url, dlq_arn = make_queue(sqs)
     name = f"r-{uid()}"

@@ -586,6 +586,11 @@ fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
         &input,
     );
     match out {
+        // SQS writes `Failed` last: an answer ending in an empty `Failed`
+        // (a key, as a string followed by `:` is, of the object the final
+        // `}` closes) has no failures, and its ten `Successful` entries need
+        // no scan (~2 % of a PutEvents).
+        Ok(out) if out.ends_with("\"Failed\":[]}") => {}
         Ok(out) => {
             // Only the failed entries matter (the successful ones are skipped unparsed).
             #[derive(Deserialize, Default)]
