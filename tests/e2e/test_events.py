@@ -396,6 +396,40 @@ def test_failing_target_is_retried_then_dead_lettered(events, sqs):
     assert attrs["ERROR_CODE"] and attrs["ERROR_MESSAGE"]
 
 
+def test_a_rule_change_applies_to_the_next_put_events(events, sqs):
+    # The plugin keeps a bus's parsed rules between calls: each change to a
+    # rule or its targets must show in the very next PutEvents.
+    a_url, a_arn = make_queue(sqs)
+    b_url, b_arn = make_queue(sqs)
+    bus = events.create_event_bus(Name=f"b-{uid()}")["EventBusArn"].split("/")[-1]
+    name = f"r-{uid()}"
+
+    def put(source):
+        r = events.put_events(Entries=[entry(source, {"s": source}, bus=bus)])
+        assert r["FailedEntryCount"] == 0
+
+    def bodies(url, wait=2.0):
+        return [json.loads(m["Body"])["source"] for m in receive(sqs, url, count=10, wait=wait)]
+
+    events.put_rule(Name=name, EventBusName=bus, EventPattern='{"source": ["test.one"]}')
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "a", "Arn": a_arn}])
+    put("test.one")
+    assert bodies(a_url) == ["test.one"]
+    events.put_rule(Name=name, EventBusName=bus, EventPattern='{"source": ["test.two"]}')
+    put("test.one")
+    put("test.two")
+    assert bodies(a_url) == ["test.two"]
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "b", "Arn": b_arn}])
+    put("test.two")
+    assert bodies(a_url) == ["test.two"] and bodies(b_url) == ["test.two"]
+    events.remove_targets(Rule=name, EventBusName=bus, Ids=["a"])
+    put("test.two")
+    assert bodies(b_url) == ["test.two"] and bodies(a_url, wait=1.0) == []
+    events.disable_rule(Name=name, EventBusName=bus)
+    put("test.two")
+    assert bodies(b_url, wait=1.0) == []
+
+
 def test_an_entry_the_queue_refuses_fails_alone_in_its_batch(events, sqs):
     # Two events for one queue go in one SendMessageBatch; the queue takes
     # the small one and refuses the large one (MaximumMessageSize), which

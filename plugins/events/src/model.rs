@@ -169,10 +169,6 @@ pub fn get_rule(bus: &str, name: &str) -> Result<Rule, AwsError> {
         .ok_or_else(|| no_rule(name, bus))
 }
 
-pub fn rules_of(bus: &str) -> Result<Vec<Rule>, AwsError> {
-    RULES.values(&keys::prefix(&[bus]))
-}
-
 pub fn targets_of(bus: &str, rule: &str) -> Result<Vec<Value>, AwsError> {
     TARGETS.values(&keys::prefix(&[bus, rule]))
 }
