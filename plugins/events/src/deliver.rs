@@ -254,7 +254,7 @@ pub fn put_events(ctx: &Context, input: &str) -> Result<PutEventsOutput, AwsErro
             continue;
         }
         let bus = bus_name(bus_ref);
-        if !batches.iter().any(|b| b.bus == bus) && find_bus(ctx, &bus)?.is_none() {
+        if !batches.iter().any(|b| b.bus == bus) && !bus_exists(&bus) {
             failed += 1;
             results.push(EntryResult::Other(entry_error(
                 "ResourceNotFoundException",

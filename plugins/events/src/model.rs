@@ -159,6 +159,12 @@ pub fn find_bus(ctx: &Context, name: &str) -> Result<Option<Bus>, AwsError> {
     }
 }
 
+/// Whether the bus exists (the default one always does), without
+/// decoding its record: what PutEvents asks once per bus.
+pub fn bus_exists(name: &str) -> bool {
+    name == DEFAULT_BUS || BUSES.contains(name)
+}
+
 pub fn get_bus(ctx: &Context, name: &str) -> Result<Bus, AwsError> {
     find_bus(ctx, name)?.ok_or_else(|| no_bus(name))
 }
