@@ -453,23 +453,23 @@ fn rule_set(bus: &str) -> Result<Rc<RuleSet>, AwsError> {
     let range = Scan::prefix(keys::prefix(&[bus])).key_range();
     let rules = RULES.raw().scan(&range, 0);
     let targets = TARGETS.raw().scan(&range, 0);
-    // The cache's key: every row of both scans, each part length-prefixed
-    // (so no two different scans give the same bytes).
-    let mut rows = Vec::new();
-    for (k, v) in rules
-        .iter()
-        .chain([(Vec::new(), Vec::new())].iter())
-        .chain(&targets)
-    {
+    // The cache's key: the number of rules, then every row of both scans
+    // with each part length-prefixed (no two different scans give the
+    // same bytes).
+    let mut rows = (rules.len() as u32).to_le_bytes().to_vec();
+    for (k, v) in rules.iter().chain(&targets) {
         for part in [k, v] {
             rows.extend_from_slice(&(part.len() as u32).to_le_bytes());
             rows.extend_from_slice(part);
         }
     }
-    RULE_SETS.with(|cache| cache.get(rows, |_| Ok(parse_rule_set(&rules, &targets))))
+    RULE_SETS.with(|cache| cache.get(rows, |_| parse_rule_set(&rules, &targets)))
 }
 
-fn parse_rule_set(rules: &[(Vec<u8>, Vec<u8>)], targets: &[(Vec<u8>, Vec<u8>)]) -> RuleSet {
+fn parse_rule_set(
+    rules: &[(Vec<u8>, Vec<u8>)],
+    targets: &[(Vec<u8>, Vec<u8>)],
+) -> Result<RuleSet, AwsError> {
     // A target's key is (bus, rule, id): its targets by rule, in key order.
     let mut by_rule: std::collections::HashMap<&str, Vec<Rc<Value>>> = Default::default();
     for (key, bytes) in targets {
@@ -485,9 +485,7 @@ fn parse_rule_set(rules: &[(Vec<u8>, Vec<u8>)], targets: &[(Vec<u8>, Vec<u8>)]) 
     }
     let mut parsed = Vec::new();
     for (_, bytes) in rules {
-        let Ok(rule) = RULES.decode_row(bytes) else {
-            continue;
-        };
+        let rule = RULES.decode_row(bytes)?;
         let Some(pattern) = rule
             .event_pattern
             .as_deref()
@@ -498,7 +496,7 @@ fn parse_rule_set(rules: &[(Vec<u8>, Vec<u8>)], targets: &[(Vec<u8>, Vec<u8>)]) 
         let list = by_rule.remove(rule.name.as_str()).unwrap_or_default();
         parsed.push((rule, pattern, list));
     }
-    RuleSet { rules: parsed }
+    Ok(RuleSet { rules: parsed })
 }
 
 /// Matches `events` against the bus's enabled rules (only `rule_arns` when
