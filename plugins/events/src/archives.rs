@@ -143,7 +143,7 @@ pub fn create_archive(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     let bus = bus_name(Some(&source));
     let arn_ok =
         Arn::parse(&source).is_some_and(|a| a.account == ctx.account && a.region == ctx.region);
-    if !arn_ok || find_bus(ctx, &bus)?.is_none() {
+    if !arn_ok || !bus_exists(&bus) {
         return Err(no_bus(&bus));
     }
     if ARCHIVES.contains(&name) {

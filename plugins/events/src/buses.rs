@@ -12,7 +12,7 @@ pub fn create_event_bus(ctx: &Context, v: Value) -> Result<Value, AwsError> {
     if name.contains('/') && !name.starts_with("aws.partner/") {
         return Err(AwsError::validation("Event bus name must not contain '/'."));
     }
-    if find_bus(ctx, &name)?.is_some() {
+    if bus_exists(&name) {
         return Err(exists("Event bus", &name));
     }
     let source = s(&v, "EventSourceName");
@@ -280,7 +280,7 @@ fn resource_exists(ctx: &Context, arn: &str) -> Result<bool, AwsError> {
     let kind = parts.next().unwrap_or_default();
     let rest = parts.next().unwrap_or_default();
     Ok(match kind {
-        "event-bus" => find_bus(ctx, rest)?.is_some(),
+        "event-bus" => bus_exists(rest),
         "rule" => {
             let (bus, rule) = rest.rsplit_once('/').unwrap_or((DEFAULT_BUS, rest));
             RULES.contains(&keys::join(&[bus, rule]))
