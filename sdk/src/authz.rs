@@ -65,7 +65,7 @@ pub struct TradeIn {
 }
 
 pub fn encode_trade_in_token(grant: &TradeIn) -> String {
-    let json = serde_json::to_string(grant).unwrap_or_default();
+    let json = crate::json::to_string(grant).unwrap_or_default();
     format!("{TRADE_IN_PREFIX}{}", base64url_encode(json.as_bytes()))
 }
 

@@ -56,6 +56,7 @@ pub mod hash;
 pub mod http;
 pub mod identity;
 pub mod ids;
+pub mod json;
 pub mod log;
 pub mod members;
 pub mod metrics;

@@ -452,7 +452,7 @@ mod erased {
 
     impl<T: serde::Serialize> Ser for T {
         fn json(&self) -> Result<String, AwsError> {
-            serde_json::to_string(self)
+            crate::json::to_string(self)
                 .map_err(|e| AwsError::internal(format!("cannot encode a resource reply: {e}")))
         }
     }

@@ -234,7 +234,7 @@ fn top_level_string(text: &str, member: &str) -> Option<String> {
 
 /// A handler's output as JSON text.
 fn output_json<Out: Serialize>(operation: &str, output: &Out) -> Result<String, OpError> {
-    serde_json::to_string(output).map_err(|e| {
+    crate::json::to_string(output).map_err(|e| {
         OpError::Aws(AwsError::internal(format!(
             "Could not serialize the output of {operation}: {e}"
         )))

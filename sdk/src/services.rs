@@ -47,7 +47,7 @@ pub fn call<In: Serialize, Out: DeserializeOwned>(
     operation: &str,
     input: &In,
 ) -> Result<Out, AwsError> {
-    let input_json = serde_json::to_string(input)
+    let input_json = crate::json::to_string(input)
         .map_err(|e| AwsError::internal(format!("cannot encode input of {operation}: {e}")))?;
     let output = call_json(target, operation, &input_json)?;
     serde_json::from_str(&output).map_err(|e| {

@@ -455,7 +455,7 @@ fn encode<V: Serialize>(value: &V, compact: bool) -> Result<Vec<u8>, String> {
         row.push(COMPACT_ROW);
         postcard::to_extend(value, row).map_err(|e| e.to_string())
     } else {
-        serde_json::to_vec(value).map_err(|e| e.to_string())
+        crate::json::to_vec(value).map_err(|e| e.to_string())
     }
 }
 

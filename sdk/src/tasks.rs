@@ -37,7 +37,7 @@ fn millis(d: Duration) -> u64 {
 }
 
 fn encode<P: Serialize>(name: &str, payload: &P) -> Result<String, AwsError> {
-    serde_json::to_string(payload)
+    crate::json::to_string(payload)
         .map_err(|e| AwsError::internal(format!("cannot encode task {name}: {e}")))
 }
 

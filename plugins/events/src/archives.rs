@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use ministack_sdk::json::RawJson;
 use ministack_sdk::prelude::*;
 use ministack_sdk::{tasks, time};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::deliver::{self, Batch};
@@ -75,7 +75,7 @@ pub fn archive(bus: &str, events: &[Value]) -> Result<(), AwsError> {
 
 /// [`archive`] of events still as text: parsed only when the bus has an
 /// archive (most have none).
-pub fn archive_raw(bus: &str, events: &[Box<RawValue>]) -> Result<(), AwsError> {
+pub fn archive_raw(bus: &str, events: &[RawJson]) -> Result<(), AwsError> {
     let archives = enabled_archives(bus)?;
     if archives.is_empty() {
         return Ok(());

@@ -16,11 +16,11 @@ use std::borrow::Cow;
 use std::rc::Rc;
 use std::time::Duration;
 
+use ministack_sdk::json::RawJson;
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
 use ministack_sdk::store::{ParseCache, Scan, keys};
 use ministack_sdk::{ids, metrics, tasks, time};
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::event::Event;
@@ -93,7 +93,7 @@ pub struct Batch {
 #[derive(Serialize, Deserialize)]
 pub struct RawBatch {
     pub bus: String,
-    pub events: Vec<Box<RawValue>>,
+    pub events: Vec<RawJson>,
     #[serde(default)]
     pub rule_arns: Vec<String>,
     /// PutEvents matched these events and sent to the SQS targets itself:
@@ -265,7 +265,7 @@ pub fn put_events(ctx: &Context, input: &str) -> Result<PutEventsOutput, AwsErro
         match envelope(ctx, e, false, &now_text) {
             Ok(event) => {
                 // Written once as text, not checked again by a parse.
-                let text = serde_json::value::to_raw_value(&event)
+                let text = RawJson::written(&event)
                     .map_err(|e| AwsError::internal(format!("cannot encode an event: {e}")))?;
                 results.push(EntryResult::Put {
                     event_id: event.id.clone(),
