@@ -51,16 +51,32 @@ impl<'a> Datum<'a> {
 /// still sees ten samples. Never fails today (the `Result` keeps callers
 /// written for the store-backed batch compiling).
 pub fn emit(data: &[Datum]) -> Result<(), AwsError> {
-    let sets = counted(data);
-    if sets.is_empty() {
-        return Ok(());
-    }
+    put(&counted(data));
+    Ok(())
+}
+
+/// Hands datums already counted: `(datum, n)` is `n` samples of the
+/// datum (what [`emit`] hands for `n` equal datums), for a caller that
+/// counts its own cheaper than building and comparing each one.
+pub fn emit_counted(sets: &[(Datum, u32)]) -> Result<(), AwsError> {
+    let sets: Vec<(&Datum, u32)> = sets
+        .iter()
+        .filter(|s| s.1 > 0)
+        .map(|(d, n)| (d, *n))
+        .collect();
+    put(&sets);
+    Ok(())
+}
+
+fn put(sets: &[(&Datum, u32)]) {
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = sets;
     #[cfg(target_arch = "wasm32")]
-    {
+    if !sets.is_empty() {
         use crate::generated::ministack::plugin::metrics as wit;
         let data: Vec<(wit::Datum, u32)> = sets
-            .into_iter()
-            .map(|(d, count)| {
+            .iter()
+            .map(|&(d, count)| {
                 let datum = wit::Datum {
                     namespace: d.namespace.to_string(),
                     metric_name: d.name.to_string(),
@@ -77,7 +93,6 @@ pub fn emit(data: &[Datum]) -> Result<(), AwsError> {
             .collect();
         wit::put_counted(&data);
     }
-    Ok(())
 }
 
 impl Datum<'_> {
