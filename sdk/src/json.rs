@@ -460,48 +460,31 @@ impl ser::SerializeSeq for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
+/// Tuples are arrays: their elements go as a sequence's do.
+macro_rules! arrays {
+    ($($kind:ident::$element:ident),*) => {$(
+        impl ser::$kind for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Error;
 
-    #[inline]
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<()> {
-        ser::SerializeSeq::serialize_element(self, v)
-    }
+            #[inline]
+            fn $element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<()> {
+                ser::SerializeSeq::serialize_element(self, v)
+            }
 
-    #[inline]
-    fn end(self) -> Result<()> {
-        ser::SerializeSeq::end(self)
-    }
+            #[inline]
+            fn end(self) -> Result<()> {
+                self.close()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<()> {
-        ser::SerializeSeq::serialize_element(self, v)
-    }
-
-    #[inline]
-    fn end(self) -> Result<()> {
-        ser::SerializeSeq::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<()> {
-        ser::SerializeSeq::serialize_element(self, v)
-    }
-
-    #[inline]
-    fn end(self) -> Result<()> {
-        ser::SerializeSeq::end(self)
-    }
-}
+arrays!(
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
@@ -521,7 +504,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
 
     #[inline]
     fn end(self) -> Result<()> {
-        ser::SerializeSeq::end(self)
+        self.close()
     }
 }
 
@@ -542,7 +525,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
 
     #[inline]
     fn end(self) -> Result<()> {
-        ser::SerializeSeq::end(self)
+        self.close()
     }
 }
 
@@ -557,7 +540,7 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
 
     #[inline]
     fn end(self) -> Result<()> {
-        ser::SerializeSeq::end(self)
+        self.close()
     }
 }
 
