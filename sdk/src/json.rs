@@ -20,6 +20,8 @@ use serde::ser::{self, Impossible, Serialize};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
+use crate::words;
+
 pub use serde_json::{Error, Result};
 
 /// `value` as compact JSON text (what `serde_json::to_string` returns).
@@ -97,16 +99,10 @@ const ESCAPE: [u8; 256] = {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Whether any of the eight bytes of `w` needs escaping (below 0x20, `"`
-/// or `\`). Exact as a yes/no: a borrow only crosses from a byte that
-/// already matched.
+/// or `\`).
 #[inline(always)]
 fn needs_escape(w: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    (control | zero_byte(w ^ (ONES * u64::from(b'"'))) | zero_byte(w ^ (ONES * u64::from(b'\\'))))
-        != 0
+    words::any_byte_below(w, 0x20) | words::any_byte_is(w, b'"') | words::any_byte_is(w, b'\\')
 }
 
 /// The eight bytes of `b` from `at`.

@@ -71,6 +71,7 @@ pub mod streams;
 pub mod tasks;
 pub mod time;
 pub mod validate;
+pub mod words;
 
 pub use context::Context;
 pub use error::AwsError;

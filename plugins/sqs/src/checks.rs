@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use ministack_sdk::encoding::{base64_decode, base64url_decode, base64url_encode};
 use ministack_sdk::hash::{hex, md5};
+use ministack_sdk::words::{self, HIGH_BITS};
 use serde::{Deserialize, Serialize};
 
 /// A message attribute as the model shapes it (`MessageAttributeValue`).
@@ -105,7 +106,7 @@ pub fn valid_body(body: &str) -> bool {
     let mut ascii = true;
     for chunk in &mut chunks {
         let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        if x & HIGH_BITS == 0 && !any_byte_below_space(x) {
+        if x & HIGH_BITS == 0 && !words::any_byte_below(x, 0x20) {
             continue;
         }
         if !chunk.iter().all(|&b| allowed_byte(b)) {
@@ -121,15 +122,6 @@ pub fn valid_body(body: &str) -> bool {
         || !bytes
             .windows(3)
             .any(|w| w[0] == 0xEF && w[1] == 0xBF && w[2] >= 0xBE)
-}
-
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether a byte of `x` (all of them below 0x80) is below 0x20: the
-/// "has less than" test of the bit-twiddling hacks, exact for any limit up
-/// to 0x80.
-fn any_byte_below_space(x: u64) -> bool {
-    x.wrapping_sub(0x2020_2020_2020_2020) & !x & HIGH_BITS != 0
 }
 
 fn allowed_byte(b: u8) -> bool {
