@@ -442,7 +442,8 @@ pub async fn authorize_service(
     };
     let account = or(&target.account, &parent.account);
     let region = or(&target.region, &parent.region);
-    let input: Value = serde_json::from_str(input_json).unwrap_or_else(|_| json!({}));
+    let input: Value = serde_json::from_str(crate::dispatch::handoff::json_part(input_json))
+        .unwrap_or_else(|_| json!({}));
     let request_id = &parent.request_id;
     if let Some(role_arn) = &source.role_arn {
         // The role's session: its identity policies, and the target's

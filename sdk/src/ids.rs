@@ -78,15 +78,14 @@ pub fn uuid() -> String {
     // Written straight into one buffer: SQS and EventBridge make one per
     // message (`String::push` checked the capacity per character).
     let mut out = [b'-'; 36];
-    let mut at = 0;
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            at += 1;
-        }
-        out[at] = LOWER_HEX[usize::from(byte >> 4)];
-        out[at + 1] = LOWER_HEX[usize::from(byte & 0xf)];
-        at += 2;
-    }
+    let digits = |at: usize| crate::words::hex4([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    let (d0, d1, d2, d3) = (digits(0), digits(4), digits(8), digits(12));
+    out[..8].copy_from_slice(&d0);
+    out[9..13].copy_from_slice(&d1[..4]);
+    out[14..18].copy_from_slice(&d1[4..]);
+    out[19..23].copy_from_slice(&d2[..4]);
+    out[24..28].copy_from_slice(&d2[4..]);
+    out[28..].copy_from_slice(&d3);
     String::from_utf8(out.to_vec()).expect("hex digits and dashes")
 }
 

@@ -315,7 +315,8 @@ impl Router {
                 .as_deref()
                 .and_then(|v| (owner.of)(ctx, v))
             {
-                return crate::services::call_json(&target, operation, text).map_err(OpError::Aws);
+                let text = crate::services::with_current_attachments(text);
+                return crate::services::call_json(&target, operation, &text).map_err(OpError::Aws);
             }
             // Parsed once, into the handler's type: a tree first, then the
             // type, took 46 % longer on SQS's SendMessageBatch.
@@ -422,9 +423,14 @@ impl Router {
         let Some(handler) = self.ops.get(operation) else {
             return Err(self.protocol().unknown_operation(operation));
         };
-        handler(ctx, input_json).map_err(|e| match e {
-            OpError::Input(message) => self.protocol().validation_error(message),
-            OpError::Aws(e) => e,
+        // Text another plugin attached (`services::Input`) is read by the
+        // input's `Attached` members while the handler runs.
+        let (input_json, attachments) = crate::services::split_input(input_json);
+        crate::services::with_attachments(attachments, || handler(ctx, input_json)).map_err(|e| {
+            match e {
+                OpError::Input(message) => self.protocol().validation_error(message),
+                OpError::Aws(e) => e,
+            }
         })
     }
 

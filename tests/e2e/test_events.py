@@ -247,8 +247,8 @@ def test_sqs_bodies_are_the_event_text_alone_and_in_batches(events, sqs):
     """The event reaches SQS as its JSON text, byte for byte, whether one
     event (SendMessage) or several (SendMessageBatch) go to the queue, and
     whatever its detail holds: quotes, backslashes, controls, non-ASCII.
-    (The events plugin hands the event over as JSON, not as an escaped
-    string: docs/services/sqs.md, `MessageBodyJson`.)"""
+    (The events plugin attaches the event's text to its call as it is, not
+    as an escaped string: docs/services/sqs.md, `MessageBodyAttached`.)"""
     _, url = rule_to_queue(events, sqs, {"source": ["test.bodies"]})
     detail = {"q": 'say "hi"', "b": "back\\slash", "c": "tab\tline\nend\u0001",
               "u": "café ☃ 😀", "n": [1, 2.5, None, True], "o": {"": {}}}
@@ -266,25 +266,33 @@ def test_sqs_bodies_are_the_event_text_alone_and_in_batches(events, sqs):
             assert m["MD5OfBody"] == hashlib.md5(m["Body"].encode()).hexdigest()
 
 
-def test_clients_cannot_send_a_body_as_json(sqs):
-    """`MessageBodyJson` is for plugins: the model does not name it, so a
-    client's is dropped and the request has no body."""
+def test_clients_cannot_send_an_attached_body(sqs):
+    """`MessageBodyAttached` is for plugins: the model does not name it, so a
+    client's is dropped and the request has no body; and a request framed as
+    a plugin's call with attachments (a NUL byte first) is not JSON."""
     url, _ = make_queue(sqs)
     q = sqs.meta.endpoint_url
+    auth = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, "
+            "SignedHeaders=host, Signature=" + "0" * 64)
     for target, body in [
-        ("AmazonSQS.SendMessage", {"QueueUrl": url, "MessageBodyJson": {"a": 1}}),
+        ("AmazonSQS.SendMessage", {"QueueUrl": url, "MessageBodyAttached": [0, 1]}),
         ("AmazonSQS.SendMessageBatch",
-         {"QueueUrl": url, "Entries": [{"Id": "1", "MessageBodyJson": {"a": 1}}]}),
+         {"QueueUrl": url, "Entries": [{"Id": "1", "MessageBodyAttached": [0, 1]}]}),
     ]:
         r = requests.post(q, data=json.dumps(body), headers={
             "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target,
-            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, "
-                             "SignedHeaders=host, Signature=" + "0" * 64})
+            "Authorization": auth})
         out = r.json()
         # Refused as a request without its body.
         assert r.status_code == 400, out
         assert out["__type"] == "ValidationException", out
         assert "messageBody" in out["message"], out
+    framed = json.dumps({"QueueUrl": url, "MessageBodyAttached": [0, 5]})
+    r = requests.post(q, data=f"\0{len(framed)}\0{framed}hello".encode(), headers={
+        "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.SendMessage",
+        "Authorization": auth})
+    assert r.status_code == 400, r.text
+    assert r.json()["__type"] == "SerializationException", r.text
     assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
 
 

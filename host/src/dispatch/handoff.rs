@@ -16,13 +16,38 @@ pub fn share_blob_refs<'a>(
     from: &str,
     to: &str,
 ) -> Result<(Cow<'a, str>, Vec<String>), String> {
+    // Text a plugin attached after the JSON is opaque: only the JSON names
+    // blobs.
+    let text = json;
+    let attached = split_attachments(text);
+    let json = attached.map_or(text, |(json, _)| json);
     // Most calls carry no blob: skip the parse, keep the text.
     if !json.contains("\"blob-id\"") {
-        return Ok((Cow::Borrowed(json), Vec::new()));
+        return Ok((Cow::Borrowed(text), Vec::new()));
     }
     let mut value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let shared = share_value_refs(blobs, &mut value, from, to)?;
-    Ok((Cow::Owned(value.to_string()), shared))
+    let json = value.to_string();
+    let text = match attached {
+        Some((_, attachments)) => format!("\0{}\0{json}{attachments}", json.len()),
+        None => json,
+    };
+    Ok((Cow::Owned(text), shared))
+}
+
+/// A call input's JSON and the text attached after it, when a plugin
+/// attached some (the SDK's `services::Input`: a NUL byte, the JSON's
+/// length in decimal, a NUL byte, the JSON, the attachments); `None` for
+/// plain JSON. A JSON text never begins with NUL.
+pub fn split_attachments(text: &str) -> Option<(&str, &str)> {
+    let (len, rest) = text.strip_prefix('\0')?.split_once('\0')?;
+    let n: usize = len.parse().ok()?;
+    Some((rest.get(..n)?, rest.get(n..)?))
+}
+
+/// The JSON of a call input, without what is attached after it.
+pub fn json_part(text: &str) -> &str {
+    split_attachments(text).map_or(text, |(json, _)| json)
 }
 
 /// [`share_blob_refs`] on parsed JSON, rewritten in place.
@@ -96,6 +121,17 @@ mod tests {
             store.read("dynamodb", &ids[0], 0, 6).await.unwrap(),
             &b"object"[..]
         );
+
+        // Attached text stays as it is, after the rewritten JSON.
+        let attached = format!("\0{}\0{out}[\"blob-id\"]", out.len());
+        let (text, more) = share_blob_refs(&store, &attached, "s3", "dynamodb").unwrap();
+        assert_eq!(more.len(), 2);
+        let (json, rest) = split_attachments(&text).unwrap();
+        let v: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["Body"]["blob-id"], more[0].as_str());
+        assert_eq!(rest, "[\"blob-id\"]");
+        assert_eq!(json_part(plain), plain);
+        assert_eq!(split_attachments("\u{0}99\u{0}{}"), None);
 
         // A ref the caller does not have fails, and shares nothing.
         let bad = format!(

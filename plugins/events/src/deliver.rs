@@ -611,34 +611,35 @@ fn run_attempts(ctx: &Context, attempts: Vec<Attempt>) {
 }
 
 fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
-    // Written straight to text, a body that is the event itself as the
-    // event's JSON (`targets::push_sqs_body`).
-    let mut input = String::from("{\"QueueUrl\":");
-    // A `String` serializes infallibly.
-    input.push_str(
-        &serde_json::to_string(&targets::queue_url(&ctx.endpoint, queue)).unwrap_or_default(),
+    // Written straight to text, each body attached as it is
+    // (`targets::push_sqs_body`).
+    let mut input = services::Input::new();
+    input.json.push_str("{\"QueueUrl\":");
+    input.json.push_str(
+        &ministack_sdk::json::to_string(&targets::queue_url(&ctx.endpoint, queue))
+            .unwrap_or_default(),
     );
-    input.push_str(",\"Entries\":[");
+    input.json.push_str(",\"Entries\":[");
     for (i, a) in chunk.iter().enumerate() {
         if i > 0 {
-            input.push(',');
+            input.json.push(',');
         }
         // A chunk holds at most ten entries: the id is one digit.
-        input.push_str("{\"Id\":\"");
-        input.push(char::from(b'0' + i as u8));
-        input.push_str("\",");
+        input.json.push_str("{\"Id\":\"");
+        input.json.push(char::from(b'0' + i as u8));
+        input.json.push_str("\",");
         match event_as_is(a) {
-            Some(event) => targets::push_sqs_body(&mut input, event, true),
-            None => targets::push_sqs_body(&mut input, &target_input(a), false),
+            Some(event) => targets::push_sqs_body(&mut input, event),
+            None => targets::push_sqs_body(&mut input, &target_input(a)),
         }
-        input.push('}');
+        input.json.push('}');
     }
-    input.push_str("]}");
+    input.json.push_str("]}");
     let out = services::call_from(
         &rule_source(&chunk[0]),
         &Target::at("sqs", &queue.account, &queue.region),
         "SendMessageBatch",
-        &input,
+        &input.into_text(),
     );
     match out {
         // SQS writes `Failed` last: an answer ending in an empty `Failed`
@@ -1005,7 +1006,6 @@ fn invoke(ctx: &Context, a: &Attempt) -> Result<(), Failure> {
     let e = &a.event;
     targets::send(&Delivery {
         arn: arn_text.to_string(),
-        body_is_json: event_as_is(a).is_some(),
         body,
         endpoint: ctx.endpoint.clone(),
         message_group_id: Some(

@@ -22,9 +22,6 @@ pub struct Failure {
 pub struct Delivery {
     pub arn: String,
     pub body: String,
-    /// `body` is JSON text of ours (the event as it is), which SQS can be
-    /// given as JSON rather than as a string.
-    pub body_is_json: bool,
     /// The gateway's URL (SQS queue URLs are built from it).
     pub endpoint: String,
     /// FIFO queues: message group (required) and deduplication id.
@@ -99,20 +96,12 @@ fn call_text(
     Ok(serde_json::from_str(&out).unwrap_or(Value::Null))
 }
 
-/// Appends an SQS body member: `"MessageBody":` and the body as a JSON
-/// string, or, for a body that is JSON text of ours (`json`),
-/// `"MessageBodyJson":` and the text itself. SQS takes the second from
-/// plugins only (docs/services/sqs.md); it spares escaping each quote of
-/// an event here and unescaping it there.
-pub fn push_sqs_body(out: &mut String, body: &str, json: bool) {
-    if json {
-        out.push_str("\"MessageBodyJson\":");
-        out.push_str(body);
-    } else {
-        out.push_str("\"MessageBody\":");
-        // A `str` serializes infallibly.
-        out.push_str(&serde_json::to_string(body).unwrap_or_default());
-    }
+/// Appends an SQS body member: the body attached to the call as it is
+/// (`services::Input`), neither escaped into a JSON string here nor
+/// unescaped there (docs/services/sqs.md).
+pub fn push_sqs_body(input: &mut services::Input, body: &str) {
+    input.json.push_str("\"MessageBodyAttached\":");
+    input.attach(body);
 }
 
 /// Sends `d.body` to `d.arn`.
@@ -130,12 +119,13 @@ pub fn send(d: &Delivery) -> Result<(), Failure> {
                 input["MessageGroupId"] = json!(d.message_group_id.clone().unwrap_or_default());
                 input["MessageDeduplicationId"] = json!(d.deduplication_id);
             }
-            let mut text = input.to_string();
-            text.pop();
-            text.push(',');
-            push_sqs_body(&mut text, body, d.body_is_json);
-            text.push('}');
-            call_text(d, "sqs", &arn, "SendMessage", &text).map(|_| ())
+            let mut text = services::Input::new();
+            text.json = input.to_string();
+            text.json.pop();
+            text.json.push(',');
+            push_sqs_body(&mut text, body);
+            text.json.push('}');
+            call_text(d, "sqs", &arn, "SendMessage", &text.into_text()).map(|_| ())
         }
         "sns" => call(
             d,

@@ -338,7 +338,6 @@ fn deliver(ctx: &Context, pipe: &DescribePipeResponse, events: &[Value]) -> Resu
         let bus = params.event_bridge_event_bus_parameters.as_ref();
         let d = Delivery {
             body: body.clone(),
-            body_is_json: false,
             message_group_id: pick(sqs.and_then(|q| q.message_group_id.as_ref())),
             deduplication_id: pick(sqs.and_then(|q| q.message_deduplication_id.as_ref()))
                 .unwrap_or_else(|| id.clone()),

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use ministack_sdk::hash::{md5_hex, sha256_hex};
 use ministack_sdk::prelude::*;
+use ministack_sdk::services::Attached;
 use ministack_sdk::{ids, services, tasks, time};
-use serde_json::value::RawValue;
 
 use crate::checks::{
     Attributes, attribute_selected, attributes_size, check_attribute, md5_of_attributes,
@@ -192,13 +192,14 @@ pub struct SendEntry {
     id: String,
     #[serde(default)]
     message_body: String,
-    /// The body as the JSON value itself, from another plugin (an
-    /// EventBridge event): a string holding it would escape each of its
-    /// quotes to hand it over and unescape them here, a tenth of a
-    /// PutEvents → SQS in wasm. Not in the model, so clients cannot send
-    /// it: the host drops members the model does not name.
-    #[serde(default, rename = "MessageBodyJson")]
-    message_body_json: Option<Box<RawValue>>,
+    /// The body as text attached to the call (`services::Input`), from
+    /// another plugin: an EventBridge event, JSON already, which as a
+    /// string here would have each quote escaped there and unescaped here,
+    /// and as a JSON value would be scanned token by token to capture it.
+    /// Not in the model, so clients cannot send it: the host drops members
+    /// the model does not name.
+    #[serde(default, rename = "MessageBodyAttached")]
+    message_body_attached: Option<Attached>,
     delay_seconds: Option<i64>,
     #[serde(default)]
     message_attributes: Attributes,
@@ -211,8 +212,8 @@ pub struct SendEntry {
 impl SendEntry {
     /// Puts the body in `message_body`, however it was given.
     fn body_to_text(&mut self) {
-        if let Some(json) = self.message_body_json.take() {
-            self.message_body = Box::<str>::from(json).into_string();
+        if let Some(Attached(body)) = self.message_body_attached.take() {
+            self.message_body = body;
         }
     }
 }
@@ -479,15 +480,15 @@ fn check_batch_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Result<(), AwsErro
             ),
         ));
     }
-    let mut seen = HashSet::new();
-    for id in &ids {
+    // At most ten: comparing each with those before costs less than hashing.
+    for (i, id) in ids.iter().enumerate() {
         if !valid_batch_id(id) {
             return Err(AwsError::new(
                 "InvalidBatchEntryId",
                 "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
             ));
         }
-        if !seen.insert(*id) {
+        if ids[..i].contains(id) {
             return Err(AwsError::new(
                 "BatchEntryIdsNotDistinct",
                 format!("Id {id} repeated."),
