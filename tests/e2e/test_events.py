@@ -287,13 +287,24 @@ def test_clients_cannot_send_an_attached_body(sqs):
         assert r.status_code == 400, out
         assert out["__type"] == "ValidationException", out
         assert "messageBody" in out["message"], out
+    # Nor can a client ask for the failures alone: its answer lists both.
+    r = requests.post(q, data=json.dumps({
+        "QueueUrl": url, "ReportFailuresOnly": True,
+        "Entries": [{"Id": "ok", "MessageBody": "x"}, {"Id": "bad", "MessageBody": "\u0001"}]}),
+        headers={"Content-Type": "application/x-amz-json-1.0",
+                 "X-Amz-Target": "AmazonSQS.SendMessageBatch", "Authorization": auth})
+    out = r.json()
+    assert r.status_code == 200, out
+    assert [e["Id"] for e in out["Successful"]] == ["ok"], out
+    assert [e["Id"] for e in out["Failed"]] == ["bad"], out
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in got] == ["x"], got  # and nothing from the requests above
     framed = json.dumps({"QueueUrl": url, "MessageBodyAttached": [0, 5]})
     r = requests.post(q, data=f"\0{len(framed)}\0{framed}hello".encode(), headers={
         "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.SendMessage",
         "Authorization": auth})
     assert r.status_code == 400, r.text
     assert r.json()["__type"] == "SerializationException", r.text
-    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
 
 
 BAD_PATTERNS = [

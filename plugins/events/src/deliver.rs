@@ -634,7 +634,8 @@ fn send_batch(ctx: &Context, queue: &Arn, chunk: Vec<Attempt>) {
         }
         input.json.push('}');
     }
-    input.json.push_str("]}");
+    // Only failures are read (below).
+    input.json.push_str("],\"ReportFailuresOnly\":true}");
     let out = services::call_from(
         &rule_source(&chunk[0]),
         &Target::at("sqs", &queue.account, &queue.region),
