@@ -8,17 +8,17 @@ use std::borrow::Cow;
 use ministack_state::blobs::BlobStore;
 use serde_json::Value;
 
-/// `json` with every `{"blob-id": ...}` object of plugin `from` re-pointed
-/// at a new blob of plugin `to`; also returns the new ids, which `to` owns.
+/// A call's `text` (its JSON, and any text attached after it) with every
+/// `{"blob-id": ...}` object of plugin `from` re-pointed at a new blob of
+/// plugin `to`; also returns the new ids, which `to` owns.
 pub fn share_blob_refs<'a>(
     blobs: &BlobStore,
-    json: &'a str,
+    text: &'a str,
     from: &str,
     to: &str,
 ) -> Result<(Cow<'a, str>, Vec<String>), String> {
     // Text a plugin attached after the JSON is opaque: only the JSON names
     // blobs.
-    let text = json;
     let attached = split_attachments(text);
     let json = attached.map_or(text, |(json, _)| json);
     // Most calls carry no blob: skip the parse, keep the text.
