@@ -181,8 +181,8 @@ fn invalid_param(msg: impl Into<String>) -> AwsError {
 
 /// What one send asks for: SendMessage's input, and each batch entry (which
 /// has an `Id` and no `QueueUrl`). One struct rather than SendMessage's
-/// members flattened around it: a `#[serde(flatten)]` member is read through
-/// serde's buffer, where the body could not be read as its raw literal.
+/// members flattened around it: a `#[serde(flatten)]` member is read
+/// through serde's buffer, a copy of every member first.
 #[derive(Deserialize, Clone, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct SendEntry {
