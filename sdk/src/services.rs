@@ -144,7 +144,8 @@ pub fn authorize_from(
 /// On the wire (one string, as `services.call` takes): a NUL byte, the
 /// JSON's length in decimal, a NUL byte, the JSON, the attachments. A JSON
 /// text never begins with NUL, so text without attachments is plain JSON;
-/// the host reads the JSON part of either (docs/services.md).
+/// the host reads the JSON part of either (docs/dispatch.md, "Text
+/// attached to a call").
 #[derive(Debug, Default)]
 pub struct Input {
     /// The JSON text, written by the caller.
@@ -204,9 +205,7 @@ pub(crate) fn split_input(text: String) -> (String, String) {
         return (text, String::new());
     };
     match len.parse::<usize>() {
-        Ok(n) if len.len() <= 20 && body.is_char_boundary(n) => {
-            (body[..n].to_string(), body[n..].to_string())
-        }
+        Ok(n) if body.is_char_boundary(n) => (body[..n].to_string(), body[n..].to_string()),
         _ => (text, String::new()),
     }
 }
