@@ -29,7 +29,7 @@ pub fn share_blob_refs<'a>(
     let shared = share_value_refs(blobs, &mut value, from, to)?;
     let json = value.to_string();
     let text = match attached {
-        Some((_, attachments)) => format!("\0{}\0{json}{attachments}", json.len()),
+        Some((_, attachments)) => join_attachments(&json, attachments),
         None => json,
     };
     Ok((Cow::Owned(text), shared))
@@ -43,6 +43,12 @@ pub fn split_attachments(text: &str) -> Option<(&str, &str)> {
     let (len, rest) = text.strip_prefix('\0')?.split_once('\0')?;
     let n: usize = len.parse().ok()?;
     Some((rest.get(..n)?, rest.get(n..)?))
+}
+
+/// A call input of `json` with `attachments` after it: what
+/// [`split_attachments`] reads.
+pub fn join_attachments(json: &str, attachments: &str) -> String {
+    format!("\0{}\0{json}{attachments}", json.len())
 }
 
 /// The JSON of a call input, without what is attached after it.
@@ -123,7 +129,11 @@ mod tests {
         );
 
         // Attached text stays as it is, after the rewritten JSON.
-        let attached = format!("\0{}\0{out}[\"blob-id\"]", out.len());
+        let attached = join_attachments(&out, "[\"blob-id\"]");
+        assert_eq!(
+            split_attachments(&attached),
+            Some((out.as_str(), "[\"blob-id\"]"))
+        );
         let (text, more) = share_blob_refs(&store, &attached, "s3", "dynamodb").unwrap();
         assert_eq!(more.len(), 2);
         let (json, rest) = split_attachments(&text).unwrap();
