@@ -526,7 +526,7 @@ fn first_attempts(
     for event in events {
         let fields = event.fields(&names);
         for (rule, p, rule_targets) in &chosen {
-            if pattern::matches(p, &fields) {
+            if pattern::matches_fields(p, &fields) {
                 matched.push(&rule.name);
                 for target in rule_targets {
                     attempts.push(Attempt {

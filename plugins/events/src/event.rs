@@ -14,6 +14,8 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::pattern;
+
 /// Shared by the attempts of one event (one per matched target).
 #[derive(Clone)]
 pub struct Event(Rc<Inner>);
@@ -58,30 +60,42 @@ impl Event {
         self.0.text.as_deref()
     }
 
-    /// The event with only its top-level fields in `names`, for matching
-    /// against patterns that name no others (the whole tree when parsed
-    /// already).
-    pub fn fields(&self, names: &[&str]) -> Cow<'_, Value> {
+    /// The event's top-level fields for matching against patterns that name
+    /// only `names`: the tree when parsed already, the fields at hand when
+    /// PutEvents wrote the event (no map built), else just `names` parsed
+    /// from the text.
+    pub fn fields(&self, names: &[&str]) -> Fields<'_> {
         if let Some(tree) = self.0.tree.get() {
-            return Cow::Borrowed(tree);
+            return Fields::Tree(tree);
         }
         if !self.0.top.is_empty() {
-            // Sized first: growing an index map rehashes (half its cost here).
-            let mut out = Map::with_capacity(names.len().min(self.0.top.len()));
-            for (name, value) in &self.0.top {
-                if names.contains(name) {
-                    out.insert((*name).to_string(), value.clone());
-                }
-            }
-            return Cow::Owned(Value::Object(out));
+            return Fields::Top(&self.0.top);
         }
         let Some(text) = self.text() else {
-            return Cow::Owned(Value::Null);
+            static NULL: Value = Value::Null;
+            return Fields::Tree(&NULL);
         };
         let mut de = serde_json::Deserializer::from_str(text);
         match Named(names).deserialize(&mut de) {
-            Ok(fields) => Cow::Owned(Value::Object(fields)),
-            Err(_) => Cow::Borrowed(&**self),
+            Ok(fields) => Fields::Parsed(fields),
+            Err(_) => Fields::Tree(self),
+        }
+    }
+}
+
+/// An event's top-level fields as [`Event::fields`] found them.
+pub enum Fields<'e> {
+    Tree(&'e Value),
+    Top(&'e [(&'static str, Value)]),
+    Parsed(Map<String, Value>),
+}
+
+impl pattern::Fields for Fields<'_> {
+    fn field(&self, key: &str) -> Option<&Value> {
+        match self {
+            Fields::Tree(tree) => tree.get(key),
+            Fields::Top(top) => top.iter().find(|(k, _)| *k == key).map(|(_, v)| v),
+            Fields::Parsed(map) => map.get(key),
         }
     }
 }
@@ -172,21 +186,35 @@ mod tests {
         "account":"1","time":"x","region":"r","resources":[],"detail":{"k":[1,{"z":null}]},
         "source":"dup"}"#;
 
+    /// The named fields `f` offers, as an object.
+    fn picked(f: &Fields, names: &[&str]) -> Value {
+        use crate::pattern::Fields as _;
+        let mut out = Map::new();
+        for n in names {
+            if let Some(v) = f.field(n) {
+                out.insert(n.to_string(), v.clone());
+            }
+        }
+        Value::Object(out)
+    }
+
     #[test]
     fn fields_parses_only_the_named_ones() {
         let e = Event::from_text(TEXT);
-        let got = e.fields(&["detail", "source", "absent"]);
+        let names = ["detail", "source", "absent"];
+        let got = e.fields(&names);
+        assert!(matches!(got, Fields::Parsed(_)));
         assert_eq!(
-            *got,
+            picked(&got, &names),
             json!({"source": "dup", "detail": {"k": [1, {"z": null}]}}),
             "a repeated key keeps its last value, as a full parse does"
         );
-        assert_eq!(e.fields(&[]).as_ref(), &json!({}));
+        assert_eq!(picked(&e.fields(&[]), &["id", "source"]), json!({}));
         assert!(e.0.tree.get().is_none(), "not parsed whole");
         assert_eq!(e["id"], "e1");
         assert_eq!(e["source"], "dup");
         assert!(
-            matches!(e.fields(&["id"]), Cow::Borrowed(_)),
+            matches!(e.fields(&["id"]), Fields::Tree(_)),
             "the tree once it is there"
         );
     }
@@ -213,10 +241,11 @@ mod tests {
             ("detail", json!({"a": [1]})),
         ];
         let e = Event::written(text, top);
+        assert!(matches!(e.fields(&["id"]), Fields::Top(_)));
         for names in [&["detail", "source", "absent"][..], &["id"], &[]] {
             assert_eq!(
-                e.fields(names),
-                Event::from_text(text).fields(names),
+                picked(&e.fields(names), names),
+                picked(&Event::from_text(text).fields(names), names),
                 "{names:?}"
             );
         }
@@ -227,6 +256,9 @@ mod tests {
     #[test]
     fn escaped_keys_are_read() {
         let e = Event::from_text(r#"{"sou\u0072ce":"s","x":1}"#);
-        assert_eq!(*e.fields(&["source"]), json!({"source": "s"}));
+        assert_eq!(
+            picked(&e.fields(&["source"]), &["source"]),
+            json!({"source": "s"})
+        );
     }
 }

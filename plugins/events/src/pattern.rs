@@ -286,25 +286,46 @@ pub fn fields<'p>(pattern: &'p Value, out: &mut Vec<&'p str>) {
     }
 }
 
+/// An event's top-level fields, however the caller holds them.
+pub trait Fields {
+    fn field(&self, key: &str) -> Option<&Value>;
+}
+
+impl Fields for Map<String, Value> {
+    fn field(&self, key: &str) -> Option<&Value> {
+        self.get(key)
+    }
+}
+
 /// Whether `event` matches the (validated) `pattern`.
 pub fn matches(pattern: &Value, event: &Value) -> bool {
+    match pattern {
+        Value::Object(fields) => match_object(fields, event.as_object()),
+        _ => false,
+    }
+}
+
+/// [`matches`] for an event given as its top-level fields.
+pub fn matches_fields<F: Fields>(pattern: &Value, event: &F) -> bool {
     match pattern {
         Value::Object(fields) => match_object(fields, Some(event)),
         _ => false,
     }
 }
 
-fn match_object(fields: &Map<String, Value>, event: Option<&Value>) -> bool {
-    let object = event.and_then(Value::as_object);
+/// No object: what an absent or non-object field offers a nested pattern.
+const NONE: Option<&Map<String, Value>> = None;
+
+fn match_object<F: Fields>(fields: &Map<String, Value>, object: Option<&F>) -> bool {
     fields.iter().all(|(key, pattern)| {
         if key == "$or" {
             return pattern.as_array().is_some_and(|alts| {
                 alts.iter()
                     .filter_map(Value::as_object)
-                    .any(|alt| match_object(alt, event))
+                    .any(|alt| match_object(alt, object))
             });
         }
-        let field = object.and_then(|o| o.get(key));
+        let field = object.and_then(|o| o.field(key));
         match pattern {
             Value::Object(nested) => match_nested(nested, field),
             Value::Array(matchers) => match_field(matchers, field),
@@ -319,12 +340,14 @@ fn match_nested(nested: &Map<String, Value>, field: Option<&Value>) -> bool {
             let mut elements = Vec::new();
             flatten(items, &mut elements);
             if elements.is_empty() {
-                return match_object(nested, None);
+                return match_object(nested, NONE);
             }
-            elements.into_iter().any(|e| match_object(nested, Some(e)))
+            elements
+                .into_iter()
+                .any(|e| match_object(nested, e.as_object()))
         }
-        Some(v @ Value::Object(_)) => match_object(nested, Some(v)),
-        _ => match_object(nested, None),
+        Some(Value::Object(o)) => match_object(nested, Some(o)),
+        _ => match_object(nested, NONE),
     }
 }
 
@@ -351,13 +374,20 @@ fn leaves(field: Option<&Value>) -> Vec<&Value> {
 }
 
 fn match_field(matchers: &[Value], field: Option<&Value>) -> bool {
-    let values = leaves(field);
-    matchers.iter().any(|m| {
-        if let Some(exists) = m.get("exists").and_then(Value::as_bool) {
-            return exists != values.is_empty();
+    let exists = |m: &Value| m.get("exists").and_then(Value::as_bool);
+    match field {
+        // One leaf, the common case: no list of leaves built.
+        Some(v) if !v.is_array() && !v.is_object() => matchers
+            .iter()
+            .any(|m| exists(m).unwrap_or_else(|| match_value(m, v))),
+        _ => {
+            let values = leaves(field);
+            matchers.iter().any(|m| match exists(m) {
+                Some(e) => e != values.is_empty(),
+                None => values.iter().any(|v| match_value(m, v)),
+            })
         }
-        values.iter().any(|v| match_value(m, v))
-    })
+    }
 }
 
 fn number_eq(a: &Value, b: &Value) -> bool {
