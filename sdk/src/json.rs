@@ -22,6 +22,9 @@ use serde_json::value::RawValue;
 
 use crate::words;
 
+mod compact;
+
+pub use compact::compact_into;
 pub use serde_json::{Error, Result};
 
 /// `value` as compact JSON text (what `serde_json::to_string` returns).
@@ -38,15 +41,30 @@ pub fn to_vec<T: ?Sized + Serialize>(value: &T) -> Result<Vec<u8>> {
 
 /// JSON text written once and kept as text: serialized as is, as
 /// serde_json's `RawValue` is, and read back as the text of one value.
-/// Made only by serializing ([`RawJson::written`]) or by reading JSON, so
-/// it always holds one valid value.
+/// Made only by serializing ([`RawJson::written`]), by reading JSON, or
+/// from text its caller wrote as JSON ([`RawJson::from_written`]), so it
+/// always holds one valid value.
+///
+/// A `String`, not a `Box<str>`: boxing shrank each text written by hand,
+/// a reallocation and a copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawJson(Box<str>);
+pub struct RawJson(String);
 
 impl RawJson {
     /// `value` written as JSON text.
     pub fn written<T: ?Sized + Serialize>(value: &T) -> Result<Self> {
-        to_string(value).map(|s| RawJson(s.into_boxed_str()))
+        to_string(value).map(RawJson)
+    }
+
+    /// Text its caller wrote as one JSON value itself (literal punctuation,
+    /// [`push_str`], [`compact_into`]), kept without parsing it again;
+    /// debug builds check that it parses.
+    pub fn from_written(text: String) -> Self {
+        debug_assert!(
+            serde_json::from_str::<serde::de::IgnoredAny>(&text).is_ok(),
+            "not one JSON value: {text}"
+        );
+        RawJson(text)
     }
 
     pub fn get(&self) -> &str {
@@ -67,7 +85,7 @@ impl Serialize for RawJson {
 
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(d).map(|raw| RawJson(raw.into()))
+        Box::<RawValue>::deserialize(d).map(|raw| RawJson(Box::<str>::from(raw).into()))
     }
 }
 
@@ -141,16 +159,82 @@ fn clean(b: &[u8]) -> bool {
     }
 }
 
+/// Appends `s` to `out` as a JSON string (for text written by hand, such
+/// as an EventBridge event whose field positions are kept).
+pub fn push_str(out: &mut String, s: &str) {
+    write_str(out, s);
+}
+
 /// Writes `s` as a JSON string.
 #[inline]
 fn write_str(out: &mut String, s: &str) {
     if clean(s.as_bytes()) {
-        out.reserve(s.len() + 2);
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
+        push_quoted(out, s);
     } else {
         write_escaped(out, s);
+    }
+}
+
+/// Appends `"s"`: one capacity check, and a short `s` copied in words.
+/// Through `push`/`push_str` each piece checked the capacity again and the
+/// text was a `memory.copy`, a wasmtime libcall of ~40 instructions; a
+/// string of an event's envelope cost ~210 instructions in all.
+#[inline(always)]
+fn push_quoted(out: &mut String, s: &str) {
+    let n = s.len();
+    // SAFETY: the bytes appended are `s` (UTF-8) between two ASCII quotes,
+    // so `out` stays UTF-8; `reserve` made room for all n + 2 of them, and
+    // `set_len` covers exactly the bytes written.
+    unsafe {
+        let v = out.as_mut_vec();
+        v.reserve(n + 2);
+        let len = v.len();
+        let dst = v.as_mut_ptr().add(len);
+        *dst = b'"';
+        copy_short(s.as_ptr(), dst.add(1), n);
+        *dst.add(n + 1) = b'"';
+        v.set_len(len + n + 2);
+    }
+}
+
+/// Copies `n` bytes; up to 32 as (overlapping) words and halves, which
+/// wasm runs inline, longer ones as one `memory.copy`.
+///
+/// # Safety
+/// `src` is readable and `dst` writable for `n` bytes, not overlapping.
+#[inline(always)]
+unsafe fn copy_short(src: *const u8, dst: *mut u8, n: usize) {
+    // SAFETY (each branch): every access lies within the first `n` bytes.
+    unsafe {
+        let word = |at: usize| src.add(at).cast::<u64>().read_unaligned();
+        let put = |at: usize, w: u64| dst.add(at).cast::<u64>().write_unaligned(w);
+        match n {
+            0 => {}
+            1..=3 => {
+                *dst = *src;
+                *dst.add(n / 2) = *src.add(n / 2);
+                *dst.add(n - 1) = *src.add(n - 1);
+            }
+            4..=7 => {
+                let a = src.cast::<u32>().read_unaligned();
+                let b = src.add(n - 4).cast::<u32>().read_unaligned();
+                dst.cast::<u32>().write_unaligned(a);
+                dst.add(n - 4).cast::<u32>().write_unaligned(b);
+            }
+            8..=16 => {
+                let (a, b) = (word(0), word(n - 8));
+                put(0, a);
+                put(n - 8, b);
+            }
+            17..=32 => {
+                let (a, b, c, d) = (word(0), word(8), word(n - 16), word(n - 8));
+                put(0, a);
+                put(8, b);
+                put(n - 16, c);
+                put(n - 8, d);
+            }
+            _ => std::ptr::copy_nonoverlapping(src, dst, n),
+        }
     }
 }
 
@@ -787,6 +871,21 @@ mod tests {
             same(s);
             same(&json!({ s: s }));
         }
+    }
+
+    #[test]
+    fn clean_strings_of_every_length_are_copied_whole() {
+        let text: String = (0..80u8).map(|i| char::from(b'a' + i % 26)).collect();
+        for n in 0..=text.len() {
+            for start in ["", "x", "prefix of seven"] {
+                let mut out = String::from(start);
+                push_str(&mut out, &text[..n]);
+                assert_eq!(out, format!("{start}\"{}\"", &text[..n]), "{n}");
+            }
+        }
+        let mut out = String::new();
+        push_str(&mut out, "ünï ✓");
+        assert_eq!(out, "\"ünï ✓\"");
     }
 
     #[test]

@@ -13,10 +13,11 @@
 //! dead-letter queue with AWS's error attributes.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::rc::Rc;
 use std::time::Duration;
 
-use ministack_sdk::json::RawJson;
+use ministack_sdk::json::{self, RawJson};
 use ministack_sdk::prelude::*;
 use ministack_sdk::services::{self, Target};
 use ministack_sdk::store::{ParseCache, Scan, keys};
@@ -100,44 +101,91 @@ pub struct RawBatch {
     /// the task invokes only the others, and counts no rule metrics again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sent_to_queues: bool,
-    /// Each event's top-level fields while PutEvents has them
-    /// ([`Event::written`]); not in the task's record.
+    /// Where each event's top-level fields sit in its text while PutEvents
+    /// has them ([`Event::written`]); not in the task's record.
     #[serde(skip)]
-    pub tops: Vec<Vec<(&'static str, Value)>>,
+    pub tops: Vec<Spans>,
 }
 
 /// The event envelope of one entry, in AWS's field order.
-#[derive(Serialize)]
 struct Envelope<'a> {
     version: &'static str,
     id: String,
-    #[serde(rename = "detail-type")]
     detail_type: &'a str,
     source: &'a str,
     account: &'a str,
     time: String,
     region: &'a str,
     resources: &'a [Cow<'a, str>],
-    detail: Value,
+    /// The entry's `Detail`, compacted (an object).
+    detail: String,
 }
 
+/// Where each top-level field's value sits in an event's text.
+pub type Spans = Vec<(&'static str, Range<usize>)>;
+
 impl Envelope<'_> {
-    /// Every top-level field, as its text has them (`Event::written`).
-    fn into_top(self) -> Vec<(&'static str, Value)> {
-        vec![
-            ("version", Value::from(self.version)),
-            ("id", Value::String(self.id)),
-            ("detail-type", Value::from(self.detail_type)),
-            ("source", Value::from(self.source)),
-            ("account", Value::from(self.account)),
-            ("time", Value::String(self.time)),
-            ("region", Value::from(self.region)),
-            (
-                "resources",
-                Value::Array(self.resources.iter().map(|r| Value::from(&**r)).collect()),
-            ),
-            ("detail", self.detail),
-        ]
+    /// The event's text, as serializing the envelope would write it, and
+    /// where each field's value sits in it: matching parses only the
+    /// fields its patterns name ([`Event::written`]).
+    fn write(&self) -> (RawJson, Spans) {
+        // The names and punctuation are 126 bytes; a string grows only when
+        // escaped.
+        let strings = [self.version, &self.id, self.detail_type, self.source]
+            .into_iter()
+            .chain([self.account, &self.time, self.region])
+            .chain(self.resources.iter().map(|r| &**r));
+        let size = 160 + self.detail.len() + strings.map(|s| s.len() + 3).sum::<usize>();
+        let mut out = String::with_capacity(size);
+        let mut spans = Vec::with_capacity(9);
+        // Each field: its name and colon as one literal, then its value.
+        let mut value = |out: &mut String, name: &'static str, start: usize| {
+            spans.push((name, start..out.len()));
+        };
+        out.push_str("{\"version\":");
+        let at = out.len();
+        json::push_str(&mut out, self.version);
+        value(&mut out, "version", at);
+        out.push_str(",\"id\":");
+        let at = out.len();
+        json::push_str(&mut out, &self.id);
+        value(&mut out, "id", at);
+        out.push_str(",\"detail-type\":");
+        let at = out.len();
+        json::push_str(&mut out, self.detail_type);
+        value(&mut out, "detail-type", at);
+        out.push_str(",\"source\":");
+        let at = out.len();
+        json::push_str(&mut out, self.source);
+        value(&mut out, "source", at);
+        out.push_str(",\"account\":");
+        let at = out.len();
+        json::push_str(&mut out, self.account);
+        value(&mut out, "account", at);
+        out.push_str(",\"time\":");
+        let at = out.len();
+        json::push_str(&mut out, &self.time);
+        value(&mut out, "time", at);
+        out.push_str(",\"region\":");
+        let at = out.len();
+        json::push_str(&mut out, self.region);
+        value(&mut out, "region", at);
+        out.push_str(",\"resources\":[");
+        let at = out.len() - 1;
+        for (i, r) in self.resources.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::push_str(&mut out, r);
+        }
+        out.push(']');
+        value(&mut out, "resources", at);
+        out.push_str(",\"detail\":");
+        let at = out.len();
+        out.push_str(&self.detail);
+        value(&mut out, "detail", at);
+        out.push('}');
+        (RawJson::from_written(out), spans)
     }
 }
 
@@ -161,10 +209,12 @@ fn envelope<'a>(
     let source = present(&e.source).ok_or_else(|| missing("Source"))?;
     let detail_type = present(&e.detail_type).ok_or_else(|| missing("DetailType"))?;
     let detail_text = present(&e.detail).ok_or_else(|| missing("Detail"))?;
-    let detail: Value = serde_json::from_str(detail_text)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| entry_error("MalformedDetail", "Detail is malformed."))?;
+    // Compacted as a parse into a `Value` and back would write it, without
+    // building the `Value` (json::compact_into).
+    let mut detail = String::with_capacity(detail_text.len());
+    if json::compact_into(&mut detail, detail_text).is_err() || !detail.starts_with('{') {
+        return Err(entry_error("MalformedDetail", "Detail is malformed."));
+    }
     // AWS refuses `aws.*` sources from customers; plugins (S3's
     // EventBridgeConfiguration) put them through the same PutEvents, and
     // the host does not tell a plugin's call from a client's, so the check
@@ -265,12 +315,8 @@ pub fn put_events(ctx: &Context, input: &str) -> Result<PutEventsOutput, AwsErro
         match envelope(ctx, e, false, &now_text) {
             Ok(event) => {
                 // Written once as text, not checked again by a parse.
-                let text = RawJson::written(&event)
-                    .map_err(|e| AwsError::internal(format!("cannot encode an event: {e}")))?;
-                results.push(EntryResult::Put {
-                    event_id: event.id.clone(),
-                });
-                let top = event.into_top();
+                let (text, top) = event.write();
+                results.push(EntryResult::Put { event_id: event.id });
                 match batches.iter_mut().find(|b| b.bus == bus) {
                     Some(b) => {
                         b.events.push(text);
@@ -370,7 +416,9 @@ pub fn put_partner_events(ctx: &Context, v: Value) -> Result<Value, AwsError> {
             ..ctx.clone()
         };
         let entry = EntryIn::deserialize(e).unwrap_or_default();
-        match envelope(&target_ctx, &entry, true, &now_text).map(|event| json!(event)) {
+        let event = envelope(&target_ctx, &entry, true, &now_text)
+            .map(|e| serde_json::from_str::<Value>(e.write().0.get()).unwrap_or_default());
+        match event {
             Ok(event) => {
                 results.push(json!({"EventId": event["id"]}));
                 if src.account == ctx.account && BUSES.contains(source) {
@@ -1054,34 +1102,43 @@ pub fn replay_event(event: &Value, replay: &str) -> Value {
 mod tests {
     use super::*;
 
-    /// The fields PutEvents keeps of an event are the ones its text has,
-    /// in the same order (matching reads them instead of the text).
+    /// An event's text is what serializing its envelope writes, and each
+    /// span is where its field's value sits (matching parses those).
     #[test]
-    fn an_envelope_top_is_its_text_parsed() {
+    fn an_envelope_is_written_with_its_fields_spans() {
         let resources = [Cow::Borrowed("arn:aws:s3:::b"), Cow::Borrowed("r\"2")];
-        let envelope = Envelope {
-            version: "0",
-            id: "e1".into(),
-            detail_type: "t \"x\"",
-            source: "src",
-            account: "000000000000",
-            time: "2026-01-01T00:00:00Z".into(),
-            region: "us-east-1",
-            resources: &resources,
-            detail: json!({"b": [1, {"c": null}], "a": "é"}),
-        };
-        let text = serde_json::to_string(&envelope).unwrap();
-        let parsed: Vec<(String, Value)> =
-            serde_json::from_str::<serde_json::Map<String, Value>>(&text)
-                .unwrap()
+        for resources in [&resources[..], &resources[..1], &[]] {
+            let envelope = Envelope {
+                version: "0",
+                id: "e1".into(),
+                detail_type: "t \"x\"\n",
+                source: "src",
+                account: "000000000000",
+                time: "2026-01-01T00:00:00Z".into(),
+                region: "us-east-1",
+                resources,
+                detail: r#"{"b":[1,{"c":null}],"a":"é"}"#.into(),
+            };
+            let (text, spans) = envelope.write();
+            let expected = json!({
+                "version": "0", "id": "e1", "detail-type": "t \"x\"\n", "source": "src",
+                "account": "000000000000", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+                "resources": resources, "detail": {"b": [1, {"c": null}], "a": "é"},
+            });
+            assert_eq!(text.get(), serde_json::to_string(&expected).unwrap());
+            let parsed: Vec<(String, Value)> =
+                expected.as_object().unwrap().clone().into_iter().collect();
+            let from_spans: Vec<(String, Value)> = spans
                 .into_iter()
+                .map(|(k, at)| {
+                    (
+                        k.to_string(),
+                        serde_json::from_str(&text.get()[at]).unwrap(),
+                    )
+                })
                 .collect();
-        let top: Vec<(String, Value)> = envelope
-            .into_top()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        assert_eq!(top, parsed);
+            assert_eq!(from_spans, parsed);
+        }
     }
 
     fn attempt(target: Value) -> Attempt {

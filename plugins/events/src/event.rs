@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::fmt;
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 use std::rc::Rc;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -23,10 +23,17 @@ pub struct Event(Rc<Inner>);
 struct Inner {
     text: Option<Rc<str>>,
     tree: OnceCell<Value>,
-    /// Every top-level field, in the text's order, when whoever wrote the
-    /// text had them at hand (PutEvents): matching takes them from here
-    /// instead of reading the text again (~9 k instructions an event).
-    top: Vec<(&'static str, Value)>,
+    /// Every top-level field and where its value sits in the text, when
+    /// whoever wrote the text knew (PutEvents): matching parses just the
+    /// values its patterns name, once, instead of reading the whole text.
+    top: Vec<Top>,
+}
+
+/// A top-level field of an event's text.
+pub struct Top {
+    name: &'static str,
+    at: Range<usize>,
+    value: OnceCell<Value>,
 }
 
 impl Event {
@@ -44,9 +51,17 @@ impl Event {
         Event::written(text, Vec::new())
     }
 
-    /// An event PutEvents just wrote: its text, and `top`, every one of its
-    /// top-level fields in the text's order (empty: not at hand).
-    pub fn written(text: &str, top: Vec<(&'static str, Value)>) -> Self {
+    /// An event PutEvents just wrote: its text, and `top`, where each of
+    /// its top-level fields' values sits in it (empty: not at hand).
+    pub fn written(text: &str, top: Vec<(&'static str, Range<usize>)>) -> Self {
+        let top = top
+            .into_iter()
+            .map(|(name, at)| Top {
+                name,
+                at,
+                value: OnceCell::new(),
+            })
+            .collect();
         Event(Rc::new(Inner {
             text: Some(Rc::from(text)),
             tree: OnceCell::new(),
@@ -68,13 +83,13 @@ impl Event {
         if let Some(tree) = self.0.tree.get() {
             return Fields::Tree(tree);
         }
-        if !self.0.top.is_empty() {
-            return Fields::Top(&self.0.top);
-        }
         let Some(text) = self.text() else {
             static NULL: Value = Value::Null;
             return Fields::Tree(&NULL);
         };
+        if !self.0.top.is_empty() {
+            return Fields::Top(&self.0.top, text);
+        }
         let mut de = serde_json::Deserializer::from_str(text);
         match Named(names).deserialize(&mut de) {
             Ok(fields) => Fields::Parsed(fields),
@@ -86,7 +101,8 @@ impl Event {
 /// An event's top-level fields as [`Event::fields`] found them.
 pub enum Fields<'e> {
     Tree(&'e Value),
-    Top(&'e [(&'static str, Value)]),
+    /// The fields' places in the text (second), each parsed when asked for.
+    Top(&'e [Top], &'e str),
     Parsed(Map<String, Value>),
 }
 
@@ -94,7 +110,13 @@ impl pattern::Fields for Fields<'_> {
     fn field(&self, key: &str) -> Option<&Value> {
         match self {
             Fields::Tree(tree) => tree.get(key),
-            Fields::Top(top) => top.iter().find(|(k, _)| *k == key).map(|(_, v)| v),
+            Fields::Top(top, text) => top.iter().find(|t| t.name == key).map(|t| {
+                t.value.get_or_init(|| {
+                    // The writer's own spans: a failed parse is a bug there.
+                    serde_json::from_str(text.get(t.at.clone()).unwrap_or_default())
+                        .unwrap_or(Value::Null)
+                })
+            }),
             Fields::Parsed(map) => map.get(key),
         }
     }
@@ -235,13 +257,23 @@ mod tests {
     #[test]
     fn fields_at_hand_are_the_ones_the_text_has() {
         let text = r#"{"id":"e1","source":"s","detail":{"a":[1]}}"#;
-        let top = vec![
-            ("id", json!("e1")),
-            ("source", json!("s")),
-            ("detail", json!({"a": [1]})),
-        ];
+        let span = |value: &str| {
+            let at = text.find(value).unwrap();
+            (at, at + value.len())
+        };
+        let top = [
+            ("id", "\"e1\""),
+            ("source", "\"s\""),
+            ("detail", r#"{"a":[1]}"#),
+        ]
+        .into_iter()
+        .map(|(name, value)| {
+            let (from, to) = span(value);
+            (name, from..to)
+        })
+        .collect();
         let e = Event::written(text, top);
-        assert!(matches!(e.fields(&["id"]), Fields::Top(_)));
+        assert!(matches!(e.fields(&["id"]), Fields::Top(..)));
         for names in [&["detail", "source", "absent"][..], &["id"], &[]] {
             assert_eq!(
                 picked(&e.fields(names), names),
