@@ -19,6 +19,7 @@ pub mod http;
 pub mod identity;
 pub mod log;
 pub mod metrics;
+pub mod random;
 pub mod services;
 pub mod store;
 pub mod streams;
@@ -650,6 +651,7 @@ impl WasiView for HostState {
 /// Links WASI p2 (which Rust's std imports) and every capability.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    random::add_to_linker(linker)?;
     crate::bindings::ministack::plugin::types::add_to_linker::<
         HostState,
         wasmtime::component::HasSelf<HostState>,
