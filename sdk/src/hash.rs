@@ -31,7 +31,8 @@ pub fn hex(bytes: &[u8]) -> String {
     for &b in words.remainder() {
         out.extend_from_slice(&hex4([b, 0, 0, 0])[..2]);
     }
-    String::from_utf8(out).expect("hex digits are ASCII")
+    // SAFETY: hex4 writes only the digits 0-9 and a-f.
+    unsafe { crate::words::ascii_string(out) }
 }
 
 pub fn md5_hex(data: &[u8]) -> String {

@@ -579,7 +579,8 @@ pub mod keys {
         // keys (SQS's visibility index) build one per row.
         let mut digits = [b'0'; 20];
         crate::encoding::put_digits(&mut digits, n);
-        String::from_utf8(digits.to_vec()).expect("ASCII digits")
+        // SAFETY: put_digits writes only the digits 0-9.
+        unsafe { crate::words::ascii_string(digits.to_vec()) }
     }
 
     /// Fixed-width decimal of `u64::MAX - n`: larger numbers sort first.

@@ -40,6 +40,18 @@ pub fn hex4(bytes: [u8; 4]) -> [u8; 8] {
     (n + ONES * u64::from(b'0') + letters * u64::from(b'a' - b'0' - 10)).to_le_bytes()
 }
 
+/// Text its caller wrote as ASCII bytes (digits, hex, dashes) as a
+/// `String`, without UTF-8's check: `String::from_utf8` walked a UUID's or
+/// a key's digits a byte at a time, ~150–190 wasm instructions each.
+///
+/// # Safety
+/// Every byte of `bytes` is ASCII.
+pub(crate) unsafe fn ascii_string(bytes: Vec<u8>) -> String {
+    debug_assert!(bytes.is_ascii(), "not ASCII: {bytes:?}");
+    // SAFETY: ASCII is UTF-8 (the caller's promise).
+    unsafe { String::from_utf8_unchecked(bytes) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
