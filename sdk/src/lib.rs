@@ -59,6 +59,7 @@ pub mod ids;
 pub mod json;
 pub mod log;
 pub mod members;
+pub mod memcmp;
 pub mod metrics;
 pub mod pagination;
 pub mod rand;

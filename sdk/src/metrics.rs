@@ -111,8 +111,8 @@ impl Datum<'_> {
 }
 
 /// Equal strings; the same literal or the same borrowed name (the usual
-/// case here) without comparing bytes, which wasm's `memcmp` does one at
-/// a time: a PutEvents of ten entries compared ~80 of them.
+/// case here) without a `memcmp` call: a PutEvents of ten entries
+/// compared ~80 of them.
 fn same_str(a: &str, b: &str) -> bool {
     std::ptr::eq(a, b) || a == b
 }

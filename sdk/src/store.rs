@@ -409,35 +409,13 @@ impl<T> ParseCache<T> {
         bytes: Vec<u8>,
         parse: impl FnOnce(&[u8]) -> Result<T, AwsError>,
     ) -> Result<Rc<T>, AwsError> {
-        if let Some((_, parsed)) = self
-            .last
-            .borrow()
-            .as_ref()
-            .filter(|(b, _)| same_bytes(b, &bytes))
-        {
+        if let Some((_, parsed)) = self.last.borrow().as_ref().filter(|(b, _)| *b == bytes) {
             return Ok(parsed.clone());
         }
         let parsed = Rc::new(parse(&bytes)?);
         *self.last.borrow_mut() = Some((bytes, parsed.clone()));
         Ok(parsed)
     }
-}
-
-/// `a == b`, eight bytes a step: slice equality calls wasi-libc's
-/// `memcmp`, which compares one byte a step (a DynamoDB table's record,
-/// compared on every request, was a tenth of a GetItem).
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let (mut wa, mut wb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let word = |w: &[u8]| u64::from_ne_bytes(w.try_into().unwrap_or_default());
-    (&mut wa).zip(&mut wb).all(|(x, y)| word(x) == word(y))
-        && wa
-            .remainder()
-            .iter()
-            .zip(wb.remainder())
-            .all(|(x, y)| x == y)
 }
 
 impl<T> Default for ParseCache<T> {
@@ -602,21 +580,6 @@ mod tests {
     /// Records are JSON: a float must read back bit for bit, or a key
     /// derived from a stored timestamp (SQS's visibility index) is not found
     /// again. serde_json is exact only with its `float_roundtrip` feature.
-    #[test]
-    fn same_bytes_is_slice_equality() {
-        let a: Vec<u8> = (0..40u8).collect();
-        for len in 0..a.len() {
-            assert!(same_bytes(&a[..len], &a[..len]));
-            assert!(!same_bytes(&a[..len], &a[..len + 1]));
-            // One byte different, in a word or in the tail.
-            for at in 0..len {
-                let mut b = a[..len].to_vec();
-                b[at] ^= 0x80;
-                assert!(!same_bytes(&a[..len], &b), "{len} {at}");
-            }
-        }
-    }
-
     #[test]
     fn stored_floats_read_back_exactly() {
         let mut x: f64 = 1_795_771_591.662_345_6;
