@@ -124,6 +124,24 @@ struct Envelope<'a> {
 /// Where each top-level field's value sits in an event's text.
 pub type Spans = Vec<(&'static str, Range<usize>)>;
 
+/// An event's text being written, and where each field's value sits.
+struct EventText {
+    out: String,
+    spans: Spans,
+}
+
+impl EventText {
+    /// Appends `head` (a field's name and punctuation) and `value` as a
+    /// JSON string, and notes where the value sits.
+    #[inline(always)]
+    fn string(&mut self, head: &str, name: &'static str, value: &str) {
+        self.out.push_str(head);
+        let at = self.out.len();
+        json::push_str(&mut self.out, value);
+        self.spans.push((name, at..self.out.len()));
+    }
+}
+
 impl Envelope<'_> {
     /// The event's text, as serializing the envelope would write it, and
     /// where each field's value sits in it: matching parses only the
@@ -136,40 +154,21 @@ impl Envelope<'_> {
             .chain([self.account, &self.time, self.region])
             .chain(self.resources.iter().map(|r| &**r));
         let size = 160 + self.detail.len() + strings.map(|s| s.len() + 3).sum::<usize>();
-        let mut out = String::with_capacity(size);
-        let mut spans = Vec::with_capacity(9);
-        // Each field: its name and colon as one literal, then its value.
-        let mut value = |out: &mut String, name: &'static str, start: usize| {
-            spans.push((name, start..out.len()));
+        let mut w = EventText {
+            out: String::with_capacity(size),
+            spans: Vec::with_capacity(9),
         };
-        out.push_str("{\"version\":");
-        let at = out.len();
-        json::push_str(&mut out, self.version);
-        value(&mut out, "version", at);
-        out.push_str(",\"id\":");
-        let at = out.len();
-        json::push_str(&mut out, &self.id);
-        value(&mut out, "id", at);
-        out.push_str(",\"detail-type\":");
-        let at = out.len();
-        json::push_str(&mut out, self.detail_type);
-        value(&mut out, "detail-type", at);
-        out.push_str(",\"source\":");
-        let at = out.len();
-        json::push_str(&mut out, self.source);
-        value(&mut out, "source", at);
-        out.push_str(",\"account\":");
-        let at = out.len();
-        json::push_str(&mut out, self.account);
-        value(&mut out, "account", at);
-        out.push_str(",\"time\":");
-        let at = out.len();
-        json::push_str(&mut out, &self.time);
-        value(&mut out, "time", at);
-        out.push_str(",\"region\":");
-        let at = out.len();
-        json::push_str(&mut out, self.region);
-        value(&mut out, "region", at);
+        // Each field: its name and punctuation as one literal, then its
+        // value. Written out, not looped over a list of the fields: the
+        // loop cost ~8 k instructions more a PutEvents (ten envelopes).
+        w.string("{\"version\":", "version", self.version);
+        w.string(",\"id\":", "id", &self.id);
+        w.string(",\"detail-type\":", "detail-type", self.detail_type);
+        w.string(",\"source\":", "source", self.source);
+        w.string(",\"account\":", "account", self.account);
+        w.string(",\"time\":", "time", &self.time);
+        w.string(",\"region\":", "region", self.region);
+        let EventText { mut out, mut spans } = w;
         out.push_str(",\"resources\":[");
         let at = out.len() - 1;
         for (i, r) in self.resources.iter().enumerate() {
@@ -179,11 +178,11 @@ impl Envelope<'_> {
             json::push_str(&mut out, r);
         }
         out.push(']');
-        value(&mut out, "resources", at);
+        spans.push(("resources", at..out.len()));
         out.push_str(",\"detail\":");
         let at = out.len();
         out.push_str(&self.detail);
-        value(&mut out, "detail", at);
+        spans.push(("detail", at..out.len()));
         out.push('}');
         (RawJson::from_written(out), spans)
     }
