@@ -24,13 +24,18 @@ const MAX_LEN: u64 = wasmtime_wasi::random::DEFAULT_MAX_SIZE;
 /// Replaces `get-random-bytes`; call after wasmtime-wasi's `add_to_linker`.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    let linked = linker.instance(INTERFACE).and_then(|mut i| {
-        i.func_wrap("get-random-bytes", |_, (len,): (u64,)| {
-            draw(len).map(|b| (b,))
-        })
-    });
+    let linked = define(linker);
     linker.allow_shadowing(false);
     linked
+}
+
+/// Defines `get-random-bytes` in [`INTERFACE`].
+fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker
+        .instance(INTERFACE)?
+        .func_wrap("get-random-bytes", |_, (len,): (u64,)| {
+            draw(len).map(|b| (b,))
+        })
 }
 
 /// `len` bytes from the thread's CSPRNG; a trap past [`MAX_LEN`], as
@@ -77,12 +82,10 @@ mod tests {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
         // Without shadowing, defining it again must collide.
-        let collided = linker.instance(INTERFACE).and_then(|mut i| {
-            i.func_wrap("get-random-bytes", |_, (len,): (u64,)| {
-                draw(len).map(|b| (b,))
-            })
-        });
-        assert!(collided.is_err(), "{INTERFACE} is not wasmtime-wasi's name");
+        assert!(
+            define(&mut linker).is_err(),
+            "{INTERFACE} is not wasmtime-wasi's name"
+        );
         add_to_linker(&mut linker).unwrap();
     }
 }

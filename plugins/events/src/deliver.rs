@@ -13,7 +13,6 @@
 //! dead-letter queue with AWS's error attributes.
 
 use std::borrow::Cow;
-use std::ops::Range;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -24,7 +23,7 @@ use ministack_sdk::store::{ParseCache, Scan, keys};
 use ministack_sdk::{ids, metrics, tasks, time};
 use serde_json::{Value, json};
 
-use crate::event::Event;
+use crate::event::{Event, Spans};
 use crate::model::*;
 use crate::targets::{self, Delivery, Failure};
 use crate::{archives, connections, pattern, transform};
@@ -120,9 +119,6 @@ struct Envelope<'a> {
     /// The entry's `Detail`, compacted (an object).
     detail: String,
 }
-
-/// Where each top-level field's value sits in an event's text.
-pub type Spans = Vec<(&'static str, Range<usize>)>;
 
 /// An event's text being written, and where each field's value sits.
 struct EventText {

@@ -29,6 +29,9 @@ struct Inner {
     top: Vec<Top>,
 }
 
+/// Where each top-level field's value sits in an event's text.
+pub type Spans = Vec<(&'static str, Range<usize>)>;
+
 /// A top-level field of an event's text.
 pub struct Top {
     name: &'static str,
@@ -53,7 +56,7 @@ impl Event {
 
     /// An event PutEvents just wrote: its text, and `top`, where each of
     /// its top-level fields' values sits in it (empty: not at hand).
-    pub fn written(text: &str, top: Vec<(&'static str, Range<usize>)>) -> Self {
+    pub fn written(text: &str, top: Spans) -> Self {
         let top = top
             .into_iter()
             .map(|(name, at)| Top {
