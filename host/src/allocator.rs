@@ -13,13 +13,15 @@ static GLOBAL: Jemalloc = Jemalloc;
 
 /// Read by jemalloc at its first allocation (`_RJEM_MALLOC_CONF` in the
 /// environment adds to it). One arena rather than eight (four per CPU)
-/// and a smaller thread cache (small size classes only, a quarter of the
+/// and a smaller thread cache (blocks up to 8 KiB, a quarter of the
 /// slots) keep an idle gateway under 15 MiB: each arena holds its own
-/// partly used pages. Each worker's thread cache still takes most
-/// allocations without a lock.
+/// partly used pages. Each worker's thread cache takes every block a small
+/// request allocates without the arena's lock: with a 1 KiB cache, hyper's
+/// 8 KiB read buffer and two other blocks a request took the locked path,
+/// ~1 k instructions each (docs/performance.md, "Twenty-first sitting").
 #[allow(non_upper_case_globals)]
 #[unsafe(export_name = "_rjem_malloc_conf")]
-pub static malloc_conf: &[u8; 50] = b"narenas:1,tcache_max:1024,lg_tcache_nslots_mul:-2\0";
+pub static malloc_conf: &[u8; 50] = b"narenas:1,tcache_max:8192,lg_tcache_nslots_mul:-2\0";
 
 /// Hands the free memory back to the system now rather than after
 /// jemalloc's decay time: for the end of the start and of a reset, whose
