@@ -719,11 +719,12 @@ impl Gateway {
         result: Result<TextReply, AwsError>,
         request_id: &str,
     ) -> Response<ResponseBody> {
-        // awsJson writes the plugin's text without a tree of it, when that
-        // gives the same bytes; else the text is parsed.
+        // awsJson and query write the plugin's text without a tree of it,
+        // when that gives the same bytes; else the text is parsed.
         let encoded = match result {
             Ok(reply) => {
-                match protocol::encode_response_text(&plugin.model, proto, op, &reply.text) {
+                let model = &plugin.model;
+                match protocol::encode_response_text(model, proto, op, &reply.text, request_id) {
                     Some(resp) => Ok(resp),
                     None => match reply.parse() {
                         Ok(output) => {

@@ -37,6 +37,7 @@ mod scalar;
 mod timestamp;
 mod validate;
 mod xml;
+mod xml_text;
 
 #[cfg(test)]
 mod test_support;
@@ -668,7 +669,7 @@ pub fn encode_response(
 
 /// [`encode_response`] of an output still in the plugin's JSON text, when
 /// the protocol can write it without parsing it into a `Value` (awsJson,
-/// json_text.rs): the same response, byte for byte. `None` when it cannot
+/// json_text.rs; query, xml_text.rs): the same response, byte for byte. `None` when it cannot
 /// promise that (another protocol, an event-stream output, a text that is
 /// not JSON...): parse the text and call [`encode_response`].
 pub fn encode_response_text(
@@ -676,10 +677,12 @@ pub fn encode_response_text(
     protocol: Protocol,
     operation: &str,
     text: &str,
+    request_id: &str,
 ) -> Option<HttpResponse> {
     let op = model.operation(operation)?;
     match protocol {
         Protocol::Json => json::encode_output_text(model, op, text),
+        Protocol::Query => query::encode_output_text(model, op, text, request_id),
         _ => None,
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::json_text::Fallback;
 use crate::model::{Kind, Member, Model, Operation, ShapeId, TsFormat};
 use crate::rest::parse_query;
 use crate::scalar::parse_text;
@@ -256,6 +257,39 @@ pub(crate) fn encode_output(
     output: &Value,
     request_id: &str,
 ) -> Result<HttpResponse, AwsError> {
+    let body = document(model, op, output, request_id, |w, m, id| {
+        write_members(w, m, id, output, false);
+        Ok(())
+    });
+    Ok(response(body.unwrap_or_default()))
+}
+
+/// [`encode_output`] of the output's JSON text, without parsing it into a
+/// `Value` (xml_text.rs): the same response, or `None` when the text path
+/// cannot promise it.
+pub(crate) fn encode_output_text(
+    model: &ServiceModel,
+    op: &Operation,
+    text: &str,
+    request_id: &str,
+) -> Option<HttpResponse> {
+    // The wrapper's attributes are read from a value only when its shape
+    // has any, which the text path gives up on before writing.
+    let body = document(model, op, &Value::Null, request_id, |w, m, id| {
+        crate::xml_text::write_members_text(w, m, id, text)
+    });
+    body.ok().map(response)
+}
+
+/// The response document around the output's members (`members` writes
+/// them; `output` gives the wrapper's attributes).
+fn document(
+    model: &ServiceModel,
+    op: &Operation,
+    output: &Value,
+    request_id: &str,
+    members: impl FnOnce(&mut Writer, &Model, ShapeId) -> Result<(), Fallback>,
+) -> Result<Vec<u8>, Fallback> {
     let m = model.query_model();
     let mut w = Writer::default();
     // Joined, not `format!`ed: fmt's machinery is ~1 % of a small call.
@@ -275,18 +309,22 @@ pub(crate) fn encode_output(
         };
         let attrs = struct_attrs(m, r.shape, output, None);
         w.start(wrapper, &attrs);
-        write_members(&mut w, m, r.shape, output, false);
+        members(&mut w, m, r.shape)?;
         w.end(wrapper);
     }
     w.start("ResponseMetadata", &[]);
     w.leaf("RequestId", request_id);
     w.end("ResponseMetadata");
     w.end(&root);
-    Ok(HttpResponse {
+    Ok(w.into_bytes())
+}
+
+fn response(body: Vec<u8>) -> HttpResponse {
+    HttpResponse {
         status: 200,
         headers: vec![("Content-Type".into(), "text/xml".into())],
-        body: ResponseBody::Bytes(w.into_bytes()),
-    })
+        body: ResponseBody::Bytes(body),
+    }
 }
 
 /// The code on the query wire: the shape's `error.code` when it has one.

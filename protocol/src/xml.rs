@@ -282,7 +282,7 @@ fn ns_attr(ns: &crate::model::XmlNs) -> (String, String) {
 /// names its items after the list's member (botocore `_member_key_name`);
 /// a member flattened where it is used (Smithy's `@xmlFlattened`) names
 /// them after that member, whatever the list's member is called.
-fn member_element_name<'a>(shape: &'a Shape, member: &'a Member) -> &'a str {
+pub(crate) fn member_element_name<'a>(shape: &'a Shape, member: &'a Member) -> &'a str {
     if shape.kind == Kind::List
         && shape.flattened
         && !member.flattened
@@ -333,13 +333,33 @@ pub(crate) fn write_members(w: &mut Writer, m: &Model, id: ShapeId, v: &Value, b
             continue;
         };
         let target = m.shape(member.shape);
-        let name = member_element_name(target, member);
-        if write_plain_leaf(w, member, target, name, val) {
-            continue;
-        }
-        let flattened = member.flattened || target.flattened;
-        write_shape_value(w, m, member, target, name, val, flattened);
+        write_member(
+            w,
+            m,
+            member,
+            target,
+            member_element_name(target, member),
+            val,
+        );
     }
+}
+
+/// One member of a structure (`target` its shape, `name` its element), not
+/// null: a plain leaf in one step, else the general path.
+#[inline(always)]
+pub(crate) fn write_member(
+    w: &mut Writer,
+    m: &Model,
+    member: &Member,
+    target: &Shape,
+    name: &str,
+    val: &Value,
+) {
+    if write_plain_leaf(w, member, target, name, val) {
+        return;
+    }
+    let flattened = member.flattened || target.flattened;
+    write_shape_value(w, m, member, target, name, val, flattened);
 }
 
 /// The leaves most responses are made of (strings, integers, ISO 8601
