@@ -219,7 +219,7 @@ pub fn apply(b: &Bucket, input: &Value, headers: &mut Map<String, Value>) -> Res
 /// Copies the encryption members of `headers` into an operation's output.
 pub fn echo(headers: &Map<String, Value>, out: &mut Map<String, Value>) {
     for k in MEMBERS {
-        if let Some(v) = headers.get(*k) {
+        if let Some(v) = headers.member(k) {
             out.insert(k.to_string(), v.clone());
         }
     }

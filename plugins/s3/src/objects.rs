@@ -212,12 +212,12 @@ pub fn body_blob(input: &Value) -> Result<BlobRef, AwsError> {
 /// from the parsed input in place (not cloned into `from_value`).
 fn blob_ref_of(m: &Map<String, Value>) -> Result<BlobRef, AwsError> {
     let bad = || AwsError::internal("body: not a blob ref");
-    let text = |k: &str| match m.get(k) {
+    let text = |k: &str| match m.member(k) {
         None => Ok(String::new()),
         Some(v) => v.as_str().map(str::to_string).ok_or_else(bad),
     };
     let mut checksums = BTreeMap::new();
-    match m.get("checksums") {
+    match m.member("checksums") {
         None | Some(Value::Null) => {}
         Some(Value::Object(c)) => {
             for (alg, v) in c {
@@ -238,11 +238,11 @@ fn blob_ref_of(m: &Map<String, Value>) -> Result<BlobRef, AwsError> {
     }
     Ok(BlobRef {
         id: m
-            .get("blob-id")
+            .member("blob-id")
             .and_then(Value::as_str)
             .ok_or_else(bad)?
             .to_string(),
-        size: match m.get("size") {
+        size: match m.member("size") {
             None => 0,
             Some(v) => v.as_u64().ok_or_else(bad)?,
         },

@@ -117,7 +117,7 @@ struct Request<'a> {
 /// The size of the body a PUT carries (a host blob, or inline base64).
 fn uploaded_bytes(input: &Value) -> u64 {
     match input.member("Body") {
-        Some(Value::Object(blob)) => blob.get("size").and_then(Value::as_u64).unwrap_or(0),
+        Some(Value::Object(blob)) => blob.member("size").and_then(Value::as_u64).unwrap_or(0),
         Some(Value::String(b64)) => (b64.len() as u64 / 4) * 3,
         _ => 0,
     }
