@@ -273,6 +273,11 @@ pub(crate) fn encode_output_text(
     text: &str,
     request_id: &str,
 ) -> Option<HttpResponse> {
+    // An operation without an output still answers only for a text the
+    // value path parses.
+    if op.output.is_none() {
+        crate::json_text::check_text(text).ok()?;
+    }
     // The wrapper's attributes are read from a value only when its shape
     // has any, which the text path gives up on before writing.
     let body = document(model, op, &Value::Null, request_id, |w, m, id| {

@@ -207,7 +207,8 @@ mod tests {
     "Get": {"name": "Get", "http": {"method": "POST", "requestUri": "/"},
             "output": {"shape": "Out", "resultWrapper": "GetResult"}},
     "Attr": {"name": "Attr", "http": {"method": "POST", "requestUri": "/"},
-             "output": {"shape": "WithAttr"}}
+             "output": {"shape": "WithAttr"}},
+    "Nothing": {"name": "Nothing", "http": {"method": "POST", "requestUri": "/"}}
   },
   "shapes": {
     "Out": {"type": "structure", "members": {
@@ -288,6 +289,11 @@ mod tests {
                 "{text}"
             );
         }
+        // No output shape: the document alone, for any text that parses.
+        for text in ["{}", "null", r#"{"Ignored": [1]}"#] {
+            let want = by_value(&sm, "Nothing", text);
+            assert_eq!(by_text(&sm, "Nothing", text), Some(want), "{text}");
+        }
     }
 
     #[test]
@@ -306,6 +312,9 @@ mod tests {
             ("Get", r#"{"$serde_json::private::RawValue": "1"}"#),
             // Attributes of the wrapper come from values.
             ("Attr", r#"{"Id": "1", "Name": "a"}"#),
+            // No output shape, and a text the parse refuses.
+            ("Nothing", r#"{"a": "#),
+            ("Nothing", "{} x"),
         ] {
             assert_eq!(by_text(&sm, op, text), None, "{text}");
         }
