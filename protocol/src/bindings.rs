@@ -506,3 +506,48 @@ pub(crate) fn event_stream_out(
         format,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServiceModel;
+
+    #[test]
+    fn output_headers_come_in_the_models_order() {
+        let sm = ServiceModel::from_json(
+            r#"{
+  "metadata": {"protocol": "rest-xml", "apiVersion": "2020-01-01", "endpointPrefix": "svc"},
+  "operations": {"Get": {"name": "Get", "http": {"method": "GET", "requestUri": "/"},
+                         "output": {"shape": "Out"}}},
+  "shapes": {
+    "Out": {"type": "structure", "members": {
+      "Zeta": {"shape": "Str", "location": "header", "locationName": "x-zeta"},
+      "Alpha": {"shape": "Str", "location": "header", "locationName": "x-alpha"},
+      "Status": {"shape": "Int", "location": "statusCode"},
+      "Meta": {"shape": "Meta", "location": "headers", "locationName": "x-meta-"},
+      "Size": {"shape": "Long", "location": "header", "locationName": "Content-Length"},
+      "Body": {"shape": "Str"}
+    }},
+    "Meta": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Str"}},
+    "Str": {"type": "string"},
+    "Int": {"type": "integer"},
+    "Long": {"type": "long"}
+  }
+}"#,
+        )
+        .expect("model");
+        let id = sm.operation("Get").unwrap().output.as_ref().unwrap().shape;
+        let out = serde_json::json!({
+            "Size": 5, "Unknown": "x", "Alpha": "a", "Body": "b", "Zeta": null,
+            "Meta": {"k": "v"}, "Status": 206
+        });
+        let b = encode_bindings(&sm.model, id, &out);
+        assert_eq!(b.status, Some(206));
+        let names: Vec<&str> = b.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["x-alpha", "x-meta-k", "Content-Length"]);
+        assert_eq!(b.headers[2].1, "5");
+        // Not an object: nothing bound.
+        let none = encode_bindings(&sm.model, id, &serde_json::json!([1]));
+        assert!(none.headers.is_empty() && none.status.is_none());
+    }
+}
