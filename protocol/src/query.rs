@@ -261,6 +261,7 @@ pub(crate) fn encode_output(
         write_members(w, m, id, output, false);
         Ok(())
     });
+    // The value path never gives up (its `members` always succeeds).
     Ok(response(body.unwrap_or_default()))
 }
 
