@@ -371,11 +371,7 @@ fn write_plain_leaf(w: &mut Writer, member: &Member, shape: &Shape, name: &str, 
         return false;
     }
     match (shape.kind, v) {
-        (Kind::String, Value::String(s)) => {
-            w.out.reserve(2 * name.len() + 5 + s.len());
-            w.open(name);
-            w.text(s);
-        }
+        (Kind::String, Value::String(s)) => return write_string_leaf(w, member, shape, name, s),
         (Kind::Timestamp, Value::Number(n))
             if matches!(
                 member.timestamp_format.or(shape.timestamp_format),
@@ -393,6 +389,27 @@ fn write_plain_leaf(w: &mut Writer, member: &Member, shape: &Shape, name: &str, 
         }
         _ => return false,
     }
+    w.end(name);
+    true
+}
+
+/// A string member's plain leaf (a string shape, no namespace), from its
+/// text; false for anything else. Shared with the text path (xml_text.rs).
+#[inline(always)]
+pub(crate) fn write_string_leaf(
+    w: &mut Writer,
+    member: &Member,
+    shape: &Shape,
+    name: &str,
+    s: &str,
+) -> bool {
+    if shape.kind != Kind::String || member.xml_namespace.is_some() || shape.xml_namespace.is_some()
+    {
+        return false;
+    }
+    w.out.reserve(2 * name.len() + 5 + s.len());
+    w.open(name);
+    w.text(s);
     w.end(name);
     true
 }

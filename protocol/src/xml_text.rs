@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::json_text::{Fallback, Key, Skip};
 use crate::model::{Kind, Member, Model, Shape, ShapeId};
 use crate::scalar::short_eq;
-use crate::xml::{Writer, member_element_name, write_member};
+use crate::xml::{Writer, member_element_name, write_member, write_string_leaf};
 
 /// Writes the members of the structure `id` held in `text`, as
 /// [`crate::xml::write_members`] writes them from the parsed value (see the
@@ -161,15 +161,10 @@ impl<'de> Visitor<'de> for Element<'_, '_> {
         Ok(())
     }
 
-    /// The plain string leaf of `write_plain_leaf`, from the text; any
-    /// other shape through the value path's code.
+    /// A plain string leaf from the text (the value path's own writer);
+    /// any other shape through the value path's code.
     fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        let plain = self.target.kind == Kind::String
-            && self.member.xml_namespace.is_none()
-            && self.target.xml_namespace.is_none();
-        if plain {
-            self.w.leaf(self.name, v);
-        } else {
+        if !write_string_leaf(self.w, self.member, self.target, self.name, v) {
             self.value(Value::from(v));
         }
         Ok(())
