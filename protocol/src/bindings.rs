@@ -69,21 +69,14 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The request's header members, found in one pass over its headers: an
 /// operation binds dozens (S3 PutObject ~50) and a request carries a
-/// handful, so each request header is looked for among the members, not
-/// each member among the headers. `[i]` is member `i`'s header.
+/// handful, so each request header is looked up among the members (by
+/// [`Shape::header_members`]), not each member among the headers. `[i]` is
+/// member `i`'s header.
 fn header_members<'h>(shape: &Shape, headers: &'h HeaderMap) -> Vec<Option<&'h HeaderName>> {
     let mut found = vec![None; shape.members.len()];
     for name in headers.keys() {
-        let n = name.as_str();
-        for (slot, member) in found.iter_mut().zip(&shape.members) {
-            // Header names are lowercase and distinct: one member per name
-            // at most matches, as a scan of the names per member finds.
-            if member.location == Location::Header
-                && member.wire_name().len() == n.len()
-                && member.wire_name().eq_ignore_ascii_case(n)
-            {
-                *slot = Some(name);
-            }
+        for i in shape.header_members(name.as_str()) {
+            found[i] = Some(name);
         }
     }
     found
@@ -182,19 +175,21 @@ pub(crate) fn decode_bindings(
         keys
     };
     for (member, header) in shape.members.iter().zip(headers) {
-        let target = m.shape(member.shape);
+        // Most of an operation's members are absent: their shapes are
+        // looked up only when there is something to parse.
+        let target = || m.shape(member.shape);
         let err = |e: String| format!("{}: {e}", member.name);
         match member.location {
             Location::Uri => {
                 if let Some((_, v)) = labels.iter().find(|(n, _)| n == member.wire_name()) {
-                    let v = parse_text(target.kind, ts(m, member, TsFormat::Iso8601), v)
+                    let v = parse_text(target().kind, ts(m, member, TsFormat::Iso8601), v)
                         .map_err(|e| err(format!("expected {e}")))?;
                     out.insert(member.name.clone(), v);
                 }
             }
-            Location::QueryString => match target.kind {
+            Location::QueryString => match target().kind {
                 Kind::Map => {
-                    let value = target.value.as_deref().expect("resolved map");
+                    let value = target().value.as_deref().expect("resolved map");
                     let is_list = m.shape(value.shape).kind == Kind::List;
                     let mut map = Map::new();
                     let claimed = claimed();
@@ -213,7 +208,7 @@ pub(crate) fn decode_bindings(
                     }
                 }
                 Kind::List => {
-                    let item = target.member.as_deref().expect("resolved list");
+                    let item = target().member.as_deref().expect("resolved list");
                     let kind = m.shape(item.shape).kind;
                     let vals: Vec<Value> = query
                         .iter()
@@ -238,7 +233,7 @@ pub(crate) fn decode_bindings(
             },
             Location::Header => {
                 if let Some(raw) = header.and_then(|name| header_value(head.headers, name)) {
-                    if raw.is_empty() && target.kind != Kind::String {
+                    if raw.is_empty() && target().kind != Kind::String {
                         continue;
                     }
                     out.insert(
@@ -549,5 +544,54 @@ mod tests {
         // Not an object: nothing bound.
         let none = encode_bindings(&sm.model, id, &serde_json::json!([1]));
         assert!(none.headers.is_empty() && none.status.is_none());
+    }
+
+    #[test]
+    fn request_headers_find_their_members_whatever_the_models_case() {
+        let sm = ServiceModel::from_json(
+            r#"{
+  "metadata": {"protocol": "rest-xml", "apiVersion": "2020-01-01", "endpointPrefix": "svc"},
+  "operations": {"Put": {"name": "Put", "http": {"method": "PUT", "requestUri": "/"},
+                         "input": {"shape": "In"}}},
+  "shapes": {
+    "In": {"type": "structure", "members": {
+      "Md5": {"shape": "Str", "location": "header", "locationName": "Content-MD5"},
+      "Meta": {"shape": "Meta", "location": "headers", "locationName": "x-meta-"},
+      "Zeta": {"shape": "Str", "location": "header", "locationName": "x-zeta"},
+      "Also": {"shape": "Str", "location": "header", "locationName": "X-Zeta"},
+      "Name": {"shape": "Str", "location": "querystring", "locationName": "content-md5"},
+      "Body": {"shape": "Str"}
+    }},
+    "Meta": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Str"}},
+    "Str": {"type": "string"}
+  }
+}"#,
+        )
+        .expect("model");
+        let id = sm.operation("Put").unwrap().input.as_ref().unwrap().shape;
+        let shape = sm.model.shape(id);
+        let mut headers = HeaderMap::new();
+        headers.insert("content-md5", "abc".parse().unwrap());
+        headers.insert("x-zeta", "z".parse().unwrap());
+        headers.insert("x-meta-k", "v".parse().unwrap());
+        headers.insert("x-unknown", "u".parse().unwrap());
+        let found: Vec<Option<&str>> = header_members(shape, &headers)
+            .iter()
+            .map(|h| h.map(HeaderName::as_str))
+            .collect();
+        // Header members only (not the prefix map, not the query member);
+        // two members on one name both get it.
+        assert_eq!(
+            found,
+            [
+                Some("content-md5"),
+                None,
+                Some("x-zeta"),
+                Some("x-zeta"),
+                None,
+                None
+            ]
+        );
+        assert_eq!(shape.header_members("x-missing").count(), 0);
     }
 }

@@ -189,6 +189,10 @@ pub(crate) struct Shape {
     /// Indices of `members` sorted by name: lookups by name without a hash
     /// (S3's PutObject input has 46 members, a request names a handful).
     pub members_by_name: Vec<u16>,
+    /// The `header`-bound members' wire names, lowercased (as `http` keeps
+    /// a request's names), with their indices, sorted by name: a request's
+    /// few headers are looked up here instead of compared with every member.
+    pub headers_by_name: Vec<(Box<str>, u16)>,
 }
 
 impl Shape {
@@ -203,6 +207,17 @@ impl Shape {
             .ok()
             .map(|found| self.members_by_name[found] as usize)
     }
+
+    /// The positions of the members bound to the header `name` (lowercase).
+    pub fn header_members<'a>(&'a self, name: &'a str) -> impl Iterator<Item = usize> + 'a {
+        let from = self
+            .headers_by_name
+            .partition_point(|(n, _)| n.as_ref() < name);
+        self.headers_by_name[from..]
+            .iter()
+            .take_while(move |(n, _)| n.as_ref() == name)
+            .map(|&(_, i)| usize::from(i))
+    }
 }
 
 /// `members`' indices sorted by name.
@@ -210,6 +225,20 @@ fn by_name(members: &[Member]) -> Vec<u16> {
     let mut order: Vec<u16> = (0..members.len() as u16).collect();
     order.sort_by(|&a, &b| members[a as usize].name.cmp(&members[b as usize].name));
     order
+}
+
+/// The `header` members' lowercased wire names and indices, sorted by name.
+fn headers_by_name(members: &[Member]) -> Vec<(Box<str>, u16)> {
+    let mut names: Vec<(Box<str>, u16)> = (0..members.len() as u16)
+        .filter(|&i| members[usize::from(i)].location == Location::Header)
+        .map(|i| {
+            let name = members[usize::from(i)].wire_name().to_ascii_lowercase();
+            (name.into_boxed_str(), i)
+        })
+        .collect();
+    // Stable: members sharing a name stay in model order.
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    names
 }
 
 /// The input or output reference of an operation.
@@ -394,6 +423,8 @@ impl Model {
         });
         if let Some(overlay) = self.overlay {
             overlay(&mut shape);
+            // An overlay may rename members: the header index follows.
+            shape.headers_by_name = headers_by_name(&shape.members);
         }
         shape
     }
@@ -496,6 +527,7 @@ fn fallback_shape() -> &'static Shape {
         result_wrapper: None,
         has_xml_attributes: false,
         members_by_name: Vec::new(),
+        headers_by_name: Vec::new(),
     })
 }
 
@@ -874,6 +906,7 @@ fn resolve_shape(name: String, s: RawShape, lookup: &dyn Fn(&str) -> ShapeId) ->
     Shape {
         has_xml_attributes,
         members_by_name: by_name(&members),
+        headers_by_name: headers_by_name(&members),
         kind: if s.document || malformed {
             Kind::Document
         } else {
