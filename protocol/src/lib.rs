@@ -316,6 +316,11 @@ impl ServiceModel {
             {
                 break;
             }
+            // Most of S3's templates are told apart by a query key
+            // (`?tagging`, `?acl`, ...): no call to rule those out.
+            if query.is_empty() && op.template.needs_query() {
+                continue;
+            }
             if op.template.is_match(&path, &query) {
                 let score = self.bound_members_score(op, head, &query);
                 let better = match &best {

@@ -87,6 +87,12 @@ impl UriTemplate {
         self.query.iter().map(|(k, _)| k.as_str())
     }
 
+    /// Whether the template names query keys (`?tagging`): a request with
+    /// no query cannot match it.
+    pub fn needs_query(&self) -> bool {
+        !self.query.is_empty()
+    }
+
     /// Matches a raw (percent-encoded) path and query; returns the labels.
     pub fn matches(&self, path: &str, query: &[(String, String)]) -> Option<Labels> {
         let mut labels = Vec::new();

@@ -205,9 +205,13 @@ impl Walk<'_> {
                     match present.next_if(|&(j, _)| j == i).map(|(_, v)| v) {
                         None | Some(Value::Null) => {
                             // Idempotency tokens are filled in by clients; a
-                            // streaming payload may be empty.
-                            let streaming = member.streaming || m.shape(member.shape).streaming;
-                            if member.required && !member.idempotency_token && !streaming {
+                            // streaming payload may be empty. (Most members
+                            // are optional: their shapes are not looked up.)
+                            if member.required
+                                && !member.idempotency_token
+                                && !member.streaming
+                                && !m.shape(member.shape).streaming
+                            {
                                 if matches!(protocol, Protocol::Query | Protocol::Ec2) {
                                     return Err(missing(protocol, &member.name));
                                 }
