@@ -299,14 +299,52 @@ pub(crate) struct OutputBindings {
 }
 
 pub(crate) fn encode_bindings(m: &Model, id: ShapeId, v: &Value) -> OutputBindings {
+    match v {
+        Value::Object(obj) => encode_field_bindings(m, id, obj),
+        _ => OutputBindings {
+            status: None,
+            headers: Vec::new(),
+        },
+    }
+}
+
+/// An output's top-level members by name: the parsed map (the value path),
+/// or the pairs read from the plugin's text (rest_text.rs).
+pub(crate) trait Fields {
+    fn field(&self, name: &str) -> Option<&Value>;
+}
+
+impl Fields for Map<String, Value> {
+    fn field(&self, name: &str) -> Option<&Value> {
+        crate::scalar::field(self, name)
+    }
+}
+
+/// The pairs in the text's order; a repeated name's last value counts, as
+/// in the parse into a map.
+impl Fields for [(std::borrow::Cow<'_, str>, Value)] {
+    fn field(&self, name: &str) -> Option<&Value> {
+        let name = name.as_bytes();
+        self.iter()
+            .rev()
+            .find(|(k, _)| crate::scalar::short_eq(k.as_bytes(), name))
+            .map(|(_, v)| v)
+    }
+}
+
+/// [`encode_bindings`] of an output's members.
+pub(crate) fn encode_field_bindings<F: Fields + ?Sized>(
+    m: &Model,
+    id: ShapeId,
+    obj: &F,
+) -> OutputBindings {
     let shape = m.shape(id);
     let mut out = OutputBindings {
         status: None,
         headers: Vec::new(),
     };
-    let Value::Object(obj) = v else { return out };
     for member in &shape.members {
-        let Some(val) = crate::scalar::field(obj, &member.name).filter(|v| !v.is_null()) else {
+        let Some(val) = obj.field(&member.name).filter(|v| !v.is_null()) else {
             continue;
         };
         match member.location {
@@ -332,6 +370,54 @@ pub(crate) fn encode_bindings(m: &Model, id: ShapeId, v: &Value) -> OutputBindin
         }
     }
     out
+}
+
+/// A REST output with no framed body: everything in the status and headers,
+/// or a blob or string payload sent as the raw body (both REST protocols
+/// encode these alike, from a parsed map or from the text's pairs). `None`
+/// when the protocol writes a body of members (XML or JSON) or an event
+/// stream.
+pub(crate) fn encode_unframed<F: Fields + ?Sized>(
+    model: &crate::ServiceModel,
+    op: &Operation,
+    out_id: ShapeId,
+    output: &F,
+) -> Option<Result<crate::HttpResponse, crate::AwsError>> {
+    let m = &model.model;
+    let payload = unframed_payload(m, out_id)?;
+    let b = encode_field_bindings(m, out_id, output);
+    let mut status = b.status.unwrap_or(op.response_code.unwrap_or(200));
+    if quirks::s3::partial_content(model, &op.name, output) {
+        status = 206;
+    }
+    let mut headers = b.headers;
+    let body = match payload {
+        Some(pm) => {
+            let value = output.field(&pm.name).filter(|v| !v.is_null());
+            match raw_payload_out(m, pm, value, &mut headers, "application/octet-stream") {
+                Ok(body) => body,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        // Everything went to headers/status: no body, as AWS sends it.
+        None => crate::ResponseBody::Bytes(Vec::new()),
+    };
+    Some(Ok(crate::HttpResponse {
+        status,
+        headers,
+        body,
+    }))
+}
+
+/// For an output with no framed body ([`encode_unframed`]), its raw payload
+/// member if it has one; `None` for an output with a body of members.
+pub(crate) fn unframed_payload(m: &Model, out_id: ShapeId) -> Option<Option<&Member>> {
+    match payload_member(m, out_id) {
+        Some(pm) if matches!(m.shape(pm.shape).kind, Kind::Blob | Kind::String) => Some(Some(pm)),
+        Some(_) => None,
+        None if has_output_body_members(m, out_id) => None,
+        None => Some(None),
+    }
 }
 
 /// Does the input structure have members that go in the body?

@@ -32,6 +32,7 @@ mod query;
 mod quirks;
 mod rest;
 mod rest_json;
+mod rest_text;
 mod rest_xml;
 mod scalar;
 mod timestamp;
@@ -674,7 +675,8 @@ pub fn encode_response(
 
 /// [`encode_response`] of an output still in the plugin's JSON text, when
 /// the protocol can write it without parsing it into a `Value` (awsJson,
-/// json_text.rs; query, xml_text.rs): the same response, byte for byte. `None` when it cannot
+/// json_text.rs; query, xml_text.rs; a REST output with no framed body,
+/// rest_text.rs): the same response, byte for byte. `None` when it cannot
 /// promise that (another protocol, an event-stream output, a text that is
 /// not JSON...): parse the text and call [`encode_response`].
 pub fn encode_response_text(
@@ -688,6 +690,7 @@ pub fn encode_response_text(
     match protocol {
         Protocol::Json => json::encode_output_text(model, op, text),
         Protocol::Query => query::encode_output_text(model, op, text, request_id),
+        Protocol::RestJson | Protocol::RestXml => rest_text::encode_output_text(model, op, text),
         _ => None,
     }
 }

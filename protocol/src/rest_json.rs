@@ -70,45 +70,36 @@ pub(crate) fn encode_output(
             body: ResponseBody::Bytes(b"{}".to_vec()),
         });
     };
+    let empty = Map::new();
+    let fields = output.as_object().unwrap_or(&empty);
+    if let Some(unframed) = bindings::encode_unframed(model, op, out_ref.shape, fields) {
+        return unframed;
+    }
     let b = encode_bindings(m, out_ref.shape, output);
     status = b.status.unwrap_or(status);
     let mut headers = b.headers;
+    // A blob or string payload was sent raw above.
     let body = match payload_member(m, out_ref.shape) {
         Some(pm) => {
             let value = output.get(&pm.name).filter(|v| !v.is_null());
-            match m.shape(pm.shape).kind {
-                Kind::Blob | Kind::String => bindings::raw_payload_out(
-                    m,
-                    pm,
-                    value,
-                    &mut headers,
-                    "application/octet-stream",
-                )?,
-                _ if m.shape(pm.shape).eventstream => bindings::event_stream_out(
-                    m,
-                    pm,
-                    value,
-                    &mut headers,
-                    bindings::EventBody::Json,
-                ),
-                _ => {
-                    bindings::default_content_type(&mut headers, "application/json");
-                    let v = match value {
-                        Some(v) => to_wire(m, pm.shape, None, v),
-                        None => Value::Object(Map::new()),
-                    };
-                    ResponseBody::Bytes(serde_json::to_vec(&v).unwrap_or_default())
-                }
+            if m.shape(pm.shape).eventstream {
+                bindings::event_stream_out(m, pm, value, &mut headers, bindings::EventBody::Json)
+            } else {
+                bindings::default_content_type(&mut headers, "application/json");
+                let v = match value {
+                    Some(v) => to_wire(m, pm.shape, None, v),
+                    None => Value::Object(Map::new()),
+                };
+                ResponseBody::Bytes(serde_json::to_vec(&v).unwrap_or_default())
             }
         }
-        None if bindings::has_output_body_members(m, out_ref.shape) => {
+        // Members in the body (else the output was unframed, above).
+        None => {
             bindings::default_content_type(&mut headers, "application/json");
             let mut body = Vec::with_capacity(256);
             write_wire(&mut body, m, out_ref.shape, None, output);
             ResponseBody::Bytes(body)
         }
-        // Everything went to headers/status: no body, as AWS sends it.
-        None => ResponseBody::Bytes(Vec::new()),
     };
     Ok(HttpResponse {
         status,

@@ -1,7 +1,7 @@
 //! restXml: HTTP bindings + an XML body (or a payload member). S3's error
 //! envelope is a quirk (quirks/s3.rs).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::bindings::{self, encode_bindings, has_body_members, payload_member};
 use crate::model::{Kind, Operation};
@@ -84,29 +84,24 @@ pub(crate) fn encode_output(
             body: ResponseBody::Bytes(vec![]),
         });
     };
+    let empty = Map::new();
+    let fields = output.as_object().unwrap_or(&empty);
+    if let Some(unframed) = bindings::encode_unframed(model, op, out_ref.shape, fields) {
+        return unframed;
+    }
     let b = encode_bindings(m, out_ref.shape, output);
     status = b.status.unwrap_or(status);
-    if quirks::s3::partial_content(model, &op.name, output) {
-        status = 206;
-    }
     let mut headers = b.headers;
     let default_ns = quirks::s3::default_namespace(model);
+    // A blob or string payload was sent raw above.
     let body = match payload_member(m, out_ref.shape) {
         Some(pm) => {
             let value = output.get(&pm.name).filter(|v| !v.is_null());
             let target = m.shape(pm.shape);
-            match target.kind {
-                Kind::Blob | Kind::String => bindings::raw_payload_out(
-                    m,
-                    pm,
-                    value,
-                    &mut headers,
-                    "application/octet-stream",
-                )?,
-                _ if target.eventstream => {
-                    bindings::event_stream_out(m, pm, value, &mut headers, bindings::EventBody::Xml)
-                }
-                _ => match value {
+            if target.eventstream {
+                bindings::event_stream_out(m, pm, value, &mut headers, bindings::EventBody::Xml)
+            } else {
+                match value {
                     None => ResponseBody::Bytes(vec![]),
                     Some(v) => {
                         bindings::default_content_type(&mut headers, "application/xml");
@@ -124,14 +119,15 @@ pub(crate) fn encode_output(
                         w.end(name);
                         ResponseBody::Bytes(w.into_bytes())
                     }
-                },
+                }
             }
         }
         None => {
             if let Some(body) = quirks::s3::bucket_location_body(model, &op.name, output) {
                 bindings::default_content_type(&mut headers, "application/xml");
                 ResponseBody::Bytes(body)
-            } else if bindings::has_output_body_members(m, out_ref.shape) {
+            } else {
+                // Members in the body (else the output was unframed, above).
                 bindings::default_content_type(&mut headers, "application/xml");
                 let shape = m.shape(out_ref.shape);
                 let name = quirks::s3::result_element(model, &op.name)
@@ -146,8 +142,6 @@ pub(crate) fn encode_output(
                 write_members(&mut w, m, out_ref.shape, output, true);
                 w.end(name);
                 ResponseBody::Bytes(w.into_bytes())
-            } else {
-                ResponseBody::Bytes(vec![])
             }
         }
     };

@@ -659,6 +659,9 @@ fn same_from_text(
     };
     let same_body = match (&from_text.body, &resp.body) {
         (ResponseBody::Bytes(a), ResponseBody::Bytes(b)) => a == b,
+        (ResponseBody::Blob { blob: a, range: ra }, ResponseBody::Blob { blob: b, range: rb }) => {
+            a == b && ra == rb
+        }
         _ => false,
     };
     // Not a vector's verdict but the encoder's contract: fails the test.

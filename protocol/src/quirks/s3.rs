@@ -169,14 +169,14 @@ pub(crate) fn bucket_location_body(
 
 /// A ranged GetObject answers 206 Partial Content (the model has no status
 /// member for it); the plugin signals the range with `ContentRange`.
-pub(crate) fn partial_content(
+pub(crate) fn partial_content<F: crate::bindings::Fields + ?Sized>(
     model: &ServiceModel,
     operation: &str,
-    output: &serde_json::Value,
+    output: &F,
 ) -> bool {
     model.is_s3()
         && operation == "GetObject"
-        && output.get("ContentRange").is_some_and(|v| !v.is_null())
+        && output.field("ContentRange").is_some_and(|v| !v.is_null())
 }
 
 /// S3's 304 Not Modified has no body and carries only the validators
