@@ -104,8 +104,8 @@ fn grantees(header: &str) -> Result<Vec<Value>, AwsError> {
 
 /// The grants a request asks for (canned ACL, grant headers, or an
 /// AccessControlPolicy body); `None` when it names no ACL.
-fn requested(
-    input: &Value,
+fn requested<I: Members + ?Sized>(
+    input: &I,
     account: &str,
     bucket_owner: &str,
 ) -> Result<Option<Vec<Value>>, AwsError> {
@@ -156,7 +156,11 @@ fn not_supported() -> AwsError {
 /// The grants to store for a write into `b` by `account` (`None`: the
 /// default, the writer's full control), refusing ACLs the bucket's
 /// ownership disables.
-pub fn for_write(b: &Bucket, input: &Value, account: &str) -> Result<Option<Vec<Value>>, AwsError> {
+pub fn for_write<I: Members + ?Sized>(
+    b: &Bucket,
+    input: &I,
+    account: &str,
+) -> Result<Option<Vec<Value>>, AwsError> {
     let Some(grants) = requested(input, account, &b.account)? else {
         return Ok(None);
     };

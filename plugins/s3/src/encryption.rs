@@ -9,6 +9,7 @@ use ministack_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::buckets::Bucket;
+use crate::request::Answer;
 use crate::s3_error;
 use crate::util::s;
 
@@ -27,7 +28,10 @@ fn invalid_argument(message: &str, argument: &str) -> AwsError {
 
 /// The MD5 (base64) of a customer key given with `prefix` (`SSECustomer` or
 /// `CopySourceSSECustomer`) after S3's checks; `None` when no key is given.
-pub fn customer_key(input: &Value, prefix: &str) -> Result<Option<String>, AwsError> {
+pub fn customer_key<I: Members + ?Sized>(
+    input: &I,
+    prefix: &str,
+) -> Result<Option<String>, AwsError> {
     let header = if prefix.starts_with("CopySource") {
         "x-amz-copy-source-server-side-encryption-customer"
     } else {
@@ -59,8 +63,8 @@ pub fn customer_key(input: &Value, prefix: &str) -> Result<Option<String>, AwsEr
     customer_key_named(input, header, alg, key, given_md5)
 }
 
-fn customer_key_named(
-    input: &Value,
+fn customer_key_named<I: Members + ?Sized>(
+    input: &I,
     header: &str,
     alg: &str,
     key: &str,
@@ -111,9 +115,9 @@ fn customer_key_named(
 
 /// A read of an object (or a copy from it) must present the SSE-C key the
 /// object was written with, and only then.
-pub fn check_read(
+pub fn check_read<I: Members + ?Sized>(
     headers: &Map<String, Value>,
-    input: &Value,
+    input: &I,
     prefix: &str,
 ) -> Result<(), AwsError> {
     let given = customer_key(input, prefix)?;
@@ -172,7 +176,11 @@ fn bucket_default(b: &Bucket) -> (String, Option<String>, bool) {
 
 /// Sets the encryption members of a new object (or upload) written into `b`
 /// from the request's headers, else from the bucket's default encryption.
-pub fn apply(b: &Bucket, input: &Value, headers: &mut Map<String, Value>) -> Result<(), AwsError> {
+pub fn apply<I: Members + ?Sized>(
+    b: &Bucket,
+    input: &I,
+    headers: &mut Map<String, Value>,
+) -> Result<(), AwsError> {
     for k in MEMBERS {
         headers.remove(*k);
     }
@@ -217,10 +225,10 @@ pub fn apply(b: &Bucket, input: &Value, headers: &mut Map<String, Value>) -> Res
 }
 
 /// Copies the encryption members of `headers` into an operation's output.
-pub fn echo(headers: &Map<String, Value>, out: &mut Map<String, Value>) {
+pub fn echo(headers: &Map<String, Value>, out: &mut impl Answer) {
     for k in MEMBERS {
         if let Some(v) = headers.member(k) {
-            out.insert(k.to_string(), v.clone());
+            out.set(k, v.clone());
         }
     }
 }

@@ -17,6 +17,7 @@ mod events;
 mod multipart;
 mod objectmeta;
 mod objects;
+mod request;
 mod request_metrics;
 mod resources;
 mod select;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::buckets::{Bucket, bucket};
 use crate::encryption;
 use crate::events;
+use crate::request::{BodyMember, Field, ObjectReadInput, Output, PutObjectInput, Request};
 use crate::util::{self, Condition, s};
 use crate::{owner, s3_error};
 
@@ -196,15 +197,16 @@ pub fn check_key(key: &str) -> Result<(), AwsError> {
 }
 
 /// The body of an upload as a host blob (a blob ref, small base64 bytes, or nothing).
-pub fn body_blob(input: &Value) -> Result<BlobRef, AwsError> {
-    match input.member("Body") {
-        Some(Value::Object(m)) => blob_ref_of(m),
-        Some(Value::String(b64)) => {
+pub fn body_blob<I: Request + ?Sized>(input: &I) -> Result<BlobRef, AwsError> {
+    match input.body() {
+        BodyMember::Tree(m) => blob_ref_of(m),
+        BodyMember::Blob(b) => Ok(b.clone()),
+        BodyMember::Base64(b64) => {
             let bytes = base64_decode(b64)
                 .ok_or_else(|| s3_error("InvalidArgument", "Body is not base64", 400))?;
             Ok(blobs::create(&bytes))
         }
-        _ => Ok(blobs::create(&[])),
+        BodyMember::None => Ok(blobs::create(&[])),
     }
 }
 
@@ -252,7 +254,7 @@ fn blob_ref_of(m: &Map<String, Value>) -> Result<BlobRef, AwsError> {
 }
 
 /// Content-MD5 and x-amz-checksum-* checks of an uploaded body.
-pub fn check_integrity(input: &Value, blob: &BlobRef) -> Result<(), AwsError> {
+pub fn check_integrity<I: Members + ?Sized>(input: &I, blob: &BlobRef) -> Result<(), AwsError> {
     if let Some(md5) = s(input, "ContentMD5") {
         let raw = base64_decode(&md5)
             .filter(|b| b.len() == 16)
@@ -287,7 +289,7 @@ pub fn check_integrity(input: &Value, blob: &BlobRef) -> Result<(), AwsError> {
 }
 
 /// The checksum algorithm of an upload: asked for, or implied by a checksum header.
-pub fn requested_checksum(input: &Value) -> Option<String> {
+pub fn requested_checksum<I: Members + ?Sized>(input: &I) -> Option<String> {
     s(input, "ChecksumAlgorithm")
         .map(|a| a.to_uppercase())
         .or_else(|| {
@@ -299,19 +301,11 @@ pub fn requested_checksum(input: &Value) -> Option<String> {
         })
 }
 
-fn headers_of(input: &Value) -> Map<String, Value> {
+fn headers_of<I: Request + ?Sized>(input: &I) -> Map<String, Value> {
     let mut h = Map::new();
-    // The request's few members checked against ECHOED (not ECHOED's
-    // fifteen names hashed into the input), kept in ECHOED's order as before.
-    let mut found: Vec<(usize, &String, &Value)> = input
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| ECHOED.iter().position(|e| e == k).map(|i| (i, k, v)))
-        .collect();
-    found.sort_unstable_by_key(|(i, _, _)| *i);
-    for (_, k, v) in found {
-        h.insert(k.clone(), v.clone());
+    // In ECHOED's order (see `Request::members_among`).
+    for (i, v) in input.members_among(ECHOED) {
+        h.insert(ECHOED[i].to_string(), v.clone());
     }
     if !h.contains_key("ContentType") {
         h.insert("ContentType".into(), json!("binary/octet-stream"));
@@ -319,9 +313,9 @@ fn headers_of(input: &Value) -> Map<String, Value> {
     h
 }
 
-fn metadata_of(input: &Value) -> BTreeMap<String, String> {
+fn metadata_of<I: Members + ?Sized>(input: &I) -> BTreeMap<String, String> {
     input
-        .get("Metadata")
+        .member("Metadata")
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()
@@ -332,7 +326,7 @@ fn metadata_of(input: &Value) -> BTreeMap<String, String> {
 }
 
 /// A fresh object version from an upload's request members.
-pub fn new_object(input: &Value, key: &str, blob: BlobRef) -> Object {
+pub fn new_object<I: Request + ?Sized>(input: &I, key: &str, blob: BlobRef) -> Object {
     let algorithm = requested_checksum(input);
     let mut checksums = BTreeMap::new();
     if let Some(a) = &algorithm
@@ -500,7 +494,7 @@ pub fn find(b: &Bucket, key: &str, version_id: Option<&str>) -> Result<Object, A
     .with_member("VersionId", vid))
 }
 
-fn read_conditions(input: &Value, o: &Object) -> Result<(), AwsError> {
+fn read_conditions<I: Members + ?Sized>(input: &I, o: &Object) -> Result<(), AwsError> {
     match util::evaluate(
         &o.etag,
         o.last_modified,
@@ -524,33 +518,38 @@ fn read_conditions(input: &Value, o: &Object) -> Result<(), AwsError> {
 }
 
 /// The members GetObject and HeadObject share.
-fn describe(o: &Object, input: &Value) -> Map<String, Value> {
-    let mut out = o.headers.clone();
-    out.insert("AcceptRanges".into(), json!("bytes"));
-    out.insert("ETag".into(), json!(o.etag));
-    out.insert("LastModified".into(), json!(o.last_modified));
-    out.insert("ContentLength".into(), json!(o.size));
-    out.insert("Metadata".into(), json!(o.metadata));
+fn describe(o: &Object, input: &ObjectReadInput) -> Output {
+    // The stored headers first, then the inserts a `Map` took before (an
+    // `Output` keeps the same members in the same order).
+    let mut out = Output::with_capacity(o.headers.len() + 8);
+    for (k, v) in &o.headers {
+        out.push(k.clone(), v.clone());
+    }
+    out.insert("AcceptRanges", json!("bytes"));
+    out.insert("ETag", json!(o.etag));
+    out.insert("LastModified", json!(o.last_modified));
+    out.insert("ContentLength", json!(o.size));
+    out.insert("Metadata", json!(o.metadata));
     if let Some(v) = &o.version_id {
-        out.insert("VersionId".into(), json!(v));
+        out.insert("VersionId", json!(v));
     }
     if let Some(c) = &o.storage_class {
-        out.insert("StorageClass".into(), json!(c));
+        out.insert("StorageClass", json!(c));
     }
     if !o.tags.is_empty() {
-        out.insert("TagCount".into(), json!(o.tags.len()));
+        out.insert("TagCount", json!(o.tags.len()));
     }
     if let Some(n) = o.parts_count
-        && input.member("PartNumber").is_some()
+        && input.part_number.is_some()
     {
-        out.insert("PartsCount".into(), json!(n));
+        out.insert("PartsCount", json!(n));
     }
-    if s(input, "ChecksumMode").as_deref() == Some("ENABLED") && input.member("Range").is_none() {
+    if s(input, "ChecksumMode").as_deref() == Some("ENABLED") && input.range.is_none() {
         for (alg, v) in &o.checksums {
             out.insert(format!("Checksum{alg}"), json!(v));
         }
         if let Some(t) = &o.checksum_type {
-            out.insert("ChecksumType".into(), json!(t));
+            out.insert("ChecksumType", json!(t));
         }
     }
     for (q, member) in [
@@ -567,13 +566,15 @@ fn describe(o: &Object, input: &Value) -> Map<String, Value> {
                 Some(t) => json!(time::http_date(t as u64)),
                 None => v.clone(),
             };
-            out.insert(member.into(), v);
+            out.insert(member, v);
         }
     }
     out
 }
 
-pub(crate) fn read_target(input: &Value) -> Result<(Rc<Bucket>, Object), AwsError> {
+pub(crate) fn read_target<I: Members + ?Sized>(
+    input: &I,
+) -> Result<(Rc<Bucket>, Object), AwsError> {
     let b = bucket(&s(input, "Bucket").unwrap_or_default())?;
     let key = s(input, "Key").unwrap_or_default();
     let o = find(&b, &key, s(input, "VersionId").as_deref())?;
@@ -593,7 +594,7 @@ pub(crate) fn read_target(input: &Value) -> Result<(Rc<Bucket>, Object), AwsErro
     Ok((b, o))
 }
 
-pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn put_object(ctx: &Context, input: PutObjectInput) -> Result<Output, AwsError> {
     let b = bucket(&s(&input, "Bucket").unwrap_or_default())?;
     let key = s(&input, "Key").unwrap_or_default();
     check_key(&key)?;
@@ -606,18 +607,18 @@ pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     encryption::apply(&b, &input, &mut obj.headers)?;
     obj.acl = crate::acl::for_write(&b, &input, &b.account)?;
     default_retention(&b, &mut obj);
-    let mut out = Map::new();
-    out.insert("ETag".into(), json!(obj.etag));
+    let mut out = Output::with_capacity(8);
+    out.insert("ETag", json!(obj.etag));
     for (alg, v) in &obj.checksums {
         out.insert(format!("Checksum{alg}"), json!(v));
-        out.insert("ChecksumType".into(), json!("FULL_OBJECT"));
+        out.insert("ChecksumType", json!("FULL_OBJECT"));
     }
     encryption::echo(&obj.headers, &mut out);
-    out.insert("Size".into(), json!(obj.size));
+    out.insert("Size", json!(obj.size));
     let (size, etag) = (obj.size, obj.etag.clone());
     let vid = store_over(&b, obj, current)?;
     if let Some(v) = reported_version(&vid) {
-        out.insert("VersionId".into(), json!(v));
+        out.insert("VersionId", json!(v));
     }
     events::notify(
         ctx,
@@ -630,7 +631,7 @@ pub fn put_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
             version_id: vid.as_deref(),
         },
     );
-    Ok(Value::Object(out))
+    Ok(out)
 }
 
 /// The bucket's default Object Lock retention, for a new version that names none.
@@ -658,7 +659,10 @@ pub fn default_retention(b: &Bucket, obj: &mut Object) {
 }
 
 /// Conditional writes: `If-None-Match: *` and `If-Match: <etag>`.
-pub fn check_write_conditions(input: &Value, current: Option<&Current>) -> Result<(), AwsError> {
+pub fn check_write_conditions<I: Members + ?Sized>(
+    input: &I,
+    current: Option<&Current>,
+) -> Result<(), AwsError> {
     let failed = || {
         s3_error(
             "PreconditionFailed",
@@ -685,11 +689,8 @@ pub fn check_write_conditions(input: &Value, current: Option<&Current>) -> Resul
 }
 
 /// The response-* overrides are for signed requests only.
-fn check_response_overrides(ctx: &Context, input: &Value) -> Result<(), AwsError> {
-    let overrides = input
-        .as_object()
-        .is_some_and(|m| m.keys().any(|k| k.starts_with("Response")));
-    if overrides && ctx.access_key_id.is_empty() {
+fn check_response_overrides(ctx: &Context, input: &ObjectReadInput) -> Result<(), AwsError> {
+    if input.overrides_response() && ctx.access_key_id.is_empty() {
         return Err(s3_error(
             "InvalidRequest",
             "Request specific response headers cannot be used for anonymous GET requests.",
@@ -701,13 +702,13 @@ fn check_response_overrides(ctx: &Context, input: &Value) -> Result<(), AwsError
 
 /// A `null` version in a versioning-enabled bucket is named as such on reads
 /// (clients such as Terraform keep it to delete every version later).
-fn name_null_version(b: &Bucket, o: &Object, out: &mut Map<String, Value>) {
+fn name_null_version(b: &Bucket, o: &Object, out: &mut Output) {
     if o.version_id.is_none() && versioning(b).as_deref() == Some("Enabled") {
-        out.insert("VersionId".into(), json!("null"));
+        out.insert("VersionId", json!("null"));
     }
 }
 
-pub fn get_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn get_object(ctx: &Context, input: ObjectReadInput) -> Result<Output, AwsError> {
     check_response_overrides(ctx, &input)?;
     let (b, o) = read_target(&input)?;
     let mut out = describe(&o, &input);
@@ -725,38 +726,30 @@ pub fn get_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         }
         Ok(Some((first, last))) => {
             out.insert(
-                "ContentRange".into(),
+                "ContentRange",
                 json!(format!("bytes {first}-{last}/{}", o.size)),
             );
-            out.insert("ContentLength".into(), json!(last - first + 1));
-            out.insert(
-                "Body".into(),
-                serde_json::to_value(BlobOut::range(&blob, first, last)).unwrap_or_default(),
-            );
+            out.insert("ContentLength", json!(last - first + 1));
+            out.put("Body", Field::Blob(BlobOut::range(&blob, first, last)));
         }
-        Ok(None) => {
-            out.insert(
-                "Body".into(),
-                serde_json::to_value(BlobOut::whole(&blob)).unwrap_or_default(),
-            );
-        }
+        Ok(None) => out.put("Body", Field::Blob(BlobOut::whole(&blob))),
     }
-    Ok(Value::Object(out))
+    Ok(out)
 }
 
-pub fn head_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn head_object(ctx: &Context, input: ObjectReadInput) -> Result<Output, AwsError> {
     check_response_overrides(ctx, &input)?;
     let (b, o) = read_target(&input)?;
     let mut out = describe(&o, &input);
     name_null_version(&b, &o, &mut out);
     if let Ok(Some((first, last))) = util::parse_range(s(&input, "Range").as_deref(), o.size) {
         out.insert(
-            "ContentRange".into(),
+            "ContentRange",
             json!(format!("bytes {first}-{last}/{}", o.size)),
         );
-        out.insert("ContentLength".into(), json!(last - first + 1));
+        out.insert("ContentLength", json!(last - first + 1));
     }
-    Ok(Value::Object(out))
+    Ok(out)
 }
 
 /// Deletes one key (or one version); answers the members of DeleteObject's output.

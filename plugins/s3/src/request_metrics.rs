@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::buckets::Bucket;
 use crate::objects::{OBJECTS, object_key};
+use crate::request::{BodyMember, Request};
 use crate::util;
 
 /// The member of `Bucket::config` holding the metrics configurations by id.
@@ -73,14 +74,13 @@ impl Kind {
     }
 }
 
-type Handler = fn(&Context, Value) -> Result<Value, AwsError>;
-
-/// `handler`, emitting the request metrics of the bucket it names.
-pub fn metered(
+/// `handler`, emitting the request metrics of the bucket it names (its
+/// input a tree or a typed input, its answer a tree or an `Output`).
+pub fn metered<I: Request + 'static, O: Members + 'static>(
     kind: Kind,
-    handler: Handler,
-) -> impl Fn(&Context, Value) -> Result<Value, AwsError> + Send + Sync + 'static {
-    move |ctx: &Context, input: Value| {
+    handler: fn(&Context, I) -> Result<O, AwsError>,
+) -> impl Fn(&Context, I) -> Result<O, AwsError> + Send + Sync + 'static {
+    move |ctx: &Context, input: I| {
         SEEN.with_borrow_mut(Vec::clear);
         let (bucket, key) = (util::s(&input, "Bucket"), util::s(&input, "Key"));
         let uploaded = uploaded_bytes(&input);
@@ -93,7 +93,7 @@ pub fn metered(
             Some((configs, started))
         });
         if let (Some(bucket), Some((configs, started))) = (bucket, configs) {
-            let request = Request {
+            let request = Metered {
                 kind,
                 bucket: &bucket,
                 key: key.as_deref(),
@@ -106,7 +106,7 @@ pub fn metered(
     }
 }
 
-struct Request<'a> {
+struct Metered<'a> {
     kind: Kind,
     bucket: &'a str,
     key: Option<&'a str>,
@@ -115,15 +115,16 @@ struct Request<'a> {
 }
 
 /// The size of the body a PUT carries (a host blob, or inline base64).
-fn uploaded_bytes(input: &Value) -> u64 {
-    match input.member("Body") {
-        Some(Value::Object(blob)) => blob.member("size").and_then(Value::as_u64).unwrap_or(0),
-        Some(Value::String(b64)) => (b64.len() as u64 / 4) * 3,
-        _ => 0,
+fn uploaded_bytes(input: &impl Request) -> u64 {
+    match input.body() {
+        BodyMember::Tree(blob) => blob.member("size").and_then(Value::as_u64).unwrap_or(0),
+        BodyMember::Blob(blob) => blob.size,
+        BodyMember::Base64(b64) => (b64.len() as u64 / 4) * 3,
+        BodyMember::None => 0,
     }
 }
 
-fn emit(r: &Request<'_>, configs: &Value, result: &Result<Value, AwsError>) {
+fn emit<O: Members>(r: &Metered<'_>, configs: &Value, result: &Result<O, AwsError>) {
     let Some(configs) = configs.as_object() else {
         return;
     };
@@ -140,7 +141,7 @@ fn emit(r: &Request<'_>, configs: &Value, result: &Result<Value, AwsError>) {
     let (status, downloaded) = match result {
         Ok(out) if r.kind == Kind::Get => (
             200,
-            out.get("ContentLength")
+            out.member("ContentLength")
                 .and_then(Value::as_u64)
                 .unwrap_or(0),
         ),

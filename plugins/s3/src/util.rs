@@ -1,10 +1,10 @@
 //! Pure helpers: bucket names, ranges, conditions, listing encodings.
 
-use serde_json::Value;
+use ministack_sdk::members::Members;
 
-/// A string member of a decoded input, owned.
-pub fn s(v: &Value, name: &str) -> Option<String> {
-    ministack_sdk::members::str_member(v, name).map(str::to_string)
+/// A string member of a decoded input (a tree or a typed input), owned.
+pub fn s<I: Members + ?Sized>(v: &I, name: &str) -> Option<String> {
+    v.str_member(name).map(str::to_string)
 }
 
 /// AWS's bucket naming rules (general purpose buckets).
