@@ -341,7 +341,9 @@ pub(crate) fn encode_field_bindings<F: Fields + ?Sized>(
     let shape = m.shape(id);
     let mut out = OutputBindings {
         status: None,
-        headers: Vec::new(),
+        // Room for a typical answer's headers (S3 GetObject's six) and the
+        // few the encoder adds: no regrowth.
+        headers: Vec::with_capacity(12),
     };
     for member in &shape.members {
         let Some(val) = obj.field(&member.name).filter(|v| !v.is_null()) else {
