@@ -6,9 +6,10 @@
 use ministack_sdk::encoding::{base64_decode, base64_encode};
 use ministack_sdk::hash::{md5, sha256_hex};
 use ministack_sdk::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::buckets::Bucket;
+use crate::objects::Headers;
 use crate::request::Answer;
 use crate::s3_error;
 use crate::util::s;
@@ -116,7 +117,7 @@ fn customer_key_named<I: Members + ?Sized>(
 /// A read of an object (or a copy from it) must present the SSE-C key the
 /// object was written with, and only then.
 pub fn check_read<I: Members + ?Sized>(
-    headers: &Map<String, Value>,
+    headers: &Headers,
     input: &I,
     prefix: &str,
 ) -> Result<(), AwsError> {
@@ -179,10 +180,10 @@ fn bucket_default(b: &Bucket) -> (String, Option<String>, bool) {
 pub fn apply<I: Members + ?Sized>(
     b: &Bucket,
     input: &I,
-    headers: &mut Map<String, Value>,
+    headers: &mut Headers,
 ) -> Result<(), AwsError> {
     for k in MEMBERS {
-        headers.remove(*k);
+        headers.remove(k);
     }
     let requested = s(input, "ServerSideEncryption");
     if let Some(md5) = customer_key(input, "SSECustomer")? {
@@ -225,7 +226,7 @@ pub fn apply<I: Members + ?Sized>(
 }
 
 /// Copies the encryption members of `headers` into an operation's output.
-pub fn echo(headers: &Map<String, Value>, out: &mut impl Answer) {
+pub fn echo(headers: &Headers, out: &mut impl Answer) {
     for k in MEMBERS {
         if let Some(v) = headers.member(k) {
             out.set(k, v.clone());

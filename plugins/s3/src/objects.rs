@@ -70,7 +70,7 @@ pub struct Object {
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
     #[serde(default, with = "json_in_compact_rows")]
-    pub headers: Map<String, Value>,
+    pub headers: Headers,
     #[serde(default)]
     pub storage_class: Option<String>,
     #[serde(default)]
@@ -88,6 +88,101 @@ pub struct Object {
     /// ACL grants (`None`: the owner's full control).
     #[serde(default, with = "json_in_compact_rows")]
     pub acl: Option<Vec<Value>>,
+}
+
+/// An object's content and server-side headers ([`ECHOED`], encryption,
+/// Object Lock): what a `serde_json::Map` of them held before, in the same
+/// order, written and read as the same JSON object, with the same insert
+/// (in place, or last) and remove (the last member takes the removed one's
+/// place, as `Map::remove` does with `preserve_order`), found by comparing
+/// names (a few members) rather than by SipHash in wasm.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Headers(Vec<(String, Value)>);
+
+impl Headers {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find_map(|(k, v)| (k == name).then_some(v))
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Sets `name` (in place when present, else last); the value it had.
+    pub fn insert(&mut self, name: String, value: Value) -> Option<Value> {
+        match self.0.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, v)) => Some(std::mem::replace(v, value)),
+            None => {
+                self.0.push((name, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `name`; the last member takes its place.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        let i = self.0.iter().position(|(k, _)| k == name)?;
+        Some(self.0.swap_remove(i).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl Members for Headers {
+    fn member(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Value)>,
+        fn(&'a (String, Value)) -> (&'a String, &'a Value),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Headers, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Headers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of headers")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Headers, A::Error> {
+                let mut h = Headers(Vec::with_capacity(m.size_hint().unwrap_or(0).min(16)));
+                while let Some((k, v)) = m.next_entry::<String, Value>()? {
+                    h.insert(k, v);
+                }
+                Ok(h)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// A JSON-valued member of a stored [`Object`]: itself in a JSON row (what
@@ -301,8 +396,8 @@ pub fn requested_checksum<I: Members + ?Sized>(input: &I) -> Option<String> {
         })
 }
 
-fn headers_of<I: Request + ?Sized>(input: &I) -> Map<String, Value> {
-    let mut h = Map::new();
+fn headers_of<I: Request + ?Sized>(input: &I) -> Headers {
+    let mut h = Headers::default();
     // In ECHOED's order (see `Request::members_among`).
     for (i, v) in input.members_among(ECHOED) {
         h.insert(ECHOED[i].to_string(), v.clone());
@@ -1015,8 +1110,8 @@ pub fn copy_object(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         // The copy is encrypted as the request or the target bucket says,
         // never as the source was.
         for (k, v) in &src.headers {
-            if !encryption::MEMBERS.contains(&k.as_str()) {
-                o.headers.entry(k.clone()).or_insert(v.clone());
+            if !encryption::MEMBERS.contains(&k.as_str()) && !o.headers.contains_key(k) {
+                o.headers.insert(k.clone(), v.clone());
             }
         }
         if input.member("ContentType").is_none()
@@ -1528,10 +1623,10 @@ mod tests {
             version_id: Some("v1".into()),
             seq: "0001".into(),
             metadata: [("color".to_string(), "blue".to_string())].into(),
-            headers: serde_json::json!({"ContentType": "text/plain", "BucketKeyEnabled": true, "Expires": 1.7e9})
-                .as_object()
-                .cloned()
-                .unwrap(),
+            headers: serde_json::from_value(
+                serde_json::json!({"ContentType": "text/plain", "BucketKeyEnabled": true, "Expires": 1.7e9}),
+            )
+            .unwrap(),
             storage_class: Some("STANDARD".into()),
             tags: vec![("k".into(), "v".into())],
             parts_count: Some(2),
@@ -1605,5 +1700,44 @@ mod tests {
         assert_eq!(back.headers, o.headers);
         assert_eq!(back.acl, None);
         assert_eq!(back.metadata, o.metadata);
+    }
+
+    /// `Headers` is the `Map` it replaced: the same inserts and removes
+    /// leave the same members in the same order, written as the same JSON
+    /// text (what a stored record holds), and that text reads back as it.
+    #[test]
+    fn headers_are_the_map_they_replaced() {
+        let mut map = Map::new();
+        let mut headers = Headers::default();
+        let steps: &[(&str, Option<Value>)] = &[
+            ("ContentType", Some(json!("a"))),
+            ("ServerSideEncryption", Some(json!("AES256"))),
+            ("Expires", Some(json!(1.7e9))),
+            ("BucketKeyEnabled", Some(json!(true))),
+            ("ContentType", Some(json!("b"))),
+            ("ServerSideEncryption", None),
+            ("Nope", None),
+            ("ObjectLockMode", Some(json!("GOVERNANCE"))),
+            ("ContentType", None),
+        ];
+        for (k, v) in steps {
+            match v {
+                Some(v) => assert_eq!(
+                    headers.insert(k.to_string(), v.clone()),
+                    map.insert(k.to_string(), v.clone())
+                ),
+                None => assert_eq!(headers.remove(k), map.remove(*k)),
+            }
+            let text = serde_json::to_string(&map).unwrap();
+            assert_eq!(serde_json::to_string(&headers).unwrap(), text);
+            let back: Headers = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, headers);
+            assert_eq!(headers.len(), map.len());
+            assert!(headers.iter().eq(map.iter()));
+        }
+        let dup: Headers = serde_json::from_str(r#"{"A": 1, "B": 2, "A": 3}"#).unwrap();
+        let dup_map: Map<String, Value> =
+            serde_json::from_str(r#"{"A": 1, "B": 2, "A": 3}"#).unwrap();
+        assert!(dup.iter().eq(dup_map.iter()));
     }
 }
