@@ -595,30 +595,43 @@ mod tests {
     use super::*;
     use crate::ServiceModel;
 
-    #[test]
-    fn output_headers_come_in_the_models_order() {
-        let sm = ServiceModel::from_json(
-            r#"{
+    /// A rest-xml model of one operation `op` (`METHOD /`) whose `io`
+    /// (input or output) is a structure of `members`.
+    fn one_operation(op: &str, method: &str, io: &str, members: &str) -> ServiceModel {
+        let text = r#"{
   "metadata": {"protocol": "rest-xml", "apiVersion": "2020-01-01", "endpointPrefix": "svc"},
-  "operations": {"Get": {"name": "Get", "http": {"method": "GET", "requestUri": "/"},
-                         "output": {"shape": "Out"}}},
+  "operations": {"OP": {"name": "OP", "http": {"method": "METHOD", "requestUri": "/"},
+                        "IO": {"shape": "Shape"}}},
   "shapes": {
-    "Out": {"type": "structure", "members": {
-      "Zeta": {"shape": "Str", "location": "header", "locationName": "x-zeta"},
-      "Alpha": {"shape": "Str", "location": "header", "locationName": "x-alpha"},
-      "Status": {"shape": "Int", "location": "statusCode"},
-      "Meta": {"shape": "Meta", "location": "headers", "locationName": "x-meta-"},
-      "Size": {"shape": "Long", "location": "header", "locationName": "Content-Length"},
-      "Body": {"shape": "Str"}
-    }},
+    "Shape": {"type": "structure", "members": {MEMBERS}},
     "Meta": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Str"}},
     "Str": {"type": "string"},
     "Int": {"type": "integer"},
     "Long": {"type": "long"}
   }
-}"#,
-        )
-        .expect("model");
+}"#;
+        let text = text
+            .replace("OP", op)
+            .replace("METHOD", method)
+            .replace("IO", io)
+            .replace("MEMBERS", members);
+        ServiceModel::from_json(&text).expect("model")
+    }
+
+    #[test]
+    fn output_headers_come_in_the_models_order() {
+        let sm = one_operation(
+            "Get",
+            "GET",
+            "output",
+            r#"
+      "Zeta": {"shape": "Str", "location": "header", "locationName": "x-zeta"},
+      "Alpha": {"shape": "Str", "location": "header", "locationName": "x-alpha"},
+      "Status": {"shape": "Int", "location": "statusCode"},
+      "Meta": {"shape": "Meta", "location": "headers", "locationName": "x-meta-"},
+      "Size": {"shape": "Long", "location": "header", "locationName": "Content-Length"},
+      "Body": {"shape": "Str"}"#,
+        );
         let id = sm.operation("Get").unwrap().output.as_ref().unwrap().shape;
         let out = serde_json::json!({
             "Size": 5, "Unknown": "x", "Alpha": "a", "Body": "b", "Zeta": null,
@@ -636,26 +649,18 @@ mod tests {
 
     #[test]
     fn request_headers_find_their_members_whatever_the_models_case() {
-        let sm = ServiceModel::from_json(
-            r#"{
-  "metadata": {"protocol": "rest-xml", "apiVersion": "2020-01-01", "endpointPrefix": "svc"},
-  "operations": {"Put": {"name": "Put", "http": {"method": "PUT", "requestUri": "/"},
-                         "input": {"shape": "In"}}},
-  "shapes": {
-    "In": {"type": "structure", "members": {
+        let sm = one_operation(
+            "Put",
+            "PUT",
+            "input",
+            r#"
       "Md5": {"shape": "Str", "location": "header", "locationName": "Content-MD5"},
       "Meta": {"shape": "Meta", "location": "headers", "locationName": "x-meta-"},
       "Zeta": {"shape": "Str", "location": "header", "locationName": "x-zeta"},
       "Also": {"shape": "Str", "location": "header", "locationName": "X-Zeta"},
       "Name": {"shape": "Str", "location": "querystring", "locationName": "content-md5"},
-      "Body": {"shape": "Str"}
-    }},
-    "Meta": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Str"}},
-    "Str": {"type": "string"}
-  }
-}"#,
-        )
-        .expect("model");
+      "Body": {"shape": "Str"}"#,
+        );
         let id = sm.operation("Put").unwrap().input.as_ref().unwrap().shape;
         let shape = sm.model.shape(id);
         let mut headers = HeaderMap::new();
