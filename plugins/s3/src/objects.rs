@@ -114,13 +114,7 @@ impl Headers {
 
     /// Sets `name` (in place when present, else last); the value it had.
     pub fn insert(&mut self, name: String, value: Value) -> Option<Value> {
-        match self.0.iter_mut().find(|(k, _)| *k == name) {
-            Some((_, v)) => Some(std::mem::replace(v, value)),
-            None => {
-                self.0.push((name, value));
-                None
-            }
-        }
+        crate::request::set_member(&mut self.0, name, value)
     }
 
     /// Removes `name`; the last member takes its place.

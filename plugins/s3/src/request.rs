@@ -303,11 +303,7 @@ impl Output {
 
     /// Sets the member `name` (replaced in place, or added last).
     pub fn put(&mut self, name: impl Into<Cow<'static, str>>, field: Field) {
-        let name = name.into();
-        match self.0.iter_mut().find(|(k, _)| *k == name) {
-            Some((_, f)) => *f = field,
-            None => self.0.push((name, field)),
-        }
+        set_member(&mut self.0, name.into(), field);
     }
 
     /// Sets the member `name` to a value (replaced in place, or added last).
@@ -323,11 +319,22 @@ impl Output {
 
 impl Answer for Output {
     fn set(&mut self, name: &str, value: Value) {
-        match self.0.iter_mut().find(|(k, _)| k == name) {
-            Some((_, f)) => *f = Field::Json(value),
-            None => self
-                .0
-                .push((Cow::Owned(name.to_string()), Field::Json(value))),
+        set_member(
+            &mut self.0,
+            Cow::Owned(name.to_string()),
+            Field::Json(value),
+        );
+    }
+}
+
+/// A map's insert on a list of members: `key`'s value replaced in place, or
+/// the member added last; the old value.
+pub fn set_member<K: AsRef<str>, V>(members: &mut Vec<(K, V)>, key: K, value: V) -> Option<V> {
+    match members.iter_mut().find(|(k, _)| k.as_ref() == key.as_ref()) {
+        Some((_, v)) => Some(std::mem::replace(v, value)),
+        None => {
+            members.push((key, value));
+            None
         }
     }
 }
