@@ -90,7 +90,7 @@ impl Gateway {
             cors_decided = decided;
             resp
         } else {
-            let origin = header_string(req.headers(), "origin");
+            let origin = header_string(req.headers(), http::header::ORIGIN);
             let target = origin.as_ref().and_then(|_| {
                 let registry = self.dispatcher.registry();
                 s3edge::target(&registry, req.method(), req.uri(), req.headers())
@@ -211,7 +211,7 @@ impl Gateway {
         request_id: &str,
     ) -> (Response<ResponseBody>, bool) {
         let headers = req.headers();
-        let requested = header_string(headers, "access-control-request-method");
+        let requested = header_string(headers, http::header::ACCESS_CONTROL_REQUEST_METHOD);
         let method = requested
             .as_deref()
             .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
@@ -231,7 +231,9 @@ impl Gateway {
             }
         };
         let bad_request = |m: &str| AwsError::new("BadRequest", m, 400);
-        let (Some(origin), Some(requested)) = (header_string(headers, "origin"), requested) else {
+        let (Some(origin), Some(requested)) =
+            (header_string(headers, http::header::ORIGIN), requested)
+        else {
             let e = bad_request("Insufficient information. Origin request header needed.");
             let resp = self
                 .encoder
@@ -243,7 +245,10 @@ impl Gateway {
                 &r,
                 &origin,
                 &requested,
-                Some(&header_string(headers, "access-control-request-headers").unwrap_or_default()),
+                Some(
+                    &header_string(headers, http::header::ACCESS_CONTROL_REQUEST_HEADERS)
+                        .unwrap_or_default(),
+                ),
             )
         });
         let resp = match allowed {
@@ -908,7 +913,7 @@ fn host_of(parts: &http::request::Parts) -> &str {
         .unwrap_or("")
 }
 
-fn header_string(headers: &http::HeaderMap, name: &str) -> Option<String> {
+fn header_string(headers: &http::HeaderMap, name: http::HeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

@@ -178,7 +178,7 @@ impl<P: Routable> Router<P> {
                 return Route::Raw(plugin.clone());
             }
         }
-        if let Some(target) = header(head, "x-amz-target") {
+        if let Some(target) = header(head, &X_AMZ_TARGET) {
             let prefix = target.rsplit_once('.').map_or(target, |(p, _)| p);
             if let Some(p) = self.by_target_prefix.get(prefix) {
                 return Route::Service(p.clone());
@@ -187,7 +187,7 @@ impl<P: Routable> Router<P> {
                 return Route::Disabled(s);
             }
         }
-        if header(head, "smithy-protocol") == Some("rpc-v2-cbor")
+        if header(head, &SMITHY_PROTOCOL) == Some("rpc-v2-cbor")
             && let Some(name) = head
                 .path
                 .strip_prefix("/service/")
@@ -243,8 +243,8 @@ impl<P: Routable> Router<P> {
         }
         // A JSON RPC request (a target no plugin has) is never S3's: S3, the
         // catch-all, would answer its `<Error>` to a JSON client.
-        let json_rpc = header(head, "x-amz-target").is_some()
-            || header(head, "content-type")
+        let json_rpc = header(head, &X_AMZ_TARGET).is_some()
+            || header(head, &http::header::CONTENT_TYPE)
                 .is_some_and(|c| c.starts_with("application/x-amz-json"));
         let is_s3 = |p: &Arc<P>| self.s3.as_ref().is_some_and(|s| Arc::ptr_eq(s, p));
         for p in self
@@ -280,13 +280,17 @@ fn affix_matches(affix: &str, matches: impl FnOnce(&str) -> bool) -> bool {
     affix.is_empty() || matches(affix)
 }
 
-fn header<'a>(head: &'a RequestHead<'_>, name: &str) -> Option<&'a str> {
+// Named once: a lookup by `&str` parses and lowercases the name each time.
+const X_AMZ_TARGET: http::HeaderName = http::HeaderName::from_static("x-amz-target");
+const SMITHY_PROTOCOL: http::HeaderName = http::HeaderName::from_static("smithy-protocol");
+
+fn header<'a>(head: &'a RequestHead<'_>, name: &http::HeaderName) -> Option<&'a str> {
     head.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 fn is_form(head: &RequestHead<'_>) -> bool {
     head.method == http::Method::POST
-        && header(head, "content-type")
+        && header(head, &http::header::CONTENT_TYPE)
             .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
 }
 
