@@ -7,6 +7,9 @@ wasmtime::component::bindgen!({
     world: "plugin",
     imports: { default: async | trappable },
     exports: { default: async },
+    // A call's context, operation and input are lowered from borrowed
+    // strings: owned fields cost a copy of each just to be lowered.
+    ownership: Borrowing { duplicate_if_necessary: true },
 });
 
 pub use exports::ministack::plugin::service::Descriptor;

@@ -429,15 +429,15 @@ impl Dispatcher {
                     blobs = OwnedBlobs::new(shared, plugin.name(), Vec::new());
                 }
                 blobs.ids.extend(ids);
-                (Cow::Owned(input.into_owned()), blobs)
+                (input, blobs)
             }
-            _ => (call.input_json, call.blobs),
+            _ => (Cow::Borrowed(&*call.input_json), call.blobs),
         };
         self.loaded(&plugin).await?;
         let ctx = context(self.config(), call.caller, call.request_id);
         let entry = Entry::Handle {
             operation: call.operation,
-            input_json: input,
+            input_json: &input,
         };
         let text = match self.runtime.run(&plugin, ctx, entry, blobs.ids()).await? {
             Output::Json(s) => s,

@@ -117,9 +117,9 @@ pub enum Entry<'a> {
     Describe,
     Handle {
         operation: &'a str,
-        /// Moved into the plugin call and taken back after it (a re-run
-        /// after a conflict needs it), so the text is never copied.
-        input_json: std::borrow::Cow<'a, str>,
+        /// Lowered into the plugin from this borrow (bindgen's borrowing
+        /// ownership), again on a re-run after a conflict.
+        input_json: &'a str,
     },
     Task {
         name: &'a str,
@@ -805,7 +805,20 @@ async fn call_entry(
         .endpoint
         .clone()
         .unwrap_or_else(|| store.data().req.shared.config.endpoint());
-    let wit_ctx = wit_context(endpoint, core, ctx);
+    let settings = core.call_settings();
+    let settings: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let wit_ctx = bindings::Context {
+        account: &ctx.account,
+        region: &ctx.region,
+        request_id: &ctx.request_id,
+        access_key_id: &ctx.access_key_id,
+        caller_arn: &ctx.caller_arn,
+        endpoint: &endpoint,
+        settings: &settings,
+    };
     match entry {
         Entry::Describe => Ok(Ok(Output::Description(
             service.call_describe(&mut *store).await?,
@@ -816,42 +829,36 @@ async fn call_entry(
         } => {
             let call = bindings::Call {
                 ctx: wit_ctx,
-                operation: operation.to_string(),
-                input_json: std::mem::take(input_json).into_owned(),
+                operation,
+                input_json,
             };
-            let result = service.call_handle(&mut *store, &call).await;
-            *input_json = call.input_json.into();
-            Ok(result?.map(Output::Json))
+            Ok(service
+                .call_handle(&mut *store, call)
+                .await?
+                .map(Output::Json))
         }
         Entry::Task { name, payload, .. } => Ok(service
-            .call_on_task(&mut *store, &wit_ctx, name, payload)
+            .call_on_task(&mut *store, wit_ctx, name, payload)
             .await?
             .map(|()| Output::Done)),
         Entry::Http(r) => {
+            let headers: Vec<(&str, &str)> = r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let request = bindings::HttpRequest {
                 ctx: wit_ctx,
-                method: r.method.clone(),
-                path: r.path.clone(),
-                query: r.query.clone(),
-                headers: r.headers.clone(),
-                body: r.body.clone(),
+                method: &r.method,
+                path: &r.path,
+                query: &r.query,
+                headers: &headers,
+                body: &r.body,
             };
             Ok(Ok(Output::Http(
-                service.call_handle_http(&mut *store, &request).await?,
+                service.call_handle_http(&mut *store, request).await?,
             )))
         }
-    }
-}
-
-fn wit_context(endpoint: String, core: &PluginCore, ctx: &CallContext) -> bindings::Context {
-    bindings::Context {
-        account: ctx.account.clone(),
-        region: ctx.region.clone(),
-        request_id: ctx.request_id.clone(),
-        access_key_id: ctx.access_key_id.clone(),
-        caller_arn: ctx.caller_arn.clone(),
-        endpoint,
-        settings: core.call_settings(),
     }
 }
 
