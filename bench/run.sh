@@ -2,7 +2,7 @@
 # ministack vs MiniStack, one command: `make bench` (which builds the host and
 # plugins in release mode first), or `bash bench/run.sh` if they are built.
 #   BENCH_SECONDS=10   wrk duration per case (short runs: 2-3)
-#   BENCH_SERVICE_SECONDS=5  wrk duration per newer-service case (Lambda,
+#   BENCH_SERVICE_SECONDS=6  wrk duration per newer-service case (Lambda,
 #                      EventBridge, Kinesis, Logs, Step Functions)
 #   BENCH_RUNS=5       launches per startup median
 #   BENCH_OUT=BENCHMARKS.md
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_PER_CASE=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-5}
-SERVICE_SECONDS=${BENCH_SERVICE_SECONDS:-5}
+SERVICE_SECONDS=${BENCH_SERVICE_SECONDS:-6}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 CARGO=${CARGO:-cargo}
 
