@@ -621,15 +621,12 @@ impl Runtime {
         code: &Code,
         core: &Arc<PluginCore>,
         ctx: CallContext,
-        mut entry: Entry<'_>,
+        entry: Entry<'_>,
         blobs: &[String],
     ) -> Result<Output, AwsError> {
         for attempt in 1..=MAX_ATTEMPTS {
             let turn = core.contention.turn(attempt, ctx.depth).await;
-            match self
-                .run_once(code, core, &ctx, &mut entry, blobs, turn)
-                .await
-            {
+            match self.run_once(code, core, &ctx, &entry, blobs, turn).await {
                 Err(Attempt::Retry) => {
                     core.contention.note_rerun();
                     continue;
@@ -649,7 +646,7 @@ impl Runtime {
         code: &Code,
         core: &Arc<PluginCore>,
         ctx: &CallContext,
-        entry: &mut Entry<'_>,
+        entry: &Entry<'_>,
         blobs: &[String],
         turn: Option<Turn>,
     ) -> Result<Output, Attempt> {
@@ -798,13 +795,17 @@ async fn call_entry(
     store: &mut Store<HostState>,
     core: &PluginCore,
     ctx: &CallContext,
-    entry: &mut Entry<'_>,
+    entry: &Entry<'_>,
 ) -> wasmtime::Result<Result<Output, bindings::AwsError>> {
     let service = instance.ministack_plugin_service();
-    let endpoint = ctx
-        .endpoint
-        .clone()
-        .unwrap_or_else(|| store.data().req.shared.config.endpoint());
+    let configured;
+    let endpoint = match &ctx.endpoint {
+        Some(e) => e.as_str(),
+        None => {
+            configured = store.data().req.shared.config.endpoint();
+            configured.as_str()
+        }
+    };
     let settings = core.call_settings();
     let settings: Vec<(&str, &str)> = settings
         .iter()
@@ -816,7 +817,7 @@ async fn call_entry(
         request_id: &ctx.request_id,
         access_key_id: &ctx.access_key_id,
         caller_arn: &ctx.caller_arn,
-        endpoint: &endpoint,
+        endpoint,
         settings: &settings,
     };
     match entry {
