@@ -19,7 +19,7 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use bytes::Bytes;
 
@@ -195,8 +195,11 @@ fn new_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
+    // `process::id` is a getpid syscall each time (glibc keeps no copy):
+    // one per S3 write, for a number that never changes.
+    static PID: LazyLock<u32> = LazyLock::new(std::process::id);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("b{nanos:016x}{:08x}{:08x}", std::process::id(), n as u32)
+    format!("b{nanos:016x}{:08x}{:08x}", *PID, n as u32)
 }
 
 fn check_id(id: &str) -> Result<(), StateError> {
